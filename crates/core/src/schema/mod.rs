@@ -1,0 +1,345 @@
+//! The org schema: modules, their fields (type, length, unique, mandatory) and layouts.
+//!
+//! The schema is data, not code: the built-in standard modules are one default ([`standard`]),
+//! custom fields and modules come from configuration or the admin API, and an org's schema is
+//! stored as one document per org, so custom fields need no migration.
+
+pub mod standard;
+
+use serde::{Deserialize, Serialize};
+
+/// Zoho's `data_type` values (spec §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataType {
+    Text,
+    Textarea,
+    Email,
+    Phone,
+    Website,
+    Picklist,
+    #[serde(rename = "multiselectpicklist")]
+    MultiSelectPicklist,
+    Date,
+    #[serde(rename = "datetime")]
+    DateTime,
+    Integer,
+    #[serde(rename = "bigint")]
+    BigInt,
+    Double,
+    Currency,
+    Percent,
+    Boolean,
+    Lookup,
+    #[serde(rename = "ownerlookup")]
+    OwnerLookup,
+    #[serde(rename = "userlookup")]
+    UserLookup,
+    Layout,
+    #[serde(rename = "autonumber")]
+    AutoNumber,
+    Formula,
+    RollupSummary,
+    Subform,
+    #[serde(rename = "multiselectlookup")]
+    MultiSelectLookup,
+    #[serde(rename = "multiuserlookup")]
+    MultiUserLookup,
+    #[serde(rename = "fileupload")]
+    FileUpload,
+    #[serde(rename = "imageupload")]
+    ImageUpload,
+    #[serde(rename = "profileimage")]
+    ProfileImage,
+    /// Any other Zoho type (mirrored orgs may carry types we do not import).
+    #[serde(other)]
+    Unsupported,
+}
+
+impl DataType {
+    /// The `data_type` string of field metadata.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataType::Text => "text",
+            DataType::Textarea => "textarea",
+            DataType::Email => "email",
+            DataType::Phone => "phone",
+            DataType::Website => "website",
+            DataType::Picklist => "picklist",
+            DataType::MultiSelectPicklist => "multiselectpicklist",
+            DataType::Date => "date",
+            DataType::DateTime => "datetime",
+            DataType::Integer => "integer",
+            DataType::BigInt => "bigint",
+            DataType::Double => "double",
+            DataType::Currency => "currency",
+            DataType::Percent => "percent",
+            DataType::Boolean => "boolean",
+            DataType::Lookup => "lookup",
+            DataType::OwnerLookup => "ownerlookup",
+            DataType::UserLookup => "userlookup",
+            DataType::Layout => "layout",
+            DataType::AutoNumber => "autonumber",
+            DataType::Formula => "formula",
+            DataType::RollupSummary => "rollup_summary",
+            DataType::Subform => "subform",
+            DataType::MultiSelectLookup => "multiselectlookup",
+            DataType::MultiUserLookup => "multiuserlookup",
+            DataType::FileUpload => "fileupload",
+            DataType::ImageUpload => "imageupload",
+            DataType::ProfileImage => "profileimage",
+            DataType::Unsupported => "unsupported",
+        }
+    }
+
+    /// Zoho's `json_type` for the field metadata API.
+    pub fn json_type(self) -> &'static str {
+        match self {
+            DataType::Integer => "integer",
+            DataType::Double | DataType::Currency | DataType::Percent => "double",
+            DataType::Boolean => "boolean",
+            DataType::Lookup | DataType::OwnerLookup | DataType::UserLookup | DataType::Layout => {
+                "jsonobject"
+            }
+            DataType::MultiSelectPicklist
+            | DataType::Subform
+            | DataType::MultiSelectLookup
+            | DataType::MultiUserLookup => "jsonarray",
+            _ => "string",
+        }
+    }
+
+    /// Whether a bulk write can ever write this type (others are refused when mapped).
+    pub fn is_importable(self) -> bool {
+        !matches!(
+            self,
+            DataType::AutoNumber
+                | DataType::Formula
+                | DataType::RollupSummary
+                | DataType::Subform
+                | DataType::MultiSelectLookup
+                | DataType::MultiUserLookup
+                | DataType::FileUpload
+                | DataType::ImageUpload
+                | DataType::ProfileImage
+                | DataType::Unsupported
+        )
+    }
+}
+
+/// One field of a module.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Field {
+    pub id: String,
+    pub api_name: String,
+    pub field_label: String,
+    pub data_type: DataType,
+    /// Maximum length in characters (text-like) or digits (numbers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u32>,
+    /// Digits after the decimal point (decimal, currency, percent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimal_place: Option<u32>,
+    /// Required on every record of the module, whatever the layout.
+    #[serde(default)]
+    pub system_mandatory: bool,
+    /// A duplicate-check field: no two records of the module share a value.
+    #[serde(default)]
+    pub unique: bool,
+    /// Values differ by case for the duplicate check only when set.
+    #[serde(default)]
+    pub unique_case_sensitive: bool,
+    /// Not writable through the API (system or computed fields).
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default)]
+    pub custom_field: bool,
+    /// Picklist and multi-select picklist values, in display order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pick_list_values: Vec<String>,
+    /// A restricted picklist refuses new values instead of adding them.
+    #[serde(default)]
+    pub restricted_picklist: bool,
+    /// The related module of a lookup field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup_module: Option<String>,
+}
+
+impl Field {
+    /// Whether a mapping may write this field.
+    pub fn is_writable(&self) -> bool {
+        !self.read_only && self.data_type.is_importable()
+    }
+}
+
+/// A layout: its name and the fields it makes mandatory beyond the system-mandatory ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Layout {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub mandatory_fields: Vec<String>,
+}
+
+/// A module of the org.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Module {
+    pub id: String,
+    pub api_name: String,
+    pub module_name: String,
+    pub singular_label: String,
+    pub plural_label: String,
+    /// `default` for standard modules, `custom` for custom ones.
+    pub generated_type: String,
+    /// Whether bulk write may target the module.
+    pub bulk_write: bool,
+    /// The field whose value names a record (lookup display and `find_by` by name).
+    pub display_field: String,
+    pub fields: Vec<Field>,
+    pub layouts: Vec<Layout>,
+}
+
+impl Module {
+    /// A field by API name (exact, then case-insensitive).
+    pub fn field(&self, api_name: &str) -> Option<&Field> {
+        self.fields
+            .iter()
+            .find(|f| f.api_name == api_name)
+            .or_else(|| self.fields.iter().find(|f| f.api_name.eq_ignore_ascii_case(api_name)))
+    }
+
+    pub fn field_mut(&mut self, api_name: &str) -> Option<&mut Field> {
+        self.fields.iter_mut().find(|f| f.api_name == api_name)
+    }
+
+    /// The default layout (the first one, named `Standard` for built-in modules).
+    pub fn default_layout(&self) -> Option<&Layout> {
+        self.layouts.first()
+    }
+
+    /// A layout by id or by name (case-insensitive).
+    pub fn layout(&self, id_or_name: &str) -> Option<&Layout> {
+        self.layouts
+            .iter()
+            .find(|l| l.id == id_or_name)
+            .or_else(|| self.layouts.iter().find(|l| l.name.eq_ignore_ascii_case(id_or_name)))
+    }
+
+    /// Fields every record needs whatever its layout.
+    pub fn system_mandatory_fields(&self) -> impl Iterator<Item = &Field> {
+        self.fields.iter().filter(|f| f.system_mandatory)
+    }
+
+    /// Duplicate-check fields.
+    pub fn unique_fields(&self) -> impl Iterator<Item = &Field> {
+        self.fields.iter().filter(|f| f.unique)
+    }
+}
+
+/// All modules of one org.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OrgSchema {
+    pub modules: Vec<Module>,
+}
+
+impl OrgSchema {
+    /// A module by API name (exact, then case-insensitive).
+    pub fn module(&self, api_name: &str) -> Option<&Module> {
+        self.modules
+            .iter()
+            .find(|m| m.api_name == api_name)
+            .or_else(|| self.modules.iter().find(|m| m.api_name.eq_ignore_ascii_case(api_name)))
+    }
+
+    pub fn module_mut(&mut self, api_name: &str) -> Option<&mut Module> {
+        self.modules.iter_mut().find(|m| m.api_name.eq_ignore_ascii_case(api_name))
+    }
+}
+
+/// A custom field declared in configuration or through the admin API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomFieldSpec {
+    pub module: String,
+    pub api_name: String,
+    #[serde(default)]
+    pub field_label: Option<String>,
+    pub data_type: DataType,
+    #[serde(default)]
+    pub length: Option<u32>,
+    #[serde(default)]
+    pub decimal_place: Option<u32>,
+    #[serde(default)]
+    pub unique: bool,
+    #[serde(default)]
+    pub mandatory: bool,
+    #[serde(default)]
+    pub pick_list_values: Vec<String>,
+    #[serde(default)]
+    pub restricted_picklist: bool,
+    #[serde(default)]
+    pub lookup_module: Option<String>,
+}
+
+/// Why a custom field could not be added.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemaError {
+    #[error("module '{0}' does not exist")]
+    UnknownModule(String),
+    #[error("field '{field}' of module '{module}' is a standard field and cannot be redefined")]
+    StandardField { module: String, field: String },
+    #[error("'{0}' is not a valid field API name (letters, digits and '_', starting with a letter)")]
+    BadApiName(String),
+}
+
+impl OrgSchema {
+    /// Adds a custom field, or replaces an earlier definition of the same custom field.
+    pub fn apply_custom_field(&mut self, spec: &CustomFieldSpec, id: String) -> Result<(), SchemaError> {
+        if !is_valid_api_name(&spec.api_name) {
+            return Err(SchemaError::BadApiName(spec.api_name.clone()));
+        }
+        let module = self
+            .module_mut(&spec.module)
+            .ok_or_else(|| SchemaError::UnknownModule(spec.module.clone()))?;
+        let field = Field {
+            id,
+            api_name: spec.api_name.clone(),
+            field_label: spec.field_label.clone().unwrap_or_else(|| spec.api_name.replace('_', " ")),
+            data_type: spec.data_type,
+            length: spec.length,
+            decimal_place: spec.decimal_place,
+            system_mandatory: spec.mandatory,
+            unique: spec.unique,
+            unique_case_sensitive: false,
+            read_only: false,
+            custom_field: true,
+            pick_list_values: spec.pick_list_values.clone(),
+            restricted_picklist: spec.restricted_picklist,
+            lookup_module: spec.lookup_module.clone(),
+        };
+        match module.fields.iter_mut().find(|f| f.api_name == spec.api_name) {
+            Some(existing) if !existing.custom_field => Err(SchemaError::StandardField {
+                module: module.api_name.clone(),
+                field: spec.api_name.clone(),
+            }),
+            Some(existing) => {
+                let kept_id = existing.id.clone();
+                *existing = Field { id: kept_id, ..field };
+                Ok(())
+            }
+            None => {
+                module.fields.push(field);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Zoho API names: a letter, then letters, digits or underscores.
+pub fn is_valid_api_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) if first.is_ascii_alphabetic() => {}
+        _ => return false,
+    }
+    name.len() <= 100 && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
