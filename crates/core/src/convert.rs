@@ -1,10 +1,26 @@
 //! Per-type conversion of one CSV cell into the JSON value stored on the record (spec §9).
-//! (Interface stub; implementation in progress.)
+//!
+//! [`convert_value`] checks one trimmed, non-empty cell against its field's type and length and
+//! returns the JSON value to store. Refusals carry a plain-English message for the result file.
+//!
+//! Choices made where Zoho documents nothing precise:
+//! - Lengths are counted in characters, digits without leading zeros (`007` has one digit).
+//! - Numbers accept an optional sign and `,` thousands grouping in groups of three; scientific
+//!   notation is refused. Decimals are rounded half away from zero on the decimal digits, so
+//!   `2.675` rounds to `2.68`.
+//! - Date-times are truncated to whole seconds; a local time skipped by a clock change is refused
+//!   and an ambiguous one takes the earlier instant.
+
+mod datetime;
+mod number;
+#[cfg(test)]
+mod tests;
+mod text;
 
 use serde_json::Value;
 
 use crate::datefmt::JavaDateFormat;
-use crate::schema::Field;
+use crate::schema::{DataType, Field};
 
 /// What a conversion needs besides the cell.
 #[derive(Debug, Clone)]
@@ -26,7 +42,84 @@ pub enum ConvertError {
     NotScalar(&'static str),
 }
 
-/// Converts one non-empty cell.
-pub fn convert_value(_field: &Field, _raw: &str, _opts: &ConvertOptions<'_>) -> Result<Value, ConvertError> {
-    unimplemented!("convert in progress")
+/// The length limit used when a field has no `length`: characters for text-like types, digits
+/// (before the decimal point for decimals) for numbers; `None` for types without a limit.
+pub fn default_length(data_type: DataType) -> Option<u32> {
+    let length = match data_type {
+        DataType::Text | DataType::Website | DataType::Picklist | DataType::MultiSelectPicklist => {
+            255
+        }
+        DataType::Textarea => 32_000,
+        DataType::Email => 100,
+        DataType::Phone => 30,
+        DataType::Integer => 9,
+        DataType::BigInt => 18,
+        DataType::Double | DataType::Currency => 16,
+        DataType::Percent => 5,
+        _ => return None,
+    };
+    Some(length)
+}
+
+/// Digits after the decimal point when a decimal field has no `decimal_place`.
+pub const DEFAULT_DECIMAL_PLACES: u32 = 2;
+
+/// Whether a mapping `format` can be used for a field of this type (`INVALID_FORMAT` otherwise):
+/// only dates and date-times take a format, and it must fix a date.
+pub fn format_fits(data_type: DataType, format: &JavaDateFormat) -> bool {
+    matches!(data_type, DataType::Date | DataType::DateTime) && format.has_date()
+}
+
+/// Converts one non-empty cell (the caller trims it).
+pub fn convert_value(
+    field: &Field,
+    raw: &str,
+    opts: &ConvertOptions<'_>,
+) -> Result<Value, ConvertError> {
+    let limit = limit(field);
+    match field.data_type {
+        DataType::Text | DataType::Textarea => text::plain(raw, limit),
+        DataType::Email => text::email(raw, limit),
+        DataType::Phone => text::phone(raw, limit),
+        DataType::Website => text::website(raw, limit),
+        DataType::Picklist => text::picklist(field, raw, limit),
+        DataType::MultiSelectPicklist => text::multi_picklist(field, raw, limit),
+        DataType::Date => datetime::date(raw, opts),
+        DataType::DateTime => datetime::date_time(raw, opts),
+        DataType::Integer => number::integer(raw, limit),
+        DataType::BigInt => number::big_int(raw, limit),
+        DataType::Double | DataType::Currency => number::decimal(raw, limit, places(field), false),
+        DataType::Percent => number::decimal(raw, limit, places(field), true),
+        DataType::Boolean => number::boolean(raw),
+        other => Err(ConvertError::NotScalar(other.as_str())),
+    }
+}
+
+/// The field's length limit, or its type's default (unlimited for types without one).
+fn limit(field: &Field) -> usize {
+    let length = field
+        .length
+        .or_else(|| default_length(field.data_type))
+        .unwrap_or(u32::MAX);
+    usize::try_from(length).unwrap_or(usize::MAX)
+}
+
+fn places(field: &Field) -> usize {
+    let places = field.decimal_place.unwrap_or(DEFAULT_DECIMAL_PLACES);
+    usize::try_from(places).unwrap_or(usize::MAX)
+}
+
+/// An `Invalid` error.
+fn invalid(message: impl Into<String>) -> ConvertError {
+    ConvertError::Invalid(message.into())
+}
+
+/// The cell quoted for a message, shortened when long.
+fn quoted(raw: &str) -> String {
+    const SHOWN: usize = 40;
+    if raw.chars().count() <= SHOWN {
+        return format!("'{raw}'");
+    }
+    let head: String = raw.chars().take(SHOWN).collect();
+    format!("'{head}…'")
 }

@@ -16,6 +16,11 @@ macro_rules! digit_id {
                 $name(value)
             }
 
+            /// For constants.
+            pub const fn new_const(value: u64) -> $name {
+                $name(value)
+            }
+
             /// Parses a decimal digit string (what clients send).
             pub fn parse(text: &str) -> Option<$name> {
                 if text.is_empty() || text.len() > 19 || !text.bytes().all(|b| b.is_ascii_digit()) {

@@ -1,12 +1,23 @@
 //! Pure, synchronous bulk write logic.
 //!
 //! Owns: ids, the org schema, job-spec validation, CSV reading (encoding, delimiter), column
-//! mapping, per-type value conversion, result rows and the job state machine.
-//! Must not: use tokio, a database or HTTP. Everything here works on `impl Read` / `impl Write`,
-//! so the worker, the API and the CLI's `lint` share one implementation of Zoho's rules.
+//! mapping, per-type value conversion, chunk planning (insert, update, upsert, duplicates),
+//! result rows, job details and the job state machine.
+//! Must not: use tokio, a database or HTTP. Everything here works on `impl Read` / `impl Write`
+//! and plain values, so the worker, the API, every store backend and the CLI's `lint` share one
+//! implementation of Zoho's rules.
 
+pub mod callback_url;
 pub mod convert;
 pub mod csvread;
 pub mod datefmt;
+pub mod details;
 pub mod ids;
+pub mod jobspec;
+pub mod mapping;
+pub mod plan;
+pub mod result;
 pub mod schema;
+pub mod state;
+pub mod version;
+pub mod zipfile;

@@ -1,0 +1,62 @@
+//! A create-job request, read ([`parse`]) and checked against the org and the upload
+//! ([`validate`]), becomes a [`JobSpec`]: what the worker runs and what job details echo.
+
+pub mod parse;
+pub mod validate;
+
+use bulkwrite_wire::{Callback, FieldMapping, Operation};
+use serde::{Deserialize, Serialize};
+
+pub use parse::{parse_body, parse_request};
+pub use validate::{validate, Limits, ValidationContext};
+
+/// The pseudo-field that carries a record id in a mapping (`find_by: "id"`).
+pub const ID_FIELD: &str = "id";
+
+/// A validated job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobSpec {
+    pub operation: Operation,
+    /// Echo of the top-level `ignore_empty`.
+    pub ignore_empty: Option<bool>,
+    /// The encoding the client asked for, if any.
+    pub character_encoding: Option<String>,
+    pub callback: Option<Callback>,
+    pub resources: Vec<ResourceSpec>,
+}
+
+/// One validated resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceSpec {
+    /// The module's canonical API name.
+    pub module: String,
+    pub module_id: String,
+    pub file_id: String,
+    /// The CSV inside the zip this resource reads.
+    pub csv_name: String,
+    /// Echo of `file_names`.
+    pub file_names: Option<Vec<String>>,
+    pub find_by: Option<String>,
+    /// Echo of the resource's own `ignore_empty`.
+    pub ignore_empty: Option<bool>,
+    /// What empty cells mean for this resource (resource value, else top level, else false).
+    pub effective_ignore_empty: bool,
+    /// Mappings with canonical field names; derived from the header row when the request had none.
+    pub mappings: Vec<FieldMapping>,
+    /// Whether `mappings` were derived from the header row.
+    pub auto_mapped: bool,
+    /// The CSV header row as seen at creation.
+    pub header: Vec<String>,
+    /// Column indexes echoed into the result file (the first three mapped columns).
+    pub echo_columns: Vec<u32>,
+}
+
+impl ResourceSpec {
+    /// Header names of the echoed columns.
+    pub fn echo_headers(&self) -> Vec<String> {
+        self.echo_columns
+            .iter()
+            .map(|index| self.header.get(*index as usize).cloned().unwrap_or_default())
+            .collect()
+    }
+}

@@ -1,0 +1,348 @@
+//! One CSV row → a [`RowDraft`]: converted values, the row's errors, its unique keys and how to
+//! find the record it updates. What needs the database (duplicates, `find_by`, lookups) is only
+//! described here; the store decides it inside the chunk's transaction.
+
+use std::collections::HashMap;
+
+use bulkwrite_wire::Operation;
+use serde_json::{Map, Value};
+
+use crate::convert::{convert_value, ConvertError, ConvertOptions};
+use crate::datefmt::JavaDateFormat;
+use crate::ids::{RecordId, UserId};
+use crate::jobspec::{ResourceSpec, ID_FIELD};
+use crate::result::{RowError, RowErrorCode};
+use crate::schema::{DataType, Field, Module};
+
+/// A user that records may be assigned to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserEntry {
+    pub id: UserId,
+    pub full_name: String,
+    pub email: String,
+}
+
+/// The org's active users, by id and by email.
+#[derive(Debug, Clone, Default)]
+pub struct UserDirectory {
+    by_id: HashMap<UserId, UserEntry>,
+    by_email: HashMap<String, UserId>,
+}
+
+impl UserDirectory {
+    pub fn new(users: impl IntoIterator<Item = UserEntry>) -> UserDirectory {
+        let mut directory = UserDirectory::default();
+        for user in users {
+            directory.by_email.insert(user.email.to_lowercase(), user.id);
+            directory.by_id.insert(user.id, user);
+        }
+        directory
+    }
+
+    pub fn get(&self, id: UserId) -> Option<&UserEntry> {
+        self.by_id.get(&id)
+    }
+
+    /// A user by id (`find_by` absent or `id`) or by email (`find_by: "email"`).
+    pub fn resolve(&self, text: &str, by_email: bool) -> Option<&UserEntry> {
+        if by_email {
+            let id = self.by_email.get(&text.to_lowercase())?;
+            return self.by_id.get(id);
+        }
+        self.by_id.get(&UserId::parse(text)?)
+    }
+}
+
+/// A unique value a row claims: no other record of the module may hold it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UniqueKey {
+    pub field: String,
+    /// The value normalised for comparison.
+    pub value: String,
+    /// The CSV column it came from (for `DUPLICATE_DATA-<column>`).
+    pub column: String,
+}
+
+/// How the row's existing record is found (`find_by`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FindKey {
+    /// `find_by: "id"`.
+    Id { id: RecordId, column: String },
+    /// `find_by` a unique field; `value` normalised like [`UniqueKey::value`].
+    Unique { field: String, value: String, column: String },
+    /// The key cell is empty or unusable; the row cannot be matched.
+    Missing { column: String },
+}
+
+/// A lookup cell that the worker resolves against the related module before the chunk is applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingLookup {
+    pub field: String,
+    pub module: String,
+    /// `id`, or the related module's field to match on.
+    pub find_by: String,
+    pub value: String,
+    pub column: String,
+}
+
+/// What one CSV row asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowDraft {
+    /// 1-based data row number.
+    pub row_no: u64,
+    /// Cells echoed into the result file.
+    pub echo: Vec<String>,
+    /// Field values to write; `Value::Null` clears a field on update.
+    pub values: Map<String, Value>,
+    pub owner: Option<UserId>,
+    pub layout_id: Option<String>,
+    /// Errors that skip the row whatever the store finds.
+    pub errors: Vec<RowError>,
+    /// Mandatory fields left empty: errors only when the row ends up inserting (upsert).
+    pub missing_for_insert: Vec<RowError>,
+    pub unique_keys: Vec<UniqueKey>,
+    pub find_key: Option<FindKey>,
+    pub lookups: Vec<PendingLookup>,
+}
+
+/// Normalises a unique value so that duplicates compare equal.
+pub fn normalize_key(field: &Field, value: &Value) -> String {
+    let text = match value {
+        Value::String(text) => text.trim().to_string(),
+        other => other.to_string(),
+    };
+    if field.unique_case_sensitive {
+        text
+    } else {
+        text.to_lowercase()
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Target {
+    Id,
+    Scalar { field: Field, format: Option<JavaDateFormat> },
+    Owner { by_email: bool },
+    Layout,
+    Lookup { module: String, find_by: String },
+    UserLookup { by_email: bool },
+}
+
+#[derive(Debug, Clone)]
+struct ColumnPlan {
+    api_name: String,
+    index: Option<usize>,
+    column: String,
+    default: Option<String>,
+    target: Target,
+    mandatory: bool,
+    unique: Option<Field>,
+}
+
+/// Maps rows of one resource. Owns what it needs, so it can move to a blocking thread.
+#[derive(Debug, Clone)]
+pub struct RowMapper {
+    plans: Vec<ColumnPlan>,
+    echo_columns: Vec<usize>,
+    header_len: usize,
+    last_column: String,
+    operation: Operation,
+    ignore_empty: bool,
+    find_by: Option<String>,
+    time_zone: chrono_tz::Tz,
+    users: UserDirectory,
+    layouts: Vec<(String, String)>,
+}
+
+impl RowMapper {
+    /// Plans the columns of a validated resource.
+    pub fn new(
+        resource: &ResourceSpec,
+        module: &Module,
+        operation: Operation,
+        time_zone: chrono_tz::Tz,
+        users: UserDirectory,
+    ) -> RowMapper {
+        let layout_mandatory: Vec<String> =
+            module.default_layout().map(|layout| layout.mandatory_fields.clone()).unwrap_or_default();
+        let mut plans = Vec::with_capacity(resource.mappings.len());
+        for mapping in &resource.mappings {
+            let index = mapping.index.map(|i| i as usize);
+            let column = match index.and_then(|i| resource.header.get(i)) {
+                Some(header) if !header.is_empty() => header.clone(),
+                _ => mapping.api_name.clone(),
+            };
+            let default = mapping.default_value.as_ref().and_then(|d| d.value.as_ref()).map(value_text);
+            let field = module.field(&mapping.api_name);
+            let target = plan_target(mapping.api_name.as_str(), field, mapping.format.as_deref(), mapping.find_by.as_deref());
+            let mandatory = field.is_some_and(|f| f.system_mandatory || layout_mandatory.contains(&f.api_name));
+            let unique = field.filter(|f| f.unique).cloned();
+            plans.push(ColumnPlan { api_name: mapping.api_name.clone(), index, column, default, target, mandatory, unique });
+        }
+        RowMapper {
+            plans,
+            echo_columns: resource.echo_columns.iter().map(|i| *i as usize).collect(),
+            header_len: resource.header.len(),
+            last_column: resource.header.last().cloned().unwrap_or_default(),
+            operation,
+            ignore_empty: resource.effective_ignore_empty,
+            find_by: resource.find_by.clone(),
+            time_zone,
+            users,
+            layouts: module.layouts.iter().map(|l| (l.id.clone(), l.name.clone())).collect(),
+        }
+    }
+
+    /// Maps one data row.
+    pub fn map_row(&self, row_no: u64, record: &csv::StringRecord) -> RowDraft {
+        let echo = self.echo_columns.iter().map(|i| record.get(*i).unwrap_or("").to_string()).collect();
+        let mut draft = RowDraft {
+            row_no,
+            echo,
+            values: Map::new(),
+            owner: None,
+            layout_id: None,
+            errors: Vec::new(),
+            missing_for_insert: Vec::new(),
+            unique_keys: Vec::new(),
+            find_key: None,
+            lookups: Vec::new(),
+        };
+        if record.len() > self.header_len {
+            let reason = format!("the row has {} cells but the header has {}", record.len(), self.header_len);
+            draft.errors.push(RowError::new(RowErrorCode::InvalidData, self.last_column.clone()).because(reason));
+            return draft;
+        }
+        for plan in &self.plans {
+            let cell = plan.index.and_then(|i| record.get(i)).map(str::trim).unwrap_or("");
+            let text = if cell.is_empty() { plan.default.as_deref().unwrap_or("") } else { cell };
+            if text.is_empty() {
+                self.map_empty(plan, &mut draft);
+            } else {
+                self.map_value(plan, text, &mut draft);
+            }
+        }
+        self.set_find_key(&mut draft);
+        draft
+    }
+
+    fn map_empty(&self, plan: &ColumnPlan, draft: &mut RowDraft) {
+        if self.is_find_by(plan) {
+            draft.find_key = Some(FindKey::Missing { column: plan.column.clone() });
+        }
+        let missing = RowError::new(RowErrorCode::MandatoryNotFound, plan.column.clone());
+        if plan.mandatory {
+            match self.operation {
+                Operation::Insert => draft.errors.push(missing),
+                Operation::Upsert if self.ignore_empty => draft.missing_for_insert.push(missing),
+                Operation::Upsert | Operation::Update if !self.ignore_empty => draft.errors.push(missing),
+                _ => {}
+            }
+            return;
+        }
+        let clears = !self.ignore_empty && self.operation != Operation::Insert;
+        if clears && matches!(plan.target, Target::Scalar { .. } | Target::Lookup { .. } | Target::UserLookup { .. }) {
+            draft.values.insert(plan.api_name.clone(), Value::Null);
+        }
+    }
+
+    fn map_value(&self, plan: &ColumnPlan, text: &str, draft: &mut RowDraft) {
+        let invalid = |reason: String| RowError::new(RowErrorCode::InvalidData, plan.column.clone()).because(reason);
+        match &plan.target {
+            Target::Id => match RecordId::parse(text) {
+                Some(id) => draft.find_key = Some(FindKey::Id { id, column: plan.column.clone() }),
+                None => draft.errors.push(invalid(format!("'{text}' is not a record id"))),
+            },
+            Target::Scalar { field, format } => {
+                let options = ConvertOptions { format: format.as_ref(), time_zone: self.time_zone };
+                match convert_value(field, text, &options) {
+                    Ok(value) => {
+                        if let Some(unique) = &plan.unique {
+                            let key = normalize_key(unique, &value);
+                            draft.unique_keys.push(UniqueKey { field: plan.api_name.clone(), value: key, column: plan.column.clone() });
+                        }
+                        draft.values.insert(plan.api_name.clone(), value);
+                    }
+                    Err(ConvertError::Invalid(reason)) => draft.errors.push(invalid(reason)),
+                    Err(error) => draft.errors.push(invalid(error.to_string())),
+                }
+            }
+            Target::Owner { by_email } => match self.users.resolve(text, *by_email) {
+                Some(user) => draft.owner = Some(user.id),
+                None => draft.errors.push(invalid(format!("'{text}' is not an active user of the org"))),
+            },
+            Target::UserLookup { by_email } => match self.users.resolve(text, *by_email) {
+                Some(user) => {
+                    let value = serde_json::json!({"name": user.full_name, "id": user.id.to_string()});
+                    draft.values.insert(plan.api_name.clone(), value);
+                }
+                None => draft.errors.push(invalid(format!("'{text}' is not an active user of the org"))),
+            },
+            Target::Layout => {
+                // An unknown layout falls back to the module's default layout (spec §3.4).
+                let found = self.layouts.iter().find(|(id, name)| id == text || name.eq_ignore_ascii_case(text));
+                draft.layout_id = found.or(self.layouts.first()).map(|(id, _)| id.clone());
+            }
+            Target::Lookup { module, find_by } => draft.lookups.push(PendingLookup {
+                field: plan.api_name.clone(),
+                module: module.clone(),
+                find_by: find_by.clone(),
+                value: text.to_string(),
+                column: plan.column.clone(),
+            }),
+        }
+    }
+
+    fn is_find_by(&self, plan: &ColumnPlan) -> bool {
+        self.find_by.as_deref() == Some(plan.api_name.as_str())
+    }
+
+    fn set_find_key(&self, draft: &mut RowDraft) {
+        let Some(find_by) = self.find_by.as_deref() else { return };
+        if find_by == ID_FIELD || draft.find_key.is_some() {
+            if draft.find_key.is_none() {
+                draft.find_key = Some(FindKey::Missing { column: ID_FIELD.to_string() });
+            }
+            return;
+        }
+        let key = draft.unique_keys.iter().find(|k| k.field == find_by);
+        draft.find_key = Some(match key {
+            Some(key) => FindKey::Unique { field: key.field.clone(), value: key.value.clone(), column: key.column.clone() },
+            None => FindKey::Missing { column: self.column_of(find_by) },
+        });
+    }
+
+    fn column_of(&self, api_name: &str) -> String {
+        self.plans.iter().find(|p| p.api_name == api_name).map(|p| p.column.clone()).unwrap_or_else(|| api_name.to_string())
+    }
+}
+
+fn plan_target(api_name: &str, field: Option<&Field>, format: Option<&str>, find_by: Option<&str>) -> Target {
+    let by_email = find_by.is_some_and(|f| f.eq_ignore_ascii_case("email"));
+    let Some(field) = field else {
+        // Validation admits only real fields and `id`.
+        debug_assert_eq!(api_name, ID_FIELD);
+        return Target::Id;
+    };
+    match field.data_type {
+        DataType::OwnerLookup => Target::Owner { by_email },
+        DataType::UserLookup => Target::UserLookup { by_email },
+        DataType::Layout => Target::Layout,
+        DataType::Lookup => Target::Lookup {
+            module: field.lookup_module.clone().unwrap_or_default(),
+            find_by: find_by.unwrap_or(ID_FIELD).to_string(),
+        },
+        _ => Target::Scalar { field: field.clone(), format: format.and_then(|p| JavaDateFormat::compile(p).ok()) },
+    }
+}
+
+fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,320 @@
+//! Decides what a chunk of rows does to the records, given what the database holds: which rows
+//! insert, which update which record, which are skipped and why, and which unique keys change.
+//!
+//! The store fetches the existing state the chunk needs, calls [`plan_chunk`], and writes the
+//! plan in one transaction. Every backend therefore shares one implementation of Zoho's rules
+//! for insert, update, upsert, `find_by`, duplicates and `ignore_empty`.
+
+use std::collections::{HashMap, HashSet};
+
+use bulkwrite_wire::Operation;
+use serde_json::{Map, Value};
+
+use crate::ids::{RecordId, UserId};
+use crate::mapping::{FindKey, RowDraft};
+use crate::result::{format_errors, ResultRow, RowError, RowErrorCode, RowStatus};
+
+/// A unique key: `(field, normalised value)`.
+pub type Key = (String, String);
+
+/// A record the chunk may update, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExistingRecord {
+    pub id: RecordId,
+    pub values: Map<String, Value>,
+    pub owner: UserId,
+    pub layout_id: Option<String>,
+    /// The record's unique keys as stored.
+    pub keys: Vec<Key>,
+}
+
+/// What the database holds for the keys and ids a chunk names.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExistingState {
+    /// Owner of each probed key that exists.
+    pub keys: HashMap<Key, RecordId>,
+    /// Records that rows may update (matched by key or id), with their keys.
+    pub records: HashMap<RecordId, ExistingRecord>,
+}
+
+/// The keys and ids a chunk needs looked up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Probes {
+    pub keys: Vec<Key>,
+    pub ids: Vec<RecordId>,
+}
+
+/// Lists what [`plan_chunk`] needs to know about `rows`.
+pub fn probes_for(rows: &[RowDraft]) -> Probes {
+    let mut keys = HashSet::new();
+    let mut ids = HashSet::new();
+    for row in rows {
+        for key in &row.unique_keys {
+            keys.insert((key.field.clone(), key.value.clone()));
+        }
+        match &row.find_key {
+            Some(FindKey::Unique { field, value, .. }) => {
+                keys.insert((field.clone(), value.clone()));
+            }
+            Some(FindKey::Id { id, .. }) => {
+                ids.insert(*id);
+            }
+            _ => {}
+        }
+    }
+    let mut probes = Probes { keys: keys.into_iter().collect(), ids: ids.into_iter().collect() };
+    probes.keys.sort();
+    probes.ids.sort();
+    probes
+}
+
+/// Defaults and the operation of a chunk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanInput<'a> {
+    pub operation: Operation,
+    pub rows: &'a [RowDraft],
+    pub default_owner: UserId,
+    pub default_layout: Option<String>,
+}
+
+/// A record as the chunk leaves it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedRecord {
+    pub id: RecordId,
+    pub values: Map<String, Value>,
+    pub owner: UserId,
+    pub layout_id: Option<String>,
+}
+
+/// What to write.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChunkPlan {
+    pub inserts: Vec<PlannedRecord>,
+    pub updates: Vec<PlannedRecord>,
+    /// Keys to remove, then keys to add (with their record).
+    pub key_deletes: Vec<Key>,
+    pub key_inserts: Vec<(Key, RecordId)>,
+    pub results: Vec<ResultRow>,
+    pub added: u64,
+    pub updated: u64,
+    pub skipped: u64,
+}
+
+struct Working {
+    record: PlannedRecord,
+    keys: Vec<Key>,
+    original_keys: Vec<Key>,
+    is_new: bool,
+    touched: bool,
+}
+
+struct Planner<'a> {
+    input: &'a PlanInput<'a>,
+    /// Current owner of every key the chunk has seen.
+    owners: HashMap<Key, Option<RecordId>>,
+    records: HashMap<RecordId, Working>,
+    order: Vec<RecordId>,
+    plan: ChunkPlan,
+}
+
+/// Plans a chunk. `new_ids` yields ids for inserted records (at most one per row is taken).
+pub fn plan_chunk(input: &PlanInput<'_>, existing: &ExistingState, new_ids: &mut dyn Iterator<Item = RecordId>) -> ChunkPlan {
+    let mut planner = Planner { input, owners: HashMap::new(), records: HashMap::new(), order: Vec::new(), plan: ChunkPlan::default() };
+    for (key, id) in &existing.keys {
+        planner.owners.insert(key.clone(), Some(*id));
+    }
+    for record in existing.records.values() {
+        planner.load(record);
+    }
+    for row in input.rows {
+        planner.apply_row(row, new_ids);
+    }
+    planner.finish()
+}
+
+impl Planner<'_> {
+    fn load(&mut self, record: &ExistingRecord) {
+        for key in &record.keys {
+            self.owners.insert(key.clone(), Some(record.id));
+        }
+        let working = Working {
+            record: PlannedRecord {
+                id: record.id,
+                values: record.values.clone(),
+                owner: record.owner,
+                layout_id: record.layout_id.clone(),
+            },
+            keys: record.keys.clone(),
+            original_keys: record.keys.clone(),
+            is_new: false,
+            touched: false,
+        };
+        self.records.insert(record.id, working);
+    }
+
+    fn owner_of(&self, key: &Key) -> Option<RecordId> {
+        self.owners.get(key).copied().flatten()
+    }
+
+    /// The record the row's `find_by` names, if it exists.
+    fn matched(&self, row: &RowDraft) -> Option<RecordId> {
+        match &row.find_key {
+            Some(FindKey::Id { id, .. }) => self.records.contains_key(id).then_some(*id),
+            Some(FindKey::Unique { field, value, .. }) => self.owner_of(&(field.clone(), value.clone())),
+            _ => None,
+        }
+    }
+
+    fn apply_row(&mut self, row: &RowDraft, new_ids: &mut dyn Iterator<Item = RecordId>) {
+        let matched = self.matched(row);
+        match (self.input.operation, matched) {
+            (Operation::Insert, Some(_)) if row.find_key.is_some() => {
+                let column = find_column(row);
+                let mut errors = row.errors.clone();
+                errors.push(RowError::new(RowErrorCode::DuplicateData, column));
+                self.skip(row, errors);
+            }
+            (Operation::Insert, _) => self.insert(row, Vec::new(), new_ids),
+            (Operation::Update, None) => {
+                let code = match row.find_key {
+                    Some(FindKey::Missing { .. }) => RowErrorCode::MandatoryNotFound,
+                    _ => RowErrorCode::ResourceNotFound,
+                };
+                let mut errors = row.errors.clone();
+                errors.push(RowError::new(code, find_column(row)));
+                self.skip(row, errors);
+            }
+            (Operation::Upsert, None) => self.insert(row, row.missing_for_insert.clone(), new_ids),
+            (Operation::Update | Operation::Upsert, Some(id)) => self.update(row, id),
+        }
+    }
+
+    fn duplicate_errors(&self, row: &RowDraft, own: Option<RecordId>) -> Vec<RowError> {
+        let mut errors = Vec::new();
+        for key in &row.unique_keys {
+            let owner = self.owner_of(&(key.field.clone(), key.value.clone()));
+            if owner.is_some() && owner != own {
+                errors.push(RowError::new(RowErrorCode::DuplicateData, key.column.clone()));
+            }
+        }
+        errors
+    }
+
+    fn insert(&mut self, row: &RowDraft, extra_errors: Vec<RowError>, new_ids: &mut dyn Iterator<Item = RecordId>) {
+        let mut errors = row.errors.clone();
+        errors.extend(extra_errors);
+        errors.extend(self.duplicate_errors(row, None));
+        if !errors.is_empty() {
+            self.skip(row, errors);
+            return;
+        }
+        let Some(id) = new_ids.next() else {
+            self.skip(row, vec![RowError::new(RowErrorCode::CannotProcess, find_column(row))]);
+            return;
+        };
+        let values: Map<String, Value> = row.values.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let keys: Vec<Key> = row.unique_keys.iter().map(|k| (k.field.clone(), k.value.clone())).collect();
+        for key in &keys {
+            self.owners.insert(key.clone(), Some(id));
+        }
+        let record = PlannedRecord {
+            id,
+            values,
+            owner: row.owner.unwrap_or(self.input.default_owner),
+            layout_id: row.layout_id.clone().or_else(|| self.input.default_layout.clone()),
+        };
+        self.records.insert(id, Working { record, keys, original_keys: Vec::new(), is_new: true, touched: true });
+        self.order.push(id);
+        self.plan.added += 1;
+        self.result(row, RowStatus::Added, Some(id), &[]);
+    }
+
+    fn update(&mut self, row: &RowDraft, id: RecordId) {
+        let mut errors = row.errors.clone();
+        errors.extend(self.duplicate_errors(row, Some(id)));
+        if !errors.is_empty() {
+            self.skip(row, errors);
+            return;
+        }
+        let cleared: Vec<&String> = row.values.iter().filter(|(_, v)| v.is_null()).map(|(k, _)| k).collect();
+        let Some(working) = self.records.get_mut(&id) else {
+            self.skip(row, vec![RowError::new(RowErrorCode::ResourceNotFound, find_column(row))]);
+            return;
+        };
+        for (field, value) in &row.values {
+            if value.is_null() {
+                working.record.values.remove(field);
+            } else {
+                working.record.values.insert(field.clone(), value.clone());
+            }
+        }
+        if let Some(owner) = row.owner {
+            working.record.owner = owner;
+        }
+        if let Some(layout) = &row.layout_id {
+            working.record.layout_id = Some(layout.clone());
+        }
+        let mut released = Vec::new();
+        for key in &row.unique_keys {
+            released.extend(working.keys.iter().filter(|k| k.0 == key.field && k.1 != key.value).cloned());
+            working.keys.retain(|k| k.0 != key.field);
+            working.keys.push((key.field.clone(), key.value.clone()));
+        }
+        for field in cleared {
+            released.extend(working.keys.iter().filter(|k| &k.0 == field).cloned());
+            working.keys.retain(|k| &k.0 != field);
+        }
+        let new_keys: Vec<Key> = working.keys.clone();
+        if !working.touched {
+            working.touched = true;
+            self.order.push(id);
+        }
+        for key in released {
+            self.owners.insert(key, None);
+        }
+        for key in new_keys {
+            self.owners.insert(key, Some(id));
+        }
+        self.plan.updated += 1;
+        self.result(row, RowStatus::Updated, Some(id), &[]);
+    }
+
+    fn skip(&mut self, row: &RowDraft, errors: Vec<RowError>) {
+        self.plan.skipped += 1;
+        self.result(row, RowStatus::Skipped, None, &errors);
+    }
+
+    fn result(&mut self, row: &RowDraft, status: RowStatus, record_id: Option<RecordId>, errors: &[RowError]) {
+        self.plan.results.push(ResultRow { row_no: row.row_no, echo: row.echo.clone(), status, record_id, errors: format_errors(errors) });
+    }
+
+    fn finish(mut self) -> ChunkPlan {
+        for id in &self.order {
+            let Some(working) = self.records.remove(id) else { continue };
+            let original: HashSet<&Key> = working.original_keys.iter().collect();
+            let current: HashSet<&Key> = working.keys.iter().collect();
+            for key in working.original_keys.iter().filter(|k| !current.contains(k)) {
+                self.plan.key_deletes.push(key.clone());
+            }
+            for key in working.keys.iter().filter(|k| !original.contains(k)) {
+                self.plan.key_inserts.push((key.clone(), working.record.id));
+            }
+            if working.is_new {
+                self.plan.inserts.push(working.record);
+            } else {
+                self.plan.updates.push(working.record);
+            }
+        }
+        self.plan
+    }
+}
+
+fn find_column(row: &RowDraft) -> String {
+    match &row.find_key {
+        Some(FindKey::Id { column, .. } | FindKey::Unique { column, .. } | FindKey::Missing { column }) => column.clone(),
+        None => crate::jobspec::ID_FIELD.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,317 @@
+//! Result rows and the result file: `STATUS`, `RECORD_ID`, `ERRORS` after three echoed columns.
+
+use std::io::{Seek, Write};
+
+use serde::{Deserialize, Serialize};
+use zip::write::SimpleFileOptions;
+
+use crate::ids::RecordId;
+
+/// Row-level error codes (spec §5.2); never request errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RowErrorCode {
+    MandatoryNotFound,
+    InvalidData,
+    DuplicateData,
+    NotApproved,
+    BlockedRecord,
+    CannotProcess,
+    LimitExceeded,
+    ResourceNotFound,
+}
+
+impl RowErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowErrorCode::MandatoryNotFound => "MANDATORY_NOT_FOUND",
+            RowErrorCode::InvalidData => "INVALID_DATA",
+            RowErrorCode::DuplicateData => "DUPLICATE_DATA",
+            RowErrorCode::NotApproved => "NOT_APPROVED",
+            RowErrorCode::BlockedRecord => "BLOCKED_RECORD",
+            RowErrorCode::CannotProcess => "CANNOT_PROCESS",
+            RowErrorCode::LimitExceeded => "LIMIT_EXCEEDED",
+            RowErrorCode::ResourceNotFound => "RESOURCE_NOT_FOUND",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RowErrorCode> {
+        const ALL: [RowErrorCode; 8] = [
+            RowErrorCode::MandatoryNotFound,
+            RowErrorCode::InvalidData,
+            RowErrorCode::DuplicateData,
+            RowErrorCode::NotApproved,
+            RowErrorCode::BlockedRecord,
+            RowErrorCode::CannotProcess,
+            RowErrorCode::LimitExceeded,
+            RowErrorCode::ResourceNotFound,
+        ];
+        ALL.into_iter().find(|code| code.as_str() == text)
+    }
+}
+
+/// One failed column of a row: the code and the CSV header of the column (or the field's API
+/// name when the value came from a `default_value` without a column).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowError {
+    pub code: RowErrorCode,
+    pub column: String,
+    /// Plain-words reason, for logs and `lint`; never written to the result file.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+}
+
+impl RowError {
+    pub fn new(code: RowErrorCode, column: impl Into<String>) -> RowError {
+        RowError { code, column: column.into(), reason: String::new() }
+    }
+
+    pub fn because(mut self, reason: impl Into<String>) -> RowError {
+        self.reason = reason.into();
+        self
+    }
+}
+
+/// Writes the `ERRORS` cell: `CODE-col[,col…]` groups joined by `:`, codes in order of first
+/// appearance, each column once.
+pub fn format_errors(errors: &[RowError]) -> String {
+    let mut groups: Vec<(RowErrorCode, Vec<&str>)> = Vec::new();
+    for error in errors {
+        let position = groups.iter().position(|(code, _)| *code == error.code);
+        let columns = match position {
+            Some(index) => &mut groups[index].1,
+            None => {
+                groups.push((error.code, Vec::new()));
+                &mut groups.last_mut().expect("just pushed").1
+            }
+        };
+        if !columns.contains(&error.column.as_str()) {
+            columns.push(&error.column);
+        }
+    }
+    let mut out = String::new();
+    for (index, (code, columns)) in groups.iter().enumerate() {
+        if index > 0 {
+            out.push(':');
+        }
+        out.push_str(code.as_str());
+        out.push('-');
+        out.push_str(&columns.join(","));
+    }
+    out
+}
+
+/// Parses an `ERRORS` cell back into `(code, columns)` groups (used by clients and tests).
+pub fn parse_errors(cell: &str) -> Vec<(String, Vec<String>)> {
+    let mut groups = Vec::new();
+    if cell.is_empty() {
+        return groups;
+    }
+    for group in cell.split(':') {
+        let (code, columns) = group.split_once('-').unwrap_or((group, ""));
+        let columns = columns.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect();
+        groups.push((code.to_string(), columns));
+    }
+    groups
+}
+
+/// The `STATUS` of a result row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RowStatus {
+    Added,
+    Updated,
+    Skipped,
+    Unprocessed,
+}
+
+impl RowStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowStatus::Added => "ADDED",
+            RowStatus::Updated => "UPDATED",
+            RowStatus::Skipped => "SKIPPED",
+            RowStatus::Unprocessed => "UNPROCESSED",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RowStatus> {
+        match text {
+            "ADDED" => Some(RowStatus::Added),
+            "UPDATED" => Some(RowStatus::Updated),
+            "SKIPPED" => Some(RowStatus::Skipped),
+            "UNPROCESSED" => Some(RowStatus::Unprocessed),
+            _ => None,
+        }
+    }
+}
+
+/// One row of a result file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultRow {
+    /// 1-based data row number in the input file.
+    pub row_no: u64,
+    /// The echoed input cells (up to three).
+    pub echo: Vec<String>,
+    pub status: RowStatus,
+    pub record_id: Option<RecordId>,
+    /// The `ERRORS` cell, already formatted.
+    pub errors: String,
+}
+
+/// The columns appended after the echoed ones.
+pub const RESULT_COLUMNS: [&str; 3] = ["STATUS", "RECORD_ID", "ERRORS"];
+
+/// The name of the CSV inside the result zip: `{Module}-{uploaded CSV name}`.
+pub fn result_csv_name(module: &str, input_csv_name: &str) -> String {
+    let base = input_csv_name.rsplit('/').next().unwrap_or(input_csv_name);
+    format!("{module}-{base}")
+}
+
+/// Streams result CSVs into a zip, one entry per resource, rows written as they come.
+pub struct ResultZipWriter<W: Write + Seek> {
+    zip: zip::ZipWriter<W>,
+    in_entry: bool,
+}
+
+impl<W: Write + Seek> ResultZipWriter<W> {
+    pub fn new(out: W) -> ResultZipWriter<W> {
+        ResultZipWriter { zip: zip::ZipWriter::new(out), in_entry: false }
+    }
+
+    /// Starts one result CSV with its header row.
+    pub fn start_csv(&mut self, name: &str, echo_headers: &[String]) -> std::io::Result<()> {
+        let options = SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .large_file(false);
+        self.zip.start_file(name, options).map_err(std::io::Error::other)?;
+        self.in_entry = true;
+        let mut header: Vec<&str> = echo_headers.iter().map(String::as_str).collect();
+        header.extend(RESULT_COLUMNS);
+        write_csv_line(&mut self.zip, &header)
+    }
+
+    /// Appends one row to the current CSV.
+    pub fn write_row(&mut self, row: &ResultRow) -> std::io::Result<()> {
+        let record_id = row.record_id.map(|id| id.to_string()).unwrap_or_default();
+        let mut cells: Vec<&str> = row.echo.iter().map(String::as_str).collect();
+        cells.push(row.status.as_str());
+        cells.push(&record_id);
+        cells.push(&row.errors);
+        write_csv_line(&mut self.zip, &cells)
+    }
+
+    /// Writes the central directory and returns the output.
+    pub fn finish(self) -> std::io::Result<W> {
+        self.zip.finish().map_err(std::io::Error::other)
+    }
+}
+
+fn write_csv_line(out: &mut impl Write, cells: &[&str]) -> std::io::Result<()> {
+    for (index, cell) in cells.iter().enumerate() {
+        if index > 0 {
+            out.write_all(b",")?;
+        }
+        write_csv_cell(out, cell)?;
+    }
+    out.write_all(b"\r\n")
+}
+
+fn write_csv_cell(out: &mut impl Write, cell: &str) -> std::io::Result<()> {
+    let needs_quotes = cell.contains([',', '"', '\n', '\r']) || cell.starts_with(' ') || cell.ends_with(' ');
+    if !needs_quotes {
+        return out.write_all(cell.as_bytes());
+    }
+    out.write_all(b"\"")?;
+    out.write_all(cell.replace('"', "\"\"").as_bytes())?;
+    out.write_all(b"\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(code: RowErrorCode, column: &str) -> RowError {
+        RowError::new(code, column)
+    }
+
+    #[test]
+    fn errors_cell_groups_codes_in_order_of_appearance() {
+        let cases: Vec<(Vec<RowError>, &str)> = vec![
+            (vec![], ""),
+            (vec![err(RowErrorCode::MandatoryNotFound, "Company")], "MANDATORY_NOT_FOUND-Company"),
+            (
+                vec![
+                    err(RowErrorCode::MandatoryNotFound, "Company"),
+                    err(RowErrorCode::MandatoryNotFound, "Last_Name"),
+                    err(RowErrorCode::DuplicateData, "Email"),
+                ],
+                "MANDATORY_NOT_FOUND-Company,Last_Name:DUPLICATE_DATA-Email",
+            ),
+            (
+                vec![
+                    err(RowErrorCode::InvalidData, "Date"),
+                    err(RowErrorCode::DuplicateData, "Email"),
+                    err(RowErrorCode::InvalidData, "Mobile"),
+                    err(RowErrorCode::InvalidData, "Date"),
+                ],
+                "INVALID_DATA-Date,Mobile:DUPLICATE_DATA-Email",
+            ),
+        ];
+        for (errors, expected) in cases {
+            assert_eq!(format_errors(&errors), expected);
+        }
+    }
+
+    #[test]
+    fn errors_cell_parses_back() {
+        let groups = parse_errors("MANDATORY_NOT_FOUND-Company,Last_Name:DUPLICATE_DATA-Email");
+        assert_eq!(
+            groups,
+            vec![
+                ("MANDATORY_NOT_FOUND".to_string(), vec!["Company".to_string(), "Last_Name".to_string()]),
+                ("DUPLICATE_DATA".to_string(), vec!["Email".to_string()]),
+            ]
+        );
+        assert!(parse_errors("").is_empty());
+    }
+
+    #[test]
+    fn result_zip_holds_one_csv_with_quoted_cells() {
+        let mut writer = ResultZipWriter::new(std::io::Cursor::new(Vec::new()));
+        writer.start_csv("Leads-leads.csv", &["Last_Name".to_string(), "Email".to_string()]).unwrap();
+        writer
+            .write_row(&ResultRow {
+                row_no: 1,
+                echo: vec!["Smith, Jr.".into(), "a@b.co".into()],
+                status: RowStatus::Added,
+                record_id: Some(RecordId::new(5725767000000001001)),
+                errors: String::new(),
+            })
+            .unwrap();
+        writer
+            .write_row(&ResultRow {
+                row_no: 2,
+                echo: vec!["".into(), "say \"hi\"".into()],
+                status: RowStatus::Skipped,
+                record_id: None,
+                errors: "MANDATORY_NOT_FOUND-Last_Name".into(),
+            })
+            .unwrap();
+        let bytes = writer.finish().unwrap().into_inner();
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        assert_eq!(archive.len(), 1);
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut archive.by_name("Leads-leads.csv").unwrap(), &mut text).unwrap();
+        assert_eq!(
+            text,
+            "Last_Name,Email,STATUS,RECORD_ID,ERRORS\r\n\"Smith, Jr.\",a@b.co,ADDED,5725767000000001001,\r\n,\"say \"\"hi\"\"\",SKIPPED,,MANDATORY_NOT_FOUND-Last_Name\r\n"
+        );
+    }
+
+    #[test]
+    fn result_csv_name_uses_the_base_name() {
+        assert_eq!(result_csv_name("Leads", "leads.csv"), "Leads-leads.csv");
+        assert_eq!(result_csv_name("Leads", "dir/leads.csv"), "Leads-leads.csv");
+    }
+}
