@@ -1,1 +1,101 @@
-//! placeholder
+//! The embedded backend: every store trait on one SQLite file in WAL mode.
+//!
+//! Owns: its migrations and SQL. Must not: be used by two processes at once (the server takes a
+//! lock on the data directory), so at start every running job is requeued rather than waiting
+//! for its lease to expire.
+//!
+//! Calls run on blocking threads with a pooled connection; write transactions begin
+//! `IMMEDIATE`, so the one writer SQLite allows is taken up front instead of on upgrade.
+
+mod callbacks;
+mod chunk;
+mod jobs;
+mod migrate;
+mod orgs;
+mod pool;
+mod records;
+mod rows;
+mod uploads;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bulkwrite_store::ids::FIRST_ID;
+use bulkwrite_store::{StoreError, StoreResult};
+use rusqlite::Connection;
+
+use crate::pool::Pool;
+
+/// Connections kept open: one writer at a time plus readers for polls and downloads.
+const POOL_SIZE: usize = 4;
+
+/// The SQLite store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: Arc<Pool>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and migrates it.
+    pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let path = path.to_path_buf();
+        let pool = tokio::task::spawn_blocking(move || -> StoreResult<Arc<Pool>> {
+            let pool = Pool::open(&path, POOL_SIZE)?;
+            let mut conn = pool.get()?;
+            migrate::migrate(&mut conn, FIRST_ID)?;
+            drop(conn);
+            Ok(pool)
+        })
+        .await
+        .map_err(join_error)??;
+        Ok(SqliteStore { pool })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        self.pool.path()
+    }
+
+    /// Runs `work` with a pooled connection on a blocking thread.
+    pub(crate) async fn run<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let pool = Arc::clone(&self.pool);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(join_error)?
+    }
+}
+
+fn join_error(error: tokio::task::JoinError) -> StoreError {
+    StoreError::Backend(Box::new(error))
+}
+
+/// Classifies a SQLite error: busy and locked are retryable, unique violations are conflicts.
+pub(crate) fn db_error(error: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode;
+    match error.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Unavailable(Box::new(error)),
+        Some(ErrorCode::ConstraintViolation) => StoreError::Conflict(error.to_string()),
+        _ => StoreError::Backend(Box::new(error)),
+    }
+}
+
+/// Unix milliseconds of an instant.
+pub(crate) fn ms(instant: chrono::DateTime<chrono::Utc>) -> i64 {
+    instant.timestamp_millis()
+}
+
+/// The instant of unix milliseconds.
+pub(crate) fn instant(ms: i64) -> StoreResult<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms}")))
+}
+
+pub(crate) fn json_error(error: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(error.to_string())
+}

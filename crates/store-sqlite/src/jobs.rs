@@ -1,0 +1,233 @@
+//! Jobs and the queue: create, claim with a lease, progress, finish with the outbox.
+
+use async_trait::async_trait;
+use bulkwrite_core::ids::{JobId, OrgId, RecordId};
+use bulkwrite_core::jobspec::JobSpec;
+use bulkwrite_core::result::{ResultRow, RowStatus};
+use bulkwrite_store::*;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use crate::rows::{check_lease, read_job};
+use crate::{db_error, json_error, ms, SqliteStore};
+
+#[async_trait]
+impl JobStore for SqliteStore {
+    async fn create_job(&self, job: NewJob) -> StoreResult<()> {
+        let spec = serde_json::to_string(&job.spec).map_err(json_error)?;
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
+            tx.execute(
+                "INSERT INTO jobs (id, org, created_by, api_version, spec_json, state, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6)",
+                params![job.id.get() as i64, job.org.get() as i64, job.created_by.get() as i64, job.api_version, spec, ms(job.created_at)],
+            )
+            .map_err(db_error)?;
+            for index in 0..job.spec.resources.len() {
+                tx.execute("INSERT INTO job_resources (job_id, idx, state) VALUES (?1, ?2, 'pending')", params![job.id.get() as i64, index as i64])
+                    .map_err(db_error)?;
+            }
+            tx.commit().map_err(db_error)
+        })
+        .await
+    }
+
+    async fn get_job(&self, org: OrgId, job: JobId) -> StoreResult<Option<Job>> {
+        self.run(move |conn| read_job(conn, "id = ?1 AND org = ?2", params![job.get() as i64, org.get() as i64])).await
+    }
+
+    async fn claim_next_job(&self, owner: &str, now: Timestamp, lease_for: chrono::Duration) -> StoreResult<Option<(Job, Lease)>> {
+        let owner = owner.to_string();
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
+            let candidate: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM jobs WHERE state = 'queued' OR (state = 'running' AND lease_expires_at < ?1)
+                     ORDER BY created_at, id LIMIT 1",
+                    [ms(now)],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(db_error)?;
+            let Some(id) = candidate else { return Ok(None) };
+            tx.execute(
+                "UPDATE jobs SET state = 'running', lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1 WHERE id = ?3",
+                params![owner, ms(now + lease_for), id],
+            )
+            .map_err(db_error)?;
+            let job = read_job(&tx, "id = ?1", [id])?.ok_or_else(|| StoreError::Corrupt("claimed job vanished".into()))?;
+            tx.commit().map_err(db_error)?;
+            let lease = Lease { job: job.id, org: job.org, owner };
+            Ok(Some((job, lease)))
+        })
+        .await
+    }
+
+    async fn renew_lease(&self, lease: &Lease, until: Timestamp) -> StoreResult<()> {
+        let lease = lease.clone();
+        self.run(move |conn| {
+            let changed = conn
+                .execute(
+                    "UPDATE jobs SET lease_expires_at = ?1 WHERE id = ?2 AND lease_owner = ?3 AND state = 'running'",
+                    params![ms(until), lease.job.get() as i64, lease.owner],
+                )
+                .map_err(db_error)?;
+            if changed == 0 {
+                return Err(StoreError::LeaseLost);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn release_job(&self, lease: &Lease) -> StoreResult<()> {
+        let lease = lease.clone();
+        self.run(move |conn| {
+            conn.execute(
+                "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
+                params![lease.job.get() as i64, lease.owner],
+            )
+            .map_err(db_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn requeue_running_jobs(&self) -> StoreResult<u64> {
+        self.run(|conn| {
+            let changed = conn
+                .execute("UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL WHERE state = 'running'", [])
+                .map_err(db_error)?;
+            Ok(changed as u64)
+        })
+        .await
+    }
+
+    async fn set_character_encoding(&self, lease: &Lease, encoding: &str) -> StoreResult<()> {
+        let lease = lease.clone();
+        let encoding = encoding.to_string();
+        self.write_fenced(lease, move |tx, lease| {
+            tx.execute("UPDATE jobs SET character_encoding = ?1 WHERE id = ?2", params![encoding, lease.job.get() as i64]).map_err(db_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn start_resource(&self, lease: &Lease, resource: usize) -> StoreResult<()> {
+        self.set_resource_state(lease, resource, "running").await
+    }
+
+    async fn apply_chunk(&self, lease: &Lease, chunk: ChunkWrite) -> StoreResult<ChunkOutcome> {
+        let lease = lease.clone();
+        self.write_fenced(lease, move |tx, lease| crate::chunk::apply_chunk(tx, lease, &chunk)).await
+    }
+
+    async fn finish_resource(&self, lease: &Lease, resource: usize) -> StoreResult<()> {
+        self.set_resource_state(lease, resource, "done").await
+    }
+
+    async fn result_rows(&self, org: OrgId, job: JobId, resource: usize, after: u64, limit: u32) -> StoreResult<Vec<ResultRow>> {
+        self.run(move |conn| {
+            let owned: bool = conn
+                .query_row("SELECT 1 FROM jobs WHERE id = ?1 AND org = ?2", params![job.get() as i64, org.get() as i64], |_| Ok(true))
+                .optional()
+                .map_err(db_error)?
+                .unwrap_or(false);
+            if !owned {
+                return Err(StoreError::NotFound(format!("job {job}")));
+            }
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT row_no, status, record_id, errors, echo_json FROM job_rows
+                     WHERE job_id = ?1 AND idx = ?2 AND row_no > ?3 ORDER BY row_no LIMIT ?4",
+                )
+                .map_err(db_error)?;
+            let rows = statement
+                .query_map(params![job.get() as i64, resource as i64, after as i64, limit as i64], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, Option<i64>>(2)?, row.get::<_, String>(3)?, row.get::<_, String>(4)?))
+                })
+                .map_err(db_error)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (row_no, status, record_id, errors, echo) = row.map_err(db_error)?;
+                out.push(ResultRow {
+                    row_no: row_no as u64,
+                    echo: serde_json::from_str(&echo).map_err(json_error)?,
+                    status: RowStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("row status {status}")))?,
+                    record_id: record_id.map(|id| RecordId::new(id as u64)),
+                    errors,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn complete_job(&self, lease: &Lease, result_blob: &str, now: Timestamp) -> StoreResult<()> {
+        let result_blob = result_blob.to_string();
+        self.write_fenced(lease.clone(), move |tx, lease| {
+            tx.execute(
+                "UPDATE jobs SET state = 'succeeded', result_blob = ?1, finished_at = ?2, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?3",
+                params![result_blob, ms(now), lease.job.get() as i64],
+            )
+            .map_err(db_error)?;
+            queue_callback(tx, lease, now)
+        })
+        .await
+    }
+
+    async fn fail_job(&self, lease: &Lease, error: &str, result_blob: Option<&str>, now: Timestamp) -> StoreResult<()> {
+        let error = error.to_string();
+        let result_blob = result_blob.map(str::to_string);
+        self.write_fenced(lease.clone(), move |tx, lease| {
+            let job = lease.job.get() as i64;
+            tx.execute(
+                "UPDATE jobs SET state = 'failed', error = ?1, result_blob = ?2, finished_at = ?3, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?4",
+                params![error, result_blob, ms(now), job],
+            )
+            .map_err(db_error)?;
+            tx.execute("UPDATE job_resources SET state = 'failed' WHERE job_id = ?1 AND state = 'running'", [job]).map_err(db_error)?;
+            tx.execute("UPDATE job_resources SET state = 'skipped' WHERE job_id = ?1 AND state = 'pending'", [job]).map_err(db_error)?;
+            queue_callback(tx, lease, now)
+        })
+        .await
+    }
+}
+
+impl SqliteStore {
+    /// Runs `work` in an immediate transaction after checking that `lease` still holds the job.
+    async fn write_fenced<T, F>(&self, lease: Lease, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &Lease) -> StoreResult<T> + Send + 'static,
+    {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
+            check_lease(&tx, &lease)?;
+            let value = work(&tx, &lease)?;
+            tx.commit().map_err(db_error)?;
+            Ok(value)
+        })
+        .await
+    }
+
+    async fn set_resource_state(&self, lease: &Lease, resource: usize, state: &'static str) -> StoreResult<()> {
+        self.write_fenced(lease.clone(), move |tx, lease| {
+            tx.execute("UPDATE job_resources SET state = ?1 WHERE job_id = ?2 AND idx = ?3", params![state, lease.job.get() as i64, resource as i64])
+                .map_err(db_error)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// The outbox: a delivery row committed with the job's final state.
+fn queue_callback(tx: &Connection, lease: &Lease, now: Timestamp) -> StoreResult<()> {
+    let spec: String = tx.query_row("SELECT spec_json FROM jobs WHERE id = ?1", [lease.job.get() as i64], |row| row.get(0)).map_err(db_error)?;
+    let spec: JobSpec = serde_json::from_str(&spec).map_err(json_error)?;
+    let Some(callback) = spec.callback else { return Ok(()) };
+    tx.execute(
+        "INSERT INTO callbacks (job_id, org, url, state, next_attempt_at) VALUES (?1, ?2, ?3, 'pending', ?4) ON CONFLICT (job_id) DO NOTHING",
+        params![lease.job.get() as i64, lease.org.get() as i64, callback.url, ms(now)],
+    )
+    .map_err(db_error)?;
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! Orgs, users, tokens, ids and the bootstrap record.
+
+use async_trait::async_trait;
+use bulkwrite_core::ids::{OrgId, UserId};
+use bulkwrite_core::schema::OrgSchema;
+use bulkwrite_store::*;
+use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
+
+use crate::{db_error, instant, json_error, ms, SqliteStore};
+
+const BOOTSTRAP_KEY: &str = "bootstrap";
+
+#[async_trait]
+impl OrgStore for SqliteStore {
+    async fn bootstrap(&self, org: Org, admin: User, schema: OrgSchema, token: NewAccessToken, record: BootstrapRecord) -> StoreResult<BootstrapRecord> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
+            if let Some(existing) = read_bootstrap(&tx)? {
+                return Ok(existing);
+            }
+            let schema_json = serde_json::to_string(&schema).map_err(json_error)?;
+            tx.execute(
+                "INSERT INTO orgs (zgid, id, company_name, time_zone, currency, created_at, schema_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![org.zgid.get() as i64, org.id, org.company_name, org.time_zone, org.currency, ms(org.created_at), schema_json],
+            )
+            .map_err(db_error)?;
+            insert_user(&tx, &admin)?;
+            insert_token(&tx, &token)?;
+            let record_json = serde_json::to_string(&record).map_err(json_error)?;
+            tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![BOOTSTRAP_KEY, record_json]).map_err(db_error)?;
+            tx.commit().map_err(db_error)?;
+            Ok(record)
+        })
+        .await
+    }
+
+    async fn bootstrap_record(&self) -> StoreResult<Option<BootstrapRecord>> {
+        self.run(|conn| read_bootstrap(conn)).await
+    }
+
+    async fn get_org(&self, org: OrgId) -> StoreResult<Option<Org>> {
+        self.run(move |conn| {
+            conn.query_row(
+                "SELECT zgid, id, company_name, time_zone, currency, created_at FROM orgs WHERE zgid = ?1",
+                [org.get() as i64],
+                |row| Ok((row.get::<_, i64>(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get::<_, i64>(5)?)),
+            )
+            .optional()
+            .map_err(db_error)?
+            .map(|(zgid, id, company_name, time_zone, currency, created)| {
+                Ok(Org { zgid: OrgId::new(zgid as u64), id, company_name, time_zone, currency, created_at: instant(created)? })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn org_schema(&self, org: OrgId) -> StoreResult<OrgSchema> {
+        self.run(move |conn| {
+            let json: Option<String> = conn
+                .query_row("SELECT schema_json FROM orgs WHERE zgid = ?1", [org.get() as i64], |row| row.get(0))
+                .optional()
+                .map_err(db_error)?;
+            let json = json.ok_or_else(|| StoreError::NotFound(format!("org {org}")))?;
+            serde_json::from_str(&json).map_err(json_error)
+        })
+        .await
+    }
+
+    async fn save_org_schema(&self, org: OrgId, schema: &OrgSchema) -> StoreResult<()> {
+        let json = serde_json::to_string(schema).map_err(json_error)?;
+        self.run(move |conn| {
+            let changed = conn.execute("UPDATE orgs SET schema_json = ?1 WHERE zgid = ?2", params![json, org.get() as i64]).map_err(db_error)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("org {org}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn users(&self, org: OrgId) -> StoreResult<Vec<User>> {
+        self.run(move |conn| {
+            let mut statement = conn
+                .prepare_cached("SELECT id, org, first_name, last_name, email, profile, role, active, created_at FROM users WHERE org = ?1 ORDER BY id")
+                .map_err(db_error)?;
+            let rows = statement.query_map([org.get() as i64], read_user).map_err(db_error)?;
+            let mut users = Vec::new();
+            for row in rows {
+                users.push(row.map_err(db_error)??);
+            }
+            Ok(users)
+        })
+        .await
+    }
+
+    async fn get_user(&self, org: OrgId, user: UserId) -> StoreResult<Option<User>> {
+        self.run(move |conn| {
+            conn.query_row(
+                "SELECT id, org, first_name, last_name, email, profile, role, active, created_at FROM users WHERE org = ?1 AND id = ?2",
+                params![org.get() as i64, user.get() as i64],
+                read_user,
+            )
+            .optional()
+            .map_err(db_error)?
+            .transpose()
+        })
+        .await
+    }
+}
+
+fn read_bootstrap(conn: &rusqlite::Connection) -> StoreResult<Option<BootstrapRecord>> {
+    let json: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [BOOTSTRAP_KEY], |row| row.get(0))
+        .optional()
+        .map_err(db_error)?;
+    json.map(|json| serde_json::from_str(&json).map_err(json_error)).transpose()
+}
+
+fn insert_user(conn: &rusqlite::Connection, user: &User) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO users (id, org, first_name, last_name, email, profile, role, active, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            user.id.get() as i64,
+            user.org.get() as i64,
+            user.first_name,
+            user.last_name,
+            user.email,
+            user.profile,
+            user.role,
+            user.active,
+            ms(user.created_at)
+        ],
+    )
+    .map_err(db_error)?;
+    Ok(())
+}
+
+fn read_user(row: &Row<'_>) -> rusqlite::Result<StoreResult<User>> {
+    let created: i64 = row.get(8)?;
+    let user = User {
+        id: UserId::new(row.get::<_, i64>(0)? as u64),
+        org: OrgId::new(row.get::<_, i64>(1)? as u64),
+        first_name: row.get(2)?,
+        last_name: row.get(3)?,
+        email: row.get(4)?,
+        profile: row.get(5)?,
+        role: row.get(6)?,
+        active: row.get(7)?,
+        created_at: chrono::DateTime::UNIX_EPOCH,
+    };
+    Ok(instant(created).map(|created_at| User { created_at, ..user }))
+}
+
+fn insert_token(conn: &rusqlite::Connection, token: &NewAccessToken) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO access_tokens (token_hash, org, user_id, scopes, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            token.token_hash,
+            token.org.get() as i64,
+            token.user.get() as i64,
+            token.scopes.join(" "),
+            token.expires_at.map(ms)
+        ],
+    )
+    .map_err(db_error)?;
+    Ok(())
+}
+
+#[async_trait]
+impl AuthStore for SqliteStore {
+    async fn insert_access_token(&self, token: NewAccessToken) -> StoreResult<()> {
+        self.run(move |conn| insert_token(conn, &token)).await
+    }
+
+    async fn lookup_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<TokenLookup> {
+        let token_hash = token_hash.to_string();
+        self.run(move |conn| {
+            let found: Option<(i64, i64, String, Option<i64>)> = conn
+                .query_row(
+                    "SELECT org, user_id, scopes, expires_at FROM access_tokens WHERE token_hash = ?1",
+                    [token_hash],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+                )
+                .optional()
+                .map_err(db_error)?;
+            let Some((org, user, scopes, expires_at)) = found else {
+                return Ok(TokenLookup::Unknown);
+            };
+            if expires_at.is_some_and(|at| at <= ms(now)) {
+                return Ok(TokenLookup::Expired);
+            }
+            Ok(TokenLookup::Valid(Principal {
+                org: OrgId::new(org as u64),
+                user: UserId::new(user as u64),
+                scopes: scopes.split_whitespace().map(str::to_string).collect(),
+            }))
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl IdStore for SqliteStore {
+    async fn reserve_ids(&self, count: u64) -> StoreResult<u64> {
+        self.run(move |conn| reserve_ids(conn, count)).await
+    }
+}
+
+/// Reserves `count` ids inside the caller's transaction (or alone).
+pub(crate) fn reserve_ids(conn: &rusqlite::Connection, count: u64) -> StoreResult<u64> {
+    let next: i64 = conn
+        .query_row("UPDATE id_sequence SET next_id = next_id + ?1 WHERE singleton = 1 RETURNING next_id", [count as i64], |row| row.get(0))
+        .map_err(db_error)?;
+    Ok(next as u64 - count)
+}

@@ -1,0 +1,13 @@
+//! The shared conformance suite on the embedded backend.
+
+use std::sync::Arc;
+
+use bulkwrite_store::Store;
+use bulkwrite_store_sqlite::SqliteStore;
+
+async fn fresh_store() -> Arc<dyn Store> {
+    let dir = tempfile::tempdir().expect("temp dir").keep();
+    Arc::new(SqliteStore::open(&dir.join("bulkwrite.sqlite")).await.expect("open store"))
+}
+
+bulkwrite_store::conformance_tests!(fresh_store());

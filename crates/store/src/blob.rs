@@ -1,0 +1,94 @@
+//! Blobs (uploaded zips, result zips) behind a small trait. A blob appears whole or not at all:
+//! it is written to a staging file, synced, then renamed into place.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+
+use crate::error::{StoreError, StoreResult};
+
+/// A blob readable as a local file for as long as this value lives.
+#[derive(Debug)]
+pub struct LocalBlob {
+    path: PathBuf,
+    /// A temporary copy (remote stores) that is deleted on drop.
+    _temporary: Option<tempfile::TempPath>,
+}
+
+impl LocalBlob {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Where blobs live.
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// A directory for files being written; files here can be handed to [`BlobStore::put_file`].
+    fn staging_dir(&self) -> &Path;
+    /// Moves a complete staged file into the store under `key`; returns its size.
+    async fn put_file(&self, key: &str, staged: &Path) -> StoreResult<u64>;
+    /// A local readable copy of the blob.
+    async fn local(&self, key: &str) -> StoreResult<LocalBlob>;
+}
+
+/// Blobs as files under one directory: the embedded default.
+#[derive(Debug, Clone)]
+pub struct DirBlobStore {
+    root: PathBuf,
+    staging: PathBuf,
+}
+
+impl DirBlobStore {
+    /// Uses `root/blobs` for blobs and `root/staging` for files being written.
+    pub fn open(root: &Path) -> std::io::Result<DirBlobStore> {
+        let blobs = root.join("blobs");
+        let staging = root.join("staging");
+        std::fs::create_dir_all(&blobs)?;
+        std::fs::create_dir_all(&staging)?;
+        Ok(DirBlobStore { root: blobs, staging })
+    }
+
+    fn path_of(&self, key: &str) -> StoreResult<PathBuf> {
+        let valid = !key.is_empty()
+            && key.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b));
+        if !valid {
+            return Err(StoreError::NotFound(format!("invalid blob key '{key}'")));
+        }
+        Ok(self.root.join(key))
+    }
+}
+
+#[async_trait]
+impl BlobStore for DirBlobStore {
+    fn staging_dir(&self) -> &Path {
+        &self.staging
+    }
+
+    async fn put_file(&self, key: &str, staged: &Path) -> StoreResult<u64> {
+        let target = self.path_of(key)?;
+        let staged = staged.to_path_buf();
+        let size = tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
+            let file = std::fs::File::open(&staged)?;
+            file.sync_all()?;
+            let size = file.metadata()?.len();
+            let parent = target.parent().ok_or_else(|| std::io::Error::other("blob key has no parent"))?;
+            std::fs::create_dir_all(parent)?;
+            std::fs::rename(&staged, &target)?;
+            std::fs::File::open(parent)?.sync_all()?;
+            Ok(size)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(Box::new(e)))??;
+        Ok(size)
+    }
+
+    async fn local(&self, key: &str) -> StoreResult<LocalBlob> {
+        let path = self.path_of(key)?;
+        if !tokio::fs::try_exists(&path).await? {
+            return Err(StoreError::NotFound(format!("blob {key}")));
+        }
+        Ok(LocalBlob { path, _temporary: None })
+    }
+}

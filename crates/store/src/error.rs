@@ -1,0 +1,36 @@
+//! Store errors, classified where they happen: permanent or retryable.
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The lease was taken over or released: the caller must stop working on the job at once.
+    #[error("the job's lease is no longer held by this worker")]
+    LeaseLost,
+    /// A uniqueness rule refused the write (for example a `file_id` already used by a job).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The thing named does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Stored data could not be read back (a bug or a corrupted database).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// A transient failure (database busy, connection lost): retry with backoff.
+    #[error("the database is busy or unreachable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Any other backend failure.
+    #[error("storage backend failed")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Reading or writing a blob failed.
+    #[error("blob storage failed")]
+    Io(#[from] std::io::Error),
+}
+
+impl StoreError {
+    /// Whether retrying the same call later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;

@@ -1,0 +1,279 @@
+//! What the store keeps: orgs, users, tokens, uploads, jobs, records and callback deliveries.
+
+use bulkwrite_core::ids::{FileId, JobId, OrgId, RecordId, UserId};
+use bulkwrite_core::jobspec::JobSpec;
+use bulkwrite_core::mapping::RowDraft;
+use bulkwrite_core::state::{JobState, ResourceState};
+use bulkwrite_core::zipfile::CsvEntry;
+use bulkwrite_wire::Operation;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Instants are stored in UTC and shown in the org's time zone.
+pub type Timestamp = DateTime<Utc>;
+
+/// An org (a Zoho CRM account).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Org {
+    /// The 9-digit `zgid` clients send as `X-CRM-ORG`.
+    pub zgid: OrgId,
+    /// The org's 19-digit record id (`org[0].id`).
+    pub id: String,
+    pub company_name: String,
+    /// IANA time zone, e.g. `Asia/Kolkata`.
+    pub time_zone: String,
+    /// ISO 4217 currency code.
+    pub currency: String,
+    pub created_at: Timestamp,
+}
+
+/// A user of an org.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub org: OrgId,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    /// `Administrator` or `Standard`.
+    pub profile: String,
+    /// `CEO`, `Manager`, …
+    pub role: String,
+    pub active: bool,
+    pub created_at: Timestamp,
+}
+
+impl User {
+    pub fn full_name(&self) -> String {
+        match (self.first_name.is_empty(), self.last_name.is_empty()) {
+            (true, _) => self.last_name.clone(),
+            (false, true) => self.first_name.clone(),
+            (false, false) => format!("{} {}", self.first_name, self.last_name),
+        }
+    }
+}
+
+/// Who a request acts as, from its access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub org: OrgId,
+    pub user: UserId,
+    pub scopes: Vec<String>,
+}
+
+/// An access token to store; only its hash is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAccessToken {
+    pub token_hash: String,
+    pub org: OrgId,
+    pub user: UserId,
+    pub scopes: Vec<String>,
+    /// `None`: the token never expires (the bootstrap token).
+    pub expires_at: Option<Timestamp>,
+}
+
+/// What a token hash resolves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenLookup {
+    Valid(Principal),
+    Expired,
+    Unknown,
+}
+
+/// First-start values, shared by every node on one database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BootstrapRecord {
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub user_name: String,
+    pub user_email: String,
+    pub access_token: String,
+    /// Later issues add the self client here; unknown keys are kept.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// An uploaded zip.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upload {
+    pub file_id: FileId,
+    pub org: OrgId,
+    pub user: UserId,
+    pub blob_key: String,
+    /// The client's file name.
+    pub file_name: String,
+    pub size: u64,
+    pub entries: Vec<CsvEntry>,
+    pub created_at: Timestamp,
+}
+
+/// A job to enqueue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    pub id: JobId,
+    pub org: OrgId,
+    pub created_by: UserId,
+    /// The path version the job was created through (`v2`, `v2.1`, …); decides callback shapes.
+    pub api_version: String,
+    pub spec: JobSpec,
+    pub created_at: Timestamp,
+}
+
+/// A resource's counters and checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceProgress {
+    pub state: ResourceState,
+    /// Data rows applied so far: the checkpoint a resumed job continues after.
+    pub rows_done: u64,
+    pub added: u64,
+    pub updated: u64,
+    pub skipped: u64,
+}
+
+impl ResourceProgress {
+    pub fn pending() -> ResourceProgress {
+        ResourceProgress { state: ResourceState::Pending, rows_done: 0, added: 0, updated: 0, skipped: 0 }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.added + self.updated + self.skipped
+    }
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: JobId,
+    pub org: OrgId,
+    pub created_by: UserId,
+    pub api_version: String,
+    pub spec: JobSpec,
+    pub state: JobState,
+    /// Times a worker has claimed the job.
+    pub attempts: u32,
+    pub character_encoding: Option<String>,
+    pub resources: Vec<ResourceProgress>,
+    pub result_blob: Option<String>,
+    pub error: Option<String>,
+    pub created_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+}
+
+/// The right to work on a job, until it expires. Every worker write carries it and is refused
+/// once another worker holds the job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub job: JobId,
+    pub org: OrgId,
+    /// Unique per claim, so a stale worker can never write over a newer one.
+    pub owner: String,
+}
+
+/// One chunk of rows of one resource, applied with the checkpoint in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkWrite {
+    pub resource: usize,
+    pub module: String,
+    pub operation: Operation,
+    pub ignore_empty: bool,
+    pub rows: Vec<RowDraft>,
+    /// The checkpoint after this chunk (data rows of the resource done).
+    pub rows_done: u64,
+    /// Owner of inserted records whose row names none: the job's creator.
+    pub default_owner: UserId,
+    /// Layout of inserted records whose row names none: the module's default layout.
+    pub default_layout: Option<String>,
+    /// The user the job acts as (`Created_By`, `Modified_By`).
+    pub actor: UserId,
+    pub now: Timestamp,
+}
+
+/// Counts of one applied chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChunkOutcome {
+    pub added: u64,
+    pub updated: u64,
+    pub skipped: u64,
+}
+
+/// A stored CRM record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRecord {
+    pub id: RecordId,
+    pub module: String,
+    pub owner: UserId,
+    pub layout_id: Option<String>,
+    pub created_by: UserId,
+    pub modified_by: UserId,
+    pub created_at: Timestamp,
+    pub modified_at: Timestamp,
+    /// Field values by API name.
+    pub values: Map<String, Value>,
+}
+
+/// Sort keys of a record listing (spec §10.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordSort {
+    Id,
+    CreatedTime,
+    ModifiedTime,
+}
+
+/// A record listing query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordQuery {
+    /// 1-based page.
+    pub page: u32,
+    pub per_page: u32,
+    pub sort_by: RecordSort,
+    pub descending: bool,
+    /// Only these records, when given.
+    pub ids: Option<Vec<RecordId>>,
+}
+
+/// One page of records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordPage {
+    pub records: Vec<StoredRecord>,
+    pub more_records: bool,
+}
+
+/// A callback waiting to be delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackDelivery {
+    pub id: u64,
+    pub job: JobId,
+    pub org: OrgId,
+    pub url: String,
+    /// Attempts made so far.
+    pub attempts: u32,
+}
+
+/// One delivery attempt, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackAttempt {
+    pub attempt: u32,
+    pub at: Timestamp,
+    /// HTTP status of the answer, if one came.
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub duration_ms: u64,
+}
+
+/// What happens after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Delivered,
+    RetryAt(Timestamp),
+    GaveUp,
+}
+
+/// A callback's state and its attempts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackReport {
+    pub url: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    pub attempts: Vec<CallbackAttempt>,
+}
