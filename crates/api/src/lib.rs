@@ -1,1 +1,103 @@
-//! placeholder
+//! The HTTP API: Zoho's paths with Zoho's shapes, errors and statuses, plus `/healthz`.
+//!
+//! Owns: routing, extractors (auth, paths, bodies) whose rejections are Zoho-shaped, and the
+//! mapping of errors through the wire table. Must not: depend on a database driver, so no SQL
+//! can creep into a handler; handlers call the store traits and core's rules.
+
+mod auth;
+mod error;
+mod paths;
+mod records;
+mod response;
+mod routes;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use bulkwrite_core::callback_url::CallbackPolicy;
+use bulkwrite_core::jobspec::Limits;
+use bulkwrite_store::ids::IdAllocator;
+use bulkwrite_store::{BlobStore, Store};
+use tokio::sync::Notify;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+use tower_http::compression::CompressionLayer;
+
+pub use auth::scope_covers;
+
+/// API settings.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Base of absolute URLs we hand out (`result.download_url`).
+    pub public_url: String,
+    /// Largest accepted upload (Zoho: 25 MB).
+    pub max_upload_bytes: u64,
+    pub limits: Limits,
+    pub callback_policy: CallbackPolicy,
+    /// Send `Strict-Transport-Security` (when served over TLS).
+    pub hsts: bool,
+}
+
+impl Default for ApiConfig {
+    fn default() -> ApiConfig {
+        ApiConfig {
+            public_url: "http://127.0.0.1:8080".to_string(),
+            max_upload_bytes: 25 * 1024 * 1024,
+            limits: Limits::default(),
+            callback_policy: CallbackPolicy::default(),
+            hsts: false,
+        }
+    }
+}
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub ids: Arc<IdAllocator>,
+    pub config: Arc<ApiConfig>,
+    /// Woken when a job is queued.
+    pub job_queued: Arc<Notify>,
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let hsts = state.config.hsts;
+    let compress_when = DefaultPredicate::new().and(NotForContentType::new("application/zip"));
+    Router::new()
+        .route("/healthz", get(routes::health::health))
+        .route(
+            "/crm/{version}/upload",
+            post(routes::upload::upload_file).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/crm/bulk/{version}/write", post(routes::jobs::create_job))
+        .route(
+            "/crm/bulk/{version}/write/{job_id}",
+            get(routes::jobs::get_job),
+        )
+        .route(
+            "/v2/crm/{zgid}/bulk-write/{job_id}/{file_name}",
+            get(routes::download::download_result),
+        )
+        .route(
+            "/crm/{version}/{module}",
+            get(routes::records::list_records),
+        )
+        .route(
+            "/crm/{version}/{module}/{record_id}",
+            get(routes::records::get_record),
+        )
+        .fallback(routes::fallback::not_found)
+        .method_not_allowed_fallback(routes::fallback::method_not_allowed)
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .compress_when(compress_when),
+        )
+        .layer(axum::middleware::from_fn(move |request, next| {
+            response::recorded_headers(hsts, request, next)
+        }))
+        .with_state(state)
+}

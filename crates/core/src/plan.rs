@@ -62,7 +62,10 @@ pub fn probes_for(rows: &[RowDraft]) -> Probes {
             _ => {}
         }
     }
-    let mut probes = Probes { keys: keys.into_iter().collect(), ids: ids.into_iter().collect() };
+    let mut probes = Probes {
+        keys: keys.into_iter().collect(),
+        ids: ids.into_iter().collect(),
+    };
     probes.keys.sort();
     probes.ids.sort();
     probes
@@ -118,8 +121,18 @@ struct Planner<'a> {
 }
 
 /// Plans a chunk. `new_ids` yields ids for inserted records (at most one per row is taken).
-pub fn plan_chunk(input: &PlanInput<'_>, existing: &ExistingState, new_ids: &mut dyn Iterator<Item = RecordId>) -> ChunkPlan {
-    let mut planner = Planner { input, owners: HashMap::new(), records: HashMap::new(), order: Vec::new(), plan: ChunkPlan::default() };
+pub fn plan_chunk(
+    input: &PlanInput<'_>,
+    existing: &ExistingState,
+    new_ids: &mut dyn Iterator<Item = RecordId>,
+) -> ChunkPlan {
+    let mut planner = Planner {
+        input,
+        owners: HashMap::new(),
+        records: HashMap::new(),
+        order: Vec::new(),
+        plan: ChunkPlan::default(),
+    };
     for (key, id) in &existing.keys {
         planner.owners.insert(key.clone(), Some(*id));
     }
@@ -160,7 +173,9 @@ impl Planner<'_> {
     fn matched(&self, row: &RowDraft) -> Option<RecordId> {
         match &row.find_key {
             Some(FindKey::Id { id, .. }) => self.records.contains_key(id).then_some(*id),
-            Some(FindKey::Unique { field, value, .. }) => self.owner_of(&(field.clone(), value.clone())),
+            Some(FindKey::Unique { field, value, .. }) => {
+                self.owner_of(&(field.clone(), value.clone()))
+            }
             _ => None,
         }
     }
@@ -194,13 +209,21 @@ impl Planner<'_> {
         for key in &row.unique_keys {
             let owner = self.owner_of(&(key.field.clone(), key.value.clone()));
             if owner.is_some() && owner != own {
-                errors.push(RowError::new(RowErrorCode::DuplicateData, key.column.clone()));
+                errors.push(RowError::new(
+                    RowErrorCode::DuplicateData,
+                    key.column.clone(),
+                ));
             }
         }
         errors
     }
 
-    fn insert(&mut self, row: &RowDraft, extra_errors: Vec<RowError>, new_ids: &mut dyn Iterator<Item = RecordId>) {
+    fn insert(
+        &mut self,
+        row: &RowDraft,
+        extra_errors: Vec<RowError>,
+        new_ids: &mut dyn Iterator<Item = RecordId>,
+    ) {
         let mut errors = row.errors.clone();
         errors.extend(extra_errors);
         errors.extend(self.duplicate_errors(row, None));
@@ -209,11 +232,23 @@ impl Planner<'_> {
             return;
         }
         let Some(id) = new_ids.next() else {
-            self.skip(row, vec![RowError::new(RowErrorCode::CannotProcess, find_column(row))]);
+            self.skip(
+                row,
+                vec![RowError::new(RowErrorCode::CannotProcess, find_column(row))],
+            );
             return;
         };
-        let values: Map<String, Value> = row.values.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect();
-        let keys: Vec<Key> = row.unique_keys.iter().map(|k| (k.field.clone(), k.value.clone())).collect();
+        let values: Map<String, Value> = row
+            .values
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let keys: Vec<Key> = row
+            .unique_keys
+            .iter()
+            .map(|k| (k.field.clone(), k.value.clone()))
+            .collect();
         for key in &keys {
             self.owners.insert(key.clone(), Some(id));
         }
@@ -221,9 +256,21 @@ impl Planner<'_> {
             id,
             values,
             owner: row.owner.unwrap_or(self.input.default_owner),
-            layout_id: row.layout_id.clone().or_else(|| self.input.default_layout.clone()),
+            layout_id: row
+                .layout_id
+                .clone()
+                .or_else(|| self.input.default_layout.clone()),
         };
-        self.records.insert(id, Working { record, keys, original_keys: Vec::new(), is_new: true, touched: true });
+        self.records.insert(
+            id,
+            Working {
+                record,
+                keys,
+                original_keys: Vec::new(),
+                is_new: true,
+                touched: true,
+            },
+        );
         self.order.push(id);
         self.plan.added += 1;
         self.result(row, RowStatus::Added, Some(id), &[]);
@@ -236,9 +283,20 @@ impl Planner<'_> {
             self.skip(row, errors);
             return;
         }
-        let cleared: Vec<&String> = row.values.iter().filter(|(_, v)| v.is_null()).map(|(k, _)| k).collect();
+        let cleared: Vec<&String> = row
+            .values
+            .iter()
+            .filter(|(_, v)| v.is_null())
+            .map(|(k, _)| k)
+            .collect();
         let Some(working) = self.records.get_mut(&id) else {
-            self.skip(row, vec![RowError::new(RowErrorCode::ResourceNotFound, find_column(row))]);
+            self.skip(
+                row,
+                vec![RowError::new(
+                    RowErrorCode::ResourceNotFound,
+                    find_column(row),
+                )],
+            );
             return;
         };
         for (field, value) in &row.values {
@@ -256,7 +314,13 @@ impl Planner<'_> {
         }
         let mut released = Vec::new();
         for key in &row.unique_keys {
-            released.extend(working.keys.iter().filter(|k| k.0 == key.field && k.1 != key.value).cloned());
+            released.extend(
+                working
+                    .keys
+                    .iter()
+                    .filter(|k| k.0 == key.field && k.1 != key.value)
+                    .cloned(),
+            );
             working.keys.retain(|k| k.0 != key.field);
             working.keys.push((key.field.clone(), key.value.clone()));
         }
@@ -284,16 +348,34 @@ impl Planner<'_> {
         self.result(row, RowStatus::Skipped, None, &errors);
     }
 
-    fn result(&mut self, row: &RowDraft, status: RowStatus, record_id: Option<RecordId>, errors: &[RowError]) {
-        self.plan.results.push(ResultRow { row_no: row.row_no, echo: row.echo.clone(), status, record_id, errors: format_errors(errors) });
+    fn result(
+        &mut self,
+        row: &RowDraft,
+        status: RowStatus,
+        record_id: Option<RecordId>,
+        errors: &[RowError],
+    ) {
+        self.plan.results.push(ResultRow {
+            row_no: row.row_no,
+            echo: row.echo.clone(),
+            status,
+            record_id,
+            errors: format_errors(errors),
+        });
     }
 
     fn finish(mut self) -> ChunkPlan {
         for id in &self.order {
-            let Some(working) = self.records.remove(id) else { continue };
+            let Some(working) = self.records.remove(id) else {
+                continue;
+            };
             let original: HashSet<&Key> = working.original_keys.iter().collect();
             let current: HashSet<&Key> = working.keys.iter().collect();
-            for key in working.original_keys.iter().filter(|k| !current.contains(k)) {
+            for key in working
+                .original_keys
+                .iter()
+                .filter(|k| !current.contains(k))
+            {
                 self.plan.key_deletes.push(key.clone());
             }
             for key in working.keys.iter().filter(|k| !original.contains(k)) {
@@ -311,7 +393,11 @@ impl Planner<'_> {
 
 fn find_column(row: &RowDraft) -> String {
     match &row.find_key {
-        Some(FindKey::Id { column, .. } | FindKey::Unique { column, .. } | FindKey::Missing { column }) => column.clone(),
+        Some(
+            FindKey::Id { column, .. }
+            | FindKey::Unique { column, .. }
+            | FindKey::Missing { column },
+        ) => column.clone(),
         None => crate::jobspec::ID_FIELD.to_string(),
     }
 }

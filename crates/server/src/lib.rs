@@ -1,1 +1,217 @@
-//! placeholder
+//! The composition root: resolves configuration, opens the backend, bootstraps the first org,
+//! serves the API and runs the worker and the callback dispatcher until a signal stops them.
+//!
+//! Shutdown order on SIGINT/SIGTERM: stop accepting connections and finish in-flight requests;
+//! the worker stops claiming, checkpoints the chunk in hand and releases its job; then exit.
+
+mod bootstrap;
+pub mod config;
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use bulkwrite_api::{ApiConfig, AppState};
+use bulkwrite_core::jobspec::Limits;
+use bulkwrite_store::ids::IdAllocator;
+use bulkwrite_store::{BlobStore, DirBlobStore, Store};
+use bulkwrite_store_sqlite::SqliteStore;
+use bulkwrite_worker::{
+    CallbackConfig, CallbackDispatcher, Wakeup, Worker, WorkerConfig, WorkerContext,
+};
+use tokio::sync::watch;
+
+pub use bootstrap::ALL_SCOPES;
+pub use config::{Config, ServeArgs};
+
+/// How long shutdown waits for the worker to checkpoint before exiting anyway.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Logs to stderr; `RUST_LOG` filters (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Holds the data directory for this process; SQLite must not be shared by two servers.
+fn lock_data_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
+    let path = dir.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    file.try_lock()
+        .map_err(|_| anyhow::anyhow!("{} is in use by another bulkwrite process", dir.display()))?;
+    Ok(file)
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let _lock = lock_data_dir(&config.data_dir)?;
+    let sqlite = SqliteStore::open(&config.data_dir.join("bulkwrite.sqlite"))
+        .await
+        .context("opening the database")?;
+    let store: Arc<dyn Store> = Arc::new(sqlite);
+    let blobs: Arc<dyn BlobStore> =
+        Arc::new(DirBlobStore::open(&config.data_dir).context("opening the blob directory")?);
+    let requeued = store.requeue_running_jobs().await?;
+    if requeued > 0 {
+        tracing::info!(
+            requeued,
+            "jobs interrupted by the last stop are queued again"
+        );
+    }
+    let ids = Arc::new(IdAllocator::new(
+        Arc::clone(&store) as Arc<dyn bulkwrite_store::IdStore>
+    ));
+    let bootstrapped = bootstrap::bootstrap(store.as_ref(), &ids, &config).await?;
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let local = listener.local_addr()?;
+    let base_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| default_base_url(local));
+    bootstrap::write_bootstrap_file(&config.data_dir, &bootstrapped.record, &base_url)?;
+    announce(&base_url, &bootstrapped, &config.data_dir);
+
+    let wakeup = Arc::new(Wakeup::default());
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let worker_ctx = WorkerContext {
+        store: Arc::clone(&store),
+        blobs: Arc::clone(&blobs),
+        config: Arc::new(worker_config(&config, &base_url)),
+        wakeup: Arc::clone(&wakeup),
+    };
+    let worker = Worker::new(worker_ctx.clone());
+    let dispatcher = CallbackDispatcher::new(worker_ctx).context("building the callback client")?;
+    let worker_task = tokio::spawn({
+        let shutdown = shutdown_rx.clone();
+        async move { worker.run(shutdown).await }
+    });
+    let dispatcher_task = tokio::spawn({
+        let shutdown = shutdown_rx.clone();
+        async move { dispatcher.run(shutdown).await }
+    });
+
+    let state = AppState {
+        store,
+        blobs,
+        ids,
+        config: Arc::new(api_config(&config, &base_url)),
+        job_queued: Arc::clone(&wakeup.jobs),
+    };
+    let app = bulkwrite_api::router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+
+    tracing::info!("stopping: the worker checkpoints and releases its job");
+    let _ = shutdown_tx.send(true);
+    let stopped = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        let _ = worker_task.await;
+        let _ = dispatcher_task.await;
+    })
+    .await;
+    if stopped.is_err() {
+        tracing::warn!("the worker did not stop in time; its job's lease will expire");
+    }
+    Ok(())
+}
+
+fn default_base_url(local: std::net::SocketAddr) -> String {
+    if local.ip().is_unspecified() {
+        return format!("http://127.0.0.1:{}", local.port());
+    }
+    format!("http://{local}")
+}
+
+fn announce(base_url: &str, bootstrapped: &bootstrap::Bootstrapped, data_dir: &Path) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "bulkwrite listening on {base_url}");
+    if bootstrapped.created {
+        let record = &bootstrapped.record;
+        let _ = writeln!(
+            out,
+            "created org {} with admin {} ({})",
+            record.org_id, record.user_name, record.user_id
+        );
+        let _ = writeln!(out, "access token: {}", record.access_token);
+    }
+    let _ = writeln!(
+        out,
+        "bootstrap values: {}",
+        data_dir.join("bootstrap.json").display()
+    );
+    let _ = out.flush();
+}
+
+fn worker_config(config: &Config, base_url: &str) -> WorkerConfig {
+    WorkerConfig {
+        node_id: format!("{}-{}", hostname(), std::process::id()),
+        lease_duration: config.lease,
+        chunk_rows: config.chunk_rows,
+        max_rows_per_file: config.max_rows_per_file,
+        max_columns: config.max_columns,
+        idle_poll: std::time::Duration::from_secs(1),
+        public_url: base_url.to_string(),
+        callbacks: CallbackConfig {
+            policy: config.callback_policy.clone(),
+            timeout: std::time::Duration::from_secs(10),
+            max_attempts: config.callback_attempts,
+            retry_base: config.callback_retry,
+        },
+    }
+}
+
+fn api_config(config: &Config, base_url: &str) -> ApiConfig {
+    ApiConfig {
+        public_url: base_url.to_string(),
+        max_upload_bytes: config.max_upload_bytes,
+        limits: Limits {
+            max_columns: config.max_columns,
+            max_mappings: config.max_columns,
+        },
+        callback_policy: config.callback_policy.clone(),
+        hsts: base_url.starts_with("https://"),
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "node".to_string())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+}

@@ -9,7 +9,13 @@ use crate::{db_error, instant, ms, SqliteStore};
 
 #[async_trait]
 impl CallbackStore for SqliteStore {
-    async fn claim_due_callbacks(&self, owner: &str, now: Timestamp, lease_for: chrono::Duration, limit: u32) -> StoreResult<Vec<CallbackDelivery>> {
+    async fn claim_due_callbacks(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_for: chrono::Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<CallbackDelivery>> {
         let owner = owner.to_string();
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
@@ -50,7 +56,12 @@ impl CallbackStore for SqliteStore {
         .await
     }
 
-    async fn record_callback_attempt(&self, delivery: &CallbackDelivery, attempt: CallbackAttempt, outcome: DeliveryOutcome) -> StoreResult<()> {
+    async fn record_callback_attempt(
+        &self,
+        delivery: &CallbackDelivery,
+        attempt: CallbackAttempt,
+        outcome: DeliveryOutcome,
+    ) -> StoreResult<()> {
         let id = delivery.id as i64;
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;

@@ -2,7 +2,9 @@
 //! result rows, the counters and the checkpoint. Runs inside the caller's fenced transaction.
 
 use bulkwrite_core::ids::{RecordId, UserId};
-use bulkwrite_core::plan::{plan_chunk, probes_for, ExistingRecord, ExistingState, PlanInput, PlannedRecord};
+use bulkwrite_core::plan::{
+    plan_chunk, probes_for, ExistingRecord, ExistingState, PlanInput, PlannedRecord,
+};
 use bulkwrite_store::*;
 use bulkwrite_wire::Operation;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -10,11 +12,23 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::orgs::reserve_ids;
 use crate::{db_error, json_error, ms};
 
-pub(crate) fn apply_chunk(tx: &Connection, lease: &Lease, chunk: &ChunkWrite) -> StoreResult<ChunkOutcome> {
+pub(crate) fn apply_chunk(
+    tx: &Connection,
+    lease: &Lease,
+    chunk: &ChunkWrite,
+) -> StoreResult<ChunkOutcome> {
     let org = lease.org.get() as i64;
     let existing = fetch_existing(tx, org, chunk)?;
-    let id_count = if chunk.operation == Operation::Update { 0 } else { chunk.rows.len() as u64 };
-    let first_id = if id_count > 0 { reserve_ids(tx, id_count)? } else { 0 };
+    let id_count = if chunk.operation == Operation::Update {
+        0
+    } else {
+        chunk.rows.len() as u64
+    };
+    let first_id = if id_count > 0 {
+        reserve_ids(tx, id_count)?
+    } else {
+        0
+    };
     let mut new_ids = (first_id..first_id + id_count).map(RecordId::new);
     let input = PlanInput {
         operation: chunk.operation,
@@ -34,7 +48,16 @@ pub(crate) fn apply_chunk(tx: &Connection, lease: &Lease, chunk: &ChunkWrite) ->
         .map_err(db_error)?;
     for record in &plan.inserts {
         insert
-            .execute(params![record.id.get() as i64, org, chunk.module, record.owner.get() as i64, record.layout_id, actor, now, data_json(record)?])
+            .execute(params![
+                record.id.get() as i64,
+                org,
+                chunk.module,
+                record.owner.get() as i64,
+                record.layout_id,
+                actor,
+                now,
+                data_json(record)?
+            ])
             .map_err(db_error)?;
     }
     let mut update = tx
@@ -42,20 +65,40 @@ pub(crate) fn apply_chunk(tx: &Connection, lease: &Lease, chunk: &ChunkWrite) ->
         .map_err(db_error)?;
     for record in &plan.updates {
         update
-            .execute(params![record.owner.get() as i64, record.layout_id, actor, now, data_json(record)?, record.id.get() as i64, org])
+            .execute(params![
+                record.owner.get() as i64,
+                record.layout_id,
+                actor,
+                now,
+                data_json(record)?,
+                record.id.get() as i64,
+                org
+            ])
             .map_err(db_error)?;
     }
     let mut delete_key = tx
-        .prepare_cached("DELETE FROM record_keys WHERE org = ?1 AND module = ?2 AND field = ?3 AND value = ?4")
+        .prepare_cached(
+            "DELETE FROM record_keys WHERE org = ?1 AND module = ?2 AND field = ?3 AND value = ?4",
+        )
         .map_err(db_error)?;
     for (field, value) in &plan.key_deletes {
-        delete_key.execute(params![org, chunk.module, field, value]).map_err(db_error)?;
+        delete_key
+            .execute(params![org, chunk.module, field, value])
+            .map_err(db_error)?;
     }
     let mut insert_key = tx
         .prepare_cached("INSERT INTO record_keys (org, module, field, value, record_id) VALUES (?1, ?2, ?3, ?4, ?5)")
         .map_err(db_error)?;
     for ((field, value), record) in &plan.key_inserts {
-        insert_key.execute(params![org, chunk.module, field, value, record.get() as i64]).map_err(db_error)?;
+        insert_key
+            .execute(params![
+                org,
+                chunk.module,
+                field,
+                value,
+                record.get() as i64
+            ])
+            .map_err(db_error)?;
     }
     let job = lease.job.get() as i64;
     let resource = chunk.resource as i64;
@@ -65,7 +108,15 @@ pub(crate) fn apply_chunk(tx: &Connection, lease: &Lease, chunk: &ChunkWrite) ->
     for row in &plan.results {
         let echo = serde_json::to_string(&row.echo).map_err(json_error)?;
         insert_row
-            .execute(params![job, resource, row.row_no as i64, row.status.as_str(), row.record_id.map(|id| id.get() as i64), row.errors, echo])
+            .execute(params![
+                job,
+                resource,
+                row.row_no as i64,
+                row.status.as_str(),
+                row.record_id.map(|id| id.get() as i64),
+                row.errors,
+                echo
+            ])
             .map_err(db_error)?;
     }
     tx.execute(
@@ -74,7 +125,11 @@ pub(crate) fn apply_chunk(tx: &Connection, lease: &Lease, chunk: &ChunkWrite) ->
         params![chunk.rows_done as i64, plan.added as i64, plan.updated as i64, plan.skipped as i64, job, resource],
     )
     .map_err(db_error)?;
-    Ok(ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped })
+    Ok(ChunkOutcome {
+        added: plan.added,
+        updated: plan.updated,
+        skipped: plan.skipped,
+    })
 }
 
 fn data_json(record: &PlannedRecord) -> StoreResult<String> {
@@ -88,9 +143,14 @@ fn fetch_existing(tx: &Connection, org: i64, chunk: &ChunkWrite) -> StoreResult<
         .prepare_cached("SELECT record_id FROM record_keys WHERE org = ?1 AND module = ?2 AND field = ?3 AND value = ?4")
         .map_err(db_error)?;
     for (field, value) in &probes.keys {
-        let found: Option<i64> = find_key.query_row(params![org, chunk.module, field, value], |row| row.get(0)).optional().map_err(db_error)?;
+        let found: Option<i64> = find_key
+            .query_row(params![org, chunk.module, field, value], |row| row.get(0))
+            .optional()
+            .map_err(db_error)?;
         if let Some(id) = found {
-            existing.keys.insert((field.clone(), value.clone()), RecordId::new(id as u64));
+            existing
+                .keys
+                .insert((field.clone(), value.clone()), RecordId::new(id as u64));
         }
     }
     if chunk.operation == Operation::Insert {
@@ -108,17 +168,34 @@ fn fetch_existing(tx: &Connection, org: i64, chunk: &ChunkWrite) -> StoreResult<
     Ok(existing)
 }
 
-fn load_record(tx: &Connection, org: i64, module: &str, id: RecordId) -> StoreResult<Option<ExistingRecord>> {
+fn load_record(
+    tx: &Connection,
+    org: i64,
+    module: &str,
+    id: RecordId,
+) -> StoreResult<Option<ExistingRecord>> {
     let row: Option<(i64, Option<String>, String)> = tx
-        .prepare_cached("SELECT owner, layout_id, data FROM records WHERE id = ?1 AND org = ?2 AND module = ?3")
+        .prepare_cached(
+            "SELECT owner, layout_id, data FROM records WHERE id = ?1 AND org = ?2 AND module = ?3",
+        )
         .map_err(db_error)?
-        .query_row(params![id.get() as i64, org, module], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .query_row(params![id.get() as i64, org, module], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
         .optional()
         .map_err(db_error)?;
-    let Some((owner, layout_id, data)) = row else { return Ok(None) };
+    let Some((owner, layout_id, data)) = row else {
+        return Ok(None);
+    };
     let mut keys = Vec::new();
-    let mut statement = tx.prepare_cached("SELECT field, value FROM record_keys WHERE record_id = ?1").map_err(db_error)?;
-    let rows = statement.query_map([id.get() as i64], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))).map_err(db_error)?;
+    let mut statement = tx
+        .prepare_cached("SELECT field, value FROM record_keys WHERE record_id = ?1")
+        .map_err(db_error)?;
+    let rows = statement
+        .query_map([id.get() as i64], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })
+        .map_err(db_error)?;
     for row in rows {
         keys.push(row.map_err(db_error)?);
     }

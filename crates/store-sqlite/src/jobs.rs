@@ -31,10 +31,22 @@ impl JobStore for SqliteStore {
     }
 
     async fn get_job(&self, org: OrgId, job: JobId) -> StoreResult<Option<Job>> {
-        self.run(move |conn| read_job(conn, "id = ?1 AND org = ?2", params![job.get() as i64, org.get() as i64])).await
+        self.run(move |conn| {
+            read_job(
+                conn,
+                "id = ?1 AND org = ?2",
+                params![job.get() as i64, org.get() as i64],
+            )
+        })
+        .await
     }
 
-    async fn claim_next_job(&self, owner: &str, now: Timestamp, lease_for: chrono::Duration) -> StoreResult<Option<(Job, Lease)>> {
+    async fn claim_next_job(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_for: chrono::Duration,
+    ) -> StoreResult<Option<(Job, Lease)>> {
         let owner = owner.to_string();
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
@@ -105,7 +117,11 @@ impl JobStore for SqliteStore {
         let lease = lease.clone();
         let encoding = encoding.to_string();
         self.write_fenced(lease, move |tx, lease| {
-            tx.execute("UPDATE jobs SET character_encoding = ?1 WHERE id = ?2", params![encoding, lease.job.get() as i64]).map_err(db_error)?;
+            tx.execute(
+                "UPDATE jobs SET character_encoding = ?1 WHERE id = ?2",
+                params![encoding, lease.job.get() as i64],
+            )
+            .map_err(db_error)?;
             Ok(())
         })
         .await
@@ -117,17 +133,31 @@ impl JobStore for SqliteStore {
 
     async fn apply_chunk(&self, lease: &Lease, chunk: ChunkWrite) -> StoreResult<ChunkOutcome> {
         let lease = lease.clone();
-        self.write_fenced(lease, move |tx, lease| crate::chunk::apply_chunk(tx, lease, &chunk)).await
+        self.write_fenced(lease, move |tx, lease| {
+            crate::chunk::apply_chunk(tx, lease, &chunk)
+        })
+        .await
     }
 
     async fn finish_resource(&self, lease: &Lease, resource: usize) -> StoreResult<()> {
         self.set_resource_state(lease, resource, "done").await
     }
 
-    async fn result_rows(&self, org: OrgId, job: JobId, resource: usize, after: u64, limit: u32) -> StoreResult<Vec<ResultRow>> {
+    async fn result_rows(
+        &self,
+        org: OrgId,
+        job: JobId,
+        resource: usize,
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<ResultRow>> {
         self.run(move |conn| {
             let owned: bool = conn
-                .query_row("SELECT 1 FROM jobs WHERE id = ?1 AND org = ?2", params![job.get() as i64, org.get() as i64], |_| Ok(true))
+                .query_row(
+                    "SELECT 1 FROM jobs WHERE id = ?1 AND org = ?2",
+                    params![job.get() as i64, org.get() as i64],
+                    |_| Ok(true),
+                )
                 .optional()
                 .map_err(db_error)?
                 .unwrap_or(false);
@@ -141,9 +171,23 @@ impl JobStore for SqliteStore {
                 )
                 .map_err(db_error)?;
             let rows = statement
-                .query_map(params![job.get() as i64, resource as i64, after as i64, limit as i64], |row| {
-                    Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, Option<i64>>(2)?, row.get::<_, String>(3)?, row.get::<_, String>(4)?))
-                })
+                .query_map(
+                    params![
+                        job.get() as i64,
+                        resource as i64,
+                        after as i64,
+                        limit as i64
+                    ],
+                    |row| {
+                        Ok((
+                            row.get::<_, i64>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, Option<i64>>(2)?,
+                            row.get::<_, String>(3)?,
+                            row.get::<_, String>(4)?,
+                        ))
+                    },
+                )
                 .map_err(db_error)?;
             let mut out = Vec::new();
             for row in rows {
@@ -151,7 +195,8 @@ impl JobStore for SqliteStore {
                 out.push(ResultRow {
                     row_no: row_no as u64,
                     echo: serde_json::from_str(&echo).map_err(json_error)?,
-                    status: RowStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("row status {status}")))?,
+                    status: RowStatus::parse(&status)
+                        .ok_or_else(|| StoreError::Corrupt(format!("row status {status}")))?,
                     record_id: record_id.map(|id| RecordId::new(id as u64)),
                     errors,
                 });
@@ -161,7 +206,12 @@ impl JobStore for SqliteStore {
         .await
     }
 
-    async fn complete_job(&self, lease: &Lease, result_blob: &str, now: Timestamp) -> StoreResult<()> {
+    async fn complete_job(
+        &self,
+        lease: &Lease,
+        result_blob: &str,
+        now: Timestamp,
+    ) -> StoreResult<()> {
         let result_blob = result_blob.to_string();
         self.write_fenced(lease.clone(), move |tx, lease| {
             tx.execute(
@@ -174,7 +224,13 @@ impl JobStore for SqliteStore {
         .await
     }
 
-    async fn fail_job(&self, lease: &Lease, error: &str, result_blob: Option<&str>, now: Timestamp) -> StoreResult<()> {
+    async fn fail_job(
+        &self,
+        lease: &Lease,
+        error: &str,
+        result_blob: Option<&str>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
         let error = error.to_string();
         let result_blob = result_blob.map(str::to_string);
         self.write_fenced(lease.clone(), move |tx, lease| {
@@ -200,7 +256,9 @@ impl SqliteStore {
         F: FnOnce(&Connection, &Lease) -> StoreResult<T> + Send + 'static,
     {
         self.run(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_error)?;
             check_lease(&tx, &lease)?;
             let value = work(&tx, &lease)?;
             tx.commit().map_err(db_error)?;
@@ -209,10 +267,18 @@ impl SqliteStore {
         .await
     }
 
-    async fn set_resource_state(&self, lease: &Lease, resource: usize, state: &'static str) -> StoreResult<()> {
+    async fn set_resource_state(
+        &self,
+        lease: &Lease,
+        resource: usize,
+        state: &'static str,
+    ) -> StoreResult<()> {
         self.write_fenced(lease.clone(), move |tx, lease| {
-            tx.execute("UPDATE job_resources SET state = ?1 WHERE job_id = ?2 AND idx = ?3", params![state, lease.job.get() as i64, resource as i64])
-                .map_err(db_error)?;
+            tx.execute(
+                "UPDATE job_resources SET state = ?1 WHERE job_id = ?2 AND idx = ?3",
+                params![state, lease.job.get() as i64, resource as i64],
+            )
+            .map_err(db_error)?;
             Ok(())
         })
         .await
@@ -221,9 +287,17 @@ impl SqliteStore {
 
 /// The outbox: a delivery row committed with the job's final state.
 fn queue_callback(tx: &Connection, lease: &Lease, now: Timestamp) -> StoreResult<()> {
-    let spec: String = tx.query_row("SELECT spec_json FROM jobs WHERE id = ?1", [lease.job.get() as i64], |row| row.get(0)).map_err(db_error)?;
+    let spec: String = tx
+        .query_row(
+            "SELECT spec_json FROM jobs WHERE id = ?1",
+            [lease.job.get() as i64],
+            |row| row.get(0),
+        )
+        .map_err(db_error)?;
     let spec: JobSpec = serde_json::from_str(&spec).map_err(json_error)?;
-    let Some(callback) = spec.callback else { return Ok(()) };
+    let Some(callback) = spec.callback else {
+        return Ok(());
+    };
     tx.execute(
         "INSERT INTO callbacks (job_id, org, url, state, next_attempt_at) VALUES (?1, ?2, ?3, 'pending', ?4) ON CONFLICT (job_id) DO NOTHING",
         params![lease.job.get() as i64, lease.org.get() as i64, callback.url, ms(now)],

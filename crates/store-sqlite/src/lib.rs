@@ -80,7 +80,9 @@ fn join_error(error: tokio::task::JoinError) -> StoreError {
 pub(crate) fn db_error(error: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode;
     match error.sqlite_error_code() {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Unavailable(Box::new(error)),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            StoreError::Unavailable(Box::new(error))
+        }
         Some(ErrorCode::ConstraintViolation) => StoreError::Conflict(error.to_string()),
         _ => StoreError::Backend(Box::new(error)),
     }
@@ -93,7 +95,8 @@ pub(crate) fn ms(instant: chrono::DateTime<chrono::Utc>) -> i64 {
 
 /// The instant of unix milliseconds.
 pub(crate) fn instant(ms: i64) -> StoreResult<chrono::DateTime<chrono::Utc>> {
-    chrono::DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms}")))
+    chrono::DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms}")))
 }
 
 pub(crate) fn json_error(error: serde_json::Error) -> StoreError {

@@ -12,7 +12,14 @@ const BOOTSTRAP_KEY: &str = "bootstrap";
 
 #[async_trait]
 impl OrgStore for SqliteStore {
-    async fn bootstrap(&self, org: Org, admin: User, schema: OrgSchema, token: NewAccessToken, record: BootstrapRecord) -> StoreResult<BootstrapRecord> {
+    async fn bootstrap(
+        &self,
+        org: Org,
+        admin: User,
+        schema: OrgSchema,
+        token: NewAccessToken,
+        record: BootstrapRecord,
+    ) -> StoreResult<BootstrapRecord> {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
             if let Some(existing) = read_bootstrap(&tx)? {
@@ -58,7 +65,11 @@ impl OrgStore for SqliteStore {
     async fn org_schema(&self, org: OrgId) -> StoreResult<OrgSchema> {
         self.run(move |conn| {
             let json: Option<String> = conn
-                .query_row("SELECT schema_json FROM orgs WHERE zgid = ?1", [org.get() as i64], |row| row.get(0))
+                .query_row(
+                    "SELECT schema_json FROM orgs WHERE zgid = ?1",
+                    [org.get() as i64],
+                    |row| row.get(0),
+                )
                 .optional()
                 .map_err(db_error)?;
             let json = json.ok_or_else(|| StoreError::NotFound(format!("org {org}")))?;
@@ -70,7 +81,12 @@ impl OrgStore for SqliteStore {
     async fn save_org_schema(&self, org: OrgId, schema: &OrgSchema) -> StoreResult<()> {
         let json = serde_json::to_string(schema).map_err(json_error)?;
         self.run(move |conn| {
-            let changed = conn.execute("UPDATE orgs SET schema_json = ?1 WHERE zgid = ?2", params![json, org.get() as i64]).map_err(db_error)?;
+            let changed = conn
+                .execute(
+                    "UPDATE orgs SET schema_json = ?1 WHERE zgid = ?2",
+                    params![json, org.get() as i64],
+                )
+                .map_err(db_error)?;
             if changed == 0 {
                 return Err(StoreError::NotFound(format!("org {org}")));
             }
@@ -111,10 +127,15 @@ impl OrgStore for SqliteStore {
 
 fn read_bootstrap(conn: &rusqlite::Connection) -> StoreResult<Option<BootstrapRecord>> {
     let json: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [BOOTSTRAP_KEY], |row| row.get(0))
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            [BOOTSTRAP_KEY],
+            |row| row.get(0),
+        )
         .optional()
         .map_err(db_error)?;
-    json.map(|json| serde_json::from_str(&json).map_err(json_error)).transpose()
+    json.map(|json| serde_json::from_str(&json).map_err(json_error))
+        .transpose()
 }
 
 fn insert_user(conn: &rusqlite::Connection, user: &User) -> StoreResult<()> {
@@ -210,7 +231,11 @@ impl IdStore for SqliteStore {
 /// Reserves `count` ids inside the caller's transaction (or alone).
 pub(crate) fn reserve_ids(conn: &rusqlite::Connection, count: u64) -> StoreResult<u64> {
     let next: i64 = conn
-        .query_row("UPDATE id_sequence SET next_id = next_id + ?1 WHERE singleton = 1 RETURNING next_id", [count as i64], |row| row.get(0))
+        .query_row(
+            "UPDATE id_sequence SET next_id = next_id + ?1 WHERE singleton = 1 RETURNING next_id",
+            [count as i64],
+            |row| row.get(0),
+        )
         .map_err(db_error)?;
     Ok(next as u64 - count)
 }

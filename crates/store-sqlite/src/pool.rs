@@ -52,7 +52,11 @@ impl Pool {
         for _ in 0..size {
             idle.push(open_connection(path)?);
         }
-        Ok(Arc::new(Pool { path: path.to_path_buf(), idle: Mutex::new(idle), returned: Condvar::new() }))
+        Ok(Arc::new(Pool {
+            path: path.to_path_buf(),
+            idle: Mutex::new(idle),
+            returned: Condvar::new(),
+        }))
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -60,18 +64,29 @@ impl Pool {
     }
 
     pub(crate) fn get(self: &Arc<Pool>) -> StoreResult<Pooled> {
-        let mut idle = self.idle.lock().map_err(|_| StoreError::Corrupt("connection pool poisoned".into()))?;
+        let mut idle = self
+            .idle
+            .lock()
+            .map_err(|_| StoreError::Corrupt("connection pool poisoned".into()))?;
         loop {
             if let Some(conn) = idle.pop() {
-                return Ok(Pooled { pool: Arc::clone(self), conn: Some(conn) });
+                return Ok(Pooled {
+                    pool: Arc::clone(self),
+                    conn: Some(conn),
+                });
             }
-            idle = self.returned.wait(idle).map_err(|_| StoreError::Corrupt("connection pool poisoned".into()))?;
+            idle = self
+                .returned
+                .wait(idle)
+                .map_err(|_| StoreError::Corrupt("connection pool poisoned".into()))?;
         }
     }
 }
 
 fn open_connection(path: &Path) -> StoreResult<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(crate::db_error)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(crate::db_error)?;
     conn.execute_batch(

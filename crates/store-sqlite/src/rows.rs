@@ -10,9 +10,26 @@ use crate::{db_error, instant, json_error};
 pub(crate) const JOB_COLUMNS: &str =
     "id, org, created_by, api_version, spec_json, state, attempts, character_encoding, result_blob, error, created_at, finished_at";
 
-pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlite::Params) -> StoreResult<Option<Job>> {
+pub(crate) fn read_job(
+    conn: &Connection,
+    where_clause: &str,
+    args: impl rusqlite::Params,
+) -> StoreResult<Option<Job>> {
     let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE {where_clause}");
-    type Raw = (i64, i64, i64, String, String, String, i64, Option<String>, Option<String>, Option<String>, i64, Option<i64>);
+    type Raw = (
+        i64,
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        i64,
+        Option<i64>,
+    );
     let raw: Option<Raw> = conn
         .query_row(&sql, args, |row| {
             Ok((
@@ -32,10 +49,25 @@ pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlit
         })
         .optional()
         .map_err(db_error)?;
-    let Some((id, org, created_by, api_version, spec, state, attempts, encoding, result_blob, error, created, finished)) = raw else {
+    let Some((
+        id,
+        org,
+        created_by,
+        api_version,
+        spec,
+        state,
+        attempts,
+        encoding,
+        result_blob,
+        error,
+        created,
+        finished,
+    )) = raw
+    else {
         return Ok(None);
     };
-    let state = JobState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("job state {state}")))?;
+    let state =
+        JobState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("job state {state}")))?;
     let resources = read_resources(conn, id)?;
     Ok(Some(Job {
         id: JobId::new(id as u64),
@@ -60,13 +92,20 @@ fn read_resources(conn: &Connection, job: i64) -> StoreResult<Vec<ResourceProgre
         .map_err(db_error)?;
     let rows = statement
         .query_map(params![job], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?, row.get::<_, i64>(3)?, row.get::<_, i64>(4)?))
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, i64>(3)?,
+                row.get::<_, i64>(4)?,
+            ))
         })
         .map_err(db_error)?;
     let mut resources = Vec::new();
     for row in rows {
         let (state, rows_done, added, updated, skipped) = row.map_err(db_error)?;
-        let state = ResourceState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("resource state {state}")))?;
+        let state = ResourceState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("resource state {state}")))?;
         resources.push(ResourceProgress {
             state,
             rows_done: rows_done as u64,

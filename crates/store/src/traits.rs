@@ -13,7 +13,14 @@ use crate::model::*;
 pub trait OrgStore: Send + Sync {
     /// Creates an org with its first user and schema, and records the bootstrap values, unless
     /// a bootstrap record exists already; returns the record that holds either way.
-    async fn bootstrap(&self, org: Org, admin: User, schema: OrgSchema, token: NewAccessToken, record: BootstrapRecord) -> StoreResult<BootstrapRecord>;
+    async fn bootstrap(
+        &self,
+        org: Org,
+        admin: User,
+        schema: OrgSchema,
+        token: NewAccessToken,
+        record: BootstrapRecord,
+    ) -> StoreResult<BootstrapRecord>;
     async fn bootstrap_record(&self) -> StoreResult<Option<BootstrapRecord>>;
     async fn get_org(&self, org: OrgId) -> StoreResult<Option<Org>>;
     async fn org_schema(&self, org: OrgId) -> StoreResult<OrgSchema>;
@@ -51,7 +58,12 @@ pub trait JobStore: Send + Sync {
     async fn get_job(&self, org: OrgId, job: JobId) -> StoreResult<Option<Job>>;
     /// Takes the oldest queued job, or a running one whose lease expired, and leases it to
     /// `owner` until `now + lease_for`.
-    async fn claim_next_job(&self, owner: &str, now: Timestamp, lease_for: chrono::Duration) -> StoreResult<Option<(Job, Lease)>>;
+    async fn claim_next_job(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_for: chrono::Duration,
+    ) -> StoreResult<Option<(Job, Lease)>>;
     async fn renew_lease(&self, lease: &Lease, until: Timestamp) -> StoreResult<()>;
     /// Gives the job back to the queue (graceful shutdown).
     async fn release_job(&self, lease: &Lease) -> StoreResult<()>;
@@ -63,18 +75,46 @@ pub trait JobStore: Send + Sync {
     async fn apply_chunk(&self, lease: &Lease, chunk: ChunkWrite) -> StoreResult<ChunkOutcome>;
     async fn finish_resource(&self, lease: &Lease, resource: usize) -> StoreResult<()>;
     /// Result rows of a resource with `row_no > after`, in input order, at most `limit`.
-    async fn result_rows(&self, org: OrgId, job: JobId, resource: usize, after: u64, limit: u32) -> StoreResult<Vec<bulkwrite_core::result::ResultRow>>;
+    async fn result_rows(
+        &self,
+        org: OrgId,
+        job: JobId,
+        resource: usize,
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<bulkwrite_core::result::ResultRow>>;
     /// Marks the job succeeded with its result file and queues its callback, in one transaction.
-    async fn complete_job(&self, lease: &Lease, result_blob: &str, now: Timestamp) -> StoreResult<()>;
+    async fn complete_job(
+        &self,
+        lease: &Lease,
+        result_blob: &str,
+        now: Timestamp,
+    ) -> StoreResult<()>;
     /// Marks the job failed and queues its callback, in one transaction.
-    async fn fail_job(&self, lease: &Lease, error: &str, result_blob: Option<&str>, now: Timestamp) -> StoreResult<()>;
+    async fn fail_job(
+        &self,
+        lease: &Lease,
+        error: &str,
+        result_blob: Option<&str>,
+        now: Timestamp,
+    ) -> StoreResult<()>;
 }
 
 /// Records.
 #[async_trait]
 pub trait RecordStore: Send + Sync {
-    async fn get_record(&self, org: OrgId, module: &str, id: RecordId) -> StoreResult<Option<StoredRecord>>;
-    async fn list_records(&self, org: OrgId, module: &str, query: &RecordQuery) -> StoreResult<RecordPage>;
+    async fn get_record(
+        &self,
+        org: OrgId,
+        module: &str,
+        id: RecordId,
+    ) -> StoreResult<Option<StoredRecord>>;
+    async fn list_records(
+        &self,
+        org: OrgId,
+        module: &str,
+        query: &RecordQuery,
+    ) -> StoreResult<RecordPage>;
     async fn count_records(&self, org: OrgId, module: &str) -> StoreResult<u64>;
 }
 
@@ -82,13 +122,48 @@ pub trait RecordStore: Send + Sync {
 #[async_trait]
 pub trait CallbackStore: Send + Sync {
     /// Leases due deliveries to `owner`.
-    async fn claim_due_callbacks(&self, owner: &str, now: Timestamp, lease_for: chrono::Duration, limit: u32) -> StoreResult<Vec<CallbackDelivery>>;
+    async fn claim_due_callbacks(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_for: chrono::Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<CallbackDelivery>>;
     /// Records an attempt and what happens next.
-    async fn record_callback_attempt(&self, delivery: &CallbackDelivery, attempt: CallbackAttempt, outcome: DeliveryOutcome) -> StoreResult<()>;
+    async fn record_callback_attempt(
+        &self,
+        delivery: &CallbackDelivery,
+        attempt: CallbackAttempt,
+        outcome: DeliveryOutcome,
+    ) -> StoreResult<()>;
     async fn callback_report(&self, org: OrgId, job: JobId) -> StoreResult<Option<CallbackReport>>;
 }
 
 /// Everything a backend provides.
-pub trait Store: OrgStore + AuthStore + IdStore + UploadStore + JobStore + RecordStore + CallbackStore + Send + Sync + 'static {}
+pub trait Store:
+    OrgStore
+    + AuthStore
+    + IdStore
+    + UploadStore
+    + JobStore
+    + RecordStore
+    + CallbackStore
+    + Send
+    + Sync
+    + 'static
+{
+}
 
-impl<T> Store for T where T: OrgStore + AuthStore + IdStore + UploadStore + JobStore + RecordStore + CallbackStore + Send + Sync + 'static {}
+impl<T> Store for T where
+    T: OrgStore
+        + AuthStore
+        + IdStore
+        + UploadStore
+        + JobStore
+        + RecordStore
+        + CallbackStore
+        + Send
+        + Sync
+        + 'static
+{
+}

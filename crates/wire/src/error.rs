@@ -92,12 +92,20 @@ pub struct ApiError {
 impl ApiError {
     /// The code with its default message and empty `details`.
     pub fn new(code: ErrorCode) -> ApiError {
-        ApiError { code, message: code.default_message().to_string(), details: Map::new() }
+        ApiError {
+            code,
+            message: code.default_message().to_string(),
+            details: Map::new(),
+        }
     }
 
     /// The code with a specific message.
     pub fn with_message(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError { code, message: message.into(), details: Map::new() }
+        ApiError {
+            code,
+            message: message.into(),
+            details: Map::new(),
+        }
     }
 
     /// Adds one `details` entry.

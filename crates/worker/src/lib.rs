@@ -1,1 +1,173 @@
-//! placeholder
+//! The queue runtime: claims jobs with a lease, runs the import pipeline in checkpointed chunks,
+//! writes the result file, and delivers callbacks from the outbox.
+//!
+//! Owns: claiming, lease renewal, retries, the pipeline (zip → CSV → mapping → chunks) and
+//! callback delivery. Must not: touch a database or the filesystem except through the store and
+//! blob traits.
+//!
+//! Invariants:
+//! - a chunk is applied only while this worker holds the job's lease; a lost lease stops the job
+//!   at once and nothing more is written for it;
+//! - a resumed job continues after the last committed checkpoint, so no row is applied twice;
+//! - CPU-bound work (unzip, CSV, conversion, result zip) runs on blocking threads;
+//! - callbacks are delivered after the job's final state is committed, never inside a
+//!   transaction, and every attempt is recorded.
+
+mod callback;
+mod heartbeat;
+mod pipeline;
+mod reader;
+mod result_file;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bulkwrite_core::callback_url::CallbackPolicy;
+use bulkwrite_core::ids::JobId;
+use bulkwrite_store::{BlobStore, Store};
+use tokio::sync::{watch, Notify};
+
+pub use callback::CallbackDispatcher;
+
+/// Worker settings.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Names this process in lease owners (unique per start).
+    pub node_id: String,
+    /// How long a claim holds a job without renewal; a dead worker's job is taken over after it.
+    pub lease_duration: Duration,
+    /// Rows per committed chunk: bigger is faster, smaller shows progress sooner.
+    pub chunk_rows: usize,
+    /// Data rows one CSV may have; later rows are skipped with `LIMIT_EXCEEDED`.
+    pub max_rows_per_file: u64,
+    /// Columns a CSV may have.
+    pub max_columns: usize,
+    /// How often an idle worker looks for work when nothing wakes it.
+    pub idle_poll: Duration,
+    /// Base of absolute URLs (`result.download_url` in callback bodies).
+    pub public_url: String,
+    pub callbacks: CallbackConfig,
+}
+
+/// Callback delivery settings.
+#[derive(Debug, Clone)]
+pub struct CallbackConfig {
+    pub policy: CallbackPolicy,
+    /// Time allowed for one attempt.
+    pub timeout: Duration,
+    /// Attempts before a delivery is given up.
+    pub max_attempts: u32,
+    /// First retry delay; each later one is three times longer, plus jitter.
+    pub retry_base: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> WorkerConfig {
+        WorkerConfig {
+            node_id: "node".to_string(),
+            lease_duration: Duration::from_secs(30),
+            chunk_rows: 500,
+            max_rows_per_file: 25_000,
+            max_columns: 200,
+            idle_poll: Duration::from_secs(1),
+            public_url: "http://127.0.0.1:8080".to_string(),
+            callbacks: CallbackConfig {
+                policy: CallbackPolicy::default(),
+                timeout: Duration::from_secs(10),
+                max_attempts: 5,
+                retry_base: Duration::from_secs(2),
+            },
+        }
+    }
+}
+
+/// Wakes idle workers and dispatchers when there is new work.
+#[derive(Debug, Default)]
+pub struct Wakeup {
+    /// Shared with the API, which rings it when it queues a job.
+    pub jobs: Arc<Notify>,
+    pub callbacks: Notify,
+}
+
+/// What is shared by the worker's tasks.
+#[derive(Clone)]
+pub struct WorkerContext {
+    pub store: Arc<dyn Store>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub config: Arc<WorkerConfig>,
+    pub wakeup: Arc<Wakeup>,
+}
+
+/// How a job's run ended on this worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOutcome {
+    Completed,
+    Failed,
+    /// Given back to the queue (shutdown, or a transient failure).
+    Released,
+    /// Another worker took the job over.
+    LeaseLost,
+}
+
+/// The job worker.
+pub struct Worker {
+    ctx: WorkerContext,
+    claims: std::sync::atomic::AtomicU64,
+}
+
+impl Worker {
+    pub fn new(ctx: WorkerContext) -> Worker {
+        Worker {
+            ctx,
+            claims: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Claims and runs one job if one is due.
+    pub async fn run_once(&self, shutdown: &watch::Receiver<bool>) -> Option<(JobId, RunOutcome)> {
+        let claim = self
+            .claims
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let owner = format!("{}#{}", self.ctx.config.node_id, claim);
+        let lease_for = chrono::Duration::from_std(self.ctx.config.lease_duration)
+            .unwrap_or(chrono::Duration::seconds(30));
+        let claimed = match self
+            .ctx
+            .store
+            .claim_next_job(&owner, chrono::Utc::now(), lease_for)
+            .await
+        {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::warn!(error = %error, "claiming a job failed");
+                return None;
+            }
+        };
+        let (job, lease) = claimed?;
+        let id = job.id;
+        tracing::info!(job = %id, attempt = job.attempts, "job claimed");
+        let outcome = pipeline::run_job(&self.ctx, job, lease, shutdown).await;
+        tracing::info!(job = %id, ?outcome, "job run ended");
+        if matches!(outcome, RunOutcome::Completed | RunOutcome::Failed) {
+            self.ctx.wakeup.callbacks.notify_one();
+        }
+        Some((id, outcome))
+    }
+
+    /// Runs jobs until `shutdown` turns true; the job in hand is checkpointed and released.
+    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            if self.run_once(&shutdown).await.is_some() {
+                continue;
+            }
+            tokio::select! {
+                _ = self.ctx.wakeup.jobs.notified() => {}
+                _ = tokio::time::sleep(self.ctx.config.idle_poll) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}

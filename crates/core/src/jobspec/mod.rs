@@ -56,7 +56,12 @@ impl ResourceSpec {
     pub fn echo_headers(&self) -> Vec<String> {
         self.echo_columns
             .iter()
-            .map(|index| self.header.get(*index as usize).cloned().unwrap_or_default())
+            .map(|index| {
+                self.header
+                    .get(*index as usize)
+                    .cloned()
+                    .unwrap_or_default()
+            })
             .collect()
     }
 }

@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
-use bulkwrite_wire::{ApiError, CreateJobRequest, ErrorCode, FieldMapping, Operation, ResourceRequest};
+use bulkwrite_wire::{
+    ApiError, CreateJobRequest, ErrorCode, FieldMapping, Operation, ResourceRequest,
+};
 
 use super::{JobSpec, ResourceSpec, ID_FIELD};
 use crate::convert::format_fits;
@@ -24,7 +26,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_columns: 200, max_mappings: 200 }
+        Limits {
+            max_columns: 200,
+            max_mappings: 200,
+        }
     }
 }
 
@@ -38,7 +43,10 @@ pub struct ValidationContext<'a> {
 }
 
 /// Validates a read request into a [`JobSpec`].
-pub fn validate(request: &CreateJobRequest, ctx: &ValidationContext<'_>) -> Result<JobSpec, ApiError> {
+pub fn validate(
+    request: &CreateJobRequest,
+    ctx: &ValidationContext<'_>,
+) -> Result<JobSpec, ApiError> {
     let mut modules = Vec::with_capacity(request.resource.len());
     for (index, resource) in request.resource.iter().enumerate() {
         modules.push(check_module(resource, index, ctx.schema)?);
@@ -67,7 +75,11 @@ pub fn validate(request: &CreateJobRequest, ctx: &ValidationContext<'_>) -> Resu
     })
 }
 
-fn check_module<'s>(resource: &ResourceRequest, index: usize, schema: &'s OrgSchema) -> Result<&'s Module, ApiError> {
+fn check_module<'s>(
+    resource: &ResourceRequest,
+    index: usize,
+    schema: &'s OrgSchema,
+) -> Result<&'s Module, ApiError> {
     let name = resource.module.api_name();
     match schema.module(name) {
         Some(module) if module.bulk_write => Ok(module),
@@ -80,7 +92,10 @@ fn check_module<'s>(resource: &ResourceRequest, index: usize, schema: &'s OrgSch
     }
 }
 
-fn check_file<'f>(resource: &ResourceRequest, files: &'f HashMap<String, Vec<CsvEntry>>) -> Result<&'f CsvEntry, ApiError> {
+fn check_file<'f>(
+    resource: &ResourceRequest,
+    files: &'f HashMap<String, Vec<CsvEntry>>,
+) -> Result<&'f CsvEntry, ApiError> {
     if FileId::parse(&resource.file_id).is_none() {
         return Err(ApiError::new(ErrorCode::InvalidFileId));
     }
@@ -91,7 +106,9 @@ fn check_file<'f>(resource: &ResourceRequest, files: &'f HashMap<String, Vec<Csv
         Some(names) if !names.is_empty() => {
             let mut found = None;
             for name in names {
-                let entry = entries.iter().find(|e| e.name == *name || base_name(&e.name) == name.as_str());
+                let entry = entries
+                    .iter()
+                    .find(|e| e.name == *name || base_name(&e.name) == name.as_str());
                 match entry {
                     Some(entry) if found.is_none() => found = Some(entry),
                     // One CSV per module: a second name for the same resource is not supported.
@@ -113,15 +130,23 @@ fn base_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-fn check_find_by(operation: Operation, resource: &ResourceRequest, module: &Module, index: usize) -> Result<(), ApiError> {
+fn check_find_by(
+    operation: Operation,
+    resource: &ResourceRequest,
+    module: &Module,
+    index: usize,
+) -> Result<(), ApiError> {
     let path = format!("$.resource[{index}].find_by");
     let Some(find_by) = resource.find_by.as_deref() else {
         if operation == Operation::Insert {
             return Ok(());
         }
-        return Err(ApiError::with_message(ErrorCode::MandatoryNotFound, "Required key find_by is not available")
-            .detail("api_name", "find_by")
-            .detail("json_path", path));
+        return Err(ApiError::with_message(
+            ErrorCode::MandatoryNotFound,
+            "Required key find_by is not available",
+        )
+        .detail("api_name", "find_by")
+        .detail("json_path", path));
     };
     if find_by == ID_FIELD {
         return Ok(());
@@ -130,7 +155,10 @@ fn check_find_by(operation: Operation, resource: &ResourceRequest, module: &Modu
         Some(field) if field.unique => Ok(()),
         _ => Err(ApiError::with_message(
             ErrorCode::InvalidData,
-            format!("find_by must be id or a unique field of {}", module.api_name),
+            format!(
+                "find_by must be id or a unique field of {}",
+                module.api_name
+            ),
         )
         .detail("api_name", "find_by")
         .detail("json_path", path)),
@@ -147,35 +175,49 @@ fn build_resource(
 ) -> Result<ResourceSpec, ApiError> {
     let path = format!("$.resource[{index}]");
     if csv.header.len() > limits.max_columns {
-        return Err(ApiError::new(ErrorCode::HeaderLimitExceeded).detail("maximum_length", limits.max_columns));
+        return Err(ApiError::new(ErrorCode::HeaderLimitExceeded)
+            .detail("maximum_length", limits.max_columns));
     }
     let (mappings, auto_mapped) = match &resource.field_mappings {
         Some(mappings) if !mappings.is_empty() => (mappings.clone(), false),
         _ => (auto_map(&csv.header, &path)?, true),
     };
     if mappings.len() > limits.max_mappings {
-        return Err(ApiError::new(ErrorCode::HeaderLimitExceeded).detail("maximum_length", limits.max_mappings));
+        return Err(ApiError::new(ErrorCode::HeaderLimitExceeded)
+            .detail("maximum_length", limits.max_mappings));
     }
     let mut canonical = Vec::with_capacity(mappings.len());
     for (mapping_index, mapping) in mappings.iter().enumerate() {
         let mapping_path = format!("{path}.field_mappings[{mapping_index}]");
         let checked = check_mapping(mapping, module, csv, &mapping_path)?;
-        if canonical.iter().any(|m: &FieldMapping| m.api_name == checked.api_name) {
-            return Err(ApiError::with_message(ErrorCode::InvalidData, format!("field {} is mapped more than once", checked.api_name))
-                .detail("api_name", checked.api_name.clone())
-                .detail("json_path", mapping_path));
+        if canonical
+            .iter()
+            .any(|m: &FieldMapping| m.api_name == checked.api_name)
+        {
+            return Err(ApiError::with_message(
+                ErrorCode::InvalidData,
+                format!("field {} is mapped more than once", checked.api_name),
+            )
+            .detail("api_name", checked.api_name.clone())
+            .detail("json_path", mapping_path));
         }
         canonical.push(checked);
     }
     let echo_columns = echo_columns(&canonical);
-    let effective_ignore_empty = resource.ignore_empty.or(request.ignore_empty).unwrap_or(false);
+    let effective_ignore_empty = resource
+        .ignore_empty
+        .or(request.ignore_empty)
+        .unwrap_or(false);
     Ok(ResourceSpec {
         module: module.api_name.clone(),
         module_id: module.id.clone(),
         file_id: resource.file_id.clone(),
         csv_name: csv.name.clone(),
         file_names: resource.file_names.clone(),
-        find_by: resource.find_by.as_deref().map(|name| canonical_field_name(module, name)),
+        find_by: resource
+            .find_by
+            .as_deref()
+            .map(|name| canonical_field_name(module, name)),
         ignore_empty: resource.ignore_empty,
         effective_ignore_empty,
         mappings: canonical,
@@ -189,7 +231,10 @@ fn canonical_field_name(module: &Module, name: &str) -> String {
     if name == ID_FIELD {
         return ID_FIELD.to_string();
     }
-    module.field(name).map(|f| f.api_name.clone()).unwrap_or_else(|| name.to_string())
+    module
+        .field(name)
+        .map(|f| f.api_name.clone())
+        .unwrap_or_else(|| name.to_string())
 }
 
 /// The header names the fields: `Field`, or `Lookup.id` / `Lookup.Other_Field` for lookups.
@@ -214,12 +259,20 @@ fn auto_map(header: &[String], path: &str) -> Result<Vec<FieldMapping>, ApiError
 }
 
 fn invalid_field(name: &str, path: &str) -> ApiError {
-    ApiError::with_message(ErrorCode::InvalidField, format!("invalid mapping. invalid api_name {name}."))
-        .detail("api_name", name)
-        .detail("json_path", path)
+    ApiError::with_message(
+        ErrorCode::InvalidField,
+        format!("invalid mapping. invalid api_name {name}."),
+    )
+    .detail("api_name", name)
+    .detail("json_path", path)
 }
 
-fn check_mapping(mapping: &FieldMapping, module: &Module, csv: &CsvEntry, path: &str) -> Result<FieldMapping, ApiError> {
+fn check_mapping(
+    mapping: &FieldMapping,
+    module: &Module,
+    csv: &CsvEntry,
+    path: &str,
+) -> Result<FieldMapping, ApiError> {
     let mut checked = mapping.clone();
     if mapping.api_name == ID_FIELD {
         checked.api_name = ID_FIELD.to_string();
@@ -227,7 +280,10 @@ fn check_mapping(mapping: &FieldMapping, module: &Module, csv: &CsvEntry, path: 
         return Ok(checked);
     }
     let Some(field) = module.field(&mapping.api_name) else {
-        return Err(invalid_field(&mapping.api_name, &format!("{path}.api_name")));
+        return Err(invalid_field(
+            &mapping.api_name,
+            &format!("{path}.api_name"),
+        ));
     };
     if !field.is_writable() {
         return Err(ApiError::with_message(
@@ -245,26 +301,38 @@ fn check_mapping(mapping: &FieldMapping, module: &Module, csv: &CsvEntry, path: 
             .detail("json_path", format!("{path}.find_by")));
     }
     if let Some(pattern) = mapping.format.as_deref() {
-        let fits = JavaDateFormat::compile(pattern).is_ok_and(|format| format_fits(field.data_type, &format));
+        let fits = JavaDateFormat::compile(pattern)
+            .is_ok_and(|format| format_fits(field.data_type, &format));
         if !fits {
-            return Err(ApiError::with_message(ErrorCode::InvalidFormat, format!("invalid format {pattern} for field {}", field.api_name))
-                .detail("api_name", field.api_name.clone())
-                .detail("json_path", format!("{path}.format")));
+            return Err(ApiError::with_message(
+                ErrorCode::InvalidFormat,
+                format!("invalid format {pattern} for field {}", field.api_name),
+            )
+            .detail("api_name", field.api_name.clone())
+            .detail("json_path", format!("{path}.format")));
         }
     }
-    if field.data_type == DataType::Lookup && mapping.find_by.is_none() && mapping.parent_column_index.is_none() {
-        return Err(ApiError::with_message(ErrorCode::MandatoryNotFound, "Required key find_by is not available")
-            .detail("api_name", "find_by")
-            .detail("json_path", format!("{path}.find_by")));
+    if field.data_type == DataType::Lookup
+        && mapping.find_by.is_none()
+        && mapping.parent_column_index.is_none()
+    {
+        return Err(ApiError::with_message(
+            ErrorCode::MandatoryNotFound,
+            "Required key find_by is not available",
+        )
+        .detail("api_name", "find_by")
+        .detail("json_path", format!("{path}.find_by")));
     }
     Ok(checked)
 }
 
 fn check_index(mapping: &FieldMapping, csv: &CsvEntry, path: &str) -> Result<(), ApiError> {
     match mapping.index {
-        Some(index) if index as usize >= csv.header.len() => Err(ApiError::new(ErrorCode::ColumnIndexNotFound)
-            .detail("api_name", mapping.api_name.clone())
-            .detail("json_path", format!("{path}.index"))),
+        Some(index) if index as usize >= csv.header.len() => {
+            Err(ApiError::new(ErrorCode::ColumnIndexNotFound)
+                .detail("api_name", mapping.api_name.clone())
+                .detail("json_path", format!("{path}.index")))
+        }
         _ => Ok(()),
     }
 }
@@ -284,7 +352,11 @@ fn echo_columns(mappings: &[FieldMapping]) -> Vec<u32> {
     columns
 }
 
-fn check_mandatory(operation: Operation, module: &Module, mappings: &[FieldMapping]) -> Result<(), ApiError> {
+fn check_mandatory(
+    operation: Operation,
+    module: &Module,
+    mappings: &[FieldMapping],
+) -> Result<(), ApiError> {
     if operation == Operation::Update {
         return Ok(());
     }

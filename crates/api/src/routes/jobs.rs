@@ -1,0 +1,163 @@
+//! `POST /crm/bulk/{v}/write` and `GET /crm/bulk/{v}/write/{job_id}` (spec §3, §4).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use bulkwrite_core::callback_url::refused;
+use bulkwrite_core::ids::{FileId, JobId};
+use bulkwrite_core::jobspec::{parse_body, validate, ValidationContext};
+use bulkwrite_store::NewJob;
+use bulkwrite_wire::{ApiError, CreateJobRequest, CreatedJob, ErrorCode, SuccessBody, UserRef};
+
+use crate::auth::Auth;
+use crate::error::{ApiResult, Failure};
+use crate::paths::{version, ZPath};
+use crate::response::json_response;
+use crate::AppState;
+
+/// How long job creation waits for DNS before accepting a callback host it cannot resolve yet.
+const CALLBACK_DNS_TIMEOUT: Duration = Duration::from_secs(2);
+
+const BULK_WRITE_SCOPES: &[&str] = &["ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.ALL"];
+
+pub async fn create_job(
+    State(state): State<AppState>,
+    ZPath(path_version): ZPath<String>,
+    auth: Auth,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let api_version = version(&path_version)?;
+    auth.require(BULK_WRITE_SCOPES)?;
+    let body = body.map_err(|_| Failure(ApiError::new(ErrorCode::RequestBodyNotSupported)))?;
+    let request = parse_body(&body)?;
+    if let Some(callback) = &request.callback {
+        check_callback(&state, &callback.url).await?;
+    }
+    let org = auth.0.org;
+    let schema = state.store.org_schema(org).await?;
+    let files = uploaded_files(&state, &auth, &request).await?;
+    let ctx = ValidationContext {
+        schema: &schema,
+        files: &files,
+        limits: state.config.limits,
+    };
+    let spec = validate(&request, &ctx)?;
+    for resource in &request.resource {
+        let module = resource.module.api_name().to_ascii_lowercase();
+        auth.require(&[
+            "ZohoCRM.modules.ALL",
+            &format!("ZohoCRM.modules.{module}.CREATE"),
+            &format!("ZohoCRM.modules.{module}.ALL"),
+        ])?;
+    }
+    let id = JobId::new(state.ids.next_id().await?);
+    let job = NewJob {
+        id,
+        org,
+        created_by: auth.0.user,
+        api_version: api_version.as_str().to_string(),
+        spec,
+        created_at: chrono::Utc::now(),
+    };
+    state.store.create_job(job).await?;
+    state.job_queued.notify_one();
+    let name = creator_name(&state, &auth).await?;
+    let details = CreatedJob {
+        id: id.to_string(),
+        created_by: UserRef {
+            id: auth.0.user.to_string(),
+            name,
+        },
+    };
+    Ok(json_response(
+        StatusCode::CREATED,
+        &SuccessBody::new("SUCCESS", "success", details),
+    ))
+}
+
+pub async fn get_job(
+    State(state): State<AppState>,
+    ZPath((path_version, job_id)): ZPath<(String, String)>,
+    auth: Auth,
+) -> ApiResult<Response> {
+    let api_version = version(&path_version)?;
+    auth.require(&[
+        "ZohoCRM.bulk.CREATE",
+        "ZohoCRM.bulk.ALL",
+        "ZohoCRM.bulk.READ",
+    ])?;
+    let not_found = || Failure(ApiError::new(ErrorCode::ResourceNotFound));
+    let id = JobId::parse(&job_id).ok_or_else(not_found)?;
+    let job = state
+        .store
+        .get_job(auth.0.org, id)
+        .await?
+        .ok_or_else(not_found)?;
+    let org = state
+        .store
+        .get_org(auth.0.org)
+        .await?
+        .ok_or_else(not_found)?;
+    let creator = state
+        .store
+        .get_user(job.org, job.created_by)
+        .await?
+        .map(|u| u.full_name())
+        .unwrap_or_default();
+    let details = job.details(&org, creator, &state.config.public_url, api_version);
+    Ok(json_response(StatusCode::OK, &details))
+}
+
+/// Refuses callback URLs that are not safe to call; a host that does not resolve yet is fine.
+async fn check_callback(state: &AppState, url: &str) -> Result<(), Failure> {
+    let policy = &state.config.callback_policy;
+    let target = policy.check_url(url)?;
+    if target.literal.is_some() || target.host_allowed {
+        return Ok(());
+    }
+    let lookup = tokio::time::timeout(
+        CALLBACK_DNS_TIMEOUT,
+        tokio::net::lookup_host((target.host.as_str(), target.port)),
+    )
+    .await;
+    let Ok(Ok(addresses)) = lookup else {
+        return Ok(());
+    };
+    for address in addresses {
+        if !policy.address_allowed(&target, address.ip()) {
+            return Err(refused(url).into());
+        }
+    }
+    Ok(())
+}
+
+/// The CSV entries of the org's uploads that the request names.
+async fn uploaded_files(
+    state: &AppState,
+    auth: &Auth,
+    request: &CreateJobRequest,
+) -> Result<HashMap<String, Vec<bulkwrite_core::zipfile::CsvEntry>>, Failure> {
+    let mut files = HashMap::new();
+    for resource in &request.resource {
+        let Some(file_id) = FileId::parse(&resource.file_id) else {
+            continue;
+        };
+        if files.contains_key(&resource.file_id) {
+            continue;
+        }
+        if let Some(upload) = state.store.get_upload(auth.0.org, file_id).await? {
+            files.insert(resource.file_id.clone(), upload.entries);
+        }
+    }
+    Ok(files)
+}
+
+async fn creator_name(state: &AppState, auth: &Auth) -> Result<String, Failure> {
+    let user = state.store.get_user(auth.0.org, auth.0.user).await?;
+    Ok(user.map(|u| u.full_name()).unwrap_or_default())
+}

@@ -1,0 +1,8 @@
+//! One module per resource, handlers named after Zoho's operations.
+
+pub mod download;
+pub mod fallback;
+pub mod health;
+pub mod jobs;
+pub mod records;
+pub mod upload;

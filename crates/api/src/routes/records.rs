@@ -1,0 +1,230 @@
+//! `GET /crm/{v}/{module}` and `GET /crm/{v}/{module}/{id}` (spec §10.5), so an import can be checked.
+
+use std::collections::HashMap;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use bulkwrite_core::ids::RecordId;
+use bulkwrite_core::schema::Module;
+use bulkwrite_core::version::ApiVersion;
+use bulkwrite_store::{RecordQuery, RecordSort};
+use bulkwrite_wire::records::{PageInfo, RecordsPage};
+use bulkwrite_wire::{ApiError, ErrorCode};
+
+use crate::auth::Auth;
+use crate::error::{ApiResult, Failure};
+use crate::paths::{version, ZPath};
+use crate::records::RenderContext;
+use crate::response::{json_response, no_content};
+use crate::AppState;
+
+/// Most fields one listing may name.
+const MAX_FIELDS: usize = 50;
+/// Most records one page may hold.
+const MAX_PER_PAGE: u32 = 200;
+/// Most ids one listing may name.
+const MAX_IDS: usize = 100;
+
+pub async fn get_record(
+    State(state): State<AppState>,
+    ZPath((path_version, module_name, record_id)): ZPath<(String, String, String)>,
+    auth: Auth,
+) -> ApiResult<Response> {
+    version(&path_version)?;
+    let (module, ctx) = module_context(&state, &auth, &module_name).await?;
+    let id = RecordId::parse(&record_id).ok_or_else(|| {
+        Failure(
+            ApiError::with_message(ErrorCode::InvalidData, "the id given seems to be invalid")
+                .detail("api_name", "id"),
+        )
+    })?;
+    let Some(record) = state
+        .store
+        .get_record(auth.0.org, &module.api_name, id)
+        .await?
+    else {
+        return Ok(no_content());
+    };
+    let page = RecordsPage {
+        data: vec![ctx.render(&record, None)],
+        info: None,
+    };
+    Ok(json_response(StatusCode::OK, &page))
+}
+
+pub async fn list_records(
+    State(state): State<AppState>,
+    ZPath((path_version, module_name)): ZPath<(String, String)>,
+    auth: Auth,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> ApiResult<Response> {
+    let api_version = version(&path_version)?;
+    let (module, ctx) = module_context(&state, &auth, &module_name).await?;
+    let Query(params) = query.map_err(|_| Failure(ApiError::new(ErrorCode::InvalidData)))?;
+    let listing = Listing::read(&params, api_version)?;
+    let page = state
+        .store
+        .list_records(auth.0.org, &module.api_name, &listing.query)
+        .await?;
+    if page.records.is_empty() {
+        return Ok(no_content());
+    }
+    let data = page
+        .records
+        .iter()
+        .map(|record| ctx.render(record, listing.fields.as_deref()))
+        .collect::<Vec<_>>();
+    let info = PageInfo {
+        per_page: listing.query.per_page,
+        count: data.len() as u32,
+        page: listing.query.page,
+        sort_by: Some(listing.sort_by),
+        sort_order: Some(
+            if listing.query.descending {
+                "desc"
+            } else {
+                "asc"
+            }
+            .to_string(),
+        ),
+        more_records: page.more_records,
+        next_page_token: None,
+        previous_page_token: None,
+        page_token_expiry: None,
+    };
+    Ok(json_response(
+        StatusCode::OK,
+        &RecordsPage {
+            data,
+            info: Some(info),
+        },
+    ))
+}
+
+async fn module_context(
+    state: &AppState,
+    auth: &Auth,
+    name: &str,
+) -> Result<(Module, RenderContext), Failure> {
+    let schema = state.store.org_schema(auth.0.org).await?;
+    let invalid_module =
+        || Failure(ApiError::new(ErrorCode::InvalidModule).detail("api_name", "module"));
+    let module = schema.module(name).cloned().ok_or_else(invalid_module)?;
+    let lower = module.api_name.to_ascii_lowercase();
+    auth.require(&[
+        "ZohoCRM.modules.ALL",
+        "ZohoCRM.modules.READ",
+        &format!("ZohoCRM.modules.{lower}.READ"),
+        &format!("ZohoCRM.modules.{lower}.ALL"),
+    ])?;
+    let users = state
+        .store
+        .users(auth.0.org)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let org = state.store.get_org(auth.0.org).await?;
+    let time_zone = org
+        .and_then(|o| o.time_zone.parse().ok())
+        .unwrap_or(chrono_tz::UTC);
+    Ok((
+        module.clone(),
+        RenderContext {
+            module,
+            users,
+            time_zone,
+        },
+    ))
+}
+
+struct Listing {
+    query: RecordQuery,
+    fields: Option<Vec<String>>,
+    sort_by: String,
+}
+
+impl Listing {
+    fn read(params: &HashMap<String, String>, api_version: ApiVersion) -> Result<Listing, Failure> {
+        let invalid = |name: &str| {
+            Failure(
+                ApiError::new(ErrorCode::InvalidData)
+                    .detail("api_name", name)
+                    .detail("param_name", name),
+            )
+        };
+        let fields: Option<Vec<String>> = params.get("fields").map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(str::to_string)
+                .collect()
+        });
+        if fields.is_none() && api_version >= ApiVersion::V3 {
+            return Err(Failure(
+                ApiError::new(ErrorCode::RequiredParamMissing).detail("param", "fields"),
+            ));
+        }
+        if fields.as_ref().is_some_and(|f| f.len() > MAX_FIELDS) {
+            return Err(Failure(
+                ApiError::with_message(ErrorCode::LimitExceeded, "fields limit exceeded")
+                    .detail("limit", MAX_FIELDS)
+                    .detail("param", "fields"),
+            ));
+        }
+        let number = |name: &str, default: u32| -> Result<u32, Failure> {
+            match params.get(name) {
+                None => Ok(default),
+                Some(text) => text
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| invalid(name)),
+            }
+        };
+        let page = number("page", 1)?;
+        let per_page = number("per_page", MAX_PER_PAGE)?;
+        if per_page > MAX_PER_PAGE {
+            return Err(invalid("per_page"));
+        }
+        let sort_by_text = params.get("sort_by").map(String::as_str).unwrap_or("id");
+        let sort_by = match sort_by_text {
+            "id" => RecordSort::Id,
+            "Created_Time" => RecordSort::CreatedTime,
+            "Modified_Time" => RecordSort::ModifiedTime,
+            _ => return Err(invalid("sort_by")),
+        };
+        let descending = match params.get("sort_order").map(String::as_str) {
+            None | Some("asc") => false,
+            Some("desc") => true,
+            Some(_) => return Err(invalid("sort_order")),
+        };
+        let ids = match params.get("ids") {
+            None => None,
+            Some(list) => {
+                let mut ids = Vec::new();
+                for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                    ids.push(RecordId::parse(part).ok_or_else(|| invalid("ids"))?);
+                }
+                if ids.len() > MAX_IDS {
+                    return Err(invalid("ids"));
+                }
+                Some(ids)
+            }
+        };
+        Ok(Listing {
+            query: RecordQuery {
+                page,
+                per_page,
+                sort_by,
+                descending,
+                ids,
+            },
+            fields,
+            sort_by: sort_by_text.to_string(),
+        })
+    }
+}

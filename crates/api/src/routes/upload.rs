@@ -1,0 +1,197 @@
+//! `POST /crm/{v}/upload` (spec §2): the zip streams to a staging file, is checked, and is moved
+//! into the blob store whole; it is never held in memory.
+
+use axum::extract::multipart::{Field, MultipartRejection};
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use bulkwrite_core::details::format_time;
+use bulkwrite_core::ids::{FileId, OrgId};
+use bulkwrite_core::zipfile::{inspect_zip, looks_like_zip, CsvEntry};
+use bulkwrite_store::Upload;
+use bulkwrite_wire::upload::{UploadedFile, UPLOAD_SUCCESS_CODE, UPLOAD_SUCCESS_MESSAGE};
+use bulkwrite_wire::{ApiError, ErrorCode, SuccessBody};
+use tokio::io::AsyncWriteExt;
+
+use crate::auth::Auth;
+use crate::error::{ApiResult, Failure};
+use crate::paths::{version, ZPath};
+use crate::response::json_response;
+use crate::AppState;
+
+/// The header sentence of Zoho's upload gateway.
+const HEADERS_MESSAGE: &str = "check if headers [feature, X-CRM-ORG] are present and valid";
+
+pub async fn upload_file(
+    State(state): State<AppState>,
+    ZPath(path_version): ZPath<String>,
+    auth: Auth,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<Response> {
+    version(&path_version)?;
+    auth.require(&["ZohoFiles.files.ALL", "ZohoFiles.files.CREATE"])?;
+    check_headers(&headers, auth.0.org)?;
+    let max = state.config.max_upload_bytes;
+    let declared = headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max.saturating_add(64 * 1024)) {
+        return Err(ErrorCode::FileTooLarge.into());
+    }
+    let mut multipart = multipart.map_err(|_| missing_file())?;
+    let created_at = chrono::Utc::now();
+    let time_zone = org_time_zone(&state, auth.0.org).await?;
+    let created_time = format_time(created_at, time_zone);
+    loop {
+        let field = multipart.next_field().await.map_err(|_| missing_file())?;
+        let Some(field) = field else {
+            return Err(missing_file());
+        };
+        if field.name() != Some("file") {
+            continue;
+        }
+        let file_name = field.file_name().unwrap_or("upload.zip").to_string();
+        let staged = stage(&state, field, max).await?;
+        if !looks_like_zip(&staged.prefix) {
+            return Err(invalid_format(&created_time));
+        }
+        let entries = inspect(staged.path.to_path_buf())
+            .await
+            .ok_or_else(|| invalid_format(&created_time))?;
+        let file_id = FileId::new(state.ids.next_id().await?);
+        let blob_key = format!("uploads/{}/{file_id}.zip", auth.0.org);
+        let kept = staged
+            .path
+            .keep()
+            .map_err(|e| Failure::from(bulkwrite_store::StoreError::Io(e.error)))?;
+        let stored = state.blobs.put_file(&blob_key, &kept).await;
+        if stored.is_err() {
+            let _ = std::fs::remove_file(&kept);
+        }
+        let size = stored?;
+        let upload = Upload {
+            file_id,
+            org: auth.0.org,
+            user: auth.0.user,
+            blob_key,
+            file_name,
+            size,
+            entries,
+            created_at,
+        };
+        state.store.insert_upload(upload).await?;
+        let body = SuccessBody::new(
+            UPLOAD_SUCCESS_CODE,
+            UPLOAD_SUCCESS_MESSAGE,
+            UploadedFile {
+                file_id: file_id.to_string(),
+                created_time,
+            },
+        );
+        return Ok(json_response(StatusCode::OK, &body));
+    }
+}
+
+fn check_headers(headers: &HeaderMap, org: OrgId) -> Result<(), Failure> {
+    let feature = headers
+        .get("feature")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    let crm_org = headers
+        .get("x-crm-org")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    let (Some(feature), Some(crm_org)) = (feature, crm_org) else {
+        let missing = if feature.is_none() {
+            "feature"
+        } else {
+            "X-CRM-ORG"
+        };
+        return Err(
+            ApiError::with_message(ErrorCode::MandatoryNotFound, HEADERS_MESSAGE)
+                .detail("api_name", missing)
+                .into(),
+        );
+    };
+    if !feature.eq_ignore_ascii_case("bulk-write") {
+        return Err(ApiError::new(ErrorCode::NotSupportedFeature)
+            .detail("api_name", "feature")
+            .into());
+    }
+    if OrgId::parse(crm_org) != Some(org) {
+        return Err(
+            ApiError::with_message(ErrorCode::InvalidData, HEADERS_MESSAGE)
+                .detail("api_name", "X-CRM-ORG")
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+fn missing_file() -> Failure {
+    ApiError::with_message(
+        ErrorCode::MandatoryNotFound,
+        "the form-data part file is missing",
+    )
+    .detail("api_name", "file")
+    .into()
+}
+
+fn invalid_format(created_time: &str) -> Failure {
+    ApiError::new(ErrorCode::InvalidFileFormat)
+        .detail("created_time", created_time)
+        .into()
+}
+
+async fn org_time_zone(state: &AppState, org: OrgId) -> Result<chrono_tz::Tz, Failure> {
+    let org = state.store.get_org(org).await?;
+    Ok(org
+        .and_then(|o| o.time_zone.parse().ok())
+        .unwrap_or(chrono_tz::UTC))
+}
+
+struct Staged {
+    path: tempfile::TempPath,
+    /// The first bytes, to recognise a zip.
+    prefix: Vec<u8>,
+}
+
+/// Streams a part to a staging file, refusing it once it passes `max` bytes.
+async fn stage(state: &AppState, mut field: Field<'_>, max: u64) -> Result<Staged, Failure> {
+    let io = |e: std::io::Error| Failure::from(bulkwrite_store::StoreError::Io(e));
+    let temp = tempfile::Builder::new()
+        .prefix("upload-")
+        .suffix(".zip")
+        .tempfile_in(state.blobs.staging_dir())
+        .map_err(io)?;
+    let (file, path) = temp.into_parts();
+    let mut file = tokio::fs::File::from_std(file);
+    let mut written: u64 = 0;
+    let mut prefix = Vec::with_capacity(4);
+    while let Some(chunk) = field.chunk().await.map_err(|_| missing_file())? {
+        written += chunk.len() as u64;
+        if written > max {
+            return Err(ErrorCode::FileTooLarge.into());
+        }
+        if prefix.len() < 4 {
+            let take = (4 - prefix.len()).min(chunk.len());
+            prefix.extend_from_slice(&chunk[..take]);
+        }
+        file.write_all(&chunk).await.map_err(io)?;
+    }
+    file.flush().await.map_err(io)?;
+    drop(file);
+    Ok(Staged { path, prefix })
+}
+
+/// The CSV entries of a staged zip; `None` when it is not a readable zip.
+async fn inspect(path: std::path::PathBuf) -> Option<Vec<CsvEntry>> {
+    let inspected = tokio::task::spawn_blocking(move || {
+        let file = std::fs::File::open(path).ok()?;
+        inspect_zip(std::io::BufReader::new(file)).ok()
+    })
+    .await;
+    inspected.ok().flatten()
+}

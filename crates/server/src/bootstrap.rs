@@ -1,0 +1,199 @@
+//! First start: an org, its admin user and an access token with every scope, recorded in the
+//! store (so every node on one database shares them) and written to `DIR/bootstrap.json`.
+
+use std::path::Path;
+
+use anyhow::Context;
+use bulkwrite_core::ids::{OrgId, UserId};
+use bulkwrite_core::schema::standard::standard_schema;
+use bulkwrite_core::schema::{CustomFieldSpec, OrgSchema};
+use bulkwrite_store::ids::IdAllocator;
+use bulkwrite_store::token::{generate_token, hash_token};
+use bulkwrite_store::{BootstrapRecord, NewAccessToken, Org, Store, TokenLookup, User};
+use serde_json::{json, Map};
+
+use crate::config::Config;
+
+/// Every scope the API knows; the bootstrap token holds them all.
+pub const ALL_SCOPES: &[&str] = &[
+    "ZohoCRM.bulk.ALL",
+    "ZohoFiles.files.ALL",
+    "ZohoCRM.modules.ALL",
+    "ZohoCRM.settings.ALL",
+    "ZohoCRM.users.ALL",
+    "ZohoCRM.org.ALL",
+];
+
+/// The bootstrap values, and whether this start created them.
+pub struct Bootstrapped {
+    pub record: BootstrapRecord,
+    pub created: bool,
+}
+
+/// Creates the first org unless one exists, and brings its custom fields up to date.
+pub async fn bootstrap(
+    store: &dyn Store,
+    ids: &IdAllocator,
+    config: &Config,
+) -> anyhow::Result<Bootstrapped> {
+    if let Some(record) = store.bootstrap_record().await? {
+        apply_custom_fields(store, ids, record.org_id, &config.custom_fields).await?;
+        ensure_token(store, &record, config.bootstrap_token.as_deref()).await?;
+        return Ok(Bootstrapped {
+            record,
+            created: false,
+        });
+    }
+    let zgid = OrgId::new(rand::random_range(100_000_000..=999_999_999));
+    let user_id = UserId::new(ids.next_id().await?);
+    let now = chrono::Utc::now();
+    let org = Org {
+        zgid,
+        id: ids.next_id().await?.to_string(),
+        company_name: config.company_name.clone(),
+        time_zone: config.time_zone.clone(),
+        currency: "USD".to_string(),
+        created_at: now,
+    };
+    let admin = User {
+        id: user_id,
+        org: zgid,
+        first_name: "Admin".to_string(),
+        last_name: "User".to_string(),
+        email: "admin@bulkwrite.local".to_string(),
+        profile: "Administrator".to_string(),
+        role: "CEO".to_string(),
+        active: true,
+        created_at: now,
+    };
+    let mut schema = standard_schema();
+    add_custom_fields(&mut schema, ids, &config.custom_fields).await?;
+    let access_token = config
+        .bootstrap_token
+        .clone()
+        .unwrap_or_else(generate_token);
+    let token = NewAccessToken {
+        token_hash: hash_token(&access_token),
+        org: zgid,
+        user: user_id,
+        scopes: ALL_SCOPES.iter().map(|s| s.to_string()).collect(),
+        expires_at: None,
+    };
+    let record = BootstrapRecord {
+        org_id: zgid,
+        user_id,
+        user_name: admin.full_name(),
+        user_email: admin.email.clone(),
+        access_token,
+        extra: Map::new(),
+    };
+    let kept = store
+        .bootstrap(org, admin, schema, token, record.clone())
+        .await?;
+    let created = kept == record;
+    Ok(Bootstrapped {
+        record: kept,
+        created,
+    })
+}
+
+/// A fixed token asked for on a later start is added if the store does not know it yet.
+async fn ensure_token(
+    store: &dyn Store,
+    record: &BootstrapRecord,
+    token: Option<&str>,
+) -> anyhow::Result<()> {
+    let Some(token) = token else { return Ok(()) };
+    if store
+        .lookup_token(&hash_token(token), chrono::Utc::now())
+        .await?
+        != TokenLookup::Unknown
+    {
+        return Ok(());
+    }
+    let new = NewAccessToken {
+        token_hash: hash_token(token),
+        org: record.org_id,
+        user: record.user_id,
+        scopes: ALL_SCOPES.iter().map(|s| s.to_string()).collect(),
+        expires_at: None,
+    };
+    store.insert_access_token(new).await?;
+    Ok(())
+}
+
+async fn add_custom_fields(
+    schema: &mut OrgSchema,
+    ids: &IdAllocator,
+    fields: &[CustomFieldSpec],
+) -> anyhow::Result<bool> {
+    let mut changed = false;
+    for spec in fields {
+        let existing = schema
+            .module(&spec.module)
+            .and_then(|m| m.field(&spec.api_name));
+        let id = match existing {
+            Some(field) => field.id.clone(),
+            None => ids.next_id().await?.to_string(),
+        };
+        let before = schema.clone();
+        schema
+            .apply_custom_field(spec, id)
+            .with_context(|| format!("custom field {}.{}", spec.module, spec.api_name))?;
+        changed |= *schema != before;
+    }
+    Ok(changed)
+}
+
+async fn apply_custom_fields(
+    store: &dyn Store,
+    ids: &IdAllocator,
+    org: OrgId,
+    fields: &[CustomFieldSpec],
+) -> anyhow::Result<()> {
+    let mut schema = store.org_schema(org).await?;
+    if add_custom_fields(&mut schema, ids, fields).await? {
+        store.save_org_schema(org, &schema).await?;
+    }
+    Ok(())
+}
+
+/// Writes `DIR/bootstrap.json` (owner-only permissions: it holds a token).
+pub fn write_bootstrap_file(
+    data_dir: &Path,
+    record: &BootstrapRecord,
+    base_url: &str,
+) -> anyhow::Result<()> {
+    let mut document = json!({
+        "base_url": base_url,
+        "org_id": record.org_id.to_string(),
+        "user_id": record.user_id.to_string(),
+        "user_name": record.user_name,
+        "user_email": record.user_email,
+        "access_token": record.access_token,
+    });
+    if let Some(object) = document.as_object_mut() {
+        for (key, value) in &record.extra {
+            object.insert(key.clone(), value.clone());
+        }
+    }
+    let path = data_dir.join("bootstrap.json");
+    let staged = data_dir.join(".bootstrap.json.tmp");
+    std::fs::write(&staged, serde_json::to_vec_pretty(&document)?)
+        .with_context(|| format!("writing {}", staged.display()))?;
+    restrict_permissions(&staged)?;
+    std::fs::rename(&staged, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn restrict_permissions(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_path: &Path) -> anyhow::Result<()> {
+    Ok(())
+}

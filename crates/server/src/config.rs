@@ -1,0 +1,209 @@
+//! One configuration: documented defaults, then a TOML file, then `BULKWRITE_*` environment
+//! variables, then flags (clap reads the last two, flags winning).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use bulkwrite_core::callback_url::CallbackPolicy;
+use bulkwrite_core::schema::{CustomFieldSpec, DataType};
+use serde::Deserialize;
+
+/// `bulkwrite serve` options. Every one can also come from the environment or the TOML file.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// TOML configuration file (default: DIR/bulkwrite.toml when it exists).
+    #[arg(long, env = "BULKWRITE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "BULKWRITE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Data directory: the SQLite database and blobs [default: ./bulkwrite-data].
+    #[arg(long, env = "BULKWRITE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Base of absolute URLs handed to clients [default: http://<listen address>].
+    #[arg(long, env = "BULKWRITE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Fixes the first access token (for CI and tests).
+    #[arg(long, env = "BULKWRITE_BOOTSTRAP_TOKEN")]
+    pub bootstrap_token: Option<String>,
+    /// Hosts and CIDR networks callbacks may reach although private, over http or https.
+    #[arg(long, env = "BULKWRITE_CALLBACK_ALLOW")]
+    pub callback_allow: Option<String>,
+    /// Data rows one CSV may hold [default: 25000, Zoho's limit].
+    #[arg(long, env = "BULKWRITE_MAX_ROWS_PER_FILE")]
+    pub max_rows_per_file: Option<u64>,
+    /// Largest upload in bytes [default: 26214400, Zoho's 25 MB].
+    #[arg(long, env = "BULKWRITE_MAX_UPLOAD_BYTES")]
+    pub max_upload_bytes: Option<u64>,
+    /// Columns one CSV may have [default: 200].
+    #[arg(long, env = "BULKWRITE_MAX_COLUMNS")]
+    pub max_columns: Option<usize>,
+    /// Seconds a worker's claim on a job lasts without renewal [default: 30].
+    #[arg(long, env = "BULKWRITE_LEASE_SECONDS")]
+    pub lease_seconds: Option<u64>,
+    /// Rows per committed chunk [default: 500].
+    #[arg(long, env = "BULKWRITE_CHUNK_ROWS")]
+    pub chunk_rows: Option<usize>,
+    /// First callback retry delay in milliseconds [default: 2000].
+    #[arg(long, env = "BULKWRITE_CALLBACK_RETRY_MS")]
+    pub callback_retry_ms: Option<u64>,
+    /// Callback attempts before giving up [default: 5].
+    #[arg(long, env = "BULKWRITE_CALLBACK_ATTEMPTS")]
+    pub callback_attempts: Option<u32>,
+}
+
+/// The TOML file: the same settings, plus what only a file can say (custom fields).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub public_url: Option<String>,
+    pub bootstrap_token: Option<String>,
+    pub callback_allow: Option<String>,
+    pub max_rows_per_file: Option<u64>,
+    pub max_upload_bytes: Option<u64>,
+    pub max_columns: Option<usize>,
+    pub lease_seconds: Option<u64>,
+    pub chunk_rows: Option<usize>,
+    pub callback_retry_ms: Option<u64>,
+    pub callback_attempts: Option<u32>,
+    /// The first org's company name and IANA time zone.
+    pub company_name: Option<String>,
+    pub time_zone: Option<String>,
+    /// Custom fields of the first org; replaces the default list (which declares `Leads.Date_3`).
+    pub custom_fields: Option<Vec<CustomFieldSpec>>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub public_url: Option<String>,
+    pub bootstrap_token: Option<String>,
+    pub callback_policy: CallbackPolicy,
+    pub max_rows_per_file: u64,
+    pub max_upload_bytes: u64,
+    pub max_columns: usize,
+    pub lease: Duration,
+    pub chunk_rows: usize,
+    pub callback_retry: Duration,
+    pub callback_attempts: u32,
+    pub company_name: String,
+    pub time_zone: String,
+    pub custom_fields: Vec<CustomFieldSpec>,
+}
+
+/// The custom fields a new org gets: the seed's `Date_3`, a date field on Leads.
+pub fn default_custom_fields() -> Vec<CustomFieldSpec> {
+    vec![CustomFieldSpec {
+        module: "Leads".into(),
+        api_name: "Date_3".into(),
+        field_label: Some("Date 3".into()),
+        data_type: DataType::Date,
+        length: None,
+        decimal_place: None,
+        unique: false,
+        mandatory: false,
+        pick_list_values: Vec::new(),
+        restricted_picklist: false,
+        lookup_module: None,
+    }]
+}
+
+impl Config {
+    /// Resolves defaults, the TOML file and the flags/environment.
+    pub fn resolve(args: &ServeArgs) -> anyhow::Result<Config> {
+        let default_dir = PathBuf::from("bulkwrite-data");
+        let dir_hint = args.data_dir.clone().unwrap_or_else(|| default_dir.clone());
+        let file = load_file(args.config.as_deref(), &dir_hint)?;
+        let allow = args
+            .callback_allow
+            .clone()
+            .or(file.callback_allow.clone())
+            .unwrap_or_default();
+        let callback_policy = CallbackPolicy::parse(&allow)
+            .map_err(anyhow::Error::msg)
+            .context("BULKWRITE_CALLBACK_ALLOW")?;
+        let time_zone = file.time_zone.clone().unwrap_or_else(|| "UTC".to_string());
+        time_zone
+            .parse::<chrono_tz::Tz>()
+            .map_err(|_| anyhow::anyhow!("unknown time zone '{time_zone}'"))?;
+        Ok(Config {
+            listen: args
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            data_dir: args
+                .data_dir
+                .clone()
+                .or(file.data_dir.clone())
+                .unwrap_or(default_dir),
+            public_url: args
+                .public_url
+                .clone()
+                .or(file.public_url.clone())
+                .map(|u| u.trim_end_matches('/').to_string()),
+            bootstrap_token: args
+                .bootstrap_token
+                .clone()
+                .or(file.bootstrap_token.clone())
+                .filter(|t| !t.trim().is_empty()),
+            callback_policy,
+            max_rows_per_file: args
+                .max_rows_per_file
+                .or(file.max_rows_per_file)
+                .unwrap_or(25_000),
+            max_upload_bytes: args
+                .max_upload_bytes
+                .or(file.max_upload_bytes)
+                .unwrap_or(25 * 1024 * 1024),
+            max_columns: args.max_columns.or(file.max_columns).unwrap_or(200),
+            lease: Duration::from_secs(
+                args.lease_seconds
+                    .or(file.lease_seconds)
+                    .unwrap_or(30)
+                    .max(1),
+            ),
+            chunk_rows: args.chunk_rows.or(file.chunk_rows).unwrap_or(500).max(1),
+            callback_retry: Duration::from_millis(
+                args.callback_retry_ms
+                    .or(file.callback_retry_ms)
+                    .unwrap_or(2000),
+            ),
+            callback_attempts: args
+                .callback_attempts
+                .or(file.callback_attempts)
+                .unwrap_or(5)
+                .max(1),
+            company_name: file
+                .company_name
+                .clone()
+                .unwrap_or_else(|| "bulkwrite".to_string()),
+            time_zone,
+            custom_fields: file
+                .custom_fields
+                .clone()
+                .unwrap_or_else(default_custom_fields),
+        })
+    }
+}
+
+fn load_file(explicit: Option<&Path>, data_dir: &Path) -> anyhow::Result<FileConfig> {
+    let path = match explicit {
+        Some(path) => path.to_path_buf(),
+        None => {
+            let beside = data_dir.join("bulkwrite.toml");
+            if !beside.exists() {
+                return Ok(FileConfig::default());
+            }
+            beside
+        }
+    };
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}

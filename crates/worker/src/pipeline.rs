@@ -1,0 +1,272 @@
+//! One job's run: resources in order, chunks applied under the lease, then the result file and
+//! the final state. Errors are classified where they happen: a bad file fails the job, a busy
+//! database is retried, a lost lease stops everything.
+
+use std::time::Duration;
+
+use bulkwrite_core::ids::FileId;
+use bulkwrite_core::jobspec::ResourceSpec;
+use bulkwrite_core::mapping::{RowMapper, UserDirectory, UserEntry};
+use bulkwrite_core::schema::{Module, OrgSchema};
+use bulkwrite_core::state::ResourceState;
+use bulkwrite_store::{ChunkWrite, Job, Lease, StoreError};
+use tokio::sync::{mpsc, watch};
+
+use crate::heartbeat::Heartbeat;
+use crate::reader::{read_chunks, ReadPlan, ReaderMessage};
+use crate::result_file::write_result_file;
+use crate::{RunOutcome, WorkerContext};
+
+/// Chunks read ahead of the one being applied.
+const READ_AHEAD: usize = 2;
+/// Tries of one store write before the job is given back to the queue.
+const WRITE_TRIES: u32 = 5;
+/// Claims after which a job that keeps failing transiently is failed for good.
+const MAX_ATTEMPTS: u32 = 10;
+
+/// Why a run stopped early.
+#[derive(Debug)]
+enum Stop {
+    /// The job cannot run: fail it with this reason.
+    Permanent(String),
+    /// The store kept failing: give the job back.
+    Transient(StoreError),
+    LeaseLost,
+    Shutdown,
+}
+
+impl From<StoreError> for Stop {
+    fn from(error: StoreError) -> Stop {
+        match error {
+            StoreError::LeaseLost => Stop::LeaseLost,
+            StoreError::NotFound(what) => Stop::Permanent(format!("{what} no longer exists")),
+            other => Stop::Transient(other),
+        }
+    }
+}
+
+/// The shared, read-only facts of one run.
+struct RunFacts {
+    time_zone: chrono_tz::Tz,
+    schema: OrgSchema,
+    users: UserDirectory,
+}
+
+pub(crate) async fn run_job(
+    ctx: &WorkerContext,
+    job: Job,
+    lease: Lease,
+    shutdown: &watch::Receiver<bool>,
+) -> RunOutcome {
+    let heartbeat = Heartbeat::start(ctx, &lease);
+    let result = run_resources(ctx, &job, &lease, &heartbeat, shutdown).await;
+    let outcome = match result {
+        Ok(()) => finish(ctx, &job, &lease).await,
+        Err(Stop::Permanent(reason)) => fail(ctx, &job, &lease, &reason).await,
+        Err(Stop::LeaseLost) => RunOutcome::LeaseLost,
+        Err(Stop::Shutdown) => release(ctx, &lease).await,
+        Err(Stop::Transient(error)) if job.attempts >= MAX_ATTEMPTS => {
+            fail(ctx, &job, &lease, &format!("storage kept failing: {error}")).await
+        }
+        Err(Stop::Transient(error)) => {
+            tracing::warn!(job = %job.id, error = %error, "giving the job back after transient failures");
+            release(ctx, &lease).await
+        }
+    };
+    drop(heartbeat);
+    outcome
+}
+
+async fn load_facts(ctx: &WorkerContext, job: &Job) -> Result<RunFacts, Stop> {
+    let org = ctx
+        .store
+        .get_org(job.org)
+        .await?
+        .ok_or_else(|| Stop::Permanent("the org no longer exists".into()))?;
+    let time_zone = org.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let schema = ctx.store.org_schema(job.org).await?;
+    let users = ctx.store.users(job.org).await?;
+    let entries = users.into_iter().filter(|u| u.active).map(|u| UserEntry {
+        id: u.id,
+        full_name: u.full_name(),
+        email: u.email,
+    });
+    Ok(RunFacts {
+        time_zone,
+        schema,
+        users: UserDirectory::new(entries),
+    })
+}
+
+async fn run_resources(
+    ctx: &WorkerContext,
+    job: &Job,
+    lease: &Lease,
+    heartbeat: &Heartbeat,
+    shutdown: &watch::Receiver<bool>,
+) -> Result<(), Stop> {
+    let facts = load_facts(ctx, job).await?;
+    for (index, resource) in job.spec.resources.iter().enumerate() {
+        let progress = job.resources.get(index).copied();
+        if progress.is_some_and(|p| p.state == ResourceState::Done) {
+            continue;
+        }
+        let module = facts.schema.module(&resource.module).ok_or_else(|| {
+            Stop::Permanent(format!("module {} no longer exists", resource.module))
+        })?;
+        let rows_done = progress.map(|p| p.rows_done).unwrap_or(0);
+        with_retries(|| ctx.store.start_resource(lease, index)).await?;
+        run_resource(
+            ctx,
+            job,
+            lease,
+            heartbeat,
+            shutdown,
+            &facts,
+            (index, resource, module),
+            rows_done,
+        )
+        .await?;
+        with_retries(|| ctx.store.finish_resource(lease, index)).await?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_resource(
+    ctx: &WorkerContext,
+    job: &Job,
+    lease: &Lease,
+    heartbeat: &Heartbeat,
+    shutdown: &watch::Receiver<bool>,
+    facts: &RunFacts,
+    (index, resource, module): (usize, &ResourceSpec, &Module),
+    rows_done: u64,
+) -> Result<(), Stop> {
+    let file_id = FileId::parse(&resource.file_id)
+        .ok_or_else(|| Stop::Permanent("the file id is malformed".into()))?;
+    let upload = ctx
+        .store
+        .get_upload(job.org, file_id)
+        .await?
+        .ok_or_else(|| Stop::Permanent(format!("file {file_id} no longer exists")))?;
+    let blob = ctx.blobs.local(&upload.blob_key).await?;
+    let mapper = RowMapper::new(
+        resource,
+        module,
+        job.spec.operation,
+        facts.time_zone,
+        facts.users.clone(),
+    );
+    let plan = ReadPlan {
+        zip_path: blob.path().to_path_buf(),
+        csv_name: resource.csv_name.clone(),
+        requested_encoding: job.spec.character_encoding.clone(),
+        max_columns: ctx.config.max_columns.max(resource.header.len()),
+        skip_rows: rows_done,
+        chunk_rows: ctx.config.chunk_rows.max(1),
+        max_rows: ctx.config.max_rows_per_file,
+        limit_column: resource
+            .echo_headers()
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| resource.module.clone()),
+        mapper,
+    };
+    let (sender, mut receiver) = mpsc::channel(READ_AHEAD);
+    let reader = tokio::task::spawn_blocking(move || read_chunks(plan, sender));
+    let default_layout = module.default_layout().map(|layout| layout.id.clone());
+    while let Some(message) = receiver.recv().await {
+        if heartbeat.is_lost() {
+            return Err(Stop::LeaseLost);
+        }
+        match message {
+            ReaderMessage::Encoding(encoding) => {
+                if index == 0 || job.character_encoding.is_none() {
+                    with_retries(|| ctx.store.set_character_encoding(lease, &encoding)).await?;
+                }
+            }
+            ReaderMessage::Failed(reason) => return Err(Stop::Permanent(reason)),
+            ReaderMessage::Chunk { rows, rows_done } => {
+                if *shutdown.borrow() {
+                    return Err(Stop::Shutdown);
+                }
+                let chunk = ChunkWrite {
+                    resource: index,
+                    module: resource.module.clone(),
+                    operation: job.spec.operation,
+                    ignore_empty: resource.effective_ignore_empty,
+                    rows,
+                    rows_done,
+                    default_owner: job.created_by,
+                    default_layout: default_layout.clone(),
+                    actor: job.created_by,
+                    now: chrono::Utc::now(),
+                };
+                with_retries(|| ctx.store.apply_chunk(lease, chunk.clone())).await?;
+            }
+        }
+    }
+    drop(receiver);
+    let _ = reader.await;
+    Ok(())
+}
+
+/// Retries a store call on transient errors with backoff and jitter.
+async fn with_retries<T, F, Fut>(mut call: F) -> Result<T, Stop>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut delay = Duration::from_millis(100);
+    for attempt in 1..=WRITE_TRIES {
+        match call().await {
+            Ok(value) => return Ok(value),
+            Err(error) if error.is_retryable() && attempt < WRITE_TRIES => {
+                let jitter = Duration::from_millis(rand::random::<u64>() % 100);
+                tokio::time::sleep(delay + jitter).await;
+                delay *= 2;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+async fn finish(ctx: &WorkerContext, job: &Job, lease: &Lease) -> RunOutcome {
+    let key = match write_result_file(ctx, job).await {
+        Ok(key) => key,
+        Err(error) => {
+            tracing::warn!(job = %job.id, error = %error, "writing the result file failed");
+            return release(ctx, lease).await;
+        }
+    };
+    match with_retries(|| ctx.store.complete_job(lease, &key, chrono::Utc::now())).await {
+        Ok(()) => RunOutcome::Completed,
+        Err(Stop::LeaseLost) => RunOutcome::LeaseLost,
+        Err(_) => release(ctx, lease).await,
+    }
+}
+
+async fn fail(ctx: &WorkerContext, job: &Job, lease: &Lease, reason: &str) -> RunOutcome {
+    tracing::warn!(job = %job.id, reason, "job failed");
+    let partial = write_result_file(ctx, job).await.ok();
+    match with_retries(|| {
+        ctx.store
+            .fail_job(lease, reason, partial.as_deref(), chrono::Utc::now())
+    })
+    .await
+    {
+        Ok(()) => RunOutcome::Failed,
+        Err(Stop::LeaseLost) => RunOutcome::LeaseLost,
+        Err(_) => release(ctx, lease).await,
+    }
+}
+
+async fn release(ctx: &WorkerContext, lease: &Lease) -> RunOutcome {
+    if let Err(error) = ctx.store.release_job(lease).await {
+        tracing::warn!(job = %lease.job, error = %error, "releasing the job failed; its lease will expire");
+    }
+    ctx.wakeup.jobs.notify_one();
+    RunOutcome::Released
+}
