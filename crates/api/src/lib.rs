@@ -89,6 +89,14 @@ pub fn router(state: AppState) -> Router {
             "/crm/{version}/{module}/{record_id}",
             get(routes::records::get_record),
         )
+        .route(
+            "/bulkwrite/v1/jobs/{job_id}",
+            get(routes::extensions::get_job_state),
+        )
+        .route(
+            "/bulkwrite/v1/jobs/{job_id}/callback",
+            get(routes::extensions::get_callback_report),
+        )
         .fallback(routes::fallback::not_found)
         .method_not_allowed_fallback(routes::fallback::method_not_allowed)
         .layer(

@@ -1,6 +1,7 @@
 //! One module per resource, handlers named after Zoho's operations.
 
 pub mod download;
+pub mod extensions;
 pub mod fallback;
 pub mod health;
 pub mod jobs;

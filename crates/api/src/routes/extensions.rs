@@ -1,0 +1,72 @@
+//! Our own endpoints under `/bulkwrite/v1/`, outside Zoho's paths.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use bulkwrite_core::ids::JobId;
+use bulkwrite_wire::{ApiError, ErrorCode};
+use serde_json::json;
+
+use crate::auth::Auth;
+use crate::error::{ApiResult, Failure};
+use crate::paths::ZPath;
+use crate::response::json_response;
+use crate::AppState;
+
+/// `GET /bulkwrite/v1/jobs/{job_id}`: the queue's view of a job (attempts, error, times).
+pub async fn get_job_state(
+    State(state): State<AppState>,
+    ZPath(job_id): ZPath<String>,
+    auth: Auth,
+) -> ApiResult<Response> {
+    auth.require(&[
+        "ZohoCRM.bulk.CREATE",
+        "ZohoCRM.bulk.ALL",
+        "ZohoCRM.bulk.READ",
+    ])?;
+    let not_found = || Failure(ApiError::new(ErrorCode::ResourceNotFound));
+    let id = JobId::parse(&job_id).ok_or_else(not_found)?;
+    let job = state
+        .store
+        .get_job(auth.0.org, id)
+        .await?
+        .ok_or_else(not_found)?;
+    let resources: Vec<_> = job
+        .resources
+        .iter()
+        .map(|r| json!({"state": r.state.as_str(), "rows_done": r.rows_done, "added": r.added, "updated": r.updated, "skipped": r.skipped}))
+        .collect();
+    let body = json!({
+        "id": job.id.to_string(),
+        "state": job.state.as_str(),
+        "attempts": job.attempts,
+        "api_version": job.api_version,
+        "character_encoding": job.character_encoding,
+        "error": job.error,
+        "created_at": job.created_at.to_rfc3339(),
+        "finished_at": job.finished_at.map(|t| t.to_rfc3339()),
+        "resources": resources,
+    });
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// `GET /bulkwrite/v1/jobs/{job_id}/callback`: the callback's delivery state and every attempt.
+pub async fn get_callback_report(
+    State(state): State<AppState>,
+    ZPath(job_id): ZPath<String>,
+    auth: Auth,
+) -> ApiResult<Response> {
+    auth.require(&[
+        "ZohoCRM.bulk.CREATE",
+        "ZohoCRM.bulk.ALL",
+        "ZohoCRM.bulk.READ",
+    ])?;
+    let not_found = || Failure(ApiError::new(ErrorCode::ResourceNotFound));
+    let id = JobId::parse(&job_id).ok_or_else(not_found)?;
+    let report = state
+        .store
+        .callback_report(auth.0.org, id)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(json_response(StatusCode::OK, &report))
+}

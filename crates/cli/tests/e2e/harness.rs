@@ -1,0 +1,299 @@
+//! Runs the real `bulkwrite` binary on `127.0.0.1:0` with a fresh data directory and talks to it
+//! over HTTP, as a client would.
+
+use std::io::{BufRead, BufReader, Cursor, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub const TOKEN: &str = "1000.e2etesttoken.e2etesttoken";
+
+/// A running server process.
+pub struct Server {
+    child: Option<Child>,
+    pub base: String,
+    pub org: String,
+    pub user: String,
+    pub user_name: String,
+    pub dir: PathBuf,
+    env: Vec<(String, String)>,
+    pub http: reqwest::Client,
+}
+
+impl Server {
+    /// Starts a server on a fresh data directory.
+    pub async fn start(env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir").keep();
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Server::start_in(dir, env).await
+    }
+
+    /// Starts a server on an existing data directory.
+    pub async fn start_in(dir: PathBuf, env: Vec<(String, String)>) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_bulkwrite"));
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&dir)
+            .env("BULKWRITE_BOOTSTRAP_TOKEN", TOKEN)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (key, value) in &env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("spawn bulkwrite");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next().expect("a line").expect("readable");
+        let base = first
+            .strip_prefix("bulkwrite listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_string();
+        std::thread::spawn(move || for _ in lines {});
+        let bootstrap: Value = serde_json::from_slice(
+            &std::fs::read(dir.join("bootstrap.json")).expect("bootstrap.json"),
+        )
+        .expect("json");
+        assert_eq!(bootstrap["base_url"], json!(base));
+        assert_eq!(bootstrap["access_token"], json!(TOKEN));
+        let server = Server {
+            child: Some(child),
+            base,
+            org: bootstrap["org_id"].as_str().unwrap().to_string(),
+            user: bootstrap["user_id"].as_str().unwrap().to_string(),
+            user_name: bootstrap["user_name"].as_str().unwrap().to_string(),
+            dir,
+            env,
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+        };
+        server.wait_healthy().await;
+        server
+    }
+
+    async fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(response) = self.http.get(format!("{}/healthz", self.base)).send().await {
+                if response.status() == 200 {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "server never became healthy");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Kills the process without warning (SIGKILL).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("kill");
+            child.wait().expect("wait");
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success());
+        child.wait().expect("wait")
+    }
+
+    /// Starts the server again on the same data directory.
+    pub async fn restart(mut self) -> Server {
+        self.kill();
+        Server::start_in(self.dir.clone(), self.env.clone()).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn auth(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        request.header("Authorization", format!("Zoho-oauthtoken {TOKEN}"))
+    }
+
+    /// Uploads a zip the way the SDKs do; returns status and body.
+    pub async fn upload_raw(&self, zip: Vec<u8>, file_name: &str) -> (u16, Value) {
+        let part = reqwest::multipart::Part::bytes(zip).file_name(file_name.to_string());
+        let form = reqwest::multipart::Form::new().part("file", part);
+        let request = self
+            .auth(self.http.post(self.url("/crm/v2/upload")))
+            .header("feature", "bulk-write")
+            .header("X-CRM-ORG", &self.org)
+            .multipart(form);
+        let response = request.send().await.expect("upload");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("json"))
+    }
+
+    /// Uploads a CSV zipped as `name`; returns the file id.
+    pub async fn upload_csv(&self, name: &str, csv: &str) -> String {
+        let (status, body) = self
+            .upload_raw(zip_of(&[(name, csv.as_bytes())]), "upload.zip")
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["details"]["file_id"]
+            .as_str()
+            .expect("file_id")
+            .to_string()
+    }
+
+    /// Posts a create-job body; returns status and body.
+    pub async fn create_job(&self, body: &Value) -> (u16, Value) {
+        let response = self
+            .auth(self.http.post(self.url("/crm/bulk/v2/write")))
+            .json(body)
+            .send()
+            .await
+            .expect("create");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("json"))
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .auth(self.http.get(self.url(path)))
+            .send()
+            .await
+            .expect("get");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (
+            status,
+            if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).expect("json")
+            },
+        )
+    }
+
+    pub async fn job(&self, id: &str) -> Value {
+        let (status, body) = self.get_json(&format!("/crm/bulk/v2/write/{id}")).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Polls until the job is `COMPLETED` or `FAILED`.
+    pub async fn wait_job(&self, id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let job = self.job(id).await;
+            if job["status"] == "COMPLETED" || job["status"] == "FAILED" {
+                return job;
+            }
+            assert!(Instant::now() < deadline, "job {id} never finished: {job}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Downloads the result zip and returns its only CSV as rows of cells (header first).
+    pub async fn result_rows(&self, job: &Value) -> (String, Vec<Vec<String>>) {
+        let url = job["result"]["download_url"]
+            .as_str()
+            .expect("download_url");
+        assert!(url.starts_with(&self.base), "{url}");
+        let response = self
+            .auth(self.http.get(url))
+            .send()
+            .await
+            .expect("download");
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "application/zip");
+        let id = job["id"].as_str().unwrap();
+        assert_eq!(
+            response.headers()["content-disposition"],
+            format!("attachment; filename=\"{id}.zip\"").as_str()
+        );
+        let bytes = response.bytes().await.expect("bytes").to_vec();
+        let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).expect("zip");
+        assert_eq!(archive.len(), 1);
+        let mut entry = archive.by_index(0).expect("entry");
+        let name = entry.name().to_string();
+        let mut text = String::new();
+        entry.read_to_string(&mut text).expect("utf-8");
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes());
+        let rows = reader
+            .records()
+            .map(|r| r.expect("csv").iter().map(str::to_string).collect())
+            .collect();
+        (name, rows)
+    }
+
+    /// Every record of a module, following pages.
+    pub async fn all_records(&self, module: &str, fields: &str) -> Vec<Value> {
+        let mut records = Vec::new();
+        for page in 1.. {
+            let (status, body) = self
+                .get_json(&format!(
+                    "/crm/v2/{module}?fields={fields}&page={page}&per_page=200"
+                ))
+                .await;
+            if status == 204 {
+                break;
+            }
+            assert_eq!(status, 200, "{body}");
+            records.extend(body["data"].as_array().unwrap().iter().cloned());
+            if body["info"]["more_records"] != true {
+                break;
+            }
+        }
+        records
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A zip holding the given entries.
+pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, content) in entries {
+        writer
+            .start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        writer.write_all(content).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+/// The seed's create-job body with a given file id and callback URL.
+pub fn seed_body(file_id: &str, callback_url: &str) -> Value {
+    json!({
+        "operation": "insert",
+        "ignore_empty": true,
+        "callback": {"url": callback_url, "method": "post"},
+        "resource": [{
+            "type": "data",
+            "module": "Leads",
+            "file_id": file_id,
+            "field_mappings": [
+                {"api_name": "Last_Name", "index": 0},
+                {"api_name": "Owner", "index": 1},
+                {"api_name": "Date_3", "index": 2, "format": "yyyy/MM/dd"},
+                {"api_name": "Mobile", "index": 3},
+                {"api_name": "Layout", "index": 4}
+            ]
+        }]
+    })
+}
+
+/// The recorded seed document, for reading its bodies verbatim.
+pub fn seed_document() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/fixtures/seed-responses.json");
+    std::fs::read_to_string(path).expect("seed fixture")
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests: the real `bulkwrite` binary on `127.0.0.1:0`, driven over HTTP.
+
+mod callback;
+mod crash;
+mod errors;
+mod harness;
+mod import;
+mod seed;
