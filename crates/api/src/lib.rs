@@ -68,44 +68,17 @@ pub fn router(state: AppState) -> Router {
     let compress_when = DefaultPredicate::new().and(NotForContentType::new("application/zip"));
     Router::new()
         .route("/healthz", get(routes::health::health))
-        .route(
-            "/crm/{version}/upload",
-            post(routes::upload::upload_file).layer(DefaultBodyLimit::disable()),
-        )
+        .route("/crm/{version}/upload", post(routes::upload::upload_file).layer(DefaultBodyLimit::disable()))
         .route("/crm/bulk/{version}/write", post(routes::jobs::create_job))
-        .route(
-            "/crm/bulk/{version}/write/{job_id}",
-            get(routes::jobs::get_job),
-        )
-        .route(
-            "/v2/crm/{zgid}/bulk-write/{job_id}/{file_name}",
-            get(routes::download::download_result),
-        )
-        .route(
-            "/crm/{version}/{module}",
-            get(routes::records::list_records),
-        )
-        .route(
-            "/crm/{version}/{module}/{record_id}",
-            get(routes::records::get_record),
-        )
-        .route(
-            "/bulkwrite/v1/jobs/{job_id}",
-            get(routes::extensions::get_job_state),
-        )
-        .route(
-            "/bulkwrite/v1/jobs/{job_id}/callback",
-            get(routes::extensions::get_callback_report),
-        )
+        .route("/crm/bulk/{version}/write/{job_id}", get(routes::jobs::get_job))
+        .route("/v2/crm/{zgid}/bulk-write/{job_id}/{file_name}", get(routes::download::download_result))
+        .route("/crm/{version}/{module}", get(routes::records::list_records))
+        .route("/crm/{version}/{module}/{record_id}", get(routes::records::get_record))
+        .route("/bulkwrite/v1/jobs/{job_id}", get(routes::extensions::get_job_state))
+        .route("/bulkwrite/v1/jobs/{job_id}/callback", get(routes::extensions::get_callback_report))
         .fallback(routes::fallback::not_found)
         .method_not_allowed_fallback(routes::fallback::method_not_allowed)
-        .layer(
-            CompressionLayer::new()
-                .gzip(true)
-                .compress_when(compress_when),
-        )
-        .layer(axum::middleware::from_fn(move |request, next| {
-            response::recorded_headers(hsts, request, next)
-        }))
+        .layer(CompressionLayer::new().gzip(true).compress_when(compress_when))
+        .layer(axum::middleware::from_fn(move |request, next| response::recorded_headers(hsts, request, next)))
         .with_state(state)
 }

@@ -33,11 +33,7 @@ impl RenderContext {
             "Modified_By" => self.user(record.modified_by),
             "Created_Time" => json!(format_time(record.created_at, self.time_zone)),
             "Modified_Time" => json!(format_time(record.modified_at, self.time_zone)),
-            "Layout" => match record
-                .layout_id
-                .as_deref()
-                .and_then(|id| self.module.layout(id))
-            {
+            "Layout" => match record.layout_id.as_deref().and_then(|id| self.module.layout(id)) {
                 Some(layout) => json!({"name": layout.name, "id": layout.id}),
                 None => Value::Null,
             },
@@ -53,19 +49,13 @@ impl RenderContext {
             Some(fields) => {
                 for name in fields {
                     if let Some(field) = self.module.field(name) {
-                        out.insert(
-                            field.api_name.clone(),
-                            self.field_value(record, &field.api_name),
-                        );
+                        out.insert(field.api_name.clone(), self.field_value(record, &field.api_name));
                     }
                 }
             }
             None => {
                 for field in &self.module.fields {
-                    out.insert(
-                        field.api_name.clone(),
-                        self.field_value(record, &field.api_name),
-                    );
+                    out.insert(field.api_name.clone(), self.field_value(record, &field.api_name));
                 }
             }
         }
@@ -75,19 +65,9 @@ impl RenderContext {
 }
 
 fn full_name(record: &StoredRecord) -> Value {
-    let part = |name: &str| {
-        record
-            .values
-            .get(name)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
-    let joined = [part("First_Name"), part("Last_Name")]
-        .into_iter()
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let part = |name: &str| record.values.get(name).and_then(Value::as_str).unwrap_or("").to_string();
+    let joined =
+        [part("First_Name"), part("Last_Name")].into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ");
     if joined.is_empty() {
         Value::Null
     } else {

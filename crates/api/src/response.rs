@@ -19,10 +19,7 @@ pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
     };
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -55,10 +52,7 @@ pub async fn recorded_headers(hsts: bool, request: Request, next: Next) -> Respo
         }
     }
     if hsts {
-        headers.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=63072000"),
-        );
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000"));
     }
     response
 }

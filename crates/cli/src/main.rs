@@ -1,13 +1,16 @@
 //! `bulkwrite`: runs the server, and (as a client) drives bulk write jobs.
 
+mod bench;
+
+/// The import pipeline allocates many small values; mimalloc handles that far better than the
+/// system allocator (see docs/PERFORMANCE.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "bulkwrite",
-    version,
-    about = "A Zoho CRM Bulk Write API compatible import server"
-)]
+#[command(name = "bulkwrite", version, about = "A Zoho CRM Bulk Write API compatible import server")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -16,7 +19,9 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Runs the server (API, worker and callback delivery) on the embedded SQLite default.
-    Serve(bulkwrite_server::ServeArgs),
+    Serve(Box<bulkwrite_server::ServeArgs>),
+    /// Measures the whole HTTP round trip of a generated Leads import, and the server's peak memory.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -25,10 +30,9 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => {
             bulkwrite_server::init_tracing();
             let config = bulkwrite_server::Config::resolve(&args)?;
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(bulkwrite_server::serve(config))
         }
+        Command::Bench(args) => bench::run(args),
     }
 }

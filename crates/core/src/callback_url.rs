@@ -33,19 +33,12 @@ impl CallbackPolicy {
     /// `hooks.internal`). A bare address means that address alone.
     pub fn parse(list: &str) -> Result<CallbackPolicy, String> {
         let mut policy = CallbackPolicy::default();
-        for item in list
-            .split(',')
-            .map(str::trim)
-            .filter(|item| !item.is_empty())
-        {
+        for item in list.split(',').map(str::trim).filter(|item| !item.is_empty()) {
             if let Ok(network) = item.parse::<IpNet>() {
                 policy.networks.push(network);
             } else if let Ok(address) = item.parse::<IpAddr>() {
                 policy.networks.push(IpNet::from(address));
-            } else if item
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-            {
+            } else if item.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') {
                 policy.hosts.push(item.to_ascii_lowercase());
             } else {
                 return Err(format!("'{item}' is neither a host name nor a network"));
@@ -60,9 +53,7 @@ impl CallbackPolicy {
 
     fn allows_address(&self, address: IpAddr) -> bool {
         let address = canonical(address);
-        self.networks
-            .iter()
-            .any(|network| network.contains(&address))
+        self.networks.iter().any(|network| network.contains(&address))
     }
 
     /// Static checks of a URL: scheme, host, names that are never public, literal addresses.
@@ -83,8 +74,7 @@ impl CallbackPolicy {
             Some(url::Host::Ipv6(address)) => Some(IpAddr::V6(address)),
             _ => None,
         };
-        let host_allowed =
-            self.allows_host(&host) || literal.is_some_and(|a| self.allows_address(a));
+        let host_allowed = self.allows_host(&host) || literal.is_some_and(|a| self.allows_address(a));
         match parsed.scheme() {
             "https" => {}
             "http" if host_allowed => {}
@@ -102,12 +92,7 @@ impl CallbackPolicy {
             }
         }
         let port = parsed.port_or_known_default().ok_or_else(refuse)?;
-        Ok(CallbackTarget {
-            host,
-            port,
-            literal,
-            host_allowed,
-        })
+        Ok(CallbackTarget { host, port, literal, host_allowed })
     }
 
     /// Whether a resolved address of `target` may be called.
@@ -124,11 +109,8 @@ impl CallbackPolicy {
 
 /// The recorded refusal: `Invalid URL '<url>' for callback.` with `reason: possible ssrf attempt`.
 pub fn refused(url: &str) -> ApiError {
-    ApiError::with_message(
-        ErrorCode::InvalidCallbackUrl,
-        format!("Invalid URL '{url}' for callback."),
-    )
-    .detail("reason", "possible ssrf attempt")
+    ApiError::with_message(ErrorCode::InvalidCallbackUrl, format!("Invalid URL '{url}' for callback."))
+        .detail("reason", "possible ssrf attempt")
 }
 
 fn is_local_name(host: &str) -> bool {
@@ -197,25 +179,14 @@ mod tests {
     use super::*;
 
     fn code(policy: &CallbackPolicy, url: &str) -> Option<String> {
-        policy
-            .check_url(url)
-            .err()
-            .map(|error| error.code.as_str().to_string())
+        policy.check_url(url).err().map(|error| error.code.as_str().to_string())
     }
 
     #[test]
     fn the_recorded_refusal() {
-        let error = CallbackPolicy::default()
-            .check_url("http://requestbin.fullcontact.com")
-            .unwrap_err();
-        assert_eq!(
-            error.message,
-            "Invalid URL 'http://requestbin.fullcontact.com' for callback."
-        );
-        assert_eq!(
-            serde_json::Value::Object(error.details),
-            serde_json::json!({"reason": "possible ssrf attempt"})
-        );
+        let error = CallbackPolicy::default().check_url("http://requestbin.fullcontact.com").unwrap_err();
+        assert_eq!(error.message, "Invalid URL 'http://requestbin.fullcontact.com' for callback.");
+        assert_eq!(serde_json::Value::Object(error.details), serde_json::json!({"reason": "possible ssrf attempt"}));
     }
 
     #[test]
@@ -244,11 +215,7 @@ mod tests {
             "https://user:pw@example.com/",
             "not a url",
         ] {
-            assert_eq!(
-                code(&policy, url).as_deref(),
-                Some("INVALID_CALLBACK_URL"),
-                "{url}"
-            );
+            assert_eq!(code(&policy, url).as_deref(), Some("INVALID_CALLBACK_URL"), "{url}");
         }
     }
 
@@ -257,10 +224,7 @@ mod tests {
         let policy = CallbackPolicy::parse("127.0.0.1/32, hooks.test").unwrap();
         assert_eq!(code(&policy, "http://127.0.0.1:9000/cb"), None);
         assert_eq!(code(&policy, "http://hooks.test/cb"), None);
-        assert_eq!(
-            code(&policy, "http://127.0.0.2/cb").as_deref(),
-            Some("INVALID_CALLBACK_URL")
-        );
+        assert_eq!(code(&policy, "http://127.0.0.2/cb").as_deref(), Some("INVALID_CALLBACK_URL"));
         let target = policy.check_url("https://example.com/").unwrap();
         assert!(policy.address_allowed(&target, "127.0.0.1".parse().unwrap()));
         assert!(!policy.address_allowed(&target, "10.0.0.1".parse().unwrap()));

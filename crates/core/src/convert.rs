@@ -46,9 +46,7 @@ pub enum ConvertError {
 /// (before the decimal point for decimals) for numbers; `None` for types without a limit.
 pub fn default_length(data_type: DataType) -> Option<u32> {
     let length = match data_type {
-        DataType::Text | DataType::Website | DataType::Picklist | DataType::MultiSelectPicklist => {
-            255
-        }
+        DataType::Text | DataType::Website | DataType::Picklist | DataType::MultiSelectPicklist => 255,
         DataType::Textarea => 32_000,
         DataType::Email => 100,
         DataType::Phone => 30,
@@ -71,11 +69,7 @@ pub fn format_fits(data_type: DataType, format: &JavaDateFormat) -> bool {
 }
 
 /// Converts one non-empty cell (the caller trims it).
-pub fn convert_value(
-    field: &Field,
-    raw: &str,
-    opts: &ConvertOptions<'_>,
-) -> Result<Value, ConvertError> {
+pub fn convert_value(field: &Field, raw: &str, opts: &ConvertOptions<'_>) -> Result<Value, ConvertError> {
     let limit = limit(field);
     match field.data_type {
         DataType::Text | DataType::Textarea => text::plain(raw, limit),
@@ -97,10 +91,7 @@ pub fn convert_value(
 
 /// The field's length limit, or its type's default (unlimited for types without one).
 fn limit(field: &Field) -> usize {
-    let length = field
-        .length
-        .or_else(|| default_length(field.data_type))
-        .unwrap_or(u32::MAX);
+    let length = field.length.or_else(|| default_length(field.data_type)).unwrap_or(u32::MAX);
     usize::try_from(length).unwrap_or(usize::MAX)
 }
 

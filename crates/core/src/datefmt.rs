@@ -91,12 +91,7 @@ impl JavaDateFormat {
         let tokens = pattern::tokenize(pattern)?;
         let has_date = pattern::fixes_date(&tokens);
         let has_time = pattern::has_hour(&tokens);
-        Ok(JavaDateFormat {
-            pattern: pattern.to_string(),
-            tokens,
-            has_date,
-            has_time,
-        })
+        Ok(JavaDateFormat { pattern: pattern.to_string(), tokens, has_date, has_time })
     }
 
     /// The pattern as written.

@@ -1,8 +1,7 @@
 //! Job details as Zoho writes them, for `GET /crm/bulk/{v}/write/{id}` and the callback body.
 
 use bulkwrite_wire::{
-    status, FieldMappingEcho, FileStatus, JobDetails, JobResult, ModuleRef, ResourceDetails,
-    UserRef,
+    status, FieldMappingEcho, FileStatus, JobDetails, JobResult, ModuleRef, ResourceDetails, UserRef,
 };
 use chrono::{DateTime, Utc};
 
@@ -38,31 +37,21 @@ pub struct JobView<'a> {
 
 /// ISO 8601 with the zone's offset at that instant, seconds precision (`DECISIONS.md`).
 pub fn format_time(instant: DateTime<Utc>, time_zone: chrono_tz::Tz) -> String {
-    instant
-        .with_timezone(&time_zone)
-        .format("%Y-%m-%dT%H:%M:%S%:z")
-        .to_string()
+    instant.with_timezone(&time_zone).format("%Y-%m-%dT%H:%M:%S%:z").to_string()
 }
 
 /// Renders the job-details document in the shape of `view.version`.
 pub fn render_job_details(view: &JobView<'_>) -> JobDetails {
     let mut resource = Vec::with_capacity(view.spec.resources.len());
     for (index, spec) in view.spec.resources.iter().enumerate() {
-        let counts = view
-            .resources
-            .get(index)
-            .copied()
-            .unwrap_or(ResourceCounts {
-                state: ResourceState::Pending,
-                added: 0,
-                updated: 0,
-                skipped: 0,
-            });
+        let counts = view.resources.get(index).copied().unwrap_or(ResourceCounts {
+            state: ResourceState::Pending,
+            added: 0,
+            updated: 0,
+            skipped: 0,
+        });
         let module = if view.version.writes_module_objects() {
-            ModuleRef::Object {
-                api_name: spec.module.clone(),
-                id: Some(spec.module_id.clone()),
-            }
+            ModuleRef::Object { api_name: spec.module.clone(), id: Some(spec.module_id.clone()) }
         } else {
             ModuleRef::Name(spec.module.clone())
         };
@@ -75,10 +64,7 @@ pub fn render_job_details(view: &JobView<'_>) -> JobDetails {
                 format: m.format.clone(),
                 find_by: m.find_by.clone(),
                 module: m.module.clone(),
-                parent_column_index: view
-                    .version
-                    .writes_module_objects()
-                    .then_some(m.parent_column_index),
+                parent_column_index: view.version.writes_module_objects().then_some(m.parent_column_index),
                 default_value: m.default_value.clone(),
             })
             .collect();
@@ -94,13 +80,7 @@ pub fn render_job_details(view: &JobView<'_>) -> JobDetails {
         } else {
             FileStatus {
                 status: counts.state.zoho_status().to_string(),
-                name: Some(
-                    spec.csv_name
-                        .rsplit('/')
-                        .next()
-                        .unwrap_or(&spec.csv_name)
-                        .to_string(),
-                ),
+                name: Some(spec.csv_name.rsplit('/').next().unwrap_or(&spec.csv_name).to_string()),
                 added_count: Some(counts.added),
                 skipped_count: Some(counts.skipped),
                 updated_count: Some(counts.updated),
@@ -112,34 +92,21 @@ pub fn render_job_details(view: &JobView<'_>) -> JobDetails {
             kind: "data".to_string(),
             module,
             find_by: spec.find_by.clone(),
-            file_names: spec
-                .file_names
-                .clone()
-                .filter(|_| view.version.has_parent_child()),
+            file_names: spec.file_names.clone().filter(|_| view.version.has_parent_child()),
             ignore_empty: spec.ignore_empty,
             field_mappings,
             file,
-            code: view
-                .version
-                .writes_module_objects()
-                .then(|| counts.state.zoho_code().to_string()),
+            code: view.version.writes_module_objects().then(|| counts.state.zoho_code().to_string()),
         });
     }
-    let encoding = if view.state == JobState::Queued {
-        None
-    } else {
-        view.character_encoding.map(str::to_string)
-    };
+    let encoding = if view.state == JobState::Queued { None } else { view.character_encoding.map(str::to_string) };
     JobDetails {
         status: view.state.zoho_status().to_string(),
         character_encoding: encoding,
         resource,
         id: view.id.to_string(),
         callback: view.spec.callback.clone(),
-        result: view
-            .download_url
-            .clone()
-            .map(|download_url| JobResult { download_url }),
+        result: view.download_url.clone().map(|download_url| JobResult { download_url }),
         created_by: view.created_by.clone(),
         ignore_empty: view.spec.ignore_empty,
         operation: view.spec.operation.as_str().to_string(),
@@ -150,10 +117,7 @@ pub fn render_job_details(view: &JobView<'_>) -> JobDetails {
 /// Where a job's result zip is served, after Zoho's download host:
 /// `{base}/v2/crm/{zgid}/bulk-write/{job_id}/{job_id}.zip`.
 pub fn download_url(public_base: &str, zgid: crate::ids::OrgId, job: JobId) -> String {
-    format!(
-        "{}/v2/crm/{zgid}/bulk-write/{job}/{job}.zip",
-        public_base.trim_end_matches('/')
-    )
+    format!("{}/v2/crm/{zgid}/bulk-write/{job}/{job}.zip", public_base.trim_end_matches('/'))
 }
 
 /// The status word of a finished job, for checks that compare with Zoho's vocabulary.

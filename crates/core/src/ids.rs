@@ -82,10 +82,7 @@ mod tests {
 
     #[test]
     fn parse_accepts_digits_only() {
-        assert_eq!(
-            JobId::parse("4150868000005392002").map(JobId::get),
-            Some(4150868000005392002)
-        );
+        assert_eq!(JobId::parse("4150868000005392002").map(JobId::get), Some(4150868000005392002));
         assert_eq!(JobId::parse(""), None);
         assert_eq!(JobId::parse("12a"), None);
         assert_eq!(JobId::parse("-1"), None);
@@ -95,9 +92,6 @@ mod tests {
     #[test]
     fn serialises_as_a_string() {
         assert_eq!(serde_json::to_string(&RecordId::new(7)).unwrap(), "\"7\"");
-        assert_eq!(
-            serde_json::from_str::<RecordId>("\"7\"").unwrap(),
-            RecordId::new(7)
-        );
+        assert_eq!(serde_json::from_str::<RecordId>("\"7\"").unwrap(), RecordId::new(7));
     }
 }

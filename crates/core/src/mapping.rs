@@ -33,9 +33,7 @@ impl UserDirectory {
     pub fn new(users: impl IntoIterator<Item = UserEntry>) -> UserDirectory {
         let mut directory = UserDirectory::default();
         for user in users {
-            directory
-                .by_email
-                .insert(user.email.to_lowercase(), user.id);
+            directory.by_email.insert(user.email.to_lowercase(), user.id);
             directory.by_id.insert(user.id, user);
         }
         directory
@@ -71,11 +69,7 @@ pub enum FindKey {
     /// `find_by: "id"`.
     Id { id: RecordId, column: String },
     /// `find_by` a unique field; `value` normalised like [`UniqueKey::value`].
-    Unique {
-        field: String,
-        value: String,
-        column: String,
-    },
+    Unique { field: String, value: String, column: String },
     /// The key cell is empty or unusable; the row cannot be matched.
     Missing { column: String },
 }
@@ -127,21 +121,11 @@ pub fn normalize_key(field: &Field, value: &Value) -> String {
 #[derive(Debug, Clone)]
 enum Target {
     Id,
-    Scalar {
-        field: Field,
-        format: Option<JavaDateFormat>,
-    },
-    Owner {
-        by_email: bool,
-    },
+    Scalar { field: Field, format: Option<JavaDateFormat> },
+    Owner { by_email: bool },
     Layout,
-    Lookup {
-        module: String,
-        find_by: String,
-    },
-    UserLookup {
-        by_email: bool,
-    },
+    Lookup { module: String, find_by: String },
+    UserLookup { by_email: bool },
 }
 
 #[derive(Debug, Clone)]
@@ -179,10 +163,8 @@ impl RowMapper {
         time_zone: chrono_tz::Tz,
         users: UserDirectory,
     ) -> RowMapper {
-        let layout_mandatory: Vec<String> = module
-            .default_layout()
-            .map(|layout| layout.mandatory_fields.clone())
-            .unwrap_or_default();
+        let layout_mandatory: Vec<String> =
+            module.default_layout().map(|layout| layout.mandatory_fields.clone()).unwrap_or_default();
         let mut plans = Vec::with_capacity(resource.mappings.len());
         for mapping in &resource.mappings {
             let index = mapping.index.map(|i| i as usize);
@@ -190,20 +172,11 @@ impl RowMapper {
                 Some(header) if !header.is_empty() => header.clone(),
                 _ => mapping.api_name.clone(),
             };
-            let default = mapping
-                .default_value
-                .as_ref()
-                .and_then(|d| d.value.as_ref())
-                .map(value_text);
+            let default = mapping.default_value.as_ref().and_then(|d| d.value.as_ref()).map(value_text);
             let field = module.field(&mapping.api_name);
-            let target = plan_target(
-                mapping.api_name.as_str(),
-                field,
-                mapping.format.as_deref(),
-                mapping.find_by.as_deref(),
-            );
-            let mandatory =
-                field.is_some_and(|f| f.system_mandatory || layout_mandatory.contains(&f.api_name));
+            let target =
+                plan_target(mapping.api_name.as_str(), field, mapping.format.as_deref(), mapping.find_by.as_deref());
+            let mandatory = field.is_some_and(|f| f.system_mandatory || layout_mandatory.contains(&f.api_name));
             let unique = field.filter(|f| f.unique).cloned();
             plans.push(ColumnPlan {
                 api_name: mapping.api_name.clone(),
@@ -225,21 +198,13 @@ impl RowMapper {
             find_by: resource.find_by.clone(),
             time_zone,
             users,
-            layouts: module
-                .layouts
-                .iter()
-                .map(|l| (l.id.clone(), l.name.clone()))
-                .collect(),
+            layouts: module.layouts.iter().map(|l| (l.id.clone(), l.name.clone())).collect(),
         }
     }
 
     /// Maps one data row.
     pub fn map_row(&self, row_no: u64, record: &csv::StringRecord) -> RowDraft {
-        let echo = self
-            .echo_columns
-            .iter()
-            .map(|i| record.get(*i).unwrap_or("").to_string())
-            .collect();
+        let echo = self.echo_columns.iter().map(|i| record.get(*i).unwrap_or("").to_string()).collect();
         let mut draft = RowDraft {
             row_no,
             echo,
@@ -253,27 +218,13 @@ impl RowMapper {
             lookups: Vec::new(),
         };
         if record.len() > self.header_len {
-            let reason = format!(
-                "the row has {} cells but the header has {}",
-                record.len(),
-                self.header_len
-            );
-            draft.errors.push(
-                RowError::new(RowErrorCode::InvalidData, self.last_column.clone()).because(reason),
-            );
+            let reason = format!("the row has {} cells but the header has {}", record.len(), self.header_len);
+            draft.errors.push(RowError::new(RowErrorCode::InvalidData, self.last_column.clone()).because(reason));
             return draft;
         }
         for plan in &self.plans {
-            let cell = plan
-                .index
-                .and_then(|i| record.get(i))
-                .map(str::trim)
-                .unwrap_or("");
-            let text = if cell.is_empty() {
-                plan.default.as_deref().unwrap_or("")
-            } else {
-                cell
-            };
+            let cell = plan.index.and_then(|i| record.get(i)).map(str::trim).unwrap_or("");
+            let text = if cell.is_empty() { plan.default.as_deref().unwrap_or("") } else { cell };
             if text.is_empty() {
                 self.map_empty(plan, &mut draft);
             } else {
@@ -286,54 +237,33 @@ impl RowMapper {
 
     fn map_empty(&self, plan: &ColumnPlan, draft: &mut RowDraft) {
         if self.is_find_by(plan) {
-            draft.find_key = Some(FindKey::Missing {
-                column: plan.column.clone(),
-            });
+            draft.find_key = Some(FindKey::Missing { column: plan.column.clone() });
         }
         let missing = RowError::new(RowErrorCode::MandatoryNotFound, plan.column.clone());
         if plan.mandatory {
             match self.operation {
                 Operation::Insert => draft.errors.push(missing),
                 Operation::Upsert if self.ignore_empty => draft.missing_for_insert.push(missing),
-                Operation::Upsert | Operation::Update if !self.ignore_empty => {
-                    draft.errors.push(missing)
-                }
+                Operation::Upsert | Operation::Update if !self.ignore_empty => draft.errors.push(missing),
                 _ => {}
             }
             return;
         }
         let clears = !self.ignore_empty && self.operation != Operation::Insert;
-        if clears
-            && matches!(
-                plan.target,
-                Target::Scalar { .. } | Target::Lookup { .. } | Target::UserLookup { .. }
-            )
-        {
+        if clears && matches!(plan.target, Target::Scalar { .. } | Target::Lookup { .. } | Target::UserLookup { .. }) {
             draft.values.insert(plan.api_name.clone(), Value::Null);
         }
     }
 
     fn map_value(&self, plan: &ColumnPlan, text: &str, draft: &mut RowDraft) {
-        let invalid = |reason: String| {
-            RowError::new(RowErrorCode::InvalidData, plan.column.clone()).because(reason)
-        };
+        let invalid = |reason: String| RowError::new(RowErrorCode::InvalidData, plan.column.clone()).because(reason);
         match &plan.target {
             Target::Id => match RecordId::parse(text) {
-                Some(id) => {
-                    draft.find_key = Some(FindKey::Id {
-                        id,
-                        column: plan.column.clone(),
-                    })
-                }
-                None => draft
-                    .errors
-                    .push(invalid(format!("'{text}' is not a record id"))),
+                Some(id) => draft.find_key = Some(FindKey::Id { id, column: plan.column.clone() }),
+                None => draft.errors.push(invalid(format!("'{text}' is not a record id"))),
             },
             Target::Scalar { field, format } => {
-                let options = ConvertOptions {
-                    format: format.as_ref(),
-                    time_zone: self.time_zone,
-                };
+                let options = ConvertOptions { format: format.as_ref(), time_zone: self.time_zone };
                 match convert_value(field, text, &options) {
                     Ok(value) => {
                         if let Some(unique) = &plan.unique {
@@ -352,26 +282,18 @@ impl RowMapper {
             }
             Target::Owner { by_email } => match self.users.resolve(text, *by_email) {
                 Some(user) => draft.owner = Some(user.id),
-                None => draft.errors.push(invalid(format!(
-                    "'{text}' is not an active user of the org"
-                ))),
+                None => draft.errors.push(invalid(format!("'{text}' is not an active user of the org"))),
             },
             Target::UserLookup { by_email } => match self.users.resolve(text, *by_email) {
                 Some(user) => {
-                    let value =
-                        serde_json::json!({"name": user.full_name, "id": user.id.to_string()});
+                    let value = serde_json::json!({"name": user.full_name, "id": user.id.to_string()});
                     draft.values.insert(plan.api_name.clone(), value);
                 }
-                None => draft.errors.push(invalid(format!(
-                    "'{text}' is not an active user of the org"
-                ))),
+                None => draft.errors.push(invalid(format!("'{text}' is not an active user of the org"))),
             },
             Target::Layout => {
                 // An unknown layout falls back to the module's default layout (spec §3.4).
-                let found = self
-                    .layouts
-                    .iter()
-                    .find(|(id, name)| id == text || name.eq_ignore_ascii_case(text));
+                let found = self.layouts.iter().find(|(id, name)| id == text || name.eq_ignore_ascii_case(text));
                 draft.layout_id = found.or(self.layouts.first()).map(|(id, _)| id.clone());
             }
             Target::Lookup { module, find_by } => draft.lookups.push(PendingLookup {
@@ -394,22 +316,16 @@ impl RowMapper {
         };
         if find_by == ID_FIELD || draft.find_key.is_some() {
             if draft.find_key.is_none() {
-                draft.find_key = Some(FindKey::Missing {
-                    column: ID_FIELD.to_string(),
-                });
+                draft.find_key = Some(FindKey::Missing { column: ID_FIELD.to_string() });
             }
             return;
         }
         let key = draft.unique_keys.iter().find(|k| k.field == find_by);
         draft.find_key = Some(match key {
-            Some(key) => FindKey::Unique {
-                field: key.field.clone(),
-                value: key.value.clone(),
-                column: key.column.clone(),
-            },
-            None => FindKey::Missing {
-                column: self.column_of(find_by),
-            },
+            Some(key) => {
+                FindKey::Unique { field: key.field.clone(), value: key.value.clone(), column: key.column.clone() }
+            }
+            None => FindKey::Missing { column: self.column_of(find_by) },
         });
     }
 
@@ -422,12 +338,7 @@ impl RowMapper {
     }
 }
 
-fn plan_target(
-    api_name: &str,
-    field: Option<&Field>,
-    format: Option<&str>,
-    find_by: Option<&str>,
-) -> Target {
+fn plan_target(api_name: &str, field: Option<&Field>, format: Option<&str>, find_by: Option<&str>) -> Target {
     let by_email = find_by.is_some_and(|f| f.eq_ignore_ascii_case("email"));
     let Some(field) = field else {
         // Validation admits only real fields and `id`.
@@ -442,10 +353,7 @@ fn plan_target(
             module: field.lookup_module.clone().unwrap_or_default(),
             find_by: find_by.unwrap_or(ID_FIELD).to_string(),
         },
-        _ => Target::Scalar {
-            field: field.clone(),
-            format: format.and_then(|p| JavaDateFormat::compile(p).ok()),
-        },
+        _ => Target::Scalar { field: field.clone(), format: format.and_then(|p| JavaDateFormat::compile(p).ok()) },
     }
 }
 

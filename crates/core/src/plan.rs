@@ -62,20 +62,17 @@ pub fn probes_for(rows: &[RowDraft]) -> Probes {
             _ => {}
         }
     }
-    let mut probes = Probes {
-        keys: keys.into_iter().collect(),
-        ids: ids.into_iter().collect(),
-    };
+    let mut probes = Probes { keys: keys.into_iter().collect(), ids: ids.into_iter().collect() };
     probes.keys.sort();
     probes.ids.sort();
     probes
 }
 
-/// Defaults and the operation of a chunk.
+/// A chunk's rows, its operation and the defaults of inserted records.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PlanInput<'a> {
+pub struct PlanInput {
     pub operation: Operation,
-    pub rows: &'a [RowDraft],
+    pub rows: Vec<RowDraft>,
     pub default_owner: UserId,
     pub default_layout: Option<String>,
 }
@@ -111,95 +108,104 @@ struct Working {
     touched: bool,
 }
 
-struct Planner<'a> {
-    input: &'a PlanInput<'a>,
-    /// Current owner of every key the chunk has seen.
-    owners: HashMap<Key, Option<RecordId>>,
+struct Planner {
+    operation: Operation,
+    default_owner: UserId,
+    default_layout: Option<String>,
+    /// Current owner of every key the chunk has seen, by field then value.
+    owners: HashMap<String, HashMap<String, Option<RecordId>>>,
     records: HashMap<RecordId, Working>,
     order: Vec<RecordId>,
     plan: ChunkPlan,
 }
 
 /// Plans a chunk. `new_ids` yields ids for inserted records (at most one per row is taken).
-pub fn plan_chunk(
-    input: &PlanInput<'_>,
-    existing: &ExistingState,
-    new_ids: &mut dyn Iterator<Item = RecordId>,
-) -> ChunkPlan {
+/// Rows are consumed: their values move into the planned records.
+pub fn plan_chunk(input: PlanInput, existing: ExistingState, new_ids: &mut dyn Iterator<Item = RecordId>) -> ChunkPlan {
+    let rows = input.rows;
     let mut planner = Planner {
-        input,
+        operation: input.operation,
+        default_owner: input.default_owner,
+        default_layout: input.default_layout,
         owners: HashMap::new(),
-        records: HashMap::new(),
-        order: Vec::new(),
-        plan: ChunkPlan::default(),
+        records: HashMap::with_capacity(existing.records.len() + rows.len()),
+        order: Vec::with_capacity(rows.len()),
+        plan: ChunkPlan { results: Vec::with_capacity(rows.len()), ..ChunkPlan::default() },
     };
-    for (key, id) in &existing.keys {
-        planner.owners.insert(key.clone(), Some(*id));
+    for (key, id) in existing.keys {
+        planner.set_owner(key, Some(id));
     }
-    for record in existing.records.values() {
+    for record in existing.records.into_values() {
         planner.load(record);
     }
-    for row in input.rows {
+    for row in rows {
         planner.apply_row(row, new_ids);
     }
     planner.finish()
 }
 
-impl Planner<'_> {
-    fn load(&mut self, record: &ExistingRecord) {
+impl Planner {
+    fn set_owner(&mut self, (field, value): Key, owner: Option<RecordId>) {
+        self.owners.entry(field).or_default().insert(value, owner);
+    }
+
+    fn load(&mut self, record: ExistingRecord) {
         for key in &record.keys {
-            self.owners.insert(key.clone(), Some(record.id));
+            self.set_owner(key.clone(), Some(record.id));
         }
         let working = Working {
             record: PlannedRecord {
                 id: record.id,
-                values: record.values.clone(),
+                values: record.values,
                 owner: record.owner,
-                layout_id: record.layout_id.clone(),
+                layout_id: record.layout_id,
             },
-            keys: record.keys.clone(),
             original_keys: record.keys.clone(),
+            keys: record.keys,
             is_new: false,
             touched: false,
         };
         self.records.insert(record.id, working);
     }
 
-    fn owner_of(&self, key: &Key) -> Option<RecordId> {
-        self.owners.get(key).copied().flatten()
+    fn owner_of(&self, field: &str, value: &str) -> Option<RecordId> {
+        self.owners.get(field).and_then(|values| values.get(value)).copied().flatten()
     }
 
     /// The record the row's `find_by` names, if it exists.
     fn matched(&self, row: &RowDraft) -> Option<RecordId> {
         match &row.find_key {
             Some(FindKey::Id { id, .. }) => self.records.contains_key(id).then_some(*id),
-            Some(FindKey::Unique { field, value, .. }) => {
-                self.owner_of(&(field.clone(), value.clone()))
-            }
+            Some(FindKey::Unique { field, value, .. }) => self.owner_of(field, value),
             _ => None,
         }
     }
 
-    fn apply_row(&mut self, row: &RowDraft, new_ids: &mut dyn Iterator<Item = RecordId>) {
-        let matched = self.matched(row);
-        match (self.input.operation, matched) {
+    fn apply_row(&mut self, mut row: RowDraft, new_ids: &mut dyn Iterator<Item = RecordId>) {
+        let matched = self.matched(&row);
+        match (self.operation, matched) {
             (Operation::Insert, Some(_)) if row.find_key.is_some() => {
-                let column = find_column(row);
-                let mut errors = row.errors.clone();
+                let column = find_column(&row);
+                let mut errors = std::mem::take(&mut row.errors);
                 errors.push(RowError::new(RowErrorCode::DuplicateData, column));
                 self.skip(row, errors);
             }
-            (Operation::Insert, _) => self.insert(row, Vec::new(), new_ids),
+            (Operation::Insert, _) => self.insert(row, new_ids),
             (Operation::Update, None) => {
                 let code = match row.find_key {
                     Some(FindKey::Missing { .. }) => RowErrorCode::MandatoryNotFound,
                     _ => RowErrorCode::ResourceNotFound,
                 };
-                let mut errors = row.errors.clone();
-                errors.push(RowError::new(code, find_column(row)));
+                let column = find_column(&row);
+                let mut errors = std::mem::take(&mut row.errors);
+                errors.push(RowError::new(code, column));
                 self.skip(row, errors);
             }
-            (Operation::Upsert, None) => self.insert(row, row.missing_for_insert.clone(), new_ids),
+            (Operation::Upsert, None) => {
+                let missing = std::mem::take(&mut row.missing_for_insert);
+                row.errors.extend(missing);
+                self.insert(row, new_ids);
+            }
             (Operation::Update | Operation::Upsert, Some(id)) => self.update(row, id),
         }
     }
@@ -207,126 +213,78 @@ impl Planner<'_> {
     fn duplicate_errors(&self, row: &RowDraft, own: Option<RecordId>) -> Vec<RowError> {
         let mut errors = Vec::new();
         for key in &row.unique_keys {
-            let owner = self.owner_of(&(key.field.clone(), key.value.clone()));
+            let owner = self.owner_of(&key.field, &key.value);
             if owner.is_some() && owner != own {
-                errors.push(RowError::new(
-                    RowErrorCode::DuplicateData,
-                    key.column.clone(),
-                ));
+                errors.push(RowError::new(RowErrorCode::DuplicateData, key.column.clone()));
             }
         }
         errors
     }
 
-    fn insert(
-        &mut self,
-        row: &RowDraft,
-        extra_errors: Vec<RowError>,
-        new_ids: &mut dyn Iterator<Item = RecordId>,
-    ) {
-        let mut errors = row.errors.clone();
-        errors.extend(extra_errors);
-        errors.extend(self.duplicate_errors(row, None));
+    fn insert(&mut self, mut row: RowDraft, new_ids: &mut dyn Iterator<Item = RecordId>) {
+        let duplicates = self.duplicate_errors(&row, None);
+        let mut errors = std::mem::take(&mut row.errors);
+        errors.extend(duplicates);
         if !errors.is_empty() {
             self.skip(row, errors);
             return;
         }
         let Some(id) = new_ids.next() else {
-            self.skip(
-                row,
-                vec![RowError::new(RowErrorCode::CannotProcess, find_column(row))],
-            );
+            let column = find_column(&row);
+            self.skip(row, vec![RowError::new(RowErrorCode::CannotProcess, column)]);
             return;
         };
-        let values: Map<String, Value> = row
-            .values
-            .iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let keys: Vec<Key> = row
-            .unique_keys
-            .iter()
-            .map(|k| (k.field.clone(), k.value.clone()))
-            .collect();
+        let mut values = std::mem::take(&mut row.values);
+        values.retain(|_, v| !v.is_null());
+        let keys: Vec<Key> = row.unique_keys.drain(..).map(|k| (k.field, k.value)).collect();
         for key in &keys {
-            self.owners.insert(key.clone(), Some(id));
+            self.set_owner(key.clone(), Some(id));
         }
         let record = PlannedRecord {
             id,
             values,
-            owner: row.owner.unwrap_or(self.input.default_owner),
-            layout_id: row
-                .layout_id
-                .clone()
-                .or_else(|| self.input.default_layout.clone()),
+            owner: row.owner.unwrap_or(self.default_owner),
+            layout_id: row.layout_id.take().or_else(|| self.default_layout.clone()),
         };
-        self.records.insert(
-            id,
-            Working {
-                record,
-                keys,
-                original_keys: Vec::new(),
-                is_new: true,
-                touched: true,
-            },
-        );
+        self.records.insert(id, Working { record, keys, original_keys: Vec::new(), is_new: true, touched: true });
         self.order.push(id);
         self.plan.added += 1;
         self.result(row, RowStatus::Added, Some(id), &[]);
     }
 
-    fn update(&mut self, row: &RowDraft, id: RecordId) {
-        let mut errors = row.errors.clone();
-        errors.extend(self.duplicate_errors(row, Some(id)));
+    fn update(&mut self, mut row: RowDraft, id: RecordId) {
+        let duplicates = self.duplicate_errors(&row, Some(id));
+        let mut errors = std::mem::take(&mut row.errors);
+        errors.extend(duplicates);
         if !errors.is_empty() {
             self.skip(row, errors);
             return;
         }
-        let cleared: Vec<&String> = row
-            .values
-            .iter()
-            .filter(|(_, v)| v.is_null())
-            .map(|(k, _)| k)
-            .collect();
         let Some(working) = self.records.get_mut(&id) else {
-            self.skip(
-                row,
-                vec![RowError::new(
-                    RowErrorCode::ResourceNotFound,
-                    find_column(row),
-                )],
-            );
+            let column = find_column(&row);
+            self.skip(row, vec![RowError::new(RowErrorCode::ResourceNotFound, column)]);
             return;
         };
-        for (field, value) in &row.values {
+        let mut released = Vec::new();
+        for (field, value) in std::mem::take(&mut row.values) {
             if value.is_null() {
-                working.record.values.remove(field);
+                released.extend(working.keys.iter().filter(|k| k.0 == field).cloned());
+                working.keys.retain(|k| k.0 != field);
+                working.record.values.remove(&field);
             } else {
-                working.record.values.insert(field.clone(), value.clone());
+                working.record.values.insert(field, value);
             }
         }
         if let Some(owner) = row.owner {
             working.record.owner = owner;
         }
-        if let Some(layout) = &row.layout_id {
-            working.record.layout_id = Some(layout.clone());
+        if let Some(layout) = row.layout_id.take() {
+            working.record.layout_id = Some(layout);
         }
-        let mut released = Vec::new();
         for key in &row.unique_keys {
-            released.extend(
-                working
-                    .keys
-                    .iter()
-                    .filter(|k| k.0 == key.field && k.1 != key.value)
-                    .cloned(),
-            );
+            released.extend(working.keys.iter().filter(|k| k.0 == key.field && k.1 != key.value).cloned());
             working.keys.retain(|k| k.0 != key.field);
             working.keys.push((key.field.clone(), key.value.clone()));
-        }
-        for field in cleared {
-            released.extend(working.keys.iter().filter(|k| &k.0 == field).cloned());
-            working.keys.retain(|k| &k.0 != field);
         }
         let new_keys: Vec<Key> = working.keys.clone();
         if !working.touched {
@@ -334,30 +292,24 @@ impl Planner<'_> {
             self.order.push(id);
         }
         for key in released {
-            self.owners.insert(key, None);
+            self.set_owner(key, None);
         }
         for key in new_keys {
-            self.owners.insert(key, Some(id));
+            self.set_owner(key, Some(id));
         }
         self.plan.updated += 1;
         self.result(row, RowStatus::Updated, Some(id), &[]);
     }
 
-    fn skip(&mut self, row: &RowDraft, errors: Vec<RowError>) {
+    fn skip(&mut self, row: RowDraft, errors: Vec<RowError>) {
         self.plan.skipped += 1;
         self.result(row, RowStatus::Skipped, None, &errors);
     }
 
-    fn result(
-        &mut self,
-        row: &RowDraft,
-        status: RowStatus,
-        record_id: Option<RecordId>,
-        errors: &[RowError],
-    ) {
+    fn result(&mut self, row: RowDraft, status: RowStatus, record_id: Option<RecordId>, errors: &[RowError]) {
         self.plan.results.push(ResultRow {
             row_no: row.row_no,
-            echo: row.echo.clone(),
+            echo: row.echo,
             status,
             record_id,
             errors: format_errors(errors),
@@ -366,16 +318,10 @@ impl Planner<'_> {
 
     fn finish(mut self) -> ChunkPlan {
         for id in &self.order {
-            let Some(working) = self.records.remove(id) else {
-                continue;
-            };
+            let Some(working) = self.records.remove(id) else { continue };
             let original: HashSet<&Key> = working.original_keys.iter().collect();
             let current: HashSet<&Key> = working.keys.iter().collect();
-            for key in working
-                .original_keys
-                .iter()
-                .filter(|k| !current.contains(k))
-            {
+            for key in working.original_keys.iter().filter(|k| !current.contains(k)) {
                 self.plan.key_deletes.push(key.clone());
             }
             for key in working.keys.iter().filter(|k| !original.contains(k)) {
@@ -393,11 +339,9 @@ impl Planner<'_> {
 
 fn find_column(row: &RowDraft) -> String {
     match &row.find_key {
-        Some(
-            FindKey::Id { column, .. }
-            | FindKey::Unique { column, .. }
-            | FindKey::Missing { column },
-        ) => column.clone(),
+        Some(FindKey::Id { column, .. } | FindKey::Unique { column, .. } | FindKey::Missing { column }) => {
+            column.clone()
+        }
         None => crate::jobspec::ID_FIELD.to_string(),
     }
 }

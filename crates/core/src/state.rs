@@ -126,12 +126,7 @@ mod tests {
 
     #[test]
     fn final_states_do_not_move() {
-        for next in [
-            JobState::Queued,
-            JobState::Running,
-            JobState::Succeeded,
-            JobState::Failed,
-        ] {
+        for next in [JobState::Queued, JobState::Running, JobState::Succeeded, JobState::Failed] {
             assert!(!JobState::Succeeded.can_become(next));
             assert!(!JobState::Failed.can_become(next));
         }

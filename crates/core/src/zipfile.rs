@@ -62,12 +62,9 @@ pub fn inspect_zip(file: impl Read + Seek) -> Result<Vec<CsvEntry>, ZipError> {
                 encoding: rows.encoding_name().to_string(),
                 problem: None,
             },
-            Err(error) => CsvEntry {
-                name,
-                header: Vec::new(),
-                encoding: String::new(),
-                problem: Some(error.to_string()),
-            },
+            Err(error) => {
+                CsvEntry { name, header: Vec::new(), encoding: String::new(), problem: Some(error.to_string()) }
+            }
         };
         entries.push(csv_entry);
     }
@@ -104,9 +101,7 @@ pub(crate) mod tests {
     pub(crate) fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
         for (name, content) in entries {
-            writer
-                .start_file(*name, zip::write::SimpleFileOptions::default())
-                .unwrap();
+            writer.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
             writer.write_all(content).unwrap();
         }
         writer.finish().unwrap().into_inner()
@@ -129,10 +124,7 @@ pub(crate) mod tests {
     #[test]
     fn refuses_what_is_not_a_zip() {
         assert!(!looks_like_zip(b"Last_Name\nSmith\n"));
-        assert!(matches!(
-            inspect_zip(Cursor::new(b"Last_Name\n".to_vec())),
-            Err(ZipError::NotAZip(_))
-        ));
+        assert!(matches!(inspect_zip(Cursor::new(b"Last_Name\n".to_vec())), Err(ZipError::NotAZip(_))));
     }
 
     #[test]

@@ -31,18 +31,11 @@ pub struct Bootstrapped {
 }
 
 /// Creates the first org unless one exists, and brings its custom fields up to date.
-pub async fn bootstrap(
-    store: &dyn Store,
-    ids: &IdAllocator,
-    config: &Config,
-) -> anyhow::Result<Bootstrapped> {
+pub async fn bootstrap(store: &dyn Store, ids: &IdAllocator, config: &Config) -> anyhow::Result<Bootstrapped> {
     if let Some(record) = store.bootstrap_record().await? {
         apply_custom_fields(store, ids, record.org_id, &config.custom_fields).await?;
         ensure_token(store, &record, config.bootstrap_token.as_deref()).await?;
-        return Ok(Bootstrapped {
-            record,
-            created: false,
-        });
+        return Ok(Bootstrapped { record, created: false });
     }
     let zgid = OrgId::new(rand::random_range(100_000_000..=999_999_999));
     let user_id = UserId::new(ids.next_id().await?);
@@ -68,10 +61,7 @@ pub async fn bootstrap(
     };
     let mut schema = standard_schema();
     add_custom_fields(&mut schema, ids, &config.custom_fields).await?;
-    let access_token = config
-        .bootstrap_token
-        .clone()
-        .unwrap_or_else(generate_token);
+    let access_token = config.bootstrap_token.clone().unwrap_or_else(generate_token);
     let token = NewAccessToken {
         token_hash: hash_token(&access_token),
         org: zgid,
@@ -87,28 +77,15 @@ pub async fn bootstrap(
         access_token,
         extra: Map::new(),
     };
-    let kept = store
-        .bootstrap(org, admin, schema, token, record.clone())
-        .await?;
+    let kept = store.bootstrap(org, admin, schema, token, record.clone()).await?;
     let created = kept == record;
-    Ok(Bootstrapped {
-        record: kept,
-        created,
-    })
+    Ok(Bootstrapped { record: kept, created })
 }
 
 /// A fixed token asked for on a later start is added if the store does not know it yet.
-async fn ensure_token(
-    store: &dyn Store,
-    record: &BootstrapRecord,
-    token: Option<&str>,
-) -> anyhow::Result<()> {
+async fn ensure_token(store: &dyn Store, record: &BootstrapRecord, token: Option<&str>) -> anyhow::Result<()> {
     let Some(token) = token else { return Ok(()) };
-    if store
-        .lookup_token(&hash_token(token), chrono::Utc::now())
-        .await?
-        != TokenLookup::Unknown
-    {
+    if store.lookup_token(&hash_token(token), chrono::Utc::now()).await? != TokenLookup::Unknown {
         return Ok(());
     }
     let new = NewAccessToken {
@@ -129,9 +106,7 @@ async fn add_custom_fields(
 ) -> anyhow::Result<bool> {
     let mut changed = false;
     for spec in fields {
-        let existing = schema
-            .module(&spec.module)
-            .and_then(|m| m.field(&spec.api_name));
+        let existing = schema.module(&spec.module).and_then(|m| m.field(&spec.api_name));
         let id = match existing {
             Some(field) => field.id.clone(),
             None => ids.next_id().await?.to_string(),
@@ -159,11 +134,7 @@ async fn apply_custom_fields(
 }
 
 /// Writes `DIR/bootstrap.json` (owner-only permissions: it holds a token).
-pub fn write_bootstrap_file(
-    data_dir: &Path,
-    record: &BootstrapRecord,
-    base_url: &str,
-) -> anyhow::Result<()> {
+pub fn write_bootstrap_file(data_dir: &Path, record: &BootstrapRecord, base_url: &str) -> anyhow::Result<()> {
     let mut document = json!({
         "base_url": base_url,
         "org_id": record.org_id.to_string(),

@@ -120,28 +120,14 @@ impl Config {
         let default_dir = PathBuf::from("bulkwrite-data");
         let dir_hint = args.data_dir.clone().unwrap_or_else(|| default_dir.clone());
         let file = load_file(args.config.as_deref(), &dir_hint)?;
-        let allow = args
-            .callback_allow
-            .clone()
-            .or(file.callback_allow.clone())
-            .unwrap_or_default();
-        let callback_policy = CallbackPolicy::parse(&allow)
-            .map_err(anyhow::Error::msg)
-            .context("BULKWRITE_CALLBACK_ALLOW")?;
+        let allow = args.callback_allow.clone().or(file.callback_allow.clone()).unwrap_or_default();
+        let callback_policy =
+            CallbackPolicy::parse(&allow).map_err(anyhow::Error::msg).context("BULKWRITE_CALLBACK_ALLOW")?;
         let time_zone = file.time_zone.clone().unwrap_or_else(|| "UTC".to_string());
-        time_zone
-            .parse::<chrono_tz::Tz>()
-            .map_err(|_| anyhow::anyhow!("unknown time zone '{time_zone}'"))?;
+        time_zone.parse::<chrono_tz::Tz>().map_err(|_| anyhow::anyhow!("unknown time zone '{time_zone}'"))?;
         Ok(Config {
-            listen: args
-                .listen
-                .or(file.listen)
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
-            data_dir: args
-                .data_dir
-                .clone()
-                .or(file.data_dir.clone())
-                .unwrap_or(default_dir),
+            listen: args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            data_dir: args.data_dir.clone().or(file.data_dir.clone()).unwrap_or(default_dir),
             public_url: args
                 .public_url
                 .clone()
@@ -153,41 +139,16 @@ impl Config {
                 .or(file.bootstrap_token.clone())
                 .filter(|t| !t.trim().is_empty()),
             callback_policy,
-            max_rows_per_file: args
-                .max_rows_per_file
-                .or(file.max_rows_per_file)
-                .unwrap_or(25_000),
-            max_upload_bytes: args
-                .max_upload_bytes
-                .or(file.max_upload_bytes)
-                .unwrap_or(25 * 1024 * 1024),
+            max_rows_per_file: args.max_rows_per_file.or(file.max_rows_per_file).unwrap_or(25_000),
+            max_upload_bytes: args.max_upload_bytes.or(file.max_upload_bytes).unwrap_or(25 * 1024 * 1024),
             max_columns: args.max_columns.or(file.max_columns).unwrap_or(200),
-            lease: Duration::from_secs(
-                args.lease_seconds
-                    .or(file.lease_seconds)
-                    .unwrap_or(30)
-                    .max(1),
-            ),
+            lease: Duration::from_secs(args.lease_seconds.or(file.lease_seconds).unwrap_or(30).max(1)),
             chunk_rows: args.chunk_rows.or(file.chunk_rows).unwrap_or(500).max(1),
-            callback_retry: Duration::from_millis(
-                args.callback_retry_ms
-                    .or(file.callback_retry_ms)
-                    .unwrap_or(2000),
-            ),
-            callback_attempts: args
-                .callback_attempts
-                .or(file.callback_attempts)
-                .unwrap_or(5)
-                .max(1),
-            company_name: file
-                .company_name
-                .clone()
-                .unwrap_or_else(|| "bulkwrite".to_string()),
+            callback_retry: Duration::from_millis(args.callback_retry_ms.or(file.callback_retry_ms).unwrap_or(2000)),
+            callback_attempts: args.callback_attempts.or(file.callback_attempts).unwrap_or(5).max(1),
+            company_name: file.company_name.clone().unwrap_or_else(|| "bulkwrite".to_string()),
             time_zone,
-            custom_fields: file
-                .custom_fields
-                .clone()
-                .unwrap_or_else(default_custom_fields),
+            custom_fields: file.custom_fields.clone().unwrap_or_else(default_custom_fields),
         })
     }
 }
@@ -203,7 +164,6 @@ fn load_file(explicit: Option<&Path>, data_dir: &Path) -> anyhow::Result<FileCon
             beside
         }
     };
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }

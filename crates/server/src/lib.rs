@@ -17,9 +17,7 @@ use bulkwrite_core::jobspec::Limits;
 use bulkwrite_store::ids::IdAllocator;
 use bulkwrite_store::{BlobStore, DirBlobStore, Store};
 use bulkwrite_store_sqlite::SqliteStore;
-use bulkwrite_worker::{
-    CallbackConfig, CallbackDispatcher, Wakeup, Worker, WorkerConfig, WorkerContext,
-};
+use bulkwrite_worker::{CallbackConfig, CallbackDispatcher, Wakeup, Worker, WorkerConfig, WorkerContext};
 use tokio::sync::watch;
 
 pub use bootstrap::ALL_SCOPES;
@@ -32,10 +30,7 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 /// Holds the data directory for this process; SQLite must not be shared by two servers.
@@ -47,42 +42,30 @@ fn lock_data_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
         .write(true)
         .open(&path)
         .with_context(|| format!("opening {}", path.display()))?;
-    file.try_lock()
-        .map_err(|_| anyhow::anyhow!("{} is in use by another bulkwrite process", dir.display()))?;
+    file.try_lock().map_err(|_| anyhow::anyhow!("{} is in use by another bulkwrite process", dir.display()))?;
     Ok(file)
 }
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
     let _lock = lock_data_dir(&config.data_dir)?;
-    let sqlite = SqliteStore::open(&config.data_dir.join("bulkwrite.sqlite"))
-        .await
-        .context("opening the database")?;
+    let sqlite = SqliteStore::open(&config.data_dir.join("bulkwrite.sqlite")).await.context("opening the database")?;
     let store: Arc<dyn Store> = Arc::new(sqlite);
     let blobs: Arc<dyn BlobStore> =
         Arc::new(DirBlobStore::open(&config.data_dir).context("opening the blob directory")?);
     let requeued = store.requeue_running_jobs().await?;
     if requeued > 0 {
-        tracing::info!(
-            requeued,
-            "jobs interrupted by the last stop are queued again"
-        );
+        tracing::info!(requeued, "jobs interrupted by the last stop are queued again");
     }
-    let ids = Arc::new(IdAllocator::new(
-        Arc::clone(&store) as Arc<dyn bulkwrite_store::IdStore>
-    ));
+    let ids = Arc::new(IdAllocator::new(Arc::clone(&store) as Arc<dyn bulkwrite_store::IdStore>));
     let bootstrapped = bootstrap::bootstrap(store.as_ref(), &ids, &config).await?;
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let local = listener.local_addr()?;
-    let base_url = config
-        .public_url
-        .clone()
-        .unwrap_or_else(|| default_base_url(local));
+    let base_url = config.public_url.clone().unwrap_or_else(|| default_base_url(local));
     bootstrap::write_bootstrap_file(&config.data_dir, &bootstrapped.record, &base_url)?;
     announce(&base_url, &bootstrapped, &config.data_dir);
 
@@ -113,10 +96,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         job_queued: Arc::clone(&wakeup.jobs),
     };
     let app = bulkwrite_api::router(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    // Without TCP_NODELAY, small last segments of an answer wait for the peer's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
 
     tracing::info!("stopping: the worker checkpoints and releases its job");
     let _ = shutdown_tx.send(true);
@@ -143,18 +127,10 @@ fn announce(base_url: &str, bootstrapped: &bootstrap::Bootstrapped, data_dir: &P
     let _ = writeln!(out, "bulkwrite listening on {base_url}");
     if bootstrapped.created {
         let record = &bootstrapped.record;
-        let _ = writeln!(
-            out,
-            "created org {} with admin {} ({})",
-            record.org_id, record.user_name, record.user_id
-        );
+        let _ = writeln!(out, "created org {} with admin {} ({})", record.org_id, record.user_name, record.user_id);
         let _ = writeln!(out, "access token: {}", record.access_token);
     }
-    let _ = writeln!(
-        out,
-        "bootstrap values: {}",
-        data_dir.join("bootstrap.json").display()
-    );
+    let _ = writeln!(out, "bootstrap values: {}", data_dir.join("bootstrap.json").display());
     let _ = out.flush();
 }
 
@@ -180,19 +156,14 @@ fn api_config(config: &Config, base_url: &str) -> ApiConfig {
     ApiConfig {
         public_url: base_url.to_string(),
         max_upload_bytes: config.max_upload_bytes,
-        limits: Limits {
-            max_columns: config.max_columns,
-            max_mappings: config.max_columns,
-        },
+        limits: Limits { max_columns: config.max_columns, max_mappings: config.max_columns },
         callback_policy: config.callback_policy.clone(),
         hsts: base_url.starts_with("https://"),
     }
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "node".to_string())
+    std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "node".to_string())
 }
 
 async fn shutdown_signal() {

@@ -75,15 +75,15 @@ CREATE TABLE job_resources (
     PRIMARY KEY (job_id, idx)
 ) WITHOUT ROWID;
 
-CREATE TABLE job_rows (
+-- Result rows, one row per applied chunk: `rows_json` is a JSON array of
+-- [row_no, status, record_id or null, errors, [echo cells]] in input order.
+CREATE TABLE job_results (
     job_id INTEGER NOT NULL,
     idx INTEGER NOT NULL,
-    row_no INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    record_id INTEGER,
-    errors TEXT NOT NULL,
-    echo_json TEXT NOT NULL,
-    PRIMARY KEY (job_id, idx, row_no)
+    first_row INTEGER NOT NULL,
+    last_row INTEGER NOT NULL,
+    rows_json TEXT NOT NULL,
+    PRIMARY KEY (job_id, idx, first_row)
 ) WITHOUT ROWID;
 
 CREATE TABLE records (

@@ -2,64 +2,50 @@
 //! result rows, the counters and the checkpoint. Runs inside the caller's fenced transaction.
 
 use bulkwrite_core::ids::{RecordId, UserId};
-use bulkwrite_core::plan::{
-    plan_chunk, probes_for, ExistingRecord, ExistingState, PlanInput, PlannedRecord,
-};
+use bulkwrite_core::plan::{plan_chunk, probes_for, ExistingRecord, ExistingState, PlanInput, PlannedRecord};
 use bulkwrite_store::*;
 use bulkwrite_wire::Operation;
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::batch::insert_many;
 use crate::orgs::reserve_ids;
 use crate::{db_error, json_error, ms};
 
-pub(crate) fn apply_chunk(
-    tx: &Connection,
-    lease: &Lease,
-    chunk: &ChunkWrite,
-) -> StoreResult<ChunkOutcome> {
+pub(crate) fn apply_chunk(tx: &Connection, lease: &Lease, mut chunk: ChunkWrite) -> StoreResult<ChunkOutcome> {
     let org = lease.org.get() as i64;
-    let existing = fetch_existing(tx, org, chunk)?;
-    let id_count = if chunk.operation == Operation::Update {
-        0
-    } else {
-        chunk.rows.len() as u64
-    };
-    let first_id = if id_count > 0 {
-        reserve_ids(tx, id_count)?
-    } else {
-        0
-    };
+    let existing = fetch_existing(tx, org, &chunk)?;
+    let id_count = if chunk.operation == Operation::Update { 0 } else { chunk.rows.len() as u64 };
+    let first_id = if id_count > 0 { reserve_ids(tx, id_count)? } else { 0 };
     let mut new_ids = (first_id..first_id + id_count).map(RecordId::new);
     let input = PlanInput {
         operation: chunk.operation,
-        rows: &chunk.rows,
+        rows: std::mem::take(&mut chunk.rows),
         default_owner: chunk.default_owner,
         default_layout: chunk.default_layout.clone(),
     };
-    let plan = plan_chunk(&input, &existing, &mut new_ids);
+    let plan = plan_chunk(input, existing, &mut new_ids);
 
     let now = ms(chunk.now);
     let actor = chunk.actor.get() as i64;
-    let mut insert = tx
-        .prepare_cached(
-            "INSERT INTO records (id, org, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?7, ?8)",
-        )
-        .map_err(db_error)?;
-    for record in &plan.inserts {
-        insert
-            .execute(params![
-                record.id.get() as i64,
-                org,
-                chunk.module,
-                record.owner.get() as i64,
-                record.layout_id,
-                actor,
-                now,
-                data_json(record)?
-            ])
-            .map_err(db_error)?;
-    }
+    let module = chunk.module.as_str();
+    insert_many(
+        tx,
+        "records (id, org, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data)",
+        10,
+        &plan.inserts,
+        |record, bind| {
+            bind(&(record.id.get() as i64)).map_err(db_error)?;
+            bind(&org).map_err(db_error)?;
+            bind(&module).map_err(db_error)?;
+            bind(&(record.owner.get() as i64)).map_err(db_error)?;
+            bind(&record.layout_id).map_err(db_error)?;
+            bind(&actor).map_err(db_error)?;
+            bind(&actor).map_err(db_error)?;
+            bind(&now).map_err(db_error)?;
+            bind(&now).map_err(db_error)?;
+            bind(&data_json(record)?).map_err(db_error)
+        },
+    )?;
     let mut update = tx
         .prepare_cached("UPDATE records SET owner = ?1, layout_id = ?2, modified_by = ?3, modified_at = ?4, data = ?5 WHERE id = ?6 AND org = ?7")
         .map_err(db_error)?;
@@ -77,47 +63,39 @@ pub(crate) fn apply_chunk(
             .map_err(db_error)?;
     }
     let mut delete_key = tx
-        .prepare_cached(
-            "DELETE FROM record_keys WHERE org = ?1 AND module = ?2 AND field = ?3 AND value = ?4",
-        )
+        .prepare_cached("DELETE FROM record_keys WHERE org = ?1 AND module = ?2 AND field = ?3 AND value = ?4")
         .map_err(db_error)?;
     for (field, value) in &plan.key_deletes {
-        delete_key
-            .execute(params![org, chunk.module, field, value])
-            .map_err(db_error)?;
+        delete_key.execute(params![org, chunk.module, field, value]).map_err(db_error)?;
     }
-    let mut insert_key = tx
-        .prepare_cached("INSERT INTO record_keys (org, module, field, value, record_id) VALUES (?1, ?2, ?3, ?4, ?5)")
-        .map_err(db_error)?;
-    for ((field, value), record) in &plan.key_inserts {
-        insert_key
-            .execute(params![
-                org,
-                chunk.module,
-                field,
-                value,
-                record.get() as i64
-            ])
-            .map_err(db_error)?;
-    }
+    insert_many(
+        tx,
+        "record_keys (org, module, field, value, record_id)",
+        5,
+        &plan.key_inserts,
+        |((field, value), record), bind| {
+            bind(&org).map_err(db_error)?;
+            bind(&module).map_err(db_error)?;
+            bind(field).map_err(db_error)?;
+            bind(value).map_err(db_error)?;
+            bind(&(record.get() as i64)).map_err(db_error)
+        },
+    )?;
     let job = lease.job.get() as i64;
     let resource = chunk.resource as i64;
-    let mut insert_row = tx
-        .prepare_cached("INSERT INTO job_rows (job_id, idx, row_no, status, record_id, errors, echo_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+    if let (Some(first), Some(last)) = (plan.results.first(), plan.results.last()) {
+        tx.prepare_cached(
+            "INSERT INTO job_results (job_id, idx, first_row, last_row, rows_json) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(db_error)?
+        .execute(params![
+            job,
+            resource,
+            first.row_no as i64,
+            last.row_no as i64,
+            crate::results::encode(&plan.results)?
+        ])
         .map_err(db_error)?;
-    for row in &plan.results {
-        let echo = serde_json::to_string(&row.echo).map_err(json_error)?;
-        insert_row
-            .execute(params![
-                job,
-                resource,
-                row.row_no as i64,
-                row.status.as_str(),
-                row.record_id.map(|id| id.get() as i64),
-                row.errors,
-                echo
-            ])
-            .map_err(db_error)?;
     }
     tx.execute(
         "UPDATE job_resources SET rows_done = ?1, added = added + ?2, updated = updated + ?3, skipped = skipped + ?4
@@ -125,11 +103,7 @@ pub(crate) fn apply_chunk(
         params![chunk.rows_done as i64, plan.added as i64, plan.updated as i64, plan.skipped as i64, job, resource],
     )
     .map_err(db_error)?;
-    Ok(ChunkOutcome {
-        added: plan.added,
-        updated: plan.updated,
-        skipped: plan.skipped,
-    })
+    Ok(ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped })
 }
 
 fn data_json(record: &PlannedRecord) -> StoreResult<String> {
@@ -139,18 +113,27 @@ fn data_json(record: &PlannedRecord) -> StoreResult<String> {
 fn fetch_existing(tx: &Connection, org: i64, chunk: &ChunkWrite) -> StoreResult<ExistingState> {
     let probes = probes_for(&chunk.rows);
     let mut existing = ExistingState::default();
-    let mut find_key = tx
-        .prepare_cached("SELECT record_id FROM record_keys WHERE org = ?1 AND module = ?2 AND field = ?3 AND value = ?4")
-        .map_err(db_error)?;
+    // One probe per field: the chunk's values travel as one JSON array.
+    let mut by_field: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
     for (field, value) in &probes.keys {
-        let found: Option<i64> = find_key
-            .query_row(params![org, chunk.module, field, value], |row| row.get(0))
-            .optional()
+        by_field.entry(field.as_str()).or_default().push(value.as_str());
+    }
+    let mut find_keys = tx
+        .prepare_cached(
+            "SELECT value, record_id FROM record_keys
+             WHERE org = ?1 AND module = ?2 AND field = ?3 AND value IN (SELECT value FROM json_each(?4))",
+        )
+        .map_err(db_error)?;
+    for (field, values) in by_field {
+        let array = serde_json::to_string(&values).map_err(json_error)?;
+        let rows = find_keys
+            .query_map(params![org, chunk.module, field, array], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })
             .map_err(db_error)?;
-        if let Some(id) = found {
-            existing
-                .keys
-                .insert((field.clone(), value.clone()), RecordId::new(id as u64));
+        for row in rows {
+            let (value, id) = row.map_err(db_error)?;
+            existing.keys.insert((field.to_string(), value), RecordId::new(id as u64));
         }
     }
     if chunk.operation == Operation::Insert {
@@ -168,33 +151,21 @@ fn fetch_existing(tx: &Connection, org: i64, chunk: &ChunkWrite) -> StoreResult<
     Ok(existing)
 }
 
-fn load_record(
-    tx: &Connection,
-    org: i64,
-    module: &str,
-    id: RecordId,
-) -> StoreResult<Option<ExistingRecord>> {
+fn load_record(tx: &Connection, org: i64, module: &str, id: RecordId) -> StoreResult<Option<ExistingRecord>> {
     let row: Option<(i64, Option<String>, String)> = tx
-        .prepare_cached(
-            "SELECT owner, layout_id, data FROM records WHERE id = ?1 AND org = ?2 AND module = ?3",
-        )
+        .prepare_cached("SELECT owner, layout_id, data FROM records WHERE id = ?1 AND org = ?2 AND module = ?3")
         .map_err(db_error)?
-        .query_row(params![id.get() as i64, org, module], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-        })
+        .query_row(params![id.get() as i64, org, module], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
         .optional()
         .map_err(db_error)?;
     let Some((owner, layout_id, data)) = row else {
         return Ok(None);
     };
     let mut keys = Vec::new();
-    let mut statement = tx
-        .prepare_cached("SELECT field, value FROM record_keys WHERE record_id = ?1")
-        .map_err(db_error)?;
+    let mut statement =
+        tx.prepare_cached("SELECT field, value FROM record_keys WHERE record_id = ?1").map_err(db_error)?;
     let rows = statement
-        .query_map([id.get() as i64], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-        })
+        .query_map([id.get() as i64], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
         .map_err(db_error)?;
     for row in rows {
         keys.push(row.map_err(db_error)?);

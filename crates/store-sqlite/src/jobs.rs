@@ -1,9 +1,9 @@
 //! Jobs and the queue: create, claim with a lease, progress, finish with the outbox.
 
 use async_trait::async_trait;
-use bulkwrite_core::ids::{JobId, OrgId, RecordId};
+use bulkwrite_core::ids::{JobId, OrgId};
 use bulkwrite_core::jobspec::JobSpec;
-use bulkwrite_core::result::{ResultRow, RowStatus};
+use bulkwrite_core::result::ResultRow;
 use bulkwrite_store::*;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
@@ -31,14 +31,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn get_job(&self, org: OrgId, job: JobId) -> StoreResult<Option<Job>> {
-        self.run(move |conn| {
-            read_job(
-                conn,
-                "id = ?1 AND org = ?2",
-                params![job.get() as i64, org.get() as i64],
-            )
-        })
-        .await
+        self.run(move |conn| read_job(conn, "id = ?1 AND org = ?2", params![job.get() as i64, org.get() as i64])).await
     }
 
     async fn claim_next_job(
@@ -133,10 +126,7 @@ impl JobStore for SqliteStore {
 
     async fn apply_chunk(&self, lease: &Lease, chunk: ChunkWrite) -> StoreResult<ChunkOutcome> {
         let lease = lease.clone();
-        self.write_fenced(lease, move |tx, lease| {
-            crate::chunk::apply_chunk(tx, lease, &chunk)
-        })
-        .await
+        self.write_fenced(lease, move |tx, lease| crate::chunk::apply_chunk(tx, lease, chunk)).await
     }
 
     async fn finish_resource(&self, lease: &Lease, resource: usize) -> StoreResult<()> {
@@ -164,54 +154,12 @@ impl JobStore for SqliteStore {
             if !owned {
                 return Err(StoreError::NotFound(format!("job {job}")));
             }
-            let mut statement = conn
-                .prepare_cached(
-                    "SELECT row_no, status, record_id, errors, echo_json FROM job_rows
-                     WHERE job_id = ?1 AND idx = ?2 AND row_no > ?3 ORDER BY row_no LIMIT ?4",
-                )
-                .map_err(db_error)?;
-            let rows = statement
-                .query_map(
-                    params![
-                        job.get() as i64,
-                        resource as i64,
-                        after as i64,
-                        limit as i64
-                    ],
-                    |row| {
-                        Ok((
-                            row.get::<_, i64>(0)?,
-                            row.get::<_, String>(1)?,
-                            row.get::<_, Option<i64>>(2)?,
-                            row.get::<_, String>(3)?,
-                            row.get::<_, String>(4)?,
-                        ))
-                    },
-                )
-                .map_err(db_error)?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (row_no, status, record_id, errors, echo) = row.map_err(db_error)?;
-                out.push(ResultRow {
-                    row_no: row_no as u64,
-                    echo: serde_json::from_str(&echo).map_err(json_error)?,
-                    status: RowStatus::parse(&status)
-                        .ok_or_else(|| StoreError::Corrupt(format!("row status {status}")))?,
-                    record_id: record_id.map(|id| RecordId::new(id as u64)),
-                    errors,
-                });
-            }
-            Ok(out)
+            crate::results::read_after(conn, job.get() as i64, resource as i64, after, limit as usize)
         })
         .await
     }
 
-    async fn complete_job(
-        &self,
-        lease: &Lease,
-        result_blob: &str,
-        now: Timestamp,
-    ) -> StoreResult<()> {
+    async fn complete_job(&self, lease: &Lease, result_blob: &str, now: Timestamp) -> StoreResult<()> {
         let result_blob = result_blob.to_string();
         self.write_fenced(lease.clone(), move |tx, lease| {
             tx.execute(
@@ -224,13 +172,7 @@ impl JobStore for SqliteStore {
         .await
     }
 
-    async fn fail_job(
-        &self,
-        lease: &Lease,
-        error: &str,
-        result_blob: Option<&str>,
-        now: Timestamp,
-    ) -> StoreResult<()> {
+    async fn fail_job(&self, lease: &Lease, error: &str, result_blob: Option<&str>, now: Timestamp) -> StoreResult<()> {
         let error = error.to_string();
         let result_blob = result_blob.map(str::to_string);
         self.write_fenced(lease.clone(), move |tx, lease| {
@@ -256,9 +198,7 @@ impl SqliteStore {
         F: FnOnce(&Connection, &Lease) -> StoreResult<T> + Send + 'static,
     {
         self.run(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db_error)?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
             check_lease(&tx, &lease)?;
             let value = work(&tx, &lease)?;
             tx.commit().map_err(db_error)?;
@@ -267,12 +207,7 @@ impl SqliteStore {
         .await
     }
 
-    async fn set_resource_state(
-        &self,
-        lease: &Lease,
-        resource: usize,
-        state: &'static str,
-    ) -> StoreResult<()> {
+    async fn set_resource_state(&self, lease: &Lease, resource: usize, state: &'static str) -> StoreResult<()> {
         self.write_fenced(lease.clone(), move |tx, lease| {
             tx.execute(
                 "UPDATE job_resources SET state = ?1 WHERE job_id = ?2 AND idx = ?3",
@@ -288,11 +223,7 @@ impl SqliteStore {
 /// The outbox: a delivery row committed with the job's final state.
 fn queue_callback(tx: &Connection, lease: &Lease, now: Timestamp) -> StoreResult<()> {
     let spec: String = tx
-        .query_row(
-            "SELECT spec_json FROM jobs WHERE id = ?1",
-            [lease.job.get() as i64],
-            |row| row.get(0),
-        )
+        .query_row("SELECT spec_json FROM jobs WHERE id = ?1", [lease.job.get() as i64], |row| row.get(0))
         .map_err(db_error)?;
     let spec: JobSpec = serde_json::from_str(&spec).map_err(json_error)?;
     let Some(callback) = spec.callback else {

@@ -7,6 +7,7 @@
 //! Calls run on blocking threads with a pooled connection; write transactions begin
 //! `IMMEDIATE`, so the one writer SQLite allows is taken up front instead of on upgrade.
 
+mod batch;
 mod callbacks;
 mod chunk;
 mod jobs;
@@ -14,6 +15,7 @@ mod migrate;
 mod orgs;
 mod pool;
 mod records;
+mod results;
 mod rows;
 mod uploads;
 
@@ -44,6 +46,7 @@ impl SqliteStore {
             let mut conn = pool.get()?;
             migrate::migrate(&mut conn, FIRST_ID)?;
             drop(conn);
+            pool.start_checkpointer();
             Ok(pool)
         })
         .await
@@ -80,9 +83,7 @@ fn join_error(error: tokio::task::JoinError) -> StoreError {
 pub(crate) fn db_error(error: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode;
     match error.sqlite_error_code() {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
-            StoreError::Unavailable(Box::new(error))
-        }
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Unavailable(Box::new(error)),
         Some(ErrorCode::ConstraintViolation) => StoreError::Conflict(error.to_string()),
         _ => StoreError::Backend(Box::new(error)),
     }
@@ -95,8 +96,7 @@ pub(crate) fn ms(instant: chrono::DateTime<chrono::Utc>) -> i64 {
 
 /// The instant of unix milliseconds.
 pub(crate) fn instant(ms: i64) -> StoreResult<chrono::DateTime<chrono::Utc>> {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms}")))
+    chrono::DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms}")))
 }
 
 pub(crate) fn json_error(error: serde_json::Error) -> StoreError {

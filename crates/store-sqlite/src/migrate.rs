@@ -6,21 +6,15 @@ use rusqlite::Connection;
 const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
 
 pub(crate) fn migrate(conn: &mut Connection, first_id: u64) -> StoreResult<()> {
-    let current: usize = conn
-        .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .map_err(crate::db_error)?;
+    let current: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(crate::db_error)?;
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.transaction().map_err(crate::db_error)?;
         tx.execute_batch(sql).map_err(crate::db_error)?;
         if index == 0 {
-            tx.execute(
-                "INSERT INTO id_sequence (singleton, next_id) VALUES (1, ?1)",
-                [first_id as i64],
-            )
-            .map_err(crate::db_error)?;
+            tx.execute("INSERT INTO id_sequence (singleton, next_id) VALUES (1, ?1)", [first_id as i64])
+                .map_err(crate::db_error)?;
         }
-        tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1))
-            .map_err(crate::db_error)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1)).map_err(crate::db_error)?;
         tx.commit().map_err(crate::db_error)?;
     }
     Ok(())

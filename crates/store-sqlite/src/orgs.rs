@@ -50,12 +50,28 @@ impl OrgStore for SqliteStore {
             conn.query_row(
                 "SELECT zgid, id, company_name, time_zone, currency, created_at FROM orgs WHERE zgid = ?1",
                 [org.get() as i64],
-                |row| Ok((row.get::<_, i64>(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get::<_, i64>(5)?)),
+                |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                        row.get::<_, i64>(5)?,
+                    ))
+                },
             )
             .optional()
             .map_err(db_error)?
             .map(|(zgid, id, company_name, time_zone, currency, created)| {
-                Ok(Org { zgid: OrgId::new(zgid as u64), id, company_name, time_zone, currency, created_at: instant(created)? })
+                Ok(Org {
+                    zgid: OrgId::new(zgid as u64),
+                    id,
+                    company_name,
+                    time_zone,
+                    currency,
+                    created_at: instant(created)?,
+                })
             })
             .transpose()
         })
@@ -65,11 +81,7 @@ impl OrgStore for SqliteStore {
     async fn org_schema(&self, org: OrgId) -> StoreResult<OrgSchema> {
         self.run(move |conn| {
             let json: Option<String> = conn
-                .query_row(
-                    "SELECT schema_json FROM orgs WHERE zgid = ?1",
-                    [org.get() as i64],
-                    |row| row.get(0),
-                )
+                .query_row("SELECT schema_json FROM orgs WHERE zgid = ?1", [org.get() as i64], |row| row.get(0))
                 .optional()
                 .map_err(db_error)?;
             let json = json.ok_or_else(|| StoreError::NotFound(format!("org {org}")))?;
@@ -82,10 +94,7 @@ impl OrgStore for SqliteStore {
         let json = serde_json::to_string(schema).map_err(json_error)?;
         self.run(move |conn| {
             let changed = conn
-                .execute(
-                    "UPDATE orgs SET schema_json = ?1 WHERE zgid = ?2",
-                    params![json, org.get() as i64],
-                )
+                .execute("UPDATE orgs SET schema_json = ?1 WHERE zgid = ?2", params![json, org.get() as i64])
                 .map_err(db_error)?;
             if changed == 0 {
                 return Err(StoreError::NotFound(format!("org {org}")));
@@ -127,15 +136,10 @@ impl OrgStore for SqliteStore {
 
 fn read_bootstrap(conn: &rusqlite::Connection) -> StoreResult<Option<BootstrapRecord>> {
     let json: Option<String> = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = ?1",
-            [BOOTSTRAP_KEY],
-            |row| row.get(0),
-        )
+        .query_row("SELECT value FROM meta WHERE key = ?1", [BOOTSTRAP_KEY], |row| row.get(0))
         .optional()
         .map_err(db_error)?;
-    json.map(|json| serde_json::from_str(&json).map_err(json_error))
-        .transpose()
+    json.map(|json| serde_json::from_str(&json).map_err(json_error)).transpose()
 }
 
 fn insert_user(conn: &rusqlite::Connection, user: &User) -> StoreResult<()> {

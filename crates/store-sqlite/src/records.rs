@@ -7,40 +7,23 @@ use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
 use crate::{db_error, instant, json_error, SqliteStore};
 
-const RECORD_COLUMNS: &str =
-    "id, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data";
+const RECORD_COLUMNS: &str = "id, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data";
 
 #[async_trait]
 impl RecordStore for SqliteStore {
-    async fn get_record(
-        &self,
-        org: OrgId,
-        module: &str,
-        id: RecordId,
-    ) -> StoreResult<Option<StoredRecord>> {
+    async fn get_record(&self, org: OrgId, module: &str, id: RecordId) -> StoreResult<Option<StoredRecord>> {
         let module = module.to_string();
         self.run(move |conn| {
-            let sql = format!(
-                "SELECT {RECORD_COLUMNS} FROM records WHERE id = ?1 AND org = ?2 AND module = ?3"
-            );
-            conn.query_row(
-                &sql,
-                params![id.get() as i64, org.get() as i64, module],
-                read_record,
-            )
-            .optional()
-            .map_err(db_error)?
-            .transpose()
+            let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE id = ?1 AND org = ?2 AND module = ?3");
+            conn.query_row(&sql, params![id.get() as i64, org.get() as i64, module], read_record)
+                .optional()
+                .map_err(db_error)?
+                .transpose()
         })
         .await
     }
 
-    async fn list_records(
-        &self,
-        org: OrgId,
-        module: &str,
-        query: &RecordQuery,
-    ) -> StoreResult<RecordPage> {
+    async fn list_records(&self, org: OrgId, module: &str, query: &RecordQuery) -> StoreResult<RecordPage> {
         let module = module.to_string();
         let query = query.clone();
         self.run(move |conn| {
@@ -50,23 +33,13 @@ impl RecordStore for SqliteStore {
                 RecordSort::ModifiedTime => "modified_at",
             };
             let direction = if query.descending { "DESC" } else { "ASC" };
-            let mut args: Vec<rusqlite::types::Value> =
-                vec![(org.get() as i64).into(), module.into()];
+            let mut args: Vec<rusqlite::types::Value> = vec![(org.get() as i64).into(), module.into()];
             let mut filter = String::new();
             if let Some(ids) = &query.ids {
                 let marks: Vec<String> = (0..ids.len()).map(|i| format!("?{}", i + 3)).collect();
-                filter = format!(
-                    " AND id IN ({})",
-                    if marks.is_empty() {
-                        "NULL".to_string()
-                    } else {
-                        marks.join(", ")
-                    }
-                );
-                args.extend(
-                    ids.iter()
-                        .map(|id| rusqlite::types::Value::from(id.get() as i64)),
-                );
+                filter =
+                    format!(" AND id IN ({})", if marks.is_empty() { "NULL".to_string() } else { marks.join(", ") });
+                args.extend(ids.iter().map(|id| rusqlite::types::Value::from(id.get() as i64)));
             }
             let offset = (query.page.saturating_sub(1) as i64) * query.per_page as i64;
             let sql = format!(
@@ -75,19 +48,14 @@ impl RecordStore for SqliteStore {
                 query.per_page as i64 + 1
             );
             let mut statement = conn.prepare(&sql).map_err(db_error)?;
-            let rows = statement
-                .query_map(params_from_iter(args), read_record)
-                .map_err(db_error)?;
+            let rows = statement.query_map(params_from_iter(args), read_record).map_err(db_error)?;
             let mut records = Vec::new();
             for row in rows {
                 records.push(row.map_err(db_error)??);
             }
             let more_records = records.len() > query.per_page as usize;
             records.truncate(query.per_page as usize);
-            Ok(RecordPage {
-                records,
-                more_records,
-            })
+            Ok(RecordPage { records, more_records })
         })
         .await
     }

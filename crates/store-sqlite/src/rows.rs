@@ -10,26 +10,10 @@ use crate::{db_error, instant, json_error};
 pub(crate) const JOB_COLUMNS: &str =
     "id, org, created_by, api_version, spec_json, state, attempts, character_encoding, result_blob, error, created_at, finished_at";
 
-pub(crate) fn read_job(
-    conn: &Connection,
-    where_clause: &str,
-    args: impl rusqlite::Params,
-) -> StoreResult<Option<Job>> {
+pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlite::Params) -> StoreResult<Option<Job>> {
     let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE {where_clause}");
-    type Raw = (
-        i64,
-        i64,
-        i64,
-        String,
-        String,
-        String,
-        i64,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        i64,
-        Option<i64>,
-    );
+    type Raw =
+        (i64, i64, i64, String, String, String, i64, Option<String>, Option<String>, Option<String>, i64, Option<i64>);
     let raw: Option<Raw> = conn
         .query_row(&sql, args, |row| {
             Ok((
@@ -66,8 +50,7 @@ pub(crate) fn read_job(
     else {
         return Ok(None);
     };
-    let state =
-        JobState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("job state {state}")))?;
+    let state = JobState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("job state {state}")))?;
     let resources = read_resources(conn, id)?;
     Ok(Some(Job {
         id: JobId::new(id as u64),
@@ -88,7 +71,9 @@ pub(crate) fn read_job(
 
 fn read_resources(conn: &Connection, job: i64) -> StoreResult<Vec<ResourceProgress>> {
     let mut statement = conn
-        .prepare_cached("SELECT state, rows_done, added, updated, skipped FROM job_resources WHERE job_id = ?1 ORDER BY idx")
+        .prepare_cached(
+            "SELECT state, rows_done, added, updated, skipped FROM job_resources WHERE job_id = ?1 ORDER BY idx",
+        )
         .map_err(db_error)?;
     let rows = statement
         .query_map(params![job], |row| {
@@ -104,8 +89,8 @@ fn read_resources(conn: &Connection, job: i64) -> StoreResult<Vec<ResourceProgre
     let mut resources = Vec::new();
     for row in rows {
         let (state, rows_done, added, updated, skipped) = row.map_err(db_error)?;
-        let state = ResourceState::parse(&state)
-            .ok_or_else(|| StoreError::Corrupt(format!("resource state {state}")))?;
+        let state =
+            ResourceState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("resource state {state}")))?;
         resources.push(ResourceProgress {
             state,
             rows_done: rows_done as u64,

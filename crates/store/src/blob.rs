@@ -46,20 +46,13 @@ impl DirBlobStore {
         let staging = root.join("staging");
         std::fs::create_dir_all(&blobs)?;
         std::fs::create_dir_all(&staging)?;
-        Ok(DirBlobStore {
-            root: blobs,
-            staging,
-        })
+        Ok(DirBlobStore { root: blobs, staging })
     }
 
     fn path_of(&self, key: &str) -> StoreResult<PathBuf> {
         let valid = !key.is_empty()
-            && key
-                .split('/')
-                .all(|part| !part.is_empty() && part != "." && part != "..")
-            && key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b));
+            && key.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b));
         if !valid {
             return Err(StoreError::NotFound(format!("invalid blob key '{key}'")));
         }
@@ -80,9 +73,7 @@ impl BlobStore for DirBlobStore {
             let file = std::fs::File::open(&staged)?;
             file.sync_all()?;
             let size = file.metadata()?.len();
-            let parent = target
-                .parent()
-                .ok_or_else(|| std::io::Error::other("blob key has no parent"))?;
+            let parent = target.parent().ok_or_else(|| std::io::Error::other("blob key has no parent"))?;
             std::fs::create_dir_all(parent)?;
             std::fs::rename(&staged, &target)?;
             std::fs::File::open(parent)?.sync_all()?;
@@ -98,9 +89,6 @@ impl BlobStore for DirBlobStore {
         if !tokio::fs::try_exists(&path).await? {
             return Err(StoreError::NotFound(format!("blob {key}")));
         }
-        Ok(LocalBlob {
-            path,
-            _temporary: None,
-        })
+        Ok(LocalBlob { path, _temporary: None })
     }
 }

@@ -121,10 +121,7 @@ fn spec(callback: bool, operation: Operation, find_by: Option<&str>) -> JobSpec 
         operation,
         ignore_empty: None,
         character_encoding: None,
-        callback: callback.then(|| Callback {
-            url: "https://hooks.example.com/cb".into(),
-            method: "post".into(),
-        }),
+        callback: callback.then(|| Callback { url: "https://hooks.example.com/cb".into(), method: "post".into() }),
         resources: vec![ResourceSpec {
             module: "Leads".into(),
             module_id: "1".into(),
@@ -145,23 +142,13 @@ fn spec(callback: bool, operation: Operation, find_by: Option<&str>) -> JobSpec 
 async fn new_job(store: &Arc<dyn Store>, id: u64, zgid: OrgId, job_spec: JobSpec) -> JobId {
     let id = JobId::new(id);
     let created_by = if zgid == ORG { ADMIN } else { OTHER_ADMIN };
-    let job = NewJob {
-        id,
-        org: zgid,
-        created_by,
-        api_version: "v2".into(),
-        spec: job_spec,
-        created_at: Utc::now(),
-    };
+    let job = NewJob { id, org: zgid, created_by, api_version: "v2".into(), spec: job_spec, created_at: Utc::now() };
     store.create_job(job).await.expect("create job");
     id
 }
 
 async fn claim(store: &Arc<dyn Store>, owner: &str) -> Option<(Job, Lease)> {
-    store
-        .claim_next_job(owner, Utc::now(), Duration::seconds(30))
-        .await
-        .expect("claim")
+    store.claim_next_job(owner, Utc::now(), Duration::seconds(30)).await.expect("claim")
 }
 
 fn row(row_no: u64, name: &str, email: &str) -> RowDraft {
@@ -170,11 +157,7 @@ fn row(row_no: u64, name: &str, email: &str) -> RowDraft {
     let mut unique_keys = Vec::new();
     if !email.is_empty() {
         values.insert("Email".into(), json!(email));
-        unique_keys.push(UniqueKey {
-            field: "Email".into(),
-            value: email.to_lowercase(),
-            column: "Email".into(),
-        });
+        unique_keys.push(UniqueKey { field: "Email".into(), value: email.to_lowercase(), column: "Email".into() });
     }
     RowDraft {
         row_no,
@@ -206,10 +189,7 @@ fn chunk(operation: Operation, rows: Vec<RowDraft>, rows_done: u64) -> ChunkWrit
 }
 
 async fn all_rows(store: &Arc<dyn Store>, job: JobId) -> Vec<bulkwrite_core::result::ResultRow> {
-    store
-        .result_rows(ORG, job, 0, 0, 1000)
-        .await
-        .expect("result rows")
+    store.result_rows(ORG, job, 0, 0, 1000).await.expect("result rows")
 }
 
 pub async fn bootstrap_happens_once(store: Arc<dyn Store>) {
@@ -228,76 +208,30 @@ pub async fn bootstrap_happens_once(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(kept.org_id, ORG, "the first bootstrap wins");
-    assert_eq!(
-        store
-            .bootstrap_record()
-            .await
-            .unwrap()
-            .unwrap()
-            .access_token,
-        "1000.first"
-    );
+    assert_eq!(store.bootstrap_record().await.unwrap().unwrap().access_token, "1000.first");
     assert!(store.get_org(OTHER_ORG).await.unwrap().is_none());
     let stored = store.get_org(ORG).await.unwrap().unwrap();
     assert_eq!(stored.time_zone, "Asia/Kolkata");
     assert_eq!(store.users(ORG).await.unwrap().len(), 1);
-    assert_eq!(
-        store
-            .get_user(ORG, ADMIN)
-            .await
-            .unwrap()
-            .unwrap()
-            .full_name(),
-        "Mara Quist"
-    );
+    assert_eq!(store.get_user(ORG, ADMIN).await.unwrap().unwrap().full_name(), "Mara Quist");
     assert!(store.get_user(OTHER_ORG, ADMIN).await.unwrap().is_none());
 }
 
 pub async fn tokens_resolve_expire_and_stay_unknown(store: Arc<dyn Store>) {
     with_org(&store).await;
     let now = Utc::now();
-    store
-        .insert_access_token(token(
-            "1000.short",
-            ORG,
-            ADMIN,
-            Some(now + Duration::seconds(60)),
-        ))
-        .await
-        .unwrap();
-    match store
-        .lookup_token(&hash_token("1000.first"), now)
-        .await
-        .unwrap()
-    {
+    store.insert_access_token(token("1000.short", ORG, ADMIN, Some(now + Duration::seconds(60)))).await.unwrap();
+    match store.lookup_token(&hash_token("1000.first"), now).await.unwrap() {
         TokenLookup::Valid(principal) => {
             assert_eq!((principal.org, principal.user), (ORG, ADMIN));
             assert_eq!(principal.scopes, ["ZohoCRM.bulk.ALL"]);
         }
         other => panic!("bootstrap token: {other:?}"),
     }
-    assert!(matches!(
-        store
-            .lookup_token(&hash_token("1000.short"), now)
-            .await
-            .unwrap(),
-        TokenLookup::Valid(_)
-    ));
+    assert!(matches!(store.lookup_token(&hash_token("1000.short"), now).await.unwrap(), TokenLookup::Valid(_)));
     let later = now + Duration::seconds(61);
-    assert_eq!(
-        store
-            .lookup_token(&hash_token("1000.short"), later)
-            .await
-            .unwrap(),
-        TokenLookup::Expired
-    );
-    assert_eq!(
-        store
-            .lookup_token(&hash_token("1000.nope"), now)
-            .await
-            .unwrap(),
-        TokenLookup::Unknown
-    );
+    assert_eq!(store.lookup_token(&hash_token("1000.short"), later).await.unwrap(), TokenLookup::Expired);
+    assert_eq!(store.lookup_token(&hash_token("1000.nope"), now).await.unwrap(), TokenLookup::Unknown);
 }
 
 pub async fn reserved_ids_never_overlap(store: Arc<dyn Store>) {
@@ -320,18 +254,10 @@ pub async fn uploads_are_scoped_by_org(store: Arc<dyn Store>) {
         created_at: Utc::now(),
     };
     store.insert_upload(upload.clone()).await.unwrap();
-    let found = store
-        .get_upload(ORG, upload.file_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let found = store.get_upload(ORG, upload.file_id).await.unwrap().unwrap();
     assert_eq!(found.blob_key, "uploads/x.zip");
     assert_eq!(found.size, 42);
-    assert!(store
-        .get_upload(OTHER_ORG, upload.file_id)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(store.get_upload(OTHER_ORG, upload.file_id).await.unwrap().is_none());
 }
 
 pub async fn jobs_are_scoped_by_org_and_claimed_in_order(store: Arc<dyn Store>) {
@@ -356,67 +282,35 @@ pub async fn a_lease_fences_every_write(store: Arc<dyn Store>) {
     with_org(&store).await;
     let job = new_job(&store, 2000, ORG, spec(false, Operation::Insert, None)).await;
     let (_, lease) = claim(&store, "w1").await.unwrap();
-    let stale = Lease {
-        owner: "someone-else".into(),
-        ..lease.clone()
-    };
+    let stale = Lease { owner: "someone-else".into(), ..lease.clone() };
     let lost = |result: StoreResult<()>| matches!(result, Err(StoreError::LeaseLost));
     assert!(lost(store.renew_lease(&stale, Utc::now()).await));
     assert!(lost(store.start_resource(&stale, 0).await));
     assert!(lost(store.set_character_encoding(&stale, "UTF-8").await));
     assert!(matches!(
-        store
-            .apply_chunk(&stale, chunk(Operation::Insert, vec![row(1, "A", "")], 1))
-            .await,
+        store.apply_chunk(&stale, chunk(Operation::Insert, vec![row(1, "A", "")], 1)).await,
         Err(StoreError::LeaseLost)
     ));
-    assert!(lost(
-        store
-            .complete_job(&stale, "results/x.zip", Utc::now())
-            .await
-    ));
-    assert!(
-        all_rows(&store, job).await.is_empty(),
-        "nothing was written"
-    );
-    store
-        .renew_lease(&lease, Utc::now() + Duration::seconds(30))
-        .await
-        .unwrap();
-    store
-        .complete_job(&lease, "results/x.zip", Utc::now())
-        .await
-        .unwrap();
-    assert!(
-        lost(store.renew_lease(&lease, Utc::now()).await),
-        "a finished job holds no lease"
-    );
+    assert!(lost(store.complete_job(&stale, "results/x.zip", Utc::now()).await));
+    assert!(all_rows(&store, job).await.is_empty(), "nothing was written");
+    store.renew_lease(&lease, Utc::now() + Duration::seconds(30)).await.unwrap();
+    store.complete_job(&lease, "results/x.zip", Utc::now()).await.unwrap();
+    assert!(lost(store.renew_lease(&lease, Utc::now()).await), "a finished job holds no lease");
 }
 
 pub async fn an_expired_lease_is_taken_over(store: Arc<dyn Store>) {
     with_org(&store).await;
     let job = new_job(&store, 3000, ORG, spec(false, Operation::Insert, None)).await;
-    let (_, old) = store
-        .claim_next_job("dead", Utc::now(), Duration::milliseconds(1))
-        .await
-        .unwrap()
-        .unwrap();
+    let (_, old) = store.claim_next_job("dead", Utc::now(), Duration::milliseconds(1)).await.unwrap().unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    let (taken, new) = claim(&store, "alive")
-        .await
-        .expect("expired lease is claimable");
+    let (taken, new) = claim(&store, "alive").await.expect("expired lease is claimable");
     assert_eq!(taken.id, job);
     assert_eq!(taken.attempts, 2);
     assert!(matches!(
-        store
-            .apply_chunk(&old, chunk(Operation::Insert, vec![row(1, "A", "")], 1))
-            .await,
+        store.apply_chunk(&old, chunk(Operation::Insert, vec![row(1, "A", "")], 1)).await,
         Err(StoreError::LeaseLost)
     ));
-    store
-        .apply_chunk(&new, chunk(Operation::Insert, vec![row(1, "A", "")], 1))
-        .await
-        .unwrap();
+    store.apply_chunk(&new, chunk(Operation::Insert, vec![row(1, "A", "")], 1)).await.unwrap();
 }
 
 pub async fn released_and_requeued_jobs_run_again(store: Arc<dyn Store>) {
@@ -424,10 +318,7 @@ pub async fn released_and_requeued_jobs_run_again(store: Arc<dyn Store>) {
     let job = new_job(&store, 4000, ORG, spec(false, Operation::Insert, None)).await;
     let (_, lease) = claim(&store, "w1").await.unwrap();
     store.release_job(&lease).await.unwrap();
-    assert_eq!(
-        store.get_job(ORG, job).await.unwrap().unwrap().state,
-        JobState::Queued
-    );
+    assert_eq!(store.get_job(ORG, job).await.unwrap().unwrap().state, JobState::Queued);
     let (_, _running) = claim(&store, "w2").await.unwrap();
     assert_eq!(store.requeue_running_jobs().await.unwrap(), 1);
     let (again, _) = claim(&store, "w3").await.unwrap();
@@ -446,89 +337,39 @@ pub async fn chunks_write_records_results_and_checkpoints(store: Arc<dyn Store>)
         bulkwrite_core::result::RowErrorCode::MandatoryNotFound,
         "Last_Name",
     ));
-    let outcome = store
-        .apply_chunk(
-            &lease,
-            chunk(Operation::Insert, vec![row(1, "A", "a@x.co"), bad], 2),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        outcome,
-        ChunkOutcome {
-            added: 1,
-            updated: 0,
-            skipped: 1
-        }
-    );
+    let outcome =
+        store.apply_chunk(&lease, chunk(Operation::Insert, vec![row(1, "A", "a@x.co"), bad], 2)).await.unwrap();
+    assert_eq!(outcome, ChunkOutcome { added: 1, updated: 0, skipped: 1 });
     let stored = store.get_job(ORG, job).await.unwrap().unwrap();
     assert_eq!(stored.character_encoding.as_deref(), Some("UTF-8"));
     assert_eq!(
         stored.resources[0],
-        ResourceProgress {
-            state: ResourceState::Running,
-            rows_done: 2,
-            added: 1,
-            updated: 0,
-            skipped: 1
-        }
+        ResourceProgress { state: ResourceState::Running, rows_done: 2, added: 1, updated: 0, skipped: 1 }
     );
     let rows = all_rows(&store, job).await;
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].status, RowStatus::Added);
     assert_eq!(rows[1].errors, "MANDATORY_NOT_FOUND-Last_Name");
     let record_id = rows[0].record_id.unwrap();
-    let record = store
-        .get_record(ORG, "Leads", record_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let record = store.get_record(ORG, "Leads", record_id).await.unwrap().unwrap();
     assert_eq!(record.values["Email"], "a@x.co");
     assert_eq!(record.owner, ADMIN);
     assert_eq!(record.layout_id.as_deref(), Some("5725767000000002100"));
-    assert!(store
-        .get_record(OTHER_ORG, "Leads", record_id)
-        .await
-        .unwrap()
-        .is_none());
-    assert!(store
-        .get_record(ORG, "Contacts", record_id)
-        .await
-        .unwrap()
-        .is_none());
-    assert_eq!(
-        store.result_rows(ORG, job, 0, 1, 10).await.unwrap().len(),
-        1,
-        "paging after a row number"
-    );
+    assert!(store.get_record(OTHER_ORG, "Leads", record_id).await.unwrap().is_none());
+    assert!(store.get_record(ORG, "Contacts", record_id).await.unwrap().is_none());
+    assert_eq!(store.result_rows(ORG, job, 0, 1, 10).await.unwrap().len(), 1, "paging after a row number");
     assert!(store.result_rows(OTHER_ORG, job, 0, 0, 10).await.is_err());
     store.finish_resource(&lease, 0).await.unwrap();
-    assert_eq!(
-        store.get_job(ORG, job).await.unwrap().unwrap().resources[0].state,
-        ResourceState::Done
-    );
+    assert_eq!(store.get_job(ORG, job).await.unwrap().unwrap().resources[0].state, ResourceState::Done);
 }
 
 pub async fn duplicates_are_caught_across_chunks(store: Arc<dyn Store>) {
     with_org(&store).await;
     let job = new_job(&store, 6000, ORG, spec(false, Operation::Insert, None)).await;
     let (_, lease) = claim(&store, "w1").await.unwrap();
-    store
-        .apply_chunk(
-            &lease,
-            chunk(Operation::Insert, vec![row(1, "A", "dup@x.co")], 1),
-        )
-        .await
-        .unwrap();
+    store.apply_chunk(&lease, chunk(Operation::Insert, vec![row(1, "A", "dup@x.co")], 1)).await.unwrap();
     let outcome = store
-        .apply_chunk(
-            &lease,
-            chunk(
-                Operation::Insert,
-                vec![row(2, "B", "DUP@x.co"), row(3, "C", "dup@x.co")],
-                3,
-            ),
-        )
+        .apply_chunk(&lease, chunk(Operation::Insert, vec![row(2, "B", "DUP@x.co"), row(3, "C", "dup@x.co")], 3))
         .await
         .unwrap();
     assert_eq!(outcome.skipped, 2);
@@ -541,44 +382,21 @@ pub async fn updates_and_upserts_change_records_and_keys(store: Arc<dyn Store>) 
     with_org(&store).await;
     let seed_job = new_job(&store, 7000, ORG, spec(false, Operation::Insert, None)).await;
     let (_, lease) = claim(&store, "w1").await.unwrap();
-    store
-        .apply_chunk(
-            &lease,
-            chunk(Operation::Insert, vec![row(1, "Old", "old@x.co")], 1),
-        )
-        .await
-        .unwrap();
+    store.apply_chunk(&lease, chunk(Operation::Insert, vec![row(1, "Old", "old@x.co")], 1)).await.unwrap();
     let id = all_rows(&store, seed_job).await[0].record_id.unwrap();
     store.complete_job(&lease, "r", Utc::now()).await.unwrap();
 
-    let upsert_job = new_job(
-        &store,
-        7001,
-        ORG,
-        spec(false, Operation::Upsert, Some("Email")),
-    )
-    .await;
+    let upsert_job = new_job(&store, 7001, ORG, spec(false, Operation::Upsert, Some("Email"))).await;
     let (_, lease) = claim(&store, "w1").await.unwrap();
     let find = |mut r: RowDraft| {
         let key = r.unique_keys[0].clone();
-        r.find_key = Some(FindKey::Unique {
-            field: key.field,
-            value: key.value,
-            column: key.column,
-        });
+        r.find_key = Some(FindKey::Unique { field: key.field, value: key.value, column: key.column });
         r
     };
     let outcome = store
         .apply_chunk(
             &lease,
-            chunk(
-                Operation::Upsert,
-                vec![
-                    find(row(1, "New", "old@x.co")),
-                    find(row(2, "Fresh", "new@x.co")),
-                ],
-                2,
-            ),
+            chunk(Operation::Upsert, vec![find(row(1, "New", "old@x.co")), find(row(2, "Fresh", "new@x.co"))], 2),
         )
         .await
         .unwrap();
@@ -586,32 +404,17 @@ pub async fn updates_and_upserts_change_records_and_keys(store: Arc<dyn Store>) 
     let rows = store.result_rows(ORG, upsert_job, 0, 0, 10).await.unwrap();
     assert_eq!(rows[0].record_id, Some(id));
     assert_eq!(rows[0].status, RowStatus::Updated);
-    assert_eq!(
-        store
-            .get_record(ORG, "Leads", id)
-            .await
-            .unwrap()
-            .unwrap()
-            .values["Last_Name"],
-        "New"
-    );
+    assert_eq!(store.get_record(ORG, "Leads", id).await.unwrap().unwrap().values["Last_Name"], "New");
 
     // Moving the unique value: the old key is free again, the new one is taken.
     let mut moved = row(3, "Moved", "moved@x.co");
-    moved.find_key = Some(FindKey::Id {
-        id,
-        column: "id".into(),
-    });
+    moved.find_key = Some(FindKey::Id { id, column: "id".into() });
     store
         .apply_chunk(
             &lease,
             chunk(
                 Operation::Upsert,
-                vec![
-                    moved,
-                    find(row(4, "Reuse", "old@x.co")),
-                    find(row(5, "Dup", "moved@x.co")),
-                ],
+                vec![moved, find(row(4, "Reuse", "old@x.co")), find(row(5, "Dup", "moved@x.co"))],
                 5,
             ),
         )
@@ -624,15 +427,7 @@ pub async fn updates_and_upserts_change_records_and_keys(store: Arc<dyn Store>) 
     );
     assert_eq!(rows[2].record_id, Some(id), "found by its new key");
     assert_eq!(store.count_records(ORG, "Leads").await.unwrap(), 3);
-    assert_eq!(
-        store
-            .get_record(ORG, "Leads", id)
-            .await
-            .unwrap()
-            .unwrap()
-            .values["Last_Name"],
-        "Dup"
-    );
+    assert_eq!(store.get_record(ORG, "Leads", id).await.unwrap().unwrap().values["Last_Name"], "Dup");
 }
 
 pub async fn completing_queues_one_callback(store: Arc<dyn Store>) {
@@ -641,35 +436,18 @@ pub async fn completing_queues_one_callback(store: Arc<dyn Store>) {
     let silent = new_job(&store, 8001, ORG, spec(false, Operation::Insert, None)).await;
     for _ in 0..2 {
         let (_, lease) = claim(&store, "w1").await.unwrap();
-        store
-            .complete_job(&lease, "results/x.zip", Utc::now())
-            .await
-            .unwrap();
+        store.complete_job(&lease, "results/x.zip", Utc::now()).await.unwrap();
     }
     let stored = store.get_job(ORG, job).await.unwrap().unwrap();
     assert_eq!(stored.state, JobState::Succeeded);
     assert_eq!(stored.result_blob.as_deref(), Some("results/x.zip"));
     assert!(stored.finished_at.is_some());
-    let due = store
-        .claim_due_callbacks("d1", Utc::now(), Duration::seconds(30), 10)
-        .await
-        .unwrap();
+    let due = store.claim_due_callbacks("d1", Utc::now(), Duration::seconds(30), 10).await.unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!((due[0].job, due[0].attempts), (job, 0));
-    assert!(
-        store
-            .claim_due_callbacks("d2", Utc::now(), Duration::seconds(30), 10)
-            .await
-            .unwrap()
-            .is_empty(),
-        "leased"
-    );
+    assert!(store.claim_due_callbacks("d2", Utc::now(), Duration::seconds(30), 10).await.unwrap().is_empty(), "leased");
     assert!(store.callback_report(ORG, silent).await.unwrap().is_none());
-    assert!(store
-        .callback_report(OTHER_ORG, job)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(store.callback_report(OTHER_ORG, job).await.unwrap().is_none());
 }
 
 pub async fn failing_marks_resources_and_queues_the_callback(store: Arc<dyn Store>) {
@@ -679,10 +457,7 @@ pub async fn failing_marks_resources_and_queues_the_callback(store: Arc<dyn Stor
     let job = new_job(&store, 9000, ORG, two).await;
     let (_, lease) = claim(&store, "w1").await.unwrap();
     store.start_resource(&lease, 0).await.unwrap();
-    store
-        .fail_job(&lease, "the file cannot be read", None, Utc::now())
-        .await
-        .unwrap();
+    store.fail_job(&lease, "the file cannot be read", None, Utc::now()).await.unwrap();
     let stored = store.get_job(ORG, job).await.unwrap().unwrap();
     assert_eq!(stored.state, JobState::Failed);
     assert_eq!(stored.error.as_deref(), Some("the file cannot be read"));
@@ -690,14 +465,7 @@ pub async fn failing_marks_resources_and_queues_the_callback(store: Arc<dyn Stor
         stored.resources.iter().map(|r| r.state).collect::<Vec<_>>(),
         [ResourceState::Failed, ResourceState::Skipped]
     );
-    assert_eq!(
-        store
-            .claim_due_callbacks("d", Utc::now(), Duration::seconds(30), 10)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(store.claim_due_callbacks("d", Utc::now(), Duration::seconds(30), 10).await.unwrap().len(), 1);
 }
 
 pub async fn callback_attempts_are_recorded_and_retried(store: Arc<dyn Store>) {
@@ -705,64 +473,24 @@ pub async fn callback_attempts_are_recorded_and_retried(store: Arc<dyn Store>) {
     let job = new_job(&store, 10_000, ORG, spec(true, Operation::Insert, None)).await;
     let (_, lease) = claim(&store, "w1").await.unwrap();
     store.complete_job(&lease, "r", Utc::now()).await.unwrap();
-    let due = store
-        .claim_due_callbacks("d", Utc::now(), Duration::seconds(30), 10)
-        .await
-        .unwrap();
+    let due = store.claim_due_callbacks("d", Utc::now(), Duration::seconds(30), 10).await.unwrap();
     let now = Utc::now();
-    let failed = CallbackAttempt {
-        attempt: 1,
-        at: now,
-        status: Some(503),
-        error: Some("busy".into()),
-        duration_ms: 3,
-    };
+    let failed = CallbackAttempt { attempt: 1, at: now, status: Some(503), error: Some("busy".into()), duration_ms: 3 };
     store
-        .record_callback_attempt(
-            &due[0],
-            failed,
-            DeliveryOutcome::RetryAt(now + Duration::milliseconds(50)),
-        )
+        .record_callback_attempt(&due[0], failed, DeliveryOutcome::RetryAt(now + Duration::milliseconds(50)))
         .await
         .unwrap();
-    assert!(
-        store
-            .claim_due_callbacks("d", now, Duration::seconds(30), 10)
-            .await
-            .unwrap()
-            .is_empty(),
-        "not due yet"
-    );
+    assert!(store.claim_due_callbacks("d", now, Duration::seconds(30), 10).await.unwrap().is_empty(), "not due yet");
     tokio::time::sleep(std::time::Duration::from_millis(60)).await;
-    let again = store
-        .claim_due_callbacks("d", Utc::now(), Duration::seconds(30), 10)
-        .await
-        .unwrap();
+    let again = store.claim_due_callbacks("d", Utc::now(), Duration::seconds(30), 10).await.unwrap();
     assert_eq!(again[0].attempts, 1);
-    let ok = CallbackAttempt {
-        attempt: 2,
-        at: Utc::now(),
-        status: Some(200),
-        error: None,
-        duration_ms: 2,
-    };
-    store
-        .record_callback_attempt(&again[0], ok, DeliveryOutcome::Delivered)
-        .await
-        .unwrap();
+    let ok = CallbackAttempt { attempt: 2, at: Utc::now(), status: Some(200), error: None, duration_ms: 2 };
+    store.record_callback_attempt(&again[0], ok, DeliveryOutcome::Delivered).await.unwrap();
     let report = store.callback_report(ORG, job).await.unwrap().unwrap();
     assert_eq!(report.state, "delivered");
-    assert_eq!(
-        report.attempts.iter().map(|a| a.status).collect::<Vec<_>>(),
-        [Some(503), Some(200)]
-    );
+    assert_eq!(report.attempts.iter().map(|a| a.status).collect::<Vec<_>>(), [Some(503), Some(200)]);
     assert!(store
-        .claim_due_callbacks(
-            "d",
-            Utc::now() + Duration::hours(1),
-            Duration::seconds(30),
-            10
-        )
+        .claim_due_callbacks("d", Utc::now() + Duration::hours(1), Duration::seconds(30), 10)
         .await
         .unwrap()
         .is_empty());
@@ -773,53 +501,22 @@ pub async fn records_page_and_sort(store: Arc<dyn Store>) {
     new_job(&store, 11_000, ORG, spec(false, Operation::Insert, None)).await;
     let (_, lease) = claim(&store, "w1").await.unwrap();
     let rows = (1..=5).map(|n| row(n, &format!("N{n}"), "")).collect();
-    store
-        .apply_chunk(&lease, chunk(Operation::Insert, rows, 5))
-        .await
-        .unwrap();
-    let query = |page, per_page, descending| RecordQuery {
-        page,
-        per_page,
-        sort_by: RecordSort::Id,
-        descending,
-        ids: None,
-    };
-    let first = store
-        .list_records(ORG, "Leads", &query(1, 2, false))
-        .await
-        .unwrap();
+    store.apply_chunk(&lease, chunk(Operation::Insert, rows, 5)).await.unwrap();
+    let query =
+        |page, per_page, descending| RecordQuery { page, per_page, sort_by: RecordSort::Id, descending, ids: None };
+    let first = store.list_records(ORG, "Leads", &query(1, 2, false)).await.unwrap();
     assert_eq!(first.records.len(), 2);
     assert!(first.more_records);
-    let last = store
-        .list_records(ORG, "Leads", &query(3, 2, false))
-        .await
-        .unwrap();
+    let last = store.list_records(ORG, "Leads", &query(3, 2, false)).await.unwrap();
     assert_eq!(last.records.len(), 1);
     assert!(!last.more_records);
-    let newest = store
-        .list_records(ORG, "Leads", &query(1, 1, true))
-        .await
-        .unwrap();
+    let newest = store.list_records(ORG, "Leads", &query(1, 1, true)).await.unwrap();
     assert_eq!(newest.records[0].values["Last_Name"], "N5");
     let ids = vec![first.records[1].id, RecordId::new(1)];
-    let picked = store
-        .list_records(
-            ORG,
-            "Leads",
-            &RecordQuery {
-                ids: Some(ids),
-                ..query(1, 10, false)
-            },
-        )
-        .await
-        .unwrap();
+    let picked =
+        store.list_records(ORG, "Leads", &RecordQuery { ids: Some(ids), ..query(1, 10, false) }).await.unwrap();
     assert_eq!(picked.records.len(), 1);
-    assert!(store
-        .list_records(OTHER_ORG, "Leads", &query(1, 10, false))
-        .await
-        .unwrap()
-        .records
-        .is_empty());
+    assert!(store.list_records(OTHER_ORG, "Leads", &query(1, 10, false)).await.unwrap().records.is_empty());
     assert_eq!(store.count_records(ORG, "Leads").await.unwrap(), 5);
 }
 

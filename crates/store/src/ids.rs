@@ -18,10 +18,7 @@ pub struct IdAllocator {
 
 impl IdAllocator {
     pub fn new(store: Arc<dyn IdStore>) -> IdAllocator {
-        IdAllocator {
-            store,
-            next: Mutex::new((0, 0)),
-        }
+        IdAllocator { store, next: Mutex::new((0, 0)) }
     }
 
     /// One fresh id.

@@ -133,13 +133,7 @@ pub struct ResourceProgress {
 
 impl ResourceProgress {
     pub fn pending() -> ResourceProgress {
-        ResourceProgress {
-            state: ResourceState::Pending,
-            rows_done: 0,
-            added: 0,
-            updated: 0,
-            skipped: 0,
-        }
+        ResourceProgress { state: ResourceState::Pending, rows_done: 0, added: 0, updated: 0, skipped: 0 }
     }
 
     pub fn total(&self) -> u64 {

@@ -84,37 +84,16 @@ pub trait JobStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<bulkwrite_core::result::ResultRow>>;
     /// Marks the job succeeded with its result file and queues its callback, in one transaction.
-    async fn complete_job(
-        &self,
-        lease: &Lease,
-        result_blob: &str,
-        now: Timestamp,
-    ) -> StoreResult<()>;
+    async fn complete_job(&self, lease: &Lease, result_blob: &str, now: Timestamp) -> StoreResult<()>;
     /// Marks the job failed and queues its callback, in one transaction.
-    async fn fail_job(
-        &self,
-        lease: &Lease,
-        error: &str,
-        result_blob: Option<&str>,
-        now: Timestamp,
-    ) -> StoreResult<()>;
+    async fn fail_job(&self, lease: &Lease, error: &str, result_blob: Option<&str>, now: Timestamp) -> StoreResult<()>;
 }
 
 /// Records.
 #[async_trait]
 pub trait RecordStore: Send + Sync {
-    async fn get_record(
-        &self,
-        org: OrgId,
-        module: &str,
-        id: RecordId,
-    ) -> StoreResult<Option<StoredRecord>>;
-    async fn list_records(
-        &self,
-        org: OrgId,
-        module: &str,
-        query: &RecordQuery,
-    ) -> StoreResult<RecordPage>;
+    async fn get_record(&self, org: OrgId, module: &str, id: RecordId) -> StoreResult<Option<StoredRecord>>;
+    async fn list_records(&self, org: OrgId, module: &str, query: &RecordQuery) -> StoreResult<RecordPage>;
     async fn count_records(&self, org: OrgId, module: &str) -> StoreResult<u64>;
 }
 
@@ -141,29 +120,11 @@ pub trait CallbackStore: Send + Sync {
 
 /// Everything a backend provides.
 pub trait Store:
-    OrgStore
-    + AuthStore
-    + IdStore
-    + UploadStore
-    + JobStore
-    + RecordStore
-    + CallbackStore
-    + Send
-    + Sync
-    + 'static
+    OrgStore + AuthStore + IdStore + UploadStore + JobStore + RecordStore + CallbackStore + Send + Sync + 'static
 {
 }
 
 impl<T> Store for T where
-    T: OrgStore
-        + AuthStore
-        + IdStore
-        + UploadStore
-        + JobStore
-        + RecordStore
-        + CallbackStore
-        + Send
-        + Sync
-        + 'static
+    T: OrgStore + AuthStore + IdStore + UploadStore + JobStore + RecordStore + CallbackStore + Send + Sync + 'static
 {
 }

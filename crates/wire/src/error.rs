@@ -92,20 +92,12 @@ pub struct ApiError {
 impl ApiError {
     /// The code with its default message and empty `details`.
     pub fn new(code: ErrorCode) -> ApiError {
-        ApiError {
-            code,
-            message: code.default_message().to_string(),
-            details: Map::new(),
-        }
+        ApiError { code, message: code.default_message().to_string(), details: Map::new() }
     }
 
     /// The code with a specific message.
     pub fn with_message(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError {
-            code,
-            message: message.into(),
-            details: Map::new(),
-        }
+        ApiError { code, message: message.into(), details: Map::new() }
     }
 
     /// Adds one `details` entry.
@@ -124,9 +116,7 @@ impl ApiError {
 
     /// `INVALID_DATA` for a key of the request body, with its api name and JSON path.
     pub fn invalid_key(api_name: &str, json_path: &str) -> ApiError {
-        ApiError::new(ErrorCode::InvalidData)
-            .detail("api_name", api_name)
-            .detail("json_path", json_path)
+        ApiError::new(ErrorCode::InvalidData).detail("api_name", api_name).detail("json_path", json_path)
     }
 
     /// The HTTP status from the table.

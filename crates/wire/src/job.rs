@@ -143,12 +143,7 @@ pub struct SuccessBody<T> {
 
 impl<T> SuccessBody<T> {
     pub fn new(code: &str, message: &str, details: T) -> SuccessBody<T> {
-        SuccessBody {
-            status: "success".into(),
-            code: code.into(),
-            message: message.into(),
-            details,
-        }
+        SuccessBody { status: "success".into(), code: code.into(), message: message.into(), details }
     }
 }
 
@@ -267,8 +262,6 @@ mod tests {
             r#"{"api_name":"Last_Name","index":0,"format":null,"find_by":null,"module":null,"default_value":null}"#
         );
         echo.parent_column_index = Some(None);
-        assert!(serde_json::to_string(&echo)
-            .unwrap()
-            .contains(r#""parent_column_index":null"#));
+        assert!(serde_json::to_string(&echo).unwrap().contains(r#""parent_column_index":null"#));
     }
 }

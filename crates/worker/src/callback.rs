@@ -33,13 +33,9 @@ impl Resolve for GuardedResolver {
         Box::pin(async move {
             let host = name.as_str().to_string();
             let resolved = tokio::net::lookup_host((host.as_str(), 0)).await?;
-            let allowed: Vec<SocketAddr> = resolved
-                .filter(|address| policy.allows(&host, address.ip()))
-                .collect();
+            let allowed: Vec<SocketAddr> = resolved.filter(|address| policy.allows(&host, address.ip())).collect();
             if allowed.is_empty() {
-                let message = format!(
-                    "possible ssrf attempt: {host} resolves to no address callbacks may reach"
-                );
+                let message = format!("possible ssrf attempt: {host} resolves to no address callbacks may reach");
                 return Err(message.into());
             }
             let addrs: Addrs = Box::new(allowed.into_iter());
@@ -50,9 +46,7 @@ impl Resolve for GuardedResolver {
 
 impl CallbackDispatcher {
     pub fn new(ctx: WorkerContext) -> Result<CallbackDispatcher, reqwest::Error> {
-        let resolver = Arc::new(GuardedResolver {
-            policy: ctx.config.callbacks.policy.clone(),
-        });
+        let resolver = Arc::new(GuardedResolver { policy: ctx.config.callbacks.policy.clone() });
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -66,14 +60,9 @@ impl CallbackDispatcher {
     /// Delivers what is due now; returns how many deliveries were attempted.
     pub async fn run_once(&self) -> usize {
         let owner = format!("{}-callbacks", self.ctx.config.node_id);
-        let lease_for = chrono::Duration::from_std(self.ctx.config.callbacks.timeout * 3)
-            .unwrap_or(chrono::Duration::seconds(60));
-        let due = match self
-            .ctx
-            .store
-            .claim_due_callbacks(&owner, chrono::Utc::now(), lease_for, BATCH)
-            .await
-        {
+        let lease_for =
+            chrono::Duration::from_std(self.ctx.config.callbacks.timeout * 3).unwrap_or(chrono::Duration::seconds(60));
+        let due = match self.ctx.store.claim_due_callbacks(&owner, chrono::Utc::now(), lease_for, BATCH).await {
             Ok(due) => due,
             Err(error) => {
                 tracing::warn!(error = %error, "claiming callbacks failed");
@@ -109,11 +98,9 @@ impl CallbackDispatcher {
         let at = chrono::Utc::now();
         let (status, error, outcome) = match self.body(delivery).await {
             Ok(body) => self.post(delivery, body, attempt_no).await,
-            Err(error) => (
-                None,
-                Some(format!("the job cannot be rendered: {error}")),
-                self.retry_or_give_up(attempt_no),
-            ),
+            Err(error) => {
+                (None, Some(format!("the job cannot be rendered: {error}")), self.retry_or_give_up(attempt_no))
+            }
         };
         let attempt = CallbackAttempt {
             attempt: attempt_no,
@@ -123,12 +110,7 @@ impl CallbackDispatcher {
             duration_ms: started.elapsed().as_millis() as u64,
         };
         tracing::info!(job = %delivery.job, attempt = attempt_no, status = ?attempt.status, error = ?attempt.error, ?outcome, "callback attempt");
-        if let Err(error) = self
-            .ctx
-            .store
-            .record_callback_attempt(delivery, attempt, outcome)
-            .await
-        {
+        if let Err(error) = self.ctx.store.record_callback_attempt(delivery, attempt, outcome).await {
             tracing::warn!(job = %delivery.job, error = %error, "recording a callback attempt failed");
         }
     }
@@ -146,11 +128,7 @@ impl CallbackDispatcher {
         };
         if let Some(address) = target.literal {
             if !policy.address_allowed(&target, address) {
-                return (
-                    None,
-                    Some("possible ssrf attempt".to_string()),
-                    DeliveryOutcome::GaveUp,
-                );
+                return (None, Some("possible ssrf attempt".to_string()), DeliveryOutcome::GaveUp);
             }
         }
         let sent = self
@@ -165,22 +143,15 @@ impl CallbackDispatcher {
                 let status = response.status();
                 let outcome = if status.is_success() {
                     DeliveryOutcome::Delivered
-                } else if status.is_server_error()
-                    || status == reqwest::StatusCode::TOO_MANY_REQUESTS
-                {
+                } else if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
                     self.retry_or_give_up(attempt_no)
                 } else {
                     DeliveryOutcome::GaveUp
                 };
-                let error =
-                    (!status.is_success()).then(|| format!("the receiver answered {status}"));
+                let error = (!status.is_success()).then(|| format!("the receiver answered {status}"));
                 (Some(status.as_u16()), error, outcome)
             }
-            Err(error) => (
-                None,
-                Some(describe(&error)),
-                self.retry_or_give_up(attempt_no),
-            ),
+            Err(error) => (None, Some(describe(&error)), self.retry_or_give_up(attempt_no)),
         }
     }
 
@@ -191,11 +162,9 @@ impl CallbackDispatcher {
         }
         let factor = 3u32.saturating_pow(attempt_no.saturating_sub(1));
         let delay = config.retry_base.saturating_mul(factor);
-        let jitter = Duration::from_millis(
-            rand::random::<u64>() % (config.retry_base.as_millis() as u64 / 2 + 1),
-        );
-        let at = chrono::Utc::now()
-            + chrono::Duration::from_std(delay + jitter).unwrap_or(chrono::Duration::minutes(10));
+        let jitter = Duration::from_millis(rand::random::<u64>() % (config.retry_base.as_millis() as u64 / 2 + 1));
+        let at =
+            chrono::Utc::now() + chrono::Duration::from_std(delay + jitter).unwrap_or(chrono::Duration::minutes(10));
         DeliveryOutcome::RetryAt(at)
     }
 
@@ -206,21 +175,10 @@ impl CallbackDispatcher {
             .get_job(delivery.org, delivery.job)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("job {}", delivery.job)))?;
-        let org = store
-            .get_org(delivery.org)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("org {}", delivery.org)))?;
-        let creator = store
-            .get_user(job.org, job.created_by)
-            .await?
-            .map(|u| u.full_name())
-            .unwrap_or_default();
-        let details = job.details(
-            &org,
-            creator,
-            &self.ctx.config.public_url,
-            job.api_version(),
-        );
+        let org =
+            store.get_org(delivery.org).await?.ok_or_else(|| StoreError::NotFound(format!("org {}", delivery.org)))?;
+        let creator = store.get_user(job.org, job.created_by).await?.map(|u| u.full_name()).unwrap_or_default();
+        let details = job.details(&org, creator, &self.ctx.config.public_url, job.api_version());
         serde_json::to_vec(&details).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 }

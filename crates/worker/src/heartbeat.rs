@@ -26,8 +26,8 @@ impl Heartbeat {
         let task = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(period).await;
-                let until = chrono::Utc::now()
-                    + chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::seconds(30));
+                let until =
+                    chrono::Utc::now() + chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::seconds(30));
                 match store.renew_lease(&lease, until).await {
                     Ok(()) => {}
                     Err(StoreError::LeaseLost) => {

@@ -117,26 +117,16 @@ pub struct Worker {
 
 impl Worker {
     pub fn new(ctx: WorkerContext) -> Worker {
-        Worker {
-            ctx,
-            claims: std::sync::atomic::AtomicU64::new(0),
-        }
+        Worker { ctx, claims: std::sync::atomic::AtomicU64::new(0) }
     }
 
     /// Claims and runs one job if one is due.
     pub async fn run_once(&self, shutdown: &watch::Receiver<bool>) -> Option<(JobId, RunOutcome)> {
-        let claim = self
-            .claims
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let claim = self.claims.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let owner = format!("{}#{}", self.ctx.config.node_id, claim);
-        let lease_for = chrono::Duration::from_std(self.ctx.config.lease_duration)
-            .unwrap_or(chrono::Duration::seconds(30));
-        let claimed = match self
-            .ctx
-            .store
-            .claim_next_job(&owner, chrono::Utc::now(), lease_for)
-            .await
-        {
+        let lease_for =
+            chrono::Duration::from_std(self.ctx.config.lease_duration).unwrap_or(chrono::Duration::seconds(30));
+        let claimed = match self.ctx.store.claim_next_job(&owner, chrono::Utc::now(), lease_for).await {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::warn!(error = %error, "claiming a job failed");

@@ -78,11 +78,7 @@ pub(crate) async fn run_job(
 }
 
 async fn load_facts(ctx: &WorkerContext, job: &Job) -> Result<RunFacts, Stop> {
-    let org = ctx
-        .store
-        .get_org(job.org)
-        .await?
-        .ok_or_else(|| Stop::Permanent("the org no longer exists".into()))?;
+    let org = ctx.store.get_org(job.org).await?.ok_or_else(|| Stop::Permanent("the org no longer exists".into()))?;
     let time_zone = org.time_zone.parse().unwrap_or(chrono_tz::UTC);
     let schema = ctx.store.org_schema(job.org).await?;
     let users = ctx.store.users(job.org).await?;
@@ -91,11 +87,7 @@ async fn load_facts(ctx: &WorkerContext, job: &Job) -> Result<RunFacts, Stop> {
         full_name: u.full_name(),
         email: u.email,
     });
-    Ok(RunFacts {
-        time_zone,
-        schema,
-        users: UserDirectory::new(entries),
-    })
+    Ok(RunFacts { time_zone, schema, users: UserDirectory::new(entries) })
 }
 
 async fn run_resources(
@@ -111,22 +103,13 @@ async fn run_resources(
         if progress.is_some_and(|p| p.state == ResourceState::Done) {
             continue;
         }
-        let module = facts.schema.module(&resource.module).ok_or_else(|| {
-            Stop::Permanent(format!("module {} no longer exists", resource.module))
-        })?;
+        let module = facts
+            .schema
+            .module(&resource.module)
+            .ok_or_else(|| Stop::Permanent(format!("module {} no longer exists", resource.module)))?;
         let rows_done = progress.map(|p| p.rows_done).unwrap_or(0);
         with_retries(|| ctx.store.start_resource(lease, index)).await?;
-        run_resource(
-            ctx,
-            job,
-            lease,
-            heartbeat,
-            shutdown,
-            &facts,
-            (index, resource, module),
-            rows_done,
-        )
-        .await?;
+        run_resource(ctx, job, lease, heartbeat, shutdown, &facts, (index, resource, module), rows_done).await?;
         with_retries(|| ctx.store.finish_resource(lease, index)).await?;
     }
     Ok(())
@@ -143,21 +126,14 @@ async fn run_resource(
     (index, resource, module): (usize, &ResourceSpec, &Module),
     rows_done: u64,
 ) -> Result<(), Stop> {
-    let file_id = FileId::parse(&resource.file_id)
-        .ok_or_else(|| Stop::Permanent("the file id is malformed".into()))?;
+    let file_id = FileId::parse(&resource.file_id).ok_or_else(|| Stop::Permanent("the file id is malformed".into()))?;
     let upload = ctx
         .store
         .get_upload(job.org, file_id)
         .await?
         .ok_or_else(|| Stop::Permanent(format!("file {file_id} no longer exists")))?;
     let blob = ctx.blobs.local(&upload.blob_key).await?;
-    let mapper = RowMapper::new(
-        resource,
-        module,
-        job.spec.operation,
-        facts.time_zone,
-        facts.users.clone(),
-    );
+    let mapper = RowMapper::new(resource, module, job.spec.operation, facts.time_zone, facts.users.clone());
     let plan = ReadPlan {
         zip_path: blob.path().to_path_buf(),
         csv_name: resource.csv_name.clone(),
@@ -166,16 +142,15 @@ async fn run_resource(
         skip_rows: rows_done,
         chunk_rows: ctx.config.chunk_rows.max(1),
         max_rows: ctx.config.max_rows_per_file,
-        limit_column: resource
-            .echo_headers()
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| resource.module.clone()),
+        limit_column: resource.echo_headers().into_iter().next().unwrap_or_else(|| resource.module.clone()),
         mapper,
     };
     let (sender, mut receiver) = mpsc::channel(READ_AHEAD);
     let reader = tokio::task::spawn_blocking(move || read_chunks(plan, sender));
     let default_layout = module.default_layout().map(|layout| layout.id.clone());
+    let started = std::time::Instant::now();
+    let mut applying = Duration::ZERO;
+    let mut rows_applied = 0usize;
     while let Some(message) = receiver.recv().await {
         if heartbeat.is_lost() {
             return Err(Stop::LeaseLost);
@@ -203,12 +178,26 @@ async fn run_resource(
                     actor: job.created_by,
                     now: chrono::Utc::now(),
                 };
-                with_retries(|| ctx.store.apply_chunk(lease, chunk.clone())).await?;
+                // One attempt: on a transient failure the job goes back to the queue and resumes
+                // from its last checkpoint, so the chunk is never copied for a retry.
+                rows_applied += chunk.rows.len();
+                let apply_started = std::time::Instant::now();
+                ctx.store.apply_chunk(lease, chunk).await?;
+                applying += apply_started.elapsed();
             }
         }
     }
     drop(receiver);
     let _ = reader.await;
+    let elapsed = started.elapsed();
+    tracing::info!(
+        job = %job.id,
+        resource = index,
+        rows = rows_applied,
+        elapsed_ms = elapsed.as_millis() as u64,
+        applying_ms = applying.as_millis() as u64,
+        "resource read and applied"
+    );
     Ok(())
 }
 
@@ -234,7 +223,10 @@ where
 }
 
 async fn finish(ctx: &WorkerContext, job: &Job, lease: &Lease) -> RunOutcome {
-    let key = match write_result_file(ctx, job).await {
+    let started = std::time::Instant::now();
+    let written = write_result_file(ctx, job).await;
+    tracing::info!(job = %job.id, elapsed_ms = started.elapsed().as_millis() as u64, "result file written");
+    let key = match written {
         Ok(key) => key,
         Err(error) => {
             tracing::warn!(job = %job.id, error = %error, "writing the result file failed");
@@ -251,12 +243,7 @@ async fn finish(ctx: &WorkerContext, job: &Job, lease: &Lease) -> RunOutcome {
 async fn fail(ctx: &WorkerContext, job: &Job, lease: &Lease, reason: &str) -> RunOutcome {
     tracing::warn!(job = %job.id, reason, "job failed");
     let partial = write_result_file(ctx, job).await.ok();
-    match with_retries(|| {
-        ctx.store
-            .fail_job(lease, reason, partial.as_deref(), chrono::Utc::now())
-    })
-    .await
-    {
+    match with_retries(|| ctx.store.fail_job(lease, reason, partial.as_deref(), chrono::Utc::now())).await {
         Ok(()) => RunOutcome::Failed,
         Err(Stop::LeaseLost) => RunOutcome::LeaseLost,
         Err(_) => release(ctx, lease).await,

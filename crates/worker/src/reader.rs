@@ -42,29 +42,18 @@ pub(crate) fn read_chunks(plan: ReadPlan, sender: mpsc::Sender<ReaderMessage>) {
 }
 
 fn read(plan: &ReadPlan, sender: &mpsc::Sender<ReaderMessage>) -> Result<(), String> {
-    let file = std::fs::File::open(&plan.zip_path)
-        .map_err(|e| format!("the uploaded file cannot be opened: {e}"))?;
+    let file = std::fs::File::open(&plan.zip_path).map_err(|e| format!("the uploaded file cannot be opened: {e}"))?;
     let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
         .map_err(|e| format!("the uploaded file is not a readable zip: {e}"))?;
-    let mut rows = open_csv(
-        &mut archive,
-        &plan.csv_name,
-        plan.requested_encoding.as_deref(),
-        plan.max_columns,
-    )
-    .map_err(|e| format!("{} cannot be read: {e}", plan.csv_name))?;
-    if sender
-        .blocking_send(ReaderMessage::Encoding(rows.encoding_name().to_string()))
-        .is_err()
-    {
+    let mut rows = open_csv(&mut archive, &plan.csv_name, plan.requested_encoding.as_deref(), plan.max_columns)
+        .map_err(|e| format!("{} cannot be read: {e}", plan.csv_name))?;
+    if sender.blocking_send(ReaderMessage::Encoding(rows.encoding_name().to_string())).is_err() {
         return Ok(());
     }
     let mut record = csv::StringRecord::new();
     let mut chunk = Vec::with_capacity(plan.chunk_rows);
     loop {
-        let more = rows
-            .read_row(&mut record)
-            .map_err(|e| format!("{} cannot be read: {e}", plan.csv_name))?;
+        let more = rows.read_row(&mut record).map_err(|e| format!("{} cannot be read: {e}", plan.csv_name))?;
         if !more {
             break;
         }
@@ -75,23 +64,14 @@ fn read(plan: &ReadPlan, sender: &mpsc::Sender<ReaderMessage>) -> Result<(), Str
         chunk.push(map_row(plan, row_no, &record));
         if chunk.len() >= plan.chunk_rows {
             let full = std::mem::replace(&mut chunk, Vec::with_capacity(plan.chunk_rows));
-            if sender
-                .blocking_send(ReaderMessage::Chunk {
-                    rows: full,
-                    rows_done: row_no,
-                })
-                .is_err()
-            {
+            if sender.blocking_send(ReaderMessage::Chunk { rows: full, rows_done: row_no }).is_err() {
                 return Ok(());
             }
         }
     }
     if !chunk.is_empty() {
         let rows_done = rows.rows_read();
-        let _ = sender.blocking_send(ReaderMessage::Chunk {
-            rows: chunk,
-            rows_done,
-        });
+        let _ = sender.blocking_send(ReaderMessage::Chunk { rows: chunk, rows_done });
     }
     Ok(())
 }
@@ -100,9 +80,7 @@ fn map_row(plan: &ReadPlan, row_no: u64, record: &csv::StringRecord) -> RowDraft
     let mut draft = plan.mapper.map_row(row_no, record);
     if row_no > plan.max_rows {
         let reason = format!("a file may hold {} data rows", plan.max_rows);
-        draft.errors = vec![
-            RowError::new(RowErrorCode::LimitExceeded, plan.limit_column.clone()).because(reason),
-        ];
+        draft.errors = vec![RowError::new(RowErrorCode::LimitExceeded, plan.limit_column.clone()).because(reason)];
         draft.missing_for_insert.clear();
         draft.unique_keys.clear();
         draft.lookups.clear();

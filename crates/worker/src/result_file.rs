@@ -11,14 +11,8 @@ use crate::WorkerContext;
 const PAGE: u32 = 2000;
 
 /// Writes the result zip of `job` and returns its blob key.
-pub(crate) async fn write_result_file(
-    ctx: &WorkerContext,
-    job: &Job,
-) -> Result<String, StoreError> {
-    let staged = tempfile::Builder::new()
-        .prefix("result-")
-        .suffix(".zip")
-        .tempfile_in(ctx.blobs.staging_dir())?;
+pub(crate) async fn write_result_file(ctx: &WorkerContext, job: &Job) -> Result<String, StoreError> {
+    let staged = tempfile::Builder::new().prefix("result-").suffix(".zip").tempfile_in(ctx.blobs.staging_dir())?;
     let (file, path) = staged.into_parts();
     let store = std::sync::Arc::clone(&ctx.store);
     let job_owned = job.clone();
@@ -26,19 +20,10 @@ pub(crate) async fn write_result_file(
     tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
         let mut writer = ResultZipWriter::new(BufWriter::new(file));
         for (index, resource) in job_owned.spec.resources.iter().enumerate() {
-            writer.start_csv(
-                &result_csv_name(&resource.module, &resource.csv_name),
-                &resource.echo_headers(),
-            )?;
+            writer.start_csv(&result_csv_name(&resource.module, &resource.csv_name), &resource.echo_headers())?;
             let mut after = 0;
             loop {
-                let rows = handle.block_on(store.result_rows(
-                    job_owned.org,
-                    job_owned.id,
-                    index,
-                    after,
-                    PAGE,
-                ))?;
+                let rows = handle.block_on(store.result_rows(job_owned.org, job_owned.id, index, after, PAGE))?;
                 for row in &rows {
                     writer.write_row(row)?;
                 }
@@ -49,10 +34,7 @@ pub(crate) async fn write_result_file(
             }
         }
         let buffered = writer.finish()?;
-        buffered
-            .into_inner()
-            .map_err(|e| e.into_error())?
-            .sync_all()?;
+        buffered.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         Ok(())
     })
     .await

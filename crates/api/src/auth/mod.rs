@@ -22,9 +22,7 @@ impl Auth {
     /// Fails with `OAUTH_SCOPE_MISMATCH` unless one granted scope covers one of `required`.
     pub fn require(&self, required: &[&str]) -> Result<(), Failure> {
         let granted = &self.0.scopes;
-        let covered = required
-            .iter()
-            .any(|need| granted.iter().any(|have| scope_covers(have, need)));
+        let covered = required.iter().any(|need| granted.iter().any(|have| scope_covers(have, need)));
         if covered {
             return Ok(());
         }
@@ -35,8 +33,7 @@ impl Auth {
 /// The token of an `Authorization` header, if the header is well formed.
 fn bearer(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
-    let known =
-        scheme.eq_ignore_ascii_case("Zoho-oauthtoken") || scheme.eq_ignore_ascii_case("Bearer");
+    let known = scheme.eq_ignore_ascii_case("Zoho-oauthtoken") || scheme.eq_ignore_ascii_case("Bearer");
     let token = token.trim();
     (known && !token.is_empty() && !token.contains(' ')).then_some(token)
 }
@@ -45,18 +42,11 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = Failure;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Auth, Failure> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok());
+        let header = parts.headers.get(AUTHORIZATION).and_then(|value| value.to_str().ok());
         let Some(token) = header.and_then(bearer) else {
             return Err(ErrorCode::AuthenticationFailure.into());
         };
-        match state
-            .store
-            .lookup_token(&hash_token(token), chrono::Utc::now())
-            .await?
-        {
+        match state.store.lookup_token(&hash_token(token), chrono::Utc::now()).await? {
             TokenLookup::Valid(principal) => Ok(Auth(principal)),
             TokenLookup::Expired | TokenLookup::Unknown => Err(ErrorCode::InvalidToken.into()),
         }

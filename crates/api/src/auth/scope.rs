@@ -29,16 +29,8 @@ mod tests {
             ("ZohoCRM.bulk.READ", "ZohoCRM.bulk.CREATE", false),
             ("ZohoCRM.modules.ALL", "ZohoCRM.modules.leads.READ", true),
             ("ZohoCRM.modules.READ", "ZohoCRM.modules.leads.READ", true),
-            (
-                "ZohoCRM.modules.leads.ALL",
-                "ZohoCRM.modules.leads.CREATE",
-                true,
-            ),
-            (
-                "ZohoCRM.modules.leads.ALL",
-                "ZohoCRM.modules.contacts.CREATE",
-                false,
-            ),
+            ("ZohoCRM.modules.leads.ALL", "ZohoCRM.modules.leads.CREATE", true),
+            ("ZohoCRM.modules.leads.ALL", "ZohoCRM.modules.contacts.CREATE", false),
             ("ZohoCRM.settings.ALL", "ZohoCRM.settings.fields.READ", true),
             ("ZohoFiles.files.ALL", "ZohoFiles.files.ALL", true),
             ("ZohoFiles.files.ALL", "ZohoCRM.files.ALL", false),
@@ -46,11 +38,7 @@ mod tests {
             ("ALL", "ZohoCRM.bulk.ALL", false),
         ];
         for (granted, required, expected) in cases {
-            assert_eq!(
-                scope_covers(granted, required),
-                expected,
-                "{granted} covers {required}"
-            );
+            assert_eq!(scope_covers(granted, required), expected, "{granted} covers {required}");
         }
     }
 }

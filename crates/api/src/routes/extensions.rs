@@ -19,18 +19,10 @@ pub async fn get_job_state(
     ZPath(job_id): ZPath<String>,
     auth: Auth,
 ) -> ApiResult<Response> {
-    auth.require(&[
-        "ZohoCRM.bulk.CREATE",
-        "ZohoCRM.bulk.ALL",
-        "ZohoCRM.bulk.READ",
-    ])?;
+    auth.require(&["ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.ALL", "ZohoCRM.bulk.READ"])?;
     let not_found = || Failure(ApiError::new(ErrorCode::ResourceNotFound));
     let id = JobId::parse(&job_id).ok_or_else(not_found)?;
-    let job = state
-        .store
-        .get_job(auth.0.org, id)
-        .await?
-        .ok_or_else(not_found)?;
+    let job = state.store.get_job(auth.0.org, id).await?.ok_or_else(not_found)?;
     let resources: Vec<_> = job
         .resources
         .iter()
@@ -56,17 +48,9 @@ pub async fn get_callback_report(
     ZPath(job_id): ZPath<String>,
     auth: Auth,
 ) -> ApiResult<Response> {
-    auth.require(&[
-        "ZohoCRM.bulk.CREATE",
-        "ZohoCRM.bulk.ALL",
-        "ZohoCRM.bulk.READ",
-    ])?;
+    auth.require(&["ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.ALL", "ZohoCRM.bulk.READ"])?;
     let not_found = || Failure(ApiError::new(ErrorCode::ResourceNotFound));
     let id = JobId::parse(&job_id).ok_or_else(not_found)?;
-    let report = state
-        .store
-        .callback_report(auth.0.org, id)
-        .await?
-        .ok_or_else(not_found)?;
+    let report = state.store.callback_report(auth.0.org, id).await?.ok_or_else(not_found)?;
     Ok(json_response(StatusCode::OK, &report))
 }

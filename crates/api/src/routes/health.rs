@@ -13,10 +13,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
         Ok(_) => json_response(StatusCode::OK, &json!({"status": "ok"})),
         Err(error) => {
             tracing::warn!(error = %error, "health check: store unavailable");
-            json_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &json!({"status": "unavailable"}),
-            )
+            json_response(StatusCode::SERVICE_UNAVAILABLE, &json!({"status": "unavailable"}))
         }
     }
 }

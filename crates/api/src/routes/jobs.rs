@@ -41,11 +41,7 @@ pub async fn create_job(
     let org = auth.0.org;
     let schema = state.store.org_schema(org).await?;
     let files = uploaded_files(&state, &auth, &request).await?;
-    let ctx = ValidationContext {
-        schema: &schema,
-        files: &files,
-        limits: state.config.limits,
-    };
+    let ctx = ValidationContext { schema: &schema, files: &files, limits: state.config.limits };
     let spec = validate(&request, &ctx)?;
     for resource in &request.resource {
         let module = resource.module.api_name().to_ascii_lowercase();
@@ -67,17 +63,8 @@ pub async fn create_job(
     state.store.create_job(job).await?;
     state.job_queued.notify_one();
     let name = creator_name(&state, &auth).await?;
-    let details = CreatedJob {
-        id: id.to_string(),
-        created_by: UserRef {
-            id: auth.0.user.to_string(),
-            name,
-        },
-    };
-    Ok(json_response(
-        StatusCode::CREATED,
-        &SuccessBody::new("SUCCESS", "success", details),
-    ))
+    let details = CreatedJob { id: id.to_string(), created_by: UserRef { id: auth.0.user.to_string(), name } };
+    Ok(json_response(StatusCode::CREATED, &SuccessBody::new("SUCCESS", "success", details)))
 }
 
 pub async fn get_job(
@@ -86,29 +73,12 @@ pub async fn get_job(
     auth: Auth,
 ) -> ApiResult<Response> {
     let api_version = version(&path_version)?;
-    auth.require(&[
-        "ZohoCRM.bulk.CREATE",
-        "ZohoCRM.bulk.ALL",
-        "ZohoCRM.bulk.READ",
-    ])?;
+    auth.require(&["ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.ALL", "ZohoCRM.bulk.READ"])?;
     let not_found = || Failure(ApiError::new(ErrorCode::ResourceNotFound));
     let id = JobId::parse(&job_id).ok_or_else(not_found)?;
-    let job = state
-        .store
-        .get_job(auth.0.org, id)
-        .await?
-        .ok_or_else(not_found)?;
-    let org = state
-        .store
-        .get_org(auth.0.org)
-        .await?
-        .ok_or_else(not_found)?;
-    let creator = state
-        .store
-        .get_user(job.org, job.created_by)
-        .await?
-        .map(|u| u.full_name())
-        .unwrap_or_default();
+    let job = state.store.get_job(auth.0.org, id).await?.ok_or_else(not_found)?;
+    let org = state.store.get_org(auth.0.org).await?.ok_or_else(not_found)?;
+    let creator = state.store.get_user(job.org, job.created_by).await?.map(|u| u.full_name()).unwrap_or_default();
     let details = job.details(&org, creator, &state.config.public_url, api_version);
     Ok(json_response(StatusCode::OK, &details))
 }
@@ -120,11 +90,8 @@ async fn check_callback(state: &AppState, url: &str) -> Result<(), Failure> {
     if target.literal.is_some() || target.host_allowed {
         return Ok(());
     }
-    let lookup = tokio::time::timeout(
-        CALLBACK_DNS_TIMEOUT,
-        tokio::net::lookup_host((target.host.as_str(), target.port)),
-    )
-    .await;
+    let lookup =
+        tokio::time::timeout(CALLBACK_DNS_TIMEOUT, tokio::net::lookup_host((target.host.as_str(), target.port))).await;
     let Ok(Ok(addresses)) = lookup else {
         return Ok(());
     };

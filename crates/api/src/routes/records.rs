@@ -36,21 +36,13 @@ pub async fn get_record(
     let (module, ctx) = module_context(&state, &auth, &module_name).await?;
     let id = RecordId::parse(&record_id).ok_or_else(|| {
         Failure(
-            ApiError::with_message(ErrorCode::InvalidData, "the id given seems to be invalid")
-                .detail("api_name", "id"),
+            ApiError::with_message(ErrorCode::InvalidData, "the id given seems to be invalid").detail("api_name", "id"),
         )
     })?;
-    let Some(record) = state
-        .store
-        .get_record(auth.0.org, &module.api_name, id)
-        .await?
-    else {
+    let Some(record) = state.store.get_record(auth.0.org, &module.api_name, id).await? else {
         return Ok(no_content());
     };
-    let page = RecordsPage {
-        data: vec![ctx.render(&record, None)],
-        info: None,
-    };
+    let page = RecordsPage { data: vec![ctx.render(&record, None)], info: None };
     Ok(json_response(StatusCode::OK, &page))
 }
 
@@ -64,53 +56,28 @@ pub async fn list_records(
     let (module, ctx) = module_context(&state, &auth, &module_name).await?;
     let Query(params) = query.map_err(|_| Failure(ApiError::new(ErrorCode::InvalidData)))?;
     let listing = Listing::read(&params, api_version)?;
-    let page = state
-        .store
-        .list_records(auth.0.org, &module.api_name, &listing.query)
-        .await?;
+    let page = state.store.list_records(auth.0.org, &module.api_name, &listing.query).await?;
     if page.records.is_empty() {
         return Ok(no_content());
     }
-    let data = page
-        .records
-        .iter()
-        .map(|record| ctx.render(record, listing.fields.as_deref()))
-        .collect::<Vec<_>>();
+    let data = page.records.iter().map(|record| ctx.render(record, listing.fields.as_deref())).collect::<Vec<_>>();
     let info = PageInfo {
         per_page: listing.query.per_page,
         count: data.len() as u32,
         page: listing.query.page,
         sort_by: Some(listing.sort_by),
-        sort_order: Some(
-            if listing.query.descending {
-                "desc"
-            } else {
-                "asc"
-            }
-            .to_string(),
-        ),
+        sort_order: Some(if listing.query.descending { "desc" } else { "asc" }.to_string()),
         more_records: page.more_records,
         next_page_token: None,
         previous_page_token: None,
         page_token_expiry: None,
     };
-    Ok(json_response(
-        StatusCode::OK,
-        &RecordsPage {
-            data,
-            info: Some(info),
-        },
-    ))
+    Ok(json_response(StatusCode::OK, &RecordsPage { data, info: Some(info) }))
 }
 
-async fn module_context(
-    state: &AppState,
-    auth: &Auth,
-    name: &str,
-) -> Result<(Module, RenderContext), Failure> {
+async fn module_context(state: &AppState, auth: &Auth, name: &str) -> Result<(Module, RenderContext), Failure> {
     let schema = state.store.org_schema(auth.0.org).await?;
-    let invalid_module =
-        || Failure(ApiError::new(ErrorCode::InvalidModule).detail("api_name", "module"));
+    let invalid_module = || Failure(ApiError::new(ErrorCode::InvalidModule).detail("api_name", "module"));
     let module = schema.module(name).cloned().ok_or_else(invalid_module)?;
     let lower = module.api_name.to_ascii_lowercase();
     auth.require(&[
@@ -119,25 +86,10 @@ async fn module_context(
         &format!("ZohoCRM.modules.{lower}.READ"),
         &format!("ZohoCRM.modules.{lower}.ALL"),
     ])?;
-    let users = state
-        .store
-        .users(auth.0.org)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
+    let users = state.store.users(auth.0.org).await?.into_iter().map(|u| (u.id, u)).collect();
     let org = state.store.get_org(auth.0.org).await?;
-    let time_zone = org
-        .and_then(|o| o.time_zone.parse().ok())
-        .unwrap_or(chrono_tz::UTC);
-    Ok((
-        module.clone(),
-        RenderContext {
-            module,
-            users,
-            time_zone,
-        },
-    ))
+    let time_zone = org.and_then(|o| o.time_zone.parse().ok()).unwrap_or(chrono_tz::UTC);
+    Ok((module.clone(), RenderContext { module, users, time_zone }))
 }
 
 struct Listing {
@@ -149,23 +101,13 @@ struct Listing {
 impl Listing {
     fn read(params: &HashMap<String, String>, api_version: ApiVersion) -> Result<Listing, Failure> {
         let invalid = |name: &str| {
-            Failure(
-                ApiError::new(ErrorCode::InvalidData)
-                    .detail("api_name", name)
-                    .detail("param_name", name),
-            )
+            Failure(ApiError::new(ErrorCode::InvalidData).detail("api_name", name).detail("param_name", name))
         };
-        let fields: Option<Vec<String>> = params.get("fields").map(|list| {
-            list.split(',')
-                .map(str::trim)
-                .filter(|f| !f.is_empty())
-                .map(str::to_string)
-                .collect()
-        });
+        let fields: Option<Vec<String>> = params
+            .get("fields")
+            .map(|list| list.split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_string).collect());
         if fields.is_none() && api_version >= ApiVersion::V3 {
-            return Err(Failure(
-                ApiError::new(ErrorCode::RequiredParamMissing).detail("param", "fields"),
-            ));
+            return Err(Failure(ApiError::new(ErrorCode::RequiredParamMissing).detail("param", "fields")));
         }
         if fields.as_ref().is_some_and(|f| f.len() > MAX_FIELDS) {
             return Err(Failure(
@@ -177,12 +119,7 @@ impl Listing {
         let number = |name: &str, default: u32| -> Result<u32, Failure> {
             match params.get(name) {
                 None => Ok(default),
-                Some(text) => text
-                    .trim()
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| *n >= 1)
-                    .ok_or_else(|| invalid(name)),
+                Some(text) => text.trim().parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| invalid(name)),
             }
         };
         let page = number("page", 1)?;
@@ -216,13 +153,7 @@ impl Listing {
             }
         };
         Ok(Listing {
-            query: RecordQuery {
-                page,
-                per_page,
-                sort_by,
-                descending,
-                ids,
-            },
+            query: RecordQuery { page, per_page, sort_by, descending, ids },
             fields,
             sort_by: sort_by_text.to_string(),
         })

@@ -33,10 +33,7 @@ pub async fn upload_file(
     auth.require(&["ZohoFiles.files.ALL", "ZohoFiles.files.CREATE"])?;
     check_headers(&headers, auth.0.org)?;
     let max = state.config.max_upload_bytes;
-    let declared = headers
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared = headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > max.saturating_add(64 * 1024)) {
         return Err(ErrorCode::FileTooLarge.into());
     }
@@ -57,99 +54,60 @@ pub async fn upload_file(
         if !looks_like_zip(&staged.prefix) {
             return Err(invalid_format(&created_time));
         }
-        let entries = inspect(staged.path.to_path_buf())
-            .await
-            .ok_or_else(|| invalid_format(&created_time))?;
+        let entries = inspect(staged.path.to_path_buf()).await.ok_or_else(|| invalid_format(&created_time))?;
         let file_id = FileId::new(state.ids.next_id().await?);
         let blob_key = format!("uploads/{}/{file_id}.zip", auth.0.org);
-        let kept = staged
-            .path
-            .keep()
-            .map_err(|e| Failure::from(bulkwrite_store::StoreError::Io(e.error)))?;
+        let kept = staged.path.keep().map_err(|e| Failure::from(bulkwrite_store::StoreError::Io(e.error)))?;
         let stored = state.blobs.put_file(&blob_key, &kept).await;
         if stored.is_err() {
             let _ = std::fs::remove_file(&kept);
         }
         let size = stored?;
-        let upload = Upload {
-            file_id,
-            org: auth.0.org,
-            user: auth.0.user,
-            blob_key,
-            file_name,
-            size,
-            entries,
-            created_at,
-        };
+        let upload =
+            Upload { file_id, org: auth.0.org, user: auth.0.user, blob_key, file_name, size, entries, created_at };
         state.store.insert_upload(upload).await?;
         let body = SuccessBody::new(
             UPLOAD_SUCCESS_CODE,
             UPLOAD_SUCCESS_MESSAGE,
-            UploadedFile {
-                file_id: file_id.to_string(),
-                created_time,
-            },
+            UploadedFile { file_id: file_id.to_string(), created_time },
         );
         return Ok(json_response(StatusCode::OK, &body));
     }
 }
 
 fn check_headers(headers: &HeaderMap, org: OrgId) -> Result<(), Failure> {
-    let feature = headers
-        .get("feature")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim);
-    let crm_org = headers
-        .get("x-crm-org")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim);
+    let feature = headers.get("feature").and_then(|v| v.to_str().ok()).map(str::trim);
+    let crm_org = headers.get("x-crm-org").and_then(|v| v.to_str().ok()).map(str::trim);
     let (Some(feature), Some(crm_org)) = (feature, crm_org) else {
-        let missing = if feature.is_none() {
-            "feature"
-        } else {
-            "X-CRM-ORG"
-        };
-        return Err(
-            ApiError::with_message(ErrorCode::MandatoryNotFound, HEADERS_MESSAGE)
-                .detail("api_name", missing)
-                .into(),
-        );
+        let missing = if feature.is_none() { "feature" } else { "X-CRM-ORG" };
+        return Err(ApiError::with_message(ErrorCode::MandatoryNotFound, HEADERS_MESSAGE)
+            .detail("api_name", missing)
+            .into());
     };
     if !feature.eq_ignore_ascii_case("bulk-write") {
-        return Err(ApiError::new(ErrorCode::NotSupportedFeature)
-            .detail("api_name", "feature")
-            .into());
+        return Err(ApiError::new(ErrorCode::NotSupportedFeature).detail("api_name", "feature").into());
     }
     if OrgId::parse(crm_org) != Some(org) {
-        return Err(
-            ApiError::with_message(ErrorCode::InvalidData, HEADERS_MESSAGE)
-                .detail("api_name", "X-CRM-ORG")
-                .into(),
-        );
+        return Err(ApiError::with_message(ErrorCode::InvalidData, HEADERS_MESSAGE)
+            .detail("api_name", "X-CRM-ORG")
+            .into());
     }
     Ok(())
 }
 
 fn missing_file() -> Failure {
-    ApiError::with_message(
-        ErrorCode::MandatoryNotFound,
-        "the form-data part file is missing",
-    )
-    .detail("api_name", "file")
-    .into()
+    ApiError::with_message(ErrorCode::MandatoryNotFound, "the form-data part file is missing")
+        .detail("api_name", "file")
+        .into()
 }
 
 fn invalid_format(created_time: &str) -> Failure {
-    ApiError::new(ErrorCode::InvalidFileFormat)
-        .detail("created_time", created_time)
-        .into()
+    ApiError::new(ErrorCode::InvalidFileFormat).detail("created_time", created_time).into()
 }
 
 async fn org_time_zone(state: &AppState, org: OrgId) -> Result<chrono_tz::Tz, Failure> {
     let org = state.store.get_org(org).await?;
-    Ok(org
-        .and_then(|o| o.time_zone.parse().ok())
-        .unwrap_or(chrono_tz::UTC))
+    Ok(org.and_then(|o| o.time_zone.parse().ok()).unwrap_or(chrono_tz::UTC))
 }
 
 struct Staged {
@@ -161,11 +119,8 @@ struct Staged {
 /// Streams a part to a staging file, refusing it once it passes `max` bytes.
 async fn stage(state: &AppState, mut field: Field<'_>, max: u64) -> Result<Staged, Failure> {
     let io = |e: std::io::Error| Failure::from(bulkwrite_store::StoreError::Io(e));
-    let temp = tempfile::Builder::new()
-        .prefix("upload-")
-        .suffix(".zip")
-        .tempfile_in(state.blobs.staging_dir())
-        .map_err(io)?;
+    let temp =
+        tempfile::Builder::new().prefix("upload-").suffix(".zip").tempfile_in(state.blobs.staging_dir()).map_err(io)?;
     let (file, path) = temp.into_parts();
     let mut file = tokio::fs::File::from_std(file);
     let mut written: u64 = 0;

@@ -19,10 +19,7 @@ struct Received {
 /// A tiny HTTP receiver answering with the given statuses in turn (the last one repeats).
 async fn receiver(statuses: Vec<u16>) -> (String, mpsc::UnboundedReceiver<Received>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://{}/bulk-write-callback",
-        listener.local_addr().unwrap()
-    );
+    let url = format!("http://{}/bulk-write-callback", listener.local_addr().unwrap());
     let (sender, received) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         let mut served = 0;
@@ -59,13 +56,9 @@ async fn receiver(statuses: Vec<u16>) -> (String, mpsc::UnboundedReceiver<Receiv
             }
             let status = statuses[served.min(statuses.len() - 1)];
             served += 1;
-            let answer =
-                format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
             let _ = socket.write_all(answer.as_bytes()).await;
-            let _ = sender.send(Received {
-                head,
-                body: buffer[body_start..].to_vec(),
-            });
+            let _ = sender.send(Received { head, body: buffer[body_start..].to_vec() });
         }
     });
     (url, received)
@@ -77,55 +70,27 @@ fn seed_csv(user: &str) -> String {
 
 #[tokio::test]
 async fn the_callback_reaches_an_allowed_loopback_receiver_after_a_retry() {
-    let server = Server::start(&[
-        ("BULKWRITE_CALLBACK_ALLOW", "127.0.0.1/32"),
-        ("BULKWRITE_CALLBACK_RETRY_MS", "100"),
-    ])
-    .await;
+    let server =
+        Server::start(&[("BULKWRITE_CALLBACK_ALLOW", "127.0.0.1/32"), ("BULKWRITE_CALLBACK_RETRY_MS", "100")]).await;
     let (url, mut received) = receiver(vec![503, 200]).await;
-    let file_id = server
-        .upload_csv("leads.csv", &seed_csv(&server.user))
-        .await;
+    let file_id = server.upload_csv("leads.csv", &seed_csv(&server.user)).await;
     let (status, created) = server.create_job(&seed_body(&file_id, &url)).await;
     assert_eq!(status, 201, "{created}");
     let id = created["details"]["id"].as_str().unwrap();
 
-    let first = tokio::time::timeout(Duration::from_secs(30), received.recv())
-        .await
-        .expect("first attempt")
-        .unwrap();
-    let second = tokio::time::timeout(Duration::from_secs(30), received.recv())
-        .await
-        .expect("retry")
-        .unwrap();
-    assert!(
-        first.head.starts_with("POST /bulk-write-callback HTTP/1.1"),
-        "{}",
-        first.head
-    );
-    assert!(
-        first
-            .head
-            .to_ascii_lowercase()
-            .contains("content-type: application/json"),
-        "{}",
-        first.head
-    );
+    let first = tokio::time::timeout(Duration::from_secs(30), received.recv()).await.expect("first attempt").unwrap();
+    let second = tokio::time::timeout(Duration::from_secs(30), received.recv()).await.expect("retry").unwrap();
+    assert!(first.head.starts_with("POST /bulk-write-callback HTTP/1.1"), "{}", first.head);
+    assert!(first.head.to_ascii_lowercase().contains("content-type: application/json"), "{}", first.head);
     let delivered: Value = serde_json::from_slice(&second.body).unwrap();
-    assert_eq!(
-        delivered,
-        server.job(id).await,
-        "the callback body is the job-details document"
-    );
+    assert_eq!(delivered, server.job(id).await, "the callback body is the job-details document");
     assert_eq!(delivered["status"], "COMPLETED");
     assert_eq!(delivered["resource"][0]["file"]["added_count"], 1);
     assert_eq!(delivered["resource"][0]["file"]["skipped_count"], 1);
 
     let deadline = Instant::now() + Duration::from_secs(10);
     let report = loop {
-        let (status, report) = server
-            .get_json(&format!("/bulkwrite/v1/jobs/{id}/callback"))
-            .await;
+        let (status, report) = server.get_json(&format!("/bulkwrite/v1/jobs/{id}/callback")).await;
         assert_eq!(status, 200);
         if report["state"] == "delivered" || Instant::now() > deadline {
             break report;
@@ -134,13 +99,7 @@ async fn the_callback_reaches_an_allowed_loopback_receiver_after_a_retry() {
     };
     assert_eq!(report["state"], "delivered", "{report}");
     let attempts = report["attempts"].as_array().unwrap();
-    assert_eq!(
-        attempts
-            .iter()
-            .map(|a| a["status"].clone())
-            .collect::<Vec<_>>(),
-        [json!(503), json!(200)]
-    );
+    assert_eq!(attempts.iter().map(|a| a["status"].clone()).collect::<Vec<_>>(), [json!(503), json!(200)]);
     assert_eq!(attempts[0]["attempt"], 1);
     assert!(attempts[0]["error"].as_str().unwrap().contains("503"));
 }
@@ -149,9 +108,7 @@ async fn the_callback_reaches_an_allowed_loopback_receiver_after_a_retry() {
 async fn private_callbacks_are_refused_with_the_seed_error() {
     let server = Server::start(&[]).await;
     let (url, _received) = receiver(vec![200]).await;
-    let file_id = server
-        .upload_csv("leads.csv", &seed_csv(&server.user))
-        .await;
+    let file_id = server.upload_csv("leads.csv", &seed_csv(&server.user)).await;
     for callback in [
         url.as_str(),
         "https://10.1.2.3/hook",
@@ -167,10 +124,7 @@ async fn private_callbacks_are_refused_with_the_seed_error() {
             "message": format!("Invalid URL '{callback}' for callback."),
             "details": {"reason": "possible ssrf attempt"}
         });
-        assert_eq!(
-            serde_json::to_string(&body).unwrap(),
-            serde_json::to_string(&expected).unwrap()
-        );
+        assert_eq!(serde_json::to_string(&body).unwrap(), serde_json::to_string(&expected).unwrap());
     }
 }
 
@@ -186,19 +140,13 @@ async fn an_unreachable_callback_never_changes_the_job() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap()
     };
-    let file_id = server
-        .upload_csv("leads.csv", &seed_csv(&server.user))
-        .await;
-    let (_, created) = server
-        .create_job(&seed_body(&file_id, &format!("http://{closed}/cb")))
-        .await;
+    let file_id = server.upload_csv("leads.csv", &seed_csv(&server.user)).await;
+    let (_, created) = server.create_job(&seed_body(&file_id, &format!("http://{closed}/cb"))).await;
     let id = created["details"]["id"].as_str().unwrap();
     assert_eq!(server.wait_job(id).await["status"], "COMPLETED");
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let (_, report) = server
-            .get_json(&format!("/bulkwrite/v1/jobs/{id}/callback"))
-            .await;
+        let (_, report) = server.get_json(&format!("/bulkwrite/v1/jobs/{id}/callback")).await;
         if report["state"] == "failed" {
             assert_eq!(report["attempts"].as_array().unwrap().len(), 2);
             assert!(report["attempts"][0]["status"].is_null());

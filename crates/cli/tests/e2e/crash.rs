@@ -16,11 +16,7 @@ fn big_csv() -> (String, usize) {
     let mut text = String::from("Last_Name,Company,Email\n");
     let mut valid = 0;
     for i in 1..=ROWS {
-        let name = if i % 7 == 0 {
-            String::new()
-        } else {
-            format!("Crash {i}")
-        };
+        let name = if i % 7 == 0 { String::new() } else { format!("Crash {i}") };
         if !name.is_empty() {
             valid += 1;
         }
@@ -41,13 +37,8 @@ async fn wait_mid_way(server: &Server, id: &str) -> u64 {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let job = server.job(id).await;
-        let total = job["resource"][0]["file"]["total_count"]
-            .as_u64()
-            .unwrap_or(0);
-        assert_ne!(
-            job["status"], "COMPLETED",
-            "the job finished before it could be interrupted"
-        );
+        let total = job["resource"][0]["file"]["total_count"].as_u64().unwrap_or(0);
+        assert_ne!(job["status"], "COMPLETED", "the job finished before it could be interrupted");
         if total > 0 {
             return total;
         }
@@ -68,32 +59,17 @@ async fn check_complete(server: &Server, id: &str, valid: usize) {
     let mut ids = HashSet::new();
     for (index, row) in rows[1..].iter().enumerate() {
         let i = index + 1;
-        assert_eq!(
-            row[2],
-            format!("crash{i}@example.com"),
-            "result rows are in input order"
-        );
+        assert_eq!(row[2], format!("crash{i}@example.com"), "result rows are in input order");
         if i % 7 == 0 {
-            assert_eq!(
-                (row[3].as_str(), row[5].as_str()),
-                ("SKIPPED", "MANDATORY_NOT_FOUND-Last_Name"),
-                "row {i}"
-            );
+            assert_eq!((row[3].as_str(), row[5].as_str()), ("SKIPPED", "MANDATORY_NOT_FOUND-Last_Name"), "row {i}");
         } else {
             assert_eq!(row[3], "ADDED", "row {i}: {row:?}");
-            assert!(
-                ids.insert(row[4].clone()),
-                "record id {} given twice",
-                row[4]
-            );
+            assert!(ids.insert(row[4].clone()), "record id {} given twice", row[4]);
         }
     }
     let records = server.all_records("Leads", "Email").await;
     assert_eq!(records.len(), valid, "every valid row stored exactly once");
-    let emails: HashSet<&str> = records
-        .iter()
-        .map(|r| r["Email"].as_str().unwrap())
-        .collect();
+    let emails: HashSet<&str> = records.iter().map(|r| r["Email"].as_str().unwrap()).collect();
     assert_eq!(emails.len(), valid);
 }
 
@@ -111,13 +87,8 @@ async fn a_job_killed_mid_way_completes_after_restart_exactly_once() {
 
     let server = server.restart().await;
     let resumed = server.job(&id).await;
-    let checkpoint = resumed["resource"][0]["file"]["total_count"]
-        .as_u64()
-        .unwrap_or(0);
-    assert!(
-        checkpoint >= done_before,
-        "progress survives the crash: {checkpoint} < {done_before}"
-    );
+    let checkpoint = resumed["resource"][0]["file"]["total_count"].as_u64().unwrap_or(0);
+    assert!(checkpoint >= done_before, "progress survives the crash: {checkpoint} < {done_before}");
     check_complete(&server, &id, valid).await;
     let (_, state) = server.get_json(&format!("/bulkwrite/v1/jobs/{id}")).await;
     assert!(state["attempts"].as_u64().unwrap() >= 2, "{state}");

@@ -26,10 +26,7 @@ impl Server {
     /// Starts a server on a fresh data directory.
     pub async fn start(env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir").keep();
-        let env = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Server::start_in(dir, env).await
     }
 
@@ -55,10 +52,8 @@ impl Server {
             .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
             .to_string();
         std::thread::spawn(move || for _ in lines {});
-        let bootstrap: Value = serde_json::from_slice(
-            &std::fs::read(dir.join("bootstrap.json")).expect("bootstrap.json"),
-        )
-        .expect("json");
+        let bootstrap: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("bootstrap.json")).expect("bootstrap.json")).expect("json");
         assert_eq!(bootstrap["base_url"], json!(base));
         assert_eq!(bootstrap["access_token"], json!(TOKEN));
         let server = Server {
@@ -99,10 +94,7 @@ impl Server {
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("running");
-        let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .expect("kill -TERM");
+        let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill -TERM");
         assert!(status.success());
         child.wait().expect("wait")
     }
@@ -137,44 +129,24 @@ impl Server {
 
     /// Uploads a CSV zipped as `name`; returns the file id.
     pub async fn upload_csv(&self, name: &str, csv: &str) -> String {
-        let (status, body) = self
-            .upload_raw(zip_of(&[(name, csv.as_bytes())]), "upload.zip")
-            .await;
+        let (status, body) = self.upload_raw(zip_of(&[(name, csv.as_bytes())]), "upload.zip").await;
         assert_eq!(status, 200, "{body}");
-        body["details"]["file_id"]
-            .as_str()
-            .expect("file_id")
-            .to_string()
+        body["details"]["file_id"].as_str().expect("file_id").to_string()
     }
 
     /// Posts a create-job body; returns status and body.
     pub async fn create_job(&self, body: &Value) -> (u16, Value) {
-        let response = self
-            .auth(self.http.post(self.url("/crm/bulk/v2/write")))
-            .json(body)
-            .send()
-            .await
-            .expect("create");
+        let response =
+            self.auth(self.http.post(self.url("/crm/bulk/v2/write"))).json(body).send().await.expect("create");
         let status = response.status().as_u16();
         (status, response.json().await.expect("json"))
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .auth(self.http.get(self.url(path)))
-            .send()
-            .await
-            .expect("get");
+        let response = self.auth(self.http.get(self.url(path))).send().await.expect("get");
         let status = response.status().as_u16();
         let text = response.text().await.expect("body");
-        (
-            status,
-            if text.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_str(&text).expect("json")
-            },
-        )
+        (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("json") })
     }
 
     pub async fn job(&self, id: &str) -> Value {
@@ -198,22 +170,13 @@ impl Server {
 
     /// Downloads the result zip and returns its only CSV as rows of cells (header first).
     pub async fn result_rows(&self, job: &Value) -> (String, Vec<Vec<String>>) {
-        let url = job["result"]["download_url"]
-            .as_str()
-            .expect("download_url");
+        let url = job["result"]["download_url"].as_str().expect("download_url");
         assert!(url.starts_with(&self.base), "{url}");
-        let response = self
-            .auth(self.http.get(url))
-            .send()
-            .await
-            .expect("download");
+        let response = self.auth(self.http.get(url)).send().await.expect("download");
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "application/zip");
         let id = job["id"].as_str().unwrap();
-        assert_eq!(
-            response.headers()["content-disposition"],
-            format!("attachment; filename=\"{id}.zip\"").as_str()
-        );
+        assert_eq!(response.headers()["content-disposition"], format!("attachment; filename=\"{id}.zip\"").as_str());
         let bytes = response.bytes().await.expect("bytes").to_vec();
         let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).expect("zip");
         assert_eq!(archive.len(), 1);
@@ -221,13 +184,8 @@ impl Server {
         let name = entry.name().to_string();
         let mut text = String::new();
         entry.read_to_string(&mut text).expect("utf-8");
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .from_reader(text.as_bytes());
-        let rows = reader
-            .records()
-            .map(|r| r.expect("csv").iter().map(str::to_string).collect())
-            .collect();
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(text.as_bytes());
+        let rows = reader.records().map(|r| r.expect("csv").iter().map(str::to_string).collect()).collect();
         (name, rows)
     }
 
@@ -235,11 +193,8 @@ impl Server {
     pub async fn all_records(&self, module: &str, fields: &str) -> Vec<Value> {
         let mut records = Vec::new();
         for page in 1.. {
-            let (status, body) = self
-                .get_json(&format!(
-                    "/crm/v2/{module}?fields={fields}&page={page}&per_page=200"
-                ))
-                .await;
+            let (status, body) =
+                self.get_json(&format!("/crm/v2/{module}?fields={fields}&page={page}&per_page=200")).await;
             if status == 204 {
                 break;
             }
@@ -263,9 +218,7 @@ impl Drop for Server {
 pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
     for (name, content) in entries {
-        writer
-            .start_file(*name, zip::write::SimpleFileOptions::default())
-            .unwrap();
+        writer.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
         writer.write_all(content).unwrap();
     }
     writer.finish().unwrap().into_inner()

@@ -19,11 +19,7 @@ fn generate(owner: &str) -> Vec<Expected> {
     let mut rows = Vec::with_capacity(ROWS);
     for i in 1..=ROWS {
         let mut errors = Vec::new();
-        let mut bad = |condition: bool,
-                       code: &'static str,
-                       column: &'static str,
-                       good: String,
-                       wrong: &str| {
+        let mut bad = |condition: bool, code: &'static str, column: &'static str, good: String, wrong: &str| {
             if condition {
                 errors.push((code, column));
                 wrong.to_string()
@@ -31,34 +27,10 @@ fn generate(owner: &str) -> Vec<Expected> {
                 good
             }
         };
-        let last_name = bad(
-            i % 97 == 0,
-            "MANDATORY_NOT_FOUND",
-            "Last Name",
-            format!("Lead {i}"),
-            "",
-        );
-        let company = bad(
-            i % 89 == 0,
-            "MANDATORY_NOT_FOUND",
-            "Company",
-            format!("Acme {}", i % 10),
-            "",
-        );
-        let email = bad(
-            i % 83 == 0,
-            "INVALID_DATA",
-            "Email",
-            format!("lead{i}@example.com"),
-            "not-an-email",
-        );
-        let owner_cell = bad(
-            i % 131 == 0,
-            "INVALID_DATA",
-            "Owner",
-            owner.to_string(),
-            "123",
-        );
+        let last_name = bad(i % 97 == 0, "MANDATORY_NOT_FOUND", "Last Name", format!("Lead {i}"), "");
+        let company = bad(i % 89 == 0, "MANDATORY_NOT_FOUND", "Company", format!("Acme {}", i % 10), "");
+        let email = bad(i % 83 == 0, "INVALID_DATA", "Email", format!("lead{i}@example.com"), "not-an-email");
+        let owner_cell = bad(i % 131 == 0, "INVALID_DATA", "Owner", owner.to_string(), "123");
         let date = bad(
             i % 71 == 0,
             "INVALID_DATA",
@@ -66,28 +38,11 @@ fn generate(owner: &str) -> Vec<Expected> {
             format!("{:02}-{:02}-2024", i % 28 + 1, i % 12 + 1),
             "31-02-2024",
         );
-        let mobile = bad(
-            i % 113 == 0,
-            "INVALID_DATA",
-            "Mobile",
-            format!("+1 555 {i:04}"),
-            "call me",
-        );
-        let employees = bad(
-            i % 127 == 0,
-            "INVALID_DATA",
-            "Employees",
-            format!("{}", i * 3),
-            "12x",
-        );
+        let mobile = bad(i % 113 == 0, "INVALID_DATA", "Mobile", format!("+1 555 {i:04}"), "call me");
+        let employees = bad(i % 127 == 0, "INVALID_DATA", "Employees", format!("{}", i * 3), "12x");
         let revenue = format!("{},{:03}.5", i / 10 + 1, i % 1000);
         let opt_out = if i % 2 == 0 { "true" } else { "FALSE" }.to_string();
-        let source = if i % 3 == 0 {
-            "Partner"
-        } else {
-            "Web Download"
-        }
-        .to_string();
+        let source = if i % 3 == 0 { "Partner" } else { "Web Download" }.to_string();
         // Every 101st row reuses row 1's address, which row 1 stored first.
         let email = if i % 101 == 0 && i % 83 != 0 {
             errors.push(("DUPLICATE_DATA", "Email"));
@@ -96,10 +51,7 @@ fn generate(owner: &str) -> Vec<Expected> {
             email
         };
         rows.push(Expected {
-            cells: vec![
-                last_name, company, email, owner_cell, date, mobile, employees, revenue, opt_out,
-                source,
-            ],
+            cells: vec![last_name, company, email, owner_cell, date, mobile, employees, revenue, opt_out, source],
             errors,
         });
     }
@@ -115,28 +67,15 @@ fn errors_cell(errors: &[(&str, &str)]) -> String {
             None => groups.push((code, vec![column])),
         }
     }
-    groups
-        .iter()
-        .map(|(code, columns)| format!("{code}-{}", columns.join(",")))
-        .collect::<Vec<_>>()
-        .join(":")
+    groups.iter().map(|(code, columns)| format!("{code}-{}", columns.join(","))).collect::<Vec<_>>().join(":")
 }
 
 fn csv_text(rows: &[Expected]) -> String {
     let mut text = String::from(HEADER);
     text.push('\n');
     for row in rows {
-        let cells: Vec<String> = row
-            .cells
-            .iter()
-            .map(|c| {
-                if c.contains(',') {
-                    format!("\"{c}\"")
-                } else {
-                    c.clone()
-                }
-            })
-            .collect();
+        let cells: Vec<String> =
+            row.cells.iter().map(|c| if c.contains(',') { format!("\"{c}\"") } else { c.clone() }).collect();
         text.push_str(&cells.join(","));
         text.push('\n');
     }
@@ -170,10 +109,7 @@ async fn a_thousand_rows_with_known_bad_ones() {
 
     let expected_skipped = rows.iter().filter(|r| !r.errors.is_empty()).count();
     let expected_added = ROWS - expected_skipped;
-    assert!(
-        expected_skipped > 60,
-        "the file has a real set of bad rows: {expected_skipped}"
-    );
+    assert!(expected_skipped > 60, "the file has a real set of bad rows: {expected_skipped}");
     let file = &job["resource"][0]["file"];
     assert_eq!(job["status"], "COMPLETED");
     assert_eq!(job["character_encoding"], "UTF-8");
@@ -185,17 +121,7 @@ async fn a_thousand_rows_with_known_bad_ones() {
 
     let (name, result) = server.result_rows(&job).await;
     assert_eq!(name, "Leads-leads_march.csv");
-    assert_eq!(
-        result[0],
-        [
-            "Last Name",
-            "Company",
-            "Email",
-            "STATUS",
-            "RECORD_ID",
-            "ERRORS"
-        ]
-    );
+    assert_eq!(result[0], ["Last Name", "Company", "Email", "STATUS", "RECORD_ID", "ERRORS"]);
     assert_eq!(result.len(), ROWS + 1, "one result row per input row");
     let mut added_ids = HashMap::new();
     for (index, (expected, got)) in rows.iter().zip(&result[1..]).enumerate() {
@@ -214,10 +140,7 @@ async fn a_thousand_rows_with_known_bad_ones() {
     assert_eq!(added_ids.len(), expected_added, "record ids are distinct");
 
     let records = server
-        .all_records(
-            "Leads",
-            "Last_Name,Email,Date_3,No_of_Employees,Annual_Revenue,Email_Opt_Out,Lead_Source,Owner",
-        )
+        .all_records("Leads", "Last_Name,Email,Date_3,No_of_Employees,Annual_Revenue,Email_Opt_Out,Lead_Source,Owner")
         .await;
     assert_eq!(records.len(), expected_added);
     for record in &records {
@@ -226,15 +149,9 @@ async fn a_thousand_rows_with_known_bad_ones() {
         let i = index + 1;
         assert_eq!(record["Last_Name"], json!(cells[0]));
         assert_eq!(record["Email"], json!(cells[2]));
-        assert_eq!(
-            record["Date_3"],
-            json!(format!("2024-{:02}-{:02}", i % 12 + 1, i % 28 + 1))
-        );
+        assert_eq!(record["Date_3"], json!(format!("2024-{:02}-{:02}", i % 12 + 1, i % 28 + 1)));
         assert_eq!(record["No_of_Employees"], json!(i * 3));
-        assert_eq!(
-            record["Annual_Revenue"].as_f64(),
-            Some(((i / 10 + 1) * 1000 + i % 1000) as f64 + 0.5)
-        );
+        assert_eq!(record["Annual_Revenue"].as_f64(), Some(((i / 10 + 1) * 1000 + i % 1000) as f64 + 0.5));
         assert_eq!(record["Email_Opt_Out"], json!(i % 2 == 0));
         assert_eq!(record["Lead_Source"], json!(cells[9]));
         assert_eq!(record["Owner"]["id"], json!(server.user));

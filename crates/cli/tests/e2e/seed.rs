@@ -26,9 +26,7 @@ fn same_shape(ours: &Value, recorded: &Value) -> bool {
 #[tokio::test]
 async fn the_seed_request_gets_the_recorded_success_shape() {
     let server = Server::start(&[]).await;
-    let file_id = server
-        .upload_csv("Leads.csv", &seed_csv(&server.user))
-        .await;
+    let file_id = server.upload_csv("Leads.csv", &seed_csv(&server.user)).await;
     let fixture = recorded();
     let success = &fixture["responses"][0];
     let mut body = success["request_body"].clone();
@@ -46,23 +44,13 @@ async fn the_seed_request_gets_the_recorded_success_shape() {
     assert_eq!(response.status().as_u16(), 201);
     let headers = response.headers().clone();
     let answer: Value = response.json().await.unwrap();
-    assert!(
-        same_shape(&answer, &success["body"]),
-        "{answer} vs {}",
-        success["body"]
-    );
+    assert!(same_shape(&answer, &success["body"]), "{answer} vs {}", success["body"]);
     assert_eq!(answer["status"], "success");
     assert_eq!(answer["code"], "SUCCESS");
     assert_eq!(answer["message"], "success");
     let id = answer["details"]["id"].as_str().unwrap();
-    assert!(
-        id.len() == 19 && id.bytes().all(|b| b.is_ascii_digit()),
-        "{id}"
-    );
-    assert_eq!(
-        answer["details"]["created_by"],
-        json!({"id": server.user, "name": server.user_name})
-    );
+    assert!(id.len() == 19 && id.bytes().all(|b| b.is_ascii_digit()), "{id}");
+    assert_eq!(answer["details"]["created_by"], json!({"id": server.user, "name": server.user_name}));
 
     let recorded_headers = &success["headers"];
     for name in [
@@ -75,14 +63,8 @@ async fn the_seed_request_gets_the_recorded_success_shape() {
         "Expires",
         "X-Frame-Options",
     ] {
-        let ours = headers
-            .get(name)
-            .unwrap_or_else(|| panic!("missing {name}"));
-        assert_eq!(
-            ours.to_str().unwrap(),
-            recorded_headers[name].as_str().unwrap(),
-            "{name}"
-        );
+        let ours = headers.get(name).unwrap_or_else(|| panic!("missing {name}"));
+        assert_eq!(ours.to_str().unwrap(), recorded_headers[name].as_str().unwrap(), "{name}");
     }
     assert_eq!(headers["vary"], "accept-encoding");
 
@@ -103,19 +85,12 @@ async fn the_three_recorded_failures_are_reproduced_exactly() {
             .await
             .unwrap();
         let status = response.status().as_u16();
-        let content_type = response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .to_string();
+        let content_type = response.headers()["content-type"].to_str().unwrap().to_string();
         let body: Value = response.json().await.unwrap();
         let name = recorded["name"].as_str().unwrap();
         assert_eq!(status as u64, recorded["code"].as_u64().unwrap(), "{name}");
         assert_eq!(content_type, "application/json", "{name}");
-        assert_eq!(
-            serde_json::to_string(&body).unwrap(),
-            serde_json::to_string(&recorded["body"]).unwrap(),
-            "{name}"
-        );
+        assert_eq!(serde_json::to_string(&body).unwrap(), serde_json::to_string(&recorded["body"]).unwrap(), "{name}");
     }
 }
 
@@ -127,10 +102,7 @@ async fn answers_are_gzipped_when_the_client_asks() {
         .post(server.url("/crm/bulk/v2/write"))
         .header("Authorization", format!("Bearer {TOKEN}"))
         .header("Accept-Encoding", "gzip")
-        .json(&seed_body(
-            "415086800000537900",
-            "https://www.zoho.com/in/crm/",
-        ))
+        .json(&seed_body("415086800000537900", "https://www.zoho.com/in/crm/"))
         .send()
         .await
         .unwrap();
@@ -143,19 +115,13 @@ async fn answers_are_gzipped_when_the_client_asks() {
 async fn every_version_path_accepts_the_seed_and_v21_writes_objects() {
     let server = Server::start(&[]).await;
     for version in ["v2", "v2.1", "v3", "v4", "v5", "v6", "v7", "v8"] {
-        let file_id = server
-            .upload_csv("Leads.csv", &seed_csv(&server.user))
-            .await;
+        let file_id = server.upload_csv("Leads.csv", &seed_csv(&server.user)).await;
         let mut body = seed_body(&file_id, "https://www.zoho.com/in/crm/");
         if version != "v2" {
             body["resource"][0]["module"] = json!({"api_name": "Leads"});
         }
         let response = server
-            .auth(
-                server
-                    .http
-                    .post(server.url(&format!("/crm/bulk/{version}/write"))),
-            )
+            .auth(server.http.post(server.url(&format!("/crm/bulk/{version}/write"))))
             .json(&body)
             .send()
             .await
@@ -164,9 +130,7 @@ async fn every_version_path_accepts_the_seed_and_v21_writes_objects() {
         let created: Value = response.json().await.unwrap();
         let id = created["details"]["id"].as_str().unwrap();
         server.wait_job(id).await;
-        let (status, details) = server
-            .get_json(&format!("/crm/bulk/{version}/write/{id}"))
-            .await;
+        let (status, details) = server.get_json(&format!("/crm/bulk/{version}/write/{id}")).await;
         assert_eq!(status, 200);
         let resource = &details["resource"][0];
         if version == "v2" {
@@ -174,14 +138,9 @@ async fn every_version_path_accepts_the_seed_and_v21_writes_objects() {
             assert!(resource.get("code").is_none());
         } else {
             assert_eq!(resource["module"]["api_name"], "Leads", "{version}");
-            assert!(resource["module"]["id"]
-                .as_str()
-                .is_some_and(|id| id.len() == 19));
+            assert!(resource["module"]["id"].as_str().is_some_and(|id| id.len() == 19));
             assert_eq!(resource["code"], "COMPLETED", "{version}");
-            assert_eq!(
-                resource["field_mappings"][0]["parent_column_index"],
-                Value::Null
-            );
+            assert_eq!(resource["field_mappings"][0]["parent_column_index"], Value::Null);
         }
     }
     let (status, _) = server.get_json("/crm/bulk/v9/write/1").await;
@@ -191,79 +150,34 @@ async fn every_version_path_accepts_the_seed_and_v21_writes_objects() {
 #[tokio::test]
 async fn uploads_answer_as_zoho_does() {
     let server = Server::start(&[("BULKWRITE_MAX_UPLOAD_BYTES", "2000")]).await;
-    let (status, body) = server
-        .upload_raw(zip_of(&[("a.csv", b"Last_Name\nSmith\n")]), "a.zip")
-        .await;
+    let (status, body) = server.upload_raw(zip_of(&[("a.csv", b"Last_Name\nSmith\n")]), "a.zip").await;
     assert_eq!(status, 200);
     assert_eq!(body["code"], "FILE_UPLOAD_SUCCESS");
     assert_eq!(body["message"], "file uploaded.");
     let created_time = body["details"]["created_time"].as_str().unwrap();
-    assert!(
-        created_time.ends_with("+00:00") && created_time.len() == 25,
-        "{created_time}"
-    );
+    assert!(created_time.ends_with("+00:00") && created_time.len() == 25, "{created_time}");
 
-    let (status, body) = server
-        .upload_raw(b"Last_Name\nSmith\n".to_vec(), "a.csv")
-        .await;
-    assert_eq!(
-        (status, body["code"].as_str().unwrap()),
-        (400, "INVALID_FILE_FORMAT")
-    );
-    assert_eq!(
-        body["message"],
-        "invalid file format. only zip format is supported"
-    );
+    let (status, body) = server.upload_raw(b"Last_Name\nSmith\n".to_vec(), "a.csv").await;
+    assert_eq!((status, body["code"].as_str().unwrap()), (400, "INVALID_FILE_FORMAT"));
+    assert_eq!(body["message"], "invalid file format. only zip format is supported");
 
     let big = "x".repeat(5000);
     let (status, body) = server
-        .upload_raw(
-            zip_of(&[("a.csv", big.as_bytes())])
-                .into_iter()
-                .chain(vec![0u8; 3000])
-                .collect(),
-            "a.zip",
-        )
+        .upload_raw(zip_of(&[("a.csv", big.as_bytes())]).into_iter().chain(vec![0u8; 3000]).collect(), "a.zip")
         .await;
-    assert_eq!(
-        (status, body["code"].as_str().unwrap()),
-        (413, "FILE_TOO_LARGE")
-    );
+    assert_eq!((status, body["code"].as_str().unwrap()), (413, "FILE_TOO_LARGE"));
 
     let form = || {
-        reqwest::multipart::Form::new().part(
-            "file",
-            reqwest::multipart::Part::bytes(zip_of(&[("a.csv", b"A\n1\n")])).file_name("a.zip"),
-        )
+        reqwest::multipart::Form::new()
+            .part("file", reqwest::multipart::Part::bytes(zip_of(&[("a.csv", b"A\n1\n")])).file_name("a.zip"))
     };
     let upload = server.url("/crm/v2/upload");
-    let cases: Vec<(Vec<(&str, String)>, u16, &str)> = vec![
-        (
-            vec![("X-CRM-ORG", server.org.clone())],
-            400,
-            "MANDATORY_NOT_FOUND",
-        ),
-        (
-            vec![("feature", "bulk-write".into())],
-            400,
-            "MANDATORY_NOT_FOUND",
-        ),
-        (
-            vec![
-                ("feature", "bulk-read".into()),
-                ("X-CRM-ORG", server.org.clone()),
-            ],
-            400,
-            "NOT_SUPPORTED_FEATURE",
-        ),
-        (
-            vec![
-                ("feature", "bulk-write".into()),
-                ("X-CRM-ORG", "123456789".into()),
-            ],
-            400,
-            "INVALID_DATA",
-        ),
+    type Case<'a> = (Vec<(&'a str, String)>, u16, &'a str);
+    let cases: Vec<Case> = vec![
+        (vec![("X-CRM-ORG", server.org.clone())], 400, "MANDATORY_NOT_FOUND"),
+        (vec![("feature", "bulk-write".into())], 400, "MANDATORY_NOT_FOUND"),
+        (vec![("feature", "bulk-read".into()), ("X-CRM-ORG", server.org.clone())], 400, "NOT_SUPPORTED_FEATURE"),
+        (vec![("feature", "bulk-write".into()), ("X-CRM-ORG", "123456789".into())], 400, "INVALID_DATA"),
     ];
     for (headers, expected_status, expected_code) in cases {
         let mut request = server.auth(server.http.post(&upload)).multipart(form());

@@ -26,11 +26,7 @@ impl Decimal {
 
     /// `-123`, `0`, …: the integer part with its sign.
     fn signed_integer(&self) -> String {
-        let digits = if self.integer.is_empty() {
-            "0"
-        } else {
-            self.integer.as_str()
-        };
+        let digits = if self.integer.is_empty() { "0" } else { self.integer.as_str() };
         if self.negative && !self.is_zero() {
             return format!("-{digits}");
         }
@@ -39,11 +35,7 @@ impl Decimal {
 
     /// `-123.45`: a text Rust parses as a float.
     fn to_float_text(&self) -> String {
-        let fraction = if self.fraction.is_empty() {
-            "0"
-        } else {
-            self.fraction.as_str()
-        };
+        let fraction = if self.fraction.is_empty() { "0" } else { self.fraction.as_str() };
         format!("{}.{fraction}", self.signed_integer())
     }
 }
@@ -67,12 +59,7 @@ pub(super) fn big_int(raw: &str, limit: usize) -> Result<Value, ConvertError> {
 
 /// Decimals, currency and (with `percent`, which allows a trailing `%`) percentages: at most
 /// `limit` digits before the point after rounding half away from zero to `places` digits.
-pub(super) fn decimal(
-    raw: &str,
-    limit: usize,
-    places: usize,
-    percent: bool,
-) -> Result<Value, ConvertError> {
+pub(super) fn decimal(raw: &str, limit: usize, places: usize, percent: bool) -> Result<Value, ConvertError> {
     let body = match raw.strip_suffix('%') {
         Some(rest) if percent => rest.trim_end(),
         _ => raw,
@@ -82,10 +69,7 @@ pub(super) fn decimal(
     };
     let rounded = round_half_away_from_zero(number, places);
     if rounded.integer_digits() > limit {
-        return Err(invalid(format!(
-            "{} has more than {limit} digits before the decimal point",
-            quoted(raw)
-        )));
+        return Err(invalid(format!("{} has more than {limit} digits before the decimal point", quoted(raw))));
     }
     let value: Option<f64> = rounded.to_float_text().parse().ok();
     match value.and_then(Number::from_f64) {
@@ -110,30 +94,18 @@ fn read_whole(raw: &str) -> Result<Decimal, ConvertError> {
 /// The number as `i64` after the digit-count check.
 fn checked_i64(raw: &str, number: &Decimal, limit: usize) -> Result<i64, ConvertError> {
     if number.integer_digits() > limit {
-        return Err(invalid(format!(
-            "{} has more than {limit} digits",
-            quoted(raw)
-        )));
+        return Err(invalid(format!("{} has more than {limit} digits", quoted(raw))));
     }
-    number
-        .signed_integer()
-        .parse()
-        .map_err(|_| out_of_range(raw, i64::MIN, i64::MAX))
+    number.signed_integer().parse().map_err(|_| out_of_range(raw, i64::MIN, i64::MAX))
 }
 
 fn out_of_range(raw: &str, low: i64, high: i64) -> ConvertError {
-    invalid(format!(
-        "{} is outside the range {low} to {high}",
-        quoted(raw)
-    ))
+    invalid(format!("{} is outside the range {low} to {high}", quoted(raw)))
 }
 
 fn not_a_number(raw: &str, what: &str) -> ConvertError {
     if raw.contains(['e', 'E']) && raw.bytes().any(|b| b.is_ascii_digit()) {
-        return invalid(format!(
-            "{} uses scientific notation, which is not accepted",
-            quoted(raw)
-        ));
+        return invalid(format!("{} uses scientific notation, which is not accepted", quoted(raw)));
     }
     invalid(format!("{} is not {what}", quoted(raw)))
 }
@@ -157,11 +129,7 @@ fn parse_decimal(text: &str, allow_fraction: bool) -> Option<Decimal> {
         return None;
     }
     let integer = integer.trim_start_matches('0').to_string();
-    Some(Decimal {
-        negative,
-        integer,
-        fraction: fraction.to_string(),
-    })
+    Some(Decimal { negative, integer, fraction: fraction.to_string() })
 }
 
 fn all_digits(text: &str) -> bool {
@@ -194,11 +162,7 @@ fn round_half_away_from_zero(number: Decimal, places: usize) -> Decimal {
         return number;
     }
     let kept = number.fraction.get(..places).unwrap_or("");
-    let round_up = number
-        .fraction
-        .as_bytes()
-        .get(places)
-        .is_some_and(|d| *d >= b'5');
+    let round_up = number.fraction.as_bytes().get(places).is_some_and(|d| *d >= b'5');
     let mut digits: Vec<u8> = number.integer.bytes().chain(kept.bytes()).collect();
     if round_up {
         increment(&mut digits);
@@ -273,11 +237,7 @@ mod tests {
             let Some(number) = parse_decimal(text, true) else {
                 panic!("{text:?} should parse");
             };
-            assert_eq!(
-                round_half_away_from_zero(number, *places).to_float_text(),
-                *expected,
-                "{text:?}"
-            );
+            assert_eq!(round_half_away_from_zero(number, *places).to_float_text(), *expected, "{text:?}");
         }
     }
 }

@@ -33,17 +33,11 @@ pub(super) fn field(data_type: DataType) -> Field {
 }
 
 pub(super) fn with_length(data_type: DataType, length: u32) -> Field {
-    Field {
-        length: Some(length),
-        ..field(data_type)
-    }
+    Field { length: Some(length), ..field(data_type) }
 }
 
 pub(super) fn utc() -> ConvertOptions<'static> {
-    ConvertOptions {
-        format: None,
-        time_zone: Tz::UTC,
-    }
+    ConvertOptions { format: None, time_zone: Tz::UTC }
 }
 
 pub(super) fn compile(pattern: &str) -> JavaDateFormat {
@@ -85,10 +79,7 @@ fn non_scalar_types_are_resolved_elsewhere() {
         (DataType::Unsupported, "unsupported"),
     ];
     for (data_type, name) in cases {
-        assert_eq!(
-            convert_value(&field(data_type), "x", &utc()),
-            Err(ConvertError::NotScalar(name))
-        );
+        assert_eq!(convert_value(&field(data_type), "x", &utc()), Err(ConvertError::NotScalar(name)));
     }
 }
 
@@ -106,12 +97,7 @@ fn formats_fit_only_dates() {
         (DataType::Double, &date, false),
     ];
     for (data_type, format, expected) in cases {
-        assert_eq!(
-            format_fits(data_type, format),
-            expected,
-            "{data_type:?} with {}",
-            format.pattern()
-        );
+        assert_eq!(format_fits(data_type, format), expected, "{data_type:?} with {}", format.pattern());
     }
 }
 

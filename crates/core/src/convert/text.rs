@@ -21,10 +21,7 @@ pub(super) fn plain(raw: &str, limit: usize) -> Result<Value, ConvertError> {
 pub(super) fn email(raw: &str, limit: usize) -> Result<Value, ConvertError> {
     check_length(raw, limit, "email address")?;
     if !is_email(raw) {
-        return Err(invalid(format!(
-            "{} is not a valid email address",
-            quoted(raw)
-        )));
+        return Err(invalid(format!("{} is not a valid email address", quoted(raw))));
     }
     Ok(Value::String(raw.to_string()))
 }
@@ -32,10 +29,7 @@ pub(super) fn email(raw: &str, limit: usize) -> Result<Value, ConvertError> {
 pub(super) fn phone(raw: &str, limit: usize) -> Result<Value, ConvertError> {
     check_length(raw, limit, "phone number")?;
     if !is_phone(raw) {
-        return Err(invalid(format!(
-            "{} is not a valid phone number",
-            quoted(raw)
-        )));
+        return Err(invalid(format!("{} is not a valid phone number", quoted(raw))));
     }
     Ok(Value::String(raw.to_string()))
 }
@@ -43,10 +37,7 @@ pub(super) fn phone(raw: &str, limit: usize) -> Result<Value, ConvertError> {
 pub(super) fn website(raw: &str, limit: usize) -> Result<Value, ConvertError> {
     check_length(raw, limit, "website address")?;
     if !is_website(raw) {
-        return Err(invalid(format!(
-            "{} is not a valid website address",
-            quoted(raw)
-        )));
+        return Err(invalid(format!("{} is not a valid website address", quoted(raw))));
     }
     Ok(Value::String(raw.to_string()))
 }
@@ -57,11 +48,7 @@ pub(super) fn picklist(field: &Field, raw: &str, limit: usize) -> Result<Value, 
 }
 
 /// `;`-separated picklist values, trimmed, empty parts and repeats dropped.
-pub(super) fn multi_picklist(
-    field: &Field,
-    raw: &str,
-    limit: usize,
-) -> Result<Value, ConvertError> {
+pub(super) fn multi_picklist(field: &Field, raw: &str, limit: usize) -> Result<Value, ConvertError> {
     let mut values: Vec<String> = Vec::new();
     for part in raw.split(';') {
         let part = part.trim();
@@ -77,24 +64,17 @@ pub(super) fn multi_picklist(
     if values.is_empty() {
         return Err(invalid("no values between the ';' separators"));
     }
-    Ok(Value::Array(
-        values.into_iter().map(Value::String).collect(),
-    ))
+    Ok(Value::Array(values.into_iter().map(Value::String).collect()))
 }
 
 fn pick(field: &Field, value: &str, limit: usize) -> Result<String, ConvertError> {
-    if let Some(known) = field
-        .pick_list_values
-        .iter()
-        .find(|known| same_text(known, value))
-    {
+    let exact = field.pick_list_values.iter().find(|known| known.as_str() == value);
+    let known = exact.or_else(|| field.pick_list_values.iter().find(|known| same_text(known, value)));
+    if let Some(known) = known {
         return Ok(known.clone());
     }
     if field.restricted_picklist {
-        return Err(invalid(format!(
-            "{} is not one of the allowed picklist values",
-            quoted(value)
-        )));
+        return Err(invalid(format!("{} is not one of the allowed picklist values", quoted(value))));
     }
     check_length(value, limit, "picklist value")?;
     Ok(value.to_string())
@@ -102,6 +82,9 @@ fn pick(field: &Field, value: &str, limit: usize) -> Result<String, ConvertError
 
 /// Equal ignoring case (Unicode lower case).
 fn same_text(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
     a == b || a.to_lowercase() == b.to_lowercase()
 }
 
@@ -127,9 +110,7 @@ fn is_local_part(local: &str) -> bool {
     if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
         return false;
     }
-    local
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '.' || LOCAL_PART_SPECIALS.contains(c))
+    local.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || LOCAL_PART_SPECIALS.contains(c))
 }
 
 /// Dot-separated host labels, at least two, the last one of 2 or more letters.
@@ -163,20 +144,14 @@ fn is_phone(value: &str) -> bool {
     if !number.chars().any(|c| c.is_ascii_digit()) {
         return false;
     }
-    if !number
-        .chars()
-        .all(|c| c.is_ascii_digit() || PHONE_SEPARATORS.contains(c))
-    {
+    if !number.chars().all(|c| c.is_ascii_digit() || PHONE_SEPARATORS.contains(c)) {
         return false;
     }
     extension.is_empty() || is_extension(extension)
 }
 
 fn is_extension(text: &str) -> bool {
-    let rest = text
-        .strip_prefix("ext.")
-        .or_else(|| text.strip_prefix("ext"))
-        .or_else(|| text.strip_prefix('x'));
+    let rest = text.strip_prefix("ext.").or_else(|| text.strip_prefix("ext")).or_else(|| text.strip_prefix('x'));
     let Some(rest) = rest else {
         return false;
     };

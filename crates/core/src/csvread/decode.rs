@@ -28,10 +28,7 @@ pub(super) fn lookup_label(label: &str) -> Option<&'static Encoding> {
 }
 
 fn extra_label(label: &str) -> Option<&'static Encoding> {
-    EXTRA_LABELS
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(label))
-        .map(|(_, encoding)| *encoding)
+    EXTRA_LABELS.iter().find(|(name, _)| name.eq_ignore_ascii_case(label)).map(|(_, encoding)| *encoding)
 }
 
 /// Detects the encoding from the first bytes of a file and names it for `character_encoding`.
@@ -62,9 +59,7 @@ fn looks_like_utf8(prefix: &[u8], complete: bool) -> bool {
 /// Reads up to `limit` bytes (fewer only at the end of the stream).
 pub(super) fn read_prefix(reader: &mut impl Read, limit: usize) -> io::Result<Vec<u8>> {
     let mut prefix = Vec::new();
-    reader
-        .take(u64::try_from(limit).unwrap_or(u64::MAX))
-        .read_to_end(&mut prefix)?;
+    reader.take(u64::try_from(limit).unwrap_or(u64::MAX)).read_to_end(&mut prefix)?;
     Ok(prefix)
 }
 
@@ -106,13 +101,8 @@ impl<R: Read> DecodeReader<R> {
         if self.input_pos >= self.input_len && !self.eof {
             self.refill()?;
         }
-        let input = self
-            .input
-            .get(self.input_pos..self.input_len)
-            .unwrap_or_default();
-        let (result, read, written, _) =
-            self.decoder
-                .decode_to_utf8(input, &mut self.output, self.eof);
+        let input = self.input.get(self.input_pos..self.input_len).unwrap_or_default();
+        let (result, read, written, _) = self.decoder.decode_to_utf8(input, &mut self.output, self.eof);
         self.input_pos += read;
         self.output_pos = 0;
         self.output_len = written;
@@ -148,10 +138,7 @@ impl<R: Read> Read for DecodeReader<R> {
             }
             self.decode_more()?;
         }
-        let pending = self
-            .output
-            .get(self.output_pos..self.output_len)
-            .unwrap_or_default();
+        let pending = self.output.get(self.output_pos..self.output_len).unwrap_or_default();
         let count = pending.len().min(buf.len());
         if let (Some(target), Some(source)) = (buf.get_mut(..count), pending.get(..count)) {
             target.copy_from_slice(source);

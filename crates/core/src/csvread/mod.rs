@@ -56,8 +56,7 @@ pub enum CsvError {
 }
 
 fn at_row(row: Option<u64>) -> String {
-    row.map(|row| format!(" at data row {row}"))
-        .unwrap_or_default()
+    row.map(|row| format!(" at data row {row}")).unwrap_or_default()
 }
 
 /// The decoded byte stream the CSV parser reads: decoded sniff window, then the rest.
@@ -80,11 +79,7 @@ impl<R: Read> CsvRows<R> {
     /// `UTF8`, `latin1`, `cp1252`, `ISO-8859-1`, `UTF-16` … are known); a blank one counts as not
     /// given. A byte order mark at the start of the data always wins over the requested encoding
     /// and is removed.
-    pub fn open(
-        reader: R,
-        requested_encoding: Option<&str>,
-        max_columns: usize,
-    ) -> Result<CsvRows<R>, CsvError> {
+    pub fn open(reader: R, requested_encoding: Option<&str>, max_columns: usize) -> Result<CsvRows<R>, CsvError> {
         Self::open_with_limit(reader, requested_encoding, max_columns, MAX_RECORD_BYTES)
     }
 
@@ -154,12 +149,7 @@ impl<R: Read> CsvRows<R> {
                     self.rows_read += 1;
                     return Ok(true);
                 }
-                Err(source) => {
-                    return Err(CsvError::Read {
-                        row: Some(self.rows_read.saturating_add(1)),
-                        source,
-                    })
-                }
+                Err(source) => return Err(CsvError::Read { row: Some(self.rows_read.saturating_add(1)), source }),
             }
         }
     }
@@ -182,10 +172,7 @@ impl<R: Read> CsvRows<R> {
             }
         }
         if record.len() > max_columns {
-            return Err(CsvError::TooManyColumns {
-                found: record.len(),
-                limit: max_columns,
-            });
+            return Err(CsvError::TooManyColumns { found: record.len(), limit: max_columns });
         }
         self.header = record.iter().map(clean_header_cell).collect();
         Ok(())
@@ -211,8 +198,7 @@ fn resolve_label(label: &str) -> Result<(&'static encoding_rs::Encoding, String)
 }
 
 fn clean_header_cell(cell: &str) -> String {
-    cell.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
-        .to_string()
+    cell.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}').to_string()
 }
 
 /// Caps the bytes pulled from `inner` between two [`RecordBudget::renew`] calls (one record), so
@@ -225,11 +211,7 @@ struct RecordBudget<R> {
 
 impl<R: Read> RecordBudget<R> {
     fn new(inner: R, limit: u64) -> Self {
-        RecordBudget {
-            inner,
-            limit,
-            left: limit,
-        }
+        RecordBudget { inner, limit, left: limit }
     }
 
     /// Starts a new record's allowance.
@@ -248,12 +230,8 @@ impl<R: Read> Read for RecordBudget<R> {
             return Err(io::Error::new(io::ErrorKind::InvalidData, message));
         }
         let allowed = usize::try_from(self.left).map_or(buf.len(), |left| left.min(buf.len()));
-        let read = self
-            .inner
-            .read(buf.get_mut(..allowed).unwrap_or_default())?;
-        self.left = self
-            .left
-            .saturating_sub(u64::try_from(read).unwrap_or(u64::MAX));
+        let read = self.inner.read(buf.get_mut(..allowed).unwrap_or_default())?;
+        self.left = self.left.saturating_sub(u64::try_from(read).unwrap_or(u64::MAX));
         Ok(read)
     }
 }

@@ -6,10 +6,7 @@ pub(super) const DELIMITERS: [u8; 4] = [b',', b';', b':', b'|'];
 /// Builds the CSV dialect used for every read: RFC 4180, ragged rows allowed, no header handling.
 pub(super) fn csv_builder(delimiter: u8) -> csv::ReaderBuilder {
     let mut builder = csv::ReaderBuilder::new();
-    builder
-        .delimiter(delimiter)
-        .flexible(true)
-        .has_headers(false);
+    builder.delimiter(delimiter).flexible(true).has_headers(false);
     builder
 }
 
@@ -34,10 +31,7 @@ fn header_width(text: &[u8], delimiter: u8) -> usize {
     let mut reader = csv_builder(delimiter).from_reader(text);
     let mut record = csv::ByteRecord::new();
     while let Ok(true) = reader.read_byte_record(&mut record) {
-        if !record
-            .iter()
-            .all(|cell| is_blank_header_cell(&String::from_utf8_lossy(cell)))
-        {
+        if !record.iter().all(|cell| is_blank_header_cell(&String::from_utf8_lossy(cell))) {
             return record.len();
         }
     }
@@ -49,8 +43,7 @@ fn header_width(text: &[u8], delimiter: u8) -> usize {
 /// Lines made only of such cells (`,,,`, `;;`, spaces) are skipped before the header, whichever
 /// delimiter is tried, so every candidate looks at the same header line.
 pub(super) fn is_blank_header_cell(cell: &str) -> bool {
-    cell.chars()
-        .all(|c| c.is_whitespace() || matches!(c, '\u{feff}' | ',' | ';' | ':' | '|'))
+    cell.chars().all(|c| c.is_whitespace() || matches!(c, '\u{feff}' | ',' | ';' | ':' | '|'))
 }
 
 /// Whether a data row carries nothing: every cell empty or whitespace.

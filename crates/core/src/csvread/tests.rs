@@ -17,11 +17,7 @@ struct Read_ {
     rows: Vec<Vec<String>>,
 }
 
-fn read_all_from(
-    reader: impl Read,
-    requested: Option<&str>,
-    max_columns: usize,
-) -> Result<Read_, CsvError> {
+fn read_all_from(reader: impl Read, requested: Option<&str>, max_columns: usize) -> Result<Read_, CsvError> {
     let mut csv = CsvRows::open(reader, requested, max_columns)?;
     let mut row = StringRecord::new();
     let mut rows = Vec::new();
@@ -46,30 +42,14 @@ fn strings(cells: &[&str]) -> Vec<String> {
 }
 
 fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
-    let bom: &[u8] = if big_endian {
-        &[0xFE, 0xFF]
-    } else {
-        &[0xFF, 0xFE]
-    };
+    let bom: &[u8] = if big_endian { &[0xFE, 0xFF] } else { &[0xFF, 0xFE] };
     let units = text.encode_utf16();
-    let body = units.flat_map(|unit| {
-        if big_endian {
-            unit.to_be_bytes()
-        } else {
-            unit.to_le_bytes()
-        }
-    });
+    let body = units.flat_map(|unit| if big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() });
     bom.iter().copied().chain(body).collect()
 }
 
 /// Name, file bytes, requested encoding, reported encoding, the one data row.
-type EncodingCase = (
-    &'static str,
-    Vec<u8>,
-    Option<&'static str>,
-    &'static str,
-    [&'static str; 2],
-);
+type EncodingCase = (&'static str, Vec<u8>, Option<&'static str>, &'static str, [&'static str; 2]);
 
 #[test]
 fn encodings_are_detected_or_taken_from_the_request() {
@@ -77,125 +57,23 @@ fn encodings_are_detected_or_taken_from_the_request() {
     let latin1 = b"Name,City\nM\xFCller,K\xF6ln\n".to_vec();
     let with_bom = [b"\xEF\xBB\xBF".as_slice(), utf8.as_bytes()].concat();
     let cases: Vec<EncodingCase> = vec![
-        (
-            "utf-8",
-            utf8.as_bytes().to_vec(),
-            None,
-            "UTF-8",
-            ["Müller", "Köln"],
-        ),
-        (
-            "utf-8 bom",
-            with_bom.clone(),
-            None,
-            "UTF-8",
-            ["Müller", "Köln"],
-        ),
-        (
-            "utf-16le bom",
-            utf16(utf8, false),
-            None,
-            "UTF-16LE",
-            ["Müller", "Köln"],
-        ),
-        (
-            "utf-16be bom",
-            utf16(utf8, true),
-            None,
-            "UTF-16BE",
-            ["Müller", "Köln"],
-        ),
-        (
-            "iso-8859-1",
-            latin1.clone(),
-            None,
-            "ISO-8859-1",
-            ["Müller", "Köln"],
-        ),
-        (
-            "windows-1252",
-            b"Name,City\n\x805,K\xF6ln\n".to_vec(),
-            None,
-            "windows-1252",
-            ["€5", "Köln"],
-        ),
-        (
-            "request latin1 over utf-8",
-            utf8.as_bytes().to_vec(),
-            Some("ISO-8859-1"),
-            "ISO-8859-1",
-            ["MÃ¼ller", "KÃ¶ln"],
-        ),
-        (
-            "request utf-8 over latin1",
-            latin1.clone(),
-            Some("UTF-8"),
-            "UTF-8",
-            ["M\u{FFFD}ller", "K\u{FFFD}ln"],
-        ),
-        (
-            "label as written",
-            latin1.clone(),
-            Some(" latin1 "),
-            " latin1 ",
-            ["Müller", "Köln"],
-        ),
-        (
-            "UTF8",
-            utf8.as_bytes().to_vec(),
-            Some("UTF8"),
-            "UTF8",
-            ["Müller", "Köln"],
-        ),
-        (
-            "cp1252",
-            b"Name,City\n\x80,x\n".to_vec(),
-            Some("cp1252"),
-            "cp1252",
-            ["€", "x"],
-        ),
-        (
-            "latin_1 underscore",
-            latin1.clone(),
-            Some("ISO_8859-1"),
-            "ISO_8859-1",
-            ["Müller", "Köln"],
-        ),
-        (
-            "latin-1 alias",
-            latin1.clone(),
-            Some("Latin-1"),
-            "Latin-1",
-            ["Müller", "Köln"],
-        ),
-        (
-            "utf-16 is le",
-            utf16(utf8, false)[2..].to_vec(),
-            Some("UTF-16"),
-            "UTF-16",
-            ["Müller", "Köln"],
-        ),
-        (
-            "bom beats request",
-            utf16(utf8, true),
-            Some("UTF-16"),
-            "UTF-16",
-            ["Müller", "Köln"],
-        ),
-        (
-            "bom removed under request",
-            with_bom,
-            Some("utf-8"),
-            "utf-8",
-            ["Müller", "Köln"],
-        ),
-        (
-            "blank request detects",
-            latin1,
-            Some("  "),
-            "ISO-8859-1",
-            ["Müller", "Köln"],
-        ),
+        ("utf-8", utf8.as_bytes().to_vec(), None, "UTF-8", ["Müller", "Köln"]),
+        ("utf-8 bom", with_bom.clone(), None, "UTF-8", ["Müller", "Köln"]),
+        ("utf-16le bom", utf16(utf8, false), None, "UTF-16LE", ["Müller", "Köln"]),
+        ("utf-16be bom", utf16(utf8, true), None, "UTF-16BE", ["Müller", "Köln"]),
+        ("iso-8859-1", latin1.clone(), None, "ISO-8859-1", ["Müller", "Köln"]),
+        ("windows-1252", b"Name,City\n\x805,K\xF6ln\n".to_vec(), None, "windows-1252", ["€5", "Köln"]),
+        ("request latin1 over utf-8", utf8.as_bytes().to_vec(), Some("ISO-8859-1"), "ISO-8859-1", ["MÃ¼ller", "KÃ¶ln"]),
+        ("request utf-8 over latin1", latin1.clone(), Some("UTF-8"), "UTF-8", ["M\u{FFFD}ller", "K\u{FFFD}ln"]),
+        ("label as written", latin1.clone(), Some(" latin1 "), " latin1 ", ["Müller", "Köln"]),
+        ("UTF8", utf8.as_bytes().to_vec(), Some("UTF8"), "UTF8", ["Müller", "Köln"]),
+        ("cp1252", b"Name,City\n\x80,x\n".to_vec(), Some("cp1252"), "cp1252", ["€", "x"]),
+        ("latin_1 underscore", latin1.clone(), Some("ISO_8859-1"), "ISO_8859-1", ["Müller", "Köln"]),
+        ("latin-1 alias", latin1.clone(), Some("Latin-1"), "Latin-1", ["Müller", "Köln"]),
+        ("utf-16 is le", utf16(utf8, false)[2..].to_vec(), Some("UTF-16"), "UTF-16", ["Müller", "Köln"]),
+        ("bom beats request", utf16(utf8, true), Some("UTF-16"), "UTF-16", ["Müller", "Köln"]),
+        ("bom removed under request", with_bom, Some("utf-8"), "utf-8", ["Müller", "Köln"]),
+        ("blank request detects", latin1, Some("  "), "ISO-8859-1", ["Müller", "Köln"]),
     ];
     for (name, bytes, requested, encoding, row) in cases {
         let read = read_all(&bytes, requested);
@@ -209,10 +87,7 @@ fn encodings_are_detected_or_taken_from_the_request() {
 fn unknown_encodings_are_refused() {
     for label in ["klingon", "iso-2022-kr", "utf-9"] {
         let result = CsvRows::open(&b"a\n1\n"[..], Some(label), 200);
-        assert!(
-            matches!(result, Err(CsvError::UnknownEncoding(ref l)) if l == label),
-            "{label}"
-        );
+        assert!(matches!(result, Err(CsvError::UnknownEncoding(ref l)) if l == label), "{label}");
     }
 }
 
@@ -221,40 +96,21 @@ fn detection_looks_at_a_bounded_prefix() {
     let ascii = format!("Name\n{}\n", "a".repeat(SNIFF_BYTES));
     let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
         // Invalid UTF-8 past the sniff window decodes as U+FFFD.
-        (
-            "late invalid utf-8",
-            [ascii.as_bytes(), b"M\xFCller\n"].concat(),
-            "UTF-8",
-            "M\u{FFFD}ller",
-        ),
+        ("late invalid utf-8", [ascii.as_bytes(), b"M\xFCller\n"].concat(), "UTF-8", "M\u{FFFD}ller"),
         // A character cut by the window edge is not mistaken for Latin-1.
         (
             "utf-8 across window edge",
-            [
-                &b"Name\n"[..],
-                &[b'a'; SNIFF_BYTES - 6],
-                "é\nMüller\n".as_bytes(),
-            ]
-            .concat(),
+            [&b"Name\n"[..], &[b'a'; SNIFF_BYTES - 6], "é\nMüller\n".as_bytes()].concat(),
             "UTF-8",
             "Müller",
         ),
         // But a lone lead byte at the very end of a small file is Latin-1.
-        (
-            "lead byte at end",
-            b"Name\nCaf\xE9".to_vec(),
-            "ISO-8859-1",
-            "Café",
-        ),
+        ("lead byte at end", b"Name\nCaf\xE9".to_vec(), "ISO-8859-1", "Café"),
     ];
     for (name, bytes, encoding, last) in cases {
         let read = read_all(&bytes, None);
         assert_eq!(read.encoding, encoding, "{name}");
-        assert_eq!(
-            read.rows.last().map(|row| row[0].as_str()),
-            Some(last),
-            "{name}"
-        );
+        assert_eq!(read.rows.last().map(|row| row[0].as_str()), Some(last), "{name}");
     }
 }
 
@@ -271,19 +127,9 @@ fn delimiter_comes_from_the_header_line() {
         ("tie in order", "a|b:c\n", ':', &["a|b", "c"]),
         ("quoted ignored", "\"x;y;z\",b\n", ',', &["x;y;z", "b"]),
         ("quoted newline", "\"x\n;;\",b\n", ',', &["x\n;;", "b"]),
-        (
-            "escaped quotes",
-            "\"x\"\";;\"\"\",b\n",
-            ',',
-            &["x\";;\"", "b"],
-        ),
+        ("escaped quotes", "\"x\"\";;\"\"\",b\n", ',', &["x\";;\"", "b"]),
         ("blank lines first", "\n \r\n\t\na;b\n", ';', &["a", "b"]),
-        (
-            "delimiter-only lines first",
-            ",,,\n;;\na|b\n",
-            '|',
-            &["a", "b"],
-        ),
+        ("delimiter-only lines first", ",,,\n;;\na|b\n", '|', &["a", "b"]),
         ("header only decides", "a,b\n1;2;3;4\n", ',', &["a", "b"]),
     ];
     for (name, text, delimiter, header) in cases {
@@ -296,42 +142,18 @@ fn delimiter_comes_from_the_header_line() {
 #[test]
 fn rows_follow_rfc_4180() {
     let cases: [(&str, &str, &[&[&str]]); 14] = [
-        (
-            "quoted delimiter",
-            "Name,Other\n\"Smith, John\",x\n",
-            &[&["Smith, John", "x"]],
-        ),
+        ("quoted delimiter", "Name,Other\n\"Smith, John\",x\n", &[&["Smith, John", "x"]]),
         ("quoted semicolon", "a;b\n\"1;2\";3\n", &[&["1;2", "3"]]),
-        (
-            "embedded newline",
-            "a,b\n\"line1\nline2\",x\n",
-            &[&["line1\nline2", "x"]],
-        ),
-        (
-            "embedded crlf",
-            "a,b\r\n\"l1\r\nl2\",x\r\n",
-            &[&["l1\r\nl2", "x"]],
-        ),
+        ("embedded newline", "a,b\n\"line1\nline2\",x\n", &[&["line1\nline2", "x"]]),
+        ("embedded crlf", "a,b\r\n\"l1\r\nl2\",x\r\n", &[&["l1\r\nl2", "x"]]),
         ("crlf", "a,b\r\n1,2\r\n3,4\r\n", &[&["1", "2"], &["3", "4"]]),
         ("cr only", "a,b\r1,2\r3,4", &[&["1", "2"], &["3", "4"]]),
         ("no trailing newline", "a,b\n1,2", &[&["1", "2"]]),
-        (
-            "ragged",
-            "a,b,c\n1\n1,2,3,4\n",
-            &[&["1"], &["1", "2", "3", "4"]],
-        ),
+        ("ragged", "a,b,c\n1\n1,2,3,4\n", &[&["1"], &["1", "2", "3", "4"]]),
         ("trailing empty lines", "a\n1\n\n\n\r\n", &[&["1"]]),
-        (
-            "delimiter-only rows skipped",
-            "a,b\n,\n , \n1,2\n,,,,\n",
-            &[&["1", "2"]],
-        ),
+        ("delimiter-only rows skipped", "a,b\n,\n , \n1,2\n,,,,\n", &[&["1", "2"]]),
         ("whitespace rows skipped", "a\n  \n\t\n\"\"\n2\n", &[&["2"]]),
-        (
-            "doubled quotes",
-            "a\n\"say \"\"hi\"\"\"\n",
-            &[&["say \"hi\""]],
-        ),
+        ("doubled quotes", "a\n\"say \"\"hi\"\"\"\n", &[&["say \"hi\""]]),
         ("stray quote kept", "a,b\nx\"y,z\n", &[&["x\"y", "z"]]),
         ("data cells not trimmed", "a,b\n 1 , 2\n", &[&[" 1 ", " 2"]]),
     ];
@@ -345,18 +167,10 @@ fn rows_follow_rfc_4180() {
 #[test]
 fn header_cells_are_cleaned() {
     let cases: [(&str, &[u8], &[&str]); 4] = [
-        (
-            "bom and spaces",
-            b"\xEF\xBB\xBF Last_Name , Email \n",
-            &["Last_Name", "Email"],
-        ),
+        ("bom and spaces", b"\xEF\xBB\xBF Last_Name , Email \n", &["Last_Name", "Email"]),
         ("quoted spaces", b"\" A \",\tB\t\n", &["A", "B"]),
         ("after blank lines", b"\r\n\r\n Email\r\n", &["Email"]),
-        (
-            "stray inner bom",
-            b"\xEF\xBB\xBF\xEF\xBB\xBFName\n",
-            &["Name"],
-        ),
+        ("stray inner bom", b"\xEF\xBB\xBF\xEF\xBB\xBFName\n", &["Name"]),
     ];
     for (name, bytes, header) in cases {
         assert_eq!(read_all(bytes, None).header, strings(header), "{name}");
@@ -404,34 +218,19 @@ impl Read for FailAfter<'_> {
 
 #[test]
 fn errors_carry_the_data_row() {
-    let mut csv = CsvRows::open(
-        FailAfter {
-            data: b"a\n\n1\n \n2\n3",
-        },
-        None,
-        200,
-    );
+    let mut csv = CsvRows::open(FailAfter { data: b"a\n\n1\n \n2\n3" }, None, 200);
     // The sniff window hits the failure first: reported as a plain I/O error.
     assert!(matches!(csv, Err(CsvError::Io(_))), "{csv:?}");
 
     let body = format!("a\n1\n\n2\n{}", "x".repeat(3 * SNIFF_BYTES));
-    csv = CsvRows::open(
-        FailAfter {
-            data: body.as_bytes(),
-        },
-        None,
-        200,
-    );
+    csv = CsvRows::open(FailAfter { data: body.as_bytes() }, None, 200);
     let mut csv = csv.unwrap();
     let mut row = StringRecord::new();
     assert!(csv.read_row(&mut row).unwrap());
     assert!(csv.read_row(&mut row).unwrap());
     assert_eq!(csv.rows_read(), 2);
     let error = csv.read_row(&mut row).unwrap_err();
-    assert!(
-        matches!(error, CsvError::Read { row: Some(3), .. }),
-        "{error:?}"
-    );
+    assert!(matches!(error, CsvError::Read { row: Some(3), .. }), "{error:?}");
     assert!(error.to_string().contains("at data row 3"), "{error}");
 }
 
@@ -442,29 +241,19 @@ fn overlong_records_are_refused() {
     let mut row = StringRecord::new();
     assert!(csv.read_row(&mut row).unwrap());
     let error = csv.read_row(&mut row).unwrap_err();
-    assert!(
-        matches!(error, CsvError::Read { row: Some(2), .. }),
-        "{error:?}"
-    );
+    assert!(matches!(error, CsvError::Read { row: Some(2), .. }), "{error:?}");
 }
 
 #[test]
 fn reads_a_zip_entry() {
     use std::io::Write;
     let mut writer = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
-    writer
-        .start_file("leads.csv", zip::write::SimpleFileOptions::default())
-        .unwrap();
-    writer
-        .write_all(b"Last_Name;Email\nSmith;a@b.co\n")
-        .unwrap();
+    writer.start_file("leads.csv", zip::write::SimpleFileOptions::default()).unwrap();
+    writer.write_all(b"Last_Name;Email\nSmith;a@b.co\n").unwrap();
     let bytes = writer.finish().unwrap().into_inner();
     let mut archive = zip::ZipArchive::new(io::Cursor::new(bytes)).unwrap();
     let read = read_all_from(archive.by_index(0).unwrap(), None, 200).unwrap();
-    assert_eq!(
-        (read.delimiter, read.header),
-        (';', strings(&["Last_Name", "Email"]))
-    );
+    assert_eq!((read.delimiter, read.header), (';', strings(&["Last_Name", "Email"])));
     assert_eq!(read.rows, [strings(&["Smith", "a@b.co"])]);
 }
 
@@ -490,10 +279,7 @@ fn memory_stays_flat_on_long_files() {
             Ok(count)
         }
     }
-    let source = Rows {
-        left: 300_000,
-        pending: b"id,name,x\n".to_vec(),
-    };
+    let source = Rows { left: 300_000, pending: b"id,name,x\n".to_vec() };
     let mut csv = CsvRows::open(source, None, 200).unwrap();
     let mut row = StringRecord::new();
     while csv.read_row(&mut row).unwrap() {}
@@ -501,10 +287,7 @@ fn memory_stays_flat_on_long_files() {
 }
 
 fn noisy_byte() -> impl Strategy<Value = u8> {
-    prop_oneof![
-        any::<u8>(),
-        prop::sample::select(b",;:|\"\r\n \xEF\xBB\xBF\xFF\xFE\x00".to_vec())
-    ]
+    prop_oneof![any::<u8>(), prop::sample::select(b",;:|\"\r\n \xEF\xBB\xBF\xFF\xFE\x00".to_vec())]
 }
 
 fn cell_char() -> impl Strategy<Value = char> {
@@ -524,9 +307,7 @@ fn encode(text: &str, form: u8) -> Vec<u8> {
 }
 
 fn write_csv(delimiter: u8, header: &[String], records: &[Vec<String>]) -> String {
-    let mut writer = csv::WriterBuilder::new()
-        .delimiter(delimiter)
-        .from_writer(Vec::new());
+    let mut writer = csv::WriterBuilder::new().delimiter(delimiter).from_writer(Vec::new());
     writer.write_record(header).unwrap();
     for record in records {
         writer.write_record(record).unwrap();

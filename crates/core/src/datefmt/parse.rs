@@ -19,28 +19,11 @@ const FULL_MONTHS: [&str; 12] = [
     "November",
     "December",
 ];
-const SHORT_MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-const FULL_DAYS: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
+const SHORT_MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const FULL_DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 const SHORT_DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-const WEEKDAYS: [Weekday; 7] = [
-    Weekday::Mon,
-    Weekday::Tue,
-    Weekday::Wed,
-    Weekday::Thu,
-    Weekday::Fri,
-    Weekday::Sat,
-    Weekday::Sun,
-];
+const WEEKDAYS: [Weekday; 7] =
+    [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
 
 /// The values read from an input, before they are combined.
 #[derive(Debug, Default)]
@@ -84,12 +67,7 @@ impl<'a> Cursor<'a> {
 
     /// Consumes between `min` and `max` ASCII digits (as many as there are, up to `max`).
     fn digits(&mut self, min: usize, max: usize) -> Option<&'a str> {
-        let len = self
-            .rest
-            .bytes()
-            .take(max)
-            .take_while(u8::is_ascii_digit)
-            .count();
+        let len = self.rest.bytes().take(max).take_while(u8::is_ascii_digit).count();
         if len < min {
             return None;
         }
@@ -133,12 +111,7 @@ pub(super) fn read_fields(tokens: &[Token], input: &str, current_year: i32) -> O
     Some(fields)
 }
 
-fn read_field(
-    cursor: &mut Cursor<'_>,
-    spec: &FieldSpec,
-    fields: &mut Fields,
-    current_year: i32,
-) -> Option<()> {
+fn read_field(cursor: &mut Cursor<'_>, spec: &FieldSpec, fields: &mut Fields, current_year: i32) -> Option<()> {
     match spec.kind {
         Kind::Year => fields.year = Some(read_year(cursor, spec, current_year)?),
         Kind::Month if spec.count >= 3 => {
@@ -188,13 +161,7 @@ fn width(spec: &FieldSpec, usual: usize) -> (usize, usize) {
 }
 
 /// Reads a number within `low..=high`.
-fn read_number(
-    cursor: &mut Cursor<'_>,
-    spec: &FieldSpec,
-    usual: usize,
-    low: u32,
-    high: u32,
-) -> Option<u32> {
+fn read_number(cursor: &mut Cursor<'_>, spec: &FieldSpec, usual: usize, low: u32, high: u32) -> Option<u32> {
     let (min, max) = width(spec, usual);
     let value = to_u32(cursor.digits(min, max)?)?;
     (low..=high).contains(&value).then_some(value)
@@ -204,9 +171,7 @@ fn read_number(
 fn to_u32(digits: &str) -> Option<u32> {
     let mut value: u32 = 0;
     for byte in digits.bytes() {
-        value = value
-            .checked_mul(10)?
-            .checked_add(u32::from(byte.checked_sub(b'0')?))?;
+        value = value.checked_mul(10)?.checked_add(u32::from(byte.checked_sub(b'0')?))?;
     }
     Some(value)
 }
@@ -302,11 +267,7 @@ pub(super) fn resolve(fields: &Fields, has_date: bool) -> Option<ParsedDateTime>
         Some(hour) => Some(resolve_time(fields, hour)?),
         None => None,
     };
-    Some(ParsedDateTime {
-        date,
-        time,
-        offset: fields.offset,
-    })
+    Some(ParsedDateTime { date, time, offset: fields.offset })
 }
 
 fn resolve_date(fields: &Fields) -> Option<NaiveDate> {

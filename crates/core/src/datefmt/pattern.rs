@@ -123,21 +123,14 @@ pub(super) fn tokenize(pattern: &str) -> Result<Vec<Token>, FormatError> {
         }
         let kind = Kind::from_letter(c).ok_or(FormatError::UnknownLetter(c))?;
         if seen.contains(&kind.slot()) {
-            return Err(FormatError::Repeated {
-                letter: c,
-                what: kind.slot(),
-            });
+            return Err(FormatError::Repeated { letter: c, what: kind.slot() });
         }
         seen.push(kind.slot());
         let mut count = 1;
         while chars.next_if_eq(&c).is_some() {
             count += 1;
         }
-        tokens.push(Token::Field(FieldSpec {
-            kind,
-            count,
-            abutting: false,
-        }));
+        tokens.push(Token::Field(FieldSpec { kind, count, abutting: false }));
     }
     mark_abutting(&mut tokens);
     Ok(tokens)
@@ -185,9 +178,7 @@ fn is_numeric_field(token: &Token) -> bool {
 
 /// Whether any field of the pattern is of a kind matching `wanted`.
 fn has_kind(tokens: &[Token], wanted: impl Fn(Kind) -> bool) -> bool {
-    tokens
-        .iter()
-        .any(|t| matches!(t, Token::Field(spec) if wanted(spec.kind)))
+    tokens.iter().any(|t| matches!(t, Token::Field(spec) if wanted(spec.kind)))
 }
 
 /// Year, month and day, or year and day of year.

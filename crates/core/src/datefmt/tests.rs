@@ -40,41 +40,13 @@ fn compile_errors() {
         ("F", FormatError::UnknownLetter('F')),
         ("yyyy'T", FormatError::UnterminatedQuote),
         ("'", FormatError::UnterminatedQuote),
-        (
-            "yyyy-MM-dd yyyy",
-            FormatError::Repeated {
-                letter: 'y',
-                what: "year",
-            },
-        ),
-        (
-            "HH:mm hh",
-            FormatError::Repeated {
-                letter: 'h',
-                what: "hour",
-            },
-        ),
-        (
-            "EEE u",
-            FormatError::Repeated {
-                letter: 'u',
-                what: "day of week",
-            },
-        ),
-        (
-            "Z X",
-            FormatError::Repeated {
-                letter: 'X',
-                what: "time zone",
-            },
-        ),
+        ("yyyy-MM-dd yyyy", FormatError::Repeated { letter: 'y', what: "year" }),
+        ("HH:mm hh", FormatError::Repeated { letter: 'h', what: "hour" }),
+        ("EEE u", FormatError::Repeated { letter: 'u', what: "day of week" }),
+        ("Z X", FormatError::Repeated { letter: 'X', what: "time zone" }),
     ];
     for (pattern, expected) in cases {
-        assert_eq!(
-            JavaDateFormat::compile(pattern).as_ref(),
-            Err(expected),
-            "pattern {pattern:?}"
-        );
+        assert_eq!(JavaDateFormat::compile(pattern).as_ref(), Err(expected), "pattern {pattern:?}");
     }
 }
 
@@ -84,16 +56,9 @@ fn error_messages_are_readable() {
         FormatError::UnknownLetter('G').to_string(),
         "'G' is not a supported pattern letter (quote literal text with single quotes)"
     );
+    assert_eq!(FormatError::UnterminatedQuote.to_string(), "the pattern has an unterminated quote");
     assert_eq!(
-        FormatError::UnterminatedQuote.to_string(),
-        "the pattern has an unterminated quote"
-    );
-    assert_eq!(
-        FormatError::Repeated {
-            letter: 'y',
-            what: "year"
-        }
-        .to_string(),
+        FormatError::Repeated { letter: 'y', what: "year" }.to_string(),
         "the pattern sets the year twice (letter 'y')"
     );
 }
@@ -147,41 +112,21 @@ fn parses_dates() {
         ("yyyy-LL-dd", "2024-03-05", date(2024, 3, 5)),
         ("yyyy-DDD", "2024-065", date(2024, 3, 5)),
         ("yyyy-D", "2024-366", date(2024, 12, 31)),
-        (
-            "EEEE, MMMM d, yyyy",
-            "Tuesday, March 5, 2024",
-            date(2024, 3, 5),
-        ),
+        ("EEEE, MMMM d, yyyy", "Tuesday, March 5, 2024", date(2024, 3, 5)),
         ("EEE yyyy-MM-dd", "tue 2024-03-05", date(2024, 3, 5)),
         ("u yyyy-MM-dd", "2 2024-03-05", date(2024, 3, 5)),
         ("dd.MM.yyyy", "29.02.2024", date(2024, 2, 29)),
         ("yyyy'年'MM'月'dd'日'", "2024年03月05日", date(2024, 3, 5)),
         ("dd 'de' MMMM", "05 de March", date(1970, 3, 5)),
         ("''yy''", "'24'", date(2024, 1, 1)),
-        (
-            "'o''clock' yyyy-MM-dd",
-            "o'clock 2024-03-05",
-            date(2024, 3, 5),
-        ),
+        ("'o''clock' yyyy-MM-dd", "o'clock 2024-03-05", date(2024, 3, 5)),
         ("ddd/MM/yyyy", "005/03/2024", date(2024, 3, 5)),
     ];
     for (pattern, input, expected) in cases {
         let parsed = parse(pattern, input);
-        assert_eq!(
-            parsed.map(|p| p.date),
-            Some(*expected),
-            "{pattern:?} on {input:?}"
-        );
-        assert_eq!(
-            parsed.and_then(|p| p.time),
-            None,
-            "{pattern:?} on {input:?} has no time"
-        );
-        assert_eq!(
-            parsed.and_then(|p| p.offset),
-            None,
-            "{pattern:?} on {input:?} has no offset"
-        );
+        assert_eq!(parsed.map(|p| p.date), Some(*expected), "{pattern:?} on {input:?}");
+        assert_eq!(parsed.and_then(|p| p.time), None, "{pattern:?} on {input:?} has no time");
+        assert_eq!(parsed.and_then(|p| p.offset), None, "{pattern:?} on {input:?} has no offset");
     }
 }
 
@@ -223,20 +168,13 @@ fn refuses_bad_dates() {
         ("yyyy'T'MM", "2024t03"),
     ];
     for (pattern, input) in cases {
-        assert_eq!(
-            parse(pattern, input),
-            None,
-            "{pattern:?} should refuse {input:?}"
-        );
+        assert_eq!(parse(pattern, input), None, "{pattern:?} should refuse {input:?}");
     }
 }
 
 #[test]
 fn day_name_is_only_a_name_without_a_date() {
-    assert_eq!(
-        parse("EEE HH:mm", "Mon 10:30").and_then(|p| p.time),
-        time(10, 30, 0)
-    );
+    assert_eq!(parse("EEE HH:mm", "Mon 10:30").and_then(|p| p.time), time(10, 30, 0));
     assert_eq!(parse("EEE HH:mm", "Xyz 10:30"), None);
 }
 
@@ -262,16 +200,8 @@ fn parses_times() {
     ];
     for (pattern, input, expected) in cases {
         let parsed = parse(pattern, input);
-        assert_eq!(
-            parsed.and_then(|p| p.time),
-            *expected,
-            "{pattern:?} on {input:?}"
-        );
-        assert_eq!(
-            parsed.map(|p| p.date),
-            Some(date(1970, 1, 1)),
-            "{pattern:?} on {input:?}"
-        );
+        assert_eq!(parsed.and_then(|p| p.time), *expected, "{pattern:?} on {input:?}");
+        assert_eq!(parsed.map(|p| p.date), Some(date(1970, 1, 1)), "{pattern:?} on {input:?}");
     }
 }
 
@@ -291,11 +221,7 @@ fn refuses_bad_times() {
         ("HHmmss", "71503"),
     ];
     for (pattern, input) in cases {
-        assert_eq!(
-            parse(pattern, input),
-            None,
-            "{pattern:?} should refuse {input:?}"
-        );
+        assert_eq!(parse(pattern, input), None, "{pattern:?} should refuse {input:?}");
     }
 }
 
@@ -311,11 +237,7 @@ fn fractions_are_decimal_fractions_of_a_second() {
     ];
     for (pattern, input, nanos) in cases {
         let expected = NaiveTime::from_hms_nano_opt(10, 0, 0, *nanos);
-        assert_eq!(
-            parse(pattern, input).and_then(|p| p.time),
-            expected,
-            "{pattern:?} on {input:?}"
-        );
+        assert_eq!(parse(pattern, input).and_then(|p| p.time), expected, "{pattern:?} on {input:?}");
     }
     assert_eq!(parse("HH:mm:ss.S", "10:00:00.1234567890"), None);
 }
@@ -339,11 +261,7 @@ fn parses_offsets() {
         ("HH:mmz", "10:00Z", 0),
     ];
     for (pattern, input, seconds) in cases {
-        assert_eq!(
-            parse(pattern, input).and_then(|p| p.offset),
-            offset(*seconds),
-            "{pattern:?} on {input:?}"
-        );
+        assert_eq!(parse(pattern, input).and_then(|p| p.offset), offset(*seconds), "{pattern:?} on {input:?}");
     }
 }
 
@@ -360,11 +278,7 @@ fn refuses_bad_offsets() {
         ("HH:mm X", "10:00 +08:00:00"),
     ];
     for (pattern, input) in cases {
-        assert_eq!(
-            parse(pattern, input),
-            None,
-            "{pattern:?} should refuse {input:?}"
-        );
+        assert_eq!(parse(pattern, input), None, "{pattern:?} should refuse {input:?}");
     }
 }
 
@@ -374,63 +288,29 @@ fn parses_full_examples() {
         (
             "EEE, d MMM yyyy HH:mm:ss Z",
             "Wed, 4 Jul 2001 12:08:56 -0700",
-            ParsedDateTime {
-                date: date(2001, 7, 4),
-                time: time(12, 8, 56),
-                offset: offset(-7 * 3600),
-            },
+            ParsedDateTime { date: date(2001, 7, 4), time: time(12, 8, 56), offset: offset(-7 * 3600) },
         ),
         (
             "yyyy-MM-dd'T'HH:mm:ssXXX",
             "2023-05-03T20:39:19+05:30",
-            ParsedDateTime {
-                date: date(2023, 5, 3),
-                time: time(20, 39, 19),
-                offset: offset(19800),
-            },
+            ParsedDateTime { date: date(2023, 5, 3), time: time(20, 39, 19), offset: offset(19800) },
         ),
         (
             "yyyy-MM-dd'T'HH:mm:ssXXX",
             "2023-05-03T20:39:19Z",
-            ParsedDateTime {
-                date: date(2023, 5, 3),
-                time: time(20, 39, 19),
-                offset: offset(0),
-            },
+            ParsedDateTime { date: date(2023, 5, 3), time: time(20, 39, 19), offset: offset(0) },
         ),
         (
             "dd-MMM-yyyy hh:mm a",
             "05-Mar-2024 07:15 pm",
-            ParsedDateTime {
-                date: date(2024, 3, 5),
-                time: time(19, 15, 0),
-                offset: None,
-            },
+            ParsedDateTime { date: date(2024, 3, 5), time: time(19, 15, 0), offset: None },
         ),
-        (
-            "yyyyMMddHHmm",
-            "202403050715",
-            ParsedDateTime {
-                date: date(2024, 3, 5),
-                time: time(7, 15, 0),
-                offset: None,
-            },
-        ),
+        ("yyyyMMddHHmm", "202403050715", ParsedDateTime { date: date(2024, 3, 5), time: time(7, 15, 0), offset: None }),
     ];
     for (pattern, input, expected) in cases {
-        assert_eq!(
-            parse(pattern, input),
-            Some(*expected),
-            "{pattern:?} on {input:?}"
-        );
+        assert_eq!(parse(pattern, input), Some(*expected), "{pattern:?} on {input:?}");
     }
-    assert_eq!(
-        parse(
-            "EEE, d MMM yyyy HH:mm:ss Z",
-            "Thu, 4 Jul 2001 12:08:56 -0700"
-        ),
-        None
-    );
+    assert_eq!(parse("EEE, d MMM yyyy HH:mm:ss Z", "Thu, 4 Jul 2001 12:08:56 -0700"), None);
 }
 
 #[test]
@@ -445,11 +325,7 @@ fn two_digit_years_follow_the_java_window() {
         (20, 2000, 1920),
     ];
     for (value, current, expected) in cases {
-        assert_eq!(
-            two_digit_year(*value, *current),
-            *expected,
-            "{value} in {current}"
-        );
+        assert_eq!(two_digit_year(*value, *current), *expected, "{value} in {current}");
     }
 }
 

@@ -54,14 +54,6 @@ pub struct ResourceSpec {
 impl ResourceSpec {
     /// Header names of the echoed columns.
     pub fn echo_headers(&self) -> Vec<String> {
-        self.echo_columns
-            .iter()
-            .map(|index| {
-                self.header
-                    .get(*index as usize)
-                    .cloned()
-                    .unwrap_or_default()
-            })
-            .collect()
+        self.echo_columns.iter().map(|index| self.header.get(*index as usize).cloned().unwrap_or_default()).collect()
     }
 }

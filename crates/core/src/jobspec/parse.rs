@@ -3,8 +3,7 @@
 //! Unknown keys are ignored, as Zoho does.
 
 use bulkwrite_wire::{
-    ApiError, Callback, CreateJobRequest, DefaultValue, ErrorCode, FieldMapping, ModuleRef,
-    Operation, ResourceRequest,
+    ApiError, Callback, CreateJobRequest, DefaultValue, ErrorCode, FieldMapping, ModuleRef, Operation, ResourceRequest,
 };
 use serde_json::{Map, Value};
 
@@ -13,22 +12,18 @@ pub const MAX_RESOURCES: usize = 100;
 
 /// Reads the raw body of `POST /crm/bulk/{v}/write`.
 pub fn parse_body(body: &[u8]) -> Result<CreateJobRequest, ApiError> {
-    let text =
-        std::str::from_utf8(body).map_err(|_| ApiError::new(ErrorCode::RequestBodyNotSupported))?;
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::new(ErrorCode::RequestBodyNotSupported))?;
     if text.trim().is_empty() {
         return Err(ApiError::new(ErrorCode::RequestBodyNotSupported));
     }
-    let value: Value = serde_json::from_str(text)
-        .map_err(|_| ApiError::new(ErrorCode::RequestBodyNotSupported))?;
+    let value: Value = serde_json::from_str(text).map_err(|_| ApiError::new(ErrorCode::RequestBodyNotSupported))?;
     parse_request(&value)
 }
 
 /// Reads a create-job document.
 pub fn parse_request(value: &Value) -> Result<CreateJobRequest, ApiError> {
     let Some(body) = value.as_object() else {
-        return Err(
-            ApiError::new(ErrorCode::InvalidData).detail("expected_data_type", "jsonobject")
-        );
+        return Err(ApiError::new(ErrorCode::InvalidData).detail("expected_data_type", "jsonobject"));
     };
     check_required_keys(body)?;
     read_request(body)
@@ -102,10 +97,8 @@ fn invalid(api_name: &str, path: &str, expected: &str) -> ApiError {
 fn read_request(body: &Map<String, Value>) -> Result<CreateJobRequest, ApiError> {
     let operation_text = body.get("operation").and_then(Value::as_str);
     let operation = operation_text.and_then(Operation::parse).ok_or_else(|| {
-        invalid("operation", "$.operation", "string").detail(
-            "supported_values",
-            ["insert", "update", "upsert"].as_slice(),
-        )
+        invalid("operation", "$.operation", "string")
+            .detail("supported_values", ["insert", "update", "upsert"].as_slice())
     })?;
     let ignore_empty = optional_bool(body, "ignore_empty", "$.ignore_empty")?;
     let character_encoding = optional_string(body, "character_encoding", "$.character_encoding")?;
@@ -121,42 +114,29 @@ fn read_request(body: &Map<String, Value>) -> Result<CreateJobRequest, ApiError>
         return Err(ApiError::missing_key("resource"));
     }
     if items.len() > MAX_RESOURCES {
-        return Err(
-            ApiError::with_message(ErrorCode::LimitExceeded, "too many resources")
-                .detail("api_name", "resource")
-                .detail("json_path", "$.resource")
-                .detail("maximum_length", MAX_RESOURCES),
-        );
+        return Err(ApiError::with_message(ErrorCode::LimitExceeded, "too many resources")
+            .detail("api_name", "resource")
+            .detail("json_path", "$.resource")
+            .detail("maximum_length", MAX_RESOURCES));
     }
     let mut resource = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
         resource.push(read_resource(item, index)?);
     }
-    Ok(CreateJobRequest {
-        operation,
-        ignore_empty,
-        character_encoding,
-        callback,
-        resource,
-    })
+    Ok(CreateJobRequest { operation, ignore_empty, character_encoding, callback, resource })
 }
 
 fn read_callback(callback: &Map<String, Value>) -> Result<Callback, ApiError> {
     let Some(url) = callback.get("url").and_then(Value::as_str) else {
         return Err(invalid("url", "$.callback.url", "string"));
     };
-    let method = callback
-        .get("method")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let method = callback.get("method").and_then(Value::as_str).unwrap_or_default();
     if !method.eq_ignore_ascii_case("post") {
-        return Err(ApiError::new(ErrorCode::InvalidCallbackMethod)
-            .detail("supported_callback_methods", ["post"].as_slice()));
+        return Err(
+            ApiError::new(ErrorCode::InvalidCallbackMethod).detail("supported_callback_methods", ["post"].as_slice())
+        );
     }
-    Ok(Callback {
-        url: url.to_string(),
-        method: "post".to_string(),
-    })
+    Ok(Callback { url: url.to_string(), method: "post".to_string() })
 }
 
 fn read_resource(item: &Value, index: usize) -> Result<ResourceRequest, ApiError> {
@@ -166,8 +146,9 @@ fn read_resource(item: &Value, index: usize) -> Result<ResourceRequest, ApiError
     };
     let kind = resource.get("type").and_then(Value::as_str);
     if kind != Some("data") {
-        return Err(ApiError::invalid_key("type", &format!("{path}.type"))
-            .detail("supported_values", ["data"].as_slice()));
+        return Err(
+            ApiError::invalid_key("type", &format!("{path}.type")).detail("supported_values", ["data"].as_slice())
+        );
     }
     let module = read_module(resource.get("module"), &path)?;
     let file_id = match resource.get("file_id") {
@@ -183,30 +164,13 @@ fn read_resource(item: &Value, index: usize) -> Result<ResourceRequest, ApiError
         Some(Value::Array(items)) => {
             let mut mappings = Vec::with_capacity(items.len());
             for (mapping_index, mapping) in items.iter().enumerate() {
-                mappings.push(read_mapping(
-                    mapping,
-                    &format!("{path}.field_mappings[{mapping_index}]"),
-                )?);
+                mappings.push(read_mapping(mapping, &format!("{path}.field_mappings[{mapping_index}]"))?);
             }
             Some(mappings)
         }
-        Some(_) => {
-            return Err(invalid(
-                "field_mappings",
-                &format!("{path}.field_mappings"),
-                "jsonarray",
-            ))
-        }
+        Some(_) => return Err(invalid("field_mappings", &format!("{path}.field_mappings"), "jsonarray")),
     };
-    Ok(ResourceRequest {
-        kind: "data".to_string(),
-        module,
-        file_id,
-        file_names,
-        find_by,
-        ignore_empty,
-        field_mappings,
-    })
+    Ok(ResourceRequest { kind: "data".to_string(), module, file_id, file_names, find_by, ignore_empty, field_mappings })
 }
 
 fn read_module(value: Option<&Value>, path: &str) -> Result<ModuleRef, ApiError> {
@@ -215,30 +179,20 @@ fn read_module(value: Option<&Value>, path: &str) -> Result<ModuleRef, ApiError>
         Some(Value::String(name)) => Ok(ModuleRef::Name(name.clone())),
         Some(Value::Object(object)) => {
             let Some(api_name) = object.get("api_name").and_then(Value::as_str) else {
-                return Err(invalid(
-                    "api_name",
-                    &format!("{module_path}.api_name"),
-                    "string",
-                ));
+                return Err(invalid("api_name", &format!("{module_path}.api_name"), "string"));
             };
             let id = match object.get("id") {
                 Some(Value::String(id)) => Some(id.clone()),
                 Some(Value::Number(id)) => Some(id.to_string()),
                 _ => None,
             };
-            Ok(ModuleRef::Object {
-                api_name: api_name.to_string(),
-                id,
-            })
+            Ok(ModuleRef::Object { api_name: api_name.to_string(), id })
         }
         _ => Err(invalid("module", &module_path, "jsonobject")),
     }
 }
 
-fn read_file_names(
-    resource: &Map<String, Value>,
-    path: &str,
-) -> Result<Option<Vec<String>>, ApiError> {
+fn read_file_names(resource: &Map<String, Value>, path: &str) -> Result<Option<Vec<String>>, ApiError> {
     let names_path = format!("{path}.file_names");
     let items = match resource.get("file_names") {
         None | Some(Value::Null) => return Ok(None),
@@ -271,22 +225,10 @@ fn read_mapping(value: &Value, path: &str) -> Result<FieldMapping, ApiError> {
         None | Some(Value::Null) => None,
         Some(Value::Object(object)) => Some(DefaultValue {
             value: object.get("value").filter(|v| !v.is_null()).cloned(),
-            name: object
-                .get("name")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            module: object
-                .get("module")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            name: object.get("name").and_then(Value::as_str).map(str::to_string),
+            module: object.get("module").and_then(Value::as_str).map(str::to_string),
         }),
-        Some(_) => {
-            return Err(invalid(
-                "default_value",
-                &format!("{path}.default_value"),
-                "jsonobject",
-            ))
-        }
+        Some(_) => return Err(invalid("default_value", &format!("{path}.default_value"), "jsonobject")),
     };
     Ok(FieldMapping {
         api_name: api_name.to_string(),
@@ -299,12 +241,7 @@ fn read_mapping(value: &Value, path: &str) -> Result<FieldMapping, ApiError> {
     })
 }
 
-fn read_index(
-    mapping: &Map<String, Value>,
-    key: &str,
-    api_name: &str,
-    path: &str,
-) -> Result<Option<u32>, ApiError> {
+fn read_index(mapping: &Map<String, Value>, key: &str, api_name: &str, path: &str) -> Result<Option<u32>, ApiError> {
     let key_path = format!("{path}.{key}");
     match mapping.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -313,9 +250,7 @@ fn read_index(
                 .detail("api_name", api_name)
                 .detail("json_path", key_path)),
             Some(index) => u32::try_from(index).map(Some).map_err(|_| {
-                ApiError::new(ErrorCode::ColumnIndexNotFound)
-                    .detail("api_name", api_name)
-                    .detail("json_path", key_path)
+                ApiError::new(ErrorCode::ColumnIndexNotFound).detail("api_name", api_name).detail("json_path", key_path)
             }),
             None => Err(invalid(key, &key_path, "integer")),
         },
@@ -323,11 +258,7 @@ fn read_index(
     }
 }
 
-fn optional_string(
-    object: &Map<String, Value>,
-    key: &str,
-    path: &str,
-) -> Result<Option<String>, ApiError> {
+fn optional_string(object: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>, ApiError> {
     match object.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text.clone())),
@@ -335,11 +266,7 @@ fn optional_string(
     }
 }
 
-fn optional_bool(
-    object: &Map<String, Value>,
-    key: &str,
-    path: &str,
-) -> Result<Option<bool>, ApiError> {
+fn optional_bool(object: &Map<String, Value>, key: &str, path: &str) -> Result<Option<bool>, ApiError> {
     match object.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(flag)) => Ok(Some(*flag)),
@@ -375,11 +302,7 @@ mod tests {
 
     fn error_of(value: Value) -> (String, String, Value) {
         let error = parse_request(&value).unwrap_err();
-        (
-            error.code.as_str().to_string(),
-            error.message,
-            Value::Object(error.details),
-        )
+        (error.code.as_str().to_string(), error.message, Value::Object(error.details))
     }
 
     #[test]
@@ -397,10 +320,7 @@ mod tests {
     #[test]
     fn missing_file_id_is_the_recorded_error() {
         let mut body = seed();
-        body["resource"][0]
-            .as_object_mut()
-            .unwrap()
-            .remove("file_id");
+        body["resource"][0].as_object_mut().unwrap().remove("file_id");
         let (code, message, details) = error_of(body);
         assert_eq!(code, "MISSING_REQUIRED_KEY");
         assert_eq!(message, "required key fileid is not found in request body.");
@@ -412,10 +332,7 @@ mod tests {
         let mut body = seed();
         body["operation"] = json!("merge");
         body["resource"][0].as_object_mut().unwrap().remove("type");
-        assert_eq!(
-            error_of(body).1,
-            "required key type is not found in request body."
-        );
+        assert_eq!(error_of(body).1, "required key type is not found in request body.");
     }
 
     #[test]
@@ -424,11 +341,7 @@ mod tests {
             ("/operation", json!("merge"), "$.operation"),
             ("/ignore_empty", json!("yes"), "$.ignore_empty"),
             ("/resource/0/type", json!("meta"), "$.resource[0].type"),
-            (
-                "/resource/0/field_mappings/0/index",
-                json!("0"),
-                "$.resource[0].field_mappings[0].index",
-            ),
+            ("/resource/0/field_mappings/0/index", json!("0"), "$.resource[0].field_mappings[0].index"),
             ("/resource/0/module", json!(7), "$.resource[0].module"),
             ("/resource", json!({}), "$.resource"),
         ];
@@ -460,14 +373,8 @@ mod tests {
     #[test]
     fn a_mapping_without_index_needs_a_default_value() {
         let mut body = seed();
-        body["resource"][0]["field_mappings"][3]
-            .as_object_mut()
-            .unwrap()
-            .remove("index");
-        assert_eq!(
-            error_of(body).1,
-            "required key index for field Mobile is not found in request body."
-        );
+        body["resource"][0]["field_mappings"][3].as_object_mut().unwrap().remove("index");
+        assert_eq!(error_of(body).1, "required key index for field Mobile is not found in request body.");
         let mut with_default = seed();
         with_default["resource"][0]["field_mappings"][4] =
             json!({"api_name": "Layout", "default_value": {"value": "Standard"}});
@@ -477,10 +384,7 @@ mod tests {
     #[test]
     fn malformed_bodies_are_zoho_errors() {
         for body in [&b""[..], b"{", b"\xff\xfe", b"   "] {
-            assert_eq!(
-                parse_body(body).unwrap_err().code,
-                ErrorCode::RequestBodyNotSupported
-            );
+            assert_eq!(parse_body(body).unwrap_err().code, ErrorCode::RequestBodyNotSupported);
         }
         assert_eq!(parse_body(b"[]").unwrap_err().code, ErrorCode::InvalidData);
     }

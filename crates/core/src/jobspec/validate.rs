@@ -4,9 +4,7 @@
 
 use std::collections::HashMap;
 
-use bulkwrite_wire::{
-    ApiError, CreateJobRequest, ErrorCode, FieldMapping, Operation, ResourceRequest,
-};
+use bulkwrite_wire::{ApiError, CreateJobRequest, ErrorCode, FieldMapping, Operation, ResourceRequest};
 
 use super::{JobSpec, ResourceSpec, ID_FIELD};
 use crate::convert::format_fits;
@@ -26,10 +24,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits {
-            max_columns: 200,
-            max_mappings: 200,
-        }
+        Limits { max_columns: 200, max_mappings: 200 }
     }
 }
 
@@ -43,10 +38,7 @@ pub struct ValidationContext<'a> {
 }
 
 /// Validates a read request into a [`JobSpec`].
-pub fn validate(
-    request: &CreateJobRequest,
-    ctx: &ValidationContext<'_>,
-) -> Result<JobSpec, ApiError> {
+pub fn validate(request: &CreateJobRequest, ctx: &ValidationContext<'_>) -> Result<JobSpec, ApiError> {
     let mut modules = Vec::with_capacity(request.resource.len());
     for (index, resource) in request.resource.iter().enumerate() {
         modules.push(check_module(resource, index, ctx.schema)?);
@@ -75,11 +67,7 @@ pub fn validate(
     })
 }
 
-fn check_module<'s>(
-    resource: &ResourceRequest,
-    index: usize,
-    schema: &'s OrgSchema,
-) -> Result<&'s Module, ApiError> {
+fn check_module<'s>(resource: &ResourceRequest, index: usize, schema: &'s OrgSchema) -> Result<&'s Module, ApiError> {
     let name = resource.module.api_name();
     match schema.module(name) {
         Some(module) if module.bulk_write => Ok(module),
@@ -106,9 +94,7 @@ fn check_file<'f>(
         Some(names) if !names.is_empty() => {
             let mut found = None;
             for name in names {
-                let entry = entries
-                    .iter()
-                    .find(|e| e.name == *name || base_name(&e.name) == name.as_str());
+                let entry = entries.iter().find(|e| e.name == *name || base_name(&e.name) == name.as_str());
                 match entry {
                     Some(entry) if found.is_none() => found = Some(entry),
                     // One CSV per module: a second name for the same resource is not supported.
@@ -141,12 +127,9 @@ fn check_find_by(
         if operation == Operation::Insert {
             return Ok(());
         }
-        return Err(ApiError::with_message(
-            ErrorCode::MandatoryNotFound,
-            "Required key find_by is not available",
-        )
-        .detail("api_name", "find_by")
-        .detail("json_path", path));
+        return Err(ApiError::with_message(ErrorCode::MandatoryNotFound, "Required key find_by is not available")
+            .detail("api_name", "find_by")
+            .detail("json_path", path));
     };
     if find_by == ID_FIELD {
         return Ok(());
@@ -155,10 +138,7 @@ fn check_find_by(
         Some(field) if field.unique => Ok(()),
         _ => Err(ApiError::with_message(
             ErrorCode::InvalidData,
-            format!(
-                "find_by must be id or a unique field of {}",
-                module.api_name
-            ),
+            format!("find_by must be id or a unique field of {}", module.api_name),
         )
         .detail("api_name", "find_by")
         .detail("json_path", path)),
@@ -175,25 +155,20 @@ fn build_resource(
 ) -> Result<ResourceSpec, ApiError> {
     let path = format!("$.resource[{index}]");
     if csv.header.len() > limits.max_columns {
-        return Err(ApiError::new(ErrorCode::HeaderLimitExceeded)
-            .detail("maximum_length", limits.max_columns));
+        return Err(ApiError::new(ErrorCode::HeaderLimitExceeded).detail("maximum_length", limits.max_columns));
     }
     let (mappings, auto_mapped) = match &resource.field_mappings {
         Some(mappings) if !mappings.is_empty() => (mappings.clone(), false),
         _ => (auto_map(&csv.header, &path)?, true),
     };
     if mappings.len() > limits.max_mappings {
-        return Err(ApiError::new(ErrorCode::HeaderLimitExceeded)
-            .detail("maximum_length", limits.max_mappings));
+        return Err(ApiError::new(ErrorCode::HeaderLimitExceeded).detail("maximum_length", limits.max_mappings));
     }
     let mut canonical = Vec::with_capacity(mappings.len());
     for (mapping_index, mapping) in mappings.iter().enumerate() {
         let mapping_path = format!("{path}.field_mappings[{mapping_index}]");
         let checked = check_mapping(mapping, module, csv, &mapping_path)?;
-        if canonical
-            .iter()
-            .any(|m: &FieldMapping| m.api_name == checked.api_name)
-        {
+        if canonical.iter().any(|m: &FieldMapping| m.api_name == checked.api_name) {
             return Err(ApiError::with_message(
                 ErrorCode::InvalidData,
                 format!("field {} is mapped more than once", checked.api_name),
@@ -204,20 +179,14 @@ fn build_resource(
         canonical.push(checked);
     }
     let echo_columns = echo_columns(&canonical);
-    let effective_ignore_empty = resource
-        .ignore_empty
-        .or(request.ignore_empty)
-        .unwrap_or(false);
+    let effective_ignore_empty = resource.ignore_empty.or(request.ignore_empty).unwrap_or(false);
     Ok(ResourceSpec {
         module: module.api_name.clone(),
         module_id: module.id.clone(),
         file_id: resource.file_id.clone(),
         csv_name: csv.name.clone(),
         file_names: resource.file_names.clone(),
-        find_by: resource
-            .find_by
-            .as_deref()
-            .map(|name| canonical_field_name(module, name)),
+        find_by: resource.find_by.as_deref().map(|name| canonical_field_name(module, name)),
         ignore_empty: resource.ignore_empty,
         effective_ignore_empty,
         mappings: canonical,
@@ -231,10 +200,7 @@ fn canonical_field_name(module: &Module, name: &str) -> String {
     if name == ID_FIELD {
         return ID_FIELD.to_string();
     }
-    module
-        .field(name)
-        .map(|f| f.api_name.clone())
-        .unwrap_or_else(|| name.to_string())
+    module.field(name).map(|f| f.api_name.clone()).unwrap_or_else(|| name.to_string())
 }
 
 /// The header names the fields: `Field`, or `Lookup.id` / `Lookup.Other_Field` for lookups.
@@ -259,12 +225,9 @@ fn auto_map(header: &[String], path: &str) -> Result<Vec<FieldMapping>, ApiError
 }
 
 fn invalid_field(name: &str, path: &str) -> ApiError {
-    ApiError::with_message(
-        ErrorCode::InvalidField,
-        format!("invalid mapping. invalid api_name {name}."),
-    )
-    .detail("api_name", name)
-    .detail("json_path", path)
+    ApiError::with_message(ErrorCode::InvalidField, format!("invalid mapping. invalid api_name {name}."))
+        .detail("api_name", name)
+        .detail("json_path", path)
 }
 
 fn check_mapping(
@@ -280,10 +243,7 @@ fn check_mapping(
         return Ok(checked);
     }
     let Some(field) = module.field(&mapping.api_name) else {
-        return Err(invalid_field(
-            &mapping.api_name,
-            &format!("{path}.api_name"),
-        ));
+        return Err(invalid_field(&mapping.api_name, &format!("{path}.api_name")));
     };
     if !field.is_writable() {
         return Err(ApiError::with_message(
@@ -301,8 +261,7 @@ fn check_mapping(
             .detail("json_path", format!("{path}.find_by")));
     }
     if let Some(pattern) = mapping.format.as_deref() {
-        let fits = JavaDateFormat::compile(pattern)
-            .is_ok_and(|format| format_fits(field.data_type, &format));
+        let fits = JavaDateFormat::compile(pattern).is_ok_and(|format| format_fits(field.data_type, &format));
         if !fits {
             return Err(ApiError::with_message(
                 ErrorCode::InvalidFormat,
@@ -312,27 +271,19 @@ fn check_mapping(
             .detail("json_path", format!("{path}.format")));
         }
     }
-    if field.data_type == DataType::Lookup
-        && mapping.find_by.is_none()
-        && mapping.parent_column_index.is_none()
-    {
-        return Err(ApiError::with_message(
-            ErrorCode::MandatoryNotFound,
-            "Required key find_by is not available",
-        )
-        .detail("api_name", "find_by")
-        .detail("json_path", format!("{path}.find_by")));
+    if field.data_type == DataType::Lookup && mapping.find_by.is_none() && mapping.parent_column_index.is_none() {
+        return Err(ApiError::with_message(ErrorCode::MandatoryNotFound, "Required key find_by is not available")
+            .detail("api_name", "find_by")
+            .detail("json_path", format!("{path}.find_by")));
     }
     Ok(checked)
 }
 
 fn check_index(mapping: &FieldMapping, csv: &CsvEntry, path: &str) -> Result<(), ApiError> {
     match mapping.index {
-        Some(index) if index as usize >= csv.header.len() => {
-            Err(ApiError::new(ErrorCode::ColumnIndexNotFound)
-                .detail("api_name", mapping.api_name.clone())
-                .detail("json_path", format!("{path}.index")))
-        }
+        Some(index) if index as usize >= csv.header.len() => Err(ApiError::new(ErrorCode::ColumnIndexNotFound)
+            .detail("api_name", mapping.api_name.clone())
+            .detail("json_path", format!("{path}.index"))),
         _ => Ok(()),
     }
 }
@@ -352,11 +303,7 @@ fn echo_columns(mappings: &[FieldMapping]) -> Vec<u32> {
     columns
 }
 
-fn check_mandatory(
-    operation: Operation,
-    module: &Module,
-    mappings: &[FieldMapping],
-) -> Result<(), ApiError> {
+fn check_mandatory(operation: Operation, module: &Module, mappings: &[FieldMapping]) -> Result<(), ApiError> {
     if operation == Operation::Update {
         return Ok(());
     }

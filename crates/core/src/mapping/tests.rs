@@ -15,19 +15,10 @@ fn users() -> UserDirectory {
 }
 
 fn mapping(api_name: &str, index: u32) -> FieldMapping {
-    FieldMapping {
-        api_name: api_name.into(),
-        index: Some(index),
-        ..FieldMapping::default()
-    }
+    FieldMapping { api_name: api_name.into(), index: Some(index), ..FieldMapping::default() }
 }
 
-fn resource(
-    mappings: Vec<FieldMapping>,
-    header: &[&str],
-    find_by: Option<&str>,
-    ignore_empty: bool,
-) -> ResourceSpec {
+fn resource(mappings: Vec<FieldMapping>, header: &[&str], find_by: Option<&str>, ignore_empty: bool) -> ResourceSpec {
     ResourceSpec {
         module: "Leads".into(),
         module_id: "1".into(),
@@ -46,13 +37,7 @@ fn resource(
 
 fn mapper(resource: &ResourceSpec, operation: Operation) -> RowMapper {
     let schema = standard_schema();
-    RowMapper::new(
-        resource,
-        schema.module("Leads").unwrap(),
-        operation,
-        chrono_tz::UTC,
-        users(),
-    )
+    RowMapper::new(resource, schema.module("Leads").unwrap(), operation, chrono_tz::UTC, users())
 }
 
 fn row(cells: &[&str]) -> csv::StringRecord {
@@ -77,34 +62,20 @@ fn leads_resource() -> ResourceSpec {
 #[test]
 fn a_valid_row_maps_values_owner_layout_and_keys() {
     let mapper = mapper(&leads_resource(), Operation::Insert);
-    let draft = mapper.map_row(
-        1,
-        &row(&["Smith", "A@B.co", "Acme", &OWNER.to_string(), "standard"]),
-    );
+    let draft = mapper.map_row(1, &row(&["Smith", "A@B.co", "Acme", &OWNER.to_string(), "standard"]));
     assert!(draft.errors.is_empty(), "{:?}", draft.errors);
     assert_eq!(draft.echo, ["Smith", "A@B.co", "Acme"]);
     assert_eq!(draft.values["Last_Name"], "Smith");
     assert_eq!(draft.owner, Some(UserId::new(OWNER)));
     assert!(draft.layout_id.is_some());
-    assert_eq!(
-        draft.unique_keys,
-        [UniqueKey {
-            field: "Email".into(),
-            value: "a@b.co".into(),
-            column: "Mail".into()
-        }]
-    );
+    assert_eq!(draft.unique_keys, [UniqueKey { field: "Email".into(), value: "a@b.co".into(), column: "Mail".into() }]);
 }
 
 #[test]
 fn errors_name_the_csv_column() {
     let mapper = mapper(&leads_resource(), Operation::Insert);
     let draft = mapper.map_row(2, &row(&["", "not-an-email", "", "42", ""]));
-    let errors: Vec<(RowErrorCode, &str)> = draft
-        .errors
-        .iter()
-        .map(|e| (e.code, e.column.as_str()))
-        .collect();
+    let errors: Vec<(RowErrorCode, &str)> = draft.errors.iter().map(|e| (e.code, e.column.as_str())).collect();
     assert_eq!(
         errors,
         [
@@ -121,29 +92,16 @@ fn an_unknown_layout_falls_back_to_the_default() {
     let mapper = mapper(&leads_resource(), Operation::Insert);
     let draft = mapper.map_row(1, &row(&["Smith", "", "Acme", "", "Nope"]));
     assert!(draft.errors.is_empty());
-    assert_eq!(
-        draft.layout_id,
-        standard_schema()
-            .module("Leads")
-            .unwrap()
-            .default_layout()
-            .map(|l| l.id.clone())
-    );
+    assert_eq!(draft.layout_id, standard_schema().module("Leads").unwrap().default_layout().map(|l| l.id.clone()));
 }
 
 #[test]
 fn default_values_fill_empty_cells_and_constant_mappings() {
     let mut spec = leads_resource();
-    spec.mappings[2].default_value = Some(DefaultValue {
-        value: Some("Default Co".into()),
-        ..DefaultValue::default()
-    });
+    spec.mappings[2].default_value = Some(DefaultValue { value: Some("Default Co".into()), ..DefaultValue::default() });
     spec.mappings.push(FieldMapping {
         api_name: "Lead_Source".into(),
-        default_value: Some(DefaultValue {
-            value: Some("Web Download".into()),
-            ..DefaultValue::default()
-        }),
+        default_value: Some(DefaultValue { value: Some("Web Download".into()), ..DefaultValue::default() }),
         ..FieldMapping::default()
     });
     let draft = mapper(&spec, Operation::Insert).map_row(1, &row(&["Smith", "", "", "", ""]));
@@ -172,11 +130,7 @@ fn update_with_ignore_empty_leaves_empty_cells_alone() {
     assert!(!draft.values.contains_key("Last_Name"));
     assert_eq!(
         draft.find_key,
-        Some(FindKey::Unique {
-            field: "Email".into(),
-            value: "a@b.co".into(),
-            column: "Mail".into()
-        })
+        Some(FindKey::Unique { field: "Email".into(), value: "a@b.co".into(), column: "Mail".into() })
     );
 }
 
@@ -184,16 +138,13 @@ fn update_with_ignore_empty_leaves_empty_cells_alone() {
 fn update_without_ignore_empty_clears_fields_but_not_mandatory_ones() {
     let mut spec = leads_resource();
     spec.find_by = Some("Email".into());
-    let draft =
-        mapper(&spec, Operation::Update).map_row(1, &row(&["Smith", "a@b.co", "Acme", "", ""]));
+    let draft = mapper(&spec, Operation::Update).map_row(1, &row(&["Smith", "a@b.co", "Acme", "", ""]));
     assert!(draft.errors.is_empty());
-    let cleared =
-        mapper(&spec, Operation::Update).map_row(2, &row(&["", "a@b.co", "Acme", "", ""]));
+    let cleared = mapper(&spec, Operation::Update).map_row(2, &row(&["", "a@b.co", "Acme", "", ""]));
     assert_eq!(cleared.errors[0].code, RowErrorCode::MandatoryNotFound);
     let mut with_phone = spec.clone();
     with_phone.mappings.push(mapping("Phone", 3));
-    let phone_cleared = mapper(&with_phone, Operation::Update)
-        .map_row(3, &row(&["Smith", "a@b.co", "Acme", "", ""]));
+    let phone_cleared = mapper(&with_phone, Operation::Update).map_row(3, &row(&["Smith", "a@b.co", "Acme", "", ""]));
     assert_eq!(phone_cleared.values["Phone"], serde_json::Value::Null);
 }
 
@@ -209,20 +160,11 @@ fn upsert_defers_mandatory_errors_to_the_insert_path() {
 
 #[test]
 fn find_by_id_reads_the_id_column() {
-    let spec = resource(
-        vec![mapping("id", 0), mapping("Last_Name", 1)],
-        &["Record Id", "Name"],
-        Some("id"),
-        false,
-    );
-    let draft =
-        mapper(&spec, Operation::Update).map_row(1, &row(&["5725767000000200001", "Smith"]));
+    let spec = resource(vec![mapping("id", 0), mapping("Last_Name", 1)], &["Record Id", "Name"], Some("id"), false);
+    let draft = mapper(&spec, Operation::Update).map_row(1, &row(&["5725767000000200001", "Smith"]));
     assert_eq!(
         draft.find_key,
-        Some(FindKey::Id {
-            id: RecordId::new(5725767000000200001),
-            column: "Record Id".into()
-        })
+        Some(FindKey::Id { id: RecordId::new(5725767000000200001), column: "Record Id".into() })
     );
     let bad = mapper(&spec, Operation::Update).map_row(2, &row(&["abc", "Smith"]));
     assert_eq!(bad.errors[0].code, RowErrorCode::InvalidData);
@@ -234,7 +176,6 @@ fn find_by_id_reads_the_id_column() {
 fn owner_by_email() {
     let mut spec = leads_resource();
     spec.mappings[3].find_by = Some("email".into());
-    let draft = mapper(&spec, Operation::Insert)
-        .map_row(1, &row(&["Smith", "", "Acme", "MARA@example.com", ""]));
+    let draft = mapper(&spec, Operation::Insert).map_row(1, &row(&["Smith", "", "Acme", "MARA@example.com", ""]));
     assert_eq!(draft.owner, Some(UserId::new(OWNER)));
 }

@@ -11,11 +11,7 @@ fn draft(row_no: u64, email: &str, name: &str) -> RowDraft {
     let mut unique_keys = Vec::new();
     if !email.is_empty() {
         values.insert("Email".into(), json!(email));
-        unique_keys.push(UniqueKey {
-            field: "Email".into(),
-            value: email.to_lowercase(),
-            column: "Email".into(),
-        });
+        unique_keys.push(UniqueKey { field: "Email".into(), value: email.to_lowercase(), column: "Email".into() });
     }
     RowDraft {
         row_no,
@@ -34,14 +30,8 @@ fn draft(row_no: u64, email: &str, name: &str) -> RowDraft {
 fn by_email(mut row: RowDraft) -> RowDraft {
     let key = row.unique_keys.first().cloned();
     row.find_key = Some(match key {
-        Some(key) => FindKey::Unique {
-            field: key.field,
-            value: key.value,
-            column: key.column,
-        },
-        None => FindKey::Missing {
-            column: "Email".into(),
-        },
+        Some(key) => FindKey::Unique { field: key.field, value: key.value, column: key.column },
+        None => FindKey::Missing { column: "Email".into() },
     });
     row
 }
@@ -51,49 +41,31 @@ fn ids() -> impl Iterator<Item = RecordId> {
 }
 
 fn plan(operation: Operation, rows: &[RowDraft], existing: &ExistingState) -> ChunkPlan {
-    let input = PlanInput {
-        operation,
-        rows,
-        default_owner: OWNER,
-        default_layout: Some("L".into()),
-    };
-    plan_chunk(&input, existing, &mut ids())
+    let input = PlanInput { operation, rows: rows.to_vec(), default_owner: OWNER, default_layout: Some("L".into()) };
+    plan_chunk(input, existing.clone(), &mut ids())
 }
 
 fn existing_lead(id: u64, email: &str) -> ExistingState {
     let record = ExistingRecord {
         id: RecordId::new(id),
-        values: json!({"Last_Name": "Old", "Email": email, "Phone": "123"})
-            .as_object()
-            .unwrap()
-            .clone(),
+        values: json!({"Last_Name": "Old", "Email": email, "Phone": "123"}).as_object().unwrap().clone(),
         owner: OWNER,
         layout_id: Some("L".into()),
         keys: vec![("Email".into(), email.to_lowercase())],
     };
     let mut state = ExistingState::default();
-    state
-        .keys
-        .insert(("Email".into(), email.to_lowercase()), RecordId::new(id));
+    state.keys.insert(("Email".into(), email.to_lowercase()), RecordId::new(id));
     state.records.insert(RecordId::new(id), record);
     state
 }
 
 fn statuses(plan: &ChunkPlan) -> Vec<(RowStatus, &str)> {
-    plan.results
-        .iter()
-        .map(|r| (r.status, r.errors.as_str()))
-        .collect()
+    plan.results.iter().map(|r| (r.status, r.errors.as_str())).collect()
 }
 
 #[test]
 fn insert_reports_in_file_and_stored_duplicates() {
-    let rows = [
-        draft(1, "a@x.co", "A"),
-        draft(2, "A@X.co", "B"),
-        draft(3, "old@x.co", "C"),
-        draft(4, "", "D"),
-    ];
+    let rows = [draft(1, "a@x.co", "A"), draft(2, "A@X.co", "B"), draft(3, "old@x.co", "C"), draft(4, "", "D")];
     let plan = plan(Operation::Insert, &rows, &existing_lead(1, "old@x.co"));
     assert_eq!(
         statuses(&plan),
@@ -107,41 +79,23 @@ fn insert_reports_in_file_and_stored_duplicates() {
     assert_eq!(plan.inserts.len(), 2);
     assert_eq!(plan.inserts[0].owner, OWNER);
     assert_eq!(plan.inserts[0].layout_id.as_deref(), Some("L"));
-    assert_eq!(
-        plan.key_inserts,
-        [(
-            ("Email".to_string(), "a@x.co".to_string()),
-            RecordId::new(100)
-        )]
-    );
+    assert_eq!(plan.key_inserts, [(("Email".to_string(), "a@x.co".to_string()), RecordId::new(100))]);
     assert_eq!((plan.added, plan.updated, plan.skipped), (2, 0, 2));
 }
 
 #[test]
 fn errors_and_duplicates_combine_in_one_cell() {
     let mut row = draft(1, "old@x.co", "");
-    row.errors.push(crate::result::RowError::new(
-        RowErrorCode::MandatoryNotFound,
-        "Company",
-    ));
-    row.errors.push(crate::result::RowError::new(
-        RowErrorCode::MandatoryNotFound,
-        "Last_Name",
-    ));
+    row.errors.push(crate::result::RowError::new(RowErrorCode::MandatoryNotFound, "Company"));
+    row.errors.push(crate::result::RowError::new(RowErrorCode::MandatoryNotFound, "Last_Name"));
     let plan = plan(Operation::Insert, &[row], &existing_lead(1, "old@x.co"));
-    assert_eq!(
-        plan.results[0].errors,
-        "MANDATORY_NOT_FOUND-Company,Last_Name:DUPLICATE_DATA-Email"
-    );
+    assert_eq!(plan.results[0].errors, "MANDATORY_NOT_FOUND-Company,Last_Name:DUPLICATE_DATA-Email");
 }
 
 #[test]
 fn update_merges_and_misses() {
-    let rows = [
-        by_email(draft(1, "old@x.co", "New")),
-        by_email(draft(2, "none@x.co", "X")),
-        by_email(draft(3, "", "Y")),
-    ];
+    let rows =
+        [by_email(draft(1, "old@x.co", "New")), by_email(draft(2, "none@x.co", "X")), by_email(draft(3, "", "Y"))];
     let plan = plan(Operation::Update, &rows, &existing_lead(1, "old@x.co"));
     assert_eq!(
         statuses(&plan),
@@ -165,87 +119,43 @@ fn upsert_inserts_and_updates_and_sees_its_own_inserts() {
         by_email(draft(3, "new@x.co", "I2")),
     ];
     let plan = plan(Operation::Upsert, &rows, &existing_lead(1, "old@x.co"));
-    assert_eq!(
-        statuses(&plan),
-        [
-            (RowStatus::Updated, ""),
-            (RowStatus::Added, ""),
-            (RowStatus::Updated, "")
-        ]
-    );
+    assert_eq!(statuses(&plan), [(RowStatus::Updated, ""), (RowStatus::Added, ""), (RowStatus::Updated, "")]);
     assert_eq!(plan.inserts.len(), 1);
-    assert_eq!(
-        plan.inserts[0].values["Last_Name"], "I2",
-        "the second row updated the record the first inserted"
-    );
+    assert_eq!(plan.inserts[0].values["Last_Name"], "I2", "the second row updated the record the first inserted");
     assert_eq!(plan.results[2].record_id, Some(RecordId::new(100)));
 }
 
 #[test]
 fn update_that_changes_a_unique_value_moves_the_key() {
     let mut row = draft(1, "fresh@x.co", "N");
-    row.find_key = Some(FindKey::Id {
-        id: RecordId::new(1),
-        column: "id".into(),
-    });
+    row.find_key = Some(FindKey::Id { id: RecordId::new(1), column: "id".into() });
     let plan = plan(Operation::Update, &[row], &existing_lead(1, "old@x.co"));
-    assert_eq!(
-        plan.key_deletes,
-        [("Email".to_string(), "old@x.co".to_string())]
-    );
-    assert_eq!(
-        plan.key_inserts,
-        [(
-            ("Email".to_string(), "fresh@x.co".to_string()),
-            RecordId::new(1)
-        )]
-    );
+    assert_eq!(plan.key_deletes, [("Email".to_string(), "old@x.co".to_string())]);
+    assert_eq!(plan.key_inserts, [(("Email".to_string(), "fresh@x.co".to_string()), RecordId::new(1))]);
 }
 
 #[test]
 fn clearing_a_unique_field_releases_its_key() {
     let mut row = draft(1, "", "N");
     row.values.insert("Email".into(), serde_json::Value::Null);
-    row.find_key = Some(FindKey::Id {
-        id: RecordId::new(1),
-        column: "id".into(),
-    });
-    let plan = plan(
-        Operation::Update,
-        &[row.clone(), draft(2, "old@x.co", "Z")],
-        &existing_lead(1, "old@x.co"),
-    );
-    assert_eq!(
-        plan.key_deletes,
-        [("Email".to_string(), "old@x.co".to_string())]
-    );
+    row.find_key = Some(FindKey::Id { id: RecordId::new(1), column: "id".into() });
+    let plan = plan(Operation::Update, &[row.clone(), draft(2, "old@x.co", "Z")], &existing_lead(1, "old@x.co"));
+    assert_eq!(plan.key_deletes, [("Email".to_string(), "old@x.co".to_string())]);
     assert!(!plan.updates[0].values.contains_key("Email"));
 }
 
 #[test]
 fn insert_with_find_by_skips_existing_keys() {
-    let rows = [
-        by_email(draft(1, "old@x.co", "A")),
-        by_email(draft(2, "n@x.co", "B")),
-    ];
+    let rows = [by_email(draft(1, "old@x.co", "A")), by_email(draft(2, "n@x.co", "B"))];
     let plan = plan(Operation::Insert, &rows, &existing_lead(1, "old@x.co"));
-    assert_eq!(
-        statuses(&plan),
-        [
-            (RowStatus::Skipped, "DUPLICATE_DATA-Email"),
-            (RowStatus::Added, "")
-        ]
-    );
+    assert_eq!(statuses(&plan), [(RowStatus::Skipped, "DUPLICATE_DATA-Email"), (RowStatus::Added, "")]);
 }
 
 #[test]
 fn probes_list_keys_and_ids_once() {
     let mut a = by_email(draft(1, "a@x.co", "A"));
     let b = by_email(draft(2, "a@x.co", "B"));
-    a.find_key = Some(FindKey::Id {
-        id: RecordId::new(9),
-        column: "id".into(),
-    });
+    a.find_key = Some(FindKey::Id { id: RecordId::new(9), column: "id".into() });
     let probes = probes_for(&[a, b]);
     assert_eq!(probes.keys, [("Email".to_string(), "a@x.co".to_string())]);
     assert_eq!(probes.ids, [RecordId::new(9)]);

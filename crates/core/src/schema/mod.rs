@@ -98,9 +98,7 @@ impl DataType {
             DataType::Integer => "integer",
             DataType::Double | DataType::Currency | DataType::Percent => "double",
             DataType::Boolean => "boolean",
-            DataType::Lookup | DataType::OwnerLookup | DataType::UserLookup | DataType::Layout => {
-                "jsonobject"
-            }
+            DataType::Lookup | DataType::OwnerLookup | DataType::UserLookup | DataType::Layout => "jsonobject",
             DataType::MultiSelectPicklist
             | DataType::Subform
             | DataType::MultiSelectLookup
@@ -205,11 +203,7 @@ impl Module {
         self.fields
             .iter()
             .find(|f| f.api_name == api_name)
-            .or_else(|| {
-                self.fields
-                    .iter()
-                    .find(|f| f.api_name.eq_ignore_ascii_case(api_name))
-            })
+            .or_else(|| self.fields.iter().find(|f| f.api_name.eq_ignore_ascii_case(api_name)))
     }
 
     pub fn field_mut(&mut self, api_name: &str) -> Option<&mut Field> {
@@ -226,11 +220,7 @@ impl Module {
         self.layouts
             .iter()
             .find(|l| l.id == id_or_name)
-            .or_else(|| {
-                self.layouts
-                    .iter()
-                    .find(|l| l.name.eq_ignore_ascii_case(id_or_name))
-            })
+            .or_else(|| self.layouts.iter().find(|l| l.name.eq_ignore_ascii_case(id_or_name)))
     }
 
     /// Fields every record needs whatever its layout.
@@ -256,17 +246,11 @@ impl OrgSchema {
         self.modules
             .iter()
             .find(|m| m.api_name == api_name)
-            .or_else(|| {
-                self.modules
-                    .iter()
-                    .find(|m| m.api_name.eq_ignore_ascii_case(api_name))
-            })
+            .or_else(|| self.modules.iter().find(|m| m.api_name.eq_ignore_ascii_case(api_name)))
     }
 
     pub fn module_mut(&mut self, api_name: &str) -> Option<&mut Module> {
-        self.modules
-            .iter_mut()
-            .find(|m| m.api_name.eq_ignore_ascii_case(api_name))
+        self.modules.iter_mut().find(|m| m.api_name.eq_ignore_ascii_case(api_name))
     }
 }
 
@@ -301,32 +285,21 @@ pub enum SchemaError {
     UnknownModule(String),
     #[error("field '{field}' of module '{module}' is a standard field and cannot be redefined")]
     StandardField { module: String, field: String },
-    #[error(
-        "'{0}' is not a valid field API name (letters, digits and '_', starting with a letter)"
-    )]
+    #[error("'{0}' is not a valid field API name (letters, digits and '_', starting with a letter)")]
     BadApiName(String),
 }
 
 impl OrgSchema {
     /// Adds a custom field, or replaces an earlier definition of the same custom field.
-    pub fn apply_custom_field(
-        &mut self,
-        spec: &CustomFieldSpec,
-        id: String,
-    ) -> Result<(), SchemaError> {
+    pub fn apply_custom_field(&mut self, spec: &CustomFieldSpec, id: String) -> Result<(), SchemaError> {
         if !is_valid_api_name(&spec.api_name) {
             return Err(SchemaError::BadApiName(spec.api_name.clone()));
         }
-        let module = self
-            .module_mut(&spec.module)
-            .ok_or_else(|| SchemaError::UnknownModule(spec.module.clone()))?;
+        let module = self.module_mut(&spec.module).ok_or_else(|| SchemaError::UnknownModule(spec.module.clone()))?;
         let field = Field {
             id,
             api_name: spec.api_name.clone(),
-            field_label: spec
-                .field_label
-                .clone()
-                .unwrap_or_else(|| spec.api_name.replace('_', " ")),
+            field_label: spec.field_label.clone().unwrap_or_else(|| spec.api_name.replace('_', " ")),
             data_type: spec.data_type,
             length: spec.length,
             decimal_place: spec.decimal_place,
@@ -339,21 +312,13 @@ impl OrgSchema {
             restricted_picklist: spec.restricted_picklist,
             lookup_module: spec.lookup_module.clone(),
         };
-        match module
-            .fields
-            .iter_mut()
-            .find(|f| f.api_name == spec.api_name)
-        {
-            Some(existing) if !existing.custom_field => Err(SchemaError::StandardField {
-                module: module.api_name.clone(),
-                field: spec.api_name.clone(),
-            }),
+        match module.fields.iter_mut().find(|f| f.api_name == spec.api_name) {
+            Some(existing) if !existing.custom_field => {
+                Err(SchemaError::StandardField { module: module.api_name.clone(), field: spec.api_name.clone() })
+            }
             Some(existing) => {
                 let kept_id = existing.id.clone();
-                *existing = Field {
-                    id: kept_id,
-                    ..field
-                };
+                *existing = Field { id: kept_id, ..field };
                 Ok(())
             }
             None => {

@@ -9,12 +9,7 @@ const FIRST_METADATA_ID: u64 = 5_725_767_000_000_002_001;
 /// The schema of a new org.
 pub fn standard_schema() -> OrgSchema {
     let mut ids = IdSeq(FIRST_METADATA_ID);
-    let modules = vec![
-        leads(&mut ids),
-        contacts(&mut ids),
-        accounts(&mut ids),
-        deals(&mut ids),
-    ];
+    let modules = vec![leads(&mut ids), contacts(&mut ids), accounts(&mut ids), deals(&mut ids)];
     OrgSchema { modules }
 }
 
@@ -135,18 +130,10 @@ fn system_fields_head() -> Vec<Field> {
 fn system_fields_tail() -> Vec<Field> {
     vec![
         f("Layout", "Layout", DataType::Layout).0,
-        f("Created_By", "Created By", DataType::OwnerLookup)
-            .read_only()
-            .0,
-        f("Modified_By", "Modified By", DataType::OwnerLookup)
-            .read_only()
-            .0,
-        f("Created_Time", "Created Time", DataType::DateTime)
-            .read_only()
-            .0,
-        f("Modified_Time", "Modified Time", DataType::DateTime)
-            .read_only()
-            .0,
+        f("Created_By", "Created By", DataType::OwnerLookup).read_only().0,
+        f("Modified_By", "Modified By", DataType::OwnerLookup).read_only().0,
+        f("Created_Time", "Created Time", DataType::DateTime).read_only().0,
+        f("Modified_Time", "Modified Time", DataType::DateTime).read_only().0,
     ]
 }
 
@@ -189,14 +176,7 @@ const INDUSTRIES: &[&str] = &[
     "Systems Integrator",
     "Wireless Industry",
 ];
-const RATINGS: &[&str] = &[
-    "-None-",
-    "Acquired",
-    "Active",
-    "Market Failed",
-    "Project Cancelled",
-    "Shut Down",
-];
+const RATINGS: &[&str] = &["-None-", "Acquired", "Active", "Market Failed", "Project Cancelled", "Shut Down"];
 
 fn address(prefix: &str) -> Vec<F> {
     let p = |name: &str| {
@@ -220,9 +200,7 @@ fn leads(ids: &mut IdSeq) -> Module {
         f("Company", "Company", DataType::Text).len(200),
         f("Salutation", "Salutation", DataType::Picklist).values(SALUTATIONS),
         f("First_Name", "First Name", DataType::Text).len(40),
-        f("Last_Name", "Last Name", DataType::Text)
-            .len(80)
-            .mandatory(),
+        f("Last_Name", "Last Name", DataType::Text).len(80).mandatory(),
         f("Full_Name", "Lead Name", DataType::Text).read_only(),
         f("Designation", "Title", DataType::Text).len(100),
         f("Email", "Email", DataType::Email).unique(),
@@ -270,9 +248,7 @@ fn contacts(ids: &mut IdSeq) -> Module {
         f("Lead_Source", "Lead Source", DataType::Picklist).values(LEAD_SOURCES),
         f("Salutation", "Salutation", DataType::Picklist).values(SALUTATIONS),
         f("First_Name", "First Name", DataType::Text).len(40),
-        f("Last_Name", "Last Name", DataType::Text)
-            .len(80)
-            .mandatory(),
+        f("Last_Name", "Last Name", DataType::Text).len(80).mandatory(),
         f("Full_Name", "Contact Name", DataType::Text).read_only(),
         f("Account_Name", "Account Name", DataType::Lookup).lookup("Accounts"),
         f("Email", "Email", DataType::Email).unique(),
@@ -309,10 +285,7 @@ fn contacts(ids: &mut IdSeq) -> Module {
 
 fn accounts(ids: &mut IdSeq) -> Module {
     let mut fields = vec![
-        f("Account_Name", "Account Name", DataType::Text)
-            .len(200)
-            .mandatory()
-            .unique(),
+        f("Account_Name", "Account Name", DataType::Text).len(200).mandatory().unique(),
         f("Account_Site", "Account Site", DataType::Text).len(80),
         f("Parent_Account", "Parent Account", DataType::Lookup).lookup("Accounts"),
         f("Account_Number", "Account Number", DataType::BigInt),
@@ -370,32 +343,23 @@ fn accounts(ids: &mut IdSeq) -> Module {
 
 fn deals(ids: &mut IdSeq) -> Module {
     let fields = vec![
-        f("Deal_Name", "Deal Name", DataType::Text)
-            .len(120)
-            .mandatory()
-            .unique(),
+        f("Deal_Name", "Deal Name", DataType::Text).len(120).mandatory().unique(),
         f("Amount", "Amount", DataType::Currency),
         f("Closing_Date", "Closing Date", DataType::Date),
         f("Account_Name", "Account Name", DataType::Lookup).lookup("Accounts"),
         f("Contact_Name", "Contact Name", DataType::Lookup).lookup("Contacts"),
-        f("Stage", "Stage", DataType::Picklist)
-            .mandatory()
-            .values(&[
-                "Qualification",
-                "Needs Analysis",
-                "Value Proposition",
-                "Identify Decision Makers",
-                "Proposal/Price Quote",
-                "Negotiation/Review",
-                "Closed Won",
-                "Closed Lost",
-                "Closed-Lost to Competition",
-            ]),
-        f("Type", "Type", DataType::Picklist).values(&[
-            "-None-",
-            "Existing Business",
-            "New Business",
+        f("Stage", "Stage", DataType::Picklist).mandatory().values(&[
+            "Qualification",
+            "Needs Analysis",
+            "Value Proposition",
+            "Identify Decision Makers",
+            "Proposal/Price Quote",
+            "Negotiation/Review",
+            "Closed Won",
+            "Closed Lost",
+            "Closed-Lost to Competition",
         ]),
+        f("Type", "Type", DataType::Picklist).values(&["-None-", "Existing Business", "New Business"]),
         f("Probability", "Probability (%)", DataType::Integer).len(3),
         f("Expected_Revenue", "Expected Revenue", DataType::Currency).read_only(),
         f("Next_Step", "Next Step", DataType::Text).len(100),
@@ -404,13 +368,7 @@ fn deals(ids: &mut IdSeq) -> Module {
     ];
     build(
         ids,
-        ModuleDef {
-            api_name: "Deals",
-            singular: "Deal",
-            display_field: "Deal_Name",
-            layout_mandatory: &[],
-            fields,
-        },
+        ModuleDef { api_name: "Deals", singular: "Deal", display_field: "Deal_Name", layout_mandatory: &[], fields },
     )
 }
 
@@ -424,10 +382,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for module in &schema.modules {
             let layout_ids = module.layouts.iter().map(|l| &l.id);
-            for id in std::iter::once(&module.id)
-                .chain(module.fields.iter().map(|f| &f.id))
-                .chain(layout_ids)
-            {
+            for id in std::iter::once(&module.id).chain(module.fields.iter().map(|f| &f.id)).chain(layout_ids) {
                 assert_eq!(id.len(), 19, "{id}");
                 assert!(seen.insert(id.clone()), "duplicate id {id}");
             }
@@ -439,24 +394,14 @@ mod tests {
         let schema = standard_schema();
         let names = |module: &str, pick: fn(&Field) -> bool| -> Vec<String> {
             let m = schema.module(module).unwrap();
-            m.fields
-                .iter()
-                .filter(|f| pick(f))
-                .map(|f| f.api_name.clone())
-                .collect()
+            m.fields.iter().filter(|f| pick(f)).map(|f| f.api_name.clone()).collect()
         };
         assert_eq!(names("Leads", |f| f.system_mandatory), ["Last_Name"]);
         assert_eq!(names("Leads", |f| f.unique), ["Email"]);
         assert_eq!(names("Accounts", |f| f.unique), ["Account_Name"]);
-        assert_eq!(
-            names("Deals", |f| f.system_mandatory),
-            ["Deal_Name", "Stage"]
-        );
+        assert_eq!(names("Deals", |f| f.system_mandatory), ["Deal_Name", "Stage"]);
         let leads = schema.module("Leads").unwrap();
         assert_eq!(leads.default_layout().unwrap().name, "Standard");
-        assert_eq!(
-            leads.default_layout().unwrap().mandatory_fields,
-            ["Company"]
-        );
+        assert_eq!(leads.default_layout().unwrap().mandatory_fields, ["Company"]);
     }
 }

@@ -35,28 +35,11 @@ fn integers() {
             ("2147483648", None),
         ],
     );
-    check(
-        &with_length(DataType::Integer, 12),
-        &utc(),
-        &[("2147483648", ok(json!(2_147_483_648_i64)))],
-    );
-    let message = |raw: &str| {
-        convert_value(&field(DataType::Integer), raw, &utc())
-            .err()
-            .map(|e| e.to_string())
-    };
-    assert_eq!(
-        message("12x").as_deref(),
-        Some("'12x' is not a whole number")
-    );
-    assert_eq!(
-        message("1e3").as_deref(),
-        Some("'1e3' uses scientific notation, which is not accepted")
-    );
-    assert_eq!(
-        message("1234567890").as_deref(),
-        Some("'1234567890' has more than 9 digits")
-    );
+    check(&with_length(DataType::Integer, 12), &utc(), &[("2147483648", ok(json!(2_147_483_648_i64)))]);
+    let message = |raw: &str| convert_value(&field(DataType::Integer), raw, &utc()).err().map(|e| e.to_string());
+    assert_eq!(message("12x").as_deref(), Some("'12x' is not a whole number"));
+    assert_eq!(message("1e3").as_deref(), Some("'1e3' uses scientific notation, which is not accepted"));
+    assert_eq!(message("1234567890").as_deref(), Some("'1234567890' has more than 9 digits"));
 }
 
 #[test]
@@ -76,10 +59,7 @@ fn big_integers() {
     check(
         &with_length(DataType::BigInt, 25),
         &utc(),
-        &[
-            ("9223372036854775807", ok(json!("9223372036854775807"))),
-            ("9223372036854775808", None),
-        ],
+        &[("9223372036854775807", ok(json!("9223372036854775807"))), ("9223372036854775808", None)],
     );
 }
 
@@ -106,23 +86,9 @@ fn decimals() {
             ("inf", None),
         ],
     );
-    let places = Field {
-        decimal_place: Some(0),
-        ..field(DataType::Currency)
-    };
-    check(
-        &places,
-        &utc(),
-        &[
-            ("2.5", ok(json!(3.0))),
-            ("-2.5", ok(json!(-3.0))),
-            ("2.49", ok(json!(2.0))),
-        ],
-    );
-    let precise = Field {
-        decimal_place: Some(4),
-        ..field(DataType::Currency)
-    };
+    let places = Field { decimal_place: Some(0), ..field(DataType::Currency) };
+    check(&places, &utc(), &[("2.5", ok(json!(3.0))), ("-2.5", ok(json!(-3.0))), ("2.49", ok(json!(2.0)))]);
+    let precise = Field { decimal_place: Some(4), ..field(DataType::Currency) };
     check(&precise, &utc(), &[("0.12345", ok(json!(0.1235)))]);
 }
 
@@ -145,25 +111,10 @@ fn percents() {
 
 #[test]
 fn booleans() {
-    let cases = [
-        ("true", true),
-        ("TRUE", true),
-        ("Yes", true),
-        ("1", true),
-        ("false", false),
-        ("No", false),
-        ("0", false),
-    ];
+    let cases =
+        [("true", true), ("TRUE", true), ("Yes", true), ("1", true), ("false", false), ("No", false), ("0", false)];
     for (raw, expected) in cases {
-        check(
-            &field(DataType::Boolean),
-            &utc(),
-            &[(raw, ok(json!(expected)))],
-        );
+        check(&field(DataType::Boolean), &utc(), &[(raw, ok(json!(expected)))]);
     }
-    check(
-        &field(DataType::Boolean),
-        &utc(),
-        &[("y", None), ("2", None), ("on", None)],
-    );
+    check(&field(DataType::Boolean), &utc(), &[("y", None), ("2", None), ("on", None)]);
 }

@@ -8,34 +8,16 @@ use crate::schema::{DataType, Field};
 fn text_lengths_count_characters() {
     let ten = "é".repeat(10);
     let eleven = "é".repeat(11);
-    check(
-        &with_length(DataType::Text, 10),
-        &utc(),
-        &[(&ten, ok(json!(ten))), (&eleven, None)],
-    );
+    check(&with_length(DataType::Text, 10), &utc(), &[(&ten, ok(json!(ten))), (&eleven, None)]);
     let max = "x".repeat(255);
     let over = "x".repeat(256);
-    check(
-        &field(DataType::Text),
-        &utc(),
-        &[
-            (&max, ok(json!(max))),
-            (&over, None),
-            ("a\nb", ok(json!("a\nb"))),
-        ],
-    );
+    check(&field(DataType::Text), &utc(), &[(&max, ok(json!(max))), (&over, None), ("a\nb", ok(json!("a\nb")))]);
     let long = "y".repeat(32_000);
     let too_long = "y".repeat(32_001);
-    check(
-        &field(DataType::Textarea),
-        &utc(),
-        &[(&long, ok(json!(long))), (&too_long, None)],
-    );
+    check(&field(DataType::Textarea), &utc(), &[(&long, ok(json!(long))), (&too_long, None)]);
     assert_eq!(
         convert_value(&field(DataType::Text), &over, &utc()),
-        Err(ConvertError::Invalid(
-            "text longer than 255 characters".to_string()
-        ))
+        Err(ConvertError::Invalid("text longer than 255 characters".to_string()))
     );
 }
 
@@ -89,15 +71,7 @@ fn phones() {
         "555 EXT 7",
         "5",
     ];
-    let invalid = [
-        "abc",
-        "555-0199 y42",
-        "555-0199 ext",
-        "+1 555 #12",
-        "()-",
-        "555_0199",
-        "５５５",
-    ];
+    let invalid = ["abc", "555-0199 y42", "555-0199 ext", "+1 555 #12", "()-", "555_0199", "５５５"];
     let phone = field(DataType::Phone);
     for raw in valid {
         check(&phone, &utc(), &[(raw, ok(json!(raw)))]);
@@ -167,20 +141,9 @@ fn picklists() {
             ("New", ok(json!("New"))),
         ],
     );
-    check(
-        &Field {
-            length: Some(3),
-            ..open.clone()
-        },
-        &utc(),
-        &[("Warm", ok(json!("Warm"))), ("Cold", None)],
-    );
+    check(&Field { length: Some(3), ..open.clone() }, &utc(), &[("Warm", ok(json!("Warm"))), ("Cold", None)]);
     let restricted = picklist(DataType::Picklist, true);
-    check(
-        &restricted,
-        &utc(),
-        &[("hot", ok(json!("Hot"))), ("New", None)],
-    );
+    check(&restricted, &utc(), &[("hot", ok(json!("Hot"))), ("New", None)]);
 }
 
 #[test]
@@ -190,19 +153,12 @@ fn multi_select_picklists() {
         &open,
         &utc(),
         &[
-            (
-                "hot; Big data ;;HOT; big DATA",
-                ok(json!(["Hot", "Big data"])),
-            ),
+            ("hot; Big data ;;HOT; big DATA", ok(json!(["Hot", "Big data"]))),
             ("warm", ok(json!(["Warm"]))),
             (";;", None),
             (" ; ", None),
         ],
     );
     let restricted = picklist(DataType::MultiSelectPicklist, true);
-    check(
-        &restricted,
-        &utc(),
-        &[("hot;warm", ok(json!(["Hot", "Warm"]))), ("hot;New", None)],
-    );
+    check(&restricted, &utc(), &[("hot;warm", ok(json!(["Hot", "Warm"]))), ("hot;New", None)]);
 }

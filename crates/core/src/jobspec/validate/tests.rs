@@ -24,9 +24,7 @@ fn schema() -> OrgSchema {
         restricted_picklist: false,
         lookup_module: None,
     };
-    schema
-        .apply_custom_field(&date_3, "5725767000000099001".into())
-        .unwrap();
+    schema.apply_custom_field(&date_3, "5725767000000099001".into()).unwrap();
     schema
 }
 
@@ -65,11 +63,7 @@ const SEED_HEADER: &[&str] = &["Last_Name", "Owner", "Date_3", "Mobile", "Layout
 fn run(body: Value, header: &[&str]) -> Result<JobSpec, ApiError> {
     let schema = schema();
     let files = files(header);
-    let ctx = ValidationContext {
-        schema: &schema,
-        files: &files,
-        limits: Limits::default(),
-    };
+    let ctx = ValidationContext { schema: &schema, files: &files, limits: Limits::default() };
     validate(&parse_request(&body)?, &ctx)
 }
 
@@ -105,54 +99,23 @@ fn module_errors_come_before_file_errors() {
     body["resource"][0]["file_id"] = json!("1");
     let error = run(body, SEED_HEADER).unwrap_err();
     assert_eq!(error.code.as_str(), "MODULE_NOT_AVAILABLE");
-    assert_eq!(
-        error.message,
-        "Requested module 'Widgets' is not available."
-    );
+    assert_eq!(error.message, "Requested module 'Widgets' is not available.");
 }
 
 #[test]
 fn mapping_errors() {
     let cases: Vec<(&str, Value, &str)> = vec![
-        (
-            "/resource/0/field_mappings/0/api_name",
-            json!("Lst_Name"),
-            "INVALID_FIELD",
-        ),
-        (
-            "/resource/0/field_mappings/3/index",
-            json!(9),
-            "COLUMN_INDEX_NOT_FOUND",
-        ),
-        (
-            "/resource/0/field_mappings/2/format",
-            json!("HH:mm"),
-            "INVALID_FORMAT",
-        ),
-        (
-            "/resource/0/field_mappings/3/format",
-            json!("yyyy"),
-            "INVALID_FORMAT",
-        ),
-        (
-            "/resource/0/field_mappings/3/api_name",
-            json!("Created_Time"),
-            "INVALID_FIELD",
-        ),
-        (
-            "/resource/0/field_mappings/3/api_name",
-            json!("Last_Name"),
-            "INVALID_DATA",
-        ),
+        ("/resource/0/field_mappings/0/api_name", json!("Lst_Name"), "INVALID_FIELD"),
+        ("/resource/0/field_mappings/3/index", json!(9), "COLUMN_INDEX_NOT_FOUND"),
+        ("/resource/0/field_mappings/2/format", json!("HH:mm"), "INVALID_FORMAT"),
+        ("/resource/0/field_mappings/3/format", json!("yyyy"), "INVALID_FORMAT"),
+        ("/resource/0/field_mappings/3/api_name", json!("Created_Time"), "INVALID_FIELD"),
+        ("/resource/0/field_mappings/3/api_name", json!("Last_Name"), "INVALID_DATA"),
     ];
     for (pointer, value, expected) in cases {
         let mut body = seed();
         let (parent, key) = pointer.rsplit_once('/').unwrap();
-        body.pointer_mut(parent)
-            .unwrap()
-            .as_object_mut()
-            .unwrap()
-            .insert(key.to_string(), value);
+        body.pointer_mut(parent).unwrap().as_object_mut().unwrap().insert(key.to_string(), value);
         assert_eq!(code(body, SEED_HEADER), expected, "{pointer}");
     }
 }
@@ -161,23 +124,14 @@ fn mapping_errors() {
 fn invalid_field_message_names_the_field() {
     let mut body = seed();
     body["resource"][0]["field_mappings"][0]["api_name"] = json!("Lst_Name");
-    assert_eq!(
-        run(body, SEED_HEADER).unwrap_err().message,
-        "invalid mapping. invalid api_name Lst_Name."
-    );
+    assert_eq!(run(body, SEED_HEADER).unwrap_err().message, "invalid mapping. invalid api_name Lst_Name.");
 }
 
 #[test]
 fn mandatory_fields_must_be_mapped_unless_updating() {
     let mut body = seed();
-    body["resource"][0]["field_mappings"]
-        .as_array_mut()
-        .unwrap()
-        .remove(0);
-    assert_eq!(
-        code(body.clone(), SEED_HEADER),
-        "MANDATORY_FIELDS_NOT_MAPPED"
-    );
+    body["resource"][0]["field_mappings"].as_array_mut().unwrap().remove(0);
+    assert_eq!(code(body.clone(), SEED_HEADER), "MANDATORY_FIELDS_NOT_MAPPED");
     body["operation"] = json!("update");
     body["resource"][0]["find_by"] = json!("Email");
     assert!(run(body, SEED_HEADER).is_ok());
@@ -186,18 +140,9 @@ fn mandatory_fields_must_be_mapped_unless_updating() {
 #[test]
 fn layout_mandatory_company_is_required_when_no_layout_is_mapped() {
     let mut body = seed();
-    body["resource"][0]["field_mappings"]
-        .as_array_mut()
-        .unwrap()
-        .remove(4);
-    assert_eq!(
-        code(body.clone(), SEED_HEADER),
-        "MANDATORY_FIELDS_NOT_MAPPED"
-    );
-    body["resource"][0]["field_mappings"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"api_name": "Company", "index": 4}));
+    body["resource"][0]["field_mappings"].as_array_mut().unwrap().remove(4);
+    assert_eq!(code(body.clone(), SEED_HEADER), "MANDATORY_FIELDS_NOT_MAPPED");
+    body["resource"][0]["field_mappings"].as_array_mut().unwrap().push(json!({"api_name": "Company", "index": 4}));
     assert!(run(body, SEED_HEADER).is_ok());
 }
 
@@ -211,30 +156,19 @@ fn find_by_is_required_for_update_and_upsert_and_must_be_unique() {
     body["resource"][0]["find_by"] = json!("Mobile");
     assert_eq!(code(body.clone(), SEED_HEADER), "INVALID_DATA");
     body["resource"][0]["find_by"] = json!("email");
-    assert_eq!(
-        run(body, SEED_HEADER).unwrap().resources[0]
-            .find_by
-            .as_deref(),
-        Some("Email")
-    );
+    assert_eq!(run(body, SEED_HEADER).unwrap().resources[0].find_by.as_deref(), Some("Email"));
 }
 
 #[test]
 fn auto_mapping_reads_the_header() {
     let mut body = seed();
-    body["resource"][0]
-        .as_object_mut()
-        .unwrap()
-        .remove("field_mappings");
+    body["resource"][0].as_object_mut().unwrap().remove("field_mappings");
     let spec = run(body.clone(), &["Last_Name", "Company", "Email", "Phone"]).unwrap();
     let resource = &spec.resources[0];
     assert!(resource.auto_mapped);
     assert_eq!(resource.mappings.len(), 4);
     assert_eq!(resource.echo_headers(), ["Last_Name", "Company", "Email"]);
-    assert_eq!(
-        code(body, &["Last_Name", "Company", "Nope"]),
-        "INVALID_FIELD"
-    );
+    assert_eq!(code(body, &["Last_Name", "Company", "Nope"]), "INVALID_FIELD");
 }
 
 #[test]
