@@ -37,7 +37,6 @@ impl RenderContext {
                 Some(layout) => json!({"name": layout.name, "id": layout.id}),
                 None => Value::Null,
             },
-            "Full_Name" if !record.values.contains_key("Full_Name") => full_name(record),
             other => record.values.get(other).cloned().unwrap_or(Value::Null),
         }
     }
@@ -61,16 +60,5 @@ impl RenderContext {
         }
         out.insert("id".to_string(), json!(record.id.to_string()));
         out
-    }
-}
-
-fn full_name(record: &StoredRecord) -> Value {
-    let part = |name: &str| record.values.get(name).and_then(Value::as_str).unwrap_or("").to_string();
-    let joined =
-        [part("First_Name"), part("Last_Name")].into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ");
-    if joined.is_empty() {
-        Value::Null
-    } else {
-        json!(joined)
     }
 }

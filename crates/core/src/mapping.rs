@@ -103,6 +103,9 @@ pub struct RowDraft {
     pub unique_keys: Vec<UniqueKey>,
     pub find_key: Option<FindKey>,
     pub lookups: Vec<PendingLookup>,
+    /// Picklist values the row uses that the field does not list yet: `(field, value)`.
+    /// Bulk write adds them to unrestricted picklists (Kaizen #13).
+    pub new_picklist_values: Vec<(String, String)>,
 }
 
 /// Normalises a unique value so that duplicates compare equal.
@@ -118,14 +121,40 @@ pub fn normalize_key(field: &Field, value: &Value) -> String {
     }
 }
 
+/// What a parent key value of a parent/child job points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParentKey {
+    /// The record made or updated from the one parent row with this value.
+    Record(RecordId),
+    /// Several parent rows carry this value: children cannot be attached to one of them.
+    Ambiguous,
+}
+
+/// Parent key value (the parent CSV's `parent_column_index` cell) → parent record.
+pub type ParentKeys = HashMap<String, ParentKey>;
+
 #[derive(Debug, Clone)]
 enum Target {
     Id,
-    Scalar { field: Field, format: Option<JavaDateFormat> },
-    Owner { by_email: bool },
+    /// The child's link to its parent row (`parent_column_index`).
+    ParentLink {
+        module: String,
+    },
+    Scalar {
+        field: Field,
+        format: Option<JavaDateFormat>,
+    },
+    Owner {
+        by_email: bool,
+    },
     Layout,
-    Lookup { module: String, find_by: String },
-    UserLookup { by_email: bool },
+    Lookup {
+        module: String,
+        find_by: String,
+    },
+    UserLookup {
+        by_email: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -152,6 +181,7 @@ pub struct RowMapper {
     time_zone: chrono_tz::Tz,
     users: UserDirectory,
     layouts: Vec<(String, String)>,
+    parent_keys: Option<std::sync::Arc<ParentKeys>>,
 }
 
 impl RowMapper {
@@ -174,8 +204,13 @@ impl RowMapper {
             };
             let default = mapping.default_value.as_ref().and_then(|d| d.value.as_ref()).map(value_text);
             let field = module.field(&mapping.api_name);
-            let target =
-                plan_target(mapping.api_name.as_str(), field, mapping.format.as_deref(), mapping.find_by.as_deref());
+            let link = resource.parent_link.as_ref().filter(|link| link.field == mapping.api_name);
+            let target = match link {
+                Some(link) => Target::ParentLink { module: link.parent_module.clone() },
+                None => {
+                    plan_target(mapping.api_name.as_str(), field, mapping.format.as_deref(), mapping.find_by.as_deref())
+                }
+            };
             let mandatory = field.is_some_and(|f| f.system_mandatory || layout_mandatory.contains(&f.api_name));
             let unique = field.filter(|f| f.unique).cloned();
             plans.push(ColumnPlan {
@@ -199,7 +234,14 @@ impl RowMapper {
             time_zone,
             users,
             layouts: module.layouts.iter().map(|l| (l.id.clone(), l.name.clone())).collect(),
+            parent_keys: None,
         }
+    }
+
+    /// Gives a child resource's mapper the parent rows' keys.
+    pub fn with_parent_keys(mut self, keys: std::sync::Arc<ParentKeys>) -> RowMapper {
+        self.parent_keys = Some(keys);
+        self
     }
 
     /// Maps one data row.
@@ -216,6 +258,7 @@ impl RowMapper {
             unique_keys: Vec::new(),
             find_key: None,
             lookups: Vec::new(),
+            new_picklist_values: Vec::new(),
         };
         if record.len() > self.header_len {
             let reason = format!("the row has {} cells but the header has {}", record.len(), self.header_len);
@@ -250,7 +293,12 @@ impl RowMapper {
             return;
         }
         let clears = !self.ignore_empty && self.operation != Operation::Insert;
-        if clears && matches!(plan.target, Target::Scalar { .. } | Target::Lookup { .. } | Target::UserLookup { .. }) {
+        if clears
+            && matches!(
+                plan.target,
+                Target::Scalar { .. } | Target::Lookup { .. } | Target::UserLookup { .. } | Target::ParentLink { .. }
+            )
+        {
             draft.values.insert(plan.api_name.clone(), Value::Null);
         }
     }
@@ -266,6 +314,7 @@ impl RowMapper {
                 let options = ConvertOptions { format: format.as_ref(), time_zone: self.time_zone };
                 match convert_value(field, text, &options) {
                     Ok(value) => {
+                        note_new_picklist_values(field, &value, &mut draft.new_picklist_values);
                         if let Some(unique) = &plan.unique {
                             let key = normalize_key(unique, &value);
                             draft.unique_keys.push(UniqueKey {
@@ -295,6 +344,26 @@ impl RowMapper {
                 // An unknown layout falls back to the module's default layout (spec §3.4).
                 let found = self.layouts.iter().find(|(id, name)| id == text || name.eq_ignore_ascii_case(text));
                 draft.layout_id = found.or(self.layouts.first()).map(|(id, _)| id.clone());
+            }
+            Target::ParentLink { module } => {
+                let parent = self.parent_keys.as_ref().and_then(|keys| keys.get(text)).copied();
+                match parent {
+                    Some(ParentKey::Record(id)) => draft.lookups.push(PendingLookup {
+                        field: plan.api_name.clone(),
+                        module: module.clone(),
+                        find_by: ID_FIELD.to_string(),
+                        value: id.to_string(),
+                        column: plan.column.clone(),
+                    }),
+                    Some(ParentKey::Ambiguous) => draft.errors.push(
+                        RowError::new(RowErrorCode::CannotProcess, plan.column.clone())
+                            .because(format!("several parent rows carry the key '{text}'")),
+                    ),
+                    None => draft.errors.push(
+                        RowError::new(RowErrorCode::ResourceNotFound, plan.column.clone())
+                            .because(format!("no parent row carries the key '{text}'")),
+                    ),
+                }
             }
             Target::Lookup { module, find_by } => draft.lookups.push(PendingLookup {
                 field: plan.api_name.clone(),
@@ -335,6 +404,23 @@ impl RowMapper {
             .find(|p| p.api_name == api_name)
             .map(|p| p.column.clone())
             .unwrap_or_else(|| api_name.to_string())
+    }
+}
+
+/// Records picklist values the field does not list yet.
+fn note_new_picklist_values(field: &Field, value: &Value, out: &mut Vec<(String, String)>) {
+    if !matches!(field.data_type, DataType::Picklist | DataType::MultiSelectPicklist) {
+        return;
+    }
+    let values: Vec<&str> = match value {
+        Value::String(text) => vec![text.as_str()],
+        Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    for text in values {
+        if !field.pick_list_values.iter().any(|known| known == text) {
+            out.push((field.api_name.clone(), text.to_string()));
+        }
     }
 }
 

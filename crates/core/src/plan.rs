@@ -75,6 +75,8 @@ pub struct PlanInput {
     pub rows: Vec<RowDraft>,
     pub default_owner: UserId,
     pub default_layout: Option<String>,
+    /// The module has Zoho's computed `Full_Name` (`First_Name Last_Name`), kept up to date here.
+    pub full_name: bool,
 }
 
 /// A record as the chunk leaves it.
@@ -110,6 +112,7 @@ struct Working {
 
 struct Planner {
     operation: Operation,
+    full_name: bool,
     default_owner: UserId,
     default_layout: Option<String>,
     /// Current owner of every key the chunk has seen, by field then value.
@@ -125,6 +128,7 @@ pub fn plan_chunk(input: PlanInput, existing: ExistingState, new_ids: &mut dyn I
     let rows = input.rows;
     let mut planner = Planner {
         operation: input.operation,
+        full_name: input.full_name,
         default_owner: input.default_owner,
         default_layout: input.default_layout,
         owners: HashMap::new(),
@@ -236,6 +240,9 @@ impl Planner {
         };
         let mut values = std::mem::take(&mut row.values);
         values.retain(|_, v| !v.is_null());
+        if self.full_name {
+            set_full_name(&mut values);
+        }
         let keys: Vec<Key> = row.unique_keys.drain(..).map(|k| (k.field, k.value)).collect();
         for key in &keys {
             self.set_owner(key.clone(), Some(id));
@@ -274,6 +281,9 @@ impl Planner {
             } else {
                 working.record.values.insert(field, value);
             }
+        }
+        if self.full_name {
+            set_full_name(&mut working.record.values);
         }
         if let Some(owner) = row.owner {
             working.record.owner = owner;
@@ -334,6 +344,18 @@ impl Planner {
             }
         }
         self.plan
+    }
+}
+
+/// `Full_Name` is `First_Name Last_Name`, as Zoho computes it for Leads and Contacts.
+fn set_full_name(values: &mut Map<String, Value>) {
+    let part = |name: &str| values.get(name).and_then(Value::as_str).map(str::trim).unwrap_or("").to_string();
+    let parts = [part("First_Name"), part("Last_Name")];
+    let joined: Vec<&str> = parts.iter().map(String::as_str).filter(|p| !p.is_empty()).collect();
+    if joined.is_empty() {
+        values.remove("Full_Name");
+    } else {
+        values.insert("Full_Name".to_string(), Value::String(joined.join(" ")));
     }
 }
 

@@ -22,6 +22,7 @@ pub(crate) fn apply_chunk(tx: &Connection, lease: &Lease, mut chunk: ChunkWrite)
         rows: std::mem::take(&mut chunk.rows),
         default_owner: chunk.default_owner,
         default_layout: chunk.default_layout.clone(),
+        full_name: chunk.full_name,
     };
     let plan = plan_chunk(input, existing, &mut new_ids);
 

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use bulkwrite_core::ids::{OrgId, UserId};
+use bulkwrite_core::picklist::add_picklist_values;
 use bulkwrite_core::schema::OrgSchema;
 use bulkwrite_store::*;
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
@@ -100,6 +101,26 @@ impl OrgStore for SqliteStore {
                 return Err(StoreError::NotFound(format!("org {org}")));
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn add_picklist_values(&self, org: OrgId, module: &str, field: &str, values: &[String]) -> StoreResult<()> {
+        let (module, field, values) = (module.to_string(), field.to_string(), values.to_vec());
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
+            let json: Option<String> = tx
+                .query_row("SELECT schema_json FROM orgs WHERE zgid = ?1", [org.get() as i64], |row| row.get(0))
+                .optional()
+                .map_err(db_error)?;
+            let json = json.ok_or_else(|| StoreError::NotFound(format!("org {org}")))?;
+            let mut schema: OrgSchema = serde_json::from_str(&json).map_err(json_error)?;
+            if add_picklist_values(&mut schema, &module, &field, &values) {
+                let json = serde_json::to_string(&schema).map_err(json_error)?;
+                tx.execute("UPDATE orgs SET schema_json = ?1 WHERE zgid = ?2", params![json, org.get() as i64])
+                    .map_err(db_error)?;
+            }
+            tx.commit().map_err(db_error)
         })
         .await
     }

@@ -2,8 +2,11 @@
 
 use async_trait::async_trait;
 use bulkwrite_core::ids::{OrgId, RecordId, UserId};
+use bulkwrite_core::lookup::{normalize_value, LookupBy, LookupHit, LookupQuery};
 use bulkwrite_store::*;
-use rusqlite::{params, params_from_iter, OptionalExtension, Row};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+use serde_json::Value;
 
 use crate::{db_error, instant, json_error, SqliteStore};
 
@@ -74,6 +77,23 @@ impl RecordStore for SqliteStore {
         })
         .await
     }
+
+    async fn find_records(&self, org: OrgId, query: &LookupQuery) -> StoreResult<Vec<(String, LookupHit)>> {
+        let query = query.clone();
+        self.run(move |conn| find_records(conn, org.get() as i64, &query)).await
+    }
+
+    async fn child_records(
+        &self,
+        org: OrgId,
+        module: &str,
+        link_field: &str,
+        parent: RecordId,
+    ) -> StoreResult<Vec<StoredRecord>> {
+        let module = module.to_string();
+        let link_field = link_field.to_string();
+        self.run(move |conn| child_records(conn, org.get() as i64, &module, &link_field, parent)).await
+    }
 }
 
 fn read_record(row: &Row<'_>) -> rusqlite::Result<StoreResult<StoredRecord>> {
@@ -99,4 +119,112 @@ fn read_record(row: &Row<'_>) -> rusqlite::Result<StoreResult<StoredRecord>> {
             values: serde_json::from_str(&data).map_err(json_error)?,
         })
     })())
+}
+
+/// `$.Field` for a field API name (API names are letters, digits and `_`, so no quoting is needed).
+fn json_path(field: &str) -> StoreResult<String> {
+    if !field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || field.is_empty() {
+        return Err(StoreError::NotFound(format!("field {field}")));
+    }
+    Ok(format!("$.{field}"))
+}
+
+/// A stored value as text for lookup matching: strings as they are, lookups by their name.
+fn value_text(value: &SqlValue) -> Option<String> {
+    match value {
+        SqlValue::Text(text) if text.starts_with('{') => {
+            let object: Value = serde_json::from_str(text).ok()?;
+            object.get("name").and_then(Value::as_str).map(str::to_string)
+        }
+        SqlValue::Text(text) => Some(text.clone()),
+        SqlValue::Integer(number) => Some(number.to_string()),
+        SqlValue::Real(number) => Some(number.to_string()),
+        SqlValue::Null | SqlValue::Blob(_) => None,
+    }
+}
+
+pub(crate) fn find_records(conn: &Connection, org: i64, query: &LookupQuery) -> StoreResult<Vec<(String, LookupHit)>> {
+    let display = json_path(if query.display_field.is_empty() { "id" } else { &query.display_field })?;
+    let mut hits = Vec::new();
+    let hit = |id: i64, name: Option<String>| LookupHit { id: RecordId::new(id as u64), name };
+    match query.by {
+        LookupBy::Id => {
+            let ids: Vec<u64> = query.values.iter().filter_map(|v| RecordId::parse(v)).map(RecordId::get).collect();
+            let ids_json = serde_json::to_string(&ids).map_err(json_error)?;
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT id, json_extract(data, ?4) FROM records
+                     WHERE org = ?1 AND module = ?2 AND id IN (SELECT value FROM json_each(?3))",
+                )
+                .map_err(db_error)?;
+            let rows = statement
+                .query_map(params![org, query.module, ids_json, display], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, SqlValue>(1)?))
+                })
+                .map_err(db_error)?;
+            for row in rows {
+                let (id, name) = row.map_err(db_error)?;
+                hits.push((id.to_string(), hit(id, value_text(&name))));
+            }
+        }
+        LookupBy::UniqueKey => {
+            let values_json = serde_json::to_string(&query.values).map_err(json_error)?;
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT k.value, r.id, json_extract(r.data, ?5) FROM record_keys k JOIN records r ON r.id = k.record_id
+                     WHERE k.org = ?1 AND k.module = ?2 AND k.field = ?3 AND k.value IN (SELECT value FROM json_each(?4))",
+                )
+                .map_err(db_error)?;
+            let rows = statement
+                .query_map(params![org, query.module, query.field, values_json, display], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, SqlValue>(2)?))
+                })
+                .map_err(db_error)?;
+            for row in rows {
+                let (value, id, name) = row.map_err(db_error)?;
+                hits.push((value, hit(id, value_text(&name))));
+            }
+        }
+        LookupBy::Value => {
+            let wanted: std::collections::HashSet<&str> = query.values.iter().map(String::as_str).collect();
+            let mut statement = conn
+                .prepare_cached("SELECT id, json_extract(data, ?3), json_extract(data, ?4) FROM records WHERE org = ?1 AND module = ?2")
+                .map_err(db_error)?;
+            let field = json_path(&query.field)?;
+            let rows = statement
+                .query_map(params![org, query.module, field, display], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, SqlValue>(1)?, row.get::<_, SqlValue>(2)?))
+                })
+                .map_err(db_error)?;
+            for row in rows {
+                let (id, value, name) = row.map_err(db_error)?;
+                let Some(text) = value_text(&value) else { continue };
+                let normalized = normalize_value(&text);
+                if wanted.contains(normalized.as_str()) {
+                    hits.push((normalized, hit(id, value_text(&name))));
+                }
+            }
+        }
+    }
+    Ok(hits)
+}
+
+pub(crate) fn child_records(
+    conn: &Connection,
+    org: i64,
+    module: &str,
+    link_field: &str,
+    parent: RecordId,
+) -> StoreResult<Vec<StoredRecord>> {
+    let path = format!("{}.id", json_path(link_field)?);
+    let sql = format!(
+        "SELECT {RECORD_COLUMNS} FROM records WHERE org = ?1 AND module = ?2 AND json_extract(data, ?3) = ?4 ORDER BY id"
+    );
+    let mut statement = conn.prepare_cached(&sql).map_err(db_error)?;
+    let rows = statement.query_map(params![org, module, path, parent.to_string()], read_record).map_err(db_error)?;
+    let mut records = Vec::new();
+    for row in rows {
+        records.push(row.map_err(db_error)??);
+    }
+    Ok(records)
 }

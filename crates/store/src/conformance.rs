@@ -37,6 +37,7 @@ macro_rules! conformance_tests {
             failing_marks_resources_and_queues_the_callback,
             callback_attempts_are_recorded_and_retried,
             records_page_and_sort,
+            lookups_find_records_by_id_key_and_value,
             schemas_round_trip
         );
     };
@@ -135,6 +136,7 @@ fn spec(callback: bool, operation: Operation, find_by: Option<&str>) -> JobSpec 
             auto_mapped: true,
             header: vec!["Last_Name".into(), "Email".into()],
             echo_columns: vec![0, 1],
+            parent_link: None,
         }],
     }
 }
@@ -170,6 +172,7 @@ fn row(row_no: u64, name: &str, email: &str) -> RowDraft {
         unique_keys,
         find_key: None,
         lookups: Vec::new(),
+        new_picklist_values: Vec::new(),
     }
 }
 
@@ -185,6 +188,7 @@ fn chunk(operation: Operation, rows: Vec<RowDraft>, rows_done: u64) -> ChunkWrit
         default_layout: Some("5725767000000002100".into()),
         actor: ADMIN,
         now: Utc::now(),
+        full_name: true,
     }
 }
 
@@ -520,10 +524,78 @@ pub async fn records_page_and_sort(store: Arc<dyn Store>) {
     assert_eq!(store.count_records(ORG, "Leads").await.unwrap(), 5);
 }
 
+pub async fn lookups_find_records_by_id_key_and_value(store: Arc<dyn Store>) {
+    use bulkwrite_core::lookup::{LookupBy, LookupQuery};
+    with_org(&store).await;
+    new_job(&store, 12_000, ORG, spec(false, Operation::Insert, None)).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    let account = |row_no: u64, name: &str, site: &str| {
+        let mut draft = row(row_no, name, "");
+        draft.values.clear();
+        draft.values.insert("Account_Name".into(), json!(name));
+        draft.values.insert("Account_Site".into(), json!(site));
+        draft.unique_keys =
+            vec![UniqueKey { field: "Account_Name".into(), value: name.to_lowercase(), column: "Name".into() }];
+        draft
+    };
+    let mut accounts = chunk(
+        Operation::Insert,
+        vec![account(1, "Zylker", "Paris"), account(2, "Acme", "paris "), account(3, "Initech", "Oslo")],
+        3,
+    );
+    accounts.module = "Accounts".into();
+    store.apply_chunk(&lease, accounts).await.unwrap();
+    let query = |field: &str, by, values: &[&str]| LookupQuery {
+        module: "Accounts".into(),
+        field: field.into(),
+        by,
+        values: values.iter().map(|v| v.to_string()).collect(),
+        display_field: "Account_Name".into(),
+    };
+    let mut by_key =
+        store.find_records(ORG, &query("Account_Name", LookupBy::UniqueKey, &["zylker", "nobody"])).await.unwrap();
+    assert_eq!(by_key.len(), 1);
+    let (value, zylker) = by_key.remove(0);
+    assert_eq!((value.as_str(), zylker.name.as_deref()), ("zylker", Some("Zylker")));
+    let by_id = store.find_records(ORG, &query("id", LookupBy::Id, &[&zylker.id.to_string(), "1"])).await.unwrap();
+    assert_eq!(by_id, [(zylker.id.to_string(), zylker.clone())]);
+    let by_value = store.find_records(ORG, &query("Account_Site", LookupBy::Value, &["paris"])).await.unwrap();
+    assert_eq!(by_value.len(), 2, "both Paris accounts: ambiguity is the caller's to report");
+    assert!(store
+        .find_records(OTHER_ORG, &query("Account_Name", LookupBy::UniqueKey, &["zylker"]))
+        .await
+        .unwrap()
+        .is_empty());
+
+    let phone = |row_no: u64, parent: RecordId, number: &str| {
+        let mut draft = row(row_no, number, "");
+        draft.values.clear();
+        draft.values.insert("Parent_Id".into(), json!({"name": "Zylker", "id": parent.to_string()}));
+        draft.values.insert("Number".into(), json!(number));
+        draft
+    };
+    let mut phones = chunk(
+        Operation::Insert,
+        vec![phone(4, zylker.id, "1"), phone(5, zylker.id, "2"), phone(6, RecordId::new(1), "3")],
+        6,
+    );
+    phones.module = "Account_Phones".into();
+    store.apply_chunk(&lease, phones).await.unwrap();
+    let children = store.child_records(ORG, "Account_Phones", "Parent_Id", zylker.id).await.unwrap();
+    assert_eq!(children.iter().map(|c| c.values["Number"].clone()).collect::<Vec<_>>(), [json!("1"), json!("2")]);
+    assert!(store.child_records(OTHER_ORG, "Account_Phones", "Parent_Id", zylker.id).await.unwrap().is_empty());
+}
+
 pub async fn schemas_round_trip(store: Arc<dyn Store>) {
     with_org(&store).await;
     let mut schema = store.org_schema(ORG).await.unwrap();
     assert_eq!(schema, standard_schema());
+    let podcast = vec!["Podcast".to_string()];
+    store.add_picklist_values(ORG, "Leads", "Lead_Source", &podcast).await.unwrap();
+    store.add_picklist_values(ORG, "Leads", "Lead_Source", &podcast).await.unwrap();
+    let grown = store.org_schema(ORG).await.unwrap();
+    let values = &grown.module("Leads").unwrap().field("Lead_Source").unwrap().pick_list_values;
+    assert_eq!(values.iter().filter(|v| *v == "Podcast").count(), 1);
     schema.modules.retain(|m| m.api_name == "Leads");
     store.save_org_schema(ORG, &schema).await.unwrap();
     assert_eq!(store.org_schema(ORG).await.unwrap().modules.len(), 1);

@@ -187,6 +187,8 @@ pub struct ChunkWrite {
     /// The user the job acts as (`Created_By`, `Modified_By`).
     pub actor: UserId,
     pub now: Timestamp,
+    /// Keep Zoho's computed `Full_Name` on the module's records.
+    pub full_name: bool,
 }
 
 /// Counts of one applied chunk.

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use bulkwrite_core::ids::{FileId, JobId, OrgId, RecordId, UserId};
+use bulkwrite_core::lookup::{LookupHit, LookupQuery};
 use bulkwrite_core::schema::OrgSchema;
 
 use crate::error::StoreResult;
@@ -25,6 +26,8 @@ pub trait OrgStore: Send + Sync {
     async fn get_org(&self, org: OrgId) -> StoreResult<Option<Org>>;
     async fn org_schema(&self, org: OrgId) -> StoreResult<OrgSchema>;
     async fn save_org_schema(&self, org: OrgId, schema: &OrgSchema) -> StoreResult<()>;
+    /// Adds values to an unrestricted picklist, atomically with respect to other schema changes.
+    async fn add_picklist_values(&self, org: OrgId, module: &str, field: &str, values: &[String]) -> StoreResult<()>;
     async fn users(&self, org: OrgId) -> StoreResult<Vec<User>>;
     async fn get_user(&self, org: OrgId, user: UserId) -> StoreResult<Option<User>>;
 }
@@ -95,6 +98,17 @@ pub trait RecordStore: Send + Sync {
     async fn get_record(&self, org: OrgId, module: &str, id: RecordId) -> StoreResult<Option<StoredRecord>>;
     async fn list_records(&self, org: OrgId, module: &str, query: &RecordQuery) -> StoreResult<RecordPage>;
     async fn count_records(&self, org: OrgId, module: &str) -> StoreResult<u64>;
+    /// Records of `query.module` whose `query.field` matches one of `query.values`, as
+    /// `(normalised value, hit)` pairs (see `bulkwrite_core::lookup`).
+    async fn find_records(&self, org: OrgId, query: &LookupQuery) -> StoreResult<Vec<(String, LookupHit)>>;
+    /// Records of `module` whose lookup field `link_field` points at `parent` (subform rows).
+    async fn child_records(
+        &self,
+        org: OrgId,
+        module: &str,
+        link_field: &str,
+        parent: RecordId,
+    ) -> StoreResult<Vec<StoredRecord>>;
 }
 
 /// Callback deliveries (the outbox).

@@ -15,6 +15,7 @@
 
 mod callback;
 mod heartbeat;
+mod parents;
 mod pipeline;
 mod reader;
 mod result_file;

@@ -6,13 +6,15 @@ use std::time::Duration;
 
 use bulkwrite_core::ids::FileId;
 use bulkwrite_core::jobspec::ResourceSpec;
-use bulkwrite_core::mapping::{RowMapper, UserDirectory, UserEntry};
+use bulkwrite_core::lookup::{plan_lookups, resolve_lookups, LookupAnswers};
+use bulkwrite_core::mapping::{RowDraft, RowMapper, UserDirectory, UserEntry};
 use bulkwrite_core::schema::{Module, OrgSchema};
 use bulkwrite_core::state::ResourceState;
 use bulkwrite_store::{ChunkWrite, Job, Lease, StoreError};
 use tokio::sync::{mpsc, watch};
 
 use crate::heartbeat::Heartbeat;
+use crate::parents::load_parent_keys;
 use crate::reader::{read_chunks, ReadPlan, ReaderMessage};
 use crate::result_file::write_result_file;
 use crate::{RunOutcome, WorkerContext};
@@ -133,7 +135,11 @@ async fn run_resource(
         .await?
         .ok_or_else(|| Stop::Permanent(format!("file {file_id} no longer exists")))?;
     let blob = ctx.blobs.local(&upload.blob_key).await?;
-    let mapper = RowMapper::new(resource, module, job.spec.operation, facts.time_zone, facts.users.clone());
+    let mut mapper = RowMapper::new(resource, module, job.spec.operation, facts.time_zone, facts.users.clone());
+    if let (Some(link), Some(parent)) = (&resource.parent_link, job.spec.resources.first()) {
+        let keys = load_parent_keys(ctx, job, parent, link).await?;
+        mapper = mapper.with_parent_keys(std::sync::Arc::new(keys));
+    }
     let plan = ReadPlan {
         zip_path: blob.path().to_path_buf(),
         csv_name: resource.csv_name.clone(),
@@ -148,6 +154,7 @@ async fn run_resource(
     let (sender, mut receiver) = mpsc::channel(READ_AHEAD);
     let reader = tokio::task::spawn_blocking(move || read_chunks(plan, sender));
     let default_layout = module.default_layout().map(|layout| layout.id.clone());
+    let full_name = module.field("Full_Name").is_some_and(|field| field.read_only);
     let started = std::time::Instant::now();
     let mut applying = Duration::ZERO;
     let mut rows_applied = 0usize;
@@ -162,10 +169,11 @@ async fn run_resource(
                 }
             }
             ReaderMessage::Failed(reason) => return Err(Stop::Permanent(reason)),
-            ReaderMessage::Chunk { rows, rows_done } => {
+            ReaderMessage::Chunk { mut rows, rows_done } => {
                 if *shutdown.borrow() {
                     return Err(Stop::Shutdown);
                 }
+                resolve_chunk_lookups(ctx, job, &facts.schema, &mut rows).await?;
                 let chunk = ChunkWrite {
                     resource: index,
                     module: resource.module.clone(),
@@ -177,13 +185,18 @@ async fn run_resource(
                     default_layout: default_layout.clone(),
                     actor: job.created_by,
                     now: chrono::Utc::now(),
+                    full_name,
                 };
                 // One attempt: on a transient failure the job goes back to the queue and resumes
                 // from its last checkpoint, so the chunk is never copied for a retry.
                 rows_applied += chunk.rows.len();
+                let new_values = new_picklist_values(&chunk.rows);
                 let apply_started = std::time::Instant::now();
                 ctx.store.apply_chunk(lease, chunk).await?;
                 applying += apply_started.elapsed();
+                for (field, values) in new_values {
+                    with_retries(|| ctx.store.add_picklist_values(job.org, &resource.module, &field, &values)).await?;
+                }
             }
         }
     }
@@ -198,6 +211,39 @@ async fn run_resource(
         applying_ms = applying.as_millis() as u64,
         "resource read and applied"
     );
+    Ok(())
+}
+
+/// Picklist values that applied rows use and the fields do not list yet, by field.
+fn new_picklist_values(rows: &[RowDraft]) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut by_field: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+    for row in rows.iter().filter(|row| row.errors.is_empty()) {
+        for (field, value) in &row.new_picklist_values {
+            let values = by_field.entry(field.clone()).or_default();
+            if !values.contains(value) {
+                values.push(value.clone());
+            }
+        }
+    }
+    by_field
+}
+
+/// Resolves the chunk's lookup cells against the related modules, one query per (module, field).
+async fn resolve_chunk_lookups(
+    ctx: &WorkerContext,
+    job: &Job,
+    schema: &OrgSchema,
+    rows: &mut [RowDraft],
+) -> Result<(), Stop> {
+    if rows.iter().all(|row| row.lookups.is_empty()) {
+        return Ok(());
+    }
+    let mut answers = LookupAnswers::default();
+    for query in plan_lookups(rows, schema) {
+        let hits = with_retries(|| ctx.store.find_records(job.org, &query)).await?;
+        answers.add(&query, hits);
+    }
+    resolve_lookups(rows, schema, &answers);
     Ok(())
 }
 

@@ -49,6 +49,21 @@ pub struct ResourceSpec {
     pub header: Vec<String>,
     /// Column indexes echoed into the result file (the first three mapped columns).
     pub echo_columns: Vec<u32>,
+    /// For a child resource: how its rows find their parent record.
+    #[serde(default)]
+    pub parent_link: Option<ParentLink>,
+}
+
+/// A child resource's link to the parent resource (the first one): the child's `field`, read
+/// from its column `index`, holds the value of the parent CSV's column `parent_column_index`;
+/// the child row belongs to the record made from the parent row with that value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentLink {
+    pub field: String,
+    pub index: u32,
+    pub parent_column_index: u32,
+    /// The parent resource's module.
+    pub parent_module: String,
 }
 
 impl ResourceSpec {

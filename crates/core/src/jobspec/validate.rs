@@ -6,11 +6,11 @@ use std::collections::HashMap;
 
 use bulkwrite_wire::{ApiError, CreateJobRequest, ErrorCode, FieldMapping, Operation, ResourceRequest};
 
-use super::{JobSpec, ResourceSpec, ID_FIELD};
+use super::{JobSpec, ParentLink, ResourceSpec, ID_FIELD};
 use crate::convert::format_fits;
 use crate::datefmt::JavaDateFormat;
 use crate::ids::FileId;
-use crate::schema::{DataType, Module, OrgSchema};
+use crate::schema::{DataType, Field, Module, OrgSchema};
 use crate::zipfile::CsvEntry;
 
 /// Zoho's limits, each a setting (`DECISIONS.md`).
@@ -50,11 +50,21 @@ pub fn validate(request: &CreateJobRequest, ctx: &ValidationContext<'_>) -> Resu
     for (index, (resource, module)) in request.resource.iter().zip(&modules).enumerate() {
         check_find_by(request.operation, resource, module, index)?;
     }
-    let mut resources = Vec::with_capacity(request.resource.len());
+    let mut resources: Vec<ResourceSpec> = Vec::with_capacity(request.resource.len());
     for (index, resource) in request.resource.iter().enumerate() {
         let module = modules[index];
         let csv = csvs[index];
-        let spec = build_resource(request, resource, module, csv, index, ctx.limits)?;
+        let mut spec = build_resource(request, resource, module, csv, index, ctx)?;
+        if let Some(parent) = resources.first() {
+            spec.parent_link = Some(link_to_parent(&spec, parent, module, index)?);
+        } else if spec.mappings.iter().any(|m| m.parent_column_index.is_some()) {
+            return Err(ApiError::with_message(
+                ErrorCode::InvalidData,
+                "parent_column_index belongs to child resources",
+            )
+            .detail("api_name", "parent_column_index")
+            .detail("json_path", format!("$.resource[{index}].field_mappings")));
+        }
         check_mandatory(request.operation, module, &spec.mappings)?;
         resources.push(spec);
     }
@@ -151,9 +161,13 @@ fn build_resource(
     module: &Module,
     csv: &CsvEntry,
     index: usize,
-    limits: Limits,
+    ctx: &ValidationContext<'_>,
 ) -> Result<ResourceSpec, ApiError> {
+    let limits = ctx.limits;
     let path = format!("$.resource[{index}]");
+    if index > 0 && resource.field_mappings.as_ref().is_none_or(Vec::is_empty) {
+        return Err(ApiError::missing_key("field_mappings"));
+    }
     if csv.header.len() > limits.max_columns {
         return Err(ApiError::new(ErrorCode::HeaderLimitExceeded).detail("maximum_length", limits.max_columns));
     }
@@ -167,7 +181,7 @@ fn build_resource(
     let mut canonical = Vec::with_capacity(mappings.len());
     for (mapping_index, mapping) in mappings.iter().enumerate() {
         let mapping_path = format!("{path}.field_mappings[{mapping_index}]");
-        let checked = check_mapping(mapping, module, csv, &mapping_path)?;
+        let checked = check_mapping(mapping, module, csv, &mapping_path, ctx.schema)?;
         if canonical.iter().any(|m: &FieldMapping| m.api_name == checked.api_name) {
             return Err(ApiError::with_message(
                 ErrorCode::InvalidData,
@@ -193,6 +207,52 @@ fn build_resource(
         auto_mapped,
         header: csv.header.clone(),
         echo_columns,
+        parent_link: None,
+    })
+}
+
+/// A child resource names its parent link with `parent_column_index` on a lookup to the parent.
+fn link_to_parent(
+    child: &ResourceSpec,
+    parent: &ResourceSpec,
+    module: &Module,
+    index: usize,
+) -> Result<ParentLink, ApiError> {
+    let path = format!("$.resource[{index}].field_mappings");
+    let links: Vec<&FieldMapping> = child.mappings.iter().filter(|m| m.parent_column_index.is_some()).collect();
+    let [link] = links.as_slice() else {
+        let message = if links.is_empty() {
+            "Required key parent_column_index is not available"
+        } else {
+            "only one mapping of a child resource may carry parent_column_index"
+        };
+        let code = if links.is_empty() { ErrorCode::MandatoryNotFound } else { ErrorCode::InvalidData };
+        return Err(ApiError::with_message(code, message)
+            .detail("api_name", "parent_column_index")
+            .detail("json_path", path));
+    };
+    let parent_column_index = link.parent_column_index.unwrap_or_default();
+    if parent_column_index as usize >= parent.header.len() {
+        return Err(ApiError::new(ErrorCode::ColumnIndexNotFound)
+            .detail("api_name", link.api_name.clone())
+            .detail("json_path", format!("{path}.parent_column_index")));
+    }
+    let points_at_parent = module
+        .field(&link.api_name)
+        .is_some_and(|f| f.data_type == DataType::Lookup && f.lookup_module.as_deref() == Some(parent.module.as_str()));
+    let Some(child_index) = link.index.filter(|_| points_at_parent) else {
+        return Err(ApiError::with_message(
+            ErrorCode::InvalidData,
+            format!("{} is not a lookup to the parent module {} read from a column", link.api_name, parent.module),
+        )
+        .detail("api_name", link.api_name.clone())
+        .detail("json_path", path));
+    };
+    Ok(ParentLink {
+        field: link.api_name.clone(),
+        index: child_index,
+        parent_column_index,
+        parent_module: parent.module.clone(),
     })
 }
 
@@ -235,6 +295,7 @@ fn check_mapping(
     module: &Module,
     csv: &CsvEntry,
     path: &str,
+    schema: &OrgSchema,
 ) -> Result<FieldMapping, ApiError> {
     let mut checked = mapping.clone();
     if mapping.api_name == ID_FIELD {
@@ -271,12 +332,40 @@ fn check_mapping(
             .detail("json_path", format!("{path}.format")));
         }
     }
+    check_find_by_of_mapping(mapping, field, schema, path)?;
     if field.data_type == DataType::Lookup && mapping.find_by.is_none() && mapping.parent_column_index.is_none() {
         return Err(ApiError::with_message(ErrorCode::MandatoryNotFound, "Required key find_by is not available")
             .detail("api_name", "find_by")
             .detail("json_path", format!("{path}.find_by")));
     }
     Ok(checked)
+}
+
+/// A lookup's `find_by` is `id` or a field of the related module; a user lookup's is `id` or `email`.
+fn check_find_by_of_mapping(
+    mapping: &FieldMapping,
+    field: &Field,
+    schema: &OrgSchema,
+    path: &str,
+) -> Result<(), ApiError> {
+    let Some(find_by) = mapping.find_by.as_deref() else { return Ok(()) };
+    let valid = match field.data_type {
+        DataType::Lookup => {
+            let related = field.lookup_module.as_deref().and_then(|name| schema.module(name));
+            find_by == ID_FIELD || related.is_some_and(|m| m.field(find_by).is_some())
+        }
+        DataType::OwnerLookup | DataType::UserLookup => find_by == ID_FIELD || find_by.eq_ignore_ascii_case("email"),
+        _ => true,
+    };
+    if valid {
+        return Ok(());
+    }
+    Err(ApiError::with_message(
+        ErrorCode::InvalidData,
+        format!("find_by {find_by} cannot find {} values", field.api_name),
+    )
+    .detail("api_name", "find_by")
+    .detail("json_path", format!("{path}.find_by")))
 }
 
 fn check_index(mapping: &FieldMapping, csv: &CsvEntry, path: &str) -> Result<(), ApiError> {

@@ -24,6 +24,7 @@ fn draft(row_no: u64, email: &str, name: &str) -> RowDraft {
         unique_keys,
         find_key: None,
         lookups: Vec::new(),
+        new_picklist_values: Vec::new(),
     }
 }
 
@@ -41,7 +42,13 @@ fn ids() -> impl Iterator<Item = RecordId> {
 }
 
 fn plan(operation: Operation, rows: &[RowDraft], existing: &ExistingState) -> ChunkPlan {
-    let input = PlanInput { operation, rows: rows.to_vec(), default_owner: OWNER, default_layout: Some("L".into()) };
+    let input = PlanInput {
+        operation,
+        rows: rows.to_vec(),
+        default_owner: OWNER,
+        default_layout: Some("L".into()),
+        full_name: true,
+    };
     plan_chunk(input, existing.clone(), &mut ids())
 }
 
@@ -149,6 +156,18 @@ fn insert_with_find_by_skips_existing_keys() {
     let rows = [by_email(draft(1, "old@x.co", "A")), by_email(draft(2, "n@x.co", "B"))];
     let plan = plan(Operation::Insert, &rows, &existing_lead(1, "old@x.co"));
     assert_eq!(statuses(&plan), [(RowStatus::Skipped, "DUPLICATE_DATA-Email"), (RowStatus::Added, "")]);
+}
+
+#[test]
+fn full_name_follows_first_and_last_names() {
+    let mut first = draft(1, "f@x.co", "Quist");
+    first.values.insert("First_Name".into(), json!("Mara"));
+    let inserted = plan(Operation::Insert, &[first], &ExistingState::default());
+    assert_eq!(inserted.inserts[0].values["Full_Name"], "Mara Quist");
+    let mut rename = draft(1, "", "Boyle");
+    rename.find_key = Some(FindKey::Id { id: RecordId::new(1), column: "id".into() });
+    let updated = plan(Operation::Update, &[rename], &existing_lead(1, "old@x.co"));
+    assert_eq!(updated.updates[0].values["Full_Name"], "Boyle");
 }
 
 #[test]
