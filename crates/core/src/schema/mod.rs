@@ -4,7 +4,13 @@
 //! custom fields and modules come from configuration or the admin API, and an org's schema is
 //! stored as one document per org, so custom fields need no migration.
 
+mod builder;
+mod custom_module;
 pub mod standard;
+#[cfg(test)]
+mod tests;
+
+pub use custom_module::{CustomModuleSpec, GENERATED_TYPE_CUSTOM, GENERATED_TYPE_SUBFORM};
 
 use serde::{Deserialize, Serialize};
 
@@ -158,7 +164,8 @@ pub struct Field {
     /// A restricted picklist refuses new values instead of adding them.
     #[serde(default)]
     pub restricted_picklist: bool,
-    /// The related module of a lookup field.
+    /// The related module of a lookup field; for a `subform` field, the subform module whose
+    /// records it holds. `None` on a lookup means any module (`Parent_Id` of Notes, Attachments).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lookup_module: Option<String>,
 }
@@ -187,7 +194,7 @@ pub struct Module {
     pub module_name: String,
     pub singular_label: String,
     pub plural_label: String,
-    /// `default` for standard modules, `custom` for custom ones.
+    /// `default` for standard modules, `custom` for custom ones, `subform` for subform modules.
     pub generated_type: String,
     /// Whether bulk write may target the module.
     pub bulk_write: bool,
@@ -278,7 +285,7 @@ pub struct CustomFieldSpec {
     pub lookup_module: Option<String>,
 }
 
-/// Why a custom field could not be added.
+/// Why a custom field or custom module could not be added.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SchemaError {
     #[error("module '{0}' does not exist")]
@@ -287,6 +294,15 @@ pub enum SchemaError {
     StandardField { module: String, field: String },
     #[error("'{0}' is not a valid field API name (letters, digits and '_', starting with a letter)")]
     BadApiName(String),
+    /// A custom module was declared with the name of a standard module.
+    #[error("'{0}' is the name of a standard module and cannot be declared as a custom module")]
+    StandardModule(String),
+    /// A subform module was declared under a module that cannot hold subforms.
+    #[error("module '{0}' cannot hold subforms (it is a subform module or not a record module)")]
+    InvalidParentModule(String),
+    /// The field already exists and cannot be replaced by this declaration.
+    #[error("module '{module}' already has a field '{field}' that this declaration would replace")]
+    FieldConflict { module: String, field: String },
 }
 
 impl OrgSchema {
@@ -313,6 +329,10 @@ impl OrgSchema {
             lookup_module: spec.lookup_module.clone(),
         };
         match module.fields.iter_mut().find(|f| f.api_name == spec.api_name) {
+            // A subform field belongs to its subform module, not to a field declaration.
+            Some(existing) if existing.data_type == DataType::Subform => {
+                Err(SchemaError::FieldConflict { module: module.api_name.clone(), field: spec.api_name.clone() })
+            }
             Some(existing) if !existing.custom_field => {
                 Err(SchemaError::StandardField { module: module.api_name.clone(), field: spec.api_name.clone() })
             }

@@ -1,0 +1,216 @@
+//! The golden corpus: one folder per rule under `tests/corpus/`, each run against a fresh server.
+//!
+//! A case folder holds `case.json`:
+//!
+//! ```json
+//! {
+//!   "description": "what the case shows",
+//!   "version": "v2",                         // path version of the create call (default v2)
+//!   "env": {"BULKWRITE_MAX_ROWS_PER_FILE": "3"},
+//!   "config": "config.toml",                 // a TOML file of the folder, passed as BULKWRITE_CONFIG
+//!   "setup": [{"job": {…}, "files": ["accounts.csv"]}],   // jobs that must complete first
+//!   "job": {…},                              // the create body; "{{file_id}}" is the upload's id
+//!   "files": ["input.csv"],                  // files of the folder zipped into one upload, by name
+//!   "expect": {
+//!     "status": 201,                         // HTTP status of the create call
+//!     "error": {…},                          // the exact error body, when status is not 201
+//!     "job_status": "COMPLETED",
+//!     "character_encoding": "UTF-8",
+//!     "counts": [[added, updated, skipped, total]],        // per resource
+//!     "records": {"module": "Leads", "fields": "Last_Name,Email", "data": [{…}]}
+//!   }
+//! }
+//! ```
+//!
+//! and, for jobs that run, `expected_result.csv` (or one `expected_<Module>.csv` per resource):
+//! the result CSV exactly, with record ids written `<id:N>`: the N-th distinct id the case has seen
+//! (setup results first), so an update can be shown to hit the record a setup job made.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use crate::harness::{zip_of, Server};
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
+}
+
+/// Replaces record ids with `<id:N>` in order of first appearance.
+#[derive(Default)]
+struct IdNames {
+    names: HashMap<String, usize>,
+}
+
+impl IdNames {
+    fn name(&mut self, id: &str) -> String {
+        let next = self.names.len() + 1;
+        let n = *self.names.entry(id.to_string()).or_insert(next);
+        format!("<id:{n}>")
+    }
+
+    /// A copy of `value` with every known 19-digit record id replaced by its name.
+    fn rename(&mut self, value: &Value) -> Value {
+        match value {
+            Value::String(text) if self.names.contains_key(text) => json!(self.name(text)),
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.rename(v)).collect()),
+            Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), self.rename(v))).collect()),
+            other => other.clone(),
+        }
+    }
+}
+
+fn read(dir: &Path, name: &str) -> Vec<u8> {
+    std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(name).display()))
+}
+
+fn with_file_id(body: &Value, file_id: &str) -> Value {
+    let text = serde_json::to_string(body).unwrap().replace("{{file_id}}", file_id);
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn upload(server: &Server, dir: &Path, files: &Value) -> String {
+    let names: Vec<String> = files.as_array().expect("files").iter().map(|f| f.as_str().unwrap().to_string()).collect();
+    let zip = if names.len() == 1 && names[0].ends_with(".zip") {
+        read(dir, &names[0])
+    } else {
+        let contents: Vec<(String, Vec<u8>)> = names.iter().map(|n| (n.clone(), read(dir, n))).collect();
+        let entries: Vec<(&str, &[u8])> = contents.iter().map(|(n, c)| (n.as_str(), c.as_slice())).collect();
+        zip_of(&entries)
+    };
+    let (status, body) = server.upload_raw(zip, "corpus.zip").await;
+    assert_eq!(status, 200, "upload: {body}");
+    body["details"]["file_id"].as_str().unwrap().to_string()
+}
+
+/// Result CSV rows of a finished job, one Vec per resource file, ids renamed.
+async fn result_files(server: &Server, job: &Value, ids: &mut IdNames) -> Vec<(String, String)> {
+    let url = job["result"]["download_url"].as_str().expect("download_url");
+    let response = server.auth(server.http.get(url)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let bytes = response.bytes().await.unwrap().to_vec();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut files = Vec::new();
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(text.as_bytes());
+        let mut out = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+        for (row_index, record) in reader.records().enumerate() {
+            let mut cells: Vec<String> = record.unwrap().iter().map(str::to_string).collect();
+            let id_column = cells.len().saturating_sub(2);
+            if row_index > 0 && !cells[id_column].is_empty() {
+                cells[id_column] = ids.name(&cells[id_column]);
+            }
+            out.write_record(&cells).unwrap();
+        }
+        files.push((entry.name().to_string(), String::from_utf8(out.into_inner().unwrap()).unwrap()));
+    }
+    files
+}
+
+async fn run_job(server: &Server, version: &str, body: &Value) -> (u16, Value) {
+    let url = server.url(&format!("/crm/bulk/{version}/write"));
+    let response = server.auth(server.http.post(url)).json(body).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// Runs one case folder.
+pub async fn run_case(name: &str) {
+    let dir = corpus_dir().join(name);
+    let case: Value = serde_json::from_slice(&read(&dir, "case.json")).expect("case.json");
+    let mut env: Vec<(String, String)> = Vec::new();
+    if let Some(vars) = case["env"].as_object() {
+        env.extend(vars.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())));
+    }
+    if let Some(config) = case["config"].as_str() {
+        env.push(("BULKWRITE_CONFIG".into(), dir.join(config).display().to_string()));
+    }
+    let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = Server::start(&env_refs).await;
+    let version = case["version"].as_str().unwrap_or("v2");
+    let mut ids = IdNames::default();
+
+    for (index, setup) in case["setup"].as_array().cloned().unwrap_or_default().iter().enumerate() {
+        let file_id = upload(&server, &dir, &setup["files"]).await;
+        let (status, created) = run_job(&server, "v2", &with_file_id(&setup["job"], &file_id)).await;
+        assert_eq!(status, 201, "{name}: setup {index}: {created}");
+        let job = server.wait_job(created["details"]["id"].as_str().unwrap()).await;
+        assert_eq!(job["status"], "COMPLETED", "{name}: setup {index}: {job}");
+        result_files(&server, &job, &mut ids).await;
+    }
+
+    let file_id = upload(&server, &dir, &case["files"]).await;
+    let (status, answer) = run_job(&server, version, &with_file_id(&case["job"], &file_id)).await;
+    let expect = &case["expect"];
+    assert_eq!(status as u64, expect["status"].as_u64().unwrap_or(201), "{name}: {answer}");
+    if status != 201 {
+        let expected = &expect["error"];
+        assert_eq!(serde_json::to_string(&answer).unwrap(), serde_json::to_string(expected).unwrap(), "{name}");
+        return;
+    }
+    let job = server.wait_job(answer["details"]["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], expect["job_status"].as_str().unwrap_or("COMPLETED"), "{name}: {job}");
+    if let Some(encoding) = expect["character_encoding"].as_str() {
+        assert_eq!(job["character_encoding"], encoding, "{name}");
+    }
+    if let Some(counts) = expect["counts"].as_array() {
+        for (index, expected) in counts.iter().enumerate() {
+            let file = &job["resource"][index]["file"];
+            let got = json!([file["added_count"], file["updated_count"], file["skipped_count"], file["total_count"]]);
+            assert_eq!(&got, expected, "{name}: counts of resource {index} as [added, updated, skipped, total]");
+        }
+    }
+    let files = result_files(&server, &job, &mut ids).await;
+    for (index, (entry_name, text)) in files.iter().enumerate() {
+        let expected_name = if files.len() == 1 { "expected_result.csv".to_string() } else { format!("expected_{index}.csv") };
+        let expected = String::from_utf8(read(&dir, &expected_name)).unwrap().replace("\r\n", "\n");
+        assert_eq!(text, &expected, "{name}: {entry_name} differs from {expected_name}");
+    }
+    if let Some(records) = expect.get("records") {
+        let module = records["module"].as_str().unwrap();
+        let fields = records["fields"].as_str().unwrap();
+        let got: Vec<Value> = server
+            .all_records(module, fields)
+            .await
+            .iter()
+            .map(|record| {
+                let renamed = ids.rename(record);
+                let mut object = renamed.as_object().cloned().unwrap_or_default();
+                object.remove("id");
+                Value::Object(object)
+            })
+            .collect();
+        assert_eq!(Value::Array(got), records["data"], "{name}: stored {module} records");
+    }
+}
+
+macro_rules! corpus_cases {
+    ($($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                run_case(stringify!($case)).await;
+            }
+        )*
+
+        #[test]
+        fn every_corpus_folder_is_a_test() {
+            let listed: Vec<&str> = vec![$(stringify!($case)),*];
+            let mut folders: Vec<String> = std::fs::read_dir(corpus_dir())
+                .unwrap()
+                .map(|entry| entry.unwrap().file_name().to_string_lossy().to_string())
+                .filter(|name| !name.starts_with('.') && name != "README.md")
+                .collect();
+            folders.sort();
+            let mut sorted = listed.clone();
+            sorted.sort();
+            assert_eq!(folders, sorted, "tests/corpus folders and corpus_cases! must list the same cases");
+        }
+    };
+}
+
+corpus_cases!(update_by_email);

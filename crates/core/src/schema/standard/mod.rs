@@ -1,0 +1,93 @@
+//! Zoho's standard modules as a new org has them: fields, types, lengths, system-mandatory and
+//! duplicate-check fields (spec §9), and one `Standard` layout per module.
+//!
+//! Ids are assigned sequentially in module order, so new modules are only ever appended: the
+//! record modules bulk write accepts first, then the non-record modules it refuses (`Notes`,
+//! `Attachments`).
+
+mod activities;
+mod inventory;
+mod non_record;
+mod sales;
+mod support;
+
+use super::builder::IdSeq;
+use super::OrgSchema;
+
+/// Ids of built-in metadata start here; each module, field and layout takes the next one.
+const FIRST_METADATA_ID: u64 = 5_725_767_000_000_002_001;
+
+/// Zoho standard modules this server does not model. Custom modules may not take these names
+/// either (besides the names of the modules in the schema).
+pub(crate) const OTHER_STANDARD_MODULES: &[&str] = &[
+    "Activities",
+    "Calls",
+    "Events",
+    "Meetings",
+    "Quotes",
+    "Sales_Orders",
+    "Purchase_Orders",
+    "Invoices",
+    "Users",
+    "Emails",
+    "Visits",
+    "Forecasts",
+];
+
+/// The schema of a new org.
+pub fn standard_schema() -> OrgSchema {
+    let mut ids = IdSeq(FIRST_METADATA_ID);
+    let ids = &mut ids;
+    let modules = vec![
+        sales::leads(ids),
+        sales::contacts(ids),
+        sales::accounts(ids),
+        sales::deals(ids),
+        activities::campaigns(ids),
+        activities::tasks(ids),
+        inventory::products(ids),
+        inventory::vendors(ids),
+        support::cases(ids),
+        support::solutions(ids),
+        inventory::price_books(ids),
+        // Non-record modules last, so that adding them moved no other id.
+        non_record::notes(ids),
+        non_record::attachments(ids),
+    ];
+    OrgSchema { modules }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::Field;
+
+    #[test]
+    fn ids_are_unique_nineteen_digit_strings() {
+        let schema = standard_schema();
+        let mut seen = std::collections::HashSet::new();
+        for module in &schema.modules {
+            let layout_ids = module.layouts.iter().map(|l| &l.id);
+            for id in std::iter::once(&module.id).chain(module.fields.iter().map(|f| &f.id)).chain(layout_ids) {
+                assert_eq!(id.len(), 19, "{id}");
+                assert!(seen.insert(id.clone()), "duplicate id {id}");
+            }
+        }
+    }
+
+    #[test]
+    fn mandatory_and_unique_fields_follow_the_spec() {
+        let schema = standard_schema();
+        let names = |module: &str, pick: fn(&Field) -> bool| -> Vec<String> {
+            let m = schema.module(module).unwrap();
+            m.fields.iter().filter(|f| pick(f)).map(|f| f.api_name.clone()).collect()
+        };
+        assert_eq!(names("Leads", |f| f.system_mandatory), ["Last_Name"]);
+        assert_eq!(names("Leads", |f| f.unique), ["Email"]);
+        assert_eq!(names("Accounts", |f| f.unique), ["Account_Name"]);
+        assert_eq!(names("Deals", |f| f.system_mandatory), ["Deal_Name", "Stage"]);
+        let leads = schema.module("Leads").unwrap();
+        assert_eq!(leads.default_layout().unwrap().name, "Standard");
+        assert_eq!(leads.default_layout().unwrap().mandatory_fields, ["Company"]);
+    }
+}
