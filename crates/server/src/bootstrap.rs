@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 use bulkwrite_core::ids::{OrgId, UserId};
 use bulkwrite_core::schema::standard::standard_schema;
-use bulkwrite_core::schema::{CustomFieldSpec, OrgSchema};
+use bulkwrite_core::schema::OrgSchema;
 use bulkwrite_store::ids::IdAllocator;
 use bulkwrite_store::token::{generate_token, hash_token};
 use bulkwrite_store::{BootstrapRecord, NewAccessToken, Org, Store, TokenLookup, User};
@@ -33,7 +33,7 @@ pub struct Bootstrapped {
 /// Creates the first org unless one exists, and brings its custom fields up to date.
 pub async fn bootstrap(store: &dyn Store, ids: &IdAllocator, config: &Config) -> anyhow::Result<Bootstrapped> {
     if let Some(record) = store.bootstrap_record().await? {
-        apply_custom_fields(store, ids, record.org_id, &config.custom_fields).await?;
+        apply_customisations(store, ids, record.org_id, config).await?;
         ensure_token(store, &record, config.bootstrap_token.as_deref()).await?;
         return Ok(Bootstrapped { record, created: false });
     }
@@ -60,7 +60,7 @@ pub async fn bootstrap(store: &dyn Store, ids: &IdAllocator, config: &Config) ->
         created_at: now,
     };
     let mut schema = standard_schema();
-    add_custom_fields(&mut schema, ids, &config.custom_fields).await?;
+    customise(&mut schema, ids, config).await?;
     let access_token = config.bootstrap_token.clone().unwrap_or_else(generate_token);
     let token = NewAccessToken {
         token_hash: hash_token(&access_token),
@@ -99,35 +99,36 @@ async fn ensure_token(store: &dyn Store, record: &BootstrapRecord, token: Option
     Ok(())
 }
 
-async fn add_custom_fields(
-    schema: &mut OrgSchema,
-    ids: &IdAllocator,
-    fields: &[CustomFieldSpec],
-) -> anyhow::Result<bool> {
-    let mut changed = false;
-    for spec in fields {
-        let existing = schema.module(&spec.module).and_then(|m| m.field(&spec.api_name));
-        let id = match existing {
-            Some(field) => field.id.clone(),
-            None => ids.next_id().await?.to_string(),
-        };
-        let before = schema.clone();
+/// Adds the configured custom modules, then the custom fields; returns whether anything changed.
+async fn customise(schema: &mut OrgSchema, ids: &IdAllocator, config: &Config) -> anyhow::Result<bool> {
+    let before = schema.clone();
+    // Ids are reserved up front (schema changes are synchronous): a custom module takes one id
+    // per standard field, its layout and its parent's subform field, well under this bound.
+    const IDS_PER_MODULE: usize = 32;
+    let new_modules = config.custom_modules.iter().filter(|m| schema.module(&m.api_name).is_none()).count();
+    let new_fields = config.custom_fields.len();
+    let mut fresh: Vec<String> = Vec::with_capacity(new_modules * IDS_PER_MODULE + new_fields);
+    for _ in 0..fresh.capacity() {
+        fresh.push(ids.next_id().await?.to_string());
+    }
+    let mut fresh = fresh.into_iter();
+    let mut next_id = || fresh.next().unwrap_or_default();
+    for spec in &config.custom_modules {
+        schema.apply_custom_module(spec, &mut next_id).with_context(|| format!("custom module {}", spec.api_name))?;
+    }
+    for spec in &config.custom_fields {
+        let existing = schema.module(&spec.module).and_then(|m| m.field(&spec.api_name)).map(|f| f.id.clone());
+        let id = existing.unwrap_or_else(&mut next_id);
         schema
             .apply_custom_field(spec, id)
             .with_context(|| format!("custom field {}.{}", spec.module, spec.api_name))?;
-        changed |= *schema != before;
     }
-    Ok(changed)
+    Ok(*schema != before)
 }
 
-async fn apply_custom_fields(
-    store: &dyn Store,
-    ids: &IdAllocator,
-    org: OrgId,
-    fields: &[CustomFieldSpec],
-) -> anyhow::Result<()> {
+async fn apply_customisations(store: &dyn Store, ids: &IdAllocator, org: OrgId, config: &Config) -> anyhow::Result<()> {
     let mut schema = store.org_schema(org).await?;
-    if add_custom_fields(&mut schema, ids, fields).await? {
+    if customise(&mut schema, ids, config).await? {
         store.save_org_schema(org, &schema).await?;
     }
     Ok(())

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bulkwrite_core::callback_url::CallbackPolicy;
-use bulkwrite_core::schema::{CustomFieldSpec, DataType};
+use bulkwrite_core::schema::{CustomFieldSpec, CustomModuleSpec, DataType};
 use serde::Deserialize;
 
 /// `bulkwrite serve` options. Every one can also come from the environment or the TOML file.
@@ -75,6 +75,8 @@ pub struct FileConfig {
     pub time_zone: Option<String>,
     /// Custom fields of the first org; replaces the default list (which declares `Leads.Date_3`).
     pub custom_fields: Option<Vec<CustomFieldSpec>>,
+    /// Custom modules (and subform modules) of the first org, created before the custom fields.
+    pub custom_modules: Option<Vec<CustomModuleSpec>>,
 }
 
 /// The resolved configuration.
@@ -95,6 +97,7 @@ pub struct Config {
     pub company_name: String,
     pub time_zone: String,
     pub custom_fields: Vec<CustomFieldSpec>,
+    pub custom_modules: Vec<CustomModuleSpec>,
 }
 
 /// The custom fields a new org gets: the seed's `Date_3`, a date field on Leads.
@@ -149,6 +152,7 @@ impl Config {
             company_name: file.company_name.clone().unwrap_or_else(|| "bulkwrite".to_string()),
             time_zone,
             custom_fields: file.custom_fields.clone().unwrap_or_else(default_custom_fields),
+            custom_modules: file.custom_modules.clone().unwrap_or_default(),
         })
     }
 }

@@ -71,7 +71,8 @@ async fn add_subforms(
         let Some(module) = schema.module(&module_name).cloned() else { continue };
         let children = state.store.child_records(auth.0.org, &module.api_name, "Parent_Id", id).await?;
         let child_ctx = RenderContext { module, users: ctx.users.clone(), time_zone: ctx.time_zone };
-        let rows: Vec<serde_json::Value> = children.iter().map(|child| serde_json::Value::Object(child_ctx.render(child, None))).collect();
+        let rows: Vec<serde_json::Value> =
+            children.iter().map(|child| serde_json::Value::Object(child_ctx.render(child, None))).collect();
         rendered.insert(field, serde_json::Value::Array(rows));
     }
     Ok(())

@@ -17,7 +17,8 @@
 //!     "job_status": "COMPLETED",
 //!     "character_encoding": "UTF-8",
 //!     "counts": [[added, updated, skipped, total]],        // per resource
-//!     "records": {"module": "Leads", "fields": "Last_Name,Email", "data": [{…}]}
+//!     "records": {"module": "Leads", "fields": "Last_Name,Email", "data": [{…}]},
+//!     "get": {"module": "Leads", "id": "<id:1>", "has": {"Lead_Phones": [{…}]}}   // GET one record: these keys
 //!   }
 //! }
 //! ```
@@ -166,7 +167,8 @@ pub async fn run_case(name: &str) {
     }
     let files = result_files(&server, &job, &mut ids).await;
     for (index, (entry_name, text)) in files.iter().enumerate() {
-        let expected_name = if files.len() == 1 { "expected_result.csv".to_string() } else { format!("expected_{index}.csv") };
+        let expected_name =
+            if files.len() == 1 { "expected_result.csv".to_string() } else { format!("expected_{index}.csv") };
         let expected = String::from_utf8(read(&dir, &expected_name)).unwrap().replace("\r\n", "\n");
         assert_eq!(text, &expected, "{name}: {entry_name} differs from {expected_name}");
     }
@@ -185,6 +187,35 @@ pub async fn run_case(name: &str) {
             })
             .collect();
         assert_eq!(Value::Array(got), records["data"], "{name}: stored {module} records");
+    }
+    if let Some(get) = expect.get("get") {
+        let wanted = get["id"].as_str().unwrap();
+        let id = ids
+            .names
+            .iter()
+            .find(|(_, n)| format!("<id:{n}>") == wanted)
+            .map(|(id, _)| id.clone())
+            .expect("a named id");
+        let (status, body) = server.get_json(&format!("/crm/v2/{}/{id}", get["module"].as_str().unwrap())).await;
+        assert_eq!(status, 200, "{name}: {body}");
+        let record = ids.rename(&body["data"][0]);
+        for (key, expected) in get["has"].as_object().unwrap() {
+            let mut got = record[key].clone();
+            strip_system_fields(&mut got);
+            assert_eq!(&got, expected, "{name}: GET {wanted} key {key}");
+        }
+    }
+}
+
+/// Subform rows carry creation metadata that differs run to run; the corpus compares the rest.
+fn strip_system_fields(value: &mut Value) {
+    let Some(rows) = value.as_array_mut() else { return };
+    for row in rows {
+        if let Some(object) = row.as_object_mut() {
+            for key in ["id", "Created_Time", "Modified_Time", "Created_By", "Modified_By"] {
+                object.remove(key);
+            }
+        }
     }
 }
 
@@ -213,4 +244,4 @@ macro_rules! corpus_cases {
     };
 }
 
-corpus_cases!(update_by_email);
+corpus_cases!(parent_child_subform, update_by_email);
