@@ -5,5 +5,6 @@ pub mod extensions;
 pub mod fallback;
 pub mod health;
 pub mod jobs;
+pub mod metadata;
 pub mod records;
 pub mod upload;

@@ -1,0 +1,1 @@
+//! Mirroring a real Zoho org: its settings/modules, settings/fields and settings/layouts JSON → an `OrgSchema`. (Being written.)
