@@ -68,6 +68,8 @@ pub async fn bootstrap(store: &dyn Store, ids: &IdAllocator, config: &Config) ->
         user: user_id,
         scopes: ALL_SCOPES.iter().map(|s| s.to_string()).collect(),
         expires_at: None,
+        client_id: None,
+        refresh_hash: None,
     };
     let record = BootstrapRecord {
         org_id: zgid,
@@ -94,6 +96,8 @@ async fn ensure_token(store: &dyn Store, record: &BootstrapRecord, token: Option
         user: record.user_id,
         scopes: ALL_SCOPES.iter().map(|s| s.to_string()).collect(),
         expires_at: None,
+        client_id: None,
+        refresh_hash: None,
     };
     store.insert_access_token(new).await?;
     Ok(())

@@ -12,6 +12,7 @@ mod callbacks;
 mod chunk;
 mod jobs;
 mod migrate;
+mod oauth;
 mod orgs;
 mod pool;
 mod records;

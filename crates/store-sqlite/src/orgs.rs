@@ -7,6 +7,7 @@ use bulkwrite_core::schema::OrgSchema;
 use bulkwrite_store::*;
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 
+use crate::oauth::insert_token;
 use crate::{db_error, instant, json_error, ms, SqliteStore};
 
 const BOOTSTRAP_KEY: &str = "bootstrap";
@@ -140,6 +141,81 @@ impl OrgStore for SqliteStore {
         .await
     }
 
+    async fn orgs(&self) -> StoreResult<Vec<Org>> {
+        self.run(|conn| {
+            let mut statement = conn
+                .prepare_cached("SELECT zgid, id, company_name, time_zone, currency, created_at FROM orgs ORDER BY created_at, zgid")
+                .map_err(db_error)?;
+            let rows = statement
+                .query_map([], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get::<_, i64>(5)?))
+                })
+                .map_err(db_error)?;
+            let mut orgs = Vec::new();
+            for row in rows {
+                let (zgid, id, company_name, time_zone, currency, created) = row.map_err(db_error)?;
+                orgs.push(Org { zgid: OrgId::new(zgid as u64), id, company_name, time_zone, currency, created_at: instant(created)? });
+            }
+            Ok(orgs)
+        })
+        .await
+    }
+
+    async fn create_org(&self, org: Org, admin: User, schema: OrgSchema) -> StoreResult<()> {
+        let schema_json = serde_json::to_string(&schema).map_err(json_error)?;
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
+            tx.execute(
+                "INSERT INTO orgs (zgid, id, company_name, time_zone, currency, created_at, schema_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![org.zgid.get() as i64, org.id, org.company_name, org.time_zone, org.currency, ms(org.created_at), schema_json],
+            )
+            .map_err(db_error)?;
+            insert_user(&tx, &admin)?;
+            tx.commit().map_err(db_error)
+        })
+        .await
+    }
+
+    async fn create_user(&self, user: User) -> StoreResult<()> {
+        self.run(move |conn| insert_user(conn, &user)).await
+    }
+
+    async fn set_password_hash(&self, org: OrgId, user: UserId, hash: Option<String>) -> StoreResult<()> {
+        self.run(move |conn| {
+            let changed = conn
+                .execute(
+                    "UPDATE users SET password_hash = ?1 WHERE org = ?2 AND id = ?3",
+                    params![hash, org.get() as i64, user.get() as i64],
+                )
+                .map_err(db_error)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("user {user}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn user_by_email(&self, org: OrgId, email: &str) -> StoreResult<Option<(User, Option<String>)>> {
+        let email = email.trim().to_string();
+        self.run(move |conn| {
+            let found = conn
+                .query_row(
+                    "SELECT id, org, first_name, last_name, email, profile, role, active, created_at, password_hash
+                     FROM users WHERE org = ?1 AND email = ?2 COLLATE NOCASE",
+                    params![org.get() as i64, email],
+                    |row| Ok((read_user(row)?, row.get::<_, Option<String>>(9)?)),
+                )
+                .optional()
+                .map_err(db_error)?;
+            match found {
+                Some((user, hash)) => Ok(Some((user?, hash))),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
     async fn get_user(&self, org: OrgId, user: UserId) -> StoreResult<Option<User>> {
         self.run(move |conn| {
             conn.query_row(
@@ -196,54 +272,6 @@ fn read_user(row: &Row<'_>) -> rusqlite::Result<StoreResult<User>> {
         created_at: chrono::DateTime::UNIX_EPOCH,
     };
     Ok(instant(created).map(|created_at| User { created_at, ..user }))
-}
-
-fn insert_token(conn: &rusqlite::Connection, token: &NewAccessToken) -> StoreResult<()> {
-    conn.execute(
-        "INSERT INTO access_tokens (token_hash, org, user_id, scopes, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            token.token_hash,
-            token.org.get() as i64,
-            token.user.get() as i64,
-            token.scopes.join(" "),
-            token.expires_at.map(ms)
-        ],
-    )
-    .map_err(db_error)?;
-    Ok(())
-}
-
-#[async_trait]
-impl AuthStore for SqliteStore {
-    async fn insert_access_token(&self, token: NewAccessToken) -> StoreResult<()> {
-        self.run(move |conn| insert_token(conn, &token)).await
-    }
-
-    async fn lookup_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<TokenLookup> {
-        let token_hash = token_hash.to_string();
-        self.run(move |conn| {
-            let found: Option<(i64, i64, String, Option<i64>)> = conn
-                .query_row(
-                    "SELECT org, user_id, scopes, expires_at FROM access_tokens WHERE token_hash = ?1",
-                    [token_hash],
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
-                )
-                .optional()
-                .map_err(db_error)?;
-            let Some((org, user, scopes, expires_at)) = found else {
-                return Ok(TokenLookup::Unknown);
-            };
-            if expires_at.is_some_and(|at| at <= ms(now)) {
-                return Ok(TokenLookup::Expired);
-            }
-            Ok(TokenLookup::Valid(Principal {
-                org: OrgId::new(org as u64),
-                user: UserId::new(user as u64),
-                scopes: scopes.split_whitespace().map(str::to_string).collect(),
-            }))
-        })
-        .await
-    }
 }
 
 #[async_trait]

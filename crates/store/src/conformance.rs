@@ -38,6 +38,9 @@ macro_rules! conformance_tests {
             callback_attempts_are_recorded_and_retried,
             records_page_and_sort,
             lookups_find_records_by_id_key_and_value,
+            grant_codes_redeem_once_and_expire,
+            revoking_a_refresh_token_revokes_its_access_tokens,
+            orgs_users_and_clients,
             schemas_round_trip
         );
     };
@@ -89,6 +92,8 @@ fn token(text: &str, zgid: OrgId, user: UserId, expires_at: Option<Timestamp>) -
         user,
         scopes: vec!["ZohoCRM.bulk.ALL".into()],
         expires_at,
+        client_id: None,
+        refresh_hash: None,
     }
 }
 
@@ -584,6 +589,94 @@ pub async fn lookups_find_records_by_id_key_and_value(store: Arc<dyn Store>) {
     let children = store.child_records(ORG, "Account_Phones", "Parent_Id", zylker.id).await.unwrap();
     assert_eq!(children.iter().map(|c| c.values["Number"].clone()).collect::<Vec<_>>(), [json!("1"), json!("2")]);
     assert!(store.child_records(OTHER_ORG, "Account_Phones", "Parent_Id", zylker.id).await.unwrap().is_empty());
+}
+
+fn client(id: &str, zgid: OrgId, user: UserId) -> OAuthClient {
+    OAuthClient {
+        client_id: id.into(),
+        org: zgid,
+        user,
+        secret_hash: hash_token("secret"),
+        name: "Self Client".into(),
+        kind: ClientKind::SelfClient,
+        redirect_uris: vec!["https://app.example.com/cb".into()],
+        created_at: Utc::now(),
+    }
+}
+
+pub async fn grant_codes_redeem_once_and_expire(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    store.create_client(client("1000.SELF", ORG, ADMIN)).await.unwrap();
+    let now = Utc::now();
+    let grant = |code: &str, expires_at| GrantCode {
+        code_hash: hash_token(code),
+        client_id: "1000.SELF".into(),
+        org: ORG,
+        user: ADMIN,
+        scopes: vec!["ZohoCRM.bulk.ALL".into(), "ZohoFiles.files.ALL".into()],
+        redirect_uri: None,
+        expires_at,
+    };
+    store.insert_grant(grant("1000.code", now + Duration::minutes(3))).await.unwrap();
+    store.insert_grant(grant("1000.old", now - Duration::seconds(1))).await.unwrap();
+    let redeemed = store.redeem_grant(&hash_token("1000.code"), now).await.unwrap().expect("a fresh code");
+    assert_eq!(redeemed.scopes, ["ZohoCRM.bulk.ALL", "ZohoFiles.files.ALL"]);
+    assert_eq!((redeemed.org, redeemed.user), (ORG, ADMIN));
+    assert!(store.redeem_grant(&hash_token("1000.code"), now).await.unwrap().is_none(), "one use only");
+    assert!(store.redeem_grant(&hash_token("1000.old"), now).await.unwrap().is_none(), "expired");
+    assert!(store.redeem_grant(&hash_token("1000.none"), now).await.unwrap().is_none());
+}
+
+pub async fn revoking_a_refresh_token_revokes_its_access_tokens(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let refresh = RefreshToken {
+        token_hash: hash_token("1000.refresh"),
+        client_id: "1000.SELF".into(),
+        org: ORG,
+        user: ADMIN,
+        scopes: vec!["ZohoCRM.bulk.ALL".into()],
+        created_at: Utc::now(),
+    };
+    store.insert_refresh_token(refresh).await.unwrap();
+    let mut minted = token("1000.minted", ORG, ADMIN, Some(Utc::now() + Duration::hours(1)));
+    minted.refresh_hash = Some(hash_token("1000.refresh"));
+    minted.client_id = Some("1000.SELF".into());
+    store.insert_access_token(minted).await.unwrap();
+    store.insert_access_token(token("1000.other", ORG, ADMIN, None)).await.unwrap();
+    assert_eq!(
+        store.get_refresh_token(&hash_token("1000.refresh")).await.unwrap().unwrap().scopes,
+        ["ZohoCRM.bulk.ALL"]
+    );
+    assert_eq!(store.revoke_token(&hash_token("1000.refresh")).await.unwrap(), Revoked::Refresh);
+    assert!(store.get_refresh_token(&hash_token("1000.refresh")).await.unwrap().is_none());
+    assert_eq!(store.lookup_token(&hash_token("1000.minted"), Utc::now()).await.unwrap(), TokenLookup::Unknown);
+    assert!(matches!(store.lookup_token(&hash_token("1000.other"), Utc::now()).await.unwrap(), TokenLookup::Valid(_)));
+    assert_eq!(store.revoke_token(&hash_token("1000.other")).await.unwrap(), Revoked::Access);
+    assert_eq!(store.revoke_token(&hash_token("1000.other")).await.unwrap(), Revoked::Unknown);
+}
+
+pub async fn orgs_users_and_clients(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    store.create_org(org(OTHER_ORG), user(OTHER_ADMIN, OTHER_ORG), standard_schema()).await.unwrap();
+    let zgids: Vec<OrgId> = store.orgs().await.unwrap().iter().map(|o| o.zgid).collect();
+    assert_eq!(zgids, [ORG, OTHER_ORG]);
+    let mut second = user(UserId::new(5_725_767_000_000_000_102), ORG);
+    second.email = "second@example.com".into();
+    store.create_user(second.clone()).await.unwrap();
+    let mut clash = user(UserId::new(5_725_767_000_000_000_103), ORG);
+    clash.email = "SECOND@example.com".into();
+    assert!(matches!(store.create_user(clash).await, Err(StoreError::Conflict(_))), "emails are unique per org");
+    assert_eq!(store.users(ORG).await.unwrap().len(), 2);
+    store.set_password_hash(ORG, second.id, Some("hash".into())).await.unwrap();
+    let (found, hash) = store.user_by_email(ORG, "Second@Example.com").await.unwrap().unwrap();
+    assert_eq!((found.id, hash.as_deref()), (second.id, Some("hash")));
+    assert!(store.user_by_email(OTHER_ORG, "second@example.com").await.unwrap().is_none());
+    store.create_client(client("1000.A", ORG, ADMIN)).await.unwrap();
+    store.create_client(client("1000.B", OTHER_ORG, OTHER_ADMIN)).await.unwrap();
+    let mine = store.clients(ORG).await.unwrap();
+    assert_eq!(mine.iter().map(|c| c.client_id.as_str()).collect::<Vec<_>>(), ["1000.A"]);
+    let got = store.get_client("1000.B").await.unwrap().unwrap();
+    assert_eq!((got.org, got.kind, got.redirect_uris.len()), (OTHER_ORG, ClientKind::SelfClient, 1));
 }
 
 pub async fn schemas_round_trip(store: Arc<dyn Store>) {

@@ -71,6 +71,86 @@ pub struct NewAccessToken {
     pub scopes: Vec<String>,
     /// `None`: the token never expires (the bootstrap token).
     pub expires_at: Option<Timestamp>,
+    /// The OAuth client it was issued to, if any.
+    pub client_id: Option<String>,
+    /// The refresh token it was minted from; revoking that one revokes this one too.
+    pub refresh_hash: Option<String>,
+}
+
+/// What kind of OAuth client: Zoho's console offers self clients and server-based web clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientKind {
+    /// Issues grant codes from the console (`bulkwrite admin grant`), no redirect.
+    SelfClient,
+    /// Gets grant codes through the consent page and its redirect URIs.
+    Web,
+}
+
+impl ClientKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientKind::SelfClient => "self_client",
+            ClientKind::Web => "web",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ClientKind> {
+        match text {
+            "self_client" => Some(ClientKind::SelfClient),
+            "web" => Some(ClientKind::Web),
+            _ => None,
+        }
+    }
+}
+
+/// An OAuth client of an org.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthClient {
+    /// `1000.` followed by 30 upper-case letters and digits, like Zoho's.
+    pub client_id: String,
+    pub org: OrgId,
+    /// The user who owns the client (a self client acts as this user).
+    pub user: UserId,
+    #[serde(skip_serializing)]
+    pub secret_hash: String,
+    pub name: String,
+    pub kind: ClientKind,
+    pub redirect_uris: Vec<String>,
+    pub created_at: Timestamp,
+}
+
+/// A one-time grant code (authorization code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantCode {
+    pub code_hash: String,
+    pub client_id: String,
+    pub org: OrgId,
+    pub user: UserId,
+    pub scopes: Vec<String>,
+    /// The redirect URI the code was issued for; the exchange must name the same one.
+    pub redirect_uri: Option<String>,
+    pub expires_at: Timestamp,
+}
+
+/// A refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub token_hash: String,
+    pub client_id: String,
+    pub org: OrgId,
+    pub user: UserId,
+    pub scopes: Vec<String>,
+    pub created_at: Timestamp,
+}
+
+/// What a revoked token was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked {
+    /// A refresh token, with the access tokens minted from it.
+    Refresh,
+    Access,
+    Unknown,
 }
 
 /// What a token hash resolves to.

@@ -30,14 +30,35 @@ pub trait OrgStore: Send + Sync {
     async fn add_picklist_values(&self, org: OrgId, module: &str, field: &str, values: &[String]) -> StoreResult<()>;
     async fn users(&self, org: OrgId) -> StoreResult<Vec<User>>;
     async fn get_user(&self, org: OrgId, user: UserId) -> StoreResult<Option<User>>;
+    /// Every org, oldest first.
+    async fn orgs(&self) -> StoreResult<Vec<Org>>;
+    /// Creates a further org with its first user.
+    async fn create_org(&self, org: Org, admin: User, schema: OrgSchema) -> StoreResult<()>;
+    /// Adds a user; an email already used in the org is a conflict.
+    async fn create_user(&self, user: User) -> StoreResult<()>;
+    /// Sets (or clears) the hash of a user's consent-page password.
+    async fn set_password_hash(&self, org: OrgId, user: UserId, hash: Option<String>) -> StoreResult<()>;
+    /// The user of `org` with `email` (case-insensitive) and their password hash.
+    async fn user_by_email(&self, org: OrgId, email: &str) -> StoreResult<Option<(User, Option<String>)>>;
 }
 
-/// Access tokens.
+/// Tokens, OAuth clients and grant codes. Only hashes of secrets are stored.
 #[async_trait]
 pub trait AuthStore: Send + Sync {
     async fn insert_access_token(&self, token: NewAccessToken) -> StoreResult<()>;
     /// Resolves a token hash at `now`.
     async fn lookup_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<TokenLookup>;
+    async fn create_client(&self, client: OAuthClient) -> StoreResult<()>;
+    async fn get_client(&self, client_id: &str) -> StoreResult<Option<OAuthClient>>;
+    async fn clients(&self, org: OrgId) -> StoreResult<Vec<OAuthClient>>;
+    async fn insert_grant(&self, grant: GrantCode) -> StoreResult<()>;
+    /// Uses a grant code: returns it once, if it exists and has not expired, and never again.
+    async fn redeem_grant(&self, code_hash: &str, now: Timestamp) -> StoreResult<Option<GrantCode>>;
+    async fn insert_refresh_token(&self, token: RefreshToken) -> StoreResult<()>;
+    /// A refresh token that has not been revoked.
+    async fn get_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>>;
+    /// Revokes a refresh token (and every access token minted from it) or an access token.
+    async fn revoke_token(&self, token_hash: &str) -> StoreResult<Revoked>;
 }
 
 /// Fresh ids, unique across every node sharing the database.
