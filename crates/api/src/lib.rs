@@ -4,8 +4,11 @@
 //! mapping of errors through the wire table. Must not: depend on a database driver, so no SQL
 //! can creep into a handler; handlers call the store traits and core's rules.
 
+pub mod admin;
 mod auth;
 mod error;
+mod metadata;
+pub mod oauth;
 mod paths;
 mod records;
 mod response;
@@ -14,7 +17,7 @@ mod routes;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use bulkwrite_core::callback_url::CallbackPolicy;
 use bulkwrite_core::jobspec::Limits;
@@ -25,6 +28,7 @@ use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Pr
 use tower_http::compression::CompressionLayer;
 
 pub use auth::scope_covers;
+pub use routes::admin::ALL_SCOPES;
 
 /// API settings.
 #[derive(Debug, Clone)]
@@ -37,6 +41,10 @@ pub struct ApiConfig {
     pub callback_policy: CallbackPolicy,
     /// Send `Strict-Transport-Security` (when served over TLS).
     pub hsts: bool,
+    /// HTTP status of token-endpoint errors: 200 as Zoho sends them, or 400 as RFC 6749 says.
+    pub oauth_error_status: u16,
+    /// The credential of `/bulkwrite/v1/admin/`; admin routes refuse everything without one.
+    pub admin_key: Option<String>,
 }
 
 impl Default for ApiConfig {
@@ -47,6 +55,8 @@ impl Default for ApiConfig {
             limits: Limits::default(),
             callback_policy: CallbackPolicy::default(),
             hsts: false,
+            oauth_error_status: 200,
+            admin_key: None,
         }
     }
 }
@@ -68,6 +78,9 @@ pub fn router(state: AppState) -> Router {
     let compress_when = DefaultPredicate::new().and(NotForContentType::new("application/zip"));
     Router::new()
         .route("/healthz", get(routes::health::health))
+        .route("/oauth/v2/token", post(routes::oauth::issue_token))
+        .route("/oauth/v2/token/revoke", post(routes::oauth::revoke_token))
+        .route("/oauth/v2/auth", get(routes::oauth::authorize_page).post(routes::oauth::authorize_decision))
         .route("/crm/{version}/upload", post(routes::upload::upload_file).layer(DefaultBodyLimit::disable()))
         .route("/crm/bulk/{version}/write", post(routes::jobs::create_job))
         .route("/crm/bulk/{version}/write/{job_id}", get(routes::jobs::get_job))
@@ -77,10 +90,33 @@ pub fn router(state: AppState) -> Router {
         .route("/crm/{version}/settings/modules", get(routes::metadata::get_modules))
         .route("/crm/{version}/settings/fields", get(routes::metadata::get_fields))
         .route("/crm/{version}/settings/layouts", get(routes::metadata::get_layouts))
-        .route("/crm/{version}/{module}", get(routes::records::list_records))
-        .route("/crm/{version}/{module}/{record_id}", get(routes::records::get_record))
+        .route(
+            "/crm/{version}/{module}",
+            get(routes::records::list_records)
+                .post(routes::records_write::insert_records)
+                .put(routes::records_write::update_records)
+                .delete(routes::records_write::delete_records),
+        )
+        .route("/crm/{version}/{module}/upsert", post(routes::records_write::upsert_records))
+        .route("/crm/{version}/{module}/actions/count", get(routes::records_write::count_records))
+        .route(
+            "/crm/{version}/{module}/{record_id}",
+            get(routes::records::get_record)
+                .put(routes::records_write::update_record)
+                .delete(routes::records_write::delete_record),
+        )
         .route("/bulkwrite/v1/jobs/{job_id}", get(routes::extensions::get_job_state))
         .route("/bulkwrite/v1/jobs/{job_id}/callback", get(routes::extensions::get_callback_report))
+        .route("/bulkwrite/v1/admin/orgs", get(routes::admin::list_orgs).post(routes::admin::create_org))
+        .route("/bulkwrite/v1/admin/orgs/{org}/users", post(routes::admin::create_user))
+        .route("/bulkwrite/v1/admin/orgs/{org}/users/{user}/password", put(routes::admin::set_password))
+        .route("/bulkwrite/v1/admin/orgs/{org}/clients", post(routes::admin::create_client))
+        .route("/bulkwrite/v1/admin/orgs/{org}/tokens", post(routes::admin::create_token))
+        .route("/bulkwrite/v1/admin/orgs/{org}/grants", post(routes::admin::create_grant))
+        .route("/bulkwrite/v1/admin/orgs/{org}/modules", post(routes::admin::add_module))
+        .route("/bulkwrite/v1/admin/orgs/{org}/fields", post(routes::admin::add_field))
+        .route("/bulkwrite/v1/admin/orgs/{org}/layouts", post(routes::admin::add_layout))
+        .route("/bulkwrite/v1/admin/orgs/{org}/schema", put(routes::admin::mirror_schema))
         .fallback(routes::fallback::not_found)
         .method_not_allowed_fallback(routes::fallback::method_not_allowed)
         .layer(CompressionLayer::new().gzip(true).compress_when(compress_when))

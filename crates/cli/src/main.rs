@@ -1,5 +1,6 @@
 //! `bulkwrite`: runs the server, and (as a client) drives bulk write jobs.
 
+mod admin;
 mod bench;
 
 /// The import pipeline allocates many small values; mimalloc handles that far better than the
@@ -20,6 +21,8 @@ struct Cli {
 enum Command {
     /// Runs the server (API, worker and callback delivery) on the embedded SQLite default.
     Serve(Box<bulkwrite_server::ServeArgs>),
+    /// Administers a data directory: orgs, users, OAuth clients, tokens, grant codes, schema.
+    Admin(admin::AdminArgs),
     /// Measures the whole HTTP round trip of a generated Leads import, and the server's peak memory.
     Bench(bench::BenchArgs),
 }
@@ -34,5 +37,6 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(bulkwrite_server::serve(config))
         }
         Command::Bench(args) => bench::run(args),
+        Command::Admin(args) => admin::run(args),
     }
 }

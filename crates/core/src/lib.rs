@@ -14,6 +14,7 @@ pub mod datefmt;
 pub mod details;
 pub mod ids;
 pub mod jobspec;
+pub mod json_record;
 pub mod lookup;
 pub mod mapping;
 pub mod picklist;

@@ -8,21 +8,15 @@ use bulkwrite_core::ids::{OrgId, UserId};
 use bulkwrite_core::schema::standard::standard_schema;
 use bulkwrite_core::schema::OrgSchema;
 use bulkwrite_store::ids::IdAllocator;
-use bulkwrite_store::token::{generate_token, hash_token};
-use bulkwrite_store::{BootstrapRecord, NewAccessToken, Org, Store, TokenLookup, User};
+use bulkwrite_store::token::{generate_client_id, generate_client_secret, generate_token, hash_token};
+use bulkwrite_store::{
+    BootstrapRecord, ClientKind, NewAccessToken, OAuthClient, Org, RefreshToken, Store, StoreError, TokenLookup, User,
+};
 use serde_json::{json, Map};
 
 use crate::config::Config;
 
-/// Every scope the API knows; the bootstrap token holds them all.
-pub const ALL_SCOPES: &[&str] = &[
-    "ZohoCRM.bulk.ALL",
-    "ZohoFiles.files.ALL",
-    "ZohoCRM.modules.ALL",
-    "ZohoCRM.settings.ALL",
-    "ZohoCRM.users.ALL",
-    "ZohoCRM.org.ALL",
-];
+pub use bulkwrite_api::ALL_SCOPES;
 
 /// The bootstrap values, and whether this start created them.
 pub struct Bootstrapped {
@@ -35,6 +29,7 @@ pub async fn bootstrap(store: &dyn Store, ids: &IdAllocator, config: &Config) ->
     if let Some(record) = store.bootstrap_record().await? {
         apply_customisations(store, ids, record.org_id, config).await?;
         ensure_token(store, &record, config.bootstrap_token.as_deref()).await?;
+        let record = ensure_self_client(store, record).await?;
         return Ok(Bootstrapped { record, created: false });
     }
     let zgid = OrgId::new(rand::random_range(100_000_000..=999_999_999));
@@ -81,7 +76,56 @@ pub async fn bootstrap(store: &dyn Store, ids: &IdAllocator, config: &Config) ->
     };
     let kept = store.bootstrap(org, admin, schema, token, record.clone()).await?;
     let created = kept == record;
+    let kept = ensure_self_client(store, kept).await?;
     Ok(Bootstrapped { record: kept, created })
+}
+
+/// The admin user's self client (as Zoho's developer console makes one), its refresh token with
+/// every scope, and the admin credential: added to the bootstrap record once, then made to exist.
+async fn ensure_self_client(store: &dyn Store, record: BootstrapRecord) -> anyhow::Result<BootstrapRecord> {
+    let mut missing = Map::new();
+    if !record.extra.contains_key("client_id") {
+        missing.insert("client_id".into(), generate_client_id().into());
+        missing.insert("client_secret".into(), generate_client_secret().into());
+        missing.insert("refresh_token".into(), generate_token().into());
+    }
+    if !record.extra.contains_key("admin_key") {
+        missing.insert("admin_key".into(), format!("bwadmin.{}", generate_client_secret()).into());
+    }
+    let record = if missing.is_empty() { record } else { store.extend_bootstrap_record(missing).await? };
+    let text = |key: &str| record.extra.get(key).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    let (client_id, secret, refresh) = (text("client_id"), text("client_secret"), text("refresh_token"));
+    if store.get_client(&client_id).await?.is_none() {
+        let client = OAuthClient {
+            client_id: client_id.clone(),
+            org: record.org_id,
+            user: record.user_id,
+            secret_hash: hash_token(&secret),
+            name: "Self Client".to_string(),
+            kind: ClientKind::SelfClient,
+            redirect_uris: Vec::new(),
+            created_at: chrono::Utc::now(),
+        };
+        ignore_conflict(store.create_client(client).await)?;
+    }
+    let refresh_record = RefreshToken {
+        token_hash: hash_token(&refresh),
+        client_id,
+        org: record.org_id,
+        user: record.user_id,
+        scopes: ALL_SCOPES.iter().map(|s| s.to_string()).collect(),
+        created_at: chrono::Utc::now(),
+    };
+    ignore_conflict(store.insert_refresh_token(refresh_record).await)?;
+    Ok(record)
+}
+
+/// Another node (or an earlier start) made it already.
+fn ignore_conflict(result: Result<(), StoreError>) -> anyhow::Result<()> {
+    match result {
+        Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// A fixed token asked for on a later start is added if the store does not know it yet.

@@ -52,6 +52,12 @@ pub struct ServeArgs {
     /// Callback attempts before giving up [default: 5].
     #[arg(long, env = "BULKWRITE_CALLBACK_ATTEMPTS")]
     pub callback_attempts: Option<u32>,
+    /// HTTP status of OAuth token errors: 200 as Zoho sends them, or 400 [default: 200].
+    #[arg(long, env = "BULKWRITE_OAUTH_ERROR_STATUS")]
+    pub oauth_error_status: Option<u16>,
+    /// The admin credential of `/bulkwrite/v1/admin/` [default: generated on first start].
+    #[arg(long, env = "BULKWRITE_ADMIN_KEY")]
+    pub admin_key: Option<String>,
 }
 
 /// The TOML file: the same settings, plus what only a file can say (custom fields).
@@ -70,6 +76,8 @@ pub struct FileConfig {
     pub chunk_rows: Option<usize>,
     pub callback_retry_ms: Option<u64>,
     pub callback_attempts: Option<u32>,
+    pub oauth_error_status: Option<u16>,
+    pub admin_key: Option<String>,
     /// The first org's company name and IANA time zone.
     pub company_name: Option<String>,
     pub time_zone: Option<String>,
@@ -98,6 +106,8 @@ pub struct Config {
     pub time_zone: String,
     pub custom_fields: Vec<CustomFieldSpec>,
     pub custom_modules: Vec<CustomModuleSpec>,
+    pub oauth_error_status: u16,
+    pub admin_key: Option<String>,
 }
 
 /// The custom fields a new org gets: the seed's `Date_3`, a date field on Leads.
@@ -153,6 +163,12 @@ impl Config {
             time_zone,
             custom_fields: file.custom_fields.clone().unwrap_or_else(default_custom_fields),
             custom_modules: file.custom_modules.clone().unwrap_or_default(),
+            oauth_error_status: match args.oauth_error_status.or(file.oauth_error_status).unwrap_or(200) {
+                400 => 400,
+                200 => 200,
+                other => anyhow::bail!("BULKWRITE_OAUTH_ERROR_STATUS must be 200 or 400, not {other}"),
+            },
+            admin_key: args.admin_key.clone().or(file.admin_key.clone()).filter(|k| !k.trim().is_empty()),
         })
     }
 }

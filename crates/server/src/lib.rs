@@ -21,6 +21,8 @@ use bulkwrite_worker::{CallbackConfig, CallbackDispatcher, Wakeup, Worker, Worke
 use tokio::sync::watch;
 
 pub use bootstrap::ALL_SCOPES;
+pub use bulkwrite_api::admin;
+pub use bulkwrite_core as core;
 pub use config::{Config, ServeArgs};
 
 /// How long shutdown waits for the worker to checkpoint before exiting anyway.
@@ -44,6 +46,24 @@ fn lock_data_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
         .with_context(|| format!("opening {}", path.display()))?;
     file.try_lock().map_err(|_| anyhow::anyhow!("{} is in use by another bulkwrite process", dir.display()))?;
     Ok(file)
+}
+
+/// Opens the store of a data directory for administration (the server may be running: SQLite
+/// serialises the writers), with the org of its first start.
+pub async fn open_admin(data_dir: &Path) -> anyhow::Result<(bulkwrite_api::admin::Admin, Option<bulkwrite_store::BootstrapRecord>)> {
+    let database = data_dir.join("bulkwrite.sqlite");
+    if !database.exists() {
+        anyhow::bail!("{} has no bulkwrite database; start the server once with --data-dir {}", data_dir.display(), data_dir.display());
+    }
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&database).await.context("opening the database")?);
+    let record = store.bootstrap_record().await?;
+    let base_url = std::fs::read(data_dir.join("bootstrap.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|value| value["base_url"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "http://127.0.0.1:8080".to_string());
+    let ids = Arc::new(IdAllocator::new(Arc::clone(&store) as Arc<dyn bulkwrite_store::IdStore>));
+    Ok((bulkwrite_api::admin::Admin { store, ids, api_domain: base_url }, record))
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -88,11 +108,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         async move { dispatcher.run(shutdown).await }
     });
 
+    let admin_key = config
+        .admin_key
+        .clone()
+        .or_else(|| bootstrapped.record.extra.get("admin_key").and_then(|k| k.as_str()).map(str::to_string));
     let state = AppState {
         store,
         blobs,
         ids,
-        config: Arc::new(api_config(&config, &base_url)),
+        config: Arc::new(api_config(&config, &base_url, admin_key.as_deref())),
         job_queued: Arc::clone(&wakeup.jobs),
     };
     let app = bulkwrite_api::router(state);
@@ -152,13 +176,15 @@ fn worker_config(config: &Config, base_url: &str) -> WorkerConfig {
     }
 }
 
-fn api_config(config: &Config, base_url: &str) -> ApiConfig {
+fn api_config(config: &Config, base_url: &str, admin_key: Option<&str>) -> ApiConfig {
     ApiConfig {
         public_url: base_url.to_string(),
         max_upload_bytes: config.max_upload_bytes,
         limits: Limits { max_columns: config.max_columns, max_mappings: config.max_columns },
         callback_policy: config.callback_policy.clone(),
         hsts: base_url.starts_with("https://"),
+        oauth_error_status: config.oauth_error_status,
+        admin_key: admin_key.map(str::to_string),
     }
 }
 

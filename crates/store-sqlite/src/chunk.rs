@@ -2,7 +2,8 @@
 //! result rows, the counters and the checkpoint. Runs inside the caller's fenced transaction.
 
 use bulkwrite_core::ids::{RecordId, UserId};
-use bulkwrite_core::plan::{plan_chunk, probes_for, ExistingRecord, ExistingState, PlanInput, PlannedRecord};
+use bulkwrite_core::mapping::RowDraft;
+use bulkwrite_core::plan::{plan_chunk, probes_for, ChunkPlan, ExistingRecord, ExistingState, PlanInput, PlannedRecord};
 use bulkwrite_store::*;
 use bulkwrite_wire::Operation;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -12,23 +13,75 @@ use crate::orgs::reserve_ids;
 use crate::{db_error, json_error, ms};
 
 pub(crate) fn apply_chunk(tx: &Connection, lease: &Lease, mut chunk: ChunkWrite) -> StoreResult<ChunkOutcome> {
-    let org = lease.org.get() as i64;
-    let existing = fetch_existing(tx, org, &chunk)?;
-    let id_count = if chunk.operation == Operation::Update { 0 } else { chunk.rows.len() as u64 };
-    let first_id = if id_count > 0 { reserve_ids(tx, id_count)? } else { 0 };
-    let mut new_ids = (first_id..first_id + id_count).map(RecordId::new);
-    let input = PlanInput {
+    let request = WriteRequest {
+        org: lease.org.get() as i64,
+        module: &chunk.module,
         operation: chunk.operation,
         rows: std::mem::take(&mut chunk.rows),
         default_owner: chunk.default_owner,
         default_layout: chunk.default_layout.clone(),
+        actor: chunk.actor,
+        now: chunk.now,
         full_name: chunk.full_name,
+    };
+    let plan = plan_and_write(tx, request)?;
+    let job = lease.job.get() as i64;
+    let resource = chunk.resource as i64;
+    if let (Some(first), Some(last)) = (plan.results.first(), plan.results.last()) {
+        tx.prepare_cached(
+            "INSERT INTO job_results (job_id, idx, first_row, last_row, rows_json) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(db_error)?
+        .execute(params![
+            job,
+            resource,
+            first.row_no as i64,
+            last.row_no as i64,
+            crate::results::encode(&plan.results)?
+        ])
+        .map_err(db_error)?;
+    }
+    tx.execute(
+        "UPDATE job_resources SET rows_done = ?1, added = added + ?2, updated = updated + ?3, skipped = skipped + ?4
+         WHERE job_id = ?5 AND idx = ?6",
+        params![chunk.rows_done as i64, plan.added as i64, plan.updated as i64, plan.skipped as i64, job, resource],
+    )
+    .map_err(db_error)?;
+    Ok(ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped })
+}
+
+/// Rows to plan and write to the records of one module.
+pub(crate) struct WriteRequest<'a> {
+    pub org: i64,
+    pub module: &'a str,
+    pub operation: Operation,
+    pub rows: Vec<RowDraft>,
+    pub default_owner: UserId,
+    pub default_layout: Option<String>,
+    pub actor: UserId,
+    pub now: Timestamp,
+    pub full_name: bool,
+}
+
+/// Fetches what the rows name, plans them with core's rules and writes records and keys.
+pub(crate) fn plan_and_write(tx: &Connection, request: WriteRequest<'_>) -> StoreResult<ChunkPlan> {
+    let org = request.org;
+    let existing = fetch_existing(tx, org, request.module, request.operation, &request.rows)?;
+    let id_count = if request.operation == Operation::Update { 0 } else { request.rows.len() as u64 };
+    let first_id = if id_count > 0 { reserve_ids(tx, id_count)? } else { 0 };
+    let mut new_ids = (first_id..first_id + id_count).map(RecordId::new);
+    let input = PlanInput {
+        operation: request.operation,
+        rows: request.rows,
+        default_owner: request.default_owner,
+        default_layout: request.default_layout,
+        full_name: request.full_name,
     };
     let plan = plan_chunk(input, existing, &mut new_ids);
 
-    let now = ms(chunk.now);
-    let actor = chunk.actor.get() as i64;
-    let module = chunk.module.as_str();
+    let now = ms(request.now);
+    let actor = request.actor.get() as i64;
+    let module = request.module;
     insert_many(
         tx,
         "records (id, org, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data)",
@@ -67,7 +120,7 @@ pub(crate) fn apply_chunk(tx: &Connection, lease: &Lease, mut chunk: ChunkWrite)
         .prepare_cached("DELETE FROM record_keys WHERE org = ?1 AND module = ?2 AND field = ?3 AND value = ?4")
         .map_err(db_error)?;
     for (field, value) in &plan.key_deletes {
-        delete_key.execute(params![org, chunk.module, field, value]).map_err(db_error)?;
+        delete_key.execute(params![org, module, field, value]).map_err(db_error)?;
     }
     insert_many(
         tx,
@@ -82,37 +135,21 @@ pub(crate) fn apply_chunk(tx: &Connection, lease: &Lease, mut chunk: ChunkWrite)
             bind(&(record.get() as i64)).map_err(db_error)
         },
     )?;
-    let job = lease.job.get() as i64;
-    let resource = chunk.resource as i64;
-    if let (Some(first), Some(last)) = (plan.results.first(), plan.results.last()) {
-        tx.prepare_cached(
-            "INSERT INTO job_results (job_id, idx, first_row, last_row, rows_json) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .map_err(db_error)?
-        .execute(params![
-            job,
-            resource,
-            first.row_no as i64,
-            last.row_no as i64,
-            crate::results::encode(&plan.results)?
-        ])
-        .map_err(db_error)?;
-    }
-    tx.execute(
-        "UPDATE job_resources SET rows_done = ?1, added = added + ?2, updated = updated + ?3, skipped = skipped + ?4
-         WHERE job_id = ?5 AND idx = ?6",
-        params![chunk.rows_done as i64, plan.added as i64, plan.updated as i64, plan.skipped as i64, job, resource],
-    )
-    .map_err(db_error)?;
-    Ok(ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped })
+    Ok(plan)
 }
 
 fn data_json(record: &PlannedRecord) -> StoreResult<String> {
     serde_json::to_string(&record.values).map_err(json_error)
 }
 
-fn fetch_existing(tx: &Connection, org: i64, chunk: &ChunkWrite) -> StoreResult<ExistingState> {
-    let probes = probes_for(&chunk.rows);
+fn fetch_existing(
+    tx: &Connection,
+    org: i64,
+    module: &str,
+    operation: Operation,
+    rows: &[RowDraft],
+) -> StoreResult<ExistingState> {
+    let probes = probes_for(rows);
     let mut existing = ExistingState::default();
     // One probe per field: the chunk's values travel as one JSON array.
     let mut by_field: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
@@ -128,7 +165,7 @@ fn fetch_existing(tx: &Connection, org: i64, chunk: &ChunkWrite) -> StoreResult<
     for (field, values) in by_field {
         let array = serde_json::to_string(&values).map_err(json_error)?;
         let rows = find_keys
-            .query_map(params![org, chunk.module, field, array], |row| {
+            .query_map(params![org, module, field, array], |row| {
                 Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
             })
             .map_err(db_error)?;
@@ -137,7 +174,7 @@ fn fetch_existing(tx: &Connection, org: i64, chunk: &ChunkWrite) -> StoreResult<
             existing.keys.insert((field.to_string(), value), RecordId::new(id as u64));
         }
     }
-    if chunk.operation == Operation::Insert {
+    if operation == Operation::Insert {
         return Ok(existing);
     }
     let mut wanted: Vec<RecordId> = probes.ids.clone();
@@ -145,7 +182,7 @@ fn fetch_existing(tx: &Connection, org: i64, chunk: &ChunkWrite) -> StoreResult<
     wanted.sort();
     wanted.dedup();
     for id in wanted {
-        if let Some(record) = load_record(tx, org, &chunk.module, id)? {
+        if let Some(record) = load_record(tx, org, module, id)? {
             existing.records.insert(id, record);
         }
     }

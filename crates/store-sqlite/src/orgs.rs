@@ -43,6 +43,21 @@ impl OrgStore for SqliteStore {
         .await
     }
 
+    async fn extend_bootstrap_record(&self, extra: serde_json::Map<String, serde_json::Value>) -> StoreResult<BootstrapRecord> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
+            let mut record = read_bootstrap(&tx)?.ok_or_else(|| StoreError::NotFound("bootstrap record".into()))?;
+            for (key, value) in extra {
+                record.extra.entry(key).or_insert(value);
+            }
+            let json = serde_json::to_string(&record).map_err(json_error)?;
+            tx.execute("UPDATE meta SET value = ?1 WHERE key = ?2", params![json, BOOTSTRAP_KEY]).map_err(db_error)?;
+            tx.commit().map_err(db_error)?;
+            Ok(record)
+        })
+        .await
+    }
+
     async fn bootstrap_record(&self) -> StoreResult<Option<BootstrapRecord>> {
         self.run(|conn| read_bootstrap(conn)).await
     }
@@ -102,6 +117,26 @@ impl OrgStore for SqliteStore {
                 return Err(StoreError::NotFound(format!("org {org}")));
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn update_org_schema(&self, org: OrgId, change: SchemaChange) -> StoreResult<Result<OrgSchema, String>> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
+            let json: Option<String> = tx
+                .query_row("SELECT schema_json FROM orgs WHERE zgid = ?1", [org.get() as i64], |row| row.get(0))
+                .optional()
+                .map_err(db_error)?;
+            let json = json.ok_or_else(|| StoreError::NotFound(format!("org {org}")))?;
+            let mut schema: OrgSchema = serde_json::from_str(&json).map_err(json_error)?;
+            if let Err(reason) = change(&mut schema) {
+                return Ok(Err(reason));
+            }
+            let json = serde_json::to_string(&schema).map_err(json_error)?;
+            tx.execute("UPDATE orgs SET schema_json = ?1 WHERE zgid = ?2", params![json, org.get() as i64]).map_err(db_error)?;
+            tx.commit().map_err(db_error)?;
+            Ok(Ok(schema))
         })
         .await
     }

@@ -78,6 +78,49 @@ impl RecordStore for SqliteStore {
         .await
     }
 
+    async fn write_records(&self, org: OrgId, write: RecordWrite) -> StoreResult<Vec<bulkwrite_core::result::ResultRow>> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db_error)?;
+            let request = crate::chunk::WriteRequest {
+                org: org.get() as i64,
+                module: &write.module,
+                operation: write.operation,
+                rows: write.rows,
+                default_owner: write.default_owner,
+                default_layout: write.default_layout,
+                actor: write.actor,
+                now: write.now,
+                full_name: write.full_name,
+            };
+            let plan = crate::chunk::plan_and_write(&tx, request)?;
+            tx.commit().map_err(db_error)?;
+            Ok(plan.results)
+        })
+        .await
+    }
+
+    async fn delete_records(&self, org: OrgId, module: &str, ids: &[RecordId]) -> StoreResult<Vec<RecordId>> {
+        let module = module.to_string();
+        let ids = ids.to_vec();
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db_error)?;
+            let mut deleted = Vec::new();
+            for id in ids {
+                let gone = tx
+                    .execute("DELETE FROM records WHERE id = ?1 AND org = ?2 AND module = ?3", params![id.get() as i64, org.get() as i64, module])
+                    .map_err(db_error)?;
+                if gone > 0 {
+                    tx.execute("DELETE FROM record_keys WHERE record_id = ?1 AND org = ?2", params![id.get() as i64, org.get() as i64])
+                        .map_err(db_error)?;
+                    deleted.push(id);
+                }
+            }
+            tx.commit().map_err(db_error)?;
+            Ok(deleted)
+        })
+        .await
+    }
+
     async fn find_records(&self, org: OrgId, query: &LookupQuery) -> StoreResult<Vec<(String, LookupHit)>> {
         let query = query.clone();
         self.run(move |conn| find_records(conn, org.get() as i64, &query)).await

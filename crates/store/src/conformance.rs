@@ -689,6 +689,18 @@ pub async fn schemas_round_trip(store: Arc<dyn Store>) {
     let grown = store.org_schema(ORG).await.unwrap();
     let values = &grown.module("Leads").unwrap().field("Lead_Source").unwrap().pick_list_values;
     assert_eq!(values.iter().filter(|v| *v == "Podcast").count(), 1);
+    let refused = store.update_org_schema(ORG, Box::new(|schema| {
+        schema.modules.clear();
+        Err("no".to_string())
+    }));
+    assert_eq!(refused.await.unwrap(), Err("no".to_string()));
+    assert!(!store.org_schema(ORG).await.unwrap().modules.is_empty(), "a refused change leaves the schema");
+    let changed = store.update_org_schema(ORG, Box::new(|schema| {
+        schema.modules.retain(|m| m.api_name != "Deals");
+        Ok(())
+    }));
+    assert!(changed.await.unwrap().unwrap().module("Deals").is_none());
+    assert!(store.org_schema(ORG).await.unwrap().module("Deals").is_none());
     schema.modules.retain(|m| m.api_name == "Leads");
     store.save_org_schema(ORG, &schema).await.unwrap();
     assert_eq!(store.org_schema(ORG).await.unwrap().modules.len(), 1);

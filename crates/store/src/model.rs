@@ -271,6 +271,19 @@ pub struct ChunkWrite {
     pub full_name: bool,
 }
 
+/// Rows written through the records API: planned like a chunk, without a job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordWrite {
+    pub module: String,
+    pub operation: Operation,
+    pub rows: Vec<RowDraft>,
+    pub default_owner: UserId,
+    pub default_layout: Option<String>,
+    pub actor: UserId,
+    pub now: Timestamp,
+    pub full_name: bool,
+}
+
 /// Counts of one applied chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ChunkOutcome {

@@ -16,6 +16,23 @@ pub fn generate_token() -> String {
     format!("1000.{a:032x}.{b:032x}")
 }
 
+/// An OAuth client id shaped like Zoho's: `1000.` and 30 upper-case letters and digits.
+pub fn generate_client_id() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut rng = rand::rng();
+    let tail: String = (0..30).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
+    format!("1000.{tail}")
+}
+
+/// A client secret: 42 lower-case hex characters.
+pub fn generate_client_secret() -> String {
+    let mut rng = rand::rng();
+    let a: u128 = rng.random();
+    let b: u128 = rng.random();
+    let text = format!("{a:032x}{b:032x}");
+    text[..42].to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,9 @@ use bulkwrite_core::schema::OrgSchema;
 use crate::error::StoreResult;
 use crate::model::*;
 
+/// An edit of an org's schema, run inside the store's transaction.
+pub type SchemaChange = Box<dyn FnOnce(&mut OrgSchema) -> Result<(), String> + Send>;
+
 /// Orgs, users, their schema and the first-start values.
 #[async_trait]
 pub trait OrgStore: Send + Sync {
@@ -23,9 +26,15 @@ pub trait OrgStore: Send + Sync {
         record: BootstrapRecord,
     ) -> StoreResult<BootstrapRecord>;
     async fn bootstrap_record(&self) -> StoreResult<Option<BootstrapRecord>>;
+    /// Adds keys to the bootstrap record's `extra` that it does not have yet (first writer
+    /// wins); returns the record as stored.
+    async fn extend_bootstrap_record(&self, extra: serde_json::Map<String, serde_json::Value>) -> StoreResult<BootstrapRecord>;
     async fn get_org(&self, org: OrgId) -> StoreResult<Option<Org>>;
     async fn org_schema(&self, org: OrgId) -> StoreResult<OrgSchema>;
     async fn save_org_schema(&self, org: OrgId, schema: &OrgSchema) -> StoreResult<()>;
+    /// Changes the org's schema atomically: `change` sees the stored schema and edits it; its
+    /// error (a plain-words reason) leaves the schema as it was.
+    async fn update_org_schema(&self, org: OrgId, change: SchemaChange) -> StoreResult<Result<OrgSchema, String>>;
     /// Adds values to an unrestricted picklist, atomically with respect to other schema changes.
     async fn add_picklist_values(&self, org: OrgId, module: &str, field: &str, values: &[String]) -> StoreResult<()>;
     async fn users(&self, org: OrgId) -> StoreResult<Vec<User>>;
@@ -122,6 +131,10 @@ pub trait RecordStore: Send + Sync {
     /// Records of `query.module` whose `query.field` matches one of `query.values`, as
     /// `(normalised value, hit)` pairs (see `bulkwrite_core::lookup`).
     async fn find_records(&self, org: OrgId, query: &LookupQuery) -> StoreResult<Vec<(String, LookupHit)>>;
+    /// Inserts, updates or upserts records outside any job; one result per row, in row order.
+    async fn write_records(&self, org: OrgId, write: RecordWrite) -> StoreResult<Vec<bulkwrite_core::result::ResultRow>>;
+    /// Deletes records of `module` with their unique keys; returns the ids that existed.
+    async fn delete_records(&self, org: OrgId, module: &str, ids: &[RecordId]) -> StoreResult<Vec<RecordId>>;
     /// Records of `module` whose lookup field `link_field` points at `parent` (subform rows).
     async fn child_records(
         &self,

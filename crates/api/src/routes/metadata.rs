@@ -1,36 +1,169 @@
 //! Org metadata in Zoho's shapes (spec §10.1–10.4): the org, its users, modules, fields and
-//! layouts. (Being written: these answer INVALID_URL_PATTERN until then.)
+//! layouts. Handlers read the store and wrap the renderers (`crate::metadata` for the org and
+//! users, `bulkwrite_core::schema::mirror` for modules, fields and layouts).
+//!
+//! Scopes (a broader grant covers a narrower one, e.g. `ZohoCRM.settings.ALL`):
+//! org `ZohoCRM.org.READ`; users `ZohoCRM.users.READ`; modules `ZohoCRM.settings.modules.READ`;
+//! fields `ZohoCRM.settings.fields.READ`; layouts `ZohoCRM.settings.layouts.READ`.
 
-use axum::extract::State;
+use std::collections::HashMap;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
-use bulkwrite_wire::ErrorCode;
+use bulkwrite_core::schema::mirror::{render_fields, render_layouts, render_modules, ProfileRef};
+use bulkwrite_core::schema::{Module, OrgSchema};
+use bulkwrite_core::version::ApiVersion;
+use bulkwrite_store::Org;
+use bulkwrite_wire::{ApiError, ErrorCode};
 
 use crate::auth::Auth;
 use crate::error::{ApiResult, Failure};
-use crate::paths::ZPath;
+use crate::metadata::users::UserQuery;
+use crate::metadata::{org, profiles, users};
+use crate::paths::{version, ZPath};
+use crate::response::{json_response, no_content};
 use crate::AppState;
 
+type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
+
+/// `status` values of the modules API.
+const MODULE_STATUSES: &[&str] = &["visible", "user_hidden", "system_hidden", "scheduled_for_deletion"];
+
 /// `GET /crm/{v}/org`
-pub async fn get_org(State(_state): State<AppState>, ZPath(_version): ZPath<String>, _auth: Auth) -> ApiResult<Response> {
-    Err(Failure::from(ErrorCode::InvalidUrlPattern))
+pub async fn get_org(State(state): State<AppState>, ZPath(path_version): ZPath<String>, auth: Auth) -> ApiResult<Response> {
+    version(&path_version)?;
+    auth.require(&["ZohoCRM.org.READ"])?;
+    let Some(org) = state.store.get_org(auth.0.org).await? else {
+        return Ok(no_content());
+    };
+    let users = state.store.users(auth.0.org).await?;
+    Ok(json_response(StatusCode::OK, &org::render_org(&org, &users)))
 }
 
-/// `GET /crm/{v}/users`
-pub async fn get_users(State(_state): State<AppState>, ZPath(_version): ZPath<String>, _auth: Auth) -> ApiResult<Response> {
-    Err(Failure::from(ErrorCode::InvalidUrlPattern))
+/// `GET /crm/{v}/users?type=&page=&per_page=&ids=`
+pub async fn get_users(
+    State(state): State<AppState>,
+    ZPath(path_version): ZPath<String>,
+    auth: Auth,
+    query: Params,
+) -> ApiResult<Response> {
+    version(&path_version)?;
+    auth.require(&["ZohoCRM.users.READ"])?;
+    let query = UserQuery::read(&params(query)?)?;
+    let Some(org) = state.store.get_org(auth.0.org).await? else {
+        return Ok(no_content());
+    };
+    let all = state.store.users(auth.0.org).await?;
+    match users::render_page(&org, &all, &query, auth.0.user) {
+        Some(body) => Ok(json_response(StatusCode::OK, &body)),
+        None => Ok(no_content()),
+    }
 }
 
-/// `GET /crm/{v}/settings/modules`
-pub async fn get_modules(State(_state): State<AppState>, ZPath(_version): ZPath<String>, _auth: Auth) -> ApiResult<Response> {
-    Err(Failure::from(ErrorCode::InvalidUrlPattern))
+/// `GET /crm/{v}/settings/modules?status=`
+pub async fn get_modules(
+    State(state): State<AppState>,
+    ZPath(path_version): ZPath<String>,
+    auth: Auth,
+    query: Params,
+) -> ApiResult<Response> {
+    version(&path_version)?;
+    auth.require(&["ZohoCRM.settings.modules.READ"])?;
+    let params = params(query)?;
+    if let Some(list) = params.get("status") {
+        let statuses: Vec<&str> = list.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        if statuses.is_empty() || statuses.iter().any(|s| !MODULE_STATUSES.contains(s)) {
+            return Err(invalid_param("status"));
+        }
+        // Every module here is visible.
+        if !statuses.contains(&"visible") {
+            return Ok(no_content());
+        }
+    }
+    let Some((schema, profiles)) = org_metadata(&state, &auth).await? else {
+        return Ok(no_content());
+    };
+    Ok(json_response(StatusCode::OK, &render_modules(&schema, &profiles)))
 }
 
-/// `GET /crm/{v}/settings/fields?module=`
-pub async fn get_fields(State(_state): State<AppState>, ZPath(_version): ZPath<String>, _auth: Auth) -> ApiResult<Response> {
-    Err(Failure::from(ErrorCode::InvalidUrlPattern))
+/// `GET /crm/{v}/settings/fields?module=&type=`
+pub async fn get_fields(
+    State(state): State<AppState>,
+    ZPath(path_version): ZPath<String>,
+    auth: Auth,
+    query: Params,
+) -> ApiResult<Response> {
+    let api_version = version(&path_version)?;
+    auth.require(&["ZohoCRM.settings.fields.READ"])?;
+    let params = params(query)?;
+    let name = module_param(&params, api_version)?;
+    match params.get("type").map(|t| t.trim()) {
+        None | Some("all") | Some("used") => {}
+        // Every field is placed in a layout, so none is unused.
+        Some("unused") => return Ok(no_content()),
+        Some(_) => return Err(invalid_param("type")),
+    }
+    let Some((schema, profiles)) = org_metadata(&state, &auth).await? else {
+        return Ok(no_content());
+    };
+    let module = find_module(&schema, name)?;
+    Ok(json_response(StatusCode::OK, &render_fields(&schema, module, &profiles)))
 }
 
 /// `GET /crm/{v}/settings/layouts?module=`
-pub async fn get_layouts(State(_state): State<AppState>, ZPath(_version): ZPath<String>, _auth: Auth) -> ApiResult<Response> {
-    Err(Failure::from(ErrorCode::InvalidUrlPattern))
+pub async fn get_layouts(
+    State(state): State<AppState>,
+    ZPath(path_version): ZPath<String>,
+    auth: Auth,
+    query: Params,
+) -> ApiResult<Response> {
+    let api_version = version(&path_version)?;
+    auth.require(&["ZohoCRM.settings.layouts.READ"])?;
+    let params = params(query)?;
+    let name = module_param(&params, api_version)?;
+    let Some((schema, profiles)) = org_metadata(&state, &auth).await? else {
+        return Ok(no_content());
+    };
+    let module = find_module(&schema, name)?;
+    if module.layouts.is_empty() {
+        return Ok(no_content());
+    }
+    Ok(json_response(StatusCode::OK, &render_layouts(&schema, module, &profiles)))
+}
+
+/// The query string, or `INVALID_DATA` when it cannot be read.
+fn params(query: Params) -> Result<HashMap<String, String>, Failure> {
+    query.map(|Query(params)| params).map_err(|_| Failure(ApiError::new(ErrorCode::InvalidData)))
+}
+
+fn invalid_param(name: &str) -> Failure {
+    Failure(ApiError::new(ErrorCode::InvalidData).detail("param_name", name))
+}
+
+/// The `module` parameter; missing or empty is `REQUIRED_PARAM_MISSING` (details
+/// `{"param":"module"}`, `{"param_name":"module"}` in v8 as its docs show).
+fn module_param(params: &HashMap<String, String>, api_version: ApiVersion) -> Result<&str, Failure> {
+    match params.get("module").map(|m| m.trim()).filter(|m| !m.is_empty()) {
+        Some(name) => Ok(name),
+        None => {
+            let key = if api_version >= ApiVersion::V8 { "param_name" } else { "param" };
+            Err(Failure(ApiError::new(ErrorCode::RequiredParamMissing).detail(key, "module")))
+        }
+    }
+}
+
+/// A module of the schema by API name (any case), else `INVALID_MODULE`.
+fn find_module<'a>(schema: &'a OrgSchema, name: &str) -> Result<&'a Module, Failure> {
+    schema.module(name).ok_or_else(|| Failure(ApiError::new(ErrorCode::InvalidModule)))
+}
+
+/// The org's schema and profiles; `None` when the org is gone.
+async fn org_metadata(state: &AppState, auth: &Auth) -> Result<Option<(OrgSchema, Vec<ProfileRef>)>, Failure> {
+    let org: Option<Org> = state.store.get_org(auth.0.org).await?;
+    let Some(org) = org else { return Ok(None) };
+    let users = state.store.users(auth.0.org).await?;
+    let schema = state.store.org_schema(auth.0.org).await?;
+    Ok(Some((schema, profiles(&org, &users))))
 }

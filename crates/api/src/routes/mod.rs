@@ -1,10 +1,13 @@
 //! One module per resource, handlers named after Zoho's operations.
 
+pub mod admin;
 pub mod download;
 pub mod extensions;
 pub mod fallback;
 pub mod health;
 pub mod jobs;
 pub mod metadata;
+pub mod oauth;
 pub mod records;
+pub mod records_write;
 pub mod upload;

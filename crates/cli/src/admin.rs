@@ -1,0 +1,265 @@
+//! `bulkwrite admin …`: orgs, users, OAuth clients, tokens, grant codes and the org schema,
+//! straight on a data directory's store (the server may be running).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use bulkwrite_server::admin::{Admin, NewClientRequest, NewGrantRequest, NewLayoutRequest, NewOrgRequest, NewTokenRequest, NewUserRequest};
+use bulkwrite_server::core::ids::OrgId;
+use bulkwrite_server::core::schema::mirror::mirror_org;
+use bulkwrite_server::core::schema::{CustomFieldSpec, CustomModuleSpec, DataType, OrgSchema};
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+
+/// Options shared by every admin command.
+#[derive(Debug, Clone, Args)]
+pub struct AdminArgs {
+    /// The server's data directory.
+    #[arg(long, env = "BULKWRITE_DATA_DIR", default_value = "bulkwrite-data", global = true)]
+    pub data_dir: PathBuf,
+    /// The org (zgid) to act on [default: the org of the first start].
+    #[arg(long, global = true)]
+    pub org: Option<String>,
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum AdminCommand {
+    /// Prints a fresh one-time grant code for the org's self client (as Zoho's console does).
+    Grant {
+        /// Comma-separated scopes, e.g. ZohoCRM.bulk.ALL,ZohoFiles.files.ALL
+        #[arg(long)]
+        scopes: String,
+        /// Another client of the org (a web client's code also needs its redirect URI).
+        #[arg(long)]
+        client_id: Option<String>,
+        #[arg(long)]
+        redirect_uri: Option<String>,
+        /// The user the code acts for [default: the client's owner].
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Lists orgs.
+    Orgs,
+    /// Creates an org with its admin user, a self client and a refresh token.
+    CreateOrg {
+        #[arg(long)]
+        company: String,
+        #[arg(long)]
+        admin_email: String,
+        #[arg(long)]
+        admin_last_name: String,
+        #[arg(long, default_value = "")]
+        admin_first_name: String,
+        #[arg(long)]
+        admin_password: Option<String>,
+        #[arg(long)]
+        time_zone: Option<String>,
+    },
+    /// Adds a user to the org.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        last_name: String,
+        #[arg(long, default_value = "")]
+        first_name: String,
+        /// `Administrator` or `Standard`.
+        #[arg(long)]
+        profile: Option<String>,
+        /// The consent-page password.
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Sets a user's consent-page password.
+    SetPassword {
+        /// User id or email.
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        password: String,
+    },
+    /// Registers an OAuth client; prints its id and secret (shown once).
+    CreateClient {
+        #[arg(long)]
+        name: String,
+        /// `web` (consent page) or `self_client`.
+        #[arg(long, default_value = "web")]
+        kind: String,
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+    },
+    /// Mints an access token (and with --refresh a refresh token).
+    CreateToken {
+        #[arg(long)]
+        scopes: String,
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        refresh: bool,
+    },
+    /// Adds a custom module (or, with --parent, a subform of that module).
+    AddModule {
+        #[arg(long)]
+        api_name: String,
+        #[arg(long)]
+        parent: Option<String>,
+    },
+    /// Adds (or redefines) a custom field.
+    AddField {
+        #[arg(long)]
+        module: String,
+        #[arg(long)]
+        api_name: String,
+        /// Zoho data_type: text, email, phone, date, datetime, integer, picklist, lookup, …
+        #[arg(long = "type")]
+        data_type: String,
+        #[arg(long)]
+        length: Option<u32>,
+        #[arg(long)]
+        unique: bool,
+        #[arg(long)]
+        mandatory: bool,
+        /// Picklist values, comma-separated.
+        #[arg(long)]
+        values: Option<String>,
+        #[arg(long)]
+        restricted: bool,
+        /// The related module of a lookup.
+        #[arg(long)]
+        lookup: Option<String>,
+    },
+    /// Adds a layout and the fields it makes mandatory.
+    AddLayout {
+        #[arg(long)]
+        module: String,
+        #[arg(long)]
+        name: String,
+        /// Comma-separated field API names.
+        #[arg(long, default_value = "")]
+        mandatory: String,
+    },
+    /// Replaces the org's schema with a real Zoho org's metadata: DIR/modules.json,
+    /// DIR/fields/<Module>.json and DIR/layouts/<Module>.json (see examples/mirror).
+    Mirror {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+fn print(value: &Value) {
+    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+}
+
+fn org_of(args: &AdminArgs, default: Option<OrgId>) -> anyhow::Result<OrgId> {
+    match &args.org {
+        Some(text) => OrgId::parse(text).with_context(|| format!("'{text}' is not an org id")),
+        None => default.context("no org given and the data directory has no first org"),
+    }
+}
+
+fn summary(schema: &OrgSchema) -> Value {
+    json!(schema.modules.iter().map(|m| json!({"api_name": m.api_name, "fields": m.fields.len()})).collect::<Vec<_>>())
+}
+
+fn read_json(path: &Path) -> anyhow::Result<Value> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// `DIR/<kind>/<Module>.json` files by module name.
+fn read_per_module(dir: &Path, kind: &str) -> anyhow::Result<BTreeMap<String, Value>> {
+    let mut out = BTreeMap::new();
+    let folder = dir.join(kind);
+    if !folder.exists() {
+        return Ok(out);
+    }
+    for entry in std::fs::read_dir(&folder)? {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let module = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+        out.insert(module, read_json(&path)?);
+    }
+    Ok(out)
+}
+
+async fn run_command(admin: &Admin, args: &AdminArgs, org: Option<OrgId>) -> anyhow::Result<()> {
+    match args.command.clone() {
+        AdminCommand::Grant { scopes, client_id, redirect_uri, user } => {
+            let request = NewGrantRequest { client_id, user_id: user, scopes, redirect_uri };
+            println!("{}", admin.create_grant(org_of(args, org)?, request).await?);
+        }
+        AdminCommand::Orgs => {
+            let orgs = admin.orgs().await?;
+            print(&json!(orgs.iter().map(|o| json!({"org_id": o.zgid.to_string(), "company_name": o.company_name, "time_zone": o.time_zone})).collect::<Vec<_>>()));
+        }
+        AdminCommand::CreateOrg { company, admin_email, admin_last_name, admin_first_name, admin_password, time_zone } => {
+            let user = NewUserRequest { first_name: admin_first_name, last_name: admin_last_name, email: admin_email, profile: None, role: None, password: admin_password };
+            let made = admin.create_org(NewOrgRequest { company_name: company, time_zone, currency: None, admin: user }, bulkwrite_server::ALL_SCOPES).await?;
+            print(&serde_json::to_value(made)?);
+        }
+        AdminCommand::CreateUser { email, last_name, first_name, profile, password } => {
+            let user = admin.create_user(org_of(args, org)?, NewUserRequest { first_name, last_name, email, profile, role: None, password }).await?;
+            print(&json!({"user_id": user.id.to_string(), "email": user.email, "full_name": user.full_name()}));
+        }
+        AdminCommand::SetPassword { user, password } => {
+            admin.set_password(org_of(args, org)?, &user, &password).await?;
+            println!("password set");
+        }
+        AdminCommand::CreateClient { name, kind, redirect_uris } => {
+            let client = admin.create_client(org_of(args, org)?, NewClientRequest { name, kind: Some(kind), redirect_uris, user_id: None }).await?;
+            print(&serde_json::to_value(client)?);
+        }
+        AdminCommand::CreateToken { scopes, user, refresh } => {
+            let tokens = admin.create_token(org_of(args, org)?, NewTokenRequest { user_id: user, scopes, refresh }).await?;
+            print(&serde_json::to_value(tokens)?);
+        }
+        AdminCommand::AddModule { api_name, parent } => {
+            let spec = CustomModuleSpec { api_name, singular_label: None, plural_label: None, parent_module: parent };
+            print(&summary(&admin.add_module(org_of(args, org)?, spec).await?));
+        }
+        AdminCommand::AddField { module, api_name, data_type, length, unique, mandatory, values, restricted, lookup } => {
+            let data_type: DataType = serde_json::from_value(json!(data_type)).context("unknown data type")?;
+            if data_type == DataType::Unsupported {
+                bail!("bulk write cannot import fields of that type");
+            }
+            let spec = CustomFieldSpec {
+                module,
+                api_name,
+                field_label: None,
+                data_type,
+                length,
+                decimal_place: None,
+                unique,
+                mandatory,
+                pick_list_values: values.map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()).unwrap_or_default(),
+                restricted_picklist: restricted,
+                lookup_module: lookup,
+            };
+            print(&summary(&admin.add_field(org_of(args, org)?, spec).await?));
+        }
+        AdminCommand::AddLayout { module, name, mandatory } => {
+            let mandatory_fields = mandatory.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+            print(&summary(&admin.add_layout(org_of(args, org)?, NewLayoutRequest { module, name, mandatory_fields }).await?));
+        }
+        AdminCommand::Mirror { dir } => {
+            let modules = read_json(&dir.join("modules.json"))?;
+            let schema = mirror_org(&modules, &read_per_module(&dir, "fields")?, &read_per_module(&dir, "layouts")?)?;
+            print(&summary(&admin.replace_schema(org_of(args, org)?, schema).await?));
+        }
+    }
+    Ok(())
+}
+
+/// Runs `bulkwrite admin …`.
+pub fn run(args: AdminArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let (admin, record) = bulkwrite_server::open_admin(&args.data_dir).await?;
+        run_command(&admin, &args, record.map(|r| r.org_id)).await
+    })
+}
