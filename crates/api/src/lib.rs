@@ -45,6 +45,8 @@ pub struct ApiConfig {
     pub oauth_error_status: u16,
     /// The credential of `/bulkwrite/v1/admin/`; admin routes refuse everything without one.
     pub admin_key: Option<String>,
+    /// Lifetime of minted access tokens in seconds (Zoho: 3600).
+    pub access_token_seconds: u64,
 }
 
 impl Default for ApiConfig {
@@ -57,6 +59,7 @@ impl Default for ApiConfig {
             hsts: false,
             oauth_error_status: 200,
             admin_key: None,
+            access_token_seconds: 3600,
         }
     }
 }

@@ -58,6 +58,9 @@ pub struct ServeArgs {
     /// The admin credential of `/bulkwrite/v1/admin/` [default: generated on first start].
     #[arg(long, env = "BULKWRITE_ADMIN_KEY")]
     pub admin_key: Option<String>,
+    /// Lifetime of minted access tokens in seconds [default: 3600, as Zoho's].
+    #[arg(long, env = "BULKWRITE_ACCESS_TOKEN_SECONDS")]
+    pub access_token_seconds: Option<u64>,
 }
 
 /// The TOML file: the same settings, plus what only a file can say (custom fields).
@@ -78,6 +81,7 @@ pub struct FileConfig {
     pub callback_attempts: Option<u32>,
     pub oauth_error_status: Option<u16>,
     pub admin_key: Option<String>,
+    pub access_token_seconds: Option<u64>,
     /// The first org's company name and IANA time zone.
     pub company_name: Option<String>,
     pub time_zone: Option<String>,
@@ -108,6 +112,7 @@ pub struct Config {
     pub custom_modules: Vec<CustomModuleSpec>,
     pub oauth_error_status: u16,
     pub admin_key: Option<String>,
+    pub access_token_seconds: u64,
 }
 
 /// The custom fields a new org gets: the seed's `Date_3`, a date field on Leads.
@@ -169,6 +174,7 @@ impl Config {
                 other => anyhow::bail!("BULKWRITE_OAUTH_ERROR_STATUS must be 200 or 400, not {other}"),
             },
             admin_key: args.admin_key.clone().or(file.admin_key.clone()).filter(|k| !k.trim().is_empty()),
+            access_token_seconds: args.access_token_seconds.or(file.access_token_seconds).unwrap_or(3600).max(1),
         })
     }
 }

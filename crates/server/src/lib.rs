@@ -63,7 +63,8 @@ pub async fn open_admin(data_dir: &Path) -> anyhow::Result<(bulkwrite_api::admin
         .and_then(|value| value["base_url"].as_str().map(str::to_string))
         .unwrap_or_else(|| "http://127.0.0.1:8080".to_string());
     let ids = Arc::new(IdAllocator::new(Arc::clone(&store) as Arc<dyn bulkwrite_store::IdStore>));
-    Ok((bulkwrite_api::admin::Admin { store, ids, api_domain: base_url }, record))
+    let admin = bulkwrite_api::admin::Admin { store, ids, api_domain: base_url, access_lifetime: chrono::Duration::hours(1) };
+    Ok((admin, record))
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -185,6 +186,7 @@ fn api_config(config: &Config, base_url: &str, admin_key: Option<&str>) -> ApiCo
         hsts: base_url.starts_with("https://"),
         oauth_error_status: config.oauth_error_status,
         admin_key: admin_key.map(str::to_string),
+        access_token_seconds: config.access_token_seconds,
     }
 }
 

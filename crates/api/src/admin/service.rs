@@ -137,6 +137,8 @@ pub struct Admin {
     pub ids: Arc<IdAllocator>,
     /// `api_domain` of minted tokens.
     pub api_domain: String,
+    /// How long minted access tokens live.
+    pub access_lifetime: chrono::Duration,
 }
 
 fn valid_email(email: &str) -> bool {
@@ -146,7 +148,7 @@ fn valid_email(email: &str) -> bool {
 
 impl Admin {
     fn tokens(&self) -> TokenService {
-        TokenService { store: self.store.clone(), api_domain: self.api_domain.clone() }
+        TokenService { store: self.store.clone(), api_domain: self.api_domain.clone(), access_lifetime: self.access_lifetime }
     }
 
     async fn org(&self, org: OrgId) -> Result<Org, AdminError> {

@@ -141,7 +141,7 @@ pub fn render_user(org: &Org, user: &User, primary: Option<&User>) -> Value {
     let offset_ms = i64::from(zone.offset_from_utc_datetime(&chrono::Utc::now().naive_utc()).fix().local_minus_utc()) * 1000;
     let creator = primary.unwrap_or(user);
     let creator = json!({"name": creator.full_name(), "id": creator.id.to_string()});
-    json!({
+    let mut body = json!({
         "country": null,
         "name_format__s": "Salutation,First Name,Last Name",
         "language": "en_US",
@@ -166,6 +166,8 @@ pub fn render_user(org: &Org, user: &User, primary: Option<&User>) -> Value {
         "status": if user.active { "active" } else { "disabled" },
         "role": {"name": user.role, "id": role_id(org, &user.role)},
         "locale": "en_US",
+    });
+    let rest = json!({
         "personal_account": false,
         "default_tab_group": "0",
         "Isonline": false,
@@ -189,7 +191,11 @@ pub fn render_user(org: &Org, user: &User, primary: Option<&User>) -> Value {
         "date_format": "MM/dd/yyyy",
         "confirm": true,
         "territories": [],
-    })
+    });
+    if let (Some(body), Value::Object(rest)) = (body.as_object_mut(), rest) {
+        body.extend(rest);
+    }
+    body
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use bulkwrite_store::token::{generate_token, hash_token};
 use bulkwrite_store::{ClientKind, GrantCode, NewAccessToken, OAuthClient, RefreshToken, Revoked, Store, StoreError};
 use serde::Serialize;
 
-/// How long an access token lives (Zoho: one hour).
+/// How long an access token lives by default (Zoho: one hour).
 pub const ACCESS_TOKEN_LIFETIME: chrono::Duration = chrono::Duration::hours(1);
 /// How long a grant code can be exchanged.
 pub const GRANT_LIFETIME: chrono::Duration = chrono::Duration::minutes(3);
@@ -47,6 +47,8 @@ pub struct TokenService {
     pub store: Arc<dyn Store>,
     /// Returned as `api_domain`.
     pub api_domain: String,
+    /// How long minted access tokens live.
+    pub access_lifetime: chrono::Duration,
 }
 
 fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a str, OAuthError> {
@@ -119,7 +121,7 @@ impl TokenService {
             org,
             user,
             scopes: scopes.to_vec(),
-            expires_at: Some(now + ACCESS_TOKEN_LIFETIME),
+            expires_at: Some(now + self.access_lifetime),
             client_id: client_id.map(str::to_string),
             refresh_hash,
         };
@@ -130,7 +132,7 @@ impl TokenService {
             scope: scopes.join(" "),
             api_domain: self.api_domain.clone(),
             token_type: "Bearer".to_string(),
-            expires_in: ACCESS_TOKEN_LIFETIME.num_seconds(),
+            expires_in: self.access_lifetime.num_seconds(),
         })
     }
 

@@ -54,7 +54,12 @@ impl FromRequestParts<AppState> for AdminAuth {
 }
 
 fn admin(state: &AppState) -> Admin {
-    Admin { store: state.store.clone(), ids: state.ids.clone(), api_domain: state.config.public_url.clone() }
+    Admin {
+        store: state.store.clone(),
+        ids: state.ids.clone(),
+        api_domain: state.config.public_url.clone(),
+        access_lifetime: chrono::Duration::seconds(state.config.access_token_seconds as i64),
+    }
 }
 
 impl From<AdminError> for Failure {

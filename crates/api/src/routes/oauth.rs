@@ -22,7 +22,11 @@ use crate::AppState;
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
 fn service(state: &AppState) -> TokenService {
-    TokenService { store: state.store.clone(), api_domain: state.config.public_url.clone() }
+    TokenService {
+        store: state.store.clone(),
+        api_domain: state.config.public_url.clone(),
+        access_lifetime: chrono::Duration::seconds(state.config.access_token_seconds as i64),
+    }
 }
 
 /// Query and body parameters of a request; the body wins over the query.

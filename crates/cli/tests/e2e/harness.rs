@@ -18,6 +18,8 @@ pub struct Server {
     pub user: String,
     pub user_name: String,
     pub dir: PathBuf,
+    /// `bootstrap.json` as the server wrote it.
+    pub bootstrap: Value,
     env: Vec<(String, String)>,
     pub http: reqwest::Client,
 }
@@ -63,6 +65,7 @@ impl Server {
             user: bootstrap["user_id"].as_str().unwrap().to_string(),
             user_name: bootstrap["user_name"].as_str().unwrap().to_string(),
             dir,
+            bootstrap: bootstrap.clone(),
             env,
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
         };
@@ -103,6 +106,27 @@ impl Server {
     pub async fn restart(mut self) -> Server {
         self.kill();
         Server::start_in(self.dir.clone(), self.env.clone()).await
+    }
+
+    /// A value of `bootstrap.json`.
+    pub fn boot(&self, key: &str) -> String {
+        self.bootstrap[key].as_str().unwrap_or_else(|| panic!("bootstrap.json has no {key}")).to_string()
+    }
+
+    /// Calls the admin API.
+    pub async fn admin(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+        let request = self.http.request(method, self.url(&format!("/bulkwrite/v1/admin{path}"))).bearer_auth(self.boot("admin_key")).json(&body);
+        let response = request.send().await.expect("admin call");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `GET` with another access token.
+    pub async fn get_as(&self, token: &str, path: &str) -> (u16, Value) {
+        let response = self.http.get(self.url(path)).header("Authorization", format!("Zoho-oauthtoken {token}")).send().await.expect("get");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -6,4 +6,8 @@ mod crash;
 mod errors;
 mod harness;
 mod import;
+mod isolation;
+mod metadata;
+mod oauth;
+mod records_api;
 mod seed;

@@ -1,0 +1,113 @@
+//! The records API writes the same records bulk jobs write, with Zoho's per-record answers.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::harness::Server;
+
+async fn call(server: &Server, method: Method, path: &str, body: Value) -> (u16, Value) {
+    let response = server.auth(server.http.request(method, server.url(path))).json(&body).send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() })
+}
+
+#[tokio::test]
+async fn insert_update_upsert_delete_and_count() {
+    let server = Server::start(&[]).await;
+    let (status, inserted) = call(
+        &server,
+        Method::POST,
+        "/crm/v2/Leads",
+        json!({"data": [
+            {"Last_Name": "Boyle", "Company": "Zylker", "Email": "pat@zylker.com", "No_of_Employees": 12},
+            {"Last_Name": "Twin", "Company": "Zylker", "Email": "PAT@zylker.com"},
+            {"Company": "Nameless"},
+            {"Last_Name": "Bad", "Company": "X", "Email": "not-an-email"}
+        ]}),
+    )
+    .await;
+    assert_eq!(status, 207, "{inserted}");
+    let data = inserted["data"].as_array().unwrap();
+    assert_eq!(data[0]["code"], "SUCCESS");
+    assert_eq!(data[0]["message"], "record added");
+    assert_eq!(data[0]["details"]["Created_By"], json!({"name": server.user_name, "id": server.user}));
+    let id = data[0]["details"]["id"].as_str().unwrap().to_string();
+    assert_eq!(data[1], json!({"code": "DUPLICATE_DATA", "details": {"api_name": "Email", "json_path": "$.data[1].Email"}, "message": "duplicate data", "status": "error"}));
+    assert_eq!(data[2], json!({"code": "MANDATORY_NOT_FOUND", "details": {"api_name": "Last_Name", "json_path": "$.data[2].Last_Name"}, "message": "required field not found", "status": "error"}));
+    assert_eq!(data[3]["code"], "INVALID_DATA");
+    assert_eq!(data[3]["details"]["api_name"], "Email");
+
+    let (status, updated) = call(&server, Method::PUT, &format!("/crm/v2/Leads/{id}"), json!({"data": [{"Phone": "555 0100", "No_of_Employees": null}]})).await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["data"][0]["message"], "record updated");
+    let (_, record) = server.get_json(&format!("/crm/v2/Leads/{id}")).await;
+    let lead = &record["data"][0];
+    assert_eq!((lead["Phone"].as_str(), lead["Company"].as_str(), &lead["No_of_Employees"]), (Some("555 0100"), Some("Zylker"), &Value::Null));
+
+    let (status, missing) = call(&server, Method::PUT, "/crm/v2/Leads", json!({"data": [{"id": "5725767000000999999", "Phone": "1"}]})).await;
+    assert_eq!(status, 400);
+    assert_eq!(missing["data"][0]["code"], "INVALID_DATA");
+
+    let (status, upserted) = call(
+        &server,
+        Method::POST,
+        "/crm/v2/Leads/upsert",
+        json!({"data": [{"Email": "pat@zylker.com", "Last_Name": "Boyle-Quist"}, {"Email": "new@zylker.com", "Last_Name": "New", "Company": "Z"}], "duplicate_check_fields": ["Email"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{upserted}");
+    assert_eq!(upserted["data"][0]["action"], "update");
+    assert_eq!(upserted["data"][0]["details"]["id"], json!(id));
+    assert_eq!(upserted["data"][1]["action"], "insert");
+
+    let (_, count) = server.get_json("/crm/v2.1/Leads/actions/count").await;
+    assert_eq!(count, json!({"count": 2}));
+    assert_eq!(server.get_json("/crm/v2/Leads/actions/count").await.0, 404, "count exists from v2.1 on");
+
+    let (status, deleted) = call(&server, Method::DELETE, &format!("/crm/v2/Leads?ids={id},123"), Value::Null).await;
+    assert_eq!(status, 207);
+    assert_eq!(deleted["data"][0], json!({"code": "SUCCESS", "details": {"id": id}, "message": "record deleted", "status": "success"}));
+    assert_eq!(deleted["data"][1]["message"], "record not deleted");
+    assert_eq!(server.get_json(&format!("/crm/v2/Leads/{id}")).await.0, 204);
+    let (status, reinserted) = call(&server, Method::POST, "/crm/v2/Leads", json!({"data": [{"Last_Name": "Again", "Company": "Z", "Email": "pat@zylker.com"}]})).await;
+    assert_eq!(status, 201, "a deleted record frees its unique values: {reinserted}");
+
+    let (status, error) = call(&server, Method::POST, "/crm/v2/Leads", json!({"nope": []})).await;
+    assert_eq!((status, error["code"].as_str()), (400, Some("MANDATORY_NOT_FOUND")));
+    let too_many: Vec<Value> = (0..101).map(|i| json!({"Last_Name": format!("L{i}"), "Company": "C"})).collect();
+    let (status, error) = call(&server, Method::POST, "/crm/v2/Leads", json!({"data": too_many})).await;
+    assert_eq!((status, error["code"].as_str()), (400, Some("LIMIT_EXCEEDED")));
+}
+
+#[tokio::test]
+async fn bulk_jobs_and_the_records_api_share_records() {
+    let server = Server::start(&[]).await;
+    let (_, inserted) = call(&server, Method::POST, "/crm/v2/Accounts", json!({"data": [{"Account_Name": "Zylker"}]})).await;
+    let account = inserted["data"][0]["details"]["id"].as_str().unwrap().to_string();
+    let csv = format!("Last_Name,Email,Account\nQuist,mara@zylker.com,Zylker\nBoyle,pat@zylker.com,{account}\n");
+    let file_id = server.upload_csv("contacts.csv", &csv).await;
+    let body = json!({
+        "operation": "upsert",
+        "resource": [{
+            "type": "data", "module": "Contacts", "file_id": file_id, "find_by": "Email",
+            "field_mappings": [
+                {"api_name": "Last_Name", "index": 0},
+                {"api_name": "Email", "index": 1},
+                {"api_name": "Account_Name", "index": 2, "find_by": "Account_Name"}
+            ]
+        }]
+    });
+    let (status, created) = server.create_job(&body).await;
+    assert_eq!(status, 201, "{created}");
+    let job = server.wait_job(created["details"]["id"].as_str().unwrap()).await;
+    let (_, rows) = server.result_rows(&job).await;
+    assert_eq!(rows[1][3], "ADDED", "{rows:?}");
+    assert_eq!(rows[2][3], "SKIPPED", "the account name column does not hold an id: {rows:?}");
+    assert_eq!(rows[2][5], "RESOURCE_NOT_FOUND-Account");
+    let contact = rows[1][4].clone();
+    let (_, record) = server.get_json(&format!("/crm/v2/Contacts/{contact}")).await;
+    assert_eq!(record["data"][0]["Account_Name"], json!({"name": "Zylker", "id": account}));
+    let (status, _) = call(&server, Method::POST, "/crm/v2/Contacts", json!({"data": [{"Last_Name": "Dup", "Email": "MARA@zylker.com"}]})).await;
+    assert_eq!(status, 400, "the bulk job's unique key holds for the records API too");
+}
