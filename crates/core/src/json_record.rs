@@ -114,7 +114,9 @@ impl JsonMapper {
                 let wanted = id_of(value).or_else(|| value.get("name").and_then(scalar_text)).unwrap_or_default();
                 match self.module.layout(&wanted) {
                     Some(layout) => draft.layout_id = Some(layout.id.clone()),
-                    None => draft.errors.push(invalid(name, format!("'{wanted}' is not a layout of {}", self.module.api_name))),
+                    None => draft
+                        .errors
+                        .push(invalid(name, format!("'{wanted}' is not a layout of {}", self.module.api_name))),
                 }
             }
             DataType::Lookup => match id_of(value).filter(|id| RecordId::parse(id).is_some()) {
@@ -129,7 +131,10 @@ impl JsonMapper {
             },
             DataType::UserLookup => match id_of(value).and_then(|id| self.users.resolve(&id, false)) {
                 Some(user) => {
-                    draft.values.insert(name.to_string(), serde_json::json!({"name": user.full_name, "id": user.id.to_string()}));
+                    draft.values.insert(
+                        name.to_string(),
+                        serde_json::json!({"name": user.full_name, "id": user.id.to_string()}),
+                    );
                 }
                 None => draft.errors.push(invalid(name, "not an active user of the org")),
             },
@@ -174,7 +179,9 @@ impl JsonMapper {
             return;
         }
         for field in self.module.fields.iter().filter(|f| self.is_mandatory(f)) {
-            let present = record.get(&field.api_name).is_some_and(|v| !v.is_null() && !v.as_str().is_some_and(|s| s.trim().is_empty()));
+            let present = record
+                .get(&field.api_name)
+                .is_some_and(|v| !v.is_null() && !v.as_str().is_some_and(|s| s.trim().is_empty()));
             if present {
                 continue;
             }
@@ -198,11 +205,16 @@ impl JsonMapper {
         }
         for field in &self.duplicate_check_fields {
             if let Some(key) = draft.unique_keys.iter().find(|k| &k.field == field) {
-                draft.find_key = Some(FindKey::Unique { field: key.field.clone(), value: key.value.clone(), column: key.column.clone() });
+                draft.find_key = Some(FindKey::Unique {
+                    field: key.field.clone(),
+                    value: key.value.clone(),
+                    column: key.column.clone(),
+                });
                 return;
             }
         }
-        draft.find_key = Some(FindKey::Missing { column: self.duplicate_check_fields.first().cloned().unwrap_or_default() });
+        draft.find_key =
+            Some(FindKey::Missing { column: self.duplicate_check_fields.first().cloned().unwrap_or_default() });
     }
 }
 
@@ -219,7 +231,8 @@ mod tests {
 
     fn mapper(operation: Operation) -> JsonMapper {
         let module = standard_schema().module("Leads").unwrap().clone();
-        let users = UserDirectory::new([UserEntry { id: UserId::new(OWNER), full_name: "A B".into(), email: "a@b.co".into() }]);
+        let users =
+            UserDirectory::new([UserEntry { id: UserId::new(OWNER), full_name: "A B".into(), email: "a@b.co".into() }]);
         JsonMapper::new(module, operation, chrono_tz::UTC, users, None)
     }
 

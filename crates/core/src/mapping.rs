@@ -70,8 +70,10 @@ pub enum FindKey {
     Id { id: RecordId, column: String },
     /// `find_by` a unique field; `value` normalised like [`UniqueKey::value`].
     Unique { field: String, value: String, column: String },
-    /// The key cell is empty or unusable; the row cannot be matched.
+    /// The key cell is empty; the row cannot be matched.
     Missing { column: String },
+    /// The key cell holds a value the field refuses; the row already carries that error.
+    Invalid { column: String },
 }
 
 /// A lookup cell that the worker resolves against the related module before the chunk is applied.
@@ -193,8 +195,13 @@ impl RowMapper {
         time_zone: chrono_tz::Tz,
         users: UserDirectory,
     ) -> RowMapper {
-        let layout_mandatory: Vec<String> =
-            module.default_layout().map(|layout| layout.mandatory_fields.clone()).unwrap_or_default();
+        // A job that names layouts (a Layout mapping) does not get the default layout's extra
+        // mandatory fields enforced per row (spec §3.4); without one, they are mandatory.
+        let names_layout = resource.mappings.iter().any(|m| m.api_name == "Layout");
+        let layout_mandatory: Vec<String> = match module.default_layout() {
+            Some(layout) if !names_layout => layout.mandatory_fields.clone(),
+            _ => Vec::new(),
+        };
         let mut plans = Vec::with_capacity(resource.mappings.len());
         for mapping in &resource.mappings {
             let index = mapping.index.map(|i| i as usize);
@@ -308,7 +315,10 @@ impl RowMapper {
         match &plan.target {
             Target::Id => match RecordId::parse(text) {
                 Some(id) => draft.find_key = Some(FindKey::Id { id, column: plan.column.clone() }),
-                None => draft.errors.push(invalid(format!("'{text}' is not a record id"))),
+                None => {
+                    draft.errors.push(invalid(format!("'{text}' is not a record id")));
+                    draft.find_key = Some(FindKey::Invalid { column: plan.column.clone() });
+                }
             },
             Target::Scalar { field, format } => {
                 let options = ConvertOptions { format: format.as_ref(), time_zone: self.time_zone };
@@ -325,8 +335,16 @@ impl RowMapper {
                         }
                         draft.values.insert(plan.api_name.clone(), value);
                     }
-                    Err(ConvertError::Invalid(reason)) => draft.errors.push(invalid(reason)),
-                    Err(error) => draft.errors.push(invalid(error.to_string())),
+                    Err(error) => {
+                        let reason = match error {
+                            ConvertError::Invalid(reason) => reason,
+                            other => other.to_string(),
+                        };
+                        draft.errors.push(invalid(reason));
+                        if self.is_find_by(plan) {
+                            draft.find_key = Some(FindKey::Invalid { column: plan.column.clone() });
+                        }
+                    }
                 }
             }
             Target::Owner { by_email } => match self.users.resolve(text, *by_email) {
@@ -385,7 +403,7 @@ impl RowMapper {
         };
         if find_by == ID_FIELD || draft.find_key.is_some() {
             if draft.find_key.is_none() {
-                draft.find_key = Some(FindKey::Missing { column: ID_FIELD.to_string() });
+                draft.find_key = Some(FindKey::Missing { column: self.column_of(ID_FIELD) });
             }
             return;
         }

@@ -197,12 +197,16 @@ impl Planner {
             (Operation::Insert, _) => self.insert(row, new_ids),
             (Operation::Update, None) => {
                 let code = match row.find_key {
-                    Some(FindKey::Missing { .. }) => RowErrorCode::MandatoryNotFound,
-                    _ => RowErrorCode::ResourceNotFound,
+                    Some(FindKey::Missing { .. }) => Some(RowErrorCode::MandatoryNotFound),
+                    // The unusable key cell is already reported.
+                    Some(FindKey::Invalid { .. }) => None,
+                    _ => Some(RowErrorCode::ResourceNotFound),
                 };
                 let column = find_column(&row);
                 let mut errors = std::mem::take(&mut row.errors);
-                errors.push(RowError::new(code, column));
+                if let Some(code) = code {
+                    errors.push(RowError::new(code, column));
+                }
                 self.skip(row, errors);
             }
             (Operation::Upsert, None) => {
@@ -361,9 +365,12 @@ fn set_full_name(values: &mut Map<String, Value>) {
 
 fn find_column(row: &RowDraft) -> String {
     match &row.find_key {
-        Some(FindKey::Id { column, .. } | FindKey::Unique { column, .. } | FindKey::Missing { column }) => {
-            column.clone()
-        }
+        Some(
+            FindKey::Id { column, .. }
+            | FindKey::Unique { column, .. }
+            | FindKey::Missing { column }
+            | FindKey::Invalid { column },
+        ) => column.clone(),
         None => crate::jobspec::ID_FIELD.to_string(),
     }
 }

@@ -96,10 +96,13 @@ fn invalid(api_name: &str, path: &str, expected: &str) -> ApiError {
 
 fn read_request(body: &Map<String, Value>) -> Result<CreateJobRequest, ApiError> {
     let operation_text = body.get("operation").and_then(Value::as_str);
-    let operation = operation_text.and_then(Operation::parse).ok_or_else(|| {
-        invalid("operation", "$.operation", "string")
-            .detail("supported_values", ["insert", "update", "upsert"].as_slice())
-    })?;
+    let operation = match operation_text {
+        None => return Err(invalid("operation", "$.operation", "string")),
+        Some(text) => Operation::parse(text).ok_or_else(|| {
+            ApiError::invalid_key("operation", "$.operation")
+                .detail("supported_values", ["insert", "update", "upsert"].as_slice())
+        })?,
+    };
     let ignore_empty = optional_bool(body, "ignore_empty", "$.ignore_empty")?;
     let character_encoding = optional_string(body, "character_encoding", "$.character_encoding")?;
     let callback = match body.get("callback") {

@@ -82,10 +82,22 @@ fn errors_name_the_csv_column() {
         [
             (RowErrorCode::MandatoryNotFound, "Name"),
             (RowErrorCode::InvalidData, "Mail"),
-            (RowErrorCode::MandatoryNotFound, "Org"),
             (RowErrorCode::InvalidData, "Owner"),
         ]
     );
+}
+
+#[test]
+fn layout_mandatory_fields_apply_only_when_no_layout_is_mapped() {
+    let mut without_layout = leads_resource();
+    without_layout.mappings.pop();
+    let draft = mapper(&without_layout, Operation::Insert).map_row(1, &row(&["Smith", "", "", "", ""]));
+    assert_eq!(
+        draft.errors.iter().map(|e| (e.code, e.column.as_str())).collect::<Vec<_>>(),
+        [(RowErrorCode::MandatoryNotFound, "Org")]
+    );
+    let with_layout = mapper(&leads_resource(), Operation::Insert).map_row(1, &row(&["Smith", "", "", "", "Standard"]));
+    assert!(with_layout.errors.is_empty(), "a named layout's extra mandatory fields are not enforced (spec §3.4)");
 }
 
 #[test]

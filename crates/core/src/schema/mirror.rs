@@ -102,7 +102,9 @@ pub enum MirrorError {
     #[error("module '{module}' has two fields named '{field}'")]
     DuplicateField { module: String, field: String },
     /// A layout requires a field the module's fields document does not have.
-    #[error("layout '{layout}' of module '{module}' requires field '{field}', which the module's fields do not include")]
+    #[error(
+        "layout '{layout}' of module '{module}' requires field '{field}', which the module's fields do not include"
+    )]
     UnknownLayoutField { module: String, layout: String, field: String },
     #[error("cannot read {path}: {message}")]
     Io { path: String, message: String },
@@ -133,13 +135,15 @@ pub fn mirror_org(
         headers.push(header);
     }
     let find = |name: &str| {
-        headers.iter().position(|h| h.api_name == name).or_else(|| {
-            headers.iter().position(|h| h.api_name.eq_ignore_ascii_case(name))
-        })
+        headers
+            .iter()
+            .position(|h| h.api_name == name)
+            .or_else(|| headers.iter().position(|h| h.api_name.eq_ignore_ascii_case(name)))
     };
     let mut fields_of: Vec<Option<&Value>> = vec![None; headers.len()];
     for (name, document) in fields_by_module {
-        let index = find(name).ok_or_else(|| MirrorError::UnknownModule { document: "fields", module: name.clone() })?;
+        let index =
+            find(name).ok_or_else(|| MirrorError::UnknownModule { document: "fields", module: name.clone() })?;
         fields_of[index] = Some(document);
     }
     let mut layouts_of: Vec<Option<&Value>> = vec![None; headers.len()];
@@ -167,7 +171,8 @@ pub fn mirror_export_dir(dir: &Path) -> Result<OrgSchema, MirrorError> {
 
 fn read_json(path: &Path) -> Result<Value, MirrorError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| MirrorError::Io { path: shown.clone(), message: e.to_string() })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| MirrorError::Io { path: shown.clone(), message: e.to_string() })?;
     serde_json::from_str(&text).map_err(|e| MirrorError::Json { path: shown, message: e.to_string() })
 }
 
@@ -178,7 +183,8 @@ fn read_json_dir(dir: &Path) -> Result<BTreeMap<String, Value>, MirrorError> {
         return Ok(documents);
     }
     let shown = dir.display().to_string();
-    let entries = std::fs::read_dir(dir).map_err(|e| MirrorError::Io { path: shown.clone(), message: e.to_string() })?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| MirrorError::Io { path: shown.clone(), message: e.to_string() })?;
     for entry in entries {
         let path = entry.map_err(|e| MirrorError::Io { path: shown.clone(), message: e.to_string() })?.path();
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
@@ -263,8 +269,7 @@ impl Header {
 fn read_field(field: &Map<String, Value>, at: &str) -> Result<Field, MirrorError> {
     let api_name = required_text(field, "api_name", at)?;
     let type_name = required_text(field, "data_type", at)?;
-    let data_type: DataType =
-        serde_json::from_value(Value::String(type_name)).unwrap_or(DataType::Unsupported);
+    let data_type: DataType = serde_json::from_value(Value::String(type_name)).unwrap_or(DataType::Unsupported);
     let is_picklist = matches!(data_type, DataType::Picklist | DataType::MultiSelectPicklist);
     let unique = field.get("unique").and_then(Value::as_object).filter(|u| !u.is_empty());
     let unique_case_sensitive = unique
@@ -282,7 +287,9 @@ fn read_field(field: &Map<String, Value>, at: &str) -> Result<Field, MirrorError
             || field.get("global_picklist").is_some_and(|g| g.as_object().is_some_and(|o| !o.is_empty())));
     Ok(Field {
         id: required_id(field, "id", at)?,
-        field_label: text(field, "field_label").or_else(|| text(field, "display_label")).unwrap_or_else(|| api_name.clone()),
+        field_label: text(field, "field_label")
+            .or_else(|| text(field, "display_label"))
+            .unwrap_or_else(|| api_name.clone()),
         length: default_length(data_type).and(number(field, "length")),
         decimal_place: matches!(data_type, DataType::Double | DataType::Currency | DataType::Percent)
             .then(|| number(field, "decimal_place"))
@@ -313,7 +320,8 @@ fn picklist_values(field: &Map<String, Value>) -> Vec<String> {
 
 /// The related module of a lookup, subform or multi-select lookup field.
 fn related_module(field: &Map<String, Value>, data_type: DataType) -> Option<String> {
-    let module_of = |key: &str, inner: &str| field.get(key).and_then(Value::as_object).and_then(|o| module_name(o.get(inner)?));
+    let module_of =
+        |key: &str, inner: &str| field.get(key).and_then(Value::as_object).and_then(|o| module_name(o.get(inner)?));
     match data_type {
         DataType::Lookup => module_of("lookup", "module"),
         DataType::Subform => module_of("associated_module", "module").or_else(|| module_of("subform", "module")),
@@ -347,11 +355,12 @@ fn read_layouts(module: &str, document: &Value, fields: &[Field]) -> Result<Vec<
                 continue;
             }
             let Some(api_name) = text(entry, "api_name") else { continue };
-            let field = fields.iter().find(|f| f.api_name == api_name).ok_or_else(|| MirrorError::UnknownLayoutField {
-                module: module.to_string(),
-                layout: layout_name.clone(),
-                field: api_name.clone(),
-            })?;
+            let field =
+                fields.iter().find(|f| f.api_name == api_name).ok_or_else(|| MirrorError::UnknownLayoutField {
+                    module: module.to_string(),
+                    layout: layout_name.clone(),
+                    field: api_name.clone(),
+                })?;
             if !field.system_mandatory && !mandatory_fields.contains(&api_name) {
                 mandatory_fields.push(api_name);
             }
@@ -405,9 +414,11 @@ fn number(object: &Map<String, Value>, key: &str) -> Option<u32> {
 }
 
 fn required_text(object: &Map<String, Value>, key: &'static str, at: &str) -> Result<String, MirrorError> {
-    text(object, key)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| MirrorError::BadKey { at: at.to_string(), key, expected: "a non-empty string" })
+    text(object, key).filter(|t| !t.is_empty()).ok_or_else(|| MirrorError::BadKey {
+        at: at.to_string(),
+        key,
+        expected: "a non-empty string",
+    })
 }
 
 /// An id: a digit string (Zoho's form) or a number.

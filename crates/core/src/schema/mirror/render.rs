@@ -45,8 +45,12 @@ pub fn layout_api_name(layout: &Layout) -> String {
 
 /// `{"modules":[…]}`: every module of the schema, in schema order.
 pub fn render_modules(schema: &OrgSchema, profiles: &[ProfileRef]) -> Value {
-    let modules: Vec<Value> =
-        schema.modules.iter().enumerate().map(|(index, module)| render_module(schema, module, index, profiles)).collect();
+    let modules: Vec<Value> = schema
+        .modules
+        .iter()
+        .enumerate()
+        .map(|(index, module)| render_module(schema, module, index, profiles))
+        .collect();
     json!({ "modules": modules })
 }
 
@@ -139,11 +143,8 @@ fn render_field(schema: &OrgSchema, module: &Module, field: &Field, profiles: &[
         }),
         _ => json!({}),
     };
-    let unique = if field.unique {
-        json!({"casesensitive": field.unique_case_sensitive.to_string()})
-    } else {
-        json!({})
-    };
+    let unique =
+        if field.unique { json!({"casesensitive": field.unique_case_sensitive.to_string()}) } else { json!({}) };
     let pick_list_values: Vec<Value> = field
         .pick_list_values
         .iter()
@@ -167,11 +168,8 @@ fn render_field(schema: &OrgSchema, module: &Module, field: &Field, profiles: &[
     let permission = if writable { "read_write" } else { "read_only" };
     let profiles: Vec<Value> =
         profiles.iter().map(|p| json!({"permission_type": permission, "name": p.name, "id": p.id})).collect();
-    let layouts: Vec<Value> = module
-        .layouts
-        .iter()
-        .map(|l| json!({"api_name": layout_api_name(l), "name": l.name, "id": l.id}))
-        .collect();
+    let layouts: Vec<Value> =
+        module.layouts.iter().map(|l| json!({"api_name": layout_api_name(l), "name": l.name, "id": l.id})).collect();
     let mut out = json!({
         "associated_module": associated.clone(),
         "webhook": true,
@@ -262,7 +260,13 @@ pub fn render_layouts(schema: &OrgSchema, module: &Module, profiles: &[ProfileRe
     json!({ "layouts": layouts })
 }
 
-fn render_layout(schema: &OrgSchema, module: &Module, layout: &Layout, default: bool, profiles: &[ProfileRef]) -> Value {
+fn render_layout(
+    schema: &OrgSchema,
+    module: &Module,
+    layout: &Layout,
+    default: bool,
+    profiles: &[ProfileRef],
+) -> Value {
     let layout_profiles: Vec<Value> = profiles
         .iter()
         .map(|p| {
@@ -330,7 +334,8 @@ fn render_layout(schema: &OrgSchema, module: &Module, layout: &Layout, default: 
 /// subform field. Empty sections are left out.
 fn sections(module: &Module) -> Vec<(String, bool, Vec<&Field>)> {
     const ADDRESS_PARTS: &[&str] = &["Street", "City", "State", "Zip_Code", "Country"];
-    let is_address = |f: &&Field| ADDRESS_PARTS.iter().any(|part| f.api_name == *part || f.api_name.ends_with(&format!("_{part}")));
+    let is_address =
+        |f: &&Field| ADDRESS_PARTS.iter().any(|part| f.api_name == *part || f.api_name.ends_with(&format!("_{part}")));
     let is_description = |f: &&Field| f.api_name == "Description";
     let is_subform = |f: &&Field| f.data_type == DataType::Subform;
     let main: Vec<&Field> =

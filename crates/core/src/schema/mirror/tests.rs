@@ -35,8 +35,23 @@ fn customised_schema() -> OrgSchema {
         next += 1;
         next.to_string()
     };
-    schema.apply_custom_module(&CustomModuleSpec { api_name: "Projects".into(), singular_label: Some("Project".into()), plural_label: None, parent_module: None }, &mut next_id).unwrap();
-    let sub = CustomModuleSpec { api_name: "Milestones".into(), singular_label: None, plural_label: None, parent_module: Some("Projects".into()) };
+    schema
+        .apply_custom_module(
+            &CustomModuleSpec {
+                api_name: "Projects".into(),
+                singular_label: Some("Project".into()),
+                plural_label: None,
+                parent_module: None,
+            },
+            &mut next_id,
+        )
+        .unwrap();
+    let sub = CustomModuleSpec {
+        api_name: "Milestones".into(),
+        singular_label: None,
+        plural_label: None,
+        parent_module: Some("Projects".into()),
+    };
     schema.apply_custom_module(&sub, &mut next_id).unwrap();
     let field = |module: &str, api_name: &str, data_type: DataType| CustomFieldSpec {
         module: module.into(),
@@ -141,7 +156,8 @@ fn derived_ids_are_stable_nineteen_digit_strings() {
 
 /// One module `Widgets` with the given fields and no layouts.
 fn mirror_fields(fields: Value) -> Result<Module, MirrorError> {
-    let modules = json!({"modules": [{"api_name": "Widgets", "id": "1", "api_supported": true, "generated_type": "custom"}]});
+    let modules =
+        json!({"modules": [{"api_name": "Widgets", "id": "1", "api_supported": true, "generated_type": "custom"}]});
     let fields = BTreeMap::from([("Widgets".to_string(), json!({ "fields": fields }))]);
     let mut schema = mirror_org(&modules, &fields, &BTreeMap::new())?;
     Ok(schema.modules.remove(0))
@@ -153,29 +169,109 @@ fn field_reading_rules() {
     let no_ops = json!({"web_update": false, "api_create": false, "web_create": false, "api_update": false});
     type Check = fn(&Field) -> bool;
     let cases: Vec<(&str, Value, Check)> = vec![
-        ("operation_type beats field_read_only", json!({"api_name": "Owner", "id": "2", "data_type": "ownerlookup", "field_read_only": true, "read_only": false, "operation_type": all_ops}), |f| !f.read_only),
-        ("no API operation is read-only", json!({"api_name": "Full_Name", "id": "2", "data_type": "text", "operation_type": no_ops}), |f| f.read_only),
-        ("without operation_type, field_read_only", json!({"api_name": "A", "id": "2", "data_type": "text", "field_read_only": true}), |f| f.read_only),
-        ("without operation_type, read_only", json!({"api_name": "A", "id": "2", "data_type": "text", "read_only": true}), |f| f.read_only),
-        ("formula is read-only", json!({"api_name": "F", "id": "2", "data_type": "formula", "operation_type": all_ops}), |f| f.read_only && f.data_type == DataType::Formula),
+        (
+            "operation_type beats field_read_only",
+            json!({"api_name": "Owner", "id": "2", "data_type": "ownerlookup", "field_read_only": true, "read_only": false, "operation_type": all_ops}),
+            |f| !f.read_only,
+        ),
+        (
+            "no API operation is read-only",
+            json!({"api_name": "Full_Name", "id": "2", "data_type": "text", "operation_type": no_ops}),
+            |f| f.read_only,
+        ),
+        (
+            "without operation_type, field_read_only",
+            json!({"api_name": "A", "id": "2", "data_type": "text", "field_read_only": true}),
+            |f| f.read_only,
+        ),
+        (
+            "without operation_type, read_only",
+            json!({"api_name": "A", "id": "2", "data_type": "text", "read_only": true}),
+            |f| f.read_only,
+        ),
+        (
+            "formula is read-only",
+            json!({"api_name": "F", "id": "2", "data_type": "formula", "operation_type": all_ops}),
+            |f| f.read_only && f.data_type == DataType::Formula,
+        ),
         ("autonumber is read-only", json!({"api_name": "N", "id": "2", "data_type": "autonumber"}), |f| f.read_only),
-        ("unique with case_sensitive", json!({"api_name": "U", "id": "2", "data_type": "text", "unique": {"case_sensitive": true}}), |f| f.unique && f.unique_case_sensitive),
-        ("unique with casesensitive string", json!({"api_name": "U", "id": "2", "data_type": "text", "unique": {"casesensitive": "false"}}), |f| f.unique && !f.unique_case_sensitive),
+        (
+            "unique with case_sensitive",
+            json!({"api_name": "U", "id": "2", "data_type": "text", "unique": {"case_sensitive": true}}),
+            |f| f.unique && f.unique_case_sensitive,
+        ),
+        (
+            "unique with casesensitive string",
+            json!({"api_name": "U", "id": "2", "data_type": "text", "unique": {"casesensitive": "false"}}),
+            |f| f.unique && !f.unique_case_sensitive,
+        ),
         ("empty unique", json!({"api_name": "U", "id": "2", "data_type": "text", "unique": {}}), |f| !f.unique),
-        ("length kept for text", json!({"api_name": "T", "id": "2", "data_type": "text", "length": 80}), |f| f.length == Some(80)),
-        ("length dropped for dates", json!({"api_name": "D", "id": "2", "data_type": "date", "length": 20}), |f| f.length.is_none()),
-        ("decimal places of currency", json!({"api_name": "C", "id": "2", "data_type": "currency", "length": 16, "decimal_place": 3}), |f| f.decimal_place == Some(3)),
-        ("decimal places ignored on text", json!({"api_name": "T", "id": "2", "data_type": "text", "decimal_place": 3}), |f| f.decimal_place.is_none()),
-        ("v2.1 lookup module object", json!({"api_name": "L", "id": "2", "data_type": "lookup", "lookup": {"module": {"api_name": "Accounts", "id": "9"}}}), |f| f.lookup_module.as_deref() == Some("Accounts")),
-        ("v2 lookup module string", json!({"api_name": "L", "id": "2", "data_type": "lookup", "lookup": {"module": "Contacts"}}), |f| f.lookup_module.as_deref() == Some("Contacts")),
-        ("lookup to any module", json!({"api_name": "Parent_Id", "id": "2", "data_type": "lookup", "lookup": {}}), |f| f.lookup_module.is_none()),
-        ("subform by associated_module", json!({"api_name": "S", "id": "2", "data_type": "subform", "associated_module": {"module": "Items", "id": "7"}}), |f| f.lookup_module.as_deref() == Some("Items")),
-        ("subform by subform", json!({"api_name": "S", "id": "2", "data_type": "subform", "subform": {"module": {"api_name": "Items"}}}), |f| f.lookup_module.as_deref() == Some("Items")),
-        ("picklist skips unused values", json!({"api_name": "P", "id": "2", "data_type": "picklist", "pick_list_values": [{"actual_value": "A", "display_value": "a"}, {"actual_value": "B", "type": "unused"}, {"display_value": "C"}]}), |f| f.pick_list_values == ["A", "C"] && !f.restricted_picklist),
-        ("global picklist is restricted", json!({"api_name": "P", "id": "2", "data_type": "picklist", "global_picklist": {"api_name": "Tiers", "id": "5"}, "pick_list_values": []}), |f| f.restricted_picklist),
-        ("restricted_picklist flag", json!({"api_name": "P", "id": "2", "data_type": "multiselectpicklist", "restricted_picklist": true}), |f| f.restricted_picklist),
-        ("unknown type", json!({"api_name": "X", "id": "2", "data_type": "territories", "pick_list_values": [{"actual_value": "A"}]}), |f| f.data_type == DataType::Unsupported && f.pick_list_values.is_empty()),
-        ("numeric id and label fallback", json!({"api_name": "X_Y", "id": 42, "data_type": "text", "display_label": "X Y"}), |f| f.id == "42" && f.field_label == "X Y"),
+        ("length kept for text", json!({"api_name": "T", "id": "2", "data_type": "text", "length": 80}), |f| {
+            f.length == Some(80)
+        }),
+        ("length dropped for dates", json!({"api_name": "D", "id": "2", "data_type": "date", "length": 20}), |f| {
+            f.length.is_none()
+        }),
+        (
+            "decimal places of currency",
+            json!({"api_name": "C", "id": "2", "data_type": "currency", "length": 16, "decimal_place": 3}),
+            |f| f.decimal_place == Some(3),
+        ),
+        (
+            "decimal places ignored on text",
+            json!({"api_name": "T", "id": "2", "data_type": "text", "decimal_place": 3}),
+            |f| f.decimal_place.is_none(),
+        ),
+        (
+            "v2.1 lookup module object",
+            json!({"api_name": "L", "id": "2", "data_type": "lookup", "lookup": {"module": {"api_name": "Accounts", "id": "9"}}}),
+            |f| f.lookup_module.as_deref() == Some("Accounts"),
+        ),
+        (
+            "v2 lookup module string",
+            json!({"api_name": "L", "id": "2", "data_type": "lookup", "lookup": {"module": "Contacts"}}),
+            |f| f.lookup_module.as_deref() == Some("Contacts"),
+        ),
+        (
+            "lookup to any module",
+            json!({"api_name": "Parent_Id", "id": "2", "data_type": "lookup", "lookup": {}}),
+            |f| f.lookup_module.is_none(),
+        ),
+        (
+            "subform by associated_module",
+            json!({"api_name": "S", "id": "2", "data_type": "subform", "associated_module": {"module": "Items", "id": "7"}}),
+            |f| f.lookup_module.as_deref() == Some("Items"),
+        ),
+        (
+            "subform by subform",
+            json!({"api_name": "S", "id": "2", "data_type": "subform", "subform": {"module": {"api_name": "Items"}}}),
+            |f| f.lookup_module.as_deref() == Some("Items"),
+        ),
+        (
+            "picklist skips unused values",
+            json!({"api_name": "P", "id": "2", "data_type": "picklist", "pick_list_values": [{"actual_value": "A", "display_value": "a"}, {"actual_value": "B", "type": "unused"}, {"display_value": "C"}]}),
+            |f| f.pick_list_values == ["A", "C"] && !f.restricted_picklist,
+        ),
+        (
+            "global picklist is restricted",
+            json!({"api_name": "P", "id": "2", "data_type": "picklist", "global_picklist": {"api_name": "Tiers", "id": "5"}, "pick_list_values": []}),
+            |f| f.restricted_picklist,
+        ),
+        (
+            "restricted_picklist flag",
+            json!({"api_name": "P", "id": "2", "data_type": "multiselectpicklist", "restricted_picklist": true}),
+            |f| f.restricted_picklist,
+        ),
+        (
+            "unknown type",
+            json!({"api_name": "X", "id": "2", "data_type": "territories", "pick_list_values": [{"actual_value": "A"}]}),
+            |f| f.data_type == DataType::Unsupported && f.pick_list_values.is_empty(),
+        ),
+        (
+            "numeric id and label fallback",
+            json!({"api_name": "X_Y", "id": 42, "data_type": "text", "display_label": "X Y"}),
+            |f| f.id == "42" && f.field_label == "X Y",
+        ),
     ];
     for (name, field, check) in cases {
         let module = mirror_fields(json!([field])).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -199,7 +295,10 @@ fn module_reading_rules() {
         ["Leads", "Users", "DealHistory", "Items", "Visitors"].iter().map(|m| (m.to_string(), text.clone())).collect();
     let schema = mirror_org(&modules, &fields, &BTreeMap::new()).unwrap();
     let names: Vec<(&str, bool)> = schema.modules.iter().map(|m| (m.api_name.as_str(), m.bulk_write)).collect();
-    assert_eq!(names, [("Leads", true), ("Users", false), ("DealHistory", false), ("Items", true), ("Visitors", false)]);
+    assert_eq!(
+        names,
+        [("Leads", true), ("Users", false), ("DealHistory", false), ("Items", true), ("Visitors", false)]
+    );
     let items = schema.module("Items").unwrap();
     assert_eq!((items.generated_type.as_str(), items.module_name.as_str()), ("subform", "LinkingModule2"));
     assert!(items.is_subform());
@@ -232,7 +331,10 @@ fn display_field_and_layout_mandatory() {
     .unwrap();
     let deals = &schema.modules[0];
     assert_eq!(deals.display_field, "Code");
-    assert_eq!(deals.layouts, [Layout { id: "9".into(), name: "Standard".into(), mandatory_fields: vec!["Amount".into()] }]);
+    assert_eq!(
+        deals.layouts,
+        [Layout { id: "9".into(), name: "Standard".into(), mandatory_fields: vec!["Amount".into()] }]
+    );
     let mut unflagged = fields;
     unflagged[3]["display_field"] = json!(false);
     let schema = mirror_org(&modules, &BTreeMap::from([("Deals".to_string(), unflagged)]), &BTreeMap::new()).unwrap();
@@ -245,19 +347,78 @@ fn errors_name_what_is_wrong() {
     let one = |module: &str, document: Value| BTreeMap::from([(module.to_string(), document)]);
     let field = json!({"api_name": "Last_Name", "id": "2", "data_type": "text"});
     let cases: Vec<(Value, BTreeMap<String, Value>, BTreeMap<String, Value>, MirrorError)> = vec![
-        (json!({"data": []}), BTreeMap::new(), BTreeMap::new(), MirrorError::NotAList { document: "settings/modules".into(), key: "modules" }),
-        (json!([{"id": "1"}]), BTreeMap::new(), BTreeMap::new(), MirrorError::BadKey { at: "settings/modules: modules[0]".into(), key: "api_name", expected: "a non-empty string" }),
-        (json!([{"api_name": "Leads", "id": "x1"}]), BTreeMap::new(), BTreeMap::new(), MirrorError::BadKey { at: "settings/modules: modules[0]".into(), key: "id", expected: "an id (a digit string)" }),
-        (json!([{"api_name": "Leads", "id": "1"}, {"api_name": "Leads", "id": "2"}]), BTreeMap::new(), BTreeMap::new(), MirrorError::DuplicateModule("Leads".into())),
-        (modules.clone(), one("Widgets", json!([])), BTreeMap::new(), MirrorError::UnknownModule { document: "fields", module: "Widgets".into() }),
-        (modules.clone(), one("Leads", json!([])), one("Widgets", json!([])), MirrorError::UnknownModule { document: "layouts", module: "Widgets".into() }),
-        (modules.clone(), one("Leads", json!([field, field])), BTreeMap::new(), MirrorError::DuplicateField { module: "Leads".into(), field: "Last_Name".into() }),
-        (modules.clone(), one("Leads", json!([{"api_name": "A", "id": "2"}])), BTreeMap::new(), MirrorError::BadKey { at: "settings/fields?module=Leads: fields[0]".into(), key: "data_type", expected: "a non-empty string" }),
+        (
+            json!({"data": []}),
+            BTreeMap::new(),
+            BTreeMap::new(),
+            MirrorError::NotAList { document: "settings/modules".into(), key: "modules" },
+        ),
+        (
+            json!([{"id": "1"}]),
+            BTreeMap::new(),
+            BTreeMap::new(),
+            MirrorError::BadKey {
+                at: "settings/modules: modules[0]".into(),
+                key: "api_name",
+                expected: "a non-empty string",
+            },
+        ),
+        (
+            json!([{"api_name": "Leads", "id": "x1"}]),
+            BTreeMap::new(),
+            BTreeMap::new(),
+            MirrorError::BadKey {
+                at: "settings/modules: modules[0]".into(),
+                key: "id",
+                expected: "an id (a digit string)",
+            },
+        ),
+        (
+            json!([{"api_name": "Leads", "id": "1"}, {"api_name": "Leads", "id": "2"}]),
+            BTreeMap::new(),
+            BTreeMap::new(),
+            MirrorError::DuplicateModule("Leads".into()),
+        ),
+        (
+            modules.clone(),
+            one("Widgets", json!([])),
+            BTreeMap::new(),
+            MirrorError::UnknownModule { document: "fields", module: "Widgets".into() },
+        ),
+        (
+            modules.clone(),
+            one("Leads", json!([])),
+            one("Widgets", json!([])),
+            MirrorError::UnknownModule { document: "layouts", module: "Widgets".into() },
+        ),
+        (
+            modules.clone(),
+            one("Leads", json!([field, field])),
+            BTreeMap::new(),
+            MirrorError::DuplicateField { module: "Leads".into(), field: "Last_Name".into() },
+        ),
+        (
+            modules.clone(),
+            one("Leads", json!([{"api_name": "A", "id": "2"}])),
+            BTreeMap::new(),
+            MirrorError::BadKey {
+                at: "settings/fields?module=Leads: fields[0]".into(),
+                key: "data_type",
+                expected: "a non-empty string",
+            },
+        ),
         (
             modules.clone(),
             one("Leads", json!([field])),
-            one("Leads", json!([{"id": "3", "name": "Standard", "sections": [{"fields": [{"api_name": "Company", "required": true}]}]}])),
-            MirrorError::UnknownLayoutField { module: "Leads".into(), layout: "Standard".into(), field: "Company".into() },
+            one(
+                "Leads",
+                json!([{"id": "3", "name": "Standard", "sections": [{"fields": [{"api_name": "Company", "required": true}]}]}]),
+            ),
+            MirrorError::UnknownLayoutField {
+                module: "Leads".into(),
+                layout: "Standard".into(),
+                field: "Company".into(),
+            },
         ),
     ];
     for (modules, fields, layouts, expected) in cases {
@@ -284,7 +445,10 @@ fn example_export_mirrors() {
     assert_eq!(leads.display_field, "Full_Name");
     let deals = schema.module("Deals").unwrap();
     assert_eq!(deals.field("Account_Name").unwrap().lookup_module.as_deref(), Some("Accounts"));
-    assert_eq!(deals.system_mandatory_fields().map(|f| f.api_name.as_str()).collect::<Vec<_>>(), ["Deal_Name", "Stage"]);
+    assert_eq!(
+        deals.system_mandatory_fields().map(|f| f.api_name.as_str()).collect::<Vec<_>>(),
+        ["Deal_Name", "Stage"]
+    );
     let properties = schema.module("Properties").unwrap();
     assert_eq!((properties.generated_type.as_str(), properties.display_field.as_str()), ("custom", "Name"));
     let code = properties.field("Listing_Code").unwrap();
