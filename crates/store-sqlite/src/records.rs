@@ -44,7 +44,7 @@ impl RecordStore for SqliteStore {
                     format!(" AND id IN ({})", if marks.is_empty() { "NULL".to_string() } else { marks.join(", ") });
                 args.extend(ids.iter().map(|id| rusqlite::types::Value::from(id.get() as i64)));
             }
-            let offset = (query.page.saturating_sub(1) as i64) * query.per_page as i64;
+            let offset = query.skip() as i64;
             let sql = format!(
                 "SELECT {RECORD_COLUMNS} FROM records WHERE org = ?1 AND module = ?2{filter}
                  ORDER BY {column} {direction}, id {direction} LIMIT {} OFFSET {offset}",

@@ -512,13 +512,15 @@ pub async fn records_page_and_sort(store: Arc<dyn Store>) {
     let rows = (1..=5).map(|n| row(n, &format!("N{n}"), "")).collect();
     store.apply_chunk(&lease, chunk(Operation::Insert, rows, 5)).await.unwrap();
     let query =
-        |page, per_page, descending| RecordQuery { page, per_page, sort_by: RecordSort::Id, descending, ids: None };
+        |page, per_page, descending| RecordQuery { page, per_page, sort_by: RecordSort::Id, descending, ids: None, offset: None };
     let first = store.list_records(ORG, "Leads", &query(1, 2, false)).await.unwrap();
     assert_eq!(first.records.len(), 2);
     assert!(first.more_records);
     let last = store.list_records(ORG, "Leads", &query(3, 2, false)).await.unwrap();
     assert_eq!(last.records.len(), 1);
     assert!(!last.more_records);
+    let from_offset = store.list_records(ORG, "Leads", &RecordQuery { offset: Some(3), ..query(1, 10, false) }).await.unwrap();
+    assert_eq!(from_offset.records[0].values["Last_Name"], "N4", "an offset overrides the page");
     let newest = store.list_records(ORG, "Leads", &query(1, 1, true)).await.unwrap();
     assert_eq!(newest.records[0].values["Last_Name"], "N5");
     let ids = vec![first.records[1].id, RecordId::new(1)];

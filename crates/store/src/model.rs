@@ -325,6 +325,15 @@ pub struct RecordQuery {
     pub descending: bool,
     /// Only these records, when given.
     pub ids: Option<Vec<RecordId>>,
+    /// Records to skip, when a page token gives it (otherwise `(page - 1) * per_page`).
+    pub offset: Option<u64>,
+}
+
+impl RecordQuery {
+    /// Records skipped before this page.
+    pub fn skip(&self) -> u64 {
+        self.offset.unwrap_or(u64::from(self.page.saturating_sub(1)) * u64::from(self.per_page))
+    }
 }
 
 /// One page of records.

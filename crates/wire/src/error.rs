@@ -78,6 +78,7 @@ error_codes! {
     ResourceNotFound => ("RESOURCE_NOT_FOUND", 404, "The requested resource doesn't exist."),
     InvalidModule => ("INVALID_MODULE", 400, "the module name given seems to be invalid"),
     RequiredParamMissing => ("REQUIRED_PARAM_MISSING", 400, "One of the expected parameter is missing"),
+    DiscretePaginationLimitExceeded => ("DISCRETE_PAGINATION_LIMIT_EXCEEDED", 400, "The number of records you can get through page and per_page is limited; use page_token"),
     DuplicateData => ("DUPLICATE_DATA", 400, "duplicate data"),
 }
 

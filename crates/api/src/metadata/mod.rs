@@ -76,7 +76,8 @@ pub(crate) mod tests {
             profile: profile.into(),
             role: if profile == "Administrator" { "CEO".into() } else { "Manager".into() },
             active,
-            created_at: chrono::Utc.with_ymd_and_hms(2024, 1, 2, 3, 4, 5).unwrap() + chrono::Duration::seconds(id as i64),
+            created_at: chrono::Utc.with_ymd_and_hms(2024, 1, 2, 3, 4, 5).unwrap()
+                + chrono::Duration::seconds(id as i64),
         }
     }
 

@@ -138,7 +138,8 @@ pub fn render_page(org: &Org, users: &[User], query: &UserQuery, current: UserId
 pub fn render_user(org: &Org, user: &User, primary: Option<&User>) -> Value {
     let zone = time_zone(org);
     let created = format_time(user.created_at, zone);
-    let offset_ms = i64::from(zone.offset_from_utc_datetime(&chrono::Utc::now().naive_utc()).fix().local_minus_utc()) * 1000;
+    let offset_ms =
+        i64::from(zone.offset_from_utc_datetime(&chrono::Utc::now().naive_utc()).fix().local_minus_utc()) * 1000;
     let creator = primary.unwrap_or(user);
     let creator = json!({"name": creator.full_name(), "id": creator.id.to_string()});
     let mut body = json!({

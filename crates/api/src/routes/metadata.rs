@@ -32,7 +32,11 @@ type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
 const MODULE_STATUSES: &[&str] = &["visible", "user_hidden", "system_hidden", "scheduled_for_deletion"];
 
 /// `GET /crm/{v}/org`
-pub async fn get_org(State(state): State<AppState>, ZPath(path_version): ZPath<String>, auth: Auth) -> ApiResult<Response> {
+pub async fn get_org(
+    State(state): State<AppState>,
+    ZPath(path_version): ZPath<String>,
+    auth: Auth,
+) -> ApiResult<Response> {
     version(&path_version)?;
     auth.require(&["ZohoCRM.org.READ"])?;
     let Some(org) = state.store.get_org(auth.0.org).await? else {

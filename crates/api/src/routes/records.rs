@@ -26,6 +26,31 @@ const MAX_FIELDS: usize = 50;
 const MAX_PER_PAGE: u32 = 200;
 /// Most ids one listing may name.
 const MAX_IDS: usize = 100;
+/// Records reachable with `page` and `per_page` alone (v3 and later); beyond, a `page_token`.
+const DISCRETE_PAGINATION_LIMIT: u64 = 2000;
+/// How long a page token can be used (Zoho: a day).
+const PAGE_TOKEN_LIFETIME: chrono::Duration = chrono::Duration::hours(24);
+
+/// A page token: where the next page starts and until when the token holds, as hex text.
+fn page_token(offset: u64, expiry: chrono::DateTime<chrono::Utc>) -> String {
+    let text = format!("{offset}:{}", expiry.timestamp());
+    text.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn read_page_token(token: &str, now: chrono::DateTime<chrono::Utc>) -> Result<u64, Failure> {
+    let invalid = || Failure(ApiError::with_message(ErrorCode::InvalidData, "the page_token given seems to be invalid").detail("param", "page_token"));
+    let bytes: Option<Vec<u8>> = (0..token.len())
+        .step_by(2)
+        .map(|i| token.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
+        .collect();
+    let text = bytes.and_then(|b| String::from_utf8(b).ok()).ok_or_else(invalid)?;
+    let (offset, expiry) = text.split_once(':').ok_or_else(invalid)?;
+    let (offset, expiry) = (offset.parse::<u64>().map_err(|_| invalid())?, expiry.parse::<i64>().map_err(|_| invalid())?);
+    if expiry < now.timestamp() {
+        return Err(Failure(ApiError::with_message(ErrorCode::InvalidData, "the page_token has expired").detail("param", "page_token")));
+    }
+    Ok(offset)
+}
 
 pub async fn get_record(
     State(state): State<AppState>,
@@ -93,6 +118,8 @@ pub async fn list_records(
         return Ok(no_content());
     }
     let data = page.records.iter().map(|record| ctx.render(record, listing.fields.as_deref())).collect::<Vec<_>>();
+    let expiry = chrono::Utc::now() + PAGE_TOKEN_LIFETIME;
+    let next_offset = listing.query.skip() + data.len() as u64;
     let info = PageInfo {
         per_page: listing.query.per_page,
         count: data.len() as u32,
@@ -100,9 +127,9 @@ pub async fn list_records(
         sort_by: Some(listing.sort_by),
         sort_order: Some(if listing.query.descending { "desc" } else { "asc" }.to_string()),
         more_records: page.more_records,
-        next_page_token: None,
+        next_page_token: page.more_records.then(|| page_token(next_offset, expiry)),
         previous_page_token: None,
-        page_token_expiry: None,
+        page_token_expiry: page.more_records.then(|| expiry.format("%Y-%m-%dT%H:%M:%S%:z").to_string()),
     };
     Ok(json_response(StatusCode::OK, &RecordsPage { data, info: Some(info) }))
 }
@@ -184,8 +211,18 @@ impl Listing {
                 Some(ids)
             }
         };
+        let offset = match params.get("page_token") {
+            Some(token) => Some(read_page_token(token, chrono::Utc::now())?),
+            None => None,
+        };
+        let reach = u64::from(page) * u64::from(per_page);
+        if offset.is_none() && reach > DISCRETE_PAGINATION_LIMIT && api_version >= ApiVersion::V3 {
+            return Err(Failure(
+                ApiError::new(ErrorCode::DiscretePaginationLimitExceeded).detail("limit", DISCRETE_PAGINATION_LIMIT),
+            ));
+        }
         Ok(Listing {
-            query: RecordQuery { page, per_page, sort_by, descending, ids },
+            query: RecordQuery { page, per_page, sort_by, descending, ids, offset },
             fields,
             sort_by: sort_by_text.to_string(),
         })

@@ -33,19 +33,36 @@ async fn insert_update_upsert_delete_and_count() {
     assert_eq!(data[0]["message"], "record added");
     assert_eq!(data[0]["details"]["Created_By"], json!({"name": server.user_name, "id": server.user}));
     let id = data[0]["details"]["id"].as_str().unwrap().to_string();
-    assert_eq!(data[1], json!({"code": "DUPLICATE_DATA", "details": {"api_name": "Email", "json_path": "$.data[1].Email"}, "message": "duplicate data", "status": "error"}));
-    assert_eq!(data[2], json!({"code": "MANDATORY_NOT_FOUND", "details": {"api_name": "Last_Name", "json_path": "$.data[2].Last_Name"}, "message": "required field not found", "status": "error"}));
+    assert_eq!(
+        data[1],
+        json!({"code": "DUPLICATE_DATA", "details": {"api_name": "Email", "json_path": "$.data[1].Email"}, "message": "duplicate data", "status": "error"})
+    );
+    assert_eq!(
+        data[2],
+        json!({"code": "MANDATORY_NOT_FOUND", "details": {"api_name": "Last_Name", "json_path": "$.data[2].Last_Name"}, "message": "required field not found", "status": "error"})
+    );
     assert_eq!(data[3]["code"], "INVALID_DATA");
     assert_eq!(data[3]["details"]["api_name"], "Email");
 
-    let (status, updated) = call(&server, Method::PUT, &format!("/crm/v2/Leads/{id}"), json!({"data": [{"Phone": "555 0100", "No_of_Employees": null}]})).await;
+    let (status, updated) = call(
+        &server,
+        Method::PUT,
+        &format!("/crm/v2/Leads/{id}"),
+        json!({"data": [{"Phone": "555 0100", "No_of_Employees": null}]}),
+    )
+    .await;
     assert_eq!(status, 200, "{updated}");
     assert_eq!(updated["data"][0]["message"], "record updated");
     let (_, record) = server.get_json(&format!("/crm/v2/Leads/{id}")).await;
     let lead = &record["data"][0];
-    assert_eq!((lead["Phone"].as_str(), lead["Company"].as_str(), &lead["No_of_Employees"]), (Some("555 0100"), Some("Zylker"), &Value::Null));
+    assert_eq!(
+        (lead["Phone"].as_str(), lead["Company"].as_str(), &lead["No_of_Employees"]),
+        (Some("555 0100"), Some("Zylker"), &Value::Null)
+    );
 
-    let (status, missing) = call(&server, Method::PUT, "/crm/v2/Leads", json!({"data": [{"id": "5725767000000999999", "Phone": "1"}]})).await;
+    let (status, missing) =
+        call(&server, Method::PUT, "/crm/v2/Leads", json!({"data": [{"id": "5725767000000999999", "Phone": "1"}]}))
+            .await;
     assert_eq!(status, 400);
     assert_eq!(missing["data"][0]["code"], "INVALID_DATA");
 
@@ -67,10 +84,19 @@ async fn insert_update_upsert_delete_and_count() {
 
     let (status, deleted) = call(&server, Method::DELETE, &format!("/crm/v2/Leads?ids={id},123"), Value::Null).await;
     assert_eq!(status, 207);
-    assert_eq!(deleted["data"][0], json!({"code": "SUCCESS", "details": {"id": id}, "message": "record deleted", "status": "success"}));
+    assert_eq!(
+        deleted["data"][0],
+        json!({"code": "SUCCESS", "details": {"id": id}, "message": "record deleted", "status": "success"})
+    );
     assert_eq!(deleted["data"][1]["message"], "record not deleted");
     assert_eq!(server.get_json(&format!("/crm/v2/Leads/{id}")).await.0, 204);
-    let (status, reinserted) = call(&server, Method::POST, "/crm/v2/Leads", json!({"data": [{"Last_Name": "Again", "Company": "Z", "Email": "pat@zylker.com"}]})).await;
+    let (status, reinserted) = call(
+        &server,
+        Method::POST,
+        "/crm/v2/Leads",
+        json!({"data": [{"Last_Name": "Again", "Company": "Z", "Email": "pat@zylker.com"}]}),
+    )
+    .await;
     assert_eq!(status, 201, "a deleted record frees its unique values: {reinserted}");
 
     let (status, error) = call(&server, Method::POST, "/crm/v2/Leads", json!({"nope": []})).await;
@@ -83,7 +109,8 @@ async fn insert_update_upsert_delete_and_count() {
 #[tokio::test]
 async fn bulk_jobs_and_the_records_api_share_records() {
     let server = Server::start(&[]).await;
-    let (_, inserted) = call(&server, Method::POST, "/crm/v2/Accounts", json!({"data": [{"Account_Name": "Zylker"}]})).await;
+    let (_, inserted) =
+        call(&server, Method::POST, "/crm/v2/Accounts", json!({"data": [{"Account_Name": "Zylker"}]})).await;
     let account = inserted["data"][0]["details"]["id"].as_str().unwrap().to_string();
     let csv = format!("Last_Name,Email,Account\nQuist,mara@zylker.com,Zylker\nBoyle,pat@zylker.com,{account}\n");
     let file_id = server.upload_csv("contacts.csv", &csv).await;
@@ -108,6 +135,36 @@ async fn bulk_jobs_and_the_records_api_share_records() {
     let contact = rows[1][4].clone();
     let (_, record) = server.get_json(&format!("/crm/v2/Contacts/{contact}")).await;
     assert_eq!(record["data"][0]["Account_Name"], json!({"name": "Zylker", "id": account}));
-    let (status, _) = call(&server, Method::POST, "/crm/v2/Contacts", json!({"data": [{"Last_Name": "Dup", "Email": "MARA@zylker.com"}]})).await;
+    let (status, _) = call(
+        &server,
+        Method::POST,
+        "/crm/v2/Contacts",
+        json!({"data": [{"Last_Name": "Dup", "Email": "MARA@zylker.com"}]}),
+    )
+    .await;
     assert_eq!(status, 400, "the bulk job's unique key holds for the records API too");
+}
+
+#[tokio::test]
+async fn listings_page_with_page_tokens() {
+    let server = Server::start(&[]).await;
+    for batch in 0..3 {
+        let rows: Vec<Value> = (0..100).map(|i| json!({"Last_Name": format!("L{batch}-{i:03}"), "Company": "C"})).collect();
+        let (status, _) = call(&server, Method::POST, "/crm/v2/Leads", json!({"data": rows})).await;
+        assert_eq!(status, 201);
+    }
+    let (status, first) = server.get_json("/crm/v3/Leads?fields=Last_Name&per_page=200").await;
+    assert_eq!(status, 200);
+    assert_eq!(first["info"]["more_records"], true);
+    let token = first["info"]["next_page_token"].as_str().expect("a next page token").to_string();
+    assert!(first["info"]["page_token_expiry"].is_string());
+    let (_, second) = server.get_json(&format!("/crm/v3/Leads?fields=Last_Name&per_page=200&page_token={token}")).await;
+    assert_eq!(second["data"].as_array().unwrap().len(), 100);
+    assert_eq!(second["data"][0]["Last_Name"], "L2-000", "the token continues where the first page ended");
+    assert_eq!(second["info"]["more_records"], false);
+    assert!(second["info"].get("next_page_token").is_none());
+    let (status, error) = server.get_json("/crm/v3/Leads?fields=Last_Name&per_page=200&page=11").await;
+    assert_eq!((status, error["code"].as_str()), (400, Some("DISCRETE_PAGINATION_LIMIT_EXCEEDED")));
+    let (status, error) = server.get_json("/crm/v3/Leads?fields=Last_Name&page_token=zz").await;
+    assert_eq!((status, error["code"].as_str()), (400, Some("INVALID_DATA")));
 }
