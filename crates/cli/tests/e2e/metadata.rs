@@ -119,7 +119,8 @@ async fn modules_fields_and_layouts() {
     let layout = &body["layouts"][0];
     assert_eq!((layout["name"].as_str(), layout["status"].as_str()), (Some("Standard"), Some("active")));
     assert!(is_id(&layout["id"]) && layout["visible"] == true);
-    let entries: Vec<&Value> = layout["sections"].as_array().unwrap().iter().flat_map(|s| s["fields"].as_array().unwrap()).collect();
+    let entries: Vec<&Value> =
+        layout["sections"].as_array().unwrap().iter().flat_map(|s| s["fields"].as_array().unwrap()).collect();
     let required: Vec<&str> =
         entries.iter().filter(|f| f["required"] == true).map(|f| f["api_name"].as_str().unwrap()).collect();
     assert_eq!(required, ["Company", "Last_Name"]);

@@ -346,7 +346,8 @@ fn errors_name_what_is_wrong() {
     let modules = json!({"modules": [{"api_name": "Leads", "id": "1"}]});
     let one = |module: &str, document: Value| BTreeMap::from([(module.to_string(), document)]);
     let field = json!({"api_name": "Last_Name", "id": "2", "data_type": "text"});
-    let cases: Vec<(Value, BTreeMap<String, Value>, BTreeMap<String, Value>, MirrorError)> = vec![
+    type Documents = BTreeMap<String, Value>;
+    let cases: Vec<(Value, Documents, Documents, MirrorError)> = vec![
         (
             json!({"data": []}),
             BTreeMap::new(),
