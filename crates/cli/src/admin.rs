@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use bulkwrite_server::admin::{Admin, NewClientRequest, NewGrantRequest, NewLayoutRequest, NewOrgRequest, NewTokenRequest, NewUserRequest};
+use bulkwrite_server::admin::{
+    Admin, NewClientRequest, NewGrantRequest, NewLayoutRequest, NewOrgRequest, NewTokenRequest, NewUserRequest,
+};
 use bulkwrite_server::core::ids::OrgId;
 use bulkwrite_server::core::schema::mirror::mirror_org;
 use bulkwrite_server::core::schema::{CustomFieldSpec, CustomModuleSpec, DataType, OrgSchema};
@@ -195,15 +197,44 @@ async fn run_command(admin: &Admin, args: &AdminArgs, org: Option<OrgId>) -> any
         }
         AdminCommand::Orgs => {
             let orgs = admin.orgs().await?;
-            print(&json!(orgs.iter().map(|o| json!({"org_id": o.zgid.to_string(), "company_name": o.company_name, "time_zone": o.time_zone})).collect::<Vec<_>>()));
+            print(&json!(orgs
+                .iter()
+                .map(
+                    |o| json!({"org_id": o.zgid.to_string(), "company_name": o.company_name, "time_zone": o.time_zone})
+                )
+                .collect::<Vec<_>>()));
         }
-        AdminCommand::CreateOrg { company, admin_email, admin_last_name, admin_first_name, admin_password, time_zone } => {
-            let user = NewUserRequest { first_name: admin_first_name, last_name: admin_last_name, email: admin_email, profile: None, role: None, password: admin_password };
-            let made = admin.create_org(NewOrgRequest { company_name: company, time_zone, currency: None, admin: user }, bulkwrite_server::ALL_SCOPES).await?;
+        AdminCommand::CreateOrg {
+            company,
+            admin_email,
+            admin_last_name,
+            admin_first_name,
+            admin_password,
+            time_zone,
+        } => {
+            let user = NewUserRequest {
+                first_name: admin_first_name,
+                last_name: admin_last_name,
+                email: admin_email,
+                profile: None,
+                role: None,
+                password: admin_password,
+            };
+            let made = admin
+                .create_org(
+                    NewOrgRequest { company_name: company, time_zone, currency: None, admin: user },
+                    bulkwrite_server::ALL_SCOPES,
+                )
+                .await?;
             print(&serde_json::to_value(made)?);
         }
         AdminCommand::CreateUser { email, last_name, first_name, profile, password } => {
-            let user = admin.create_user(org_of(args, org)?, NewUserRequest { first_name, last_name, email, profile, role: None, password }).await?;
+            let user = admin
+                .create_user(
+                    org_of(args, org)?,
+                    NewUserRequest { first_name, last_name, email, profile, role: None, password },
+                )
+                .await?;
             print(&json!({"user_id": user.id.to_string(), "email": user.email, "full_name": user.full_name()}));
         }
         AdminCommand::SetPassword { user, password } => {
@@ -211,18 +242,34 @@ async fn run_command(admin: &Admin, args: &AdminArgs, org: Option<OrgId>) -> any
             println!("password set");
         }
         AdminCommand::CreateClient { name, kind, redirect_uris } => {
-            let client = admin.create_client(org_of(args, org)?, NewClientRequest { name, kind: Some(kind), redirect_uris, user_id: None }).await?;
+            let client = admin
+                .create_client(
+                    org_of(args, org)?,
+                    NewClientRequest { name, kind: Some(kind), redirect_uris, user_id: None },
+                )
+                .await?;
             print(&serde_json::to_value(client)?);
         }
         AdminCommand::CreateToken { scopes, user, refresh } => {
-            let tokens = admin.create_token(org_of(args, org)?, NewTokenRequest { user_id: user, scopes, refresh }).await?;
+            let tokens =
+                admin.create_token(org_of(args, org)?, NewTokenRequest { user_id: user, scopes, refresh }).await?;
             print(&serde_json::to_value(tokens)?);
         }
         AdminCommand::AddModule { api_name, parent } => {
             let spec = CustomModuleSpec { api_name, singular_label: None, plural_label: None, parent_module: parent };
             print(&summary(&admin.add_module(org_of(args, org)?, spec).await?));
         }
-        AdminCommand::AddField { module, api_name, data_type, length, unique, mandatory, values, restricted, lookup } => {
+        AdminCommand::AddField {
+            module,
+            api_name,
+            data_type,
+            length,
+            unique,
+            mandatory,
+            values,
+            restricted,
+            lookup,
+        } => {
             let data_type: DataType = serde_json::from_value(json!(data_type)).context("unknown data type")?;
             if data_type == DataType::Unsupported {
                 bail!("bulk write cannot import fields of that type");
@@ -236,15 +283,20 @@ async fn run_command(admin: &Admin, args: &AdminArgs, org: Option<OrgId>) -> any
                 decimal_place: None,
                 unique,
                 mandatory,
-                pick_list_values: values.map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()).unwrap_or_default(),
+                pick_list_values: values
+                    .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+                    .unwrap_or_default(),
                 restricted_picklist: restricted,
                 lookup_module: lookup,
             };
             print(&summary(&admin.add_field(org_of(args, org)?, spec).await?));
         }
         AdminCommand::AddLayout { module, name, mandatory } => {
-            let mandatory_fields = mandatory.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
-            print(&summary(&admin.add_layout(org_of(args, org)?, NewLayoutRequest { module, name, mandatory_fields }).await?));
+            let mandatory_fields =
+                mandatory.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+            print(&summary(
+                &admin.add_layout(org_of(args, org)?, NewLayoutRequest { module, name, mandatory_fields }).await?,
+            ));
         }
         AdminCommand::Mirror { dir } => {
             let modules = read_json(&dir.join("modules.json"))?;

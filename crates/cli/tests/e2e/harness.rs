@@ -115,7 +115,11 @@ impl Server {
 
     /// Calls the admin API.
     pub async fn admin(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
-        let request = self.http.request(method, self.url(&format!("/bulkwrite/v1/admin{path}"))).bearer_auth(self.boot("admin_key")).json(&body);
+        let request = self
+            .http
+            .request(method, self.url(&format!("/bulkwrite/v1/admin{path}")))
+            .bearer_auth(self.boot("admin_key"))
+            .json(&body);
         let response = request.send().await.expect("admin call");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
@@ -123,7 +127,13 @@ impl Server {
 
     /// `GET` with another access token.
     pub async fn get_as(&self, token: &str, path: &str) -> (u16, Value) {
-        let response = self.http.get(self.url(path)).header("Authorization", format!("Zoho-oauthtoken {token}")).send().await.expect("get");
+        let response = self
+            .http
+            .get(self.url(path))
+            .header("Authorization", format!("Zoho-oauthtoken {token}"))
+            .send()
+            .await
+            .expect("get");
         let status = response.status().as_u16();
         let text = response.text().await.expect("body");
         (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })

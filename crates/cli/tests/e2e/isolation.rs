@@ -36,7 +36,11 @@ async fn nothing_of_one_org_is_visible_to_another() {
     let server = Server::start(&[]).await;
     let (other_org, other) = second_org(&server).await;
     let (status, _) = server
-        .admin(Method::POST, &format!("/orgs/{}/fields", server.org), json!({"module": "Leads", "api_name": "Secret_Field", "data_type": "text"}))
+        .admin(
+            Method::POST,
+            &format!("/orgs/{}/fields", server.org),
+            json!({"module": "Leads", "api_name": "Secret_Field", "data_type": "text"}),
+        )
         .await;
     assert_eq!(status, 201);
 
@@ -52,13 +56,30 @@ async fn nothing_of_one_org_is_visible_to_another() {
 
     // The second org's token sees none of it.
     let not_found = |(status, body): (u16, Value)| status == 404 && body["code"] == "RESOURCE_NOT_FOUND";
-    assert!(not_found(send_as(&server, &other, Method::GET, &format!("/crm/bulk/v2/write/{job_id}"), Value::Null).await), "job");
-    assert!(not_found(send_as(&server, &other, Method::GET, &format!("/crm/bulk/v2.1/write/{job_id}"), Value::Null).await), "job v2.1");
+    assert!(
+        not_found(send_as(&server, &other, Method::GET, &format!("/crm/bulk/v2/write/{job_id}"), Value::Null).await),
+        "job"
+    );
+    assert!(
+        not_found(send_as(&server, &other, Method::GET, &format!("/crm/bulk/v2.1/write/{job_id}"), Value::Null).await),
+        "job v2.1"
+    );
     assert!(not_found(send_as(&server, &other, Method::GET, &download, Value::Null).await), "result download");
     let own_path = download.replace(&format!("/crm/{}/", server.org), &format!("/crm/{other_org}/"));
-    assert!(not_found(send_as(&server, &other, Method::GET, &own_path, Value::Null).await), "result under its own zgid");
-    assert!(not_found(send_as(&server, &other, Method::GET, &format!("/bulkwrite/v1/jobs/{job_id}"), Value::Null).await), "queue state");
-    assert!(not_found(send_as(&server, &other, Method::GET, &format!("/bulkwrite/v1/jobs/{job_id}/callback"), Value::Null).await), "callback");
+    assert!(
+        not_found(send_as(&server, &other, Method::GET, &own_path, Value::Null).await),
+        "result under its own zgid"
+    );
+    assert!(
+        not_found(send_as(&server, &other, Method::GET, &format!("/bulkwrite/v1/jobs/{job_id}"), Value::Null).await),
+        "queue state"
+    );
+    assert!(
+        not_found(
+            send_as(&server, &other, Method::GET, &format!("/bulkwrite/v1/jobs/{job_id}/callback"), Value::Null).await
+        ),
+        "callback"
+    );
 
     let (status, answer) = send_as(&server, &other, Method::POST, "/crm/bulk/v2/write", body.clone()).await;
     assert_eq!((status, answer["code"].as_str()), (400, Some("FILE_NOT_SUPPORTED")), "another org's file");
@@ -69,16 +90,32 @@ async fn nothing_of_one_org_is_visible_to_another() {
         .header("Authorization", format!("Zoho-oauthtoken {other}"))
         .header("feature", "bulk-write")
         .header("X-CRM-ORG", &server.org)
-        .multipart(reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(vec![b'P', b'K', 5, 6]).file_name("a.zip")))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .part("file", reqwest::multipart::Part::bytes(vec![b'P', b'K', 5, 6]).file_name("a.zip")),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(upload.status(), 400, "uploading into another org's zgid");
 
-    assert_eq!(send_as(&server, &other, Method::GET, &format!("/crm/v2/Leads/{record}"), Value::Null).await.0, 204, "record");
-    assert_eq!(send_as(&server, &other, Method::GET, "/crm/v2/Leads?fields=Last_Name", Value::Null).await.0, 204, "listing");
-    assert_eq!(send_as(&server, &other, Method::GET, "/crm/v2.1/Leads/actions/count", Value::Null).await.1, json!({"count": 0}));
-    let (status, _) = send_as(&server, &other, Method::PUT, &format!("/crm/v2/Leads/{record}"), json!({"data": [{"Phone": "1"}]})).await;
+    assert_eq!(
+        send_as(&server, &other, Method::GET, &format!("/crm/v2/Leads/{record}"), Value::Null).await.0,
+        204,
+        "record"
+    );
+    assert_eq!(
+        send_as(&server, &other, Method::GET, "/crm/v2/Leads?fields=Last_Name", Value::Null).await.0,
+        204,
+        "listing"
+    );
+    assert_eq!(
+        send_as(&server, &other, Method::GET, "/crm/v2.1/Leads/actions/count", Value::Null).await.1,
+        json!({"count": 0})
+    );
+    let (status, _) =
+        send_as(&server, &other, Method::PUT, &format!("/crm/v2/Leads/{record}"), json!({"data": [{"Phone": "1"}]}))
+            .await;
     assert_eq!(status, 400, "updating another org's record");
     let (_, deleted) = send_as(&server, &other, Method::DELETE, &format!("/crm/v2/Leads/{record}"), Value::Null).await;
     assert_eq!(deleted["data"][0]["status"], "error", "deleting another org's record");
@@ -90,13 +127,21 @@ async fn nothing_of_one_org_is_visible_to_another() {
     let emails: Vec<&str> = users["users"].as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
     assert_eq!(emails, ["oli@other.example"]);
     let (_, fields) = send_as(&server, &other, Method::GET, "/crm/v2/settings/fields?module=Leads", Value::Null).await;
-    let names: Vec<&str> = fields["fields"].as_array().unwrap().iter().map(|f| f["api_name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        fields["fields"].as_array().unwrap().iter().map(|f| f["api_name"].as_str().unwrap()).collect();
     assert!(!names.contains(&"Secret_Field") && names.contains(&"Last_Name"), "custom fields stay in their org");
     let (_, own_fields) = server.get_json("/crm/v2/settings/fields?module=Leads").await;
     assert!(own_fields["fields"].as_array().unwrap().iter().any(|f| f["api_name"] == "Secret_Field"));
 
     // Unique values are unique per org.
-    let (status, _) = send_as(&server, &other, Method::POST, "/crm/v2/Leads", json!({"data": [{"Last_Name": "B", "Company": "Z", "Email": "pat@zylker.com"}]})).await;
+    let (status, _) = send_as(
+        &server,
+        &other,
+        Method::POST,
+        "/crm/v2/Leads",
+        json!({"data": [{"Last_Name": "B", "Company": "Z", "Email": "pat@zylker.com"}]}),
+    )
+    .await;
     assert_eq!(status, 201);
     // And the first org's token sees nothing of the second.
     let (_, mine) = server.get_json("/crm/v2.1/Leads/actions/count").await;

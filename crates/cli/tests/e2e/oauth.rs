@@ -37,37 +37,110 @@ fn assert_token_answer(answer: &Value, server: &Server, with_refresh: bool) {
 #[tokio::test]
 async fn every_grant_type_in_both_encodings_and_zohos_errors() {
     let server = Server::start(&[]).await;
-    let (client_id, secret, refresh) = (server.boot("client_id"), server.boot("client_secret"), server.boot("refresh_token"));
-    let refresh_params = [("grant_type", "refresh_token"), ("client_id", &client_id), ("client_secret", &secret), ("refresh_token", &refresh)];
-    for (status, answer) in [token_form(&server, &refresh_params).await, token_multipart(&server, &refresh_params).await] {
+    let (client_id, secret, refresh) =
+        (server.boot("client_id"), server.boot("client_secret"), server.boot("refresh_token"));
+    let refresh_params = [
+        ("grant_type", "refresh_token"),
+        ("client_id", &client_id),
+        ("client_secret", &secret),
+        ("refresh_token", &refresh),
+    ];
+    for (status, answer) in
+        [token_form(&server, &refresh_params).await, token_multipart(&server, &refresh_params).await]
+    {
         assert_eq!(status, 200);
         assert_token_answer(&answer, &server, false);
         let token = answer["access_token"].as_str().unwrap();
         assert_eq!(server.get_as(token, "/crm/bulk/v2/write/1").await.0, 404, "the token works (an unknown job)");
     }
 
-    let (status, grant) = server.admin(Method::POST, &format!("/orgs/{}/grants", server.org), json!({"scopes": "ZohoCRM.bulk.ALL,ZohoFiles.files.ALL"})).await;
+    let (status, grant) = server
+        .admin(
+            Method::POST,
+            &format!("/orgs/{}/grants", server.org),
+            json!({"scopes": "ZohoCRM.bulk.ALL,ZohoFiles.files.ALL"}),
+        )
+        .await;
     assert_eq!(status, 201, "{grant}");
     let code = grant["code"].as_str().unwrap();
-    let exchange = [("grant_type", "authorization_code"), ("client_id", &client_id), ("client_secret", &secret), ("code", code)];
+    let exchange =
+        [("grant_type", "authorization_code"), ("client_id", &client_id), ("client_secret", &secret), ("code", code)];
     let (_, answer) = token_multipart(&server, &exchange).await;
     assert_token_answer(&answer, &server, true);
     assert_eq!(answer["scope"], "ZohoCRM.bulk.ALL ZohoFiles.files.ALL");
     assert_eq!(token_form(&server, &exchange).await.1, json!({"error": "invalid_code"}), "a grant code works once");
 
     let soid = format!("ZohoCRM.{}", server.org);
-    let credentials = [("grant_type", "client_credentials"), ("client_id", &client_id), ("client_secret", &secret), ("scope", "ZohoCRM.modules.ALL"), ("soid", &soid)];
+    let credentials = [
+        ("grant_type", "client_credentials"),
+        ("client_id", &client_id),
+        ("client_secret", &secret),
+        ("scope", "ZohoCRM.modules.ALL"),
+        ("soid", &soid),
+    ];
     let (_, answer) = token_form(&server, &credentials).await;
     assert_token_answer(&answer, &server, false);
 
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
-        (vec![("grant_type", "refresh_token"), ("client_id", &client_id), ("client_secret", "wrong"), ("refresh_token", &refresh)], "invalid_client"),
-        (vec![("grant_type", "refresh_token"), ("client_id", "1000.NOPE"), ("client_secret", &secret), ("refresh_token", &refresh)], "invalid_client"),
-        (vec![("grant_type", "refresh_token"), ("client_id", &client_id), ("client_secret", &secret), ("refresh_token", "1000.nope")], "invalid_code"),
-        (vec![("grant_type", "authorization_code"), ("client_id", &client_id), ("client_secret", &secret), ("code", "1000.nope")], "invalid_code"),
-        (vec![("grant_type", "client_credentials"), ("client_id", &client_id), ("client_secret", &secret), ("scope", "ZohoCRM.modules.ALL")], "missing_org_info"),
-        (vec![("grant_type", "client_credentials"), ("client_id", &client_id), ("client_secret", &secret), ("scope", "no good"), ("soid", &soid)], "invalid_scope"),
-        (vec![("grant_type", "password"), ("client_id", &client_id), ("client_secret", &secret)], "unsupported_grant_type"),
+        (
+            vec![
+                ("grant_type", "refresh_token"),
+                ("client_id", &client_id),
+                ("client_secret", "wrong"),
+                ("refresh_token", &refresh),
+            ],
+            "invalid_client",
+        ),
+        (
+            vec![
+                ("grant_type", "refresh_token"),
+                ("client_id", "1000.NOPE"),
+                ("client_secret", &secret),
+                ("refresh_token", &refresh),
+            ],
+            "invalid_client",
+        ),
+        (
+            vec![
+                ("grant_type", "refresh_token"),
+                ("client_id", &client_id),
+                ("client_secret", &secret),
+                ("refresh_token", "1000.nope"),
+            ],
+            "invalid_code",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("client_id", &client_id),
+                ("client_secret", &secret),
+                ("code", "1000.nope"),
+            ],
+            "invalid_code",
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", &client_id),
+                ("client_secret", &secret),
+                ("scope", "ZohoCRM.modules.ALL"),
+            ],
+            "missing_org_info",
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", &client_id),
+                ("client_secret", &secret),
+                ("scope", "no good"),
+                ("soid", &soid),
+            ],
+            "invalid_scope",
+        ),
+        (
+            vec![("grant_type", "password"), ("client_id", &client_id), ("client_secret", &secret)],
+            "unsupported_grant_type",
+        ),
     ];
     for (params, error) in cases {
         let (status, answer) = token_form(&server, &params).await;
@@ -78,8 +151,14 @@ async fn every_grant_type_in_both_encodings_and_zohos_errors() {
 #[tokio::test]
 async fn revoking_a_refresh_token_ends_its_access_tokens_and_tokens_expire() {
     let server = Server::start(&[("BULKWRITE_ACCESS_TOKEN_SECONDS", "2")]).await;
-    let (client_id, secret, refresh) = (server.boot("client_id"), server.boot("client_secret"), server.boot("refresh_token"));
-    let params = [("grant_type", "refresh_token"), ("client_id", &client_id), ("client_secret", &secret), ("refresh_token", &refresh)];
+    let (client_id, secret, refresh) =
+        (server.boot("client_id"), server.boot("client_secret"), server.boot("refresh_token"));
+    let params = [
+        ("grant_type", "refresh_token"),
+        ("client_id", &client_id),
+        ("client_secret", &secret),
+        ("refresh_token", &refresh),
+    ];
     let (_, answer) = token_form(&server, &params).await;
     assert_eq!(answer["expires_in"], 2);
     let token = answer["access_token"].as_str().unwrap().to_string();
@@ -104,12 +183,20 @@ async fn the_consent_page_issues_a_grant_code_to_the_redirect_uri() {
     let server = Server::start(&[]).await;
     let redirect = "http://127.0.0.1:9/callback";
     let (_, client) = server
-        .admin(Method::POST, &format!("/orgs/{}/clients", server.org), json!({"name": "Example App", "redirect_uris": [redirect]}))
+        .admin(
+            Method::POST,
+            &format!("/orgs/{}/clients", server.org),
+            json!({"name": "Example App", "redirect_uris": [redirect]}),
+        )
         .await;
     let client_id = client["client_id"].as_str().unwrap().to_string();
     let secret = client["client_secret"].as_str().unwrap().to_string();
     let (status, _) = server
-        .admin(Method::PUT, &format!("/orgs/{}/users/{}/password", server.org, server.boot("user_email")), json!({"password": "s3cret"}))
+        .admin(
+            Method::PUT,
+            &format!("/orgs/{}/users/{}/password", server.org, server.boot("user_email")),
+            json!({"password": "s3cret"}),
+        )
         .await;
     assert_eq!(status, 200);
 
@@ -118,10 +205,16 @@ async fn the_consent_page_issues_a_grant_code_to_the_redirect_uri() {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("Example App") && html.contains("ZohoCRM.bulk.ALL"), "{html}");
-    let unknown = server.http.get(server.url(&format!("/oauth/v2/auth?{}", query.replace(redirect, "http://evil.example/cb")))).send().await.unwrap();
+    let unknown = server
+        .http
+        .get(server.url(&format!("/oauth/v2/auth?{}", query.replace(redirect, "http://evil.example/cb"))))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unknown.status(), 400, "unregistered redirect URI");
 
-    let no_redirects = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let no_redirects =
+        reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let form = |decision: &str, password: &str| {
         vec![
             ("client_id", client_id.clone()),
@@ -138,7 +231,8 @@ async fn the_consent_page_issues_a_grant_code_to_the_redirect_uri() {
     assert_eq!(denied.headers()["location"], format!("{redirect}?error=access_denied&state=st4te").as_str());
     let wrong = no_redirects.post(server.url("/oauth/v2/auth")).form(&form("accept", "nope")).send().await.unwrap();
     assert_eq!(wrong.status(), 401);
-    let accepted = no_redirects.post(server.url("/oauth/v2/auth")).form(&form("accept", "s3cret")).send().await.unwrap();
+    let accepted =
+        no_redirects.post(server.url("/oauth/v2/auth")).form(&form("accept", "s3cret")).send().await.unwrap();
     assert_eq!(accepted.status(), 302);
     let location = accepted.headers()["location"].to_str().unwrap().to_string();
     let query = location.split_once('?').unwrap().1;
@@ -147,12 +241,25 @@ async fn the_consent_page_issues_a_grant_code_to_the_redirect_uri() {
     assert!(pairs.contains(&("state".into(), "st4te".into())));
     assert!(pairs.contains(&("accounts-server".into(), server.base.clone())));
 
-    let exchange = [("grant_type", "authorization_code"), ("client_id", &client_id), ("client_secret", &secret), ("code", &code), ("redirect_uri", "http://127.0.0.1:9/other")];
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("client_id", &client_id),
+        ("client_secret", &secret),
+        ("code", &code),
+        ("redirect_uri", "http://127.0.0.1:9/other"),
+    ];
     assert_eq!(token_form(&server, &exchange).await.1, json!({"error": "invalid_redirect_uri"}));
-    let accepted = no_redirects.post(server.url("/oauth/v2/auth")).form(&form("accept", "s3cret")).send().await.unwrap();
+    let accepted =
+        no_redirects.post(server.url("/oauth/v2/auth")).form(&form("accept", "s3cret")).send().await.unwrap();
     let location = accepted.headers()["location"].to_str().unwrap().to_string();
     let code = url_pairs(location.split_once('?').unwrap().1).into_iter().find(|(k, _)| k == "code").unwrap().1;
-    let exchange = [("grant_type", "authorization_code"), ("client_id", &client_id), ("client_secret", &secret), ("code", &code), ("redirect_uri", redirect)];
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("client_id", &client_id),
+        ("client_secret", &secret),
+        ("code", &code),
+        ("redirect_uri", redirect),
+    ];
     let (_, answer) = token_form(&server, &exchange).await;
     assert_token_answer(&answer, &server, true);
 }
@@ -164,14 +271,26 @@ fn url_pairs(query: &str) -> Vec<(String, String)> {
 #[tokio::test]
 async fn scopes_are_enforced_on_every_endpoint() {
     let server = Server::start(&[]).await;
-    let (status, minted) = server.admin(Method::POST, &format!("/orgs/{}/tokens", server.org), json!({"scopes": "ZohoCRM.modules.leads.READ"})).await;
+    let (status, minted) = server
+        .admin(Method::POST, &format!("/orgs/{}/tokens", server.org), json!({"scopes": "ZohoCRM.modules.leads.READ"}))
+        .await;
     assert_eq!(status, 201, "{minted}");
     let token = minted["access_token"].as_str().unwrap().to_string();
     let mismatch = |(status, body): (u16, Value)| status == 401 && body["code"] == "OAUTH_SCOPE_MISMATCH";
-    let create = server.http.post(server.url("/crm/bulk/v2/write")).header("Authorization", format!("Bearer {token}")).json(&seed_body("1", "https://www.zoho.com/in/crm/"));
+    let create = server
+        .http
+        .post(server.url("/crm/bulk/v2/write"))
+        .header("Authorization", format!("Bearer {token}"))
+        .json(&seed_body("1", "https://www.zoho.com/in/crm/"));
     let response = create.send().await.unwrap();
     assert!(mismatch((response.status().as_u16(), response.json().await.unwrap())));
-    for path in ["/crm/bulk/v2/write/1", "/crm/v2/Contacts?fields=Last_Name", "/crm/v2/org", "/crm/v2/users?type=CurrentUser", "/crm/v2/settings/modules"] {
+    for path in [
+        "/crm/bulk/v2/write/1",
+        "/crm/v2/Contacts?fields=Last_Name",
+        "/crm/v2/org",
+        "/crm/v2/users?type=CurrentUser",
+        "/crm/v2/settings/modules",
+    ] {
         assert!(mismatch(server.get_as(&token, path).await), "{path}");
     }
     assert_eq!(server.get_as(&token, "/crm/v2/Leads?fields=Last_Name").await.0, 204, "the granted scope works");
@@ -181,7 +300,10 @@ async fn scopes_are_enforced_on_every_endpoint() {
         .header("Authorization", format!("Zoho-oauthtoken {token}"))
         .header("feature", "bulk-write")
         .header("X-CRM-ORG", &server.org)
-        .multipart(reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(vec![1, 2, 3]).file_name("a.zip")))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .part("file", reqwest::multipart::Part::bytes(vec![1, 2, 3]).file_name("a.zip")),
+        )
         .send()
         .await
         .unwrap();
