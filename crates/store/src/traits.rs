@@ -28,7 +28,10 @@ pub trait OrgStore: Send + Sync {
     async fn bootstrap_record(&self) -> StoreResult<Option<BootstrapRecord>>;
     /// Adds keys to the bootstrap record's `extra` that it does not have yet (first writer
     /// wins); returns the record as stored.
-    async fn extend_bootstrap_record(&self, extra: serde_json::Map<String, serde_json::Value>) -> StoreResult<BootstrapRecord>;
+    async fn extend_bootstrap_record(
+        &self,
+        extra: serde_json::Map<String, serde_json::Value>,
+    ) -> StoreResult<BootstrapRecord>;
     async fn get_org(&self, org: OrgId) -> StoreResult<Option<Org>>;
     async fn org_schema(&self, org: OrgId) -> StoreResult<OrgSchema>;
     async fn save_org_schema(&self, org: OrgId, schema: &OrgSchema) -> StoreResult<()>;
@@ -132,7 +135,11 @@ pub trait RecordStore: Send + Sync {
     /// `(normalised value, hit)` pairs (see `bulkwrite_core::lookup`).
     async fn find_records(&self, org: OrgId, query: &LookupQuery) -> StoreResult<Vec<(String, LookupHit)>>;
     /// Inserts, updates or upserts records outside any job; one result per row, in row order.
-    async fn write_records(&self, org: OrgId, write: RecordWrite) -> StoreResult<Vec<bulkwrite_core::result::ResultRow>>;
+    async fn write_records(
+        &self,
+        org: OrgId,
+        write: RecordWrite,
+    ) -> StoreResult<Vec<bulkwrite_core::result::ResultRow>>;
     /// Deletes records of `module` with their unique keys; returns the ids that existed.
     async fn delete_records(&self, org: OrgId, module: &str, ids: &[RecordId]) -> StoreResult<Vec<RecordId>>;
     /// Records of `module` whose lookup field `link_field` points at `parent` (subform rows).

@@ -1,0 +1,161 @@
+//! Uploads, the queue (claims, leases, fencing, requeues) and the callback outbox.
+
+use std::sync::Arc;
+
+use bulkwrite_core::ids::FileId;
+use bulkwrite_core::state::{JobState, ResourceState};
+use bulkwrite_wire::Operation;
+use chrono::{Duration, Utc};
+
+use super::*;
+
+pub async fn uploads_are_scoped_by_org(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let upload = Upload {
+        file_id: FileId::new(5_725_767_000_000_009_001),
+        org: ORG,
+        user: ADMIN,
+        blob_key: "uploads/x.zip".into(),
+        file_name: "leads.zip".into(),
+        size: 42,
+        entries: Vec::new(),
+        created_at: Utc::now(),
+    };
+    store.insert_upload(upload.clone()).await.unwrap();
+    let found = store.get_upload(ORG, upload.file_id).await.unwrap().unwrap();
+    assert_eq!(found.blob_key, "uploads/x.zip");
+    assert_eq!(found.size, 42);
+    assert!(store.get_upload(OTHER_ORG, upload.file_id).await.unwrap().is_none());
+}
+
+pub async fn jobs_are_scoped_by_org_and_claimed_in_order(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let first = new_job(&store, 1001, ORG, spec(false, Operation::Insert, None)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let second = new_job(&store, 1000, ORG, spec(false, Operation::Insert, None)).await;
+    let stored = store.get_job(ORG, first).await.unwrap().unwrap();
+    assert_eq!(stored.state, JobState::Queued);
+    assert_eq!(stored.resources, [ResourceProgress::pending()]);
+    assert!(store.get_job(OTHER_ORG, first).await.unwrap().is_none());
+    let (claimed, _) = claim(&store, "w1").await.unwrap();
+    assert_eq!(claimed.id, first, "oldest first");
+    assert_eq!(claimed.state, JobState::Running);
+    assert_eq!(claimed.attempts, 1);
+    let (claimed, _) = claim(&store, "w2").await.unwrap();
+    assert_eq!(claimed.id, second);
+    assert!(claim(&store, "w3").await.is_none());
+}
+
+pub async fn a_lease_fences_every_write(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let job = new_job(&store, 2000, ORG, spec(false, Operation::Insert, None)).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    let stale = Lease { owner: "someone-else".into(), ..lease.clone() };
+    let lost = |result: StoreResult<()>| matches!(result, Err(StoreError::LeaseLost));
+    assert!(lost(store.renew_lease(&stale, Utc::now()).await));
+    assert!(lost(store.start_resource(&stale, 0).await));
+    assert!(lost(store.set_character_encoding(&stale, "UTF-8").await));
+    assert!(matches!(
+        store.apply_chunk(&stale, chunk(Operation::Insert, vec![row(1, "A", "")], 1)).await,
+        Err(StoreError::LeaseLost)
+    ));
+    assert!(lost(store.complete_job(&stale, "results/x.zip", Utc::now()).await));
+    assert!(all_rows(&store, job).await.is_empty(), "nothing was written");
+    store.renew_lease(&lease, Utc::now() + Duration::seconds(30)).await.unwrap();
+    store.complete_job(&lease, "results/x.zip", Utc::now()).await.unwrap();
+    assert!(lost(store.renew_lease(&lease, Utc::now()).await), "a finished job holds no lease");
+}
+
+pub async fn an_expired_lease_is_taken_over(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let job = new_job(&store, 3000, ORG, spec(false, Operation::Insert, None)).await;
+    let (_, old) = store.claim_next_job("dead", Utc::now(), Duration::milliseconds(1)).await.unwrap().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let (taken, new) = claim(&store, "alive").await.expect("expired lease is claimable");
+    assert_eq!(taken.id, job);
+    assert_eq!(taken.attempts, 2);
+    assert!(matches!(
+        store.apply_chunk(&old, chunk(Operation::Insert, vec![row(1, "A", "")], 1)).await,
+        Err(StoreError::LeaseLost)
+    ));
+    store.apply_chunk(&new, chunk(Operation::Insert, vec![row(1, "A", "")], 1)).await.unwrap();
+}
+
+pub async fn released_and_requeued_jobs_run_again(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let job = new_job(&store, 4000, ORG, spec(false, Operation::Insert, None)).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    store.release_job(&lease).await.unwrap();
+    assert_eq!(store.get_job(ORG, job).await.unwrap().unwrap().state, JobState::Queued);
+    let (_, _running) = claim(&store, "w2").await.unwrap();
+    assert_eq!(store.requeue_running_jobs().await.unwrap(), 1);
+    let (again, _) = claim(&store, "w3").await.unwrap();
+    assert_eq!(again.id, job);
+    assert_eq!(again.attempts, 3);
+}
+
+pub async fn completing_queues_one_callback(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let job = new_job(&store, 8000, ORG, spec(true, Operation::Insert, None)).await;
+    let silent = new_job(&store, 8001, ORG, spec(false, Operation::Insert, None)).await;
+    for _ in 0..2 {
+        let (_, lease) = claim(&store, "w1").await.unwrap();
+        store.complete_job(&lease, "results/x.zip", Utc::now()).await.unwrap();
+    }
+    let stored = store.get_job(ORG, job).await.unwrap().unwrap();
+    assert_eq!(stored.state, JobState::Succeeded);
+    assert_eq!(stored.result_blob.as_deref(), Some("results/x.zip"));
+    assert!(stored.finished_at.is_some());
+    let due = store.claim_due_callbacks("d1", Utc::now(), Duration::seconds(30), 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!((due[0].job, due[0].attempts), (job, 0));
+    assert!(store.claim_due_callbacks("d2", Utc::now(), Duration::seconds(30), 10).await.unwrap().is_empty(), "leased");
+    assert!(store.callback_report(ORG, silent).await.unwrap().is_none());
+    assert!(store.callback_report(OTHER_ORG, job).await.unwrap().is_none());
+}
+
+pub async fn failing_marks_resources_and_queues_the_callback(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let mut two = spec(true, Operation::Insert, None);
+    two.resources.push(two.resources[0].clone());
+    let job = new_job(&store, 9000, ORG, two).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    store.start_resource(&lease, 0).await.unwrap();
+    store.fail_job(&lease, "the file cannot be read", None, Utc::now()).await.unwrap();
+    let stored = store.get_job(ORG, job).await.unwrap().unwrap();
+    assert_eq!(stored.state, JobState::Failed);
+    assert_eq!(stored.error.as_deref(), Some("the file cannot be read"));
+    assert_eq!(
+        stored.resources.iter().map(|r| r.state).collect::<Vec<_>>(),
+        [ResourceState::Failed, ResourceState::Skipped]
+    );
+    assert_eq!(store.claim_due_callbacks("d", Utc::now(), Duration::seconds(30), 10).await.unwrap().len(), 1);
+}
+
+pub async fn callback_attempts_are_recorded_and_retried(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let job = new_job(&store, 10_000, ORG, spec(true, Operation::Insert, None)).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    store.complete_job(&lease, "r", Utc::now()).await.unwrap();
+    let due = store.claim_due_callbacks("d", Utc::now(), Duration::seconds(30), 10).await.unwrap();
+    let now = Utc::now();
+    let failed = CallbackAttempt { attempt: 1, at: now, status: Some(503), error: Some("busy".into()), duration_ms: 3 };
+    store
+        .record_callback_attempt(&due[0], failed, DeliveryOutcome::RetryAt(now + Duration::milliseconds(50)))
+        .await
+        .unwrap();
+    assert!(store.claim_due_callbacks("d", now, Duration::seconds(30), 10).await.unwrap().is_empty(), "not due yet");
+    tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+    let again = store.claim_due_callbacks("d", Utc::now(), Duration::seconds(30), 10).await.unwrap();
+    assert_eq!(again[0].attempts, 1);
+    let ok = CallbackAttempt { attempt: 2, at: Utc::now(), status: Some(200), error: None, duration_ms: 2 };
+    store.record_callback_attempt(&again[0], ok, DeliveryOutcome::Delivered).await.unwrap();
+    let report = store.callback_report(ORG, job).await.unwrap().unwrap();
+    assert_eq!(report.state, "delivered");
+    assert_eq!(report.attempts.iter().map(|a| a.status).collect::<Vec<_>>(), [Some(503), Some(200)]);
+    assert!(store
+        .claim_due_callbacks("d", Utc::now() + Duration::hours(1), Duration::seconds(30), 10)
+        .await
+        .unwrap()
+        .is_empty());
+}

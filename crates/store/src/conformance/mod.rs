@@ -1,0 +1,208 @@
+//! The conformance suite: what every backend must do, written once. A backend's test binary
+//! calls [`conformance_tests!`](crate::conformance_tests) with an async expression that yields a
+//! fresh, empty store; the macro makes one test per case.
+
+use std::sync::Arc;
+
+use bulkwrite_core::ids::{JobId, OrgId, UserId};
+use bulkwrite_core::jobspec::{JobSpec, ResourceSpec};
+use bulkwrite_core::mapping::{RowDraft, UniqueKey};
+use bulkwrite_core::schema::standard::standard_schema;
+use bulkwrite_wire::{Callback, Operation};
+use chrono::{Duration, Utc};
+use serde_json::{json, Map};
+
+use crate::token::hash_token;
+use crate::*;
+
+/// Makes one `#[tokio::test]` per conformance case for the store that `$factory` yields.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($factory:expr) => {
+        $crate::conformance_tests!(@cases $factory;
+            bootstrap_happens_once,
+            tokens_resolve_expire_and_stay_unknown,
+            reserved_ids_never_overlap,
+            uploads_are_scoped_by_org,
+            jobs_are_scoped_by_org_and_claimed_in_order,
+            a_lease_fences_every_write,
+            an_expired_lease_is_taken_over,
+            released_and_requeued_jobs_run_again,
+            chunks_write_records_results_and_checkpoints,
+            duplicates_are_caught_across_chunks,
+            updates_and_upserts_change_records_and_keys,
+            completing_queues_one_callback,
+            failing_marks_resources_and_queues_the_callback,
+            callback_attempts_are_recorded_and_retried,
+            records_page_and_sort,
+            lookups_find_records_by_id_key_and_value,
+            grant_codes_redeem_once_and_expire,
+            revoking_a_refresh_token_revokes_its_access_tokens,
+            orgs_users_and_clients,
+            schemas_round_trip
+        );
+    };
+    (@cases $factory:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let store = $factory.await;
+                $crate::conformance::$case(store).await;
+            }
+        )*
+    };
+}
+
+mod jobs;
+mod orgs;
+mod records;
+
+pub use jobs::*;
+pub use orgs::*;
+pub use records::*;
+
+pub(super) const ORG: OrgId = OrgId::new_const(111_222_333);
+pub(super) const OTHER_ORG: OrgId = OrgId::new_const(444_555_666);
+pub(super) const ADMIN: UserId = UserId::new_const(5_725_767_000_000_000_101);
+pub(super) const OTHER_ADMIN: UserId = UserId::new_const(5_725_767_000_000_000_201);
+
+pub(super) fn org(zgid: OrgId) -> Org {
+    Org {
+        zgid,
+        id: format!("57257670000000{}", zgid.get() % 100_000),
+        company_name: format!("Org {zgid}"),
+        time_zone: "Asia/Kolkata".into(),
+        currency: "USD".into(),
+        created_at: Utc::now(),
+    }
+}
+
+pub(super) fn user(id: UserId, zgid: OrgId) -> User {
+    User {
+        id,
+        org: zgid,
+        first_name: "Mara".into(),
+        last_name: "Quist".into(),
+        email: format!("mara{}@example.com", id.get() % 1000),
+        profile: "Administrator".into(),
+        role: "CEO".into(),
+        active: true,
+        created_at: Utc::now(),
+    }
+}
+
+pub(super) fn token(text: &str, zgid: OrgId, user: UserId, expires_at: Option<Timestamp>) -> NewAccessToken {
+    NewAccessToken {
+        token_hash: hash_token(text),
+        org: zgid,
+        user,
+        scopes: vec!["ZohoCRM.bulk.ALL".into()],
+        expires_at,
+        client_id: None,
+        refresh_hash: None,
+    }
+}
+
+pub(super) fn bootstrap_record(zgid: OrgId, user: UserId) -> BootstrapRecord {
+    BootstrapRecord {
+        org_id: zgid,
+        user_id: user,
+        user_name: "Mara Quist".into(),
+        user_email: "mara@example.com".into(),
+        access_token: "1000.first".into(),
+        extra: Map::new(),
+    }
+}
+
+/// An org with its admin, as the server's first start makes it.
+pub(super) async fn with_org(store: &Arc<dyn Store>) {
+    store
+        .bootstrap(
+            org(ORG),
+            user(ADMIN, ORG),
+            standard_schema(),
+            token("1000.first", ORG, ADMIN, None),
+            bootstrap_record(ORG, ADMIN),
+        )
+        .await
+        .expect("bootstrap");
+}
+
+pub(super) fn spec(callback: bool, operation: Operation, find_by: Option<&str>) -> JobSpec {
+    JobSpec {
+        operation,
+        ignore_empty: None,
+        character_encoding: None,
+        callback: callback.then(|| Callback { url: "https://hooks.example.com/cb".into(), method: "post".into() }),
+        resources: vec![ResourceSpec {
+            module: "Leads".into(),
+            module_id: "1".into(),
+            file_id: "5725767000000009001".into(),
+            csv_name: "leads.csv".into(),
+            file_names: None,
+            find_by: find_by.map(str::to_string),
+            ignore_empty: None,
+            effective_ignore_empty: false,
+            mappings: Vec::new(),
+            auto_mapped: true,
+            header: vec!["Last_Name".into(), "Email".into()],
+            echo_columns: vec![0, 1],
+            parent_link: None,
+        }],
+    }
+}
+
+pub(super) async fn new_job(store: &Arc<dyn Store>, id: u64, zgid: OrgId, job_spec: JobSpec) -> JobId {
+    let id = JobId::new(id);
+    let created_by = if zgid == ORG { ADMIN } else { OTHER_ADMIN };
+    let job = NewJob { id, org: zgid, created_by, api_version: "v2".into(), spec: job_spec, created_at: Utc::now() };
+    store.create_job(job).await.expect("create job");
+    id
+}
+
+pub(super) async fn claim(store: &Arc<dyn Store>, owner: &str) -> Option<(Job, Lease)> {
+    store.claim_next_job(owner, Utc::now(), Duration::seconds(30)).await.expect("claim")
+}
+
+pub(super) fn row(row_no: u64, name: &str, email: &str) -> RowDraft {
+    let mut values = Map::new();
+    values.insert("Last_Name".into(), json!(name));
+    let mut unique_keys = Vec::new();
+    if !email.is_empty() {
+        values.insert("Email".into(), json!(email));
+        unique_keys.push(UniqueKey { field: "Email".into(), value: email.to_lowercase(), column: "Email".into() });
+    }
+    RowDraft {
+        row_no,
+        echo: vec![name.into(), email.into()],
+        values,
+        owner: None,
+        layout_id: None,
+        errors: Vec::new(),
+        missing_for_insert: Vec::new(),
+        unique_keys,
+        find_key: None,
+        lookups: Vec::new(),
+        new_picklist_values: Vec::new(),
+    }
+}
+
+pub(super) fn chunk(operation: Operation, rows: Vec<RowDraft>, rows_done: u64) -> ChunkWrite {
+    ChunkWrite {
+        resource: 0,
+        module: "Leads".into(),
+        operation,
+        ignore_empty: false,
+        rows,
+        rows_done,
+        default_owner: ADMIN,
+        default_layout: Some("5725767000000002100".into()),
+        actor: ADMIN,
+        now: Utc::now(),
+        full_name: true,
+    }
+}
+
+pub(super) async fn all_rows(store: &Arc<dyn Store>, job: JobId) -> Vec<bulkwrite_core::result::ResultRow> {
+    store.result_rows(ORG, job, 0, 0, 1000).await.expect("result rows")
+}

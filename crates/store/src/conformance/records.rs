@@ -1,0 +1,212 @@
+//! Chunks: records, result rows, checkpoints, duplicates, updates, listings and lookups.
+
+use std::sync::Arc;
+
+use bulkwrite_core::ids::RecordId;
+use bulkwrite_core::mapping::{FindKey, RowDraft, UniqueKey};
+use bulkwrite_core::result::RowStatus;
+use bulkwrite_core::state::ResourceState;
+use bulkwrite_wire::Operation;
+use chrono::Utc;
+use serde_json::json;
+
+use super::*;
+
+pub async fn chunks_write_records_results_and_checkpoints(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let job = new_job(&store, 5000, ORG, spec(false, Operation::Insert, None)).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    store.start_resource(&lease, 0).await.unwrap();
+    store.set_character_encoding(&lease, "UTF-8").await.unwrap();
+    let mut bad = row(2, "", "b@x.co");
+    bad.errors.push(bulkwrite_core::result::RowError::new(
+        bulkwrite_core::result::RowErrorCode::MandatoryNotFound,
+        "Last_Name",
+    ));
+    let outcome =
+        store.apply_chunk(&lease, chunk(Operation::Insert, vec![row(1, "A", "a@x.co"), bad], 2)).await.unwrap();
+    assert_eq!(outcome, ChunkOutcome { added: 1, updated: 0, skipped: 1 });
+    let stored = store.get_job(ORG, job).await.unwrap().unwrap();
+    assert_eq!(stored.character_encoding.as_deref(), Some("UTF-8"));
+    assert_eq!(
+        stored.resources[0],
+        ResourceProgress { state: ResourceState::Running, rows_done: 2, added: 1, updated: 0, skipped: 1 }
+    );
+    let rows = all_rows(&store, job).await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].status, RowStatus::Added);
+    assert_eq!(rows[1].errors, "MANDATORY_NOT_FOUND-Last_Name");
+    let record_id = rows[0].record_id.unwrap();
+    let record = store.get_record(ORG, "Leads", record_id).await.unwrap().unwrap();
+    assert_eq!(record.values["Email"], "a@x.co");
+    assert_eq!(record.owner, ADMIN);
+    assert_eq!(record.layout_id.as_deref(), Some("5725767000000002100"));
+    assert!(store.get_record(OTHER_ORG, "Leads", record_id).await.unwrap().is_none());
+    assert!(store.get_record(ORG, "Contacts", record_id).await.unwrap().is_none());
+    assert_eq!(store.result_rows(ORG, job, 0, 1, 10).await.unwrap().len(), 1, "paging after a row number");
+    assert!(store.result_rows(OTHER_ORG, job, 0, 0, 10).await.is_err());
+    store.finish_resource(&lease, 0).await.unwrap();
+    assert_eq!(store.get_job(ORG, job).await.unwrap().unwrap().resources[0].state, ResourceState::Done);
+}
+
+pub async fn duplicates_are_caught_across_chunks(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let job = new_job(&store, 6000, ORG, spec(false, Operation::Insert, None)).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    store.apply_chunk(&lease, chunk(Operation::Insert, vec![row(1, "A", "dup@x.co")], 1)).await.unwrap();
+    let outcome = store
+        .apply_chunk(&lease, chunk(Operation::Insert, vec![row(2, "B", "DUP@x.co"), row(3, "C", "dup@x.co")], 3))
+        .await
+        .unwrap();
+    assert_eq!(outcome.skipped, 2);
+    let rows = all_rows(&store, job).await;
+    assert_eq!(rows[1].errors, "DUPLICATE_DATA-Email");
+    assert_eq!(store.count_records(ORG, "Leads").await.unwrap(), 1);
+}
+
+pub async fn updates_and_upserts_change_records_and_keys(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let seed_job = new_job(&store, 7000, ORG, spec(false, Operation::Insert, None)).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    store.apply_chunk(&lease, chunk(Operation::Insert, vec![row(1, "Old", "old@x.co")], 1)).await.unwrap();
+    let id = all_rows(&store, seed_job).await[0].record_id.unwrap();
+    store.complete_job(&lease, "r", Utc::now()).await.unwrap();
+
+    let upsert_job = new_job(&store, 7001, ORG, spec(false, Operation::Upsert, Some("Email"))).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    let find = |mut r: RowDraft| {
+        let key = r.unique_keys[0].clone();
+        r.find_key = Some(FindKey::Unique { field: key.field, value: key.value, column: key.column });
+        r
+    };
+    let outcome = store
+        .apply_chunk(
+            &lease,
+            chunk(Operation::Upsert, vec![find(row(1, "New", "old@x.co")), find(row(2, "Fresh", "new@x.co"))], 2),
+        )
+        .await
+        .unwrap();
+    assert_eq!((outcome.added, outcome.updated), (1, 1));
+    let rows = store.result_rows(ORG, upsert_job, 0, 0, 10).await.unwrap();
+    assert_eq!(rows[0].record_id, Some(id));
+    assert_eq!(rows[0].status, RowStatus::Updated);
+    assert_eq!(store.get_record(ORG, "Leads", id).await.unwrap().unwrap().values["Last_Name"], "New");
+
+    // Moving the unique value: the old key is free again, the new one is taken.
+    let mut moved = row(3, "Moved", "moved@x.co");
+    moved.find_key = Some(FindKey::Id { id, column: "id".into() });
+    store
+        .apply_chunk(
+            &lease,
+            chunk(
+                Operation::Upsert,
+                vec![moved, find(row(4, "Reuse", "old@x.co")), find(row(5, "Dup", "moved@x.co"))],
+                5,
+            ),
+        )
+        .await
+        .unwrap();
+    let rows = store.result_rows(ORG, upsert_job, 0, 2, 10).await.unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [RowStatus::Updated, RowStatus::Added, RowStatus::Updated]
+    );
+    assert_eq!(rows[2].record_id, Some(id), "found by its new key");
+    assert_eq!(store.count_records(ORG, "Leads").await.unwrap(), 3);
+    assert_eq!(store.get_record(ORG, "Leads", id).await.unwrap().unwrap().values["Last_Name"], "Dup");
+}
+
+pub async fn records_page_and_sort(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    new_job(&store, 11_000, ORG, spec(false, Operation::Insert, None)).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    let rows = (1..=5).map(|n| row(n, &format!("N{n}"), "")).collect();
+    store.apply_chunk(&lease, chunk(Operation::Insert, rows, 5)).await.unwrap();
+    let query = |page, per_page, descending| RecordQuery {
+        page,
+        per_page,
+        sort_by: RecordSort::Id,
+        descending,
+        ids: None,
+        offset: None,
+    };
+    let first = store.list_records(ORG, "Leads", &query(1, 2, false)).await.unwrap();
+    assert_eq!(first.records.len(), 2);
+    assert!(first.more_records);
+    let last = store.list_records(ORG, "Leads", &query(3, 2, false)).await.unwrap();
+    assert_eq!(last.records.len(), 1);
+    assert!(!last.more_records);
+    let from_offset =
+        store.list_records(ORG, "Leads", &RecordQuery { offset: Some(3), ..query(1, 10, false) }).await.unwrap();
+    assert_eq!(from_offset.records[0].values["Last_Name"], "N4", "an offset overrides the page");
+    let newest = store.list_records(ORG, "Leads", &query(1, 1, true)).await.unwrap();
+    assert_eq!(newest.records[0].values["Last_Name"], "N5");
+    let ids = vec![first.records[1].id, RecordId::new(1)];
+    let picked =
+        store.list_records(ORG, "Leads", &RecordQuery { ids: Some(ids), ..query(1, 10, false) }).await.unwrap();
+    assert_eq!(picked.records.len(), 1);
+    assert!(store.list_records(OTHER_ORG, "Leads", &query(1, 10, false)).await.unwrap().records.is_empty());
+    assert_eq!(store.count_records(ORG, "Leads").await.unwrap(), 5);
+}
+
+pub async fn lookups_find_records_by_id_key_and_value(store: Arc<dyn Store>) {
+    use bulkwrite_core::lookup::{LookupBy, LookupQuery};
+    with_org(&store).await;
+    new_job(&store, 12_000, ORG, spec(false, Operation::Insert, None)).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    let account = |row_no: u64, name: &str, site: &str| {
+        let mut draft = row(row_no, name, "");
+        draft.values.clear();
+        draft.values.insert("Account_Name".into(), json!(name));
+        draft.values.insert("Account_Site".into(), json!(site));
+        draft.unique_keys =
+            vec![UniqueKey { field: "Account_Name".into(), value: name.to_lowercase(), column: "Name".into() }];
+        draft
+    };
+    let mut accounts = chunk(
+        Operation::Insert,
+        vec![account(1, "Zylker", "Paris"), account(2, "Acme", "paris "), account(3, "Initech", "Oslo")],
+        3,
+    );
+    accounts.module = "Accounts".into();
+    store.apply_chunk(&lease, accounts).await.unwrap();
+    let query = |field: &str, by, values: &[&str]| LookupQuery {
+        module: "Accounts".into(),
+        field: field.into(),
+        by,
+        values: values.iter().map(|v| v.to_string()).collect(),
+        display_field: "Account_Name".into(),
+    };
+    let mut by_key =
+        store.find_records(ORG, &query("Account_Name", LookupBy::UniqueKey, &["zylker", "nobody"])).await.unwrap();
+    assert_eq!(by_key.len(), 1);
+    let (value, zylker) = by_key.remove(0);
+    assert_eq!((value.as_str(), zylker.name.as_deref()), ("zylker", Some("Zylker")));
+    let by_id = store.find_records(ORG, &query("id", LookupBy::Id, &[&zylker.id.to_string(), "1"])).await.unwrap();
+    assert_eq!(by_id, [(zylker.id.to_string(), zylker.clone())]);
+    let by_value = store.find_records(ORG, &query("Account_Site", LookupBy::Value, &["paris"])).await.unwrap();
+    assert_eq!(by_value.len(), 2, "both Paris accounts: ambiguity is the caller's to report");
+    assert!(store
+        .find_records(OTHER_ORG, &query("Account_Name", LookupBy::UniqueKey, &["zylker"]))
+        .await
+        .unwrap()
+        .is_empty());
+
+    let phone = |row_no: u64, parent: RecordId, number: &str| {
+        let mut draft = row(row_no, number, "");
+        draft.values.clear();
+        draft.values.insert("Parent_Id".into(), json!({"name": "Zylker", "id": parent.to_string()}));
+        draft.values.insert("Number".into(), json!(number));
+        draft
+    };
+    let mut phones = chunk(
+        Operation::Insert,
+        vec![phone(4, zylker.id, "1"), phone(5, zylker.id, "2"), phone(6, RecordId::new(1), "3")],
+        6,
+    );
+    phones.module = "Account_Phones".into();
+    store.apply_chunk(&lease, phones).await.unwrap();
+    let children = store.child_records(ORG, "Account_Phones", "Parent_Id", zylker.id).await.unwrap();
+    assert_eq!(children.iter().map(|c| c.values["Number"].clone()).collect::<Vec<_>>(), [json!("1"), json!("2")]);
+    assert!(store.child_records(OTHER_ORG, "Account_Phones", "Parent_Id", zylker.id).await.unwrap().is_empty());
+}
