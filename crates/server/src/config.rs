@@ -61,6 +61,9 @@ pub struct ServeArgs {
     /// Lifetime of minted access tokens in seconds [default: 3600, as Zoho's].
     #[arg(long, env = "BULKWRITE_ACCESS_TOKEN_SECONDS")]
     pub access_token_seconds: Option<u64>,
+    /// Jobs of one org that run at once across all nodes [default: 10, Zoho Standard edition's concurrency].
+    #[arg(long, env = "BULKWRITE_MAX_RUNNING_PER_ORG")]
+    pub max_running_per_org: Option<u32>,
 }
 
 /// The TOML file: the same settings, plus what only a file can say (custom fields).
@@ -82,6 +85,7 @@ pub struct FileConfig {
     pub oauth_error_status: Option<u16>,
     pub admin_key: Option<String>,
     pub access_token_seconds: Option<u64>,
+    pub max_running_per_org: Option<u32>,
     /// The first org's company name and IANA time zone.
     pub company_name: Option<String>,
     pub time_zone: Option<String>,
@@ -113,6 +117,7 @@ pub struct Config {
     pub oauth_error_status: u16,
     pub admin_key: Option<String>,
     pub access_token_seconds: u64,
+    pub max_running_per_org: u32,
 }
 
 /// The custom fields a new org gets: the seed's `Date_3`, a date field on Leads.
@@ -175,6 +180,7 @@ impl Config {
             },
             admin_key: args.admin_key.clone().or(file.admin_key.clone()).filter(|k| !k.trim().is_empty()),
             access_token_seconds: args.access_token_seconds.or(file.access_token_seconds).unwrap_or(3600).max(1),
+            max_running_per_org: args.max_running_per_org.or(file.max_running_per_org).unwrap_or(10).max(1),
         })
     }
 }

@@ -50,10 +50,16 @@ fn lock_data_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
 
 /// Opens the store of a data directory for administration (the server may be running: SQLite
 /// serialises the writers), with the org of its first start.
-pub async fn open_admin(data_dir: &Path) -> anyhow::Result<(bulkwrite_api::admin::Admin, Option<bulkwrite_store::BootstrapRecord>)> {
+pub async fn open_admin(
+    data_dir: &Path,
+) -> anyhow::Result<(bulkwrite_api::admin::Admin, Option<bulkwrite_store::BootstrapRecord>)> {
     let database = data_dir.join("bulkwrite.sqlite");
     if !database.exists() {
-        anyhow::bail!("{} has no bulkwrite database; start the server once with --data-dir {}", data_dir.display(), data_dir.display());
+        anyhow::bail!(
+            "{} has no bulkwrite database; start the server once with --data-dir {}",
+            data_dir.display(),
+            data_dir.display()
+        );
     }
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&database).await.context("opening the database")?);
     let record = store.bootstrap_record().await?;
@@ -63,7 +69,8 @@ pub async fn open_admin(data_dir: &Path) -> anyhow::Result<(bulkwrite_api::admin
         .and_then(|value| value["base_url"].as_str().map(str::to_string))
         .unwrap_or_else(|| "http://127.0.0.1:8080".to_string());
     let ids = Arc::new(IdAllocator::new(Arc::clone(&store) as Arc<dyn bulkwrite_store::IdStore>));
-    let admin = bulkwrite_api::admin::Admin { store, ids, api_domain: base_url, access_lifetime: chrono::Duration::hours(1) };
+    let admin =
+        bulkwrite_api::admin::Admin { store, ids, api_domain: base_url, access_lifetime: chrono::Duration::hours(1) };
     Ok((admin, record))
 }
 
@@ -167,6 +174,7 @@ fn worker_config(config: &Config, base_url: &str) -> WorkerConfig {
         max_rows_per_file: config.max_rows_per_file,
         max_columns: config.max_columns,
         idle_poll: std::time::Duration::from_secs(1),
+        max_running_per_org: config.max_running_per_org,
         public_url: base_url.to_string(),
         callbacks: CallbackConfig {
             policy: config.callback_policy.clone(),

@@ -3,7 +3,9 @@
 
 use bulkwrite_core::ids::{RecordId, UserId};
 use bulkwrite_core::mapping::RowDraft;
-use bulkwrite_core::plan::{plan_chunk, probes_for, ChunkPlan, ExistingRecord, ExistingState, PlanInput, PlannedRecord};
+use bulkwrite_core::plan::{
+    plan_chunk, probes_for, ChunkPlan, ExistingRecord, ExistingState, PlanInput, PlannedRecord,
+};
 use bulkwrite_store::*;
 use bulkwrite_wire::Operation;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -165,9 +167,7 @@ fn fetch_existing(
     for (field, values) in by_field {
         let array = serde_json::to_string(&values).map_err(json_error)?;
         let rows = find_keys
-            .query_map(params![org, module, field, array], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-            })
+            .query_map(params![org, module, field, array], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
             .map_err(db_error)?;
         for row in rows {
             let (value, id) = row.map_err(db_error)?;

@@ -34,20 +34,19 @@ impl JobStore for SqliteStore {
         self.run(move |conn| read_job(conn, "id = ?1 AND org = ?2", params![job.get() as i64, org.get() as i64])).await
     }
 
-    async fn claim_next_job(
-        &self,
-        owner: &str,
-        now: Timestamp,
-        lease_for: chrono::Duration,
-    ) -> StoreResult<Option<(Job, Lease)>> {
-        let owner = owner.to_string();
+    async fn claim_next_job(&self, claim: &Claim) -> StoreResult<Option<(Job, Lease)>> {
+        let claim = claim.clone();
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
+            let now = ms(claim.now);
             let candidate: Option<i64> = tx
                 .query_row(
-                    "SELECT id FROM jobs WHERE state = 'queued' OR (state = 'running' AND lease_expires_at < ?1)
-                     ORDER BY created_at, id LIMIT 1",
-                    [ms(now)],
+                    "SELECT j.id FROM jobs j
+                     WHERE (j.state = 'queued' OR (j.state = 'running' AND j.lease_expires_at < ?1))
+                       AND (SELECT COUNT(*) FROM jobs r
+                            WHERE r.org = j.org AND r.id != j.id AND r.state = 'running' AND r.lease_expires_at >= ?1) < ?2
+                     ORDER BY j.created_at, j.id LIMIT 1",
+                    params![now, i64::from(claim.max_running_per_org)],
                     |row| row.get(0),
                 )
                 .optional()
@@ -55,12 +54,12 @@ impl JobStore for SqliteStore {
             let Some(id) = candidate else { return Ok(None) };
             tx.execute(
                 "UPDATE jobs SET state = 'running', lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1 WHERE id = ?3",
-                params![owner, ms(now + lease_for), id],
+                params![claim.owner, ms(claim.now + claim.lease_for), id],
             )
             .map_err(db_error)?;
             let job = read_job(&tx, "id = ?1", [id])?.ok_or_else(|| StoreError::Corrupt("claimed job vanished".into()))?;
             tx.commit().map_err(db_error)?;
-            let lease = Lease { job: job.id, org: job.org, owner };
+            let lease = Lease { job: job.id, org: job.org, owner: claim.owner };
             Ok(Some((job, lease)))
         })
         .await

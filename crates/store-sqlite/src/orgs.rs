@@ -43,7 +43,10 @@ impl OrgStore for SqliteStore {
         .await
     }
 
-    async fn extend_bootstrap_record(&self, extra: serde_json::Map<String, serde_json::Value>) -> StoreResult<BootstrapRecord> {
+    async fn extend_bootstrap_record(
+        &self,
+        extra: serde_json::Map<String, serde_json::Value>,
+    ) -> StoreResult<BootstrapRecord> {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
             let mut record = read_bootstrap(&tx)?.ok_or_else(|| StoreError::NotFound("bootstrap record".into()))?;
@@ -134,7 +137,8 @@ impl OrgStore for SqliteStore {
                 return Ok(Err(reason));
             }
             let json = serde_json::to_string(&schema).map_err(json_error)?;
-            tx.execute("UPDATE orgs SET schema_json = ?1 WHERE zgid = ?2", params![json, org.get() as i64]).map_err(db_error)?;
+            tx.execute("UPDATE orgs SET schema_json = ?1 WHERE zgid = ?2", params![json, org.get() as i64])
+                .map_err(db_error)?;
             tx.commit().map_err(db_error)?;
             Ok(Ok(schema))
         })

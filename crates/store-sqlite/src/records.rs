@@ -78,7 +78,11 @@ impl RecordStore for SqliteStore {
         .await
     }
 
-    async fn write_records(&self, org: OrgId, write: RecordWrite) -> StoreResult<Vec<bulkwrite_core::result::ResultRow>> {
+    async fn write_records(
+        &self,
+        org: OrgId,
+        write: RecordWrite,
+    ) -> StoreResult<Vec<bulkwrite_core::result::ResultRow>> {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db_error)?;
             let request = crate::chunk::WriteRequest {
@@ -107,11 +111,17 @@ impl RecordStore for SqliteStore {
             let mut deleted = Vec::new();
             for id in ids {
                 let gone = tx
-                    .execute("DELETE FROM records WHERE id = ?1 AND org = ?2 AND module = ?3", params![id.get() as i64, org.get() as i64, module])
+                    .execute(
+                        "DELETE FROM records WHERE id = ?1 AND org = ?2 AND module = ?3",
+                        params![id.get() as i64, org.get() as i64, module],
+                    )
                     .map_err(db_error)?;
                 if gone > 0 {
-                    tx.execute("DELETE FROM record_keys WHERE record_id = ?1 AND org = ?2", params![id.get() as i64, org.get() as i64])
-                        .map_err(db_error)?;
+                    tx.execute(
+                        "DELETE FROM record_keys WHERE record_id = ?1 AND org = ?2",
+                        params![id.get() as i64, org.get() as i64],
+                    )
+                    .map_err(db_error)?;
                     deleted.push(id);
                 }
             }

@@ -240,6 +240,24 @@ pub struct Job {
     pub finished_at: Option<Timestamp>,
 }
 
+/// What a worker asks of the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// Unique per claim (a lease owner).
+    pub owner: String,
+    pub now: Timestamp,
+    /// How long the lease holds without renewal.
+    pub lease_for: chrono::Duration,
+    /// Jobs of one org that may run at once (Zoho limits concurrency per org).
+    pub max_running_per_org: u32,
+}
+
+impl Claim {
+    pub fn new(owner: &str, now: Timestamp, lease_for: chrono::Duration) -> Claim {
+        Claim { owner: owner.to_string(), now, lease_for, max_running_per_org: u32::MAX }
+    }
+}
+
 /// The right to work on a job, until it expires. Every worker write carries it and is refused
 /// once another worker holds the job.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -92,14 +92,9 @@ pub trait UploadStore: Send + Sync {
 pub trait JobStore: Send + Sync {
     async fn create_job(&self, job: NewJob) -> StoreResult<()>;
     async fn get_job(&self, org: OrgId, job: JobId) -> StoreResult<Option<Job>>;
-    /// Takes the oldest queued job, or a running one whose lease expired, and leases it to
-    /// `owner` until `now + lease_for`.
-    async fn claim_next_job(
-        &self,
-        owner: &str,
-        now: Timestamp,
-        lease_for: chrono::Duration,
-    ) -> StoreResult<Option<(Job, Lease)>>;
+    /// Takes the oldest queued job, or a running one whose lease expired, of an org that runs
+    /// fewer than `claim.max_running_per_org` jobs, and leases it to `claim.owner`.
+    async fn claim_next_job(&self, claim: &Claim) -> StoreResult<Option<(Job, Lease)>>;
     async fn renew_lease(&self, lease: &Lease, until: Timestamp) -> StoreResult<()>;
     /// Gives the job back to the queue (graceful shutdown).
     async fn release_job(&self, lease: &Lease) -> StoreResult<()>;

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use bulkwrite_core::callback_url::CallbackPolicy;
 use bulkwrite_core::ids::JobId;
-use bulkwrite_store::{BlobStore, Store};
+use bulkwrite_store::{BlobStore, Claim, Store};
 use tokio::sync::{watch, Notify};
 
 pub use callback::CallbackDispatcher;
@@ -45,6 +45,8 @@ pub struct WorkerConfig {
     pub max_columns: usize,
     /// How often an idle worker looks for work when nothing wakes it.
     pub idle_poll: Duration,
+    /// Jobs of one org that run at once across every worker on the database.
+    pub max_running_per_org: u32,
     /// Base of absolute URLs (`result.download_url` in callback bodies).
     pub public_url: String,
     pub callbacks: CallbackConfig,
@@ -71,6 +73,7 @@ impl Default for WorkerConfig {
             max_rows_per_file: 25_000,
             max_columns: 200,
             idle_poll: Duration::from_secs(1),
+            max_running_per_org: 10,
             public_url: "http://127.0.0.1:8080".to_string(),
             callbacks: CallbackConfig {
                 policy: CallbackPolicy::default(),
@@ -127,7 +130,13 @@ impl Worker {
         let owner = format!("{}#{}", self.ctx.config.node_id, claim);
         let lease_for =
             chrono::Duration::from_std(self.ctx.config.lease_duration).unwrap_or(chrono::Duration::seconds(30));
-        let claimed = match self.ctx.store.claim_next_job(&owner, chrono::Utc::now(), lease_for).await {
+        let claim = Claim {
+            owner: owner.clone(),
+            now: chrono::Utc::now(),
+            lease_for,
+            max_running_per_org: self.ctx.config.max_running_per_org,
+        };
+        let claimed = match self.ctx.store.claim_next_job(&claim).await {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::warn!(error = %error, "claiming a job failed");

@@ -69,7 +69,8 @@ pub async fn a_lease_fences_every_write(store: Arc<dyn Store>) {
 pub async fn an_expired_lease_is_taken_over(store: Arc<dyn Store>) {
     with_org(&store).await;
     let job = new_job(&store, 3000, ORG, spec(false, Operation::Insert, None)).await;
-    let (_, old) = store.claim_next_job("dead", Utc::now(), Duration::milliseconds(1)).await.unwrap().unwrap();
+    let (_, old) =
+        store.claim_next_job(&Claim::new("dead", Utc::now(), Duration::milliseconds(1))).await.unwrap().unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let (taken, new) = claim(&store, "alive").await.expect("expired lease is claimable");
     assert_eq!(taken.id, job);
@@ -158,4 +159,23 @@ pub async fn callback_attempts_are_recorded_and_retried(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .is_empty());
+}
+
+pub async fn a_busy_org_waits_while_others_run(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    store.create_org(org(OTHER_ORG), user(OTHER_ADMIN, OTHER_ORG), standard_schema()).await.unwrap();
+    let first = new_job(&store, 13_000, ORG, spec(false, Operation::Insert, None)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let second = new_job(&store, 13_001, ORG, spec(false, Operation::Insert, None)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let other = new_job(&store, 13_002, OTHER_ORG, spec(false, Operation::Insert, None)).await;
+    let claim = |owner: &str| Claim { max_running_per_org: 1, ..Claim::new(owner, Utc::now(), Duration::seconds(30)) };
+    let (job, lease) = store.claim_next_job(&claim("w1")).await.unwrap().unwrap();
+    assert_eq!(job.id, first);
+    let (job, _) = store.claim_next_job(&claim("w2")).await.unwrap().unwrap();
+    assert_eq!(job.id, other, "the first org already runs its one job");
+    assert!(store.claim_next_job(&claim("w3")).await.unwrap().is_none());
+    store.complete_job(&lease, "r", Utc::now()).await.unwrap();
+    let (job, _) = store.claim_next_job(&claim("w4")).await.unwrap().unwrap();
+    assert_eq!(job.id, second);
 }

@@ -25,6 +25,7 @@ macro_rules! conformance_tests {
             reserved_ids_never_overlap,
             uploads_are_scoped_by_org,
             jobs_are_scoped_by_org_and_claimed_in_order,
+            a_busy_org_waits_while_others_run,
             a_lease_fences_every_write,
             an_expired_lease_is_taken_over,
             released_and_requeued_jobs_run_again,
@@ -161,7 +162,7 @@ pub(super) async fn new_job(store: &Arc<dyn Store>, id: u64, zgid: OrgId, job_sp
 }
 
 pub(super) async fn claim(store: &Arc<dyn Store>, owner: &str) -> Option<(Job, Lease)> {
-    store.claim_next_job(owner, Utc::now(), Duration::seconds(30)).await.expect("claim")
+    store.claim_next_job(&Claim::new(owner, Utc::now(), Duration::seconds(30))).await.expect("claim")
 }
 
 pub(super) fn row(row_no: u64, name: &str, email: &str) -> RowDraft {
