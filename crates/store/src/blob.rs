@@ -16,6 +16,16 @@ pub struct LocalBlob {
 }
 
 impl LocalBlob {
+    /// A blob that is a file of the store itself.
+    pub fn in_place(path: PathBuf) -> LocalBlob {
+        LocalBlob { path, _temporary: None }
+    }
+
+    /// A temporary local copy of a remote blob, deleted when dropped.
+    pub fn temporary(path: tempfile::TempPath) -> LocalBlob {
+        LocalBlob { path: path.to_path_buf(), _temporary: Some(path) }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
