@@ -1,8 +1,9 @@
 //! `POST /crm/{v}/upload` (spec §2): the zip streams to a staging file, is checked, and is moved
 //! into the blob store whole; it is never held in memory.
 
-use axum::extract::multipart::{Field, MultipartRejection};
-use axum::extract::{Multipart, State};
+use axum::body::Body;
+use axum::extract::multipart::Field;
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use bulkwrite_core::details::format_time;
@@ -19,27 +20,74 @@ use crate::paths::{version, ZPath};
 use crate::response::json_response;
 use crate::AppState;
 
+/// Bytes beyond the upload limit still read (and dropped) from a refused request.
+const DRAIN_MARGIN: u64 = 1024 * 1024;
+
+/// Reads and drops what is left of a request body, up to `limit` bytes.
+async fn drain(body: Body, limit: u64) {
+    let mut stream = body.into_data_stream();
+    let mut read: u64 = 0;
+    while let Some(Ok(chunk)) = futures_util::StreamExt::next(&mut stream).await {
+        read += chunk.len() as u64;
+        if read > limit {
+            return;
+        }
+    }
+}
+
+/// Reads and drops the rest of a multipart body after a refused part, up to about `limit` bytes.
+async fn drain_multipart(multipart: &mut Multipart, limit: u64) {
+    let mut read: u64 = 0;
+    while let Ok(Some(mut field)) = multipart.next_field().await {
+        while let Ok(Some(chunk)) = field.chunk().await {
+            read += chunk.len() as u64;
+            if read > limit.saturating_add(DRAIN_MARGIN) {
+                return;
+            }
+        }
+    }
+}
+
 /// The header sentence of Zoho's upload gateway.
 const HEADERS_MESSAGE: &str = "check if headers [feature, X-CRM-ORG] are present and valid";
 
-pub async fn upload_file(
-    State(state): State<AppState>,
-    ZPath(path_version): ZPath<String>,
-    auth: Auth,
-    headers: HeaderMap,
-    multipart: Result<Multipart, MultipartRejection>,
-) -> ApiResult<Response> {
-    version(&path_version)?;
-    auth.require(&["ZohoFiles.files.ALL", "ZohoFiles.files.CREATE"])?;
-    check_headers(&headers, auth.0.org)?;
+pub async fn upload_file(State(state): State<AppState>, ZPath(path_version): ZPath<String>, request: Request) -> ApiResult<Response> {
+    let (mut parts, body) = request.into_parts();
     let max = state.config.max_upload_bytes;
-    let declared = headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > max.saturating_add(64 * 1024)) {
+    // Answering before the body is read makes clients that are still sending it fail with a
+    // broken pipe instead of reading the error, so refused uploads are drained first.
+    let checked = async {
+        version(&path_version)?;
+        let auth = Auth::from_request_parts(&mut parts, &state).await?;
+        auth.require(&["ZohoFiles.files.ALL", "ZohoFiles.files.CREATE"])?;
+        check_headers(&parts.headers, auth.0.org)?;
+        Ok::<Auth, Failure>(auth)
+    }
+    .await;
+    let auth = match checked {
+        Ok(auth) => auth,
+        Err(failure) => {
+            drain(body, max.saturating_add(DRAIN_MARGIN)).await;
+            return Err(failure);
+        }
+    };
+    let declared = parts.headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max.saturating_add(DRAIN_MARGIN)) {
         return Err(ErrorCode::FileTooLarge.into());
     }
+    let multipart = Multipart::from_request(Request::from_parts(parts, body), &state).await;
     let mut multipart = multipart.map_err(|_| missing_file())?;
+    let outcome = store_upload(&state, &auth, &mut multipart, max).await;
+    if outcome.is_err() {
+        drain_multipart(&mut multipart, max).await;
+    }
+    outcome
+}
+
+/// Streams the `file` part into the blob store and records the upload.
+async fn store_upload(state: &AppState, auth: &Auth, multipart: &mut Multipart, max: u64) -> ApiResult<Response> {
     let created_at = chrono::Utc::now();
-    let time_zone = org_time_zone(&state, auth.0.org).await?;
+    let time_zone = org_time_zone(state, auth.0.org).await?;
     let created_time = format_time(created_at, time_zone);
     loop {
         let field = multipart.next_field().await.map_err(|_| missing_file())?;
@@ -50,7 +98,7 @@ pub async fn upload_file(
             continue;
         }
         let file_name = field.file_name().unwrap_or("upload.zip").to_string();
-        let staged = stage(&state, field, max).await?;
+        let staged = stage(state, field, max).await?;
         if !looks_like_zip(&staged.prefix) {
             return Err(invalid_format(&created_time));
         }

@@ -10,4 +10,5 @@ mod isolation;
 mod metadata;
 mod oauth;
 mod records_api;
+mod sdk;
 mod seed;

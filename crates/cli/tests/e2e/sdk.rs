@@ -1,0 +1,231 @@
+//! Zoho's official SDKs, unmodified, against the real server: the Python SDK (PyPI `zohocrmsdk2-0`) and
+//! the Node SDK (npm `@zohocrm/nodejs-sdk-2.0`) run `tests/sdk/{python,node}/bulk_write.*` (upload → job →
+//! poll → download → error cases → records) in each of the three token modes.
+//!
+//! The SDKs are installed by `bash .ci/run` (pip and `npm ci`, pinned). A missing or wrong-version SDK
+//! fails these tests; it never skips them.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::harness::Server;
+
+const INSTALL_HINT: &str = "run `bash .ci/run` (it installs the pinned SDKs: `python3 -m pip install -r \
+                            crates/cli/tests/sdk/python/requirements.txt` and `npm ci --prefix crates/cli/tests/sdk/node`)";
+
+/// How long one SDK script may run.
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
+
+#[derive(Clone, Copy)]
+enum Sdk {
+    Python,
+    Node,
+}
+
+fn sdk_dir(sdk: Sdk) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk");
+    match sdk {
+        Sdk::Python => dir.join("python"),
+        Sdk::Node => dir.join("node"),
+    }
+}
+
+/// The version pinned in `requirements.txt` (`zohocrmsdk2-0==X`).
+fn pinned_python_version() -> String {
+    let text = std::fs::read_to_string(sdk_dir(Sdk::Python).join("requirements.txt")).expect("requirements.txt");
+    text.lines()
+        .find_map(|line| line.trim().strip_prefix("zohocrmsdk2-0=="))
+        .map(|v| v.trim().to_string())
+        .expect("requirements.txt pins zohocrmsdk2-0==VERSION")
+}
+
+/// The version pinned in `package.json`.
+fn pinned_node_version() -> String {
+    let text = std::fs::read_to_string(sdk_dir(Sdk::Node).join("package.json")).expect("package.json");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("package.json is JSON");
+    json["dependencies"]["@zohocrm/nodejs-sdk-2.0"].as_str().expect("package.json pins the SDK").to_string()
+}
+
+/// Fails (never skips) when the SDK is not installed at the pinned version.
+fn require_sdk(sdk: Sdk) {
+    match sdk {
+        Sdk::Python => {
+            let pinned = pinned_python_version();
+            let probe = Command::new("python3")
+                .args(["-c", "import zcrmsdk, importlib.metadata as m; print(m.version('zohocrmsdk2-0'))"])
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run python3 ({e}); install Python 3, then {INSTALL_HINT}"));
+            let installed = String::from_utf8_lossy(&probe.stdout).trim().to_string();
+            assert!(
+                probe.status.success(),
+                "the Python SDK zohocrmsdk2-0 is not installed ({}); {INSTALL_HINT}",
+                String::from_utf8_lossy(&probe.stderr).trim().lines().last().unwrap_or("")
+            );
+            assert_eq!(installed, pinned, "zohocrmsdk2-0 {installed} is installed, {pinned} is pinned; {INSTALL_HINT}");
+        }
+        Sdk::Node => {
+            let pinned = pinned_node_version();
+            let version = Command::new("node")
+                .arg("--version")
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run node ({e}); install Node.js, then {INSTALL_HINT}"));
+            assert!(version.status.success(), "node --version failed; {INSTALL_HINT}");
+            let manifest = sdk_dir(Sdk::Node).join("node_modules/@zohocrm/nodejs-sdk-2.0/package.json");
+            let text = std::fs::read_to_string(&manifest).unwrap_or_else(|_| {
+                panic!(
+                    "the Node SDK @zohocrm/nodejs-sdk-2.0 is not installed ({} missing); {INSTALL_HINT}",
+                    manifest.display()
+                )
+            });
+            let json: serde_json::Value = serde_json::from_str(&text).expect("SDK package.json");
+            let installed = json["version"].as_str().unwrap_or("?");
+            assert_eq!(
+                installed, pinned,
+                "@zohocrm/nodejs-sdk-2.0 {installed} is installed, {pinned} is pinned; {INSTALL_HINT}"
+            );
+        }
+    }
+}
+
+/// Echoes a child's stream line by line (captured by the test runner) and keeps the lines.
+fn pump(
+    stream: impl Read + Send + 'static,
+    lines: Arc<Mutex<Vec<String>>>,
+    label: &'static str,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if label == "stderr" {
+                eprintln!("{line}");
+            } else {
+                println!("{line}");
+            }
+            lines.lock().unwrap().push(line);
+        }
+    })
+}
+
+/// Starts a server, runs the SDK script in `mode` against it, and asserts it exits 0.
+async fn run_sdk(sdk: Sdk, mode: &str) {
+    require_sdk(sdk);
+    let server = Server::start(&[]).await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let (program, script) = match sdk {
+        Sdk::Python => ("python3", sdk_dir(sdk).join("bulk_write.py")),
+        Sdk::Node => ("node", sdk_dir(sdk).join("bulk_write.js")),
+    };
+    let no_proxy = match std::env::var("NO_PROXY") {
+        Ok(existing) if !existing.is_empty() => format!("127.0.0.1,localhost,{existing}"),
+        _ => "127.0.0.1,localhost".to_string(),
+    };
+    let mut command = Command::new(program);
+    command
+        .arg(&script)
+        .arg("--base")
+        .arg(&server.base)
+        .arg("--data-dir")
+        .arg(&server.dir)
+        .args(["--mode", mode])
+        .arg("--workdir")
+        .arg(work.path())
+        .arg("--bulkwrite")
+        .arg(env!("CARGO_BIN_EXE_bulkwrite"))
+        .current_dir(work.path())
+        .env("NO_PROXY", &no_proxy)
+        .env("no_proxy", &no_proxy)
+        .env("PYTHONUNBUFFERED", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    println!("running {} {} --mode {mode} against {}", program, script.display(), server.base);
+    let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot start {program} ({e}); {INSTALL_HINT}"));
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let err = Arc::new(Mutex::new(Vec::new()));
+    let pumps = [
+        pump(child.stdout.take().unwrap(), out.clone(), "stdout"),
+        pump(child.stderr.take().unwrap(), err.clone(), "stderr"),
+    ];
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the SDK script") {
+            break Some(status);
+        }
+        if started.elapsed() > SCRIPT_TIMEOUT {
+            child.kill().ok();
+            child.wait().ok();
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for pump in pumps {
+        pump.join().ok();
+    }
+    let success = status.is_some_and(|s| s.success());
+    if success {
+        return;
+    }
+    let log = work.path().join("sdk.log");
+    if let Ok(text) = std::fs::read_to_string(&log) {
+        let lines: Vec<&str> = text.lines().collect();
+        eprintln!("---- last lines of the SDK's log {} ----", log.display());
+        for line in &lines[lines.len().saturating_sub(30)..] {
+            eprintln!("{line}");
+        }
+    }
+    let kept = work.keep();
+    let err = err.lock().unwrap();
+    let failures: Vec<&String> =
+        err.iter().filter(|l| l.contains(": FAIL ") || l.contains("SDK NOT INSTALLED")).collect();
+    let reason = match status {
+        None => format!("timed out after {} s", SCRIPT_TIMEOUT.as_secs()),
+        Some(status) => format!("exited with {status}"),
+    };
+    if err.iter().any(|l| l.contains("SDK NOT INSTALLED")) {
+        panic!("the {program} SDK is not installed; {INSTALL_HINT}");
+    }
+    panic!(
+        "{program} {} --mode {mode} {reason}: {}\n(work dir kept: {}, server data dir: {})",
+        script.file_name().unwrap().to_string_lossy(),
+        if failures.is_empty() {
+            "no FAIL line, see stderr above".to_string()
+        } else {
+            failures.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n")
+        },
+        kept.display(),
+        server.dir.display()
+    );
+}
+
+#[tokio::test]
+async fn python_access_token() {
+    run_sdk(Sdk::Python, "access").await;
+}
+
+#[tokio::test]
+async fn python_refresh_token() {
+    run_sdk(Sdk::Python, "refresh").await;
+}
+
+#[tokio::test]
+async fn python_grant_code() {
+    run_sdk(Sdk::Python, "grant").await;
+}
+
+#[tokio::test]
+async fn node_access_token() {
+    run_sdk(Sdk::Node, "access").await;
+}
+
+#[tokio::test]
+async fn node_refresh_token() {
+    run_sdk(Sdk::Node, "refresh").await;
+}
+
+#[tokio::test]
+async fn node_grant_code() {
+    run_sdk(Sdk::Node, "grant").await;
+}
