@@ -1,18 +1,38 @@
-//! `bulkwrite`: runs the server, and (as a client) drives bulk write jobs.
+//! `bulkwrite`: runs the server, and (as a client of bulkwrite or of Zoho) drives bulk write jobs.
 
 mod admin;
 mod bench;
+mod connect;
+mod import;
+mod jobargs;
+mod jobs;
+mod lint;
+mod output;
+mod records;
 
 /// The import pipeline allocates many small values; mimalloc handles that far better than the
 /// system allocator (see docs/PERFORMANCE.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
+use serde_json::json;
+
+use output::Output;
 
 #[derive(Debug, Parser)]
-#[command(name = "bulkwrite", version, about = "A Zoho CRM Bulk Write API compatible import server")]
+#[command(
+    name = "bulkwrite",
+    version,
+    about = "A Zoho CRM Bulk Write API compatible import server, and a client for it and for Zoho",
+    after_help = "Exit status: 0 success; 1 error (or a FAILED job); 2 some rows were (or would be) skipped."
+)]
 struct Cli {
+    /// Machine-readable JSON on stdout instead of text (no colour, no progress line).
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -25,18 +45,67 @@ enum Command {
     Admin(admin::AdminArgs),
     /// Measures the whole HTTP round trip of a generated Leads import, and the server's peak memory.
     Bench(bench::BenchArgs),
+    /// Imports a CSV: upload, create the job, watch it, download and summarise the result.
+    Import(Box<import::ImportArgs>),
+    /// Shows or waits for a bulk write job.
+    Jobs(jobs::JobsArgs),
+    /// Downloads a job's result file.
+    Result(jobs::ResultArgs),
+    /// Reads records.
+    Records(records::RecordsArgs),
+    /// Checks a CSV against the org's metadata and Zoho's rules, writing nothing.
+    Lint(Box<lint::LintArgs>),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let output = Output::new(cli.json);
+    match run(cli.command, output) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(error) => {
+            if output.json {
+                output.json(&json!({ "error": error_json(&error) }));
+            }
+            eprintln!("{} {error:#}", output.paint_err("error:", output::Colour::Red));
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(command: Command, output: Output) -> anyhow::Result<i32> {
+    let client_runtime = || tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
+    match command {
         Command::Serve(args) => {
             bulkwrite_server::init_tracing();
             let config = bulkwrite_server::Config::resolve(&args)?;
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            runtime.block_on(bulkwrite_server::serve(config))
+            runtime.block_on(bulkwrite_server::serve(config))?;
+            Ok(0)
         }
-        Command::Bench(args) => bench::run(args),
-        Command::Admin(args) => admin::run(args),
+        Command::Bench(args) => bench::run(args).map(|()| 0),
+        Command::Admin(args) => admin::run(args).map(|()| 0),
+        Command::Import(args) => client_runtime()?.block_on(import::run(*args, output)),
+        Command::Jobs(args) => client_runtime()?.block_on(jobs::run_jobs(args, output)),
+        Command::Result(args) => client_runtime()?.block_on(jobs::run_result(args, output)),
+        Command::Records(args) => client_runtime()?.block_on(records::run(args, output)),
+        Command::Lint(args) => client_runtime()?.block_on(lint::run(*args, output)),
+    }
+}
+
+/// An error as JSON: Zoho's code, message, details and HTTP status when the server refused.
+fn error_json(error: &anyhow::Error) -> serde_json::Value {
+    let api = error.chain().find_map(|cause| cause.downcast_ref::<bulkwrite_client::Error>());
+    match api {
+        Some(bulkwrite_client::Error::Api { http_status, code, message, details }) => json!({
+            "code": code,
+            "message": message,
+            "details": details,
+            "http_status": http_status,
+            "context": format!("{error:#}"),
+        }),
+        Some(bulkwrite_client::Error::OAuth { error: oauth, http_status }) => {
+            json!({ "code": oauth, "http_status": http_status, "message": format!("{error:#}") })
+        }
+        _ => json!({ "message": format!("{error:#}") }),
     }
 }

@@ -53,6 +53,7 @@ mod client;
 mod endpoints;
 mod error;
 mod job;
+mod metadata;
 mod records;
 mod result;
 mod transport;

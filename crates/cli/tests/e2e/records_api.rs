@@ -149,7 +149,8 @@ async fn bulk_jobs_and_the_records_api_share_records() {
 async fn listings_page_with_page_tokens() {
     let server = Server::start(&[]).await;
     for batch in 0..3 {
-        let rows: Vec<Value> = (0..100).map(|i| json!({"Last_Name": format!("L{batch}-{i:03}"), "Company": "C"})).collect();
+        let rows: Vec<Value> =
+            (0..100).map(|i| json!({"Last_Name": format!("L{batch}-{i:03}"), "Company": "C"})).collect();
         let (status, _) = call(&server, Method::POST, "/crm/v2/Leads", json!({"data": rows})).await;
         assert_eq!(status, 201);
     }
