@@ -148,7 +148,11 @@ fn valid_email(email: &str) -> bool {
 
 impl Admin {
     fn tokens(&self) -> TokenService {
-        TokenService { store: self.store.clone(), api_domain: self.api_domain.clone(), access_lifetime: self.access_lifetime }
+        TokenService {
+            store: self.store.clone(),
+            api_domain: self.api_domain.clone(),
+            access_lifetime: self.access_lifetime,
+        }
     }
 
     async fn org(&self, org: OrgId) -> Result<Org, AdminError> {
@@ -164,7 +168,13 @@ impl Admin {
         found.ok_or_else(|| AdminError::NotFound(format!("user {} of org {org}", user.unwrap_or("(first)"))))
     }
 
-    fn user_from(&self, id: UserId, org: OrgId, request: &NewUserRequest, default_profile: &str) -> Result<User, AdminError> {
+    fn user_from(
+        &self,
+        id: UserId,
+        org: OrgId,
+        request: &NewUserRequest,
+        default_profile: &str,
+    ) -> Result<User, AdminError> {
         if !valid_email(&request.email) {
             return Err(AdminError::Invalid(format!("'{}' is not an email address", request.email)));
         }
@@ -215,7 +225,15 @@ impl Admin {
             self.store.set_password_hash(zgid, admin.id, Some(hash_password(password))).await?;
         }
         let created = self
-            .create_client(zgid, NewClientRequest { name: "Self Client".into(), kind: Some("self_client".into()), redirect_uris: vec![], user_id: None })
+            .create_client(
+                zgid,
+                NewClientRequest {
+                    name: "Self Client".into(),
+                    kind: Some("self_client".into()),
+                    redirect_uris: vec![],
+                    user_id: None,
+                },
+            )
             .await?;
         let scopes: Vec<String> = all_scopes.iter().map(|s| s.to_string()).collect();
         let tokens = self.tokens().issue(Some(&created.client_id), zgid, admin.id, &scopes, true, None).await?;
@@ -233,7 +251,9 @@ impl Admin {
         self.org(org).await?;
         let user = self.user_from(UserId::new(self.ids.next_id().await?), org, &request, "Standard")?;
         match self.store.create_user(user.clone()).await {
-            Err(StoreError::Conflict(_)) => return Err(AdminError::Conflict(format!("{} is already a user of org {org}", user.email))),
+            Err(StoreError::Conflict(_)) => {
+                return Err(AdminError::Conflict(format!("{} is already a user of org {org}", user.email)))
+            }
             other => other?,
         }
         if let Some(password) = &request.password {
@@ -277,7 +297,12 @@ impl Admin {
             created_at: chrono::Utc::now(),
         };
         self.store.create_client(client.clone()).await?;
-        Ok(CreatedClient { client_id: client.client_id, client_secret: secret, kind: kind.as_str().into(), redirect_uris: client.redirect_uris })
+        Ok(CreatedClient {
+            client_id: client.client_id,
+            client_secret: secret,
+            kind: kind.as_str().into(),
+            redirect_uris: client.redirect_uris,
+        })
     }
 
     /// An access token (and, when asked, a refresh token) minted directly.
@@ -300,7 +325,12 @@ impl Admin {
     /// A one-time grant code, as Zoho's console issues for a self client.
     pub async fn create_grant(&self, org: OrgId, request: NewGrantRequest) -> Result<String, AdminError> {
         let client = match &request.client_id {
-            Some(id) => self.store.get_client(id).await?.filter(|c| c.org == org).ok_or_else(|| AdminError::NotFound(format!("client {id}")))?,
+            Some(id) => self
+                .store
+                .get_client(id)
+                .await?
+                .filter(|c| c.org == org)
+                .ok_or_else(|| AdminError::NotFound(format!("client {id}")))?,
             None => self.self_client(org).await?,
         };
         let user = match request.user_id.as_deref() {
@@ -356,8 +386,12 @@ impl Admin {
     pub async fn add_layout(&self, org: OrgId, request: NewLayoutRequest) -> Result<OrgSchema, AdminError> {
         let id = self.ids.next_id().await?.to_string();
         self.change_schema(org, move |schema| {
-            let module = schema.module_mut(&request.module).ok_or_else(|| format!("module {} does not exist", request.module))?;
-            if request.name.trim().is_empty() || module.layouts.iter().any(|l| l.name.eq_ignore_ascii_case(request.name.trim())) {
+            let module = schema
+                .module_mut(&request.module)
+                .ok_or_else(|| format!("module {} does not exist", request.module))?;
+            if request.name.trim().is_empty()
+                || module.layouts.iter().any(|l| l.name.eq_ignore_ascii_case(request.name.trim()))
+            {
                 return Err(format!("layout name '{}' is empty or taken", request.name));
             }
             for field in &request.mandatory_fields {
@@ -365,7 +399,11 @@ impl Admin {
                     return Err(format!("{field} is not a field of {}", module.api_name));
                 }
             }
-            module.layouts.push(Layout { id, name: request.name.trim().to_string(), mandatory_fields: request.mandatory_fields.clone() });
+            module.layouts.push(Layout {
+                id,
+                name: request.name.trim().to_string(),
+                mandatory_fields: request.mandatory_fields.clone(),
+            });
             Ok(())
         })
         .await

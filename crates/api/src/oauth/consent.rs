@@ -125,7 +125,10 @@ mod tests {
             request(Some("a b|c")).redirect_with(&[("code", "1000.x")]),
             "https://app.example.com/cb?code=1000.x&state=a+b%7Cc"
         );
-        assert_eq!(request(None).redirect_with(&[("error", "access_denied")]), "https://app.example.com/cb?error=access_denied");
+        assert_eq!(
+            request(None).redirect_with(&[("error", "access_denied")]),
+            "https://app.example.com/cb?error=access_denied"
+        );
     }
 
     #[test]

@@ -191,7 +191,8 @@ impl TokenService {
     async fn refresh(&self, params: &HashMap<String, String>) -> Result<TokenAnswer, OAuthError> {
         let client = self.authenticate_client(params).await?;
         let token = param(params, "refresh_token").map_err(|_| OAuthError::Rejected("invalid_code"))?;
-        let refresh = self.store.get_refresh_token(&hash_token(token)).await?.ok_or(OAuthError::Rejected("invalid_code"))?;
+        let refresh =
+            self.store.get_refresh_token(&hash_token(token)).await?.ok_or(OAuthError::Rejected("invalid_code"))?;
         if refresh.client_id != client.client_id {
             return Err(OAuthError::Rejected("invalid_code"));
         }
@@ -204,7 +205,11 @@ impl TokenService {
             return Err(OAuthError::Rejected("unauthorized_client"));
         }
         let scopes = parse_scopes(params.get("scope").map(String::as_str).unwrap_or(""))?;
-        let soid = params.get("soid").map(|s| s.trim()).filter(|s| !s.is_empty()).ok_or(OAuthError::Rejected("missing_org_info"))?;
+        let soid = params
+            .get("soid")
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .ok_or(OAuthError::Rejected("missing_org_info"))?;
         let org = soid.strip_prefix("ZohoCRM.").and_then(OrgId::parse);
         if org != Some(client.org) {
             return Err(OAuthError::Rejected("invalid_org_info"));

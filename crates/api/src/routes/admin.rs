@@ -17,15 +17,24 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::admin::{Admin, AdminError, NewClientRequest, NewGrantRequest, NewLayoutRequest, NewOrgRequest, NewTokenRequest, NewUserRequest};
+use crate::admin::{
+    Admin, AdminError, NewClientRequest, NewGrantRequest, NewLayoutRequest, NewOrgRequest, NewTokenRequest,
+    NewUserRequest,
+};
 use crate::error::{ApiResult, Failure};
 use crate::paths::ZPath;
 use crate::response::json_response;
 use crate::AppState;
 
 /// Every scope the API knows; new orgs' self clients get them all.
-pub const ALL_SCOPES: &[&str] =
-    &["ZohoCRM.bulk.ALL", "ZohoFiles.files.ALL", "ZohoCRM.modules.ALL", "ZohoCRM.settings.ALL", "ZohoCRM.users.ALL", "ZohoCRM.org.ALL"];
+pub const ALL_SCOPES: &[&str] = &[
+    "ZohoCRM.bulk.ALL",
+    "ZohoFiles.files.ALL",
+    "ZohoCRM.modules.ALL",
+    "ZohoCRM.settings.ALL",
+    "ZohoCRM.users.ALL",
+    "ZohoCRM.org.ALL",
+];
 
 /// A request that presented the admin credential.
 pub struct AdminAuth;
@@ -66,7 +75,9 @@ impl From<AdminError> for Failure {
     fn from(error: AdminError) -> Failure {
         match error {
             AdminError::Invalid(message) => Failure(ApiError::with_message(ErrorCode::InvalidData, message)),
-            AdminError::NotFound(what) => Failure(ApiError::with_message(ErrorCode::ResourceNotFound, format!("{what} not found"))),
+            AdminError::NotFound(what) => {
+                Failure(ApiError::with_message(ErrorCode::ResourceNotFound, format!("{what} not found")))
+            }
             AdminError::Conflict(message) => Failure(ApiError::with_message(ErrorCode::DuplicateData, message)),
             AdminError::Store(error) => Failure::from(error),
         }
@@ -74,11 +85,13 @@ impl From<AdminError> for Failure {
 }
 
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Failure> {
-    serde_json::from_slice(bytes).map_err(|e| Failure(ApiError::with_message(ErrorCode::InvalidData, format!("the body does not fit: {e}"))))
+    serde_json::from_slice(bytes)
+        .map_err(|e| Failure(ApiError::with_message(ErrorCode::InvalidData, format!("the body does not fit: {e}"))))
 }
 
 fn org_id(text: &str) -> Result<OrgId, Failure> {
-    OrgId::parse(text).ok_or_else(|| Failure(ApiError::with_message(ErrorCode::ResourceNotFound, format!("org {text} not found"))))
+    OrgId::parse(text)
+        .ok_or_else(|| Failure(ApiError::with_message(ErrorCode::ResourceNotFound, format!("org {text} not found"))))
 }
 
 fn created(value: Value) -> Response {
@@ -104,7 +117,12 @@ pub async fn create_org(State(state): State<AppState>, _: AdminAuth, bytes: Byte
     Ok(created(serde_json::to_value(made).unwrap_or_default()))
 }
 
-pub async fn create_user(State(state): State<AppState>, ZPath(org): ZPath<String>, _: AdminAuth, bytes: Bytes) -> ApiResult<Response> {
+pub async fn create_user(
+    State(state): State<AppState>,
+    ZPath(org): ZPath<String>,
+    _: AdminAuth,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let request: NewUserRequest = body(&bytes)?;
     let user = admin(&state).create_user(org_id(&org)?, request).await?;
     Ok(created(json!({"user_id": user.id.to_string(), "email": user.email, "full_name": user.full_name()})))
@@ -126,37 +144,67 @@ pub async fn set_password(
     Ok(json_response(StatusCode::OK, &json!({"status": "success"})))
 }
 
-pub async fn create_client(State(state): State<AppState>, ZPath(org): ZPath<String>, _: AdminAuth, bytes: Bytes) -> ApiResult<Response> {
+pub async fn create_client(
+    State(state): State<AppState>,
+    ZPath(org): ZPath<String>,
+    _: AdminAuth,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let request: NewClientRequest = body(&bytes)?;
     let client = admin(&state).create_client(org_id(&org)?, request).await?;
     Ok(created(serde_json::to_value(client).unwrap_or_default()))
 }
 
-pub async fn create_token(State(state): State<AppState>, ZPath(org): ZPath<String>, _: AdminAuth, bytes: Bytes) -> ApiResult<Response> {
+pub async fn create_token(
+    State(state): State<AppState>,
+    ZPath(org): ZPath<String>,
+    _: AdminAuth,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let request: NewTokenRequest = body(&bytes)?;
     let tokens = admin(&state).create_token(org_id(&org)?, request).await?;
     Ok(created(serde_json::to_value(tokens).unwrap_or_default()))
 }
 
-pub async fn create_grant(State(state): State<AppState>, ZPath(org): ZPath<String>, _: AdminAuth, bytes: Bytes) -> ApiResult<Response> {
+pub async fn create_grant(
+    State(state): State<AppState>,
+    ZPath(org): ZPath<String>,
+    _: AdminAuth,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let request: NewGrantRequest = body(&bytes)?;
     let code = admin(&state).create_grant(org_id(&org)?, request).await?;
     Ok(created(json!({"code": code, "expires_in": crate::oauth::service::GRANT_LIFETIME.num_seconds()})))
 }
 
-pub async fn add_module(State(state): State<AppState>, ZPath(org): ZPath<String>, _: AdminAuth, bytes: Bytes) -> ApiResult<Response> {
+pub async fn add_module(
+    State(state): State<AppState>,
+    ZPath(org): ZPath<String>,
+    _: AdminAuth,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let spec: CustomModuleSpec = body(&bytes)?;
     let schema = admin(&state).add_module(org_id(&org)?, spec).await?;
     Ok(created(schema_summary(&schema)))
 }
 
-pub async fn add_field(State(state): State<AppState>, ZPath(org): ZPath<String>, _: AdminAuth, bytes: Bytes) -> ApiResult<Response> {
+pub async fn add_field(
+    State(state): State<AppState>,
+    ZPath(org): ZPath<String>,
+    _: AdminAuth,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let spec: CustomFieldSpec = body(&bytes)?;
     let schema = admin(&state).add_field(org_id(&org)?, spec).await?;
     Ok(created(schema_summary(&schema)))
 }
 
-pub async fn add_layout(State(state): State<AppState>, ZPath(org): ZPath<String>, _: AdminAuth, bytes: Bytes) -> ApiResult<Response> {
+pub async fn add_layout(
+    State(state): State<AppState>,
+    ZPath(org): ZPath<String>,
+    _: AdminAuth,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let request: NewLayoutRequest = body(&bytes)?;
     let schema = admin(&state).add_layout(org_id(&org)?, request).await?;
     Ok(created(schema_summary(&schema)))
@@ -173,7 +221,12 @@ pub struct MirrorRequest {
     layouts: BTreeMap<String, Value>,
 }
 
-pub async fn mirror_schema(State(state): State<AppState>, ZPath(org): ZPath<String>, _: AdminAuth, bytes: Bytes) -> ApiResult<Response> {
+pub async fn mirror_schema(
+    State(state): State<AppState>,
+    ZPath(org): ZPath<String>,
+    _: AdminAuth,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let request: MirrorRequest = body(&bytes)?;
     let schema = mirror_org(&request.modules, &request.fields, &request.layouts)
         .map_err(|e| Failure(ApiError::with_message(ErrorCode::InvalidData, e.to_string())))?;

@@ -37,7 +37,8 @@ async fn read_params(request: Request) -> HashMap<String, String> {
             params.extend(pairs);
         }
     }
-    let content_type = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let content_type =
+        request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     if content_type.starts_with("multipart/form-data") {
         if let Ok(mut multipart) = Multipart::from_request(request, &()).await {
             while let Ok(Some(field)) = multipart.next_field().await {
@@ -90,7 +91,10 @@ pub async fn revoke_token(State(state): State<AppState>, request: Request) -> Re
 }
 
 /// The client of a consent request, if the request may go on.
-async fn consent_client(state: &AppState, request: &ConsentRequest) -> Result<(bulkwrite_store::OAuthClient, String), String> {
+async fn consent_client(
+    state: &AppState,
+    request: &ConsentRequest,
+) -> Result<(bulkwrite_store::OAuthClient, String), String> {
     let client = state.store.get_client(&request.client_id).await.map_err(|e| e.to_string())?;
     let Some(client) = client else { return Err("the client_id is not known to this server".into()) };
     if client.kind != ClientKind::Web {
@@ -160,7 +164,11 @@ pub async fn authorize_decision(State(state): State<AppState>, request: Request)
     match service(&state).create_grant(&client, user.id, scopes, Some(consent.redirect_uri.clone())).await {
         Ok(code) => {
             let accounts = state.config.public_url.clone();
-            redirect(&consent.redirect_with(&[("code", code.as_str()), ("location", "us"), ("accounts-server", accounts.as_str())]))
+            redirect(&consent.redirect_with(&[
+                ("code", code.as_str()),
+                ("location", "us"),
+                ("accounts-server", accounts.as_str()),
+            ]))
         }
         Err(_) => html(StatusCode::INTERNAL_SERVER_ERROR, error_page("the grant code could not be stored")),
     }

@@ -38,16 +38,24 @@ fn page_token(offset: u64, expiry: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 fn read_page_token(token: &str, now: chrono::DateTime<chrono::Utc>) -> Result<u64, Failure> {
-    let invalid = || Failure(ApiError::with_message(ErrorCode::InvalidData, "the page_token given seems to be invalid").detail("param", "page_token"));
+    let invalid = || {
+        Failure(
+            ApiError::with_message(ErrorCode::InvalidData, "the page_token given seems to be invalid")
+                .detail("param", "page_token"),
+        )
+    };
     let bytes: Option<Vec<u8>> = (0..token.len())
         .step_by(2)
         .map(|i| token.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
         .collect();
     let text = bytes.and_then(|b| String::from_utf8(b).ok()).ok_or_else(invalid)?;
     let (offset, expiry) = text.split_once(':').ok_or_else(invalid)?;
-    let (offset, expiry) = (offset.parse::<u64>().map_err(|_| invalid())?, expiry.parse::<i64>().map_err(|_| invalid())?);
+    let (offset, expiry) =
+        (offset.parse::<u64>().map_err(|_| invalid())?, expiry.parse::<i64>().map_err(|_| invalid())?);
     if expiry < now.timestamp() {
-        return Err(Failure(ApiError::with_message(ErrorCode::InvalidData, "the page_token has expired").detail("param", "page_token")));
+        return Err(Failure(
+            ApiError::with_message(ErrorCode::InvalidData, "the page_token has expired").detail("param", "page_token"),
+        ));
     }
     Ok(offset)
 }

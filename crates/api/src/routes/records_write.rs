@@ -60,10 +60,13 @@ async fn target(state: &AppState, auth: &Auth, name: &str, operation: &str) -> R
 
 /// The `data` array of a body, and its `duplicate_check_fields`.
 fn read_body(bytes: &Bytes) -> Result<(Vec<Value>, Option<Vec<String>>), Failure> {
-    let body: Value = serde_json::from_slice(bytes).map_err(|_| Failure(ApiError::new(ErrorCode::RequestBodyNotSupported)))?;
+    let body: Value =
+        serde_json::from_slice(bytes).map_err(|_| Failure(ApiError::new(ErrorCode::RequestBodyNotSupported)))?;
     let Some(data) = body.get("data").and_then(Value::as_array) else {
         return Err(Failure(
-            ApiError::with_message(ErrorCode::MandatoryNotFound, "required field not found").detail("api_name", "data").detail("json_path", "$.data"),
+            ApiError::with_message(ErrorCode::MandatoryNotFound, "required field not found")
+                .detail("api_name", "data")
+                .detail("json_path", "$.data"),
         ));
     };
     if data.is_empty() || data.len() > MAX_RECORDS {
@@ -73,9 +76,10 @@ fn read_body(bytes: &Bytes) -> Result<(Vec<Value>, Option<Vec<String>>), Failure
                 .detail("limit", MAX_RECORDS),
         ));
     }
-    let checks = body.get("duplicate_check_fields").and_then(Value::as_array).map(|fields| {
-        fields.iter().filter_map(Value::as_str).map(str::to_string).collect()
-    });
+    let checks = body
+        .get("duplicate_check_fields")
+        .and_then(Value::as_array)
+        .map(|fields| fields.iter().filter_map(Value::as_str).map(str::to_string).collect());
     Ok((data.clone(), checks))
 }
 
@@ -91,19 +95,33 @@ fn skipped_answer(row: &ResultRow, index: usize, module: &Module) -> Value {
     let api_name = columns.into_iter().next().unwrap_or_default();
     let path = format!("$.data[{index}].{api_name}");
     match code.as_str() {
-        "MANDATORY_NOT_FOUND" => record_error(&code, "required field not found", json!({"api_name": api_name, "json_path": path})),
-        "DUPLICATE_DATA" => record_error(&code, "duplicate data", json!({"api_name": api_name, "json_path": path})),
-        "RESOURCE_NOT_FOUND" if api_name == "id" => {
-            record_error("INVALID_DATA", "the id given seems to be invalid", json!({"api_name": "id", "json_path": path}))
+        "MANDATORY_NOT_FOUND" => {
+            record_error(&code, "required field not found", json!({"api_name": api_name, "json_path": path}))
         }
+        "DUPLICATE_DATA" => record_error(&code, "duplicate data", json!({"api_name": api_name, "json_path": path})),
+        "RESOURCE_NOT_FOUND" if api_name == "id" => record_error(
+            "INVALID_DATA",
+            "the id given seems to be invalid",
+            json!({"api_name": "id", "json_path": path}),
+        ),
         _ => {
             let expected = module.field(&api_name).map(|f| f.data_type.as_str()).unwrap_or("string");
-            record_error("INVALID_DATA", "invalid data", json!({"expected_data_type": expected, "api_name": api_name, "json_path": path}))
+            record_error(
+                "INVALID_DATA",
+                "invalid data",
+                json!({"expected_data_type": expected, "api_name": api_name, "json_path": path}),
+            )
         }
     }
 }
 
-async fn success_answer(state: &AppState, auth: &Auth, target: &Target, row: &ResultRow, operation: Operation) -> Result<Value, Failure> {
+async fn success_answer(
+    state: &AppState,
+    auth: &Auth,
+    target: &Target,
+    row: &ResultRow,
+    operation: Operation,
+) -> Result<Value, Failure> {
     let id = row.record_id.unwrap_or(RecordId::new(0));
     let record = state.store.get_record(auth.0.org, &target.module.api_name, id).await?;
     let ctx = RenderContext {
@@ -113,7 +131,10 @@ async fn success_answer(state: &AppState, auth: &Auth, target: &Target, row: &Re
     };
     let mut details = Map::new();
     if let Some(record) = &record {
-        let rendered = ctx.render(record, Some(&["Modified_Time".into(), "Modified_By".into(), "Created_Time".into(), "Created_By".into()]));
+        let rendered = ctx.render(
+            record,
+            Some(&["Modified_Time".into(), "Modified_By".into(), "Created_Time".into(), "Created_By".into()]),
+        );
         for (key, value) in rendered {
             let value = match value {
                 Value::Object(mut user) => {
@@ -127,7 +148,8 @@ async fn success_answer(state: &AppState, auth: &Auth, target: &Target, row: &Re
     }
     let added = row.status == RowStatus::Added;
     let message = if added { "record added" } else { "record updated" };
-    let mut answer = json!({"code": "SUCCESS", "details": Value::Object(details), "message": message, "status": "success"});
+    let mut answer =
+        json!({"code": "SUCCESS", "details": Value::Object(details), "message": message, "status": "success"});
     if operation == Operation::Upsert {
         answer["action"] = json!(if added { "insert" } else { "update" });
         answer["duplicate_field"] = Value::Null;
@@ -275,7 +297,10 @@ pub async fn delete_records(
 ) -> ApiResult<Response> {
     version(&path_version)?;
     let Query(params) = query.map_err(|_| Failure(ApiError::new(ErrorCode::InvalidData)))?;
-    let ids = params.get("ids").map(|list| list.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()).unwrap_or_default();
+    let ids = params
+        .get("ids")
+        .map(|list| list.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
     delete(&state, &auth, &module, ids).await
 }
 
@@ -299,9 +324,16 @@ pub async fn count_records(
         return Err(ErrorCode::InvalidUrlPattern.into());
     }
     let schema = state.store.org_schema(auth.0.org).await?;
-    let module = schema.module(&module).ok_or_else(|| Failure(ApiError::new(ErrorCode::InvalidModule).detail("api_name", "module")))?;
+    let module = schema
+        .module(&module)
+        .ok_or_else(|| Failure(ApiError::new(ErrorCode::InvalidModule).detail("api_name", "module")))?;
     let lower = module.api_name.to_ascii_lowercase();
-    auth.require(&["ZohoCRM.modules.ALL", "ZohoCRM.modules.READ", &format!("ZohoCRM.modules.{lower}.READ"), &format!("ZohoCRM.modules.{lower}.ALL")])?;
+    auth.require(&[
+        "ZohoCRM.modules.ALL",
+        "ZohoCRM.modules.READ",
+        &format!("ZohoCRM.modules.{lower}.READ"),
+        &format!("ZohoCRM.modules.{lower}.ALL"),
+    ])?;
     let count = state.store.count_records(auth.0.org, &module.api_name).await?;
     Ok(json_response(StatusCode::OK, &json!({"count": count})))
 }

@@ -51,7 +51,11 @@ async fn drain_multipart(multipart: &mut Multipart, limit: u64) {
 /// The header sentence of Zoho's upload gateway.
 const HEADERS_MESSAGE: &str = "check if headers [feature, X-CRM-ORG] are present and valid";
 
-pub async fn upload_file(State(state): State<AppState>, ZPath(path_version): ZPath<String>, request: Request) -> ApiResult<Response> {
+pub async fn upload_file(
+    State(state): State<AppState>,
+    ZPath(path_version): ZPath<String>,
+    request: Request,
+) -> ApiResult<Response> {
     let (mut parts, body) = request.into_parts();
     let max = state.config.max_upload_bytes;
     // Answering before the body is read makes clients that are still sending it fail with a
@@ -71,7 +75,8 @@ pub async fn upload_file(State(state): State<AppState>, ZPath(path_version): ZPa
             return Err(failure);
         }
     };
-    let declared = parts.headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        parts.headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > max.saturating_add(DRAIN_MARGIN)) {
         return Err(ErrorCode::FileTooLarge.into());
     }
