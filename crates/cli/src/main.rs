@@ -72,7 +72,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// Client commands end quietly when their reader goes away (`bulkwrite … | head`), as Unix tools
+/// do, instead of failing on a closed pipe. The server keeps Rust's default of ignoring SIGPIPE.
+fn default_sigpipe() {
+    // SAFETY: restoring the default disposition of one signal, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn run(command: Command, output: Output) -> anyhow::Result<i32> {
+    if !matches!(command, Command::Serve(_)) {
+        default_sigpipe();
+    }
     let client_runtime = || tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
     match command {
         Command::Serve(args) => {
