@@ -1,0 +1,131 @@
+//! Blobs in PostgreSQL: every node reads the same uploads and result files, with nothing but
+//! the database to operate. A blob is rows of 1 MiB chunks, written in one transaction, so it
+//! appears whole or not at all; readers get a temporary local copy.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use bulkwrite_store::{BlobStore, LocalBlob, StoreError, StoreResult};
+use futures_util::TryStreamExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_postgres::types::ToSql;
+
+use crate::rows::{execute, get};
+use crate::{pg_error, PgStore};
+
+/// Bytes per stored chunk.
+const CHUNK_BYTES: usize = 1024 * 1024;
+
+/// Blobs kept in the database of a [`PgStore`], with a local directory for files being
+/// written and for the temporary copies readers get.
+#[derive(Clone)]
+pub struct PgBlobStore {
+    store: PgStore,
+    staging: PathBuf,
+}
+
+impl PgBlobStore {
+    /// Blobs in `store`'s database; `staging` is a local directory (created if missing) for
+    /// files being written and for local copies.
+    pub fn new(store: &PgStore, staging: &Path) -> std::io::Result<PgBlobStore> {
+        std::fs::create_dir_all(staging)?;
+        Ok(PgBlobStore { store: store.clone(), staging: staging.to_path_buf() })
+    }
+}
+
+/// Keys are relative paths of letters, digits and `-_.`, like the directory store's.
+fn check_key(key: &str) -> StoreResult<()> {
+    let valid = !key.is_empty()
+        && key.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b));
+    if !valid {
+        return Err(StoreError::NotFound(format!("invalid blob key '{key}'")));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl BlobStore for PgBlobStore {
+    fn staging_dir(&self) -> &Path {
+        &self.staging
+    }
+
+    /// Streams the staged file in, 1 MiB at a time, replacing any blob of that key in the same
+    /// transaction; the staged file is removed once the blob is committed.
+    async fn put_file(&self, key: &str, staged: &Path) -> StoreResult<u64> {
+        check_key(key)?;
+        let mut file = tokio::fs::File::open(staged).await?;
+        let mut conn = self.store.conn().await?;
+        let tx = conn.transaction().await.map_err(pg_error)?;
+        // Writers of one key take turns, so a replacement never meets the other's chunks.
+        execute(&tx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&key]).await?;
+        execute(&tx, "DELETE FROM blobs WHERE key = $1", &[&key]).await?;
+        let insert = tx
+            .prepare_cached("INSERT INTO blobs (key, chunk_no, bytes) VALUES ($1, $2, $3)")
+            .await
+            .map_err(pg_error)?;
+        let mut buffer = vec![0u8; CHUNK_BYTES];
+        let mut size: u64 = 0;
+        let mut chunk_no: i32 = 0;
+        loop {
+            let filled = fill(&mut file, &mut buffer).await?;
+            // An empty file is stored as one empty chunk, so it still exists.
+            if filled == 0 && chunk_no > 0 {
+                break;
+            }
+            let bytes = &buffer[..filled];
+            let params: [&(dyn ToSql + Sync); 3] = [&key, &chunk_no, &bytes];
+            tx.execute(&insert, &params).await.map_err(pg_error)?;
+            size += filled as u64;
+            chunk_no += 1;
+            if filled < CHUNK_BYTES {
+                break;
+            }
+        }
+        tx.commit().await.map_err(pg_error)?;
+        drop(file);
+        tokio::fs::remove_file(staged).await?;
+        Ok(size)
+    }
+
+    /// Streams the chunks, in one snapshot, into a temporary file in the staging directory.
+    async fn local(&self, key: &str) -> StoreResult<LocalBlob> {
+        check_key(key)?;
+        let conn = self.store.conn().await?;
+        let statement =
+            conn.prepare_cached("SELECT bytes FROM blobs WHERE key = $1 ORDER BY chunk_no").await.map_err(pg_error)?;
+        let params: [&(dyn ToSql + Sync); 1] = [&key];
+        let rows = conn.query_raw(&statement, params).await.map_err(pg_error)?;
+        let mut rows = std::pin::pin!(rows);
+        let staging = self.staging.clone();
+        let named = tokio::task::spawn_blocking(move || tempfile::Builder::new().prefix(".blob-").tempfile_in(staging))
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))??;
+        let (file, path) = named.into_parts();
+        let mut file = tokio::fs::File::from_std(file);
+        let mut found = false;
+        while let Some(row) = rows.try_next().await.map_err(pg_error)? {
+            found = true;
+            let bytes: &[u8] = get(&row, 0)?;
+            file.write_all(bytes).await?;
+        }
+        if !found {
+            return Err(StoreError::NotFound(format!("blob {key}")));
+        }
+        file.flush().await?;
+        Ok(LocalBlob::temporary(path))
+    }
+}
+
+/// Reads until `buffer` is full or the file ends; returns the bytes read.
+async fn fill(file: &mut tokio::fs::File, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        let read = file.read(&mut buffer[filled..]).await?;
+        if read == 0 {
+            break;
+        }
+        filled += read;
+    }
+    Ok(filled)
+}

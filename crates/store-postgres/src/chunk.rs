@@ -1,0 +1,205 @@
+//! Applying one chunk: fetch what the rows name, plan with core's rules, write the plan, the
+//! result rows, the counters and the checkpoint, all in one fenced transaction.
+//!
+//! Ids for inserted records are reserved first, in a statement of their own, so the id counter
+//! is never locked for the length of a chunk; ids of a chunk that rolls back are simply unused.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bulkwrite_core::ids::{RecordId, UserId};
+use bulkwrite_core::mapping::RowDraft;
+use bulkwrite_core::plan::{plan_chunk, probes_for, ChunkPlan, ExistingRecord, ExistingState, Key, PlanInput};
+use bulkwrite_store::*;
+use bulkwrite_wire::Operation;
+use deadpool_postgres::{GenericClient, Transaction};
+use serde_json::{Map, Value};
+use tokio_postgres::types::Json;
+
+use crate::error::write_error;
+use crate::orgs::reserve_ids;
+use crate::rows::{execute, fence, get, get_u64, query};
+use crate::{pg_error, signed, PgStore};
+
+// Lookups by many values go one value at a time through a unique index (`unnest` and a
+// `LATERAL` probe), never as `= ANY($n)` beside the `org`/`module` prefix: on a table that has
+// not been analysed yet (a new org's first import) the planner takes that prefix for selective,
+// scans all of the module's keys and filters them, which costs O(records) per chunk. `LIMIT 1`
+// and `FOR UPDATE` keep each probe a separate index lookup.
+
+/// Existing owners of `($4)` values of one key field.
+const PROBE_KEYS: &str = "SELECT v.value, k.record_id FROM unnest($4::text[]) AS v (value)
+     CROSS JOIN LATERAL (
+         SELECT record_id FROM record_keys WHERE org = $1 AND module = $2 AND field = $3 AND value = v.value LIMIT 1
+     ) AS k";
+
+/// The records `($3)` a chunk may update, locked in the (ascending) order given, so concurrent
+/// chunks updating the same records queue instead of overwriting each other, without deadlocks.
+const LOCK_RECORDS: &str = "SELECT r.id, r.owner, r.layout_id, r.data FROM unnest($3::int8[]) AS u (id)
+     CROSS JOIN LATERAL (
+         SELECT id, owner, layout_id, data FROM records WHERE id = u.id AND org = $1 AND module = $2 FOR UPDATE
+     ) AS r";
+
+/// The keys of records `($1)` (found above, within the org).
+const KEYS_OF_RECORDS: &str = "SELECT u.id, k.field, k.value FROM unnest($1::int8[]) AS u (id)
+     CROSS JOIN LATERAL (SELECT field, value FROM record_keys WHERE record_id = u.id OFFSET 0) AS k";
+
+/// Applies a chunk for the job `lease` holds (see `JobStore::apply_chunk`).
+pub(crate) async fn apply_chunk(store: &PgStore, lease: &Lease, mut chunk: ChunkWrite) -> StoreResult<ChunkOutcome> {
+    let rows = std::mem::take(&mut chunk.rows);
+    let mut conn = store.conn().await?;
+    let first_id = reserve_for(&conn, chunk.operation, &rows).await?;
+    let tx = conn.transaction().await.map_err(pg_error)?;
+    fence(&tx, lease).await?;
+    let request = WriteRequest {
+        org: signed(lease.org.get()),
+        module: &chunk.module,
+        operation: chunk.operation,
+        rows,
+        default_owner: chunk.default_owner,
+        default_layout: chunk.default_layout.clone(),
+        actor: chunk.actor,
+        now: chunk.now,
+        full_name: chunk.full_name,
+    };
+    let plan = plan_and_write(&tx, request, first_id).await?;
+    let job = signed(lease.job.get());
+    let resource = i32::try_from(chunk.resource).map_err(|_| StoreError::NotFound("resource".into()))?;
+    if let (Some(first), Some(last)) = (plan.results.first(), plan.results.last()) {
+        execute(
+            &tx,
+            "INSERT INTO job_results (job_id, idx, first_row, last_row, rows_json) VALUES ($1, $2, $3, $4, $5)",
+            &[&job, &resource, &signed(first.row_no), &signed(last.row_no), &crate::results::encode(&plan.results)?],
+        )
+        .await?;
+    }
+    execute(
+        &tx,
+        "UPDATE job_resources SET rows_done = $1, added = added + $2, updated = updated + $3, skipped = skipped + $4
+         WHERE job_id = $5 AND idx = $6",
+        &[&signed(chunk.rows_done), &signed(plan.added), &signed(plan.updated), &signed(plan.skipped), &job, &resource],
+    )
+    .await?;
+    tx.commit().await.map_err(write_error)?;
+    Ok(ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped })
+}
+
+/// Reserves an id for every row that may insert (none for updates); returns the first.
+pub(crate) async fn reserve_for<C: GenericClient>(
+    client: &C,
+    operation: Operation,
+    rows: &[RowDraft],
+) -> StoreResult<u64> {
+    if operation == Operation::Update || rows.is_empty() {
+        return Ok(0);
+    }
+    reserve_ids(client, rows.len() as u64).await
+}
+
+/// Rows to plan and write to the records of one module.
+pub(crate) struct WriteRequest<'a> {
+    pub org: i64,
+    pub module: &'a str,
+    pub operation: Operation,
+    pub rows: Vec<RowDraft>,
+    pub default_owner: UserId,
+    pub default_layout: Option<String>,
+    pub actor: UserId,
+    pub now: Timestamp,
+    pub full_name: bool,
+}
+
+/// Fetches what the rows name, plans them with core's rules and writes records and keys.
+/// `first_id` starts the ids reserved for the rows (see [`reserve_for`]).
+pub(crate) async fn plan_and_write(
+    tx: &Transaction<'_>,
+    request: WriteRequest<'_>,
+    first_id: u64,
+) -> StoreResult<ChunkPlan> {
+    let org = request.org;
+    let module = request.module;
+    let existing = fetch_existing(tx, org, module, request.operation, &request.rows).await?;
+    let key_owners: HashMap<Key, RecordId> =
+        existing.records.values().flat_map(|record| record.keys.iter().map(|key| (key.clone(), record.id))).collect();
+    let id_count = if request.operation == Operation::Update { 0 } else { request.rows.len() as u64 };
+    let mut new_ids = (first_id..first_id + id_count).map(RecordId::new);
+    let input = PlanInput {
+        operation: request.operation,
+        rows: request.rows,
+        default_owner: request.default_owner,
+        default_layout: request.default_layout,
+        full_name: request.full_name,
+    };
+    let plan = plan_chunk(input, existing, &mut new_ids);
+    let stamp = Stamp { org, module, actor: signed(request.actor.get()), now: request.now };
+    crate::chunk_write::insert_records(tx, &stamp, &plan).await?;
+    crate::chunk_write::update_records(tx, &stamp, &plan).await?;
+    crate::chunk_write::delete_keys(tx, &stamp, &plan, &key_owners).await?;
+    crate::chunk_write::insert_keys(tx, &stamp, &plan).await?;
+    Ok(plan)
+}
+
+/// What every written record of a request shares.
+pub(crate) struct Stamp<'a> {
+    pub org: i64,
+    pub module: &'a str,
+    pub actor: i64,
+    pub now: Timestamp,
+}
+
+async fn fetch_existing(
+    tx: &Transaction<'_>,
+    org: i64,
+    module: &str,
+    operation: Operation,
+    rows: &[RowDraft],
+) -> StoreResult<ExistingState> {
+    let probes = probes_for(rows);
+    let mut existing = ExistingState::default();
+    // One probe per field: the chunk's values travel as one array.
+    let mut by_field: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (field, value) in &probes.keys {
+        by_field.entry(field.as_str()).or_default().push(value.as_str());
+    }
+    for (field, values) in by_field {
+        let found = query(tx, PROBE_KEYS, &[&org, &module, &field, &values]).await?;
+        for row in &found {
+            let value: String = get(row, 0)?;
+            existing.keys.insert((field.to_string(), value), RecordId::new(get_u64(row, 1)?));
+        }
+    }
+    if operation == Operation::Insert {
+        return Ok(existing);
+    }
+    let mut wanted: Vec<i64> = probes.ids.iter().map(|id| signed(id.get())).collect();
+    wanted.extend(existing.keys.values().map(|id| signed(id.get())));
+    wanted.sort_unstable();
+    wanted.dedup();
+    if wanted.is_empty() {
+        return Ok(existing);
+    }
+    let found = query(tx, LOCK_RECORDS, &[&org, &module, &wanted]).await?;
+    for row in &found {
+        let id = RecordId::new(get_u64(row, 0)?);
+        let Json(values) = get::<Json<Map<String, Value>>>(row, 3)?;
+        let record = ExistingRecord {
+            id,
+            values,
+            owner: UserId::new(get_u64(row, 1)?),
+            layout_id: get(row, 2)?,
+            keys: Vec::new(),
+        };
+        existing.records.insert(id, record);
+    }
+    let ids: Vec<i64> = existing.records.keys().map(|id| signed(id.get())).collect();
+    let keys = query(tx, KEYS_OF_RECORDS, &[&ids]).await?;
+    for row in &keys {
+        let id = RecordId::new(get_u64(row, 0)?);
+        if let Some(record) = existing.records.get_mut(&id) {
+            record.keys.push((get(row, 1)?, get(row, 2)?));
+        }
+    }
+    for record in existing.records.values_mut() {
+        record.keys.sort();
+    }
+    Ok(existing)
+}

@@ -1,0 +1,147 @@
+//! Writing a chunk's plan: new records and keys with binary `COPY`, updates and key deletes as
+//! statements over arrays (`unnest`) or pipelined. Unique violations here are races with another
+//! node and classified as retryable (see [`write_error`]).
+
+use std::collections::HashMap;
+
+use bulkwrite_core::ids::RecordId;
+use bulkwrite_core::plan::{ChunkPlan, Key};
+use bulkwrite_store::StoreResult;
+use deadpool_postgres::Transaction;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{Json, ToSql, Type};
+
+use crate::chunk::Stamp;
+use crate::error::write_error;
+use crate::signed;
+
+/// Inserts the plan's new records.
+pub(crate) async fn insert_records(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan: &ChunkPlan) -> StoreResult<()> {
+    if plan.inserts.is_empty() {
+        return Ok(());
+    }
+    let sink = tx
+        .copy_in(
+            "COPY records (id, org, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data)
+             FROM STDIN (FORMAT binary)",
+        )
+        .await
+        .map_err(write_error)?;
+    let types = [
+        Type::INT8,
+        Type::INT8,
+        Type::TEXT,
+        Type::INT8,
+        Type::TEXT,
+        Type::INT8,
+        Type::INT8,
+        Type::TIMESTAMPTZ,
+        Type::TIMESTAMPTZ,
+        Type::JSON,
+    ];
+    let writer = BinaryCopyInWriter::new(sink, &types);
+    let mut writer = std::pin::pin!(writer);
+    for record in &plan.inserts {
+        let id = signed(record.id.get());
+        let owner = signed(record.owner.get());
+        let data = Json(&record.values);
+        let row: [&(dyn ToSql + Sync); 10] = [
+            &id,
+            &stamp.org,
+            &stamp.module,
+            &owner,
+            &record.layout_id,
+            &stamp.actor,
+            &stamp.actor,
+            &stamp.now,
+            &stamp.now,
+            &data,
+        ];
+        writer.as_mut().write(&row).await.map_err(write_error)?;
+    }
+    writer.as_mut().finish().await.map_err(write_error)?;
+    Ok(())
+}
+
+/// Rewrites the records the plan updates, in one statement. They were locked within the org
+/// and module by this transaction, so the id alone names each (and keeps the plan an index
+/// lookup per id whatever the planner thinks of `org` and `module`).
+pub(crate) async fn update_records(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan: &ChunkPlan) -> StoreResult<()> {
+    if plan.updates.is_empty() {
+        return Ok(());
+    }
+    let mut ids = Vec::with_capacity(plan.updates.len());
+    let mut owners = Vec::with_capacity(plan.updates.len());
+    let mut layouts = Vec::with_capacity(plan.updates.len());
+    let mut data = Vec::with_capacity(plan.updates.len());
+    for record in &plan.updates {
+        ids.push(signed(record.id.get()));
+        owners.push(signed(record.owner.get()));
+        layouts.push(record.layout_id.as_deref());
+        data.push(Json(&record.values));
+    }
+    let statement = tx
+        .prepare_cached(
+            "UPDATE records r
+             SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data
+             FROM unnest($3::int8[], $4::int8[], $5::text[], $6::json[]) AS u (id, owner, layout_id, data)
+             WHERE r.id = u.id",
+        )
+        .await
+        .map_err(write_error)?;
+    tx.execute(&statement, &[&stamp.actor, &stamp.now, &ids, &owners, &layouts, &data]).await.map_err(write_error)?;
+    Ok(())
+}
+
+/// Removes the keys the plan frees, each only while the record that held it still does. Each
+/// key is one statement on the full primary key; the statements are pipelined (sent together,
+/// answered together), and are few: only updates that change a unique value free keys.
+pub(crate) async fn delete_keys(
+    tx: &Transaction<'_>,
+    stamp: &Stamp<'_>,
+    plan: &ChunkPlan,
+    owners: &HashMap<Key, RecordId>,
+) -> StoreResult<()> {
+    if plan.key_deletes.is_empty() {
+        return Ok(());
+    }
+    let statement = tx
+        .prepare_cached(
+            "DELETE FROM record_keys WHERE org = $1 AND module = $2 AND field = $3 AND value = $4
+               AND ($5::int8 IS NULL OR record_id = $5)",
+        )
+        .await
+        .map_err(write_error)?;
+    let holders: Vec<Option<i64>> =
+        plan.key_deletes.iter().map(|key| owners.get(key).map(|id| signed(id.get()))).collect();
+    let mut deletes = Vec::with_capacity(plan.key_deletes.len());
+    for (key, holder) in plan.key_deletes.iter().zip(&holders) {
+        let params: [&(dyn ToSql + Sync); 5] = [&stamp.org, &stamp.module, &key.0, &key.1, holder];
+        deletes.push(tx.execute_raw(&statement, params));
+    }
+    futures_util::future::try_join_all(deletes).await.map_err(write_error)?;
+    Ok(())
+}
+
+/// Adds the plan's new keys, in key order (so concurrent writers wait on each other's keys in one
+/// order and do not deadlock).
+pub(crate) async fn insert_keys(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan: &ChunkPlan) -> StoreResult<()> {
+    if plan.key_inserts.is_empty() {
+        return Ok(());
+    }
+    let mut keys: Vec<&(Key, RecordId)> = plan.key_inserts.iter().collect();
+    keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let sink = tx
+        .copy_in("COPY record_keys (org, module, field, value, record_id) FROM STDIN (FORMAT binary)")
+        .await
+        .map_err(write_error)?;
+    let writer = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8]);
+    let mut writer = std::pin::pin!(writer);
+    for ((field, value), record) in keys {
+        let record = signed(record.get());
+        let row: [&(dyn ToSql + Sync); 5] = [&stamp.org, &stamp.module, field, value, &record];
+        writer.as_mut().write(&row).await.map_err(write_error)?;
+    }
+    writer.as_mut().finish().await.map_err(write_error)?;
+    Ok(())
+}

@@ -1,0 +1,280 @@
+//! Jobs and the queue: create, claim with a lease, progress, finish with the outbox.
+
+use async_trait::async_trait;
+use bulkwrite_core::ids::{JobId, OrgId};
+use bulkwrite_core::jobspec::JobSpec;
+use bulkwrite_core::result::ResultRow;
+use bulkwrite_store::*;
+use deadpool_postgres::Transaction;
+
+use crate::rows::{execute, fence, get, query_one, query_opt, read_job, JOB_COLUMNS};
+use crate::{json_error, pg_error, signed, PgStore, CALLBACKS_CHANNEL, JOBS_CHANNEL};
+
+/// The advisory lock key that serialises claims made under a per-org limit.
+const CLAIM_LOCK: i64 = 0x6277_636c_6169_6d00;
+
+/// Takes the oldest claimable job of an org below the limit and leases it, in one statement.
+/// `FOR UPDATE SKIP LOCKED` (applied before `LIMIT`) passes over jobs another claimer or a
+/// fenced write holds.
+const CLAIM: &str = "WITH candidate AS (
+         SELECT j.id FROM jobs j
+         WHERE (j.state = 'queued' OR (j.state = 'running' AND j.lease_expires_at < $1))
+           AND ($2::bigint >= 4294967295 OR (
+                SELECT COUNT(*) FROM jobs r
+                WHERE r.org = j.org AND r.id <> j.id AND r.state = 'running' AND r.lease_expires_at >= $1) < $2)
+         ORDER BY j.created_at, j.id
+         LIMIT 1
+         FOR UPDATE SKIP LOCKED
+     )
+     UPDATE jobs SET state = 'running', lease_owner = $3, lease_node = $4, lease_expires_at = $5,
+                     attempts = attempts + 1
+     FROM candidate WHERE jobs.id = candidate.id
+     RETURNING jobs.id, jobs.org, jobs.created_by, jobs.api_version, jobs.spec_json, jobs.state, jobs.attempts,
+               jobs.character_encoding, jobs.result_blob, jobs.error, jobs.created_at, jobs.finished_at";
+
+#[async_trait]
+impl JobStore for PgStore {
+    async fn create_job(&self, job: NewJob) -> StoreResult<()> {
+        let spec = serde_json::to_string(&job.spec).map_err(json_error)?;
+        let resources = i32::try_from(job.spec.resources.len()).unwrap_or(i32::MAX);
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(pg_error)?;
+        execute(
+            &tx,
+            "INSERT INTO jobs (id, org, created_by, api_version, spec_json, state, created_at)
+             VALUES ($1, $2, $3, $4, $5, 'queued', $6)",
+            &[
+                &signed(job.id.get()),
+                &signed(job.org.get()),
+                &signed(job.created_by.get()),
+                &job.api_version,
+                &spec,
+                &job.created_at,
+            ],
+        )
+        .await?;
+        execute(
+            &tx,
+            "INSERT INTO job_resources (job_id, idx, state) SELECT $1, idx, 'pending' FROM generate_series(0, $2 - 1) AS idx",
+            &[&signed(job.id.get()), &resources],
+        )
+        .await?;
+        notify(&tx, JOBS_CHANNEL).await?;
+        tx.commit().await.map_err(pg_error)
+    }
+
+    async fn get_job(&self, org: OrgId, job: JobId) -> StoreResult<Option<Job>> {
+        let conn = self.conn().await?;
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND org = $2");
+        let Some(row) = query_opt(&conn, &sql, &[&signed(job.get()), &signed(org.get())]).await? else {
+            return Ok(None);
+        };
+        read_job(&conn, &row).await.map(Some)
+    }
+
+    async fn claim_next_job(&self, claim: &Claim) -> StoreResult<Option<(Job, Lease)>> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(pg_error)?;
+        let limited = claim.max_running_per_org < u32::MAX;
+        if limited {
+            // Under a limit, two claimers must not both count the same free slot of an org: they
+            // take turns. Each statement after the lock sees the claims committed before it.
+            execute(&tx, "SELECT pg_advisory_xact_lock($1)", &[&CLAIM_LOCK]).await?;
+        }
+        let until = claim.now + claim.lease_for;
+        let row = query_opt(
+            &tx,
+            CLAIM,
+            &[&claim.now, &i64::from(claim.max_running_per_org), &claim.owner, &self.inner.node, &until],
+        )
+        .await?;
+        let Some(row) = row else {
+            tx.commit().await.map_err(pg_error)?;
+            return Ok(None);
+        };
+        let job = read_job(&tx, &row).await?;
+        tx.commit().await.map_err(pg_error)?;
+        let lease = Lease { job: job.id, org: job.org, owner: claim.owner.clone() };
+        Ok(Some((job, lease)))
+    }
+
+    async fn renew_lease(&self, lease: &Lease, until: Timestamp) -> StoreResult<()> {
+        let conn = self.conn().await?;
+        let changed = execute(
+            &conn,
+            "UPDATE jobs SET lease_expires_at = $1 WHERE id = $2 AND org = $3 AND lease_owner = $4 AND state = 'running'",
+            &[&until, &signed(lease.job.get()), &signed(lease.org.get()), &lease.owner],
+        )
+        .await?;
+        if changed == 0 {
+            return Err(StoreError::LeaseLost);
+        }
+        Ok(())
+    }
+
+    async fn release_job(&self, lease: &Lease) -> StoreResult<()> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(pg_error)?;
+        let changed = execute(
+            &tx,
+            "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_node = NULL, lease_expires_at = NULL
+             WHERE id = $1 AND org = $2 AND lease_owner = $3 AND state = 'running'",
+            &[&signed(lease.job.get()), &signed(lease.org.get()), &lease.owner],
+        )
+        .await?;
+        if changed > 0 {
+            notify(&tx, JOBS_CHANNEL).await?;
+        }
+        tx.commit().await.map_err(pg_error)
+    }
+
+    /// Requeues the running jobs this node claimed and those whose lease expired (by the
+    /// database's clock); jobs that another live node holds keep running there.
+    async fn requeue_running_jobs(&self) -> StoreResult<u64> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(pg_error)?;
+        let changed = execute(
+            &tx,
+            "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_node = NULL, lease_expires_at = NULL
+             WHERE state = 'running' AND (lease_node = $1 OR lease_expires_at < now())",
+            &[&self.inner.node],
+        )
+        .await?;
+        if changed > 0 {
+            notify(&tx, JOBS_CHANNEL).await?;
+        }
+        tx.commit().await.map_err(pg_error)?;
+        Ok(changed)
+    }
+
+    async fn set_character_encoding(&self, lease: &Lease, encoding: &str) -> StoreResult<()> {
+        let conn = self.conn().await?;
+        let changed = execute(
+            &conn,
+            "UPDATE jobs SET character_encoding = $1 WHERE id = $2 AND org = $3 AND lease_owner = $4 AND state = 'running'",
+            &[&encoding, &signed(lease.job.get()), &signed(lease.org.get()), &lease.owner],
+        )
+        .await?;
+        if changed == 0 {
+            return Err(StoreError::LeaseLost);
+        }
+        Ok(())
+    }
+
+    async fn start_resource(&self, lease: &Lease, resource: usize) -> StoreResult<()> {
+        self.set_resource_state(lease, resource, "running").await
+    }
+
+    async fn apply_chunk(&self, lease: &Lease, chunk: ChunkWrite) -> StoreResult<ChunkOutcome> {
+        crate::chunk::apply_chunk(self, lease, chunk).await
+    }
+
+    async fn finish_resource(&self, lease: &Lease, resource: usize) -> StoreResult<()> {
+        self.set_resource_state(lease, resource, "done").await
+    }
+
+    async fn result_rows(
+        &self,
+        org: OrgId,
+        job: JobId,
+        resource: usize,
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<ResultRow>> {
+        let conn = self.conn().await?;
+        let owned = query_opt(
+            &conn,
+            "SELECT 1 FROM jobs WHERE id = $1 AND org = $2",
+            &[&signed(job.get()), &signed(org.get())],
+        )
+        .await?;
+        if owned.is_none() {
+            return Err(StoreError::NotFound(format!("job {job}")));
+        }
+        let resource = i32::try_from(resource).map_err(|_| StoreError::NotFound(format!("resource {resource}")))?;
+        crate::results::read_after(&conn, signed(job.get()), resource, after, limit as usize).await
+    }
+
+    async fn complete_job(&self, lease: &Lease, result_blob: &str, now: Timestamp) -> StoreResult<()> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(pg_error)?;
+        let row = query_opt(
+            &tx,
+            "UPDATE jobs SET state = 'succeeded', result_blob = $1, finished_at = $2,
+                             lease_owner = NULL, lease_node = NULL, lease_expires_at = NULL
+             WHERE id = $3 AND org = $4 AND lease_owner = $5 AND state = 'running'
+             RETURNING spec_json",
+            &[&result_blob, &now, &signed(lease.job.get()), &signed(lease.org.get()), &lease.owner],
+        )
+        .await?;
+        let Some(row) = row else { return Err(StoreError::LeaseLost) };
+        queue_callback(&tx, lease, &get::<String>(&row, 0)?, now).await?;
+        tx.commit().await.map_err(pg_error)
+    }
+
+    async fn fail_job(&self, lease: &Lease, error: &str, result_blob: Option<&str>, now: Timestamp) -> StoreResult<()> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(pg_error)?;
+        let job = signed(lease.job.get());
+        let row = query_opt(
+            &tx,
+            "UPDATE jobs SET state = 'failed', error = $1, result_blob = $2, finished_at = $3,
+                             lease_owner = NULL, lease_node = NULL, lease_expires_at = NULL
+             WHERE id = $4 AND org = $5 AND lease_owner = $6 AND state = 'running'
+             RETURNING spec_json",
+            &[&error, &result_blob, &now, &job, &signed(lease.org.get()), &lease.owner],
+        )
+        .await?;
+        let Some(row) = row else { return Err(StoreError::LeaseLost) };
+        execute(
+            &tx,
+            "UPDATE job_resources SET state = CASE state WHEN 'running' THEN 'failed' ELSE 'skipped' END
+             WHERE job_id = $1 AND state IN ('running', 'pending')",
+            &[&job],
+        )
+        .await?;
+        queue_callback(&tx, lease, &get::<String>(&row, 0)?, now).await?;
+        tx.commit().await.map_err(pg_error)
+    }
+}
+
+impl PgStore {
+    async fn set_resource_state(&self, lease: &Lease, resource: usize, state: &'static str) -> StoreResult<()> {
+        let resource = i32::try_from(resource).map_err(|_| StoreError::NotFound(format!("resource {resource}")))?;
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(pg_error)?;
+        fence(&tx, lease).await?;
+        execute(
+            &tx,
+            "UPDATE job_resources SET state = $1 WHERE job_id = $2 AND idx = $3",
+            &[&state, &signed(lease.job.get()), &resource],
+        )
+        .await?;
+        tx.commit().await.map_err(pg_error)
+    }
+}
+
+/// The outbox: a delivery row committed with the job's final state; dispatchers on every node
+/// are woken when it commits.
+async fn queue_callback(tx: &Transaction<'_>, lease: &Lease, spec: &str, now: Timestamp) -> StoreResult<()> {
+    let spec: JobSpec = serde_json::from_str(spec).map_err(json_error)?;
+    let Some(callback) = spec.callback else {
+        return Ok(());
+    };
+    let inserted = execute(
+        tx,
+        "INSERT INTO callbacks (job_id, org, url, state, next_attempt_at) VALUES ($1, $2, $3, 'pending', $4)
+         ON CONFLICT (job_id) DO NOTHING",
+        &[&signed(lease.job.get()), &signed(lease.org.get()), &callback.url, &now],
+    )
+    .await?;
+    if inserted > 0 {
+        notify(tx, CALLBACKS_CHANNEL).await?;
+    }
+    Ok(())
+}
+
+/// Queues a notification on `channel`, delivered to listeners when the transaction commits.
+pub(crate) async fn notify(tx: &Transaction<'_>, channel: &str) -> StoreResult<()> {
+    query_one(tx, "SELECT pg_notify($1, '')", &[&channel]).await.map(|_| ())
+}

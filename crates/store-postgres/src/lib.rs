@@ -1,0 +1,144 @@
+//! The scale-out backend: every store trait, and a blob store, on one PostgreSQL database that
+//! several stateless nodes share.
+//!
+//! Owns: its migrations and SQL, its connection pool, the `LISTEN`/`NOTIFY` wake-ups between
+//! nodes ([`PgStore::listen`]) and the blobs kept in the database ([`PgBlobStore`]). Must not:
+//! hold a transaction across anything but database calls (no HTTP, no file parsing), or keep
+//! state in memory that another node would need: every node must be able to stop at any time.
+//!
+//! Invariants, besides those of `bulkwrite_store`:
+//! - a claim is one transaction with `FOR UPDATE SKIP LOCKED`, so concurrent claimers on any
+//!   number of connections never take the same job; when a per-org limit applies, claims also
+//!   take a transaction-scoped advisory lock, so two claimers cannot both count the same free
+//!   slot;
+//! - every job write is fenced (`id`, `org`, `lease_owner`, `state = 'running'`); a fenced
+//!   transaction locks the job row (`FOR KEY SHARE`), so a takeover claim skips the job until the
+//!   write commits, while lease renewals are not blocked;
+//! - a chunk (records, keys, result rows, counters, checkpoint) is one transaction under
+//!   `READ COMMITTED`; records it may update are locked `FOR UPDATE` in id order, and the unique
+//!   index on `record_keys` is the final arbiter between nodes. A unique violation there (another
+//!   node inserted the same key after this chunk looked) rolls the chunk back and surfaces as
+//!   [`StoreError::Unavailable`]: nothing was written, and the retried chunk (or the job resumed
+//!   from its checkpoint) sees the other node's key and reports the row as `DUPLICATE_DATA`.
+//!   Elsewhere a unique violation is a [`StoreError::Conflict`] (a used email, a used job id);
+//! - serialization failures, deadlocks, lock timeouts, shutdowns and lost connections are
+//!   [`StoreError::Unavailable`];
+//! - `requeue_running_jobs` requeues the jobs claimed through this store (this node) and those
+//!   whose lease has expired, never jobs another live node holds. SQLite, with one process per
+//!   file, requeues every running job instead.
+//!
+//! Record data is stored as `json`, not `jsonb`: it keeps the document exactly as written (the
+//! order of fields included, as the embedded backend does) and is cheaper to insert, while
+//! `->`/`->>` still serve lookups by value and subform links (`records_by_parent` indexes
+//! `Parent_Id`). Other documents (specs, schemas) are only read whole, so they are `text`.
+//! A chunk's records and keys go in with binary `COPY`; updates are one `UPDATE … FROM unnest`.
+//! Lookups by many values (keys, ids) unnest the array and probe a unique index per value
+//! (`CROSS JOIN LATERAL … LIMIT 1`) instead of `= ANY($n)`: on tables not yet analysed (a new
+//! org's first import) the planner takes `org = … AND module = …` for selective, scans every key
+//! of the module and filters, which made a chunk O(records); the probes keep it O(rows).
+//!
+//! Blobs live in PostgreSQL too: several stateless nodes must read the same uploads and result
+//! files, and one database is all there is to operate and back up (no shared volume, no object
+//! store). See [`PgBlobStore`].
+
+mod blobs;
+mod callbacks;
+mod chunk;
+mod chunk_write;
+mod error;
+mod jobs;
+mod listen;
+mod migrate;
+mod oauth;
+mod orgs;
+mod records;
+mod results;
+mod rows;
+mod uploads;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bulkwrite_store::ids::FIRST_ID;
+use bulkwrite_store::{StoreError, StoreResult};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+
+pub use blobs::PgBlobStore;
+pub(crate) use error::{pg_error, pool_error};
+
+/// Connections a node keeps open at most.
+const POOL_SIZE: usize = 16;
+
+/// How long a call waits for a free connection before failing as unavailable.
+const WAIT_FOR_CONNECTION: Duration = Duration::from_secs(30);
+
+/// How long opening a connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The channel that wakes workers when a job becomes claimable.
+pub const JOBS_CHANNEL: &str = "bulkwrite_jobs";
+
+/// The channel that wakes callback dispatchers when a delivery is queued.
+pub const CALLBACKS_CHANNEL: &str = "bulkwrite_callbacks";
+
+/// The PostgreSQL store. Cheap to clone; clones share the pool and the node identity.
+#[derive(Clone)]
+pub struct PgStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    config: tokio_postgres::Config,
+    /// This store's identity among the nodes, recorded with its claims.
+    node: String,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host:port/database`, without TLS) and migrates the
+    /// database; safe when several nodes start at once.
+    pub async fn connect(url: &str) -> StoreResult<PgStore> {
+        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let mut connect_config = config.clone();
+        connect_config.connect_timeout(CONNECT_TIMEOUT);
+        let manager =
+            Manager::from_config(connect_config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(WAIT_FOR_CONNECTION))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .build()
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let mut conn = pool.get().await.map_err(pool_error)?;
+        migrate::migrate(&mut conn, FIRST_ID).await?;
+        let node: String = conn.query_one("SELECT gen_random_uuid()::text", &[]).await.map_err(pg_error)?.get(0);
+        drop(conn);
+        Ok(PgStore { inner: Arc::new(Inner { pool, config, node }) })
+    }
+
+    /// This node's identity, as recorded with its claims.
+    pub fn node_id(&self) -> &str {
+        &self.inner.node
+    }
+
+    /// A pooled connection.
+    pub(crate) async fn conn(&self) -> StoreResult<Object> {
+        self.inner.pool.get().await.map_err(pool_error)
+    }
+}
+
+pub(crate) fn json_error(error: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(error.to_string())
+}
+
+/// A stored id or counter (`BIGINT`) as the unsigned value the model uses.
+pub(crate) fn unsigned(value: i64, what: &str) -> StoreResult<u64> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value}")))
+}
+
+/// An unsigned id as a `BIGINT` parameter; ids are 19 digits, below 2^63.
+pub(crate) fn signed(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}

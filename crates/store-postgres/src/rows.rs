@@ -1,0 +1,120 @@
+//! Small helpers over the driver: cached statements, typed column reads, jobs read back, the
+//! lease fence.
+
+use bulkwrite_core::ids::{JobId, OrgId, UserId};
+use bulkwrite_core::state::{JobState, ResourceState};
+use bulkwrite_store::*;
+use deadpool_postgres::GenericClient;
+use tokio_postgres::types::{FromSql, ToSql};
+use tokio_postgres::Row;
+
+use crate::{json_error, pg_error, signed, unsigned};
+
+/// Statement parameters.
+pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// Runs a cached statement and returns its rows.
+pub(crate) async fn query<C: GenericClient>(client: &C, sql: &str, params: Params<'_>) -> StoreResult<Vec<Row>> {
+    let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
+    client.query(&statement, params).await.map_err(pg_error)
+}
+
+/// Runs a cached statement that returns at most one row.
+pub(crate) async fn query_opt<C: GenericClient>(client: &C, sql: &str, params: Params<'_>) -> StoreResult<Option<Row>> {
+    let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
+    client.query_opt(&statement, params).await.map_err(pg_error)
+}
+
+/// Runs a cached statement that returns exactly one row.
+pub(crate) async fn query_one<C: GenericClient>(client: &C, sql: &str, params: Params<'_>) -> StoreResult<Row> {
+    let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
+    client.query_one(&statement, params).await.map_err(pg_error)
+}
+
+/// Runs a cached statement; returns the rows it changed.
+pub(crate) async fn execute<C: GenericClient>(client: &C, sql: &str, params: Params<'_>) -> StoreResult<u64> {
+    let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
+    client.execute(&statement, params).await.map_err(pg_error)
+}
+
+/// Column `index` of `row`; a value of the wrong type or a NULL where none belongs is corrupt.
+pub(crate) fn get<'a, T: FromSql<'a>>(row: &'a Row, index: usize) -> StoreResult<T> {
+    row.try_get(index).map_err(|e| StoreError::Corrupt(format!("column {index}: {e}")))
+}
+
+/// An unsigned id or counter stored as `BIGINT`.
+pub(crate) fn get_u64(row: &Row, index: usize) -> StoreResult<u64> {
+    unsigned(get::<i64>(row, index)?, "stored number")
+}
+
+/// An unsigned count stored as `INTEGER`.
+pub(crate) fn get_u32(row: &Row, index: usize) -> StoreResult<u32> {
+    let value: i32 = get(row, index)?;
+    u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("stored count {value}")))
+}
+
+/// The job columns [`read_job`] expects, in order.
+pub(crate) const JOB_COLUMNS: &str = "id, org, created_by, api_version, spec_json, state, attempts, \
+     character_encoding, result_blob, error, created_at, finished_at";
+
+/// A job from a row of [`JOB_COLUMNS`], with its resources read by a second query.
+pub(crate) async fn read_job<C: GenericClient>(client: &C, row: &Row) -> StoreResult<Job> {
+    let id = get_u64(row, 0)?;
+    let state: String = get(row, 5)?;
+    let state = JobState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("job state {state}")))?;
+    let spec: String = get(row, 4)?;
+    Ok(Job {
+        id: JobId::new(id),
+        org: OrgId::new(get_u64(row, 1)?),
+        created_by: UserId::new(get_u64(row, 2)?),
+        api_version: get(row, 3)?,
+        spec: serde_json::from_str(&spec).map_err(json_error)?,
+        state,
+        attempts: get_u32(row, 6)?,
+        character_encoding: get(row, 7)?,
+        resources: read_resources(client, id).await?,
+        result_blob: get(row, 8)?,
+        error: get(row, 9)?,
+        created_at: get(row, 10)?,
+        finished_at: get(row, 11)?,
+    })
+}
+
+async fn read_resources<C: GenericClient>(client: &C, job: u64) -> StoreResult<Vec<ResourceProgress>> {
+    let rows = query(
+        client,
+        "SELECT state, rows_done, added, updated, skipped FROM job_resources WHERE job_id = $1 ORDER BY idx",
+        &[&signed(job)],
+    )
+    .await?;
+    let mut resources = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let state: String = get(row, 0)?;
+        let state =
+            ResourceState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("resource state {state}")))?;
+        resources.push(ResourceProgress {
+            state,
+            rows_done: get_u64(row, 1)?,
+            added: get_u64(row, 2)?,
+            updated: get_u64(row, 3)?,
+            skipped: get_u64(row, 4)?,
+        });
+    }
+    Ok(resources)
+}
+
+/// Fails with `LeaseLost` unless `lease` still holds its running job. Inside a transaction the
+/// job row stays locked (`FOR KEY SHARE`) until commit, so no claim can take the job over in
+/// the middle of the write, while lease renewals go on.
+pub(crate) async fn fence<C: GenericClient>(client: &C, lease: &Lease) -> StoreResult<()> {
+    let held = query_opt(
+        client,
+        "SELECT 1 FROM jobs WHERE id = $1 AND org = $2 AND lease_owner = $3 AND state = 'running' FOR KEY SHARE",
+        &[&signed(lease.job.get()), &signed(lease.org.get()), &lease.owner],
+    )
+    .await?;
+    match held {
+        Some(_) => Ok(()),
+        None => Err(StoreError::LeaseLost),
+    }
+}

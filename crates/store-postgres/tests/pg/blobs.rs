@@ -1,0 +1,61 @@
+//! Blobs in the database: round trips, replacement, missing keys.
+
+use bulkwrite_store::{BlobStore, StoreError};
+use bulkwrite_store_postgres::PgBlobStore;
+
+use super::{fresh_pg_store, url_or_skip};
+
+/// Writes `bytes` to a staged file and puts it under `key`.
+async fn put(blobs: &PgBlobStore, key: &str, bytes: &[u8]) -> u64 {
+    let staged = blobs.staging_dir().join(format!("staged-{}", key.replace('/', "-")));
+    tokio::fs::write(&staged, bytes).await.unwrap();
+    let size = blobs.put_file(key, &staged).await.unwrap();
+    assert!(!staged.exists(), "the staged file is consumed");
+    size
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blobs_round_trip_in_chunks() {
+    let url = url_or_skip!();
+    let (_, store) = fresh_pg_store(&url).await;
+    let staging = tempfile::tempdir().unwrap();
+    let blobs = PgBlobStore::new(&store, staging.path()).unwrap();
+    // Two full chunks and a partial one, with a pattern that shows misordered chunks.
+    let bytes: Vec<u8> = (0..(2 * 1024 * 1024 + 12_345)).map(|i: u32| (i % 251) as u8).collect();
+    assert_eq!(put(&blobs, "uploads/big.zip", &bytes).await, bytes.len() as u64);
+    let local = blobs.local("uploads/big.zip").await.unwrap();
+    assert_eq!(tokio::fs::read(local.path()).await.unwrap(), bytes);
+    let path = local.path().to_path_buf();
+    assert!(path.starts_with(staging.path()));
+    drop(local);
+    assert!(!path.exists(), "the local copy goes away with its LocalBlob");
+
+    assert_eq!(put(&blobs, "results/empty.zip", b"").await, 0);
+    let empty = blobs.local("results/empty.zip").await.unwrap();
+    assert!(tokio::fs::read(empty.path()).await.unwrap().is_empty(), "an empty blob exists");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blob_is_replaced_whole() {
+    let url = url_or_skip!();
+    let (_, store) = fresh_pg_store(&url).await;
+    let staging = tempfile::tempdir().unwrap();
+    let blobs = PgBlobStore::new(&store, staging.path()).unwrap();
+    let long = vec![7u8; 1024 * 1024 + 1];
+    put(&blobs, "results/r.zip", &long).await;
+    put(&blobs, "results/r.zip", b"short").await;
+    let local = blobs.local("results/r.zip").await.unwrap();
+    assert_eq!(tokio::fs::read(local.path()).await.unwrap(), b"short", "no chunk of the old blob is left");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_blob_is_not_found() {
+    let url = url_or_skip!();
+    let (_, store) = fresh_pg_store(&url).await;
+    let staging = tempfile::tempdir().unwrap();
+    let blobs = PgBlobStore::new(&store, staging.path()).unwrap();
+    assert!(matches!(blobs.local("uploads/none.zip").await, Err(StoreError::NotFound(_))));
+    assert!(matches!(blobs.local("../etc/passwd").await, Err(StoreError::NotFound(_))));
+    let leftovers = std::fs::read_dir(staging.path()).unwrap().count();
+    assert_eq!(leftovers, 0, "a failed read leaves no temporary file");
+}

@@ -1,0 +1,150 @@
+//! Chunks against other writers, and how fast a chunk goes in.
+
+use std::time::{Duration, Instant};
+
+use bulkwrite_core::ids::UserId;
+use bulkwrite_core::mapping::{FindKey, RowDraft, UniqueKey};
+use bulkwrite_store::{ChunkWrite, JobStore, Lease, StoreError};
+use bulkwrite_store_postgres::PgStore;
+use bulkwrite_wire::Operation;
+use chrono::Utc;
+use serde_json::{json, Map};
+
+use super::queue::create_job;
+use super::{admin, fresh_pg_store, url_or_skip};
+
+const ORG: u64 = 111_222_333;
+
+fn lead(row_no: u64, email: &str) -> RowDraft {
+    let mut values = Map::new();
+    values.insert("Last_Name".into(), json!(format!("Last {row_no}")));
+    values.insert("First_Name".into(), json!(format!("First {row_no}")));
+    values.insert("Email".into(), json!(email));
+    values.insert("Company".into(), json!(format!("Company {}", row_no % 977)));
+    values.insert("Phone".into(), json!(format!("+1 555 {:07}", row_no)));
+    values.insert("Lead_Source".into(), json!("Web Download"));
+    values.insert("Annual_Revenue".into(), json!(row_no as f64 * 12.5));
+    RowDraft {
+        row_no,
+        echo: vec![format!("Last {row_no}"), email.to_string()],
+        values,
+        owner: None,
+        layout_id: None,
+        errors: Vec::new(),
+        missing_for_insert: Vec::new(),
+        unique_keys: vec![UniqueKey { field: "Email".into(), value: email.to_lowercase(), column: "Email".into() }],
+        find_key: None,
+        lookups: Vec::new(),
+        new_picklist_values: Vec::new(),
+    }
+}
+
+fn chunk(rows: Vec<RowDraft>, rows_done: u64) -> ChunkWrite {
+    ChunkWrite {
+        resource: 0,
+        module: "Leads".into(),
+        operation: Operation::Insert,
+        ignore_empty: false,
+        rows,
+        rows_done,
+        default_owner: UserId::new(5_725_767_000_000_000_101),
+        default_layout: Some("5725767000000002100".into()),
+        actor: UserId::new(5_725_767_000_000_000_101),
+        now: Utc::now(),
+        full_name: true,
+    }
+}
+
+async fn running_job(store: &PgStore, id: u64) -> Lease {
+    create_job(store, id, ORG).await;
+    let claim = bulkwrite_store::Claim::new("w1", Utc::now(), chrono::Duration::seconds(60));
+    store.claim_next_job(&claim).await.unwrap().expect("claimed").1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_taken_by_another_node_mid_chunk_is_retryable_then_a_duplicate() {
+    let url = url_or_skip!();
+    let (database, store) = fresh_pg_store(&url).await;
+    let lease = running_job(&store, 5_000).await;
+    // Another node inserts the same key and has not committed when the chunk looks.
+    let mut other = admin(&database).await;
+    let other_tx = other.transaction().await.unwrap();
+    other_tx
+        .execute(
+            "INSERT INTO record_keys (org, module, field, value, record_id) VALUES ($1, 'Leads', 'Email', 'race@x.co', 1)",
+            &[&(ORG as i64)],
+        )
+        .await
+        .unwrap();
+    let writer = store.clone();
+    let racing = lease.clone();
+    let apply = tokio::spawn(async move { writer.apply_chunk(&racing, chunk(vec![lead(1, "race@x.co")], 1)).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!apply.is_finished(), "the chunk waits on the other writer's key");
+    other_tx.commit().await.unwrap();
+    let raced = apply.await.unwrap();
+    assert!(matches!(raced, Err(StoreError::Unavailable(_))), "{raced:?}");
+    assert!(raced.is_err_and(|e| e.is_retryable()));
+    let job = store.get_job(bulkwrite_core::ids::OrgId::new(ORG), lease.job).await.unwrap().unwrap();
+    assert_eq!(job.resources[0].rows_done, 0, "nothing of the chunk was kept");
+
+    let retried = store.apply_chunk(&lease, chunk(vec![lead(1, "race@x.co")], 1)).await.unwrap();
+    assert_eq!((retried.added, retried.skipped), (0, 1));
+    let rows = store.result_rows(bulkwrite_core::ids::OrgId::new(ORG), lease.job, 0, 0, 10).await.unwrap();
+    assert_eq!(rows[0].errors, "DUPLICATE_DATA-Email");
+}
+
+/// `BULKWRITE_TEST_DATABASE_URL=… cargo nextest run -p bulkwrite-store-postgres --run-ignored
+/// only --no-capture apply_chunk_timing` (add `--release` for optimised numbers).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check"]
+async fn apply_chunk_timing() {
+    const ROWS: u64 = 25_000;
+    const CHUNK: u64 = 500;
+    let url = url_or_skip!();
+    let (_, store) = fresh_pg_store(&url).await;
+    let lease = running_job(&store, 6_000).await;
+    let mut chunks = Vec::new();
+    for start in (1..=ROWS).step_by(CHUNK as usize) {
+        let end = (start + CHUNK - 1).min(ROWS);
+        let rows = (start..=end).map(|n| lead(n, &format!("lead{n}@example.com"))).collect();
+        chunks.push(chunk(rows, end));
+    }
+    time_chunks(&store, &lease, "insert", chunks).await;
+    // The same rows again, as an upsert found by Email: every row updates its record.
+    let mut chunks = Vec::new();
+    for start in (1..=ROWS).step_by(CHUNK as usize) {
+        let end = (start + CHUNK - 1).min(ROWS);
+        let mut rows = Vec::new();
+        for n in start..=end {
+            let mut row = lead(n, &format!("lead{n}@example.com"));
+            let key = row.unique_keys[0].clone();
+            row.find_key = Some(FindKey::Unique { field: key.field, value: key.value, column: key.column });
+            rows.push(row);
+        }
+        chunks.push(ChunkWrite { operation: Operation::Upsert, ..chunk(rows, end) });
+    }
+    let upsert_lease = running_job(&store, 6_001).await;
+    time_chunks(&store, &upsert_lease, "upsert (all updates)", chunks).await;
+}
+
+async fn time_chunks(store: &PgStore, lease: &Lease, what: &str, chunks: Vec<ChunkWrite>) {
+    let count = chunks.len();
+    let rows: usize = chunks.iter().map(|c| c.rows.len()).sum();
+    let mut slowest = Duration::ZERO;
+    let started = Instant::now();
+    for write in chunks {
+        let chunk_started = Instant::now();
+        store.apply_chunk(lease, write).await.unwrap();
+        slowest = slowest.max(chunk_started.elapsed());
+    }
+    let total = started.elapsed();
+    println!(
+        "apply_chunk, {what}: {rows} Leads rows in {count} chunks: {:.0} ms in all, {:.1} ms per chunk \
+         (slowest {:.1} ms), {:.0} rows/s",
+        total.as_secs_f64() * 1000.0,
+        total.as_secs_f64() * 1000.0 / count as f64,
+        slowest.as_secs_f64() * 1000.0,
+        rows as f64 / total.as_secs_f64()
+    );
+}

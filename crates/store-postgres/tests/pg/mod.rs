@@ -1,0 +1,124 @@
+//! Fresh databases for tests, and the PostgreSQL-only cases.
+
+mod blobs;
+mod chunks;
+mod queue;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bulkwrite_store::Store;
+use bulkwrite_store_postgres::PgStore;
+use tokio_postgres::NoTls;
+
+/// Test databases are named `bw_<unix seconds>_<random>`; those older than this are dropped.
+const STALE_AFTER_SECS: u64 = 3600;
+
+pub fn database_url() -> Option<String> {
+    std::env::var("BULKWRITE_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty())
+}
+
+pub fn skipped() {
+    println!("skipped: BULKWRITE_TEST_DATABASE_URL is not set");
+}
+
+/// Returns early from a test when no database is configured.
+macro_rules! url_or_skip {
+    () => {
+        match crate::pg::database_url() {
+            Some(url) => url,
+            None => return crate::pg::skipped(),
+        }
+    };
+}
+pub(crate) use url_or_skip;
+
+/// A store on a new, empty database.
+pub async fn fresh_store(url: String) -> Arc<dyn Store> {
+    Arc::new(fresh_pg_store(&url).await.1)
+}
+
+/// A new database's URL and a store on it.
+pub async fn fresh_pg_store(url: &str) -> (String, PgStore) {
+    let database_url = fresh_database(url).await;
+    let store = PgStore::connect(&database_url).await.expect("connect and migrate");
+    (database_url, store)
+}
+
+/// Creates a database on the server of `url`; returns its URL.
+pub async fn fresh_database(url: &str) -> String {
+    let client = admin(url).await;
+    drop_stale_databases(&client).await;
+    let row = client.query_one("SELECT replace(gen_random_uuid()::text, '-', '')", &[]).await.expect("random name");
+    let random: String = row.get(0);
+    let name = format!("bw_{}_{}", unix_seconds(), &random[..16]);
+    client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+    with_database(url, &name)
+}
+
+/// A plain connection (for SQL that no store method runs).
+pub async fn admin(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await.expect("connect to the test server");
+    tokio::spawn(connection);
+    client
+}
+
+async fn drop_stale_databases(client: &tokio_postgres::Client) {
+    let Ok(rows) = client.query("SELECT datname FROM pg_database WHERE datname LIKE 'bw\\_%'", &[]).await else {
+        return;
+    };
+    let now = unix_seconds();
+    for row in rows {
+        let name: String = row.get(0);
+        let created = name.split('_').nth(1).and_then(|secs| secs.parse::<u64>().ok());
+        if created.is_some_and(|secs| secs + STALE_AFTER_SECS < now) {
+            // Another test process may be dropping it too: errors are fine.
+            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+        }
+    }
+}
+
+/// `url` with its database name replaced.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let authority_start = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let root = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    format!("{root}/{name}{query}")
+}
+
+fn unix_seconds() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+#[test]
+fn database_names_replace_the_path() {
+    assert_eq!(with_database("postgres://u@h:1/test", "x"), "postgres://u@h:1/x");
+    assert_eq!(with_database("postgres://u@h:1", "x"), "postgres://u@h:1/x");
+    assert_eq!(with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_starting_together_migrate_once() {
+    let url = url_or_skip!();
+    let database = fresh_database(&url).await;
+    let mut starts = Vec::new();
+    for _ in 0..4 {
+        let database = database.clone();
+        starts.push(tokio::spawn(async move { PgStore::connect(&database).await.map(|_| ()) }));
+    }
+    for start in starts {
+        start.await.unwrap().expect("every node starts");
+    }
+    let client = admin(&database).await;
+    let row = client.query_one("SELECT COUNT(*), MAX(version) FROM schema_migrations", &[]).await.unwrap();
+    let (count, version): (i64, i32) = (row.get(0), row.get(1));
+    assert_eq!(count, i64::from(version), "each migration applied once");
+    let row = client.query_one("SELECT next_id FROM id_sequence", &[]).await.unwrap();
+    assert_eq!(row.get::<_, i64>(0) as u64, bulkwrite_store::ids::FIRST_ID);
+}
