@@ -75,6 +75,11 @@ pub struct AppState {
     pub job_queued: Arc<Notify>,
 }
 
+/// The HTTP surface of a worker-only node: `GET /healthz`, everything else 404.
+pub fn health_router(state: AppState) -> Router {
+    Router::new().route("/healthz", get(routes::health::health)).fallback(routes::fallback::not_found).with_state(state)
+}
+
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let hsts = state.config.hsts;

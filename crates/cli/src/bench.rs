@@ -23,6 +23,36 @@ pub struct BenchArgs {
     /// Also run an upsert by Email over the records the insert created.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub upsert: bool,
+    /// Runs the server on PostgreSQL: a fresh database is created on this server for each size
+    /// (and dropped afterwards) [default: the embedded SQLite].
+    #[arg(long)]
+    pub database_url: Option<String>,
+}
+
+/// A database created for one benchmark size, dropped when done.
+struct ScratchDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl ScratchDatabase {
+    async fn create(admin_url: &str) -> anyhow::Result<ScratchDatabase> {
+        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis();
+        let name = format!("bw_bench_{stamp}");
+        let (client, connection) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        client.batch_execute(&format!("CREATE DATABASE {name}")).await?;
+        let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(admin_url);
+        Ok(ScratchDatabase { admin_url: admin_url.to_string(), url: format!("{base}/{name}"), name })
+    }
+
+    async fn drop_now(self) -> anyhow::Result<()> {
+        let (client, connection) = tokio_postgres::connect(&self.admin_url, tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).await?;
+        Ok(())
+    }
 }
 
 struct ServerProcess {
@@ -40,9 +70,13 @@ impl Drop for ServerProcess {
 }
 
 impl ServerProcess {
-    fn start(dir: &Path, max_rows: usize) -> anyhow::Result<ServerProcess> {
+    fn start(dir: &Path, max_rows: usize, database_url: Option<&str>) -> anyhow::Result<ServerProcess> {
         let exe = std::env::current_exe()?;
-        let mut child = Command::new(exe)
+        let mut command = Command::new(exe);
+        if let Some(url) = database_url {
+            command.env("BULKWRITE_DATABASE_URL", url);
+        }
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
             .env("BULKWRITE_BOOTSTRAP_TOKEN", TOKEN)
@@ -252,10 +286,15 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let http = reqwest::Client::builder().no_proxy().build()?;
-        println!("bulkwrite bench: {} run(s) per size, rows {:?}", args.runs, args.rows);
+        let backend = if args.database_url.is_some() { "PostgreSQL" } else { "SQLite" };
+        println!("bulkwrite bench on {backend}: {} run(s) per size, rows {:?}", args.runs, args.rows);
         for rows in &args.rows {
             let dir = tempfile::tempdir()?;
-            let server = ServerProcess::start(dir.path(), *rows)?;
+            let scratch = match &args.database_url {
+                Some(url) => Some(ScratchDatabase::create(url).await?),
+                None => None,
+            };
+            let server = ServerProcess::start(dir.path(), *rows, scratch.as_ref().map(|s| s.url.as_str()))?;
             let mut inserts = Vec::new();
             let mut upserts = Vec::new();
             for run in 0..args.runs {
@@ -275,6 +314,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
                 "        server peak RSS over all runs of this size: {}",
                 rss.map(|r| format!("{r:.1} MiB")).unwrap_or_else(|| "n/a".into())
             );
+            drop(server);
+            if let Some(scratch) = scratch {
+                scratch.drop_now().await?;
+            }
         }
         Ok(())
     })

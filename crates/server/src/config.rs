@@ -64,6 +64,14 @@ pub struct ServeArgs {
     /// Jobs of one org that run at once across all nodes [default: 10, Zoho Standard edition's concurrency].
     #[arg(long, env = "BULKWRITE_MAX_RUNNING_PER_ORG")]
     pub max_running_per_org: Option<u32>,
+    /// `postgres://user@host:port/db` to share one PostgreSQL database between nodes; `sqlite://PATH`
+    /// or nothing for the embedded database in the data directory.
+    #[arg(long, env = "BULKWRITE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// What this node does: `all`, `api` (HTTP only) or `worker` (jobs and callbacks; HTTP serves
+    /// /healthz only) [default: all].
+    #[arg(long, env = "BULKWRITE_ROLE", value_parser = ["all", "api", "worker"])]
+    pub role: Option<String>,
 }
 
 /// The TOML file: the same settings, plus what only a file can say (custom fields).
@@ -86,6 +94,8 @@ pub struct FileConfig {
     pub admin_key: Option<String>,
     pub access_token_seconds: Option<u64>,
     pub max_running_per_org: Option<u32>,
+    pub database_url: Option<String>,
+    pub role: Option<String>,
     /// The first org's company name and IANA time zone.
     pub company_name: Option<String>,
     pub time_zone: Option<String>,
@@ -118,6 +128,57 @@ pub struct Config {
     pub admin_key: Option<String>,
     pub access_token_seconds: u64,
     pub max_running_per_org: u32,
+    pub database: Database,
+    pub role: Role,
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// The embedded SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database shared by every node (the URL as given).
+    Postgres(String),
+}
+
+/// What a node does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    All,
+    Api,
+    Worker,
+}
+
+impl Role {
+    pub fn serves_api(self) -> bool {
+        matches!(self, Role::All | Role::Api)
+    }
+
+    pub fn runs_jobs(self) -> bool {
+        matches!(self, Role::All | Role::Worker)
+    }
+}
+
+fn database(url: Option<&str>, data_dir: &Path) -> anyhow::Result<Database> {
+    let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
+        return Ok(Database::Sqlite(data_dir.join("bulkwrite.sqlite")));
+    };
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Database::Postgres(url.to_string()));
+    }
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        return Ok(Database::Sqlite(PathBuf::from(path)));
+    }
+    anyhow::bail!("BULKWRITE_DATABASE_URL must start with postgres://, postgresql:// or sqlite://")
+}
+
+fn role(text: Option<&str>) -> anyhow::Result<Role> {
+    Ok(match text.unwrap_or("all") {
+        "all" => Role::All,
+        "api" => Role::Api,
+        "worker" => Role::Worker,
+        other => anyhow::bail!("BULKWRITE_ROLE must be all, api or worker, not {other}"),
+    })
 }
 
 /// The custom fields a new org gets: the seed's `Date_3`, a date field on Leads.
@@ -147,10 +208,15 @@ impl Config {
         let callback_policy =
             CallbackPolicy::parse(&allow).map_err(anyhow::Error::msg).context("BULKWRITE_CALLBACK_ALLOW")?;
         let time_zone = file.time_zone.clone().unwrap_or_else(|| "UTC".to_string());
+        let data_dir = args.data_dir.clone().or(file.data_dir.clone()).unwrap_or(default_dir);
+        let database = database(args.database_url.as_deref().or(file.database_url.as_deref()), &data_dir)?;
+        let role = role(args.role.as_deref().or(file.role.as_deref()))?;
         time_zone.parse::<chrono_tz::Tz>().map_err(|_| anyhow::anyhow!("unknown time zone '{time_zone}'"))?;
         Ok(Config {
             listen: args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
-            data_dir: args.data_dir.clone().or(file.data_dir.clone()).unwrap_or(default_dir),
+            data_dir,
+            database,
+            role,
             public_url: args
                 .public_url
                 .clone()

@@ -4,6 +4,7 @@
 //! Shutdown order on SIGINT/SIGTERM: stop accepting connections and finish in-flight requests;
 //! the worker stops claiming, checkpoints the chunk in hand and releases its job; then exit.
 
+mod backend;
 mod bootstrap;
 pub mod config;
 
@@ -15,10 +16,12 @@ use anyhow::Context;
 use bulkwrite_api::{ApiConfig, AppState};
 use bulkwrite_core::jobspec::Limits;
 use bulkwrite_store::ids::IdAllocator;
-use bulkwrite_store::{BlobStore, DirBlobStore, Store};
+use bulkwrite_store::Store;
 use bulkwrite_store_sqlite::SqliteStore;
 use bulkwrite_worker::{CallbackConfig, CallbackDispatcher, Wakeup, Worker, WorkerConfig, WorkerContext};
 use tokio::sync::watch;
+
+use crate::backend::Backend;
 
 pub use bootstrap::ALL_SCOPES;
 pub use bulkwrite_api::admin;
@@ -78,10 +81,10 @@ pub async fn open_admin(
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
     let _lock = lock_data_dir(&config.data_dir)?;
-    let sqlite = SqliteStore::open(&config.data_dir.join("bulkwrite.sqlite")).await.context("opening the database")?;
-    let store: Arc<dyn Store> = Arc::new(sqlite);
-    let blobs: Arc<dyn BlobStore> =
-        Arc::new(DirBlobStore::open(&config.data_dir).context("opening the blob directory")?);
+    let backend = Backend::open(&config.database, &config.data_dir).await?;
+    let (store, blobs) = (Arc::clone(&backend.store), Arc::clone(&backend.blobs));
+    // SQLite: every running job was this node's. PostgreSQL: only jobs whose lease has expired
+    // (another node's live job is left alone).
     let requeued = store.requeue_running_jobs().await?;
     if requeued > 0 {
         tracing::info!(requeued, "jobs interrupted by the last stop are queued again");
@@ -105,16 +108,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         config: Arc::new(worker_config(&config, &base_url)),
         wakeup: Arc::clone(&wakeup),
     };
-    let worker = Worker::new(worker_ctx.clone());
-    let dispatcher = CallbackDispatcher::new(worker_ctx).context("building the callback client")?;
-    let worker_task = tokio::spawn({
+    let listener_task = backend.listen(&wakeup);
+    let mut background = Vec::new();
+    if config.role.runs_jobs() {
+        let worker = Worker::new(worker_ctx.clone());
+        let dispatcher = CallbackDispatcher::new(worker_ctx).context("building the callback client")?;
         let shutdown = shutdown_rx.clone();
-        async move { worker.run(shutdown).await }
-    });
-    let dispatcher_task = tokio::spawn({
+        background.push(tokio::spawn(async move { worker.run(shutdown).await }));
         let shutdown = shutdown_rx.clone();
-        async move { dispatcher.run(shutdown).await }
-    });
+        background.push(tokio::spawn(async move { dispatcher.run(shutdown).await }));
+    }
+    tracing::info!(backend = backend.name(), role = ?config.role, "node started");
 
     let admin_key = config
         .admin_key
@@ -127,7 +131,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         config: Arc::new(api_config(&config, &base_url, admin_key.as_deref())),
         job_queued: Arc::clone(&wakeup.jobs),
     };
-    let app = bulkwrite_api::router(state);
+    let app = if config.role.serves_api() { bulkwrite_api::router(state) } else { bulkwrite_api::health_router(state) };
     // Without TCP_NODELAY, small last segments of an answer wait for the peer's delayed ACK.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
@@ -137,10 +141,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!("stopping: the worker checkpoints and releases its job");
     let _ = shutdown_tx.send(true);
     let stopped = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        let _ = worker_task.await;
-        let _ = dispatcher_task.await;
+        for task in background {
+            let _ = task.await;
+        }
     })
     .await;
+    if let Some(task) = listener_task {
+        task.abort();
+    }
     if stopped.is_err() {
         tracing::warn!("the worker did not stop in time; its job's lease will expire");
     }

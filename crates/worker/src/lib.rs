@@ -90,7 +90,7 @@ impl Default for WorkerConfig {
 pub struct Wakeup {
     /// Shared with the API, which rings it when it queues a job.
     pub jobs: Arc<Notify>,
-    pub callbacks: Notify,
+    pub callbacks: Arc<Notify>,
 }
 
 /// What is shared by the worker's tasks.

@@ -11,13 +11,13 @@ use tokio::sync::mpsc;
 use crate::harness::{seed_body, Server};
 
 /// One request the receiver got.
-struct Received {
-    head: String,
-    body: Vec<u8>,
+pub struct Received {
+    pub head: String,
+    pub body: Vec<u8>,
 }
 
 /// A tiny HTTP receiver answering with the given statuses in turn (the last one repeats).
-async fn receiver(statuses: Vec<u16>) -> (String, mpsc::UnboundedReceiver<Received>) {
+pub async fn receiver(statuses: Vec<u16>) -> (String, mpsc::UnboundedReceiver<Received>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/bulk-write-callback", listener.local_addr().unwrap());
     let (sender, received) = mpsc::unbounded_channel();

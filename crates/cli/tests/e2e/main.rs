@@ -9,6 +9,7 @@ mod harness;
 mod import;
 mod isolation;
 mod metadata;
+mod multinode;
 mod oauth;
 mod records_api;
 mod sdk;
