@@ -20,6 +20,9 @@ pub struct AdminArgs {
     /// The server's data directory.
     #[arg(long, env = "BULKWRITE_DATA_DIR", default_value = "bulkwrite-data", global = true)]
     pub data_dir: PathBuf,
+    /// The shared PostgreSQL database of a multi-node deployment (instead of the data directory's SQLite).
+    #[arg(long, env = "BULKWRITE_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
     /// The org (zgid) to act on [default: the org of the first start].
     #[arg(long, global = true)]
     pub org: Option<String>,
@@ -311,7 +314,7 @@ async fn run_command(admin: &Admin, args: &AdminArgs, org: Option<OrgId>) -> any
 pub fn run(args: AdminArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let (admin, record) = bulkwrite_server::open_admin(&args.data_dir).await?;
+        let (admin, record) = bulkwrite_server::open_admin(&args.data_dir, args.database_url.as_deref()).await?;
         run_command(&admin, &args, record.map(|r| r.org_id)).await
     })
 }

@@ -159,7 +159,8 @@ impl Role {
     }
 }
 
-fn database(url: Option<&str>, data_dir: &Path) -> anyhow::Result<Database> {
+/// The database a URL names (`None`: the SQLite file of the data directory).
+pub fn database(url: Option<&str>, data_dir: &Path) -> anyhow::Result<Database> {
     let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
         return Ok(Database::Sqlite(data_dir.join("bulkwrite.sqlite")));
     };

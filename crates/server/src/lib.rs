@@ -16,8 +16,6 @@ use anyhow::Context;
 use bulkwrite_api::{ApiConfig, AppState};
 use bulkwrite_core::jobspec::Limits;
 use bulkwrite_store::ids::IdAllocator;
-use bulkwrite_store::Store;
-use bulkwrite_store_sqlite::SqliteStore;
 use bulkwrite_worker::{CallbackConfig, CallbackDispatcher, Wakeup, Worker, WorkerConfig, WorkerContext};
 use tokio::sync::watch;
 
@@ -51,20 +49,24 @@ fn lock_data_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
     Ok(file)
 }
 
-/// Opens the store of a data directory for administration (the server may be running: SQLite
-/// serialises the writers), with the org of its first start.
+/// Opens the store of a data directory (or the PostgreSQL database a URL names) for
+/// administration, with the org of its first start. The server may be running: SQLite serialises
+/// the writers, and PostgreSQL is shared by design.
 pub async fn open_admin(
     data_dir: &Path,
+    database_url: Option<&str>,
 ) -> anyhow::Result<(bulkwrite_api::admin::Admin, Option<bulkwrite_store::BootstrapRecord>)> {
-    let database = data_dir.join("bulkwrite.sqlite");
-    if !database.exists() {
-        anyhow::bail!(
-            "{} has no bulkwrite database; start the server once with --data-dir {}",
-            data_dir.display(),
-            data_dir.display()
-        );
+    let database = config::database(database_url, data_dir)?;
+    if let config::Database::Sqlite(path) = &database {
+        if !path.exists() {
+            anyhow::bail!(
+                "{} has no bulkwrite database; start the server once with --data-dir {}",
+                data_dir.display(),
+                data_dir.display()
+            );
+        }
     }
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&database).await.context("opening the database")?);
+    let store = Backend::open(&database, data_dir).await?.store;
     let record = store.bootstrap_record().await?;
     let base_url = std::fs::read(data_dir.join("bootstrap.json"))
         .ok()

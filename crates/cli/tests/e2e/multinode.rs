@@ -67,6 +67,16 @@ async fn a_job_created_through_one_node_is_run_shown_and_served_by_another() {
     assert_eq!(posted["id"], json!(id));
     let (status, health) = front.get_json("/healthz").await;
     assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+
+    let scratch = tempfile::tempdir().unwrap();
+    let admin = std::process::Command::new(env!("CARGO_BIN_EXE_bulkwrite"))
+        .args(["admin", "orgs", "--database-url", &database, "--data-dir"])
+        .arg(scratch.path())
+        .output()
+        .unwrap();
+    assert!(admin.status.success(), "{}", String::from_utf8_lossy(&admin.stderr));
+    let orgs = String::from_utf8_lossy(&admin.stdout);
+    assert!(orgs.contains(&front.org), "`bulkwrite admin` works on the shared database: {orgs}");
 }
 
 #[tokio::test]
