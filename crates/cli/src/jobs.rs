@@ -4,7 +4,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use bulkwrite_client::{JobDetails, Progress, ResultFile, WaitOptions};
+use bulkwrite_client::{JobDetails, Progress, ResultFile, RowStatus, WaitOptions};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
@@ -130,14 +130,15 @@ pub async fn run_result(args: ResultArgs, output: Output) -> anyhow::Result<i32>
     let result = connection.client.download_result(&details).await.context("downloading the result")?;
     let path = args.output.clone().unwrap_or_else(|| PathBuf::from(format!("{}.zip", args.id)));
     write_result(&result, &path)?;
-    let rows: Vec<_> = result.rows().collect();
-    let count = |word: &str| rows.iter().filter(|r| r.status.as_str() == word).count();
-    let (added, updated, skipped) = (count("ADDED"), count("UPDATED"), count("SKIPPED"));
+    let rows = result.rows().count();
+    let added = result.count(&RowStatus::Added);
+    let updated = result.count(&RowStatus::Updated);
+    let skipped = result.count(&RowStatus::Skipped);
     if output.json {
         output.json(&json!({
             "job": args.id,
             "file": path.display().to_string(),
-            "rows": rows.len(),
+            "rows": rows,
             "added": added,
             "updated": updated,
             "skipped": skipped,
@@ -146,7 +147,7 @@ pub async fn run_result(args: ResultArgs, output: Output) -> anyhow::Result<i32>
         println!(
             "wrote {} ({} rows: added {added}, updated {updated}, skipped {skipped})",
             path.display(),
-            grouped(rows.len() as u64)
+            grouped(rows as u64)
         );
     }
     Ok(0)
