@@ -22,7 +22,8 @@ pub(crate) async fn insert_records(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan
     }
     let sink = tx
         .copy_in(
-            "COPY records (id, org, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data)
+            "COPY records (id, org, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data,
+                 parent_id)
              FROM STDIN (FORMAT binary)",
         )
         .await
@@ -38,6 +39,7 @@ pub(crate) async fn insert_records(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan
         Type::TIMESTAMPTZ,
         Type::TIMESTAMPTZ,
         Type::JSON,
+        Type::INT8,
     ];
     let writer = BinaryCopyInWriter::new(sink, &types);
     let mut writer = std::pin::pin!(writer);
@@ -45,7 +47,8 @@ pub(crate) async fn insert_records(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan
         let id = signed(record.id.get());
         let owner = signed(record.owner.get());
         let data = Json(&record.values);
-        let row: [&(dyn ToSql + Sync); 10] = [
+        let parent = parent_id(&record.values);
+        let row: [&(dyn ToSql + Sync); 11] = [
             &id,
             &stamp.org,
             &stamp.module,
@@ -56,6 +59,7 @@ pub(crate) async fn insert_records(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan
             &stamp.now,
             &stamp.now,
             &data,
+            &parent,
         ];
         writer.as_mut().write(&row).await.map_err(write_error)?;
     }
@@ -74,23 +78,39 @@ pub(crate) async fn update_records(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan
     let mut owners = Vec::with_capacity(plan.updates.len());
     let mut layouts = Vec::with_capacity(plan.updates.len());
     let mut data = Vec::with_capacity(plan.updates.len());
+    let mut parents = Vec::with_capacity(plan.updates.len());
     for record in &plan.updates {
         ids.push(signed(record.id.get()));
         owners.push(signed(record.owner.get()));
         layouts.push(record.layout_id.as_deref());
         data.push(Json(&record.values));
+        parents.push(parent_id(&record.values));
     }
     let statement = tx
         .prepare_cached(
             "UPDATE records r
-             SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data
-             FROM unnest($3::int8[], $4::int8[], $5::text[], $6::json[]) AS u (id, owner, layout_id, data)
+             SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data,
+                 parent_id = u.parent_id
+             FROM unnest($3::int8[], $4::int8[], $5::text[], $6::json[], $7::int8[])
+                 AS u (id, owner, layout_id, data, parent_id)
              WHERE r.id = u.id",
         )
         .await
         .map_err(write_error)?;
-    tx.execute(&statement, &[&stamp.actor, &stamp.now, &ids, &owners, &layouts, &data]).await.map_err(write_error)?;
+    tx.execute(&statement, &[&stamp.actor, &stamp.now, &ids, &owners, &layouts, &data, &parents]).await.map_err(write_error)?;
     Ok(())
+}
+
+/// The id of a subform row's parent (`Parent_Id.id`), kept in its own indexed column so that
+/// `child_records` finds rows without parsing every record's JSON.
+pub(crate) fn parent_id(values: &serde_json::Map<String, serde_json::Value>) -> Option<i64> {
+    let id = values.get("Parent_Id")?.get("id")?;
+    let id = match id {
+        serde_json::Value::String(text) => text.parse::<u64>().ok()?,
+        serde_json::Value::Number(number) => number.as_u64()?,
+        _ => return None,
+    };
+    i64::try_from(id).ok()
 }
 
 /// Removes the keys the plan frees, each only while the record that held it still does. Each

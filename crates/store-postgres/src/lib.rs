@@ -29,8 +29,9 @@
 //!
 //! Record data is stored as `json`, not `jsonb`: it keeps the document exactly as written (the
 //! order of fields included, as the embedded backend does) and is cheaper to insert, while
-//! `->`/`->>` still serve lookups by value and subform links (`records_by_parent` indexes
-//! `Parent_Id`). Other documents (specs, schemas) are only read whole, so they are `text`.
+//! `->`/`->>` still serve lookups by value. A subform row's parent id is copied into the indexed
+//! `parent_id` column by the writer (an index on the JSON expression re-parsed every inserted
+//! document). Other documents (specs, schemas) are only read whole, so they are `text`.
 //! A chunk's records and keys go in with binary `COPY`; updates are one `UPDATE … FROM unnest`.
 //! Lookups by many values (keys, ids) unnest the array and probe a unique index per value
 //! (`CROSS JOIN LATERAL … LIMIT 1`) instead of `= ANY($n)`: on tables not yet analysed (a new

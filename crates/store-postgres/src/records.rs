@@ -214,13 +214,21 @@ impl RecordStore for PgStore {
     ) -> StoreResult<Vec<StoredRecord>> {
         let link_field = field_name(link_field)?;
         let conn = self.conn().await?;
-        // The field name is letters, digits and `_`, so it can be written into the statement;
-        // written as a literal, `Parent_Id` matches the expression of `records_by_parent`.
-        let sql = format!(
-            "SELECT {RECORD_COLUMNS} FROM records
-             WHERE org = $1 AND module = $2 AND (data -> '{link_field}') ->> 'id' = $3 ORDER BY id"
-        );
-        let rows = query(&conn, &sql, &[&signed(org.get()), &module, &parent.to_string()]).await?;
+        let org = signed(org.get());
+        let rows = if link_field == "Parent_Id" {
+            // Subform rows: the writer keeps the parent's id in the indexed `parent_id` column.
+            let sql = format!(
+                "SELECT {RECORD_COLUMNS} FROM records WHERE org = $1 AND module = $2 AND parent_id = $3 ORDER BY id"
+            );
+            query(&conn, &sql, &[&org, &module, &signed(parent.get())]).await?
+        } else {
+            // The field name is letters, digits and `_`, so it can be written into the statement.
+            let sql = format!(
+                "SELECT {RECORD_COLUMNS} FROM records
+                 WHERE org = $1 AND module = $2 AND (data -> '{link_field}') ->> 'id' = $3 ORDER BY id"
+            );
+            query(&conn, &sql, &[&org, &module, &parent.to_string()]).await?
+        };
         let mut records = Vec::with_capacity(rows.len());
         for row in &rows {
             records.push(read_record(row)?);

@@ -148,3 +148,32 @@ async fn time_chunks(store: &PgStore, lease: &Lease, what: &str, chunks: Vec<Chu
         rows as f64 / total.as_secs_f64()
     );
 }
+
+/// A database made by version 1 (subform links read from the JSON) is upgraded in place: the
+/// parent ids move into `parent_id` and the rows are still found under their parent.
+#[tokio::test]
+async fn upgrade_from_version_1_keeps_subform_links() {
+    let url = url_or_skip!();
+    let database_url = super::fresh_database(&url).await;
+    let client = admin(&database_url).await;
+    client.batch_execute(include_str!("../../migrations/0001_init.sql")).await.unwrap();
+    client
+        .batch_execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now());
+             INSERT INTO schema_migrations (version) VALUES (1);
+             INSERT INTO records (id, org, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data)
+             VALUES (501, 111222333, 'Account_Phones', 1, NULL, 1, 1, now(), now(),
+                     '{\"Parent_Id\": {\"name\": \"Zylker\", \"id\": \"400\"}, \"Number\": \"1\"}'),
+                    (502, 111222333, 'Account_Phones', 1, NULL, 1, 1, now(), now(), '{\"Number\": \"2\"}')",
+        )
+        .await
+        .unwrap();
+    let store = PgStore::connect(&database_url).await.expect("upgrade to the current version");
+    let org = bulkwrite_core::ids::OrgId::new(ORG);
+    let parent = bulkwrite_core::ids::RecordId::new(400);
+    let children = bulkwrite_store::RecordStore::child_records(&store, org, "Account_Phones", "Parent_Id", parent);
+    let children = children.await.unwrap();
+    assert_eq!(children.iter().map(|c| c.id.get()).collect::<Vec<_>>(), [501]);
+    let version = client.query_one("SELECT MAX(version) FROM schema_migrations", &[]).await.unwrap();
+    assert_eq!(version.get::<_, i32>(0), 2);
+}

@@ -209,4 +209,16 @@ pub async fn lookups_find_records_by_id_key_and_value(store: Arc<dyn Store>) {
     let children = store.child_records(ORG, "Account_Phones", "Parent_Id", zylker.id).await.unwrap();
     assert_eq!(children.iter().map(|c| c.values["Number"].clone()).collect::<Vec<_>>(), [json!("1"), json!("2")]);
     assert!(store.child_records(OTHER_ORG, "Account_Phones", "Parent_Id", zylker.id).await.unwrap().is_empty());
+
+    // Moving a row to another parent moves it between the parents' lists.
+    let orphan = store.child_records(ORG, "Account_Phones", "Parent_Id", RecordId::new(1)).await.unwrap();
+    assert_eq!(orphan.len(), 1);
+    let mut moved = phone(7, zylker.id, "3");
+    moved.find_key = Some(FindKey::Id { id: orphan[0].id, column: "Id".into() });
+    let mut update = chunk(Operation::Update, vec![moved], 7);
+    update.module = "Account_Phones".into();
+    assert_eq!(store.apply_chunk(&lease, update).await.unwrap().updated, 1);
+    assert!(store.child_records(ORG, "Account_Phones", "Parent_Id", RecordId::new(1)).await.unwrap().is_empty());
+    let children = store.child_records(ORG, "Account_Phones", "Parent_Id", zylker.id).await.unwrap();
+    assert_eq!(children.len(), 3);
 }
