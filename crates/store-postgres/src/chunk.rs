@@ -11,12 +11,11 @@ use bulkwrite_core::mapping::RowDraft;
 use bulkwrite_core::plan::{plan_chunk, probes_for, ChunkPlan, ExistingRecord, ExistingState, Key, PlanInput};
 use bulkwrite_store::*;
 use bulkwrite_wire::Operation;
-use deadpool_postgres::{GenericClient, Transaction};
+use deadpool_postgres::Transaction;
 use serde_json::{Map, Value};
-use tokio_postgres::types::Json;
+use tokio_postgres::types::{Json, ToSql};
 
 use crate::error::write_error;
-use crate::orgs::reserve_ids;
 use crate::rows::{execute, fence, get, get_u64, query};
 use crate::{pg_error, signed, PgStore};
 
@@ -46,8 +45,13 @@ const KEYS_OF_RECORDS: &str = "SELECT u.id, k.field, k.value FROM unnest($1::int
 /// Applies a chunk for the job `lease` holds (see `JobStore::apply_chunk`).
 pub(crate) async fn apply_chunk(store: &PgStore, lease: &Lease, mut chunk: ChunkWrite) -> StoreResult<ChunkOutcome> {
     let rows = std::mem::take(&mut chunk.rows);
+    let first_id = reserve_for(store, chunk.operation, &rows).await?;
+    let probing = if chunk.operation == Operation::Insert && store.hints().expects_new_keys(lease.job) {
+        Probing::OnConflict
+    } else {
+        Probing::First
+    };
     let mut conn = store.conn().await?;
-    let first_id = reserve_for(&conn, chunk.operation, &rows).await?;
     let tx = conn.transaction().await.map_err(pg_error)?;
     fence(&tx, lease).await?;
     let request = WriteRequest {
@@ -61,38 +65,56 @@ pub(crate) async fn apply_chunk(store: &PgStore, lease: &Lease, mut chunk: Chunk
         now: chunk.now,
         full_name: chunk.full_name,
     };
-    let plan = plan_and_write(&tx, request, first_id).await?;
+    let written = plan_and_write(&tx, request, first_id, probing).await?;
+    if written.met_existing_keys {
+        store.hints().note_conflict(lease.job);
+    }
+    let plan = written.plan;
     let job = signed(lease.job.get());
     let resource = i32::try_from(chunk.resource).map_err(|_| StoreError::NotFound("resource".into()))?;
-    if let (Some(first), Some(last)) = (plan.results.first(), plan.results.last()) {
+    // The result rows and the checkpoint go out together (pipelined), then the commit.
+    let results = async {
+        let (Some(first), Some(last)) = (plan.results.first(), plan.results.last()) else {
+            return Ok(0);
+        };
         execute(
             &tx,
             "INSERT INTO job_results (job_id, idx, first_row, last_row, rows_json) VALUES ($1, $2, $3, $4, $5)",
             &[&job, &resource, &signed(first.row_no), &signed(last.row_no), &crate::results::encode(&plan.results)?],
         )
-        .await?;
-    }
-    execute(
+        .await
+    };
+    let counts = [signed(chunk.rows_done), signed(plan.added), signed(plan.updated), signed(plan.skipped)];
+    let progress_params: [&(dyn ToSql + Sync); 6] = [&counts[0], &counts[1], &counts[2], &counts[3], &job, &resource];
+    let progress = execute(
         &tx,
         "UPDATE job_resources SET rows_done = $1, added = added + $2, updated = updated + $3, skipped = skipped + $4
          WHERE job_id = $5 AND idx = $6",
-        &[&signed(chunk.rows_done), &signed(plan.added), &signed(plan.updated), &signed(plan.skipped), &job, &resource],
-    )
-    .await?;
+        &progress_params,
+    );
+    futures_util::future::try_join(results, progress).await?;
     tx.commit().await.map_err(write_error)?;
     Ok(ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped })
 }
 
 /// Reserves an id for every row that may insert (none for updates); returns the first.
-pub(crate) async fn reserve_for<C: GenericClient>(
-    client: &C,
-    operation: Operation,
-    rows: &[RowDraft],
-) -> StoreResult<u64> {
+pub(crate) async fn reserve_for(store: &PgStore, operation: Operation, rows: &[RowDraft]) -> StoreResult<u64> {
     if operation == Operation::Update || rows.is_empty() {
         return Ok(0);
     }
-    reserve_ids(client, rows.len() as u64).await
+    store.take_record_ids(rows.len() as u64).await
+}
+
+/// When a write looks up the keys its rows name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Probing {
+    /// Before planning (updates and upserts must find their records; inserts of a job that met
+    /// existing keys before).
+    First,
+    /// Inserts only: plan as if no key existed and let the unique index check. Only if a key
+    /// turns out to exist is the attempt rolled back (to a savepoint) and made again with probes.
+    /// A new import, the common case, so costs one index descent per key instead of two.
+    OnConflict,
 }
 
 /// Rows to plan and write to the records of one module.
@@ -108,34 +130,65 @@ pub(crate) struct WriteRequest<'a> {
     pub full_name: bool,
 }
 
+/// A plan and how it was made.
+pub(crate) struct Written {
+    pub plan: ChunkPlan,
+    /// An optimistic insert met existing keys (and was made again with probes).
+    pub met_existing_keys: bool,
+}
+
 /// Fetches what the rows name, plans them with core's rules and writes records and keys.
 /// `first_id` starts the ids reserved for the rows (see [`reserve_for`]).
 pub(crate) async fn plan_and_write(
     tx: &Transaction<'_>,
-    request: WriteRequest<'_>,
+    mut request: WriteRequest<'_>,
     first_id: u64,
-) -> StoreResult<ChunkPlan> {
-    let org = request.org;
-    let module = request.module;
-    let existing = fetch_existing(tx, org, module, request.operation, &request.rows).await?;
+    probing: Probing,
+) -> StoreResult<Written> {
+    let stamp =
+        Stamp { org: request.org, module: request.module, actor: signed(request.actor.get()), now: request.now };
+    let mut met_existing_keys = false;
+    if probing == Probing::OnConflict && request.operation == Operation::Insert {
+        let rows = request.rows.clone();
+        let plan = plan(&mut request, ExistingState::default(), first_id);
+        tx.batch_execute("SAVEPOINT new_keys").await.map_err(write_error)?;
+        match crate::chunk_write::insert_keys(tx, &stamp, &plan).await {
+            Ok(()) => {
+                crate::chunk_write::insert_records(tx, &stamp, &plan).await?;
+                return Ok(Written { plan, met_existing_keys });
+            }
+            Err(error) if crate::error::is_unique_violation(&error) => {
+                tx.batch_execute("ROLLBACK TO SAVEPOINT new_keys").await.map_err(write_error)?;
+                request.rows = rows;
+                met_existing_keys = true;
+            }
+            Err(error) => return Err(write_error(error)),
+        }
+    }
+    let existing = fetch_existing(tx, request.org, request.module, request.operation, &request.rows).await?;
     let key_owners: HashMap<Key, RecordId> =
         existing.records.values().flat_map(|record| record.keys.iter().map(|key| (key.clone(), record.id))).collect();
-    let id_count = if request.operation == Operation::Update { 0 } else { request.rows.len() as u64 };
-    let mut new_ids = (first_id..first_id + id_count).map(RecordId::new);
-    let input = PlanInput {
-        operation: request.operation,
-        rows: request.rows,
-        default_owner: request.default_owner,
-        default_layout: request.default_layout,
-        full_name: request.full_name,
-    };
-    let plan = plan_chunk(input, existing, &mut new_ids);
-    let stamp = Stamp { org, module, actor: signed(request.actor.get()), now: request.now };
+    let plan = plan(&mut request, existing, first_id);
     crate::chunk_write::insert_records(tx, &stamp, &plan).await?;
     crate::chunk_write::update_records(tx, &stamp, &plan).await?;
     crate::chunk_write::delete_keys(tx, &stamp, &plan, &key_owners).await?;
-    crate::chunk_write::insert_keys(tx, &stamp, &plan).await?;
-    Ok(plan)
+    crate::chunk_write::insert_keys(tx, &stamp, &plan).await.map_err(write_error)?;
+    Ok(Written { plan, met_existing_keys })
+}
+
+/// Plans the request's rows (taking them) against what exists.
+fn plan(request: &mut WriteRequest<'_>, existing: ExistingState, first_id: u64) -> ChunkPlan {
+    let rows = std::mem::take(&mut request.rows);
+    let id_count = if request.operation == Operation::Update { 0 } else { rows.len() as u64 };
+    let mut new_ids = (first_id..first_id + id_count).map(RecordId::new);
+    let input = PlanInput {
+        operation: request.operation,
+        rows,
+        default_owner: request.default_owner,
+        default_layout: request.default_layout.clone(),
+        full_name: request.full_name,
+    };
+    plan_chunk(input, existing, &mut new_ids)
 }
 
 /// What every written record of a request shares.

@@ -97,7 +97,9 @@ pub(crate) async fn update_records(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan
         )
         .await
         .map_err(write_error)?;
-    tx.execute(&statement, &[&stamp.actor, &stamp.now, &ids, &owners, &layouts, &data, &parents]).await.map_err(write_error)?;
+    tx.execute(&statement, &[&stamp.actor, &stamp.now, &ids, &owners, &layouts, &data, &parents])
+        .await
+        .map_err(write_error)?;
     Ok(())
 }
 
@@ -144,24 +146,26 @@ pub(crate) async fn delete_keys(
 }
 
 /// Adds the plan's new keys, in key order (so concurrent writers wait on each other's keys in one
-/// order and do not deadlock).
-pub(crate) async fn insert_keys(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan: &ChunkPlan) -> StoreResult<()> {
+/// order and do not deadlock). The driver's error is returned as is: an optimistic insert tells a
+/// key that exists (a unique violation) from other failures.
+pub(crate) async fn insert_keys(
+    tx: &Transaction<'_>,
+    stamp: &Stamp<'_>,
+    plan: &ChunkPlan,
+) -> Result<(), tokio_postgres::Error> {
     if plan.key_inserts.is_empty() {
         return Ok(());
     }
     let mut keys: Vec<&(Key, RecordId)> = plan.key_inserts.iter().collect();
     keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let sink = tx
-        .copy_in("COPY record_keys (org, module, field, value, record_id) FROM STDIN (FORMAT binary)")
-        .await
-        .map_err(write_error)?;
+    let sink = tx.copy_in("COPY record_keys (org, module, field, value, record_id) FROM STDIN (FORMAT binary)").await?;
     let writer = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8]);
     let mut writer = std::pin::pin!(writer);
     for ((field, value), record) in keys {
         let record = signed(record.get());
         let row: [&(dyn ToSql + Sync); 5] = [&stamp.org, &stamp.module, field, value, &record];
-        writer.as_mut().write(&row).await.map_err(write_error)?;
+        writer.as_mut().write(&row).await?;
     }
-    writer.as_mut().finish().await.map_err(write_error)?;
+    writer.as_mut().finish().await?;
     Ok(())
 }

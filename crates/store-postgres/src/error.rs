@@ -32,7 +32,7 @@ pub(crate) fn write_error(error: tokio_postgres::Error) -> StoreError {
     pg_error(error)
 }
 
-fn is_unique_violation(error: &tokio_postgres::Error) -> bool {
+pub(crate) fn is_unique_violation(error: &tokio_postgres::Error) -> bool {
     error.code() == Some(&SqlState::UNIQUE_VIOLATION)
 }
 

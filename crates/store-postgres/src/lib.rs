@@ -47,6 +47,7 @@ mod callbacks;
 mod chunk;
 mod chunk_write;
 mod error;
+mod ids;
 mod jobs;
 mod listen;
 mod migrate;
@@ -94,6 +95,8 @@ struct Inner {
     config: tokio_postgres::Config,
     /// This store's identity among the nodes, recorded with its claims.
     node: String,
+    /// Record ids reserved ahead and jobs known to meet existing keys.
+    hints: ids::WriteHints,
 }
 
 impl PgStore {
@@ -116,12 +119,28 @@ impl PgStore {
         migrate::migrate(&mut conn, FIRST_ID).await?;
         let node: String = conn.query_one("SELECT gen_random_uuid()::text", &[]).await.map_err(pg_error)?.get(0);
         drop(conn);
-        Ok(PgStore { inner: Arc::new(Inner { pool, config, node }) })
+        Ok(PgStore { inner: Arc::new(Inner { pool, config, node, hints: ids::WriteHints::default() }) })
     }
 
     /// This node's identity, as recorded with its claims.
     pub fn node_id(&self) -> &str {
         &self.inner.node
+    }
+
+    /// `count` consecutive record ids; returns the first. They come from a block this node
+    /// reserved ahead (see [`ids::ID_BLOCK`]), so chunks rarely touch the shared counter.
+    pub(crate) async fn take_record_ids(&self, count: u64) -> StoreResult<u64> {
+        if let Some(first) = self.inner.hints.take_ids(count) {
+            return Ok(first);
+        }
+        let size = count.max(ids::ID_BLOCK);
+        let conn = self.conn().await?;
+        let first = orgs::reserve_ids(&conn, size).await?;
+        Ok(self.inner.hints.refill(first..first + size, count))
+    }
+
+    pub(crate) fn hints(&self) -> &ids::WriteHints {
+        &self.inner.hints
     }
 
     /// A pooled connection.

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use tokio_postgres::types::Json;
 use tokio_postgres::Row;
 
-use crate::chunk::{plan_and_write, reserve_for, WriteRequest};
+use crate::chunk::{plan_and_write, reserve_for, Probing, WriteRequest};
 use crate::error::write_error;
 use crate::rows::{execute, get, get_u64, query, query_one, query_opt};
 use crate::{pg_error, signed, PgStore};
@@ -146,8 +146,8 @@ impl RecordStore for PgStore {
     }
 
     async fn write_records(&self, org: OrgId, write: RecordWrite) -> StoreResult<Vec<ResultRow>> {
+        let first_id = reserve_for(self, write.operation, &write.rows).await?;
         let mut conn = self.conn().await?;
-        let first_id = reserve_for(&conn, write.operation, &write.rows).await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
         let request = WriteRequest {
             org: signed(org.get()),
@@ -160,9 +160,9 @@ impl RecordStore for PgStore {
             now: write.now,
             full_name: write.full_name,
         };
-        let plan = plan_and_write(&tx, request, first_id).await?;
+        let written = plan_and_write(&tx, request, first_id, Probing::First).await?;
         tx.commit().await.map_err(write_error)?;
-        Ok(plan.results)
+        Ok(written.plan.results)
     }
 
     async fn delete_records(&self, org: OrgId, module: &str, ids: &[RecordId]) -> StoreResult<Vec<RecordId>> {

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use bulkwrite_core::ids::UserId;
 use bulkwrite_core::mapping::{FindKey, RowDraft, UniqueKey};
-use bulkwrite_store::{ChunkWrite, JobStore, Lease, StoreError};
+use bulkwrite_store::{ChunkWrite, JobStore, Lease, RecordStore, StoreError};
 use bulkwrite_store_postgres::PgStore;
 use bulkwrite_wire::Operation;
 use chrono::Utc;
@@ -61,36 +61,65 @@ async fn running_job(store: &PgStore, id: u64) -> Lease {
     store.claim_next_job(&claim).await.unwrap().expect("claimed").1
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_key_taken_by_another_node_mid_chunk_is_retryable_then_a_duplicate() {
-    let url = url_or_skip!();
-    let (database, store) = fresh_pg_store(&url).await;
-    let lease = running_job(&store, 5_000).await;
-    // Another node inserts the same key and has not committed when the chunk looks.
-    let mut other = admin(&database).await;
-    let other_tx = other.transaction().await.unwrap();
-    other_tx
+/// Another node's transaction inserts `email` and has not committed yet.
+async fn uncommitted_key(database: &str, email: &str, record: i64) -> tokio_postgres::Client {
+    let other = admin(database).await;
+    other.batch_execute("BEGIN").await.unwrap();
+    other
         .execute(
-            "INSERT INTO record_keys (org, module, field, value, record_id) VALUES ($1, 'Leads', 'Email', 'race@x.co', 1)",
-            &[&(ORG as i64)],
+            "INSERT INTO record_keys (org, module, field, value, record_id) VALUES ($1, 'Leads', 'Email', $2, $3)",
+            &[&(ORG as i64), &email, &record],
         )
         .await
         .unwrap();
-    let writer = store.clone();
-    let racing = lease.clone();
-    let apply = tokio::spawn(async move { writer.apply_chunk(&racing, chunk(vec![lead(1, "race@x.co")], 1)).await });
+    other
+}
+
+/// Applies `write` in the background, checks that it waits on the other node's key, then lets
+/// the other node commit; returns what the chunk came to.
+async fn race(
+    store: &PgStore,
+    lease: &Lease,
+    other: tokio_postgres::Client,
+    write: ChunkWrite,
+) -> Result<(u64, u64), StoreError> {
+    let (writer, racing) = (store.clone(), lease.clone());
+    let apply = tokio::spawn(async move { writer.apply_chunk(&racing, write).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!apply.is_finished(), "the chunk waits on the other writer's key");
-    other_tx.commit().await.unwrap();
-    let raced = apply.await.unwrap();
+    other.batch_execute("COMMIT").await.unwrap();
+    apply.await.unwrap().map(|outcome| (outcome.added, outcome.skipped))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_taken_by_another_node_mid_chunk_is_a_duplicate_or_retryable() {
+    let url = url_or_skip!();
+    let (database, store) = fresh_pg_store(&url).await;
+    let org = bulkwrite_core::ids::OrgId::new(ORG);
+    let lease = running_job(&store, 5_000).await;
+
+    // An insert that has not met existing keys skips the probes: its key insert waits for the
+    // other node, meets the committed key, and the chunk is planned again with probes.
+    let other = uncommitted_key(&database, "race@x.co", 1).await;
+    let write = chunk(vec![lead(1, "race@x.co"), lead(2, "new@x.co")], 2);
+    assert_eq!(race(&store, &lease, other, write).await.unwrap(), (1, 1));
+    let rows = store.result_rows(org, lease.job, 0, 0, 10).await.unwrap();
+    assert_eq!(rows[0].errors, "DUPLICATE_DATA-Email");
+    assert_eq!(rows[1].status, bulkwrite_core::result::RowStatus::Added);
+    assert_eq!(store.count_records(org, "Leads").await.unwrap(), 1, "nothing of the first attempt is left");
+
+    // The job has met existing keys, so its next chunks probe first. A key that another node
+    // inserts after the probes makes the chunk fail as retryable, and nothing of it is kept.
+    let other = uncommitted_key(&database, "race2@x.co", 2).await;
+    let raced = race(&store, &lease, other, chunk(vec![lead(3, "race2@x.co")], 3)).await;
     assert!(matches!(raced, Err(StoreError::Unavailable(_))), "{raced:?}");
     assert!(raced.is_err_and(|e| e.is_retryable()));
-    let job = store.get_job(bulkwrite_core::ids::OrgId::new(ORG), lease.job).await.unwrap().unwrap();
-    assert_eq!(job.resources[0].rows_done, 0, "nothing of the chunk was kept");
+    let job = store.get_job(org, lease.job).await.unwrap().unwrap();
+    assert_eq!(job.resources[0].rows_done, 2, "nothing of the chunk was kept");
 
-    let retried = store.apply_chunk(&lease, chunk(vec![lead(1, "race@x.co")], 1)).await.unwrap();
+    let retried = store.apply_chunk(&lease, chunk(vec![lead(3, "race2@x.co")], 3)).await.unwrap();
     assert_eq!((retried.added, retried.skipped), (0, 1));
-    let rows = store.result_rows(bulkwrite_core::ids::OrgId::new(ORG), lease.job, 0, 0, 10).await.unwrap();
+    let rows = store.result_rows(org, lease.job, 0, 2, 10).await.unwrap();
     assert_eq!(rows[0].errors, "DUPLICATE_DATA-Email");
 }
 
