@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use bulkwrite_store_postgres::scratch;
 use serde_json::{json, Value};
 
 const TOKEN: &str = "1000.bench.bench";
@@ -40,18 +41,12 @@ impl ScratchDatabase {
     async fn create(admin_url: &str) -> anyhow::Result<ScratchDatabase> {
         let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis();
         let name = format!("bw_bench_{stamp}");
-        let (client, connection) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls).await?;
-        tokio::spawn(connection);
-        client.batch_execute(&format!("CREATE DATABASE {name}")).await?;
-        let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(admin_url);
-        Ok(ScratchDatabase { admin_url: admin_url.to_string(), url: format!("{base}/{name}"), name })
+        let url = scratch::create(admin_url, &name).await?;
+        Ok(ScratchDatabase { admin_url: admin_url.to_string(), url, name })
     }
 
     async fn drop_now(self) -> anyhow::Result<()> {
-        let (client, connection) = tokio_postgres::connect(&self.admin_url, tokio_postgres::NoTls).await?;
-        tokio::spawn(connection);
-        client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).await?;
-        Ok(())
+        Ok(scratch::drop(&self.admin_url, &self.name).await?)
     }
 }
 

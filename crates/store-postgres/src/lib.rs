@@ -56,6 +56,8 @@ mod orgs;
 mod records;
 mod results;
 mod rows;
+pub mod scratch;
+mod tls;
 mod uploads;
 
 use std::sync::Arc;
@@ -64,7 +66,6 @@ use std::time::Duration;
 use bulkwrite_store::ids::FIRST_ID;
 use bulkwrite_store::{StoreError, StoreResult};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
 
 pub use blobs::PgBlobStore;
 pub(crate) use error::{pg_error, pool_error};
@@ -93,6 +94,7 @@ pub struct PgStore {
 struct Inner {
     pool: Pool,
     config: tokio_postgres::Config,
+    tls: tls::MakeRustls,
     /// This store's identity among the nodes, recorded with its claims.
     node: String,
     /// Record ids reserved ahead and jobs known to meet existing keys.
@@ -100,14 +102,18 @@ struct Inner {
 }
 
 impl PgStore {
-    /// Connects to `url` (`postgres://user@host:port/database`, without TLS) and migrates the
-    /// database; safe when several nodes start at once.
+    /// Connects to `url` (`postgres://user@host:port/database`, with `sslmode` and `sslrootcert`
+    /// as libpq reads them; see `tls.rs`) and migrates the database; safe when several nodes start
+    /// at once.
     pub async fn connect(url: &str) -> StoreResult<PgStore> {
-        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let tls::ParsedUrl { config, tls } = tls::parse_url(url)?;
         let mut connect_config = config.clone();
         connect_config.connect_timeout(CONNECT_TIMEOUT);
-        let manager =
-            Manager::from_config(connect_config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager = Manager::from_config(
+            connect_config,
+            tls.clone(),
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(Runtime::Tokio1)
@@ -119,7 +125,7 @@ impl PgStore {
         migrate::migrate(&mut conn, FIRST_ID).await?;
         let node: String = conn.query_one("SELECT gen_random_uuid()::text", &[]).await.map_err(pg_error)?.get(0);
         drop(conn);
-        Ok(PgStore { inner: Arc::new(Inner { pool, config, node, hints: ids::WriteHints::default() }) })
+        Ok(PgStore { inner: Arc::new(Inner { pool, config, tls, node, hints: ids::WriteHints::default() }) })
     }
 
     /// This node's identity, as recorded with its claims.

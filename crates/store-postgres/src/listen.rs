@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::sync::Notify;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
+
+use crate::tls::MakeRustls;
 
 use crate::{PgStore, CALLBACKS_CHANNEL, JOBS_CHANNEL};
 
@@ -25,11 +27,11 @@ impl PgStore {
     /// backoff when the connection drops, and wakes both after every (re)connect, since
     /// notifications may have been missed meanwhile. Runs until the handle is aborted.
     pub fn listen(&self, jobs: Arc<Notify>, callbacks: Arc<Notify>) -> tokio::task::JoinHandle<()> {
-        let config = self.inner.config.clone();
+        let (config, tls) = (self.inner.config.clone(), self.inner.tls.clone());
         tokio::spawn(async move {
             let mut backoff = MIN_BACKOFF;
             loop {
-                match listen_once(&config, &jobs, &callbacks).await {
+                match listen_once(&config, &tls, &jobs, &callbacks).await {
                     Ok(()) => {
                         tracing::warn!("the LISTEN connection closed; reconnecting");
                         backoff = MIN_BACKOFF;
@@ -48,10 +50,11 @@ impl PgStore {
 /// One connection's life: returns when it ends.
 async fn listen_once(
     config: &tokio_postgres::Config,
+    tls: &MakeRustls,
     jobs: &Arc<Notify>,
     callbacks: &Arc<Notify>,
 ) -> Result<(), tokio_postgres::Error> {
-    let (client, mut connection) = config.connect(NoTls).await?;
+    let (client, mut connection) = config.connect(tls.clone()).await?;
     let (jobs_waker, callbacks_waker) = (Arc::clone(jobs), Arc::clone(callbacks));
     // The connection must be polled for the client to work; polling it also yields the
     // notifications.

@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use bulkwrite_store_postgres::scratch;
 use serde_json::json;
 
 use crate::harness::{zip_of, Server};
@@ -16,13 +17,8 @@ async fn fresh_database() -> Option<String> {
         eprintln!("skipped: BULKWRITE_TEST_DATABASE_URL is not set");
         return None;
     };
-    let (client, connection) =
-        tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect to PostgreSQL");
-    tokio::spawn(connection);
     let name = format!("bw_nodes_{}_{}", std::process::id(), rand_suffix());
-    client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create database");
-    let base = url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&url);
-    Some(format!("{base}/{name}"))
+    Some(scratch::create(&url, &name).await.expect("create database"))
 }
 
 fn rand_suffix() -> u64 {

@@ -3,13 +3,13 @@
 mod blobs;
 mod chunks;
 mod queue;
+mod tls;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bulkwrite_store::Store;
-use bulkwrite_store_postgres::PgStore;
-use tokio_postgres::NoTls;
+use bulkwrite_store_postgres::{scratch, PgStore};
 
 /// Test databases are named `bw_<unix seconds>_<random>`; those older than this are dropped.
 const STALE_AFTER_SECS: u64 = 3600;
@@ -52,15 +52,12 @@ pub async fn fresh_database(url: &str) -> String {
     let row = client.query_one("SELECT replace(gen_random_uuid()::text, '-', '')", &[]).await.expect("random name");
     let random: String = row.get(0);
     let name = format!("bw_{}_{}", unix_seconds(), &random[..16]);
-    client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create test database");
-    with_database(url, &name)
+    scratch::create(url, &name).await.expect("create test database")
 }
 
 /// A plain connection (for SQL that no store method runs).
 pub async fn admin(url: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await.expect("connect to the test server");
-    tokio::spawn(connection);
-    client
+    scratch::client(url).await.expect("connect to the test server")
 }
 
 async fn drop_stale_databases(client: &tokio_postgres::Client) {
@@ -78,29 +75,8 @@ async fn drop_stale_databases(client: &tokio_postgres::Client) {
     }
 }
 
-/// `url` with its database name replaced.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (url, String::new()),
-    };
-    let authority_start = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let root = match base[authority_start..].find('/') {
-        Some(slash) => &base[..authority_start + slash],
-        None => base,
-    };
-    format!("{root}/{name}{query}")
-}
-
 fn unix_seconds() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
-
-#[test]
-fn database_names_replace_the_path() {
-    assert_eq!(with_database("postgres://u@h:1/test", "x"), "postgres://u@h:1/x");
-    assert_eq!(with_database("postgres://u@h:1", "x"), "postgres://u@h:1/x");
-    assert_eq!(with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

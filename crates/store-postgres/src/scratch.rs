@@ -1,0 +1,67 @@
+//! Databases made for a while and dropped: the tests' fresh databases and `bulkwrite bench`'s.
+//! Connections follow the URL's `sslmode` and `sslrootcert` like the store's own.
+
+use bulkwrite_store::{StoreError, StoreResult};
+
+use crate::{pg_error, tls};
+
+/// A plain connection to `url`, its driver task spawned.
+pub async fn client(url: &str) -> StoreResult<tokio_postgres::Client> {
+    let tls::ParsedUrl { config, tls } = tls::parse_url(url)?;
+    let (client, connection) = config.connect(tls).await.map_err(pg_error)?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!(error = %error, "scratch connection ended");
+        }
+    });
+    Ok(client)
+}
+
+/// Creates the database `name` on the server of `url`; returns its URL.
+pub async fn create(url: &str, name: &str) -> StoreResult<String> {
+    check_name(name)?;
+    client(url).await?.batch_execute(&format!("CREATE DATABASE {name}")).await.map_err(pg_error)?;
+    Ok(with_database(url, name))
+}
+
+/// Drops the database `name` on the server of `url`, closing its connections.
+pub async fn drop(url: &str, name: &str) -> StoreResult<()> {
+    check_name(name)?;
+    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    client(url).await?.batch_execute(&sql).await.map_err(pg_error)
+}
+
+/// `url` with its database name replaced (the query, TLS options included, kept).
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let authority_start = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let root = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    format!("{root}/{name}{query}")
+}
+
+/// Names are written into statements: letters, digits and `_` only.
+fn check_name(name: &str) -> StoreResult<()> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(StoreError::Backend(format!("database name {name:?}: letters, digits and _ only").into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_names_replace_the_path() {
+        assert_eq!(with_database("postgres://u@h:1/test", "x"), "postgres://u@h:1/x");
+        assert_eq!(with_database("postgres://u@h:1", "x"), "postgres://u@h:1/x");
+        assert_eq!(with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert!(check_name("bw_1").is_ok() && check_name("x; DROP").is_err());
+    }
+}
