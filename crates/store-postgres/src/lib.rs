@@ -5,6 +5,8 @@
 //! nodes ([`PgStore::listen`]) and the blobs kept in the database ([`PgBlobStore`]). Must not:
 //! hold a transaction across anything but database calls (no HTTP, no file parsing), or keep
 //! state in memory that another node would need: every node must be able to stop at any time.
+//! (What it does keep, record ids reserved ahead and the jobs whose inserts met existing keys,
+//! are hints whose loss costs unused ids or one slower chunk.)
 //!
 //! Invariants, besides those of `bulkwrite_store`:
 //! - a claim is one transaction with `FOR UPDATE SKIP LOCKED`, so concurrent claimers on any
@@ -16,8 +18,10 @@
 //!   write commits, while lease renewals are not blocked;
 //! - a chunk (records, keys, result rows, counters, checkpoint) is one transaction under
 //!   `READ COMMITTED`; records it may update are locked `FOR UPDATE` in id order, and the unique
-//!   index on `record_keys` is the final arbiter between nodes. A unique violation there (another
-//!   node inserted the same key after this chunk looked) rolls the chunk back and surfaces as
+//!   index on `record_keys` is the final arbiter between nodes. An insert planned without
+//!   looking (see `chunk::Probing`) that meets an existing key rolls back to a savepoint and is
+//!   planned again with lookups, in the same transaction. A chunk that did look and still meets
+//!   a key (another node inserted it after the lookup) rolls back and surfaces as
 //!   [`StoreError::Unavailable`]: nothing was written, and the retried chunk (or the job resumed
 //!   from its checkpoint) sees the other node's key and reports the row as `DUPLICATE_DATA`.
 //!   Elsewhere a unique violation is a [`StoreError::Conflict`] (a used email, a used job id);
