@@ -1,8 +1,9 @@
 //! Applying one chunk: fetch what the rows name, plan with core's rules, write the plan, the
 //! result rows, the counters and the checkpoint, all in one fenced transaction.
 //!
-//! Ids for inserted records are reserved first, in a statement of their own, so the id counter
-//! is never locked for the length of a chunk; ids of a chunk that rolls back are simply unused.
+//! Ids for inserted records come from a block the node reserved ahead (see `ids`), outside the
+//! transaction, so the shared id counter is never locked for the length of a chunk; ids of a
+//! chunk that rolls back are simply unused.
 
 use std::collections::{BTreeMap, HashMap};
 
