@@ -384,3 +384,19 @@ async fn without_any_settings_the_cli_says_what_it_needs_or_uses_the_local_serve
     assert_eq!(code(&output), 0, "./bulkwrite-data/bootstrap.json names the local server: {}", stderr(&output));
     assert!(!Path::new(&work.dir.join("home/.config")).exists());
 }
+
+/// `bulkwrite bench` on a small file: it starts its own server, learns of each job's end from
+/// the job's callback, and reports both operations.
+#[test]
+fn bench_runs_a_small_round_trip_end_to_end() {
+    let work = Workspace::new();
+    let output = work.run_with(&[], &["bench", "--rows", "200", "--runs", "1"]);
+    let text = stdout(&output);
+    assert_eq!(code(&output), 0, "{text}{}", stderr(&output));
+    assert!(text.starts_with("bulkwrite bench on SQLite: 1 run(s) per size, rows [200]"), "{text}");
+    for operation in ["insert", "upsert"] {
+        let line = text.lines().find(|line| line.starts_with(operation)).unwrap_or_else(|| panic!("{text}"));
+        assert!(line.contains("     200 rows  total best") && line.contains("server job"), "{line}");
+    }
+    assert!(text.contains("server peak RSS over all runs of this size:"), "{text}");
+}

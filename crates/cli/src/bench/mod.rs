@@ -1,5 +1,7 @@
-//! `bulkwrite bench`: the whole HTTP round trip (upload → create → COMPLETED → result
+//! `bulkwrite bench`: the whole HTTP round trip (upload → create → the job's callback → result
 //! downloaded) against a server process of this binary, with its peak memory.
+
+mod callbacks;
 
 use std::io::{BufRead, BufReader, Cursor, Write};
 use std::path::Path;
@@ -8,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use bulkwrite_store_postgres::scratch;
+use callbacks::CallbackReceiver;
 use serde_json::{json, Value};
 
 const TOKEN: &str = "1000.bench.bench";
@@ -77,6 +80,8 @@ impl ServerProcess {
             .env("BULKWRITE_BOOTSTRAP_TOKEN", TOKEN)
             .env("BULKWRITE_MAX_ROWS_PER_FILE", max_rows.to_string())
             .env("BULKWRITE_MAX_UPLOAD_BYTES", (1u64 << 30).to_string())
+            // The benchmark's own callback receiver listens on loopback.
+            .env("BULKWRITE_CALLBACK_ALLOW", "127.0.0.1")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -134,7 +139,7 @@ fn zip_csv(name: &str, csv: &[u8]) -> anyhow::Result<Vec<u8>> {
     Ok(writer.finish()?.into_inner())
 }
 
-fn job_body(file_id: &str, operation: &str) -> Value {
+fn job_body(file_id: &str, operation: &str, callback: &str) -> Value {
     let names = [
         "Last_Name",
         "First_Name",
@@ -162,8 +167,11 @@ fn job_body(file_id: &str, operation: &str) -> Value {
     if operation != "insert" {
         resource["find_by"] = json!("Email");
     }
-    json!({"operation": operation, "resource": [resource]})
+    json!({"operation": operation, "resource": [resource], "callback": {"url": callback, "method": "post"}})
 }
+
+/// How long the benchmark waits for a job's callback before it looks at the job itself.
+const CALLBACK_PATIENCE: Duration = Duration::from_secs(1);
 
 /// Timings of one round trip, in milliseconds.
 struct Trip {
@@ -178,6 +186,7 @@ struct Trip {
 async fn round_trip(
     http: &reqwest::Client,
     server: &ServerProcess,
+    callbacks: &mut CallbackReceiver,
     zip: Vec<u8>,
     operation: &str,
 ) -> anyhow::Result<Trip> {
@@ -196,17 +205,22 @@ async fn round_trip(
         .await?;
     let file_id = uploaded["details"]["file_id"].as_str().context("upload failed")?.to_string();
     let upload = started.elapsed();
+    // The job's end is learnt from its callback, on a path of this round trip's own.
+    let callback_path = format!("/done/{file_id}");
+    let callback = format!("{}{callback_path}", callbacks.base);
     let created: Value = http
         .post(format!("{}/crm/bulk/v2/write", server.base))
         .header("Authorization", &auth)
-        .json(&job_body(&file_id, operation))
+        .json(&job_body(&file_id, operation, &callback))
         .send()
         .await?
         .json()
         .await?;
     let id = created["details"]["id"].as_str().context("create failed")?.to_string();
     let create = started.elapsed();
-    let job = loop {
+    // A slow poll stands by in case the callback never comes (then the run fails, saying so).
+    let mut polls_after_end = 0;
+    while callbacks.wait_for(&callback_path, CALLBACK_PATIENCE).await.is_err() {
         let job: Value = http
             .get(format!("{}/crm/bulk/v2/write/{id}", server.base))
             .header("Authorization", &auth)
@@ -215,10 +229,19 @@ async fn round_trip(
             .json()
             .await?;
         if job["status"] == "COMPLETED" || job["status"] == "FAILED" {
-            break job;
+            polls_after_end += 1;
+            if polls_after_end > 5 {
+                bail!("job {id} ended ({}) but its callback never came", job["status"]);
+            }
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    };
+    }
+    let job: Value = http
+        .get(format!("{}/crm/bulk/v2/write/{id}", server.base))
+        .header("Authorization", &auth)
+        .send()
+        .await?
+        .json()
+        .await?;
     if job["status"] != "COMPLETED" {
         bail!("the job failed: {job}");
     }
@@ -281,6 +304,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let http = reqwest::Client::builder().no_proxy().build()?;
+        let mut callbacks = CallbackReceiver::start().await?;
         let backend = if args.database_url.is_some() { "PostgreSQL" } else { "SQLite" };
         println!("bulkwrite bench on {backend}: {} run(s) per size, rows {:?}", args.runs, args.rows);
         for rows in &args.rows {
@@ -295,9 +319,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             for run in 0..args.runs {
                 let tag = format!("run{run}");
                 let zip = zip_csv("bench.csv", &generate_csv(*rows, &server.user, &tag))?;
-                inserts.push(round_trip(&http, &server, zip.clone(), "insert").await?);
+                inserts.push(round_trip(&http, &server, &mut callbacks, zip.clone(), "insert").await?);
                 if args.upsert {
-                    upserts.push(round_trip(&http, &server, zip, "upsert").await?);
+                    upserts.push(round_trip(&http, &server, &mut callbacks, zip, "upsert").await?);
                 }
             }
             let rss = server.peak_rss_mib();
