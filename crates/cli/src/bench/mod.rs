@@ -221,13 +221,7 @@ async fn round_trip(
     // A slow poll stands by in case the callback never comes (then the run fails, saying so).
     let mut polls_after_end = 0;
     while callbacks.wait_for(&callback_path, CALLBACK_PATIENCE).await.is_err() {
-        let job: Value = http
-            .get(format!("{}/crm/bulk/v2/write/{id}", server.base))
-            .header("Authorization", &auth)
-            .send()
-            .await?
-            .json()
-            .await?;
+        let job = job_details(http, server, &auth, &id).await?;
         if job["status"] == "COMPLETED" || job["status"] == "FAILED" {
             polls_after_end += 1;
             if polls_after_end > 5 {
@@ -235,13 +229,7 @@ async fn round_trip(
             }
         }
     }
-    let job: Value = http
-        .get(format!("{}/crm/bulk/v2/write/{id}", server.base))
-        .header("Authorization", &auth)
-        .send()
-        .await?
-        .json()
-        .await?;
+    let job = job_details(http, server, &auth, &id).await?;
     if job["status"] != "COMPLETED" {
         bail!("the job failed: {job}");
     }
@@ -276,6 +264,12 @@ async fn round_trip(
         total: ms(total),
         server_job,
     })
+}
+
+/// `GET /crm/bulk/v2/write/{id}`.
+async fn job_details(http: &reqwest::Client, server: &ServerProcess, auth: &str, id: &str) -> anyhow::Result<Value> {
+    let url = format!("{}/crm/bulk/v2/write/{id}", server.base);
+    Ok(http.get(url).header("Authorization", auth).send().await?.json().await?)
 }
 
 fn chrono_ms(text: &str) -> anyhow::Result<i64> {
