@@ -17,7 +17,9 @@ async fn fresh_database() -> Option<String> {
         eprintln!("skipped: BULKWRITE_TEST_DATABASE_URL is not set");
         return None;
     };
-    let name = format!("bw_nodes_{}_{}", std::process::id(), rand_suffix());
+    // `bw_<unix seconds>_…`: the store tests drop such databases once they are an hour old.
+    let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let name = format!("bw_{seconds}_nodes{}_{}", std::process::id(), rand_suffix());
     Some(scratch::create(&url, &name).await.expect("create database"))
 }
 
