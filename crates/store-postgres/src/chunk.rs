@@ -81,7 +81,13 @@ pub(crate) async fn apply_chunk(store: &PgStore, lease: &Lease, mut chunk: Chunk
         execute(
             &tx,
             "INSERT INTO job_results (job_id, idx, first_row, last_row, rows_json) VALUES ($1, $2, $3, $4, $5)",
-            &[&job, &resource, &signed(first.row_no), &signed(last.row_no), &crate::results::encode(&plan.results)?],
+            &[
+                &job,
+                &resource,
+                &signed(first.row_no),
+                &signed(last.row_no),
+                &bulkwrite_store::result_rows::encode(&plan.results)?,
+            ],
         )
         .await
     };

@@ -39,7 +39,7 @@ pub(crate) fn apply_chunk(tx: &Connection, lease: &Lease, mut chunk: ChunkWrite)
             resource,
             first.row_no as i64,
             last.row_no as i64,
-            crate::results::encode(&plan.results)?
+            bulkwrite_store::result_rows::encode(&plan.results)?
         ])
         .map_err(db_error)?;
     }

@@ -18,6 +18,7 @@ pub mod conformance;
 pub mod error;
 pub mod ids;
 pub mod model;
+pub mod result_rows;
 pub mod token;
 pub mod traits;
 mod view;
