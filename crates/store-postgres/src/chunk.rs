@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bulkwrite_core::ids::{RecordId, UserId};
 use bulkwrite_core::mapping::RowDraft;
-use bulkwrite_core::plan::{plan_chunk, probes_for, ChunkPlan, ExistingRecord, ExistingState, Key, PlanInput};
+use bulkwrite_core::plan::{plan_chunk, probes_for, ChunkPlan, ExistingRecord, ExistingState, Key};
 use bulkwrite_store::*;
 use bulkwrite_wire::Operation;
 use deadpool_postgres::Transaction;
@@ -45,8 +45,8 @@ const KEYS_OF_RECORDS: &str = "SELECT u.id, k.field, k.value FROM unnest($1::int
 
 /// Applies a chunk for the job `lease` holds (see `JobStore::apply_chunk`).
 pub(crate) async fn apply_chunk(store: &PgStore, lease: &Lease, mut chunk: ChunkWrite) -> StoreResult<ChunkOutcome> {
-    let rows = std::mem::take(&mut chunk.rows);
-    let first_id = reserve_for(store, chunk.operation, &rows).await?;
+    let write = chunk.take_records();
+    let first_id = reserve_for(store, &write).await?;
     let probing = if chunk.operation == Operation::Insert && store.hints().expects_new_keys(lease.job) {
         Probing::OnConflict
     } else {
@@ -55,18 +55,7 @@ pub(crate) async fn apply_chunk(store: &PgStore, lease: &Lease, mut chunk: Chunk
     let mut conn = store.conn().await?;
     let tx = conn.transaction().await.map_err(pg_error)?;
     fence(&tx, lease).await?;
-    let request = WriteRequest {
-        org: signed(lease.org.get()),
-        module: &chunk.module,
-        operation: chunk.operation,
-        rows,
-        default_owner: chunk.default_owner,
-        default_layout: chunk.default_layout.clone(),
-        actor: chunk.actor,
-        now: chunk.now,
-        full_name: chunk.full_name,
-    };
-    let written = plan_and_write(&tx, request, first_id, probing).await?;
+    let written = plan_and_write(&tx, signed(lease.org.get()), write, first_id, probing).await?;
     if written.met_existing_keys {
         store.hints().note_conflict(lease.job);
     }
@@ -105,11 +94,11 @@ pub(crate) async fn apply_chunk(store: &PgStore, lease: &Lease, mut chunk: Chunk
 }
 
 /// Reserves an id for every row that may insert (none for updates); returns the first.
-pub(crate) async fn reserve_for(store: &PgStore, operation: Operation, rows: &[RowDraft]) -> StoreResult<u64> {
-    if operation == Operation::Update || rows.is_empty() {
-        return Ok(0);
+pub(crate) async fn reserve_for(store: &PgStore, write: &RecordWrite) -> StoreResult<u64> {
+    match write.new_id_count() {
+        0 => Ok(0),
+        count => store.take_record_ids(count).await,
     }
-    store.take_record_ids(rows.len() as u64).await
 }
 
 /// When a write looks up the keys its rows name.
@@ -124,19 +113,6 @@ pub(crate) enum Probing {
     OnConflict,
 }
 
-/// Rows to plan and write to the records of one module.
-pub(crate) struct WriteRequest<'a> {
-    pub org: i64,
-    pub module: &'a str,
-    pub operation: Operation,
-    pub rows: Vec<RowDraft>,
-    pub default_owner: UserId,
-    pub default_layout: Option<String>,
-    pub actor: UserId,
-    pub now: Timestamp,
-    pub full_name: bool,
-}
-
 /// A plan and how it was made.
 pub(crate) struct Written {
     pub plan: ChunkPlan,
@@ -148,16 +124,17 @@ pub(crate) struct Written {
 /// `first_id` starts the ids reserved for the rows (see [`reserve_for`]).
 pub(crate) async fn plan_and_write(
     tx: &Transaction<'_>,
-    mut request: WriteRequest<'_>,
+    org: i64,
+    mut write: RecordWrite,
     first_id: u64,
     probing: Probing,
 ) -> StoreResult<Written> {
-    let stamp =
-        Stamp { org: request.org, module: request.module, actor: signed(request.actor.get()), now: request.now };
+    let module = write.module.clone();
+    let stamp = Stamp { org, module: &module, actor: signed(write.actor.get()), now: write.now };
     let mut met_existing_keys = false;
-    if probing == Probing::OnConflict && request.operation == Operation::Insert {
-        let rows = request.rows.clone();
-        let plan = plan(&mut request, ExistingState::default(), first_id);
+    if probing == Probing::OnConflict && write.operation == Operation::Insert {
+        let rows = write.rows.clone();
+        let plan = plan(&mut write, ExistingState::default(), first_id);
         tx.batch_execute("SAVEPOINT new_keys").await.map_err(write_error)?;
         match crate::chunk_write::insert_keys(tx, &stamp, &plan).await {
             Ok(()) => {
@@ -166,16 +143,16 @@ pub(crate) async fn plan_and_write(
             }
             Err(error) if crate::error::is_unique_violation(&error) => {
                 tx.batch_execute("ROLLBACK TO SAVEPOINT new_keys").await.map_err(write_error)?;
-                request.rows = rows;
+                write.rows = rows;
                 met_existing_keys = true;
             }
             Err(error) => return Err(write_error(error)),
         }
     }
-    let existing = fetch_existing(tx, request.org, request.module, request.operation, &request.rows).await?;
+    let existing = fetch_existing(tx, org, &module, write.operation, &write.rows).await?;
     let key_owners: HashMap<Key, RecordId> =
         existing.records.values().flat_map(|record| record.keys.iter().map(|key| (key.clone(), record.id))).collect();
-    let plan = plan(&mut request, existing, first_id);
+    let plan = plan(&mut write, existing, first_id);
     crate::chunk_write::insert_records(tx, &stamp, &plan).await?;
     crate::chunk_write::update_records(tx, &stamp, &plan).await?;
     crate::chunk_write::delete_keys(tx, &stamp, &plan, &key_owners).await?;
@@ -183,19 +160,12 @@ pub(crate) async fn plan_and_write(
     Ok(Written { plan, met_existing_keys })
 }
 
-/// Plans the request's rows (taking them) against what exists.
-fn plan(request: &mut WriteRequest<'_>, existing: ExistingState, first_id: u64) -> ChunkPlan {
-    let rows = std::mem::take(&mut request.rows);
-    let id_count = if request.operation == Operation::Update { 0 } else { rows.len() as u64 };
+/// Plans the write's rows (taking them) against what exists; new records take ids from
+/// `first_id` on.
+fn plan(write: &mut RecordWrite, existing: ExistingState, first_id: u64) -> ChunkPlan {
+    let id_count = write.new_id_count();
     let mut new_ids = (first_id..first_id + id_count).map(RecordId::new);
-    let input = PlanInput {
-        operation: request.operation,
-        rows,
-        default_owner: request.default_owner,
-        default_layout: request.default_layout.clone(),
-        full_name: request.full_name,
-    };
-    plan_chunk(input, existing, &mut new_ids)
+    plan_chunk(write.take_plan_input(), existing, &mut new_ids)
 }
 
 /// What every written record of a request shares.

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use tokio_postgres::types::Json;
 use tokio_postgres::Row;
 
-use crate::chunk::{plan_and_write, reserve_for, Probing, WriteRequest};
+use crate::chunk::{plan_and_write, reserve_for, Probing};
 use crate::error::write_error;
 use crate::rows::{execute, get, get_u64, query, query_one, query_opt};
 use crate::{pg_error, signed, PgStore};
@@ -146,21 +146,10 @@ impl RecordStore for PgStore {
     }
 
     async fn write_records(&self, org: OrgId, write: RecordWrite) -> StoreResult<Vec<ResultRow>> {
-        let first_id = reserve_for(self, write.operation, &write.rows).await?;
+        let first_id = reserve_for(self, &write).await?;
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
-        let request = WriteRequest {
-            org: signed(org.get()),
-            module: &write.module,
-            operation: write.operation,
-            rows: write.rows,
-            default_owner: write.default_owner,
-            default_layout: write.default_layout,
-            actor: write.actor,
-            now: write.now,
-            full_name: write.full_name,
-        };
-        let written = plan_and_write(&tx, request, first_id, Probing::First).await?;
+        let written = plan_and_write(&tx, signed(org.get()), write, first_id, Probing::First).await?;
         tx.commit().await.map_err(write_error)?;
         Ok(written.plan.results)
     }

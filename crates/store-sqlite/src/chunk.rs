@@ -3,9 +3,7 @@
 
 use bulkwrite_core::ids::{RecordId, UserId};
 use bulkwrite_core::mapping::RowDraft;
-use bulkwrite_core::plan::{
-    plan_chunk, probes_for, ChunkPlan, ExistingRecord, ExistingState, PlanInput, PlannedRecord,
-};
+use bulkwrite_core::plan::{plan_chunk, probes_for, ChunkPlan, ExistingRecord, ExistingState, PlannedRecord};
 use bulkwrite_store::*;
 use bulkwrite_wire::Operation;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -15,18 +13,7 @@ use crate::orgs::reserve_ids;
 use crate::{db_error, json_error, ms};
 
 pub(crate) fn apply_chunk(tx: &Connection, lease: &Lease, mut chunk: ChunkWrite) -> StoreResult<ChunkOutcome> {
-    let request = WriteRequest {
-        org: lease.org.get() as i64,
-        module: &chunk.module,
-        operation: chunk.operation,
-        rows: std::mem::take(&mut chunk.rows),
-        default_owner: chunk.default_owner,
-        default_layout: chunk.default_layout.clone(),
-        actor: chunk.actor,
-        now: chunk.now,
-        full_name: chunk.full_name,
-    };
-    let plan = plan_and_write(tx, request)?;
+    let plan = plan_and_write(tx, lease.org.get() as i64, chunk.take_records())?;
     let job = lease.job.get() as i64;
     let resource = chunk.resource as i64;
     if let (Some(first), Some(last)) = (plan.results.first(), plan.results.last()) {
@@ -52,38 +39,17 @@ pub(crate) fn apply_chunk(tx: &Connection, lease: &Lease, mut chunk: ChunkWrite)
     Ok(ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped })
 }
 
-/// Rows to plan and write to the records of one module.
-pub(crate) struct WriteRequest<'a> {
-    pub org: i64,
-    pub module: &'a str,
-    pub operation: Operation,
-    pub rows: Vec<RowDraft>,
-    pub default_owner: UserId,
-    pub default_layout: Option<String>,
-    pub actor: UserId,
-    pub now: Timestamp,
-    pub full_name: bool,
-}
-
 /// Fetches what the rows name, plans them with core's rules and writes records and keys.
-pub(crate) fn plan_and_write(tx: &Connection, request: WriteRequest<'_>) -> StoreResult<ChunkPlan> {
-    let org = request.org;
-    let existing = fetch_existing(tx, org, request.module, request.operation, &request.rows)?;
-    let id_count = if request.operation == Operation::Update { 0 } else { request.rows.len() as u64 };
+pub(crate) fn plan_and_write(tx: &Connection, org: i64, mut write: RecordWrite) -> StoreResult<ChunkPlan> {
+    let existing = fetch_existing(tx, org, &write.module, write.operation, &write.rows)?;
+    let id_count = write.new_id_count();
     let first_id = if id_count > 0 { reserve_ids(tx, id_count)? } else { 0 };
     let mut new_ids = (first_id..first_id + id_count).map(RecordId::new);
-    let input = PlanInput {
-        operation: request.operation,
-        rows: request.rows,
-        default_owner: request.default_owner,
-        default_layout: request.default_layout,
-        full_name: request.full_name,
-    };
-    let plan = plan_chunk(input, existing, &mut new_ids);
+    let plan = plan_chunk(write.take_plan_input(), existing, &mut new_ids);
 
-    let now = ms(request.now);
-    let actor = request.actor.get() as i64;
-    let module = request.module;
+    let now = ms(write.now);
+    let actor = write.actor.get() as i64;
+    let module = write.module.as_str();
     insert_many(
         tx,
         "records (id, org, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data)",

@@ -85,18 +85,7 @@ impl RecordStore for SqliteStore {
     ) -> StoreResult<Vec<bulkwrite_core::result::ResultRow>> {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db_error)?;
-            let request = crate::chunk::WriteRequest {
-                org: org.get() as i64,
-                module: &write.module,
-                operation: write.operation,
-                rows: write.rows,
-                default_owner: write.default_owner,
-                default_layout: write.default_layout,
-                actor: write.actor,
-                now: write.now,
-                full_name: write.full_name,
-            };
-            let plan = crate::chunk::plan_and_write(&tx, request)?;
+            let plan = crate::chunk::plan_and_write(&tx, org.get() as i64, write)?;
             tx.commit().map_err(db_error)?;
             Ok(plan.results)
         })

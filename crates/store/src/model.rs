@@ -302,6 +302,45 @@ pub struct RecordWrite {
     pub full_name: bool,
 }
 
+impl ChunkWrite {
+    /// The chunk's rows as a write of records, which is how backends plan and write them (the
+    /// rows are taken out of the chunk).
+    pub fn take_records(&mut self) -> RecordWrite {
+        RecordWrite {
+            module: self.module.clone(),
+            operation: self.operation,
+            rows: std::mem::take(&mut self.rows),
+            default_owner: self.default_owner,
+            default_layout: self.default_layout.clone(),
+            actor: self.actor,
+            now: self.now,
+            full_name: self.full_name,
+        }
+    }
+}
+
+impl RecordWrite {
+    /// What core's planner needs of these rows (the rows are taken out of the write).
+    pub fn take_plan_input(&mut self) -> bulkwrite_core::plan::PlanInput {
+        bulkwrite_core::plan::PlanInput {
+            operation: self.operation,
+            rows: std::mem::take(&mut self.rows),
+            default_owner: self.default_owner,
+            default_layout: self.default_layout.clone(),
+            full_name: self.full_name,
+        }
+    }
+
+    /// How many ids the rows may need for new records (none for updates).
+    pub fn new_id_count(&self) -> u64 {
+        if self.operation == Operation::Update {
+            0
+        } else {
+            self.rows.len() as u64
+        }
+    }
+}
+
 /// Counts of one applied chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ChunkOutcome {
