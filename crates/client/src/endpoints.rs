@@ -1,10 +1,9 @@
 //! Where requests go: the four host roles (API, upload, accounts, download), Zoho's data
 //! centres, and the API version in the path.
 
-use std::fmt;
 use std::str::FromStr;
 
-use bulkwrite_wire::ModuleRef;
+pub use bulkwrite_wire::ApiVersion;
 
 /// A Zoho data centre; picks the hosts of [`Endpoints::zoho`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -136,85 +135,6 @@ impl Endpoints {
             all.push(("download", download.as_str()));
         }
         all
-    }
-}
-
-/// The version segment of Zoho's paths (`/crm/bulk/{v}/write`, `/crm/{v}/upload`, …).
-///
-/// `V2` writes a resource's `module` as a string; every later version as `{"api_name": …}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ApiVersion {
-    /// `v2`
-    V2,
-    /// `v2.1`
-    V2_1,
-    /// `v3`
-    V3,
-    /// `v4`
-    V4,
-    /// `v5`
-    V5,
-    /// `v6`
-    V6,
-    /// `v7`
-    V7,
-    /// `v8`
-    V8,
-}
-
-impl ApiVersion {
-    /// Every version, oldest first.
-    pub const ALL: [ApiVersion; 8] = [
-        ApiVersion::V2,
-        ApiVersion::V2_1,
-        ApiVersion::V3,
-        ApiVersion::V4,
-        ApiVersion::V5,
-        ApiVersion::V6,
-        ApiVersion::V7,
-        ApiVersion::V8,
-    ];
-
-    /// The path segment, e.g. `v2.1`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApiVersion::V2 => "v2",
-            ApiVersion::V2_1 => "v2.1",
-            ApiVersion::V3 => "v3",
-            ApiVersion::V4 => "v4",
-            ApiVersion::V5 => "v5",
-            ApiVersion::V6 => "v6",
-            ApiVersion::V7 => "v7",
-            ApiVersion::V8 => "v8",
-        }
-    }
-
-    /// A module as this version writes it in a create request.
-    pub fn module_ref(self, api_name: &str, id: Option<&str>) -> ModuleRef {
-        match self {
-            ApiVersion::V2 => ModuleRef::Name(api_name.to_string()),
-            _ => ModuleRef::Object { api_name: api_name.to_string(), id: id.map(str::to_string) },
-        }
-    }
-}
-
-impl fmt::Display for ApiVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ApiVersion {
-    type Err = String;
-
-    /// Accepts `v2`, `v2.1`, … `v8`, with or without the leading `v`.
-    fn from_str(text: &str) -> Result<ApiVersion, String> {
-        let trimmed = text.trim();
-        let with_v = if trimmed.starts_with('v') { trimmed.to_string() } else { format!("v{trimmed}") };
-        ApiVersion::ALL
-            .into_iter()
-            .find(|v| v.as_str() == with_v)
-            .ok_or_else(|| format!("unknown API version '{text}' (expected v2, v2.1, v3 … v8)"))
     }
 }
 

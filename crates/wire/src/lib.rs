@@ -8,6 +8,8 @@ pub mod error;
 pub mod job;
 pub mod records;
 pub mod upload;
+pub mod version;
 
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use job::*;
+pub use version::ApiVersion;
