@@ -63,19 +63,7 @@ impl JsonMapper {
 
     /// Maps the `index`-th record of a request (row numbers start at 1).
     pub fn map_record(&self, index: usize, record: &Map<String, Value>) -> RowDraft {
-        let mut draft = RowDraft {
-            row_no: index as u64 + 1,
-            echo: Vec::new(),
-            values: Map::new(),
-            owner: None,
-            layout_id: None,
-            errors: Vec::new(),
-            missing_for_insert: Vec::new(),
-            unique_keys: Vec::new(),
-            find_key: None,
-            lookups: Vec::new(),
-            new_picklist_values: Vec::new(),
-        };
+        let mut draft = RowDraft::new(index as u64 + 1, Vec::new());
         for (name, value) in record {
             if name == ID_FIELD {
                 if self.operation == Operation::Update {

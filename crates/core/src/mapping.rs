@@ -110,6 +110,25 @@ pub struct RowDraft {
     pub new_picklist_values: Vec<(String, String)>,
 }
 
+impl RowDraft {
+    /// A row with nothing mapped yet: no values, errors, keys or lookups.
+    pub fn new(row_no: u64, echo: Vec<String>) -> RowDraft {
+        RowDraft {
+            row_no,
+            echo,
+            values: Map::new(),
+            owner: None,
+            layout_id: None,
+            errors: Vec::new(),
+            missing_for_insert: Vec::new(),
+            unique_keys: Vec::new(),
+            find_key: None,
+            lookups: Vec::new(),
+            new_picklist_values: Vec::new(),
+        }
+    }
+}
+
 /// Normalises a unique value so that duplicates compare equal.
 pub fn normalize_key(field: &Field, value: &Value) -> String {
     let text = match value {
@@ -254,19 +273,7 @@ impl RowMapper {
     /// Maps one data row.
     pub fn map_row(&self, row_no: u64, record: &csv::StringRecord) -> RowDraft {
         let echo = self.echo_columns.iter().map(|i| record.get(*i).unwrap_or("").to_string()).collect();
-        let mut draft = RowDraft {
-            row_no,
-            echo,
-            values: Map::new(),
-            owner: None,
-            layout_id: None,
-            errors: Vec::new(),
-            missing_for_insert: Vec::new(),
-            unique_keys: Vec::new(),
-            find_key: None,
-            lookups: Vec::new(),
-            new_picklist_values: Vec::new(),
-        };
+        let mut draft = RowDraft::new(row_no, echo);
         if record.len() > self.header_len {
             let reason = format!("the row has {} cells but the header has {}", record.len(), self.header_len);
             draft.errors.push(RowError::new(RowErrorCode::InvalidData, self.last_column.clone()).because(reason));

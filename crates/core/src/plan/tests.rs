@@ -13,19 +13,7 @@ fn draft(row_no: u64, email: &str, name: &str) -> RowDraft {
         values.insert("Email".into(), json!(email));
         unique_keys.push(UniqueKey { field: "Email".into(), value: email.to_lowercase(), column: "Email".into() });
     }
-    RowDraft {
-        row_no,
-        echo: vec![name.to_string(), email.to_string()],
-        values,
-        owner: None,
-        layout_id: None,
-        errors: Vec::new(),
-        missing_for_insert: Vec::new(),
-        unique_keys,
-        find_key: None,
-        lookups: Vec::new(),
-        new_picklist_values: Vec::new(),
-    }
+    RowDraft { values, unique_keys, ..RowDraft::new(row_no, vec![name.to_string(), email.to_string()]) }
 }
 
 fn by_email(mut row: RowDraft) -> RowDraft {

@@ -24,19 +24,8 @@ fn lead(row_no: u64, email: &str) -> RowDraft {
     values.insert("Phone".into(), json!(format!("+1 555 {:07}", row_no)));
     values.insert("Lead_Source".into(), json!("Web Download"));
     values.insert("Annual_Revenue".into(), json!(row_no as f64 * 12.5));
-    RowDraft {
-        row_no,
-        echo: vec![format!("Last {row_no}"), email.to_string()],
-        values,
-        owner: None,
-        layout_id: None,
-        errors: Vec::new(),
-        missing_for_insert: Vec::new(),
-        unique_keys: vec![UniqueKey { field: "Email".into(), value: email.to_lowercase(), column: "Email".into() }],
-        find_key: None,
-        lookups: Vec::new(),
-        new_picklist_values: Vec::new(),
-    }
+    let unique_keys = vec![UniqueKey { field: "Email".into(), value: email.to_lowercase(), column: "Email".into() }];
+    RowDraft { values, unique_keys, ..RowDraft::new(row_no, vec![format!("Last {row_no}"), email.to_string()]) }
 }
 
 fn chunk(rows: Vec<RowDraft>, rows_done: u64) -> ChunkWrite {

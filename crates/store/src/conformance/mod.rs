@@ -173,19 +173,7 @@ pub(super) fn row(row_no: u64, name: &str, email: &str) -> RowDraft {
         values.insert("Email".into(), json!(email));
         unique_keys.push(UniqueKey { field: "Email".into(), value: email.to_lowercase(), column: "Email".into() });
     }
-    RowDraft {
-        row_no,
-        echo: vec![name.into(), email.into()],
-        values,
-        owner: None,
-        layout_id: None,
-        errors: Vec::new(),
-        missing_for_insert: Vec::new(),
-        unique_keys,
-        find_key: None,
-        lookups: Vec::new(),
-        new_picklist_values: Vec::new(),
-    }
+    RowDraft { values, unique_keys, ..RowDraft::new(row_no, vec![name.into(), email.into()]) }
 }
 
 pub(super) fn chunk(operation: Operation, rows: Vec<RowDraft>, rows_done: u64) -> ChunkWrite {
