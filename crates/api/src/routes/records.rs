@@ -142,7 +142,8 @@ pub async fn list_records(
     Ok(json_response(StatusCode::OK, &RecordsPage { data, info: Some(info) }))
 }
 
-async fn module_context(state: &AppState, auth: &Auth, name: &str) -> Result<(Module, RenderContext), Failure> {
+/// The module `name` of the org, once the token may read its records.
+pub(crate) async fn readable_module(state: &AppState, auth: &Auth, name: &str) -> Result<Module, Failure> {
     let schema = state.store.org_schema(auth.0.org).await?;
     let invalid_module = || Failure(ApiError::new(ErrorCode::InvalidModule).detail("api_name", "module"));
     let module = schema.module(name).cloned().ok_or_else(invalid_module)?;
@@ -153,6 +154,11 @@ async fn module_context(state: &AppState, auth: &Auth, name: &str) -> Result<(Mo
         &format!("ZohoCRM.modules.{lower}.READ"),
         &format!("ZohoCRM.modules.{lower}.ALL"),
     ])?;
+    Ok(module)
+}
+
+async fn module_context(state: &AppState, auth: &Auth, name: &str) -> Result<(Module, RenderContext), Failure> {
+    let module = readable_module(state, auth, name).await?;
     let users = state.store.users(auth.0.org).await?.into_iter().map(|u| (u.id, u)).collect();
     let org = state.store.get_org(auth.0.org).await?;
     let time_zone = org.and_then(|o| o.time_zone.parse().ok()).unwrap_or(chrono_tz::UTC);

@@ -323,17 +323,7 @@ pub async fn count_records(
     if version(&path_version)? == ApiVersion::V2 {
         return Err(ErrorCode::InvalidUrlPattern.into());
     }
-    let schema = state.store.org_schema(auth.0.org).await?;
-    let module = schema
-        .module(&module)
-        .ok_or_else(|| Failure(ApiError::new(ErrorCode::InvalidModule).detail("api_name", "module")))?;
-    let lower = module.api_name.to_ascii_lowercase();
-    auth.require(&[
-        "ZohoCRM.modules.ALL",
-        "ZohoCRM.modules.READ",
-        &format!("ZohoCRM.modules.{lower}.READ"),
-        &format!("ZohoCRM.modules.{lower}.ALL"),
-    ])?;
+    let module = super::records::readable_module(&state, &auth, &module).await?;
     let count = state.store.count_records(auth.0.org, &module.api_name).await?;
     Ok(json_response(StatusCode::OK, &json!({"count": count})))
 }
