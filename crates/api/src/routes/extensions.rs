@@ -19,9 +19,7 @@ pub async fn get_job_state(
     ZPath(job_id): ZPath<String>,
     auth: Auth,
 ) -> ApiResult<Response> {
-    auth.require(&["ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.ALL", "ZohoCRM.bulk.READ"])?;
-    let not_found = || Failure(ApiError::new(ErrorCode::ResourceNotFound));
-    let id = JobId::parse(&job_id).ok_or_else(not_found)?;
+    let id = readable_job(&auth, &job_id)?;
     let job = state.store.get_job(auth.0.org, id).await?.ok_or_else(not_found)?;
     let resources: Vec<_> = job
         .resources
@@ -48,9 +46,17 @@ pub async fn get_callback_report(
     ZPath(job_id): ZPath<String>,
     auth: Auth,
 ) -> ApiResult<Response> {
-    auth.require(&["ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.ALL", "ZohoCRM.bulk.READ"])?;
-    let not_found = || Failure(ApiError::new(ErrorCode::ResourceNotFound));
-    let id = JobId::parse(&job_id).ok_or_else(not_found)?;
+    let id = readable_job(&auth, &job_id)?;
     let report = state.store.callback_report(auth.0.org, id).await?.ok_or_else(not_found)?;
     Ok(json_response(StatusCode::OK, &report))
+}
+
+fn not_found() -> Failure {
+    Failure(ApiError::new(ErrorCode::ResourceNotFound))
+}
+
+/// The job id of a path, once the token may read bulk jobs.
+fn readable_job(auth: &Auth, job_id: &str) -> Result<JobId, Failure> {
+    auth.require(&["ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.ALL", "ZohoCRM.bulk.READ"])?;
+    JobId::parse(job_id).ok_or_else(not_found)
 }
