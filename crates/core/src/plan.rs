@@ -102,73 +102,97 @@ pub struct ChunkPlan {
     pub skipped: u64,
 }
 
+/// What each row of a chunk does.
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    Insert(RecordId),
+    Update(RecordId),
+    Skip(Vec<RowError>),
+}
+
+/// A chunk's decisions, made without touching its rows: what each row does and which keys
+/// change. [`Decisions::build`] then moves the rows' values into the records they write, so a
+/// store can act on the keys first (an optimistic insert) and decide again if they collide,
+/// without keeping a copy of the rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decisions {
+    outcomes: Vec<Outcome>,
+    /// Records the chunk writes, in first-touch order, and whether each is new.
+    order: Vec<(RecordId, bool)>,
+    /// Keys to remove, then keys to add (with their record).
+    pub key_deletes: Vec<Key>,
+    pub key_inserts: Vec<(Key, RecordId)>,
+    added: u64,
+    updated: u64,
+    skipped: u64,
+}
+
+/// A record's unique keys while the chunk is decided.
 struct Working {
-    record: PlannedRecord,
     keys: Vec<Key>,
     original_keys: Vec<Key>,
-    is_new: bool,
     touched: bool,
 }
 
-struct Planner {
+struct Planner<'a> {
     operation: Operation,
-    full_name: bool,
-    default_owner: UserId,
-    default_layout: Option<String>,
     /// Current owner of every key the chunk has seen, by field then value.
-    owners: HashMap<String, HashMap<String, Option<RecordId>>>,
+    owners: HashMap<&'a str, HashMap<&'a str, Option<RecordId>>>,
     records: HashMap<RecordId, Working>,
-    order: Vec<RecordId>,
-    plan: ChunkPlan,
+    decisions: Decisions,
 }
 
 /// Plans a chunk. `new_ids` yields ids for inserted records (at most one per row is taken).
 /// Rows are consumed: their values move into the planned records.
 pub fn plan_chunk(input: PlanInput, existing: ExistingState, new_ids: &mut dyn Iterator<Item = RecordId>) -> ChunkPlan {
-    let rows = input.rows;
+    decide(&input, &existing, new_ids).build(input, existing)
+}
+
+/// Decides what each of the input's rows does against what exists (see [`Decisions`]).
+pub fn decide(input: &PlanInput, existing: &ExistingState, new_ids: &mut dyn Iterator<Item = RecordId>) -> Decisions {
+    let rows = &input.rows;
     let mut planner = Planner {
         operation: input.operation,
-        full_name: input.full_name,
-        default_owner: input.default_owner,
-        default_layout: input.default_layout,
         owners: HashMap::new(),
         records: HashMap::with_capacity(existing.records.len() + rows.len()),
-        order: Vec::with_capacity(rows.len()),
-        plan: ChunkPlan { results: Vec::with_capacity(rows.len()), ..ChunkPlan::default() },
+        decisions: Decisions {
+            outcomes: Vec::with_capacity(rows.len()),
+            order: Vec::with_capacity(rows.len()),
+            key_deletes: Vec::new(),
+            key_inserts: Vec::new(),
+            added: 0,
+            updated: 0,
+            skipped: 0,
+        },
     };
-    for (key, id) in existing.keys {
-        planner.set_owner(key, Some(id));
+    for ((field, value), id) in &existing.keys {
+        planner.set_owner(field, value, Some(*id));
     }
-    for record in existing.records.into_values() {
+    for record in existing.records.values() {
         planner.load(record);
     }
     for row in rows {
-        planner.apply_row(row, new_ids);
+        let outcome = planner.apply_row(row, new_ids);
+        match outcome {
+            Outcome::Insert(_) => planner.decisions.added += 1,
+            Outcome::Update(_) => planner.decisions.updated += 1,
+            Outcome::Skip(_) => planner.decisions.skipped += 1,
+        }
+        planner.decisions.outcomes.push(outcome);
     }
     planner.finish()
 }
 
-impl Planner {
-    fn set_owner(&mut self, (field, value): Key, owner: Option<RecordId>) {
+impl<'a> Planner<'a> {
+    fn set_owner(&mut self, field: &'a str, value: &'a str, owner: Option<RecordId>) {
         self.owners.entry(field).or_default().insert(value, owner);
     }
 
-    fn load(&mut self, record: ExistingRecord) {
-        for key in &record.keys {
-            self.set_owner(key.clone(), Some(record.id));
+    fn load(&mut self, record: &'a ExistingRecord) {
+        for (field, value) in &record.keys {
+            self.set_owner(field, value, Some(record.id));
         }
-        let working = Working {
-            record: PlannedRecord {
-                id: record.id,
-                values: record.values,
-                owner: record.owner,
-                layout_id: record.layout_id,
-            },
-            original_keys: record.keys.clone(),
-            keys: record.keys,
-            is_new: false,
-            touched: false,
-        };
+        let working = Working { keys: record.keys.clone(), original_keys: record.keys.clone(), touched: false };
         self.records.insert(record.id, working);
     }
 
@@ -185,16 +209,15 @@ impl Planner {
         }
     }
 
-    fn apply_row(&mut self, mut row: RowDraft, new_ids: &mut dyn Iterator<Item = RecordId>) {
-        let matched = self.matched(&row);
+    fn apply_row(&mut self, row: &'a RowDraft, new_ids: &mut dyn Iterator<Item = RecordId>) -> Outcome {
+        let matched = self.matched(row);
         match (self.operation, matched) {
             (Operation::Insert, Some(_)) if row.find_key.is_some() => {
-                let column = find_column(&row);
-                let mut errors = std::mem::take(&mut row.errors);
-                errors.push(RowError::new(RowErrorCode::DuplicateData, column));
-                self.skip(row, errors);
+                let mut errors = row.errors.clone();
+                errors.push(RowError::new(RowErrorCode::DuplicateData, find_column(row)));
+                Outcome::Skip(errors)
             }
-            (Operation::Insert, _) => self.insert(row, new_ids),
+            (Operation::Insert, _) => self.insert(row, &[], new_ids),
             (Operation::Update, None) => {
                 let code = match row.find_key {
                     Some(FindKey::Missing { .. }) => Some(RowErrorCode::MandatoryNotFound),
@@ -202,18 +225,13 @@ impl Planner {
                     Some(FindKey::Invalid { .. }) => None,
                     _ => Some(RowErrorCode::ResourceNotFound),
                 };
-                let column = find_column(&row);
-                let mut errors = std::mem::take(&mut row.errors);
+                let mut errors = row.errors.clone();
                 if let Some(code) = code {
-                    errors.push(RowError::new(code, column));
+                    errors.push(RowError::new(code, find_column(row)));
                 }
-                self.skip(row, errors);
+                Outcome::Skip(errors)
             }
-            (Operation::Upsert, None) => {
-                let missing = std::mem::take(&mut row.missing_for_insert);
-                row.errors.extend(missing);
-                self.insert(row, new_ids);
-            }
+            (Operation::Upsert, None) => self.insert(row, &row.missing_for_insert, new_ids),
             (Operation::Update | Operation::Upsert, Some(id)) => self.update(row, id),
         }
     }
@@ -229,125 +247,158 @@ impl Planner {
         errors
     }
 
-    fn insert(&mut self, mut row: RowDraft, new_ids: &mut dyn Iterator<Item = RecordId>) {
-        let duplicates = self.duplicate_errors(&row, None);
-        let mut errors = std::mem::take(&mut row.errors);
-        errors.extend(duplicates);
-        if !errors.is_empty() {
-            self.skip(row, errors);
-            return;
+    /// `also` are errors that count only because the row inserts (an upsert's missing mandatory
+    /// fields).
+    fn insert(&mut self, row: &'a RowDraft, also: &[RowError], new_ids: &mut dyn Iterator<Item = RecordId>) -> Outcome {
+        let duplicates = self.duplicate_errors(row, None);
+        if !row.errors.is_empty() || !also.is_empty() || !duplicates.is_empty() {
+            let mut errors = row.errors.clone();
+            errors.extend_from_slice(also);
+            errors.extend(duplicates);
+            return Outcome::Skip(errors);
         }
         let Some(id) = new_ids.next() else {
-            let column = find_column(&row);
-            self.skip(row, vec![RowError::new(RowErrorCode::CannotProcess, column)]);
-            return;
+            return Outcome::Skip(vec![RowError::new(RowErrorCode::CannotProcess, find_column(row))]);
         };
-        let mut values = std::mem::take(&mut row.values);
-        values.retain(|_, v| !v.is_null());
-        if self.full_name {
-            set_full_name(&mut values);
+        let mut keys = Vec::with_capacity(row.unique_keys.len());
+        for key in &row.unique_keys {
+            self.set_owner(&key.field, &key.value, Some(id));
+            keys.push((key.field.clone(), key.value.clone()));
         }
-        let keys: Vec<Key> = row.unique_keys.drain(..).map(|k| (k.field, k.value)).collect();
-        for key in &keys {
-            self.set_owner(key.clone(), Some(id));
-        }
-        let record = PlannedRecord {
-            id,
-            values,
-            owner: row.owner.unwrap_or(self.default_owner),
-            layout_id: row.layout_id.take().or_else(|| self.default_layout.clone()),
-        };
-        self.records.insert(id, Working { record, keys, original_keys: Vec::new(), is_new: true, touched: true });
-        self.order.push(id);
-        self.plan.added += 1;
-        self.result(row, RowStatus::Added, Some(id), &[]);
+        self.records.insert(id, Working { keys, original_keys: Vec::new(), touched: true });
+        self.decisions.order.push((id, true));
+        Outcome::Insert(id)
     }
 
-    fn update(&mut self, mut row: RowDraft, id: RecordId) {
-        let duplicates = self.duplicate_errors(&row, Some(id));
-        let mut errors = std::mem::take(&mut row.errors);
-        errors.extend(duplicates);
-        if !errors.is_empty() {
-            self.skip(row, errors);
-            return;
+    fn update(&mut self, row: &'a RowDraft, id: RecordId) -> Outcome {
+        let duplicates = self.duplicate_errors(row, Some(id));
+        if !row.errors.is_empty() || !duplicates.is_empty() {
+            let mut errors = row.errors.clone();
+            errors.extend(duplicates);
+            return Outcome::Skip(errors);
         }
         let Some(working) = self.records.get_mut(&id) else {
-            let column = find_column(&row);
-            self.skip(row, vec![RowError::new(RowErrorCode::ResourceNotFound, column)]);
-            return;
+            return Outcome::Skip(vec![RowError::new(RowErrorCode::ResourceNotFound, find_column(row))]);
         };
         let mut released = Vec::new();
-        for (field, value) in std::mem::take(&mut row.values) {
+        for (field, value) in &row.values {
             if value.is_null() {
-                released.extend(working.keys.iter().filter(|k| k.0 == field).cloned());
-                working.keys.retain(|k| k.0 != field);
-                working.record.values.remove(&field);
-            } else {
-                working.record.values.insert(field, value);
+                released.extend(working.keys.iter().filter(|k| k.0 == *field).cloned());
+                working.keys.retain(|k| k.0 != *field);
             }
-        }
-        if self.full_name {
-            set_full_name(&mut working.record.values);
-        }
-        if let Some(owner) = row.owner {
-            working.record.owner = owner;
-        }
-        if let Some(layout) = row.layout_id.take() {
-            working.record.layout_id = Some(layout);
         }
         for key in &row.unique_keys {
             released.extend(working.keys.iter().filter(|k| k.0 == key.field && k.1 != key.value).cloned());
             working.keys.retain(|k| k.0 != key.field);
             working.keys.push((key.field.clone(), key.value.clone()));
         }
-        let new_keys: Vec<Key> = working.keys.clone();
         if !working.touched {
             working.touched = true;
-            self.order.push(id);
+            self.decisions.order.push((id, false));
         }
-        for key in released {
-            self.set_owner(key, None);
+        for (field, value) in &released {
+            if let Some(values) = self.owners.get_mut(field.as_str()) {
+                if let Some(owner) = values.get_mut(value.as_str()) {
+                    *owner = None;
+                }
+            }
         }
-        for key in new_keys {
-            self.set_owner(key, Some(id));
+        for key in &row.unique_keys {
+            self.set_owner(&key.field, &key.value, Some(id));
         }
-        self.plan.updated += 1;
-        self.result(row, RowStatus::Updated, Some(id), &[]);
+        Outcome::Update(id)
     }
 
-    fn skip(&mut self, row: RowDraft, errors: Vec<RowError>) {
-        self.plan.skipped += 1;
-        self.result(row, RowStatus::Skipped, None, &errors);
-    }
-
-    fn result(&mut self, row: RowDraft, status: RowStatus, record_id: Option<RecordId>, errors: &[RowError]) {
-        self.plan.results.push(ResultRow {
-            row_no: row.row_no,
-            echo: row.echo,
-            status,
-            record_id,
-            errors: format_errors(errors),
-        });
-    }
-
-    fn finish(mut self) -> ChunkPlan {
-        for id in &self.order {
-            let Some(working) = self.records.remove(id) else { continue };
+    fn finish(mut self) -> Decisions {
+        for (id, _) in &self.decisions.order {
+            let Some(working) = self.records.get(id) else { continue };
             let original: HashSet<&Key> = working.original_keys.iter().collect();
             let current: HashSet<&Key> = working.keys.iter().collect();
             for key in working.original_keys.iter().filter(|k| !current.contains(k)) {
-                self.plan.key_deletes.push(key.clone());
+                self.decisions.key_deletes.push(key.clone());
             }
             for key in working.keys.iter().filter(|k| !original.contains(k)) {
-                self.plan.key_inserts.push((key.clone(), working.record.id));
-            }
-            if working.is_new {
-                self.plan.inserts.push(working.record);
-            } else {
-                self.plan.updates.push(working.record);
+                self.decisions.key_inserts.push((key.clone(), *id));
             }
         }
-        self.plan
+        self.decisions
+    }
+}
+
+impl Decisions {
+    /// Writes the decisions out: moves the rows' values into the records they insert or update
+    /// (on top of the existing records the decisions were made against) and their cells into the
+    /// result rows.
+    pub fn build(self, input: PlanInput, existing: ExistingState) -> ChunkPlan {
+        let mut records: HashMap<RecordId, PlannedRecord> = existing
+            .records
+            .into_values()
+            .map(|record| {
+                let planned = PlannedRecord {
+                    id: record.id,
+                    values: record.values,
+                    owner: record.owner,
+                    layout_id: record.layout_id,
+                };
+                (record.id, planned)
+            })
+            .collect();
+        records.reserve(self.order.len());
+        let mut results = Vec::with_capacity(input.rows.len());
+        for (row, outcome) in input.rows.into_iter().zip(self.outcomes) {
+            let (status, record_id, errors) = match outcome {
+                Outcome::Insert(id) => {
+                    let mut values = row.values;
+                    values.retain(|_, v| !v.is_null());
+                    let owner = row.owner.unwrap_or(input.default_owner);
+                    let layout_id = row.layout_id.or_else(|| input.default_layout.clone());
+                    records.insert(id, PlannedRecord { id, values, owner, layout_id });
+                    (RowStatus::Added, Some(id), String::new())
+                }
+                Outcome::Update(id) => {
+                    if let Some(record) = records.get_mut(&id) {
+                        for (field, value) in row.values {
+                            if value.is_null() {
+                                record.values.remove(&field);
+                            } else {
+                                record.values.insert(field, value);
+                            }
+                        }
+                        if let Some(owner) = row.owner {
+                            record.owner = owner;
+                        }
+                        if let Some(layout) = row.layout_id {
+                            record.layout_id = Some(layout);
+                        }
+                    }
+                    (RowStatus::Updated, Some(id), String::new())
+                }
+                Outcome::Skip(errors) => (RowStatus::Skipped, None, format_errors(&errors)),
+            };
+            results.push(ResultRow { row_no: row.row_no, echo: row.echo, status, record_id, errors });
+        }
+        let mut plan = ChunkPlan {
+            inserts: Vec::with_capacity(self.added as usize),
+            updates: Vec::new(),
+            key_deletes: self.key_deletes,
+            key_inserts: self.key_inserts,
+            results,
+            added: self.added,
+            updated: self.updated,
+            skipped: self.skipped,
+        };
+        for (id, is_new) in self.order {
+            let Some(mut record) = records.remove(&id) else { continue };
+            if input.full_name {
+                set_full_name(&mut record.values);
+            }
+            if is_new {
+                plan.inserts.push(record);
+            } else {
+                plan.updates.push(record);
+            }
+        }
+        plan
     }
 }
 

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bulkwrite_core::ids::{RecordId, UserId};
 use bulkwrite_core::mapping::RowDraft;
-use bulkwrite_core::plan::{plan_chunk, probes_for, ChunkPlan, ExistingRecord, ExistingState, Key};
+use bulkwrite_core::plan::{decide, probes_for, ChunkPlan, ExistingRecord, ExistingState, Key};
 use bulkwrite_store::*;
 use bulkwrite_wire::Operation;
 use deadpool_postgres::Transaction;
@@ -125,47 +125,43 @@ pub(crate) struct Written {
 pub(crate) async fn plan_and_write(
     tx: &Transaction<'_>,
     org: i64,
-    mut write: RecordWrite,
+    write: RecordWrite,
     first_id: u64,
     probing: Probing,
 ) -> StoreResult<Written> {
-    let module = write.module.clone();
-    let stamp = Stamp { org, module: &module, actor: signed(write.actor.get()), now: write.now };
+    let id_count = write.new_id_count();
+    let new_ids = || (first_id..first_id + id_count).map(RecordId::new);
+    let mut write = write;
+    let input = write.take_plan_input();
+    let stamp = Stamp { org, module: &write.module, actor: signed(write.actor.get()), now: write.now };
     let mut met_existing_keys = false;
-    if probing == Probing::OnConflict && write.operation == Operation::Insert {
-        let rows = write.rows.clone();
-        let plan = plan(&mut write, ExistingState::default(), first_id);
+    if probing == Probing::OnConflict && input.operation == Operation::Insert {
+        // Decided against an empty state: the rows stay intact for a second decision.
+        let empty = ExistingState::default();
+        let decisions = decide(&input, &empty, &mut new_ids());
         tx.batch_execute("SAVEPOINT new_keys").await.map_err(write_error)?;
-        match crate::chunk_write::insert_keys(tx, &stamp, &plan).await {
+        match crate::chunk_write::insert_keys(tx, &stamp, &decisions.key_inserts).await {
             Ok(()) => {
+                let plan = decisions.build(input, empty);
                 crate::chunk_write::insert_records(tx, &stamp, &plan).await?;
                 return Ok(Written { plan, met_existing_keys });
             }
             Err(error) if crate::error::is_unique_violation(&error) => {
                 tx.batch_execute("ROLLBACK TO SAVEPOINT new_keys").await.map_err(write_error)?;
-                write.rows = rows;
                 met_existing_keys = true;
             }
             Err(error) => return Err(write_error(error)),
         }
     }
-    let existing = fetch_existing(tx, org, &module, write.operation, &write.rows).await?;
+    let existing = fetch_existing(tx, org, &write.module, input.operation, &input.rows).await?;
     let key_owners: HashMap<Key, RecordId> =
         existing.records.values().flat_map(|record| record.keys.iter().map(|key| (key.clone(), record.id))).collect();
-    let plan = plan(&mut write, existing, first_id);
+    let plan = decide(&input, &existing, &mut new_ids()).build(input, existing);
     crate::chunk_write::insert_records(tx, &stamp, &plan).await?;
     crate::chunk_write::update_records(tx, &stamp, &plan).await?;
     crate::chunk_write::delete_keys(tx, &stamp, &plan, &key_owners).await?;
-    crate::chunk_write::insert_keys(tx, &stamp, &plan).await.map_err(write_error)?;
+    crate::chunk_write::insert_keys(tx, &stamp, &plan.key_inserts).await.map_err(write_error)?;
     Ok(Written { plan, met_existing_keys })
-}
-
-/// Plans the write's rows (taking them) against what exists; new records take ids from
-/// `first_id` on.
-fn plan(write: &mut RecordWrite, existing: ExistingState, first_id: u64) -> ChunkPlan {
-    let id_count = write.new_id_count();
-    let mut new_ids = (first_id..first_id + id_count).map(RecordId::new);
-    plan_chunk(write.take_plan_input(), existing, &mut new_ids)
 }
 
 /// What every written record of a request shares.

@@ -145,18 +145,18 @@ pub(crate) async fn delete_keys(
     Ok(())
 }
 
-/// Adds the plan's new keys, in key order (so concurrent writers wait on each other's keys in one
+/// Adds new keys (a plan's or a decision's), in key order (so concurrent writers wait on each other's keys in one
 /// order and do not deadlock). The driver's error is returned as is: an optimistic insert tells a
 /// key that exists (a unique violation) from other failures.
 pub(crate) async fn insert_keys(
     tx: &Transaction<'_>,
     stamp: &Stamp<'_>,
-    plan: &ChunkPlan,
+    key_inserts: &[(Key, RecordId)],
 ) -> Result<(), tokio_postgres::Error> {
-    if plan.key_inserts.is_empty() {
+    if key_inserts.is_empty() {
         return Ok(());
     }
-    let mut keys: Vec<&(Key, RecordId)> = plan.key_inserts.iter().collect();
+    let mut keys: Vec<&(Key, RecordId)> = key_inserts.iter().collect();
     keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let sink = tx.copy_in("COPY record_keys (org, module, field, value, record_id) FROM STDIN (FORMAT binary)").await?;
     let writer = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8]);

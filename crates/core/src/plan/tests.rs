@@ -167,3 +167,41 @@ fn probes_list_keys_and_ids_once() {
     assert_eq!(probes.keys, [("Email".to_string(), "a@x.co".to_string())]);
     assert_eq!(probes.ids, [RecordId::new(9)]);
 }
+
+#[test]
+fn deciding_twice_leaves_the_rows_for_the_second_decision() {
+    // An optimistic insert decides against an empty state, meets a stored key, and decides again.
+    let rows = [draft(1, "old@x.co", "A"), draft(2, "new@x.co", "B")];
+    let input = PlanInput {
+        operation: Operation::Insert,
+        rows: rows.to_vec(),
+        default_owner: OWNER,
+        default_layout: None,
+        full_name: false,
+    };
+    let optimistic = decide(&input, &ExistingState::default(), &mut ids());
+    let all_new: Vec<&str> = optimistic.key_inserts.iter().map(|((_, value), _)| value.as_str()).collect();
+    assert_eq!(all_new, ["old@x.co", "new@x.co"]);
+    let existing = existing_lead(1, "old@x.co");
+    let decided = decide(&input, &existing, &mut ids());
+    assert_eq!(decided.key_inserts, [(("Email".to_string(), "new@x.co".to_string()), RecordId::new(100))]);
+    let plan = decided.build(input, existing);
+    assert_eq!(statuses(&plan), [(RowStatus::Skipped, "DUPLICATE_DATA-Email"), (RowStatus::Added, "")]);
+    assert_eq!(plan.inserts.len(), 1);
+    assert_eq!(plan.inserts[0].values["Last_Name"], "B");
+    assert_eq!(plan.results[1].echo, ["B", "new@x.co"]);
+}
+
+#[test]
+fn an_upsert_that_inserts_then_updates_one_record_writes_it_once() {
+    let mut second = by_email(draft(2, "a@x.co", "Later"));
+    second.values.insert("First_Name".into(), json!("Ann"));
+    let rows = [by_email(draft(1, "a@x.co", "First")), second];
+    let plan = plan(Operation::Upsert, &rows, &ExistingState::default());
+    assert_eq!(statuses(&plan), [(RowStatus::Added, ""), (RowStatus::Updated, "")]);
+    assert_eq!(plan.inserts.len(), 1);
+    assert!(plan.updates.is_empty());
+    assert_eq!(plan.inserts[0].values["Last_Name"], "Later");
+    assert_eq!(plan.inserts[0].values["Full_Name"], "Ann Later");
+    assert_eq!(plan.key_inserts.len(), 1);
+}
