@@ -140,7 +140,7 @@ pub(crate) async fn plan_and_write(
         let empty = ExistingState::default();
         let decisions = decide(&input, &empty, &mut new_ids());
         tx.batch_execute("SAVEPOINT new_keys").await.map_err(write_error)?;
-        match crate::chunk_write::insert_keys(tx, &stamp, &decisions.key_inserts).await {
+        match crate::chunk_write::insert_keys(tx, &stamp, &decisions.key_inserts).await? {
             Ok(()) => {
                 let plan = decisions.build(input, empty);
                 crate::chunk_write::insert_records(tx, &stamp, &plan).await?;
@@ -160,7 +160,7 @@ pub(crate) async fn plan_and_write(
     crate::chunk_write::insert_records(tx, &stamp, &plan).await?;
     crate::chunk_write::update_records(tx, &stamp, &plan).await?;
     crate::chunk_write::delete_keys(tx, &stamp, &plan, &key_owners).await?;
-    crate::chunk_write::insert_keys(tx, &stamp, &plan.key_inserts).await.map_err(write_error)?;
+    crate::chunk_write::insert_keys(tx, &stamp, &plan.key_inserts).await?.map_err(write_error)?;
     Ok(Written { plan, met_existing_keys })
 }
 

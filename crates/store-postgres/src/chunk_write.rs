@@ -8,10 +8,10 @@ use bulkwrite_core::ids::RecordId;
 use bulkwrite_core::plan::{ChunkPlan, Key};
 use bulkwrite_store::StoreResult;
 use deadpool_postgres::Transaction;
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{Json, ToSql, Type};
 
 use crate::chunk::Stamp;
+use crate::copy::CopyRows;
 use crate::error::write_error;
 use crate::signed;
 
@@ -20,50 +20,29 @@ pub(crate) async fn insert_records(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan
     if plan.inserts.is_empty() {
         return Ok(());
     }
-    let sink = tx
-        .copy_in(
-            "COPY records (id, org, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data,
-                 parent_id)
-             FROM STDIN (FORMAT binary)",
-        )
-        .await
-        .map_err(write_error)?;
-    let types = [
-        Type::INT8,
-        Type::INT8,
-        Type::TEXT,
-        Type::INT8,
-        Type::TEXT,
-        Type::INT8,
-        Type::INT8,
-        Type::TIMESTAMPTZ,
-        Type::TIMESTAMPTZ,
-        Type::JSON,
-        Type::INT8,
-    ];
-    let writer = BinaryCopyInWriter::new(sink, &types);
-    let mut writer = std::pin::pin!(writer);
+    let mut rows = CopyRows::new(11);
     for record in &plan.inserts {
-        let id = signed(record.id.get());
-        let owner = signed(record.owner.get());
-        let data = Json(&record.values);
-        let parent = parent_id(&record.values);
-        let row: [&(dyn ToSql + Sync); 11] = [
-            &id,
-            &stamp.org,
-            &stamp.module,
-            &owner,
-            &record.layout_id,
-            &stamp.actor,
-            &stamp.actor,
-            &stamp.now,
-            &stamp.now,
-            &data,
-            &parent,
-        ];
-        writer.as_mut().write(&row).await.map_err(write_error)?;
+        rows.row();
+        rows.int8(signed(record.id.get()));
+        rows.int8(stamp.org);
+        rows.text(stamp.module)?;
+        rows.int8(signed(record.owner.get()));
+        rows.opt_text(record.layout_id.as_deref())?;
+        rows.int8(stamp.actor);
+        rows.int8(stamp.actor);
+        rows.value(&stamp.now, &Type::TIMESTAMPTZ)?;
+        rows.value(&stamp.now, &Type::TIMESTAMPTZ)?;
+        rows.json(&record.values)?;
+        rows.opt_int8(parent_id(&record.values));
     }
-    writer.as_mut().finish().await.map_err(write_error)?;
+    rows.send(
+        tx,
+        "COPY records (id, org, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data,
+             parent_id)
+         FROM STDIN (FORMAT binary)",
+    )
+    .await
+    .map_err(write_error)?;
     Ok(())
 }
 
@@ -145,27 +124,29 @@ pub(crate) async fn delete_keys(
     Ok(())
 }
 
-/// Adds new keys (a plan's or a decision's), in key order (so concurrent writers wait on each other's keys in one
-/// order and do not deadlock). The driver's error is returned as is: an optimistic insert tells a
-/// key that exists (a unique violation) from other failures.
+/// Adds new keys (a plan's or a decision's), in key order (so concurrent writers wait on each
+/// other's keys in one order and do not deadlock). The driver's error is returned as is, inside:
+/// an optimistic insert tells a key that exists (a unique violation) from other failures.
 pub(crate) async fn insert_keys(
     tx: &Transaction<'_>,
     stamp: &Stamp<'_>,
     key_inserts: &[(Key, RecordId)],
-) -> Result<(), tokio_postgres::Error> {
+) -> StoreResult<Result<(), tokio_postgres::Error>> {
     if key_inserts.is_empty() {
-        return Ok(());
+        return Ok(Ok(()));
     }
     let mut keys: Vec<&(Key, RecordId)> = key_inserts.iter().collect();
     keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let sink = tx.copy_in("COPY record_keys (org, module, field, value, record_id) FROM STDIN (FORMAT binary)").await?;
-    let writer = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8]);
-    let mut writer = std::pin::pin!(writer);
+    let mut rows = CopyRows::new(5);
     for ((field, value), record) in keys {
-        let record = signed(record.get());
-        let row: [&(dyn ToSql + Sync); 5] = [&stamp.org, &stamp.module, field, value, &record];
-        writer.as_mut().write(&row).await?;
+        rows.row();
+        rows.int8(stamp.org);
+        rows.text(stamp.module)?;
+        rows.text(field)?;
+        rows.text(value)?;
+        rows.int8(signed(record.get()));
     }
-    writer.as_mut().finish().await?;
-    Ok(())
+    let sent =
+        rows.send(tx, "COPY record_keys (org, module, field, value, record_id) FROM STDIN (FORMAT binary)").await;
+    Ok(sent.map(drop))
 }

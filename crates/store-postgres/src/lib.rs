@@ -50,6 +50,7 @@ mod blobs;
 mod callbacks;
 mod chunk;
 mod chunk_write;
+mod copy;
 mod error;
 mod ids;
 mod jobs;

@@ -1,0 +1,153 @@
+//! Binary `COPY` payloads, encoded in memory and sent in large messages.
+//!
+//! tokio-postgres's `BinaryCopyInWriter` sends (and flushes) every 4 KiB: for a chunk of 500
+//! records that is some 60 socket writes, each waking the database backend, and a task switch
+//! through the driver's channel for each. Profiling a 25,000-row job on two cores put those
+//! wake-ups at ≈6% of the server's CPU. A chunk's rows are encoded here first and go out in
+//! messages of up to [`PIECE`] bytes.
+
+use bulkwrite_store::{StoreError, StoreResult};
+use bytes::{BufMut, Bytes, BytesMut};
+use deadpool_postgres::Transaction;
+use futures_util::SinkExt;
+use tokio_postgres::types::{ToSql, Type};
+
+/// The most one `CopyData` message carries.
+const PIECE: usize = 1 << 20;
+
+/// `PGCOPY\n\377\r\n\0`, then no flags and no header extension.
+const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+
+/// Rows of one binary `COPY`, being encoded.
+pub(crate) struct CopyRows {
+    fields: i16,
+    buf: BytesMut,
+    done: Vec<Bytes>,
+}
+
+impl CopyRows {
+    /// A payload of rows of `fields` columns each.
+    pub fn new(fields: i16) -> CopyRows {
+        let mut buf = BytesMut::with_capacity(64 * 1024);
+        buf.put_slice(HEADER);
+        CopyRows { fields, buf, done: Vec::new() }
+    }
+
+    /// Starts a row; its `fields` values follow.
+    pub fn row(&mut self) {
+        if self.buf.len() >= PIECE {
+            self.done.push(self.buf.split().freeze());
+        }
+        self.buf.put_i16(self.fields);
+    }
+
+    pub fn int8(&mut self, value: i64) {
+        self.buf.put_i32(8);
+        self.buf.put_i64(value);
+    }
+
+    pub fn opt_int8(&mut self, value: Option<i64>) {
+        match value {
+            Some(value) => self.int8(value),
+            None => self.null(),
+        }
+    }
+
+    /// A `text` value (its binary form is its UTF-8 bytes).
+    pub fn text(&mut self, value: &str) -> StoreResult<()> {
+        self.buf.put_i32(length(value.len())?);
+        self.buf.put_slice(value.as_bytes());
+        Ok(())
+    }
+
+    pub fn opt_text(&mut self, value: Option<&str>) -> StoreResult<()> {
+        match value {
+            Some(value) => self.text(value),
+            None => {
+                self.null();
+                Ok(())
+            }
+        }
+    }
+
+    pub fn null(&mut self) {
+        self.buf.put_i32(-1);
+    }
+
+    /// A `json` value (its binary form is its text).
+    pub fn json(&mut self, value: &serde_json::Map<String, serde_json::Value>) -> StoreResult<()> {
+        let start = self.buf.len();
+        self.buf.put_i32(0);
+        serde_json::to_writer((&mut self.buf).writer(), value)
+            .map_err(|error| StoreError::Backend(format!("encoding a record: {error}").into()))?;
+        self.patch_length(start)
+    }
+
+    /// Any other value, through its `ToSql` (timestamps).
+    pub fn value(&mut self, value: &(dyn ToSql + Sync), ty: &Type) -> StoreResult<()> {
+        let start = self.buf.len();
+        self.buf.put_i32(0);
+        match value.to_sql_checked(ty, &mut self.buf) {
+            Ok(tokio_postgres::types::IsNull::Yes) => {
+                self.buf.truncate(start);
+                self.null();
+                Ok(())
+            }
+            Ok(tokio_postgres::types::IsNull::No) => self.patch_length(start),
+            Err(error) => Err(StoreError::Backend(format!("encoding a {ty} for COPY: {error}").into())),
+        }
+    }
+
+    fn patch_length(&mut self, start: usize) -> StoreResult<()> {
+        let written = length(self.buf.len() - start - 4)?;
+        self.buf[start..start + 4].copy_from_slice(&written.to_be_bytes());
+        Ok(())
+    }
+
+    /// Runs `statement` (a `COPY … FROM STDIN (FORMAT binary)`) with these rows. The driver's
+    /// error is returned as is, so callers can tell a unique violation from other failures.
+    pub async fn send(mut self, tx: &Transaction<'_>, statement: &str) -> Result<u64, tokio_postgres::Error> {
+        self.buf.put_i16(-1);
+        self.done.push(self.buf.split().freeze());
+        let sink = tx.copy_in::<_, Bytes>(statement).await?;
+        let mut sink = std::pin::pin!(sink);
+        for piece in self.done {
+            sink.feed(piece).await?;
+        }
+        sink.as_mut().finish().await
+    }
+}
+
+fn length(len: usize) -> StoreResult<i32> {
+    i32::try_from(len).map_err(|_| StoreError::Backend(format!("a value of {len} bytes is too large for COPY").into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_the_binary_copy_format() {
+        let mut rows = CopyRows::new(3);
+        rows.row();
+        rows.int8(-2);
+        rows.text("é").unwrap();
+        rows.null();
+        rows.buf.put_i16(-1);
+        let mut expected = HEADER.to_vec();
+        expected.extend([0, 3]);
+        expected.extend([0, 0, 0, 8, 255, 255, 255, 255, 255, 255, 255, 254]);
+        expected.extend([0, 0, 0, 2, 0xc3, 0xa9]);
+        expected.extend([255, 255, 255, 255]);
+        expected.extend([255, 255]);
+        assert_eq!(&rows.buf[..], &expected[..]);
+    }
+
+    #[test]
+    fn json_values_carry_their_length() {
+        let mut rows = CopyRows::new(1);
+        rows.row();
+        rows.json(serde_json::json!({"a": 1}).as_object().unwrap()).unwrap();
+        assert_eq!(&rows.buf[HEADER.len() + 2..], b"\0\0\0\x07{\"a\":1}");
+    }
+}
