@@ -402,16 +402,95 @@ impl Decisions {
     }
 }
 
+impl Decisions {
+    /// The rows that insert, with the ids they take, in row order: what [`Decisions::build`]
+    /// will move into `inserts`, readable before it does (see [`NewValues`]).
+    pub fn inserted<'a>(&'a self, input: &'a PlanInput) -> impl Iterator<Item = (RecordId, &'a RowDraft)> + 'a {
+        self.outcomes.iter().zip(&input.rows).filter_map(|(outcome, row)| match outcome {
+            Outcome::Insert(id) => Some((*id, row)),
+            _ => None,
+        })
+    }
+}
+
+/// The values of the record a row inserts, as [`Decisions::build`] leaves them (nulls dropped,
+/// `Full_Name` computed when the module has it), serialised from the row in place. Equal to
+/// serialising the built record's values, which a test checks.
+pub struct NewValues<'a> {
+    values: &'a Map<String, Value>,
+    /// `Some` when the module has `Full_Name`: the computed value, `None` inside when empty.
+    full_name: Option<Option<String>>,
+}
+
+impl<'a> NewValues<'a> {
+    pub fn new(row: &'a RowDraft, full_name: bool) -> NewValues<'a> {
+        NewValues { values: &row.values, full_name: full_name.then(|| full_name_of(&row.values)) }
+    }
+
+    /// The record's `Owner` (the row's or the default), as `build` sets it.
+    pub fn owner(row: &RowDraft, input: &PlanInput) -> UserId {
+        row.owner.unwrap_or(input.default_owner)
+    }
+
+    /// The record's layout (the row's or the default), as `build` sets it.
+    pub fn layout<'b>(row: &'b RowDraft, input: &'b PlanInput) -> Option<&'b str> {
+        row.layout_id.as_deref().or(input.default_layout.as_deref())
+    }
+
+    /// A value of the record, by field (`Parent_Id`, say).
+    pub fn get(&self, field: &str) -> Option<&Value> {
+        self.values.get(field).filter(|value| !value.is_null())
+    }
+}
+
+impl serde::Serialize for NewValues<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        let mut full_name_written = false;
+        for (field, value) in self.values {
+            if value.is_null() {
+                continue;
+            }
+            match &self.full_name {
+                // An existing `Full_Name` keeps its place and takes the computed value.
+                Some(computed) if field == "Full_Name" => {
+                    if let Some(computed) = computed {
+                        map.serialize_entry(field, computed)?;
+                    }
+                    full_name_written = true;
+                }
+                _ => map.serialize_entry(field, value)?,
+            }
+        }
+        if let Some(Some(computed)) = &self.full_name {
+            if !full_name_written {
+                map.serialize_entry("Full_Name", computed)?;
+            }
+        }
+        map.end()
+    }
+}
+
 /// `Full_Name` is `First_Name Last_Name`, as Zoho computes it for Leads and Contacts.
 fn set_full_name(values: &mut Map<String, Value>) {
-    let part = |name: &str| values.get(name).and_then(Value::as_str).map(str::trim).unwrap_or("").to_string();
-    let parts = [part("First_Name"), part("Last_Name")];
-    let joined: Vec<&str> = parts.iter().map(String::as_str).filter(|p| !p.is_empty()).collect();
-    if joined.is_empty() {
-        values.remove("Full_Name");
-    } else {
-        values.insert("Full_Name".to_string(), Value::String(joined.join(" ")));
+    match full_name_of(values) {
+        Some(joined) => {
+            values.insert("Full_Name".to_string(), Value::String(joined));
+        }
+        // `shift_remove` keeps the other fields in their order (`remove` would swap the last in).
+        None => {
+            values.shift_remove("Full_Name");
+        }
     }
+}
+
+/// `First_Name Last_Name`, trimmed, or `None` when both are empty.
+fn full_name_of(values: &Map<String, Value>) -> Option<String> {
+    let part = |name: &str| values.get(name).and_then(Value::as_str).map(str::trim).unwrap_or("");
+    let parts = [part("First_Name"), part("Last_Name")];
+    let joined: Vec<&str> = parts.into_iter().filter(|p| !p.is_empty()).collect();
+    (!joined.is_empty()).then(|| joined.join(" "))
 }
 
 fn find_column(row: &RowDraft) -> String {

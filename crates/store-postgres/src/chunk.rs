@@ -9,13 +9,15 @@ use std::collections::{BTreeMap, HashMap};
 
 use bulkwrite_core::ids::{RecordId, UserId};
 use bulkwrite_core::mapping::RowDraft;
-use bulkwrite_core::plan::{decide, probes_for, ChunkPlan, ExistingRecord, ExistingState, Key};
+use bulkwrite_core::plan::{decide, probes_for, ChunkPlan, Decisions, ExistingRecord, ExistingState, Key, PlanInput};
 use bulkwrite_store::*;
 use bulkwrite_wire::Operation;
 use deadpool_postgres::Transaction;
 use serde_json::{Map, Value};
 use tokio_postgres::types::{Json, ToSql};
 
+use crate::chunk_write::{encode_keys, encode_new_records, COPY_KEYS, COPY_RECORDS};
+use crate::copy::Sending;
 use crate::error::write_error;
 use crate::rows::{execute, fence, get, get_u64, query};
 use crate::{pg_error, signed, PgStore};
@@ -90,7 +92,11 @@ pub(crate) async fn apply_chunk(store: &PgStore, lease: &Lease, mut chunk: Chunk
     );
     futures_util::future::try_join(results, progress).await?;
     tx.commit().await.map_err(write_error)?;
-    Ok(ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped })
+    let outcome = ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped };
+    // Freeing a chunk's records and result rows costs about as much as encoding them: another
+    // thread does it while the next chunk goes on.
+    drop(tokio::task::spawn_blocking(move || drop(plan)));
+    Ok(outcome)
 }
 
 /// Reserves an id for every row that may insert (none for updates); returns the first.
@@ -136,14 +142,15 @@ pub(crate) async fn plan_and_write(
     let stamp = Stamp { org, module: &write.module, actor: signed(write.actor.get()), now: write.now };
     let mut met_existing_keys = false;
     if probing == Probing::OnConflict && input.operation == Operation::Insert {
-        // Decided against an empty state: the rows stay intact for a second decision.
         let empty = ExistingState::default();
         let decisions = decide(&input, &empty, &mut new_ids());
-        tx.batch_execute("SAVEPOINT new_keys").await.map_err(write_error)?;
-        match crate::chunk_write::insert_keys(tx, &stamp, &decisions.key_inserts).await? {
-            Ok(()) => {
+        match write_optimistically(tx, &stamp, &decisions, &input).await? {
+            Ok(records) => {
+                // The plan is built while the database writes the records.
                 let plan = decisions.build(input, empty);
-                crate::chunk_write::insert_records(tx, &stamp, &plan).await?;
+                if let Some(records) = records {
+                    records.finish().await.map_err(write_error)?;
+                }
                 return Ok(Written { plan, met_existing_keys });
             }
             Err(error) if crate::error::is_unique_violation(&error) => {
@@ -162,6 +169,34 @@ pub(crate) async fn plan_and_write(
     crate::chunk_write::delete_keys(tx, &stamp, &plan, &key_owners).await?;
     crate::chunk_write::insert_keys(tx, &stamp, &plan.key_inserts).await?.map_err(write_error)?;
     Ok(Written { plan, met_existing_keys })
+}
+
+/// An insert decided as if no key existed (`decisions`, against an empty state; the rows stay
+/// intact for a second decision): its keys are copied in a savepoint, the records' `COPY` is
+/// encoded from the rows while the database checks them, and started if they were new. Inside:
+/// the records on their way, or the database's error (a unique violation means a key exists).
+async fn write_optimistically(
+    tx: &Transaction<'_>,
+    stamp: &Stamp<'_>,
+    decisions: &Decisions,
+    input: &PlanInput,
+) -> StoreResult<Result<Option<Sending>, tokio_postgres::Error>> {
+    let keys = encode_keys(stamp, &decisions.key_inserts)?;
+    tx.batch_execute("SAVEPOINT new_keys").await.map_err(write_error)?;
+    let keys = if keys.is_empty() { Ok(None) } else { keys.start(tx, COPY_KEYS).await.map(Some) };
+    let records = encode_new_records(stamp, decisions, input)?;
+    let checked = match keys {
+        Ok(Some(keys)) => keys.finish().await.map(drop),
+        Ok(None) => Ok(()),
+        Err(error) => Err(error),
+    };
+    if let Err(error) = checked {
+        return Ok(Err(error));
+    }
+    if records.is_empty() {
+        return Ok(Ok(None));
+    }
+    Ok(records.start(tx, COPY_RECORDS).await.map(Some))
 }
 
 /// What every written record of a request shares.

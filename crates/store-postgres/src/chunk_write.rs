@@ -4,10 +4,11 @@
 
 use std::collections::HashMap;
 
-use bulkwrite_core::ids::RecordId;
-use bulkwrite_core::plan::{ChunkPlan, Key};
+use bulkwrite_core::ids::{RecordId, UserId};
+use bulkwrite_core::plan::{ChunkPlan, Decisions, Key, NewValues, PlanInput};
 use bulkwrite_store::StoreResult;
 use deadpool_postgres::Transaction;
+use serde::Serialize;
 use tokio_postgres::types::{Json, ToSql, Type};
 
 use crate::chunk::Stamp;
@@ -15,34 +16,75 @@ use crate::copy::CopyRows;
 use crate::error::write_error;
 use crate::signed;
 
+/// `COPY` of new records.
+pub(crate) const COPY_RECORDS: &str =
+    "COPY records (id, org, module, owner, layout_id, created_by, modified_by, created_at,
+     modified_at, data, parent_id)
+     FROM STDIN (FORMAT binary)";
+
+/// `COPY` of new keys.
+pub(crate) const COPY_KEYS: &str = "COPY record_keys (org, module, field, value, record_id) FROM STDIN (FORMAT binary)";
+
 /// Inserts the plan's new records.
 pub(crate) async fn insert_records(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan: &ChunkPlan) -> StoreResult<()> {
     if plan.inserts.is_empty() {
         return Ok(());
     }
-    let mut rows = CopyRows::new(11);
+    let mut rows = CopyRows::new(RECORD_COLUMNS);
     for record in &plan.inserts {
-        rows.row();
-        rows.int8(signed(record.id.get()));
-        rows.int8(stamp.org);
-        rows.text(stamp.module)?;
-        rows.int8(signed(record.owner.get()));
-        rows.opt_text(record.layout_id.as_deref())?;
-        rows.int8(stamp.actor);
-        rows.int8(stamp.actor);
-        rows.value(&stamp.now, &Type::TIMESTAMPTZ)?;
-        rows.value(&stamp.now, &Type::TIMESTAMPTZ)?;
-        rows.json(&record.values)?;
-        rows.opt_int8(parent_id(&record.values));
+        let new = NewRecord {
+            id: record.id,
+            owner: record.owner,
+            layout_id: record.layout_id.as_deref(),
+            parent_id: parent_id(&record.values),
+        };
+        new_record(&mut rows, stamp, &new, &record.values)?;
     }
-    rows.send(
-        tx,
-        "COPY records (id, org, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data,
-             parent_id)
-         FROM STDIN (FORMAT binary)",
-    )
-    .await
-    .map_err(write_error)?;
+    rows.send(tx, COPY_RECORDS).await.map_err(write_error)?;
+    Ok(())
+}
+
+/// The rows of a `COPY` of the records `decisions` inserts, encoded from the input's rows in
+/// place (before [`Decisions::build`] moves their values), so that it can go out while the
+/// keys are checked. Only for inserts: an upsert may update what it inserts.
+pub(crate) fn encode_new_records(stamp: &Stamp<'_>, decisions: &Decisions, input: &PlanInput) -> StoreResult<CopyRows> {
+    let mut rows = CopyRows::new(RECORD_COLUMNS);
+    for (id, row) in decisions.inserted(input) {
+        let values = NewValues::new(row, input.full_name);
+        let new = NewRecord {
+            id,
+            owner: NewValues::owner(row, input),
+            layout_id: NewValues::layout(row, input),
+            parent_id: values.get("Parent_Id").and_then(parent_id_of),
+        };
+        new_record(&mut rows, stamp, &new, &values)?;
+    }
+    Ok(rows)
+}
+
+const RECORD_COLUMNS: i16 = 11;
+
+/// What a new record's row holds besides its values.
+struct NewRecord<'a> {
+    id: RecordId,
+    owner: UserId,
+    layout_id: Option<&'a str>,
+    parent_id: Option<i64>,
+}
+
+fn new_record(rows: &mut CopyRows, stamp: &Stamp<'_>, new: &NewRecord<'_>, values: &impl Serialize) -> StoreResult<()> {
+    rows.row();
+    rows.int8(signed(new.id.get()));
+    rows.int8(stamp.org);
+    rows.text(stamp.module)?;
+    rows.int8(signed(new.owner.get()));
+    rows.opt_text(new.layout_id)?;
+    rows.int8(stamp.actor);
+    rows.int8(stamp.actor);
+    rows.value(&stamp.now, &Type::TIMESTAMPTZ)?;
+    rows.value(&stamp.now, &Type::TIMESTAMPTZ)?;
+    rows.json(values)?;
+    rows.opt_int8(new.parent_id);
     Ok(())
 }
 
@@ -85,8 +127,12 @@ pub(crate) async fn update_records(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan
 /// The id of a subform row's parent (`Parent_Id.id`), kept in its own indexed column so that
 /// `child_records` finds rows without parsing every record's JSON.
 pub(crate) fn parent_id(values: &serde_json::Map<String, serde_json::Value>) -> Option<i64> {
-    let id = values.get("Parent_Id")?.get("id")?;
-    let id = match id {
+    values.get("Parent_Id").and_then(parent_id_of)
+}
+
+/// The id inside a `Parent_Id` value.
+fn parent_id_of(parent: &serde_json::Value) -> Option<i64> {
+    let id = match parent.get("id")? {
         serde_json::Value::String(text) => text.parse::<u64>().ok()?,
         serde_json::Value::Number(number) => number.as_u64()?,
         _ => return None,
@@ -135,6 +181,11 @@ pub(crate) async fn insert_keys(
     if key_inserts.is_empty() {
         return Ok(Ok(()));
     }
+    Ok(encode_keys(stamp, key_inserts)?.send(tx, COPY_KEYS).await.map(drop))
+}
+
+/// The rows of a `COPY` of new keys, in key order (see [`insert_keys`]).
+pub(crate) fn encode_keys(stamp: &Stamp<'_>, key_inserts: &[(Key, RecordId)]) -> StoreResult<CopyRows> {
     let mut keys: Vec<&(Key, RecordId)> = key_inserts.iter().collect();
     keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut rows = CopyRows::new(5);
@@ -146,7 +197,5 @@ pub(crate) async fn insert_keys(
         rows.text(value)?;
         rows.int8(signed(record.get()));
     }
-    let sent =
-        rows.send(tx, "COPY record_keys (org, module, field, value, record_id) FROM STDIN (FORMAT binary)").await;
-    Ok(sent.map(drop))
+    Ok(rows)
 }

@@ -6,11 +6,14 @@
 //! wake-ups at ≈6% of the server's CPU. A chunk's rows are encoded here first and go out in
 //! messages of up to [`PIECE`] bytes.
 
+use std::pin::Pin;
+
 use bulkwrite_store::{StoreError, StoreResult};
 use bytes::{BufMut, Bytes, BytesMut};
 use deadpool_postgres::Transaction;
 use futures_util::SinkExt;
 use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::CopyInSink;
 
 /// The most one `CopyData` message carries.
 const PIECE: usize = 1 << 20;
@@ -21,6 +24,7 @@ const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 /// Rows of one binary `COPY`, being encoded.
 pub(crate) struct CopyRows {
     fields: i16,
+    rows: usize,
     buf: BytesMut,
     done: Vec<Bytes>,
 }
@@ -30,7 +34,7 @@ impl CopyRows {
     pub fn new(fields: i16) -> CopyRows {
         let mut buf = BytesMut::with_capacity(64 * 1024);
         buf.put_slice(HEADER);
-        CopyRows { fields, buf, done: Vec::new() }
+        CopyRows { fields, rows: 0, buf, done: Vec::new() }
     }
 
     /// Starts a row; its `fields` values follow.
@@ -38,7 +42,13 @@ impl CopyRows {
         if self.buf.len() >= PIECE {
             self.done.push(self.buf.split().freeze());
         }
+        self.rows += 1;
         self.buf.put_i16(self.fields);
+    }
+
+    /// Whether no row was started.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
     }
 
     pub fn int8(&mut self, value: i64) {
@@ -75,7 +85,7 @@ impl CopyRows {
     }
 
     /// A `json` value (its binary form is its text).
-    pub fn json(&mut self, value: &serde_json::Map<String, serde_json::Value>) -> StoreResult<()> {
+    pub fn json(&mut self, value: &impl serde::Serialize) -> StoreResult<()> {
         let start = self.buf.len();
         self.buf.put_i32(0);
         serde_json::to_writer((&mut self.buf).writer(), value)
@@ -106,15 +116,34 @@ impl CopyRows {
 
     /// Runs `statement` (a `COPY … FROM STDIN (FORMAT binary)`) with these rows. The driver's
     /// error is returned as is, so callers can tell a unique violation from other failures.
-    pub async fn send(mut self, tx: &Transaction<'_>, statement: &str) -> Result<u64, tokio_postgres::Error> {
+    pub async fn send(self, tx: &Transaction<'_>, statement: &str) -> Result<u64, tokio_postgres::Error> {
+        self.start(tx, statement).await?.finish().await
+    }
+
+    /// Starts `statement` and hands all the rows to the connection, which writes them while the
+    /// caller goes on; [`Sending::finish`] ends the `COPY` and reports. Dropping the `Sending`
+    /// instead aborts the `COPY` (and so the transaction).
+    pub async fn start(mut self, tx: &Transaction<'_>, statement: &str) -> Result<Sending, tokio_postgres::Error> {
         self.buf.put_i16(-1);
         self.done.push(self.buf.split().freeze());
-        let sink = tx.copy_in::<_, Bytes>(statement).await?;
-        let mut sink = std::pin::pin!(sink);
+        let mut sink = Box::pin(tx.copy_in::<_, Bytes>(statement).await?);
         for piece in self.done {
             sink.feed(piece).await?;
         }
-        sink.as_mut().finish().await
+        sink.flush().await?;
+        Ok(Sending { sink })
+    }
+}
+
+/// A `COPY` whose rows are on their way (see [`CopyRows::start`]).
+pub(crate) struct Sending {
+    sink: Pin<Box<CopyInSink<Bytes>>>,
+}
+
+impl Sending {
+    /// Ends the `COPY`; returns the rows copied or the database's error.
+    pub async fn finish(mut self) -> Result<u64, tokio_postgres::Error> {
+        self.sink.as_mut().finish().await
     }
 }
 

@@ -82,7 +82,7 @@ impl ServerProcess {
             .env("BULKWRITE_MAX_UPLOAD_BYTES", (1u64 << 30).to_string())
             // The benchmark's own callback receiver listens on loopback.
             .env("BULKWRITE_CALLBACK_ALLOW", "127.0.0.1")
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()?;

@@ -205,3 +205,33 @@ fn an_upsert_that_inserts_then_updates_one_record_writes_it_once() {
     assert_eq!(plan.inserts[0].values["Full_Name"], "Ann Later");
     assert_eq!(plan.key_inserts.len(), 1);
 }
+
+#[test]
+fn new_values_serialise_as_the_built_record() {
+    let cases = [
+        json!({"Last_Name": "Quist", "First_Name": "Mara", "Email": null, "Phone": "1"}),
+        json!({"Full_Name": "stale", "Last_Name": "Quist", "Phone": "1"}),
+        json!({"Full_Name": "stale", "Phone": "1", "Company": "C"}),
+        json!({"Full_Name": null, "First_Name": " Ann ", "Company": "C"}),
+        json!({"Company": "C"}),
+    ];
+    for full_name in [true, false] {
+        for case in &cases {
+            let mut row = draft(1, "", "x");
+            row.values = case.as_object().unwrap().clone();
+            let input = PlanInput {
+                operation: Operation::Insert,
+                rows: vec![row],
+                default_owner: OWNER,
+                default_layout: None,
+                full_name,
+            };
+            let decisions = decide(&input, &ExistingState::default(), &mut ids());
+            let (id, row) = decisions.inserted(&input).next().unwrap();
+            assert_eq!(id, RecordId::new(100));
+            let in_place = serde_json::to_string(&NewValues::new(row, full_name)).unwrap();
+            let built = decisions.build(input.clone(), ExistingState::default());
+            assert_eq!(in_place, serde_json::to_string(&built.inserts[0].values).unwrap(), "{case} {full_name}");
+        }
+    }
+}
