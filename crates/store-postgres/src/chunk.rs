@@ -61,7 +61,7 @@ pub(crate) async fn apply_chunk(store: &PgStore, lease: &Lease, mut chunk: Chunk
     if written.met_existing_keys {
         store.hints().note_conflict(lease.job);
     }
-    let plan = written.plan;
+    let (plan, results_json) = (written.plan, written.results_json);
     let job = signed(lease.job.get());
     let resource = i32::try_from(chunk.resource).map_err(|_| StoreError::NotFound("resource".into()))?;
     // The result rows and the checkpoint go out together (pipelined), then the commit.
@@ -77,7 +77,10 @@ pub(crate) async fn apply_chunk(store: &PgStore, lease: &Lease, mut chunk: Chunk
                 &resource,
                 &signed(first.row_no),
                 &signed(last.row_no),
-                &bulkwrite_store::result_rows::encode(&plan.results)?,
+                &match results_json {
+                    Some(encoded) => encoded,
+                    None => bulkwrite_store::result_rows::encode(&plan.results)?,
+                },
             ],
         )
         .await
@@ -124,6 +127,9 @@ pub(crate) struct Written {
     pub plan: ChunkPlan,
     /// An optimistic insert met existing keys (and was made again with probes).
     pub met_existing_keys: bool,
+    /// The plan's result rows, encoded (`result_rows::encode`) while the database wrote the
+    /// records; `None` when they were not (they are then encoded after).
+    pub results_json: Option<String>,
 }
 
 /// Fetches what the rows name, plans them with core's rules and writes records and keys.
@@ -146,12 +152,13 @@ pub(crate) async fn plan_and_write(
         let decisions = decide(&input, &empty, &mut new_ids());
         match write_optimistically(tx, &stamp, &decisions, &input).await? {
             Ok(records) => {
-                // The plan is built while the database writes the records.
+                // The plan is built, and its result rows encoded, while the database writes the records.
                 let plan = decisions.build(input, empty);
+                let results_json = Some(bulkwrite_store::result_rows::encode(&plan.results)?);
                 if let Some(records) = records {
                     records.finish().await.map_err(write_error)?;
                 }
-                return Ok(Written { plan, met_existing_keys });
+                return Ok(Written { plan, met_existing_keys, results_json });
             }
             Err(error) if crate::error::is_unique_violation(&error) => {
                 tx.batch_execute("ROLLBACK TO SAVEPOINT new_keys").await.map_err(write_error)?;
@@ -168,7 +175,7 @@ pub(crate) async fn plan_and_write(
     crate::chunk_write::update_records(tx, &stamp, &plan).await?;
     crate::chunk_write::delete_keys(tx, &stamp, &plan, &key_owners).await?;
     crate::chunk_write::insert_keys(tx, &stamp, &plan.key_inserts).await?.map_err(write_error)?;
-    Ok(Written { plan, met_existing_keys })
+    Ok(Written { plan, met_existing_keys, results_json: None })
 }
 
 /// An insert decided as if no key existed (`decisions`, against an empty state; the rows stay

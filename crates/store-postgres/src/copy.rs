@@ -126,7 +126,9 @@ impl CopyRows {
     pub async fn start(mut self, tx: &Transaction<'_>, statement: &str) -> Result<Sending, tokio_postgres::Error> {
         self.buf.put_i16(-1);
         self.done.push(self.buf.split().freeze());
-        let mut sink = Box::pin(tx.copy_in::<_, Bytes>(statement).await?);
+        // Cached per connection: parsing the `COPY` again would cost a round trip per chunk.
+        let statement = tx.prepare_cached(statement).await?;
+        let mut sink = Box::pin(tx.copy_in::<_, Bytes>(&statement).await?);
         for piece in self.done {
             sink.feed(piece).await?;
         }
