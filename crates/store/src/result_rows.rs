@@ -7,10 +7,13 @@ use bulkwrite_core::result::{ResultRow, RowStatus};
 
 use crate::{StoreError, StoreResult};
 
-/// Encodes a chunk's result rows as `[[row_no, status, record_id, errors, [echo cells]], …]`.
-/// Serialised in place (tuples are JSON arrays): no cell is copied on the way.
+/// `[row_no, status, record_id, errors, echo]`, borrowed for encoding.
+type RowRef<'a> = (u64, &'a str, Option<u64>, &'a str, &'a [String]);
+
+/// Encodes a chunk's result rows as `[[row_no, status, record_id, errors, [echo cells]], …]`,
+/// serialised in place (tuples are JSON arrays): no cell is copied on the way.
 pub fn encode(rows: &[ResultRow]) -> StoreResult<String> {
-    let items: Vec<(u64, &str, Option<u64>, &str, &[String])> = rows
+    let items: Vec<RowRef<'_>> = rows
         .iter()
         .map(|row| {
             (row.row_no, row.status.as_str(), row.record_id.map(RecordId::get), row.errors.as_str(), &row.echo[..])
