@@ -403,14 +403,32 @@ impl Decisions {
 }
 
 impl Decisions {
-    /// The rows that insert, with the ids they take, in row order: what [`Decisions::build`]
-    /// will move into `inserts`, readable before it does (see [`NewValues`]).
-    pub fn inserted<'a>(&'a self, input: &'a PlanInput) -> impl Iterator<Item = (RecordId, &'a RowDraft)> + 'a {
-        self.outcomes.iter().zip(&input.rows).filter_map(|(outcome, row)| match outcome {
-            Outcome::Insert(id) => Some((*id, row)),
+    /// The records the rows insert, in row order, read from the rows in place: what
+    /// [`Decisions::build`] will move into `inserts`, available before it does.
+    pub fn inserted<'a>(&'a self, input: &'a PlanInput) -> impl Iterator<Item = NewRecordView<'a>> + 'a {
+        self.outcomes.iter().zip(&input.rows).filter_map(move |(outcome, row)| match outcome {
+            Outcome::Insert(id) => Some(NewRecordView {
+                id: *id,
+                owner: row.owner.unwrap_or(input.default_owner),
+                layout_id: row.layout_id.as_deref().or(input.default_layout.as_deref()),
+                values: NewValues {
+                    values: &row.values,
+                    full_name: input.full_name.then(|| full_name_of(&row.values)),
+                },
+            }),
             _ => None,
         })
     }
+}
+
+/// A record a row inserts, as [`Decisions::build`] will leave it, borrowed from the row.
+pub struct NewRecordView<'a> {
+    pub id: RecordId,
+    /// The row's owner, or the input's default.
+    pub owner: UserId,
+    /// The row's layout, or the input's default.
+    pub layout_id: Option<&'a str>,
+    pub values: NewValues<'a>,
 }
 
 /// The values of the record a row inserts, as [`Decisions::build`] leaves them (nulls dropped,
@@ -422,21 +440,7 @@ pub struct NewValues<'a> {
     full_name: Option<Option<String>>,
 }
 
-impl<'a> NewValues<'a> {
-    pub fn new(row: &'a RowDraft, full_name: bool) -> NewValues<'a> {
-        NewValues { values: &row.values, full_name: full_name.then(|| full_name_of(&row.values)) }
-    }
-
-    /// The record's `Owner` (the row's or the default), as `build` sets it.
-    pub fn owner(row: &RowDraft, input: &PlanInput) -> UserId {
-        row.owner.unwrap_or(input.default_owner)
-    }
-
-    /// The record's layout (the row's or the default), as `build` sets it.
-    pub fn layout<'b>(row: &'b RowDraft, input: &'b PlanInput) -> Option<&'b str> {
-        row.layout_id.as_deref().or(input.default_layout.as_deref())
-    }
-
+impl NewValues<'_> {
     /// A value of the record, by field (`Parent_Id`, say).
     pub fn get(&self, field: &str) -> Option<&Value> {
         self.values.get(field).filter(|value| !value.is_null())

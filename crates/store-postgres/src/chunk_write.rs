@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use bulkwrite_core::ids::{RecordId, UserId};
-use bulkwrite_core::plan::{ChunkPlan, Decisions, Key, NewValues, PlanInput};
+use bulkwrite_core::plan::{ChunkPlan, Decisions, Key, PlanInput};
 use bulkwrite_store::StoreResult;
 use deadpool_postgres::Transaction;
 use serde::Serialize;
@@ -49,15 +49,14 @@ pub(crate) async fn insert_records(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan
 /// keys are checked. Only for inserts: an upsert may update what it inserts.
 pub(crate) fn encode_new_records(stamp: &Stamp<'_>, decisions: &Decisions, input: &PlanInput) -> StoreResult<CopyRows> {
     let mut rows = CopyRows::new(RECORD_COLUMNS);
-    for (id, row) in decisions.inserted(input) {
-        let values = NewValues::new(row, input.full_name);
+    for view in decisions.inserted(input) {
         let new = NewRecord {
-            id,
-            owner: NewValues::owner(row, input),
-            layout_id: NewValues::layout(row, input),
-            parent_id: values.get("Parent_Id").and_then(parent_id_of),
+            id: view.id,
+            owner: view.owner,
+            layout_id: view.layout_id,
+            parent_id: view.values.get("Parent_Id").and_then(parent_id_of),
         };
-        new_record(&mut rows, stamp, &new, &values)?;
+        new_record(&mut rows, stamp, &new, &view.values)?;
     }
     Ok(rows)
 }

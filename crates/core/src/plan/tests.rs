@@ -227,9 +227,9 @@ fn new_values_serialise_as_the_built_record() {
                 full_name,
             };
             let decisions = decide(&input, &ExistingState::default(), &mut ids());
-            let (id, row) = decisions.inserted(&input).next().unwrap();
-            assert_eq!(id, RecordId::new(100));
-            let in_place = serde_json::to_string(&NewValues::new(row, full_name)).unwrap();
+            let view = decisions.inserted(&input).next().unwrap();
+            assert_eq!(view.id, RecordId::new(100));
+            let in_place = serde_json::to_string(&view.values).unwrap();
             let built = decisions.build(input.clone(), ExistingState::default());
             assert_eq!(in_place, serde_json::to_string(&built.inserts[0].values).unwrap(), "{case} {full_name}");
         }
