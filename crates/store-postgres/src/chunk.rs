@@ -137,13 +137,12 @@ pub(crate) struct Written {
 pub(crate) async fn plan_and_write(
     tx: &Transaction<'_>,
     org: i64,
-    write: RecordWrite,
+    mut write: RecordWrite,
     first_id: u64,
     probing: Probing,
 ) -> StoreResult<Written> {
     let id_count = write.new_id_count();
     let new_ids = || (first_id..first_id + id_count).map(RecordId::new);
-    let mut write = write;
     let input = write.take_plan_input();
     let stamp = Stamp { org, module: &write.module, actor: signed(write.actor.get()), now: write.now };
     let mut met_existing_keys = false;
@@ -194,8 +193,7 @@ async fn write_optimistically(
     let records = encode_new_records(stamp, decisions, input)?;
     let checked = match keys {
         Ok(Some(keys)) => keys.finish().await.map(drop),
-        Ok(None) => Ok(()),
-        Err(error) => Err(error),
+        started => started.map(drop),
     };
     if let Err(error) = checked {
         return Ok(Err(error));
