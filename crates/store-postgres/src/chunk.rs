@@ -86,14 +86,19 @@ pub(crate) async fn apply_chunk(store: &PgStore, lease: &Lease, mut chunk: Chunk
         .await
     };
     let counts = [signed(chunk.rows_done), signed(plan.added), signed(plan.updated), signed(plan.skipped)];
-    let progress_params: [&(dyn ToSql + Sync); 6] = [&counts[0], &counts[1], &counts[2], &counts[3], &job, &resource];
+    let before = signed(chunk.rows_done_before);
+    let progress_params: [&(dyn ToSql + Sync); 7] =
+        [&counts[0], &counts[1], &counts[2], &counts[3], &job, &resource, &before];
     let progress = execute(
         &tx,
         "UPDATE job_resources SET rows_done = $1, added = added + $2, updated = updated + $3, skipped = skipped + $4
-         WHERE job_id = $5 AND idx = $6",
+         WHERE job_id = $5 AND idx = $6 AND rows_done = $7",
         &progress_params,
     );
-    futures_util::future::try_join(results, progress).await?;
+    let (_, moved) = futures_util::future::try_join(results, progress).await?;
+    if moved == 0 {
+        return Err(StoreError::checkpoint_moved(chunk.resource, chunk.rows_done_before));
+    }
     tx.commit().await.map_err(write_error)?;
     let outcome = ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped };
     // Freeing a chunk's records and result rows costs about as much as encoding them: another

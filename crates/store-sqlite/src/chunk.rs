@@ -30,12 +30,24 @@ pub(crate) fn apply_chunk(tx: &Connection, lease: &Lease, mut chunk: ChunkWrite)
         ])
         .map_err(db_error)?;
     }
-    tx.execute(
-        "UPDATE job_resources SET rows_done = ?1, added = added + ?2, updated = updated + ?3, skipped = skipped + ?4
-         WHERE job_id = ?5 AND idx = ?6",
-        params![chunk.rows_done as i64, plan.added as i64, plan.updated as i64, plan.skipped as i64, job, resource],
-    )
-    .map_err(db_error)?;
+    let moved = tx
+        .execute(
+            "UPDATE job_resources SET rows_done = ?1, added = added + ?2, updated = updated + ?3, skipped = skipped + ?4
+             WHERE job_id = ?5 AND idx = ?6 AND rows_done = ?7",
+            params![
+                chunk.rows_done as i64,
+                plan.added as i64,
+                plan.updated as i64,
+                plan.skipped as i64,
+                job,
+                resource,
+                chunk.rows_done_before as i64
+            ],
+        )
+        .map_err(db_error)?;
+    if moved == 0 {
+        return Err(StoreError::checkpoint_moved(chunk.resource, chunk.rows_done_before));
+    }
     Ok(ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped })
 }
 

@@ -31,6 +31,15 @@ impl StoreError {
     pub fn is_retryable(&self) -> bool {
         matches!(self, StoreError::Unavailable(_))
     }
+
+    /// A chunk did not follow the resource's stored checkpoint (`expected`): a chunk before it
+    /// was never committed, or it was applied already. The chunk is refused; the job resumes
+    /// from the stored checkpoint.
+    pub fn checkpoint_moved(resource: usize, expected: u64) -> StoreError {
+        StoreError::Conflict(format!(
+            "resource {resource} is no longer at checkpoint {expected}; the job resumes from its stored checkpoint"
+        ))
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

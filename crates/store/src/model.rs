@@ -276,6 +276,9 @@ pub struct ChunkWrite {
     pub operation: Operation,
     pub ignore_empty: bool,
     pub rows: Vec<RowDraft>,
+    /// The checkpoint this chunk follows: the store refuses the chunk unless the resource's stored
+    /// checkpoint is still this one (no chunk lost before it, none applied twice).
+    pub rows_done_before: u64,
     /// The checkpoint after this chunk (data rows of the resource done).
     pub rows_done: u64,
     /// Owner of inserted records whose row names none: the job's creator.

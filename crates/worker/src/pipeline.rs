@@ -158,6 +158,7 @@ async fn run_resource(
     let started = std::time::Instant::now();
     let mut applying = Duration::ZERO;
     let mut rows_applied = 0usize;
+    let mut checkpoint = rows_done;
     while let Some(message) = receiver.recv().await {
         if heartbeat.is_lost() {
             return Err(Stop::LeaseLost);
@@ -180,6 +181,7 @@ async fn run_resource(
                     operation: job.spec.operation,
                     ignore_empty: resource.effective_ignore_empty,
                     rows,
+                    rows_done_before: checkpoint,
                     rows_done,
                     default_owner: job.created_by,
                     default_layout: default_layout.clone(),
@@ -194,6 +196,7 @@ async fn run_resource(
                 let apply_started = std::time::Instant::now();
                 ctx.store.apply_chunk(lease, chunk).await?;
                 applying += apply_started.elapsed();
+                checkpoint = rows_done;
                 for (field, values) in new_values {
                     with_retries(|| ctx.store.add_picklist_values(job.org, &resource.module, &field, &values)).await?;
                 }

@@ -30,6 +30,7 @@ fn lead(row_no: u64, email: &str) -> RowDraft {
 
 fn chunk(rows: Vec<RowDraft>, rows_done: u64) -> ChunkWrite {
     ChunkWrite {
+        rows_done_before: rows_done.saturating_sub(rows.len() as u64),
         resource: 0,
         module: "Leads".into(),
         operation: Operation::Insert,

@@ -82,6 +82,26 @@ pub async fn an_expired_lease_is_taken_over(store: Arc<dyn Store>) {
     store.apply_chunk(&new, chunk(Operation::Insert, vec![row(1, "A", "")], 1)).await.unwrap();
 }
 
+pub async fn a_chunk_must_follow_the_stored_checkpoint(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let job = new_job(&store, 3500, ORG, spec(false, Operation::Insert, None)).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    store.start_resource(&lease, 0).await.unwrap();
+    store.apply_chunk(&lease, chunk(Operation::Insert, vec![row(1, "A", "a@x.co")], 1)).await.unwrap();
+    // A gap (rows 2 and 3 never committed) and a replay (row 1 again) are both refused.
+    let gap = chunk(Operation::Insert, vec![row(4, "D", "d@x.co")], 4);
+    let replay = chunk(Operation::Insert, vec![row(1, "A", "a2@x.co")], 1);
+    for refused in [gap, replay] {
+        assert!(matches!(store.apply_chunk(&lease, refused).await, Err(StoreError::Conflict(_))));
+    }
+    assert_eq!(store.count_records(ORG, "Leads").await.unwrap(), 1, "the refused chunks wrote no record");
+    assert_eq!(all_rows(&store, job).await.len(), 1, "nor a result row");
+    let stored = store.get_job(ORG, job).await.unwrap().unwrap();
+    assert_eq!((stored.resources[0].rows_done, stored.resources[0].added), (1, 1));
+    store.apply_chunk(&lease, chunk(Operation::Insert, vec![row(2, "B", "b@x.co")], 2)).await.unwrap();
+    assert_eq!(store.count_records(ORG, "Leads").await.unwrap(), 2);
+}
+
 pub async fn released_and_requeued_jobs_run_again(store: Arc<dyn Store>) {
     with_org(&store).await;
     let job = new_job(&store, 4000, ORG, spec(false, Operation::Insert, None)).await;

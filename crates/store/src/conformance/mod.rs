@@ -28,6 +28,7 @@ macro_rules! conformance_tests {
             a_busy_org_waits_while_others_run,
             a_lease_fences_every_write,
             an_expired_lease_is_taken_over,
+            a_chunk_must_follow_the_stored_checkpoint,
             released_and_requeued_jobs_run_again,
             chunks_write_records_results_and_checkpoints,
             duplicates_are_caught_across_chunks,
@@ -176,8 +177,10 @@ pub(super) fn row(row_no: u64, name: &str, email: &str) -> RowDraft {
     RowDraft { values, unique_keys, ..RowDraft::new(row_no, vec![name.into(), email.into()]) }
 }
 
+/// A chunk that follows the checkpoint `rows_done - rows.len()`.
 pub(super) fn chunk(operation: Operation, rows: Vec<RowDraft>, rows_done: u64) -> ChunkWrite {
     ChunkWrite {
+        rows_done_before: rows_done.saturating_sub(rows.len() as u64),
         resource: 0,
         module: "Leads".into(),
         operation,
