@@ -4,6 +4,16 @@
 //! Ids for inserted records come from a block the node reserved ahead (see `ids`), outside the
 //! transaction, so the shared id counter is never locked for the length of a chunk; ids of a
 //! chunk that rolls back are simply unused.
+//!
+//! A chunk commits with `synchronous_commit = off`: the commit returns once its WAL is written,
+//! and PostgreSQL's WAL writer flushes it to disk within a few hundred milliseconds. Waiting for
+//! that flush once per chunk was a third of a job's time. Nothing is lost by it:
+//! - if bulkwrite's process dies, PostgreSQL still has every committed chunk;
+//! - if PostgreSQL itself crashes, it may lose the last chunks it committed, whole: records,
+//!   result rows and checkpoint together. The next chunk names the checkpoint it follows
+//!   (`rows_done_before`) and is refused, and the job resumes from the checkpoint that survived;
+//! - the job's final state commits synchronously, which flushes every chunk before it, so a
+//!   finished job's rows are on disk.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -56,7 +66,9 @@ pub(crate) async fn apply_chunk(store: &PgStore, lease: &Lease, mut chunk: Chunk
     };
     let mut conn = store.conn().await?;
     let tx = conn.transaction().await.map_err(pg_error)?;
-    fence(&tx, lease).await?;
+    // A chunk's commit does not wait for its WAL to reach the disk (see the module's comment).
+    let asynchronous = async { tx.batch_execute("SET LOCAL synchronous_commit = off").await.map_err(pg_error) };
+    futures_util::future::try_join(asynchronous, fence(&tx, lease)).await?;
     let written = plan_and_write(&tx, signed(lease.org.get()), write, first_id, probing).await?;
     if written.met_existing_keys {
         store.hints().note_conflict(lease.job);
