@@ -55,8 +55,16 @@ const LOCK_RECORDS: &str = "SELECT r.id, r.owner, r.layout_id, r.data FROM unnes
 const KEYS_OF_RECORDS: &str = "SELECT u.id, k.field, k.value FROM unnest($1::int8[]) AS u (id)
      CROSS JOIN LATERAL (SELECT field, value FROM record_keys WHERE record_id = u.id OFFSET 0) AS k";
 
-/// Applies a chunk for the job `lease` holds (see `JobStore::apply_chunk`).
-pub(crate) async fn apply_chunk(store: &PgStore, lease: &Lease, mut chunk: ChunkWrite) -> StoreResult<ChunkOutcome> {
+/// Applies a chunk for the job `lease` holds, after the chunk before it in `order` (see
+/// `JobStore::apply_chunk_in_order`). Its unique keys go out once the chunk before has written
+/// its own (see `ChunkOrder::previous_keys_written`), its records beside that chunk's; its
+/// lookups, result rows and checkpoint once the chunk before has settled, so they see it.
+pub(crate) async fn apply_chunk(
+    store: &PgStore,
+    lease: &Lease,
+    mut chunk: ChunkWrite,
+    order: &mut ChunkOrder,
+) -> StoreResult<ChunkOutcome> {
     let write = chunk.take_records();
     let first_id = reserve_for(store, &write).await?;
     let probing = if chunk.operation == Operation::Insert && store.hints().expects_new_keys(lease.job) {
@@ -69,7 +77,8 @@ pub(crate) async fn apply_chunk(store: &PgStore, lease: &Lease, mut chunk: Chunk
     // A chunk's commit does not wait for its WAL to reach the disk (see the module's comment).
     let asynchronous = async { tx.batch_execute("SET LOCAL synchronous_commit = off").await.map_err(pg_error) };
     futures_util::future::try_join(asynchronous, fence(&tx, lease)).await?;
-    let written = plan_and_write(&tx, signed(lease.org.get()), write, first_id, probing).await?;
+    let written = plan_and_write(&tx, signed(lease.org.get()), write, first_id, probing, order).await?;
+    order.keys_written();
     if written.met_existing_keys {
         store.hints().note_conflict(lease.job);
     }
@@ -77,6 +86,7 @@ pub(crate) async fn apply_chunk(store: &PgStore, lease: &Lease, mut chunk: Chunk
     let job = signed(lease.job.get());
     let resource = i32::try_from(chunk.resource).map_err(|_| StoreError::NotFound("resource".into()))?;
     // The result rows and the checkpoint go out together (pipelined), then the commit.
+    order.previous_settled().await;
     let results = async {
         let (Some(first), Some(last)) = (plan.results.first(), plan.results.last()) else {
             return Ok(0);
@@ -157,6 +167,7 @@ pub(crate) async fn plan_and_write(
     mut write: RecordWrite,
     first_id: u64,
     probing: Probing,
+    order: &mut ChunkOrder,
 ) -> StoreResult<Written> {
     let id_count = write.new_id_count();
     let new_ids = || (first_id..first_id + id_count).map(RecordId::new);
@@ -166,7 +177,7 @@ pub(crate) async fn plan_and_write(
     if probing == Probing::OnConflict && input.operation == Operation::Insert {
         let empty = ExistingState::default();
         let decisions = decide(&input, &empty, &mut new_ids());
-        match write_optimistically(tx, &stamp, &decisions, &input).await? {
+        match write_optimistically(tx, &stamp, &decisions, &input, order).await? {
             Ok(records) => {
                 // The plan is built, and its result rows encoded, while the database writes the records.
                 let plan = decisions.build(input, empty);
@@ -183,6 +194,8 @@ pub(crate) async fn plan_and_write(
             Err(error) => return Err(write_error(error)),
         }
     }
+    // Probes must see every key the chunk before wrote.
+    order.previous_settled().await;
     let existing = fetch_existing(tx, org, &write.module, input.operation, &input.rows).await?;
     let key_owners: HashMap<Key, RecordId> =
         existing.records.values().flat_map(|record| record.keys.iter().map(|key| (key.clone(), record.id))).collect();
@@ -191,6 +204,7 @@ pub(crate) async fn plan_and_write(
     crate::chunk_write::update_records(tx, &stamp, &plan).await?;
     crate::chunk_write::delete_keys(tx, &stamp, &plan, &key_owners).await?;
     crate::chunk_write::insert_keys(tx, &stamp, &plan.key_inserts).await?.map_err(write_error)?;
+    order.keys_written();
     Ok(Written { plan, met_existing_keys, results_json: None })
 }
 
@@ -203,8 +217,10 @@ async fn write_optimistically(
     stamp: &Stamp<'_>,
     decisions: &Decisions,
     input: &PlanInput,
+    order: &mut ChunkOrder,
 ) -> StoreResult<Result<Option<Sending>, tokio_postgres::Error>> {
     let keys = encode_keys(stamp, &decisions.key_inserts)?;
+    order.previous_keys_written().await;
     tx.batch_execute("SAVEPOINT new_keys").await.map_err(write_error)?;
     let keys = if keys.is_empty() { Ok(None) } else { keys.start(tx, COPY_KEYS).await.map(Some) };
     let records = encode_new_records(stamp, decisions, input)?;
@@ -215,6 +231,7 @@ async fn write_optimistically(
     if let Err(error) = checked {
         return Ok(Err(error));
     }
+    order.keys_written();
     if records.is_empty() {
         return Ok(Ok(None));
     }

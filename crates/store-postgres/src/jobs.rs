@@ -166,7 +166,16 @@ impl JobStore for PgStore {
     }
 
     async fn apply_chunk(&self, lease: &Lease, chunk: ChunkWrite) -> StoreResult<ChunkOutcome> {
-        crate::chunk::apply_chunk(self, lease, chunk).await
+        crate::chunk::apply_chunk(self, lease, chunk, &mut ChunkOrder::first()).await
+    }
+
+    async fn apply_chunk_in_order(
+        &self,
+        lease: &Lease,
+        chunk: ChunkWrite,
+        mut order: ChunkOrder,
+    ) -> StoreResult<ChunkOutcome> {
+        crate::chunk::apply_chunk(self, lease, chunk, &mut order).await
     }
 
     async fn finish_resource(&self, lease: &Lease, resource: usize) -> StoreResult<()> {

@@ -8,6 +8,7 @@ use bulkwrite_core::schema::OrgSchema;
 
 use crate::error::StoreResult;
 use crate::model::*;
+use crate::order::ChunkOrder;
 
 /// An edit of an org's schema, run inside the store's transaction.
 pub type SchemaChange = Box<dyn FnOnce(&mut OrgSchema) -> Result<(), String> + Send>;
@@ -104,6 +105,19 @@ pub trait JobStore: Send + Sync {
     async fn start_resource(&self, lease: &Lease, resource: usize) -> StoreResult<()>;
     /// Applies a chunk: records, result rows, counters and checkpoint in one transaction.
     async fn apply_chunk(&self, lease: &Lease, chunk: ChunkWrite) -> StoreResult<ChunkOutcome>;
+    /// Applies a chunk like [`JobStore::apply_chunk`] while the chunk before it (`order`) may
+    /// still be in flight. A backend may start before that chunk commits, but must commit after
+    /// it, and must refuse the chunk if it did not commit (the checkpoint check). Returns once
+    /// this chunk has committed or failed; dropping `order` then tells the chunk after.
+    async fn apply_chunk_in_order(
+        &self,
+        lease: &Lease,
+        chunk: ChunkWrite,
+        mut order: ChunkOrder,
+    ) -> StoreResult<ChunkOutcome> {
+        order.previous_settled().await;
+        self.apply_chunk(lease, chunk).await
+    }
     async fn finish_resource(&self, lease: &Lease, resource: usize) -> StoreResult<()>;
     /// Result rows of a resource with `row_no > after`, in input order, at most `limit`.
     async fn result_rows(

@@ -15,6 +15,7 @@
 
 mod callback;
 mod heartbeat;
+mod in_flight;
 mod parents;
 mod pipeline;
 mod reader;

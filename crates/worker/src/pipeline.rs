@@ -14,6 +14,7 @@ use bulkwrite_store::{ChunkWrite, Job, Lease, StoreError};
 use tokio::sync::{mpsc, watch};
 
 use crate::heartbeat::Heartbeat;
+use crate::in_flight::{InFlight, NewValues};
 use crate::parents::load_parent_keys;
 use crate::reader::{read_chunks, ReadPlan, ReaderMessage};
 use crate::result_file::write_result_file;
@@ -156,70 +157,90 @@ async fn run_resource(
     let default_layout = module.default_layout().map(|layout| layout.id.clone());
     let full_name = module.field("Full_Name").is_some_and(|field| field.read_only);
     let started = std::time::Instant::now();
-    let mut applying = Duration::ZERO;
+    let mut waiting = Duration::ZERO;
     let mut rows_applied = 0usize;
     let mut checkpoint = rows_done;
-    while let Some(message) = receiver.recv().await {
-        if heartbeat.is_lost() {
-            return Err(Stop::LeaseLost);
-        }
-        match message {
-            ReaderMessage::Encoding(encoding) => {
-                if index == 0 || job.character_encoding.is_none() {
-                    with_retries(|| ctx.store.set_character_encoding(lease, &encoding)).await?;
+    // Each chunk starts while the one before it commits; the run settles both before it returns.
+    let mut in_flight = InFlight::new(std::sync::Arc::clone(&ctx.store), lease.clone());
+    let applied = async {
+        while let Some(message) = receiver.recv().await {
+            if heartbeat.is_lost() {
+                return Err(Stop::LeaseLost);
+            }
+            match message {
+                ReaderMessage::Encoding(encoding) => {
+                    if index == 0 || job.character_encoding.is_none() {
+                        with_retries(|| ctx.store.set_character_encoding(lease, &encoding)).await?;
+                    }
+                }
+                ReaderMessage::Failed(reason) => return Err(Stop::Permanent(reason)),
+                ReaderMessage::Chunk { mut rows, rows_done } => {
+                    if *shutdown.borrow() {
+                        return Err(Stop::Shutdown);
+                    }
+                    resolve_chunk_lookups(ctx, job, &facts.schema, &mut rows).await?;
+                    rows_applied += rows.len();
+                    let new_values = new_picklist_values(&rows);
+                    let chunk = ChunkWrite {
+                        resource: index,
+                        module: resource.module.clone(),
+                        operation: job.spec.operation,
+                        ignore_empty: resource.effective_ignore_empty,
+                        rows,
+                        rows_done_before: checkpoint,
+                        rows_done,
+                        default_owner: job.created_by,
+                        default_layout: default_layout.clone(),
+                        actor: job.created_by,
+                        now: chrono::Utc::now(),
+                        full_name,
+                    };
+                    checkpoint = rows_done;
+                    // One attempt: on a transient failure the job goes back to the queue and
+                    // resumes from its last checkpoint, so the chunk is never copied for a retry.
+                    let wait_started = std::time::Instant::now();
+                    let settled = in_flight.start(chunk, new_values).await?;
+                    waiting += wait_started.elapsed();
+                    add_picklist_values(ctx, job, &resource.module, settled).await?;
                 }
             }
-            ReaderMessage::Failed(reason) => return Err(Stop::Permanent(reason)),
-            ReaderMessage::Chunk { mut rows, rows_done } => {
-                if *shutdown.borrow() {
-                    return Err(Stop::Shutdown);
-                }
-                resolve_chunk_lookups(ctx, job, &facts.schema, &mut rows).await?;
-                let chunk = ChunkWrite {
-                    resource: index,
-                    module: resource.module.clone(),
-                    operation: job.spec.operation,
-                    ignore_empty: resource.effective_ignore_empty,
-                    rows,
-                    rows_done_before: checkpoint,
-                    rows_done,
-                    default_owner: job.created_by,
-                    default_layout: default_layout.clone(),
-                    actor: job.created_by,
-                    now: chrono::Utc::now(),
-                    full_name,
-                };
-                // One attempt: on a transient failure the job goes back to the queue and resumes
-                // from its last checkpoint, so the chunk is never copied for a retry.
-                rows_applied += chunk.rows.len();
-                let new_values = new_picklist_values(&chunk.rows);
-                let apply_started = std::time::Instant::now();
-                ctx.store.apply_chunk(lease, chunk).await?;
-                applying += apply_started.elapsed();
-                checkpoint = rows_done;
-                for (field, values) in new_values {
-                    with_retries(|| ctx.store.add_picklist_values(job.org, &resource.module, &field, &values)).await?;
-                }
-            }
         }
+        Ok(())
     }
+    .await;
+    let settled = in_flight.settle().await;
     drop(receiver);
     let _ = reader.await;
+    applied?;
+    add_picklist_values(ctx, job, &resource.module, settled?).await?;
     let elapsed = started.elapsed();
     tracing::info!(
         job = %job.id,
         resource = index,
         rows = rows_applied,
         elapsed_ms = elapsed.as_millis() as u64,
-        applying_ms = applying.as_millis() as u64,
+        waiting_for_chunks_ms = waiting.as_millis() as u64,
         "resource read and applied"
     );
     Ok(())
 }
 
+/// Adds the picklist values a committed chunk used to their fields.
+async fn add_picklist_values(
+    ctx: &WorkerContext,
+    job: &Job,
+    module: &str,
+    values: Option<NewValues>,
+) -> Result<(), Stop> {
+    for (field, values) in values.unwrap_or_default() {
+        with_retries(|| ctx.store.add_picklist_values(job.org, module, &field, &values)).await?;
+    }
+    Ok(())
+}
+
 /// Picklist values that applied rows use and the fields do not list yet, by field.
-fn new_picklist_values(rows: &[RowDraft]) -> std::collections::BTreeMap<String, Vec<String>> {
-    let mut by_field: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+fn new_picklist_values(rows: &[RowDraft]) -> NewValues {
+    let mut by_field = NewValues::new();
     for row in rows.iter().filter(|row| row.errors.is_empty()) {
         for (field, value) in &row.new_picklist_values {
             let values = by_field.entry(field.clone()).or_default();

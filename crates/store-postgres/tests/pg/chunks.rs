@@ -123,13 +123,31 @@ async fn apply_chunk_timing() {
     let url = url_or_skip!();
     let (_, store) = fresh_pg_store(&url).await;
     let lease = running_job(&store, 6_000).await;
-    let mut chunks = Vec::new();
-    for start in (1..=ROWS).step_by(CHUNK as usize) {
-        let end = (start + CHUNK - 1).min(ROWS);
-        let rows = (start..=end).map(|n| lead(n, &format!("lead{n}@example.com"))).collect();
-        chunks.push(chunk(rows, end));
+    let inserts = || {
+        (1..=ROWS).step_by(CHUNK as usize).map(|start| {
+            let end = (start + CHUNK - 1).min(ROWS);
+            chunk((start..=end).map(|n| lead(n, &format!("lead{n}@example.com"))).collect(), end)
+        })
+    };
+    time_chunks(&store, &lease, "insert", inserts().collect()).await;
+    // The same file into a fresh database, two chunks in flight as the worker applies them.
+    let (_, fresh) = fresh_pg_store(&url).await;
+    let fresh = std::sync::Arc::new(fresh);
+    let fresh_lease = running_job(&fresh, 6_002).await;
+    let started = Instant::now();
+    let mut order = bulkwrite_store::ChunkOrder::first();
+    let mut in_flight = None;
+    for write in inserts() {
+        let this = std::mem::replace(&mut order, bulkwrite_store::ChunkOrder::first());
+        order = this.next();
+        let (store, lease) = (std::sync::Arc::clone(&fresh), fresh_lease.clone());
+        let task = tokio::spawn(async move { store.apply_chunk_in_order(&lease, write, this).await.unwrap() });
+        if let Some(previous) = in_flight.replace(task) {
+            let _: bulkwrite_store::ChunkOutcome = previous.await.unwrap();
+        }
     }
-    time_chunks(&store, &lease, "insert", chunks).await;
+    in_flight.expect("chunks").await.unwrap();
+    println!("apply_chunk_in_order, insert, two chunks in flight: {:.0} ms", started.elapsed().as_secs_f64() * 1000.0);
     // The same rows again, as an upsert found by Email: every row updates its record.
     let mut chunks = Vec::new();
     for start in (1..=ROWS).step_by(CHUNK as usize) {

@@ -29,6 +29,8 @@ macro_rules! conformance_tests {
             a_lease_fences_every_write,
             an_expired_lease_is_taken_over,
             a_chunk_must_follow_the_stored_checkpoint,
+            chunks_in_flight_together_commit_in_order,
+            a_chunk_after_one_that_did_not_commit_is_refused,
             released_and_requeued_jobs_run_again,
             chunks_write_records_results_and_checkpoints,
             duplicates_are_caught_across_chunks,
@@ -55,10 +57,12 @@ macro_rules! conformance_tests {
     };
 }
 
+mod in_flight;
 mod jobs;
 mod orgs;
 mod records;
 
+pub use in_flight::*;
 pub use jobs::*;
 pub use orgs::*;
 pub use records::*;

@@ -1,0 +1,54 @@
+//! The chunk being committed while the next one starts: at most two chunks of a resource are in
+//! flight, in order (see `JobStore::apply_chunk_in_order`). Whatever happens, the run settles
+//! its chunks before it gives up the lease.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bulkwrite_store::{ChunkOrder, ChunkWrite, Lease, Store, StoreError, StoreResult};
+use tokio::task::JoinHandle;
+
+/// Picklist values a chunk's rows use that their fields do not list yet, by field.
+pub(crate) type NewValues = BTreeMap<String, Vec<String>>;
+
+pub(crate) struct InFlight {
+    store: Arc<dyn Store>,
+    lease: Lease,
+    /// The order of the next chunk to start.
+    order: ChunkOrder,
+    pending: Option<(JoinHandle<StoreResult<()>>, NewValues)>,
+}
+
+impl InFlight {
+    pub(crate) fn new(store: Arc<dyn Store>, lease: Lease) -> InFlight {
+        InFlight { store, lease, order: ChunkOrder::first(), pending: None }
+    }
+
+    /// Starts applying `chunk` beside the chunk in flight, then waits for that one to settle and
+    /// returns its new picklist values once it has committed.
+    pub(crate) async fn start(&mut self, chunk: ChunkWrite, new_values: NewValues) -> StoreResult<Option<NewValues>> {
+        let order = std::mem::replace(&mut self.order, ChunkOrder::first());
+        self.order = order.next();
+        let (store, lease) = (Arc::clone(&self.store), self.lease.clone());
+        let task = tokio::spawn(async move { store.apply_chunk_in_order(&lease, chunk, order).await.map(drop) });
+        match self.pending.replace((task, new_values)) {
+            Some(previous) => settle(previous).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Waits for the chunk still in flight, if any; its new picklist values once it committed.
+    pub(crate) async fn settle(&mut self) -> StoreResult<Option<NewValues>> {
+        match self.pending.take() {
+            Some(last) => settle(last).await.map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+async fn settle((task, new_values): (JoinHandle<StoreResult<()>>, NewValues)) -> StoreResult<NewValues> {
+    match task.await {
+        Ok(applied) => applied.map(|()| new_values),
+        Err(failed) => Err(StoreError::Backend(format!("applying a chunk stopped: {failed}").into())),
+    }
+}
