@@ -82,7 +82,7 @@ pub(crate) async fn apply_chunk(
     if written.met_existing_keys {
         store.hints().note_conflict(lease.job);
     }
-    let (plan, results_json) = (written.plan, written.results_json);
+    let (mut plan, results_json) = (written.plan, written.results_json);
     let job = signed(lease.job.get());
     let resource = i32::try_from(chunk.resource).map_err(|_| StoreError::NotFound("resource".into()))?;
     // The result rows and the checkpoint go out together (pipelined), then the commit.
@@ -122,7 +122,8 @@ pub(crate) async fn apply_chunk(
         return Err(StoreError::checkpoint_moved(chunk.resource, chunk.rows_done_before));
     }
     tx.commit().await.map_err(write_error)?;
-    let outcome = ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped };
+    let results = std::mem::take(&mut plan.results);
+    let outcome = ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped, results };
     // Freeing a chunk's records and result rows costs about as much as encoding them: another
     // thread does it while the next chunk goes on.
     drop(tokio::task::spawn_blocking(move || drop(plan)));

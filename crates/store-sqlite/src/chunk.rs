@@ -48,7 +48,7 @@ pub(crate) fn apply_chunk(tx: &Connection, lease: &Lease, mut chunk: ChunkWrite)
     if moved == 0 {
         return Err(StoreError::checkpoint_moved(chunk.resource, chunk.rows_done_before));
     }
-    Ok(ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped })
+    Ok(ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped, results: plan.results })
 }
 
 /// Fetches what the rows name, plans them with core's rules and writes records and keys.

@@ -344,12 +344,14 @@ impl RecordWrite {
     }
 }
 
-/// Counts of one applied chunk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What one applied chunk did: its counts and its result rows (in input order, as stored), so
+/// that a run can write its result file as it goes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ChunkOutcome {
     pub added: u64,
     pub updated: u64,
     pub skipped: u64,
+    pub results: Vec<bulkwrite_core::result::ResultRow>,
 }
 
 /// A stored CRM record.

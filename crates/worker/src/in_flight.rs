@@ -5,18 +5,26 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use bulkwrite_store::{ChunkOrder, ChunkWrite, Lease, Store, StoreError, StoreResult};
+use bulkwrite_store::{ChunkOrder, ChunkOutcome, ChunkWrite, Lease, Store, StoreError, StoreResult};
 use tokio::task::JoinHandle;
 
 /// Picklist values a chunk's rows use that their fields do not list yet, by field.
 pub(crate) type NewValues = BTreeMap<String, Vec<String>>;
+
+/// A chunk that has committed: what it did, and the picklist values it used.
+pub(crate) struct Settled {
+    pub outcome: ChunkOutcome,
+    pub new_values: NewValues,
+}
+
+type Pending = (JoinHandle<StoreResult<ChunkOutcome>>, NewValues);
 
 pub(crate) struct InFlight {
     store: Arc<dyn Store>,
     lease: Lease,
     /// The order of the next chunk to start.
     order: ChunkOrder,
-    pending: Option<(JoinHandle<StoreResult<()>>, NewValues)>,
+    pending: Option<Pending>,
 }
 
 impl InFlight {
@@ -24,21 +32,20 @@ impl InFlight {
         InFlight { store, lease, order: ChunkOrder::first(), pending: None }
     }
 
-    /// Starts applying `chunk` beside the chunk in flight, then waits for that one to settle and
-    /// returns its new picklist values once it has committed.
-    pub(crate) async fn start(&mut self, chunk: ChunkWrite, new_values: NewValues) -> StoreResult<Option<NewValues>> {
+    /// Starts applying `chunk` beside the chunk in flight, then waits for that one to settle.
+    pub(crate) async fn start(&mut self, chunk: ChunkWrite, new_values: NewValues) -> StoreResult<Option<Settled>> {
         let order = std::mem::replace(&mut self.order, ChunkOrder::first());
         self.order = order.next();
         let (store, lease) = (Arc::clone(&self.store), self.lease.clone());
-        let task = tokio::spawn(async move { store.apply_chunk_in_order(&lease, chunk, order).await.map(drop) });
+        let task = tokio::spawn(async move { store.apply_chunk_in_order(&lease, chunk, order).await });
         match self.pending.replace((task, new_values)) {
             Some(previous) => settle(previous).await.map(Some),
             None => Ok(None),
         }
     }
 
-    /// Waits for the chunk still in flight, if any; its new picklist values once it committed.
-    pub(crate) async fn settle(&mut self) -> StoreResult<Option<NewValues>> {
+    /// Waits for the chunk still in flight, if any.
+    pub(crate) async fn settle(&mut self) -> StoreResult<Option<Settled>> {
         match self.pending.take() {
             Some(last) => settle(last).await.map(Some),
             None => Ok(None),
@@ -46,9 +53,9 @@ impl InFlight {
     }
 }
 
-async fn settle((task, new_values): (JoinHandle<StoreResult<()>>, NewValues)) -> StoreResult<NewValues> {
+async fn settle((task, new_values): Pending) -> StoreResult<Settled> {
     match task.await {
-        Ok(applied) => applied.map(|()| new_values),
+        Ok(applied) => applied.map(|outcome| Settled { outcome, new_values }),
         Err(failed) => Err(StoreError::Backend(format!("applying a chunk stopped: {failed}").into())),
     }
 }

@@ -14,10 +14,10 @@ use bulkwrite_store::{ChunkWrite, Job, Lease, StoreError};
 use tokio::sync::{mpsc, watch};
 
 use crate::heartbeat::Heartbeat;
-use crate::in_flight::{InFlight, NewValues};
+use crate::in_flight::{InFlight, NewValues, Settled};
 use crate::parents::load_parent_keys;
 use crate::reader::{read_chunks, ReadPlan, ReaderMessage};
-use crate::result_file::write_result_file;
+use crate::result_file::{write_result_file, ResultStream};
 use crate::{RunOutcome, WorkerContext};
 
 /// Chunks read ahead of the one being applied.
@@ -62,9 +62,10 @@ pub(crate) async fn run_job(
     shutdown: &watch::Receiver<bool>,
 ) -> RunOutcome {
     let heartbeat = Heartbeat::start(ctx, &lease);
-    let result = run_resources(ctx, &job, &lease, &heartbeat, shutdown).await;
+    let results = start_result_stream(ctx, &job);
+    let result = run_resources(ctx, &job, &lease, &heartbeat, shutdown, results.as_ref()).await;
     let outcome = match result {
-        Ok(()) => finish(ctx, &job, &lease).await,
+        Ok(()) => finish(ctx, &job, &lease, results).await,
         Err(Stop::Permanent(reason)) => fail(ctx, &job, &lease, &reason).await,
         Err(Stop::LeaseLost) => RunOutcome::LeaseLost,
         Err(Stop::Shutdown) => release(ctx, &lease).await,
@@ -78,6 +79,18 @@ pub(crate) async fn run_job(
     };
     drop(heartbeat);
     outcome
+}
+
+/// A job that runs from its first row writes its result file as its chunks commit; a resumed
+/// one writes it from the stored rows at the end.
+fn start_result_stream(ctx: &WorkerContext, job: &Job) -> Option<ResultStream> {
+    let fresh = job.resources.iter().all(|p| p.rows_done == 0 && p.state != ResourceState::Done);
+    if !fresh {
+        return None;
+    }
+    ResultStream::start(ctx)
+        .inspect_err(|error| tracing::warn!(job = %job.id, %error, "the result file will be written at the end"))
+        .ok()
 }
 
 async fn load_facts(ctx: &WorkerContext, job: &Job) -> Result<RunFacts, Stop> {
@@ -99,6 +112,7 @@ async fn run_resources(
     lease: &Lease,
     heartbeat: &Heartbeat,
     shutdown: &watch::Receiver<bool>,
+    results: Option<&ResultStream>,
 ) -> Result<(), Stop> {
     let facts = load_facts(ctx, job).await?;
     for (index, resource) in job.spec.resources.iter().enumerate() {
@@ -112,19 +126,21 @@ async fn run_resources(
             .ok_or_else(|| Stop::Permanent(format!("module {} no longer exists", resource.module)))?;
         let rows_done = progress.map(|p| p.rows_done).unwrap_or(0);
         with_retries(|| ctx.store.start_resource(lease, index)).await?;
-        run_resource(ctx, job, lease, heartbeat, shutdown, &facts, (index, resource, module), rows_done).await?;
+        if let Some(results) = results {
+            results.start_csv(job, index).await;
+        }
+        let run = (heartbeat, shutdown, results);
+        run_resource(ctx, job, lease, run, &facts, (index, resource, module), rows_done).await?;
         with_retries(|| ctx.store.finish_resource(lease, index)).await?;
     }
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn run_resource(
     ctx: &WorkerContext,
     job: &Job,
     lease: &Lease,
-    heartbeat: &Heartbeat,
-    shutdown: &watch::Receiver<bool>,
+    (heartbeat, shutdown, results): (&Heartbeat, &watch::Receiver<bool>, Option<&ResultStream>),
     facts: &RunFacts,
     (index, resource, module): (usize, &ResourceSpec, &Module),
     rows_done: u64,
@@ -201,7 +217,7 @@ async fn run_resource(
                     let wait_started = std::time::Instant::now();
                     let settled = in_flight.start(chunk, new_values).await?;
                     waiting += wait_started.elapsed();
-                    add_picklist_values(ctx, job, &resource.module, settled).await?;
+                    settle(ctx, job, &resource.module, results, settled).await?;
                 }
             }
         }
@@ -212,7 +228,7 @@ async fn run_resource(
     drop(receiver);
     let _ = reader.await;
     applied?;
-    add_picklist_values(ctx, job, &resource.module, settled?).await?;
+    settle(ctx, job, &resource.module, results, settled?).await?;
     let elapsed = started.elapsed();
     tracing::info!(
         job = %job.id,
@@ -225,14 +241,22 @@ async fn run_resource(
     Ok(())
 }
 
-/// Adds the picklist values a committed chunk used to their fields.
-async fn add_picklist_values(
+/// Hands a committed chunk's result rows to the result file and adds the picklist values it
+/// used to their fields.
+async fn settle(
     ctx: &WorkerContext,
     job: &Job,
     module: &str,
-    values: Option<NewValues>,
+    results: Option<&ResultStream>,
+    settled: Option<Settled>,
 ) -> Result<(), Stop> {
-    for (field, values) in values.unwrap_or_default() {
+    let Some(Settled { outcome, new_values }) = settled else {
+        return Ok(());
+    };
+    if let Some(results) = results {
+        results.rows(outcome.results).await;
+    }
+    for (field, values) in new_values {
         with_retries(|| ctx.store.add_picklist_values(job.org, module, &field, &values)).await?;
     }
     Ok(())
@@ -292,9 +316,18 @@ where
     unreachable!("the last attempt returns")
 }
 
-async fn finish(ctx: &WorkerContext, job: &Job, lease: &Lease) -> RunOutcome {
+async fn finish(ctx: &WorkerContext, job: &Job, lease: &Lease, results: Option<ResultStream>) -> RunOutcome {
     let started = std::time::Instant::now();
-    let written = write_result_file(ctx, job).await;
+    let written = match results {
+        Some(results) => match results.finish(ctx, job).await {
+            Ok(key) => Ok(key),
+            Err(error) => {
+                tracing::warn!(job = %job.id, %error, "the streamed result file failed; writing it from the stored rows");
+                write_result_file(ctx, job).await
+            }
+        },
+        None => write_result_file(ctx, job).await,
+    };
     tracing::info!(job = %job.id, elapsed_ms = started.elapsed().as_millis() as u64, "result file written");
     let key = match written {
         Ok(key) => key,

@@ -1,19 +1,82 @@
-//! Writes a job's result zip from its stored result rows, page by page, then stores it as a blob.
+//! A job's result zip. A job that runs from its first row writes it as its chunks commit
+//! ([`ResultStream`], on a thread of its own), so finishing costs only the zip's last bytes; a
+//! resumed job, or one whose stream failed, writes it from the stored result rows, page by page
+//! ([`write_result_file`]). Either way the zip is then stored as a blob.
 
+use std::fs::File;
 use std::io::BufWriter;
 
-use bulkwrite_core::result::{result_csv_name, ResultZipWriter};
+use bulkwrite_core::result::{result_csv_name, ResultRow, ResultZipWriter};
 use bulkwrite_store::{Job, StoreError};
+use tempfile::TempPath;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::WorkerContext;
 
 /// Result rows read per page.
 const PAGE: u32 = 2000;
+/// Chunks' result rows queued for the stream's thread.
+const QUEUED: usize = 4;
 
-/// Writes the result zip of `job` and returns its blob key.
+/// What the stream's thread writes next.
+enum Piece {
+    Csv { name: String, echo_headers: Vec<String> },
+    Rows(Vec<ResultRow>),
+}
+
+/// The result zip of a job that runs from its first row, written as its chunks commit.
+pub(crate) struct ResultStream {
+    sender: mpsc::Sender<Piece>,
+    writer: JoinHandle<Result<TempPath, StoreError>>,
+}
+
+impl ResultStream {
+    pub(crate) fn start(ctx: &WorkerContext) -> Result<ResultStream, StoreError> {
+        let (file, path) = staged_file(ctx)?;
+        let (sender, mut receiver) = mpsc::channel(QUEUED);
+        let writer = tokio::task::spawn_blocking(move || -> Result<TempPath, StoreError> {
+            let mut zip = ResultZipWriter::new(BufWriter::new(file));
+            while let Some(piece) = receiver.blocking_recv() {
+                match piece {
+                    Piece::Csv { name, echo_headers } => zip.start_csv(&name, &echo_headers)?,
+                    Piece::Rows(rows) => {
+                        for row in &rows {
+                            zip.write_row(row)?;
+                        }
+                    }
+                }
+            }
+            finish_zip(zip)?;
+            Ok(path)
+        });
+        Ok(ResultStream { sender, writer })
+    }
+
+    /// Starts the result CSV of resource `index`.
+    pub(crate) async fn start_csv(&self, job: &Job, index: usize) {
+        let resource = &job.spec.resources[index];
+        let name = result_csv_name(&resource.module, &resource.csv_name);
+        // A closed channel means the thread failed; `finish` reports it.
+        let _ = self.sender.send(Piece::Csv { name, echo_headers: resource.echo_headers() }).await;
+    }
+
+    /// Appends a committed chunk's result rows.
+    pub(crate) async fn rows(&self, rows: Vec<ResultRow>) {
+        let _ = self.sender.send(Piece::Rows(rows)).await;
+    }
+
+    /// Completes the zip and stores it; returns its blob key.
+    pub(crate) async fn finish(self, ctx: &WorkerContext, job: &Job) -> Result<String, StoreError> {
+        drop(self.sender);
+        let path = self.writer.await.map_err(|e| StoreError::Backend(Box::new(e)))??;
+        store_result(ctx, job, path).await
+    }
+}
+
+/// Writes the result zip of `job` from its stored result rows and returns its blob key.
 pub(crate) async fn write_result_file(ctx: &WorkerContext, job: &Job) -> Result<String, StoreError> {
-    let staged = tempfile::Builder::new().prefix("result-").suffix(".zip").tempfile_in(ctx.blobs.staging_dir())?;
-    let (file, path) = staged.into_parts();
+    let (file, path) = staged_file(ctx)?;
     let store = std::sync::Arc::clone(&ctx.store);
     let job_owned = job.clone();
     let handle = tokio::runtime::Handle::current();
@@ -33,12 +96,25 @@ pub(crate) async fn write_result_file(ctx: &WorkerContext, job: &Job) -> Result<
                 }
             }
         }
-        let buffered = writer.finish()?;
-        buffered.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        Ok(())
+        finish_zip(writer)
     })
     .await
     .map_err(|e| StoreError::Backend(Box::new(e)))??;
+    store_result(ctx, job, path).await
+}
+
+fn staged_file(ctx: &WorkerContext) -> Result<(File, TempPath), StoreError> {
+    let staged = tempfile::Builder::new().prefix("result-").suffix(".zip").tempfile_in(ctx.blobs.staging_dir())?;
+    Ok(staged.into_parts())
+}
+
+fn finish_zip(zip: ResultZipWriter<BufWriter<File>>) -> Result<(), StoreError> {
+    let buffered = zip.finish()?;
+    buffered.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    Ok(())
+}
+
+async fn store_result(ctx: &WorkerContext, job: &Job, path: TempPath) -> Result<String, StoreError> {
     let key = format!("results/{}/{}.zip", job.org, job.id);
     let kept = path.keep().map_err(|e| StoreError::Io(e.error))?;
     let stored = ctx.blobs.put_file(&key, &kept).await;
