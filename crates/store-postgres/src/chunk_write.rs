@@ -87,9 +87,9 @@ fn new_record(rows: &mut CopyRows, stamp: &Stamp<'_>, new: &NewRecord<'_>, value
     Ok(())
 }
 
-/// Rewrites the records the plan updates, in one statement. They were locked within the org
-/// and module by this transaction, so the id alone names each (and keeps the plan an index
-/// lookup per id whatever the planner thinks of `org` and `module`).
+/// Rewrites the records the plan updates, in one statement. This transaction locked them, so
+/// their row addresses hold still; each is found by a probe of the primary key (a `LIMIT 1`
+/// subquery, which the planner keeps as a probe even on a table it has no statistics for).
 pub(crate) async fn update_records(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan: &ChunkPlan) -> StoreResult<()> {
     if plan.updates.is_empty() {
         return Ok(());
@@ -113,13 +113,17 @@ pub(crate) async fn update_records(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan
                  parent_id = u.parent_id
              FROM unnest($3::int8[], $4::int8[], $5::text[], $6::json[], $7::int8[])
                  AS u (id, owner, layout_id, data, parent_id)
-             WHERE r.id = u.id",
+             CROSS JOIN LATERAL (SELECT ctid FROM records WHERE org = $8 AND module = $9 AND id = u.id LIMIT 1) AS at
+             WHERE r.ctid = at.ctid",
         )
         .await
         .map_err(write_error)?;
-    tx.execute(&statement, &[&stamp.actor, &stamp.now, &ids, &owners, &layouts, &data, &parents])
-        .await
-        .map_err(write_error)?;
+    tx.execute(
+        &statement,
+        &[&stamp.actor, &stamp.now, &ids, &owners, &layouts, &data, &parents, &stamp.org, &stamp.module],
+    )
+    .await
+    .map_err(write_error)?;
     Ok(())
 }
 

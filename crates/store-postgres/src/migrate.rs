@@ -8,8 +8,11 @@ use deadpool_postgres::Object;
 use crate::{pg_error, signed};
 
 /// The migrations, in order; a migration's version is its position, from 1.
-const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/0001_init.sql"), include_str!("../migrations/0002_cheaper_writes.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_cheaper_writes.sql"),
+    include_str!("../migrations/0003_cheaper_indexes.sql"),
+];
 
 /// The advisory lock key of migrations (`bulkwrite` in ASCII, as an integer).
 const MIGRATION_LOCK: i64 = 0x6275_6c6b_7772_6974;

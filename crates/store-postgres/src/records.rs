@@ -16,6 +16,10 @@ use crate::error::write_error;
 use crate::rows::{execute, get, get_u64, query, query_one, query_opt};
 use crate::{pg_error, signed, PgStore};
 
+/// Locks the records `($3)` of one module, each found by its primary key.
+const LOCK_BY_ID: &str = "SELECT r.id FROM unnest($3::int8[]) AS u (id)
+     CROSS JOIN LATERAL (SELECT id FROM records WHERE org = $1 AND module = $2 AND id = u.id FOR UPDATE) AS r";
+
 const RECORD_COLUMNS: &str = "id, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data";
 
 #[async_trait]
@@ -111,7 +115,9 @@ impl RecordStore for PgStore {
                          SELECT record_id FROM record_keys
                          WHERE org = $1 AND module = $2 AND field = $3 AND value = v.value LIMIT 1
                      ) AS k
-                     JOIN records r ON r.id = k.record_id",
+                     CROSS JOIN LATERAL (
+                         SELECT id, data FROM records WHERE org = $1 AND module = $2 AND id = k.record_id LIMIT 1
+                     ) AS r",
                     &[&org, &module, &query_spec.field, &query_spec.values, &display],
                 )
                 .await?;
@@ -160,11 +166,14 @@ impl RecordStore for PgStore {
         let org = signed(org.get());
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
+        // Locked first, then deleted by row address, which the lock keeps still: every step is
+        // a probe of the primary key (see `crate::chunk` on `= ANY` beside the org and module).
+        execute(&tx, LOCK_BY_ID, &[&org, &module, &wanted]).await?;
         let rows = query(
             &tx,
-            "DELETE FROM records WHERE id = ANY(ARRAY(
-                 SELECT r.id FROM unnest($3::int8[]) AS u (id)
-                 CROSS JOIN LATERAL (SELECT id FROM records WHERE id = u.id AND org = $1 AND module = $2 LIMIT 1) AS r
+            "DELETE FROM records WHERE ctid = ANY(ARRAY(
+                 SELECT r.ctid FROM unnest($3::int8[]) AS u (id)
+                 CROSS JOIN LATERAL (SELECT ctid FROM records WHERE org = $1 AND module = $2 AND id = u.id LIMIT 1) AS r
              )) RETURNING id",
             &[&org, &module, &wanted],
         )

@@ -40,6 +40,7 @@ macro_rules! conformance_tests {
             callback_attempts_are_recorded_and_retried,
             records_page_and_sort,
             lookups_find_records_by_id_key_and_value,
+            deleting_records_frees_their_keys,
             grant_codes_redeem_once_and_expire,
             revoking_a_refresh_token_revokes_its_access_tokens,
             orgs_users_and_clients,

@@ -223,3 +223,24 @@ pub async fn lookups_find_records_by_id_key_and_value(store: Arc<dyn Store>) {
     let children = store.child_records(ORG, "Account_Phones", "Parent_Id", zylker.id).await.unwrap();
     assert_eq!(children.len(), 3);
 }
+
+pub async fn deleting_records_frees_their_keys(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let job = new_job(&store, 13_000, ORG, spec(false, Operation::Insert, None)).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    let rows = vec![row(1, "A", "a@x.co"), row(2, "B", "b@x.co"), row(3, "C", "c@x.co")];
+    store.apply_chunk(&lease, chunk(Operation::Insert, rows, 3)).await.unwrap();
+    let ids: Vec<RecordId> = all_rows(&store, job).await.iter().map(|r| r.record_id.unwrap()).collect();
+    let unknown = RecordId::new(42);
+    let asked = [ids[2], unknown, ids[0], ids[2]];
+    assert!(store.delete_records(ORG, "Contacts", &asked).await.unwrap().is_empty(), "another module's ids");
+    assert!(store.delete_records(OTHER_ORG, "Leads", &asked).await.unwrap().is_empty(), "another org's ids");
+    assert_eq!(store.delete_records(ORG, "Leads", &asked).await.unwrap(), [ids[2], ids[0]]);
+    assert_eq!(store.count_records(ORG, "Leads").await.unwrap(), 1);
+    assert!(store.get_record(ORG, "Leads", ids[0]).await.unwrap().is_none());
+    // Their Emails are free again; the one left still holds its own.
+    let again = vec![row(4, "A2", "a@x.co"), row(5, "B2", "b@x.co")];
+    let outcome = store.apply_chunk(&lease, chunk(Operation::Insert, again, 5)).await.unwrap();
+    assert_eq!((outcome.added, outcome.skipped), (1, 1));
+    assert_eq!(outcome.results[1].errors, "DUPLICATE_DATA-Email");
+}
