@@ -8,6 +8,9 @@
 //! - every read and write is scoped by org;
 //! - a chunk's record writes, result rows, counters and checkpoint commit together, so a
 //!   resumed job continues after the last checkpoint and never applies a row twice;
+//! - a chunk names the checkpoint it follows and is refused unless that is the stored one, so
+//!   chunks commit in order even when two are in flight, and a chunk after a lost or failed one
+//!   (or a second worker's copy of one) never commits;
 //! - every job write is fenced by the lease owner and fails with [`StoreError::LeaseLost`]
 //!   once another worker holds the job;
 //! - a job's final state and its callback delivery are committed together (the outbox).
