@@ -52,12 +52,7 @@ pub async fn chunks_in_flight_together_commit_in_order(store: Arc<dyn Store>) {
     let large = (1..=400).map(|n| row(n, "L", &format!("l{n}@x.co"))).collect();
     let large = chunk(Operation::Insert, large, 400);
     let small = chunk(Operation::Insert, vec![row(401, "S", "s@x.co")], 401);
-    let large_order = ChunkOrder::first();
-    let small_order = large_order.next();
-    let (large, small) = tokio::join!(
-        store.apply_chunk_in_order(&lease, large, large_order),
-        store.apply_chunk_in_order(&lease, small, small_order),
-    );
+    let (large, small) = apply_two(&store, &lease, large, small).await;
     assert_eq!((large.unwrap().added, small.unwrap().added), (400, 1));
     let progress = store.get_job(ORG, job).await.unwrap().unwrap().resources[0];
     assert_eq!((progress.rows_done, progress.added), (401, 401));
@@ -71,15 +66,25 @@ pub async fn a_chunk_after_one_that_did_not_commit_is_refused(store: Arc<dyn Sto
     // The first names a checkpoint the resource never reached, so it cannot commit.
     let first = ChunkWrite { rows_done_before: 7, ..chunk(Operation::Insert, vec![row(1, "A", "a@x.co")], 1) };
     let second = chunk(Operation::Insert, vec![row(2, "B", "b@x.co")], 2);
-    let first_order = ChunkOrder::first();
-    let second_order = first_order.next();
-    let (a, b) = tokio::join!(
-        store.apply_chunk_in_order(&lease, first, first_order),
-        store.apply_chunk_in_order(&lease, second, second_order),
-    );
+    let (a, b) = apply_two(&store, &lease, first, second).await;
     assert!(matches!(a, Err(StoreError::Conflict(_))), "{a:?}");
     assert!(matches!(b, Err(StoreError::Conflict(_))), "{b:?}");
     assert_eq!(store.count_records(ORG, "Leads").await.unwrap(), 0, "neither chunk left a record");
     assert!(all_rows(&store, job).await.is_empty());
     assert_eq!(store.get_job(ORG, job).await.unwrap().unwrap().resources[0].rows_done, 0);
+}
+
+/// Applies `first` and `second` together, `second` after `first`.
+async fn apply_two(
+    store: &Arc<dyn Store>,
+    lease: &Lease,
+    first: ChunkWrite,
+    second: ChunkWrite,
+) -> (StoreResult<ChunkOutcome>, StoreResult<ChunkOutcome>) {
+    let first_order = ChunkOrder::first();
+    let second_order = first_order.next();
+    tokio::join!(
+        store.apply_chunk_in_order(lease, first, first_order),
+        store.apply_chunk_in_order(lease, second, second_order),
+    )
 }
