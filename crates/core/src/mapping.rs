@@ -274,6 +274,8 @@ impl RowMapper {
     pub fn map_row(&self, row_no: u64, record: &csv::StringRecord) -> RowDraft {
         let echo = self.echo_columns.iter().map(|i| record.get(*i).unwrap_or("").to_string()).collect();
         let mut draft = RowDraft::new(row_no, echo);
+        // Every mapped column, and `Full_Name` that inserts add: the map never grows.
+        draft.values = Map::with_capacity(self.plans.len() + 1);
         if record.len() > self.header_len {
             let reason = format!("the row has {} cells but the header has {}", record.len(), self.header_len);
             draft.errors.push(RowError::new(RowErrorCode::InvalidData, self.last_column.clone()).because(reason));
