@@ -12,7 +12,8 @@
 //! - if PostgreSQL itself crashes, it may lose the last chunks it committed, whole: records,
 //!   result rows and checkpoint together. The next chunk names the checkpoint it follows
 //!   (`rows_done_before`) and is refused, and the job resumes from the checkpoint that survived;
-//! - the job's final state commits synchronously, which flushes every chunk before it, so a
+//! - a resource is marked done, synchronously, only at its last chunk's checkpoint, so the loss
+//!   of the last chunks is found as well; that commit flushes every chunk before it, so a
 //!   finished job's rows are on disk.
 
 use std::collections::{BTreeMap, HashMap};

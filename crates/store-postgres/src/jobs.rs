@@ -162,7 +162,7 @@ impl JobStore for PgStore {
     }
 
     async fn start_resource(&self, lease: &Lease, resource: usize) -> StoreResult<()> {
-        self.set_resource_state(lease, resource, "running").await
+        self.set_resource_state(lease, resource, "running", None).await
     }
 
     async fn apply_chunk(&self, lease: &Lease, chunk: ChunkWrite) -> StoreResult<ChunkOutcome> {
@@ -178,8 +178,10 @@ impl JobStore for PgStore {
         crate::chunk::apply_chunk(self, lease, chunk, &mut order).await
     }
 
-    async fn finish_resource(&self, lease: &Lease, resource: usize) -> StoreResult<()> {
-        self.set_resource_state(lease, resource, "done").await
+    async fn finish_resource(&self, lease: &Lease, resource: usize, rows_done: u64) -> StoreResult<()> {
+        // Committed synchronously: the resource's chunks (committed without waiting for the
+        // disk) are durable once this is, and the checkpoint check finds any that were lost.
+        self.set_resource_state(lease, resource, "done", Some(rows_done)).await
     }
 
     async fn result_rows(
@@ -248,17 +250,27 @@ impl JobStore for PgStore {
 }
 
 impl PgStore {
-    async fn set_resource_state(&self, lease: &Lease, resource: usize, state: &'static str) -> StoreResult<()> {
-        let resource = i32::try_from(resource).map_err(|_| StoreError::NotFound(format!("resource {resource}")))?;
+    /// Sets a resource's state, at checkpoint `rows_done` when one is given.
+    async fn set_resource_state(
+        &self,
+        lease: &Lease,
+        index: usize,
+        state: &'static str,
+        rows_done: Option<u64>,
+    ) -> StoreResult<()> {
+        let resource = i32::try_from(index).map_err(|_| StoreError::NotFound(format!("resource {index}")))?;
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
         fence(&tx, lease).await?;
-        execute(
+        let changed = execute(
             &tx,
-            "UPDATE job_resources SET state = $1 WHERE job_id = $2 AND idx = $3",
-            &[&state, &signed(lease.job.get()), &resource],
+            "UPDATE job_resources SET state = $1 WHERE job_id = $2 AND idx = $3 AND ($4::int8 IS NULL OR rows_done = $4)",
+            &[&state, &signed(lease.job.get()), &resource, &rows_done.map(signed)],
         )
         .await?;
+        if let (Some(expected), 0) = (rows_done, changed) {
+            return Err(StoreError::checkpoint_moved(index, expected));
+        }
         tx.commit().await.map_err(pg_error)
     }
 }

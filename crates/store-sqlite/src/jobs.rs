@@ -120,7 +120,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn start_resource(&self, lease: &Lease, resource: usize) -> StoreResult<()> {
-        self.set_resource_state(lease, resource, "running").await
+        self.set_resource_state(lease, resource, "running", None).await
     }
 
     async fn apply_chunk(&self, lease: &Lease, chunk: ChunkWrite) -> StoreResult<ChunkOutcome> {
@@ -128,8 +128,8 @@ impl JobStore for SqliteStore {
         self.write_fenced(lease, move |tx, lease| crate::chunk::apply_chunk(tx, lease, chunk)).await
     }
 
-    async fn finish_resource(&self, lease: &Lease, resource: usize) -> StoreResult<()> {
-        self.set_resource_state(lease, resource, "done").await
+    async fn finish_resource(&self, lease: &Lease, resource: usize, rows_done: u64) -> StoreResult<()> {
+        self.set_resource_state(lease, resource, "done", Some(rows_done)).await
     }
 
     async fn result_rows(
@@ -206,14 +206,25 @@ impl SqliteStore {
         .await
     }
 
-    async fn set_resource_state(&self, lease: &Lease, resource: usize, state: &'static str) -> StoreResult<()> {
+    /// Sets a resource's state, at checkpoint `rows_done` when one is given.
+    async fn set_resource_state(
+        &self,
+        lease: &Lease,
+        resource: usize,
+        state: &'static str,
+        rows_done: Option<u64>,
+    ) -> StoreResult<()> {
         self.write_fenced(lease.clone(), move |tx, lease| {
-            tx.execute(
-                "UPDATE job_resources SET state = ?1 WHERE job_id = ?2 AND idx = ?3",
-                params![state, lease.job.get() as i64, resource as i64],
-            )
-            .map_err(db_error)?;
-            Ok(())
+            let changed = tx
+                .execute(
+                    "UPDATE job_resources SET state = ?1 WHERE job_id = ?2 AND idx = ?3 AND (?4 IS NULL OR rows_done = ?4)",
+                    params![state, lease.job.get() as i64, resource as i64, rows_done.map(|n| n as i64)],
+                )
+                .map_err(db_error)?;
+            match rows_done {
+                Some(expected) if changed == 0 => Err(StoreError::checkpoint_moved(resource, expected)),
+                _ => Ok(()),
+            }
         })
         .await
     }

@@ -118,7 +118,9 @@ pub trait JobStore: Send + Sync {
         order.previous_settled().await;
         self.apply_chunk(lease, chunk).await
     }
-    async fn finish_resource(&self, lease: &Lease, resource: usize) -> StoreResult<()>;
+    /// Marks a resource done at checkpoint `rows_done` (its last chunk's), and refuses like
+    /// `apply_chunk` if the stored checkpoint is not that one (a chunk was lost).
+    async fn finish_resource(&self, lease: &Lease, resource: usize, rows_done: u64) -> StoreResult<()>;
     /// Result rows of a resource with `row_no > after`, in input order, at most `limit`.
     async fn result_rows(
         &self,

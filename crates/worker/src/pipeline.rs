@@ -130,12 +130,14 @@ async fn run_resources(
             results.start_csv(job, index).await;
         }
         let run = (heartbeat, shutdown, results);
-        run_resource(ctx, job, lease, run, &facts, (index, resource, module), rows_done).await?;
-        with_retries(|| ctx.store.finish_resource(lease, index)).await?;
+        let checkpoint = run_resource(ctx, job, lease, run, &facts, (index, resource, module), rows_done).await?;
+        with_retries(|| ctx.store.finish_resource(lease, index, checkpoint)).await?;
     }
     Ok(())
 }
 
+/// Reads and applies one resource's rows from checkpoint `rows_done`; returns the checkpoint
+/// its last chunk committed.
 async fn run_resource(
     ctx: &WorkerContext,
     job: &Job,
@@ -144,7 +146,7 @@ async fn run_resource(
     facts: &RunFacts,
     (index, resource, module): (usize, &ResourceSpec, &Module),
     rows_done: u64,
-) -> Result<(), Stop> {
+) -> Result<u64, Stop> {
     let file_id = FileId::parse(&resource.file_id).ok_or_else(|| Stop::Permanent("the file id is malformed".into()))?;
     let upload = ctx
         .store
@@ -238,7 +240,7 @@ async fn run_resource(
         waiting_for_chunks_ms = waiting.as_millis() as u64,
         "resource read and applied"
     );
-    Ok(())
+    Ok(checkpoint)
 }
 
 /// Hands a committed chunk's result rows to the result file and adds the picklist values it

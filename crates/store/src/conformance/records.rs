@@ -46,7 +46,12 @@ pub async fn chunks_write_records_results_and_checkpoints(store: Arc<dyn Store>)
     assert!(store.get_record(ORG, "Contacts", record_id).await.unwrap().is_none());
     assert_eq!(store.result_rows(ORG, job, 0, 1, 10).await.unwrap().len(), 1, "paging after a row number");
     assert!(store.result_rows(OTHER_ORG, job, 0, 0, 10).await.is_err());
-    store.finish_resource(&lease, 0).await.unwrap();
+    assert!(
+        matches!(store.finish_resource(&lease, 0, 3).await, Err(StoreError::Conflict(_))),
+        "the resource's checkpoint is 2, not 3"
+    );
+    assert_eq!(store.get_job(ORG, job).await.unwrap().unwrap().resources[0].state, ResourceState::Running);
+    store.finish_resource(&lease, 0, 2).await.unwrap();
     assert_eq!(store.get_job(ORG, job).await.unwrap().unwrap().resources[0].state, ResourceState::Done);
 }
 
