@@ -400,9 +400,7 @@ impl Decisions {
         }
         plan
     }
-}
 
-impl Decisions {
     /// The records the rows insert, in row order, read from the rows in place: what
     /// [`Decisions::build`] will move into `inserts`, available before it does.
     pub fn inserted<'a>(&'a self, input: &'a PlanInput) -> impl Iterator<Item = NewRecordView<'a>> + 'a {

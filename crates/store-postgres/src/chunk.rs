@@ -80,7 +80,6 @@ pub(crate) async fn apply_chunk(
     let asynchronous = async { tx.batch_execute("SET LOCAL synchronous_commit = off").await.map_err(pg_error) };
     futures_util::future::try_join(asynchronous, fence(&tx, lease)).await?;
     let written = plan_and_write(&tx, signed(lease.org.get()), write, first_id, probing, order).await?;
-    order.keys_written();
     if written.met_existing_keys {
         store.hints().note_conflict(lease.job);
     }

@@ -32,9 +32,9 @@ impl StoreError {
         matches!(self, StoreError::Unavailable(_))
     }
 
-    /// A chunk did not follow the resource's stored checkpoint (`expected`): a chunk before it
-    /// was never committed, or it was applied already. The chunk is refused; the job resumes
-    /// from the stored checkpoint.
+    /// A chunk, or a resource's finish, did not follow the resource's stored checkpoint
+    /// (`expected`): a chunk before it was never committed, or it was applied already. The write
+    /// is refused; the job resumes from the stored checkpoint.
     pub fn checkpoint_moved(resource: usize, expected: u64) -> StoreError {
         StoreError::Conflict(format!(
             "resource {resource} is no longer at checkpoint {expected}; the job resumes from its stored checkpoint"

@@ -32,6 +32,12 @@ impl ChunkOrder {
         ChunkOrder { previous: Some(self.this.subscribe()), this: watch::channel(Stage::Started).0 }
     }
 
+    /// Hands out this order, to the chunk starting now, and becomes the order of the chunk after.
+    pub fn advance(&mut self) -> ChunkOrder {
+        let next = self.next();
+        std::mem::replace(self, next)
+    }
+
     /// Waits until the chunk before has written its unique keys (or settled). Keys written after
     /// that may wait on the chunk before (a value both hold) but never it on them, so the two
     /// cannot deadlock while the chunk before waits for its own predecessor.

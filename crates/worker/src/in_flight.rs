@@ -34,28 +34,24 @@ impl InFlight {
 
     /// Starts applying `chunk` beside the chunk in flight, then waits for that one to settle.
     pub(crate) async fn start(&mut self, chunk: ChunkWrite, new_values: NewValues) -> StoreResult<Option<Settled>> {
-        let order = std::mem::replace(&mut self.order, ChunkOrder::first());
-        self.order = order.next();
+        let order = self.order.advance();
         let (store, lease) = (Arc::clone(&self.store), self.lease.clone());
         let task = tokio::spawn(async move { store.apply_chunk_in_order(&lease, chunk, order).await });
-        match self.pending.replace((task, new_values)) {
-            Some(previous) => settle(previous).await.map(Some),
-            None => Ok(None),
-        }
+        settle(self.pending.replace((task, new_values))).await
     }
 
     /// Waits for the chunk still in flight, if any.
     pub(crate) async fn settle(&mut self) -> StoreResult<Option<Settled>> {
-        match self.pending.take() {
-            Some(last) => settle(last).await.map(Some),
-            None => Ok(None),
-        }
+        settle(self.pending.take()).await
     }
 }
 
-async fn settle((task, new_values): Pending) -> StoreResult<Settled> {
+async fn settle(pending: Option<Pending>) -> StoreResult<Option<Settled>> {
+    let Some((task, new_values)) = pending else {
+        return Ok(None);
+    };
     match task.await {
-        Ok(applied) => applied.map(|outcome| Settled { outcome, new_values }),
+        Ok(applied) => applied.map(|outcome| Some(Settled { outcome, new_values })),
         Err(failed) => Err(StoreError::Backend(format!("applying a chunk stopped: {failed}").into())),
     }
 }

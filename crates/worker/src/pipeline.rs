@@ -219,7 +219,7 @@ async fn run_resource(
                     let wait_started = std::time::Instant::now();
                     let settled = in_flight.start(chunk, new_values).await?;
                     waiting += wait_started.elapsed();
-                    settle(ctx, job, &resource.module, results, settled).await?;
+                    after_commit(ctx, job, &resource.module, results, settled).await?;
                 }
             }
         }
@@ -230,7 +230,7 @@ async fn run_resource(
     drop(receiver);
     let _ = reader.await;
     applied?;
-    settle(ctx, job, &resource.module, results, settled?).await?;
+    after_commit(ctx, job, &resource.module, results, settled?).await?;
     let elapsed = started.elapsed();
     tracing::info!(
         job = %job.id,
@@ -245,7 +245,7 @@ async fn run_resource(
 
 /// Hands a committed chunk's result rows to the result file and adds the picklist values it
 /// used to their fields.
-async fn settle(
+async fn after_commit(
     ctx: &WorkerContext,
     job: &Job,
     module: &str,

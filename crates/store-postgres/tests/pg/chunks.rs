@@ -138,8 +138,7 @@ async fn apply_chunk_timing() {
     let mut order = bulkwrite_store::ChunkOrder::first();
     let mut in_flight = None;
     for write in inserts() {
-        let this = std::mem::replace(&mut order, bulkwrite_store::ChunkOrder::first());
-        order = this.next();
+        let this = order.advance();
         let (store, lease) = (std::sync::Arc::clone(&fresh), fresh_lease.clone());
         let task = tokio::spawn(async move { store.apply_chunk_in_order(&lease, write, this).await.unwrap() });
         if let Some(previous) = in_flight.replace(task) {
