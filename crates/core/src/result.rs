@@ -169,18 +169,27 @@ pub fn result_csv_name(module: &str, input_csv_name: &str) -> String {
 }
 
 /// Streams result CSVs into a zip, one entry per resource, rows written as they come.
+///
+/// Lines are encoded into a buffer and reach the zip in pieces of about [`PIECE`] bytes: the
+/// deflate stream and its checksum cost per call, and a line is only some 60 bytes.
 pub struct ResultZipWriter<W: Write + Seek> {
     zip: zip::ZipWriter<W>,
     in_entry: bool,
+    /// Encoded lines not yet handed to the zip.
+    lines: Vec<u8>,
 }
+
+/// Bytes of encoded lines handed to the zip at once.
+const PIECE: usize = 64 * 1024;
 
 impl<W: Write + Seek> ResultZipWriter<W> {
     pub fn new(out: W) -> ResultZipWriter<W> {
-        ResultZipWriter { zip: zip::ZipWriter::new(out), in_entry: false }
+        ResultZipWriter { zip: zip::ZipWriter::new(out), in_entry: false, lines: Vec::with_capacity(PIECE + 1024) }
     }
 
     /// Starts one result CSV with its header row.
     pub fn start_csv(&mut self, name: &str, echo_headers: &[String]) -> std::io::Result<()> {
+        self.flush_lines()?;
         // Level 1: result files are small; speed matters more than the last few percent of size.
         let options = SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
@@ -188,45 +197,70 @@ impl<W: Write + Seek> ResultZipWriter<W> {
             .large_file(false);
         self.zip.start_file(name, options).map_err(std::io::Error::other)?;
         self.in_entry = true;
-        let mut header: Vec<&str> = echo_headers.iter().map(String::as_str).collect();
-        header.extend(RESULT_COLUMNS);
-        write_csv_line(&mut self.zip, &header)
+        for (index, header) in echo_headers.iter().map(String::as_str).chain(RESULT_COLUMNS).enumerate() {
+            if index > 0 {
+                self.lines.push(b',');
+            }
+            push_csv_cell(&mut self.lines, header);
+        }
+        self.lines.extend_from_slice(b"\r\n");
+        Ok(())
     }
 
     /// Appends one row to the current CSV.
     pub fn write_row(&mut self, row: &ResultRow) -> std::io::Result<()> {
-        let record_id = row.record_id.map(|id| id.to_string()).unwrap_or_default();
-        let mut cells: Vec<&str> = row.echo.iter().map(String::as_str).collect();
-        cells.push(row.status.as_str());
-        cells.push(&record_id);
-        cells.push(&row.errors);
-        write_csv_line(&mut self.zip, &cells)
+        let line = &mut self.lines;
+        for cell in &row.echo {
+            push_csv_cell(line, cell);
+            line.push(b',');
+        }
+        line.extend_from_slice(row.status.as_str().as_bytes());
+        line.push(b',');
+        if let Some(id) = row.record_id {
+            // Digits only: never quoted.
+            write!(line, "{id}")?;
+        }
+        line.push(b',');
+        push_csv_cell(line, &row.errors);
+        line.extend_from_slice(b"\r\n");
+        if self.lines.len() >= PIECE {
+            self.flush_lines()?;
+        }
+        Ok(())
     }
 
     /// Writes the central directory and returns the output.
-    pub fn finish(self) -> std::io::Result<W> {
+    pub fn finish(mut self) -> std::io::Result<W> {
+        self.flush_lines()?;
         self.zip.finish().map_err(std::io::Error::other)
     }
-}
 
-fn write_csv_line(out: &mut impl Write, cells: &[&str]) -> std::io::Result<()> {
-    for (index, cell) in cells.iter().enumerate() {
-        if index > 0 {
-            out.write_all(b",")?;
+    fn flush_lines(&mut self) -> std::io::Result<()> {
+        if !self.lines.is_empty() {
+            self.zip.write_all(&self.lines)?;
+            self.lines.clear();
         }
-        write_csv_cell(out, cell)?;
+        Ok(())
     }
-    out.write_all(b"\r\n")
 }
 
-fn write_csv_cell(out: &mut impl Write, cell: &str) -> std::io::Result<()> {
-    let needs_quotes = cell.contains([',', '"', '\n', '\r']) || cell.starts_with(' ') || cell.ends_with(' ');
+/// One CSV cell, quoted when it holds a separator, a quote, a line break, or edge spaces.
+fn push_csv_cell(out: &mut Vec<u8>, cell: &str) {
+    let bytes = cell.as_bytes();
+    let special = bytes.iter().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
+    let needs_quotes = special || bytes.first() == Some(&b' ') || bytes.last() == Some(&b' ');
     if !needs_quotes {
-        return out.write_all(cell.as_bytes());
+        out.extend_from_slice(bytes);
+        return;
     }
-    out.write_all(b"\"")?;
-    out.write_all(cell.replace('"', "\"\"").as_bytes())?;
-    out.write_all(b"\"")
+    out.push(b'"');
+    for piece in cell.split_inclusive('"') {
+        out.extend_from_slice(piece.as_bytes());
+        if piece.ends_with('"') {
+            out.push(b'"');
+        }
+    }
+    out.push(b'"');
 }
 
 #[cfg(test)]
@@ -309,6 +343,41 @@ mod tests {
             text,
             "Last_Name,Email,STATUS,RECORD_ID,ERRORS\r\n\"Smith, Jr.\",a@b.co,ADDED,5725767000000001001,\r\n,\"say \"\"hi\"\"\",SKIPPED,,MANDATORY_NOT_FOUND-Last_Name\r\n"
         );
+    }
+
+    #[test]
+    fn result_zip_keeps_every_row_past_the_line_buffer_and_across_csvs() {
+        let cells = ["plain", " edge space", "line\nbreak", "a \"quote\"", "trailing ", "", "comma,here"];
+        let row = |row_no: u64| ResultRow {
+            row_no,
+            echo: vec![cells[row_no as usize % cells.len()].to_string(), format!("row {row_no}")],
+            status: if row_no % 3 == 0 { RowStatus::Skipped } else { RowStatus::Added },
+            record_id: (row_no % 3 != 0).then(|| RecordId::new(5725767000000000000 + row_no)),
+            errors: if row_no % 3 == 0 { "INVALID_DATA-Email:DUPLICATE_DATA-Email".into() } else { String::new() },
+        };
+        let mut writer = ResultZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let headers = ["Last_Name".to_string(), "Note, quoted".to_string()];
+        writer.start_csv("Leads-a.csv", &headers).unwrap();
+        let first: Vec<ResultRow> = (1..=5000).map(row).collect();
+        for written in &first {
+            writer.write_row(written).unwrap();
+        }
+        writer.start_csv("Contacts-b.csv", &headers).unwrap();
+        writer.write_row(&row(7)).unwrap();
+        let bytes = writer.finish().unwrap().into_inner();
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        for (name, expected) in [("Leads-a.csv", first), ("Contacts-b.csv", vec![row(7)])] {
+            let mut reader = csv::Reader::from_reader(archive.by_name(name).unwrap());
+            let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+            assert_eq!(header, ["Last_Name", "Note, quoted", "STATUS", "RECORD_ID", "ERRORS"]);
+            let read: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+            assert_eq!(read.len(), expected.len(), "{name}");
+            for (got, want) in read.iter().zip(&expected) {
+                let id = want.record_id.map(|id| id.to_string()).unwrap_or_default();
+                let wanted = [&want.echo[0], &want.echo[1], want.status.as_str(), &id, &want.errors];
+                assert_eq!(got.iter().collect::<Vec<_>>(), wanted, "{name} row {}", want.row_no);
+            }
+        }
     }
 
     #[test]
