@@ -181,8 +181,11 @@ pub(crate) async fn plan_and_write(
         let decisions = decide(&input, &empty, &mut new_ids());
         match write_optimistically(tx, &stamp, &decisions, &input, order).await? {
             Ok(records) => {
-                // The plan is built, and its result rows encoded, while the database writes the records.
-                let plan = decisions.build(input, empty);
+                // The records went out from the rows in place: only the result rows are built,
+                // and encoded, while the database writes them. The rows are freed off this task.
+                let mut rows = input.rows;
+                let plan = decisions.into_results(&mut rows);
+                drop(tokio::task::spawn_blocking(move || drop(rows)));
                 let results_json = Some(bulkwrite_store::result_rows::encode(&plan.results)?);
                 if let Some(records) = records {
                     records.finish().await.map_err(write_error)?;

@@ -235,3 +235,31 @@ fn new_values_serialise_as_the_built_record() {
         }
     }
 }
+
+#[test]
+fn results_alone_match_the_built_plan() {
+    // An optimistic insert writes its records from the rows in place and builds only the results.
+    let mut invalid = draft(3, "c@x.co", "C");
+    invalid.errors.push(RowError::new(RowErrorCode::InvalidData, "Phone"));
+    let rows = vec![draft(1, "a@x.co", "A"), draft(2, "a@x.co", "B"), invalid, draft(4, "d@x.co", "D")];
+    let input =
+        PlanInput { operation: Operation::Insert, rows, default_owner: OWNER, default_layout: None, full_name: true };
+    let decisions = decide(&input, &ExistingState::default(), &mut ids());
+    let built = decisions.clone().build(input.clone(), ExistingState::default());
+    let mut rows = input.rows;
+    let alone = decisions.into_results(&mut rows);
+    assert_eq!(alone.results, built.results);
+    assert_eq!((alone.added, alone.updated, alone.skipped), (built.added, built.updated, built.skipped));
+    assert!(alone.inserts.is_empty() && alone.updates.is_empty());
+    assert_eq!(
+        statuses(&built),
+        [
+            (RowStatus::Added, ""),
+            (RowStatus::Skipped, "DUPLICATE_DATA-Email"),
+            (RowStatus::Skipped, "INVALID_DATA-Phone"),
+            (RowStatus::Added, "")
+        ]
+    );
+    assert!(rows.iter().all(|row| row.echo.is_empty()), "the echo cells moved into the results");
+    assert_eq!((alone.key_inserts, alone.key_deletes), (built.key_inserts, built.key_deletes));
+}
