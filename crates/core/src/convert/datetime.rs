@@ -33,7 +33,8 @@ pub(super) fn date(raw: &str, opts: &ConvertOptions<'_>) -> Result<Value, Conver
         Some(format) => parse_with(format, raw)?,
         None => parse_default(default_date_formats(), raw, "MM/dd/yyyy or yyyy-MM-dd")?,
     };
-    Ok(Value::String(parsed.date.format("%Y-%m-%d").to_string()))
+    // `NaiveDate`'s own display is `%Y-%m-%d`, without parsing a format string per cell.
+    Ok(Value::String(parsed.date.to_string()))
 }
 
 /// `datetime` fields: stored as `YYYY-MM-DDTHH:MM:SS±HH:MM` in the org's time zone.
