@@ -43,7 +43,7 @@ pub struct ServeArgs {
     /// Seconds a worker's claim on a job lasts without renewal [default: 30].
     #[arg(long, env = "BULKWRITE_LEASE_SECONDS")]
     pub lease_seconds: Option<u64>,
-    /// Rows per committed chunk [default: 500].
+    /// Rows per committed chunk [default: 2000].
     #[arg(long, env = "BULKWRITE_CHUNK_ROWS")]
     pub chunk_rows: Option<usize>,
     /// First callback retry delay in milliseconds [default: 2000].
@@ -233,7 +233,7 @@ impl Config {
             max_upload_bytes: args.max_upload_bytes.or(file.max_upload_bytes).unwrap_or(25 * 1024 * 1024),
             max_columns: args.max_columns.or(file.max_columns).unwrap_or(200),
             lease: Duration::from_secs(args.lease_seconds.or(file.lease_seconds).unwrap_or(30).max(1)),
-            chunk_rows: args.chunk_rows.or(file.chunk_rows).unwrap_or(500).max(1),
+            chunk_rows: args.chunk_rows.or(file.chunk_rows).unwrap_or(bulkwrite_worker::DEFAULT_CHUNK_ROWS).max(1),
             callback_retry: Duration::from_millis(args.callback_retry_ms.or(file.callback_retry_ms).unwrap_or(2000)),
             callback_attempts: args.callback_attempts.or(file.callback_attempts).unwrap_or(5).max(1),
             company_name: file.company_name.clone().unwrap_or_else(|| "bulkwrite".to_string()),
