@@ -30,7 +30,7 @@ pub(crate) async fn insert_records(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan
     if plan.inserts.is_empty() {
         return Ok(());
     }
-    let mut rows = CopyRows::new(RECORD_COLUMNS);
+    let mut rows = CopyRows::with_capacity(RECORD_COLUMNS, plan.inserts.len() * RECORD_BYTES);
     for record in &plan.inserts {
         let new = NewRecord {
             id: record.id,
@@ -48,7 +48,7 @@ pub(crate) async fn insert_records(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan
 /// place (before [`Decisions::build`] moves their values), so that it can go out while the
 /// keys are checked. Only for inserts: an upsert may update what it inserts.
 pub(crate) fn encode_new_records(stamp: &Stamp<'_>, decisions: &Decisions, input: &PlanInput) -> StoreResult<CopyRows> {
-    let mut rows = CopyRows::new(RECORD_COLUMNS);
+    let mut rows = CopyRows::with_capacity(RECORD_COLUMNS, input.rows.len() * RECORD_BYTES);
     for view in decisions.inserted(input) {
         let new = NewRecord {
             id: view.id,
@@ -62,6 +62,9 @@ pub(crate) fn encode_new_records(stamp: &Stamp<'_>, decisions: &Decisions, input
 }
 
 const RECORD_COLUMNS: i16 = 11;
+
+/// A typical record's `COPY` row: its columns and some dozen fields of JSON.
+const RECORD_BYTES: usize = 640;
 
 /// What a new record's row holds besides its values.
 struct NewRecord<'a> {
@@ -191,7 +194,7 @@ pub(crate) async fn insert_keys(
 pub(crate) fn encode_keys(stamp: &Stamp<'_>, key_inserts: &[(Key, RecordId)]) -> StoreResult<CopyRows> {
     let mut keys: Vec<&(Key, RecordId)> = key_inserts.iter().collect();
     keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let mut rows = CopyRows::new(5);
+    let mut rows = CopyRows::with_capacity(5, keys.len() * 96);
     for ((field, value), record) in keys {
         rows.row();
         rows.int8(stamp.org);

@@ -18,6 +18,9 @@ use tokio_postgres::CopyInSink;
 /// The most one `CopyData` message carries.
 const PIECE: usize = 1 << 20;
 
+/// Room for the row that takes a payload past a [`PIECE`].
+const SLACK: usize = 16 * 1024;
+
 /// `PGCOPY\n\377\r\n\0`, then no flags and no header extension.
 const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 
@@ -32,7 +35,13 @@ pub(crate) struct CopyRows {
 impl CopyRows {
     /// A payload of rows of `fields` columns each.
     pub fn new(fields: i16) -> CopyRows {
-        let mut buf = BytesMut::with_capacity(64 * 1024);
+        CopyRows::with_capacity(fields, 64 * 1024)
+    }
+
+    /// A payload expected to take about `bytes` (at most a [`PIECE`] is reserved): growing the
+    /// buffer as it fills copied it, and faulted in fresh pages, three or four times a chunk.
+    pub fn with_capacity(fields: i16, bytes: usize) -> CopyRows {
+        let mut buf = BytesMut::with_capacity(bytes.min(PIECE) + SLACK);
         buf.put_slice(HEADER);
         CopyRows { fields, rows: 0, buf, done: Vec::new() }
     }
@@ -88,7 +97,7 @@ impl CopyRows {
     pub fn json(&mut self, value: &impl serde::Serialize) -> StoreResult<()> {
         let start = self.buf.len();
         self.buf.put_i32(0);
-        serde_json::to_writer((&mut self.buf).writer(), value)
+        serde_json::to_writer(Appender(&mut self.buf), value)
             .map_err(|error| StoreError::Backend(format!("encoding a record: {error}").into()))?;
         self.patch_length(start)
     }
@@ -146,6 +155,26 @@ impl Sending {
     /// Ends the `COPY`; returns the rows copied or the database's error.
     pub async fn finish(mut self) -> Result<u64, tokio_postgres::Error> {
         self.sink.as_mut().finish().await
+    }
+}
+
+/// `io::Write` straight onto the buffer: `bytes`'s own writer goes through `write`, capacity
+/// checks and `put_slice` for each of the many small pieces a JSON document is written in.
+struct Appender<'a>(&'a mut BytesMut);
+
+impl std::io::Write for Appender<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
