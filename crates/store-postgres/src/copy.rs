@@ -33,13 +33,9 @@ pub(crate) struct CopyRows {
 }
 
 impl CopyRows {
-    /// A payload of rows of `fields` columns each.
-    pub fn new(fields: i16) -> CopyRows {
-        CopyRows::with_capacity(fields, 64 * 1024)
-    }
-
-    /// A payload expected to take about `bytes` (at most a [`PIECE`] is reserved): growing the
-    /// buffer as it fills copied it, and faulted in fresh pages, three or four times a chunk.
+    /// A payload of rows of `fields` columns each, expected to take about `bytes`. That much is
+    /// reserved up front (at most a [`PIECE`]; it still grows if need be): growing as it filled
+    /// copied the buffer, and faulted in fresh pages, three or four times a chunk.
     pub fn with_capacity(fields: i16, bytes: usize) -> CopyRows {
         let mut buf = BytesMut::with_capacity(bytes.min(PIECE) + SLACK);
         buf.put_slice(HEADER);
@@ -188,7 +184,7 @@ mod tests {
 
     #[test]
     fn encodes_the_binary_copy_format() {
-        let mut rows = CopyRows::new(3);
+        let mut rows = CopyRows::with_capacity(3, 64);
         rows.row();
         rows.int8(-2);
         rows.text("é").unwrap();
@@ -205,7 +201,7 @@ mod tests {
 
     #[test]
     fn json_values_carry_their_length() {
-        let mut rows = CopyRows::new(1);
+        let mut rows = CopyRows::with_capacity(1, 64);
         rows.row();
         rows.json(serde_json::json!({"a": 1}).as_object().unwrap()).unwrap();
         assert_eq!(&rows.buf[HEADER.len() + 2..], b"\0\0\0\x07{\"a\":1}");
