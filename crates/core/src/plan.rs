@@ -329,7 +329,7 @@ impl Decisions {
     /// Writes the decisions out: moves the rows' values into the records they insert or update
     /// (on top of the existing records the decisions were made against) and their cells into the
     /// result rows.
-    pub fn build(self, input: PlanInput, existing: ExistingState) -> ChunkPlan {
+    pub fn build(mut self, input: PlanInput, existing: ExistingState) -> ChunkPlan {
         let mut records: HashMap<RecordId, PlannedRecord> = existing
             .records
             .into_values()
@@ -345,7 +345,8 @@ impl Decisions {
             .collect();
         records.reserve(self.order.len());
         let mut results = Vec::with_capacity(input.rows.len());
-        for (mut row, outcome) in input.rows.into_iter().zip(self.outcomes) {
+        let outcomes = std::mem::take(&mut self.outcomes);
+        for (mut row, outcome) in input.rows.into_iter().zip(outcomes) {
             results.push(result_row(&mut row, &outcome));
             match outcome {
                 Outcome::Insert(id) => {
@@ -375,17 +376,10 @@ impl Decisions {
                 Outcome::Skip(_) => {}
             }
         }
-        let mut plan = ChunkPlan {
-            inserts: Vec::with_capacity(self.added as usize),
-            updates: Vec::new(),
-            key_deletes: self.key_deletes,
-            key_inserts: self.key_inserts,
-            results,
-            added: self.added,
-            updated: self.updated,
-            skipped: self.skipped,
-        };
-        for (id, is_new) in self.order {
+        let order = std::mem::take(&mut self.order);
+        let mut plan = self.into_plan(results);
+        plan.inserts.reserve(plan.added as usize);
+        for (id, is_new) in order {
             let Some(mut record) = records.remove(&id) else { continue };
             if input.full_name {
                 set_full_name(&mut record.values);
@@ -408,6 +402,11 @@ impl Decisions {
         for (row, outcome) in rows.iter_mut().zip(&self.outcomes) {
             results.push(result_row(row, outcome));
         }
+        self.into_plan(results)
+    }
+
+    /// A plan of these decisions' keys and counts with `results`, and no records yet.
+    fn into_plan(self, results: Vec<ResultRow>) -> ChunkPlan {
         ChunkPlan {
             inserts: Vec::new(),
             updates: Vec::new(),
