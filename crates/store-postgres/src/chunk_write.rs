@@ -66,6 +66,9 @@ const RECORD_COLUMNS: i16 = 11;
 /// A typical record's `COPY` row: its columns and some dozen fields of JSON.
 const RECORD_BYTES: usize = 640;
 
+/// A typical key's `COPY` row: org, module, field, a value of a few dozen bytes, record id.
+const KEY_BYTES: usize = 96;
+
 /// What a new record's row holds besides its values.
 struct NewRecord<'a> {
     id: RecordId,
@@ -194,7 +197,7 @@ pub(crate) async fn insert_keys(
 pub(crate) fn encode_keys(stamp: &Stamp<'_>, key_inserts: &[(Key, RecordId)]) -> StoreResult<CopyRows> {
     let mut keys: Vec<&(Key, RecordId)> = key_inserts.iter().collect();
     keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let mut rows = CopyRows::with_capacity(5, keys.len() * 96);
+    let mut rows = CopyRows::with_capacity(5, keys.len() * KEY_BYTES);
     for ((field, value), record) in keys {
         rows.row();
         rows.int8(stamp.org);
