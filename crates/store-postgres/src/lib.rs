@@ -111,8 +111,7 @@ impl PgStore {
     /// as libpq reads them; see `tls.rs`) and migrates the database; safe when several nodes start
     /// at once.
     pub async fn connect(url: &str) -> StoreResult<PgStore> {
-        let tls::ParsedUrl { mut config, tls } = tls::parse_url(url)?;
-        session_settings(&mut config);
+        let tls::ParsedUrl { config, tls } = session_config(url)?;
         let mut connect_config = config.clone();
         connect_config.connect_timeout(CONNECT_TIMEOUT);
         let manager = Manager::from_config(
@@ -161,7 +160,15 @@ impl PgStore {
     }
 }
 
-/// Settings of every session bulkwrite opens, sent when it connects, before any `options` the
+/// The connection settings of the store's sessions (pool and `LISTEN`): `url` parsed, with the
+/// [`session_settings`].
+fn session_config(url: &str) -> StoreResult<tls::ParsedUrl> {
+    let mut parsed = tls::parse_url(url)?;
+    session_settings(&mut parsed.config);
+    Ok(parsed)
+}
+
+/// Settings of every session the store opens, sent when it connects, before any `options` the
 /// URL gives (which therefore win).
 ///
 /// - `jit=off`: JIT compilation pays off for long analytic queries. A chunk's statements take
@@ -192,9 +199,9 @@ pub(crate) fn signed(value: u64) -> i64 {
 mod tests {
     use super::*;
 
+    /// `SHOW jit` on a session configured as the store's are.
     async fn show_jit(url: &str) -> String {
-        let tls::ParsedUrl { mut config, tls } = tls::parse_url(url).unwrap();
-        session_settings(&mut config);
+        let tls::ParsedUrl { config, tls } = session_config(url).unwrap();
         let (client, connection) = config.connect(tls).await.unwrap();
         tokio::spawn(connection);
         client.query_one("SHOW jit", &[]).await.unwrap().get(0)
