@@ -125,10 +125,14 @@ pub(crate) async fn apply_chunk(
     tx.commit().await.map_err(write_error)?;
     let results = std::mem::take(&mut plan.results);
     let outcome = ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped, results };
-    // Freeing a chunk's records and result rows costs about as much as encoding them: another
-    // thread does it while the next chunk goes on.
-    drop(tokio::task::spawn_blocking(move || drop(plan)));
+    free_elsewhere(plan);
     Ok(outcome)
+}
+
+/// Drops `value` on a blocking thread. Freeing a chunk's rows or records costs about as much as
+/// encoding them: another thread does it while the next chunk goes on.
+fn free_elsewhere<T: Send + 'static>(value: T) {
+    drop(tokio::task::spawn_blocking(move || drop(value)));
 }
 
 /// Reserves an id for every row that may insert (none for updates); returns the first.
@@ -182,10 +186,10 @@ pub(crate) async fn plan_and_write(
         match write_optimistically(tx, &stamp, &decisions, &input, order).await? {
             Ok(records) => {
                 // The records went out from the rows in place: only the result rows are built,
-                // and encoded, while the database writes them. The rows are freed off this task.
+                // and encoded, while the database writes them.
                 let mut rows = input.rows;
                 let plan = decisions.into_results(&mut rows);
-                drop(tokio::task::spawn_blocking(move || drop(rows)));
+                free_elsewhere(rows);
                 let results_json = Some(bulkwrite_store::result_rows::encode(&plan.results)?);
                 if let Some(records) = records {
                     records.finish().await.map_err(write_error)?;
