@@ -1,6 +1,7 @@
 //! `bulkwrite bench`: the whole HTTP round trip (upload → create → the job's callback → result
 //! downloaded) against a server process of this binary, with its peak memory.
 
+mod baseline;
 mod callbacks;
 
 use std::io::{BufRead, BufReader, Cursor, Write};
@@ -293,6 +294,27 @@ fn report(label: &str, rows: usize, trips: &[Trip]) {
     );
 }
 
+/// The insert's server job beside a hand-written binary `COPY` of the rows it wrote.
+fn report_baseline(measured: &baseline::Baseline, inserts: &[Trip]) {
+    let job = inserts.iter().map(|t| t.server_job).fold(f64::INFINITY, f64::min);
+    println!(
+        "        hand-written binary COPY of the first insert's {} records and {} keys, best of {}:",
+        measured.records,
+        measured.keys,
+        inserts.len()
+    );
+    println!(
+        "          into a bare table (records only, no index)   {:>7.1} ms; best server job {job:.0} ms is {:.2}x",
+        measured.bare_ms,
+        job / measured.bare_ms
+    );
+    println!(
+        "          into bulkwrite's tables (indexes, one tx)    {:>7.1} ms; best server job {job:.0} ms is {:.2}x",
+        measured.schema_ms,
+        job / measured.schema_ms
+    );
+}
+
 /// Runs the benchmark.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -329,7 +351,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             );
             drop(server);
             if let Some(scratch) = scratch {
+                let measured = baseline::measure(&scratch.url, "run0", args.runs).await;
                 scratch.drop_now().await?;
+                report_baseline(&measured?, &inserts);
             }
         }
         Ok(())

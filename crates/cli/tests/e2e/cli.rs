@@ -400,3 +400,23 @@ fn bench_runs_a_small_round_trip_end_to_end() {
     }
     assert!(text.contains("server peak RSS over all runs of this size:"), "{text}");
 }
+
+/// `bulkwrite bench` on PostgreSQL also times a hand-written binary `COPY` of the rows the first
+/// insert wrote (170 of 200 rows are valid: every 20th row is broken three ways), beside the job.
+#[test]
+fn bench_on_postgresql_measures_the_copy_baseline_of_the_rows_it_wrote() {
+    let Ok(url) = std::env::var("BULKWRITE_TEST_DATABASE_URL") else {
+        eprintln!("skipped: BULKWRITE_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let work = Workspace::new();
+    let args = ["bench", "--rows", "200", "--runs", "1", "--upsert", "false", "--database-url", url.as_str()];
+    let output = work.run_with(&[], &args);
+    let text = stdout(&output);
+    assert_eq!(code(&output), 0, "{text}{}", stderr(&output));
+    assert!(text.contains("hand-written binary COPY of the first insert's 170 records and 170 keys, best of 1:"), "{text}");
+    for target in ["into a bare table", "into bulkwrite's tables"] {
+        let line = text.lines().find(|line| line.contains(target)).unwrap_or_else(|| panic!("{text}"));
+        assert!(line.contains(" ms; best server job ") && line.ends_with('x'), "{line}");
+    }
+}
