@@ -6,8 +6,8 @@
 //!   unique keys' primary key among them), records and keys in one transaction, which is what a
 //!   hand-written loader of the same data into the same schema does.
 //!
-//! Timing both here, beside the jobs, keeps the ratio honest on a shared machine whose speed
-//! drifts from one hour to the next.
+//! A round of both runs after every insert, while the server is idle, so that jobs and
+//! baseline meet the same machine: on a shared machine the speed drifts from minute to minute.
 
 use std::time::Instant;
 
@@ -16,65 +16,92 @@ use bytes::Bytes;
 use futures_util::{SinkExt, TryStreamExt};
 use tokio_postgres::Client;
 
-/// What a hand-written `COPY` of the first insert's rows took, in milliseconds (best of the rounds).
+/// The rows the first insert wrote, ready to be copied in again, and the times taken so far.
 pub struct Baseline {
-    pub records: u64,
-    pub keys: u64,
-    pub bare_ms: f64,
-    pub schema_ms: f64,
+    client: Client,
+    records: Vec<Bytes>,
+    keys: Vec<Bytes>,
+    record_count: u64,
+    key_count: u64,
+    bare: Vec<f64>,
+    schema: Vec<f64>,
 }
 
 const RECORD_COLUMNS: &str =
     "id, org, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data, parent_id";
 
-/// Copies out what the insert tagged `tag` wrote and times copying it back in, `rounds` times.
-pub async fn measure(url: &str, tag: &str, rounds: usize) -> anyhow::Result<Baseline> {
-    let client = bulkwrite_store_postgres::scratch::client(url).await?;
-    // The tag is the bench's own (`run0`); the bench's emails end in `@{tag}.example.com`.
-    let like = format!("%@{tag}.example.com");
-    let (records, record_count) = copy_out(
-        &client,
-        &format!(
-            "COPY (SELECT {RECORD_COLUMNS} FROM records WHERE id IN
-                 (SELECT record_id FROM record_keys WHERE field = 'Email' AND value LIKE '{like}') ORDER BY id)
-             TO STDOUT (FORMAT binary)"
-        ),
-    )
-    .await?;
-    let (keys, key_count) = copy_out(
-        &client,
-        &format!(
-            "COPY (SELECT org, module, field, value, record_id FROM record_keys
-                 WHERE record_id IN (SELECT record_id FROM record_keys WHERE field = 'Email' AND value LIKE '{like}'))
-             TO STDOUT (FORMAT binary)"
-        ),
-    )
-    .await?;
-    client
-        .batch_execute(
-            "CREATE TABLE baseline_bare (LIKE records);
-             CREATE TABLE baseline_records (LIKE records INCLUDING ALL);
-             CREATE TABLE baseline_keys (LIKE record_keys INCLUDING ALL);",
+impl Baseline {
+    /// Copies out what the insert tagged `tag` wrote (the bench's emails end in
+    /// `@{tag}.example.com`) and makes the tables to copy it into.
+    pub async fn prepare(url: &str, tag: &str) -> anyhow::Result<Baseline> {
+        let client = bulkwrite_store_postgres::scratch::client(url).await?;
+        let written = format!(
+            "SELECT record_id FROM record_keys WHERE field = 'Email' AND value LIKE '%@{tag}.example.com'"
+        );
+        let (records, record_count) = copy_out(
+            &client,
+            &format!(
+                "COPY (SELECT {RECORD_COLUMNS} FROM records WHERE id IN ({written}) ORDER BY id) TO STDOUT (FORMAT binary)"
+            ),
         )
         .await?;
-    let mut bare = Vec::new();
-    let mut schema = Vec::new();
-    for _ in 0..rounds.max(1) {
+        let (keys, key_count) = copy_out(
+            &client,
+            &format!(
+                "COPY (SELECT org, module, field, value, record_id FROM record_keys WHERE record_id IN ({written}))
+                 TO STDOUT (FORMAT binary)"
+            ),
+        )
+        .await?;
+        client
+            .batch_execute(
+                "CREATE TABLE baseline_bare (LIKE records);
+                 CREATE TABLE baseline_records (LIKE records INCLUDING ALL);
+                 CREATE TABLE baseline_keys (LIKE record_keys INCLUDING ALL);",
+            )
+            .await?;
+        Ok(Baseline { client, records, keys, record_count, key_count, bare: Vec::new(), schema: Vec::new() })
+    }
+
+    /// Times one round: into the bare table, then into bulkwrite's tables in one transaction.
+    pub async fn round(&mut self) -> anyhow::Result<()> {
+        let client = &self.client;
         client.batch_execute("TRUNCATE baseline_bare, baseline_records, baseline_keys").await?;
         let started = Instant::now();
-        copy_in(&client, &format!("COPY baseline_bare ({RECORD_COLUMNS}) FROM STDIN (FORMAT binary)"), &records).await?;
-        bare.push(started.elapsed().as_secs_f64() * 1000.0);
+        copy_in(client, &format!("COPY baseline_bare ({RECORD_COLUMNS}) FROM STDIN (FORMAT binary)"), &self.records)
+            .await?;
+        self.bare.push(started.elapsed().as_secs_f64() * 1000.0);
         let started = Instant::now();
         client.batch_execute("BEGIN").await?;
-        copy_in(&client, &format!("COPY baseline_records ({RECORD_COLUMNS}) FROM STDIN (FORMAT binary)"), &records)
-            .await?;
-        copy_in(&client, "COPY baseline_keys (org, module, field, value, record_id) FROM STDIN (FORMAT binary)", &keys)
-            .await?;
+        let records = format!("COPY baseline_records ({RECORD_COLUMNS}) FROM STDIN (FORMAT binary)");
+        copy_in(client, &records, &self.records).await?;
+        let keys = "COPY baseline_keys (org, module, field, value, record_id) FROM STDIN (FORMAT binary)";
+        copy_in(client, keys, &self.keys).await?;
         client.batch_execute("COMMIT").await?;
-        schema.push(started.elapsed().as_secs_f64() * 1000.0);
+        self.schema.push(started.elapsed().as_secs_f64() * 1000.0);
+        Ok(())
     }
-    client.batch_execute("DROP TABLE baseline_bare, baseline_records, baseline_keys").await?;
-    Ok(Baseline { records: record_count, keys: key_count, bare_ms: best(&bare), schema_ms: best(&schema) })
+
+    /// Drops the tables; returns the best times.
+    pub async fn finish(self) -> anyhow::Result<Measured> {
+        self.client.batch_execute("DROP TABLE baseline_bare, baseline_records, baseline_keys").await?;
+        Ok(Measured {
+            records: self.record_count,
+            keys: self.key_count,
+            rounds: self.bare.len(),
+            bare_ms: best(&self.bare),
+            schema_ms: best(&self.schema),
+        })
+    }
+}
+
+/// The best of a baseline's rounds, in milliseconds.
+pub struct Measured {
+    pub records: u64,
+    pub keys: u64,
+    pub rounds: usize,
+    pub bare_ms: f64,
+    pub schema_ms: f64,
 }
 
 /// The output of a `COPY … TO STDOUT`, and how many rows it held.
