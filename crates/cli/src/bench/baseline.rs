@@ -35,24 +35,24 @@ impl Baseline {
     /// `@{tag}.example.com`) and makes the tables to copy it into.
     pub async fn prepare(url: &str, tag: &str) -> anyhow::Result<Baseline> {
         let client = bulkwrite_store_postgres::scratch::client(url).await?;
-        let written = format!(
-            "SELECT record_id FROM record_keys WHERE field = 'Email' AND value LIKE '%@{tag}.example.com'"
+        // The written records, found by their Email keys, with the whole primary key of each
+        // (a probe by `id` alone would scan the index) and analysed, so the joins below probe.
+        client
+            .batch_execute(&format!(
+                "CREATE TEMP TABLE baseline_written AS SELECT org, module, record_id AS id FROM record_keys
+                     WHERE field = 'Email' AND value LIKE '%@{tag}.example.com';
+                 ANALYZE baseline_written;"
+            ))
+            .await?;
+        let records = format!(
+            "COPY (SELECT {} FROM baseline_written w JOIN records r ON r.org = w.org AND r.module = w.module AND r.id = w.id
+                 ORDER BY r.id) TO STDOUT (FORMAT binary)",
+            RECORD_COLUMNS.split(", ").map(|column| format!("r.{column}")).collect::<Vec<_>>().join(", ")
         );
-        let (records, record_count) = copy_out(
-            &client,
-            &format!(
-                "COPY (SELECT {RECORD_COLUMNS} FROM records WHERE id IN ({written}) ORDER BY id) TO STDOUT (FORMAT binary)"
-            ),
-        )
-        .await?;
-        let (keys, key_count) = copy_out(
-            &client,
-            &format!(
-                "COPY (SELECT org, module, field, value, record_id FROM record_keys WHERE record_id IN ({written}))
-                 TO STDOUT (FORMAT binary)"
-            ),
-        )
-        .await?;
+        let (records, record_count) = copy_out(&client, &records).await?;
+        let keys = "COPY (SELECT k.org, k.module, k.field, k.value, k.record_id FROM baseline_written w
+                 JOIN record_keys k ON k.record_id = w.id) TO STDOUT (FORMAT binary)";
+        let (keys, key_count) = copy_out(&client, keys).await?;
         client
             .batch_execute(
                 "CREATE TABLE baseline_bare (LIKE records);
