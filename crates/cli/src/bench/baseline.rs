@@ -104,14 +104,20 @@ pub struct Measured {
     pub schema_ms: f64,
 }
 
-/// The output of a `COPY … TO STDOUT`, and how many rows it held.
+/// The output of a `COPY … TO STDOUT`, in pieces of [`PIECE`] bytes, and how many rows it held.
+/// The database sends a message per row; a hand-written loader sends large ones, as the server
+/// does, so the baseline does too.
 async fn copy_out(client: &Client, statement: &str) -> anyhow::Result<(Vec<Bytes>, u64)> {
-    let pieces: Vec<Bytes> = client.copy_out(statement).await?.try_collect().await?;
-    let bytes: usize = pieces.iter().map(Bytes::len).sum();
-    let rows = count_binary_rows(&pieces.concat()).context("reading a binary COPY")?;
-    anyhow::ensure!(rows > 0, "the insert wrote no rows to copy ({bytes} bytes)");
+    let messages: Vec<Bytes> = client.copy_out(statement).await?.try_collect().await?;
+    let stream = Bytes::from(messages.concat());
+    let rows = count_binary_rows(&stream).context("reading a binary COPY")?;
+    anyhow::ensure!(rows > 0, "the insert wrote no rows to copy ({} bytes)", stream.len());
+    let pieces = (0..stream.len()).step_by(PIECE).map(|at| stream.slice(at..(at + PIECE).min(stream.len()))).collect();
     Ok((pieces, rows))
 }
+
+/// The most one `CopyData` message of the baseline carries, as the server's own.
+const PIECE: usize = 1 << 20;
 
 /// Sends `pieces` (a whole binary `COPY` stream) to `statement`.
 async fn copy_in(client: &Client, statement: &str, pieces: &[Bytes]) -> anyhow::Result<u64> {
