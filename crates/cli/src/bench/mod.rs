@@ -319,51 +319,61 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         let backend = if args.database_url.is_some() { "PostgreSQL" } else { "SQLite" };
         println!("bulkwrite bench on {backend}: {} run(s) per size, rows {:?}", args.runs, args.rows);
         for rows in &args.rows {
-            let dir = tempfile::tempdir()?;
             let scratch = match &args.database_url {
                 Some(url) => Some(ScratchDatabase::create(url).await?),
                 None => None,
             };
-            let server = ServerProcess::start(dir.path(), *rows, scratch.as_ref().map(|s| s.url.as_str()))?;
-            let mut inserts = Vec::new();
-            let mut upserts = Vec::new();
-            let mut baseline = None;
-            for run in 0..args.runs {
-                let tag = format!("run{run}");
-                let zip = zip_csv("bench.csv", &generate_csv(*rows, &server.user, &tag))?;
-                inserts.push(round_trip(&http, &server, &mut callbacks, zip.clone(), "insert").await?);
-                if let Some(scratch) = &scratch {
-                    let copies = match &mut baseline {
-                        Some(copies) => copies,
-                        None => baseline.insert(baseline::Baseline::prepare(&scratch.url, "run0").await?),
-                    };
-                    copies.round().await?;
-                }
-                if args.upsert {
-                    upserts.push(round_trip(&http, &server, &mut callbacks, zip, "upsert").await?);
-                }
-            }
-            let rss = server.peak_rss_mib();
-            report("insert", *rows, &inserts);
-            if args.upsert {
-                report("upsert", *rows, &upserts);
-            }
-            println!(
-                "        server peak RSS over all runs of this size: {}",
-                rss.map(|r| format!("{r:.1} MiB")).unwrap_or_else(|| "n/a".into())
-            );
-            drop(server);
+            let outcome = bench_size(&args, *rows, &http, &mut callbacks, scratch.as_ref()).await;
+            // The scratch database goes whatever happened to the runs.
             if let Some(scratch) = scratch {
-                let measured = match baseline {
-                    Some(baseline) => Some(baseline.finish().await),
-                    None => None,
-                };
                 scratch.drop_now().await?;
-                if let Some(measured) = measured {
-                    report_baseline(measured?, &inserts);
-                }
             }
+            outcome?;
         }
         Ok(())
     })
+}
+
+/// The runs of one size, on its own server (and its scratch database, on PostgreSQL), reported.
+async fn bench_size(
+    args: &BenchArgs,
+    rows: usize,
+    http: &reqwest::Client,
+    callbacks: &mut CallbackReceiver,
+    scratch: Option<&ScratchDatabase>,
+) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = ServerProcess::start(dir.path(), rows, scratch.map(|s| s.url.as_str()))?;
+    let mut inserts = Vec::new();
+    let mut upserts = Vec::new();
+    let mut baseline = None;
+    for run in 0..args.runs {
+        let tag = format!("run{run}");
+        let zip = zip_csv("bench.csv", &generate_csv(rows, &server.user, &tag))?;
+        inserts.push(round_trip(http, &server, callbacks, zip.clone(), "insert").await?);
+        if let Some(scratch) = scratch {
+            let copies = match &mut baseline {
+                Some(copies) => copies,
+                None => baseline.insert(baseline::Baseline::prepare(&scratch.url, "run0").await?),
+            };
+            copies.round().await?;
+        }
+        if args.upsert {
+            upserts.push(round_trip(http, &server, callbacks, zip, "upsert").await?);
+        }
+    }
+    let rss = server.peak_rss_mib();
+    report("insert", rows, &inserts);
+    if args.upsert {
+        report("upsert", rows, &upserts);
+    }
+    println!(
+        "        server peak RSS over all runs of this size: {}",
+        rss.map(|r| format!("{r:.1} MiB")).unwrap_or_else(|| "n/a".into())
+    );
+    drop(server);
+    if let Some(baseline) = baseline {
+        report_baseline(baseline.finish().await?, &inserts);
+    }
+    Ok(())
 }
