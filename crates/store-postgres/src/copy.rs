@@ -16,7 +16,7 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::CopyInSink;
 
 /// The most one `CopyData` message carries.
-const PIECE: usize = 1 << 20;
+pub const PIECE: usize = 1 << 20;
 
 /// Room for the row that takes a payload past a [`PIECE`].
 const SLACK: usize = 16 * 1024;

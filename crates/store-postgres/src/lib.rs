@@ -73,6 +73,9 @@ use bulkwrite_store::{StoreError, StoreResult};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 
 pub use blobs::PgBlobStore;
+/// The most one `CopyData` message of the store's binary `COPY`s carries (`bulkwrite bench`'s
+/// hand-written baseline sends its rows in pieces of the same size).
+pub use copy::PIECE as COPY_MESSAGE_BYTES;
 pub(crate) use error::{pg_error, pool_error};
 
 /// Connections a node keeps open at most.

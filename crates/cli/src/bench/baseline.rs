@@ -12,6 +12,7 @@
 use std::time::Instant;
 
 use anyhow::Context;
+use bulkwrite_store_postgres::COPY_MESSAGE_BYTES as PIECE;
 use bytes::Bytes;
 use futures_util::{SinkExt, TryStreamExt};
 use tokio_postgres::Client;
@@ -106,7 +107,7 @@ pub struct Measured {
 
 /// The output of a `COPY … TO STDOUT`, in pieces of [`PIECE`] bytes, and how many rows it held.
 /// The database sends a message per row; a hand-written loader sends large ones, as the server
-/// does, so the baseline does too.
+/// does, so the baseline sends pieces of the server's size.
 async fn copy_out(client: &Client, statement: &str) -> anyhow::Result<(Vec<Bytes>, u64)> {
     let messages: Vec<Bytes> = client.copy_out(statement).await?.try_collect().await?;
     let stream = Bytes::from(messages.concat());
@@ -115,9 +116,6 @@ async fn copy_out(client: &Client, statement: &str) -> anyhow::Result<(Vec<Bytes
     let pieces = (0..stream.len()).step_by(PIECE).map(|at| stream.slice(at..(at + PIECE).min(stream.len()))).collect();
     Ok((pieces, rows))
 }
-
-/// The most one `CopyData` message of the baseline carries, as the server's own.
-const PIECE: usize = 1 << 20;
 
 /// Sends `pieces` (a whole binary `COPY` stream) to `statement`.
 async fn copy_in(client: &Client, statement: &str, pieces: &[Bytes]) -> anyhow::Result<u64> {
