@@ -31,13 +31,15 @@ pub struct Baseline {
 const RECORD_COLUMNS: &str =
     "id, org, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data, parent_id";
 
+const KEY_COLUMNS: &str = "org, module, field, value, record_id";
+
 impl Baseline {
     /// Copies out what the insert tagged `tag` wrote (the bench's emails end in
     /// `@{tag}.example.com`) and makes the tables to copy it into.
     pub async fn prepare(url: &str, tag: &str) -> anyhow::Result<Baseline> {
         let client = bulkwrite_store_postgres::scratch::client(url).await?;
         // The written records, found by their Email keys, with the whole primary key of each
-        // (a probe by `id` alone would scan the index) and analysed, so the joins below probe.
+        // (a probe by `id` alone would scan the index), analysed so that the planner sizes them.
         client
             .batch_execute(&format!(
                 "CREATE TEMP TABLE baseline_written AS SELECT org, module, record_id AS id FROM record_keys
@@ -46,14 +48,15 @@ impl Baseline {
             ))
             .await?;
         let records = format!(
-            "COPY (SELECT {} FROM baseline_written w JOIN records r ON r.org = w.org AND r.module = w.module AND r.id = w.id
-                 ORDER BY r.id) TO STDOUT (FORMAT binary)",
-            RECORD_COLUMNS.split(", ").map(|column| format!("r.{column}")).collect::<Vec<_>>().join(", ")
+            "COPY (SELECT {RECORD_COLUMNS} FROM records WHERE (org, module, id) IN (SELECT org, module, id FROM baseline_written)
+                 ORDER BY id) TO STDOUT (FORMAT binary)"
         );
         let (records, record_count) = copy_out(&client, &records).await?;
-        let keys = "COPY (SELECT k.org, k.module, k.field, k.value, k.record_id FROM baseline_written w
-                 JOIN record_keys k ON k.record_id = w.id) TO STDOUT (FORMAT binary)";
-        let (keys, key_count) = copy_out(&client, keys).await?;
+        let keys = format!(
+            "COPY (SELECT {KEY_COLUMNS} FROM record_keys WHERE record_id IN (SELECT id FROM baseline_written))
+                 TO STDOUT (FORMAT binary)"
+        );
+        let (keys, key_count) = copy_out(&client, &keys).await?;
         client
             .batch_execute(
                 "CREATE TABLE baseline_bare (LIKE records);
@@ -76,8 +79,8 @@ impl Baseline {
         client.batch_execute("BEGIN").await?;
         let records = format!("COPY baseline_records ({RECORD_COLUMNS}) FROM STDIN (FORMAT binary)");
         copy_in(client, &records, &self.records).await?;
-        let keys = "COPY baseline_keys (org, module, field, value, record_id) FROM STDIN (FORMAT binary)";
-        copy_in(client, keys, &self.keys).await?;
+        let keys = format!("COPY baseline_keys ({KEY_COLUMNS}) FROM STDIN (FORMAT binary)");
+        copy_in(client, &keys, &self.keys).await?;
         client.batch_execute("COMMIT").await?;
         self.schema.push(started.elapsed().as_secs_f64() * 1000.0);
         Ok(())
@@ -90,8 +93,8 @@ impl Baseline {
             records: self.record_count,
             keys: self.key_count,
             rounds: self.bare.len(),
-            bare_ms: best(&self.bare),
-            schema_ms: best(&self.schema),
+            bare_ms: best(self.bare),
+            schema_ms: best(self.schema),
         })
     }
 }
@@ -146,8 +149,9 @@ fn count_binary_rows(stream: &[u8]) -> Option<u64> {
     }
 }
 
-fn best(times: &[f64]) -> f64 {
-    times.iter().copied().fold(f64::INFINITY, f64::min)
+/// The least of `times` (infinity for none).
+pub fn best(times: impl IntoIterator<Item = f64>) -> f64 {
+    times.into_iter().fold(f64::INFINITY, f64::min)
 }
 
 #[cfg(test)]

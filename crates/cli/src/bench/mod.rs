@@ -296,7 +296,7 @@ fn report(label: &str, rows: usize, trips: &[Trip]) {
 
 /// The insert's server job beside a hand-written binary `COPY` of the rows it wrote.
 fn report_baseline(measured: baseline::Measured, inserts: &[Trip]) {
-    let job = inserts.iter().map(|t| t.server_job).fold(f64::INFINITY, f64::min);
+    let job = baseline::best(inserts.iter().map(|t| t.server_job));
     println!(
         "        hand-written binary COPY of the first insert's {} records and {} keys, best of {} (one after each insert):",
         measured.records, measured.keys, measured.rounds
