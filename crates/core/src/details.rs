@@ -80,7 +80,7 @@ pub fn render_job_details(view: &JobView<'_>) -> JobDetails {
         } else {
             FileStatus {
                 status: counts.state.zoho_status().to_string(),
-                name: Some(spec.csv_name.rsplit('/').next().unwrap_or(&spec.csv_name).to_string()),
+                name: Some(crate::result::file_base_name(&spec.csv_name)),
                 added_count: Some(counts.added),
                 skipped_count: Some(counts.skipped),
                 updated_count: Some(counts.updated),

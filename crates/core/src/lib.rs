@@ -15,6 +15,7 @@ pub mod details;
 pub mod ids;
 pub mod jobspec;
 pub mod json_record;
+pub mod limits;
 pub mod lookup;
 pub mod mapping;
 pub mod picklist;

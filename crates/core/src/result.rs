@@ -162,10 +162,22 @@ pub struct ResultRow {
 /// The columns appended after the echoed ones.
 pub const RESULT_COLUMNS: [&str; 3] = ["STATUS", "RECORD_ID", "ERRORS"];
 
-/// The name of the CSV inside the result zip: `{Module}-{uploaded CSV name}`.
+/// The name of the CSV inside the result zip: `{Module}-{uploaded CSV name}`, where the name is
+/// only what follows the last `/` or `\`, with no drive letter and no control characters, so a
+/// hostile entry name (`..\..\win.csv`, `C:\Windows\z.csv`) cannot become a path on unzip.
 pub fn result_csv_name(module: &str, input_csv_name: &str) -> String {
-    let base = input_csv_name.rsplit('/').next().unwrap_or(input_csv_name);
-    format!("{module}-{base}")
+    format!("{module}-{}", file_base_name(input_csv_name))
+}
+
+/// The last component of an entry path (after `/` or `\`), without a drive prefix (`C:`) or
+/// control characters.
+pub fn file_base_name(path: &str) -> String {
+    let last = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let without_drive = match last.as_bytes() {
+        [letter, b':', ..] if letter.is_ascii_alphabetic() => &last[2..],
+        _ => last,
+    };
+    without_drive.chars().filter(|c| !c.is_control()).collect()
 }
 
 /// Streams result CSVs into a zip, one entry per resource, rows written as they come.
@@ -384,5 +396,9 @@ mod tests {
     fn result_csv_name_uses_the_base_name() {
         assert_eq!(result_csv_name("Leads", "leads.csv"), "Leads-leads.csv");
         assert_eq!(result_csv_name("Leads", "dir/leads.csv"), "Leads-leads.csv");
+        assert_eq!(result_csv_name("Leads", "..\\..\\..\\win.csv"), "Leads-win.csv");
+        assert_eq!(result_csv_name("Leads", "C:\\Windows\\z.csv"), "Leads-z.csv");
+        assert_eq!(result_csv_name("Leads", "C:z.csv"), "Leads-z.csv");
+        assert_eq!(result_csv_name("Leads", "a/b\\c\u{0}\n\r\u{1b}d.csv"), "Leads-cd.csv");
     }
 }

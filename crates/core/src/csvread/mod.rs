@@ -2,7 +2,9 @@
 //!
 //! [`CsvRows`] wraps any [`Read`] (a zip entry, a file, a byte slice) and yields data rows one at
 //! a time. Memory stays bounded: a fixed sniff window (64 KiB raw + 64 KiB decoded), fixed decode
-//! buffers, and one record at a time (a record over [`MAX_RECORD_BYTES`] is refused).
+//! buffers, and one record at a time: the header row and each data record (with the blank lines
+//! before it) may be at most [`CsvBounds`] bytes, counted as they are parsed, so neither a 30 MB
+//! cell nor a line of a billion commas grows the parser's buffers past them.
 
 mod decode;
 mod sniff;
@@ -13,12 +15,57 @@ use std::io::{self, Chain, Cursor, Read};
 
 use csv::StringRecord;
 
+use crate::limits::{Bound, Limits};
 use decode::{detect, lookup_label, read_prefix, DecodeReader, SNIFF_BYTES};
 use sniff::{csv_builder, is_blank_header_cell, is_blank_row, sniff_delimiter};
 
-/// Largest record (in decoded UTF-8 bytes, including blank lines skipped before it) read before
-/// giving up with [`CsvError::Read`]; bounds memory whatever the input.
-pub const MAX_RECORD_BYTES: u64 = 32 * 1024 * 1024;
+/// What one CSV reader may read: header columns, header bytes, record bytes (decoded UTF-8,
+/// including the blank lines skipped before a row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvBounds {
+    /// Columns the header may have ([`CsvError::TooManyColumns`] beyond).
+    pub max_columns: usize,
+    /// Bytes of the header row and the blank lines before it.
+    pub header: Bound,
+    /// Bytes of one data record and the blank lines before it.
+    pub record: Bound,
+}
+
+impl CsvBounds {
+    /// The bounds of `limits`.
+    pub fn new(limits: &Limits) -> CsvBounds {
+        CsvBounds { max_columns: limits.max_columns, header: limits.header_bytes(), record: limits.record_bytes() }
+    }
+
+    /// The same bounds with another column limit.
+    pub fn with_max_columns(self, max_columns: usize) -> CsvBounds {
+        CsvBounds { max_columns, ..self }
+    }
+}
+
+impl Default for CsvBounds {
+    fn default() -> CsvBounds {
+        CsvBounds::new(&Limits::default())
+    }
+}
+
+/// An I/O error's payload when a reader passed one of its bounds; [`CsvError::TooLarge`] names
+/// it. Also raised by readers below the CSV (a zip entry's uncompressed bytes).
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the file holds more than the limit allows: {0}")]
+pub struct BoundExceeded(pub Bound);
+
+impl BoundExceeded {
+    /// The I/O error that carries it.
+    pub fn into_io(self) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidData, self)
+    }
+
+    /// The bound an I/O error reports, if it is one of these.
+    pub fn of_io(error: &io::Error) -> Option<Bound> {
+        error.get_ref().and_then(|inner| inner.downcast_ref::<BoundExceeded>()).map(|exceeded| exceeded.0)
+    }
+}
 
 /// Decoded bytes examined to find the delimiter of the header line.
 const SNIFF_TEXT_BYTES: usize = 64 * 1024;
@@ -40,6 +87,13 @@ pub enum CsvError {
         /// The allowed maximum.
         limit: usize,
     },
+    /// A bound was reached while reading (the header, data row `row`, or the file's bytes).
+    #[error("the CSV {} holds more than allowed: {bound}", place(*row))]
+    TooLarge {
+        /// The data row being read (1-based); `None` for the header.
+        row: Option<u64>,
+        bound: Bound,
+    },
     /// Reading failed (I/O error from the underlying reader or malformed CSV), with 1-based data
     /// row number if known.
     #[error("the CSV cannot be read{}: {source}", at_row(*row))]
@@ -57,6 +111,28 @@ pub enum CsvError {
 
 fn at_row(row: Option<u64>) -> String {
     row.map(|row| format!(" at data row {row}")).unwrap_or_default()
+}
+
+fn place(row: Option<u64>) -> String {
+    row.map(|row| format!("data row {row}")).unwrap_or_else(|| "header row".to_string())
+}
+
+/// The error of a failed read of the sniff window: [`CsvError::TooLarge`] when a bound stopped it.
+fn prefix_error(error: io::Error) -> CsvError {
+    match BoundExceeded::of_io(&error) {
+        Some(bound) => CsvError::TooLarge { row: None, bound },
+        None => CsvError::Io(error),
+    }
+}
+
+/// The error of a failed read: [`CsvError::TooLarge`] when a bound stopped it.
+fn read_error(row: Option<u64>, source: csv::Error) -> CsvError {
+    if let csv::ErrorKind::Io(io) = source.kind() {
+        if let Some(bound) = BoundExceeded::of_io(io) {
+            return CsvError::TooLarge { row, bound };
+        }
+    }
+    CsvError::Read { row, source }
 }
 
 /// The decoded byte stream the CSV parser reads: decoded sniff window, then the rest.
@@ -80,18 +156,18 @@ impl<R: Read> CsvRows<R> {
     /// given. A byte order mark at the start of the data always wins over the requested encoding
     /// and is removed.
     pub fn open(reader: R, requested_encoding: Option<&str>, max_columns: usize) -> Result<CsvRows<R>, CsvError> {
-        Self::open_with_limit(reader, requested_encoding, max_columns, MAX_RECORD_BYTES)
+        Self::open_bounded(reader, requested_encoding, CsvBounds::default().with_max_columns(max_columns))
     }
 
-    fn open_with_limit(
+    /// [`CsvRows::open`] with explicit bounds.
+    pub fn open_bounded(
         mut reader: R,
         requested_encoding: Option<&str>,
-        max_columns: usize,
-        record_limit: u64,
+        bounds: CsvBounds,
     ) -> Result<CsvRows<R>, CsvError> {
         let requested = requested_encoding.filter(|label| !label.trim().is_empty());
         let chosen = requested.map(resolve_label).transpose()?;
-        let raw = read_prefix(&mut reader, SNIFF_BYTES)?;
+        let raw = read_prefix(&mut reader, SNIFF_BYTES).map_err(prefix_error)?;
         let (encoding, encoding_name) = match chosen {
             Some(chosen) => chosen,
             None => {
@@ -103,9 +179,9 @@ impl<R: Read> CsvRows<R> {
         let mut raw = Cursor::new(raw);
         raw.set_position(u64::try_from(bom_len).unwrap_or(0));
         let mut decoded = DecodeReader::new(raw.chain(reader), encoding);
-        let text = read_prefix(&mut decoded, SNIFF_TEXT_BYTES)?;
+        let text = read_prefix(&mut decoded, SNIFF_TEXT_BYTES).map_err(prefix_error)?;
         let delimiter = sniff_delimiter(&text);
-        let source = RecordBudget::new(Cursor::new(text).chain(decoded), record_limit);
+        let source = RecordBudget::new(Cursor::new(text).chain(decoded), bounds.header);
         let mut rows = CsvRows {
             reader: csv_builder(delimiter).from_reader(source),
             encoding_name,
@@ -113,7 +189,8 @@ impl<R: Read> CsvRows<R> {
             header: Vec::new(),
             rows_read: 0,
         };
-        rows.read_header(max_columns)?;
+        rows.read_header(bounds.max_columns)?;
+        rows.reader.get_mut().set_bound(bounds.record);
         Ok(rows)
     }
 
@@ -140,8 +217,10 @@ impl<R: Read> CsvRows<R> {
     /// fewer cells than the header (ragged rows are returned as they are; the caller reports
     /// them). After an error the stream position is unspecified: stop reading.
     pub fn read_row(&mut self, row: &mut StringRecord) -> Result<bool, CsvError> {
+        // One allowance for the row and the blank lines before it: a flood of blank lines ends
+        // the read like an overlong row does.
+        self.reader.get_mut().renew();
         loop {
-            self.reader.get_mut().renew();
             match self.reader.read_record(row) {
                 Ok(false) => return Ok(false),
                 Ok(true) if is_blank_row(row) => continue,
@@ -149,7 +228,7 @@ impl<R: Read> CsvRows<R> {
                     self.rows_read += 1;
                     return Ok(true);
                 }
-                Err(source) => return Err(CsvError::Read { row: Some(self.rows_read.saturating_add(1)), source }),
+                Err(source) => return Err(read_error(Some(self.rows_read.saturating_add(1)), source)),
             }
         }
     }
@@ -162,13 +241,13 @@ impl<R: Read> CsvRows<R> {
     /// Reads the first non-blank record as the header.
     fn read_header(&mut self, max_columns: usize) -> Result<(), CsvError> {
         let mut record = StringRecord::new();
+        self.reader.get_mut().renew();
         loop {
-            self.reader.get_mut().renew();
             match self.reader.read_record(&mut record) {
                 Ok(false) => return Err(CsvError::NoHeader),
                 Ok(true) if record.iter().all(is_blank_header_cell) => continue,
                 Ok(true) => break,
-                Err(source) => return Err(CsvError::Read { row: None, source }),
+                Err(source) => return Err(read_error(None, source)),
             }
         }
         if record.len() > max_columns {
@@ -190,6 +269,12 @@ impl<R: Read> std::fmt::Debug for CsvRows<R> {
     }
 }
 
+/// Whether `character_encoding` names an encoding this reader knows (a blank one counts as not
+/// given, so it is known too).
+pub fn is_known_encoding(label: &str) -> bool {
+    label.trim().is_empty() || lookup_label(label).is_some()
+}
+
 /// The encoding for a requested label, reported under the label as written.
 fn resolve_label(label: &str) -> Result<(&'static encoding_rs::Encoding, String), CsvError> {
     lookup_label(label)
@@ -205,18 +290,23 @@ fn clean_header_cell(cell: &str) -> String {
 /// a runaway field cannot grow the parser's record buffer without limit.
 struct RecordBudget<R> {
     inner: R,
-    limit: u64,
+    bound: Bound,
     left: u64,
 }
 
 impl<R: Read> RecordBudget<R> {
-    fn new(inner: R, limit: u64) -> Self {
-        RecordBudget { inner, limit, left: limit }
+    fn new(inner: R, bound: Bound) -> Self {
+        RecordBudget { inner, bound, left: bound.maximum }
     }
 
     /// Starts a new record's allowance.
     fn renew(&mut self) {
-        self.left = self.limit;
+        self.left = self.bound.maximum;
+    }
+
+    /// Changes the bound from the next [`RecordBudget::renew`] on.
+    fn set_bound(&mut self, bound: Bound) {
+        self.bound = bound;
     }
 }
 
@@ -226,8 +316,7 @@ impl<R: Read> Read for RecordBudget<R> {
             return Ok(0);
         }
         if self.left == 0 {
-            let message = format!("a record is longer than {} bytes", self.limit);
-            return Err(io::Error::new(io::ErrorKind::InvalidData, message));
+            return Err(BoundExceeded(self.bound).into_io());
         }
         let allowed = usize::try_from(self.left).map_or(buf.len(), |left| left.min(buf.len()));
         let read = self.inner.read(buf.get_mut(..allowed).unwrap_or_default())?;

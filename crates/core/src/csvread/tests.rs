@@ -234,14 +234,76 @@ fn errors_carry_the_data_row() {
     assert!(error.to_string().contains("at data row 3"), "{error}");
 }
 
+fn bounds(header: u64, record: u64) -> CsvBounds {
+    let limits = Limits { max_header_bytes: header, max_record_bytes: record, ..Limits::default() };
+    CsvBounds::new(&limits)
+}
+
 #[test]
-fn overlong_records_are_refused() {
+fn overlong_records_are_refused_naming_the_bound() {
     let text = format!("a,b\n1,2\n\"{}\",3\n4,5\n", "x".repeat(100_000));
-    let mut csv = CsvRows::open_with_limit(text.as_bytes(), None, 200, 50_000).unwrap();
+    let mut csv = CsvRows::open_bounded(text.as_bytes(), None, bounds(50_000, 50_000)).unwrap();
     let mut row = StringRecord::new();
     assert!(csv.read_row(&mut row).unwrap());
     let error = csv.read_row(&mut row).unwrap_err();
-    assert!(matches!(error, CsvError::Read { row: Some(2), .. }), "{error:?}");
+    assert!(
+        matches!(error, CsvError::TooLarge { row: Some(2), bound } if bound.setting == "BULKWRITE_MAX_RECORD_BYTES"),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("data row 2"), "{error}");
+}
+
+#[test]
+fn a_hostile_header_stops_at_the_header_bound() {
+    // A 30 MB header cell, and a header of a million commas: refused after the bound, whatever follows.
+    for header in ["x".repeat(30_000_000), ",".repeat(1_000_000) + "a"] {
+        let text = format!("{header}\n1\n");
+        let error = CsvRows::open_bounded(text.as_bytes(), None, bounds(64 * 1024, 1024 * 1024)).unwrap_err();
+        assert!(
+            matches!(error, CsvError::TooLarge { row: None, bound } if bound.setting == "BULKWRITE_MAX_HEADER_BYTES"),
+            "{error:?}"
+        );
+    }
+}
+
+#[test]
+fn a_flood_of_blank_lines_counts_toward_the_next_record() {
+    let text = format!("a,b\n1,2\n{}3,4\n", "\n".repeat(200_000));
+    let mut csv = CsvRows::open_bounded(text.as_bytes(), None, bounds(64 * 1024, 100_000)).unwrap();
+    let mut row = StringRecord::new();
+    assert!(csv.read_row(&mut row).unwrap());
+    assert!(matches!(csv.read_row(&mut row), Err(CsvError::TooLarge { row: Some(2), .. })));
+    // Within the bound, blank lines are skipped as before.
+    let text = format!("a,b\n1,2\n{}3,4\n", "\n".repeat(1_000));
+    let read = read_all_from(text.as_bytes(), None, 200).unwrap();
+    assert_eq!(read.rows.len(), 2);
+}
+
+#[test]
+fn a_bound_of_the_reader_below_is_named() {
+    struct Capped<'a>(&'a [u8]);
+    impl Read for Capped<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(BoundExceeded(Limits::default().entry_bytes()).into_io());
+            }
+            self.0.read(buf)
+        }
+    }
+    let body = format!("a\n{}", "1\n".repeat(50_000));
+    let mut csv = CsvRows::open(Capped(body.as_bytes()), None, 200).unwrap();
+    let mut row = StringRecord::new();
+    let error = loop {
+        match csv.read_row(&mut row) {
+            Ok(true) => continue,
+            Ok(false) => panic!("the reader's bound was not reported"),
+            Err(error) => break error,
+        }
+    };
+    assert!(
+        matches!(error, CsvError::TooLarge { bound, .. } if bound.setting == "BULKWRITE_MAX_ENTRY_BYTES"),
+        "{error:?}"
+    );
 }
 
 #[test]

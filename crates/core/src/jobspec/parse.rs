@@ -8,7 +8,7 @@ use bulkwrite_wire::{
 use serde_json::{Map, Value};
 
 /// Most resources a job may name (OAS limit).
-pub const MAX_RESOURCES: usize = 100;
+pub const MAX_RESOURCES: usize = crate::limits::ZOHO_MAX_RESOURCES;
 
 /// Reads the raw body of `POST /crm/bulk/{v}/write`.
 pub fn parse_body(body: &[u8]) -> Result<CreateJobRequest, ApiError> {
@@ -105,6 +105,10 @@ fn read_request(body: &Map<String, Value>) -> Result<CreateJobRequest, ApiError>
     };
     let ignore_empty = optional_bool(body, "ignore_empty", "$.ignore_empty")?;
     let character_encoding = optional_string(body, "character_encoding", "$.character_encoding")?;
+    if character_encoding.as_deref().is_some_and(|label| !crate::csvread::is_known_encoding(label)) {
+        return Err(ApiError::invalid_key("character_encoding", "$.character_encoding")
+            .detail("reason", "not a character encoding this server knows (e.g. UTF-8, ISO-8859-1, windows-1252, UTF-16LE)"));
+    }
     let callback = match body.get("callback") {
         None | Some(Value::Null) => None,
         Some(Value::Object(callback)) => Some(read_callback(callback)?),
@@ -227,7 +231,7 @@ fn read_mapping(value: &Value, path: &str) -> Result<FieldMapping, ApiError> {
     let default_value = match mapping.get("default_value") {
         None | Some(Value::Null) => None,
         Some(Value::Object(object)) => Some(DefaultValue {
-            value: object.get("value").filter(|v| !v.is_null()).cloned(),
+            value: default_scalar(object.get("value"), path)?,
             name: object.get("name").and_then(Value::as_str).map(str::to_string),
             module: object.get("module").and_then(Value::as_str).map(str::to_string),
         }),
@@ -242,6 +246,15 @@ fn read_mapping(value: &Value, path: &str) -> Result<FieldMapping, ApiError> {
         default_value,
         parent_column_index,
     })
+}
+
+/// A `default_value.value`: a string, number or boolean (absent or `null`: none).
+fn default_scalar(value: Option<&Value>, path: &str) -> Result<Option<Value>, ApiError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(scalar @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => Ok(Some(scalar.clone())),
+        Some(_) => Err(invalid("value", &format!("{path}.default_value.value"), "string, number or boolean")),
+    }
 }
 
 fn read_index(mapping: &Map<String, Value>, key: &str, api_name: &str, path: &str) -> Result<Option<u32>, ApiError> {
@@ -390,5 +403,38 @@ mod tests {
             assert_eq!(parse_body(body).unwrap_err().code, ErrorCode::RequestBodyNotSupported);
         }
         assert_eq!(parse_body(b"[]").unwrap_err().code, ErrorCode::InvalidData);
+    }
+
+    #[test]
+    fn an_unknown_character_encoding_is_refused_naming_the_key() {
+        for label in ["klingon".to_string(), "u".repeat(100_000)] {
+            let mut body = seed();
+            body["character_encoding"] = json!(label);
+            let (code, _, details) = error_of(body);
+            assert_eq!(code, "INVALID_DATA");
+            assert_eq!(details["api_name"], "character_encoding");
+            assert_eq!(details["json_path"], "$.character_encoding");
+        }
+        for label in ["UTF-8", "latin1", "windows-1252", "UTF-16LE", " "] {
+            let mut body = seed();
+            body["character_encoding"] = json!(label);
+            assert!(parse_request(&body).is_ok(), "{label}");
+        }
+    }
+
+    #[test]
+    fn a_default_value_must_be_a_string_number_or_boolean() {
+        for value in [json!({"a": 1}), json!([1, 2])] {
+            let mut body = seed();
+            body["resource"][0]["field_mappings"][4] = json!({"api_name": "Layout", "default_value": {"value": value}});
+            let (code, _, details) = error_of(body);
+            assert_eq!(code, "INVALID_DATA");
+            assert_eq!(details["json_path"], "$.resource[0].field_mappings[4].default_value.value");
+        }
+        for value in [json!("Standard"), json!(5), json!(1.5), json!(true), Value::Null] {
+            let mut body = seed();
+            body["resource"][0]["field_mappings"][4] = json!({"api_name": "Layout", "default_value": {"value": value}});
+            assert!(parse_request(&body).is_ok(), "{value}");
+        }
     }
 }

@@ -10,23 +10,9 @@ use super::{JobSpec, ParentLink, ResourceSpec, ID_FIELD};
 use crate::convert::format_fits;
 use crate::datefmt::JavaDateFormat;
 use crate::ids::FileId;
+use crate::limits::Limits;
 use crate::schema::{DataType, Field, Module, OrgSchema};
 use crate::zipfile::CsvEntry;
-
-/// Zoho's limits, each a setting (`DECISIONS.md`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Columns a CSV header may have.
-    pub max_columns: usize,
-    /// Mappings a resource may have.
-    pub max_mappings: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits { max_columns: 200, max_mappings: 200 }
-    }
-}
 
 /// What validation needs to know besides the request.
 pub struct ValidationContext<'a> {
@@ -175,8 +161,8 @@ fn build_resource(
         Some(mappings) if !mappings.is_empty() => (mappings.clone(), false),
         _ => (auto_map(&csv.header, &path)?, true),
     };
-    if mappings.len() > limits.max_mappings {
-        return Err(ApiError::new(ErrorCode::HeaderLimitExceeded).detail("maximum_length", limits.max_mappings));
+    if mappings.len() > limits.max_columns {
+        return Err(ApiError::new(ErrorCode::HeaderLimitExceeded).detail("maximum_length", limits.max_columns));
     }
     let mut canonical = Vec::with_capacity(mappings.len());
     for (mapping_index, mapping) in mappings.iter().enumerate() {
