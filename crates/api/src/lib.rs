@@ -20,7 +20,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use axum::Router;
 use bulkwrite_core::callback_url::CallbackPolicy;
-use bulkwrite_core::jobspec::Limits;
+use bulkwrite_core::limits::Limits;
 use bulkwrite_store::ids::IdAllocator;
 use bulkwrite_store::{BlobStore, Store};
 use tokio::sync::Notify;
@@ -35,8 +35,7 @@ pub use routes::admin::ALL_SCOPES;
 pub struct ApiConfig {
     /// Base of absolute URLs we hand out (`result.download_url`).
     pub public_url: String,
-    /// Largest accepted upload (Zoho: 25 MB).
-    pub max_upload_bytes: u64,
+    /// Every bound on client input: upload size, zip entries, uncompressed bytes, header, columns.
     pub limits: Limits,
     pub callback_policy: CallbackPolicy,
     /// Send `Strict-Transport-Security` (when served over TLS).
@@ -53,7 +52,6 @@ impl Default for ApiConfig {
     fn default() -> ApiConfig {
         ApiConfig {
             public_url: "http://127.0.0.1:8080".to_string(),
-            max_upload_bytes: 25 * 1024 * 1024,
             limits: Limits::default(),
             callback_policy: CallbackPolicy::default(),
             hsts: false,

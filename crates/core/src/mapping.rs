@@ -270,10 +270,15 @@ impl RowMapper {
         self
     }
 
+    /// A row left unmapped (past a bound): only its echoed cells.
+    pub fn unmapped_row(&self, row_no: u64, record: &csv::StringRecord) -> RowDraft {
+        let echo = self.echo_columns.iter().map(|i| record.get(*i).unwrap_or("").to_string()).collect();
+        RowDraft::new(row_no, echo)
+    }
+
     /// Maps one data row.
     pub fn map_row(&self, row_no: u64, record: &csv::StringRecord) -> RowDraft {
-        let echo = self.echo_columns.iter().map(|i| record.get(*i).unwrap_or("").to_string()).collect();
-        let mut draft = RowDraft::new(row_no, echo);
+        let mut draft = self.unmapped_row(row_no, record);
         // Every mapped column, and `Full_Name` that inserts add: the map never grows.
         draft.values = Map::with_capacity(self.plans.len() + 1);
         if record.len() > self.header_len {

@@ -1,5 +1,6 @@
 //! One configuration: documented defaults, then a TOML file, then `BULKWRITE_*` environment
-//! variables, then flags (clap reads the last two, flags winning).
+//! variables, then flags (clap reads the last two, flags winning). Every setting is declared once,
+//! in [`ServeArgs`]; [`Config`] is what they resolve to.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -8,13 +9,19 @@ use std::time::Duration;
 use anyhow::Context;
 use bulkwrite_core::callback_url::CallbackPolicy;
 use bulkwrite_core::schema::{CustomFieldSpec, CustomModuleSpec, DataType};
-use serde::Deserialize;
+use bulkwrite_core::limits::Limits;
+use serde::{Deserialize, Serialize};
 
-/// `bulkwrite serve` options. Every one can also come from the environment or the TOML file.
-#[derive(Debug, Clone, Default, clap::Args)]
+/// `bulkwrite serve` settings, from flags, `BULKWRITE_*` environment variables and the TOML file
+/// alike: one struct, so a setting is declared once. Flags and the environment (clap) win over the
+/// file; [`Config::resolve`] fills in the documented defaults. Keys of the TOML file are the field
+/// names; a key the file may not hold is refused.
+#[derive(Debug, Clone, Default, clap::Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct ServeArgs {
     /// TOML configuration file (default: DIR/bulkwrite.toml when it exists).
     #[arg(long, env = "BULKWRITE_CONFIG")]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "BULKWRITE_LISTEN")]
@@ -34,9 +41,30 @@ pub struct ServeArgs {
     /// Data rows one CSV may hold [default: 25000, Zoho's limit].
     #[arg(long, env = "BULKWRITE_MAX_ROWS_PER_FILE")]
     pub max_rows_per_file: Option<u64>,
+    /// Rows past the row limit still read and listed LIMIT_EXCEEDED before the read stops [default: 1000].
+    #[arg(long, env = "BULKWRITE_MAX_OVERFLOW_ROWS")]
+    pub max_overflow_rows: Option<u64>,
     /// Largest upload in bytes [default: 26214400, Zoho's 25 MB].
     #[arg(long, env = "BULKWRITE_MAX_UPLOAD_BYTES")]
     pub max_upload_bytes: Option<u64>,
+    /// Entries (files and folders) one zip may hold [default: 100].
+    #[arg(long, env = "BULKWRITE_MAX_ZIP_ENTRIES")]
+    pub max_zip_entries: Option<u64>,
+    /// Uncompressed bytes of one CSV in a zip [default: 268435456, 256 MiB].
+    #[arg(long, env = "BULKWRITE_MAX_ENTRY_BYTES")]
+    pub max_entry_bytes: Option<u64>,
+    /// Uncompressed bytes of all the CSVs of one zip [default: 536870912, 512 MiB].
+    #[arg(long, env = "BULKWRITE_MAX_UNZIPPED_BYTES")]
+    pub max_unzipped_bytes: Option<u64>,
+    /// Bytes of a CSV header row [default: 65536].
+    #[arg(long, env = "BULKWRITE_MAX_HEADER_BYTES")]
+    pub max_header_bytes: Option<u64>,
+    /// Bytes of one CSV record [default: 1048576, 1 MiB].
+    #[arg(long, env = "BULKWRITE_MAX_RECORD_BYTES")]
+    pub max_record_bytes: Option<u64>,
+    /// Cells of one CSV record; a row with more is LIMIT_EXCEEDED [default: 1000].
+    #[arg(long, env = "BULKWRITE_MAX_CELLS_PER_RECORD")]
+    pub max_cells_per_record: Option<usize>,
     /// Columns one CSV may have [default: 200].
     #[arg(long, env = "BULKWRITE_MAX_COLUMNS")]
     pub max_columns: Option<usize>,
@@ -46,6 +74,9 @@ pub struct ServeArgs {
     /// Rows per committed chunk [default: 2000].
     #[arg(long, env = "BULKWRITE_CHUNK_ROWS")]
     pub chunk_rows: Option<usize>,
+    /// Bytes of CSV records per committed chunk at most [default: 4194304, 4 MiB].
+    #[arg(long, env = "BULKWRITE_CHUNK_BYTES")]
+    pub chunk_bytes: Option<usize>,
     /// First callback retry delay in milliseconds [default: 2000].
     #[arg(long, env = "BULKWRITE_CALLBACK_RETRY_MS")]
     pub callback_retry_ms: Option<u64>,
@@ -72,37 +103,36 @@ pub struct ServeArgs {
     /// /healthz only) [default: all].
     #[arg(long, env = "BULKWRITE_ROLE", value_parser = ["all", "api", "worker"])]
     pub role: Option<String>,
+    /// The first org's company name (file only).
+    #[arg(skip)]
+    pub company_name: Option<String>,
+    /// The first org's IANA time zone (file only).
+    #[arg(skip)]
+    pub time_zone: Option<String>,
+    /// Custom fields of the first org; replaces the default list (which declares `Leads.Date_3`)
+    /// (file only).
+    #[arg(skip)]
+    pub custom_fields: Option<Vec<CustomFieldSpec>>,
+    /// Custom modules (and subform modules) of the first org, created before the custom fields
+    /// (file only).
+    #[arg(skip)]
+    pub custom_modules: Option<Vec<CustomModuleSpec>>,
 }
 
-/// The TOML file: the same settings, plus what only a file can say (custom fields).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    pub listen: Option<SocketAddr>,
-    pub data_dir: Option<PathBuf>,
-    pub public_url: Option<String>,
-    pub bootstrap_token: Option<String>,
-    pub callback_allow: Option<String>,
-    pub max_rows_per_file: Option<u64>,
-    pub max_upload_bytes: Option<u64>,
-    pub max_columns: Option<usize>,
-    pub lease_seconds: Option<u64>,
-    pub chunk_rows: Option<usize>,
-    pub callback_retry_ms: Option<u64>,
-    pub callback_attempts: Option<u32>,
-    pub oauth_error_status: Option<u16>,
-    pub admin_key: Option<String>,
-    pub access_token_seconds: Option<u64>,
-    pub max_running_per_org: Option<u32>,
-    pub database_url: Option<String>,
-    pub role: Option<String>,
-    /// The first org's company name and IANA time zone.
-    pub company_name: Option<String>,
-    pub time_zone: Option<String>,
-    /// Custom fields of the first org; replaces the default list (which declares `Leads.Date_3`).
-    pub custom_fields: Option<Vec<CustomFieldSpec>>,
-    /// Custom modules (and subform modules) of the first org, created before the custom fields.
-    pub custom_modules: Option<Vec<CustomModuleSpec>>,
+impl ServeArgs {
+    /// These settings over `below`: each one given here wins, the others come from `below`.
+    fn over(&self, below: ServeArgs) -> anyhow::Result<ServeArgs> {
+        let mut merged = serde_json::to_value(below)?;
+        let top = serde_json::to_value(self)?;
+        if let (Some(merged), Some(top)) = (merged.as_object_mut(), top.as_object()) {
+            for (key, value) in top.iter().filter(|(_, value)| !value.is_null()) {
+                merged.insert(key.clone(), value.clone());
+            }
+        }
+        let mut resolved: ServeArgs = serde_json::from_value(merged)?;
+        resolved.config.clone_from(&self.config);
+        Ok(resolved)
+    }
 }
 
 /// The resolved configuration.
@@ -113,11 +143,11 @@ pub struct Config {
     pub public_url: Option<String>,
     pub bootstrap_token: Option<String>,
     pub callback_policy: CallbackPolicy,
-    pub max_rows_per_file: u64,
-    pub max_upload_bytes: u64,
-    pub max_columns: usize,
+    /// Every bound on client input (`bulkwrite_core::limits`).
+    pub limits: Limits,
     pub lease: Duration,
     pub chunk_rows: usize,
+    pub chunk_bytes: usize,
     pub callback_retry: Duration,
     pub callback_attempts: u32,
     pub company_name: String,
@@ -204,61 +234,69 @@ impl Config {
     pub fn resolve(args: &ServeArgs) -> anyhow::Result<Config> {
         let default_dir = PathBuf::from("bulkwrite-data");
         let dir_hint = args.data_dir.clone().unwrap_or_else(|| default_dir.clone());
-        let file = load_file(args.config.as_deref(), &dir_hint)?;
-        let allow = args.callback_allow.clone().or(file.callback_allow.clone()).unwrap_or_default();
+        let settings = args.over(load_file(args.config.as_deref(), &dir_hint)?)?;
+        let allow = settings.callback_allow.clone().unwrap_or_default();
         let callback_policy =
             CallbackPolicy::parse(&allow).map_err(anyhow::Error::msg).context("BULKWRITE_CALLBACK_ALLOW")?;
-        let time_zone = file.time_zone.clone().unwrap_or_else(|| "UTC".to_string());
-        let data_dir = args.data_dir.clone().or(file.data_dir.clone()).unwrap_or(default_dir);
-        let database = database(args.database_url.as_deref().or(file.database_url.as_deref()), &data_dir)?;
-        let role = role(args.role.as_deref().or(file.role.as_deref()))?;
+        let time_zone = settings.time_zone.clone().unwrap_or_else(|| "UTC".to_string());
+        let data_dir = settings.data_dir.clone().unwrap_or(default_dir);
+        let database = database(settings.database_url.as_deref(), &data_dir)?;
+        let role = role(settings.role.as_deref())?;
         time_zone.parse::<chrono_tz::Tz>().map_err(|_| anyhow::anyhow!("unknown time zone '{time_zone}'"))?;
         Ok(Config {
-            listen: args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            listen: settings.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             data_dir,
             database,
             role,
-            public_url: args
-                .public_url
-                .clone()
-                .or(file.public_url.clone())
-                .map(|u| u.trim_end_matches('/').to_string()),
-            bootstrap_token: args
-                .bootstrap_token
-                .clone()
-                .or(file.bootstrap_token.clone())
-                .filter(|t| !t.trim().is_empty()),
+            public_url: settings.public_url.clone().map(|u| u.trim_end_matches('/').to_string()),
+            bootstrap_token: settings.bootstrap_token.clone().filter(|t| !t.trim().is_empty()),
             callback_policy,
-            max_rows_per_file: args.max_rows_per_file.or(file.max_rows_per_file).unwrap_or(25_000),
-            max_upload_bytes: args.max_upload_bytes.or(file.max_upload_bytes).unwrap_or(25 * 1024 * 1024),
-            max_columns: args.max_columns.or(file.max_columns).unwrap_or(200),
-            lease: Duration::from_secs(args.lease_seconds.or(file.lease_seconds).unwrap_or(30).max(1)),
-            chunk_rows: args.chunk_rows.or(file.chunk_rows).unwrap_or(bulkwrite_worker::DEFAULT_CHUNK_ROWS).max(1),
-            callback_retry: Duration::from_millis(args.callback_retry_ms.or(file.callback_retry_ms).unwrap_or(2000)),
-            callback_attempts: args.callback_attempts.or(file.callback_attempts).unwrap_or(5).max(1),
-            company_name: file.company_name.clone().unwrap_or_else(|| "bulkwrite".to_string()),
+            limits: limits(&settings),
+            lease: Duration::from_secs(settings.lease_seconds.unwrap_or(30).max(1)),
+            chunk_rows: settings.chunk_rows.unwrap_or(bulkwrite_worker::DEFAULT_CHUNK_ROWS).max(1),
+            chunk_bytes: settings.chunk_bytes.unwrap_or(bulkwrite_worker::DEFAULT_CHUNK_BYTES).max(1),
+            callback_retry: Duration::from_millis(settings.callback_retry_ms.unwrap_or(2000)),
+            callback_attempts: settings.callback_attempts.unwrap_or(5).max(1),
+            company_name: settings.company_name.clone().unwrap_or_else(|| "bulkwrite".to_string()),
             time_zone,
-            custom_fields: file.custom_fields.clone().unwrap_or_else(default_custom_fields),
-            custom_modules: file.custom_modules.clone().unwrap_or_default(),
-            oauth_error_status: match args.oauth_error_status.or(file.oauth_error_status).unwrap_or(200) {
+            custom_fields: settings.custom_fields.clone().unwrap_or_else(default_custom_fields),
+            custom_modules: settings.custom_modules.clone().unwrap_or_default(),
+            oauth_error_status: match settings.oauth_error_status.unwrap_or(200) {
                 400 => 400,
                 200 => 200,
                 other => anyhow::bail!("BULKWRITE_OAUTH_ERROR_STATUS must be 200 or 400, not {other}"),
             },
-            admin_key: args.admin_key.clone().or(file.admin_key.clone()).filter(|k| !k.trim().is_empty()),
-            access_token_seconds: args.access_token_seconds.or(file.access_token_seconds).unwrap_or(3600).max(1),
-            max_running_per_org: args.max_running_per_org.or(file.max_running_per_org).unwrap_or(10).max(1),
+            admin_key: settings.admin_key.clone().filter(|k| !k.trim().is_empty()),
+            access_token_seconds: settings.access_token_seconds.unwrap_or(3600).max(1),
+            max_running_per_org: settings.max_running_per_org.unwrap_or(10).max(1),
         })
     }
 }
 
-fn load_file(explicit: Option<&Path>, data_dir: &Path) -> anyhow::Result<FileConfig> {
+/// The bounds the settings give, each defaulting to `Limits::default()`'s.
+fn limits(settings: &ServeArgs) -> Limits {
+    let zoho = Limits::default();
+    Limits {
+        max_upload_bytes: settings.max_upload_bytes.unwrap_or(zoho.max_upload_bytes),
+        max_rows_per_file: settings.max_rows_per_file.unwrap_or(zoho.max_rows_per_file),
+        max_overflow_rows: settings.max_overflow_rows.unwrap_or(zoho.max_overflow_rows),
+        max_columns: settings.max_columns.unwrap_or(zoho.max_columns),
+        max_zip_entries: settings.max_zip_entries.unwrap_or(zoho.max_zip_entries).max(1),
+        max_entry_bytes: settings.max_entry_bytes.unwrap_or(zoho.max_entry_bytes),
+        max_unzipped_bytes: settings.max_unzipped_bytes.unwrap_or(zoho.max_unzipped_bytes),
+        max_header_bytes: settings.max_header_bytes.unwrap_or(zoho.max_header_bytes).max(1),
+        max_record_bytes: settings.max_record_bytes.unwrap_or(zoho.max_record_bytes).max(1),
+        max_cells_per_record: settings.max_cells_per_record.unwrap_or(zoho.max_cells_per_record),
+    }
+}
+
+fn load_file(explicit: Option<&Path>, data_dir: &Path) -> anyhow::Result<ServeArgs> {
     let path = match explicit {
         Some(path) => path.to_path_buf(),
         None => {
             let beside = data_dir.join("bulkwrite.toml");
             if !beside.exists() {
-                return Ok(FileConfig::default());
+                return Ok(ServeArgs::default());
             }
             beside
         }

@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use bulkwrite_api::{ApiConfig, AppState};
-use bulkwrite_core::jobspec::Limits;
 use bulkwrite_store::ids::IdAllocator;
 use bulkwrite_worker::{CallbackConfig, CallbackDispatcher, Wakeup, Worker, WorkerConfig, WorkerContext};
 use tokio::sync::watch;
@@ -181,8 +180,8 @@ fn worker_config(config: &Config, base_url: &str) -> WorkerConfig {
         node_id: format!("{}-{}", hostname(), std::process::id()),
         lease_duration: config.lease,
         chunk_rows: config.chunk_rows,
-        max_rows_per_file: config.max_rows_per_file,
-        max_columns: config.max_columns,
+        chunk_bytes: config.chunk_bytes,
+        limits: config.limits,
         idle_poll: std::time::Duration::from_secs(1),
         max_running_per_org: config.max_running_per_org,
         public_url: base_url.to_string(),
@@ -198,8 +197,7 @@ fn worker_config(config: &Config, base_url: &str) -> WorkerConfig {
 fn api_config(config: &Config, base_url: &str, admin_key: Option<&str>) -> ApiConfig {
     ApiConfig {
         public_url: base_url.to_string(),
-        max_upload_bytes: config.max_upload_bytes,
-        limits: Limits { max_columns: config.max_columns, max_mappings: config.max_columns },
+        limits: config.limits,
         callback_policy: config.callback_policy.clone(),
         hsts: base_url.starts_with("https://"),
         oauth_error_status: config.oauth_error_status,

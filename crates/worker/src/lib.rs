@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use bulkwrite_core::callback_url::CallbackPolicy;
 use bulkwrite_core::ids::JobId;
+use bulkwrite_core::limits::Limits;
 use bulkwrite_store::{BlobStore, Claim, Store};
 use tokio::sync::{watch, Notify};
 
@@ -38,6 +39,10 @@ pub use callback::CallbackDispatcher;
 /// 30 MiB more peak memory; 5,000 gained nothing more.
 pub const DEFAULT_CHUNK_ROWS: usize = 2000;
 
+/// Bytes of CSV records per committed chunk at most, whatever `chunk_rows` says: a chunk of wide
+/// rows closes early, so the chunks a job holds at once stay within a few times this.
+pub const DEFAULT_CHUNK_BYTES: usize = 4 * 1024 * 1024;
+
 /// Worker settings.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -47,10 +52,11 @@ pub struct WorkerConfig {
     pub lease_duration: Duration,
     /// Rows per committed chunk: bigger is faster, smaller shows progress sooner.
     pub chunk_rows: usize,
-    /// Data rows one CSV may have; later rows are skipped with `LIMIT_EXCEEDED`.
-    pub max_rows_per_file: u64,
-    /// Columns a CSV may have.
-    pub max_columns: usize,
+    /// Bytes of CSV records per committed chunk at most (memory per chunk, whatever the rows).
+    pub chunk_bytes: usize,
+    /// The bounds on what a file may make a job read: rows (then `LIMIT_EXCEEDED`, then the
+    /// cut), columns, bytes per entry and per record, cells per record.
+    pub limits: Limits,
     /// How often an idle worker looks for work when nothing wakes it.
     pub idle_poll: Duration,
     /// Jobs of one org that run at once across every worker on the database.
@@ -78,8 +84,8 @@ impl Default for WorkerConfig {
             node_id: "node".to_string(),
             lease_duration: Duration::from_secs(30),
             chunk_rows: DEFAULT_CHUNK_ROWS,
-            max_rows_per_file: 25_000,
-            max_columns: 200,
+            chunk_bytes: DEFAULT_CHUNK_BYTES,
+            limits: Limits::default(),
             idle_poll: Duration::from_secs(1),
             max_running_per_org: 10,
             public_url: "http://127.0.0.1:8080".to_string(),

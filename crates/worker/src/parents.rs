@@ -44,16 +44,19 @@ pub(crate) async fn load_parent_keys(
     let csv_name = parent.csv_name.clone();
     let encoding = job.spec.character_encoding.clone();
     let column = link.parent_column_index as usize;
-    let max_columns = ctx.config.max_columns.max(parent.header.len());
+    let limits = ctx.config.limits;
+    let max_columns = limits.max_columns.max(parent.header.len());
     let keys = tokio::task::spawn_blocking(move || -> Result<ParentKeys, StoreError> {
         let file = std::fs::File::open(&path)?;
         let mut archive =
             zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut rows = open_csv(&mut archive, &csv_name, encoding.as_deref(), max_columns)
+        let mut rows = open_csv(&mut archive, &csv_name, encoding.as_deref(), &limits, max_columns)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut record = csv::StringRecord::new();
         let mut seen: HashMap<String, (u32, Option<RecordId>)> = HashMap::new();
-        while rows.read_row(&mut record).map_err(|e| StoreError::Corrupt(e.to_string()))? {
+        while rows.rows_read() < limits.rows_read_per_file()
+            && rows.read_row(&mut record).map_err(|e| StoreError::Corrupt(e.to_string()))?
+        {
             let key = record.get(column).map(str::trim).unwrap_or("");
             if key.is_empty() {
                 continue;

@@ -163,10 +163,11 @@ async fn run_resource(
         zip_path: blob.path().to_path_buf(),
         csv_name: resource.csv_name.clone(),
         requested_encoding: job.spec.character_encoding.clone(),
-        max_columns: ctx.config.max_columns.max(resource.header.len()),
+        max_columns: ctx.config.limits.max_columns.max(resource.header.len()),
+        limits: ctx.config.limits,
         skip_rows: rows_done,
         chunk_rows: ctx.config.chunk_rows.max(1),
-        max_rows: ctx.config.max_rows_per_file,
+        chunk_bytes: ctx.config.chunk_bytes.max(1),
         limit_column: resource.echo_headers().into_iter().next().unwrap_or_else(|| resource.module.clone()),
         mapper,
     };

@@ -1,9 +1,17 @@
 //! The blocking half of the pipeline: opens the CSV inside the zip, skips what a checkpoint says
 //! is done, maps rows and hands chunks to the async half through a small bounded channel, so
 //! memory stays flat however long the file is.
+//!
+//! What a file can make a job do is bounded by [`Limits`], never by what the file holds: rows
+//! past `max_rows_per_file` are `LIMIT_EXCEEDED`, and after `max_overflow_rows` of those the read
+//! stops (the job completes; rows after the cut are neither read nor listed). A row with more
+//! than `max_cells_per_record` cells is `LIMIT_EXCEEDED`; a record longer than
+//! `max_record_bytes`, or an entry inflating past `max_entry_bytes`, fails the job naming the
+//! bound. A chunk closes at `chunk_rows` rows or `chunk_bytes` bytes of records, whichever first.
 
 use std::path::PathBuf;
 
+use bulkwrite_core::limits::Limits;
 use bulkwrite_core::mapping::{RowDraft, RowMapper};
 use bulkwrite_core::result::{RowError, RowErrorCode};
 use bulkwrite_core::zipfile::open_csv;
@@ -25,10 +33,11 @@ pub(crate) struct ReadPlan {
     pub csv_name: String,
     pub requested_encoding: Option<String>,
     pub max_columns: usize,
+    pub limits: Limits,
     /// Data rows already applied.
     pub skip_rows: u64,
     pub chunk_rows: usize,
-    pub max_rows: u64,
+    pub chunk_bytes: usize,
     /// Column named by `LIMIT_EXCEEDED` for rows past the limit.
     pub limit_column: String,
     pub mapper: RowMapper,
@@ -45,14 +54,17 @@ fn read(plan: &ReadPlan, sender: &mpsc::Sender<ReaderMessage>) -> Result<(), Str
     let file = std::fs::File::open(&plan.zip_path).map_err(|e| format!("the uploaded file cannot be opened: {e}"))?;
     let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
         .map_err(|e| format!("the uploaded file is not a readable zip: {e}"))?;
-    let mut rows = open_csv(&mut archive, &plan.csv_name, plan.requested_encoding.as_deref(), plan.max_columns)
+    let encoding = plan.requested_encoding.as_deref();
+    let mut rows = open_csv(&mut archive, &plan.csv_name, encoding, &plan.limits, plan.max_columns)
         .map_err(|e| format!("{} cannot be read: {e}", plan.csv_name))?;
     if sender.blocking_send(ReaderMessage::Encoding(rows.encoding_name().to_string())).is_err() {
         return Ok(());
     }
     let mut record = csv::StringRecord::new();
     let mut chunk = Vec::with_capacity(plan.chunk_rows);
-    loop {
+    let mut chunk_bytes = 0usize;
+    let last_row = plan.limits.rows_read_per_file();
+    while rows.rows_read() < last_row {
         let more = rows.read_row(&mut record).map_err(|e| format!("{} cannot be read: {e}", plan.csv_name))?;
         if !more {
             break;
@@ -61,9 +73,11 @@ fn read(plan: &ReadPlan, sender: &mpsc::Sender<ReaderMessage>) -> Result<(), Str
         if row_no <= plan.skip_rows {
             continue;
         }
+        chunk_bytes += record.as_byte_record().as_slice().len();
         chunk.push(map_row(plan, row_no, &record));
-        if chunk.len() >= plan.chunk_rows {
+        if chunk.len() >= plan.chunk_rows || chunk_bytes >= plan.chunk_bytes {
             let full = std::mem::replace(&mut chunk, Vec::with_capacity(plan.chunk_rows));
+            chunk_bytes = 0;
             if sender.blocking_send(ReaderMessage::Chunk { rows: full, rows_done: row_no }).is_err() {
                 return Ok(());
             }
@@ -77,14 +91,19 @@ fn read(plan: &ReadPlan, sender: &mpsc::Sender<ReaderMessage>) -> Result<(), Str
 }
 
 fn map_row(plan: &ReadPlan, row_no: u64, record: &csv::StringRecord) -> RowDraft {
-    let mut draft = plan.mapper.map_row(row_no, record);
-    if row_no > plan.max_rows {
-        let reason = format!("a file may hold {} data rows", plan.max_rows);
-        draft.errors = vec![RowError::new(RowErrorCode::LimitExceeded, plan.limit_column.clone()).because(reason)];
-        draft.missing_for_insert.clear();
-        draft.unique_keys.clear();
-        draft.lookups.clear();
-        draft.find_key = None;
-    }
+    let limits = &plan.limits;
+    let over = if row_no > limits.max_rows_per_file {
+        Some(limits.rows_per_file())
+    } else if record.len() > limits.max_cells_per_record {
+        Some(limits.cells_per_record())
+    } else {
+        None
+    };
+    let Some(bound) = over else {
+        return plan.mapper.map_row(row_no, record);
+    };
+    // Not mapped at all: a row past a bound costs nothing but its result row.
+    let mut draft = plan.mapper.unmapped_row(row_no, record);
+    draft.errors = vec![RowError::new(RowErrorCode::LimitExceeded, plan.limit_column.clone()).because(bound.to_string())];
     draft
 }

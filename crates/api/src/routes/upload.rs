@@ -1,5 +1,7 @@
 //! `POST /crm/{v}/upload` (spec §2): the zip streams to a staging file, is checked, and is moved
-//! into the blob store whole; it is never held in memory.
+//! into the blob store whole; it is never held in memory. The checks read within the server's
+//! [`Limits`]: the bytes sent, the zip's entry count, each CSV's uncompressed size and the total,
+//! and each header row's length; each refusal names its bound in `details`.
 
 use axum::body::Body;
 use axum::extract::multipart::Field;
@@ -8,7 +10,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use bulkwrite_core::details::format_time;
 use bulkwrite_core::ids::{FileId, OrgId};
-use bulkwrite_core::zipfile::{inspect_zip, looks_like_zip, CsvEntry};
+use bulkwrite_core::limits::{Bound, Limits};
+use bulkwrite_core::zipfile::{inspect_zip, looks_like_zip, CsvEntry, ZipError};
 use bulkwrite_store::Upload;
 use bulkwrite_wire::upload::{UploadedFile, UPLOAD_SUCCESS_CODE, UPLOAD_SUCCESS_MESSAGE};
 use bulkwrite_wire::{ApiError, ErrorCode, SuccessBody};
@@ -57,7 +60,7 @@ pub async fn upload_file(
     request: Request,
 ) -> ApiResult<Response> {
     let (mut parts, body) = request.into_parts();
-    let max = state.config.max_upload_bytes;
+    let max = state.config.limits.max_upload_bytes;
     // Answering before the body is read makes clients that are still sending it fail with a
     // broken pipe instead of reading the error, so refused uploads are drained first.
     let checked = async {
@@ -78,7 +81,7 @@ pub async fn upload_file(
     let declared =
         parts.headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > max.saturating_add(DRAIN_MARGIN)) {
-        return Err(ErrorCode::FileTooLarge.into());
+        return Err(too_large(state.config.limits.upload_bytes()));
     }
     let multipart = Multipart::from_request(Request::from_parts(parts, body), &state).await;
     let mut multipart = multipart.map_err(|_| missing_file())?;
@@ -107,7 +110,11 @@ async fn store_upload(state: &AppState, auth: &Auth, multipart: &mut Multipart, 
         if !looks_like_zip(&staged.prefix) {
             return Err(invalid_format(&created_time));
         }
-        let entries = inspect(staged.path.to_path_buf()).await.ok_or_else(|| invalid_format(&created_time))?;
+        let entries = match inspect(staged.path.to_path_buf(), state.config.limits).await {
+            Ok(entries) => entries,
+            Err(InspectError::Refused(failure)) => return Err(failure),
+            Err(InspectError::NotAZip) => return Err(invalid_format(&created_time)),
+        };
         let file_id = FileId::new(state.ids.next_id().await?);
         let blob_key = format!("uploads/{}/{file_id}.zip", auth.0.org);
         let kept = staged.path.keep().map_err(|e| Failure::from(bulkwrite_store::StoreError::Io(e.error)))?;
@@ -154,6 +161,16 @@ fn missing_file() -> Failure {
         .into()
 }
 
+/// `FILE_TOO_LARGE` naming the bound that was passed.
+fn too_large(bound: Bound) -> Failure {
+    with_bound(ApiError::new(ErrorCode::FileTooLarge), bound)
+}
+
+/// A refusal's `details` name the bound: what it limits, its value and its setting.
+fn with_bound(error: ApiError, bound: Bound) -> Failure {
+    error.detail("limit", bound.what).detail("maximum", bound.maximum).detail("setting", bound.setting).into()
+}
+
 fn invalid_format(created_time: &str) -> Failure {
     ApiError::new(ErrorCode::InvalidFileFormat).detail("created_time", created_time).into()
 }
@@ -181,7 +198,7 @@ async fn stage(state: &AppState, mut field: Field<'_>, max: u64) -> Result<Stage
     while let Some(chunk) = field.chunk().await.map_err(|_| missing_file())? {
         written += chunk.len() as u64;
         if written > max {
-            return Err(ErrorCode::FileTooLarge.into());
+            return Err(too_large(state.config.limits.upload_bytes()));
         }
         if prefix.len() < 4 {
             let take = (4 - prefix.len()).min(chunk.len());
@@ -194,12 +211,31 @@ async fn stage(state: &AppState, mut field: Field<'_>, max: u64) -> Result<Stage
     Ok(Staged { path, prefix })
 }
 
-/// The CSV entries of a staged zip; `None` when it is not a readable zip.
-async fn inspect(path: std::path::PathBuf) -> Option<Vec<CsvEntry>> {
+/// Why a staged upload is refused.
+enum InspectError {
+    NotAZip,
+    /// A bound was passed: the answer names it.
+    Refused(Failure),
+}
+
+/// The CSV entries of a staged zip, read within `limits`.
+async fn inspect(path: std::path::PathBuf, limits: Limits) -> Result<Vec<CsvEntry>, InspectError> {
     let inspected = tokio::task::spawn_blocking(move || {
-        let file = std::fs::File::open(path).ok()?;
-        inspect_zip(std::io::BufReader::new(file)).ok()
+        let file = std::fs::File::open(path)?;
+        inspect_zip(std::io::BufReader::new(file), &limits)
     })
     .await;
-    inspected.ok().flatten()
+    match inspected {
+        Ok(Ok(entries)) => Ok(entries),
+        Ok(Err(ZipError::TooLarge(bound))) if bound.setting == limits.zip_entries().setting => {
+            let error = ApiError::with_message(ErrorCode::LimitExceeded, "the zip holds too many files");
+            Err(InspectError::Refused(with_bound(error, bound)))
+        }
+        Ok(Err(ZipError::TooLarge(bound))) => Err(InspectError::Refused(too_large(bound))),
+        Ok(Err(ZipError::HeaderTooLong { name, bound })) => {
+            let error = ApiError::with_message(ErrorCode::HeaderLimitExceeded, format!("the header row of {name} is too long"));
+            Err(InspectError::Refused(with_bound(error, bound)))
+        }
+        Ok(Err(ZipError::NotAZip(_) | ZipError::Io(_))) | Err(_) => Err(InspectError::NotAZip),
+    }
 }
