@@ -230,7 +230,10 @@ pub(crate) mod tests {
     #[test]
     fn refuses_what_is_not_a_zip() {
         assert!(!looks_like_zip(b"Last_Name\nSmith\n"));
-        assert!(matches!(inspect_zip(Cursor::new(b"Last_Name\n".to_vec()), &Limits::default()), Err(ZipError::NotAZip(_))));
+        assert!(matches!(
+            inspect_zip(Cursor::new(b"Last_Name\n".to_vec()), &Limits::default()),
+            Err(ZipError::NotAZip(_))
+        ));
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bulkwrite_core::callback_url::CallbackPolicy;
-use bulkwrite_core::schema::{CustomFieldSpec, CustomModuleSpec, DataType};
 use bulkwrite_core::limits::Limits;
+use bulkwrite_core::schema::{CustomFieldSpec, CustomModuleSpec, DataType};
 use serde::{Deserialize, Serialize};
 
 /// `bulkwrite serve` settings, from flags, `BULKWRITE_*` environment variables and the TOML file

@@ -104,6 +104,7 @@ fn map_row(plan: &ReadPlan, row_no: u64, record: &csv::StringRecord) -> RowDraft
     };
     // Not mapped at all: a row past a bound costs nothing but its result row.
     let mut draft = plan.mapper.unmapped_row(row_no, record);
-    draft.errors = vec![RowError::new(RowErrorCode::LimitExceeded, plan.limit_column.clone()).because(bound.to_string())];
+    draft.errors =
+        vec![RowError::new(RowErrorCode::LimitExceeded, plan.limit_column.clone()).because(bound.to_string())];
     draft
 }

@@ -233,7 +233,8 @@ async fn inspect(path: std::path::PathBuf, limits: Limits) -> Result<Vec<CsvEntr
         }
         Ok(Err(ZipError::TooLarge(bound))) => Err(InspectError::Refused(too_large(bound))),
         Ok(Err(ZipError::HeaderTooLong { name, bound })) => {
-            let error = ApiError::with_message(ErrorCode::HeaderLimitExceeded, format!("the header row of {name} is too long"));
+            let error =
+                ApiError::with_message(ErrorCode::HeaderLimitExceeded, format!("the header row of {name} is too long"));
             Err(InspectError::Refused(with_bound(error, bound)))
         }
         Ok(Err(ZipError::NotAZip(_) | ZipError::Io(_))) | Err(_) => Err(InspectError::NotAZip),

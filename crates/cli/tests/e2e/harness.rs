@@ -86,6 +86,31 @@ impl Server {
         }
     }
 
+    /// The server process's peak resident memory so far (`VmHWM` of `/proc/PID/status`), in MiB.
+    pub fn peak_rss_mib(&self) -> u64 {
+        let pid = self.child.as_ref().expect("running").id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM");
+        let kib: u64 = line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("kB");
+        kib / 1024
+    }
+
+    /// Bytes the data directory holds (the SQLite database, its WAL and the blobs).
+    pub fn data_bytes(&self) -> u64 {
+        fn walk(path: &Path) -> u64 {
+            let Ok(entries) = std::fs::read_dir(path) else { return 0 };
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => walk(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        }
+        walk(&self.dir)
+    }
+
     /// Kills the process without warning (SIGKILL).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -7,8 +7,8 @@ pub mod validate;
 use bulkwrite_wire::{Callback, FieldMapping, Operation};
 use serde::{Deserialize, Serialize};
 
-pub use parse::{parse_body, parse_request};
 pub use crate::limits::Limits;
+pub use parse::{parse_body, parse_request};
 pub use validate::{validate, ValidationContext};
 
 /// The pseudo-field that carries a record id in a mapping (`find_by: "id"`).

@@ -106,8 +106,10 @@ fn read_request(body: &Map<String, Value>) -> Result<CreateJobRequest, ApiError>
     let ignore_empty = optional_bool(body, "ignore_empty", "$.ignore_empty")?;
     let character_encoding = optional_string(body, "character_encoding", "$.character_encoding")?;
     if character_encoding.as_deref().is_some_and(|label| !crate::csvread::is_known_encoding(label)) {
-        return Err(ApiError::invalid_key("character_encoding", "$.character_encoding")
-            .detail("reason", "not a character encoding this server knows (e.g. UTF-8, ISO-8859-1, windows-1252, UTF-16LE)"));
+        return Err(ApiError::invalid_key("character_encoding", "$.character_encoding").detail(
+            "reason",
+            "not a character encoding this server knows (e.g. UTF-8, ISO-8859-1, windows-1252, UTF-16LE)",
+        ));
     }
     let callback = match body.get("callback") {
         None | Some(Value::Null) => None,

@@ -1,0 +1,163 @@
+//! Hostile files against the real server at default settings: each is refused naming its bound,
+//! or read only as far as the bounds let it matter, and none takes the server's peak resident
+//! memory past 256 MiB or grows the data directory past what the row limit allows.
+//!
+//! The zips are built by `zipbomb` without inflating them, so a 10 GiB entry costs the test what
+//! its 10 MiB zip does.
+
+use serde_json::{json, Value};
+
+use crate::harness::Server;
+use crate::zipbomb::{build, Entry};
+
+/// The bound on the server's peak RSS at default settings.
+const PEAK_RSS_MIB: u64 = 256;
+
+fn assert_memory_bounded(server: &Server, what: &str) {
+    let peak = server.peak_rss_mib();
+    eprintln!("{what}: the server's peak RSS was {peak} MiB");
+    assert!(peak <= PEAK_RSS_MIB, "{what}: the server's peak RSS reached {peak} MiB");
+}
+
+fn assert_refused(status: u16, body: &Value, expected: (u16, &str), setting: &str) {
+    assert_eq!((status, body["code"].as_str().unwrap_or_default()), expected, "{body}");
+    assert_eq!(body["status"], "error", "{body}");
+    assert_eq!(body["details"]["setting"], setting, "{body}");
+    assert!(body["details"]["maximum"].as_u64().is_some(), "{body}");
+    assert!(body["details"]["limit"].as_str().is_some(), "{body}");
+}
+
+fn header_cell_csv(name: &str) -> Entry {
+    Entry::new(name, &[(&[b'x'; 1_000_000], 31), (b"\nSmith\n", 1)])
+}
+
+#[tokio::test]
+async fn a_31_mb_header_cell_is_refused_at_upload() {
+    let server = Server::start(&[]).await;
+    let zip = build(&[header_cell_csv("leads.csv")]);
+    assert!(zip.len() < 64 * 1024, "{}", zip.len());
+    let (status, body) = server.upload_raw(zip, "cell.zip").await;
+    assert_refused(status, &body, (400, "HEADER_LIMIT_EXCEEDED"), "BULKWRITE_MAX_HEADER_BYTES");
+    assert!(body["message"].as_str().unwrap().contains("leads.csv"), "{body}");
+    assert_memory_bounded(&server, "a 31 MB header cell");
+}
+
+#[tokio::test]
+async fn four_31_mb_header_cells_in_one_zip_are_refused_at_upload() {
+    let server = Server::start(&[]).await;
+    let entries: Vec<Entry> = (0..4).map(|i| header_cell_csv(&format!("leads{i}.csv"))).collect();
+    let (status, body) = server.upload_raw(build(&entries), "cells.zip").await;
+    assert_refused(status, &body, (400, "HEADER_LIMIT_EXCEEDED"), "BULKWRITE_MAX_HEADER_BYTES");
+    assert_memory_bounded(&server, "four 31 MB header cells");
+}
+
+fn commas(declared: Option<u64>) -> Vec<u8> {
+    let entry = Entry::new("leads.csv", &[(b"Last_Name,Company\n", 1), (&[b','; 1024 * 1024], 10 * 1024)]);
+    build(&[match declared {
+        Some(size) => entry.declaring(size),
+        None => entry,
+    }])
+}
+
+#[tokio::test]
+async fn ten_gib_of_commas_is_refused_at_upload_and_stopped_when_its_size_is_understated() {
+    let server = Server::start(&[]).await;
+    let (status, body) = server.upload_raw(commas(None), "commas.zip").await;
+    assert_refused(status, &body, (413, "FILE_TOO_LARGE"), "BULKWRITE_MAX_ENTRY_BYTES");
+
+    // The same bytes under a header that claims 1 KB: accepted, and the job reads one record's
+    // bound of them and fails naming it.
+    let before = server.data_bytes();
+    let (status, body) = server.upload_raw(commas(Some(1024)), "commas.zip").await;
+    assert_eq!(status, 200, "{body}");
+    let file_id = body["details"]["file_id"].as_str().unwrap().to_string();
+    let (status, created) = server
+        .create_job(
+            &json!({"operation": "insert", "resource": [{"type": "data", "module": "Leads", "file_id": file_id}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["details"]["id"].as_str().unwrap();
+    let job = server.wait_job(id).await;
+    assert_eq!(job["status"], "FAILED", "{job}");
+    let (_, state) = server.get_json(&format!("/bulkwrite/v1/jobs/{id}")).await;
+    let error = state["error"].as_str().unwrap_or_default();
+    assert!(error.contains("BULKWRITE_MAX_RECORD_BYTES") && error.contains("data row 1"), "{state}");
+    assert_memory_bounded(&server, "10 GiB of commas");
+    let grown = server.data_bytes().saturating_sub(before);
+    assert!(grown < 32 * 1024 * 1024, "the data directory grew by {grown} bytes");
+}
+
+#[tokio::test]
+async fn wide_headers_and_many_entries_are_bounded_at_upload() {
+    let server = Server::start(&[]).await;
+    // 40 CSVs of 100,000 columns: each header is longer than its bound.
+    let header: Vec<u8> = b"c,".repeat(100_000);
+    let wide: Vec<Entry> = (0..40).map(|i| Entry::new(&format!("w{i}.csv"), &[(&header, 1), (b"\n", 1)])).collect();
+    let (status, body) = server.upload_raw(build(&wide), "wide.zip").await;
+    assert_refused(status, &body, (400, "HEADER_LIMIT_EXCEEDED"), "BULKWRITE_MAX_HEADER_BYTES");
+
+    // 40 CSVs of 5,000 columns fit the header bound: accepted, stored short, refused at creation.
+    let names: Vec<String> = (0..5000).map(|i| format!("Field_{i}")).collect();
+    let header = format!("{}\n", names.join(","));
+    let wide: Vec<Entry> =
+        (0..40).map(|i| Entry::new(&format!("w{i}.csv"), &[(header.as_bytes(), 1), (b"a\n", 1)])).collect();
+    let (status, body) = server.upload_raw(build(&wide), "wide.zip").await;
+    assert_eq!(status, 200, "{body}");
+    let file_id = body["details"]["file_id"].as_str().unwrap();
+    let resource = json!({"type": "data", "module": "Leads", "file_id": file_id, "file_names": ["w7.csv"]});
+    let (status, body) = server.create_job(&json!({"operation": "insert", "resource": [resource]})).await;
+    assert_eq!((status, body["code"].as_str().unwrap()), (400, "HEADER_LIMIT_EXCEEDED"), "{body}");
+    assert_eq!(body["details"]["maximum_length"], 200, "{body}");
+
+    // 101 entries: refused before the zip's directory is read.
+    let many: Vec<Entry> = (0..101).map(|i| Entry::new(&format!("f{i}.csv"), &[(b"Last_Name\nA\n", 1)])).collect();
+    let (status, body) = server.upload_raw(build(&many), "many.zip").await;
+    assert_refused(status, &body, (400, "LIMIT_EXCEEDED"), "BULKWRITE_MAX_ZIP_ENTRIES");
+    assert_memory_bounded(&server, "wide headers and many entries");
+}
+
+fn tiny_rows(declared: Option<u64>) -> Vec<u8> {
+    // 2.6 billion rows of `a,` in 9,918 pieces of 262,144 rows.
+    let piece = b"a,\n".repeat(262_144);
+    let entry = Entry::new("rows.csv", &[(b"Last_Name,Company\n", 1), (&piece, 9_918)]);
+    build(&[match declared {
+        Some(size) => entry.declaring(size),
+        None => entry,
+    }])
+}
+
+#[tokio::test]
+async fn a_billion_tiny_rows_are_refused_at_upload_and_cut_after_the_row_limit_when_understated() {
+    let server = Server::start(&[]).await;
+    let zip = tiny_rows(None);
+    assert!(zip.len() < 25 * 1024 * 1024, "{}", zip.len());
+    let (status, body) = server.upload_raw(zip, "rows.zip").await;
+    assert_refused(status, &body, (413, "FILE_TOO_LARGE"), "BULKWRITE_MAX_ENTRY_BYTES");
+
+    let before = server.data_bytes();
+    let (status, body) = server.upload_raw(tiny_rows(Some(1024 * 1024)), "rows.zip").await;
+    assert_eq!(status, 200, "{body}");
+    let file_id = body["details"]["file_id"].as_str().unwrap().to_string();
+    let (status, created) = server
+        .create_job(
+            &json!({"operation": "insert", "resource": [{"type": "data", "module": "Leads", "file_id": file_id}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let job = server.wait_job(created["details"]["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "COMPLETED", "{job}");
+    // The row limit, then the overflow listed as LIMIT_EXCEEDED, then the cut.
+    assert_eq!(job["resource"][0]["file"]["total_count"], 26_000, "{job}");
+    let (_, rows) = server.result_rows(&job).await;
+    assert_eq!(rows.len(), 26_001);
+    let status_at = |row: usize| rows[row][rows[0].iter().position(|c| c == "STATUS").unwrap()].clone();
+    let errors_at = |row: usize| rows[row].last().unwrap().clone();
+    assert!(!errors_at(25_000).starts_with("LIMIT_EXCEEDED"), "{:?}", rows[25_000]);
+    assert_eq!(status_at(25_001), "SKIPPED");
+    assert!(errors_at(25_001).starts_with("LIMIT_EXCEEDED-"), "{:?}", rows[25_001]);
+    assert!(errors_at(26_000).starts_with("LIMIT_EXCEEDED-"), "{:?}", rows[26_000]);
+    assert_memory_bounded(&server, "2.6 billion tiny rows");
+    let grown = server.data_bytes().saturating_sub(before);
+    assert!(grown < 64 * 1024 * 1024, "the data directory grew by {grown} bytes");
+}
