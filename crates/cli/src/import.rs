@@ -33,7 +33,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub callback: Option<String>,
     /// Rows per job; a larger file is split into several jobs (Zoho's limit is 25,000).
-    #[arg(long, default_value_t = 25_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = bulkwrite_server::core::limits::ZOHO_MAX_ROWS_PER_FILE, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_rows: u64,
     /// Where the result CSV goes [default: beside FILE, named FILE.result.csv].
     #[arg(long, short)]

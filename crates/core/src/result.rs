@@ -363,9 +363,13 @@ mod tests {
         let row = |row_no: u64| ResultRow {
             row_no,
             echo: vec![cells[row_no as usize % cells.len()].to_string(), format!("row {row_no}")],
-            status: if row_no % 3 == 0 { RowStatus::Skipped } else { RowStatus::Added },
-            record_id: (row_no % 3 != 0).then(|| RecordId::new(5725767000000000000 + row_no)),
-            errors: if row_no % 3 == 0 { "INVALID_DATA-Email:DUPLICATE_DATA-Email".into() } else { String::new() },
+            status: if row_no.is_multiple_of(3) { RowStatus::Skipped } else { RowStatus::Added },
+            record_id: (!row_no.is_multiple_of(3)).then(|| RecordId::new(5725767000000000000 + row_no)),
+            errors: if row_no.is_multiple_of(3) {
+                "INVALID_DATA-Email:DUPLICATE_DATA-Email".into()
+            } else {
+                String::new()
+            },
         };
         let mut writer = ResultZipWriter::new(std::io::Cursor::new(Vec::new()));
         let headers = ["Last_Name".to_string(), "Note, quoted".to_string()];

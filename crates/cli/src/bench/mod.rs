@@ -81,6 +81,8 @@ impl ServerProcess {
             .env("BULKWRITE_BOOTSTRAP_TOKEN", TOKEN)
             .env("BULKWRITE_MAX_ROWS_PER_FILE", max_rows.to_string())
             .env("BULKWRITE_MAX_UPLOAD_BYTES", (1u64 << 30).to_string())
+            .env("BULKWRITE_MAX_ENTRY_BYTES", (4u64 << 30).to_string())
+            .env("BULKWRITE_MAX_UNZIPPED_BYTES", (4u64 << 30).to_string())
             // The benchmark's own callback receiver listens on loopback.
             .env("BULKWRITE_CALLBACK_ALLOW", "127.0.0.1")
             .env("RUST_LOG", std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))

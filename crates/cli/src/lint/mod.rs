@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use bulkwrite_server::core::csvread::CsvRows;
 use bulkwrite_server::core::jobspec::{validate, Limits, ValidationContext};
+use bulkwrite_server::core::limits;
 use bulkwrite_server::core::mapping::RowMapper;
 use bulkwrite_server::core::zipfile::CsvEntry;
 use clap::Args;
@@ -29,8 +30,8 @@ use explain::{api_error_text, Problem};
 use rows::{check_rows, RowReport};
 
 /// Zoho's limits that a file, rather than a job, can break.
-const MAX_ROWS_PER_JOB: u64 = 25_000;
-const MAX_ZIP_BYTES: u64 = 25 * 1024 * 1024;
+const MAX_ROWS_PER_JOB: u64 = limits::ZOHO_MAX_ROWS_PER_FILE;
+const MAX_ZIP_BYTES: u64 = limits::ZOHO_MAX_UPLOAD_BYTES;
 /// Stands in for the upload's file id: the job is validated, never created.
 const LINT_FILE_ID: &str = "1000000000000000001";
 
