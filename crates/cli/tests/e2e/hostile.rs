@@ -161,3 +161,48 @@ async fn a_billion_tiny_rows_are_refused_at_upload_and_cut_after_the_row_limit_w
     let grown = server.data_bytes().saturating_sub(before);
     assert!(grown < 64 * 1024 * 1024, "the data directory grew by {grown} bytes");
 }
+
+#[tokio::test]
+async fn result_entry_names_keep_only_the_last_component() {
+    let server = Server::start(&[]).await;
+    for (entry, expected) in [("..\\..\\..\\win.csv", "Leads-win.csv"), ("C:\\Windows\\z.csv", "Leads-z.csv")] {
+        let (status, body) =
+            server.upload_raw(crate::harness::zip_of(&[(entry, b"Last_Name,Company\nBoyle,Acme\n")]), "x.zip").await;
+        assert_eq!(status, 200, "{body}");
+        let file_id = body["details"]["file_id"].as_str().unwrap();
+        let resource = json!({"type": "data", "module": "Leads", "file_id": file_id});
+        let (status, created) = server.create_job(&json!({"operation": "insert", "resource": [resource]})).await;
+        assert_eq!(status, 201, "{created}");
+        let job = server.wait_job(created["details"]["id"].as_str().unwrap()).await;
+        assert_eq!(job["resource"][0]["file"]["name"], expected.trim_start_matches("Leads-"), "{job}");
+        let (name, rows) = server.result_rows(&job).await;
+        assert_eq!(name, expected);
+        assert_eq!(rows.len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn job_creation_refuses_unknown_encodings_and_non_scalar_default_values() {
+    let server = Server::start(&[]).await;
+    let file_id = server.upload_csv("leads.csv", "Last_Name,Company\nBoyle,Acme\n").await;
+    let resource = json!({"type": "data", "module": "Leads", "file_id": file_id});
+    for encoding in [json!("klingon-8"), json!("x".repeat(100_000))] {
+        let body = json!({"operation": "insert", "character_encoding": encoding, "resource": [resource.clone()]});
+        let (status, body) = server.create_job(&body).await;
+        assert_eq!((status, body["code"].as_str().unwrap()), (400, "INVALID_DATA"), "{body}");
+        assert_eq!(body["details"]["api_name"], "character_encoding", "{body}");
+    }
+    for value in [json!({"a": 1}), json!(["Acme"])] {
+        let mut resource = resource.clone();
+        resource["field_mappings"] = json!([
+            {"api_name": "Last_Name", "index": 0},
+            {"api_name": "Company", "default_value": {"value": value}}
+        ]);
+        let (status, body) = server.create_job(&json!({"operation": "insert", "resource": [resource]})).await;
+        assert_eq!((status, body["code"].as_str().unwrap()), (400, "INVALID_DATA"), "{body}");
+        assert_eq!(body["details"]["json_path"], "$.resource[0].field_mappings[1].default_value.value", "{body}");
+    }
+    let body = json!({"operation": "insert", "character_encoding": "ISO-8859-1", "resource": [resource]});
+    let (status, body) = server.create_job(&body).await;
+    assert_eq!(status, 201, "{body}");
+}
