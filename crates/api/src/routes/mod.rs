@@ -11,3 +11,4 @@ pub mod oauth;
 pub mod records;
 pub mod records_write;
 pub mod upload;
+mod upload_guard;

@@ -21,6 +21,7 @@ use crate::auth::Auth;
 use crate::error::{ApiResult, Failure};
 use crate::paths::{version, ZPath};
 use crate::response::json_response;
+use crate::routes::upload_guard::{guard, Tripped, MAX_PART_HEAD_BYTES};
 use crate::AppState;
 
 /// Bytes beyond the upload limit still read (and dropped) from a refused request.
@@ -83,13 +84,25 @@ pub async fn upload_file(
     if declared.is_some_and(|length| length > max.saturating_add(DRAIN_MARGIN)) {
         return Err(too_large(state.config.limits.upload_bytes()));
     }
+    let content_type = parts.headers.get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let (body, tripped) = guard(body, content_type.as_deref(), max.saturating_add(DRAIN_MARGIN));
     let multipart = Multipart::from_request(Request::from_parts(parts, body), &state).await;
     let mut multipart = multipart.map_err(|_| missing_file())?;
     let outcome = store_upload(&state, &auth, &mut multipart, max).await;
-    if outcome.is_err() {
-        drain_multipart(&mut multipart, max).await;
+    match (outcome, tripped.get()) {
+        (Err(_), Some(Tripped::TooLarge)) => Err(too_large(state.config.limits.upload_bytes())),
+        (Err(_), Some(Tripped::PartHeadTooLong)) => {
+            Err(ApiError::with_message(ErrorCode::LimitExceeded, "the headers of a form-data part are too long")
+                .detail("limit", "bytes per form-data part's headers")
+                .detail("maximum", MAX_PART_HEAD_BYTES)
+                .into())
+        }
+        (Err(failure), None) => {
+            drain_multipart(&mut multipart, max).await;
+            Err(failure)
+        }
+        (Ok(response), _) => Ok(response),
     }
-    outcome
 }
 
 /// Streams the `file` part into the blob store and records the upload.

@@ -206,3 +206,65 @@ async fn job_creation_refuses_unknown_encodings_and_non_scalar_default_values() 
     let (status, body) = server.create_job(&body).await;
     assert_eq!(status, 201, "{body}");
 }
+
+/// Sends a chunked multipart upload whose body is `pieces` (each repeated), reading the answer
+/// while it writes (the server may answer before the body ends); returns status and body.
+async fn chunked_upload(server: &Server, pieces: &[(&[u8], usize)]) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = server.base.trim_start_matches("http://").to_string();
+    let stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let head = format!(
+        "POST /crm/v2/upload HTTP/1.1\r\nHost: {address}\r\nAuthorization: Zoho-oauthtoken {}\r\nfeature: bulk-write\r\n\
+         X-CRM-ORG: {}\r\nContent-Type: multipart/form-data; boundary=XB\r\nTransfer-Encoding: chunked\r\n\r\n",
+        crate::harness::TOKEN,
+        server.org
+    );
+    let pieces: Vec<(Vec<u8>, usize)> = pieces.iter().map(|(bytes, times)| (bytes.to_vec(), *times)).collect();
+    let writing = tokio::spawn(async move {
+        writer.write_all(head.as_bytes()).await?;
+        for (bytes, times) in pieces {
+            for _ in 0..times {
+                writer.write_all(format!("{:x}\r\n", bytes.len()).as_bytes()).await?;
+                writer.write_all(&bytes).await?;
+                writer.write_all(b"\r\n").await?;
+            }
+        }
+        writer.write_all(b"0\r\n\r\n").await
+    });
+    let mut answer = Vec::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let parsed = loop {
+        let read = reader.read(&mut buffer).await.expect("the answer");
+        assert!(read > 0, "the server closed without answering: {}", String::from_utf8_lossy(&answer));
+        answer.extend_from_slice(&buffer[..read]);
+        let text = String::from_utf8_lossy(&answer).to_string();
+        let Some((head, body)) = text.split_once("\r\n\r\n") else { continue };
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+            .expect("content-length");
+        if body.len() >= length {
+            let status: u16 = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+            break (status, serde_json::from_str(&body[..length]).expect("a JSON body"));
+        }
+    };
+    writing.abort();
+    parsed
+}
+
+#[tokio::test]
+async fn a_chunked_upload_is_bounded_in_its_part_headers_and_its_length() {
+    let server = Server::start(&[]).await;
+    let megabyte = vec![b'a'; 1024 * 1024];
+    let opening: &[u8] = b"--XB\r\nContent-Disposition: form-data; name=\"file\"; filename=\"";
+    // A part whose headers go on for 100 MB.
+    let (status, body) = chunked_upload(&server, &[(opening, 1), (&megabyte, 100), (b"\"\r\n\r\nPK", 1)]).await;
+    assert_eq!((status, body["code"].as_str().unwrap()), (400, "LIMIT_EXCEEDED"), "{body}");
+    assert!(body["details"]["maximum"].as_u64().is_some(), "{body}");
+    // A file part of 100 MB with no Content-Length to refuse up front.
+    let file: &[u8] = b"--XB\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.zip\"\r\n\r\nPK\x03\x04";
+    let (status, body) = chunked_upload(&server, &[(file, 1), (&megabyte, 100)]).await;
+    assert_refused(status, &body, (413, "FILE_TOO_LARGE"), "BULKWRITE_MAX_UPLOAD_BYTES");
+    assert_memory_bounded(&server, "chunked uploads");
+}
