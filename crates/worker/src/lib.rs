@@ -18,6 +18,7 @@
 mod callback;
 mod heartbeat;
 mod in_flight;
+pub mod observe;
 mod parents;
 mod pipeline;
 mod reader;
@@ -30,6 +31,7 @@ use bulkwrite_core::callback_url::CallbackPolicy;
 use bulkwrite_core::ids::JobId;
 use bulkwrite_store::{BlobStore, Claim, Store};
 use tokio::sync::{watch, Notify};
+use tracing::Instrument;
 
 pub use callback::CallbackDispatcher;
 
@@ -152,10 +154,18 @@ impl Worker {
             }
         };
         let (job, lease) = claimed?;
-        let id = job.id;
-        tracing::info!(job = %id, attempt = job.attempts, "job claimed");
-        let outcome = pipeline::run_job(&self.ctx, job, lease, shutdown).await;
-        tracing::info!(job = %id, ?outcome, "job run ended");
+        let (id, org) = (job.id, job.org);
+        // Every line logged while the job runs (and by the tasks it starts) carries its ids.
+        let span = tracing::info_span!("job", job = %id, org = %org);
+        let outcome = async {
+            tracing::info!(attempt = job.attempts, "job claimed");
+            let outcome = pipeline::run_job(&self.ctx, job, lease, shutdown).await;
+            tracing::info!(?outcome, "job run ended");
+            observe::record_run_end(&self.ctx, org, id, outcome).await;
+            outcome
+        }
+        .instrument(span)
+        .await;
         if matches!(outcome, RunOutcome::Completed | RunOutcome::Failed) {
             self.ctx.wakeup.callbacks.notify_one();
         }
