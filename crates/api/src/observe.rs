@@ -127,12 +127,14 @@ pub fn new_request_id() -> String {
 pub struct RequestId(pub String);
 
 /// Outermost middleware: gives the request its id, runs it inside a `request` span carrying
-/// the id (so every line logged while answering it names it), and echoes the id.
+/// the id (so every line logged while answering it names it), and echoes the id. The span is
+/// at ERROR level so that it is kept whatever `RUST_LOG` lets through: a filtered-out span
+/// would leave the error lines without their request id.
 pub async fn request_context(mut request: Request, next: Next) -> Response {
     let id = request_id(request.headers());
     request.extensions_mut().insert(RequestId(id.clone()));
     let span =
-        tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
+        tracing::error_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
     let mut response = next.run(request).instrument(span).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);

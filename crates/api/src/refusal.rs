@@ -60,8 +60,14 @@ fn hyper_refusal_status(bytes: &[u8]) -> Option<u16> {
     (only_bare_headers && empty_body).then_some(status)
 }
 
+/// The `date` header line of hyper's head, kept in the answer that replaces it.
+fn date_line(head: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(head).ok()?;
+    text.split("\r\n").find(|line| line.len() > 5 && line[..5].eq_ignore_ascii_case("date:"))
+}
+
 /// The complete answer sent instead of hyper's bare one.
-fn zoho_refusal_response(hyper_status: u16, hsts: bool) -> Vec<u8> {
+fn zoho_refusal_response(hyper_status: u16, date: Option<&str>, hsts: bool) -> Vec<u8> {
     let error = refusal_for_status(hyper_status);
     let status = axum::http::StatusCode::from_u16(error.http_status()).unwrap_or(axum::http::StatusCode::BAD_REQUEST);
     let body = serde_json::to_vec(&error.to_body()).unwrap_or_default();
@@ -74,6 +80,9 @@ fn zoho_refusal_response(hyper_status: u16, hsts: bool) -> Vec<u8> {
         status.canonical_reason().unwrap_or(""),
         body.len()
     );
+    if let Some(date) = date {
+        head.push_str(&format!("{date}\r\n"));
+    }
     for (name, value) in RECORDED_HEADERS {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -141,7 +150,7 @@ impl<IO: AsyncWrite + Unpin> RefusalShaped<IO> {
     /// Starts the replacement if `buf` is a refusal head; returns whether it did.
     fn replace(&mut self, buf: &[u8]) -> bool {
         let Some(status) = hyper_refusal_status(buf) else { return false };
-        self.replacement = Some((zoho_refusal_response(status, self.hsts), 0));
+        self.replacement = Some((zoho_refusal_response(status, date_line(buf), self.hsts), 0));
         true
     }
 }
@@ -256,6 +265,7 @@ mod tests {
         assert!(head.contains("content-type: application/json"), "{head}");
         assert!(head.contains("x-request-id: "), "{head}");
         assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+        assert!(head.contains("\r\ndate: Wed, 02 Dec 2026 06:00:00 GMT\r\n"), "hyper's date is kept: {head}");
         assert!(head.contains(&format!("content-length: {}", body.len())), "{head}");
         let value: serde_json::Value = serde_json::from_str(body).unwrap();
         assert_eq!(value["status"], "error");

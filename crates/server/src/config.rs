@@ -72,6 +72,10 @@ pub struct ServeArgs {
     /// /healthz only) [default: all].
     #[arg(long, env = "BULKWRITE_ROLE", value_parser = ["all", "api", "worker"])]
     pub role: Option<String>,
+    /// Log lines on stderr: `text` for people, `json` (one object a line, with the job and org
+    /// ids of job lines and the request id of request lines) for log pipelines [default: text].
+    #[arg(long, env = "BULKWRITE_LOG_FORMAT", value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
 }
 
 /// The TOML file: the same settings, plus what only a file can say (custom fields).
@@ -96,6 +100,7 @@ pub struct FileConfig {
     pub max_running_per_org: Option<u32>,
     pub database_url: Option<String>,
     pub role: Option<String>,
+    pub log_format: Option<String>,
     /// The first org's company name and IANA time zone.
     pub company_name: Option<String>,
     pub time_zone: Option<String>,
@@ -130,6 +135,7 @@ pub struct Config {
     pub max_running_per_org: u32,
     pub database: Database,
     pub role: Role,
+    pub log_format: LogFormat,
 }
 
 /// Where the data lives.
@@ -157,6 +163,24 @@ impl Role {
     pub fn runs_jobs(self) -> bool {
         matches!(self, Role::All | Role::Worker)
     }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines (spans as `job{job=… org=…}:` prefixes).
+    #[default]
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
+fn log_format(text: Option<&str>) -> anyhow::Result<LogFormat> {
+    Ok(match text.unwrap_or("text") {
+        "text" => LogFormat::Text,
+        "json" => LogFormat::Json,
+        other => anyhow::bail!("BULKWRITE_LOG_FORMAT must be text or json, not {other}"),
+    })
 }
 
 /// The database a URL names (`None`: the SQLite file of the data directory).
@@ -212,12 +236,14 @@ impl Config {
         let data_dir = args.data_dir.clone().or(file.data_dir.clone()).unwrap_or(default_dir);
         let database = database(args.database_url.as_deref().or(file.database_url.as_deref()), &data_dir)?;
         let role = role(args.role.as_deref().or(file.role.as_deref()))?;
+        let log_format = log_format(args.log_format.as_deref().or(file.log_format.as_deref()))?;
         time_zone.parse::<chrono_tz::Tz>().map_err(|_| anyhow::anyhow!("unknown time zone '{time_zone}'"))?;
         Ok(Config {
             listen: args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             data_dir,
             database,
             role,
+            log_format,
             public_url: args
                 .public_url
                 .clone()

@@ -70,7 +70,7 @@ impl CallbackDispatcher {
             }
         };
         for delivery in &due {
-            let span = tracing::info_span!("callback", job = %delivery.job, org = %delivery.org);
+            let span = tracing::error_span!("callback", job = %delivery.job, org = %delivery.org);
             tracing::Instrument::instrument(self.deliver(delivery), span).await;
         }
         due.len()

@@ -155,8 +155,9 @@ impl Worker {
         };
         let (job, lease) = claimed?;
         let (id, org) = (job.id, job.org);
-        // Every line logged while the job runs (and by the tasks it starts) carries its ids.
-        let span = tracing::info_span!("job", job = %id, org = %org);
+        // Every line logged while the job runs (and by the tasks it starts) carries its ids; the
+        // span is at ERROR level so that no `RUST_LOG` filter drops it from the lines it lets through.
+        let span = tracing::error_span!("job", job = %id, org = %org);
         let outcome = async {
             tracing::info!(attempt = job.attempts, "job claimed");
             let outcome = pipeline::run_job(&self.ctx, job, lease, shutdown).await;
