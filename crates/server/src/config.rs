@@ -292,3 +292,33 @@ fn load_file(explicit: Option<&Path>, data_dir: &Path) -> anyhow::Result<FileCon
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
+
+#[cfg(test)]
+mod log_format_tests {
+    use super::*;
+
+    fn resolve_with(args: ServeArgs) -> anyhow::Result<Config> {
+        let dir =
+            std::env::temp_dir().join(format!("bulkwrite-config-{}-{}", std::process::id(), rand::random::<u64>()));
+        Config::resolve(&ServeArgs { data_dir: Some(dir), ..args })
+    }
+
+    #[test]
+    fn log_format_comes_from_the_flag_or_the_file_and_defaults_to_text() {
+        assert_eq!(resolve_with(ServeArgs::default()).unwrap().log_format, LogFormat::Text);
+        let flag = ServeArgs { log_format: Some("json".into()), ..ServeArgs::default() };
+        assert_eq!(resolve_with(flag).unwrap().log_format, LogFormat::Json);
+
+        let file =
+            std::env::temp_dir().join(format!("bulkwrite-{}-{}.toml", std::process::id(), rand::random::<u64>()));
+        std::fs::write(&file, "log_format = \"json\"\n").unwrap();
+        let from_file = ServeArgs { config: Some(file.clone()), ..ServeArgs::default() };
+        assert_eq!(resolve_with(from_file).unwrap().log_format, LogFormat::Json);
+        let both = ServeArgs { config: Some(file.clone()), log_format: Some("text".into()), ..ServeArgs::default() };
+        assert_eq!(resolve_with(both).unwrap().log_format, LogFormat::Text, "the flag wins");
+        std::fs::write(&file, "log_format = \"xml\"\n").unwrap();
+        let bad = resolve_with(ServeArgs { config: Some(file.clone()), ..ServeArgs::default() }).unwrap_err();
+        assert!(bad.to_string().contains("BULKWRITE_LOG_FORMAT must be text or json"), "{bad}");
+        let _ = std::fs::remove_file(file);
+    }
+}

@@ -1,5 +1,7 @@
 //! The composition root: resolves configuration, opens the backend, bootstraps the first org,
 //! serves the API and runs the worker and the callback dispatcher until a signal stops them.
+//! It installs the log subscriber (text or JSON) and the Prometheus recorder (`telemetry`), and
+//! serves through a listener that answers hyper's own refusals in Zoho's shape.
 //!
 //! Shutdown order on SIGINT/SIGTERM: stop accepting connections and finish in-flight requests;
 //! the worker stops claiming, checkpoints the chunk in hand and releases its job; then exit.

@@ -13,7 +13,9 @@
 //!   for any reason (see `in_flight`);
 //! - CPU-bound work (unzip, CSV, conversion, result zip) runs on blocking threads;
 //! - callbacks are delivered after the job's final state is committed, never inside a
-//!   transaction, and every attempt is recorded.
+//!   transaction, and every attempt is recorded;
+//! - every line logged about a job is in its `job` span (a delivery's in its `callback` span),
+//!   which carries the job and org ids; metrics are counted in [`observe`].
 
 mod callback;
 mod heartbeat;
