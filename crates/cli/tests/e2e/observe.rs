@@ -37,20 +37,43 @@ async fn scrape(server: &Server) -> String {
     response.text().await.unwrap()
 }
 
-/// Uploads three good rows and runs a job on them; returns the job id and the zip's size.
-async fn run_three_row_job(server: &Server) -> (String, usize) {
+/// Uploads three good rows and creates a job on them (with a callback when given); returns the
+/// job id and the zip's size.
+async fn create_three_row_job(server: &Server, callback: Option<&str>) -> (String, usize) {
     let csv = "Last_Name,Company,Email\nA,Co,a@metrics.example\nB,Co,b@metrics.example\nC,Co,c@metrics.example\n";
     let zip = zip_of(&[("leads.csv", csv.as_bytes())]);
     let size = zip.len();
     let (status, uploaded) = server.upload_raw(zip, "leads.zip").await;
     assert_eq!(status, 200, "{uploaded}");
     let file_id = uploaded["details"]["file_id"].as_str().unwrap();
-    let body = json!({"operation": "insert", "resource": [{"type": "data", "module": "Leads", "file_id": file_id}]});
+    let mut body =
+        json!({"operation": "insert", "resource": [{"type": "data", "module": "Leads", "file_id": file_id}]});
+    if let Some(url) = callback {
+        body["callback"] = json!({"url": url, "method": "post"});
+    }
     let (status, created) = server.create_job(&body).await;
     assert_eq!(status, 201, "{created}");
-    let id = created["details"]["id"].as_str().unwrap().to_string();
+    (created["details"]["id"].as_str().unwrap().to_string(), size)
+}
+
+/// [`create_three_row_job`] without a callback, waited for until it completes.
+async fn run_three_row_job(server: &Server) -> (String, usize) {
+    let (id, size) = create_three_row_job(server, None).await;
     assert_eq!(server.wait_job(&id).await["status"], "COMPLETED");
     (id, size)
+}
+
+/// Scrapes until `done` holds for the page, or fails after 20 s.
+async fn scrape_until(server: &Server, what: &str, done: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = scrape(server).await;
+        if done(&text) {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "{what} never showed in /metrics:\n{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
@@ -64,15 +87,10 @@ async fn metrics_move_as_a_job_runs() {
     let (_, zip_size) = run_three_row_job(&server).await;
 
     // The worker counts a job once its final state is committed, just after pollers can see it.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let after = loop {
-        let text = scrape(&server).await;
-        if metric(&text, "bulkwrite_jobs_finished_total", &[("state", "COMPLETED")]) >= 1.0 {
-            break text;
-        }
-        assert!(Instant::now() < deadline, "the finished job never showed in /metrics:\n{text}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let after = scrape_until(&server, "the finished job", |text| {
+        metric(text, "bulkwrite_jobs_finished_total", &[("state", "COMPLETED")]) >= 1.0
+    })
+    .await;
     let moved = |name: &str, labels: &[(&str, &str)]| metric(&after, name, labels) - metric(&before, name, labels);
     assert_eq!(moved("bulkwrite_jobs_finished_total", &[("state", "COMPLETED")]), 1.0);
     assert_eq!(moved("bulkwrite_jobs_finished_total", &[("state", "FAILED")]), 0.0);
@@ -87,6 +105,57 @@ async fn metrics_move_as_a_job_runs() {
     assert!(!after.contains("route=\"/crm/bulk/v2/write"), "routes are templates, never raw paths");
     assert_eq!(metric(&after, "bulkwrite_queue_jobs", &[("state", "queued")]), 0.0);
     assert_eq!(metric(&after, "bulkwrite_queue_oldest_age_seconds", &[]), 0.0);
+}
+
+#[tokio::test]
+async fn queue_depth_and_age_are_read_from_the_database() {
+    // An API-only node runs no jobs, so what it queues stays queued.
+    let server = Server::start(&[("BULKWRITE_ROLE", "api")]).await;
+    create_three_row_job(&server, None).await;
+    create_three_row_job(&server, None).await;
+    let text = scrape_until(&server, "a waiting job's age", |text| {
+        metric(text, "bulkwrite_queue_oldest_age_seconds", &[]) > 0.0
+    })
+    .await;
+    assert_eq!(metric(&text, "bulkwrite_queue_jobs", &[("state", "queued")]), 2.0);
+    assert_eq!(metric(&text, "bulkwrite_queue_jobs", &[("state", "running")]), 0.0);
+    assert_eq!(metric(&text, "bulkwrite_jobs_created_total", &[]), 2.0);
+}
+
+#[tokio::test]
+async fn callback_attempts_are_counted_and_their_lines_name_the_job() {
+    let (callback_url, _received) = crate::callback::receiver(vec![503, 200]).await;
+    let server = Server::start_capturing_stderr(&[
+        ("BULKWRITE_CALLBACK_ALLOW", "127.0.0.1"),
+        ("BULKWRITE_CALLBACK_RETRY_MS", "50"),
+        ("BULKWRITE_LOG_FORMAT", "json"),
+        ("RUST_LOG", "info"),
+    ])
+    .await;
+    let (id, _) = create_three_row_job(&server, Some(&callback_url)).await;
+    assert_eq!(server.wait_job(&id).await["status"], "COMPLETED");
+    let text = scrape_until(&server, "the delivered callback", |text| {
+        metric(text, "bulkwrite_callback_attempts_total", &[("outcome", "delivered")]) >= 1.0
+    })
+    .await;
+    assert_eq!(metric(&text, "bulkwrite_callback_attempts_total", &[("outcome", "retry")]), 1.0, "the 503");
+    assert_eq!(metric(&text, "bulkwrite_callback_attempts_total", &[("outcome", "delivered")]), 1.0);
+    assert_eq!(metric(&text, "bulkwrite_callback_attempts_total", &[("outcome", "gave_up")]), 0.0);
+    // The lines reach the test through a reader thread: wait for both.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let lines: Vec<Value> =
+            server.stderr.lock().unwrap().iter().map(|line| serde_json::from_str(line).expect("a JSON line")).collect();
+        let attempts: Vec<&Value> = lines.iter().filter(|line| line["message"] == "callback attempt").collect();
+        if attempts.len() == 2 {
+            for line in attempts {
+                assert_eq!(line["span"], json!({"name": "callback", "job": id, "org": server.org}), "{line}");
+            }
+            break;
+        }
+        assert!(Instant::now() < deadline, "two callback attempt lines expected: {lines:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
@@ -264,20 +333,19 @@ async fn a_storage_failure_is_500_internal_error_logged_once_with_its_request_id
     let made = response.headers()["x-request-id"].to_str().unwrap().to_string();
     assert_eq!(response.text().await.unwrap(), INTERNAL_ERROR_BODY);
 
+    // The second request's line comes after every line of the first: once it is read, both
+    // requests' lines are all in.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.stderr.lock().unwrap().iter().any(|line| line.contains(&made)) {
+        assert!(Instant::now() < deadline, "no log line names request {made}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     for id in ["e2e-storage-1", made.as_str()] {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let lines: Vec<String> =
-                server.stderr.lock().unwrap().iter().filter(|line| line.contains(id)).cloned().collect();
-            if !lines.is_empty() {
-                assert_eq!(lines.len(), 1, "logged once: {lines:?}");
-                assert!(lines[0].contains("storage failed"), "{lines:?}");
-                assert!(lines[0].contains("corrupt"), "the cause is in the log: {lines:?}");
-                break;
-            }
-            assert!(Instant::now() < deadline, "no log line names request {id}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let lines: Vec<String> =
+            server.stderr.lock().unwrap().iter().filter(|line| line.contains(id)).cloned().collect();
+        assert_eq!(lines.len(), 1, "logged once: {lines:?}");
+        assert!(lines[0].contains("storage failed"), "{lines:?}");
+        assert!(lines[0].contains("corrupt"), "the cause is in the log: {lines:?}");
     }
 }
 
