@@ -24,14 +24,28 @@ impl From<ErrorCode> for Failure {
     }
 }
 
+/// Any storage failure, a busy or unreachable database included, is 500 `INTERNAL_ERROR` with
+/// the table's message and empty `details`; the error and its causes are logged here, once, on
+/// the request's span (so the line carries its request id).
 impl From<StoreError> for Failure {
     fn from(error: StoreError) -> Failure {
-        if error.is_retryable() {
-            tracing::warn!(error = %error, cause = ?std::error::Error::source(&error), "storage busy");
-            return Failure(ApiError::new(ErrorCode::TooManyRequests));
-        }
-        tracing::error!(error = %error, cause = ?std::error::Error::source(&error), "storage failed");
+        log_store_failure(&error);
         Failure(ApiError::new(ErrorCode::InternalError))
+    }
+}
+
+/// Logs a storage failure with its chain of causes.
+pub(crate) fn log_store_failure(error: &StoreError) {
+    let mut causes = Vec::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        causes.push(cause.to_string());
+        source = cause.source();
+    }
+    if error.is_retryable() {
+        tracing::warn!(error = %error, causes = ?causes, "storage unavailable; answered INTERNAL_ERROR");
+    } else {
+        tracing::error!(error = %error, causes = ?causes, "storage failed; answered INTERNAL_ERROR");
     }
 }
 

@@ -1,16 +1,22 @@
-//! The HTTP API: Zoho's paths with Zoho's shapes, errors and statuses, plus `/healthz`.
+//! The HTTP API: Zoho's paths with Zoho's shapes, errors and statuses, plus `/healthz`,
+//! `/readyz` and `/metrics`.
 //!
-//! Owns: routing, extractors (auth, paths, bodies) whose rejections are Zoho-shaped, and the
-//! mapping of errors through the wire table. Must not: depend on a database driver, so no SQL
-//! can creep into a handler; handlers call the store traits and core's rules.
+//! Owns: routing, extractors (auth, paths, bodies) whose rejections are Zoho-shaped, the mapping
+//! of errors through the wire table, the request id and the HTTP metrics ([`observe`]), and the
+//! Zoho-shaped answers to requests hyper refuses before routing ([`refusal`]). Must not: depend
+//! on a database driver, so no SQL can creep into a handler; handlers call the store traits and
+//! core's rules. Storage failures answer 500 `INTERNAL_ERROR` with no internal text; the cause is
+//! logged once, on the request's span (its request id).
 
 pub mod admin;
 mod auth;
 mod error;
 mod metadata;
 pub mod oauth;
+pub mod observe;
 mod paths;
 mod records;
+pub mod refusal;
 mod response;
 mod routes;
 
@@ -71,19 +77,43 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     /// Woken when a job is queued.
     pub job_queued: Arc<Notify>,
+    /// Renders `/metrics`; `None` when no recorder is installed (the page is then empty).
+    pub metrics: Option<Arc<dyn observe::MetricsExporter>>,
 }
 
-/// The HTTP surface of a worker-only node: `GET /healthz`, everything else 404.
+/// The HTTP surface of a worker-only node: `/healthz`, `/readyz` and `/metrics`, everything else
+/// `INVALID_URL_PATTERN`.
 pub fn health_router(state: AppState) -> Router {
-    Router::new().route("/healthz", get(routes::health::health)).fallback(routes::fallback::not_found).with_state(state)
+    let hsts = state.config.hsts;
+    let router = Router::new()
+        .route("/healthz", get(routes::health::health))
+        .route("/readyz", get(routes::observe::ready))
+        .route("/metrics", get(routes::observe::get_metrics))
+        .fallback(routes::fallback::not_found)
+        .method_not_allowed_fallback(routes::fallback::method_not_allowed);
+    with_common_layers(router, hsts).with_state(state)
+}
+
+/// What every answer passes through, innermost first: errors without a JSON body get Zoho's,
+/// the answer is counted by route, compressed, given the recorded headers, and (outermost) the
+/// request gets its id and span.
+fn with_common_layers(router: Router<AppState>, hsts: bool) -> Router<AppState> {
+    let compress_when = DefaultPredicate::new().and(NotForContentType::new("application/zip"));
+    router
+        .layer(axum::middleware::from_fn(observe::zoho_shaped_errors))
+        .layer(axum::middleware::from_fn(observe::count_requests))
+        .layer(CompressionLayer::new().gzip(true).compress_when(compress_when))
+        .layer(axum::middleware::from_fn(move |request, next| response::recorded_headers(hsts, request, next)))
+        .layer(axum::middleware::from_fn(observe::request_context))
 }
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let hsts = state.config.hsts;
-    let compress_when = DefaultPredicate::new().and(NotForContentType::new("application/zip"));
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(routes::health::health))
+        .route("/readyz", get(routes::observe::ready))
+        .route("/metrics", get(routes::observe::get_metrics))
         .route("/oauth/v2/token", post(routes::oauth::issue_token))
         .route("/oauth/v2/token/revoke", post(routes::oauth::revoke_token))
         .route("/oauth/v2/auth", get(routes::oauth::authorize_page).post(routes::oauth::authorize_decision))
@@ -124,8 +154,6 @@ pub fn router(state: AppState) -> Router {
         .route("/bulkwrite/v1/admin/orgs/{org}/layouts", post(routes::admin::add_layout))
         .route("/bulkwrite/v1/admin/orgs/{org}/schema", put(routes::admin::mirror_schema))
         .fallback(routes::fallback::not_found)
-        .method_not_allowed_fallback(routes::fallback::method_not_allowed)
-        .layer(CompressionLayer::new().gzip(true).compress_when(compress_when))
-        .layer(axum::middleware::from_fn(move |request, next| response::recorded_headers(hsts, request, next)))
-        .with_state(state)
+        .method_not_allowed_fallback(routes::fallback::method_not_allowed);
+    with_common_layers(router, hsts).with_state(state)
 }

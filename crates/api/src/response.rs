@@ -30,7 +30,7 @@ pub fn no_content() -> Response {
     response
 }
 
-const RECORDED_HEADERS: &[(&str, &str)] = &[
+pub(crate) const RECORDED_HEADERS: &[(&str, &str)] = &[
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "SAMEORIGIN"),
     ("referrer-policy", "strict-origin"),

@@ -88,8 +88,8 @@ fn run(command: Command, output: Output) -> anyhow::Result<i32> {
     let client_runtime = || tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
     match command {
         Command::Serve(args) => {
-            bulkwrite_server::init_tracing();
             let config = bulkwrite_server::Config::resolve(&args)?;
+            bulkwrite_server::init_tracing(config.log_format);
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(bulkwrite_server::serve(config))?;
             Ok(0)

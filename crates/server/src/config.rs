@@ -103,6 +103,10 @@ pub struct ServeArgs {
     /// /healthz only) [default: all].
     #[arg(long, env = "BULKWRITE_ROLE", value_parser = ["all", "api", "worker"])]
     pub role: Option<String>,
+    /// Log lines on stderr: `text` for people, `json` (one object a line, with the job and org
+    /// ids of job lines and the request id of request lines) for log pipelines [default: text].
+    #[arg(long, env = "BULKWRITE_LOG_FORMAT", value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
     /// The first org's company name (file only).
     #[arg(skip)]
     pub company_name: Option<String>,
@@ -160,6 +164,7 @@ pub struct Config {
     pub max_running_per_org: u32,
     pub database: Database,
     pub role: Role,
+    pub log_format: LogFormat,
 }
 
 /// Where the data lives.
@@ -187,6 +192,24 @@ impl Role {
     pub fn runs_jobs(self) -> bool {
         matches!(self, Role::All | Role::Worker)
     }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines (spans as `job{job=… org=…}:` prefixes).
+    #[default]
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
+fn log_format(text: Option<&str>) -> anyhow::Result<LogFormat> {
+    Ok(match text.unwrap_or("text") {
+        "text" => LogFormat::Text,
+        "json" => LogFormat::Json,
+        other => anyhow::bail!("BULKWRITE_LOG_FORMAT must be text or json, not {other}"),
+    })
 }
 
 /// The database a URL names (`None`: the SQLite file of the data directory).
@@ -242,12 +265,14 @@ impl Config {
         let data_dir = settings.data_dir.clone().unwrap_or(default_dir);
         let database = database(settings.database_url.as_deref(), &data_dir)?;
         let role = role(settings.role.as_deref())?;
+        let log_format = log_format(settings.log_format.as_deref())?;
         time_zone.parse::<chrono_tz::Tz>().map_err(|_| anyhow::anyhow!("unknown time zone '{time_zone}'"))?;
         Ok(Config {
             listen: settings.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             data_dir,
             database,
             role,
+            log_format,
             public_url: settings.public_url.clone().map(|u| u.trim_end_matches('/').to_string()),
             bootstrap_token: settings.bootstrap_token.clone().filter(|t| !t.trim().is_empty()),
             callback_policy,
@@ -303,4 +328,34 @@ fn load_file(explicit: Option<&Path>, data_dir: &Path) -> anyhow::Result<ServeAr
     };
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+#[cfg(test)]
+mod log_format_tests {
+    use super::*;
+
+    fn resolve_with(args: ServeArgs) -> anyhow::Result<Config> {
+        let dir =
+            std::env::temp_dir().join(format!("bulkwrite-config-{}-{}", std::process::id(), rand::random::<u64>()));
+        Config::resolve(&ServeArgs { data_dir: Some(dir), ..args })
+    }
+
+    #[test]
+    fn log_format_comes_from_the_flag_or_the_file_and_defaults_to_text() {
+        assert_eq!(resolve_with(ServeArgs::default()).unwrap().log_format, LogFormat::Text);
+        let flag = ServeArgs { log_format: Some("json".into()), ..ServeArgs::default() };
+        assert_eq!(resolve_with(flag).unwrap().log_format, LogFormat::Json);
+
+        let file =
+            std::env::temp_dir().join(format!("bulkwrite-{}-{}.toml", std::process::id(), rand::random::<u64>()));
+        std::fs::write(&file, "log_format = \"json\"\n").unwrap();
+        let from_file = ServeArgs { config: Some(file.clone()), ..ServeArgs::default() };
+        assert_eq!(resolve_with(from_file).unwrap().log_format, LogFormat::Json);
+        let both = ServeArgs { config: Some(file.clone()), log_format: Some("text".into()), ..ServeArgs::default() };
+        assert_eq!(resolve_with(both).unwrap().log_format, LogFormat::Text, "the flag wins");
+        std::fs::write(&file, "log_format = \"xml\"\n").unwrap();
+        let bad = resolve_with(ServeArgs { config: Some(file.clone()), ..ServeArgs::default() }).unwrap_err();
+        assert!(bad.to_string().contains("BULKWRITE_LOG_FORMAT must be text or json"), "{bad}");
+        let _ = std::fs::remove_file(file);
+    }
 }

@@ -1,5 +1,7 @@
 //! The composition root: resolves configuration, opens the backend, bootstraps the first org,
 //! serves the API and runs the worker and the callback dispatcher until a signal stops them.
+//! It installs the log subscriber (text or JSON) and the Prometheus recorder (`telemetry`), and
+//! serves through a listener that answers hyper's own refusals in Zoho's shape.
 //!
 //! Shutdown order on SIGINT/SIGTERM: stop accepting connections and finish in-flight requests;
 //! the worker stops claiming, checkpoints the chunk in hand and releases its job; then exit.
@@ -7,6 +9,7 @@
 mod backend;
 mod bootstrap;
 pub mod config;
+mod telemetry;
 
 use std::io::Write;
 use std::path::Path;
@@ -23,17 +26,11 @@ use crate::backend::Backend;
 pub use bootstrap::ALL_SCOPES;
 pub use bulkwrite_api::admin;
 pub use bulkwrite_core as core;
-pub use config::{Config, ServeArgs};
+pub use config::{Config, LogFormat, ServeArgs};
+pub use telemetry::init_tracing;
 
 /// How long shutdown waits for the worker to checkpoint before exiting anyway.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
-
-/// Logs to stderr; `RUST_LOG` filters (default `info`).
-pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
-}
 
 /// Holds the data directory for this process; SQLite must not be shared by two servers.
 fn lock_data_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
@@ -125,18 +122,23 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .admin_key
         .clone()
         .or_else(|| bootstrapped.record.extra.get("admin_key").and_then(|k| k.as_str()).map(str::to_string));
+    let api_config = api_config(&config, &base_url, admin_key.as_deref());
+    let hsts = api_config.hsts;
     let state = AppState {
         store,
         blobs,
         ids,
-        config: Arc::new(api_config(&config, &base_url, admin_key.as_deref())),
+        config: Arc::new(api_config),
         job_queued: Arc::clone(&wakeup.jobs),
+        metrics: telemetry::install_metrics(),
     };
     let app = if config.role.serves_api() { bulkwrite_api::router(state) } else { bulkwrite_api::health_router(state) };
     // Without TCP_NODELAY, small last segments of an answer wait for the peer's delayed ACK.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
+    // Requests hyper refuses before routing get Zoho-shaped answers too.
+    let listener = bulkwrite_api::refusal::ZohoRefusals::new(listener, hsts);
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
 
     tracing::info!("stopping: the worker checkpoints and releases its job");

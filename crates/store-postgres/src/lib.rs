@@ -52,6 +52,7 @@ mod chunk;
 mod chunk_write;
 mod copy;
 mod error;
+mod health;
 mod ids;
 mod jobs;
 mod listen;

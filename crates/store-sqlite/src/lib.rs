@@ -10,6 +10,7 @@
 mod batch;
 mod callbacks;
 mod chunk;
+mod health;
 mod jobs;
 mod migrate;
 mod oauth;

@@ -11,3 +11,18 @@ async fn fresh_store() -> Arc<dyn Store> {
 }
 
 bulkwrite_store::conformance_tests!(fresh_store());
+
+/// The pooled connections keep working on a moved file, so the ping opens the path afresh.
+#[tokio::test]
+async fn ping_fails_while_the_database_file_is_gone() {
+    use bulkwrite_store::HealthStore;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bulkwrite.sqlite");
+    let store = SqliteStore::open(&path).await.expect("open store");
+    store.ping().await.expect("answers");
+    let aside = dir.path().join("moved.sqlite");
+    std::fs::rename(&path, &aside).unwrap();
+    assert!(store.ping().await.is_err(), "the file the server was started on is gone");
+    std::fs::rename(&aside, &path).unwrap();
+    store.ping().await.expect("answers again once the file is back");
+}

@@ -443,3 +443,14 @@ pub struct CallbackReport {
     pub state: String,
     pub attempts: Vec<CallbackAttempt>,
 }
+
+/// The queue at one instant, for operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueStats {
+    /// Jobs waiting to be claimed (state `queued`).
+    pub queued: u64,
+    /// Jobs a worker holds (state `running`, including ones whose lease has expired).
+    pub running: u64,
+    /// Creation time of the oldest waiting job; `None` when nothing waits.
+    pub oldest_queued_at: Option<Timestamp>,
+}

@@ -186,11 +186,42 @@ pub trait CallbackStore: Send + Sync {
 
 /// Everything a backend provides.
 pub trait Store:
-    OrgStore + AuthStore + IdStore + UploadStore + JobStore + RecordStore + CallbackStore + Send + Sync + 'static
+    OrgStore
+    + AuthStore
+    + IdStore
+    + UploadStore
+    + JobStore
+    + RecordStore
+    + CallbackStore
+    + HealthStore
+    + Send
+    + Sync
+    + 'static
 {
 }
 
 impl<T> Store for T where
-    T: OrgStore + AuthStore + IdStore + UploadStore + JobStore + RecordStore + CallbackStore + Send + Sync + 'static
+    T: OrgStore
+        + AuthStore
+        + IdStore
+        + UploadStore
+        + JobStore
+        + RecordStore
+        + CallbackStore
+        + HealthStore
+        + Send
+        + Sync
+        + 'static
 {
+}
+
+/// What operators watch: whether the database answers, and the queue.
+#[async_trait]
+pub trait HealthStore: Send + Sync {
+    /// Succeeds when the database answers a query on a fresh or pooled connection, as the next
+    /// API call would need it to; fails as that call would otherwise (backs `/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+    /// Jobs waiting and running across every org, and when the oldest waiting one was created
+    /// (read at scrape time for `/metrics`).
+    async fn queue_stats(&self) -> StoreResult<QueueStats>;
 }

@@ -70,7 +70,8 @@ impl CallbackDispatcher {
             }
         };
         for delivery in &due {
-            self.deliver(delivery).await;
+            let span = tracing::error_span!("callback", job = %delivery.job, org = %delivery.org);
+            tracing::Instrument::instrument(self.deliver(delivery), span).await;
         }
         due.len()
     }
@@ -109,9 +110,10 @@ impl CallbackDispatcher {
             error,
             duration_ms: started.elapsed().as_millis() as u64,
         };
-        tracing::info!(job = %delivery.job, attempt = attempt_no, status = ?attempt.status, error = ?attempt.error, ?outcome, "callback attempt");
+        tracing::info!(attempt = attempt_no, status = ?attempt.status, error = ?attempt.error, ?outcome, "callback attempt");
+        crate::observe::record_callback_attempt(&outcome);
         if let Err(error) = self.ctx.store.record_callback_attempt(delivery, attempt, outcome).await {
-            tracing::warn!(job = %delivery.job, error = %error, "recording a callback attempt failed");
+            tracing::warn!(error = %error, "recording a callback attempt failed");
         }
     }
 

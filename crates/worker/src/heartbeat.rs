@@ -23,7 +23,8 @@ impl Heartbeat {
         let store = Arc::clone(&ctx.store);
         let lease = lease.clone();
         let flag = Arc::clone(&lost);
-        let task = tokio::spawn(async move {
+        // The heartbeat runs in the job's span, so its lines carry the job's ids.
+        let task = tokio::spawn(tracing::Instrument::in_current_span(async move {
             loop {
                 tokio::time::sleep(period).await;
                 let until =
@@ -40,7 +41,7 @@ impl Heartbeat {
                     }
                 }
             }
-        });
+        }));
         Heartbeat { lost, task }
     }
 

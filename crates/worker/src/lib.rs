@@ -13,11 +13,14 @@
 //!   for any reason (see `in_flight`);
 //! - CPU-bound work (unzip, CSV, conversion, result zip) runs on blocking threads;
 //! - callbacks are delivered after the job's final state is committed, never inside a
-//!   transaction, and every attempt is recorded.
+//!   transaction, and every attempt is recorded;
+//! - every line logged about a job is in its `job` span (a delivery's in its `callback` span),
+//!   which carries the job and org ids; metrics are counted in [`observe`].
 
 mod callback;
 mod heartbeat;
 mod in_flight;
+pub mod observe;
 mod parents;
 mod pipeline;
 mod reader;
@@ -31,6 +34,7 @@ use bulkwrite_core::ids::JobId;
 use bulkwrite_core::limits::Limits;
 use bulkwrite_store::{BlobStore, Claim, Store};
 use tokio::sync::{watch, Notify};
+use tracing::Instrument;
 
 pub use callback::CallbackDispatcher;
 
@@ -158,10 +162,19 @@ impl Worker {
             }
         };
         let (job, lease) = claimed?;
-        let id = job.id;
-        tracing::info!(job = %id, attempt = job.attempts, "job claimed");
-        let outcome = pipeline::run_job(&self.ctx, job, lease, shutdown).await;
-        tracing::info!(job = %id, ?outcome, "job run ended");
+        let (id, org) = (job.id, job.org);
+        // Every line logged while the job runs (and by the tasks it starts) carries its ids; the
+        // span is at ERROR level so that no `RUST_LOG` filter drops it from the lines it lets through.
+        let span = tracing::error_span!("job", job = %id, org = %org);
+        let outcome = async {
+            tracing::info!(attempt = job.attempts, "job claimed");
+            let outcome = pipeline::run_job(&self.ctx, job, lease, shutdown).await;
+            tracing::info!(?outcome, "job run ended");
+            observe::record_run_end(&self.ctx, org, id, outcome).await;
+            outcome
+        }
+        .instrument(span)
+        .await;
         if matches!(outcome, RunOutcome::Completed | RunOutcome::Failed) {
             self.ctx.wakeup.callbacks.notify_one();
         }

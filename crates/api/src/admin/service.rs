@@ -31,7 +31,7 @@ impl From<OAuthError> for AdminError {
     fn from(error: OAuthError) -> AdminError {
         match error {
             OAuthError::Rejected(word) => AdminError::Invalid(word.to_string()),
-            OAuthError::Store(text) => AdminError::Invalid(text),
+            OAuthError::Store(error) => AdminError::Store(error),
         }
     }
 }

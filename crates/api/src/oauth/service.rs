@@ -14,19 +14,15 @@ pub const ACCESS_TOKEN_LIFETIME: chrono::Duration = chrono::Duration::hours(1);
 /// How long a grant code can be exchanged.
 pub const GRANT_LIFETIME: chrono::Duration = chrono::Duration::minutes(3);
 
-/// A Zoho Accounts error word (`invalid_code`, `invalid_client`, …).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A Zoho Accounts error word (`invalid_code`, `invalid_client`, …), or a storage failure
+/// (kept whole, logged once where it is answered).
+#[derive(Debug, thiserror::Error)]
 pub enum OAuthError {
     /// Answered to the client as `{"error": word}`.
+    #[error("{0}")]
     Rejected(&'static str),
-    Store(String),
-}
-
-impl From<StoreError> for OAuthError {
-    fn from(error: StoreError) -> OAuthError {
-        tracing::error!(error = %error, "OAuth storage failed");
-        OAuthError::Store(error.to_string())
-    }
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// The token endpoint's answer, in Zoho's key order.
@@ -233,8 +229,8 @@ mod tests {
             parse_scopes("ZohoCRM.bulk.ALL,ZohoFiles.files.ALL ZohoCRM.bulk.ALL").unwrap(),
             ["ZohoCRM.bulk.ALL", "ZohoFiles.files.ALL"]
         );
-        assert_eq!(parse_scopes(""), Err(OAuthError::Rejected("invalid_scope")));
-        assert_eq!(parse_scopes("bad scope!"), Err(OAuthError::Rejected("invalid_scope")));
-        assert_eq!(parse_scopes("nodots"), Err(OAuthError::Rejected("invalid_scope")));
+        assert!(matches!(parse_scopes(""), Err(OAuthError::Rejected("invalid_scope"))));
+        assert!(matches!(parse_scopes("bad scope!"), Err(OAuthError::Rejected("invalid_scope"))));
+        assert!(matches!(parse_scopes("nodots"), Err(OAuthError::Rejected("invalid_scope"))));
     }
 }

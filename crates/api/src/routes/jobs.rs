@@ -61,6 +61,7 @@ pub async fn create_job(
         created_at: chrono::Utc::now(),
     };
     state.store.create_job(job).await?;
+    crate::observe::record_job_created();
     state.job_queued.notify_one();
     let name = creator_name(&state, &auth).await?;
     let details = CreatedJob { id: id.to_string(), created_by: UserRef { id: auth.0.user.to_string(), name } };

@@ -8,6 +8,7 @@ pub mod health;
 pub mod jobs;
 pub mod metadata;
 pub mod oauth;
+pub mod observe;
 pub mod records;
 pub mod records_write;
 pub mod upload;

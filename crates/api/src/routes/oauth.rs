@@ -64,7 +64,10 @@ fn oauth_error(state: &AppState, error: OAuthError) -> Response {
             let status = StatusCode::from_u16(state.config.oauth_error_status).unwrap_or(StatusCode::OK);
             json_response(status, &json!({"error": word}))
         }
-        OAuthError::Store(_) => json_response(StatusCode::INTERNAL_SERVER_ERROR, &json!({"error": "server_error"})),
+        OAuthError::Store(error) => {
+            crate::error::log_store_failure(&error);
+            json_response(StatusCode::INTERNAL_SERVER_ERROR, &json!({"error": "server_error"}))
+        }
     }
 }
 
@@ -90,23 +93,36 @@ pub async fn revoke_token(State(state): State<AppState>, request: Request) -> Re
     }
 }
 
+/// Why a consent request cannot go on: the page's status and sentence.
+type ConsentRefusal = (StatusCode, String);
+
+/// A storage failure on the consent page: logged once, answered without its text.
+fn consent_store_failure(error: bulkwrite_store::StoreError) -> ConsentRefusal {
+    crate::error::log_store_failure(&error);
+    (StatusCode::INTERNAL_SERVER_ERROR, "the server could not read its data; try again later".into())
+}
+
+fn bad_consent(message: &str) -> ConsentRefusal {
+    (StatusCode::BAD_REQUEST, message.to_string())
+}
+
 /// The client of a consent request, if the request may go on.
 async fn consent_client(
     state: &AppState,
     request: &ConsentRequest,
-) -> Result<(bulkwrite_store::OAuthClient, String), String> {
-    let client = state.store.get_client(&request.client_id).await.map_err(|e| e.to_string())?;
-    let Some(client) = client else { return Err("the client_id is not known to this server".into()) };
+) -> Result<(bulkwrite_store::OAuthClient, String), ConsentRefusal> {
+    let client = state.store.get_client(&request.client_id).await.map_err(consent_store_failure)?;
+    let Some(client) = client else { return Err(bad_consent("the client_id is not known to this server")) };
     if client.kind != ClientKind::Web {
-        return Err("self clients get grant codes from `bulkwrite admin grant`, not from this page".into());
+        return Err(bad_consent("self clients get grant codes from `bulkwrite admin grant`, not from this page"));
     }
     if !client.redirect_uris.iter().any(|uri| uri == &request.redirect_uri) {
-        return Err("the redirect_uri is not registered for this client".into());
+        return Err(bad_consent("the redirect_uri is not registered for this client"));
     }
     if parse_scopes(&request.scope).is_err() {
-        return Err("the scope is not a list of valid scopes".into());
+        return Err(bad_consent("the scope is not a list of valid scopes"));
     }
-    let org = state.store.get_org(client.org).await.map_err(|e| e.to_string())?;
+    let org = state.store.get_org(client.org).await.map_err(consent_store_failure)?;
     let company = org.map(|o| o.company_name).unwrap_or_default();
     Ok((client, company))
 }
@@ -132,7 +148,7 @@ pub async fn authorize_page(State(state): State<AppState>, request: Request) -> 
     };
     match consent_client(&state, &consent).await {
         Ok((client, company)) => html(StatusCode::OK, consent_page(&consent, &client.name, &company, None)),
-        Err(message) => html(StatusCode::BAD_REQUEST, error_page(&message)),
+        Err((status, message)) => html(status, error_page(&message)),
     }
 }
 
@@ -145,7 +161,7 @@ pub async fn authorize_decision(State(state): State<AppState>, request: Request)
     };
     let (client, company) = match consent_client(&state, &consent).await {
         Ok(found) => found,
-        Err(message) => return html(StatusCode::BAD_REQUEST, error_page(&message)),
+        Err((status, message)) => return html(status, error_page(&message)),
     };
     if params.get("decision").map(String::as_str) != Some("accept") {
         return redirect(&consent.redirect_with(&[("error", "access_denied")]));
@@ -158,7 +174,10 @@ pub async fn authorize_decision(State(state): State<AppState>, request: Request)
             let page = consent_page(&consent, &client.name, &company, Some("The email or password is not right."));
             return html(StatusCode::UNAUTHORIZED, page);
         }
-        Err(error) => return html(StatusCode::INTERNAL_SERVER_ERROR, error_page(&error.to_string())),
+        Err(error) => {
+            crate::error::log_store_failure(&error);
+            return html(StatusCode::INTERNAL_SERVER_ERROR, error_page("the sign-in could not be checked"));
+        }
     };
     let scopes = parse_scopes(&consent.scope).unwrap_or_default();
     match service(&state).create_grant(&client, user.id, scopes, Some(consent.redirect_uri.clone())).await {
@@ -170,6 +189,11 @@ pub async fn authorize_decision(State(state): State<AppState>, request: Request)
                 ("accounts-server", accounts.as_str()),
             ]))
         }
-        Err(_) => html(StatusCode::INTERNAL_SERVER_ERROR, error_page("the grant code could not be stored")),
+        Err(error) => {
+            if let OAuthError::Store(error) = &error {
+                crate::error::log_store_failure(error);
+            }
+            html(StatusCode::INTERNAL_SERVER_ERROR, error_page("the grant code could not be stored"))
+        }
     }
 }

@@ -139,6 +139,7 @@ async fn store_upload(state: &AppState, auth: &Auth, multipart: &mut Multipart, 
         let upload =
             Upload { file_id, org: auth.0.org, user: auth.0.user, blob_key, file_name, size, entries, created_at };
         state.store.insert_upload(upload).await?;
+        crate::observe::record_upload(size);
         let body = SuccessBody::new(
             UPLOAD_SUCCESS_CODE,
             UPLOAD_SUCCESS_MESSAGE,

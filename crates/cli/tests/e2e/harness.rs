@@ -22,6 +22,9 @@ pub struct Server {
     pub bootstrap: Value,
     env: Vec<(String, String)>,
     pub http: reqwest::Client,
+    /// The server's stderr lines, when started with [`Server::start_capturing_stderr`].
+    pub stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    capture_stderr: bool,
 }
 
 impl Server {
@@ -32,8 +35,20 @@ impl Server {
         Server::start_in(dir, env).await
     }
 
+    /// Starts a server on a fresh data directory and keeps its stderr lines in `stderr` (they are
+    /// echoed to the test's stderr too).
+    pub async fn start_capturing_stderr(env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir").keep();
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Server::launch(dir, env, true).await
+    }
+
     /// Starts a server on an existing data directory.
     pub async fn start_in(dir: PathBuf, env: Vec<(String, String)>) -> Server {
+        Server::launch(dir, env, false).await
+    }
+
+    async fn launch(dir: PathBuf, env: Vec<(String, String)>, capture_stderr: bool) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_bulkwrite"));
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -41,11 +56,21 @@ impl Server {
             .env("BULKWRITE_BOOTSTRAP_TOKEN", TOKEN)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(if capture_stderr { Stdio::piped() } else { Stdio::inherit() });
         for (key, value) in &env {
             command.env(key, value);
         }
         let mut child = command.spawn().expect("spawn bulkwrite");
+        let captured = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        if let Some(stderr) = child.stderr.take() {
+            let captured = std::sync::Arc::clone(&captured);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    eprintln!("{line}");
+                    captured.lock().unwrap().push(line);
+                }
+            });
+        }
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let first = lines.next().expect("a line").expect("readable");
@@ -68,6 +93,8 @@ impl Server {
             bootstrap: bootstrap.clone(),
             env,
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
+            stderr: captured,
+            capture_stderr,
         };
         server.wait_healthy().await;
         server
@@ -130,7 +157,7 @@ impl Server {
     /// Starts the server again on the same data directory.
     pub async fn restart(mut self) -> Server {
         self.kill();
-        Server::start_in(self.dir.clone(), self.env.clone()).await
+        Server::launch(self.dir.clone(), self.env.clone(), self.capture_stderr).await
     }
 
     /// A value of `bootstrap.json`.

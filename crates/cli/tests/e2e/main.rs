@@ -12,6 +12,7 @@ mod isolation;
 mod metadata;
 mod multinode;
 mod oauth;
+mod observe;
 mod records_api;
 mod sdk;
 mod seed;

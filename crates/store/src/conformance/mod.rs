@@ -44,7 +44,8 @@ macro_rules! conformance_tests {
             grant_codes_redeem_once_and_expire,
             revoking_a_refresh_token_revokes_its_access_tokens,
             orgs_users_and_clients,
-            schemas_round_trip
+            schemas_round_trip,
+            ping_answers_and_the_queue_is_counted
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
@@ -58,11 +59,13 @@ macro_rules! conformance_tests {
     };
 }
 
+mod health;
 mod in_flight;
 mod jobs;
 mod orgs;
 mod records;
 
+pub use health::*;
 pub use in_flight::*;
 pub use jobs::*;
 pub use orgs::*;
