@@ -20,6 +20,7 @@ pub mod blob;
 pub mod conformance;
 pub mod error;
 pub mod ids;
+pub mod listing;
 pub mod model;
 pub mod order;
 pub mod result_rows;
@@ -29,6 +30,7 @@ mod view;
 
 pub use blob::{BlobStore, DirBlobStore, LocalBlob};
 pub use error::{StoreError, StoreResult};
+pub use listing::{CancelRequest, JobListQuery, JobPage, MAX_JOBS_PER_PAGE};
 pub use model::*;
 pub use order::ChunkOrder;
 pub use traits::*;
