@@ -182,6 +182,7 @@ fn worker_config(config: &Config, base_url: &str) -> WorkerConfig {
         lease_duration: config.lease,
         chunk_rows: config.chunk_rows,
         max_rows_per_file: config.max_rows_per_file,
+        max_overflow_rows: 1000,
         max_columns: config.max_columns,
         idle_poll: std::time::Duration::from_secs(1),
         max_running_per_org: config.max_running_per_org,

@@ -16,12 +16,14 @@
 //!   transaction, and every attempt is recorded.
 
 mod callback;
+mod cancel;
 mod heartbeat;
 mod in_flight;
 mod parents;
 mod pipeline;
 mod reader;
 mod result_file;
+mod unprocessed;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +34,7 @@ use bulkwrite_store::{BlobStore, Claim, Store};
 use tokio::sync::{watch, Notify};
 
 pub use callback::CallbackDispatcher;
+pub use heartbeat::CANCEL_POLL;
 
 /// Rows per committed chunk unless configured. Measured on two cores (docs/PERFORMANCE.md, fourth
 /// pass): 2,000-row chunks cut a 25,000-row insert by 10-15% against 500 on both backends, for about
@@ -49,6 +52,8 @@ pub struct WorkerConfig {
     pub chunk_rows: usize,
     /// Data rows one CSV may have; later rows are skipped with `LIMIT_EXCEEDED`.
     pub max_rows_per_file: u64,
+    /// Rows past `max_rows_per_file` still read (and reported) before the file is cut.
+    pub max_overflow_rows: u64,
     /// Columns a CSV may have.
     pub max_columns: usize,
     /// How often an idle worker looks for work when nothing wakes it.
@@ -79,6 +84,7 @@ impl Default for WorkerConfig {
             lease_duration: Duration::from_secs(30),
             chunk_rows: DEFAULT_CHUNK_ROWS,
             max_rows_per_file: 25_000,
+            max_overflow_rows: 1000,
             max_columns: 200,
             idle_poll: Duration::from_secs(1),
             max_running_per_org: 10,
@@ -119,6 +125,8 @@ pub enum RunOutcome {
     Released,
     /// Another worker took the job over.
     LeaseLost,
+    /// Stopped on request: the job is cancelled (`FAILED` to Zoho).
+    Cancelled,
 }
 
 /// The job worker.
@@ -156,14 +164,48 @@ impl Worker {
         tracing::info!(job = %id, attempt = job.attempts, "job claimed");
         let outcome = pipeline::run_job(&self.ctx, job, lease, shutdown).await;
         tracing::info!(job = %id, ?outcome, "job run ended");
-        if matches!(outcome, RunOutcome::Completed | RunOutcome::Failed) {
+        if matches!(outcome, RunOutcome::Completed | RunOutcome::Failed | RunOutcome::Cancelled) {
             self.ctx.wakeup.callbacks.notify_one();
         }
         Some((id, outcome))
     }
 
+    /// Cancels one job that was asked to stop while queued (or whose worker died), if there is
+    /// one; the worker's own loop does this beside its jobs.
+    pub async fn finalise_cancelled_once(&self) -> Option<(JobId, RunOutcome)> {
+        let claim = self.claims.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let owner = format!("{}#cancel{}", self.ctx.config.node_id, claim);
+        cancel::finalise_one(&self.ctx, &owner).await
+    }
+
     /// Runs jobs until `shutdown` turns true; the job in hand is checkpointed and released.
-    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+    /// Beside them, jobs asked to stop while queued are cancelled within [`CANCEL_POLL`]
+    /// (about half a second), whether or not a job is running.
+    pub async fn run(&self, shutdown: watch::Receiver<bool>) {
+        let finaliser = Worker { ctx: self.ctx.clone(), claims: std::sync::atomic::AtomicU64::new(0) };
+        let finaliser_shutdown = shutdown.clone();
+        let finalising = tokio::spawn(async move { finaliser.finalise_cancelled(finaliser_shutdown).await });
+        self.run_jobs(shutdown).await;
+        let _ = finalising.await;
+    }
+
+    /// The finaliser's loop: cancels queued jobs asked to stop, polling every [`CANCEL_POLL`].
+    async fn finalise_cancelled(&self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            if self.finalise_cancelled_once().await.is_some() {
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(CANCEL_POLL) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    async fn run_jobs(&self, mut shutdown: watch::Receiver<bool>) {
         loop {
             if *shutdown.borrow() {
                 return;
