@@ -9,6 +9,7 @@ mod errors;
 mod harness;
 mod import;
 mod isolation;
+mod list;
 mod metadata;
 mod multinode;
 mod oauth;
