@@ -226,3 +226,56 @@ async fn a_cancel_through_one_node_stops_the_job_running_on_another() {
     let (_, rows) = back.result_rows(&zoho).await;
     check_partial_result(&rows, committed, ROWS);
 }
+
+/// A zip whose deflated CSV breaks two thirds of the way in: the job reads the rows before the
+/// break and then fails with the file unreadable.
+fn zip_broken_mid_file(rows: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut csv = String::from("Last_Name,Company,Email\n");
+    for i in 1..=rows {
+        csv.push_str(&format!("Cancel {i},Acme,cancel{i}@example.com\n"));
+    }
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("broken.csv", options).unwrap();
+    zip.write_all(csv.as_bytes()).unwrap();
+    let mut bytes = zip.finish().unwrap().into_inner();
+    let field = |at: usize, len: usize| bytes[at..at + len].iter().rev().fold(0usize, |n, b| n * 256 + *b as usize);
+    let start = 30 + field(26, 2) + field(28, 2);
+    let middle = start + field(18, 4) * 2 / 3;
+    bytes[middle..middle + 64].fill(0xFF);
+    bytes
+}
+
+#[tokio::test]
+async fn a_job_that_fails_mid_file_lists_the_rows_it_never_reached_as_unprocessed() {
+    let server = Server::start(&[("BULKWRITE_CHUNK_ROWS", "500")]).await;
+    let (status, uploaded) = server.upload_raw(zip_broken_mid_file(6000), "broken.zip").await;
+    assert_eq!(status, 200, "{uploaded}");
+    let body = json!({"operation": "insert", "resource": [{"type": "data", "module": "Leads", "file_id": uploaded["details"]["file_id"]}]});
+    let (status, created) = server.create_job(&body).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["details"]["id"].as_str().unwrap();
+    let job = server.wait_job(id).await;
+    assert_eq!(job["status"], "FAILED", "{job}");
+    let (_, state) = server.get_json(&format!("/bulkwrite/v1/jobs/{id}")).await;
+    assert_eq!(state["state"], "FAILED");
+    assert!(state["error"].as_str().unwrap().contains("cannot be read"), "{state}");
+    // The broken stretch decodes to a few garbage rows (skipped) before the reader fails.
+    let file = &job["resource"][0]["file"];
+    let processed = file["total_count"].as_u64().unwrap();
+    assert!(processed > 0 && processed % 500 == 0, "whole chunks before the break: {job}");
+    let (_, rows) = server.result_rows(&job).await;
+    let read = rows.len() - 1;
+    assert!(read as u64 > processed && read < 6000, "rows read before the break: {read}, processed {processed}");
+    for (index, row) in rows[1..].iter().enumerate() {
+        let i = index as u64 + 1;
+        if i <= processed {
+            assert!(row[3] == "ADDED" || row[3] == "SKIPPED", "row {i}: {row:?}");
+        } else {
+            assert_eq!(row[3..], ["UNPROCESSED", "", ""], "row {i}");
+        }
+    }
+    assert_eq!(rows[1][..3], ["Cancel 1", "Acme", "cancel1@example.com"]);
+    assert_eq!(count_leads(&server).await, file["added_count"].as_u64().unwrap());
+}
