@@ -150,7 +150,7 @@ async fn the_cli_lists_and_cancels_jobs() {
 
     let (status, listed) = work.json(&server, &["jobs", "list", "--status", "COMPLETED", "--module", "Leads"]);
     assert_eq!(status, 0);
-    assert_eq!(ids(&listed), [done.clone()]);
+    assert_eq!(ids(&listed), std::slice::from_ref(&done));
     assert_eq!(listed["info"]["count"], 1);
     let (status, error) = work.json(&server, &["jobs", "list", "--operation", "merge"]);
     assert_eq!((status, error["error"]["details"]["param_name"].as_str()), (1, Some("operation")), "{error}");
@@ -163,7 +163,7 @@ async fn ctrl_c_during_an_import_without_a_terminal_says_how_to_cancel_and_leave
     let server = Server::start(&SLOW).await;
     let work = Workspace::new();
     let file = work.write("big.csv", &many_rows(30_000));
-    let mut import = Command::new(env!("CARGO_BIN_EXE_bulkwrite"))
+    let import = Command::new(env!("CARGO_BIN_EXE_bulkwrite"))
         .args(["import"])
         .arg(&file)
         .args(["--module", "Leads"])
