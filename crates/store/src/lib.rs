@@ -13,7 +13,9 @@
 //!   (or a second worker's copy of one) never commits;
 //! - every job write is fenced by the lease owner and fails with [`StoreError::LeaseLost`]
 //!   once another worker holds the job;
-//! - a job's final state and its callback delivery are committed together (the outbox).
+//! - a job's final state and its callback delivery are committed together (the outbox);
+//! - a job with a cancel request is never taken by `claim_next_job` (nor resumed after a
+//!   restart); only `claim_cancelled_job` takes it, to cancel it.
 
 pub mod blob;
 #[cfg(feature = "conformance")]

@@ -13,7 +13,12 @@
 //!   for any reason (see `in_flight`);
 //! - CPU-bound work (unzip, CSV, conversion, result zip) runs on blocking threads;
 //! - callbacks are delivered after the job's final state is committed, never inside a
-//!   transaction, and every attempt is recorded.
+//!   transaction, and every attempt is recorded;
+//! - a job asked to stop (cancel) stops at its next chunk once its heartbeat sees the request
+//!   (polled every [`CANCEL_POLL`]); the chunks in flight settle first, so committed rows keep
+//!   their result rows. A queued job asked to stop is cancelled by the finaliser beside the
+//!   worker, without waiting for a slot. A cancelled or failed job's result file lists the rows
+//!   it never reached as `UNPROCESSED`, read again from the upload within the reader's bound.
 
 mod callback;
 mod cancel;
