@@ -206,3 +206,78 @@ async fn ctrl_c_during_an_import_without_a_terminal_says_how_to_cancel_and_leave
     let parsed = parse(&work.run(&server, &["--json", "jobs", "show", &id]));
     assert_eq!(parsed["status"], "FAILED");
 }
+
+/// Reads a child's output on a thread, so the test can wait for a prompt while it runs.
+fn collect(mut out: impl std::io::Read + Send + 'static) -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&seen);
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buffer[..n]);
+        }
+    });
+    seen
+}
+
+async fn wait_for_text(seen: &std::sync::Mutex<Vec<u8>>, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+        if now.contains(text) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never saw {text:?} in {now:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn ctrl_c_during_an_import_on_a_terminal_offers_to_cancel_the_job() {
+    use std::io::Write;
+    let server = Server::start(&SLOW).await;
+    let work = Workspace::new();
+    let file = work.write("big.csv", &many_rows(30_000));
+    // `script` gives the import a terminal; Ctrl-C is typed into it, as a person would.
+    let import = format!("{} import {} --module Leads", env!("CARGO_BIN_EXE_bulkwrite"), file.display());
+    let mut terminal = Command::new("script")
+        .args(["-q", "-e", "-c", &import, "/dev/null"])
+        .current_dir(&work.dir)
+        .env("HOME", work.dir.join("home"))
+        .env("BULKWRITE_SERVER", &server.base)
+        .env("BULKWRITE_TOKEN", TOKEN)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script (util-linux) runs the import on a terminal");
+    let seen = collect(terminal.stdout.take().unwrap());
+    let mut keys = terminal.stdin.take().unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let id = loop {
+        let (_, body) = list(&server, "?status=IN%20PROGRESS").await;
+        if let Some(id) = ids(&body).first() {
+            break id.clone();
+        }
+        assert!(Instant::now() < deadline, "the import never started its job");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    wait_running(&server, &id).await;
+    keys.write_all(b"\x03").unwrap();
+    keys.flush().unwrap();
+    wait_for_text(&seen, &format!("cancel job {id} on the server? [y/N]")).await;
+    keys.write_all(b"y\n").unwrap();
+    keys.flush().unwrap();
+    wait_for_text(&seen, &format!("job {id} CANCELLED")).await;
+    let status = tokio::task::spawn_blocking(move || terminal.wait()).await.unwrap().expect("script exits");
+    assert_eq!(status.code(), Some(130));
+    drop(keys);
+
+    let (_, state) = server.get_json(&format!("/bulkwrite/v1/jobs/{id}")).await;
+    assert_eq!(state["state"], "CANCELLED", "{state}");
+    assert_eq!(server.job(&id).await["status"], "FAILED");
+}
