@@ -2,7 +2,8 @@
 //! the rows it committed, the rest listed `UNPROCESSED`; a queued job is cancelled at once even
 //! while its org's only slot is busy, and its callback fires; a finished job, an unknown job and
 //! another org's job are refused; a restart resumes nothing; across two PostgreSQL nodes the node
-//! running the job notices a cancel made through the other.
+//! running the job notices a cancel made through the other, and cancels a queued job; a job that
+//! fails mid-file lists the rows it never reached.
 
 use std::time::{Duration, Instant};
 
@@ -226,9 +227,19 @@ async fn a_cancelled_job_is_refused_a_second_cancel_and_never_resumed_after_a_re
 async fn a_cancel_through_one_node_stops_the_job_running_on_another() {
     let Some(database) = crate::multinode::fresh_database().await else { return };
     let front = crate::multinode::node(&database, "api", &[]).await;
-    let back = crate::multinode::node(&database, "all", &SLOW).await;
+    let back =
+        crate::multinode::node(&database, "all", &[SLOW[0], SLOW[1], ("BULKWRITE_MAX_RUNNING_PER_ORG", "1")]).await;
     let id = start_job(&front, &many_rows(ROWS), None).await;
     wait_running(&front, &id).await;
+
+    // A job queued behind it is cancelled by the other node's finaliser, slot or no slot.
+    let queued = start_job(&front, &many_rows(5), None).await;
+    assert_eq!(front.job(&queued).await["status"], "ADDED");
+    let document = cancel_and_wait(&front, &queued).await;
+    assert_eq!(document["status"], "FAILED");
+    let (_, rows) = back.result_rows(&back.job(&queued).await).await;
+    check_partial_result(&rows, 0, 5);
+    assert_eq!(front.job(&id).await["status"], "IN PROGRESS");
 
     let asked = Instant::now();
     let (status, document) = cancel(&front, &id).await;
