@@ -141,7 +141,9 @@ pub fn router(state: AppState) -> Router {
                 .put(routes::records_write::update_record)
                 .delete(routes::records_write::delete_record),
         )
+        .route("/bulkwrite/v1/jobs", get(routes::job_control::list_jobs))
         .route("/bulkwrite/v1/jobs/{job_id}", get(routes::extensions::get_job_state))
+        .route("/bulkwrite/v1/jobs/{job_id}/cancel", post(routes::job_control::cancel_job))
         .route("/bulkwrite/v1/jobs/{job_id}/callback", get(routes::extensions::get_callback_report))
         .route("/bulkwrite/v1/admin/orgs", get(routes::admin::list_orgs).post(routes::admin::create_org))
         .route("/bulkwrite/v1/admin/orgs/{org}/users", post(routes::admin::create_user))

@@ -1,12 +1,14 @@
 //! `bulkwrite import FILE.csv --module M`: zip, upload, create the job, watch it, download the
 //! result, summarise, and write the result CSV beside the input. A file over the row limit is
 //! split into several jobs, run one after the other, whose results are joined back in input
-//! order. Only one part and one result are held in memory at a time.
+//! order. Only one part and one result are held in memory at a time. Ctrl-C offers to cancel
+//! the job running on the server (see `job_control::interrupted`).
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -15,7 +17,7 @@ use bulkwrite_server::core::csvread::CsvRows;
 use clap::Args;
 use serde_json::json;
 
-use crate::connect::{connect, ConnectArgs};
+use crate::connect::{connect, ConnectArgs, Connection};
 use crate::jobargs::JobArgs;
 use crate::output::{grouped, Colour, Output, ProgressLine};
 
@@ -146,9 +148,27 @@ fn errors_cell(row: &ResultRow) -> String {
     groups.join(":")
 }
 
-/// Runs the import; returns the exit code (0 every row applied, 2 some rows skipped).
+/// Runs the import; returns the exit code (0 every row applied, 2 some rows skipped, 130
+/// interrupted by Ctrl-C).
 pub async fn run(args: ImportArgs, output: Output) -> anyhow::Result<i32> {
     let connection = connect(&args.connect)?;
+    // The job running on the server right now, if any: what Ctrl-C offers to cancel.
+    let running = Mutex::new(None);
+    tokio::select! {
+        outcome = import(&args, output, &connection, &running) => outcome,
+        _ = tokio::signal::ctrl_c() => {
+            let job = running.lock().map(|job| job.clone()).unwrap_or(None);
+            crate::job_control::interrupted(&connection.client, job, output).await
+        }
+    }
+}
+
+async fn import(
+    args: &ImportArgs,
+    output: Output,
+    connection: &Connection,
+    running: &Mutex<Option<String>>,
+) -> anyhow::Result<i32> {
     let org = connection.org_id().await?;
     let (header, total_rows) = survey(&args.file)?;
     if total_rows == 0 {
@@ -157,7 +177,7 @@ pub async fn run(args: ImportArgs, output: Output) -> anyhow::Result<i32> {
     let file_name = args.file.file_name().and_then(|n| n.to_str()).unwrap_or("import.csv").to_string();
     let jobs_needed = total_rows.div_ceil(args.max_rows);
     let mut splitter = if jobs_needed > 1 { Some(Splitter::open(&args.file, args.max_rows)?) } else { None };
-    let path = result_path(&args);
+    let path = result_path(args);
     let mut results = ResultWriter { path: path.clone(), writer: None };
     let mut line = ProgressLine::new(output, total_rows);
     let mut summary = Summary::default();
@@ -187,9 +207,11 @@ pub async fn run(args: ImportArgs, output: Output) -> anyhow::Result<i32> {
             }
         };
         job_ids.push(created.id.clone());
+        set_running(running, Some(created.id.clone()));
         let watcher = line.clone();
         let options = WaitOptions::default().on_progress(move |progress| watcher.update(progress));
         let details = connection.client.wait_for_job(&created.id, options).await?;
+        set_running(running, None);
         line.job_done(&Progress::of(&details, 0, Duration::ZERO));
         if !details.status.eq_ignore_ascii_case("COMPLETED") {
             line.finish();
@@ -220,6 +242,12 @@ pub async fn run(args: ImportArgs, output: Output) -> anyhow::Result<i32> {
         summary.print(output, &args.job.module, &file_name, &job_ids, &path);
     }
     Ok(if summary.skipped > 0 { 2 } else { 0 })
+}
+
+fn set_running(running: &Mutex<Option<String>>, job: Option<String>) {
+    if let Ok(mut slot) = running.lock() {
+        *slot = job;
+    }
 }
 
 /// Counts of an import.

@@ -1,4 +1,4 @@
-//! `bulkwrite jobs show|wait ID` and `bulkwrite result ID -o FILE`.
+//! `bulkwrite jobs show|wait|cancel ID`, `bulkwrite jobs list` and `bulkwrite result ID -o FILE`.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,10 @@ pub enum JobsCommand {
     Show(JobRef),
     /// Waits until a job finishes, with a progress line on a terminal.
     Wait(JobRef),
+    /// Stops a queued or running job (POST /bulkwrite/v1/jobs/{id}/cancel; bulkwrite only).
+    Cancel(JobRef),
+    /// Lists the org's jobs, newest first (GET /bulkwrite/v1/jobs; bulkwrite only).
+    List(crate::job_control::ListArgs),
 }
 
 #[derive(Debug, Args)]
@@ -66,6 +70,8 @@ pub async fn run_jobs(args: JobsArgs, output: Output) -> anyhow::Result<i32> {
             show(&details, output);
             Ok(exit_code(&details))
         }
+        JobsCommand::Cancel(job) => crate::job_control::cancel(&job.id, &job.connect, output).await,
+        JobsCommand::List(list) => crate::job_control::list(&list, output).await,
     }
 }
 

@@ -4,6 +4,7 @@ mod admin;
 mod bench;
 mod connect;
 mod import;
+mod job_control;
 mod jobargs;
 mod jobs;
 mod lint;

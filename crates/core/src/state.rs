@@ -1,5 +1,5 @@
-//! The job state machine. Durable state is small (queued, running, succeeded, failed); Zoho's
-//! status words are derived from it.
+//! The job state machine. Durable state is small (queued, running, succeeded, failed,
+//! cancelled); Zoho's status words are derived from it (a cancelled job is `FAILED` to Zoho).
 
 use bulkwrite_wire::status;
 use serde::{Deserialize, Serialize};
@@ -12,16 +12,40 @@ pub enum JobState {
     Running,
     Succeeded,
     Failed,
+    /// Stopped on request (`POST /bulkwrite/v1/jobs/{id}/cancel`); `FAILED` in Zoho's view.
+    Cancelled,
 }
 
 impl JobState {
+    /// Every state, in the machine's order.
+    pub const ALL: [JobState; 5] =
+        [JobState::Queued, JobState::Running, JobState::Succeeded, JobState::Failed, JobState::Cancelled];
+
     pub fn as_str(self) -> &'static str {
         match self {
             JobState::Queued => "queued",
             JobState::Running => "running",
             JobState::Succeeded => "succeeded",
             JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
         }
+    }
+
+    /// The word our own views (`/bulkwrite/v1/jobs…`) write: `QUEUED`, `RUNNING`, `SUCCEEDED`,
+    /// `FAILED`, `CANCELLED`.
+    pub fn view_word(self) -> &'static str {
+        match self {
+            JobState::Queued => "QUEUED",
+            JobState::Running => "RUNNING",
+            JobState::Succeeded => "SUCCEEDED",
+            JobState::Failed => "FAILED",
+            JobState::Cancelled => "CANCELLED",
+        }
+    }
+
+    /// The states whose Zoho `status` is `word` (`ADDED`, `IN PROGRESS`, `COMPLETED`, `FAILED`).
+    pub fn with_zoho_status(word: &str) -> Vec<JobState> {
+        JobState::ALL.into_iter().filter(|state| state.zoho_status() == word).collect()
     }
 
     pub fn parse(text: &str) -> Option<JobState> {
@@ -30,6 +54,7 @@ impl JobState {
             "running" => Some(JobState::Running),
             "succeeded" => Some(JobState::Succeeded),
             "failed" => Some(JobState::Failed),
+            "cancelled" => Some(JobState::Cancelled),
             _ => None,
         }
     }
@@ -40,12 +65,12 @@ impl JobState {
             JobState::Queued => status::ADDED,
             JobState::Running => status::IN_PROGRESS,
             JobState::Succeeded => status::COMPLETED,
-            JobState::Failed => status::FAILED,
+            JobState::Failed | JobState::Cancelled => status::FAILED,
         }
     }
 
     pub fn is_final(self) -> bool {
-        matches!(self, JobState::Succeeded | JobState::Failed)
+        matches!(self, JobState::Succeeded | JobState::Failed | JobState::Cancelled)
     }
 
     /// Whether the machine allows `self → next`. A running job may go back to queued when its
@@ -59,6 +84,8 @@ impl JobState {
                 | (JobState::Running, JobState::Queued)
                 | (JobState::Running, JobState::Succeeded)
                 | (JobState::Running, JobState::Failed)
+                | (JobState::Queued, JobState::Cancelled)
+                | (JobState::Running, JobState::Cancelled)
         )
     }
 }
@@ -126,10 +153,13 @@ mod tests {
 
     #[test]
     fn final_states_do_not_move() {
-        for next in [JobState::Queued, JobState::Running, JobState::Succeeded, JobState::Failed] {
+        for next in JobState::ALL {
             assert!(!JobState::Succeeded.can_become(next));
             assert!(!JobState::Failed.can_become(next));
+            assert!(!JobState::Cancelled.can_become(next));
         }
+        assert!(JobState::Queued.can_become(JobState::Cancelled));
+        assert!(JobState::Running.can_become(JobState::Cancelled));
         assert!(JobState::Queued.can_become(JobState::Running));
         assert!(JobState::Running.can_become(JobState::Queued));
     }
@@ -138,8 +168,13 @@ mod tests {
     fn zoho_words() {
         assert_eq!(JobState::Running.zoho_status(), "IN PROGRESS");
         assert_eq!(ResourceState::Running.zoho_code(), "INPROGRESS");
-        for state in ["queued", "running", "succeeded", "failed"] {
+        for state in ["queued", "running", "succeeded", "failed", "cancelled"] {
             assert_eq!(JobState::parse(state).unwrap().as_str(), state);
         }
+        assert_eq!(JobState::Cancelled.zoho_status(), "FAILED");
+        assert_eq!(JobState::Cancelled.view_word(), "CANCELLED");
+        assert_eq!(JobState::with_zoho_status("FAILED"), [JobState::Failed, JobState::Cancelled]);
+        assert_eq!(JobState::with_zoho_status("IN PROGRESS"), [JobState::Running]);
+        assert!(JobState::with_zoho_status("DONE").is_empty());
     }
 }

@@ -19,6 +19,7 @@ const CLAIM_LOCK: i64 = 0x6277_636c_6169_6d00;
 const CLAIM: &str = "WITH candidate AS (
          SELECT j.id FROM jobs j
          WHERE (j.state = 'queued' OR (j.state = 'running' AND j.lease_expires_at < $1))
+           AND j.cancel_requested_at IS NULL
            AND ($2::bigint >= 4294967295 OR (
                 SELECT COUNT(*) FROM jobs r
                 WHERE r.org = j.org AND r.id <> j.id AND r.state = 'running' AND r.lease_expires_at >= $1) < $2)
@@ -30,7 +31,8 @@ const CLAIM: &str = "WITH candidate AS (
                      attempts = attempts + 1
      FROM candidate WHERE jobs.id = candidate.id
      RETURNING jobs.id, jobs.org, jobs.created_by, jobs.api_version, jobs.spec_json, jobs.state, jobs.attempts,
-               jobs.character_encoding, jobs.result_blob, jobs.error, jobs.created_at, jobs.finished_at";
+               jobs.character_encoding, jobs.result_blob, jobs.error, jobs.created_at, jobs.finished_at,
+               jobs.cancel_requested_at, jobs.cancelled_by";
 
 #[async_trait]
 impl JobStore for PgStore {
@@ -246,6 +248,36 @@ impl JobStore for PgStore {
         .await?;
         queue_callback(&tx, lease, &get::<String>(&row, 0)?, now).await?;
         tx.commit().await.map_err(pg_error)
+    }
+
+    async fn request_cancel(&self, org: OrgId, job: JobId, request: CancelRequest) -> StoreResult<Option<Job>> {
+        crate::cancel::request_cancel(self, org, job, request).await
+    }
+
+    async fn cancel_requested(&self, lease: &Lease) -> StoreResult<bool> {
+        crate::cancel::cancel_requested(self, lease).await
+    }
+
+    async fn claim_cancelled_job(&self, claim: &Claim) -> StoreResult<Option<(Job, Lease)>> {
+        crate::cancel::claim_cancelled_job(self, claim).await
+    }
+
+    async fn cancel_job(
+        &self,
+        lease: &Lease,
+        error: &str,
+        result_blob: Option<&str>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(pg_error)?;
+        let spec = crate::cancel::mark_cancelled(&tx, lease, error, result_blob, now).await?;
+        queue_callback(&tx, lease, &spec, now).await?;
+        tx.commit().await.map_err(pg_error)
+    }
+
+    async fn list_jobs(&self, org: OrgId, query: &JobListQuery) -> StoreResult<JobPage> {
+        crate::cancel::list_jobs(self, org, query).await
     }
 }
 

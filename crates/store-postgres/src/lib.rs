@@ -48,6 +48,7 @@
 
 mod blobs;
 mod callbacks;
+mod cancel;
 mod chunk;
 mod chunk_write;
 mod copy;

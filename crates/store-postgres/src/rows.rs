@@ -55,7 +55,7 @@ pub(crate) fn get_u32(row: &Row, index: usize) -> StoreResult<u32> {
 
 /// The job columns [`read_job`] expects, in order.
 pub(crate) const JOB_COLUMNS: &str = "id, org, created_by, api_version, spec_json, state, attempts, \
-     character_encoding, result_blob, error, created_at, finished_at";
+     character_encoding, result_blob, error, created_at, finished_at, cancel_requested_at, cancelled_by";
 
 /// A job from a row of [`JOB_COLUMNS`], with its resources read by a second query.
 pub(crate) async fn read_job<C: GenericClient>(client: &C, row: &Row) -> StoreResult<Job> {
@@ -63,6 +63,12 @@ pub(crate) async fn read_job<C: GenericClient>(client: &C, row: &Row) -> StoreRe
     let state: String = get(row, 5)?;
     let state = JobState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("job state {state}")))?;
     let spec: String = get(row, 4)?;
+    let cancel_at: Option<Timestamp> = get(row, 12)?;
+    let cancel_by: Option<i64> = get(row, 13)?;
+    let cancel = match (cancel_at, cancel_by) {
+        (Some(at), Some(by)) => Some(CancelRequest { by: UserId::new(unsigned(by, "cancelled_by")?), at }),
+        _ => None,
+    };
     Ok(Job {
         id: JobId::new(id),
         org: OrgId::new(get_u64(row, 1)?),
@@ -77,6 +83,7 @@ pub(crate) async fn read_job<C: GenericClient>(client: &C, row: &Row) -> StoreRe
         error: get(row, 9)?,
         created_at: get(row, 10)?,
         finished_at: get(row, 11)?,
+        cancel,
     })
 }
 

@@ -43,6 +43,7 @@ impl JobStore for SqliteStore {
                 .query_row(
                     "SELECT j.id FROM jobs j
                      WHERE (j.state = 'queued' OR (j.state = 'running' AND j.lease_expires_at < ?1))
+                       AND j.cancel_requested_at IS NULL
                        AND (SELECT COUNT(*) FROM jobs r
                             WHERE r.org = j.org AND r.id != j.id AND r.state = 'running' AND r.lease_expires_at >= ?1) < ?2
                      ORDER BY j.created_at, j.id LIMIT 1",
@@ -186,6 +187,41 @@ impl JobStore for SqliteStore {
             queue_callback(tx, lease, now)
         })
         .await
+    }
+
+    async fn request_cancel(&self, org: OrgId, job: JobId, request: CancelRequest) -> StoreResult<Option<Job>> {
+        self.run(move |conn| crate::cancel::request_cancel(conn, org, job, request)).await
+    }
+
+    async fn cancel_requested(&self, lease: &Lease) -> StoreResult<bool> {
+        let lease = lease.clone();
+        self.run(move |conn| crate::cancel::cancel_requested(conn, &lease)).await
+    }
+
+    async fn claim_cancelled_job(&self, claim: &Claim) -> StoreResult<Option<(Job, Lease)>> {
+        let claim = claim.clone();
+        self.run(move |conn| crate::cancel::claim_cancelled_job(conn, claim)).await
+    }
+
+    async fn cancel_job(
+        &self,
+        lease: &Lease,
+        error: &str,
+        result_blob: Option<&str>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let error = error.to_string();
+        let result_blob = result_blob.map(str::to_string);
+        self.write_fenced(lease.clone(), move |tx, lease| {
+            crate::cancel::mark_cancelled(tx, lease, &error, result_blob.as_deref(), now)?;
+            queue_callback(tx, lease, now)
+        })
+        .await
+    }
+
+    async fn list_jobs(&self, org: OrgId, query: &JobListQuery) -> StoreResult<JobPage> {
+        let query = query.clone();
+        self.run(move |conn| crate::cancel::list_jobs(conn, org, &query)).await
     }
 }
 

@@ -9,6 +9,7 @@
 
 mod batch;
 mod callbacks;
+mod cancel;
 mod chunk;
 mod health;
 mod jobs;

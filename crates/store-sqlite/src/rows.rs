@@ -8,12 +8,27 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::{db_error, instant, json_error};
 
 pub(crate) const JOB_COLUMNS: &str =
-    "id, org, created_by, api_version, spec_json, state, attempts, character_encoding, result_blob, error, created_at, finished_at";
+    "id, org, created_by, api_version, spec_json, state, attempts, character_encoding, result_blob, error, created_at, finished_at, \
+     cancel_requested_at, cancelled_by";
 
 pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlite::Params) -> StoreResult<Option<Job>> {
     let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE {where_clause}");
-    type Raw =
-        (i64, i64, i64, String, String, String, i64, Option<String>, Option<String>, Option<String>, i64, Option<i64>);
+    type Raw = (
+        i64,
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+    );
     let raw: Option<Raw> = conn
         .query_row(&sql, args, |row| {
             Ok((
@@ -29,6 +44,8 @@ pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlit
                 row.get(9)?,
                 row.get(10)?,
                 row.get(11)?,
+                row.get(12)?,
+                row.get(13)?,
             ))
         })
         .optional()
@@ -46,12 +63,18 @@ pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlit
         error,
         created,
         finished,
+        cancel_at,
+        cancel_by,
     )) = raw
     else {
         return Ok(None);
     };
     let state = JobState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("job state {state}")))?;
     let resources = read_resources(conn, id)?;
+    let cancel = match (cancel_at, cancel_by) {
+        (Some(at), Some(by)) => Some(CancelRequest { by: UserId::new(by as u64), at: instant(at)? }),
+        _ => None,
+    };
     Ok(Some(Job {
         id: JobId::new(id as u64),
         org: OrgId::new(org as u64),
@@ -66,6 +89,7 @@ pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlit
         error,
         created_at: instant(created)?,
         finished_at: finished.map(instant).transpose()?,
+        cancel,
     }))
 }
 

@@ -13,13 +13,16 @@
 //!   (or a second worker's copy of one) never commits;
 //! - every job write is fenced by the lease owner and fails with [`StoreError::LeaseLost`]
 //!   once another worker holds the job;
-//! - a job's final state and its callback delivery are committed together (the outbox).
+//! - a job's final state and its callback delivery are committed together (the outbox);
+//! - a job with a cancel request is never taken by `claim_next_job` (nor resumed after a
+//!   restart); only `claim_cancelled_job` takes it, to cancel it.
 
 pub mod blob;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
 pub mod ids;
+pub mod listing;
 pub mod model;
 pub mod order;
 pub mod result_rows;
@@ -29,6 +32,7 @@ mod view;
 
 pub use blob::{BlobStore, DirBlobStore, LocalBlob};
 pub use error::{StoreError, StoreResult};
+pub use listing::{CancelRequest, JobListQuery, JobPage, MAX_JOBS_PER_PAGE};
 pub use model::*;
 pub use order::ChunkOrder;
 pub use traits::*;

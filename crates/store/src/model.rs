@@ -238,6 +238,8 @@ pub struct Job {
     pub error: Option<String>,
     pub created_at: Timestamp,
     pub finished_at: Option<Timestamp>,
+    /// Set once someone asked the job to stop (it stays set after the job is cancelled).
+    pub cancel: Option<crate::listing::CancelRequest>,
 }
 
 /// What a worker asks of the queue.

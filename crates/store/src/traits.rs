@@ -7,6 +7,7 @@ use bulkwrite_core::lookup::{LookupHit, LookupQuery};
 use bulkwrite_core::schema::OrgSchema;
 
 use crate::error::StoreResult;
+use crate::listing::{CancelRequest, JobListQuery, JobPage};
 use crate::model::*;
 use crate::order::ChunkOrder;
 
@@ -134,6 +135,28 @@ pub trait JobStore: Send + Sync {
     async fn complete_job(&self, lease: &Lease, result_blob: &str, now: Timestamp) -> StoreResult<()>;
     /// Marks the job failed and queues its callback, in one transaction.
     async fn fail_job(&self, lease: &Lease, error: &str, result_blob: Option<&str>, now: Timestamp) -> StoreResult<()>;
+    /// Records a request to stop a queued or running job of `org` (the first request is kept)
+    /// and returns the job as it now stands; a finished job is returned unchanged, so the caller
+    /// can tell. `None`: the org has no such job.
+    async fn request_cancel(&self, org: OrgId, job: JobId, request: CancelRequest) -> StoreResult<Option<Job>>;
+    /// Whether the job `lease` holds has been asked to stop (the heartbeat polls it).
+    async fn cancel_requested(&self, lease: &Lease) -> StoreResult<bool>;
+    /// Takes a queued job, or a running one whose lease expired, that was asked to stop, of any
+    /// org and whatever the org's running jobs (`claim.max_running_per_org` is ignored), and
+    /// leases it to `claim.owner` so that it can be cancelled. `claim_next_job` never takes
+    /// such a job.
+    async fn claim_cancelled_job(&self, claim: &Claim) -> StoreResult<Option<(Job, Lease)>>;
+    /// Marks the job cancelled (Zoho: `FAILED`) with its partial result file, marks its
+    /// unfinished resources like `fail_job`, and queues its callback, in one transaction.
+    async fn cancel_job(
+        &self,
+        lease: &Lease,
+        error: &str,
+        result_blob: Option<&str>,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// One page of the org's jobs, newest first (paged by the database, never loaded whole).
+    async fn list_jobs(&self, org: OrgId, query: &JobListQuery) -> StoreResult<JobPage>;
 }
 
 /// Records.

@@ -1,52 +1,102 @@
 //! Lease renewal beside a running job. A lost lease raises a flag the pipeline checks before
-//! every write.
+//! every write; a cancel request (recorded by any node) raises another, checked at each chunk.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use bulkwrite_store::{Lease, StoreError};
+use bulkwrite_store::{Lease, Store, StoreError};
 
 use crate::WorkerContext;
 
-/// Renews a lease every third of its duration until dropped.
+/// How often the job's cancel request is looked for: a cancel on any node is noticed within
+/// this long (plus the chunk in hand).
+pub const CANCEL_POLL: Duration = Duration::from_millis(400);
+
+/// Renews a lease every third of its duration, and polls for a cancel request, until dropped.
 pub(crate) struct Heartbeat {
     lost: Arc<AtomicBool>,
+    cancelled: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// What the heartbeat's task shares with the run.
+struct Beat {
+    store: Arc<dyn Store>,
+    lease: Lease,
+    duration: Duration,
+    lost: Arc<AtomicBool>,
+    cancelled: Arc<AtomicBool>,
 }
 
 impl Heartbeat {
     pub(crate) fn start(ctx: &WorkerContext, lease: &Lease) -> Heartbeat {
         let lost = Arc::new(AtomicBool::new(false));
-        let duration = ctx.config.lease_duration;
-        let period = (duration / 3).max(Duration::from_millis(50));
-        let store = Arc::clone(&ctx.store);
-        let lease = lease.clone();
-        let flag = Arc::clone(&lost);
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let beat = Beat {
+            store: Arc::clone(&ctx.store),
+            lease: lease.clone(),
+            duration: ctx.config.lease_duration,
+            lost: Arc::clone(&lost),
+            cancelled: Arc::clone(&cancelled),
+        };
         // The heartbeat runs in the job's span, so its lines carry the job's ids.
-        let task = tokio::spawn(tracing::Instrument::in_current_span(async move {
-            loop {
-                tokio::time::sleep(period).await;
-                let until =
-                    chrono::Utc::now() + chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::seconds(30));
-                match store.renew_lease(&lease, until).await {
-                    Ok(()) => {}
-                    Err(StoreError::LeaseLost) => {
-                        tracing::warn!(job = %lease.job, "lease lost; stopping the job");
-                        flag.store(true, Ordering::SeqCst);
-                        return;
-                    }
-                    Err(error) => {
-                        tracing::warn!(job = %lease.job, error = %error, "renewing the lease failed; retrying")
-                    }
-                }
-            }
-        }));
-        Heartbeat { lost, task }
+        let task = tokio::spawn(tracing::Instrument::in_current_span(beat.run()));
+        Heartbeat { lost, cancelled, task }
     }
 
     pub(crate) fn is_lost(&self) -> bool {
         self.lost.load(Ordering::SeqCst)
+    }
+
+    /// Whether someone asked the job to stop.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+}
+
+impl Beat {
+    async fn run(self) {
+        let period = (self.duration / 3).max(Duration::from_millis(50));
+        let tick = period.min(CANCEL_POLL);
+        let mut renewed = Instant::now();
+        loop {
+            tokio::time::sleep(tick).await;
+            if renewed.elapsed() + tick / 2 >= period {
+                if !self.renew().await {
+                    return;
+                }
+                renewed = Instant::now();
+            }
+            if !self.cancelled.load(Ordering::SeqCst) {
+                match self.store.cancel_requested(&self.lease).await {
+                    Ok(true) => {
+                        tracing::info!(job = %self.lease.job, "cancel requested; stopping the job");
+                        self.cancelled.store(true, Ordering::SeqCst);
+                    }
+                    Ok(false) => {}
+                    Err(error) => tracing::warn!(job = %self.lease.job, %error, "reading the cancel flag failed"),
+                }
+            }
+        }
+    }
+
+    /// Renews the lease; false once it is lost.
+    async fn renew(&self) -> bool {
+        let until =
+            chrono::Utc::now() + chrono::Duration::from_std(self.duration).unwrap_or(chrono::Duration::seconds(30));
+        match self.store.renew_lease(&self.lease, until).await {
+            Ok(()) => true,
+            Err(StoreError::LeaseLost) => {
+                tracing::warn!(job = %self.lease.job, "lease lost; stopping the job");
+                self.lost.store(true, Ordering::SeqCst);
+                false
+            }
+            Err(error) => {
+                tracing::warn!(job = %self.lease.job, error = %error, "renewing the lease failed; retrying");
+                true
+            }
+        }
     }
 }
 

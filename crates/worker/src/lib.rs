@@ -16,8 +16,14 @@
 //!   transaction, and every attempt is recorded;
 //! - every line logged about a job is in its `job` span (a delivery's in its `callback` span),
 //!   which carries the job and org ids; metrics are counted in [`observe`].
+//! - a job asked to stop (cancel) stops at its next chunk once its heartbeat sees the request
+//!   (polled every [`CANCEL_POLL`]); the chunks in flight settle first, so committed rows keep
+//!   their result rows. A queued job asked to stop is cancelled by the finaliser beside the
+//!   worker, without waiting for a slot. A cancelled or failed job's result file lists the rows
+//!   it never reached as `UNPROCESSED`, read again from the upload within the reader's bound.
 
 mod callback;
+mod cancel;
 mod heartbeat;
 mod in_flight;
 pub mod observe;
@@ -25,6 +31,7 @@ mod parents;
 mod pipeline;
 mod reader;
 mod result_file;
+mod unprocessed;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +44,7 @@ use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 
 pub use callback::CallbackDispatcher;
+pub use heartbeat::CANCEL_POLL;
 
 /// Rows per committed chunk unless configured. Measured on two cores (docs/PERFORMANCE.md, fourth
 /// pass): 2,000-row chunks cut a 25,000-row insert by 10-15% against 500 on both backends, for about
@@ -129,6 +137,8 @@ pub enum RunOutcome {
     Released,
     /// Another worker took the job over.
     LeaseLost,
+    /// Stopped on request: the job is cancelled (`FAILED` to Zoho).
+    Cancelled,
 }
 
 /// The job worker.
@@ -175,14 +185,48 @@ impl Worker {
         }
         .instrument(span)
         .await;
-        if matches!(outcome, RunOutcome::Completed | RunOutcome::Failed) {
+        if matches!(outcome, RunOutcome::Completed | RunOutcome::Failed | RunOutcome::Cancelled) {
             self.ctx.wakeup.callbacks.notify_one();
         }
         Some((id, outcome))
     }
 
+    /// Cancels one job that was asked to stop while queued (or whose worker died), if there is
+    /// one; the worker's own loop does this beside its jobs.
+    pub async fn finalise_cancelled_once(&self) -> Option<(JobId, RunOutcome)> {
+        let claim = self.claims.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let owner = format!("{}#cancel{}", self.ctx.config.node_id, claim);
+        cancel::finalise_one(&self.ctx, &owner).await
+    }
+
     /// Runs jobs until `shutdown` turns true; the job in hand is checkpointed and released.
-    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+    /// Beside them, jobs asked to stop while queued are cancelled within [`CANCEL_POLL`]
+    /// (about half a second), whether or not a job is running.
+    pub async fn run(&self, shutdown: watch::Receiver<bool>) {
+        let finaliser = Worker { ctx: self.ctx.clone(), claims: std::sync::atomic::AtomicU64::new(0) };
+        let finaliser_shutdown = shutdown.clone();
+        let finalising = tokio::spawn(async move { finaliser.finalise_cancelled(finaliser_shutdown).await });
+        self.run_jobs(shutdown).await;
+        let _ = finalising.await;
+    }
+
+    /// The finaliser's loop: cancels queued jobs asked to stop, polling every [`CANCEL_POLL`].
+    async fn finalise_cancelled(&self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            if self.finalise_cancelled_once().await.is_some() {
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(CANCEL_POLL) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    async fn run_jobs(&self, mut shutdown: watch::Receiver<bool>) {
         loop {
             if *shutdown.borrow() {
                 return;

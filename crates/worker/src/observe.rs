@@ -38,6 +38,7 @@ fn run_label(outcome: RunOutcome) -> &'static str {
     match outcome {
         RunOutcome::Completed => "completed",
         RunOutcome::Failed => "failed",
+        RunOutcome::Cancelled => "cancelled",
         RunOutcome::Released => "released",
         RunOutcome::LeaseLost => "lease_lost",
     }
@@ -50,6 +51,7 @@ pub(crate) async fn record_run_end(ctx: &WorkerContext, org: OrgId, id: JobId, o
     let state = match outcome {
         RunOutcome::Completed => "COMPLETED",
         RunOutcome::Failed => "FAILED",
+        RunOutcome::Cancelled => "CANCELLED",
         RunOutcome::Released | RunOutcome::LeaseLost => return,
     };
     metrics::counter!(JOBS_FINISHED, "state" => state).increment(1);

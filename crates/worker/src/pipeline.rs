@@ -17,7 +17,7 @@ use crate::heartbeat::Heartbeat;
 use crate::in_flight::{InFlight, NewValues, Settled};
 use crate::parents::load_parent_keys;
 use crate::reader::{read_chunks, ReadPlan, ReaderMessage};
-use crate::result_file::{write_result_file, ResultStream};
+use crate::result_file::{write_partial_result_file, write_result_file, ResultStream};
 use crate::{RunOutcome, WorkerContext};
 
 /// Chunks read ahead of the one being applied.
@@ -29,13 +29,15 @@ const MAX_ATTEMPTS: u32 = 10;
 
 /// Why a run stopped early.
 #[derive(Debug)]
-enum Stop {
+pub(crate) enum Stop {
     /// The job cannot run: fail it with this reason.
     Permanent(String),
     /// The store kept failing: give the job back.
     Transient(StoreError),
     LeaseLost,
     Shutdown,
+    /// Someone asked the job to stop.
+    Cancelled,
 }
 
 impl From<StoreError> for Stop {
@@ -69,6 +71,7 @@ pub(crate) async fn run_job(
         Err(Stop::Permanent(reason)) => fail(ctx, &job, &lease, &reason).await,
         Err(Stop::LeaseLost) => RunOutcome::LeaseLost,
         Err(Stop::Shutdown) => release(ctx, &lease).await,
+        Err(Stop::Cancelled) => crate::cancel::cancel(ctx, &job, &lease).await,
         Err(Stop::Transient(error)) if job.attempts >= MAX_ATTEMPTS => {
             fail(ctx, &job, &lease, &format!("storage kept failing: {error}")).await
         }
@@ -119,6 +122,9 @@ async fn run_resources(
         let progress = job.resources.get(index).copied();
         if progress.is_some_and(|p| p.state == ResourceState::Done) {
             continue;
+        }
+        if heartbeat.is_cancelled() {
+            return Err(Stop::Cancelled);
         }
         let module = facts
             .schema
@@ -185,6 +191,9 @@ async fn run_resource(
         while let Some(message) = receiver.recv().await {
             if heartbeat.is_lost() {
                 return Err(Stop::LeaseLost);
+            }
+            if heartbeat.is_cancelled() {
+                return Err(Stop::Cancelled);
             }
             match message {
                 ReaderMessage::Encoding(encoding) => {
@@ -299,7 +308,7 @@ async fn resolve_chunk_lookups(
 }
 
 /// Retries a store call on transient errors with backoff and jitter.
-async fn with_retries<T, F, Fut>(mut call: F) -> Result<T, Stop>
+pub(crate) async fn with_retries<T, F, Fut>(mut call: F) -> Result<T, Stop>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, StoreError>>,
@@ -348,7 +357,7 @@ async fn finish(ctx: &WorkerContext, job: &Job, lease: &Lease, results: Option<R
 
 async fn fail(ctx: &WorkerContext, job: &Job, lease: &Lease, reason: &str) -> RunOutcome {
     tracing::warn!(job = %job.id, reason, "job failed");
-    let partial = write_result_file(ctx, job).await.ok();
+    let partial = write_partial_result_file(ctx, job).await.ok();
     match with_retries(|| ctx.store.fail_job(lease, reason, partial.as_deref(), chrono::Utc::now())).await {
         Ok(()) => RunOutcome::Failed,
         Err(Stop::LeaseLost) => RunOutcome::LeaseLost,
@@ -356,7 +365,7 @@ async fn fail(ctx: &WorkerContext, job: &Job, lease: &Lease, reason: &str) -> Ru
     }
 }
 
-async fn release(ctx: &WorkerContext, lease: &Lease) -> RunOutcome {
+pub(crate) async fn release(ctx: &WorkerContext, lease: &Lease) -> RunOutcome {
     if let Err(error) = ctx.store.release_job(lease).await {
         tracing::warn!(job = %lease.job, error = %error, "releasing the job failed; its lease will expire");
     }

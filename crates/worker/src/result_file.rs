@@ -2,16 +2,21 @@
 //! ([`ResultStream`], on a thread of its own), so finishing costs only the zip's last bytes; a
 //! resumed job, or one whose stream failed, writes it from the stored result rows, page by page
 //! ([`write_result_file`]). Either way the zip is then stored as a blob.
+//!
+//! A job that ends `FAILED` (cancelled or not) gets [`write_partial_result_file`]: the rows it
+//! committed keep their result rows, and the rows it never reached follow as `UNPROCESSED`.
 
 use std::fs::File;
 use std::io::BufWriter;
 
 use bulkwrite_core::result::{result_csv_name, ResultRow, ResultZipWriter};
-use bulkwrite_store::{Job, StoreError};
+use bulkwrite_core::state::ResourceState;
+use bulkwrite_store::{Job, LocalBlob, StoreError};
 use tempfile::TempPath;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::unprocessed::{write_unprocessed, UnreadRows};
 use crate::WorkerContext;
 
 /// Result rows read per page.
@@ -76,7 +81,43 @@ impl ResultStream {
 
 /// Writes the result zip of `job` from its stored result rows and returns its blob key.
 pub(crate) async fn write_result_file(ctx: &WorkerContext, job: &Job) -> Result<String, StoreError> {
+    write_zip(ctx, job, Vec::new()).await
+}
+
+/// Writes the result zip of a job that stops before its end: its stored result rows, then an
+/// `UNPROCESSED` row for each data row it never reached (resource by resource).
+pub(crate) async fn write_partial_result_file(ctx: &WorkerContext, job: &Job) -> Result<String, StoreError> {
+    // The claimed copy's progress is stale; the stored one says which resources are done.
+    let current = ctx.store.get_job(job.org, job.id).await.ok().flatten().unwrap_or_else(|| job.clone());
+    let mut unread = Vec::with_capacity(current.spec.resources.len());
+    for (index, resource) in current.spec.resources.iter().enumerate() {
+        let done = current.resources.get(index).is_some_and(|p| p.state == ResourceState::Done);
+        unread.push(if done { None } else { upload_of(ctx, &current, resource).await });
+    }
+    write_zip(ctx, &current, unread).await
+}
+
+/// The upload a resource reads, on local disk; `None` when it is gone (no rows can be listed).
+async fn upload_of(
+    ctx: &WorkerContext,
+    job: &Job,
+    resource: &bulkwrite_core::jobspec::ResourceSpec,
+) -> Option<LocalBlob> {
+    let file_id = bulkwrite_core::ids::FileId::parse(&resource.file_id)?;
+    let upload = ctx.store.get_upload(job.org, file_id).await.ok().flatten()?;
+    ctx.blobs
+        .local(&upload.blob_key)
+        .await
+        .inspect_err(|error| tracing::warn!(job = %job.id, %error, "the upload is gone; no UNPROCESSED rows"))
+        .ok()
+}
+
+/// The zip of stored result rows, each resource followed by its unread rows when `unread`
+/// holds its upload.
+async fn write_zip(ctx: &WorkerContext, job: &Job, unread: Vec<Option<LocalBlob>>) -> Result<String, StoreError> {
     let (file, path) = staged_file(ctx)?;
+    let limits = ctx.config.limits;
+    let last_row = limits.rows_read_per_file();
     let store = std::sync::Arc::clone(&ctx.store);
     let job_owned = job.clone();
     let handle = tokio::runtime::Handle::current();
@@ -90,10 +131,25 @@ pub(crate) async fn write_result_file(ctx: &WorkerContext, job: &Job) -> Result<
                 for row in &rows {
                     writer.write_row(row)?;
                 }
-                match rows.last() {
-                    Some(last) if rows.len() == PAGE as usize => after = last.row_no,
-                    _ => break,
+                if let Some(last) = rows.last() {
+                    after = last.row_no;
                 }
+                if rows.len() < PAGE as usize {
+                    break;
+                }
+            }
+            if let Some(Some(blob)) = unread.get(index) {
+                let rows = UnreadRows {
+                    zip_path: blob.path(),
+                    resource,
+                    requested_encoding: job_owned.spec.character_encoding.as_deref(),
+                    limits,
+                    max_columns: limits.max_columns.max(resource.header.len()),
+                    after,
+                    last_row,
+                };
+                let listed = write_unprocessed(&mut writer, &rows)?;
+                tracing::info!(job = %job_owned.id, resource = index, unprocessed = listed, "unprocessed rows listed");
             }
         }
         finish_zip(writer)

@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use bulkwrite_core::ids::JobId;
 use bulkwrite_wire::{ApiError, ErrorCode};
-use serde_json::json;
 
 use crate::auth::Auth;
 use crate::error::{ApiResult, Failure};
@@ -13,7 +12,8 @@ use crate::paths::ZPath;
 use crate::response::json_response;
 use crate::AppState;
 
-/// `GET /bulkwrite/v1/jobs/{job_id}`: the queue's view of a job (attempts, error, times).
+/// `GET /bulkwrite/v1/jobs/{job_id}`: the queue's view of a job (state, attempts, error, cancel
+/// request, times).
 pub async fn get_job_state(
     State(state): State<AppState>,
     ZPath(job_id): ZPath<String>,
@@ -21,22 +21,7 @@ pub async fn get_job_state(
 ) -> ApiResult<Response> {
     let id = readable_job(&auth, &job_id)?;
     let job = state.store.get_job(auth.0.org, id).await?.ok_or_else(not_found)?;
-    let resources: Vec<_> = job
-        .resources
-        .iter()
-        .map(|r| json!({"state": r.state.as_str(), "rows_done": r.rows_done, "added": r.added, "updated": r.updated, "skipped": r.skipped}))
-        .collect();
-    let body = json!({
-        "id": job.id.to_string(),
-        "state": job.state.as_str(),
-        "attempts": job.attempts,
-        "api_version": job.api_version,
-        "character_encoding": job.character_encoding,
-        "error": job.error,
-        "created_at": job.created_at.to_rfc3339(),
-        "finished_at": job.finished_at.map(|t| t.to_rfc3339()),
-        "resources": resources,
-    });
+    let body = super::job_control::job_state_document(&job);
     Ok(json_response(StatusCode::OK, &body))
 }
 

@@ -5,6 +5,7 @@ pub mod download;
 pub mod extensions;
 pub mod fallback;
 pub mod health;
+pub mod job_control;
 pub mod jobs;
 pub mod metadata;
 pub mod oauth;

@@ -10,29 +10,29 @@ use serde_json::{json, Value};
 use crate::harness::{Server, TOKEN};
 
 /// A scratch directory with its own `HOME` (so no real profiles file is read).
-struct Workspace {
-    dir: PathBuf,
+pub(crate) struct Workspace {
+    pub(crate) dir: PathBuf,
 }
 
 impl Workspace {
-    fn new() -> Workspace {
+    pub(crate) fn new() -> Workspace {
         let dir = tempfile::tempdir().expect("temp dir").keep();
         std::fs::create_dir_all(dir.join("home")).unwrap();
         Workspace { dir }
     }
 
-    fn write(&self, name: &str, text: &str) -> PathBuf {
+    pub(crate) fn write(&self, name: &str, text: &str) -> PathBuf {
         let path = self.dir.join(name);
         std::fs::write(&path, text).unwrap();
         path
     }
 
-    fn read(&self, name: &str) -> String {
+    pub(crate) fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
     }
 
     /// `bulkwrite ARGS` with no connection settings but those given in `env`.
-    fn run_with(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
+    pub(crate) fn run_with(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
         let mut command = Command::new(env!("CARGO_BIN_EXE_bulkwrite"));
         command.args(args).current_dir(&self.dir).env("HOME", self.dir.join("home"));
         for key in ["BULKWRITE_SERVER", "BULKWRITE_TOKEN", "BULKWRITE_ORG", "BULKWRITE_PROFILE", "BULKWRITE_PROFILES"] {
@@ -45,12 +45,12 @@ impl Workspace {
     }
 
     /// `bulkwrite ARGS` against `server` through the environment, as a script would.
-    fn run(&self, server: &Server, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, server: &Server, args: &[&str]) -> Output {
         self.run_with(&[("BULKWRITE_SERVER", &server.base), ("BULKWRITE_TOKEN", TOKEN)], args)
     }
 
     /// `bulkwrite --json ARGS`: the exit code and the JSON document on stdout.
-    fn json(&self, server: &Server, args: &[&str]) -> (i32, Value) {
+    pub(crate) fn json(&self, server: &Server, args: &[&str]) -> (i32, Value) {
         let mut all = vec!["--json"];
         all.extend_from_slice(args);
         let output = self.run(server, &all);
@@ -58,19 +58,19 @@ impl Workspace {
     }
 }
 
-fn code(output: &Output) -> i32 {
+pub(crate) fn code(output: &Output) -> i32 {
     output.status.code().expect("exited normally")
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-fn parse(output: &Output) -> Value {
+pub(crate) fn parse(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", stdout(output), stderr(output)))
 }

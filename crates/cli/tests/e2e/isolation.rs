@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::harness::Server;
 
 /// A second org and an all-scopes token of its admin.
-async fn second_org(server: &Server) -> (String, String) {
+pub(crate) async fn second_org(server: &Server) -> (String, String) {
     let request = json!({"company_name": "Other Org", "admin": {"first_name": "Oli", "last_name": "Other", "email": "oli@other.example"}});
     let (status, created) = server.admin(Method::POST, "/orgs", request).await;
     assert_eq!(status, 201, "{created}");
@@ -17,7 +17,7 @@ async fn second_org(server: &Server) -> (String, String) {
     (org, minted["access_token"].as_str().unwrap().to_string())
 }
 
-async fn send_as(server: &Server, token: &str, method: Method, path: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn send_as(server: &Server, token: &str, method: Method, path: &str, body: Value) -> (u16, Value) {
     let response = server
         .http
         .request(method, server.url(path))

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `bulkwrite` binary on `127.0.0.1:0`, driven over HTTP.
 
 mod callback;
+mod cancel;
 mod cli;
 mod corpus;
 mod crash;
@@ -9,6 +10,7 @@ mod harness;
 mod hostile;
 mod import;
 mod isolation;
+mod list;
 mod metadata;
 mod multinode;
 mod oauth;

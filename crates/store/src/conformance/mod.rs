@@ -45,7 +45,13 @@ macro_rules! conformance_tests {
             revoking_a_refresh_token_revokes_its_access_tokens,
             orgs_users_and_clients,
             schemas_round_trip,
-            ping_answers_and_the_queue_is_counted
+            ping_answers_and_the_queue_is_counted,
+            a_cancelled_queued_job_is_finalised_without_a_slot,
+            a_running_job_sees_its_cancel_request,
+            a_finished_job_keeps_no_cancel_request,
+            a_job_asked_to_stop_is_never_resumed,
+            an_expired_lease_of_a_job_asked_to_stop_goes_to_the_finaliser,
+            jobs_list_newest_first_filtered_and_paged
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
@@ -60,12 +66,14 @@ macro_rules! conformance_tests {
 }
 
 mod health;
+mod cancel;
 mod in_flight;
 mod jobs;
 mod orgs;
 mod records;
 
 pub use health::*;
+pub use cancel::*;
 pub use in_flight::*;
 pub use jobs::*;
 pub use orgs::*;
