@@ -60,6 +60,7 @@ mod oauth;
 mod orgs;
 mod records;
 mod results;
+mod retention;
 mod rows;
 pub mod scratch;
 mod tls;

@@ -17,6 +17,7 @@ mod orgs;
 mod pool;
 mod records;
 mod results;
+mod retention;
 mod rows;
 mod uploads;
 

@@ -8,12 +8,25 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::{db_error, instant, json_error};
 
 pub(crate) const JOB_COLUMNS: &str =
-    "id, org, created_by, api_version, spec_json, state, attempts, character_encoding, result_blob, error, created_at, finished_at";
+    "id, org, created_by, api_version, spec_json, state, attempts, character_encoding, result_blob, error, created_at, finished_at, result_expired_at";
 
 pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlite::Params) -> StoreResult<Option<Job>> {
     let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE {where_clause}");
-    type Raw =
-        (i64, i64, i64, String, String, String, i64, Option<String>, Option<String>, Option<String>, i64, Option<i64>);
+    type Raw = (
+        i64,
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        i64,
+        Option<i64>,
+        Option<i64>,
+    );
     let raw: Option<Raw> = conn
         .query_row(&sql, args, |row| {
             Ok((
@@ -29,6 +42,7 @@ pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlit
                 row.get(9)?,
                 row.get(10)?,
                 row.get(11)?,
+                row.get(12)?,
             ))
         })
         .optional()
@@ -46,6 +60,7 @@ pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlit
         error,
         created,
         finished,
+        result_expired,
     )) = raw
     else {
         return Ok(None);
@@ -66,6 +81,7 @@ pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlit
         error,
         created_at: instant(created)?,
         finished_at: finished.map(instant).transpose()?,
+        result_expired_at: result_expired.map(instant).transpose()?,
     }))
 }
 

@@ -40,6 +40,10 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn put_file(&self, key: &str, staged: &Path) -> StoreResult<u64>;
     /// A local readable copy of the blob.
     async fn local(&self, key: &str) -> StoreResult<LocalBlob>;
+    /// Deletes the blob and frees its space. A blob that is not there is no error, so two
+    /// sweepers deleting the same key, or a sweep repeated after a crash, both succeed. A local
+    /// copy handed out before stays readable until it is dropped.
+    async fn delete(&self, key: &str) -> StoreResult<()>;
 }
 
 /// Blobs as files under one directory: the embedded default.
@@ -100,5 +104,16 @@ impl BlobStore for DirBlobStore {
             return Err(StoreError::NotFound(format!("blob {key}")));
         }
         Ok(LocalBlob { path, _temporary: None })
+    }
+
+    /// Unlinks the file; a reader that opened it before keeps reading it (POSIX), and the
+    /// space returns when the last reader closes it.
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        let path = self.path_of(key)?;
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(StoreError::Io(error)),
+        }
     }
 }

@@ -44,7 +44,10 @@ macro_rules! conformance_tests {
             grant_codes_redeem_once_and_expire,
             revoking_a_refresh_token_revokes_its_access_tokens,
             orgs_users_and_clients,
-            schemas_round_trip
+            schemas_round_trip,
+            uploads_expire_unless_a_job_needs_them,
+            results_expire_and_their_rows_go,
+            sweeps_at_once_expire_each_file_once
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
@@ -62,11 +65,13 @@ mod in_flight;
 mod jobs;
 mod orgs;
 mod records;
+mod retention;
 
 pub use in_flight::*;
 pub use jobs::*;
 pub use orgs::*;
 pub use records::*;
+pub use retention::*;
 
 pub(super) const ORG: OrgId = OrgId::new_const(111_222_333);
 pub(super) const OTHER_ORG: OrgId = OrgId::new_const(444_555_666);
