@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use bulkwrite_core::callback_url::CallbackPolicy;
 use bulkwrite_core::schema::{CustomFieldSpec, CustomModuleSpec, DataType};
+use bulkwrite_worker::RetentionConfig;
 use serde::Deserialize;
 
 /// `bulkwrite serve` options. Every one can also come from the environment or the TOML file.
@@ -64,6 +65,13 @@ pub struct ServeArgs {
     /// Jobs of one org that run at once across all nodes [default: 10, Zoho Standard edition's concurrency].
     #[arg(long, env = "BULKWRITE_MAX_RUNNING_PER_ORG")]
     pub max_running_per_org: Option<u32>,
+    /// How long an upload that no unfinished job needs is kept: `7d`, `12h`, `30m`, `90s`
+    /// [default: 7d].
+    #[arg(long, env = "BULKWRITE_UPLOAD_RETENTION")]
+    pub upload_retention: Option<String>,
+    /// How long a finished job's result file is kept, like `7d` [default: 7d, as Zoho's result link].
+    #[arg(long, env = "BULKWRITE_RESULT_RETENTION")]
+    pub result_retention: Option<String>,
     /// `postgres://user@host:port/db` to share one PostgreSQL database between nodes; `sqlite://PATH`
     /// or nothing for the embedded database in the data directory.
     #[arg(long, env = "BULKWRITE_DATABASE_URL", hide_env_values = true)]
@@ -94,6 +102,8 @@ pub struct FileConfig {
     pub admin_key: Option<String>,
     pub access_token_seconds: Option<u64>,
     pub max_running_per_org: Option<u32>,
+    pub upload_retention: Option<String>,
+    pub result_retention: Option<String>,
     pub database_url: Option<String>,
     pub role: Option<String>,
     /// The first org's company name and IANA time zone.
@@ -128,6 +138,8 @@ pub struct Config {
     pub admin_key: Option<String>,
     pub access_token_seconds: u64,
     pub max_running_per_org: u32,
+    /// How long uploads and result files are kept (the sweeper's interval follows from it).
+    pub retention: RetentionConfig,
     pub database: Database,
     pub role: Role,
 }
@@ -213,7 +225,14 @@ impl Config {
         let database = database(args.database_url.as_deref().or(file.database_url.as_deref()), &data_dir)?;
         let role = role(args.role.as_deref().or(file.role.as_deref()))?;
         time_zone.parse::<chrono_tz::Tz>().map_err(|_| anyhow::anyhow!("unknown time zone '{time_zone}'"))?;
+        let retention = RetentionConfig {
+            uploads: retention(args.upload_retention.as_deref().or(file.upload_retention.as_deref()))
+                .context("BULKWRITE_UPLOAD_RETENTION")?,
+            results: retention(args.result_retention.as_deref().or(file.result_retention.as_deref()))
+                .context("BULKWRITE_RESULT_RETENTION")?,
+        };
         Ok(Config {
+            retention,
             listen: args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             data_dir,
             database,
@@ -252,6 +271,36 @@ impl Config {
     }
 }
 
+/// A retention setting, or the default (7 days).
+fn retention(text: Option<&str>) -> anyhow::Result<Duration> {
+    match text {
+        None => Ok(bulkwrite_worker::DEFAULT_RETENTION),
+        Some(text) => parse_duration(text).map_err(anyhow::Error::msg),
+    }
+}
+
+/// A positive duration: a whole number with `d`, `h`, `m` or `s` (`7d`, `12h`, `30m`, `90s`);
+/// a bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let expected = || format!("'{text}' is not a duration like 7d, 12h, 30m or 90s");
+    let count: u64 = number.parse().map_err(|_| expected())?;
+    let unit_seconds: u64 = match unit.trim() {
+        "d" => 86_400,
+        "h" => 3_600,
+        "m" => 60,
+        "s" | "" => 1,
+        _ => return Err(expected()),
+    };
+    let seconds = count.checked_mul(unit_seconds).ok_or_else(expected)?;
+    if seconds == 0 {
+        return Err(format!("'{text}' is no time at all; a retention must be positive"));
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
 fn load_file(explicit: Option<&Path>, data_dir: &Path) -> anyhow::Result<FileConfig> {
     let path = match explicit {
         Some(path) => path.to_path_buf(),
@@ -265,4 +314,21 @@ fn load_file(explicit: Option<&Path>, data_dir: &Path) -> anyhow::Result<FileCon
     };
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_with_their_units() {
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(12 * 3_600)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1_800)));
+        assert_eq!(parse_duration(" 90s "), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        for bad in ["", "d", "7w", "-1d", "1.5h", "0s", "99999999999999999999d", "7 days"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 }

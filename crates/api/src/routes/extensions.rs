@@ -36,6 +36,9 @@ pub async fn get_job_state(
         "created_at": job.created_at.to_rfc3339(),
         "finished_at": job.finished_at.map(|t| t.to_rfc3339()),
         "resources": resources,
+        "result_expired": job.result_expired_at.is_some(),
+        "result_expired_at": job.result_expired_at.map(|t| t.to_rfc3339()),
+        "result_expires_at": result_expires_at(&state, &job).map(|t| t.to_rfc3339()),
     });
     Ok(json_response(StatusCode::OK, &body))
 }
@@ -49,6 +52,13 @@ pub async fn get_callback_report(
     let id = readable_job(&auth, &job_id)?;
     let report = state.store.callback_report(auth.0.org, id).await?.ok_or_else(not_found)?;
     Ok(json_response(StatusCode::OK, &report))
+}
+
+/// When retention will expire (or expired) the job's result file: its finish plus the
+/// configured retention; `None` while the job runs.
+fn result_expires_at(state: &AppState, job: &bulkwrite_store::Job) -> Option<chrono::DateTime<chrono::Utc>> {
+    let retention = chrono::Duration::from_std(state.config.result_retention).ok()?;
+    job.finished_at?.checked_add_signed(retention)
 }
 
 fn not_found() -> Failure {
