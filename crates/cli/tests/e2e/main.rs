@@ -12,5 +12,6 @@ mod metadata;
 mod multinode;
 mod oauth;
 mod records_api;
+mod retention;
 mod sdk;
 mod seed;
