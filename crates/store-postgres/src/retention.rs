@@ -32,17 +32,23 @@ pub(crate) async fn hold_uploads(tx: &Transaction<'_>, org: OrgId, job: JobId, f
         &[&signed(org.get()), &ids],
     )
     .await?;
+    // Only uploads of this org are kept for the job; other ids name nothing to keep.
+    let mut held: Vec<i64> = Vec::with_capacity(rows.len());
     for row in &rows {
+        let file_id: i64 = get(row, 0)?;
         let expired: bool = get(row, 1)?;
         if expired {
-            let file_id: i64 = get(row, 0)?;
             return Err(StoreError::Expired(format!("upload {file_id}")));
         }
+        held.push(file_id);
+    }
+    if held.is_empty() {
+        return Ok(());
     }
     execute(
         tx,
         "INSERT INTO job_uploads (file_id, job_id) SELECT unnest($1::bigint[]), $2 ON CONFLICT DO NOTHING",
-        &[&ids, &signed(job.get())],
+        &[&held, &signed(job.get())],
     )
     .await?;
     Ok(())

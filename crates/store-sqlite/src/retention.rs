@@ -24,8 +24,11 @@ pub(crate) fn hold_uploads(tx: &Connection, org: OrgId, job: JobId, file_ids: &[
             )
             .optional()
             .map_err(db_error)?;
-        if let Some(Some(_)) = expired {
-            return Err(StoreError::Expired(format!("upload {file_id}")));
+        match expired {
+            // Not an upload of this org: nothing to keep.
+            None => continue,
+            Some(Some(_)) => return Err(StoreError::Expired(format!("upload {file_id}"))),
+            Some(None) => {}
         }
         tx.execute(
             "INSERT OR IGNORE INTO job_uploads (file_id, job_id) VALUES (?1, ?2)",

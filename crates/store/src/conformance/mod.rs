@@ -47,7 +47,8 @@ macro_rules! conformance_tests {
             schemas_round_trip,
             uploads_expire_unless_a_job_needs_them,
             results_expire_and_their_rows_go,
-            sweeps_at_once_expire_each_file_once
+            sweeps_at_once_expire_each_file_once,
+            a_job_and_a_sweep_never_both_win_an_upload
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

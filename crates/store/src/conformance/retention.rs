@@ -156,3 +156,57 @@ pub async fn sweeps_at_once_expire_each_file_once(store: Arc<dyn Store>) {
     y.unwrap();
     assert!(store.expired_blobs(100).await.unwrap().is_empty(), "{second:?} forgotten");
 }
+
+pub async fn a_job_and_a_sweep_never_both_win_an_upload(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let now = instant(Utc::now());
+    let first_file: u64 = 5_725_767_000_000_040_000;
+    let count: u64 = 30;
+    for n in 0..count {
+        store.insert_upload(upload(first_file + n, ORG, now - Duration::days(WEEK + 1))).await.unwrap();
+    }
+    let create = |n: u64| NewJob {
+        id: JobId::new(24_000 + n),
+        org: ORG,
+        created_by: ADMIN,
+        api_version: "v2".into(),
+        spec: spec_on(first_file + n),
+        created_at: Utc::now(),
+    };
+    let creator = async {
+        let mut outcomes = Vec::new();
+        for n in 0..count {
+            outcomes.push(store.create_job(create(n)).await);
+        }
+        outcomes
+    };
+    let sweeper = async {
+        let small = Expiry { limit: 1, ..expiry(now, WEEK) };
+        let mut expired = 0;
+        loop {
+            let swept = store.expire_uploads(&small).await.unwrap();
+            expired += swept;
+            if swept == 0 {
+                return expired;
+            }
+        }
+    };
+    let (outcomes, _) = tokio::join!(creator, sweeper);
+    // Whatever the sweep left, the next one takes: only uploads no job holds.
+    store.expire_uploads(&expiry(now, WEEK)).await.unwrap();
+    for (n, outcome) in (0..count).zip(outcomes) {
+        let job = store.get_job(ORG, JobId::new(24_000 + n)).await.unwrap();
+        let upload = store.get_upload(ORG, FileId::new(first_file + n)).await.unwrap().unwrap();
+        match outcome {
+            Ok(()) => {
+                assert!(job.is_some());
+                assert_eq!(upload.expired_at, None, "upload {n} expired under an accepted job");
+            }
+            Err(StoreError::Expired(_)) => {
+                assert!(job.is_none(), "a refused job is not stored");
+                assert!(upload.expired_at.is_some(), "job {n} refused on a live upload");
+            }
+            Err(other) => panic!("job {n}: {other}"),
+        }
+    }
+}
