@@ -117,3 +117,27 @@ impl BlobStore for DirBlobStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_deleted_blob_is_gone_and_deleting_again_is_no_error() {
+        let root = tempfile::tempdir().unwrap();
+        let blobs = DirBlobStore::open(root.path()).unwrap();
+        let staged = blobs.staging_dir().join("upload");
+        std::fs::write(&staged, b"PK zip bytes").unwrap();
+        blobs.put_file("uploads/1/2.zip", &staged).await.unwrap();
+        let reader = blobs.local("uploads/1/2.zip").await.unwrap();
+        let open = std::fs::File::open(reader.path()).unwrap();
+        blobs.delete("uploads/1/2.zip").await.unwrap();
+        assert!(!root.path().join("blobs/uploads/1/2.zip").exists(), "the file is unlinked");
+        assert!(matches!(blobs.local("uploads/1/2.zip").await, Err(StoreError::NotFound(_))));
+        blobs.delete("uploads/1/2.zip").await.unwrap();
+        let mut still = String::new();
+        std::io::Read::read_to_string(&mut &open, &mut still).unwrap();
+        assert_eq!(still, "PK zip bytes", "a reader that opened it before reads on");
+        assert!(blobs.delete("../outside").await.is_err(), "keys stay inside the store");
+    }
+}

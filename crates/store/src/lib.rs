@@ -13,7 +13,10 @@
 //!   (or a second worker's copy of one) never commits;
 //! - every job write is fenced by the lease owner and fails with [`StoreError::LeaseLost`]
 //!   once another worker holds the job;
-//! - a job's final state and its callback delivery are committed together (the outbox).
+//! - a job's final state and its callback delivery are committed together (the outbox);
+//! - retention never expires an upload an unfinished job names, and no job is created on an
+//!   expired upload; expiring a file marks its row and queues its blob for deletion in one
+//!   transaction, so a blob is deleted only once nothing can be given it any more.
 
 pub mod blob;
 #[cfg(feature = "conformance")]
