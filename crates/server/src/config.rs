@@ -331,4 +331,24 @@ mod tests {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn retentions_come_from_the_file_and_flags_win() {
+        let dir = std::env::temp_dir().join(format!("bulkwrite-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("bulkwrite.toml");
+        std::fs::write(&file, "upload_retention = \"90s\"\nresult_retention = \"12h\"\n").unwrap();
+        let defaults =
+            Config::resolve(&ServeArgs { data_dir: Some(dir.join("none")), ..ServeArgs::default() }).unwrap();
+        assert_eq!(defaults.retention, RetentionConfig::default(), "7 days each");
+        let args =
+            ServeArgs { config: Some(file.clone()), result_retention: Some("30m".into()), ..ServeArgs::default() };
+        let config = Config::resolve(&args).unwrap();
+        assert_eq!(config.retention.uploads, Duration::from_secs(90));
+        assert_eq!(config.retention.results, Duration::from_secs(1800));
+        let wrong = ServeArgs { upload_retention: Some("soon".into()), ..args };
+        let error = format!("{:#}", Config::resolve(&wrong).unwrap_err());
+        assert!(error.contains("BULKWRITE_UPLOAD_RETENTION") && error.contains("soon"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
