@@ -18,7 +18,9 @@ CREATE TABLE job_uploads (
 INSERT INTO job_uploads (file_id, job_id)
     SELECT DISTINCT (r ->> 'file_id')::BIGINT, j.id
     FROM jobs j, jsonb_array_elements(j.spec_json::jsonb -> 'resources') r
-    WHERE j.finished_at IS NULL AND (r ->> 'file_id') ~ '^[0-9]{1,18}$';
+    WHERE j.finished_at IS NULL
+      AND CASE WHEN (r ->> 'file_id') ~ '^[0-9]{1,19}$' THEN (r ->> 'file_id')::NUMERIC END
+          <= 9223372036854775807;
 
 -- Blobs of expired files, queued in the transaction that expired them; the sweeper deletes the
 -- blob, then the key.
