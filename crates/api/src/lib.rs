@@ -47,7 +47,7 @@ pub struct ApiConfig {
     pub admin_key: Option<String>,
     /// Lifetime of minted access tokens in seconds (Zoho: 3600).
     pub access_token_seconds: u64,
-    /// How long a finished job's result file is kept (shown as `result_expires_time` in our
+    /// How long a finished job's result file is kept (shown as `result_expires_at` in our
     /// own job view; the sweeper does the expiring).
     pub result_retention: std::time::Duration,
 }
