@@ -52,6 +52,9 @@ pub struct ApiConfig {
     pub admin_key: Option<String>,
     /// Lifetime of minted access tokens in seconds (Zoho: 3600).
     pub access_token_seconds: u64,
+    /// How long a finished job's result file is kept (shown as `result_expires_at` in our
+    /// own job view; the sweeper does the expiring).
+    pub result_retention: std::time::Duration,
 }
 
 impl Default for ApiConfig {
@@ -64,6 +67,7 @@ impl Default for ApiConfig {
             oauth_error_status: 200,
             admin_key: None,
             access_token_seconds: 3600,
+            result_retention: std::time::Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

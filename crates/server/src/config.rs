@@ -10,6 +10,7 @@ use anyhow::Context;
 use bulkwrite_core::callback_url::CallbackPolicy;
 use bulkwrite_core::limits::Limits;
 use bulkwrite_core::schema::{CustomFieldSpec, CustomModuleSpec, DataType};
+use bulkwrite_worker::RetentionConfig;
 use serde::{Deserialize, Serialize};
 
 /// `bulkwrite serve` settings, from flags, `BULKWRITE_*` environment variables and the TOML file
@@ -95,6 +96,13 @@ pub struct ServeArgs {
     /// Jobs of one org that run at once across all nodes [default: 10, Zoho Standard edition's concurrency].
     #[arg(long, env = "BULKWRITE_MAX_RUNNING_PER_ORG")]
     pub max_running_per_org: Option<u32>,
+    /// How long an upload that no unfinished job needs is kept: `7d`, `12h`, `30m`, `90s`
+    /// [default: 7d].
+    #[arg(long, env = "BULKWRITE_UPLOAD_RETENTION")]
+    pub upload_retention: Option<String>,
+    /// How long a finished job's result file is kept, like `7d` [default: 7d, as Zoho's result link].
+    #[arg(long, env = "BULKWRITE_RESULT_RETENTION")]
+    pub result_retention: Option<String>,
     /// `postgres://user@host:port/db` to share one PostgreSQL database between nodes; `sqlite://PATH`
     /// or nothing for the embedded database in the data directory.
     #[arg(long, env = "BULKWRITE_DATABASE_URL", hide_env_values = true)]
@@ -162,6 +170,8 @@ pub struct Config {
     pub admin_key: Option<String>,
     pub access_token_seconds: u64,
     pub max_running_per_org: u32,
+    /// How long uploads and result files are kept (the sweeper's interval follows from it).
+    pub retention: RetentionConfig,
     pub database: Database,
     pub role: Role,
     pub log_format: LogFormat,
@@ -267,7 +277,12 @@ impl Config {
         let role = role(settings.role.as_deref())?;
         let log_format = log_format(settings.log_format.as_deref())?;
         time_zone.parse::<chrono_tz::Tz>().map_err(|_| anyhow::anyhow!("unknown time zone '{time_zone}'"))?;
+        let retention = RetentionConfig {
+            uploads: retention(settings.upload_retention.as_deref()).context("BULKWRITE_UPLOAD_RETENTION")?,
+            results: retention(settings.result_retention.as_deref()).context("BULKWRITE_RESULT_RETENTION")?,
+        };
         Ok(Config {
+            retention,
             listen: settings.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             data_dir,
             database,
@@ -315,6 +330,36 @@ fn limits(settings: &ServeArgs) -> Limits {
     }
 }
 
+/// A retention setting, or the default (7 days).
+fn retention(text: Option<&str>) -> anyhow::Result<Duration> {
+    match text {
+        None => Ok(bulkwrite_worker::DEFAULT_RETENTION),
+        Some(text) => parse_duration(text).map_err(anyhow::Error::msg),
+    }
+}
+
+/// A positive duration: a whole number with `d`, `h`, `m` or `s` (`7d`, `12h`, `30m`, `90s`);
+/// a bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let expected = || format!("'{text}' is not a duration like 7d, 12h, 30m or 90s");
+    let count: u64 = number.parse().map_err(|_| expected())?;
+    let unit_seconds: u64 = match unit.trim() {
+        "d" => 86_400,
+        "h" => 3_600,
+        "m" => 60,
+        "s" | "" => 1,
+        _ => return Err(expected()),
+    };
+    let seconds = count.checked_mul(unit_seconds).ok_or_else(expected)?;
+    if seconds == 0 {
+        return Err(format!("'{text}' is no time at all; a retention must be positive"));
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
 fn load_file(explicit: Option<&Path>, data_dir: &Path) -> anyhow::Result<ServeArgs> {
     let path = match explicit {
         Some(path) => path.to_path_buf(),
@@ -357,5 +402,42 @@ mod log_format_tests {
         let bad = resolve_with(ServeArgs { config: Some(file.clone()), ..ServeArgs::default() }).unwrap_err();
         assert!(bad.to_string().contains("BULKWRITE_LOG_FORMAT must be text or json"), "{bad}");
         let _ = std::fs::remove_file(file);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_with_their_units() {
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(12 * 3_600)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1_800)));
+        assert_eq!(parse_duration(" 90s "), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        for bad in ["", "d", "7w", "-1d", "1.5h", "0s", "99999999999999999999d", "7 days"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn retentions_come_from_the_file_and_flags_win() {
+        let dir = std::env::temp_dir().join(format!("bulkwrite-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("bulkwrite.toml");
+        std::fs::write(&file, "upload_retention = \"90s\"\nresult_retention = \"12h\"\n").unwrap();
+        let defaults =
+            Config::resolve(&ServeArgs { data_dir: Some(dir.join("none")), ..ServeArgs::default() }).unwrap();
+        assert_eq!(defaults.retention, RetentionConfig::default(), "7 days each");
+        let args =
+            ServeArgs { config: Some(file.clone()), result_retention: Some("30m".into()), ..ServeArgs::default() };
+        let config = Config::resolve(&args).unwrap();
+        assert_eq!(config.retention.uploads, Duration::from_secs(90));
+        assert_eq!(config.retention.results, Duration::from_secs(1800));
+        let wrong = ServeArgs { upload_retention: Some("soon".into()), ..args };
+        let error = format!("{:#}", Config::resolve(&wrong).unwrap_err());
+        assert!(error.contains("BULKWRITE_UPLOAD_RETENTION") && error.contains("soon"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use bulkwrite_api::{ApiConfig, AppState};
 use bulkwrite_store::ids::IdAllocator;
-use bulkwrite_worker::{CallbackConfig, CallbackDispatcher, Wakeup, Worker, WorkerConfig, WorkerContext};
+use bulkwrite_worker::{CallbackConfig, CallbackDispatcher, Sweeper, Wakeup, Worker, WorkerConfig, WorkerContext};
 use tokio::sync::watch;
 
 use crate::backend::Backend;
@@ -109,6 +109,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listener_task = backend.listen(&wakeup);
     let mut background = Vec::new();
     if config.role.runs_jobs() {
+        // Every node that runs jobs sweeps; the store makes concurrent sweeps safe.
+        let sweeper = Sweeper::new(Arc::clone(&store), Arc::clone(&blobs), config.retention);
+        let shutdown = shutdown_rx.clone();
+        background.push(tokio::spawn(async move { sweeper.run(shutdown).await }));
         let worker = Worker::new(worker_ctx.clone());
         let dispatcher = CallbackDispatcher::new(worker_ctx).context("building the callback client")?;
         let shutdown = shutdown_rx.clone();
@@ -205,6 +209,7 @@ fn api_config(config: &Config, base_url: &str, admin_key: Option<&str>) -> ApiCo
         oauth_error_status: config.oauth_error_status,
         admin_key: admin_key.map(str::to_string),
         access_token_seconds: config.access_token_seconds,
+        result_retention: config.retention.results,
     }
 }
 

@@ -115,6 +115,17 @@ impl BlobStore for PgBlobStore {
         file.flush().await?;
         Ok(LocalBlob::temporary(path))
     }
+
+    /// Deletes the chunks in one statement (under the key's advisory lock, so it never meets a
+    /// writer of the same key half-way); PostgreSQL reuses their space once vacuumed.
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        check_key(key)?;
+        let mut conn = self.store.conn().await?;
+        let tx = conn.transaction().await.map_err(pg_error)?;
+        execute(&tx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&key]).await?;
+        execute(&tx, "DELETE FROM blobs WHERE key = $1", &[&key]).await?;
+        tx.commit().await.map_err(pg_error)
+    }
 }
 
 /// Reads until `buffer` is full or the file ends; returns the bytes read.

@@ -32,15 +32,17 @@ const CLAIM: &str = "WITH candidate AS (
      FROM candidate WHERE jobs.id = candidate.id
      RETURNING jobs.id, jobs.org, jobs.created_by, jobs.api_version, jobs.spec_json, jobs.state, jobs.attempts,
                jobs.character_encoding, jobs.result_blob, jobs.error, jobs.created_at, jobs.finished_at,
-               jobs.cancel_requested_at, jobs.cancelled_by";
+               jobs.cancel_requested_at, jobs.cancelled_by, jobs.result_expired_at";
 
 #[async_trait]
 impl JobStore for PgStore {
     async fn create_job(&self, job: NewJob) -> StoreResult<()> {
         let spec = serde_json::to_string(&job.spec).map_err(json_error)?;
         let resources = i32::try_from(job.spec.resources.len()).unwrap_or(i32::MAX);
+        let file_ids = job.file_ids();
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
+        crate::retention::hold_uploads(&tx, job.org, job.id, &file_ids).await?;
         execute(
             &tx,
             "INSERT INTO jobs (id, org, created_by, api_version, spec_json, state, created_at)

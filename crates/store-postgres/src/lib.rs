@@ -62,6 +62,7 @@ mod oauth;
 mod orgs;
 mod records;
 mod results;
+mod retention;
 mod rows;
 pub mod scratch;
 mod tls;

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_cheaper_writes.sql"),
     include_str!("../migrations/0003_cheaper_indexes.sql"),
     include_str!("../migrations/0004_cancel.sql"),
+    include_str!("../migrations/0005_retention.sql"),
 ];
 
 /// The advisory lock key of migrations (`bulkwrite` in ASCII, as an integer).

@@ -55,7 +55,7 @@ pub(crate) fn get_u32(row: &Row, index: usize) -> StoreResult<u32> {
 
 /// The job columns [`read_job`] expects, in order.
 pub(crate) const JOB_COLUMNS: &str = "id, org, created_by, api_version, spec_json, state, attempts, \
-     character_encoding, result_blob, error, created_at, finished_at, cancel_requested_at, cancelled_by";
+     character_encoding, result_blob, error, created_at, finished_at, cancel_requested_at, cancelled_by, result_expired_at";
 
 /// A job from a row of [`JOB_COLUMNS`], with its resources read by a second query.
 pub(crate) async fn read_job<C: GenericClient>(client: &C, row: &Row) -> StoreResult<Job> {
@@ -84,6 +84,7 @@ pub(crate) async fn read_job<C: GenericClient>(client: &C, row: &Row) -> StoreRe
         created_at: get(row, 10)?,
         finished_at: get(row, 11)?,
         cancel,
+        result_expired_at: get(row, 14)?,
     })
 }
 

@@ -14,8 +14,8 @@ impl UploadStore for PgStore {
         let conn = self.conn().await?;
         execute(
             &conn,
-            "INSERT INTO uploads (file_id, org, user_id, blob_key, file_name, size, entries_json, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO uploads (file_id, org, user_id, blob_key, file_name, size, entries_json, created_at, expired_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             &[
                 &signed(upload.file_id.get()),
                 &signed(upload.org.get()),
@@ -25,6 +25,7 @@ impl UploadStore for PgStore {
                 &signed(upload.size),
                 &entries,
                 &upload.created_at,
+                &upload.expired_at,
             ],
         )
         .await?;
@@ -35,7 +36,7 @@ impl UploadStore for PgStore {
         let conn = self.conn().await?;
         let row = query_opt(
             &conn,
-            "SELECT user_id, blob_key, file_name, size, entries_json, created_at FROM uploads
+            "SELECT user_id, blob_key, file_name, size, entries_json, created_at, expired_at FROM uploads
              WHERE org = $1 AND file_id = $2",
             &[&signed(org.get()), &signed(file_id.get())],
         )
@@ -51,6 +52,7 @@ impl UploadStore for PgStore {
             size: get_u64(&row, 3)?,
             entries: serde_json::from_str(&entries).map_err(json_error)?,
             created_at: get(&row, 5)?,
+            expired_at: get(&row, 6)?,
         }))
     }
 }

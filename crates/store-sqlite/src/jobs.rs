@@ -14,8 +14,12 @@ use crate::{db_error, json_error, ms, SqliteStore};
 impl JobStore for SqliteStore {
     async fn create_job(&self, job: NewJob) -> StoreResult<()> {
         let spec = serde_json::to_string(&job.spec).map_err(json_error)?;
+        let file_ids = job.file_ids();
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
+            // The write lock is held from here to commit, so no sweep expires an upload between
+            // this check and the job that keeps it alive.
+            crate::retention::hold_uploads(&tx, job.org, job.id, &file_ids)?;
             tx.execute(
                 "INSERT INTO jobs (id, org, created_by, api_version, spec_json, state, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6)",
                 params![job.id.get() as i64, job.org.get() as i64, job.created_by.get() as i64, job.api_version, spec, ms(job.created_at)],

@@ -19,6 +19,7 @@ mod orgs;
 mod pool;
 mod records;
 mod results;
+mod retention;
 mod rows;
 mod uploads;
 

@@ -9,7 +9,7 @@ use crate::{db_error, instant, json_error};
 
 pub(crate) const JOB_COLUMNS: &str =
     "id, org, created_by, api_version, spec_json, state, attempts, character_encoding, result_blob, error, created_at, finished_at, \
-     cancel_requested_at, cancelled_by";
+     cancel_requested_at, cancelled_by, result_expired_at";
 
 pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlite::Params) -> StoreResult<Option<Job>> {
     let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE {where_clause}");
@@ -25,6 +25,7 @@ pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlit
         Option<String>,
         Option<String>,
         i64,
+        Option<i64>,
         Option<i64>,
         Option<i64>,
         Option<i64>,
@@ -46,6 +47,7 @@ pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlit
                 row.get(11)?,
                 row.get(12)?,
                 row.get(13)?,
+                row.get(14)?,
             ))
         })
         .optional()
@@ -65,6 +67,7 @@ pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlit
         finished,
         cancel_at,
         cancel_by,
+        result_expired,
     )) = raw
     else {
         return Ok(None);
@@ -90,6 +93,7 @@ pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlit
         created_at: instant(created)?,
         finished_at: finished.map(instant).transpose()?,
         cancel,
+        result_expired_at: result_expired.map(instant).transpose()?,
     }))
 }
 

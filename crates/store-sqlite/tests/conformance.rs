@@ -1,4 +1,6 @@
-//! The shared conformance suite on the embedded backend.
+//! The shared conformance suite on the embedded backend, plus what only this backend has.
+
+mod sqlite;
 
 use std::sync::Arc;
 

@@ -40,6 +40,10 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn put_file(&self, key: &str, staged: &Path) -> StoreResult<u64>;
     /// A local readable copy of the blob.
     async fn local(&self, key: &str) -> StoreResult<LocalBlob>;
+    /// Deletes the blob and frees its space. A blob that is not there is no error, so two
+    /// sweepers deleting the same key, or a sweep repeated after a crash, both succeed. A local
+    /// copy handed out before stays readable until it is dropped.
+    async fn delete(&self, key: &str) -> StoreResult<()>;
 }
 
 /// Blobs as files under one directory: the embedded default.
@@ -100,5 +104,40 @@ impl BlobStore for DirBlobStore {
             return Err(StoreError::NotFound(format!("blob {key}")));
         }
         Ok(LocalBlob { path, _temporary: None })
+    }
+
+    /// Unlinks the file; a reader that opened it before keeps reading it (POSIX), and the
+    /// space returns when the last reader closes it.
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        let path = self.path_of(key)?;
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(StoreError::Io(error)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_deleted_blob_is_gone_and_deleting_again_is_no_error() {
+        let root = tempfile::tempdir().unwrap();
+        let blobs = DirBlobStore::open(root.path()).unwrap();
+        let staged = blobs.staging_dir().join("upload");
+        std::fs::write(&staged, b"PK zip bytes").unwrap();
+        blobs.put_file("uploads/1/2.zip", &staged).await.unwrap();
+        let reader = blobs.local("uploads/1/2.zip").await.unwrap();
+        let open = std::fs::File::open(reader.path()).unwrap();
+        blobs.delete("uploads/1/2.zip").await.unwrap();
+        assert!(!root.path().join("blobs/uploads/1/2.zip").exists(), "the file is unlinked");
+        assert!(matches!(blobs.local("uploads/1/2.zip").await, Err(StoreError::NotFound(_))));
+        blobs.delete("uploads/1/2.zip").await.unwrap();
+        let mut still = String::new();
+        std::io::Read::read_to_string(&mut &open, &mut still).unwrap();
+        assert_eq!(still, "PK zip bytes", "a reader that opened it before reads on");
+        assert!(blobs.delete("../outside").await.is_err(), "keys stay inside the store");
     }
 }

@@ -12,6 +12,9 @@ pub enum StoreError {
     /// The thing named does not exist.
     #[error("not found: {0}")]
     NotFound(String),
+    /// The thing named existed but retention expired it: its content is gone for good.
+    #[error("expired: {0}")]
+    Expired(String),
     /// Stored data could not be read back (a bug or a corrupted database).
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),

@@ -16,6 +16,9 @@
 //! - a job's final state and its callback delivery are committed together (the outbox);
 //! - a job with a cancel request is never taken by `claim_next_job` (nor resumed after a
 //!   restart); only `claim_cancelled_job` takes it, to cancel it.
+//! - retention never expires an upload an unfinished job names, and no job is created on an
+//!   expired upload; expiring a file marks its row and queues its blob for deletion in one
+//!   transaction, so a blob is deleted only once nothing can be given it any more.
 
 pub mod blob;
 #[cfg(feature = "conformance")]

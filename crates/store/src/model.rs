@@ -186,6 +186,8 @@ pub struct Upload {
     pub size: u64,
     pub entries: Vec<CsvEntry>,
     pub created_at: Timestamp,
+    /// When retention expired the upload: its zip is deleted and its id answers as a gone file.
+    pub expired_at: Option<Timestamp>,
 }
 
 /// A job to enqueue.
@@ -198,6 +200,22 @@ pub struct NewJob {
     pub api_version: String,
     pub spec: JobSpec,
     pub created_at: Timestamp,
+}
+
+impl NewJob {
+    /// The uploads the job reads, each once, in resource order (ids that do not parse name no
+    /// upload and are left out).
+    pub fn file_ids(&self) -> Vec<FileId> {
+        let mut ids: Vec<FileId> = Vec::new();
+        for resource in &self.spec.resources {
+            if let Some(id) = FileId::parse(&resource.file_id) {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        ids
+    }
 }
 
 /// A resource's counters and checkpoint.
@@ -240,6 +258,9 @@ pub struct Job {
     pub finished_at: Option<Timestamp>,
     /// Set once someone asked the job to stop (it stays set after the job is cancelled).
     pub cancel: Option<crate::listing::CancelRequest>,
+    /// When retention expired the result file: its zip and result rows are deleted and the
+    /// download link answers as an expired link. The job row itself stays.
+    pub result_expired_at: Option<Timestamp>,
 }
 
 /// What a worker asks of the queue.
@@ -455,4 +476,16 @@ pub struct QueueStats {
     pub running: u64,
     /// Creation time of the oldest waiting job; `None` when nothing waits.
     pub oldest_queued_at: Option<Timestamp>,
+}
+
+/// One pass of the retention sweeper over one kind of file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expiry {
+    /// When the pass runs (from the one clock; stored as the expiry time).
+    pub now: Timestamp,
+    /// Files older than this expire (`now` minus the retention): uploads by creation time,
+    /// result files by their job's finish time.
+    pub older_than: Timestamp,
+    /// Most files one call expires, so each call is one short transaction.
+    pub limit: u32,
 }

@@ -92,6 +92,10 @@ pub trait UploadStore: Send + Sync {
 /// Jobs and their queue.
 #[async_trait]
 pub trait JobStore: Send + Sync {
+    /// Queues a job. Atomically with the insert, every upload of the job's org that the spec
+    /// names is checked: one that retention expired refuses the job with
+    /// [`StoreError::Expired`](crate::StoreError::Expired), and from the commit on the job keeps
+    /// its uploads from expiring until it finishes.
     async fn create_job(&self, job: NewJob) -> StoreResult<()>;
     async fn get_job(&self, org: OrgId, job: JobId) -> StoreResult<Option<Job>>;
     /// Takes the oldest queued job, or a running one whose lease expired, of an org that runs
@@ -207,6 +211,28 @@ pub trait CallbackStore: Send + Sync {
     async fn callback_report(&self, org: OrgId, job: JobId) -> StoreResult<Option<CallbackReport>>;
 }
 
+/// Retention: uploads and result files that outlived their time.
+///
+/// Expiring marks the row (the id stays and answers as gone), deletes what the database holds
+/// for it (result rows), and queues its blob key for deletion, all in one transaction; the
+/// sweeper then deletes the queued blobs and forgets them. Every method is safe to run on
+/// several nodes at once and to repeat after a crash.
+#[async_trait]
+pub trait RetentionStore: Send + Sync {
+    /// Expires up to `expiry.limit` uploads created before `expiry.older_than` that no
+    /// unfinished job names; returns how many it expired. An upload a queued or running job may
+    /// still read is never expired.
+    async fn expire_uploads(&self, expiry: &Expiry) -> StoreResult<u64>;
+    /// Expires the result files of up to `expiry.limit` jobs that finished before
+    /// `expiry.older_than`, deleting their result rows; returns how many. The job rows stay,
+    /// with `result_expired_at` set.
+    async fn expire_results(&self, expiry: &Expiry) -> StoreResult<u64>;
+    /// Keys of expired blobs still to be deleted, at most `limit`.
+    async fn expired_blobs(&self, limit: u32) -> StoreResult<Vec<String>>;
+    /// Forgets blob keys whose blobs are deleted (keys not queued are ignored).
+    async fn forget_expired_blobs(&self, keys: &[String]) -> StoreResult<()>;
+}
+
 /// Everything a backend provides.
 pub trait Store:
     OrgStore
@@ -217,6 +243,7 @@ pub trait Store:
     + RecordStore
     + CallbackStore
     + HealthStore
+    + RetentionStore
     + Send
     + Sync
     + 'static
@@ -232,6 +259,7 @@ impl<T> Store for T where
         + RecordStore
         + CallbackStore
         + HealthStore
+        + RetentionStore
         + Send
         + Sync
         + 'static

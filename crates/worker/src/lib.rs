@@ -21,6 +21,8 @@
 //!   their result rows. A queued job asked to stop is cancelled by the finaliser beside the
 //!   worker, without waiting for a slot. A cancelled or failed job's result file lists the rows
 //!   it never reached as `UNPROCESSED`, read again from the upload within the reader's bound.
+//! - the retention sweeper deletes a blob only after the transaction that expired its file
+//!   committed, and never an upload an unfinished job names.
 
 mod callback;
 mod cancel;
@@ -31,6 +33,7 @@ mod parents;
 mod pipeline;
 mod reader;
 mod result_file;
+mod retention;
 mod unprocessed;
 
 use std::sync::Arc;
@@ -45,6 +48,7 @@ use tracing::Instrument;
 
 pub use callback::CallbackDispatcher;
 pub use heartbeat::CANCEL_POLL;
+pub use retention::{RetentionConfig, SweepReport, Sweeper, DEFAULT_RETENTION};
 
 /// Rows per committed chunk unless configured. Measured on two cores (docs/PERFORMANCE.md, fourth
 /// pass): 2,000-row chunks cut a 25,000-row insert by 10-15% against 500 on both backends, for about

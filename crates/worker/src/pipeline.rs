@@ -44,7 +44,9 @@ impl From<StoreError> for Stop {
     fn from(error: StoreError) -> Stop {
         match error {
             StoreError::LeaseLost => Stop::LeaseLost,
-            StoreError::NotFound(what) => Stop::Permanent(format!("{what} no longer exists")),
+            StoreError::NotFound(what) | StoreError::Expired(what) => {
+                Stop::Permanent(format!("{what} no longer exists"))
+            }
             other => Stop::Transient(other),
         }
     }

@@ -34,7 +34,8 @@ pub(crate) fn write_unprocessed<W: Write + std::io::Seek>(
 ) -> std::io::Result<u64> {
     let Ok(file) = std::fs::File::open(rows.zip_path) else { return Ok(0) };
     let Ok(mut archive) = zip::ZipArchive::new(std::io::BufReader::new(file)) else { return Ok(0) };
-    let opened = open_csv(&mut archive, &rows.resource.csv_name, rows.requested_encoding, &rows.limits, rows.max_columns);
+    let opened =
+        open_csv(&mut archive, &rows.resource.csv_name, rows.requested_encoding, &rows.limits, rows.max_columns);
     let Ok(mut csv) = opened else { return Ok(0) };
     let echo_columns: Vec<usize> = rows.resource.echo_columns.iter().map(|index| *index as usize).collect();
     let mut record = csv::StringRecord::new();
@@ -101,16 +102,15 @@ mod tests {
         let resource = resource();
         let mut writer = ResultZipWriter::new(BufWriter::new(Cursor::new(Vec::new())));
         writer.start_csv("Leads-leads.csv", &resource.echo_headers()).unwrap();
-        let rows =
-            UnreadRows {
-                zip_path,
-                resource: &resource,
-                requested_encoding: None,
-                limits: Limits::default(),
-                max_columns: 200,
-                after,
-                last_row,
-            };
+        let rows = UnreadRows {
+            zip_path,
+            resource: &resource,
+            requested_encoding: None,
+            limits: Limits::default(),
+            max_columns: 200,
+            after,
+            last_row,
+        };
         let written = write_unprocessed(&mut writer, &rows).unwrap();
         let bytes = writer.finish().unwrap().into_inner().unwrap().into_inner();
         let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();

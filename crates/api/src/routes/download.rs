@@ -1,4 +1,6 @@
-//! `GET {download_url}`: the result zip, streamed, for the job's own org only (spec §5).
+//! `GET {download_url}`: the result zip, streamed, for the job's own org only (spec §5). Once
+//! retention expired the result file, the link answers as Zoho's download host does for an
+//! expired link: 404 `RESOURCE_NOT_FOUND` with `"x-info": "Link not valid"`.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -6,13 +8,18 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use bulkwrite_core::ids::{JobId, OrgId};
+use bulkwrite_store::StoreError;
 use bulkwrite_wire::{ApiError, ErrorCode};
 use tokio_util::io::ReaderStream;
 
 use crate::auth::Auth;
 use crate::error::{ApiResult, Failure};
 use crate::paths::ZPath;
+use crate::response::json_response;
 use crate::AppState;
+
+/// What Zoho's download host says of an invalid or expired link (the SDKs' `x-info` value).
+const LINK_NOT_VALID: &str = "Link not valid";
 
 pub async fn download_result(
     State(state): State<AppState>,
@@ -29,11 +36,23 @@ pub async fn download_result(
         return Err(not_found());
     }
     let job = state.store.get_job(auth.0.org, id).await?.ok_or_else(not_found)?;
+    if job.result_expired_at.is_some() {
+        return Ok(link_not_valid());
+    }
     let key = job.result_blob.ok_or_else(not_found)?;
-    let blob = state.blobs.local(&key).await?;
-    let file =
-        tokio::fs::File::open(blob.path()).await.map_err(|e| Failure::from(bulkwrite_store::StoreError::Io(e)))?;
-    let length = file.metadata().await.map_err(|e| Failure::from(bulkwrite_store::StoreError::Io(e)))?.len();
+    // The sweeper may delete the blob between the job read above and here: the link has just
+    // expired, and answers so.
+    let blob = match state.blobs.local(&key).await {
+        Ok(blob) => blob,
+        Err(StoreError::NotFound(_)) => return Ok(link_not_valid()),
+        Err(other) => return Err(other.into()),
+    };
+    let file = match tokio::fs::File::open(blob.path()).await {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(link_not_valid()),
+        Err(error) => return Err(Failure::from(StoreError::Io(error))),
+    };
+    let length = file.metadata().await.map_err(|e| Failure::from(StoreError::Io(e)))?.len();
     let stream = ReaderStream::with_capacity(file, 64 * 1024);
     let body = Body::from_stream(futures_util::StreamExt::map(stream, move |chunk| {
         // Keeps a temporary local copy (remote blob stores) alive until the body is sent.
@@ -48,4 +67,17 @@ pub async fn download_result(
     let disposition = format!("attachment; filename=\"{id}.zip\"");
     headers.insert(CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(|_| not_found())?);
     Ok(response)
+}
+
+/// The expired link's answer: `RESOURCE_NOT_FOUND` from the wire table (404, a code every SDK
+/// knows), with Zoho's download-host words as the message and as `x-info`.
+fn link_not_valid() -> Response {
+    let error = ApiError::with_message(ErrorCode::ResourceNotFound, LINK_NOT_VALID);
+    let status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::NOT_FOUND);
+    let mut body = serde_json::Map::new();
+    if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(error.to_body()) {
+        body = fields;
+    }
+    body.insert("x-info".to_string(), LINK_NOT_VALID.into());
+    json_response(status, &body)
 }

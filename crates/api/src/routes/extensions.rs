@@ -21,7 +21,7 @@ pub async fn get_job_state(
 ) -> ApiResult<Response> {
     let id = readable_job(&auth, &job_id)?;
     let job = state.store.get_job(auth.0.org, id).await?.ok_or_else(not_found)?;
-    let body = super::job_control::job_state_document(&job);
+    let body = super::job_control::job_state_document(&job, state.config.result_retention);
     Ok(json_response(StatusCode::OK, &body))
 }
 

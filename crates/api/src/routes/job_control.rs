@@ -29,7 +29,7 @@ const CANCEL_LOOK: Duration = Duration::from_millis(50);
 
 /// The queue's view of a job: its state in our words and Zoho's, attempts, error, cancel
 /// request, times (RFC 3339, UTC) and each resource's checkpoint and counts.
-pub(crate) fn job_state_document(job: &Job) -> Value {
+pub(crate) fn job_state_document(job: &Job, result_retention: std::time::Duration) -> Value {
     let resources: Vec<_> = job
         .resources
         .iter()
@@ -50,7 +50,17 @@ pub(crate) fn job_state_document(job: &Job) -> Value {
         "created_at": job.created_at.to_rfc3339(),
         "finished_at": job.finished_at.map(|t| t.to_rfc3339()),
         "resources": resources,
+        "result_expired": job.result_expired_at.is_some(),
+        "result_expired_at": job.result_expired_at.map(|t| t.to_rfc3339()),
+        "result_expires_at": result_expires_at(job, result_retention).map(|t| t.to_rfc3339()),
     })
+}
+
+/// When retention will expire (or expired) the job's result file: its finish plus the
+/// configured retention; `None` while the job runs.
+fn result_expires_at(job: &Job, retention: std::time::Duration) -> Option<chrono::DateTime<chrono::Utc>> {
+    let retention = chrono::Duration::from_std(retention).ok()?;
+    job.finished_at?.checked_add_signed(retention)
 }
 
 /// `POST /bulkwrite/v1/jobs/{job_id}/cancel`: asks a queued or running job to stop. Answers 200
@@ -75,7 +85,7 @@ pub async fn cancel_job(
         current = state.store.get_job(auth.0.org, id).await?.ok_or_else(not_found)?;
     }
     let status = if current.state.is_final() { StatusCode::OK } else { StatusCode::ACCEPTED };
-    Ok(json_response(status, &job_state_document(&current)))
+    Ok(json_response(status, &job_state_document(&current, state.config.result_retention)))
 }
 
 fn already_finished(job: &Job) -> Failure {

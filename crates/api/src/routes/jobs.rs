@@ -1,6 +1,6 @@
 //! `POST /crm/bulk/{v}/write` and `GET /crm/bulk/{v}/write/{job_id}` (spec §3, §4).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -11,7 +11,7 @@ use axum::response::Response;
 use bulkwrite_core::callback_url::refused;
 use bulkwrite_core::ids::{FileId, JobId};
 use bulkwrite_core::jobspec::{parse_body, validate, ValidationContext};
-use bulkwrite_store::NewJob;
+use bulkwrite_store::{NewJob, StoreError};
 use bulkwrite_wire::{ApiError, CreateJobRequest, CreatedJob, ErrorCode, SuccessBody, UserRef};
 
 use crate::auth::Auth;
@@ -40,8 +40,13 @@ pub async fn create_job(
     }
     let org = auth.0.org;
     let schema = state.store.org_schema(org).await?;
-    let files = uploaded_files(&state, &auth, &request).await?;
-    let ctx = ValidationContext { schema: &schema, files: &files, limits: state.config.limits };
+    let (files, expired_files) = uploaded_files(&state, &auth, &request).await?;
+    let ctx = ValidationContext {
+        schema: &schema,
+        files: &files,
+        expired_files: &expired_files,
+        limits: state.config.limits,
+    };
     let spec = validate(&request, &ctx)?;
     for resource in &request.resource {
         let module = resource.module.api_name().to_ascii_lowercase();
@@ -60,8 +65,12 @@ pub async fn create_job(
         spec,
         created_at: chrono::Utc::now(),
     };
-    state.store.create_job(job).await?;
-    crate::observe::record_job_created();
+    match state.store.create_job(job).await {
+        Ok(()) => crate::observe::record_job_created(),
+        // Retention expired the upload after it was checked above: the same answer as then.
+        Err(StoreError::Expired(_)) => return Err(Failure(ApiError::new(ErrorCode::FileNotFound))),
+        Err(other) => return Err(other.into()),
+    }
     state.job_queued.notify_one();
     let name = creator_name(&state, &auth).await?;
     let details = CreatedJob { id: id.to_string(), created_by: UserRef { id: auth.0.user.to_string(), name } };
@@ -104,13 +113,14 @@ async fn check_callback(state: &AppState, url: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The CSV entries of the org's uploads that the request names.
-async fn uploaded_files(
-    state: &AppState,
-    auth: &Auth,
-    request: &CreateJobRequest,
-) -> Result<HashMap<String, Vec<bulkwrite_core::zipfile::CsvEntry>>, Failure> {
+/// What validation needs of the uploads the request names.
+type NamedUploads = (HashMap<String, Vec<bulkwrite_core::zipfile::CsvEntry>>, HashSet<String>);
+
+/// The CSV entries of the org's uploads that the request names, and the ids of those that
+/// retention expired.
+async fn uploaded_files(state: &AppState, auth: &Auth, request: &CreateJobRequest) -> Result<NamedUploads, Failure> {
     let mut files = HashMap::new();
+    let mut expired = HashSet::new();
     for resource in &request.resource {
         let Some(file_id) = FileId::parse(&resource.file_id) else {
             continue;
@@ -118,11 +128,17 @@ async fn uploaded_files(
         if files.contains_key(&resource.file_id) {
             continue;
         }
-        if let Some(upload) = state.store.get_upload(auth.0.org, file_id).await? {
-            files.insert(resource.file_id.clone(), upload.entries);
+        match state.store.get_upload(auth.0.org, file_id).await? {
+            Some(upload) if upload.expired_at.is_some() => {
+                expired.insert(resource.file_id.clone());
+            }
+            Some(upload) => {
+                files.insert(resource.file_id.clone(), upload.entries);
+            }
+            None => {}
         }
     }
-    Ok(files)
+    Ok((files, expired))
 }
 
 async fn creator_name(state: &AppState, auth: &Auth) -> Result<String, Failure> {

@@ -136,8 +136,17 @@ async fn store_upload(state: &AppState, auth: &Auth, multipart: &mut Multipart, 
             let _ = std::fs::remove_file(&kept);
         }
         let size = stored?;
-        let upload =
-            Upload { file_id, org: auth.0.org, user: auth.0.user, blob_key, file_name, size, entries, created_at };
+        let upload = Upload {
+            file_id,
+            org: auth.0.org,
+            user: auth.0.user,
+            blob_key,
+            file_name,
+            size,
+            entries,
+            created_at,
+            expired_at: None,
+        };
         state.store.insert_upload(upload).await?;
         crate::observe::record_upload(size);
         let body = SuccessBody::new(

@@ -107,7 +107,13 @@ fn lint(args: &LintArgs, facts: &facts::OrgFacts, version: bulkwrite_client::Api
         CsvEntry { name: file_name, header: header.clone(), encoding: rows.encoding_name().to_string(), problem: None };
     let files = HashMap::from([(LINT_FILE_ID.to_string(), vec![entry])]);
     let request = args.job.job(&header, LINT_FILE_ID)?.to_request(version);
-    let context = ValidationContext { schema: &facts.schema, files: &files, limits: Limits::default() };
+    let no_expired_files = std::collections::HashSet::new();
+    let context = ValidationContext {
+        schema: &facts.schema,
+        files: &files,
+        expired_files: &no_expired_files,
+        limits: Limits::default(),
+    };
     let spec = match validate(&request, &context) {
         Ok(spec) => spec,
         Err(error) => {

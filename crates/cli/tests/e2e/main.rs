@@ -16,6 +16,7 @@ mod multinode;
 mod oauth;
 mod observe;
 mod records_api;
+mod retention;
 mod sdk;
 mod seed;
 mod zipbomb;

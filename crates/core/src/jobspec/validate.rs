@@ -2,7 +2,7 @@
 //! §3.8: module → file → `find_by` → mappings → mandatory fields. The callback URL is checked by
 //! the caller before this runs (it needs DNS).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use bulkwrite_wire::{ApiError, CreateJobRequest, ErrorCode, FieldMapping, Operation, ResourceRequest};
 
@@ -20,6 +20,10 @@ pub struct ValidationContext<'a> {
     /// CSV entries of the org's uploads named by the request, by `file_id`. Ids that name no
     /// upload of this org are simply absent.
     pub files: &'a HashMap<String, Vec<CsvEntry>>,
+    /// Ids of the org's uploads that retention expired: they answer `FILE_NOT_FOUND` (the
+    /// spec's code for an upload that no longer exists) where an unknown id answers
+    /// `FILE_NOT_SUPPORTED` (the recorded exchange).
+    pub expired_files: &'a HashSet<String>,
     pub limits: Limits,
 }
 
@@ -31,7 +35,7 @@ pub fn validate(request: &CreateJobRequest, ctx: &ValidationContext<'_>) -> Resu
     }
     let mut csvs = Vec::with_capacity(request.resource.len());
     for resource in &request.resource {
-        csvs.push(check_file(resource, ctx.files)?);
+        csvs.push(check_file(resource, ctx.files, ctx.expired_files)?);
     }
     for (index, (resource, module)) in request.resource.iter().zip(&modules).enumerate() {
         check_find_by(request.operation, resource, module, index)?;
@@ -79,9 +83,13 @@ fn check_module<'s>(resource: &ResourceRequest, index: usize, schema: &'s OrgSch
 fn check_file<'f>(
     resource: &ResourceRequest,
     files: &'f HashMap<String, Vec<CsvEntry>>,
+    expired_files: &HashSet<String>,
 ) -> Result<&'f CsvEntry, ApiError> {
     if FileId::parse(&resource.file_id).is_none() {
         return Err(ApiError::new(ErrorCode::InvalidFileId));
+    }
+    if expired_files.contains(&resource.file_id) {
+        return Err(ApiError::new(ErrorCode::FileNotFound));
     }
     let Some(entries) = files.get(&resource.file_id) else {
         return Err(ApiError::new(ErrorCode::FileNotSupported));

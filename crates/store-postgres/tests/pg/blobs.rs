@@ -59,3 +59,29 @@ async fn a_missing_blob_is_not_found() {
     let leftovers = std::fs::read_dir(staging.path()).unwrap().count();
     assert_eq!(leftovers, 0, "a failed read leaves no temporary file");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_blob_frees_its_chunks() {
+    let url = url_or_skip!();
+    let (database_url, store) = fresh_pg_store(&url).await;
+    let staging = tempfile::tempdir().unwrap();
+    let blobs = PgBlobStore::new(&store, staging.path()).unwrap();
+    put(&blobs, "results/big.zip", &vec![3u8; 2 * 1024 * 1024 + 1]).await;
+    put(&blobs, "results/other.zip", b"kept").await;
+    let client = super::admin(&database_url).await;
+    let chunks = |key: &'static str| {
+        let client = &client;
+        async move {
+            let row = client.query_one("SELECT COUNT(*) FROM blobs WHERE key = $1", &[&key]).await.unwrap();
+            row.get::<_, i64>(0)
+        }
+    };
+    assert_eq!(chunks("results/big.zip").await, 3);
+    let (a, b) = tokio::join!(blobs.delete("results/big.zip"), blobs.delete("results/big.zip"));
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(chunks("results/big.zip").await, 0, "every chunk row is deleted");
+    assert_eq!(chunks("results/other.zip").await, 1, "other blobs stay");
+    assert!(matches!(blobs.local("results/big.zip").await, Err(StoreError::NotFound(_))));
+    blobs.delete("results/never.zip").await.unwrap();
+}

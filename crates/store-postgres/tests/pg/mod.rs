@@ -3,6 +3,7 @@
 mod blobs;
 mod chunks;
 mod queue;
+mod retention;
 mod tls;
 
 use std::sync::Arc;

@@ -20,6 +20,7 @@ pub async fn uploads_are_scoped_by_org(store: Arc<dyn Store>) {
         size: 42,
         entries: Vec::new(),
         created_at: Utc::now(),
+        expired_at: None,
     };
     store.insert_upload(upload.clone()).await.unwrap();
     let found = store.get_upload(ORG, upload.file_id).await.unwrap().unwrap();

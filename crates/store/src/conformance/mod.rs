@@ -51,7 +51,11 @@ macro_rules! conformance_tests {
             a_finished_job_keeps_no_cancel_request,
             a_job_asked_to_stop_is_never_resumed,
             an_expired_lease_of_a_job_asked_to_stop_goes_to_the_finaliser,
-            jobs_list_newest_first_filtered_and_paged
+            jobs_list_newest_first_filtered_and_paged,
+            uploads_expire_unless_a_job_needs_them,
+            results_expire_and_their_rows_go,
+            sweeps_at_once_expire_each_file_once,
+            a_job_and_a_sweep_never_both_win_an_upload
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
@@ -65,19 +69,21 @@ macro_rules! conformance_tests {
     };
 }
 
-mod health;
 mod cancel;
+mod health;
 mod in_flight;
 mod jobs;
 mod orgs;
 mod records;
+mod retention;
 
-pub use health::*;
 pub use cancel::*;
+pub use health::*;
 pub use in_flight::*;
 pub use jobs::*;
 pub use orgs::*;
 pub use records::*;
+pub use retention::*;
 
 pub(super) const ORG: OrgId = OrgId::new_const(111_222_333);
 pub(super) const OTHER_ORG: OrgId = OrgId::new_const(444_555_666);

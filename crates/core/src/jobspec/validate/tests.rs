@@ -63,8 +63,25 @@ const SEED_HEADER: &[&str] = &["Last_Name", "Owner", "Date_3", "Mobile", "Layout
 fn run(body: Value, header: &[&str]) -> Result<JobSpec, ApiError> {
     let schema = schema();
     let files = files(header);
-    let ctx = ValidationContext { schema: &schema, files: &files, limits: Limits::default() };
+    let expired_files = std::collections::HashSet::new();
+    let ctx =
+        ValidationContext { schema: &schema, files: &files, expired_files: &expired_files, limits: Limits::default() };
     validate(&parse_request(&body)?, &ctx)
+}
+
+#[test]
+fn an_expired_upload_is_not_found_after_the_module_check() {
+    let schema = schema();
+    let files = HashMap::new();
+    let expired_files = std::collections::HashSet::from([FILE_ID.to_string()]);
+    let ctx =
+        ValidationContext { schema: &schema, files: &files, expired_files: &expired_files, limits: Limits::default() };
+    let error = validate(&parse_request(&seed()).unwrap(), &ctx).unwrap_err();
+    assert_eq!(error.code, ErrorCode::FileNotFound);
+    let mut unknown_module = seed();
+    unknown_module["resource"][0]["module"] = json!("Widgets");
+    let error = validate(&parse_request(&unknown_module).unwrap(), &ctx).unwrap_err();
+    assert_eq!(error.code, ErrorCode::ModuleNotAvailable, "the module is checked first");
 }
 
 fn code(body: Value, header: &[&str]) -> String {

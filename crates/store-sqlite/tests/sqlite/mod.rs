@@ -1,0 +1,3 @@
+//! What only the embedded backend has: upgrades of an existing file.
+
+mod upgrade;
