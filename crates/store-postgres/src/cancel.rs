@@ -74,11 +74,13 @@ pub(crate) async fn claim_cancelled_job(store: &PgStore, claim: &Claim) -> Store
     Ok(Some((job, lease)))
 }
 
-/// The final state of a cancelled job, fenced by the lease; returns the job's spec (for the
-/// callback queued in the same transaction).
-pub(crate) async fn mark_cancelled(
+/// Marks a leased job failed (`"failed"`) or cancelled (`"cancelled"`) and its open resources
+/// failed or skipped, fenced by the lease, inside the caller's transaction; returns its spec for
+/// the callback.
+pub(crate) async fn mark_stopped(
     tx: &Transaction<'_>,
     lease: &Lease,
+    state: &str,
     error: &str,
     result_blob: Option<&str>,
     now: Timestamp,
@@ -86,11 +88,11 @@ pub(crate) async fn mark_cancelled(
     let job = signed(lease.job.get());
     let row = query_opt(
         tx,
-        "UPDATE jobs SET state = 'cancelled', error = $1, result_blob = $2, finished_at = $3,
+        "UPDATE jobs SET state = $7, error = $1, result_blob = $2, finished_at = $3,
                          lease_owner = NULL, lease_node = NULL, lease_expires_at = NULL
          WHERE id = $4 AND org = $5 AND lease_owner = $6 AND state = 'running'
          RETURNING spec_json",
-        &[&error, &result_blob, &now, &job, &signed(lease.org.get()), &lease.owner],
+        &[&error, &result_blob, &now, &job, &signed(lease.org.get()), &lease.owner, &state],
     )
     .await?;
     let Some(row) = row else { return Err(StoreError::LeaseLost) };

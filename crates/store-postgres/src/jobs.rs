@@ -230,25 +230,8 @@ impl JobStore for PgStore {
     async fn fail_job(&self, lease: &Lease, error: &str, result_blob: Option<&str>, now: Timestamp) -> StoreResult<()> {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
-        let job = signed(lease.job.get());
-        let row = query_opt(
-            &tx,
-            "UPDATE jobs SET state = 'failed', error = $1, result_blob = $2, finished_at = $3,
-                             lease_owner = NULL, lease_node = NULL, lease_expires_at = NULL
-             WHERE id = $4 AND org = $5 AND lease_owner = $6 AND state = 'running'
-             RETURNING spec_json",
-            &[&error, &result_blob, &now, &job, &signed(lease.org.get()), &lease.owner],
-        )
-        .await?;
-        let Some(row) = row else { return Err(StoreError::LeaseLost) };
-        execute(
-            &tx,
-            "UPDATE job_resources SET state = CASE state WHEN 'running' THEN 'failed' ELSE 'skipped' END
-             WHERE job_id = $1 AND state IN ('running', 'pending')",
-            &[&job],
-        )
-        .await?;
-        queue_callback(&tx, lease, &get::<String>(&row, 0)?, now).await?;
+        let spec = crate::cancel::mark_stopped(&tx, lease, "failed", error, result_blob, now).await?;
+        queue_callback(&tx, lease, &spec, now).await?;
         tx.commit().await.map_err(pg_error)
     }
 
@@ -273,7 +256,7 @@ impl JobStore for PgStore {
     ) -> StoreResult<()> {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
-        let spec = crate::cancel::mark_cancelled(&tx, lease, error, result_blob, now).await?;
+        let spec = crate::cancel::mark_stopped(&tx, lease, "cancelled", error, result_blob, now).await?;
         queue_callback(&tx, lease, &spec, now).await?;
         tx.commit().await.map_err(pg_error)
     }

@@ -65,18 +65,20 @@ pub(crate) fn claim_cancelled_job(conn: &mut Connection, claim: Claim) -> StoreR
     Ok(Some((job, lease)))
 }
 
-/// The final state of a cancelled job, inside the caller's fenced transaction.
-pub(crate) fn mark_cancelled(
+/// The final state of a job that stopped early, `"failed"` or `"cancelled"`, with its open
+/// resources failed or skipped, inside the caller's fenced transaction.
+pub(crate) fn mark_stopped(
     tx: &Connection,
     lease: &Lease,
+    state: &str,
     error: &str,
     result_blob: Option<&str>,
     now: Timestamp,
 ) -> StoreResult<()> {
     let job = lease.job.get() as i64;
     tx.execute(
-        "UPDATE jobs SET state = 'cancelled', error = ?1, result_blob = ?2, finished_at = ?3, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?4",
-        params![error, result_blob, ms(now), job],
+        "UPDATE jobs SET state = ?5, error = ?1, result_blob = ?2, finished_at = ?3, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?4",
+        params![error, result_blob, ms(now), job, state],
     )
     .map_err(db_error)?;
     tx.execute("UPDATE job_resources SET state = 'failed' WHERE job_id = ?1 AND state = 'running'", [job])

@@ -180,14 +180,7 @@ impl JobStore for SqliteStore {
         let error = error.to_string();
         let result_blob = result_blob.map(str::to_string);
         self.write_fenced(lease.clone(), move |tx, lease| {
-            let job = lease.job.get() as i64;
-            tx.execute(
-                "UPDATE jobs SET state = 'failed', error = ?1, result_blob = ?2, finished_at = ?3, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?4",
-                params![error, result_blob, ms(now), job],
-            )
-            .map_err(db_error)?;
-            tx.execute("UPDATE job_resources SET state = 'failed' WHERE job_id = ?1 AND state = 'running'", [job]).map_err(db_error)?;
-            tx.execute("UPDATE job_resources SET state = 'skipped' WHERE job_id = ?1 AND state = 'pending'", [job]).map_err(db_error)?;
+            crate::cancel::mark_stopped(tx, lease, "failed", &error, result_blob.as_deref(), now)?;
             queue_callback(tx, lease, now)
         })
         .await
@@ -217,7 +210,7 @@ impl JobStore for SqliteStore {
         let error = error.to_string();
         let result_blob = result_blob.map(str::to_string);
         self.write_fenced(lease.clone(), move |tx, lease| {
-            crate::cancel::mark_cancelled(tx, lease, &error, result_blob.as_deref(), now)?;
+            crate::cancel::mark_stopped(tx, lease, "cancelled", &error, result_blob.as_deref(), now)?;
             queue_callback(tx, lease, now)
         })
         .await
