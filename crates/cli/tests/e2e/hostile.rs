@@ -19,6 +19,17 @@ fn assert_memory_bounded(server: &Server, what: &str) {
     assert!(peak <= PEAK_RSS_MIB, "{what}: the server's peak RSS reached {peak} MiB");
 }
 
+/// Uploads `zip`, expecting a refusal that names `setting`, and checks that nothing of it stayed
+/// in the data directory.
+async fn assert_upload_refused(server: &Server, zip: Vec<u8>, expected: (u16, &str), setting: &str) -> Value {
+    let before = server.data_bytes();
+    let (status, body) = server.upload_raw(zip, "hostile.zip").await;
+    assert_refused(status, &body, expected, setting);
+    let grown = server.data_bytes().saturating_sub(before);
+    assert!(grown < 256 * 1024, "a refused upload left {grown} bytes in the data directory");
+    body
+}
+
 fn assert_refused(status: u16, body: &Value, expected: (u16, &str), setting: &str) {
     assert_eq!((status, body["code"].as_str().unwrap_or_default()), expected, "{body}");
     assert_eq!(body["status"], "error", "{body}");
@@ -36,8 +47,7 @@ async fn a_31_mb_header_cell_is_refused_at_upload() {
     let server = Server::start(&[]).await;
     let zip = build(&[header_cell_csv("leads.csv")]);
     assert!(zip.len() < 64 * 1024, "{}", zip.len());
-    let (status, body) = server.upload_raw(zip, "cell.zip").await;
-    assert_refused(status, &body, (400, "HEADER_LIMIT_EXCEEDED"), "BULKWRITE_MAX_HEADER_BYTES");
+    let body = assert_upload_refused(&server, zip, (400, "HEADER_LIMIT_EXCEEDED"), "BULKWRITE_MAX_HEADER_BYTES").await;
     assert!(body["message"].as_str().unwrap().contains("leads.csv"), "{body}");
     assert_memory_bounded(&server, "a 31 MB header cell");
 }
@@ -46,8 +56,7 @@ async fn a_31_mb_header_cell_is_refused_at_upload() {
 async fn four_31_mb_header_cells_in_one_zip_are_refused_at_upload() {
     let server = Server::start(&[]).await;
     let entries: Vec<Entry> = (0..4).map(|i| header_cell_csv(&format!("leads{i}.csv"))).collect();
-    let (status, body) = server.upload_raw(build(&entries), "cells.zip").await;
-    assert_refused(status, &body, (400, "HEADER_LIMIT_EXCEEDED"), "BULKWRITE_MAX_HEADER_BYTES");
+    assert_upload_refused(&server, build(&entries), (400, "HEADER_LIMIT_EXCEEDED"), "BULKWRITE_MAX_HEADER_BYTES").await;
     assert_memory_bounded(&server, "four 31 MB header cells");
 }
 
@@ -62,8 +71,7 @@ fn commas(declared: Option<u64>) -> Vec<u8> {
 #[tokio::test]
 async fn ten_gib_of_commas_is_refused_at_upload_and_stopped_when_its_size_is_understated() {
     let server = Server::start(&[]).await;
-    let (status, body) = server.upload_raw(commas(None), "commas.zip").await;
-    assert_refused(status, &body, (413, "FILE_TOO_LARGE"), "BULKWRITE_MAX_ENTRY_BYTES");
+    assert_upload_refused(&server, commas(None), (413, "FILE_TOO_LARGE"), "BULKWRITE_MAX_ENTRY_BYTES").await;
 
     // The same bytes under a header that claims 1 KB: accepted, and the job reads one record's
     // bound of them and fails naming it.
@@ -94,8 +102,7 @@ async fn wide_headers_and_many_entries_are_bounded_at_upload() {
     // 40 CSVs of 100,000 columns: each header is longer than its bound.
     let header: Vec<u8> = b"c,".repeat(100_000);
     let wide: Vec<Entry> = (0..40).map(|i| Entry::new(&format!("w{i}.csv"), &[(&header, 1), (b"\n", 1)])).collect();
-    let (status, body) = server.upload_raw(build(&wide), "wide.zip").await;
-    assert_refused(status, &body, (400, "HEADER_LIMIT_EXCEEDED"), "BULKWRITE_MAX_HEADER_BYTES");
+    assert_upload_refused(&server, build(&wide), (400, "HEADER_LIMIT_EXCEEDED"), "BULKWRITE_MAX_HEADER_BYTES").await;
 
     // 40 CSVs of 5,000 columns fit the header bound: accepted, stored short, refused at creation.
     let names: Vec<String> = (0..5000).map(|i| format!("Field_{i}")).collect();
@@ -112,8 +119,7 @@ async fn wide_headers_and_many_entries_are_bounded_at_upload() {
 
     // 101 entries: refused before the zip's directory is read.
     let many: Vec<Entry> = (0..101).map(|i| Entry::new(&format!("f{i}.csv"), &[(b"Last_Name\nA\n", 1)])).collect();
-    let (status, body) = server.upload_raw(build(&many), "many.zip").await;
-    assert_refused(status, &body, (400, "LIMIT_EXCEEDED"), "BULKWRITE_MAX_ZIP_ENTRIES");
+    assert_upload_refused(&server, build(&many), (400, "LIMIT_EXCEEDED"), "BULKWRITE_MAX_ZIP_ENTRIES").await;
     assert_memory_bounded(&server, "wide headers and many entries");
 }
 
@@ -132,8 +138,7 @@ async fn a_billion_tiny_rows_are_refused_at_upload_and_cut_after_the_row_limit_w
     let server = Server::start(&[]).await;
     let zip = tiny_rows(None);
     assert!(zip.len() < 25 * 1024 * 1024, "{}", zip.len());
-    let (status, body) = server.upload_raw(zip, "rows.zip").await;
-    assert_refused(status, &body, (413, "FILE_TOO_LARGE"), "BULKWRITE_MAX_ENTRY_BYTES");
+    assert_upload_refused(&server, zip, (413, "FILE_TOO_LARGE"), "BULKWRITE_MAX_ENTRY_BYTES").await;
 
     let before = server.data_bytes();
     let (status, body) = server.upload_raw(tiny_rows(Some(1024 * 1024)), "rows.zip").await;
