@@ -83,10 +83,17 @@ async fn wrong_values_are_invalid_data_and_invalid_callback_errors() {
     // A callback to this machine is refused before anything else is looked at.
     let callback = json!({"url": "http://127.0.0.1:9/cb", "method": "post"});
     let body = json!({"operation": "insert", "callback": callback, "resource": [resource(&file_id, json!({}))]});
-    let answer = api.create_job(FULL, &body).await;
-    assert_eq!(answer.status.as_u16(), 400);
-    assert_eq!(answer.json()["code"], "INVALID_CALLBACK_URL", "{}", answer.json());
-    assert_recorded_headers(&answer);
+    let message = "Invalid URL 'http://127.0.0.1:9/cb' for callback.";
+    refused(&api, body, "INVALID_CALLBACK_URL", message, json!({"reason": "possible ssrf attempt"})).await;
+
+    let body =
+        json!({"operation": "insert", "character_encoding": "klingon-8", "resource": [resource(&file_id, json!({}))]});
+    let details = json!({
+        "api_name": "character_encoding",
+        "json_path": "$.character_encoding",
+        "reason": "not a character encoding this server knows (e.g. UTF-8, ISO-8859-1, windows-1252, UTF-16LE)"
+    });
+    refused(&api, body, "INVALID_DATA", "invalid data", details).await;
 }
 
 #[tokio::test]
@@ -152,10 +159,13 @@ async fn mapping_errors_have_their_codes_and_json_paths() {
         "insert",
         mappings(json!([{"api_name": "Last_Name", "index": 0}, {"api_name": "Email", "index": 2, "format": "qq-zz"}])),
     );
-    let answer = api.create_job(FULL, &body).await;
-    assert_eq!(answer.json()["code"], "INVALID_FORMAT", "{}", answer.json());
-    assert_eq!(answer.json()["details"]["json_path"], "$.resource[0].field_mappings[1].format");
-    assert_recorded_headers(&answer);
+    let details = json!({"api_name": "Email", "json_path": "$.resource[0].field_mappings[1].format"});
+    refused(&api, body, "INVALID_FORMAT", "invalid format qq-zz for field Email", details).await;
+
+    let lookup = json!({"api_name": "Owner", "index": 1, "find_by": "email", "parent_column_index": 0});
+    let body = with("insert", mappings(json!([{"api_name": "Last_Name", "index": 0}, lookup])));
+    let details = json!({"api_name": "find_by", "json_path": "$.resource[0].field_mappings[1].find_by"});
+    refused(&api, body, "COEXISTENCE_NOT_ALLOWED", "coexistence not allowed", details).await;
 
     let body =
         with("insert", mappings(json!([{"api_name": "Last_Name", "index": 0}, {"api_name": "Last_Name", "index": 1}])));

@@ -125,6 +125,7 @@ async fn a_blob_store_failure_is_internal_error_without_internals() {
     std::fs::write(api.dir.join("blobs").join("uploads"), b"in the way").unwrap();
     let answer = api.upload(&zip_of(&[("leads.csv", LEADS_CSV.as_bytes())])).await;
     assert_error(&answer, 500, "INTERNAL_ERROR", "Internal Server Error", json!({}));
+    assert!(answer.headers.contains_key("x-request-id"), "the answer names its request for the logs");
     let text = String::from_utf8_lossy(&answer.bytes).to_lowercase();
     for internal in ["blobs", "uploads", "directory", "os error", "/tmp"] {
         assert!(!text.contains(internal), "{internal} leaked: {text}");
@@ -145,6 +146,7 @@ async fn a_database_failure_is_internal_error_without_internals() {
     }
     let answer = api.get(&format!("/crm/bulk/v2/write/{id}"), FULL).await;
     assert_error(&answer, 500, "INTERNAL_ERROR", "Internal Server Error", json!({}));
+    assert!(answer.headers.contains_key("x-request-id"), "the answer names its request for the logs");
     let text = String::from_utf8_lossy(&answer.bytes).to_lowercase();
     for internal in ["sqlite", "database", "malformed", "disk", "sql"] {
         assert!(!text.contains(internal), "{internal} leaked: {text}");

@@ -77,7 +77,33 @@ async fn each_bound_refuses_with_its_name_value_and_setting() {
     let answer = api.upload(&zip_of(&[("leads.csv", long_csv.as_bytes())])).await;
     check(&answer, "FILE_TOO_LARGE", "File size too large to process", limits.entry_bytes());
 
+    let two = zip_of(&[("a.csv", long_csv[..400].as_bytes()), ("b.csv", long_csv[..400].as_bytes())]);
+    let api_small_total =
+        Api::with_config(ApiConfig { limits: Limits { max_unzipped_bytes: 700, ..limits }, ..ApiConfig::default() })
+            .await;
+    let answer = api_small_total.upload(&two).await;
+    let total = Limits { max_unzipped_bytes: 700, ..limits }.unzipped_bytes();
+    check(&answer, "FILE_TOO_LARGE", "File size too large to process", total);
+
     let wide = format!("{}\nQuist\n", "Last_Name,".repeat(10));
     let answer = api.upload(&zip_of(&[("wide.csv", wide.as_bytes())])).await;
     check(&answer, "HEADER_LIMIT_EXCEEDED", "the header row of wide.csv is too long", limits.header_bytes());
+}
+
+#[tokio::test]
+async fn a_declared_length_past_the_bound_is_refused_before_the_body_is_read() {
+    let limits = Limits { max_upload_bytes: 1024, ..Limits::default() };
+    let api = Api::with_config(ApiConfig { limits, ..ApiConfig::default() }).await;
+    let request = axum::http::Request::post("/crm/v2/upload")
+        .header("authorization", format!("Zoho-oauthtoken {FULL}"))
+        .header("feature", "bulk-write")
+        .header("X-CRM-ORG", "111222333")
+        .header("content-type", "multipart/form-data; boundary=x")
+        .header("content-length", "1099511627776")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let answer = api.send(request).await;
+    let bound = limits.upload_bytes();
+    let details = json!({"limit": bound.what, "maximum": bound.maximum, "setting": bound.setting});
+    assert_error(&answer, 413, "FILE_TOO_LARGE", "File size too large to process", details);
 }

@@ -45,6 +45,7 @@ async fn a_lost_lease_stops_the_run_and_the_next_worker_resumes_once() {
     assert_eq!(left.state, JobState::Queued, "the job waits for the next worker");
     let checkpoint = left.resources[0].rows_done;
     assert!(checkpoint > 0 && checkpoint < ROWS as u64, "stopped half-way at {checkpoint}");
+    assert_eq!(checkpoint / 3 * 3, checkpoint, "the checkpoint moves a whole chunk at a time");
     assert_eq!(env.store.count_records(ORG, "Leads").await.unwrap(), checkpoint, "records match the checkpoint");
 
     let second = env.worker(WorkerConfig { node_id: "second".into(), ..config(500) });
