@@ -77,7 +77,7 @@ async fn each_bound_refuses_with_its_name_value_and_setting() {
     let answer = api.upload(&zip_of(&[("leads.csv", long_csv.as_bytes())])).await;
     check(&answer, "FILE_TOO_LARGE", "File size too large to process", limits.entry_bytes());
 
-    let two = zip_of(&[("a.csv", long_csv[..400].as_bytes()), ("b.csv", long_csv[..400].as_bytes())]);
+    let two = zip_of(&[("a.csv", &long_csv.as_bytes()[..400]), ("b.csv", &long_csv.as_bytes()[..400])]);
     let api_small_total =
         Api::with_config(ApiConfig { limits: Limits { max_unzipped_bytes: 700, ..limits }, ..ApiConfig::default() })
             .await;
