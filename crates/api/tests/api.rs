@@ -9,5 +9,6 @@ mod api {
     mod auth;
     mod create_job;
     mod jobs;
+    mod records;
     mod upload;
 }

@@ -37,6 +37,14 @@ async fn a_body_that_is_not_json_is_request_body_not_supported() {
         assert_error(&api.send(request).await, 400, "REQUEST_BODY_NOT_SUPPORTED", message, json!({}));
     }
     refused(&api, json!([]), "INVALID_DATA", "invalid data", json!({"expected_data_type": "jsonobject"})).await;
+    // A body past the JSON routes' size bound is refused in the same words, not read whole.
+    let huge = format!("{{\"operation\": \"insert\", \"pad\": \"{}\"}}", "x".repeat(3 * 1024 * 1024));
+    let request = axum::http::Request::post("/crm/bulk/v2/write")
+        .header("authorization", format!("Zoho-oauthtoken {FULL}"))
+        .header("content-type", "application/json")
+        .body(Body::from(huge))
+        .unwrap();
+    assert_error(&api.send(request).await, 400, "REQUEST_BODY_NOT_SUPPORTED", message, json!({}));
 }
 
 #[tokio::test]
