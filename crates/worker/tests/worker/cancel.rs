@@ -14,7 +14,7 @@ async fn a_cancel_request_stops_the_running_job_at_its_next_chunk() {
     let env = Env::new().await;
     let (_, job) = env.leads_job(7701, &leads_csv(ROWS), true).await;
     // A short lease makes the heartbeat look for the request every 100 ms.
-    let worker = env.worker(WorkerConfig { lease_duration: std::time::Duration::from_millis(300), ..config(2) });
+    let worker = env.worker(WorkerConfig { lease_duration: std::time::Duration::from_millis(300), ..config(1) });
     let run = spawn_step(&worker);
     env.wait_for(job, "a committed chunk", |j| j.resources[0].rows_done > 0).await;
 

@@ -1,4 +1,4 @@
-//! A run that stops half-way (its lease taken away, or its task killed) leaves its committed
+//! A run that stops half-way (its lease taken away, its task killed, or a shutdown) leaves its committed
 //! chunks; the next worker resumes after the last checkpoint and no row is applied twice.
 
 use bulkwrite_core::state::JobState;
@@ -76,5 +76,27 @@ async fn a_killed_run_is_resumed_from_its_checkpoint() {
     assert!(checkpoint < ROWS as u64, "killed half-way at {checkpoint}");
 
     assert_eq!(other.run_once(&no_shutdown()).await, Some((job, RunOutcome::Completed)));
+    assert_applied_once(&env, job).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_checkpoints_and_gives_the_job_back() {
+    let env = Env::new().await;
+    let (_, job) = env.leads_job(7651, &leads_csv(ROWS), false).await;
+    let first = env.worker(slow_config());
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let run = tokio::spawn(async move { first.run_once(&stopping).await });
+    env.wait_for(job, "a committed chunk", |j| j.resources[0].rows_done > 0).await;
+
+    stop.send(true).unwrap();
+    assert_eq!(run.await.unwrap(), Some((job, RunOutcome::Released)));
+    let left = env.job(job).await;
+    assert_eq!(left.state, JobState::Queued, "given back to the queue, not failed");
+    let checkpoint = left.resources[0].rows_done;
+    assert!(checkpoint > 0 && checkpoint < ROWS as u64, "stopped half-way at {checkpoint}");
+    assert_eq!(env.store.count_records(ORG, "Leads").await.unwrap(), checkpoint, "the chunks in flight settled");
+
+    let next = env.worker(WorkerConfig { node_id: "next".into(), ..config(500) });
+    assert_eq!(next.run_once(&no_shutdown()).await, Some((job, RunOutcome::Completed)));
     assert_applied_once(&env, job).await;
 }
