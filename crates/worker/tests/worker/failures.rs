@@ -1,5 +1,6 @@
-//! Failure paths: a file the worker cannot read fails the job with a reason, and rows past the
-//! row limit are `LIMIT_EXCEEDED` until the cut, after which nothing more is read.
+//! Failure paths: a file the worker cannot read (or a module gone since creation) fails the job
+//! with a reason, and rows past the row limit are `LIMIT_EXCEEDED` until the cut, after which
+//! nothing more is read.
 
 use bulkwrite_core::limits::Limits;
 use bulkwrite_core::state::{JobState, ResourceState};
@@ -70,6 +71,23 @@ async fn a_file_broken_mid_way_fails_the_job_after_the_committed_chunks() {
     assert!(statuses.len() > committed, "rows past the checkpoint are listed too");
     assert!(statuses[..committed].iter().all(|s| *s == "ADDED"));
     assert!(!statuses[committed..].contains(&"ADDED"), "nothing past the checkpoint was applied");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_module_removed_after_creation_fails_the_job() {
+    let env = Env::new().await;
+    let (_, job) = env.leads_job(7351, &leads_csv(3), false).await;
+    let schema = env.store.org_schema(ORG).await.unwrap();
+    let without = bulkwrite_core::schema::OrgSchema {
+        modules: schema.modules.into_iter().filter(|m| m.api_name != "Leads").collect(),
+    };
+    env.store.save_org_schema(ORG, &without).await.unwrap();
+    let worker = env.worker(config(2));
+
+    assert_eq!(worker.run_once(&no_shutdown()).await, Some((job, RunOutcome::Failed)));
+    let failed = env.job(job).await;
+    assert_eq!(failed.error.as_deref(), Some("module Leads no longer exists"));
+    assert_eq!(failed.resources[0].rows_done, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
