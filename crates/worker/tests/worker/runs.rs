@@ -1,4 +1,5 @@
-//! Claims and checkpoints: a job runs in chunks to its result file, its callback is queued, and
+//! Claims and checkpoints: a job runs in chunks to its result file, its callback is queued, an
+//! upsert finds what an earlier job added, and
 //! claims follow the queue order and the per-org limit.
 
 use bulkwrite_core::state::{JobState, ResourceState};
@@ -71,4 +72,32 @@ async fn claims_take_the_oldest_job_within_the_org_limit() {
     assert_eq!(env.job(first).await.attempts, 2, "the released claim counted");
     assert_eq!(worker.run_once(&no_shutdown()).await, Some((second, RunOutcome::Completed)));
     assert_eq!(env.store.count_records(ORG, "Leads").await.unwrap(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upsert_updates_the_records_an_earlier_job_added() {
+    let env = Env::new().await;
+    let worker = env.worker(config(2));
+    let first_csv = "Last_Name,Company,Email\nQuist,Acme,q@example.com\nRowe,Acme,r@example.com\n";
+    let first = env.upload(7901, &zip_of(&[("leads.csv", first_csv.as_bytes())])).await;
+    let insert = serde_json::json!({
+        "operation": "insert",
+        "resource": [{"type": "data", "module": {"api_name": "Leads"}, "file_id": first.to_string()}]
+    });
+    let inserted = env.create_job(7900, insert).await;
+    assert_eq!(worker.run_once(&no_shutdown()).await, Some((inserted, RunOutcome::Completed)));
+
+    let second_csv = "Last_Name,Company,Email\nQuist-Rowe,Acme,q@example.com\nSand,Acme,s@example.com\n";
+    let second = env.upload(7911, &zip_of(&[("leads.csv", second_csv.as_bytes())])).await;
+    let upsert = serde_json::json!({
+        "operation": "upsert",
+        "resource": [{"type": "data", "module": {"api_name": "Leads"}, "file_id": second.to_string(), "find_by": "Email"}]
+    });
+    let upserted = env.create_job(7910, upsert).await;
+    assert_eq!(worker.run_once(&no_shutdown()).await, Some((upserted, RunOutcome::Completed)));
+
+    let progress = env.job(upserted).await.resources[0];
+    assert_eq!((progress.added, progress.updated), (1, 1));
+    assert_eq!(statuses(&env.result_csv(upserted).await), ["UPDATED", "ADDED"]);
+    assert_eq!(env.lead_names().await, ["Quist-Rowe", "Rowe", "Sand"], "the matched record changed in place");
 }
