@@ -1,6 +1,5 @@
 //! Claims and checkpoints: a job runs in chunks to its result file, its callback is queued, an
-//! upsert finds what an earlier job added, and
-//! claims follow the queue order and the per-org limit.
+//! upsert finds what an earlier job added, and claims follow the queue order and the per-org limit.
 
 use bulkwrite_core::state::{JobState, ResourceState};
 use bulkwrite_store::Claim;
