@@ -83,6 +83,10 @@ pub struct ServeArgs {
     /// Callback attempts before giving up [default: 5].
     #[arg(long, env = "BULKWRITE_CALLBACK_ATTEMPTS")]
     pub callback_attempts: Option<u32>,
+    /// Callback deliveries in flight at once on a node; at most 2 go to one receiver, so a
+    /// receiver that hangs never holds the others' [default: 16].
+    #[arg(long, env = "BULKWRITE_CALLBACK_CONCURRENCY")]
+    pub callback_concurrency: Option<usize>,
     /// HTTP status of OAuth token errors: 200 as Zoho sends them, or 400 [default: 200].
     #[arg(long, env = "BULKWRITE_OAUTH_ERROR_STATUS")]
     pub oauth_error_status: Option<u16>,
@@ -154,6 +158,7 @@ pub struct Config {
     pub chunk_bytes: usize,
     pub callback_retry: Duration,
     pub callback_attempts: u32,
+    pub callback_concurrency: usize,
     pub company_name: String,
     pub time_zone: String,
     pub custom_fields: Vec<CustomFieldSpec>,
@@ -282,6 +287,10 @@ impl Config {
             chunk_bytes: settings.chunk_bytes.unwrap_or(bulkwrite_worker::DEFAULT_CHUNK_BYTES).max(1),
             callback_retry: Duration::from_millis(settings.callback_retry_ms.unwrap_or(2000)),
             callback_attempts: settings.callback_attempts.unwrap_or(5).max(1),
+            callback_concurrency: settings
+                .callback_concurrency
+                .unwrap_or(bulkwrite_worker::DEFAULT_CALLBACK_CONCURRENCY)
+                .max(1),
             company_name: settings.company_name.clone().unwrap_or_else(|| "bulkwrite".to_string()),
             time_zone,
             custom_fields: settings.custom_fields.clone().unwrap_or_else(default_custom_fields),

@@ -192,6 +192,7 @@ fn worker_config(config: &Config, base_url: &str) -> WorkerConfig {
             timeout: std::time::Duration::from_secs(10),
             max_attempts: config.callback_attempts,
             retry_base: config.callback_retry,
+            concurrency: config.callback_concurrency,
         },
     }
 }

@@ -174,6 +174,10 @@ pub trait CallbackStore: Send + Sync {
         lease_for: chrono::Duration,
         limit: u32,
     ) -> StoreResult<Vec<CallbackDelivery>>;
+    /// Hands a leased delivery back unattempted, due again at `until` (its receiver is busy with
+    /// other deliveries of this dispatcher); counts no attempt. A delivery `owner` no longer
+    /// leases is left alone.
+    async fn defer_callback(&self, delivery: &CallbackDelivery, owner: &str, until: Timestamp) -> StoreResult<()>;
     /// Records an attempt and what happens next.
     async fn record_callback_attempt(
         &self,

@@ -36,7 +36,7 @@ use bulkwrite_store::{BlobStore, Claim, Store};
 use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 
-pub use callback::CallbackDispatcher;
+pub use callback::{CallbackDispatcher, PER_RECEIVER};
 
 /// Rows per committed chunk unless configured. Measured on two cores (docs/PERFORMANCE.md, fourth
 /// pass): 2,000-row chunks cut a 25,000-row insert by 10-15% against 500 on both backends, for about
@@ -46,6 +46,9 @@ pub const DEFAULT_CHUNK_ROWS: usize = 2000;
 /// Bytes of CSV records per committed chunk at most, whatever `chunk_rows` says: a chunk of wide
 /// rows closes early, so the chunks a job holds at once stay within a few times this.
 pub const DEFAULT_CHUNK_BYTES: usize = 4 * 1024 * 1024;
+
+/// Callback deliveries in flight at once on a node unless configured.
+pub const DEFAULT_CALLBACK_CONCURRENCY: usize = 16;
 
 /// Worker settings.
 #[derive(Debug, Clone)]
@@ -80,6 +83,8 @@ pub struct CallbackConfig {
     pub max_attempts: u32,
     /// First retry delay; each later one is three times longer, plus jitter.
     pub retry_base: Duration,
+    /// Deliveries in flight at once on this node (at most `callback::PER_RECEIVER` to one receiver).
+    pub concurrency: usize,
 }
 
 impl Default for WorkerConfig {
@@ -98,6 +103,7 @@ impl Default for WorkerConfig {
                 timeout: Duration::from_secs(10),
                 max_attempts: 5,
                 retry_base: Duration::from_secs(2),
+                concurrency: DEFAULT_CALLBACK_CONCURRENCY,
             },
         }
     }

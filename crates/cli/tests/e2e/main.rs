@@ -5,6 +5,7 @@ mod cli;
 mod corpus;
 mod crash;
 mod errors;
+mod faults;
 mod harness;
 mod hostile;
 mod import;

@@ -181,6 +181,31 @@ pub async fn callback_attempts_are_recorded_and_retried(store: Arc<dyn Store>) {
         .is_empty());
 }
 
+pub async fn a_deferred_callback_waits_without_an_attempt(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let job = new_job(&store, 11_000, ORG, spec(true, Operation::Insert, None)).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    store.complete_job(&lease, "r", Utc::now()).await.unwrap();
+    let due = store.claim_due_callbacks("d", Utc::now(), Duration::seconds(30), 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    let until = Utc::now() + Duration::seconds(2);
+    store.defer_callback(&due[0], "someone-else", Utc::now()).await.unwrap();
+    assert!(
+        store.claim_due_callbacks("d", Utc::now(), Duration::seconds(30), 10).await.unwrap().is_empty(),
+        "another owner cannot hand the delivery back"
+    );
+    store.defer_callback(&due[0], "d", until).await.unwrap();
+    assert!(
+        store.claim_due_callbacks("d", Utc::now(), Duration::seconds(30), 10).await.unwrap().is_empty(),
+        "deferred"
+    );
+    let later = store.claim_due_callbacks("d2", until, Duration::seconds(30), 10).await.unwrap();
+    assert_eq!((later.len(), later[0].job, later[0].attempts), (1, job, 0), "due at `until`, no attempt counted");
+    let report = store.callback_report(ORG, job).await.unwrap().unwrap();
+    assert!(report.attempts.is_empty());
+    assert_eq!(report.state, "pending");
+}
+
 pub async fn a_busy_org_waits_while_others_run(store: Arc<dyn Store>) {
     with_org(&store).await;
     store.create_org(org(OTHER_ORG), user(OTHER_ADMIN, OTHER_ORG), standard_schema()).await.unwrap();

@@ -38,6 +38,7 @@ macro_rules! conformance_tests {
             completing_queues_one_callback,
             failing_marks_resources_and_queues_the_callback,
             callback_attempts_are_recorded_and_retried,
+            a_deferred_callback_waits_without_an_attempt,
             records_page_and_sort,
             lookups_find_records_by_id_key_and_value,
             deleting_records_frees_their_keys,
