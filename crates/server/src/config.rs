@@ -87,6 +87,11 @@ pub struct ServeArgs {
     /// receiver that hangs never holds the others' [default: 16].
     #[arg(long, env = "BULKWRITE_CALLBACK_CONCURRENCY")]
     pub callback_concurrency: Option<usize>,
+    /// Seconds a staged file (an upload or result being written) may go unmodified before the
+    /// periodic sweep removes it, unless this process holds it open; every leftover goes at
+    /// startup [default: 3600].
+    #[arg(long, env = "BULKWRITE_STAGING_GRACE_SECONDS")]
+    pub staging_grace_seconds: Option<u64>,
     /// HTTP status of OAuth token errors: 200 as Zoho sends them, or 400 [default: 200].
     #[arg(long, env = "BULKWRITE_OAUTH_ERROR_STATUS")]
     pub oauth_error_status: Option<u16>,
@@ -159,6 +164,8 @@ pub struct Config {
     pub callback_retry: Duration,
     pub callback_attempts: u32,
     pub callback_concurrency: usize,
+    /// How long a staged file may go unmodified before the periodic sweep removes it.
+    pub staging_grace: Duration,
     pub company_name: String,
     pub time_zone: String,
     pub custom_fields: Vec<CustomFieldSpec>,
@@ -291,6 +298,7 @@ impl Config {
                 .callback_concurrency
                 .unwrap_or(bulkwrite_worker::DEFAULT_CALLBACK_CONCURRENCY)
                 .max(1),
+            staging_grace: Duration::from_secs(settings.staging_grace_seconds.unwrap_or(3600).max(1)),
             company_name: settings.company_name.clone().unwrap_or_else(|| "bulkwrite".to_string()),
             time_zone,
             custom_fields: settings.custom_fields.clone().unwrap_or_else(default_custom_fields),

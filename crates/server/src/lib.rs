@@ -9,6 +9,7 @@
 mod backend;
 mod bootstrap;
 pub mod config;
+mod staging;
 mod telemetry;
 
 use std::io::Write;
@@ -81,6 +82,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let _lock = lock_data_dir(&config.data_dir)?;
     let backend = Backend::open(&config.database, &config.data_dir).await?;
     let (store, blobs) = (Arc::clone(&backend.store), Arc::clone(&backend.blobs));
+    staging::sweep_at_startup(blobs.staging_dir().to_path_buf()).await;
     // SQLite: every running job was this node's. PostgreSQL: only jobs whose lease has expired
     // (another node's live job is left alone).
     let requeued = store.requeue_running_jobs().await?;
@@ -108,6 +110,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let listener_task = backend.listen(&wakeup);
     let mut background = Vec::new();
+    let sweeper = staging::spawn_periodic(blobs.staging_dir().to_path_buf(), config.staging_grace, shutdown_rx.clone());
     if config.role.runs_jobs() {
         let worker = Worker::new(worker_ctx.clone());
         let dispatcher = CallbackDispatcher::new(worker_ctx).context("building the callback client")?;
@@ -152,6 +155,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(task) = listener_task {
         task.abort();
     }
+    sweeper.abort();
     if stopped.is_err() {
         tracing::warn!("the worker did not stop in time; its job's lease will expire");
     }

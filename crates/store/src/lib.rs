@@ -23,6 +23,7 @@ pub mod ids;
 pub mod model;
 pub mod order;
 pub mod result_rows;
+pub mod staging;
 pub mod token;
 pub mod traits;
 mod view;

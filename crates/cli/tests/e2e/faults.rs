@@ -1,12 +1,15 @@
 //! Surviving faults (issue 15): a callback receiver that hangs or fails delays no other
-//! receiver, and retries come at the configured gaps.
+//! receiver, and retries come at the configured gaps; uploads killed mid-transfer leave no
+//! staging file behind.
 
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
 
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use crate::harness::{seed_body, Server};
+use crate::harness::{seed_body, zip_of, Server, TOKEN};
 
 fn seed_csv(user: &str) -> String {
     format!("Last_Name,Owner,Date_3,Mobile,Layout\nA,{user},2024/01/02,555 0100,Standard\n")
@@ -89,4 +92,107 @@ async fn a_hanging_receiver_delays_no_other_and_retries_keep_their_gaps() {
             index + 1
         );
     }
+}
+
+const BOUNDARY: &str = "faultsboundary";
+
+/// An upload's multipart body around `zip`.
+fn multipart(zip: &[u8]) -> Vec<u8> {
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.zip\"\r\nContent-Type: application/zip\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(zip);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+/// Starts an upload of `body` over a raw connection and sends its first `sent` bytes.
+async fn start_upload(server: &Server, body: &[u8], sent: usize) -> TcpStream {
+    let address = server.base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /crm/v2/upload HTTP/1.1\r\nHost: {address}\r\nAuthorization: Zoho-oauthtoken {TOKEN}\r\n\
+         feature: bulk-write\r\nX-CRM-ORG: {}\r\n\
+         Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n\r\n",
+        server.org,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body[..sent]).await.unwrap();
+    stream.flush().await.unwrap();
+    stream
+}
+
+/// The files of the staging directory.
+fn staged(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(dir.join("staging")).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
+    files.sort();
+    files
+}
+
+async fn wait_for_upload_file(dir: &Path) -> PathBuf {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let upload = staged(dir).into_iter().find(|p| p.file_name().unwrap().to_string_lossy().starts_with("upload-"));
+        if let Some(upload) = upload {
+            return upload;
+        }
+        assert!(Instant::now() < deadline, "the upload never reached the staging directory");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn big_zip() -> Vec<u8> {
+    let mut csv = String::from("Last_Name,Company\n");
+    for i in 0..20_000u64 {
+        csv.push_str(&format!("N{},{}\n", i.wrapping_mul(2_654_435_761) % 1_000_003, i));
+    }
+    zip_of(&[("leads.csv", csv.as_bytes())])
+}
+
+#[tokio::test]
+async fn an_upload_killed_mid_transfer_leaves_no_staging_file_after_a_restart() {
+    let mut server = Server::start(&[]).await;
+    let body = multipart(&big_zip());
+    let _stream = start_upload(&server, &body, body.len() / 2).await;
+    let leftover = wait_for_upload_file(&server.dir).await;
+    server.kill();
+    assert!(leftover.exists(), "SIGKILL leaves the half-written upload behind");
+    let server = server.restart().await;
+    assert_eq!(staged(&server.dir), Vec::<PathBuf>::new(), "the restart removed it");
+    let file_id = server.upload_csv("leads.csv", "Last_Name,Company\nA,B\n").await;
+    assert!(!file_id.is_empty(), "uploads work after the sweep");
+}
+
+#[tokio::test]
+async fn the_periodic_sweep_removes_stale_files_but_never_an_upload_in_progress() {
+    let server = Server::start(&[("BULKWRITE_STAGING_GRACE_SECONDS", "2")]).await;
+    let stale = server.dir.join("staging").join("result-stale.zip");
+    std::fs::write(&stale, b"left by a killed process").unwrap();
+    let file = std::fs::File::options().write(true).open(&stale).unwrap();
+    file.set_modified(SystemTime::now() - Duration::from_secs(60)).unwrap();
+    drop(file);
+
+    // An upload that stalls for twice the grace period with its file open, then completes.
+    let body = multipart(&big_zip());
+    let mut stream = start_upload(&server, &body, body.len() / 2).await;
+    let in_progress = wait_for_upload_file(&server.dir).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stale.exists() {
+        assert!(Instant::now() < deadline, "the stale file was never swept");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(in_progress.exists(), "the stalled upload's file is open, so it stays");
+    stream.write_all(&body[body.len() / 2..]).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !String::from_utf8_lossy(&answer).contains("FILE_UPLOAD_SUCCESS") {
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buffer)).await.unwrap().unwrap();
+        assert!(n > 0, "{}", String::from_utf8_lossy(&answer));
+        answer.extend_from_slice(&buffer[..n]);
+    }
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
 }
