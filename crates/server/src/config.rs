@@ -92,6 +92,13 @@ pub struct ServeArgs {
     /// startup [default: 3600].
     #[arg(long, env = "BULKWRITE_STAGING_GRACE_SECONDS")]
     pub staging_grace_seconds: Option<u64>,
+    /// Seconds a client has to send a whole request head, from when its connection starts waiting
+    /// for one: slow clients and idle keep-alive connections are closed after it [default: 10].
+    #[arg(long, env = "BULKWRITE_HTTP_HEADER_TIMEOUT_SECONDS")]
+    pub http_header_timeout_seconds: Option<u64>,
+    /// Client connections served at once; more wait in the listen queue [default: 512].
+    #[arg(long, env = "BULKWRITE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
     /// HTTP status of OAuth token errors: 200 as Zoho sends them, or 400 [default: 200].
     #[arg(long, env = "BULKWRITE_OAUTH_ERROR_STATUS")]
     pub oauth_error_status: Option<u16>,
@@ -166,6 +173,10 @@ pub struct Config {
     pub callback_concurrency: usize,
     /// How long a staged file may go unmodified before the periodic sweep removes it.
     pub staging_grace: Duration,
+    /// Time a client has to send a request head (also the keep-alive idle bound).
+    pub http_header_timeout: Duration,
+    /// Client connections served at once.
+    pub max_connections: usize,
     pub company_name: String,
     pub time_zone: String,
     pub custom_fields: Vec<CustomFieldSpec>,
@@ -299,6 +310,8 @@ impl Config {
                 .unwrap_or(bulkwrite_worker::DEFAULT_CALLBACK_CONCURRENCY)
                 .max(1),
             staging_grace: Duration::from_secs(settings.staging_grace_seconds.unwrap_or(3600).max(1)),
+            http_header_timeout: Duration::from_secs(settings.http_header_timeout_seconds.unwrap_or(10).max(1)),
+            max_connections: settings.max_connections.unwrap_or(512).max(1),
             company_name: settings.company_name.clone().unwrap_or_else(|| "bulkwrite".to_string()),
             time_zone,
             custom_fields: settings.custom_fields.clone().unwrap_or_else(default_custom_fields),

@@ -1,7 +1,8 @@
 //! The composition root: resolves configuration, opens the backend, bootstraps the first org,
 //! serves the API and runs the worker and the callback dispatcher until a signal stops them.
 //! It installs the log subscriber (text or JSON) and the Prometheus recorder (`telemetry`), and
-//! serves through a listener that answers hyper's own refusals in Zoho's shape.
+//! serves through a listener that answers hyper's own refusals in Zoho's shape, with a header
+//! timeout and a connection limit (`http`), and sweeps the staging directory (`staging`).
 //!
 //! Shutdown order on SIGINT/SIGTERM: stop accepting connections and finish in-flight requests;
 //! the worker stops claiming, checkpoints the chunk in hand and releases its job; then exit.
@@ -9,6 +10,7 @@
 mod backend;
 mod bootstrap;
 pub mod config;
+mod http;
 mod staging;
 mod telemetry;
 
@@ -142,7 +144,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     });
     // Requests hyper refuses before routing get Zoho-shaped answers too.
     let listener = bulkwrite_api::refusal::ZohoRefusals::new(listener, hsts);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
+    let limits =
+        http::HttpLimits { header_timeout: config.http_header_timeout, max_connections: config.max_connections };
+    http::serve(listener, app, limits, shutdown_signal()).await;
 
     tracing::info!("stopping: the worker checkpoints and releases its job");
     let _ = shutdown_tx.send(true);

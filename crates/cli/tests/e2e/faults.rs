@@ -196,3 +196,74 @@ async fn the_periodic_sweep_removes_stale_files_but_never_an_upload_in_progress(
     }
     assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
 }
+
+/// A slowloris client: a request head sent one byte a second, never finished. Resolves with the
+/// time the server closed the connection, measured from the connect.
+async fn slowloris(address: String) -> Duration {
+    let started = Instant::now();
+    let stream = TcpStream::connect(&address).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let trickle = tokio::spawn(async move {
+        let head = b"GET /healthz HTTP/1.1\r\nHost: slow\r\nX-Slow: ".iter().chain(std::iter::repeat(&b'a'));
+        for byte in head {
+            if writer.write_all(&[*byte]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    let mut buffer = [0u8; 1024];
+    loop {
+        match reader.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    trickle.abort();
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn slow_clients_are_closed_within_the_header_timeout_and_extra_connections_wait() {
+    let server =
+        Server::start(&[("BULKWRITE_HTTP_HEADER_TIMEOUT_SECONDS", "2"), ("BULKWRITE_MAX_CONNECTIONS", "4")]).await;
+    let address = server.base.trim_start_matches("http://").to_string();
+    let fresh = || reqwest::Client::builder().no_proxy().pool_max_idle_per_host(0).build().unwrap();
+
+    // The harness's kept-alive connection holds one of the four slots (a request every 200 ms
+    // keeps it from idling out), three slow clients the others.
+    assert_eq!(server.http.get(server.url("/healthz")).send().await.unwrap().status(), 200);
+    let slow: Vec<_> = (0..3).map(|_| tokio::spawn(slowloris(address.clone()))).collect();
+    let waiting = tokio::spawn({
+        let url = server.url("/healthz");
+        async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let started = Instant::now();
+            let response = fresh().get(url).send().await.unwrap();
+            (response.status(), started.elapsed())
+        }
+    });
+    for _ in 0..6 {
+        let started = Instant::now();
+        let response = server.http.get(server.url("/healthz")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "the existing connection is served while slots are full"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A new connection waited for a slot, which the header timeout freed.
+    let (status, waited) = waiting.await.unwrap();
+    assert_eq!(status, 200);
+    assert!(waited >= Duration::from_millis(1000), "the fifth connection waited for a slot ({waited:?})");
+    assert!(waited < Duration::from_secs(4), "a slot freed within the header timeout ({waited:?})");
+
+    for client in slow {
+        let closed_after = tokio::time::timeout(Duration::from_secs(10), client).await.expect("closed").unwrap();
+        assert!(
+            closed_after >= Duration::from_millis(1500) && closed_after < Duration::from_millis(3500),
+            "a client sending a byte a second is closed at the 2 s header timeout, not after {closed_after:?}"
+        );
+    }
+}
