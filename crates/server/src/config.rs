@@ -99,6 +99,20 @@ pub struct ServeArgs {
     /// Client connections served at once; more wait in the listen queue [default: 512].
     #[arg(long, env = "BULKWRITE_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// Milliseconds a job waits after its first transient failure (disk full, database
+    /// unreachable); each later wait doubles, jittered [default: 1000].
+    #[arg(long, env = "BULKWRITE_TRANSIENT_RETRY_MS")]
+    pub transient_retry_ms: Option<u64>,
+    /// Longest wait between a transiently failing job's claims, in seconds [default: 60].
+    #[arg(long, env = "BULKWRITE_TRANSIENT_RETRY_CAP_SECONDS")]
+    pub transient_retry_cap_seconds: Option<u64>,
+    /// Seconds a job may keep failing transiently before it is failed for good [default: 600].
+    #[arg(long, env = "BULKWRITE_TRANSIENT_BUDGET_SECONDS")]
+    pub transient_budget_seconds: Option<u64>,
+    /// Testing only: while this file exists, blob writes fail as on a full disk (the fault seam
+    /// of the disk-full tests) [default: none].
+    #[arg(long, env = "BULKWRITE_FAULT_DISK_FULL_SWITCH", hide = true)]
+    pub fault_disk_full_switch: Option<PathBuf>,
     /// HTTP status of OAuth token errors: 200 as Zoho sends them, or 400 [default: 200].
     #[arg(long, env = "BULKWRITE_OAUTH_ERROR_STATUS")]
     pub oauth_error_status: Option<u16>,
@@ -177,6 +191,13 @@ pub struct Config {
     pub http_header_timeout: Duration,
     /// Client connections served at once.
     pub max_connections: usize,
+    /// First wait of a transiently failing job (doubling with its claims).
+    pub transient_retry: Duration,
+    pub transient_retry_cap: Duration,
+    /// How long a job may keep failing transiently before it fails for good.
+    pub transient_budget: Duration,
+    /// The disk-full fault seam's switch file (tests).
+    pub fault_disk_full_switch: Option<PathBuf>,
     pub company_name: String,
     pub time_zone: String,
     pub custom_fields: Vec<CustomFieldSpec>,
@@ -312,6 +333,10 @@ impl Config {
             staging_grace: Duration::from_secs(settings.staging_grace_seconds.unwrap_or(3600).max(1)),
             http_header_timeout: Duration::from_secs(settings.http_header_timeout_seconds.unwrap_or(10).max(1)),
             max_connections: settings.max_connections.unwrap_or(512).max(1),
+            transient_retry: Duration::from_millis(settings.transient_retry_ms.unwrap_or(1000).max(1)),
+            transient_retry_cap: Duration::from_secs(settings.transient_retry_cap_seconds.unwrap_or(60).max(1)),
+            transient_budget: Duration::from_secs(settings.transient_budget_seconds.unwrap_or(600)),
+            fault_disk_full_switch: settings.fault_disk_full_switch.clone(),
             company_name: settings.company_name.clone().unwrap_or_else(|| "bulkwrite".to_string()),
             time_zone,
             custom_fields: settings.custom_fields.clone().unwrap_or_else(default_custom_fields),

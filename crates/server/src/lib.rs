@@ -82,7 +82,12 @@ pub async fn open_admin(
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
     let _lock = lock_data_dir(&config.data_dir)?;
-    let backend = Backend::open(&config.database, &config.data_dir).await?;
+    let mut backend = Backend::open(&config.database, &config.data_dir).await?;
+    if let Some(switch) = &config.fault_disk_full_switch {
+        tracing::warn!(switch = %switch.display(), "fault seam on: blob writes fail as on a full disk while the switch file exists");
+        backend.blobs =
+            Arc::new(bulkwrite_store::fault::DiskFullSwitch::new(Arc::clone(&backend.blobs), switch.clone()));
+    }
     let (store, blobs) = (Arc::clone(&backend.store), Arc::clone(&backend.blobs));
     staging::sweep_at_startup(blobs.staging_dir().to_path_buf()).await;
     // SQLite: every running job was this node's. PostgreSQL: only jobs whose lease has expired
@@ -201,6 +206,11 @@ fn worker_config(config: &Config, base_url: &str) -> WorkerConfig {
             max_attempts: config.callback_attempts,
             retry_base: config.callback_retry,
             concurrency: config.callback_concurrency,
+        },
+        transient: bulkwrite_worker::TransientConfig {
+            base: config.transient_retry,
+            cap: config.transient_retry_cap,
+            budget: config.transient_budget,
         },
     }
 }

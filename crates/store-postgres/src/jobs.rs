@@ -18,7 +18,8 @@ const CLAIM_LOCK: i64 = 0x6277_636c_6169_6d00;
 /// fenced write holds.
 const CLAIM: &str = "WITH candidate AS (
          SELECT j.id FROM jobs j
-         WHERE (j.state = 'queued' OR (j.state = 'running' AND j.lease_expires_at < $1))
+         WHERE ((j.state = 'queued' AND (j.run_at IS NULL OR j.run_at <= $1))
+                OR (j.state = 'running' AND j.lease_expires_at < $1))
            AND ($2::bigint >= 4294967295 OR (
                 SELECT COUNT(*) FROM jobs r
                 WHERE r.org = j.org AND r.id <> j.id AND r.state = 'running' AND r.lease_expires_at >= $1) < $2)
@@ -27,7 +28,7 @@ const CLAIM: &str = "WITH candidate AS (
          FOR UPDATE SKIP LOCKED
      )
      UPDATE jobs SET state = 'running', lease_owner = $3, lease_node = $4, lease_expires_at = $5,
-                     attempts = attempts + 1
+                     attempts = attempts + 1, error = NULL, run_at = NULL
      FROM candidate WHERE jobs.id = candidate.id
      RETURNING jobs.id, jobs.org, jobs.created_by, jobs.api_version, jobs.spec_json, jobs.state, jobs.attempts,
                jobs.character_encoding, jobs.result_blob, jobs.error, jobs.created_at, jobs.finished_at";
@@ -128,6 +129,33 @@ impl JobStore for PgStore {
         tx.commit().await.map_err(pg_error)
     }
 
+    async fn defer_job(&self, lease: &Lease, deferral: &Deferral) -> StoreResult<bool> {
+        let conn = self.conn().await?;
+        let changed = execute(
+            &conn,
+            "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_node = NULL, lease_expires_at = NULL,
+                             run_at = $1, error = $2, waiting_since = COALESCE(waiting_since, $3)
+             WHERE id = $4 AND org = $5 AND lease_owner = $6 AND state = 'running'
+               AND (waiting_since IS NULL OR waiting_since >= $7)",
+            &[
+                &deferral.run_at,
+                &deferral.reason,
+                &deferral.now,
+                &signed(lease.job.get()),
+                &signed(lease.org.get()),
+                &lease.owner,
+                &deferral.give_up_before,
+            ],
+        )
+        .await?;
+        if changed > 0 {
+            return Ok(true);
+        }
+        // Not deferred: still ours (the budget is spent), or the lease is gone.
+        fence(&conn, lease).await?;
+        Ok(false)
+    }
+
     /// Requeues the running jobs this node claimed and those whose lease expired (by the
     /// database's clock); jobs that another live node holds keep running there.
     async fn requeue_running_jobs(&self) -> StoreResult<u64> {
@@ -212,7 +240,8 @@ impl JobStore for PgStore {
         let row = query_opt(
             &tx,
             "UPDATE jobs SET state = 'succeeded', result_blob = $1, finished_at = $2,
-                             lease_owner = NULL, lease_node = NULL, lease_expires_at = NULL
+                             lease_owner = NULL, lease_node = NULL, lease_expires_at = NULL,
+                             error = NULL, waiting_since = NULL
              WHERE id = $3 AND org = $4 AND lease_owner = $5 AND state = 'running'
              RETURNING spec_json",
             &[&result_blob, &now, &signed(lease.job.get()), &signed(lease.org.get()), &lease.owner],

@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_cheaper_writes.sql"),
     include_str!("../migrations/0003_cheaper_indexes.sql"),
+    include_str!("../migrations/0006_faults.sql"),
 ];
 
 /// The advisory lock key of migrations (`bulkwrite` in ASCII, as an integer).

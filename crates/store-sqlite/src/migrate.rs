@@ -3,8 +3,11 @@
 use bulkwrite_store::StoreResult;
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/0001_init.sql"), include_str!("../migrations/0002_oauth.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_oauth.sql"),
+    include_str!("../migrations/0005_faults.sql"),
+];
 
 pub(crate) fn migrate(conn: &mut Connection, first_id: u64) -> StoreResult<()> {
     let current: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(crate::db_error)?;

@@ -19,6 +19,7 @@ pub mod blob;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
+pub mod fault;
 pub mod ids;
 pub mod model;
 pub mod order;

@@ -99,6 +99,11 @@ pub trait JobStore: Send + Sync {
     async fn renew_lease(&self, lease: &Lease, until: Timestamp) -> StoreResult<()>;
     /// Gives the job back to the queue (graceful shutdown).
     async fn release_job(&self, lease: &Lease) -> StoreResult<()>;
+    /// Gives the job back to the queue after a transient failure: not claimed again before
+    /// `deferral.run_at`, with `deferral.reason` as its error while it waits. Unless its spell of
+    /// transient failures began before `deferral.give_up_before` (its time budget is spent): then
+    /// nothing changes, the caller still holds the lease, and `Ok(false)` says to fail the job.
+    async fn defer_job(&self, lease: &Lease, deferral: &Deferral) -> StoreResult<bool>;
     /// Requeues every running job (single-process backends, at start).
     async fn requeue_running_jobs(&self) -> StoreResult<u64>;
     async fn set_character_encoding(&self, lease: &Lease, encoding: &str) -> StoreResult<()>;

@@ -71,6 +71,25 @@ pub struct WorkerConfig {
     /// Base of absolute URLs (`result.download_url` in callback bodies).
     pub public_url: String,
     pub callbacks: CallbackConfig,
+    /// How a job that fails transiently (disk full, database unreachable) waits and gives up.
+    pub transient: TransientConfig,
+}
+
+/// Backoff between claims of a job that failed transiently.
+#[derive(Debug, Clone)]
+pub struct TransientConfig {
+    /// Wait after the first failure; each later one doubles, up to `cap`, jittered (half to all).
+    pub base: Duration,
+    pub cap: Duration,
+    /// A job failing transiently for longer than this (since the first failure of the spell,
+    /// which ends when the job completes) is failed for good.
+    pub budget: Duration,
+}
+
+impl Default for TransientConfig {
+    fn default() -> TransientConfig {
+        TransientConfig { base: Duration::from_secs(1), cap: Duration::from_secs(60), budget: Duration::from_secs(600) }
+    }
 }
 
 /// Callback delivery settings.
@@ -105,6 +124,7 @@ impl Default for WorkerConfig {
                 retry_base: Duration::from_secs(2),
                 concurrency: DEFAULT_CALLBACK_CONCURRENCY,
             },
+            transient: TransientConfig::default(),
         }
     }
 }
@@ -131,7 +151,7 @@ pub struct WorkerContext {
 pub enum RunOutcome {
     Completed,
     Failed,
-    /// Given back to the queue (shutdown, or a transient failure).
+    /// Given back to the queue (shutdown, or a transient failure: then it waits out a backoff).
     Released,
     /// Another worker took the job over.
     LeaseLost,

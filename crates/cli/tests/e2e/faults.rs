@@ -267,3 +267,104 @@ async fn slow_clients_are_closed_within_the_header_timeout_and_extra_connections
         );
     }
 }
+
+/// A server whose blob writes fail as on a full disk while `switch` exists.
+async fn with_disk_switch(extra: &[(&str, &str)]) -> (Server, PathBuf) {
+    let switch = tempfile::tempdir().unwrap().keep().join("disk-full");
+    let mut env = vec![
+        ("BULKWRITE_FAULT_DISK_FULL_SWITCH", switch.to_str().unwrap()),
+        ("BULKWRITE_TRANSIENT_RETRY_MS", "200"),
+        ("BULKWRITE_TRANSIENT_RETRY_CAP_SECONDS", "1"),
+    ];
+    env.extend_from_slice(extra);
+    (Server::start(&env).await, switch)
+}
+
+/// Uploads `rows` rows and creates an insert job of them; `fill` (a disk switch) is turned on
+/// between the two.
+async fn plain_job(server: &Server, rows: usize, fill: Option<&Path>) -> String {
+    let mut csv = String::from("Last_Name,Company\n");
+    for i in 0..rows {
+        csv.push_str(&format!("Full{i},Disk\n"));
+    }
+    let file_id = server.upload_csv("leads.csv", &csv).await;
+    if let Some(switch) = fill {
+        std::fs::write(switch, b"").unwrap();
+    }
+    let body = serde_json::json!({
+        "operation": "insert",
+        "resource": [{"type": "data", "module": "Leads", "file_id": file_id}]
+    });
+    let (status, created) = server.create_job(&body).await;
+    assert_eq!(status, 201, "{created}");
+    created["details"]["id"].as_str().unwrap().to_string()
+}
+
+async fn queue_view(server: &Server, id: &str) -> serde_json::Value {
+    let (status, view) = server.get_json(&format!("/bulkwrite/v1/jobs/{id}")).await;
+    assert_eq!(status, 200, "{view}");
+    view
+}
+
+#[tokio::test]
+async fn a_full_disk_makes_a_job_wait_saying_why_and_uploads_answer_507() {
+    let (server, switch) = with_disk_switch(&[]).await;
+    let id = {
+        std::fs::write(&switch, b"").unwrap();
+        let (status, body) = server.upload_raw(zip_of(&[("a.csv", b"Last_Name\nA\n")]), "a.zip").await;
+        assert_eq!(status, 507, "{body}");
+        let expected = serde_json::json!({
+            "status": "error",
+            "code": "INSUFFICIENT_STORAGE",
+            "message": "There is not enough storage space to process the request; try again later",
+            "details": {}
+        });
+        assert_eq!(body, expected);
+        std::fs::remove_file(&switch).unwrap();
+        // The upload is stored; the disk fills before the job writes its result file.
+        plain_job(&server, 30, Some(&switch)).await
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let waiting = loop {
+        let view = queue_view(&server, &id).await;
+        if view["error"].as_str().is_some_and(|e| e.starts_with("disk full")) {
+            break view;
+        }
+        assert!(Instant::now() < deadline, "the job never said it waits for the disk: {view}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(waiting["state"], "queued", "{waiting}");
+    let first_attempts = waiting["attempts"].as_u64().unwrap();
+    // Backing off (200 ms doubling to 1 s, jittered), three seconds hold a handful of claims,
+    // not the hundreds a retry loop would make, and the job does not fail.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let later = queue_view(&server, &id).await;
+    let claims = later["attempts"].as_u64().unwrap() - first_attempts;
+    assert!((1..=8).contains(&claims), "{claims} claims in 3 s: {later}");
+    assert_ne!(later["state"], "failed", "{later}");
+    assert!(later["error"].as_str().unwrap_or("").starts_with("disk full"), "{later}");
+
+    std::fs::remove_file(&switch).unwrap();
+    let freed = Instant::now();
+    let done = server.wait_job(&id).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert!(freed.elapsed() < Duration::from_secs(4), "resumed within the 1 s cap and a poll: {:?}", freed.elapsed());
+    assert_eq!(queue_view(&server, &id).await["error"], serde_json::Value::Null);
+    let (_, rows) = server.result_rows(&done).await;
+    assert_eq!(rows.len(), 31);
+    let records = server.all_records("Leads", "Last_Name").await;
+    let stored = records.iter().filter(|r| r["Last_Name"].as_str().is_some_and(|n| n.starts_with("Full"))).count();
+    assert_eq!(stored, 30, "every row stored exactly once");
+}
+
+#[tokio::test]
+async fn a_job_failing_transiently_past_its_budget_fails_naming_the_cause() {
+    let (server, switch) = with_disk_switch(&[("BULKWRITE_TRANSIENT_BUDGET_SECONDS", "2")]).await;
+    let id = plain_job(&server, 3, Some(&switch)).await;
+    let started = Instant::now();
+    let done = server.wait_job(&id).await;
+    assert_eq!(done["status"], "FAILED", "{done}");
+    assert!(started.elapsed() >= Duration::from_secs(2), "failed before its budget: {:?}", started.elapsed());
+    let view = queue_view(&server, &id).await;
+    assert!(view["error"].as_str().unwrap().starts_with("disk full for longer than 2 s"), "{view}");
+}

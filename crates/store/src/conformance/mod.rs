@@ -32,6 +32,7 @@ macro_rules! conformance_tests {
             chunks_in_flight_together_commit_in_order,
             a_chunk_after_one_that_did_not_commit_is_refused,
             released_and_requeued_jobs_run_again,
+            a_deferred_job_waits_and_its_budget_runs_out,
             chunks_write_records_results_and_checkpoints,
             duplicates_are_caught_across_chunks,
             updates_and_upserts_change_records_and_keys,
