@@ -33,6 +33,27 @@ const CLAIM: &str = "WITH candidate AS (
      RETURNING jobs.id, jobs.org, jobs.created_by, jobs.api_version, jobs.spec_json, jobs.state, jobs.attempts,
                jobs.character_encoding, jobs.result_blob, jobs.error, jobs.created_at, jobs.finished_at";
 
+/// Ends the open transactions of nodes whose lease on a job has expired. A node that hangs, is
+/// paused or is cut off mid-chunk keeps its transaction, and the job row and unique keys it
+/// locked, open; a `COPY` it stopped feeding is not even ended by `statement_timeout` (the server
+/// only notices termination while it waits for the client). Such a node has stopped renewing its
+/// lease, so its transactions are ended here (each session names its node in
+/// `application_name`): the job can be claimed at once, and the node, should it resume, finds its
+/// connections gone and its lease taken (every write is fenced).
+const END_STALE_SESSIONS: &str = "SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a
+     WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.xact_start IS NOT NULL
+       AND a.application_name IN (
+           SELECT DISTINCT 'bulkwrite-' || j.lease_node FROM jobs j
+           WHERE j.state = 'running' AND j.lease_expires_at < $1 AND j.lease_node IS NOT NULL AND j.lease_node <> $2)";
+
+async fn end_stale_sessions(conn: &deadpool_postgres::Object, now: Timestamp, node: &str) -> StoreResult<()> {
+    let ended = crate::rows::query(conn, END_STALE_SESSIONS, &[&now, &node]).await?;
+    if !ended.is_empty() {
+        tracing::warn!(sessions = ended.len(), "ended the transactions of a node whose lease expired");
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl JobStore for PgStore {
     async fn create_job(&self, job: NewJob) -> StoreResult<()> {
@@ -75,6 +96,7 @@ impl JobStore for PgStore {
 
     async fn claim_next_job(&self, claim: &Claim) -> StoreResult<Option<(Job, Lease)>> {
         let mut conn = self.conn().await?;
+        end_stale_sessions(&conn, claim.now, &self.inner.node).await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
         let limited = claim.max_running_per_org < u32::MAX;
         if limited {

@@ -20,6 +20,8 @@ const MIGRATION_LOCK: i64 = 0x6275_6c6b_7772_6974;
 
 pub(crate) async fn migrate(conn: &mut Object, first_id: u64) -> StoreResult<()> {
     let tx = conn.transaction().await.map_err(pg_error)?;
+    // A migration may rebuild large indexes, and may wait for another node's: no statement limit.
+    tx.batch_execute("SET LOCAL statement_timeout = 0").await.map_err(pg_error)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(pg_error)?;
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (

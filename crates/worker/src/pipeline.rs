@@ -381,9 +381,25 @@ async fn defer(ctx: &WorkerContext, job: &Job, lease: &Lease, error: &StoreError
     }
 }
 
+/// Gives the job back to the queue. A connection that died (a restarted or unreachable
+/// database) is retried on a fresh one, with backoff, for as long as the lease lasts: once the
+/// database answers again the job is claimable at once rather than a lease later.
 async fn release(ctx: &WorkerContext, lease: &Lease) -> RunOutcome {
-    if let Err(error) = ctx.store.release_job(lease).await {
-        tracing::warn!(job = %lease.job, error = %error, "releasing the job failed; its lease will expire");
+    let deadline = std::time::Instant::now() + ctx.config.lease_duration;
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match ctx.store.release_job(lease).await {
+            Ok(()) => break,
+            Err(error) if error.is_retryable() && std::time::Instant::now() + delay < deadline => {
+                tracing::warn!(job = %lease.job, error = %error, "releasing the job failed; retrying");
+                tokio::time::sleep(delay + Duration::from_millis(rand::random::<u64>() % 100)).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            Err(error) => {
+                tracing::warn!(job = %lease.job, error = %error, "releasing the job failed; its lease will expire");
+                break;
+            }
+        }
     }
     ctx.wakeup.jobs.notify_one();
     RunOutcome::Released
