@@ -96,6 +96,10 @@ pub struct ServeArgs {
     /// for one: slow clients and idle keep-alive connections are closed after it [default: 10].
     #[arg(long, env = "BULKWRITE_HTTP_HEADER_TIMEOUT_SECONDS")]
     pub http_header_timeout_seconds: Option<u64>,
+    /// Seconds a request body (an upload) may go without a byte before its request fails and the
+    /// connection closes [default: 30].
+    #[arg(long, env = "BULKWRITE_HTTP_BODY_IDLE_SECONDS")]
+    pub http_body_idle_seconds: Option<u64>,
     /// Client connections served at once; more wait in the listen queue [default: 512].
     #[arg(long, env = "BULKWRITE_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
@@ -191,6 +195,8 @@ pub struct Config {
     pub http_header_timeout: Duration,
     /// Client connections served at once.
     pub max_connections: usize,
+    /// Time a request body may go without a byte.
+    pub http_body_idle: Duration,
     /// First wait of a transiently failing job (doubling with its claims).
     pub transient_retry: Duration,
     pub transient_retry_cap: Duration,
@@ -333,6 +339,7 @@ impl Config {
             staging_grace: Duration::from_secs(settings.staging_grace_seconds.unwrap_or(3600).max(1)),
             http_header_timeout: Duration::from_secs(settings.http_header_timeout_seconds.unwrap_or(10).max(1)),
             max_connections: settings.max_connections.unwrap_or(512).max(1),
+            http_body_idle: Duration::from_secs(settings.http_body_idle_seconds.unwrap_or(30).max(1)),
             transient_retry: Duration::from_millis(settings.transient_retry_ms.unwrap_or(1000).max(1)),
             transient_retry_cap: Duration::from_secs(settings.transient_retry_cap_seconds.unwrap_or(60).max(1)),
             transient_budget: Duration::from_secs(settings.transient_budget_seconds.unwrap_or(600)),

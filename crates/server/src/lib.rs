@@ -149,8 +149,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     });
     // Requests hyper refuses before routing get Zoho-shaped answers too.
     let listener = bulkwrite_api::refusal::ZohoRefusals::new(listener, hsts);
-    let limits =
-        http::HttpLimits { header_timeout: config.http_header_timeout, max_connections: config.max_connections };
+    let limits = http::HttpLimits {
+        header_timeout: config.http_header_timeout,
+        max_connections: config.max_connections,
+        body_idle_timeout: config.http_body_idle,
+    };
     http::serve(listener, app, limits, shutdown_signal()).await;
 
     tracing::info!("stopping: the worker checkpoints and releases its job");

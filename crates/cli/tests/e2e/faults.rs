@@ -447,3 +447,94 @@ async fn a_paused_node_is_taken_over_within_the_bound_and_fenced_when_it_resumes
     assert_eq!(rows.len(), ROWS + 1);
     drop(holder);
 }
+
+#[tokio::test]
+async fn a_job_whose_sessions_are_terminated_resumes_in_seconds_not_a_lease_later() {
+    let Some(database) = crate::multinode::fresh_database().await else { return };
+    const ROWS: usize = 60_000;
+    // A 20 s lease: resuming within a few seconds shows the job was given back, not left to expire.
+    let settings =
+        [("BULKWRITE_LEASE_SECONDS", "20"), ("BULKWRITE_CHUNK_ROWS", "200"), ("BULKWRITE_MAX_ROWS_PER_FILE", "100000")];
+    let server = crate::multinode::node(&database, "all", &settings).await;
+    let mut csv = String::from("Last_Name,Company,Email\n");
+    for i in 1..=ROWS {
+        csv.push_str(&format!("Row {i},Co,row{i}@terminate.example\n"));
+    }
+    let (status, uploaded) = server.upload_raw(zip_of(&[("big.csv", csv.as_bytes())]), "big.zip").await;
+    assert_eq!(status, 200, "{uploaded}");
+    let body = serde_json::json!({"operation": "insert", "resource": [{"type": "data", "module": "Leads",
+        "file_id": uploaded["details"]["file_id"]}]});
+    let (_, created) = server.create_job(&body).await;
+    let id = created["details"]["id"].as_str().unwrap().to_string();
+    let rows_done = |view: &serde_json::Value| view["resources"][0]["rows_done"].as_u64().unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while rows_done(&queue_view(&server, &id).await) == 0 {
+        assert!(Instant::now() < deadline, "the job never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let admin = std::env::var("BULKWRITE_TEST_DATABASE_URL").unwrap();
+    let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let name = database.rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
+    let ended = client
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'bulkwrite-%'",
+            &[&name],
+        )
+        .await
+        .unwrap();
+    assert!(!ended.is_empty(), "the node's sessions were ended");
+    let terminated = Instant::now();
+    // A request that meets one of the ended connections answers 500 INTERNAL_ERROR (the pool
+    // then drops it); the next one gets a fresh connection.
+    let view_now = || async {
+        loop {
+            let (status, view) = server.get_json(&format!("/bulkwrite/v1/jobs/{id}")).await;
+            if status == 200 {
+                return view;
+            }
+            assert_eq!(view["code"], "INTERNAL_ERROR", "{view}");
+        }
+    };
+    let at_termination = rows_done(&view_now().await);
+    let view = loop {
+        let view = view_now().await;
+        // Five more chunks committed: the job went on (on fresh connections, or given back
+        // and claimed again), not a lease later.
+        if rows_done(&view) >= at_termination + 1000 {
+            break view;
+        }
+        assert!(terminated.elapsed() < Duration::from_secs(8), "not resumed {:?} after: {view}", terminated.elapsed());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(view["error"], serde_json::Value::Null, "{view}");
+    let done = server.wait_job(&id).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let (_, count) = server.get_json("/crm/v2.1/Leads/actions/count").await;
+    assert_eq!(count["count"], serde_json::json!(ROWS), "every row stored exactly once");
+}
+
+#[tokio::test]
+async fn an_upload_whose_body_stops_arriving_is_ended_after_the_idle_timeout() {
+    let server = Server::start(&[("BULKWRITE_HTTP_BODY_IDLE_SECONDS", "1")]).await;
+    let body = multipart(&big_zip());
+    let mut stream = start_upload(&server, &body, body.len() / 2).await;
+    let stalled = wait_for_upload_file(&server.dir).await;
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => answer.extend_from_slice(&buffer[..n]),
+            Err(_) => panic!("the stalled upload was never ended: {}", String::from_utf8_lossy(&answer)),
+        }
+    }
+    let ended = started.elapsed();
+    assert!(ended < Duration::from_secs(3), "ended {ended:?} after the stall, with a 1 s idle timeout");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 400"), "a Zoho-shaped refusal: {text}");
+    assert!(text.contains("\"status\":\"error\""), "{text}");
+    assert!(!stalled.exists(), "the half-written staging file is gone");
+}
