@@ -27,9 +27,14 @@ impl From<ErrorCode> for Failure {
 /// Any storage failure, a busy or unreachable database included, is 500 `INTERNAL_ERROR` with
 /// the table's message and empty `details`; the error and its causes are logged here, once, on
 /// the request's span (so the line carries its request id).
+///
+/// A full disk is the exception: 507 `INSUFFICIENT_STORAGE`, which a client may retry later.
 impl From<StoreError> for Failure {
     fn from(error: StoreError) -> Failure {
         log_store_failure(&error);
+        if error.is_disk_full() {
+            return Failure(ApiError::new(ErrorCode::InsufficientStorage));
+        }
         Failure(ApiError::new(ErrorCode::InternalError))
     }
 }

@@ -84,6 +84,40 @@ pub struct ServeArgs {
     /// Callback attempts before giving up [default: 5].
     #[arg(long, env = "BULKWRITE_CALLBACK_ATTEMPTS")]
     pub callback_attempts: Option<u32>,
+    /// Callback deliveries in flight at once on a node; at most 2 go to one receiver, so a
+    /// receiver that hangs never holds the others' [default: 16].
+    #[arg(long, env = "BULKWRITE_CALLBACK_CONCURRENCY")]
+    pub callback_concurrency: Option<usize>,
+    /// Seconds a staged file (an upload or result being written) may go unmodified before the
+    /// periodic sweep removes it, unless this process holds it open; every leftover goes at
+    /// startup [default: 3600].
+    #[arg(long, env = "BULKWRITE_STAGING_GRACE_SECONDS")]
+    pub staging_grace_seconds: Option<u64>,
+    /// Seconds a client has to send a whole request head, from when its connection starts waiting
+    /// for one: slow clients and idle keep-alive connections are closed after it [default: 10].
+    #[arg(long, env = "BULKWRITE_HTTP_HEADER_TIMEOUT_SECONDS")]
+    pub http_header_timeout_seconds: Option<u64>,
+    /// Seconds a request body (an upload) may go without a byte before its request fails and the
+    /// connection closes [default: 30].
+    #[arg(long, env = "BULKWRITE_HTTP_BODY_IDLE_SECONDS")]
+    pub http_body_idle_seconds: Option<u64>,
+    /// Client connections served at once; more wait in the listen queue [default: 512].
+    #[arg(long, env = "BULKWRITE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Milliseconds a job waits after its first transient failure (disk full, database
+    /// unreachable); each later wait doubles, jittered [default: 1000].
+    #[arg(long, env = "BULKWRITE_TRANSIENT_RETRY_MS")]
+    pub transient_retry_ms: Option<u64>,
+    /// Longest wait between a transiently failing job's claims, in seconds [default: 60].
+    #[arg(long, env = "BULKWRITE_TRANSIENT_RETRY_CAP_SECONDS")]
+    pub transient_retry_cap_seconds: Option<u64>,
+    /// Seconds a job may keep failing transiently before it is failed for good [default: 600].
+    #[arg(long, env = "BULKWRITE_TRANSIENT_BUDGET_SECONDS")]
+    pub transient_budget_seconds: Option<u64>,
+    /// Testing only: while this file exists, blob writes fail as on a full disk (the fault seam
+    /// of the disk-full tests) [default: none].
+    #[arg(long, env = "BULKWRITE_FAULT_DISK_FULL_SWITCH", hide = true)]
+    pub fault_disk_full_switch: Option<PathBuf>,
     /// HTTP status of OAuth token errors: 200 as Zoho sends them, or 400 [default: 200].
     #[arg(long, env = "BULKWRITE_OAUTH_ERROR_STATUS")]
     pub oauth_error_status: Option<u16>,
@@ -162,6 +196,22 @@ pub struct Config {
     pub chunk_bytes: usize,
     pub callback_retry: Duration,
     pub callback_attempts: u32,
+    pub callback_concurrency: usize,
+    /// How long a staged file may go unmodified before the periodic sweep removes it.
+    pub staging_grace: Duration,
+    /// Time a client has to send a request head (also the keep-alive idle bound).
+    pub http_header_timeout: Duration,
+    /// Client connections served at once.
+    pub max_connections: usize,
+    /// Time a request body may go without a byte.
+    pub http_body_idle: Duration,
+    /// First wait of a transiently failing job (doubling with its claims).
+    pub transient_retry: Duration,
+    pub transient_retry_cap: Duration,
+    /// How long a job may keep failing transiently before it fails for good.
+    pub transient_budget: Duration,
+    /// The disk-full fault seam's switch file (tests).
+    pub fault_disk_full_switch: Option<PathBuf>,
     pub company_name: String,
     pub time_zone: String,
     pub custom_fields: Vec<CustomFieldSpec>,
@@ -297,6 +347,18 @@ impl Config {
             chunk_bytes: settings.chunk_bytes.unwrap_or(bulkwrite_worker::DEFAULT_CHUNK_BYTES).max(1),
             callback_retry: Duration::from_millis(settings.callback_retry_ms.unwrap_or(2000)),
             callback_attempts: settings.callback_attempts.unwrap_or(5).max(1),
+            callback_concurrency: settings
+                .callback_concurrency
+                .unwrap_or(bulkwrite_worker::DEFAULT_CALLBACK_CONCURRENCY)
+                .max(1),
+            staging_grace: Duration::from_secs(settings.staging_grace_seconds.unwrap_or(3600).max(1)),
+            http_header_timeout: Duration::from_secs(settings.http_header_timeout_seconds.unwrap_or(10).max(1)),
+            max_connections: settings.max_connections.unwrap_or(512).max(1),
+            http_body_idle: Duration::from_secs(settings.http_body_idle_seconds.unwrap_or(30).max(1)),
+            transient_retry: Duration::from_millis(settings.transient_retry_ms.unwrap_or(1000).max(1)),
+            transient_retry_cap: Duration::from_secs(settings.transient_retry_cap_seconds.unwrap_or(60).max(1)),
+            transient_budget: Duration::from_secs(settings.transient_budget_seconds.unwrap_or(600)),
+            fault_disk_full_switch: settings.fault_disk_full_switch.clone(),
             company_name: settings.company_name.clone().unwrap_or_else(|| "bulkwrite".to_string()),
             time_zone,
             custom_fields: settings.custom_fields.clone().unwrap_or_else(default_custom_fields),

@@ -1,7 +1,8 @@
 //! The composition root: resolves configuration, opens the backend, bootstraps the first org,
 //! serves the API and runs the worker and the callback dispatcher until a signal stops them.
 //! It installs the log subscriber (text or JSON) and the Prometheus recorder (`telemetry`), and
-//! serves through a listener that answers hyper's own refusals in Zoho's shape.
+//! serves through a listener that answers hyper's own refusals in Zoho's shape, with a header
+//! timeout and a connection limit (`http`), and sweeps the staging directory (`staging`).
 //!
 //! Shutdown order on SIGINT/SIGTERM: stop accepting connections and finish in-flight requests;
 //! the worker stops claiming, checkpoints the chunk in hand and releases its job; then exit.
@@ -9,6 +10,8 @@
 mod backend;
 mod bootstrap;
 pub mod config;
+mod http;
+mod staging;
 mod telemetry;
 
 use std::io::Write;
@@ -79,8 +82,14 @@ pub async fn open_admin(
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
     let _lock = lock_data_dir(&config.data_dir)?;
-    let backend = Backend::open(&config.database, &config.data_dir).await?;
+    let mut backend = Backend::open(&config.database, &config.data_dir).await?;
+    if let Some(switch) = &config.fault_disk_full_switch {
+        tracing::warn!(switch = %switch.display(), "fault seam on: blob writes fail as on a full disk while the switch file exists");
+        backend.blobs =
+            Arc::new(bulkwrite_store::fault::DiskFullSwitch::new(Arc::clone(&backend.blobs), switch.clone()));
+    }
     let (store, blobs) = (Arc::clone(&backend.store), Arc::clone(&backend.blobs));
+    staging::sweep_at_startup(blobs.staging_dir().to_path_buf()).await;
     // SQLite: every running job was this node's. PostgreSQL: only jobs whose lease has expired
     // (another node's live job is left alone).
     let requeued = store.requeue_running_jobs().await?;
@@ -108,6 +117,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let listener_task = backend.listen(&wakeup);
     let mut background = Vec::new();
+    let sweeper = staging::spawn_periodic(blobs.staging_dir().to_path_buf(), config.staging_grace, shutdown_rx.clone());
     if config.role.runs_jobs() {
         // Every node that runs jobs sweeps; the store makes concurrent sweeps safe.
         let sweeper = Sweeper::new(Arc::clone(&store), Arc::clone(&blobs), config.retention);
@@ -143,7 +153,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     });
     // Requests hyper refuses before routing get Zoho-shaped answers too.
     let listener = bulkwrite_api::refusal::ZohoRefusals::new(listener, hsts);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
+    let limits = http::HttpLimits {
+        header_timeout: config.http_header_timeout,
+        max_connections: config.max_connections,
+        body_idle_timeout: config.http_body_idle,
+    };
+    http::serve(listener, app, limits, shutdown_signal()).await;
 
     tracing::info!("stopping: the worker checkpoints and releases its job");
     let _ = shutdown_tx.send(true);
@@ -156,6 +171,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(task) = listener_task {
         task.abort();
     }
+    sweeper.abort();
     if stopped.is_err() {
         tracing::warn!("the worker did not stop in time; its job's lease will expire");
     }
@@ -196,6 +212,12 @@ fn worker_config(config: &Config, base_url: &str) -> WorkerConfig {
             timeout: std::time::Duration::from_secs(10),
             max_attempts: config.callback_attempts,
             retry_base: config.callback_retry,
+            concurrency: config.callback_concurrency,
+        },
+        transient: bulkwrite_worker::TransientConfig {
+            base: config.transient_retry,
+            cap: config.transient_retry_cap,
+            budget: config.transient_budget,
         },
     }
 }

@@ -49,6 +49,18 @@ impl CallbackStore for PgStore {
         Ok(due.into_iter().map(|(_, delivery)| delivery).collect())
     }
 
+    async fn defer_callback(&self, delivery: &CallbackDelivery, owner: &str, until: Timestamp) -> StoreResult<()> {
+        let conn = self.conn().await?;
+        execute(
+            &conn,
+            "UPDATE callbacks SET next_attempt_at = $1, lease_owner = NULL, lease_expires_at = NULL
+             WHERE id = $2 AND state = 'pending' AND lease_owner = $3",
+            &[&until, &signed(delivery.id), &owner],
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn record_callback_attempt(
         &self,
         delivery: &CallbackDelivery,

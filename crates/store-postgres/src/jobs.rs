@@ -18,7 +18,8 @@ const CLAIM_LOCK: i64 = 0x6277_636c_6169_6d00;
 /// fenced write holds.
 const CLAIM: &str = "WITH candidate AS (
          SELECT j.id FROM jobs j
-         WHERE (j.state = 'queued' OR (j.state = 'running' AND j.lease_expires_at < $1))
+         WHERE ((j.state = 'queued' AND (j.run_at IS NULL OR j.run_at <= $1))
+                OR (j.state = 'running' AND j.lease_expires_at < $1))
            AND j.cancel_requested_at IS NULL
            AND ($2::bigint >= 4294967295 OR (
                 SELECT COUNT(*) FROM jobs r
@@ -28,11 +29,37 @@ const CLAIM: &str = "WITH candidate AS (
          FOR UPDATE SKIP LOCKED
      )
      UPDATE jobs SET state = 'running', lease_owner = $3, lease_node = $4, lease_expires_at = $5,
-                     attempts = attempts + 1
+                     attempts = attempts + 1, error = NULL, run_at = NULL
      FROM candidate WHERE jobs.id = candidate.id
      RETURNING jobs.id, jobs.org, jobs.created_by, jobs.api_version, jobs.spec_json, jobs.state, jobs.attempts,
                jobs.character_encoding, jobs.result_blob, jobs.error, jobs.created_at, jobs.finished_at,
                jobs.cancel_requested_at, jobs.cancelled_by, jobs.result_expired_at";
+
+/// Ends the open transactions of nodes whose lease on a job has expired. A node that hangs, is
+/// paused or is cut off mid-chunk keeps its transaction, and the job row and unique keys it
+/// locked, open; a `COPY` it stopped feeding is not even ended by `statement_timeout` (the server
+/// only notices termination while it waits for the client). Such a node has stopped renewing its
+/// lease, so its transactions are ended here (each session names its node in
+/// `application_name`): the job can be claimed at once, and the node, should it resume, finds its
+/// connections gone and its lease taken (every write is fenced).
+const END_STALE_SESSIONS: &str = "SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a
+     WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.xact_start IS NOT NULL
+       AND pg_has_role(a.usesysid, 'MEMBER')
+       AND a.application_name IN (
+           SELECT DISTINCT 'bulkwrite-' || j.lease_node FROM jobs j
+           WHERE j.state = 'running' AND j.lease_expires_at < $1 AND j.lease_node IS NOT NULL AND j.lease_node <> $2)";
+
+/// Runs [`END_STALE_SESSIONS`]; a failure (say, sessions of a role this one may not signal) is
+/// logged and the claim goes on: such a job is taken over once the server ends the session.
+async fn end_stale_sessions(conn: &deadpool_postgres::Object, now: Timestamp, node: &str) {
+    match crate::rows::query(conn, END_STALE_SESSIONS, &[&now, &node]).await {
+        Ok(ended) if !ended.is_empty() => {
+            tracing::warn!(sessions = ended.len(), "ended the transactions of a node whose lease expired");
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(error = %error, "ending the sessions of a node whose lease expired failed"),
+    }
+}
 
 #[async_trait]
 impl JobStore for PgStore {
@@ -78,6 +105,7 @@ impl JobStore for PgStore {
 
     async fn claim_next_job(&self, claim: &Claim) -> StoreResult<Option<(Job, Lease)>> {
         let mut conn = self.conn().await?;
+        end_stale_sessions(&conn, claim.now, &self.inner.node).await;
         let tx = conn.transaction().await.map_err(pg_error)?;
         let limited = claim.max_running_per_org < u32::MAX;
         if limited {
@@ -130,6 +158,33 @@ impl JobStore for PgStore {
             notify(&tx, JOBS_CHANNEL).await?;
         }
         tx.commit().await.map_err(pg_error)
+    }
+
+    async fn defer_job(&self, lease: &Lease, deferral: &Deferral) -> StoreResult<bool> {
+        let conn = self.conn().await?;
+        let changed = execute(
+            &conn,
+            "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_node = NULL, lease_expires_at = NULL,
+                             run_at = $1, error = $2, waiting_since = COALESCE(waiting_since, $3)
+             WHERE id = $4 AND org = $5 AND lease_owner = $6 AND state = 'running'
+               AND (waiting_since IS NULL OR waiting_since >= $7)",
+            &[
+                &deferral.run_at,
+                &deferral.reason,
+                &deferral.now,
+                &signed(lease.job.get()),
+                &signed(lease.org.get()),
+                &lease.owner,
+                &deferral.give_up_before,
+            ],
+        )
+        .await?;
+        if changed > 0 {
+            return Ok(true);
+        }
+        // Not deferred: still ours (the budget is spent), or the lease is gone.
+        fence(&conn, lease).await?;
+        Ok(false)
     }
 
     /// Requeues the running jobs this node claimed and those whose lease expired (by the
@@ -216,7 +271,8 @@ impl JobStore for PgStore {
         let row = query_opt(
             &tx,
             "UPDATE jobs SET state = 'succeeded', result_blob = $1, finished_at = $2,
-                             lease_owner = NULL, lease_node = NULL, lease_expires_at = NULL
+                             lease_owner = NULL, lease_node = NULL, lease_expires_at = NULL,
+                             error = NULL, waiting_since = NULL
              WHERE id = $3 AND org = $4 AND lease_owner = $5 AND state = 'running'
              RETURNING spec_json",
             &[&result_blob, &now, &signed(lease.job.get()), &signed(lease.org.get()), &lease.owner],

@@ -118,8 +118,12 @@ impl PgStore {
     /// at once.
     pub async fn connect(url: &str) -> StoreResult<PgStore> {
         let tls::ParsedUrl { config, tls } = session_config(url)?;
+        let node = new_node_id();
         let mut connect_config = config.clone();
         connect_config.connect_timeout(CONNECT_TIMEOUT);
+        // Names the node's sessions, so that another node can end them once this one's lease
+        // expired (see `jobs::END_STALE_SESSIONS`).
+        connect_config.application_name(format!("bulkwrite-{node}"));
         let manager = Manager::from_config(
             connect_config,
             tls.clone(),
@@ -134,7 +138,6 @@ impl PgStore {
             .map_err(|e| StoreError::Backend(Box::new(e)))?;
         let mut conn = pool.get().await.map_err(pool_error)?;
         migrate::migrate(&mut conn, FIRST_ID).await?;
-        let node: String = conn.query_one("SELECT gen_random_uuid()::text", &[]).await.map_err(pg_error)?.get(0);
         drop(conn);
         Ok(PgStore { inner: Arc::new(Inner { pool, config, tls, node, hints: ids::WriteHints::default() }) })
     }
@@ -166,6 +169,19 @@ impl PgStore {
     }
 }
 
+/// A fresh identity for this store among the nodes: 32 hex digits from the process's random
+/// hasher keys, the time and the process id.
+fn new_node_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let mut first = std::collections::hash_map::RandomState::new().build_hasher();
+    first.write_u128(nanos);
+    first.write_u32(std::process::id());
+    let mut second = std::collections::hash_map::RandomState::new().build_hasher();
+    second.write_u64(first.finish());
+    format!("{:016x}{:016x}", first.finish(), second.finish())
+}
+
 /// The connection settings of the store's sessions (pool and `LISTEN`): `url` parsed, with the
 /// [`session_settings`].
 fn session_config(url: &str) -> StoreResult<tls::ParsedUrl> {
@@ -181,11 +197,43 @@ fn session_config(url: &str) -> StoreResult<tls::ParsedUrl> {
 ///   arrays of up to thousands of values, which the planner prices high enough to compile their
 ///   expressions: loading LLVM into each new backend and compiling took about 7% of the
 ///   database's CPU during a 25,000-row upsert, for statements that run in milliseconds.
+/// - `idle_in_transaction_session_timeout` and `statement_timeout`: a node that hangs, is paused
+///   or loses the network in the middle of a chunk would otherwise keep its transaction open, and
+///   the job row locked, until TCP gives up (hours); claims skip locked rows, so nobody could take
+///   the job over. The server ends such a session after [`IDLE_IN_TRANSACTION`] idle inside a
+///   transaction, or [`STATEMENT_TIMEOUT`] into one statement (a `COPY` the client stopped
+///   feeding included); its transaction rolls back and the job can be claimed once its lease
+///   has expired. Migrations lift the statement limit for themselves.
+/// - `tcp_keepalives_*` on the server's side and keepalives plus a TCP user timeout on ours: a
+///   peer that vanished without closing (powered off, partitioned) is noticed within about
+///   [`KEEPALIVE_IDLE`] + 3 × [`KEEPALIVE_INTERVAL`] rather than the system's two hours.
 fn session_settings(config: &mut tokio_postgres::Config) {
     let given = config.get_options().unwrap_or_default();
-    let options = format!("-c jit=off {given}");
+    let options = format!(
+        "-c jit=off -c idle_in_transaction_session_timeout={} -c statement_timeout={} \
+         -c tcp_keepalives_idle={} -c tcp_keepalives_interval={} -c tcp_keepalives_count=3 {given}",
+        IDLE_IN_TRANSACTION.as_millis(),
+        STATEMENT_TIMEOUT.as_millis(),
+        KEEPALIVE_IDLE.as_secs(),
+        KEEPALIVE_INTERVAL.as_secs(),
+    );
     config.options(options.trim_end());
+    config
+        .keepalives(true)
+        .keepalives_idle(KEEPALIVE_IDLE)
+        .keepalives_interval(KEEPALIVE_INTERVAL)
+        .keepalives_retries(3)
+        .tcp_user_timeout(KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * 3);
 }
+
+/// How long a session may sit idle inside a transaction before the server ends it.
+pub const IDLE_IN_TRANSACTION: Duration = Duration::from_secs(5);
+/// How long one statement may run before the server cancels it.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idle time of a connection before TCP keepalive probes start, both ways.
+pub const KEEPALIVE_IDLE: Duration = Duration::from_secs(10);
+/// Time between keepalive probes (three unanswered end the connection).
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
 
 pub(crate) fn json_error(error: serde_json::Error) -> StoreError {
     StoreError::Corrupt(error.to_string())
@@ -205,32 +253,57 @@ pub(crate) fn signed(value: u64) -> i64 {
 mod tests {
     use super::*;
 
-    /// `SHOW jit` on a session configured as the store's are.
-    async fn show_jit(url: &str) -> String {
+    /// `SHOW <setting>` on a session configured as the store's are.
+    async fn show(url: &str, setting: &str) -> String {
         let tls::ParsedUrl { config, tls } = session_config(url).unwrap();
         let (client, connection) = config.connect(tls).await.unwrap();
         tokio::spawn(connection);
-        client.query_one("SHOW jit", &[]).await.unwrap().get(0)
+        client.query_one(&format!("SHOW {setting}"), &[]).await.unwrap().get(0)
     }
 
     #[tokio::test]
-    async fn sessions_run_without_jit_unless_the_url_asks_for_it() {
+    async fn sessions_run_without_jit_and_bounded_unless_the_url_says_otherwise() {
         let Some(url) = std::env::var("BULKWRITE_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) else {
             return println!("skipped: BULKWRITE_TEST_DATABASE_URL is not set");
         };
-        assert_eq!(show_jit(&url).await, "off");
+        assert_eq!(show(&url, "jit").await, "off");
+        assert_eq!(show(&url, "idle_in_transaction_session_timeout").await, "5s");
+        assert_eq!(show(&url, "statement_timeout").await, "10s");
+        assert_eq!(show(&url, "tcp_keepalives_idle").await, "10");
         let separator = if url.contains('?') { '&' } else { '?' };
-        let asked = format!("{url}{separator}options=-c%20jit%3Don%20-c%20application_name%3Dbw");
-        assert_eq!(show_jit(&asked).await, "on", "the URL's own options come last and win");
+        let asked = format!("{url}{separator}options=-c%20jit%3Don%20-c%20statement_timeout%3D3s");
+        assert_eq!(show(&asked, "jit").await, "on", "the URL's own options come last and win");
+        assert_eq!(show(&asked, "statement_timeout").await, "3s");
+    }
+
+    #[tokio::test]
+    async fn a_transaction_left_idle_is_ended_by_the_server() {
+        let Some(url) = std::env::var("BULKWRITE_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) else {
+            return println!("skipped: BULKWRITE_TEST_DATABASE_URL is not set");
+        };
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let short = format!("{url}{separator}options=-c%20idle_in_transaction_session_timeout%3D300");
+        let tls::ParsedUrl { config, tls } = session_config(&short).unwrap();
+        let (client, connection) = config.connect(tls).await.unwrap();
+        tokio::spawn(connection);
+        client.batch_execute("BEGIN; SELECT 1").await.unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !client.is_closed() {
+            assert!(std::time::Instant::now() < deadline, "the idle transaction was never ended");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     #[test]
     fn session_settings_come_before_the_urls_options() {
         let mut config: tokio_postgres::Config = "postgres://u@h/db".parse().unwrap();
         session_settings(&mut config);
-        assert_eq!(config.get_options(), Some("-c jit=off"));
+        let ours = "-c jit=off -c idle_in_transaction_session_timeout=5000 -c statement_timeout=10000 \
+                    -c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3";
+        assert_eq!(config.get_options(), Some(ours));
+        assert_eq!(config.get_keepalives_idle(), KEEPALIVE_IDLE);
         let mut config: tokio_postgres::Config = "postgres://u@h/db?options=-c%20work_mem%3D8MB".parse().unwrap();
         session_settings(&mut config);
-        assert_eq!(config.get_options(), Some("-c jit=off -c work_mem=8MB"));
+        assert_eq!(config.get_options(), Some(format!("{ours} -c work_mem=8MB").as_str()));
     }
 }

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_cheaper_indexes.sql"),
     include_str!("../migrations/0004_cancel.sql"),
     include_str!("../migrations/0005_retention.sql"),
+    include_str!("../migrations/0006_faults.sql"),
 ];
 
 /// The advisory lock key of migrations (`bulkwrite` in ASCII, as an integer).
@@ -21,6 +22,8 @@ const MIGRATION_LOCK: i64 = 0x6275_6c6b_7772_6974;
 
 pub(crate) async fn migrate(conn: &mut Object, first_id: u64) -> StoreResult<()> {
     let tx = conn.transaction().await.map_err(pg_error)?;
+    // A migration may rebuild large indexes, and may wait for another node's: no statement limit.
+    tx.batch_execute("SET LOCAL statement_timeout = 0").await.map_err(pg_error)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(pg_error)?;
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (

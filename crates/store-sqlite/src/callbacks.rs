@@ -56,6 +56,20 @@ impl CallbackStore for SqliteStore {
         .await
     }
 
+    async fn defer_callback(&self, delivery: &CallbackDelivery, owner: &str, until: Timestamp) -> StoreResult<()> {
+        let (id, owner) = (delivery.id as i64, owner.to_string());
+        self.run(move |conn| {
+            conn.execute(
+                "UPDATE callbacks SET next_attempt_at = ?1, lease_owner = NULL, lease_expires_at = NULL
+                 WHERE id = ?2 AND state = 'pending' AND lease_owner = ?3",
+                params![ms(until), id, owner],
+            )
+            .map_err(db_error)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn record_callback_attempt(
         &self,
         delivery: &CallbackDelivery,

@@ -46,7 +46,8 @@ impl JobStore for SqliteStore {
             let candidate: Option<i64> = tx
                 .query_row(
                     "SELECT j.id FROM jobs j
-                     WHERE (j.state = 'queued' OR (j.state = 'running' AND j.lease_expires_at < ?1))
+                     WHERE ((j.state = 'queued' AND (j.run_at IS NULL OR j.run_at <= ?1))
+                            OR (j.state = 'running' AND j.lease_expires_at < ?1))
                        AND j.cancel_requested_at IS NULL
                        AND (SELECT COUNT(*) FROM jobs r
                             WHERE r.org = j.org AND r.id != j.id AND r.state = 'running' AND r.lease_expires_at >= ?1) < ?2
@@ -58,7 +59,7 @@ impl JobStore for SqliteStore {
                 .map_err(db_error)?;
             let Some(id) = candidate else { return Ok(None) };
             tx.execute(
-                "UPDATE jobs SET state = 'running', lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1 WHERE id = ?3",
+                "UPDATE jobs SET state = 'running', lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1, error = NULL, run_at = NULL WHERE id = ?3",
                 params![claim.owner, ms(claim.now + claim.lease_for), id],
             )
             .map_err(db_error)?;
@@ -96,6 +97,27 @@ impl JobStore for SqliteStore {
             )
             .map_err(db_error)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn defer_job(&self, lease: &Lease, deferral: &Deferral) -> StoreResult<bool> {
+        let deferral = deferral.clone();
+        self.write_fenced(lease.clone(), move |tx, lease| {
+            let since: Option<i64> = tx
+                .query_row("SELECT waiting_since FROM jobs WHERE id = ?1", [lease.job.get() as i64], |row| row.get(0))
+                .map_err(db_error)?;
+            if since.is_some_and(|since| since < ms(deferral.give_up_before)) {
+                return Ok(false);
+            }
+            tx.execute(
+                "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, run_at = ?1, error = ?2,
+                                 waiting_since = COALESCE(waiting_since, ?3)
+                 WHERE id = ?4",
+                params![ms(deferral.run_at), deferral.reason, ms(deferral.now), lease.job.get() as i64],
+            )
+            .map_err(db_error)?;
+            Ok(true)
         })
         .await
     }
@@ -167,7 +189,7 @@ impl JobStore for SqliteStore {
         let result_blob = result_blob.to_string();
         self.write_fenced(lease.clone(), move |tx, lease| {
             tx.execute(
-                "UPDATE jobs SET state = 'succeeded', result_blob = ?1, finished_at = ?2, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?3",
+                "UPDATE jobs SET state = 'succeeded', result_blob = ?1, finished_at = ?2, lease_owner = NULL, lease_expires_at = NULL, error = NULL, waiting_since = NULL WHERE id = ?3",
                 params![result_blob, ms(now), lease.job.get() as i64],
             )
             .map_err(db_error)?;

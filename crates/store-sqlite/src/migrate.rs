@@ -8,6 +8,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_oauth.sql"),
     include_str!("../migrations/0003_cancel.sql"),
     include_str!("../migrations/0004_retention.sql"),
+    include_str!("../migrations/0005_faults.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection, first_id: u64) -> StoreResult<()> {

@@ -35,6 +35,43 @@ impl StoreError {
         matches!(self, StoreError::Unavailable(_))
     }
 
+    /// Whether the failure is a full disk (ENOSPC, or SQLite's "database or disk is full")
+    /// anywhere in its chain of causes.
+    pub fn is_disk_full(&self) -> bool {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(error) = cause {
+            if let Some(io) = error.downcast_ref::<std::io::Error>() {
+                if io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(28) {
+                    return true;
+                }
+            }
+            let text = error.to_string();
+            if text.contains("database or disk is full") || text.contains("No space left on device") {
+                return true;
+            }
+            cause = error.source();
+        }
+        false
+    }
+
+    /// The cause named for people: "disk full", "database unreachable", or the error itself.
+    pub fn named_cause(&self) -> String {
+        if self.is_disk_full() {
+            return "disk full".to_string();
+        }
+        if self.is_retryable() {
+            return "database unreachable".to_string();
+        }
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(error) = cause {
+            text.push_str(": ");
+            text.push_str(&error.to_string());
+            cause = error.source();
+        }
+        text
+    }
+
     /// A chunk, or a resource's finish, did not follow the resource's stored checkpoint
     /// (`expected`): a chunk before it was never committed, or it was applied already. The write
     /// is refused; the job resumes from the stored checkpoint.

@@ -24,11 +24,13 @@ pub mod blob;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
+pub mod fault;
 pub mod ids;
 pub mod listing;
 pub mod model;
 pub mod order;
 pub mod result_rows;
+pub mod staging;
 pub mod token;
 pub mod traits;
 mod view;

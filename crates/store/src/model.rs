@@ -263,6 +263,18 @@ pub struct Job {
     pub result_expired_at: Option<Timestamp>,
 }
 
+/// A job given back after a transient failure (see `JobStore::defer_job`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deferral {
+    pub now: Timestamp,
+    /// Not claimed before this.
+    pub run_at: Timestamp,
+    /// The job's error while it waits: the cause, named.
+    pub reason: String,
+    /// A job failing transiently since before this is not deferred again.
+    pub give_up_before: Timestamp,
+}
+
 /// What a worker asks of the queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {

@@ -104,6 +104,11 @@ pub trait JobStore: Send + Sync {
     async fn renew_lease(&self, lease: &Lease, until: Timestamp) -> StoreResult<()>;
     /// Gives the job back to the queue (graceful shutdown).
     async fn release_job(&self, lease: &Lease) -> StoreResult<()>;
+    /// Gives the job back to the queue after a transient failure: not claimed again before
+    /// `deferral.run_at`, with `deferral.reason` as its error while it waits. Unless its spell of
+    /// transient failures began before `deferral.give_up_before` (its time budget is spent): then
+    /// nothing changes, the caller still holds the lease, and `Ok(false)` says to fail the job.
+    async fn defer_job(&self, lease: &Lease, deferral: &Deferral) -> StoreResult<bool>;
     /// Requeues every running job (single-process backends, at start).
     async fn requeue_running_jobs(&self) -> StoreResult<u64>;
     async fn set_character_encoding(&self, lease: &Lease, encoding: &str) -> StoreResult<()>;
@@ -201,6 +206,10 @@ pub trait CallbackStore: Send + Sync {
         lease_for: chrono::Duration,
         limit: u32,
     ) -> StoreResult<Vec<CallbackDelivery>>;
+    /// Hands a leased delivery back unattempted, due again at `until` (its receiver is busy with
+    /// other deliveries of this dispatcher); counts no attempt. A delivery `owner` no longer
+    /// leases is left alone.
+    async fn defer_callback(&self, delivery: &CallbackDelivery, owner: &str, until: Timestamp) -> StoreResult<()>;
     /// Records an attempt and what happens next.
     async fn record_callback_attempt(
         &self,

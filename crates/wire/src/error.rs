@@ -51,6 +51,7 @@ error_codes! {
     RequestBodyNotSupported => ("REQUEST_BODY_NOT_SUPPORTED", 400, "request body contains invalid format"),
     TooManyRequests => ("TOO_MANY_REQUESTS", 429, "too many requests"),
     InternalError => ("INTERNAL_ERROR", 500, "Internal Server Error"),
+    InsufficientStorage => ("INSUFFICIENT_STORAGE", 507, "There is not enough storage space to process the request; try again later"),
     // Upload (spec §2.3).
     FileTooLarge => ("FILE_TOO_LARGE", 413, "File size too large to process"),
     InvalidFileFormat => ("INVALID_FILE_FORMAT", 400, "invalid file format. only zip format is supported"),

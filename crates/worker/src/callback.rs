@@ -1,7 +1,10 @@
 //! Callback delivery from the outbox: `POST` of the job details at completion, retried with
 //! backoff on network errors, 429 and 5xx, every attempt recorded. Addresses are checked again
-//! at delivery (DNS can change), redirects are not followed, and no proxy is used.
+//! at delivery (DNS can change), redirects are not followed, and no proxy is used. Deliveries run
+//! concurrently (bounded, and at most [`PER_RECEIVER`] to one receiver), and the dispatcher wakes
+//! for the retries it schedules, so the gaps between attempts are the configured ones.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,16 +13,30 @@ use bulkwrite_core::callback_url::CallbackPolicy;
 use bulkwrite_store::{CallbackAttempt, CallbackDelivery, DeliveryOutcome, StoreError};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 use crate::WorkerContext;
 
-/// Deliveries claimed at once.
-const BATCH: u32 = 16;
+/// Deliveries to one receiver (scheme, host and port) in flight at once, at most: a receiver that
+/// hangs holds this many of the dispatcher's slots and no more.
+pub const PER_RECEIVER: usize = 2;
 
-/// Delivers queued callbacks.
+/// Delivers queued callbacks: up to `concurrency` at once, each in its own task, at most
+/// [`PER_RECEIVER`] to one receiver, so a slow or dead receiver never delays another's.
 pub struct CallbackDispatcher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     ctx: WorkerContext,
     client: reqwest::Client,
+    owner: String,
+}
+
+/// What a finished delivery task reports to the dispatcher loop.
+struct Finished {
+    receiver: String,
+    retry_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Resolves host names and keeps only the addresses the policy allows.
@@ -54,46 +71,115 @@ impl CallbackDispatcher {
             .dns_resolver(resolver)
             .user_agent(concat!("bulkwrite/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(CallbackDispatcher { ctx, client })
+        let owner = format!("{}-callbacks", ctx.config.node_id);
+        Ok(CallbackDispatcher { inner: Arc::new(Inner { ctx, client, owner }) })
     }
 
-    /// Delivers what is due now; returns how many deliveries were attempted.
-    pub async fn run_once(&self) -> usize {
-        let owner = format!("{}-callbacks", self.ctx.config.node_id);
-        let lease_for =
-            chrono::Duration::from_std(self.ctx.config.callbacks.timeout * 3).unwrap_or(chrono::Duration::seconds(60));
-        let due = match self.ctx.store.claim_due_callbacks(&owner, chrono::Utc::now(), lease_for, BATCH).await {
-            Ok(due) => due,
-            Err(error) => {
-                tracing::warn!(error = %error, "claiming callbacks failed");
-                return 0;
-            }
-        };
-        for delivery in &due {
-            let span = tracing::error_span!("callback", job = %delivery.job, org = %delivery.org);
-            tracing::Instrument::instrument(self.deliver(delivery), span).await;
-        }
-        due.len()
-    }
-
-    /// Delivers until `shutdown` turns true.
+    /// Delivers until `shutdown` turns true, then waits for the deliveries in flight (each ends
+    /// within the callback timeout) so that none is sent twice.
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+        let inner = &self.inner;
+        let config = &inner.ctx.config;
+        let concurrency = config.callbacks.concurrency.max(1);
+        let mut tasks: JoinSet<Finished> = JoinSet::new();
+        let mut busy: HashMap<String, usize> = HashMap::new();
+        // The earliest retry this node scheduled: the loop wakes for it rather than a poll later.
+        let mut next_retry: Option<Instant> = None;
         loop {
             if *shutdown.borrow() {
-                return;
+                break;
             }
-            if self.run_once().await > 0 {
+            let free = concurrency.saturating_sub(tasks.len());
+            let mut claimed = 0;
+            if free > 0 {
+                let due = inner.claim(free).await;
+                claimed = due.len();
+                for delivery in due {
+                    let receiver = receiver_of(&delivery.url);
+                    let in_flight = busy.entry(receiver.clone()).or_default();
+                    if *in_flight >= PER_RECEIVER.min(concurrency) {
+                        inner.defer(&delivery).await;
+                        continue;
+                    }
+                    *in_flight += 1;
+                    let task = Arc::clone(inner);
+                    tasks.spawn(async move {
+                        let span = tracing::error_span!("callback", job = %delivery.job, org = %delivery.org);
+                        let retry_at = tracing::Instrument::instrument(task.deliver(&delivery), span).await;
+                        Finished { receiver, retry_at }
+                    });
+                }
+            }
+            if claimed == free && free > 0 {
+                // More may be due; claim again once this batch is under way.
+                tokio::task::yield_now().await;
                 continue;
             }
+            let now = Instant::now();
+            let mut wait = config.idle_poll;
+            if let Some(at) = next_retry {
+                wait = wait.min(at.saturating_duration_since(now));
+            }
             tokio::select! {
-                _ = self.ctx.wakeup.callbacks.notified() => {}
-                _ = tokio::time::sleep(self.ctx.config.idle_poll) => {}
+                Some(finished) = tasks.join_next(), if !tasks.is_empty() => {
+                    if let Ok(finished) = finished {
+                        inner.settle(&mut busy, &mut next_retry, finished);
+                    }
+                }
+                _ = inner.ctx.wakeup.callbacks.notified() => {}
+                _ = tokio::time::sleep(wait) => {
+                    if next_retry.is_some_and(|at| at <= Instant::now()) {
+                        next_retry = None;
+                    }
+                }
                 _ = shutdown.changed() => {}
             }
         }
+        while tasks.join_next().await.is_some() {}
+    }
+}
+
+impl Inner {
+    /// Leases up to `limit` due deliveries.
+    async fn claim(&self, limit: usize) -> Vec<CallbackDelivery> {
+        let lease_for =
+            chrono::Duration::from_std(self.ctx.config.callbacks.timeout * 3).unwrap_or(chrono::Duration::seconds(60));
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        match self.ctx.store.claim_due_callbacks(&self.owner, chrono::Utc::now(), lease_for, limit).await {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::warn!(error = %error, "claiming callbacks failed");
+                Vec::new()
+            }
+        }
     }
 
-    async fn deliver(&self, delivery: &CallbackDelivery) {
+    /// Hands back a delivery whose receiver already has its share of deliveries in flight.
+    async fn defer(&self, delivery: &CallbackDelivery) {
+        let wait = chrono::Duration::from_std(self.ctx.config.idle_poll).unwrap_or(chrono::Duration::seconds(1));
+        if let Err(error) = self.ctx.store.defer_callback(delivery, &self.owner, chrono::Utc::now() + wait).await {
+            tracing::warn!(error = %error, job = %delivery.job, "deferring a callback failed; its lease will expire");
+        }
+    }
+
+    /// Frees the receiver's slot and remembers when a retry falls due.
+    fn settle(&self, busy: &mut HashMap<String, usize>, next_retry: &mut Option<Instant>, finished: Finished) {
+        if let Some(count) = busy.get_mut(&finished.receiver) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                busy.remove(&finished.receiver);
+            }
+        }
+        if let Some(at) = finished.retry_at {
+            // A few milliseconds late, so that the store's clock finds the delivery due.
+            let wait = (at - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(5);
+            let at = Instant::now() + wait;
+            *next_retry = Some(next_retry.map_or(at, |earlier| earlier.min(at)));
+        }
+    }
+
+    /// One attempt, recorded; returns when the next one is due, if there is one.
+    async fn deliver(&self, delivery: &CallbackDelivery) -> Option<chrono::DateTime<chrono::Utc>> {
         let attempt_no = delivery.attempts + 1;
         let started = Instant::now();
         let at = chrono::Utc::now();
@@ -112,9 +198,14 @@ impl CallbackDispatcher {
         };
         tracing::info!(attempt = attempt_no, status = ?attempt.status, error = ?attempt.error, ?outcome, "callback attempt");
         crate::observe::record_callback_attempt(&outcome);
+        let retry_at = match outcome {
+            DeliveryOutcome::RetryAt(at) => Some(at),
+            _ => None,
+        };
         if let Err(error) = self.ctx.store.record_callback_attempt(delivery, attempt, outcome).await {
             tracing::warn!(error = %error, "recording a callback attempt failed");
         }
+        retry_at
     }
 
     async fn post(
@@ -182,6 +273,19 @@ impl CallbackDispatcher {
         let creator = store.get_user(job.org, job.created_by).await?.map(|u| u.full_name()).unwrap_or_default();
         let details = job.details(&org, creator, &self.ctx.config.public_url, job.api_version());
         serde_json::to_vec(&details).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}
+
+/// Who receives a callback URL: its scheme, host and port (the URL itself when it does not parse).
+fn receiver_of(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(parsed) => format!(
+            "{}://{}:{}",
+            parsed.scheme(),
+            parsed.host_str().unwrap_or_default(),
+            parsed.port_or_known_default().unwrap_or_default()
+        ),
+        Err(_) => url.to_string(),
     }
 }
 

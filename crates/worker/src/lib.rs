@@ -46,7 +46,7 @@ use bulkwrite_store::{BlobStore, Claim, Store};
 use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 
-pub use callback::CallbackDispatcher;
+pub use callback::{CallbackDispatcher, PER_RECEIVER};
 pub use heartbeat::CANCEL_POLL;
 pub use retention::{RetentionConfig, SweepReport, Sweeper, DEFAULT_RETENTION};
 
@@ -58,6 +58,9 @@ pub const DEFAULT_CHUNK_ROWS: usize = 2000;
 /// Bytes of CSV records per committed chunk at most, whatever `chunk_rows` says: a chunk of wide
 /// rows closes early, so the chunks a job holds at once stay within a few times this.
 pub const DEFAULT_CHUNK_BYTES: usize = 4 * 1024 * 1024;
+
+/// Callback deliveries in flight at once on a node unless configured.
+pub const DEFAULT_CALLBACK_CONCURRENCY: usize = 16;
 
 /// Worker settings.
 #[derive(Debug, Clone)]
@@ -80,6 +83,25 @@ pub struct WorkerConfig {
     /// Base of absolute URLs (`result.download_url` in callback bodies).
     pub public_url: String,
     pub callbacks: CallbackConfig,
+    /// How a job that fails transiently (disk full, database unreachable) waits and gives up.
+    pub transient: TransientConfig,
+}
+
+/// Backoff between claims of a job that failed transiently.
+#[derive(Debug, Clone)]
+pub struct TransientConfig {
+    /// Wait after the first failure; each later one doubles, up to `cap`, jittered (half to all).
+    pub base: Duration,
+    pub cap: Duration,
+    /// A job failing transiently for longer than this (since the first failure of the spell,
+    /// which ends when the job completes) is failed for good.
+    pub budget: Duration,
+}
+
+impl Default for TransientConfig {
+    fn default() -> TransientConfig {
+        TransientConfig { base: Duration::from_secs(1), cap: Duration::from_secs(60), budget: Duration::from_secs(600) }
+    }
 }
 
 /// Callback delivery settings.
@@ -92,6 +114,8 @@ pub struct CallbackConfig {
     pub max_attempts: u32,
     /// First retry delay; each later one is three times longer, plus jitter.
     pub retry_base: Duration,
+    /// Deliveries in flight at once on this node (at most `callback::PER_RECEIVER` to one receiver).
+    pub concurrency: usize,
 }
 
 impl Default for WorkerConfig {
@@ -110,7 +134,9 @@ impl Default for WorkerConfig {
                 timeout: Duration::from_secs(10),
                 max_attempts: 5,
                 retry_base: Duration::from_secs(2),
+                concurrency: DEFAULT_CALLBACK_CONCURRENCY,
             },
+            transient: TransientConfig::default(),
         }
     }
 }
@@ -137,7 +163,7 @@ pub struct WorkerContext {
 pub enum RunOutcome {
     Completed,
     Failed,
-    /// Given back to the queue (shutdown, or a transient failure).
+    /// Given back to the queue (shutdown, or a transient failure: then it waits out a backoff).
     Released,
     /// Another worker took the job over.
     LeaseLost,

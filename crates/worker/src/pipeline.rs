@@ -24,8 +24,6 @@ use crate::{RunOutcome, WorkerContext};
 const READ_AHEAD: usize = 2;
 /// Tries of one store write before the job is given back to the queue.
 const WRITE_TRIES: u32 = 5;
-/// Claims after which a job that keeps failing transiently is failed for good.
-const MAX_ATTEMPTS: u32 = 10;
 
 /// Why a run stopped early.
 #[derive(Debug)]
@@ -74,13 +72,7 @@ pub(crate) async fn run_job(
         Err(Stop::LeaseLost) => RunOutcome::LeaseLost,
         Err(Stop::Shutdown) => release(ctx, &lease).await,
         Err(Stop::Cancelled) => crate::cancel::cancel(ctx, &job, &lease).await,
-        Err(Stop::Transient(error)) if job.attempts >= MAX_ATTEMPTS => {
-            fail(ctx, &job, &lease, &format!("storage kept failing: {error}")).await
-        }
-        Err(Stop::Transient(error)) => {
-            tracing::warn!(job = %job.id, error = %error, "giving the job back after transient failures");
-            release(ctx, &lease).await
-        }
+        Err(Stop::Transient(error)) => defer(ctx, &job, &lease, &error).await,
     };
     drop(heartbeat);
     outcome
@@ -347,12 +339,13 @@ async fn finish(ctx: &WorkerContext, job: &Job, lease: &Lease, results: Option<R
         Ok(key) => key,
         Err(error) => {
             tracing::warn!(job = %job.id, error = %error, "writing the result file failed");
-            return release(ctx, lease).await;
+            return defer(ctx, job, lease, &error).await;
         }
     };
     match with_retries(|| ctx.store.complete_job(lease, &key, chrono::Utc::now())).await {
         Ok(()) => RunOutcome::Completed,
         Err(Stop::LeaseLost) => RunOutcome::LeaseLost,
+        Err(Stop::Transient(error)) => defer(ctx, job, lease, &error).await,
         Err(_) => release(ctx, lease).await,
     }
 }
@@ -367,9 +360,57 @@ async fn fail(ctx: &WorkerContext, job: &Job, lease: &Lease, reason: &str) -> Ru
     }
 }
 
+/// Gives the job back after a transient failure, to be claimed again after a backoff that doubles
+/// with its claims (jittered, capped), its error naming the cause while it waits; or fails it
+/// once it has been failing for longer than the time budget.
+async fn defer(ctx: &WorkerContext, job: &Job, lease: &Lease, error: &StoreError) -> RunOutcome {
+    let config = &ctx.config.transient;
+    let cause = error.named_cause();
+    let doublings = job.attempts.saturating_sub(1).min(20);
+    let full = config.base.saturating_mul(1u32 << doublings).min(config.cap);
+    let wait = full.mul_f64(0.5 + rand::random::<f64>() * 0.5);
+    let now = chrono::Utc::now();
+    let run_at = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));
+    let budget = chrono::Duration::from_std(config.budget).unwrap_or(chrono::Duration::days(1));
+    let deferral = bulkwrite_store::Deferral {
+        now,
+        run_at,
+        reason: format!("{cause}; waiting to retry at {} ({error})", run_at.to_rfc3339()),
+        give_up_before: now - budget,
+    };
+    match with_retries(|| ctx.store.defer_job(lease, &deferral)).await {
+        Ok(true) => {
+            tracing::warn!(job = %job.id, %cause, wait_ms = wait.as_millis() as u64, "job waits after a transient failure");
+            RunOutcome::Released
+        }
+        Ok(false) => {
+            let reason = format!("{cause} for longer than {} s: {error}", config.budget.as_secs());
+            fail(ctx, job, lease, &reason).await
+        }
+        Err(Stop::LeaseLost) => RunOutcome::LeaseLost,
+        Err(_) => release(ctx, lease).await,
+    }
+}
+
+/// Gives the job back to the queue. A connection that died (a restarted or unreachable
+/// database) is retried on a fresh one, with backoff, for as long as the lease lasts: once the
+/// database answers again the job is claimable at once rather than a lease later.
 pub(crate) async fn release(ctx: &WorkerContext, lease: &Lease) -> RunOutcome {
-    if let Err(error) = ctx.store.release_job(lease).await {
-        tracing::warn!(job = %lease.job, error = %error, "releasing the job failed; its lease will expire");
+    let deadline = std::time::Instant::now() + ctx.config.lease_duration;
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match ctx.store.release_job(lease).await {
+            Ok(()) => break,
+            Err(error) if error.is_retryable() && std::time::Instant::now() + delay < deadline => {
+                tracing::warn!(job = %lease.job, error = %error, "releasing the job failed; retrying");
+                tokio::time::sleep(delay + Duration::from_millis(rand::random::<u64>() % 100)).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            Err(error) => {
+                tracing::warn!(job = %lease.job, error = %error, "releasing the job failed; its lease will expire");
+                break;
+            }
+        }
     }
     ctx.wakeup.jobs.notify_one();
     RunOutcome::Released

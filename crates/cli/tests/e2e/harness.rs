@@ -138,6 +138,13 @@ impl Server {
         walk(&self.dir)
     }
 
+    /// Sends a signal (`STOP`, `CONT`, …) to the process.
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let status = Command::new("kill").args([&format!("-{name}"), &pid]).status().expect("kill");
+        assert!(status.success(), "kill -{name} {pid}");
+    }
+
     /// Kills the process without warning (SIGKILL).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

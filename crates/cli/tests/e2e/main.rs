@@ -6,6 +6,8 @@ mod cli;
 mod corpus;
 mod crash;
 mod errors;
+mod faults;
+mod faults_pg;
 mod harness;
 mod hostile;
 mod import;

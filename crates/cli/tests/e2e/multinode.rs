@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::harness::{zip_of, Server};
 
 /// A fresh database on the test server, or `None` (test skipped) without one.
-pub(crate) async fn fresh_database() -> Option<String> {
+pub async fn fresh_database() -> Option<String> {
     let Ok(url) = std::env::var("BULKWRITE_TEST_DATABASE_URL") else {
         eprintln!("skipped: BULKWRITE_TEST_DATABASE_URL is not set");
         return None;
@@ -27,7 +27,7 @@ fn rand_suffix() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 % 1_000_000_007
 }
 
-pub(crate) async fn node(database: &str, role: &str, extra: &[(&str, &str)]) -> Server {
+pub async fn node(database: &str, role: &str, extra: &[(&str, &str)]) -> Server {
     let mut env = vec![("BULKWRITE_DATABASE_URL", database), ("BULKWRITE_ROLE", role)];
     env.extend_from_slice(extra);
     Server::start(&env).await

@@ -116,6 +116,46 @@ pub async fn released_and_requeued_jobs_run_again(store: Arc<dyn Store>) {
     assert_eq!(again.attempts, 3);
 }
 
+pub async fn a_deferred_job_waits_and_its_budget_runs_out(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let job = new_job(&store, 4500, ORG, spec(false, Operation::Insert, None)).await;
+    let first = Utc::now();
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    let deferral = |now, run_at| Deferral {
+        now,
+        run_at,
+        reason: "disk full: retrying".into(),
+        give_up_before: first - Duration::seconds(60),
+    };
+    assert!(store.defer_job(&lease, &deferral(first, first + Duration::seconds(5))).await.unwrap());
+    let waiting = store.get_job(ORG, job).await.unwrap().unwrap();
+    assert_eq!((waiting.state, waiting.error.as_deref()), (JobState::Queued, Some("disk full: retrying")));
+    assert!(store.defer_job(&lease, &deferral(first, first)).await.is_err(), "the lease was given back");
+    let at = |owner: &str, now| Claim::new(owner, now, Duration::seconds(30));
+    assert!(
+        store.claim_next_job(&at("w2", first + Duration::seconds(4))).await.unwrap().is_none(),
+        "not before run_at"
+    );
+    let (again, lease) = store.claim_next_job(&at("w2", first + Duration::seconds(6))).await.unwrap().unwrap();
+    assert_eq!((again.id, again.error), (job, None), "claimed at run_at; no longer waiting");
+
+    // A minute later the spell that began at `first` is past a budget that starts 30 s ago.
+    let later = first + Duration::seconds(60);
+    let spent = Deferral { give_up_before: later - Duration::seconds(30), ..deferral(later, later) };
+    assert!(!store.defer_job(&lease, &spent).await.unwrap(), "the budget is spent");
+    store.fail_job(&lease, "disk full for 30 s", None, later).await.unwrap();
+    assert_eq!(store.get_job(ORG, job).await.unwrap().unwrap().state, JobState::Failed);
+
+    // Completing ends a spell: a later failure starts a new budget.
+    let other = new_job(&store, 4501, ORG, spec(false, Operation::Insert, None)).await;
+    let (_, lease) = claim(&store, "w3").await.unwrap();
+    assert!(store.defer_job(&lease, &deferral(first, first)).await.unwrap());
+    let (_, lease) = store.claim_next_job(&at("w4", first + Duration::seconds(1))).await.unwrap().unwrap();
+    store.complete_job(&lease, "r", Utc::now()).await.unwrap();
+    let done = store.get_job(ORG, other).await.unwrap().unwrap();
+    assert_eq!((done.state, done.error), (JobState::Succeeded, None));
+}
+
 pub async fn completing_queues_one_callback(store: Arc<dyn Store>) {
     with_org(&store).await;
     let job = new_job(&store, 8000, ORG, spec(true, Operation::Insert, None)).await;
@@ -180,6 +220,31 @@ pub async fn callback_attempts_are_recorded_and_retried(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .is_empty());
+}
+
+pub async fn a_deferred_callback_waits_without_an_attempt(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let job = new_job(&store, 11_000, ORG, spec(true, Operation::Insert, None)).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    store.complete_job(&lease, "r", Utc::now()).await.unwrap();
+    let due = store.claim_due_callbacks("d", Utc::now(), Duration::seconds(30), 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    let until = Utc::now() + Duration::seconds(2);
+    store.defer_callback(&due[0], "someone-else", Utc::now()).await.unwrap();
+    assert!(
+        store.claim_due_callbacks("d", Utc::now(), Duration::seconds(30), 10).await.unwrap().is_empty(),
+        "another owner cannot hand the delivery back"
+    );
+    store.defer_callback(&due[0], "d", until).await.unwrap();
+    assert!(
+        store.claim_due_callbacks("d", Utc::now(), Duration::seconds(30), 10).await.unwrap().is_empty(),
+        "deferred"
+    );
+    let later = store.claim_due_callbacks("d2", until, Duration::seconds(30), 10).await.unwrap();
+    assert_eq!((later.len(), later[0].job, later[0].attempts), (1, job, 0), "due at `until`, no attempt counted");
+    let report = store.callback_report(ORG, job).await.unwrap().unwrap();
+    assert!(report.attempts.is_empty());
+    assert_eq!(report.state, "pending");
 }
 
 pub async fn a_busy_org_waits_while_others_run(store: Arc<dyn Store>) {
