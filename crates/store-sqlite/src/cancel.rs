@@ -54,15 +54,8 @@ pub(crate) fn claim_cancelled_job(conn: &mut Connection, claim: Claim) -> StoreR
         .optional()
         .map_err(db_error)?;
     let Some(id) = candidate else { return Ok(None) };
-    tx.execute(
-        "UPDATE jobs SET state = 'running', lease_owner = ?1, lease_expires_at = ?2 WHERE id = ?3",
-        params![claim.owner, ms(claim.now + claim.lease_for), id],
-    )
-    .map_err(db_error)?;
-    let job = read_job(&tx, "id = ?1", [id])?.ok_or_else(|| StoreError::Corrupt("claimed job vanished".into()))?;
-    tx.commit().map_err(db_error)?;
-    let lease = Lease { job: job.id, org: job.org, owner: claim.owner };
-    Ok(Some((job, lease)))
+    // No attempt is counted: cancelling is not a run.
+    crate::jobs::lease_job(tx, id, claim, "").map(Some)
 }
 
 /// The final state of a job that stopped early, `"failed"` or `"cancelled"`, with its open

@@ -58,15 +58,7 @@ impl JobStore for SqliteStore {
                 .optional()
                 .map_err(db_error)?;
             let Some(id) = candidate else { return Ok(None) };
-            tx.execute(
-                "UPDATE jobs SET state = 'running', lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1, error = NULL, run_at = NULL WHERE id = ?3",
-                params![claim.owner, ms(claim.now + claim.lease_for), id],
-            )
-            .map_err(db_error)?;
-            let job = read_job(&tx, "id = ?1", [id])?.ok_or_else(|| StoreError::Corrupt("claimed job vanished".into()))?;
-            tx.commit().map_err(db_error)?;
-            let lease = Lease { job: job.id, org: job.org, owner: claim.owner };
-            Ok(Some((job, lease)))
+            lease_job(tx, id, claim, ", attempts = attempts + 1, error = NULL, run_at = NULL").map(Some)
         })
         .await
     }
@@ -300,4 +292,15 @@ fn queue_callback(tx: &Connection, lease: &Lease, now: Timestamp) -> StoreResult
     )
     .map_err(db_error)?;
     Ok(())
+}
+
+/// Leases job `id`, chosen inside `tx`, to `claim.owner` and commits; `also` adds assignments to
+/// the update (a run's claim counts an attempt and clears the wait; the cancel finaliser's does not).
+pub(crate) fn lease_job(tx: rusqlite::Transaction<'_>, id: i64, claim: Claim, also: &str) -> StoreResult<(Job, Lease)> {
+    let sql = format!("UPDATE jobs SET state = 'running', lease_owner = ?1, lease_expires_at = ?2{also} WHERE id = ?3");
+    tx.execute(&sql, params![claim.owner, ms(claim.now + claim.lease_for), id]).map_err(db_error)?;
+    let job = read_job(&tx, "id = ?1", [id])?.ok_or_else(|| StoreError::Corrupt("claimed job vanished".into()))?;
+    tx.commit().map_err(db_error)?;
+    let lease = Lease { job: job.id, org: job.org, owner: claim.owner };
+    Ok((job, lease))
 }
