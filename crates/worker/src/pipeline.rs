@@ -363,22 +363,41 @@ async fn fail(ctx: &WorkerContext, job: &Job, lease: &Lease, reason: &str) -> Ru
 /// Gives the job back after a transient failure, to be claimed again after a backoff that doubles
 /// with its claims (jittered, capped), its error naming the cause while it waits; or fails it
 /// once it has been failing for longer than the time budget.
+///
+/// A database that is away (the usual cause) refuses the give-back too: it is retried on fresh
+/// connections, with backoff, for as long as the lease lasts, the backoff counted from when it
+/// succeeds. So once the database answers again the job waits out its backoff saying why,
+/// rather than being released with no reason and claimed again at once.
 async fn defer(ctx: &WorkerContext, job: &Job, lease: &Lease, error: &StoreError) -> RunOutcome {
     let config = &ctx.config.transient;
     let cause = error.named_cause();
     let doublings = job.attempts.saturating_sub(1).min(20);
     let full = config.base.saturating_mul(1u32 << doublings).min(config.cap);
     let wait = full.mul_f64(0.5 + rand::random::<f64>() * 0.5);
-    let now = chrono::Utc::now();
-    let run_at = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));
     let budget = chrono::Duration::from_std(config.budget).unwrap_or(chrono::Duration::days(1));
-    let deferral = bulkwrite_store::Deferral {
-        now,
-        run_at,
-        reason: format!("{cause}; waiting to retry at {} ({error})", run_at.to_rfc3339()),
-        give_up_before: now - budget,
+    let deferral = || {
+        let now = chrono::Utc::now();
+        let run_at = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));
+        bulkwrite_store::Deferral {
+            now,
+            run_at,
+            reason: format!("{cause}; waiting to retry at {} ({error})", run_at.to_rfc3339()),
+            give_up_before: now - budget,
+        }
     };
-    match with_retries(|| ctx.store.defer_job(lease, &deferral)).await {
+    let deadline = std::time::Instant::now() + ctx.config.lease_duration;
+    let mut delay = Duration::from_millis(100);
+    let deferred = loop {
+        match ctx.store.defer_job(lease, &deferral()).await {
+            Err(failure) if failure.is_retryable() && std::time::Instant::now() + delay < deadline => {
+                tracing::warn!(job = %job.id, %cause, error = %failure, "giving the job back failed; retrying");
+                tokio::time::sleep(delay + Duration::from_millis(rand::random::<u64>() % 100)).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            other => break other.map_err(Stop::from),
+        }
+    };
+    match deferred {
         Ok(true) => {
             tracing::warn!(job = %job.id, %cause, wait_ms = wait.as_millis() as u64, "job waits after a transient failure");
             RunOutcome::Released
