@@ -33,8 +33,7 @@ use tokio::sync::Notify;
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::compression::CompressionLayer;
 
-pub use auth::scope_covers;
-pub use routes::admin::ALL_SCOPES;
+pub use auth::{scope_covers, ALL_SCOPES};
 
 /// API settings.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use bulkwrite_client::{Progress, ResultRow, RowStatus, UploadSource, WaitOptions};
-use bulkwrite_server::core::csvread::CsvRows;
+use bulkwrite_core::csvread::CsvRows;
 use clap::Args;
 use serde_json::json;
 
@@ -35,7 +35,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub callback: Option<String>,
     /// Rows per job; a larger file is split into several jobs (Zoho's limit is 25,000).
-    #[arg(long, default_value_t = bulkwrite_server::core::limits::ZOHO_MAX_ROWS_PER_FILE, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = bulkwrite_core::limits::ZOHO_MAX_ROWS_PER_FILE, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_rows: u64,
     /// Where the result CSV goes [default: beside FILE, named FILE.result.csv].
     #[arg(long, short)]

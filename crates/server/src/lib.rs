@@ -28,7 +28,6 @@ use crate::backend::Backend;
 
 pub use bootstrap::ALL_SCOPES;
 pub use bulkwrite_api::admin;
-pub use bulkwrite_core as core;
 pub use config::{Config, LogFormat, ServeArgs};
 pub use telemetry::init_tracing;
 

@@ -9,7 +9,7 @@ use bulkwrite_store::token::hash_token;
 use bulkwrite_store::{Principal, TokenLookup};
 use bulkwrite_wire::{ApiError, ErrorCode};
 
-pub use scope::scope_covers;
+pub use scope::{scope_covers, ALL_SCOPES};
 
 use crate::error::Failure;
 use crate::AppState;

@@ -1,6 +1,16 @@
 //! OAuth scope matching: `ZohoCRM.modules.ALL` covers `ZohoCRM.modules.leads.READ`,
 //! `ZohoCRM.settings.READ` covers `ZohoCRM.settings.fields.READ`, and so on.
 
+/// Every scope the API knows; new orgs' self clients get them all.
+pub const ALL_SCOPES: &[&str] = &[
+    "ZohoCRM.bulk.ALL",
+    "ZohoFiles.files.ALL",
+    "ZohoCRM.modules.ALL",
+    "ZohoCRM.settings.ALL",
+    "ZohoCRM.users.ALL",
+    "ZohoCRM.org.ALL",
+];
+
 /// Whether the granted scope allows what `required` names. Names compare case-insensitively.
 pub fn scope_covers(granted: &str, required: &str) -> bool {
     let granted: Vec<String> = granted.split('.').map(str::to_ascii_lowercase).collect();

@@ -21,20 +21,11 @@ use crate::admin::{
     Admin, AdminError, NewClientRequest, NewGrantRequest, NewLayoutRequest, NewOrgRequest, NewTokenRequest,
     NewUserRequest,
 };
+use crate::auth::ALL_SCOPES;
 use crate::error::{ApiResult, Failure};
 use crate::paths::ZPath;
 use crate::response::json_response;
 use crate::AppState;
-
-/// Every scope the API knows; new orgs' self clients get them all.
-pub const ALL_SCOPES: &[&str] = &[
-    "ZohoCRM.bulk.ALL",
-    "ZohoFiles.files.ALL",
-    "ZohoCRM.modules.ALL",
-    "ZohoCRM.settings.ALL",
-    "ZohoCRM.users.ALL",
-    "ZohoCRM.org.ALL",
-];
 
 /// A request that presented the admin credential.
 pub struct AdminAuth;

@@ -1,7 +1,7 @@
 //! Plain-words explanations of what would go wrong: a job-level refusal (the create call would
 //! answer with an error) or a row-level problem (the row would be skipped).
 
-use bulkwrite_server::core::result::{RowError, RowErrorCode};
+use bulkwrite_core::result::{RowError, RowErrorCode};
 use bulkwrite_wire::{ApiError, ErrorCode};
 use serde::Serialize;
 use serde_json::Value;

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use anyhow::Context;
 use bulkwrite_client::Client;
-use bulkwrite_server::core::ids::UserId;
-use bulkwrite_server::core::mapping::{UserDirectory, UserEntry};
-use bulkwrite_server::core::schema::mirror::{mirror_org, NON_RECORD_MODULES};
-use bulkwrite_server::core::schema::OrgSchema;
+use bulkwrite_core::ids::UserId;
+use bulkwrite_core::mapping::{UserDirectory, UserEntry};
+use bulkwrite_core::schema::mirror::{mirror_org, NON_RECORD_MODULES};
+use bulkwrite_core::schema::OrgSchema;
 use serde_json::Value;
 
 /// The org as lint sees it.

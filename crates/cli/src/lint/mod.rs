@@ -15,11 +15,11 @@ use std::io::BufReader;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use bulkwrite_server::core::csvread::CsvRows;
-use bulkwrite_server::core::jobspec::{validate, Limits, ValidationContext};
-use bulkwrite_server::core::limits;
-use bulkwrite_server::core::mapping::RowMapper;
-use bulkwrite_server::core::zipfile::CsvEntry;
+use bulkwrite_core::csvread::CsvRows;
+use bulkwrite_core::jobspec::{validate, Limits, ValidationContext};
+use bulkwrite_core::limits;
+use bulkwrite_core::mapping::RowMapper;
+use bulkwrite_core::zipfile::CsvEntry;
 use clap::Args;
 use serde_json::json;
 

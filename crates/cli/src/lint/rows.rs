@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::io::Read;
 
-use bulkwrite_server::core::csvread::CsvRows;
-use bulkwrite_server::core::mapping::{FindKey, RowMapper};
-use bulkwrite_server::core::result::{RowError, RowErrorCode};
+use bulkwrite_core::csvread::CsvRows;
+use bulkwrite_core::mapping::{FindKey, RowMapper};
+use bulkwrite_core::result::{RowError, RowErrorCode};
 use bulkwrite_wire::Operation;
 
 use super::explain::{row_error_text, Problem};
