@@ -8,8 +8,48 @@ use std::time::{Duration, Instant};
 use crate::faults::queue_view;
 use crate::harness::zip_of;
 
+/// Where the holder is paused.
+#[derive(Debug, Clone, Copy)]
+enum PausePoint {
+    /// Wherever it is once its first rows are counted (between chunks, or in one).
+    AfterFirstRows,
+    /// While its `COPY` of a chunk is on the wire, confirmed by PostgreSQL after the pause.
+    MidCopy,
+}
+
 #[tokio::test]
 async fn a_paused_node_is_taken_over_within_the_bound_and_fenced_when_it_resumes() {
+    paused_node_is_taken_over(PausePoint::AfterFirstRows).await;
+}
+
+#[tokio::test]
+async fn a_node_paused_mid_copy_is_taken_over_within_the_bound_and_fenced_when_it_resumes() {
+    paused_node_is_taken_over(PausePoint::MidCopy).await;
+}
+
+/// Pauses the holder when the database shows one of its `COPY`s in flight, and checks that the
+/// `COPY` is still waiting on it once it is paused (else resumes it and tries again).
+async fn stop_mid_copy(holder: &crate::harness::Server, database: &str) {
+    let (client, connection) = tokio_postgres::connect(database, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let copying = "SELECT count(*) FROM pg_stat_activity
+                   WHERE datname = current_database() AND state = 'active' AND query LIKE 'COPY%'";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < deadline, "never caught a COPY in flight");
+        if client.query_one(copying, &[]).await.unwrap().get::<_, i64>(0) == 0 {
+            continue;
+        }
+        holder.signal("STOP");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if client.query_one(copying, &[]).await.unwrap().get::<_, i64>(0) > 0 {
+            return;
+        }
+        holder.signal("CONT");
+    }
+}
+
+async fn paused_node_is_taken_over(pause_at: PausePoint) {
     let Some(database) = crate::multinode::fresh_database().await else { return };
     // The session bounds, tightened through the URL's options as an operator may: a paused
     // node's transaction is ended 1 s idle, or 2 s into a statement (a COPY it stopped feeding).
@@ -42,7 +82,10 @@ async fn a_paused_node_is_taken_over_within_the_bound_and_fenced_when_it_resumes
     }
     let other = crate::multinode::node(&url, "all", &settings).await;
 
-    holder.signal("STOP");
+    match pause_at {
+        PausePoint::AfterFirstRows => holder.signal("STOP"),
+        PausePoint::MidCopy => stop_mid_copy(&holder, &database).await,
+    }
     let paused = Instant::now();
     let before = processed(&other.job(&id).await);
     assert!(before < ROWS as u64, "the job finished before the pause; make it larger");
@@ -54,7 +97,11 @@ async fn a_paused_node_is_taken_over_within_the_bound_and_fenced_when_it_resumes
         if view["attempts"].as_u64() >= Some(2) {
             break;
         }
-        assert!(paused.elapsed() < bound, "not taken over {:?} after the pause: {view}", paused.elapsed());
+        assert!(
+            paused.elapsed() < bound,
+            "{pause_at:?}: not taken over {:?} after the pause: {view}",
+            paused.elapsed()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let took_over = paused.elapsed();
