@@ -45,23 +45,15 @@ impl RetentionStore for SqliteStore {
         let expiry = *expiry;
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
-            let due: Vec<(i64, String)> = {
-                let mut statement = tx
-                    .prepare_cached(
-                        "SELECT u.file_id, u.blob_key FROM uploads u
-                         WHERE u.expired_at IS NULL AND u.created_at < ?1
-                           AND NOT EXISTS (SELECT 1 FROM job_uploads ju JOIN jobs j ON j.id = ju.job_id
-                                           WHERE ju.file_id = u.file_id AND j.finished_at IS NULL)
-                         ORDER BY u.created_at LIMIT ?2",
-                    )
-                    .map_err(db_error)?;
-                let rows = statement
-                    .query_map(params![ms(expiry.older_than), i64::from(expiry.limit)], |row| {
-                        Ok((row.get(0)?, row.get(1)?))
-                    })
-                    .map_err(db_error)?;
-                rows.collect::<Result<_, _>>().map_err(db_error)?
-            };
+            let due: Vec<(i64, String)> = due_pairs(
+                &tx,
+                "SELECT u.file_id, u.blob_key FROM uploads u
+                 WHERE u.expired_at IS NULL AND u.created_at < ?1
+                   AND NOT EXISTS (SELECT 1 FROM job_uploads ju JOIN jobs j ON j.id = ju.job_id
+                                   WHERE ju.file_id = u.file_id AND j.finished_at IS NULL)
+                 ORDER BY u.created_at LIMIT ?2",
+                &expiry,
+            )?;
             for (file_id, blob_key) in &due {
                 tx.execute("UPDATE uploads SET expired_at = ?1 WHERE file_id = ?2", params![ms(expiry.now), file_id])
                     .map_err(db_error)?;
@@ -77,21 +69,13 @@ impl RetentionStore for SqliteStore {
         let expiry = *expiry;
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
-            let due: Vec<(i64, Option<String>)> = {
-                let mut statement = tx
-                    .prepare_cached(
-                        "SELECT id, result_blob FROM jobs
-                         WHERE finished_at IS NOT NULL AND result_expired_at IS NULL AND finished_at < ?1
-                         ORDER BY finished_at LIMIT ?2",
-                    )
-                    .map_err(db_error)?;
-                let rows = statement
-                    .query_map(params![ms(expiry.older_than), i64::from(expiry.limit)], |row| {
-                        Ok((row.get(0)?, row.get(1)?))
-                    })
-                    .map_err(db_error)?;
-                rows.collect::<Result<_, _>>().map_err(db_error)?
-            };
+            let due: Vec<(i64, Option<String>)> = due_pairs(
+                &tx,
+                "SELECT id, result_blob FROM jobs
+                 WHERE finished_at IS NOT NULL AND result_expired_at IS NULL AND finished_at < ?1
+                 ORDER BY finished_at LIMIT ?2",
+                &expiry,
+            )?;
             for (job, result_blob) in &due {
                 tx.execute("UPDATE jobs SET result_expired_at = ?1 WHERE id = ?2", params![ms(expiry.now), job])
                     .map_err(db_error)?;
@@ -134,4 +118,18 @@ fn queue_blob(tx: &Connection, key: &str, now: Timestamp) -> StoreResult<()> {
     tx.execute("INSERT OR IGNORE INTO expired_blobs (key, queued_at) VALUES (?1, ?2)", params![key, ms(now)])
         .map_err(db_error)?;
     Ok(())
+}
+
+/// The `(key, blob)` pairs a sweep query finds: files older than `expiry.older_than`, at most
+/// `expiry.limit` (the query's `?1` and `?2`).
+fn due_pairs<K: rusqlite::types::FromSql, B: rusqlite::types::FromSql>(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    expiry: &Expiry,
+) -> StoreResult<Vec<(K, B)>> {
+    let mut statement = tx.prepare_cached(sql).map_err(db_error)?;
+    let rows = statement
+        .query_map(params![ms(expiry.older_than), i64::from(expiry.limit)], |row| Ok((row.get(0)?, row.get(1)?)))
+        .map_err(db_error)?;
+    rows.collect::<Result<_, _>>().map_err(db_error)
 }
