@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use bulkwrite_core::ids::OrgId;
 use bulkwrite_core::schema::mirror::mirror_org;
 use bulkwrite_core::schema::{CustomFieldSpec, CustomModuleSpec, DataType, OrgSchema};
-use bulkwrite_server::admin::{
+use bulkwrite_api::admin::{
     Admin, NewClientRequest, NewGrantRequest, NewLayoutRequest, NewOrgRequest, NewTokenRequest, NewUserRequest,
 };
 use clap::{Args, Subcommand};
@@ -226,7 +226,7 @@ async fn run_command(admin: &Admin, args: &AdminArgs, org: Option<OrgId>) -> any
             let made = admin
                 .create_org(
                     NewOrgRequest { company_name: company, time_zone, currency: None, admin: user },
-                    bulkwrite_server::ALL_SCOPES,
+                    bulkwrite_api::ALL_SCOPES,
                 )
                 .await?;
             print(&serde_json::to_value(made)?);

@@ -1,6 +1,8 @@
 //! `bulkwrite`: runs the server, and (as a client of bulkwrite or of Zoho) drives bulk write jobs.
 
 mod admin;
+/// `bulkwrite bench`: a developer's tool, built only with `--features bench`.
+#[cfg(feature = "bench")]
 mod bench;
 mod connect;
 mod import;
@@ -45,6 +47,7 @@ enum Command {
     /// Administers a data directory: orgs, users, OAuth clients, tokens, grant codes, schema.
     Admin(admin::AdminArgs),
     /// Measures the whole HTTP round trip of a generated Leads import, and the server's peak memory.
+    #[cfg(feature = "bench")]
     Bench(bench::BenchArgs),
     /// Imports a CSV: upload, create the job, watch it, download and summarise the result.
     Import(Box<import::ImportArgs>),
@@ -95,6 +98,7 @@ fn run(command: Command, output: Output) -> anyhow::Result<i32> {
             runtime.block_on(bulkwrite_server::serve(config))?;
             Ok(0)
         }
+        #[cfg(feature = "bench")]
         Command::Bench(args) => bench::run(args).map(|()| 0),
         Command::Admin(args) => admin::run(args).map(|()| 0),
         Command::Import(args) => client_runtime()?.block_on(import::run(*args, output)),

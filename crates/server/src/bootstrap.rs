@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::Context;
+use bulkwrite_api::ALL_SCOPES;
 use bulkwrite_core::ids::{OrgId, UserId};
 use bulkwrite_core::schema::standard::standard_schema;
 use bulkwrite_core::schema::OrgSchema;
@@ -15,8 +16,6 @@ use bulkwrite_store::{
 use serde_json::{json, Map};
 
 use crate::config::Config;
-
-pub use bulkwrite_api::ALL_SCOPES;
 
 /// The bootstrap values, and whether this start created them.
 pub struct Bootstrapped {

@@ -26,8 +26,6 @@ use tokio::sync::watch;
 
 use crate::backend::Backend;
 
-pub use bootstrap::ALL_SCOPES;
-pub use bulkwrite_api::admin;
 pub use config::{Config, LogFormat, ServeArgs};
 pub use telemetry::init_tracing;
 

@@ -64,6 +64,7 @@ mod records;
 mod results;
 mod retention;
 mod rows;
+#[cfg(feature = "scratch")]
 pub mod scratch;
 mod tls;
 mod uploads;

@@ -388,6 +388,7 @@ async fn without_any_settings_the_cli_says_what_it_needs_or_uses_the_local_serve
 /// `bulkwrite bench` on a small file: it starts its own server, learns of each job's end from
 /// the job's callback, and reports both operations.
 #[test]
+#[cfg(feature = "bench")]
 fn bench_runs_a_small_round_trip_end_to_end() {
     let work = Workspace::new();
     let output = work.run_with(&[], &["bench", "--rows", "200", "--runs", "1"]);
@@ -404,6 +405,7 @@ fn bench_runs_a_small_round_trip_end_to_end() {
 /// `bulkwrite bench` on PostgreSQL also times a hand-written binary `COPY` of the rows the first
 /// insert wrote (170 of 200 rows are valid: every 20th row is broken three ways), beside the job.
 #[test]
+#[cfg(feature = "bench")]
 fn bench_on_postgresql_measures_the_copy_baseline_of_the_rows_it_wrote() {
     let Ok(url) = std::env::var("BULKWRITE_TEST_DATABASE_URL") else {
         eprintln!("skipped: BULKWRITE_TEST_DATABASE_URL is not set");
