@@ -1,10 +1,10 @@
 //! How client commands talk to a person or a script: plain text, colour and a live progress line
 //! only on a terminal, JSON with `--json`.
 
-use std::io::{IsTerminal, Write};
-use std::time::{Duration, Instant};
+use std::io::IsTerminal;
 
 use bulkwrite_client::Progress;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// Output settings of one command.
 #[derive(Debug, Clone, Copy)]
@@ -91,15 +91,21 @@ pub fn counted(number: u64, noun: &str) -> String {
     format!("{} {noun}{plural}", grouped(number))
 }
 
-/// A progress line redrawn in place on a terminal. For a split import it shows the whole
-/// file: the counts of finished jobs plus the running one, and the rate since the start.
+/// What the progress line shows after the label: the bar, the counts, then the rate and time
+/// left as `indicatif` estimates them from the rows done so far.
+const TEMPLATE: &str = "{prefix}[{bar:24}] {msg}  {rate} rows/s  ETA {eta}";
+
+/// A progress line redrawn in place on a terminal, drawn by `indicatif` (which smooths the rate,
+/// estimates the time left and fits the terminal's width); off a terminal, or with `--json`,
+/// nothing is drawn. For a split import it shows the whole file: the counts of finished jobs plus
+/// the running one.
 #[derive(Debug, Clone)]
 pub struct ProgressLine {
-    enabled: bool,
-    started: Instant,
+    bar: ProgressBar,
     /// Counts of the finished jobs of a split import.
     before: Counts,
-    pub total_rows: u64,
+    total_rows: u64,
+    /// Shown before the bar (`job 2/3 `).
     pub label: String,
 }
 
@@ -113,13 +119,12 @@ struct Counts {
 
 impl ProgressLine {
     pub fn new(output: Output, total_rows: u64) -> ProgressLine {
-        ProgressLine {
-            enabled: output.interactive,
-            started: Instant::now(),
-            before: Counts::default(),
-            total_rows,
-            label: String::new(),
-        }
+        let target = if output.interactive { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+        ProgressLine::drawn_on(target, total_rows)
+    }
+
+    fn drawn_on(target: ProgressDrawTarget, total_rows: u64) -> ProgressLine {
+        ProgressLine { bar: bar(target, total_rows), before: Counts::default(), total_rows, label: String::new() }
     }
 
     /// Adds a finished job's counts to those shown before the running job's.
@@ -130,57 +135,54 @@ impl ProgressLine {
         self.before.total += last.total;
     }
 
-    /// The text of one progress update.
-    pub fn text(&self, progress: &Progress) -> String {
-        self.text_at(progress, self.started.elapsed())
-    }
-
-    fn text_at(&self, progress: &Progress, elapsed: Duration) -> String {
-        let done = self.before.total + progress.total;
-        let width = 24u64;
-        let filled = (done.min(self.total_rows) * width).checked_div(self.total_rows).unwrap_or(0) as usize;
+    /// The counts of one progress update: status, rows done of all, added, updated, skipped.
+    fn counts(&self, progress: &Progress) -> String {
         format!(
-            "{}[{}{}] {:<11} {}/{} rows  added {}  updated {}  skipped {}  {} rows/s",
-            self.label,
-            "#".repeat(filled),
-            "-".repeat(width as usize - filled),
+            "{:<11} {}/{} rows  added {}  updated {}  skipped {}",
             progress.status,
-            grouped(done),
+            grouped(self.before.total + progress.total),
             grouped(self.total_rows),
             grouped(self.before.added + progress.added),
             grouped(self.before.updated + progress.updated),
             grouped(self.before.skipped + progress.skipped),
-            grouped(rate(done, elapsed)),
         )
     }
 
     pub fn update(&self, progress: &Progress) {
-        if !self.enabled {
-            return;
-        }
-        let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\r\x1b[2K{}", self.text(progress));
-        let _ = err.flush();
+        self.bar.set_prefix(self.label.clone());
+        self.bar.set_message(self.counts(progress));
+        self.bar.set_position(self.before.total + progress.total);
     }
 
-    /// Ends the line so later output starts on a fresh one.
+    /// Leaves the last state on screen, so later output starts on a fresh line. A line that
+    /// never had an update is not drawn at all.
     pub fn finish(&self) {
-        if self.enabled {
-            eprintln!();
+        if !self.bar.message().is_empty() {
+            self.bar.finish();
         }
     }
 }
 
-fn rate(rows: u64, elapsed: Duration) -> u64 {
-    let seconds = elapsed.as_secs_f64();
-    if seconds <= 0.0 {
-        return 0;
-    }
-    (rows as f64 / seconds) as u64
+fn bar(target: ProgressDrawTarget, total_rows: u64) -> ProgressBar {
+    // An unknown total (0) leaves the bar empty rather than full.
+    let length = (total_rows > 0).then_some(total_rows);
+    let rate = |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+        let _ = write!(out, "{}", grouped(state.per_sec() as u64));
+    };
+    let style = ProgressStyle::with_template(TEMPLATE)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("#-")
+        .with_key("rate", rate);
+    ProgressBar::with_draw_target(length, target).with_style(style)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use indicatif::TermLike;
+
     use super::*;
 
     #[test]
@@ -193,25 +195,90 @@ mod tests {
         assert_eq!(counted(25_000, "row"), "25,000 rows");
     }
 
-    #[test]
-    fn the_progress_line_shows_counts_and_a_bar() {
-        let mut line = ProgressLine::new(Output::plain(), 100);
-        let progress = Progress {
+    /// A terminal that keeps what is written to it.
+    #[derive(Debug, Clone, Default)]
+    struct Screen(Arc<Mutex<String>>);
+
+    impl TermLike for Screen {
+        fn width(&self) -> u16 {
+            200
+        }
+        fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, text: &str) -> std::io::Result<()> {
+            self.write_str(&format!("{text}\n"))
+        }
+        fn write_str(&self, text: &str) -> std::io::Result<()> {
+            self.0.lock().unwrap().push_str(text);
+            Ok(())
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            self.write_str("\r")
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Screen {
+        fn target(&self) -> ProgressDrawTarget {
+            ProgressDrawTarget::term_like(Box::new(self.clone()))
+        }
+
+        fn text(&self) -> String {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    fn progress(added: u64, skipped: u64) -> Progress {
+        Progress {
             status: "IN PROGRESS".into(),
-            added: 40,
+            added,
             updated: 0,
-            skipped: 10,
-            total: 50,
+            skipped,
+            total: added + skipped,
             polls: 3,
             elapsed: Duration::from_secs(2),
-        };
-        let text = line.text_at(&progress, Duration::from_secs(2));
-        assert!(text.starts_with("[############------------] IN PROGRESS 50/100 rows"), "{text}");
-        assert!(text.contains("skipped 10") && text.ends_with("25 rows/s"), "{text}");
-        line.job_done(&progress);
+        }
+    }
+
+    #[test]
+    fn the_progress_line_shows_counts_and_a_bar() {
+        let screen = Screen::default();
+        let mut line = ProgressLine::drawn_on(screen.target(), 100);
+        line.update(&progress(40, 10));
+        line.finish();
+        let text = screen.text();
+        let shown = "[############------------] IN PROGRESS 50/100 rows  added 40  updated 0  skipped 10  ";
+        assert!(text.contains(shown) && text.contains(" rows/s  ETA "), "{text:?}");
+
+        // A split import's second job: the first job's counts are added to the running one's.
+        let screen = Screen::default();
+        line.bar = bar(screen.target(), 100);
+        line.job_done(&progress(40, 10));
         line.label = "job 2/2 ".into();
-        let text = line.text_at(&Progress { added: 5, skipped: 0, total: 5, ..progress }, Duration::from_secs(11));
-        assert!(text.starts_with("job 2/2 [#############-----------] IN PROGRESS 55/100 rows  added 45"), "{text}");
-        assert!(text.contains("skipped 10") && text.ends_with("  5 rows/s"), "{text}");
+        line.update(&progress(5, 0));
+        line.finish();
+        let text = screen.text();
+        let shown = "job 2/2 [#############-----------] IN PROGRESS 55/100 rows  added 45  updated 0  skipped 10  ";
+        assert!(text.contains(shown), "{text:?}");
+    }
+
+    #[test]
+    fn off_a_terminal_nothing_is_drawn() {
+        assert!(ProgressLine::new(Output::plain(), 100).bar.is_hidden());
+        let screen = Screen::default();
+        ProgressLine::drawn_on(screen.target(), 100).finish();
+        assert_eq!(screen.text(), "", "a line without an update stays blank");
     }
 }
