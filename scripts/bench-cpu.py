@@ -5,7 +5,7 @@
 # CPU each side used over the whole run (server start, uploads and, on PostgreSQL, creating and
 # dropping the scratch database included).
 #
-#   cargo build --release -p bulkwrite-cli
+#   cargo build --release -p bulkwrite-cli --features bench
 #   scripts/bench-cpu.py --runs 3 --upsert false --database-url 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
 import subprocess, sys, os, time, glob
 args = sys.argv[1:]
