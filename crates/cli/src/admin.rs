@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use bulkwrite_core::ids::OrgId;
-use bulkwrite_core::schema::mirror::mirror_org;
-use bulkwrite_core::schema::{CustomFieldSpec, CustomModuleSpec, DataType, OrgSchema};
 use bulkwrite_api::admin::{
     Admin, NewClientRequest, NewGrantRequest, NewLayoutRequest, NewOrgRequest, NewTokenRequest, NewUserRequest,
 };
+use bulkwrite_core::ids::OrgId;
+use bulkwrite_core::schema::mirror::mirror_org;
+use bulkwrite_core::schema::{CustomFieldSpec, CustomModuleSpec, DataType, OrgSchema};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
