@@ -18,11 +18,13 @@ enum PausePoint {
 }
 
 #[tokio::test]
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 async fn a_paused_node_is_taken_over_within_the_bound_and_fenced_when_it_resumes() {
     paused_node_is_taken_over(PausePoint::AfterFirstRows).await;
 }
 
 #[tokio::test]
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 async fn a_node_paused_mid_copy_is_taken_over_within_the_bound_and_fenced_when_it_resumes() {
     paused_node_is_taken_over(PausePoint::MidCopy).await;
 }
@@ -50,7 +52,7 @@ async fn stop_mid_copy(holder: &crate::harness::Server, database: &str) {
 }
 
 async fn paused_node_is_taken_over(pause_at: PausePoint) {
-    let Some(database) = crate::multinode::fresh_database().await else { return };
+    let database = crate::multinode::fresh_database().await;
     // The session bounds, tightened through the URL's options as an operator may: a paused
     // node's transaction is ended 1 s idle, or 2 s into a statement (a COPY it stopped feeding).
     let separator = if database.contains('?') { '&' } else { '?' };
@@ -126,8 +128,9 @@ async fn paused_node_is_taken_over(pause_at: PausePoint) {
 }
 
 #[tokio::test]
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 async fn a_job_whose_sessions_are_terminated_resumes_in_seconds_not_a_lease_later() {
-    let Some(database) = crate::multinode::fresh_database().await else { return };
+    let database = crate::multinode::fresh_database().await;
     const ROWS: usize = 60_000;
     // A 20 s lease: resuming within a few seconds shows the job was given back, not left to expire.
     let settings =
@@ -150,7 +153,7 @@ async fn a_job_whose_sessions_are_terminated_resumes_in_seconds_not_a_lease_late
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    let admin = std::env::var("BULKWRITE_TEST_DATABASE_URL").unwrap();
+    let admin = crate::multinode::database_url();
     let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
     let name = database.rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
@@ -278,8 +281,9 @@ fn host_port(url: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 async fn a_database_that_refuses_connections_for_a_while_is_waited_for_and_the_job_completes() {
-    let Some(database) = crate::multinode::fresh_database().await else { return };
+    let database = crate::multinode::fresh_database().await;
     let mut proxy = Proxy::start(host_port(&database)).await;
     const ROWS: usize = 100_000;
     const OUTAGE: Duration = Duration::from_secs(8);
