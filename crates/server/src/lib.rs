@@ -72,8 +72,13 @@ pub async fn open_admin(
         .and_then(|value| value["base_url"].as_str().map(str::to_string))
         .unwrap_or_else(|| "http://127.0.0.1:8080".to_string());
     let ids = Arc::new(IdAllocator::new(Arc::clone(&store) as Arc<dyn bulkwrite_store::IdStore>));
-    let admin =
-        bulkwrite_api::admin::Admin { store, ids, api_domain: base_url, access_lifetime: chrono::Duration::hours(1) };
+    let admin = bulkwrite_api::admin::Admin {
+        store,
+        ids,
+        api_domain: base_url,
+        access_lifetime: chrono::Duration::hours(1),
+        clock: Arc::new(bulkwrite_core::clock::SystemClock),
+    };
     Ok((admin, record))
 }
 
