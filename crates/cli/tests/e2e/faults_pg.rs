@@ -30,22 +30,33 @@ async fn a_node_paused_mid_copy_is_taken_over_within_the_bound_and_fenced_when_i
 }
 
 /// Pauses the holder when the database shows one of its `COPY`s in flight, and checks that the
-/// `COPY` is still waiting on it once it is paused (else resumes it and tries again).
+/// `COPY` then waits for the paused node's data (its backend reads from the client with nothing
+/// left to read); else, the `COPY` having ended, resumes the node and tries again.
 async fn stop_mid_copy(holder: &crate::harness::Server, database: &str) {
     let (client, connection) = tokio_postgres::connect(database, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
-    let copying = "SELECT count(*) FROM pg_stat_activity
+    let copying = "SELECT count(*), count(*) FILTER (WHERE wait_event = 'ClientRead') FROM pg_stat_activity
                    WHERE datname = current_database() AND state = 'active' AND query LIKE 'COPY%'";
+    let look = || async {
+        client.query_one(copying, &[]).await.map(|row| (row.get::<_, i64>(0), row.get::<_, i64>(1))).unwrap()
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         assert!(Instant::now() < deadline, "never caught a COPY in flight");
-        if client.query_one(copying, &[]).await.unwrap().get::<_, i64>(0) == 0 {
+        if look().await.0 == 0 {
             continue;
         }
-        holder.signal("STOP");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        if client.query_one(copying, &[]).await.unwrap().get::<_, i64>(0) > 0 {
-            return;
+        holder.stop();
+        // The backend may still be reading what the node sent before it stopped.
+        loop {
+            match look().await {
+                (_, waiting) if waiting > 0 => return,
+                (0, _) => break,
+                _ => {
+                    assert!(Instant::now() < deadline, "the paused node's COPY never waited for its data");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
         }
         holder.signal("CONT");
     }
@@ -85,7 +96,7 @@ async fn paused_node_is_taken_over(pause_at: PausePoint) {
     let other = crate::multinode::node(&url, "all", &settings).await;
 
     match pause_at {
-        PausePoint::AfterFirstRows => holder.signal("STOP"),
+        PausePoint::AfterFirstRows => holder.stop(),
         PausePoint::MidCopy => stop_mid_copy(&holder, &database).await,
     }
     let paused = Instant::now();

@@ -174,7 +174,10 @@ async fn an_upload_a_queued_or_running_job_needs_is_kept() {
     server.kill();
     let dir = server.dir.clone();
     drop(server);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // While the server is down, both uploads are made an hour old (rather than waiting).
+    let conn = rusqlite::Connection::open(dir.join("bulkwrite.sqlite")).expect("open the database");
+    assert_eq!(conn.execute("UPDATE uploads SET created_at = created_at - 3600000", []).unwrap(), 2);
+    drop(conn);
 
     // Restarted with uploads kept for one second: both uploads are older than that when the
     // first sweep runs, one job running and one queued behind it. Neither upload may go.
