@@ -26,6 +26,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use axum::Router;
 use bulkwrite_core::callback_url::CallbackPolicy;
+use bulkwrite_core::clock::Clock;
 use bulkwrite_core::limits::Limits;
 use bulkwrite_store::ids::IdAllocator;
 use bulkwrite_store::{BlobStore, Store};
@@ -82,6 +83,8 @@ pub struct AppState {
     pub job_queued: Arc<Notify>,
     /// Renders `/metrics`; `None` when no recorder is installed (the page is then empty).
     pub metrics: Option<Arc<dyn observe::MetricsExporter>>,
+    /// The time handlers read: token and grant expiry, page tokens, creation times.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// The HTTP surface of a worker-only node: `/healthz`, `/readyz` and `/metrics`, everything else

@@ -8,6 +8,7 @@ mod api {
 
     mod auth;
     mod create_job;
+    mod expiry;
     mod jobs;
     mod oauth;
     mod records;

@@ -74,8 +74,8 @@ pub(crate) struct CachedToken {
 }
 
 impl CachedToken {
-    pub(crate) fn is_fresh(&self) -> bool {
-        Instant::now() < self.renew_at
+    pub(crate) fn is_fresh(&self, now: Instant) -> bool {
+        now < self.renew_at
     }
 }
 
@@ -84,8 +84,9 @@ const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// Reads a token-endpoint answer. `{"error": …}` (any status) is [`Error::OAuth`]; the
 /// lifetime comes from `expires_in` (or `expires_in_sec`), minus `margin` but never more than
-/// half the lifetime, so short-lived tokens are still used before being renewed.
-pub(crate) fn read_token_answer(http_status: u16, body: &[u8], margin: Duration) -> Result<CachedToken> {
+/// half the lifetime, so short-lived tokens are still used before being renewed. `now` is when
+/// the answer came.
+pub(crate) fn read_token_answer(http_status: u16, body: &[u8], margin: Duration, now: Instant) -> Result<CachedToken> {
     let value: Value = serde_json::from_slice(body).map_err(|_| {
         if http_status >= 400 {
             crate::error::error_from_body(http_status, body)
@@ -110,7 +111,7 @@ pub(crate) fn read_token_answer(http_status: u16, body: &[u8], margin: Duration)
     });
     let lifetime = seconds.map(Duration::from_secs).unwrap_or(DEFAULT_LIFETIME);
     let margin = margin.min(lifetime / 2);
-    Ok(CachedToken { token: token.to_string(), renew_at: Instant::now() + lifetime - margin })
+    Ok(CachedToken { token: token.to_string(), renew_at: now + lifetime - margin })
 }
 
 #[cfg(test)]
@@ -120,23 +121,26 @@ mod tests {
     #[test]
     fn token_answer_is_read_with_its_lifetime() {
         let body = br#"{"access_token":"1000.a","api_domain":"https://www.zohoapis.com","token_type":"Bearer","expires_in":3600}"#;
-        let token = read_token_answer(200, body, Duration::from_secs(60)).unwrap();
+        let now = Instant::now();
+        let token = read_token_answer(200, body, Duration::from_secs(60), now).unwrap();
         assert_eq!(token.token, "1000.a");
-        let left = token.renew_at - Instant::now();
-        assert!(left > Duration::from_secs(3530) && left <= Duration::from_secs(3540));
+        assert_eq!(token.renew_at - now, Duration::from_secs(3540));
     }
 
     #[test]
     fn short_lifetimes_keep_half_of_it() {
-        let token = read_token_answer(200, br#"{"access_token":"t","expires_in":2}"#, Duration::from_secs(60)).unwrap();
-        assert!(token.is_fresh());
-        assert!(token.renew_at - Instant::now() <= Duration::from_secs(1));
+        let now = Instant::now();
+        let token =
+            read_token_answer(200, br#"{"access_token":"t","expires_in":2}"#, Duration::from_secs(60), now).unwrap();
+        assert!(token.is_fresh(now));
+        assert_eq!(token.renew_at - now, Duration::from_secs(1));
+        assert!(!token.is_fresh(now + Duration::from_secs(1)));
     }
 
     #[test]
     fn error_words_become_oauth_errors_whatever_the_status() {
         for status in [200, 400] {
-            match read_token_answer(status, br#"{"error":"invalid_code"}"#, Duration::ZERO) {
+            match read_token_answer(status, br#"{"error":"invalid_code"}"#, Duration::ZERO, Instant::now()) {
                 Err(Error::OAuth { error, http_status }) => {
                     assert_eq!(error, "invalid_code");
                     assert_eq!(http_status, status);

@@ -11,6 +11,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 
 use crate::auth::Credentials;
+use crate::clock::Clock;
 use crate::endpoints::{ApiVersion, Endpoints};
 use crate::error::{error_from_body, Error, Result};
 use crate::job::BulkWriteJob;
@@ -48,6 +49,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     max_download_bytes: u64,
     http: Option<reqwest::Client>,
+    clock: Arc<dyn Clock>,
 }
 
 impl ClientBuilder {
@@ -96,6 +98,13 @@ impl ClientBuilder {
         self
     }
 
+    /// The clock the token cache reads (default [`SystemClock`](crate::clock::SystemClock)): a
+    /// [`ManualClock`](crate::clock::ManualClock) lets a test expire tokens without waiting.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> ClientBuilder {
+        self.clock = clock;
+        self
+    }
+
     /// Checks the endpoint URLs and builds the client.
     pub fn build(self) -> Result<Client> {
         for (role, base) in self.endpoints.all() {
@@ -125,6 +134,7 @@ impl ClientBuilder {
             token_margin: self.token_margin,
             max_download_bytes: self.max_download_bytes,
             token: Mutex::new(None),
+            clock: self.clock,
         };
         Ok(Client { inner: Arc::new(inner), version: self.version })
     }
@@ -143,6 +153,7 @@ impl Client {
             connect_timeout: Duration::from_secs(30),
             max_download_bytes: 512 * 1024 * 1024,
             http: None,
+            clock: Arc::new(crate::clock::SystemClock),
         }
     }
 

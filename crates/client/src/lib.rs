@@ -50,6 +50,7 @@
 
 mod auth;
 mod client;
+pub mod clock;
 mod endpoints;
 mod error;
 mod job;

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, AUTHORIZATION, RETRY_AFTER};
@@ -11,6 +12,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::auth::{read_token_answer, CachedToken, Credentials};
+use crate::clock::Clock;
 use crate::endpoints::Endpoints;
 use crate::error::{error_from_body, error_from_object, is_stale_token, Error, Result};
 
@@ -78,6 +80,8 @@ pub(crate) struct Inner {
     pub(crate) max_download_bytes: u64,
     /// The cached access token; the lock also makes refreshes one at a time.
     pub(crate) token: Mutex<Option<CachedToken>>,
+    /// What the token cache reads the time from.
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 type BoxedFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -102,7 +106,7 @@ impl Inner {
             };
             // Held across the refresh: one refresh at a time, and waiters reuse its token.
             let mut cached = self.token.lock().await;
-            if let Some(token) = cached.as_ref().filter(|t| t.is_fresh()) {
+            if let Some(token) = cached.as_ref().filter(|t| t.is_fresh(self.clock.now())) {
                 return Ok(token.token.clone());
             }
             let url = format!("{}/oauth/v2/token", self.endpoints.accounts);
@@ -116,7 +120,7 @@ impl Inner {
             let response = self.send(Safety::Idempotent, false, build).await?;
             let status = response.status().as_u16();
             let body = read_limited(response, MAX_ERROR_BODY).await?;
-            let fresh = read_token_answer(status, &body, self.token_margin)?;
+            let fresh = read_token_answer(status, &body, self.token_margin, self.clock.now())?;
             let token = fresh.token.clone();
             *cached = Some(fresh);
             Ok(token)

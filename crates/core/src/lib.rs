@@ -8,6 +8,7 @@
 //! implementation of Zoho's rules.
 
 pub mod callback_url;
+pub mod clock;
 pub mod convert;
 pub mod csvread;
 pub mod datefmt;

@@ -70,8 +70,13 @@ pub async fn open_admin(
         .and_then(|value| value["base_url"].as_str().map(str::to_string))
         .unwrap_or_else(|| "http://127.0.0.1:8080".to_string());
     let ids = Arc::new(IdAllocator::new(Arc::clone(&store) as Arc<dyn bulkwrite_store::IdStore>));
-    let admin =
-        bulkwrite_api::admin::Admin { store, ids, api_domain: base_url, access_lifetime: chrono::Duration::hours(1) };
+    let admin = bulkwrite_api::admin::Admin {
+        store,
+        ids,
+        api_domain: base_url,
+        access_lifetime: chrono::Duration::hours(1),
+        clock: Arc::new(bulkwrite_core::clock::SystemClock),
+    };
     Ok((admin, record))
 }
 
@@ -142,6 +147,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         config: Arc::new(api_config),
         job_queued: Arc::clone(&wakeup.jobs),
         metrics: telemetry::install_metrics(),
+        clock: Arc::new(bulkwrite_core::clock::SystemClock),
     };
     let app = if config.role.serves_api() { bulkwrite_api::router(state) } else { bulkwrite_api::health_router(state) };
     // Without TCP_NODELAY, small last segments of an answer wait for the peer's delayed ACK.

@@ -262,11 +262,18 @@ mod tests {
         client.query_one(&format!("SHOW {setting}"), &[]).await.unwrap().get(0)
     }
 
+    /// The test server (the tests that need it are ignored unless build.rs saw the variable).
+    fn test_database_url() -> String {
+        std::env::var("BULKWRITE_TEST_DATABASE_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+            .expect("this test needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")
+    }
+
     #[tokio::test]
+    #[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
     async fn sessions_run_without_jit_and_bounded_unless_the_url_says_otherwise() {
-        let Some(url) = std::env::var("BULKWRITE_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) else {
-            return println!("skipped: BULKWRITE_TEST_DATABASE_URL is not set");
-        };
+        let url = test_database_url();
         assert_eq!(show(&url, "jit").await, "off");
         assert_eq!(show(&url, "idle_in_transaction_session_timeout").await, "5s");
         assert_eq!(show(&url, "statement_timeout").await, "10s");
@@ -278,10 +285,9 @@ mod tests {
     }
 
     #[tokio::test]
+    #[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
     async fn a_transaction_left_idle_is_ended_by_the_server() {
-        let Some(url) = std::env::var("BULKWRITE_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) else {
-            return println!("skipped: BULKWRITE_TEST_DATABASE_URL is not set");
-        };
+        let url = test_database_url();
         let separator = if url.contains('?') { '&' } else { '?' };
         let short = format!("{url}{separator}options=-c%20idle_in_transaction_session_timeout%3D300");
         let tls::ParsedUrl { config, tls } = session_config(&short).unwrap();

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use bulkwrite_core::clock::Clock;
 use bulkwrite_core::ids::{OrgId, UserId};
 use bulkwrite_core::schema::standard::standard_schema;
 use bulkwrite_core::schema::{is_valid_api_name, CustomFieldSpec, CustomModuleSpec, Layout, OrgSchema};
@@ -139,6 +140,8 @@ pub struct Admin {
     pub api_domain: String,
     /// How long minted access tokens live.
     pub access_lifetime: chrono::Duration,
+    /// The time of creations and of minted tokens.
+    pub clock: Arc<dyn Clock>,
 }
 
 fn valid_email(email: &str) -> bool {
@@ -152,6 +155,7 @@ impl Admin {
             store: self.store.clone(),
             api_domain: self.api_domain.clone(),
             access_lifetime: self.access_lifetime,
+            clock: Arc::clone(&self.clock),
         }
     }
 
@@ -190,7 +194,7 @@ impl Admin {
             profile: request.profile.clone().unwrap_or_else(|| default_profile.to_string()),
             role: request.role.clone().unwrap_or_else(|| "CEO".to_string()),
             active: true,
-            created_at: chrono::Utc::now(),
+            created_at: self.clock.now(),
         })
     }
 
@@ -218,7 +222,7 @@ impl Admin {
             company_name: request.company_name.trim().to_string(),
             time_zone,
             currency: request.currency.clone().unwrap_or_else(|| "USD".to_string()),
-            created_at: chrono::Utc::now(),
+            created_at: self.clock.now(),
         };
         self.store.create_org(org, admin.clone(), standard_schema()).await?;
         if let Some(password) = &request.admin.password {
@@ -294,7 +298,7 @@ impl Admin {
             name: request.name.trim().to_string(),
             kind,
             redirect_uris: request.redirect_uris.clone(),
-            created_at: chrono::Utc::now(),
+            created_at: self.clock.now(),
         };
         self.store.create_client(client.clone()).await?;
         Ok(CreatedClient {

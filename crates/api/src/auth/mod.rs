@@ -46,7 +46,7 @@ impl FromRequestParts<AppState> for Auth {
         let Some(token) = header.and_then(bearer) else {
             return Err(ErrorCode::AuthenticationFailure.into());
         };
-        match state.store.lookup_token(&hash_token(token), chrono::Utc::now()).await? {
+        match state.store.lookup_token(&hash_token(token), state.clock.now()).await? {
             TokenLookup::Valid(principal) => Ok(Auth(principal)),
             TokenLookup::Expired | TokenLookup::Unknown => Err(ErrorCode::InvalidToken.into()),
         }

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use bulkwrite_core::clock::Clock;
 use bulkwrite_core::ids::{OrgId, UserId};
 use bulkwrite_store::token::{generate_token, hash_token};
 use bulkwrite_store::{ClientKind, GrantCode, NewAccessToken, OAuthClient, RefreshToken, Revoked, Store, StoreError};
@@ -45,6 +46,8 @@ pub struct TokenService {
     pub api_domain: String,
     /// How long minted access tokens live.
     pub access_lifetime: chrono::Duration,
+    /// The time tokens and grants are minted and checked at.
+    pub clock: Arc<dyn Clock>,
 }
 
 fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a str, OAuthError> {
@@ -94,7 +97,7 @@ impl TokenService {
         with_refresh: bool,
         from_refresh: Option<&str>,
     ) -> Result<TokenAnswer, OAuthError> {
-        let now = chrono::Utc::now();
+        let now = self.clock.now();
         let refresh_token = if with_refresh {
             let token = generate_token();
             let record = RefreshToken {
@@ -148,7 +151,7 @@ impl TokenService {
             user,
             scopes,
             redirect_uri,
-            expires_at: chrono::Utc::now() + GRANT_LIFETIME,
+            expires_at: self.clock.now() + GRANT_LIFETIME,
         };
         self.store.insert_grant(grant).await?;
         Ok(code)
@@ -170,7 +173,7 @@ impl TokenService {
         let code = param(params, "code").map_err(|_| OAuthError::Rejected("invalid_code"))?;
         let grant = self
             .store
-            .redeem_grant(&hash_token(code), chrono::Utc::now())
+            .redeem_grant(&hash_token(code), self.clock.now())
             .await?
             .ok_or(OAuthError::Rejected("invalid_code"))?;
         if grant.client_id != client.client_id {

@@ -59,6 +59,7 @@ fn admin(state: &AppState) -> Admin {
         ids: state.ids.clone(),
         api_domain: state.config.public_url.clone(),
         access_lifetime: chrono::Duration::seconds(state.config.access_token_seconds as i64),
+        clock: state.clock.clone(),
     }
 }
 

@@ -73,7 +73,7 @@ pub async fn cancel_job(
 ) -> ApiResult<Response> {
     auth.require(&["ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.ALL"])?;
     let id = JobId::parse(&job_id).ok_or_else(not_found)?;
-    let request = CancelRequest { by: auth.0.user, at: chrono::Utc::now() };
+    let request = CancelRequest { by: auth.0.user, at: state.clock.now() };
     let job = state.store.request_cancel(auth.0.org, id, request).await?.ok_or_else(not_found)?;
     if job.state.is_final() {
         return Err(already_finished(&job));

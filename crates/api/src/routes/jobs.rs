@@ -63,7 +63,7 @@ pub async fn create_job(
         created_by: auth.0.user,
         api_version: api_version.as_str().to_string(),
         spec,
-        created_at: chrono::Utc::now(),
+        created_at: state.clock.now(),
     };
     match state.store.create_job(job).await {
         Ok(()) => crate::observe::record_job_created(),

@@ -26,6 +26,7 @@ fn service(state: &AppState) -> TokenService {
         store: state.store.clone(),
         api_domain: state.config.public_url.clone(),
         access_lifetime: chrono::Duration::seconds(state.config.access_token_seconds as i64),
+        clock: std::sync::Arc::clone(&state.clock),
     }
 }
 

@@ -120,13 +120,13 @@ pub async fn list_records(
     let api_version = version(&path_version)?;
     let (module, ctx) = module_context(&state, &auth, &module_name).await?;
     let Query(params) = query.map_err(|_| Failure(ApiError::new(ErrorCode::InvalidData)))?;
-    let listing = Listing::read(&params, api_version)?;
+    let listing = Listing::read(&params, api_version, state.clock.now())?;
     let page = state.store.list_records(auth.0.org, &module.api_name, &listing.query).await?;
     if page.records.is_empty() {
         return Ok(no_content());
     }
     let data = page.records.iter().map(|record| ctx.render(record, listing.fields.as_deref())).collect::<Vec<_>>();
-    let expiry = chrono::Utc::now() + PAGE_TOKEN_LIFETIME;
+    let expiry = state.clock.now() + PAGE_TOKEN_LIFETIME;
     let next_offset = listing.query.skip() + data.len() as u64;
     let info = PageInfo {
         per_page: listing.query.per_page,
@@ -172,7 +172,11 @@ struct Listing {
 }
 
 impl Listing {
-    fn read(params: &HashMap<String, String>, api_version: ApiVersion) -> Result<Listing, Failure> {
+    fn read(
+        params: &HashMap<String, String>,
+        api_version: ApiVersion,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Listing, Failure> {
         let invalid = |name: &str| {
             Failure(ApiError::new(ErrorCode::InvalidData).detail("api_name", name).detail("param_name", name))
         };
@@ -226,7 +230,7 @@ impl Listing {
             }
         };
         let offset = match params.get("page_token") {
-            Some(token) => Some(read_page_token(token, chrono::Utc::now())?),
+            Some(token) => Some(read_page_token(token, now)?),
             None => None,
         };
         let reach = u64::from(page) * u64::from(per_page);

@@ -207,7 +207,7 @@ async fn write(
         default_owner: auth.0.user,
         default_layout: target.module.default_layout().map(|l| l.id.clone()),
         actor: auth.0.user,
-        now: chrono::Utc::now(),
+        now: state.clock.now(),
         full_name: target.module.field("Full_Name").is_some_and(|f| f.read_only),
     };
     let results = state.store.write_records(auth.0.org, write).await?;

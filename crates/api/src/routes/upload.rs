@@ -107,7 +107,7 @@ pub async fn upload_file(
 
 /// Streams the `file` part into the blob store and records the upload.
 async fn store_upload(state: &AppState, auth: &Auth, multipart: &mut Multipart, max: u64) -> ApiResult<Response> {
-    let created_at = chrono::Utc::now();
+    let created_at = state.clock.now();
     let time_zone = org_time_zone(state, auth.0.org).await?;
     let created_time = format_time(created_at, time_zone);
     loop {

@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use bulkwrite_api::{ApiConfig, AppState};
+use bulkwrite_core::clock::ManualClock;
 use bulkwrite_core::ids::{OrgId, UserId};
 use bulkwrite_core::schema::standard::standard_schema;
 use bulkwrite_store::ids::IdAllocator;
@@ -56,6 +57,8 @@ pub struct Api {
     pub store: Arc<dyn Store>,
     /// The data directory: `blobs/` and `staging/` below it.
     pub dir: PathBuf,
+    /// The router's clock: stands still until a test moves it.
+    pub clock: Arc<ManualClock>,
     _temp: tempfile::TempDir,
 }
 
@@ -146,6 +149,7 @@ impl Api {
         let blobs = Arc::new(DirBlobStore::open(&dir).expect("blob dir"));
         let ids = Arc::new(IdAllocator::new(sqlite as Arc<dyn IdStore>));
         let config = ApiConfig { admin_key: Some(ADMIN_KEY.into()), ..config };
+        let clock = Arc::new(ManualClock::starting_now());
         let state = AppState {
             store: Arc::clone(&store),
             blobs,
@@ -153,8 +157,9 @@ impl Api {
             config: Arc::new(config),
             job_queued: Arc::new(tokio::sync::Notify::new()),
             metrics: None,
+            clock: clock.clone(),
         };
-        Api { router: bulkwrite_api::router(state), store, dir, _temp: temp }
+        Api { router: bulkwrite_api::router(state), store, dir, clock, _temp: temp }
     }
 
     /// Sends one request through the whole router, layers included.

@@ -224,8 +224,9 @@ async fn a_cancelled_job_is_refused_a_second_cancel_and_never_resumed_after_a_re
 }
 
 #[tokio::test]
-async fn a_cancel_through_one_node_stops_the_job_running_on_another() {
-    let Some(database) = crate::multinode::fresh_database().await else { return };
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
+async fn a_cancel_through_one_postgres_node_stops_the_job_running_on_another() {
+    let database = crate::multinode::fresh_database().await;
     let front = crate::multinode::node(&database, "api", &[]).await;
     let back =
         crate::multinode::node(&database, "all", &[SLOW[0], SLOW[1], ("BULKWRITE_MAX_RUNNING_PER_ORG", "1")]).await;

@@ -406,11 +406,9 @@ fn bench_runs_a_small_round_trip_end_to_end() {
 /// insert wrote (170 of 200 rows are valid: every 20th row is broken three ways), beside the job.
 #[test]
 #[cfg(feature = "bench")]
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 fn bench_on_postgresql_measures_the_copy_baseline_of_the_rows_it_wrote() {
-    let Ok(url) = std::env::var("BULKWRITE_TEST_DATABASE_URL") else {
-        eprintln!("skipped: BULKWRITE_TEST_DATABASE_URL is not set");
-        return;
-    };
+    let url = crate::multinode::database_url();
     let work = Workspace::new();
     let args = ["bench", "--rows", "200", "--runs", "1", "--upsert", "false", "--database-url", url.as_str()];
     let output = work.run_with(&[], &args);

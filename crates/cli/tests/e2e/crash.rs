@@ -1,5 +1,7 @@
 //! Crash safety: a job killed mid-way with SIGKILL completes after a restart, every valid row
 //! stored exactly once and one result row per input row; SIGTERM checkpoints and exits cleanly.
+//! The signal is sent while the test holds the SQLite write lock, so no chunk commits between
+//! the look that finds the job mid-way and the signal: the kill point is certain.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -32,19 +34,41 @@ fn body(file_id: &str) -> Value {
     })
 }
 
-/// Polls until the job has applied some rows but not all of them.
-async fn wait_mid_way(server: &Server, id: &str) -> u64 {
+/// The database's write lock, held by the test: while it lives the server commits nothing
+/// (its writers wait, their busy timeout being 30 s), so the job cannot move.
+struct WriteLock(rusqlite::Connection);
+
+impl WriteLock {
+    fn take(server: &Server) -> WriteLock {
+        let conn = rusqlite::Connection::open(server.dir.join("bulkwrite.sqlite")).expect("open the database");
+        conn.busy_timeout(Duration::from_secs(30)).unwrap();
+        conn.execute_batch("BEGIN IMMEDIATE").expect("the write lock");
+        WriteLock(conn)
+    }
+}
+
+impl Drop for WriteLock {
+    fn drop(&mut self) {
+        let _ = self.0.execute_batch("ROLLBACK");
+    }
+}
+
+/// Waits until the job has applied its first rows, then takes the write lock and looks again:
+/// the job is then some rows in, not finished, and stays so until the lock is dropped. Returns
+/// the lock and the rows applied.
+async fn freeze_mid_way(server: &Server, id: &str) -> (WriteLock, u64) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let job = server.job(id).await;
-        let total = job["resource"][0]["file"]["total_count"].as_u64().unwrap_or(0);
-        assert_ne!(job["status"], "COMPLETED", "the job finished before it could be interrupted");
-        if total > 0 {
-            return total;
-        }
-        assert!(Instant::now() < deadline);
+    while server.job(id).await["resource"][0]["file"]["total_count"].as_u64().unwrap_or(0) == 0 {
+        assert!(Instant::now() < deadline, "the job never applied a row");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    let lock = WriteLock::take(server);
+    // Readers are not blocked (WAL): the API shows the job as the lock froze it.
+    let job = server.job(id).await;
+    let total = job["resource"][0]["file"]["total_count"].as_u64().unwrap_or(0);
+    assert_eq!(job["status"], "IN PROGRESS", "{job}");
+    assert!(total > 0 && total < ROWS as u64, "{total} of {ROWS} rows applied: {job}");
+    (lock, total)
 }
 
 async fn check_complete(server: &Server, id: &str, valid: usize) {
@@ -82,8 +106,9 @@ async fn a_job_killed_mid_way_completes_after_restart_exactly_once() {
     let (status, created) = server.create_job(&body(&file_id)).await;
     assert_eq!(status, 201);
     let id = created["details"]["id"].as_str().unwrap().to_string();
-    let done_before = wait_mid_way(&server, &id).await;
+    let (lock, done_before) = freeze_mid_way(&server, &id).await;
     server.kill();
+    drop(lock);
 
     let server = server.restart().await;
     let resumed = server.job(&id).await;
@@ -102,9 +127,11 @@ async fn sigterm_checkpoints_the_job_and_exits_cleanly() {
     let file_id = server.upload_csv("crash.csv", &csv).await;
     let (_, created) = server.create_job(&body(&file_id)).await;
     let id = created["details"]["id"].as_str().unwrap().to_string();
-    wait_mid_way(&server, &id).await;
+    let (lock, _) = freeze_mid_way(&server, &id).await;
     let started = Instant::now();
-    let status = server.terminate();
+    server.signal("TERM");
+    drop(lock);
+    let status = server.wait_exit();
     assert!(status.success(), "exit status {status:?}");
     assert!(started.elapsed() < Duration::from_secs(15));
     let server = server.restart().await;

@@ -133,6 +133,12 @@ fn staged(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Sets the file's modification time a minute back.
+fn backdate(path: &Path) {
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(SystemTime::now() - Duration::from_secs(60)).unwrap();
+}
+
 async fn wait_for_upload_file(dir: &Path) -> PathBuf {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -170,23 +176,35 @@ async fn an_upload_killed_mid_transfer_leaves_no_staging_file_after_a_restart() 
 #[tokio::test]
 async fn the_periodic_sweep_removes_stale_files_but_never_an_upload_in_progress() {
     let server = Server::start(&[("BULKWRITE_STAGING_GRACE_SECONDS", "2")]).await;
-    let stale = server.dir.join("staging").join("result-stale.zip");
-    std::fs::write(&stale, b"left by a killed process").unwrap();
-    let file = std::fs::File::options().write(true).open(&stale).unwrap();
-    file.set_modified(SystemTime::now() - Duration::from_secs(60)).unwrap();
-    drop(file);
+    // A file left by a killed process: unmodified for a minute, well past the grace period.
+    let left_behind = |name: &str| {
+        let stale = server.dir.join("staging").join(name);
+        std::fs::write(&stale, b"left by a killed process").unwrap();
+        backdate(&stale);
+        stale
+    };
 
-    // An upload that stalls for twice the grace period with its file open, then completes.
+    // An upload that stalls with its file open, then completes. Its file is made a minute old
+    // too; a stale file put beside it afterwards is swept, so a sweep has looked at both since.
+    // Should the server still have been writing the first half (the file's time moved on), the
+    // round is repeated.
     let body = multipart(&big_zip());
     let mut stream = start_upload(&server, &body, body.len() / 2).await;
     let in_progress = wait_for_upload_file(&server.dir).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while stale.exists() {
-        assert!(Instant::now() < deadline, "the stale file was never swept");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for round in 0.. {
+        backdate(&in_progress);
+        let stale = left_behind(&format!("result-stale-{round}.zip"));
+        while stale.exists() {
+            assert!(Instant::now() < deadline, "the stale file was never swept");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(in_progress.exists(), "the stalled upload's file is open, so it stays");
+        let modified = std::fs::metadata(&in_progress).unwrap().modified().unwrap();
+        if modified < SystemTime::now() - Duration::from_secs(30) {
+            break;
+        }
     }
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    assert!(in_progress.exists(), "the stalled upload's file is open, so it stays");
     stream.write_all(&body[body.len() / 2..]).await.unwrap();
     let mut answer = Vec::new();
     let mut buffer = [0u8; 4096];

@@ -18,39 +18,52 @@ enum PausePoint {
 }
 
 #[tokio::test]
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 async fn a_paused_node_is_taken_over_within_the_bound_and_fenced_when_it_resumes() {
     paused_node_is_taken_over(PausePoint::AfterFirstRows).await;
 }
 
 #[tokio::test]
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 async fn a_node_paused_mid_copy_is_taken_over_within_the_bound_and_fenced_when_it_resumes() {
     paused_node_is_taken_over(PausePoint::MidCopy).await;
 }
 
 /// Pauses the holder when the database shows one of its `COPY`s in flight, and checks that the
-/// `COPY` is still waiting on it once it is paused (else resumes it and tries again).
+/// `COPY` then waits for the paused node's data (its backend reads from the client with nothing
+/// left to read); else, the `COPY` having ended, resumes the node and tries again.
 async fn stop_mid_copy(holder: &crate::harness::Server, database: &str) {
     let (client, connection) = tokio_postgres::connect(database, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
-    let copying = "SELECT count(*) FROM pg_stat_activity
+    let copying = "SELECT count(*), count(*) FILTER (WHERE wait_event = 'ClientRead') FROM pg_stat_activity
                    WHERE datname = current_database() AND state = 'active' AND query LIKE 'COPY%'";
+    let look = || async {
+        client.query_one(copying, &[]).await.map(|row| (row.get::<_, i64>(0), row.get::<_, i64>(1))).unwrap()
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         assert!(Instant::now() < deadline, "never caught a COPY in flight");
-        if client.query_one(copying, &[]).await.unwrap().get::<_, i64>(0) == 0 {
+        if look().await.0 == 0 {
             continue;
         }
-        holder.signal("STOP");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        if client.query_one(copying, &[]).await.unwrap().get::<_, i64>(0) > 0 {
-            return;
+        holder.stop();
+        // The backend may still be reading what the node sent before it stopped.
+        loop {
+            match look().await {
+                (_, waiting) if waiting > 0 => return,
+                (0, _) => break,
+                _ => {
+                    assert!(Instant::now() < deadline, "the paused node's COPY never waited for its data");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
         }
         holder.signal("CONT");
     }
 }
 
 async fn paused_node_is_taken_over(pause_at: PausePoint) {
-    let Some(database) = crate::multinode::fresh_database().await else { return };
+    let database = crate::multinode::fresh_database().await;
     // The session bounds, tightened through the URL's options as an operator may: a paused
     // node's transaction is ended 1 s idle, or 2 s into a statement (a COPY it stopped feeding).
     let separator = if database.contains('?') { '&' } else { '?' };
@@ -83,7 +96,7 @@ async fn paused_node_is_taken_over(pause_at: PausePoint) {
     let other = crate::multinode::node(&url, "all", &settings).await;
 
     match pause_at {
-        PausePoint::AfterFirstRows => holder.signal("STOP"),
+        PausePoint::AfterFirstRows => holder.stop(),
         PausePoint::MidCopy => stop_mid_copy(&holder, &database).await,
     }
     let paused = Instant::now();
@@ -126,8 +139,9 @@ async fn paused_node_is_taken_over(pause_at: PausePoint) {
 }
 
 #[tokio::test]
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 async fn a_job_whose_sessions_are_terminated_resumes_in_seconds_not_a_lease_later() {
-    let Some(database) = crate::multinode::fresh_database().await else { return };
+    let database = crate::multinode::fresh_database().await;
     const ROWS: usize = 60_000;
     // A 20 s lease: resuming within a few seconds shows the job was given back, not left to expire.
     let settings =
@@ -150,7 +164,7 @@ async fn a_job_whose_sessions_are_terminated_resumes_in_seconds_not_a_lease_late
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    let admin = std::env::var("BULKWRITE_TEST_DATABASE_URL").unwrap();
+    let admin = crate::multinode::database_url();
     let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
     let name = database.rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
@@ -278,8 +292,9 @@ fn host_port(url: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 async fn a_database_that_refuses_connections_for_a_while_is_waited_for_and_the_job_completes() {
-    let Some(database) = crate::multinode::fresh_database().await else { return };
+    let database = crate::multinode::fresh_database().await;
     let mut proxy = Proxy::start(host_port(&database)).await;
     const ROWS: usize = 100_000;
     const OUTAGE: Duration = Duration::from_secs(8);

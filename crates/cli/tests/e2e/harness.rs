@@ -145,6 +145,26 @@ impl Server {
         assert!(status.success(), "kill -{name} {pid}");
     }
 
+    /// Pauses the process (SIGSTOP) and returns once every one of its threads is stopped.
+    pub fn stop(&self) {
+        self.signal("STOP");
+        let pid = self.child.as_ref().expect("running").id();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let stopped = |task: std::fs::DirEntry| {
+            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+            let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().chars().next());
+            matches!(state, Some(Some('T' | 't')))
+        };
+        loop {
+            let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the process's threads");
+            if tasks.flatten().all(stopped) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "process {pid} did not stop");
+            std::thread::yield_now();
+        }
+    }
+
     /// Kills the process without warning (SIGKILL).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -153,12 +173,9 @@ impl Server {
         }
     }
 
-    /// Sends SIGTERM and waits for the exit status.
-    pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let mut child = self.child.take().expect("running");
-        let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill -TERM");
-        assert!(status.success());
-        child.wait().expect("wait")
+    /// Waits for the process to exit (after a signal) and returns its status.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        self.child.take().expect("running").wait().expect("wait")
     }
 
     /// Starts the server again on the same data directory.

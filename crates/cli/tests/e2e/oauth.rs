@@ -1,7 +1,5 @@
 //! OAuth as Zoho Accounts does it: grant types in both body encodings, Zoho's error words, the
-//! consent page, revocation, expiry and scopes; and the admin API behind its credential.
-
-use std::time::Duration;
+//! consent page, revocation, the configured token lifetime and scopes; and the admin API behind its credential.
 
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -148,8 +146,11 @@ async fn every_grant_type_in_both_encodings_and_zohos_errors() {
     }
 }
 
+/// The binary takes the access-token lifetime from its environment; that tokens stop working
+/// once it has passed is checked in-process (crates/api/tests/api/expiry.rs) with a clock the
+/// test moves.
 #[tokio::test]
-async fn revoking_a_refresh_token_ends_its_access_tokens_and_tokens_expire() {
+async fn revoking_a_refresh_token_ends_its_access_tokens_and_the_lifetime_is_configured() {
     let server = Server::start(&[("BULKWRITE_ACCESS_TOKEN_SECONDS", "2")]).await;
     let (client_id, secret, refresh) =
         (server.boot("client_id"), server.boot("client_secret"), server.boot("refresh_token"));
@@ -163,9 +164,6 @@ async fn revoking_a_refresh_token_ends_its_access_tokens_and_tokens_expire() {
     assert_eq!(answer["expires_in"], 2);
     let token = answer["access_token"].as_str().unwrap().to_string();
     assert_eq!(server.get_as(&token, "/crm/bulk/v2/write/1").await.0, 404);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    let (status, body) = server.get_as(&token, "/crm/bulk/v2/write/1").await;
-    assert_eq!((status, body["code"].as_str()), (401, Some("INVALID_TOKEN")), "expired");
 
     let (_, answer) = token_form(&server, &params).await;
     let fresh = answer["access_token"].as_str().unwrap().to_string();

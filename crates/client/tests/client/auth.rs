@@ -1,11 +1,13 @@
 //! Token refresh, caching, renewal and OAuth errors.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use bulkwrite_client::clock::ManualClock;
 use bulkwrite_client::{Client, Credentials, Error};
 use serde_json::json;
 
-use crate::support::{job_details, refresh_client, reply, zoho_error, Counter, Mock, Seen};
+use crate::support::{fast_retry, job_details, refresh_client, reply, zoho_error, Counter, Mock, Seen};
 
 /// Answers token calls with `t1`, `t2`, … (lifetime `expires_in`), and job details to requests
 /// that carry the newest token; older tokens get 401 `INVALID_TOKEN`.
@@ -62,13 +64,19 @@ fn url_form(text: &str) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn the_token_is_renewed_once_it_nears_expiry() {
-    // A 2 s token is used for half its life, then renewed.
+    // A 2 s token is used for half its life (the client's clock, moved by the test), then renewed.
     let (mock, minted) = token_server(2).await;
-    let client = refresh_client(&mock);
+    let clock = Arc::new(ManualClock::new());
+    let client = Client::builder(mock.endpoints(), Credentials::refresh_token("1000.client", "secret", "1000.refresh"))
+        .retry(fast_retry(2))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
     client.get_job("7").await.unwrap();
+    clock.advance(Duration::from_millis(900));
     client.get_job("7").await.unwrap();
-    assert_eq!(minted.get(), 1);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(minted.get(), 1, "0.9 s in, the token is still used");
+    clock.advance(Duration::from_millis(100));
     client.get_job("7").await.unwrap();
     assert_eq!(minted.get(), 2);
     let last = mock.seen_at("/crm/").pop().unwrap();

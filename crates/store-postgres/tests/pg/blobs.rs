@@ -3,7 +3,7 @@
 use bulkwrite_store::{BlobStore, StoreError};
 use bulkwrite_store_postgres::PgBlobStore;
 
-use super::{fresh_pg_store, url_or_skip};
+use super::{database_url, fresh_pg_store};
 
 /// Writes `bytes` to a staged file and puts it under `key`.
 async fn put(blobs: &PgBlobStore, key: &str, bytes: &[u8]) -> u64 {
@@ -14,9 +14,10 @@ async fn put(blobs: &PgBlobStore, key: &str, bytes: &[u8]) -> u64 {
     size
 }
 
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blobs_round_trip_in_chunks() {
-    let url = url_or_skip!();
+    let url = database_url();
     let (_, store) = fresh_pg_store(&url).await;
     let staging = tempfile::tempdir().unwrap();
     let blobs = PgBlobStore::new(&store, staging.path()).unwrap();
@@ -35,9 +36,10 @@ async fn blobs_round_trip_in_chunks() {
     assert!(tokio::fs::read(empty.path()).await.unwrap().is_empty(), "an empty blob exists");
 }
 
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blob_is_replaced_whole() {
-    let url = url_or_skip!();
+    let url = database_url();
     let (_, store) = fresh_pg_store(&url).await;
     let staging = tempfile::tempdir().unwrap();
     let blobs = PgBlobStore::new(&store, staging.path()).unwrap();
@@ -48,9 +50,10 @@ async fn a_blob_is_replaced_whole() {
     assert_eq!(tokio::fs::read(local.path()).await.unwrap(), b"short", "no chunk of the old blob is left");
 }
 
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_blob_is_not_found() {
-    let url = url_or_skip!();
+    let url = database_url();
     let (_, store) = fresh_pg_store(&url).await;
     let staging = tempfile::tempdir().unwrap();
     let blobs = PgBlobStore::new(&store, staging.path()).unwrap();
@@ -60,9 +63,10 @@ async fn a_missing_blob_is_not_found() {
     assert_eq!(leftovers, 0, "a failed read leaves no temporary file");
 }
 
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_blob_frees_its_chunks() {
-    let url = url_or_skip!();
+    let url = database_url();
     let (database_url, store) = fresh_pg_store(&url).await;
     let staging = tempfile::tempdir().unwrap();
     let blobs = PgBlobStore::new(&store, staging.path()).unwrap();

@@ -11,7 +11,7 @@ use chrono::Utc;
 use serde_json::{json, Map};
 
 use super::queue::create_job;
-use super::{admin, fresh_pg_store, url_or_skip};
+use super::{admin, database_url, fresh_pg_store};
 
 const ORG: u64 = 111_222_333;
 
@@ -65,25 +65,36 @@ async fn uncommitted_key(database: &str, email: &str, record: i64) -> tokio_post
     other
 }
 
-/// Applies `write` in the background, checks that it waits on the other node's key, then lets
-/// the other node commit; returns what the chunk came to.
+/// Applies `write` in the background, waits until a session of `database` waits on a lock (the
+/// other node's key), checks the chunk is still pending, then lets the other node commit;
+/// returns what the chunk came to.
 async fn race(
     store: &PgStore,
     lease: &Lease,
     other: tokio_postgres::Client,
     write: ChunkWrite,
+    database: &str,
 ) -> Result<(u64, u64), StoreError> {
     let (writer, racing) = (store.clone(), lease.clone());
     let apply = tokio::spawn(async move { writer.apply_chunk(&racing, write).await });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let watcher = admin(database).await;
+    let waiting =
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while watcher.query_one(waiting, &[]).await.unwrap().get::<_, i64>(0) == 0 {
+        assert!(!apply.is_finished(), "the chunk finished without waiting on the other writer's key");
+        assert!(Instant::now() < deadline, "the chunk never waited on the other writer's key");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert!(!apply.is_finished(), "the chunk waits on the other writer's key");
     other.batch_execute("COMMIT").await.unwrap();
     apply.await.unwrap().map(|outcome| (outcome.added, outcome.skipped))
 }
 
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_taken_by_another_node_mid_chunk_is_a_duplicate_or_retryable() {
-    let url = url_or_skip!();
+    let url = database_url();
     let (database, store) = fresh_pg_store(&url).await;
     let org = bulkwrite_core::ids::OrgId::new(ORG);
     let lease = running_job(&store, 5_000).await;
@@ -92,7 +103,7 @@ async fn a_key_taken_by_another_node_mid_chunk_is_a_duplicate_or_retryable() {
     // other node, meets the committed key, and the chunk is planned again with probes.
     let other = uncommitted_key(&database, "race@x.co", 1).await;
     let write = chunk(vec![lead(1, "race@x.co"), lead(2, "new@x.co")], 2);
-    assert_eq!(race(&store, &lease, other, write).await.unwrap(), (1, 1));
+    assert_eq!(race(&store, &lease, other, write, &database).await.unwrap(), (1, 1));
     let rows = store.result_rows(org, lease.job, 0, 0, 10).await.unwrap();
     assert_eq!(rows[0].errors, "DUPLICATE_DATA-Email");
     assert_eq!(rows[1].status, bulkwrite_core::result::RowStatus::Added);
@@ -101,7 +112,7 @@ async fn a_key_taken_by_another_node_mid_chunk_is_a_duplicate_or_retryable() {
     // The job has met existing keys, so its next chunks probe first. A key that another node
     // inserts after the probes makes the chunk fail as retryable, and nothing of it is kept.
     let other = uncommitted_key(&database, "race2@x.co", 2).await;
-    let raced = race(&store, &lease, other, chunk(vec![lead(3, "race2@x.co")], 3)).await;
+    let raced = race(&store, &lease, other, chunk(vec![lead(3, "race2@x.co")], 3), &database).await;
     assert!(matches!(raced, Err(StoreError::Unavailable(_))), "{raced:?}");
     assert!(raced.is_err_and(|e| e.is_retryable()));
     let job = store.get_job(org, lease.job).await.unwrap().unwrap();
@@ -120,7 +131,7 @@ async fn a_key_taken_by_another_node_mid_chunk_is_a_duplicate_or_retryable() {
 async fn apply_chunk_timing() {
     const ROWS: u64 = 25_000;
     const CHUNK: u64 = 500;
-    let url = url_or_skip!();
+    let url = database_url();
     let (_, store) = fresh_pg_store(&url).await;
     let lease = running_job(&store, 6_000).await;
     let inserts = || {
@@ -187,9 +198,10 @@ async fn time_chunks(store: &PgStore, lease: &Lease, what: &str, chunks: Vec<Chu
 
 /// A database made by version 1 (subform links read from the JSON) is upgraded in place: the
 /// parent ids move into `parent_id` and the rows are still found under their parent.
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 #[tokio::test]
 async fn upgrade_from_version_1_keeps_subform_links() {
-    let url = url_or_skip!();
+    let url = database_url();
     let database_url = super::fresh_database(&url).await;
     let client = admin(&database_url).await;
     client.batch_execute(include_str!("../../migrations/0001_init.sql")).await.unwrap();

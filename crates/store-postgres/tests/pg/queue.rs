@@ -12,7 +12,7 @@ use bulkwrite_store_postgres::PgStore;
 use bulkwrite_wire::{Callback, Operation};
 use chrono::Utc;
 
-use super::{fresh_pg_store, url_or_skip};
+use super::{database_url, fresh_pg_store};
 
 pub fn spec(callback: bool) -> JobSpec {
     JobSpec {
@@ -55,9 +55,10 @@ fn claim(owner: &str, max_running_per_org: u32) -> Claim {
     Claim { max_running_per_org, ..Claim::new(owner, Utc::now(), chrono::Duration::seconds(60)) }
 }
 
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_claimers_on_two_nodes_take_each_job_once() {
-    let url = url_or_skip!();
+    let url = database_url();
     let (database, first) = fresh_pg_store(&url).await;
     let second = PgStore::connect(&database).await.expect("a second node");
     const JOBS: u64 = 60;
@@ -87,9 +88,10 @@ async fn concurrent_claimers_on_two_nodes_take_each_job_once() {
     assert_eq!(claimed, JOBS, "every job was claimed");
 }
 
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_per_org_limit_holds_under_concurrent_claims() {
-    let url = url_or_skip!();
+    let url = database_url();
     let (database, first) = fresh_pg_store(&url).await;
     let second = PgStore::connect(&database).await.expect("a second node");
     for n in 0..10 {
@@ -109,9 +111,10 @@ async fn the_per_org_limit_holds_under_concurrent_claims() {
     assert_eq!(granted, 2, "two jobs of the org may run at once, no more");
 }
 
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requeueing_spares_the_jobs_of_other_live_nodes() {
-    let url = url_or_skip!();
+    let url = database_url();
     let (database, first) = fresh_pg_store(&url).await;
     let second = PgStore::connect(&database).await.expect("a second node");
     assert_ne!(first.node_id(), second.node_id());
@@ -119,16 +122,17 @@ async fn requeueing_spares_the_jobs_of_other_live_nodes() {
     first.claim_next_job(&claim("w1", u32::MAX)).await.unwrap().expect("claimed");
     assert_eq!(second.requeue_running_jobs().await.unwrap(), 0, "the first node holds a live lease");
     assert_eq!(first.requeue_running_jobs().await.unwrap(), 1, "a node gives back its own jobs");
-    let short = Claim::new("dead", Utc::now(), chrono::Duration::milliseconds(1));
-    let (taken, _) = first.claim_next_job(&short).await.unwrap().expect("claimed again");
+    // Requeues compare leases with the database's clock: a lease that ended a minute ago.
+    let past = Claim::new("dead", Utc::now() - chrono::Duration::seconds(61), chrono::Duration::seconds(1));
+    let (taken, _) = first.claim_next_job(&past).await.unwrap().expect("claimed again");
     assert_eq!(taken.id, job);
-    tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(second.requeue_running_jobs().await.unwrap(), 1, "an expired lease is anyone's to requeue");
 }
 
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notifications_wake_listeners_on_other_nodes() {
-    let url = url_or_skip!();
+    let url = database_url();
     let (database, first) = fresh_pg_store(&url).await;
     let second = PgStore::connect(&database).await.expect("a second node");
     let jobs = Arc::new(tokio::sync::Notify::new());

@@ -6,13 +6,14 @@ use bulkwrite_store::{Expiry, RetentionStore, UploadStore};
 use bulkwrite_store_postgres::PgStore;
 use chrono::{Duration, Utc};
 
-use super::{admin, url_or_skip};
+use super::{admin, database_url};
 
 const ORG: i64 = 111_222_333;
 
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 #[tokio::test]
 async fn uploads_of_jobs_queued_before_the_upgrade_are_kept() {
-    let url = url_or_skip!();
+    let url = database_url();
     let database_url = super::fresh_database(&url).await;
     let client = admin(&database_url).await;
     client.batch_execute(include_str!("../../migrations/0001_init.sql")).await.unwrap();

@@ -20,9 +20,10 @@ async fn claim_cancelled(store: &Arc<dyn Store>, owner: &str) -> Option<(Job, Le
 
 pub async fn a_cancelled_queued_job_is_finalised_without_a_slot(store: Arc<dyn Store>) {
     with_org(&store).await;
-    let running = new_job(&store, 20_000, ORG, spec(false, Operation::Insert, None)).await;
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let queued = new_job(&store, 20_001, ORG, spec(true, Operation::Insert, None)).await;
+    let earlier = Utc::now() - Duration::seconds(10);
+    let running = new_job_at(&store, 20_000, ORG, spec(false, Operation::Insert, None), earlier).await;
+    let queued =
+        new_job_at(&store, 20_001, ORG, spec(true, Operation::Insert, None), earlier + Duration::seconds(1)).await;
     let one_slot = Claim { max_running_per_org: 1, ..Claim::new("w1", Utc::now(), Duration::seconds(30)) };
     let (job, _running_lease) = store.claim_next_job(&one_slot).await.unwrap().unwrap();
     assert_eq!(job.id, running);
@@ -131,9 +132,10 @@ pub async fn jobs_list_newest_first_filtered_and_paged(store: Arc<dyn Store>) {
         spec(false, Operation::Insert, None),
     ];
     let mut ids = Vec::new();
+    let earlier = Utc::now() - Duration::seconds(60);
     for (index, job_spec) in specs.into_iter().enumerate() {
-        ids.push(new_job(&store, 25_000 + index as u64, ORG, job_spec).await);
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let created_at = earlier + Duration::seconds(index as i64);
+        ids.push(new_job_at(&store, 25_000 + index as u64, ORG, job_spec, created_at).await);
     }
     new_job(&store, 25_100, OTHER_ORG, spec(false, Operation::Insert, None)).await;
     // The oldest job succeeds, the second runs, the fourth is cancelled; the rest wait.

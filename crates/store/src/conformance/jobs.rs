@@ -31,9 +31,11 @@ pub async fn uploads_are_scoped_by_org(store: Arc<dyn Store>) {
 
 pub async fn jobs_are_scoped_by_org_and_claimed_in_order(store: Arc<dyn Store>) {
     with_org(&store).await;
-    let first = new_job(&store, 1001, ORG, spec(false, Operation::Insert, None)).await;
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let second = new_job(&store, 1000, ORG, spec(false, Operation::Insert, None)).await;
+    // The first job is older but has the larger id: age orders the queue, not ids.
+    let earlier = Utc::now() - Duration::seconds(10);
+    let first = new_job_at(&store, 1001, ORG, spec(false, Operation::Insert, None), earlier).await;
+    let second =
+        new_job_at(&store, 1000, ORG, spec(false, Operation::Insert, None), earlier + Duration::seconds(1)).await;
     let stored = store.get_job(ORG, first).await.unwrap().unwrap();
     assert_eq!(stored.state, JobState::Queued);
     assert_eq!(stored.resources, [ResourceProgress::pending()]);
@@ -70,10 +72,12 @@ pub async fn a_lease_fences_every_write(store: Arc<dyn Store>) {
 pub async fn an_expired_lease_is_taken_over(store: Arc<dyn Store>) {
     with_org(&store).await;
     let job = new_job(&store, 3000, ORG, spec(false, Operation::Insert, None)).await;
-    let (_, old) =
-        store.claim_next_job(&Claim::new("dead", Utc::now(), Duration::milliseconds(1))).await.unwrap().unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    let (taken, new) = claim(&store, "alive").await.expect("expired lease is claimable");
+    let now = Utc::now();
+    let (_, old) = store.claim_next_job(&Claim::new("dead", now, Duration::seconds(30))).await.unwrap().unwrap();
+    let before = Claim::new("early", now + Duration::seconds(29), Duration::seconds(30));
+    assert!(store.claim_next_job(&before).await.unwrap().is_none(), "the lease still holds");
+    let after = Claim::new("alive", now + Duration::seconds(31), Duration::seconds(30));
+    let (taken, new) = store.claim_next_job(&after).await.unwrap().expect("expired lease is claimable");
     assert_eq!(taken.id, job);
     assert_eq!(taken.attempts, 2);
     assert!(matches!(
@@ -207,8 +211,8 @@ pub async fn callback_attempts_are_recorded_and_retried(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(store.claim_due_callbacks("d", now, Duration::seconds(30), 10).await.unwrap().is_empty(), "not due yet");
-    tokio::time::sleep(std::time::Duration::from_millis(60)).await;
-    let again = store.claim_due_callbacks("d", Utc::now(), Duration::seconds(30), 10).await.unwrap();
+    let due_at = now + Duration::milliseconds(60);
+    let again = store.claim_due_callbacks("d", due_at, Duration::seconds(30), 10).await.unwrap();
     assert_eq!(again[0].attempts, 1);
     let ok = CallbackAttempt { attempt: 2, at: Utc::now(), status: Some(200), error: None, duration_ms: 2 };
     store.record_callback_attempt(&again[0], ok, DeliveryOutcome::Delivered).await.unwrap();
@@ -250,11 +254,10 @@ pub async fn a_deferred_callback_waits_without_an_attempt(store: Arc<dyn Store>)
 pub async fn a_busy_org_waits_while_others_run(store: Arc<dyn Store>) {
     with_org(&store).await;
     store.create_org(org(OTHER_ORG), user(OTHER_ADMIN, OTHER_ORG), standard_schema()).await.unwrap();
-    let first = new_job(&store, 13_000, ORG, spec(false, Operation::Insert, None)).await;
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let second = new_job(&store, 13_001, ORG, spec(false, Operation::Insert, None)).await;
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let other = new_job(&store, 13_002, OTHER_ORG, spec(false, Operation::Insert, None)).await;
+    let at = |seconds| Utc::now() - Duration::seconds(10) + Duration::seconds(seconds);
+    let first = new_job_at(&store, 13_000, ORG, spec(false, Operation::Insert, None), at(0)).await;
+    let second = new_job_at(&store, 13_001, ORG, spec(false, Operation::Insert, None), at(1)).await;
+    let other = new_job_at(&store, 13_002, OTHER_ORG, spec(false, Operation::Insert, None), at(2)).await;
     let claim = |owner: &str| Claim { max_running_per_org: 1, ..Claim::new(owner, Utc::now(), Duration::seconds(30)) };
     let (job, lease) = store.claim_next_job(&claim("w1")).await.unwrap().unwrap();
     assert_eq!(job.id, first);

@@ -16,10 +16,24 @@ use crate::token::hash_token;
 use crate::*;
 
 /// Makes one `#[tokio::test]` per conformance case for the store that `$factory` yields.
+/// Attributes in brackets before the factory go on every test, e.g.
+/// `conformance_tests!([#[cfg_attr(not(pg_tests), ignore = "…")]] factory())` for a backend that
+/// needs a server.
 #[macro_export]
 macro_rules! conformance_tests {
-    ($factory:expr) => {
-        $crate::conformance_tests!(@cases $factory;
+    (@cases $attributes:tt $factory:expr; $($case:ident),* $(,)?) => {
+        $( $crate::conformance_tests!(@case $attributes $factory; $case); )*
+    };
+    (@case [$(#[$attribute:meta])*] $factory:expr; $case:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        $(#[$attribute])*
+        async fn $case() {
+            let store = $factory.await;
+            $crate::conformance::$case(store).await;
+        }
+    };
+    ([$(#[$attribute:meta])*] $factory:expr) => {
+        $crate::conformance_tests!(@cases [$(#[$attribute])*] $factory;
             bootstrap_happens_once,
             tokens_resolve_expire_and_stay_unknown,
             reserved_ids_never_overlap,
@@ -60,14 +74,8 @@ macro_rules! conformance_tests {
             a_job_and_a_sweep_never_both_win_an_upload
         );
     };
-    (@cases $factory:expr; $($case:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                let store = $factory.await;
-                $crate::conformance::$case(store).await;
-            }
-        )*
+    ($factory:expr) => {
+        $crate::conformance_tests!([] $factory);
     };
 }
 
@@ -179,9 +187,21 @@ pub(super) fn spec(callback: bool, operation: Operation, find_by: Option<&str>) 
 }
 
 pub(super) async fn new_job(store: &Arc<dyn Store>, id: u64, zgid: OrgId, job_spec: JobSpec) -> JobId {
+    new_job_at(store, id, zgid, job_spec, Utc::now()).await
+}
+
+/// A job created at `created_at`: the cases that order jobs by age give each its own instant
+/// rather than waiting for the clock to move.
+pub(super) async fn new_job_at(
+    store: &Arc<dyn Store>,
+    id: u64,
+    zgid: OrgId,
+    job_spec: JobSpec,
+    created_at: Timestamp,
+) -> JobId {
     let id = JobId::new(id);
     let created_by = if zgid == ORG { ADMIN } else { OTHER_ADMIN };
-    let job = NewJob { id, org: zgid, created_by, api_version: "v2".into(), spec: job_spec, created_at: Utc::now() };
+    let job = NewJob { id, org: zgid, created_by, api_version: "v2".into(), spec: job_spec, created_at };
     store.create_job(job).await.expect("create job");
     id
 }
