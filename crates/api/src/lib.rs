@@ -15,7 +15,7 @@ mod metadata;
 pub mod oauth;
 pub mod observe;
 mod paths;
-mod records;
+mod record_render;
 pub mod refusal;
 mod response;
 mod routes;
@@ -131,7 +131,7 @@ pub fn router(state: AppState) -> Router {
         .route("/crm/{version}/settings/layouts", get(routes::metadata::get_layouts))
         .route(
             "/crm/{version}/{module}",
-            get(routes::records::list_records)
+            get(routes::records_read::list_records)
                 .post(routes::records_write::insert_records)
                 .put(routes::records_write::update_records)
                 .delete(routes::records_write::delete_records),
@@ -140,7 +140,7 @@ pub fn router(state: AppState) -> Router {
         .route("/crm/{version}/{module}/actions/count", get(routes::records_write::count_records))
         .route(
             "/crm/{version}/{module}/{record_id}",
-            get(routes::records::get_record)
+            get(routes::records_read::get_record)
                 .put(routes::records_write::update_record)
                 .delete(routes::records_write::delete_record),
         )

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use bulkwrite_core::ids::OrgId;
-use bulkwrite_core::schema::mirror::mirror_org;
+use bulkwrite_core::schema::settings::mirror_org;
 use bulkwrite_core::schema::{CustomFieldSpec, CustomModuleSpec, DataType, OrgSchema};
 use bulkwrite_server::admin::{
     Admin, NewClientRequest, NewGrantRequest, NewLayoutRequest, NewOrgRequest, NewTokenRequest, NewUserRequest,

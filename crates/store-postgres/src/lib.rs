@@ -55,6 +55,7 @@ mod copy;
 mod error;
 mod health;
 mod ids;
+mod job_row;
 mod jobs;
 mod listen;
 mod migrate;
@@ -63,8 +64,8 @@ mod orgs;
 mod records;
 mod results;
 mod retention;
-mod rows;
 pub mod scratch;
+mod statements;
 mod tls;
 mod uploads;
 

@@ -6,10 +6,10 @@ use bulkwrite_core::ids::{FileId, JobId, OrgId, RecordId, UserId};
 use bulkwrite_core::lookup::{LookupHit, LookupQuery};
 use bulkwrite_core::schema::OrgSchema;
 
+use crate::chunk_order::ChunkOrder;
 use crate::error::StoreResult;
 use crate::listing::{CancelRequest, JobListQuery, JobPage};
 use crate::model::*;
-use crate::order::ChunkOrder;
 
 /// An edit of an org's schema, run inside the store's transaction.
 pub type SchemaChange = Box<dyn FnOnce(&mut OrgSchema) -> Result<(), String> + Send>;

@@ -5,7 +5,7 @@
 //! `zuid` is that id as well. `currency` is the ISO code, as is `iso_code` (Zoho's own answers
 //! put the currency's name, e.g. `US Dollar`, in `currency`).
 
-use bulkwrite_core::details::format_time;
+use bulkwrite_core::job_details::format_time;
 use bulkwrite_store::{Org, User};
 use serde_json::{json, Value};
 

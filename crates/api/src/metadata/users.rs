@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use bulkwrite_core::details::format_time;
 use bulkwrite_core::ids::UserId;
+use bulkwrite_core::job_details::format_time;
 use bulkwrite_store::{Org, User};
 use bulkwrite_wire::{ApiError, ErrorCode};
 use chrono::{Offset, TimeZone};

@@ -13,8 +13,8 @@ use bulkwrite_wire::{ApiError, ErrorCode};
 use tokio_util::io::ReaderStream;
 
 use crate::auth::Auth;
-use crate::error::{ApiResult, Failure};
-use crate::paths::ZPath;
+use crate::error::{ApiResult, ErrorResponse};
+use crate::paths::PathParams;
 use crate::response::json_response;
 use crate::AppState;
 
@@ -23,11 +23,11 @@ const LINK_NOT_VALID: &str = "Link not valid";
 
 pub async fn download_result(
     State(state): State<AppState>,
-    ZPath((zgid, job_id, file_name)): ZPath<(String, String, String)>,
+    PathParams((zgid, job_id, file_name)): PathParams<(String, String, String)>,
     auth: Auth,
 ) -> ApiResult<Response> {
     auth.require(&["ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.ALL", "ZohoCRM.bulk.READ"])?;
-    let not_found = || Failure(ApiError::new(ErrorCode::ResourceNotFound));
+    let not_found = || ErrorResponse(ApiError::new(ErrorCode::ResourceNotFound));
     if OrgId::parse(&zgid) != Some(auth.0.org) {
         return Err(not_found());
     }
@@ -50,9 +50,9 @@ pub async fn download_result(
     let file = match tokio::fs::File::open(blob.path()).await {
         Ok(file) => file,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(link_not_valid()),
-        Err(error) => return Err(Failure::from(StoreError::Io(error))),
+        Err(error) => return Err(ErrorResponse::from(StoreError::Io(error))),
     };
-    let length = file.metadata().await.map_err(|e| Failure::from(StoreError::Io(e)))?.len();
+    let length = file.metadata().await.map_err(|e| ErrorResponse::from(StoreError::Io(e)))?.len();
     let stream = ReaderStream::with_capacity(file, 64 * 1024);
     let body = Body::from_stream(futures_util::StreamExt::map(stream, move |chunk| {
         // Keeps a temporary local copy (remote blob stores) alive until the body is sent.

@@ -1,6 +1,6 @@
 //! Mirroring a real Zoho org: the JSON its `settings/modules`, `settings/fields?module=X` and
-//! `settings/layouts?module=X` answer with → an [`OrgSchema`]; and the other way round, the
-//! rendering of a schema in those shapes ([`render`]), which the metadata endpoints serve.
+//! `settings/layouts?module=X` answer with → an [`OrgSchema`]. (The other way round, the
+//! rendering of a schema in those shapes, is [`super::render`].)
 //!
 //! What is read (everything else is ignored, so a real org's answers can be fed unchanged):
 //!
@@ -29,21 +29,13 @@
 //! The display field is the one flagged `display_field: true`, else the module's usual one
 //! (`Full_Name`, `Account_Name`, `Deal_Name`, `Name`, `Subject`, …).
 
-mod render;
-#[cfg(test)]
-mod tests;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::{Map, Value};
 
-pub use render::{
-    derived_id, layout_api_name, picklist_value_id, render_fields, render_layouts, render_modules, ProfileRef,
-};
-
-use super::{DataType, Field, Layout, Module, OrgSchema, GENERATED_TYPE_SUBFORM};
 use crate::convert::default_length;
+use crate::schema::{DataType, Field, Layout, Module, OrgSchema, GENERATED_TYPE_SUBFORM};
 
 /// Modules Zoho lists as API-supported that hold no importable records.
 pub const NON_RECORD_MODULES: &[&str] = &[

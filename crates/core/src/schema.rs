@@ -6,7 +6,7 @@
 
 mod builder;
 mod custom_module;
-pub mod mirror;
+pub mod settings;
 pub mod standard;
 #[cfg(test)]
 mod tests;

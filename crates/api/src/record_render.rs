@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use bulkwrite_core::details::format_time;
 use bulkwrite_core::ids::UserId;
+use bulkwrite_core::job_details::format_time;
 use bulkwrite_core::schema::Module;
 use bulkwrite_store::{StoredRecord, User};
 use serde_json::{json, Map, Value};
