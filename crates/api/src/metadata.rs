@@ -1,4 +1,4 @@
-//! What the metadata endpoints (spec §10.1–10.4) answer besides the schema documents: the org,
+//! What the metadata endpoints (org, users, modules, fields, layouts) answer besides the schema documents: the org,
 //! its users, and the profiles and roles they name. Modules, fields and layouts are rendered by
 //! `bulkwrite_core::schema::settings`, which also reads them back when mirroring a real org.
 //!

@@ -1,4 +1,4 @@
-//! Records as the records API writes them (spec §10.5): every field of the module, lookups as
+//! Records as Zoho's records API writes them: every field of the module, lookups as
 //! `{name, id}` objects, times in the org's zone.
 
 use std::collections::HashMap;

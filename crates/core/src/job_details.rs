@@ -35,7 +35,8 @@ pub struct JobView<'a> {
     pub version: ApiVersion,
 }
 
-/// ISO 8601 with the zone's offset at that instant, seconds precision (`DECISIONS.md`).
+/// ISO 8601 with the zone's offset at that instant, seconds precision, as Zoho writes every time
+/// (`2026-11-28T15:30:58+05:30`).
 pub fn format_time(instant: DateTime<Utc>, time_zone: chrono_tz::Tz) -> String {
     instant.with_timezone(&time_zone).format("%Y-%m-%dT%H:%M:%S%:z").to_string()
 }

@@ -1,7 +1,7 @@
 //! Every bound on what a client can make the server hold or do, in one place: Zoho's published
-//! limits (`DECISIONS.md`: each a setting whose default is Zoho's) and the bounds this server adds
-//! so that no file within the upload limit can push memory, disk or time past what configuration
-//! says (a zip bomb, a 30 MB cell, a billion tiny rows).
+//! limits (each a setting whose default is Zoho's: zip ≤ 25 MB, 25,000 rows a CSV, 200 columns)
+//! and the bounds this server adds so that no file within the upload limit can push memory, disk
+//! or time past what configuration says (a zip bomb, a 30 MB cell, a billion tiny rows).
 //!
 //! Readers enforce these while they stream, never after buffering: the zip's entry count is read
 //! from its end record before the central directory is, an entry's bytes are counted as they are

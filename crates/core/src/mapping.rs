@@ -215,7 +215,8 @@ impl RowMapper {
         users: UserDirectory,
     ) -> RowMapper {
         // A job that names layouts (a Layout mapping) does not get the default layout's extra
-        // mandatory fields enforced per row (spec §3.4); without one, they are mandatory.
+        // mandatory fields enforced per row (Zoho: a bulk insert into a specific layout does not
+        // enforce that layout's extra mandatory fields); without one, they are mandatory.
         let names_layout = resource.mappings.iter().any(|m| m.api_name == "Layout");
         let layout_mandatory: Vec<String> = match module.default_layout() {
             Some(layout) if !names_layout => layout.mandatory_fields.clone(),
@@ -373,7 +374,7 @@ impl RowMapper {
                 None => draft.errors.push(invalid(format!("'{text}' is not an active user of the org"))),
             },
             Target::Layout => {
-                // An unknown layout falls back to the module's default layout (spec §3.4).
+                // An unknown or empty layout falls back to the module's default layout, as in Zoho.
                 let found = self.layouts.iter().find(|(id, name)| id == text || name.eq_ignore_ascii_case(text));
                 draft.layout_id = found.or(self.layouts.first()).map(|(id, _)| id.clone());
             }

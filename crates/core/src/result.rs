@@ -7,7 +7,7 @@ use zip::write::SimpleFileOptions;
 
 use crate::ids::RecordId;
 
-/// Row-level error codes (spec §5.2); never request errors.
+/// Row-level error codes, as the result file's `ERRORS` column writes them; never request errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RowErrorCode {

@@ -15,7 +15,7 @@ pub use custom_module::{CustomModuleSpec, GENERATED_TYPE_CUSTOM, GENERATED_TYPE_
 
 use serde::{Deserialize, Serialize};
 
-/// Zoho's `data_type` values (spec §9).
+/// Zoho's `data_type` values, as its fields metadata names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DataType {

@@ -404,7 +404,7 @@ pub struct StoredRecord {
     pub values: Map<String, Value>,
 }
 
-/// Sort keys of a record listing (spec §10.5).
+/// Sort keys of a record listing: Zoho's `sort_by` values `id`, `Created_Time` and `Modified_Time`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordSort {
     Id,

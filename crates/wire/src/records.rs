@@ -1,4 +1,4 @@
-//! Record API shapes (spec §10.5).
+//! Shapes of Zoho's records API: a page of records and its `info`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

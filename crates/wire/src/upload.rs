@@ -1,4 +1,4 @@
-//! Upload answer (spec §2.2).
+//! The upload file API's success answer (`FILE_UPLOAD_SUCCESS`).
 
 use serde::{Deserialize, Serialize};
 

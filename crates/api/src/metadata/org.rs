@@ -1,4 +1,4 @@
-//! `GET /crm/{v}/org` (spec §10.1): `{"org":[{…}]}` in the shape of Zoho's Organization API.
+//! `GET /crm/{v}/org`: `{"org":[{…}]}` in the shape of Zoho's Organization API.
 //!
 //! `primary_zuid` and `primary_email` name the primary contact: the first active
 //! `Administrator` (by creation), else the first user. Users carry one id here, so a user's

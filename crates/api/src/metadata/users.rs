@@ -1,4 +1,4 @@
-//! `GET /crm/{v}/users` (spec §10.2): the `type` filter, `ids`, paging, and each user in the
+//! `GET /crm/{v}/users`: the `type` filter, `ids`, paging, and each user in the
 //! shape of Zoho's Users API. Every user here is confirmed and none is deleted, so
 //! `NotConfirmedUsers` and `DeletedUsers` are always empty (HTTP 204, like any empty page).
 

@@ -1,4 +1,5 @@
-//! `GET {download_url}`: the result zip, streamed, for the job's own org only (spec §5). Once
+//! `GET {download_url}`: the result zip, streamed, for the job's own org only, as
+//! `application/zip` with `Content-Disposition: attachment; filename="<job_id>.zip"`. Once
 //! retention expired the result file, the link answers as Zoho's download host does for an
 //! expired link: 404 `RESOURCE_NOT_FOUND` with `"x-info": "Link not valid"`.
 

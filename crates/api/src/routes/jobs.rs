@@ -1,4 +1,5 @@
-//! `POST /crm/bulk/{v}/write` and `GET /crm/bulk/{v}/write/{job_id}` (spec §3, §4).
+//! `POST /crm/bulk/{v}/write` and `GET /crm/bulk/{v}/write/{job_id}`: create a bulk write
+//! job and read its details, in Zoho's shapes for the path's version.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;

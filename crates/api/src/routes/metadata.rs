@@ -1,6 +1,7 @@
-//! Org metadata in Zoho's shapes (spec §10.1–10.4): the org, its users, modules, fields and
-//! layouts. Handlers read the store and wrap the renderers (`crate::metadata` for the org and
-//! users, `bulkwrite_core::schema::settings` for modules, fields and layouts).
+//! Org metadata in the shapes of Zoho's Organization, Users, Modules, Fields and Layouts APIs: the
+//! org, its users, modules, fields and layouts. Handlers read the store and wrap the renderers
+//! (`crate::metadata` for the org and users, `bulkwrite_core::schema::settings` for modules,
+//! fields and layouts).
 //!
 //! Scopes (a broader grant covers a narrower one, e.g. `ZohoCRM.settings.ALL`):
 //! org `ZohoCRM.org.READ`; users `ZohoCRM.users.READ`; modules `ZohoCRM.settings.modules.READ`;

@@ -1,4 +1,5 @@
-//! `GET /crm/{v}/{module}` and `GET /crm/{v}/{module}/{id}` (spec §10.5), so an import can be checked.
+//! `GET /crm/{v}/{module}` and `GET /crm/{v}/{module}/{id}` (Zoho's records API), so an import can be
+//! checked.
 
 use std::collections::HashMap;
 

@@ -1,4 +1,4 @@
-//! Insert, update, upsert and delete through the records API (spec §10.5): up to 100 records a
+//! Insert, update, upsert and delete through Zoho's records API: up to 100 records a
 //! call, one answer per record, `207` when some fail. The same planning as bulk jobs applies,
 //! so records written here and by bulk jobs are the same records with the same rules.
 

@@ -1,6 +1,6 @@
-//! Checks a read request against the org's schema and the uploaded file, in the order of spec
-//! §3.8: module → file → `find_by` → mappings → mandatory fields. The callback URL is checked by
-//! the caller before this runs (it needs DNS).
+//! Checks a read request against the org's schema and the uploaded file, in Zoho's order (the
+//! first failure wins): module → file → `find_by` → mappings → mandatory fields. The callback URL
+//! is checked by the caller before this runs (it needs DNS).
 
 use std::collections::{HashMap, HashSet};
 
