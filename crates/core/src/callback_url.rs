@@ -1,9 +1,9 @@
 //! Which callback URLs may be called, against SSRF: `https` to public addresses, unless the
 //! operator allows given hosts or networks (then `http` too). Refused: no host, `localhost`-style
 //! names, and literal or resolved addresses that are loopback, private, link-local, CGNAT,
-//! unique-local, unspecified, multicast or broadcast (IPv4-mapped IPv6 forms included). A host
-//! that does not resolve yet does not refuse the job; it is a delivery failure, retried. Checked at job creation and
-//! again for every resolved address at delivery.
+//! unique-local, unspecified, multicast or broadcast (IPv4-mapped IPv6 forms included). A host that
+//! does not resolve yet does not refuse the job; it is a delivery failure, retried. Checked at job
+//! creation and again for every resolved address at delivery.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

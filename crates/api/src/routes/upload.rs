@@ -1,7 +1,7 @@
-//! `POST /crm/{v}/upload` (Zoho's upload file API): the zip streams to a staging file, is checked, and is moved
-//! into the blob store whole; it is never held in memory. The checks read within the server's
-//! [`Limits`]: the bytes sent, the zip's entry count, each CSV's uncompressed size and the total,
-//! and each header row's length; each refusal names its bound in `details`.
+//! `POST /crm/{v}/upload` (Zoho's upload file API): the zip streams to a staging file, is checked,
+//! and is moved into the blob store whole; it is never held in memory. The checks read within the
+//! server's [`Limits`]: the bytes sent, the zip's entry count, each CSV's uncompressed size and the
+//! total, and each header row's length; each refusal names its bound in `details`.
 
 use axum::body::Body;
 use axum::extract::multipart::Field;
