@@ -353,7 +353,7 @@ impl RowMapper {
                     Err(error) => {
                         let reason = match error {
                             ConvertError::Invalid(reason) => reason,
-                            other => other.to_string(),
+                            other @ ConvertError::NotScalar(_) => other.to_string(),
                         };
                         draft.errors.push(invalid(reason));
                         if self.is_find_by(plan) {

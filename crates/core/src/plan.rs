@@ -463,6 +463,7 @@ pub struct NewRecordView<'a> {
 pub struct NewValues<'a> {
     values: &'a Map<String, Value>,
     /// `Some` when the module has `Full_Name`: the computed value, `None` inside when empty.
+    #[allow(clippy::option_option)] // two distinct absences: no such field, and an empty value
     full_name: Option<Option<String>>,
 }
 

@@ -340,7 +340,7 @@ mod tests {
         writer
             .write_row(&ResultRow {
                 row_no: 2,
-                echo: vec!["".into(), "say \"hi\"".into()],
+                echo: vec![String::new(), "say \"hi\"".into()],
                 status: RowStatus::Skipped,
                 record_id: None,
                 errors: "MANDATORY_NOT_FOUND-Last_Name".into(),

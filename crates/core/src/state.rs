@@ -75,6 +75,7 @@ impl JobState {
 
     /// Whether the machine allows `self → next`. A running job may go back to queued when its
     /// worker stops gracefully or its lease expires.
+    #[allow(clippy::unnested_or_patterns)] // one allowed transition a line reads as a table
     pub fn can_become(self, next: JobState) -> bool {
         matches!(
             (self, next),

@@ -126,8 +126,8 @@ impl CallbackDispatcher {
                         inner.settle(&mut busy, &mut next_retry, finished);
                     }
                 }
-                _ = inner.ctx.wakeup.callbacks.notified() => {}
-                _ = tokio::time::sleep(wait) => {
+                () = inner.ctx.wakeup.callbacks.notified() => {}
+                () = tokio::time::sleep(wait) => {
                     if next_retry.is_some_and(|at| at <= Instant::now()) {
                         next_retry = None;
                     }

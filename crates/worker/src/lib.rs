@@ -250,7 +250,7 @@ impl Worker {
                 continue;
             }
             tokio::select! {
-                _ = tokio::time::sleep(CANCEL_POLL) => {}
+                () = tokio::time::sleep(CANCEL_POLL) => {}
                 _ = shutdown.changed() => {}
             }
         }
@@ -265,8 +265,8 @@ impl Worker {
                 continue;
             }
             tokio::select! {
-                _ = self.ctx.wakeup.jobs.notified() => {}
-                _ = tokio::time::sleep(self.ctx.config.idle_poll) => {}
+                () = self.ctx.wakeup.jobs.notified() => {}
+                () = tokio::time::sleep(self.ctx.config.idle_poll) => {}
                 _ = shutdown.changed() => {}
             }
         }

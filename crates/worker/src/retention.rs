@@ -99,11 +99,11 @@ impl Sweeper {
                 }
                 Ok(_) => {}
                 Err(error) => {
-                    tracing::warn!(%error, cause = ?std::error::Error::source(&error), "retention sweep failed")
+                    tracing::warn!(%error, cause = ?std::error::Error::source(&error), "retention sweep failed");
                 }
             }
             tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
+                () = tokio::time::sleep(interval) => {}
                 _ = shutdown.changed() => {}
             }
         }
@@ -120,7 +120,7 @@ impl Sweeper {
                 match self.blobs.delete(key).await {
                     Ok(()) => done.push(key.clone()),
                     Err(error) => {
-                        tracing::warn!(key = %key, %error, "retention: deleting a blob failed; retried later")
+                        tracing::warn!(key = %key, %error, "retention: deleting a blob failed; retried later");
                     }
                 }
             }

@@ -105,7 +105,7 @@ pub async fn get_fields(
     let params = params(query)?;
     let name = module_param(&params, api_version)?;
     match params.get("type").map(|t| t.trim()) {
-        None | Some("all") | Some("used") => {}
+        None | Some("all" | "used") => {}
         // Every field is placed in a layout, so none is unused.
         Some("unused") => return Ok(no_content()),
         Some(_) => return Err(invalid_param("type")),

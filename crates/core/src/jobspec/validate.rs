@@ -308,7 +308,7 @@ fn check_mapping(
         .detail("api_name", field.api_name.clone())
         .detail("json_path", format!("{path}.api_name")));
     }
-    checked.api_name = field.api_name.clone();
+    checked.api_name.clone_from(&field.api_name);
     check_index(mapping, csv, path)?;
     if mapping.find_by.is_some() && mapping.parent_column_index.is_some() {
         return Err(ApiError::new(ErrorCode::CoexistenceNotAllowed)
