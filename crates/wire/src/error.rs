@@ -9,7 +9,12 @@ macro_rules! error_codes {
     ($( $variant:ident => ($code:literal, $status:literal, $message:literal), )*) => {
         /// Every error code the server answers with, as Zoho spells it.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum ErrorCode { $( $variant, )* }
+        pub enum ErrorCode {
+            $(
+                #[doc = concat!("`", $code, "`, HTTP ", stringify!($status), ": \"", $message, "\".")]
+                $variant,
+            )*
+        }
 
         impl ErrorCode {
             /// All codes, in table order.
@@ -88,8 +93,11 @@ error_codes! {
 /// A Zoho error as it travels: the code from the table, a message and a `details` object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
+    /// Which error it is; decides the HTTP status.
     pub code: ErrorCode,
+    /// The message: the table's, unless the caller gave a more precise one.
     pub message: String,
+    /// What the error names: `api_name`, `json_path`, a limit, … (an empty object when nothing).
     pub details: Map<String, Value>,
 }
 
@@ -151,9 +159,13 @@ impl std::error::Error for ApiError {}
 /// `data[]`), in the recorded key order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
+    /// Always `error`.
     pub status: String,
+    /// The error code (`INVALID_DATA`).
     pub code: String,
+    /// The human-readable message.
     pub message: String,
+    /// The error's particulars, an object (often empty).
     #[serde(default)]
     pub details: Map<String, Value>,
 }
