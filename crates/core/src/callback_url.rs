@@ -23,7 +23,9 @@ pub struct CallbackPolicy {
 /// A URL that passed the static checks; its host still has to resolve to allowed addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackTarget {
+    /// The host name or address literal.
     pub host: String,
+    /// The port, the scheme's default when the URL names none.
     pub port: u16,
     /// Set when the URL names an address rather than a host name.
     pub literal: Option<IpAddr>,

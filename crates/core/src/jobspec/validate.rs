@@ -16,6 +16,7 @@ use crate::zipfile::CsvEntry;
 
 /// What validation needs to know besides the request.
 pub struct ValidationContext<'a> {
+    /// The org's schema, which modules and fields are checked against.
     pub schema: &'a OrgSchema,
     /// CSV entries of the org's uploads named by the request, by `file_id`. Ids that name no
     /// upload of this org are simply absent.
@@ -24,6 +25,7 @@ pub struct ValidationContext<'a> {
     /// spec's code for an upload that no longer exists) where an unknown id answers
     /// `FILE_NOT_SUPPORTED` (the recorded exchange).
     pub expired_files: &'a HashSet<String>,
+    /// The server's bounds (columns and mappings per resource among them).
     pub limits: Limits,
 }
 

@@ -16,7 +16,9 @@ use crate::schema::{DataType, Field, Layout, Module, OrgSchema};
 /// A profile of the org, as modules, fields and layouts list them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileRef {
+    /// The profile's name (`Administrator`).
     pub name: String,
+    /// The profile's id, a 19-digit string.
     pub id: String,
 }
 
