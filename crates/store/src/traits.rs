@@ -17,7 +17,9 @@ use bulkwrite_core::lookup::{LookupHit, LookupQuery};
 use bulkwrite_core::schema::OrgSchema;
 
 use crate::chunk_order::ChunkOrder;
-use crate::error::{StoreError, StoreResult};
+#[cfg(doc)]
+use crate::error::StoreError;
+use crate::error::StoreResult;
 use crate::listing::{CancelRequest, JobListQuery, JobPage};
 use crate::model::*;
 
@@ -133,7 +135,7 @@ pub trait UploadStore: Send + Sync {
 pub trait JobStore: Send + Sync {
     /// Queues a job. Atomically with the insert, every upload of the job's org that the spec
     /// names is checked: one that retention expired refuses the job with
-    /// [`StoreError::Expired`](crate::StoreError::Expired), and from the commit on the job keeps
+    /// [`StoreError::Expired`], and from the commit on the job keeps
     /// its uploads from expiring until it finishes. A job id already used is
     /// [`StoreError::Conflict`].
     async fn create_job(&self, job: NewJob) -> StoreResult<()>;
