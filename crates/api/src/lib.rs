@@ -42,6 +42,7 @@ pub struct ApiConfig {
     pub public_url: String,
     /// Every bound on client input: upload size, zip entries, uncompressed bytes, header, columns.
     pub limits: Limits,
+    /// Which callback URLs a job may name (checked at creation).
     pub callback_policy: CallbackPolicy,
     /// Send `Strict-Transport-Security` (when served over TLS).
     pub hsts: bool,
@@ -74,9 +75,13 @@ impl Default for ApiConfig {
 /// What handlers share.
 #[derive(Clone)]
 pub struct AppState {
+    /// Orgs, users, tokens, uploads, jobs and records.
     pub store: Arc<dyn Store>,
+    /// Upload and result zips.
     pub blobs: Arc<dyn BlobStore>,
+    /// Where new ids come from.
     pub ids: Arc<IdAllocator>,
+    /// The API's settings.
     pub config: Arc<ApiConfig>,
     /// Woken when a job is queued.
     pub job_queued: Arc<Notify>,

@@ -44,6 +44,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// Renders the process's metrics in the Prometheus text format.
 pub trait MetricsExporter: Send + Sync {
+    /// Every metric's current value, as the `/metrics` page.
     fn render(&self) -> String;
 }
 

@@ -49,8 +49,11 @@ impl RetentionConfig {
 /// What one pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepReport {
+    /// Uploads expired.
     pub uploads_expired: u64,
+    /// Jobs whose result files expired.
     pub results_expired: u64,
+    /// Blobs deleted from the blob store.
     pub blobs_deleted: u64,
 }
 
@@ -62,6 +65,7 @@ pub struct Sweeper {
 }
 
 impl Sweeper {
+    /// A sweeper over `store` and `blobs`, keeping files as long as `config` says.
     pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, config: RetentionConfig) -> Sweeper {
         Sweeper { store, blobs, config }
     }
