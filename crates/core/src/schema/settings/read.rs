@@ -1,6 +1,6 @@
 //! Mirroring a real Zoho org: the JSON its `settings/modules`, `settings/fields?module=X` and
 //! `settings/layouts?module=X` answer with → an [`OrgSchema`]. (The other way round, the
-//! rendering of a schema in those shapes, is [`super::render`].)
+//! rendering of a schema in those shapes, is the sibling module `render`.)
 //!
 //! What is read (everything else is ignored, so a real org's answers can be fed unchanged):
 //!
