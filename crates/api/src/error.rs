@@ -10,17 +10,17 @@ use crate::response::json_response;
 
 /// An error answer.
 #[derive(Debug)]
-pub struct Failure(pub ApiError);
+pub struct ErrorResponse(pub ApiError);
 
-impl From<ApiError> for Failure {
-    fn from(error: ApiError) -> Failure {
-        Failure(error)
+impl From<ApiError> for ErrorResponse {
+    fn from(error: ApiError) -> ErrorResponse {
+        ErrorResponse(error)
     }
 }
 
-impl From<ErrorCode> for Failure {
-    fn from(code: ErrorCode) -> Failure {
-        Failure(ApiError::new(code))
+impl From<ErrorCode> for ErrorResponse {
+    fn from(code: ErrorCode) -> ErrorResponse {
+        ErrorResponse(ApiError::new(code))
     }
 }
 
@@ -29,13 +29,13 @@ impl From<ErrorCode> for Failure {
 /// the request's span (so the line carries its request id).
 ///
 /// A full disk is the exception: 507 `INSUFFICIENT_STORAGE`, which a client may retry later.
-impl From<StoreError> for Failure {
-    fn from(error: StoreError) -> Failure {
+impl From<StoreError> for ErrorResponse {
+    fn from(error: StoreError) -> ErrorResponse {
         log_store_failure(&error);
         if error.is_disk_full() {
-            return Failure(ApiError::new(ErrorCode::InsufficientStorage));
+            return ErrorResponse(ApiError::new(ErrorCode::InsufficientStorage));
         }
-        Failure(ApiError::new(ErrorCode::InternalError))
+        ErrorResponse(ApiError::new(ErrorCode::InternalError))
     }
 }
 
@@ -54,11 +54,11 @@ pub(crate) fn log_store_failure(error: &StoreError) {
     }
 }
 
-impl IntoResponse for Failure {
+impl IntoResponse for ErrorResponse {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         json_response(status, &self.0.to_body())
     }
 }
 
-pub type ApiResult<T> = Result<T, Failure>;
+pub type ApiResult<T> = Result<T, ErrorResponse>;

@@ -15,7 +15,7 @@ mod metadata;
 pub mod oauth;
 pub mod observe;
 mod paths;
-mod records;
+mod record_render;
 pub mod refusal;
 mod response;
 mod routes;
@@ -43,6 +43,7 @@ pub struct ApiConfig {
     pub public_url: String,
     /// Every bound on client input: upload size, zip entries, uncompressed bytes, header, columns.
     pub limits: Limits,
+    /// Which callback URLs a job may name (checked at creation).
     pub callback_policy: CallbackPolicy,
     /// Send `Strict-Transport-Security` (when served over TLS).
     pub hsts: bool,
@@ -75,9 +76,13 @@ impl Default for ApiConfig {
 /// What handlers share.
 #[derive(Clone)]
 pub struct AppState {
+    /// Orgs, users, tokens, uploads, jobs and records.
     pub store: Arc<dyn Store>,
+    /// Upload and result zips.
     pub blobs: Arc<dyn BlobStore>,
+    /// Where new ids come from.
     pub ids: Arc<IdAllocator>,
+    /// The API's settings.
     pub config: Arc<ApiConfig>,
     /// Woken when a job is queued.
     pub job_queued: Arc<Notify>,
@@ -134,7 +139,7 @@ pub fn router(state: AppState) -> Router {
         .route("/crm/{version}/settings/layouts", get(routes::metadata::get_layouts))
         .route(
             "/crm/{version}/{module}",
-            get(routes::records::list_records)
+            get(routes::records_read::list_records)
                 .post(routes::records_write::insert_records)
                 .put(routes::records_write::update_records)
                 .delete(routes::records_write::delete_records),
@@ -143,7 +148,7 @@ pub fn router(state: AppState) -> Router {
         .route("/crm/{version}/{module}/actions/count", get(routes::records_write::count_records))
         .route(
             "/crm/{version}/{module}/{record_id}",
-            get(routes::records::get_record)
+            get(routes::records_read::get_record)
                 .put(routes::records_write::update_record)
                 .delete(routes::records_write::delete_record),
         )

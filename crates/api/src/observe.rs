@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use bulkwrite_store::HealthStore;
 use tracing::Instrument;
 
-use crate::error::Failure;
+use crate::error::ErrorResponse;
 use crate::refusal::refusal_for_status;
 
 /// `bulkwrite_http_requests_total{route, method, status}`: answers by matched route template.
@@ -44,6 +44,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// Renders the process's metrics in the Prometheus text format.
 pub trait MetricsExporter: Send + Sync {
+    /// Every metric's current value, as the `/metrics` page.
     fn render(&self) -> String;
 }
 
@@ -192,7 +193,7 @@ pub async fn zoho_shaped_errors(request: Request, next: Next) -> Response {
         return response;
     }
     tracing::debug!(status = response.status().as_u16(), "an error answer without a Zoho body was reshaped");
-    Failure(refusal_for_status(response.status().as_u16())).into_response()
+    ErrorResponse(refusal_for_status(response.status().as_u16())).into_response()
 }
 
 #[cfg(test)]

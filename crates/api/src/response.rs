@@ -41,7 +41,8 @@ pub(crate) const RECORDED_HEADERS: &[(&str, &str)] = &[
     ("vary", "accept-encoding"),
 ];
 
-/// Adds the recorded headers to every answer (`DECISIONS.md`), and HSTS when configured.
+/// Adds the headers Zoho's recorded answers carry to every answer (content-type options, frame
+/// options, referrer policy, XSS protection, no caching), and HSTS when configured.
 pub async fn recorded_headers(hsts: bool, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();

@@ -9,7 +9,7 @@ use bulkwrite_api::admin::{
     Admin, NewClientRequest, NewGrantRequest, NewLayoutRequest, NewOrgRequest, NewTokenRequest, NewUserRequest,
 };
 use bulkwrite_core::ids::OrgId;
-use bulkwrite_core::schema::mirror::mirror_org;
+use bulkwrite_core::schema::settings::mirror_org;
 use bulkwrite_core::schema::{CustomFieldSpec, CustomModuleSpec, DataType, OrgSchema};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};

@@ -78,6 +78,7 @@ fn main() -> ExitCode {
 
 /// Client commands end quietly when their reader goes away (`bulkwrite … | head`), as Unix tools
 /// do, instead of failing on a closed pipe. The server keeps Rust's default of ignoring SIGPIPE.
+#[allow(unsafe_code)] // the workspace's one `unsafe`: std offers no safe way to set a signal's disposition
 fn default_sigpipe() {
     // SAFETY: restoring the default disposition of one signal, before any thread is started.
     unsafe {

@@ -36,17 +36,17 @@ impl Output {
     }
 
     /// Wraps text for stdout in an ANSI colour on a terminal.
-    pub fn paint(&self, text: &str, colour: Colour) -> String {
+    pub fn paint(self, text: &str, colour: Colour) -> String {
         paint(self.colour, text, colour)
     }
 
     /// Wraps text for stderr in an ANSI colour on a terminal.
-    pub fn paint_err(&self, text: &str, colour: Colour) -> String {
+    pub fn paint_err(self, text: &str, colour: Colour) -> String {
         paint(self.colour_err, text, colour)
     }
 
     /// Prints a JSON document on stdout.
-    pub fn json(&self, value: &serde_json::Value) {
+    pub fn json(self, value: &serde_json::Value) {
         println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
     }
 }

@@ -54,7 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!(
                 "  {:<12} added {:>6}  updated {:>6}  skipped {:>6}  total {:>6}",
                 p.status, p.added, p.updated, p.skipped, p.total
-            )
+            );
         });
     let details = client.wait_for_job(&created.id, options).await?;
     if details.result.is_none() {

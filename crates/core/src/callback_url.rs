@@ -1,6 +1,9 @@
-//! Which callback URLs may be called (`DECISIONS.md`, SSRF): `https` to public addresses, unless
-//! the operator allows given hosts or networks (then `http` too). Checked at job creation and
-//! again for every resolved address at delivery.
+//! Which callback URLs may be called, against SSRF: `https` to public addresses, unless the
+//! operator allows given hosts or networks (then `http` too). Refused: no host, `localhost`-style
+//! names, and literal or resolved addresses that are loopback, private, link-local, CGNAT,
+//! unique-local, unspecified, multicast or broadcast (IPv4-mapped IPv6 forms included). A host that
+//! does not resolve yet does not refuse the job; it is a delivery failure, retried. Checked at job
+//! creation and again for every resolved address at delivery.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -20,7 +23,9 @@ pub struct CallbackPolicy {
 /// A URL that passed the static checks; its host still has to resolve to allowed addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackTarget {
+    /// The host name or address literal.
     pub host: String,
+    /// The port, the scheme's default when the URL names none.
     pub port: u16,
     /// Set when the URL names an address rather than a host name.
     pub literal: Option<IpAddr>,
@@ -129,7 +134,7 @@ fn canonical(address: IpAddr) -> IpAddr {
             Some(v4) => IpAddr::V4(v4),
             None => IpAddr::V6(v6),
         },
-        v4 => v4,
+        IpAddr::V4(v4) => IpAddr::V4(v4),
     }
 }
 

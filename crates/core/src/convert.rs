@@ -1,4 +1,5 @@
-//! Per-type conversion of one CSV cell into the JSON value stored on the record (spec §9).
+//! Per-type conversion of one CSV cell into the JSON value stored on the record, by Zoho's
+//! rules for each `data_type`.
 //!
 //! [`convert_value`] checks one trimmed, non-empty cell against its field's type and length and
 //! returns the JSON value to store. Refusals carry a plain-English message for the result file.

@@ -1,6 +1,7 @@
 //! Java `SimpleDateFormat` patterns (`yyyy/MM/dd`, `dd-MMM-yyyy HH:mm`, …) compiled to strict parsers.
 //!
-//! A mapping's `format` (spec §3.4) is a Java pattern. [`JavaDateFormat::compile`] turns it into a
+//! A mapping's `format` is a Java pattern (Zoho's defaults: Date `MM/dd/yyyy`, DateTime
+//! `MM/dd/yyyy HH:mm:ss`). [`JavaDateFormat::compile`] turns it into a
 //! list of literals and fields; [`JavaDateFormat::parse`] then reads one whole cell with it.
 //!
 //! Supported letters: `y`/`Y` year, `M`/`L` month, `d` day of month, `D` day of year, `E` day

@@ -12,6 +12,7 @@ macro_rules! digit_id {
         pub struct $name(u64);
 
         impl $name {
+            /// The id with that number.
             pub fn new(value: u64) -> $name {
                 $name(value)
             }
@@ -29,6 +30,7 @@ macro_rules! digit_id {
                 text.parse().ok().map($name)
             }
 
+            /// The id's number.
             pub fn get(self) -> u64 {
                 self.0
             }

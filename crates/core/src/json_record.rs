@@ -46,6 +46,9 @@ fn id_of(value: &Value) -> Option<String> {
 }
 
 impl JsonMapper {
+    /// A mapper for `operation` on `module`'s records, times read in `time_zone`, owners found
+    /// in `users`; `duplicate_check_fields` (API names) are the unique keys an upsert matches
+    /// on, the module's unique fields when `None`.
     pub fn new(
         module: Module,
         operation: Operation,

@@ -1,7 +1,7 @@
 //! Every bound on what a client can make the server hold or do, in one place: Zoho's published
-//! limits (`DECISIONS.md`: each a setting whose default is Zoho's) and the bounds this server adds
-//! so that no file within the upload limit can push memory, disk or time past what configuration
-//! says (a zip bomb, a 30 MB cell, a billion tiny rows).
+//! limits (each a setting whose default is Zoho's: zip ≤ 25 MB, 25,000 rows a CSV, 200 columns)
+//! and the bounds this server adds so that no file within the upload limit can push memory, disk
+//! or time past what configuration says (a zip bomb, a 30 MB cell, a billion tiny rows).
 //!
 //! Readers enforce these while they stream, never after buffering: the zip's entry count is read
 //! from its end record before the central directory is, an entry's bytes are counted as they are
@@ -78,14 +78,17 @@ pub struct Bound {
 }
 
 impl Limits {
+    /// The bound on the bytes of one upload.
     pub fn upload_bytes(&self) -> Bound {
         Bound { what: "bytes per upload", setting: "BULKWRITE_MAX_UPLOAD_BYTES", maximum: self.max_upload_bytes }
     }
 
+    /// The bound on the entries of one zip.
     pub fn zip_entries(&self) -> Bound {
         Bound { what: "entries per zip", setting: "BULKWRITE_MAX_ZIP_ENTRIES", maximum: self.max_zip_entries }
     }
 
+    /// The bound on the uncompressed bytes of one CSV entry.
     pub fn entry_bytes(&self) -> Bound {
         Bound {
             what: "uncompressed bytes per CSV entry",
@@ -94,6 +97,7 @@ impl Limits {
         }
     }
 
+    /// The bound on the uncompressed bytes of a whole upload.
     pub fn unzipped_bytes(&self) -> Bound {
         Bound {
             what: "uncompressed bytes per upload",
@@ -102,14 +106,17 @@ impl Limits {
         }
     }
 
+    /// The bound on the bytes of a CSV's header row.
     pub fn header_bytes(&self) -> Bound {
         Bound { what: "bytes per header row", setting: "BULKWRITE_MAX_HEADER_BYTES", maximum: self.max_header_bytes }
     }
 
+    /// The bound on the bytes of one CSV record.
     pub fn record_bytes(&self) -> Bound {
         Bound { what: "bytes per record", setting: "BULKWRITE_MAX_RECORD_BYTES", maximum: self.max_record_bytes }
     }
 
+    /// The bound on the cells of one CSV record.
     pub fn cells_per_record(&self) -> Bound {
         Bound {
             what: "cells per record",
@@ -118,6 +125,7 @@ impl Limits {
         }
     }
 
+    /// The bound on the columns of a CSV.
     pub fn columns(&self) -> Bound {
         Bound {
             what: "columns per CSV",
@@ -126,6 +134,7 @@ impl Limits {
         }
     }
 
+    /// The bound on the data rows of a CSV.
     pub fn rows_per_file(&self) -> Bound {
         Bound { what: "data rows per CSV", setting: "BULKWRITE_MAX_ROWS_PER_FILE", maximum: self.max_rows_per_file }
     }

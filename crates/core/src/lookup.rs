@@ -28,9 +28,11 @@ pub enum LookupBy {
 /// One question to the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LookupQuery {
+    /// The related module searched.
     pub module: String,
     /// `id` or a field of `module`.
     pub field: String,
+    /// How values are compared with the field's.
     pub by: LookupBy,
     /// Normalised values to find.
     pub values: Vec<String>,
@@ -41,7 +43,9 @@ pub struct LookupQuery {
 /// A record a lookup value matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LookupHit {
+    /// The record's id.
     pub id: RecordId,
+    /// The record's display-field value, which the lookup shows as its `name`.
     pub name: Option<String>,
 }
 

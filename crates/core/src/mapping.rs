@@ -17,8 +17,11 @@ use crate::schema::{DataType, Field, Module};
 /// A user that records may be assigned to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserEntry {
+    /// The user's id.
     pub id: UserId,
+    /// First and last name, as lookups display it.
     pub full_name: String,
+    /// The user's email, which `find_by: "email"` matches (case-insensitive).
     pub email: String,
 }
 
@@ -30,6 +33,7 @@ pub struct UserDirectory {
 }
 
 impl UserDirectory {
+    /// A directory of `users`.
     pub fn new(users: impl IntoIterator<Item = UserEntry>) -> UserDirectory {
         let mut directory = UserDirectory::default();
         for user in users {
@@ -39,6 +43,7 @@ impl UserDirectory {
         directory
     }
 
+    /// The user with that id, if active in the org.
     pub fn get(&self, id: UserId) -> Option<&UserEntry> {
         self.by_id.get(&id)
     }
@@ -56,6 +61,7 @@ impl UserDirectory {
 /// A unique value a row claims: no other record of the module may hold it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UniqueKey {
+    /// The unique field, by API name.
     pub field: String,
     /// The value normalised for comparison.
     pub value: String,
@@ -67,23 +73,45 @@ pub struct UniqueKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FindKey {
     /// `find_by: "id"`.
-    Id { id: RecordId, column: String },
+    Id {
+        /// The record id in the cell.
+        id: RecordId,
+        /// The CSV column of the key.
+        column: String,
+    },
     /// `find_by` a unique field; `value` normalised like [`UniqueKey::value`].
-    Unique { field: String, value: String, column: String },
+    Unique {
+        /// The unique field, by API name.
+        field: String,
+        /// The cell's value, normalised.
+        value: String,
+        /// The CSV column of the key.
+        column: String,
+    },
     /// The key cell is empty; the row cannot be matched.
-    Missing { column: String },
+    Missing {
+        /// The CSV column of the key.
+        column: String,
+    },
     /// The key cell holds a value the field refuses; the row already carries that error.
-    Invalid { column: String },
+    Invalid {
+        /// The CSV column of the key.
+        column: String,
+    },
 }
 
 /// A lookup cell that the worker resolves against the related module before the chunk is applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingLookup {
+    /// The lookup field, by API name.
     pub field: String,
+    /// The related module searched.
     pub module: String,
     /// `id`, or the related module's field to match on.
     pub find_by: String,
+    /// The cell's value, trimmed.
     pub value: String,
+    /// The CSV column it came from (for errors).
     pub column: String,
 }
 
@@ -96,14 +124,19 @@ pub struct RowDraft {
     pub echo: Vec<String>,
     /// Field values to write; `Value::Null` clears a field on update.
     pub values: Map<String, Value>,
+    /// The record's owner, when the row names one.
     pub owner: Option<UserId>,
+    /// The record's layout, when the row names one.
     pub layout_id: Option<String>,
     /// Errors that skip the row whatever the store finds.
     pub errors: Vec<RowError>,
     /// Mandatory fields left empty: errors only when the row ends up inserting (upsert).
     pub missing_for_insert: Vec<RowError>,
+    /// Unique values the row claims.
     pub unique_keys: Vec<UniqueKey>,
+    /// How the row finds the record it updates (update and upsert).
     pub find_key: Option<FindKey>,
+    /// Lookup cells still to resolve.
     pub lookups: Vec<PendingLookup>,
     /// Picklist values the row uses that the field does not list yet: `(field, value)`.
     /// Bulk write adds them to unrestricted picklists (Kaizen #13).
@@ -215,7 +248,8 @@ impl RowMapper {
         users: UserDirectory,
     ) -> RowMapper {
         // A job that names layouts (a Layout mapping) does not get the default layout's extra
-        // mandatory fields enforced per row (spec §3.4); without one, they are mandatory.
+        // mandatory fields enforced per row (Zoho: a bulk insert into a specific layout does not
+        // enforce that layout's extra mandatory fields); without one, they are mandatory.
         let names_layout = resource.mappings.iter().any(|m| m.api_name == "Layout");
         let layout_mandatory: Vec<String> = match module.default_layout() {
             Some(layout) if !names_layout => layout.mandatory_fields.clone(),
@@ -352,7 +386,7 @@ impl RowMapper {
                     Err(error) => {
                         let reason = match error {
                             ConvertError::Invalid(reason) => reason,
-                            other => other.to_string(),
+                            other @ ConvertError::NotScalar(_) => other.to_string(),
                         };
                         draft.errors.push(invalid(reason));
                         if self.is_find_by(plan) {
@@ -373,7 +407,7 @@ impl RowMapper {
                 None => draft.errors.push(invalid(format!("'{text}' is not an active user of the org"))),
             },
             Target::Layout => {
-                // An unknown layout falls back to the module's default layout (spec §3.4).
+                // An unknown or empty layout falls back to the module's default layout, as in Zoho.
                 let found = self.layouts.iter().find(|(id, name)| id == text || name.eq_ignore_ascii_case(text));
                 draft.layout_id = found.or(self.layouts.first()).map(|(id, _)| id.clone());
             }

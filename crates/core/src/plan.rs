@@ -20,9 +20,13 @@ pub type Key = (String, String);
 /// A record the chunk may update, as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExistingRecord {
+    /// The record's id.
     pub id: RecordId,
+    /// The record's field values, by API name.
     pub values: Map<String, Value>,
+    /// The record's owner.
     pub owner: UserId,
+    /// The record's layout, when it has one.
     pub layout_id: Option<String>,
     /// The record's unique keys as stored.
     pub keys: Vec<Key>,
@@ -40,7 +44,9 @@ pub struct ExistingState {
 /// The keys and ids a chunk needs looked up.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Probes {
+    /// Unique keys whose owners are needed (to find records and catch duplicates).
     pub keys: Vec<Key>,
+    /// Record ids rows name (`find_by: id`).
     pub ids: Vec<RecordId>,
 }
 
@@ -71,9 +77,13 @@ pub fn probes_for(rows: &[RowDraft]) -> Probes {
 /// A chunk's rows, its operation and the defaults of inserted records.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanInput {
+    /// Insert, update or upsert.
     pub operation: Operation,
+    /// The chunk's rows, mapped and converted, in input order.
     pub rows: Vec<RowDraft>,
+    /// The owner of inserted records whose row names none (the job's creator).
     pub default_owner: UserId,
+    /// The layout of inserted records whose row names none.
     pub default_layout: Option<String>,
     /// The module has Zoho's computed `Full_Name` (`First_Name Last_Name`), kept up to date here.
     pub full_name: bool,
@@ -82,23 +92,34 @@ pub struct PlanInput {
 /// A record as the chunk leaves it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedRecord {
+    /// The record's id (new for an insert).
     pub id: RecordId,
+    /// The record's field values after the chunk, by API name.
     pub values: Map<String, Value>,
+    /// The record's owner.
     pub owner: UserId,
+    /// The record's layout, when it has one.
     pub layout_id: Option<String>,
 }
 
 /// What to write.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChunkPlan {
+    /// Records to create.
     pub inserts: Vec<PlannedRecord>,
+    /// Records to write back changed.
     pub updates: Vec<PlannedRecord>,
     /// Keys to remove, then keys to add (with their record).
     pub key_deletes: Vec<Key>,
+    /// Unique keys the chunk's records take.
     pub key_inserts: Vec<(Key, RecordId)>,
+    /// One result per row, in input order.
     pub results: Vec<ResultRow>,
+    /// Rows that created a record.
     pub added: u64,
+    /// Rows that updated a record.
     pub updated: u64,
+    /// Rows skipped (their errors are in `results`).
     pub skipped: u64,
 }
 
@@ -121,6 +142,7 @@ pub struct Decisions {
     order: Vec<(RecordId, bool)>,
     /// Keys to remove, then keys to add (with their record).
     pub key_deletes: Vec<Key>,
+    /// Unique keys the chunk's records take.
     pub key_inserts: Vec<(Key, RecordId)>,
     added: u64,
     updated: u64,
@@ -449,11 +471,13 @@ fn result_row(row: &mut RowDraft, outcome: &Outcome) -> ResultRow {
 
 /// A record a row inserts, as [`Decisions::build`] will leave it, borrowed from the row.
 pub struct NewRecordView<'a> {
+    /// The new record's id.
     pub id: RecordId,
     /// The row's owner, or the input's default.
     pub owner: UserId,
     /// The row's layout, or the input's default.
     pub layout_id: Option<&'a str>,
+    /// The record's values, read in place.
     pub values: NewValues<'a>,
 }
 
@@ -463,6 +487,7 @@ pub struct NewRecordView<'a> {
 pub struct NewValues<'a> {
     values: &'a Map<String, Value>,
     /// `Some` when the module has `Full_Name`: the computed value, `None` inside when empty.
+    #[allow(clippy::option_option)] // two distinct absences: no such field, and an empty value
     full_name: Option<Option<String>>,
 }
 

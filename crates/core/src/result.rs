@@ -7,21 +7,30 @@ use zip::write::SimpleFileOptions;
 
 use crate::ids::RecordId;
 
-/// Row-level error codes (spec §5.2); never request errors.
+/// Row-level error codes, as the result file's `ERRORS` column writes them; never request errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RowErrorCode {
+    /// A mandatory field is empty (after `default_value`).
     MandatoryNotFound,
+    /// A value does not fit its field (type, length, picklist, date or number pattern).
     InvalidData,
+    /// A unique value is held by another record or an earlier row of the file.
     DuplicateData,
+    /// The record waits in an approval process.
     NotApproved,
+    /// The record is locked.
     BlockedRecord,
+    /// Anything else that prevents the row.
     CannotProcess,
+    /// The row is past the file's row limit.
     LimitExceeded,
+    /// The record to update, a lookup's target or a child's parent does not exist.
     ResourceNotFound,
 }
 
 impl RowErrorCode {
+    /// The code as the `ERRORS` cell writes it (`MANDATORY_NOT_FOUND`).
     pub fn as_str(self) -> &'static str {
         match self {
             RowErrorCode::MandatoryNotFound => "MANDATORY_NOT_FOUND",
@@ -35,6 +44,7 @@ impl RowErrorCode {
         }
     }
 
+    /// The code a word names, or `None`.
     pub fn parse(text: &str) -> Option<RowErrorCode> {
         const ALL: [RowErrorCode; 8] = [
             RowErrorCode::MandatoryNotFound,
@@ -54,7 +64,9 @@ impl RowErrorCode {
 /// name when the value came from a `default_value` without a column).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowError {
+    /// Which rule failed.
     pub code: RowErrorCode,
+    /// The CSV header of the column (or the field's API name for a column-less default).
     pub column: String,
     /// Plain-words reason, for logs and `lint`; never written to the result file.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -62,10 +74,12 @@ pub struct RowError {
 }
 
 impl RowError {
+    /// An error with no reason attached.
     pub fn new(code: RowErrorCode, column: impl Into<String>) -> RowError {
         RowError { code, column: column.into(), reason: String::new() }
     }
 
+    /// The same error with a plain-words reason (for logs and `lint`).
     pub fn because(mut self, reason: impl Into<String>) -> RowError {
         self.reason = reason.into();
         self
@@ -119,13 +133,18 @@ pub fn parse_errors(cell: &str) -> Vec<(String, Vec<String>)> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RowStatus {
+    /// The row created a record.
     Added,
+    /// The row updated a record.
     Updated,
+    /// The row was skipped; `ERRORS` says why.
     Skipped,
+    /// The job stopped before it reached the row.
     Unprocessed,
 }
 
 impl RowStatus {
+    /// The status as the `STATUS` cell writes it (`ADDED`).
     pub fn as_str(self) -> &'static str {
         match self {
             RowStatus::Added => "ADDED",
@@ -135,6 +154,7 @@ impl RowStatus {
         }
     }
 
+    /// The status a word names, or `None`.
     pub fn parse(text: &str) -> Option<RowStatus> {
         match text {
             "ADDED" => Some(RowStatus::Added),
@@ -153,7 +173,9 @@ pub struct ResultRow {
     pub row_no: u64,
     /// The echoed input cells (up to three).
     pub echo: Vec<String>,
+    /// What happened to the row.
     pub status: RowStatus,
+    /// The record it created or updated.
     pub record_id: Option<RecordId>,
     /// The `ERRORS` cell, already formatted.
     pub errors: String,
@@ -195,6 +217,7 @@ pub struct ResultZipWriter<W: Write + Seek> {
 const PIECE: usize = 64 * 1024;
 
 impl<W: Write + Seek> ResultZipWriter<W> {
+    /// A writer that writes the zip into `out`.
     pub fn new(out: W) -> ResultZipWriter<W> {
         ResultZipWriter { zip: zip::ZipWriter::new(out), in_entry: false, lines: Vec::with_capacity(PIECE + 1024) }
     }
@@ -340,7 +363,7 @@ mod tests {
         writer
             .write_row(&ResultRow {
                 row_no: 2,
-                echo: vec!["".into(), "say \"hi\"".into()],
+                echo: vec![String::new(), "say \"hi\"".into()],
                 status: RowStatus::Skipped,
                 record_id: None,
                 errors: "MANDATORY_NOT_FOUND-Last_Name".into(),

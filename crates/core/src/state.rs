@@ -8,9 +8,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
+    /// Created, waiting for a worker.
     Queued,
+    /// Leased to a worker, which is writing its rows.
     Running,
+    /// Every row has its result and the result file is written; `COMPLETED` in Zoho's view.
     Succeeded,
+    /// The job could not run to its end (unreadable file, internal error); `FAILED` in Zoho's view.
     Failed,
     /// Stopped on request (`POST /bulkwrite/v1/jobs/{id}/cancel`); `FAILED` in Zoho's view.
     Cancelled,
@@ -21,6 +25,7 @@ impl JobState {
     pub const ALL: [JobState; 5] =
         [JobState::Queued, JobState::Running, JobState::Succeeded, JobState::Failed, JobState::Cancelled];
 
+    /// The state as stored (`queued`, `running`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             JobState::Queued => "queued",
@@ -48,6 +53,7 @@ impl JobState {
         JobState::ALL.into_iter().filter(|state| state.zoho_status() == word).collect()
     }
 
+    /// The state a stored word names, or `None`.
     pub fn parse(text: &str) -> Option<JobState> {
         match text {
             "queued" => Some(JobState::Queued),
@@ -69,12 +75,14 @@ impl JobState {
         }
     }
 
+    /// Whether the job has finished (succeeded, failed or cancelled); a final state never changes.
     pub fn is_final(self) -> bool {
         matches!(self, JobState::Succeeded | JobState::Failed | JobState::Cancelled)
     }
 
     /// Whether the machine allows `self → next`. A running job may go back to queued when its
     /// worker stops gracefully or its lease expires.
+    #[allow(clippy::unnested_or_patterns)] // one allowed transition a line reads as a table
     pub fn can_become(self, next: JobState) -> bool {
         matches!(
             (self, next),
@@ -94,15 +102,20 @@ impl JobState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceState {
+    /// Not started yet.
     Pending,
+    /// Its rows are being written.
     Running,
+    /// Every row of its file has its result.
     Done,
+    /// Stopped part-way because the job failed.
     Failed,
     /// Not processed because the job failed before reaching it.
     Skipped,
 }
 
 impl ResourceState {
+    /// The state as stored (`pending`, `running`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             ResourceState::Pending => "pending",
@@ -113,6 +126,7 @@ impl ResourceState {
         }
     }
 
+    /// The state a stored word names, or `None`.
     pub fn parse(text: &str) -> Option<ResourceState> {
         match text {
             "pending" => Some(ResourceState::Pending),

@@ -32,6 +32,7 @@ pub struct CsvEntry {
 /// Why a file is not a usable zip.
 #[derive(Debug, thiserror::Error)]
 pub enum ZipError {
+    /// The file is not a zip archive (or its directory is broken).
     #[error("not a zip archive: {0}")]
     NotAZip(#[source] zip::result::ZipError),
     /// The zip is readable but holds more than a bound allows.
@@ -39,7 +40,13 @@ pub enum ZipError {
     TooLarge(Bound),
     /// A CSV's header row is longer than its bound.
     #[error("the header row of {name} is too long: {bound}")]
-    HeaderTooLong { name: String, bound: Bound },
+    HeaderTooLong {
+        /// The CSV's entry name.
+        name: String,
+        /// The bound it broke.
+        bound: Bound,
+    },
+    /// Reading the file failed.
     #[error("reading the zip failed: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -151,6 +158,7 @@ pub struct BoundedEntry<R> {
 }
 
 impl<R: Read> BoundedEntry<R> {
+    /// Reads `inner`, failing once more than `bound` bytes came out of it.
     pub fn new(inner: R, bound: Bound) -> Self {
         BoundedEntry { inner, bound, read: 0 }
     }
@@ -191,8 +199,10 @@ pub fn open_csv<'a, R: Read + Seek>(
 /// Why a CSV of a zip could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenCsvError {
+    /// The entry is missing or cannot be inflated.
     #[error("the zip entry cannot be read: {0}")]
     Zip(#[source] zip::result::ZipError),
+    /// The entry is not a readable CSV (encoding, header, bounds).
     #[error(transparent)]
     Csv(CsvError),
 }

@@ -184,18 +184,29 @@ impl ServeArgs {
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Address to listen on.
     pub listen: SocketAddr,
+    /// Data directory: the SQLite database and blobs.
     pub data_dir: PathBuf,
+    /// Base of absolute URLs handed to clients; `http://<listen address>` when `None`.
     pub public_url: Option<String>,
+    /// The first access token, when fixed (CI and tests); generated otherwise.
     pub bootstrap_token: Option<String>,
+    /// Which private hosts and networks callbacks may reach.
     pub callback_policy: CallbackPolicy,
     /// Every bound on client input (`bulkwrite_core::limits`).
     pub limits: Limits,
+    /// How long a worker's claim on a job lasts without renewal.
     pub lease: Duration,
+    /// Rows per committed chunk.
     pub chunk_rows: usize,
+    /// Bytes of CSV records per committed chunk at most.
     pub chunk_bytes: usize,
+    /// First callback retry delay (doubling after).
     pub callback_retry: Duration,
+    /// Callback attempts before giving up.
     pub callback_attempts: u32,
+    /// Callback deliveries in flight at once on this node.
     pub callback_concurrency: usize,
     /// How long a staged file may go unmodified before the periodic sweep removes it.
     pub staging_grace: Duration,
@@ -207,23 +218,35 @@ pub struct Config {
     pub http_body_idle: Duration,
     /// First wait of a transiently failing job (doubling with its claims).
     pub transient_retry: Duration,
+    /// Longest wait between a transiently failing job's claims.
     pub transient_retry_cap: Duration,
     /// How long a job may keep failing transiently before it fails for good.
     pub transient_budget: Duration,
     /// The disk-full fault seam's switch file (tests).
     pub fault_disk_full_switch: Option<PathBuf>,
+    /// The first org's company name.
     pub company_name: String,
+    /// The first org's IANA time zone.
     pub time_zone: String,
+    /// Custom fields of the first org.
     pub custom_fields: Vec<CustomFieldSpec>,
+    /// Custom modules (and subform modules) of the first org.
     pub custom_modules: Vec<CustomModuleSpec>,
+    /// HTTP status of OAuth token errors: 200 as Zoho sends them, or 400.
     pub oauth_error_status: u16,
+    /// The admin credential of `/bulkwrite/v1/admin/`; generated on first start when `None`.
     pub admin_key: Option<String>,
+    /// Lifetime of minted access tokens in seconds.
     pub access_token_seconds: u64,
+    /// Jobs of one org that run at once across all nodes.
     pub max_running_per_org: u32,
     /// How long uploads and result files are kept (the sweeper's interval follows from it).
     pub retention: RetentionConfig,
+    /// Where the data lives.
     pub database: Database,
+    /// What this node does.
     pub role: Role,
+    /// How log lines are written.
     pub log_format: LogFormat,
 }
 
@@ -239,16 +262,21 @@ pub enum Database {
 /// What a node does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
+    /// HTTP API and jobs, the default.
     All,
+    /// HTTP API only; other nodes run the jobs.
     Api,
+    /// Jobs, callbacks and retention only; HTTP serves the health and metrics pages.
     Worker,
 }
 
 impl Role {
+    /// Whether this node answers the HTTP API.
     pub fn serves_api(self) -> bool {
         matches!(self, Role::All | Role::Api)
     }
 
+    /// Whether this node runs jobs, callbacks and retention sweeps.
     pub fn runs_jobs(self) -> bool {
         matches!(self, Role::All | Role::Worker)
     }

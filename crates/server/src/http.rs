@@ -47,12 +47,12 @@ where
     loop {
         let slot = tokio::select! {
             slot = Arc::clone(&slots).acquire_owned() => slot,
-            _ = &mut shutdown => break,
+            () = &mut shutdown => break,
         };
         let Ok(slot) = slot else { break };
         let (io, _) = tokio::select! {
             accepted = listener.accept() => accepted,
-            _ = &mut shutdown => break,
+            () = &mut shutdown => break,
         };
         let service = TowerToHyperService::new(app.clone());
         let mut stop = stop_rx.clone();

@@ -258,7 +258,7 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
     tokio::select! {
-        _ = interrupt => {}
-        _ = terminate => {}
+        () = interrupt => {}
+        () = terminate => {}
     }
 }

@@ -23,7 +23,7 @@ pub fn spawn_periodic(
     tokio::spawn(async move {
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(every) => {}
+                () = tokio::time::sleep(every) => {}
                 _ = shutdown.changed() => return,
             }
             run(dir.clone(), SweepScope::UnmodifiedFor(grace)).await;

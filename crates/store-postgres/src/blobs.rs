@@ -10,7 +10,7 @@ use futures_util::TryStreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_postgres::types::ToSql;
 
-use crate::rows::{execute, get};
+use crate::statements::{execute, get};
 use crate::{pg_error, PgStore};
 
 /// Bytes per stored chunk.

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use bulkwrite_core::ids::{JobId, OrgId};
 use bulkwrite_store::*;
 
-use crate::rows::{execute, get, get_u32, get_u64, query, query_opt};
+use crate::statements::{execute, get, get_u32, get_u64, query, query_opt};
 use crate::{pg_error, signed, PgStore};
 
 #[async_trait]

@@ -4,7 +4,8 @@ use bulkwrite_core::ids::{JobId, OrgId};
 use bulkwrite_store::*;
 use deadpool_postgres::Transaction;
 
-use crate::rows::{execute, get, query, query_opt, read_job, JOB_COLUMNS};
+use crate::job_row::{read_job, JOB_COLUMNS};
+use crate::statements::{execute, get, query, query_opt};
 use crate::{pg_error, signed, PgStore};
 
 /// Records the first cancel request of a queued or running job; returns the job as it stands.

@@ -31,7 +31,8 @@ use tokio_postgres::types::{Json, ToSql};
 use crate::chunk_write::{encode_keys, encode_new_records, COPY_KEYS, COPY_RECORDS};
 use crate::copy::Sending;
 use crate::error::write_error;
-use crate::rows::{execute, fence, get, get_u64, query};
+use crate::job_row::fence;
+use crate::statements::{execute, get, get_u64, query};
 use crate::{pg_error, signed, PgStore};
 
 // Lookups by many values go one value at a time through a unique index (`unnest` and a

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use bulkwrite_store::{HealthStore, QueueStats, StoreResult, Timestamp};
 
-use crate::rows::{get, query_one};
+use crate::statements::{get, query_one};
 use crate::{pg_error, unsigned, PgStore};
 
 #[async_trait]

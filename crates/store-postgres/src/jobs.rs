@@ -7,7 +7,8 @@ use bulkwrite_core::result::ResultRow;
 use bulkwrite_store::*;
 use deadpool_postgres::Transaction;
 
-use crate::rows::{execute, fence, get, query_one, query_opt, read_job, JOB_COLUMNS};
+use crate::job_row::{fence, read_job, JOB_COLUMNS};
+use crate::statements::{execute, get, query_one, query_opt};
 use crate::{json_error, pg_error, signed, PgStore, CALLBACKS_CHANNEL, JOBS_CHANNEL};
 
 /// The advisory lock key that serialises claims made under a per-org limit.
@@ -52,7 +53,7 @@ const END_STALE_SESSIONS: &str = "SELECT pg_terminate_backend(a.pid) FROM pg_sta
 /// Runs [`END_STALE_SESSIONS`]; a failure (say, sessions of a role this one may not signal) is
 /// logged and the claim goes on: such a job is taken over once the server ends the session.
 async fn end_stale_sessions(conn: &deadpool_postgres::Object, now: Timestamp, node: &str) {
-    match crate::rows::query(conn, END_STALE_SESSIONS, &[&now, &node]).await {
+    match crate::statements::query(conn, END_STALE_SESSIONS, &[&now, &node]).await {
         Ok(ended) if !ended.is_empty() => {
             tracing::warn!(sessions = ended.len(), "ended the transactions of a node whose lease expired");
         }

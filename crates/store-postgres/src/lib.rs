@@ -55,6 +55,7 @@ mod copy;
 mod error;
 mod health;
 mod ids;
+mod job_row;
 mod jobs;
 mod listen;
 mod migrate;
@@ -63,9 +64,9 @@ mod orgs;
 mod records;
 mod results;
 mod retention;
-mod rows;
 #[cfg(feature = "scratch")]
 pub mod scratch;
+mod statements;
 mod tls;
 mod uploads;
 

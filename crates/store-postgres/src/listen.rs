@@ -64,7 +64,7 @@ async fn listen_once(
             match message {
                 Ok(AsyncMessage::Notification(note)) if note.channel() == JOBS_CHANNEL => jobs_waker.notify_one(),
                 Ok(AsyncMessage::Notification(note)) if note.channel() == CALLBACKS_CHANNEL => {
-                    callbacks_waker.notify_one()
+                    callbacks_waker.notify_one();
                 }
                 Ok(_) => {}
                 Err(error) => {

@@ -6,7 +6,7 @@ use bulkwrite_store::*;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use crate::rows::{execute, get, get_u64, query, query_opt};
+use crate::statements::{execute, get, get_u64, query, query_opt};
 use crate::{json_error, pg_error, signed, PgStore};
 
 pub(crate) async fn insert_token<C: GenericClient>(client: &C, token: &NewAccessToken) -> StoreResult<()> {

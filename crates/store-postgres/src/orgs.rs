@@ -9,7 +9,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
 
 use crate::oauth::insert_token;
-use crate::rows::{execute, get, get_u64, query, query_one, query_opt};
+use crate::statements::{execute, get, get_u64, query, query_one, query_opt};
 use crate::{json_error, pg_error, signed, PgStore};
 
 const BOOTSTRAP_KEY: &str = "bootstrap";

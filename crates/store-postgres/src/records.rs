@@ -13,7 +13,7 @@ use tokio_postgres::Row;
 
 use crate::chunk::{plan_and_write, reserve_for, Probing};
 use crate::error::write_error;
-use crate::rows::{execute, get, get_u64, query, query_one, query_opt};
+use crate::statements::{execute, get, get_u64, query, query_one, query_opt};
 use crate::{pg_error, signed, PgStore};
 
 /// Locks the records `($3)` of one module, each found by its primary key.

@@ -7,7 +7,7 @@ use deadpool_postgres::GenericClient;
 use futures_util::TryStreamExt;
 
 use crate::pg_error;
-use crate::rows::get;
+use crate::statements::get;
 
 /// Up to `limit` result rows with `row_no > after`, in input order; chunks are streamed, so
 /// only the ones needed are read.

@@ -14,7 +14,7 @@ use bulkwrite_core::ids::{FileId, JobId, OrgId};
 use bulkwrite_store::*;
 use deadpool_postgres::Transaction;
 
-use crate::rows::{execute, get, query};
+use crate::statements::{execute, get, query};
 use crate::{pg_error, signed, PgStore};
 
 /// Refuses a job that names an expired upload of its org; otherwise records the uploads it

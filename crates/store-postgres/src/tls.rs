@@ -64,7 +64,7 @@ pub(crate) fn parse_url(url: &str) -> StoreResult<ParsedUrl> {
     let (rest, mode, root) = take_tls_options(url);
     let mut config: tokio_postgres::Config = rest.parse().map_err(|e| invalid(format!("database URL: {e}")))?;
     let (ssl_mode, mut verify) = match mode.as_deref() {
-        None | Some("prefer") | Some("allow") => (SslMode::Prefer, Verify::Nothing),
+        None | Some("prefer" | "allow") => (SslMode::Prefer, Verify::Nothing),
         Some("disable") => (SslMode::Disable, Verify::Nothing),
         Some("require") => (SslMode::Require, Verify::Nothing),
         Some("verify-ca") => (SslMode::Require, Verify::Chain),

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use bulkwrite_core::ids::{FileId, OrgId, UserId};
 use bulkwrite_store::*;
 
-use crate::rows::{execute, get, get_u64, query_opt};
+use crate::statements::{execute, get, get_u64, query_opt};
 use crate::{json_error, signed, PgStore};
 
 #[async_trait]

@@ -29,7 +29,7 @@ impl CallbackStore for SqliteStore {
                     )
                     .map_err(db_error)?;
                 let rows = statement
-                    .query_map(params![ms(now), limit as i64], |row| {
+                    .query_map(params![ms(now), i64::from(limit)], |row| {
                         Ok(CallbackDelivery {
                             id: row.get::<_, i64>(0)? as u64,
                             job: JobId::new(row.get::<_, i64>(1)? as u64),
@@ -81,7 +81,7 @@ impl CallbackStore for SqliteStore {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
             tx.execute(
                 "INSERT OR REPLACE INTO callback_attempts (callback_id, attempt, at, status, error, duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![id, attempt.attempt as i64, ms(attempt.at), attempt.status.map(i64::from), attempt.error, attempt.duration_ms as i64],
+                params![id, i64::from(attempt.attempt), ms(attempt.at), attempt.status.map(i64::from), attempt.error, attempt.duration_ms as i64],
             )
             .map_err(db_error)?;
             let (state, next) = match outcome {
@@ -91,7 +91,7 @@ impl CallbackStore for SqliteStore {
             };
             tx.execute(
                 "UPDATE callbacks SET state = ?1, attempts = ?2, next_attempt_at = ?3, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?4",
-                params![state, attempt.attempt as i64, next, id],
+                params![state, i64::from(attempt.attempt), next, id],
             )
             .map_err(db_error)?;
             tx.commit().map_err(db_error)

@@ -4,7 +4,7 @@ use bulkwrite_core::ids::{JobId, OrgId};
 use bulkwrite_store::*;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use crate::rows::read_job;
+use crate::job_row::read_job;
 use crate::{db_error, ms};
 
 /// Records the first cancel request of a queued or running job; returns the job as it stands.

@@ -7,7 +7,7 @@ use bulkwrite_core::result::ResultRow;
 use bulkwrite_store::*;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use crate::rows::{check_lease, read_job};
+use crate::job_row::{check_lease, read_job};
 use crate::{db_error, json_error, ms, SqliteStore};
 
 #[async_trait]

@@ -12,6 +12,7 @@ mod callbacks;
 mod cancel;
 mod chunk;
 mod health;
+mod job_row;
 mod jobs;
 mod migrate;
 mod oauth;
@@ -20,7 +21,6 @@ mod pool;
 mod records;
 mod results;
 mod retention;
-mod rows;
 mod uploads;
 
 use std::path::Path;

@@ -48,7 +48,7 @@ impl RecordStore for SqliteStore {
             let sql = format!(
                 "SELECT {RECORD_COLUMNS} FROM records WHERE org = ?1 AND module = ?2{filter}
                  ORDER BY {column} {direction}, id {direction} LIMIT {} OFFSET {offset}",
-                query.per_page as i64 + 1
+                i64::from(query.per_page) + 1
             );
             let mut statement = conn.prepare(&sql).map_err(db_error)?;
             let rows = statement.query_map(params_from_iter(args), read_record).map_err(db_error)?;

@@ -26,6 +26,7 @@ impl LocalBlob {
         LocalBlob { path: path.to_path_buf(), _temporary: Some(path) }
     }
 
+    /// Where the blob's bytes are on the local disk.
     pub fn path(&self) -> &Path {
         &self.path
     }

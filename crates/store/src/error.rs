@@ -3,7 +3,10 @@
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The lease was taken over or released: the caller must stop working on the job at once.
+    /// The job is no longer running under the caller's lease: it expired and another worker
+    /// claimed the job, or the lease was released, deferred or the job finished. Every write
+    /// fenced by a [`Lease`](crate::Lease) fails so and changes nothing; the caller must stop
+    /// working on the job at once, without writing to it again.
     #[error("the job's lease is no longer held by this worker")]
     LeaseLost,
     /// A uniqueness rule refused the write (for example a `file_id` already used by a job).
@@ -82,4 +85,5 @@ impl StoreError {
     }
 }
 
+/// What every store call returns.
 pub type StoreResult<T> = Result<T, StoreError>;

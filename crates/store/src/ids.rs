@@ -17,6 +17,7 @@ pub struct IdAllocator {
 }
 
 impl IdAllocator {
+    /// An allocator that reserves blocks of ids from `store` as it runs out.
     pub fn new(store: Arc<dyn IdStore>) -> IdAllocator {
         IdAllocator { store, next: Mutex::new((0, 0)) }
     }

@@ -11,7 +11,9 @@ use crate::model::{Job, Timestamp};
 /// notices it at its next chunk (or lease check) and cancels the job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CancelRequest {
+    /// The user who asked.
     pub by: UserId,
+    /// When they asked.
     pub at: Timestamp,
 }
 
@@ -25,6 +27,7 @@ pub struct JobListQuery {
     pub states: Vec<JobState>,
     /// Only jobs with a resource of this module (its canonical API name).
     pub module: Option<String>,
+    /// Only jobs of this operation.
     pub operation: Option<Operation>,
     /// 1-based page.
     pub page: u32,
@@ -52,6 +55,7 @@ impl JobListQuery {
 /// One page of jobs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobPage {
+    /// The page's jobs, newest first.
     pub jobs: Vec<Job>,
     /// Whether a later page has jobs.
     pub more_records: bool,

@@ -20,31 +20,41 @@ pub struct Org {
     pub zgid: OrgId,
     /// The org's 19-digit record id (`org[0].id`).
     pub id: String,
+    /// The company's name.
     pub company_name: String,
     /// IANA time zone, e.g. `Asia/Kolkata`.
     pub time_zone: String,
     /// ISO 4217 currency code.
     pub currency: String,
+    /// When the org was created.
     pub created_at: Timestamp,
 }
 
 /// A user of an org.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
+    /// The user's id.
     pub id: UserId,
+    /// The org the user belongs to.
     pub org: OrgId,
+    /// First name (may be empty).
     pub first_name: String,
+    /// Last name.
     pub last_name: String,
+    /// Email, unique in the org (case-insensitive).
     pub email: String,
     /// `Administrator` or `Standard`.
     pub profile: String,
     /// `CEO`, `Manager`, …
     pub role: String,
+    /// Whether the user may sign in and own records.
     pub active: bool,
+    /// When the user was created.
     pub created_at: Timestamp,
 }
 
 impl User {
+    /// First and last name joined by a space, whichever are present.
     pub fn full_name(&self) -> String {
         match (self.first_name.is_empty(), self.last_name.is_empty()) {
             (true, _) => self.last_name.clone(),
@@ -57,17 +67,24 @@ impl User {
 /// Who a request acts as, from its access token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
+    /// The org the token acts in.
     pub org: OrgId,
+    /// The user the token acts as.
     pub user: UserId,
+    /// The OAuth scopes the token was granted (`ZohoCRM.bulk.ALL`, …).
     pub scopes: Vec<String>,
 }
 
 /// An access token to store; only its hash is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAccessToken {
+    /// SHA-256 of the token, hex.
     pub token_hash: String,
+    /// The org the token acts in.
     pub org: OrgId,
+    /// The user the token acts as.
     pub user: UserId,
+    /// The scopes granted.
     pub scopes: Vec<String>,
     /// `None`: the token never expires (the bootstrap token).
     pub expires_at: Option<Timestamp>,
@@ -88,6 +105,7 @@ pub enum ClientKind {
 }
 
 impl ClientKind {
+    /// The kind as stored (`self_client`, `web`).
     pub fn as_str(self) -> &'static str {
         match self {
             ClientKind::SelfClient => "self_client",
@@ -95,6 +113,7 @@ impl ClientKind {
         }
     }
 
+    /// The kind a stored word names, or `None`.
     pub fn parse(text: &str) -> Option<ClientKind> {
         match text {
             "self_client" => Some(ClientKind::SelfClient),
@@ -109,38 +128,56 @@ impl ClientKind {
 pub struct OAuthClient {
     /// `1000.` followed by 30 upper-case letters and digits, like Zoho's.
     pub client_id: String,
+    /// The org the client belongs to.
     pub org: OrgId,
     /// The user who owns the client (a self client acts as this user).
     pub user: UserId,
+    /// SHA-256 of the client secret, hex; the secret itself is shown once and never stored.
     #[serde(skip_serializing)]
     pub secret_hash: String,
+    /// The name shown in the console.
     pub name: String,
+    /// Self client or web client.
     pub kind: ClientKind,
+    /// Where the consent page may send grant codes (web clients).
     pub redirect_uris: Vec<String>,
+    /// When the client was created.
     pub created_at: Timestamp,
 }
 
 /// A one-time grant code (authorization code).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantCode {
+    /// SHA-256 of the code, hex.
     pub code_hash: String,
+    /// The client the code was issued to.
     pub client_id: String,
+    /// The org the code grants access to.
     pub org: OrgId,
+    /// The user who granted it.
     pub user: UserId,
+    /// The scopes granted.
     pub scopes: Vec<String>,
     /// The redirect URI the code was issued for; the exchange must name the same one.
     pub redirect_uri: Option<String>,
+    /// After this, the code cannot be redeemed.
     pub expires_at: Timestamp,
 }
 
 /// A refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshToken {
+    /// SHA-256 of the token, hex.
     pub token_hash: String,
+    /// The client the token was issued to.
     pub client_id: String,
+    /// The org the token grants access to.
     pub org: OrgId,
+    /// The user it acts as.
     pub user: UserId,
+    /// The scopes its access tokens get.
     pub scopes: Vec<String>,
+    /// When it was issued.
     pub created_at: Timestamp,
 }
 
@@ -149,25 +186,35 @@ pub struct RefreshToken {
 pub enum Revoked {
     /// A refresh token, with the access tokens minted from it.
     Refresh,
+    /// An access token.
     Access,
+    /// No token has that hash (nothing was revoked).
     Unknown,
 }
 
 /// What a token hash resolves to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenLookup {
+    /// A live token, and who it acts as.
     Valid(Principal),
+    /// A token that expired.
     Expired,
+    /// No live token has that hash (never issued, or revoked).
     Unknown,
 }
 
 /// First-start values, shared by every node on one database.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BootstrapRecord {
+    /// The first org's `zgid`.
     pub org_id: OrgId,
+    /// The first user's id.
     pub user_id: UserId,
+    /// The first user's full name.
     pub user_name: String,
+    /// The first user's email.
     pub user_email: String,
+    /// The access token made at first start, which never expires.
     pub access_token: String,
     /// Later issues add the self client here; unknown keys are kept.
     #[serde(flatten)]
@@ -177,14 +224,21 @@ pub struct BootstrapRecord {
 /// An uploaded zip.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Upload {
+    /// The upload's id, which a create request names as `file_id`.
     pub file_id: FileId,
+    /// The org it belongs to.
     pub org: OrgId,
+    /// The user who uploaded it.
     pub user: UserId,
+    /// Where the zip is kept in the blob store.
     pub blob_key: String,
     /// The client's file name.
     pub file_name: String,
+    /// The zip's size in bytes.
     pub size: u64,
+    /// The CSVs the zip holds, with their header rows.
     pub entries: Vec<CsvEntry>,
+    /// When it was uploaded.
     pub created_at: Timestamp,
     /// When retention expired the upload: its zip is deleted and its id answers as a gone file.
     pub expired_at: Option<Timestamp>,
@@ -193,12 +247,17 @@ pub struct Upload {
 /// A job to enqueue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewJob {
+    /// The job's id.
     pub id: JobId,
+    /// The org it belongs to.
     pub org: OrgId,
+    /// The user who created it (records it inserts are owned by them unless a row says otherwise).
     pub created_by: UserId,
     /// The path version the job was created through (`v2`, `v2.1`, …); decides callback shapes.
     pub api_version: String,
+    /// The validated request.
     pub spec: JobSpec,
+    /// When it was created.
     pub created_at: Timestamp,
 }
 
@@ -221,19 +280,25 @@ impl NewJob {
 /// A resource's counters and checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceProgress {
+    /// Where the resource is.
     pub state: ResourceState,
     /// Data rows applied so far: the checkpoint a resumed job continues after.
     pub rows_done: u64,
+    /// Rows that created a record.
     pub added: u64,
+    /// Rows that updated a record.
     pub updated: u64,
+    /// Rows skipped.
     pub skipped: u64,
 }
 
 impl ResourceProgress {
+    /// A resource not started yet, with every counter at zero.
     pub fn pending() -> ResourceProgress {
         ResourceProgress { state: ResourceState::Pending, rows_done: 0, added: 0, updated: 0, skipped: 0 }
     }
 
+    /// Rows done: added, updated and skipped.
     pub fn total(&self) -> u64 {
         self.added + self.updated + self.skipped
     }
@@ -242,19 +307,31 @@ impl ResourceProgress {
 /// A job as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
+    /// The job's id.
     pub id: JobId,
+    /// The org it belongs to.
     pub org: OrgId,
+    /// The user who created it.
     pub created_by: UserId,
+    /// The path version it was created through (`v2`, `v2.1`, …); decides callback shapes.
     pub api_version: String,
+    /// The validated request.
     pub spec: JobSpec,
+    /// Where the job is.
     pub state: JobState,
     /// Times a worker has claimed the job.
     pub attempts: u32,
+    /// The encoding the worker read the file with, once known.
     pub character_encoding: Option<String>,
+    /// Progress per resource, in the spec's order.
     pub resources: Vec<ResourceProgress>,
+    /// The result zip's key in the blob store, once written.
     pub result_blob: Option<String>,
+    /// Why the job failed or waits (a cause named for people), if it did.
     pub error: Option<String>,
+    /// When it was created.
     pub created_at: Timestamp,
+    /// When it reached a final state.
     pub finished_at: Option<Timestamp>,
     /// Set once someone asked the job to stop (it stays set after the job is cancelled).
     pub cancel: Option<crate::listing::CancelRequest>,
@@ -266,6 +343,7 @@ pub struct Job {
 /// A job given back after a transient failure (see `JobStore::defer_job`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deferral {
+    /// The time of the deferral.
     pub now: Timestamp,
     /// Not claimed before this.
     pub run_at: Timestamp,
@@ -280,6 +358,7 @@ pub struct Deferral {
 pub struct Claim {
     /// Unique per claim (a lease owner).
     pub owner: String,
+    /// The time of the claim.
     pub now: Timestamp,
     /// How long the lease holds without renewal.
     pub lease_for: chrono::Duration,
@@ -288,6 +367,7 @@ pub struct Claim {
 }
 
 impl Claim {
+    /// A claim by `owner` at `now` for a lease of `lease_for`, with no per-org limit.
     pub fn new(owner: &str, now: Timestamp, lease_for: chrono::Duration) -> Claim {
         Claim { owner: owner.to_string(), now, lease_for, max_running_per_org: u32::MAX }
     }
@@ -297,7 +377,9 @@ impl Claim {
 /// once another worker holds the job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
+    /// The job leased.
     pub job: JobId,
+    /// The job's org.
     pub org: OrgId,
     /// Unique per claim, so a stale worker can never write over a newer one.
     pub owner: String,
@@ -306,10 +388,15 @@ pub struct Lease {
 /// One chunk of rows of one resource, applied with the checkpoint in one transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChunkWrite {
+    /// Index of the resource in the job's spec.
     pub resource: usize,
+    /// The resource's module.
     pub module: String,
+    /// Insert, update or upsert.
     pub operation: Operation,
+    /// Whether empty cells leave values alone.
     pub ignore_empty: bool,
+    /// The chunk's rows, mapped and converted.
     pub rows: Vec<RowDraft>,
     /// The checkpoint this chunk follows: the store refuses the chunk unless the resource's stored
     /// checkpoint is still this one (no chunk lost before it, none applied twice).
@@ -322,6 +409,7 @@ pub struct ChunkWrite {
     pub default_layout: Option<String>,
     /// The user the job acts as (`Created_By`, `Modified_By`).
     pub actor: UserId,
+    /// The time the chunk is written at (`Modified_Time`, `Created_Time`).
     pub now: Timestamp,
     /// Keep Zoho's computed `Full_Name` on the module's records.
     pub full_name: bool,
@@ -330,13 +418,21 @@ pub struct ChunkWrite {
 /// Rows written through the records API: planned like a chunk, without a job.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordWrite {
+    /// The module written.
     pub module: String,
+    /// Insert, update or upsert.
     pub operation: Operation,
+    /// The rows, mapped and converted.
     pub rows: Vec<RowDraft>,
+    /// Owner of inserted records whose row names none.
     pub default_owner: UserId,
+    /// Layout of inserted records whose row names none.
     pub default_layout: Option<String>,
+    /// The user the write acts as (`Created_By`, `Modified_By`).
     pub actor: UserId,
+    /// The time the records are written at.
     pub now: Timestamp,
+    /// Keep Zoho's computed `Full_Name` on the module's records.
     pub full_name: bool,
 }
 
@@ -383,32 +479,47 @@ impl RecordWrite {
 /// that a run can write its result file as it goes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ChunkOutcome {
+    /// Rows that created a record.
     pub added: u64,
+    /// Rows that updated a record.
     pub updated: u64,
+    /// Rows skipped.
     pub skipped: u64,
+    /// One result per row, in input order.
     pub results: Vec<bulkwrite_core::result::ResultRow>,
 }
 
 /// A stored CRM record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredRecord {
+    /// The record's id.
     pub id: RecordId,
+    /// The record's module.
     pub module: String,
+    /// The record's owner.
     pub owner: UserId,
+    /// The record's layout, if it has one.
     pub layout_id: Option<String>,
+    /// Who created it.
     pub created_by: UserId,
+    /// Who last changed it.
     pub modified_by: UserId,
+    /// When it was created.
     pub created_at: Timestamp,
+    /// When it was last changed.
     pub modified_at: Timestamp,
     /// Field values by API name.
     pub values: Map<String, Value>,
 }
 
-/// Sort keys of a record listing (spec §10.5).
+/// Sort keys of a record listing: Zoho's `sort_by` values `id`, `Created_Time` and `Modified_Time`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordSort {
+    /// By id.
     Id,
+    /// By `Created_Time`.
     CreatedTime,
+    /// By `Modified_Time`.
     ModifiedTime,
 }
 
@@ -417,8 +528,11 @@ pub enum RecordSort {
 pub struct RecordQuery {
     /// 1-based page.
     pub page: u32,
+    /// Records per page.
     pub per_page: u32,
+    /// The sort key.
     pub sort_by: RecordSort,
+    /// Whether the order is descending.
     pub descending: bool,
     /// Only these records, when given.
     pub ids: Option<Vec<RecordId>>,
@@ -436,16 +550,22 @@ impl RecordQuery {
 /// One page of records.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordPage {
+    /// The page's records.
     pub records: Vec<StoredRecord>,
+    /// Whether records follow this page.
     pub more_records: bool,
 }
 
 /// A callback waiting to be delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackDelivery {
+    /// The delivery's id.
     pub id: u64,
+    /// The job whose details are sent.
     pub job: JobId,
+    /// The job's org.
     pub org: OrgId,
+    /// Where they are sent.
     pub url: String,
     /// Attempts made so far.
     pub attempts: u32,
@@ -454,28 +574,37 @@ pub struct CallbackDelivery {
 /// One delivery attempt, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallbackAttempt {
+    /// 1 for the first attempt.
     pub attempt: u32,
+    /// When it was made.
     pub at: Timestamp,
     /// HTTP status of the answer, if one came.
     pub status: Option<u16>,
+    /// Why it failed, when it did.
     pub error: Option<String>,
+    /// How long it took.
     pub duration_ms: u64,
 }
 
 /// What happens after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryOutcome {
+    /// The receiver answered 2xx; no more attempts.
     Delivered,
+    /// Try again at this time.
     RetryAt(Timestamp),
+    /// No more attempts; the delivery failed.
     GaveUp,
 }
 
 /// A callback's state and its attempts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallbackReport {
+    /// Where the callback goes.
     pub url: String,
     /// `pending`, `delivered` or `failed`.
     pub state: String,
+    /// Every attempt, oldest first.
     pub attempts: Vec<CallbackAttempt>,
 }
 

@@ -12,7 +12,9 @@ use std::time::{Duration, SystemTime};
 /// What a sweep removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Swept {
+    /// Files deleted.
     pub files: u64,
+    /// Bytes they held.
     pub bytes: u64,
 }
 

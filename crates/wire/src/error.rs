@@ -9,7 +9,12 @@ macro_rules! error_codes {
     ($( $variant:ident => ($code:literal, $status:literal, $message:literal), )*) => {
         /// Every error code the server answers with, as Zoho spells it.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum ErrorCode { $( $variant, )* }
+        pub enum ErrorCode {
+            $(
+                #[doc = concat!("`", $code, "`, HTTP ", stringify!($status), ": \"", $message, "\".")]
+                $variant,
+            )*
+        }
 
         impl ErrorCode {
             /// All codes, in table order.
@@ -20,7 +25,9 @@ macro_rules! error_codes {
                 match self { $( ErrorCode::$variant => $code, )* }
             }
 
-            /// The HTTP status Zoho answers with (where sources differ, `DECISIONS.md` decides).
+            /// The HTTP status Zoho answers with. Where Zoho's sources disagree, the table takes
+            /// `INVALID_FILE_FORMAT` 400, `RESOURCE_NOT_FOUND` 404, `OAUTH_SCOPE_MISMATCH` 401,
+            /// `FILE_TOO_LARGE` 413 and `TOO_MANY_REQUESTS` 429.
             pub fn http_status(self) -> u16 {
                 match self { $( ErrorCode::$variant => $status, )* }
             }
@@ -39,7 +46,7 @@ macro_rules! error_codes {
 }
 
 error_codes! {
-    // Authentication and authorisation (spec §8.3).
+    // Authentication and authorisation, on the CRM API host.
     InvalidToken => ("INVALID_TOKEN", 401, "invalid oauth token"),
     AuthenticationFailure => ("AUTHENTICATION_FAILURE", 401, "Authentication failed"),
     OauthScopeMismatch => ("OAUTH_SCOPE_MISMATCH", 401, "invalid oauth scope to access this URL"),
@@ -52,11 +59,11 @@ error_codes! {
     TooManyRequests => ("TOO_MANY_REQUESTS", 429, "too many requests"),
     InternalError => ("INTERNAL_ERROR", 500, "Internal Server Error"),
     InsufficientStorage => ("INSUFFICIENT_STORAGE", 507, "There is not enough storage space to process the request; try again later"),
-    // Upload (spec §2.3).
+    // Upload.
     FileTooLarge => ("FILE_TOO_LARGE", 413, "File size too large to process"),
     InvalidFileFormat => ("INVALID_FILE_FORMAT", 400, "invalid file format. only zip format is supported"),
     NotSupportedFeature => ("NOT_SUPPORTED_FEATURE", 400, "Feature is not supported"),
-    // Create job (spec §3.8).
+    // Create job: every code found across Zoho's docs, SDK enums and the v8 OpenAPI spec.
     MissingRequiredKey => ("MISSING_REQUIRED_KEY", 400, "required key is not found in request body."),
     MandatoryNotFound => ("MANDATORY_NOT_FOUND", 400, "required field not found"),
     MandatoryFieldsNotMapped => ("MANDATORY_FIELDS_NOT_MAPPED", 400, "All mandatory fields are not mapped for the layout"),
@@ -75,7 +82,7 @@ error_codes! {
     InvalidRequest => ("INVALID_REQUEST", 400, "invalid request"),
     AlreadyUsed => ("ALREADY_USED", 400, "the file is already used by another bulk write job"),
     LimitExceeded => ("LIMIT_EXCEEDED", 400, "limit exceeded"),
-    // Job details and records (spec §4.5, §10.5).
+    // Job details and records.
     ResourceNotFound => ("RESOURCE_NOT_FOUND", 404, "The requested resource doesn't exist."),
     InvalidModule => ("INVALID_MODULE", 400, "the module name given seems to be invalid"),
     RequiredParamMissing => ("REQUIRED_PARAM_MISSING", 400, "One of the expected parameter is missing"),
@@ -86,8 +93,11 @@ error_codes! {
 /// A Zoho error as it travels: the code from the table, a message and a `details` object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
+    /// Which error it is; decides the HTTP status.
     pub code: ErrorCode,
+    /// The message: the table's, unless the caller gave a more precise one.
     pub message: String,
+    /// What the error names: `api_name`, `json_path`, a limit, … (an empty object when nothing).
     pub details: Map<String, Value>,
 }
 
@@ -145,12 +155,17 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-/// The bare error envelope of the CRM API (spec §1.3), in the recorded key order.
+/// The bare error envelope of the CRM API (`status`, `code`, `message`, `details`, not wrapped in
+/// `data[]`), in the recorded key order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
+    /// Always `error`.
     pub status: String,
+    /// The error code (`INVALID_DATA`).
     pub code: String,
+    /// The human-readable message.
     pub message: String,
+    /// The error's particulars, an object (often empty).
     #[serde(default)]
     pub details: Map<String, Value>,
 }

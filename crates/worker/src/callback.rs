@@ -62,6 +62,8 @@ impl Resolve for GuardedResolver {
 }
 
 impl CallbackDispatcher {
+    /// A dispatcher on `ctx`, whose HTTP client resolves hosts through the callback policy;
+    /// fails only when the HTTP client cannot be built.
     pub fn new(ctx: WorkerContext) -> Result<CallbackDispatcher, reqwest::Error> {
         let resolver = Arc::new(GuardedResolver { policy: ctx.config.callbacks.policy.clone() });
         let client = reqwest::Client::builder()
@@ -126,8 +128,8 @@ impl CallbackDispatcher {
                         inner.settle(&mut busy, &mut next_retry, finished);
                     }
                 }
-                _ = inner.ctx.wakeup.callbacks.notified() => {}
-                _ = tokio::time::sleep(wait) => {
+                () = inner.ctx.wakeup.callbacks.notified() => {}
+                () = tokio::time::sleep(wait) => {
                     if next_retry.is_some_and(|at| at <= Instant::now()) {
                         next_retry = None;
                     }

@@ -4,7 +4,7 @@
 //! partial result file (committed rows, then `UNPROCESSED` rows), the `cancelled` state and its
 //! callback, in that order.
 
-use bulkwrite_core::details::format_time;
+use bulkwrite_core::job_details::format_time;
 use bulkwrite_store::{Claim, Job, Lease};
 
 use crate::pipeline::{release, with_retries, Stop};

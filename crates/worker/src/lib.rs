@@ -82,6 +82,7 @@ pub struct WorkerConfig {
     pub max_running_per_org: u32,
     /// Base of absolute URLs (`result.download_url` in callback bodies).
     pub public_url: String,
+    /// How callbacks are delivered.
     pub callbacks: CallbackConfig,
     /// How a job that fails transiently (disk full, database unreachable) waits and gives up.
     pub transient: TransientConfig,
@@ -92,6 +93,7 @@ pub struct WorkerConfig {
 pub struct TransientConfig {
     /// Wait after the first failure; each later one doubles, up to `cap`, jittered (half to all).
     pub base: Duration,
+    /// The longest wait.
     pub cap: Duration,
     /// A job failing transiently for longer than this (since the first failure of the spell,
     /// which ends when the job completes) is failed for good.
@@ -107,6 +109,7 @@ impl Default for TransientConfig {
 /// Callback delivery settings.
 #[derive(Debug, Clone)]
 pub struct CallbackConfig {
+    /// Which addresses a callback may reach (checked again for every resolved address).
     pub policy: CallbackPolicy,
     /// Time allowed for one attempt.
     pub timeout: Duration,
@@ -146,22 +149,29 @@ impl Default for WorkerConfig {
 pub struct Wakeup {
     /// Shared with the API, which rings it when it queues a job.
     pub jobs: Arc<Notify>,
+    /// Rung when a job finishes and its callback is queued.
     pub callbacks: Arc<Notify>,
 }
 
 /// What is shared by the worker's tasks.
 #[derive(Clone)]
 pub struct WorkerContext {
+    /// The queue, jobs and records.
     pub store: Arc<dyn Store>,
+    /// Upload and result zips.
     pub blobs: Arc<dyn BlobStore>,
+    /// The worker's settings.
     pub config: Arc<WorkerConfig>,
+    /// Where idle tasks wait for new work.
     pub wakeup: Arc<Wakeup>,
 }
 
 /// How a job's run ended on this worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunOutcome {
+    /// Every row has its result; the job succeeded.
     Completed,
+    /// The job failed for good (its error is stored).
     Failed,
     /// Given back to the queue (shutdown, or a transient failure: then it waits out a backoff).
     Released,
@@ -178,6 +188,7 @@ pub struct Worker {
 }
 
 impl Worker {
+    /// A worker on `ctx`; it claims nothing until run.
     pub fn new(ctx: WorkerContext) -> Worker {
         Worker { ctx, claims: std::sync::atomic::AtomicU64::new(0) }
     }
@@ -250,7 +261,7 @@ impl Worker {
                 continue;
             }
             tokio::select! {
-                _ = tokio::time::sleep(CANCEL_POLL) => {}
+                () = tokio::time::sleep(CANCEL_POLL) => {}
                 _ = shutdown.changed() => {}
             }
         }
@@ -265,8 +276,8 @@ impl Worker {
                 continue;
             }
             tokio::select! {
-                _ = self.ctx.wakeup.jobs.notified() => {}
-                _ = tokio::time::sleep(self.ctx.config.idle_poll) => {}
+                () = self.ctx.wakeup.jobs.notified() => {}
+                () = tokio::time::sleep(self.ctx.config.idle_poll) => {}
                 _ = shutdown.changed() => {}
             }
         }

@@ -49,8 +49,11 @@ impl RetentionConfig {
 /// What one pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepReport {
+    /// Uploads expired.
     pub uploads_expired: u64,
+    /// Jobs whose result files expired.
     pub results_expired: u64,
+    /// Blobs deleted from the blob store.
     pub blobs_deleted: u64,
 }
 
@@ -62,6 +65,7 @@ pub struct Sweeper {
 }
 
 impl Sweeper {
+    /// A sweeper over `store` and `blobs`, keeping files as long as `config` says.
     pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, config: RetentionConfig) -> Sweeper {
         Sweeper { store, blobs, config }
     }
@@ -99,11 +103,11 @@ impl Sweeper {
                 }
                 Ok(_) => {}
                 Err(error) => {
-                    tracing::warn!(%error, cause = ?std::error::Error::source(&error), "retention sweep failed")
+                    tracing::warn!(%error, cause = ?std::error::Error::source(&error), "retention sweep failed");
                 }
             }
             tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
+                () = tokio::time::sleep(interval) => {}
                 _ = shutdown.changed() => {}
             }
         }
@@ -120,7 +124,7 @@ impl Sweeper {
                 match self.blobs.delete(key).await {
                     Ok(()) => done.push(key.clone()),
                     Err(error) => {
-                        tracing::warn!(key = %key, %error, "retention: deleting a blob failed; retried later")
+                        tracing::warn!(key = %key, %error, "retention: deleting a blob failed; retried later");
                     }
                 }
             }

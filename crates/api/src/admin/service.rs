@@ -18,12 +18,16 @@ use crate::oauth::{OAuthError, TokenService};
 /// Why an admin action failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
+    /// The request is malformed or names something impossible; the message says what.
     #[error("{0}")]
     Invalid(String),
+    /// What the request names does not exist (`user 123`).
     #[error("{0} not found")]
     NotFound(String),
+    /// What the request would create exists already.
     #[error("{0}")]
     Conflict(String),
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -40,13 +44,17 @@ impl From<OAuthError> for AdminError {
 /// A user to create.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct NewUserRequest {
+    /// First name (may be empty).
     #[serde(default)]
     pub first_name: String,
+    /// Last name.
     pub last_name: String,
+    /// Email, unique in the org.
     pub email: String,
     /// `Administrator` (default for an org's first user) or `Standard`.
     #[serde(default)]
     pub profile: Option<String>,
+    /// Role (`CEO`, `Manager`, …); `CEO` when absent.
     #[serde(default)]
     pub role: Option<String>,
     /// The consent-page password.
@@ -57,31 +65,42 @@ pub struct NewUserRequest {
 /// An org to create.
 #[derive(Debug, Clone, Deserialize)]
 pub struct NewOrgRequest {
+    /// The company's name.
     pub company_name: String,
+    /// IANA time zone (`Asia/Kolkata`); UTC when absent.
     #[serde(default)]
     pub time_zone: Option<String>,
+    /// ISO 4217 currency code; USD when absent.
     #[serde(default)]
     pub currency: Option<String>,
+    /// The org's first user, an administrator.
     pub admin: NewUserRequest,
 }
 
 /// What creating an org made.
 #[derive(Debug, Clone, Serialize)]
 pub struct CreatedOrg {
+    /// The new org's `zgid`.
     pub org_id: String,
+    /// The first user's id.
     pub user_id: String,
+    /// The self client made for the first user.
     pub client_id: String,
+    /// Its secret, shown this once.
     pub client_secret: String,
+    /// A refresh token of the self client with every scope.
     pub refresh_token: String,
 }
 
 /// An OAuth client to create.
 #[derive(Debug, Clone, Deserialize)]
 pub struct NewClientRequest {
+    /// The name shown in the console.
     pub name: String,
     /// `web` (consent page and redirect URIs) or `self_client`.
     #[serde(default)]
     pub kind: Option<String>,
+    /// Where the consent page may send grant codes (web clients).
     #[serde(default)]
     pub redirect_uris: Vec<String>,
     /// The owner; the org's first user when absent.
@@ -92,17 +111,23 @@ pub struct NewClientRequest {
 /// A created client with its secret (shown once).
 #[derive(Debug, Clone, Serialize)]
 pub struct CreatedClient {
+    /// The client's id.
     pub client_id: String,
+    /// Its secret, shown this once.
     pub client_secret: String,
+    /// `web` or `self_client`.
     pub kind: String,
+    /// Where the consent page may send grant codes.
     pub redirect_uris: Vec<String>,
 }
 
 /// An access token to mint directly.
 #[derive(Debug, Clone, Deserialize)]
 pub struct NewTokenRequest {
+    /// The user the token acts as; the org's first user when absent.
     #[serde(default)]
     pub user_id: Option<String>,
+    /// Space- or comma-separated scopes (`ZohoCRM.bulk.ALL ZohoCRM.modules.ALL`).
     pub scopes: String,
     /// Also mint a refresh token (for the org's self client).
     #[serde(default)]
@@ -115,9 +140,12 @@ pub struct NewGrantRequest {
     /// The self client of the org's first user when absent.
     #[serde(default)]
     pub client_id: Option<String>,
+    /// The user who grants; the org's first user when absent.
     #[serde(default)]
     pub user_id: Option<String>,
+    /// Space- or comma-separated scopes.
     pub scopes: String,
+    /// The redirect URI the exchange must name, if any.
     #[serde(default)]
     pub redirect_uri: Option<String>,
 }
@@ -125,8 +153,11 @@ pub struct NewGrantRequest {
 /// A layout to add.
 #[derive(Debug, Clone, Deserialize)]
 pub struct NewLayoutRequest {
+    /// The module, by API name.
     pub module: String,
+    /// The layout's name.
     pub name: String,
+    /// API names of the fields the layout makes mandatory.
     #[serde(default)]
     pub mandatory_fields: Vec<String>,
 }
@@ -134,7 +165,9 @@ pub struct NewLayoutRequest {
 /// Administration over one store.
 #[derive(Clone)]
 pub struct Admin {
+    /// Where orgs, users, clients and tokens are stored.
     pub store: Arc<dyn Store>,
+    /// Where new ids come from.
     pub ids: Arc<IdAllocator>,
     /// `api_domain` of minted tokens.
     pub api_domain: String,

@@ -1,11 +1,11 @@
-//! `GET /crm/{v}/org` (spec §10.1): `{"org":[{…}]}` in the shape of Zoho's Organization API.
+//! `GET /crm/{v}/org`: `{"org":[{…}]}` in the shape of Zoho's Organization API.
 //!
 //! `primary_zuid` and `primary_email` name the primary contact: the first active
 //! `Administrator` (by creation), else the first user. Users carry one id here, so a user's
 //! `zuid` is that id as well. `currency` is the ISO code, as is `iso_code` (Zoho's own answers
 //! put the currency's name, e.g. `US Dollar`, in `currency`).
 
-use bulkwrite_core::details::format_time;
+use bulkwrite_core::job_details::format_time;
 use bulkwrite_store::{Org, User};
 use serde_json::{json, Value};
 

@@ -1,11 +1,11 @@
-//! `GET /crm/{v}/users` (spec §10.2): the `type` filter, `ids`, paging, and each user in the
+//! `GET /crm/{v}/users`: the `type` filter, `ids`, paging, and each user in the
 //! shape of Zoho's Users API. Every user here is confirmed and none is deleted, so
 //! `NotConfirmedUsers` and `DeletedUsers` are always empty (HTTP 204, like any empty page).
 
 use std::collections::HashMap;
 
-use bulkwrite_core::details::format_time;
 use bulkwrite_core::ids::UserId;
+use bulkwrite_core::job_details::format_time;
 use bulkwrite_store::{Org, User};
 use bulkwrite_wire::{ApiError, ErrorCode};
 use chrono::{Offset, TimeZone};

@@ -6,10 +6,15 @@ use std::collections::HashMap;
 /// What the authorization request asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentRequest {
+    /// The client asking.
     pub client_id: String,
+    /// The scopes asked for, as sent.
     pub scope: String,
+    /// Where the grant code goes; must be one of the client's redirect URIs.
     pub redirect_uri: String,
+    /// The client's opaque value, sent back with the code.
     pub state: Option<String>,
+    /// `offline` (a refresh token too) or `online`.
     pub access_type: String,
 }
 

@@ -22,6 +22,7 @@ pub enum OAuthError {
     /// Answered to the client as `{"error": word}`.
     #[error("{0}")]
     Rejected(&'static str),
+    /// The store failed (answered 500, logged).
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -29,18 +30,25 @@ pub enum OAuthError {
 /// The token endpoint's answer, in Zoho's key order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TokenAnswer {
+    /// The new access token (`1000.…`).
     pub access_token: String,
+    /// A refresh token, when the grant asked for offline access.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// The scopes granted, space-separated.
     pub scope: String,
+    /// The base URL of the CRM API the token is for.
     pub api_domain: String,
+    /// Always `Bearer`.
     pub token_type: String,
+    /// Seconds the access token lives.
     pub expires_in: i64,
 }
 
 /// Checks and issues credentials.
 #[derive(Clone)]
 pub struct TokenService {
+    /// Where clients, grants and tokens are stored.
     pub store: Arc<dyn Store>,
     /// Returned as `api_domain`.
     pub api_domain: String,

@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::Response;
 use bulkwrite_core::ids::OrgId;
-use bulkwrite_core::schema::mirror::mirror_org;
+use bulkwrite_core::schema::settings::mirror_org;
 use bulkwrite_core::schema::{CustomFieldSpec, CustomModuleSpec, OrgSchema};
 use bulkwrite_wire::{ApiError, ErrorCode};
 use serde::de::DeserializeOwned;
@@ -22,8 +22,8 @@ use crate::admin::{
     NewUserRequest,
 };
 use crate::auth::ALL_SCOPES;
-use crate::error::{ApiResult, Failure};
-use crate::paths::ZPath;
+use crate::error::{ApiResult, ErrorResponse};
+use crate::paths::PathParams;
 use crate::response::json_response;
 use crate::AppState;
 
@@ -31,9 +31,9 @@ use crate::AppState;
 pub struct AdminAuth;
 
 impl FromRequestParts<AppState> for AdminAuth {
-    type Rejection = Failure;
+    type Rejection = ErrorResponse;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<AdminAuth, Failure> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<AdminAuth, ErrorResponse> {
         let presented = parts
             .headers
             .get(AUTHORIZATION)
@@ -63,27 +63,29 @@ fn admin(state: &AppState) -> Admin {
     }
 }
 
-impl From<AdminError> for Failure {
-    fn from(error: AdminError) -> Failure {
+impl From<AdminError> for ErrorResponse {
+    fn from(error: AdminError) -> ErrorResponse {
         match error {
-            AdminError::Invalid(message) => Failure(ApiError::with_message(ErrorCode::InvalidData, message)),
+            AdminError::Invalid(message) => ErrorResponse(ApiError::with_message(ErrorCode::InvalidData, message)),
             AdminError::NotFound(what) => {
-                Failure(ApiError::with_message(ErrorCode::ResourceNotFound, format!("{what} not found")))
+                ErrorResponse(ApiError::with_message(ErrorCode::ResourceNotFound, format!("{what} not found")))
             }
-            AdminError::Conflict(message) => Failure(ApiError::with_message(ErrorCode::DuplicateData, message)),
-            AdminError::Store(error) => Failure::from(error),
+            AdminError::Conflict(message) => ErrorResponse(ApiError::with_message(ErrorCode::DuplicateData, message)),
+            AdminError::Store(error) => ErrorResponse::from(error),
         }
     }
 }
 
-fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Failure> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| Failure(ApiError::with_message(ErrorCode::InvalidData, format!("the body does not fit: {e}"))))
+fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ErrorResponse> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ErrorResponse(ApiError::with_message(ErrorCode::InvalidData, format!("the body does not fit: {e}")))
+    })
 }
 
-fn org_id(text: &str) -> Result<OrgId, Failure> {
-    OrgId::parse(text)
-        .ok_or_else(|| Failure(ApiError::with_message(ErrorCode::ResourceNotFound, format!("org {text} not found"))))
+fn org_id(text: &str) -> Result<OrgId, ErrorResponse> {
+    OrgId::parse(text).ok_or_else(|| {
+        ErrorResponse(ApiError::with_message(ErrorCode::ResourceNotFound, format!("org {text} not found")))
+    })
 }
 
 fn created(value: Value) -> Response {
@@ -111,7 +113,7 @@ pub async fn create_org(State(state): State<AppState>, _: AdminAuth, bytes: Byte
 
 pub async fn create_user(
     State(state): State<AppState>,
-    ZPath(org): ZPath<String>,
+    PathParams(org): PathParams<String>,
     _: AdminAuth,
     bytes: Bytes,
 ) -> ApiResult<Response> {
@@ -127,7 +129,7 @@ pub struct PasswordRequest {
 
 pub async fn set_password(
     State(state): State<AppState>,
-    ZPath((org, user)): ZPath<(String, String)>,
+    PathParams((org, user)): PathParams<(String, String)>,
     _: AdminAuth,
     bytes: Bytes,
 ) -> ApiResult<Response> {
@@ -138,7 +140,7 @@ pub async fn set_password(
 
 pub async fn create_client(
     State(state): State<AppState>,
-    ZPath(org): ZPath<String>,
+    PathParams(org): PathParams<String>,
     _: AdminAuth,
     bytes: Bytes,
 ) -> ApiResult<Response> {
@@ -149,7 +151,7 @@ pub async fn create_client(
 
 pub async fn create_token(
     State(state): State<AppState>,
-    ZPath(org): ZPath<String>,
+    PathParams(org): PathParams<String>,
     _: AdminAuth,
     bytes: Bytes,
 ) -> ApiResult<Response> {
@@ -160,7 +162,7 @@ pub async fn create_token(
 
 pub async fn create_grant(
     State(state): State<AppState>,
-    ZPath(org): ZPath<String>,
+    PathParams(org): PathParams<String>,
     _: AdminAuth,
     bytes: Bytes,
 ) -> ApiResult<Response> {
@@ -171,7 +173,7 @@ pub async fn create_grant(
 
 pub async fn add_module(
     State(state): State<AppState>,
-    ZPath(org): ZPath<String>,
+    PathParams(org): PathParams<String>,
     _: AdminAuth,
     bytes: Bytes,
 ) -> ApiResult<Response> {
@@ -182,7 +184,7 @@ pub async fn add_module(
 
 pub async fn add_field(
     State(state): State<AppState>,
-    ZPath(org): ZPath<String>,
+    PathParams(org): PathParams<String>,
     _: AdminAuth,
     bytes: Bytes,
 ) -> ApiResult<Response> {
@@ -193,7 +195,7 @@ pub async fn add_field(
 
 pub async fn add_layout(
     State(state): State<AppState>,
-    ZPath(org): ZPath<String>,
+    PathParams(org): PathParams<String>,
     _: AdminAuth,
     bytes: Bytes,
 ) -> ApiResult<Response> {
@@ -215,13 +217,13 @@ pub struct MirrorRequest {
 
 pub async fn mirror_schema(
     State(state): State<AppState>,
-    ZPath(org): ZPath<String>,
+    PathParams(org): PathParams<String>,
     _: AdminAuth,
     bytes: Bytes,
 ) -> ApiResult<Response> {
     let request: MirrorRequest = body(&bytes)?;
     let schema = mirror_org(&request.modules, &request.fields, &request.layouts)
-        .map_err(|e| Failure(ApiError::with_message(ErrorCode::InvalidData, e.to_string())))?;
+        .map_err(|e| ErrorResponse(ApiError::with_message(ErrorCode::InvalidData, e.to_string())))?;
     let stored = admin(&state).replace_schema(org_id(&org)?, schema).await?;
     Ok(json_response(StatusCode::OK, &schema_summary(&stored)))
 }

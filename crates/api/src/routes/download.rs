@@ -1,4 +1,5 @@
-//! `GET {download_url}`: the result zip, streamed, for the job's own org only (spec §5). Once
+//! `GET {download_url}`: the result zip, streamed, for the job's own org only, as
+//! `application/zip` with `Content-Disposition: attachment; filename="<job_id>.zip"`. Once
 //! retention expired the result file, the link answers as Zoho's download host does for an
 //! expired link: 404 `RESOURCE_NOT_FOUND` with `"x-info": "Link not valid"`.
 
@@ -13,8 +14,8 @@ use bulkwrite_wire::{ApiError, ErrorCode};
 use tokio_util::io::ReaderStream;
 
 use crate::auth::Auth;
-use crate::error::{ApiResult, Failure};
-use crate::paths::ZPath;
+use crate::error::{ApiResult, ErrorResponse};
+use crate::paths::PathParams;
 use crate::response::json_response;
 use crate::AppState;
 
@@ -23,11 +24,11 @@ const LINK_NOT_VALID: &str = "Link not valid";
 
 pub async fn download_result(
     State(state): State<AppState>,
-    ZPath((zgid, job_id, file_name)): ZPath<(String, String, String)>,
+    PathParams((zgid, job_id, file_name)): PathParams<(String, String, String)>,
     auth: Auth,
 ) -> ApiResult<Response> {
     auth.require(&["ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.ALL", "ZohoCRM.bulk.READ"])?;
-    let not_found = || Failure(ApiError::new(ErrorCode::ResourceNotFound));
+    let not_found = || ErrorResponse(ApiError::new(ErrorCode::ResourceNotFound));
     if OrgId::parse(&zgid) != Some(auth.0.org) {
         return Err(not_found());
     }
@@ -50,9 +51,9 @@ pub async fn download_result(
     let file = match tokio::fs::File::open(blob.path()).await {
         Ok(file) => file,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(link_not_valid()),
-        Err(error) => return Err(Failure::from(StoreError::Io(error))),
+        Err(error) => return Err(ErrorResponse::from(StoreError::Io(error))),
     };
-    let length = file.metadata().await.map_err(|e| Failure::from(StoreError::Io(e)))?.len();
+    let length = file.metadata().await.map_err(|e| ErrorResponse::from(StoreError::Io(e)))?.len();
     let stream = ReaderStream::with_capacity(file, 64 * 1024);
     let body = Body::from_stream(futures_util::StreamExt::map(stream, move |chunk| {
         // Keeps a temporary local copy (remote blob stores) alive until the body is sent.

@@ -7,8 +7,8 @@ use bulkwrite_core::ids::JobId;
 use bulkwrite_wire::{ApiError, ErrorCode};
 
 use crate::auth::Auth;
-use crate::error::{ApiResult, Failure};
-use crate::paths::ZPath;
+use crate::error::{ApiResult, ErrorResponse};
+use crate::paths::PathParams;
 use crate::response::json_response;
 use crate::AppState;
 
@@ -16,7 +16,7 @@ use crate::AppState;
 /// request, times).
 pub async fn get_job_state(
     State(state): State<AppState>,
-    ZPath(job_id): ZPath<String>,
+    PathParams(job_id): PathParams<String>,
     auth: Auth,
 ) -> ApiResult<Response> {
     let id = readable_job(&auth, &job_id)?;
@@ -28,7 +28,7 @@ pub async fn get_job_state(
 /// `GET /bulkwrite/v1/jobs/{job_id}/callback`: the callback's delivery state and every attempt.
 pub async fn get_callback_report(
     State(state): State<AppState>,
-    ZPath(job_id): ZPath<String>,
+    PathParams(job_id): PathParams<String>,
     auth: Auth,
 ) -> ApiResult<Response> {
     let id = readable_job(&auth, &job_id)?;
@@ -36,12 +36,12 @@ pub async fn get_callback_report(
     Ok(json_response(StatusCode::OK, &report))
 }
 
-fn not_found() -> Failure {
-    Failure(ApiError::new(ErrorCode::ResourceNotFound))
+fn not_found() -> ErrorResponse {
+    ErrorResponse(ApiError::new(ErrorCode::ResourceNotFound))
 }
 
 /// The job id of a path, once the token may read bulk jobs.
-fn readable_job(auth: &Auth, job_id: &str) -> Result<JobId, Failure> {
+fn readable_job(auth: &Auth, job_id: &str) -> Result<JobId, ErrorResponse> {
     auth.require(&["ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.ALL", "ZohoCRM.bulk.READ"])?;
     JobId::parse(job_id).ok_or_else(not_found)
 }

@@ -2,12 +2,12 @@
 
 use bulkwrite_wire::ErrorCode;
 
-use crate::error::Failure;
+use crate::error::ErrorResponse;
 
-pub async fn not_found() -> Failure {
+pub async fn not_found() -> ErrorResponse {
     ErrorCode::InvalidUrlPattern.into()
 }
 
-pub async fn method_not_allowed() -> Failure {
+pub async fn method_not_allowed() -> ErrorResponse {
     ErrorCode::InvalidRequestMethod.into()
 }

@@ -9,16 +9,16 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use bulkwrite_core::details::format_time;
 use bulkwrite_core::ids::{JobId, UserId};
+use bulkwrite_core::job_details::format_time;
 use bulkwrite_core::state::JobState;
 use bulkwrite_store::{CancelRequest, Job, JobListQuery, MAX_JOBS_PER_PAGE};
 use bulkwrite_wire::{status, ApiError, ErrorCode, Operation};
 use serde_json::{json, Value};
 
 use crate::auth::Auth;
-use crate::error::{ApiResult, Failure};
-use crate::paths::ZPath;
+use crate::error::{ApiResult, ErrorResponse};
+use crate::paths::PathParams;
 use crate::response::json_response;
 use crate::AppState;
 
@@ -68,7 +68,7 @@ fn result_expires_at(job: &Job, retention: std::time::Duration) -> Option<chrono
 /// document as it stands if it has not stopped within [`CANCEL_WAIT`] (it stops later).
 pub async fn cancel_job(
     State(state): State<AppState>,
-    ZPath(job_id): ZPath<String>,
+    PathParams(job_id): PathParams<String>,
     auth: Auth,
 ) -> ApiResult<Response> {
     auth.require(&["ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.ALL"])?;
@@ -88,13 +88,13 @@ pub async fn cancel_job(
     Ok(json_response(status, &job_state_document(&current, state.config.result_retention)))
 }
 
-fn already_finished(job: &Job) -> Failure {
+fn already_finished(job: &Job) -> ErrorResponse {
     let status = job.state.zoho_status();
     let message = match job.state {
         JobState::Cancelled => format!("the job already finished: it was cancelled (status {status})"),
         _ => format!("the job already finished with status {status}"),
     };
-    Failure(
+    ErrorResponse(
         ApiError::with_message(ErrorCode::InvalidRequest, message)
             .detail("id", job.id.to_string())
             .detail("status", status)
@@ -110,7 +110,7 @@ pub async fn list_jobs(
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> ApiResult<Response> {
     auth.require(&["ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.ALL", "ZohoCRM.bulk.READ"])?;
-    let Query(params) = query.map_err(|_| Failure(ApiError::new(ErrorCode::InvalidData)))?;
+    let Query(params) = query.map_err(|_| ErrorResponse(ApiError::new(ErrorCode::InvalidData)))?;
     let mut filter = read_filter(&params)?;
     if let Some(name) = &filter.module {
         let schema = state.store.org_schema(auth.0.org).await?;
@@ -151,7 +151,7 @@ fn list_entry(job: &Job, names: &HashMap<UserId, String>, zone: chrono_tz::Tz) -
 }
 
 /// The filters and page of a list request; every bad value names its parameter.
-fn read_filter(params: &HashMap<String, String>) -> Result<JobListQuery, Failure> {
+fn read_filter(params: &HashMap<String, String>) -> Result<JobListQuery, ErrorResponse> {
     let mut filter = JobListQuery::all();
     if let Some(words) = params.get("status") {
         for word in words.split(',').map(str::trim).filter(|word| !word.is_empty()) {
@@ -177,7 +177,7 @@ fn read_filter(params: &HashMap<String, String>) -> Result<JobListQuery, Failure
         let operation = Operation::parse(&word.trim().to_ascii_lowercase());
         filter.operation = Some(operation.ok_or_else(|| invalid("operation", "insert, update, upsert"))?);
     }
-    let number = |name: &str, default: u32, max: u32| -> Result<u32, Failure> {
+    let number = |name: &str, default: u32, max: u32| -> Result<u32, ErrorResponse> {
         let Some(text) = params.get(name) else { return Ok(default) };
         let expected = format!("a whole number from 1 to {max}");
         text.trim().parse::<u32>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| invalid(name, &expected))
@@ -187,14 +187,14 @@ fn read_filter(params: &HashMap<String, String>) -> Result<JobListQuery, Failure
     Ok(filter)
 }
 
-fn invalid(param: &str, expected: &str) -> Failure {
-    Failure(
+fn invalid(param: &str, expected: &str) -> ErrorResponse {
+    ErrorResponse(
         ApiError::with_message(ErrorCode::InvalidData, format!("the value of the parameter {param} is invalid"))
             .detail("param_name", param)
             .detail("expected", expected),
     )
 }
 
-fn not_found() -> Failure {
-    Failure(ApiError::new(ErrorCode::ResourceNotFound))
+fn not_found() -> ErrorResponse {
+    ErrorResponse(ApiError::new(ErrorCode::ResourceNotFound))
 }

@@ -1,4 +1,5 @@
-//! `POST /crm/bulk/{v}/write` and `GET /crm/bulk/{v}/write/{job_id}` (spec §3, §4).
+//! `POST /crm/bulk/{v}/write` and `GET /crm/bulk/{v}/write/{job_id}`: create a bulk write
+//! job and read its details, in Zoho's shapes for the path's version.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -15,8 +16,8 @@ use bulkwrite_store::{NewJob, StoreError};
 use bulkwrite_wire::{ApiError, CreateJobRequest, CreatedJob, ErrorCode, SuccessBody, UserRef};
 
 use crate::auth::Auth;
-use crate::error::{ApiResult, Failure};
-use crate::paths::{version, ZPath};
+use crate::error::{ApiResult, ErrorResponse};
+use crate::paths::{version, PathParams};
 use crate::response::json_response;
 use crate::AppState;
 
@@ -27,13 +28,13 @@ const BULK_WRITE_SCOPES: &[&str] = &["ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.ALL"];
 
 pub async fn create_job(
     State(state): State<AppState>,
-    ZPath(path_version): ZPath<String>,
+    PathParams(path_version): PathParams<String>,
     auth: Auth,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let api_version = version(&path_version)?;
     auth.require(BULK_WRITE_SCOPES)?;
-    let body = body.map_err(|_| Failure(ApiError::new(ErrorCode::RequestBodyNotSupported)))?;
+    let body = body.map_err(|_| ErrorResponse(ApiError::new(ErrorCode::RequestBodyNotSupported)))?;
     let request = parse_body(&body)?;
     if let Some(callback) = &request.callback {
         check_callback(&state, &callback.url).await?;
@@ -68,7 +69,7 @@ pub async fn create_job(
     match state.store.create_job(job).await {
         Ok(()) => crate::observe::record_job_created(),
         // Retention expired the upload after it was checked above: the same answer as then.
-        Err(StoreError::Expired(_)) => return Err(Failure(ApiError::new(ErrorCode::FileNotFound))),
+        Err(StoreError::Expired(_)) => return Err(ErrorResponse(ApiError::new(ErrorCode::FileNotFound))),
         Err(other) => return Err(other.into()),
     }
     state.job_queued.notify_one();
@@ -79,12 +80,12 @@ pub async fn create_job(
 
 pub async fn get_job(
     State(state): State<AppState>,
-    ZPath((path_version, job_id)): ZPath<(String, String)>,
+    PathParams((path_version, job_id)): PathParams<(String, String)>,
     auth: Auth,
 ) -> ApiResult<Response> {
     let api_version = version(&path_version)?;
     auth.require(&["ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.ALL", "ZohoCRM.bulk.READ"])?;
-    let not_found = || Failure(ApiError::new(ErrorCode::ResourceNotFound));
+    let not_found = || ErrorResponse(ApiError::new(ErrorCode::ResourceNotFound));
     let id = JobId::parse(&job_id).ok_or_else(not_found)?;
     let job = state.store.get_job(auth.0.org, id).await?.ok_or_else(not_found)?;
     let org = state.store.get_org(auth.0.org).await?.ok_or_else(not_found)?;
@@ -94,7 +95,7 @@ pub async fn get_job(
 }
 
 /// Refuses callback URLs that are not safe to call; a host that does not resolve yet is fine.
-async fn check_callback(state: &AppState, url: &str) -> Result<(), Failure> {
+async fn check_callback(state: &AppState, url: &str) -> Result<(), ErrorResponse> {
     let policy = &state.config.callback_policy;
     let target = policy.check_url(url)?;
     if target.literal.is_some() || target.host_allowed {
@@ -118,7 +119,11 @@ type NamedUploads = (HashMap<String, Vec<bulkwrite_core::zipfile::CsvEntry>>, Ha
 
 /// The CSV entries of the org's uploads that the request names, and the ids of those that
 /// retention expired.
-async fn uploaded_files(state: &AppState, auth: &Auth, request: &CreateJobRequest) -> Result<NamedUploads, Failure> {
+async fn uploaded_files(
+    state: &AppState,
+    auth: &Auth,
+    request: &CreateJobRequest,
+) -> Result<NamedUploads, ErrorResponse> {
     let mut files = HashMap::new();
     let mut expired = HashSet::new();
     for resource in &request.resource {
@@ -141,7 +146,7 @@ async fn uploaded_files(state: &AppState, auth: &Auth, request: &CreateJobReques
     Ok((files, expired))
 }
 
-async fn creator_name(state: &AppState, auth: &Auth) -> Result<String, Failure> {
+async fn creator_name(state: &AppState, auth: &Auth) -> Result<String, ErrorResponse> {
     let user = state.store.get_user(auth.0.org, auth.0.user).await?;
     Ok(user.map(|u| u.full_name()).unwrap_or_default())
 }

@@ -1,6 +1,7 @@
-//! Org metadata in Zoho's shapes (spec §10.1–10.4): the org, its users, modules, fields and
-//! layouts. Handlers read the store and wrap the renderers (`crate::metadata` for the org and
-//! users, `bulkwrite_core::schema::mirror` for modules, fields and layouts).
+//! Org metadata in the shapes of Zoho's Organization, Users, Modules, Fields and Layouts APIs: the
+//! org, its users, modules, fields and layouts. Handlers read the store and wrap the renderers
+//! (`crate::metadata` for the org and users, `bulkwrite_core::schema::settings` for modules,
+//! fields and layouts).
 //!
 //! Scopes (a broader grant covers a narrower one, e.g. `ZohoCRM.settings.ALL`):
 //! org `ZohoCRM.org.READ`; users `ZohoCRM.users.READ`; modules `ZohoCRM.settings.modules.READ`;
@@ -12,17 +13,17 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use bulkwrite_core::schema::mirror::{render_fields, render_layouts, render_modules, ProfileRef};
+use bulkwrite_core::schema::settings::{render_fields, render_layouts, render_modules, ProfileRef};
 use bulkwrite_core::schema::{Module, OrgSchema};
 use bulkwrite_core::version::ApiVersion;
 use bulkwrite_store::Org;
 use bulkwrite_wire::{ApiError, ErrorCode};
 
 use crate::auth::Auth;
-use crate::error::{ApiResult, Failure};
+use crate::error::{ApiResult, ErrorResponse};
 use crate::metadata::users::UserQuery;
 use crate::metadata::{org, profiles, users};
-use crate::paths::{version, ZPath};
+use crate::paths::{version, PathParams};
 use crate::response::{json_response, no_content};
 use crate::AppState;
 
@@ -34,7 +35,7 @@ const MODULE_STATUSES: &[&str] = &["visible", "user_hidden", "system_hidden", "s
 /// `GET /crm/{v}/org`
 pub async fn get_org(
     State(state): State<AppState>,
-    ZPath(path_version): ZPath<String>,
+    PathParams(path_version): PathParams<String>,
     auth: Auth,
 ) -> ApiResult<Response> {
     version(&path_version)?;
@@ -49,7 +50,7 @@ pub async fn get_org(
 /// `GET /crm/{v}/users?type=&page=&per_page=&ids=`
 pub async fn get_users(
     State(state): State<AppState>,
-    ZPath(path_version): ZPath<String>,
+    PathParams(path_version): PathParams<String>,
     auth: Auth,
     query: Params,
 ) -> ApiResult<Response> {
@@ -69,7 +70,7 @@ pub async fn get_users(
 /// `GET /crm/{v}/settings/modules?status=`
 pub async fn get_modules(
     State(state): State<AppState>,
-    ZPath(path_version): ZPath<String>,
+    PathParams(path_version): PathParams<String>,
     auth: Auth,
     query: Params,
 ) -> ApiResult<Response> {
@@ -95,7 +96,7 @@ pub async fn get_modules(
 /// `GET /crm/{v}/settings/fields?module=&type=`
 pub async fn get_fields(
     State(state): State<AppState>,
-    ZPath(path_version): ZPath<String>,
+    PathParams(path_version): PathParams<String>,
     auth: Auth,
     query: Params,
 ) -> ApiResult<Response> {
@@ -104,7 +105,7 @@ pub async fn get_fields(
     let params = params(query)?;
     let name = module_param(&params, api_version)?;
     match params.get("type").map(|t| t.trim()) {
-        None | Some("all") | Some("used") => {}
+        None | Some("all" | "used") => {}
         // Every field is placed in a layout, so none is unused.
         Some("unused") => return Ok(no_content()),
         Some(_) => return Err(invalid_param("type")),
@@ -119,7 +120,7 @@ pub async fn get_fields(
 /// `GET /crm/{v}/settings/layouts?module=`
 pub async fn get_layouts(
     State(state): State<AppState>,
-    ZPath(path_version): ZPath<String>,
+    PathParams(path_version): PathParams<String>,
     auth: Auth,
     query: Params,
 ) -> ApiResult<Response> {
@@ -138,33 +139,33 @@ pub async fn get_layouts(
 }
 
 /// The query string, or `INVALID_DATA` when it cannot be read.
-fn params(query: Params) -> Result<HashMap<String, String>, Failure> {
-    query.map(|Query(params)| params).map_err(|_| Failure(ApiError::new(ErrorCode::InvalidData)))
+fn params(query: Params) -> Result<HashMap<String, String>, ErrorResponse> {
+    query.map(|Query(params)| params).map_err(|_| ErrorResponse(ApiError::new(ErrorCode::InvalidData)))
 }
 
-fn invalid_param(name: &str) -> Failure {
-    Failure(ApiError::new(ErrorCode::InvalidData).detail("param_name", name))
+fn invalid_param(name: &str) -> ErrorResponse {
+    ErrorResponse(ApiError::new(ErrorCode::InvalidData).detail("param_name", name))
 }
 
 /// The `module` parameter; missing or empty is `REQUIRED_PARAM_MISSING` (details
 /// `{"param":"module"}`, `{"param_name":"module"}` in v8 as its docs show).
-fn module_param(params: &HashMap<String, String>, api_version: ApiVersion) -> Result<&str, Failure> {
+fn module_param(params: &HashMap<String, String>, api_version: ApiVersion) -> Result<&str, ErrorResponse> {
     match params.get("module").map(|m| m.trim()).filter(|m| !m.is_empty()) {
         Some(name) => Ok(name),
         None => {
             let key = if api_version >= ApiVersion::V8 { "param_name" } else { "param" };
-            Err(Failure(ApiError::new(ErrorCode::RequiredParamMissing).detail(key, "module")))
+            Err(ErrorResponse(ApiError::new(ErrorCode::RequiredParamMissing).detail(key, "module")))
         }
     }
 }
 
 /// A module of the schema by API name (any case), else `INVALID_MODULE`.
-fn find_module<'a>(schema: &'a OrgSchema, name: &str) -> Result<&'a Module, Failure> {
-    schema.module(name).ok_or_else(|| Failure(ApiError::new(ErrorCode::InvalidModule)))
+fn find_module<'a>(schema: &'a OrgSchema, name: &str) -> Result<&'a Module, ErrorResponse> {
+    schema.module(name).ok_or_else(|| ErrorResponse(ApiError::new(ErrorCode::InvalidModule)))
 }
 
 /// The org's schema and profiles; `None` when the org is gone.
-async fn org_metadata(state: &AppState, auth: &Auth) -> Result<Option<(OrgSchema, Vec<ProfileRef>)>, Failure> {
+async fn org_metadata(state: &AppState, auth: &Auth) -> Result<Option<(OrgSchema, Vec<ProfileRef>)>, ErrorResponse> {
     let org: Option<Org> = state.store.get_org(auth.0.org).await?;
     let Some(org) = org else { return Ok(None) };
     let users = state.store.users(auth.0.org).await?;

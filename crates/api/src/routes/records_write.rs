@@ -1,4 +1,4 @@
-//! Insert, update, upsert and delete through the records API (spec §10.5): up to 100 records a
+//! Insert, update, upsert and delete through Zoho's records API: up to 100 records a
 //! call, one answer per record, `207` when some fail. The same planning as bulk jobs applies,
 //! so records written here and by bulk jobs are the same records with the same rules.
 
@@ -21,9 +21,9 @@ use bulkwrite_wire::{ApiError, ErrorCode, Operation};
 use serde_json::{json, Map, Value};
 
 use crate::auth::Auth;
-use crate::error::{ApiResult, Failure};
-use crate::paths::{version, ZPath};
-use crate::records::RenderContext;
+use crate::error::{ApiResult, ErrorResponse};
+use crate::paths::{version, PathParams};
+use crate::record_render::RenderContext;
 use crate::response::json_response;
 use crate::AppState;
 
@@ -37,13 +37,13 @@ struct Target {
     users: Vec<bulkwrite_store::User>,
 }
 
-async fn target(state: &AppState, auth: &Auth, name: &str, operation: &str) -> Result<Target, Failure> {
+async fn target(state: &AppState, auth: &Auth, name: &str, operation: &str) -> Result<Target, ErrorResponse> {
     let schema = state.store.org_schema(auth.0.org).await?;
     let module = schema
         .module(name)
         .filter(|m| m.bulk_write)
         .cloned()
-        .ok_or_else(|| Failure(ApiError::new(ErrorCode::InvalidModule).detail("api_name", "module")))?;
+        .ok_or_else(|| ErrorResponse(ApiError::new(ErrorCode::InvalidModule).detail("api_name", "module")))?;
     let lower = module.api_name.to_ascii_lowercase();
     auth.require(&[
         "ZohoCRM.modules.ALL",
@@ -59,18 +59,18 @@ async fn target(state: &AppState, auth: &Auth, name: &str, operation: &str) -> R
 }
 
 /// The `data` array of a body, and its `duplicate_check_fields`.
-fn read_body(bytes: &Bytes) -> Result<(Vec<Value>, Option<Vec<String>>), Failure> {
+fn read_body(bytes: &Bytes) -> Result<(Vec<Value>, Option<Vec<String>>), ErrorResponse> {
     let body: Value =
-        serde_json::from_slice(bytes).map_err(|_| Failure(ApiError::new(ErrorCode::RequestBodyNotSupported)))?;
+        serde_json::from_slice(bytes).map_err(|_| ErrorResponse(ApiError::new(ErrorCode::RequestBodyNotSupported)))?;
     let Some(data) = body.get("data").and_then(Value::as_array) else {
-        return Err(Failure(
+        return Err(ErrorResponse(
             ApiError::with_message(ErrorCode::MandatoryNotFound, "required field not found")
                 .detail("api_name", "data")
                 .detail("json_path", "$.data"),
         ));
     };
     if data.is_empty() || data.len() > MAX_RECORDS {
-        return Err(Failure(
+        return Err(ErrorResponse(
             ApiError::with_message(ErrorCode::LimitExceeded, "the number of records must be between 1 and 100")
                 .detail("api_name", "data")
                 .detail("limit", MAX_RECORDS),
@@ -121,7 +121,7 @@ async fn success_answer(
     target: &Target,
     row: &ResultRow,
     operation: Operation,
-) -> Result<Value, Failure> {
+) -> Result<Value, ErrorResponse> {
     let id = row.record_id.unwrap_or(RecordId::new(0));
     let record = state.store.get_record(auth.0.org, &target.module.api_name, id).await?;
     let ctx = RenderContext {
@@ -228,7 +228,7 @@ async fn write(
 /// `POST /crm/{v}/{module}`
 pub async fn insert_records(
     State(state): State<AppState>,
-    ZPath((path_version, module)): ZPath<(String, String)>,
+    PathParams((path_version, module)): PathParams<(String, String)>,
     auth: Auth,
     bytes: Bytes,
 ) -> ApiResult<Response> {
@@ -239,7 +239,7 @@ pub async fn insert_records(
 /// `PUT /crm/{v}/{module}`: each record names its `id`.
 pub async fn update_records(
     State(state): State<AppState>,
-    ZPath((path_version, module)): ZPath<(String, String)>,
+    PathParams((path_version, module)): PathParams<(String, String)>,
     auth: Auth,
     bytes: Bytes,
 ) -> ApiResult<Response> {
@@ -250,7 +250,7 @@ pub async fn update_records(
 /// `PUT /crm/{v}/{module}/{id}`
 pub async fn update_record(
     State(state): State<AppState>,
-    ZPath((path_version, module, id)): ZPath<(String, String, String)>,
+    PathParams((path_version, module, id)): PathParams<(String, String, String)>,
     auth: Auth,
     bytes: Bytes,
 ) -> ApiResult<Response> {
@@ -261,7 +261,7 @@ pub async fn update_record(
 /// `POST /crm/{v}/{module}/upsert` (`duplicate_check_fields` optional).
 pub async fn upsert_records(
     State(state): State<AppState>,
-    ZPath((path_version, module)): ZPath<(String, String)>,
+    PathParams((path_version, module)): PathParams<(String, String)>,
     auth: Auth,
     bytes: Bytes,
 ) -> ApiResult<Response> {
@@ -272,7 +272,7 @@ pub async fn upsert_records(
 async fn delete(state: &AppState, auth: &Auth, module_name: &str, ids: Vec<String>) -> ApiResult<Response> {
     let target = target(state, auth, module_name, "DELETE").await?;
     if ids.is_empty() || ids.len() > MAX_RECORDS {
-        return Err(Failure(ApiError::new(ErrorCode::RequiredParamMissing).detail("param", "ids")));
+        return Err(ErrorResponse(ApiError::new(ErrorCode::RequiredParamMissing).detail("param", "ids")));
     }
     let parsed: Vec<RecordId> = ids.iter().filter_map(|id| RecordId::parse(id)).collect();
     let deleted = state.store.delete_records(auth.0.org, &target.module.api_name, &parsed).await?;
@@ -291,12 +291,12 @@ async fn delete(state: &AppState, auth: &Auth, module_name: &str, ids: Vec<Strin
 /// `DELETE /crm/{v}/{module}?ids=…`
 pub async fn delete_records(
     State(state): State<AppState>,
-    ZPath((path_version, module)): ZPath<(String, String)>,
+    PathParams((path_version, module)): PathParams<(String, String)>,
     auth: Auth,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> ApiResult<Response> {
     version(&path_version)?;
-    let Query(params) = query.map_err(|_| Failure(ApiError::new(ErrorCode::InvalidData)))?;
+    let Query(params) = query.map_err(|_| ErrorResponse(ApiError::new(ErrorCode::InvalidData)))?;
     let ids = params
         .get("ids")
         .map(|list| list.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
@@ -307,7 +307,7 @@ pub async fn delete_records(
 /// `DELETE /crm/{v}/{module}/{id}`
 pub async fn delete_record(
     State(state): State<AppState>,
-    ZPath((path_version, module, id)): ZPath<(String, String, String)>,
+    PathParams((path_version, module, id)): PathParams<(String, String, String)>,
     auth: Auth,
 ) -> ApiResult<Response> {
     version(&path_version)?;
@@ -317,13 +317,13 @@ pub async fn delete_record(
 /// `GET /crm/{v2.1+}/{module}/actions/count` → `{"count": N}`.
 pub async fn count_records(
     State(state): State<AppState>,
-    ZPath((path_version, module)): ZPath<(String, String)>,
+    PathParams((path_version, module)): PathParams<(String, String)>,
     auth: Auth,
 ) -> ApiResult<Response> {
     if version(&path_version)? == ApiVersion::V2 {
         return Err(ErrorCode::InvalidUrlPattern.into());
     }
-    let module = super::records::readable_module(&state, &auth, &module).await?;
+    let module = super::records_read::readable_module(&state, &auth, &module).await?;
     let count = state.store.count_records(auth.0.org, &module.api_name).await?;
     Ok(json_response(StatusCode::OK, &json!({"count": count})))
 }

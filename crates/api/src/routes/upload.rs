@@ -1,15 +1,15 @@
-//! `POST /crm/{v}/upload` (spec §2): the zip streams to a staging file, is checked, and is moved
-//! into the blob store whole; it is never held in memory. The checks read within the server's
-//! [`Limits`]: the bytes sent, the zip's entry count, each CSV's uncompressed size and the total,
-//! and each header row's length; each refusal names its bound in `details`.
+//! `POST /crm/{v}/upload` (Zoho's upload file API): the zip streams to a staging file, is checked,
+//! and is moved into the blob store whole; it is never held in memory. The checks read within the
+//! server's [`Limits`]: the bytes sent, the zip's entry count, each CSV's uncompressed size and the
+//! total, and each header row's length; each refusal names its bound in `details`.
 
 use axum::body::Body;
 use axum::extract::multipart::Field;
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use bulkwrite_core::details::format_time;
 use bulkwrite_core::ids::{FileId, OrgId};
+use bulkwrite_core::job_details::format_time;
 use bulkwrite_core::limits::{Bound, Limits};
 use bulkwrite_core::zipfile::{inspect_zip, looks_like_zip, CsvEntry, ZipError};
 use bulkwrite_store::Upload;
@@ -18,8 +18,8 @@ use bulkwrite_wire::{ApiError, ErrorCode, SuccessBody};
 use tokio::io::AsyncWriteExt;
 
 use crate::auth::Auth;
-use crate::error::{ApiResult, Failure};
-use crate::paths::{version, ZPath};
+use crate::error::{ApiResult, ErrorResponse};
+use crate::paths::{version, PathParams};
 use crate::response::json_response;
 use crate::routes::upload_guard::{guard, Tripped, MAX_PART_HEAD_BYTES};
 use crate::AppState;
@@ -57,7 +57,7 @@ const HEADERS_MESSAGE: &str = "check if headers [feature, X-CRM-ORG] are present
 
 pub async fn upload_file(
     State(state): State<AppState>,
-    ZPath(path_version): ZPath<String>,
+    PathParams(path_version): PathParams<String>,
     request: Request,
 ) -> ApiResult<Response> {
     let (mut parts, body) = request.into_parts();
@@ -69,7 +69,7 @@ pub async fn upload_file(
         let auth = Auth::from_request_parts(&mut parts, &state).await?;
         auth.require(&["ZohoFiles.files.ALL", "ZohoFiles.files.CREATE"])?;
         check_headers(&parts.headers, auth.0.org)?;
-        Ok::<Auth, Failure>(auth)
+        Ok::<Auth, ErrorResponse>(auth)
     }
     .await;
     let auth = match checked {
@@ -130,7 +130,7 @@ async fn store_upload(state: &AppState, auth: &Auth, multipart: &mut Multipart, 
         };
         let file_id = FileId::new(state.ids.next_id().await?);
         let blob_key = format!("uploads/{}/{file_id}.zip", auth.0.org);
-        let kept = staged.path.keep().map_err(|e| Failure::from(bulkwrite_store::StoreError::Io(e.error)))?;
+        let kept = staged.path.keep().map_err(|e| ErrorResponse::from(bulkwrite_store::StoreError::Io(e.error)))?;
         let stored = state.blobs.put_file(&blob_key, &kept).await;
         if stored.is_err() {
             let _ = std::fs::remove_file(&kept);
@@ -158,7 +158,7 @@ async fn store_upload(state: &AppState, auth: &Auth, multipart: &mut Multipart, 
     }
 }
 
-fn check_headers(headers: &HeaderMap, org: OrgId) -> Result<(), Failure> {
+fn check_headers(headers: &HeaderMap, org: OrgId) -> Result<(), ErrorResponse> {
     let feature = headers.get("feature").and_then(|v| v.to_str().ok()).map(str::trim);
     let crm_org = headers.get("x-crm-org").and_then(|v| v.to_str().ok()).map(str::trim);
     let (Some(feature), Some(crm_org)) = (feature, crm_org) else {
@@ -178,27 +178,27 @@ fn check_headers(headers: &HeaderMap, org: OrgId) -> Result<(), Failure> {
     Ok(())
 }
 
-fn missing_file() -> Failure {
+fn missing_file() -> ErrorResponse {
     ApiError::with_message(ErrorCode::MandatoryNotFound, "the form-data part file is missing")
         .detail("api_name", "file")
         .into()
 }
 
 /// `FILE_TOO_LARGE` naming the bound that was passed.
-fn too_large(bound: Bound) -> Failure {
+fn too_large(bound: Bound) -> ErrorResponse {
     with_bound(ApiError::new(ErrorCode::FileTooLarge), bound)
 }
 
 /// A refusal's `details` name the bound: what it limits, its value and its setting.
-fn with_bound(error: ApiError, bound: Bound) -> Failure {
+fn with_bound(error: ApiError, bound: Bound) -> ErrorResponse {
     error.detail("limit", bound.what).detail("maximum", bound.maximum).detail("setting", bound.setting).into()
 }
 
-fn invalid_format(created_time: &str) -> Failure {
+fn invalid_format(created_time: &str) -> ErrorResponse {
     ApiError::new(ErrorCode::InvalidFileFormat).detail("created_time", created_time).into()
 }
 
-async fn org_time_zone(state: &AppState, org: OrgId) -> Result<chrono_tz::Tz, Failure> {
+async fn org_time_zone(state: &AppState, org: OrgId) -> Result<chrono_tz::Tz, ErrorResponse> {
     let org = state.store.get_org(org).await?;
     Ok(org.and_then(|o| o.time_zone.parse().ok()).unwrap_or(chrono_tz::UTC))
 }
@@ -210,8 +210,8 @@ struct Staged {
 }
 
 /// Streams a part to a staging file, refusing it once it passes `max` bytes.
-async fn stage(state: &AppState, mut field: Field<'_>, max: u64) -> Result<Staged, Failure> {
-    let io = |e: std::io::Error| Failure::from(bulkwrite_store::StoreError::Io(e));
+async fn stage(state: &AppState, mut field: Field<'_>, max: u64) -> Result<Staged, ErrorResponse> {
+    let io = |e: std::io::Error| ErrorResponse::from(bulkwrite_store::StoreError::Io(e));
     let temp =
         tempfile::Builder::new().prefix("upload-").suffix(".zip").tempfile_in(state.blobs.staging_dir()).map_err(io)?;
     let (file, path) = temp.into_parts();
@@ -238,7 +238,7 @@ async fn stage(state: &AppState, mut field: Field<'_>, max: u64) -> Result<Stage
 enum InspectError {
     NotAZip,
     /// A bound was passed: the answer names it.
-    Refused(Failure),
+    Refused(ErrorResponse),
 }
 
 /// The CSV entries of a staged zip, read within `limits`.

@@ -41,7 +41,7 @@ async fn a_token_without_the_scope_is_oauth_scope_mismatch() {
             "OAUTH_SCOPE_MISMATCH",
             "invalid oauth scope to access this URL",
             serde_json::json!({}),
-        )
+        );
     };
     mismatch(&api.get("/crm/bulk/v2/write/5725767000000012001", NARROW).await);
     mismatch(&api.create_job(NARROW, &insert_body("5725767000000009001")).await);

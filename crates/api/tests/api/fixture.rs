@@ -39,7 +39,7 @@ pub const OTHER: &str = "1000.other";
 /// The admin key configured for `/bulkwrite/v1/admin/`.
 pub const ADMIN_KEY: &str = "admin-key-0123456789";
 
-/// The headers Zoho's recorded answers carry (`DECISIONS.md`), on every answer.
+/// The headers Zoho's recorded answers carry, which every answer of ours carries too.
 pub const RECORDED_HEADERS: &[(&str, &str)] = &[
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "SAMEORIGIN"),

@@ -8,7 +8,7 @@ use anyhow::Context;
 use bulkwrite_client::Client;
 use bulkwrite_core::ids::UserId;
 use bulkwrite_core::mapping::{UserDirectory, UserEntry};
-use bulkwrite_core::schema::mirror::{mirror_org, NON_RECORD_MODULES};
+use bulkwrite_core::schema::settings::{mirror_org, NON_RECORD_MODULES};
 use bulkwrite_core::schema::OrgSchema;
 use serde_json::Value;
 

@@ -147,7 +147,7 @@ pub async fn run_case(name: &str) {
     let file_id = upload(&server, &dir, &case["files"]).await;
     let (status, answer) = run_job(&server, version, &with_file_id(&case["job"], &file_id)).await;
     let expect = &case["expect"];
-    assert_eq!(status as u64, expect["status"].as_u64().unwrap_or(201), "{name}: {answer}");
+    assert_eq!(u64::from(status), expect["status"].as_u64().unwrap_or(201), "{name}: {answer}");
     if status != 201 {
         let expected = &expect["error"];
         assert_eq!(serde_json::to_string(&answer).unwrap(), serde_json::to_string(expected).unwrap(), "{name}");

@@ -345,7 +345,7 @@ async fn a_database_that_refuses_connections_for_a_while_is_waited_for_and_the_j
             (503, None) => unready = Some(down.elapsed()),
             (503, Some(_)) => {}
             (200, None) => {
-                assert!(down.elapsed() < Duration::from_secs(2), "/readyz still 200 after {:?}", down.elapsed())
+                assert!(down.elapsed() < Duration::from_secs(2), "/readyz still 200 after {:?}", down.elapsed());
             }
             _ => panic!("/readyz answered {status} {ready} {:?} into the outage, after 503 before", down.elapsed()),
         }

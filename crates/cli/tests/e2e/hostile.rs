@@ -39,7 +39,7 @@ fn assert_refused(status: u16, body: &Value, expected: (u16, &str), setting: &st
 }
 
 fn header_cell_csv(name: &str) -> Entry {
-    Entry::new(name, &[(&[b'x'; 1_000_000], 31), (b"\nSmith\n", 1)])
+    Entry::new(name, &[(&vec![b'x'; 1_000_000], 31), (b"\nSmith\n", 1)])
 }
 
 #[tokio::test]
@@ -61,7 +61,7 @@ async fn four_31_mb_header_cells_in_one_zip_are_refused_at_upload() {
 }
 
 fn commas(declared: Option<u64>) -> Vec<u8> {
-    let entry = Entry::new("leads.csv", &[(b"Last_Name,Company\n", 1), (&[b','; 1024 * 1024], 10 * 1024)]);
+    let entry = Entry::new("leads.csv", &[(b"Last_Name,Company\n", 1), (&vec![b','; 1024 * 1024], 10 * 1024)]);
     build(&[match declared {
         Some(size) => entry.declaring(size),
         None => entry,

@@ -1,4 +1,4 @@
-//! The org metadata endpoints (spec §10.1–10.4) in Zoho's shapes: org, users, modules, fields,
+//! The org metadata endpoints in Zoho's shapes: org, users, modules, fields,
 //! layouts, their errors and their empty (204) answers.
 
 use serde_json::{json, Value};

@@ -88,7 +88,7 @@ async fn the_three_recorded_failures_are_reproduced_exactly() {
         let content_type = response.headers()["content-type"].to_str().unwrap().to_string();
         let body: Value = response.json().await.unwrap();
         let name = recorded["name"].as_str().unwrap();
-        assert_eq!(status as u64, recorded["code"].as_u64().unwrap(), "{name}");
+        assert_eq!(u64::from(status), recorded["code"].as_u64().unwrap(), "{name}");
         assert_eq!(content_type, "application/json", "{name}");
         assert_eq!(serde_json::to_string(&body).unwrap(), serde_json::to_string(&recorded["body"]).unwrap(), "{name}");
     }

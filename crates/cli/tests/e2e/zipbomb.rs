@@ -83,7 +83,7 @@ pub fn build(entries: &[Entry]) -> Vec<u8> {
         data.extend_from_slice(&[0x03, 0x00]);
         let declared = entry.declared_size.unwrap_or(size);
         let offset = zip.len() as u64;
-        let zip64 = declared >= u32::MAX as u64 || data.len() as u64 >= u32::MAX as u64;
+        let zip64 = declared >= u64::from(u32::MAX) || data.len() as u64 >= u64::from(u32::MAX);
         let header = Header { name: &entry.name, crc: crc.finalize(), compressed: data.len() as u64, declared, zip64 };
         zip.extend_from_slice(&header.local());
         zip.extend_from_slice(&data);

@@ -62,6 +62,7 @@ pub(super) fn check(field: &Field, opts: &ConvertOptions<'_>, cases: &[(&str, Op
     }
 }
 
+#[allow(clippy::unnecessary_wraps)] // reads as the expected outcome in the case tables
 pub(super) fn ok(value: Value) -> Option<Value> {
     Some(value)
 }

@@ -1,6 +1,6 @@
 //! Structural reading of a create-job body: required keys first (`MISSING_REQUIRED_KEY`), then
-//! types and enumerated values (`INVALID_DATA`, `INVALID_CALLBACK_METHOD`), as spec §3.8 orders them.
-//! Unknown keys are ignored, as Zoho does.
+//! types and enumerated values (`INVALID_DATA`, `INVALID_CALLBACK_METHOD`), in that order (the
+//! first failure wins). Unknown keys are ignored, as Zoho does.
 
 use bulkwrite_wire::{
     ApiError, Callback, CreateJobRequest, DefaultValue, ErrorCode, FieldMapping, ModuleRef, Operation, ResourceRequest,

@@ -1,6 +1,6 @@
-//! Checks a read request against the org's schema and the uploaded file, in the order of spec
-//! §3.8: module → file → `find_by` → mappings → mandatory fields. The callback URL is checked by
-//! the caller before this runs (it needs DNS).
+//! Checks a read request against the org's schema and the uploaded file, in Zoho's order (the
+//! first failure wins): module → file → `find_by` → mappings → mandatory fields. The callback URL
+//! is checked by the caller before this runs (it needs DNS).
 
 use std::collections::{HashMap, HashSet};
 
@@ -16,6 +16,7 @@ use crate::zipfile::CsvEntry;
 
 /// What validation needs to know besides the request.
 pub struct ValidationContext<'a> {
+    /// The org's schema, which modules and fields are checked against.
     pub schema: &'a OrgSchema,
     /// CSV entries of the org's uploads named by the request, by `file_id`. Ids that name no
     /// upload of this org are simply absent.
@@ -24,6 +25,7 @@ pub struct ValidationContext<'a> {
     /// spec's code for an upload that no longer exists) where an unknown id answers
     /// `FILE_NOT_SUPPORTED` (the recorded exchange).
     pub expired_files: &'a HashSet<String>,
+    /// The server's bounds (columns and mappings per resource among them).
     pub limits: Limits,
 }
 
@@ -308,7 +310,7 @@ fn check_mapping(
         .detail("api_name", field.api_name.clone())
         .detail("json_path", format!("{path}.api_name")));
     }
-    checked.api_name = field.api_name.clone();
+    checked.api_name.clone_from(&field.api_name);
     check_index(mapping, csv, path)?;
     if mapping.find_by.is_some() && mapping.parent_column_index.is_some() {
         return Err(ApiError::new(ErrorCode::CoexistenceNotAllowed)

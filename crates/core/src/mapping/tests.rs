@@ -97,7 +97,10 @@ fn layout_mandatory_fields_apply_only_when_no_layout_is_mapped() {
         [(RowErrorCode::MandatoryNotFound, "Org")]
     );
     let with_layout = mapper(&leads_resource(), Operation::Insert).map_row(1, &row(&["Smith", "", "", "", "Standard"]));
-    assert!(with_layout.errors.is_empty(), "a named layout's extra mandatory fields are not enforced (spec §3.4)");
+    assert!(
+        with_layout.errors.is_empty(),
+        "a bulk insert into a named layout does not enforce its extra mandatory fields"
+    );
 }
 
 #[test]

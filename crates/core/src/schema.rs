@@ -6,7 +6,7 @@
 
 mod builder;
 mod custom_module;
-pub mod mirror;
+pub mod settings;
 pub mod standard;
 #[cfg(test)]
 mod tests;
@@ -15,47 +15,75 @@ pub use custom_module::{CustomModuleSpec, GENERATED_TYPE_CUSTOM, GENERATED_TYPE_
 
 use serde::{Deserialize, Serialize};
 
-/// Zoho's `data_type` values (spec §9).
+/// Zoho's `data_type` values, as its fields metadata names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DataType {
+    /// Single-line text.
     Text,
+    /// Multi-line text.
     Textarea,
+    /// An email address.
     Email,
+    /// A phone number (free text, digits and the usual punctuation).
     Phone,
+    /// A URL.
     Website,
+    /// One value of a list.
     Picklist,
+    /// Several values of a list, `;`-separated in a CSV cell.
     #[serde(rename = "multiselectpicklist")]
     MultiSelectPicklist,
+    /// A calendar date.
     Date,
+    /// A date and time with a zone offset.
     #[serde(rename = "datetime")]
     DateTime,
+    /// A whole number (32-bit).
     Integer,
+    /// A whole number (64-bit).
     #[serde(rename = "bigint")]
     BigInt,
+    /// A decimal number.
     Double,
+    /// An amount in the org's currency.
     Currency,
+    /// A percentage.
     Percent,
+    /// `true` or `false`.
     Boolean,
+    /// A reference to a record of another module.
     Lookup,
+    /// The record's owner, a user.
     #[serde(rename = "ownerlookup")]
     OwnerLookup,
+    /// A reference to a user.
     #[serde(rename = "userlookup")]
     UserLookup,
+    /// The record's layout.
     Layout,
+    /// A number Zoho assigns; never written by imports.
     #[serde(rename = "autonumber")]
     AutoNumber,
+    /// A value Zoho computes from other fields; never written by imports.
     Formula,
+    /// A value Zoho aggregates from related records; never written by imports.
     RollupSummary,
+    /// Rows of a subform module held by the record.
     Subform,
+    /// References to several records of another module (through a linking module).
     #[serde(rename = "multiselectlookup")]
     MultiSelectLookup,
+    /// References to several users.
     #[serde(rename = "multiuserlookup")]
     MultiUserLookup,
+    /// An attached file; not importable.
     #[serde(rename = "fileupload")]
     FileUpload,
+    /// An attached image; not importable.
     #[serde(rename = "imageupload")]
     ImageUpload,
+    /// The record's picture; not importable.
     #[serde(rename = "profileimage")]
     ProfileImage,
     /// Any other Zoho type (mirrored orgs may carry types we do not import).
@@ -135,9 +163,13 @@ impl DataType {
 /// One field of a module.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Field {
+    /// Zoho's id of the field, a 19-digit string.
     pub id: String,
+    /// The name the API uses (`Last_Name`).
     pub api_name: String,
+    /// The label shown to people (`Last Name`).
     pub field_label: String,
+    /// The field's type, which decides how cells convert.
     pub data_type: DataType,
     /// Maximum length in characters (text-like) or digits (numbers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -157,6 +189,7 @@ pub struct Field {
     /// Not writable through the API (system or computed fields).
     #[serde(default)]
     pub read_only: bool,
+    /// Whether the org added the field (as opposed to a standard one).
     #[serde(default)]
     pub custom_field: bool,
     /// Picklist and multi-select picklist values, in display order.
@@ -181,8 +214,11 @@ impl Field {
 /// A layout: its name and the fields it makes mandatory beyond the system-mandatory ones.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Layout {
+    /// Zoho's id of the layout.
     pub id: String,
+    /// The layout's name (`Standard`).
     pub name: String,
+    /// API names of the fields this layout makes mandatory.
     #[serde(default)]
     pub mandatory_fields: Vec<String>,
 }
@@ -190,10 +226,15 @@ pub struct Layout {
 /// A module of the org.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Module {
+    /// Zoho's id of the module.
     pub id: String,
+    /// The name the API uses (`Leads`).
     pub api_name: String,
+    /// The module's name as Zoho lists it.
     pub module_name: String,
+    /// The label of one record (`Lead`).
     pub singular_label: String,
+    /// The label of several records (`Leads`).
     pub plural_label: String,
     /// `default` for standard modules, `custom` for custom ones, `subform` for subform modules.
     pub generated_type: String,
@@ -201,7 +242,9 @@ pub struct Module {
     pub bulk_write: bool,
     /// The field whose value names a record (lookup display and `find_by` by name).
     pub display_field: String,
+    /// Every field of the module.
     pub fields: Vec<Field>,
+    /// Every layout, the default one first.
     pub layouts: Vec<Layout>,
 }
 
@@ -214,6 +257,7 @@ impl Module {
             .or_else(|| self.fields.iter().find(|f| f.api_name.eq_ignore_ascii_case(api_name)))
     }
 
+    /// A field by API name, exact match only, for editing.
     pub fn field_mut(&mut self, api_name: &str) -> Option<&mut Field> {
         self.fields.iter_mut().find(|f| f.api_name == api_name)
     }
@@ -245,6 +289,7 @@ impl Module {
 /// All modules of one org.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct OrgSchema {
+    /// Every module of the org.
     pub modules: Vec<Module>,
 }
 
@@ -257,6 +302,7 @@ impl OrgSchema {
             .or_else(|| self.modules.iter().find(|m| m.api_name.eq_ignore_ascii_case(api_name)))
     }
 
+    /// A module by API name (case-insensitive), for editing.
     pub fn module_mut(&mut self, api_name: &str) -> Option<&mut Module> {
         self.modules.iter_mut().find(|m| m.api_name.eq_ignore_ascii_case(api_name))
     }
@@ -265,23 +311,34 @@ impl OrgSchema {
 /// A custom field declared in configuration or through the admin API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomFieldSpec {
+    /// The module the field is added to.
     pub module: String,
+    /// The field's API name (letters, digits, `_`, starting with a letter).
     pub api_name: String,
+    /// The label; the API name with `_` as spaces when absent.
     #[serde(default)]
     pub field_label: Option<String>,
+    /// The field's type.
     pub data_type: DataType,
+    /// Maximum length; the type's default when absent.
     #[serde(default)]
     pub length: Option<u32>,
+    /// Digits after the decimal point; the type's default when absent.
     #[serde(default)]
     pub decimal_place: Option<u32>,
+    /// Whether the field is a duplicate check.
     #[serde(default)]
     pub unique: bool,
+    /// Whether the field is system-mandatory.
     #[serde(default)]
     pub mandatory: bool,
+    /// Picklist values, in display order.
     #[serde(default)]
     pub pick_list_values: Vec<String>,
+    /// Whether the picklist refuses values it does not list.
     #[serde(default)]
     pub restricted_picklist: bool,
+    /// The related module of a lookup field.
     #[serde(default)]
     pub lookup_module: Option<String>,
 }
@@ -289,10 +346,18 @@ pub struct CustomFieldSpec {
 /// Why a custom field or custom module could not be added.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SchemaError {
+    /// No module has that API name.
     #[error("module '{0}' does not exist")]
     UnknownModule(String),
+    /// The declaration names a standard field, which cannot be redefined.
     #[error("field '{field}' of module '{module}' is a standard field and cannot be redefined")]
-    StandardField { module: String, field: String },
+    StandardField {
+        /// The module named.
+        module: String,
+        /// The standard field's API name.
+        field: String,
+    },
+    /// The API name has characters Zoho does not allow, or starts with something other than a letter.
     #[error("'{0}' is not a valid field API name (letters, digits and '_', starting with a letter)")]
     BadApiName(String),
     /// A custom module was declared with the name of a standard module.
@@ -303,7 +368,12 @@ pub enum SchemaError {
     InvalidParentModule(String),
     /// The field already exists and cannot be replaced by this declaration.
     #[error("module '{module}' already has a field '{field}' that this declaration would replace")]
-    FieldConflict { module: String, field: String },
+    FieldConflict {
+        /// The module named.
+        module: String,
+        /// The field's API name.
+        field: String,
+    },
 }
 
 impl OrgSchema {

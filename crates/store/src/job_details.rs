@@ -1,6 +1,6 @@
 //! Jobs as Zoho shows them: the job-details document of a stored job.
 
-use bulkwrite_core::details::{download_url, render_job_details, JobView, ResourceCounts};
+use bulkwrite_core::job_details::{download_url, render_job_details, JobView, ResourceCounts};
 use bulkwrite_core::version::ApiVersion;
 use bulkwrite_wire::{JobDetails, UserRef};
 

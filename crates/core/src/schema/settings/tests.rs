@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::schema::standard::standard_schema;
-use crate::schema::{CustomFieldSpec, CustomModuleSpec};
+use crate::schema::{CustomFieldSpec, CustomModuleSpec, DataType, Field, Layout, Module, OrgSchema};
 
 fn profiles() -> Vec<ProfileRef> {
     vec![

@@ -1,57 +1,13 @@
-//! Small helpers over the driver: cached statements, typed column reads, jobs read back, the
-//! lease fence.
+//! A job read back from its row (with its resources), and the lease fence on that row.
 
 use bulkwrite_core::ids::{JobId, OrgId, UserId};
 use bulkwrite_core::state::{JobState, ResourceState};
 use bulkwrite_store::*;
 use deadpool_postgres::GenericClient;
-use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::Row;
 
-use crate::{json_error, pg_error, signed, unsigned};
-
-/// Statement parameters.
-pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
-
-/// Runs a cached statement and returns its rows.
-pub(crate) async fn query<C: GenericClient>(client: &C, sql: &str, params: Params<'_>) -> StoreResult<Vec<Row>> {
-    let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
-    client.query(&statement, params).await.map_err(pg_error)
-}
-
-/// Runs a cached statement that returns at most one row.
-pub(crate) async fn query_opt<C: GenericClient>(client: &C, sql: &str, params: Params<'_>) -> StoreResult<Option<Row>> {
-    let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
-    client.query_opt(&statement, params).await.map_err(pg_error)
-}
-
-/// Runs a cached statement that returns exactly one row.
-pub(crate) async fn query_one<C: GenericClient>(client: &C, sql: &str, params: Params<'_>) -> StoreResult<Row> {
-    let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
-    client.query_one(&statement, params).await.map_err(pg_error)
-}
-
-/// Runs a cached statement; returns the rows it changed.
-pub(crate) async fn execute<C: GenericClient>(client: &C, sql: &str, params: Params<'_>) -> StoreResult<u64> {
-    let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
-    client.execute(&statement, params).await.map_err(pg_error)
-}
-
-/// Column `index` of `row`; a value of the wrong type or a NULL where none belongs is corrupt.
-pub(crate) fn get<'a, T: FromSql<'a>>(row: &'a Row, index: usize) -> StoreResult<T> {
-    row.try_get(index).map_err(|e| StoreError::Corrupt(format!("column {index}: {e}")))
-}
-
-/// An unsigned id or counter stored as `BIGINT`.
-pub(crate) fn get_u64(row: &Row, index: usize) -> StoreResult<u64> {
-    unsigned(get::<i64>(row, index)?, "stored number")
-}
-
-/// An unsigned count stored as `INTEGER`.
-pub(crate) fn get_u32(row: &Row, index: usize) -> StoreResult<u32> {
-    let value: i32 = get(row, index)?;
-    u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("stored count {value}")))
-}
+use crate::statements::{get, get_u32, get_u64, query, query_opt};
+use crate::{json_error, signed, unsigned};
 
 /// The job columns [`read_job`] expects, in order.
 pub(crate) const JOB_COLUMNS: &str = "id, org, created_by, api_version, spec_json, state, attempts, \

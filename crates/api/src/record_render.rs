@@ -1,10 +1,10 @@
-//! Records as the records API writes them (spec §10.5): every field of the module, lookups as
+//! Records as Zoho's records API writes them: every field of the module, lookups as
 //! `{name, id}` objects, times in the org's zone.
 
 use std::collections::HashMap;
 
-use bulkwrite_core::details::format_time;
 use bulkwrite_core::ids::UserId;
+use bulkwrite_core::job_details::format_time;
 use bulkwrite_core::schema::Module;
 use bulkwrite_store::{StoredRecord, User};
 use serde_json::{json, Map, Value};

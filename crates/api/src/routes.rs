@@ -10,7 +10,7 @@ pub mod jobs;
 pub mod metadata;
 pub mod oauth;
 pub mod observe;
-pub mod records;
+pub mod records_read;
 pub mod records_write;
 pub mod upload;
 mod upload_guard;

@@ -1,5 +1,5 @@
 //! A schema in Zoho's metadata shapes: `settings/modules`, `settings/fields?module=X` and
-//! `settings/layouts?module=X` (spec §10.3–10.4, Zoho's v2–v8 docs). [`super::mirror_org`] reads
+//! `settings/layouts?module=X` (as Zoho's v2–v8 docs show them). [`super::mirror_org`] reads
 //! these back into the same schema.
 //!
 //! Ids we have no record of are derived, never random, so answers are stable: [`derived_id`]
@@ -16,7 +16,9 @@ use crate::schema::{DataType, Field, Layout, Module, OrgSchema};
 /// A profile of the org, as modules, fields and layouts list them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileRef {
+    /// The profile's name (`Administrator`).
     pub name: String,
+    /// The profile's id, a 19-digit string.
     pub id: String,
 }
 

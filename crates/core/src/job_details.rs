@@ -13,29 +13,43 @@ use crate::version::ApiVersion;
 /// A resource's progress, as the renderer needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResourceCounts {
+    /// Where the resource is.
     pub state: ResourceState,
+    /// Rows that created a record.
     pub added: u64,
+    /// Rows that updated a record.
     pub updated: u64,
+    /// Rows skipped.
     pub skipped: u64,
 }
 
 /// Everything job details show.
 #[derive(Debug, Clone)]
 pub struct JobView<'a> {
+    /// The job's id.
     pub id: JobId,
+    /// The job's state, written as Zoho's status word.
     pub state: JobState,
+    /// What the job was asked to do.
     pub spec: &'a JobSpec,
+    /// Progress per resource, in the spec's order.
     pub resources: &'a [ResourceCounts],
+    /// The encoding the file was read with, once known.
     pub character_encoding: Option<&'a str>,
+    /// The user who created the job.
     pub created_by: UserRef,
+    /// When the job was created.
     pub created_at: DateTime<Utc>,
+    /// The org's zone, which times are written in.
     pub time_zone: chrono_tz::Tz,
     /// Present once the result file exists.
     pub download_url: Option<String>,
+    /// The API version of the request, which decides the document's shape.
     pub version: ApiVersion,
 }
 
-/// ISO 8601 with the zone's offset at that instant, seconds precision (`DECISIONS.md`).
+/// ISO 8601 with the zone's offset at that instant, seconds precision, as Zoho writes every time
+/// (`2026-11-28T15:30:58+05:30`).
 pub fn format_time(instant: DateTime<Utc>, time_zone: chrono_tz::Tz) -> String {
     instant.with_timezone(&time_zone).format("%Y-%m-%dT%H:%M:%S%:z").to_string()
 }

@@ -1,6 +1,7 @@
-//! What the metadata endpoints (spec §10.1–10.4) answer besides the schema documents: the org,
-//! its users, and the profiles and roles they name. Modules, fields and layouts are rendered by
-//! `bulkwrite_core::schema::mirror`, which also reads them back when mirroring a real org.
+//! What the metadata endpoints (org, users, modules, fields, layouts) answer besides the schema
+//! documents: the org, its users, and the profiles and roles they name. Modules, fields and layouts
+//! are rendered by `bulkwrite_core::schema::settings`, which also reads them back when mirroring a
+//! real org.
 //!
 //! Profiles and roles are not stored, only their names (on each user), so their ids are derived:
 //! `derived_id("profile:<org id>:<name>")` and `derived_id("role:<org id>:<name>")`, 19-digit
@@ -9,7 +10,7 @@
 pub mod org;
 pub mod users;
 
-use bulkwrite_core::schema::mirror::{derived_id, ProfileRef};
+use bulkwrite_core::schema::settings::{derived_id, ProfileRef};
 use bulkwrite_store::{Org, User};
 
 /// Profiles every org has, in Zoho's order; profiles named only by users follow.

@@ -1,5 +1,5 @@
 //! Zoho's standard modules as a new org has them: fields, types, lengths, system-mandatory and
-//! duplicate-check fields (spec §9), and one `Standard` layout per module.
+//! duplicate-check fields, as Zoho documents them, and one `Standard` layout per module.
 //!
 //! Ids are assigned sequentially in module order, so new modules are only ever appended: the
 //! record modules bulk write accepts first, then the non-record modules it refuses (`Notes`,

@@ -1,4 +1,5 @@
-//! `GET /crm/{v}/{module}` and `GET /crm/{v}/{module}/{id}` (spec §10.5), so an import can be checked.
+//! `GET /crm/{v}/{module}` and `GET /crm/{v}/{module}/{id}` (Zoho's records API), so an import can be
+//! checked.
 
 use std::collections::HashMap;
 
@@ -14,9 +15,9 @@ use bulkwrite_wire::records::{PageInfo, RecordsPage};
 use bulkwrite_wire::{ApiError, ErrorCode};
 
 use crate::auth::Auth;
-use crate::error::{ApiResult, Failure};
-use crate::paths::{version, ZPath};
-use crate::records::RenderContext;
+use crate::error::{ApiResult, ErrorResponse};
+use crate::paths::{version, PathParams};
+use crate::record_render::RenderContext;
 use crate::response::{json_response, no_content};
 use crate::AppState;
 
@@ -37,9 +38,9 @@ fn page_token(offset: u64, expiry: chrono::DateTime<chrono::Utc>) -> String {
     text.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
-fn read_page_token(token: &str, now: chrono::DateTime<chrono::Utc>) -> Result<u64, Failure> {
+fn read_page_token(token: &str, now: chrono::DateTime<chrono::Utc>) -> Result<u64, ErrorResponse> {
     let invalid = || {
-        Failure(
+        ErrorResponse(
             ApiError::with_message(ErrorCode::InvalidData, "the page_token given seems to be invalid")
                 .detail("param", "page_token"),
         )
@@ -53,7 +54,7 @@ fn read_page_token(token: &str, now: chrono::DateTime<chrono::Utc>) -> Result<u6
     let (offset, expiry) =
         (offset.parse::<u64>().map_err(|_| invalid())?, expiry.parse::<i64>().map_err(|_| invalid())?);
     if expiry < now.timestamp() {
-        return Err(Failure(
+        return Err(ErrorResponse(
             ApiError::with_message(ErrorCode::InvalidData, "the page_token has expired").detail("param", "page_token"),
         ));
     }
@@ -62,13 +63,13 @@ fn read_page_token(token: &str, now: chrono::DateTime<chrono::Utc>) -> Result<u6
 
 pub async fn get_record(
     State(state): State<AppState>,
-    ZPath((path_version, module_name, record_id)): ZPath<(String, String, String)>,
+    PathParams((path_version, module_name, record_id)): PathParams<(String, String, String)>,
     auth: Auth,
 ) -> ApiResult<Response> {
     version(&path_version)?;
     let (module, ctx) = module_context(&state, &auth, &module_name).await?;
     let id = RecordId::parse(&record_id).ok_or_else(|| {
-        Failure(
+        ErrorResponse(
             ApiError::with_message(ErrorCode::InvalidData, "the id given seems to be invalid").detail("api_name", "id"),
         )
     })?;
@@ -88,7 +89,7 @@ async fn add_subforms(
     ctx: &RenderContext,
     id: RecordId,
     rendered: &mut serde_json::Map<String, serde_json::Value>,
-) -> Result<(), Failure> {
+) -> Result<(), ErrorResponse> {
     let subforms: Vec<(String, String)> = ctx
         .module
         .fields
@@ -113,13 +114,13 @@ async fn add_subforms(
 
 pub async fn list_records(
     State(state): State<AppState>,
-    ZPath((path_version, module_name)): ZPath<(String, String)>,
+    PathParams((path_version, module_name)): PathParams<(String, String)>,
     auth: Auth,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> ApiResult<Response> {
     let api_version = version(&path_version)?;
     let (module, ctx) = module_context(&state, &auth, &module_name).await?;
-    let Query(params) = query.map_err(|_| Failure(ApiError::new(ErrorCode::InvalidData)))?;
+    let Query(params) = query.map_err(|_| ErrorResponse(ApiError::new(ErrorCode::InvalidData)))?;
     let listing = Listing::read(&params, api_version, state.clock.now())?;
     let page = state.store.list_records(auth.0.org, &module.api_name, &listing.query).await?;
     if page.records.is_empty() {
@@ -143,9 +144,9 @@ pub async fn list_records(
 }
 
 /// The module `name` of the org, once the token may read its records.
-pub(crate) async fn readable_module(state: &AppState, auth: &Auth, name: &str) -> Result<Module, Failure> {
+pub(crate) async fn readable_module(state: &AppState, auth: &Auth, name: &str) -> Result<Module, ErrorResponse> {
     let schema = state.store.org_schema(auth.0.org).await?;
-    let invalid_module = || Failure(ApiError::new(ErrorCode::InvalidModule).detail("api_name", "module"));
+    let invalid_module = || ErrorResponse(ApiError::new(ErrorCode::InvalidModule).detail("api_name", "module"));
     let module = schema.module(name).cloned().ok_or_else(invalid_module)?;
     let lower = module.api_name.to_ascii_lowercase();
     auth.require(&[
@@ -157,7 +158,7 @@ pub(crate) async fn readable_module(state: &AppState, auth: &Auth, name: &str) -
     Ok(module)
 }
 
-async fn module_context(state: &AppState, auth: &Auth, name: &str) -> Result<(Module, RenderContext), Failure> {
+async fn module_context(state: &AppState, auth: &Auth, name: &str) -> Result<(Module, RenderContext), ErrorResponse> {
     let module = readable_module(state, auth, name).await?;
     let users = state.store.users(auth.0.org).await?.into_iter().map(|u| (u.id, u)).collect();
     let org = state.store.get_org(auth.0.org).await?;
@@ -176,24 +177,24 @@ impl Listing {
         params: &HashMap<String, String>,
         api_version: ApiVersion,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Listing, Failure> {
+    ) -> Result<Listing, ErrorResponse> {
         let invalid = |name: &str| {
-            Failure(ApiError::new(ErrorCode::InvalidData).detail("api_name", name).detail("param_name", name))
+            ErrorResponse(ApiError::new(ErrorCode::InvalidData).detail("api_name", name).detail("param_name", name))
         };
         let fields: Option<Vec<String>> = params
             .get("fields")
             .map(|list| list.split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_string).collect());
         if fields.is_none() && api_version >= ApiVersion::V3 {
-            return Err(Failure(ApiError::new(ErrorCode::RequiredParamMissing).detail("param", "fields")));
+            return Err(ErrorResponse(ApiError::new(ErrorCode::RequiredParamMissing).detail("param", "fields")));
         }
         if fields.as_ref().is_some_and(|f| f.len() > MAX_FIELDS) {
-            return Err(Failure(
+            return Err(ErrorResponse(
                 ApiError::with_message(ErrorCode::LimitExceeded, "fields limit exceeded")
                     .detail("limit", MAX_FIELDS)
                     .detail("param", "fields"),
             ));
         }
-        let number = |name: &str, default: u32| -> Result<u32, Failure> {
+        let number = |name: &str, default: u32| -> Result<u32, ErrorResponse> {
             match params.get(name) {
                 None => Ok(default),
                 Some(text) => text.trim().parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| invalid(name)),
@@ -235,7 +236,7 @@ impl Listing {
         };
         let reach = u64::from(page) * u64::from(per_page);
         if offset.is_none() && reach > DISCRETE_PAGINATION_LIMIT && api_version >= ApiVersion::V3 {
-            return Err(Failure(
+            return Err(ErrorResponse(
                 ApiError::new(ErrorCode::DiscretePaginationLimitExceeded).detail("limit", DISCRETE_PAGINATION_LIMIT),
             ));
         }

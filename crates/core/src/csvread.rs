@@ -92,6 +92,7 @@ pub enum CsvError {
     TooLarge {
         /// The data row being read (1-based); `None` for the header.
         row: Option<u64>,
+        /// The bound reached.
         bound: Bound,
     },
     /// Reading failed (I/O error from the underlying reader or malformed CSV), with 1-based data

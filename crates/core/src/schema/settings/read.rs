@@ -1,6 +1,6 @@
 //! Mirroring a real Zoho org: the JSON its `settings/modules`, `settings/fields?module=X` and
-//! `settings/layouts?module=X` answer with → an [`OrgSchema`]; and the other way round, the
-//! rendering of a schema in those shapes ([`render`]), which the metadata endpoints serve.
+//! `settings/layouts?module=X` answer with → an [`OrgSchema`]. (The other way round, the
+//! rendering of a schema in those shapes, is the sibling module `render`.)
 //!
 //! What is read (everything else is ignored, so a real org's answers can be fed unchanged):
 //!
@@ -29,21 +29,13 @@
 //! The display field is the one flagged `display_field: true`, else the module's usual one
 //! (`Full_Name`, `Account_Name`, `Deal_Name`, `Name`, `Subject`, …).
 
-mod render;
-#[cfg(test)]
-mod tests;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::{Map, Value};
 
-pub use render::{
-    derived_id, layout_api_name, picklist_value_id, render_fields, render_layouts, render_modules, ProfileRef,
-};
-
-use super::{DataType, Field, Layout, Module, OrgSchema, GENERATED_TYPE_SUBFORM};
 use crate::convert::default_length;
+use crate::schema::{DataType, Field, Layout, Module, OrgSchema, GENERATED_TYPE_SUBFORM};
 
 /// Modules Zoho lists as API-supported that hold no importable records.
 pub const NON_RECORD_MODULES: &[&str] = &[
@@ -90,26 +82,69 @@ const DEFAULT_DISPLAY_FIELDS: &[(&str, &str)] = &[
 pub enum MirrorError {
     /// A document is neither `{"<key>": [...]}` nor a bare array.
     #[error("{document}: expected an object with a '{key}' array (or the bare array)")]
-    NotAList { document: String, key: &'static str },
+    NotAList {
+        /// Which document (`settings/modules`, `settings/fields of Leads`, …).
+        document: String,
+        /// The key its list should be under (`modules`, `fields`, `layouts`).
+        key: &'static str,
+    },
     /// A required key is missing or has the wrong type.
     #[error("{at}: '{key}' is missing or is not {expected}")]
-    BadKey { at: String, key: &'static str, expected: &'static str },
+    BadKey {
+        /// Where in the documents (`settings/modules: modules[3]`).
+        at: String,
+        /// The key.
+        key: &'static str,
+        /// What it should be (`a string`, `an object`, …).
+        expected: &'static str,
+    },
     /// Fields or layouts were given for a module that settings/modules does not list as API-supported.
     #[error("{document} given for module '{module}', which settings/modules does not list as an API-supported module")]
-    UnknownModule { document: &'static str, module: String },
+    UnknownModule {
+        /// `fields` or `layouts`.
+        document: &'static str,
+        /// The module the document was given for.
+        module: String,
+    },
+    /// settings/modules lists a module twice.
     #[error("module '{0}' is listed twice in settings/modules")]
     DuplicateModule(String),
+    /// A module's fields document lists a field twice.
     #[error("module '{module}' has two fields named '{field}'")]
-    DuplicateField { module: String, field: String },
+    DuplicateField {
+        /// The module's API name.
+        module: String,
+        /// The field's API name.
+        field: String,
+    },
     /// A layout requires a field the module's fields document does not have.
     #[error(
         "layout '{layout}' of module '{module}' requires field '{field}', which the module's fields do not include"
     )]
-    UnknownLayoutField { module: String, layout: String, field: String },
+    UnknownLayoutField {
+        /// The module's API name.
+        module: String,
+        /// The layout's name.
+        layout: String,
+        /// The field it requires.
+        field: String,
+    },
+    /// A file of an export directory could not be read.
     #[error("cannot read {path}: {message}")]
-    Io { path: String, message: String },
+    Io {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A file of an export directory is not JSON.
     #[error("{path} is not valid JSON: {message}")]
-    Json { path: String, message: String },
+    Json {
+        /// The file.
+        path: String,
+        /// The parser's complaint.
+        message: String,
+    },
 }
 
 /// Builds the schema of a real org from its metadata answers. `fields_by_module` and

@@ -17,12 +17,15 @@ pub const ID_FIELD: &str = "id";
 /// A validated job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobSpec {
+    /// Insert, update or upsert.
     pub operation: Operation,
     /// Echo of the top-level `ignore_empty`.
     pub ignore_empty: Option<bool>,
     /// The encoding the client asked for, if any.
     pub character_encoding: Option<String>,
+    /// Where the job's details are sent when it finishes.
     pub callback: Option<Callback>,
+    /// The resources, in request order: the parent first, then its children.
     pub resources: Vec<ResourceSpec>,
 }
 
@@ -31,12 +34,15 @@ pub struct JobSpec {
 pub struct ResourceSpec {
     /// The module's canonical API name.
     pub module: String,
+    /// Zoho's id of the module (echoed in v2.1+ job details).
     pub module_id: String,
+    /// The upload holding the CSV.
     pub file_id: String,
     /// The CSV inside the zip this resource reads.
     pub csv_name: String,
     /// Echo of `file_names`.
     pub file_names: Option<Vec<String>>,
+    /// The field that finds the record to update (update and upsert).
     pub find_by: Option<String>,
     /// Echo of the resource's own `ignore_empty`.
     pub ignore_empty: Option<bool>,
@@ -60,8 +66,11 @@ pub struct ResourceSpec {
 /// the child row belongs to the record made from the parent row with that value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParentLink {
+    /// The child's link field, by API name.
     pub field: String,
+    /// The child CSV's column holding the parent's value.
     pub index: u32,
+    /// The parent CSV's column whose value the child column matches.
     pub parent_column_index: u32,
     /// The parent resource's module.
     pub parent_module: String,

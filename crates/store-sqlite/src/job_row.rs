@@ -1,4 +1,4 @@
-//! Reading jobs back from rows.
+//! A job read back from its row (with its resources), and the lease check on that row.
 
 use bulkwrite_core::ids::{JobId, OrgId, UserId};
 use bulkwrite_core::state::{JobState, ResourceState};

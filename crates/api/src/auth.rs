@@ -11,7 +11,7 @@ use bulkwrite_wire::{ApiError, ErrorCode};
 
 pub use scope::{scope_covers, ALL_SCOPES};
 
-use crate::error::Failure;
+use crate::error::ErrorResponse;
 use crate::AppState;
 
 /// An authenticated request.
@@ -20,13 +20,13 @@ pub struct Auth(pub Principal);
 
 impl Auth {
     /// Fails with `OAUTH_SCOPE_MISMATCH` unless one granted scope covers one of `required`.
-    pub fn require(&self, required: &[&str]) -> Result<(), Failure> {
+    pub fn require(&self, required: &[&str]) -> Result<(), ErrorResponse> {
         let granted = &self.0.scopes;
         let covered = required.iter().any(|need| granted.iter().any(|have| scope_covers(have, need)));
         if covered {
             return Ok(());
         }
-        Err(Failure(ApiError::new(ErrorCode::OauthScopeMismatch)))
+        Err(ErrorResponse(ApiError::new(ErrorCode::OauthScopeMismatch)))
     }
 }
 
@@ -39,9 +39,9 @@ fn bearer(value: &str) -> Option<&str> {
 }
 
 impl FromRequestParts<AppState> for Auth {
-    type Rejection = Failure;
+    type Rejection = ErrorResponse;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Auth, Failure> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Auth, ErrorResponse> {
         let header = parts.headers.get(AUTHORIZATION).and_then(|value| value.to_str().ok());
         let Some(token) = header.and_then(bearer) else {
             return Err(ErrorCode::AuthenticationFailure.into());
