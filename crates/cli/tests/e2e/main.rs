@@ -17,6 +17,7 @@ mod metadata;
 mod multinode;
 mod oauth;
 mod observe;
+mod query;
 mod records_api;
 mod retention;
 mod sdk;
