@@ -74,6 +74,22 @@ async fn read_back(server: &Server) {
 async fn an_import_reads_back_through_search_and_coql_on_sqlite() {
     let server = Server::start(&[]).await;
     read_back(&server).await;
+    // The same reads through the CLI.
+    let work = crate::cli::Workspace::new();
+    let (status, found) = work.json(&server, &["records", "search", "Leads", "--email", "ng@acme.example"]);
+    assert_eq!(status, 0, "{found}");
+    assert_eq!(names(&found), ["Ng"]);
+    let criteria = "((Company:equals:Acme \\(EU\\))or(No_of_Employees:equals:10))";
+    let (_, found) = work.json(&server, &["records", "search", "Leads", "--criteria", criteria]);
+    assert_eq!(names(&found), ["Quist", "Olsen"], "{found}");
+    let query = "select Last_Name from Leads where Company = 'Zylker'";
+    let (status, found) = work.json(&server, &["records", "coql", query]);
+    assert_eq!((status, names(&found)), (0, vec!["Abe"]), "{found}");
+    assert_eq!(found["info"], json!({"count": 1, "more_records": false}));
+    let text = crate::cli::stdout(&work.run(&server, &["records", "coql", query]));
+    assert!(text.lines().any(|l| l.starts_with("Last_Name") && l.ends_with("Abe")), "{text}");
+    let (status, refused) = work.json(&server, &["records", "coql", "select from"]);
+    assert_eq!((status, refused["error"]["code"].as_str()), (1, Some("SYNTAX_ERROR")), "{refused}");
 }
 
 #[tokio::test]
