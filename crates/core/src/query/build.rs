@@ -144,7 +144,14 @@ impl<'a> Builder<'a> {
             ValueKind::Date => date(value).map(Operand::Date),
             ValueKind::DateTime => self.date_time(value).map(Operand::DateTime),
             ValueKind::Boolean => boolean(value).map(Operand::Boolean),
-            ValueKind::Reference => reference(value).map(Operand::Id),
+            // Search names lookups by the looked-up record's name too (`Account_Name:equals:Zylker`).
+            ValueKind::Reference => match reference(value) {
+                Some(id) => Some(Operand::Id(id)),
+                None if self.surface == Surface::Search && matches!(column, Column::Data { .. }) => {
+                    text(value).filter(|name| !name.trim().is_empty()).map(Operand::Text)
+                }
+                None => None,
+            },
         }
     }
 
