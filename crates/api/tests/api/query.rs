@@ -163,6 +163,10 @@ async fn coql_refusals() {
         post(&api, "/crm/v4/coql", json!({"select_query": "select id from Leads where id is not null limit 201"}))
             .await;
     assert_eq!(answer.status, 204, "v4 allows 2,000 a call");
+    let answer = api.get("/crm/v2/coql", FULL).await;
+    assert_eq!((answer.status.as_u16(), answer.json()["code"].clone()), (400, json!("INVALID_REQUEST_METHOD")));
+    let answer = api.call("POST", "/crm/v2/coql", FULL, Body::from("select id from Leads")).await;
+    assert_eq!((answer.status.as_u16(), answer.json()["code"].clone()), (400, json!("INVALID_DATA")));
     let answer = api
         .call(
             "POST",
