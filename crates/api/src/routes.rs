@@ -1,6 +1,7 @@
 //! One module per resource, handlers named after Zoho's operations.
 
 pub mod admin;
+pub mod coql;
 pub mod download;
 pub mod extensions;
 pub mod fallback;
@@ -12,5 +13,6 @@ pub mod oauth;
 pub mod observe;
 pub mod records_read;
 pub mod records_write;
+pub mod search;
 pub mod upload;
 mod upload_guard;

@@ -11,6 +11,7 @@ mod api {
     mod expiry;
     mod jobs;
     mod oauth;
+    mod query;
     mod records;
     mod upload;
 }

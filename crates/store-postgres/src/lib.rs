@@ -61,6 +61,7 @@ mod listen;
 mod migrate;
 mod oauth;
 mod orgs;
+mod query;
 mod records;
 mod results;
 mod retention;

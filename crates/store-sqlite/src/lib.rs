@@ -18,6 +18,7 @@ mod migrate;
 mod oauth;
 mod orgs;
 mod pool;
+mod query;
 mod records;
 mod results;
 mod retention;

@@ -71,7 +71,9 @@ macro_rules! conformance_tests {
             uploads_expire_unless_a_job_needs_them,
             results_expire_and_their_rows_go,
             sweeps_at_once_expire_each_file_once,
-            a_job_and_a_sweep_never_both_win_an_upload
+            a_job_and_a_sweep_never_both_win_an_upload,
+            selects_compare_typed_values,
+            selects_sort_page_and_count
         );
     };
     ($factory:expr) => {
@@ -84,6 +86,7 @@ mod health;
 mod in_flight;
 mod jobs;
 mod orgs;
+mod query;
 mod records;
 mod retention;
 
@@ -92,6 +95,7 @@ pub use health::*;
 pub use in_flight::*;
 pub use jobs::*;
 pub use orgs::*;
+pub use query::*;
 pub use records::*;
 pub use retention::*;
 

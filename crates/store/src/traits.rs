@@ -14,6 +14,7 @@
 use async_trait::async_trait;
 use bulkwrite_core::ids::{FileId, JobId, OrgId, RecordId, UserId};
 use bulkwrite_core::lookup::{LookupHit, LookupQuery};
+use bulkwrite_core::query::{Filter, Select};
 use bulkwrite_core::schema::OrgSchema;
 
 use crate::chunk_order::ChunkOrder;
@@ -236,6 +237,12 @@ pub trait RecordStore: Send + Sync {
     async fn list_records(&self, org: OrgId, module: &str, query: &RecordQuery) -> StoreResult<RecordPage>;
     /// How many records of `module` the org has.
     async fn count_records(&self, org: OrgId, module: &str) -> StoreResult<u64>;
+    /// Records of `module` that `select` picks, in its order, run inside the database (never by
+    /// loading the module): typed comparisons as `bulkwrite_core::query` describes, parameters
+    /// bound, system columns read from their own columns.
+    async fn select_records(&self, org: OrgId, module: &str, select: &Select) -> StoreResult<Vec<StoredRecord>>;
+    /// How many records of `module` match `filter`.
+    async fn count_matching(&self, org: OrgId, module: &str, filter: &Filter) -> StoreResult<u64>;
     /// Records of `query.module` whose `query.field` matches one of `query.values`, as
     /// `(normalised value, hit)` pairs (see `bulkwrite_core::lookup`). A field name that is not
     /// an API name (letters, digits, `_`) is [`StoreError::NotFound`].
