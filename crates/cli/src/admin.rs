@@ -155,7 +155,7 @@ pub enum AdminCommand {
 }
 
 fn print(value: &Value) {
-    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    out!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
 }
 
 fn org_of(args: &AdminArgs, default: Option<OrgId>) -> anyhow::Result<OrgId> {
@@ -196,7 +196,7 @@ async fn run_command(admin: &Admin, args: &AdminArgs, org: Option<OrgId>) -> any
     match args.command.clone() {
         AdminCommand::Grant { scopes, client_id, redirect_uri, user } => {
             let request = NewGrantRequest { client_id, user_id: user, scopes, redirect_uri };
-            println!("{}", admin.create_grant(org_of(args, org)?, request).await?);
+            out!("{}", admin.create_grant(org_of(args, org)?, request).await?);
         }
         AdminCommand::Orgs => {
             let orgs = admin.orgs().await?;
@@ -242,7 +242,7 @@ async fn run_command(admin: &Admin, args: &AdminArgs, org: Option<OrgId>) -> any
         }
         AdminCommand::SetPassword { user, password } => {
             admin.set_password(org_of(args, org)?, &user, &password).await?;
-            println!("password set");
+            out!("password set");
         }
         AdminCommand::CreateClient { name, kind, redirect_uris } => {
             let client = admin

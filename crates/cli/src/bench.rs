@@ -284,7 +284,7 @@ fn report(label: &str, rows: usize, trips: &[Trip]) {
     totals.sort_by(f64::total_cmp);
     let best = trips.iter().min_by(|a, b| a.total.total_cmp(&b.total)).expect("at least one run");
     let median = totals[totals.len() / 2];
-    println!(
+    out!(
         "{label:<7} {rows:>8} rows  total best {:>8.1} ms  median {:>8.1} ms  (upload {:.1}, create {:.1}, run {:.1}, download {:.1}; server job {:.0} ms)",
         best.total,
         median,
@@ -299,7 +299,7 @@ fn report(label: &str, rows: usize, trips: &[Trip]) {
 /// The insert's server job beside a hand-written binary `COPY` of the rows it wrote.
 fn report_baseline(measured: baseline::Measured, inserts: &[Trip]) {
     let job = baseline::best(inserts.iter().map(|t| t.server_job));
-    println!(
+    out!(
         "        hand-written binary COPY of the first insert's {} records and {} keys, best of {} (one after each insert):",
         measured.records, measured.keys, measured.rounds
     );
@@ -308,7 +308,7 @@ fn report_baseline(measured: baseline::Measured, inserts: &[Trip]) {
         ("into bulkwrite's tables (indexes, one tx)", measured.schema_ms),
     ];
     for (target, ms) in targets {
-        println!("          {target:<44} {ms:>7.1} ms; best server job {job:.0} ms is {:.2}x", job / ms);
+        out!("          {target:<44} {ms:>7.1} ms; best server job {job:.0} ms is {:.2}x", job / ms);
     }
 }
 
@@ -319,7 +319,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         let http = reqwest::Client::builder().no_proxy().build()?;
         let mut callbacks = CallbackReceiver::start().await?;
         let backend = if args.database_url.is_some() { "PostgreSQL" } else { "SQLite" };
-        println!("bulkwrite bench on {backend}: {} run(s) per size, rows {:?}", args.runs, args.rows);
+        out!("bulkwrite bench on {backend}: {} run(s) per size, rows {:?}", args.runs, args.rows);
         for rows in &args.rows {
             let scratch = match &args.database_url {
                 Some(url) => Some(ScratchDatabase::create(url).await?),
@@ -369,7 +369,7 @@ async fn bench_size(
     if args.upsert {
         report("upsert", rows, &upserts);
     }
-    println!(
+    out!(
         "        server peak RSS over all runs of this size: {}",
         rss.map(|r| format!("{r:.1} MiB")).unwrap_or_else(|| "n/a".into())
     );

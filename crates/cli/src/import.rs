@@ -282,19 +282,15 @@ impl Summary {
             [one] => format!("job {one}"),
             many => format!("{} jobs", many.len()),
         };
-        println!(
-            "{} {} rows of {file} into {module} ({jobs_text})",
-            output.paint("imported", Colour::Bold),
-            grouped(rows)
-        );
+        out!("{} {} rows of {file} into {module} ({jobs_text})", output.paint("imported", Colour::Bold), grouped(rows));
         let green = |n: u64| output.paint(&format!("{:>10}", grouped(n)), Colour::Green);
-        println!("  {:<24}{}", "added", green(self.added));
-        println!("  {:<24}{}", "updated", green(self.updated));
+        out!("  {:<24}{}", "added", green(self.added));
+        out!("  {:<24}{}", "updated", green(self.updated));
         let skipped_colour = if self.skipped > 0 { Colour::Yellow } else { Colour::Green };
-        println!("  {:<24}{}", "skipped", output.paint(&format!("{:>10}", grouped(self.skipped)), skipped_colour));
+        out!("  {:<24}{}", "skipped", output.paint(&format!("{:>10}", grouped(self.skipped)), skipped_colour));
         for (code, count) in &self.by_code {
-            println!("    {:<22}{:>10}", code, grouped(*count));
+            out!("    {:<22}{:>10}", code, grouped(*count));
         }
-        println!("result: {}", path.display());
+        out!("result: {}", path.display());
     }
 }

@@ -47,9 +47,9 @@ pub async fn cancel(id: &str, connect_args: &ConnectArgs, output: Output) -> any
     if cancelled.stopped {
         let state = output.paint(&cancelled.job.state, Colour::Red);
         let error = cancelled.job.error.clone().unwrap_or_default();
-        println!("job {id} {state} (Zoho status {}): {error}", cancelled.job.status);
+        out!("job {id} {state} (Zoho status {}): {error}", cancelled.job.status);
     } else {
-        println!("job {id} is stopping (now {}); `bulkwrite jobs show {id}` follows it", cancelled.job.state);
+        out!("job {id} is stopping (now {}); `bulkwrite jobs show {id}` follows it", cancelled.job.state);
     }
     Ok(0)
 }
@@ -70,18 +70,27 @@ pub async fn list(args: &ListArgs, output: Output) -> anyhow::Result<i32> {
         return Ok(0);
     }
     if list.jobs.is_empty() {
-        println!("no jobs");
+        out!("no jobs");
         return Ok(0);
     }
-    println!(
+    out!(
         "{:<19}  {:<11}  {:<9}  {:<6}  {:<16}  {:<25}  {:>8}  {:>8}  {:>8}  {:>8}",
-        "ID", "STATUS", "STATE", "OP", "MODULES", "CREATED", "ROWS", "ADDED", "UPDATED", "SKIPPED"
+        "ID",
+        "STATUS",
+        "STATE",
+        "OP",
+        "MODULES",
+        "CREATED",
+        "ROWS",
+        "ADDED",
+        "UPDATED",
+        "SKIPPED"
     );
     for job in &list.jobs {
-        println!("{}", table_row(job, output));
+        out!("{}", table_row(job, output));
     }
     if list.info.more_records {
-        println!("more on page {} (--page {})", list.info.page + 1, list.info.page + 1);
+        out!("more on page {} (--page {})", list.info.page + 1, list.info.page + 1);
     }
     Ok(0)
 }

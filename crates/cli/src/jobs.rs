@@ -98,7 +98,7 @@ fn show(details: &JobDetails, output: Output) {
         "FAILED" => Colour::Red,
         _ => Colour::Yellow,
     };
-    println!(
+    out!(
         "job {}  {}  {}  created {}",
         details.id,
         output.paint(&details.status, colour),
@@ -107,7 +107,7 @@ fn show(details: &JobDetails, output: Output) {
     );
     for resource in &details.resource {
         let count = |n: Option<u64>| n.map(grouped).unwrap_or_else(|| "-".to_string());
-        println!(
+        out!(
             "  {:<16} {:<12} rows {:>8}  added {:>8}  updated {:>8}  skipped {:>8}",
             resource.module.api_name(),
             resource.status,
@@ -118,7 +118,7 @@ fn show(details: &JobDetails, output: Output) {
         );
     }
     if let Some(result) = &details.result {
-        println!("result: {}", result.download_url);
+        out!("result: {}", result.download_url);
     }
 }
 
@@ -150,7 +150,7 @@ pub async fn run_result(args: ResultArgs, output: Output) -> anyhow::Result<i32>
             "skipped": skipped,
         }));
     } else {
-        println!(
+        out!(
             "wrote {} ({} rows: added {added}, updated {updated}, skipped {skipped})",
             path.display(),
             grouped(rows as u64)

@@ -161,19 +161,19 @@ fn zipped_size(path: &PathBuf) -> anyhow::Result<u64> {
 fn print(args: &LintArgs, report: &Report, output: Output) {
     let name = args.file.display();
     if let Some(refusal) = &report.refusal {
-        println!(
+        out!(
             "{} {name} → {} ({}): the job would be refused",
             output.paint("✗", Colour::Red),
             args.job.module,
             args.job.operation
         );
-        println!("  {}: {}", output.paint(&refusal.code, Colour::Red), refusal.message);
-        println!("  (rows are checked once the job itself is valid)");
+        out!("  {}: {}", output.paint(&refusal.code, Colour::Red), refusal.message);
+        out!("  (rows are checked once the job itself is valid)");
         return;
     }
     let rows = &report.rows;
     let (mark, colour) = if rows.errors > 0 { ("✗", Colour::Red) } else { ("✓", Colour::Green) };
-    println!(
+    out!(
         "{} {name} → {} ({}): {}, {} in {}, {}",
         output.paint(mark, colour),
         args.job.module,
@@ -185,20 +185,20 @@ fn print(args: &LintArgs, report: &Report, output: Output) {
     );
     for note in &report.file_notes {
         let colour = if note.warning { Colour::Yellow } else { Colour::Red };
-        println!("  file: {}: {}", output.paint(&note.code, colour), note.message);
+        out!("  file: {}: {}", output.paint(&note.code, colour), note.message);
     }
     for problem in &rows.problems {
         let place = problem.row.map(|row| format!("row {row}")).unwrap_or_else(|| "file".to_string());
         let column = problem.column.as_deref().map(|c| format!(", column \"{c}\"")).unwrap_or_default();
         let colour = if problem.warning { Colour::Yellow } else { Colour::Red };
-        println!("  {place}{column}: {}: {}", output.paint(&problem.code, colour), problem.message);
+        out!("  {place}{column}: {}: {}", output.paint(&problem.code, colour), problem.message);
     }
     let shown = rows.problems.len() as u64;
     if rows.errors + rows.warnings > shown {
-        println!("  … and {} more (--max-problems N shows more)", grouped(rows.errors + rows.warnings - shown));
+        out!("  … and {} more (--max-problems N shows more)", grouped(rows.errors + rows.warnings - shown));
     }
     if rows.lookup_cells > 0 {
-        println!(
+        out!(
             "  not checked: {} lookup cells, which the import matches against the org's records",
             grouped(rows.lookup_cells)
         );

@@ -1,5 +1,17 @@
 //! `bulkwrite`: runs the server, and (as a client of bulkwrite or of Zoho) drives bulk write jobs.
 
+/// `println!` for client commands: a line on stdout, and a quiet end (status 141, as a shell
+/// reports SIGPIPE) when the reader has gone away (`bulkwrite … | head`), as Unix tools end,
+/// instead of a panic on the closed pipe. Rust leaves SIGPIPE ignored, and this needs no `unsafe`.
+macro_rules! out {
+    () => {
+        $crate::output::write_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_line(format_args!($($arg)*))
+    };
+}
+
 mod admin;
 /// `bulkwrite bench`: a developer's tool, built only with `--features bench`.
 #[cfg(feature = "bench")]
@@ -76,20 +88,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// Client commands end quietly when their reader goes away (`bulkwrite … | head`), as Unix tools
-/// do, instead of failing on a closed pipe. The server keeps Rust's default of ignoring SIGPIPE.
-#[allow(unsafe_code)] // the workspace's one `unsafe`: std offers no safe way to set a signal's disposition
-fn default_sigpipe() {
-    // SAFETY: restoring the default disposition of one signal, before any thread is started.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-}
-
 fn run(command: Command, output: Output) -> anyhow::Result<i32> {
-    if !matches!(command, Command::Serve(_)) {
-        default_sigpipe();
-    }
     let client_runtime = || tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
     match command {
         Command::Serve(args) => {

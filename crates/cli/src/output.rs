@@ -6,6 +6,22 @@ use std::io::IsTerminal;
 use bulkwrite_client::Progress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
+/// Writes one line to stdout (the `out!` macro). A reader that has gone away ends the command
+/// quietly with status 141, what a shell reports for SIGPIPE; any other write error ends it with
+/// a message and status 1.
+pub fn write_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout.write_fmt(args).and_then(|()| stdout.write_all(b"\n"));
+    if let Err(error) = written {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("error: cannot write to stdout: {error}");
+        std::process::exit(1);
+    }
+}
+
 /// Output settings of one command.
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
@@ -47,7 +63,7 @@ impl Output {
 
     /// Prints a JSON document on stdout.
     pub fn json(self, value: &serde_json::Value) {
-        println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+        out!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
     }
 }
 

@@ -99,17 +99,17 @@ fn print_found(output: Output, data: Vec<Record>, more_records: bool) {
         return;
     }
     if data.is_empty() {
-        println!("no records match");
+        out!("no records match");
         return;
     }
     for (index, record) in data.iter().enumerate() {
         if index > 0 {
-            println!();
+            out!();
         }
         print_record(record);
     }
     if more_records {
-        println!("\n(more records match: ask for the next page)");
+        out!("\n(more records match: ask for the next page)");
     }
 }
 
@@ -121,6 +121,6 @@ fn print_record(record: &Record) {
             Value::String(text) => text.clone(),
             other => other.to_string(),
         };
-        println!("{key:<width$}  {text}");
+        out!("{key:<width$}  {text}");
     }
 }

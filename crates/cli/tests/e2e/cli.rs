@@ -288,6 +288,38 @@ E,Co,e@lint.example,,,admin@bulkwrite.local\n";
     );
 }
 
+/// `bulkwrite … | head`: when the reader closes the pipe, the command ends quietly with the status a
+/// shell reports for SIGPIPE (141), without a panic on stderr, as Unix tools end.
+#[tokio::test]
+async fn a_reader_closing_the_pipe_ends_the_command_quietly() {
+    use std::io::BufRead;
+    let server = Server::start(&[]).await;
+    let work = Workspace::new();
+    let mut csv = String::from("Last_Name,Company,Email\n");
+    for i in 0..5000 {
+        csv.push_str(&format!("L{i},,lead{i}@pipe.example\n"));
+    }
+    work.write("many.csv", &csv);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bulkwrite"))
+        .args(["lint", "many.csv", "--module", "Leads", "--max-problems", "100000"])
+        .current_dir(&work.dir)
+        .env("HOME", work.dir.join("home"))
+        .env("BULKWRITE_SERVER", &server.base)
+        .env("BULKWRITE_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn bulkwrite");
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(!first.is_empty(), "the command wrote a first line");
+    // The reader is gone: the rest of the 5,000 problem lines (far more than a pipe holds) meet a closed pipe.
+    let output = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(141), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
 #[tokio::test]
 async fn lint_explains_a_job_the_server_would_refuse_and_passes_a_clean_file() {
     let server = Server::start(&[]).await;
