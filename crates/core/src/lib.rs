@@ -20,6 +20,7 @@ pub mod lookup;
 pub mod mapping;
 pub mod picklist;
 pub mod plan;
+pub mod readspec;
 pub mod result;
 pub mod schema;
 pub mod state;
