@@ -253,6 +253,7 @@ pub trait Store:
     + CallbackStore
     + HealthStore
     + RetentionStore
+    + crate::read::ReadStore
     + Send
     + Sync
     + 'static
@@ -269,6 +270,7 @@ impl<T> Store for T where
         + CallbackStore
         + HealthStore
         + RetentionStore
+        + crate::read::ReadStore
         + Send
         + Sync
         + 'static
