@@ -5,6 +5,7 @@
 //! stores and what its details echo.
 
 mod columns;
+mod criteria;
 mod parse;
 mod token;
 #[cfg(test)]
@@ -17,6 +18,7 @@ use serde_json::Value;
 use crate::version::ApiVersion;
 
 pub use columns::{plan_columns, Column, ColumnSource, USER_ATTRIBUTES};
+pub use criteria::{criteria_filter, MAX_COMPARISONS, MAX_DEPTH};
 pub use parse::{parse_read_body, validate_read, ReadContext};
 pub use token::PageToken;
 

@@ -144,6 +144,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         config: Arc::new(api_config),
         job_queued: Arc::clone(&wakeup.jobs),
         metrics: telemetry::install_metrics(),
+        read_downloads: Default::default(),
     };
     let app = if config.role.serves_api() { bulkwrite_api::router(state) } else { bulkwrite_api::health_router(state) };
     // Without TCP_NODELAY, small last segments of an answer wait for the peer's delayed ACK.

@@ -116,3 +116,56 @@ pub trait ReadStore: Send + Sync {
         now: Timestamp,
     ) -> StoreResult<()>;
 }
+
+impl crate::model::Job {
+    /// A read job's details document (`None` for a write job), in the shape of `version`:
+    /// `result` once it completed (the page it wrote) or failed (`error_message`).
+    pub fn read_details(
+        &self,
+        org: &crate::model::Org,
+        creator_name: String,
+        version: bulkwrite_core::version::ApiVersion,
+    ) -> Option<bulkwrite_wire::read::ReadDetailsBody> {
+        use bulkwrite_core::state::JobState;
+        use bulkwrite_wire::read::{read_state, ReadDetailsBody, ReadJobDetails, ReadResultBody, READ_OPERATION};
+        let read = self.read.as_ref()?;
+        let state = match self.state {
+            JobState::Queued if self.attempts == 0 => read_state::ADDED,
+            JobState::Queued => read_state::QUEUED,
+            JobState::Running => read_state::IN_PROGRESS,
+            JobState::Succeeded => read_state::COMPLETED,
+            JobState::Failed | JobState::Cancelled => read_state::FAILURE,
+        };
+        let result = match (self.state, &read.outcome) {
+            (JobState::Succeeded, Some(outcome)) => Some(ReadResultBody {
+                page: Some(read.spec.page),
+                per_page: Some(read.spec.per_page),
+                count: Some(outcome.count),
+                download_url: Some(format!("/crm/bulk/{}/read/{}/result", version.as_str(), self.id)),
+                more_records: Some(outcome.more_records),
+                next_page_token: outcome.next_page_token.clone(),
+                error_message: None,
+            }),
+            (JobState::Failed | JobState::Cancelled, _) => Some(ReadResultBody {
+                error_message: Some(serde_json::json!({
+                    "code": "INTERNAL_ERROR",
+                    "message": self.error.clone().unwrap_or_else(|| "the export failed".to_string()),
+                })),
+                ..ReadResultBody::default()
+            }),
+            _ => None,
+        };
+        let zone: chrono_tz::Tz = org.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let details = ReadJobDetails {
+            id: self.id.to_string(),
+            operation: READ_OPERATION.to_string(),
+            state: state.to_string(),
+            query: read.spec.query_echo(version),
+            created_by: bulkwrite_wire::UserRef { id: self.created_by.to_string(), name: creator_name },
+            created_time: bulkwrite_core::details::format_time(self.created_at, zone),
+            file_type: read.spec.file_type.as_str().to_string(),
+            result,
+        };
+        Some(ReadDetailsBody { data: vec![details] })
+    }
+}

@@ -26,6 +26,7 @@
 
 mod callback;
 mod cancel;
+mod export;
 mod heartbeat;
 mod in_flight;
 pub mod observe;
@@ -208,7 +209,11 @@ impl Worker {
         let span = tracing::error_span!("job", job = %id, org = %org);
         let outcome = async {
             tracing::info!(attempt = job.attempts, "job claimed");
-            let outcome = pipeline::run_job(&self.ctx, job, lease, shutdown).await;
+            // One queue, one runtime: the kind of job decides how it reads and writes.
+            let outcome = match job.kind() {
+                bulkwrite_store::JobKind::Write => pipeline::run_job(&self.ctx, job, lease, shutdown).await,
+                bulkwrite_store::JobKind::Read => export::run_read_job(&self.ctx, job, lease, shutdown).await,
+            };
             tracing::info!(?outcome, "job run ended");
             observe::record_run_end(&self.ctx, org, id, outcome).await;
             outcome

@@ -71,7 +71,7 @@ pub async fn download_result(
 
 /// The expired link's answer: `RESOURCE_NOT_FOUND` from the wire table (404, a code every SDK
 /// knows), with Zoho's download-host words as the message and as `x-info`.
-fn link_not_valid() -> Response {
+pub(crate) fn link_not_valid() -> Response {
     let error = ApiError::with_message(ErrorCode::ResourceNotFound, LINK_NOT_VALID);
     let status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::NOT_FOUND);
     let mut body = serde_json::Map::new();

@@ -94,7 +94,7 @@ pub async fn get_job(
 }
 
 /// Refuses callback URLs that are not safe to call; a host that does not resolve yet is fine.
-async fn check_callback(state: &AppState, url: &str) -> Result<(), Failure> {
+pub(crate) async fn check_callback(state: &AppState, url: &str) -> Result<(), Failure> {
     let policy = &state.config.callback_policy;
     let target = policy.check_url(url)?;
     if target.literal.is_some() || target.host_allowed {

@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod metadata;
 pub mod oauth;
 pub mod observe;
+pub mod reads;
 pub mod records;
 pub mod records_write;
 pub mod upload;

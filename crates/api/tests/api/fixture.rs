@@ -153,6 +153,7 @@ impl Api {
             config: Arc::new(config),
             job_queued: Arc::new(tokio::sync::Notify::new()),
             metrics: None,
+            read_downloads: Default::default(),
         };
         Api { router: bulkwrite_api::router(state), store, dir, _temp: temp }
     }
