@@ -2,7 +2,8 @@
 //!
 //! Owns: ids, the org schema, job-spec validation, CSV reading (encoding, delimiter), column
 //! mapping, per-type value conversion, chunk planning (insert, update, upsert, duplicates),
-//! result rows, job details and the job state machine.
+//! result rows, job details, the job state machine, and the typed queries (filters, sorting,
+//! paging) that search, COQL and Bulk Read run in the store.
 //! Must not: use tokio, a database or HTTP. Everything here works on `impl Read` / `impl Write`
 //! and plain values, so the worker, the API, every store backend and the CLI's `lint` share one
 //! implementation of Zoho's rules.
@@ -20,6 +21,7 @@ pub mod lookup;
 pub mod mapping;
 pub mod picklist;
 pub mod plan;
+pub mod query;
 pub mod readspec;
 pub mod result;
 pub mod schema;

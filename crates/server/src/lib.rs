@@ -232,6 +232,7 @@ fn api_config(config: &Config, base_url: &str, admin_key: Option<&str>) -> ApiCo
         admin_key: admin_key.map(str::to_string),
         access_token_seconds: config.access_token_seconds,
         result_retention: config.retention.results,
+        read_page_records: config.read_page_records,
     }
 }
 

@@ -60,6 +60,7 @@ mod listen;
 mod migrate;
 mod oauth;
 mod orgs;
+mod query;
 mod reads;
 mod records;
 mod results;

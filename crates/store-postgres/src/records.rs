@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use bulkwrite_core::ids::{OrgId, RecordId, UserId};
 use bulkwrite_core::lookup::{normalize_value, LookupBy, LookupHit, LookupQuery};
+use bulkwrite_core::query::{Filter, Select};
 use bulkwrite_core::result::ResultRow;
 use bulkwrite_store::*;
 use serde_json::{Map, Value};
@@ -78,6 +79,25 @@ impl RecordStore for PgStore {
             &[&signed(org.get()), &module],
         )
         .await?;
+        get_u64(&row, 0)
+    }
+
+    async fn select_records(&self, org: OrgId, module: &str, select: &Select) -> StoreResult<Vec<StoredRecord>> {
+        let mut sql = crate::query::Sql::new(signed(org.get()), module);
+        sql.text = format!("SELECT {RECORD_COLUMNS} FROM records WHERE org = $1 AND module = $2");
+        crate::query::select_tail(&mut sql, select);
+        let conn = self.conn().await?;
+        // Not a cached statement: each query's shape is its own.
+        let rows = conn.query(sql.text.as_str(), &sql.params()).await.map_err(pg_error)?;
+        rows.iter().map(read_record).collect()
+    }
+
+    async fn count_matching(&self, org: OrgId, module: &str, filter: &Filter) -> StoreResult<u64> {
+        let mut sql = crate::query::Sql::new(signed(org.get()), module);
+        let condition = crate::query::filter(&mut sql, filter);
+        sql.text = format!("SELECT COUNT(*) FROM records WHERE org = $1 AND module = $2 AND {condition}");
+        let conn = self.conn().await?;
+        let row = conn.query_one(sql.text.as_str(), &sql.params()).await.map_err(pg_error)?;
         get_u64(&row, 0)
     }
 

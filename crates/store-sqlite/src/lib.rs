@@ -17,6 +17,7 @@ mod migrate;
 mod oauth;
 mod orgs;
 mod pool;
+mod query;
 mod reads;
 mod records;
 mod results;

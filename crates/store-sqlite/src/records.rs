@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use bulkwrite_core::ids::{OrgId, RecordId, UserId};
 use bulkwrite_core::lookup::{normalize_value, LookupBy, LookupHit, LookupQuery};
+use bulkwrite_core::query::{Filter, Select};
 use bulkwrite_store::*;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
@@ -73,6 +74,34 @@ impl RecordStore for SqliteStore {
                     |row| row.get(0),
                 )
                 .map_err(db_error)?;
+            Ok(count as u64)
+        })
+        .await
+    }
+
+    async fn select_records(&self, org: OrgId, module: &str, select: &Select) -> StoreResult<Vec<StoredRecord>> {
+        let mut sql = crate::query::Sql::new(org.get() as i64, module);
+        sql.text = format!("SELECT {RECORD_COLUMNS} FROM records WHERE org = ?1 AND module = ?2");
+        crate::query::select_tail(&mut sql, select);
+        self.run(move |conn| {
+            let mut statement = conn.prepare(&sql.text).map_err(db_error)?;
+            let rows = statement.query_map(params_from_iter(sql.args), read_record).map_err(db_error)?;
+            let mut records = Vec::new();
+            for row in rows {
+                records.push(row.map_err(db_error)??);
+            }
+            Ok(records)
+        })
+        .await
+    }
+
+    async fn count_matching(&self, org: OrgId, module: &str, filter: &Filter) -> StoreResult<u64> {
+        let mut sql = crate::query::Sql::new(org.get() as i64, module);
+        let condition = crate::query::filter(&mut sql, filter);
+        sql.text = format!("SELECT COUNT(*) FROM records WHERE org = ?1 AND module = ?2 AND {condition}");
+        self.run(move |conn| {
+            let count: i64 =
+                conn.query_row(&sql.text, params_from_iter(sql.args), |row| row.get(0)).map_err(db_error)?;
             Ok(count as u64)
         })
         .await

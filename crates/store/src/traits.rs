@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use bulkwrite_core::ids::{FileId, JobId, OrgId, RecordId, UserId};
 use bulkwrite_core::lookup::{LookupHit, LookupQuery};
+use bulkwrite_core::query::{Filter, Select};
 use bulkwrite_core::schema::OrgSchema;
 
 use crate::error::StoreResult;
@@ -174,6 +175,12 @@ pub trait RecordStore: Send + Sync {
     async fn get_record(&self, org: OrgId, module: &str, id: RecordId) -> StoreResult<Option<StoredRecord>>;
     async fn list_records(&self, org: OrgId, module: &str, query: &RecordQuery) -> StoreResult<RecordPage>;
     async fn count_records(&self, org: OrgId, module: &str) -> StoreResult<u64>;
+    /// Records of `module` that `select` picks, in its order, run inside the database (never by
+    /// loading the module): typed comparisons as `bulkwrite_core::query` describes, parameters
+    /// bound, system columns read from their own columns.
+    async fn select_records(&self, org: OrgId, module: &str, select: &Select) -> StoreResult<Vec<StoredRecord>>;
+    /// How many records of `module` match `filter`.
+    async fn count_matching(&self, org: OrgId, module: &str, filter: &Filter) -> StoreResult<u64>;
     /// Records of `query.module` whose `query.field` matches one of `query.values`, as
     /// `(normalised value, hit)` pairs (see `bulkwrite_core::lookup`).
     async fn find_records(&self, org: OrgId, query: &LookupQuery) -> StoreResult<Vec<(String, LookupHit)>>;

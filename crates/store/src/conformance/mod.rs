@@ -62,7 +62,9 @@ macro_rules! conformance_tests {
             read_parts_commit_in_order_under_the_lease,
             a_taken_over_read_job_resumes_after_its_last_part,
             completing_a_read_job_keeps_its_outcome_and_queues_its_callback,
-            a_failed_read_job_queues_its_callback
+            a_failed_read_job_queues_its_callback,
+            selects_compare_typed_values,
+            selects_sort_page_and_count
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
@@ -81,6 +83,7 @@ mod health;
 mod in_flight;
 mod jobs;
 mod orgs;
+mod query;
 mod reads;
 mod records;
 mod retention;
@@ -90,6 +93,7 @@ pub use health::*;
 pub use in_flight::*;
 pub use jobs::*;
 pub use orgs::*;
+pub use query::*;
 pub use reads::*;
 pub use records::*;
 pub use retention::*;
