@@ -148,7 +148,7 @@ fn invalid_param(name: &str) -> Failure {
 
 /// The `module` parameter; missing or empty is `REQUIRED_PARAM_MISSING` (details
 /// `{"param":"module"}`, `{"param_name":"module"}` in v8 as its docs show).
-fn module_param(params: &HashMap<String, String>, api_version: ApiVersion) -> Result<&str, Failure> {
+pub(crate) fn module_param(params: &HashMap<String, String>, api_version: ApiVersion) -> Result<&str, Failure> {
     match params.get("module").map(|m| m.trim()).filter(|m| !m.is_empty()) {
         Some(name) => Ok(name),
         None => {

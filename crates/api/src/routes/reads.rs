@@ -156,9 +156,7 @@ pub async fn get_custom_views(
     let api_version = version(&path_version)?;
     auth.require(&["ZohoCRM.settings.custom_views.READ"])?;
     let Query(params) = query.map_err(|_| Failure(ApiError::new(ErrorCode::InvalidData)))?;
-    let Some(name) = params.get("module").map(|m| m.trim()).filter(|m| !m.is_empty()) else {
-        return Err(Failure(ApiError::new(ErrorCode::RequiredParamMissing).detail("param_name", "module")));
-    };
+    let name = crate::routes::metadata::module_param(&params, api_version)?;
     let schema = state.store.org_schema(auth.0.org).await?;
     let module = schema.module(name).ok_or_else(|| Failure(ApiError::new(ErrorCode::InvalidModule)))?;
     let view = crate::reads::all_view(module, api_version);
