@@ -23,6 +23,9 @@
 //!   it never reached as `UNPROCESSED`, read again from the upload within the reader's bound.
 //! - the retention sweeper deletes a blob only after the transaction that expired its file
 //!   committed, and never an upload an unfinished job names.
+//! - a Bulk Read job runs in the same queue (`export`): each part of its export is stored as
+//!   a blob, then committed with its checkpoint under the lease, so a resumed export continues
+//!   after the last committed part; memory holds one part at a time.
 
 mod callback;
 mod cancel;
@@ -48,6 +51,7 @@ use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 
 pub use callback::{CallbackDispatcher, PER_RECEIVER};
+pub use export::PART_RECORDS;
 pub use heartbeat::CANCEL_POLL;
 pub use retention::{RetentionConfig, SweepReport, Sweeper, DEFAULT_RETENTION};
 
@@ -86,6 +90,9 @@ pub struct WorkerConfig {
     pub callbacks: CallbackConfig,
     /// How a job that fails transiently (disk full, database unreachable) waits and gives up.
     pub transient: TransientConfig,
+    /// Records per committed part of a Bulk Read export (memory per part; a resumed export
+    /// repeats at most one part's reading).
+    pub read_part_records: u32,
 }
 
 /// Backoff between claims of a job that failed transiently.
@@ -138,6 +145,7 @@ impl Default for WorkerConfig {
                 concurrency: DEFAULT_CALLBACK_CONCURRENCY,
             },
             transient: TransientConfig::default(),
+            read_part_records: export::PART_RECORDS,
         }
     }
 }
