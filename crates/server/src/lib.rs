@@ -219,7 +219,7 @@ fn worker_config(config: &Config, base_url: &str) -> WorkerConfig {
             cap: config.transient_retry_cap,
             budget: config.transient_budget,
         },
-        read_part_records: bulkwrite_worker::PART_RECORDS,
+        read_part_records: config.read_part_records,
     }
 }
 
