@@ -158,3 +158,24 @@ async fn an_export_killed_with_sigkill_completes_after_a_restart_with_every_reco
     let ids: Vec<u64> = rows[1..].iter().map(|r| r[0].parse().unwrap()).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "in id order");
 }
+
+#[tokio::test]
+async fn bulkwrite_export_joins_every_page_into_one_csv() {
+    let server = Server::start(&[("BULKWRITE_READ_PAGE_RECORDS", "4")]).await;
+    import_leads(&server, 30).await;
+    let shell = crate::cli::Workspace::new();
+    let args = ["export", "--module", "Leads", "--fields", "Last_Name,Email", "--criteria", "Email:ends_with:@corp.example",
+        "-o", "leads.csv", "--poll", "0.05"];
+    let (code, summary) = shell.json(&server, &args);
+    assert_eq!(code, 0, "{summary}");
+    assert_eq!((&summary["records"], &summary["pages"]), (&json!(10), &json!(3)), "{summary}");
+    let text = shell.read("leads.csv");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("id,Last_Name,Email"), "the header once");
+    let names: Vec<String> = lines.map(|l| l.split(',').nth(1).unwrap().to_string()).collect();
+    let expected: Vec<String> = (1..=10).map(|n| format!("Read {:05}", n * 3)).collect();
+    assert_eq!(names, expected, "every page, in id order");
+    let refused = shell.run(&server, &["export", "--module", "Leads", "--criteria", "Email:greater_than:x", "--json"]);
+    assert_eq!(crate::cli::code(&refused), 1);
+    assert!(crate::cli::stdout(&refused).contains("INVALID_DATA"), "{}", crate::cli::stdout(&refused));
+}
