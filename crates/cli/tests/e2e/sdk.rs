@@ -246,3 +246,13 @@ async fn python_bulk_read_access_token() {
 async fn python_bulk_read_refresh_token() {
     run_script(Sdk::Python, "bulk_read", "refresh").await;
 }
+
+#[tokio::test]
+async fn node_bulk_read_access_token() {
+    run_script(Sdk::Node, "bulk_read", "access").await;
+}
+
+#[tokio::test]
+async fn node_bulk_read_refresh_token() {
+    run_script(Sdk::Node, "bulk_read", "refresh").await;
+}
