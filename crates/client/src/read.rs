@@ -5,7 +5,9 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use bulkwrite_wire::read::{read_state, CreateReadRequest, CreatedRead, ReadCreatedBody, ReadDetailsBody, ReadJobDetails, ReadQuery};
+use bulkwrite_wire::read::{
+    read_state, CreateReadRequest, CreatedRead, ReadCreatedBody, ReadDetailsBody, ReadJobDetails, ReadQuery,
+};
 use bulkwrite_wire::{Callback, ModuleRef};
 use serde_json::{json, Value};
 
@@ -54,8 +56,11 @@ impl BulkRead {
     /// as `{"api_name"}` objects later).
     pub fn to_request(&self, version: ApiVersion) -> CreateReadRequest {
         let objects = version != ApiVersion::V2;
-        let module =
-            if objects { ModuleRef::Object { api_name: self.module.clone(), id: None } } else { ModuleRef::Name(self.module.clone()) };
+        let module = if objects {
+            ModuleRef::Object { api_name: self.module.clone(), id: None }
+        } else {
+            ModuleRef::Name(self.module.clone())
+        };
         let condition = |(field, comparator, value): &(String, String, Value)| {
             if objects {
                 json!({"field": {"api_name": field}, "comparator": comparator, "value": value})
@@ -101,7 +106,11 @@ impl Client {
         let build = |http: &reqwest::Client| Ok(http.post(&url).json(request));
         let response = self.inner.send(Safety::Unsafe, true, build).await?;
         let body: ReadCreatedBody = read_json_required(response).await?;
-        body.data.into_iter().next().map(|action| action.details).ok_or_else(|| Error::Decode("an empty data list".into()))
+        body.data
+            .into_iter()
+            .next()
+            .map(|action| action.details)
+            .ok_or_else(|| Error::Decode("an empty data list".into()))
     }
 
     /// A read job's details: `GET /crm/bulk/{v}/read/{id}`.

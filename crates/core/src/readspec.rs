@@ -7,9 +7,9 @@
 mod columns;
 mod criteria;
 mod parse;
-mod token;
 #[cfg(test)]
 mod tests;
+mod token;
 
 use bulkwrite_wire::{Callback, ModuleRef};
 use serde::{Deserialize, Serialize};

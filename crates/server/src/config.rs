@@ -365,7 +365,10 @@ impl Config {
                 .max(1),
             staging_grace: Duration::from_secs(settings.staging_grace_seconds.unwrap_or(3600).max(1)),
             read_part_records: settings.read_part_records.unwrap_or(bulkwrite_worker::PART_RECORDS).max(1),
-            read_page_records: settings.read_page_records.unwrap_or(bulkwrite_api::ApiConfig::default().read_page_records).max(1),
+            read_page_records: settings
+                .read_page_records
+                .unwrap_or(bulkwrite_api::ApiConfig::default().read_page_records)
+                .max(1),
             http_header_timeout: Duration::from_secs(settings.http_header_timeout_seconds.unwrap_or(10).max(1)),
             max_connections: settings.max_connections.unwrap_or(512).max(1),
             http_body_idle: Duration::from_secs(settings.http_body_idle_seconds.unwrap_or(30).max(1)),

@@ -38,9 +38,12 @@ impl ReadStore for PgStore {
 
     async fn read_parts(&self, org: OrgId, job: JobId) -> StoreResult<Vec<ReadPart>> {
         let conn = self.conn().await?;
-        let owned =
-            query_opt(&conn, "SELECT 1 FROM jobs WHERE id = $1 AND org = $2", &[&signed(job.get()), &signed(org.get())])
-                .await?;
+        let owned = query_opt(
+            &conn,
+            "SELECT 1 FROM jobs WHERE id = $1 AND org = $2",
+            &[&signed(job.get()), &signed(org.get())],
+        )
+        .await?;
         if owned.is_none() {
             return Err(StoreError::NotFound(format!("job {job}")));
         }

@@ -38,9 +38,11 @@ impl ReadStore for SqliteStore {
     async fn read_parts(&self, org: OrgId, job: JobId) -> StoreResult<Vec<ReadPart>> {
         self.run(move |conn| {
             let owned = conn
-                .query_row("SELECT 1 FROM jobs WHERE id = ?1 AND org = ?2", params![job.get() as i64, org.get() as i64], |_| {
-                    Ok(())
-                })
+                .query_row(
+                    "SELECT 1 FROM jobs WHERE id = ?1 AND org = ?2",
+                    params![job.get() as i64, org.get() as i64],
+                    |_| Ok(()),
+                )
                 .optional()
                 .map_err(db_error)?;
             if owned.is_none() {
@@ -111,7 +113,9 @@ impl ReadStore for SqliteStore {
 
 fn parts_of(conn: &Connection, job: i64) -> StoreResult<Vec<ReadPart>> {
     let mut statement = conn
-        .prepare_cached("SELECT part_no, blob_key, row_count, last_id FROM read_parts WHERE job_id = ?1 ORDER BY part_no")
+        .prepare_cached(
+            "SELECT part_no, blob_key, row_count, last_id FROM read_parts WHERE job_id = ?1 ORDER BY part_no",
+        )
         .map_err(db_error)?;
     let rows = statement
         .query_map([job], |row| {

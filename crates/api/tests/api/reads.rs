@@ -26,7 +26,10 @@ async fn a_read_job_is_added_and_its_details_echo_the_query_in_each_version_shap
     assert_recorded_headers(&answer);
     let body = answer.json();
     let data = &body["data"][0];
-    assert_eq!((&data["status"], &data["code"], &data["message"]), (&json!("success"), &json!("ADDED_SUCCESSFULLY"), &json!("Added successfully.")));
+    assert_eq!(
+        (&data["status"], &data["code"], &data["message"]),
+        (&json!("success"), &json!("ADDED_SUCCESSFULLY"), &json!("Added successfully."))
+    );
     assert_eq!(body["info"], json!({}));
     let details = &data["details"];
     assert_eq!((&details["operation"], &details["state"]), (&json!("read"), &json!("ADDED")));
@@ -50,10 +53,20 @@ async fn a_read_job_is_added_and_its_details_echo_the_query_in_each_version_shap
             {"field": {"api_name": "Created_Time"}, "comparator": "between", "value": ["2024-01-01T00:00:00+00:00", "2030-01-01T00:00:00+00:00"]}]}}});
     assert_eq!(create_read(&api, "v8", FULL, &v8).await.status, 201);
     // The result is not there before the job completed; another org never sees the job.
-    assert_error(&api.get(&format!("/crm/bulk/v2/read/{id}/result"), FULL).await, 404, "RESOURCE_NOT_FOUND",
-        "The requested resource doesn't exist.", json!({}));
-    assert_error(&api.get(&format!("/crm/bulk/v2/read/{id}"), OTHER).await, 404, "RESOURCE_NOT_FOUND",
-        "The requested resource doesn't exist.", json!({}));
+    assert_error(
+        &api.get(&format!("/crm/bulk/v2/read/{id}/result"), FULL).await,
+        404,
+        "RESOURCE_NOT_FOUND",
+        "The requested resource doesn't exist.",
+        json!({}),
+    );
+    assert_error(
+        &api.get(&format!("/crm/bulk/v2/read/{id}"), OTHER).await,
+        404,
+        "RESOURCE_NOT_FOUND",
+        "The requested resource doesn't exist.",
+        json!({}),
+    );
 }
 
 #[tokio::test]
@@ -63,21 +76,46 @@ async fn malformed_read_requests_get_zoho_errors() {
         (json!({}), "REQUIRED_PARAM_MISSING", json!({"api_name": "query", "json_path": "$.query"})),
         (json!({"query": {}}), "REQUIRED_PARAM_MISSING", json!({"api_name": "module", "json_path": "$.query.module"})),
         (json!({"query": {"module": "Spaceships"}}), "MODULE_NOT_AVAILABLE", json!({"api_name": "module"})),
-        (json!({"query": {"module": "Leads", "fields": ["Nope"]}}), "INVALID_DATA",
-            json!({"api_name": "Nope", "json_path": "$.query.fields[0]"})),
-        (json!({"query": {"module": "Leads", "page": 0}}), "INVALID_DATA", json!({"api_name": "page", "json_path": "$.query.page"})),
-        (json!({"query": {"module": "Leads", "criteria": {"api_name": "Email", "comparator": "greater_than", "value": "a"}}}),
-            "INVALID_DATA", json!({"api_name": "Email", "comparator": "greater_than", "json_path": "$.query.criteria.comparator"})),
-        (json!({"query": {"module": "Leads", "criteria": {"api_name": "Nope", "comparator": "equal", "value": "a"}}}),
-            "INVALID_DATA", json!({"api_name": "Nope", "comparator": "equal", "json_path": "$.query.criteria.field.api_name"})),
-        (json!({"query": {"module": "Leads", "criteria": {"group_operator": "xor", "group": [{"api_name": "Email", "comparator": "equal", "value": "a"}]}}}),
-            "INVALID_DATA", json!({"api_name": "group_operator", "json_path": "$.query.criteria.group_operator"})),
-        (json!({"query": {"module": "Leads", "criteria": {"api_name": "Email", "comparator": "equal"}}}),
-            "REQUIRED_PARAM_MISSING", json!({"api_name": "value", "json_path": "$.query.criteria.value"})),
-        (json!({"file_type": "ics", "query": {"module": "Leads"}}), "NOT_SUPPORTED_FEATURE",
-            json!({"api_name": "file_type", "json_path": "$.file_type"})),
-        (json!({"callback": {"url": "https://hooks.example.com", "method": "get"}, "query": {"module": "Leads"}}),
-            "INVALID_CALLBACK_METHOD", json!({"api_name": "method"})),
+        (
+            json!({"query": {"module": "Leads", "fields": ["Nope"]}}),
+            "INVALID_DATA",
+            json!({"api_name": "Nope", "json_path": "$.query.fields[0]"}),
+        ),
+        (
+            json!({"query": {"module": "Leads", "page": 0}}),
+            "INVALID_DATA",
+            json!({"api_name": "page", "json_path": "$.query.page"}),
+        ),
+        (
+            json!({"query": {"module": "Leads", "criteria": {"api_name": "Email", "comparator": "greater_than", "value": "a"}}}),
+            "INVALID_DATA",
+            json!({"api_name": "Email", "comparator": "greater_than", "json_path": "$.query.criteria.comparator"}),
+        ),
+        (
+            json!({"query": {"module": "Leads", "criteria": {"api_name": "Nope", "comparator": "equal", "value": "a"}}}),
+            "INVALID_DATA",
+            json!({"api_name": "Nope", "comparator": "equal", "json_path": "$.query.criteria.field.api_name"}),
+        ),
+        (
+            json!({"query": {"module": "Leads", "criteria": {"group_operator": "xor", "group": [{"api_name": "Email", "comparator": "equal", "value": "a"}]}}}),
+            "INVALID_DATA",
+            json!({"api_name": "group_operator", "json_path": "$.query.criteria.group_operator"}),
+        ),
+        (
+            json!({"query": {"module": "Leads", "criteria": {"api_name": "Email", "comparator": "equal"}}}),
+            "REQUIRED_PARAM_MISSING",
+            json!({"api_name": "value", "json_path": "$.query.criteria.value"}),
+        ),
+        (
+            json!({"file_type": "ics", "query": {"module": "Leads"}}),
+            "NOT_SUPPORTED_FEATURE",
+            json!({"api_name": "file_type", "json_path": "$.file_type"}),
+        ),
+        (
+            json!({"callback": {"url": "https://hooks.example.com", "method": "get"}, "query": {"module": "Leads"}}),
+            "INVALID_CALLBACK_METHOD",
+            json!({"api_name": "method"}),
+        ),
     ];
     for (body, code, details) in cases {
         let answer = create_read(&api, "v2", FULL, &body).await;
@@ -86,15 +124,26 @@ async fn malformed_read_requests_get_zoho_errors() {
         assert_eq!(got["status"], json!("error"));
     }
     let answer = api.call("POST", "/crm/bulk/v2/read", FULL, Body::from("{}")).await;
-    assert_error(&answer, 415, "MEDIA_TYPE_NOT_SUPPORTED", "The Content-Type header of the request is not supported", json!({}));
+    assert_error(
+        &answer,
+        415,
+        "MEDIA_TYPE_NOT_SUPPORTED",
+        "The Content-Type header of the request is not supported",
+        json!({}),
+    );
     let answer = create_read(&api, "v2", BULK_ONLY, &json!({"query": {"module": "Leads"}})).await;
     assert_error(&answer, 401, "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", json!({}));
     let answer = create_read(&api, "v2", NARROW, &json!({"query": {"module": "Leads"}})).await;
     assert_error(&answer, 401, "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", json!({}));
     let answer = create_read(&api, "v9", FULL, &json!({"query": {"module": "Leads"}})).await;
     assert_eq!(answer.json()["code"], json!("INVALID_URL_PATTERN"));
-    assert_error(&api.get("/crm/bulk/v2/read/12", FULL).await, 404, "RESOURCE_NOT_FOUND",
-        "The requested resource doesn't exist.", json!({}));
+    assert_error(
+        &api.get("/crm/bulk/v2/read/12", FULL).await,
+        404,
+        "RESOURCE_NOT_FOUND",
+        "The requested resource doesn't exist.",
+        json!({}),
+    );
 }
 
 #[tokio::test]
@@ -104,12 +153,24 @@ async fn custom_views_list_each_modules_all_view() {
     let view = &body["custom_views"][0];
     assert_eq!((&view["name"], &view["system_name"]), (&json!("All Leads"), &json!("ALLVIEWS")));
     let cvid = view["id"].as_str().unwrap();
-    let answer = create_read(&api, "v8", FULL, &json!({"query": {"module": {"api_name": "Leads"}, "cvid": cvid.parse::<u64>().unwrap()}})).await;
+    let answer = create_read(
+        &api,
+        "v8",
+        FULL,
+        &json!({"query": {"module": {"api_name": "Leads"}, "cvid": cvid.parse::<u64>().unwrap()}}),
+    )
+    .await;
     assert_eq!(answer.status, 201, "the listed view is accepted");
     let answer = create_read(&api, "v2", FULL, &json!({"query": {"module": "Contacts", "cvid": cvid}})).await;
     assert_eq!(answer.json()["details"]["api_name"], json!("cvid"), "another module's view is not");
     let answer = api.get("/crm/v2/settings/custom_views", FULL).await;
-    assert_error(&answer, 400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", json!({"param": "module"}));
+    assert_error(
+        &answer,
+        400,
+        "REQUIRED_PARAM_MISSING",
+        "One of the expected parameter is missing",
+        json!({"param": "module"}),
+    );
     let answer = api.get("/crm/v2/settings/custom_views?module=Spaceships", FULL).await;
     assert_error(&answer, 400, "INVALID_MODULE", "the module name given seems to be invalid", json!({}));
 }

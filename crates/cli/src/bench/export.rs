@@ -41,12 +41,26 @@ pub async fn bulk_read(http: &reqwest::Client, base: &str, token: &str, out: &Pa
     let auth = format!("Zoho-oauthtoken {token}");
     let started = Instant::now();
     let body = json!({"query": {"module": "Leads", "fields": FIELDS}});
-    let created: Value =
-        http.post(format!("{base}/crm/bulk/v2/read")).header("Authorization", &auth).json(&body).send().await?.json().await?;
-    let id = created["data"][0]["details"]["id"].as_str().with_context(|| format!("create read job: {created}"))?.to_string();
+    let created: Value = http
+        .post(format!("{base}/crm/bulk/v2/read"))
+        .header("Authorization", &auth)
+        .json(&body)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let id = created["data"][0]["details"]["id"]
+        .as_str()
+        .with_context(|| format!("create read job: {created}"))?
+        .to_string();
     let job = loop {
-        let details: Value =
-            http.get(format!("{base}/crm/bulk/v2/read/{id}")).header("Authorization", &auth).send().await?.json().await?;
+        let details: Value = http
+            .get(format!("{base}/crm/bulk/v2/read/{id}"))
+            .header("Authorization", &auth)
+            .send()
+            .await?
+            .json()
+            .await?;
         let job = details["data"][0].clone();
         match job["state"].as_str() {
             Some("COMPLETED") => break job,
@@ -54,7 +68,8 @@ pub async fn bulk_read(http: &reqwest::Client, base: &str, token: &str, out: &Pa
             _ => tokio::time::sleep(Duration::from_millis(20)).await,
         }
     };
-    let mut response = http.get(format!("{base}/crm/bulk/v2/read/{id}/result")).header("Authorization", &auth).send().await?;
+    let mut response =
+        http.get(format!("{base}/crm/bulk/v2/read/{id}/result")).header("Authorization", &auth).send().await?;
     if !response.status().is_success() {
         bail!("download answered {}", response.status());
     }
@@ -74,7 +89,9 @@ fn cell(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(text)) => text.clone(),
-        Some(Value::Object(object)) => object.get("id").map(|id| id.as_str().map(str::to_string).unwrap_or(id.to_string())).unwrap_or_default(),
+        Some(Value::Object(object)) => {
+            object.get("id").map(|id| id.as_str().map(str::to_string).unwrap_or(id.to_string())).unwrap_or_default()
+        }
         Some(Value::Array(items)) => items.iter().map(|item| cell(Some(item))).collect::<Vec<_>>().join(";"),
         Some(other) => other.to_string(),
     }

@@ -71,12 +71,14 @@ async fn download(server: &Server, version: &str, id: &str) -> Vec<Vec<String>> 
 
 #[tokio::test]
 async fn an_export_is_created_polled_called_back_downloaded_and_paged() {
-    let server = Server::start(&[("BULKWRITE_CALLBACK_ALLOW", "127.0.0.1/32"), ("BULKWRITE_READ_PAGE_RECORDS", "4")]).await;
+    let server =
+        Server::start(&[("BULKWRITE_CALLBACK_ALLOW", "127.0.0.1/32"), ("BULKWRITE_READ_PAGE_RECORDS", "4")]).await;
     import_leads(&server, 15).await;
     let (url, mut received) = receiver(vec![200]).await;
     let query = json!({"module": {"api_name": "Leads"}, "fields": ["Last_Name", "Email", "Owner.last_name"],
         "criteria": {"field": {"api_name": "Email"}, "comparator": "ends_with", "value": "@corp.example"}});
-    let (status, created) = create_read(&server, "v8", &json!({"callback": {"url": url, "method": "post"}, "query": query})).await;
+    let (status, created) =
+        create_read(&server, "v8", &json!({"callback": {"url": url, "method": "post"}, "query": query})).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["data"][0]["code"], "ADDED_SUCCESSFULLY");
     let id = created["data"][0]["details"]["id"].as_str().unwrap().to_string();
@@ -133,7 +135,8 @@ async fn an_export_killed_with_sigkill_completes_after_a_restart_with_every_reco
     let env = [("BULKWRITE_READ_PART_RECORDS", "20")];
     let mut server = Server::start(&env).await;
     import_leads(&server, ROWS).await;
-    let (status, created) = create_read(&server, "v2", &json!({"query": {"module": "Leads", "fields": ["Email"]}})).await;
+    let (status, created) =
+        create_read(&server, "v2", &json!({"query": {"module": "Leads", "fields": ["Email"]}})).await;
     assert_eq!(status, 201, "{created}");
     let id = created["data"][0]["details"]["id"].as_str().unwrap().to_string();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -164,8 +167,19 @@ async fn bulkwrite_export_joins_every_page_into_one_csv() {
     let server = Server::start(&[("BULKWRITE_READ_PAGE_RECORDS", "4")]).await;
     import_leads(&server, 30).await;
     let shell = crate::cli::Workspace::new();
-    let args = ["export", "--module", "Leads", "--fields", "Last_Name,Email", "--criteria", "Email:ends_with:@corp.example",
-        "-o", "leads.csv", "--poll", "0.05"];
+    let args = [
+        "export",
+        "--module",
+        "Leads",
+        "--fields",
+        "Last_Name,Email",
+        "--criteria",
+        "Email:ends_with:@corp.example",
+        "-o",
+        "leads.csv",
+        "--poll",
+        "0.05",
+    ];
     let (code, summary) = shell.json(&server, &args);
     assert_eq!(code, 0, "{summary}");
     assert_eq!((&summary["records"], &summary["pages"]), (&json!(10), &json!(3)), "{summary}");

@@ -15,11 +15,22 @@ pub const USER_ATTRIBUTES: &[&str] = &["id", "first_name", "last_name", "full_na
 pub enum ColumnSource {
     Id,
     /// A field of the exported module (system fields included).
-    Field { api_name: String, data_type: DataType },
+    Field {
+        api_name: String,
+        data_type: DataType,
+    },
     /// A field of the record a lookup points at.
-    Lookup { field: String, module: String, target: String, data_type: DataType },
+    Lookup {
+        field: String,
+        module: String,
+        target: String,
+        data_type: DataType,
+    },
     /// An attribute of the user an owner or user lookup names.
-    User { field: String, attribute: String },
+    User {
+        field: String,
+        attribute: String,
+    },
 }
 
 /// One column: its header and its source.

@@ -16,7 +16,11 @@ pub const MAX_DEPTH: usize = 10;
 const ROOT: &str = "$.query.criteria";
 
 /// The filter of `criteria` on `module` (`Filter::All` when there is none).
-pub fn criteria_filter(module: &Module, criteria: Option<&Value>, time_zone: chrono_tz::Tz) -> Result<Filter, ApiError> {
+pub fn criteria_filter(
+    module: &Module,
+    criteria: Option<&Value>,
+    time_zone: chrono_tz::Tz,
+) -> Result<Filter, ApiError> {
     let Some(criteria) = criteria else { return Ok(Filter::All) };
     let builder = Builder::new(module, Surface::BulkRead, time_zone);
     let mut count = 0;
@@ -31,7 +35,13 @@ fn missing(api_name: &str, path: &str) -> ApiError {
     ApiError::new(ErrorCode::RequiredParamMissing).detail("api_name", api_name).detail("json_path", path)
 }
 
-fn read_node(builder: &Builder<'_>, node: &Value, path: &str, depth: usize, count: &mut usize) -> Result<Filter, ApiError> {
+fn read_node(
+    builder: &Builder<'_>,
+    node: &Value,
+    path: &str,
+    depth: usize,
+    count: &mut usize,
+) -> Result<Filter, ApiError> {
     let Some(node) = node.as_object() else {
         return Err(invalid("criteria", path).detail("expected_data_type", "jsonobject"));
     };
@@ -43,7 +53,9 @@ fn read_node(builder: &Builder<'_>, node: &Value, path: &str, depth: usize, coun
     }
     *count += 1;
     if *count > MAX_COMPARISONS {
-        return Err(ApiError::new(ErrorCode::LimitExceeded).detail("api_name", "criteria").detail("limit", MAX_COMPARISONS));
+        return Err(ApiError::new(ErrorCode::LimitExceeded)
+            .detail("api_name", "criteria")
+            .detail("limit", MAX_COMPARISONS));
     }
     read_comparison(builder, node, path)
 }

@@ -52,8 +52,11 @@ pub fn validate_read(body: &Map<String, Value>, ctx: &ReadContext<'_>) -> Result
     let callback = read_callback(body.get("callback"))?;
     let module_name = read_module_name(query.get("module"))?;
     let module = ctx.schema.module(&module_name).ok_or_else(|| {
-        ApiError::with_message(ErrorCode::ModuleNotAvailable, format!("Requested module '{module_name}' is not available."))
-            .detail("api_name", "module")
+        ApiError::with_message(
+            ErrorCode::ModuleNotAvailable,
+            format!("Requested module '{module_name}' is not available."),
+        )
+        .detail("api_name", "module")
     })?;
     let fields = read_fields(query.get("fields"))?;
     let columns = plan_columns(ctx.schema, module, &fields)?;

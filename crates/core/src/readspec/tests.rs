@@ -30,7 +30,8 @@ fn v2_and_v8_shapes_read_alike() {
 
 #[test]
 fn dot_notation_reaches_through_lookups_and_users() {
-    let spec = read(json!({"query": {"module": "Contacts", "fields": ["Owner.last_name", "Account_Name.Phone"]}})).unwrap();
+    let spec =
+        read(json!({"query": {"module": "Contacts", "fields": ["Owner.last_name", "Account_Name.Phone"]}})).unwrap();
     assert_eq!(spec.fields, vec!["Owner.last_name", "Account_Name.Phone"]);
     let (code_word, details) = code(json!({"query": {"module": "Contacts", "fields": ["Account_Name.Nope"]}}));
     assert_eq!(code_word, "INVALID_DATA");
@@ -50,8 +51,10 @@ fn malformed_requests_get_zoho_codes() {
     assert_eq!(code(json!({"query": {"module": "Leads", "page_token": "zz"}})).0, "INVALID_DATA");
     assert_eq!(code(json!({"file_type": "xlsx", "query": {"module": "Leads"}})).0, "INVALID_DATA");
     assert_eq!(code(json!({"file_type": "ics", "query": {"module": "Leads"}})).0, "NOT_SUPPORTED_FEATURE");
-    assert_eq!(code(json!({"callback": {"url": "https://x.example", "method": "get"}, "query": {"module": "Leads"}})).0,
-        "INVALID_CALLBACK_METHOD");
+    assert_eq!(
+        code(json!({"callback": {"url": "https://x.example", "method": "get"}, "query": {"module": "Leads"}})).0,
+        "INVALID_CALLBACK_METHOD"
+    );
     let error = read(json!([1])).unwrap_err();
     assert_eq!(error.code.as_str(), "INVALID_DATA");
     let error = parse_read_body(b"{not json").unwrap_err();

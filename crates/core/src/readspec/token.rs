@@ -21,7 +21,7 @@ impl PageToken {
 
     /// The token of `text`; `None` for anything this server did not hand out.
     pub fn decode(text: &str) -> Option<PageToken> {
-        if text.len() % 2 != 0 || text.len() > 160 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !text.len().is_multiple_of(2) || text.len() > 160 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
         let bytes: Option<Vec<u8>> =

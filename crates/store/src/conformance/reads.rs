@@ -110,7 +110,10 @@ pub async fn completing_a_read_job_keeps_its_outcome_and_queues_its_callback(sto
     let queued = store.expired_blobs(10).await.unwrap();
     assert!(queued.contains(&"reads/x/part-0.csv".to_string()), "and their blobs queued for the sweeper");
     let due = store.claim_due_callbacks("d1", Utc::now(), Duration::seconds(30), 10).await.unwrap();
-    assert_eq!(due.iter().map(|d| (d.job, d.url.as_str())).collect::<Vec<_>>(), [(job, "https://hooks.example.com/read")]);
+    assert_eq!(
+        due.iter().map(|d| (d.job, d.url.as_str())).collect::<Vec<_>>(),
+        [(job, "https://hooks.example.com/read")]
+    );
 }
 
 pub async fn a_failed_read_job_queues_its_callback(store: Arc<dyn Store>) {

@@ -64,7 +64,8 @@ struct Plan {
 }
 
 async fn plan(ctx: &WorkerContext, job: &Job) -> Result<Plan, Stop> {
-    let spec = job.read.as_ref().map(|read| read.spec.clone()).ok_or_else(|| Stop::Permanent("not a read job".into()))?;
+    let spec =
+        job.read.as_ref().map(|read| read.spec.clone()).ok_or_else(|| Stop::Permanent("not a read job".into()))?;
     let org = ctx.store.get_org(job.org).await?.ok_or_else(|| Stop::Permanent("the org no longer exists".into()))?;
     let time_zone: chrono_tz::Tz = org.time_zone.parse().unwrap_or(chrono_tz::UTC);
     let schema = ctx.store.org_schema(job.org).await?;
@@ -130,8 +131,8 @@ async fn export(
             break;
         }
     }
-    let more_records = exported >= per_page
-        && !with_retries(|| plan.filter.select(ctx, job, after, 0, 1)).await?.is_empty();
+    let more_records =
+        exported >= per_page && !with_retries(|| plan.filter.select(ctx, job, after, 0, 1)).await?.is_empty();
     let next_page_token = match (more_records, after) {
         (true, Some(after)) => {
             Some(PageToken { page: plan.spec.page.saturating_add(1), after, user: job.created_by.get() }.encode())

@@ -25,7 +25,8 @@ async fn read_job(env: &Env, id: u64, body: Value, per_page: u32) -> JobId {
     let body = parse_read_body(body.to_string().as_bytes()).unwrap();
     let spec = validate_read(&body, &ReadContext { schema: &schema, user: ADMIN.get(), per_page }).unwrap();
     let id = JobId::new(id);
-    let job = NewReadJob { id, org: ORG, created_by: ADMIN, api_version: "v2".into(), spec, created_at: chrono::Utc::now() };
+    let job =
+        NewReadJob { id, org: ORG, created_by: ADMIN, api_version: "v2".into(), spec, created_at: chrono::Utc::now() };
     env.store.create_read_job(job).await.unwrap();
     id
 }
@@ -117,7 +118,10 @@ async fn a_killed_export_is_resumed_after_its_last_part_with_every_record_once()
     assert_eq!(names.len(), ROWS, "no record twice");
     names.sort();
     assert_eq!(names, lead_range(1..=ROWS), "and none missed");
-    assert!(rows[1..].windows(2).all(|w| w[0][0].parse::<u64>().unwrap() < w[1][0].parse::<u64>().unwrap()), "id order");
+    assert!(
+        rows[1..].windows(2).all(|w| w[0][0].parse::<u64>().unwrap() < w[1][0].parse::<u64>().unwrap()),
+        "id order"
+    );
     assert_eq!(outcome(&done), (ROWS as u64, false, None));
     assert!(env.store.read_parts(ORG, job).await.unwrap().is_empty(), "the parts are let go");
 }
