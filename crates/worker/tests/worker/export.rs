@@ -141,3 +141,48 @@ async fn an_export_whose_module_went_fails_with_the_reason() {
     assert_eq!(failed.state, JobState::Failed);
     assert_eq!(failed.error.as_deref(), Some("module Leads no longer exists"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_calendar_module_exports_as_ics() {
+    let env = Env::new().await;
+    // A mirrored org's Events module (the standard schema has none): Leads' fields under that name.
+    let add_events: bulkwrite_store::SchemaChange = Box::new(|schema| {
+        let mut events = schema.module("Leads").cloned().ok_or("no Leads")?;
+        events.api_name = "Events".into();
+        events.id = "5725767000000099001".into();
+        schema.modules.push(events);
+        Ok(())
+    });
+    env.store.update_org_schema(ORG, add_events).await.unwrap().unwrap();
+    let mut draft = bulkwrite_core::mapping::RowDraft::new(1, Vec::new());
+    draft.values.insert("Last_Name".into(), json!("Standup"));
+    draft.values.insert("Event_Title".into(), json!("Standup, daily"));
+    let write = bulkwrite_store::RecordWrite {
+        module: "Events".into(),
+        // The worker names no wire type; the operation is read from its JSON word.
+        operation: serde_json::from_value(json!("insert")).unwrap(),
+        rows: vec![draft],
+        default_owner: ADMIN,
+        default_layout: None,
+        actor: ADMIN,
+        now: chrono::Utc::now(),
+        full_name: false,
+    };
+    let written = env.store.write_records(ORG, write).await.unwrap();
+    let event_id = written[0].record_id.expect("the event was written");
+    let body = json!({"file_type": "ics", "query": {"module": "Events"}});
+    let job = read_job(&env, 9_500, body, 10).await;
+    let worker = env.worker(config(10));
+    assert_eq!(worker.run_once(&no_shutdown()).await, Some((job, RunOutcome::Completed)));
+    let key = env.job(job).await.result_blob.expect("a result file");
+    let blob = env.blobs_local(&key).await;
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(blob.path()).unwrap()).unwrap();
+    let mut text = String::new();
+    let mut entry = archive.by_index(0).unwrap();
+    assert_eq!(entry.name(), format!("{job}.ics"));
+    entry.read_to_string(&mut text).unwrap();
+    assert!(text.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"), "{text}");
+    assert!(text.ends_with("END:VCALENDAR\r\n"), "{text}");
+    assert!(text.contains(&format!("BEGIN:VEVENT\r\nUID:{event_id}\r\n")), "{text}");
+    assert!(text.contains("SUMMARY:Standup\\, daily\r\nEND:VEVENT\r\n"), "escaped per RFC 5545: {text}");
+}
