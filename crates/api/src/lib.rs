@@ -10,6 +10,7 @@
 
 pub mod admin;
 mod auth;
+mod coql;
 mod error;
 mod metadata;
 pub mod oauth;
@@ -136,8 +137,12 @@ pub fn router(state: AppState) -> Router {
         .route("/crm/{version}/settings/custom_views", get(routes::reads::get_custom_views))
         .route("/crm/{version}/org", get(routes::metadata::get_org))
         .route("/crm/{version}/users", get(routes::metadata::get_users))
+        .route("/crm/{version}/users/{user_id}", get(routes::metadata::get_user))
         .route("/crm/{version}/settings/modules", get(routes::metadata::get_modules))
+        .route("/crm/{version}/settings/modules/{api_name}", get(routes::metadata::get_module))
         .route("/crm/{version}/settings/fields", get(routes::metadata::get_fields))
+        .route("/crm/{version}/settings/fields/{field_id}", get(routes::metadata::get_field))
+        .route("/crm/{version}/coql", post(routes::coql::coql))
         .route("/crm/{version}/settings/layouts", get(routes::metadata::get_layouts))
         .route(
             "/crm/{version}/{module}",
@@ -147,6 +152,7 @@ pub fn router(state: AppState) -> Router {
                 .delete(routes::records_write::delete_records),
         )
         .route("/crm/{version}/{module}/upsert", post(routes::records_write::upsert_records))
+        .route("/crm/{version}/{module}/search", get(routes::search::search_records))
         .route("/crm/{version}/{module}/actions/count", get(routes::records_write::count_records))
         .route(
             "/crm/{version}/{module}/{record_id}",

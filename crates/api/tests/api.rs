@@ -10,6 +10,7 @@ mod api {
     mod create_job;
     mod jobs;
     mod oauth;
+    mod query;
     mod reads;
     mod records;
     mod upload;

@@ -65,7 +65,7 @@ impl RecordResult {
 }
 
 /// Refuses path segments that would change the URL's shape.
-fn segment<'a>(what: &str, text: &'a str) -> Result<&'a str> {
+pub(crate) fn segment<'a>(what: &str, text: &'a str) -> Result<&'a str> {
     let bad = text.is_empty() || text.chars().any(|c| matches!(c, '/' | '?' | '#' | '%') || c.is_whitespace());
     if bad {
         return Err(Error::Invalid(format!("{what} '{text}' cannot be a path segment")));

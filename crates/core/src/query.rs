@@ -15,12 +15,16 @@
 //! - `${EMPTY}` ([`Comparator::IsEmpty`]) matches a missing value, `null`, `""` and `[]`.
 
 mod build;
+pub mod coql;
+pub mod criteria;
+#[cfg(test)]
+mod criteria_tests;
 mod error;
 mod filter;
 #[cfg(test)]
 mod tests;
 
-pub use build::{Builder, Surface, EMPTY};
+pub use build::{Builder, Surface, UserName, EMPTY};
 pub use error::QueryError;
 pub use filter::{Column, Comparator, Comparison, Filter, Operand, SystemColumn, ValueKind};
 

@@ -148,9 +148,31 @@ fn compare(sql: &mut Sql, comparison: &Comparison) -> String {
              AS e (v) WHERE COALESCE({condition}, FALSE))"
         );
     }
+    if let Some(by_name) = reference_by_name(sql, comparison) {
+        return by_name;
+    }
     let expr = scalar(sql, &comparison.column);
     let system_id = matches!(comparison.column, Column::System(_)) && comparison.column.kind() == ValueKind::Reference;
     format!("COALESCE({}, FALSE)", condition(sql, &expr, comparison, system_id))
+}
+
+/// A lookup compared with names (search): ids against `id`, names against the stored `name`.
+fn reference_by_name(sql: &mut Sql, comparison: &Comparison) -> Option<String> {
+    let Column::Data { api_name, kind: ValueKind::Reference } = &comparison.column else { return None };
+    let (names, ids): (Vec<Operand>, Vec<Operand>) =
+        comparison.operands.iter().cloned().partition(|operand| matches!(operand, Operand::Text(_)));
+    if names.is_empty() {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if !ids.is_empty() {
+        let expr = scalar(sql, &comparison.column);
+        parts.push(condition(sql, &expr, &Comparison { operands: ids, ..comparison.clone() }, false));
+    }
+    let key = sql.arg(api_name.clone());
+    let expr = format!("translate((data -> {key}::text) ->> 'name', {FOLD})");
+    parts.push(condition(sql, &expr, &Comparison { operands: names, ..comparison.clone() }, false));
+    Some(format!("COALESCE(({}), FALSE)", parts.join(" OR ")))
 }
 
 /// `expr comparator operands` for a positive comparator.

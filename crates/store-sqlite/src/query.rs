@@ -140,10 +140,32 @@ fn compare(sql: &mut Sql, comparison: &Comparison) -> String {
             "EXISTS (SELECT 1 FROM json_each(data, {path}) WHERE type = 'text' AND COALESCE({condition}, 0))"
         );
     }
+    if let Some(by_name) = reference_by_name(sql, comparison) {
+        return by_name;
+    }
     let expr = scalar(sql, &comparison.column);
     let system_id = matches!(comparison.column, Column::System(_)) && comparison.column.kind() == ValueKind::Reference;
     let comparison = if system_id { system_ids(comparison) } else { comparison.clone() };
     format!("COALESCE({}, 0)", condition(sql, &expr, &comparison))
+}
+
+/// A lookup compared with names (search): ids against `id`, names against the stored `name`.
+fn reference_by_name(sql: &mut Sql, comparison: &Comparison) -> Option<String> {
+    let Column::Data { api_name, kind: ValueKind::Reference } = &comparison.column else { return None };
+    let (names, ids): (Vec<Operand>, Vec<Operand>) =
+        comparison.operands.iter().cloned().partition(|operand| matches!(operand, Operand::Text(_)));
+    if names.is_empty() {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if !ids.is_empty() {
+        let expr = scalar(sql, &comparison.column);
+        parts.push(condition(sql, &expr, &Comparison { operands: ids, ..comparison.clone() }));
+    }
+    let path = sql.arg(format!("$.{api_name}.name"));
+    let expr = format!("lower(json_extract(data, {path}))");
+    parts.push(condition(sql, &expr, &Comparison { operands: names, ..comparison.clone() }));
+    Some(format!("COALESCE(({}), 0)", parts.join(" OR ")))
 }
 
 /// Ids of system columns (integer columns) bind as numbers.

@@ -82,6 +82,12 @@ error_codes! {
     RequiredParamMissing => ("REQUIRED_PARAM_MISSING", 400, "One of the expected parameter is missing"),
     DiscretePaginationLimitExceeded => ("DISCRETE_PAGINATION_LIMIT_EXCEEDED", 400, "The number of records you can get through page and per_page is limited; use page_token"),
     DuplicateData => ("DUPLICATE_DATA", 400, "duplicate data"),
+    // Records search and COQL (DECISIONS.md: messages and `details` as Zoho's API pages show them).
+    InvalidQuery => ("INVALID_QUERY", 400, "Invalid query formed"),
+    SyntaxError => ("SYNTAX_ERROR", 400, "error occured while parsing the query"),
+    ExpectedParamMissing => ("EXPECTED_PARAM_MISSING", 400, "one of the expected parameter is missing"),
+    CriteriaLimitExceeded => ("CRITERIA_LIMIT_EXCEEDED", 400, "no of criterium that can be given exceed the limit 10"),
+    LimitReached => ("LIMIT_REACHED", 400, "maximum response iteration limit reached"),
 }
 
 /// A Zoho error as it travels: the code from the table, a message and a `details` object.

@@ -9,6 +9,8 @@ pub const ALL_SCOPES: &[&str] = &[
     "ZohoCRM.settings.ALL",
     "ZohoCRM.users.ALL",
     "ZohoCRM.org.ALL",
+    "ZohoCRM.coql.READ",
+    "ZohoSearch.securesearch.READ",
 ];
 
 /// Whether the granted scope allows what `required` names. Names compare case-insensitively.

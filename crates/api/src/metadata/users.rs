@@ -133,6 +133,12 @@ pub fn render_page(org: &Org, users: &[User], query: &UserQuery, current: UserId
     }))
 }
 
+/// `{"users": [user]}` for the user with `id`; `None` when the org has none.
+pub fn render_one(org: &Org, users: &[User], id: UserId) -> Option<Value> {
+    let user = users.iter().find(|u| u.id == id)?;
+    Some(json!({ "users": [render_user(org, user, primary_user(users))] }))
+}
+
 /// One user in the Users API shape. `created_by` and `Modified_By` name the org's primary
 /// contact (users are created by the first start); `Modified_Time` is the creation time.
 pub fn render_user(org: &Org, user: &User, primary: Option<&User>) -> Value {

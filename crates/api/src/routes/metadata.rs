@@ -4,7 +4,9 @@
 //!
 //! Scopes (a broader grant covers a narrower one, e.g. `ZohoCRM.settings.ALL`):
 //! org `ZohoCRM.org.READ`; users `ZohoCRM.users.READ`; modules `ZohoCRM.settings.modules.READ`;
-//! fields `ZohoCRM.settings.fields.READ`; layouts `ZohoCRM.settings.layouts.READ`.
+//! fields `ZohoCRM.settings.fields.READ`; layouts `ZohoCRM.settings.layouts.READ`. Single items
+//! (`users/{id}`, `settings/modules/{api_name}`, `settings/fields/{id}?module=`) answer the
+//! list's entry in the list's envelope.
 
 use std::collections::HashMap;
 
@@ -12,11 +14,13 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use bulkwrite_core::ids::UserId;
 use bulkwrite_core::schema::mirror::{render_fields, render_layouts, render_modules, ProfileRef};
 use bulkwrite_core::schema::{Module, OrgSchema};
 use bulkwrite_core::version::ApiVersion;
 use bulkwrite_store::Org;
 use bulkwrite_wire::{ApiError, ErrorCode};
+use serde_json::{json, Value};
 
 use crate::auth::Auth;
 use crate::error::{ApiResult, Failure};
@@ -135,6 +139,75 @@ pub async fn get_layouts(
         return Ok(no_content());
     }
     Ok(json_response(StatusCode::OK, &render_layouts(&schema, module, &profiles)))
+}
+
+/// `GET /crm/{v}/users/{id}`: one user, 204 when the org has no such user.
+pub async fn get_user(
+    State(state): State<AppState>,
+    ZPath((path_version, id)): ZPath<(String, String)>,
+    auth: Auth,
+) -> ApiResult<Response> {
+    version(&path_version)?;
+    auth.require(&["ZohoCRM.users.READ"])?;
+    let id = UserId::parse(&id).ok_or_else(|| invalid_id("id"))?;
+    let Some(org) = state.store.get_org(auth.0.org).await? else {
+        return Ok(no_content());
+    };
+    let all = state.store.users(auth.0.org).await?;
+    match users::render_one(&org, &all, id) {
+        Some(body) => Ok(json_response(StatusCode::OK, &body)),
+        None => Ok(no_content()),
+    }
+}
+
+/// `GET /crm/{v}/settings/modules/{api_name}`: one module, in the list's shape.
+pub async fn get_module(
+    State(state): State<AppState>,
+    ZPath((path_version, api_name)): ZPath<(String, String)>,
+    auth: Auth,
+) -> ApiResult<Response> {
+    version(&path_version)?;
+    auth.require(&["ZohoCRM.settings.modules.READ"])?;
+    let Some((schema, profiles)) = org_metadata(&state, &auth).await? else {
+        return Ok(no_content());
+    };
+    let module = find_module(&schema, &api_name)?;
+    let all = render_modules(&schema, &profiles);
+    Ok(json_response(StatusCode::OK, &json!({ "modules": [pick(&all, "modules", "api_name", &module.api_name)] })))
+}
+
+/// `GET /crm/{v}/settings/fields/{id}?module=`: one field, in the list's shape.
+pub async fn get_field(
+    State(state): State<AppState>,
+    ZPath((path_version, id)): ZPath<(String, String)>,
+    auth: Auth,
+    query: Params,
+) -> ApiResult<Response> {
+    let api_version = version(&path_version)?;
+    auth.require(&["ZohoCRM.settings.fields.READ"])?;
+    let params = params(query)?;
+    let name = module_param(&params, api_version)?;
+    let Some((schema, profiles)) = org_metadata(&state, &auth).await? else {
+        return Ok(no_content());
+    };
+    let module = find_module(&schema, name)?;
+    let field = module.fields.iter().find(|f| f.id == id.trim()).ok_or_else(|| invalid_id("id"))?;
+    let all = render_fields(&schema, module, &profiles);
+    Ok(json_response(StatusCode::OK, &json!({ "fields": [pick(&all, "fields", "id", &field.id)] })))
+}
+
+/// The entry of `list[key]` whose `field` is `value`.
+fn pick(list: &Value, key: &str, field: &str, value: &str) -> Value {
+    list[key]
+        .as_array()
+        .and_then(|items| items.iter().find(|item| item[field].as_str() == Some(value)))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+/// `INVALID_DATA` for an id in the path that names nothing.
+fn invalid_id(name: &str) -> Failure {
+    Failure(ApiError::with_message(ErrorCode::InvalidData, "the id given seems to be invalid").detail("api_name", name))
 }
 
 /// The query string, or `INVALID_DATA` when it cannot be read.

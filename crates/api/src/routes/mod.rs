@@ -1,6 +1,7 @@
 //! One module per resource, handlers named after Zoho's operations.
 
 pub mod admin;
+pub mod coql;
 pub mod download;
 pub mod extensions;
 pub mod fallback;
@@ -13,5 +14,6 @@ pub mod observe;
 pub mod reads;
 pub mod records;
 pub mod records_write;
+pub mod search;
 pub mod upload;
 mod upload_guard;

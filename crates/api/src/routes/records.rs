@@ -157,7 +157,11 @@ pub(crate) async fn readable_module(state: &AppState, auth: &Auth, name: &str) -
     Ok(module)
 }
 
-async fn module_context(state: &AppState, auth: &Auth, name: &str) -> Result<(Module, RenderContext), Failure> {
+pub(crate) async fn module_context(
+    state: &AppState,
+    auth: &Auth,
+    name: &str,
+) -> Result<(Module, RenderContext), Failure> {
     let module = readable_module(state, auth, name).await?;
     let users = state.store.users(auth.0.org).await?.into_iter().map(|u| (u.id, u)).collect();
     let org = state.store.get_org(auth.0.org).await?;

@@ -18,6 +18,8 @@ mod metadata;
 mod multinode;
 mod oauth;
 mod observe;
+mod query;
+mod read_corpus;
 mod records_api;
 mod retention;
 mod sdk;

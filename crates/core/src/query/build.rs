@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::Value;
 
-use super::filter::{Column, Comparator, Comparison, Filter, Operand, ValueKind};
+use super::filter::{Column, Comparator, Comparison, Filter, Operand, SystemColumn, ValueKind};
 use super::QueryError;
 use crate::schema::Module;
 
@@ -43,6 +43,10 @@ impl Surface {
                 &[Equal, NotEqual, In, NotIn, Contains, NotContains, StartsWith, EndsWith]
             }
             (Surface::BulkRead, ValueKind::Boolean) => &[Equal],
+            (Surface::Search, ValueKind::Text | ValueKind::MultiSelect) => &[Equal, NotEqual, StartsWith, In],
+            (Surface::Search, ValueKind::Number | ValueKind::Date | ValueKind::DateTime) => {
+                &[Equal, NotEqual, In, LessThan, LessEqual, GreaterThan, GreaterEqual, Between]
+            }
             (_, ValueKind::Number | ValueKind::Date | ValueKind::DateTime) => {
                 &[Equal, NotEqual, In, NotIn, LessThan, LessEqual, GreaterThan, GreaterEqual, Between, NotBetween]
             }
@@ -56,6 +60,14 @@ impl Surface {
     }
 }
 
+/// A user as criteria may name them: by id, full name or email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserName {
+    pub id: u64,
+    pub full_name: String,
+    pub email: String,
+}
+
 /// Builds comparisons on one module.
 #[derive(Debug, Clone, Copy)]
 pub struct Builder<'a> {
@@ -63,11 +75,19 @@ pub struct Builder<'a> {
     pub surface: Surface,
     /// The org's zone, for date-times given without an offset.
     pub time_zone: chrono_tz::Tz,
+    /// The org's users: `Owner`, `Created_By` and `Modified_By` may name one by full name or
+    /// email (case-insensitive) instead of id.
+    pub users: &'a [UserName],
 }
 
 impl<'a> Builder<'a> {
     pub fn new(module: &'a Module, surface: Surface, time_zone: chrono_tz::Tz) -> Builder<'a> {
-        Builder { module, surface, time_zone }
+        Builder { module, surface, time_zone, users: &[] }
+    }
+
+    /// The same builder, resolving user names against `users`.
+    pub fn with_users(self, users: &'a [UserName]) -> Builder<'a> {
+        Builder { users, ..self }
     }
 
     /// `field comparator values`, checked and typed. `equal ${EMPTY}` becomes
@@ -90,7 +110,7 @@ impl<'a> Builder<'a> {
         }
         let mut operands = Vec::with_capacity(values.len());
         for value in values {
-            match self.operand(column.kind(), comparator, value) {
+            match self.operand(&column, comparator, value) {
                 Some(operand) => operands.push(operand),
                 None => return Err(QueryError::InvalidValue { field, value: shown(value) }),
             }
@@ -98,9 +118,22 @@ impl<'a> Builder<'a> {
         Ok(Filter::Compare(Comparison { column, comparator, operands }))
     }
 
-    fn operand(&self, kind: ValueKind, comparator: Comparator, value: &Value) -> Option<Operand> {
+    fn operand(&self, column: &Column, comparator: Comparator, value: &Value) -> Option<Operand> {
         if matches!(value, Value::String(text) if text == EMPTY) {
             return None;
+        }
+        let kind = column.kind();
+        if let (Column::System(SystemColumn::Owner | SystemColumn::CreatedBy | SystemColumn::ModifiedBy), Some(name)) =
+            (column, value.as_str())
+        {
+            let name = name.trim();
+            let by_name = self
+                .users
+                .iter()
+                .find(|user| user.full_name.eq_ignore_ascii_case(name) || user.email.eq_ignore_ascii_case(name));
+            if let Some(user) = by_name {
+                return Some(Operand::Id(user.id));
+            }
         }
         if matches!(comparator, Comparator::Like | Comparator::NotLike) {
             return text(value).map(Operand::Text);
@@ -111,7 +144,14 @@ impl<'a> Builder<'a> {
             ValueKind::Date => date(value).map(Operand::Date),
             ValueKind::DateTime => self.date_time(value).map(Operand::DateTime),
             ValueKind::Boolean => boolean(value).map(Operand::Boolean),
-            ValueKind::Reference => reference(value).map(Operand::Id),
+            // Search names lookups by the looked-up record's name too (`Account_Name:equals:Zylker`).
+            ValueKind::Reference => match reference(value) {
+                Some(id) => Some(Operand::Id(id)),
+                None if self.surface == Surface::Search && matches!(column, Column::Data { .. }) => {
+                    text(value).filter(|name| !name.trim().is_empty()).map(Operand::Text)
+                }
+                None => None,
+            },
         }
     }
 

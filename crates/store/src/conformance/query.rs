@@ -95,6 +95,18 @@ fn compare(field: &str, comparator: Comparator, values: Value) -> Filter {
         .unwrap_or_else(|e| panic!("{field} {comparator:?}: {e}"))
 }
 
+/// As records search builds it (lookups may be named).
+fn search(field: &str, comparator: Comparator, values: Value) -> Filter {
+    let values = match values {
+        Value::Array(values) => values,
+        other => vec![other],
+    };
+    let module = module();
+    Builder::new(&module, Surface::Search, chrono_tz::Asia::Kolkata)
+        .compare(field, comparator, &values)
+        .unwrap_or_else(|e| panic!("{field} {comparator:?}: {e}"))
+}
+
 async fn ids_of(store: &Arc<dyn Store>, select: &Select) -> Vec<RecordId> {
     store.select_records(ORG, "Leads", select).await.expect("select").into_iter().map(|r| r.id).collect()
 }
@@ -134,6 +146,9 @@ pub async fn selects_compare_typed_values(store: Arc<dyn Store>) {
         ("lookup id", compare("Account", Equal, json!("501")), vec![a]),
         ("lookup in", compare("Account", In, json!([501, {"id": "502"}])), vec![a, b]),
         ("lookup not_equal keeps empty", compare("Account", NotEqual, json!("501")), vec![b, c]),
+        ("lookup by name (search)", search("Account", Equal, json!("ZYLKER")), vec![a]),
+        ("lookup by id or name (search)", search("Account", In, json!(["zylker", "502"])), vec![a, b]),
+        ("lookup not by name (search)", search("Account", NotEqual, json!("Zylker")), vec![b, c]),
         ("multi-select equal any value", compare("Tags", Equal, json!("blue")), vec![a]),
         ("multi-select not_equal", compare("Tags", NotEqual, json!("RED")), vec![b, c]),
         ("multi-select contains", compare("Tags", Contains, json!("ree")), vec![b]),

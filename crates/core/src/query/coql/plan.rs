@@ -1,0 +1,268 @@
+//! A parsed COQL query resolved against the org's schema: the columns to answer with (lookup dot
+//! notation included), and the [`Select`] the store runs. Refusals are Zoho's codes and
+//! `details`.
+
+use bulkwrite_wire::{ApiError, ErrorCode};
+
+use super::parser::{parse, Condition, Operator};
+use crate::query::build::{Builder, Surface, UserName};
+use crate::query::criteria::data_type;
+use crate::query::filter::{Column, Comparator, Filter, SystemColumn};
+use crate::query::{QueryError, Select, SortKey};
+use crate::schema::{DataType, Module, OrgSchema};
+use crate::version::ApiVersion;
+
+/// Zoho's bounds on one query, which differ by version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CoqlLimits {
+    /// Most records one call answers (`LIMIT`), and the default when none is given.
+    pub max_limit: u64,
+    pub default_limit: u64,
+    /// `OFFSET + LIMIT` may not pass this (records reachable by paging).
+    pub reach: u64,
+    pub max_columns: usize,
+    pub max_criteria: usize,
+    pub max_order_by: usize,
+    pub max_in_values: usize,
+}
+
+impl CoqlLimits {
+    /// v2 – v3: 200 a call, 10,000 in all; v4 on: 2,000 a call, 100,000 in all; v7 on: 500
+    /// columns and 100 `in` values (Zoho's COQL pages and Kaizen #183).
+    pub fn for_version(version: ApiVersion) -> CoqlLimits {
+        let early = version < ApiVersion::V4;
+        let v7 = version >= ApiVersion::V7;
+        CoqlLimits {
+            max_limit: if early { 200 } else { 2000 },
+            default_limit: 200,
+            reach: if early { 10_000 } else { 100_000 },
+            max_columns: if v7 { 500 } else { 50 },
+            max_criteria: 25,
+            max_order_by: 10,
+            max_in_values: if v7 { 100 } else { 50 },
+        }
+    }
+}
+
+/// A column of the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SelectColumn {
+    /// A field (or system column) of the module, keyed by its API name.
+    Field { key: String, api_name: String },
+    /// `lookup.field`: `field` of the record the lookup points at, in `module`.
+    Lookup { key: String, lookup: String, module: String, field: String },
+    /// `Owner.email` and the like: a property of a user column.
+    User { key: String, column: String, property: String },
+}
+
+impl SelectColumn {
+    /// The key of the answer (the column as the query names it, API names corrected).
+    pub fn key(&self) -> &str {
+        match self {
+            SelectColumn::Field { key, .. } | SelectColumn::Lookup { key, .. } | SelectColumn::User { key, .. } => key,
+        }
+    }
+}
+
+/// What a COQL query runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The module's API name.
+    pub module: String,
+    pub columns: Vec<SelectColumn>,
+    /// Asks for one record more than `count`, to tell `more_records`.
+    pub select: Select,
+    /// Records the answer holds at most.
+    pub count: u32,
+}
+
+/// User properties a dot notation may name.
+const USER_PROPERTIES: [&str; 6] = ["id", "first_name", "last_name", "full_name", "name", "email"];
+
+fn invalid_column(column: &str) -> ApiError {
+    ApiError::with_message(ErrorCode::InvalidQuery, "column given seems to be invalid").detail("column_name", column)
+}
+
+fn limit_exceeded(by: &str, limit: u64) -> ApiError {
+    ApiError::new(ErrorCode::LimitExceeded).detail("by", by).detail("limit", limit)
+}
+
+/// Parses and resolves `query`.
+pub fn plan(
+    query: &str,
+    schema: &OrgSchema,
+    time_zone: chrono_tz::Tz,
+    users: &[UserName],
+    limits: CoqlLimits,
+) -> Result<Plan, ApiError> {
+    let parsed = parse(query)?;
+    let module = schema
+        .module(&parsed.module)
+        .ok_or_else(|| ApiError::with_message(ErrorCode::InvalidModule, "the given module is not supported in api"))?;
+    if parsed.columns.len() > limits.max_columns {
+        return Err(limit_exceeded("select", limits.max_columns as u64));
+    }
+    let mut columns: Vec<SelectColumn> = Vec::new();
+    for name in &parsed.columns {
+        let column = select_column(schema, module, name)?;
+        if columns.iter().any(|c| c.key().eq_ignore_ascii_case(column.key())) {
+            return Err(ApiError::with_message(ErrorCode::DuplicateData, "duplicate select column")
+                .detail("column_name", column.key()));
+        }
+        columns.push(column);
+    }
+    let builder = Builder::new(module, Surface::Coql, time_zone).with_users(users);
+    let mut criteria = 0;
+    let filter = condition(&builder, &parsed.condition, &limits, &mut criteria)?;
+    if parsed.order_by.len() > limits.max_order_by {
+        return Err(limit_exceeded("order_by", limits.max_order_by as u64));
+    }
+    let mut order_by: Vec<SortKey> = Vec::new();
+    for (name, direction) in &parsed.order_by {
+        let key = SortKey::build(module, name, *direction).map_err(|_| invalid_column(name))?;
+        if order_by.iter().any(|k| k.column == key.column) {
+            return Err(ApiError::new(ErrorCode::DuplicateData).detail("column_name", key.column.api_name()));
+        }
+        order_by.push(key);
+    }
+    let count = match &parsed.limit {
+        None => limits.default_limit,
+        Some(text) => {
+            let limit: u64 = text.parse().map_err(|_| {
+                ApiError::with_message(ErrorCode::InvalidQuery, "limit given seems to be invalid")
+                    .detail("limit", text.as_str())
+            })?;
+            if limit == 0 {
+                return Err(ApiError::with_message(ErrorCode::InvalidData, "limit should be greater than 0"));
+            }
+            if limit > limits.max_limit {
+                return Err(limit_exceeded("limit", limits.max_limit));
+            }
+            limit
+        }
+    };
+    let offset = match &parsed.offset {
+        None => 0,
+        Some(text) => text.parse::<u64>().map_err(|_| {
+            ApiError::with_message(ErrorCode::InvalidQuery, "offset given seems to be invalid")
+                .detail("offset", text.as_str())
+        })?,
+    };
+    if offset.saturating_add(count) > limits.reach {
+        return Err(limit_exceeded("offset", limits.reach));
+    }
+    let count = u32::try_from(count).unwrap_or(u32::MAX);
+    let select = Select { filter, order_by, after_id: None, offset, limit: count.saturating_add(1) };
+    Ok(Plan { module: module.api_name.clone(), columns, select, count })
+}
+
+fn select_column(schema: &OrgSchema, module: &Module, name: &str) -> Result<SelectColumn, ApiError> {
+    let Some((head, tail)) = name.split_once('.') else {
+        return match Column::resolve(module, name) {
+            Ok(column) => {
+                Ok(SelectColumn::Field { key: column.api_name().to_string(), api_name: column.api_name().to_string() })
+            }
+            Err(QueryError::UnsupportedField { field }) => Err(unsupported_type(module, &field)),
+            Err(_) => Err(invalid_column(name)),
+        };
+    };
+    if let Some(system) = SystemColumn::parse(head) {
+        let property = USER_PROPERTIES.iter().find(|p| p.eq_ignore_ascii_case(tail));
+        return match (system, property) {
+            (SystemColumn::Owner | SystemColumn::CreatedBy | SystemColumn::ModifiedBy, Some(property)) => {
+                let column = system.api_name();
+                Ok(SelectColumn::User {
+                    key: format!("{column}.{property}"),
+                    column: column.into(),
+                    property: (*property).into(),
+                })
+            }
+            _ => Err(invalid_column(name)),
+        };
+    }
+    let field = module.field(head).ok_or_else(|| invalid_column(name))?;
+    let target = match (field.data_type, &field.lookup_module) {
+        (DataType::Lookup, Some(target)) => schema.module(target).ok_or_else(|| invalid_column(name))?,
+        _ => return Err(invalid_column(name)),
+    };
+    let target_column = Column::resolve(target, tail).map_err(|_| invalid_column(name))?;
+    Ok(SelectColumn::Lookup {
+        key: format!("{}.{}", field.api_name, target_column.api_name()),
+        lookup: field.api_name.clone(),
+        module: target.api_name.clone(),
+        field: target_column.api_name().to_string(),
+    })
+}
+
+fn unsupported_type(module: &Module, field: &str) -> ApiError {
+    let data_type = module.field(field).map_or("unsupported", |f| f.data_type.as_str());
+    ApiError::with_message(ErrorCode::InvalidQuery, "data type not supported")
+        .detail("column_name", field)
+        .detail("data_type", data_type)
+}
+
+fn condition(
+    builder: &Builder<'_>,
+    tree: &Condition,
+    limits: &CoqlLimits,
+    criteria: &mut usize,
+) -> Result<Filter, ApiError> {
+    match tree {
+        Condition::And(left, right) => Ok(Filter::And(vec![
+            condition(builder, left, limits, criteria)?,
+            condition(builder, right, limits, criteria)?,
+        ])),
+        Condition::Or(left, right) => Ok(Filter::Or(vec![
+            condition(builder, left, limits, criteria)?,
+            condition(builder, right, limits, criteria)?,
+        ])),
+        Condition::Compare { column, operator, values } => {
+            *criteria += 1;
+            if *criteria > limits.max_criteria {
+                return Err(limit_exceeded("where", limits.max_criteria as u64));
+            }
+            if matches!(operator, Operator::In | Operator::NotIn) && values.len() > limits.max_in_values {
+                return Err(limit_exceeded("in", limits.max_in_values as u64));
+            }
+            compare(builder, column, *operator, values)
+        }
+    }
+}
+
+fn compare(
+    builder: &Builder<'_>,
+    column: &str,
+    operator: Operator,
+    values: &[serde_json::Value],
+) -> Result<Filter, ApiError> {
+    let comparator = match operator {
+        Operator::Eq => Comparator::Equal,
+        Operator::Ne => Comparator::NotEqual,
+        Operator::Lt => Comparator::LessThan,
+        Operator::Le => Comparator::LessEqual,
+        Operator::Gt => Comparator::GreaterThan,
+        Operator::Ge => Comparator::GreaterEqual,
+        Operator::Like => Comparator::Like,
+        Operator::NotLike => Comparator::NotLike,
+        Operator::In => Comparator::In,
+        Operator::NotIn => Comparator::NotIn,
+        Operator::Between => Comparator::Between,
+        Operator::NotBetween => Comparator::NotBetween,
+        Operator::IsNull => Comparator::IsEmpty,
+        Operator::IsNotNull => Comparator::IsNotEmpty,
+    };
+    builder.compare(column, comparator, values).map_err(|error| match error {
+        QueryError::UnknownField { .. } => invalid_column(column),
+        QueryError::UnsupportedField { field } => unsupported_type(builder.module, &field),
+        QueryError::UnsupportedComparator { field, .. } => ApiError::new(ErrorCode::InvalidQuery)
+            .detail("reason", "invalid operator found")
+            .detail("column_name", field)
+            .detail("operator", operator.as_str()),
+        QueryError::WrongValueCount { field, .. } | QueryError::InvalidValue { field, .. } => {
+            let expected = Column::resolve(builder.module, &field).map_or("text", |c| data_type(builder, &c));
+            ApiError::with_message(ErrorCode::InvalidQuery, "value given seems to be invalid for the column")
+                .detail("column_name", field)
+                .detail("expected_data_type", expected)
+        }
+    })
+}
