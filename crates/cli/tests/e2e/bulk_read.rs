@@ -193,3 +193,37 @@ async fn bulkwrite_export_joins_every_page_into_one_csv() {
     assert_eq!(crate::cli::code(&refused), 1);
     assert!(crate::cli::stdout(&refused).contains("INVALID_DATA"), "{}", crate::cli::stdout(&refused));
 }
+
+#[tokio::test]
+async fn on_postgresql_an_export_whose_node_dies_is_finished_by_another_node() {
+    const ROWS: usize = 6000;
+    let Some(database) = crate::multinode::fresh_database().await else { return };
+    let extra = [("BULKWRITE_READ_PART_RECORDS", "20"), ("BULKWRITE_LEASE_SECONDS", "2")];
+    let mut first = crate::multinode::node(&database, "all", &extra).await;
+    import_leads(&first, ROWS).await;
+    let (status, created) =
+        create_read(&first, "v8", &json!({"query": {"module": {"api_name": "Leads"}, "fields": ["Email"]}})).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["data"][0]["details"]["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, body) = first.get_json(&format!("/crm/bulk/v8/read/{id}")).await;
+        let state = body["data"][0]["state"].clone();
+        assert_ne!(state, "COMPLETED", "the export finished before its node could be killed");
+        if state == "IN PROGRESS" {
+            break;
+        }
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    first.kill();
+    // Another node on the same database takes the job over once the dead node's lease expires.
+    let second = crate::multinode::node(&database, "all", &extra).await;
+    let job = wait_read(&second, "v8", &id).await;
+    assert_eq!((&job["state"], &job["result"]["count"]), (&json!("COMPLETED"), &json!(ROWS)), "{job}");
+    let rows = download(&second, "v8", &id).await;
+    let emails: HashSet<&str> = rows[1..].iter().map(|r| r[1].as_str()).collect();
+    assert_eq!((rows.len() - 1, emails.len()), (ROWS, ROWS), "every record once");
+    let ids: Vec<u64> = rows[1..].iter().map(|r| r[0].parse().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "in id order");
+}
