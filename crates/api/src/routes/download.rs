@@ -35,7 +35,8 @@ pub async fn download_result(
     if file_name != format!("{id}.zip") {
         return Err(not_found());
     }
-    let job = state.store.get_job(auth.0.org, id).await?.ok_or_else(not_found)?;
+    // A read job's zip is served by its own path only.
+    let job = state.store.get_job(auth.0.org, id).await?.filter(|job| job.read.is_none()).ok_or_else(not_found)?;
     if job.result_expired_at.is_some() {
         return Ok(link_not_valid());
     }

@@ -67,6 +67,14 @@ async fn a_read_job_is_added_and_its_details_echo_the_query_in_each_version_shap
         "The requested resource doesn't exist.",
         json!({}),
     );
+    // Nor is a read job a bulk write job.
+    assert_error(
+        &api.get(&format!("/crm/bulk/v2/write/{id}"), FULL).await,
+        404,
+        "RESOURCE_NOT_FOUND",
+        "The requested resource doesn't exist.",
+        json!({}),
+    );
 }
 
 #[tokio::test]
