@@ -97,9 +97,9 @@ fn cell(value: Option<&Value>) -> String {
     }
 }
 
-/// Writes `(id, owner, data)` rows as the CSV entry of a zip at `out`.
+/// Writes `(id, owner, data)` rows as the CSV entry of a zip at `out`, through one CSV writer.
 struct ZipCsv {
-    zip: zip::ZipWriter<BufWriter<std::fs::File>>,
+    csv: csv::Writer<zip::ZipWriter<BufWriter<std::fs::File>>>,
     line: Vec<String>,
     records: u64,
 }
@@ -112,10 +112,9 @@ impl ZipCsv {
             .compression_level(Some(1))
             .large_file(true);
         zip.start_file("export.csv", options)?;
-        let mut header = csv::Writer::from_writer(Vec::new());
-        header.write_record(std::iter::once("id").chain(FIELDS.iter().copied()))?;
-        zip.write_all(&header.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
-        Ok(ZipCsv { zip, line: Vec::with_capacity(FIELDS.len() + 1), records: 0 })
+        let mut csv = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(zip);
+        csv.write_record(std::iter::once("id").chain(FIELDS.iter().copied()))?;
+        Ok(ZipCsv { csv, line: Vec::with_capacity(FIELDS.len() + 1), records: 0 })
     }
 
     fn row(&mut self, id: i64, owner: i64, data: &str) -> anyhow::Result<()> {
@@ -125,15 +124,14 @@ impl ZipCsv {
         for field in FIELDS {
             self.line.push(if *field == "Owner" { owner.to_string() } else { cell(values.get(*field)) });
         }
-        let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut self.zip);
-        writer.write_record(&self.line)?;
-        writer.flush()?;
+        self.csv.write_record(&self.line)?;
         self.records += 1;
         Ok(())
     }
 
     fn finish(self) -> anyhow::Result<u64> {
-        self.zip.finish()?.flush()?;
+        let zip = self.csv.into_inner().map_err(|e| anyhow::anyhow!("{}", e.error()))?;
+        zip.finish()?.flush()?;
         Ok(self.records)
     }
 }
