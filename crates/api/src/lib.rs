@@ -16,6 +16,7 @@ mod metadata;
 pub mod oauth;
 pub mod observe;
 mod paths;
+pub mod reads;
 mod record_render;
 pub mod refusal;
 mod response;
@@ -57,6 +58,8 @@ pub struct ApiConfig {
     /// How long a finished job's result file is kept (shown as `result_expires_at` in our
     /// own job view; the sweeper does the expiring).
     pub result_retention: std::time::Duration,
+    /// Records a Bulk Read page holds (Zoho: 200,000); tests lower it to page small exports.
+    pub read_page_records: u32,
 }
 
 impl Default for ApiConfig {
@@ -70,6 +73,7 @@ impl Default for ApiConfig {
             admin_key: None,
             access_token_seconds: 3600,
             result_retention: std::time::Duration::from_secs(7 * 24 * 3600),
+            read_page_records: bulkwrite_wire::read::RECORDS_PER_PAGE,
         }
     }
 }
@@ -91,6 +95,8 @@ pub struct AppState {
     pub metrics: Option<Arc<dyn observe::MetricsExporter>>,
     /// The time handlers read: token and grant expiry, page tokens, creation times.
     pub clock: Arc<dyn Clock>,
+    /// Counts Bulk Read downloads (ten a minute per user).
+    pub read_downloads: Arc<reads::limit::DownloadLimiter>,
 }
 
 /// The HTTP surface of a worker-only node: `/healthz`, `/readyz` and `/metrics`, everything else
@@ -133,6 +139,10 @@ pub fn router(state: AppState) -> Router {
         .route("/crm/bulk/{version}/write", post(routes::jobs::create_job))
         .route("/crm/bulk/{version}/write/{job_id}", get(routes::jobs::get_job))
         .route("/v2/crm/{zgid}/bulk-write/{job_id}/{file_name}", get(routes::download::download_result))
+        .route("/crm/bulk/{version}/read", post(routes::reads::create_read_job))
+        .route("/crm/bulk/{version}/read/{job_id}", get(routes::reads::get_read_job))
+        .route("/crm/bulk/{version}/read/{job_id}/result", get(routes::reads::download_read_result))
+        .route("/crm/{version}/settings/custom_views", get(routes::reads::get_custom_views))
         .route("/crm/{version}/org", get(routes::metadata::get_org))
         .route("/crm/{version}/users", get(routes::metadata::get_users))
         .route("/crm/{version}/users/{user_id}", get(routes::metadata::get_user))

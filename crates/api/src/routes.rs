@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod metadata;
 pub mod oauth;
 pub mod observe;
+pub mod reads;
 pub mod records_read;
 pub mod records_write;
 pub mod search;

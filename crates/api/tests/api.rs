@@ -12,6 +12,7 @@ mod api {
     mod jobs;
     mod oauth;
     mod query;
+    mod reads;
     mod records;
     mod upload;
 }

@@ -3,6 +3,7 @@
 
 mod baseline;
 mod callbacks;
+mod export;
 
 use std::io::{BufRead, BufReader, Cursor, Write};
 use std::path::Path;
@@ -32,6 +33,10 @@ pub struct BenchArgs {
     /// (and dropped afterwards) [default: the embedded SQLite].
     #[arg(long)]
     pub database_url: Option<String>,
+    /// After the inserts, export every record with Bulk Read (one page), beside a hand-written
+    /// `SELECT` → CSV → zip of the same rows (no write baseline then).
+    #[arg(long)]
+    pub export: bool,
 }
 
 /// A database created for one benchmark size, dropped when done.
@@ -80,6 +85,8 @@ impl ServerProcess {
             .arg(dir)
             .env("BULKWRITE_BOOTSTRAP_TOKEN", TOKEN)
             .env("BULKWRITE_MAX_ROWS_PER_FILE", max_rows.to_string())
+            // One Bulk Read page holds every record the benchmark writes.
+            .env("BULKWRITE_READ_PAGE_RECORDS", max_rows.max(200_000).to_string())
             .env("BULKWRITE_MAX_UPLOAD_BYTES", (1u64 << 30).to_string())
             .env("BULKWRITE_MAX_ENTRY_BYTES", (4u64 << 30).to_string())
             .env("BULKWRITE_MAX_UNZIPPED_BYTES", (4u64 << 30).to_string())
@@ -353,7 +360,7 @@ async fn bench_size(
         let tag = format!("run{run}");
         let zip = zip_csv("bench.csv", &generate_csv(rows, &server.user, &tag))?;
         inserts.push(round_trip(http, &server, callbacks, zip.clone(), "insert").await?);
-        if let Some(scratch) = scratch {
+        if let Some(scratch) = scratch.filter(|_| !args.export) {
             let copies = match &mut baseline {
                 Some(copies) => copies,
                 None => baseline.insert(baseline::Baseline::prepare(&scratch.url, "run0").await?),
@@ -363,6 +370,9 @@ async fn bench_size(
         if args.upsert {
             upserts.push(round_trip(http, &server, callbacks, zip, "upsert").await?);
         }
+    }
+    if args.export {
+        export::compare(http, &server.base, TOKEN, &server.org, dir.path(), scratch.map(|s| s.url.as_str())).await?;
     }
     let rss = server.peak_rss_mib();
     report("insert", rows, &inserts);

@@ -17,6 +17,7 @@ mod admin;
 #[cfg(feature = "bench")]
 mod bench;
 mod connect;
+mod export;
 mod import;
 mod job_control;
 mod jobargs;
@@ -63,6 +64,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Imports a CSV: upload, create the job, watch it, download and summarise the result.
     Import(Box<import::ImportArgs>),
+    /// Exports records with Bulk Read: every page joined into one CSV.
+    Export(Box<export::ExportArgs>),
     /// Shows or waits for a bulk write job.
     Jobs(jobs::JobsArgs),
     /// Downloads a job's result file.
@@ -102,6 +105,7 @@ fn run(command: Command, output: Output) -> anyhow::Result<i32> {
         Command::Bench(args) => bench::run(args).map(|()| 0),
         Command::Admin(args) => admin::run(args).map(|()| 0),
         Command::Import(args) => client_runtime()?.block_on(import::run(*args, output)),
+        Command::Export(args) => client_runtime()?.block_on(export::run(*args, output)),
         Command::Jobs(args) => client_runtime()?.block_on(jobs::run_jobs(args, output)),
         Command::Result(args) => client_runtime()?.block_on(jobs::run_result(args, output)),
         Command::Records(args) => client_runtime()?.block_on(records::run(args, output)),

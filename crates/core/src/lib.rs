@@ -23,6 +23,7 @@ pub mod mapping;
 pub mod picklist;
 pub mod plan;
 pub mod query;
+pub mod readspec;
 pub mod result;
 pub mod schema;
 pub mod state;

@@ -93,6 +93,14 @@ pub struct ServeArgs {
     /// startup [default: 3600].
     #[arg(long, env = "BULKWRITE_STAGING_GRACE_SECONDS")]
     pub staging_grace_seconds: Option<u64>,
+    /// Records one Bulk Read page holds; later pages are read with `page` or `page_token`
+    /// [default: 200000, Zoho's].
+    #[arg(long, env = "BULKWRITE_READ_PAGE_RECORDS")]
+    pub read_page_records: Option<u32>,
+    /// Records per committed part of a Bulk Read export: memory per part, and what a resumed
+    /// export reads again at most [default: 10000].
+    #[arg(long, env = "BULKWRITE_READ_PART_RECORDS")]
+    pub read_part_records: Option<u32>,
     /// Seconds a client has to send a whole request head, from when its connection starts waiting
     /// for one: slow clients and idle keep-alive connections are closed after it [default: 10].
     #[arg(long, env = "BULKWRITE_HTTP_HEADER_TIMEOUT_SECONDS")]
@@ -210,6 +218,10 @@ pub struct Config {
     pub callback_concurrency: usize,
     /// How long a staged file may go unmodified before the periodic sweep removes it.
     pub staging_grace: Duration,
+    /// Records one Bulk Read page holds.
+    pub read_page_records: u32,
+    /// Records per committed part of an export.
+    pub read_part_records: u32,
     /// Time a client has to send a request head (also the keep-alive idle bound).
     pub http_header_timeout: Duration,
     /// Client connections served at once.
@@ -380,6 +392,11 @@ impl Config {
                 .unwrap_or(bulkwrite_worker::DEFAULT_CALLBACK_CONCURRENCY)
                 .max(1),
             staging_grace: Duration::from_secs(settings.staging_grace_seconds.unwrap_or(3600).max(1)),
+            read_part_records: settings.read_part_records.unwrap_or(bulkwrite_worker::PART_RECORDS).max(1),
+            read_page_records: settings
+                .read_page_records
+                .unwrap_or(bulkwrite_api::ApiConfig::default().read_page_records)
+                .max(1),
             http_header_timeout: Duration::from_secs(settings.http_header_timeout_seconds.unwrap_or(10).max(1)),
             max_connections: settings.max_connections.unwrap_or(512).max(1),
             http_body_idle: Duration::from_secs(settings.http_body_idle_seconds.unwrap_or(30).max(1)),

@@ -148,6 +148,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         job_queued: Arc::clone(&wakeup.jobs),
         metrics: telemetry::install_metrics(),
         clock: Arc::new(bulkwrite_core::clock::SystemClock),
+        read_downloads: Default::default(),
     };
     let app = if config.role.serves_api() { bulkwrite_api::router(state) } else { bulkwrite_api::health_router(state) };
     // Without TCP_NODELAY, small last segments of an answer wait for the peer's delayed ACK.
@@ -222,6 +223,7 @@ fn worker_config(config: &Config, base_url: &str) -> WorkerConfig {
             cap: config.transient_retry_cap,
             budget: config.transient_budget,
         },
+        read_part_records: config.read_part_records,
     }
 }
 
@@ -235,6 +237,7 @@ fn api_config(config: &Config, base_url: &str, admin_key: Option<&str>) -> ApiCo
         admin_key: admin_key.map(str::to_string),
         access_token_seconds: config.access_token_seconds,
         result_retention: config.retention.results,
+        read_page_records: config.read_page_records,
     }
 }
 

@@ -11,7 +11,7 @@ use crate::{json_error, signed, unsigned};
 
 /// The job columns [`read_job`] expects, in order.
 pub(crate) const JOB_COLUMNS: &str = "id, org, created_by, api_version, spec_json, state, attempts, \
-     character_encoding, result_blob, error, created_at, finished_at, cancel_requested_at, cancelled_by, result_expired_at";
+     character_encoding, result_blob, error, created_at, finished_at, cancel_requested_at, cancelled_by, result_expired_at, read_json";
 
 /// A job from a row of [`JOB_COLUMNS`], with its resources read by a second query.
 pub(crate) async fn read_job<C: GenericClient>(client: &C, row: &Row) -> StoreResult<Job> {
@@ -41,7 +41,13 @@ pub(crate) async fn read_job<C: GenericClient>(client: &C, row: &Row) -> StoreRe
         finished_at: get(row, 11)?,
         cancel,
         result_expired_at: get(row, 14)?,
+        read: read_spec(get(row, 15)?)?,
     })
+}
+
+/// A read job's request and outcome from `read_json` (`None` for a write job).
+fn read_spec(json: Option<String>) -> StoreResult<Option<bulkwrite_store::ReadJob>> {
+    json.map(|text| serde_json::from_str(&text).map_err(json_error)).transpose()
 }
 
 async fn read_resources<C: GenericClient>(client: &C, job: u64) -> StoreResult<Vec<ResourceProgress>> {

@@ -34,7 +34,7 @@ const CLAIM: &str = "WITH candidate AS (
      FROM candidate WHERE jobs.id = candidate.id
      RETURNING jobs.id, jobs.org, jobs.created_by, jobs.api_version, jobs.spec_json, jobs.state, jobs.attempts,
                jobs.character_encoding, jobs.result_blob, jobs.error, jobs.created_at, jobs.finished_at,
-               jobs.cancel_requested_at, jobs.cancelled_by, jobs.result_expired_at";
+               jobs.cancel_requested_at, jobs.cancelled_by, jobs.result_expired_at, jobs.read_json";
 
 /// Ends the open transactions of nodes whose lease on a job has expired. A node that hangs, is
 /// paused or is cut off mid-chunk keeps its transaction, and the job row and unique keys it
@@ -351,7 +351,7 @@ impl PgStore {
 
 /// The outbox: a delivery row committed with the job's final state; dispatchers on every node
 /// are woken when it commits.
-async fn queue_callback(tx: &Transaction<'_>, lease: &Lease, spec: &str, now: Timestamp) -> StoreResult<()> {
+pub(crate) async fn queue_callback(tx: &Transaction<'_>, lease: &Lease, spec: &str, now: Timestamp) -> StoreResult<()> {
     let spec: JobSpec = serde_json::from_str(spec).map_err(json_error)?;
     let Some(callback) = spec.callback else {
         return Ok(());

@@ -62,6 +62,7 @@ mod migrate;
 mod oauth;
 mod orgs;
 mod query;
+mod reads;
 mod records;
 mod results;
 mod retention;

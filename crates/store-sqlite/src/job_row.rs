@@ -9,7 +9,7 @@ use crate::{db_error, instant, json_error};
 
 pub(crate) const JOB_COLUMNS: &str =
     "id, org, created_by, api_version, spec_json, state, attempts, character_encoding, result_blob, error, created_at, finished_at, \
-     cancel_requested_at, cancelled_by, result_expired_at";
+     cancel_requested_at, cancelled_by, result_expired_at, read_json";
 
 pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlite::Params) -> StoreResult<Option<Job>> {
     let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE {where_clause}");
@@ -29,6 +29,7 @@ pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlit
         Option<i64>,
         Option<i64>,
         Option<i64>,
+        Option<String>,
     );
     let raw: Option<Raw> = conn
         .query_row(&sql, args, |row| {
@@ -48,6 +49,7 @@ pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlit
                 row.get(12)?,
                 row.get(13)?,
                 row.get(14)?,
+                row.get(15)?,
             ))
         })
         .optional()
@@ -68,6 +70,7 @@ pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlit
         cancel_at,
         cancel_by,
         result_expired,
+        read_json,
     )) = raw
     else {
         return Ok(None);
@@ -94,6 +97,7 @@ pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlit
         finished_at: finished.map(instant).transpose()?,
         cancel,
         result_expired_at: result_expired.map(instant).transpose()?,
+        read: read_json.map(|text| serde_json::from_str(&text).map_err(json_error)).transpose()?,
     }))
 }
 

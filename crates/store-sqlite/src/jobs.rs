@@ -238,7 +238,7 @@ impl JobStore for SqliteStore {
 
 impl SqliteStore {
     /// Runs `work` in an immediate transaction after checking that `lease` still holds the job.
-    async fn write_fenced<T, F>(&self, lease: Lease, work: F) -> StoreResult<T>
+    pub(crate) async fn write_fenced<T, F>(&self, lease: Lease, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection, &Lease) -> StoreResult<T> + Send + 'static,
@@ -278,7 +278,7 @@ impl SqliteStore {
 }
 
 /// The outbox: a delivery row committed with the job's final state.
-fn queue_callback(tx: &Connection, lease: &Lease, now: Timestamp) -> StoreResult<()> {
+pub(crate) fn queue_callback(tx: &Connection, lease: &Lease, now: Timestamp) -> StoreResult<()> {
     let spec: String = tx
         .query_row("SELECT spec_json FROM jobs WHERE id = ?1", [lease.job.get() as i64], |row| row.get(0))
         .map_err(db_error)?;

@@ -19,6 +19,7 @@ mod oauth;
 mod orgs;
 mod pool;
 mod query;
+mod reads;
 mod records;
 mod results;
 mod retention;

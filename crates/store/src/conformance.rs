@@ -72,6 +72,11 @@ macro_rules! conformance_tests {
             results_expire_and_their_rows_go,
             sweeps_at_once_expire_each_file_once,
             a_job_and_a_sweep_never_both_win_an_upload,
+            read_jobs_share_the_queue_and_keep_their_request,
+            read_parts_commit_in_order_under_the_lease,
+            a_taken_over_read_job_resumes_after_its_last_part,
+            completing_a_read_job_keeps_its_outcome_and_queues_its_callback,
+            a_failed_read_job_queues_its_callback,
             selects_compare_typed_values,
             selects_sort_page_and_count
         );
@@ -87,6 +92,7 @@ mod in_flight;
 mod jobs;
 mod orgs;
 mod query;
+mod reads;
 mod records;
 mod retention;
 
@@ -96,6 +102,7 @@ pub use in_flight::*;
 pub use jobs::*;
 pub use orgs::*;
 pub use query::*;
+pub use reads::*;
 pub use records::*;
 pub use retention::*;
 

@@ -338,6 +338,20 @@ pub struct Job {
     /// When retention expired the result file: its zip and result rows are deleted and the
     /// download link answers as an expired link. The job row itself stays.
     pub result_expired_at: Option<Timestamp>,
+    /// A Bulk Read job's request and outcome; `None` for a write job (whose `spec` is then
+    /// its own; a read job's `spec` holds only its callback, for the outbox).
+    pub read: Option<crate::read::ReadJob>,
+}
+
+impl Job {
+    /// What the job does.
+    pub fn kind(&self) -> crate::read::JobKind {
+        if self.read.is_some() {
+            crate::read::JobKind::Read
+        } else {
+            crate::read::JobKind::Write
+        }
+    }
 }
 
 /// A job given back after a transient failure (see `JobStore::defer_job`).

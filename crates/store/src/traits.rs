@@ -329,6 +329,7 @@ pub trait Store:
     + CallbackStore
     + HealthStore
     + RetentionStore
+    + crate::read::ReadStore
     + Send
     + Sync
     + 'static
@@ -345,6 +346,7 @@ impl<T> Store for T where
         + CallbackStore
         + HealthStore
         + RetentionStore
+        + crate::read::ReadStore
         + Send
         + Sync
         + 'static

@@ -56,6 +56,7 @@ error_codes! {
     InvalidUrlPattern => ("INVALID_URL_PATTERN", 404, "Please check if the URL trying to access is a correct one"),
     InvalidRequestMethod => ("INVALID_REQUEST_METHOD", 400, "The http request method type is not a valid one"),
     RequestBodyNotSupported => ("REQUEST_BODY_NOT_SUPPORTED", 400, "request body contains invalid format"),
+    MediaTypeNotSupported => ("MEDIA_TYPE_NOT_SUPPORTED", 415, "The Content-Type header of the request is not supported"),
     TooManyRequests => ("TOO_MANY_REQUESTS", 429, "too many requests"),
     InternalError => ("INTERNAL_ERROR", 500, "Internal Server Error"),
     InsufficientStorage => ("INSUFFICIENT_STORAGE", 507, "There is not enough storage space to process the request; try again later"),

@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod job;
+pub mod read;
 pub mod records;
 pub mod upload;
 pub mod version;

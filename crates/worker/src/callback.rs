@@ -273,6 +273,10 @@ impl Inner {
         let org =
             store.get_org(delivery.org).await?.ok_or_else(|| StoreError::NotFound(format!("org {}", delivery.org)))?;
         let creator = store.get_user(job.org, job.created_by).await?.map(|u| u.full_name()).unwrap_or_default();
+        // A read job posts its own details document (Bulk Read's shape).
+        if let Some(details) = job.read_details(&org, creator.clone(), job.api_version()) {
+            return serde_json::to_vec(&details).map_err(|e| StoreError::Corrupt(e.to_string()));
+        }
         let details = job.details(&org, creator, &self.ctx.config.public_url, job.api_version());
         serde_json::to_vec(&details).map_err(|e| StoreError::Corrupt(e.to_string()))
     }

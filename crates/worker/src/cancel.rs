@@ -15,9 +15,12 @@ use crate::{RunOutcome, WorkerContext};
 pub(crate) async fn cancel(ctx: &WorkerContext, job: &Job, lease: &Lease) -> RunOutcome {
     let reason = cancel_reason(ctx, job).await;
     tracing::info!(job = %job.id, reason, "job cancelled");
-    let partial = match write_partial_result_file(ctx, job).await {
-        Ok(key) => Some(key),
-        Err(error) => {
+    // A read job has no partial file: its details say FAILURE with the reason.
+    let written = if job.read.is_some() { None } else { Some(write_partial_result_file(ctx, job).await) };
+    let partial = match written {
+        None => None,
+        Some(Ok(key)) => Some(key),
+        Some(Err(error)) => {
             tracing::warn!(job = %job.id, %error, "writing the cancelled job's result file failed");
             None
         }

@@ -23,9 +23,13 @@
 //!   it never reached as `UNPROCESSED`, read again from the upload within the reader's bound.
 //! - the retention sweeper deletes a blob only after the transaction that expired its file
 //!   committed, and never an upload an unfinished job names.
+//! - a Bulk Read job runs in the same queue (`export`): each part of its export is stored as
+//!   a blob, then committed with its checkpoint under the lease, so a resumed export continues
+//!   after the last committed part; memory holds one part at a time.
 
 mod callback;
 mod cancel;
+mod export;
 mod heartbeat;
 mod in_flight;
 pub mod observe;
@@ -47,6 +51,7 @@ use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 
 pub use callback::{CallbackDispatcher, PER_RECEIVER};
+pub use export::PART_RECORDS;
 pub use heartbeat::CANCEL_POLL;
 pub use retention::{RetentionConfig, SweepReport, Sweeper, DEFAULT_RETENTION};
 
@@ -86,6 +91,9 @@ pub struct WorkerConfig {
     pub callbacks: CallbackConfig,
     /// How a job that fails transiently (disk full, database unreachable) waits and gives up.
     pub transient: TransientConfig,
+    /// Records per committed part of a Bulk Read export (memory per part; a resumed export
+    /// repeats at most one part's reading).
+    pub read_part_records: u32,
 }
 
 /// Backoff between claims of a job that failed transiently.
@@ -140,6 +148,7 @@ impl Default for WorkerConfig {
                 concurrency: DEFAULT_CALLBACK_CONCURRENCY,
             },
             transient: TransientConfig::default(),
+            read_part_records: export::PART_RECORDS,
         }
     }
 }
@@ -219,7 +228,11 @@ impl Worker {
         let span = tracing::error_span!("job", job = %id, org = %org);
         let outcome = async {
             tracing::info!(attempt = job.attempts, "job claimed");
-            let outcome = pipeline::run_job(&self.ctx, job, lease, shutdown).await;
+            // One queue, one runtime: the kind of job decides how it reads and writes.
+            let outcome = match job.kind() {
+                bulkwrite_store::JobKind::Write => pipeline::run_job(&self.ctx, job, lease, shutdown).await,
+                bulkwrite_store::JobKind::Read => export::run_read_job(&self.ctx, job, lease, shutdown).await,
+            };
             tracing::info!(?outcome, "job run ended");
             observe::record_run_end(&self.ctx, org, id, outcome).await;
             outcome

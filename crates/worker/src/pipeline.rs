@@ -368,7 +368,7 @@ async fn fail(ctx: &WorkerContext, job: &Job, lease: &Lease, reason: &str) -> Ru
 /// connections, with backoff, for as long as the lease lasts, the backoff counted from when it
 /// succeeds. So once the database answers again the job waits out its backoff saying why,
 /// rather than being released with no reason and claimed again at once.
-async fn defer(ctx: &WorkerContext, job: &Job, lease: &Lease, error: &StoreError) -> RunOutcome {
+pub(crate) async fn defer(ctx: &WorkerContext, job: &Job, lease: &Lease, error: &StoreError) -> RunOutcome {
     let config = &ctx.config.transient;
     let cause = error.named_cause();
     let doublings = job.attempts.saturating_sub(1).min(20);

@@ -6,6 +6,7 @@ mod worker {
     pub mod fixture;
 
     mod cancel;
+    mod export;
     mod failures;
     mod resume;
     mod runs;

@@ -36,7 +36,8 @@ pub async fn download_result(
     if file_name != format!("{id}.zip") {
         return Err(not_found());
     }
-    let job = state.store.get_job(auth.0.org, id).await?.ok_or_else(not_found)?;
+    // A read job's zip is served by its own path only.
+    let job = state.store.get_job(auth.0.org, id).await?.filter(|job| job.read.is_none()).ok_or_else(not_found)?;
     if job.result_expired_at.is_some() {
         return Ok(link_not_valid());
     }
@@ -72,7 +73,7 @@ pub async fn download_result(
 
 /// The expired link's answer: `RESOURCE_NOT_FOUND` from the wire table (404, a code every SDK
 /// knows), with Zoho's download-host words as the message and as `x-info`.
-fn link_not_valid() -> Response {
+pub(crate) fn link_not_valid() -> Response {
     let error = ApiError::with_message(ErrorCode::ResourceNotFound, LINK_NOT_VALID);
     let status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::NOT_FOUND);
     let mut body = serde_json::Map::new();

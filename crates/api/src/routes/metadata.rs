@@ -224,7 +224,7 @@ fn invalid_param(name: &str) -> ErrorResponse {
 
 /// The `module` parameter; missing or empty is `REQUIRED_PARAM_MISSING` (details
 /// `{"param":"module"}`, `{"param_name":"module"}` in v8 as its docs show).
-fn module_param(params: &HashMap<String, String>, api_version: ApiVersion) -> Result<&str, ErrorResponse> {
+pub(crate) fn module_param(params: &HashMap<String, String>, api_version: ApiVersion) -> Result<&str, ErrorResponse> {
     match params.get("module").map(|m| m.trim()).filter(|m| !m.is_empty()) {
         Some(name) => Ok(name),
         None => {

@@ -1,6 +1,7 @@
 //! Zoho's official SDKs, unmodified, against the real server: the Python SDK (PyPI `zohocrmsdk2-0`) and
 //! the Node SDK (npm `@zohocrm/nodejs-sdk-2.0`) run `tests/sdk/{python,node}/bulk_write.*` (upload → job →
-//! poll → download → error cases → records) in each of the three token modes.
+//! poll → download → error cases → records) in each of the three token modes, and
+//! `tests/sdk/{python,node}/bulk_read.*` (records → read job → poll → download → errors).
 //!
 //! The SDKs are installed by `bash .ci/run` (pip and `npm ci`, pinned). A missing or wrong-version SDK
 //! fails these tests; it never skips them.
@@ -109,14 +110,20 @@ fn pump(
     })
 }
 
-/// Starts a server, runs the SDK script in `mode` against it, and asserts it exits 0.
+/// Starts a server, runs the SDK's bulk write script in `mode` against it, and asserts it exits 0.
 async fn run_sdk(sdk: Sdk, mode: &str) {
+    run_script(sdk, "bulk_write", mode).await;
+}
+
+/// Starts a server, runs the SDK script `name` (`bulk_write`, `bulk_read`) in `mode` against
+/// it, and asserts it exits 0.
+async fn run_script(sdk: Sdk, name: &str, mode: &str) {
     require_sdk(sdk);
     let server = Server::start(&[]).await;
     let work = tempfile::tempdir().expect("temp dir");
     let (program, script) = match sdk {
-        Sdk::Python => ("python3", sdk_dir(sdk).join("bulk_write.py")),
-        Sdk::Node => ("node", sdk_dir(sdk).join("bulk_write.js")),
+        Sdk::Python => ("python3", sdk_dir(sdk).join(format!("{name}.py"))),
+        Sdk::Node => ("node", sdk_dir(sdk).join(format!("{name}.js"))),
     };
     let no_proxy = match std::env::var("NO_PROXY") {
         Ok(existing) if !existing.is_empty() => format!("127.0.0.1,localhost,{existing}"),
@@ -228,4 +235,24 @@ async fn node_refresh_token() {
 #[tokio::test]
 async fn node_grant_code() {
     run_sdk(Sdk::Node, "grant").await;
+}
+
+#[tokio::test]
+async fn python_bulk_read_access_token() {
+    run_script(Sdk::Python, "bulk_read", "access").await;
+}
+
+#[tokio::test]
+async fn python_bulk_read_refresh_token() {
+    run_script(Sdk::Python, "bulk_read", "refresh").await;
+}
+
+#[tokio::test]
+async fn node_bulk_read_access_token() {
+    run_script(Sdk::Node, "bulk_read", "access").await;
+}
+
+#[tokio::test]
+async fn node_bulk_read_refresh_token() {
+    run_script(Sdk::Node, "bulk_read", "refresh").await;
 }

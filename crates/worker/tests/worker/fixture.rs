@@ -184,6 +184,11 @@ impl Env {
         }
     }
 
+    /// A local copy of a blob.
+    pub async fn blobs_local(&self, key: &str) -> bulkwrite_store::LocalBlob {
+        self.blobs.local(key).await.expect("the blob exists")
+    }
+
     /// The rows of the job's result CSV (header first), read from the result zip.
     pub async fn result_csv(&self, id: JobId) -> Vec<Vec<String>> {
         let job = self.job(id).await;

@@ -275,12 +275,9 @@ function parseArgs(argv) {
 
 // ---- the flow ----
 
-async function main() {
-    const args = parseArgs(process.argv.slice(2));
-    PREFIX = `node[${args.mode}]`;
+// Reads bootstrap.json and initialises the SDK in `args.mode`; returns { boot, orgId, storePath }.
+async function initialize(args) {
     const base = args.base;
-    fs.mkdirSync(args.workdir, { recursive: true }); // the SDK's FileStore does not create directories
-
     step("read bootstrap.json");
     const boot = JSON.parse(fs.readFileSync(path.join(args.dataDir, "bootstrap.json"), "utf8"));
     for (const key of ["org_id", "user_email", "access_token", "client_id", "client_secret", "refresh_token"]) {
@@ -329,6 +326,16 @@ async function main() {
     }
     check((await sdk.Initializer.getInitializer()) != null, "the SDK did not initialize (see sdk.log)");
     ok(`SDK ${sdk.version}`);
+    return { boot, orgId, storePath };
+}
+
+async function main() {
+    const args = parseArgs(process.argv.slice(2));
+    PREFIX = `node[${args.mode}]`;
+    const base = args.base;
+    fs.mkdirSync(args.workdir, { recursive: true }); // the SDK's FileStore does not create directories
+
+    const { orgId, storePath } = await initialize(args);
 
     const { bw, rec } = sdk;
     const ops = new bw.BulkWriteOperations();
@@ -503,15 +510,24 @@ async function main() {
     console.log(`${PREFIX}: all steps passed`);
 }
 
-process.on("unhandledRejection", (error) => {
-    fail(`unhandled rejection: ${describe(error)}`);
-});
+// Run as a script; `bulk_read.js` requires the helpers and runs its own flow.
+function run(flow) {
+    process.on("unhandledRejection", (error) => {
+        fail(`unhandled rejection: ${describe(error)}`);
+    });
+    flow().then(
+        () => process.exit(0),
+        (error) => {
+            if (error instanceof CheckFailed) fail(error.message);
+            if (error && error.stack) console.error(error.stack);
+            fail(`${error && error.constructor ? error.constructor.name : "error"}: ${describe(error)}`);
+        },
+    );
+}
 
-main().then(
-    () => process.exit(0),
-    (error) => {
-        if (error instanceof CheckFailed) fail(error.message);
-        if (error && error.stack) console.error(error.stack);
-        fail(`${error && error.constructor ? error.constructor.name : "error"}: ${describe(error)}`);
-    },
-);
+module.exports = {
+    SDK, sdk, step, ok, check, value, describe, detail, expectObject, expectAPIException, unzip, parseCsv, parseArgs,
+    initialize, run, setPrefix: (prefix) => { PREFIX = prefix; }, prefix: () => PREFIX,
+};
+
+if (require.main === module) run(main);

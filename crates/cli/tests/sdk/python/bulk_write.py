@@ -120,19 +120,9 @@ def lead_csv():
     return out.getvalue()
 
 
-def main():
-    global PREFIX
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", required=True, help="server base URL, e.g. http://127.0.0.1:8080")
-    parser.add_argument("--data-dir", required=True, help="the server's data directory (bootstrap.json)")
-    parser.add_argument("--mode", required=True, choices=["access", "refresh", "grant"])
-    parser.add_argument("--workdir", required=True, help="scratch directory (token store, log, files)")
-    parser.add_argument("--bulkwrite", default="bulkwrite", help="the bulkwrite binary (grant mode)")
-    args = parser.parse_args()
-    PREFIX = f"python[{args.mode}]"
+def initialize(args):
+    """Reads bootstrap.json and initialises the SDK in `args.mode`; returns (boot, org_id, token store path)."""
     base = args.base
-    os.makedirs(args.workdir, exist_ok=True)
-
     step("read bootstrap.json")
     with open(os.path.join(args.data_dir, "bootstrap.json")) as f:
         boot = json.load(f)
@@ -170,6 +160,23 @@ def main():
         logger=Logger.get_instance(Logger.Levels.INFO, os.path.join(args.workdir, "sdk.log")),
     )
     ok(f"SDK {sdk_version()}")
+    return boot, org_id, store_path
+
+
+def main():
+    global PREFIX
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", required=True, help="server base URL, e.g. http://127.0.0.1:8080")
+    parser.add_argument("--data-dir", required=True, help="the server's data directory (bootstrap.json)")
+    parser.add_argument("--mode", required=True, choices=["access", "refresh", "grant"])
+    parser.add_argument("--workdir", required=True, help="scratch directory (token store, log, files)")
+    parser.add_argument("--bulkwrite", default="bulkwrite", help="the bulkwrite binary (grant mode)")
+    args = parser.parse_args()
+    PREFIX = f"python[{args.mode}]"
+    base = args.base
+    os.makedirs(args.workdir, exist_ok=True)
+
+    boot, org_id, store_path = initialize(args)
 
     ops = BulkWriteOperations()
 

@@ -1,0 +1,103 @@
+//! The columns of an export: `id` first, then each asked-for field (every field of the module
+//! when none is asked for), a lookup's field through dot notation (`Account_Name.Phone`) or a
+//! user's attribute (`Owner.last_name`).
+
+use bulkwrite_wire::{ApiError, ErrorCode};
+
+use crate::jobspec::ID_FIELD;
+use crate::schema::{DataType, Module, OrgSchema};
+
+/// What a user lookup's dot notation may name.
+pub const USER_ATTRIBUTES: &[&str] = &["id", "first_name", "last_name", "full_name", "name", "email"];
+
+/// Where a column's cells come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColumnSource {
+    Id,
+    /// A field of the exported module (system fields included).
+    Field {
+        api_name: String,
+        data_type: DataType,
+    },
+    /// A field of the record a lookup points at.
+    Lookup {
+        field: String,
+        module: String,
+        target: String,
+        data_type: DataType,
+    },
+    /// An attribute of the user an owner or user lookup names.
+    User {
+        field: String,
+        attribute: String,
+    },
+}
+
+/// One column: its header and its source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub header: String,
+    pub source: ColumnSource,
+}
+
+fn invalid_field(name: &str, index: usize) -> ApiError {
+    ApiError::with_message(ErrorCode::InvalidData, "invalid field name")
+        .detail("api_name", name)
+        .detail("json_path", format!("$.query.fields[{index}]"))
+}
+
+/// The export's columns for `fields` of `module` (canonical names in headers), or Zoho's error
+/// for the first field that names nothing.
+pub fn plan_columns(schema: &OrgSchema, module: &Module, fields: &[String]) -> Result<Vec<Column>, ApiError> {
+    let mut columns = vec![Column { header: ID_FIELD.to_string(), source: ColumnSource::Id }];
+    if fields.is_empty() {
+        for field in &module.fields {
+            let source = ColumnSource::Field { api_name: field.api_name.clone(), data_type: field.data_type };
+            columns.push(Column { header: field.api_name.clone(), source });
+        }
+        return Ok(columns);
+    }
+    for (index, name) in fields.iter().enumerate() {
+        let column = plan_column(schema, module, name.trim()).ok_or_else(|| invalid_field(name, index))?;
+        if !columns.iter().any(|known| known.header == column.header) {
+            columns.push(column);
+        }
+    }
+    Ok(columns)
+}
+
+fn plan_column(schema: &OrgSchema, module: &Module, name: &str) -> Option<Column> {
+    if name.eq_ignore_ascii_case(ID_FIELD) {
+        return Some(Column { header: ID_FIELD.to_string(), source: ColumnSource::Id });
+    }
+    let Some((head, tail)) = name.split_once('.') else {
+        let field = module.field(name)?;
+        let source = ColumnSource::Field { api_name: field.api_name.clone(), data_type: field.data_type };
+        return Some(Column { header: field.api_name.clone(), source });
+    };
+    let field = module.field(head)?;
+    match field.data_type {
+        DataType::OwnerLookup | DataType::UserLookup => {
+            let attribute = USER_ATTRIBUTES.iter().find(|a| a.eq_ignore_ascii_case(tail))?;
+            let source = ColumnSource::User { field: field.api_name.clone(), attribute: attribute.to_string() };
+            Some(Column { header: format!("{}.{attribute}", field.api_name), source })
+        }
+        DataType::Lookup => {
+            let related = schema.module(field.lookup_module.as_deref()?)?;
+            let (target, data_type) = if tail.eq_ignore_ascii_case(ID_FIELD) {
+                (ID_FIELD.to_string(), DataType::BigInt)
+            } else {
+                let target = related.field(tail)?;
+                (target.api_name.clone(), target.data_type)
+            };
+            let source = ColumnSource::Lookup {
+                field: field.api_name.clone(),
+                module: related.api_name.clone(),
+                target: target.clone(),
+                data_type,
+            };
+            Some(Column { header: format!("{}.{target}", field.api_name), source })
+        }
+        _ => None,
+    }
+}

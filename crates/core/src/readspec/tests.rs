@@ -1,0 +1,92 @@
+//! Reading Bulk Read requests: shapes of each version, defaults, and Zoho's errors.
+
+use serde_json::{json, Value};
+
+use super::*;
+use crate::schema::standard::standard_schema;
+use crate::schema::OrgSchema;
+
+fn read(body: Value) -> Result<ReadSpec, bulkwrite_wire::ApiError> {
+    let schema: OrgSchema = standard_schema();
+    let body = parse_read_body(body.to_string().as_bytes())?;
+    validate_read(&body, &ReadContext { schema: &schema, user: 7, per_page: 200_000 })
+}
+
+fn code(body: Value) -> (String, Value) {
+    let error = read(body).expect_err("refused");
+    (error.code.as_str().to_string(), Value::Object(error.details))
+}
+
+#[test]
+fn v2_and_v8_shapes_read_alike() {
+    let v2 = read(json!({"query": {"module": "Leads", "fields": ["last_name", "Email"], "page": 1}})).unwrap();
+    let v8 = read(json!({"query": {"module": {"api_name": "Leads"}, "fields": ["Last_Name", "Email"]}})).unwrap();
+    assert_eq!(v2, v8);
+    assert_eq!(v2.fields, vec!["Last_Name", "Email"], "canonical names");
+    assert_eq!((v2.page, v2.per_page, v2.file_type), (1, 200_000, FileType::Csv));
+    assert_eq!(v2.query_echo(ApiVersion::V2)["module"], json!("Leads"));
+    assert_eq!(v2.query_echo(ApiVersion::V8)["module"]["api_name"], json!("Leads"));
+}
+
+#[test]
+fn dot_notation_reaches_through_lookups_and_users() {
+    let spec =
+        read(json!({"query": {"module": "Contacts", "fields": ["Owner.last_name", "Account_Name.Phone"]}})).unwrap();
+    assert_eq!(spec.fields, vec!["Owner.last_name", "Account_Name.Phone"]);
+    let (code_word, details) = code(json!({"query": {"module": "Contacts", "fields": ["Account_Name.Nope"]}}));
+    assert_eq!(code_word, "INVALID_DATA");
+    assert_eq!(details["api_name"], json!("Account_Name.Nope"));
+    assert_eq!(code(json!({"query": {"module": "Contacts", "fields": ["Last_Name.x"]}})).0, "INVALID_DATA");
+}
+
+#[test]
+fn malformed_requests_get_zoho_codes() {
+    assert_eq!(code(json!({})).0, "REQUIRED_PARAM_MISSING");
+    assert_eq!(code(json!({"query": {}})).0, "REQUIRED_PARAM_MISSING");
+    assert_eq!(code(json!({"query": {"module": "Nope"}})).0, "MODULE_NOT_AVAILABLE");
+    assert_eq!(code(json!({"query": {"module": "Leads", "page": 0}})).0, "INVALID_DATA");
+    assert_eq!(code(json!({"query": {"module": "Leads", "page": "1"}})).0, "INVALID_DATA");
+    assert_eq!(code(json!({"query": {"module": "Leads", "fields": "Email"}})).0, "INVALID_DATA");
+    assert_eq!(code(json!({"query": {"module": "Leads", "cvid": "1"}})).0, "INVALID_DATA");
+    assert_eq!(code(json!({"query": {"module": "Leads", "page_token": "zz"}})).0, "INVALID_DATA");
+    assert_eq!(code(json!({"file_type": "xlsx", "query": {"module": "Leads"}})).0, "INVALID_DATA");
+    assert_eq!(code(json!({"file_type": "ics", "query": {"module": "Leads"}})).0, "NOT_SUPPORTED_FEATURE");
+    assert_eq!(
+        code(json!({"callback": {"url": "https://x.example", "method": "get"}, "query": {"module": "Leads"}})).0,
+        "INVALID_CALLBACK_METHOD"
+    );
+    let error = read(json!([1])).unwrap_err();
+    assert_eq!(error.code.as_str(), "INVALID_DATA");
+    let error = parse_read_body(b"{not json").unwrap_err();
+    assert_eq!(error.code.as_str(), "REQUEST_BODY_NOT_SUPPORTED");
+}
+
+#[test]
+fn the_all_view_and_ics_are_accepted_where_they_exist() {
+    let schema = standard_schema();
+    let leads = schema.module("Leads").unwrap();
+    let cvid = all_view_id(&leads.id);
+    let spec = read(json!({"query": {"module": "Leads", "cvid": cvid}})).unwrap();
+    assert_eq!(spec.query_echo(ApiVersion::V8)["cvid"], json!(cvid.parse::<u64>().unwrap()));
+    assert_eq!(spec.query_echo(ApiVersion::V2)["cvid"], json!(cvid));
+    assert_eq!(code(json!({"file_type": "ics", "query": {"module": "Events"}})).0, "MODULE_NOT_AVAILABLE");
+    // An org whose schema has a calendar module (a mirrored one) exports it as ics.
+    let mut with_events = schema.clone();
+    let mut events = leads.clone();
+    events.api_name = "Events".into();
+    with_events.modules.push(events);
+    let body = parse_read_body(br#"{"file_type":"ics","query":{"module":"Events"}}"#).unwrap();
+    let spec = validate_read(&body, &ReadContext { schema: &with_events, user: 7, per_page: 10 }).unwrap();
+    assert_eq!((spec.file_type, spec.per_page), (FileType::Ics, 10));
+}
+
+#[test]
+fn page_tokens_continue_for_their_user_only() {
+    let token = PageToken { page: 2, after: 99, user: 7 }.encode();
+    let spec = read(json!({"query": {"module": "Leads", "page_token": token}})).unwrap();
+    assert_eq!((spec.page, spec.start_after, spec.skip()), (2, Some(99), 0));
+    let foreign = PageToken { page: 2, after: 99, user: 8 }.encode();
+    assert_eq!(code(json!({"query": {"module": "Leads", "page_token": foreign}})).0, "INVALID_DATA");
+    let spec = read(json!({"query": {"module": "Leads", "page": 3}})).unwrap();
+    assert_eq!(spec.skip(), 400_000);
+}

@@ -1,0 +1,128 @@
+//! Read jobs in the one queue: created, claimed in order beside write jobs, their parts
+//! committed in order under the lease, taken over after a lease expires and resumed after the
+//! last committed part, completed with their outcome and callback.
+
+use std::sync::Arc;
+
+use bulkwrite_core::readspec::{FileType, ReadSpec};
+use bulkwrite_core::state::JobState;
+use bulkwrite_wire::{Callback, Operation};
+use chrono::{Duration, Utc};
+
+use super::*;
+
+fn read_spec(callback: bool) -> ReadSpec {
+    ReadSpec {
+        module: "Leads".into(),
+        module_id: "1".into(),
+        fields: vec!["Last_Name".into()],
+        criteria: None,
+        cvid: None,
+        page: 1,
+        per_page: 200_000,
+        page_token: None,
+        start_after: None,
+        file_type: FileType::Csv,
+        callback: callback.then(|| Callback { url: "https://hooks.example.com/read".into(), method: "post".into() }),
+    }
+}
+
+async fn new_read_job(store: &Arc<dyn Store>, id: u64, callback: bool) -> JobId {
+    let id = JobId::new(id);
+    let job = NewReadJob {
+        id,
+        org: ORG,
+        created_by: ADMIN,
+        api_version: "v8".into(),
+        spec: read_spec(callback),
+        created_at: Utc::now(),
+    };
+    store.create_read_job(job).await.expect("create read job");
+    id
+}
+
+fn part(part_no: u32, last_id: u64) -> ReadPart {
+    ReadPart { part_no, blob_key: format!("reads/x/part-{part_no}.csv"), rows: 10, last_id }
+}
+
+pub async fn read_jobs_share_the_queue_and_keep_their_request(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let read = new_read_job(&store, 30_001, false).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let write = new_job(&store, 30_000, ORG, spec(false, Operation::Insert, None)).await;
+    let stored = store.get_job(ORG, read).await.unwrap().unwrap();
+    assert_eq!((stored.kind(), stored.state), (JobKind::Read, JobState::Queued));
+    assert_eq!(stored.read.as_ref().map(|r| r.spec.clone()), Some(read_spec(false)));
+    assert!(stored.resources.is_empty());
+    assert!(store.get_job(OTHER_ORG, read).await.unwrap().is_none(), "scoped by org");
+    assert!(store.read_parts(OTHER_ORG, read).await.is_err(), "parts are scoped by org");
+    let (first, _) = claim(&store, "w1").await.unwrap();
+    assert_eq!((first.id, first.kind()), (read, JobKind::Read), "oldest first, whatever its kind");
+    let (second, _) = claim(&store, "w2").await.unwrap();
+    assert_eq!((second.id, second.kind()), (write, JobKind::Write));
+}
+
+pub async fn read_parts_commit_in_order_under_the_lease(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let job = new_read_job(&store, 31_000, false).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    store.commit_read_part(&lease, &part(0, 100)).await.unwrap();
+    assert!(store.commit_read_part(&lease, &part(0, 100)).await.is_err(), "a part is never committed twice");
+    assert!(store.commit_read_part(&lease, &part(2, 300)).await.is_err(), "nor after a lost one");
+    let stale = Lease { owner: "someone-else".into(), ..lease.clone() };
+    assert!(matches!(store.commit_read_part(&stale, &part(1, 200)).await, Err(StoreError::LeaseLost)));
+    store.commit_read_part(&lease, &part(1, 200)).await.unwrap();
+    let parts = store.read_parts(ORG, job).await.unwrap();
+    assert_eq!(parts.iter().map(|p| (p.part_no, p.last_id)).collect::<Vec<_>>(), [(0, 100), (1, 200)]);
+}
+
+pub async fn a_taken_over_read_job_resumes_after_its_last_part(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let job = new_read_job(&store, 32_000, false).await;
+    let past = Utc::now() - Duration::seconds(60);
+    let (_, dead) = store.claim_next_job(&Claim::new("dead", past, Duration::seconds(30))).await.unwrap().unwrap();
+    store.commit_read_part(&dead, &part(0, 100)).await.unwrap();
+    let (again, lease) = claim(&store, "w2").await.expect("taken over once the lease expired");
+    assert_eq!((again.id, again.attempts), (job, 2));
+    assert!(matches!(store.commit_read_part(&dead, &part(1, 200)).await, Err(StoreError::LeaseLost)), "fenced");
+    let parts = store.read_parts(ORG, job).await.unwrap();
+    assert_eq!(parts.last().map(|p| p.last_id), Some(100), "the new holder continues after the last part");
+    store.commit_read_part(&lease, &part(1, 200)).await.unwrap();
+}
+
+pub async fn completing_a_read_job_keeps_its_outcome_and_queues_its_callback(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let job = new_read_job(&store, 33_000, true).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    store.commit_read_part(&lease, &part(0, 100)).await.unwrap();
+    let outcome = ReadOutcome { count: 10, more_records: true, next_page_token: Some("t".into()) };
+    let stale = Lease { owner: "someone-else".into(), ..lease.clone() };
+    assert!(matches!(
+        store.complete_read_job(&stale, "results/r.zip", &outcome, Utc::now()).await,
+        Err(StoreError::LeaseLost)
+    ));
+    store.complete_read_job(&lease, "results/r.zip", &outcome, Utc::now()).await.unwrap();
+    let stored = store.get_job(ORG, job).await.unwrap().unwrap();
+    assert_eq!(stored.state, JobState::Succeeded);
+    assert_eq!(stored.result_blob.as_deref(), Some("results/r.zip"));
+    assert_eq!(stored.read.and_then(|r| r.outcome), Some(outcome));
+    assert!(store.read_parts(ORG, job).await.unwrap().is_empty(), "parts are forgotten");
+    let queued = store.expired_blobs(10).await.unwrap();
+    assert!(queued.contains(&"reads/x/part-0.csv".to_string()), "and their blobs queued for the sweeper");
+    let due = store.claim_due_callbacks("d1", Utc::now(), Duration::seconds(30), 10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|d| (d.job, d.url.as_str())).collect::<Vec<_>>(),
+        [(job, "https://hooks.example.com/read")]
+    );
+}
+
+pub async fn a_failed_read_job_queues_its_callback(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let job = new_read_job(&store, 34_000, true).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    store.fail_job(&lease, "the module no longer exists", None, Utc::now()).await.unwrap();
+    let stored = store.get_job(ORG, job).await.unwrap().unwrap();
+    assert_eq!((stored.state, stored.kind()), (JobState::Failed, JobKind::Read));
+    assert_eq!(stored.error.as_deref(), Some("the module no longer exists"));
+    assert_eq!(store.claim_due_callbacks("d", Utc::now(), Duration::seconds(30), 10).await.unwrap().len(), 1);
+}

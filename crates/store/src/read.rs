@@ -1,0 +1,171 @@
+//! Bulk Read jobs in the one queue: a read job is a row of `jobs` of kind `read`, claimed,
+//! leased, fenced, cancelled and retried like a write job. What differs is its progress: the
+//! export writes its CSV in parts, each part a blob committed with its checkpoint (its last
+//! record id) in one fenced transaction, so a job taken over by another node continues after
+//! the last committed part and never repeats or loses a record.
+
+use async_trait::async_trait;
+use bulkwrite_core::ids::{JobId, OrgId, UserId};
+use bulkwrite_core::readspec::ReadSpec;
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreResult;
+use crate::model::{Lease, Timestamp};
+
+/// What a job of the queue does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobKind {
+    /// Bulk Write: an upload applied to records.
+    Write,
+    /// Bulk Read: records exported to a CSV (or ICS) file.
+    Read,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Write => "write",
+            JobKind::Read => "read",
+        }
+    }
+}
+
+/// A read job to enqueue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewReadJob {
+    pub id: JobId,
+    pub org: OrgId,
+    pub created_by: UserId,
+    /// The path version the job was created through; decides the callback's shapes.
+    pub api_version: String,
+    pub spec: ReadSpec,
+    pub created_at: Timestamp,
+}
+
+impl NewReadJob {
+    /// The write-job spec stored beside the read request: no resources, only the callback, so
+    /// the queue's outbox, cancel and retention treat the job like any other.
+    pub fn outbox_spec(&self) -> bulkwrite_core::jobspec::JobSpec {
+        bulkwrite_core::jobspec::JobSpec {
+            operation: bulkwrite_wire::Operation::Insert,
+            ignore_empty: None,
+            character_encoding: None,
+            callback: self.spec.callback.clone(),
+            resources: Vec::new(),
+        }
+    }
+
+    /// The stored request (no outcome yet).
+    pub fn read_job(&self) -> ReadJob {
+        ReadJob { spec: self.spec.clone(), outcome: None }
+    }
+}
+
+/// What a finished export found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadOutcome {
+    /// Records in the file.
+    pub count: u64,
+    /// Whether records follow this page.
+    pub more_records: bool,
+    /// Where the next page starts, when there is one.
+    pub next_page_token: Option<String>,
+}
+
+/// A read job's request and, once it completed, its outcome (stored together, as JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadJob {
+    pub spec: ReadSpec,
+    #[serde(default)]
+    pub outcome: Option<ReadOutcome>,
+}
+
+/// One committed part of an export: a blob of CSV rows (no header), in id order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadPart {
+    /// 0-based; parts commit in order, each after the one before.
+    pub part_no: u32,
+    pub blob_key: String,
+    /// Records in the part.
+    pub rows: u64,
+    /// The id of its last record: the next part starts after it.
+    pub last_id: u64,
+}
+
+/// Read jobs' own operations; everything else (claim, renew, release, defer, fail, cancel)
+/// is the queue's, shared with write jobs.
+#[async_trait]
+pub trait ReadStore: Send + Sync {
+    /// Queues a read job.
+    async fn create_read_job(&self, job: NewReadJob) -> StoreResult<()>;
+    /// The committed parts of a job of `org`, in order.
+    async fn read_parts(&self, org: OrgId, job: JobId) -> StoreResult<Vec<ReadPart>>;
+    /// Commits a part under the lease: refused with a checkpoint error unless `part.part_no` is
+    /// the number of parts committed so far (none lost, none twice), and with `LeaseLost` once
+    /// another worker holds the job.
+    async fn commit_read_part(&self, lease: &Lease, part: &ReadPart) -> StoreResult<()>;
+    /// Marks the read job succeeded with its result file and outcome, queues its callback, and
+    /// queues its part blobs for the sweeper to delete (nothing reads them any more), in one
+    /// transaction.
+    async fn complete_read_job(
+        &self,
+        lease: &Lease,
+        result_blob: &str,
+        outcome: &ReadOutcome,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+}
+
+impl crate::model::Job {
+    /// A read job's details document (`None` for a write job), in the shape of `version`:
+    /// `result` once it completed (the page it wrote) or failed (`error_message`).
+    pub fn read_details(
+        &self,
+        org: &crate::model::Org,
+        creator_name: String,
+        version: bulkwrite_core::version::ApiVersion,
+    ) -> Option<bulkwrite_wire::read::ReadDetailsBody> {
+        use bulkwrite_core::state::JobState;
+        use bulkwrite_wire::read::{read_state, ReadDetailsBody, ReadJobDetails, ReadResultBody, READ_OPERATION};
+        let read = self.read.as_ref()?;
+        let state = match self.state {
+            JobState::Queued if self.attempts == 0 => read_state::ADDED,
+            JobState::Queued => read_state::QUEUED,
+            JobState::Running => read_state::IN_PROGRESS,
+            JobState::Succeeded => read_state::COMPLETED,
+            JobState::Failed | JobState::Cancelled => read_state::FAILURE,
+        };
+        let result = match (self.state, &read.outcome) {
+            (JobState::Succeeded, Some(outcome)) => Some(ReadResultBody {
+                page: Some(read.spec.page),
+                per_page: Some(read.spec.per_page),
+                count: Some(outcome.count),
+                download_url: Some(format!("/crm/bulk/{}/read/{}/result", version.as_str(), self.id)),
+                more_records: Some(outcome.more_records),
+                next_page_token: outcome.next_page_token.clone(),
+                error_message: None,
+            }),
+            (JobState::Failed | JobState::Cancelled, _) => Some(ReadResultBody {
+                error_message: Some(serde_json::json!({
+                    "code": "INTERNAL_ERROR",
+                    "message": self.error.clone().unwrap_or_else(|| "the export failed".to_string()),
+                })),
+                ..ReadResultBody::default()
+            }),
+            _ => None,
+        };
+        let zone: chrono_tz::Tz = org.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let details = ReadJobDetails {
+            id: self.id.to_string(),
+            operation: READ_OPERATION.to_string(),
+            state: state.to_string(),
+            query: read.spec.query_echo(version),
+            created_by: bulkwrite_wire::UserRef { id: self.created_by.to_string(), name: creator_name },
+            created_time: bulkwrite_core::job_details::format_time(self.created_at, zone),
+            file_type: read.spec.file_type.as_str().to_string(),
+            result,
+        };
+        Some(ReadDetailsBody { data: vec![details] })
+    }
+}
