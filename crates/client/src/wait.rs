@@ -165,7 +165,12 @@ impl Client {
 impl Client {
     /// Follows the job's events stream to its end and returns the final details; `None` when
     /// the server offers no stream or it dropped before the end (the caller polls).
-    async fn follow_events(&self, job_id: &str, options: &mut WaitOptions, started: Instant) -> Result<Option<JobDetails>> {
+    async fn follow_events(
+        &self,
+        job_id: &str,
+        options: &mut WaitOptions,
+        started: Instant,
+    ) -> Result<Option<JobDetails>> {
         let Ok(Some(mut events)) = self.job_events(job_id, options.timeout).await else {
             return Ok(None);
         };

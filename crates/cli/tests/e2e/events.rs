@@ -73,7 +73,10 @@ async fn check_stream(server: &Server, id: &str, events: &[(String, Value)], row
     let processed: Vec<u64> = events.iter().map(|(_, data)| data["processed"].as_u64().unwrap()).collect();
     assert!(processed.windows(2).all(|pair| pair[0] <= pair[1]), "counts never go back: {processed:?}");
     let end = &last.1;
-    assert_eq!((end["id"].as_str(), end["state"].as_str(), end["status"].as_str()), (Some(id), Some("SUCCEEDED"), Some("COMPLETED")));
+    assert_eq!(
+        (end["id"].as_str(), end["state"].as_str(), end["status"].as_str()),
+        (Some(id), Some("SUCCEEDED"), Some("COMPLETED"))
+    );
     assert_eq!(end["processed"].as_u64(), Some(rows));
     assert_eq!(end["skipped"].as_u64(), Some(rows / 10));
     assert_eq!(end["added"].as_u64(), Some(rows - rows / 10));
