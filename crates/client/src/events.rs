@@ -213,7 +213,7 @@ mod tests {
         assert!(parser.push(&vec![b'x'; MAX_EVENT_LINE + 1]).is_err());
         let mut parser = Parser::default();
         let line = format!("data: {}\n", "y".repeat(MAX_EVENT_LINE - 10));
-        for _ in 0..(MAX_EVENT_BYTES / line.len() + 1) {
+        for _ in 0..=(MAX_EVENT_BYTES / line.len()) {
             parser.push(line.as_bytes()).unwrap();
         }
         assert!(parser.next_event().is_err());
