@@ -1,4 +1,5 @@
-//! Polling a job until it finishes.
+//! Waiting for a job to finish: following its events stream where the server offers one (a
+//! bulkwrite server), polling its details otherwise (Zoho) or when the stream drops.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -8,7 +9,8 @@ use bulkwrite_wire::{status, JobDetails};
 use crate::client::Client;
 use crate::error::{Error, Result};
 
-/// A snapshot of a running job, handed to [`WaitOptions::on_progress`] after every poll.
+/// A snapshot of a running job, handed to [`WaitOptions::on_progress`] after every poll or
+/// event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
     /// The job status (`ADDED`, `IN PROGRESS`, `COMPLETED`, `FAILED`).
@@ -21,7 +23,7 @@ pub struct Progress {
     pub skipped: u64,
     /// Rows processed so far (added + updated + skipped).
     pub total: u64,
-    /// Polls made, this one included.
+    /// Polls made (or events read), this one included.
     pub polls: u32,
     /// Time since waiting started.
     pub elapsed: Duration,
@@ -62,8 +64,11 @@ pub struct WaitOptions {
     pub max_delay: Duration,
     /// Give up with [`Error::Timeout`] after this long.
     pub timeout: Duration,
-    /// Called after every poll.
+    /// Called after every poll or event.
     pub on_progress: Option<ProgressFn>,
+    /// Follow the job's events stream when the server has one (`true` by default); polling is
+    /// the fallback.
+    pub events: bool,
 }
 
 impl Default for WaitOptions {
@@ -74,6 +79,7 @@ impl Default for WaitOptions {
             max_delay: Duration::from_secs(30),
             timeout: Duration::from_secs(3600),
             on_progress: None,
+            events: true,
         }
     }
 }
@@ -88,6 +94,12 @@ impl WaitOptions {
     /// Sets the timeout.
     pub fn timeout(mut self, timeout: Duration) -> WaitOptions {
         self.timeout = timeout;
+        self
+    }
+
+    /// Whether to follow the job's events stream where the server offers one.
+    pub fn events(mut self, events: bool) -> WaitOptions {
+        self.events = events;
         self
     }
 
@@ -106,17 +118,25 @@ impl fmt::Debug for WaitOptions {
             .field("max_delay", &self.max_delay)
             .field("timeout", &self.timeout)
             .field("on_progress", &self.on_progress.as_ref().map(|_| "FnMut(&Progress)"))
+            .field("events", &self.events)
             .finish()
     }
 }
 
 impl Client {
-    /// Polls `GET /crm/bulk/{v}/write/{id}` until the job is `COMPLETED` or `FAILED` and
-    /// returns its last details (a `FAILED` job is returned, not an error: look at `status`).
-    /// Polls back off exponentially from `initial_delay` to `max_delay`; each poll's own
-    /// transient failures are retried by the client's [`crate::RetryPolicy`].
+    /// Waits until the job is `COMPLETED` or `FAILED` and returns its last details
+    /// (`GET /crm/bulk/{v}/write/{id}`; a `FAILED` job is returned, not an error: look at
+    /// `status`). With `options.events`, follows the job's events stream
+    /// ([`Client::job_events`]) when the server offers one; otherwise, or once the stream drops,
+    /// polls the details, backing off exponentially from `initial_delay` to `max_delay`; each
+    /// poll's own transient failures are retried by the client's [`crate::RetryPolicy`].
     pub async fn wait_for_job(&self, job_id: &str, mut options: WaitOptions) -> Result<JobDetails> {
         let started = Instant::now();
+        if options.events {
+            if let Some(details) = self.follow_events(job_id, &mut options, started).await? {
+                return Ok(details);
+            }
+        }
         let mut delay = options.initial_delay;
         let mut polls = 0u32;
         loop {
@@ -138,6 +158,50 @@ impl Client {
             }
             tokio::time::sleep(delay.min(options.timeout - elapsed)).await;
             delay = delay.saturating_mul(2).min(options.max_delay.max(options.initial_delay));
+        }
+    }
+}
+
+impl Client {
+    /// Follows the job's events stream to its end and returns the final details; `None` when
+    /// the server offers no stream or it dropped before the end (the caller polls).
+    async fn follow_events(
+        &self,
+        job_id: &str,
+        options: &mut WaitOptions,
+        started: Instant,
+    ) -> Result<Option<JobDetails>> {
+        let Ok(Some(mut events)) = self.job_events(job_id, options.timeout).await else {
+            return Ok(None);
+        };
+        let mut seen = 0u32;
+        let mut last_status = String::new();
+        loop {
+            let left = options.timeout.saturating_sub(started.elapsed());
+            let Ok(next) = tokio::time::timeout(left, events.next()).await else {
+                let waited = started.elapsed();
+                return Err(Error::Timeout { job_id: job_id.to_string(), waited, last_status });
+            };
+            let Ok(Some(event)) = next else {
+                return Ok(None);
+            };
+            seen += 1;
+            let progress = &event.progress;
+            last_status.clone_from(&progress.status);
+            if let Some(callback) = options.on_progress.as_mut() {
+                callback(&Progress {
+                    status: progress.status.clone(),
+                    added: progress.added,
+                    updated: progress.updated,
+                    skipped: progress.skipped,
+                    total: progress.processed,
+                    polls: seen,
+                    elapsed: started.elapsed(),
+                });
+            }
+            if event.end {
+                return self.get_job(job_id).await.map(Some);
+            }
         }
     }
 }

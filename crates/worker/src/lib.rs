@@ -27,6 +27,7 @@
 //!   a blob, then committed with its checkpoint under the lease, so a resumed export continues
 //!   after the last committed part; memory holds one part at a time.
 
+mod announce;
 mod callback;
 mod cancel;
 mod export;
@@ -160,6 +161,9 @@ pub struct Wakeup {
     pub jobs: Arc<Notify>,
     /// Rung when a job finishes and its callback is queued.
     pub callbacks: Arc<Notify>,
+    /// Rung after each change of a job this node runs (claim, chunk commit, end), and on
+    /// PostgreSQL by the listener for the other nodes' jobs; the events streams follow it.
+    pub changes: Arc<bulkwrite_store::changes::JobChanges>,
 }
 
 /// What is shared by the worker's tasks.
@@ -223,6 +227,7 @@ impl Worker {
         };
         let (job, lease) = claimed?;
         let (id, org) = (job.id, job.org);
+        self.ctx.announcer().job_changed(id).await;
         // Every line logged while the job runs (and by the tasks it starts) carries its ids; the
         // span is at ERROR level so that no `RUST_LOG` filter drops it from the lines it lets through.
         let span = tracing::error_span!("job", job = %id, org = %org);
@@ -239,6 +244,7 @@ impl Worker {
         }
         .instrument(span)
         .await;
+        self.ctx.announcer().job_changed(id).await;
         if matches!(outcome, RunOutcome::Completed | RunOutcome::Failed | RunOutcome::Cancelled) {
             self.ctx.wakeup.callbacks.notify_one();
         }

@@ -7,6 +7,7 @@ mod cli;
 mod corpus;
 mod crash;
 mod errors;
+mod events;
 mod faults;
 mod faults_pg;
 mod harness;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use bulkwrite_client::{ApiVersion, BulkWriteJob, DataCenter, Endpoints, Error, Progress, WaitOptions};
 use serde_json::json;
 
-use crate::support::{job_details, reply, token_client, Counter, Mock, Seen};
+use crate::support::{job_details, reply, reply_bytes, token_client, zoho_error, Counter, Mock, Seen};
 
 fn created(seen: &Seen) -> crate::support::Reply {
     assert_eq!(seen.method, "POST");
@@ -70,10 +70,15 @@ async fn create_job_sends_a_ready_body_as_is() {
 }
 
 #[tokio::test]
-async fn wait_for_job_polls_until_completed_and_reports_progress() {
+async fn wait_for_job_polls_until_completed_and_reports_progress_without_an_events_stream() {
     let polls = Counter::default();
     let p = polls.clone();
     let mock = Mock::start(move |seen: &Seen| {
+        if seen.path == "/bulkwrite/v1/jobs/7/events" {
+            // What Zoho answers a path it does not have.
+            let message = "Please check if the URL trying to access is a correct one";
+            return zoho_error(404, "INVALID_URL_PATTERN", message, json!({}));
+        }
         assert_eq!(seen.path, "/crm/bulk/v2/write/7");
         match p.next() {
             0 => reply(200, job_details("7", "ADDED", None, None)),
@@ -99,6 +104,69 @@ async fn wait_for_job_polls_until_completed_and_reports_progress() {
     assert_eq!((progress[1].added, progress[1].skipped, progress[1].total), (10, 2, 12));
     let last = &progress[2];
     assert_eq!((last.added, last.updated, last.skipped, last.total, last.polls), (20, 1, 4, 25, 3));
+    assert_eq!(mock.seen()[0].path, "/bulkwrite/v1/jobs/7/events", "the stream is tried first");
+    assert_eq!(mock.seen().len(), 4);
+}
+
+fn event(name: &str, state: &str, status: &str, (added, skipped): (u64, u64)) -> String {
+    let data = json!({"id": "7", "state": state, "status": status, "processed": added + skipped, "added": added,
+                      "updated": 0, "skipped": skipped, "error": null, "finished_at": null, "resources": []});
+    format!("event: {name}\ndata: {data}\n\n")
+}
+
+#[tokio::test]
+async fn wait_for_job_follows_the_events_stream_and_reads_the_details_once() {
+    let mock = Mock::start(|seen: &Seen| {
+        if seen.path == "/bulkwrite/v1/jobs/7/events" {
+            assert_eq!(seen.header("accept"), Some("text/event-stream"));
+            let body = [
+                event("progress", "QUEUED", "ADDED", (0, 0)),
+                ": keep-alive\n\n".to_string(),
+                event("progress", "RUNNING", "IN PROGRESS", (10, 2)),
+                event("end", "SUCCEEDED", "COMPLETED", (20, 4)),
+            ]
+            .concat();
+            return reply_bytes(200, "text/event-stream", body.into_bytes());
+        }
+        reply(200, job_details("7", "COMPLETED", Some((20, 0, 4)), Some("http://x/v2/crm/1/bulk-write/7/7.zip")))
+    })
+    .await;
+    let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
+    let sink = seen.clone();
+    let options = WaitOptions::default().on_progress(move |p| sink.lock().unwrap().push(p.clone()));
+    let details = token_client(&mock, ApiVersion::V2).wait_for_job("7", options).await.unwrap();
+    assert_eq!(details.status, "COMPLETED");
+    let progress = seen.lock().unwrap().clone();
+    let statuses: Vec<_> = progress.iter().map(|p| p.status.as_str()).collect();
+    assert_eq!(statuses, ["ADDED", "IN PROGRESS", "COMPLETED"]);
+    assert_eq!((progress[1].added, progress[1].skipped, progress[1].total), (10, 2, 12));
+    let paths: Vec<_> = mock.seen().iter().map(|s| s.path.clone()).collect();
+    assert_eq!(paths, ["/bulkwrite/v1/jobs/7/events", "/crm/bulk/v2/write/7"]);
+}
+
+#[tokio::test]
+async fn a_stream_that_drops_before_its_end_falls_back_to_polling() {
+    let mock = Mock::start(|seen: &Seen| {
+        if seen.path == "/bulkwrite/v1/jobs/7/events" {
+            let body = event("progress", "RUNNING", "IN PROGRESS", (10, 2));
+            return reply_bytes(200, "text/event-stream", body.into_bytes());
+        }
+        reply(200, job_details("7", "COMPLETED", Some((20, 0, 4)), None))
+    })
+    .await;
+    let options = WaitOptions::default().delays(Duration::from_millis(5), Duration::from_millis(20));
+    let details = token_client(&mock, ApiVersion::V2).wait_for_job("7", options).await.unwrap();
+    assert_eq!(details.status, "COMPLETED");
+    assert_eq!(mock.seen().len(), 2, "one stream, then one poll");
+}
+
+#[tokio::test]
+async fn wait_for_job_polls_only_when_told_to() {
+    let mock = Mock::start(|_: &Seen| reply(200, job_details("7", "COMPLETED", None, None))).await;
+    let options = WaitOptions::default().events(false);
+    token_client(&mock, ApiVersion::V2).wait_for_job("7", options).await.unwrap();
+    let paths: Vec<_> = mock.seen().iter().map(|s| s.path.clone()).collect();
+    assert_eq!(paths, ["/crm/bulk/v2/write/7"]);
 }
 
 #[tokio::test]
