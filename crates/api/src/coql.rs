@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use bulkwrite_core::details::format_time;
+use bulkwrite_core::job_details::format_time;
 use bulkwrite_core::ids::RecordId;
 use bulkwrite_core::query::coql::SelectColumn;
 use bulkwrite_store::{StoredRecord, User};
