@@ -280,6 +280,7 @@ impl JobStore for PgStore {
         )
         .await?;
         let Some(row) = row else { return Err(StoreError::LeaseLost) };
+        crate::dry_run::forget_scratch(&tx, lease.job).await?;
         queue_callback(&tx, lease, &get::<String>(&row, 0)?, now).await?;
         tx.commit().await.map_err(pg_error)
     }
@@ -288,6 +289,7 @@ impl JobStore for PgStore {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
         let spec = crate::cancel::mark_stopped(&tx, lease, "failed", error, result_blob, now).await?;
+        crate::dry_run::forget_scratch(&tx, lease.job).await?;
         queue_callback(&tx, lease, &spec, now).await?;
         tx.commit().await.map_err(pg_error)
     }
@@ -314,6 +316,7 @@ impl JobStore for PgStore {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
         let spec = crate::cancel::mark_stopped(&tx, lease, "cancelled", error, result_blob, now).await?;
+        crate::dry_run::forget_scratch(&tx, lease.job).await?;
         queue_callback(&tx, lease, &spec, now).await?;
         tx.commit().await.map_err(pg_error)
     }

@@ -52,6 +52,7 @@ mod cancel;
 mod chunk;
 mod chunk_write;
 mod copy;
+mod dry_run;
 mod error;
 mod health;
 mod ids;

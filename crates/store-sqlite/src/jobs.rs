@@ -185,6 +185,7 @@ impl JobStore for SqliteStore {
                 params![result_blob, ms(now), lease.job.get() as i64],
             )
             .map_err(db_error)?;
+            crate::dry_run::forget_scratch(tx, lease.job.get() as i64)?;
             queue_callback(tx, lease, now)
         })
         .await
@@ -195,6 +196,7 @@ impl JobStore for SqliteStore {
         let result_blob = result_blob.map(str::to_string);
         self.write_fenced(lease.clone(), move |tx, lease| {
             crate::cancel::mark_stopped(tx, lease, "failed", &error, result_blob.as_deref(), now)?;
+            crate::dry_run::forget_scratch(tx, lease.job.get() as i64)?;
             queue_callback(tx, lease, now)
         })
         .await
@@ -225,6 +227,7 @@ impl JobStore for SqliteStore {
         let result_blob = result_blob.map(str::to_string);
         self.write_fenced(lease.clone(), move |tx, lease| {
             crate::cancel::mark_stopped(tx, lease, "cancelled", &error, result_blob.as_deref(), now)?;
+            crate::dry_run::forget_scratch(tx, lease.job.get() as i64)?;
             queue_callback(tx, lease, now)
         })
         .await

@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_cancel.sql"),
     include_str!("../migrations/0004_retention.sql"),
     include_str!("../migrations/0005_faults.sql"),
+    include_str!("../migrations/0008_dry_run.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection, first_id: u64) -> StoreResult<()> {

@@ -73,7 +73,8 @@ macro_rules! conformance_tests {
             sweeps_at_once_expire_each_file_once,
             a_job_and_a_sweep_never_both_win_an_upload,
             selects_compare_typed_values,
-            selects_sort_page_and_count
+            selects_sort_page_and_count,
+            dry_runs_write_nothing_and_answer_like_the_real_job
         );
     };
     ($factory:expr) => {
@@ -82,6 +83,7 @@ macro_rules! conformance_tests {
 }
 
 mod cancel;
+mod dry_run;
 mod health;
 mod in_flight;
 mod jobs;
@@ -91,6 +93,7 @@ mod records;
 mod retention;
 
 pub use cancel::*;
+pub use dry_run::*;
 pub use health::*;
 pub use in_flight::*;
 pub use jobs::*;
@@ -187,6 +190,7 @@ pub(super) fn spec(callback: bool, operation: Operation, find_by: Option<&str>) 
             echo_columns: vec![0, 1],
             parent_link: None,
         }],
+        dry_run: false,
     }
 }
 
@@ -240,6 +244,7 @@ pub(super) fn chunk(operation: Operation, rows: Vec<RowDraft>, rows_done: u64) -
         actor: ADMIN,
         now: Utc::now(),
         full_name: true,
+        dry_run: false,
     }
 }
 

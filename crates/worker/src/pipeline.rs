@@ -216,6 +216,7 @@ async fn run_resource(
                         actor: job.created_by,
                         now: chrono::Utc::now(),
                         full_name,
+                        dry_run: job.spec.dry_run,
                     };
                     checkpoint = rows_done;
                     // One attempt: on a transient failure the job goes back to the queue and
@@ -261,6 +262,10 @@ async fn after_commit(
     };
     if let Some(results) = results {
         results.rows(outcome.results).await;
+    }
+    // A dry run adds no picklist values: it changes nothing the real job would change.
+    if job.spec.dry_run {
+        return Ok(());
     }
     for (field, values) in new_values {
         with_retries(|| ctx.store.add_picklist_values(job.org, module, &field, &values)).await?;
