@@ -100,19 +100,31 @@ async fn scratch_records(
         &[&job, &module, &ids],
     )
     .await?;
-    let mut found = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let Json(values) = get::<Json<Map<String, Value>>>(row, 3)?;
-        let Json(keys) = get::<Json<Vec<Key>>>(row, 4)?;
-        found.push(ScratchRecord {
-            id: RecordId::new(get_u64(row, 0)?),
-            owner: UserId::new(get_u64(row, 1)?),
-            layout_id: get(row, 2)?,
-            values,
-            keys,
-        });
-    }
-    Ok(found)
+    rows.iter().map(read_scratch).collect()
+}
+
+/// Every record of `module` the run `job` has written, as it left them.
+pub(crate) async fn module_scratch(store: &PgStore, job: JobId, module: &str) -> StoreResult<Vec<ScratchRecord>> {
+    let conn = store.conn().await?;
+    let rows = query(
+        &conn,
+        "SELECT id, owner, layout_id, data, keys FROM dry_run_records WHERE job_id = $1 AND module = $2 ORDER BY id",
+        &[&signed(job.get()), &module],
+    )
+    .await?;
+    rows.iter().map(read_scratch).collect()
+}
+
+fn read_scratch(row: &tokio_postgres::Row) -> StoreResult<ScratchRecord> {
+    let Json(values) = get::<Json<Map<String, Value>>>(row, 3)?;
+    let Json(keys) = get::<Json<Vec<Key>>>(row, 4)?;
+    Ok(ScratchRecord {
+        id: RecordId::new(get_u64(row, 0)?),
+        owner: UserId::new(get_u64(row, 1)?),
+        layout_id: get(row, 2)?,
+        values,
+        keys,
+    })
 }
 
 /// Writes what the chunk changed to the job's scratch state (a key or record written before is

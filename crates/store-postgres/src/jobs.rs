@@ -238,6 +238,14 @@ impl JobStore for PgStore {
         crate::chunk::apply_chunk(self, lease, chunk, &mut order).await
     }
 
+    async fn dry_run_records(
+        &self,
+        lease: &Lease,
+        module: &str,
+    ) -> StoreResult<Vec<bulkwrite_store::dry_run::ScratchRecord>> {
+        crate::dry_run::module_scratch(self, lease.job, module).await
+    }
+
     async fn finish_resource(&self, lease: &Lease, resource: usize, rows_done: u64) -> StoreResult<()> {
         // Committed synchronously: the resource's chunks (committed without waiting for the
         // disk) are durable once this is, and the checkpoint check finds any that were lost.

@@ -93,25 +93,44 @@ fn scratch_keys(tx: &Connection, job: i64, module: &str, keys: &[Key]) -> StoreR
 fn scratch_records(tx: &Connection, job: i64, module: &str, ids: &[RecordId]) -> StoreResult<Vec<ScratchRecord>> {
     let mut statement = tx
         .prepare_cached(
-            "SELECT owner, layout_id, data, keys_json FROM dry_run_records WHERE job_id = ?1 AND id = ?2 AND module = ?3",
+            "SELECT id, owner, layout_id, data, keys_json FROM dry_run_records WHERE job_id = ?1 AND id = ?2 AND module = ?3",
         )
         .map_err(db_error)?;
     let mut found = Vec::new();
     for id in ids {
         let mut rows = statement.query(params![job, id.get() as i64, module]).map_err(db_error)?;
         if let Some(row) = rows.next().map_err(db_error)? {
-            let data: String = row.get(2).map_err(db_error)?;
-            let keys: String = row.get(3).map_err(db_error)?;
-            found.push(ScratchRecord {
-                id: *id,
-                owner: UserId::new(row.get::<_, i64>(0).map_err(db_error)? as u64),
-                layout_id: row.get(1).map_err(db_error)?,
-                values: serde_json::from_str(&data).map_err(json_error)?,
-                keys: serde_json::from_str(&keys).map_err(json_error)?,
-            });
+            found.push(read_scratch(row)?);
         }
     }
     Ok(found)
+}
+
+/// Every record of `module` the run has written, as it left them.
+pub(crate) fn module_scratch(conn: &Connection, job: i64, module: &str) -> StoreResult<Vec<ScratchRecord>> {
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT id, owner, layout_id, data, keys_json FROM dry_run_records WHERE job_id = ?1 AND module = ?2 ORDER BY id",
+        )
+        .map_err(db_error)?;
+    let mut rows = statement.query(params![job, module]).map_err(db_error)?;
+    let mut found = Vec::new();
+    while let Some(row) = rows.next().map_err(db_error)? {
+        found.push(read_scratch(row)?);
+    }
+    Ok(found)
+}
+
+fn read_scratch(row: &rusqlite::Row<'_>) -> StoreResult<ScratchRecord> {
+    let data: String = row.get(3).map_err(db_error)?;
+    let keys: String = row.get(4).map_err(db_error)?;
+    Ok(ScratchRecord {
+        id: RecordId::new(row.get::<_, i64>(0).map_err(db_error)? as u64),
+        owner: UserId::new(row.get::<_, i64>(1).map_err(db_error)? as u64),
+        layout_id: row.get(2).map_err(db_error)?,
+        values: serde_json::from_str(&data).map_err(json_error)?,
+        keys: serde_json::from_str(&keys).map_err(json_error)?,
+    })
 }
 
 /// Deletes the job's scratch state (inside the transaction that ends the job).

@@ -147,6 +147,15 @@ impl JobStore for SqliteStore {
         self.write_fenced(lease, move |tx, lease| crate::chunk::apply_chunk(tx, lease, chunk)).await
     }
 
+    async fn dry_run_records(
+        &self,
+        lease: &Lease,
+        module: &str,
+    ) -> StoreResult<Vec<bulkwrite_store::dry_run::ScratchRecord>> {
+        let (job, module) = (lease.job.get() as i64, module.to_string());
+        self.run(move |conn| crate::dry_run::module_scratch(conn, job, &module)).await
+    }
+
     async fn finish_resource(&self, lease: &Lease, resource: usize, rows_done: u64) -> StoreResult<()> {
         self.set_resource_state(lease, resource, "done", Some(rows_done)).await
     }

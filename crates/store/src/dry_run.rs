@@ -14,10 +14,15 @@
 //! derived from its resource and its chunk's checkpoint (so a resumed run hands out the same
 //! ids). Provisional ids link rows inside the run (an update of a record the file adds, a child
 //! row to its parent) and are never shown: no real id can be known before the real job runs.
+//!
+//! Lookups of a dry run (a child row's parent, a lookup cell) see the run's records too
+//! ([`overlay_lookup`]); they read every record the run wrote in the looked-up module, which
+//! costs as much as the real lookup by a non-unique value already does (a scan of the module).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use bulkwrite_core::ids::{RecordId, UserId};
+use bulkwrite_core::lookup::{normalize_value, LookupBy, LookupHit, LookupQuery};
 use bulkwrite_core::plan::{ChunkPlan, ExistingRecord, ExistingState, Key, Probes};
 use serde_json::{Map, Value};
 
@@ -133,6 +138,49 @@ pub fn scratch_write(plan: &ChunkPlan, mut keys_before: HashMap<RecordId, Vec<Ke
     ScratchWrite { keys, records }
 }
 
+/// The answers of a lookup in a dry run: the stored records' answers, except records the run
+/// has written, which answer as the run left them, with the records the run would create.
+/// `scratch` is every record of `query.module` the run has written.
+pub fn overlay_lookup(
+    query: &LookupQuery,
+    stored: Vec<(String, LookupHit)>,
+    scratch: &[ScratchRecord],
+) -> Vec<(String, LookupHit)> {
+    let written: HashSet<RecordId> = scratch.iter().map(|record| record.id).collect();
+    let mut hits: Vec<(String, LookupHit)> = stored.into_iter().filter(|(_, hit)| !written.contains(&hit.id)).collect();
+    let wanted: HashSet<&str> = query.values.iter().map(String::as_str).collect();
+    let display = if query.display_field.is_empty() { "id" } else { query.display_field.as_str() };
+    for record in scratch {
+        let name = record.values.get(display).and_then(text_of);
+        let matched: Vec<String> = match query.by {
+            LookupBy::Id => vec![record.id.to_string()],
+            LookupBy::UniqueKey => {
+                record.keys.iter().filter(|(field, _)| *field == query.field).map(|(_, value)| value.clone()).collect()
+            }
+            LookupBy::Value => record
+                .values
+                .get(&query.field)
+                .and_then(text_of)
+                .map(|text| normalize_value(&text))
+                .into_iter()
+                .collect(),
+        };
+        for value in matched.into_iter().filter(|value| wanted.contains(value.as_str())) {
+            hits.push((value, LookupHit { id: record.id, name: name.clone() }));
+        }
+    }
+    hits
+}
+
+/// A field value as text, as the stores compare it (strings and numbers; nothing else names).
+fn text_of(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,5 +227,32 @@ mod tests {
         overlay_keys(&mut existing, [(key("a@x.co"), None), (key("b@x.co"), Some(moved))]);
         assert_eq!(existing.keys.get(&key("a@x.co")), None);
         assert_eq!(existing.keys.get(&key("b@x.co")), Some(&moved));
+    }
+
+    #[test]
+    fn lookups_see_records_the_run_wrote_and_not_what_it_changed() {
+        let (stored, created) = (RecordId::new(5_725_767_000_000_001_001), provisional_ids(0, 0).next().unwrap());
+        let record = |id, name: &str| ScratchRecord {
+            id,
+            values: serde_json::json!({"Account_Name": name}).as_object().cloned().unwrap(),
+            owner: UserId::new(1),
+            layout_id: None,
+            keys: vec![("Account_Name".into(), name.to_lowercase())],
+        };
+        let scratch = [record(stored, "Renamed"), record(created, "Zylker")];
+        let query = |by, values: &[&str]| LookupQuery {
+            module: "Accounts".into(),
+            field: "Account_Name".into(),
+            by,
+            values: values.iter().map(|v| v.to_string()).collect(),
+            display_field: "Account_Name".into(),
+        };
+        let old_name = vec![("old".to_string(), LookupHit { id: stored, name: Some("Old".into()) })];
+        let hits = overlay_lookup(&query(LookupBy::Value, &["old", "zylker", "renamed"]), old_name, &scratch);
+        let found: Vec<(&str, RecordId)> = hits.iter().map(|(value, hit)| (value.as_str(), hit.id)).collect();
+        assert_eq!(found, [("renamed", stored), ("zylker", created)]);
+        let by_id = overlay_lookup(&query(LookupBy::Id, &[&created.to_string()]), Vec::new(), &scratch);
+        assert_eq!(by_id[0].1.name.as_deref(), Some("Zylker"));
+        assert_eq!(overlay_lookup(&query(LookupBy::UniqueKey, &["zylker"]), Vec::new(), &scratch).len(), 1);
     }
 }

@@ -200,7 +200,7 @@ async fn run_resource(
                     if *shutdown.borrow() {
                         return Err(Stop::Shutdown);
                     }
-                    resolve_chunk_lookups(ctx, job, &facts.schema, &mut rows).await?;
+                    resolve_chunk_lookups(ctx, (job, lease), &facts.schema, &mut rows).await?;
                     rows_applied += rows.len();
                     let new_values = new_picklist_values(&rows);
                     let chunk = ChunkWrite {
@@ -288,9 +288,10 @@ fn new_picklist_values(rows: &[RowDraft]) -> NewValues {
 }
 
 /// Resolves the chunk's lookup cells against the related modules, one query per (module, field).
+/// A dry run's lookups also see the records the run itself would have written.
 async fn resolve_chunk_lookups(
     ctx: &WorkerContext,
-    job: &Job,
+    (job, lease): (&Job, &Lease),
     schema: &OrgSchema,
     rows: &mut [RowDraft],
 ) -> Result<(), Stop> {
@@ -299,7 +300,11 @@ async fn resolve_chunk_lookups(
     }
     let mut answers = LookupAnswers::default();
     for query in plan_lookups(rows, schema) {
-        let hits = with_retries(|| ctx.store.find_records(job.org, &query)).await?;
+        let mut hits = with_retries(|| ctx.store.find_records(job.org, &query)).await?;
+        if job.spec.dry_run {
+            let scratch = with_retries(|| ctx.store.dry_run_records(lease, &query.module)).await?;
+            hits = bulkwrite_store::dry_run::overlay_lookup(&query, hits, &scratch);
+        }
         answers.add(&query, hits);
     }
     resolve_lookups(rows, schema, &answers);

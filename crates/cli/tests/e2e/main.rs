@@ -4,6 +4,7 @@ mod callback;
 mod cancel;
 mod cli;
 mod corpus;
+mod corpus_dry_run;
 mod crash;
 mod errors;
 mod faults;
