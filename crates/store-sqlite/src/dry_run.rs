@@ -63,28 +63,31 @@ pub(crate) fn apply_dry_chunk(tx: &Connection, lease: &Lease, mut chunk: ChunkWr
     record_progress(tx, lease, &chunk, plan)
 }
 
-/// The scratch state of the probed keys: where the run left each one it changed.
+/// The scratch state of the probed keys: where the run left each one it changed. One probe
+/// per field, the chunk's values as one JSON array (like `chunk::fetch_existing`).
 fn scratch_keys(tx: &Connection, job: i64, module: &str, keys: &[Key]) -> StoreResult<Vec<(Key, Option<RecordId>)>> {
-    let mut found = Vec::new();
-    if keys.is_empty() {
-        return Ok(found);
+    let mut by_field: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
+    for (field, value) in keys {
+        by_field.entry(field.as_str()).or_default().push(value.as_str());
     }
     let mut statement = tx
         .prepare_cached(
-            "SELECT k.field, k.value, k.record_id FROM dry_run_keys k
-             JOIN json_each(?3) AS p ON k.field = json_extract(p.value, '$[0]') AND k.value = json_extract(p.value, '$[1]')
-             WHERE k.job_id = ?1 AND k.module = ?2",
+            "SELECT value, record_id FROM dry_run_keys
+             WHERE job_id = ?1 AND module = ?2 AND field = ?3 AND value IN (SELECT value FROM json_each(?4))",
         )
         .map_err(db_error)?;
-    let probes = serde_json::to_string(keys).map_err(json_error)?;
-    let rows = statement
-        .query_map(params![job, module, probes], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, Option<i64>>(2)?))
-        })
-        .map_err(db_error)?;
-    for row in rows {
-        let (field, value, record) = row.map_err(db_error)?;
-        found.push(((field, value), record.map(|id| RecordId::new(id as u64))));
+    let mut found = Vec::new();
+    for (field, values) in by_field {
+        let array = serde_json::to_string(&values).map_err(json_error)?;
+        let rows = statement
+            .query_map(params![job, module, field, array], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, Option<i64>>(1)?))
+            })
+            .map_err(db_error)?;
+        for row in rows {
+            let (value, record) = row.map_err(db_error)?;
+            found.push(((field.to_string(), value), record.map(|id| RecordId::new(id as u64))));
+        }
     }
     Ok(found)
 }

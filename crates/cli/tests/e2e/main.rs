@@ -6,6 +6,7 @@ mod cli;
 mod corpus;
 mod corpus_dry_run;
 mod crash;
+mod dry_run;
 mod errors;
 mod faults;
 mod faults_pg;
