@@ -111,7 +111,10 @@ pub fn keys_before(existing: &ExistingState) -> HashMap<RecordId, Vec<Key>> {
 
 /// What a planned dry-run chunk leaves in the scratch state: the keys it changes and the records
 /// it writes, each with the keys it holds afterwards.
-pub fn scratch_write(plan: &ChunkPlan, mut keys_before: HashMap<RecordId, Vec<Key>>) -> ScratchWrite {
+pub fn scratch_write<S: std::hash::BuildHasher>(
+    plan: &ChunkPlan,
+    mut keys_before: HashMap<RecordId, Vec<Key>, S>,
+) -> ScratchWrite {
     let mut keys: BTreeMap<Key, Option<RecordId>> = BTreeMap::new();
     for key in &plan.key_deletes {
         keys.insert(key.clone(), None);
