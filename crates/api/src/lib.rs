@@ -171,6 +171,7 @@ pub fn router(state: AppState) -> Router {
                 .put(routes::records_write::update_record)
                 .delete(routes::records_write::delete_record),
         )
+        .route("/bulkwrite/v1/dry-runs", post(routes::jobs::create_dry_run))
         .route("/bulkwrite/v1/jobs", get(routes::job_control::list_jobs))
         .route("/bulkwrite/v1/jobs/{job_id}", get(routes::extensions::get_job_state))
         .route("/bulkwrite/v1/jobs/{job_id}/events", get(routes::events::job_events))

@@ -37,9 +37,13 @@ pub struct ImportArgs {
     /// Rows per job; a larger file is split into several jobs (Zoho's limit is 25,000).
     #[arg(long, default_value_t = bulkwrite_core::limits::ZOHO_MAX_ROWS_PER_FILE, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_rows: u64,
-    /// Where the result CSV goes [default: beside FILE, named FILE.result.csv].
+    /// Where the result CSV goes [default: beside FILE, named FILE.result.csv, or
+    /// FILE.dry-run.csv for a dry run].
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// Run the job as a dry run: every check, the same result file, no record written.
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub connect: ConnectArgs,
 }
@@ -96,7 +100,8 @@ fn result_path(args: &ImportArgs) -> PathBuf {
         return output.clone();
     }
     let stem = args.file.file_stem().and_then(|s| s.to_str()).unwrap_or("import");
-    args.file.with_file_name(format!("{stem}.result.csv"))
+    let suffix = if args.dry_run { "dry-run" } else { "result" };
+    args.file.with_file_name(format!("{stem}.{suffix}.csv"))
 }
 
 /// The joined result CSV, written job by job; created when the first result arrives.
@@ -177,6 +182,12 @@ async fn import(
     let file_name = args.file.file_name().and_then(|n| n.to_str()).unwrap_or("import.csv").to_string();
     let jobs_needed = total_rows.div_ceil(args.max_rows);
     let mut splitter = if jobs_needed > 1 { Some(Splitter::open(&args.file, args.max_rows)?) } else { None };
+    if args.dry_run && jobs_needed > 1 {
+        eprintln!(
+            "warning: {jobs_needed} dry runs of up to {} rows each: a part's dry run does not see the rows of the parts before it",
+            args.max_rows
+        );
+    }
     let path = result_path(args);
     let mut results = ResultWriter { path: path.clone(), writer: None };
     let mut line = ProgressLine::new(output, total_rows);
@@ -198,7 +209,12 @@ async fn import(
         if let Some(callback) = &args.callback {
             job = job.callback(callback.clone());
         }
-        let created = match connection.client.submit(&job).await {
+        let submitted = if args.dry_run {
+            connection.client.submit_dry_run(&job).await
+        } else {
+            connection.client.submit(&job).await
+        };
+        let created = match submitted {
             Ok(created) => created,
             Err(error) => {
                 line.finish();
@@ -230,6 +246,7 @@ async fn import(
         output.json(&json!({
             "module": args.job.module,
             "file": args.file.display().to_string(),
+            "dry_run": args.dry_run,
             "jobs": job_ids,
             "rows": summary.added + summary.updated + summary.skipped,
             "added": summary.added,
@@ -239,7 +256,7 @@ async fn import(
             "result_file": path.display().to_string(),
         }));
     } else {
-        summary.print(output, &args.job.module, &file_name, &job_ids, &path);
+        summary.print(output, (&args.job.module, args.dry_run), &file_name, &job_ids, &path);
     }
     Ok(if summary.skipped > 0 { 2 } else { 0 })
 }
@@ -276,13 +293,18 @@ impl Summary {
         }
     }
 
-    fn print(&self, output: Output, module: &str, file: &str, jobs: &[String], path: &Path) {
+    fn print(&self, output: Output, (module, dry_run): (&str, bool), file: &str, jobs: &[String], path: &Path) {
         let rows = self.added + self.updated + self.skipped;
         let jobs_text = match jobs {
             [one] => format!("job {one}"),
             many => format!("{} jobs", many.len()),
         };
-        out!("{} {} rows of {file} into {module} ({jobs_text})", output.paint("imported", Colour::Bold), grouped(rows));
+        let (verb, note) = if dry_run { ("dry run:", ", no record written") } else { ("imported", "") };
+        out!(
+            "{} {} rows of {file} into {module} ({jobs_text}{note})",
+            output.paint(verb, Colour::Bold),
+            grouped(rows)
+        );
         let green = |n: u64| output.paint(&format!("{:>10}", grouped(n)), Colour::Green);
         out!("  {:<24}{}", "added", green(self.added));
         out!("  {:<24}{}", "updated", green(self.updated));

@@ -1,10 +1,13 @@
 //! bulkwrite's own job endpoints beside Zoho's (a bulkwrite server only; Zoho has neither):
-//! cancel a job and list an org's jobs.
+//! dry runs, cancel a job and list an org's jobs.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use bulkwrite_wire::{CreateJobRequest, CreatedJob, SuccessBody};
+
 use crate::error::Result;
+use crate::job::BulkWriteJob;
 use crate::transport::{read_json_required, Safety};
 use crate::Client;
 
@@ -21,6 +24,9 @@ pub struct JobState {
     /// Why the job failed or who cancelled it.
     #[serde(default)]
     pub error: Option<String>,
+    /// Whether the job is a dry run (it writes no records).
+    #[serde(default)]
+    pub dry_run: bool,
     /// Every other field of the document.
     #[serde(flatten)]
     pub rest: serde_json::Map<String, Value>,
@@ -110,6 +116,25 @@ pub struct JobListInfo {
 }
 
 impl Client {
+    /// Creates a dry run of a job from a ready body: `POST /bulkwrite/v1/dry-runs?version={v}`.
+    /// The server validates it exactly as [`Client::create_job`] would and runs every check of
+    /// the job without writing a record; its details and result file are read as a job's
+    /// ([`Client::get_job`], [`Client::wait_for_job`], [`Client::download_result`]).
+    pub async fn dry_run(&self, request: &CreateJobRequest) -> Result<CreatedJob> {
+        let url = self.inner.api_url("/bulkwrite/v1/dry-runs");
+        let version = self.version().as_str();
+        let build = |http: &reqwest::Client| Ok(http.post(&url).query(&[("version", version)]).json(request));
+        let response = self.inner.send(Safety::Unsafe, true, build).await?;
+        let body: SuccessBody<CreatedJob> = read_json_required(response).await?;
+        Ok(body.details)
+    }
+
+    /// A dry run of a [`BulkWriteJob`] (see [`Client::dry_run`]), written in this client's
+    /// version's shape.
+    pub async fn submit_dry_run(&self, job: &BulkWriteJob) -> Result<CreatedJob> {
+        self.dry_run(&job.to_request(self.version())).await
+    }
+
     /// Asks a queued or running job to stop: `POST /bulkwrite/v1/jobs/{id}/cancel`. A finished
     /// job is an [`crate::Error::Api`] (`INVALID_REQUEST`).
     pub async fn cancel_job(&self, job_id: &str) -> Result<Cancelled> {

@@ -27,6 +27,9 @@ pub struct JobSpec {
     pub callback: Option<Callback>,
     /// The resources, in request order: the parent first, then its children.
     pub resources: Vec<ResourceSpec>,
+    /// A dry run (`POST /bulkwrite/v1/dry-runs`): the job runs every check and writes no records.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
 }
 
 /// One validated resource.

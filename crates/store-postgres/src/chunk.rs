@@ -68,6 +68,9 @@ pub(crate) async fn apply_chunk(
     mut chunk: ChunkWrite,
     order: &mut ChunkOrder,
 ) -> StoreResult<ChunkOutcome> {
+    if chunk.dry_run {
+        return crate::dry_run::apply_dry_chunk(store, lease, chunk, order).await;
+    }
     let write = chunk.take_records();
     let first_id = reserve_for(store, &write).await?;
     let probing = if chunk.operation == Operation::Insert && store.hints().expects_new_keys(lease.job) {
@@ -85,16 +88,34 @@ pub(crate) async fn apply_chunk(
         store.hints().note_conflict(lease.job);
     }
     let (mut plan, results_json) = (written.plan, written.results_json);
-    let job = signed(lease.job.get());
-    let resource = i32::try_from(chunk.resource).map_err(|_| StoreError::NotFound("resource".into()))?;
     // The result rows and the checkpoint go out together (pipelined), then the commit.
     order.previous_settled().await;
+    record_progress(&tx, lease, &chunk, &plan, results_json).await?;
+    tx.commit().await.map_err(write_error)?;
+    let results = std::mem::take(&mut plan.results);
+    let outcome = ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped, results };
+    free_elsewhere(plan);
+    Ok(outcome)
+}
+
+/// Stores a planned chunk's result rows (`results_json` when already encoded) and moves its
+/// resource's counters and checkpoint, refusing the chunk unless the stored checkpoint is the
+/// one it follows. The caller commits.
+pub(crate) async fn record_progress(
+    tx: &Transaction<'_>,
+    lease: &Lease,
+    chunk: &ChunkWrite,
+    plan: &ChunkPlan,
+    results_json: Option<String>,
+) -> StoreResult<()> {
+    let job = signed(lease.job.get());
+    let resource = i32::try_from(chunk.resource).map_err(|_| StoreError::NotFound("resource".into()))?;
     let results = async {
         let (Some(first), Some(last)) = (plan.results.first(), plan.results.last()) else {
             return Ok(0);
         };
         execute(
-            &tx,
+            tx,
             "INSERT INTO job_results (job_id, idx, first_row, last_row, rows_json) VALUES ($1, $2, $3, $4, $5)",
             &[
                 &job,
@@ -114,7 +135,7 @@ pub(crate) async fn apply_chunk(
     let progress_params: [&(dyn ToSql + Sync); 7] =
         [&counts[0], &counts[1], &counts[2], &counts[3], &job, &resource, &before];
     let progress = execute(
-        &tx,
+        tx,
         "UPDATE job_resources SET rows_done = $1, added = added + $2, updated = updated + $3, skipped = skipped + $4
          WHERE job_id = $5 AND idx = $6 AND rows_done = $7",
         &progress_params,
@@ -123,16 +144,12 @@ pub(crate) async fn apply_chunk(
     if moved == 0 {
         return Err(StoreError::checkpoint_moved(chunk.resource, chunk.rows_done_before));
     }
-    tx.commit().await.map_err(write_error)?;
-    let results = std::mem::take(&mut plan.results);
-    let outcome = ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped, results };
-    free_elsewhere(plan);
-    Ok(outcome)
+    Ok(())
 }
 
 /// Drops `value` on a blocking thread. Freeing a chunk's rows or records costs about as much as
 /// encoding them: another thread does it while the next chunk goes on.
-fn free_elsewhere<T: Send + 'static>(value: T) {
+pub(crate) fn free_elsewhere<T: Send + 'static>(value: T) {
     drop(tokio::task::spawn_blocking(move || drop(value)));
 }
 
@@ -256,7 +273,7 @@ pub(crate) struct Stamp<'a> {
     pub now: Timestamp,
 }
 
-async fn fetch_existing(
+pub(crate) async fn fetch_existing(
     tx: &Transaction<'_>,
     org: i64,
     module: &str,

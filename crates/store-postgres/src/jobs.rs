@@ -238,6 +238,14 @@ impl JobStore for PgStore {
         crate::chunk::apply_chunk(self, lease, chunk, &mut order).await
     }
 
+    async fn dry_run_records(
+        &self,
+        lease: &Lease,
+        module: &str,
+    ) -> StoreResult<Vec<bulkwrite_store::dry_run::ScratchRecord>> {
+        crate::dry_run::module_scratch(self, lease.job, module).await
+    }
+
     async fn finish_resource(&self, lease: &Lease, resource: usize, rows_done: u64) -> StoreResult<()> {
         // Committed synchronously: the resource's chunks (committed without waiting for the
         // disk) are durable once this is, and the checkpoint check finds any that were lost.
@@ -280,6 +288,7 @@ impl JobStore for PgStore {
         )
         .await?;
         let Some(row) = row else { return Err(StoreError::LeaseLost) };
+        crate::dry_run::forget_scratch(&tx, lease.job).await?;
         queue_callback(&tx, lease, &get::<String>(&row, 0)?, now).await?;
         tx.commit().await.map_err(pg_error)
     }
@@ -288,6 +297,7 @@ impl JobStore for PgStore {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
         let spec = crate::cancel::mark_stopped(&tx, lease, "failed", error, result_blob, now).await?;
+        crate::dry_run::forget_scratch(&tx, lease.job).await?;
         queue_callback(&tx, lease, &spec, now).await?;
         tx.commit().await.map_err(pg_error)
     }
@@ -314,6 +324,7 @@ impl JobStore for PgStore {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
         let spec = crate::cancel::mark_stopped(&tx, lease, "cancelled", error, result_blob, now).await?;
+        crate::dry_run::forget_scratch(&tx, lease.job).await?;
         queue_callback(&tx, lease, &spec, now).await?;
         tx.commit().await.map_err(pg_error)
     }

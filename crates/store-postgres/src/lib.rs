@@ -53,6 +53,7 @@ mod changes;
 mod chunk;
 mod chunk_write;
 mod copy;
+mod dry_run;
 mod error;
 mod health;
 mod ids;

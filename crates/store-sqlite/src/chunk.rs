@@ -13,7 +13,21 @@ use crate::orgs::reserve_ids;
 use crate::{db_error, json_error, ms};
 
 pub(crate) fn apply_chunk(tx: &Connection, lease: &Lease, mut chunk: ChunkWrite) -> StoreResult<ChunkOutcome> {
+    if chunk.dry_run {
+        return crate::dry_run::apply_dry_chunk(tx, lease, chunk);
+    }
     let plan = plan_and_write(tx, lease.org.get() as i64, chunk.take_records())?;
+    record_progress(tx, lease, &chunk, plan)
+}
+
+/// Stores a planned chunk's result rows and moves its resource's counters and checkpoint,
+/// refusing the chunk unless the stored checkpoint is the one it follows.
+pub(crate) fn record_progress(
+    tx: &Connection,
+    lease: &Lease,
+    chunk: &ChunkWrite,
+    plan: ChunkPlan,
+) -> StoreResult<ChunkOutcome> {
     let job = lease.job.get() as i64;
     let resource = chunk.resource as i64;
     if let (Some(first), Some(last)) = (plan.results.first(), plan.results.last()) {
@@ -122,7 +136,7 @@ fn data_json(record: &PlannedRecord) -> StoreResult<String> {
     serde_json::to_string(&record.values).map_err(json_error)
 }
 
-fn fetch_existing(
+pub(crate) fn fetch_existing(
     tx: &Connection,
     org: i64,
     module: &str,

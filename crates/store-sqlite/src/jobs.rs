@@ -147,6 +147,15 @@ impl JobStore for SqliteStore {
         self.write_fenced(lease, move |tx, lease| crate::chunk::apply_chunk(tx, lease, chunk)).await
     }
 
+    async fn dry_run_records(
+        &self,
+        lease: &Lease,
+        module: &str,
+    ) -> StoreResult<Vec<bulkwrite_store::dry_run::ScratchRecord>> {
+        let (job, module) = (lease.job.get() as i64, module.to_string());
+        self.run(move |conn| crate::dry_run::module_scratch(conn, job, &module)).await
+    }
+
     async fn finish_resource(&self, lease: &Lease, resource: usize, rows_done: u64) -> StoreResult<()> {
         self.set_resource_state(lease, resource, "done", Some(rows_done)).await
     }
@@ -185,6 +194,7 @@ impl JobStore for SqliteStore {
                 params![result_blob, ms(now), lease.job.get() as i64],
             )
             .map_err(db_error)?;
+            crate::dry_run::forget_scratch(tx, lease.job.get() as i64)?;
             queue_callback(tx, lease, now)
         })
         .await
@@ -195,6 +205,7 @@ impl JobStore for SqliteStore {
         let result_blob = result_blob.map(str::to_string);
         self.write_fenced(lease.clone(), move |tx, lease| {
             crate::cancel::mark_stopped(tx, lease, "failed", &error, result_blob.as_deref(), now)?;
+            crate::dry_run::forget_scratch(tx, lease.job.get() as i64)?;
             queue_callback(tx, lease, now)
         })
         .await
@@ -225,6 +236,7 @@ impl JobStore for SqliteStore {
         let result_blob = result_blob.map(str::to_string);
         self.write_fenced(lease.clone(), move |tx, lease| {
             crate::cancel::mark_stopped(tx, lease, "cancelled", &error, result_blob.as_deref(), now)?;
+            crate::dry_run::forget_scratch(tx, lease.job.get() as i64)?;
             queue_callback(tx, lease, now)
         })
         .await

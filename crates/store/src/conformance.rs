@@ -78,7 +78,8 @@ macro_rules! conformance_tests {
             completing_a_read_job_keeps_its_outcome_and_queues_its_callback,
             a_failed_read_job_queues_its_callback,
             selects_compare_typed_values,
-            selects_sort_page_and_count
+            selects_sort_page_and_count,
+            dry_runs_write_nothing_and_answer_like_the_real_job
         );
     };
     ($factory:expr) => {
@@ -87,6 +88,7 @@ macro_rules! conformance_tests {
 }
 
 mod cancel;
+mod dry_run;
 mod health;
 mod in_flight;
 mod jobs;
@@ -97,6 +99,7 @@ mod records;
 mod retention;
 
 pub use cancel::*;
+pub use dry_run::*;
 pub use health::*;
 pub use in_flight::*;
 pub use jobs::*;
@@ -194,6 +197,7 @@ pub(super) fn spec(callback: bool, operation: Operation, find_by: Option<&str>) 
             echo_columns: vec![0, 1],
             parent_link: None,
         }],
+        dry_run: false,
     }
 }
 
@@ -247,6 +251,7 @@ pub(super) fn chunk(operation: Operation, rows: Vec<RowDraft>, rows_done: u64) -
         actor: ADMIN,
         now: Utc::now(),
         full_name: true,
+        dry_run: false,
     }
 }
 

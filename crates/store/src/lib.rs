@@ -26,6 +26,7 @@ pub mod chunk_order;
 #[cfg(feature = "conformance")]
 #[allow(missing_docs)] // test cases run by `conformance_tests!`; each name is the sentence it checks
 pub mod conformance;
+pub mod dry_run;
 pub mod error;
 pub mod fault;
 pub mod ids;

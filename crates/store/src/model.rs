@@ -427,6 +427,9 @@ pub struct ChunkWrite {
     pub now: Timestamp,
     /// Keep Zoho's computed `Full_Name` on the module's records.
     pub full_name: bool,
+    /// The chunk of a dry run: planned against stored records and the run's scratch state, and
+    /// written to that scratch state instead of the records (see `dry_run`).
+    pub dry_run: bool,
 }
 
 /// Rows written through the records API: planned like a chunk, without a job.

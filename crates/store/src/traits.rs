@@ -186,6 +186,9 @@ pub trait JobStore: Send + Sync {
         order.previous_settled().await;
         self.apply_chunk(lease, chunk).await
     }
+    /// Every record of `module` the dry run `lease` holds has written so far, as it left them
+    /// (see [`crate::dry_run`]); empty for a job that is not a dry run.
+    async fn dry_run_records(&self, lease: &Lease, module: &str) -> StoreResult<Vec<crate::dry_run::ScratchRecord>>;
     /// Marks a resource done at checkpoint `rows_done` (its last chunk's), and refuses like
     /// `apply_chunk` if the stored checkpoint is not that one (a chunk was lost).
     async fn finish_resource(&self, lease: &Lease, resource: usize, rows_done: u64) -> StoreResult<()>;

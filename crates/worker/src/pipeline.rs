@@ -202,7 +202,7 @@ async fn run_resource(
                     if *shutdown.borrow() {
                         return Err(Stop::Shutdown);
                     }
-                    resolve_chunk_lookups(ctx, job, &facts.schema, &mut rows).await?;
+                    resolve_chunk_lookups(ctx, (job, lease), &facts.schema, &mut rows).await?;
                     rows_applied += rows.len();
                     let new_values = new_picklist_values(&rows);
                     let chunk = ChunkWrite {
@@ -218,6 +218,7 @@ async fn run_resource(
                         actor: job.created_by,
                         now: chrono::Utc::now(),
                         full_name,
+                        dry_run: job.spec.dry_run,
                     };
                     checkpoint = rows_done;
                     // One attempt: on a transient failure the job goes back to the queue and
@@ -264,6 +265,10 @@ async fn after_commit(
     if let Some(results) = results {
         results.rows(outcome.results).await;
     }
+    // A dry run adds no picklist values: it changes nothing the real job would change.
+    if job.spec.dry_run {
+        return Ok(());
+    }
     for (field, values) in new_values {
         with_retries(|| ctx.store.add_picklist_values(job.org, module, &field, &values)).await?;
     }
@@ -285,9 +290,10 @@ fn new_picklist_values(rows: &[RowDraft]) -> NewValues {
 }
 
 /// Resolves the chunk's lookup cells against the related modules, one query per (module, field).
+/// A dry run's lookups also see the records the run itself would have written.
 async fn resolve_chunk_lookups(
     ctx: &WorkerContext,
-    job: &Job,
+    (job, lease): (&Job, &Lease),
     schema: &OrgSchema,
     rows: &mut [RowDraft],
 ) -> Result<(), Stop> {
@@ -296,7 +302,11 @@ async fn resolve_chunk_lookups(
     }
     let mut answers = LookupAnswers::default();
     for query in plan_lookups(rows, schema) {
-        let hits = with_retries(|| ctx.store.find_records(job.org, &query)).await?;
+        let mut hits = with_retries(|| ctx.store.find_records(job.org, &query)).await?;
+        if job.spec.dry_run {
+            let scratch = with_retries(|| ctx.store.dry_run_records(lease, &query.module)).await?;
+            hits = bulkwrite_store::dry_run::overlay_lookup(&query, hits, &scratch);
+        }
         answers.add(&query, hits);
     }
     resolve_lookups(rows, schema, &answers);

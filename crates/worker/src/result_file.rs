@@ -47,7 +47,7 @@ impl ResultStream {
                     Piece::Csv { name, echo_headers } => zip.start_csv(&name, &echo_headers)?,
                     Piece::Rows(rows) => {
                         for row in &rows {
-                            zip.write_row(row)?;
+                            zip.write_row(&shown(row))?;
                         }
                     }
                 }
@@ -129,7 +129,7 @@ async fn write_zip(ctx: &WorkerContext, job: &Job, unread: Vec<Option<LocalBlob>
             loop {
                 let rows = handle.block_on(store.result_rows(job_owned.org, job_owned.id, index, after, PAGE))?;
                 for row in &rows {
-                    writer.write_row(row)?;
+                    writer.write_row(&shown(row))?;
                 }
                 if let Some(last) = rows.last() {
                     after = last.row_no;
@@ -157,6 +157,18 @@ async fn write_zip(ctx: &WorkerContext, job: &Job, unread: Vec<Option<LocalBlob>
     .await
     .map_err(|e| StoreError::Backend(Box::new(e)))??;
     store_result(ctx, job, path).await
+}
+
+/// A result row as the result file shows it: a dry run's provisional id (a record the run would
+/// create) is not shown, since the real job's id cannot be known before it runs. Real jobs never
+/// have one.
+fn shown(row: &ResultRow) -> std::borrow::Cow<'_, ResultRow> {
+    match row.record_id {
+        Some(id) if bulkwrite_store::dry_run::is_provisional(id) => {
+            std::borrow::Cow::Owned(ResultRow { record_id: None, ..row.clone() })
+        }
+        _ => std::borrow::Cow::Borrowed(row),
+    }
 }
 
 fn staged_file(ctx: &WorkerContext) -> Result<(File, TempPath), StoreError> {

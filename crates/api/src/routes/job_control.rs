@@ -53,6 +53,7 @@ pub(crate) fn job_state_document(job: &Job, result_retention: std::time::Duratio
         "result_expired": job.result_expired_at.is_some(),
         "result_expired_at": job.result_expired_at.map(|t| t.to_rfc3339()),
         "result_expires_at": result_expires_at(job, result_retention).map(|t| t.to_rfc3339()),
+        "dry_run": job.spec.dry_run,
     })
 }
 
@@ -147,6 +148,7 @@ fn list_entry(job: &Job, names: &HashMap<UserId, String>, zone: chrono_tz::Tz) -
         "finished_time": job.finished_at.map(|at| format_time(at, zone)),
         "created_by": {"id": job.created_by.to_string(), "name": name},
         "counts": {"added": added, "updated": updated, "skipped": skipped, "total": added + updated + skipped},
+        "dry_run": job.spec.dry_run,
     })
 }
 

@@ -5,13 +5,14 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use bulkwrite_core::callback_url::refused;
 use bulkwrite_core::ids::{FileId, JobId};
 use bulkwrite_core::jobspec::{parse_body, validate, ValidationContext};
+use bulkwrite_core::version::ApiVersion;
 use bulkwrite_store::{NewJob, StoreError};
 use bulkwrite_wire::{ApiError, CreateJobRequest, CreatedJob, ErrorCode, SuccessBody, UserRef};
 
@@ -26,6 +27,7 @@ const CALLBACK_DNS_TIMEOUT: Duration = Duration::from_secs(2);
 
 const BULK_WRITE_SCOPES: &[&str] = &["ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.ALL"];
 
+/// `POST /crm/bulk/{v}/write`: validates the request and queues the job.
 pub async fn create_job(
     State(state): State<AppState>,
     PathParams(path_version): PathParams<String>,
@@ -33,22 +35,51 @@ pub async fn create_job(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let api_version = version(&path_version)?;
+    create(&state, api_version, &auth, body, false).await
+}
+
+/// `POST /bulkwrite/v1/dry-runs?version=v2.1`: Zoho's create body, validated and answered
+/// exactly like `POST /crm/bulk/{v}/write`, queued as a dry run: the job runs every check and
+/// writes no records (see README, "Dry runs"). `version` (default `v8`) is the path version the
+/// real job would be created through; it decides the callback's shape.
+pub async fn create_dry_run(
+    State(state): State<AppState>,
+    auth: Auth,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let Query(params) = query.map_err(|_| ErrorResponse(ApiError::new(ErrorCode::InvalidUrlPattern)))?;
+    let api_version = match params.get("version") {
+        Some(text) => version(text)?,
+        None => ApiVersion::V8,
+    };
+    create(&state, api_version, &auth, body, true).await
+}
+
+async fn create(
+    state: &AppState,
+    api_version: ApiVersion,
+    auth: &Auth,
+    body: Result<Bytes, BytesRejection>,
+    dry_run: bool,
+) -> ApiResult<Response> {
     auth.require(BULK_WRITE_SCOPES)?;
     let body = body.map_err(|_| ErrorResponse(ApiError::new(ErrorCode::RequestBodyNotSupported)))?;
     let request = parse_body(&body)?;
     if let Some(callback) = &request.callback {
-        check_callback(&state, &callback.url).await?;
+        check_callback(state, &callback.url).await?;
     }
     let org = auth.0.org;
     let schema = state.store.org_schema(org).await?;
-    let (files, expired_files) = uploaded_files(&state, &auth, &request).await?;
+    let (files, expired_files) = uploaded_files(state, auth, &request).await?;
     let ctx = ValidationContext {
         schema: &schema,
         files: &files,
         expired_files: &expired_files,
         limits: state.config.limits,
     };
-    let spec = validate(&request, &ctx)?;
+    let mut spec = validate(&request, &ctx)?;
+    spec.dry_run = dry_run;
     for resource in &request.resource {
         let module = resource.module.api_name().to_ascii_lowercase();
         auth.require(&[
@@ -73,7 +104,7 @@ pub async fn create_job(
         Err(other) => return Err(other.into()),
     }
     state.job_queued.notify_one();
-    let name = creator_name(&state, &auth).await?;
+    let name = creator_name(state, auth).await?;
     let details = CreatedJob { id: id.to_string(), created_by: UserRef { id: auth.0.user.to_string(), name } };
     Ok(json_response(StatusCode::CREATED, &SuccessBody::new("SUCCESS", "success", details)))
 }

@@ -40,12 +40,12 @@ fn corpus_dir() -> PathBuf {
 
 /// Replaces record ids with `<id:N>` in order of first appearance.
 #[derive(Default)]
-struct IdNames {
-    names: HashMap<String, usize>,
+pub(crate) struct IdNames {
+    pub names: HashMap<String, usize>,
 }
 
 impl IdNames {
-    fn name(&mut self, id: &str) -> String {
+    pub fn name(&mut self, id: &str) -> String {
         let next = self.names.len() + 1;
         let n = *self.names.entry(id.to_string()).or_insert(next);
         format!("<id:{n}>")
@@ -66,7 +66,7 @@ fn read(dir: &Path, name: &str) -> Vec<u8> {
     std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(name).display()))
 }
 
-fn with_file_id(body: &Value, file_id: &str) -> Value {
+pub(crate) fn with_file_id(body: &Value, file_id: &str) -> Value {
     let text = serde_json::to_string(body).unwrap().replace("{{file_id}}", file_id);
     serde_json::from_str(&text).unwrap()
 }
@@ -86,7 +86,7 @@ async fn upload(server: &Server, dir: &Path, files: &Value) -> String {
 }
 
 /// Result CSV rows of a finished job, one Vec per resource file, ids renamed.
-async fn result_files(server: &Server, job: &Value, ids: &mut IdNames) -> Vec<(String, String)> {
+pub(crate) async fn result_files(server: &Server, job: &Value, ids: &mut IdNames) -> Vec<(String, String)> {
     let url = job["result"]["download_url"].as_str().expect("download_url");
     let response = server.auth(server.http.get(url)).send().await.unwrap();
     assert_eq!(response.status(), 200);
@@ -119,8 +119,24 @@ async fn run_job(server: &Server, version: &str, body: &Value) -> (u16, Value) {
     (status, response.json().await.unwrap())
 }
 
+/// A case's server after its setup jobs, with its input uploaded.
+pub(crate) struct Prepared {
+    pub server: Server,
+    pub dir: PathBuf,
+    pub case: Value,
+    pub version: String,
+    pub ids: IdNames,
+    pub file_id: String,
+}
+
 /// Runs one case folder.
 pub async fn run_case(name: &str) {
+    let prepared = prepare(name).await;
+    run_real(name, prepared).await;
+}
+
+/// Starts a case's server, runs its setup jobs and uploads its input.
+pub(crate) async fn prepare(name: &str) -> Prepared {
     let dir = corpus_dir().join(name);
     let case: Value = serde_json::from_slice(&read(&dir, "case.json")).expect("case.json");
     let mut env: Vec<(String, String)> = Vec::new();
@@ -132,7 +148,7 @@ pub async fn run_case(name: &str) {
     }
     let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let server = Server::start(&env_refs).await;
-    let version = case["version"].as_str().unwrap_or("v2");
+    let version = case["version"].as_str().unwrap_or("v2").to_string();
     let mut ids = IdNames::default();
 
     for (index, setup) in case["setup"].as_array().cloned().unwrap_or_default().iter().enumerate() {
@@ -145,13 +161,20 @@ pub async fn run_case(name: &str) {
     }
 
     let file_id = upload(&server, &dir, &case["files"]).await;
-    let (status, answer) = run_job(&server, version, &with_file_id(&case["job"], &file_id)).await;
+    Prepared { server, dir, case, version, ids, file_id }
+}
+
+/// Creates the case's job and checks everything it expects; returns the job's result files
+/// (ids named), or `None` when the create call is refused as expected.
+pub(crate) async fn run_real(name: &str, prepared: Prepared) -> Option<Vec<(String, String)>> {
+    let Prepared { server, dir, case, version, mut ids, file_id } = prepared;
+    let (status, answer) = run_job(&server, &version, &with_file_id(&case["job"], &file_id)).await;
     let expect = &case["expect"];
     assert_eq!(u64::from(status), expect["status"].as_u64().unwrap_or(201), "{name}: {answer}");
     if status != 201 {
         let expected = &expect["error"];
         assert_eq!(serde_json::to_string(&answer).unwrap(), serde_json::to_string(expected).unwrap(), "{name}");
-        return;
+        return None;
     }
     let job = server.wait_job(answer["details"]["id"].as_str().unwrap()).await;
     assert_eq!(job["status"], expect["job_status"].as_str().unwrap_or("COMPLETED"), "{name}: {job}");
@@ -205,6 +228,7 @@ pub async fn run_case(name: &str) {
             assert_eq!(&got, expected, "{name}: GET {wanted} key {key}");
         }
     }
+    Some(files)
 }
 
 /// Subform rows carry creation metadata that differs run to run; the corpus compares the rest.
@@ -227,6 +251,16 @@ macro_rules! corpus_cases {
                 run_case(stringify!($case)).await;
             }
         )*
+
+        /// Every case again, as a dry run first and then the real job on the unchanged data.
+        mod dry_run_then_real {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    crate::corpus_dry_run::run_case(stringify!($case)).await;
+                }
+            )*
+        }
 
         #[test]
         fn every_corpus_folder_is_a_test() {

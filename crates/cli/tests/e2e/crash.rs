@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::harness::Server;
 
-const ROWS: usize = 20_000;
+pub(crate) const ROWS: usize = 20_000;
 
 /// Every 7th row lacks its last name; emails are unique, so a row applied twice would show up
 /// as a duplicate.
@@ -36,7 +36,7 @@ fn body(file_id: &str) -> Value {
 
 /// The database's write lock, held by the test: while it lives the server commits nothing
 /// (its writers wait, their busy timeout being 30 s), so the job cannot move.
-struct WriteLock(rusqlite::Connection);
+pub(crate) struct WriteLock(rusqlite::Connection);
 
 impl WriteLock {
     fn take(server: &Server) -> WriteLock {
@@ -56,7 +56,7 @@ impl Drop for WriteLock {
 /// Waits until the job has applied its first rows, then takes the write lock and looks again:
 /// the job is then some rows in, not finished, and stays so until the lock is dropped. Returns
 /// the lock and the rows applied.
-async fn freeze_mid_way(server: &Server, id: &str) -> (WriteLock, u64) {
+pub(crate) async fn freeze_mid_way(server: &Server, id: &str) -> (WriteLock, u64) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while server.job(id).await["resource"][0]["file"]["total_count"].as_u64().unwrap_or(0) == 0 {
         assert!(Instant::now() < deadline, "the job never applied a row");

@@ -66,6 +66,7 @@ pub fn validate(request: &CreateJobRequest, ctx: &ValidationContext<'_>) -> Resu
         character_encoding: request.character_encoding.clone(),
         callback: request.callback.clone(),
         resources,
+        dry_run: false,
     })
 }
 

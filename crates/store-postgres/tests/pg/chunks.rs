@@ -42,6 +42,7 @@ fn chunk(rows: Vec<RowDraft>, rows_done: u64) -> ChunkWrite {
         actor: UserId::new(5_725_767_000_000_000_101),
         now: Utc::now(),
         full_name: true,
+        dry_run: false,
     }
 }
 

@@ -35,6 +35,7 @@ pub fn spec(callback: bool) -> JobSpec {
             echo_columns: vec![0, 1],
             parent_link: None,
         }],
+        dry_run: false,
     }
 }
 
