@@ -148,7 +148,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         job_queued: Arc::clone(&wakeup.jobs),
         metrics: telemetry::install_metrics(),
         clock: Arc::new(bulkwrite_core::clock::SystemClock),
-        read_downloads: Default::default(),
+        read_downloads: Arc::default(),
     };
     let app = if config.role.serves_api() { bulkwrite_api::router(state) } else { bulkwrite_api::health_router(state) };
     // Without TCP_NODELAY, small last segments of an answer wait for the peer's delayed ACK.

@@ -158,7 +158,7 @@ impl Api {
             job_queued: Arc::new(tokio::sync::Notify::new()),
             metrics: None,
             clock: clock.clone(),
-            read_downloads: Default::default(),
+            read_downloads: Arc::default(),
         };
         Api { router: bulkwrite_api::router(state), store, dir, clock, _temp: temp }
     }
