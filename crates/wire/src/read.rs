@@ -48,7 +48,7 @@ pub struct ReadQuery {
     /// A filter tree (`field`/`comparator`/`value`, or `group` with `group_operator`).
     pub criteria: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    /// Which page of 200,000 records to write, from 1.
+    /// Which page to write, from 1.
     pub page: Option<u32>,
     /// The `next_page_token` of an earlier job, to go on past its page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -127,7 +127,7 @@ pub struct ReadResultBody {
     /// The page the job wrote, from 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<u32>,
-    /// Records a page holds (200,000).
+    /// Records a page holds (Zoho: [`RECORDS_PER_PAGE`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_page: Option<u32>,
     /// Records written to the file.
@@ -185,11 +185,11 @@ pub struct CustomView {
     pub name: String,
     /// The name shown to users.
     pub display_value: String,
-    /// The built-in name of a system view.
+    /// The view's built-in name (`ALLVIEWS` for a module's All view).
     pub system_name: String,
     /// Whether Zoho (not a user) defined the view.
     pub system_defined: bool,
-    /// Whether the module opens on this view.
+    /// Whether this is the module's default view.
     pub default: bool,
     /// The module the view lists.
     pub module: ModuleRef,
