@@ -29,11 +29,14 @@ pub const ICS_MODULES: &[&str] = &["Events", "Meetings"];
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FileType {
+    /// A zipped CSV file, one record a row.
     Csv,
+    /// A zipped iCalendar file, one event a record.
     Ics,
 }
 
 impl FileType {
+    /// The `file_type` word: `csv` or `ics`.
     pub fn as_str(self) -> &'static str {
         match self {
             FileType::Csv => "csv",
@@ -47,6 +50,7 @@ impl FileType {
 pub struct ReadSpec {
     /// The module's canonical API name and id.
     pub module: String,
+    /// The module's id.
     pub module_id: String,
     /// The fields asked for, canonical names (dot notation kept); empty: every field.
     pub fields: Vec<String>,
@@ -56,12 +60,15 @@ pub struct ReadSpec {
     pub cvid: Option<Value>,
     /// 1-based page of `per_page` records.
     pub page: u32,
+    /// Records a page holds.
     pub per_page: u32,
     /// The token the request continued from, echoed.
     pub page_token: Option<String>,
     /// Export records after this id (from `page_token`); `None`: skip `(page - 1) * per_page`.
     pub start_after: Option<u64>,
+    /// What the result file holds.
     pub file_type: FileType,
+    /// Where to POST the job's details when it ends.
     pub callback: Option<Callback>,
 }
 

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use bulkwrite_core::ids::{JobId, OrgId};
 use bulkwrite_store::*;
 
-use crate::jobs::{notify, queue_callback};
 use crate::job_row::fence;
+use crate::jobs::{notify, queue_callback};
 use crate::statements::{execute, get, get_u64, query, query_one, query_opt};
 use crate::{json_error, pg_error, signed, PgStore, JOBS_CHANNEL};
 

@@ -23,6 +23,7 @@ pub enum JobKind {
 }
 
 impl JobKind {
+    /// The word stored in the `jobs.kind` column.
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Write => "write",
@@ -34,12 +35,17 @@ impl JobKind {
 /// A read job to enqueue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewReadJob {
+    /// The job's id.
     pub id: JobId,
+    /// The org whose records are exported.
     pub org: OrgId,
+    /// The user creating the job.
     pub created_by: UserId,
     /// The path version the job was created through; decides the callback's shapes.
     pub api_version: String,
+    /// The validated request.
     pub spec: ReadSpec,
+    /// When the job was created.
     pub created_at: Timestamp,
 }
 
@@ -76,7 +82,9 @@ pub struct ReadOutcome {
 /// A read job's request and, once it completed, its outcome (stored together, as JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReadJob {
+    /// The validated request.
     pub spec: ReadSpec,
+    /// What the export found; `None` until the job completes.
     #[serde(default)]
     pub outcome: Option<ReadOutcome>,
 }
@@ -86,6 +94,7 @@ pub struct ReadJob {
 pub struct ReadPart {
     /// 0-based; parts commit in order, each after the one before.
     pub part_no: u32,
+    /// The key of the part's blob in the blob store.
     pub blob_key: String,
     /// Records in the part.
     pub rows: u64,

@@ -10,6 +10,7 @@ use bulkwrite_core::ids::{OrgId, UserId};
 
 /// Downloads one user may start in [`WINDOW`].
 pub const DOWNLOADS_PER_WINDOW: usize = 10;
+/// The sliding window downloads are counted in: one minute.
 pub const WINDOW: Duration = Duration::from_secs(60);
 
 /// Counts each user's recent downloads.

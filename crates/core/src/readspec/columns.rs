@@ -13,22 +13,31 @@ pub const USER_ATTRIBUTES: &[&str] = &["id", "first_name", "last_name", "full_na
 /// Where a column's cells come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ColumnSource {
+    /// The record's own id.
     Id,
     /// A field of the exported module (system fields included).
     Field {
+        /// The field's canonical API name.
         api_name: String,
+        /// How the field's values are written.
         data_type: DataType,
     },
     /// A field of the record a lookup points at.
     Lookup {
+        /// The lookup field of the exported module.
         field: String,
+        /// The module the lookup points at.
         module: String,
+        /// The field of that module's record to write.
         target: String,
+        /// How the target field's values are written.
         data_type: DataType,
     },
     /// An attribute of the user an owner or user lookup names.
     User {
+        /// The owner or user lookup field.
         field: String,
+        /// One of [`USER_ATTRIBUTES`].
         attribute: String,
     },
 }
@@ -36,7 +45,9 @@ pub enum ColumnSource {
 /// One column: its header and its source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Column {
+    /// The CSV header: the canonical API name, dot notation kept.
     pub header: String,
+    /// Where the cells come from.
     pub source: ColumnSource,
 }
 

@@ -9,8 +9,9 @@ use serde_json::{Map, Value};
 use crate::query::{Builder, Comparator, Filter, QueryError, Surface};
 use crate::schema::Module;
 
-/// Most comparisons one criteria may hold, and how deep its groups may nest (bounded input).
+/// Most comparisons one criteria may hold (bounded input).
 pub const MAX_COMPARISONS: usize = 100;
+/// How deep one criteria's groups may nest (bounded input).
 pub const MAX_DEPTH: usize = 10;
 
 const ROOT: &str = "$.query.criteria";

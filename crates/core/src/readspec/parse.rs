@@ -14,6 +14,7 @@ use crate::schema::OrgSchema;
 
 /// What validation checks a request against.
 pub struct ReadContext<'a> {
+    /// The org's modules and fields.
     pub schema: &'a OrgSchema,
     /// The user creating the job (page tokens are theirs only).
     pub user: u64,

@@ -14,6 +14,7 @@ pub struct PageToken {
 }
 
 impl PageToken {
+    /// The opaque text handed to clients as `next_page_token`.
     pub fn encode(&self) -> String {
         let text = format!("p{}:a{}:u{}", self.page, self.after, self.user);
         text.bytes().map(|b| format!("{b:02x}")).collect()

@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use bulkwrite_core::job_details::format_time;
 use bulkwrite_core::ids::{RecordId, UserId};
+use bulkwrite_core::job_details::format_time;
 use bulkwrite_core::readspec::{Column, ColumnSource};
 use bulkwrite_store::{StoredRecord, User};
 use serde_json::Value;
