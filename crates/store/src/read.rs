@@ -59,6 +59,7 @@ impl NewReadJob {
             character_encoding: None,
             callback: self.spec.callback.clone(),
             resources: Vec::new(),
+            dry_run: false,
         }
     }
 
