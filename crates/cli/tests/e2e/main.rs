@@ -1,10 +1,12 @@
 //! End-to-end tests: the real `bulkwrite` binary on `127.0.0.1:0`, driven over HTTP.
 
+mod browser;
 mod callback;
 mod cancel;
 mod cli;
 mod corpus;
 mod crash;
+mod dashboard;
 mod errors;
 mod faults;
 mod faults_pg;
