@@ -12,6 +12,7 @@ pub mod admin;
 mod auth;
 mod coql;
 mod error;
+pub mod events;
 mod metadata;
 pub mod oauth;
 pub mod observe;
@@ -92,6 +93,8 @@ pub struct AppState {
     pub metrics: Option<Arc<dyn observe::MetricsExporter>>,
     /// The time handlers read: token and grant expiry, page tokens, creation times.
     pub clock: Arc<dyn Clock>,
+    /// The node's job changes and the cap on events streams (`/bulkwrite/v1/jobs/{id}/events`).
+    pub events: events::EventStreams,
 }
 
 /// The HTTP surface of a worker-only node: `/healthz`, `/readyz` and `/metrics`, everything else
@@ -161,6 +164,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/bulkwrite/v1/jobs", get(routes::job_control::list_jobs))
         .route("/bulkwrite/v1/jobs/{job_id}", get(routes::extensions::get_job_state))
+        .route("/bulkwrite/v1/jobs/{job_id}/events", get(routes::events::job_events))
         .route("/bulkwrite/v1/jobs/{job_id}/cancel", post(routes::job_control::cancel_job))
         .route("/bulkwrite/v1/jobs/{job_id}/callback", get(routes::extensions::get_callback_report))
         .route("/bulkwrite/v1/admin/orgs", get(routes::admin::list_orgs).post(routes::admin::create_org))

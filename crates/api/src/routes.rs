@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod coql;
 pub mod download;
+pub mod events;
 pub mod extensions;
 pub mod fallback;
 pub mod health;

@@ -8,6 +8,7 @@ mod api {
 
     mod auth;
     mod create_job;
+    mod events;
     mod expiry;
     mod jobs;
     mod oauth;

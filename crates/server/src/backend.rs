@@ -48,10 +48,11 @@ impl Backend {
         }
     }
 
-    /// On PostgreSQL, rings `wakeup` when any node queues a job or a callback (LISTEN/NOTIFY);
+    /// On PostgreSQL, rings `wakeup` when any node queues a job or a callback, or announces a
+    /// job change (LISTEN/NOTIFY);
     /// the worker's slow poll remains the fallback.
     pub fn listen(&self, wakeup: &Wakeup) -> Option<tokio::task::JoinHandle<()>> {
         let store = self.postgres.as_ref()?;
-        Some(store.listen(Arc::clone(&wakeup.jobs), Arc::clone(&wakeup.callbacks)))
+        Some(store.listen(Arc::clone(&wakeup.jobs), Arc::clone(&wakeup.callbacks), Arc::clone(&wakeup.changes)))
     }
 }

@@ -104,6 +104,10 @@ pub struct ServeArgs {
     /// Client connections served at once; more wait in the listen queue [default: 512].
     #[arg(long, env = "BULKWRITE_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// Job events streams (`/bulkwrite/v1/jobs/{id}/events`) open at once on a node; more are
+    /// refused with 429 `TOO_MANY_REQUESTS`. Keep it below `max_connections` [default: 256].
+    #[arg(long, env = "BULKWRITE_MAX_EVENT_STREAMS")]
+    pub max_event_streams: Option<usize>,
     /// Milliseconds a job waits after its first transient failure (disk full, database
     /// unreachable); each later wait doubles, jittered [default: 1000].
     #[arg(long, env = "BULKWRITE_TRANSIENT_RETRY_MS")]
@@ -214,6 +218,8 @@ pub struct Config {
     pub http_header_timeout: Duration,
     /// Client connections served at once.
     pub max_connections: usize,
+    /// Job events streams open at once.
+    pub max_event_streams: usize,
     /// Time a request body may go without a byte.
     pub http_body_idle: Duration,
     /// First wait of a transiently failing job (doubling with its claims).
@@ -382,6 +388,7 @@ impl Config {
             staging_grace: Duration::from_secs(settings.staging_grace_seconds.unwrap_or(3600).max(1)),
             http_header_timeout: Duration::from_secs(settings.http_header_timeout_seconds.unwrap_or(10).max(1)),
             max_connections: settings.max_connections.unwrap_or(512).max(1),
+            max_event_streams: settings.max_event_streams.unwrap_or(bulkwrite_api::events::DEFAULT_MAX_EVENT_STREAMS),
             http_body_idle: Duration::from_secs(settings.http_body_idle_seconds.unwrap_or(30).max(1)),
             transient_retry: Duration::from_millis(settings.transient_retry_ms.unwrap_or(1000).max(1)),
             transient_retry_cap: Duration::from_secs(settings.transient_retry_cap_seconds.unwrap_or(60).max(1)),

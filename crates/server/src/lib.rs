@@ -148,6 +148,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         job_queued: Arc::clone(&wakeup.jobs),
         metrics: telemetry::install_metrics(),
         clock: Arc::new(bulkwrite_core::clock::SystemClock),
+        events: bulkwrite_api::events::EventStreams::new(Arc::clone(&wakeup.changes), config.max_event_streams),
     };
     let app = if config.role.serves_api() { bulkwrite_api::router(state) } else { bulkwrite_api::health_router(state) };
     // Without TCP_NODELAY, small last segments of an answer wait for the peer's delayed ACK.
@@ -161,7 +162,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         max_connections: config.max_connections,
         body_idle_timeout: config.http_body_idle,
     };
-    http::serve(listener, app, limits, shutdown_signal()).await;
+    // Events streams end when the signal comes, or they would hold the graceful shutdown up.
+    let changes = Arc::clone(&wakeup.changes);
+    let stopping = async move {
+        shutdown_signal().await;
+        changes.close();
+    };
+    http::serve(listener, app, limits, stopping).await;
 
     tracing::info!("stopping: the worker checkpoints and releases its job");
     let _ = shutdown_tx.send(true);

@@ -321,6 +321,10 @@ impl JobStore for PgStore {
     async fn list_jobs(&self, org: OrgId, query: &JobListQuery) -> StoreResult<JobPage> {
         crate::cancel::list_jobs(self, org, query).await
     }
+
+    async fn announce_job_change(&self, job: JobId) -> StoreResult<()> {
+        crate::changes::announce(self, job).await
+    }
 }
 
 impl PgStore {

@@ -49,6 +49,7 @@
 mod blobs;
 mod callbacks;
 mod cancel;
+mod changes;
 mod chunk;
 mod chunk_write;
 mod copy;
@@ -79,6 +80,7 @@ use bulkwrite_store::{StoreError, StoreResult};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 
 pub use blobs::PgBlobStore;
+pub use changes::JOB_CHANGES_CHANNEL;
 /// The most one `CopyData` message of the store's binary `COPY`s carries (`bulkwrite bench`'s
 /// hand-written baseline sends its rows in pieces of the same size).
 pub use copy::PIECE as COPY_MESSAGE_BYTES;

@@ -21,6 +21,7 @@
 //!   transaction, so a blob is deleted only once nothing can be given it any more.
 
 pub mod blob;
+pub mod changes;
 pub mod chunk_order;
 #[cfg(feature = "conformance")]
 #[allow(missing_docs)] // test cases run by `conformance_tests!`; each name is the sentence it checks

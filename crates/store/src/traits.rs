@@ -226,6 +226,13 @@ pub trait JobStore: Send + Sync {
     ) -> StoreResult<()>;
     /// One page of the org's jobs, newest first (paged by the database, never loaded whole).
     async fn list_jobs(&self, org: OrgId, query: &JobListQuery) -> StoreResult<JobPage>;
+    /// Tells the other nodes sharing this store that `job` changed (its state or counts), so
+    /// that their events streams re-read it. A single-node backend has no one to tell: the
+    /// node's own [`crate::changes::JobChanges`] is rung by the caller.
+    async fn announce_job_change(&self, job: JobId) -> StoreResult<()> {
+        let _ = job;
+        Ok(())
+    }
 }
 
 /// Records.

@@ -58,6 +58,7 @@ pub(crate) async fn finalise_one(ctx: &WorkerContext, owner: &str) -> Option<(bu
     };
     let (job, lease) = claimed?;
     let outcome = cancel(ctx, &job, &lease).await;
+    ctx.announcer().job_changed(job.id).await;
     if outcome == RunOutcome::Cancelled {
         ctx.wakeup.callbacks.notify_one();
     }

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use bulkwrite_store::{ChunkOrder, ChunkOutcome, ChunkWrite, Lease, Store, StoreError, StoreResult};
 use tokio::task::JoinHandle;
 
+use crate::announce::Announcer;
+
 /// Picklist values a chunk's rows use that their fields do not list yet, by field.
 pub(crate) type NewValues = BTreeMap<String, Vec<String>>;
 
@@ -22,21 +24,29 @@ type Pending = (JoinHandle<StoreResult<ChunkOutcome>>, NewValues);
 pub(crate) struct InFlight {
     store: Arc<dyn Store>,
     lease: Lease,
+    /// Told of each chunk that commits, so that the job's followers see its counts move.
+    announcer: Announcer,
     /// The order of the next chunk to start.
     order: ChunkOrder,
     pending: Option<Pending>,
 }
 
 impl InFlight {
-    pub(crate) fn new(store: Arc<dyn Store>, lease: Lease) -> InFlight {
-        InFlight { store, lease, order: ChunkOrder::first(), pending: None }
+    pub(crate) fn new(announcer: Announcer, store: Arc<dyn Store>, lease: Lease) -> InFlight {
+        InFlight { store, lease, announcer, order: ChunkOrder::first(), pending: None }
     }
 
     /// Starts applying `chunk` beside the chunk in flight, then waits for that one to settle.
     pub(crate) async fn start(&mut self, chunk: ChunkWrite, new_values: NewValues) -> StoreResult<Option<Settled>> {
         let order = self.order.advance();
-        let (store, lease) = (Arc::clone(&self.store), self.lease.clone());
-        let task = tokio::spawn(async move { store.apply_chunk_in_order(&lease, chunk, order).await });
+        let (store, lease, announcer) = (Arc::clone(&self.store), self.lease.clone(), self.announcer.clone());
+        let task = tokio::spawn(async move {
+            let applied = store.apply_chunk_in_order(&lease, chunk, order).await;
+            if applied.is_ok() {
+                announcer.job_changed(lease.job).await;
+            }
+            applied
+        });
         settle(self.pending.replace((task, new_values))).await
     }
 

@@ -24,6 +24,7 @@
 //! - the retention sweeper deletes a blob only after the transaction that expired its file
 //!   committed, and never an upload an unfinished job names.
 
+mod announce;
 mod callback;
 mod cancel;
 mod heartbeat;
@@ -151,6 +152,9 @@ pub struct Wakeup {
     pub jobs: Arc<Notify>,
     /// Rung when a job finishes and its callback is queued.
     pub callbacks: Arc<Notify>,
+    /// Rung after each change of a job this node runs (claim, chunk commit, end), and on
+    /// PostgreSQL by the listener for the other nodes' jobs; the events streams follow it.
+    pub changes: Arc<bulkwrite_store::changes::JobChanges>,
 }
 
 /// What is shared by the worker's tasks.
@@ -214,6 +218,7 @@ impl Worker {
         };
         let (job, lease) = claimed?;
         let (id, org) = (job.id, job.org);
+        self.ctx.announcer().job_changed(id).await;
         // Every line logged while the job runs (and by the tasks it starts) carries its ids; the
         // span is at ERROR level so that no `RUST_LOG` filter drops it from the lines it lets through.
         let span = tracing::error_span!("job", job = %id, org = %org);
@@ -226,6 +231,7 @@ impl Worker {
         }
         .instrument(span)
         .await;
+        self.ctx.announcer().job_changed(id).await;
         if matches!(outcome, RunOutcome::Completed | RunOutcome::Failed | RunOutcome::Cancelled) {
             self.ctx.wakeup.callbacks.notify_one();
         }

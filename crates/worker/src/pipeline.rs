@@ -126,12 +126,14 @@ async fn run_resources(
             .ok_or_else(|| Stop::Permanent(format!("module {} no longer exists", resource.module)))?;
         let rows_done = progress.map(|p| p.rows_done).unwrap_or(0);
         with_retries(|| ctx.store.start_resource(lease, index)).await?;
+        ctx.announcer().job_changed(job.id).await;
         if let Some(results) = results {
             results.start_csv(job, index).await;
         }
         let run = (heartbeat, shutdown, results);
         let checkpoint = run_resource(ctx, job, lease, run, &facts, (index, resource, module), rows_done).await?;
         with_retries(|| ctx.store.finish_resource(lease, index, checkpoint)).await?;
+        ctx.announcer().job_changed(job.id).await;
     }
     Ok(())
 }
@@ -180,7 +182,7 @@ async fn run_resource(
     let mut rows_applied = 0usize;
     let mut checkpoint = rows_done;
     // Each chunk starts while the one before it commits; the run settles both before it returns.
-    let mut in_flight = InFlight::new(std::sync::Arc::clone(&ctx.store), lease.clone());
+    let mut in_flight = InFlight::new(ctx.announcer(), std::sync::Arc::clone(&ctx.store), lease.clone());
     let applied = async {
         while let Some(message) = receiver.recv().await {
             if heartbeat.is_lost() {

@@ -36,12 +36,12 @@ pub async fn get_callback_report(
     Ok(json_response(StatusCode::OK, &report))
 }
 
-fn not_found() -> ErrorResponse {
+pub(crate) fn not_found() -> ErrorResponse {
     ErrorResponse(ApiError::new(ErrorCode::ResourceNotFound))
 }
 
 /// The job id of a path, once the token may read bulk jobs.
-fn readable_job(auth: &Auth, job_id: &str) -> Result<JobId, ErrorResponse> {
+pub(crate) fn readable_job(auth: &Auth, job_id: &str) -> Result<JobId, ErrorResponse> {
     auth.require(&["ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.ALL", "ZohoCRM.bulk.READ"])?;
     JobId::parse(job_id).ok_or_else(not_found)
 }

@@ -59,8 +59,13 @@ pub struct Api {
     pub dir: PathBuf,
     /// The router's clock: stands still until a test moves it.
     pub clock: Arc<ManualClock>,
+    /// The router's events streams: a test rings their changes as a worker would.
+    pub events: bulkwrite_api::events::EventStreams,
     _temp: tempfile::TempDir,
 }
+
+/// Events streams open at once in these tests.
+pub const MAX_EVENT_STREAMS: usize = 2;
 
 /// An answer, its body read whole.
 #[derive(Debug)]
@@ -150,6 +155,10 @@ impl Api {
         let ids = Arc::new(IdAllocator::new(sqlite as Arc<dyn IdStore>));
         let config = ApiConfig { admin_key: Some(ADMIN_KEY.into()), ..config };
         let clock = Arc::new(ManualClock::starting_now());
+        let changes = Arc::new(bulkwrite_store::changes::JobChanges::default());
+        let mut events = bulkwrite_api::events::EventStreams::new(changes, MAX_EVENT_STREAMS);
+        // No fallback re-reads: a stream moves only when a change is rung, as the tests do.
+        events.fallback_poll = std::time::Duration::from_secs(3600);
         let state = AppState {
             store: Arc::clone(&store),
             blobs,
@@ -158,8 +167,9 @@ impl Api {
             job_queued: Arc::new(tokio::sync::Notify::new()),
             metrics: None,
             clock: clock.clone(),
+            events: events.clone(),
         };
-        Api { router: bulkwrite_api::router(state), store, dir, clock, _temp: temp }
+        Api { router: bulkwrite_api::router(state), store, dir, clock, events, _temp: temp }
     }
 
     /// Sends one request through the whole router, layers included.

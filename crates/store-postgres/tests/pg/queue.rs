@@ -137,11 +137,18 @@ async fn notifications_wake_listeners_on_other_nodes() {
     let second = PgStore::connect(&database).await.expect("a second node");
     let jobs = Arc::new(tokio::sync::Notify::new());
     let callbacks = Arc::new(tokio::sync::Notify::new());
-    let listener = second.listen(Arc::clone(&jobs), Arc::clone(&callbacks));
+    let changes = Arc::new(bulkwrite_store::changes::JobChanges::default());
+    let mut followed = changes.subscribe();
+    let listener = second.listen(Arc::clone(&jobs), Arc::clone(&callbacks), Arc::clone(&changes));
     let wait = Duration::from_secs(10);
-    // Every (re)connect wakes both once: notifications may have been missed meanwhile.
+    // Every (re)connect wakes all three once: notifications may have been missed meanwhile.
     tokio::time::timeout(wait, jobs.notified()).await.expect("woken after connecting");
     tokio::time::timeout(wait, callbacks.notified()).await.expect("woken after connecting");
+    let first_change = tokio::time::timeout(wait, followed.recv()).await.expect("woken after connecting");
+    assert_eq!(first_change.unwrap(), bulkwrite_store::changes::JobChange::Any);
+    first.announce_job_change(JobId::new(4_999)).await.unwrap();
+    let announced = tokio::time::timeout(wait, followed.recv()).await.expect("an announced change reaches the other node");
+    assert_eq!(announced.unwrap(), bulkwrite_store::changes::JobChange::Job(JobId::new(4_999)));
 
     create_job(&first, 4_000, 444_000_000).await;
     tokio::time::timeout(wait, jobs.notified()).await.expect("a new job wakes the workers");
