@@ -35,8 +35,14 @@ export async function importPage() {
   let fields = [];
 
   async function loadFields() {
-    const body = await call("GET", `/crm/v2/settings/fields?module=${encodeURIComponent(moduleSelect.value)}`);
-    fields = (body && body.fields) || [];
+    const module = encodeURIComponent(moduleSelect.value);
+    const [body, layouts] = await Promise.all([call("GET", `/crm/v2/settings/fields?module=${module}`),
+      call("GET", `/crm/v2/settings/layouts?module=${module}`).catch(() => null)]);
+    // A field is mandatory when the system says so or the default layout requires it.
+    const layout = layouts && layouts.layouts && layouts.layouts[0];
+    const required = new Set(((layout && layout.sections) || []).flatMap((section) =>
+      (section.fields || []).filter((f) => f.required).map((f) => f.api_name)));
+    fields = ((body && body.fields) || []).map((f) => ({ ...f, mandatory: Boolean(f.system_mandatory || required.has(f.api_name)) }));
   }
 
   function renderMapping() {

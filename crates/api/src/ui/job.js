@@ -6,7 +6,7 @@ import { call, download, token } from "./api.js";
 import { errorsSection } from "./errors.js";
 
 const POLL_MS = 1000;
-const FINAL = ["completed", "failed", "cancelled"];
+const FINAL = ["SUCCEEDED", "FAILED", "CANCELLED"];
 
 /** Rows the dashboard uploaded for a job, when it started the job (for the progress bar). */
 export function rememberRows(id, rows) {
@@ -78,7 +78,7 @@ export async function jobPage(id) {
         h("div", {}, h("strong", { id: "count-updated" }, String(total.updated)), "updated"),
         h("div", {}, h("strong", { id: "count-skipped" }, String(total.skipped)), "skipped")),
       h("p", { class: "muted" }, `${details.operation} · created ${details.created_time} by ${details.created_by.name}`),
-      state.error ? h("p", { class: "error" }, state.error) : null);
+      ...(state.error ? [h("p", { class: "error" }, state.error)] : []));
     resources.replaceChildren(h("h2", {}, "Resources"), h("div", { class: "table-wrap" }, h("table", {},
       h("thead", {}, h("tr", {}, h("th", {}, "Module"), h("th", {}, "File"), h("th", {}, "Status"), h("th", {}, "Mapped fields"))),
       h("tbody", {}, details.resource.map((resource) => h("tr", {},

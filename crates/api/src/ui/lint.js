@@ -1,5 +1,5 @@
 // Checks a file and its mapping in the browser before anything is uploaded: mandatory fields
-// mapped and filled, no field twice, every row as wide as the header, dates in their format,
+// (system or default layout) mapped and filled, no field twice, every row as wide as the header, dates in their format,
 // picklist values known, Zoho's row limit. Lookups and duplicates against stored records need
 // the org's data: the dry run checks those.
 
@@ -28,7 +28,7 @@ export function lint(rows, resource, fields, operation) {
     mapped.set(m.api_name, m);
   }
   if (operation === "insert") {
-    for (const field of fields.filter((f) => f.system_mandatory && !mapped.has(f.api_name))) {
+    for (const field of fields.filter((f) => f.mandatory && !mapped.has(f.api_name))) {
       problems.push(`${field.api_name} is mandatory and no column is mapped to it.`);
     }
   }
@@ -43,7 +43,7 @@ export function lint(rows, resource, fields, operation) {
       const cell = (cells[m.index] ?? "").trim();
       if (!field) continue;
       if (cell === "") {
-        if (field.system_mandatory && operation === "insert") rowProblems.push(`row ${row}: ${header[m.index]} is empty but ${m.api_name} is mandatory.`);
+        if (field.mandatory && operation === "insert") rowProblems.push(`row ${row}: ${header[m.index]} is empty but ${m.api_name} is mandatory.`);
         continue;
       }
       if (m.format && !datePattern(m.format).test(cell)) rowProblems.push(`row ${row}: '${cell}' in ${header[m.index]} is not a date in ${m.format}.`);

@@ -59,6 +59,10 @@ impl Browser {
                      "--no-first-run", "--disable-extensions", format!("--window-size={width},{height}")],
             "prefs": {"download.default_directory": downloads, "download.prompt_for_download": false},
         });
+        if width < 500 {
+            // Desktop windows are at least 500 pixels wide: a phone is emulated.
+            options["mobileEmulation"] = json!({"deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0}});
+        }
         if let Ok(binary) = std::env::var("BULKWRITE_CHROMIUM") {
             options["binary"] = json!(binary);
         }
@@ -76,7 +80,17 @@ impl Browser {
 
     /// The element `css` once it is on the page.
     pub async fn wait(&self, css: &str) -> fantoccini::elements::Element {
-        self.client.wait().at_most(PATIENCE).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"))
+        match self.client.wait().at_most(PATIENCE).for_element(Locator::Css(css)).await {
+            Ok(element) => element,
+            Err(error) => {
+                let text = self.client.find(Locator::Css("main")).await.ok();
+                let text = match text {
+                    Some(main) => main.text().await.unwrap_or_default(),
+                    None => String::new(),
+                };
+                panic!("{css}: {error}; the page shows:\n{text}\nconsole: {:#?}", self.console().await)
+            }
+        }
     }
 
     /// Waits until the text of `css` contains `text`; answers the whole text.

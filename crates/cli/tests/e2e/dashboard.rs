@@ -13,7 +13,7 @@ use crate::browser::Browser;
 use crate::harness::{Server, TOKEN};
 
 /// Two good rows, one without its mandatory last name, one with a month 13.
-const LEADS: &str = "Last_Name,Email,Date_3\nBoyle,patricia@example.com,2026/01/15\n,nameless@example.com,2026/02/01\nQuist,quist@example.com,2026/13/01\nMoss,moss@example.com,2026/03/09\n";
+const LEADS: &str = "Last_Name,Email,Date_3,Company\nBoyle,patricia@example.com,2026/01/15,Zylker\n,nameless@example.com,2026/02/01,Zylker\nQuist,quist@example.com,2026/13/01,Zylker\nMoss,moss@example.com,2026/03/09,Zylker\n";
 
 /// Signs in by typing the token and pressing Enter (the keyboard path).
 async fn sign_in(browser: &Browser, server: &Server) {
@@ -34,11 +34,12 @@ async fn an_import_with_bad_rows_from_upload_to_its_errors() {
     sign_in(&browser, &server).await;
     browser.wait_text("#no-jobs", "No jobs").await;
 
-    let csv = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
-    std::fs::write(csv.path(), LEADS).unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let csv = folder.path().join("leads.csv");
+    std::fs::write(&csv, LEADS).unwrap();
     browser.client.goto(&server.url("/bulkwrite/ui/#/import")).await.unwrap();
     browser.wait("#module").await.select_by_value("Leads").await.unwrap();
-    browser.wait("#file").await.send_keys(csv.path().to_str().unwrap()).await.unwrap();
+    browser.wait("#file").await.send_keys(csv.to_str().unwrap()).await.unwrap();
     // Columns are mapped by their headers; the date column gets a format box.
     browser.wait_value("#map-2", "Date_3").await;
     browser.wait_value("#map-0", "Last_Name").await;
@@ -53,7 +54,7 @@ async fn an_import_with_bad_rows_from_upload_to_its_errors() {
     browser.screenshot("new-import").await;
 
     browser.wait("#submit").await.click().await.unwrap();
-    browser.wait("#state .badge.completed").await;
+    browser.wait("#state .badge.succeeded").await;
     assert_eq!(browser.wait("#count-added").await.text().await.unwrap(), "2");
     assert_eq!(browser.wait("#count-skipped").await.text().await.unwrap(), "2");
     let groups = browser.wait_text("#error-groups", "MANDATORY_NOT_FOUND").await;
@@ -69,6 +70,7 @@ async fn an_import_with_bad_rows_from_upload_to_its_errors() {
         [("INVALID_DATA".to_string(), "Date_3".to_string()), ("MANDATORY_NOT_FOUND".to_string(), "Last_Name".to_string())]
     );
     assert!(groups.contains("row 3: Date_3=\"2026/13/01\""), "{groups}");
+    browser.client.execute("document.getElementById('errors').scrollIntoView()", vec![]).await.unwrap();
     browser.screenshot("job-errors").await;
 
     browser.wait("#download-result").await.click().await.unwrap();
@@ -79,7 +81,7 @@ async fn an_import_with_bad_rows_from_upload_to_its_errors() {
     assert!(text.contains("MANDATORY_NOT_FOUND-Last_Name"), "{text}");
 
     browser.client.goto(&server.url("/bulkwrite/ui/#/jobs")).await.unwrap();
-    browser.wait_text("#jobs", "COMPLETED").await;
+    browser.wait_text("#jobs", "SUCCEEDED").await;
     browser.screenshot("jobs").await;
     browser.client.goto(&server.url("/bulkwrite/ui/#/modules/Leads")).await.unwrap();
     browser.wait_text("#fields", "Date_3").await;
@@ -109,6 +111,8 @@ async fn pages_fit_a_phone_and_a_bad_token_is_refused() {
             .await
             .unwrap();
         assert!(overflow.as_i64().unwrap() <= 0, "{page} scrolls sideways by {overflow}px at phone width");
+        let width = browser.client.execute("return window.innerWidth", vec![]).await.unwrap();
+        assert_eq!(width.as_i64(), Some(390), "the page is seen at phone width");
     }
     browser.client.goto(&server.url("/bulkwrite/ui/#/modules")).await.unwrap();
     browser.wait_text("#modules", "Leads").await;
