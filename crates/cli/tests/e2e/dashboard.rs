@@ -157,3 +157,27 @@ async fn signing_in_through_the_consent_page() {
     browser.assert_no_console_errors().await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn the_dashboard_is_served_from_the_binary() {
+    let server = Server::start(&[]).await;
+    let http = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let moved = http.get(server.url("/bulkwrite/ui")).send().await.unwrap();
+    assert_eq!((moved.status().as_u16(), moved.headers()["location"].to_str().unwrap()), (301, "/bulkwrite/ui/"));
+    for (path, media_type) in [
+        ("/bulkwrite/ui/", "text/html; charset=utf-8"),
+        ("/bulkwrite/ui/app.js", "text/javascript; charset=utf-8"),
+        ("/bulkwrite/ui/style.css", "text/css; charset=utf-8"),
+    ] {
+        let response = http.get(server.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.headers()["content-type"], media_type, "{path}");
+        let policy = response.headers()["content-security-policy"].to_str().unwrap().to_string();
+        assert!(policy.contains("script-src 'self'") && !policy.contains("unsafe"), "{policy}");
+        assert!(!response.text().await.unwrap().contains("https://"), "{path} loads nothing from elsewhere");
+    }
+    let missing = http.get(server.url("/bulkwrite/ui/nothing.js")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let body: serde_json::Value = missing.json().await.unwrap();
+    assert_eq!(body["code"], "INVALID_URL_PATTERN", "{body}");
+}
