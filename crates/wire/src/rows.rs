@@ -186,6 +186,19 @@ impl fmt::Display for ErrorsCell {
     }
 }
 
+impl Serialize for ErrorsCell {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorsCell {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<ErrorsCell, D::Error> {
+        let cell = String::deserialize(deserializer)?;
+        ErrorsCell::parse(&cell).map_err(serde::de::Error::custom)
+    }
+}
+
 /// One error of a row as the full report gives it (`GET /bulkwrite/v1/jobs/{id}/report`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportError {
