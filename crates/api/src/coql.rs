@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use bulkwrite_core::details::format_time;
 use bulkwrite_core::ids::RecordId;
+use bulkwrite_core::job_details::format_time;
 use bulkwrite_core::query::coql::SelectColumn;
 use bulkwrite_store::{StoredRecord, User};
 use serde_json::{json, Map, Value};

@@ -80,19 +80,19 @@ pub async fn run(args: RecordsArgs, output: Output) -> anyhow::Result<i32> {
             };
             let connection = connect(&connect_args)?;
             let found = connection.client.search(&module, &by, page, per_page).await?;
-            print_found(&output, found.data, found.more_records);
+            print_found(output, found.data, found.more_records);
             Ok(0)
         }
         RecordsCommand::Coql { query, connect: connect_args } => {
             let connection = connect(&connect_args)?;
             let found = connection.client.coql(&query).await?;
-            print_found(&output, found.data, found.more_records);
+            print_found(output, found.data, found.more_records);
             Ok(0)
         }
     }
 }
 
-fn print_found(output: &Output, data: Vec<Record>, more_records: bool) {
+fn print_found(output: Output, data: Vec<Record>, more_records: bool) {
     if output.json {
         let count = data.len();
         output.json(&json!({"data": data, "info": {"count": count, "more_records": more_records}}));

@@ -34,14 +34,18 @@ use crate::schema::Module;
 /// Sort direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
+    /// Smallest value first.
     Asc,
+    /// Largest value first.
     Desc,
 }
 
 /// One sort key. Empty values sort after every value in either direction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SortKey {
+    /// The field or system column sorted on.
     pub column: Column,
+    /// Whether its values run up or down.
     pub direction: Direction,
 }
 
@@ -61,11 +65,15 @@ impl SortKey {
 /// meant for the default id order), skipping `offset`, at most `limit`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Select {
+    /// Which records qualify ([`Filter::All`] for every record of the module).
     pub filter: Filter,
+    /// Sort keys, most significant first; the id breaks ties after them.
     pub order_by: Vec<SortKey>,
     /// Only records with a greater id (exports page by id this way, never by offset).
     pub after_id: Option<RecordId>,
+    /// Matching records skipped before the first one returned.
     pub offset: u64,
+    /// Most records returned.
     pub limit: u32,
 }
 

@@ -22,7 +22,7 @@ use crate::coql::{lookup_id, CoqlContext};
 use crate::error::{ApiResult, ErrorResponse};
 use crate::paths::{version, PathParams};
 use crate::response::{json_response, no_content};
-use crate::routes::records::{module_context, readable_module};
+use crate::routes::records_read::{module_context, readable_module};
 use crate::AppState;
 
 /// Longest `select_query`, in characters.

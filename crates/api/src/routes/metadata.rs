@@ -208,7 +208,9 @@ fn pick(list: &Value, key: &str, field: &str, value: &str) -> Value {
 
 /// `INVALID_DATA` for an id in the path that names nothing.
 fn invalid_id(name: &str) -> ErrorResponse {
-    ErrorResponse(ApiError::with_message(ErrorCode::InvalidData, "the id given seems to be invalid").detail("api_name", name))
+    ErrorResponse(
+        ApiError::with_message(ErrorCode::InvalidData, "the id given seems to be invalid").detail("api_name", name),
+    )
 }
 
 /// The query string, or `INVALID_DATA` when it cannot be read.

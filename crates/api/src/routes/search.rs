@@ -22,7 +22,7 @@ use crate::auth::Auth;
 use crate::error::{ApiResult, ErrorResponse};
 use crate::paths::{version, PathParams};
 use crate::response::{json_response, no_content};
-use crate::routes::records::module_context;
+use crate::routes::records_read::module_context;
 use crate::AppState;
 
 /// Most records a page holds.

@@ -93,8 +93,9 @@ async fn an_import_reads_back_through_search_and_coql_on_sqlite() {
 }
 
 #[tokio::test]
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 async fn an_import_reads_back_through_search_and_coql_on_postgres() {
-    let Some(database) = crate::multinode::fresh_database().await else { return };
+    let database = crate::multinode::fresh_database().await;
     let server = crate::multinode::node(&database, "all", &[]).await;
     read_back(&server).await;
 }

@@ -80,7 +80,7 @@ pub async fn run_case(name: &str) {
         let body = check.get("body").map(|b| swap(b, &ids, false));
         let (status, answer) = send(&server, check["method"].as_str().unwrap_or("GET"), path, body.as_ref()).await;
         let answer = swap(&answer, &ids, true);
-        assert_eq!(status as u64, check["status"].as_u64().unwrap(), "{name}: check {index} ({path}): {answer}");
+        assert_eq!(u64::from(status), check["status"].as_u64().unwrap(), "{name}: check {index} ({path}): {answer}");
         assert_eq!(answer, check["answer"], "{name}: check {index} ({path})");
     }
 }

@@ -31,7 +31,10 @@ impl Surface {
     /// Whether `comparator` applies to a column of `kind` on this surface (`${EMPTY}` and
     /// `is null` apply to every kind).
     pub fn allows(self, kind: ValueKind, comparator: Comparator) -> bool {
-        use Comparator::*;
+        use Comparator::{
+            Between, Contains, EndsWith, Equal, GreaterEqual, GreaterThan, In, IsEmpty, IsNotEmpty, LessEqual,
+            LessThan, Like, NotBetween, NotContains, NotEqual, NotIn, NotLike, StartsWith,
+        };
         if matches!(comparator, IsEmpty | IsNotEmpty) {
             return true;
         }
@@ -63,15 +66,20 @@ impl Surface {
 /// A user as criteria may name them: by id, full name or email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserName {
+    /// The user's id, what a matching comparison compares.
     pub id: u64,
+    /// First and last name as Zoho shows them (matched case-insensitively).
     pub full_name: String,
+    /// The user's email address (matched case-insensitively).
     pub email: String,
 }
 
 /// Builds comparisons on one module.
 #[derive(Debug, Clone, Copy)]
 pub struct Builder<'a> {
+    /// The module whose fields the comparisons name.
     pub module: &'a Module,
+    /// The API the query comes from, which decides the comparators allowed.
     pub surface: Surface,
     /// The org's zone, for date-times given without an offset.
     pub time_zone: chrono_tz::Tz,
@@ -81,6 +89,7 @@ pub struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
+    /// A builder for `module` on `surface` that resolves user fields by id only.
     pub fn new(module: &'a Module, surface: Surface, time_zone: chrono_tz::Tz) -> Builder<'a> {
         Builder { module, surface, time_zone, users: &[] }
     }

@@ -6,19 +6,40 @@
 pub enum QueryError {
     /// No field of the module has this API name.
     #[error("the field {field} does not exist in the module")]
-    UnknownField { field: String },
+    UnknownField {
+        /// The name as the client wrote it.
+        field: String,
+    },
     /// The field exists but its type cannot be compared or sorted (subforms, files, formulas …).
     #[error("the field {field} cannot be used in a query")]
-    UnsupportedField { field: String },
+    UnsupportedField {
+        /// The field's API name.
+        field: String,
+    },
     /// The comparator does not apply to the field's type.
     #[error("the comparator {comparator} is not supported for the field {field}")]
-    UnsupportedComparator { field: String, comparator: String },
+    UnsupportedComparator {
+        /// The field's API name.
+        field: String,
+        /// The comparator as the surface spells it.
+        comparator: String,
+    },
     /// Too few or too many values for the comparator.
     #[error("the comparator {comparator} takes another number of values for the field {field}")]
-    WrongValueCount { field: String, comparator: String },
+    WrongValueCount {
+        /// The field's API name.
+        field: String,
+        /// The comparator as the surface spells it.
+        comparator: String,
+    },
     /// A value that is not of the field's type.
     #[error("the value {value} is invalid for the field {field}")]
-    InvalidValue { field: String, value: String },
+    InvalidValue {
+        /// The field's API name.
+        field: String,
+        /// The refused value, as text.
+        value: String,
+    },
 }
 
 impl QueryError {

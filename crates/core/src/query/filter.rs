@@ -10,11 +10,13 @@ use crate::schema::{DataType, Module};
 pub enum Filter {
     /// Every record.
     All,
+    /// One comparison of a column with its operands.
     Compare(Comparison),
     /// Every part holds (an empty `And` holds for every record).
     And(Vec<Filter>),
     /// Some part holds (an empty `Or` holds for none).
     Or(Vec<Filter>),
+    /// Holds where the inner filter does not.
     Not(Box<Filter>),
 }
 
@@ -42,11 +44,17 @@ impl Filter {
 /// Columns kept outside the record's JSON document, in real columns of the records table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SystemColumn {
+    /// The record's id.
     Id,
+    /// The user who owns the record.
     Owner,
+    /// The user who created the record.
     CreatedBy,
+    /// The user who last modified the record.
     ModifiedBy,
+    /// When the record was created.
     CreatedTime,
+    /// When the record was last modified.
     ModifiedTime,
 }
 
@@ -89,6 +97,7 @@ pub enum ValueKind {
     Date,
     /// An instant, stored with the org's offset.
     DateTime,
+    /// `true` or `false`.
     Boolean,
     /// A record or user id: `id`, owner, created/modified by, lookups and user lookups
     /// (stored as `{"name", "id"}`).
@@ -125,10 +134,13 @@ impl ValueKind {
 /// A column of a module, resolved against its schema.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Column {
+    /// A column kept outside the JSON document (ids, owners, times).
     System(SystemColumn),
     /// A value of the record's JSON document, by the field's exact API name.
     Data {
+        /// The field's API name as the schema spells it.
         api_name: String,
+        /// How the field's values compare.
         kind: ValueKind,
     },
 }
@@ -148,6 +160,7 @@ impl Column {
         }
     }
 
+    /// The column's API name as the schema spells it (`Created_Time`, `Last_Name`).
     pub fn api_name(&self) -> &str {
         match self {
             Column::System(system) => system.api_name(),
@@ -155,6 +168,7 @@ impl Column {
         }
     }
 
+    /// How the column's values compare: system times are date-times, other system columns ids.
     pub fn kind(&self) -> ValueKind {
         match self {
             Column::System(SystemColumn::CreatedTime | SystemColumn::ModifiedTime) => ValueKind::DateTime,
@@ -167,29 +181,46 @@ impl Column {
 /// Comparators, named as Bulk Read names them (spec §11).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Comparator {
+    /// The value equals the operand.
     Equal,
+    /// The value differs from the operand, or is empty.
     NotEqual,
+    /// The value equals one of the operands.
     In,
+    /// The value equals none of the operands, or is empty.
     NotIn,
+    /// The value is below the operand.
     LessThan,
+    /// The value is at most the operand.
     LessEqual,
+    /// The value is above the operand.
     GreaterThan,
+    /// The value is at least the operand.
     GreaterEqual,
+    /// The text holds the operand somewhere.
     Contains,
+    /// The text does not hold the operand, or is empty.
     NotContains,
+    /// The text begins with the operand.
     StartsWith,
+    /// The text ends with the operand.
     EndsWith,
+    /// The value lies within the two operands, both included.
     Between,
+    /// The value lies outside the two operands, or is empty.
     NotBetween,
     /// COQL `like`: the one operand is a pattern where `%` stands for any run of characters.
     Like,
+    /// COQL `not like`: the text does not match the pattern, or is empty.
     NotLike,
     /// `${EMPTY}`, COQL `is null`.
     IsEmpty,
+    /// `not_equal ${EMPTY}`, COQL `is not null`: the value is present and not empty.
     IsNotEmpty,
 }
 
 impl Comparator {
+    /// The comparator's Bulk Read name (`not_equal`, `starts_with`), as errors report it.
     pub fn as_str(self) -> &'static str {
         match self {
             Comparator::Equal => "equal",
@@ -270,8 +301,11 @@ pub enum Operand {
     Text(String),
     /// A decimal number in plain notation (`-12`, `3.25`), exact.
     Number(String),
+    /// A calendar date.
     Date(NaiveDate),
+    /// An instant, already converted to UTC.
     DateTime(DateTime<Utc>),
+    /// `true` or `false`.
     Boolean(bool),
     /// A record or user id.
     Id(u64),
@@ -300,7 +334,10 @@ impl Operand {
 /// One comparison: a column, a comparator and its operands (typed for the column).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
+    /// The column compared.
     pub column: Column,
+    /// How it is compared.
     pub comparator: Comparator,
+    /// The operands, as many as [`Comparator::arity`] allows, typed for the column's kind.
     pub operands: Vec<Operand>,
 }

@@ -121,7 +121,10 @@ async fn matching(store: &Arc<dyn Store>, filter: Filter) -> Vec<RecordId> {
 pub async fn selects_compare_typed_values(store: Arc<dyn Store>) {
     let (ids, t0) = seed(&store).await;
     let [a, b, c] = [ids[0], ids[1], ids[2]];
-    use Comparator::*;
+    use Comparator::{
+        Between, Contains, EndsWith, Equal, GreaterEqual, GreaterThan, In, IsEmpty, LessThan, Like, NotBetween,
+        NotEqual, NotIn, NotLike, StartsWith,
+    };
     let cases: Vec<(&str, Filter, Vec<RecordId>)> = vec![
         ("text equal folds case", compare("Email", Equal, json!("ALPHA@example.COM")), vec![a]),
         ("text in", compare("Last_Name", In, json!(["BETA", "gamma"])), vec![b, c]),

@@ -13,39 +13,68 @@ const MAX_DEPTH: usize = 32;
 /// A parsed query, names as written (not yet resolved against the schema).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
+    /// The columns after `SELECT`, as written.
     pub columns: Vec<String>,
+    /// The module after `FROM`, as written.
     pub module: String,
+    /// The `WHERE` condition (COQL requires one).
     pub condition: Condition,
+    /// `ORDER BY` columns with their directions, most significant first.
     pub order_by: Vec<(String, Direction)>,
     /// `LIMIT` as written (checked later: `limit given seems to be invalid`).
     pub limit: Option<String>,
+    /// `OFFSET` (or the first number of `LIMIT offset, count`) as written, checked like `limit`.
     pub offset: Option<String>,
 }
 
 /// A `WHERE` condition.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
+    /// Both sides hold (`and` binds tighter than `or`).
     And(Box<Condition>, Box<Condition>),
+    /// Either side holds.
     Or(Box<Condition>, Box<Condition>),
-    Compare { column: String, operator: Operator, values: Vec<Value> },
+    /// One column compared with its values.
+    Compare {
+        /// The column as written (a field, `lookup.field` or `user.property`).
+        column: String,
+        /// The operator between the column and its values.
+        operator: Operator,
+        /// The operands as JSON values (strings, numbers, booleans), none for `is null`.
+        values: Vec<Value>,
+    },
 }
 
 /// COQL's comparison operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operator {
+    /// `=`
     Eq,
+    /// `!=` or `<>`
     Ne,
+    /// `<`
     Lt,
+    /// `<=`
     Le,
+    /// `>`
     Gt,
+    /// `>=`
     Ge,
+    /// `like`, with `%` for any run of characters.
     Like,
+    /// `not like`
     NotLike,
+    /// `in (…)`
     In,
+    /// `not in (…)`
     NotIn,
+    /// `between a and b`, both ends included.
     Between,
+    /// `not between a and b`
     NotBetween,
+    /// `is null`
     IsNull,
+    /// `is not null`
     IsNotNull,
 }
 
@@ -79,6 +108,8 @@ fn not_supported() -> ApiError {
     ApiError::with_message(ErrorCode::SyntaxError, "given coql query not supported")
 }
 
+/// Parses one COQL `select_query` into its clauses; a query that does not parse is Zoho's
+/// `SYNTAX_ERROR` with the `details` Zoho gives (the clause missing, the token unexpected).
 pub fn parse(query: &str) -> Result<Query, ApiError> {
     let tokens = tokens(query)?;
     let mut parser = Parser { tokens, at: 0 };
@@ -296,7 +327,7 @@ impl Parser {
         let token = self.next()?;
         let operator = match &token.tok {
             Tok::Symbol("=") => Operator::Eq,
-            Tok::Symbol("!=") | Tok::Symbol("<>") => Operator::Ne,
+            Tok::Symbol("!=" | "<>") => Operator::Ne,
             Tok::Symbol("<") => Operator::Lt,
             Tok::Symbol("<=") => Operator::Le,
             Tok::Symbol(">") => Operator::Gt,
@@ -317,10 +348,10 @@ impl Parser {
             _ if token.is("not") => {
                 let next = self.next()?;
                 match () {
-                    _ if next.is("like") => Operator::NotLike,
-                    _ if next.is("in") => Operator::NotIn,
-                    _ if next.is("between") => Operator::NotBetween,
-                    _ => return Err(self.error_at(&next)),
+                    () if next.is("like") => Operator::NotLike,
+                    () if next.is("in") => Operator::NotIn,
+                    () if next.is("between") => Operator::NotBetween,
+                    () => return Err(self.error_at(&next)),
                 }
             }
             _ => return Err(self.error_at(&token)),

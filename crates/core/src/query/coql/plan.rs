@@ -15,14 +15,19 @@ use crate::version::ApiVersion;
 /// Zoho's bounds on one query, which differ by version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CoqlLimits {
-    /// Most records one call answers (`LIMIT`), and the default when none is given.
+    /// Most records one call answers (the largest `LIMIT`).
     pub max_limit: u64,
+    /// Records one call answers when the query gives no `LIMIT`.
     pub default_limit: u64,
     /// `OFFSET + LIMIT` may not pass this (records reachable by paging).
     pub reach: u64,
+    /// Most columns `SELECT` may name.
     pub max_columns: usize,
+    /// Most comparisons `WHERE` may hold.
     pub max_criteria: usize,
+    /// Most columns `ORDER BY` may name.
     pub max_order_by: usize,
+    /// Most values one `in` or `not in` may list.
     pub max_in_values: usize,
 }
 
@@ -48,11 +53,32 @@ impl CoqlLimits {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SelectColumn {
     /// A field (or system column) of the module, keyed by its API name.
-    Field { key: String, api_name: String },
+    Field {
+        /// The column as the answer names it.
+        key: String,
+        /// The field's API name as the schema spells it.
+        api_name: String,
+    },
     /// `lookup.field`: `field` of the record the lookup points at, in `module`.
-    Lookup { key: String, lookup: String, module: String, field: String },
+    Lookup {
+        /// The column as the answer names it (`Account_Name.Phone`).
+        key: String,
+        /// The lookup field's API name in the queried module.
+        lookup: String,
+        /// The API name of the module the lookup points at.
+        module: String,
+        /// The API name of the field read from the looked-up record.
+        field: String,
+    },
     /// `Owner.email` and the like: a property of a user column.
-    User { key: String, column: String, property: String },
+    User {
+        /// The column as the answer names it (`Owner.email`).
+        key: String,
+        /// The user column's API name (`Owner`, `Created_By`, a user lookup).
+        column: String,
+        /// The user property read (`id`, `first_name`, `last_name`, `full_name`, `name`, `email`).
+        property: String,
+    },
 }
 
 impl SelectColumn {
@@ -69,6 +95,7 @@ impl SelectColumn {
 pub struct Plan {
     /// The module's API name.
     pub module: String,
+    /// The answer's columns, in the order `SELECT` names them.
     pub columns: Vec<SelectColumn>,
     /// Asks for one record more than `count`, to tell `more_records`.
     pub select: Select,
