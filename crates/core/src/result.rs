@@ -186,7 +186,7 @@ impl<W: Write + Seek> ResultZipWriter<W> {
 }
 
 /// One CSV cell, quoted when it holds a separator, a quote, a line break, or edge spaces.
-fn push_csv_cell(out: &mut Vec<u8>, cell: &str) {
+pub fn push_csv_cell(out: &mut Vec<u8>, cell: &str) {
     let bytes = cell.as_bytes();
     let special = bytes.iter().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
     let needs_quotes = special || bytes.first() == Some(&b' ') || bytes.last() == Some(&b' ');
