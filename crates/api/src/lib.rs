@@ -167,6 +167,7 @@ pub fn router(state: AppState) -> Router {
         .route("/bulkwrite/v1/jobs/{job_id}/events", get(routes::events::job_events))
         .route("/bulkwrite/v1/jobs/{job_id}/cancel", post(routes::job_control::cancel_job))
         .route("/bulkwrite/v1/jobs/{job_id}/callback", get(routes::extensions::get_callback_report))
+        .route("/bulkwrite/v1/jobs/{job_id}/report", get(routes::report::get_report))
         .route("/bulkwrite/v1/admin/orgs", get(routes::admin::list_orgs).post(routes::admin::create_org))
         .route("/bulkwrite/v1/admin/orgs/{org}/users", post(routes::admin::create_user))
         .route("/bulkwrite/v1/admin/orgs/{org}/users/{user}/password", put(routes::admin::set_password))

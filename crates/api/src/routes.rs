@@ -14,6 +14,7 @@ pub mod oauth;
 pub mod observe;
 pub mod records_read;
 pub mod records_write;
+pub mod report;
 pub mod search;
 pub mod upload;
 mod upload_guard;

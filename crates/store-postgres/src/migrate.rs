@@ -15,6 +15,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_cancel.sql"),
     include_str!("../migrations/0005_retention.sql"),
     include_str!("../migrations/0006_faults.sql"),
+    // 0007 is another branch's; the lead orders them on merge.
+    include_str!("../migrations/0008_row_reasons.sql"),
 ];
 
 /// The advisory lock key of migrations (`bulkwrite` in ASCII, as an integer).

@@ -9,6 +9,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_cancel.sql"),
     include_str!("../migrations/0004_retention.sql"),
     include_str!("../migrations/0005_faults.sql"),
+    // 0006 is another branch's; the lead orders them on merge.
+    include_str!("../migrations/0007_row_reasons.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection, first_id: u64) -> StoreResult<()> {

@@ -22,6 +22,7 @@ mod observe;
 mod query;
 mod read_corpus;
 mod records_api;
+mod report;
 mod retention;
 mod sdk;
 mod seed;
