@@ -21,7 +21,8 @@ fn main() {
     if std::env::var_os("BULKWRITE_TEST_DATABASE_URL").is_some_and(|url| !url.is_empty()) {
         println!("cargo::rustc-cfg=pg_tests");
     }
-    let driver = std::env::var_os("BULKWRITE_CHROMEDRIVER").is_some_and(|p| Path::new(&p).is_file()) || on_path("chromedriver");
+    let driver =
+        std::env::var_os("BULKWRITE_CHROMEDRIVER").is_some_and(|p| Path::new(&p).is_file()) || on_path("chromedriver");
     let browser = on_path("chromium") || on_path("chromium-browser") || on_path("google-chrome");
     if driver && browser {
         println!("cargo::rustc-cfg=browser_tests");

@@ -27,4 +27,3 @@ pub(crate) fn ring(changes: &JobChanges, payload: &str) {
         None => changes.any_changed(),
     }
 }
-

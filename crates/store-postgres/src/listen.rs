@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use bulkwrite_store::changes::JobChanges;
+use futures_util::StreamExt;
 use tokio::sync::Notify;
 use tokio_postgres::AsyncMessage;
 
@@ -87,7 +87,9 @@ async fn listen_once(
             }
         }
     });
-    let setup = client.batch_execute(&format!("LISTEN {JOBS_CHANNEL}; LISTEN {CALLBACKS_CHANNEL}; LISTEN {JOB_CHANGES_CHANNEL}")).await;
+    let setup = client
+        .batch_execute(&format!("LISTEN {JOBS_CHANNEL}; LISTEN {CALLBACKS_CHANNEL}; LISTEN {JOB_CHANGES_CHANNEL}"))
+        .await;
     if let Err(error) = setup {
         driver.abort();
         return Err(error);

@@ -44,8 +44,25 @@ export function groupErrors(rows) {
   return [...groups.values()].sort((a, b) => b.count - a.count || a.code.localeCompare(b.code));
 }
 
-/** The errors section of a job page, from its result zip. */
-export async function errorsSection(zipBlob) {
+/** The report's sentence for a row's error of `code` at `column` (field API name or header). */
+function sentence(report, row, code, column) {
+  const line = report && report.get(row.row);
+  const error = line && line.errors.find((e) => e.code === code && (e.field === column || e.column === column || !column));
+  return error ? error.message : null;
+}
+
+/** The lines of a `jsonl` report by row number. */
+export function reportLines(text) {
+  const lines = new Map();
+  for (const line of text.split("\n").filter((l) => l.trim())) {
+    const parsed = JSON.parse(line);
+    lines.set(parsed.row, parsed);
+  }
+  return lines;
+}
+
+/** The errors section of a job page, from its result zip and (when given) its report's sentences. */
+export async function errorsSection(zipBlob, report) {
   const sections = [];
   for (const entry of await unzipTexts(zipBlob)) {
     const { header, rows } = resultRows(entry.text);
@@ -62,12 +79,19 @@ export async function errorsSection(zipBlob) {
       h("td", {}, group.column || "—"),
       h("td", {}, String(group.count)),
       h("td", {}, h("ul", { class: "problems" },
-        group.examples.map((row) => h("li", {}, `row ${row.row}: `, exampleText(header, row, group.column)))))));
+        group.examples.map((row) => example(header, row, group, report))))));
     const head = h("tr", {}, h("th", {}, "Code"), h("th", {}, "Column"), h("th", {}, "Rows"), h("th", {}, "Examples"));
     sections.push(h("div", { class: "table-wrap" },
       h("table", { id: "error-groups" }, h("thead", {}, head), h("tbody", {}, body))));
   }
   return h("section", { id: "errors", "aria-labelledby": "errors-title" }, h("h2", { id: "errors-title" }, "Errors"), ...sections);
+}
+
+/** One example row: its cells, then the report's sentence when there is one. */
+function example(header, row, group, report) {
+  const reason = sentence(report, row, group.code, group.column);
+  return h("li", {}, `row ${row.row}: `, exampleText(header, row, group.column),
+    ...(reason ? [h("br"), h("em", { class: "reason" }, reason)] : []));
 }
 
 /** A row's cells as `header=value`, the erring column first. */

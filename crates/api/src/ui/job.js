@@ -3,7 +3,7 @@
 
 import { h, show, badge, announce, saveBlob } from "./dom.js";
 import { call, download, token } from "./api.js";
-import { errorsSection } from "./errors.js";
+import { errorsSection, reportLines } from "./errors.js";
 
 const POLL_MS = 1000;
 const FINAL = ["SUCCEEDED", "FAILED", "CANCELLED"];
@@ -107,7 +107,13 @@ export async function jobPage(id) {
     if (details.result && details.result.download_url) {
       try {
         const { blob } = await download(details.result.download_url);
-        errors.replaceChildren(await errorsSection(blob));
+        let report = null;
+        try {
+          report = reportLines(await (await download(`/bulkwrite/v1/jobs/${path}/report?format=jsonl`)).blob.text());
+        } catch (error) {
+          report = null; // no sentences: the report needs the upload, which retention may have removed
+        }
+        errors.replaceChildren(await errorsSection(blob, report));
       } catch (error) {
         errors.replaceChildren(h("p", { class: "error" }, `The result file could not be read: ${error.message}`));
       }

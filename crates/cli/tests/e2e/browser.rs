@@ -61,7 +61,8 @@ impl Browser {
         });
         if width < 500 {
             // Desktop windows are at least 500 pixels wide: a phone is emulated.
-            options["mobileEmulation"] = json!({"deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0}});
+            options["mobileEmulation"] =
+                json!({"deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0}});
         }
         if let Ok(binary) = std::env::var("BULKWRITE_CHROMIUM") {
             options["binary"] = json!(binary);

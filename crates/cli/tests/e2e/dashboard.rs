@@ -67,9 +67,15 @@ async fn an_import_with_bad_rows_from_upload_to_its_errors() {
     seen.sort();
     assert_eq!(
         seen,
-        [("INVALID_DATA".to_string(), "Date_3".to_string()), ("MANDATORY_NOT_FOUND".to_string(), "Last_Name".to_string())]
+        [
+            ("INVALID_DATA".to_string(), "Date_3".to_string()),
+            ("MANDATORY_NOT_FOUND".to_string(), "Last_Name".to_string())
+        ]
     );
     assert!(groups.contains("row 3: Date_3=\"2026/13/01\""), "{groups}");
+    // Each example carries the report's sentence.
+    assert!(groups.contains("'2026/13/01' does not match the format 'yyyy/MM/dd'"), "{groups}");
+    assert!(groups.contains("a value is required here and the cell is empty"), "{groups}");
     browser.client.execute("document.getElementById('errors').scrollIntoView()", vec![]).await.unwrap();
     browser.screenshot("job-errors").await;
 
@@ -79,6 +85,10 @@ async fn an_import_with_bad_rows_from_upload_to_its_errors() {
     let mut text = String::new();
     archive.by_index(0).unwrap().read_to_string(&mut text).unwrap();
     assert!(text.contains("MANDATORY_NOT_FOUND-Last_Name"), "{text}");
+    browser.wait("#download-report").await.click().await.unwrap();
+    let report = String::from_utf8(browser.downloaded("-report.csv").await).unwrap();
+    assert!(report.contains("2026/13/01"), "{report}");
+    assert!(report.lines().count() >= 5, "a header and the four rows: {report}");
 
     browser.client.goto(&server.url("/bulkwrite/ui/#/jobs")).await.unwrap();
     browser.wait_text("#jobs", "SUCCEEDED").await;
@@ -100,7 +110,10 @@ async fn pages_fit_a_phone_and_a_bad_token_is_refused() {
     browser.wait_text("#token-error", "INVALID_TOKEN").await;
     // The refused call is logged by the browser as a failed resource; nothing else may be.
     let entries = browser.console().await;
-    assert!(entries.iter().all(|e| e["level"] != "SEVERE" || e["message"].as_str().unwrap_or("").contains("401")), "{entries:#?}");
+    assert!(
+        entries.iter().all(|e| e["level"] != "SEVERE" || e["message"].as_str().unwrap_or("").contains("401")),
+        "{entries:#?}"
+    );
     sign_in(&browser, &server).await;
     for page in ["#/jobs", "#/import", "#/modules", "#/modules/Leads"] {
         browser.client.goto(&server.url(&format!("/bulkwrite/ui/{page}"))).await.unwrap();

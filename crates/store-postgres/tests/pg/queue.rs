@@ -147,7 +147,8 @@ async fn notifications_wake_listeners_on_other_nodes() {
     let first_change = tokio::time::timeout(wait, followed.recv()).await.expect("woken after connecting");
     assert_eq!(first_change.unwrap(), bulkwrite_store::changes::JobChange::Any);
     first.announce_job_change(JobId::new(4_999)).await.unwrap();
-    let announced = tokio::time::timeout(wait, followed.recv()).await.expect("an announced change reaches the other node");
+    let announced =
+        tokio::time::timeout(wait, followed.recv()).await.expect("an announced change reaches the other node");
     assert_eq!(announced.unwrap(), bulkwrite_store::changes::JobChange::Job(JobId::new(4_999)));
 
     create_job(&first, 4_000, 444_000_000).await;
