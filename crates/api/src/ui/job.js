@@ -71,6 +71,7 @@ export async function jobPage(id) {
     else if (final) bar.value = 1;
     summary.replaceChildren(
       h("p", {}, "State ", h("span", { id: "state" }, badge(state.state)), " ", h("span", { class: "muted" }, `(Zoho status ${state.status})`)),
+      ...(state.dry_run ? [h("p", { id: "dry-run-note" }, h("strong", {}, "Dry run:"), " the counts and errors are what the real job would give; no records were written.")] : []),
       bar,
       h("div", { class: "counts" },
         h("div", {}, h("strong", { id: "count-done" }, String(total.done)), planned ? `of ${planned} rows done` : "rows done"),
