@@ -1,5 +1,5 @@
 //! The HTTP API: Zoho's paths with Zoho's shapes, errors and statuses, plus `/healthz`,
-//! `/readyz` and `/metrics`.
+//! `/readyz` and `/metrics`, and the browser dashboard at `/bulkwrite/ui/` ([`ui`]).
 //!
 //! Owns: routing, extractors (auth, paths, bodies) whose rejections are Zoho-shaped, the mapping
 //! of errors through the wire table, the request id and the HTTP metrics ([`observe`]), and the
@@ -22,6 +22,7 @@ mod record_render;
 pub mod refusal;
 mod response;
 mod routes;
+pub mod ui;
 
 use std::sync::Arc;
 
@@ -177,6 +178,7 @@ pub fn router(state: AppState) -> Router {
         .route("/bulkwrite/v1/jobs/{job_id}/events", get(routes::events::job_events))
         .route("/bulkwrite/v1/jobs/{job_id}/cancel", post(routes::job_control::cancel_job))
         .route("/bulkwrite/v1/jobs/{job_id}/callback", get(routes::extensions::get_callback_report))
+        .route("/bulkwrite/v1/jobs/{job_id}/report", get(routes::report::get_report))
         .route("/bulkwrite/v1/admin/orgs", get(routes::admin::list_orgs).post(routes::admin::create_org))
         .route("/bulkwrite/v1/admin/orgs/{org}/users", post(routes::admin::create_user))
         .route("/bulkwrite/v1/admin/orgs/{org}/users/{user}/password", put(routes::admin::set_password))
@@ -187,6 +189,7 @@ pub fn router(state: AppState) -> Router {
         .route("/bulkwrite/v1/admin/orgs/{org}/fields", post(routes::admin::add_field))
         .route("/bulkwrite/v1/admin/orgs/{org}/layouts", post(routes::admin::add_layout))
         .route("/bulkwrite/v1/admin/orgs/{org}/schema", put(routes::admin::mirror_schema))
+        .merge(ui::routes())
         .fallback(routes::fallback::not_found)
         .method_not_allowed_fallback(routes::fallback::method_not_allowed);
     with_common_layers(router, hsts).with_state(state)

@@ -15,6 +15,7 @@ pub mod observe;
 pub mod reads;
 pub mod records_read;
 pub mod records_write;
+pub mod report;
 pub mod search;
 pub mod upload;
 mod upload_guard;

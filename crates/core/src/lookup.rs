@@ -128,14 +128,14 @@ pub fn resolve_lookups(rows: &mut [RowDraft], schema: &OrgSchema, answers: &Look
                 }
                 [] => row.errors.push(
                     RowError::new(RowErrorCode::ResourceNotFound, lookup.column)
+                        .on(lookup.field.clone(), lookup.value.clone())
                         .because(format!("no {} record has {field} '{}'", lookup.module, lookup.value)),
                 ),
-                many => row.errors.push(RowError::new(RowErrorCode::CannotProcess, lookup.column).because(format!(
-                    "{} {} records have {field} '{}'",
-                    many.len(),
-                    lookup.module,
-                    lookup.value
-                ))),
+                many => row.errors.push(
+                    RowError::new(RowErrorCode::CannotProcess, lookup.column)
+                        .on(lookup.field.clone(), lookup.value.clone())
+                        .because(format!("{} {} records have {field} '{}'", many.len(), lookup.module, lookup.value)),
+                ),
             }
         }
     }

@@ -337,7 +337,7 @@ impl RowMapper {
         if self.is_find_by(plan) {
             draft.find_key = Some(FindKey::Missing { column: plan.column.clone() });
         }
-        let missing = RowError::new(RowErrorCode::MandatoryNotFound, plan.column.clone());
+        let missing = RowError::new(RowErrorCode::MandatoryNotFound, plan.column.clone()).on(plan.api_name.clone(), "");
         if plan.mandatory {
             match self.operation {
                 Operation::Insert => draft.errors.push(missing),
@@ -359,7 +359,11 @@ impl RowMapper {
     }
 
     fn map_value(&self, plan: &ColumnPlan, text: &str, draft: &mut RowDraft) {
-        let invalid = |reason: String| RowError::new(RowErrorCode::InvalidData, plan.column.clone()).because(reason);
+        let invalid = |reason: String| {
+            RowError::new(RowErrorCode::InvalidData, plan.column.clone())
+                .on(plan.api_name.clone(), text)
+                .because(reason)
+        };
         match &plan.target {
             Target::Id => match RecordId::parse(text) {
                 Some(id) => draft.find_key = Some(FindKey::Id { id, column: plan.column.clone() }),
@@ -423,10 +427,12 @@ impl RowMapper {
                     }),
                     Some(ParentKey::Ambiguous) => draft.errors.push(
                         RowError::new(RowErrorCode::CannotProcess, plan.column.clone())
+                            .on(plan.api_name.clone(), text)
                             .because(format!("several parent rows carry the key '{text}'")),
                     ),
                     None => draft.errors.push(
                         RowError::new(RowErrorCode::ResourceNotFound, plan.column.clone())
+                            .on(plan.api_name.clone(), text)
                             .because(format!("no parent row carries the key '{text}'")),
                     ),
                 }

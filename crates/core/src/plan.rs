@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::ids::{RecordId, UserId};
 use crate::mapping::{FindKey, RowDraft};
-use crate::result::{format_errors, ResultRow, RowError, RowErrorCode, RowStatus};
+use crate::result::{errors_cell, ErrorsCell, ResultRow, RowError, RowErrorCode, RowStatus};
 
 /// A unique key: `(field, normalised value)`.
 pub type Key = (String, String);
@@ -461,12 +461,14 @@ impl Decisions {
 
 /// The result row of a decided row; its echo cells move out of the row.
 fn result_row(row: &mut RowDraft, outcome: &Outcome) -> ResultRow {
-    let (status, record_id, errors) = match outcome {
-        Outcome::Insert(id) => (RowStatus::Added, Some(*id), String::new()),
-        Outcome::Update(id) => (RowStatus::Updated, Some(*id), String::new()),
-        Outcome::Skip(errors) => (RowStatus::Skipped, None, format_errors(errors)),
+    let (status, record_id, errors, reasons) = match outcome {
+        Outcome::Insert(id) => (RowStatus::Added, Some(*id), ErrorsCell::default(), Vec::new()),
+        Outcome::Update(id) => (RowStatus::Updated, Some(*id), ErrorsCell::default(), Vec::new()),
+        Outcome::Skip(errors) => {
+            (RowStatus::Skipped, None, errors_cell(errors), errors.iter().map(RowError::to_report).collect())
+        }
     };
-    ResultRow { row_no: row.row_no, echo: std::mem::take(&mut row.echo), status, record_id, errors }
+    ResultRow { row_no: row.row_no, echo: std::mem::take(&mut row.echo), status, record_id, errors, reasons }
 }
 
 /// A record a row inserts, as [`Decisions::build`] will leave it, borrowed from the row.

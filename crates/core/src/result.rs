@@ -7,68 +7,23 @@ use zip::write::SimpleFileOptions;
 
 use crate::ids::RecordId;
 
-/// Row-level error codes, as the result file's `ERRORS` column writes them; never request errors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RowErrorCode {
-    /// A mandatory field is empty (after `default_value`).
-    MandatoryNotFound,
-    /// A value does not fit its field (type, length, picklist, date or number pattern).
-    InvalidData,
-    /// A unique value is held by another record or an earlier row of the file.
-    DuplicateData,
-    /// The record waits in an approval process.
-    NotApproved,
-    /// The record is locked.
-    BlockedRecord,
-    /// Anything else that prevents the row.
-    CannotProcess,
-    /// The row is past the file's row limit.
-    LimitExceeded,
-    /// The record to update, a lookup's target or a child's parent does not exist.
-    ResourceNotFound,
-}
+pub use bulkwrite_wire::rows::{ErrorGroup, ErrorsCell, ReportError, RowErrorCode, RowStatus};
 
-impl RowErrorCode {
-    /// The code as the `ERRORS` cell writes it (`MANDATORY_NOT_FOUND`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RowErrorCode::MandatoryNotFound => "MANDATORY_NOT_FOUND",
-            RowErrorCode::InvalidData => "INVALID_DATA",
-            RowErrorCode::DuplicateData => "DUPLICATE_DATA",
-            RowErrorCode::NotApproved => "NOT_APPROVED",
-            RowErrorCode::BlockedRecord => "BLOCKED_RECORD",
-            RowErrorCode::CannotProcess => "CANNOT_PROCESS",
-            RowErrorCode::LimitExceeded => "LIMIT_EXCEEDED",
-            RowErrorCode::ResourceNotFound => "RESOURCE_NOT_FOUND",
-        }
-    }
-
-    /// The code a word names, or `None`.
-    pub fn parse(text: &str) -> Option<RowErrorCode> {
-        const ALL: [RowErrorCode; 8] = [
-            RowErrorCode::MandatoryNotFound,
-            RowErrorCode::InvalidData,
-            RowErrorCode::DuplicateData,
-            RowErrorCode::NotApproved,
-            RowErrorCode::BlockedRecord,
-            RowErrorCode::CannotProcess,
-            RowErrorCode::LimitExceeded,
-            RowErrorCode::ResourceNotFound,
-        ];
-        ALL.into_iter().find(|code| code.as_str() == text)
-    }
-}
-
-/// One failed column of a row: the code and the CSV header of the column (or the field's API
-/// name when the value came from a `default_value` without a column).
+/// One failed column of a row: the code, the CSV header of the column (or the field's API
+/// name when the value came from a `default_value` without a column), the field and the cell.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowError {
     /// Which rule failed.
     pub code: RowErrorCode,
     /// The CSV header of the column (or the field's API name for a column-less default).
     pub column: String,
-    /// Plain-words reason, for logs and `lint`; never written to the result file.
+    /// The field's API name, when the error is about one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub field: String,
+    /// The offending cell as read.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub value: String,
+    /// Plain-words reason, for the report, logs and `lint`; never written to the result file.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reason: String,
 }
@@ -76,94 +31,40 @@ pub struct RowError {
 impl RowError {
     /// An error with no reason attached.
     pub fn new(code: RowErrorCode, column: impl Into<String>) -> RowError {
-        RowError { code, column: column.into(), reason: String::new() }
+        RowError { code, column: column.into(), field: String::new(), value: String::new(), reason: String::new() }
     }
 
-    /// The same error with a plain-words reason (for logs and `lint`).
+    /// The same error with a plain-words reason.
+    #[must_use]
     pub fn because(mut self, reason: impl Into<String>) -> RowError {
         self.reason = reason.into();
         self
     }
+
+    /// The same error naming the field it is about and the offending cell.
+    #[must_use]
+    pub fn on(mut self, field: impl Into<String>, value: impl Into<String>) -> RowError {
+        self.field = field.into();
+        self.value = value.into();
+        self
+    }
+
+    /// The error as the full report gives it: the reason, or the code's sentence when none.
+    pub fn to_report(&self) -> ReportError {
+        ReportError {
+            code: self.code,
+            column: self.column.clone(),
+            field: self.field.clone(),
+            value: self.value.clone(),
+            message: if self.reason.is_empty() { self.code.sentence().to_string() } else { self.reason.clone() },
+        }
+    }
 }
 
-/// Writes the `ERRORS` cell: `CODE-col[,col…]` groups joined by `:`, codes in order of first
+/// The `ERRORS` cell of `errors`: `CODE-col[,col…]` groups joined by `:`, codes in order of first
 /// appearance, each column once.
-pub fn format_errors(errors: &[RowError]) -> String {
-    let mut groups: Vec<(RowErrorCode, Vec<&str>)> = Vec::new();
-    for error in errors {
-        let position = groups.iter().position(|(code, _)| *code == error.code);
-        let columns = match position {
-            Some(index) => &mut groups[index].1,
-            None => {
-                groups.push((error.code, Vec::new()));
-                &mut groups.last_mut().expect("just pushed").1
-            }
-        };
-        if !columns.contains(&error.column.as_str()) {
-            columns.push(&error.column);
-        }
-    }
-    let mut out = String::new();
-    for (index, (code, columns)) in groups.iter().enumerate() {
-        if index > 0 {
-            out.push(':');
-        }
-        out.push_str(code.as_str());
-        out.push('-');
-        out.push_str(&columns.join(","));
-    }
-    out
-}
-
-/// Parses an `ERRORS` cell back into `(code, columns)` groups (used by clients and tests).
-pub fn parse_errors(cell: &str) -> Vec<(String, Vec<String>)> {
-    let mut groups = Vec::new();
-    if cell.is_empty() {
-        return groups;
-    }
-    for group in cell.split(':') {
-        let (code, columns) = group.split_once('-').unwrap_or((group, ""));
-        let columns = columns.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect();
-        groups.push((code.to_string(), columns));
-    }
-    groups
-}
-
-/// The `STATUS` of a result row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RowStatus {
-    /// The row created a record.
-    Added,
-    /// The row updated a record.
-    Updated,
-    /// The row was skipped; `ERRORS` says why.
-    Skipped,
-    /// The job stopped before it reached the row.
-    Unprocessed,
-}
-
-impl RowStatus {
-    /// The status as the `STATUS` cell writes it (`ADDED`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RowStatus::Added => "ADDED",
-            RowStatus::Updated => "UPDATED",
-            RowStatus::Skipped => "SKIPPED",
-            RowStatus::Unprocessed => "UNPROCESSED",
-        }
-    }
-
-    /// The status a word names, or `None`.
-    pub fn parse(text: &str) -> Option<RowStatus> {
-        match text {
-            "ADDED" => Some(RowStatus::Added),
-            "UPDATED" => Some(RowStatus::Updated),
-            "SKIPPED" => Some(RowStatus::Skipped),
-            "UNPROCESSED" => Some(RowStatus::Unprocessed),
-            _ => None,
-        }
-    }
+pub fn errors_cell(errors: &[RowError]) -> ErrorsCell {
+    ErrorsCell::from_pairs(errors.iter().map(|error| (error.code, error.column.as_str())))
 }
 
 /// One row of a result file.
@@ -177,8 +78,11 @@ pub struct ResultRow {
     pub status: RowStatus,
     /// The record it created or updated.
     pub record_id: Option<RecordId>,
-    /// The `ERRORS` cell, already formatted.
-    pub errors: String,
+    /// The `ERRORS` cell.
+    pub errors: ErrorsCell,
+    /// Every error of the row with its field, cell and sentence (kept for the full report;
+    /// empty when read back from the result rows alone).
+    pub reasons: Vec<ReportError>,
 }
 
 /// The columns appended after the echoed ones.
@@ -256,7 +160,9 @@ impl<W: Write + Seek> ResultZipWriter<W> {
             write!(line, "{id}")?;
         }
         line.push(b',');
-        push_csv_cell(line, &row.errors);
+        if !row.errors.is_empty() {
+            push_csv_cell(line, &row.errors.to_string());
+        }
         line.extend_from_slice(b"\r\n");
         if self.lines.len() >= PIECE {
             self.flush_lines()?;
@@ -280,7 +186,7 @@ impl<W: Write + Seek> ResultZipWriter<W> {
 }
 
 /// One CSV cell, quoted when it holds a separator, a quote, a line break, or edge spaces.
-fn push_csv_cell(out: &mut Vec<u8>, cell: &str) {
+pub fn push_csv_cell(out: &mut Vec<u8>, cell: &str) {
     let bytes = cell.as_bytes();
     let special = bytes.iter().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
     let needs_quotes = special || bytes.first() == Some(&b' ') || bytes.last() == Some(&b' ');
@@ -302,49 +208,20 @@ fn push_csv_cell(out: &mut Vec<u8>, cell: &str) {
 mod tests {
     use super::*;
 
-    fn err(code: RowErrorCode, column: &str) -> RowError {
-        RowError::new(code, column)
-    }
-
     #[test]
-    fn errors_cell_groups_codes_in_order_of_appearance() {
-        let cases: Vec<(Vec<RowError>, &str)> = vec![
-            (vec![], ""),
-            (vec![err(RowErrorCode::MandatoryNotFound, "Company")], "MANDATORY_NOT_FOUND-Company"),
-            (
-                vec![
-                    err(RowErrorCode::MandatoryNotFound, "Company"),
-                    err(RowErrorCode::MandatoryNotFound, "Last_Name"),
-                    err(RowErrorCode::DuplicateData, "Email"),
-                ],
-                "MANDATORY_NOT_FOUND-Company,Last_Name:DUPLICATE_DATA-Email",
-            ),
-            (
-                vec![
-                    err(RowErrorCode::InvalidData, "Date"),
-                    err(RowErrorCode::DuplicateData, "Email"),
-                    err(RowErrorCode::InvalidData, "Mobile"),
-                    err(RowErrorCode::InvalidData, "Date"),
-                ],
-                "INVALID_DATA-Date,Mobile:DUPLICATE_DATA-Email",
-            ),
+    fn errors_cell_of_row_errors_groups_codes_and_reports_sentences() {
+        let errors = [
+            RowError::new(RowErrorCode::InvalidData, "Date").on("Date_3", "2021/13/01").because("not a date"),
+            RowError::new(RowErrorCode::DuplicateData, "Email"),
+            RowError::new(RowErrorCode::InvalidData, "Mobile"),
         ];
-        for (errors, expected) in cases {
-            assert_eq!(format_errors(&errors), expected);
-        }
-    }
-
-    #[test]
-    fn errors_cell_parses_back() {
-        let groups = parse_errors("MANDATORY_NOT_FOUND-Company,Last_Name:DUPLICATE_DATA-Email");
+        assert_eq!(errors_cell(&errors).to_string(), "INVALID_DATA-Date,Mobile:DUPLICATE_DATA-Email");
+        let report = errors[0].to_report();
         assert_eq!(
-            groups,
-            vec![
-                ("MANDATORY_NOT_FOUND".to_string(), vec!["Company".to_string(), "Last_Name".to_string()]),
-                ("DUPLICATE_DATA".to_string(), vec!["Email".to_string()]),
-            ]
+            (report.field.as_str(), report.value.as_str(), report.message.as_str()),
+            ("Date_3", "2021/13/01", "not a date")
         );
-        assert!(parse_errors("").is_empty());
+        assert_eq!(errors[1].to_report().message, RowErrorCode::DuplicateData.sentence());
     }
 
     #[test]
@@ -357,7 +234,8 @@ mod tests {
                 echo: vec!["Smith, Jr.".into(), "a@b.co".into()],
                 status: RowStatus::Added,
                 record_id: Some(RecordId::new(5725767000000001001)),
-                errors: String::new(),
+                errors: ErrorsCell::default(),
+                reasons: Vec::new(),
             })
             .unwrap();
         writer
@@ -366,7 +244,8 @@ mod tests {
                 echo: vec![String::new(), "say \"hi\"".into()],
                 status: RowStatus::Skipped,
                 record_id: None,
-                errors: "MANDATORY_NOT_FOUND-Last_Name".into(),
+                errors: ErrorsCell::parse("MANDATORY_NOT_FOUND-Last_Name").unwrap(),
+                reasons: Vec::new(),
             })
             .unwrap();
         let bytes = writer.finish().unwrap().into_inner();
@@ -389,10 +268,11 @@ mod tests {
             status: if row_no.is_multiple_of(3) { RowStatus::Skipped } else { RowStatus::Added },
             record_id: (!row_no.is_multiple_of(3)).then(|| RecordId::new(5725767000000000000 + row_no)),
             errors: if row_no.is_multiple_of(3) {
-                "INVALID_DATA-Email:DUPLICATE_DATA-Email".into()
+                ErrorsCell::parse("INVALID_DATA-Email:DUPLICATE_DATA-Email").unwrap()
             } else {
-                String::new()
+                ErrorsCell::default()
             },
+            reasons: Vec::new(),
         };
         let mut writer = ResultZipWriter::new(std::io::Cursor::new(Vec::new()));
         let headers = ["Last_Name".to_string(), "Note, quoted".to_string()];
@@ -413,7 +293,8 @@ mod tests {
             assert_eq!(read.len(), expected.len(), "{name}");
             for (got, want) in read.iter().zip(&expected) {
                 let id = want.record_id.map(|id| id.to_string()).unwrap_or_default();
-                let wanted = [&want.echo[0], &want.echo[1], want.status.as_str(), &id, &want.errors];
+                let errors = want.errors.to_string();
+                let wanted = [&want.echo[0], &want.echo[1], want.status.as_str(), &id, &errors];
                 assert_eq!(got.iter().collect::<Vec<_>>(), wanted, "{name} row {}", want.row_no);
             }
         }

@@ -114,21 +114,32 @@ pub(crate) async fn record_progress(
         let (Some(first), Some(last)) = (plan.results.first(), plan.results.last()) else {
             return Ok(0);
         };
-        execute(
+        let reasons = bulkwrite_store::result_rows::encode_reasons(&plan.results)?;
+        let (first_row, last_row) = (signed(first.row_no), signed(last.row_no));
+        let rows_json = match results_json {
+            Some(encoded) => encoded,
+            None => bulkwrite_store::result_rows::encode(&plan.results)?,
+        };
+        let row_params: [&(dyn ToSql + Sync); 5] = [&job, &resource, &first_row, &last_row, &rows_json];
+        let rows = execute(
             tx,
             "INSERT INTO job_results (job_id, idx, first_row, last_row, rows_json) VALUES ($1, $2, $3, $4, $5)",
-            &[
-                &job,
-                &resource,
-                &signed(first.row_no),
-                &signed(last.row_no),
-                &match results_json {
-                    Some(encoded) => encoded,
-                    None => bulkwrite_store::result_rows::encode(&plan.results)?,
-                },
-            ],
-        )
-        .await
+            &row_params,
+        );
+        // The failed rows' reasons, for the full report, in the same transaction.
+        let reasons =
+            async {
+                match reasons {
+                    Some(reasons) => execute(
+                        tx,
+                        "INSERT INTO job_row_reasons (job_id, idx, first_row, reasons_json) VALUES ($1, $2, $3, $4)",
+                        &[&job, &resource, &first_row, &reasons],
+                    )
+                    .await,
+                    None => Ok(0),
+                }
+            };
+        futures_util::future::try_join(rows, reasons).await.map(|(written, _)| written)
     };
     let counts = [signed(chunk.rows_done), signed(plan.added), signed(plan.updated), signed(plan.skipped)];
     let before = signed(chunk.rows_done_before);

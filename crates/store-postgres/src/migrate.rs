@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_retention.sql"),
     include_str!("../migrations/0006_faults.sql"),
     include_str!("../migrations/0007_read_jobs.sql"),
+    include_str!("../migrations/0008_row_reasons.sql"),
     include_str!("../migrations/0009_dry_run.sql"),
 ];
 

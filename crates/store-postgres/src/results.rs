@@ -1,5 +1,6 @@
 //! Reading result rows back: one stored row per chunk, encoded as `bulkwrite_store::result_rows`
-//! says (the same as the embedded backend), expanded in input order.
+//! says (the same as the embedded backend), expanded in input order,
+//! each with the reasons its chunk stored.
 
 use bulkwrite_core::result::ResultRow;
 use bulkwrite_store::{result_rows, StoreResult};
@@ -20,7 +21,9 @@ pub(crate) async fn read_after<C: GenericClient>(
 ) -> StoreResult<Vec<ResultRow>> {
     let statement = client
         .prepare_cached(
-            "SELECT rows_json FROM job_results WHERE job_id = $1 AND idx = $2 AND last_row > $3 ORDER BY first_row",
+            "SELECT r.rows_json, x.reasons_json FROM job_results r
+             LEFT JOIN job_row_reasons x ON x.job_id = r.job_id AND x.idx = r.idx AND x.first_row = r.first_row
+             WHERE r.job_id = $1 AND r.idx = $2 AND r.last_row > $3 ORDER BY r.first_row",
         )
         .await
         .map_err(pg_error)?;
@@ -32,7 +35,8 @@ pub(crate) async fn read_after<C: GenericClient>(
     while out.len() < limit {
         let Some(row) = rows.try_next().await.map_err(pg_error)? else { break };
         let text: String = get(&row, 0)?;
-        result_rows::decode(&text, &mut out, after, limit)?;
+        let reasons: Option<String> = get(&row, 1)?;
+        result_rows::decode(&text, reasons.as_deref(), &mut out, after, limit)?;
     }
     Ok(out)
 }

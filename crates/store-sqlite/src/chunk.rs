@@ -1,5 +1,5 @@
 //! Applying one chunk: fetch what the rows name, plan with core's rules, write the plan, the
-//! result rows, the counters and the checkpoint. Runs inside the caller's fenced transaction.
+//! result rows (and the failed rows' reasons), the counters and the checkpoint. Runs inside the caller's fenced transaction.
 
 use bulkwrite_core::ids::{RecordId, UserId};
 use bulkwrite_core::mapping::RowDraft;
@@ -43,6 +43,14 @@ pub(crate) fn record_progress(
             bulkwrite_store::result_rows::encode(&plan.results)?
         ])
         .map_err(db_error)?;
+        if let Some(reasons) = bulkwrite_store::result_rows::encode_reasons(&plan.results)? {
+            tx.prepare_cached(
+                "INSERT INTO job_row_reasons (job_id, idx, first_row, reasons_json) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(db_error)?
+            .execute(params![job, resource, first.row_no as i64, reasons])
+            .map_err(db_error)?;
+        }
     }
     let moved = tx
         .execute(

@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_retention.sql"),
     include_str!("../migrations/0005_faults.sql"),
     include_str!("../migrations/0006_read_jobs.sql"),
+    include_str!("../migrations/0007_row_reasons.sql"),
     include_str!("../migrations/0008_dry_run.sql"),
 ];
 

@@ -1,5 +1,6 @@
 //! Reading result rows back: one stored row per chunk, encoded as `bulkwrite_store::result_rows`
-//! says, expanded in input order.
+//! says, expanded in input order,
+//! each with the reasons its chunk stored.
 
 use bulkwrite_core::result::ResultRow;
 use bulkwrite_store::{result_rows, StoreResult};
@@ -17,7 +18,9 @@ pub(crate) fn read_after(
 ) -> StoreResult<Vec<ResultRow>> {
     let mut statement = conn
         .prepare_cached(
-            "SELECT rows_json FROM job_results WHERE job_id = ?1 AND idx = ?2 AND last_row > ?3 ORDER BY first_row",
+            "SELECT r.rows_json, x.reasons_json FROM job_results r
+             LEFT JOIN job_row_reasons x ON x.job_id = r.job_id AND x.idx = r.idx AND x.first_row = r.first_row
+             WHERE r.job_id = ?1 AND r.idx = ?2 AND r.last_row > ?3 ORDER BY r.first_row",
         )
         .map_err(db_error)?;
     let mut rows = statement.query(params![job, resource, after as i64]).map_err(db_error)?;
@@ -27,7 +30,8 @@ pub(crate) fn read_after(
             break;
         }
         let text: String = row.get(0).map_err(db_error)?;
-        result_rows::decode(&text, &mut out, after, limit)?;
+        let reasons: Option<String> = row.get(1).map_err(db_error)?;
+        result_rows::decode(&text, reasons.as_deref(), &mut out, after, limit)?;
     }
     Ok(out)
 }

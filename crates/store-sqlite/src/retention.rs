@@ -80,6 +80,7 @@ impl RetentionStore for SqliteStore {
                 tx.execute("UPDATE jobs SET result_expired_at = ?1 WHERE id = ?2", params![ms(expiry.now), job])
                     .map_err(db_error)?;
                 tx.execute("DELETE FROM job_results WHERE job_id = ?1", [job]).map_err(db_error)?;
+                tx.execute("DELETE FROM job_row_reasons WHERE job_id = ?1", [job]).map_err(db_error)?;
                 if let Some(key) = result_blob {
                     queue_blob(&tx, key, expiry.now)?;
                 }

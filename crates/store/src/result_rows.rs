@@ -1,62 +1,119 @@
 //! How backends store a chunk's result rows: one JSON array per chunk, so a chunk writes one
-//! row instead of hundreds, and reading expands them back in input order. Shared, so both
-//! backends keep the same encoding.
+//! row instead of hundreds, and reading expands them back in input order. A chunk with failed
+//! rows also stores their reasons (field, cell, sentence), beside it in `job_row_reasons`, for
+//! the full error report. Shared, so both backends keep the same encoding.
 
 use bulkwrite_core::ids::RecordId;
-use bulkwrite_core::result::{ResultRow, RowStatus};
+use bulkwrite_core::result::{ErrorsCell, ReportError, ResultRow, RowStatus};
 
 use crate::{StoreError, StoreResult};
 
 /// `[row_no, status, record_id, errors, echo]`, borrowed for encoding.
-type RowRef<'a> = (u64, &'a str, Option<u64>, &'a str, &'a [String]);
+type RowRef<'a> = (u64, RowStatus, Option<u64>, &'a ErrorsCell, &'a [String]);
 
 /// Encodes a chunk's result rows as `[[row_no, status, record_id, errors, [echo cells]], …]`,
 /// serialised in place (tuples are JSON arrays): no cell is copied on the way.
 pub fn encode(rows: &[ResultRow]) -> StoreResult<String> {
     let items: Vec<RowRef<'_>> = rows
         .iter()
-        .map(|row| {
-            (row.row_no, row.status.as_str(), row.record_id.map(RecordId::get), row.errors.as_str(), &row.echo[..])
-        })
+        .map(|row| (row.row_no, row.status, row.record_id.map(RecordId::get), &row.errors, &row.echo[..]))
         .collect();
     serde_json::to_string(&items).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-/// `[row_no, status, record_id, errors, echo]` as stored.
-type StoredRow = (u64, String, Option<u64>, String, Vec<String>);
+/// Encodes the reasons of a chunk's failed rows as `[[row_no, [reason, …]], …]`; `None` when no
+/// row of the chunk failed (nothing is stored then).
+pub fn encode_reasons(rows: &[ResultRow]) -> StoreResult<Option<String>> {
+    let items: Vec<(u64, &[ReportError])> =
+        rows.iter().filter(|row| !row.reasons.is_empty()).map(|row| (row.row_no, &row.reasons[..])).collect();
+    if items.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(&items).map(Some).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
 
-/// Appends the rows of one encoded chunk with `row_no > after` to `out`, until it holds `limit`.
-pub fn decode(text: &str, out: &mut Vec<ResultRow>, after: u64, limit: usize) -> StoreResult<()> {
+/// `[row_no, status, record_id, errors, echo]` as stored.
+type StoredRow = (u64, RowStatus, Option<u64>, ErrorsCell, Vec<String>);
+
+/// Appends the rows of one encoded chunk with `row_no > after` to `out`, until it holds `limit`,
+/// each with its reasons when the chunk stored them.
+pub fn decode(
+    text: &str,
+    reasons: Option<&str>,
+    out: &mut Vec<ResultRow>,
+    after: u64,
+    limit: usize,
+) -> StoreResult<()> {
     let items: Vec<StoredRow> = serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let reasons: Vec<(u64, Vec<ReportError>)> = match reasons {
+        Some(text) => serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        None => Vec::new(),
+    };
+    let mut reasons = reasons.into_iter().peekable();
     for (row_no, status, record_id, errors, echo) in items {
+        let mut row_reasons = Vec::new();
+        while let Some((reason_row, _)) = reasons.peek() {
+            if *reason_row > row_no {
+                break;
+            }
+            let (reason_row, found) = reasons.next().expect("peeked");
+            if reason_row == row_no {
+                row_reasons = found;
+            }
+        }
         if row_no <= after || out.len() >= limit {
             continue;
         }
-        let status =
-            RowStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("result row status {status}")))?;
-        out.push(ResultRow { row_no, echo, status, record_id: record_id.map(RecordId::new), errors });
+        out.push(ResultRow {
+            row_no,
+            echo,
+            status,
+            record_id: record_id.map(RecordId::new),
+            errors,
+            reasons: row_reasons,
+        });
     }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use bulkwrite_core::result::{RowError, RowErrorCode};
+
     use super::*;
 
-    #[test]
-    fn rows_round_trip_from_a_cursor() {
-        let row = |row_no, status| ResultRow {
+    fn row(row_no: u64, status: RowStatus) -> ResultRow {
+        let errors = if status == RowStatus::Skipped {
+            vec![RowError::new(RowErrorCode::InvalidData, "Email").on("Email", format!("bad {row_no}")).because("no @")]
+        } else {
+            Vec::new()
+        };
+        ResultRow {
             row_no,
             echo: vec![format!("cell {row_no}")],
             status,
             record_id: (status == RowStatus::Added).then(|| RecordId::new(500 + row_no)),
-            errors: if status == RowStatus::Skipped { "INVALID_DATA-Email".into() } else { String::new() },
-        };
+            errors: bulkwrite_core::result::errors_cell(&errors),
+            reasons: errors.iter().map(RowError::to_report).collect(),
+        }
+    }
+
+    #[test]
+    fn rows_round_trip_from_a_cursor_with_their_reasons() {
         let rows = vec![row(1, RowStatus::Added), row(2, RowStatus::Skipped), row(3, RowStatus::Added)];
+        let reasons = encode_reasons(&rows).unwrap().unwrap();
         let mut out = Vec::new();
-        decode(&encode(&rows).unwrap(), &mut out, 1, 10).unwrap();
+        decode(&encode(&rows).unwrap(), Some(&reasons), &mut out, 1, 10).unwrap();
         assert_eq!(out, rows[1..]);
-        assert!(decode("[[1, \"LOST\", null, \"\", []]]", &mut Vec::new(), 0, 10).is_err());
+        assert_eq!(out[0].reasons[0].value, "bad 2");
+        assert!(encode_reasons(&rows[..1]).unwrap().is_none());
+        // Without the reasons (a chunk stored before them) the rows still read, reasons empty.
+        let mut bare = Vec::new();
+        decode(&encode(&rows).unwrap(), None, &mut bare, 0, 10).unwrap();
+        assert_eq!(bare[1].errors, rows[1].errors);
+        assert!(bare[1].reasons.is_empty());
+        assert!(decode("[[1, \"LOST\", null, \"\", []]]", None, &mut Vec::new(), 0, 10).is_err());
+        assert!(decode("[[1, \"SKIPPED\", null, \"LOST-Email\", []]]", None, &mut Vec::new(), 0, 10).is_err());
         // The stored form itself: rows written by earlier versions read back the same way.
         assert_eq!(
             encode(&rows[..2]).unwrap(),

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use bulkwrite_core::jobspec::ResourceSpec;
 use bulkwrite_core::limits::Limits;
-use bulkwrite_core::result::{ResultRow, ResultZipWriter, RowStatus};
+use bulkwrite_core::result::{ErrorsCell, ResultRow, ResultZipWriter, RowStatus};
 use bulkwrite_core::zipfile::open_csv;
 
 /// Where a resource's unread rows are and how far they may go.
@@ -57,7 +57,14 @@ pub(crate) fn write_unprocessed<W: Write + std::io::Seek>(
             break;
         }
         let echo = echo_columns.iter().map(|index| record.get(*index).unwrap_or("").to_string()).collect();
-        let row = ResultRow { row_no, echo, status: RowStatus::Unprocessed, record_id: None, errors: String::new() };
+        let row = ResultRow {
+            row_no,
+            echo,
+            status: RowStatus::Unprocessed,
+            record_id: None,
+            errors: ErrorsCell::default(),
+            reasons: Vec::new(),
+        };
         writer.write_row(&row)?;
         written += 1;
     }

@@ -88,7 +88,7 @@ pub fn consent_page(request: &ConsentRequest, client_name: &str, company: &str, 
     .collect();
     let error = error.map(|e| format!("<p class=\"error\">{}</p>", escape(e))).unwrap_or_default();
     format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Authorize {client}</title><style>{STYLE}</style></head><body>\
+        "<!doctype html><html><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>Authorize {client}</title><style>{STYLE}</style></head><body>\
          <h1>{client} would like to access {company}</h1><p>It asks for these scopes:</p><ul>{scopes}</ul>{error}\
          <form method=\"post\" action=\"/oauth/v2/auth\">{hidden}\
          <label for=\"email\">Email</label><input id=\"email\" type=\"email\" name=\"email\" required>\
@@ -104,7 +104,7 @@ pub fn consent_page(request: &ConsentRequest, client_name: &str, company: &str, 
 /// A page that explains why the authorization request cannot go on.
 pub fn error_page(message: &str) -> String {
     format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Authorization failed</title><style>{STYLE}</style></head>\
+        "<!doctype html><html><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>Authorization failed</title><style>{STYLE}</style></head>\
          <body><h1>This authorization request cannot be completed</h1><p class=\"error\">{}</p></body></html>",
         escape(message)
     )

@@ -13,7 +13,7 @@ use bulkwrite_core::ids::RecordId;
 use bulkwrite_core::json_record::JsonMapper;
 use bulkwrite_core::lookup::{plan_lookups, resolve_lookups, LookupAnswers};
 use bulkwrite_core::mapping::{RowDraft, UserDirectory, UserEntry};
-use bulkwrite_core::result::{parse_errors, ResultRow, RowStatus};
+use bulkwrite_core::result::{ResultRow, RowErrorCode, RowStatus};
 use bulkwrite_core::schema::{Module, OrgSchema};
 use bulkwrite_core::version::ApiVersion;
 use bulkwrite_store::RecordWrite;
@@ -84,31 +84,34 @@ fn read_body(bytes: &Bytes) -> Result<(Vec<Value>, Option<Vec<String>>), ErrorRe
 }
 
 /// One per-record error answer.
-fn record_error(code: &str, message: &str, details: Value) -> Value {
-    json!({"code": code, "details": details, "message": message, "status": "error"})
+fn record_error(code: ErrorCode, message: &str, details: Value) -> Value {
+    json!({"code": code.as_str(), "details": details, "message": message, "status": "error"})
 }
 
 /// The answer for a skipped row, from its first error group (Zoho reports one per record).
 fn skipped_answer(row: &ResultRow, index: usize, module: &Module) -> Value {
-    let groups = parse_errors(&row.errors);
-    let (code, columns) = groups.into_iter().next().unwrap_or_else(|| ("INVALID_DATA".into(), vec![]));
-    let api_name = columns.into_iter().next().unwrap_or_default();
+    let first = row.errors.groups.first();
+    let code = first.map_or(RowErrorCode::InvalidData, |group| group.code);
+    let api_name = first.and_then(|group| group.columns.first()).cloned().unwrap_or_default();
     let path = format!("$.data[{index}].{api_name}");
-    match code.as_str() {
-        "MANDATORY_NOT_FOUND" => {
-            record_error(&code, "required field not found", json!({"api_name": api_name, "json_path": path}))
+    let named = json!({"api_name": api_name, "json_path": path});
+    match code {
+        RowErrorCode::MandatoryNotFound => {
+            record_error(ErrorCode::MandatoryNotFound, ErrorCode::MandatoryNotFound.default_message(), named)
         }
-        "DUPLICATE_DATA" => record_error(&code, "duplicate data", json!({"api_name": api_name, "json_path": path})),
-        "RESOURCE_NOT_FOUND" if api_name == "id" => record_error(
-            "INVALID_DATA",
+        RowErrorCode::DuplicateData => {
+            record_error(ErrorCode::DuplicateData, ErrorCode::DuplicateData.default_message(), named)
+        }
+        RowErrorCode::ResourceNotFound if api_name == "id" => record_error(
+            ErrorCode::InvalidData,
             "the id given seems to be invalid",
             json!({"api_name": "id", "json_path": path}),
         ),
         _ => {
             let expected = module.field(&api_name).map(|f| f.data_type.as_str()).unwrap_or("string");
             record_error(
-                "INVALID_DATA",
-                "invalid data",
+                ErrorCode::InvalidData,
+                ErrorCode::InvalidData.default_message(),
                 json!({"expected_data_type": expected, "api_name": api_name, "json_path": path}),
             )
         }
@@ -282,7 +285,7 @@ async fn delete(state: &AppState, auth: &Auth, module_name: &str, ids: Vec<Strin
         out.push(if gone {
             json!({"code": "SUCCESS", "details": {"id": id}, "message": "record deleted", "status": "success"})
         } else {
-            record_error("INVALID_DATA", "record not deleted", json!({"id": id}))
+            record_error(ErrorCode::InvalidData, "record not deleted", json!({"id": id}))
         });
     }
     Ok(json_response(status_of(deleted.len(), ids.len(), StatusCode::OK), &json!({"data": out})))

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `bulkwrite` binary on `127.0.0.1:0`, driven over HTTP.
 
+mod browser;
 mod bulk_read;
 mod callback;
 mod cancel;
@@ -7,6 +8,7 @@ mod cli;
 mod corpus;
 mod corpus_dry_run;
 mod crash;
+mod dashboard;
 mod dry_run;
 mod errors;
 mod events;
@@ -24,6 +26,7 @@ mod observe;
 mod query;
 mod read_corpus;
 mod records_api;
+mod report;
 mod retention;
 mod sdk;
 mod seed;
