@@ -5,6 +5,7 @@ mod admin;
 #[cfg(feature = "bench")]
 mod bench;
 mod connect;
+mod fix_file;
 mod import;
 mod job_control;
 mod jobargs;

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use bulkwrite_client::{
     zip_entries, ApiVersion, Client, Credentials, Error, JobDetails, RowError, RowStatus, UploadSource,
 };
+use bulkwrite_client::wire::rows::RowErrorCode;
 use serde_json::json;
 
 use crate::support::{job_details, make_zip, multipart_parts, reply, reply_bytes, token_client, Mock, Seen};
@@ -121,12 +122,12 @@ async fn result_zips_are_downloaded_and_parsed() {
     assert_eq!(csv.rows[0].record_id.as_deref(), Some("5725767000000101001"));
     assert_eq!(csv.rows[0].echo, ["Boyle", "5725767000000100001", "2021/05/13"]);
     assert!(csv.rows[0].errors.is_empty());
-    assert_eq!(csv.rows[1].errors, [RowError { code: "INVALID_DATA".into(), columns: vec!["Date_3".into()] }]);
+    assert_eq!(csv.rows[1].errors, [RowError { code: RowErrorCode::InvalidData, columns: vec!["Date_3".into()] }]);
     assert_eq!(
         csv.rows[2].errors,
         [
-            RowError { code: "MANDATORY_NOT_FOUND".into(), columns: vec!["Company".into(), "Last_Name".into()] },
-            RowError { code: "DUPLICATE_DATA".into(), columns: vec!["Email".into()] },
+            RowError { code: RowErrorCode::MandatoryNotFound, columns: vec!["Company".into(), "Last_Name".into()] },
+            RowError { code: RowErrorCode::DuplicateData, columns: vec!["Email".into()] },
         ]
     );
     assert_eq!(result.count(&RowStatus::Skipped), 2);
