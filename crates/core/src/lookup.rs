@@ -134,12 +134,7 @@ pub fn resolve_lookups(rows: &mut [RowDraft], schema: &OrgSchema, answers: &Look
                 many => row.errors.push(
                     RowError::new(RowErrorCode::CannotProcess, lookup.column)
                         .on(lookup.field.clone(), lookup.value.clone())
-                        .because(format!(
-                    "{} {} records have {field} '{}'",
-                    many.len(),
-                    lookup.module,
-                        lookup.value
-                    )),
+                        .because(format!("{} {} records have {field} '{}'", many.len(), lookup.module, lookup.value)),
                 ),
             }
         }

@@ -337,8 +337,7 @@ impl RowMapper {
         if self.is_find_by(plan) {
             draft.find_key = Some(FindKey::Missing { column: plan.column.clone() });
         }
-        let missing = RowError::new(RowErrorCode::MandatoryNotFound, plan.column.clone())
-            .on(plan.api_name.clone(), "");
+        let missing = RowError::new(RowErrorCode::MandatoryNotFound, plan.column.clone()).on(plan.api_name.clone(), "");
         if plan.mandatory {
             match self.operation {
                 Operation::Insert => draft.errors.push(missing),
@@ -361,7 +360,9 @@ impl RowMapper {
 
     fn map_value(&self, plan: &ColumnPlan, text: &str, draft: &mut RowDraft) {
         let invalid = |reason: String| {
-            RowError::new(RowErrorCode::InvalidData, plan.column.clone()).on(plan.api_name.clone(), text).because(reason)
+            RowError::new(RowErrorCode::InvalidData, plan.column.clone())
+                .on(plan.api_name.clone(), text)
+                .because(reason)
         };
         match &plan.target {
             Target::Id => match RecordId::parse(text) {

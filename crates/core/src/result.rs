@@ -217,7 +217,10 @@ mod tests {
         ];
         assert_eq!(errors_cell(&errors).to_string(), "INVALID_DATA-Date,Mobile:DUPLICATE_DATA-Email");
         let report = errors[0].to_report();
-        assert_eq!((report.field.as_str(), report.value.as_str(), report.message.as_str()), ("Date_3", "2021/13/01", "not a date"));
+        assert_eq!(
+            (report.field.as_str(), report.value.as_str(), report.message.as_str()),
+            ("Date_3", "2021/13/01", "not a date")
+        );
         assert_eq!(errors[1].to_report().message, RowErrorCode::DuplicateData.sentence());
     }
 

@@ -106,19 +106,18 @@ pub(crate) async fn apply_chunk(
             &row_params,
         );
         // The failed rows' reasons, for the full report, in the same transaction.
-        let reasons = async {
-            match reasons {
-                Some(reasons) => {
-                    execute(
+        let reasons =
+            async {
+                match reasons {
+                    Some(reasons) => execute(
                         &tx,
                         "INSERT INTO job_row_reasons (job_id, idx, first_row, reasons_json) VALUES ($1, $2, $3, $4)",
                         &[&job, &resource, &first_row, &reasons],
                     )
-                    .await
+                    .await,
+                    None => Ok(0),
                 }
-                None => Ok(0),
-            }
-        };
+            };
         futures_util::future::try_join(rows, reasons).await.map(|(written, _)| written)
     };
     let counts = [signed(chunk.rows_done), signed(plan.added), signed(plan.updated), signed(plan.skipped)];

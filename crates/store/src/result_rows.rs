@@ -37,7 +37,13 @@ type StoredRow = (u64, RowStatus, Option<u64>, ErrorsCell, Vec<String>);
 
 /// Appends the rows of one encoded chunk with `row_no > after` to `out`, until it holds `limit`,
 /// each with its reasons when the chunk stored them.
-pub fn decode(text: &str, reasons: Option<&str>, out: &mut Vec<ResultRow>, after: u64, limit: usize) -> StoreResult<()> {
+pub fn decode(
+    text: &str,
+    reasons: Option<&str>,
+    out: &mut Vec<ResultRow>,
+    after: u64,
+    limit: usize,
+) -> StoreResult<()> {
     let items: Vec<StoredRow> = serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let reasons: Vec<(u64, Vec<ReportError>)> = match reasons {
         Some(text) => serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))?,

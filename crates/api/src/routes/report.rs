@@ -60,9 +60,12 @@ pub async fn get_report(
     let job = state.store.get_job(auth.0.org, id).await?.ok_or_else(not_found)?;
     let index = match params.get("resource") {
         None => 0,
-        Some(text) => text.parse::<usize>().map_err(|_| invalid_param("resource must be a resource index", "resource"))?,
+        Some(text) => {
+            text.parse::<usize>().map_err(|_| invalid_param("resource must be a resource index", "resource"))?
+        }
     };
-    let resource = job.spec.resources.get(index).ok_or_else(|| invalid_param("the job has no such resource", "resource"))?;
+    let resource =
+        job.spec.resources.get(index).ok_or_else(|| invalid_param("the job has no such resource", "resource"))?;
     let upload_gone = || {
         ErrorResponse(ApiError::with_message(
             ErrorCode::ResourceNotFound,

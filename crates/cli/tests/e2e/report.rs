@@ -54,7 +54,10 @@ async fn check_report(server: &Server) {
     let message = date["message"].as_str().unwrap();
     assert!(message.contains("2021/13/01") && message.contains("yyyy/MM/dd"), "{message}");
     let missing = &lines[2]["errors"][0];
-    assert_eq!((&missing["code"], &missing["field"], &missing["value"]), (&json!("MANDATORY_NOT_FOUND"), &json!("Last_Name"), &json!("")));
+    assert_eq!(
+        (&missing["code"], &missing["field"], &missing["value"]),
+        (&json!("MANDATORY_NOT_FOUND"), &json!("Last_Name"), &json!(""))
+    );
     assert!(!missing["message"].as_str().unwrap().is_empty());
 
     let (status, content_type, text) = get_text(server, &format!("/bulkwrite/v1/jobs/{id}/report")).await;
@@ -63,11 +66,25 @@ async fn check_report(server: &Server) {
     let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
     assert_eq!(
         header,
-        ["Last_Name", "Owner", "Date_3", "Mobile", "Layout", "Notes", "STATUS", "RECORD_ID", "ERRORS", "ERROR_MESSAGES"]
+        [
+            "Last_Name",
+            "Owner",
+            "Date_3",
+            "Mobile",
+            "Layout",
+            "Notes",
+            "STATUS",
+            "RECORD_ID",
+            "ERRORS",
+            "ERROR_MESSAGES"
+        ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 3);
-    assert_eq!(rows[1].iter().take(9).collect::<Vec<_>>(), ["Jones", "", "2021/13/01", "555 0102", "", "bad, date", "SKIPPED", "", "INVALID_DATA-Date_3"]);
+    assert_eq!(
+        rows[1].iter().take(9).collect::<Vec<_>>(),
+        ["Jones", "", "2021/13/01", "555 0102", "", "bad, date", "SKIPPED", "", "INVALID_DATA-Date_3"]
+    );
     assert!(rows[1][9].starts_with("Date_3: ") && rows[1][9].contains("2021/13/01"), "{:?}", &rows[1]);
     assert_eq!(&rows[2][8], "MANDATORY_NOT_FOUND-Last_Name");
 
@@ -111,8 +128,11 @@ async fn a_large_report_streams_in_flat_memory() {
     }
     let id = run_job(&server, &csv).await;
     let before = server.peak_rss_mib();
-    let response =
-        server.auth(server.http.get(server.url(&format!("/bulkwrite/v1/jobs/{id}/report?format=jsonl")))).send().await.unwrap();
+    let response = server
+        .auth(server.http.get(server.url(&format!("/bulkwrite/v1/jobs/{id}/report?format=jsonl"))))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let (mut bytes, mut lines) = (0usize, 0usize);
     let mut response = response;
@@ -143,8 +163,7 @@ async fn import_writes_a_fix_file_that_imports_again_once_fixed() {
     let text = work.read("leads.errors.csv");
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     assert_eq!(reader.headers().unwrap().iter().collect::<Vec<_>>(), ["Last_Name", "Email", "Company", "ERROR"]);
-    let rows: Vec<Vec<String>> =
-        reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect();
+    let rows: Vec<Vec<String>> = reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect();
     assert_eq!(rows.len(), 2, "{text}");
     assert_eq!(rows[0][..3], ["Jones", "not-an-email", "Beta"]);
     assert!(rows[0][3].starts_with("Email: ") && rows[0][3].contains("not-an-email"), "{}", rows[0][3]);

@@ -3,10 +3,10 @@
 use std::io::{Cursor, Read};
 use std::sync::{Arc, Mutex};
 
+use bulkwrite_client::wire::rows::RowErrorCode;
 use bulkwrite_client::{
     zip_entries, ApiVersion, Client, Credentials, Error, JobDetails, RowError, RowStatus, UploadSource,
 };
-use bulkwrite_client::wire::rows::RowErrorCode;
 use serde_json::json;
 
 use crate::support::{job_details, make_zip, multipart_parts, reply, reply_bytes, token_client, Mock, Seen};
