@@ -5,6 +5,7 @@
 //! (`GET /bulkwrite/v1/jobs/{id}/report`), read line by line.
 
 use std::fs::File;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -41,15 +42,14 @@ impl FixFile {
     pub async fn append_job(&mut self, client: &Client, job_id: &str) -> anyhow::Result<()> {
         let mut failed: anyhow::Result<()> = Ok(());
         client
-            .report(job_id, |line| {
-                if let Err(error) = self.write_line(&line) {
+            .report(job_id, |line| match self.write_line(&line) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(error) => {
                     failed = Err(error);
-                    return Err(bulkwrite_client::Error::Invalid("writing the fix file".into()));
+                    ControlFlow::Break(())
                 }
-                Ok(())
             })
             .await
-            .or_else(|error| if failed.is_err() { Ok(0) } else { Err(error) })
             .with_context(|| format!("reading the report of job {job_id}"))?;
         failed
     }

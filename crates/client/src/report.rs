@@ -2,6 +2,8 @@
 //! only): every input row with its own columns, status, record and reasons. Read as a stream,
 //! line by line, so a report of any size costs one line of memory.
 
+use std::ops::ControlFlow;
+
 use crate::error::{error_from_body, Error, Result};
 use crate::transport::{read_limited, Safety};
 use crate::Client;
@@ -25,25 +27,27 @@ impl Client {
     }
 
     /// Reads a job's report (`format=jsonl`) line by line, handing each row to `each` as it
-    /// arrives; returns how many rows it read. An error from `each` stops the read.
-    pub async fn report(&self, job_id: &str, mut each: impl FnMut(ReportLine) -> Result<()>) -> Result<u64> {
+    /// arrives; returns how many rows it read. `each` answering `Break` stops the read there.
+    pub async fn report(&self, job_id: &str, mut each: impl FnMut(ReportLine) -> ControlFlow<()>) -> Result<u64> {
         let mut response = self.open_report(job_id, "jsonl").await?;
         let mut pending: Vec<u8> = Vec::new();
         let mut rows = 0u64;
-        let mut take = |line: &[u8]| -> Result<()> {
+        let mut take = |line: &[u8]| -> Result<ControlFlow<()>> {
             if line.iter().all(u8::is_ascii_whitespace) {
-                return Ok(());
+                return Ok(ControlFlow::Continue(()));
             }
             let parsed: ReportLine =
                 serde_json::from_slice(line).map_err(|e| Error::Decode(format!("report line: {e}")))?;
             rows += 1;
-            each(parsed)
+            Ok(each(parsed))
         };
         while let Some(chunk) = response.chunk().await? {
             pending.extend_from_slice(&chunk);
             let mut start = 0;
             while let Some(end) = pending[start..].iter().position(|b| *b == b'\n') {
-                take(&pending[start..start + end])?;
+                if take(&pending[start..start + end])?.is_break() {
+                    return Ok(rows);
+                }
                 start += end + 1;
             }
             pending.drain(..start);
@@ -51,7 +55,8 @@ impl Client {
                 return Err(Error::Decode(format!("a report line longer than {MAX_LINE} bytes")));
             }
         }
-        take(&pending)?;
+        // The last line: nothing follows it to stop.
+        let _last = take(&pending)?;
         Ok(rows)
     }
 

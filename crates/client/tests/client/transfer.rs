@@ -117,7 +117,7 @@ async fn result_zips_are_downloaded_and_parsed() {
     let csv = &result.files[0];
     assert_eq!(csv.name, "Leads-leads.csv");
     assert_eq!(csv.header, ["Last_Name", "Owner", "Date_3", "STATUS", "RECORD_ID", "ERRORS"]);
-    let statuses: Vec<_> = csv.rows.iter().map(|r| r.status.clone()).collect();
+    let statuses: Vec<_> = csv.rows.iter().map(|r| r.status).collect();
     assert_eq!(statuses, [RowStatus::Added, RowStatus::Skipped, RowStatus::Skipped, RowStatus::Updated]);
     assert_eq!(csv.rows[0].record_id.as_deref(), Some("5725767000000101001"));
     assert_eq!(csv.rows[0].echo, ["Boyle", "5725767000000100001", "2021/05/13"]);
