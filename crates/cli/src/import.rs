@@ -1,5 +1,6 @@
 //! `bulkwrite import FILE.csv --module M`: zip, upload, create the job, watch it, download the
-//! result, summarise, and write the result CSV beside the input. A file over the row limit is
+//! result, summarise, and write the result CSV beside the input (and, from a bulkwrite server's
+//! report, `FILE.errors.csv`: the failing rows to fix and import again). A file over the row limit is
 //! split into several jobs, run one after the other, whose results are joined back in input
 //! order. Only one part and one result are held in memory at a time. Ctrl-C offers to cancel
 //! the job running on the server (see `job_control::interrupted`).
@@ -149,8 +150,7 @@ fn earlier(finished: &[String], path: &Path, what: &str) -> String {
 
 /// The `ERRORS` cell as Zoho writes it: `CODE-col,col:CODE-col`.
 fn errors_cell(row: &ResultRow) -> String {
-    let groups: Vec<String> = row.errors.iter().map(|e| format!("{}-{}", e.code, e.columns.join(","))).collect();
-    groups.join(":")
+    bulkwrite_client::wire::rows::ErrorsCell { groups: row.errors.clone() }.to_string()
 }
 
 /// Runs the import; returns the exit code (0 every row applied, 2 some rows skipped, 130
@@ -190,6 +190,7 @@ async fn import(
     }
     let path = result_path(args);
     let mut results = ResultWriter { path: path.clone(), writer: None };
+    let mut fixes = crate::fix_file::FixFile::new(crate::fix_file::fix_path(&args.file), header.clone());
     let mut line = ProgressLine::new(output, total_rows);
     let mut summary = Summary::default();
     let mut job_ids = Vec::new();
@@ -235,13 +236,22 @@ async fn import(
             bail!("job {} ended {}{}", created.id, details.status, earlier(&job_ids[..job_ids.len() - 1], &path, ""));
         }
         let result = connection.client.download_result(&details).await.context("downloading the result")?;
+        let mut failing = false;
         for csv in &result.files {
             results.append(&csv.header, &csv.rows)?;
             summary.count(&csv.rows);
+            failing |= csv.rows.iter().any(|row| !row.status.is_applied());
+        }
+        if failing {
+            // Zoho has no report: the fix file is a bulkwrite server's extra, skipped elsewhere.
+            if let Err(error) = fixes.append_job(&connection.client, &created.id).await {
+                eprintln!("warning: no {} ({error:#})", fixes.path().display());
+            }
         }
     }
     line.finish();
     results.finish()?;
+    fixes.finish()?;
     if output.json {
         output.json(&json!({
             "module": args.job.module,
@@ -254,9 +264,13 @@ async fn import(
             "skipped": summary.skipped,
             "errors": summary.by_code,
             "result_file": path.display().to_string(),
+            "errors_file": (fixes.rows > 0).then(|| fixes.path().display().to_string()),
         }));
     } else {
         summary.print(output, (&args.job.module, args.dry_run), &file_name, &job_ids, &path);
+        if fixes.rows > 0 {
+            out!("to fix: {} ({} rows, an ERROR column says why)", fixes.path().display(), grouped(fixes.rows));
+        }
     }
     Ok(if summary.skipped > 0 { 2 } else { 0 })
 }

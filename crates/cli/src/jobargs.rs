@@ -44,6 +44,15 @@ impl JobArgs {
         }
         match &self.map {
             Some(map) => add_mappings(map, header, job),
+            // A fix file (`FILE.errors.csv`) imported again: its columns map by header as the
+            // server's auto-mapping would, all but the trailing `ERROR` it carries for people.
+            None if header.last().map(String::as_str) == Some(bulkwrite_client::wire::rows::FIX_FILE_COLUMN) => {
+                let mut job = job;
+                for (index, name) in header[..header.len() - 1].iter().enumerate() {
+                    job = job.map(name.clone(), u32::try_from(index)?);
+                }
+                Ok(job)
+            }
             None => Ok(job),
         }
     }

@@ -18,6 +18,7 @@ mod admin;
 mod bench;
 mod connect;
 mod export;
+mod fix_file;
 mod import;
 mod job_control;
 mod jobargs;

@@ -60,6 +60,7 @@ mod metadata;
 mod query;
 mod read;
 mod records;
+mod report;
 mod result;
 mod transport;
 mod upload;
@@ -75,6 +76,7 @@ pub use jobs::{Cancelled, JobCounts, JobList, JobListFilter, JobListInfo, JobSta
 pub use query::{criteria_value, RecordsFound, SearchBy};
 pub use read::{BulkRead, ExportSummary};
 pub use records::{Org, RecordResult, MAX_RECORDS_PER_CALL};
+pub use report::{ReportError, ReportLine};
 pub use result::{parse_errors, ResultCsv, ResultFile, ResultRow, RowError, RowStatus, RESULT_COLUMNS};
 pub use transport::RetryPolicy;
 pub use upload::{zip_csv, zip_entries, UploadSource};

@@ -42,77 +42,26 @@ pub struct ResultRow {
     pub errors: Vec<RowError>,
 }
 
-/// The `STATUS` cell of a result row.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum RowStatus {
-    /// `ADDED`: a record was created.
-    Added,
-    /// `UPDATED`: an existing record was changed.
-    Updated,
-    /// `SKIPPED`: the row was not applied (see `errors`).
-    Skipped,
-    /// `UNPROCESSED`: the job stopped before this row.
-    Unprocessed,
-    /// Any other word (Zoho documents the literals only in an image), kept as sent.
-    Other(String),
-}
+pub use bulkwrite_wire::rows::RowStatus;
 
-impl RowStatus {
-    /// Reads a `STATUS` cell (case-insensitive).
-    pub fn parse(text: &str) -> RowStatus {
-        match text.trim().to_ascii_uppercase().as_str() {
-            "ADDED" => RowStatus::Added,
-            "UPDATED" => RowStatus::Updated,
-            "SKIPPED" => RowStatus::Skipped,
-            "UNPROCESSED" => RowStatus::Unprocessed,
-            _ => RowStatus::Other(text.to_string()),
-        }
-    }
-
-    /// The cell as written.
-    pub fn as_str(&self) -> &str {
-        match self {
-            RowStatus::Added => "ADDED",
-            RowStatus::Updated => "UPDATED",
-            RowStatus::Skipped => "SKIPPED",
-            RowStatus::Unprocessed => "UNPROCESSED",
-            RowStatus::Other(text) => text,
-        }
-    }
-
-    /// `ADDED` or `UPDATED`.
-    pub fn is_applied(&self) -> bool {
-        matches!(self, RowStatus::Added | RowStatus::Updated)
-    }
-}
-
-/// One `CODE-column[,column…]` group of an `ERRORS` cell.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RowError {
-    /// The row error code, e.g. `MANDATORY_NOT_FOUND`, `INVALID_DATA`, `DUPLICATE_DATA`.
-    pub code: String,
-    /// The CSV headers (or field API names) of the failing columns.
-    pub columns: Vec<String>,
-}
+/// One `CODE-column[,column…]` group of an `ERRORS` cell, its code typed (the wire table's).
+pub type RowError = bulkwrite_wire::rows::ErrorGroup;
 
 /// Parses an `ERRORS` cell: groups `CODE-col[,col…]` joined by `:`, e.g.
 /// `MANDATORY_NOT_FOUND-Company,Last_Name:DUPLICATE_DATA-Email`. Codes are upper-case words
 /// without `-`, so the first `-` of a group ends the code.
-pub fn parse_errors(cell: &str) -> Vec<RowError> {
-    let cell = cell.trim();
-    if cell.is_empty() {
-        return Vec::new();
-    }
-    cell.split(':')
-        .filter(|group| !group.trim().is_empty())
-        .map(|group| {
-            let (code, columns) = group.split_once('-').unwrap_or((group, ""));
-            RowError {
-                code: code.trim().to_string(),
-                columns: columns.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_string).collect(),
-            }
-        })
-        .collect()
+///
+/// # Errors
+/// [`Error::Decode`] when a code is not a row error code of the wire table.
+pub fn parse_errors(cell: &str) -> Result<Vec<RowError>> {
+    bulkwrite_wire::rows::ErrorsCell::parse(cell)
+        .map(|cell| cell.groups)
+        .map_err(|e| Error::Decode(format!("ERRORS cell {cell:?}: {e}")))
+}
+
+/// Reads a `STATUS` cell (surrounding spaces and case ignored).
+fn parse_status(cell: &str) -> Result<RowStatus> {
+    RowStatus::parse(&cell.trim().to_ascii_uppercase()).map_err(|e| Error::Decode(format!("STATUS cell: {e}")))
 }
 
 impl ResultFile {
@@ -180,10 +129,10 @@ impl ResultCsv {
             let record_id = cell(echo_len + 1);
             rows.push(ResultRow {
                 echo: (0..echo_len).map(cell).collect(),
-                status: RowStatus::parse(&cell(echo_len)),
+                status: parse_status(&cell(echo_len)).map_err(|e| Error::Decode(format!("{name}: {e}")))?,
                 record_id: (!record_id.trim().is_empty()).then(|| record_id.trim().to_string()),
                 // An unquoted ERRORS cell with commas spills into extra cells: join them back.
-                errors: parse_errors(&record.iter().skip(echo_len + 2).collect::<Vec<_>>().join(",")),
+                errors: parse_errors(&record.iter().skip(echo_len + 2).collect::<Vec<_>>().join(","))?,
             });
         }
         Ok(ResultCsv { name, header, rows })
@@ -192,20 +141,26 @@ impl ResultCsv {
 
 #[cfg(test)]
 mod tests {
+    use bulkwrite_wire::rows::RowErrorCode;
+
     use super::*;
 
     #[test]
-    fn errors_cell_splits_into_codes_and_columns() {
+    fn errors_cell_splits_into_typed_codes_and_columns() {
         assert_eq!(
-            parse_errors("MANDATORY_NOT_FOUND-Company,Last_Name:DUPLICATE_DATA-Email"),
+            parse_errors("MANDATORY_NOT_FOUND-Company,Last_Name:DUPLICATE_DATA-Email").unwrap(),
             vec![
-                RowError { code: "MANDATORY_NOT_FOUND".into(), columns: vec!["Company".into(), "Last_Name".into()] },
-                RowError { code: "DUPLICATE_DATA".into(), columns: vec!["Email".into()] },
+                RowError { code: RowErrorCode::MandatoryNotFound, columns: vec!["Company".into(), "Last_Name".into()] },
+                RowError { code: RowErrorCode::DuplicateData, columns: vec!["Email".into()] },
             ]
         );
-        assert!(parse_errors("").is_empty());
-        assert_eq!(parse_errors("CANNOT_PROCESS"), vec![RowError { code: "CANNOT_PROCESS".into(), columns: vec![] }]);
-        assert_eq!(parse_errors("INVALID_DATA-Mobile-2")[0].columns, vec!["Mobile-2".to_string()]);
+        assert!(parse_errors("").unwrap().is_empty());
+        assert_eq!(
+            parse_errors("CANNOT_PROCESS").unwrap(),
+            vec![RowError { code: RowErrorCode::CannotProcess, columns: vec![] }]
+        );
+        assert_eq!(parse_errors("INVALID_DATA-Mobile-2").unwrap()[0].columns, vec!["Mobile-2".to_string()]);
+        assert!(matches!(parse_errors("NOT_A_CODE-Email"), Err(Error::Decode(_))));
     }
 
     #[test]
@@ -217,7 +172,7 @@ mod tests {
         assert_eq!(csv.rows[0].status, RowStatus::Added);
         assert_eq!(csv.rows[0].record_id.as_deref(), Some("5725767000000101001"));
         assert_eq!(csv.rows[1].echo, vec!["Qu,ist", "1", "2021/13/01"]);
-        assert_eq!(csv.rows[1].errors[0].code, "INVALID_DATA");
+        assert_eq!(csv.rows[1].errors[0].code, RowErrorCode::InvalidData);
         assert!(csv.rows[1].record_id.is_none());
     }
 
@@ -226,7 +181,7 @@ mod tests {
         let text = b"Last_Name,STATUS,RECORD_ID,ERRORS\n,SKIPPED,,MANDATORY_NOT_FOUND-Company,Last_Name:DUPLICATE_DATA-Email\n";
         let csv = ResultCsv::parse("x.csv".into(), text).unwrap();
         assert_eq!(csv.rows[0].errors[0].columns, vec!["Company", "Last_Name"]);
-        assert_eq!(csv.rows[0].errors[1].code, "DUPLICATE_DATA");
+        assert_eq!(csv.rows[0].errors[1].code, RowErrorCode::DuplicateData);
     }
 
     #[test]
@@ -235,9 +190,10 @@ mod tests {
     }
 
     #[test]
-    fn unknown_status_words_are_kept() {
-        assert_eq!(RowStatus::parse("added"), RowStatus::Added);
-        assert_eq!(RowStatus::parse("FAILED"), RowStatus::Other("FAILED".into()));
-        assert_eq!(RowStatus::Other("X".into()).as_str(), "X");
+    fn status_words_are_read_case_blind_and_unknown_ones_refused() {
+        assert_eq!(parse_status(" added ").unwrap(), RowStatus::Added);
+        assert!(matches!(parse_status("FAILED"), Err(Error::Decode(_))));
+        let text = b"Last_Name,STATUS,RECORD_ID,ERRORS\nA,LOST,,\n";
+        assert!(matches!(ResultCsv::parse("x.csv".into(), text), Err(Error::Decode(_))));
     }
 }

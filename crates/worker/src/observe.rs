@@ -3,6 +3,7 @@
 //! around each run and the `callback` span around each delivery attempt.
 
 use bulkwrite_core::ids::{JobId, OrgId};
+use bulkwrite_core::result::RowStatus;
 use bulkwrite_store::{DeliveryOutcome, Job};
 
 use crate::{RunOutcome, WorkerContext};
@@ -71,9 +72,9 @@ fn record_finished_job(job: &Job, state: &'static str) {
         updated += resource.updated;
         skipped += resource.skipped;
     }
-    metrics::counter!(ROWS, "status" => "ADDED").increment(added);
-    metrics::counter!(ROWS, "status" => "UPDATED").increment(updated);
-    metrics::counter!(ROWS, "status" => "SKIPPED").increment(skipped);
+    metrics::counter!(ROWS, "status" => RowStatus::Added.as_str()).increment(added);
+    metrics::counter!(ROWS, "status" => RowStatus::Updated.as_str()).increment(updated);
+    metrics::counter!(ROWS, "status" => RowStatus::Skipped.as_str()).increment(skipped);
     if let Some(finished_at) = job.finished_at {
         let seconds = (finished_at - job.created_at).num_milliseconds().max(0) as f64 / 1000.0;
         metrics::histogram!(JOB_DURATION, "state" => state).record(seconds);

@@ -89,7 +89,7 @@ pub async fn get_report(
         limits: state.config.limits,
         format,
     };
-    let (page_tx, page_rx) = mpsc::channel::<Vec<ResultRow>>(2);
+    let (page_tx, page_rx) = mpsc::channel::<Result<Vec<ResultRow>, String>>(2);
     let (out_tx, out_rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(2);
     let store = state.store.clone();
     let org = auth.0.org;
@@ -99,13 +99,16 @@ pub async fn get_report(
             let page = match store.result_rows(org, id, index, after, PAGE).await {
                 Ok(page) => page,
                 Err(error) => {
+                    // The body is cut short with an error: the client sees a failed transfer,
+                    // never a report that looks whole.
                     tracing::warn!(job = %id, error = %error, "report: reading result rows failed");
+                    let _ = page_tx.send(Err(error.to_string())).await;
                     return;
                 }
             };
             let Some(last) = page.last() else { return };
             after = last.row_no;
-            if page_tx.send(page).await.is_err() {
+            if page_tx.send(Ok(page)).await.is_err() {
                 return;
             }
         }
@@ -158,7 +161,7 @@ struct Source {
 fn write_report(
     path: &std::path::Path,
     source: &Source,
-    mut pages: mpsc::Receiver<Vec<ResultRow>>,
+    mut pages: mpsc::Receiver<Result<Vec<ResultRow>, String>>,
     out: &mpsc::Sender<Result<Bytes, std::io::Error>>,
 ) -> std::io::Result<()> {
     let file = std::fs::File::open(path)?;
@@ -178,12 +181,13 @@ fn write_report(
     }
     let mut record = csv::StringRecord::new();
     while let Some(page) = pages.blocking_recv() {
-        for row in page {
+        for row in page.map_err(std::io::Error::other)? {
             // Advance the file to the row the result names (rows are in input order).
             while rows.rows_read() < row.row_no {
                 let more = rows.read_row(&mut record).map_err(|e| std::io::Error::other(e.to_string()))?;
                 if !more {
-                    return send(out, buffer);
+                    send(out, buffer);
+                    return Ok(());
                 }
             }
             let cells: Vec<&str> = (0..source.header.len()).map(|i| record.get(i).unwrap_or("")).collect();
@@ -199,14 +203,15 @@ fn write_report(
             }
         }
     }
-    send(out, buffer)
+    send(out, buffer);
+    Ok(())
 }
 
-fn send(out: &mpsc::Sender<Result<Bytes, std::io::Error>>, buffer: Vec<u8>) -> std::io::Result<()> {
+/// Hands the last piece to the body (a client that went away is no error).
+fn send(out: &mpsc::Sender<Result<Bytes, std::io::Error>>, buffer: Vec<u8>) {
     if !buffer.is_empty() {
         let _ = out.blocking_send(Ok(Bytes::from(buffer)));
     }
-    Ok(())
 }
 
 /// The row's errors: as stored when the job ran, or, for chunks stored before reasons were

@@ -152,3 +152,31 @@ async fn a_database_failure_is_internal_error_without_internals() {
         assert!(!text.contains(internal), "{internal} leaked: {text}");
     }
 }
+
+#[tokio::test]
+async fn the_report_is_scoped_to_the_org_refuses_bad_parameters_and_says_when_the_upload_expired() {
+    let api = Api::new().await;
+    let id = finished_job(&api).await;
+    let path = format!("/bulkwrite/v1/jobs/{id}/report");
+    // The stand-in worker stored no result rows: the report is the header alone.
+    let answer = api.get(&path, FULL).await;
+    assert_eq!(answer.status.as_u16(), 200);
+    assert_eq!(answer.headers["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(answer.bytes, b"Last_Name,Company,Email,STATUS,RECORD_ID,ERRORS,ERROR_MESSAGES\r\n");
+    assert_eq!(api.get(&format!("{path}?format=jsonl"), FULL).await.bytes, b"");
+    for (url, token) in [(path.clone(), OTHER), ("/bulkwrite/v1/jobs/5725767000000012999/report".to_string(), FULL)] {
+        assert_error(&api.get(&url, token).await, 404, "RESOURCE_NOT_FOUND", NOT_FOUND, json!({}));
+    }
+    let wrong = [
+        ("format=xml", "format must be csv or jsonl", "format"),
+        ("resource=1", "the job has no such resource", "resource"),
+    ];
+    for (query, message, param) in wrong {
+        let answer = api.get(&format!("{path}?{query}"), FULL).await;
+        assert_error(&answer, 400, "INVALID_DATA", message, json!({"param_name": param}));
+    }
+    let later = Utc::now() + chrono::Duration::days(30);
+    assert!(api.store.expire_uploads(&Expiry { now: later, older_than: later, limit: 10 }).await.unwrap() >= 1);
+    let gone = "the uploaded file of this job has expired; the report re-reads it and cannot be made";
+    assert_error(&api.get(&path, FULL).await, 404, "RESOURCE_NOT_FOUND", gone, json!({}));
+}

@@ -138,10 +138,52 @@ async fn a_large_report_streams_in_flat_memory() {
     let mut response = response;
     while let Some(piece) = response.chunk().await.unwrap() {
         bytes += piece.len();
-        lines += piece.iter().filter(|b| **b == b'\n').count();
+        lines += piece.split(|b| *b == b'\n').count() - 1;
     }
     let grown = server.peak_rss_mib().saturating_sub(before);
     assert_eq!(lines, ROWS);
     assert!(bytes > 60_000_000, "{bytes}");
     assert!(grown < 30, "the server's peak memory grew {grown} MiB for a {bytes}-byte report");
+}
+
+/// `bulkwrite import` writes `FILE.errors.csv` with the failing rows only, in the input's own
+/// columns plus `ERROR`; fixed in place, that file imports again and its rows are added.
+#[tokio::test]
+async fn import_writes_a_fix_file_that_imports_again_once_fixed() {
+    use crate::cli::{code, stderr, Workspace};
+    let server = Server::start(&[]).await;
+    let work = Workspace::new();
+    work.write(
+        "leads.csv",
+        "Last_Name,Email,Company\nSmith,smith@example.com,Acme\nJones,not-an-email,Beta\n,empty@example.com,Gamma\n",
+    );
+    let (status, summary) = work.json(&server, &["import", "leads.csv", "--module", "Leads"]);
+    assert_eq!(status, 2, "{summary}");
+    assert_eq!(summary["errors_file"].as_str().map(|p| p.ends_with("leads.errors.csv")), Some(true), "{summary}");
+    let text = work.read("leads.errors.csv");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(reader.headers().unwrap().iter().collect::<Vec<_>>(), ["Last_Name", "Email", "Company", "ERROR"]);
+    let rows: Vec<Vec<String>> = reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert_eq!(rows[0][..3], ["Jones", "not-an-email", "Beta"]);
+    assert!(rows[0][3].starts_with("Email: ") && rows[0][3].contains("not-an-email"), "{}", rows[0][3]);
+    assert_eq!(rows[1][..3], ["", "empty@example.com", "Gamma"]);
+    assert!(rows[1][3].starts_with("Last_Name: "), "{}", rows[1][3]);
+
+    // Fixed in a spreadsheet (the ERROR column left as it is) and imported again.
+    let fixed = text.replace("not-an-email", "jones@example.com").replacen("\n,empty", "\nEmpty,empty", 1);
+    work.write("leads.errors.csv", &fixed);
+    let output = work.run(&server, &["import", "leads.errors.csv", "--module", "Leads"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let names: Vec<String> = server
+        .all_records("Leads", "Last_Name")
+        .await
+        .iter()
+        .map(|r| r["Last_Name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    for name in ["Smith", "Jones", "Empty"] {
+        assert!(names.iter().any(|n| n == name), "{name} missing from {names:?}");
+    }
+    assert!(!work.dir.join("leads.errors.errors.csv").exists(), "no failing rows, no fix file");
 }

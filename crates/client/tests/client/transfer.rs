@@ -3,6 +3,7 @@
 use std::io::{Cursor, Read};
 use std::sync::{Arc, Mutex};
 
+use bulkwrite_client::wire::rows::RowErrorCode;
 use bulkwrite_client::{
     zip_entries, ApiVersion, Client, Credentials, Error, JobDetails, RowError, RowStatus, UploadSource,
 };
@@ -116,17 +117,17 @@ async fn result_zips_are_downloaded_and_parsed() {
     let csv = &result.files[0];
     assert_eq!(csv.name, "Leads-leads.csv");
     assert_eq!(csv.header, ["Last_Name", "Owner", "Date_3", "STATUS", "RECORD_ID", "ERRORS"]);
-    let statuses: Vec<_> = csv.rows.iter().map(|r| r.status.clone()).collect();
+    let statuses: Vec<_> = csv.rows.iter().map(|r| r.status).collect();
     assert_eq!(statuses, [RowStatus::Added, RowStatus::Skipped, RowStatus::Skipped, RowStatus::Updated]);
     assert_eq!(csv.rows[0].record_id.as_deref(), Some("5725767000000101001"));
     assert_eq!(csv.rows[0].echo, ["Boyle", "5725767000000100001", "2021/05/13"]);
     assert!(csv.rows[0].errors.is_empty());
-    assert_eq!(csv.rows[1].errors, [RowError { code: "INVALID_DATA".into(), columns: vec!["Date_3".into()] }]);
+    assert_eq!(csv.rows[1].errors, [RowError { code: RowErrorCode::InvalidData, columns: vec!["Date_3".into()] }]);
     assert_eq!(
         csv.rows[2].errors,
         [
-            RowError { code: "MANDATORY_NOT_FOUND".into(), columns: vec!["Company".into(), "Last_Name".into()] },
-            RowError { code: "DUPLICATE_DATA".into(), columns: vec!["Email".into()] },
+            RowError { code: RowErrorCode::MandatoryNotFound, columns: vec!["Company".into(), "Last_Name".into()] },
+            RowError { code: RowErrorCode::DuplicateData, columns: vec!["Email".into()] },
         ]
     );
     assert_eq!(result.count(&RowStatus::Skipped), 2);

@@ -106,7 +106,7 @@ async fn a_key_taken_by_another_node_mid_chunk_is_a_duplicate_or_retryable() {
     let write = chunk(vec![lead(1, "race@x.co"), lead(2, "new@x.co")], 2);
     assert_eq!(race(&store, &lease, other, write, &database).await.unwrap(), (1, 1));
     let rows = store.result_rows(org, lease.job, 0, 0, 10).await.unwrap();
-    assert_eq!(rows[0].errors, "DUPLICATE_DATA-Email");
+    assert_eq!(rows[0].errors.to_string(), "DUPLICATE_DATA-Email");
     assert_eq!(rows[1].status, bulkwrite_core::result::RowStatus::Added);
     assert_eq!(store.count_records(org, "Leads").await.unwrap(), 1, "nothing of the first attempt is left");
 
@@ -122,7 +122,7 @@ async fn a_key_taken_by_another_node_mid_chunk_is_a_duplicate_or_retryable() {
     let retried = store.apply_chunk(&lease, chunk(vec![lead(3, "race2@x.co")], 3)).await.unwrap();
     assert_eq!((retried.added, retried.skipped), (0, 1));
     let rows = store.result_rows(org, lease.job, 0, 2, 10).await.unwrap();
-    assert_eq!(rows[0].errors, "DUPLICATE_DATA-Email");
+    assert_eq!(rows[0].errors.to_string(), "DUPLICATE_DATA-Email");
 }
 
 /// `BULKWRITE_TEST_DATABASE_URL=… cargo nextest run -p bulkwrite-store-postgres --run-ignored

@@ -36,7 +36,7 @@ pub async fn chunks_in_flight_together_commit_in_order(store: Arc<dyn Store>) {
     assert_eq!([counts(a), counts(b), counts(c)], [(3, 0), (1, 2), (1, 1)]);
     let rows = all_rows(&store, job).await;
     assert_eq!(rows.iter().map(|r| r.row_no).collect::<Vec<_>>(), (1..=8).collect::<Vec<_>>(), "input order");
-    let errors: Vec<&str> = rows.iter().map(|r| r.errors.as_str()).collect();
+    let errors: Vec<String> = rows.iter().map(|r| r.errors.to_string()).collect();
     let dup = "DUPLICATE_DATA-Email";
     assert_eq!(errors, ["", "", "", dup, "", dup, dup, ""]);
     assert_eq!(store.count_records(ORG, "Leads").await.unwrap(), 5, "each new Email stored once");

@@ -19,10 +19,11 @@ pub async fn chunks_write_records_results_and_checkpoints(store: Arc<dyn Store>)
     store.start_resource(&lease, 0).await.unwrap();
     store.set_character_encoding(&lease, "UTF-8").await.unwrap();
     let mut bad = row(2, "", "b@x.co");
-    bad.errors.push(bulkwrite_core::result::RowError::new(
-        bulkwrite_core::result::RowErrorCode::MandatoryNotFound,
-        "Last_Name",
-    ));
+    bad.errors.push(
+        bulkwrite_core::result::RowError::new(bulkwrite_core::result::RowErrorCode::MandatoryNotFound, "Last Name")
+            .on("Last_Name", "")
+            .because("Last_Name is mandatory"),
+    );
     let outcome =
         store.apply_chunk(&lease, chunk(Operation::Insert, vec![row(1, "A", "a@x.co"), bad], 2)).await.unwrap();
     assert_eq!((outcome.added, outcome.updated, outcome.skipped), (1, 0, 1));
@@ -36,7 +37,12 @@ pub async fn chunks_write_records_results_and_checkpoints(store: Arc<dyn Store>)
     assert_eq!(rows, outcome.results, "the chunk returns its result rows as stored");
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].status, RowStatus::Added);
-    assert_eq!(rows[1].errors, "MANDATORY_NOT_FOUND-Last_Name");
+    assert_eq!(rows[1].errors.to_string(), "MANDATORY_NOT_FOUND-Last Name");
+    // The reasons are kept beside the result rows, in the chunk's transaction.
+    let reason = &rows[1].reasons[0];
+    assert_eq!((reason.column.as_str(), reason.field.as_str()), ("Last Name", "Last_Name"));
+    assert_eq!(reason.message, "Last_Name is mandatory");
+    assert!(rows[0].reasons.is_empty());
     let record_id = rows[0].record_id.unwrap();
     let record = store.get_record(ORG, "Leads", record_id).await.unwrap().unwrap();
     assert_eq!(record.values["Email"], "a@x.co");
@@ -66,7 +72,7 @@ pub async fn duplicates_are_caught_across_chunks(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(outcome.skipped, 2);
     let rows = all_rows(&store, job).await;
-    assert_eq!(rows[1].errors, "DUPLICATE_DATA-Email");
+    assert_eq!(rows[1].errors.to_string(), "DUPLICATE_DATA-Email");
     assert_eq!(store.count_records(ORG, "Leads").await.unwrap(), 1);
 }
 
@@ -247,5 +253,5 @@ pub async fn deleting_records_frees_their_keys(store: Arc<dyn Store>) {
     let again = vec![row(4, "A2", "a@x.co"), row(5, "B2", "b@x.co")];
     let outcome = store.apply_chunk(&lease, chunk(Operation::Insert, again, 5)).await.unwrap();
     assert_eq!((outcome.added, outcome.skipped), (1, 1));
-    assert_eq!(outcome.results[1].errors, "DUPLICATE_DATA-Email");
+    assert_eq!(outcome.results[1].errors.to_string(), "DUPLICATE_DATA-Email");
 }
