@@ -98,7 +98,7 @@ pub async fn dry_runs_write_nothing_and_answer_like_the_real_job(store: Arc<dyn 
             RowStatus::Skipped
         ]
     );
-    assert_eq!(dry[7].errors, "DUPLICATE_DATA-Email", "a duplicate inside the file is caught");
+    assert_eq!(dry[7].errors.to_string(), "DUPLICATE_DATA-Email", "a duplicate inside the file is caught");
     for (dry_row, real_row) in dry.iter().zip(&real).filter(|(row, _)| row.status != RowStatus::Skipped) {
         let dry_id = dry_row.record_id.expect("every row but the duplicate names a record");
         if is_provisional(dry_id) {
