@@ -314,11 +314,7 @@ impl Summary {
             many => format!("{} jobs", many.len()),
         };
         let (verb, note) = if dry_run { ("dry run:", ", no record written") } else { ("imported", "") };
-        out!(
-            "{} {} rows of {file} into {module} ({jobs_text}{note})",
-            output.paint(verb, Colour::Bold),
-            grouped(rows)
-        );
+        out!("{} {} rows of {file} into {module} ({jobs_text}{note})", output.paint(verb, Colour::Bold), grouped(rows));
         let green = |n: u64| output.paint(&format!("{:>10}", grouped(n)), Colour::Green);
         out!("  {:<24}{}", "added", green(self.added));
         out!("  {:<24}{}", "updated", green(self.updated));

@@ -236,7 +236,7 @@ impl<'a> Planner<'a> {
         match (self.operation, matched) {
             (Operation::Insert, Some(_)) if row.find_key.is_some() => {
                 let mut errors = row.errors.clone();
-                errors.push(RowError::new(RowErrorCode::DuplicateData, find_column(row)));
+                errors.push(find_error(row, RowErrorCode::DuplicateData));
                 Outcome::Skip(errors)
             }
             (Operation::Insert, _) => self.insert(row, &[], new_ids),
@@ -249,7 +249,7 @@ impl<'a> Planner<'a> {
                 };
                 let mut errors = row.errors.clone();
                 if let Some(code) = code {
-                    errors.push(RowError::new(code, find_column(row)));
+                    errors.push(find_error(row, code));
                 }
                 Outcome::Skip(errors)
             }
@@ -263,7 +263,9 @@ impl<'a> Planner<'a> {
         for key in &row.unique_keys {
             let owner = self.owner_of(&key.field, &key.value);
             if owner.is_some() && owner != own {
-                errors.push(RowError::new(RowErrorCode::DuplicateData, key.column.clone()));
+                errors.push(
+                    RowError::new(RowErrorCode::DuplicateData, key.column.clone()).on(key.field.clone(), String::new()),
+                );
             }
         }
         errors
@@ -300,7 +302,7 @@ impl<'a> Planner<'a> {
             return Outcome::Skip(errors);
         }
         let Some(working) = self.records.get_mut(&id) else {
-            return Outcome::Skip(vec![RowError::new(RowErrorCode::ResourceNotFound, find_column(row))]);
+            return Outcome::Skip(vec![find_error(row, RowErrorCode::ResourceNotFound)]);
         };
         let mut released = Vec::new();
         for (field, value) in &row.values {
@@ -551,6 +553,17 @@ fn full_name_of(values: &Map<String, Value>) -> Option<String> {
         (false, true) => Some(first.to_string()),
         (true, false) => Some(last.to_string()),
         (false, false) => Some(format!("{first} {last}")),
+    }
+}
+
+/// An error about the row's `find_by` key, naming its column and, where the key has one, its
+/// field (the full report fills the value in from the row's own cell).
+fn find_error(row: &RowDraft, code: RowErrorCode) -> RowError {
+    let error = RowError::new(code, find_column(row));
+    match &row.find_key {
+        Some(FindKey::Unique { field, .. }) => error.on(field.clone(), String::new()),
+        Some(FindKey::Id { .. }) => error.on(crate::jobspec::ID_FIELD, String::new()),
+        _ => error,
     }
 }
 

@@ -217,13 +217,20 @@ fn send(out: &mpsc::Sender<Result<Bytes, std::io::Error>>, buffer: Vec<u8>) {
 /// The row's errors: as stored when the job ran, or, for chunks stored before reasons were
 /// kept, from its `ERRORS` cell with each code's sentence and the column's cell.
 fn reasons_of(row: &ResultRow, cells: &[&str], header: &[String]) -> Vec<ReportError> {
+    let cell_of =
+        |column: &str| header.iter().position(|h| h == column).map(|i| cells[i].to_string()).unwrap_or_default();
     if !row.reasons.is_empty() || row.errors.is_empty() {
-        return row.reasons.clone();
+        // A reason kept without its cell (a key found taken, say) shows the row's own cell.
+        let mut reasons = row.reasons.clone();
+        for reason in reasons.iter_mut().filter(|reason| reason.value.is_empty()) {
+            reason.value = cell_of(&reason.column);
+        }
+        return reasons;
     }
     let mut reasons = Vec::new();
     for group in &row.errors.groups {
         for column in &group.columns {
-            let value = header.iter().position(|h| h == column).map(|i| cells[i].to_string()).unwrap_or_default();
+            let value = cell_of(column);
             reasons.push(ReportError {
                 code: group.code,
                 column: column.clone(),
@@ -236,6 +243,12 @@ fn reasons_of(row: &ResultRow, cells: &[&str], header: &[String]) -> Vec<ReportE
     reasons
 }
 
+/// The row's record id as the report shows it: a dry run's provisional id (a record the run
+/// would create) is not shown, as in its result file.
+fn shown_id(row: &ResultRow) -> Option<bulkwrite_core::ids::RecordId> {
+    row.record_id.filter(|id| !bulkwrite_store::dry_run::is_provisional(*id))
+}
+
 fn csv_line(buffer: &mut Vec<u8>, cells: &[&str], row: &ResultRow, header: &[String]) {
     for cell in cells {
         push_csv_cell(buffer, cell);
@@ -243,7 +256,7 @@ fn csv_line(buffer: &mut Vec<u8>, cells: &[&str], row: &ResultRow, header: &[Str
     }
     buffer.extend_from_slice(row.status.as_str().as_bytes());
     buffer.push(b',');
-    if let Some(id) = row.record_id {
+    if let Some(id) = shown_id(row) {
         buffer.extend_from_slice(id.to_string().as_bytes());
     }
     buffer.push(b',');
@@ -264,7 +277,7 @@ fn jsonl_line(buffer: &mut Vec<u8>, cells: &[&str], row: &ResultRow, header: &[S
     let line = ReportLine {
         row: row.row_no,
         status: row.status,
-        record_id: row.record_id.map(|id| id.to_string()),
+        record_id: shown_id(row).map(|id| id.to_string()),
         values,
         errors: reasons_of(row, cells, header),
     };

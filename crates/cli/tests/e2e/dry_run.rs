@@ -127,3 +127,28 @@ async fn import_dry_run_writes_the_result_and_no_record() {
     assert!(result.contains("DUPLICATE_DATA"), "{result}");
     assert!(server.all_records("Leads", "Email").await.is_empty());
 }
+
+/// A dry run's report shows no id for a record the run would add (as its result file), and a
+/// duplicate's reason names the field and the row's own cell.
+#[tokio::test]
+async fn a_dry_run_report_hides_provisional_ids_and_names_a_duplicates_field() {
+    let server = Server::start(&[]).await;
+    let csv = "Last_Name,Company,Email\nFirst,Acme,same@example.com\nSecond,Acme,SAME@example.com\n";
+    let file_id = server.upload_csv("report.csv", csv).await;
+    let id = create_dry_run(&server, &body(&file_id, "insert")).await;
+    server.wait_job(&id).await;
+    let url = server.url(&format!("/bulkwrite/v1/jobs/{id}/report?format=jsonl"));
+    let response = server.auth(server.http.get(url)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let text = response.text().await.unwrap();
+    let lines: Vec<Value> = text.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!((lines[0]["status"].as_str(), &lines[0]["record_id"]), (Some("ADDED"), &Value::Null), "{text}");
+    assert_eq!(lines[1]["status"], "SKIPPED", "{text}");
+    let error = &lines[1]["errors"][0];
+    assert_eq!(
+        (error["code"].as_str(), error["column"].as_str(), error["field"].as_str(), error["value"].as_str()),
+        (Some("DUPLICATE_DATA"), Some("Email"), Some("Email"), Some("SAME@example.com")),
+        "{text}"
+    );
+}
