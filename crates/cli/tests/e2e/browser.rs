@@ -124,11 +124,17 @@ impl Browser {
         }
     }
 
-    /// Saves a PNG of the viewport to `docs/screenshots/NAME.png` in the repository.
+    /// Takes a PNG of the viewport. With `BULKWRITE_UPDATE_SCREENSHOTS=1` it replaces
+    /// `docs/screenshots/NAME.png` in the repository (the README's pictures); otherwise it goes to
+    /// the target directory, so a test run leaves the tree as it was.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");
         assert!(png.starts_with(b"\x89PNG"), "not a PNG");
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
+        let dir = if std::env::var_os("BULKWRITE_UPDATE_SCREENSHOTS").is_some() {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots")
+        } else {
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots")
+        };
         std::fs::create_dir_all(&dir).expect("screenshots dir");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
     }
