@@ -38,10 +38,18 @@ pub async fn download_result(
     }
     // A read job's zip is served by its own path only.
     let job = state.store.get_job(auth.0.org, id).await?.filter(|job| job.read.is_none()).ok_or_else(not_found)?;
+    result_zip(&state, &job, id).await
+}
+
+/// The job's result zip, streamed as `application/zip` with `Content-Disposition: attachment;
+/// filename="<job_id>.zip"` (the SDKs cut the file name out of it), for the bulk write and Bulk
+/// Read download paths alike. An expired or swept result answers [`link_not_valid`].
+pub(crate) async fn result_zip(state: &AppState, job: &bulkwrite_store::Job, id: JobId) -> ApiResult<Response> {
+    let not_found = || ErrorResponse(ApiError::new(ErrorCode::ResourceNotFound));
     if job.result_expired_at.is_some() {
         return Ok(link_not_valid());
     }
-    let key = job.result_blob.ok_or_else(not_found)?;
+    let key = job.result_blob.clone().ok_or_else(not_found)?;
     // The sweeper may delete the blob between the job read above and here: the link has just
     // expired, and answers so.
     let blob = match state.blobs.local(&key).await {

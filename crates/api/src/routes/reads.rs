@@ -6,19 +6,18 @@
 
 use std::collections::HashMap;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use bulkwrite_core::ids::JobId;
 use bulkwrite_core::job_details::format_time;
 use bulkwrite_core::readspec::{criteria_filter, parse_read_body, validate_read, ReadContext};
-use bulkwrite_store::{NewReadJob, StoreError};
+use bulkwrite_store::NewReadJob;
 use bulkwrite_wire::read::{read_state, CreatedRead, ReadCreatedBody, READ_OPERATION};
 use bulkwrite_wire::{ApiError, ErrorCode, UserRef};
-use tokio_util::io::ReaderStream;
 
 use crate::auth::Auth;
 use crate::error::{ApiResult, ErrorResponse};
@@ -119,31 +118,7 @@ pub async fn download_read_result(
     if !state.read_downloads.allow(auth.0.org, auth.0.user, std::time::Instant::now()) {
         return Err(ErrorResponse(ApiError::new(ErrorCode::TooManyRequests)));
     }
-    if job.result_expired_at.is_some() {
-        return Ok(crate::routes::download::link_not_valid());
-    }
-    let key = job.result_blob.ok_or_else(not_found)?;
-    let blob = match state.blobs.local(&key).await {
-        Ok(blob) => blob,
-        Err(StoreError::NotFound(_)) => return Ok(crate::routes::download::link_not_valid()),
-        Err(other) => return Err(other.into()),
-    };
-    let file = tokio::fs::File::open(blob.path()).await.map_err(|e| ErrorResponse::from(StoreError::Io(e)))?;
-    let length = file.metadata().await.map_err(|e| ErrorResponse::from(StoreError::Io(e)))?.len();
-    let stream = ReaderStream::with_capacity(file, 64 * 1024);
-    let body = Body::from_stream(futures_util::StreamExt::map(stream, move |chunk| {
-        // Keeps a temporary local copy (remote blob stores) alive until the body is sent.
-        let _keep = &blob;
-        chunk
-    }));
-    let mut response = Response::new(body);
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/zip"));
-    headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
-    // The SDKs cut the file name out of the last parameter, quoted (sdk-bulk-read-notes §4.3).
-    let disposition = format!("attachment; filename=\"{id}.zip\"");
-    headers.insert(CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(|_| not_found())?);
-    Ok(response)
+    crate::routes::download::result_zip(&state, &job, id).await
 }
 
 /// `GET /crm/{v}/settings/custom_views?module=`: each module's one view, `All <Module>`.
