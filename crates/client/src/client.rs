@@ -270,26 +270,33 @@ impl Client {
     /// the bytes written. The file appears only once complete.
     pub async fn download_result_to(&self, details: &JobDetails, path: impl AsRef<Path>) -> Result<u64> {
         let path = path.as_ref();
-        let mut response = self.open_download(details).await?;
-        let mut staged_name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-        staged_name.push(".part");
-        let staged = path.with_file_name(staged_name);
-        let copied = async {
-            let mut file = tokio::fs::File::create(&staged).await?;
-            let mut written = 0u64;
-            while let Some(chunk) = response.chunk().await? {
-                file.write_all(&chunk).await?;
-                written += chunk.len() as u64;
-            }
-            file.sync_all().await?;
-            drop(file);
-            tokio::fs::rename(&staged, path).await?;
-            Ok::<u64, Error>(written)
-        }
-        .await;
-        if copied.is_err() {
-            let _ = tokio::fs::remove_file(&staged).await;
-        }
-        copied
+        let response = self.open_download(details).await?;
+        save_response(response, path).await
     }
+}
+
+/// Streams `response`'s body into `path` without holding it in memory: written to `path.part`,
+/// synced, then renamed, so the file appears only once complete (the part is removed on error).
+/// Returns the bytes written.
+pub(crate) async fn save_response(mut response: reqwest::Response, path: &Path) -> Result<u64> {
+    let mut staged_name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    staged_name.push(".part");
+    let staged = path.with_file_name(staged_name);
+    let copied = async {
+        let mut file = tokio::fs::File::create(&staged).await?;
+        let mut written = 0u64;
+        while let Some(chunk) = response.chunk().await? {
+            file.write_all(&chunk).await?;
+            written += chunk.len() as u64;
+        }
+        file.sync_all().await?;
+        drop(file);
+        tokio::fs::rename(&staged, path).await?;
+        Ok::<u64, Error>(written)
+    }
+    .await;
+    if copied.is_err() {
+        let _ = tokio::fs::remove_file(&staged).await;
+    }
+    copied
 }

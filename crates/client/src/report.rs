@@ -63,28 +63,7 @@ impl Client {
     /// Streams a job's report to `path` (`csv` or `jsonl`) without holding it in memory; the
     /// file appears once complete. Returns the bytes written.
     pub async fn report_to(&self, job_id: &str, format: &str, path: impl AsRef<std::path::Path>) -> Result<u64> {
-        use tokio::io::AsyncWriteExt;
-        let path = path.as_ref();
-        let mut response = self.open_report(job_id, format).await?;
-        let mut staged_name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-        staged_name.push(".part");
-        let staged = path.with_file_name(staged_name);
-        let copied = async {
-            let mut file = tokio::fs::File::create(&staged).await?;
-            let mut written = 0u64;
-            while let Some(chunk) = response.chunk().await? {
-                file.write_all(&chunk).await?;
-                written += chunk.len() as u64;
-            }
-            file.sync_all().await?;
-            drop(file);
-            tokio::fs::rename(&staged, path).await?;
-            Ok::<u64, Error>(written)
-        }
-        .await;
-        if copied.is_err() {
-            let _ = tokio::fs::remove_file(&staged).await;
-        }
-        copied
+        let response = self.open_report(job_id, format).await?;
+        crate::client::save_response(response, path.as_ref()).await
     }
 }
