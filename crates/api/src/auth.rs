@@ -9,7 +9,7 @@ use bulkwrite_store::token::hash_token;
 use bulkwrite_store::{Principal, TokenLookup};
 use bulkwrite_wire::{ApiError, ErrorCode};
 
-pub use scope::{scope_covers, ALL_SCOPES};
+pub use scope::{scope_covers, ALL_SCOPES, TEST_CONTROLS_SCOPE};
 
 use crate::error::ErrorResponse;
 use crate::AppState;

@@ -38,7 +38,7 @@ use tokio::sync::Notify;
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::compression::CompressionLayer;
 
-pub use auth::{scope_covers, ALL_SCOPES};
+pub use auth::{scope_covers, ALL_SCOPES, TEST_CONTROLS_SCOPE};
 
 /// API settings.
 #[derive(Debug, Clone)]
@@ -62,6 +62,8 @@ pub struct ApiConfig {
     pub result_retention: std::time::Duration,
     /// Records a Bulk Read page holds (Zoho: 200,000); tests lower it to page small exports.
     pub read_page_records: u32,
+    /// Whether the test controls answer (`--test-controls`); off, their paths are Zoho's 404.
+    pub test_controls: bool,
 }
 
 impl Default for ApiConfig {
@@ -76,6 +78,7 @@ impl Default for ApiConfig {
             access_token_seconds: 3600,
             result_retention: std::time::Duration::from_secs(7 * 24 * 3600),
             read_page_records: bulkwrite_wire::read::RECORDS_PER_PAGE,
+            test_controls: false,
         }
     }
 }

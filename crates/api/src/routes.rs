@@ -18,4 +18,5 @@ pub mod records_write;
 pub mod report;
 pub mod search;
 pub mod upload;
+pub mod test_controls;
 mod upload_guard;

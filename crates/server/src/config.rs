@@ -161,6 +161,12 @@ pub struct ServeArgs {
     /// ids of job lines and the request id of request lines) for log pipelines [default: text].
     #[arg(long, env = "BULKWRITE_LOG_FORMAT", value_parser = ["text", "json"])]
     pub log_format: Option<String>,
+    /// Turn on the test controls under `/bulkwrite/v1/` (faults, clock, queue stepping, inbox,
+    /// reset and snapshots); off, they answer Zoho's 404 for an unknown URL. Never in production
+    /// [default: off].
+    #[arg(long, env = "BULKWRITE_TEST_CONTROLS", num_args = 0..=1, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub test_controls: Option<bool>,
     /// The first org's company name (file only).
     #[arg(skip)]
     pub company_name: Option<String>,
@@ -266,6 +272,8 @@ pub struct Config {
     pub role: Role,
     /// How log lines are written.
     pub log_format: LogFormat,
+    /// Whether the test controls (`--test-controls`) answer.
+    pub test_controls: bool,
 }
 
 /// Where the data lives.
@@ -423,6 +431,7 @@ impl Config {
             admin_key: settings.admin_key.clone().filter(|k| !k.trim().is_empty()),
             access_token_seconds: settings.access_token_seconds.unwrap_or(3600).max(1),
             max_running_per_org: settings.max_running_per_org.unwrap_or(10).max(1),
+            test_controls: settings.test_controls.unwrap_or(false),
         })
     }
 }

@@ -11,7 +11,11 @@ pub const ALL_SCOPES: &[&str] = &[
     "ZohoCRM.org.ALL",
     "ZohoCRM.coql.READ",
     "ZohoSearch.securesearch.READ",
+    TEST_CONTROLS_SCOPE,
 ];
+
+/// The scope an org's token needs for the test controls (`--test-controls`).
+pub const TEST_CONTROLS_SCOPE: &str = "bulkwrite.test";
 
 /// Whether the granted scope allows what `required` names. Names compare case-insensitively.
 pub fn scope_covers(granted: &str, required: &str) -> bool {
