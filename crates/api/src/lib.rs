@@ -177,6 +177,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/bulkwrite/v1/dry-runs", post(routes::jobs::create_dry_run))
         .route("/bulkwrite/v1/jobs", get(routes::job_control::list_jobs))
+        .route("/bulkwrite/v1/events", get(routes::org_events::org_events))
+        .route("/bulkwrite/v1/lint", post(routes::lint::lint_job))
         .route("/bulkwrite/v1/jobs/{job_id}", get(routes::extensions::get_job_state))
         .route("/bulkwrite/v1/jobs/{job_id}/events", get(routes::events::job_events))
         .route("/bulkwrite/v1/jobs/{job_id}/cancel", post(routes::job_control::cancel_job))

@@ -11,7 +11,9 @@ mod api {
     mod events;
     mod expiry;
     mod jobs;
+    mod lint;
     mod oauth;
+    mod org_events;
     mod query;
     mod reads;
     mod records;
