@@ -108,8 +108,8 @@ pub enum MatchedBy {
     /// The header is the field's API name (`Field`, or `Lookup.find_by`): what a job without
     /// `field_mappings` maps it to.
     ApiName,
-    /// The header is the field's label or API name once case, spaces and underscores are
-    /// ignored: a suggestion only; a job maps it only when `field_mappings` say so.
+    /// The header is the field's label or API name once case and everything but letters and
+    /// digits are ignored: a suggestion only; a job maps it only when `field_mappings` say so.
     Label,
 }
 
@@ -131,9 +131,8 @@ pub struct ColumnMatch {
 /// The field each header names in `module`: by API name first (the rule of a job without
 /// `field_mappings`, `Lookup.find_by` included), else by label; read-only fields never match.
 pub fn match_columns(header: &[String], module: &Module) -> Vec<ColumnMatch> {
-    let loose = |text: &str| {
-        text.chars().filter(|c| !c.is_whitespace() && *c != '_').flat_map(char::to_lowercase).collect::<String>()
-    };
+    let loose =
+        |text: &str| text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>();
     header
         .iter()
         .enumerate()

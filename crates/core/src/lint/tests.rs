@@ -15,7 +15,7 @@ fn headers_match_fields_by_api_name_then_by_label() {
     let schema = standard_schema();
     let contacts = schema.module("Contacts").unwrap();
     let found = match_columns(
-        &header(&["Last_Name", "e-mail", "Account Name", "Account_Name.id", "Created_Time", "Nope"]),
+        &header(&["Last_Name", "e-mail address", "Account Name", "Account_Name.id", "Created_Time", "Nope"]),
         contacts,
     );
     let brief: Vec<_> = found.iter().map(|m| (m.field.as_deref(), m.find_by.as_deref(), m.matched_by)).collect();
