@@ -9,6 +9,7 @@ mod corpus;
 mod corpus_dry_run;
 mod crash;
 mod dashboard;
+mod dashboard_live;
 mod dry_run;
 mod errors;
 mod events;
