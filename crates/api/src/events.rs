@@ -40,7 +40,7 @@ impl EventStreams {
     }
 
     /// Tells the streams of this node, and through the store those of the other nodes, that
-    /// `job` changed here (it was queued, or asked to stop). A failed announcement is logged:
+    /// `job` changed here (it was queued). A failed announcement is logged:
     /// the other nodes' streams then see the change at their next wake-up or fallback read.
     pub(crate) async fn announce(&self, store: &dyn Store, job: JobId) {
         self.changes.job_changed(job);
