@@ -72,6 +72,13 @@ async fn an_import_with_bad_rows_linted_tried_imported_and_followed_to_its_error
     let format = browser.wait("#format-2").await;
     format.clear().await.unwrap();
     format.send_keys("yyyy/MM/dd").await.unwrap();
+    // The mapping is the user's: without a column for Last_Name the job would be refused, and
+    // the server says why.
+    browser.wait("#map-0").await.select_by_value("").await.unwrap();
+    browser.press_enter("#lint-button").await;
+    let refusal = browser.wait_text("#lint-result", "MANDATORY_FIELDS_NOT_MAPPED").await;
+    assert!(refusal.contains("Leads requires Last_Name, but no column is mapped to it"), "{refusal}");
+    browser.wait("#map-0").await.select_by_value("Last_Name").await.unwrap();
     // Checked on the server with the job's own rules (keyboard: Enter on the button).
     browser.press_enter("#lint-button").await;
     let findings = browser.wait_text("#lint-result", "error(s)").await;
