@@ -32,5 +32,6 @@ mod records_api;
 mod report;
 mod retention;
 mod sdk;
+mod sdk_v8;
 mod seed;
 mod zipbomb;
