@@ -126,6 +126,11 @@ impl LiveControls {
         Arc::clone(&self.clock) as Arc<dyn Clock>
     }
 
+    /// Business time now.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
     /// The current offset of business time, in seconds.
     pub fn offset_seconds(&self) -> i64 {
         self.clock.offset_seconds()
