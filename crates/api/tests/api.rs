@@ -15,5 +15,6 @@ mod api {
     mod query;
     mod reads;
     mod records;
+    mod test_controls;
     mod upload;
 }
