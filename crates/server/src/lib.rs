@@ -225,7 +225,7 @@ async fn test_controls(
         tracing::warn!(
             offset_seconds = stored.clock_offset_seconds,
             paused = stored.queue_paused,
-            "test controls on: faults, the clock and queue stepping answer under /bulkwrite/v1/; never in production"
+            "test controls on: they answer under /bulkwrite/v1/; never in production"
         );
     } else if stored != bulkwrite_store::ControlState::default() {
         tracing::warn!(

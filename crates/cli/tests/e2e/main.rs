@@ -6,6 +6,7 @@ mod callback;
 mod cancel;
 mod cli;
 mod controls;
+mod controls_pg;
 mod corpus;
 mod corpus_dry_run;
 mod crash;
