@@ -188,7 +188,10 @@ pub fn router(state: AppState) -> Router {
         .route("/bulkwrite/v1/jobs/{job_id}/cancel", post(routes::job_control::cancel_job))
         .route("/bulkwrite/v1/jobs/{job_id}/callback", get(routes::extensions::get_callback_report))
         .route("/bulkwrite/v1/jobs/{job_id}/report", get(routes::report::get_report))
-        .route("/bulkwrite/v1/clock", get(routes::test_controls::clock::get_clock).post(routes::test_controls::clock::move_clock))
+        .route(
+            "/bulkwrite/v1/clock",
+            get(routes::test_controls::clock::get_clock).post(routes::test_controls::clock::move_clock),
+        )
         .route("/bulkwrite/v1/queue", get(routes::test_controls::queue::get_queue))
         .route("/bulkwrite/v1/queue/pause", post(routes::test_controls::queue::pause_queue))
         .route("/bulkwrite/v1/queue/resume", post(routes::test_controls::queue::resume_queue))

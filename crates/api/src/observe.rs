@@ -90,10 +90,8 @@ pub(crate) async fn refresh_queue_gauges(store: &dyn HealthStore, now: chrono::D
         Ok(stats) => {
             metrics::gauge!(QUEUE_JOBS, "state" => "queued").set(stats.queued as f64);
             metrics::gauge!(QUEUE_JOBS, "state" => "running").set(stats.running as f64);
-            let age = stats
-                .oldest_queued_at
-                .map(|at| (now - at).num_milliseconds().max(0) as f64 / 1000.0)
-                .unwrap_or(0.0);
+            let age =
+                stats.oldest_queued_at.map(|at| (now - at).num_milliseconds().max(0) as f64 / 1000.0).unwrap_or(0.0);
             metrics::gauge!(QUEUE_OLDEST_AGE).set(age);
             metrics::gauge!(DATABASE_UP).set(1.0);
         }

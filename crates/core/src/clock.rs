@@ -117,7 +117,9 @@ pub const MAX_ADVANCE_SECONDS: i64 = 100 * 366 * 24 * 3600;
 /// [`MAX_ADVANCE_SECONDS`].
 pub fn parse_advance(text: &str) -> Result<i64, AdvanceError> {
     let text = text.trim();
-    let refuse = |why: &str| AdvanceError(format!("'{text}' {why}; give a whole number with d, h, m or s, e.g. 7d, 12h, 30m, 90s"));
+    let refuse = |why: &str| {
+        AdvanceError(format!("'{text}' {why}; give a whole number with d, h, m or s, e.g. 7d, 12h, 30m, 90s"))
+    };
     if text.starts_with('-') {
         return Err(AdvanceError(format!(
             "'{text}' is negative: the clock only moves forward (reset it with {{\"reset\": true}})"
@@ -167,7 +169,8 @@ mod tests {
 
     #[test]
     fn advances_read_days_hours_minutes_and_seconds() {
-        let cases = [("7d", 604_800), ("12h", 43_200), ("30m", 1_800), ("90s", 90), ("90", 90), (" 2H ", 7_200), ("0s", 0)];
+        let cases =
+            [("7d", 604_800), ("12h", 43_200), ("30m", 1_800), ("90s", 90), ("90", 90), (" 2H ", 7_200), ("0s", 0)];
         for (text, seconds) in cases {
             assert_eq!(parse_advance(text), Ok(seconds), "{text}");
         }

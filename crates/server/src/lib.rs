@@ -130,13 +130,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let mut background = Vec::new();
     if controls.enabled() {
         // Every node, whatever its role, keeps its clock and pause in step with the store.
-        let watched = watch_controls(Arc::clone(&store), Arc::clone(&controls), Arc::clone(&wakeup), shutdown_rx.clone());
+        let watched =
+            watch_controls(Arc::clone(&store), Arc::clone(&controls), Arc::clone(&wakeup), shutdown_rx.clone());
         background.push(tokio::spawn(watched));
     }
     let driver: Option<Arc<dyn bulkwrite_store::QueueDriver>> = controls.enabled().then(|| {
-        let sweeper = Sweeper::new(Arc::clone(&store), Arc::clone(&blobs), config.retention)
-            .with_controls(Arc::clone(&controls));
-        Arc::new(ControlDriver::new(worker_ctx.clone(), sweeper, shutdown_rx.clone())) as Arc<dyn bulkwrite_store::QueueDriver>
+        let sweeper =
+            Sweeper::new(Arc::clone(&store), Arc::clone(&blobs), config.retention).with_controls(Arc::clone(&controls));
+        Arc::new(ControlDriver::new(worker_ctx.clone(), sweeper, shutdown_rx.clone()))
+            as Arc<dyn bulkwrite_store::QueueDriver>
     });
     let sweeper = staging::spawn_periodic(blobs.staging_dir().to_path_buf(), config.staging_grace, shutdown_rx.clone());
     if config.role.runs_jobs() {

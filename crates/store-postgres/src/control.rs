@@ -34,7 +34,11 @@ fn state_of(row: &tokio_postgres::Row) -> StoreResult<ControlState> {
 
 impl PgStore {
     /// Runs `change` on the control row (it returns the row's two columns).
-    async fn change_controls(&self, change: &str, value: &(dyn tokio_postgres::types::ToSql + Sync)) -> StoreResult<ControlState> {
+    async fn change_controls(
+        &self,
+        change: &str,
+        value: &(dyn tokio_postgres::types::ToSql + Sync),
+    ) -> StoreResult<ControlState> {
         let conn = self.conn().await?;
         let row = query_one(&conn, change, &[value]).await?;
         state_of(&row)
@@ -68,8 +72,11 @@ impl ControlStore for PgStore {
     }
 
     async fn set_queue_paused(&self, paused: bool) -> StoreResult<ControlState> {
-        self.change_controls("UPDATE test_controls SET queue_paused = $1 RETURNING clock_offset_seconds, queue_paused", &paused)
-            .await
+        self.change_controls(
+            "UPDATE test_controls SET queue_paused = $1 RETURNING clock_offset_seconds, queue_paused",
+            &paused,
+        )
+        .await
     }
 
     async fn queue_depth(&self, now: Timestamp) -> StoreResult<QueueDepth> {

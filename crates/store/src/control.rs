@@ -108,7 +108,12 @@ pub struct LiveControls {
 impl LiveControls {
     /// The controls of a node whose switch is `enabled`, its business time on `base`.
     pub fn new(base: Arc<dyn Clock>, enabled: bool) -> LiveControls {
-        LiveControls { enabled, clock: Arc::new(OffsetClock::new(base)), paused: AtomicBool::new(false), moved: Notify::new() }
+        LiveControls {
+            enabled,
+            clock: Arc::new(OffsetClock::new(base)),
+            paused: AtomicBool::new(false),
+            moved: Notify::new(),
+        }
     }
 
     /// The controls of a node without the switch: the system's time, never paused.

@@ -42,7 +42,9 @@ pub mod traits;
 
 pub use blob::{BlobStore, DirBlobStore, LocalBlob};
 pub use chunk_order::ChunkOrder;
-pub use control::{ControlState, ControlStore, LiveControls, QueueDepth, QueueDriver, StepClaim, StepOutcome, StepTarget};
+pub use control::{
+    ControlState, ControlStore, LiveControls, QueueDepth, QueueDriver, StepClaim, StepOutcome, StepTarget,
+};
 pub use error::{StoreError, StoreResult};
 pub use listing::{CancelRequest, JobListQuery, JobPage, MAX_JOBS_PER_PAGE};
 pub use model::*;

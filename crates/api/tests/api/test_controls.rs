@@ -45,7 +45,8 @@ async fn with_the_switch_off_every_control_is_an_unknown_url() {
     let api = Api::new().await;
     let unknown = api.get("/bulkwrite/v1/no-such-thing", FULL).await;
     for (method, path) in CONTROLS {
-        for answer in [api.call(method, path, FULL, Body::empty()).await, as_admin(&api, method, path, json!({})).await] {
+        for answer in [api.call(method, path, FULL, Body::empty()).await, as_admin(&api, method, path, json!({})).await]
+        {
             let message = "Please check if the URL trying to access is a correct one";
             assert_error(&answer, 404, "INVALID_URL_PATTERN", message, json!({}));
             assert_eq!(answer.bytes, unknown.bytes, "{method} {path} answers as any unknown URL");
@@ -103,7 +104,13 @@ async fn moves_that_are_not_forward_are_refused_clearly() {
     let negative = move_clock(&api, FULL, json!({"advance": "-1h"})).await;
     let message = "'-1h' is negative: the clock only moves forward (reset it with {\"reset\": true})";
     assert_error(&negative, 400, "INVALID_DATA", message, json!({"api_name": "advance"}));
-    for body in [json!({}), json!({"advance": "7w"}), json!({"advance": 1.5}), json!({"advance": "1h", "reset": true}), json!({"forward": "1h"})] {
+    for body in [
+        json!({}),
+        json!({"advance": "7w"}),
+        json!({"advance": 1.5}),
+        json!({"advance": "1h", "reset": true}),
+        json!({"forward": "1h"}),
+    ] {
         let answer = move_clock(&api, FULL, body.clone()).await;
         assert_eq!(answer.status.as_u16(), 400, "{body}");
         assert_eq!(answer.json()["code"], "INVALID_DATA", "{body}: {:?}", answer.json());
@@ -120,7 +127,10 @@ async fn the_queue_pauses_and_resumes_and_a_step_needs_a_pause_and_a_worker() {
     let message = "the queue is not paused: POST /bulkwrite/v1/queue/pause first, then step it";
     assert_error(&step, 400, "INVALID_REQUEST", message, json!({}));
     let paused = api.call("POST", "/bulkwrite/v1/queue/pause", FULL, Body::empty()).await;
-    assert_eq!((paused.status.as_u16(), paused.json()), (200, json!({"paused": true, "queued": 0, "running": 0, "held": 0})));
+    assert_eq!(
+        (paused.status.as_u16(), paused.json()),
+        (200, json!({"paused": true, "queued": 0, "running": 0, "held": 0}))
+    );
     let step = api.call("POST", "/bulkwrite/v1/queue/step", FULL, Body::from(r#"{"job_id": "not-an-id"}"#)).await;
     assert_error(&step, 404, "RESOURCE_NOT_FOUND", "no job not-an-id to step", json!({"api_name": "job_id"}));
     let step = api.call("POST", "/bulkwrite/v1/queue/step", FULL, Body::from(r#"{"job": 1}"#)).await;

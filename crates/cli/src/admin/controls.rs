@@ -61,7 +61,10 @@ fn client(target: &ControlTarget, data_dir: &Path) -> anyhow::Result<Client> {
         std::fs::read(&bootstrap_path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
     let from_bootstrap = |key: &str| bootstrap.as_ref().and_then(|b| b[key].as_str()).map(str::to_string);
     let server = target.server.clone().or_else(|| from_bootstrap("base_url")).with_context(|| {
-        format!("no server: give --server URL (or BULKWRITE_SERVER), or a --data-dir with bootstrap.json ({} has none)", bootstrap_path.display())
+        format!(
+            "no server: give --server URL (or BULKWRITE_SERVER), or a --data-dir with bootstrap.json ({} has none)",
+            bootstrap_path.display()
+        )
     })?;
     let key = target.admin_key.clone().or_else(|| from_bootstrap("admin_key")).with_context(|| {
         format!("no admin key: give --admin-key (or BULKWRITE_ADMIN_KEY), or a --data-dir whose bootstrap.json has one ({})", bootstrap_path.display())

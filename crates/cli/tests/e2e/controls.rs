@@ -62,9 +62,12 @@ pub async fn token_works(server: &Server, token: &str) -> bool {
 #[tokio::test]
 async fn the_controls_are_unknown_urls_without_the_switch_and_need_the_test_scope_with_it() {
     let off = Server::start(&[]).await;
-    let (_, unknown) = call(&off, "GET", "/bulkwrite/v1/no-such-path", &format!("Zoho-oauthtoken {}", off.boot("access_token"))).await;
+    let (_, unknown) =
+        call(&off, "GET", "/bulkwrite/v1/no-such-path", &format!("Zoho-oauthtoken {}", off.boot("access_token"))).await;
     for (method, path) in CONTROLS {
-        for authorization in [format!("Zoho-oauthtoken {}", off.boot("access_token")), format!("Bearer {}", off.boot("admin_key"))] {
+        for authorization in
+            [format!("Zoho-oauthtoken {}", off.boot("access_token")), format!("Bearer {}", off.boot("admin_key"))]
+        {
             let (status, body) = call(&off, method, path, &authorization).await;
             assert_eq!((status, body["code"].as_str()), (404, Some("INVALID_URL_PATTERN")), "{method} {path}: {body}");
             assert_eq!(body, unknown, "{method} {path} answers as any unknown URL");
@@ -78,7 +81,10 @@ async fn the_controls_are_unknown_urls_without_the_switch_and_need_the_test_scop
         let (status, body) = call(&on, method, path, &format!("Zoho-oauthtoken {without_scope}")).await;
         assert_eq!(
             (status, body),
-            (401, json!({"status": "error", "code": "OAUTH_SCOPE_MISMATCH", "message": "invalid oauth scope to access this URL", "details": {}})),
+            (
+                401,
+                json!({"status": "error", "code": "OAUTH_SCOPE_MISMATCH", "message": "invalid oauth scope to access this URL", "details": {}})
+            ),
             "{method} {path}"
         );
     }
@@ -118,7 +124,10 @@ async fn moving_the_clock_expires_a_token_then_a_result_link_and_an_upload_at_on
     let expired = fetch().await;
     assert_eq!(expired.status(), 404);
     let expired: Value = expired.json().await.unwrap();
-    assert_eq!((expired["code"].as_str(), expired["x-info"].as_str()), (Some("RESOURCE_NOT_FOUND"), Some("Link not valid")));
+    assert_eq!(
+        (expired["code"].as_str(), expired["x-info"].as_str()),
+        (Some("RESOURCE_NOT_FOUND"), Some("Link not valid"))
+    );
     let (_, view) = server.get_json(&format!("/bulkwrite/v1/jobs/{id}")).await;
     assert_eq!(view["result_expired"], true, "{view}");
     let body = json!({"operation": "insert", "resource": [{"type": "data", "module": "Leads", "file_id": unused}]});
@@ -151,11 +160,13 @@ async fn a_callback_retry_waits_on_the_clock_not_on_the_wall() {
     assert_eq!(status, 201, "{created}");
     let id = created["details"]["id"].as_str().unwrap().to_string();
     tokio::time::timeout(Duration::from_secs(30), received.recv()).await.expect("a first attempt").unwrap();
-    let report = callback_report(&server, &id, |report| report["attempts"].as_array().is_some_and(|a| a.len() == 1)).await;
+    let report =
+        callback_report(&server, &id, |report| report["attempts"].as_array().is_some_and(|a| a.len() == 1)).await;
     assert_eq!(report["state"], "pending", "the 503 is retried later: {report}");
 
     client.advance_clock("2h").await.expect("the clock moves");
-    let second = tokio::time::timeout(Duration::from_secs(30), received.recv()).await.expect("the retry, once due").unwrap();
+    let second =
+        tokio::time::timeout(Duration::from_secs(30), received.recv()).await.expect("the retry, once due").unwrap();
     let posted: Value = serde_json::from_slice(&second.body).expect("the job details");
     assert_eq!(posted["id"], json!(id));
     let report = callback_report(&server, &id, |report| report["state"] == "delivered").await;

@@ -33,7 +33,11 @@ pub async fn insert_job(server: &Server, csv: &str) -> String {
 /// Zoho's status of the job and its file's `(added_count, total_count)` (absent: `None`).
 pub fn zoho_counts(details: &Value) -> (String, Option<u64>, Option<u64>) {
     let file = &details["resource"][0]["file"];
-    (details["status"].as_str().unwrap_or_default().to_string(), file["added_count"].as_u64(), file["total_count"].as_u64())
+    (
+        details["status"].as_str().unwrap_or_default().to_string(),
+        file["added_count"].as_u64(),
+        file["total_count"].as_u64(),
+    )
 }
 
 fn progress(job: &bulkwrite_client::JobState) -> (String, u64) {
@@ -139,7 +143,10 @@ async fn bulkwrite_admin_moves_the_clock_and_steps_the_queue_of_the_running_serv
     let id = insert_job(&server, &leads(3)).await;
     assert_eq!(admin(&server, &["queue", "show"]), json!({"paused": true, "queued": 1, "running": 0, "held": 0}));
     let stepped = admin(&server, &["queue", "step", "--job", &id]);
-    assert_eq!((stepped["job"]["id"].as_str(), stepped["job"]["status"].as_str()), (Some(id.as_str()), Some("IN PROGRESS")));
+    assert_eq!(
+        (stepped["job"]["id"].as_str(), stepped["job"]["status"].as_str()),
+        (Some(id.as_str()), Some("IN PROGRESS"))
+    );
     assert_eq!(stepped["job"]["resources"][0]["added"], 2);
     assert_eq!(zoho_counts(&server.job(&id).await), ("IN PROGRESS".into(), Some(2), Some(2)));
     assert_eq!(admin(&server, &["queue", "resume"])["paused"], false);

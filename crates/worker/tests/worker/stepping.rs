@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use bulkwrite_core::clock::Clock;
 use bulkwrite_core::state::{JobState, ResourceState};
 use bulkwrite_store::{ControlState, LiveControls, QueueDriver, StepOutcome, StepTarget};
 use bulkwrite_worker::{ControlDriver, RetentionConfig, RunOutcome, Sweeper, Worker};
@@ -51,7 +50,11 @@ async fn each_step_runs_one_chunk_and_holds_the_job_in_progress() {
     let named = StepTarget { job: Some(job), org: Some(ORG) };
     assert_eq!(counts(&stepped(worker.step(named, &no_shutdown()).await.unwrap())), (ResourceState::Running, 4, 4));
     let last = stepped(worker.step(named, &no_shutdown()).await.unwrap());
-    assert_eq!((last.state, counts(&last)), (JobState::Succeeded, (ResourceState::Done, 5, 5)), "the last chunk finishes it");
+    assert_eq!(
+        (last.state, counts(&last)),
+        (JobState::Succeeded, (ResourceState::Done, 5, 5)),
+        "the last chunk finishes it"
+    );
     assert_eq!(env.lead_names().await, lead_range(1..=5), "every row once");
     assert_eq!(statuses(&env.result_csv(job).await), ["ADDED"; 5]);
     match worker.step(named, &no_shutdown()).await.unwrap() {
@@ -96,7 +99,10 @@ async fn times_the_worker_writes_follow_the_test_clock_and_the_sweeper_follows_i
     let due_now = env.store.claim_due_callbacks("d", Utc::now(), chrono::Duration::seconds(30), 10).await.unwrap();
     assert!(due_now.is_empty());
 
-    let retention = RetentionConfig { uploads: std::time::Duration::from_secs(3600), results: std::time::Duration::from_secs(3600) };
+    let retention = RetentionConfig {
+        uploads: std::time::Duration::from_secs(3600),
+        results: std::time::Duration::from_secs(3600),
+    };
     let sweeper = Sweeper::new(Arc::clone(&env.store), env.blobs.clone(), retention).with_controls(Arc::clone(&live));
     let driver = ControlDriver::new(ctx, sweeper, no_shutdown());
     driver.clock_moved().await;

@@ -75,7 +75,9 @@ fn seconds(advance: &Value) -> Result<i64, ErrorResponse> {
     let text = match advance {
         Value::String(text) => text.clone(),
         Value::Number(number) if number.is_i64() || number.is_u64() => number.to_string(),
-        other => return Err(invalid(format!("advance must be a text like \"7d\" or whole seconds, not {other}"), "advance")),
+        other => {
+            return Err(invalid(format!("advance must be a text like \"7d\" or whole seconds, not {other}"), "advance"))
+        }
     };
     parse_advance(&text).map_err(|error| invalid(error.0, "advance"))
 }

@@ -91,8 +91,11 @@ pub async fn step_queue(State(state): State<AppState>, controls: TestControls, b
     } else {
         serde_json::from_slice(&bytes).map_err(|e| {
             ErrorResponse(
-                ApiError::with_message(ErrorCode::InvalidData, format!("the body must be {{\"job_id\": \"…\"}} or empty: {e}"))
-                    .detail("api_name", "body"),
+                ApiError::with_message(
+                    ErrorCode::InvalidData,
+                    format!("the body must be {{\"job_id\": \"…\"}} or empty: {e}"),
+                )
+                .detail("api_name", "body"),
             )
         })?
     };
