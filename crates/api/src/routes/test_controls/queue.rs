@@ -111,7 +111,7 @@ pub async fn step_queue(State(state): State<AppState>, controls: TestControls, b
     let Some(driver) = &state.driver else {
         return Err(refused("this node has no worker to step the queue with".into()));
     };
-    let target = StepTarget { job, org: controls.0.own_org().copied() };
+    let target = StepTarget { job, org: controls.0.own_org() };
     match driver.step(target).await? {
         StepOutcome::Stepped(job) => {
             let document = job_state_document(&job, state.config.result_retention);
