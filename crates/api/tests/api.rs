@@ -17,5 +17,6 @@ mod api {
     mod query;
     mod reads;
     mod records;
+    mod test_controls;
     mod upload;
 }

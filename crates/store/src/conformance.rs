@@ -79,7 +79,12 @@ macro_rules! conformance_tests {
             a_failed_read_job_queues_its_callback,
             selects_compare_typed_values,
             selects_sort_page_and_count,
-            dry_runs_write_nothing_and_answer_like_the_real_job
+            dry_runs_write_nothing_and_answer_like_the_real_job,
+            test_controls_start_at_rest_and_change_atomically,
+            a_paused_queue_refuses_the_claims_that_respect_it,
+            a_held_job_stays_in_progress_and_is_taken_up_again,
+            a_step_claims_the_named_or_the_oldest_runnable_job,
+            callbacks_fall_due_by_business_time_and_are_leased_by_lease_time
         );
     };
     ($factory:expr) => {
@@ -88,6 +93,7 @@ macro_rules! conformance_tests {
 }
 
 mod cancel;
+mod control;
 mod dry_run;
 mod health;
 mod in_flight;
@@ -99,6 +105,7 @@ mod records;
 mod retention;
 
 pub use cancel::*;
+pub use control::*;
 pub use dry_run::*;
 pub use health::*;
 pub use in_flight::*;

@@ -63,7 +63,7 @@ pub async fn create_read_job(
         crate::routes::jobs::check_callback(&state, &callback.url).await?;
     }
     let id = JobId::new(state.ids.next_id().await?);
-    let created_at = chrono::Utc::now();
+    let created_at = state.clock.now();
     let job = NewReadJob {
         id,
         org: auth.0.org,
