@@ -17,6 +17,6 @@ pub mod records_read;
 pub mod records_write;
 pub mod report;
 pub mod search;
-pub mod upload;
 pub mod test_controls;
+pub mod upload;
 mod upload_guard;

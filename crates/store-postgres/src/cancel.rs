@@ -104,7 +104,22 @@ pub(crate) async fn mark_stopped(
         &[&job],
     )
     .await?;
+    forget_read_parts(tx, &[job], now).await?;
     get::<String>(&row, 0)
+}
+
+/// An export that stops early leaves its committed parts behind: nothing will read them again,
+/// so their blobs go to the sweeper's queue and the rows go, in the caller's transaction.
+pub(crate) async fn forget_read_parts(tx: &Transaction<'_>, jobs: &[i64], now: Timestamp) -> StoreResult<()> {
+    execute(
+        tx,
+        "INSERT INTO expired_blobs (key, queued_at) SELECT blob_key, $1 FROM read_parts WHERE job_id = ANY($2)
+         ON CONFLICT (key) DO NOTHING",
+        &[&now, &jobs],
+    )
+    .await?;
+    execute(tx, "DELETE FROM read_parts WHERE job_id = ANY($1)", &[&jobs]).await?;
+    Ok(())
 }
 
 /// One page of the org's jobs, newest first, paged on the `jobs_by_org` index.

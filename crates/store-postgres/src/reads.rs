@@ -116,14 +116,7 @@ impl ReadStore for PgStore {
             &[&result_blob, &now, &read, &job],
         )
         .await?;
-        execute(
-            &tx,
-            "INSERT INTO expired_blobs (key, queued_at) SELECT blob_key, $1 FROM read_parts WHERE job_id = $2
-             ON CONFLICT (key) DO NOTHING",
-            &[&now, &job],
-        )
-        .await?;
-        execute(&tx, "DELETE FROM read_parts WHERE job_id = $1", &[&job]).await?;
+        crate::cancel::forget_read_parts(&tx, &[job], now).await?;
         queue_callback(&tx, lease, &get::<String>(&row, 0)?, now).await?;
         tx.commit().await.map_err(pg_error)
     }

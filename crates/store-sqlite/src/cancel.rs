@@ -78,6 +78,18 @@ pub(crate) fn mark_stopped(
         .map_err(db_error)?;
     tx.execute("UPDATE job_resources SET state = 'skipped' WHERE job_id = ?1 AND state = 'pending'", [job])
         .map_err(db_error)?;
+    forget_read_parts(tx, job, now)
+}
+
+/// An export that stops early leaves its committed parts behind: nothing will read them again,
+/// so their blobs go to the sweeper's queue and the rows go, in the caller's transaction.
+pub(crate) fn forget_read_parts(tx: &Connection, job: i64, now: Timestamp) -> StoreResult<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO expired_blobs (key, queued_at) SELECT blob_key, ?1 FROM read_parts WHERE job_id = ?2",
+        params![ms(now), job],
+    )
+    .map_err(db_error)?;
+    tx.execute("DELETE FROM read_parts WHERE job_id = ?1", [job]).map_err(db_error)?;
     Ok(())
 }
 

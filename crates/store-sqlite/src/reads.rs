@@ -99,12 +99,7 @@ impl ReadStore for SqliteStore {
                 params![result_blob, ms(now), read, job],
             )
             .map_err(db_error)?;
-            tx.execute(
-                "INSERT OR IGNORE INTO expired_blobs (key, queued_at) SELECT blob_key, ?1 FROM read_parts WHERE job_id = ?2",
-                params![ms(now), job],
-            )
-            .map_err(db_error)?;
-            tx.execute("DELETE FROM read_parts WHERE job_id = ?1", [job]).map_err(db_error)?;
+            crate::cancel::forget_read_parts(tx, job, now)?;
             queue_callback(tx, lease, now)
         })
         .await

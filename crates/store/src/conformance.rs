@@ -77,6 +77,7 @@ macro_rules! conformance_tests {
             a_taken_over_read_job_resumes_after_its_last_part,
             completing_a_read_job_keeps_its_outcome_and_queues_its_callback,
             a_failed_read_job_queues_its_callback,
+            an_export_that_stops_early_queues_its_parts_for_the_sweeper,
             selects_compare_typed_values,
             selects_sort_page_and_count,
             dry_runs_write_nothing_and_answer_like_the_real_job

@@ -126,3 +126,27 @@ pub async fn a_failed_read_job_queues_its_callback(store: Arc<dyn Store>) {
     assert_eq!(stored.error.as_deref(), Some("the module no longer exists"));
     assert_eq!(store.claim_due_callbacks("d", Utc::now(), Duration::seconds(30), 10).await.unwrap().len(), 1);
 }
+
+pub async fn an_export_that_stops_early_queues_its_parts_for_the_sweeper(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let failed = new_read_job(&store, 35_000, false).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    store.commit_read_part(&lease, &ReadPart { blob_key: "reads/f/part-0.csv".into(), ..part(0, 100) }).await.unwrap();
+    store.commit_read_part(&lease, &ReadPart { blob_key: "reads/f/part-1.csv".into(), ..part(1, 200) }).await.unwrap();
+    assert!(store.expired_blobs(10).await.unwrap().is_empty(), "parts of a running export are kept");
+    store.fail_job(&lease, "the module no longer exists", None, Utc::now()).await.unwrap();
+    assert!(store.read_parts(ORG, failed).await.unwrap().is_empty(), "a failed export forgets its parts");
+    let mut queued = store.expired_blobs(10).await.unwrap();
+    queued.sort();
+    assert_eq!(queued, ["reads/f/part-0.csv", "reads/f/part-1.csv"], "and queues their blobs");
+    store.forget_expired_blobs(&queued).await.unwrap();
+
+    let cancelled = new_read_job(&store, 36_000, false).await;
+    let (_, lease) = claim(&store, "w2").await.unwrap();
+    store.commit_read_part(&lease, &ReadPart { blob_key: "reads/c/part-0.csv".into(), ..part(0, 100) }).await.unwrap();
+    store.request_cancel(ORG, cancelled, CancelRequest { by: ADMIN, at: Utc::now() }).await.unwrap();
+    store.cancel_job(&lease, "cancelled by Mara Quist", None, Utc::now()).await.unwrap();
+    assert_eq!(store.get_job(ORG, cancelled).await.unwrap().unwrap().state, JobState::Cancelled);
+    assert!(store.read_parts(ORG, cancelled).await.unwrap().is_empty(), "a cancelled export forgets its parts");
+    assert_eq!(store.expired_blobs(10).await.unwrap(), ["reads/c/part-0.csv"], "and queues their blobs");
+}
