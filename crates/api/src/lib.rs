@@ -100,8 +100,6 @@ pub struct AppState {
     pub metrics: Option<Arc<dyn observe::MetricsExporter>>,
     /// The time handlers read: token and grant expiry, page tokens, creation times.
     pub clock: Arc<dyn Clock>,
-    /// Counts Bulk Read downloads (ten a minute per user).
-    pub read_downloads: Arc<reads::limit::DownloadLimiter>,
     /// The node's job changes and the cap on events streams (`/bulkwrite/v1/jobs/{id}/events`).
     pub events: events::EventStreams,
 }

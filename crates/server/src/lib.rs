@@ -148,7 +148,6 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         job_queued: Arc::clone(&wakeup.jobs),
         metrics: telemetry::install_metrics(),
         clock: Arc::new(bulkwrite_core::clock::SystemClock),
-        read_downloads: Arc::default(),
         events: bulkwrite_api::events::EventStreams::new(Arc::clone(&wakeup.changes), config.max_event_streams),
     };
     let app = if config.role.serves_api() { bulkwrite_api::router(state) } else { bulkwrite_api::health_router(state) };

@@ -127,18 +127,23 @@ pub(crate) async fn list_jobs(store: &PgStore, org: OrgId, filter: &JobListQuery
     let conn = store.conn().await?;
     let states: Option<Vec<String>> = filter.state_words().map(|words| words.into_iter().map(str::to_string).collect());
     let operation = filter.operation.map(|operation| operation.as_str().to_string());
+    let kind = filter.kind.map(|kind| kind.as_str().to_string());
     let limit = i64::from(filter.per_page) + 1;
     let offset = i64::try_from(filter.skip()).unwrap_or(i64::MAX);
     let sql = format!(
         "SELECT {JOB_COLUMNS} FROM jobs
          WHERE org = $1
            AND ($2::text[] IS NULL OR state = ANY($2))
-           AND ($3::text IS NULL OR spec_json::jsonb -> 'resources' @> jsonb_build_array(jsonb_build_object('module', $3::text)))
-           AND ($4::text IS NULL OR spec_json::jsonb ->> 'operation' = $4)
+           AND ($3::text IS NULL
+                OR spec_json::jsonb -> 'resources' @> jsonb_build_array(jsonb_build_object('module', $3::text))
+                OR read_json::jsonb -> 'spec' ->> 'module' = $3)
+           AND ($4::text IS NULL OR (kind = 'write' AND spec_json::jsonb ->> 'operation' = $4))
+           AND ($7::text IS NULL OR kind = $7)
          ORDER BY created_at DESC, id DESC
          LIMIT $5 OFFSET $6"
     );
-    let rows = query(&conn, &sql, &[&signed(org.get()), &states, &filter.module, &operation, &limit, &offset]).await?;
+    let rows =
+        query(&conn, &sql, &[&signed(org.get()), &states, &filter.module, &operation, &limit, &offset, &kind]).await?;
     let more_records = rows.len() as i64 == limit;
     let mut jobs = Vec::with_capacity(rows.len());
     for row in rows.iter().take(filter.per_page as usize) {

@@ -78,6 +78,9 @@ macro_rules! conformance_tests {
             completing_a_read_job_keeps_its_outcome_and_queues_its_callback,
             a_failed_read_job_queues_its_callback,
             an_export_that_stops_early_queues_its_parts_for_the_sweeper,
+            read_jobs_are_listed_by_kind_and_module,
+            downloads_are_counted_per_user_in_a_sliding_window,
+            downloads_counted_at_once_never_pass_the_limit,
             selects_compare_typed_values,
             selects_sort_page_and_count,
             dry_runs_write_nothing_and_answer_like_the_real_job

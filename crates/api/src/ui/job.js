@@ -60,9 +60,35 @@ export async function jobPage(id) {
   show(heading, summary, actions, message, resources, errors);
   let finalShown = false;
 
+  /** A Bulk Read job: what it exports, how many records, its download. */
+  async function renderRead(state) {
+    const details = (await call("GET", `/crm/bulk/v2/read/${path}`)).data[0];
+    const final = FINAL.includes(state.state);
+    const result = details.result || {};
+    summary.replaceChildren(
+      h("p", {}, "State ", h("span", { id: "state" }, badge(state.state)), " ", h("span", { class: "muted" }, `(Zoho state ${details.state})`)),
+      h("div", { class: "counts" },
+        h("div", {}, h("strong", { id: "count-exported" }, String(result.count ?? 0)), "records exported"),
+        h("div", {}, h("strong", {}, String(details.query.page)), "page")),
+      h("p", { class: "muted" }, `read ${details.query.module} · created ${details.created_time} by ${details.created_by.name}`),
+      ...(result.error_message ? [h("p", { class: "error" }, result.error_message.message)] : []));
+    resources.replaceChildren();
+    if (!final) {
+      actions.replaceChildren(h("button", { class: "danger", id: "cancel", type: "button", onclick: cancel }, "Cancel job"));
+    } else if (!finalShown) {
+      finalShown = true;
+      announce(`Job ${state.state}`);
+      actions.replaceChildren(...(result.download_url
+        ? [h("button", { type: "button", id: "download-result", onclick: () => fetchAndSave(result.download_url) }, "Download export")]
+        : []));
+    }
+    return final;
+  }
+
   async function render() {
-    const [state, details] = await Promise.all([
-      call("GET", `/bulkwrite/v1/jobs/${path}`), call("GET", `/crm/bulk/v2/write/${path}`)]);
+    const state = await call("GET", `/bulkwrite/v1/jobs/${path}`);
+    if (state.kind === "read") return renderRead(state);
+    const details = await call("GET", `/crm/bulk/v2/write/${path}`);
     const total = counts(state);
     const planned = Number(sessionStorage.getItem(`bulkwrite.rows.${id}`)) || null;
     const final = FINAL.includes(state.state);

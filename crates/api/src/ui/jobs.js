@@ -1,11 +1,12 @@
-// The jobs list: filters by status, module and operation, and refreshes while jobs are live.
+// The jobs list (Bulk Write and Bulk Read): filters by status, module and operation, and
+// refreshes while jobs are live.
 
 import { h, show, badge } from "./dom.js";
 import { call } from "./api.js";
 
 const POLL_MS = 2000;
 const STATUSES = ["", "ADDED", "IN PROGRESS", "COMPLETED", "FAILED"];
-const OPERATIONS = ["", "insert", "update", "upsert"];
+const OPERATIONS = ["", "insert", "update", "upsert", "read"];
 
 function select(id, values, current) {
   return h("select", { id }, values.map((value) => h("option", { value, selected: value === current }, value || "any")));
@@ -21,7 +22,8 @@ function table(jobs) {
       h("td", {}, badge(job.state)),
       h("td", {}, job.modules.join(", ")),
       h("td", { class: "hide-narrow" }, job.operation),
-      h("td", {}, `${job.counts.added + job.counts.updated} ok, ${job.counts.skipped} skipped`),
+      h("td", {}, job.kind === "read" ? `${job.counts.total} exported`
+        : `${job.counts.added + job.counts.updated} ok, ${job.counts.skipped} skipped`),
       h("td", { class: "hide-narrow" }, job.created_time))))));
 }
 

@@ -167,7 +167,6 @@ impl Api {
             job_queued: Arc::new(tokio::sync::Notify::new()),
             metrics: None,
             clock: clock.clone(),
-            read_downloads: Arc::default(),
             events: events.clone(),
         };
         Api { router: bulkwrite_api::router(state), store, dir, clock, events, _temp: temp }

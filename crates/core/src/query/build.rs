@@ -63,6 +63,18 @@ impl Surface {
     }
 }
 
+impl Surface {
+    /// The comparators (other than emptiness) a column of `kind` takes on this surface, in
+    /// Bulk Read's order.
+    pub fn comparators(self, kind: ValueKind) -> Vec<Comparator> {
+        super::filter::ALL_COMPARATORS
+            .into_iter()
+            .filter(|c| !matches!(c, Comparator::IsEmpty | Comparator::IsNotEmpty))
+            .filter(|c| self.allows(kind, *c))
+            .collect()
+    }
+}
+
 /// A user as criteria may name them: by id, full name or email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserName {
