@@ -25,6 +25,7 @@ mod oauth;
 mod observe;
 mod query;
 mod read_corpus;
+mod read_jobs;
 mod records_api;
 mod report;
 mod retention;

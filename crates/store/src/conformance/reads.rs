@@ -120,11 +120,26 @@ pub async fn a_failed_read_job_queues_its_callback(store: Arc<dyn Store>) {
     with_org(&store).await;
     let job = new_read_job(&store, 34_000, true).await;
     let (_, lease) = claim(&store, "w1").await.unwrap();
-    store.fail_job(&lease, "the module no longer exists", None, Utc::now()).await.unwrap();
+    store.fail_job(&lease, &crate::read::module_gone("Leads"), None, Utc::now()).await.unwrap();
     let stored = store.get_job(ORG, job).await.unwrap().unwrap();
     assert_eq!((stored.state, stored.kind()), (JobState::Failed, JobKind::Read));
-    assert_eq!(stored.error.as_deref(), Some("the module no longer exists"));
+    assert_eq!(stored.error.as_deref(), Some("MODULE_NOT_AVAILABLE: Requested module 'Leads' is not available."));
+    assert_eq!(
+        stored.read_error_message(),
+        serde_json::json!({"code": "MODULE_NOT_AVAILABLE", "message": "Requested module 'Leads' is not available."}),
+        "the details show Zoho's code and sentence"
+    );
     assert_eq!(store.claim_due_callbacks("d", Utc::now(), Duration::seconds(30), 10).await.unwrap().len(), 1);
+
+    // A failure it cannot name shows no internals.
+    let other = new_read_job(&store, 34_001, false).await;
+    let (_, lease) = claim(&store, "w2").await.unwrap();
+    store.fail_job(&lease, "database disk image is malformed", None, Utc::now()).await.unwrap();
+    let stored = store.get_job(ORG, other).await.unwrap().unwrap();
+    assert_eq!(
+        stored.read_error_message(),
+        serde_json::json!({"code": "INTERNAL_ERROR", "message": "Internal server error occurred."})
+    );
 }
 
 pub async fn an_export_that_stops_early_queues_its_parts_for_the_sweeper(store: Arc<dyn Store>) {
