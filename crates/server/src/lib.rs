@@ -244,6 +244,7 @@ fn api_config(config: &Config, base_url: &str, admin_key: Option<&str>) -> ApiCo
         access_token_seconds: config.access_token_seconds,
         result_retention: config.retention.results,
         read_page_records: config.read_page_records,
+        read_downloads_per_minute: config.read_downloads_per_minute,
         test_controls: config.test_controls,
     }
 }

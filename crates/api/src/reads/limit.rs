@@ -19,12 +19,13 @@ use bulkwrite_wire::{ApiError, ErrorCode};
 
 use crate::error::ErrorResponse;
 
-/// Downloads one user may start in a minute.
+/// Downloads one user may start in a minute: Zoho's, the default of
+/// [`ApiConfig::read_downloads_per_minute`](crate::ApiConfig::read_downloads_per_minute).
 pub const DOWNLOADS_PER_MINUTE: u32 = 10;
 
-/// The window downloads are counted in.
-pub fn window() -> DownloadWindow {
-    DownloadWindow { limit: DOWNLOADS_PER_MINUTE, length: chrono::Duration::seconds(60) }
+/// The window downloads are counted in: `limit` a minute.
+pub fn window(limit: u32) -> DownloadWindow {
+    DownloadWindow { limit, length: chrono::Duration::seconds(60) }
 }
 
 /// The message of Bulk Read's `TOO_MANY_REQUESTS` in the SDKs' error model.

@@ -125,7 +125,15 @@ pub async fn download_read_result(
         return Err(job_not_found(&job_id));
     }
     let now = state.clock.now();
-    let verdict = state.store.count_download(auth.0.org, auth.0.user, now, crate::reads::limit::window()).await?;
+    let verdict = state
+        .store
+        .count_download(
+            auth.0.org,
+            auth.0.user,
+            now,
+            crate::reads::limit::window(state.config.read_downloads_per_minute),
+        )
+        .await?;
     if let Some(refused) = crate::reads::limit::refusal(verdict, now) {
         return Ok(refused);
     }

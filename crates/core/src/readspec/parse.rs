@@ -76,7 +76,14 @@ pub fn validate_read(body: &Map<String, Value>, ctx: &ReadContext<'_>) -> Result
     let criteria = match query.get("criteria") {
         None | Some(Value::Null) => None,
         Some(Value::Object(criteria)) => Some(Value::Object(criteria.clone())),
-        Some(_) => return Err(invalid("criteria", "$.query.criteria", "jsonobject")),
+        Some(_) => {
+            return Err(ApiError::with_message(
+                ErrorCode::InvalidCriteria,
+                "Invalid criteria $.query.criteria for the query.",
+            )
+            .detail("json_path", "$.query.criteria")
+            .detail("expected_data_type", "jsonobject"));
+        }
     };
     let mut page = read_page(query.get("page"))?;
     let page_token = match query.get("page_token") {
