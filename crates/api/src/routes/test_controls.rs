@@ -26,19 +26,19 @@ pub enum TestCaller {
 
 impl TestCaller {
     /// Whether this caller may act on `org`.
-    pub fn may_act_on(&self, org: &OrgId) -> bool {
+    pub fn may_act_on(&self, org: OrgId) -> bool {
         match self {
             TestCaller::Admin => true,
-            TestCaller::Org(own) => own == org,
+            TestCaller::Org(own) => *own == org,
         }
     }
 
     /// The org a rule or action is limited to when the caller names none: an org token's own
     /// org, or every org for the admin.
-    pub fn own_org(&self) -> Option<&OrgId> {
+    pub fn own_org(&self) -> Option<OrgId> {
         match self {
             TestCaller::Admin => None,
-            TestCaller::Org(org) => Some(org),
+            TestCaller::Org(org) => Some(*org),
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::callback::receiver;
 use crate::harness::Server;
 
 /// Imports `rows` leads (`Read 00001` …, every third at `@corp.example`) with a bulk write job.
-pub async fn import_leads(server: &Server, rows: usize) {
+pub(crate) async fn import_leads(server: &Server, rows: usize) {
     let mut csv = String::from("Last_Name,Company,Email\n");
     for n in 1..=rows {
         let domain = if n % 3 == 0 { "corp.example" } else { "other.example" };
@@ -26,7 +26,7 @@ pub async fn import_leads(server: &Server, rows: usize) {
     assert_eq!(job["status"], "COMPLETED", "{job}");
 }
 
-pub async fn create_read(server: &Server, version: &str, body: &Value) -> (u16, Value) {
+pub(crate) async fn create_read(server: &Server, version: &str, body: &Value) -> (u16, Value) {
     let request = server.auth(server.http.post(server.url(&format!("/crm/bulk/{version}/read")))).json(body);
     let response = request.send().await.expect("create read");
     let status = response.status().as_u16();
@@ -34,7 +34,7 @@ pub async fn create_read(server: &Server, version: &str, body: &Value) -> (u16, 
 }
 
 /// Polls the read job until it is `COMPLETED` or `FAILURE`.
-pub async fn wait_read(server: &Server, version: &str, id: &str) -> Value {
+pub(crate) async fn wait_read(server: &Server, version: &str, id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let (status, body) = server.get_json(&format!("/crm/bulk/{version}/read/{id}")).await;
@@ -49,7 +49,7 @@ pub async fn wait_read(server: &Server, version: &str, id: &str) -> Value {
 }
 
 /// Downloads the result and returns the CSV's rows (header first).
-pub async fn download(server: &Server, version: &str, id: &str) -> Vec<Vec<String>> {
+pub(crate) async fn download(server: &Server, version: &str, id: &str) -> Vec<Vec<String>> {
     let response = server
         .auth(server.http.get(server.url(&format!("/crm/bulk/{version}/read/{id}/result"))))
         .send()
