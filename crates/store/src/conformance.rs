@@ -83,6 +83,8 @@ macro_rules! conformance_tests {
             downloads_counted_at_once_never_pass_the_limit,
             selects_compare_typed_values,
             selects_sort_page_and_count,
+            aggregates_group_count_sum_and_order,
+            a_related_filter_reaches_the_looked_up_record,
             dry_runs_write_nothing_and_answer_like_the_real_job
         );
     };
@@ -91,6 +93,7 @@ macro_rules! conformance_tests {
     };
 }
 
+mod aggregate;
 mod cancel;
 mod dry_run;
 mod health;
@@ -102,6 +105,7 @@ mod reads;
 mod records;
 mod retention;
 
+pub use aggregate::*;
 pub use cancel::*;
 pub use dry_run::*;
 pub use health::*;

@@ -95,6 +95,10 @@ error_codes! {
     ExpectedParamMissing => ("EXPECTED_PARAM_MISSING", 400, "one of the expected parameter is missing"),
     CriteriaLimitExceeded => ("CRITERIA_LIMIT_EXCEEDED", 400, "no of criterium that can be given exceed the limit 10"),
     LimitReached => ("LIMIT_REACHED", 400, "maximum response iteration limit reached"),
+    // COQL aliases (codes of Zoho's v8 COQL spec, `Invalid_Alias_Exception` and
+    // `Duplicate_Alias_Exception`; the spec gives no sentences, these are ours).
+    InvalidAlias => ("INVALID_ALIAS", 400, "invalid alias found"),
+    DuplicateAlias => ("DUPLICATE_ALIAS", 400, "duplicate alias found"),
     // Bulk Read: the codes and sentences of Bulk Read's error model in the official SDKs
     // (`zohocrmsdk2-0` 6.0.0, `bulk_read.APIException`: its `code` and `message` choices) and
     // the v8 OpenAPI spec (zoho/crm-oas `v8.0/bulk_read.json`); callers fill in the `%s`.

@@ -82,6 +82,10 @@ pub struct UserName {
     pub id: u64,
     /// First and last name as Zoho shows them (matched case-insensitively).
     pub full_name: String,
+    /// The first name (COQL's `Owner.first_name`).
+    pub first_name: String,
+    /// The last name (COQL's `Owner.last_name`).
+    pub last_name: String,
     /// The user's email address (matched case-insensitively).
     pub email: String,
 }
