@@ -81,7 +81,7 @@ async fn read_jobs_are_listed_as_reads_and_a_cancelled_exports_parts_are_swept()
     assert_eq!(ids_listed(&server, "?operation=read").await, [done.clone(), running.clone()]);
     assert_eq!(ids_listed(&server, "?kind=write").await, writes, "a read job is no write job");
     assert_eq!(ids_listed(&server, "?operation=insert").await, writes, "nor an insert");
-    assert_eq!(ids_listed(&server, "?kind=read&status=FAILURE").await, [running.clone()]);
+    assert_eq!(ids_listed(&server, "?kind=read&status=FAILURE").await, [running]);
     assert_eq!(ids_listed(&server, "?module=Leads").await.len(), 3, "a read job is of the module it exports");
     let (status, refused) = server.get_json("/bulkwrite/v1/jobs?kind=export").await;
     assert_eq!((status, &refused["code"]), (400, &json!("INVALID_DATA")), "{refused}");
