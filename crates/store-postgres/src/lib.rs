@@ -53,6 +53,7 @@ mod cancel;
 mod changes;
 mod chunk;
 mod chunk_write;
+mod control;
 mod copy;
 mod dry_run;
 mod error;

@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_row_reasons.sql"),
     include_str!("../migrations/0009_dry_run.sql"),
     include_str!("../migrations/0010_read_downloads.sql"),
+    include_str!("../migrations/0012_test_controls.sql"),
 ];
 
 /// The advisory lock key of migrations (`bulkwrite` in ASCII, as an integer).

@@ -12,6 +12,7 @@ mod batch;
 mod callbacks;
 mod cancel;
 mod chunk;
+mod control;
 mod dry_run;
 mod health;
 mod job_row;

@@ -85,7 +85,12 @@ macro_rules! conformance_tests {
             selects_sort_page_and_count,
             aggregates_group_count_sum_and_order,
             a_related_filter_reaches_the_looked_up_record,
-            dry_runs_write_nothing_and_answer_like_the_real_job
+            dry_runs_write_nothing_and_answer_like_the_real_job,
+            test_controls_start_at_rest_and_change_atomically,
+            a_paused_queue_refuses_the_claims_that_respect_it,
+            a_held_job_stays_in_progress_and_is_taken_up_again,
+            a_step_claims_the_named_or_the_oldest_runnable_job,
+            callbacks_fall_due_by_business_time_and_are_leased_by_lease_time
         );
     };
     ($factory:expr) => {
@@ -95,6 +100,7 @@ macro_rules! conformance_tests {
 
 mod aggregate;
 mod cancel;
+mod control;
 mod dry_run;
 mod health;
 mod in_flight;
@@ -107,6 +113,7 @@ mod retention;
 
 pub use aggregate::*;
 pub use cancel::*;
+pub use control::*;
 pub use dry_run::*;
 pub use health::*;
 pub use in_flight::*;

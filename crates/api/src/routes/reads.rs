@@ -83,6 +83,7 @@ pub async fn create_read_job(
     state.store.create_read_job(job).await?;
     crate::observe::record_job_created();
     state.job_queued.notify_one();
+    state.events.announce(state.store.as_ref(), id).await;
     let user = state.store.get_user(auth.0.org, auth.0.user).await?;
     let details = CreatedRead {
         id: id.to_string(),
