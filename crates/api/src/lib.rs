@@ -62,6 +62,9 @@ pub struct ApiConfig {
     pub result_retention: std::time::Duration,
     /// Records a Bulk Read page holds (Zoho: 200,000); tests lower it to page small exports.
     pub read_page_records: u32,
+    /// Bulk Read downloads one user may start in a minute (Zoho: 10); a setting so a
+    /// self-hosted deployment can raise it.
+    pub read_downloads_per_minute: u32,
     /// Whether the test controls answer (`--test-controls`); off, their paths are Zoho's 404.
     pub test_controls: bool,
 }
@@ -78,6 +81,7 @@ impl Default for ApiConfig {
             access_token_seconds: 3600,
             result_retention: std::time::Duration::from_secs(7 * 24 * 3600),
             read_page_records: bulkwrite_wire::read::RECORDS_PER_PAGE,
+            read_downloads_per_minute: reads::limit::DOWNLOADS_PER_MINUTE,
             test_controls: false,
         }
     }
@@ -100,8 +104,6 @@ pub struct AppState {
     pub metrics: Option<Arc<dyn observe::MetricsExporter>>,
     /// The time handlers read: token and grant expiry, page tokens, creation times.
     pub clock: Arc<dyn Clock>,
-    /// Counts Bulk Read downloads (ten a minute per user).
-    pub read_downloads: Arc<reads::limit::DownloadLimiter>,
     /// The node's job changes and the cap on events streams (`/bulkwrite/v1/jobs/{id}/events`).
     pub events: events::EventStreams,
     /// The node's test controls (`--test-controls`): business time, which `clock` must be, and

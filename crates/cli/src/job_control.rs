@@ -20,12 +20,15 @@ pub struct ListArgs {
     /// Only jobs with this Zoho status: ADDED, "IN PROGRESS", COMPLETED, FAILED.
     #[arg(long)]
     pub status: Option<String>,
-    /// Only jobs with a resource of this module.
+    /// Only jobs of this module (a write job's resource, the module a read job exports).
     #[arg(long)]
     pub module: Option<String>,
-    /// Only jobs of this operation: insert, update, upsert.
+    /// Only jobs of this operation: insert, update, upsert, read.
     #[arg(long)]
     pub operation: Option<String>,
+    /// Only Bulk Write jobs (`write`) or Bulk Read jobs (`read`).
+    #[arg(long)]
+    pub kind: Option<String>,
     /// The page (from 1).
     #[arg(long, default_value_t = 1)]
     pub page: u32,
@@ -61,6 +64,7 @@ pub async fn list(args: &ListArgs, output: Output) -> anyhow::Result<i32> {
         status: args.status.clone(),
         module: args.module.clone(),
         operation: args.operation.clone(),
+        kind: args.kind.clone(),
         page: Some(args.page),
         per_page: Some(args.per_page),
     };

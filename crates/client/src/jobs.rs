@@ -45,12 +45,15 @@ pub struct Cancelled {
 /// Filters and page of a job list; `Default` is every job, first page of 200.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JobListFilter {
-    /// Zoho's status word: `ADDED`, `IN PROGRESS`, `COMPLETED`, `FAILED`.
+    /// Zoho's status word: `ADDED`, `IN PROGRESS`, `COMPLETED`, `FAILED` (a read job's
+    /// `QUEUED` and `FAILURE` too).
     pub status: Option<String>,
     /// A module's API name.
     pub module: Option<String>,
-    /// `insert`, `update` or `upsert`.
+    /// `insert`, `update`, `upsert` or `read`.
     pub operation: Option<String>,
+    /// `write` (Bulk Write jobs) or `read` (Bulk Read jobs).
+    pub kind: Option<String>,
     /// 1-based page.
     pub page: Option<u32>,
     /// Jobs per page (at most 200).
@@ -71,13 +74,16 @@ pub struct JobList {
 pub struct JobSummary {
     /// The job id.
     pub id: String,
-    /// Zoho's word.
+    /// `write` (Bulk Write) or `read` (Bulk Read).
+    #[serde(default = "write_kind")]
+    pub kind: String,
+    /// Zoho's word (a read job's `state`).
     pub status: String,
     /// Our word.
     pub state: String,
-    /// `insert`, `update` or `upsert`.
+    /// `insert`, `update`, `upsert` or `read`.
     pub operation: String,
-    /// The modules of its resources, in order.
+    /// The modules of its resources, in order (a read job: the module it exports).
     pub modules: Vec<String>,
     /// When it was created, in the org's zone.
     pub created_time: String,
@@ -87,6 +93,10 @@ pub struct JobSummary {
     pub created_by: Value,
     /// Rows so far: `added`, `updated`, `skipped`, `total`.
     pub counts: JobCounts,
+}
+
+fn write_kind() -> String {
+    "write".to_string()
 }
 
 /// A job's row counts.
@@ -158,7 +168,12 @@ impl Client {
     pub async fn list_jobs(&self, filter: &JobListFilter) -> Result<JobList> {
         let url = self.inner.api_url("/bulkwrite/v1/jobs");
         let mut query: Vec<(&str, String)> = Vec::new();
-        let texts = [("status", &filter.status), ("module", &filter.module), ("operation", &filter.operation)];
+        let texts = [
+            ("status", &filter.status),
+            ("module", &filter.module),
+            ("operation", &filter.operation),
+            ("kind", &filter.kind),
+        ];
         for (name, value) in texts {
             if let Some(value) = value {
                 query.push((name, value.clone()));

@@ -14,6 +14,7 @@
 //!   `not_between`), which is the positive one negated;
 //! - `${EMPTY}` ([`Comparator::IsEmpty`]) matches a missing value, `null`, `""` and `[]`.
 
+pub mod aggregate;
 mod build;
 pub mod coql;
 pub mod criteria;

@@ -97,6 +97,10 @@ pub struct ServeArgs {
     /// [default: 200000, Zoho's].
     #[arg(long, env = "BULKWRITE_READ_PAGE_RECORDS")]
     pub read_page_records: Option<u32>,
+    /// Bulk Read downloads one user may start in a minute, counted across every node of the
+    /// database [default: 10, Zoho's].
+    #[arg(long, env = "BULKWRITE_READ_DOWNLOADS_PER_MINUTE")]
+    pub read_downloads_per_minute: Option<u32>,
     /// Records per committed part of a Bulk Read export: memory per part, and what a resumed
     /// export reads again at most [default: 10000].
     #[arg(long, env = "BULKWRITE_READ_PART_RECORDS")]
@@ -230,6 +234,8 @@ pub struct Config {
     pub staging_grace: Duration,
     /// Records one Bulk Read page holds.
     pub read_page_records: u32,
+    /// Bulk Read downloads one user may start in a minute.
+    pub read_downloads_per_minute: u32,
     /// Records per committed part of an export.
     pub read_part_records: u32,
     /// Time a client has to send a request head (also the keep-alive idle bound).
@@ -410,6 +416,10 @@ impl Config {
             read_page_records: settings
                 .read_page_records
                 .unwrap_or(bulkwrite_api::ApiConfig::default().read_page_records)
+                .max(1),
+            read_downloads_per_minute: settings
+                .read_downloads_per_minute
+                .unwrap_or(bulkwrite_api::ApiConfig::default().read_downloads_per_minute)
                 .max(1),
             http_header_timeout: Duration::from_secs(settings.http_header_timeout_seconds.unwrap_or(10).max(1)),
             max_connections: settings.max_connections.unwrap_or(512).max(1),

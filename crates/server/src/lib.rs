@@ -170,7 +170,6 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         job_queued: Arc::clone(&wakeup.jobs),
         metrics: telemetry::install_metrics(),
         clock: controls.clock(),
-        read_downloads: Arc::default(),
         events: bulkwrite_api::events::EventStreams::new(Arc::clone(&wakeup.changes), config.max_event_streams),
         controls,
         driver,
@@ -295,6 +294,7 @@ fn api_config(config: &Config, base_url: &str, admin_key: Option<&str>) -> ApiCo
         access_token_seconds: config.access_token_seconds,
         result_retention: config.retention.results,
         read_page_records: config.read_page_records,
+        read_downloads_per_minute: config.read_downloads_per_minute,
         test_controls: config.test_controls,
     }
 }

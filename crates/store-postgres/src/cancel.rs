@@ -104,7 +104,22 @@ pub(crate) async fn mark_stopped(
         &[&job],
     )
     .await?;
+    forget_read_parts(tx, &[job], now).await?;
     get::<String>(&row, 0)
+}
+
+/// An export that stops early leaves its committed parts behind: nothing will read them again,
+/// so their blobs go to the sweeper's queue and the rows go, in the caller's transaction.
+pub(crate) async fn forget_read_parts(tx: &Transaction<'_>, jobs: &[i64], now: Timestamp) -> StoreResult<()> {
+    execute(
+        tx,
+        "INSERT INTO expired_blobs (key, queued_at) SELECT blob_key, $1 FROM read_parts WHERE job_id = ANY($2)
+         ON CONFLICT (key) DO NOTHING",
+        &[&now, &jobs],
+    )
+    .await?;
+    execute(tx, "DELETE FROM read_parts WHERE job_id = ANY($1)", &[&jobs]).await?;
+    Ok(())
 }
 
 /// One page of the org's jobs, newest first, paged on the `jobs_by_org` index.
@@ -112,18 +127,23 @@ pub(crate) async fn list_jobs(store: &PgStore, org: OrgId, filter: &JobListQuery
     let conn = store.conn().await?;
     let states: Option<Vec<String>> = filter.state_words().map(|words| words.into_iter().map(str::to_string).collect());
     let operation = filter.operation.map(|operation| operation.as_str().to_string());
+    let kind = filter.kind.map(|kind| kind.as_str().to_string());
     let limit = i64::from(filter.per_page) + 1;
     let offset = i64::try_from(filter.skip()).unwrap_or(i64::MAX);
     let sql = format!(
         "SELECT {JOB_COLUMNS} FROM jobs
          WHERE org = $1
            AND ($2::text[] IS NULL OR state = ANY($2))
-           AND ($3::text IS NULL OR spec_json::jsonb -> 'resources' @> jsonb_build_array(jsonb_build_object('module', $3::text)))
-           AND ($4::text IS NULL OR spec_json::jsonb ->> 'operation' = $4)
+           AND ($3::text IS NULL
+                OR spec_json::jsonb -> 'resources' @> jsonb_build_array(jsonb_build_object('module', $3::text))
+                OR read_json::jsonb -> 'spec' ->> 'module' = $3)
+           AND ($4::text IS NULL OR (kind = 'write' AND spec_json::jsonb ->> 'operation' = $4))
+           AND ($7::text IS NULL OR kind = $7)
          ORDER BY created_at DESC, id DESC
          LIMIT $5 OFFSET $6"
     );
-    let rows = query(&conn, &sql, &[&signed(org.get()), &states, &filter.module, &operation, &limit, &offset]).await?;
+    let rows =
+        query(&conn, &sql, &[&signed(org.get()), &states, &filter.module, &operation, &limit, &offset, &kind]).await?;
     let more_records = rows.len() as i64 == limit;
     let mut jobs = Vec::with_capacity(rows.len());
     for row in rows.iter().take(filter.per_page as usize) {

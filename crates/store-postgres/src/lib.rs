@@ -46,6 +46,7 @@
 //! files, and one database is all there is to operate and back up (no shared volume, no object
 //! store). See [`PgBlobStore`].
 
+mod aggregate;
 mod blobs;
 mod callbacks;
 mod cancel;

@@ -21,7 +21,7 @@ impl Sql {
         Sql { text: String::new(), args: vec![Box::new(org), Box::new(module.to_string())] }
     }
 
-    fn arg<T: ToSql + Sync + Send + 'static>(&mut self, value: T) -> String {
+    pub(crate) fn arg<T: ToSql + Sync + Send + 'static>(&mut self, value: T) -> String {
         self.args.push(Box::new(value));
         format!("${}", self.args.len())
     }
@@ -55,7 +55,7 @@ pub(crate) fn select_tail(sql: &mut Sql, select: &Select) {
     sql.text.push_str(&text);
 }
 
-fn direction(direction: Direction) -> &'static str {
+pub(crate) fn direction(direction: Direction) -> &'static str {
     match direction {
         Direction::Asc => "ASC",
         Direction::Desc => "DESC",
@@ -72,7 +72,21 @@ pub(crate) fn filter(sql: &mut Sql, filter_tree: &Filter) -> String {
         Filter::And(parts) => join(sql, parts, " AND "),
         Filter::Or(parts) => join(sql, parts, " OR "),
         Filter::Not(inner) => format!("NOT ({})", filter(sql, inner)),
+        Filter::Related { lookup, module, filter: inner } => related(sql, lookup, module, inner),
     }
+}
+
+/// The record's lookup id among the ids of `module`'s records matching `inner`: one
+/// uncorrelated sub-select (inside it, unqualified columns are the looked-up record's); ids
+/// compare as text, so a malformed stored id is no match rather than a cast error.
+fn related(sql: &mut Sql, lookup: &str, module: &str, inner: &Filter) -> String {
+    let key = sql.arg(lookup.to_string());
+    let module = sql.arg(module.to_string());
+    let condition = filter(sql, inner);
+    format!(
+        "COALESCE(((data -> {key}::text) ->> 'id') IN \
+         (SELECT id::text FROM records WHERE org = $1 AND module = {module}::text AND {condition}), FALSE)"
+    )
 }
 
 fn join(sql: &mut Sql, parts: &[Filter], glue: &str) -> String {
@@ -93,7 +107,7 @@ fn system_column(column: SystemColumn) -> &'static str {
 }
 
 /// The typed scalar a column compares as (NULL when the record has no value).
-fn scalar(sql: &mut Sql, column: &Column) -> String {
+pub(crate) fn scalar(sql: &mut Sql, column: &Column) -> String {
     let (name, kind) = match column {
         Column::System(system) => return system_column(*system).to_string(),
         Column::Data { api_name, kind } => (api_name.clone(), *kind),

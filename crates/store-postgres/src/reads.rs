@@ -3,7 +3,7 @@
 //! checkpoint check; completed with their outcome and the outbox in one transaction.
 
 use async_trait::async_trait;
-use bulkwrite_core::ids::{JobId, OrgId};
+use bulkwrite_core::ids::{JobId, OrgId, UserId};
 use bulkwrite_store::*;
 
 use crate::job_row::fence;
@@ -116,15 +116,40 @@ impl ReadStore for PgStore {
             &[&result_blob, &now, &read, &job],
         )
         .await?;
-        execute(
-            &tx,
-            "INSERT INTO expired_blobs (key, queued_at) SELECT blob_key, $1 FROM read_parts WHERE job_id = $2
-             ON CONFLICT (key) DO NOTHING",
-            &[&now, &job],
-        )
-        .await?;
-        execute(&tx, "DELETE FROM read_parts WHERE job_id = $1", &[&job]).await?;
+        crate::cancel::forget_read_parts(&tx, &[job], now).await?;
         queue_callback(&tx, lease, &get::<String>(&row, 0)?, now).await?;
         tx.commit().await.map_err(pg_error)
+    }
+
+    async fn count_download(
+        &self,
+        org: OrgId,
+        user: UserId,
+        now: Timestamp,
+        window: DownloadWindow,
+    ) -> StoreResult<DownloadVerdict> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(pg_error)?;
+        // One user's downloads are counted one transaction at a time, whichever node serves them.
+        let key = format!("bulkwrite:read-downloads:{org}:{user}");
+        execute(&tx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&key]).await?;
+        let (org, user) = (signed(org.get()), signed(user.get()));
+        let start = now - window.length;
+        execute(&tx, "DELETE FROM read_downloads WHERE at <= $1", &[&start]).await?;
+        let row = query_one(
+            &tx,
+            "SELECT COUNT(*), MIN(at) FROM read_downloads WHERE org = $1 AND user_id = $2",
+            &[&org, &user],
+        )
+        .await?;
+        let count: i64 = get(&row, 0)?;
+        if count >= i64::from(window.limit) {
+            let oldest: Option<Timestamp> = get(&row, 1)?;
+            let retry_at = oldest.unwrap_or(now) + window.length;
+            return Ok(DownloadVerdict::Refused { retry_at });
+        }
+        execute(&tx, "INSERT INTO read_downloads (org, user_id, at) VALUES ($1, $2, $3)", &[&org, &user, &now]).await?;
+        tx.commit().await.map_err(pg_error)?;
+        Ok(DownloadVerdict::Allowed)
     }
 }

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use bulkwrite_core::ids::{OrgId, RecordId, UserId};
 use bulkwrite_core::lookup::{normalize_value, LookupBy, LookupHit, LookupQuery};
+use bulkwrite_core::query::aggregate::{Aggregate, Cell};
 use bulkwrite_core::query::{Filter, Select};
 use bulkwrite_core::result::ResultRow;
 use bulkwrite_store::*;
@@ -90,6 +91,14 @@ impl RecordStore for PgStore {
         // Not a cached statement: each query's shape is its own.
         let rows = conn.query(sql.text.as_str(), &sql.params()).await.map_err(pg_error)?;
         rows.iter().map(read_record).collect()
+    }
+
+    async fn aggregate_records(&self, org: OrgId, module: &str, aggregate: &Aggregate) -> StoreResult<Vec<Vec<Cell>>> {
+        let (sql, kinds) = crate::aggregate::statement(signed(org.get()), module, aggregate);
+        let conn = self.conn().await?;
+        // Not a cached statement: each query's shape is its own.
+        let rows = conn.query(sql.text.as_str(), &sql.params()).await.map_err(pg_error)?;
+        rows.iter().map(|row| crate::aggregate::cells(row, &kinds)).collect()
     }
 
     async fn count_matching(&self, org: OrgId, module: &str, filter: &Filter) -> StoreResult<u64> {

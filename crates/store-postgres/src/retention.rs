@@ -132,6 +132,8 @@ impl RetentionStore for PgStore {
         execute(&tx, "UPDATE jobs SET result_expired_at = $1 WHERE id = ANY($2)", &[&expiry.now, &jobs]).await?;
         execute(&tx, "DELETE FROM job_results WHERE job_id = ANY($1)", &[&jobs]).await?;
         execute(&tx, "DELETE FROM job_row_reasons WHERE job_id = ANY($1)", &[&jobs]).await?;
+        // Parts left by an export that ended before this sweep knew to forget them.
+        crate::cancel::forget_read_parts(&tx, &jobs, expiry.now).await?;
         queue_blobs(&tx, &keys, expiry.now).await?;
         tx.commit().await.map_err(pg_error)?;
         Ok(jobs.len() as u64)

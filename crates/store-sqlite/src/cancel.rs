@@ -78,6 +78,18 @@ pub(crate) fn mark_stopped(
         .map_err(db_error)?;
     tx.execute("UPDATE job_resources SET state = 'skipped' WHERE job_id = ?1 AND state = 'pending'", [job])
         .map_err(db_error)?;
+    forget_read_parts(tx, job, now)
+}
+
+/// An export that stops early leaves its committed parts behind: nothing will read them again,
+/// so their blobs go to the sweeper's queue and the rows go, in the caller's transaction.
+pub(crate) fn forget_read_parts(tx: &Connection, job: i64, now: Timestamp) -> StoreResult<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO expired_blobs (key, queued_at) SELECT blob_key, ?1 FROM read_parts WHERE job_id = ?2",
+        params![ms(now), job],
+    )
+    .map_err(db_error)?;
+    tx.execute("DELETE FROM read_parts WHERE job_id = ?1", [job]).map_err(db_error)?;
     Ok(())
 }
 
@@ -86,6 +98,7 @@ pub(crate) fn mark_stopped(
 pub(crate) fn list_jobs(conn: &Connection, org: OrgId, query: &JobListQuery) -> StoreResult<JobPage> {
     let states = query.state_words().map(|words| serde_json::Value::from(words).to_string());
     let operation = query.operation.map(|operation| operation.as_str());
+    let kind = query.kind.map(JobKind::as_str);
     let limit = i64::from(query.per_page) + 1;
     let offset = i64::try_from(query.skip()).unwrap_or(i64::MAX);
     let mut statement = conn
@@ -94,14 +107,16 @@ pub(crate) fn list_jobs(conn: &Connection, org: OrgId, query: &JobListQuery) -> 
              WHERE org = ?1
                AND (?2 IS NULL OR state IN (SELECT value FROM json_each(?2)))
                AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(j.spec_json, '$.resources') r
-                                          WHERE json_extract(r.value, '$.module') = ?3))
-               AND (?4 IS NULL OR json_extract(j.spec_json, '$.operation') = ?4)
+                                          WHERE json_extract(r.value, '$.module') = ?3)
+                               OR json_extract(j.read_json, '$.spec.module') = ?3)
+               AND (?4 IS NULL OR (j.kind = 'write' AND json_extract(j.spec_json, '$.operation') = ?4))
+               AND (?7 IS NULL OR j.kind = ?7)
              ORDER BY created_at DESC, id DESC
              LIMIT ?5 OFFSET ?6",
         )
         .map_err(db_error)?;
     let ids = statement
-        .query_map(params![org.get() as i64, states, query.module, operation, limit, offset], |row| {
+        .query_map(params![org.get() as i64, states, query.module, operation, limit, offset, kind], |row| {
             row.get::<_, i64>(0)
         })
         .map_err(db_error)?

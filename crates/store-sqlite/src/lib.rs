@@ -7,6 +7,7 @@
 //! Calls run on blocking threads with a pooled connection; write transactions begin
 //! `IMMEDIATE`, so the one writer SQLite allows is taken up front instead of on upgrade.
 
+mod aggregate;
 mod batch;
 mod callbacks;
 mod cancel;

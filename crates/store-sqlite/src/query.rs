@@ -17,7 +17,7 @@ impl Sql {
         Sql { text: String::new(), args: vec![org.into(), module.to_string().into()] }
     }
 
-    fn arg(&mut self, value: impl Into<SqlValue>) -> String {
+    pub(crate) fn arg(&mut self, value: impl Into<SqlValue>) -> String {
         self.args.push(value.into());
         format!("?{}", self.args.len())
     }
@@ -43,7 +43,7 @@ pub(crate) fn select_tail(sql: &mut Sql, select: &Select) {
     sql.text.push_str(&text);
 }
 
-fn direction(direction: Direction) -> &'static str {
+pub(crate) fn direction(direction: Direction) -> &'static str {
     match direction {
         Direction::Asc => "ASC",
         Direction::Desc => "DESC",
@@ -60,7 +60,20 @@ pub(crate) fn filter(sql: &mut Sql, filter_tree: &Filter) -> String {
         Filter::And(parts) => join(sql, parts, " AND "),
         Filter::Or(parts) => join(sql, parts, " OR "),
         Filter::Not(inner) => format!("NOT ({})", filter(sql, inner)),
+        Filter::Related { lookup, module, filter: inner } => related(sql, lookup, module, inner),
     }
+}
+
+/// The record's lookup id among the ids of `module`'s records matching `inner`: one
+/// uncorrelated sub-select (inside it, unqualified columns are the looked-up record's).
+fn related(sql: &mut Sql, lookup: &str, module: &str, inner: &Filter) -> String {
+    let path = sql.arg(format!("$.{lookup}.id"));
+    let module = sql.arg(module.to_string());
+    let condition = filter(sql, inner);
+    format!(
+        "COALESCE(CAST(json_extract(data, {path}) AS INTEGER) IN \
+         (SELECT id FROM records WHERE org = ?1 AND module = {module} AND {condition}), 0)"
+    )
 }
 
 fn join(sql: &mut Sql, parts: &[Filter], glue: &str) -> String {
@@ -81,7 +94,7 @@ fn system_column(column: SystemColumn) -> &'static str {
 }
 
 /// The typed scalar a column compares as (NULL when the record has no value).
-fn scalar(sql: &mut Sql, column: &Column) -> String {
+pub(crate) fn scalar(sql: &mut Sql, column: &Column) -> String {
     let (name, kind) = match column {
         Column::System(system) => return system_column(*system).to_string(),
         Column::Data { api_name, kind } => (api_name, *kind),

@@ -2,7 +2,7 @@
 //! with the checkpoint check; completed with their outcome and the outbox in one transaction.
 
 use async_trait::async_trait;
-use bulkwrite_core::ids::{JobId, OrgId};
+use bulkwrite_core::ids::{JobId, OrgId, UserId};
 use bulkwrite_store::*;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
@@ -99,16 +99,52 @@ impl ReadStore for SqliteStore {
                 params![result_blob, ms(now), read, job],
             )
             .map_err(db_error)?;
-            tx.execute(
-                "INSERT OR IGNORE INTO expired_blobs (key, queued_at) SELECT blob_key, ?1 FROM read_parts WHERE job_id = ?2",
-                params![ms(now), job],
-            )
-            .map_err(db_error)?;
-            tx.execute("DELETE FROM read_parts WHERE job_id = ?1", [job]).map_err(db_error)?;
+            crate::cancel::forget_read_parts(tx, job, now)?;
             queue_callback(tx, lease, now)
         })
         .await
     }
+
+    async fn count_download(
+        &self,
+        org: OrgId,
+        user: UserId,
+        now: Timestamp,
+        window: DownloadWindow,
+    ) -> StoreResult<DownloadVerdict> {
+        let (org, user, now) = (org.get() as i64, user.get() as i64, ms(now));
+        self.run(move |conn| count_download(conn, org, user, now, window)).await
+    }
+}
+
+/// One download counted in an immediate transaction (SQLite's one writer at a time makes the
+/// count and the insert atomic).
+fn count_download(
+    conn: &mut Connection,
+    org: i64,
+    user: i64,
+    now: i64,
+    window: DownloadWindow,
+) -> StoreResult<DownloadVerdict> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
+    let start = now - window.length.num_milliseconds();
+    tx.execute("DELETE FROM read_downloads WHERE at <= ?1", [start]).map_err(db_error)?;
+    let (count, oldest): (i64, Option<i64>) = tx
+        .query_row(
+            "SELECT COUNT(*), MIN(at) FROM read_downloads WHERE org = ?1 AND user_id = ?2",
+            params![org, user],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map_err(db_error)?;
+    if count >= i64::from(window.limit) {
+        let oldest = oldest.unwrap_or(now);
+        let retry_at = crate::instant(oldest + window.length.num_milliseconds())?;
+        return Ok(DownloadVerdict::Refused { retry_at });
+    }
+    tx.execute("INSERT INTO read_downloads (org, user_id, at) VALUES (?1, ?2, ?3)", params![org, user, now])
+        .map_err(db_error)?;
+    tx.commit().map_err(db_error)?;
+    Ok(DownloadVerdict::Allowed)
 }
 
 fn parts_of(conn: &Connection, job: i64) -> StoreResult<Vec<ReadPart>> {

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use bulkwrite_core::ids::{OrgId, RecordId, UserId};
 use bulkwrite_core::lookup::{normalize_value, LookupBy, LookupHit, LookupQuery};
+use bulkwrite_core::query::aggregate::{Aggregate, Cell};
 use bulkwrite_core::query::{Filter, Select};
 use bulkwrite_store::*;
 use rusqlite::types::Value as SqlValue;
@@ -103,6 +104,24 @@ impl RecordStore for SqliteStore {
             let count: i64 =
                 conn.query_row(&sql.text, params_from_iter(sql.args), |row| row.get(0)).map_err(db_error)?;
             Ok(count as u64)
+        })
+        .await
+    }
+
+    async fn aggregate_records(&self, org: OrgId, module: &str, aggregate: &Aggregate) -> StoreResult<Vec<Vec<Cell>>> {
+        let (sql, kinds) = crate::aggregate::statement(org.get() as i64, module, aggregate);
+        self.run(move |conn| {
+            let mut statement = conn.prepare(&sql.text).map_err(db_error)?;
+            let rows = statement
+                .query_map(params_from_iter(sql.args), |row| {
+                    let mut cells = Vec::with_capacity(kinds.len());
+                    for (index, kind) in kinds.iter().enumerate() {
+                        cells.push(crate::aggregate::cell(row.get::<_, SqlValue>(index)?, *kind));
+                    }
+                    Ok(cells)
+                })
+                .map_err(db_error)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db_error)
         })
         .await
     }

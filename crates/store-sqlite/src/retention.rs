@@ -81,6 +81,8 @@ impl RetentionStore for SqliteStore {
                     .map_err(db_error)?;
                 tx.execute("DELETE FROM job_results WHERE job_id = ?1", [job]).map_err(db_error)?;
                 tx.execute("DELETE FROM job_row_reasons WHERE job_id = ?1", [job]).map_err(db_error)?;
+                // Parts left by an export that ended before this sweep knew to forget them.
+                crate::cancel::forget_read_parts(&tx, *job, expiry.now)?;
                 if let Some(key) = result_blob {
                     queue_blob(&tx, key, expiry.now)?;
                 }

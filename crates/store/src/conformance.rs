@@ -77,8 +77,14 @@ macro_rules! conformance_tests {
             a_taken_over_read_job_resumes_after_its_last_part,
             completing_a_read_job_keeps_its_outcome_and_queues_its_callback,
             a_failed_read_job_queues_its_callback,
+            an_export_that_stops_early_queues_its_parts_for_the_sweeper,
+            read_jobs_are_listed_by_kind_and_module,
+            downloads_are_counted_per_user_in_a_sliding_window,
+            downloads_counted_at_once_never_pass_the_limit,
             selects_compare_typed_values,
             selects_sort_page_and_count,
+            aggregates_group_count_sum_and_order,
+            a_related_filter_reaches_the_looked_up_record,
             dry_runs_write_nothing_and_answer_like_the_real_job,
             test_controls_start_at_rest_and_change_atomically,
             a_paused_queue_refuses_the_claims_that_respect_it,
@@ -92,6 +98,7 @@ macro_rules! conformance_tests {
     };
 }
 
+mod aggregate;
 mod cancel;
 mod control;
 mod dry_run;
@@ -104,6 +111,7 @@ mod reads;
 mod records;
 mod retention;
 
+pub use aggregate::*;
 pub use cancel::*;
 pub use control::*;
 pub use dry_run::*;

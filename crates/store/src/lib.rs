@@ -48,5 +48,8 @@ pub use control::{
 pub use error::{StoreError, StoreResult};
 pub use listing::{CancelRequest, JobListQuery, JobPage, MAX_JOBS_PER_PAGE};
 pub use model::*;
-pub use read::{JobKind, NewReadJob, ReadJob, ReadOutcome, ReadPart, ReadStore};
+pub use read::{
+    module_gone, read_failure, DownloadVerdict, DownloadWindow, JobKind, NewReadJob, ReadJob, ReadOutcome, ReadPart,
+    ReadStore,
+};
 pub use traits::*;

@@ -6,6 +6,7 @@ use bulkwrite_core::state::JobState;
 use bulkwrite_wire::Operation;
 
 use crate::model::{Job, Timestamp};
+use crate::read::JobKind;
 
 /// Who asked a job to stop, and when. The first request is kept; the worker holding the job
 /// notices it at its next chunk (or lease check) and cancels the job.
@@ -25,10 +26,13 @@ pub const MAX_JOBS_PER_PAGE: u32 = 200;
 pub struct JobListQuery {
     /// Only jobs in one of these states (empty: every state).
     pub states: Vec<JobState>,
-    /// Only jobs with a resource of this module (its canonical API name).
+    /// Only jobs of this module (its canonical API name): a write job's resource or the module
+    /// a read job exports.
     pub module: Option<String>,
-    /// Only jobs of this operation.
+    /// Only write jobs of this operation (read jobs have none of the write operations).
     pub operation: Option<Operation>,
+    /// Only jobs of this kind (Bulk Write or Bulk Read).
+    pub kind: Option<JobKind>,
     /// 1-based page.
     pub page: u32,
     /// Jobs per page, 1 to [`MAX_JOBS_PER_PAGE`].
@@ -38,7 +42,14 @@ pub struct JobListQuery {
 impl JobListQuery {
     /// Every job, first page of the largest size.
     pub fn all() -> JobListQuery {
-        JobListQuery { states: Vec::new(), module: None, operation: None, page: 1, per_page: MAX_JOBS_PER_PAGE }
+        JobListQuery {
+            states: Vec::new(),
+            module: None,
+            operation: None,
+            kind: None,
+            page: 1,
+            per_page: MAX_JOBS_PER_PAGE,
+        }
     }
 
     /// Jobs skipped before this page.

@@ -103,6 +103,47 @@ pub struct ReadPart {
     pub last_id: u64,
 }
 
+/// The sentence of Bulk Read's `INTERNAL_ERROR` in the SDKs' error model.
+pub const INTERNAL_FAILURE: &str = "Internal server error occurred.";
+
+/// How a read job's failure is kept in the job's `error`: `CODE: message`, so its details can
+/// show Zoho's code and sentence in `result.error_message`.
+pub fn read_failure(error: &bulkwrite_wire::ApiError) -> String {
+    format!("{}: {}", error.code.as_str(), error.message)
+}
+
+/// [`read_failure`] of an export whose module was removed after the job was created: Bulk
+/// Read's `MODULE_NOT_AVAILABLE` sentence.
+pub fn module_gone(module: &str) -> String {
+    let error = bulkwrite_wire::ApiError::with_message(
+        bulkwrite_wire::ErrorCode::ModuleNotAvailable,
+        format!("Requested module '{module}' is not available."),
+    );
+    read_failure(&error)
+}
+
+/// Zoho's limit on Bulk Read downloads: how many one user may start in a sliding window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DownloadWindow {
+    /// Downloads a user may start within `length`.
+    pub limit: u32,
+    /// The window's length.
+    pub length: chrono::Duration,
+}
+
+/// Whether a download may start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownloadVerdict {
+    /// Counted: the download may start.
+    Allowed,
+    /// The user started `limit` downloads within the window; another is allowed from `retry_at`
+    /// (when the oldest of them leaves the window). Not counted.
+    Refused {
+        /// When the oldest counted download leaves the window.
+        retry_at: Timestamp,
+    },
+}
+
 /// Read jobs' own operations; everything else (claim, renew, release, defer, fail, cancel)
 /// is the queue's, shared with write jobs.
 #[async_trait]
@@ -125,9 +166,63 @@ pub trait ReadStore: Send + Sync {
         outcome: &ReadOutcome,
         now: Timestamp,
     ) -> StoreResult<()>;
+    /// Counts a download by `user` of `org` at `now`, unless the user already started
+    /// `window.limit` downloads in `(now - window.length, now]`. Atomic across every process
+    /// and node on the store: two downloads counted at once never both take the last place.
+    /// Downloads older than the window are forgotten (of every user) as a side effect.
+    async fn count_download(
+        &self,
+        org: OrgId,
+        user: UserId,
+        now: Timestamp,
+        window: DownloadWindow,
+    ) -> StoreResult<DownloadVerdict>;
 }
 
 impl crate::model::Job {
+    /// A read job's Zoho state word (`ADDED`, `QUEUED`, `IN PROGRESS`, `COMPLETED`, `FAILURE`);
+    /// `None` for a write job.
+    pub fn read_state(&self) -> Option<&'static str> {
+        use bulkwrite_core::state::JobState;
+        use bulkwrite_wire::read::read_state;
+        self.read.as_ref()?;
+        Some(match self.state {
+            JobState::Queued if self.attempts == 0 => read_state::ADDED,
+            JobState::Queued => read_state::QUEUED,
+            JobState::Running => read_state::IN_PROGRESS,
+            JobState::Succeeded => read_state::COMPLETED,
+            JobState::Failed | JobState::Cancelled => read_state::FAILURE,
+        })
+    }
+
+    /// The word Zoho's own API shows for the job's state: a read job's `state`, a write job's
+    /// `status`.
+    pub fn zoho_word(&self) -> &'static str {
+        self.read_state().unwrap_or_else(|| self.state.zoho_status())
+    }
+
+    /// `result.error_message` of a read job that ended `FAILURE`: `{"code", "message"}`.
+    ///
+    /// Zoho's pages show a `FAILURE` state but no failed job's `result`, and the SDKs' `Result`
+    /// model has no `error_message`: its shape is ours. A failure the export can name (the
+    /// module or a field removed since the job was created) keeps Bulk Read's code and sentence
+    /// (see [`read_failure`]); any other is `INTERNAL_ERROR` with the SDKs' sentence for it, and no
+    /// internals. A cancelled job (our extension: Zoho cannot cancel a Bulk Read job) says
+    /// `CANCELLED`, by whom and when.
+    pub fn read_error_message(&self) -> serde_json::Value {
+        use bulkwrite_core::state::JobState;
+        let error = self.error.as_deref().unwrap_or_default();
+        if self.state == JobState::Cancelled {
+            return serde_json::json!({"code": "CANCELLED", "message": error});
+        }
+        let named = error.split_once(": ").and_then(|(code, message)| {
+            let code = bulkwrite_wire::ErrorCode::parse(code)?;
+            (code.http_status() < 500).then(|| (code.as_str(), message))
+        });
+        let (code, message) = named.unwrap_or(("INTERNAL_ERROR", INTERNAL_FAILURE));
+        serde_json::json!({"code": code, "message": message})
+    }
+
     /// A read job's details document (`None` for a write job), in the shape of `version`:
     /// `result` once it completed (the page it wrote) or failed (`error_message`).
     pub fn read_details(
@@ -137,15 +232,9 @@ impl crate::model::Job {
         version: bulkwrite_core::version::ApiVersion,
     ) -> Option<bulkwrite_wire::read::ReadDetailsBody> {
         use bulkwrite_core::state::JobState;
-        use bulkwrite_wire::read::{read_state, ReadDetailsBody, ReadJobDetails, ReadResultBody, READ_OPERATION};
+        use bulkwrite_wire::read::{ReadDetailsBody, ReadJobDetails, ReadResultBody, READ_OPERATION};
         let read = self.read.as_ref()?;
-        let state = match self.state {
-            JobState::Queued if self.attempts == 0 => read_state::ADDED,
-            JobState::Queued => read_state::QUEUED,
-            JobState::Running => read_state::IN_PROGRESS,
-            JobState::Succeeded => read_state::COMPLETED,
-            JobState::Failed | JobState::Cancelled => read_state::FAILURE,
-        };
+        let state = self.read_state()?;
         let result = match (self.state, &read.outcome) {
             (JobState::Succeeded, Some(outcome)) => Some(ReadResultBody {
                 page: Some(read.spec.page),
@@ -156,13 +245,9 @@ impl crate::model::Job {
                 next_page_token: outcome.next_page_token.clone(),
                 error_message: None,
             }),
-            (JobState::Failed | JobState::Cancelled, _) => Some(ReadResultBody {
-                error_message: Some(serde_json::json!({
-                    "code": "INTERNAL_ERROR",
-                    "message": self.error.clone().unwrap_or_else(|| "the export failed".to_string()),
-                })),
-                ..ReadResultBody::default()
-            }),
+            (JobState::Failed | JobState::Cancelled, _) => {
+                Some(ReadResultBody { error_message: Some(self.read_error_message()), ..ReadResultBody::default() })
+            }
             _ => None,
         };
         let zone: chrono_tz::Tz = org.time_zone.parse().unwrap_or(chrono_tz::UTC);

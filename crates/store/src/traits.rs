@@ -14,6 +14,7 @@
 use async_trait::async_trait;
 use bulkwrite_core::ids::{FileId, JobId, OrgId, RecordId, UserId};
 use bulkwrite_core::lookup::{LookupHit, LookupQuery};
+use bulkwrite_core::query::aggregate::{Aggregate, Cell};
 use bulkwrite_core::query::{Filter, Select};
 use bulkwrite_core::schema::OrgSchema;
 
@@ -253,6 +254,11 @@ pub trait RecordStore: Send + Sync {
     async fn select_records(&self, org: OrgId, module: &str, select: &Select) -> StoreResult<Vec<StoredRecord>>;
     /// How many records of `module` match `filter`.
     async fn count_matching(&self, org: OrgId, module: &str, filter: &Filter) -> StoreResult<u64>;
+    /// The groups of `module`'s records `aggregate` describes, computed inside the database:
+    /// one row per group in `aggregate`'s order, the grouped columns' values then the measures,
+    /// each cell of the [`CellKind`](bulkwrite_core::query::aggregate::CellKind) its column or
+    /// function gives (text as stored, not folded).
+    async fn aggregate_records(&self, org: OrgId, module: &str, aggregate: &Aggregate) -> StoreResult<Vec<Vec<Cell>>>;
     /// Records of `query.module` whose `query.field` matches one of `query.values`, as
     /// `(normalised value, hit)` pairs (see `bulkwrite_core::lookup`). A field name that is not
     /// an API name (letters, digits, `_`) is [`StoreError::NotFound`].

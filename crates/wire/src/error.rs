@@ -95,6 +95,31 @@ error_codes! {
     ExpectedParamMissing => ("EXPECTED_PARAM_MISSING", 400, "one of the expected parameter is missing"),
     CriteriaLimitExceeded => ("CRITERIA_LIMIT_EXCEEDED", 400, "no of criterium that can be given exceed the limit 10"),
     LimitReached => ("LIMIT_REACHED", 400, "maximum response iteration limit reached"),
+    // COQL aliases (codes of Zoho's v8 COQL spec, `Invalid_Alias_Exception` and
+    // `Duplicate_Alias_Exception`; the spec gives no sentences, these are ours).
+    InvalidAlias => ("INVALID_ALIAS", 400, "invalid alias found"),
+    DuplicateAlias => ("DUPLICATE_ALIAS", 400, "duplicate alias found"),
+    // Bulk Read: the codes and sentences of Bulk Read's error model in the official SDKs
+    // (`zohocrmsdk2-0` 6.0.0, `bulk_read.APIException`: its `code` and `message` choices) and
+    // the v8 OpenAPI spec (zoho/crm-oas `v8.0/bulk_read.json`); callers fill in the `%s`.
+    RequestBodyIsEmpty => ("REQUEST_BODY_IS_EMPTY", 400, "Request body is empty."),
+    ModuleNotSupported => ("MODULE_NOT_SUPPORTED", 400, "Invalid module for the query."),
+    CvidNotSupported => ("CVID_NOT_SUPPORTED", 400, "Invalid custom view for the query."),
+    InvalidCriteria => ("INVALID_CRITERIA", 400, "Invalid criteria for the query."),
+    AmbiguousCriteria => ("AMBIGUOUS_CRITERIA", 400, "Ambiguous criteria. Criteria can have either {group, group_operator} or {api_name, comparator, value}."),
+    AmbiguousGroupInCriteria => ("AMBIGUOUS_GROUP_IN_CRITERIA", 400, "Ambiguous group in criteria. Group should be used only when there are more than one criteria"),
+    GroupOperatorNotSupported => ("GROUP_OPERATOR_NOT_SUPPORTED", 400, "Supported operators are 'and', 'or'."),
+    FieldInCriteriaNotAvailable => ("FIELD_IN_CRITERIA_NOT_AVAILABLE", 400, "Field api name is not available for criteria. Check visibility and permission for the field"),
+    FieldInCriteriaNotSupported => ("FIELD_IN_CRITERIA_NOT_SUPPORTED", 400, "Field api name for criteria is not supported."),
+    FieldComparatorInCriteriaNotSupported => ("FIELD_COMPARATOR_IN_CRITERIA_NOT_SUPPORTED", 400, "Field api name doesn't support this comparator for criteria."),
+    FieldAndComparatorInCriteriaNotCompatible => ("FIELD_AND_COMPARATOR_IN_CRITERIA_NOT_COMPATIBLE", 400, "Field api name is not supported with comparator for criteria."),
+    FieldAndValueInCriteriaNotCompatible => ("FIELD_AND_VALUE_IN_CRITERIA_NOT_COMPATIBLE", 400, "Field is not supported with value for criteria."),
+    ComparatorAndValueInCriteriaNotCompatible => ("COMPARATOR_AND_VALUE_IN_CRITERIA_NOT_COMPATIBLE", 400, "Comparator is not supported with value for criteria."),
+    ValueInCriteriaNotSupported => ("VALUE_IN_CRITERIA_NOT_SUPPORTED", 400, "Value is not supported for criteria."),
+    FieldNotAvailable => ("FIELD_NOT_AVAILABLE", 400, "Requested field api name is not available for the module. Check permission or visibility for the field."),
+    FieldNotSupported => ("FIELD_NOT_SUPPORTED", 400, "Invalid field for the module provided in fields."),
+    PageNotSupported => ("PAGE_NOT_SUPPORTED", 400, "Invalid page number for query."),
+    PageRangeExceeded => ("PAGE_RANGE_EXCEEDED", 400, "Invalid page number for query."),
 }
 
 /// A Zoho error as it travels: the code from the table, a message and a `details` object.

@@ -13,7 +13,7 @@ mod select;
 use std::collections::HashMap;
 
 use bulkwrite_core::readspec::{plan_columns, Column, FileType, PageToken, ReadSpec};
-use bulkwrite_store::{Job, Lease, ReadOutcome, ReadPart, StoreError};
+use bulkwrite_store::{module_gone, read_failure, Job, Lease, ReadOutcome, ReadPart, StoreError};
 use tokio::sync::watch;
 
 use crate::heartbeat::Heartbeat;
@@ -66,15 +66,15 @@ struct Plan {
 }
 
 async fn plan(ctx: &WorkerContext, job: &Job) -> Result<Plan, Stop> {
+    // What the export cannot do any more is kept as Zoho's code and sentence (`read_failure`),
+    // which the job's details show in `result.error_message`.
     let spec =
         job.read.as_ref().map(|read| read.spec.clone()).ok_or_else(|| Stop::Permanent("not a read job".into()))?;
     let org = ctx.store.get_org(job.org).await?.ok_or_else(|| Stop::Permanent("the org no longer exists".into()))?;
     let time_zone: chrono_tz::Tz = org.time_zone.parse().unwrap_or(chrono_tz::UTC);
     let schema = ctx.store.org_schema(job.org).await?;
-    let module = schema
-        .module(&spec.module)
-        .ok_or_else(|| Stop::Permanent(format!("module {} no longer exists", spec.module)))?;
-    let columns = plan_columns(&schema, module, &spec.fields).map_err(|error| Stop::Permanent(error.message))?;
+    let module = schema.module(&spec.module).ok_or_else(|| Stop::Permanent(module_gone(&spec.module)))?;
+    let columns = plan_columns(&schema, module, &spec.fields).map_err(|error| Stop::Permanent(read_failure(&error)))?;
     let filter = RecordFilter::build(module, &spec, time_zone).map_err(Stop::Permanent)?;
     let users = ctx.store.users(job.org).await?.into_iter().map(|user| (user.id, user)).collect();
     let facts = RenderFacts { time_zone, users, related: HashMap::new() };

@@ -1,7 +1,7 @@
 //! `POST /crm/{v}/coql` with `{"select_query": "…"}`: parsed and resolved by
 //! `bulkwrite_core::query::coql`, run in the store, lookups of `lookup.field` columns fetched in
-//! one batch per module. `{"data": […], "info": {"count", "more_records"}}`, 204 when nothing
-//! matches.
+//! one batch per module; aggregate queries (v4 on) computed in the store, one row per group.
+//! `{"data": […], "info": {"count", "more_records"}}`, 204 when nothing matches.
 //!
 //! Scopes: `ZohoCRM.coql.READ` and the module's READ (as the records routes).
 
@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use bulkwrite_core::ids::RecordId;
-use bulkwrite_core::query::coql::{plan, CoqlLimits, SelectColumn};
+use bulkwrite_core::query::coql::{plan, AggregatePlan, CoqlLimits, Planned, SelectColumn};
 use bulkwrite_core::query::{Builder, Comparator, Select, Surface, UserName};
 use bulkwrite_wire::{ApiError, ErrorCode};
 use serde_json::{json, Value};
@@ -43,9 +43,18 @@ pub async fn coql(
     let all_users = state.store.users(auth.0.org).await?;
     let users: Vec<UserName> = all_users
         .iter()
-        .map(|u| UserName { id: u.id.get(), full_name: u.full_name(), email: u.email.clone() })
+        .map(|u| UserName {
+            id: u.id.get(),
+            full_name: u.full_name(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            email: u.email.clone(),
+        })
         .collect();
-    let plan = plan(&query, &schema, time_zone, &users, CoqlLimits::for_version(api_version))?;
+    let plan = match plan(&query, &schema, time_zone, &users, CoqlLimits::for_version(api_version))? {
+        Planned::Records(plan) => plan,
+        Planned::Aggregate(grouped) => return aggregate(&state, &auth, &grouped, time_zone).await,
+    };
     let (_, ctx) = module_context(&state, &auth, &plan.module).await?;
     let mut records = state.store.select_records(auth.0.org, &plan.module, &plan.select).await?;
     let more_records = records.len() > plan.count as usize;
@@ -82,6 +91,26 @@ pub async fn coql(
     }
     let render = CoqlContext { users: &ctx.users, time_zone, lookups };
     let data: Vec<Value> = records.iter().map(|record| Value::Object(render.row(record, &plan.columns))).collect();
+    let count = data.len();
+    Ok(json_response(StatusCode::OK, &json!({"data": data, "info": {"count": count, "more_records": more_records}})))
+}
+
+/// An aggregate query: one row per group, keyed as the query names its columns; 204 when no
+/// group has a record (a query without `GROUP BY` always answers its one row).
+async fn aggregate(
+    state: &AppState,
+    auth: &Auth,
+    grouped: &AggregatePlan,
+    time_zone: chrono_tz::Tz,
+) -> ApiResult<Response> {
+    module_context(state, auth, &grouped.module).await?;
+    let mut rows = state.store.aggregate_records(auth.0.org, &grouped.module, &grouped.aggregate).await?;
+    let more_records = rows.len() > grouped.count as usize;
+    rows.truncate(grouped.count as usize);
+    if rows.is_empty() {
+        return Ok(no_content());
+    }
+    let data: Vec<Value> = rows.iter().map(|cells| Value::Object(grouped.row(cells, time_zone))).collect();
     let count = data.len();
     Ok(json_response(StatusCode::OK, &json!({"data": data, "info": {"count": count, "more_records": more_records}})))
 }

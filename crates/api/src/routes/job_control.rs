@@ -12,7 +12,8 @@ use axum::response::Response;
 use bulkwrite_core::ids::{JobId, UserId};
 use bulkwrite_core::job_details::format_time;
 use bulkwrite_core::state::JobState;
-use bulkwrite_store::{CancelRequest, Job, JobListQuery, MAX_JOBS_PER_PAGE};
+use bulkwrite_store::{CancelRequest, Job, JobKind, JobListQuery, MAX_JOBS_PER_PAGE};
+use bulkwrite_wire::read::read_state;
 use bulkwrite_wire::{status, ApiError, ErrorCode, Operation};
 use serde_json::{json, Value};
 
@@ -40,8 +41,10 @@ pub(crate) fn job_state_document(job: &Job, result_retention: std::time::Duratio
         .map(|request| json!({"requested_by": request.by.to_string(), "requested_at": request.at.to_rfc3339()}));
     json!({
         "id": job.id.to_string(),
+        "kind": job.kind().as_str(),
+        "operation": operation(job),
         "state": job.state.view_word(),
-        "status": job.state.zoho_status(),
+        "status": job.zoho_word(),
         "attempts": job.attempts,
         "api_version": job.api_version,
         "character_encoding": job.character_encoding,
@@ -54,6 +57,29 @@ pub(crate) fn job_state_document(job: &Job, result_retention: std::time::Duratio
         "result_expired_at": job.result_expired_at.map(|t| t.to_rfc3339()),
         "result_expires_at": result_expires_at(job, result_retention).map(|t| t.to_rfc3339()),
         "dry_run": job.spec.dry_run,
+        "read": read_view(job),
+    })
+}
+
+/// `read` for a read job, `insert`/`update`/`upsert` for a write job.
+fn operation(job: &Job) -> &'static str {
+    match job.kind() {
+        JobKind::Read => bulkwrite_wire::read::READ_OPERATION,
+        JobKind::Write => job.spec.operation.as_str(),
+    }
+}
+
+/// What a read job exports and, once it completed, what it found (`null` for a write job).
+fn read_view(job: &Job) -> Value {
+    let Some(read) = &job.read else { return Value::Null };
+    let outcome = read.outcome.as_ref();
+    json!({
+        "module": read.spec.module,
+        "file_type": read.spec.file_type.as_str(),
+        "page": read.spec.page,
+        "per_page": read.spec.per_page,
+        "count": outcome.map(|o| o.count),
+        "more_records": outcome.map(|o| o.more_records),
     })
 }
 
@@ -103,8 +129,8 @@ fn already_finished(job: &Job) -> ErrorResponse {
     )
 }
 
-/// `GET /bulkwrite/v1/jobs?status=&module=&operation=&page=&per_page=`: the org's jobs, newest
-/// first, one page at a time.
+/// `GET /bulkwrite/v1/jobs?status=&module=&operation=&kind=&page=&per_page=`: the org's jobs,
+/// Bulk Write and Bulk Read, newest first, one page at a time.
 pub async fn list_jobs(
     State(state): State<AppState>,
     auth: Auth,
@@ -132,22 +158,29 @@ pub async fn list_jobs(
 }
 
 fn list_entry(job: &Job, names: &HashMap<UserId, String>, zone: chrono_tz::Tz) -> Value {
-    let modules: Vec<&str> = job.spec.resources.iter().map(|resource| resource.module.as_str()).collect();
+    let mut modules: Vec<&str> = job.spec.resources.iter().map(|resource| resource.module.as_str()).collect();
     let (added, updated, skipped) = job
         .resources
         .iter()
         .fold((0, 0, 0), |(a, u, s), progress| (a + progress.added, u + progress.updated, s + progress.skipped));
+    // A read job writes no records: its total is the records it exported.
+    let mut total = added + updated + skipped;
+    if let Some(read) = &job.read {
+        modules.push(read.spec.module.as_str());
+        total = read.outcome.as_ref().map_or(0, |outcome| outcome.count);
+    }
     let name = names.get(&job.created_by).cloned().unwrap_or_default();
     json!({
         "id": job.id.to_string(),
-        "status": job.state.zoho_status(),
+        "kind": job.kind().as_str(),
+        "status": job.zoho_word(),
         "state": job.state.view_word(),
-        "operation": job.spec.operation.as_str(),
+        "operation": operation(job),
         "modules": modules,
         "created_time": format_time(job.created_at, zone),
         "finished_time": job.finished_at.map(|at| format_time(at, zone)),
         "created_by": {"id": job.created_by.to_string(), "name": name},
-        "counts": {"added": added, "updated": updated, "skipped": skipped, "total": added + updated + skipped},
+        "counts": {"added": added, "updated": updated, "skipped": skipped, "total": total},
         "dry_run": job.spec.dry_run,
     })
 }
@@ -155,18 +188,25 @@ fn list_entry(job: &Job, names: &HashMap<UserId, String>, zone: chrono_tz::Tz) -
 /// The filters and page of a list request; every bad value names its parameter.
 fn read_filter(params: &HashMap<String, String>) -> Result<JobListQuery, ErrorResponse> {
     let mut filter = JobListQuery::all();
+    let expected_status = "ADDED, QUEUED, IN PROGRESS, COMPLETED, FAILED, FAILURE";
     if let Some(words) = params.get("status") {
         for word in words.split(',').map(str::trim).filter(|word| !word.is_empty()) {
-            let states = JobState::with_zoho_status(&word.to_ascii_uppercase());
+            let states = states_of(&word.to_ascii_uppercase());
             if states.is_empty() {
-                let expected = [status::ADDED, status::IN_PROGRESS, status::COMPLETED, status::FAILED].join(", ");
-                return Err(invalid("status", &expected));
+                return Err(invalid("status", expected_status));
             }
             filter.states.extend(states);
         }
         if filter.states.is_empty() {
-            return Err(invalid("status", "ADDED, IN PROGRESS, COMPLETED, FAILED"));
+            return Err(invalid("status", expected_status));
         }
+    }
+    if let Some(word) = params.get("kind") {
+        filter.kind = Some(match word.trim().to_ascii_lowercase().as_str() {
+            "read" => JobKind::Read,
+            "write" => JobKind::Write,
+            _ => return Err(invalid("kind", "read, write")),
+        });
     }
     if let Some(name) = params.get("module") {
         let name = name.trim();
@@ -176,8 +216,17 @@ fn read_filter(params: &HashMap<String, String>) -> Result<JobListQuery, ErrorRe
         filter.module = Some(name.to_string());
     }
     if let Some(word) = params.get("operation") {
-        let operation = Operation::parse(&word.trim().to_ascii_lowercase());
-        filter.operation = Some(operation.ok_or_else(|| invalid("operation", "insert, update, upsert"))?);
+        let word = word.trim().to_ascii_lowercase();
+        if word == bulkwrite_wire::read::READ_OPERATION {
+            // Bulk Read's one operation: the read jobs (with `kind=write` nothing matches).
+            if filter.kind == Some(JobKind::Write) {
+                filter.operation = Some(Operation::Insert);
+            }
+            filter.kind = Some(JobKind::Read);
+        } else {
+            let operation = Operation::parse(&word);
+            filter.operation = Some(operation.ok_or_else(|| invalid("operation", "insert, update, upsert, read"))?);
+        }
     }
     let number = |name: &str, default: u32, max: u32| -> Result<u32, ErrorResponse> {
         let Some(text) = params.get(name) else { return Ok(default) };
@@ -187,6 +236,16 @@ fn read_filter(params: &HashMap<String, String>) -> Result<JobListQuery, ErrorRe
     filter.page = number("page", 1, u32::MAX)?;
     filter.per_page = number("per_page", MAX_JOBS_PER_PAGE, MAX_JOBS_PER_PAGE)?;
     Ok(filter)
+}
+
+/// The states a status word names: a write job's `status` (`ADDED`, `IN PROGRESS`, `COMPLETED`,
+/// `FAILED`) or a read job's `state` (`QUEUED` and `FAILURE` besides).
+fn states_of(word: &str) -> Vec<JobState> {
+    match word {
+        read_state::QUEUED => vec![JobState::Queued],
+        read_state::FAILURE => JobState::with_zoho_status(status::FAILED),
+        _ => JobState::with_zoho_status(word),
+    }
 }
 
 fn invalid(param: &str, expected: &str) -> ErrorResponse {

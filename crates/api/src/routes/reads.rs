@@ -2,7 +2,8 @@
 //! `GET /crm/bulk/{v}/read/{id}/result`, and `GET /crm/{v}/settings/custom_views?module=`.
 //!
 //! Scopes: `ZohoCRM.bulk.read` (or `ZohoCRM.bulk.ALL`) plus the module's READ to create; the
-//! bulk scope to read details and download. Downloads are limited to ten a minute per user.
+//! bulk scope to read details and download. Downloads are limited to ten a minute per user,
+//! counted in the store (every node counts the same downloads).
 
 use std::collections::HashMap;
 
@@ -29,6 +30,13 @@ const BULK_READ_SCOPES: &[&str] = &["ZohoCRM.bulk.READ"];
 
 fn not_found() -> ErrorResponse {
     ErrorResponse(ApiError::new(ErrorCode::ResourceNotFound))
+}
+
+/// A job (or its result) this org does not have: Zoho's v8 spec gives this 404 a
+/// `details.resource`; we name the job id asked for.
+fn job_not_found(job_id: &str) -> ErrorResponse {
+    let shown: String = job_id.chars().take(40).collect();
+    ErrorResponse(ApiError::new(ErrorCode::ResourceNotFound).detail("resource", shown))
 }
 
 /// `POST /crm/bulk/{v}/read`
@@ -95,11 +103,11 @@ pub async fn get_read_job(
 ) -> ApiResult<Response> {
     let api_version = version(&path_version)?;
     auth.require(BULK_READ_SCOPES)?;
-    let id = JobId::parse(&job_id).ok_or_else(not_found)?;
-    let job = state.store.get_job(auth.0.org, id).await?.ok_or_else(not_found)?;
+    let id = JobId::parse(&job_id).ok_or_else(|| job_not_found(&job_id))?;
+    let job = state.store.get_job(auth.0.org, id).await?.ok_or_else(|| job_not_found(&job_id))?;
     let org = state.store.get_org(auth.0.org).await?.ok_or_else(not_found)?;
     let creator = state.store.get_user(job.org, job.created_by).await?.map(|u| u.full_name()).unwrap_or_default();
-    let details = job.read_details(&org, creator, api_version).ok_or_else(not_found)?;
+    let details = job.read_details(&org, creator, api_version).ok_or_else(|| job_not_found(&job_id))?;
     Ok(json_response(StatusCode::OK, &details))
 }
 
@@ -111,13 +119,24 @@ pub async fn download_read_result(
 ) -> ApiResult<Response> {
     version(&path_version)?;
     auth.require(BULK_READ_SCOPES)?;
-    let id = JobId::parse(&job_id).ok_or_else(not_found)?;
-    let job = state.store.get_job(auth.0.org, id).await?.ok_or_else(not_found)?;
-    if job.read.is_none() {
-        return Err(not_found());
+    let id = JobId::parse(&job_id).ok_or_else(|| job_not_found(&job_id))?;
+    let job = state.store.get_job(auth.0.org, id).await?.ok_or_else(|| job_not_found(&job_id))?;
+    // Nothing to download before the export completed (nor of a failed one).
+    if job.read.is_none() || (job.result_blob.is_none() && job.result_expired_at.is_none()) {
+        return Err(job_not_found(&job_id));
     }
-    if !state.read_downloads.allow(auth.0.org, auth.0.user, std::time::Instant::now()) {
-        return Err(ErrorResponse(ApiError::new(ErrorCode::TooManyRequests)));
+    let now = state.clock.now();
+    let verdict = state
+        .store
+        .count_download(
+            auth.0.org,
+            auth.0.user,
+            now,
+            crate::reads::limit::window(state.config.read_downloads_per_minute),
+        )
+        .await?;
+    if let Some(refused) = crate::reads::limit::refusal(verdict, now) {
+        return Ok(refused);
     }
     crate::routes::download::result_zip(&state, &job, id).await
 }

@@ -70,7 +70,13 @@ pub async fn search_records(
     let users: Vec<UserName> = ctx
         .users
         .values()
-        .map(|u| UserName { id: u.id.get(), full_name: u.full_name(), email: u.email.clone() })
+        .map(|u| UserName {
+            id: u.id.get(),
+            full_name: u.full_name(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            email: u.email.clone(),
+        })
         .collect();
     let builder = Builder::new(&module, Surface::Search, ctx.time_zone).with_users(&users);
     let filter = search_filter(&builder, &params, api_version)?;

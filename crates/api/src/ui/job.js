@@ -69,10 +69,38 @@ export async function jobPage(id) {
         h("td", {}, resource.field_mappings.map((m) => `${m.api_name}←${m.index ?? "default"}`).join(", "))))))));
   }
 
+  /** A Bulk Read job: what it exports, how many records, its download. */
+  async function renderRead() {
+    const read = (await call("GET", `/crm/bulk/v2/read/${path}`)).data[0];
+    const final = FINAL.includes(state.state);
+    const result = read.result || {};
+    summary.replaceChildren(
+      h("p", {}, "State ", h("span", { id: "state" }, badge(state.state)), " ", h("span", { class: "muted" }, `(Zoho state ${read.state})`)),
+      h("div", { class: "counts" },
+        h("div", {}, h("strong", { id: "count-exported" }, String(result.count ?? 0)), "records exported"),
+        h("div", {}, h("strong", {}, String(read.query.page)), "page")),
+      h("p", { class: "muted" }, `read ${read.query.module} · created ${read.created_time} by ${read.created_by.name}`),
+      ...(result.error_message ? [h("p", { class: "error" }, result.error_message.message)] : []));
+    resources.replaceChildren();
+    if (!final) {
+      if (!actions.querySelector("#cancel")) {
+        actions.replaceChildren(h("button", { class: "danger", id: "cancel", type: "button", onclick: cancel }, "Cancel job"));
+      }
+    } else if (!finalShown) {
+      finalShown = true;
+      announce(`Job ${state.state}`);
+      actions.replaceChildren(...(result.download_url
+        ? [h("button", { type: "button", id: "download-result", onclick: () => fetchAndSave(result.download_url) }, "Download export")]
+        : []));
+    }
+    return final;
+  }
+
   /** Reads the job and its details afresh and shows them; true once the job is final. */
   async function render() {
-    [state, details] = await Promise.all([
-      call("GET", `/bulkwrite/v1/jobs/${path}`), call("GET", `/crm/bulk/v2/write/${path}`)]);
+    state = await call("GET", `/bulkwrite/v1/jobs/${path}`);
+    if (state.kind === "read") return renderRead();
+    details = await call("GET", `/crm/bulk/v2/write/${path}`);
     renderSummary();
     renderResources();
     const final = FINAL.includes(state.state);
@@ -97,7 +125,8 @@ export async function jobPage(id) {
       return;
     }
     state = { ...state, state: doc.state, status: doc.status, error: doc.error, resources: doc.resources };
-    renderSummary();
+    if (state.kind === "read") await renderRead();
+    else renderSummary();
   }
 
   async function showFinal(details, state) {

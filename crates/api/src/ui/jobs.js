@@ -7,24 +7,26 @@ import { call, follow } from "./api.js";
 
 const POLL_MS = 2000;
 const STATUSES = ["", "ADDED", "IN PROGRESS", "COMPLETED", "FAILED"];
-const OPERATIONS = ["", "insert", "update", "upsert"];
+const OPERATIONS = ["", "insert", "update", "upsert", "read"];
 const RANK = { QUEUED: 0, RUNNING: 1 };
 
 function select(id, values, current) {
   return h("select", { id }, values.map((value) => h("option", { value, selected: value === current }, value || "any")));
 }
 
-function rowsText(counts) {
+/** A write job's rows, or the records a read job (Bulk Read) exported. */
+function rowsText(counts, kind) {
+  if (kind === "read") return `${counts.total ?? 0} exported`;
   return `${counts.added + counts.updated} ok, ${counts.skipped} skipped`;
 }
 
 function jobRow(job) {
-  return h("tr", { "data-job": job.id, "data-state": job.state },
+  return h("tr", { "data-job": job.id, "data-state": job.state, "data-kind": job.kind || "write" },
     h("td", {}, h("a", { href: `#/job/${encodeURIComponent(job.id)}` }, job.id), job.dry_run ? h("span", { class: "muted" }, " (dry run)") : null),
     h("td", { class: "state" }, badge(job.state)),
     h("td", { class: "hide-narrow" }, job.modules.join(", ")),
     h("td", { class: "hide-narrow" }, job.operation),
-    h("td", { class: "rows" }, rowsText(job.counts)),
+    h("td", { class: "rows" }, rowsText(job.counts, job.kind)),
     h("td", { class: "hide-narrow" }, job.created_time));
 }
 
@@ -65,7 +67,8 @@ export async function jobsPage() {
     entry.processed = doc.processed;
     entry.row.dataset.state = doc.state;
     entry.row.querySelector(".state").replaceChildren(badge(doc.state));
-    entry.row.querySelector(".rows").textContent = rowsText(doc);
+    // A read job's event carries no export count: its row keeps its text until the list is read.
+    if (entry.row.dataset.kind !== "read") entry.row.querySelector(".rows").textContent = rowsText(doc);
     if (rank === 2) announce(`Job ${doc.id} ${doc.state}`);
   }
 

@@ -168,7 +168,6 @@ impl Api {
             job_queued: Arc::new(tokio::sync::Notify::new()),
             metrics: None,
             clock: controls.clock(),
-            read_downloads: Arc::default(),
             events: events.clone(),
             controls,
             driver: None,

@@ -58,14 +58,14 @@ async fn a_read_job_is_added_and_its_details_echo_the_query_in_each_version_shap
         404,
         "RESOURCE_NOT_FOUND",
         "The requested resource doesn't exist.",
-        json!({}),
+        json!({"resource": id}),
     );
     assert_error(
         &api.get(&format!("/crm/bulk/v2/read/{id}"), OTHER).await,
         404,
         "RESOURCE_NOT_FOUND",
         "The requested resource doesn't exist.",
-        json!({}),
+        json!({"resource": id}),
     );
     // Nor is a read job a bulk write job.
     assert_error(
@@ -81,38 +81,36 @@ async fn a_read_job_is_added_and_its_details_echo_the_query_in_each_version_shap
 async fn malformed_read_requests_get_zoho_errors() {
     let api = Api::new().await;
     let cases = [
-        (json!({}), "REQUIRED_PARAM_MISSING", json!({"api_name": "query", "json_path": "$.query"})),
-        (json!({"query": {}}), "REQUIRED_PARAM_MISSING", json!({"api_name": "module", "json_path": "$.query.module"})),
+        (json!({}), "MANDATORY_NOT_FOUND", json!({"api_name": "query", "json_path": "$.query"})),
+        (json!({"query": {}}), "MANDATORY_NOT_FOUND", json!({"api_name": "module", "json_path": "$.query.module"})),
         (json!({"query": {"module": "Spaceships"}}), "MODULE_NOT_AVAILABLE", json!({"api_name": "module"})),
         (
             json!({"query": {"module": "Leads", "fields": ["Nope"]}}),
-            "INVALID_DATA",
-            json!({"api_name": "Nope", "json_path": "$.query.fields[0]"}),
+            "FIELD_NOT_AVAILABLE",
+            json!({"api_name": "Nope", "module": "Leads", "json_path": "$.query.fields[0]"}),
         ),
-        (
-            json!({"query": {"module": "Leads", "page": 0}}),
-            "INVALID_DATA",
-            json!({"api_name": "page", "json_path": "$.query.page"}),
-        ),
+        (json!({"query": {"module": "Leads", "page": 0}}), "PAGE_NOT_SUPPORTED", json!({"json_path": "$.query.page"})),
         (
             json!({"query": {"module": "Leads", "criteria": {"api_name": "Email", "comparator": "greater_than", "value": "a"}}}),
-            "INVALID_DATA",
-            json!({"api_name": "Email", "comparator": "greater_than", "json_path": "$.query.criteria.comparator"}),
+            "FIELD_AND_COMPARATOR_IN_CRITERIA_NOT_COMPATIBLE",
+            json!({"api_name": "Email", "comparator": "greater_than", "json_path": "$.query.criteria.comparator",
+                "supported": ["equal", "not_equal", "in", "not_in", "contains", "not_contains", "starts_with", "ends_with"]}),
         ),
         (
             json!({"query": {"module": "Leads", "criteria": {"api_name": "Nope", "comparator": "equal", "value": "a"}}}),
-            "INVALID_DATA",
-            json!({"api_name": "Nope", "comparator": "equal", "json_path": "$.query.criteria.field.api_name"}),
+            "FIELD_IN_CRITERIA_NOT_AVAILABLE",
+            json!({"api_name": "Nope", "json_path": "$.query.criteria.field.api_name"}),
         ),
         (
-            json!({"query": {"module": "Leads", "criteria": {"group_operator": "xor", "group": [{"api_name": "Email", "comparator": "equal", "value": "a"}]}}}),
-            "INVALID_DATA",
+            json!({"query": {"module": "Leads", "criteria": {"group_operator": "xor", "group": [
+                {"api_name": "Email", "comparator": "equal", "value": "a"}, {"api_name": "Email", "comparator": "equal", "value": "b"}]}}}),
+            "GROUP_OPERATOR_NOT_SUPPORTED",
             json!({"api_name": "group_operator", "json_path": "$.query.criteria.group_operator"}),
         ),
         (
             json!({"query": {"module": "Leads", "criteria": {"api_name": "Email", "comparator": "equal"}}}),
-            "REQUIRED_PARAM_MISSING",
-            json!({"api_name": "value", "json_path": "$.query.criteria.value"}),
+            "INVALID_CRITERIA",
+            json!({"api_name": "value", "json_path": "$.query.criteria"}),
         ),
         (
             json!({"file_type": "ics", "query": {"module": "Leads"}}),
@@ -150,7 +148,7 @@ async fn malformed_read_requests_get_zoho_errors() {
         404,
         "RESOURCE_NOT_FOUND",
         "The requested resource doesn't exist.",
-        json!({}),
+        json!({"resource": "12"}),
     );
 }
 

@@ -26,7 +26,7 @@ pub(crate) async fn import_leads(server: &Server, rows: usize) {
     assert_eq!(job["status"], "COMPLETED", "{job}");
 }
 
-async fn create_read(server: &Server, version: &str, body: &Value) -> (u16, Value) {
+pub(crate) async fn create_read(server: &Server, version: &str, body: &Value) -> (u16, Value) {
     let request = server.auth(server.http.post(server.url(&format!("/crm/bulk/{version}/read")))).json(body);
     let response = request.send().await.expect("create read");
     let status = response.status().as_u16();
@@ -34,7 +34,7 @@ async fn create_read(server: &Server, version: &str, body: &Value) -> (u16, Valu
 }
 
 /// Polls the read job until it is `COMPLETED` or `FAILURE`.
-async fn wait_read(server: &Server, version: &str, id: &str) -> Value {
+pub(crate) async fn wait_read(server: &Server, version: &str, id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let (status, body) = server.get_json(&format!("/crm/bulk/{version}/read/{id}")).await;
@@ -49,7 +49,7 @@ async fn wait_read(server: &Server, version: &str, id: &str) -> Value {
 }
 
 /// Downloads the result and returns the CSV's rows (header first).
-async fn download(server: &Server, version: &str, id: &str) -> Vec<Vec<String>> {
+pub(crate) async fn download(server: &Server, version: &str, id: &str) -> Vec<Vec<String>> {
     let response = server
         .auth(server.http.get(server.url(&format!("/crm/bulk/{version}/read/{id}/result"))))
         .send()
@@ -117,14 +117,29 @@ async fn an_export_is_created_polled_called_back_downloaded_and_paged() {
     for _ in 0..8 {
         download(&server, "v2", &second).await;
     }
-    let (status, refused) = server.get_json(&format!("/crm/bulk/v2/read/{second}/result")).await;
-    assert_eq!(status, 429, "{refused}");
-    assert_eq!(refused["code"], "TOO_MANY_REQUESTS");
+    let response = server
+        .auth(server.http.get(server.url(&format!("/crm/bulk/v2/read/{second}/result"))))
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().expect("whole seconds");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let refused: Value = response.json().await.unwrap();
+    assert_eq!(
+        refused,
+        json!({"status": "error", "code": "TOO_MANY_REQUESTS",
+            "message": "Many requests fired in concurrent than the allowed limit", "details": {}})
+    );
 
     // Errors: a malformed criteria, an unknown job, a foreign token.
     next["query"]["criteria"] = json!({"api_name": "Email", "comparator": "between", "value": "a"});
     let (status, refused) = create_read(&server, "v2", &next).await;
-    assert_eq!((status, &refused["code"]), (400, &json!("INVALID_DATA")), "{refused}");
+    assert_eq!(
+        (status, &refused["code"]),
+        (400, &json!("COMPARATOR_AND_VALUE_IN_CRITERIA_NOT_COMPATIBLE")),
+        "{refused}"
+    );
     let (status, refused) = server.get_json("/crm/bulk/v2/read/5725767000000999999").await;
     assert_eq!((status, &refused["code"]), (404, &json!("RESOURCE_NOT_FOUND")));
 }
@@ -191,7 +206,8 @@ async fn bulkwrite_export_joins_every_page_into_one_csv() {
     assert_eq!(names, expected, "every page, in id order");
     let refused = shell.run(&server, &["export", "--module", "Leads", "--criteria", "Email:greater_than:x", "--json"]);
     assert_eq!(crate::cli::code(&refused), 1);
-    assert!(crate::cli::stdout(&refused).contains("INVALID_DATA"), "{}", crate::cli::stdout(&refused));
+    let said = crate::cli::stdout(&refused);
+    assert!(said.contains("FIELD_AND_COMPARATOR_IN_CRITERIA_NOT_COMPATIBLE"), "{said}");
 }
 
 #[tokio::test]

@@ -30,6 +30,7 @@ mod observe;
 mod org_events;
 mod query;
 mod read_corpus;
+mod read_jobs;
 mod records_api;
 mod report;
 mod retention;

@@ -63,6 +63,18 @@ impl Surface {
     }
 }
 
+impl Surface {
+    /// The comparators (other than emptiness) a column of `kind` takes on this surface, in
+    /// Bulk Read's order.
+    pub fn comparators(self, kind: ValueKind) -> Vec<Comparator> {
+        super::filter::ALL_COMPARATORS
+            .into_iter()
+            .filter(|c| !matches!(c, Comparator::IsEmpty | Comparator::IsNotEmpty))
+            .filter(|c| self.allows(kind, *c))
+            .collect()
+    }
+}
+
 /// A user as criteria may name them: by id, full name or email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserName {
@@ -70,6 +82,10 @@ pub struct UserName {
     pub id: u64,
     /// First and last name as Zoho shows them (matched case-insensitively).
     pub full_name: String,
+    /// The first name (COQL's `Owner.first_name`).
+    pub first_name: String,
+    /// The last name (COQL's `Owner.last_name`).
+    pub last_name: String,
     /// The user's email address (matched case-insensitively).
     pub email: String,
 }

@@ -238,7 +238,7 @@ fn equals_as_contains(filter: Filter) -> Filter {
 }
 
 /// The field's `data_type` as metadata names it (system columns by their own types).
-pub(super) fn data_type(builder: &Builder<'_>, column: &Column) -> &'static str {
+pub(crate) fn data_type(builder: &Builder<'_>, column: &Column) -> &'static str {
     use super::filter::SystemColumn;
     match column {
         Column::System(SystemColumn::Id) => "bigint",

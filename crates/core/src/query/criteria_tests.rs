@@ -9,7 +9,13 @@ use crate::schema::standard::standard_schema;
 fn parsed(criteria: &str) -> Result<Filter, Value> {
     let schema = standard_schema();
     let module = schema.module("Leads").unwrap();
-    let users = [UserName { id: 77, full_name: "Mara Quist".into(), email: "mara@example.com".into() }];
+    let users = [UserName {
+        id: 77,
+        full_name: "Mara Quist".into(),
+        first_name: "Mara".into(),
+        last_name: "Quist".into(),
+        email: "mara@example.com".into(),
+    }];
     let builder = Builder::new(module, Surface::Search, chrono_tz::UTC).with_users(&users);
     parse_criteria(criteria, &builder, 10)
         .map_err(|e| json!({"code": e.code.as_str(), "message": e.message, "details": e.details}))

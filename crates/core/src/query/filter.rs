@@ -18,6 +18,17 @@ pub enum Filter {
     Or(Vec<Filter>),
     /// Holds where the inner filter does not.
     Not(Box<Filter>),
+    /// The record a lookup field points at (a record of `module`) satisfies `filter`; never
+    /// holds for a record whose lookup is empty. COQL's dot notation in `WHERE`
+    /// (`Account_Name.Phone = '…'`) builds this.
+    Related {
+        /// The lookup field of the filtered module (its API name as the schema spells it).
+        lookup: String,
+        /// The module the lookup points at.
+        module: String,
+        /// The condition on the looked-up record (on `module`'s columns).
+        filter: Box<Filter>,
+    },
 }
 
 impl Filter {
@@ -27,7 +38,7 @@ impl Filter {
             Filter::All => 0,
             Filter::Compare(_) => 1,
             Filter::And(parts) | Filter::Or(parts) => parts.iter().map(Filter::comparisons).sum(),
-            Filter::Not(inner) => inner.comparisons(),
+            Filter::Not(inner) | Filter::Related { filter: inner, .. } => inner.comparisons(),
         }
     }
 
@@ -36,7 +47,7 @@ impl Filter {
         match self {
             Filter::All | Filter::Compare(_) => 1,
             Filter::And(parts) | Filter::Or(parts) => 1 + parts.iter().map(Filter::depth).max().unwrap_or(0),
-            Filter::Not(inner) => 1 + inner.depth(),
+            Filter::Not(inner) | Filter::Related { filter: inner, .. } => 1 + inner.depth(),
         }
     }
 }

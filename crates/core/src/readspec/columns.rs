@@ -51,9 +51,34 @@ pub struct Column {
     pub source: ColumnSource,
 }
 
-fn invalid_field(name: &str, index: usize) -> ApiError {
-    ApiError::with_message(ErrorCode::InvalidData, "invalid field name")
+/// Why a name of `fields` makes no column.
+enum Refusal {
+    /// Nothing of the module (or of the looked-up module) has this name.
+    NotAvailable,
+    /// A field exists but cannot be read this way (dot notation on a field that is no lookup).
+    NotSupported,
+}
+
+/// `FIELD_NOT_AVAILABLE` / `FIELD_NOT_SUPPORTED` in the sentences of Bulk Read's error model
+/// (`details`: `api_name` and `module`, as the v8 OpenAPI spec gives them, and the `json_path`).
+fn refused(refusal: &Refusal, name: &str, module: &str, index: usize) -> ApiError {
+    let (code, message) = match refusal {
+        Refusal::NotAvailable => (
+            ErrorCode::FieldNotAvailable,
+            format!(
+                "Requested field api name '{name}' is not available for the module '{module}'. Check permission or visibility for the field."
+            ),
+        ),
+        Refusal::NotSupported => (
+            ErrorCode::FieldNotSupported,
+            format!(
+                "Invalid field for the module provided in fields. Field api name '{name}' is not supported for this module '{module}'."
+            ),
+        ),
+    };
+    ApiError::with_message(code, message)
         .detail("api_name", name)
+        .detail("module", module)
         .detail("json_path", format!("$.query.fields[{index}]"))
 }
 
@@ -69,7 +94,8 @@ pub fn plan_columns(schema: &OrgSchema, module: &Module, fields: &[String]) -> R
         return Ok(columns);
     }
     for (index, name) in fields.iter().enumerate() {
-        let column = plan_column(schema, module, name.trim()).ok_or_else(|| invalid_field(name, index))?;
+        let column = plan_column(schema, module, name.trim())
+            .map_err(|refusal| refused(&refusal, name, &module.api_name, index))?;
         if !columns.iter().any(|known| known.header == column.header) {
             columns.push(column);
         }
@@ -77,28 +103,30 @@ pub fn plan_columns(schema: &OrgSchema, module: &Module, fields: &[String]) -> R
     Ok(columns)
 }
 
-fn plan_column(schema: &OrgSchema, module: &Module, name: &str) -> Option<Column> {
+fn plan_column(schema: &OrgSchema, module: &Module, name: &str) -> Result<Column, Refusal> {
     if name.eq_ignore_ascii_case(ID_FIELD) {
-        return Some(Column { header: ID_FIELD.to_string(), source: ColumnSource::Id });
+        return Ok(Column { header: ID_FIELD.to_string(), source: ColumnSource::Id });
     }
     let Some((head, tail)) = name.split_once('.') else {
-        let field = module.field(name)?;
+        let field = module.field(name).ok_or(Refusal::NotAvailable)?;
         let source = ColumnSource::Field { api_name: field.api_name.clone(), data_type: field.data_type };
-        return Some(Column { header: field.api_name.clone(), source });
+        return Ok(Column { header: field.api_name.clone(), source });
     };
-    let field = module.field(head)?;
+    let field = module.field(head).ok_or(Refusal::NotAvailable)?;
     match field.data_type {
         DataType::OwnerLookup | DataType::UserLookup => {
-            let attribute = USER_ATTRIBUTES.iter().find(|a| a.eq_ignore_ascii_case(tail))?;
+            let attribute =
+                USER_ATTRIBUTES.iter().find(|a| a.eq_ignore_ascii_case(tail)).ok_or(Refusal::NotAvailable)?;
             let source = ColumnSource::User { field: field.api_name.clone(), attribute: attribute.to_string() };
-            Some(Column { header: format!("{}.{attribute}", field.api_name), source })
+            Ok(Column { header: format!("{}.{attribute}", field.api_name), source })
         }
         DataType::Lookup => {
-            let related = schema.module(field.lookup_module.as_deref()?)?;
+            let related =
+                field.lookup_module.as_deref().and_then(|target| schema.module(target)).ok_or(Refusal::NotSupported)?;
             let (target, data_type) = if tail.eq_ignore_ascii_case(ID_FIELD) {
                 (ID_FIELD.to_string(), DataType::BigInt)
             } else {
-                let target = related.field(tail)?;
+                let target = related.field(tail).ok_or(Refusal::NotAvailable)?;
                 (target.api_name.clone(), target.data_type)
             };
             let source = ColumnSource::Lookup {
@@ -107,8 +135,8 @@ fn plan_column(schema: &OrgSchema, module: &Module, name: &str) -> Option<Column
                 target: target.clone(),
                 data_type,
             };
-            Some(Column { header: format!("{}.{target}", field.api_name), source })
+            Ok(Column { header: format!("{}.{target}", field.api_name), source })
         }
-        _ => None,
+        _ => Err(Refusal::NotSupported),
     }
 }

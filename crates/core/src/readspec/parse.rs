@@ -26,12 +26,12 @@ pub struct ReadContext<'a> {
 pub fn parse_read_body(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     let text = std::str::from_utf8(body).map_err(|_| ApiError::new(ErrorCode::RequestBodyNotSupported))?;
     if text.trim().is_empty() {
-        return Err(ApiError::new(ErrorCode::RequestBodyNotSupported));
+        return Err(ApiError::new(ErrorCode::RequestBodyIsEmpty));
     }
     let value: Value = serde_json::from_str(text).map_err(|_| ApiError::new(ErrorCode::RequestBodyNotSupported))?;
     match value {
         Value::Object(body) => Ok(body),
-        _ => Err(invalid("body", "$", "jsonobject")),
+        _ => Err(ApiError::new(ErrorCode::RequestBodyNotSupported)),
     }
 }
 
@@ -39,8 +39,10 @@ fn invalid(api_name: &str, path: &str, expected: &str) -> ApiError {
     ApiError::invalid_key(api_name, path).detail("expected_data_type", expected)
 }
 
+/// A key the request must have: `MANDATORY_NOT_FOUND`, the code the v8 SDK lists for Bulk Read
+/// (its v8 model lets a caller send no `query` or `module`).
 fn missing(api_name: &str, path: &str) -> ApiError {
-    ApiError::new(ErrorCode::RequiredParamMissing).detail("api_name", api_name).detail("json_path", path)
+    ApiError::new(ErrorCode::MandatoryNotFound).detail("api_name", api_name).detail("json_path", path)
 }
 
 /// Checks a create-read body against the org and returns the job's spec. `criteria` is checked
@@ -59,6 +61,13 @@ pub fn validate_read(body: &Map<String, Value>, ctx: &ReadContext<'_>) -> Result
         )
         .detail("api_name", "module")
     })?;
+    if !module.bulk_write {
+        return Err(ApiError::with_message(
+            ErrorCode::ModuleNotSupported,
+            format!("Invalid module for the query. Module '{}' is not supported.", module.api_name),
+        )
+        .detail("api_name", "module"));
+    }
     let fields = read_fields(query.get("fields"))?;
     let columns = plan_columns(ctx.schema, module, &fields)?;
     let fields: Vec<String> =
@@ -67,7 +76,14 @@ pub fn validate_read(body: &Map<String, Value>, ctx: &ReadContext<'_>) -> Result
     let criteria = match query.get("criteria") {
         None | Some(Value::Null) => None,
         Some(Value::Object(criteria)) => Some(Value::Object(criteria.clone())),
-        Some(_) => return Err(invalid("criteria", "$.query.criteria", "jsonobject")),
+        Some(_) => {
+            return Err(ApiError::with_message(
+                ErrorCode::InvalidCriteria,
+                "Invalid criteria $.query.criteria for the query.",
+            )
+            .detail("json_path", "$.query.criteria")
+            .detail("expected_data_type", "jsonobject"));
+        }
     };
     let mut page = read_page(query.get("page"))?;
     let page_token = match query.get("page_token") {
@@ -83,13 +99,18 @@ pub fn validate_read(body: &Map<String, Value>, ctx: &ReadContext<'_>) -> Result
         start_after = Some(token.after);
     }
     let file_type = read_file_type(body.get("file_type"), query.get("file_type"))?;
+    // Zoho: "You can export the records as an ICS file only for the Events module", and "The
+    // fields attribute is not supported when you want to export the events as an ICS file".
     if file_type == FileType::Ics && !ICS_MODULES.contains(&module.api_name.as_str()) {
-        return Err(ApiError::with_message(
-            ErrorCode::NotSupportedFeature,
-            format!("ics file type is not supported for the module {}", module.api_name),
-        )
-        .detail("api_name", "file_type")
-        .detail("json_path", "$.file_type"));
+        let path = if body.contains_key("file_type") { "$.file_type" } else { "$.query.file_type" };
+        return Err(ApiError::new(ErrorCode::NotSupportedFeature)
+            .detail("api_name", "file_type")
+            .detail("json_path", path));
+    }
+    if file_type == FileType::Ics && !fields.is_empty() {
+        return Err(ApiError::new(ErrorCode::NotSupportedFeature)
+            .detail("api_name", "fields")
+            .detail("json_path", "$.query.fields"));
     }
     Ok(ReadSpec {
         module: module.api_name.clone(),
@@ -119,7 +140,11 @@ fn read_callback(value: Option<&Value>) -> Result<Option<Callback>, ApiError> {
         Some(_) => return Err(invalid("method", "$.callback.method", "string")),
     };
     if method != "post" {
-        return Err(ApiError::new(ErrorCode::InvalidCallbackMethod).detail("api_name", "method"));
+        return Err(ApiError::with_message(
+            ErrorCode::InvalidCallbackMethod,
+            format!("Invalid request method {method} for callback."),
+        )
+        .detail("api_name", "method"));
     }
     Ok(Some(Callback { url: url.to_string(), method }))
 }
@@ -137,8 +162,8 @@ fn read_module_name(value: Option<&Value>) -> Result<String, ApiError> {
     }
 }
 
-/// Most fields one export may name (Zoho's column limit of a CSV).
-const MAX_FIELDS: usize = 200;
+/// Most fields one export may name (`maxItems` of `query.fields` in Zoho's v8 OpenAPI spec).
+const MAX_FIELDS: usize = 1000;
 
 fn read_fields(value: Option<&Value>) -> Result<Vec<String>, ApiError> {
     let Some(value) = value.filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
@@ -163,22 +188,45 @@ fn read_cvid(value: Option<&Value>, module_id: &str) -> Result<Option<Value>, Ap
         Some(_) => return Err(invalid("cvid", "$.query.cvid", "string")),
     };
     if text != all_view_id(module_id) {
-        return Err(ApiError::invalid_key("cvid", "$.query.cvid"));
+        // `CVID_NOT_SUPPORTED` is the v8 spec's code; the sources give no sentence, so this one
+        // follows `MODULE_NOT_SUPPORTED`'s.
+        return Err(ApiError::with_message(
+            ErrorCode::CvidNotSupported,
+            format!("Invalid custom view for the query. Custom view '{text}' is not supported."),
+        )
+        .detail("api_name", "cvid")
+        .detail("json_path", "$.query.cvid"));
     }
     Ok(value.cloned())
 }
 
-/// Most pages a job may name without a token (Zoho pages beyond need `page_token`).
-const MAX_PAGE: u64 = 100_000;
+/// The last page a job may name without a token: the v8 SDK's model of `query.page` carries
+/// the pattern `[1-9]|[1-4][1-9]|50`, pages 1 to 50 (records beyond need `page_token`).
+pub const MAX_PAGE: u32 = 50;
 
 fn read_page(value: Option<&Value>) -> Result<u32, ApiError> {
-    match value {
-        None | Some(Value::Null) => Ok(1),
-        Some(Value::Number(number)) => match number.as_u64() {
-            Some(page) if (1..=MAX_PAGE).contains(&page) => Ok(page as u32),
-            _ => Err(ApiError::invalid_key("page", "$.query.page")),
-        },
-        Some(_) => Err(invalid("page", "$.query.page", "integer")),
+    let number = match value {
+        None | Some(Value::Null) => return Ok(1),
+        Some(Value::Number(number)) => number,
+        Some(_) => return Err(invalid("page", "$.query.page", "integer")),
+    };
+    let shown = number.to_string();
+    match number.as_u64() {
+        Some(page) if (1..=u64::from(MAX_PAGE)).contains(&page) => Ok(page as u32),
+        Some(page) if page > u64::from(MAX_PAGE) => Err(ApiError::with_message(
+            ErrorCode::PageRangeExceeded,
+            format!(
+                "Invalid page number for query. Page {shown} is not supported for the query. Page range is from 1 to {MAX_PAGE}."
+            ),
+        )
+        .detail("max_limit", MAX_PAGE)
+        .detail("json_path", "$.query.page")),
+        // 0, negative or not whole.
+        _ => Err(ApiError::with_message(
+            ErrorCode::PageNotSupported,
+            format!("Invalid page number for query. Page {shown} is not supported for the query."),
+        )
+        .detail("json_path", "$.query.page")),
     }
 }
 

@@ -17,9 +17,10 @@ pub(crate) struct RecordFilter {
 
 impl RecordFilter {
     /// The filter of the job's criteria; `Err` says why they no longer apply (the schema changed
-    /// since the job was created).
+    /// since the job was created), as [`bulkwrite_store::read_failure`] keeps it.
     pub(crate) fn build(module: &Module, spec: &ReadSpec, time_zone: chrono_tz::Tz) -> Result<RecordFilter, String> {
-        let filter = criteria_filter(module, spec.criteria.as_ref(), time_zone).map_err(|error| error.message)?;
+        let filter = criteria_filter(module, spec.criteria.as_ref(), time_zone)
+            .map_err(|error| bulkwrite_store::read_failure(&error))?;
         Ok(RecordFilter { module: module.api_name.clone(), filter })
     }
 

@@ -1,10 +1,12 @@
-//! COQL by recursive descent: `SELECT columns FROM module WHERE condition [ORDER BY …]
-//! [LIMIT [offset,] count | LIMIT count OFFSET offset]`, with `and` binding tighter than `or`.
+//! COQL by recursive descent: `SELECT columns FROM module WHERE condition [GROUP BY …]
+//! [ORDER BY …] [LIMIT [offset,] count | LIMIT count OFFSET offset]`, with `and` binding tighter
+//! than `or`; a column of `SELECT` may be an aggregate (`COUNT(id)`, `SUM(Amount) AS total`).
 
 use bulkwrite_wire::{ApiError, ErrorCode};
 use serde_json::Value;
 
 use super::lexer::{tokens, unexpected, Tok, Token};
+use crate::query::aggregate::Function;
 use crate::query::Direction;
 
 /// Deepest nesting of parentheses.
@@ -13,18 +15,47 @@ const MAX_DEPTH: usize = 32;
 /// A parsed query, names as written (not yet resolved against the schema).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
-    /// The columns after `SELECT`, as written.
-    pub columns: Vec<String>,
+    /// The items after `SELECT`, as written.
+    pub columns: Vec<SelectItem>,
     /// The module after `FROM`, as written.
     pub module: String,
     /// The `WHERE` condition (COQL requires one).
     pub condition: Condition,
-    /// `ORDER BY` columns with their directions, most significant first.
+    /// `GROUP BY` columns, as written.
+    pub group_by: Vec<String>,
+    /// `ORDER BY` columns (or `FUNCTION(column)`, or an alias) with their directions, most
+    /// significant first.
     pub order_by: Vec<(String, Direction)>,
     /// `LIMIT` as written (checked later: `limit given seems to be invalid`).
     pub limit: Option<String>,
     /// `OFFSET` (or the first number of `LIMIT offset, count`) as written, checked like `limit`.
     pub offset: Option<String>,
+}
+
+/// One item of `SELECT`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SelectItem {
+    /// A column as written (a field, `lookup.field` or `user.property`).
+    Column(String),
+    /// `FUNCTION(column) [AS alias]`.
+    Aggregate {
+        /// The function.
+        function: Function,
+        /// Its column as written (`id` for `COUNT(*)`).
+        column: String,
+        /// The alias, when given.
+        alias: Option<String>,
+    },
+}
+
+impl SelectItem {
+    /// `FUNCTION(column)` as written (functions in capitals), or the column.
+    pub fn written(&self) -> String {
+        match self {
+            SelectItem::Column(name) => name.clone(),
+            SelectItem::Aggregate { function, column, .. } => format!("{}({column})", function.as_str()),
+        }
+    }
 }
 
 /// A `WHERE` condition.
@@ -173,10 +204,10 @@ impl Parser {
             Some(token) if token.is("select") => self.at += 1,
             _ => return Err(not_supported()),
         }
-        let mut columns = vec![self.column()?];
+        let mut columns = vec![self.select_item()?];
         while self.peek().is_some_and(|t| t.is_symbol(",")) {
             self.at += 1;
-            columns.push(self.column()?);
+            columns.push(self.select_item()?);
         }
         if !self.peek_is("from") {
             return Err(match self.peek() {
@@ -203,15 +234,24 @@ impl Parser {
         }
         self.at += 1;
         let condition = self.or(0)?;
-        let mut query = Query { columns, module, condition, order_by: Vec::new(), limit: None, offset: None };
+        let mut query =
+            Query { columns, module, condition, group_by: Vec::new(), order_by: Vec::new(), limit: None, offset: None };
         if self.peek_is("group") {
-            return Err(not_supported());
+            self.at += 1;
+            self.keyword("by")?;
+            loop {
+                query.group_by.push(self.column()?);
+                if !self.peek().is_some_and(|t| t.is_symbol(",")) {
+                    break;
+                }
+                self.at += 1;
+            }
         }
         if self.peek_is("order") {
             self.at += 1;
             self.keyword("by")?;
             loop {
-                let column = self.column()?;
+                let column = if self.at_call() { self.select_item()?.written() } else { self.column()? };
                 let direction = if self.peek_is("desc") {
                     self.at += 1;
                     Direction::Desc
@@ -249,11 +289,46 @@ impl Parser {
         Ok(query)
     }
 
+    /// Whether a function call (`NAME(`) starts here.
+    fn at_call(&self) -> bool {
+        matches!(self.peek().map(|t| &t.tok), Some(Tok::Word(_)))
+            && self.tokens.get(self.at + 1).is_some_and(|t| t.is_symbol("("))
+    }
+
+    /// A column, or an aggregate function of one (`COUNT(id)`, `SUM(Amount) AS total`).
+    fn select_item(&mut self) -> Result<SelectItem, ApiError> {
+        if !self.at_call() {
+            return Ok(SelectItem::Column(self.column()?));
+        }
+        let name = self.next()?;
+        // Functions other than the five aggregates are not supported.
+        let function = Function::parse(&name.text).ok_or_else(not_supported)?;
+        self.symbol("(")?;
+        let column = if function == Function::Count && self.peek().is_some_and(|t| t.is_symbol("*")) {
+            self.at += 1;
+            "id".to_string()
+        } else {
+            self.column()?
+        };
+        self.symbol(")")?;
+        let mut alias = None;
+        if self.peek_is("as") {
+            self.at += 1;
+            let token = self.next()?;
+            alias = match token.tok {
+                Tok::Word(ref name) if !is_reserved(name) => Some(name.clone()),
+                Tok::Text(ref name, _) if !name.is_empty() => Some(name.clone()),
+                _ => return Err(self.error_at(&token)),
+            };
+        }
+        Ok(SelectItem::Aggregate { function, column, alias })
+    }
+
     /// A column name (quoted names are names too: `'External'`).
     fn column(&mut self) -> Result<String, ApiError> {
         let token = self.next()?;
         if self.peek().is_some_and(|t| t.is_symbol("(")) && matches!(token.tok, Tok::Word(_)) {
-            // Aggregates and functions (`COUNT(id)`): not supported here.
+            // A function where a column must stand (`WHERE COUNT(id) > 1`): not supported.
             return Err(not_supported());
         }
         match token.tok {
@@ -375,9 +450,9 @@ impl Parser {
 
 /// Keywords that cannot name a column unquoted.
 fn is_reserved(name: &str) -> bool {
-    const RESERVED: [&str; 18] = [
+    const RESERVED: [&str; 19] = [
         "select", "from", "where", "order", "by", "group", "limit", "offset", "and", "or", "not", "in", "like", "is",
-        "null", "between", "asc", "desc",
+        "null", "between", "asc", "desc", "as",
     ];
     RESERVED.iter().any(|word| word.eq_ignore_ascii_case(name))
 }

@@ -1,10 +1,11 @@
 //! A parsed COQL query resolved against the org's schema: the columns to answer with (lookup dot
-//! notation included), and the [`Select`] the store runs. Refusals are Zoho's codes and
-//! `details`.
+//! notation included), and the [`Select`] the store runs (or, for aggregate functions, the
+//! [`Aggregate`](crate::query::aggregate::Aggregate)). Refusals are Zoho's codes and `details`.
 
 use bulkwrite_wire::{ApiError, ErrorCode};
 
-use super::parser::{parse, Condition, Operator};
+use super::grouped::AggregatePlan;
+use super::parser::{parse, Condition, Operator, SelectItem};
 use crate::query::build::{Builder, Surface, UserName};
 use crate::query::criteria::data_type;
 use crate::query::filter::{Column, Comparator, Filter, SystemColumn};
@@ -29,11 +30,17 @@ pub struct CoqlLimits {
     pub max_order_by: usize,
     /// Most values one `in` or `not in` may list.
     pub max_in_values: usize,
+    /// Whether aggregate functions and `GROUP BY` are understood.
+    pub aggregates: bool,
 }
 
 impl CoqlLimits {
     /// v2 – v3: 200 a call, 10,000 in all; v4 on: 2,000 a call, 100,000 in all; v7 on: 500
-    /// columns and 100 `in` values (Zoho's COQL pages and Kaizen #183).
+    /// columns and 100 `in` values (Zoho's COQL pages and Kaizen #183). Aggregate functions
+    /// (`SUM`, `MAX`, `MIN`, `AVG`, `COUNT`) and `GROUP BY` from v4: the v3 COQL overview lists
+    /// the clauses only, the v4 one adds "aggregate functions SUM(), MAX(), MIN(), AVG(), and
+    /// COUNT()" (zoho.com/developer/docs/vertical-solutions/api/v3|v4/COQL-Overview.html, which
+    /// mirror the CRM's pages).
     pub fn for_version(version: ApiVersion) -> CoqlLimits {
         let early = version < ApiVersion::V4;
         let v7 = version >= ApiVersion::V7;
@@ -45,6 +52,7 @@ impl CoqlLimits {
             max_criteria: 25,
             max_order_by: 10,
             max_in_values: if v7 { 100 } else { 50 },
+            aggregates: !early,
         }
     }
 }
@@ -104,14 +112,35 @@ pub struct Plan {
 }
 
 /// User properties a dot notation may name.
-const USER_PROPERTIES: [&str; 6] = ["id", "first_name", "last_name", "full_name", "name", "email"];
+pub(super) const USER_PROPERTIES: [&str; 6] = ["id", "first_name", "last_name", "full_name", "name", "email"];
 
-fn invalid_column(column: &str) -> ApiError {
+pub(super) fn invalid_column(column: &str) -> ApiError {
     ApiError::with_message(ErrorCode::InvalidQuery, "column given seems to be invalid").detail("column_name", column)
 }
 
-fn limit_exceeded(by: &str, limit: u64) -> ApiError {
+pub(super) fn limit_exceeded(by: &str, limit: u64) -> ApiError {
     ApiError::new(ErrorCode::LimitExceeded).detail("by", by).detail("limit", limit)
+}
+
+/// What a COQL query runs: records (a select) or groups (an aggregate).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Planned {
+    /// `SELECT columns …`: records with the columns asked for.
+    Records(Plan),
+    /// `SELECT FUNCTION(column) … [GROUP BY …]`: one row per group.
+    Aggregate(AggregatePlan),
+}
+
+/// What `WHERE` is resolved with.
+pub(super) struct WhereContext<'a> {
+    /// Comparisons on the queried module.
+    pub builder: Builder<'a>,
+    /// The org's modules (a lookup's module, for dot notation).
+    pub schema: &'a OrgSchema,
+    /// The org's users (a user column's properties, for dot notation).
+    pub users: &'a [UserName],
+    /// The org's zone.
+    pub time_zone: chrono_tz::Tz,
 }
 
 /// Parses and resolves `query`.
@@ -121,7 +150,7 @@ pub fn plan(
     time_zone: chrono_tz::Tz,
     users: &[UserName],
     limits: CoqlLimits,
-) -> Result<Plan, ApiError> {
+) -> Result<Planned, ApiError> {
     let parsed = parse(query)?;
     let module = schema
         .module(&parsed.module)
@@ -129,20 +158,35 @@ pub fn plan(
     if parsed.columns.len() > limits.max_columns {
         return Err(limit_exceeded("select", limits.max_columns as u64));
     }
+    let grouped =
+        !parsed.group_by.is_empty() || parsed.columns.iter().any(|c| matches!(c, SelectItem::Aggregate { .. }));
+    if grouped && !limits.aggregates {
+        return Err(ApiError::with_message(ErrorCode::SyntaxError, "given coql query not supported"));
+    }
+    let context = WhereContext {
+        builder: Builder::new(module, Surface::Coql, time_zone).with_users(users),
+        schema,
+        users,
+        time_zone,
+    };
+    let mut criteria = 0;
+    let filter = condition(&context, &parsed.condition, &limits, &mut criteria)?;
+    if parsed.order_by.len() > limits.max_order_by {
+        return Err(limit_exceeded("order_by", limits.max_order_by as u64));
+    }
+    let (offset, count) = paging(&parsed, &limits)?;
+    if grouped {
+        return super::grouped::plan_groups(module, &parsed, filter, offset, count).map(Planned::Aggregate);
+    }
     let mut columns: Vec<SelectColumn> = Vec::new();
-    for name in &parsed.columns {
+    for item in &parsed.columns {
+        let SelectItem::Column(name) = item else { continue };
         let column = select_column(schema, module, name)?;
         if columns.iter().any(|c| c.key().eq_ignore_ascii_case(column.key())) {
             return Err(ApiError::with_message(ErrorCode::DuplicateData, "duplicate select column")
                 .detail("column_name", column.key()));
         }
         columns.push(column);
-    }
-    let builder = Builder::new(module, Surface::Coql, time_zone).with_users(users);
-    let mut criteria = 0;
-    let filter = condition(&builder, &parsed.condition, &limits, &mut criteria)?;
-    if parsed.order_by.len() > limits.max_order_by {
-        return Err(limit_exceeded("order_by", limits.max_order_by as u64));
     }
     let mut order_by: Vec<SortKey> = Vec::new();
     for (name, direction) in &parsed.order_by {
@@ -152,6 +196,12 @@ pub fn plan(
         }
         order_by.push(key);
     }
+    let select = Select { filter, order_by, after_id: None, offset, limit: count.saturating_add(1) };
+    Ok(Planned::Records(Plan { module: module.api_name.clone(), columns, select, count }))
+}
+
+/// `LIMIT` and `OFFSET` checked against the version's bounds: `(offset, count)`.
+fn paging(parsed: &super::parser::Query, limits: &CoqlLimits) -> Result<(u64, u32), ApiError> {
     let count = match &parsed.limit {
         None => limits.default_limit,
         Some(text) => {
@@ -178,9 +228,7 @@ pub fn plan(
     if offset.saturating_add(count) > limits.reach {
         return Err(limit_exceeded("offset", limits.reach));
     }
-    let count = u32::try_from(count).unwrap_or(u32::MAX);
-    let select = Select { filter, order_by, after_id: None, offset, limit: count.saturating_add(1) };
-    Ok(Plan { module: module.api_name.clone(), columns, select, count })
+    Ok((offset, u32::try_from(count).unwrap_or(u32::MAX)))
 }
 
 fn select_column(schema: &OrgSchema, module: &Module, name: &str) -> Result<SelectColumn, ApiError> {
@@ -221,7 +269,7 @@ fn select_column(schema: &OrgSchema, module: &Module, name: &str) -> Result<Sele
     })
 }
 
-fn unsupported_type(module: &Module, field: &str) -> ApiError {
+pub(super) fn unsupported_type(module: &Module, field: &str) -> ApiError {
     let data_type = module.field(field).map_or("unsupported", |f| f.data_type.as_str());
     ApiError::with_message(ErrorCode::InvalidQuery, "data type not supported")
         .detail("column_name", field)
@@ -229,19 +277,19 @@ fn unsupported_type(module: &Module, field: &str) -> ApiError {
 }
 
 fn condition(
-    builder: &Builder<'_>,
+    context: &WhereContext<'_>,
     tree: &Condition,
     limits: &CoqlLimits,
     criteria: &mut usize,
 ) -> Result<Filter, ApiError> {
     match tree {
         Condition::And(left, right) => Ok(Filter::And(vec![
-            condition(builder, left, limits, criteria)?,
-            condition(builder, right, limits, criteria)?,
+            condition(context, left, limits, criteria)?,
+            condition(context, right, limits, criteria)?,
         ])),
         Condition::Or(left, right) => Ok(Filter::Or(vec![
-            condition(builder, left, limits, criteria)?,
-            condition(builder, right, limits, criteria)?,
+            condition(context, left, limits, criteria)?,
+            condition(context, right, limits, criteria)?,
         ])),
         Condition::Compare { column, operator, values } => {
             *criteria += 1;
@@ -251,18 +299,21 @@ fn condition(
             if matches!(operator, Operator::In | Operator::NotIn) && values.len() > limits.max_in_values {
                 return Err(limit_exceeded("in", limits.max_in_values as u64));
             }
-            compare(builder, column, *operator, values)
+            let comparator = comparator_of(*operator);
+            if column.contains('.') {
+                return super::related::dotted(context, column, *operator, comparator, values);
+            }
+            context
+                .builder
+                .compare(column, comparator, values)
+                .map_err(|error| compare_error(&context.builder, column, *operator, error))
         }
     }
 }
 
-fn compare(
-    builder: &Builder<'_>,
-    column: &str,
-    operator: Operator,
-    values: &[serde_json::Value],
-) -> Result<Filter, ApiError> {
-    let comparator = match operator {
+/// The comparator of a COQL operator.
+pub(super) fn comparator_of(operator: Operator) -> Comparator {
+    match operator {
         Operator::Eq => Comparator::Equal,
         Operator::Ne => Comparator::NotEqual,
         Operator::Lt => Comparator::LessThan,
@@ -277,19 +328,26 @@ fn compare(
         Operator::NotBetween => Comparator::NotBetween,
         Operator::IsNull => Comparator::IsEmpty,
         Operator::IsNotNull => Comparator::IsNotEmpty,
-    };
-    builder.compare(column, comparator, values).map_err(|error| match error {
-        QueryError::UnknownField { .. } => invalid_column(column),
-        QueryError::UnsupportedField { field } => unsupported_type(builder.module, &field),
-        QueryError::UnsupportedComparator { field, .. } => ApiError::new(ErrorCode::InvalidQuery)
+    }
+}
+
+/// A comparison the schema refuses, in COQL's words; `written` is the column as the query
+/// wrote it (`Account_Name.Phone`), named in `details`.
+pub(super) fn compare_error(builder: &Builder<'_>, written: &str, operator: Operator, error: QueryError) -> ApiError {
+    match error {
+        QueryError::UnknownField { .. } => invalid_column(written),
+        QueryError::UnsupportedField { field } => {
+            unsupported_type(builder.module, &field).detail("column_name", written)
+        }
+        QueryError::UnsupportedComparator { .. } => ApiError::new(ErrorCode::InvalidQuery)
             .detail("reason", "invalid operator found")
-            .detail("column_name", field)
+            .detail("column_name", written)
             .detail("operator", operator.as_str()),
         QueryError::WrongValueCount { field, .. } | QueryError::InvalidValue { field, .. } => {
             let expected = Column::resolve(builder.module, &field).map_or("text", |c| data_type(builder, &c));
             ApiError::with_message(ErrorCode::InvalidQuery, "value given seems to be invalid for the column")
-                .detail("column_name", field)
+                .detail("column_name", written)
                 .detail("expected_data_type", expected)
         }
-    })
+    }
 }

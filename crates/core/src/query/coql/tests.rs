@@ -3,13 +3,39 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::query::{Comparator, Direction, Filter};
+use crate::query::aggregate::{AggregateKey, Function};
+use crate::query::{Comparator, Direction, Filter, UserName};
 use crate::schema::standard::standard_schema;
 use crate::version::ApiVersion;
 
-fn planned(query: &str) -> Result<Plan, Value> {
-    plan(query, &standard_schema(), chrono_tz::UTC, &[], CoqlLimits::for_version(ApiVersion::V8))
+fn planned_any(query: &str) -> Result<Planned, Value> {
+    plan(query, &standard_schema(), chrono_tz::UTC, &users(), CoqlLimits::for_version(ApiVersion::V8))
         .map_err(|e| json!({"code": e.code.as_str(), "message": e.message, "details": e.details}))
+}
+
+fn planned(query: &str) -> Result<Plan, Value> {
+    match planned_any(query)? {
+        Planned::Records(plan) => Ok(plan),
+        Planned::Aggregate(other) => panic!("records expected: {other:?}"),
+    }
+}
+
+fn grouped(query: &str) -> AggregatePlan {
+    match planned_any(query) {
+        Ok(Planned::Aggregate(plan)) => plan,
+        other => panic!("an aggregate expected: {other:?}"),
+    }
+}
+
+fn users() -> Vec<UserName> {
+    let user = |id: u64, first: &str, last: &str, email: &str| UserName {
+        id,
+        full_name: format!("{first} {last}"),
+        first_name: first.into(),
+        last_name: last.into(),
+        email: email.into(),
+    };
+    vec![user(71, "Mara", "Quist", "mara@corp.example"), user(72, "Ed", "Ng", "ed@other.example")]
 }
 
 fn error(query: &str) -> Value {
@@ -81,7 +107,14 @@ fn syntax_errors_say_where() {
     );
     assert_eq!(error("select Last_Name")["details"], json!({"clause": "from"}));
     assert_eq!(error("delete from Leads")["message"], "given coql query not supported");
-    assert_eq!(error("select COUNT(id) from Leads where id is not null")["message"], "given coql query not supported");
+    assert_eq!(
+        plan_v2("select COUNT(id) from Leads where id is not null")["message"],
+        "given coql query not supported"
+    );
+    assert_eq!(
+        error("select TRIM(Last_Name) from Leads where id is not null")["message"],
+        "given coql query not supported"
+    );
     assert_eq!(error("select Last_Name from Leads where not Last_Name = 'x'")["details"], json!({"operator": "not"}));
     assert_eq!(error("select Last_Name from Leads where Last_Name = ")["code"], "SYNTAX_ERROR");
     assert_eq!(error("select Last_Name from Leads where Last_Name = 'open")["code"], "SYNTAX_ERROR");
@@ -122,4 +155,96 @@ fn quoted_names_and_keywords_in_any_case() {
     assert_eq!(first.comparator, Comparator::IsNotEmpty);
     let Filter::Compare(second) = &parts[1] else { panic!() };
     assert_eq!((second.comparator, second.operands.len()), (Comparator::NotIn, 2));
+}
+
+#[test]
+fn dot_notation_in_where_reaches_the_looked_up_record_and_the_user() {
+    let plan = planned(
+        "select Last_Name from Contacts where Account_Name.Phone = '555' and Owner.email like '%@corp.example'",
+    )
+    .unwrap();
+    let Filter::And(parts) = &plan.select.filter else { panic!("{:?}", plan.select.filter) };
+    let Filter::Related { lookup, module, filter } = &parts[0] else { panic!("{:?}", parts[0]) };
+    assert_eq!((lookup.as_str(), module.as_str()), ("Account_Name", "Accounts"));
+    let Filter::Compare(phone) = filter.as_ref() else { panic!() };
+    assert_eq!(phone.column.api_name(), "Phone");
+    let Filter::Compare(owner) = &parts[1] else { panic!("{:?}", parts[1]) };
+    assert_eq!((owner.comparator, owner.operands.clone()), (Comparator::In, vec![crate::query::Operand::Id(71)]));
+    // Negations and emptiness hold where there is no looked-up record.
+    let plan = planned("select id from Contacts where Account_Name.Phone != '555'").unwrap();
+    assert!(matches!(&plan.select.filter, Filter::Not(inner) if matches!(inner.as_ref(), Filter::Related { .. })));
+    let plan = planned("select id from Contacts where Account_Name.Phone is null").unwrap();
+    assert!(matches!(&plan.select.filter, Filter::Not(inner) if matches!(inner.as_ref(), Filter::Related { .. })));
+    let plan = planned("select id from Contacts where Account_Name.Phone is not null").unwrap();
+    assert!(matches!(&plan.select.filter, Filter::Related { .. }));
+    let plan = planned("select id from Leads where Owner.last_name = 'nobody'").unwrap();
+    assert_eq!(plan.select.filter, Filter::Or(Vec::new()), "no user matches: no record does");
+    assert_eq!(
+        error("select id from Contacts where Account_Name.Colour = 'x'")["details"],
+        json!({"column_name": "Account_Name.Colour"})
+    );
+    assert_eq!(error("select id from Contacts where Last_Name.x = 'x'")["message"], "column given seems to be invalid");
+    assert_eq!(
+        error("select id from Contacts where Account_Name.Phone > 5")["details"],
+        json!({"reason": "invalid operator found", "column_name": "Account_Name.Phone", "operator": ">"})
+    );
+    assert_eq!(
+        error("select id from Leads where Owner.email > 'a'")["details"],
+        json!({"reason": "invalid operator found", "column_name": "Owner.email", "operator": ">"})
+    );
+}
+
+#[test]
+fn aggregates_group_and_order() {
+    let plan = grouped(
+        "select Lead_Source, COUNT(id), sum(Annual_Revenue) as total, max(No_of_Employees) from Leads \
+         where id is not null group by Lead_Source order by total desc limit 5",
+    );
+    let keys: Vec<&str> = plan.outputs.iter().map(|o| o.key.as_str()).collect();
+    assert_eq!(keys, ["Lead_Source", "COUNT(id)", "total", "MAX(No_of_Employees)"]);
+    assert_eq!(plan.aggregate.group_by.len(), 1);
+    let functions: Vec<Function> = plan.aggregate.measures.iter().map(|m| m.function).collect();
+    assert_eq!(functions, [Function::Count, Function::Sum, Function::Max]);
+    assert!(plan.aggregate.measures[0].column.is_none(), "COUNT(id) counts records");
+    assert_eq!(plan.aggregate.order_by, vec![(AggregateKey::Measure(1), Direction::Desc)]);
+    assert_eq!((plan.count, plan.aggregate.limit), (5, 6));
+    let plan = grouped("select COUNT(*) from Leads where Email is null");
+    assert_eq!(plan.outputs[0].key, "COUNT(id)");
+    let plan = grouped("select Lead_Source from Leads where id is not null group by Lead_Source order by lead_source");
+    assert_eq!(plan.aggregate.order_by, vec![(AggregateKey::Group(0), Direction::Asc)]);
+}
+
+#[test]
+fn aggregates_misused_are_refused() {
+    assert_eq!(
+        error("select Last_Name, COUNT(id) from Leads where id is not null"),
+        json!({"code": "INVALID_QUERY", "message": "Invalid query formed",
+               "details": {"reason": "the column is neither grouped nor aggregated", "column_name": "Last_Name"}})
+    );
+    assert_eq!(
+        error("select SUM(Last_Name) from Leads where id is not null"),
+        json!({"code": "INVALID_QUERY", "message": "data type not supported",
+               "details": {"column_name": "Last_Name", "data_type": "text", "function": "SUM"}})
+    );
+    assert_eq!(error("select MAX(Email_Opt_Out) from Leads where id is not null")["details"]["data_type"], "boolean");
+    assert_eq!(error("select AVG(Nope) from Leads where id is not null")["details"], json!({"column_name": "Nope"}));
+    assert_eq!(
+        error("select COUNT(id) as n, SUM(No_of_Employees) as n from Leads where id is not null"),
+        json!({"code": "DUPLICATE_ALIAS", "message": "duplicate alias found", "details": {"alias": "n"}})
+    );
+    assert_eq!(error("select COUNT(id) as Email from Leads where id is not null")["code"], "INVALID_ALIAS");
+    assert_eq!(
+        error("select COUNT(id) from Leads where id is not null order by Last_Name")["details"]["reason"],
+        "order by names neither a grouped column nor an aggregate"
+    );
+    assert_eq!(
+        error("select COUNT(id) from Leads where id is not null group by Email, email")["code"],
+        "DUPLICATE_DATA"
+    );
+    assert_eq!(
+        error("select Account_Name.Phone, COUNT(id) from Contacts where id is not null group by Account_Name.Phone")
+            ["details"]["reason"],
+        "dot notation is not supported with aggregate functions"
+    );
+    assert_eq!(error("select COUNT(id) from Leads")["details"], json!({"clause": "where"}));
 }
