@@ -13,6 +13,7 @@ mod auth;
 mod coql;
 mod error;
 pub mod events;
+pub mod faults;
 mod metadata;
 pub mod oauth;
 pub mod observe;
@@ -27,7 +28,7 @@ pub mod ui;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use bulkwrite_core::callback_url::CallbackPolicy;
 use bulkwrite_core::clock::Clock;
@@ -182,6 +183,11 @@ pub fn router(state: AppState) -> Router {
         .route("/bulkwrite/v1/jobs/{job_id}/cancel", post(routes::job_control::cancel_job))
         .route("/bulkwrite/v1/jobs/{job_id}/callback", get(routes::extensions::get_callback_report))
         .route("/bulkwrite/v1/jobs/{job_id}/report", get(routes::report::get_report))
+        .route(
+            "/bulkwrite/v1/faults",
+            post(routes::faults::add_fault).get(routes::faults::list_faults).delete(routes::faults::clear_faults),
+        )
+        .route("/bulkwrite/v1/faults/{fault_id}", delete(routes::faults::remove_fault))
         .route("/bulkwrite/v1/admin/orgs", get(routes::admin::list_orgs).post(routes::admin::create_org))
         .route("/bulkwrite/v1/admin/orgs/{org}/users", post(routes::admin::create_user))
         .route("/bulkwrite/v1/admin/orgs/{org}/users/{user}/password", put(routes::admin::set_password))
@@ -194,6 +200,8 @@ pub fn router(state: AppState) -> Router {
         .route("/bulkwrite/v1/admin/orgs/{org}/schema", put(routes::admin::mirror_schema))
         .merge(ui::routes())
         .fallback(routes::fallback::not_found)
-        .method_not_allowed_fallback(routes::fallback::method_not_allowed);
+        .method_not_allowed_fallback(routes::fallback::method_not_allowed)
+        // Innermost: a faulted answer still gets the request id, the recorded headers and a count.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), faults::inject::http_faults));
     with_common_layers(router, hsts).with_state(state)
 }

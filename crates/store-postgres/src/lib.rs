@@ -55,6 +55,7 @@ mod chunk_write;
 mod copy;
 mod dry_run;
 mod error;
+mod faults;
 mod health;
 mod ids;
 mod job_row;

@@ -12,6 +12,7 @@ mod callbacks;
 mod cancel;
 mod chunk;
 mod dry_run;
+mod faults;
 mod health;
 mod job_row;
 mod jobs;

@@ -79,7 +79,11 @@ macro_rules! conformance_tests {
             a_failed_read_job_queues_its_callback,
             selects_compare_typed_values,
             selects_sort_page_and_count,
-            dry_runs_write_nothing_and_answer_like_the_real_job
+            dry_runs_write_nothing_and_answer_like_the_real_job,
+            fault_rules_are_kept_per_org_and_removed,
+            a_fault_fires_its_times_exactly_under_concurrent_matches,
+            a_seeded_fault_fires_the_same_matches_every_run,
+            job_faults_bind_once_per_job_and_spend_once
         );
     };
     ($factory:expr) => {
@@ -89,6 +93,7 @@ macro_rules! conformance_tests {
 
 mod cancel;
 mod dry_run;
+mod faults;
 mod health;
 mod in_flight;
 mod jobs;
@@ -100,6 +105,7 @@ mod retention;
 
 pub use cancel::*;
 pub use dry_run::*;
+pub use faults::*;
 pub use health::*;
 pub use in_flight::*;
 pub use jobs::*;

@@ -31,6 +31,7 @@ mod announce;
 mod callback;
 mod cancel;
 mod export;
+mod faults;
 mod heartbeat;
 mod in_flight;
 pub mod observe;
@@ -95,6 +96,9 @@ pub struct WorkerConfig {
     /// Records per committed part of a Bulk Read export (memory per part; a resumed export
     /// repeats at most one part's reading).
     pub read_part_records: u32,
+    /// Whether the test controls are on (`--test-controls`): only then are the job and
+    /// callback fault rules applied (see `faults`); off, the worker never reads them.
+    pub test_controls: bool,
 }
 
 /// Backoff between claims of a job that failed transiently.
@@ -150,6 +154,7 @@ impl Default for WorkerConfig {
             },
             transient: TransientConfig::default(),
             read_part_records: export::PART_RECORDS,
+            test_controls: false,
         }
     }
 }
