@@ -54,6 +54,7 @@ pub mod clock;
 mod endpoints;
 mod error;
 mod events;
+mod faults;
 mod job;
 mod jobs;
 mod metadata;

@@ -21,12 +21,12 @@ const INSTALL_HINT: &str = "run `bash .ci/run` (it installs the pinned SDKs: `py
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
 
 #[derive(Clone, Copy)]
-enum Sdk {
+pub(crate) enum Sdk {
     Python,
     Node,
 }
 
-fn sdk_dir(sdk: Sdk) -> PathBuf {
+pub(crate) fn sdk_dir(sdk: Sdk) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk");
     match sdk {
         Sdk::Python => dir.join("python"),
@@ -51,7 +51,7 @@ fn pinned_node_version() -> String {
 }
 
 /// Fails (never skips) when the SDK is not installed at the pinned version.
-fn require_sdk(sdk: Sdk) {
+pub(crate) fn require_sdk(sdk: Sdk) {
     match sdk {
         Sdk::Python => {
             let pinned = pinned_python_version();
