@@ -77,7 +77,7 @@ impl AddArgs {
     fn rule(&self, org: Option<OrgId>) -> anyhow::Result<NewFault> {
         let mut rule = match &self.rule {
             Some(json) => serde_json::from_str(json).context("--rule is not a fault rule")?,
-            None => self.from_flags(),
+            None => self.flags_rule(),
         };
         if let Some(org) = org {
             rule.org = Some(org.to_string());
@@ -85,7 +85,7 @@ impl AddArgs {
         Ok(rule)
     }
 
-    fn from_flags(&self) -> NewFault {
+    fn flags_rule(&self) -> NewFault {
         let job =
             JobFault { fail_at_row: self.fail_at_row, fail_chunk_once: self.fail_chunk_once, slow_ms: self.slow_ms };
         let callback = CallbackFault { status: self.callback_status, timeout: self.callback_timeout };
