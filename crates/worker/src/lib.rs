@@ -23,6 +23,10 @@
 //!   it never reached as `UNPROCESSED`, read again from the upload within the reader's bound.
 //! - the retention sweeper deletes a blob only after the transaction that expired its file
 //!   committed, and never an upload an unfinished job names.
+//! - fault rules of the test controls (`faults`) are read only when the switch is on: a job's
+//!   are decided once, at its first run, and applied at its chunks; a callback's at each attempt,
+//!   in place of the send. A faulted run takes the same paths as a real failure (fail, defer,
+//!   retry), so the invariants above hold for it too.
 //! - a Bulk Read job runs in the same queue (`export`): each part of its export is stored as
 //!   a blob, then committed with its checkpoint under the lease, so a resumed export continues
 //!   after the last committed part; memory holds one part at a time.
