@@ -38,13 +38,13 @@ pub async fn add_fault(
     let request: NewFault = serde_json::from_slice(&bytes).map_err(|error| {
         ErrorResponse(ApiError::with_message(ErrorCode::InvalidData, format!("the body is not a fault rule: {error}")))
     })?;
-    let created = faults(&state).add(caller.own_org().copied(), &request).await?;
+    let created = faults(&state).add(caller.own_org(), &request).await?;
     Ok(json_response(StatusCode::CREATED, &created))
 }
 
 /// `GET /bulkwrite/v1/faults`: the caller's rules with how often each fired.
 pub async fn list_faults(State(state): State<AppState>, TestControls(caller): TestControls) -> ApiResult<Response> {
-    let list = faults(&state).list(caller.own_org().copied()).await?;
+    let list = faults(&state).list(caller.own_org()).await?;
     Ok(json_response(StatusCode::OK, &list))
 }
 
@@ -54,12 +54,12 @@ pub async fn remove_fault(
     TestControls(caller): TestControls,
     PathParams(id): PathParams<String>,
 ) -> ApiResult<Response> {
-    let removed = faults(&state).remove(caller.own_org().copied(), &id).await?;
+    let removed = faults(&state).remove(caller.own_org(), &id).await?;
     Ok(json_response(StatusCode::OK, &removed))
 }
 
 /// `DELETE /bulkwrite/v1/faults`: removes every rule of the caller.
 pub async fn clear_faults(State(state): State<AppState>, TestControls(caller): TestControls) -> ApiResult<Response> {
-    let removed = faults(&state).clear(caller.own_org().copied()).await?;
+    let removed = faults(&state).clear(caller.own_org()).await?;
     Ok(json_response(StatusCode::OK, &removed))
 }
