@@ -147,6 +147,12 @@ async fn a_seeded_500_rule_fails_the_same_requests_every_run(backend: Backend) {
     let (status, _) = server.get_json("/crm/v2/users").await;
     assert_eq!(status, 500);
     assert_eq!(server.get_json("/bulkwrite/v1/faults").await.0, 200, "the controls are never faulted");
+    // Requests no handler takes pass the layer too: a method the path lacks, a path no route has.
+    add_rule(&server, json!({"method": "PATCH", "path": "/crm/v2/Leads", "status": 500, "times": 1})).await;
+    add_rule(&server, json!({"path": "/crm/v2/no/such/path", "status": 401, "times": 1})).await;
+    let patch = server.auth(server.http.patch(server.url("/crm/v2/Leads"))).send().await.unwrap();
+    assert_eq!(patch.status(), 500, "instead of 400 INVALID_REQUEST_METHOD");
+    assert_eq!(server.get_json("/crm/v2/no/such/path").await.0, 401, "instead of 404 INVALID_URL_PATTERN");
     let listed = rules(&server).await;
     assert_eq!(listed[0]["matched"], 16);
     assert_eq!(listed[0]["fired"], failed.iter().filter(|f| **f).count());
