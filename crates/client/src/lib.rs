@@ -51,6 +51,7 @@
 mod auth;
 mod client;
 pub mod clock;
+mod controls;
 mod endpoints;
 mod error;
 mod events;
@@ -69,6 +70,7 @@ mod wait;
 
 pub use auth::Credentials;
 pub use client::{Client, ClientBuilder};
+pub use controls::{ClockState, QueueState};
 pub use endpoints::{ApiVersion, DataCenter, Endpoints};
 pub use error::{Error, Result};
 pub use events::{JobEvent, JobEvents, JobProgress, MAX_EVENT_BYTES, MAX_EVENT_LINE};

@@ -18,7 +18,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_read_jobs.sql"),
     include_str!("../migrations/0008_row_reasons.sql"),
     include_str!("../migrations/0009_dry_run.sql"),
-    // 0010 to 0012 are other test controls' (issue 19); listed in number order once merged.
+    include_str!("../migrations/0012_test_controls.sql"),
+    // 0010 and 0011 are other test controls' (issue 19); listed in number order once merged.
     include_str!("../migrations/0013_fault_rules.sql"),
 ];
 

@@ -11,6 +11,7 @@ mod batch;
 mod callbacks;
 mod cancel;
 mod chunk;
+mod control;
 mod dry_run;
 mod faults;
 mod health;

@@ -12,7 +12,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_read_jobs.sql"),
     include_str!("../migrations/0007_row_reasons.sql"),
     include_str!("../migrations/0008_dry_run.sql"),
-    // 0009 to 0011 are other test controls' (issue 19); listed in number order once merged.
+    include_str!("../migrations/0011_test_controls.sql"),
+    // 0009 and 0010 are other test controls' (issue 19); listed in number order once merged.
     include_str!("../migrations/0012_fault_rules.sql"),
 ];
 

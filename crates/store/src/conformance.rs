@@ -80,6 +80,11 @@ macro_rules! conformance_tests {
             selects_compare_typed_values,
             selects_sort_page_and_count,
             dry_runs_write_nothing_and_answer_like_the_real_job,
+            test_controls_start_at_rest_and_change_atomically,
+            a_paused_queue_refuses_the_claims_that_respect_it,
+            a_held_job_stays_in_progress_and_is_taken_up_again,
+            a_step_claims_the_named_or_the_oldest_runnable_job,
+            callbacks_fall_due_by_business_time_and_are_leased_by_lease_time,
             fault_rules_are_kept_per_org_and_removed,
             a_fault_fires_its_times_exactly_under_concurrent_matches,
             a_seeded_fault_fires_the_same_matches_every_run,
@@ -92,6 +97,7 @@ macro_rules! conformance_tests {
 }
 
 mod cancel;
+mod control;
 mod dry_run;
 mod faults;
 mod health;
@@ -104,6 +110,7 @@ mod records;
 mod retention;
 
 pub use cancel::*;
+pub use control::*;
 pub use dry_run::*;
 pub use faults::*;
 pub use health::*;

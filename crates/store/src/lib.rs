@@ -26,6 +26,7 @@ pub mod chunk_order;
 #[cfg(feature = "conformance")]
 #[allow(missing_docs)] // test cases run by `conformance_tests!`; each name is the sentence it checks
 pub mod conformance;
+pub mod control;
 pub mod dry_run;
 pub mod error;
 pub mod fault;
@@ -42,6 +43,9 @@ pub mod traits;
 
 pub use blob::{BlobStore, DirBlobStore, LocalBlob};
 pub use chunk_order::ChunkOrder;
+pub use control::{
+    ControlState, ControlStore, LiveControls, QueueDepth, QueueDriver, StepClaim, StepOutcome, StepTarget,
+};
 pub use error::{StoreError, StoreResult};
 pub use fault_rules::{FaultStore, JobFaultHit, StoredFault};
 pub use listing::{CancelRequest, JobListQuery, JobPage, MAX_JOBS_PER_PAGE};

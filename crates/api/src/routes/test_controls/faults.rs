@@ -13,7 +13,7 @@ use crate::error::{ApiResult, ErrorResponse};
 use crate::faults::{FaultError, Faults};
 use crate::paths::PathParams;
 use crate::response::json_response;
-use crate::routes::test_controls::TestControls;
+use super::TestControls;
 use crate::AppState;
 
 impl From<FaultError> for ErrorResponse {
