@@ -52,7 +52,7 @@ impl Sdk {
     }
 }
 
-fn sdk_dir(sdk: Sdk) -> PathBuf {
+pub(crate) fn sdk_dir(sdk: Sdk) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk");
     match sdk {
         Sdk::Python | Sdk::PythonV8 => dir.join("python"),
@@ -78,7 +78,7 @@ fn pinned_node_version(package: &str) -> String {
 }
 
 /// Fails (never skips) when the SDK is not installed at the pinned version.
-fn require_sdk(sdk: Sdk) {
+pub(crate) fn require_sdk(sdk: Sdk) {
     let package = sdk.package();
     match sdk {
         Sdk::Python | Sdk::PythonV8 => {
