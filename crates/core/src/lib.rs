@@ -11,6 +11,7 @@
 pub mod callback_url;
 pub mod clock;
 pub mod convert;
+pub mod credits;
 pub mod csvread;
 pub mod datefmt;
 pub mod ids;

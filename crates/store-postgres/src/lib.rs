@@ -53,6 +53,7 @@ mod changes;
 mod chunk;
 mod chunk_write;
 mod copy;
+mod credits;
 mod dry_run;
 mod error;
 mod health;

@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_read_jobs.sql"),
     include_str!("../migrations/0008_row_reasons.sql"),
     include_str!("../migrations/0009_dry_run.sql"),
+    include_str!("../migrations/0015_credits.sql"),
 ];
 
 /// The advisory lock key of migrations (`bulkwrite` in ASCII, as an integer).

@@ -79,7 +79,12 @@ macro_rules! conformance_tests {
             a_failed_read_job_queues_its_callback,
             selects_compare_typed_values,
             selects_sort_page_and_count,
-            dry_runs_write_nothing_and_answer_like_the_real_job
+            dry_runs_write_nothing_and_answer_like_the_real_job,
+            an_orgs_credit_setting_is_stored_and_read_with_its_tokens,
+            credits_are_charged_until_a_call_would_pass_the_limit,
+            credits_come_back_a_day_after_the_minute_they_were_used,
+            calls_in_flight_are_held_to_the_concurrency_limits,
+            calls_admitted_at_once_never_overspend
         );
     };
     ($factory:expr) => {
@@ -88,6 +93,7 @@ macro_rules! conformance_tests {
 }
 
 mod cancel;
+mod credits;
 mod dry_run;
 mod health;
 mod in_flight;
@@ -99,6 +105,7 @@ mod records;
 mod retention;
 
 pub use cancel::*;
+pub use credits::*;
 pub use dry_run::*;
 pub use health::*;
 pub use in_flight::*;

@@ -340,6 +340,7 @@ pub trait Store:
     + HealthStore
     + RetentionStore
     + crate::read::ReadStore
+    + crate::credits::CreditStore
     + Send
     + Sync
     + 'static
@@ -357,6 +358,7 @@ impl<T> Store for T where
         + HealthStore
         + RetentionStore
         + crate::read::ReadStore
+        + crate::credits::CreditStore
         + Send
         + Sync
         + 'static
