@@ -11,6 +11,7 @@
 pub mod admin;
 mod auth;
 mod coql;
+pub mod credits;
 mod error;
 pub mod events;
 mod metadata;
@@ -64,6 +65,9 @@ pub struct ApiConfig {
     pub read_page_records: u32,
     /// Whether the test controls answer (`--test-controls`); off, their paths are Zoho's 404.
     pub test_controls: bool,
+    /// The plan that meters every org without one of its own (`--api-credits`); `None`: only
+    /// orgs given a plan are metered (see [`credits`]).
+    pub api_credits: Option<bulkwrite_core::credits::CreditPlan>,
 }
 
 impl Default for ApiConfig {
@@ -79,6 +83,7 @@ impl Default for ApiConfig {
             result_retention: std::time::Duration::from_secs(7 * 24 * 3600),
             read_page_records: bulkwrite_wire::read::RECORDS_PER_PAGE,
             test_controls: false,
+            api_credits: None,
         }
     }
 }
@@ -192,6 +197,11 @@ pub fn router(state: AppState) -> Router {
         .route("/bulkwrite/v1/admin/orgs/{org}/fields", post(routes::admin::add_field))
         .route("/bulkwrite/v1/admin/orgs/{org}/layouts", post(routes::admin::add_layout))
         .route("/bulkwrite/v1/admin/orgs/{org}/schema", put(routes::admin::mirror_schema))
+        .route(
+            "/bulkwrite/v1/orgs/{org}/credits",
+            get(routes::credits::get_credits).put(routes::credits::put_credits).delete(routes::credits::delete_credits),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), credits::meter))
         .merge(ui::routes())
         .fallback(routes::fallback::not_found)
         .method_not_allowed_fallback(routes::fallback::method_not_allowed);

@@ -246,6 +246,7 @@ fn api_config(config: &Config, base_url: &str, admin_key: Option<&str>) -> ApiCo
         result_retention: config.retention.results,
         read_page_records: config.read_page_records,
         test_controls: config.test_controls,
+        api_credits: config.api_credits,
     }
 }
 
