@@ -51,6 +51,7 @@
 mod auth;
 mod client;
 pub mod clock;
+mod credits;
 mod endpoints;
 mod error;
 mod events;
@@ -68,6 +69,7 @@ mod wait;
 
 pub use auth::Credentials;
 pub use client::{Client, ClientBuilder};
+pub use credits::{AppCallsInFlight, CreditConcurrency, CreditCounts, CreditWindow, CreditsPlan, OrgCredits};
 pub use endpoints::{ApiVersion, DataCenter, Endpoints};
 pub use error::{Error, Result};
 pub use events::{JobEvent, JobEvents, JobProgress, MAX_EVENT_BYTES, MAX_EVENT_LINE};

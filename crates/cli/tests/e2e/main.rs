@@ -8,6 +8,7 @@ mod cli;
 mod corpus;
 mod corpus_dry_run;
 mod crash;
+mod credits;
 mod dashboard;
 mod dry_run;
 mod errors;
