@@ -8,8 +8,8 @@
 //!   in the v8 page, `…/api/v8/api-limits.html`): "Maximum credit limit in a 24-hour window":
 //!   Free 5,000 (max 5,000); Standard/Starter 50,000 + users × 250 + add-ons (max 100,000);
 //!   Professional 50,000 + users × 500 + add-ons (max 3,000,000); Enterprise/Zoho One
-//!   50,000 + users × 1,000 + add-ons (max 5,000,000); Ultimate/CRM Plus 50,000 + users × 2,000
-//!   + add-ons (no maximum). Credits deducted: 1 a call, except Get records with `cvid` 3,
+//!   50,000 + users × 1,000 + add-ons (max 5,000,000); Ultimate/CRM Plus 50,000 plus users ×
+//!   2,000 plus add-ons (no maximum). Credits deducted: 1 a call, except Get records with `cvid` 3,
 //!   Convert Lead 5, Insert/Update/Upsert 1 for every 10 records (100 records a call, so at
 //!   most 10), Bulk Read initialize 50, Bulk Write initialize 500; v8 adds COQL by `LIMIT`:
 //!   1–200 rows 1, 201–1,000 rows 2, 1,001–2,000 rows 3. The `X-API-CREDITS-REMAINING` response
@@ -163,7 +163,8 @@ impl CreditPlan {
     /// counted): the base of the 50 % header threshold.
     pub fn included_credits(&self) -> u64 {
         let edition = self.edition;
-        let credits = edition.base_credits().saturating_add(u64::from(self.users).saturating_mul(edition.credits_per_user()));
+        let credits =
+            edition.base_credits().saturating_add(u64::from(self.users).saturating_mul(edition.credits_per_user()));
         match edition.max_credits() {
             Some(max) => credits.min(max),
             None => credits,

@@ -29,8 +29,12 @@ async fn window<C: GenericClient>(client: &C, org: i64, now: Timestamp) -> Store
 /// Admits or refuses a call inside the caller's transaction (which holds the org's lock).
 async fn admit<C: GenericClient>(client: &C, call: &CallRequest) -> StoreResult<CallAdmission> {
     let org = signed(call.org.get());
-    execute(client, "DELETE FROM api_credit_minutes WHERE org = $1 AND minute < $2", &[&org, &first_counted_minute(call.now)])
-        .await?;
+    execute(
+        client,
+        "DELETE FROM api_credit_minutes WHERE org = $1 AND minute < $2",
+        &[&org, &first_counted_minute(call.now)],
+    )
+    .await?;
     execute(client, "DELETE FROM api_calls WHERE org = $1 AND expires_at <= $2", &[&org, &call.now]).await?;
     let (used, _) = window(client, org, call.now).await?;
     let row = query_one(

@@ -35,7 +35,9 @@ pub struct CreditsRequest {
 pub fn setting_from_request(request: &CreditsRequest) -> Result<OrgCredits, String> {
     let plan_given = request.edition.is_some() || request.users.is_some() || request.addon_credits.is_some();
     match (request.metered, &request.edition) {
-        (Some(false), _) if plan_given => Err("an org that is not metered has no edition, users or add-on credits".into()),
+        (Some(false), _) if plan_given => {
+            Err("an org that is not metered has no edition, users or add-on credits".into())
+        }
         (Some(false), _) => Ok(OrgCredits::Off),
         (_, Some(word)) => {
             let edition: Edition = word.parse().map_err(|e: bulkwrite_core::credits::UnknownEdition| e.to_string())?;
@@ -49,7 +51,9 @@ pub fn setting_from_request(request: &CreditsRequest) -> Result<OrgCredits, Stri
             };
             Ok(OrgCredits::Plan(plan))
         }
-        (_, None) => Err("give an edition (free, standard, professional, enterprise, ultimate) or \"metered\": false".into()),
+        (_, None) => {
+            Err("give an edition (free, standard, professional, enterprise, ultimate) or \"metered\": false".into())
+        }
     }
 }
 
@@ -75,7 +79,12 @@ pub fn seconds(instant: Timestamp) -> String {
 /// The org's credits and calls at `now` under the server's plan `server`: the plan in force and
 /// where it comes from, used and remaining credits of the window, when credits next come back,
 /// and the calls in flight against the concurrency limits.
-pub async fn credits_view(store: &dyn Store, org: OrgId, now: Timestamp, server: Option<CreditPlan>) -> StoreResult<Value> {
+pub async fn credits_view(
+    store: &dyn Store,
+    org: OrgId,
+    now: Timestamp,
+    server: Option<CreditPlan>,
+) -> StoreResult<Value> {
     let setting = store.org_credits(org).await?;
     let usage = store.credit_usage(org, now).await?;
     let plan = plan_in_force(setting, server);
@@ -124,8 +133,16 @@ mod tests {
         assert_eq!(plan, OrgCredits::Plan(CreditPlan::new(Edition::Enterprise, 20)));
         assert_eq!(setting_from_request(&request(json!({"metered": false}))), Ok(OrgCredits::Off));
         let with_addons = setting_from_request(&request(json!({"edition": "free", "addon_credits": 100}))).unwrap();
-        assert_eq!(with_addons, OrgCredits::Plan(CreditPlan { addon_credits: 100, ..CreditPlan::new(Edition::Free, 1) }));
-        for bad in [json!({}), json!({"edition": "gold"}), json!({"metered": false, "edition": "free"}), json!({"edition": "free", "users": 0})] {
+        assert_eq!(
+            with_addons,
+            OrgCredits::Plan(CreditPlan { addon_credits: 100, ..CreditPlan::new(Edition::Free, 1) })
+        );
+        for bad in [
+            json!({}),
+            json!({"edition": "gold"}),
+            json!({"metered": false, "edition": "free"}),
+            json!({"edition": "free", "users": 0}),
+        ] {
             assert!(setting_from_request(&request(bad.clone())).is_err(), "{bad}");
         }
         assert!(serde_json::from_value::<CreditsRequest>(json!({"editon": "free"})).is_err());

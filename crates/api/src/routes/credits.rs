@@ -45,7 +45,7 @@ fn not_found(text: &str) -> ErrorResponse {
 /// the same answer as for an org that does not exist).
 async fn org_of(state: &AppState, caller: &CreditsCaller, text: &str) -> Result<OrgId, ErrorResponse> {
     let org = OrgId::parse(text).ok_or_else(|| not_found(text))?;
-    if !caller.0.may_act_on(&org) || state.store.get_org(org).await?.is_none() {
+    if !caller.0.may_act_on(org) || state.store.get_org(org).await?.is_none() {
         return Err(not_found(text));
     }
     Ok(org)

@@ -26,10 +26,10 @@ pub enum TestCaller {
 
 impl TestCaller {
     /// Whether this caller may act on `org`.
-    pub fn may_act_on(&self, org: &OrgId) -> bool {
+    pub fn may_act_on(&self, org: OrgId) -> bool {
         match self {
             TestCaller::Admin => true,
-            TestCaller::Org(own) => own == org,
+            TestCaller::Org(own) => *own == org,
         }
     }
 

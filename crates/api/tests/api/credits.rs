@@ -44,12 +44,13 @@ async fn api_with(plan: Option<CreditPlan>, test_controls: bool) -> Api {
     api
 }
 
-fn free() -> Option<CreditPlan> {
-    Some(CreditPlan::new(Edition::Free, 1))
+fn free() -> CreditPlan {
+    CreditPlan::new(Edition::Free, 1)
 }
 
 async fn admin_call(api: &Api, method: &str, path: &str, body: Option<Value>) -> Answer {
-    let mut request = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {ADMIN_KEY}"));
+    let mut request =
+        Request::builder().method(method).uri(path).header("authorization", format!("Bearer {ADMIN_KEY}"));
     if body.is_some() {
         request = request.header("content-type", "application/json");
     }
@@ -133,13 +134,16 @@ async fn each_call_costs_what_zohos_table_says() {
     assert_eq!(used(&api).await, total, "our own paths are not metered");
     let shown = view(&api).await;
     assert_eq!(shown["plan"], json!({"edition": "enterprise", "users": 20, "addon_credits": 0}));
-    assert_eq!(shown["credits"], json!({"limit": 70_000, "used": total, "remaining": 70_000 - total, "header_from": 35_000}));
+    assert_eq!(
+        shown["credits"],
+        json!({"limit": 70_000, "used": total, "remaining": 70_000 - total, "header_from": 35_000})
+    );
     assert_eq!(shown["concurrency"], json!({"limit": 20, "sub_concurrency_limit": 10, "in_flight": []}));
 }
 
 #[tokio::test]
 async fn the_header_shows_from_half_the_credits_and_429_answers_past_them() {
-    let api = api_with(free(), false).await;
+    let api = api_with(Some(free()), false).await;
     for call in 1..=10u64 {
         let answer = create_job(&api, FULL).await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "call {call} is admitted (and refused by the handler)");
@@ -147,10 +151,22 @@ async fn the_header_shows_from_half_the_credits_and_429_answers_past_them() {
         assert_eq!(remaining_header(&answer), expected, "call {call}");
     }
     let refused = create_job(&api, FULL).await;
-    assert_error(&refused, 429, "TOO_MANY_REQUESTS", "Number of API requests for the 24 hour period is exceeded", json!({}));
+    assert_error(
+        &refused,
+        429,
+        "TOO_MANY_REQUESTS",
+        "Number of API requests for the 24 hour period is exceeded",
+        json!({}),
+    );
     assert_eq!(remaining_header(&refused).as_deref(), Some("0"));
     let cheap = api.get("/crm/v2/org", FULL).await;
-    assert_error(&cheap, 429, "TOO_MANY_REQUESTS", "Number of API requests for the 24 hour period is exceeded", json!({}));
+    assert_error(
+        &cheap,
+        429,
+        "TOO_MANY_REQUESTS",
+        "Number of API requests for the 24 hour period is exceeded",
+        json!({}),
+    );
     assert_eq!(used(&api).await, 5_000, "refused calls cost nothing");
     let other_org = api.get("/crm/v2/org", OTHER).await;
     assert_eq!(other_org.status, StatusCode::OK, "each org has its own credits");
@@ -159,7 +175,7 @@ async fn the_header_shows_from_half_the_credits_and_429_answers_past_them() {
 
 #[tokio::test]
 async fn credits_come_back_as_the_injected_clock_passes_the_window() {
-    let api = api_with(free(), false).await;
+    let api = api_with(Some(free()), false).await;
     for _ in 0..10 {
         assert_eq!(create_job(&api, FULL).await.status, StatusCode::BAD_REQUEST);
     }
@@ -209,12 +225,18 @@ async fn an_orgs_own_plan_wins_over_the_servers_and_off_turns_it_off() {
 
 #[tokio::test]
 async fn the_credits_routes_answer_the_admin_and_with_the_switch_an_org_token_granted_bulkwrite_test() {
-    let off = api_with(free(), false).await;
+    let off = api_with(Some(free()), false).await;
     assert_eq!(admin_call(&off, "GET", ORG_PATH, None).await.status, StatusCode::OK, "the admin, switch off");
     let hidden = off.get(ORG_PATH, TEST_TOKEN).await;
-    assert_error(&hidden, 404, "INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one", json!({}));
+    assert_error(
+        &hidden,
+        404,
+        "INVALID_URL_PATTERN",
+        "Please check if the URL trying to access is a correct one",
+        json!({}),
+    );
 
-    let on = api_with(free(), true).await;
+    let on = api_with(Some(free()), true).await;
     let own = on.get(ORG_PATH, TEST_TOKEN).await;
     assert_eq!((own.status, own.json()["org_id"].clone()), (StatusCode::OK, json!("111222333")));
     let narrow = on.get(ORG_PATH, BULK_ONLY).await;
@@ -262,14 +284,20 @@ async fn wait_in_flight(api: &Api, calls: u64) {
 
 #[tokio::test]
 async fn calls_in_flight_are_held_to_the_editions_concurrency_per_app() {
-    let api = api_with(free(), false).await;
+    let api = api_with(Some(free()), false).await;
     let mut held = Vec::new();
     for _ in 0..5 {
         held.push(held_call(&api, FULL));
     }
     wait_in_flight(&api, 5).await;
     let refused = api.get("/crm/v2/org", FULL).await;
-    assert_error(&refused, 429, "TOO_MANY_REQUESTS", "the concurrency limit of the user for the app is exceeded", json!({}));
+    assert_error(
+        &refused,
+        429,
+        "TOO_MANY_REQUESTS",
+        "the concurrency limit of the user for the app is exceeded",
+        json!({}),
+    );
     assert_eq!(api.get("/crm/v2/org", APP_TOKEN).await.status, StatusCode::OK, "another app has its own slots");
 
     let (sender, task) = held.pop().unwrap();
@@ -311,7 +339,13 @@ async fn complex_calls_are_held_to_the_sub_concurrency_of_ten() {
         assert!(matches!(api.store.begin_call(&call).await.unwrap(), CallAdmission::Admitted { .. }));
     }
     let search = api.get("/crm/v2/Leads/search?word=x", FULL).await;
-    assert_error(&search, 429, "TOO_MANY_REQUESTS", "the sub-concurrency limit of the user for the app is exceeded", json!({}));
+    assert_error(
+        &search,
+        429,
+        "TOO_MANY_REQUESTS",
+        "the sub-concurrency limit of the user for the app is exceeded",
+        json!({}),
+    );
     let coql = json!({"select_query": "select Last_Name from Leads where Last_Name is not null"});
     assert_eq!(json_call(&api, "POST", "/crm/v2/coql", FULL, coql).await.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(api.get("/crm/v2/Leads?sort_by=Created_Time", FULL).await.status, StatusCode::TOO_MANY_REQUESTS);

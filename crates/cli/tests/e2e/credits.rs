@@ -54,7 +54,10 @@ async fn credits(server: &Server) -> Value {
 
 fn assert_credits_refusal(status: u16, body: &Value) {
     assert_eq!(status, 429, "{body}");
-    assert_eq!(body, &json!({"status": "error", "code": "TOO_MANY_REQUESTS", "message": CREDITS_MESSAGE, "details": {}}));
+    assert_eq!(
+        body,
+        &json!({"status": "error", "code": "TOO_MANY_REQUESTS", "message": CREDITS_MESSAGE, "details": {}})
+    );
 }
 
 /// `bulkwrite admin … orgs credits ORG ARGS` on the server's store; its JSON.
@@ -140,14 +143,14 @@ async fn two_nodes_on_postgres_share_one_budget() {
     // Five calls at once, on both nodes (five is the Free edition's concurrency, so only credits
     // can refuse): 2,000 credits are left, so exactly four are admitted.
     let job = doomed_job();
-    let (a, b, c, d, e) = tokio::join!(
+    let (one, two, three, four, five) = tokio::join!(
         create_job(&first, &job),
         create_job(&second, &job),
         create_job(&first, &job),
         create_job(&second, &job),
         create_job(&first, &job)
     );
-    let answers = [a, b, c, d, e];
+    let answers = [one, two, three, four, five];
     let admitted = answers.iter().filter(|(status, _, _)| *status == 400).count();
     let refused: Vec<&(u16, Option<u64>, Value)> = answers.iter().filter(|(status, _, _)| *status == 429).collect();
     assert_eq!((admitted, refused.len()), (4, 1), "{answers:?}");

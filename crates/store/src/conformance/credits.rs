@@ -28,14 +28,14 @@ fn call(app: &str, cost: u64, complex: bool, now: Timestamp) -> CallRequest {
 fn admitted(admission: CallAdmission) -> (CallSlot, u64) {
     match admission {
         CallAdmission::Admitted { slot, used } => (slot, used),
-        refused => panic!("expected the call admitted: {refused:?}"),
+        refused @ CallAdmission::Refused { .. } => panic!("expected the call admitted: {refused:?}"),
     }
 }
 
 fn refused(admission: CallAdmission) -> (Refusal, u64) {
     match admission {
         CallAdmission::Refused { refusal, used } => (refusal, used),
-        admitted => panic!("expected the call refused: {admitted:?}"),
+        admitted @ CallAdmission::Admitted { .. } => panic!("expected the call refused: {admitted:?}"),
     }
 }
 
