@@ -3,7 +3,8 @@
 //!
 //! Owns: routing, extractors (auth, paths, bodies) whose rejections are Zoho-shaped, the mapping
 //! of errors through the wire table, the request id and the HTTP metrics ([`observe`]), and the
-//! Zoho-shaped answers to requests hyper refuses before routing ([`refusal`]). Must not: depend
+//! Zoho-shaped answers to requests hyper refuses before routing ([`refusal`]), and the metering of
+//! Zoho's API credits and concurrency limits ([`credits`]). Must not: depend
 //! on a database driver, so no SQL can creep into a handler; handlers call the store traits and
 //! core's rules. Storage failures answer 500 `INTERNAL_ERROR` with no internal text; the cause is
 //! logged once, on the request's span (its request id).

@@ -4,7 +4,7 @@
 //! and the store counts them.
 //!
 //! Sources (read 2026-12; `[D]` Zoho's docs, `[K]` a Zoho staff post):
-//! - [D] <https://www.zoho.com/crm/developer/docs/api/v4/api-limits.html> (same table in v2 and
+//! - `[D]` <https://www.zoho.com/crm/developer/docs/api/v4/api-limits.html> (same table in v2 and
 //!   in the v8 page, `…/api/v8/api-limits.html`): "Maximum credit limit in a 24-hour window":
 //!   Free 5,000 (max 5,000); Standard/Starter 50,000 + users × 250 + add-ons (max 100,000);
 //!   Professional 50,000 + users × 500 + add-ons (max 3,000,000); Enterprise/Zoho One
@@ -18,10 +18,10 @@
 //!   Standard 10, Professional 15, Enterprise 20, Ultimate 25; sub-concurrency 10 in every
 //!   edition for the complex APIs: Get records with `cvid` or `sort_by`, Convert Lead,
 //!   Insert/Update/Upsert of more than 10 records, Send Mail, Search records, COQL, Composite.
-//! - [D] <https://www.zoho.com/crm/developer/docs/api/v8/status-codes.html>: `429
+//! - `[D]` <https://www.zoho.com/crm/developer/docs/api/v8/status-codes.html>: `429
 //!   TOO_MANY_REQUESTS`, "Number of API requests for the 24 hour period is exceeded or the
 //!   concurrency limit of the user for the app is exceeded".
-//! - [K] Kaizen #93 "Credit Calculation and Concurrency in Zoho CRM APIs": the window rolls —
+//! - `[K]` Kaizen #93 "Credit Calculation and Concurrency in Zoho CRM APIs": the window rolls —
 //!   each call checks the credits used in the 24 hours before it, and credits used at a moment
 //!   come back 24 hours after that moment. Kaizen "Sub-concurrency for Complex APIs": the
 //!   complex group and its limit of 10, the same for every edition.

@@ -18,7 +18,10 @@
 //!   restart); only `claim_cancelled_job` takes it, to cancel it.
 //! - retention never expires an upload an unfinished job names, and no job is created on an
 //!   expired upload; expiring a file marks its row and queues its blob for deletion in one
-//!   transaction, so a blob is deleted only once nothing can be given it any more.
+//!   transaction, so a blob is deleted only once nothing can be given it any more;
+//! - admitting an API call (charging its credits and taking its concurrency slot, or refusing it)
+//!   is one transaction serialised per org, so nodes sharing a store never overspend one budget
+//!   ([`credits`]).
 
 pub mod blob;
 pub mod changes;
