@@ -88,7 +88,7 @@ pub async fn run(args: ExportArgs, output: Output) -> anyhow::Result<i32> {
             summary
         }
         None => {
-            let mut stdout = std::io::stdout();
+            let mut stdout = crate::output::PipeStdout::new();
             connection.client.export(&read, &mut stdout, poll, progress).await?
         }
     };

@@ -22,6 +22,33 @@ pub fn write_line(args: std::fmt::Arguments<'_>) {
     }
 }
 
+/// Stdout for bulk output (an export's CSV): a reader that has gone away (`| head`) ends the
+/// command quietly with status 141, as [`write_line`] does.
+pub struct PipeStdout(std::io::Stdout);
+
+impl PipeStdout {
+    /// The process's stdout.
+    pub fn new() -> PipeStdout {
+        PipeStdout(std::io::stdout())
+    }
+}
+
+impl std::io::Write for PipeStdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf).inspect_err(exit_on_broken_pipe)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush().inspect_err(exit_on_broken_pipe)
+    }
+}
+
+fn exit_on_broken_pipe(error: &std::io::Error) {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(141);
+    }
+}
+
 /// Output settings of one command.
 #[derive(Debug, Clone, Copy)]
 pub struct Output {

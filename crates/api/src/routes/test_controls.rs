@@ -35,10 +35,10 @@ impl TestCaller {
 
     /// The org a rule or action is limited to when the caller names none: an org token's own
     /// org, or every org for the admin.
-    pub fn own_org(&self) -> Option<&OrgId> {
+    pub fn own_org(&self) -> Option<OrgId> {
         match self {
             TestCaller::Admin => None,
-            TestCaller::Org(org) => Some(org),
+            TestCaller::Org(org) => Some(*org),
         }
     }
 }

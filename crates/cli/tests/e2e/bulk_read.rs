@@ -12,7 +12,7 @@ use crate::callback::receiver;
 use crate::harness::Server;
 
 /// Imports `rows` leads (`Read 00001` …, every third at `@corp.example`) with a bulk write job.
-async fn import_leads(server: &Server, rows: usize) {
+pub(crate) async fn import_leads(server: &Server, rows: usize) {
     let mut csv = String::from("Last_Name,Company,Email\n");
     for n in 1..=rows {
         let domain = if n % 3 == 0 { "corp.example" } else { "other.example" };

@@ -320,6 +320,33 @@ async fn a_reader_closing_the_pipe_ends_the_command_quietly() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
+/// `bulkwrite export | head`: the CSV on stdout meets a closed pipe and the command ends with 141 too.
+#[tokio::test]
+async fn an_export_to_a_closed_pipe_ends_quietly() {
+    use std::io::BufRead;
+    let server = Server::start(&[]).await;
+    crate::bulk_read::import_leads(&server, 6000).await;
+    let work = Workspace::new();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bulkwrite"))
+        .args(["export", "--module", "Leads", "--fields", "Last_Name,Email", "--poll", "0.05"])
+        .current_dir(&work.dir)
+        .env("HOME", work.dir.join("home"))
+        .env("BULKWRITE_SERVER", &server.base)
+        .env("BULKWRITE_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn bulkwrite");
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert_eq!(first.trim_end(), "id,Last_Name,Email");
+    // 6,000 rows are far more than a pipe holds: the rest meets a closed pipe.
+    let output = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(141), "{err}");
+    assert!(!err.contains("panicked") && !err.contains("error"), "{err}");
+}
+
 #[tokio::test]
 async fn lint_explains_a_job_the_server_would_refuse_and_passes_a_clean_file() {
     let server = Server::start(&[]).await;
