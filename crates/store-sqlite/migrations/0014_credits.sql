@@ -16,7 +16,7 @@ CREATE TABLE api_credit_minutes (
     minute INTEGER NOT NULL,
     credits INTEGER NOT NULL,
     PRIMARY KEY (org, minute)
-);
+) WITHOUT ROWID;
 
 -- Calls active now, one row each: the concurrency slots. A slot whose node never freed it lapses
 -- at expires_at (unix ms).

@@ -53,6 +53,9 @@ impl SqliteStore {
             let pool = Pool::open(&path, POOL_SIZE)?;
             let mut conn = pool.get()?;
             migrate::migrate(&mut conn, FIRST_ID)?;
+            // The migrated schema goes into the database file now, so the data directory does
+            // not grow later by a checkpoint of what the start itself wrote.
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(db_error)?;
             drop(conn);
             pool.start_checkpointer();
             Ok(pool)
