@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bulkwrite_core::ids::JobId;
 use bulkwrite_store::changes::JobChanges;
+use bulkwrite_store::Store;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Streams open at once on a node unless configured otherwise.
@@ -34,6 +36,16 @@ impl EventStreams {
             slots: Arc::new(Semaphore::new(max_streams)),
             keep_alive: KEEP_ALIVE,
             fallback_poll: FALLBACK_POLL,
+        }
+    }
+
+    /// Tells the streams of this node, and through the store those of the other nodes, that
+    /// `job` changed here (it was queued). A failed announcement is logged:
+    /// the other nodes' streams then see the change at their next wake-up or fallback read.
+    pub(crate) async fn announce(&self, store: &dyn Store, job: JobId) {
+        self.changes.job_changed(job);
+        if let Err(error) = store.announce_job_change(job).await {
+            tracing::debug!(job = %job, %error, "announcing a job change to other nodes failed");
         }
     }
 

@@ -35,7 +35,7 @@ use bulkwrite_core::callback_url::CallbackPolicy;
 use bulkwrite_core::clock::Clock;
 use bulkwrite_core::limits::Limits;
 use bulkwrite_store::ids::IdAllocator;
-use bulkwrite_store::{BlobStore, Store};
+use bulkwrite_store::{BlobStore, LiveControls, QueueDriver, Store};
 use tokio::sync::Notify;
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::compression::CompressionLayer;
@@ -110,6 +110,12 @@ pub struct AppState {
     pub read_downloads: Arc<reads::limit::DownloadLimiter>,
     /// The node's job changes and the cap on events streams (`/bulkwrite/v1/jobs/{id}/events`).
     pub events: events::EventStreams,
+    /// The node's test controls (`--test-controls`): business time, which `clock` must be, and
+    /// the pause as this node last saw it.
+    pub controls: Arc<LiveControls>,
+    /// Runs a step of the queue and follows clock moves on this node's worker; `None` where no
+    /// worker is wired (the stepping controls then refuse).
+    pub driver: Option<Arc<dyn QueueDriver>>,
 }
 
 /// The HTTP surface of a worker-only node: `/healthz`, `/readyz` and `/metrics`, everything else
@@ -183,11 +189,21 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/bulkwrite/v1/dry-runs", post(routes::jobs::create_dry_run))
         .route("/bulkwrite/v1/jobs", get(routes::job_control::list_jobs))
+        .route("/bulkwrite/v1/events", get(routes::org_events::org_events))
+        .route("/bulkwrite/v1/lint", post(routes::lint::lint_job))
         .route("/bulkwrite/v1/jobs/{job_id}", get(routes::extensions::get_job_state))
         .route("/bulkwrite/v1/jobs/{job_id}/events", get(routes::events::job_events))
         .route("/bulkwrite/v1/jobs/{job_id}/cancel", post(routes::job_control::cancel_job))
         .route("/bulkwrite/v1/jobs/{job_id}/callback", get(routes::extensions::get_callback_report))
         .route("/bulkwrite/v1/jobs/{job_id}/report", get(routes::report::get_report))
+        .route(
+            "/bulkwrite/v1/clock",
+            get(routes::test_controls::clock::get_clock).post(routes::test_controls::clock::move_clock),
+        )
+        .route("/bulkwrite/v1/queue", get(routes::test_controls::queue::get_queue))
+        .route("/bulkwrite/v1/queue/pause", post(routes::test_controls::queue::pause_queue))
+        .route("/bulkwrite/v1/queue/resume", post(routes::test_controls::queue::resume_queue))
+        .route("/bulkwrite/v1/queue/step", post(routes::test_controls::queue::step_queue))
         .route("/bulkwrite/v1/admin/orgs", get(routes::admin::list_orgs).post(routes::admin::create_org))
         .route("/bulkwrite/v1/admin/orgs/{org}/users", post(routes::admin::create_user))
         .route("/bulkwrite/v1/admin/orgs/{org}/users/{user}/password", put(routes::admin::set_password))

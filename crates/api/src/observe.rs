@@ -85,15 +85,13 @@ pub(crate) fn record_job_created() {
 }
 
 /// Reads the queue from the store into the gauges; a failure marks the database down.
-pub(crate) async fn refresh_queue_gauges(store: &dyn HealthStore) {
+pub(crate) async fn refresh_queue_gauges(store: &dyn HealthStore, now: chrono::DateTime<chrono::Utc>) {
     match store.queue_stats().await {
         Ok(stats) => {
             metrics::gauge!(QUEUE_JOBS, "state" => "queued").set(stats.queued as f64);
             metrics::gauge!(QUEUE_JOBS, "state" => "running").set(stats.running as f64);
-            let age = stats
-                .oldest_queued_at
-                .map(|at| (chrono::Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0)
-                .unwrap_or(0.0);
+            let age =
+                stats.oldest_queued_at.map(|at| (now - at).num_milliseconds().max(0) as f64 / 1000.0).unwrap_or(0.0);
             metrics::gauge!(QUEUE_OLDEST_AGE).set(age);
             metrics::gauge!(DATABASE_UP).set(1.0);
         }

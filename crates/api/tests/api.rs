@@ -12,9 +12,12 @@ mod api {
     mod events;
     mod expiry;
     mod jobs;
+    mod lint;
     mod oauth;
+    mod org_events;
     mod query;
     mod reads;
     mod records;
+    mod test_controls;
     mod upload;
 }

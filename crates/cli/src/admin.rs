@@ -1,5 +1,8 @@
 //! `bulkwrite admin …`: orgs, users, OAuth clients, tokens, grant codes and the org schema,
-//! straight on a data directory's store (the server may be running).
+//! straight on a data directory's store (the server may be running); and the test controls'
+//! clock and queue of a running server (`controls`).
+
+mod controls;
 
 mod credits;
 
@@ -150,6 +153,20 @@ pub enum AdminCommand {
         /// Comma-separated field API names.
         #[arg(long, default_value = "")]
         mandatory: String,
+    },
+    /// The clock of a server started with --test-controls: show, advance 7d|12h|30m|90s, reset.
+    Clock {
+        #[command(subcommand)]
+        action: controls::ClockAction,
+        #[command(flatten)]
+        target: controls::ControlTarget,
+    },
+    /// The queue of a server started with --test-controls: show, pause, resume, step [--job ID].
+    Queue {
+        #[command(subcommand)]
+        action: controls::QueueAction,
+        #[command(flatten)]
+        target: controls::ControlTarget,
     },
     /// Replaces the org's schema with a real Zoho org's metadata: DIR/modules.json,
     /// DIR/fields/<Module>.json and DIR/layouts/<Module>.json (see examples/mirror).
@@ -314,6 +331,9 @@ async fn run_command(admin: &Admin, args: &AdminArgs, org: Option<OrgId>) -> any
             let schema = mirror_org(&modules, &read_per_module(&dir, "fields")?, &read_per_module(&dir, "layouts")?)?;
             print(&summary(&admin.replace_schema(org_of(args, org)?, schema).await?));
         }
+        AdminCommand::Clock { .. } | AdminCommand::Queue { .. } => {
+            bail!("the clock and the queue are the running server's; they are asked over HTTP")
+        }
     }
     Ok(())
 }
@@ -322,6 +342,18 @@ async fn run_command(admin: &Admin, args: &AdminArgs, org: Option<OrgId>) -> any
 pub fn run(args: AdminArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
+        // The test controls act on the running server, over HTTP; no store is opened for them.
+        match &args.command {
+            AdminCommand::Clock { action, target } => {
+                print(&controls::clock(target, &args.data_dir, action).await?);
+                return Ok(());
+            }
+            AdminCommand::Queue { action, target } => {
+                print(&controls::queue(target, &args.data_dir, action).await?);
+                return Ok(());
+            }
+            _ => {}
+        }
         let (admin, record) = bulkwrite_server::open_admin(&args.data_dir, args.database_url.as_deref()).await?;
         run_command(&admin, &args, record.map(|r| r.org_id)).await
     })

@@ -7,7 +7,6 @@
 
 mod explain;
 mod facts;
-mod rows;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -18,6 +17,7 @@ use anyhow::Context;
 use bulkwrite_core::csvread::CsvRows;
 use bulkwrite_core::jobspec::{validate, Limits, ValidationContext};
 use bulkwrite_core::limits;
+use bulkwrite_core::lint::{check_rows, Problem, RowReport};
 use bulkwrite_core::mapping::RowMapper;
 use bulkwrite_core::zipfile::CsvEntry;
 use clap::Args;
@@ -26,8 +26,7 @@ use serde_json::json;
 use crate::connect::{connect, ConnectArgs};
 use crate::jobargs::JobArgs;
 use crate::output::{counted, grouped, Colour, Output};
-use explain::{api_error_text, Problem};
-use rows::{check_rows, RowReport};
+use explain::api_error_text;
 
 /// Zoho's limits that a file, rather than a job, can break.
 const MAX_ROWS_PER_JOB: u64 = limits::ZOHO_MAX_ROWS_PER_FILE;
@@ -126,7 +125,10 @@ fn lint(args: &LintArgs, facts: &facts::OrgFacts, version: bulkwrite_client::Api
     let resource = &spec.resources[0];
     let module = facts.schema.module(&resource.module).context("the validated module is in the schema")?;
     let mapper = RowMapper::new(resource, module, spec.operation, facts.time_zone, facts.users.clone());
-    report.rows = check_rows(&mut rows, &mapper, spec.operation, args.max_problems)?;
+    report.rows = check_rows(&mut rows, &mapper, spec.operation, args.max_problems, u64::MAX);
+    if let Some(error) = report.rows.read_error.take() {
+        anyhow::bail!("{}: {error}", args.file.display());
+    }
     if report.rows.rows == 0 {
         report.file_notes.push(Problem::file("NO_ROWS", "the file has a header but no data rows".into(), true));
     }

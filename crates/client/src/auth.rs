@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 
-/// How the client authenticates. Requests carry `Authorization: Zoho-oauthtoken <token>`.
+/// How the client authenticates. Requests carry `Authorization: Zoho-oauthtoken <token>`
+/// (`Bearer <key>` for a bulkwrite server's admin key).
 #[derive(Clone)]
 pub enum Credentials {
     /// A fixed access token (e.g. bulkwrite's bootstrap token). It is never renewed: once it
@@ -24,6 +25,11 @@ pub enum Credentials {
         /// The long-lived refresh token (`1000.…`).
         refresh_token: String,
     },
+    /// A bulkwrite server's admin key (`admin_key` of its `bootstrap.json`), sent as
+    /// `Authorization: Bearer <key>`: it opens the server's own admin and test-control paths for
+    /// every org, and never expires, whatever the test controls do to the clock. Zoho has no such
+    /// thing.
+    AdminKey(String),
 }
 
 impl Credentials {
@@ -45,6 +51,19 @@ impl Credentials {
         }
     }
 
+    /// A bulkwrite server's admin key.
+    pub fn admin_key(key: impl Into<String>) -> Credentials {
+        Credentials::AdminKey(key.into())
+    }
+
+    /// The scheme of the `Authorization` header these credentials send.
+    pub(crate) fn scheme(&self) -> &'static str {
+        match self {
+            Credentials::AdminKey(_) => "Bearer",
+            Credentials::AccessToken(_) | Credentials::RefreshToken { .. } => "Zoho-oauthtoken",
+        }
+    }
+
     /// Whether the client can mint new access tokens with these credentials.
     pub fn can_refresh(&self) -> bool {
         matches!(self, Credentials::RefreshToken { .. })
@@ -56,6 +75,7 @@ impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Credentials::AccessToken(_) => f.write_str("Credentials::AccessToken(<redacted>)"),
+            Credentials::AdminKey(_) => f.write_str("Credentials::AdminKey(<redacted>)"),
             Credentials::RefreshToken { client_id, .. } => f
                 .debug_struct("Credentials::RefreshToken")
                 .field("client_id", client_id)

@@ -51,6 +51,7 @@
 mod auth;
 mod client;
 pub mod clock;
+mod controls;
 mod credits;
 mod endpoints;
 mod error;
@@ -69,6 +70,7 @@ mod wait;
 
 pub use auth::Credentials;
 pub use client::{Client, ClientBuilder};
+pub use controls::{ClockState, QueueState};
 pub use credits::{AppCallsInFlight, CreditConcurrency, CreditCounts, CreditWindow, CreditsPlan, OrgCredits};
 pub use endpoints::{ApiVersion, DataCenter, Endpoints};
 pub use error::{Error, Result};

@@ -99,7 +99,7 @@ impl Inner {
     pub(crate) fn access_token(&self) -> BoxedFuture<'_, Result<String>> {
         Box::pin(async move {
             let (client_id, client_secret, refresh_token) = match &self.credentials {
-                Credentials::AccessToken(token) => return Ok(token.clone()),
+                Credentials::AccessToken(token) | Credentials::AdminKey(token) => return Ok(token.clone()),
                 Credentials::RefreshToken { client_id, client_secret, refresh_token } => {
                     (client_id, client_secret, refresh_token)
                 }
@@ -150,7 +150,7 @@ impl Inner {
             let token = if auth { Some(self.access_token().await?) } else { None };
             let mut request = build(&self.http)?;
             if let Some(token) = &token {
-                request = request.header(AUTHORIZATION, format!("Zoho-oauthtoken {token}"));
+                request = request.header(AUTHORIZATION, format!("{} {token}", self.credentials.scheme()));
             }
             let response = match request.send().await {
                 Ok(response) => response,

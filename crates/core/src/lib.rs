@@ -20,6 +20,7 @@ pub mod job_details;
 pub mod jobspec;
 pub mod json_record;
 pub mod limits;
+pub mod lint;
 pub mod lookup;
 pub mod mapping;
 pub mod picklist;

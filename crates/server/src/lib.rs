@@ -21,7 +21,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use bulkwrite_api::{ApiConfig, AppState};
 use bulkwrite_store::ids::IdAllocator;
-use bulkwrite_worker::{CallbackConfig, CallbackDispatcher, Sweeper, Wakeup, Worker, WorkerConfig, WorkerContext};
+use bulkwrite_worker::{
+    watch_controls, CallbackConfig, CallbackDispatcher, ControlDriver, Sweeper, Wakeup, Worker, WorkerConfig,
+    WorkerContext,
+};
 use tokio::sync::watch;
 
 use crate::backend::Backend;
@@ -70,12 +73,16 @@ pub async fn open_admin(
         .and_then(|value| value["base_url"].as_str().map(str::to_string))
         .unwrap_or_else(|| "http://127.0.0.1:8080".to_string());
     let ids = Arc::new(IdAllocator::new(Arc::clone(&store) as Arc<dyn bulkwrite_store::IdStore>));
+    // Tokens minted here expire on the data's business time: a clock the test controls moved
+    // stays moved (a store without them has no offset).
+    let clock = bulkwrite_core::clock::OffsetClock::system();
+    clock.set_offset_seconds(store.control_state().await?.clock_offset_seconds);
     let admin = bulkwrite_api::admin::Admin {
         store,
         ids,
         api_domain: base_url,
         access_lifetime: chrono::Duration::hours(1),
-        clock: Arc::new(bulkwrite_core::clock::SystemClock),
+        clock: Arc::new(clock),
     };
     Ok((admin, record))
 }
@@ -111,18 +118,33 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
     let wakeup = Arc::new(Wakeup::default());
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let controls = test_controls(store.as_ref(), config.test_controls).await?;
     let worker_ctx = WorkerContext {
         store: Arc::clone(&store),
         blobs: Arc::clone(&blobs),
         config: Arc::new(worker_config(&config, &base_url)),
         wakeup: Arc::clone(&wakeup),
+        controls: Arc::clone(&controls),
     };
     let listener_task = backend.listen(&wakeup);
     let mut background = Vec::new();
+    if controls.enabled() {
+        // Every node, whatever its role, keeps its clock and pause in step with the store.
+        let watched =
+            watch_controls(Arc::clone(&store), Arc::clone(&controls), Arc::clone(&wakeup), shutdown_rx.clone());
+        background.push(tokio::spawn(watched));
+    }
+    let driver: Option<Arc<dyn bulkwrite_store::QueueDriver>> = controls.enabled().then(|| {
+        let sweeper =
+            Sweeper::new(Arc::clone(&store), Arc::clone(&blobs), config.retention).with_controls(Arc::clone(&controls));
+        Arc::new(ControlDriver::new(worker_ctx.clone(), sweeper, shutdown_rx.clone()))
+            as Arc<dyn bulkwrite_store::QueueDriver>
+    });
     let sweeper = staging::spawn_periodic(blobs.staging_dir().to_path_buf(), config.staging_grace, shutdown_rx.clone());
     if config.role.runs_jobs() {
         // Every node that runs jobs sweeps; the store makes concurrent sweeps safe.
-        let sweeper = Sweeper::new(Arc::clone(&store), Arc::clone(&blobs), config.retention);
+        let sweeper =
+            Sweeper::new(Arc::clone(&store), Arc::clone(&blobs), config.retention).with_controls(Arc::clone(&controls));
         let shutdown = shutdown_rx.clone();
         background.push(tokio::spawn(async move { sweeper.run(shutdown).await }));
         let worker = Worker::new(worker_ctx.clone());
@@ -147,9 +169,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         config: Arc::new(api_config),
         job_queued: Arc::clone(&wakeup.jobs),
         metrics: telemetry::install_metrics(),
-        clock: Arc::new(bulkwrite_core::clock::SystemClock),
+        clock: controls.clock(),
         read_downloads: Arc::default(),
         events: bulkwrite_api::events::EventStreams::new(Arc::clone(&wakeup.changes), config.max_event_streams),
+        controls,
+        driver,
     };
     let app = if config.role.serves_api() { bulkwrite_api::router(state) } else { bulkwrite_api::health_router(state) };
     // Without TCP_NODELAY, small last segments of an answer wait for the peer's delayed ACK.
@@ -187,6 +211,32 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::warn!("the worker did not stop in time; its job's lease will expire");
     }
     Ok(())
+}
+
+/// The node's test controls: with the switch on, business time and the pause as the store has
+/// them (a watcher keeps them in step); off, the system's time and no pause, whatever the store
+/// holds (said once, if it holds anything).
+async fn test_controls(
+    store: &dyn bulkwrite_store::Store,
+    enabled: bool,
+) -> anyhow::Result<Arc<bulkwrite_store::LiveControls>> {
+    let controls = Arc::new(bulkwrite_store::LiveControls::new(Arc::new(bulkwrite_core::clock::SystemClock), enabled));
+    let stored = store.control_state().await.context("reading the test controls")?;
+    if enabled {
+        controls.apply(stored);
+        tracing::warn!(
+            offset_seconds = stored.clock_offset_seconds,
+            paused = stored.queue_paused,
+            "test controls on: they answer under /bulkwrite/v1/; never in production"
+        );
+    } else if stored != bulkwrite_store::ControlState::default() {
+        tracing::warn!(
+            offset_seconds = stored.clock_offset_seconds,
+            paused = stored.queue_paused,
+            "the store holds a clock offset or pause of the test controls; they are off, so it is ignored"
+        );
+    }
+    Ok(controls)
 }
 
 fn default_base_url(local: std::net::SocketAddr) -> String {

@@ -11,26 +11,21 @@ use crate::{pg_error, signed, PgStore};
 impl CallbackStore for PgStore {
     /// Leases due deliveries in one statement; `SKIP LOCKED` lets dispatchers on several nodes
     /// claim at once without waiting on each other or taking the same delivery.
-    async fn claim_due_callbacks(
-        &self,
-        owner: &str,
-        now: Timestamp,
-        lease_for: chrono::Duration,
-        limit: u32,
-    ) -> StoreResult<Vec<CallbackDelivery>> {
+    async fn claim_callbacks(&self, claim: &CallbackClaim) -> StoreResult<Vec<CallbackDelivery>> {
         let conn = self.conn().await?;
-        let until = now + lease_for;
+        let CallbackClaim { owner, due_at, now, lease_for, limit } = claim;
+        let until = *now + *lease_for;
         let rows = query(
             &conn,
             "UPDATE callbacks SET lease_owner = $1, lease_expires_at = $2
              WHERE id IN (
                  SELECT id FROM callbacks
-                 WHERE state = 'pending' AND next_attempt_at <= $3 AND (lease_expires_at IS NULL OR lease_expires_at < $3)
+                 WHERE state = 'pending' AND next_attempt_at <= $3 AND (lease_expires_at IS NULL OR lease_expires_at < $5)
                  ORDER BY next_attempt_at, id
                  LIMIT $4
                  FOR UPDATE SKIP LOCKED)
              RETURNING id, job_id, org, url, attempts, next_attempt_at",
-            &[&owner, &until, &now, &i64::from(limit)],
+            &[owner, &until, due_at, &i64::from(*limit), now],
         )
         .await?;
         let mut due = Vec::with_capacity(rows.len());

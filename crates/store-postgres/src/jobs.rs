@@ -25,6 +25,7 @@ const CLAIM: &str = "WITH candidate AS (
            AND ($2::bigint >= 4294967295 OR (
                 SELECT COUNT(*) FROM jobs r
                 WHERE r.org = j.org AND r.id <> j.id AND r.state = 'running' AND r.lease_expires_at >= $1) < $2)
+           AND NOT ($6::boolean AND EXISTS (SELECT 1 FROM test_controls WHERE queue_paused))
          ORDER BY j.created_at, j.id
          LIMIT 1
          FOR UPDATE SKIP LOCKED
@@ -118,7 +119,14 @@ impl JobStore for PgStore {
         let row = query_opt(
             &tx,
             CLAIM,
-            &[&claim.now, &i64::from(claim.max_running_per_org), &claim.owner, &self.inner.node, &until],
+            &[
+                &claim.now,
+                &i64::from(claim.max_running_per_org),
+                &claim.owner,
+                &self.inner.node,
+                &until,
+                &claim.respect_pause,
+            ],
         )
         .await?;
         let Some(row) = row else {

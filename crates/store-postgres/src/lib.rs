@@ -52,6 +52,7 @@ mod cancel;
 mod changes;
 mod chunk;
 mod chunk_write;
+mod control;
 mod copy;
 mod credits;
 mod dry_run;

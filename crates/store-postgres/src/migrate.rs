@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_read_jobs.sql"),
     include_str!("../migrations/0008_row_reasons.sql"),
     include_str!("../migrations/0009_dry_run.sql"),
+    include_str!("../migrations/0012_test_controls.sql"),
     include_str!("../migrations/0015_credits.sql"),
 ];
 

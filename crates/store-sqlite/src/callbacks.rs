@@ -9,14 +9,8 @@ use crate::{db_error, instant, ms, SqliteStore};
 
 #[async_trait]
 impl CallbackStore for SqliteStore {
-    async fn claim_due_callbacks(
-        &self,
-        owner: &str,
-        now: Timestamp,
-        lease_for: chrono::Duration,
-        limit: u32,
-    ) -> StoreResult<Vec<CallbackDelivery>> {
-        let owner = owner.to_string();
+    async fn claim_callbacks(&self, claim: &CallbackClaim) -> StoreResult<Vec<CallbackDelivery>> {
+        let CallbackClaim { owner, due_at, now, lease_for, limit } = claim.clone();
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
             let mut due = Vec::new();
@@ -24,12 +18,12 @@ impl CallbackStore for SqliteStore {
                 let mut statement = tx
                     .prepare_cached(
                         "SELECT id, job_id, org, url, attempts FROM callbacks
-                         WHERE state = 'pending' AND next_attempt_at <= ?1 AND (lease_expires_at IS NULL OR lease_expires_at < ?1)
+                         WHERE state = 'pending' AND next_attempt_at <= ?1 AND (lease_expires_at IS NULL OR lease_expires_at < ?3)
                          ORDER BY next_attempt_at, id LIMIT ?2",
                     )
                     .map_err(db_error)?;
                 let rows = statement
-                    .query_map(params![ms(now), i64::from(limit)], |row| {
+                    .query_map(params![ms(due_at), i64::from(limit), ms(now)], |row| {
                         Ok(CallbackDelivery {
                             id: row.get::<_, i64>(0)? as u64,
                             job: JobId::new(row.get::<_, i64>(1)? as u64),

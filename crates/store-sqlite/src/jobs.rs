@@ -51,8 +51,9 @@ impl JobStore for SqliteStore {
                        AND j.cancel_requested_at IS NULL
                        AND (SELECT COUNT(*) FROM jobs r
                             WHERE r.org = j.org AND r.id != j.id AND r.state = 'running' AND r.lease_expires_at >= ?1) < ?2
+                       AND (?3 = 0 OR NOT EXISTS (SELECT 1 FROM test_controls WHERE queue_paused = 1))
                      ORDER BY j.created_at, j.id LIMIT 1",
-                    params![now, i64::from(claim.max_running_per_org)],
+                    params![now, i64::from(claim.max_running_per_org), i64::from(claim.respect_pause)],
                     |row| row.get(0),
                 )
                 .optional()

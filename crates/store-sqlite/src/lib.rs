@@ -11,6 +11,7 @@ mod batch;
 mod callbacks;
 mod cancel;
 mod chunk;
+mod control;
 mod credits;
 mod dry_run;
 mod health;

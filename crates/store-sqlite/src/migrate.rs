@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_read_jobs.sql"),
     include_str!("../migrations/0007_row_reasons.sql"),
     include_str!("../migrations/0008_dry_run.sql"),
+    include_str!("../migrations/0011_test_controls.sql"),
     include_str!("../migrations/0014_credits.sql"),
 ];
 

@@ -80,6 +80,11 @@ macro_rules! conformance_tests {
             selects_compare_typed_values,
             selects_sort_page_and_count,
             dry_runs_write_nothing_and_answer_like_the_real_job,
+            test_controls_start_at_rest_and_change_atomically,
+            a_paused_queue_refuses_the_claims_that_respect_it,
+            a_held_job_stays_in_progress_and_is_taken_up_again,
+            a_step_claims_the_named_or_the_oldest_runnable_job,
+            callbacks_fall_due_by_business_time_and_are_leased_by_lease_time,
             an_orgs_credit_setting_is_stored_and_read_with_its_tokens,
             credits_are_charged_until_a_call_would_pass_the_limit,
             credits_come_back_a_day_after_the_minute_they_were_used,
@@ -93,6 +98,7 @@ macro_rules! conformance_tests {
 }
 
 mod cancel;
+mod control;
 mod credits;
 mod dry_run;
 mod health;
@@ -105,6 +111,7 @@ mod records;
 mod retention;
 
 pub use cancel::*;
+pub use control::*;
 pub use credits::*;
 pub use dry_run::*;
 pub use health::*;

@@ -29,6 +29,7 @@ pub mod chunk_order;
 #[cfg(feature = "conformance")]
 #[allow(missing_docs)] // test cases run by `conformance_tests!`; each name is the sentence it checks
 pub mod conformance;
+pub mod control;
 pub mod credits;
 pub mod dry_run;
 pub mod error;
@@ -45,6 +46,9 @@ pub mod traits;
 
 pub use blob::{BlobStore, DirBlobStore, LocalBlob};
 pub use chunk_order::ChunkOrder;
+pub use control::{
+    ControlState, ControlStore, LiveControls, QueueDepth, QueueDriver, StepClaim, StepOutcome, StepTarget,
+};
 pub use credits::{CallAdmission, CallRequest, CallSlot, CreditStore, CreditUsage, OrgCredits};
 pub use error::{StoreError, StoreResult};
 pub use listing::{CancelRequest, JobListQuery, JobPage, MAX_JOBS_PER_PAGE};

@@ -378,18 +378,23 @@ pub struct Deferral {
 pub struct Claim {
     /// Unique per claim (a lease owner).
     pub owner: String,
-    /// The time of the claim.
+    /// The time of the claim: lease time, the system's (never the test controls' clock), since
+    /// leases measure whether a worker is alive.
     pub now: Timestamp,
     /// How long the lease holds without renewal.
     pub lease_for: chrono::Duration,
     /// Jobs of one org that may run at once (Zoho limits concurrency per org).
     pub max_running_per_org: u32,
+    /// Whether a paused queue (see [`crate::control`]) refuses the claim; set by workers whose
+    /// test controls are on, so that a node without the switch never heeds a stored pause.
+    pub respect_pause: bool,
 }
 
 impl Claim {
-    /// A claim by `owner` at `now` for a lease of `lease_for`, with no per-org limit.
+    /// A claim by `owner` at `now` for a lease of `lease_for`, with no per-org limit, heedless of a
+    /// pause.
     pub fn new(owner: &str, now: Timestamp, lease_for: chrono::Duration) -> Claim {
-        Claim { owner: owner.to_string(), now, lease_for, max_running_per_org: u32::MAX }
+        Claim { owner: owner.to_string(), now, lease_for, max_running_per_org: u32::MAX, respect_pause: false }
     }
 }
 
@@ -592,6 +597,23 @@ pub struct CallbackDelivery {
     pub url: String,
     /// Attempts made so far.
     pub attempts: u32,
+}
+
+/// What a callback dispatcher asks of the outbox: deliveries due by business time, leased by
+/// lease time (see [`crate::control`]: a jump of the test clock must not make a delivery in
+/// flight look abandoned).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackClaim {
+    /// Unique per dispatcher.
+    pub owner: String,
+    /// Deliveries whose next attempt is due at or before this are taken (business time).
+    pub due_at: Timestamp,
+    /// The time leases are judged and granted at (lease time: the system's).
+    pub now: Timestamp,
+    /// How long the lease holds.
+    pub lease_for: chrono::Duration,
+    /// Deliveries taken at most.
+    pub limit: u32,
 }
 
 /// One delivery attempt, as recorded.

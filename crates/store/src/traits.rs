@@ -279,16 +279,20 @@ pub trait RecordStore: Send + Sync {
 /// Callback deliveries (the outbox).
 #[async_trait]
 pub trait CallbackStore: Send + Sync {
-    /// Leases up to `limit` deliveries due at `now` to `owner` for `lease_for`; a delivery leased
-    /// to another owner is not taken until that lease ends, so no two dispatchers send it at
-    /// once.
+    /// Leases up to `claim.limit` deliveries due at `claim.due_at` to `claim.owner` for
+    /// `claim.lease_for` from `claim.now`; a delivery leased to another owner is not taken until
+    /// that lease ends (at `claim.now`), so no two dispatchers send it at once.
+    async fn claim_callbacks(&self, claim: &CallbackClaim) -> StoreResult<Vec<CallbackDelivery>>;
+    /// [`CallbackStore::claim_callbacks`] with due times and leases on one clock, `now`.
     async fn claim_due_callbacks(
         &self,
         owner: &str,
         now: Timestamp,
         lease_for: chrono::Duration,
         limit: u32,
-    ) -> StoreResult<Vec<CallbackDelivery>>;
+    ) -> StoreResult<Vec<CallbackDelivery>> {
+        self.claim_callbacks(&CallbackClaim { owner: owner.to_string(), due_at: now, now, lease_for, limit }).await
+    }
     /// Hands a leased delivery back unattempted, due again at `until` (its receiver is busy with
     /// other deliveries of this dispatcher); counts no attempt. A delivery `owner` no longer
     /// leases is left alone.
@@ -340,6 +344,7 @@ pub trait Store:
     + HealthStore
     + RetentionStore
     + crate::read::ReadStore
+    + crate::control::ControlStore
     + crate::credits::CreditStore
     + Send
     + Sync
@@ -358,6 +363,7 @@ impl<T> Store for T where
         + HealthStore
         + RetentionStore
         + crate::read::ReadStore
+        + crate::control::ControlStore
         + crate::credits::CreditStore
         + Send
         + Sync

@@ -2,7 +2,8 @@
 //! backoff on network errors, 429 and 5xx, every attempt recorded. Addresses are checked again
 //! at delivery (DNS can change), redirects are not followed, and no proxy is used. Deliveries run
 //! concurrently (bounded, and at most [`PER_RECEIVER`] to one receiver), and the dispatcher wakes
-//! for the retries it schedules, so the gaps between attempts are the configured ones.
+//! for the retries it schedules, so the gaps between attempts are the configured ones. Backoff
+//! runs on business time: when the test controls move the clock, retries that fell due go at once.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -147,7 +148,16 @@ impl Inner {
         let lease_for =
             chrono::Duration::from_std(self.ctx.config.callbacks.timeout * 3).unwrap_or(chrono::Duration::seconds(60));
         let limit = u32::try_from(limit).unwrap_or(u32::MAX);
-        match self.ctx.store.claim_due_callbacks(&self.owner, chrono::Utc::now(), lease_for, limit).await {
+        // Due by business time (the test controls' clock moves backoffs along); leased by the
+        // system's time, so a jump of that clock does not free a delivery in flight.
+        let claim = bulkwrite_store::CallbackClaim {
+            owner: self.owner.clone(),
+            due_at: self.ctx.now(),
+            now: chrono::Utc::now(),
+            lease_for,
+            limit,
+        };
+        match self.ctx.store.claim_callbacks(&claim).await {
             Ok(due) => due,
             Err(error) => {
                 tracing::warn!(error = %error, "claiming callbacks failed");
@@ -159,7 +169,7 @@ impl Inner {
     /// Hands back a delivery whose receiver already has its share of deliveries in flight.
     async fn defer(&self, delivery: &CallbackDelivery) {
         let wait = chrono::Duration::from_std(self.ctx.config.idle_poll).unwrap_or(chrono::Duration::seconds(1));
-        if let Err(error) = self.ctx.store.defer_callback(delivery, &self.owner, chrono::Utc::now() + wait).await {
+        if let Err(error) = self.ctx.store.defer_callback(delivery, &self.owner, self.ctx.now() + wait).await {
             tracing::warn!(error = %error, job = %delivery.job, "deferring a callback failed; its lease will expire");
         }
     }
@@ -174,7 +184,7 @@ impl Inner {
         }
         if let Some(at) = finished.retry_at {
             // A few milliseconds late, so that the store's clock finds the delivery due.
-            let wait = (at - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(5);
+            let wait = (at - self.ctx.now()).to_std().unwrap_or_default() + Duration::from_millis(5);
             let at = Instant::now() + wait;
             *next_retry = Some(next_retry.map_or(at, |earlier| earlier.min(at)));
         }
@@ -184,7 +194,7 @@ impl Inner {
     async fn deliver(&self, delivery: &CallbackDelivery) -> Option<chrono::DateTime<chrono::Utc>> {
         let attempt_no = delivery.attempts + 1;
         let started = Instant::now();
-        let at = chrono::Utc::now();
+        let at = self.ctx.now();
         let (status, error, outcome) = match self.body(delivery).await {
             Ok(body) => self.post(delivery, body, attempt_no).await,
             Err(error) => {
@@ -258,8 +268,7 @@ impl Inner {
         let factor = 3u32.saturating_pow(attempt_no.saturating_sub(1));
         let delay = config.retry_base.saturating_mul(factor);
         let jitter = Duration::from_millis(rand::random::<u64>() % (config.retry_base.as_millis() as u64 / 2 + 1));
-        let at =
-            chrono::Utc::now() + chrono::Duration::from_std(delay + jitter).unwrap_or(chrono::Duration::minutes(10));
+        let at = self.ctx.now() + chrono::Duration::from_std(delay + jitter).unwrap_or(chrono::Duration::minutes(10));
         DeliveryOutcome::RetryAt(at)
     }
 

@@ -25,7 +25,7 @@ pub(crate) async fn cancel(ctx: &WorkerContext, job: &Job, lease: &Lease) -> Run
             None
         }
     };
-    match with_retries(|| ctx.store.cancel_job(lease, &reason, partial.as_deref(), chrono::Utc::now())).await {
+    match with_retries(|| ctx.store.cancel_job(lease, &reason, partial.as_deref(), ctx.now())).await {
         Ok(()) => RunOutcome::Cancelled,
         Err(Stop::LeaseLost) => RunOutcome::LeaseLost,
         // Still asked to stop: the finaliser takes it again.

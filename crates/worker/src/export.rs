@@ -17,8 +17,8 @@ use bulkwrite_store::{Job, Lease, ReadOutcome, ReadPart, StoreError};
 use tokio::sync::watch;
 
 use crate::heartbeat::Heartbeat;
-use crate::pipeline::{defer, release, with_retries, Stop};
-use crate::{RunOutcome, WorkerContext};
+use crate::pipeline::{defer, hold, release, with_retries, Stop};
+use crate::{RunLimit, RunOutcome, WorkerContext};
 
 use render::RenderFacts;
 pub(crate) use select::RecordFilter;
@@ -31,9 +31,10 @@ pub(crate) async fn run_read_job(
     ctx: &WorkerContext,
     job: Job,
     lease: Lease,
+    limit: RunLimit,
     shutdown: &watch::Receiver<bool>,
 ) -> RunOutcome {
-    let heartbeat = Heartbeat::start(ctx, &lease);
+    let heartbeat = Heartbeat::start(ctx, &lease, limit);
     let outcome = match export(ctx, &job, &lease, &heartbeat, shutdown).await {
         Ok(()) => RunOutcome::Completed,
         Err(Stop::Permanent(reason)) => fail(ctx, &job, &lease, &reason).await,
@@ -41,6 +42,7 @@ pub(crate) async fn run_read_job(
         Err(Stop::Shutdown) => release(ctx, &lease).await,
         Err(Stop::Cancelled) => crate::cancel::cancel(ctx, &job, &lease).await,
         Err(Stop::Transient(error)) => defer(ctx, &job, &lease, &error).await,
+        Err(Stop::Held) => hold(ctx, &lease).await,
     };
     drop(heartbeat);
     outcome
@@ -48,7 +50,7 @@ pub(crate) async fn run_read_job(
 
 async fn fail(ctx: &WorkerContext, job: &Job, lease: &Lease, reason: &str) -> RunOutcome {
     tracing::warn!(job = %job.id, reason, "read job failed");
-    match with_retries(|| ctx.store.fail_job(lease, reason, None, chrono::Utc::now())).await {
+    match with_retries(|| ctx.store.fail_job(lease, reason, None, ctx.now())).await {
         Ok(()) => RunOutcome::Failed,
         Err(Stop::LeaseLost) => RunOutcome::LeaseLost,
         Err(_) => release(ctx, lease).await,
@@ -105,6 +107,9 @@ async fn export(
         if *shutdown.borrow() {
             return Err(Stop::Shutdown);
         }
+        if !heartbeat.may_start_chunk() {
+            return Err(Stop::Held);
+        }
         let limit = (per_page - exported).min(u64::from(ctx.config.read_part_records.max(1))) as u32;
         let records = with_retries(|| plan.filter.select(ctx, job, after, skip, limit)).await?;
         skip = 0;
@@ -146,7 +151,7 @@ async fn export(
     let header = render::header_line(&plan.columns);
     let key = result::write_result_zip(ctx, job, plan.spec.file_type, header, blobs).await?;
     let outcome = ReadOutcome { count: exported, more_records, next_page_token };
-    with_retries(|| ctx.store.complete_read_job(lease, &key, &outcome, chrono::Utc::now())).await?;
+    with_retries(|| ctx.store.complete_read_job(lease, &key, &outcome, ctx.now())).await?;
     tracing::info!(
         job = %job.id,
         records = exported,

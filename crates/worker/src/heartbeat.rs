@@ -1,13 +1,15 @@
 //! Lease renewal beside a running job. A lost lease raises a flag the pipeline checks before
-//! every write; a cancel request (recorded by any node) raises another, checked at each chunk.
+//! every write; a cancel request (recorded by any node) raises another, checked at each chunk;
+//! and the run's limit (the test controls' pause, or a step's one chunk) is asked before each.
+//! Leases are renewed on the system's time, never the test controls' clock.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bulkwrite_store::{Lease, Store, StoreError};
+use bulkwrite_store::{Lease, LiveControls, Store, StoreError};
 
-use crate::WorkerContext;
+use crate::{RunLimit, WorkerContext};
 
 /// How often the job's cancel request is looked for: a cancel on any node is noticed within
 /// this long (plus the chunk in hand).
@@ -18,6 +20,9 @@ pub(crate) struct Heartbeat {
     lost: Arc<AtomicBool>,
     cancelled: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
+    controls: Arc<LiveControls>,
+    /// Chunks a step may still start; `None`: as many as the pause allows.
+    budget: Option<AtomicU32>,
 }
 
 /// What the heartbeat's task shares with the run.
@@ -30,7 +35,7 @@ struct Beat {
 }
 
 impl Heartbeat {
-    pub(crate) fn start(ctx: &WorkerContext, lease: &Lease) -> Heartbeat {
+    pub(crate) fn start(ctx: &WorkerContext, lease: &Lease, limit: RunLimit) -> Heartbeat {
         let lost = Arc::new(AtomicBool::new(false));
         let cancelled = Arc::new(AtomicBool::new(false));
         let beat = Beat {
@@ -42,7 +47,11 @@ impl Heartbeat {
         };
         // The heartbeat runs in the job's span, so its lines carry the job's ids.
         let task = tokio::spawn(tracing::Instrument::in_current_span(beat.run()));
-        Heartbeat { lost, cancelled, task }
+        let budget = match limit {
+            RunLimit::Free => None,
+            RunLimit::Chunks(chunks) => Some(AtomicU32::new(chunks)),
+        };
+        Heartbeat { lost, cancelled, task, controls: Arc::clone(&ctx.controls), budget }
     }
 
     pub(crate) fn is_lost(&self) -> bool {
@@ -52,6 +61,23 @@ impl Heartbeat {
     /// Whether someone asked the job to stop.
     pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Whether the run may start another chunk (and counts it against a step's budget); false:
+    /// stop before it and hold the job.
+    pub(crate) fn may_start_chunk(&self) -> bool {
+        match &self.budget {
+            None => !self.controls.is_paused(),
+            Some(left) => left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok(),
+        }
+    }
+
+    /// Whether the run must stop before it starts more work (asks without counting).
+    pub(crate) fn is_held(&self) -> bool {
+        match &self.budget {
+            None => self.controls.is_paused(),
+            Some(left) => left.load(Ordering::SeqCst) == 0,
+        }
     }
 }
 

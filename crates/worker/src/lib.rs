@@ -26,10 +26,17 @@
 //! - a Bulk Read job runs in the same queue (`export`): each part of its export is stored as
 //!   a blob, then committed with its checkpoint under the lease, so a resumed export continues
 //!   after the last committed part; memory holds one part at a time.
+//! - two clocks (see `bulkwrite_store::control`): what the worker writes as a time (record,
+//!   finish and callback attempt times, callback backoff, retention) is business time,
+//!   [`WorkerContext::now`], which the test controls move; leases, heartbeats and the transient
+//!   backoff run on the system's time, so moving the test clock expires no lease.
+//! - with the test controls on, a paused queue claims nothing and a running job stops before
+//!   its next chunk and is held (`controls`); a step runs exactly one chunk of one job.
 
 mod announce;
 mod callback;
 mod cancel;
+pub mod controls;
 mod export;
 mod heartbeat;
 mod in_flight;
@@ -47,11 +54,12 @@ use std::time::Duration;
 use bulkwrite_core::callback_url::CallbackPolicy;
 use bulkwrite_core::ids::JobId;
 use bulkwrite_core::limits::Limits;
-use bulkwrite_store::{BlobStore, Claim, Store};
+use bulkwrite_store::{BlobStore, Claim, Job, Lease, LiveControls, StepClaim, StepOutcome, StepTarget, Store};
 use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 
 pub use callback::{CallbackDispatcher, PER_RECEIVER};
+pub use controls::{watch_controls, ControlDriver, CONTROLS_POLL};
 pub use export::PART_RECORDS;
 pub use heartbeat::CANCEL_POLL;
 pub use retention::{RetentionConfig, SweepReport, Sweeper, DEFAULT_RETENTION};
@@ -177,6 +185,15 @@ pub struct WorkerContext {
     pub config: Arc<WorkerConfig>,
     /// Where idle tasks wait for new work.
     pub wakeup: Arc<Wakeup>,
+    /// The node's test controls: business time, and whether the queue is paused.
+    pub controls: Arc<LiveControls>,
+}
+
+impl WorkerContext {
+    /// Business time now (the test controls' clock; see the crate docs for what reads it).
+    pub fn now(&self) -> bulkwrite_store::Timestamp {
+        self.controls.now()
+    }
 }
 
 /// How a job's run ended on this worker.
@@ -192,6 +209,18 @@ pub enum RunOutcome {
     LeaseLost,
     /// Stopped on request: the job is cancelled (`FAILED` to Zoho).
     Cancelled,
+    /// Stopped by the test controls (the queue paused, or a step's one chunk done): the job
+    /// stays in progress with no worker until the next step, or the queue resumes.
+    Held,
+}
+
+/// How far one run of a job may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunLimit {
+    /// To the end, unless the queue is paused.
+    Free,
+    /// This many chunks (a step), whatever the pause.
+    Chunks(u32),
 }
 
 /// The job worker.
@@ -208,15 +237,11 @@ impl Worker {
 
     /// Claims and runs one job if one is due.
     pub async fn run_once(&self, shutdown: &watch::Receiver<bool>) -> Option<(JobId, RunOutcome)> {
-        let claim = self.claims.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let owner = format!("{}#{}", self.ctx.config.node_id, claim);
-        let lease_for =
-            chrono::Duration::from_std(self.ctx.config.lease_duration).unwrap_or(chrono::Duration::seconds(30));
+        let owner = self.next_owner("");
         let claim = Claim {
-            owner: owner.clone(),
-            now: chrono::Utc::now(),
-            lease_for,
+            respect_pause: self.ctx.controls.enabled(),
             max_running_per_org: self.ctx.config.max_running_per_org,
+            ..Claim::new(&owner, chrono::Utc::now(), self.lease_for())
         };
         let claimed = match self.ctx.store.claim_next_job(&claim).await {
             Ok(claimed) => claimed,
@@ -226,6 +251,53 @@ impl Worker {
             }
         };
         let (job, lease) = claimed?;
+        let id = job.id;
+        let outcome = self.run_claimed(job, lease, RunLimit::Free, shutdown).await;
+        Some((id, outcome))
+    }
+
+    /// Runs exactly one chunk of one job (a Bulk Read job: one part), whatever the pause: the
+    /// named job if it is queued or held, else the oldest runnable one; then holds it again, or
+    /// finishes it when that chunk was its last. Returns once that is committed, with the job
+    /// as it then stands.
+    pub async fn step(
+        &self,
+        target: StepTarget,
+        shutdown: &watch::Receiver<bool>,
+    ) -> bulkwrite_store::StoreResult<StepOutcome> {
+        let owner = self.next_owner("step");
+        let claim = Claim::new(&owner, chrono::Utc::now(), self.lease_for());
+        let (job, lease) = match self.ctx.store.claim_step(&claim, target).await? {
+            StepClaim::Claimed(claimed) => *claimed,
+            StepClaim::Nothing => return Ok(StepOutcome::Nothing),
+            StepClaim::Refused(job) => return Ok(StepOutcome::Refused(job)),
+        };
+        let (id, org) = (job.id, job.org);
+        let outcome = self.run_claimed(job, lease, RunLimit::Chunks(1), shutdown).await;
+        tracing::info!(job = %id, ?outcome, "job stepped");
+        let stepped = self.ctx.store.get_job(org, id).await?;
+        let stepped = stepped.ok_or_else(|| bulkwrite_store::StoreError::NotFound(format!("job {id}")))?;
+        Ok(StepOutcome::Stepped(Box::new(stepped)))
+    }
+
+    /// A lease owner unique to this claim.
+    fn next_owner(&self, kind: &str) -> String {
+        let claim = self.claims.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{}#{kind}{claim}", self.ctx.config.node_id)
+    }
+
+    fn lease_for(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.ctx.config.lease_duration).unwrap_or(chrono::Duration::seconds(30))
+    }
+
+    /// Runs a claimed job as far as `limit` lets it, in its span.
+    async fn run_claimed(
+        &self,
+        job: Job,
+        lease: Lease,
+        limit: RunLimit,
+        shutdown: &watch::Receiver<bool>,
+    ) -> RunOutcome {
         let (id, org) = (job.id, job.org);
         self.ctx.announcer().job_changed(id).await;
         // Every line logged while the job runs (and by the tasks it starts) carries its ids; the
@@ -235,8 +307,8 @@ impl Worker {
             tracing::info!(attempt = job.attempts, "job claimed");
             // One queue, one runtime: the kind of job decides how it reads and writes.
             let outcome = match job.kind() {
-                bulkwrite_store::JobKind::Write => pipeline::run_job(&self.ctx, job, lease, shutdown).await,
-                bulkwrite_store::JobKind::Read => export::run_read_job(&self.ctx, job, lease, shutdown).await,
+                bulkwrite_store::JobKind::Write => pipeline::run_job(&self.ctx, job, lease, limit, shutdown).await,
+                bulkwrite_store::JobKind::Read => export::run_read_job(&self.ctx, job, lease, limit, shutdown).await,
             };
             tracing::info!(?outcome, "job run ended");
             observe::record_run_end(&self.ctx, org, id, outcome).await;
@@ -248,14 +320,13 @@ impl Worker {
         if matches!(outcome, RunOutcome::Completed | RunOutcome::Failed | RunOutcome::Cancelled) {
             self.ctx.wakeup.callbacks.notify_one();
         }
-        Some((id, outcome))
+        outcome
     }
 
     /// Cancels one job that was asked to stop while queued (or whose worker died), if there is
     /// one; the worker's own loop does this beside its jobs.
     pub async fn finalise_cancelled_once(&self) -> Option<(JobId, RunOutcome)> {
-        let claim = self.claims.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let owner = format!("{}#cancel{}", self.ctx.config.node_id, claim);
+        let owner = self.next_owner("cancel");
         cancel::finalise_one(&self.ctx, &owner).await
     }
 

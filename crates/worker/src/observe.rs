@@ -17,7 +17,7 @@ pub const ROWS: &str = "bulkwrite_rows_total";
 /// wait included).
 pub const JOB_DURATION: &str = "bulkwrite_job_duration_seconds";
 /// `bulkwrite_job_runs_total{outcome}`: runs on this node by how they ended (`completed`,
-/// `failed`, `released`, `lease_lost`).
+/// `failed`, `cancelled`, `released`, `lease_lost`, `held`).
 pub const JOB_RUNS: &str = "bulkwrite_job_runs_total";
 /// `bulkwrite_callback_attempts_total{outcome="delivered"|"retry"|"gave_up"}`.
 pub const CALLBACK_ATTEMPTS: &str = "bulkwrite_callback_attempts_total";
@@ -42,6 +42,7 @@ fn run_label(outcome: RunOutcome) -> &'static str {
         RunOutcome::Cancelled => "cancelled",
         RunOutcome::Released => "released",
         RunOutcome::LeaseLost => "lease_lost",
+        RunOutcome::Held => "held",
     }
 }
 
@@ -53,7 +54,7 @@ pub(crate) async fn record_run_end(ctx: &WorkerContext, org: OrgId, id: JobId, o
         RunOutcome::Completed => "COMPLETED",
         RunOutcome::Failed => "FAILED",
         RunOutcome::Cancelled => "CANCELLED",
-        RunOutcome::Released | RunOutcome::LeaseLost => return,
+        RunOutcome::Released | RunOutcome::LeaseLost | RunOutcome::Held => return,
     };
     metrics::counter!(JOBS_FINISHED, "state" => state).increment(1);
     match ctx.store.get_job(org, id).await {

@@ -18,7 +18,7 @@ use crate::in_flight::{InFlight, NewValues, Settled};
 use crate::parents::load_parent_keys;
 use crate::reader::{read_chunks, ReadPlan, ReaderMessage};
 use crate::result_file::{write_partial_result_file, write_result_file, ResultStream};
-use crate::{RunOutcome, WorkerContext};
+use crate::{RunLimit, RunOutcome, WorkerContext};
 
 /// Chunks read ahead of the one being applied.
 const READ_AHEAD: usize = 2;
@@ -36,6 +36,8 @@ pub(crate) enum Stop {
     Shutdown,
     /// Someone asked the job to stop.
     Cancelled,
+    /// The test controls stop it here: the queue is paused, or a step's chunk is done.
+    Held,
 }
 
 impl From<StoreError> for Stop {
@@ -61,9 +63,10 @@ pub(crate) async fn run_job(
     ctx: &WorkerContext,
     job: Job,
     lease: Lease,
+    limit: RunLimit,
     shutdown: &watch::Receiver<bool>,
 ) -> RunOutcome {
-    let heartbeat = Heartbeat::start(ctx, &lease);
+    let heartbeat = Heartbeat::start(ctx, &lease, limit);
     let results = start_result_stream(ctx, &job);
     let result = run_resources(ctx, &job, &lease, &heartbeat, shutdown, results.as_ref()).await;
     let outcome = match result {
@@ -73,6 +76,7 @@ pub(crate) async fn run_job(
         Err(Stop::Shutdown) => release(ctx, &lease).await,
         Err(Stop::Cancelled) => crate::cancel::cancel(ctx, &job, &lease).await,
         Err(Stop::Transient(error)) => defer(ctx, &job, &lease, &error).await,
+        Err(Stop::Held) => hold(ctx, &lease).await,
     };
     drop(heartbeat);
     outcome
@@ -119,6 +123,9 @@ async fn run_resources(
         }
         if heartbeat.is_cancelled() {
             return Err(Stop::Cancelled);
+        }
+        if heartbeat.is_held() {
+            return Err(Stop::Held);
         }
         let module = facts
             .schema
@@ -202,6 +209,9 @@ async fn run_resource(
                     if *shutdown.borrow() {
                         return Err(Stop::Shutdown);
                     }
+                    if !heartbeat.may_start_chunk() {
+                        return Err(Stop::Held);
+                    }
                     resolve_chunk_lookups(ctx, (job, lease), &facts.schema, &mut rows).await?;
                     rows_applied += rows.len();
                     let new_values = new_picklist_values(&rows);
@@ -216,7 +226,7 @@ async fn run_resource(
                         default_owner: job.created_by,
                         default_layout: default_layout.clone(),
                         actor: job.created_by,
-                        now: chrono::Utc::now(),
+                        now: ctx.now(),
                         full_name,
                         dry_run: job.spec.dry_run,
                     };
@@ -354,7 +364,7 @@ async fn finish(ctx: &WorkerContext, job: &Job, lease: &Lease, results: Option<R
             return defer(ctx, job, lease, &error).await;
         }
     };
-    match with_retries(|| ctx.store.complete_job(lease, &key, chrono::Utc::now())).await {
+    match with_retries(|| ctx.store.complete_job(lease, &key, ctx.now())).await {
         Ok(()) => RunOutcome::Completed,
         Err(Stop::LeaseLost) => RunOutcome::LeaseLost,
         Err(Stop::Transient(error)) => defer(ctx, job, lease, &error).await,
@@ -365,7 +375,7 @@ async fn finish(ctx: &WorkerContext, job: &Job, lease: &Lease, results: Option<R
 async fn fail(ctx: &WorkerContext, job: &Job, lease: &Lease, reason: &str) -> RunOutcome {
     tracing::warn!(job = %job.id, reason, "job failed");
     let partial = write_partial_result_file(ctx, job).await.ok();
-    match with_retries(|| ctx.store.fail_job(lease, reason, partial.as_deref(), chrono::Utc::now())).await {
+    match with_retries(|| ctx.store.fail_job(lease, reason, partial.as_deref(), ctx.now())).await {
         Ok(()) => RunOutcome::Failed,
         Err(Stop::LeaseLost) => RunOutcome::LeaseLost,
         Err(_) => release(ctx, lease).await,
@@ -387,6 +397,7 @@ pub(crate) async fn defer(ctx: &WorkerContext, job: &Job, lease: &Lease, error: 
     let full = config.base.saturating_mul(1u32 << doublings).min(config.cap);
     let wait = full.mul_f64(0.5 + rand::random::<f64>() * 0.5);
     let budget = chrono::Duration::from_std(config.budget).unwrap_or(chrono::Duration::days(1));
+    // The backoff runs on the system's time, as leases do: it waits for a resource to recover.
     let deferral = || {
         let now = chrono::Utc::now();
         let run_at = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));
@@ -419,6 +430,18 @@ pub(crate) async fn defer(ctx: &WorkerContext, job: &Job, lease: &Lease, error: 
             fail(ctx, job, lease, &reason).await
         }
         Err(Stop::LeaseLost) => RunOutcome::LeaseLost,
+        Err(_) => release(ctx, lease).await,
+    }
+}
+
+/// Holds the job for the test controls: it stays in progress with no lease, for the next step
+/// or any worker once the queue runs (retried like a release; a failure releases it instead).
+pub(crate) async fn hold(ctx: &WorkerContext, lease: &Lease) -> RunOutcome {
+    match with_retries(|| ctx.store.hold_job(lease)).await {
+        Ok(()) => {
+            tracing::info!(job = %lease.job, "job held by the test controls");
+            RunOutcome::Held
+        }
         Err(_) => release(ctx, lease).await,
     }
 }

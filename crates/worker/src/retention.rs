@@ -1,7 +1,7 @@
 //! The retention sweeper: expires unused uploads and old result files, then deletes their blobs.
 //!
-//! It runs on every node that runs jobs. Each pass takes `now` once (the one clock) and hands
-//! it to the store, which decides what expires in short transactions that are safe with other
+//! It runs on every node that runs jobs. Each pass takes `now` once from business time (the test
+//! controls' clock, which also wakes it when it moves) and hands it to the store, which decides what expires in short transactions that are safe with other
 //! nodes sweeping at once (see `RetentionStore`). Blobs are deleted only after the transaction
 //! that expired them committed, so no job can still be given one; a blob deleted twice (two
 //! nodes, or a pass repeated after a crash) is no error.
@@ -9,7 +9,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bulkwrite_store::{BlobStore, Expiry, Store, StoreError, Timestamp};
+use bulkwrite_core::clock::{Clock, SystemClock};
+use bulkwrite_store::{BlobStore, Expiry, LiveControls, Store, StoreError, Timestamp};
 use tokio::sync::watch;
 
 /// Files one store call expires, or blobs one pass deletes before asking for more.
@@ -62,12 +63,28 @@ pub struct Sweeper {
     store: Arc<dyn Store>,
     blobs: Arc<dyn BlobStore>,
     config: RetentionConfig,
+    clock: Arc<dyn Clock>,
+    controls: Option<Arc<LiveControls>>,
 }
 
 impl Sweeper {
-    /// A sweeper over `store` and `blobs`, keeping files as long as `config` says.
+    /// A sweeper over `store` and `blobs`, keeping files as long as `config` says, on the
+    /// system's clock.
     pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, config: RetentionConfig) -> Sweeper {
-        Sweeper { store, blobs, config }
+        Sweeper { store, blobs, config, clock: Arc::new(SystemClock), controls: None }
+    }
+
+    /// The same sweeper on the node's business time, sweeping again at once whenever the test
+    /// controls move it.
+    pub fn with_controls(mut self, controls: Arc<LiveControls>) -> Sweeper {
+        self.clock = controls.clock();
+        self.controls = Some(controls);
+        self
+    }
+
+    /// One pass at the sweeper's own `now`.
+    pub async fn sweep_now(&self) -> Result<SweepReport, StoreError> {
+        self.sweep_once(self.clock.now()).await
     }
 
     /// One pass at `now`: expires what is due, then deletes every blob queued for deletion
@@ -92,7 +109,7 @@ impl Sweeper {
             if *shutdown.borrow() {
                 return;
             }
-            match self.sweep_once(chrono::Utc::now()).await {
+            match self.sweep_now().await {
                 Ok(report) if report != SweepReport::default() => {
                     tracing::info!(
                         uploads = report.uploads_expired,
@@ -106,8 +123,15 @@ impl Sweeper {
                     tracing::warn!(%error, cause = ?std::error::Error::source(&error), "retention sweep failed");
                 }
             }
+            let moved = async {
+                match &self.controls {
+                    Some(controls) => controls.clock_moved().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 () = tokio::time::sleep(interval) => {}
+                () = moved => {}
                 _ = shutdown.changed() => {}
             }
         }

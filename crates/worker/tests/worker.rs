@@ -10,4 +10,5 @@ mod worker {
     mod failures;
     mod resume;
     mod runs;
+    mod stepping;
 }

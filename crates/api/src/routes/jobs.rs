@@ -11,8 +11,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use bulkwrite_core::callback_url::refused;
 use bulkwrite_core::ids::{FileId, JobId};
-use bulkwrite_core::jobspec::{parse_body, validate, ValidationContext};
+use bulkwrite_core::jobspec::{parse_body, validate, JobSpec, ValidationContext};
+use bulkwrite_core::schema::OrgSchema;
 use bulkwrite_core::version::ApiVersion;
+use bulkwrite_core::zipfile::CsvEntry;
 use bulkwrite_store::{NewJob, StoreError};
 use bulkwrite_wire::{ApiError, CreateJobRequest, CreatedJob, ErrorCode, SuccessBody, UserRef};
 
@@ -25,7 +27,7 @@ use crate::AppState;
 /// How long job creation waits for DNS before accepting a callback host it cannot resolve yet.
 const CALLBACK_DNS_TIMEOUT: Duration = Duration::from_secs(2);
 
-const BULK_WRITE_SCOPES: &[&str] = &["ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.ALL"];
+pub(crate) const BULK_WRITE_SCOPES: &[&str] = &["ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.ALL"];
 
 /// `POST /crm/bulk/{v}/write`: validates the request and queues the job.
 pub async fn create_job(
@@ -66,19 +68,8 @@ async fn create(
     auth.require(BULK_WRITE_SCOPES)?;
     let body = body.map_err(|_| ErrorResponse(ApiError::new(ErrorCode::RequestBodyNotSupported)))?;
     let request = parse_body(&body)?;
-    if let Some(callback) = &request.callback {
-        check_callback(state, &callback.url).await?;
-    }
     let org = auth.0.org;
-    let schema = state.store.org_schema(org).await?;
-    let (files, expired_files) = uploaded_files(state, auth, &request).await?;
-    let ctx = ValidationContext {
-        schema: &schema,
-        files: &files,
-        expired_files: &expired_files,
-        limits: state.config.limits,
-    };
-    let mut spec = validate(&request, &ctx)?;
+    let mut spec = check_request(state, auth, &request).await?.spec?;
     spec.dry_run = dry_run;
     for resource in &request.resource {
         let module = resource.module.api_name().to_ascii_lowercase();
@@ -104,6 +95,7 @@ async fn create(
         Err(other) => return Err(other.into()),
     }
     state.job_queued.notify_one();
+    state.events.announce(state.store.as_ref(), id).await;
     let name = creator_name(state, auth).await?;
     let details = CreatedJob { id: id.to_string(), created_by: UserRef { id: auth.0.user.to_string(), name } };
     Ok(json_response(StatusCode::CREATED, &SuccessBody::new("SUCCESS", "success", details)))
@@ -124,6 +116,41 @@ pub async fn get_job(
     let creator = state.store.get_user(job.org, job.created_by).await?.map(|u| u.full_name()).unwrap_or_default();
     let details = job.details(&org, creator, &state.config.public_url, api_version);
     Ok(json_response(StatusCode::OK, &details))
+}
+
+/// What checking a create body found: the org's schema, the CSV entries of the uploads it
+/// names, and the validated job or the refusal a create call would answer with.
+pub(crate) struct CheckedRequest {
+    /// The org's schema, as validated against.
+    pub schema: OrgSchema,
+    /// The CSV entries of the org's uploads the body names, by `file_id`.
+    pub files: HashMap<String, Vec<CsvEntry>>,
+    /// The job, or why a create call would refuse it (the first failure, in Zoho's order).
+    pub spec: Result<JobSpec, ApiError>,
+}
+
+/// Checks a parsed create body as a create call does (the callback URL, then the org's schema and
+/// uploads); only a storage failure is an error here.
+pub(crate) async fn check_request(
+    state: &AppState,
+    auth: &Auth,
+    request: &CreateJobRequest,
+) -> Result<CheckedRequest, ErrorResponse> {
+    let schema = state.store.org_schema(auth.0.org).await?;
+    let (files, expired_files) = uploaded_files(state, auth, request).await?;
+    if let Some(callback) = &request.callback {
+        if let Err(ErrorResponse(refusal)) = check_callback(state, &callback.url).await {
+            return Ok(CheckedRequest { schema, files, spec: Err(refusal) });
+        }
+    }
+    let ctx = ValidationContext {
+        schema: &schema,
+        files: &files,
+        expired_files: &expired_files,
+        limits: state.config.limits,
+    };
+    let spec = validate(request, &ctx);
+    Ok(CheckedRequest { schema, files, spec })
 }
 
 /// Refuses callback URLs that are not safe to call; a host that does not resolve yet is fine.
@@ -147,7 +174,7 @@ pub(crate) async fn check_callback(state: &AppState, url: &str) -> Result<(), Er
 }
 
 /// What validation needs of the uploads the request names.
-type NamedUploads = (HashMap<String, Vec<bulkwrite_core::zipfile::CsvEntry>>, HashSet<String>);
+type NamedUploads = (HashMap<String, Vec<CsvEntry>>, HashSet<String>);
 
 /// The CSV entries of the org's uploads that the request names, and the ids of those that
 /// retention expired.

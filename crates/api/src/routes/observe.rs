@@ -21,7 +21,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(5);
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 pub async fn get_metrics(State(state): State<AppState>) -> Response {
-    refresh_queue_gauges(state.store.as_ref()).await;
+    refresh_queue_gauges(state.store.as_ref(), state.clock.now()).await;
     let text = state.metrics.as_ref().map(|exporter| exporter.render()).unwrap_or_default();
     let mut response = Response::new(Body::from(text));
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROMETHEUS_TEXT));

@@ -63,7 +63,7 @@ pub async fn create_read_job(
         crate::routes::jobs::check_callback(&state, &callback.url).await?;
     }
     let id = JobId::new(state.ids.next_id().await?);
-    let created_at = chrono::Utc::now();
+    let created_at = state.clock.now();
     let job = NewReadJob {
         id,
         org: auth.0.org,
@@ -75,6 +75,7 @@ pub async fn create_read_job(
     state.store.create_read_job(job).await?;
     crate::observe::record_job_created();
     state.job_queued.notify_one();
+    state.events.announce(state.store.as_ref(), id).await;
     let user = state.store.get_user(auth.0.org, auth.0.user).await?;
     let details = CreatedRead {
         id: id.to_string(),

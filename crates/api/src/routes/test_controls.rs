@@ -5,6 +5,9 @@
 
 #![allow(dead_code, reason = "wired to the test-control routes as they land (issue 19); remove then")]
 
+pub mod clock;
+pub mod queue;
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use bulkwrite_core::ids::OrgId;

@@ -58,6 +58,49 @@ export async function download(path) {
   return { blob: await response.blob(), name };
 }
 
+/**
+ * Follows a Server-Sent Events stream with the token: calls `opened()` once the server accepted
+ * it, then `onEvent(name, data)` for each event, one at a time and in order. Answers `"ended"`
+ * when the server closed the stream, `"refused"` when it does not offer it (`failure` holds the
+ * status), `"failed"` when the connection broke, `"aborted"` when `signal` stopped it.
+ */
+export async function follow(path, onEvent, { signal, opened = () => {} } = {}) {
+  let response;
+  try {
+    response = await fetch(path, { headers: { Authorization: `Zoho-oauthtoken ${token()}`, Accept: "text/event-stream" }, signal });
+  } catch (error) {
+    return signal && signal.aborted ? "aborted" : "failed";
+  }
+  if (!response.ok || !(response.headers.get("content-type") || "").startsWith("text/event-stream")) {
+    try { await response.body.cancel(); } catch { /* nothing to read */ }
+    return "refused";
+  }
+  opened();
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return "ended";
+      buffered += value.replace(/\r\n?/g, "\n");
+      let end;
+      while ((end = buffered.indexOf("\n\n")) >= 0) {
+        const block = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        let name = "message";
+        const data = [];
+        for (const line of block.split("\n")) {
+          if (line.startsWith("event:")) name = line.slice(6).trim();
+          else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+        }
+        if (data.length) await onEvent(name, JSON.parse(data.join("\n")));
+      }
+    }
+  } catch (error) {
+    return signal && signal.aborted ? "aborted" : "failed";
+  }
+}
+
 let orgCache = null;
 
 /** The signed-in org (`GET /crm/v2/org`), read once per page load. */

@@ -1,6 +1,6 @@
 // The dashboard's entry: hash routes to pages, the sign-in gate and the navigation.
 
-import { h, show } from "./dom.js";
+import { h, show, beginPage, isCurrent, LeftPage } from "./dom.js";
 import { token, setToken, forget } from "./api.js";
 import { signInPage, finishOAuth } from "./signin.js";
 import { jobsPage } from "./jobs.js";
@@ -8,7 +8,7 @@ import { jobPage } from "./job.js";
 import { importPage } from "./importer.js";
 import { modulesPage } from "./modules.js";
 
-/** Stops the previous page's polling when the route changes. */
+/** Stops the previous page's streams and timers when the route changes. */
 let leave = () => {};
 
 function markNav(route) {
@@ -21,6 +21,7 @@ function markNav(route) {
 async function route() {
   leave();
   leave = () => {};
+  const mine = beginPage();
   const hash = location.hash || "#/jobs";
   const signedIn = Boolean(token());
   document.getElementById("nav").hidden = !signedIn;
@@ -31,11 +32,16 @@ async function route() {
   markNav(hash);
   const [, page, id] = hash.split("/");
   try {
-    if (page === "job" && id) leave = await jobPage(decodeURIComponent(id));
-    else if (page === "import") leave = await importPage();
-    else if (page === "modules") leave = await modulesPage(id ? decodeURIComponent(id) : null);
-    else leave = await jobsPage();
+    let stop;
+    if (page === "job" && id) stop = await jobPage(decodeURIComponent(id));
+    else if (page === "import") stop = await importPage();
+    else if (page === "modules") stop = await modulesPage(id ? decodeURIComponent(id) : null);
+    else stop = await jobsPage();
+    // A page left while it was still opening stops at once.
+    if (isCurrent(mine)) leave = stop;
+    else stop();
   } catch (error) {
+    if (error instanceof LeftPage || !isCurrent(mine)) return;
     if (error.status === 401) {
       setToken(null);
       forget();

@@ -24,6 +24,38 @@ export function show(...children) {
   if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
 }
 
+/** Thrown by a page's `show` once another page has begun: the page that was left stops there. */
+export class LeftPage extends Error {}
+
+let generation = 0;
+
+/** Begins a new page (each route does); answers its number. */
+export function beginPage() {
+  generation += 1;
+  return generation;
+}
+
+/** Whether page `number` is still the one on screen. */
+export function isCurrent(number) {
+  return number === generation;
+}
+
+/**
+ * The view of the page being begun, taken first thing in a page function: its `show` replaces
+ * the content only while no later page has begun (a slow page does not cover the next one), and
+ * throws [`LeftPage`] otherwise.
+ */
+export function pageView() {
+  const mine = generation;
+  return {
+    show(...children) {
+      if (mine !== generation) throw new LeftPage("the page was left");
+      show(...children);
+    },
+    current: () => mine === generation,
+  };
+}
+
 /** Says something to assistive technology without moving focus. */
 export function announce(text) {
   document.getElementById("status").textContent = text;

@@ -1,8 +1,9 @@
-// One job: state, progress and counts live (the job's event stream when the server offers it,
-// polling otherwise), its resources, cancel, downloads of the result and report, and its errors.
+// One job: state, progress and counts live (each event of the job's stream moves them; polling
+// only when the server refuses the stream), its resources, cancel, downloads of the result and
+// report, and its errors.
 
-import { h, show, badge, announce, saveBlob } from "./dom.js";
-import { call, download, token } from "./api.js";
+import { h, pageView, badge, announce, saveBlob } from "./dom.js";
+import { call, download, follow } from "./api.js";
 import { errorsSection, reportLines } from "./errors.js";
 
 const POLL_MS = 1000;
@@ -22,32 +23,9 @@ function moduleName(resource) {
   return typeof resource.module === "string" ? resource.module : resource.module.api_name;
 }
 
-/** Follows the job's Server-Sent Events; calls `changed` per event. False when not offered. */
-async function follow(id, changed, signal) {
-  try {
-    const response = await fetch(`/bulkwrite/v1/jobs/${encodeURIComponent(id)}/events`, {
-      headers: { Authorization: `Zoho-oauthtoken ${token()}`, Accept: "text/event-stream" }, signal });
-    if (!response.ok || !(response.headers.get("content-type") || "").startsWith("text/event-stream")) return false;
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffered = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return true;
-      buffered += value;
-      let end;
-      while ((end = buffered.indexOf("\n\n")) >= 0) {
-        const event = buffered.slice(0, end);
-        buffered = buffered.slice(end + 2);
-        if (event.split("\n").some((line) => line.startsWith("data:"))) await changed();
-      }
-    }
-  } catch (error) {
-    return signal.aborted;
-  }
-}
-
 /** Shows the job; answers the function that stops following it. */
 export async function jobPage(id) {
+  const view = pageView();
   const path = encodeURIComponent(id);
   const stop = new AbortController();
   let timer = null;
@@ -57,12 +35,13 @@ export async function jobPage(id) {
   const actions = h("div", { class: "row", id: "actions" });
   const errors = h("div", { id: "errors-holder" });
   const message = h("p", { role: "alert", class: "error", id: "job-message" });
-  show(heading, summary, actions, message, resources, errors);
+  view.show(heading, summary, actions, message, resources, errors);
   let finalShown = false;
+  let state = null; // GET /bulkwrite/v1/jobs/{id}, then moved on by each event
+  let details = null; // GET /crm/bulk/v2/write/{id}
+  let following = false; // the job's stream is open
 
-  async function render() {
-    const [state, details] = await Promise.all([
-      call("GET", `/bulkwrite/v1/jobs/${path}`), call("GET", `/crm/bulk/v2/write/${path}`)]);
+  function renderSummary() {
     const total = counts(state);
     const planned = Number(sessionStorage.getItem(`bulkwrite.rows.${id}`)) || null;
     const final = FINAL.includes(state.state);
@@ -80,19 +59,45 @@ export async function jobPage(id) {
         h("div", {}, h("strong", { id: "count-skipped" }, String(total.skipped)), "skipped")),
       h("p", { class: "muted" }, `${details.operation} · created ${details.created_time} by ${details.created_by.name}`),
       ...(state.error ? [h("p", { class: "error" }, state.error)] : []));
+  }
+
+  function renderResources() {
     resources.replaceChildren(h("h2", {}, "Resources"), h("div", { class: "table-wrap" }, h("table", {},
       h("thead", {}, h("tr", {}, h("th", {}, "Module"), h("th", {}, "File"), h("th", {}, "Status"), h("th", {}, "Mapped fields"))),
       h("tbody", {}, details.resource.map((resource) => h("tr", {},
         h("td", {}, moduleName(resource)), h("td", {}, resource.file.name || "—"), h("td", {}, resource.status),
         h("td", {}, resource.field_mappings.map((m) => `${m.api_name}←${m.index ?? "default"}`).join(", "))))))));
+  }
+
+  /** Reads the job and its details afresh and shows them; true once the job is final. */
+  async function render() {
+    [state, details] = await Promise.all([
+      call("GET", `/bulkwrite/v1/jobs/${path}`), call("GET", `/crm/bulk/v2/write/${path}`)]);
+    renderSummary();
+    renderResources();
+    const final = FINAL.includes(state.state);
     if (!final) {
-      actions.replaceChildren(h("button", { class: "danger", id: "cancel", type: "button", onclick: cancel }, "Cancel job"));
+      if (!actions.querySelector("#cancel")) {
+        actions.replaceChildren(h("button", { class: "danger", id: "cancel", type: "button", onclick: cancel }, "Cancel job"));
+      }
     } else if (!finalShown) {
       finalShown = true;
       announce(`Job ${state.state}`);
       await showFinal(details, state);
     }
     return final;
+  }
+
+  /** One event of the job's stream: its state and counts move the page on; the last one reads
+   *  the job's details (result, resources) once more. */
+  async function onEvent(name, doc) {
+    if (finalShown) return;
+    if (name === "end") {
+      await render();
+      return;
+    }
+    state = { ...state, state: doc.state, status: doc.status, error: doc.error, resources: doc.resources };
+    renderSummary();
   }
 
   async function showFinal(details, state) {
@@ -134,12 +139,17 @@ export async function jobPage(id) {
 
   async function cancel() {
     message.textContent = "";
+    const button = actions.querySelector("#cancel");
+    if (button) button.disabled = true;
     try {
       await call("POST", `/bulkwrite/v1/jobs/${path}/cancel`);
+      announce("Cancel requested");
     } catch (error) {
       message.textContent = `Cancel failed: ${error.message}`;
+      if (button) button.disabled = false;
     }
-    await render();
+    // The stream brings the cancelled state; without one, read it now.
+    if (!following) await render();
   }
 
   async function poll() {
@@ -151,9 +161,12 @@ export async function jobPage(id) {
   }
 
   if (!(await render())) {
-    follow(id, render, stop.signal).then(async (followed) => {
+    following = true;
+    follow(`/bulkwrite/v1/jobs/${path}/events`, onEvent, { signal: stop.signal }).then(async (outcome) => {
+      following = false;
       if (stop.signal.aborted) return;
-      if (followed) await render(); else poll();
+      if (outcome === "ended" && finalShown) return;
+      poll();
     });
   }
   return () => { stop.abort(); clearTimeout(timer); };

@@ -1,13 +1,14 @@
 // The org's modules and, for one module, its fields (the settings APIs).
 
-import { h, show } from "./dom.js";
+import { h, pageView } from "./dom.js";
 import { call } from "./api.js";
 
 /** Shows the modules, or one module's fields; answers the function that leaves the page. */
 export async function modulesPage(apiName) {
+  const view = pageView();
   if (!apiName) {
     const modules = (await call("GET", "/crm/v2/settings/modules")).modules;
-    show(h("h1", {}, "Modules"), h("div", { class: "table-wrap" }, h("table", { id: "modules" },
+    view.show(h("h1", {}, "Modules"), h("div", { class: "table-wrap" }, h("table", { id: "modules" },
       h("thead", {}, h("tr", {}, h("th", {}, "API name"), h("th", {}, "Label"), h("th", { class: "hide-narrow" }, "Id"))),
       h("tbody", {}, modules.map((m) => h("tr", {},
         h("td", {}, h("a", { href: `#/modules/${encodeURIComponent(m.api_name)}` }, m.api_name)),
@@ -17,7 +18,7 @@ export async function modulesPage(apiName) {
   }
   const body = await call("GET", `/crm/v2/settings/fields?module=${encodeURIComponent(apiName)}`);
   const fields = (body && body.fields) || [];
-  show(h("h1", {}, `Fields of ${apiName}`), h("p", {}, h("a", { href: "#/modules" }, "All modules")),
+  view.show(h("h1", {}, `Fields of ${apiName}`), h("p", {}, h("a", { href: "#/modules" }, "All modules")),
     h("div", { class: "table-wrap" }, h("table", { id: "fields" },
       h("thead", {}, h("tr", {}, h("th", {}, "API name"), h("th", {}, "Label"), h("th", {}, "Type"), h("th", {}, "Mandatory"),
         h("th", { class: "hide-narrow" }, "Unique"))),

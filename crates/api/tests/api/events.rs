@@ -17,17 +17,17 @@ use tower::ServiceExt;
 use super::fixture::*;
 
 /// Only a bound on a broken stream: every event the tests wait for is already due.
-const PATIENCE: Duration = Duration::from_secs(20);
+pub(super) const PATIENCE: Duration = Duration::from_secs(20);
 
 /// An open events stream, read one event at a time.
-struct EventReader {
-    body: Body,
-    buffer: String,
+pub(super) struct EventReader {
+    pub(super) body: Body,
+    pub(super) buffer: String,
 }
 
 impl EventReader {
     /// The next event's name and data, skipping comments; `None` once the stream closed.
-    async fn next(&mut self) -> Option<(String, Value)> {
+    pub(super) async fn next(&mut self) -> Option<(String, Value)> {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();

@@ -155,6 +155,7 @@ impl Api {
         let ids = Arc::new(IdAllocator::new(sqlite as Arc<dyn IdStore>));
         let config = ApiConfig { admin_key: Some(ADMIN_KEY.into()), ..config };
         let clock = Arc::new(ManualClock::starting_now());
+        let controls = Arc::new(bulkwrite_store::LiveControls::new(clock.clone(), config.test_controls));
         let changes = Arc::new(bulkwrite_store::changes::JobChanges::default());
         let mut events = bulkwrite_api::events::EventStreams::new(changes, MAX_EVENT_STREAMS);
         // No fallback re-reads: a stream moves only when a change is rung, as the tests do.
@@ -166,9 +167,11 @@ impl Api {
             config: Arc::new(config),
             job_queued: Arc::new(tokio::sync::Notify::new()),
             metrics: None,
-            clock: clock.clone(),
+            clock: controls.clock(),
             read_downloads: Arc::default(),
             events: events.clone(),
+            controls,
+            driver: None,
         };
         Api { router: bulkwrite_api::router(state), store, dir, clock, events, _temp: temp }
     }

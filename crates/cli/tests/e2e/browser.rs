@@ -105,9 +105,62 @@ impl Browser {
                     }
                 }
             }
-            assert!(Instant::now() < deadline, "{css} never showed {text:?}");
+            if Instant::now() >= deadline {
+                let main = match self.client.find(Locator::Css("main")).await {
+                    Ok(main) => main.text().await.unwrap_or_default(),
+                    Err(_) => String::new(),
+                };
+                panic!("{css} never showed {text:?}; the page shows:\n{main}\nconsole: {:#?}", self.console().await);
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Waits until the text of `css` is exactly `text`.
+    pub async fn wait_exact(&self, css: &str, text: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        let mut last = String::new();
+        loop {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await {
+                if let Ok(found) = element.text().await {
+                    if found == text {
+                        return;
+                    }
+                    last = found;
+                }
+            }
+            assert!(Instant::now() < deadline, "{css} never showed exactly {text:?} (last {last:?})");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Runs `script` (which returns a value) until `done` accepts what it returns; answers that.
+    pub async fn wait_script(&self, script: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let value = self.client.execute(script, vec![]).await.expect("the script runs");
+            if done(&value) {
+                return value;
+            }
+            assert!(Instant::now() < deadline, "{what} never came; last {value}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Presses Enter on the element `css` (a button, as a keyboard user does).
+    pub async fn press_enter(&self, css: &str) {
+        let element = self.wait(css).await;
+        element.send_keys(&char::from(fantoccini::key::Key::Enter).to_string()).await.expect("press Enter");
+    }
+
+    /// Asserts the page does not scroll sideways (it fits the window's width).
+    pub async fn assert_fits_width(&self, what: &str) {
+        let overflow = self
+            .client
+            .execute("return document.documentElement.scrollWidth - window.innerWidth", vec![])
+            .await
+            .expect("the script runs");
+        assert!(overflow.as_i64().unwrap_or(1) <= 0, "{what} scrolls sideways by {overflow}px");
     }
 
     /// Waits until the `value` of the form control `css` is `value`.

@@ -39,7 +39,7 @@ fn body(file_id: &str) -> Value {
 pub(crate) struct WriteLock(rusqlite::Connection);
 
 impl WriteLock {
-    fn take(server: &Server) -> WriteLock {
+    pub(crate) fn take(server: &Server) -> WriteLock {
         let conn = rusqlite::Connection::open(server.dir.join("bulkwrite.sqlite")).expect("open the database");
         conn.busy_timeout(Duration::from_secs(30)).unwrap();
         conn.execute_batch("BEGIN IMMEDIATE").expect("the write lock");

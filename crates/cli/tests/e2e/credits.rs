@@ -2,8 +2,8 @@
 //! `--api-credits free` (5,000 credits a day) runs a job, answers `X-API-CREDITS-REMAINING`
 //! from half the credits and 429 `TOO_MANY_REQUESTS` past them; `bulkwrite admin orgs credits`
 //! changes the org's plan while it runs; the Rust client reads the usage. On PostgreSQL two
-//! nodes share one budget, also when calls reach both at once. (The Python SDK meeting the 429 is
-//! in `sdk.rs`; the window rolling with the clock is in the API tests, on a manual clock.)
+//! nodes share one budget, also when calls reach both at once. The window rolls with the
+//! server's clock (`POST /bulkwrite/v1/clock`). (The Python SDK meeting the 429 is in `sdk.rs`.)
 
 use std::process::Command;
 
@@ -122,6 +122,23 @@ async fn a_metered_server_charges_answers_429_and_the_admin_command_changes_the_
     assert_eq!((status, remaining), (200, None), "52,500 credits: below half used");
     let shown = client.credits(&server.org).await.unwrap();
     assert_eq!((shown.org_setting.as_str(), shown.credits.limit), ("plan", Some(52_500)));
+
+    // The window reads the server's clock: moved a day and a minute on, the credits are back.
+    admin_credits(&server, None, &["--edition", "free"]);
+    let (status, _, body) = create_job(&server, &doomed_job()).await;
+    assert_credits_refusal(status, &body);
+    let moved = server
+        .http
+        .post(server.url("/bulkwrite/v1/clock"))
+        .bearer_auth(server.boot("admin_key"))
+        .json(&json!({"advance": "1441m"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), 200);
+    let (status, remaining, body) = create_job(&server, &doomed_job()).await;
+    assert_eq!((status, remaining), (400, None), "{body}");
+    assert_eq!(credits(&server).await["credits"]["used"], json!(500), "only the call after the move counts");
 }
 
 #[tokio::test]

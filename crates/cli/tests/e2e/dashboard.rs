@@ -1,6 +1,7 @@
 //! The browser dashboard at `/bulkwrite/ui/`, driven in a real headless Chromium: sign in with a
-//! token, import a file with bad rows, watch it finish, read its errors grouped by code and
-//! column, download its result, and keep the console free of errors, at desktop and phone width.
+//! token, watch the jobs list move by itself, check a file with bad rows on the server, try it as
+//! a dry run, import it, watch it finish, read its errors grouped by code and column, download
+//! its result, and keep the console free of errors, at desktop and phone width.
 //! The screenshots the README shows are taken here (`docs/screenshots/`). Without chromium and
 //! chromedriver on `PATH` these tests are built ignored (build.rs sets `browser_tests`).
 
@@ -16,23 +17,47 @@ use crate::harness::{Server, TOKEN};
 const LEADS: &str = "Last_Name,Email,Date_3,Company\nBoyle,patricia@example.com,2026/01/15,Zylker\n,nameless@example.com,2026/02/01,Zylker\nQuist,quist@example.com,2026/13/01,Zylker\nMoss,moss@example.com,2026/03/09,Zylker\n";
 
 /// Signs in by typing the token and pressing Enter (the keyboard path).
-async fn sign_in(browser: &Browser, server: &Server) {
+pub(crate) async fn sign_in(browser: &Browser, server: &Server) {
     browser.client.goto(&server.url("/bulkwrite/ui/")).await.expect("open the dashboard");
     let input = browser.wait("#token").await;
     input.send_keys(&format!("{TOKEN}{}", char::from(Key::Enter))).await.expect("type the token");
     browser.wait("#jobs-holder").await;
 }
 
+/// The jobs list's reads of the list (`GET /bulkwrite/v1/jobs?per_page=50`) since the page loaded.
+const LIST_READS: &str = "return performance.getEntriesByType('resource').filter((e) => e.name.includes('/bulkwrite/v1/jobs?per_page=50')).length";
+
 #[tokio::test]
 #[cfg_attr(not(browser_tests), ignore = "needs chromium and chromedriver on PATH")]
-async fn an_import_with_bad_rows_from_upload_to_its_errors() {
-    let server = Server::start(&[]).await;
+async fn an_import_with_bad_rows_linted_tried_imported_and_followed_to_its_errors() {
+    let server = Server::start(&[("BULKWRITE_CHUNK_ROWS", "50")]).await;
     let browser = Browser::start(1280, 900).await;
     browser.client.goto(&server.url("/bulkwrite/ui/")).await.unwrap();
     browser.wait("#token-form").await;
     browser.screenshot("sign-in").await;
     sign_in(&browser, &server).await;
     browser.wait_text("#no-jobs", "No jobs").await;
+    browser.wait_text("#live-note", "Live").await;
+
+    // The jobs list is live: a job queued elsewhere appears and moves to its end in place, with
+    // one read of the list for the new job and none after (the org's event stream moves it).
+    let mut csv = String::from("Last_Name,Company,Email\n");
+    for n in 0..400 {
+        csv.push_str(&format!("Lead {n},Co,l{n}@elsewhere.example\n"));
+    }
+    let file_id = server.upload_csv("elsewhere.csv", &csv).await;
+    let body = serde_json::json!({"operation": "insert", "resource": [{"type": "data", "module": "Leads", "file_id": file_id}]});
+    let (status, created) = server.create_job(&body).await;
+    assert_eq!(status, 201, "{created}");
+    let elsewhere = created["details"]["id"].as_str().unwrap().to_string();
+    browser.wait(&format!("#jobs tr[data-job='{elsewhere}'][data-state='SUCCEEDED']")).await;
+    browser.wait_text(&format!("#jobs tr[data-job='{elsewhere}'] .rows"), "400 ok, 0 skipped").await;
+    let reads = browser.client.execute(LIST_READS, vec![]).await.unwrap();
+    assert_eq!(
+        reads.as_u64(),
+        Some(2),
+        "the list was read when the page opened and once for the new job, never polled"
+    );
 
     let folder = tempfile::tempdir().unwrap();
     let csv = folder.path().join("leads.csv");
@@ -40,20 +65,52 @@ async fn an_import_with_bad_rows_from_upload_to_its_errors() {
     browser.client.goto(&server.url("/bulkwrite/ui/#/import")).await.unwrap();
     browser.wait("#module").await.select_by_value("Leads").await.unwrap();
     browser.wait("#file").await.send_keys(csv.to_str().unwrap()).await.unwrap();
-    // Columns are mapped by their headers; the date column gets a format box.
+    // The server maps each column by its header; the date column gets a format box.
     browser.wait_value("#map-2", "Date_3").await;
     browser.wait_value("#map-0", "Last_Name").await;
     browser.wait_value("#map-1", "Email").await;
     let format = browser.wait("#format-2").await;
     format.clear().await.unwrap();
     format.send_keys("yyyy/MM/dd").await.unwrap();
-    browser.wait("#lint-button").await.click().await.unwrap();
-    let findings = browser.wait_text("#lint-result", "problem").await;
-    assert!(findings.contains("row 2: Last_Name is empty but Last_Name is mandatory."), "{findings}");
-    assert!(findings.contains("row 3: '2026/13/01' in Date_3 is not a date in yyyy/MM/dd."), "{findings}");
+    // The mapping is the user's: without a column for Last_Name the job would be refused, and
+    // the server says why.
+    browser.wait("#map-0").await.select_by_value("").await.unwrap();
+    browser.press_enter("#lint-button").await;
+    let refusal = browser.wait_text("#lint-result", "MANDATORY_FIELDS_NOT_MAPPED").await;
+    assert!(refusal.contains("Leads requires Last_Name, but no column is mapped to it"), "{refusal}");
+    browser.wait("#map-0").await.select_by_value("Last_Name").await.unwrap();
+    // Checked on the server with the job's own rules (keyboard: Enter on the button).
+    browser.press_enter("#lint-button").await;
+    let findings = browser.wait_text("#lint-result", "error(s)").await;
+    assert!(findings.contains("4 rows checked: 2 error(s) in 2 row(s), 0 warning(s)."), "{findings}");
+    assert!(
+        findings
+            .contains("row 2, column \"Last_Name\": MANDATORY_NOT_FOUND the cell is empty, but the field is mandatory"),
+        "{findings}"
+    );
+    assert!(
+        findings.contains("row 3, column \"Date_3\": INVALID_DATA '2026/13/01' does not match the format 'yyyy/MM/dd'"),
+        "{findings}"
+    );
     browser.screenshot("new-import").await;
 
-    browser.wait("#submit").await.click().await.unwrap();
+    // The dry run: the exact job, run to its end on the page, writing nothing.
+    browser.press_enter("#dry-run-button").await;
+    browser.wait("#dry-run-done").await;
+    let state = browser.wait_text("#dry-run-state", "SUCCEEDED").await;
+    assert!(
+        state.contains("4 of 4 rows checked: 2 would be added, 0 would be updated, 2 would be skipped."),
+        "{state}"
+    );
+    let groups = browser.wait_text("#dry-run #error-groups", "MANDATORY_NOT_FOUND").await;
+    assert!(groups.contains("'2026/13/01' does not match the format 'yyyy/MM/dd'"), "{groups}");
+    let (_, count) = server.get_json("/crm/v2.1/Leads/actions/count").await;
+    assert_eq!(count["count"], 400, "the dry run wrote no records (the 400 are the job queued elsewhere)");
+    browser.client.execute("document.getElementById('dry-run').scrollIntoView()", vec![]).await.unwrap();
+    browser.screenshot("dry-run").await;
+
+    // Then the real job, followed on its page to its errors.
+    browser.press_enter("#submit").await;
     browser.wait("#state .badge.succeeded").await;
     assert_eq!(browser.wait("#count-added").await.text().await.unwrap(), "2");
     assert_eq!(browser.wait("#count-skipped").await.text().await.unwrap(), "2");
@@ -91,7 +148,8 @@ async fn an_import_with_bad_rows_from_upload_to_its_errors() {
     assert!(report.lines().count() >= 5, "a header and the four rows: {report}");
 
     browser.client.goto(&server.url("/bulkwrite/ui/#/jobs")).await.unwrap();
-    browser.wait_text("#jobs", "SUCCEEDED").await;
+    let list = browser.wait_text("#jobs", "(dry run)").await;
+    assert_eq!(list.matches("SUCCEEDED").count(), 3, "the job queued elsewhere, the dry run and the import: {list}");
     browser.screenshot("jobs").await;
     browser.client.goto(&server.url("/bulkwrite/ui/#/modules/Leads")).await.unwrap();
     browser.wait_text("#fields", "Date_3").await;

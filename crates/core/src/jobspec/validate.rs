@@ -97,7 +97,16 @@ fn check_file<'f>(
     let Some(entries) = files.get(&resource.file_id) else {
         return Err(ApiError::new(ErrorCode::FileNotSupported));
     };
-    let chosen = match &resource.file_names {
+    match chosen_entry(resource, entries) {
+        Some(entry) if entry.problem.is_none() => Ok(entry),
+        _ => Err(ApiError::new(ErrorCode::FileNotSupported)),
+    }
+}
+
+/// The CSV of an upload's `entries` that a resource reads: the one its `file_names` names (by
+/// path or base name), or the upload's only CSV; `None` when that is not exactly one entry.
+pub fn chosen_entry<'f>(resource: &ResourceRequest, entries: &'f [CsvEntry]) -> Option<&'f CsvEntry> {
+    match &resource.file_names {
         Some(names) if !names.is_empty() => {
             let mut found = None;
             for name in names {
@@ -105,17 +114,13 @@ fn check_file<'f>(
                 match entry {
                     Some(entry) if found.is_none() => found = Some(entry),
                     // One CSV per module: a second name for the same resource is not supported.
-                    _ => return Err(ApiError::new(ErrorCode::FileNotSupported)),
+                    _ => return None,
                 }
             }
             found
         }
         _ if entries.len() == 1 => entries.first(),
         _ => None,
-    };
-    match chosen {
-        Some(entry) if entry.problem.is_none() => Ok(entry),
-        _ => Err(ApiError::new(ErrorCode::FileNotSupported)),
     }
 }
 

@@ -186,3 +186,31 @@ async fn a_calendar_module_exports_as_ics() {
     assert!(text.contains(&format!("BEGIN:VEVENT\r\nUID:{event_id}\r\n")), "{text}");
     assert!(text.contains("SUMMARY:Standup\\, daily\r\nEND:VEVENT\r\n"), "escaped per RFC 5545: {text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stepped_export_commits_one_part_per_step() {
+    let env = Env::new().await;
+    with_leads(&env, 5).await;
+    let job = read_job(&env, 9_400, json!({"query": {"module": "Leads", "fields": ["Last_Name"]}}), 200_000).await;
+    let controls = std::sync::Arc::new(bulkwrite_store::LiveControls::new(
+        std::sync::Arc::new(bulkwrite_core::clock::SystemClock),
+        true,
+    ));
+    let worker = bulkwrite_worker::Worker::new(
+        env.context_with(WorkerConfig { read_part_records: 2, ..config(1000) }, controls),
+    );
+    let any = bulkwrite_store::StepTarget { job: None, org: None };
+    for parts in [1, 2] {
+        match worker.step(any, &no_shutdown()).await.unwrap() {
+            bulkwrite_store::StepOutcome::Stepped(stepped) => assert_eq!(stepped.state, JobState::Running),
+            other => panic!("a step: {other:?}"),
+        }
+        assert_eq!(env.store.read_parts(ORG, job).await.unwrap().len(), parts, "one part a step");
+    }
+    match worker.step(any, &no_shutdown()).await.unwrap() {
+        bulkwrite_store::StepOutcome::Stepped(stepped) => assert_eq!(stepped.state, JobState::Succeeded),
+        other => panic!("the last part completes the export: {other:?}"),
+    }
+    let names: Vec<String> = exported(&env, job).await[1..].iter().map(|r| r[1].clone()).collect();
+    assert_eq!(names, lead_range(1..=5), "every record once, in id order");
+}

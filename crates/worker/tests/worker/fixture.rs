@@ -82,11 +82,17 @@ impl Env {
     }
 
     pub fn context(&self, config: WorkerConfig) -> WorkerContext {
+        self.context_with(config, Arc::new(bulkwrite_store::LiveControls::off()))
+    }
+
+    /// [`Env::context`] with the node's test controls.
+    pub fn context_with(&self, config: WorkerConfig, controls: Arc<bulkwrite_store::LiveControls>) -> WorkerContext {
         WorkerContext {
             store: Arc::clone(&self.store),
             blobs: Arc::clone(&self.blobs) as Arc<dyn BlobStore>,
             config: Arc::new(config),
             wakeup: Arc::new(Wakeup::default()),
+            controls,
         }
     }
 

@@ -1,28 +1,38 @@
-//! Row checks of `lint`: every row goes through the same [`RowMapper`] the worker uses (types,
+//! Row checks of lint: every row goes through the same [`RowMapper`] the worker uses (types,
 //! formats, dates, picklists, mandatory fields, owners), and the whole file is checked for
 //! values a unique field may hold once, and for records several rows would update.
 
 use std::collections::HashMap;
 use std::io::Read;
 
-use bulkwrite_core::csvread::CsvRows;
-use bulkwrite_core::mapping::{FindKey, RowMapper};
-use bulkwrite_core::result::{RowError, RowErrorCode};
 use bulkwrite_wire::Operation;
+use serde::Serialize;
 
-use super::explain::{row_error_text, Problem};
+use super::{row_error_text, Problem};
+use crate::csvread::CsvRows;
+use crate::mapping::{FindKey, RowMapper};
+use crate::result::{RowError, RowErrorCode};
 
 /// What the row checks found.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct RowReport {
+    /// Data rows read.
     pub rows: u64,
     /// Problems kept for display (the first `keep`).
     pub problems: Vec<Problem>,
+    /// Problems that skip a row (all counted, kept or not).
     pub errors: u64,
+    /// Problems that do not stop a row.
     pub warnings: u64,
+    /// Rows with at least one error.
     pub rows_with_errors: u64,
     /// Lookup cells, which only the import can match against the org's records.
     pub lookup_cells: u64,
+    /// The read stopped after `max_rows` rows with more to come.
+    pub truncated: bool,
+    /// The file could not be read past `rows` (a malformed record, a bound reached): why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_error: Option<String>,
 }
 
 impl RowReport {
@@ -44,19 +54,34 @@ struct Claim {
     find_key: Option<String>,
 }
 
-/// Checks every data row of `rows`.
+/// Checks the data rows of `rows`, at most `max_rows` of them, keeping the first `keep` problems.
+/// A file that cannot be read on stops the check there, with `read_error` saying why.
 pub fn check_rows<R: Read>(
     rows: &mut CsvRows<R>,
     mapper: &RowMapper,
     operation: Operation,
     keep: usize,
-) -> anyhow::Result<RowReport> {
+    max_rows: u64,
+) -> RowReport {
     let mut report = RowReport::default();
     let mut unique: HashMap<(String, String), Claim> = HashMap::new();
     let mut updated_by: HashMap<String, u64> = HashMap::new();
     let mut record = csv::StringRecord::new();
-    while rows.read_row(&mut record)? {
+    loop {
+        match rows.read_row(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(error) => {
+                report.read_error = Some(error.to_string());
+                break;
+            }
+        }
         let row = rows.rows_read();
+        if row > max_rows {
+            report.truncated = true;
+            report.rows = max_rows;
+            return report;
+        }
         let draft = mapper.map_row(row, &record);
         let before = report.errors;
         let at = |column: &str, code: &str, message: String, warning: bool| Problem {
@@ -112,7 +137,7 @@ pub fn check_rows<R: Read>(
         }
     }
     report.rows = rows.rows_read();
-    Ok(report)
+    report
 }
 
 fn find_key_text(key: Option<&FindKey>) -> Option<String> {
