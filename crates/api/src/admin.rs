@@ -2,6 +2,7 @@
 //! modules, fields, layouts, a mirrored real org). Served under `/bulkwrite/v1/admin/` behind
 //! the admin credential, and used directly by `bulkwrite admin …`.
 
+mod credits;
 mod service;
 
 pub use service::{

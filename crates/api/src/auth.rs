@@ -41,7 +41,11 @@ pub(crate) fn bearer(value: &str) -> Option<&str> {
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ErrorResponse;
 
+    /// Reuses the principal the metering layer already looked up for this request, if any.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Auth, ErrorResponse> {
+        if let Some(auth) = parts.extensions.get::<Auth>() {
+            return Ok(auth.clone());
+        }
         let header = parts.headers.get(AUTHORIZATION).and_then(|value| value.to_str().ok());
         let Some(token) = header.and_then(bearer) else {
             return Err(ErrorCode::AuthenticationFailure.into());

@@ -3,8 +3,9 @@
 //!
 //! Owns: routing, extractors (auth, paths, bodies) whose rejections are Zoho-shaped, the mapping
 //! of errors through the wire table, the request id and the HTTP metrics ([`observe`]), and the
-//! Zoho-shaped answers to requests hyper refuses before routing ([`refusal`]), and the fault
-//! rules of the test controls with their HTTP layer ([`faults`]). Must not: depend
+//! Zoho-shaped answers to requests hyper refuses before routing ([`refusal`]), the fault
+//! rules of the test controls with their HTTP layer ([`faults`]), and the metering of
+//! Zoho's API credits and concurrency limits ([`credits`]). Must not: depend
 //! on a database driver, so no SQL can creep into a handler; handlers call the store traits and
 //! core's rules. Storage failures answer 500 `INTERNAL_ERROR` with no internal text; the cause is
 //! logged once, on the request's span (its request id).
@@ -12,6 +13,7 @@
 pub mod admin;
 mod auth;
 mod coql;
+pub mod credits;
 mod error;
 pub mod events;
 pub mod faults;
@@ -69,6 +71,9 @@ pub struct ApiConfig {
     pub read_downloads_per_minute: u32,
     /// Whether the test controls answer (`--test-controls`); off, their paths are Zoho's 404.
     pub test_controls: bool,
+    /// The plan that meters every org without one of its own (`--api-credits`); `None`: only
+    /// orgs given a plan are metered (see [`credits`]).
+    pub api_credits: Option<bulkwrite_core::credits::CreditPlan>,
 }
 
 impl Default for ApiConfig {
@@ -85,6 +90,7 @@ impl Default for ApiConfig {
             read_page_records: bulkwrite_wire::read::RECORDS_PER_PAGE,
             read_downloads_per_minute: reads::limit::DOWNLOADS_PER_MINUTE,
             test_controls: false,
+            api_credits: None,
         }
     }
 }
@@ -219,6 +225,11 @@ pub fn router(state: AppState) -> Router {
         .route("/bulkwrite/v1/admin/orgs/{org}/fields", post(routes::admin::add_field))
         .route("/bulkwrite/v1/admin/orgs/{org}/layouts", post(routes::admin::add_layout))
         .route("/bulkwrite/v1/admin/orgs/{org}/schema", put(routes::admin::mirror_schema))
+        .route(
+            "/bulkwrite/v1/orgs/{org}/credits",
+            get(routes::credits::get_credits).put(routes::credits::put_credits).delete(routes::credits::delete_credits),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), credits::meter))
         .merge(ui::routes())
         .fallback(routes::fallback::not_found)
         .method_not_allowed_fallback(routes::fallback::method_not_allowed)

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod coql;
+pub mod credits;
 pub mod download;
 pub mod events;
 pub mod extensions;

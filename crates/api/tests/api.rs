@@ -8,6 +8,7 @@ mod api {
 
     mod auth;
     mod create_job;
+    mod credits;
     mod events;
     mod expiry;
     mod jobs;

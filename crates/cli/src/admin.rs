@@ -5,6 +5,8 @@
 mod controls;
 mod faults;
 
+mod credits;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -50,8 +52,11 @@ pub enum AdminCommand {
         #[arg(long)]
         user: Option<String>,
     },
-    /// Lists orgs.
-    Orgs,
+    /// Lists orgs; `orgs credits ORG …` shows or sets an org's API credits plan.
+    Orgs {
+        #[command(subcommand)]
+        command: Option<credits::OrgsCommand>,
+    },
     /// Creates an org with its admin user, a self client and a refresh token.
     CreateOrg {
         #[arg(long)]
@@ -220,7 +225,10 @@ async fn run_command(admin: &Admin, args: &AdminArgs, org: Option<OrgId>) -> any
             let request = NewGrantRequest { client_id, user_id: user, scopes, redirect_uri };
             out!("{}", admin.create_grant(org_of(args, org)?, request).await?);
         }
-        AdminCommand::Orgs => {
+        AdminCommand::Orgs { command: Some(credits::OrgsCommand::Credits(credit_args)) } => {
+            print(&credits::run(admin, &credit_args).await?);
+        }
+        AdminCommand::Orgs { command: None } => {
             let orgs = admin.orgs().await?;
             print(&json!(orgs
                 .iter()

@@ -2,8 +2,9 @@
 //!
 //! Owns: ids, the org schema, job-spec validation, CSV reading (encoding, delimiter), column
 //! mapping, per-type value conversion, chunk planning (insert, update, upsert, duplicates),
-//! result rows, job details, the job state machine, and the typed queries (filters, sorting,
-//! paging) that search, COQL and Bulk Read run in the store.
+//! result rows, job details, the job state machine, the typed queries (filters, sorting,
+//! paging) that search, COQL and Bulk Read run in the store, and Zoho's API limit tables
+//! (credits and concurrency by edition, the cost of each call: [`credits`]).
 //! Must not: use tokio, a database or HTTP. Everything here works on `impl Read` / `impl Write`
 //! and plain values, so the worker, the API, every store backend and the CLI's `lint` share one
 //! implementation of Zoho's rules.
@@ -11,6 +12,7 @@
 pub mod callback_url;
 pub mod clock;
 pub mod convert;
+pub mod credits;
 pub mod csvread;
 pub mod datefmt;
 pub mod faults;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bulkwrite_core::callback_url::CallbackPolicy;
+use bulkwrite_core::credits::{CreditPlan, Edition};
 use bulkwrite_core::limits::Limits;
 use bulkwrite_core::schema::{CustomFieldSpec, CustomModuleSpec, DataType};
 use bulkwrite_worker::RetentionConfig;
@@ -174,6 +175,18 @@ pub struct ServeArgs {
     #[arg(long, env = "BULKWRITE_TEST_CONTROLS", num_args = 0..=1, default_missing_value = "true",
           value_parser = clap::builder::BoolishValueParser::new())]
     pub test_controls: Option<bool>,
+    /// Meter every org's Zoho API calls as Zoho CRM of this edition does (`free`, `standard`,
+    /// `professional`, `enterprise`, `ultimate`): credits in a rolling 24-hour window, the
+    /// concurrency limits, 429 `TOO_MANY_REQUESTS` past them. An org's own plan (`bulkwrite admin
+    /// orgs credits`) wins; `off` meters only orgs given one [default: off].
+    #[arg(long, env = "BULKWRITE_API_CREDITS")]
+    pub api_credits: Option<String>,
+    /// User licences of the `--api-credits` edition [default: 1].
+    #[arg(long, env = "BULKWRITE_API_CREDITS_USERS")]
+    pub api_credits_users: Option<u32>,
+    /// Add-on credits on top of the `--api-credits` edition's [default: 0].
+    #[arg(long, env = "BULKWRITE_API_CREDITS_ADDON")]
+    pub api_credits_addon: Option<u64>,
     /// The first org's company name (file only).
     #[arg(skip)]
     pub company_name: Option<String>,
@@ -285,6 +298,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Whether the test controls (`--test-controls`) answer.
     pub test_controls: bool,
+    /// The plan metering orgs without their own (`--api-credits`); `None`: off.
+    pub api_credits: Option<CreditPlan>,
 }
 
 /// Where the data lives.
@@ -448,8 +463,22 @@ impl Config {
             access_token_seconds: settings.access_token_seconds.unwrap_or(3600).max(1),
             max_running_per_org: settings.max_running_per_org.unwrap_or(10).max(1),
             test_controls: settings.test_controls.unwrap_or(false),
+            api_credits: api_credits(&settings)?,
         })
     }
+}
+
+/// The server's metering plan: `--api-credits EDITION` with its users and add-ons; `off` or
+/// nothing is none.
+fn api_credits(settings: &ServeArgs) -> anyhow::Result<Option<CreditPlan>> {
+    let Some(word) = settings.api_credits.as_deref().map(str::trim).filter(|w| !w.is_empty()) else { return Ok(None) };
+    if word.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let edition: Edition = word.parse().context("BULKWRITE_API_CREDITS")?;
+    let users = settings.api_credits_users.unwrap_or(1);
+    anyhow::ensure!(users >= 1, "BULKWRITE_API_CREDITS_USERS must be at least 1");
+    Ok(Some(CreditPlan { edition, users, addon_credits: settings.api_credits_addon.unwrap_or(0) }))
 }
 
 /// The bounds the settings give, each defaulting to `Limits::default()`'s.
@@ -578,5 +607,26 @@ mod tests {
         let error = format!("{:#}", Config::resolve(&wrong).unwrap_err());
         assert!(error.contains("BULKWRITE_UPLOAD_RETENTION") && error.contains("soon"), "{error}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn api_credits_are_off_unless_an_edition_is_given() {
+        let base = ServeArgs { data_dir: Some(std::env::temp_dir().join("bulkwrite-none")), ..ServeArgs::default() };
+        assert_eq!(Config::resolve(&base).unwrap().api_credits, None);
+        let off = ServeArgs { api_credits: Some("off".into()), ..base.clone() };
+        assert_eq!(Config::resolve(&off).unwrap().api_credits, None);
+        let on = ServeArgs {
+            api_credits: Some("Zoho One".into()),
+            api_credits_users: Some(20),
+            api_credits_addon: Some(500),
+            ..base.clone()
+        };
+        let plan = CreditPlan { edition: Edition::Enterprise, users: 20, addon_credits: 500 };
+        assert_eq!(Config::resolve(&on).unwrap().api_credits, Some(plan));
+        let bare = ServeArgs { api_credits: Some("free".into()), ..base.clone() };
+        assert_eq!(Config::resolve(&bare).unwrap().api_credits, Some(CreditPlan::new(Edition::Free, 1)));
+        let wrong = ServeArgs { api_credits: Some("gold".into()), ..base };
+        let error = format!("{:#}", Config::resolve(&wrong).unwrap_err());
+        assert!(error.contains("BULKWRITE_API_CREDITS") && error.contains("gold"), "{error}");
     }
 }

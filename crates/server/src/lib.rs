@@ -297,6 +297,7 @@ fn api_config(config: &Config, base_url: &str, admin_key: Option<&str>) -> ApiCo
         read_page_records: config.read_page_records,
         read_downloads_per_minute: config.read_downloads_per_minute,
         test_controls: config.test_controls,
+        api_credits: config.api_credits,
     }
 }
 

@@ -55,6 +55,7 @@ mod chunk;
 mod chunk_write;
 mod control;
 mod copy;
+mod credits;
 mod dry_run;
 mod error;
 mod faults;

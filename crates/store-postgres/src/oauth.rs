@@ -60,7 +60,10 @@ impl AuthStore for PgStore {
         let conn = self.conn().await?;
         let row = query_opt(
             &conn,
-            "SELECT org, user_id, scopes, expires_at FROM access_tokens WHERE token_hash = $1",
+            "SELECT t.org, t.user_id, t.scopes, t.expires_at, t.client_id,
+                    c.metered, c.edition, c.users, c.addon_credits
+             FROM access_tokens t LEFT JOIN org_credits c ON c.org = t.org
+             WHERE t.token_hash = $1",
             &[&token_hash],
         )
         .await?;
@@ -70,10 +73,14 @@ impl AuthStore for PgStore {
             return Ok(TokenLookup::Expired);
         }
         let granted: String = get(&row, 2)?;
+        let edition: Option<String> = get(&row, 6)?;
+        let credits = OrgCredits::from_stored(get(&row, 5)?, edition.as_deref(), get(&row, 7)?, get(&row, 8)?)?;
         Ok(TokenLookup::Valid(Principal {
             org: OrgId::new(get_u64(&row, 0)?),
             user: UserId::new(get_u64(&row, 1)?),
             scopes: scopes(&granted),
+            client_id: get(&row, 4)?,
+            credits,
         }))
     }
 

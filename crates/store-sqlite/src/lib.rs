@@ -13,6 +13,7 @@ mod callbacks;
 mod cancel;
 mod chunk;
 mod control;
+mod credits;
 mod dry_run;
 mod faults;
 mod health;

@@ -63,15 +63,24 @@ impl AuthStore for SqliteStore {
     async fn lookup_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<TokenLookup> {
         let token_hash = token_hash.to_string();
         self.run(move |conn| {
-            let found: Option<(i64, i64, String, Option<i64>)> = conn
+            let found = conn
                 .query_row(
-                    "SELECT org, user_id, scopes, expires_at FROM access_tokens WHERE token_hash = ?1",
+                    "SELECT t.org, t.user_id, t.scopes, t.expires_at, t.client_id,
+                            c.metered, c.edition, c.users, c.addon_credits
+                     FROM access_tokens t LEFT JOIN org_credits c ON c.org = t.org
+                     WHERE t.token_hash = ?1",
                     [token_hash],
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+                    |row| {
+                        let token: (i64, i64, String, Option<i64>, Option<String>) =
+                            (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
+                        let credits: (Option<bool>, Option<String>, Option<i64>, Option<i64>) =
+                            (row.get(5)?, row.get(6)?, row.get(7)?, row.get(8)?);
+                        Ok((token, credits))
+                    },
                 )
                 .optional()
                 .map_err(db_error)?;
-            let Some((org, user, granted, expires_at)) = found else {
+            let Some(((org, user, granted, expires_at, client_id), (metered, edition, users, addon))) = found else {
                 return Ok(TokenLookup::Unknown);
             };
             if expires_at.is_some_and(|at| at <= ms(now)) {
@@ -81,6 +90,8 @@ impl AuthStore for SqliteStore {
                 org: OrgId::new(org as u64),
                 user: UserId::new(user as u64),
                 scopes: scopes(&granted),
+                client_id,
+                credits: OrgCredits::from_stored(metered, edition.as_deref(), users, addon)?,
             }))
         })
         .await

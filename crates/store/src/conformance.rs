@@ -94,7 +94,12 @@ macro_rules! conformance_tests {
             fault_rules_are_kept_per_org_and_removed,
             a_fault_fires_its_times_exactly_under_concurrent_matches,
             a_seeded_fault_fires_the_same_matches_every_run,
-            job_faults_bind_once_per_job_and_spend_once
+            job_faults_bind_once_per_job_and_spend_once,
+            an_orgs_credit_setting_is_stored_and_read_with_its_tokens,
+            credits_are_charged_until_a_call_would_pass_the_limit,
+            credits_come_back_a_day_after_the_minute_they_were_used,
+            calls_in_flight_are_held_to_the_concurrency_limits,
+            calls_admitted_at_once_never_overspend
         );
     };
     ($factory:expr) => {
@@ -105,6 +110,7 @@ macro_rules! conformance_tests {
 mod aggregate;
 mod cancel;
 mod control;
+mod credits;
 mod dry_run;
 mod faults;
 mod health;
@@ -119,6 +125,7 @@ mod retention;
 pub use aggregate::*;
 pub use cancel::*;
 pub use control::*;
+pub use credits::*;
 pub use dry_run::*;
 pub use faults::*;
 pub use health::*;

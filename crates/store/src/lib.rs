@@ -18,7 +18,10 @@
 //!   restart); only `claim_cancelled_job` takes it, to cancel it.
 //! - retention never expires an upload an unfinished job names, and no job is created on an
 //!   expired upload; expiring a file marks its row and queues its blob for deletion in one
-//!   transaction, so a blob is deleted only once nothing can be given it any more.
+//!   transaction, so a blob is deleted only once nothing can be given it any more;
+//! - admitting an API call (charging its credits and taking its concurrency slot, or refusing it)
+//!   is one transaction serialised per org, so nodes sharing a store never overspend one budget
+//!   ([`credits`]).
 
 pub mod blob;
 pub mod changes;
@@ -27,6 +30,7 @@ pub mod chunk_order;
 #[allow(missing_docs)] // test cases run by `conformance_tests!`; each name is the sentence it checks
 pub mod conformance;
 pub mod control;
+pub mod credits;
 pub mod dry_run;
 pub mod error;
 pub mod fault;
@@ -46,6 +50,7 @@ pub use chunk_order::ChunkOrder;
 pub use control::{
     ControlState, ControlStore, LiveControls, QueueDepth, QueueDriver, StepClaim, StepOutcome, StepTarget,
 };
+pub use credits::{CallAdmission, CallRequest, CallSlot, CreditStore, CreditUsage, OrgCredits};
 pub use error::{StoreError, StoreResult};
 pub use fault_rules::{FaultStore, JobFaultHit, StoredFault};
 pub use listing::{CancelRequest, JobListQuery, JobPage, MAX_JOBS_PER_PAGE};

@@ -73,6 +73,12 @@ pub struct Principal {
     pub user: UserId,
     /// The OAuth scopes the token was granted (`ZohoCRM.bulk.ALL`, …).
     pub scopes: Vec<String>,
+    /// The OAuth client the token was minted for (`None`: the bootstrap token, admin tokens):
+    /// the "app" Zoho's concurrency limits count calls by.
+    pub client_id: Option<String>,
+    /// The org's own API-credits setting, read with the token so that metering costs no
+    /// further query when it is off.
+    pub credits: crate::credits::OrgCredits,
 }
 
 /// An access token to store; only its hash is kept.

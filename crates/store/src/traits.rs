@@ -352,6 +352,7 @@ pub trait Store:
     + crate::read::ReadStore
     + crate::control::ControlStore
     + crate::fault_rules::FaultStore
+    + crate::credits::CreditStore
     + Send
     + Sync
     + 'static
@@ -371,6 +372,7 @@ impl<T> Store for T where
         + crate::read::ReadStore
         + crate::control::ControlStore
         + crate::fault_rules::FaultStore
+        + crate::credits::CreditStore
         + Send
         + Sync
         + 'static

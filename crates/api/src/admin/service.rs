@@ -192,7 +192,7 @@ impl Admin {
         }
     }
 
-    async fn org(&self, org: OrgId) -> Result<Org, AdminError> {
+    pub(super) async fn org(&self, org: OrgId) -> Result<Org, AdminError> {
         self.store.get_org(org).await?.ok_or_else(|| AdminError::NotFound(format!("org {org}")))
     }
 

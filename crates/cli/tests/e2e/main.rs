@@ -10,6 +10,7 @@ mod controls_pg;
 mod corpus;
 mod corpus_dry_run;
 mod crash;
+mod credits;
 mod dashboard;
 mod dashboard_live;
 mod dry_run;

@@ -140,8 +140,13 @@ async fn run_sdk(sdk: Sdk, mode: &str) {
 /// Starts a server, runs the SDK script `name` (`bulk_write`, `bulk_read`) in `mode` against
 /// it, and asserts it exits 0.
 async fn run_script(sdk: Sdk, name: &str, mode: &str) {
+    run_script_with(sdk, name, mode, &[]).await;
+}
+
+/// Like [`run_script`], on a server started with the settings `env`.
+async fn run_script_with(sdk: Sdk, name: &str, mode: &str, env: &[(&str, &str)]) {
     require_sdk(sdk);
-    let server = Server::start(&[]).await;
+    let server = Server::start(env).await;
     run_script_on(&server, sdk, name, mode).await;
 }
 
@@ -280,4 +285,11 @@ async fn node_bulk_read_access_token() {
 #[tokio::test]
 async fn node_bulk_read_refresh_token() {
     run_script(Sdk::Node, "bulk_read", "refresh").await;
+}
+
+/// The Python SDK meeting the credits' 429 (`bulkwrite serve --api-credits free`): its
+/// `APIException` with Zoho's code, message and empty details, and `X-API-CREDITS-REMAINING`.
+#[tokio::test]
+async fn python_meets_the_api_credits_429() {
+    run_script_with(Sdk::Python, "credits", "access", &[("BULKWRITE_API_CREDITS", "free")]).await;
 }
