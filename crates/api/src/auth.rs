@@ -31,7 +31,7 @@ impl Auth {
 }
 
 /// The token of an `Authorization` header, if the header is well formed.
-fn bearer(value: &str) -> Option<&str> {
+pub(crate) fn bearer(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     let known = scheme.eq_ignore_ascii_case("Zoho-oauthtoken") || scheme.eq_ignore_ascii_case("Bearer");
     let token = token.trim();

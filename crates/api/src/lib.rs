@@ -3,7 +3,8 @@
 //!
 //! Owns: routing, extractors (auth, paths, bodies) whose rejections are Zoho-shaped, the mapping
 //! of errors through the wire table, the request id and the HTTP metrics ([`observe`]), and the
-//! Zoho-shaped answers to requests hyper refuses before routing ([`refusal`]). Must not: depend
+//! Zoho-shaped answers to requests hyper refuses before routing ([`refusal`]), and the fault
+//! rules of the test controls with their HTTP layer ([`faults`]). Must not: depend
 //! on a database driver, so no SQL can creep into a handler; handlers call the store traits and
 //! core's rules. Storage failures answer 500 `INTERNAL_ERROR` with no internal text; the cause is
 //! logged once, on the request's span (its request id).
@@ -13,6 +14,7 @@ mod auth;
 mod coql;
 mod error;
 pub mod events;
+pub mod faults;
 mod metadata;
 pub mod oauth;
 pub mod observe;
@@ -27,7 +29,7 @@ pub mod ui;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use bulkwrite_core::callback_url::CallbackPolicy;
 use bulkwrite_core::clock::Clock;
@@ -200,6 +202,13 @@ pub fn router(state: AppState) -> Router {
         .route("/bulkwrite/v1/queue/pause", post(routes::test_controls::queue::pause_queue))
         .route("/bulkwrite/v1/queue/resume", post(routes::test_controls::queue::resume_queue))
         .route("/bulkwrite/v1/queue/step", post(routes::test_controls::queue::step_queue))
+        .route(
+            "/bulkwrite/v1/faults",
+            post(routes::test_controls::faults::add_fault)
+                .get(routes::test_controls::faults::list_faults)
+                .delete(routes::test_controls::faults::clear_faults),
+        )
+        .route("/bulkwrite/v1/faults/{fault_id}", delete(routes::test_controls::faults::remove_fault))
         .route("/bulkwrite/v1/admin/orgs", get(routes::admin::list_orgs).post(routes::admin::create_org))
         .route("/bulkwrite/v1/admin/orgs/{org}/users", post(routes::admin::create_user))
         .route("/bulkwrite/v1/admin/orgs/{org}/users/{user}/password", put(routes::admin::set_password))
@@ -212,6 +221,8 @@ pub fn router(state: AppState) -> Router {
         .route("/bulkwrite/v1/admin/orgs/{org}/schema", put(routes::admin::mirror_schema))
         .merge(ui::routes())
         .fallback(routes::fallback::not_found)
-        .method_not_allowed_fallback(routes::fallback::method_not_allowed);
+        .method_not_allowed_fallback(routes::fallback::method_not_allowed)
+        // Innermost: a faulted answer still gets the request id, the recorded headers and a count.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), faults::inject::http_faults));
     with_common_layers(router, hsts).with_state(state)
 }

@@ -1,8 +1,9 @@
-//! `bulkwrite admin …`: orgs, users, OAuth clients, tokens, grant codes and the org schema,
-//! straight on a data directory's store (the server may be running); and the test controls'
-//! clock and queue of a running server (`controls`).
+//! `bulkwrite admin …`: orgs, users, OAuth clients, tokens, grant codes, the org schema and the
+//! fault rules of the test controls (`faults`), straight on a data directory's store (the server
+//! may be running); and the test controls' clock and queue of a running server (`controls`).
 
 mod controls;
+mod faults;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -163,6 +164,10 @@ pub enum AdminCommand {
         #[command(flatten)]
         target: controls::ControlTarget,
     },
+    /// Fault rules of the test controls (applied by servers run with --test-controls): without
+    /// --org a rule applies to every org, and list/clear act on every rule.
+    #[command(subcommand)]
+    Faults(faults::FaultsCommand),
     /// Replaces the org's schema with a real Zoho org's metadata: DIR/modules.json,
     /// DIR/fields/<Module>.json and DIR/layouts/<Module>.json (see examples/mirror).
     Mirror {
@@ -317,6 +322,18 @@ async fn run_command(admin: &Admin, args: &AdminArgs, org: Option<OrgId>) -> any
             print(&summary(
                 &admin.add_layout(org_of(args, org)?, NewLayoutRequest { module, name, mandatory_fields }).await?,
             ));
+        }
+        AdminCommand::Faults(command) => {
+            let org = args
+                .org
+                .as_deref()
+                .map(|text| OrgId::parse(text).with_context(|| format!("'{text}' is not an org id")));
+            let service = bulkwrite_api::faults::Faults {
+                store: admin.store.clone(),
+                ids: admin.ids.clone(),
+                clock: admin.clock.clone(),
+            };
+            faults::run(&service, org.transpose()?, command).await?;
         }
         AdminCommand::Mirror { dir } => {
             let modules = read_json(&dir.join("modules.json"))?;

@@ -55,6 +55,7 @@ mod controls;
 mod endpoints;
 mod error;
 mod events;
+mod faults;
 mod job;
 mod jobs;
 mod metadata;

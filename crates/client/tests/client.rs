@@ -8,6 +8,8 @@ mod support;
 mod auth;
 #[path = "client/errors.rs"]
 mod errors;
+#[path = "client/faults.rs"]
+mod faults;
 #[path = "client/jobs.rs"]
 mod jobs;
 #[path = "client/records.rs"]

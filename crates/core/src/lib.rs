@@ -13,6 +13,7 @@ pub mod clock;
 pub mod convert;
 pub mod csvread;
 pub mod datefmt;
+pub mod faults;
 pub mod ids;
 pub mod job_details;
 pub mod jobspec;

@@ -84,6 +84,9 @@ pub struct ServeArgs {
     /// Callback attempts before giving up [default: 5].
     #[arg(long, env = "BULKWRITE_CALLBACK_ATTEMPTS")]
     pub callback_attempts: Option<u32>,
+    /// Milliseconds one callback attempt may take before it counts as timed out [default: 10000].
+    #[arg(long, env = "BULKWRITE_CALLBACK_TIMEOUT_MS")]
+    pub callback_timeout_ms: Option<u64>,
     /// Callback deliveries in flight at once on a node; at most 2 go to one receiver, so a
     /// receiver that hangs never holds the others' [default: 16].
     #[arg(long, env = "BULKWRITE_CALLBACK_CONCURRENCY")]
@@ -228,6 +231,8 @@ pub struct Config {
     pub callback_retry: Duration,
     /// Callback attempts before giving up.
     pub callback_attempts: u32,
+    /// How long one callback attempt may take.
+    pub callback_timeout: Duration,
     /// Callback deliveries in flight at once on this node.
     pub callback_concurrency: usize,
     /// How long a staged file may go unmodified before the periodic sweep removes it.
@@ -407,6 +412,7 @@ impl Config {
             chunk_bytes: settings.chunk_bytes.unwrap_or(bulkwrite_worker::DEFAULT_CHUNK_BYTES).max(1),
             callback_retry: Duration::from_millis(settings.callback_retry_ms.unwrap_or(2000)),
             callback_attempts: settings.callback_attempts.unwrap_or(5).max(1),
+            callback_timeout: Duration::from_millis(settings.callback_timeout_ms.unwrap_or(10_000).max(1)),
             callback_concurrency: settings
                 .callback_concurrency
                 .unwrap_or(bulkwrite_worker::DEFAULT_CALLBACK_CONCURRENCY)

@@ -269,7 +269,7 @@ fn worker_config(config: &Config, base_url: &str) -> WorkerConfig {
         public_url: base_url.to_string(),
         callbacks: CallbackConfig {
             policy: config.callback_policy.clone(),
-            timeout: std::time::Duration::from_secs(10),
+            timeout: config.callback_timeout,
             max_attempts: config.callback_attempts,
             retry_base: config.callback_retry,
             concurrency: config.callback_concurrency,
@@ -280,6 +280,7 @@ fn worker_config(config: &Config, base_url: &str) -> WorkerConfig {
             budget: config.transient_budget,
         },
         read_part_records: config.read_part_records,
+        test_controls: config.test_controls,
     }
 }
 

@@ -57,6 +57,7 @@ mod control;
 mod copy;
 mod dry_run;
 mod error;
+mod faults;
 mod health;
 mod ids;
 mod job_row;

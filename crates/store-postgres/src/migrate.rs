@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_dry_run.sql"),
     include_str!("../migrations/0010_read_downloads.sql"),
     include_str!("../migrations/0012_test_controls.sql"),
+    include_str!("../migrations/0013_fault_rules.sql"),
 ];
 
 /// The advisory lock key of migrations (`bulkwrite` in ASCII, as an integer).

@@ -14,6 +14,7 @@ mod cancel;
 mod chunk;
 mod control;
 mod dry_run;
+mod faults;
 mod health;
 mod job_row;
 mod jobs;
@@ -54,6 +55,9 @@ impl SqliteStore {
             let pool = Pool::open(&path, POOL_SIZE)?;
             let mut conn = pool.get()?;
             migrate::migrate(&mut conn, FIRST_ID)?;
+            // Fold what migrating wrote into the database file now, not at the checkpointer's
+            // first pass once the server serves: the file's size moves at open, not mid-request.
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(db_error)?;
             drop(conn);
             pool.start_checkpointer();
             Ok(pool)

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_dry_run.sql"),
     include_str!("../migrations/0009_read_downloads.sql"),
     include_str!("../migrations/0011_test_controls.sql"),
+    include_str!("../migrations/0012_fault_rules.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection, first_id: u64) -> StoreResult<()> {

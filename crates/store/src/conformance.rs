@@ -90,7 +90,11 @@ macro_rules! conformance_tests {
             a_paused_queue_refuses_the_claims_that_respect_it,
             a_held_job_stays_in_progress_and_is_taken_up_again,
             a_step_claims_the_named_or_the_oldest_runnable_job,
-            callbacks_fall_due_by_business_time_and_are_leased_by_lease_time
+            callbacks_fall_due_by_business_time_and_are_leased_by_lease_time,
+            fault_rules_are_kept_per_org_and_removed,
+            a_fault_fires_its_times_exactly_under_concurrent_matches,
+            a_seeded_fault_fires_the_same_matches_every_run,
+            job_faults_bind_once_per_job_and_spend_once
         );
     };
     ($factory:expr) => {
@@ -102,6 +106,7 @@ mod aggregate;
 mod cancel;
 mod control;
 mod dry_run;
+mod faults;
 mod health;
 mod in_flight;
 mod jobs;
@@ -115,6 +120,7 @@ pub use aggregate::*;
 pub use cancel::*;
 pub use control::*;
 pub use dry_run::*;
+pub use faults::*;
 pub use health::*;
 pub use in_flight::*;
 pub use jobs::*;

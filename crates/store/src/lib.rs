@@ -30,6 +30,7 @@ pub mod control;
 pub mod dry_run;
 pub mod error;
 pub mod fault;
+pub mod fault_rules;
 pub mod ids;
 mod job_details;
 pub mod listing;
@@ -46,6 +47,7 @@ pub use control::{
     ControlState, ControlStore, LiveControls, QueueDepth, QueueDriver, StepClaim, StepOutcome, StepTarget,
 };
 pub use error::{StoreError, StoreResult};
+pub use fault_rules::{FaultStore, JobFaultHit, StoredFault};
 pub use listing::{CancelRequest, JobListQuery, JobPage, MAX_JOBS_PER_PAGE};
 pub use model::*;
 pub use read::{

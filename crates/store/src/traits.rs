@@ -351,6 +351,7 @@ pub trait Store:
     + RetentionStore
     + crate::read::ReadStore
     + crate::control::ControlStore
+    + crate::fault_rules::FaultStore
     + Send
     + Sync
     + 'static
@@ -369,6 +370,7 @@ impl<T> Store for T where
         + RetentionStore
         + crate::read::ReadStore
         + crate::control::ControlStore
+        + crate::fault_rules::FaultStore
         + Send
         + Sync
         + 'static

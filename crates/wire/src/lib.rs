@@ -5,6 +5,7 @@
 //! Key order in structs is the order Zoho writes keys in.
 
 pub mod error;
+pub mod faults;
 pub mod job;
 pub mod read;
 pub mod records;

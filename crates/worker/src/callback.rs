@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bulkwrite_core::callback_url::CallbackPolicy;
+use bulkwrite_core::faults::CallbackFault;
 use bulkwrite_store::{CallbackAttempt, CallbackDelivery, DeliveryOutcome, StoreError};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use tokio::sync::watch;
@@ -236,6 +237,9 @@ impl Inner {
                 return (None, Some("possible ssrf attempt".to_string()), DeliveryOutcome::GaveUp);
             }
         }
+        if let Some((fault, kind)) = crate::faults::callback_fault(&self.ctx, delivery.org).await {
+            return self.faulted(fault, kind, attempt_no).await;
+        }
         let sent = self
             .client
             .post(&delivery.url)
@@ -246,17 +250,47 @@ impl Inner {
         match sent {
             Ok(response) => {
                 let status = response.status();
-                let outcome = if status.is_success() {
-                    DeliveryOutcome::Delivered
-                } else if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-                    self.retry_or_give_up(attempt_no)
-                } else {
-                    DeliveryOutcome::GaveUp
-                };
                 let error = (!status.is_success()).then(|| format!("the receiver answered {status}"));
-                (Some(status.as_u16()), error, outcome)
+                (Some(status.as_u16()), error, self.outcome_of(status, attempt_no))
             }
             Err(error) => (None, Some(describe(&error)), self.retry_or_give_up(attempt_no)),
+        }
+    }
+
+    /// What an answer with `status` makes of the delivery: delivered, retried (429 and 5xx) or
+    /// given up.
+    fn outcome_of(&self, status: reqwest::StatusCode, attempt_no: u32) -> DeliveryOutcome {
+        if status.is_success() {
+            DeliveryOutcome::Delivered
+        } else if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            self.retry_or_give_up(attempt_no)
+        } else {
+            DeliveryOutcome::GaveUp
+        }
+    }
+
+    /// An attempt a callback fault rule answers (test controls): the rule's status, as if the
+    /// receiver had answered it, or a timeout after the callback timeout; the receiver is not
+    /// called. What follows is what would follow the real answer.
+    async fn faulted(
+        &self,
+        fault: u64,
+        kind: CallbackFault,
+        attempt_no: u32,
+    ) -> (Option<u16>, Option<String>, DeliveryOutcome) {
+        tracing::info!(fault, ?kind, "fault rule answers the callback attempt");
+        match kind {
+            CallbackFault::Status(code) => {
+                let status = reqwest::StatusCode::from_u16(code).unwrap_or(reqwest::StatusCode::INTERNAL_SERVER_ERROR);
+                let error = (!status.is_success()).then(|| format!("the receiver answered {status} (fault {fault})"));
+                (Some(code), error, self.outcome_of(status, attempt_no))
+            }
+            CallbackFault::Timeout => {
+                let timeout = self.ctx.config.callbacks.timeout;
+                tokio::time::sleep(timeout).await;
+                let error = format!("operation timed out after {} ms (fault {fault})", timeout.as_millis());
+                (None, Some(error), self.retry_or_give_up(attempt_no))
+            }
         }
     }
 

@@ -23,6 +23,10 @@
 //!   it never reached as `UNPROCESSED`, read again from the upload within the reader's bound.
 //! - the retention sweeper deletes a blob only after the transaction that expired its file
 //!   committed, and never an upload an unfinished job names.
+//! - fault rules of the test controls (`faults`) are read only when the switch is on: a job's
+//!   are decided once, at its first run, and applied at its chunks; a callback's at each attempt,
+//!   in place of the send. A faulted run takes the same paths as a real failure (fail, defer,
+//!   retry), so the invariants above hold for it too.
 //! - a Bulk Read job runs in the same queue (`export`): each part of its export is stored as
 //!   a blob, then committed with its checkpoint under the lease, so a resumed export continues
 //!   after the last committed part; memory holds one part at a time.
@@ -38,6 +42,7 @@ mod callback;
 mod cancel;
 pub mod controls;
 mod export;
+mod faults;
 mod heartbeat;
 mod in_flight;
 pub mod observe;
@@ -103,6 +108,9 @@ pub struct WorkerConfig {
     /// Records per committed part of a Bulk Read export (memory per part; a resumed export
     /// repeats at most one part's reading).
     pub read_part_records: u32,
+    /// Whether the test controls are on (`--test-controls`): only then are the job and
+    /// callback fault rules applied (see `faults`); off, the worker never reads them.
+    pub test_controls: bool,
 }
 
 /// Backoff between claims of a job that failed transiently.
@@ -158,6 +166,7 @@ impl Default for WorkerConfig {
             },
             transient: TransientConfig::default(),
             read_part_records: export::PART_RECORDS,
+            test_controls: false,
         }
     }
 }

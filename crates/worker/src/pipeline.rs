@@ -13,6 +13,7 @@ use bulkwrite_core::state::ResourceState;
 use bulkwrite_store::{ChunkWrite, Job, Lease, StoreError};
 use tokio::sync::{mpsc, watch};
 
+use crate::faults::JobFaults;
 use crate::heartbeat::Heartbeat;
 use crate::in_flight::{InFlight, NewValues, Settled};
 use crate::parents::load_parent_keys;
@@ -116,6 +117,7 @@ async fn run_resources(
     results: Option<&ResultStream>,
 ) -> Result<(), Stop> {
     let facts = load_facts(ctx, job).await?;
+    let faults = JobFaults::of(ctx, job).await?;
     for (index, resource) in job.spec.resources.iter().enumerate() {
         let progress = job.resources.get(index).copied();
         if progress.is_some_and(|p| p.state == ResourceState::Done) {
@@ -137,7 +139,7 @@ async fn run_resources(
         if let Some(results) = results {
             results.start_csv(job, index).await;
         }
-        let run = (heartbeat, shutdown, results);
+        let run = (heartbeat, shutdown, results, &faults);
         let checkpoint = run_resource(ctx, job, lease, run, &facts, (index, resource, module), rows_done).await?;
         with_retries(|| ctx.store.finish_resource(lease, index, checkpoint)).await?;
         ctx.announcer().job_changed(job.id).await;
@@ -151,7 +153,7 @@ async fn run_resource(
     ctx: &WorkerContext,
     job: &Job,
     lease: &Lease,
-    (heartbeat, shutdown, results): (&Heartbeat, &watch::Receiver<bool>, Option<&ResultStream>),
+    (heartbeat, shutdown, results, faults): (&Heartbeat, &watch::Receiver<bool>, Option<&ResultStream>, &JobFaults),
     facts: &RunFacts,
     (index, resource, module): (usize, &ResourceSpec, &Module),
     rows_done: u64,
@@ -205,12 +207,20 @@ async fn run_resource(
                     }
                 }
                 ReaderMessage::Failed(reason) => return Err(Stop::Permanent(reason)),
-                ReaderMessage::Chunk { mut rows, rows_done } => {
+                ReaderMessage::Chunk { mut rows, mut rows_done } => {
                     if *shutdown.borrow() {
                         return Err(Stop::Shutdown);
                     }
                     if !heartbeat.may_start_chunk() {
                         return Err(Stop::Held);
+                    }
+                    faults.slow_down().await;
+                    let cut = faults.cut(&mut rows, rows_done);
+                    if let Some(cut) = &cut {
+                        rows_done = cut.rows_done;
+                        if rows.is_empty() {
+                            return Err(Stop::Permanent(cut.reason.clone()));
+                        }
                     }
                     resolve_chunk_lookups(ctx, (job, lease), &facts.schema, &mut rows).await?;
                     rows_applied += rows.len();
@@ -236,7 +246,11 @@ async fn run_resource(
                     let wait_started = std::time::Instant::now();
                     let settled = in_flight.start(chunk, new_values).await?;
                     waiting += wait_started.elapsed();
-                    after_commit(ctx, job, &resource.module, results, settled).await?;
+                    after_commit(ctx, job, (&resource.module, results, faults), settled).await?;
+                    if let Some(cut) = cut {
+                        // The cut chunk commits as the run settles; then the job fails.
+                        return Err(Stop::Permanent(cut.reason));
+                    }
                 }
             }
         }
@@ -247,7 +261,7 @@ async fn run_resource(
     drop(receiver);
     let _ = reader.await;
     applied?;
-    after_commit(ctx, job, &resource.module, results, settled?).await?;
+    after_commit(ctx, job, (&resource.module, results, faults), settled?).await?;
     let elapsed = started.elapsed();
     tracing::info!(
         job = %job.id,
@@ -261,17 +275,17 @@ async fn run_resource(
 }
 
 /// Hands a committed chunk's result rows to the result file and adds the picklist values it
-/// used to their fields.
+/// used to their fields (unless a fault fails the run here first).
 async fn after_commit(
     ctx: &WorkerContext,
     job: &Job,
-    module: &str,
-    results: Option<&ResultStream>,
+    (module, results, faults): (&str, Option<&ResultStream>, &JobFaults),
     settled: Option<Settled>,
 ) -> Result<(), Stop> {
     let Some(Settled { outcome, new_values }) = settled else {
         return Ok(());
     };
+    faults.after_commit(ctx, job).await?;
     if let Some(results) = results {
         results.rows(outcome.results).await;
     }

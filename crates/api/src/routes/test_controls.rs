@@ -6,6 +6,7 @@
 #![allow(dead_code, reason = "wired to the test-control routes as they land (issue 19); remove then")]
 
 pub mod clock;
+pub mod faults;
 pub mod queue;
 
 use axum::extract::FromRequestParts;

@@ -1,7 +1,10 @@
 //! Zoho's official SDKs, unmodified, against the real server: the Python SDK (PyPI `zohocrmsdk2-0`) and
 //! the Node SDK (npm `@zohocrm/nodejs-sdk-2.0`) run `tests/sdk/{python,node}/bulk_write.*` (upload → job →
 //! poll → download → error cases → records) in each of the three token modes, and
-//! `tests/sdk/{python,node}/bulk_read.*` (records → read job → poll → download → errors).
+//! `tests/sdk/{python,node}/bulk_read.*` (records → read job → poll → download → errors). The v8 SDKs
+//! (PyPI `zohocrmsdk8-0`, npm `@zohocrm/nodejs-sdk-8.0`) run `tests/sdk/{python,node}/bulk_write_v8.*`
+//! (upload → job with a callback → poll → callback → download → APIExceptions) on SQLite and, one
+//! each, on PostgreSQL (see docs/sdk-v8-compatibility.md).
 //!
 //! The SDKs are installed by `bash .ci/run` (pip and `npm ci`, pinned). A missing or wrong-version SDK
 //! fails these tests; it never skips them.
@@ -21,72 +24,91 @@ const INSTALL_HINT: &str = "run `bash .ci/run` (it installs the pinned SDKs: `py
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
 
 #[derive(Clone, Copy)]
-enum Sdk {
+pub(crate) enum Sdk {
     Python,
     Node,
+    PythonV8,
+    NodeV8,
 }
 
-fn sdk_dir(sdk: Sdk) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk");
-    match sdk {
-        Sdk::Python => dir.join("python"),
-        Sdk::Node => dir.join("node"),
+impl Sdk {
+    /// The registry package name (PyPI or npm).
+    fn package(self) -> &'static str {
+        match self {
+            Sdk::Python => "zohocrmsdk2-0",
+            Sdk::PythonV8 => "zohocrmsdk8-0",
+            Sdk::Node => "@zohocrm/nodejs-sdk-2.0",
+            Sdk::NodeV8 => "@zohocrm/nodejs-sdk-8.0",
+        }
+    }
+
+    /// The interpreter and the script file for `name`.
+    fn program(self, name: &str) -> (&'static str, PathBuf) {
+        match self {
+            Sdk::Python | Sdk::PythonV8 => ("python3", sdk_dir(self).join(format!("{name}.py"))),
+            Sdk::Node => ("node", sdk_dir(self).join(format!("{name}.js"))),
+            Sdk::NodeV8 => ("node", sdk_dir(self).join(format!("{name}.mjs"))),
+        }
     }
 }
 
-/// The version pinned in `requirements.txt` (`zohocrmsdk2-0==X`).
-fn pinned_python_version() -> String {
+pub(crate) fn sdk_dir(sdk: Sdk) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk");
+    match sdk {
+        Sdk::Python | Sdk::PythonV8 => dir.join("python"),
+        Sdk::Node | Sdk::NodeV8 => dir.join("node"),
+    }
+}
+
+/// The version pinned in `requirements.txt` (`<package>==X`).
+fn pinned_python_version(package: &str) -> String {
     let text = std::fs::read_to_string(sdk_dir(Sdk::Python).join("requirements.txt")).expect("requirements.txt");
+    let prefix = format!("{package}==");
     text.lines()
-        .find_map(|line| line.trim().strip_prefix("zohocrmsdk2-0=="))
+        .find_map(|line| line.trim().strip_prefix(prefix.as_str()))
         .map(|v| v.trim().to_string())
-        .expect("requirements.txt pins zohocrmsdk2-0==VERSION")
+        .unwrap_or_else(|| panic!("requirements.txt pins {package}==VERSION"))
 }
 
 /// The version pinned in `package.json`.
-fn pinned_node_version() -> String {
+fn pinned_node_version(package: &str) -> String {
     let text = std::fs::read_to_string(sdk_dir(Sdk::Node).join("package.json")).expect("package.json");
     let json: serde_json::Value = serde_json::from_str(&text).expect("package.json is JSON");
-    json["dependencies"]["@zohocrm/nodejs-sdk-2.0"].as_str().expect("package.json pins the SDK").to_string()
+    json["dependencies"][package].as_str().expect("package.json pins the SDK").to_string()
 }
 
 /// Fails (never skips) when the SDK is not installed at the pinned version.
-fn require_sdk(sdk: Sdk) {
+pub(crate) fn require_sdk(sdk: Sdk) {
+    let package = sdk.package();
     match sdk {
-        Sdk::Python => {
-            let pinned = pinned_python_version();
+        Sdk::Python | Sdk::PythonV8 => {
+            let pinned = pinned_python_version(package);
             let probe = Command::new("python3")
-                .args(["-c", "import zcrmsdk, importlib.metadata as m; print(m.version('zohocrmsdk2-0'))"])
+                .args(["-c", &format!("import importlib.metadata as m; print(m.version('{package}'))")])
                 .output()
                 .unwrap_or_else(|e| panic!("cannot run python3 ({e}); install Python 3, then {INSTALL_HINT}"));
             let installed = String::from_utf8_lossy(&probe.stdout).trim().to_string();
             assert!(
                 probe.status.success(),
-                "the Python SDK zohocrmsdk2-0 is not installed ({}); {INSTALL_HINT}",
+                "the Python SDK {package} is not installed ({}); {INSTALL_HINT}",
                 String::from_utf8_lossy(&probe.stderr).trim().lines().last().unwrap_or("")
             );
-            assert_eq!(installed, pinned, "zohocrmsdk2-0 {installed} is installed, {pinned} is pinned; {INSTALL_HINT}");
+            assert_eq!(installed, pinned, "{package} {installed} is installed, {pinned} is pinned; {INSTALL_HINT}");
         }
-        Sdk::Node => {
-            let pinned = pinned_node_version();
+        Sdk::Node | Sdk::NodeV8 => {
+            let pinned = pinned_node_version(package);
             let version = Command::new("node")
                 .arg("--version")
                 .output()
                 .unwrap_or_else(|e| panic!("cannot run node ({e}); install Node.js, then {INSTALL_HINT}"));
             assert!(version.status.success(), "node --version failed; {INSTALL_HINT}");
-            let manifest = sdk_dir(Sdk::Node).join("node_modules/@zohocrm/nodejs-sdk-2.0/package.json");
+            let manifest = sdk_dir(sdk).join("node_modules").join(package).join("package.json");
             let text = std::fs::read_to_string(&manifest).unwrap_or_else(|_| {
-                panic!(
-                    "the Node SDK @zohocrm/nodejs-sdk-2.0 is not installed ({} missing); {INSTALL_HINT}",
-                    manifest.display()
-                )
+                panic!("the Node SDK {package} is not installed ({} missing); {INSTALL_HINT}", manifest.display())
             });
             let json: serde_json::Value = serde_json::from_str(&text).expect("SDK package.json");
             let installed = json["version"].as_str().unwrap_or("?");
-            assert_eq!(
-                installed, pinned,
-                "@zohocrm/nodejs-sdk-2.0 {installed} is installed, {pinned} is pinned; {INSTALL_HINT}"
-            );
+            assert_eq!(installed, pinned, "{package} {installed} is installed, {pinned} is pinned; {INSTALL_HINT}");
         }
     }
 }
@@ -120,11 +142,14 @@ async fn run_sdk(sdk: Sdk, mode: &str) {
 async fn run_script(sdk: Sdk, name: &str, mode: &str) {
     require_sdk(sdk);
     let server = Server::start(&[]).await;
+    run_script_on(&server, sdk, name, mode).await;
+}
+
+/// Runs the SDK script `name` in `mode` against a running `server`, and asserts it exits 0.
+pub(crate) async fn run_script_on(server: &Server, sdk: Sdk, name: &str, mode: &str) {
+    require_sdk(sdk);
     let work = tempfile::tempdir().expect("temp dir");
-    let (program, script) = match sdk {
-        Sdk::Python => ("python3", sdk_dir(sdk).join(format!("{name}.py"))),
-        Sdk::Node => ("node", sdk_dir(sdk).join(format!("{name}.js"))),
-    };
+    let (program, script) = sdk.program(name);
     let no_proxy = match std::env::var("NO_PROXY") {
         Ok(existing) if !existing.is_empty() => format!("127.0.0.1,localhost,{existing}"),
         _ => "127.0.0.1,localhost".to_string(),
