@@ -22,12 +22,28 @@ fn assert_memory_bounded(server: &Server, what: &str) {
 /// Uploads `zip`, expecting a refusal that names `setting`, and checks that nothing of it stayed
 /// in the data directory.
 async fn assert_upload_refused(server: &Server, zip: Vec<u8>, expected: (u16, &str), setting: &str) -> Value {
-    let before = server.data_bytes();
+    let before = settled_bytes(server).await;
     let (status, body) = server.upload_raw(zip, "hostile.zip").await;
     assert_refused(status, &body, expected, setting);
     let grown = server.data_bytes().saturating_sub(before);
     assert!(grown < 256 * 1024, "a refused upload left {grown} bytes in the data directory");
     body
+}
+
+/// The data directory's size once it stopped moving: a new server's first WAL checkpoints copy
+/// its startup pages into the database file (every 0.5 s), which no upload is to blame for.
+/// Two readings 0.6 s apart that agree (one checkpoint between them) count as settled.
+async fn settled_bytes(server: &Server) -> u64 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut last = server.data_bytes();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        let now = server.data_bytes();
+        if now == last || std::time::Instant::now() > deadline {
+            return now;
+        }
+        last = now;
+    }
 }
 
 fn assert_refused(status: u16, body: &Value, expected: (u16, &str), setting: &str) {

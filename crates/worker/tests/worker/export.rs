@@ -139,7 +139,12 @@ async fn an_export_whose_module_went_fails_with_the_reason() {
     assert_eq!(worker.run_once(&no_shutdown()).await, Some((job, RunOutcome::Failed)));
     let failed = env.job(job).await;
     assert_eq!(failed.state, JobState::Failed);
-    assert_eq!(failed.error.as_deref(), Some("module Leads no longer exists"));
+    assert_eq!(failed.error.as_deref(), Some("MODULE_NOT_AVAILABLE: Requested module 'Leads' is not available."));
+    assert_eq!(
+        failed.read_error_message(),
+        json!({"code": "MODULE_NOT_AVAILABLE", "message": "Requested module 'Leads' is not available."}),
+        "the job's details show Bulk Read's code and sentence"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
