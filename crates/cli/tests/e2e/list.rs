@@ -271,6 +271,9 @@ async fn ctrl_c_during_an_import_on_a_terminal_offers_to_cancel_the_job() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     wait_running(&server, &id).await;
+    // The server runs the job before its create answer reaches a loaded client: Ctrl-C once the
+    // import draws the job's progress, so it knows the job it started.
+    wait_for_text(&seen, " rows  added ").await;
     keys.write_all(b"\x03").unwrap();
     keys.flush().unwrap();
     wait_for_text(&seen, &format!("cancel job {id} on the server? [y/N]")).await;
