@@ -90,6 +90,8 @@ async fn a_pause_stops_a_running_job_before_its_next_chunk_and_a_resume_finishes
     const ROWS: u64 = 20_000;
     let server = Server::start(&[SWITCH, ("BULKWRITE_CHUNK_ROWS", "200")]).await;
     let client = controls(&server);
+    // Each of the 100 chunks is held back 20 ms, so the job cannot finish before the pause.
+    crate::fault_rules::add_rule(&server, json!({"job": {"slow_ms": 20}, "times": 1})).await;
     let id = insert_job(&server, &leads(ROWS as usize)).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     while zoho_counts(&server.job(&id).await).2.unwrap_or(0) == 0 {
