@@ -21,7 +21,7 @@ mod text;
 use serde_json::Value;
 
 use crate::datefmt::JavaDateFormat;
-use crate::schema::{DataType, Field};
+use crate::schema::{Converter, DataType, Field};
 
 /// What a conversion needs besides the cell.
 #[derive(Debug, Clone)]
@@ -46,47 +46,37 @@ pub enum ConvertError {
 /// The length limit used when a field has no `length`: characters for text-like types, digits
 /// (before the decimal point for decimals) for numbers; `None` for types without a limit.
 pub fn default_length(data_type: DataType) -> Option<u32> {
-    let length = match data_type {
-        DataType::Text | DataType::Website | DataType::Picklist | DataType::MultiSelectPicklist => 255,
-        DataType::Textarea => 32_000,
-        DataType::Email => 100,
-        DataType::Phone => 30,
-        DataType::Integer => 9,
-        DataType::BigInt => 18,
-        DataType::Double | DataType::Currency => 16,
-        DataType::Percent => 5,
-        _ => return None,
-    };
-    Some(length)
+    data_type.facts().default_length
 }
 
-/// Digits after the decimal point when a decimal field has no `decimal_place`.
-pub const DEFAULT_DECIMAL_PLACES: u32 = 2;
+pub use crate::schema::DEFAULT_DECIMAL_PLACES;
 
 /// Whether a mapping `format` can be used for a field of this type (`INVALID_FORMAT` otherwise):
 /// only dates and date-times take a format, and it must fix a date.
 pub fn format_fits(data_type: DataType, format: &JavaDateFormat) -> bool {
-    matches!(data_type, DataType::Date | DataType::DateTime) && format.has_date()
+    matches!(data_type.facts().converter, Converter::Date | Converter::DateTime) && format.has_date()
 }
 
 /// Converts one non-empty cell (the caller trims it).
 pub fn convert_value(field: &Field, raw: &str, opts: &ConvertOptions<'_>) -> Result<Value, ConvertError> {
     let limit = limit(field);
-    match field.data_type {
-        DataType::Text | DataType::Textarea => text::plain(raw, limit),
-        DataType::Email => text::email(raw, limit),
-        DataType::Phone => text::phone(raw, limit),
-        DataType::Website => text::website(raw, limit),
-        DataType::Picklist => text::picklist(field, raw, limit),
-        DataType::MultiSelectPicklist => text::multi_picklist(field, raw, limit),
-        DataType::Date => datetime::date(raw, opts),
-        DataType::DateTime => datetime::date_time(raw, opts),
-        DataType::Integer => number::integer(raw, limit),
-        DataType::BigInt => number::big_int(raw, limit),
-        DataType::Double | DataType::Currency => number::decimal(raw, limit, places(field), false),
-        DataType::Percent => number::decimal(raw, limit, places(field), true),
-        DataType::Boolean => number::boolean(raw),
-        other => Err(ConvertError::NotScalar(other.as_str())),
+    match field.data_type.facts().converter {
+        Converter::Text => text::plain(raw, limit),
+        Converter::Email => text::email(raw, limit),
+        Converter::Phone => text::phone(raw, limit),
+        Converter::Website => text::website(raw, limit),
+        Converter::Picklist => text::picklist(field, raw, limit),
+        Converter::MultiPicklist => text::multi_picklist(field, raw, limit),
+        Converter::Date => datetime::date(raw, opts),
+        Converter::DateTime => datetime::date_time(raw, opts),
+        Converter::Integer => number::integer(raw, limit),
+        Converter::BigInt => number::big_int(raw, limit),
+        Converter::Decimal => number::decimal(raw, limit, places(field), false),
+        Converter::Percent => number::decimal(raw, limit, places(field), true),
+        Converter::Boolean => number::boolean(raw),
+        Converter::Owner | Converter::User | Converter::Lookup | Converter::Layout | Converter::None => {
+            Err(ConvertError::NotScalar(field.data_type.as_str()))
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use crate::datefmt::JavaDateFormat;
 use crate::ids::{RecordId, UserId};
 use crate::jobspec::{ResourceSpec, ID_FIELD};
 use crate::result::{RowError, RowErrorCode};
-use crate::schema::{DataType, Field, Module};
+use crate::schema::{Converter, Field, Module};
 
 /// A user that records may be assigned to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -481,7 +481,7 @@ impl RowMapper {
 
 /// Records picklist values the field does not list yet.
 fn note_new_picklist_values(field: &Field, value: &Value, out: &mut Vec<(String, String)>) {
-    if !matches!(field.data_type, DataType::Picklist | DataType::MultiSelectPicklist) {
+    if !field.data_type.facts().is_picklist() {
         return;
     }
     let values: Vec<&str> = match value {
@@ -503,15 +503,31 @@ fn plan_target(api_name: &str, field: Option<&Field>, format: Option<&str>, find
         debug_assert_eq!(api_name, ID_FIELD);
         return Target::Id;
     };
-    match field.data_type {
-        DataType::OwnerLookup => Target::Owner { by_email },
-        DataType::UserLookup => Target::UserLookup { by_email },
-        DataType::Layout => Target::Layout,
-        DataType::Lookup => Target::Lookup {
+    match field.data_type.facts().converter {
+        Converter::Owner => Target::Owner { by_email },
+        Converter::User => Target::UserLookup { by_email },
+        Converter::Layout => Target::Layout,
+        Converter::Lookup => Target::Lookup {
             module: field.lookup_module.clone().unwrap_or_default(),
             find_by: find_by.unwrap_or(ID_FIELD).to_string(),
         },
-        _ => Target::Scalar { field: field.clone(), format: format.and_then(|p| JavaDateFormat::compile(p).ok()) },
+        Converter::Text
+        | Converter::Email
+        | Converter::Phone
+        | Converter::Website
+        | Converter::Picklist
+        | Converter::MultiPicklist
+        | Converter::Date
+        | Converter::DateTime
+        | Converter::Integer
+        | Converter::BigInt
+        | Converter::Decimal
+        | Converter::Percent
+        | Converter::Boolean
+        // Validation refuses non-importable fields before a plan is made.
+        | Converter::None => {
+            Target::Scalar { field: field.clone(), format: format.and_then(|p| JavaDateFormat::compile(p).ok()) }
+        }
     }
 }
 
