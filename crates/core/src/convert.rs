@@ -14,6 +14,7 @@
 
 mod datetime;
 mod number;
+mod numfmt;
 #[cfg(test)]
 mod tests;
 mod text;
@@ -21,13 +22,16 @@ mod text;
 use serde_json::Value;
 
 use crate::datefmt::JavaDateFormat;
+pub use numfmt::NumberFormat;
 use crate::schema::{Converter, DataType, Field};
 
 /// What a conversion needs besides the cell.
 #[derive(Debug, Clone)]
 pub struct ConvertOptions<'a> {
-    /// The mapping's `format`, compiled.
+    /// The mapping's `format` of a date or date-time field, compiled.
     pub format: Option<&'a JavaDateFormat>,
+    /// The mapping's `format` of a number field, compiled.
+    pub number_format: Option<&'a NumberFormat>,
     /// The org's time zone, for date-times written without an offset.
     pub time_zone: chrono_tz::Tz,
 }
@@ -52,15 +56,43 @@ pub fn default_length(data_type: DataType) -> Option<u32> {
 pub use crate::schema::DEFAULT_DECIMAL_PLACES;
 
 /// Whether a mapping `format` can be used for a field of this type (`INVALID_FORMAT` otherwise):
-/// only dates and date-times take a format, and it must fix a date.
-pub fn format_fits(data_type: DataType, format: &JavaDateFormat) -> bool {
-    matches!(data_type.facts().converter, Converter::Date | Converter::DateTime) && format.has_date()
+/// dates and date-times take a date pattern that fixes a date; numbers take a number pattern
+/// ([`NumberFormat`]), without decimal places for whole numbers; other types take none.
+pub fn format_fits(data_type: DataType, pattern: &str) -> bool {
+    let date = || JavaDateFormat::compile(pattern).is_ok_and(|format| format.has_date());
+    let number = NumberFormat::compile(pattern);
+    match data_type.facts().converter {
+        Converter::Date | Converter::DateTime => date(),
+        Converter::Integer | Converter::BigInt => number.is_some_and(|format| !format.has_fraction()),
+        Converter::Decimal | Converter::Percent => number.is_some(),
+        Converter::Text
+        | Converter::Email
+        | Converter::Phone
+        | Converter::Website
+        | Converter::Picklist
+        | Converter::MultiPicklist
+        | Converter::Boolean
+        | Converter::Owner
+        | Converter::User
+        | Converter::Lookup
+        | Converter::Layout
+        | Converter::None => false,
+    }
 }
 
 /// Converts one non-empty cell (the caller trims it).
 pub fn convert_value(field: &Field, raw: &str, opts: &ConvertOptions<'_>) -> Result<Value, ConvertError> {
     let limit = limit(field);
-    match field.data_type.facts().converter {
+    let converter = field.data_type.facts().converter;
+    let normalized;
+    let raw = match opts.number_format {
+        Some(format) if matches!(converter, Converter::Integer | Converter::BigInt | Converter::Decimal | Converter::Percent) => {
+            normalized = format.normalize(raw).map_err(invalid)?;
+            normalized.as_str()
+        }
+        _ => raw,
+    };
+    match converter {
         Converter::Text => text::plain(raw, limit),
         Converter::Email => text::email(raw, limit),
         Converter::Phone => text::phone(raw, limit),

@@ -159,7 +159,7 @@ impl JsonMapper {
             draft.errors.push(invalid(name, format!("expected {}", field.data_type.json_type())));
             return;
         };
-        let options = ConvertOptions { format: None, time_zone: self.time_zone };
+        let options = ConvertOptions { format: None, number_format: None, time_zone: self.time_zone };
         match convert_value(field, &text, &options) {
             Ok(converted) => {
                 if field.unique {

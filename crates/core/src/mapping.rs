@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use bulkwrite_wire::Operation;
 use serde_json::{Map, Value};
 
-use crate::convert::{convert_value, ConvertError, ConvertOptions};
+use crate::convert::{convert_value, ConvertError, ConvertOptions, NumberFormat};
 use crate::datefmt::JavaDateFormat;
 use crate::ids::{RecordId, UserId};
 use crate::jobspec::{ResourceSpec, ID_FIELD};
@@ -197,6 +197,7 @@ enum Target {
     Scalar {
         field: Field,
         format: Option<JavaDateFormat>,
+        number_format: Option<NumberFormat>,
     },
     Owner {
         by_email: bool,
@@ -372,8 +373,12 @@ impl RowMapper {
                     draft.find_key = Some(FindKey::Invalid { column: plan.column.clone() });
                 }
             },
-            Target::Scalar { field, format } => {
-                let options = ConvertOptions { format: format.as_ref(), time_zone: self.time_zone };
+            Target::Scalar { field, format, number_format } => {
+                let options = ConvertOptions {
+                    format: format.as_ref(),
+                    number_format: number_format.as_ref(),
+                    time_zone: self.time_zone,
+                };
                 match convert_value(field, text, &options) {
                     Ok(value) => {
                         note_new_picklist_values(field, &value, &mut draft.new_picklist_values);
@@ -525,9 +530,11 @@ fn plan_target(api_name: &str, field: Option<&Field>, format: Option<&str>, find
         | Converter::Percent
         | Converter::Boolean
         // Validation refuses non-importable fields before a plan is made.
-        | Converter::None => {
-            Target::Scalar { field: field.clone(), format: format.and_then(|p| JavaDateFormat::compile(p).ok()) }
-        }
+        | Converter::None => Target::Scalar {
+            field: field.clone(),
+            format: format.and_then(|p| JavaDateFormat::compile(p).ok()),
+            number_format: format.and_then(NumberFormat::compile),
+        },
     }
 }
 

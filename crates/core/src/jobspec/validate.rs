@@ -8,7 +8,6 @@ use bulkwrite_wire::{ApiError, CreateJobRequest, ErrorCode, FieldMapping, Operat
 
 use super::{JobSpec, ParentLink, ResourceSpec, ID_FIELD};
 use crate::convert::format_fits;
-use crate::datefmt::JavaDateFormat;
 use crate::ids::FileId;
 use crate::limits::Limits;
 use crate::schema::{Converter, DataType, Field, Module, OrgSchema};
@@ -324,7 +323,7 @@ fn check_mapping(
             .detail("json_path", format!("{path}.find_by")));
     }
     if let Some(pattern) = mapping.format.as_deref() {
-        let fits = JavaDateFormat::compile(pattern).is_ok_and(|format| format_fits(field.data_type, &format));
+        let fits = format_fits(field.data_type, pattern);
         if !fits {
             return Err(ApiError::with_message(
                 ErrorCode::InvalidFormat,
