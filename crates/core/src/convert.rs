@@ -22,8 +22,8 @@ mod text;
 use serde_json::Value;
 
 use crate::datefmt::JavaDateFormat;
-pub use numfmt::NumberFormat;
 use crate::schema::{Converter, DataType, Field};
+pub use numfmt::NumberFormat;
 
 /// What a conversion needs besides the cell.
 #[derive(Debug, Clone)]
@@ -86,7 +86,12 @@ pub fn convert_value(field: &Field, raw: &str, opts: &ConvertOptions<'_>) -> Res
     let converter = field.data_type.facts().converter;
     let normalized;
     let raw = match opts.number_format {
-        Some(format) if matches!(converter, Converter::Integer | Converter::BigInt | Converter::Decimal | Converter::Percent) => {
+        Some(format)
+            if matches!(
+                converter,
+                Converter::Integer | Converter::BigInt | Converter::Decimal | Converter::Percent
+            ) =>
+        {
             normalized = format.normalize(raw).map_err(invalid)?;
             normalized.as_str()
         }

@@ -84,6 +84,7 @@ impl JsonMapper {
             self.map_field(field, value, &mut draft);
         }
         self.check_mandatory(record, &mut draft);
+        crate::activity::check_row(&self.module.api_name, &mut draft, str::to_string);
         self.set_find_key(&mut draft);
         draft
     }

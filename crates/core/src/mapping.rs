@@ -226,6 +226,7 @@ struct ColumnPlan {
 /// Maps rows of one resource. Owns what it needs, so it can move to a blocking thread.
 #[derive(Debug, Clone)]
 pub struct RowMapper {
+    module: String,
     plans: Vec<ColumnPlan>,
     echo_columns: Vec<usize>,
     header_len: usize,
@@ -285,6 +286,7 @@ impl RowMapper {
             });
         }
         RowMapper {
+            module: module.api_name.clone(),
             plans,
             echo_columns: resource.echo_columns.iter().map(|i| *i as usize).collect(),
             header_len: resource.header.len(),
@@ -330,6 +332,7 @@ impl RowMapper {
                 self.map_value(plan, text, &mut draft);
             }
         }
+        crate::activity::check_row(&self.module, &mut draft, |field| self.column_of(field));
         self.set_find_key(&mut draft);
         draft
     }

@@ -352,7 +352,9 @@ fn check_find_by_of_mapping(
     let Some(find_by) = mapping.find_by.as_deref() else { return Ok(()) };
     let converter = field.data_type.facts().converter;
     let valid = if converter == Converter::Lookup {
-        let related = field.lookup_module.as_deref().and_then(|name| schema.module(name));
+        // A polymorphic lookup (`What_Id`) may find by any field: the row's module decides.
+        let Some(related) = field.lookup_module.as_deref() else { return Ok(()) };
+        let related = schema.module(related);
         find_by == ID_FIELD || related.is_some_and(|m| m.field(find_by).is_some())
     } else if converter == Converter::Owner || converter == Converter::User {
         find_by == ID_FIELD || find_by.eq_ignore_ascii_case("email")
