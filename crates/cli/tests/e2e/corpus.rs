@@ -279,6 +279,7 @@ macro_rules! corpus_cases {
 }
 
 corpus_cases!(
+    activities_what_id_se_module_who_id,
     auto_mapping_by_header,
     auto_mapping_lookup_headers,
     auto_mapping_lookup_id_header,
@@ -347,8 +348,10 @@ corpus_cases!(
     read_only_field_is_refused,
     restricted_picklist_refuses,
     row_limit_exceeded,
+    standard_module_calls,
     standard_module_campaigns,
     standard_module_cases,
+    standard_module_events,
     standard_module_price_books,
     standard_module_products,
     standard_module_solutions,
