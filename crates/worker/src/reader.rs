@@ -3,7 +3,8 @@
 //! memory stays flat however long the file is.
 //!
 //! What a file can make a job do is bounded by [`Limits`], never by what the file holds: rows
-//! past `max_rows_per_file` are `LIMIT_EXCEEDED`, and after `max_overflow_rows` of those the read
+//! past `max_rows_per_file` (`max_child_rows` for a subform or line-item child CSV) are
+//! `LIMIT_EXCEEDED`, and after `max_overflow_rows` of those the read
 //! stops (the job completes; rows after the cut are neither read nor listed). A row with more
 //! than `max_cells_per_record` cells is `LIMIT_EXCEEDED`; a record longer than
 //! `max_record_bytes`, or an entry inflating past `max_entry_bytes`, fails the job naming the
