@@ -25,6 +25,7 @@ pub mod limits;
 pub mod lint;
 pub mod lookup;
 pub mod mapping;
+pub mod perms;
 pub mod picklist;
 pub mod plan;
 pub mod query;

@@ -67,6 +67,7 @@ mod listen;
 mod migrate;
 mod oauth;
 mod orgs;
+mod profiles;
 mod query;
 mod reads;
 mod records;

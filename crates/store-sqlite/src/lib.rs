@@ -23,6 +23,7 @@ mod migrate;
 mod oauth;
 mod orgs;
 mod pool;
+mod profiles;
 mod query;
 mod reads;
 mod records;

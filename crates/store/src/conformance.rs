@@ -99,7 +99,8 @@ macro_rules! conformance_tests {
             credits_are_charged_until_a_call_would_pass_the_limit,
             credits_come_back_a_day_after_the_minute_they_were_used,
             calls_in_flight_are_held_to_the_concurrency_limits,
-            calls_admitted_at_once_never_overspend
+            calls_admitted_at_once_never_overspend,
+            profiles_are_stored_per_org_and_users_take_one
         );
     };
     ($factory:expr) => {
@@ -117,6 +118,7 @@ mod health;
 mod in_flight;
 mod jobs;
 mod orgs;
+mod profiles;
 mod query;
 mod reads;
 mod records;
@@ -132,6 +134,7 @@ pub use health::*;
 pub use in_flight::*;
 pub use jobs::*;
 pub use orgs::*;
+pub use profiles::*;
 pub use query::*;
 pub use reads::*;
 pub use records::*;

@@ -39,6 +39,7 @@ pub mod ids;
 mod job_details;
 pub mod listing;
 pub mod model;
+pub mod profiles;
 pub mod read;
 pub mod result_rows;
 pub mod staging;
@@ -55,6 +56,7 @@ pub use error::{StoreError, StoreResult};
 pub use fault_rules::{FaultStore, JobFaultHit, StoredFault};
 pub use listing::{CancelRequest, JobListQuery, JobPage, MAX_JOBS_PER_PAGE};
 pub use model::*;
+pub use profiles::ProfileStore;
 pub use read::{
     module_gone, read_failure, DownloadVerdict, DownloadWindow, JobKind, NewReadJob, ReadJob, ReadOutcome, ReadPart,
     ReadStore,

@@ -1,0 +1,10 @@
+-- Profiles (bulkwrite_store::profiles): the custom ones and what was taken from a built-in one;
+-- perms_json is bulkwrite_core::perms::ProfilePerms. Users name their profile in users.profile.
+CREATE TABLE profiles (
+    id BIGSERIAL PRIMARY KEY,
+    org BIGINT NOT NULL REFERENCES orgs (zgid),
+    name TEXT NOT NULL,
+    custom BOOLEAN NOT NULL,
+    perms_json TEXT NOT NULL
+);
+CREATE UNIQUE INDEX profiles_by_name ON profiles (org, lower(name));
