@@ -3,6 +3,7 @@
 //! the admin credential, and used directly by `bulkwrite admin …`.
 
 mod credits;
+mod profiles;
 mod service;
 
 pub use service::{

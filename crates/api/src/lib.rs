@@ -175,6 +175,9 @@ pub fn router(state: AppState) -> Router {
         .route("/crm/{version}/settings/fields/{field_id}", get(routes::metadata::get_field))
         .route("/crm/{version}/coql", post(routes::coql::coql))
         .route("/crm/{version}/settings/layouts", get(routes::metadata::get_layouts))
+        .route("/crm/{version}/settings/profiles", get(routes::profiles::get_profiles))
+        .route("/crm/{version}/settings/profiles/{profile_id}", get(routes::profiles::get_profile))
+        .route("/crm/{version}/settings/roles", get(routes::profiles::get_roles))
         .route(
             "/crm/{version}/{module}",
             get(routes::records_read::list_records)

@@ -15,6 +15,7 @@ pub mod metadata;
 pub mod oauth;
 pub mod observe;
 pub mod org_events;
+pub mod profiles;
 pub mod reads;
 pub mod records_read;
 pub mod records_write;

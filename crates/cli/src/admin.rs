@@ -6,6 +6,7 @@ mod controls;
 mod faults;
 
 mod credits;
+mod profiles;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -179,6 +180,9 @@ pub enum AdminCommand {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// Profiles and permissions: list, create, module, field, assign.
+    #[command(subcommand)]
+    Profiles(profiles::ProfilesCommand),
 }
 
 fn print(value: &Value) {
@@ -347,6 +351,9 @@ async fn run_command(admin: &Admin, args: &AdminArgs, org: Option<OrgId>) -> any
             let modules = read_json(&dir.join("modules.json"))?;
             let schema = mirror_org(&modules, &read_per_module(&dir, "fields")?, &read_per_module(&dir, "layouts")?)?;
             print(&summary(&admin.replace_schema(org_of(args, org)?, schema).await?));
+        }
+        AdminCommand::Profiles(command) => {
+            print(&profiles::run(admin, org_of(args, org)?, command).await?);
         }
         AdminCommand::Clock { .. } | AdminCommand::Queue { .. } => {
             bail!("the clock and the queue are the running server's; they are asked over HTTP")

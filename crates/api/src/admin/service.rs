@@ -196,7 +196,7 @@ impl Admin {
         self.store.get_org(org).await?.ok_or_else(|| AdminError::NotFound(format!("org {org}")))
     }
 
-    async fn user_or_first(&self, org: OrgId, user: Option<&str>) -> Result<User, AdminError> {
+    pub(crate) async fn user_or_first(&self, org: OrgId, user: Option<&str>) -> Result<User, AdminError> {
         let users = self.store.users(org).await?;
         let found = match user {
             Some(text) => users.into_iter().find(|u| u.id.to_string() == text || u.email.eq_ignore_ascii_case(text)),

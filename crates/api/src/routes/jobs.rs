@@ -16,7 +16,7 @@ use bulkwrite_core::schema::OrgSchema;
 use bulkwrite_core::version::ApiVersion;
 use bulkwrite_core::zipfile::CsvEntry;
 use bulkwrite_store::{NewJob, StoreError};
-use bulkwrite_wire::{ApiError, CreateJobRequest, CreatedJob, ErrorCode, SuccessBody, UserRef};
+use bulkwrite_wire::{ApiError, CreateJobRequest, CreatedJob, ErrorCode, Operation, SuccessBody, UserRef};
 
 use crate::auth::Auth;
 use crate::error::{ApiResult, ErrorResponse};
@@ -68,6 +68,7 @@ async fn create(
     auth.require(BULK_WRITE_SCOPES)?;
     let body = body.map_err(|_| ErrorResponse(ApiError::new(ErrorCode::RequestBodyNotSupported)))?;
     let request = parse_body(&body)?;
+    refuse_without_permission(state, auth, &request).await?;
     let org = auth.0.org;
     let mut spec = check_request(state, auth, &request).await?.spec?;
     spec.dry_run = dry_run;
@@ -208,4 +209,23 @@ async fn uploaded_files(
 async fn creator_name(state: &AppState, auth: &Auth) -> Result<String, ErrorResponse> {
     let user = state.store.get_user(auth.0.org, auth.0.user).await?;
     Ok(user.map(|u| u.full_name()).unwrap_or_default())
+}
+
+/// Zoho's `NO_PERMISSION` when the caller's profile may not create (insert), edit (update) or
+/// both (upsert) in a resource's module.
+async fn refuse_without_permission(state: &AppState, auth: &Auth, request: &CreateJobRequest) -> ApiResult<()> {
+    use bulkwrite_core::perms::ModuleAction;
+    let perms = crate::metadata::access::user_perms(state.store.as_ref(), auth.0.org, auth.0.user).await?;
+    let needed: &[ModuleAction] = match request.operation {
+        Operation::Insert => &[ModuleAction::Create],
+        Operation::Update => &[ModuleAction::Edit],
+        Operation::Upsert => &[ModuleAction::Create, ModuleAction::Edit],
+    };
+    for resource in &request.resource {
+        let module = resource.module.api_name();
+        if let Some(action) = needed.iter().find(|action| !perms.allows(module, **action)) {
+            return Err(ErrorResponse(crate::metadata::access::no_permission(*action, module)));
+        }
+    }
+    Ok(())
 }

@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 use crate::auth::Auth;
 use crate::error::{ApiResult, ErrorResponse};
 use crate::metadata::users::UserQuery;
-use crate::metadata::{org, profiles, users};
+use crate::metadata::{org, profile_id, users};
 use crate::paths::{version, PathParams};
 use crate::response::{json_response, no_content};
 use crate::AppState;
@@ -244,6 +244,10 @@ async fn org_metadata(state: &AppState, auth: &Auth) -> Result<Option<(OrgSchema
     let org: Option<Org> = state.store.get_org(auth.0.org).await?;
     let Some(org) = org else { return Ok(None) };
     let users = state.store.users(auth.0.org).await?;
-    let schema = state.store.org_schema(auth.0.org).await?;
-    Ok(Some((schema, profiles(&org, &users))))
+    let mut schema = state.store.org_schema(auth.0.org).await?;
+    let perms = crate::metadata::access::user_perms(state.store.as_ref(), auth.0.org, auth.0.user).await?;
+    crate::metadata::access::drop_hidden_everywhere(&mut schema, &perms);
+    let all = crate::metadata::access::org_profiles(state.store.as_ref(), auth.0.org, &users).await?;
+    let profiles = all.iter().map(|p| ProfileRef { name: p.name.clone(), id: profile_id(&org, &p.name) }).collect();
+    Ok(Some((schema, profiles)))
 }

@@ -8,6 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use bulkwrite_core::ids::RecordId;
+use bulkwrite_core::perms::ModuleAction;
 use bulkwrite_core::schema::{DataType, Module};
 use bulkwrite_core::version::ApiVersion;
 use bulkwrite_store::{RecordQuery, RecordSort};
@@ -16,6 +17,7 @@ use bulkwrite_wire::{ApiError, ErrorCode};
 
 use crate::auth::Auth;
 use crate::error::{ApiResult, ErrorResponse};
+use crate::metadata::access;
 use crate::paths::{version, PathParams};
 use crate::record_render::RenderContext;
 use crate::response::{json_response, no_content};
@@ -155,6 +157,10 @@ pub(crate) async fn readable_module(state: &AppState, auth: &Auth, name: &str) -
         &format!("ZohoCRM.modules.{lower}.READ"),
         &format!("ZohoCRM.modules.{lower}.ALL"),
     ])?;
+    let perms = access::user_perms(state.store.as_ref(), auth.0.org, auth.0.user).await?;
+    if !perms.allows(&module.api_name, ModuleAction::View) {
+        return Err(ErrorResponse(access::no_permission(ModuleAction::View, &module.api_name)));
+    }
     Ok(module)
 }
 
@@ -167,7 +173,10 @@ pub(crate) async fn module_context(
     let users = state.store.users(auth.0.org).await?.into_iter().map(|u| (u.id, u)).collect();
     let org = state.store.get_org(auth.0.org).await?;
     let time_zone = org.and_then(|o| o.time_zone.parse().ok()).unwrap_or(chrono_tz::UTC);
-    Ok((module.clone(), RenderContext { module, users, time_zone }))
+    let perms = access::user_perms(state.store.as_ref(), auth.0.org, auth.0.user).await?;
+    let mut shown = module.clone();
+    access::drop_hidden(&mut shown, &perms);
+    Ok((module, RenderContext { module: shown, users, time_zone }))
 }
 
 struct Listing {

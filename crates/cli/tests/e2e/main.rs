@@ -34,6 +34,7 @@ mod multinode;
 mod oauth;
 mod observe;
 mod org_events;
+mod perms;
 mod query;
 mod read_corpus;
 mod read_jobs;
