@@ -42,4 +42,5 @@ mod sdk;
 mod sdk_v8;
 mod seed;
 mod stepping;
+mod undo;
 mod zipbomb;
