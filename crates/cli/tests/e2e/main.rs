@@ -43,4 +43,5 @@ mod sdk_v8;
 mod seed;
 mod stepping;
 mod undo;
+mod undo_pg;
 mod zipbomb;

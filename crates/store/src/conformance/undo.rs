@@ -116,7 +116,10 @@ pub async fn an_undo_deletes_what_the_job_added_restores_what_it_updated_and_kee
     assert_eq!((outcome.added, outcome.updated, outcome.skipped), (1, 1, 1));
 
     let restored = store.get_record(ORG, "Leads", a).await.unwrap().unwrap();
-    assert_eq!((restored.values["Last_Name"].as_str(), restored.values["Email"].as_str()), (Some("Avery"), Some("a@x.co")));
+    assert_eq!(
+        (restored.values["Last_Name"].as_str(), restored.values["Email"].as_str()),
+        (Some("Avery"), Some("a@x.co"))
+    );
     assert_eq!(email_holder(&store, "a@x.co").await, Some(a), "its unique value is its own again");
     assert_eq!(email_holder(&store, "a2@x.co").await, None);
     assert!(store.get_record(ORG, "Leads", added).await.unwrap().is_none());
@@ -130,7 +133,10 @@ pub async fn an_undo_deletes_what_the_job_added_restores_what_it_updated_and_kee
     store.finish_resource(&lease, 0, 4).await.unwrap();
     store.complete_job(&lease, "u", Utc::now()).await.unwrap();
     let stored = store.result_rows(ORG, JobId::new(8002), 0, 0, 10).await.unwrap();
-    assert_eq!(stored.iter().map(|r| r.status).collect::<Vec<_>>(), [RowStatus::Restored, RowStatus::Deleted, RowStatus::Conflict]);
+    assert_eq!(
+        stored.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [RowStatus::Restored, RowStatus::Deleted, RowStatus::Conflict]
+    );
     let again = store.create_undo_job(undo_of(8005, job)).await.unwrap();
     assert_eq!(again, UndoCreation::AlreadyUndone(JobId::new(8002)), "a job is undone once");
 }

@@ -48,7 +48,10 @@ async fn an_undo_deletes_the_added_records_in_chunks_and_keeps_a_changed_one() {
     assert_eq!(result[0], ["RECORD_ID", "STATUS", "ERRORS", "MODULE", "SOURCE_ROW"]);
     assert_eq!(statuses(&result), ["DELETED", "DELETED", "CONFLICT", "DELETED", "DELETED"]);
     assert!(result[3][2].contains("was changed at"), "{:?}", result[3]);
-    assert_eq!((result[3][0].as_str(), result[3][3].as_str(), result[3][4].as_str()), (changed.to_string().as_str(), "Leads", "3"));
+    assert_eq!(
+        (result[3][0].as_str(), result[3][3].as_str(), result[3][4].as_str()),
+        (changed.to_string().as_str(), "Leads", "3")
+    );
     assert_eq!(env.lead_names().await, ["Renamed"], "only the changed record stays");
     assert!(worker.run_once(&no_shutdown()).await.is_none(), "a finished undo is not claimed again");
 }
