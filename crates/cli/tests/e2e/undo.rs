@@ -231,3 +231,23 @@ async fn an_undo_killed_mid_way_finishes_after_restart_exactly_once() {
     assert!(seen.iter().all(|r| r.1 == "DELETED"), "nothing was seen as changed by the undo itself");
     assert!(server.all_records("Leads", "Email").await.is_empty());
 }
+
+#[tokio::test]
+async fn the_command_line_undoes_and_waits_and_another_org_sees_no_job() {
+    let server = Server::start(&[]).await;
+    let inserted = run_job(&server, "insert", &leads(2)).await;
+    let id = inserted["id"].as_str().unwrap();
+    let (other_org, other_token) = crate::isolation::second_org(&server).await;
+    let path = format!("/bulkwrite/v1/jobs/{id}/undo");
+    let (status, body) = crate::isolation::send_as(&server, &other_token, Method::POST, &path, Value::Null).await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("RESOURCE_NOT_FOUND")), "org {other_org}: {body}");
+
+    let workspace = crate::cli::Workspace::new();
+    let output = workspace.run(&server, &["jobs", "undo", id, "--wait"]);
+    let text = crate::cli::stdout(&output);
+    assert_eq!(crate::cli::code(&output), 0, "{text}");
+    assert!(text.contains("SUCCEEDED — 2 deleted, 0 restored, 0 left alone"), "{text}");
+    assert!(server.all_records("Leads", "Email").await.is_empty());
+    let output = workspace.run(&server, &["jobs", "undo", id]);
+    assert_ne!(crate::cli::code(&output), 0, "a second undo is refused");
+}
