@@ -28,11 +28,15 @@ impl UndoStore for PgStore {
         let tx = conn.transaction().await.map_err(pg_error)?;
         let original = query_opt(
             &tx,
-            "SELECT spec_json, api_version FROM jobs WHERE id = $1 AND org = $2 FOR UPDATE",
+            "SELECT spec_json, api_version, result_expired_at FROM jobs WHERE id = $1 AND org = $2 FOR UPDATE",
             &[&undo_of, &org],
         )
         .await?;
         let Some(original) = original else { return Ok(UndoCreation::NoSuchJob) };
+        // Locked: a sweep expiring the job's result either committed before (seen here) or waits.
+        if get::<Option<Timestamp>>(&original, 2)?.is_some() {
+            return Ok(UndoCreation::Expired);
+        }
         let existing = query_opt(
             &tx,
             "SELECT id FROM jobs WHERE undo_of = $1 AND org = $2 AND state NOT IN ('failed', 'cancelled')

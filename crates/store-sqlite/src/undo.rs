@@ -17,15 +17,18 @@ impl UndoStore for SqliteStore {
     async fn create_undo_job(&self, job: NewUndoJob) -> StoreResult<UndoCreation> {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
-            let original: Option<(String, String)> = tx
+            let original: Option<(String, String, Option<i64>)> = tx
                 .query_row(
-                    "SELECT spec_json, api_version FROM jobs WHERE id = ?1 AND org = ?2",
+                    "SELECT spec_json, api_version, result_expired_at FROM jobs WHERE id = ?1 AND org = ?2",
                     params![job.undo_of.get() as i64, job.org.get() as i64],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
                 )
                 .optional()
                 .map_err(db_error)?;
-            let Some((spec, api_version)) = original else { return Ok(UndoCreation::NoSuchJob) };
+            let Some((spec, api_version, expired)) = original else { return Ok(UndoCreation::NoSuchJob) };
+            if expired.is_some() {
+                return Ok(UndoCreation::Expired);
+            }
             let existing: Option<i64> = tx
                 .query_row(
                     "SELECT id FROM jobs WHERE undo_of = ?1 AND org = ?2 AND state NOT IN ('failed', 'cancelled')

@@ -55,6 +55,8 @@ pub enum UndoCreation {
     AlreadyUndone(JobId),
     /// The org has no such job.
     NoSuchJob,
+    /// Retention expired the job's result, and its undo data with it: nothing was queued.
+    Expired,
 }
 
 /// One chunk of an undo: original result rows of one resource, settled together.
@@ -82,7 +84,7 @@ pub struct UndoChunk {
 #[async_trait]
 pub trait UndoStore: Send + Sync {
     /// Queues an undo of `job.undo_of` unless another undo of it is queued, running or
-    /// succeeded, atomically (two requests racing queue one undo). The undo job has the
+    /// succeeded, or its result (and undo data) expired, atomically (two requests racing queue one undo). The undo job has the
     /// original's resources (for its progress), no callback, and kind `undo`. The caller checks
     /// first that the job may be undone (finished, wrote records, not a dry run, read job or
     /// undo, result not expired).

@@ -66,6 +66,12 @@ pub async fn undo_job(
     match state.store.create_undo_job(undo).await? {
         UndoCreation::Created => {}
         UndoCreation::NoSuchJob => return Err(not_found()),
+        UndoCreation::Expired => {
+            let message = format!(
+                "the undo data of job {id} expired with its result file (result retention): it can no longer be undone"
+            );
+            return Err(ErrorResponse(refusal(&original, message)));
+        }
         UndoCreation::AlreadyUndone(other) => {
             let message = format!("job {id} is already undone, or being undone, by job {other}");
             return Err(ErrorResponse(refusal(&original, message).detail("undo_job_id", other.to_string())));

@@ -173,4 +173,7 @@ pub async fn undo_data_expires_with_the_result_but_not_under_an_undo(store: Arc<
     store.expire_results(&sweep).await.unwrap();
     assert!(store.get_job(ORG, job).await.unwrap().unwrap().result_expired_at.is_some());
     assert!(store.result_rows(ORG, job, 0, 0, 10).await.unwrap().is_empty());
+    let late = store.create_undo_job(undo_of(8021, job)).await.unwrap();
+    assert_eq!(late, UndoCreation::Expired, "an expired job is not undone (the failed undo allowed another)");
+    assert!(store.get_job(ORG, JobId::new(8021)).await.unwrap().is_none(), "nothing was queued");
 }
