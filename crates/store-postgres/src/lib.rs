@@ -77,6 +77,7 @@ mod retention;
 pub mod scratch;
 mod statements;
 mod tls;
+mod undo;
 mod uploads;
 
 use std::sync::Arc;

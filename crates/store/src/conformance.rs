@@ -100,6 +100,9 @@ macro_rules! conformance_tests {
             credits_come_back_a_day_after_the_minute_they_were_used,
             calls_in_flight_are_held_to_the_concurrency_limits,
             calls_admitted_at_once_never_overspend,
+            an_undo_deletes_what_the_job_added_restores_what_it_updated_and_keeps_later_changes,
+            an_undo_settles_each_record_once_across_chunks_and_leases,
+            undo_data_expires_with_the_result_but_not_under_an_undo,
             profiles_are_stored_per_org_and_users_take_one
         );
     };
@@ -123,6 +126,7 @@ mod query;
 mod reads;
 mod records;
 mod retention;
+mod undo;
 
 pub use aggregate::*;
 pub use cancel::*;
@@ -139,6 +143,7 @@ pub use query::*;
 pub use reads::*;
 pub use records::*;
 pub use retention::*;
+pub use undo::*;
 
 pub(super) const ORG: OrgId = OrgId::new_const(111_222_333);
 pub(super) const OTHER_ORG: OrgId = OrgId::new_const(444_555_666);

@@ -353,6 +353,7 @@ pub trait Store:
     + crate::control::ControlStore
     + crate::fault_rules::FaultStore
     + crate::credits::CreditStore
+    + crate::undo::UndoStore
     + crate::profiles::ProfileStore
     + Send
     + Sync
@@ -374,6 +375,7 @@ impl<T> Store for T where
         + crate::control::ControlStore
         + crate::fault_rules::FaultStore
         + crate::credits::CreditStore
+        + crate::undo::UndoStore
         + crate::profiles::ProfileStore
         + Send
         + Sync
