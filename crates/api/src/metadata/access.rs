@@ -67,6 +67,20 @@ pub fn drop_hidden_everywhere(schema: &mut OrgSchema, perms: &ProfilePerms) {
     }
 }
 
+/// The schema as the profile sees it for writing: hidden fields gone, read-only ones read only
+/// (so mapping one is refused as mapping a system read-only field is).
+pub fn restrict_schema(schema: &mut OrgSchema, perms: &ProfilePerms) {
+    drop_hidden_everywhere(schema, perms);
+    for module in &mut schema.modules {
+        let name = module.api_name.clone();
+        for field in &mut module.fields {
+            if perms.field(&name, &field.api_name) == FieldAccess::ReadOnly {
+                field.read_only = true;
+            }
+        }
+    }
+}
+
 /// One profile as the list answers it.
 fn render_profile(org: &Org, profile: &Profile) -> Value {
     json!({

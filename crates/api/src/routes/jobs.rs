@@ -135,14 +135,16 @@ pub(crate) struct CheckedRequest {
     pub spec: Result<JobSpec, ApiError>,
 }
 
-/// Checks a parsed create body as a create call does (the callback URL, then the org's schema and
-/// uploads); only a storage failure is an error here.
+/// Checks a parsed create body as a create call does (the callback URL, then the org's schema as
+/// the caller's profile sees it, and uploads); only a storage failure is an error here.
 pub(crate) async fn check_request(
     state: &AppState,
     auth: &Auth,
     request: &CreateJobRequest,
 ) -> Result<CheckedRequest, ErrorResponse> {
-    let schema = state.store.org_schema(auth.0.org).await?;
+    let mut schema = state.store.org_schema(auth.0.org).await?;
+    let perms = crate::metadata::access::user_perms(state.store.as_ref(), auth.0.org, auth.0.user).await?;
+    crate::metadata::access::restrict_schema(&mut schema, &perms);
     let (files, expired_files) = uploaded_files(state, auth, request).await?;
     if let Some(callback) = &request.callback {
         if let Err(ErrorResponse(refusal)) = check_callback(state, &callback.url).await {

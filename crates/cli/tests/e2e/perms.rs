@@ -108,6 +108,22 @@ async fn a_profile_without_create_is_refused_and_hidden_fields_are_absent() {
                "details": {"permissions": ["Crm_Implied_Create_Leads"]}})
     );
 
+    // Create given back: a mapping of a field the profile makes read-only is refused as one of a
+    // read-only field.
+    admin(
+        &server,
+        &["profiles", "module", "--profile", "Sales", "--module", "Leads", "--actions", "create", "--allow"],
+    );
+    admin(
+        &server,
+        &["profiles", "field", "--profile", "Sales", "--module", "Leads", "--field", "Phone", "--access", "read_only"],
+    );
+    let mut with_phone = leads_body(&file_id);
+    with_phone["resource"][0]["field_mappings"][1] = json!({"api_name": "Phone", "index": 1});
+    let (status, refused) = send_as(&server, &token, Method::POST, "/crm/bulk/v2/write", with_phone).await;
+    assert_eq!((status, &refused["code"]), (400, &json!("INVALID_FIELD")), "{refused}");
+    assert_eq!(refused["message"], "invalid mapping. field Phone is read only.");
+
     // The admin may: the job runs, and the Sales user reads the record without the hidden field.
     let (status, created) = server.create_job(&leads_body(&file_id)).await;
     assert_eq!(status, 201, "{created}");
