@@ -13,6 +13,7 @@ use bulkwrite_core::ids::RecordId;
 use bulkwrite_core::json_record::JsonMapper;
 use bulkwrite_core::lookup::{plan_lookups, resolve_lookups, LookupAnswers};
 use bulkwrite_core::mapping::{RowDraft, UserDirectory, UserEntry};
+use bulkwrite_core::perms::ModuleAction;
 use bulkwrite_core::result::{ResultRow, RowErrorCode, RowStatus};
 use bulkwrite_core::schema::{Module, OrgSchema};
 use bulkwrite_core::version::ApiVersion;
@@ -22,6 +23,7 @@ use serde_json::{json, Map, Value};
 
 use crate::auth::Auth;
 use crate::error::{ApiResult, ErrorResponse};
+use crate::metadata::access;
 use crate::paths::{version, PathParams};
 use crate::record_render::RenderContext;
 use crate::response::json_response;
@@ -37,8 +39,18 @@ struct Target {
     users: Vec<bulkwrite_store::User>,
 }
 
-async fn target(state: &AppState, auth: &Auth, name: &str, operation: &str) -> Result<Target, ErrorResponse> {
-    let schema = state.store.org_schema(auth.0.org).await?;
+/// The module `name` once the token's scopes and the caller's profile allow `actions` on it, in
+/// the schema as the profile sees it (hidden fields gone, read-only ones read only).
+async fn target(
+    state: &AppState,
+    auth: &Auth,
+    name: &str,
+    operation: &str,
+    actions: &[ModuleAction],
+) -> Result<Target, ErrorResponse> {
+    let mut schema = state.store.org_schema(auth.0.org).await?;
+    let perms = access::user_perms(state.store.as_ref(), auth.0.org, auth.0.user).await?;
+    access::restrict_schema(&mut schema, &perms);
     let module = schema
         .module(name)
         .filter(|m| m.bulk_write)
@@ -52,6 +64,9 @@ async fn target(state: &AppState, auth: &Auth, name: &str, operation: &str) -> R
         &format!("ZohoCRM.modules.{lower}.{operation}"),
         &format!("ZohoCRM.modules.{lower}.WRITE"),
     ])?;
+    if let Some(action) = actions.iter().find(|action| !perms.allows(&module.api_name, **action)) {
+        return Err(ErrorResponse(access::no_permission(*action, &module.api_name)));
+    }
     let org = state.store.get_org(auth.0.org).await?;
     let time_zone = org.and_then(|o| o.time_zone.parse().ok()).unwrap_or(chrono_tz::UTC);
     let users = state.store.users(auth.0.org).await?;
@@ -176,12 +191,12 @@ async fn write(
     bytes: &Bytes,
     path_id: Option<&str>,
 ) -> ApiResult<Response> {
-    let scope = match operation {
-        Operation::Insert => "CREATE",
-        Operation::Update => "UPDATE",
-        Operation::Upsert => "CREATE",
+    let (scope, actions): (&str, &[ModuleAction]) = match operation {
+        Operation::Insert => ("CREATE", &[ModuleAction::Create]),
+        Operation::Update => ("UPDATE", &[ModuleAction::Edit]),
+        Operation::Upsert => ("CREATE", &[ModuleAction::Create, ModuleAction::Edit]),
     };
-    let target = target(state, auth, module_name, scope).await?;
+    let target = target(state, auth, module_name, scope, actions).await?;
     let (data, checks) = read_body(bytes)?;
     let directory = UserDirectory::new(target.users.iter().filter(|u| u.active).map(|u| UserEntry {
         id: u.id,
@@ -273,7 +288,7 @@ pub async fn upsert_records(
 }
 
 async fn delete(state: &AppState, auth: &Auth, module_name: &str, ids: Vec<String>) -> ApiResult<Response> {
-    let target = target(state, auth, module_name, "DELETE").await?;
+    let target = target(state, auth, module_name, "DELETE", &[ModuleAction::Delete]).await?;
     if ids.is_empty() || ids.len() > MAX_RECORDS {
         return Err(ErrorResponse(ApiError::new(ErrorCode::RequiredParamMissing).detail("param", "ids")));
     }

@@ -108,6 +108,10 @@ async fn a_profile_without_create_is_refused_and_hidden_fields_are_absent() {
                "details": {"permissions": ["Crm_Implied_Create_Leads"]}})
     );
 
+    let record = json!({"data": [{"Last_Name": "Quist", "Company": "Acme"}]});
+    let (status, refused) = send_as(&server, &token, Method::POST, "/crm/v2/Leads", record).await;
+    assert_eq!((status, &refused["code"]), (403, &json!("NO_PERMISSION")), "the records API too: {refused}");
+
     // Create given back: a mapping of a field the profile makes read-only is refused as one of a
     // read-only field.
     admin(
