@@ -8,6 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use bulkwrite_core::ids::RecordId;
+use bulkwrite_core::inventory::{line_item_parent, v2_line, V2_LINE_ITEMS_FIELD};
 use bulkwrite_core::schema::{DataType, Module};
 use bulkwrite_core::version::ApiVersion;
 use bulkwrite_store::{RecordQuery, RecordSort};
@@ -66,7 +67,7 @@ pub async fn get_record(
     PathParams((path_version, module_name, record_id)): PathParams<(String, String, String)>,
     auth: Auth,
 ) -> ApiResult<Response> {
-    version(&path_version)?;
+    let api_version = version(&path_version)?;
     let (module, ctx) = module_context(&state, &auth, &module_name).await?;
     let id = RecordId::parse(&record_id).ok_or_else(|| {
         ErrorResponse(
@@ -77,16 +78,17 @@ pub async fn get_record(
         return Ok(no_content());
     };
     let mut rendered = ctx.render(&record, None);
-    add_subforms(&state, &auth, &ctx, record.id, &mut rendered).await?;
+    add_subforms(&state, &auth, (&ctx, api_version), record.id, &mut rendered).await?;
     let page = RecordsPage { data: vec![rendered], info: None };
     Ok(json_response(StatusCode::OK, &page))
 }
 
-/// Fills each subform field with the subform rows that hang under the record.
+/// Fills each subform field with the subform rows that hang under the record. v2 reads an
+/// inventory record's line items as `Product_Details`, with its own key names.
 async fn add_subforms(
     state: &AppState,
     auth: &Auth,
-    ctx: &RenderContext,
+    (ctx, api_version): (&RenderContext, ApiVersion),
     id: RecordId,
     rendered: &mut serde_json::Map<String, serde_json::Value>,
 ) -> Result<(), ErrorResponse> {
@@ -105,9 +107,20 @@ async fn add_subforms(
         let Some(module) = schema.module(&module_name).cloned() else { continue };
         let children = state.store.child_records(auth.0.org, &module.api_name, "Parent_Id", id).await?;
         let child_ctx = RenderContext { module, users: ctx.users.clone(), time_zone: ctx.time_zone };
-        let rows: Vec<serde_json::Value> =
-            children.iter().map(|child| serde_json::Value::Object(child_ctx.render(child, None))).collect();
-        rendered.insert(field, serde_json::Value::Array(rows));
+        let v2_lines = api_version == ApiVersion::V2 && line_item_parent(&child_ctx.module.api_name).is_some();
+        let rows: Vec<serde_json::Value> = children
+            .iter()
+            .map(|child| {
+                let row = child_ctx.render(child, None);
+                serde_json::Value::Object(if v2_lines { v2_line(&row) } else { row })
+            })
+            .collect();
+        if v2_lines {
+            rendered.remove(&field);
+            rendered.insert(V2_LINE_ITEMS_FIELD.to_string(), serde_json::Value::Array(rows));
+        } else {
+            rendered.insert(field, serde_json::Value::Array(rows));
+        }
     }
     Ok(())
 }

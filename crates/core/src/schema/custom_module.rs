@@ -11,6 +11,8 @@ use super::{is_valid_api_name, DataType, Field, Layout, Module, OrgSchema, Schem
 pub const GENERATED_TYPE_CUSTOM: &str = "custom";
 /// `generated_type` of a subform module.
 pub const GENERATED_TYPE_SUBFORM: &str = "subform";
+/// `generated_type` of a linking module (the records behind multi-select and multi-user lookups).
+pub const GENERATED_TYPE_LINKING: &str = "linking_module";
 
 /// A custom module declared in configuration or through the admin API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +28,11 @@ pub struct CustomModuleSpec {
     /// Makes this module a subform of that module: its records hang under a parent record.
     #[serde(default)]
     pub parent_module: Option<String>,
+    /// Makes this module the linking module of two modules (the records behind a multi-select
+    /// lookup of the first module to the second): a mandatory lookup named after each, and on
+    /// the first module a `multiselectlookup` field named like this module.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linking_modules: Option<Vec<String>>,
 }
 
 impl Module {
@@ -69,6 +76,9 @@ impl OrgSchema {
         let default_label = name.replace('_', " ");
         let singular = spec.singular_label.clone().unwrap_or_else(|| default_label.clone());
         let plural = spec.plural_label.clone().unwrap_or(default_label);
+        if let Some(linked) = &spec.linking_modules {
+            return self.add_linking_module(name, singular, plural, linked, next_id);
+        }
         let Some(parent_name) = spec.parent_module.as_deref() else {
             let module = regular_module(name, singular, plural, next_id);
             self.modules.push(module);
@@ -89,6 +99,46 @@ impl OrgSchema {
         self.modules.push(module);
         if let Some(parent) = self.modules.iter_mut().find(|m| m.api_name == parent_api_name) {
             parent.fields.push(subform_field);
+        }
+        Ok(())
+    }
+}
+
+impl OrgSchema {
+    fn add_linking_module(
+        &mut self,
+        name: &str,
+        singular: String,
+        plural: String,
+        linked: &[String],
+        next_id: &mut dyn FnMut() -> String,
+    ) -> Result<(), SchemaError> {
+        let [first, second] = linked else {
+            return Err(SchemaError::InvalidParentModule(linked.join(",")));
+        };
+        let mut names = Vec::with_capacity(2);
+        for linked_name in [first, second] {
+            let module = self.module(linked_name).ok_or_else(|| SchemaError::UnknownModule(linked_name.clone()))?;
+            if module.is_subform() || !module.bulk_write {
+                return Err(SchemaError::InvalidParentModule(module.api_name.clone()));
+            }
+            names.push(module.api_name.clone());
+        }
+        if names[0] == names[1] || self.module(&names[0]).is_some_and(|m| m.field(name).is_some()) {
+            return Err(SchemaError::FieldConflict { module: names[0].clone(), field: name.to_string() });
+        }
+        let mut fields: Vec<Field> = names
+            .iter()
+            .map(|linked| f(linked, &linked.replace('_', " "), DataType::Lookup).lookup(linked).mandatory().0)
+            .collect();
+        fields.extend(audit_fields());
+        let module = assemble(name, GENERATED_TYPE_LINKING, &names[0], singular, plural, fields, next_id);
+        let mut field = f(name, &module.plural_label, DataType::MultiSelectLookup).lookup(&names[1]).0;
+        field.custom_field = true;
+        field.id = next_id();
+        self.modules.push(module);
+        if let Some(first) = self.modules.iter_mut().find(|m| m.api_name == names[0]) {
+            first.fields.push(field);
         }
         Ok(())
     }

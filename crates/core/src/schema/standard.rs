@@ -19,26 +19,14 @@ const FIRST_METADATA_ID: u64 = 5_725_767_000_000_002_001;
 
 /// Zoho standard modules this server does not model. Custom modules may not take these names
 /// either (besides the names of the modules in the schema).
-pub(crate) const OTHER_STANDARD_MODULES: &[&str] = &[
-    "Activities",
-    "Calls",
-    "Events",
-    "Meetings",
-    "Quotes",
-    "Sales_Orders",
-    "Purchase_Orders",
-    "Invoices",
-    "Users",
-    "Emails",
-    "Visits",
-    "Forecasts",
-];
+pub(crate) const OTHER_STANDARD_MODULES: &[&str] =
+    &["Activities", "Calls", "Events", "Meetings", "Users", "Emails", "Visits", "Forecasts"];
 
 /// The schema of a new org.
 pub fn standard_schema() -> OrgSchema {
     let mut ids = IdSeq(FIRST_METADATA_ID);
     let ids = &mut ids;
-    let modules = vec![
+    let mut modules = vec![
         sales::leads(ids),
         sales::contacts(ids),
         sales::accounts(ids),
@@ -53,7 +41,21 @@ pub fn standard_schema() -> OrgSchema {
         // Non-record modules last, so that adding them moved no other id.
         non_record::notes(ids),
         non_record::attachments(ids),
+        // Inventory orders, their line items and the price ranges of Price Books.
+        inventory::quotes(ids),
+        inventory::sales_orders(ids),
+        inventory::purchase_orders(ids),
+        inventory::invoices(ids),
     ];
+    for (parent, lines) in crate::inventory::LINE_ITEM_MODULES {
+        modules.push(inventory::line_items(ids, lines, parent));
+    }
+    modules.push(inventory::pricing_details(ids));
+    let pricing = inventory::pricing_details_field(ids);
+    if let Some(price_books) = modules.iter_mut().find(|m| m.api_name == "Price_Books") {
+        let before_system_tail = price_books.fields.iter().position(|f| f.api_name == "Layout").unwrap_or(0);
+        price_books.fields.insert(before_system_tail, pricing);
+    }
     OrgSchema { modules }
 }
 

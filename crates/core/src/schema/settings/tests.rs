@@ -42,6 +42,7 @@ fn customised_schema() -> OrgSchema {
                 singular_label: Some("Project".into()),
                 plural_label: None,
                 parent_module: None,
+                linking_modules: None,
             },
             &mut next_id,
         )
@@ -51,6 +52,7 @@ fn customised_schema() -> OrgSchema {
         singular_label: None,
         plural_label: None,
         parent_module: Some("Projects".into()),
+        linking_modules: None,
     };
     schema.apply_custom_module(&sub, &mut next_id).unwrap();
     let field = |module: &str, api_name: &str, data_type: DataType| CustomFieldSpec {
