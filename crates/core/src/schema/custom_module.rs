@@ -105,6 +105,24 @@ impl OrgSchema {
 }
 
 impl OrgSchema {
+    /// The linking module behind a multi-select lookup of `module` to `connected`, with its
+    /// lookup field that points at `module` (the link of its records to a `module` record).
+    pub fn linking_module(&self, module: &str, connected: &str) -> Option<(&Module, &Field)> {
+        let lookup_to = |m: &'_ Module, target: &str| {
+            m.fields.iter().any(|f| f.data_type == DataType::Lookup && f.lookup_module.as_deref() == Some(target))
+        };
+        self.modules.iter().filter(|m| m.generated_type == GENERATED_TYPE_LINKING && lookup_to(m, connected)).find_map(
+            |m| {
+                let link = m.fields.iter().find(|f| {
+                    f.data_type == DataType::Lookup
+                        && f.lookup_module.as_deref() == Some(module)
+                        && (module != connected || f.api_name != connected)
+                })?;
+                Some((m, link))
+            },
+        )
+    }
+
     fn add_linking_module(
         &mut self,
         name: &str,
