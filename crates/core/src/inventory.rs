@@ -16,6 +16,7 @@
 //! no negative list price, discount or tax, nor a discount above the amount.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use serde_json::{Map, Value};
 
@@ -84,10 +85,10 @@ fn amount(value: f64) -> Value {
 /// Applies the line rules to rows that have no error yet and fills the computed amounts.
 /// `unit_prices` gives each named product's `Unit_Price`; `columns` the CSV column each field
 /// was read from (for the errors).
-pub fn price_lines(
+pub fn price_lines<S: BuildHasher, T: BuildHasher>(
     rows: &mut [RowDraft],
-    unit_prices: &HashMap<RecordId, Option<f64>>,
-    columns: &HashMap<String, String>,
+    unit_prices: &HashMap<RecordId, Option<f64>, S>,
+    columns: &HashMap<String, String, T>,
 ) {
     let column = |field: &str| columns.get(field).cloned().unwrap_or_else(|| field.to_string());
     for row in rows.iter_mut().filter(|row| row.errors.is_empty()) {
@@ -133,7 +134,7 @@ pub fn price_lines(
 
 /// `Pricing_Details` rows: a range whose `from_range` is above its `to_range`, or a negative
 /// one, is `INVALID_DATA` on `to_range`; a discount outside 0–100 % on `discount`.
-pub fn check_price_ranges(rows: &mut [RowDraft], columns: &HashMap<String, String>) {
+pub fn check_price_ranges<S: BuildHasher>(rows: &mut [RowDraft], columns: &HashMap<String, String, S>) {
     let column = |field: &str| columns.get(field).cloned().unwrap_or_else(|| field.to_string());
     for row in rows.iter_mut().filter(|row| row.errors.is_empty()) {
         let from = number(row.values.get("from_range"));
