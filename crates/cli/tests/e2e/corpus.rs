@@ -326,6 +326,7 @@ corpus_cases!(
     inventory_purchase_orders_need_a_vendor,
     inventory_quotes_line_items_totals,
     inventory_sales_orders_v2_product_details,
+    inventory_standalone_line_items,
     iso_8859_1,
     layout_column_falls_back_to_default,
     layout_mandatory_field_not_mapped,
