@@ -332,6 +332,7 @@ corpus_cases!(
     layout_mandatory_field_not_mapped,
     layout_mapped_does_not_enforce_layout_mandatory,
     linking_module_multi_select_lookup,
+    linking_module_multi_user_lookup,
     linking_module_only_lookup_fields,
     lookups_ambiguous_non_unique_field,
     lookups_by_id,

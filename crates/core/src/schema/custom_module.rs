@@ -13,6 +13,8 @@ pub const GENERATED_TYPE_CUSTOM: &str = "custom";
 pub const GENERATED_TYPE_SUBFORM: &str = "subform";
 /// `generated_type` of a linking module (the records behind multi-select and multi-user lookups).
 pub const GENERATED_TYPE_LINKING: &str = "linking_module";
+/// The users of the org, as the second module of a multi-user lookup's linking module.
+const USERS: &str = "Users";
 
 /// A custom module declared in configuration or through the admin API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,7 +32,8 @@ pub struct CustomModuleSpec {
     pub parent_module: Option<String>,
     /// Makes this module the linking module of two modules (the records behind a multi-select
     /// lookup of the first module to the second): a mandatory lookup named after each, and on
-    /// the first module a `multiselectlookup` field named like this module.
+    /// the first module a `multiselectlookup` field named like this module. `Users` as the second
+    /// makes a multi-user lookup (a user lookup `Users`, a `multiuserlookup` field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linking_modules: Option<Vec<String>>,
 }
@@ -109,7 +112,10 @@ impl OrgSchema {
     /// lookup field that points at `module` (the link of its records to a `module` record).
     pub fn linking_module(&self, module: &str, connected: &str) -> Option<(&Module, &Field)> {
         let lookup_to = |m: &'_ Module, target: &str| {
-            m.fields.iter().any(|f| f.data_type == DataType::Lookup && f.lookup_module.as_deref() == Some(target))
+            m.fields.iter().any(|f| {
+                matches!(f.data_type, DataType::Lookup | DataType::UserLookup)
+                    && f.lookup_module.as_deref() == Some(target)
+            })
         };
         self.modules.iter().filter(|m| m.generated_type == GENERATED_TYPE_LINKING && lookup_to(m, connected)).find_map(
             |m| {
@@ -134,8 +140,14 @@ impl OrgSchema {
         let [first, second] = linked else {
             return Err(SchemaError::InvalidParentModule(linked.join(",")));
         };
+        // `Users` as the second module makes a multi-user lookup: a user lookup `Users`.
+        let users = second.eq_ignore_ascii_case(USERS);
         let mut names = Vec::with_capacity(2);
         for linked_name in [first, second] {
+            if users && linked_name == second {
+                names.push(USERS.to_string());
+                continue;
+            }
             let module = self.module(linked_name).ok_or_else(|| SchemaError::UnknownModule(linked_name.clone()))?;
             if module.is_subform() || !module.bulk_write {
                 return Err(SchemaError::InvalidParentModule(module.api_name.clone()));
@@ -147,11 +159,19 @@ impl OrgSchema {
         }
         let mut fields: Vec<Field> = names
             .iter()
-            .map(|linked| f(linked, &linked.replace('_', " "), DataType::Lookup).lookup(linked).mandatory().0)
+            .map(|linked| {
+                let label = linked.replace('_', " ");
+                if users && linked == USERS {
+                    f(linked, &label, DataType::UserLookup).lookup(USERS).mandatory().0
+                } else {
+                    f(linked, &label, DataType::Lookup).lookup(linked).mandatory().0
+                }
+            })
             .collect();
         fields.extend(audit_fields());
         let module = assemble(name, GENERATED_TYPE_LINKING, &names[0], singular, plural, fields, next_id);
-        let mut field = f(name, &module.plural_label, DataType::MultiSelectLookup).lookup(&names[1]).0;
+        let data_type = if users { DataType::MultiUserLookup } else { DataType::MultiSelectLookup };
+        let mut field = f(name, &module.plural_label, data_type).lookup(&names[1]).0;
         field.custom_field = true;
         field.id = next_id();
         self.modules.push(module);

@@ -194,6 +194,15 @@ fn a_linking_module_has_a_lookup_to_each_module_and_a_multi_select_lookup_on_the
     assert_eq!((msl.data_type, msl.lookup_module.as_deref()), (DataType::MultiSelectLookup, Some("Contacts")));
     let bad = CustomModuleSpec { linking_modules: Some(vec!["Leads".into(), "Nope".into()]), ..spec("L2", None) };
     assert!(schema.apply_custom_module(&bad, &mut next).is_err());
+    let users =
+        CustomModuleSpec { linking_modules: Some(vec!["Deals".into(), "Users".into()]), ..spec("Deals_X_Users", None) };
+    schema.apply_custom_module(&users, &mut next).unwrap();
+    let user = schema.module("Deals_X_Users").unwrap().field("Users").unwrap();
+    assert_eq!(user.data_type, DataType::UserLookup);
+    let mul = schema.module("Deals").unwrap().field("Deals_X_Users").unwrap();
+    assert_eq!((mul.data_type, mul.lookup_module.as_deref()), (DataType::MultiUserLookup, Some("Users")));
+    let (linking, link) = schema.linking_module("Deals", "Users").unwrap();
+    assert_eq!((linking.api_name.as_str(), link.api_name.as_str()), ("Deals_X_Users", "Deals"));
 }
 
 fn spec(api_name: &str, parent: Option<&str>) -> CustomModuleSpec {

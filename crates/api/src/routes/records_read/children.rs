@@ -1,6 +1,7 @@
 //! What GET of one record adds from other modules: each subform field's rows (an inventory
 //! record's line items; v2 names them `Product_Details`, with its own keys) and each
-//! multi-select lookup's links (the linking module's records that point at the record).
+//! multi-select or multi-user lookup's links (the linking module's records that point at the
+//! record).
 
 use bulkwrite_core::ids::RecordId;
 use bulkwrite_core::inventory::{line_item_parent, v2_line, V2_LINE_ITEMS_FIELD};
@@ -25,7 +26,7 @@ pub(super) async fn add_children(
         .module
         .fields
         .iter()
-        .filter(|f| matches!(f.data_type, DataType::Subform | DataType::MultiSelectLookup))
+        .filter(|f| matches!(f.data_type, DataType::Subform | DataType::MultiSelectLookup | DataType::MultiUserLookup))
         .filter_map(|f| f.lookup_module.clone().map(|module| (f.api_name.clone(), f.data_type, module)))
         .collect();
     if children.is_empty() {
@@ -47,7 +48,7 @@ pub(super) async fn add_children(
             .iter()
             .map(|child| {
                 let mut row = child_ctx.render(child, None);
-                if data_type == DataType::MultiSelectLookup {
+                if data_type != DataType::Subform {
                     // A link shows the related record (and its own id), not the record it hangs under.
                     row.remove(&link);
                 }
