@@ -11,6 +11,8 @@
 pub const ZOHO_MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
 /// Zoho: at most 25,000 data rows per CSV.
 pub const ZOHO_MAX_ROWS_PER_FILE: u64 = 25_000;
+/// Zoho: a subform or line-item child CSV of a parent/child job holds at most 200 data rows.
+pub const ZOHO_MAX_CHILD_ROWS: u64 = 200;
 /// Zoho: at most 200 columns per CSV, and 200 field mappings per resource.
 pub const ZOHO_MAX_COLUMNS: usize = 200;
 /// Zoho's v8 OAS: at most 100 `resource[]` items per job.
