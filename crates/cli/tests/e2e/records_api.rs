@@ -185,15 +185,26 @@ async fn bulk(server: &Server, zip: Vec<u8>, resources: Value) {
 
 #[tokio::test]
 async fn inventory_totals_and_line_items_read_back_in_every_version() {
-    let server = Server::start(&[]).await;
+    inventory_read_back(&Server::start(&[]).await).await;
+}
+
+#[tokio::test]
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
+async fn inventory_totals_and_line_items_on_postgres() {
+    let database = crate::multinode::fresh_database().await;
+    inventory_read_back(&crate::multinode::node(&database, "all", &[]).await).await;
+}
+
+/// Products, then a quote with two lines (v8); the totals and lines read back in v8 and v2.
+async fn inventory_read_back(server: &Server) {
     let products = crate::harness::zip_of(&[("products.csv", b"Product_Name,Unit_Price\nPump,12.5\n")]);
-    bulk(&server, products, json!([{"type": "data", "module": {"api_name": "Products"}, "file_id": "{{file_id}}"}]))
+    bulk(server, products, json!([{"type": "data", "module": {"api_name": "Products"}, "file_id": "{{file_id}}"}]))
         .await;
     let quotes: &[u8] = b"Key,Subject,Adjustment\nQ-1,Pumps,-2\n";
     let items: &[u8] = b"Key,Product,Qty,Discount\nQ-1,Pump,4,5\nQ-1,Pump,1,\n";
     let zip = crate::harness::zip_of(&[("quotes.csv", quotes), ("items.csv", items)]);
     bulk(
-        &server,
+        server,
         zip,
         json!([
             {"type": "data", "module": {"api_name": "Quotes"}, "file_id": "{{file_id}}", "file_names": ["quotes.csv"],
