@@ -56,6 +56,21 @@ pub fn lookup_id(value: Option<&Value>) -> Option<RecordId> {
     value.and_then(|v| v.get("id")).and_then(Value::as_str).and_then(RecordId::parse)
 }
 
+/// The line fields a row gives (the computed ones follow from them).
+pub const LINE_INPUT_FIELDS: &[&str] = &["Product_Name", "Quantity", "List_Price", "Discount", "Tax"];
+
+/// Completes a row that updates a stored line with the line's stored inputs it does not give,
+/// so that its amounts are computed from the line as it will be.
+pub fn fill_from_stored(row: &mut RowDraft, stored: &Map<String, Value>) {
+    for field in LINE_INPUT_FIELDS {
+        if !row.values.contains_key(*field) {
+            if let Some(value) = stored.get(*field).filter(|v| !v.is_null()) {
+                row.values.insert((*field).to_string(), value.clone());
+            }
+        }
+    }
+}
+
 /// Products the rows' lines name, each once.
 pub fn line_products(rows: &[RowDraft]) -> Vec<RecordId> {
     let mut ids: Vec<RecordId> = rows.iter().filter_map(|row| lookup_id(row.values.get("Product_Name"))).collect();
@@ -242,6 +257,17 @@ mod tests {
         assert_eq!(rows[1].errors[0].column, "Discount");
         assert_eq!(rows[2].errors[0].column, "List_Price");
         assert!(rows.iter().all(|r| r.errors.len() == 1 && !r.values.contains_key("Total")));
+    }
+
+    #[test]
+    fn an_update_of_a_line_is_priced_with_its_stored_inputs() {
+        let mut row = line(json!({"Discount": 2.0}));
+        let stored =
+            json!({"Product_Name": {"name": "Pump", "id": "7"}, "Quantity": 3.0, "List_Price": 4.0, "Discount": 0.0});
+        fill_from_stored(&mut row, stored.as_object().unwrap());
+        let mut rows = vec![row];
+        price_lines(&mut rows, &HashMap::<RecordId, Option<f64>>::new(), &HashMap::<String, String>::new());
+        assert_eq!((&rows[0].values["Total"], &rows[0].values["Net_Total"]), (&json!(12.0), &json!(10.0)));
     }
 
     #[test]

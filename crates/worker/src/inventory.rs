@@ -7,7 +7,8 @@ use std::collections::HashMap;
 
 use bulkwrite_core::ids::RecordId;
 use bulkwrite_core::inventory::{
-    check_price_ranges, line_item_module, line_item_parent, line_products, lookup_id, price_lines, record_totals,
+    check_price_ranges, fill_from_stored, line_item_module, line_item_parent, line_products, lookup_id, price_lines,
+    record_totals,
 };
 use bulkwrite_core::jobspec::ResourceSpec;
 use bulkwrite_core::mapping::{FindKey, RowDraft};
@@ -49,6 +50,15 @@ pub(crate) async fn check_chunk(
     }
     if line_item_parent(module).is_none() {
         return Ok(());
+    }
+    if job.spec.operation != Operation::Insert {
+        for row in rows.iter_mut().filter(|row| row.errors.is_empty()) {
+            let Some(FindKey::Id { id, .. }) = &row.find_key else { continue };
+            let id = *id;
+            if let Some(stored) = with_retries(|| ctx.store.get_record(job.org, module, id)).await? {
+                fill_from_stored(row, &stored.values);
+            }
+        }
     }
     let mut prices: HashMap<RecordId, Option<f64>> = HashMap::new();
     for product in line_products(rows) {

@@ -322,6 +322,7 @@ corpus_cases!(
     invalid_resource_type,
     inventory_invoices_update_recomputes_totals,
     inventory_line_item_needs_product_and_quantity,
+    inventory_line_item_update_recomputes,
     inventory_line_items_child_csv_row_limit,
     inventory_price_books_pricing_details,
     inventory_purchase_orders_need_a_vendor,
