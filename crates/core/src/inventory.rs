@@ -203,7 +203,7 @@ pub fn v2_line(line: &Map<String, Value>) -> Map<String, Value> {
             "Net_Total" => "net_total",
             "Description" => "product_description",
             "Price_Book_Name" => "book",
-            "Parent_Id" => continue,
+            "Parent_Id" | "Sequence_Number" => continue,
             other => other,
         };
         out.insert(name.to_string(), value.clone());

@@ -44,10 +44,16 @@ pub(super) async fn add_children(
         let records = state.store.child_records(auth.0.org, &module.api_name, &link, id).await?;
         let child_ctx = RenderContext { module, users: ctx.users.clone(), time_zone: ctx.time_zone };
         let v2_lines = api_version == ApiVersion::V2 && line_item_parent(&child_ctx.module.api_name).is_some();
+        let lines = line_item_parent(&child_ctx.module.api_name).is_some();
         let rows: Vec<Value> = records
             .iter()
-            .map(|child| {
+            .enumerate()
+            .map(|(index, child)| {
                 let mut row = child_ctx.render(child, None);
+                if lines {
+                    // The lines' serial numbers, in the order they were written.
+                    row.insert("Sequence_Number".to_string(), Value::from(index + 1));
+                }
                 if data_type != DataType::Subform {
                     // A link shows the related record (and its own id), not the record it hangs under.
                     row.remove(&link);

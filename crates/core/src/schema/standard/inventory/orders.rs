@@ -135,6 +135,7 @@ pub(crate) fn invoices(ids: &mut IdSeq) -> Module {
 /// gives, and the amounts Zoho computes from them (read-only).
 pub(crate) fn line_items(ids: &mut IdSeq, api_name: &str, parent: &str) -> Module {
     let mut fields = vec![
+        f("Sequence_Number", "S.NO", DataType::Integer).read_only(),
         f("Parent_Id", "Parent Id", DataType::Lookup).lookup(parent).mandatory(),
         f("Product_Name", "Product Name", DataType::Lookup).lookup("Products").mandatory(),
         f("Quantity", "Quantity", DataType::Double).mandatory(),
