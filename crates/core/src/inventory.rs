@@ -97,14 +97,45 @@ fn amount(value: f64) -> Value {
     serde_json::Number::from_f64(round2(value)).map(Value::Number).unwrap_or(Value::Null)
 }
 
-/// Applies the line rules to rows that have no error yet and fills the computed amounts.
-/// `unit_prices` gives each named product's `Unit_Price`; `columns` the CSV column each field
-/// was read from (for the errors).
-pub fn price_lines<S: BuildHasher, T: BuildHasher>(
-    rows: &mut [RowDraft],
-    unit_prices: &HashMap<RecordId, Option<f64>, S>,
-    columns: &HashMap<String, String, T>,
-) {
+/// What pricing a chunk's lines takes from the stored records they name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Catalogue {
+    /// Each named product's `Unit_Price`.
+    pub unit_prices: HashMap<RecordId, Option<f64>>,
+    /// Each named price book's `Pricing_Details`: `(from_range, to_range, discount %)`.
+    pub ranges: HashMap<RecordId, Vec<(f64, f64, f64)>>,
+}
+
+impl Catalogue {
+    /// The discount % of the book's range that holds `quantity`.
+    fn range_discount(&self, book: Option<RecordId>, quantity: f64) -> Option<f64> {
+        let ranges = self.ranges.get(&book?)?;
+        ranges.iter().find(|(from, to, _)| (*from..=*to).contains(&quantity)).map(|(_, _, discount)| *discount)
+    }
+}
+
+/// Price books the rows' lines name, each once.
+pub fn line_price_books(rows: &[RowDraft]) -> Vec<RecordId> {
+    let mut ids: Vec<RecordId> = rows.iter().filter_map(|row| lookup_id(row.values.get("Price_Book_Name"))).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// A price range as stored: `(from_range, to_range, discount %)`, when it has both ends.
+pub fn price_range(values: &Map<String, Value>) -> Option<(f64, f64, f64)> {
+    Some((
+        number(values.get("from_range"))?,
+        number(values.get("to_range"))?,
+        number(values.get("discount")).unwrap_or(0.0),
+    ))
+}
+
+/// Applies the line rules to rows that have no error yet and fills the computed amounts, with
+/// the products' prices and the price books' ranges of `catalogue`: a line that names a price
+/// book and gives no `Discount` gets the discount % of the book's range holding its quantity
+/// (Kaizen #9). `columns` gives the CSV column each field was read from (for the errors).
+pub fn price_lines<S: BuildHasher>(rows: &mut [RowDraft], catalogue: &Catalogue, columns: &HashMap<String, String, S>) {
     let column = |field: &str| columns.get(field).cloned().unwrap_or_else(|| field.to_string());
     for row in rows.iter_mut().filter(|row| row.errors.is_empty()) {
         let product = lookup_id(row.values.get("Product_Name"));
@@ -118,13 +149,16 @@ pub fn price_lines<S: BuildHasher, T: BuildHasher>(
         if quantity <= 0.0 {
             refuse("Quantity", quantity, "the quantity of a line item must be more than zero");
         }
-        let unit_price = product.and_then(|id| unit_prices.get(&id).copied().flatten());
+        let unit_price = product.and_then(|id| catalogue.unit_prices.get(&id).copied().flatten());
         let list_price = number(row.values.get("List_Price")).or(unit_price).unwrap_or(0.0);
         if list_price < 0.0 {
             refuse("List_Price", list_price, "the list price of a line item cannot be negative");
         }
         let total = round2(list_price * quantity);
-        let discount = number(row.values.get("Discount")).unwrap_or(0.0);
+        let book = lookup_id(row.values.get("Price_Book_Name"));
+        let discount = number(row.values.get("Discount"))
+            .or_else(|| catalogue.range_discount(book, quantity).map(|percent| round2(total * percent / 100.0)))
+            .unwrap_or(0.0);
         if discount < 0.0 || (quantity > 0.0 && list_price >= 0.0 && discount > total) {
             refuse("Discount", discount, "the discount of a line item must be between 0 and its amount");
         }
@@ -225,7 +259,7 @@ mod tests {
     #[test]
     fn a_line_takes_the_product_price_and_computes_its_amounts() {
         let product = RecordId::new(7);
-        let prices = HashMap::from([(product, Some(12.5))]);
+        let prices = Catalogue { unit_prices: HashMap::from([(product, Some(12.5))]), ..Catalogue::default() };
         let mut rows = vec![
             line(json!({"Product_Name": {"name": "Pump", "id": "7"}, "Quantity": 4.0, "Discount": 5.0, "Tax": 4.5})),
             line(json!({"Product_Name": {"name": "Pump", "id": "7"}, "Quantity": 2.0, "List_Price": 10.0})),
@@ -245,6 +279,26 @@ mod tests {
     }
 
     #[test]
+    fn a_price_book_range_gives_the_discount_of_a_line_without_one() {
+        let book = RecordId::new(9);
+        let catalogue = Catalogue {
+            ranges: HashMap::from([(book, vec![(1.0, 10.0, 0.0), (11.0, 100.0, 5.0)])]),
+            ..Catalogue::default()
+        };
+        let mut rows = vec![
+            line(json!({"Price_Book_Name": {"name": "Volume", "id": "9"}, "Quantity": 20.0, "List_Price": 10.0})),
+            line(
+                json!({"Price_Book_Name": {"name": "Volume", "id": "9"}, "Quantity": 20.0, "List_Price": 10.0, "Discount": 1.0}),
+            ),
+            line(json!({"Price_Book_Name": {"name": "Volume", "id": "9"}, "Quantity": 200.0, "List_Price": 1.0})),
+        ];
+        price_lines(&mut rows, &catalogue, &HashMap::<String, String>::new());
+        assert_eq!((&rows[0].values["Discount"], &rows[0].values["Net_Total"]), (&json!(10.0), &json!(190.0)));
+        assert_eq!(rows[1].values["Discount"], json!(1.0));
+        assert_eq!(rows[2].values["Discount"], json!(0.0));
+    }
+
+    #[test]
     fn quantity_discount_and_negative_amounts_are_refused() {
         let columns = HashMap::from([("Quantity".to_string(), "Qty".to_string())]);
         let mut rows = vec![
@@ -252,7 +306,7 @@ mod tests {
             line(json!({"Quantity": 1.0, "List_Price": 3.0, "Discount": 4.0})),
             line(json!({"Quantity": 1.0, "List_Price": -3.0})),
         ];
-        price_lines(&mut rows, &HashMap::new(), &columns);
+        price_lines(&mut rows, &Catalogue::default(), &columns);
         assert_eq!(rows[0].errors[0].column, "Qty");
         assert_eq!(rows[1].errors[0].column, "Discount");
         assert_eq!(rows[2].errors[0].column, "List_Price");
@@ -266,7 +320,7 @@ mod tests {
             json!({"Product_Name": {"name": "Pump", "id": "7"}, "Quantity": 3.0, "List_Price": 4.0, "Discount": 0.0});
         fill_from_stored(&mut row, stored.as_object().unwrap());
         let mut rows = vec![row];
-        price_lines(&mut rows, &HashMap::<RecordId, Option<f64>>::new(), &HashMap::<String, String>::new());
+        price_lines(&mut rows, &Catalogue::default(), &HashMap::<String, String>::new());
         assert_eq!((&rows[0].values["Total"], &rows[0].values["Net_Total"]), (&json!(12.0), &json!(10.0)));
     }
 

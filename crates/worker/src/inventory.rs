@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use bulkwrite_core::ids::RecordId;
 use bulkwrite_core::inventory::{
-    check_price_ranges, fill_from_stored, line_item_module, line_item_parent, line_products, lookup_id, price_lines,
-    record_totals,
+    check_price_ranges, fill_from_stored, line_item_module, line_item_parent, line_price_books, line_products,
+    lookup_id, price_lines, price_range, record_totals, Catalogue,
 };
 use bulkwrite_core::jobspec::ResourceSpec;
 use bulkwrite_core::mapping::{FindKey, RowDraft};
@@ -60,13 +60,17 @@ pub(crate) async fn check_chunk(
             }
         }
     }
-    let mut prices: HashMap<RecordId, Option<f64>> = HashMap::new();
+    let mut catalogue = Catalogue::default();
     for product in line_products(rows) {
         let record = with_retries(|| ctx.store.get_record(job.org, "Products", product)).await?;
         let price = record.and_then(|r| r.values.get("Unit_Price").and_then(Value::as_f64));
-        prices.insert(product, price);
+        catalogue.unit_prices.insert(product, price);
     }
-    price_lines(rows, &prices, &columns(resource));
+    for book in line_price_books(rows) {
+        let ranges = with_retries(|| ctx.store.child_records(job.org, "Pricing_Details", "Parent_Id", book)).await?;
+        catalogue.ranges.insert(book, ranges.iter().filter_map(|r| price_range(&r.values)).collect());
+    }
+    price_lines(rows, &catalogue, &columns(resource));
     Ok(())
 }
 

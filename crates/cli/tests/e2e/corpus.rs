@@ -324,6 +324,7 @@ corpus_cases!(
     inventory_line_item_needs_product_and_quantity,
     inventory_line_item_update_recomputes,
     inventory_line_items_child_csv_row_limit,
+    inventory_price_book_discount_on_lines,
     inventory_price_books_pricing_details,
     inventory_purchase_orders_need_a_vendor,
     inventory_quotes_line_items_totals,
