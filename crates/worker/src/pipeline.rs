@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use bulkwrite_core::ids::FileId;
 use bulkwrite_core::jobspec::ResourceSpec;
-use bulkwrite_core::limits::ZOHO_MAX_CHILD_ROWS;
 use bulkwrite_core::lookup::{plan_lookups, resolve_lookups, LookupAnswers};
 use bulkwrite_core::mapping::{RowDraft, RowMapper, UserDirectory, UserEntry};
 use bulkwrite_core::schema::{Module, OrgSchema};
@@ -171,21 +170,19 @@ async fn run_resource(
         let keys = load_parent_keys(ctx, job, parent, link).await?;
         mapper = mapper.with_parent_keys(std::sync::Arc::new(keys));
     }
-    let mut limits = ctx.config.limits;
-    if module.is_subform() && resource.parent_link.is_some() {
-        // A subform or line-item child CSV: Zoho reads at most 200 rows of it.
-        limits.max_rows_per_file = limits.max_rows_per_file.min(ZOHO_MAX_CHILD_ROWS);
-    }
     let plan = ReadPlan {
         zip_path: blob.path().to_path_buf(),
         csv_name: resource.csv_name.clone(),
         requested_encoding: job.spec.character_encoding.clone(),
         max_columns: ctx.config.limits.max_columns.max(resource.header.len()),
-        limits,
+        limits: ctx.config.limits,
         skip_rows: rows_done,
         chunk_rows: ctx.config.chunk_rows.max(1),
         chunk_bytes: ctx.config.chunk_bytes.max(1),
         limit_column: resource.echo_headers().into_iter().next().unwrap_or_else(|| resource.module.clone()),
+        // Zoho: a subform or line-item child CSV (linked by `Parent_Id`, where a linking
+        // module's is its lookup field) holds at most 200 rows.
+        child: resource.parent_link.as_ref().is_some_and(|link| link.field == "Parent_Id"),
         mapper,
     };
     let (sender, mut receiver) = mpsc::channel(READ_AHEAD);

@@ -3,13 +3,16 @@
 //!
 //! Ids are assigned sequentially in module order, so new modules are only ever appended: the
 //! record modules bulk write accepts first, then the non-record modules it refuses (`Notes`,
-//! `Attachments`).
+//! `Attachments`), then the modules added since (`Calls`, `Events`, Tasks' links).
 
 mod activities;
+mod calendar;
 mod inventory;
 mod non_record;
 mod sales;
 mod support;
+
+pub use calendar::{SE_MODULE, WHAT_MODULES};
 
 use super::builder::IdSeq;
 use super::OrgSchema;
@@ -20,7 +23,7 @@ const FIRST_METADATA_ID: u64 = 5_725_767_000_000_002_001;
 /// Zoho standard modules this server does not model. Custom modules may not take these names
 /// either (besides the names of the modules in the schema).
 pub(crate) const OTHER_STANDARD_MODULES: &[&str] =
-    &["Activities", "Calls", "Events", "Meetings", "Users", "Emails", "Visits", "Forecasts"];
+    &["Activities", "Meetings", "Users", "Emails", "Visits", "Forecasts"];
 
 /// The schema of a new org.
 pub fn standard_schema() -> OrgSchema {
@@ -41,12 +44,17 @@ pub fn standard_schema() -> OrgSchema {
         // Non-record modules last, so that adding them moved no other id.
         non_record::notes(ids),
         non_record::attachments(ids),
-        // Inventory orders, their line items and the price ranges of Price Books.
-        inventory::quotes(ids),
-        inventory::sales_orders(ids),
-        inventory::purchase_orders(ids),
-        inventory::invoices(ids),
     ];
+    // Appended later still, so that no id above moved.
+    modules.push(calendar::calls(ids));
+    modules.push(calendar::events(ids));
+    if let Some(tasks) = modules.iter_mut().find(|m| m.api_name == "Tasks") {
+        calendar::link_tasks(tasks, ids);
+    }
+    // Inventory orders, their line items and the price ranges of Price Books, after those.
+    for order in [inventory::quotes, inventory::sales_orders, inventory::purchase_orders, inventory::invoices] {
+        modules.push(order(ids));
+    }
     for (parent, lines) in crate::inventory::LINE_ITEM_MODULES {
         modules.push(inventory::line_items(ids, lines, parent));
     }
