@@ -333,6 +333,7 @@ corpus_cases!(
     inventory_quotes_line_items_totals,
     inventory_sales_orders_v2_product_details,
     inventory_standalone_line_items,
+    inventory_task_related_to_a_quote,
     iso_8859_1,
     layout_column_falls_back_to_default,
     layout_mandatory_field_not_mapped,
