@@ -304,6 +304,7 @@ async fn bench_size(
         upsert_ms: upserts.iter().map(|t| t.total).collect(),
         upsert_server_job_ms: upserts.iter().map(|t| t.server_job).collect(),
         peak_rss_mib: rss.into_iter().collect(),
+        skipped: inserts.iter().map(|t| t.skipped).collect(),
         ..Size::default()
     })
 }

@@ -82,16 +82,17 @@ async fn job_run(
         let server = ServerProcess::start(dir.path(), input.rows, database.as_ref().map(|d| d.url.as_str()))?;
         let insert = round_trip(http, &server, callbacks, zip.to_vec(), "insert", mappings).await?;
         printer.line(format_args!(
-            "run {run}: insert {:.1} ms (server job {:.0} ms)",
-            insert.total, insert.server_job
+            "run {run}: insert {:.1} ms (server job {:.0} ms; added {}, skipped {})",
+            insert.total, insert.server_job, insert.added, insert.skipped
         ));
+        size.skipped.push(insert.skipped);
         size.insert_ms.push(insert.total);
         size.insert_server_job_ms.push(insert.server_job);
         if args.upsert {
             let upsert = round_trip(http, &server, callbacks, zip.to_vec(), "upsert", mappings).await?;
             printer.line(format_args!(
-                "run {run}: upsert {:.1} ms (server job {:.0} ms)",
-                upsert.total, upsert.server_job
+                "run {run}: upsert {:.1} ms (server job {:.0} ms; updated {}, skipped {})",
+                upsert.total, upsert.server_job, upsert.updated, upsert.skipped
             ));
             size.upsert_ms.push(upsert.total);
             size.upsert_server_job_ms.push(upsert.server_job);

@@ -27,6 +27,8 @@ pub struct Size {
     pub upsert_server_job_ms: Vec<f64>,
     /// The server process's peak RSS (`VmHWM`), per server started.
     pub peak_rss_mib: Vec<f64>,
+    /// Rows each insert skipped (with their errors in the result file).
+    pub skipped: Vec<u64>,
 }
 
 /// The median of `values` (the upper one of an even count); `None` when empty.
@@ -153,6 +155,7 @@ mod tests {
             upsert_ms: vec![],
             upsert_server_job_ms: vec![],
             peak_rss_mib: vec![90.0, 99.5, 95.0],
+            skipped: vec![0, 0, 0],
         };
         let doc = document("sqlite", 3, "gen_leads.py 25000 --seed 42", Some("/x/limits"), &[size]);
         assert_eq!(doc["format"], 1);

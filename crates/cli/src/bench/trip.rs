@@ -124,6 +124,10 @@ pub struct Trip {
     pub download: f64,
     pub total: f64,
     pub server_job: f64,
+    /// The job's counts: rows that added, updated, or were skipped (with their errors).
+    pub added: u64,
+    pub updated: u64,
+    pub skipped: u64,
 }
 
 pub async fn round_trip(
@@ -178,6 +182,9 @@ pub async fn round_trip(
         bail!("the job failed: {job}");
     }
     let run = started.elapsed();
+    let file = &job["resource"][0]["file"];
+    let count = |name: &str| file[name].as_u64().unwrap_or(0);
+    let (added, updated, skipped) = (count("added_count"), count("updated_count"), count("skipped_count"));
     let url = job["result"]["download_url"].as_str().context("no download_url")?;
     let bytes = http.get(url).header("Authorization", &auth).send().await?.bytes().await?;
     if bytes.len() < 100 {
@@ -207,6 +214,9 @@ pub async fn round_trip(
         download: ms(total - run),
         total: ms(total),
         server_job,
+        added,
+        updated,
+        skipped,
     })
 }
 
