@@ -39,8 +39,8 @@ use rusqlite::Connection;
 
 use crate::pool::Pool;
 
-/// Connections kept open: one writer at a time plus readers for polls and downloads.
-const POOL_SIZE: usize = 4;
+/// Reader connections kept open beside the writer, for polls, downloads and other calls.
+const READERS: usize = 3;
 
 /// The SQLite store.
 #[derive(Clone)]
@@ -53,7 +53,7 @@ impl SqliteStore {
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
         let path = path.to_path_buf();
         let pool = tokio::task::spawn_blocking(move || -> StoreResult<Arc<Pool>> {
-            let pool = Pool::open(&path, POOL_SIZE)?;
+            let pool = Pool::open(&path, READERS)?;
             let mut conn = pool.get()?;
             migrate::migrate(&mut conn, FIRST_ID)?;
             // Fold what migrating wrote into the database file now, not at the checkpointer's
@@ -82,6 +82,21 @@ impl SqliteStore {
         let pool = Arc::clone(&self.pool);
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    /// Runs `work` with the writer connection on a blocking thread (see `pool`).
+    pub(crate) async fn run_writer<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let pool = Arc::clone(&self.pool);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get_writer()?;
             work(&mut conn)
         })
         .await

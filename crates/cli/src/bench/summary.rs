@@ -85,6 +85,12 @@ impl Size {
         let mut lines = Vec::new();
         if !self.floor_ms.is_empty() {
             lines.push(format!(
+                "job     {:>8} rows  median {:>10}  (insert round trip; server job {})",
+                self.rows,
+                ms(median(&self.insert_ms)),
+                ms(median(&self.insert_server_job_ms))
+            ));
+            lines.push(format!(
                 "floor   {:>8} rows  median {:>10}  peak RSS {}",
                 self.rows,
                 ms(median(&self.floor_ms)),
@@ -179,7 +185,8 @@ mod tests {
         assert!(size.lines().is_empty());
         size.floor_ms = vec![5.0];
         let lines = size.lines();
-        assert!(lines[0].starts_with("floor        200 rows  median     5.0 ms"), "{lines:?}");
-        assert!(lines[1].contains("insert round trip / floor: 2.00x (median of 1 paired runs)"), "{lines:?}");
+        assert!(lines[0].starts_with("job          200 rows  median    10.0 ms"), "{lines:?}");
+        assert!(lines[1].starts_with("floor        200 rows  median     5.0 ms"), "{lines:?}");
+        assert!(lines[2].contains("insert round trip / floor: 2.00x (median of 1 paired runs)"), "{lines:?}");
     }
 }
