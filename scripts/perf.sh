@@ -7,6 +7,7 @@
 #   ROWS=25000 RUNS=1 scripts/perf.sh       # a quick look
 #   DATABASE_URL=… PERF_DIR=… scripts/perf.sh
 #
+# FLOOR=PATH uses a built floor instead of building it from $PERF_DIR/floor.
 # Needs cargo, python3 and (for PostgreSQL) a server at $DATABASE_URL; set DATABASE_URL= (empty)
 # to run SQLite only.
 set -euo pipefail
@@ -23,10 +24,10 @@ cargo build --release -p bulkwrite-cli --features bench
 BW="$CARGO_TARGET_DIR/release/bulkwrite"
 mkdir -p "$OUT"
 
-"$BW" bench --perf-dir "$PERF_DIR" --rows "$ROWS" --runs "$RUNS" --json > "$OUT/sqlite.json"
+"$BW" bench ${FLOOR:+--floor "$FLOOR"} --perf-dir "$PERF_DIR" --rows "$ROWS" --runs "$RUNS" --json > "$OUT/sqlite.json"
 jsons=("$OUT/sqlite.json")
 if [ -n "$DATABASE_URL" ]; then
-    "$BW" bench --perf-dir "$PERF_DIR" --rows "$ROWS" --runs "$RUNS" --database-url "$DATABASE_URL" --json > "$OUT/postgresql.json"
+    "$BW" bench ${FLOOR:+--floor "$FLOOR"} --perf-dir "$PERF_DIR" --rows "$ROWS" --runs "$RUNS" --database-url "$DATABASE_URL" --json > "$OUT/postgresql.json"
     jsons+=("$OUT/postgresql.json")
 fi
 python3 scripts/perf-chart.py "$OUT/chart.svg" "${jsons[@]}"

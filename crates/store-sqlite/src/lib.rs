@@ -42,6 +42,10 @@ use crate::pool::Pool;
 /// Reader connections kept open beside the writer, for polls, downloads and other calls.
 const READERS: usize = 3;
 
+/// Page cache of the writer connection by default (`--sqlite-cache-mib`): the jobs' chunks write
+/// through it, and the unique keys' index pages are what they probe and split.
+pub const WRITER_CACHE_MIB: u32 = 40;
+
 /// The SQLite store.
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -51,9 +55,15 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database file and migrates it.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+        SqliteStore::open_with_cache(path, WRITER_CACHE_MIB).await
+    }
+
+    /// Opens the database file like [`SqliteStore::open`], the writer connection with
+    /// `writer_cache_mib` MiB of page cache.
+    pub async fn open_with_cache(path: &Path, writer_cache_mib: u32) -> StoreResult<SqliteStore> {
         let path = path.to_path_buf();
         let pool = tokio::task::spawn_blocking(move || -> StoreResult<Arc<Pool>> {
-            let pool = Pool::open(&path, READERS)?;
+            let pool = Pool::open(&path, READERS, writer_cache_mib)?;
             let mut conn = pool.get()?;
             migrate::migrate(&mut conn, FIRST_ID)?;
             // Fold what migrating wrote into the database file now, not at the checkpointer's

@@ -13,10 +13,6 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// How long a writer waits for another writer before the call fails as busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Page cache of the writer connection unless `BULKWRITE_SQLITE_CACHE_MIB` says otherwise: the
-/// job's chunks write through it, and its unique keys' index pages are what it probes and splits.
-const WRITER_CACHE_MIB: u32 = 40;
-
 /// Page cache of each reader connection (polls, downloads, lists).
 const READER_CACHE_MIB: u32 = 4;
 
@@ -75,13 +71,13 @@ impl Drop for Pooled {
 }
 
 impl Pool {
-    /// Opens `readers` reader connections and the writer.
-    pub(crate) fn open(path: &Path, readers: usize) -> StoreResult<Arc<Pool>> {
+    /// Opens `readers` reader connections and the writer, with `writer_cache_mib` of page cache.
+    pub(crate) fn open(path: &Path, readers: usize, writer_cache_mib: u32) -> StoreResult<Arc<Pool>> {
         let mut idle = Vec::with_capacity(readers);
         for _ in 0..readers {
             idle.push(open_connection(path, READER_CACHE_MIB)?);
         }
-        let writer = open_connection(path, writer_cache_mib())?;
+        let writer = open_connection(path, writer_cache_mib)?;
         Ok(Arc::new(Pool { path: path.to_path_buf(), readers: Idle::new(idle), writer: Idle::new(vec![writer]) }))
     }
 
@@ -125,11 +121,6 @@ impl Pool {
             idle = home.returned.wait(idle).map_err(|_| StoreError::Corrupt("connection pool poisoned".into()))?;
         }
     }
-}
-
-/// `BULKWRITE_SQLITE_CACHE_MIB`, or the default writer cache.
-fn writer_cache_mib() -> u32 {
-    std::env::var("BULKWRITE_SQLITE_CACHE_MIB").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(WRITER_CACHE_MIB)
 }
 
 fn open_connection(path: &Path, cache_mib: u32) -> StoreResult<Connection> {
