@@ -330,7 +330,7 @@ mod tests {
     #[test]
     fn the_defaults_are_three_runs_of_25000_rows_on_the_benchs_own_file() {
         let args = parse(&[]).unwrap();
-        assert_eq!((args.rows, args.runs, args.upsert, args.json), (vec![25_000], 3, true, false));
+        assert_eq!((args.rows.clone(), args.runs, args.upsert, args.json), (vec![25_000], 3, true, false));
         assert!(!args.beside_floor());
         assert_eq!(args.work_dir, std::path::Path::new("target/floor"));
     }
