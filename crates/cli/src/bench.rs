@@ -184,7 +184,8 @@ fn report_baseline(printer: &Printer, measured: &baseline::Measured, inserts: &[
         ("into bulkwrite's tables (indexes, one tx)", measured.schema_ms),
     ];
     for (target, ms) in targets {
-        printer.line(format_args!("          {target:<44} {ms:>7.1} ms; best server job {job:.0} ms is {:.2}x", job / ms));
+        printer
+            .line(format_args!("          {target:<44} {ms:>7.1} ms; best server job {job:.0} ms is {:.2}x", job / ms));
     }
 }
 
@@ -205,9 +206,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             floor_binary = floor::locate(args.floor.as_deref(), args.perf_dir.as_deref(), &args.work_dir)?;
             let inputs = match (&args.file, &args.perf_dir) {
                 (Some(file), _) => vec![floor::supplied(file, &args.work_dir)?],
-                (None, Some(perf_dir)) => {
-                    args.rows.iter().map(|rows| floor::realistic(perf_dir, &args.work_dir, *rows)).collect::<Result<_, _>>()?
-                }
+                (None, Some(perf_dir)) => args
+                    .rows
+                    .iter()
+                    .map(|rows| floor::realistic(perf_dir, &args.work_dir, *rows))
+                    .collect::<Result<_, _>>()?,
                 (None, None) => bail!("no file: give --perf-dir or --file"),
             };
             file_label = inputs.iter().map(|i| i.label.as_str()).collect::<Vec<_>>().join(", ");
@@ -217,19 +220,27 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
                 args.runs
             ));
             for input in &inputs {
-                let size = beside::bench_file(&args, input, floor_binary.as_deref(), &http, &mut callbacks, &printer).await?;
+                let size =
+                    beside::bench_file(&args, input, floor_binary.as_deref(), &http, &mut callbacks, &printer).await?;
                 for line in size.lines() {
                     printer.line(format_args!("{line}"));
                 }
                 printer.line(format_args!(
                     "        server peak RSS (max over {} servers): {}",
                     size.peak_rss_mib.len(),
-                    size.peak_rss_mib.iter().copied().reduce(f64::max).map_or_else(|| "n/a".into(), |r| format!("{r:.1} MiB"))
+                    size.peak_rss_mib
+                        .iter()
+                        .copied()
+                        .reduce(f64::max)
+                        .map_or_else(|| "n/a".into(), |r| format!("{r:.1} MiB"))
                 ));
                 sizes.push(size);
             }
         } else {
-            printer.line(format_args!("bulkwrite bench on {backend}: {} run(s) per size, rows {:?}", args.runs, args.rows));
+            printer.line(format_args!(
+                "bulkwrite bench on {backend}: {} run(s) per size, rows {:?}",
+                args.runs, args.rows
+            ));
             for rows in &args.rows {
                 let scratch = match &args.database_url {
                     Some(url) => Some(ScratchDatabase::create(url).await?),
@@ -322,7 +333,8 @@ mod tests {
     }
 
     fn parse(args: &[&str]) -> Result<BenchArgs, String> {
-        let cli = Cli::try_parse_from(std::iter::once("bench").chain(args.iter().copied())).map_err(|e| e.to_string())?;
+        let cli =
+            Cli::try_parse_from(std::iter::once("bench").chain(args.iter().copied())).map_err(|e| e.to_string())?;
         cli.bench.check().map_err(|e| e.to_string())?;
         Ok(cli.bench)
     }

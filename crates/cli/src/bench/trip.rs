@@ -229,4 +229,3 @@ async fn job_details(http: &reqwest::Client, server: &ServerProcess, auth: &str,
 fn chrono_ms(text: &str) -> anyhow::Result<i64> {
     Ok(chrono::DateTime::parse_from_rfc3339(text)?.timestamp_millis())
 }
-
