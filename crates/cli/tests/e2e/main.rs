@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `bulkwrite` binary on `127.0.0.1:0`, driven over HTTP.
 
+mod activities;
 mod browser;
 mod bulk_read;
 mod callback;
@@ -16,6 +17,7 @@ mod dashboard_live;
 mod dry_run;
 mod errors;
 mod events;
+mod examples;
 mod fault_rules;
 mod fault_rules_jobs;
 mod fault_rules_sdk;
