@@ -76,6 +76,7 @@ mod retention;
 pub mod scratch;
 mod statements;
 mod tls;
+mod undo;
 mod uploads;
 
 use std::sync::Arc;

@@ -99,7 +99,10 @@ macro_rules! conformance_tests {
             credits_are_charged_until_a_call_would_pass_the_limit,
             credits_come_back_a_day_after_the_minute_they_were_used,
             calls_in_flight_are_held_to_the_concurrency_limits,
-            calls_admitted_at_once_never_overspend
+            calls_admitted_at_once_never_overspend,
+            an_undo_deletes_what_the_job_added_restores_what_it_updated_and_keeps_later_changes,
+            an_undo_settles_each_record_once_across_chunks_and_leases,
+            undo_data_expires_with_the_result_but_not_under_an_undo
         );
     };
     ($factory:expr) => {
@@ -121,6 +124,7 @@ mod query;
 mod reads;
 mod records;
 mod retention;
+mod undo;
 
 pub use aggregate::*;
 pub use cancel::*;
@@ -136,6 +140,7 @@ pub use query::*;
 pub use reads::*;
 pub use records::*;
 pub use retention::*;
+pub use undo::*;
 
 pub(super) const ORG: OrgId = OrgId::new_const(111_222_333);
 pub(super) const OTHER_ORG: OrgId = OrgId::new_const(444_555_666);

@@ -44,6 +44,7 @@ pub mod result_rows;
 pub mod staging;
 pub mod token;
 pub mod traits;
+pub mod undo;
 
 pub use blob::{BlobStore, DirBlobStore, LocalBlob};
 pub use chunk_order::ChunkOrder;
@@ -60,3 +61,4 @@ pub use read::{
     ReadStore,
 };
 pub use traits::*;
+pub use undo::{NewUndoJob, UndoChunk, UndoCreation, UndoStore};

@@ -353,6 +353,7 @@ pub trait Store:
     + crate::control::ControlStore
     + crate::fault_rules::FaultStore
     + crate::credits::CreditStore
+    + crate::undo::UndoStore
     + Send
     + Sync
     + 'static
@@ -373,6 +374,7 @@ impl<T> Store for T where
         + crate::control::ControlStore
         + crate::fault_rules::FaultStore
         + crate::credits::CreditStore
+        + crate::undo::UndoStore
         + Send
         + Sync
         + 'static
