@@ -99,7 +99,11 @@ macro_rules! conformance_tests {
             credits_are_charged_until_a_call_would_pass_the_limit,
             credits_come_back_a_day_after_the_minute_they_were_used,
             calls_in_flight_are_held_to_the_concurrency_limits,
-            calls_admitted_at_once_never_overspend
+            calls_admitted_at_once_never_overspend,
+            callback_exchanges_are_kept_and_a_replay_queues_one_more_attempt,
+            inbox_deliveries_are_kept_per_org_and_cleared,
+            a_reset_removes_the_orgs_state_and_nothing_else,
+            a_restored_snapshot_brings_back_exactly_what_it_copied
         );
     };
     ($factory:expr) => {
@@ -116,6 +120,7 @@ mod faults;
 mod health;
 mod in_flight;
 mod jobs;
+mod org_state;
 mod orgs;
 mod query;
 mod reads;
@@ -131,6 +136,7 @@ pub use faults::*;
 pub use health::*;
 pub use in_flight::*;
 pub use jobs::*;
+pub use org_state::*;
 pub use orgs::*;
 pub use query::*;
 pub use reads::*;
