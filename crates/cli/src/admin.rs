@@ -4,6 +4,7 @@
 
 mod controls;
 mod faults;
+mod inbox;
 
 mod credits;
 
@@ -166,6 +167,33 @@ pub enum AdminCommand {
     Queue {
         #[command(subcommand)]
         action: controls::QueueAction,
+        #[command(flatten)]
+        target: controls::ControlTarget,
+    },
+    /// The built-in callback receiver of a server started with --test-controls: show|clear NAME.
+    Inbox {
+        #[command(subcommand)]
+        action: inbox::InboxAction,
+        #[command(flatten)]
+        target: controls::ControlTarget,
+    },
+    /// A job's callback attempts (show JOB), or send it again (replay JOB; --test-controls).
+    Callback {
+        #[command(subcommand)]
+        action: inbox::CallbackAction,
+        #[command(flatten)]
+        target: controls::ControlTarget,
+    },
+    /// Deletes the org's records, jobs, uploads, callbacks, inbox, fault rules, credits used and
+    /// tokens; keeps its metadata (a server started with --test-controls).
+    Reset {
+        #[command(flatten)]
+        target: controls::ControlTarget,
+    },
+    /// The org's snapshots (a server started with --test-controls): create|restore|delete NAME, list.
+    Snapshot {
+        #[command(subcommand)]
+        action: inbox::SnapshotAction,
         #[command(flatten)]
         target: controls::ControlTarget,
     },
@@ -348,8 +376,13 @@ async fn run_command(admin: &Admin, args: &AdminArgs, org: Option<OrgId>) -> any
             let schema = mirror_org(&modules, &read_per_module(&dir, "fields")?, &read_per_module(&dir, "layouts")?)?;
             print(&summary(&admin.replace_schema(org_of(args, org)?, schema).await?));
         }
-        AdminCommand::Clock { .. } | AdminCommand::Queue { .. } => {
-            bail!("the clock and the queue are the running server's; they are asked over HTTP")
+        AdminCommand::Clock { .. }
+        | AdminCommand::Queue { .. }
+        | AdminCommand::Inbox { .. }
+        | AdminCommand::Callback { .. }
+        | AdminCommand::Reset { .. }
+        | AdminCommand::Snapshot { .. } => {
+            bail!("the test controls are the running server's; they are asked over HTTP")
         }
     }
     Ok(())
@@ -367,6 +400,22 @@ pub fn run(args: AdminArgs) -> anyhow::Result<()> {
             }
             AdminCommand::Queue { action, target } => {
                 print(&controls::queue(target, &args.data_dir, action).await?);
+                return Ok(());
+            }
+            AdminCommand::Inbox { action, target } => {
+                print(&inbox::inbox(target, &args.data_dir, action).await?);
+                return Ok(());
+            }
+            AdminCommand::Callback { action, target } => {
+                print(&inbox::callback(target, &args.data_dir, action).await?);
+                return Ok(());
+            }
+            AdminCommand::Reset { target } => {
+                print(&inbox::reset(target, &args.data_dir, args.org.as_deref()).await?);
+                return Ok(());
+            }
+            AdminCommand::Snapshot { action, target } => {
+                print(&inbox::snapshot(target, &args.data_dir, args.org.as_deref(), action).await?);
                 return Ok(());
             }
             _ => {}
