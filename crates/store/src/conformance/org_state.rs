@@ -92,7 +92,8 @@ pub async fn callback_exchanges_are_kept_and_a_replay_queues_one_more_attempt(st
 
 pub async fn inbox_deliveries_are_kept_per_org_and_cleared(store: Arc<dyn Store>) {
     with_org(&store).await;
-    let at = Utc::now();
+    // Whole milliseconds: what both backends keep of an instant.
+    let at = chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap();
     let delivery = |org: Option<OrgId>, body: &str| InboxDelivery {
         name: "hooks".into(),
         org,
