@@ -225,12 +225,10 @@ pub fn router(state: AppState) -> Router {
         .route("/bulkwrite/v1/orgs/{org}/reset", post(routes::test_controls::org_state::reset_org))
         .route(
             "/bulkwrite/v1/orgs/{org}/snapshots",
-            post(routes::test_controls::org_state::create_snapshot).get(routes::test_controls::org_state::list_snapshots),
+            post(routes::test_controls::org_state::create_snapshot)
+                .get(routes::test_controls::org_state::list_snapshots),
         )
-        .route(
-            "/bulkwrite/v1/orgs/{org}/snapshots/{name}",
-            delete(routes::test_controls::org_state::delete_snapshot),
-        )
+        .route("/bulkwrite/v1/orgs/{org}/snapshots/{name}", delete(routes::test_controls::org_state::delete_snapshot))
         .route(
             "/bulkwrite/v1/orgs/{org}/snapshots/{name}/restore",
             post(routes::test_controls::org_state::restore_snapshot),

@@ -274,8 +274,14 @@ mod tests {
         let base = "http://127.0.0.1:8080";
         assert_eq!(own_inbox("http://127.0.0.1:8080/bulkwrite/v1/inbox/hooks", base).as_deref(), Some("hooks"));
         assert_eq!(own_inbox("http://127.0.0.1:8080/bulkwrite/v1/inbox/a.b-c_1", base).as_deref(), Some("a.b-c_1"));
-        assert_eq!(own_inbox("https://crm.example:443/bulkwrite/v1/inbox/x", "https://CRM.example").as_deref(), Some("x"));
-        assert_eq!(own_inbox("https://crm.example/zoho/bulkwrite/v1/inbox/x", "https://crm.example/zoho/").as_deref(), Some("x"));
+        assert_eq!(
+            own_inbox("https://crm.example:443/bulkwrite/v1/inbox/x", "https://CRM.example").as_deref(),
+            Some("x")
+        );
+        assert_eq!(
+            own_inbox("https://crm.example/zoho/bulkwrite/v1/inbox/x", "https://crm.example/zoho/").as_deref(),
+            Some("x")
+        );
         for other in [
             "http://127.0.0.1:8081/bulkwrite/v1/inbox/hooks",
             "https://127.0.0.1:8080/bulkwrite/v1/inbox/hooks",

@@ -5,8 +5,8 @@ use bulkwrite_core::ids::{JobId, OrgId};
 use bulkwrite_store::inbox::INBOX_KEEP;
 use bulkwrite_store::*;
 
-use crate::statements::{execute, get, get_u32, query, query_opt};
 use crate::jobs::notify;
+use crate::statements::{execute, get, get_u32, query, query_opt};
 use crate::{json_error, pg_error, signed, unsigned, PgStore, CALLBACKS_CHANNEL};
 
 #[async_trait]
@@ -76,7 +76,8 @@ impl InboxStore for PgStore {
         let (job, org) = (signed(job.get()), signed(org.get()));
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
-        let Some(found) = query_opt(&tx, "SELECT finished_at FROM jobs WHERE id = $1 AND org = $2", &[&job, &org]).await?
+        let Some(found) =
+            query_opt(&tx, "SELECT finished_at FROM jobs WHERE id = $1 AND org = $2", &[&job, &org]).await?
         else {
             return Ok(ReplayOutcome::NoJob);
         };
@@ -97,8 +98,12 @@ impl InboxStore for PgStore {
         let state: String = get(&callback, 1)?;
         let attempts = get_u32(&callback, 2)?;
         if state == "pending" {
-            execute(&tx, "UPDATE callbacks SET next_attempt_at = LEAST(next_attempt_at, $1) WHERE id = $2", &[&now, &id])
-                .await?;
+            execute(
+                &tx,
+                "UPDATE callbacks SET next_attempt_at = LEAST(next_attempt_at, $1) WHERE id = $2",
+                &[&now, &id],
+            )
+            .await?;
         } else {
             execute(
                 &tx,

@@ -176,7 +176,8 @@ impl OrgStateStore for PgStore {
             &[&org, &name, &counts[0], &counts[1], &counts[2]],
         )
         .await?;
-        let info = snapshot_info(&tx, org, name).await?.ok_or_else(|| StoreError::Corrupt("snapshot vanished".into()))?;
+        let info =
+            snapshot_info(&tx, org, name).await?.ok_or_else(|| StoreError::Corrupt("snapshot vanished".into()))?;
         tx.commit().await.map_err(pg_error)?;
         Ok(info)
     }
@@ -197,7 +198,8 @@ impl OrgStateStore for PgStore {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
         // The snapshot's row lock keeps a concurrent delete of it out until this commits.
-        let found = query_opt(&tx, "SELECT 1 FROM snapshots WHERE org = $1 AND name = $2 FOR SHARE", &[&org, &name]).await?;
+        let found =
+            query_opt(&tx, "SELECT 1 FROM snapshots WHERE org = $1 AND name = $2 FOR SHARE", &[&org, &name]).await?;
         if found.is_none() {
             return Ok(None);
         }

@@ -18,6 +18,7 @@ bulkwrite_store::conformance_tests!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a timing, not a check: run on purpose"]
 async fn snapshot_timings() {
-    let report = bulkwrite_store::conformance::time_reset_and_snapshots(pg::fresh_store(pg::database_url()).await).await;
+    let report =
+        bulkwrite_store::conformance::time_reset_and_snapshots(pg::fresh_store(pg::database_url()).await).await;
     eprintln!("PostgreSQL, 10,000 records:\n{report}");
 }

@@ -87,7 +87,9 @@ impl InboxStore for SqliteStore {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
             let (job, org) = (job.get() as i64, org.get() as i64);
             let finished: Option<Option<i64>> = tx
-                .query_row("SELECT finished_at FROM jobs WHERE id = ?1 AND org = ?2", params![job, org], |row| row.get(0))
+                .query_row("SELECT finished_at FROM jobs WHERE id = ?1 AND org = ?2", params![job, org], |row| {
+                    row.get(0)
+                })
                 .optional()
                 .map_err(db_error)?;
             match finished {
@@ -105,8 +107,11 @@ impl InboxStore for SqliteStore {
                 .map_err(db_error)?;
             let Some((id, state, attempts)) = callback else { return Ok(ReplayOutcome::NoCallback) };
             if state == "pending" {
-                tx.execute("UPDATE callbacks SET next_attempt_at = MIN(next_attempt_at, ?1) WHERE id = ?2", params![ms(now), id])
-                    .map_err(db_error)?;
+                tx.execute(
+                    "UPDATE callbacks SET next_attempt_at = MIN(next_attempt_at, ?1) WHERE id = ?2",
+                    params![ms(now), id],
+                )
+                .map_err(db_error)?;
             } else {
                 tx.execute(
                     "UPDATE callbacks SET state = 'pending', next_attempt_at = ?1, replay_from = attempts,

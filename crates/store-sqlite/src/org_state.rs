@@ -103,7 +103,15 @@ fn snapshot_info(tx: &Transaction<'_>, org: i64, name: &str) -> StoreResult<Opti
     tx.query_row(
         "SELECT name, created_at, records, jobs, rows FROM snapshots WHERE org = ?1 AND name = ?2",
         params![org, name],
-        |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?, row.get::<_, i64>(3)?, row.get::<_, i64>(4)?)),
+        |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, i64>(3)?,
+                row.get::<_, i64>(4)?,
+            ))
+        },
     )
     .optional()
     .map_err(db_error)?
@@ -160,7 +168,9 @@ impl OrgStateStore for SqliteStore {
                 }
             }
             tx.execute(
-                &format!("INSERT OR IGNORE INTO snapshot_blobs (org, snapshot, key) SELECT ?1, ?2, key_ FROM ({BLOB_KEYS})"),
+                &format!(
+                    "INSERT OR IGNORE INTO snapshot_blobs (org, snapshot, key) SELECT ?1, ?2, key_ FROM ({BLOB_KEYS})"
+                ),
                 params![org, name],
             )
             .map_err(db_error)?;
@@ -169,7 +179,8 @@ impl OrgStateStore for SqliteStore {
                 params![org, name, ms(now), records, jobs, rows],
             )
             .map_err(db_error)?;
-            let info = snapshot_info(&tx, org, &name)?.ok_or_else(|| StoreError::Corrupt("snapshot vanished".into()))?;
+            let info =
+                snapshot_info(&tx, org, &name)?.ok_or_else(|| StoreError::Corrupt("snapshot vanished".into()))?;
             tx.commit().map_err(db_error)?;
             Ok(info)
         })

@@ -53,7 +53,9 @@ fn org(org: Option<&str>, data_dir: &Path) -> anyhow::Result<String> {
         Value::Number(number) => Some(number.to_string()),
         _ => None,
     });
-    found.with_context(|| format!("no org: give --org ORG, or a --data-dir whose bootstrap.json names one ({})", path.display()))
+    found.with_context(|| {
+        format!("no org: give --org ORG, or a --data-dir whose bootstrap.json names one ({})", path.display())
+    })
 }
 
 const SWITCH: &str = "(is the server started with --test-controls?)";
@@ -77,7 +79,9 @@ pub async fn inbox(target: &ControlTarget, data_dir: &Path, action: &InboxAction
 pub async fn callback(target: &ControlTarget, data_dir: &Path, action: &CallbackAction) -> anyhow::Result<Value> {
     let client = client(target, data_dir)?;
     let report = match action {
-        CallbackAction::Show { job } => client.callback_report(job).await.with_context(|| format!("job {job}'s callback"))?,
+        CallbackAction::Show { job } => {
+            client.callback_report(job).await.with_context(|| format!("job {job}'s callback"))?
+        }
         CallbackAction::Replay { job } => {
             client.replay_callback(job).await.with_context(|| format!("replaying job {job}'s callback {SWITCH}"))?
         }
@@ -104,7 +108,9 @@ pub async fn snapshot(
     let client = client(target, data_dir)?;
     let context = || format!("org {org}'s snapshots {SWITCH}");
     Ok(match action {
-        SnapshotAction::Create { name } => serde_json::to_value(client.create_snapshot(&org, name).await.with_context(context)?)?,
+        SnapshotAction::Create { name } => {
+            serde_json::to_value(client.create_snapshot(&org, name).await.with_context(context)?)?
+        }
         SnapshotAction::Restore { name } => {
             serde_json::to_value(client.restore_snapshot(&org, name).await.with_context(context)?)?
         }

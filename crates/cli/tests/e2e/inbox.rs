@@ -57,7 +57,8 @@ async fn report_with(server: &Server, id: &str, attempts: usize) -> Value {
 }
 
 async fn inbox(server: &Server, token: &str, name: &str) -> Vec<Value> {
-    let (status, inbox) = send_as(server, token, Method::GET, &format!("/bulkwrite/v1/inbox/{name}"), Value::Null).await;
+    let (status, inbox) =
+        send_as(server, token, Method::GET, &format!("/bulkwrite/v1/inbox/{name}"), Value::Null).await;
     assert_eq!(status, 200, "{inbox}");
     inbox["deliveries"].as_array().unwrap().clone()
 }

@@ -199,10 +199,7 @@ pub async fn a_restored_snapshot_brings_back_exactly_what_it_copied(store: Arc<d
     assert_eq!((job_now.state, job_now.resources.clone()), (stored_job.state, stored_job.resources.clone()));
     assert_eq!(all_rows(&store, job).await, stored_rows, "result rows come back");
     assert_eq!(store.callback_report(ORG, job).await.unwrap().unwrap().state, "pending");
-    assert!(matches!(
-        store.lookup_token(&hash_token("1000.first"), Utc::now()).await.unwrap(),
-        TokenLookup::Valid(_)
-    ));
+    assert!(matches!(store.lookup_token(&hash_token("1000.first"), Utc::now()).await.unwrap(), TokenLookup::Valid(_)));
     assert!(store.get_job(OTHER_ORG, their_job).await.unwrap().is_some(), "another org's state stays");
     // Restoring twice is the same state again (the snapshot stays).
     store.restore_snapshot(ORG, "clean", &Keep::default()).await.unwrap().unwrap();

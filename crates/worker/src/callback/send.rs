@@ -153,8 +153,13 @@ impl Inner {
         }
         let mut headers = BTreeMap::new();
         headers.insert("content-type".to_string(), "application/json".to_string());
-        let answer =
-            CallbackResponse { status: 200, headers, body: INBOX_ANSWER.to_string(), truncated: false, time: self.ctx.now() };
+        let answer = CallbackResponse {
+            status: 200,
+            headers,
+            body: INBOX_ANSWER.to_string(),
+            truncated: false,
+            time: self.ctx.now(),
+        };
         Attempted {
             status: Some(200),
             error: None,

@@ -9,11 +9,11 @@ use axum::response::Response;
 use bulkwrite_wire::faults::NewFault;
 use bulkwrite_wire::{ApiError, ErrorCode};
 
+use super::TestControls;
 use crate::error::{ApiResult, ErrorResponse};
 use crate::faults::{FaultError, Faults};
 use crate::paths::PathParams;
 use crate::response::json_response;
-use super::TestControls;
 use crate::AppState;
 
 impl From<FaultError> for ErrorResponse {

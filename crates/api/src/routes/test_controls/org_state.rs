@@ -71,7 +71,8 @@ pub async fn reset_org(
     let org = org_of(&state, &caller, &org).await?;
     let summary = state.store.reset_org(org, &keep(&caller, &headers)).await?;
     tracing::info!(org = %org, records = summary.records, jobs = summary.jobs, "org reset");
-    let view = ResetSummary { org_id: org.to_string(), records: summary.records, jobs: summary.jobs, rows: summary.rows };
+    let view =
+        ResetSummary { org_id: org.to_string(), records: summary.records, jobs: summary.jobs, rows: summary.rows };
     Ok(json_response(StatusCode::OK, &view))
 }
 
