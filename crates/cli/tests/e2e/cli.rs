@@ -14,6 +14,17 @@ pub(crate) struct Workspace {
     pub(crate) dir: PathBuf,
 }
 
+/// Removed when the test passes; kept (and its path printed) when it fails.
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        if std::thread::panicking() || std::env::var_os("BULKWRITE_KEEP_TEST_DIRS").is_some() {
+            eprintln!("kept the workspace {}", self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
 impl Workspace {
     pub(crate) fn new() -> Workspace {
         let dir = tempfile::tempdir().expect("temp dir").keep();

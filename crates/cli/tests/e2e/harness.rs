@@ -25,6 +25,8 @@ pub struct Server {
     /// The server's stderr lines, when started with [`Server::start_capturing_stderr`].
     pub stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     capture_stderr: bool,
+    /// Whether dropping the server removes `dir` (a fresh directory it made, not one it was given).
+    owns_dir: bool,
 }
 
 impl Server {
@@ -32,7 +34,7 @@ impl Server {
     pub async fn start(env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir").keep();
         let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Server::start_in(dir, env).await
+        Server::launch(dir, env, false, true).await
     }
 
     /// Starts a server on a fresh data directory and keeps its stderr lines in `stderr` (they are
@@ -40,15 +42,15 @@ impl Server {
     pub async fn start_capturing_stderr(env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir").keep();
         let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Server::launch(dir, env, true).await
+        Server::launch(dir, env, true, true).await
     }
 
     /// Starts a server on an existing data directory.
     pub async fn start_in(dir: PathBuf, env: Vec<(String, String)>) -> Server {
-        Server::launch(dir, env, false).await
+        Server::launch(dir, env, false, false).await
     }
 
-    async fn launch(dir: PathBuf, env: Vec<(String, String)>, capture_stderr: bool) -> Server {
+    async fn launch(dir: PathBuf, env: Vec<(String, String)>, capture_stderr: bool, owns_dir: bool) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_bulkwrite"));
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -95,6 +97,7 @@ impl Server {
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
             stderr: captured,
             capture_stderr,
+            owns_dir,
         };
         server.wait_healthy().await;
         server
@@ -181,7 +184,16 @@ impl Server {
     /// Starts the server again on the same data directory.
     pub async fn restart(mut self) -> Server {
         self.kill();
-        Server::launch(self.dir.clone(), self.env.clone(), self.capture_stderr).await
+        let owns_dir = std::mem::take(&mut self.owns_dir);
+        Server::launch(self.dir.clone(), self.env.clone(), self.capture_stderr, owns_dir).await
+    }
+
+    /// Kills the process and hands its data directory to the caller, who then owns it (to change
+    /// files while the server is down and start another on it with [`Server::start_in`]).
+    pub fn into_dir(mut self) -> PathBuf {
+        self.kill();
+        self.owns_dir = false;
+        self.dir.clone()
     }
 
     /// A value of `bootstrap.json`.
@@ -333,8 +345,19 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// Kills the process and removes the data directory it made, unless the test failed (the
+    /// directory is then kept for a look, and its path printed) or `BULKWRITE_KEEP_TEST_DIRS` is
+    /// set: thousands of tests each leaving a data directory would fill the disk.
     fn drop(&mut self) {
         self.kill();
+        if !self.owns_dir {
+            return;
+        }
+        if std::thread::panicking() || std::env::var_os("BULKWRITE_KEEP_TEST_DIRS").is_some() {
+            eprintln!("kept the server's data directory {}", self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 

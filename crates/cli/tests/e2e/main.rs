@@ -16,6 +16,7 @@ mod dashboard_live;
 mod dry_run;
 mod errors;
 mod events;
+mod examples;
 mod fault_rules;
 mod fault_rules_jobs;
 mod fault_rules_sdk;

@@ -161,7 +161,7 @@ async fn files_expire_and_their_space_is_reused_on_sqlite() {
 async fn an_upload_a_queued_or_running_job_needs_is_kept() {
     // First start: two jobs on one org that runs one job at a time, killed before they finish.
     let one_at_a_time = ("BULKWRITE_MAX_RUNNING_PER_ORG", "1");
-    let mut server = Server::start(&[one_at_a_time]).await;
+    let server = Server::start(&[one_at_a_time]).await;
     let mut long = String::from("Last_Name,Company,Email\n");
     for n in 0..25_000 {
         long.push_str(&format!("L{n},Co,l{n}@kept.example\n"));
@@ -171,9 +171,7 @@ async fn an_upload_a_queued_or_running_job_needs_is_kept() {
     let (_, first) = server.create_job(&insert_body(&long_file)).await;
     let (_, second) = server.create_job(&insert_body(&short_file)).await;
     let (first, second) = (first["details"]["id"].as_str().unwrap(), second["details"]["id"].as_str().unwrap());
-    server.kill();
-    let dir = server.dir.clone();
-    drop(server);
+    let dir = server.into_dir();
     // While the server is down, both uploads are made an hour old (rather than waiting).
     let conn = rusqlite::Connection::open(dir.join("bulkwrite.sqlite")).expect("open the database");
     assert_eq!(conn.execute("UPDATE uploads SET created_at = created_at - 3600000", []).unwrap(), 2);
