@@ -402,23 +402,11 @@ pub fn run(args: AdminArgs) -> anyhow::Result<()> {
                 print(&controls::queue(target, &args.data_dir, action).await?);
                 return Ok(());
             }
-            AdminCommand::Inbox { action, target } => {
-                print(&inbox::inbox(target, &args.data_dir, action).await?);
-                return Ok(());
-            }
-            AdminCommand::Callback { action, target } => {
-                print(&inbox::callback(target, &args.data_dir, action).await?);
-                return Ok(());
-            }
-            AdminCommand::Reset { target } => {
-                print(&inbox::reset(target, &args.data_dir, args.org.as_deref()).await?);
-                return Ok(());
-            }
-            AdminCommand::Snapshot { action, target } => {
-                print(&inbox::snapshot(target, &args.data_dir, args.org.as_deref(), action).await?);
-                return Ok(());
-            }
             _ => {}
+        }
+        if let Some(answer) = inbox::run(&args.command, &args.data_dir, args.org.as_deref()).await? {
+            print(&answer);
+            return Ok(());
         }
         let (admin, record) = bulkwrite_server::open_admin(&args.data_dir, args.database_url.as_deref()).await?;
         run_command(&admin, &args, record.map(|r| r.org_id)).await

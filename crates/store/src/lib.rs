@@ -55,7 +55,10 @@ pub use control::{
 pub use credits::{CallAdmission, CallRequest, CallSlot, CreditStore, CreditUsage, OrgCredits};
 pub use error::{StoreError, StoreResult};
 pub use fault_rules::{FaultStore, JobFaultHit, StoredFault};
-pub use inbox::{InboxDelivery, InboxStore, ReplayOutcome};
+pub use inbox::{
+    CallbackExchange, CallbackRequest, CallbackResponse, InboxDelivery, InboxStore, ReplayOutcome,
+    CALLBACK_RESPONSE_BODY_LIMIT,
+};
 pub use listing::{CancelRequest, JobListQuery, JobPage, MAX_JOBS_PER_PAGE};
 pub use model::*;
 pub use org_state::{Keep, OrgStateStore, ResetSummary, SnapshotInfo};

@@ -634,70 +634,9 @@ pub struct CallbackAttempt {
     pub duration_ms: u64,
     /// What was sent (`None` for attempts recorded before requests were kept, and for an
     /// attempt whose body could not be rendered).
-    pub request: Option<CallbackRequest>,
+    pub request: Option<crate::inbox::CallbackRequest>,
     /// What the receiver answered (`None`: no answer, see `error`).
-    pub response: Option<CallbackResponse>,
-}
-
-/// The request of a callback attempt, as sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CallbackRequest {
-    /// The URL posted to.
-    pub url: String,
-    /// Always `POST`.
-    pub method: String,
-    /// Header names (lower case) and values.
-    pub headers: std::collections::BTreeMap<String, String>,
-    /// The body (the job's details document).
-    pub body: String,
-    /// When it was sent (business time).
-    pub time: Timestamp,
-    /// Whether the attempt was asked for by a replay.
-    pub replay: bool,
-}
-
-/// The receiver's answer to a callback attempt; the body is kept up to
-/// [`CALLBACK_RESPONSE_BODY_LIMIT`] bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CallbackResponse {
-    /// Its HTTP status.
-    pub status: u16,
-    /// Header names (lower case) and values.
-    pub headers: std::collections::BTreeMap<String, String>,
-    /// The body, as text (invalid UTF-8 replaced), cut at the limit.
-    pub body: String,
-    /// Whether the body was longer than the limit.
-    pub truncated: bool,
-    /// When it came (business time).
-    pub time: Timestamp,
-}
-
-/// Bytes of a receiver's answer kept with its attempt.
-pub const CALLBACK_RESPONSE_BODY_LIMIT: usize = 64 * 1024;
-
-/// The request and answer of an attempt, as one stored document.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct CallbackExchange {
-    /// What was sent.
-    pub request: Option<CallbackRequest>,
-    /// What came back.
-    pub response: Option<CallbackResponse>,
-}
-
-impl CallbackExchange {
-    /// The stored form of an attempt's request and answer (`None` when it has neither).
-    pub fn encode(attempt: &CallbackAttempt) -> Option<String> {
-        if attempt.request.is_none() && attempt.response.is_none() {
-            return None;
-        }
-        let exchange = CallbackExchange { request: attempt.request.clone(), response: attempt.response.clone() };
-        serde_json::to_string(&exchange).ok()
-    }
-
-    /// Reads a stored exchange; `None` or an unreadable one is empty.
-    pub fn decode(stored: Option<&str>) -> CallbackExchange {
-        stored.and_then(|text| serde_json::from_str(text).ok()).unwrap_or_default()
-    }
+    pub response: Option<crate::inbox::CallbackResponse>,
 }
 
 /// What happens after an attempt.

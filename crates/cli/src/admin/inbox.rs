@@ -9,6 +9,7 @@ use clap::Subcommand;
 use serde_json::{json, Value};
 
 use super::controls::{client, ControlTarget};
+use super::AdminCommand;
 
 /// What to do with a built-in receiver.
 #[derive(Debug, Clone, Subcommand)]
@@ -58,10 +59,21 @@ fn org(org: Option<&str>, data_dir: &Path) -> anyhow::Result<String> {
     })
 }
 
+/// Runs an inbox, callback, reset or snapshot command; `None` for any other command.
+pub async fn run(command: &AdminCommand, data_dir: &Path, org: Option<&str>) -> anyhow::Result<Option<Value>> {
+    Ok(Some(match command {
+        AdminCommand::Inbox { action, target } => inbox(target, data_dir, action).await?,
+        AdminCommand::Callback { action, target } => callback(target, data_dir, action).await?,
+        AdminCommand::Reset { target } => reset(target, data_dir, org).await?,
+        AdminCommand::Snapshot { action, target } => snapshot(target, data_dir, org, action).await?,
+        _ => return Ok(None),
+    }))
+}
+
 const SWITCH: &str = "(is the server started with --test-controls?)";
 
 /// Runs `bulkwrite admin inbox ACTION`.
-pub async fn inbox(target: &ControlTarget, data_dir: &Path, action: &InboxAction) -> anyhow::Result<Value> {
+async fn inbox(target: &ControlTarget, data_dir: &Path, action: &InboxAction) -> anyhow::Result<Value> {
     let client = client(target, data_dir)?;
     match action {
         InboxAction::Show { name } => {
@@ -76,7 +88,7 @@ pub async fn inbox(target: &ControlTarget, data_dir: &Path, action: &InboxAction
 }
 
 /// Runs `bulkwrite admin callback ACTION`.
-pub async fn callback(target: &ControlTarget, data_dir: &Path, action: &CallbackAction) -> anyhow::Result<Value> {
+async fn callback(target: &ControlTarget, data_dir: &Path, action: &CallbackAction) -> anyhow::Result<Value> {
     let client = client(target, data_dir)?;
     let report = match action {
         CallbackAction::Show { job } => {
@@ -90,7 +102,7 @@ pub async fn callback(target: &ControlTarget, data_dir: &Path, action: &Callback
 }
 
 /// Runs `bulkwrite admin reset`.
-pub async fn reset(target: &ControlTarget, data_dir: &Path, org_arg: Option<&str>) -> anyhow::Result<Value> {
+async fn reset(target: &ControlTarget, data_dir: &Path, org_arg: Option<&str>) -> anyhow::Result<Value> {
     let org = org(org_arg, data_dir)?;
     let client = client(target, data_dir)?;
     let summary = client.reset_org(&org).await.with_context(|| format!("resetting org {org} {SWITCH}"))?;
@@ -98,7 +110,7 @@ pub async fn reset(target: &ControlTarget, data_dir: &Path, org_arg: Option<&str
 }
 
 /// Runs `bulkwrite admin snapshot ACTION`.
-pub async fn snapshot(
+async fn snapshot(
     target: &ControlTarget,
     data_dir: &Path,
     org_arg: Option<&str>,
