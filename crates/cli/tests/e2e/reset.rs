@@ -16,6 +16,7 @@ crate::on_both_backends!(
     a_reset_empties_the_org_and_keeps_its_metadata_and_the_callers_token,
     a_restored_snapshot_brings_back_records_jobs_and_results,
     a_reset_stops_a_running_job,
+    a_reset_mid_run_leaves_nothing_of_the_job,
     bulkwrite_admin_resets_and_snapshots_an_org,
 );
 
@@ -159,6 +160,39 @@ async fn a_reset_stops_a_running_job(backend: Backend) {
     // The queue runs on: a new job completes, and nothing of the reset job comes back.
     import(&server, "new", 2).await;
     assert_eq!(leads(&server, TOKEN).await, ["new1", "new2"]);
+}
+
+async fn a_reset_mid_run_leaves_nothing_of_the_job(backend: Backend) {
+    let (server, _) = start(backend, &[("BULKWRITE_CHUNK_ROWS", "2")]).await;
+    crate::fault_rules::add_rule(&server, json!({"job": {"slow_ms": 100}, "times": 1})).await;
+    let mut csv = String::from("Last_Name,Company\n");
+    // 30 chunks of 100 ms: seconds to see it part-way, however loaded the machine.
+    for n in 1..=60 {
+        csv.push_str(&format!("slow{n},Co\n"));
+    }
+    let file_id = server.upload_csv("leads.csv", &csv).await;
+    let body = json!({"operation": "insert", "resource": [{"type": "data", "module": "Leads", "file_id": file_id}]});
+    let (_, created) = server.create_job(&body).await;
+    let id = created["details"]["id"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let job = server.job(&id).await;
+        let added = job["resource"][0]["file"]["added_count"].as_u64().unwrap_or(0);
+        if job["status"] == "IN PROGRESS" && added > 0 {
+            break;
+        }
+        assert_ne!(job["status"], "COMPLETED", "the slow job finished before the reset: {job}");
+        assert!(std::time::Instant::now() < deadline, "the job never ran: {job}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (status, summary) =
+        call(&server, TOKEN, post(format!("/bulkwrite/v1/orgs/{}/reset", server.org)), Value::Null).await;
+    assert_eq!((status, &summary["jobs"]), (200, &json!(1)), "{summary}");
+    // Its worker's next write finds no lease: whenever it comes, nothing of the job is written.
+    import(&server, "next", 2).await;
+    assert_eq!(leads(&server, TOKEN).await, ["next1", "next2"]);
+    let (status, _) = server.get_json(&format!("/crm/bulk/v2/write/{id}")).await;
+    assert_eq!(status, 404);
 }
 
 async fn bulkwrite_admin_resets_and_snapshots_an_org(backend: Backend) {
