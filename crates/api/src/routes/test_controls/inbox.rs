@@ -202,6 +202,9 @@ pub async fn replay_callback(
             }
             ReplayOutcome::NoCallback => return Err(refusal(format!("job {job} has no callback"))),
             ReplayOutcome::Queued { attempt } => {
+                if let Some(driver) = &state.driver {
+                    driver.callbacks_queued().await;
+                }
                 let report = state.store.callback_report(org, job).await?.ok_or_else(not_found)?;
                 let mut body = serde_json::to_value(&report).unwrap_or(Value::Null);
                 if let Value::Object(map) = &mut body {

@@ -124,8 +124,11 @@ pub async fn restore_snapshot(
     let org = org_of(&state, &caller, &org).await?;
     let restored = state.store.restore_snapshot(org, &name, &keep(&caller, &headers)).await?;
     let info = restored.ok_or_else(|| snapshot_not_found(&name))?;
-    // Jobs the snapshot held queued are due again.
+    // Jobs the snapshot held queued, and its pending callbacks, are due again.
     state.job_queued.notify_one();
+    if let Some(driver) = &state.driver {
+        driver.callbacks_queued().await;
+    }
     tracing::info!(org = %org, snapshot = %name, "snapshot restored");
     Ok(json_response(StatusCode::OK, &snapshot_view(info)))
 }
