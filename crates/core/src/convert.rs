@@ -14,6 +14,7 @@
 
 mod datetime;
 mod number;
+mod numfmt;
 #[cfg(test)]
 mod tests;
 mod text;
@@ -21,13 +22,16 @@ mod text;
 use serde_json::Value;
 
 use crate::datefmt::JavaDateFormat;
-use crate::schema::{DataType, Field};
+use crate::schema::{Converter, DataType, Field};
+pub use numfmt::NumberFormat;
 
 /// What a conversion needs besides the cell.
 #[derive(Debug, Clone)]
 pub struct ConvertOptions<'a> {
-    /// The mapping's `format`, compiled.
+    /// The mapping's `format` of a date or date-time field, compiled.
     pub format: Option<&'a JavaDateFormat>,
+    /// The mapping's `format` of a number field, compiled.
+    pub number_format: Option<&'a NumberFormat>,
     /// The org's time zone, for date-times written without an offset.
     pub time_zone: chrono_tz::Tz,
 }
@@ -46,47 +50,70 @@ pub enum ConvertError {
 /// The length limit used when a field has no `length`: characters for text-like types, digits
 /// (before the decimal point for decimals) for numbers; `None` for types without a limit.
 pub fn default_length(data_type: DataType) -> Option<u32> {
-    let length = match data_type {
-        DataType::Text | DataType::Website | DataType::Picklist | DataType::MultiSelectPicklist => 255,
-        DataType::Textarea => 32_000,
-        DataType::Email => 100,
-        DataType::Phone => 30,
-        DataType::Integer => 9,
-        DataType::BigInt => 18,
-        DataType::Double | DataType::Currency => 16,
-        DataType::Percent => 5,
-        _ => return None,
-    };
-    Some(length)
+    data_type.facts().default_length
 }
 
-/// Digits after the decimal point when a decimal field has no `decimal_place`.
-pub const DEFAULT_DECIMAL_PLACES: u32 = 2;
+pub use crate::schema::DEFAULT_DECIMAL_PLACES;
 
 /// Whether a mapping `format` can be used for a field of this type (`INVALID_FORMAT` otherwise):
-/// only dates and date-times take a format, and it must fix a date.
-pub fn format_fits(data_type: DataType, format: &JavaDateFormat) -> bool {
-    matches!(data_type, DataType::Date | DataType::DateTime) && format.has_date()
+/// dates and date-times take a date pattern that fixes a date; numbers take a number pattern
+/// ([`NumberFormat`]), without decimal places for whole numbers; other types take none.
+pub fn format_fits(data_type: DataType, pattern: &str) -> bool {
+    let date = || JavaDateFormat::compile(pattern).is_ok_and(|format| format.has_date());
+    let number = NumberFormat::compile(pattern);
+    match data_type.facts().converter {
+        Converter::Date | Converter::DateTime => date(),
+        Converter::Integer | Converter::BigInt => number.is_some_and(|format| !format.has_fraction()),
+        Converter::Decimal | Converter::Percent => number.is_some(),
+        Converter::Text
+        | Converter::Email
+        | Converter::Phone
+        | Converter::Website
+        | Converter::Picklist
+        | Converter::MultiPicklist
+        | Converter::Boolean
+        | Converter::Owner
+        | Converter::User
+        | Converter::Lookup
+        | Converter::Layout
+        | Converter::None => false,
+    }
 }
 
 /// Converts one non-empty cell (the caller trims it).
 pub fn convert_value(field: &Field, raw: &str, opts: &ConvertOptions<'_>) -> Result<Value, ConvertError> {
     let limit = limit(field);
-    match field.data_type {
-        DataType::Text | DataType::Textarea => text::plain(raw, limit),
-        DataType::Email => text::email(raw, limit),
-        DataType::Phone => text::phone(raw, limit),
-        DataType::Website => text::website(raw, limit),
-        DataType::Picklist => text::picklist(field, raw, limit),
-        DataType::MultiSelectPicklist => text::multi_picklist(field, raw, limit),
-        DataType::Date => datetime::date(raw, opts),
-        DataType::DateTime => datetime::date_time(raw, opts),
-        DataType::Integer => number::integer(raw, limit),
-        DataType::BigInt => number::big_int(raw, limit),
-        DataType::Double | DataType::Currency => number::decimal(raw, limit, places(field), false),
-        DataType::Percent => number::decimal(raw, limit, places(field), true),
-        DataType::Boolean => number::boolean(raw),
-        other => Err(ConvertError::NotScalar(other.as_str())),
+    let converter = field.data_type.facts().converter;
+    let normalized;
+    let raw = match opts.number_format {
+        Some(format)
+            if matches!(
+                converter,
+                Converter::Integer | Converter::BigInt | Converter::Decimal | Converter::Percent
+            ) =>
+        {
+            normalized = format.normalize(raw).map_err(invalid)?;
+            normalized.as_str()
+        }
+        _ => raw,
+    };
+    match converter {
+        Converter::Text => text::plain(raw, limit),
+        Converter::Email => text::email(raw, limit),
+        Converter::Phone => text::phone(raw, limit),
+        Converter::Website => text::website(raw, limit),
+        Converter::Picklist => text::picklist(field, raw, limit),
+        Converter::MultiPicklist => text::multi_picklist(field, raw, limit),
+        Converter::Date => datetime::date(raw, opts),
+        Converter::DateTime => datetime::date_time(raw, opts),
+        Converter::Integer => number::integer(raw, limit),
+        Converter::BigInt => number::big_int(raw, limit),
+        Converter::Decimal => number::decimal(raw, limit, places(field), false),
+        Converter::Percent => number::decimal(raw, limit, places(field), true),
+        Converter::Boolean => number::boolean(raw),
+        Converter::Owner | Converter::User | Converter::Lookup | Converter::Layout | Converter::None => {
+            Err(ConvertError::NotScalar(field.data_type.as_str()))
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use crate::ids::RecordId;
 use crate::jobspec::ID_FIELD;
 use crate::mapping::{normalize_key, FindKey, PendingLookup, RowDraft, UniqueKey, UserDirectory};
 use crate::result::{RowError, RowErrorCode};
-use crate::schema::{DataType, Field, Module};
+use crate::schema::{Converter, Field, Module};
 
 /// Maps records-API records of one module.
 #[derive(Debug, Clone)]
@@ -84,6 +84,7 @@ impl JsonMapper {
             self.map_field(field, value, &mut draft);
         }
         self.check_mandatory(record, &mut draft);
+        crate::activity::check_row(&self.module.api_name, &mut draft, str::to_string);
         self.set_find_key(&mut draft);
         draft
     }
@@ -96,12 +97,12 @@ impl JsonMapper {
             }
             return;
         }
-        match field.data_type {
-            DataType::OwnerLookup => match id_of(value).and_then(|id| self.users.resolve(&id, false).map(|u| u.id)) {
+        match field.data_type.facts().converter {
+            Converter::Owner => match id_of(value).and_then(|id| self.users.resolve(&id, false).map(|u| u.id)) {
                 Some(id) => draft.owner = Some(id),
                 None => draft.errors.push(invalid(name, "not an active user of the org")),
             },
-            DataType::Layout => {
+            Converter::Layout => {
                 let wanted = id_of(value).or_else(|| value.get("name").and_then(scalar_text)).unwrap_or_default();
                 match self.module.layout(&wanted) {
                     Some(layout) => draft.layout_id = Some(layout.id.clone()),
@@ -110,7 +111,7 @@ impl JsonMapper {
                         .push(invalid(name, format!("'{wanted}' is not a layout of {}", self.module.api_name))),
                 }
             }
-            DataType::Lookup => match id_of(value).filter(|id| RecordId::parse(id).is_some()) {
+            Converter::Lookup => match id_of(value).filter(|id| RecordId::parse(id).is_some()) {
                 Some(id) => draft.lookups.push(PendingLookup {
                     field: name.to_string(),
                     module: field.lookup_module.clone().unwrap_or_default(),
@@ -120,7 +121,7 @@ impl JsonMapper {
                 }),
                 None => draft.errors.push(invalid(name, "a lookup takes {\"id\": \"…\"}")),
             },
-            DataType::UserLookup => match id_of(value).and_then(|id| self.users.resolve(&id, false)) {
+            Converter::User => match id_of(value).and_then(|id| self.users.resolve(&id, false)) {
                 Some(user) => {
                     draft.values.insert(
                         name.to_string(),
@@ -129,24 +130,37 @@ impl JsonMapper {
                 }
                 None => draft.errors.push(invalid(name, "not an active user of the org")),
             },
-            _ => self.map_scalar(field, value, draft),
+            Converter::Text
+            | Converter::Email
+            | Converter::Phone
+            | Converter::Website
+            | Converter::Picklist
+            | Converter::MultiPicklist
+            | Converter::Date
+            | Converter::DateTime
+            | Converter::Integer
+            | Converter::BigInt
+            | Converter::Decimal
+            | Converter::Percent
+            | Converter::Boolean
+            | Converter::None => self.map_scalar(field, value, draft),
         }
     }
 
     fn map_scalar(&self, field: &Field, value: &Value, draft: &mut RowDraft) {
         let name = field.api_name.as_str();
-        let text = match (field.data_type, value) {
-            (DataType::MultiSelectPicklist, Value::Array(items)) => {
+        let text = match value {
+            Value::Array(items) if field.data_type.facts().converter == Converter::MultiPicklist => {
                 let parts: Option<Vec<String>> = items.iter().map(scalar_text).collect();
                 parts.map(|p| p.join(";"))
             }
-            (_, other) => scalar_text(other),
+            other => scalar_text(other),
         };
         let Some(text) = text else {
             draft.errors.push(invalid(name, format!("expected {}", field.data_type.json_type())));
             return;
         };
-        let options = ConvertOptions { format: None, time_zone: self.time_zone };
+        let options = ConvertOptions { format: None, number_format: None, time_zone: self.time_zone };
         match convert_value(field, &text, &options) {
             Ok(converted) => {
                 if field.unique {

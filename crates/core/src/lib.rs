@@ -9,6 +9,7 @@
 //! and plain values, so the worker, the API, every store backend and the CLI's `lint` share one
 //! implementation of Zoho's rules.
 
+pub mod activity;
 pub mod callback_url;
 pub mod clock;
 pub mod convert;

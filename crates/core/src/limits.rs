@@ -15,6 +15,12 @@ pub const ZOHO_MAX_ROWS_PER_FILE: u64 = 25_000;
 pub const ZOHO_MAX_COLUMNS: usize = 200;
 /// Zoho's v8 OAS: at most 100 `resource[]` items per job.
 pub const ZOHO_MAX_RESOURCES: usize = 100;
+/// Zoho's v8 OAS: at most 10 `file_names` per resource.
+pub const ZOHO_MAX_FILE_NAMES: usize = 10;
+/// Zoho's v8 OAS: each of `file_names` at most 255 characters.
+pub const ZOHO_MAX_FILE_NAME_CHARS: usize = 255;
+/// Zoho's limitations page: a subform or line-item child CSV holds at most 200 data rows.
+pub const ZOHO_MAX_CHILD_ROWS: u64 = 200;
 
 /// The bounds one server enforces. `Default` is Zoho's limits plus this server's defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +29,9 @@ pub struct Limits {
     pub max_upload_bytes: u64,
     /// Data rows one CSV may hold; later rows are `LIMIT_EXCEEDED` (see `max_overflow_rows`).
     pub max_rows_per_file: u64,
+    /// Data rows a subform or line-item child CSV of a parent/child job may hold (also at most
+    /// `max_rows_per_file`); later rows are `LIMIT_EXCEEDED` like rows past the file limit.
+    pub max_child_rows: u64,
     /// Rows past `max_rows_per_file` still read and listed as `LIMIT_EXCEEDED`; the read stops
     /// after them, so a job's work never depends on how many rows a file claims to hold.
     pub max_overflow_rows: u64,
@@ -47,6 +56,7 @@ impl Default for Limits {
         Limits {
             max_upload_bytes: ZOHO_MAX_UPLOAD_BYTES,
             max_rows_per_file: ZOHO_MAX_ROWS_PER_FILE,
+            max_child_rows: ZOHO_MAX_CHILD_ROWS,
             max_overflow_rows: 1_000,
             max_columns: ZOHO_MAX_COLUMNS,
             max_zip_entries: 100,
@@ -63,6 +73,12 @@ impl Limits {
     /// Data rows a job reads from one CSV at most: the row limit and the overflow after it.
     pub fn rows_read_per_file(&self) -> u64 {
         self.max_rows_per_file.saturating_add(self.max_overflow_rows)
+    }
+
+    /// The limits of a subform or line-item child CSV: its row limit is the child one (when
+    /// lower), so its later rows are `LIMIT_EXCEEDED` naming [`Limits::child_rows`].
+    pub fn for_child_csv(&self) -> Limits {
+        Limits { max_rows_per_file: self.max_rows_per_file.min(self.max_child_rows), ..*self }
     }
 }
 
@@ -137,6 +153,15 @@ impl Limits {
     /// The bound on the data rows of a CSV.
     pub fn rows_per_file(&self) -> Bound {
         Bound { what: "data rows per CSV", setting: "BULKWRITE_MAX_ROWS_PER_FILE", maximum: self.max_rows_per_file }
+    }
+
+    /// The bound on the data rows of a subform or line-item child CSV.
+    pub fn child_rows(&self) -> Bound {
+        Bound {
+            what: "data rows per subform or line-item CSV",
+            setting: "BULKWRITE_MAX_CHILD_ROWS",
+            maximum: self.max_child_rows,
+        }
     }
 }
 

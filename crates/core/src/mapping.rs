@@ -7,12 +7,12 @@ use std::collections::HashMap;
 use bulkwrite_wire::Operation;
 use serde_json::{Map, Value};
 
-use crate::convert::{convert_value, ConvertError, ConvertOptions};
+use crate::convert::{convert_value, ConvertError, ConvertOptions, NumberFormat};
 use crate::datefmt::JavaDateFormat;
 use crate::ids::{RecordId, UserId};
 use crate::jobspec::{ResourceSpec, ID_FIELD};
 use crate::result::{RowError, RowErrorCode};
-use crate::schema::{DataType, Field, Module};
+use crate::schema::{Converter, Field, Module};
 
 /// A user that records may be assigned to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,6 +197,7 @@ enum Target {
     Scalar {
         field: Field,
         format: Option<JavaDateFormat>,
+        number_format: Option<NumberFormat>,
     },
     Owner {
         by_email: bool,
@@ -225,6 +226,7 @@ struct ColumnPlan {
 /// Maps rows of one resource. Owns what it needs, so it can move to a blocking thread.
 #[derive(Debug, Clone)]
 pub struct RowMapper {
+    module: String,
     plans: Vec<ColumnPlan>,
     echo_columns: Vec<usize>,
     header_len: usize,
@@ -284,6 +286,7 @@ impl RowMapper {
             });
         }
         RowMapper {
+            module: module.api_name.clone(),
             plans,
             echo_columns: resource.echo_columns.iter().map(|i| *i as usize).collect(),
             header_len: resource.header.len(),
@@ -329,6 +332,7 @@ impl RowMapper {
                 self.map_value(plan, text, &mut draft);
             }
         }
+        crate::activity::check_row(&self.module, &mut draft, |field| self.column_of(field));
         self.set_find_key(&mut draft);
         draft
     }
@@ -372,8 +376,12 @@ impl RowMapper {
                     draft.find_key = Some(FindKey::Invalid { column: plan.column.clone() });
                 }
             },
-            Target::Scalar { field, format } => {
-                let options = ConvertOptions { format: format.as_ref(), time_zone: self.time_zone };
+            Target::Scalar { field, format, number_format } => {
+                let options = ConvertOptions {
+                    format: format.as_ref(),
+                    number_format: number_format.as_ref(),
+                    time_zone: self.time_zone,
+                };
                 match convert_value(field, text, &options) {
                     Ok(value) => {
                         note_new_picklist_values(field, &value, &mut draft.new_picklist_values);
@@ -481,7 +489,7 @@ impl RowMapper {
 
 /// Records picklist values the field does not list yet.
 fn note_new_picklist_values(field: &Field, value: &Value, out: &mut Vec<(String, String)>) {
-    if !matches!(field.data_type, DataType::Picklist | DataType::MultiSelectPicklist) {
+    if !field.data_type.facts().is_picklist() {
         return;
     }
     let values: Vec<&str> = match value {
@@ -503,15 +511,33 @@ fn plan_target(api_name: &str, field: Option<&Field>, format: Option<&str>, find
         debug_assert_eq!(api_name, ID_FIELD);
         return Target::Id;
     };
-    match field.data_type {
-        DataType::OwnerLookup => Target::Owner { by_email },
-        DataType::UserLookup => Target::UserLookup { by_email },
-        DataType::Layout => Target::Layout,
-        DataType::Lookup => Target::Lookup {
+    match field.data_type.facts().converter {
+        Converter::Owner => Target::Owner { by_email },
+        Converter::User => Target::UserLookup { by_email },
+        Converter::Layout => Target::Layout,
+        Converter::Lookup => Target::Lookup {
             module: field.lookup_module.clone().unwrap_or_default(),
             find_by: find_by.unwrap_or(ID_FIELD).to_string(),
         },
-        _ => Target::Scalar { field: field.clone(), format: format.and_then(|p| JavaDateFormat::compile(p).ok()) },
+        Converter::Text
+        | Converter::Email
+        | Converter::Phone
+        | Converter::Website
+        | Converter::Picklist
+        | Converter::MultiPicklist
+        | Converter::Date
+        | Converter::DateTime
+        | Converter::Integer
+        | Converter::BigInt
+        | Converter::Decimal
+        | Converter::Percent
+        | Converter::Boolean
+        // Validation refuses non-importable fields before a plan is made.
+        | Converter::None => Target::Scalar {
+            field: field.clone(),
+            format: format.and_then(|p| JavaDateFormat::compile(p).ok()),
+            number_format: format.and_then(NumberFormat::compile),
+        },
     }
 }
 

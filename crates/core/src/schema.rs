@@ -6,12 +6,14 @@
 
 mod builder;
 mod custom_module;
+mod facts;
 pub mod settings;
 pub mod standard;
 #[cfg(test)]
 mod tests;
 
 pub use custom_module::{CustomModuleSpec, GENERATED_TYPE_CUSTOM, GENERATED_TYPE_SUBFORM};
+pub use facts::{Converter, Relation, TypeFacts, DEFAULT_DECIMAL_PLACES};
 
 use serde::{Deserialize, Serialize};
 
@@ -89,75 +91,6 @@ pub enum DataType {
     /// Any other Zoho type (mirrored orgs may carry types we do not import).
     #[serde(other)]
     Unsupported,
-}
-
-impl DataType {
-    /// The `data_type` string of field metadata.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DataType::Text => "text",
-            DataType::Textarea => "textarea",
-            DataType::Email => "email",
-            DataType::Phone => "phone",
-            DataType::Website => "website",
-            DataType::Picklist => "picklist",
-            DataType::MultiSelectPicklist => "multiselectpicklist",
-            DataType::Date => "date",
-            DataType::DateTime => "datetime",
-            DataType::Integer => "integer",
-            DataType::BigInt => "bigint",
-            DataType::Double => "double",
-            DataType::Currency => "currency",
-            DataType::Percent => "percent",
-            DataType::Boolean => "boolean",
-            DataType::Lookup => "lookup",
-            DataType::OwnerLookup => "ownerlookup",
-            DataType::UserLookup => "userlookup",
-            DataType::Layout => "layout",
-            DataType::AutoNumber => "autonumber",
-            DataType::Formula => "formula",
-            DataType::RollupSummary => "rollup_summary",
-            DataType::Subform => "subform",
-            DataType::MultiSelectLookup => "multiselectlookup",
-            DataType::MultiUserLookup => "multiuserlookup",
-            DataType::FileUpload => "fileupload",
-            DataType::ImageUpload => "imageupload",
-            DataType::ProfileImage => "profileimage",
-            DataType::Unsupported => "unsupported",
-        }
-    }
-
-    /// Zoho's `json_type` for the field metadata API.
-    pub fn json_type(self) -> &'static str {
-        match self {
-            DataType::Integer => "integer",
-            DataType::Double | DataType::Currency | DataType::Percent => "double",
-            DataType::Boolean => "boolean",
-            DataType::Lookup | DataType::OwnerLookup | DataType::UserLookup | DataType::Layout => "jsonobject",
-            DataType::MultiSelectPicklist
-            | DataType::Subform
-            | DataType::MultiSelectLookup
-            | DataType::MultiUserLookup => "jsonarray",
-            _ => "string",
-        }
-    }
-
-    /// Whether a bulk write can ever write this type (others are refused when mapped).
-    pub fn is_importable(self) -> bool {
-        !matches!(
-            self,
-            DataType::AutoNumber
-                | DataType::Formula
-                | DataType::RollupSummary
-                | DataType::Subform
-                | DataType::MultiSelectLookup
-                | DataType::MultiUserLookup
-                | DataType::FileUpload
-                | DataType::ImageUpload
-                | DataType::ProfileImage
-                | DataType::Unsupported
-        )
-    }
 }
 
 /// One field of a module.

@@ -43,6 +43,9 @@ pub struct ServeArgs {
     /// Data rows one CSV may hold [default: 25000, Zoho's limit].
     #[arg(long, env = "BULKWRITE_MAX_ROWS_PER_FILE")]
     pub max_rows_per_file: Option<u64>,
+    /// Data rows a subform or line-item child CSV may hold [default: 200, Zoho's limit].
+    #[arg(long, env = "BULKWRITE_MAX_CHILD_ROWS")]
+    pub max_child_rows: Option<u64>,
     /// Rows past the row limit still read and listed LIMIT_EXCEEDED before the read stops [default: 1000].
     #[arg(long, env = "BULKWRITE_MAX_OVERFLOW_ROWS")]
     pub max_overflow_rows: Option<u64>,
@@ -487,6 +490,7 @@ fn limits(settings: &ServeArgs) -> Limits {
     Limits {
         max_upload_bytes: settings.max_upload_bytes.unwrap_or(zoho.max_upload_bytes),
         max_rows_per_file: settings.max_rows_per_file.unwrap_or(zoho.max_rows_per_file),
+        max_child_rows: settings.max_child_rows.unwrap_or(zoho.max_child_rows),
         max_overflow_rows: settings.max_overflow_rows.unwrap_or(zoho.max_overflow_rows),
         max_columns: settings.max_columns.unwrap_or(zoho.max_columns),
         max_zip_entries: settings.max_zip_entries.unwrap_or(zoho.max_zip_entries).max(1),

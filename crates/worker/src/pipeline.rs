@@ -180,6 +180,9 @@ async fn run_resource(
         chunk_rows: ctx.config.chunk_rows.max(1),
         chunk_bytes: ctx.config.chunk_bytes.max(1),
         limit_column: resource.echo_headers().into_iter().next().unwrap_or_else(|| resource.module.clone()),
+        // Zoho: a subform or line-item child CSV (linked by `Parent_Id`, where a linking
+        // module's is its lookup field) holds at most 200 rows.
+        child: resource.parent_link.as_ref().is_some_and(|link| link.field == "Parent_Id"),
         mapper,
     };
     let (sender, mut receiver) = mpsc::channel(READ_AHEAD);

@@ -3,7 +3,8 @@
 //! memory stays flat however long the file is.
 //!
 //! What a file can make a job do is bounded by [`Limits`], never by what the file holds: rows
-//! past `max_rows_per_file` are `LIMIT_EXCEEDED`, and after `max_overflow_rows` of those the read
+//! past `max_rows_per_file` (`max_child_rows` for a subform or line-item child CSV) are
+//! `LIMIT_EXCEEDED`, and after `max_overflow_rows` of those the read
 //! stops (the job completes; rows after the cut are neither read nor listed). A row with more
 //! than `max_cells_per_record` cells is `LIMIT_EXCEEDED`; a record longer than
 //! `max_record_bytes`, or an entry inflating past `max_entry_bytes`, fails the job naming the
@@ -40,6 +41,8 @@ pub(crate) struct ReadPlan {
     pub chunk_bytes: usize,
     /// Column named by `LIMIT_EXCEEDED` for rows past the limit.
     pub limit_column: String,
+    /// A subform or line-item child CSV: its rows are bounded by `max_child_rows`.
+    pub child: bool,
     pub mapper: RowMapper,
 }
 
@@ -63,7 +66,7 @@ fn read(plan: &ReadPlan, sender: &mpsc::Sender<ReaderMessage>) -> Result<(), Str
     let mut record = csv::StringRecord::new();
     let mut chunk = Vec::with_capacity(plan.chunk_rows);
     let mut chunk_bytes = 0usize;
-    let last_row = plan.limits.rows_read_per_file();
+    let last_row = row_limits(plan).rows_read_per_file();
     while rows.rows_read() < last_row {
         let more = rows.read_row(&mut record).map_err(|e| format!("{} cannot be read: {e}", plan.csv_name))?;
         if !more {
@@ -90,10 +93,23 @@ fn read(plan: &ReadPlan, sender: &mpsc::Sender<ReaderMessage>) -> Result<(), Str
     Ok(())
 }
 
+/// The limits rows are read under: a child CSV's row limit is the child one.
+fn row_limits(plan: &ReadPlan) -> Limits {
+    if plan.child {
+        plan.limits.for_child_csv()
+    } else {
+        plan.limits
+    }
+}
+
 fn map_row(plan: &ReadPlan, row_no: u64, record: &csv::StringRecord) -> RowDraft {
     let limits = &plan.limits;
-    let over = if row_no > limits.max_rows_per_file {
-        Some(limits.rows_per_file())
+    let over = if row_no > row_limits(plan).max_rows_per_file {
+        Some(if plan.child && limits.max_child_rows < limits.max_rows_per_file {
+            limits.child_rows()
+        } else {
+            limits.rows_per_file()
+        })
     } else if record.len() > limits.max_cells_per_record {
         Some(limits.cells_per_record())
     } else {

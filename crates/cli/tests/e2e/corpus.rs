@@ -279,6 +279,7 @@ macro_rules! corpus_cases {
 }
 
 corpus_cases!(
+    activities_what_id_se_module_who_id,
     auto_mapping_by_header,
     auto_mapping_lookup_headers,
     auto_mapping_lookup_id_header,
@@ -287,6 +288,7 @@ corpus_cases!(
     booleans,
     callback_to_metadata_address,
     character_encoding_given,
+    child_csv_row_limit_200,
     child_without_parent_column_index,
     coexistence_not_allowed,
     column_index_negative,
@@ -304,6 +306,7 @@ corpus_cases!(
     empty_cells_clear_fields_on_update,
     empty_csv_is_not_supported,
     file_name_not_in_zip,
+    file_names_limit_exceeded,
     find_by_must_be_unique,
     format_on_a_text_field,
     header_limit_200_is_fine,
@@ -333,6 +336,8 @@ corpus_cases!(
     module_not_available_unknown,
     module_not_available_users,
     multiselect_picklist,
+    number_format_on_number_fields,
+    number_format_with_decimals_on_an_integer,
     numbers_integer_bigint_decimal_currency_percent,
     owner_by_email,
     owner_by_id,
@@ -343,8 +348,10 @@ corpus_cases!(
     read_only_field_is_refused,
     restricted_picklist_refuses,
     row_limit_exceeded,
+    standard_module_calls,
     standard_module_campaigns,
     standard_module_cases,
+    standard_module_events,
     standard_module_price_books,
     standard_module_products,
     standard_module_solutions,

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `bulkwrite` binary on `127.0.0.1:0`, driven over HTTP.
 
+mod activities;
 mod browser;
 mod bulk_read;
 mod callback;

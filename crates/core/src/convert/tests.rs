@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use super::{convert_value, format_fits, ConvertError, ConvertOptions};
+use super::{convert_value, format_fits, ConvertError, ConvertOptions, NumberFormat};
 use crate::datefmt::JavaDateFormat;
 use crate::schema::{DataType, Field};
 
@@ -37,7 +37,7 @@ pub(super) fn with_length(data_type: DataType, length: u32) -> Field {
 }
 
 pub(super) fn utc() -> ConvertOptions<'static> {
-    ConvertOptions { format: None, time_zone: Tz::UTC }
+    ConvertOptions { format: None, number_format: None, time_zone: Tz::UTC }
 }
 
 pub(super) fn compile(pattern: &str) -> JavaDateFormat {
@@ -85,21 +85,40 @@ fn non_scalar_types_are_resolved_elsewhere() {
 }
 
 #[test]
-fn formats_fit_only_dates() {
-    let date = compile("yyyy/MM/dd");
-    let time = compile("HH:mm");
+fn formats_fit_dates_and_numbers() {
     let cases = [
-        (DataType::Date, &date, true),
-        (DataType::DateTime, &date, true),
-        (DataType::Date, &time, false),
-        (DataType::DateTime, &time, false),
-        (DataType::Integer, &date, false),
-        (DataType::Text, &date, false),
-        (DataType::Double, &date, false),
+        (DataType::Date, "yyyy/MM/dd", true),
+        (DataType::DateTime, "yyyy/MM/dd", true),
+        (DataType::Date, "HH:mm", false),
+        (DataType::DateTime, "HH:mm", false),
+        (DataType::Integer, "yyyy/MM/dd", false),
+        (DataType::Text, "yyyy/MM/dd", false),
+        (DataType::Double, "yyyy/MM/dd", false),
+        (DataType::Integer, "#,##0", true),
+        (DataType::BigInt, "#.##0", true),
+        (DataType::Integer, "#,##0.00", false),
+        (DataType::Double, "#.##0,00", true),
+        (DataType::Currency, "#,##0.00", true),
+        (DataType::Percent, "0.0%", true),
+        (DataType::Text, "#,##0", false),
+        (DataType::Date, "#,##0", false),
     ];
-    for (data_type, format, expected) in cases {
-        assert_eq!(format_fits(data_type, format), expected, "{data_type:?} with {}", format.pattern());
+    for (data_type, pattern, expected) in cases {
+        assert_eq!(format_fits(data_type, pattern), expected, "{data_type:?} with {pattern}");
     }
+}
+
+#[test]
+fn a_number_format_reads_its_separators() {
+    let european = NumberFormat::compile("#.##0,00").unwrap();
+    let opts = ConvertOptions { format: None, number_format: Some(&european), time_zone: Tz::UTC };
+    let currency = field(DataType::Currency);
+    assert_eq!(convert_value(&currency, "1.234,5", &opts), Ok(json!(1234.5)));
+    assert!(matches!(convert_value(&currency, "1,234.5", &opts), Err(ConvertError::Invalid(_))));
+    let grouped = NumberFormat::compile("#,##0").unwrap();
+    let opts = ConvertOptions { format: None, number_format: Some(&grouped), time_zone: Tz::UTC };
+    assert_eq!(convert_value(&field(DataType::Integer), "12,345", &opts), Ok(json!(12345)));
+    assert!(matches!(convert_value(&field(DataType::Integer), "12.5", &opts), Err(ConvertError::Invalid(_))));
 }
 
 const SCALAR_TYPES: [DataType; 17] = [
@@ -140,7 +159,7 @@ proptest! {
             pick_list_values: vec!["A".to_string(), "b".to_string()],
             ..field(data_type)
         };
-        let opts = ConvertOptions { format: format.as_ref(), time_zone: chrono_tz::America::New_York };
+        let opts = ConvertOptions { format: format.as_ref(), number_format: None, time_zone: chrono_tz::America::New_York };
         let _ = convert_value(&field, raw.trim(), &opts);
     }
 

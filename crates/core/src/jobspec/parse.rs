@@ -9,6 +9,10 @@ use serde_json::{Map, Value};
 
 /// Most resources a job may name (OAS limit).
 pub const MAX_RESOURCES: usize = crate::limits::ZOHO_MAX_RESOURCES;
+/// Most `file_names` one resource may list (OAS limit).
+pub const MAX_FILE_NAMES: usize = crate::limits::ZOHO_MAX_FILE_NAMES;
+/// Longest name `file_names` may hold, in characters (OAS limit).
+pub const MAX_FILE_NAME_CHARS: usize = crate::limits::ZOHO_MAX_FILE_NAME_CHARS;
 
 /// Reads the raw body of `POST /crm/bulk/{v}/write`.
 pub fn parse_body(body: &[u8]) -> Result<CreateJobRequest, ApiError> {
@@ -208,11 +212,22 @@ fn read_file_names(resource: &Map<String, Value>, path: &str) -> Result<Option<V
         Some(Value::Array(items)) => items,
         Some(_) => return Err(invalid("file_names", &names_path, "jsonarray")),
     };
+    // The same answer as for too many resources: Zoho's OAS bounds both arrays.
+    if items.len() > MAX_FILE_NAMES {
+        return Err(ApiError::with_message(ErrorCode::LimitExceeded, "too many file names")
+            .detail("api_name", "file_names")
+            .detail("json_path", names_path)
+            .detail("maximum_length", MAX_FILE_NAMES));
+    }
     let mut names = Vec::with_capacity(items.len());
-    for item in items {
+    for (index, item) in items.iter().enumerate() {
         let Some(name) = item.as_str() else {
             return Err(invalid("file_names", &names_path, "jsonarray"));
         };
+        if name.chars().count() > MAX_FILE_NAME_CHARS {
+            return Err(ApiError::invalid_key("file_names", &format!("{names_path}[{index}]"))
+                .detail("maximum_length", MAX_FILE_NAME_CHARS));
+        }
         names.push(name.to_string());
     }
     Ok(Some(names))

@@ -8,10 +8,9 @@ use bulkwrite_wire::{ApiError, CreateJobRequest, ErrorCode, FieldMapping, Operat
 
 use super::{JobSpec, ParentLink, ResourceSpec, ID_FIELD};
 use crate::convert::format_fits;
-use crate::datefmt::JavaDateFormat;
 use crate::ids::FileId;
 use crate::limits::Limits;
-use crate::schema::{DataType, Field, Module, OrgSchema};
+use crate::schema::{Converter, DataType, Field, Module, OrgSchema};
 use crate::zipfile::CsvEntry;
 
 /// What validation needs to know besides the request.
@@ -324,7 +323,7 @@ fn check_mapping(
             .detail("json_path", format!("{path}.find_by")));
     }
     if let Some(pattern) = mapping.format.as_deref() {
-        let fits = JavaDateFormat::compile(pattern).is_ok_and(|format| format_fits(field.data_type, &format));
+        let fits = format_fits(field.data_type, pattern);
         if !fits {
             return Err(ApiError::with_message(
                 ErrorCode::InvalidFormat,
@@ -351,13 +350,16 @@ fn check_find_by_of_mapping(
     path: &str,
 ) -> Result<(), ApiError> {
     let Some(find_by) = mapping.find_by.as_deref() else { return Ok(()) };
-    let valid = match field.data_type {
-        DataType::Lookup => {
-            let related = field.lookup_module.as_deref().and_then(|name| schema.module(name));
-            find_by == ID_FIELD || related.is_some_and(|m| m.field(find_by).is_some())
-        }
-        DataType::OwnerLookup | DataType::UserLookup => find_by == ID_FIELD || find_by.eq_ignore_ascii_case("email"),
-        _ => true,
+    let converter = field.data_type.facts().converter;
+    let valid = if converter == Converter::Lookup {
+        // A polymorphic lookup (`What_Id`) may find by any field: the row's module decides.
+        let Some(related) = field.lookup_module.as_deref() else { return Ok(()) };
+        let related = schema.module(related);
+        find_by == ID_FIELD || related.is_some_and(|m| m.field(find_by).is_some())
+    } else if converter == Converter::Owner || converter == Converter::User {
+        find_by == ID_FIELD || find_by.eq_ignore_ascii_case("email")
+    } else {
+        true
     };
     if valid {
         return Ok(());

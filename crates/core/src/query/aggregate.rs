@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::filter::{Column, Filter, SystemColumn, ValueKind};
 use super::Direction;
-use crate::schema::{DataType, Module};
+use crate::schema::{Converter, Module};
 
 /// An aggregate function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,8 +179,8 @@ pub fn whole_numbers(module: &Module, column: &Column) -> bool {
     match column {
         Column::System(SystemColumn::Id) => true,
         Column::System(_) => false,
-        Column::Data { api_name, .. } => {
-            module.field(api_name).is_some_and(|field| matches!(field.data_type, DataType::Integer | DataType::BigInt))
-        }
+        Column::Data { api_name, .. } => module
+            .field(api_name)
+            .is_some_and(|field| matches!(field.data_type.facts().converter, Converter::Integer | Converter::BigInt)),
     }
 }

@@ -120,25 +120,7 @@ pub enum ValueKind {
 impl ValueKind {
     /// The kind of a schema data type; `None` for types no query compares.
     pub fn of(data_type: DataType) -> Option<ValueKind> {
-        let kind = match data_type {
-            DataType::Text
-            | DataType::Textarea
-            | DataType::Email
-            | DataType::Phone
-            | DataType::Website
-            | DataType::Picklist
-            | DataType::AutoNumber => ValueKind::Text,
-            DataType::Integer | DataType::BigInt | DataType::Double | DataType::Currency | DataType::Percent => {
-                ValueKind::Number
-            }
-            DataType::Date => ValueKind::Date,
-            DataType::DateTime => ValueKind::DateTime,
-            DataType::Boolean => ValueKind::Boolean,
-            DataType::Lookup | DataType::UserLookup | DataType::OwnerLookup => ValueKind::Reference,
-            DataType::MultiSelectPicklist => ValueKind::MultiSelect,
-            _ => return None,
-        };
-        Some(kind)
+        data_type.facts().query
     }
 }
 

@@ -5,7 +5,7 @@
 use bulkwrite_wire::{ApiError, ErrorCode};
 
 use crate::jobspec::ID_FIELD;
-use crate::schema::{DataType, Module, OrgSchema};
+use crate::schema::{Converter, DataType, Module, OrgSchema};
 
 /// What a user lookup's dot notation may name.
 pub const USER_ATTRIBUTES: &[&str] = &["id", "first_name", "last_name", "full_name", "name", "email"];
@@ -113,14 +113,14 @@ fn plan_column(schema: &OrgSchema, module: &Module, name: &str) -> Result<Column
         return Ok(Column { header: field.api_name.clone(), source });
     };
     let field = module.field(head).ok_or(Refusal::NotAvailable)?;
-    match field.data_type {
-        DataType::OwnerLookup | DataType::UserLookup => {
+    match field.data_type.facts().converter {
+        Converter::Owner | Converter::User => {
             let attribute =
                 USER_ATTRIBUTES.iter().find(|a| a.eq_ignore_ascii_case(tail)).ok_or(Refusal::NotAvailable)?;
             let source = ColumnSource::User { field: field.api_name.clone(), attribute: attribute.to_string() };
             Ok(Column { header: format!("{}.{attribute}", field.api_name), source })
         }
-        DataType::Lookup => {
+        Converter::Lookup => {
             let related =
                 field.lookup_module.as_deref().and_then(|target| schema.module(target)).ok_or(Refusal::NotSupported)?;
             let (target, data_type) = if tail.eq_ignore_ascii_case(ID_FIELD) {
@@ -137,6 +137,20 @@ fn plan_column(schema: &OrgSchema, module: &Module, name: &str) -> Result<Column
             };
             Ok(Column { header: format!("{}.{target}", field.api_name), source })
         }
-        _ => Err(Refusal::NotSupported),
+        Converter::Text
+        | Converter::Email
+        | Converter::Phone
+        | Converter::Website
+        | Converter::Picklist
+        | Converter::MultiPicklist
+        | Converter::Date
+        | Converter::DateTime
+        | Converter::Integer
+        | Converter::BigInt
+        | Converter::Decimal
+        | Converter::Percent
+        | Converter::Boolean
+        | Converter::Layout
+        | Converter::None => Err(Refusal::NotSupported),
     }
 }

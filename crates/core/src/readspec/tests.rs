@@ -75,14 +75,14 @@ fn the_all_view_and_ics_are_accepted_where_they_exist() {
     let spec = read(json!({"query": {"module": "Leads", "cvid": cvid}})).unwrap();
     assert_eq!(spec.query_echo(ApiVersion::V8)["cvid"], json!(cvid.parse::<u64>().unwrap()));
     assert_eq!(spec.query_echo(ApiVersion::V2)["cvid"], json!(cvid));
-    assert_eq!(code(json!({"file_type": "ics", "query": {"module": "Events"}})).0, "MODULE_NOT_AVAILABLE");
-    // An org whose schema has a calendar module (a mirrored one) exports it as ics.
-    let mut with_events = schema.clone();
-    let mut events = leads.clone();
-    events.api_name = "Events".into();
-    with_events.modules.push(events);
+    // The standard schema has Events (Meetings), so it exports as ics; an org without a
+    // calendar module (a mirrored one) refuses it.
     let body = parse_read_body(br#"{"file_type":"ics","query":{"module":"Events"}}"#).unwrap();
-    let spec = validate_read(&body, &ReadContext { schema: &with_events, user: 7, per_page: 10 }).unwrap();
+    let mut without_events = schema.clone();
+    without_events.modules.retain(|m| m.api_name != "Events");
+    let refused = validate_read(&body, &ReadContext { schema: &without_events, user: 7, per_page: 10 }).unwrap_err();
+    assert_eq!(refused.code.as_str(), "MODULE_NOT_AVAILABLE");
+    let spec = validate_read(&body, &ReadContext { schema: &schema, user: 7, per_page: 10 }).unwrap();
     assert_eq!((spec.file_type, spec.per_page), (FileType::Ics, 10));
 }
 

@@ -21,22 +21,8 @@ pub(super) struct F(pub(super) Field);
 
 /// Starts a field with the default length and decimal places of its type.
 pub(super) fn f(api_name: &str, label: &str, data_type: DataType) -> F {
-    let length = match data_type {
-        DataType::Text | DataType::Picklist => Some(255),
-        DataType::Email => Some(100),
-        DataType::Phone => Some(30),
-        DataType::Website => Some(255),
-        DataType::Textarea => Some(32_000),
-        DataType::Integer => Some(9),
-        DataType::BigInt => Some(18),
-        DataType::Double | DataType::Currency => Some(16),
-        DataType::Percent => Some(5),
-        _ => None,
-    };
-    let decimal_place = match data_type {
-        DataType::Double | DataType::Currency | DataType::Percent => Some(2),
-        _ => None,
-    };
+    let facts = data_type.facts();
+    let (length, decimal_place) = (facts.default_length, facts.decimal_places);
     F(Field {
         id: String::new(),
         api_name: api_name.to_string(),

@@ -3,13 +3,16 @@
 //!
 //! Ids are assigned sequentially in module order, so new modules are only ever appended: the
 //! record modules bulk write accepts first, then the non-record modules it refuses (`Notes`,
-//! `Attachments`).
+//! `Attachments`), then the modules added since (`Calls`, `Events`, Tasks' links).
 
 mod activities;
+mod calendar;
 mod inventory;
 mod non_record;
 mod sales;
 mod support;
+
+pub use calendar::{SE_MODULE, WHAT_MODULES};
 
 use super::builder::IdSeq;
 use super::OrgSchema;
@@ -21,8 +24,6 @@ const FIRST_METADATA_ID: u64 = 5_725_767_000_000_002_001;
 /// either (besides the names of the modules in the schema).
 pub(crate) const OTHER_STANDARD_MODULES: &[&str] = &[
     "Activities",
-    "Calls",
-    "Events",
     "Meetings",
     "Quotes",
     "Sales_Orders",
@@ -38,7 +39,7 @@ pub(crate) const OTHER_STANDARD_MODULES: &[&str] = &[
 pub fn standard_schema() -> OrgSchema {
     let mut ids = IdSeq(FIRST_METADATA_ID);
     let ids = &mut ids;
-    let modules = vec![
+    let mut modules = vec![
         sales::leads(ids),
         sales::contacts(ids),
         sales::accounts(ids),
@@ -54,6 +55,12 @@ pub fn standard_schema() -> OrgSchema {
         non_record::notes(ids),
         non_record::attachments(ids),
     ];
+    // Appended later still, so that no id above moved.
+    modules.push(calendar::calls(ids));
+    modules.push(calendar::events(ids));
+    if let Some(tasks) = modules.iter_mut().find(|m| m.api_name == "Tasks") {
+        calendar::link_tasks(tasks, ids);
+    }
     OrgSchema { modules }
 }
 

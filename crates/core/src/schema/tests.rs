@@ -35,6 +35,8 @@ fn standard_modules_have_the_spec_mandatory_and_unique_fields() {
         ("Price_Books", true, "Price_Book_Name", &["Price_Book_Name"], &["Price_Book_Name"]),
         ("Notes", false, "Note_Title", &[], &[]),
         ("Attachments", false, "File_Name", &[], &[]),
+        ("Calls", true, "Subject", &["Subject", "Call_Type", "Call_Start_Time", "Call_Duration"], &[]),
+        ("Events", true, "Event_Title", &["Event_Title", "Start_DateTime", "End_DateTime"], &[]),
     ];
     let schema = standard_schema();
     let order: Vec<&str> = schema.modules.iter().map(|m| m.api_name.as_str()).collect();
@@ -98,13 +100,31 @@ fn the_first_four_modules_keep_their_ids() {
 }
 
 #[test]
+fn activities_link_a_related_record_and_a_contact() {
+    let schema = standard_schema();
+    for name in ["Tasks", "Calls", "Events"] {
+        let module = schema.module(name).unwrap();
+        let what = module.field("What_Id").unwrap();
+        assert_eq!((what.data_type, what.lookup_module.as_deref()), (DataType::Lookup, None), "{name}");
+        let se_module = module.field("$se_module").unwrap();
+        assert!(se_module.restricted_picklist, "{name}");
+        for target in &se_module.pick_list_values {
+            assert!(schema.module(target).is_some_and(|m| m.bulk_write), "{name}: {target}");
+        }
+        let who = module.field("Who_Id").unwrap();
+        assert_eq!(who.lookup_module.as_deref(), Some("Contacts"), "{name}");
+    }
+    assert_eq!(schema.module("Events").unwrap().plural_label, "Meetings");
+}
+
+#[test]
 fn lookups_name_existing_modules() {
     let schema = standard_schema();
     for module in &schema.modules {
         for field in module.fields.iter().filter(|f| f.data_type == DataType::Lookup) {
             match &field.lookup_module {
                 Some(target) => assert!(schema.module(target).is_some(), "{}.{}", module.api_name, field.api_name),
-                None => assert_eq!(field.api_name, "Parent_Id", "{}", module.api_name),
+                None => assert!(["Parent_Id", "What_Id"].contains(&field.api_name.as_str()), "{}", module.api_name),
             }
         }
     }

@@ -30,7 +30,7 @@ fn dates_without_format() {
 #[test]
 fn dates_with_format() {
     let slashes = compile("yyyy/MM/dd");
-    let opts = ConvertOptions { format: Some(&slashes), time_zone: Tz::UTC };
+    let opts = ConvertOptions { format: Some(&slashes), number_format: None, time_zone: Tz::UTC };
     check(
         &field(DataType::Date),
         &opts,
@@ -42,17 +42,17 @@ fn dates_with_format() {
         ],
     );
     let names = compile("dd MMM yyyy");
-    let opts = ConvertOptions { format: Some(&names), time_zone: Tz::UTC };
+    let opts = ConvertOptions { format: Some(&names), number_format: None, time_zone: Tz::UTC };
     check(&field(DataType::Date), &opts, &[("05 mar 2024", ok(json!("2024-03-05")))]);
     let time_only = compile("HH:mm");
-    let opts = ConvertOptions { format: Some(&time_only), time_zone: Tz::UTC };
+    let opts = ConvertOptions { format: Some(&time_only), number_format: None, time_zone: Tz::UTC };
     check(&field(DataType::Date), &opts, &[("10:00", None)]);
     check(&field(DataType::DateTime), &opts, &[("10:00", None)]);
 }
 
 #[test]
 fn date_times_without_format() {
-    let kolkata = ConvertOptions { format: None, time_zone: chrono_tz::Asia::Kolkata };
+    let kolkata = ConvertOptions { format: None, number_format: None, time_zone: chrono_tz::Asia::Kolkata };
     check(
         &field(DataType::DateTime),
         &kolkata,
@@ -84,7 +84,7 @@ fn date_times_without_format() {
 
 #[test]
 fn date_times_across_clock_changes() {
-    let new_york = ConvertOptions { format: None, time_zone: chrono_tz::America::New_York };
+    let new_york = ConvertOptions { format: None, number_format: None, time_zone: chrono_tz::America::New_York };
     check(
         &field(DataType::DateTime),
         &new_york,
@@ -100,13 +100,13 @@ fn date_times_across_clock_changes() {
 #[test]
 fn date_times_with_format() {
     let dashed = compile("dd-MM-yyyy HH:mm");
-    let opts = ConvertOptions { format: Some(&dashed), time_zone: chrono_tz::Asia::Kolkata };
+    let opts = ConvertOptions { format: Some(&dashed), number_format: None, time_zone: chrono_tz::Asia::Kolkata };
     check(&field(DataType::DateTime), &opts, &[("05-03-2024 10:30", ok(json!("2024-03-05T10:30:00+05:30")))]);
     let day_only = compile("yyyy/MM/dd");
-    let opts = ConvertOptions { format: Some(&day_only), time_zone: chrono_tz::Asia::Kolkata };
+    let opts = ConvertOptions { format: Some(&day_only), number_format: None, time_zone: chrono_tz::Asia::Kolkata };
     check(&field(DataType::DateTime), &opts, &[("2024/03/05", ok(json!("2024-03-05T00:00:00+05:30")))]);
     let rfc = compile("EEE, d MMM yyyy HH:mm:ss Z");
-    let opts = ConvertOptions { format: Some(&rfc), time_zone: Tz::UTC };
+    let opts = ConvertOptions { format: Some(&rfc), number_format: None, time_zone: Tz::UTC };
     check(
         &field(DataType::DateTime),
         &opts,

@@ -10,7 +10,7 @@ use crate::query::build::{Builder, Surface, UserName};
 use crate::query::criteria::data_type;
 use crate::query::filter::{Column, Comparator, Filter, SystemColumn};
 use crate::query::{QueryError, Select, SortKey};
-use crate::schema::{DataType, Module, OrgSchema};
+use crate::schema::{Converter, Module, OrgSchema};
 use crate::version::ApiVersion;
 
 /// Zoho's bounds on one query, which differ by version.
@@ -256,9 +256,11 @@ fn select_column(schema: &OrgSchema, module: &Module, name: &str) -> Result<Sele
         };
     }
     let field = module.field(head).ok_or_else(|| invalid_column(name))?;
-    let target = match (field.data_type, &field.lookup_module) {
-        (DataType::Lookup, Some(target)) => schema.module(target).ok_or_else(|| invalid_column(name))?,
-        _ => return Err(invalid_column(name)),
+    let target = match &field.lookup_module {
+        Some(target) if field.data_type.facts().converter == Converter::Lookup => {
+            schema.module(target).ok_or_else(|| invalid_column(name))?
+        }
+        Some(_) | None => return Err(invalid_column(name)),
     };
     let target_column = Column::resolve(target, tail).map_err(|_| invalid_column(name))?;
     Ok(SelectColumn::Lookup {

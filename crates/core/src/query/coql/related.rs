@@ -14,7 +14,7 @@ use super::parser::Operator;
 use super::plan::{compare_error, invalid_column, WhereContext, USER_PROPERTIES};
 use crate::query::build::{Builder, Surface, UserName};
 use crate::query::filter::{Comparator, Filter, SystemColumn};
-use crate::schema::DataType;
+use crate::schema::Converter;
 
 /// The filter of `column operator values` where `column` has a dot.
 pub(super) fn dotted(
@@ -35,11 +35,12 @@ pub(super) fn dotted(
         };
     }
     let field = module.field(head).ok_or_else(|| invalid_column(column))?;
-    match (field.data_type, &field.lookup_module) {
-        (DataType::UserLookup | DataType::OwnerLookup, _) => {
-            user_property(context, &field.api_name, column, tail, operator, comparator, values)
-        }
-        (DataType::Lookup, Some(target)) => {
+    let converter = field.data_type.facts().converter;
+    if converter == Converter::User || converter == Converter::Owner {
+        return user_property(context, &field.api_name, column, tail, operator, comparator, values);
+    }
+    match &field.lookup_module {
+        Some(target) if converter == Converter::Lookup => {
             let related = context.schema.module(target).ok_or_else(|| invalid_column(column))?;
             let builder = Builder::new(related, Surface::Coql, context.time_zone).with_users(context.users);
             let wrap = |inner: Filter| Filter::Related {
@@ -62,7 +63,7 @@ pub(super) fn dotted(
                 },
             }
         }
-        _ => Err(invalid_column(column)),
+        Some(_) | None => Err(invalid_column(column)),
     }
 }
 

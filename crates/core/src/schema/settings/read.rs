@@ -34,8 +34,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use crate::convert::default_length;
-use crate::schema::{DataType, Field, Layout, Module, OrgSchema, GENERATED_TYPE_SUBFORM};
+use crate::schema::{DataType, Field, Layout, Module, OrgSchema, Relation, GENERATED_TYPE_SUBFORM};
 
 /// Modules Zoho lists as API-supported that hold no importable records.
 pub const NON_RECORD_MODULES: &[&str] = &[
@@ -305,13 +304,13 @@ fn read_field(field: &Map<String, Value>, at: &str) -> Result<Field, MirrorError
     let api_name = required_text(field, "api_name", at)?;
     let type_name = required_text(field, "data_type", at)?;
     let data_type: DataType = serde_json::from_value(Value::String(type_name)).unwrap_or(DataType::Unsupported);
-    let is_picklist = matches!(data_type, DataType::Picklist | DataType::MultiSelectPicklist);
+    let facts = data_type.facts();
+    let is_picklist = facts.is_picklist();
     let unique = field.get("unique").and_then(Value::as_object).filter(|u| !u.is_empty());
     let unique_case_sensitive = unique
         .and_then(|u| u.get("casesensitive").or_else(|| u.get("case_sensitive")))
         .is_some_and(|v| v.as_bool().unwrap_or_else(|| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true"))));
-    let computed = matches!(data_type, DataType::Formula | DataType::AutoNumber | DataType::RollupSummary);
-    let read_only = computed
+    let read_only = facts.computed
         || match field.get("operation_type").and_then(Value::as_object) {
             Some(ops) => !(flag(ops, "api_create") == Some(true) || flag(ops, "api_update") == Some(true)),
             None => flag(field, "read_only") == Some(true) || flag(field, "field_read_only") == Some(true),
@@ -325,10 +324,8 @@ fn read_field(field: &Map<String, Value>, at: &str) -> Result<Field, MirrorError
         field_label: text(field, "field_label")
             .or_else(|| text(field, "display_label"))
             .unwrap_or_else(|| api_name.clone()),
-        length: default_length(data_type).and(number(field, "length")),
-        decimal_place: matches!(data_type, DataType::Double | DataType::Currency | DataType::Percent)
-            .then(|| number(field, "decimal_place"))
-            .flatten(),
+        length: facts.default_length.and(number(field, "length")),
+        decimal_place: facts.decimal_places.and(number(field, "decimal_place")),
         system_mandatory: flag(field, "system_mandatory") == Some(true),
         unique: unique.is_some(),
         unique_case_sensitive,
@@ -357,11 +354,11 @@ fn picklist_values(field: &Map<String, Value>) -> Vec<String> {
 fn related_module(field: &Map<String, Value>, data_type: DataType) -> Option<String> {
     let module_of =
         |key: &str, inner: &str| field.get(key).and_then(Value::as_object).and_then(|o| module_name(o.get(inner)?));
-    match data_type {
-        DataType::Lookup => module_of("lookup", "module"),
-        DataType::Subform => module_of("associated_module", "module").or_else(|| module_of("subform", "module")),
-        DataType::MultiSelectLookup => module_of("multiselectlookup", "connected_module"),
-        _ => None,
+    match data_type.relation() {
+        Relation::Lookup => module_of("lookup", "module"),
+        Relation::Subform => module_of("associated_module", "module").or_else(|| module_of("subform", "module")),
+        Relation::MultiSelectLookup => module_of("multiselectlookup", "connected_module"),
+        Relation::None => None,
     }
 }
 

@@ -10,8 +10,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::convert::default_length;
-use crate::schema::{DataType, Field, Layout, Module, OrgSchema};
+use crate::schema::{DataType, Field, Layout, Module, OrgSchema, Relation, DEFAULT_DECIMAL_PLACES};
 
 /// A profile of the org, as modules, fields and layouts list them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,28 +122,29 @@ fn render_field(schema: &OrgSchema, module: &Module, field: &Field, profiles: &[
         let id = schema.module(name).map(|m| m.id.clone());
         (schema.module(name).map(|m| m.api_name.clone()).unwrap_or_else(|| name.to_string()), id)
     });
-    let lookup = match (&related, field.data_type) {
-        (Some((api_name, id)), DataType::Lookup) => json!({
-            "display_label": field.field_label,
-            "api_name": field.api_name,
-            "module": {"api_name": api_name, "id": id},
-            "id": derived_id(&format!("lookup:{}", field.id)),
-        }),
-        _ => json!({}),
-    };
-    let associated = match (&related, field.data_type) {
-        (Some((api_name, id)), DataType::Subform) => json!({"module": api_name, "id": id}),
-        _ => Value::Null,
-    };
-    let multiselectlookup = match (&related, field.data_type) {
-        (Some((api_name, id)), DataType::MultiSelectLookup) => json!({
-            "display_label": field.field_label,
-            "api_name": field.api_name,
-            "connected_module": {"api_name": api_name, "id": id},
-            "id": derived_id(&format!("lookup:{}", field.id)),
-        }),
-        _ => json!({}),
-    };
+    let (mut lookup, mut associated, mut multiselectlookup) = (json!({}), Value::Null, json!({}));
+    if let Some((api_name, id)) = &related {
+        match field.data_type.relation() {
+            Relation::Lookup => {
+                lookup = json!({
+                    "display_label": field.field_label,
+                    "api_name": field.api_name,
+                    "module": {"api_name": api_name, "id": id},
+                    "id": derived_id(&format!("lookup:{}", field.id)),
+                });
+            }
+            Relation::Subform => associated = json!({"module": api_name, "id": id}),
+            Relation::MultiSelectLookup => {
+                multiselectlookup = json!({
+                    "display_label": field.field_label,
+                    "api_name": field.api_name,
+                    "connected_module": {"api_name": api_name, "id": id},
+                    "id": derived_id(&format!("lookup:{}", field.id)),
+                });
+            }
+            Relation::None => {}
+        }
+    }
     let unique =
         if field.unique { json!({"casesensitive": field.unique_case_sensitive.to_string()}) } else { json!({}) };
     let pick_list_values: Vec<Value> = field
@@ -163,9 +163,10 @@ fn render_field(schema: &OrgSchema, module: &Module, field: &Field, profiles: &[
             })
         })
         .collect();
-    let currency = match field.data_type {
-        DataType::Currency => json!({"rounding_option": "normal", "precision": field.decimal_place.unwrap_or(2)}),
-        _ => json!({}),
+    let currency = if field.data_type == DataType::Currency {
+        json!({"rounding_option": "normal", "precision": field.decimal_place.unwrap_or(DEFAULT_DECIMAL_PLACES)})
+    } else {
+        json!({})
     };
     let permission = if writable { "read_write" } else { "read_only" };
     let profiles: Vec<Value> =
@@ -214,7 +215,7 @@ fn render_field(schema: &OrgSchema, module: &Module, field: &Field, profiles: &[
         "custom_field": field.custom_field,
         "lookup": lookup,
         "rollup_summary": {},
-        "length": field.length.or_else(|| default_length(field.data_type)).unwrap_or_else(|| display_length(field.data_type)),
+        "length": field.length.unwrap_or(field.data_type.facts().shown_length),
         "display_field": field.api_name == module.display_field,
         "pick_list_values_sorted_lexically": false,
         "sortable": true,
@@ -233,21 +234,10 @@ fn render_field(schema: &OrgSchema, module: &Module, field: &Field, profiles: &[
     if let Value::Object(rest) = rest {
         map.extend(rest);
     }
-    if matches!(field.data_type, DataType::Picklist | DataType::MultiSelectPicklist) {
+    if field.data_type.facts().is_picklist() {
         map.insert("restricted_picklist".to_string(), Value::Bool(field.restricted_picklist));
     }
     map
-}
-
-/// The `length` Zoho shows for types without a length limit.
-fn display_length(data_type: DataType) -> u32 {
-    match data_type {
-        DataType::Date => 20,
-        DataType::Boolean => 5,
-        DataType::Subform | DataType::MultiSelectLookup | DataType::MultiUserLookup => 50,
-        DataType::AutoNumber | DataType::Formula | DataType::FileUpload | DataType::ImageUpload => 255,
-        _ => 120,
-    }
 }
 
 /// `{"layouts":[…]}`: every layout of the module, each with its sections and fields; a field is

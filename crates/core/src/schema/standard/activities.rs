@@ -47,8 +47,8 @@ pub(super) fn campaigns(ids: &mut IdSeq) -> Module {
 
 /// Tasks: `Subject` is system-mandatory; Zoho has no duplicate check on tasks.
 ///
-/// `What_Id` and `Who_Id` (polymorphic lookups with `$se_module`) and the JSON-valued
-/// `Remind_At` / `Recurring_Activity` are left out: a lookup here names exactly one module.
+/// `What_Id`, `$se_module` and `Who_Id` are added by `calendar::link_tasks` (with later ids);
+/// the JSON-valued `Remind_At` / `Recurring_Activity` are left out.
 pub(super) fn tasks(ids: &mut IdSeq) -> Module {
     let fields = vec![
         f("Subject", "Subject", DataType::Text).mandatory(),
