@@ -198,6 +198,7 @@ pub fn router(state: AppState) -> Router {
         .route("/bulkwrite/v1/jobs/{job_id}", get(routes::extensions::get_job_state))
         .route("/bulkwrite/v1/jobs/{job_id}/events", get(routes::events::job_events))
         .route("/bulkwrite/v1/jobs/{job_id}/cancel", post(routes::job_control::cancel_job))
+        .route("/bulkwrite/v1/jobs/{job_id}/undo", post(routes::undo::undo_job))
         .route("/bulkwrite/v1/jobs/{job_id}/callback", get(routes::extensions::get_callback_report))
         .route("/bulkwrite/v1/jobs/{job_id}/report", get(routes::report::get_report))
         .route(

@@ -21,5 +21,6 @@ pub mod records_write;
 pub mod report;
 pub mod search;
 pub mod test_controls;
+pub mod undo;
 pub mod upload;
 mod upload_guard;

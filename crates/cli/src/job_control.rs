@@ -39,6 +39,57 @@ pub struct ListArgs {
     pub connect: ConnectArgs,
 }
 
+/// Options of `bulkwrite jobs undo`.
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    /// The job to undo.
+    pub id: String,
+    /// Wait for the undo to finish and print what it did.
+    #[arg(long)]
+    pub wait: bool,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// Queues an undo of a job; prints the undo job's id, or with `--wait` what it did (JSON: the
+/// undo's document). Exit status 2 when records were left alone (conflicts).
+pub async fn undo(args: &UndoArgs, output: Output) -> anyhow::Result<i32> {
+    let connection = connect(&args.connect)?;
+    let queued = connection.client.undo_job(&args.id).await?;
+    if !args.wait {
+        if output.json {
+            output.json(&serde_json::to_value(&queued).unwrap_or_default());
+        } else {
+            out!("undo of job {} queued as job {}; `bulkwrite jobs undo --wait` waits for it", args.id, queued.id);
+        }
+        return Ok(0);
+    }
+    let every = std::time::Duration::from_millis(250);
+    let done = connection.client.wait_for_job_state(&queued.id, every).await?;
+    if output.json {
+        output.json(&serde_json::to_value(&done).unwrap_or_default());
+    }
+    let count = |name: &str| done.rest.get("undo").and_then(|undo| undo.get(name)).and_then(|n| n.as_u64());
+    let conflicts = count("conflicts").unwrap_or(0);
+    if !output.json {
+        let (deleted, restored) = (count("deleted").unwrap_or(0), count("restored").unwrap_or(0));
+        out!(
+            "undo {} of job {}: {} — {deleted} deleted, {restored} restored, {conflicts} left alone (changed since)",
+            done.id,
+            args.id,
+            done.state
+        );
+        if let Some(error) = &done.error {
+            out!("{error}");
+        }
+    }
+    Ok(match (done.state.as_str(), conflicts) {
+        ("SUCCEEDED", 0) => 0,
+        ("SUCCEEDED", _) => 2,
+        _ => 1,
+    })
+}
+
 /// Cancels a job; prints its state (JSON: the job's document).
 pub async fn cancel(id: &str, connect_args: &ConnectArgs, output: Output) -> anyhow::Result<i32> {
     let connection = connect(connect_args)?;

@@ -27,6 +27,9 @@ pub enum JobsCommand {
     Cancel(JobRef),
     /// Lists the org's jobs, newest first (GET /bulkwrite/v1/jobs; bulkwrite only).
     List(crate::job_control::ListArgs),
+    /// Undoes a finished write job: deletes the records it added, gives the fields it updated
+    /// their previous values back (POST /bulkwrite/v1/jobs/{id}/undo; bulkwrite only).
+    Undo(crate::job_control::UndoArgs),
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +75,7 @@ pub async fn run_jobs(args: JobsArgs, output: Output) -> anyhow::Result<i32> {
         }
         JobsCommand::Cancel(job) => crate::job_control::cancel(&job.id, &job.connect, output).await,
         JobsCommand::List(list) => crate::job_control::list(&list, output).await,
+        JobsCommand::Undo(undo) => crate::job_control::undo(&undo, output).await,
     }
 }
 

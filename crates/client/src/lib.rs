@@ -67,6 +67,7 @@ mod records;
 mod report;
 mod result;
 mod transport;
+mod undo;
 mod upload;
 mod wait;
 
@@ -85,6 +86,7 @@ pub use records::{Org, RecordResult, MAX_RECORDS_PER_CALL};
 pub use report::{ReportError, ReportLine};
 pub use result::{parse_errors, ResultCsv, ResultFile, ResultRow, RowError, RowStatus, RESULT_COLUMNS};
 pub use transport::RetryPolicy;
+pub use undo::UndoRow;
 pub use upload::{zip_csv, zip_entries, UploadSource};
 pub use wait::{is_finished, Progress, ProgressFn, WaitOptions};
 

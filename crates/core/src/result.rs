@@ -146,6 +146,37 @@ impl<W: Write + Seek> ResultZipWriter<W> {
         Ok(())
     }
 
+    /// Starts a CSV with exactly these `headers` (an undo's result, which has no echoed cells);
+    /// its rows are written with [`ResultZipWriter::write_cells`].
+    pub fn start_plain_csv(&mut self, name: &str, headers: &[&str]) -> std::io::Result<()> {
+        self.start_csv(name, &[])?;
+        // `start_csv` flushed the entry before, then buffered the usual header line: replace it.
+        self.lines.clear();
+        for (index, header) in headers.iter().enumerate() {
+            if index > 0 {
+                self.lines.push(b',');
+            }
+            push_csv_cell(&mut self.lines, header);
+        }
+        self.lines.extend_from_slice(b"\r\n");
+        Ok(())
+    }
+
+    /// Appends one row of plain cells to the current CSV.
+    pub fn write_cells(&mut self, cells: &[&str]) -> std::io::Result<()> {
+        for (index, cell) in cells.iter().enumerate() {
+            if index > 0 {
+                self.lines.push(b',');
+            }
+            push_csv_cell(&mut self.lines, cell);
+        }
+        self.lines.extend_from_slice(b"\r\n");
+        if self.lines.len() >= PIECE {
+            self.flush_lines()?;
+        }
+        Ok(())
+    }
+
     /// Appends one row to the current CSV.
     pub fn write_row(&mut self, row: &ResultRow) -> std::io::Result<()> {
         let line = &mut self.lines;

@@ -83,7 +83,13 @@ pub(crate) async fn apply_chunk(
     // A chunk's commit does not wait for its WAL to reach the disk (see the module's comment).
     let asynchronous = async { tx.batch_execute("SET LOCAL synchronous_commit = off").await.map_err(pg_error) };
     futures_util::future::try_join(asynchronous, fence(&tx, lease)).await?;
-    let written = plan_and_write(&tx, signed(lease.org.get()), write, first_id, probing, order).await?;
+    let capture = Capture {
+        job: signed(lease.job.get()),
+        resource: i32::try_from(chunk.resource).unwrap_or(i32::MAX),
+        chunk_at: signed(chunk.rows_done_before),
+    };
+    let written =
+        plan_and_write(&tx, signed(lease.org.get()), write, first_id, (probing, Some(capture)), order).await?;
     if written.met_existing_keys {
         store.hints().note_conflict(lease.job);
     }
@@ -108,8 +114,20 @@ pub(crate) async fn record_progress(
     plan: &ChunkPlan,
     results_json: Option<String>,
 ) -> StoreResult<()> {
+    let span = (chunk.resource, chunk.rows_done_before, chunk.rows_done);
+    record_progress_at(tx, lease, span, plan, results_json).await
+}
+
+/// [`record_progress`] of resource `index` from checkpoint `before` to `after`.
+pub(crate) async fn record_progress_at(
+    tx: &Transaction<'_>,
+    lease: &Lease,
+    (index, before_rows, after_rows): (usize, u64, u64),
+    plan: &ChunkPlan,
+    results_json: Option<String>,
+) -> StoreResult<()> {
     let job = signed(lease.job.get());
-    let resource = i32::try_from(chunk.resource).map_err(|_| StoreError::NotFound("resource".into()))?;
+    let resource = i32::try_from(index).map_err(|_| StoreError::NotFound("resource".into()))?;
     let results = async {
         let (Some(first), Some(last)) = (plan.results.first(), plan.results.last()) else {
             return Ok(0);
@@ -141,8 +159,8 @@ pub(crate) async fn record_progress(
             };
         futures_util::future::try_join(rows, reasons).await.map(|(written, _)| written)
     };
-    let counts = [signed(chunk.rows_done), signed(plan.added), signed(plan.updated), signed(plan.skipped)];
-    let before = signed(chunk.rows_done_before);
+    let counts = [signed(after_rows), signed(plan.added), signed(plan.updated), signed(plan.skipped)];
+    let before = signed(before_rows);
     let progress_params: [&(dyn ToSql + Sync); 7] =
         [&counts[0], &counts[1], &counts[2], &counts[3], &job, &resource, &before];
     let progress = execute(
@@ -153,7 +171,7 @@ pub(crate) async fn record_progress(
     );
     let (_, moved) = futures_util::future::try_join(results, progress).await?;
     if moved == 0 {
-        return Err(StoreError::checkpoint_moved(chunk.resource, chunk.rows_done_before));
+        return Err(StoreError::checkpoint_moved(index, before_rows));
     }
     Ok(())
 }
@@ -194,14 +212,24 @@ pub(crate) struct Written {
     pub results_json: Option<String>,
 }
 
-/// Fetches what the rows name, plans them with core's rules and writes records and keys.
+/// Where a job's chunk keeps the before-images of the records it updates (see
+/// `bulkwrite_store::undo`): the job, the resource and the chunk's place in it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Capture {
+    pub job: i64,
+    pub resource: i32,
+    pub chunk_at: i64,
+}
+
+/// Fetches what the rows name, plans them with core's rules and writes records and keys (and,
+/// with a capture, the before-images of the records it updates).
 /// `first_id` starts the ids reserved for the rows (see [`reserve_for`]).
 pub(crate) async fn plan_and_write(
     tx: &Transaction<'_>,
     org: i64,
     mut write: RecordWrite,
     first_id: u64,
-    probing: Probing,
+    (probing, capture): (Probing, Option<Capture>),
     order: &mut ChunkOrder,
 ) -> StoreResult<Written> {
     let id_count = write.new_id_count();
@@ -237,9 +265,17 @@ pub(crate) async fn plan_and_write(
     let existing = fetch_existing(tx, org, &write.module, input.operation, &input.rows).await?;
     let key_owners: HashMap<Key, RecordId> =
         existing.records.values().flat_map(|record| record.keys.iter().map(|key| (key.clone(), record.id))).collect();
+    // Inserts update nothing: only an update or upsert keeps what it found.
+    let before = match capture {
+        Some(_) if !existing.records.is_empty() => existing.records.clone(),
+        _ => HashMap::new(),
+    };
     let plan = decide(&input, &existing, &mut new_ids()).build(input, existing);
     crate::chunk_write::insert_records(tx, &stamp, &plan).await?;
-    crate::chunk_write::update_records(tx, &stamp, &plan).await?;
+    let versions = crate::chunk_write::update_records(tx, &stamp, &plan).await?;
+    if let Some(capture) = capture {
+        crate::chunk_write::insert_images(tx, capture, &plan, &before, &versions).await?;
+    }
     crate::chunk_write::delete_keys(tx, &stamp, &plan, &key_owners).await?;
     crate::chunk_write::insert_keys(tx, &stamp, &plan.key_inserts).await?.map_err(write_error)?;
     order.keys_written();

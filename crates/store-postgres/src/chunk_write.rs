@@ -93,12 +93,17 @@ fn new_record(rows: &mut CopyRows, stamp: &Stamp<'_>, new: &NewRecord<'_>, value
     Ok(())
 }
 
-/// Rewrites the records the plan updates, in one statement. This transaction locked them, so
+/// Rewrites the records the plan updates, in one statement, bumping each one's version; returns
+/// the version each was left at. This transaction locked them, so
 /// their row addresses hold still; each is found by a probe of the primary key (a `LIMIT 1`
 /// subquery, which the planner keeps as a probe even on a table it has no statistics for).
-pub(crate) async fn update_records(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan: &ChunkPlan) -> StoreResult<()> {
+pub(crate) async fn update_records(
+    tx: &Transaction<'_>,
+    stamp: &Stamp<'_>,
+    plan: &ChunkPlan,
+) -> StoreResult<HashMap<RecordId, i64>> {
     if plan.updates.is_empty() {
-        return Ok(());
+        return Ok(HashMap::new());
     }
     let mut ids = Vec::with_capacity(plan.updates.len());
     let mut owners = Vec::with_capacity(plan.updates.len());
@@ -116,17 +121,58 @@ pub(crate) async fn update_records(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan
         .prepare_cached(
             "UPDATE records r
              SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data,
-                 parent_id = u.parent_id
+                 parent_id = u.parent_id, version = r.version + 1
              FROM unnest($3::int8[], $4::int8[], $5::text[], $6::json[], $7::int8[])
                  AS u (id, owner, layout_id, data, parent_id)
              CROSS JOIN LATERAL (SELECT ctid FROM records WHERE org = $8 AND module = $9 AND id = u.id LIMIT 1) AS at
-             WHERE r.ctid = at.ctid",
+             WHERE r.ctid = at.ctid
+             RETURNING r.id, r.version",
         )
         .await
         .map_err(write_error)?;
+    let rows = tx
+        .query(
+            &statement,
+            &[&stamp.actor, &stamp.now, &ids, &owners, &layouts, &data, &parents, &stamp.org, &stamp.module],
+        )
+        .await
+        .map_err(write_error)?;
+    let mut versions = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let id: i64 = row.try_get(0).map_err(write_error)?;
+        let version: i64 = row.try_get(1).map_err(write_error)?;
+        versions.insert(RecordId::new(id as u64), version);
+    }
+    Ok(versions)
+}
+
+/// Stores the before-image of every record the plan updated (see `bulkwrite_store::undo`),
+/// with the version the update left it at, in one statement.
+pub(crate) async fn insert_images(
+    tx: &Transaction<'_>,
+    capture: crate::chunk::Capture,
+    plan: &ChunkPlan,
+    before: &HashMap<RecordId, bulkwrite_core::plan::ExistingRecord>,
+    versions: &HashMap<RecordId, i64>,
+) -> StoreResult<()> {
+    let mut ids = Vec::with_capacity(plan.updates.len());
+    let mut kept = Vec::with_capacity(plan.updates.len());
+    let mut images = Vec::with_capacity(plan.updates.len());
+    for record in &plan.updates {
+        let (Some(old), Some(version)) = (before.get(&record.id), versions.get(&record.id)) else { continue };
+        let keys = bulkwrite_store::undo::keys_after(old, &plan.key_deletes, &plan.key_inserts);
+        let image = bulkwrite_store::undo::before_image(old, record, &keys);
+        ids.push(signed(record.id.get()));
+        kept.push(*version);
+        images.push(serde_json::to_string(&image).map_err(|e| bulkwrite_store::StoreError::Corrupt(e.to_string()))?);
+    }
+    if ids.is_empty() {
+        return Ok(());
+    }
     tx.execute(
-        &statement,
-        &[&stamp.actor, &stamp.now, &ids, &owners, &layouts, &data, &parents, &stamp.org, &stamp.module],
+        "INSERT INTO undo_images (job_id, record_id, idx, first_row, version, image_json)
+         SELECT $1, u.id, $2, $3, u.version, u.image FROM unnest($4::int8[], $5::int8[], $6::text[]) AS u (id, version, image)",
+        &[&capture.job, &capture.resource, &capture.chunk_at, &ids, &kept, &images],
     )
     .await
     .map_err(write_error)?;

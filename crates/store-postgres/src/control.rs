@@ -24,7 +24,7 @@ const CLAIM_STEP: &str = "WITH candidate AS (
      FROM candidate WHERE jobs.id = candidate.id
      RETURNING jobs.id, jobs.org, jobs.created_by, jobs.api_version, jobs.spec_json, jobs.state, jobs.attempts,
                jobs.character_encoding, jobs.result_blob, jobs.error, jobs.created_at, jobs.finished_at,
-               jobs.cancel_requested_at, jobs.cancelled_by, jobs.result_expired_at, jobs.read_json";
+               jobs.cancel_requested_at, jobs.cancelled_by, jobs.result_expired_at, jobs.read_json, jobs.undo_of";
 
 const STATE: &str = "SELECT clock_offset_seconds, queue_paused FROM test_controls";
 

@@ -11,7 +11,7 @@ use crate::{json_error, signed, unsigned};
 
 /// The job columns [`read_job`] expects, in order.
 pub(crate) const JOB_COLUMNS: &str = "id, org, created_by, api_version, spec_json, state, attempts, \
-     character_encoding, result_blob, error, created_at, finished_at, cancel_requested_at, cancelled_by, result_expired_at, read_json";
+     character_encoding, result_blob, error, created_at, finished_at, cancel_requested_at, cancelled_by, result_expired_at, read_json, undo_of";
 
 /// A job from a row of [`JOB_COLUMNS`], with its resources read by a second query.
 pub(crate) async fn read_job<C: GenericClient>(client: &C, row: &Row) -> StoreResult<Job> {
@@ -42,6 +42,7 @@ pub(crate) async fn read_job<C: GenericClient>(client: &C, row: &Row) -> StoreRe
         cancel,
         result_expired_at: get(row, 14)?,
         read: read_spec(get(row, 15)?)?,
+        undo_of: get::<Option<i64>>(row, 16)?.map(|id| JobId::new(id as u64)),
     })
 }
 

@@ -35,7 +35,7 @@ const CLAIM: &str = "WITH candidate AS (
      FROM candidate WHERE jobs.id = candidate.id
      RETURNING jobs.id, jobs.org, jobs.created_by, jobs.api_version, jobs.spec_json, jobs.state, jobs.attempts,
                jobs.character_encoding, jobs.result_blob, jobs.error, jobs.created_at, jobs.finished_at,
-               jobs.cancel_requested_at, jobs.cancelled_by, jobs.result_expired_at, jobs.read_json";
+               jobs.cancel_requested_at, jobs.cancelled_by, jobs.result_expired_at, jobs.read_json, jobs.undo_of";
 
 /// Ends the open transactions of nodes whose lease on a job has expired. A node that hangs, is
 /// paused or is cut off mid-chunk keeps its transaction, and the job row and unique keys it

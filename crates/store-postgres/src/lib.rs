@@ -78,6 +78,7 @@ mod retention;
 pub mod scratch;
 mod statements;
 mod tls;
+mod undo;
 mod uploads;
 
 use std::sync::Arc;

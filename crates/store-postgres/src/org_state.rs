@@ -41,6 +41,8 @@ const STATE_TABLES: &[StateTable] = &[
     table("dry_run_records", JOB_ROWS),
     table("fault_checked_jobs", JOB_ROWS),
     table("fault_job_hits", JOB_ROWS),
+    table("undo_images", JOB_ROWS),
+    table("undo_settled", JOB_ROWS),
     table("callback_attempts", "callback_id IN (SELECT id FROM callbacks WHERE org = $1)"),
     table("callbacks", ORG_ROWS),
     table("jobs", ORG_ROWS),

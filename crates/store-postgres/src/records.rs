@@ -185,7 +185,8 @@ impl RecordStore for PgStore {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
         let written =
-            plan_and_write(&tx, signed(org.get()), write, first_id, Probing::First, &mut ChunkOrder::first()).await?;
+            plan_and_write(&tx, signed(org.get()), write, first_id, (Probing::First, None), &mut ChunkOrder::first())
+                .await?;
         tx.commit().await.map_err(write_error)?;
         Ok(written.plan.results)
     }

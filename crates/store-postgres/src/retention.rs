@@ -114,6 +114,7 @@ impl RetentionStore for PgStore {
             &tx,
             "SELECT id, result_blob FROM jobs
              WHERE finished_at IS NOT NULL AND result_expired_at IS NULL AND finished_at < $1
+               AND NOT EXISTS (SELECT 1 FROM jobs u WHERE u.undo_of = jobs.id AND u.finished_at IS NULL)
              ORDER BY finished_at LIMIT $2
              FOR UPDATE SKIP LOCKED",
             &[&expiry.older_than, &limit],
@@ -132,6 +133,10 @@ impl RetentionStore for PgStore {
         execute(&tx, "UPDATE jobs SET result_expired_at = $1 WHERE id = ANY($2)", &[&expiry.now, &jobs]).await?;
         execute(&tx, "DELETE FROM job_results WHERE job_id = ANY($1)", &[&jobs]).await?;
         execute(&tx, "DELETE FROM job_row_reasons WHERE job_id = ANY($1)", &[&jobs]).await?;
+        // What an undo of the job would need goes with its result rows (an undo in flight keeps
+        // the job from expiring, above).
+        execute(&tx, "DELETE FROM undo_images WHERE job_id = ANY($1)", &[&jobs]).await?;
+        execute(&tx, "DELETE FROM undo_settled WHERE job_id = ANY($1)", &[&jobs]).await?;
         // Parts left by an export that ended before this sweep knew to forget them.
         crate::cancel::forget_read_parts(&tx, &jobs, expiry.now).await?;
         queue_blobs(&tx, &keys, expiry.now).await?;

@@ -16,8 +16,22 @@ pub(crate) fn apply_chunk(tx: &Connection, lease: &Lease, mut chunk: ChunkWrite)
     if chunk.dry_run {
         return crate::dry_run::apply_dry_chunk(tx, lease, chunk);
     }
-    let plan = plan_and_write(tx, lease.org.get() as i64, chunk.take_records())?;
+    let capture = Capture {
+        job: lease.job.get() as i64,
+        resource: chunk.resource as i64,
+        chunk_at: chunk.rows_done_before as i64,
+    };
+    let plan = plan_and_write(tx, lease.org.get() as i64, chunk.take_records(), Some(capture))?;
     record_progress(tx, lease, &chunk, plan)
+}
+
+/// Where a job's chunk keeps the before-images of the records it updates (see
+/// `bulkwrite_store::undo`): the job, the resource and the chunk's place in it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Capture {
+    pub job: i64,
+    pub resource: i64,
+    pub chunk_at: i64,
 }
 
 /// Stores a planned chunk's result rows and moves its resource's counters and checkpoint,
@@ -28,8 +42,18 @@ pub(crate) fn record_progress(
     chunk: &ChunkWrite,
     plan: ChunkPlan,
 ) -> StoreResult<ChunkOutcome> {
+    record_progress_at(tx, lease, (chunk.resource, chunk.rows_done_before, chunk.rows_done), plan)
+}
+
+/// [`record_progress`] of resource `resource` from checkpoint `before` to `after`.
+pub(crate) fn record_progress_at(
+    tx: &Connection,
+    lease: &Lease,
+    (index, before, after): (usize, u64, u64),
+    plan: ChunkPlan,
+) -> StoreResult<ChunkOutcome> {
     let job = lease.job.get() as i64;
-    let resource = chunk.resource as i64;
+    let resource = index as i64;
     if let (Some(first), Some(last)) = (plan.results.first(), plan.results.last()) {
         tx.prepare_cached(
             "INSERT INTO job_results (job_id, idx, first_row, last_row, rows_json) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -57,28 +81,39 @@ pub(crate) fn record_progress(
             "UPDATE job_resources SET rows_done = ?1, added = added + ?2, updated = updated + ?3, skipped = skipped + ?4
              WHERE job_id = ?5 AND idx = ?6 AND rows_done = ?7",
             params![
-                chunk.rows_done as i64,
+                after as i64,
                 plan.added as i64,
                 plan.updated as i64,
                 plan.skipped as i64,
                 job,
                 resource,
-                chunk.rows_done_before as i64
+                before as i64
             ],
         )
         .map_err(db_error)?;
     if moved == 0 {
-        return Err(StoreError::checkpoint_moved(chunk.resource, chunk.rows_done_before));
+        return Err(StoreError::checkpoint_moved(index, before));
     }
     Ok(ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped, results: plan.results })
 }
 
-/// Fetches what the rows name, plans them with core's rules and writes records and keys.
-pub(crate) fn plan_and_write(tx: &Connection, org: i64, mut write: RecordWrite) -> StoreResult<ChunkPlan> {
+/// Fetches what the rows name, plans them with core's rules and writes records and keys (and,
+/// with `capture`, the before-images of the records it updates).
+pub(crate) fn plan_and_write(
+    tx: &Connection,
+    org: i64,
+    mut write: RecordWrite,
+    capture: Option<Capture>,
+) -> StoreResult<ChunkPlan> {
     let existing = fetch_existing(tx, org, &write.module, write.operation, &write.rows)?;
     let id_count = write.new_id_count();
     let first_id = if id_count > 0 { reserve_ids(tx, id_count)? } else { 0 };
     let mut new_ids = (first_id..first_id + id_count).map(RecordId::new);
+    // Inserts update nothing: only an update or upsert keeps what it found.
+    let before = match capture {
+        Some(_) if !existing.records.is_empty() => existing.records.clone(),
+        _ => std::collections::HashMap::new(),
+    };
     let plan = plan_chunk(write.take_plan_input(), existing, &mut new_ids);
 
     let now = ms(write.now);
@@ -103,20 +138,50 @@ pub(crate) fn plan_and_write(tx: &Connection, org: i64, mut write: RecordWrite) 
         },
     )?;
     let mut update = tx
-        .prepare_cached("UPDATE records SET owner = ?1, layout_id = ?2, modified_by = ?3, modified_at = ?4, data = ?5 WHERE id = ?6 AND org = ?7")
+        .prepare_cached(
+            "UPDATE records SET owner = ?1, layout_id = ?2, modified_by = ?3, modified_at = ?4, data = ?5, version = version + 1
+             WHERE id = ?6 AND org = ?7 RETURNING version",
+        )
         .map_err(db_error)?;
+    let mut images = Vec::new();
     for record in &plan.updates {
-        update
-            .execute(params![
-                record.owner.get() as i64,
-                record.layout_id,
-                actor,
-                now,
-                data_json(record)?,
-                record.id.get() as i64,
-                org
-            ])
+        let version: Option<i64> = update
+            .query_row(
+                params![
+                    record.owner.get() as i64,
+                    record.layout_id,
+                    actor,
+                    now,
+                    data_json(record)?,
+                    record.id.get() as i64,
+                    org
+                ],
+                |row| row.get(0),
+            )
+            .optional()
             .map_err(db_error)?;
+        if let (Some(version), Some(old)) = (version, before.get(&record.id)) {
+            let keys = bulkwrite_store::undo::keys_after(old, &plan.key_deletes, &plan.key_inserts);
+            let image = bulkwrite_store::undo::before_image(old, record, &keys);
+            images.push((record.id, version, serde_json::to_string(&image).map_err(json_error)?));
+        }
+    }
+    drop(update);
+    if let Some(capture) = capture {
+        insert_many(
+            tx,
+            "undo_images (job_id, record_id, idx, first_row, version, image_json)",
+            6,
+            &images,
+            |(id, version, image), bind| {
+                bind(&capture.job).map_err(db_error)?;
+                bind(&(id.get() as i64)).map_err(db_error)?;
+                bind(&capture.resource).map_err(db_error)?;
+                bind(&capture.chunk_at).map_err(db_error)?;
+                bind(version).map_err(db_error)?;
+                bind(image).map_err(db_error)
+            },
+        )?;
     }
     let mut delete_key = tx
         .prepare_cached("DELETE FROM record_keys WHERE org = ?1 AND module = ?2 AND field = ?3 AND value = ?4")

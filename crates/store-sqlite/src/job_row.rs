@@ -9,7 +9,7 @@ use crate::{db_error, instant, json_error};
 
 pub(crate) const JOB_COLUMNS: &str =
     "id, org, created_by, api_version, spec_json, state, attempts, character_encoding, result_blob, error, created_at, finished_at, \
-     cancel_requested_at, cancelled_by, result_expired_at, read_json";
+     cancel_requested_at, cancelled_by, result_expired_at, read_json, undo_of";
 
 pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlite::Params) -> StoreResult<Option<Job>> {
     let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE {where_clause}");
@@ -30,6 +30,7 @@ pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlit
         Option<i64>,
         Option<i64>,
         Option<String>,
+        Option<i64>,
     );
     let raw: Option<Raw> = conn
         .query_row(&sql, args, |row| {
@@ -50,6 +51,7 @@ pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlit
                 row.get(13)?,
                 row.get(14)?,
                 row.get(15)?,
+                row.get(16)?,
             ))
         })
         .optional()
@@ -71,6 +73,7 @@ pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlit
         cancel_by,
         result_expired,
         read_json,
+        undo_of,
     )) = raw
     else {
         return Ok(None);
@@ -98,6 +101,7 @@ pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlit
         cancel,
         result_expired_at: result_expired.map(instant).transpose()?,
         read: read_json.map(|text| serde_json::from_str(&text).map_err(json_error)).transpose()?,
+        undo_of: undo_of.map(|id| JobId::new(id as u64)),
     }))
 }
 

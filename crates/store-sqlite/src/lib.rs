@@ -30,6 +30,7 @@ mod reads;
 mod records;
 mod results;
 mod retention;
+mod undo;
 mod uploads;
 
 use std::path::Path;

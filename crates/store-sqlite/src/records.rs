@@ -133,7 +133,7 @@ impl RecordStore for SqliteStore {
     ) -> StoreResult<Vec<bulkwrite_core::result::ResultRow>> {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db_error)?;
-            let plan = crate::chunk::plan_and_write(&tx, org.get() as i64, write)?;
+            let plan = crate::chunk::plan_and_write(&tx, org.get() as i64, write, None)?;
             tx.commit().map_err(db_error)?;
             Ok(plan.results)
         })

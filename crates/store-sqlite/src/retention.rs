@@ -73,6 +73,7 @@ impl RetentionStore for SqliteStore {
                 &tx,
                 "SELECT id, result_blob FROM jobs
                  WHERE finished_at IS NOT NULL AND result_expired_at IS NULL AND finished_at < ?1
+                   AND NOT EXISTS (SELECT 1 FROM jobs u WHERE u.undo_of = jobs.id AND u.finished_at IS NULL)
                  ORDER BY finished_at LIMIT ?2",
                 &expiry,
             )?;
@@ -81,6 +82,10 @@ impl RetentionStore for SqliteStore {
                     .map_err(db_error)?;
                 tx.execute("DELETE FROM job_results WHERE job_id = ?1", [job]).map_err(db_error)?;
                 tx.execute("DELETE FROM job_row_reasons WHERE job_id = ?1", [job]).map_err(db_error)?;
+                // What an undo of the job would need goes with its result rows (an undo in
+                // flight keeps the job from expiring, above).
+                tx.execute("DELETE FROM undo_images WHERE job_id = ?1", [job]).map_err(db_error)?;
+                tx.execute("DELETE FROM undo_settled WHERE job_id = ?1", [job]).map_err(db_error)?;
                 // Parts left by an export that ended before this sweep knew to forget them.
                 crate::cancel::forget_read_parts(&tx, *job, expiry.now)?;
                 if let Some(key) = result_blob {

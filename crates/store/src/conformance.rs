@@ -103,7 +103,10 @@ macro_rules! conformance_tests {
             callback_exchanges_are_kept_and_a_replay_queues_one_more_attempt,
             inbox_deliveries_are_kept_per_org_and_cleared,
             a_reset_removes_the_orgs_state_and_nothing_else,
-            a_restored_snapshot_brings_back_exactly_what_it_copied
+            a_restored_snapshot_brings_back_exactly_what_it_copied,
+            an_undo_deletes_what_the_job_added_restores_what_it_updated_and_keeps_later_changes,
+            an_undo_settles_each_record_once_across_chunks_and_leases,
+            undo_data_expires_with_the_result_but_not_under_an_undo
         );
     };
     ($factory:expr) => {
@@ -127,6 +130,7 @@ mod query;
 mod reads;
 mod records;
 mod retention;
+mod undo;
 
 pub use aggregate::*;
 pub use cancel::*;
@@ -144,6 +148,7 @@ pub use query::*;
 pub use reads::*;
 pub use records::*;
 pub use retention::*;
+pub use undo::*;
 
 pub(super) const ORG: OrgId = OrgId::new_const(111_222_333);
 pub(super) const OTHER_ORG: OrgId = OrgId::new_const(444_555_666);

@@ -46,6 +46,7 @@ pub mod result_rows;
 pub mod staging;
 pub mod token;
 pub mod traits;
+pub mod undo;
 
 pub use blob::{BlobStore, DirBlobStore, LocalBlob};
 pub use chunk_order::ChunkOrder;
@@ -67,3 +68,4 @@ pub use read::{
     ReadStore,
 };
 pub use traits::*;
+pub use undo::{NewUndoJob, UndoChunk, UndoCreation, UndoStore};

@@ -347,6 +347,8 @@ pub struct Job {
     /// A Bulk Read job's request and outcome; `None` for a write job (whose `spec` is then
     /// its own; a read job's `spec` holds only its callback, for the outbox).
     pub read: Option<crate::read::ReadJob>,
+    /// The job an undo job undoes; `None` for every other job.
+    pub undo_of: Option<JobId>,
 }
 
 impl Job {
@@ -354,6 +356,8 @@ impl Job {
     pub fn kind(&self) -> crate::read::JobKind {
         if self.read.is_some() {
             crate::read::JobKind::Read
+        } else if self.undo_of.is_some() {
+            crate::read::JobKind::Undo
         } else {
             crate::read::JobKind::Write
         }

@@ -20,6 +20,8 @@ pub enum JobKind {
     Write,
     /// Bulk Read: records exported to a CSV (or ICS) file.
     Read,
+    /// An undo of a write job (see [`crate::undo`]).
+    Undo,
 }
 
 impl JobKind {
@@ -28,6 +30,7 @@ impl JobKind {
         match self {
             JobKind::Write => "write",
             JobKind::Read => "read",
+            JobKind::Undo => "undo",
         }
     }
 }

@@ -355,6 +355,7 @@ pub trait Store:
     + crate::credits::CreditStore
     + crate::inbox::InboxStore
     + crate::org_state::OrgStateStore
+    + crate::undo::UndoStore
     + Send
     + Sync
     + 'static
@@ -377,6 +378,7 @@ impl<T> Store for T where
         + crate::credits::CreditStore
         + crate::inbox::InboxStore
         + crate::org_state::OrgStateStore
+        + crate::undo::UndoStore
         + Send
         + Sync
         + 'static

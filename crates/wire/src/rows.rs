@@ -89,6 +89,9 @@ row_words! {
         Updated => ("UPDATED", "the row updated a record"),
         Skipped => ("SKIPPED", "the row was skipped; its errors say why"),
         Unprocessed => ("UNPROCESSED", "the job stopped before it reached the row"),
+        Deleted => ("DELETED", "an undo deleted the record the job added"),
+        Restored => ("RESTORED", "an undo gave the fields the job updated their previous values back"),
+        Conflict => ("CONFLICT", "an undo left the record alone: it changed after the job wrote it"),
     }
 }
 

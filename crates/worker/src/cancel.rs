@@ -16,7 +16,12 @@ pub(crate) async fn cancel(ctx: &WorkerContext, job: &Job, lease: &Lease) -> Run
     let reason = cancel_reason(ctx, job).await;
     tracing::info!(job = %job.id, reason, "job cancelled");
     // A read job has no partial file: its details say FAILURE with the reason.
-    let written = if job.read.is_some() { None } else { Some(write_partial_result_file(ctx, job).await) };
+    // An undo's lists the records it settled.
+    let written = match job.kind() {
+        bulkwrite_store::JobKind::Read => None,
+        bulkwrite_store::JobKind::Undo => Some(crate::undo::write_undo_result(ctx, job).await),
+        bulkwrite_store::JobKind::Write => Some(write_partial_result_file(ctx, job).await),
+    };
     let partial = match written {
         None => None,
         Some(Ok(key)) => Some(key),

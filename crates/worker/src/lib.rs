@@ -34,6 +34,8 @@
 //!   finish and callback attempt times, callback backoff, retention) is business time,
 //!   [`WorkerContext::now`], which the test controls move; leases, heartbeats and the transient
 //!   backoff run on the system's time, so moving the test clock expires no lease.
+//! - an undo job runs in the same queue (`undo`): each page of the undone job's result rows is
+//!   settled with its result rows and checkpoint in one fenced transaction, each record once.
 //! - with the test controls on, a paused queue claims nothing and a running job stops before
 //!   its next chunk and is held (`controls`); a step runs exactly one chunk of one job.
 
@@ -51,6 +53,7 @@ mod pipeline;
 mod reader;
 mod result_file;
 mod retention;
+mod undo;
 mod unprocessed;
 
 use std::sync::Arc;
@@ -318,6 +321,7 @@ impl Worker {
             let outcome = match job.kind() {
                 bulkwrite_store::JobKind::Write => pipeline::run_job(&self.ctx, job, lease, limit, shutdown).await,
                 bulkwrite_store::JobKind::Read => export::run_read_job(&self.ctx, job, lease, limit, shutdown).await,
+                bulkwrite_store::JobKind::Undo => undo::run_undo_job(&self.ctx, job, lease, limit, shutdown).await,
             };
             tracing::info!(?outcome, "job run ended");
             observe::record_run_end(&self.ctx, org, id, outcome).await;

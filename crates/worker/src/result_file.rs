@@ -171,18 +171,18 @@ fn shown(row: &ResultRow) -> std::borrow::Cow<'_, ResultRow> {
     }
 }
 
-fn staged_file(ctx: &WorkerContext) -> Result<(File, TempPath), StoreError> {
+pub(crate) fn staged_file(ctx: &WorkerContext) -> Result<(File, TempPath), StoreError> {
     let staged = tempfile::Builder::new().prefix("result-").suffix(".zip").tempfile_in(ctx.blobs.staging_dir())?;
     Ok(staged.into_parts())
 }
 
-fn finish_zip(zip: ResultZipWriter<BufWriter<File>>) -> Result<(), StoreError> {
+pub(crate) fn finish_zip(zip: ResultZipWriter<BufWriter<File>>) -> Result<(), StoreError> {
     let buffered = zip.finish()?;
     buffered.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     Ok(())
 }
 
-async fn store_result(ctx: &WorkerContext, job: &Job, path: TempPath) -> Result<String, StoreError> {
+pub(crate) async fn store_result(ctx: &WorkerContext, job: &Job, path: TempPath) -> Result<String, StoreError> {
     let key = format!("results/{}/{}.zip", job.org, job.id);
     let kept = path.keep().map_err(|e| StoreError::Io(e.error))?;
     let stored = ctx.blobs.put_file(&key, &kept).await;

@@ -11,4 +11,5 @@ mod worker {
     mod resume;
     mod runs;
     mod stepping;
+    mod undo;
 }

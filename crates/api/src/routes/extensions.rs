@@ -23,7 +23,12 @@ pub async fn get_job_state(
 ) -> ApiResult<Response> {
     let id = readable_job(&auth, &job_id)?;
     let job = state.store.get_job(auth.0.org, id).await?.ok_or_else(not_found)?;
-    let body = super::job_control::job_state_document(&job, state.config.result_retention);
+    let mut body = super::job_control::job_state_document(&job, state.config.result_retention);
+    // An undo has no Zoho details: its result link is given here.
+    if job.kind() == bulkwrite_store::JobKind::Undo && job.result_blob.is_some() {
+        let url = bulkwrite_core::job_details::download_url(&state.config.public_url, job.org, job.id);
+        body["result"] = serde_json::json!({"download_url": url});
+    }
     Ok(json_response(StatusCode::OK, &body))
 }
 

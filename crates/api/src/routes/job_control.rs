@@ -58,13 +58,26 @@ pub(crate) fn job_state_document(job: &Job, result_retention: std::time::Duratio
         "result_expires_at": result_expires_at(job, result_retention).map(|t| t.to_rfc3339()),
         "dry_run": job.spec.dry_run,
         "read": read_view(job),
+        "undo_of": job.undo_of.map(|id| id.to_string()),
+        "undo": undo_view(job),
     })
+}
+
+/// An undo job's counts (`null` for other jobs): records deleted, restored, and left alone
+/// because they changed after the job wrote them.
+fn undo_view(job: &Job) -> Value {
+    if job.kind() != JobKind::Undo {
+        return Value::Null;
+    }
+    let sum = |count: fn(&bulkwrite_store::ResourceProgress) -> u64| job.resources.iter().map(count).sum::<u64>();
+    json!({"deleted": sum(|r| r.added), "restored": sum(|r| r.updated), "conflicts": sum(|r| r.skipped)})
 }
 
 /// `read` for a read job, `insert`/`update`/`upsert` for a write job.
 fn operation(job: &Job) -> &'static str {
     match job.kind() {
         JobKind::Read => bulkwrite_wire::read::READ_OPERATION,
+        JobKind::Undo => JobKind::Undo.as_str(),
         JobKind::Write => job.spec.operation.as_str(),
     }
 }
@@ -182,6 +195,7 @@ fn list_entry(job: &Job, names: &HashMap<UserId, String>, zone: chrono_tz::Tz) -
         "created_by": {"id": job.created_by.to_string(), "name": name},
         "counts": {"added": added, "updated": updated, "skipped": skipped, "total": total},
         "dry_run": job.spec.dry_run,
+        "undo_of": job.undo_of.map(|id| id.to_string()),
     })
 }
 
@@ -205,7 +219,8 @@ fn read_filter(params: &HashMap<String, String>) -> Result<JobListQuery, ErrorRe
         filter.kind = Some(match word.trim().to_ascii_lowercase().as_str() {
             "read" => JobKind::Read,
             "write" => JobKind::Write,
-            _ => return Err(invalid("kind", "read, write")),
+            "undo" => JobKind::Undo,
+            _ => return Err(invalid("kind", "read, write, undo")),
         });
     }
     if let Some(name) = params.get("module") {

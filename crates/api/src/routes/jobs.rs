@@ -110,8 +110,13 @@ pub async fn get_job(
     auth.require(&["ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.ALL", "ZohoCRM.bulk.READ"])?;
     let not_found = || ErrorResponse(ApiError::new(ErrorCode::ResourceNotFound));
     let id = JobId::parse(&job_id).ok_or_else(not_found)?;
-    // A read job is no bulk write job: it has its own path.
-    let job = state.store.get_job(auth.0.org, id).await?.filter(|job| job.read.is_none()).ok_or_else(not_found)?;
+    // A read job is no bulk write job (it has its own path), nor is an undo (ours: /bulkwrite/v1/jobs/{id}).
+    let job = state
+        .store
+        .get_job(auth.0.org, id)
+        .await?
+        .filter(|job| job.kind() == bulkwrite_store::JobKind::Write)
+        .ok_or_else(not_found)?;
     let org = state.store.get_org(auth.0.org).await?.ok_or_else(not_found)?;
     let creator = state.store.get_user(job.org, job.created_by).await?.map(|u| u.full_name()).unwrap_or_default();
     let details = job.details(&org, creator, &state.config.public_url, api_version);

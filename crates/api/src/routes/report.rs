@@ -58,6 +58,10 @@ pub async fn get_report(
     };
     let id = JobId::parse(&job_id).ok_or_else(not_found)?;
     let job = state.store.get_job(auth.0.org, id).await?.ok_or_else(not_found)?;
+    if job.kind() == bulkwrite_store::JobKind::Undo {
+        let message = "an undo job has no full report: its result file gives every record's reason";
+        return Err(ErrorResponse(ApiError::with_message(ErrorCode::InvalidRequest, message)));
+    }
     let index = match params.get("resource") {
         None => 0,
         Some(text) => {

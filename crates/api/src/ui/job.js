@@ -1,6 +1,7 @@
 // One job: state, progress and counts live (each event of the job's stream moves them; polling
-// only when the server refuses the stream), its resources, cancel, downloads of the result and
-// report, and its errors.
+// only when the server refuses the stream), its resources, cancel, undo, downloads of the result
+// and report, and its errors. An undo job (kind `undo`) has no Zoho details: it is shown from
+// /bulkwrite/v1/jobs/{id} alone.
 
 import { h, pageView, badge, announce, saveBlob } from "./dom.js";
 import { call, download, follow } from "./api.js";
@@ -96,10 +97,39 @@ export async function jobPage(id) {
     return final;
   }
 
+  /** An undo job: what it undoes, records deleted, restored and left alone, its result. */
+  function renderUndo() {
+    const final = FINAL.includes(state.state);
+    const total = counts(state);
+    summary.replaceChildren(
+      h("p", {}, "State ", h("span", { id: "state" }, badge(state.state)), " ", h("span", { class: "muted" }, `(Zoho status ${state.status})`)),
+      h("p", { id: "undo-of" }, "Undo of job ", h("a", { href: `#/job/${encodeURIComponent(state.undo_of)}` }, state.undo_of)),
+      h("div", { class: "counts" },
+        h("div", {}, h("strong", { id: "count-deleted" }, String(total.added)), "deleted"),
+        h("div", {}, h("strong", { id: "count-restored" }, String(total.updated)), "restored"),
+        h("div", {}, h("strong", { id: "count-conflicts" }, String(total.skipped)), "left alone (changed since the job)")),
+      ...(state.error ? [h("p", { class: "error" }, state.error)] : []));
+    resources.replaceChildren();
+    if (!final) {
+      if (!actions.querySelector("#cancel")) {
+        actions.replaceChildren(h("button", { class: "danger", id: "cancel", type: "button", onclick: cancel }, "Cancel job"));
+      }
+    } else if (!finalShown) {
+      finalShown = true;
+      announce(`Job ${state.state}`);
+      const url = state.result && state.result.download_url;
+      actions.replaceChildren(...(url
+        ? [h("button", { type: "button", id: "download-result", onclick: () => fetchAndSave(url) }, "Download result")]
+        : []));
+    }
+    return final;
+  }
+
   /** Reads the job and its details afresh and shows them; true once the job is final. */
   async function render() {
     state = await call("GET", `/bulkwrite/v1/jobs/${path}`);
     if (state.kind === "read") return renderRead();
+    if (state.kind === "undo") return renderUndo();
     details = await call("GET", `/crm/bulk/v2/write/${path}`);
     renderSummary();
     renderResources();
@@ -126,6 +156,7 @@ export async function jobPage(id) {
     }
     state = { ...state, state: doc.state, status: doc.status, error: doc.error, resources: doc.resources };
     if (state.kind === "read") await renderRead();
+    else if (state.kind === "undo") renderUndo();
     else renderSummary();
   }
 
@@ -137,6 +168,10 @@ export async function jobPage(id) {
         onclick: () => fetchAndSave(`/bulkwrite/v1/jobs/${path}/report?format=csv`) }, "Download full report"));
     } else if (state.result_expired) {
       buttons.push(h("p", { class: "muted" }, "The result file has expired."));
+    }
+    const total = counts(state);
+    if (!state.dry_run && !state.result_expired && total.added + total.updated > 0) {
+      buttons.push(h("button", { type: "button", class: "secondary", id: "undo", onclick: undo }, "Undo job"));
     }
     actions.replaceChildren(...buttons);
     if (details.result && details.result.download_url) {
@@ -163,6 +198,21 @@ export async function jobPage(id) {
       announce(`Downloaded ${name}`);
     } catch (error) {
       message.textContent = `Download failed: ${error.message}`;
+    }
+  }
+
+  /** Queues an undo of this job and opens the undo's page (a refusal says why). */
+  async function undo() {
+    message.textContent = "";
+    const button = actions.querySelector("#undo");
+    if (button) button.disabled = true;
+    try {
+      const queued = await call("POST", `/bulkwrite/v1/jobs/${path}/undo`);
+      announce("Undo queued");
+      location.hash = `#/job/${encodeURIComponent(queued.id)}`;
+    } catch (error) {
+      message.textContent = `Undo refused: ${error.message}`;
+      if (button) button.disabled = false;
     }
   }
 

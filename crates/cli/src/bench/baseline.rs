@@ -1,7 +1,7 @@
 //! The issue's yardstick, measured in the same run: a hand-written binary `COPY` of the very rows
 //! an insert job wrote. The records and keys of the first insert are copied out of the bench's
 //! database in PostgreSQL's binary format, then copied back in by this process, timed:
-//! - into a bare table shaped like `records` (no index, no key);
+//! - into a bare table shaped like `records` (its column defaults, no index, no key);
 //! - into fresh tables built like bulkwrite's `records` and `record_keys` (their indexes, the
 //!   unique keys' primary key among them), records and keys in one transaction, which is what a
 //!   hand-written loader of the same data into the same schema does.
@@ -59,7 +59,7 @@ impl Baseline {
         let (keys, key_count) = copy_out(&client, &keys).await?;
         client
             .batch_execute(
-                "CREATE TABLE baseline_bare (LIKE records);
+                "CREATE TABLE baseline_bare (LIKE records INCLUDING DEFAULTS);
                  CREATE TABLE baseline_records (LIKE records INCLUDING ALL);
                  CREATE TABLE baseline_keys (LIKE record_keys INCLUDING ALL);",
             )

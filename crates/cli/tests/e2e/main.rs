@@ -46,4 +46,6 @@ mod sdk;
 mod sdk_v8;
 mod seed;
 mod stepping;
+mod undo;
+mod undo_pg;
 mod zipbomb;
