@@ -317,7 +317,13 @@ async fn run_command(admin: &Admin, args: &AdminArgs, org: Option<OrgId>) -> any
             print(&serde_json::to_value(tokens)?);
         }
         AdminCommand::AddModule { api_name, parent } => {
-            let spec = CustomModuleSpec { api_name, singular_label: None, plural_label: None, parent_module: parent };
+            let spec = CustomModuleSpec {
+                api_name,
+                singular_label: None,
+                plural_label: None,
+                parent_module: parent,
+                linking_modules: None,
+            };
             print(&summary(&admin.add_module(org_of(args, org)?, spec).await?));
         }
         AdminCommand::AddField {
