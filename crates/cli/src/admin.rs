@@ -4,6 +4,7 @@
 
 mod controls;
 mod faults;
+mod inbox;
 
 mod credits;
 
@@ -166,6 +167,33 @@ pub enum AdminCommand {
     Queue {
         #[command(subcommand)]
         action: controls::QueueAction,
+        #[command(flatten)]
+        target: controls::ControlTarget,
+    },
+    /// The built-in callback receiver of a server started with --test-controls: show|clear NAME.
+    Inbox {
+        #[command(subcommand)]
+        action: inbox::InboxAction,
+        #[command(flatten)]
+        target: controls::ControlTarget,
+    },
+    /// A job's callback attempts (show JOB), or send it again (replay JOB; --test-controls).
+    Callback {
+        #[command(subcommand)]
+        action: inbox::CallbackAction,
+        #[command(flatten)]
+        target: controls::ControlTarget,
+    },
+    /// Deletes the org's records, jobs, uploads, callbacks, inbox, fault rules, credits used and
+    /// tokens; keeps its metadata (a server started with --test-controls).
+    Reset {
+        #[command(flatten)]
+        target: controls::ControlTarget,
+    },
+    /// The org's snapshots (a server started with --test-controls): create|restore|delete NAME, list.
+    Snapshot {
+        #[command(subcommand)]
+        action: inbox::SnapshotAction,
         #[command(flatten)]
         target: controls::ControlTarget,
     },
@@ -354,8 +382,13 @@ async fn run_command(admin: &Admin, args: &AdminArgs, org: Option<OrgId>) -> any
             let schema = mirror_org(&modules, &read_per_module(&dir, "fields")?, &read_per_module(&dir, "layouts")?)?;
             print(&summary(&admin.replace_schema(org_of(args, org)?, schema).await?));
         }
-        AdminCommand::Clock { .. } | AdminCommand::Queue { .. } => {
-            bail!("the clock and the queue are the running server's; they are asked over HTTP")
+        AdminCommand::Clock { .. }
+        | AdminCommand::Queue { .. }
+        | AdminCommand::Inbox { .. }
+        | AdminCommand::Callback { .. }
+        | AdminCommand::Reset { .. }
+        | AdminCommand::Snapshot { .. } => {
+            bail!("the test controls are the running server's; they are asked over HTTP")
         }
     }
     Ok(())
@@ -376,6 +409,10 @@ pub fn run(args: AdminArgs) -> anyhow::Result<()> {
                 return Ok(());
             }
             _ => {}
+        }
+        if let Some(answer) = inbox::run(&args.command, &args.data_dir, args.org.as_deref()).await? {
+            print(&answer);
+            return Ok(());
         }
         let (admin, record) = bulkwrite_server::open_admin(&args.data_dir, args.database_url.as_deref()).await?;
         run_command(&admin, &args, record.map(|r| r.org_id)).await
