@@ -219,6 +219,24 @@ pub fn router(state: AppState) -> Router {
                 .delete(routes::test_controls::faults::clear_faults),
         )
         .route("/bulkwrite/v1/faults/{fault_id}", delete(routes::test_controls::faults::remove_fault))
+        .route("/bulkwrite/v1/jobs/{job_id}/callback/replay", post(routes::test_controls::inbox::replay_callback))
+        .route(
+            "/bulkwrite/v1/inbox/{name}",
+            post(routes::test_controls::inbox::post_inbox)
+                .get(routes::test_controls::inbox::get_inbox)
+                .delete(routes::test_controls::inbox::clear_inbox),
+        )
+        .route("/bulkwrite/v1/orgs/{org}/reset", post(routes::test_controls::org_state::reset_org))
+        .route(
+            "/bulkwrite/v1/orgs/{org}/snapshots",
+            post(routes::test_controls::org_state::create_snapshot)
+                .get(routes::test_controls::org_state::list_snapshots),
+        )
+        .route("/bulkwrite/v1/orgs/{org}/snapshots/{name}", delete(routes::test_controls::org_state::delete_snapshot))
+        .route(
+            "/bulkwrite/v1/orgs/{org}/snapshots/{name}/restore",
+            post(routes::test_controls::org_state::restore_snapshot),
+        )
         .route("/bulkwrite/v1/admin/orgs", get(routes::admin::list_orgs).post(routes::admin::create_org))
         .route("/bulkwrite/v1/admin/orgs/{org}/users", post(routes::admin::create_user))
         .route("/bulkwrite/v1/admin/orgs/{org}/users/{user}/password", put(routes::admin::set_password))

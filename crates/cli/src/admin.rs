@@ -4,6 +4,7 @@
 
 mod controls;
 mod faults;
+mod inbox;
 
 mod credits;
 mod profiles;
@@ -170,6 +171,33 @@ pub enum AdminCommand {
         #[command(flatten)]
         target: controls::ControlTarget,
     },
+    /// The built-in callback receiver of a server started with --test-controls: show|clear NAME.
+    Inbox {
+        #[command(subcommand)]
+        action: inbox::InboxAction,
+        #[command(flatten)]
+        target: controls::ControlTarget,
+    },
+    /// A job's callback attempts (show JOB), or send it again (replay JOB; --test-controls).
+    Callback {
+        #[command(subcommand)]
+        action: inbox::CallbackAction,
+        #[command(flatten)]
+        target: controls::ControlTarget,
+    },
+    /// Deletes the org's records, jobs, uploads, callbacks, inbox, fault rules, credits used and
+    /// tokens; keeps its metadata (a server started with --test-controls).
+    Reset {
+        #[command(flatten)]
+        target: controls::ControlTarget,
+    },
+    /// The org's snapshots (a server started with --test-controls): create|restore|delete NAME, list.
+    Snapshot {
+        #[command(subcommand)]
+        action: inbox::SnapshotAction,
+        #[command(flatten)]
+        target: controls::ControlTarget,
+    },
     /// Fault rules of the test controls (applied by servers run with --test-controls): without
     /// --org a rule applies to every org, and list/clear act on every rule.
     #[command(subcommand)]
@@ -293,7 +321,13 @@ async fn run_command(admin: &Admin, args: &AdminArgs, org: Option<OrgId>) -> any
             print(&serde_json::to_value(tokens)?);
         }
         AdminCommand::AddModule { api_name, parent } => {
-            let spec = CustomModuleSpec { api_name, singular_label: None, plural_label: None, parent_module: parent };
+            let spec = CustomModuleSpec {
+                api_name,
+                singular_label: None,
+                plural_label: None,
+                parent_module: parent,
+                linking_modules: None,
+            };
             print(&summary(&admin.add_module(org_of(args, org)?, spec).await?));
         }
         AdminCommand::AddField {
@@ -355,8 +389,13 @@ async fn run_command(admin: &Admin, args: &AdminArgs, org: Option<OrgId>) -> any
         AdminCommand::Profiles(command) => {
             print(&profiles::run(admin, org_of(args, org)?, command).await?);
         }
-        AdminCommand::Clock { .. } | AdminCommand::Queue { .. } => {
-            bail!("the clock and the queue are the running server's; they are asked over HTTP")
+        AdminCommand::Clock { .. }
+        | AdminCommand::Queue { .. }
+        | AdminCommand::Inbox { .. }
+        | AdminCommand::Callback { .. }
+        | AdminCommand::Reset { .. }
+        | AdminCommand::Snapshot { .. } => {
+            bail!("the test controls are the running server's; they are asked over HTTP")
         }
     }
     Ok(())
@@ -377,6 +416,10 @@ pub fn run(args: AdminArgs) -> anyhow::Result<()> {
                 return Ok(());
             }
             _ => {}
+        }
+        if let Some(answer) = inbox::run(&args.command, &args.data_dir, args.org.as_deref()).await? {
+            print(&answer);
+            return Ok(());
         }
         let (admin, record) = bulkwrite_server::open_admin(&args.data_dir, args.database_url.as_deref()).await?;
         run_command(&admin, &args, record.map(|r| r.org_id)).await

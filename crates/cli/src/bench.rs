@@ -1,19 +1,24 @@
 //! `bulkwrite bench`: the whole HTTP round trip (upload → create → the job's callback → result
-//! downloaded) against a server process of this binary, with its peak memory.
+//! downloaded) against a server process of this binary, with its peak memory; beside the floor
+//! (`--floor`, `--perf-dir`) on a realistic file, with the ratios; as JSON with `--json`.
 
 mod baseline;
+mod beside;
 mod callbacks;
 mod export;
+mod floor;
+mod summary;
+mod trip;
 
-use std::io::{BufRead, BufReader, Cursor, Write};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::io::{Cursor, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use bulkwrite_store_postgres::scratch;
 use callbacks::CallbackReceiver;
-use serde_json::{json, Value};
+use summary::Size;
+use trip::{generated_mappings, round_trip, ServerProcess, Trip};
 
 const TOKEN: &str = "1000.bench.bench";
 
@@ -37,6 +42,66 @@ pub struct BenchArgs {
     /// `SELECT` → CSV → zip of the same rows (no write baseline then).
     #[arg(long)]
     pub export: bool,
+    /// The floor's binary (`limits`, built from `../shared/perf/floor`): it runs its whole job on
+    /// the same file before each run of the job, and the ratios are printed.
+    #[arg(long)]
+    pub floor: Option<PathBuf>,
+    /// `../shared/perf`: its `gen_leads.py N --seed 42` makes the file of each size, and, without
+    /// `--floor`, the floor is built from its `floor/` (`cargo build --release`).
+    #[arg(long)]
+    pub perf_dir: Option<PathBuf>,
+    /// Runs on this file (CSV or zip of Leads columns named by their API names) instead of a
+    /// generated one; its own row count is the size.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// Where generated files and the floor's build are kept between runs.
+    #[arg(long, default_value = "target/floor")]
+    pub work_dir: PathBuf,
+    /// Prints one JSON document (every run, medians, ratios) on stdout; progress goes to stderr.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl BenchArgs {
+    /// The job beside the floor on a realistic (or supplied) file, instead of the bench's own file.
+    fn beside_floor(&self) -> bool {
+        self.floor.is_some() || self.perf_dir.is_some() || self.file.is_some()
+    }
+
+    /// Refuses what cannot be measured together.
+    fn check(&self) -> anyhow::Result<()> {
+        if self.runs == 0 {
+            bail!("--runs must be at least 1");
+        }
+        if self.rows.contains(&0) {
+            bail!("--rows must be at least 1");
+        }
+        if self.export && (self.json || self.beside_floor()) {
+            bail!("--export runs on the bench's own file and prints its own lines: leave out --json, --floor, --perf-dir and --file");
+        }
+        if self.floor.is_some() && self.file.is_none() && self.perf_dir.is_none() {
+            bail!("--floor needs a realistic file: give --perf-dir (for gen_leads.py) or --file");
+        }
+        if self.file.is_some() && self.rows.len() > 1 {
+            bail!("--file is one size: leave out --rows");
+        }
+        Ok(())
+    }
+}
+
+/// Where the human lines go: stdout, or stderr when stdout carries the JSON.
+pub struct Printer {
+    json: bool,
+}
+
+impl Printer {
+    fn line(&self, args: std::fmt::Arguments<'_>) {
+        if self.json {
+            eprintln!("{args}");
+        } else {
+            out!("{args}");
+        }
+    }
 }
 
 /// A database created for one benchmark size, dropped when done.
@@ -48,74 +113,15 @@ struct ScratchDatabase {
 
 impl ScratchDatabase {
     async fn create(admin_url: &str) -> anyhow::Result<ScratchDatabase> {
+        static MADE: AtomicUsize = AtomicUsize::new(0);
         let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis();
-        let name = format!("bw_bench_{stamp}");
+        let name = format!("bw_bench_{stamp}_{}", MADE.fetch_add(1, Ordering::Relaxed));
         let url = scratch::create(admin_url, &name).await?;
         Ok(ScratchDatabase { admin_url: admin_url.to_string(), url, name })
     }
 
     async fn drop_now(self) -> anyhow::Result<()> {
         Ok(scratch::drop(&self.admin_url, &self.name).await?)
-    }
-}
-
-struct ServerProcess {
-    child: Child,
-    base: String,
-    org: String,
-    user: String,
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl ServerProcess {
-    fn start(dir: &Path, max_rows: usize, database_url: Option<&str>) -> anyhow::Result<ServerProcess> {
-        let exe = std::env::current_exe()?;
-        let mut command = Command::new(exe);
-        if let Some(url) = database_url {
-            command.env("BULKWRITE_DATABASE_URL", url);
-        }
-        let mut child = command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir)
-            .env("BULKWRITE_BOOTSTRAP_TOKEN", TOKEN)
-            .env("BULKWRITE_MAX_ROWS_PER_FILE", max_rows.to_string())
-            // One Bulk Read page holds every record the benchmark writes.
-            .env("BULKWRITE_READ_PAGE_RECORDS", max_rows.max(200_000).to_string())
-            .env("BULKWRITE_MAX_UPLOAD_BYTES", (1u64 << 30).to_string())
-            .env("BULKWRITE_MAX_ENTRY_BYTES", (4u64 << 30).to_string())
-            .env("BULKWRITE_MAX_UNZIPPED_BYTES", (4u64 << 30).to_string())
-            // The benchmark's own callback receiver listens on loopback.
-            .env("BULKWRITE_CALLBACK_ALLOW", "127.0.0.1")
-            .env("RUST_LOG", std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        let stdout = child.stdout.take().context("server stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let first = lines.next().context("server exited")??;
-        let base = first.strip_prefix("bulkwrite listening on ").context("unexpected server output")?.to_string();
-        std::thread::spawn(move || for _ in lines {});
-        let bootstrap: Value = serde_json::from_slice(&std::fs::read(dir.join("bootstrap.json"))?)?;
-        Ok(ServerProcess {
-            child,
-            base,
-            org: bootstrap["org_id"].as_str().unwrap_or_default().to_string(),
-            user: bootstrap["user_id"].as_str().unwrap_or_default().to_string(),
-        })
-    }
-
-    /// Peak resident memory of the server process so far, in MiB.
-    fn peak_rss_mib(&self) -> Option<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-        let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-        Some(kib / 1024.0)
     }
 }
 
@@ -149,149 +155,12 @@ fn zip_csv(name: &str, csv: &[u8]) -> anyhow::Result<Vec<u8>> {
     Ok(writer.finish()?.into_inner())
 }
 
-fn job_body(file_id: &str, operation: &str, callback: &str) -> Value {
-    let names = [
-        "Last_Name",
-        "First_Name",
-        "Company",
-        "Email",
-        "Phone",
-        "Mobile",
-        "Owner",
-        "Date_3",
-        "No_of_Employees",
-        "Annual_Revenue",
-        "Email_Opt_Out",
-        "Lead_Source",
-        "Description",
-    ];
-    let mappings: Vec<Value> = names
-        .iter()
-        .enumerate()
-        .map(|(index, name)| match *name {
-            "Date_3" => json!({"api_name": name, "index": index, "format": "yyyy/MM/dd"}),
-            _ => json!({"api_name": name, "index": index}),
-        })
-        .collect();
-    let mut resource = json!({"type": "data", "module": "Leads", "file_id": file_id, "field_mappings": mappings});
-    if operation != "insert" {
-        resource["find_by"] = json!("Email");
-    }
-    json!({"operation": operation, "resource": [resource], "callback": {"url": callback, "method": "post"}})
-}
-
-/// How long the benchmark waits for a job's callback before it looks at the job itself.
-const CALLBACK_PATIENCE: Duration = Duration::from_secs(1);
-
-/// Timings of one round trip, in milliseconds.
-struct Trip {
-    upload: f64,
-    create: f64,
-    run: f64,
-    download: f64,
-    total: f64,
-    server_job: f64,
-}
-
-async fn round_trip(
-    http: &reqwest::Client,
-    server: &ServerProcess,
-    callbacks: &mut CallbackReceiver,
-    zip: Vec<u8>,
-    operation: &str,
-) -> anyhow::Result<Trip> {
-    let auth = format!("Zoho-oauthtoken {TOKEN}");
-    let started = Instant::now();
-    let part = reqwest::multipart::Part::bytes(zip).file_name("bench.zip");
-    let uploaded: Value = http
-        .post(format!("{}/crm/v2/upload", server.base))
-        .header("Authorization", &auth)
-        .header("feature", "bulk-write")
-        .header("X-CRM-ORG", &server.org)
-        .multipart(reqwest::multipart::Form::new().part("file", part))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let file_id = uploaded["details"]["file_id"].as_str().context("upload failed")?.to_string();
-    let upload = started.elapsed();
-    // The job's end is learnt from its callback, on a path of this round trip's own.
-    let callback_path = format!("/done/{file_id}");
-    let callback = format!("{}{callback_path}", callbacks.base);
-    let created: Value = http
-        .post(format!("{}/crm/bulk/v2/write", server.base))
-        .header("Authorization", &auth)
-        .json(&job_body(&file_id, operation, &callback))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let id = created["details"]["id"].as_str().context("create failed")?.to_string();
-    let create = started.elapsed();
-    // A slow poll stands by in case the callback never comes (then the run fails, saying so).
-    let mut polls_after_end = 0;
-    while callbacks.wait_for(&callback_path, CALLBACK_PATIENCE).await.is_err() {
-        let job = job_details(http, server, &auth, &id).await?;
-        if job["status"] == "COMPLETED" || job["status"] == "FAILED" {
-            polls_after_end += 1;
-            if polls_after_end > 5 {
-                bail!("job {id} ended ({}) but its callback never came", job["status"]);
-            }
-        }
-    }
-    let job = job_details(http, server, &auth, &id).await?;
-    if job["status"] != "COMPLETED" {
-        bail!("the job failed: {job}");
-    }
-    let run = started.elapsed();
-    let url = job["result"]["download_url"].as_str().context("no download_url")?;
-    let bytes = http.get(url).header("Authorization", &auth).send().await?.bytes().await?;
-    if bytes.len() < 100 {
-        bail!("the result file is too small");
-    }
-    let total = started.elapsed();
-    let state: Value = http
-        .get(format!("{}/bulkwrite/v1/jobs/{id}", server.base))
-        .header("Authorization", &auth)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let server_job = match (state["created_at"].as_str(), state["finished_at"].as_str()) {
-        (Some(a), Some(b)) => {
-            let a = chrono_ms(a)?;
-            let b = chrono_ms(b)?;
-            (b - a) as f64
-        }
-        _ => f64::NAN,
-    };
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    Ok(Trip {
-        upload: ms(upload),
-        create: ms(create - upload),
-        run: ms(run - create),
-        download: ms(total - run),
-        total: ms(total),
-        server_job,
-    })
-}
-
-/// `GET /crm/bulk/v2/write/{id}`.
-async fn job_details(http: &reqwest::Client, server: &ServerProcess, auth: &str, id: &str) -> anyhow::Result<Value> {
-    let url = format!("{}/crm/bulk/v2/write/{id}", server.base);
-    Ok(http.get(url).header("Authorization", auth).send().await?.json().await?)
-}
-
-fn chrono_ms(text: &str) -> anyhow::Result<i64> {
-    Ok(chrono::DateTime::parse_from_rfc3339(text)?.timestamp_millis())
-}
-
-fn report(label: &str, rows: usize, trips: &[Trip]) {
+fn report(printer: &Printer, label: &str, rows: usize, trips: &[Trip]) {
     let mut totals: Vec<f64> = trips.iter().map(|t| t.total).collect();
     totals.sort_by(f64::total_cmp);
-    let best = trips.iter().min_by(|a, b| a.total.total_cmp(&b.total)).expect("at least one run");
+    let Some(best) = trips.iter().min_by(|a, b| a.total.total_cmp(&b.total)) else { return };
     let median = totals[totals.len() / 2];
-    out!(
+    printer.line(format_args!(
         "{label:<7} {rows:>8} rows  total best {:>8.1} ms  median {:>8.1} ms  (upload {:.1}, create {:.1}, run {:.1}, download {:.1}; server job {:.0} ms)",
         best.total,
         median,
@@ -300,44 +169,96 @@ fn report(label: &str, rows: usize, trips: &[Trip]) {
         best.run,
         best.download,
         best.server_job,
-    );
+    ));
 }
 
 /// The insert's server job beside a hand-written binary `COPY` of the rows it wrote.
-fn report_baseline(measured: baseline::Measured, inserts: &[Trip]) {
+fn report_baseline(printer: &Printer, measured: &baseline::Measured, inserts: &[Trip]) {
     let job = baseline::best(inserts.iter().map(|t| t.server_job));
-    out!(
+    printer.line(format_args!(
         "        hand-written binary COPY of the first insert's {} records and {} keys, best of {} (one after each insert):",
         measured.records, measured.keys, measured.rounds
-    );
+    ));
     let targets = [
         ("into a bare table (records only, no index)", measured.bare_ms),
         ("into bulkwrite's tables (indexes, one tx)", measured.schema_ms),
     ];
     for (target, ms) in targets {
-        out!("          {target:<44} {ms:>7.1} ms; best server job {job:.0} ms is {:.2}x", job / ms);
+        printer
+            .line(format_args!("          {target:<44} {ms:>7.1} ms; best server job {job:.0} ms is {:.2}x", job / ms));
     }
 }
 
 /// Runs the benchmark.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    args.check()?;
+    let printer = Printer { json: args.json };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let http = reqwest::Client::builder().no_proxy().build()?;
         let mut callbacks = CallbackReceiver::start().await?;
         let backend = if args.database_url.is_some() { "PostgreSQL" } else { "SQLite" };
-        out!("bulkwrite bench on {backend}: {} run(s) per size, rows {:?}", args.runs, args.rows);
-        for rows in &args.rows {
-            let scratch = match &args.database_url {
-                Some(url) => Some(ScratchDatabase::create(url).await?),
-                None => None,
+        let mut sizes = Vec::new();
+        let mut file_label = "bulkwrite bench's own file (lead{i}@…, in order)".to_string();
+        let mut floor_binary = None;
+        if args.beside_floor() {
+            std::fs::create_dir_all(&args.work_dir)?;
+            floor_binary = floor::locate(args.floor.as_deref(), args.perf_dir.as_deref(), &args.work_dir)?;
+            let inputs = match (&args.file, &args.perf_dir) {
+                (Some(file), _) => vec![floor::supplied(file, &args.work_dir)?],
+                (None, Some(perf_dir)) => args
+                    .rows
+                    .iter()
+                    .map(|rows| floor::realistic(perf_dir, &args.work_dir, *rows))
+                    .collect::<Result<_, _>>()?,
+                (None, None) => bail!("no file: give --perf-dir or --file"),
             };
-            let outcome = bench_size(&args, *rows, &http, &mut callbacks, scratch.as_ref()).await;
-            // The scratch database goes whatever happened to the runs.
-            if let Some(scratch) = scratch {
-                scratch.drop_now().await?;
+            file_label = inputs.iter().map(|i| i.label.as_str()).collect::<Vec<_>>().join(", ");
+            printer.line(format_args!(
+                "bulkwrite bench on {backend} beside the floor ({}): {} run(s) per size, {file_label}",
+                floor_binary.as_ref().map_or_else(|| "none".into(), |p| p.display().to_string()),
+                args.runs
+            ));
+            for input in &inputs {
+                let size =
+                    beside::bench_file(&args, input, floor_binary.as_deref(), &http, &mut callbacks, &printer).await?;
+                for line in size.lines() {
+                    printer.line(format_args!("{line}"));
+                }
+                printer.line(format_args!(
+                    "        server peak RSS (max over {} servers): {}",
+                    size.peak_rss_mib.len(),
+                    size.peak_rss_mib
+                        .iter()
+                        .copied()
+                        .reduce(f64::max)
+                        .map_or_else(|| "n/a".into(), |r| format!("{r:.1} MiB"))
+                ));
+                sizes.push(size);
             }
-            outcome?;
+        } else {
+            printer.line(format_args!(
+                "bulkwrite bench on {backend}: {} run(s) per size, rows {:?}",
+                args.runs, args.rows
+            ));
+            for rows in &args.rows {
+                let scratch = match &args.database_url {
+                    Some(url) => Some(ScratchDatabase::create(url).await?),
+                    None => None,
+                };
+                let outcome = bench_size(&args, *rows, &http, &mut callbacks, scratch.as_ref(), &printer).await;
+                // The scratch database goes whatever happened to the runs.
+                if let Some(scratch) = scratch {
+                    scratch.drop_now().await?;
+                }
+                sizes.push(outcome?);
+            }
+        }
+        if args.json {
+            let floor = floor_binary.as_ref().map(|p| p.display().to_string());
+            let backend = backend.to_ascii_lowercase();
+            let document = summary::document(&backend, args.runs, &file_label, floor.as_deref(), &sizes);
+            out!("{}", serde_json::to_string_pretty(&document)?);
         }
         Ok(())
     })
@@ -350,16 +271,18 @@ async fn bench_size(
     http: &reqwest::Client,
     callbacks: &mut CallbackReceiver,
     scratch: Option<&ScratchDatabase>,
-) -> anyhow::Result<()> {
+    printer: &Printer,
+) -> anyhow::Result<Size> {
     let dir = tempfile::tempdir()?;
     let server = ServerProcess::start(dir.path(), rows, scratch.map(|s| s.url.as_str()))?;
+    let mappings = generated_mappings();
     let mut inserts = Vec::new();
     let mut upserts = Vec::new();
     let mut baseline = None;
     for run in 0..args.runs {
         let tag = format!("run{run}");
         let zip = zip_csv("bench.csv", &generate_csv(rows, &server.user, &tag))?;
-        inserts.push(round_trip(http, &server, callbacks, zip.clone(), "insert").await?);
+        inserts.push(round_trip(http, &server, callbacks, zip.clone(), "insert", &mappings).await?);
         if let Some(scratch) = scratch.filter(|_| !args.export) {
             let copies = match &mut baseline {
                 Some(copies) => copies,
@@ -368,24 +291,83 @@ async fn bench_size(
             copies.round().await?;
         }
         if args.upsert {
-            upserts.push(round_trip(http, &server, callbacks, zip, "upsert").await?);
+            upserts.push(round_trip(http, &server, callbacks, zip, "upsert", &mappings).await?);
         }
     }
     if args.export {
         export::compare(http, &server.base, TOKEN, &server.org, dir.path(), scratch.map(|s| s.url.as_str())).await?;
     }
     let rss = server.peak_rss_mib();
-    report("insert", rows, &inserts);
-    if args.upsert {
-        report("upsert", rows, &upserts);
-    }
-    out!(
+    report(printer, "insert", rows, &inserts);
+    report(printer, "upsert", rows, &upserts);
+    printer.line(format_args!(
         "        server peak RSS over all runs of this size: {}",
-        rss.map(|r| format!("{r:.1} MiB")).unwrap_or_else(|| "n/a".into())
-    );
+        rss.map_or_else(|| "n/a".into(), |r| format!("{r:.1} MiB"))
+    ));
     drop(server);
     if let Some(baseline) = baseline {
-        report_baseline(baseline.finish().await?, &inserts);
+        report_baseline(printer, &baseline.finish().await?, &inserts);
     }
-    Ok(())
+    Ok(Size {
+        rows,
+        insert_ms: inserts.iter().map(|t| t.total).collect(),
+        insert_server_job_ms: inserts.iter().map(|t| t.server_job).collect(),
+        upsert_ms: upserts.iter().map(|t| t.total).collect(),
+        upsert_server_job_ms: upserts.iter().map(|t| t.server_job).collect(),
+        peak_rss_mib: rss.into_iter().collect(),
+        skipped: inserts.iter().map(|t| t.skipped).collect(),
+        ..Size::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::BenchArgs;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        bench: BenchArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<BenchArgs, String> {
+        let cli =
+            Cli::try_parse_from(std::iter::once("bench").chain(args.iter().copied())).map_err(|e| e.to_string())?;
+        cli.bench.check().map_err(|e| e.to_string())?;
+        Ok(cli.bench)
+    }
+
+    #[test]
+    fn the_defaults_are_three_runs_of_25000_rows_on_the_benchs_own_file() {
+        let args = parse(&[]).unwrap();
+        assert_eq!((args.rows.clone(), args.runs, args.upsert, args.json), (vec![25_000], 3, true, false));
+        assert!(!args.beside_floor());
+        assert_eq!(args.work_dir, std::path::Path::new("target/floor"));
+    }
+
+    #[test]
+    fn the_floor_runs_on_a_realistic_file_of_each_size() {
+        let args = parse(&["--perf-dir", "../shared/perf", "--rows", "25000,1000000", "--json"]).unwrap();
+        assert!(args.beside_floor() && args.json);
+        assert_eq!(args.rows, [25_000, 1_000_000]);
+        let args = parse(&["--floor", "/x/limits", "--file", "leads.csv", "--upsert", "false"]).unwrap();
+        assert!(args.beside_floor() && !args.upsert);
+    }
+
+    #[test]
+    fn what_cannot_be_measured_together_is_refused() {
+        let refused = |args: &[&str], says: &str| {
+            let error = parse(args).map(|_| ()).unwrap_err();
+            assert!(error.contains(says), "{args:?}: {error}");
+        };
+        refused(&["--floor", "/x/limits"], "--floor needs a realistic file");
+        refused(&["--file", "a.csv", "--rows", "1,2"], "--file is one size");
+        refused(&["--export", "--json"], "--export runs on the bench's own file");
+        refused(&["--export", "--perf-dir", "p"], "--export runs on the bench's own file");
+        refused(&["--runs", "0"], "--runs must be at least 1");
+        refused(&["--rows", "0"], "--rows must be at least 1");
+        refused(&["--rows", "ten"], "invalid value");
+    }
 }

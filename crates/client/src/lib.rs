@@ -57,6 +57,7 @@ mod endpoints;
 mod error;
 mod events;
 mod faults;
+mod inbox;
 mod job;
 mod jobs;
 mod metadata;

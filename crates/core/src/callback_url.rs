@@ -112,6 +112,34 @@ impl CallbackPolicy {
     }
 }
 
+/// The path of the built-in receiver of the test controls (`/bulkwrite/v1/inbox/{name}`).
+pub const INBOX_PATH: &str = "/bulkwrite/v1/inbox/";
+
+/// What the built-in receiver answers a delivery it stored (`200`, JSON).
+pub const INBOX_ANSWER: &str = r#"{"status":"success"}"#;
+
+/// The inbox name when `url` is the server's own built-in receiver: the scheme, host and port
+/// of `public_url` (the base the server hands out), then `/bulkwrite/v1/inbox/{name}` with one
+/// non-empty segment, no query, credentials or fragment. Such a URL is a callback target
+/// without an allow-list entry (when the test controls are on): the dispatcher stores the
+/// delivery itself and never opens a connection.
+pub fn own_inbox(url: &str, public_url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let base = url::Url::parse(public_url).ok()?;
+    let same_origin = parsed.scheme() == base.scheme()
+        && parsed.host_str().map(str::to_ascii_lowercase) == base.host_str().map(str::to_ascii_lowercase)
+        && parsed.port_or_known_default() == base.port_or_known_default();
+    if !same_origin || parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() {
+        return None;
+    }
+    let prefix = format!("{}{INBOX_PATH}", base.path().trim_end_matches('/'));
+    let name = parsed.path().strip_prefix(&prefix)?;
+    let valid = !name.is_empty()
+        && name.len() <= 100
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    valid.then(|| name.to_string())
+}
+
 /// The recorded refusal: `Invalid URL '<url>' for callback.` with `reason: possible ssrf attempt`.
 pub fn refused(url: &str) -> ApiError {
     ApiError::with_message(ErrorCode::InvalidCallbackUrl, format!("Invalid URL '{url}' for callback."))
@@ -239,5 +267,32 @@ mod tests {
     #[test]
     fn bad_allow_entries_are_refused() {
         assert!(CallbackPolicy::parse("not a host!").is_err());
+    }
+
+    #[test]
+    fn the_own_inbox_is_recognised_by_origin_and_path() {
+        let base = "http://127.0.0.1:8080";
+        assert_eq!(own_inbox("http://127.0.0.1:8080/bulkwrite/v1/inbox/hooks", base).as_deref(), Some("hooks"));
+        assert_eq!(own_inbox("http://127.0.0.1:8080/bulkwrite/v1/inbox/a.b-c_1", base).as_deref(), Some("a.b-c_1"));
+        assert_eq!(
+            own_inbox("https://crm.example:443/bulkwrite/v1/inbox/x", "https://CRM.example").as_deref(),
+            Some("x")
+        );
+        assert_eq!(
+            own_inbox("https://crm.example/zoho/bulkwrite/v1/inbox/x", "https://crm.example/zoho/").as_deref(),
+            Some("x")
+        );
+        for other in [
+            "http://127.0.0.1:8081/bulkwrite/v1/inbox/hooks",
+            "https://127.0.0.1:8080/bulkwrite/v1/inbox/hooks",
+            "http://10.0.0.1:8080/bulkwrite/v1/inbox/hooks",
+            "http://127.0.0.1:8080/bulkwrite/v1/inbox/",
+            "http://127.0.0.1:8080/bulkwrite/v1/inbox/a/b",
+            "http://127.0.0.1:8080/bulkwrite/v1/inbox/hooks?x=1",
+            "http://user@127.0.0.1:8080/bulkwrite/v1/inbox/hooks",
+            "http://127.0.0.1:8080/bulkwrite/v1/faults",
+        ] {
+            assert_eq!(own_inbox(other, base), None, "{other}");
+        }
     }
 }

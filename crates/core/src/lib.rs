@@ -18,6 +18,7 @@ pub mod csvread;
 pub mod datefmt;
 pub mod faults;
 pub mod ids;
+pub mod inventory;
 pub mod job_details;
 pub mod jobspec;
 pub mod json_record;

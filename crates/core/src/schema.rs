@@ -12,7 +12,7 @@ pub mod standard;
 #[cfg(test)]
 mod tests;
 
-pub use custom_module::{CustomModuleSpec, GENERATED_TYPE_CUSTOM, GENERATED_TYPE_SUBFORM};
+pub use custom_module::{CustomModuleSpec, GENERATED_TYPE_CUSTOM, GENERATED_TYPE_LINKING, GENERATED_TYPE_SUBFORM};
 pub use facts::{Converter, Relation, TypeFacts, DEFAULT_DECIMAL_PLACES};
 
 use serde::{Deserialize, Serialize};

@@ -22,10 +22,12 @@ pub struct Backend {
 }
 
 impl Backend {
-    pub async fn open(database: &Database, data_dir: &Path) -> anyhow::Result<Backend> {
+    /// Opens the store and the blobs; `sqlite_cache_mib` sizes the SQLite writer's page cache.
+    pub async fn open(database: &Database, data_dir: &Path, sqlite_cache_mib: u32) -> anyhow::Result<Backend> {
         match database {
             Database::Sqlite(path) => {
-                let store = SqliteStore::open(path).await.context("opening the database")?;
+                let store =
+                    SqliteStore::open_with_cache(path, sqlite_cache_mib).await.context("opening the database")?;
                 let blobs = DirBlobStore::open(data_dir).context("opening the blob directory")?;
                 Ok(Backend { store: Arc::new(store), blobs: Arc::new(blobs), postgres: None })
             }

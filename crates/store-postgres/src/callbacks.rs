@@ -24,7 +24,7 @@ impl CallbackStore for PgStore {
                  ORDER BY next_attempt_at, id
                  LIMIT $4
                  FOR UPDATE SKIP LOCKED)
-             RETURNING id, job_id, org, url, attempts, next_attempt_at",
+             RETURNING id, job_id, org, url, attempts, next_attempt_at, replay_from",
             &[owner, &until, due_at, &i64::from(*limit), now],
         )
         .await?;
@@ -37,6 +37,7 @@ impl CallbackStore for PgStore {
                 org: OrgId::new(get_u64(row, 2)?),
                 url: get(row, 3)?,
                 attempts: get_u32(row, 4)?,
+                replay_from: get_u32(row, 6)?,
             };
             due.push((next_attempt_at, delivery));
         }
@@ -65,15 +66,17 @@ impl CallbackStore for PgStore {
         let id = signed(delivery.id);
         let number = i32::try_from(attempt.attempt).unwrap_or(i32::MAX);
         let status = attempt.status.map(i32::from);
+        let exchange = CallbackExchange::encode(&attempt);
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
         execute(
             &tx,
-            "INSERT INTO callback_attempts (callback_id, attempt, at, status, error, duration_ms)
-             VALUES ($1, $2, $3, $4, $5, $6)
+            "INSERT INTO callback_attempts (callback_id, attempt, at, status, error, duration_ms, exchange_json)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (callback_id, attempt) DO UPDATE
-             SET at = EXCLUDED.at, status = EXCLUDED.status, error = EXCLUDED.error, duration_ms = EXCLUDED.duration_ms",
-            &[&id, &number, &attempt.at, &status, &attempt.error, &signed(attempt.duration_ms)],
+             SET at = EXCLUDED.at, status = EXCLUDED.status, error = EXCLUDED.error, duration_ms = EXCLUDED.duration_ms,
+                 exchange_json = EXCLUDED.exchange_json",
+            &[&id, &number, &attempt.at, &status, &attempt.error, &signed(attempt.duration_ms), &exchange],
         )
         .await?;
         let (state, next) = match outcome {
@@ -103,7 +106,7 @@ impl CallbackStore for PgStore {
         let id: i64 = get(&found, 0)?;
         let rows = query(
             &conn,
-            "SELECT attempt, at, status, error, duration_ms FROM callback_attempts WHERE callback_id = $1 ORDER BY attempt",
+            "SELECT attempt, at, status, error, duration_ms, exchange_json FROM callback_attempts WHERE callback_id = $1 ORDER BY attempt",
             &[&id],
         )
         .await?;
@@ -113,12 +116,16 @@ impl CallbackStore for PgStore {
             let status = status
                 .map(|s| u16::try_from(s).map_err(|_| StoreError::Corrupt(format!("callback status {s}"))))
                 .transpose()?;
+            let exchange: Option<String> = get(row, 5)?;
+            let exchange = CallbackExchange::decode(exchange.as_deref());
             attempts.push(CallbackAttempt {
                 attempt: get_u32(row, 0)?,
                 at: get(row, 1)?,
                 status,
                 error: get(row, 3)?,
                 duration_ms: get_u64(row, 4)?,
+                request: exchange.request,
+                response: exchange.response,
             });
         }
         Ok(Some(CallbackReport { url: get(&found, 1)?, state: get(&found, 2)?, attempts }))

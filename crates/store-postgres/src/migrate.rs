@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0013_fault_rules.sql"),
     include_str!("../migrations/0015_credits.sql"),
     include_str!("../migrations/0016_undo.sql"),
+    include_str!("../migrations/0017_inbox.sql"),
     include_str!("../migrations/0018_perms.sql"),
 ];
 

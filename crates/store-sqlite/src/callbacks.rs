@@ -17,7 +17,7 @@ impl CallbackStore for SqliteStore {
             {
                 let mut statement = tx
                     .prepare_cached(
-                        "SELECT id, job_id, org, url, attempts FROM callbacks
+                        "SELECT id, job_id, org, url, attempts, replay_from FROM callbacks
                          WHERE state = 'pending' AND next_attempt_at <= ?1 AND (lease_expires_at IS NULL OR lease_expires_at < ?3)
                          ORDER BY next_attempt_at, id LIMIT ?2",
                     )
@@ -30,6 +30,7 @@ impl CallbackStore for SqliteStore {
                             org: OrgId::new(row.get::<_, i64>(2)? as u64),
                             url: row.get(3)?,
                             attempts: row.get::<_, i64>(4)? as u32,
+                            replay_from: row.get::<_, i64>(5)? as u32,
                         })
                     })
                     .map_err(db_error)?;
@@ -71,11 +72,12 @@ impl CallbackStore for SqliteStore {
         outcome: DeliveryOutcome,
     ) -> StoreResult<()> {
         let id = delivery.id as i64;
+        let exchange = CallbackExchange::encode(&attempt);
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
             tx.execute(
-                "INSERT OR REPLACE INTO callback_attempts (callback_id, attempt, at, status, error, duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![id, i64::from(attempt.attempt), ms(attempt.at), attempt.status.map(i64::from), attempt.error, attempt.duration_ms as i64],
+                "INSERT OR REPLACE INTO callback_attempts (callback_id, attempt, at, status, error, duration_ms, exchange_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![id, i64::from(attempt.attempt), ms(attempt.at), attempt.status.map(i64::from), attempt.error, attempt.duration_ms as i64, exchange],
             )
             .map_err(db_error)?;
             let (state, next) = match outcome {
@@ -105,22 +107,25 @@ impl CallbackStore for SqliteStore {
                 .map_err(db_error)?;
             let Some((id, url, state)) = found else { return Ok(None) };
             let mut statement = conn
-                .prepare_cached("SELECT attempt, at, status, error, duration_ms FROM callback_attempts WHERE callback_id = ?1 ORDER BY attempt")
+                .prepare_cached("SELECT attempt, at, status, error, duration_ms, exchange_json FROM callback_attempts WHERE callback_id = ?1 ORDER BY attempt")
                 .map_err(db_error)?;
             let rows = statement
                 .query_map([id], |row| {
-                    Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, Option<i64>>(2)?, row.get::<_, Option<String>>(3)?, row.get::<_, i64>(4)?))
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, Option<i64>>(2)?, row.get::<_, Option<String>>(3)?, row.get::<_, i64>(4)?, row.get::<_, Option<String>>(5)?))
                 })
                 .map_err(db_error)?;
             let mut attempts = Vec::new();
             for row in rows {
-                let (attempt, at, status, error, duration) = row.map_err(db_error)?;
+                let (attempt, at, status, error, duration, exchange) = row.map_err(db_error)?;
+                let exchange = CallbackExchange::decode(exchange.as_deref());
                 attempts.push(CallbackAttempt {
                     attempt: attempt as u32,
                     at: instant(at)?,
                     status: status.map(|s| s as u16),
                     error,
                     duration_ms: duration as u64,
+                    request: exchange.request,
+                    response: exchange.response,
                 });
             }
             Ok(Some(CallbackReport { url, state, attempts }))

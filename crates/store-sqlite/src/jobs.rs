@@ -256,7 +256,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection, &Lease) -> StoreResult<T> + Send + 'static,
     {
-        self.run(move |conn| {
+        self.run_writer(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
             check_lease(&tx, &lease)?;
             let value = work(&tx, &lease)?;

@@ -17,10 +17,12 @@ mod credits;
 mod dry_run;
 mod faults;
 mod health;
+mod inbox;
 mod job_row;
 mod jobs;
 mod migrate;
 mod oauth;
+mod org_state;
 mod orgs;
 mod pool;
 mod profiles;
@@ -41,8 +43,12 @@ use rusqlite::Connection;
 
 use crate::pool::Pool;
 
-/// Connections kept open: one writer at a time plus readers for polls and downloads.
-const POOL_SIZE: usize = 4;
+/// Reader connections kept open beside the writer, for polls, downloads and other calls.
+const READERS: usize = 3;
+
+/// Page cache of the writer connection by default (`--sqlite-cache-mib`): the jobs' chunks write
+/// through it, and the unique keys' index pages are what they probe and split.
+pub const WRITER_CACHE_MIB: u32 = 40;
 
 /// The SQLite store.
 #[derive(Clone)]
@@ -53,9 +59,15 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database file and migrates it.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+        SqliteStore::open_with_cache(path, WRITER_CACHE_MIB).await
+    }
+
+    /// Opens the database file like [`SqliteStore::open`], the writer connection with
+    /// `writer_cache_mib` MiB of page cache.
+    pub async fn open_with_cache(path: &Path, writer_cache_mib: u32) -> StoreResult<SqliteStore> {
         let path = path.to_path_buf();
         let pool = tokio::task::spawn_blocking(move || -> StoreResult<Arc<Pool>> {
-            let pool = Pool::open(&path, POOL_SIZE)?;
+            let pool = Pool::open(&path, READERS, writer_cache_mib)?;
             let mut conn = pool.get()?;
             migrate::migrate(&mut conn, FIRST_ID)?;
             // Fold what migrating wrote into the database file now, not at the checkpointer's
@@ -84,6 +96,21 @@ impl SqliteStore {
         let pool = Arc::clone(&self.pool);
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    /// Runs `work` with the writer connection on a blocking thread (see `pool`).
+    pub(crate) async fn run_writer<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let pool = Arc::clone(&self.pool);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get_writer()?;
             work(&mut conn)
         })
         .await

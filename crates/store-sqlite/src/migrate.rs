@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0012_fault_rules.sql"),
     include_str!("../migrations/0014_credits.sql"),
     include_str!("../migrations/0015_undo.sql"),
+    include_str!("../migrations/0016_inbox.sql"),
     include_str!("../migrations/0017_perms.sql"),
 ];
 

@@ -28,3 +28,13 @@ async fn ping_fails_while_the_database_file_is_gone() {
     std::fs::rename(&aside, &path).unwrap();
     store.ping().await.expect("answers again once the file is back");
 }
+
+/// Prints how long a snapshot, a reset and a restore of an org of 10,000 records take (quoted
+/// in docs/PERFORMANCE.md): `cargo nextest run -p bulkwrite-store-sqlite --run-ignored only
+/// --no-capture -E 'test(snapshot_timings)'`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a timing, not a check: run on purpose"]
+async fn snapshot_timings() {
+    let report = bulkwrite_store::conformance::time_reset_and_snapshots(fresh_store().await).await;
+    eprintln!("SQLite, 10,000 records:\n{report}");
+}

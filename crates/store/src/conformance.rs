@@ -100,6 +100,10 @@ macro_rules! conformance_tests {
             credits_come_back_a_day_after_the_minute_they_were_used,
             calls_in_flight_are_held_to_the_concurrency_limits,
             calls_admitted_at_once_never_overspend,
+            callback_exchanges_are_kept_and_a_replay_queues_one_more_attempt,
+            inbox_deliveries_are_kept_per_org_and_cleared,
+            a_reset_removes_the_orgs_state_and_nothing_else,
+            a_restored_snapshot_brings_back_exactly_what_it_copied,
             an_undo_deletes_what_the_job_added_restores_what_it_updated_and_keeps_later_changes,
             an_undo_settles_each_record_once_across_chunks_and_leases,
             undo_data_expires_with_the_result_but_not_under_an_undo,
@@ -120,6 +124,8 @@ mod faults;
 mod health;
 mod in_flight;
 mod jobs;
+mod org_state;
+mod org_state_timing;
 mod orgs;
 mod profiles;
 mod query;
@@ -137,6 +143,8 @@ pub use faults::*;
 pub use health::*;
 pub use in_flight::*;
 pub use jobs::*;
+pub use org_state::*;
+pub use org_state_timing::*;
 pub use orgs::*;
 pub use profiles::*;
 pub use query::*;

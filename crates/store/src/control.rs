@@ -189,6 +189,9 @@ pub trait QueueDriver: Send + Sync {
     /// Business time moved on this node: sweeps what retention now expires (before returning)
     /// and wakes the callback dispatcher for retries that fell due.
     async fn clock_moved(&self);
+    /// Callbacks were queued outside a job's end (a replay, a restored snapshot): wakes this
+    /// node's dispatcher, so it need not wait for its next poll.
+    async fn callbacks_queued(&self) {}
 }
 
 #[cfg(test)]

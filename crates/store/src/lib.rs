@@ -36,9 +36,11 @@ pub mod error;
 pub mod fault;
 pub mod fault_rules;
 pub mod ids;
+pub mod inbox;
 mod job_details;
 pub mod listing;
 pub mod model;
+pub mod org_state;
 pub mod profiles;
 pub mod read;
 pub mod result_rows;
@@ -55,8 +57,13 @@ pub use control::{
 pub use credits::{CallAdmission, CallRequest, CallSlot, CreditStore, CreditUsage, OrgCredits};
 pub use error::{StoreError, StoreResult};
 pub use fault_rules::{FaultStore, JobFaultHit, StoredFault};
+pub use inbox::{
+    CallbackExchange, CallbackRequest, CallbackResponse, InboxDelivery, InboxStore, ReplayOutcome,
+    CALLBACK_RESPONSE_BODY_LIMIT,
+};
 pub use listing::{CancelRequest, JobListQuery, JobPage, MAX_JOBS_PER_PAGE};
 pub use model::*;
+pub use org_state::{Keep, OrgStateStore, ResetSummary, SnapshotInfo};
 pub use profiles::ProfileStore;
 pub use read::{
     module_gone, read_failure, DownloadVerdict, DownloadWindow, JobKind, NewReadJob, ReadJob, ReadOutcome, ReadPart,

@@ -601,6 +601,9 @@ pub struct CallbackDelivery {
     pub url: String,
     /// Attempts made so far.
     pub attempts: u32,
+    /// Attempts made before the last replay (`POST /bulkwrite/v1/jobs/{id}/callback/replay`):
+    /// the retry budget counts from here; 0 for a delivery never replayed.
+    pub replay_from: u32,
 }
 
 /// What a callback dispatcher asks of the outbox: deliveries due by business time, leased by
@@ -633,6 +636,11 @@ pub struct CallbackAttempt {
     pub error: Option<String>,
     /// How long it took.
     pub duration_ms: u64,
+    /// What was sent (`None` for attempts recorded before requests were kept, and for an
+    /// attempt whose body could not be rendered).
+    pub request: Option<crate::inbox::CallbackRequest>,
+    /// What the receiver answered (`None`: no answer, see `error`).
+    pub response: Option<crate::inbox::CallbackResponse>,
 }
 
 /// What happens after an attempt.

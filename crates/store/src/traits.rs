@@ -353,6 +353,8 @@ pub trait Store:
     + crate::control::ControlStore
     + crate::fault_rules::FaultStore
     + crate::credits::CreditStore
+    + crate::inbox::InboxStore
+    + crate::org_state::OrgStateStore
     + crate::undo::UndoStore
     + crate::profiles::ProfileStore
     + Send
@@ -375,6 +377,8 @@ impl<T> Store for T where
         + crate::control::ControlStore
         + crate::fault_rules::FaultStore
         + crate::credits::CreditStore
+        + crate::inbox::InboxStore
+        + crate::org_state::OrgStateStore
         + crate::undo::UndoStore
         + crate::profiles::ProfileStore
         + Send

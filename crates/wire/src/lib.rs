@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod faults;
+pub mod inbox;
 pub mod job;
 pub mod read;
 pub mod records;

@@ -4,14 +4,17 @@
 //! concurrently (bounded, and at most [`PER_RECEIVER`] to one receiver), and the dispatcher wakes
 //! for the retries it schedules, so the gaps between attempts are the configured ones. Backoff
 //! runs on business time: when the test controls move the clock, retries that fell due go at once.
+//! Each attempt's request and the receiver's answer (its body up to 64 KiB) are recorded with it;
+//! with the test controls on, a callback to the server's own inbox is stored without a connection.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod send;
+
 use bulkwrite_core::callback_url::CallbackPolicy;
-use bulkwrite_core::faults::CallbackFault;
 use bulkwrite_store::{CallbackAttempt, CallbackDelivery, DeliveryOutcome, StoreError};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use tokio::sync::watch;
@@ -196,18 +199,23 @@ impl Inner {
         let attempt_no = delivery.attempts + 1;
         let started = Instant::now();
         let at = self.ctx.now();
-        let (status, error, outcome) = match self.body(delivery).await {
+        let attempted = match self.body(delivery).await {
             Ok(body) => self.post(delivery, body, attempt_no).await,
-            Err(error) => {
-                (None, Some(format!("the job cannot be rendered: {error}")), self.retry_or_give_up(attempt_no))
-            }
+            Err(error) => send::Attempted::unsent(
+                format!("the job cannot be rendered: {error}"),
+                self.retry_or_give_up(delivery, attempt_no),
+                None,
+            ),
         };
+        let outcome = attempted.outcome;
         let attempt = CallbackAttempt {
             attempt: attempt_no,
             at,
-            status,
-            error,
+            status: attempted.status,
+            error: attempted.error,
             duration_ms: started.elapsed().as_millis() as u64,
+            request: attempted.request,
+            response: attempted.response,
         };
         tracing::info!(attempt = attempt_no, status = ?attempt.status, error = ?attempt.error, ?outcome, "callback attempt");
         crate::observe::record_callback_attempt(&outcome);
@@ -221,81 +229,11 @@ impl Inner {
         retry_at
     }
 
-    async fn post(
-        &self,
-        delivery: &CallbackDelivery,
-        body: Vec<u8>,
-        attempt_no: u32,
-    ) -> (Option<u16>, Option<String>, DeliveryOutcome) {
-        let policy = &self.ctx.config.callbacks.policy;
-        let target = match policy.check_url(&delivery.url) {
-            Ok(target) => target,
-            Err(error) => return (None, Some(error.message), DeliveryOutcome::GaveUp),
-        };
-        if let Some(address) = target.literal {
-            if !policy.address_allowed(&target, address) {
-                return (None, Some("possible ssrf attempt".to_string()), DeliveryOutcome::GaveUp);
-            }
-        }
-        if let Some((fault, kind)) = crate::faults::callback_fault(&self.ctx, delivery.org).await {
-            return self.faulted(fault, kind, attempt_no).await;
-        }
-        let sent = self
-            .client
-            .post(&delivery.url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body)
-            .send()
-            .await;
-        match sent {
-            Ok(response) => {
-                let status = response.status();
-                let error = (!status.is_success()).then(|| format!("the receiver answered {status}"));
-                (Some(status.as_u16()), error, self.outcome_of(status, attempt_no))
-            }
-            Err(error) => (None, Some(describe(&error)), self.retry_or_give_up(attempt_no)),
-        }
-    }
-
-    /// What an answer with `status` makes of the delivery: delivered, retried (429 and 5xx) or
-    /// given up.
-    fn outcome_of(&self, status: reqwest::StatusCode, attempt_no: u32) -> DeliveryOutcome {
-        if status.is_success() {
-            DeliveryOutcome::Delivered
-        } else if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            self.retry_or_give_up(attempt_no)
-        } else {
-            DeliveryOutcome::GaveUp
-        }
-    }
-
-    /// An attempt a callback fault rule answers (test controls): the rule's status, as if the
-    /// receiver had answered it, or a timeout after the callback timeout; the receiver is not
-    /// called. What follows is what would follow the real answer.
-    async fn faulted(
-        &self,
-        fault: u64,
-        kind: CallbackFault,
-        attempt_no: u32,
-    ) -> (Option<u16>, Option<String>, DeliveryOutcome) {
-        tracing::info!(fault, ?kind, "fault rule answers the callback attempt");
-        match kind {
-            CallbackFault::Status(code) => {
-                let status = reqwest::StatusCode::from_u16(code).unwrap_or(reqwest::StatusCode::INTERNAL_SERVER_ERROR);
-                let error = (!status.is_success()).then(|| format!("the receiver answered {status} (fault {fault})"));
-                (Some(code), error, self.outcome_of(status, attempt_no))
-            }
-            CallbackFault::Timeout => {
-                let timeout = self.ctx.config.callbacks.timeout;
-                tokio::time::sleep(timeout).await;
-                let error = format!("operation timed out after {} ms (fault {fault})", timeout.as_millis());
-                (None, Some(error), self.retry_or_give_up(attempt_no))
-            }
-        }
-    }
-
-    fn retry_or_give_up(&self, attempt_no: u32) -> DeliveryOutcome {
+    /// Retried after the backoff, or given up once the attempts since the last replay reach
+    /// the budget.
+    fn retry_or_give_up(&self, delivery: &CallbackDelivery, attempt_no: u32) -> DeliveryOutcome {
         let config = &self.ctx.config.callbacks;
+        let attempt_no = attempt_no.saturating_sub(delivery.replay_from);
         if attempt_no >= config.max_attempts {
             return DeliveryOutcome::GaveUp;
         }

@@ -88,4 +88,8 @@ impl QueueDriver for ControlDriver {
         }
         self.wakeup.callbacks.notify_one();
     }
+
+    async fn callbacks_queued(&self) {
+        self.wakeup.callbacks.notify_one();
+    }
 }

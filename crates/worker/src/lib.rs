@@ -47,6 +47,7 @@ mod export;
 mod faults;
 mod heartbeat;
 mod in_flight;
+mod inventory;
 pub mod observe;
 mod parents;
 mod pipeline;

@@ -144,7 +144,7 @@ async fn run_resources(
         with_retries(|| ctx.store.finish_resource(lease, index, checkpoint)).await?;
         ctx.announcer().job_changed(job.id).await;
     }
-    Ok(())
+    crate::inventory::update_totals(ctx, job, &facts.schema).await
 }
 
 /// Reads and applies one resource's rows from checkpoint `rows_done`; returns the checkpoint
@@ -226,6 +226,7 @@ async fn run_resource(
                         }
                     }
                     resolve_chunk_lookups(ctx, (job, lease), &facts.schema, &mut rows).await?;
+                    crate::inventory::check_chunk(ctx, job, resource, &module.api_name, &mut rows).await?;
                     rows_applied += rows.len();
                     let new_values = new_picklist_values(&rows);
                     let chunk = ChunkWrite {

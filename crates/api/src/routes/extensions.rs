@@ -1,6 +1,7 @@
 //! Our own endpoints under `/bulkwrite/v1/`, outside Zoho's paths.
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::Response;
 use bulkwrite_core::ids::JobId;
@@ -10,6 +11,7 @@ use crate::auth::Auth;
 use crate::error::{ApiResult, ErrorResponse};
 use crate::paths::PathParams;
 use crate::response::json_response;
+use crate::routes::admin::AdminAuth;
 use crate::AppState;
 
 /// `GET /bulkwrite/v1/jobs/{job_id}`: the queue's view of a job (state, attempts, error, cancel
@@ -30,15 +32,41 @@ pub async fn get_job_state(
     Ok(json_response(StatusCode::OK, &body))
 }
 
-/// `GET /bulkwrite/v1/jobs/{job_id}/callback`: the callback's delivery state and every attempt.
+/// Who may read a job's callback: a token of the job's org with a bulk scope, or the admin
+/// credential (`None`: any org's job).
+pub struct CallbackReader(Option<Auth>);
+
+impl FromRequestParts<AppState> for CallbackReader {
+    type Rejection = ErrorResponse;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<CallbackReader, ErrorResponse> {
+        if AdminAuth::from_request_parts(parts, state).await.is_ok() {
+            return Ok(CallbackReader(None));
+        }
+        Ok(CallbackReader(Some(Auth::from_request_parts(parts, state).await?)))
+    }
+}
+
+/// `GET /bulkwrite/v1/jobs/{job_id}/callback`: the callback's delivery state and every attempt,
+/// each with its request and the receiver's answer.
 pub async fn get_callback_report(
     State(state): State<AppState>,
     PathParams(job_id): PathParams<String>,
-    auth: Auth,
+    CallbackReader(reader): CallbackReader,
 ) -> ApiResult<Response> {
-    let id = readable_job(&auth, &job_id)?;
-    let report = state.store.callback_report(auth.0.org, id).await?.ok_or_else(not_found)?;
-    Ok(json_response(StatusCode::OK, &report))
+    let (id, orgs) = match &reader {
+        Some(auth) => (readable_job(auth, &job_id)?, vec![auth.0.org]),
+        None => {
+            let id = JobId::parse(&job_id).ok_or_else(not_found)?;
+            (id, state.store.orgs().await?.into_iter().map(|org| org.zgid).collect())
+        }
+    };
+    for org in orgs {
+        if let Some(report) = state.store.callback_report(org, id).await? {
+            return Ok(json_response(StatusCode::OK, &report));
+        }
+    }
+    Err(not_found())
 }
 
 pub(crate) fn not_found() -> ErrorResponse {

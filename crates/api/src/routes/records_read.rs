@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use bulkwrite_core::ids::RecordId;
 use bulkwrite_core::perms::ModuleAction;
-use bulkwrite_core::schema::{DataType, Module};
+use bulkwrite_core::schema::Module;
 use bulkwrite_core::version::ApiVersion;
 use bulkwrite_store::{RecordQuery, RecordSort};
 use bulkwrite_wire::records::{PageInfo, RecordsPage};
@@ -22,6 +22,8 @@ use crate::paths::{version, PathParams};
 use crate::record_render::RenderContext;
 use crate::response::{json_response, no_content};
 use crate::AppState;
+
+mod children;
 
 /// Most fields one listing may name.
 const MAX_FIELDS: usize = 50;
@@ -68,7 +70,7 @@ pub async fn get_record(
     PathParams((path_version, module_name, record_id)): PathParams<(String, String, String)>,
     auth: Auth,
 ) -> ApiResult<Response> {
-    version(&path_version)?;
+    let api_version = version(&path_version)?;
     let (module, ctx) = module_context(&state, &auth, &module_name).await?;
     let id = RecordId::parse(&record_id).ok_or_else(|| {
         ErrorResponse(
@@ -79,39 +81,9 @@ pub async fn get_record(
         return Ok(no_content());
     };
     let mut rendered = ctx.render(&record, None);
-    add_subforms(&state, &auth, &ctx, record.id, &mut rendered).await?;
+    children::add_children(&state, &auth, (&ctx, api_version), record.id, &mut rendered).await?;
     let page = RecordsPage { data: vec![rendered], info: None };
     Ok(json_response(StatusCode::OK, &page))
-}
-
-/// Fills each subform field with the subform rows that hang under the record.
-async fn add_subforms(
-    state: &AppState,
-    auth: &Auth,
-    ctx: &RenderContext,
-    id: RecordId,
-    rendered: &mut serde_json::Map<String, serde_json::Value>,
-) -> Result<(), ErrorResponse> {
-    let subforms: Vec<(String, String)> = ctx
-        .module
-        .fields
-        .iter()
-        .filter(|f| f.data_type == DataType::Subform)
-        .filter_map(|f| f.lookup_module.clone().map(|module| (f.api_name.clone(), module)))
-        .collect();
-    if subforms.is_empty() {
-        return Ok(());
-    }
-    let schema = state.store.org_schema(auth.0.org).await?;
-    for (field, module_name) in subforms {
-        let Some(module) = schema.module(&module_name).cloned() else { continue };
-        let children = state.store.child_records(auth.0.org, &module.api_name, "Parent_Id", id).await?;
-        let child_ctx = RenderContext { module, users: ctx.users.clone(), time_zone: ctx.time_zone };
-        let rows: Vec<serde_json::Value> =
-            children.iter().map(|child| serde_json::Value::Object(child_ctx.render(child, None))).collect();
-        rendered.insert(field, serde_json::Value::Array(rows));
-    }
-    Ok(())
 }
 
 pub async fn list_records(

@@ -3,10 +3,10 @@
 //! the admin credential or an org's token granted `bulkwrite.test`. Off, their paths answer
 //! Zoho's 404 `INVALID_URL_PATTERN`, as any unknown URL does, so nothing reveals they exist.
 
-#![allow(dead_code, reason = "wired to the test-control routes as they land (issue 19); remove then")]
-
 pub mod clock;
 pub mod faults;
+pub mod inbox;
+pub mod org_state;
 pub mod queue;
 
 use axum::extract::FromRequestParts;

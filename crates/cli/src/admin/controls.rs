@@ -55,7 +55,7 @@ pub enum QueueAction {
 }
 
 /// A client of the server `target` names, with its admin key.
-fn client(target: &ControlTarget, data_dir: &Path) -> anyhow::Result<Client> {
+pub(super) fn client(target: &ControlTarget, data_dir: &Path) -> anyhow::Result<Client> {
     let bootstrap_path = data_dir.join("bootstrap.json");
     let bootstrap: Option<Value> =
         std::fs::read(&bootstrap_path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());

@@ -18,7 +18,7 @@
 //!     "character_encoding": "UTF-8",
 //!     "counts": [[added, updated, skipped, total]],        // per resource
 //!     "records": {"module": "Leads", "fields": "Last_Name,Email", "data": [{…}]},
-//!     "get": {"module": "Leads", "id": "<id:1>", "has": {"Lead_Phones": [{…}]}}   // GET one record: these keys
+//!     "get": {"module": "Leads", "id": "<id:1>", "version": "v3", "has": {"Lead_Phones": [{…}]}}   // GET one record (v2 unless a version is given): these keys
 //!   }
 //! }
 //! ```
@@ -219,7 +219,9 @@ pub(crate) async fn run_real(name: &str, prepared: Prepared) -> Option<Vec<(Stri
             .find(|(_, n)| format!("<id:{n}>") == wanted)
             .map(|(id, _)| id.clone())
             .expect("a named id");
-        let (status, body) = server.get_json(&format!("/crm/v2/{}/{id}", get["module"].as_str().unwrap())).await;
+        let get_version = get["version"].as_str().unwrap_or("v2");
+        let (status, body) =
+            server.get_json(&format!("/crm/{get_version}/{}/{id}", get["module"].as_str().unwrap())).await;
         assert_eq!(status, 200, "{name}: {body}");
         let record = ids.rename(&body["data"][0]);
         for (key, expected) in get["has"].as_object().unwrap() {
@@ -321,10 +323,24 @@ corpus_cases!(
     invalid_format_for_field,
     invalid_operation,
     invalid_resource_type,
+    inventory_invoices_update_recomputes_totals,
+    inventory_line_item_needs_product_and_quantity,
+    inventory_line_item_update_recomputes,
+    inventory_line_items_child_csv_row_limit,
+    inventory_price_book_discount_on_lines,
+    inventory_price_books_pricing_details,
+    inventory_purchase_orders_need_a_vendor,
+    inventory_quotes_line_items_totals,
+    inventory_sales_orders_v2_product_details,
+    inventory_standalone_line_items,
+    inventory_task_related_to_a_quote,
     iso_8859_1,
     layout_column_falls_back_to_default,
     layout_mandatory_field_not_mapped,
     layout_mapped_does_not_enforce_layout_mandatory,
+    linking_module_multi_select_lookup,
+    linking_module_multi_user_lookup,
+    linking_module_only_lookup_fields,
     lookups_ambiguous_non_unique_field,
     lookups_by_id,
     lookups_by_name,

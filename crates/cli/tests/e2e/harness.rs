@@ -213,6 +213,20 @@ impl Server {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// Calls any path with the admin key (no body).
+    pub async fn admin_call(&self, method: reqwest::Method, path: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(self.boot("admin_key"))
+            .send()
+            .await
+            .expect("admin call");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
+    }
+
     /// `GET` with another access token.
     pub async fn get_as(&self, token: &str, path: &str) -> (u16, Value) {
         let response = self

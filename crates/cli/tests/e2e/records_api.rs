@@ -169,3 +169,80 @@ async fn listings_page_with_page_tokens() {
     let (status, error) = server.get_json("/crm/v3/Leads?fields=Last_Name&page_token=zz").await;
     assert_eq!((status, error["code"].as_str()), (400, Some("INVALID_DATA")));
 }
+
+/// Runs a bulk job (v8) to completion.
+async fn bulk(server: &Server, zip: Vec<u8>, resources: Value) {
+    let (status, uploaded) = server.upload_raw(zip, "upload.zip").await;
+    assert_eq!(status, 200, "{uploaded}");
+    let file_id = uploaded["details"]["file_id"].as_str().unwrap();
+    let text = serde_json::to_string(&resources).unwrap().replace("{{file_id}}", file_id);
+    let body = json!({"operation": "insert", "resource": serde_json::from_str::<Value>(&text).unwrap()});
+    let (status, created) = call(server, Method::POST, "/crm/bulk/v8/write", body).await;
+    assert_eq!(status, 201, "{created}");
+    let job = server.wait_job(created["details"]["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "COMPLETED", "{job}");
+}
+
+#[tokio::test]
+async fn inventory_totals_and_line_items_read_back_in_every_version() {
+    inventory_read_back(&Server::start(&[]).await).await;
+}
+
+#[tokio::test]
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
+async fn inventory_totals_and_line_items_on_postgres() {
+    let database = crate::multinode::fresh_database().await;
+    inventory_read_back(&crate::multinode::node(&database, "all", &[]).await).await;
+}
+
+/// Products, then a quote with two lines (v8); the totals and lines read back in v8 and v2.
+async fn inventory_read_back(server: &Server) {
+    let products = crate::harness::zip_of(&[("products.csv", b"Product_Name,Unit_Price\nPump,12.5\n")]);
+    bulk(server, products, json!([{"type": "data", "module": {"api_name": "Products"}, "file_id": "{{file_id}}"}]))
+        .await;
+    let quotes: &[u8] = b"Key,Subject,Adjustment\nQ-1,Pumps,-2\n";
+    let items: &[u8] = b"Key,Product,Qty,Discount\nQ-1,Pump,4,5\nQ-1,Pump,1,\n";
+    let zip = crate::harness::zip_of(&[("quotes.csv", quotes), ("items.csv", items)]);
+    bulk(
+        server,
+        zip,
+        json!([
+            {"type": "data", "module": {"api_name": "Quotes"}, "file_id": "{{file_id}}", "file_names": ["quotes.csv"],
+             "field_mappings": [{"api_name": "Subject", "index": 1}, {"api_name": "Adjustment", "index": 2}]},
+            {"type": "data", "module": {"api_name": "Quoted_Items"}, "file_id": "{{file_id}}", "file_names": ["items.csv"],
+             "field_mappings": [
+                {"api_name": "Parent_Id", "index": 0, "parent_column_index": 0},
+                {"api_name": "Product_Name", "index": 1, "find_by": "Product_Name"},
+                {"api_name": "Quantity", "index": 2},
+                {"api_name": "Discount", "index": 3}
+             ]}
+        ]),
+    )
+    .await;
+    // Lines: 4 × 12.5 − 5 = 45 and 1 × 12.5 = 12.5; Sub_Total 57.5; Grand_Total 57.5 − 2 = 55.5.
+    let (status, listed) = server.get_json("/crm/v8/Quotes?fields=Subject,Sub_Total,Tax,Adjustment,Grand_Total").await;
+    assert_eq!(status, 200, "{listed}");
+    let row = &listed["data"][0];
+    let quote = row["id"].as_str().unwrap();
+    assert_eq!(
+        (&row["Subject"], &row["Sub_Total"], &row["Tax"], &row["Adjustment"], &row["Grand_Total"]),
+        (&json!("Pumps"), &json!(57.5), &json!(0.0), &json!(-2.0), &json!(55.5))
+    );
+    let (_, v8) = server.get_json(&format!("/crm/v8/Quotes/{quote}")).await;
+    let lines = v8["data"][0]["Quoted_Items"].as_array().expect("Quoted_Items in v8").clone();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["Product_Name"]["name"], "Pump");
+    assert_eq!((&lines[0]["Total"], &lines[0]["Net_Total"]), (&json!(50.0), &json!(45.0)));
+    assert_eq!(lines[1]["List_Price"], json!(12.5));
+    assert_eq!(v8["data"][0]["Grand_Total"], json!(55.5));
+    let (_, v2) = server.get_json(&format!("/crm/v2/Quotes/{quote}")).await;
+    let record = &v2["data"][0];
+    assert!(record.get("Quoted_Items").is_none(), "{record}");
+    let details = record["Product_Details"].as_array().expect("Product_Details in v2");
+    assert_eq!(details[0]["product"]["name"], "Pump");
+    assert_eq!(
+        (&details[0]["quantity"], &details[0]["list_price"], &details[0]["total_after_discount"]),
+        (&json!(4.0), &json!(12.5), &json!(45.0))
+    );
+    assert_eq!(record["Sub_Total"], json!(57.5));
+}

@@ -10,7 +10,7 @@ use super::{JobSpec, ParentLink, ResourceSpec, ID_FIELD};
 use crate::convert::format_fits;
 use crate::ids::FileId;
 use crate::limits::Limits;
-use crate::schema::{Converter, DataType, Field, Module, OrgSchema};
+use crate::schema::{Converter, DataType, Field, Module, OrgSchema, GENERATED_TYPE_LINKING};
 use crate::zipfile::CsvEntry;
 
 /// What validation needs to know besides the request.
@@ -183,6 +183,7 @@ fn build_resource(
     for (mapping_index, mapping) in mappings.iter().enumerate() {
         let mapping_path = format!("{path}.field_mappings[{mapping_index}]");
         let checked = check_mapping(mapping, module, csv, &mapping_path, ctx.schema)?;
+        check_linking_field(module, &checked, &mapping_path)?;
         if canonical.iter().any(|m: &FieldMapping| m.api_name == checked.api_name) {
             return Err(ApiError::with_message(
                 ErrorCode::InvalidData,
@@ -255,6 +256,25 @@ fn link_to_parent(
         parent_column_index,
         parent_module: parent.module.clone(),
     })
+}
+
+/// A linking module (the records behind a multi-select or multi-user lookup) takes only its
+/// lookup fields in a bulk write (§3.6): any other mapping is `INVALID_DATA`.
+fn check_linking_field(module: &Module, mapping: &FieldMapping, path: &str) -> Result<(), ApiError> {
+    if module.generated_type != GENERATED_TYPE_LINKING {
+        return Ok(());
+    }
+    let is_lookup =
+        module.field(&mapping.api_name).is_some_and(|f| matches!(f.data_type, DataType::Lookup | DataType::UserLookup));
+    if is_lookup {
+        return Ok(());
+    }
+    Err(ApiError::with_message(
+        ErrorCode::InvalidData,
+        format!("only the lookup fields of the linking module {} can be mapped", module.api_name),
+    )
+    .detail("api_name", mapping.api_name.clone())
+    .detail("json_path", path.to_string()))
 }
 
 fn canonical_field_name(module: &Module, name: &str) -> String {

@@ -11,6 +11,10 @@ use super::{is_valid_api_name, DataType, Field, Layout, Module, OrgSchema, Schem
 pub const GENERATED_TYPE_CUSTOM: &str = "custom";
 /// `generated_type` of a subform module.
 pub const GENERATED_TYPE_SUBFORM: &str = "subform";
+/// `generated_type` of a linking module (the records behind multi-select and multi-user lookups).
+pub const GENERATED_TYPE_LINKING: &str = "linking_module";
+/// The users of the org, as the second module of a multi-user lookup's linking module.
+const USERS: &str = "Users";
 
 /// A custom module declared in configuration or through the admin API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +30,12 @@ pub struct CustomModuleSpec {
     /// Makes this module a subform of that module: its records hang under a parent record.
     #[serde(default)]
     pub parent_module: Option<String>,
+    /// Makes this module the linking module of two modules (the records behind a multi-select
+    /// lookup of the first module to the second): a mandatory lookup named after each, and on
+    /// the first module a `multiselectlookup` field named like this module. `Users` as the second
+    /// makes a multi-user lookup (a user lookup `Users`, a `multiuserlookup` field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linking_modules: Option<Vec<String>>,
 }
 
 impl Module {
@@ -69,6 +79,9 @@ impl OrgSchema {
         let default_label = name.replace('_', " ");
         let singular = spec.singular_label.clone().unwrap_or_else(|| default_label.clone());
         let plural = spec.plural_label.clone().unwrap_or(default_label);
+        if let Some(linked) = &spec.linking_modules {
+            return self.add_linking_module(name, singular, plural, linked, next_id);
+        }
         let Some(parent_name) = spec.parent_module.as_deref() else {
             let module = regular_module(name, singular, plural, next_id);
             self.modules.push(module);
@@ -89,6 +102,81 @@ impl OrgSchema {
         self.modules.push(module);
         if let Some(parent) = self.modules.iter_mut().find(|m| m.api_name == parent_api_name) {
             parent.fields.push(subform_field);
+        }
+        Ok(())
+    }
+}
+
+impl OrgSchema {
+    /// The linking module behind a multi-select lookup of `module` to `connected`, with its
+    /// lookup field that points at `module` (the link of its records to a `module` record).
+    pub fn linking_module(&self, module: &str, connected: &str) -> Option<(&Module, &Field)> {
+        let lookup_to = |m: &'_ Module, target: &str| {
+            m.fields.iter().any(|f| {
+                matches!(f.data_type, DataType::Lookup | DataType::UserLookup)
+                    && f.lookup_module.as_deref() == Some(target)
+            })
+        };
+        self.modules.iter().filter(|m| m.generated_type == GENERATED_TYPE_LINKING && lookup_to(m, connected)).find_map(
+            |m| {
+                let link = m.fields.iter().find(|f| {
+                    f.data_type == DataType::Lookup
+                        && f.lookup_module.as_deref() == Some(module)
+                        && (module != connected || f.api_name != connected)
+                })?;
+                Some((m, link))
+            },
+        )
+    }
+
+    fn add_linking_module(
+        &mut self,
+        name: &str,
+        singular: String,
+        plural: String,
+        linked: &[String],
+        next_id: &mut dyn FnMut() -> String,
+    ) -> Result<(), SchemaError> {
+        let [first, second] = linked else {
+            return Err(SchemaError::InvalidParentModule(linked.join(",")));
+        };
+        // `Users` as the second module makes a multi-user lookup: a user lookup `Users`.
+        let users = second.eq_ignore_ascii_case(USERS);
+        let mut names = Vec::with_capacity(2);
+        for linked_name in [first, second] {
+            if users && linked_name == second {
+                names.push(USERS.to_string());
+                continue;
+            }
+            let module = self.module(linked_name).ok_or_else(|| SchemaError::UnknownModule(linked_name.clone()))?;
+            if module.is_subform() || !module.bulk_write {
+                return Err(SchemaError::InvalidParentModule(module.api_name.clone()));
+            }
+            names.push(module.api_name.clone());
+        }
+        if names[0] == names[1] || self.module(&names[0]).is_some_and(|m| m.field(name).is_some()) {
+            return Err(SchemaError::FieldConflict { module: names[0].clone(), field: name.to_string() });
+        }
+        let mut fields: Vec<Field> = names
+            .iter()
+            .map(|linked| {
+                let label = linked.replace('_', " ");
+                if users && linked == USERS {
+                    f(linked, &label, DataType::UserLookup).lookup(USERS).mandatory().0
+                } else {
+                    f(linked, &label, DataType::Lookup).lookup(linked).mandatory().0
+                }
+            })
+            .collect();
+        fields.extend(audit_fields());
+        let module = assemble(name, GENERATED_TYPE_LINKING, &names[0], singular, plural, fields, next_id);
+        let data_type = if users { DataType::MultiUserLookup } else { DataType::MultiSelectLookup };
+        let mut field = f(name, &module.plural_label, data_type).lookup(&names[1]).0;
+        field.custom_field = true;
+        field.id = next_id();
+        self.modules.push(module);
+        if let Some(first) = self.modules.iter_mut().find(|m| m.api_name == names[0]) {
+            first.fields.push(field);
         }
         Ok(())
     }

@@ -22,18 +22,8 @@ const FIRST_METADATA_ID: u64 = 5_725_767_000_000_002_001;
 
 /// Zoho standard modules this server does not model. Custom modules may not take these names
 /// either (besides the names of the modules in the schema).
-pub(crate) const OTHER_STANDARD_MODULES: &[&str] = &[
-    "Activities",
-    "Meetings",
-    "Quotes",
-    "Sales_Orders",
-    "Purchase_Orders",
-    "Invoices",
-    "Users",
-    "Emails",
-    "Visits",
-    "Forecasts",
-];
+pub(crate) const OTHER_STANDARD_MODULES: &[&str] =
+    &["Activities", "Meetings", "Users", "Emails", "Visits", "Forecasts"];
 
 /// The schema of a new org.
 pub fn standard_schema() -> OrgSchema {
@@ -60,6 +50,19 @@ pub fn standard_schema() -> OrgSchema {
     modules.push(calendar::events(ids));
     if let Some(tasks) = modules.iter_mut().find(|m| m.api_name == "Tasks") {
         calendar::link_tasks(tasks, ids);
+    }
+    // Inventory orders, their line items and the price ranges of Price Books, after those.
+    for order in [inventory::quotes, inventory::sales_orders, inventory::purchase_orders, inventory::invoices] {
+        modules.push(order(ids));
+    }
+    for (parent, lines) in crate::inventory::LINE_ITEM_MODULES {
+        modules.push(inventory::line_items(ids, lines, parent));
+    }
+    modules.push(inventory::pricing_details(ids));
+    let pricing = inventory::pricing_details_field(ids);
+    if let Some(price_books) = modules.iter_mut().find(|m| m.api_name == "Price_Books") {
+        let before_system_tail = price_books.fields.iter().position(|f| f.api_name == "Layout").unwrap_or(0);
+        price_books.fields.insert(before_system_tail, pricing);
     }
     OrgSchema { modules }
 }

@@ -37,9 +37,14 @@ fn standard_modules_have_the_spec_mandatory_and_unique_fields() {
         ("Attachments", false, "File_Name", &[], &[]),
         ("Calls", true, "Subject", &["Subject", "Call_Type", "Call_Start_Time", "Call_Duration"], &[]),
         ("Events", true, "Event_Title", &["Event_Title", "Start_DateTime", "End_DateTime"], &[]),
+        ("Quotes", true, "Subject", &["Subject"], &["Subject"]),
+        ("Sales_Orders", true, "Subject", &["Subject"], &["Subject"]),
+        ("Purchase_Orders", true, "Subject", &["Subject", "Vendor_Name"], &["Subject"]),
+        ("Invoices", true, "Subject", &["Subject"], &["Subject"]),
     ];
     let schema = standard_schema();
-    let order: Vec<&str> = schema.modules.iter().map(|m| m.api_name.as_str()).collect();
+    // The line items and price ranges (subform modules) follow; see the inventory test.
+    let order: Vec<&str> = schema.modules.iter().filter(|m| !m.is_subform()).map(|m| m.api_name.as_str()).collect();
     assert_eq!(order, table.iter().map(|row| row.0).collect::<Vec<_>>(), "module order");
     for &(name, bulk_write, display, mandatory, unique) in table {
         let module = schema.module(name).unwrap();
@@ -158,7 +163,66 @@ fn picklists_and_read_only_fields_of_the_new_modules() {
         assert_eq!((f.data_type, f.read_only), (data_type, read_only), "{module}.{field}");
         assert_eq!(f.pick_list_values, values, "{module}.{field}");
     }
-    assert!(schema.module("Price_Books").unwrap().field("Pricing_Details").is_none());
+    let pricing = schema.module("Price_Books").unwrap().field("Pricing_Details").unwrap();
+    assert_eq!((pricing.data_type, pricing.lookup_module.as_deref()), (DataType::Subform, Some("Pricing_Details")));
+}
+
+#[test]
+fn inventory_modules_hold_their_line_items_and_computed_totals() {
+    let schema = standard_schema();
+    for (parent, lines) in crate::inventory::LINE_ITEM_MODULES {
+        let module = schema.module(parent).unwrap();
+        assert!(module.bulk_write, "{parent}");
+        let field = module.field(lines).unwrap();
+        assert_eq!((field.data_type, field.lookup_module.as_deref()), (DataType::Subform, Some(*lines)));
+        for total in crate::inventory::RECORD_COMPUTED_FIELDS {
+            assert!(module.field(total).unwrap().read_only, "{parent}.{total}");
+        }
+        assert!(!module.field("Adjustment").unwrap().read_only);
+        let line = schema.module(lines).unwrap();
+        assert!(line.is_subform());
+        assert_eq!(line.field("Parent_Id").unwrap().lookup_module.as_deref(), Some(*parent));
+        let mandatory: Vec<&str> = line.system_mandatory_fields().map(|f| f.api_name.as_str()).collect();
+        assert_eq!(mandatory, ["Parent_Id", "Product_Name", "Quantity"], "{lines}");
+        for computed in crate::inventory::LINE_COMPUTED_FIELDS {
+            assert!(line.field(computed).unwrap().read_only, "{lines}.{computed}");
+        }
+    }
+    let vendor = schema.module("Purchase_Orders").unwrap().field("Vendor_Name").unwrap();
+    assert!(vendor.system_mandatory);
+}
+
+#[test]
+fn a_linking_module_has_a_lookup_to_each_module_and_a_multi_select_lookup_on_the_first() {
+    let mut schema = standard_schema();
+    let mut next = id_gen(5_725_767_000_000_090_000);
+    let linking = CustomModuleSpec {
+        linking_modules: Some(vec!["Leads".into(), "Contacts".into()]),
+        ..spec("Leads_X_Contacts", None)
+    };
+    schema.apply_custom_module(&linking, &mut next).unwrap();
+    let module = schema.module("Leads_X_Contacts").unwrap();
+    assert_eq!(module.generated_type, crate::schema::GENERATED_TYPE_LINKING);
+    let lookups: Vec<(&str, Option<&str>)> = module
+        .fields
+        .iter()
+        .filter(|f| f.data_type == DataType::Lookup)
+        .map(|f| (f.api_name.as_str(), f.lookup_module.as_deref()))
+        .collect();
+    assert_eq!(lookups, [("Leads", Some("Leads")), ("Contacts", Some("Contacts"))]);
+    let msl = schema.module("Leads").unwrap().field("Leads_X_Contacts").unwrap();
+    assert_eq!((msl.data_type, msl.lookup_module.as_deref()), (DataType::MultiSelectLookup, Some("Contacts")));
+    let bad = CustomModuleSpec { linking_modules: Some(vec!["Leads".into(), "Nope".into()]), ..spec("L2", None) };
+    assert!(schema.apply_custom_module(&bad, &mut next).is_err());
+    let users =
+        CustomModuleSpec { linking_modules: Some(vec!["Deals".into(), "Users".into()]), ..spec("Deals_X_Users", None) };
+    schema.apply_custom_module(&users, &mut next).unwrap();
+    let user = schema.module("Deals_X_Users").unwrap().field("Users").unwrap();
+    assert_eq!(user.data_type, DataType::UserLookup);
+    let mul = schema.module("Deals").unwrap().field("Deals_X_Users").unwrap();
+    assert_eq!((mul.data_type, mul.lookup_module.as_deref()), (DataType::MultiUserLookup, Some("Users")));
+    let (linking, link) = schema.linking_module("Deals", "Users").unwrap();
+    assert_eq!((linking.api_name.as_str(), link.api_name.as_str()), ("Deals_X_Users", "Deals"));
 }
 
 fn spec(api_name: &str, parent: Option<&str>) -> CustomModuleSpec {
@@ -167,6 +231,7 @@ fn spec(api_name: &str, parent: Option<&str>) -> CustomModuleSpec {
         singular_label: None,
         plural_label: None,
         parent_module: parent.map(str::to_string),
+        linking_modules: None,
     }
 }
 

@@ -205,7 +205,15 @@ pub async fn callback_attempts_are_recorded_and_retried(store: Arc<dyn Store>) {
     store.complete_job(&lease, "r", Utc::now()).await.unwrap();
     let due = store.claim_due_callbacks("d", Utc::now(), Duration::seconds(30), 10).await.unwrap();
     let now = Utc::now();
-    let failed = CallbackAttempt { attempt: 1, at: now, status: Some(503), error: Some("busy".into()), duration_ms: 3 };
+    let failed = CallbackAttempt {
+        attempt: 1,
+        at: now,
+        status: Some(503),
+        error: Some("busy".into()),
+        duration_ms: 3,
+        request: None,
+        response: None,
+    };
     store
         .record_callback_attempt(&due[0], failed, DeliveryOutcome::RetryAt(now + Duration::milliseconds(50)))
         .await
@@ -214,7 +222,15 @@ pub async fn callback_attempts_are_recorded_and_retried(store: Arc<dyn Store>) {
     let due_at = now + Duration::milliseconds(60);
     let again = store.claim_due_callbacks("d", due_at, Duration::seconds(30), 10).await.unwrap();
     assert_eq!(again[0].attempts, 1);
-    let ok = CallbackAttempt { attempt: 2, at: Utc::now(), status: Some(200), error: None, duration_ms: 2 };
+    let ok = CallbackAttempt {
+        attempt: 2,
+        at: Utc::now(),
+        status: Some(200),
+        error: None,
+        duration_ms: 2,
+        request: None,
+        response: None,
+    };
     store.record_callback_attempt(&again[0], ok, DeliveryOutcome::Delivered).await.unwrap();
     let report = store.callback_report(ORG, job).await.unwrap().unwrap();
     assert_eq!(report.state, "delivered");

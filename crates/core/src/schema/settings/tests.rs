@@ -42,6 +42,7 @@ fn customised_schema() -> OrgSchema {
                 singular_label: Some("Project".into()),
                 plural_label: None,
                 parent_module: None,
+                linking_modules: None,
             },
             &mut next_id,
         )
@@ -51,8 +52,17 @@ fn customised_schema() -> OrgSchema {
         singular_label: None,
         plural_label: None,
         parent_module: Some("Projects".into()),
+        linking_modules: None,
     };
     schema.apply_custom_module(&sub, &mut next_id).unwrap();
+    let linking = CustomModuleSpec {
+        api_name: "Leads_X_Contacts".into(),
+        singular_label: None,
+        plural_label: None,
+        parent_module: None,
+        linking_modules: Some(vec!["Leads".into(), "Contacts".into()]),
+    };
+    schema.apply_custom_module(&linking, &mut next_id).unwrap();
     let field = |module: &str, api_name: &str, data_type: DataType| CustomFieldSpec {
         module: module.into(),
         api_name: api_name.into(),
@@ -93,6 +103,12 @@ fn round_trip_reproduces_the_schema() {
         }
         assert_eq!(mirrored, schema);
     }
+    // A mirrored org's linking module is found behind its multi-select lookup, as ours is.
+    let (modules, fields, layouts) = render_all(&customised_schema());
+    let mirrored = mirror_org(&modules, &fields, &layouts).unwrap();
+    let (linking, link) = mirrored.linking_module("Leads", "Contacts").expect("the linking module");
+    assert_eq!((linking.api_name.as_str(), link.api_name.as_str()), ("Leads_X_Contacts", "Leads"));
+    assert_eq!(linking.generated_type, crate::schema::GENERATED_TYPE_LINKING);
 }
 
 #[test]

@@ -14,9 +14,22 @@ use crate::schema::{DataType, Field, Module};
 /// The field naming the module of a polymorphic `What_Id`.
 pub const SE_MODULE: &str = "$se_module";
 
-/// Modules `What_Id` may point at (the values of `$se_module`).
-pub const WHAT_MODULES: &[&str] =
-    &["Accounts", "Deals", "Leads", "Campaigns", "Cases", "Solutions", "Products", "Vendors", "Price_Books"];
+/// Modules `What_Id` may point at (the values of `$se_module`), the inventory modules among them.
+pub const WHAT_MODULES: &[&str] = &[
+    "Accounts",
+    "Deals",
+    "Leads",
+    "Campaigns",
+    "Cases",
+    "Solutions",
+    "Products",
+    "Vendors",
+    "Price_Books",
+    "Quotes",
+    "Sales_Orders",
+    "Purchase_Orders",
+    "Invoices",
+];
 
 /// `What_Id`, `$se_module` and `Who_Id`.
 fn links() -> Vec<F> {

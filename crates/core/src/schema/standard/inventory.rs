@@ -1,6 +1,11 @@
-//! Products, Vendors and Price Books.
+//! Products, Vendors and Price Books (with its `Pricing_Details` ranges); the order modules
+//! and their line items are in [`orders`].
 
-use crate::schema::builder::{address, build, f, IdSeq, ModuleDef};
+mod orders;
+
+pub(super) use orders::{invoices, line_items, purchase_orders, quotes, sales_orders};
+
+use crate::schema::builder::{address, audit_fields, build, f, IdSeq, ModuleDef};
 use crate::schema::{DataType, Module};
 
 /// Products: duplicate check and system-mandatory on `Product_Name`.
@@ -103,9 +108,9 @@ pub(super) fn vendors(ids: &mut IdSeq) -> Module {
 
 /// Price Books: duplicate check and system-mandatory on `Price_Book_Name`.
 ///
-/// Zoho also makes `Pricing_Details` system-mandatory, but it is a JSON array of price ranges
-/// that a CSV cell cannot carry, so a bulk write could never satisfy it. It is left out rather
-/// than making every Price Books insert fail with `MANDATORY_NOT_FOUND`.
+/// Its `Pricing_Details` (price ranges, a subform field added after the later modules so that no
+/// id moved) are written as child rows of a parent/child job, so the parent CSV cannot carry
+/// them and they are not enforced as mandatory on the Price Books row.
 pub(super) fn price_books(ids: &mut IdSeq) -> Module {
     let fields = vec![
         f("Price_Book_Name", "Price Book Name", DataType::Text).len(120).mandatory().unique(),
@@ -123,4 +128,24 @@ pub(super) fn price_books(ids: &mut IdSeq) -> Module {
             fields,
         },
     )
+}
+
+/// `Pricing_Details`, the price ranges of a Price Book (Zoho's keys are lower-case): a quantity
+/// range `from_range`–`to_range` and the `discount` (a percentage) it gets.
+pub(super) fn pricing_details(ids: &mut IdSeq) -> Module {
+    let mut fields = vec![
+        f("Parent_Id", "Parent Id", DataType::Lookup).lookup("Price_Books").mandatory().0,
+        f("from_range", "From Range", DataType::Double).mandatory().0,
+        f("to_range", "To Range", DataType::Double).mandatory().0,
+        f("discount", "Discount", DataType::Percent).0,
+    ];
+    fields.extend(audit_fields());
+    orders::subform(ids, "Pricing_Details", "Pricing Details", "Parent_Id", fields)
+}
+
+/// The `Pricing_Details` subform field of Price Books.
+pub(super) fn pricing_details_field(ids: &mut IdSeq) -> crate::schema::Field {
+    let mut field = f("Pricing_Details", "Pricing Details", DataType::Subform).lookup("Pricing_Details").0;
+    field.id = ids.next();
+    field
 }

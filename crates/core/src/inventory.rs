@@ -1,0 +1,337 @@
+//! Inventory records (Quotes, Sales Orders, Purchase Orders, Invoices) and their line items.
+//!
+//! A line-item row names a product, a quantity, and optionally a list price (the product's
+//! `Unit_Price` when empty), a discount and a tax amount. Zoho computes, per line:
+//!
+//! - `Total` (the amount) = `List_Price` × `Quantity`
+//! - `Total_After_Discount` = `Total` − `Discount`
+//! - `Net_Total` = `Total_After_Discount` + `Tax`
+//!
+//! and per record: `Sub_Total` = Σ `Net_Total` of its lines, `Grand_Total` = `Sub_Total` −
+//! `Discount` + `Tax` + `Adjustment`, where the record's `Tax` comes from record-level taxes
+//! (none are configured here, so it is 0) and `Discount` and `Adjustment` are the record's own.
+//! Amounts are rounded to the currency's two decimals.
+//!
+//! The rules a line must pass: a product that exists (the lookup), a quantity above zero, and
+//! no negative list price, discount or tax, nor a discount above the amount.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use serde_json::{Map, Value};
+
+use crate::ids::RecordId;
+use crate::mapping::RowDraft;
+use crate::result::{RowError, RowErrorCode};
+
+/// Inventory modules and their line-item modules (v3+ names).
+pub const LINE_ITEM_MODULES: &[(&str, &str)] = &[
+    ("Quotes", "Quoted_Items"),
+    ("Sales_Orders", "Ordered_Items"),
+    ("Purchase_Orders", "Purchase_Items"),
+    ("Invoices", "Invoiced_Items"),
+];
+
+/// Line-item fields Zoho computes (read-only).
+pub const LINE_COMPUTED_FIELDS: &[&str] = &["Unit_Price", "Total", "Total_After_Discount", "Net_Total"];
+
+/// Inventory record fields Zoho computes from the lines (read-only).
+pub const RECORD_COMPUTED_FIELDS: &[&str] = &["Sub_Total", "Tax", "Grand_Total"];
+
+/// v2 reads every inventory module's lines as `Product_Details`, with lower-case keys.
+pub const V2_LINE_ITEMS_FIELD: &str = "Product_Details";
+
+/// The inventory module whose lines `module` holds, when it is a line-item module.
+pub fn line_item_parent(module: &str) -> Option<&'static str> {
+    LINE_ITEM_MODULES.iter().find(|(_, lines)| lines.eq_ignore_ascii_case(module)).map(|(parent, _)| *parent)
+}
+
+/// The line-item module of an inventory module.
+pub fn line_item_module(parent: &str) -> Option<&'static str> {
+    LINE_ITEM_MODULES.iter().find(|(p, _)| p.eq_ignore_ascii_case(parent)).map(|(_, lines)| *lines)
+}
+
+/// The id a lookup value (`{name, id}`) points at.
+pub fn lookup_id(value: Option<&Value>) -> Option<RecordId> {
+    value.and_then(|v| v.get("id")).and_then(Value::as_str).and_then(RecordId::parse)
+}
+
+/// The line fields a row gives (the computed ones follow from them).
+pub const LINE_INPUT_FIELDS: &[&str] = &["Product_Name", "Quantity", "List_Price", "Discount", "Tax"];
+
+/// Completes a row that updates a stored line with the line's stored inputs it does not give,
+/// so that its amounts are computed from the line as it will be.
+pub fn fill_from_stored(row: &mut RowDraft, stored: &Map<String, Value>) {
+    for field in LINE_INPUT_FIELDS {
+        if !row.values.contains_key(*field) {
+            if let Some(value) = stored.get(*field).filter(|v| !v.is_null()) {
+                row.values.insert((*field).to_string(), value.clone());
+            }
+        }
+    }
+}
+
+/// Products the rows' lines name, each once.
+pub fn line_products(rows: &[RowDraft]) -> Vec<RecordId> {
+    let mut ids: Vec<RecordId> = rows.iter().filter_map(|row| lookup_id(row.values.get("Product_Name"))).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+fn number(value: Option<&Value>) -> Option<f64> {
+    value.and_then(Value::as_f64)
+}
+
+/// Rounds to the currency's two decimals.
+pub fn round2(amount: f64) -> f64 {
+    let rounded = (amount * 100.0).round() / 100.0;
+    if rounded == 0.0 {
+        0.0
+    } else {
+        rounded
+    }
+}
+
+fn amount(value: f64) -> Value {
+    serde_json::Number::from_f64(round2(value)).map(Value::Number).unwrap_or(Value::Null)
+}
+
+/// What pricing a chunk's lines takes from the stored records they name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Catalogue {
+    /// Each named product's `Unit_Price`.
+    pub unit_prices: HashMap<RecordId, Option<f64>>,
+    /// Each named price book's `Pricing_Details`: `(from_range, to_range, discount %)`.
+    pub ranges: HashMap<RecordId, Vec<(f64, f64, f64)>>,
+}
+
+impl Catalogue {
+    /// The discount % of the book's range that holds `quantity`.
+    fn range_discount(&self, book: Option<RecordId>, quantity: f64) -> Option<f64> {
+        let ranges = self.ranges.get(&book?)?;
+        ranges.iter().find(|(from, to, _)| (*from..=*to).contains(&quantity)).map(|(_, _, discount)| *discount)
+    }
+}
+
+/// Price books the rows' lines name, each once.
+pub fn line_price_books(rows: &[RowDraft]) -> Vec<RecordId> {
+    let mut ids: Vec<RecordId> = rows.iter().filter_map(|row| lookup_id(row.values.get("Price_Book_Name"))).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// A price range as stored: `(from_range, to_range, discount %)`, when it has both ends.
+pub fn price_range(values: &Map<String, Value>) -> Option<(f64, f64, f64)> {
+    Some((
+        number(values.get("from_range"))?,
+        number(values.get("to_range"))?,
+        number(values.get("discount")).unwrap_or(0.0),
+    ))
+}
+
+/// Applies the line rules to rows that have no error yet and fills the computed amounts, with
+/// the products' prices and the price books' ranges of `catalogue`: a line that names a price
+/// book and gives no `Discount` gets the discount % of the book's range holding its quantity
+/// (Kaizen #9). `columns` gives the CSV column each field was read from (for the errors).
+pub fn price_lines<S: BuildHasher>(rows: &mut [RowDraft], catalogue: &Catalogue, columns: &HashMap<String, String, S>) {
+    let column = |field: &str| columns.get(field).cloned().unwrap_or_else(|| field.to_string());
+    for row in rows.iter_mut().filter(|row| row.errors.is_empty()) {
+        let product = lookup_id(row.values.get("Product_Name"));
+        let Some(quantity) = number(row.values.get("Quantity")) else { continue };
+        let mut errors = Vec::new();
+        let mut refuse = |field: &str, value: f64, reason: &str| {
+            errors.push(
+                RowError::new(RowErrorCode::InvalidData, column(field)).on(field, value.to_string()).because(reason),
+            );
+        };
+        if quantity <= 0.0 {
+            refuse("Quantity", quantity, "the quantity of a line item must be more than zero");
+        }
+        let unit_price = product.and_then(|id| catalogue.unit_prices.get(&id).copied().flatten());
+        let list_price = number(row.values.get("List_Price")).or(unit_price).unwrap_or(0.0);
+        if list_price < 0.0 {
+            refuse("List_Price", list_price, "the list price of a line item cannot be negative");
+        }
+        let total = round2(list_price * quantity);
+        let book = lookup_id(row.values.get("Price_Book_Name"));
+        let discount = number(row.values.get("Discount"))
+            .or_else(|| catalogue.range_discount(book, quantity).map(|percent| round2(total * percent / 100.0)))
+            .unwrap_or(0.0);
+        if discount < 0.0 || (quantity > 0.0 && list_price >= 0.0 && discount > total) {
+            refuse("Discount", discount, "the discount of a line item must be between 0 and its amount");
+        }
+        let tax = number(row.values.get("Tax")).unwrap_or(0.0);
+        if tax < 0.0 {
+            refuse("Tax", tax, "the tax of a line item cannot be negative");
+        }
+        if !errors.is_empty() {
+            row.errors.extend(errors);
+            continue;
+        }
+        let after_discount = total - discount;
+        row.values.insert("List_Price".into(), amount(list_price));
+        row.values.insert("Discount".into(), amount(discount));
+        row.values.insert("Tax".into(), amount(tax));
+        row.values.insert("Unit_Price".into(), unit_price.map(amount).unwrap_or(Value::Null));
+        row.values.insert("Total".into(), amount(total));
+        row.values.insert("Total_After_Discount".into(), amount(after_discount));
+        row.values.insert("Net_Total".into(), amount(after_discount + tax));
+    }
+}
+
+/// `Pricing_Details` rows: a range whose `from_range` is above its `to_range`, or a negative
+/// one, is `INVALID_DATA` on `to_range`; a discount outside 0–100 % on `discount`.
+pub fn check_price_ranges<S: BuildHasher>(rows: &mut [RowDraft], columns: &HashMap<String, String, S>) {
+    let column = |field: &str| columns.get(field).cloned().unwrap_or_else(|| field.to_string());
+    for row in rows.iter_mut().filter(|row| row.errors.is_empty()) {
+        let from = number(row.values.get("from_range"));
+        let to = number(row.values.get("to_range"));
+        if let (Some(from), Some(to)) = (from, to) {
+            if from < 0.0 || to < from {
+                let reason = format!("the range {from}–{to} is not a range of quantities");
+                row.errors.push(
+                    RowError::new(RowErrorCode::InvalidData, column("to_range"))
+                        .on("to_range", to.to_string())
+                        .because(reason),
+                );
+            }
+        }
+        if let Some(discount) = number(row.values.get("discount")).filter(|d| !(0.0..=100.0).contains(d)) {
+            let reason = "a price range's discount is a percentage from 0 to 100";
+            row.errors.push(
+                RowError::new(RowErrorCode::InvalidData, column("discount"))
+                    .on("discount", discount.to_string())
+                    .because(reason),
+            );
+        }
+    }
+}
+
+/// The computed totals of an inventory record with these lines and its own values.
+pub fn record_totals(record: &Map<String, Value>, lines: &[&Map<String, Value>]) -> Map<String, Value> {
+    let sub_total: f64 = lines.iter().filter_map(|line| number(line.get("Net_Total"))).sum();
+    let discount = number(record.get("Discount")).unwrap_or(0.0);
+    let adjustment = number(record.get("Adjustment")).unwrap_or(0.0);
+    let tax = 0.0;
+    let mut totals = Map::new();
+    totals.insert("Sub_Total".into(), amount(sub_total));
+    totals.insert("Tax".into(), amount(tax));
+    totals.insert("Grand_Total".into(), amount(sub_total - discount + tax + adjustment));
+    totals
+}
+
+/// A v3+ line as v2 reads it in `Product_Details`: `product` for `Product_Name`, lower-case keys
+/// for the amounts, `Discount` and `Tax` as they are, `book` for the price book.
+pub fn v2_line(line: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (key, value) in line {
+        let name = match key.as_str() {
+            "Product_Name" => "product",
+            "Quantity" => "quantity",
+            "List_Price" => "list_price",
+            "Unit_Price" => "unit_price",
+            "Total" => "total",
+            "Total_After_Discount" => "total_after_discount",
+            "Net_Total" => "net_total",
+            "Description" => "product_description",
+            "Price_Book_Name" => "book",
+            "Parent_Id" | "Sequence_Number" => continue,
+            other => other,
+        };
+        out.insert(name.to_string(), value.clone());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn line(values: Value) -> RowDraft {
+        let mut row = RowDraft::new(1, vec![]);
+        row.values = values.as_object().unwrap().clone();
+        row
+    }
+
+    #[test]
+    fn a_line_takes_the_product_price_and_computes_its_amounts() {
+        let product = RecordId::new(7);
+        let prices = Catalogue { unit_prices: HashMap::from([(product, Some(12.5))]), ..Catalogue::default() };
+        let mut rows = vec![
+            line(json!({"Product_Name": {"name": "Pump", "id": "7"}, "Quantity": 4.0, "Discount": 5.0, "Tax": 4.5})),
+            line(json!({"Product_Name": {"name": "Pump", "id": "7"}, "Quantity": 2.0, "List_Price": 10.0})),
+        ];
+        price_lines(&mut rows, &prices, &HashMap::new());
+        let first = &rows[0].values;
+        assert_eq!(first["List_Price"], json!(12.5));
+        assert_eq!(first["Unit_Price"], json!(12.5));
+        assert_eq!(first["Total"], json!(50.0));
+        assert_eq!(first["Total_After_Discount"], json!(45.0));
+        assert_eq!(first["Net_Total"], json!(49.5));
+        assert_eq!(rows[1].values["Net_Total"], json!(20.0));
+        let lines: Vec<&Map<String, Value>> = rows.iter().map(|r| &r.values).collect();
+        let record = json!({"Discount": 9.5, "Adjustment": 1.0});
+        let totals = record_totals(record.as_object().unwrap(), &lines);
+        assert_eq!(Value::Object(totals), json!({"Sub_Total": 69.5, "Tax": 0.0, "Grand_Total": 61.0}));
+    }
+
+    #[test]
+    fn a_price_book_range_gives_the_discount_of_a_line_without_one() {
+        let book = RecordId::new(9);
+        let catalogue = Catalogue {
+            ranges: HashMap::from([(book, vec![(1.0, 10.0, 0.0), (11.0, 100.0, 5.0)])]),
+            ..Catalogue::default()
+        };
+        let mut rows = vec![
+            line(json!({"Price_Book_Name": {"name": "Volume", "id": "9"}, "Quantity": 20.0, "List_Price": 10.0})),
+            line(
+                json!({"Price_Book_Name": {"name": "Volume", "id": "9"}, "Quantity": 20.0, "List_Price": 10.0, "Discount": 1.0}),
+            ),
+            line(json!({"Price_Book_Name": {"name": "Volume", "id": "9"}, "Quantity": 200.0, "List_Price": 1.0})),
+        ];
+        price_lines(&mut rows, &catalogue, &HashMap::<String, String>::new());
+        assert_eq!((&rows[0].values["Discount"], &rows[0].values["Net_Total"]), (&json!(10.0), &json!(190.0)));
+        assert_eq!(rows[1].values["Discount"], json!(1.0));
+        assert_eq!(rows[2].values["Discount"], json!(0.0));
+    }
+
+    #[test]
+    fn quantity_discount_and_negative_amounts_are_refused() {
+        let columns = HashMap::from([("Quantity".to_string(), "Qty".to_string())]);
+        let mut rows = vec![
+            line(json!({"Quantity": 0.0, "List_Price": 3.0})),
+            line(json!({"Quantity": 1.0, "List_Price": 3.0, "Discount": 4.0})),
+            line(json!({"Quantity": 1.0, "List_Price": -3.0})),
+        ];
+        price_lines(&mut rows, &Catalogue::default(), &columns);
+        assert_eq!(rows[0].errors[0].column, "Qty");
+        assert_eq!(rows[1].errors[0].column, "Discount");
+        assert_eq!(rows[2].errors[0].column, "List_Price");
+        assert!(rows.iter().all(|r| r.errors.len() == 1 && !r.values.contains_key("Total")));
+    }
+
+    #[test]
+    fn an_update_of_a_line_is_priced_with_its_stored_inputs() {
+        let mut row = line(json!({"Discount": 2.0}));
+        let stored =
+            json!({"Product_Name": {"name": "Pump", "id": "7"}, "Quantity": 3.0, "List_Price": 4.0, "Discount": 0.0});
+        fill_from_stored(&mut row, stored.as_object().unwrap());
+        let mut rows = vec![row];
+        price_lines(&mut rows, &Catalogue::default(), &HashMap::<String, String>::new());
+        assert_eq!((&rows[0].values["Total"], &rows[0].values["Net_Total"]), (&json!(12.0), &json!(10.0)));
+    }
+
+    #[test]
+    fn v2_names_the_keys_in_lower_case() {
+        let v3 =
+            json!({"Product_Name": {"name": "Pump", "id": "7"}, "Quantity": 2.0, "Net_Total": 20.0, "Parent_Id": {}});
+        let v2 = v2_line(v3.as_object().unwrap());
+        assert_eq!(
+            Value::Object(v2),
+            json!({"product": {"name": "Pump", "id": "7"}, "quantity": 2.0, "net_total": 20.0})
+        );
+    }
+}
