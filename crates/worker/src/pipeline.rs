@@ -375,6 +375,18 @@ async fn finish(ctx: &WorkerContext, job: &Job, lease: &Lease, results: Option<R
         None => write_result_file(ctx, job).await,
     };
     tracing::info!(job = %job.id, elapsed_ms = started.elapsed().as_millis() as u64, "result file written");
+    complete(ctx, job, lease, written).await
+}
+
+/// Completes a job whose result file was `written` (stored under the key it holds): a failure to
+/// write it, or a transient one to record the completion, sends the job back with its backoff.
+/// Bulk write and undo jobs end here alike.
+pub(crate) async fn complete(
+    ctx: &WorkerContext,
+    job: &Job,
+    lease: &Lease,
+    written: Result<String, StoreError>,
+) -> RunOutcome {
     let key = match written {
         Ok(key) => key,
         Err(error) => {
@@ -393,7 +405,17 @@ async fn finish(ctx: &WorkerContext, job: &Job, lease: &Lease, results: Option<R
 async fn fail(ctx: &WorkerContext, job: &Job, lease: &Lease, reason: &str) -> RunOutcome {
     tracing::warn!(job = %job.id, reason, "job failed");
     let partial = write_partial_result_file(ctx, job).await.ok();
-    match with_retries(|| ctx.store.fail_job(lease, reason, partial.as_deref(), ctx.now())).await {
+    record_failure(ctx, lease, reason, partial.as_deref()).await
+}
+
+/// Fails a job for good with `reason` and the result file it has so far, if any.
+pub(crate) async fn record_failure(
+    ctx: &WorkerContext,
+    lease: &Lease,
+    reason: &str,
+    partial: Option<&str>,
+) -> RunOutcome {
+    match with_retries(|| ctx.store.fail_job(lease, reason, partial, ctx.now())).await {
         Ok(()) => RunOutcome::Failed,
         Err(Stop::LeaseLost) => RunOutcome::LeaseLost,
         Err(_) => release(ctx, lease).await,

@@ -14,7 +14,7 @@ use bulkwrite_store::{Job, Lease, StoreError, UndoChunk};
 use tokio::sync::watch;
 
 use crate::heartbeat::Heartbeat;
-use crate::pipeline::{defer, hold, release, with_retries, Stop};
+use crate::pipeline::{complete, defer, hold, record_failure, release, with_retries, Stop};
 use crate::result_file::{finish_zip, staged_file, store_result};
 use crate::{RunLimit, RunOutcome, WorkerContext};
 
@@ -113,29 +113,13 @@ async fn undo(
 }
 
 async fn finish(ctx: &WorkerContext, job: &Job, lease: &Lease) -> RunOutcome {
-    let key = match write_undo_result(ctx, job).await {
-        Ok(key) => key,
-        Err(error) => {
-            tracing::warn!(job = %job.id, %error, "writing the undo's result file failed");
-            return defer(ctx, job, lease, &error).await;
-        }
-    };
-    match with_retries(|| ctx.store.complete_job(lease, &key, ctx.now())).await {
-        Ok(()) => RunOutcome::Completed,
-        Err(Stop::LeaseLost) => RunOutcome::LeaseLost,
-        Err(Stop::Transient(error)) => defer(ctx, job, lease, &error).await,
-        Err(_) => release(ctx, lease).await,
-    }
+    complete(ctx, job, lease, write_undo_result(ctx, job).await).await
 }
 
 async fn fail(ctx: &WorkerContext, job: &Job, lease: &Lease, reason: &str) -> RunOutcome {
     tracing::warn!(job = %job.id, reason, "undo failed");
     let partial = write_undo_result(ctx, job).await.ok();
-    match with_retries(|| ctx.store.fail_job(lease, reason, partial.as_deref(), ctx.now())).await {
-        Ok(()) => RunOutcome::Failed,
-        Err(Stop::LeaseLost) => RunOutcome::LeaseLost,
-        Err(_) => release(ctx, lease).await,
-    }
+    record_failure(ctx, lease, reason, partial.as_deref()).await
 }
 
 /// Writes the undo's result zip from its stored rows (one CSV per resource of the undone job)

@@ -6,6 +6,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use bulkwrite_store::{Org, User};
 use bulkwrite_wire::{ApiError, ErrorCode};
 
 use crate::auth::Auth;
@@ -22,12 +23,10 @@ pub async fn get_profiles(
     PathParams(path_version): PathParams<String>,
     auth: Auth,
 ) -> ApiResult<Response> {
-    version(&path_version)?;
-    auth.require(&["ZohoCRM.settings.profiles.READ"])?;
-    let Some(org) = state.store.get_org(auth.0.org).await? else {
+    let Some((org, users)) = org_and_users(&state, &auth, &path_version, "ZohoCRM.settings.profiles.READ").await?
+    else {
         return Ok(no_content());
     };
-    let users = state.store.users(auth.0.org).await?;
     let profiles = org_profiles(state.store.as_ref(), auth.0.org, &users).await?;
     Ok(json_response(StatusCode::OK, &render_profiles(&org, &profiles)))
 }
@@ -39,12 +38,10 @@ pub async fn get_profile(
     PathParams((path_version, id)): PathParams<(String, String)>,
     auth: Auth,
 ) -> ApiResult<Response> {
-    version(&path_version)?;
-    auth.require(&["ZohoCRM.settings.profiles.READ"])?;
-    let Some(org) = state.store.get_org(auth.0.org).await? else {
+    let Some((org, users)) = org_and_users(&state, &auth, &path_version, "ZohoCRM.settings.profiles.READ").await?
+    else {
         return Ok(no_content());
     };
-    let users = state.store.users(auth.0.org).await?;
     let profiles = org_profiles(state.store.as_ref(), auth.0.org, &users).await?;
     let Some(profile) = profiles.iter().find(|p| profile_id(&org, &p.name) == id) else {
         return Err(ErrorResponse(
@@ -61,11 +58,25 @@ pub async fn get_roles(
     PathParams(path_version): PathParams<String>,
     auth: Auth,
 ) -> ApiResult<Response> {
-    version(&path_version)?;
-    auth.require(&["ZohoCRM.settings.roles.READ"])?;
-    let Some(org) = state.store.get_org(auth.0.org).await? else {
+    let Some((org, users)) = org_and_users(&state, &auth, &path_version, "ZohoCRM.settings.roles.READ").await? else {
         return Ok(no_content());
     };
-    let users = state.store.users(auth.0.org).await?;
     Ok(json_response(StatusCode::OK, &render_roles(&org, &users)))
+}
+
+/// The checks every one of these reads makes (the version, the `scope`), then the caller's org
+/// and its users; `None` when the org is gone.
+async fn org_and_users(
+    state: &AppState,
+    auth: &Auth,
+    path_version: &str,
+    scope: &str,
+) -> ApiResult<Option<(Org, Vec<User>)>> {
+    version(path_version)?;
+    auth.require(&[scope])?;
+    let Some(org) = state.store.get_org(auth.0.org).await? else {
+        return Ok(None);
+    };
+    let users = state.store.users(auth.0.org).await?;
+    Ok(Some((org, users)))
 }

@@ -24,15 +24,8 @@ import zipfile
 
 import requests
 
-from faults import value  # the SDK import check runs there
-from zcrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
-from zcrmsdk.src.com.zoho.api.authenticator.store import FileStore
-from zcrmsdk.src.com.zoho.api.logger import Logger
-from zcrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
+from faults import initialize_sdk, value  # the SDK import check runs there
 from zcrmsdk.src.com.zoho.crm.api.header_map import HeaderMap
-from zcrmsdk.src.com.zoho.crm.api.initializer import Initializer
-from zcrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
-from zcrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 from zcrmsdk.src.com.zoho.crm.api.util import Choice, StreamWrapper
 from zcrmsdk.src.com.zoho.crm.api import bulk_write as bw
 from zcrmsdk.src.com.zoho.crm.api.bulk_write.bulk_write_operations import BulkWriteOperations, UploadFileHeader
@@ -58,15 +51,7 @@ def main():
         print(f"fault_jobs: FAIL adding the rule: HTTP {added.status_code} {added.text}", file=sys.stderr, flush=True)
         sys.exit(1)
 
-    Initializer.initialize(
-        user=UserSignature(boot["user_email"].lower()),
-        environment=DataCenter.Environment(args.base, args.base + "/oauth/v2/token", args.base, "local"),
-        token=OAuthToken(access_token=boot["access_token"]),
-        store=FileStore(os.path.join(args.workdir, "sdk_tokens.csv")),
-        sdk_config=SDKConfig(auto_refresh_fields=False, pick_list_validation=False),
-        resource_path=args.workdir,
-        logger=Logger.get_instance(Logger.Levels.INFO, os.path.join(args.workdir, "sdk.log")),
-    )
+    initialize_sdk(args.base, boot, args.workdir)
     ops = BulkWriteOperations()
     zip_path = os.path.join(args.workdir, "Leads.zip")
     with zipfile.ZipFile(zip_path, "w") as z:

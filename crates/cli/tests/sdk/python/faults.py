@@ -71,6 +71,19 @@ def outcome(call, response):
     return result
 
 
+def initialize_sdk(base, boot, workdir):
+    """The SDK against the server at `base`, with the bootstrap access token (`boot` is bootstrap.json)."""
+    Initializer.initialize(
+        user=UserSignature(boot["user_email"].lower()),
+        environment=DataCenter.Environment(base, base + "/oauth/v2/token", base, "local"),
+        token=OAuthToken(access_token=boot["access_token"]),
+        store=FileStore(os.path.join(workdir, "sdk_tokens.csv")),
+        sdk_config=SDKConfig(auto_refresh_fields=False, pick_list_validation=False),
+        resource_path=workdir,
+        logger=Logger.get_instance(Logger.Levels.INFO, os.path.join(workdir, "sdk.log")),
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", required=True)
@@ -90,15 +103,7 @@ def main():
         print(f"faults: FAIL adding the rule: HTTP {added.status_code} {added.text}", file=sys.stderr, flush=True)
         sys.exit(1)
 
-    Initializer.initialize(
-        user=UserSignature(boot["user_email"].lower()),
-        environment=DataCenter.Environment(args.base, args.base + "/oauth/v2/token", args.base, "local"),
-        token=OAuthToken(access_token=boot["access_token"]),
-        store=FileStore(os.path.join(args.workdir, "sdk_tokens.csv")),
-        sdk_config=SDKConfig(auto_refresh_fields=False, pick_list_validation=False),
-        resource_path=args.workdir,
-        logger=Logger.get_instance(Logger.Levels.INFO, os.path.join(args.workdir, "sdk.log")),
-    )
+    initialize_sdk(args.base, boot, args.workdir)
     ops = BulkWriteOperations()
     zip_path = os.path.join(args.workdir, "Leads.zip")
     with zipfile.ZipFile(zip_path, "w") as z:
