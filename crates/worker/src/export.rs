@@ -17,7 +17,7 @@ use bulkwrite_store::{module_gone, read_failure, Job, Lease, ReadOutcome, ReadPa
 use tokio::sync::watch;
 
 use crate::heartbeat::Heartbeat;
-use crate::pipeline::{defer, hold, release, with_retries, Stop};
+use crate::pipeline::{release, stopped, with_retries, Stop};
 use crate::{RunLimit, RunOutcome, WorkerContext};
 
 use render::RenderFacts;
@@ -37,12 +37,10 @@ pub(crate) async fn run_read_job(
     let heartbeat = Heartbeat::start(ctx, &lease, limit);
     let outcome = match export(ctx, &job, &lease, &heartbeat, shutdown).await {
         Ok(()) => RunOutcome::Completed,
-        Err(Stop::Permanent(reason)) => fail(ctx, &job, &lease, &reason).await,
-        Err(Stop::LeaseLost) => RunOutcome::LeaseLost,
-        Err(Stop::Shutdown) => release(ctx, &lease).await,
-        Err(Stop::Cancelled) => crate::cancel::cancel(ctx, &job, &lease).await,
-        Err(Stop::Transient(error)) => defer(ctx, &job, &lease, &error).await,
-        Err(Stop::Held) => hold(ctx, &lease).await,
+        Err(stop) => match stopped(ctx, &job, &lease, stop).await {
+            Ok(outcome) => outcome,
+            Err(reason) => fail(ctx, &job, &lease, &reason).await,
+        },
     };
     drop(heartbeat);
     outcome

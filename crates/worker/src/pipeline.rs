@@ -72,15 +72,27 @@ pub(crate) async fn run_job(
     let result = run_resources(ctx, &job, &lease, &heartbeat, shutdown, results.as_ref()).await;
     let outcome = match result {
         Ok(()) => finish(ctx, &job, &lease, results).await,
-        Err(Stop::Permanent(reason)) => fail(ctx, &job, &lease, &reason).await,
-        Err(Stop::LeaseLost) => RunOutcome::LeaseLost,
-        Err(Stop::Shutdown) => release(ctx, &lease).await,
-        Err(Stop::Cancelled) => crate::cancel::cancel(ctx, &job, &lease).await,
-        Err(Stop::Transient(error)) => defer(ctx, &job, &lease, &error).await,
-        Err(Stop::Held) => hold(ctx, &lease).await,
+        Err(stop) => match stopped(ctx, &job, &lease, stop).await {
+            Ok(outcome) => outcome,
+            Err(reason) => fail(ctx, &job, &lease, &reason).await,
+        },
     };
     drop(heartbeat);
     outcome
+}
+
+/// What becomes of a job whose run stopped short, the same for every kind of job (bulk write,
+/// Bulk Read, undo); a permanent failure is handed back (`Err(reason)`) for the kind to record
+/// with what result file it has.
+pub(crate) async fn stopped(ctx: &WorkerContext, job: &Job, lease: &Lease, stop: Stop) -> Result<RunOutcome, String> {
+    Ok(match stop {
+        Stop::Permanent(reason) => return Err(reason),
+        Stop::LeaseLost => RunOutcome::LeaseLost,
+        Stop::Shutdown => release(ctx, lease).await,
+        Stop::Cancelled => crate::cancel::cancel(ctx, job, lease).await,
+        Stop::Transient(error) => defer(ctx, job, lease, &error).await,
+        Stop::Held => hold(ctx, lease).await,
+    })
 }
 
 /// A job that runs from its first row writes its result file as its chunks commit; a resumed

@@ -14,7 +14,7 @@ use bulkwrite_store::{Job, Lease, StoreError, UndoChunk};
 use tokio::sync::watch;
 
 use crate::heartbeat::Heartbeat;
-use crate::pipeline::{complete, defer, hold, record_failure, release, with_retries, Stop};
+use crate::pipeline::{complete, record_failure, stopped, with_retries, Stop};
 use crate::result_file::{finish_zip, staged_file, store_result};
 use crate::{RunLimit, RunOutcome, WorkerContext};
 
@@ -34,12 +34,10 @@ pub(crate) async fn run_undo_job(
     let heartbeat = Heartbeat::start(ctx, &lease, limit);
     let outcome = match undo(ctx, &job, &lease, &heartbeat, shutdown).await {
         Ok(()) => finish(ctx, &job, &lease).await,
-        Err(Stop::Permanent(reason)) => fail(ctx, &job, &lease, &reason).await,
-        Err(Stop::LeaseLost) => RunOutcome::LeaseLost,
-        Err(Stop::Shutdown) => release(ctx, &lease).await,
-        Err(Stop::Cancelled) => crate::cancel::cancel(ctx, &job, &lease).await,
-        Err(Stop::Transient(error)) => defer(ctx, &job, &lease, &error).await,
-        Err(Stop::Held) => hold(ctx, &lease).await,
+        Err(stop) => match stopped(ctx, &job, &lease, stop).await {
+            Ok(outcome) => outcome,
+            Err(reason) => fail(ctx, &job, &lease, &reason).await,
+        },
     };
     drop(heartbeat);
     outcome

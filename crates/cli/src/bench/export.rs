@@ -12,22 +12,8 @@ use anyhow::{bail, Context};
 use futures_util::TryStreamExt;
 use serde_json::{json, Value};
 
-/// The columns both exports write, after `id`.
-pub const FIELDS: &[&str] = &[
-    "Last_Name",
-    "First_Name",
-    "Company",
-    "Email",
-    "Phone",
-    "Mobile",
-    "Owner",
-    "Date_3",
-    "No_of_Employees",
-    "Annual_Revenue",
-    "Email_Opt_Out",
-    "Lead_Source",
-    "Description",
-];
+// Both exports write `id`, then the columns of the generated file.
+use super::GENERATED_COLUMNS;
 
 /// What one export took.
 pub struct Exported {
@@ -40,7 +26,7 @@ pub struct Exported {
 pub async fn bulk_read(http: &reqwest::Client, base: &str, token: &str, out: &Path) -> anyhow::Result<Exported> {
     let auth = format!("Zoho-oauthtoken {token}");
     let started = Instant::now();
-    let body = json!({"query": {"module": "Leads", "fields": FIELDS}});
+    let body = json!({"query": {"module": "Leads", "fields": GENERATED_COLUMNS}});
     let created: Value = http
         .post(format!("{base}/crm/bulk/v2/read"))
         .header("Authorization", &auth)
@@ -113,15 +99,15 @@ impl ZipCsv {
             .large_file(true);
         zip.start_file("export.csv", options)?;
         let mut csv = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(zip);
-        csv.write_record(std::iter::once("id").chain(FIELDS.iter().copied()))?;
-        Ok(ZipCsv { csv, line: Vec::with_capacity(FIELDS.len() + 1), records: 0 })
+        csv.write_record(std::iter::once("id").chain(GENERATED_COLUMNS.iter().copied()))?;
+        Ok(ZipCsv { csv, line: Vec::with_capacity(GENERATED_COLUMNS.len() + 1), records: 0 })
     }
 
     fn row(&mut self, id: i64, owner: i64, data: &str) -> anyhow::Result<()> {
         let values: serde_json::Map<String, Value> = serde_json::from_str(data)?;
         self.line.clear();
         self.line.push(id.to_string());
-        for field in FIELDS {
+        for field in GENERATED_COLUMNS {
             self.line.push(if *field == "Owner" { owner.to_string() } else { cell(values.get(*field)) });
         }
         self.csv.write_record(&self.line)?;

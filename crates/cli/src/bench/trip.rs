@@ -74,22 +74,7 @@ impl ServerProcess {
 
 /// The mappings of the bench's own generated file (`generate_csv`), by column index.
 pub fn generated_mappings() -> Vec<Value> {
-    let names = [
-        "Last_Name",
-        "First_Name",
-        "Company",
-        "Email",
-        "Phone",
-        "Mobile",
-        "Owner",
-        "Date_3",
-        "No_of_Employees",
-        "Annual_Revenue",
-        "Email_Opt_Out",
-        "Lead_Source",
-        "Description",
-    ];
-    mappings_for(names.iter().copied(), &[])
+    mappings_for(super::GENERATED_COLUMNS.iter().copied(), &[])
 }
 
 /// One mapping per column, its index the column's, `Date_3` read as `yyyy/MM/dd`; columns named in
