@@ -24,18 +24,6 @@ fn many_rows(rows: usize) -> String {
     text
 }
 
-pub(crate) async fn start_job(server: &Server, csv: &str, callback: Option<&str>) -> String {
-    let file_id = server.upload_csv("cancel.csv", csv).await;
-    let mut body =
-        json!({"operation": "insert", "resource": [{"type": "data", "module": "Leads", "file_id": file_id}]});
-    if let Some(url) = callback {
-        body["callback"] = json!({"url": url, "method": "post"});
-    }
-    let (status, created) = server.create_job(&body).await;
-    assert_eq!(status, 201, "{created}");
-    created["details"]["id"].as_str().unwrap().to_string()
-}
-
 pub(crate) async fn cancel(server: &Server, id: &str) -> (u16, Value) {
     let response = server.auth(server.http.post(server.url(&format!("/bulkwrite/v1/jobs/{id}/cancel")))).send().await;
     let response = response.expect("cancel");
@@ -106,7 +94,7 @@ pub(crate) fn check_partial_result(rows: &[Vec<String>], committed: u64, total: 
 #[tokio::test]
 async fn a_running_job_stops_within_a_second_keeping_its_committed_rows() {
     let server = Server::start(&SLOW).await;
-    let id = start_job(&server, &many_rows(ROWS), None).await;
+    let id = server.insert_job_named("cancel.csv", &many_rows(ROWS), None).await;
     wait_running(&server, &id).await;
 
     let asked = Instant::now();
@@ -143,9 +131,9 @@ async fn a_queued_job_is_cancelled_at_once_while_its_org_is_busy_and_its_callbac
     let (callback_url, mut received) = crate::callback::receiver(vec![200]).await;
     let env = [SLOW[0], SLOW[1], ("BULKWRITE_MAX_RUNNING_PER_ORG", "1"), ("BULKWRITE_CALLBACK_ALLOW", "127.0.0.1")];
     let server = Server::start(&env).await;
-    let busy = start_job(&server, &many_rows(ROWS), None).await;
+    let busy = server.insert_job(&many_rows(ROWS), None).await;
     wait_running(&server, &busy).await;
-    let waiting = start_job(&server, &many_rows(5), Some(&callback_url)).await;
+    let waiting = server.insert_job(&many_rows(5), Some(&callback_url)).await;
     assert_eq!(server.job(&waiting).await["status"], "ADDED", "the org's one slot is taken");
 
     let document = cancel_and_wait(&server, &waiting).await;
@@ -171,7 +159,7 @@ async fn a_queued_job_is_cancelled_at_once_while_its_org_is_busy_and_its_callbac
 #[tokio::test]
 async fn cancelling_a_finished_unknown_or_foreign_job_is_refused() {
     let server = Server::start(&[]).await;
-    let id = start_job(&server, &many_rows(3), None).await;
+    let id = server.insert_job(&many_rows(3), None).await;
     assert_eq!(server.wait_job(&id).await["status"], "COMPLETED");
     let (status, body) = cancel(&server, &id).await;
     assert_eq!(
@@ -201,7 +189,7 @@ async fn cancelling_a_finished_unknown_or_foreign_job_is_refused() {
 #[tokio::test]
 async fn a_cancelled_job_is_refused_a_second_cancel_and_never_resumed_after_a_restart() {
     let server = Server::start(&SLOW).await;
-    let id = start_job(&server, &many_rows(ROWS), None).await;
+    let id = server.insert_job(&many_rows(ROWS), None).await;
     wait_running(&server, &id).await;
     cancel_and_wait(&server, &id).await;
     let (status, body) = cancel(&server, &id).await;
@@ -213,7 +201,7 @@ async fn a_cancelled_job_is_refused_a_second_cancel_and_never_resumed_after_a_re
     let server = server.restart().await;
     // A job queued after the restart runs to its end; the worker claims oldest first, so had the
     // cancelled job been requeued it would have run before this one.
-    let later = start_job(&server, "Last_Name,Company,Email\nLater,Acme,later@example.com\n", None).await;
+    let later = server.insert_job("Last_Name,Company,Email\nLater,Acme,later@example.com\n", None).await;
     assert_eq!(server.wait_job(&later).await["status"], "COMPLETED");
     let (_, after) = server.get_json(&format!("/bulkwrite/v1/jobs/{id}")).await;
     assert_eq!(after["state"], "CANCELLED");
@@ -230,11 +218,11 @@ async fn a_cancel_through_one_postgres_node_stops_the_job_running_on_another() {
     let front = crate::multinode::node(&database, "api", &[]).await;
     let back =
         crate::multinode::node(&database, "all", &[SLOW[0], SLOW[1], ("BULKWRITE_MAX_RUNNING_PER_ORG", "1")]).await;
-    let id = start_job(&front, &many_rows(ROWS), None).await;
+    let id = front.insert_job(&many_rows(ROWS), None).await;
     wait_running(&front, &id).await;
 
     // A job queued behind it is cancelled by the other node's finaliser, slot or no slot.
-    let queued = start_job(&front, &many_rows(5), None).await;
+    let queued = front.insert_job(&many_rows(5), None).await;
     assert_eq!(front.job(&queued).await["status"], "ADDED");
     let document = cancel_and_wait(&front, &queued).await;
     assert_eq!(document["status"], "FAILED");

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::controls::{controls, mint_token, token_works, SWITCH};
 use crate::multinode::{fresh_database, node};
-use crate::stepping::{insert_job, leads, zoho_counts};
+use crate::stepping::{leads, zoho_counts};
 
 #[tokio::test]
 #[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
@@ -21,7 +21,7 @@ async fn two_nodes_share_one_pause_one_clock_and_step_each_others_held_job() {
 
     on_a.pause_queue().await.expect("paused through A");
     assert!(on_b.queue().await.unwrap().paused, "B sees A's pause");
-    let id = insert_job(&b, &leads(5)).await;
+    let id = b.insert_job(&leads(5), None).await;
     // Both nodes' workers poll and are woken by the new job; for longer than both their
     // polls, neither claims it.
     let watch_until = Instant::now() + Duration::from_millis(1500);

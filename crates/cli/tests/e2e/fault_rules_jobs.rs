@@ -30,19 +30,6 @@ fn leads(prefix: &str, rows: usize) -> String {
     csv
 }
 
-/// Uploads `csv` and creates an auto-mapped insert job of it (with a callback when given).
-async fn create_job(server: &Server, csv: &str, callback: Option<&str>) -> String {
-    let file_id = server.upload_csv("leads.csv", csv).await;
-    let mut body =
-        json!({"operation": "insert", "resource": [{"type": "data", "module": "Leads", "file_id": file_id}]});
-    if let Some(url) = callback {
-        body["callback"] = json!({"url": url, "method": "post"});
-    }
-    let (status, created) = server.create_job(&body).await;
-    assert_eq!(status, 201, "{created}");
-    created["details"]["id"].as_str().unwrap().to_string()
-}
-
 /// Leads whose email ends with `@faults.example` and starts with `prefix`.
 async fn stored_leads(server: &Server, prefix: &str) -> Vec<Value> {
     let records = server.all_records("Leads", "Last_Name,Email").await;
@@ -55,7 +42,7 @@ async fn stored_leads(server: &Server, prefix: &str) -> Vec<Value> {
 async fn a_job_fails_at_row_three_and_lists_the_rest_unprocessed(backend: Backend) {
     let (server, _) = start(backend, JOB_ENV).await;
     add_rule(&server, json!({"job": {"fail_at_row": 3}, "times": 1})).await;
-    let id = create_job(&server, &leads("row", 6), None).await;
+    let id = server.insert_job(&leads("row", 6), None).await;
     let done = server.wait_job(&id).await;
     assert_eq!(done["status"], "FAILED", "{done}");
     let (_, rows) = server.result_rows(&done).await;
@@ -66,7 +53,7 @@ async fn a_job_fails_at_row_three_and_lists_the_rest_unprocessed(backend: Backen
     let (_, state) = server.get_json(&format!("/bulkwrite/v1/jobs/{id}")).await;
     assert!(state["error"].as_str().unwrap().contains("fails at row 3"), "{state}");
 
-    let next = create_job(&server, &leads("next", 4), None).await;
+    let next = server.insert_job(&leads("next", 4), None).await;
     assert_eq!(server.wait_job(&next).await["status"], "COMPLETED", "times 1: the next job is not hit");
     let listed = rules(&server).await;
     assert_eq!((&listed[0]["fired"], &listed[0]["matched"]), (&json!(1), &json!(1)));
@@ -75,7 +62,7 @@ async fn a_job_fails_at_row_three_and_lists_the_rest_unprocessed(backend: Backen
 async fn a_chunk_that_fails_once_leaves_the_job_to_finish_exactly_once(backend: Backend) {
     let (server, _) = start(backend, JOB_ENV).await;
     add_rule(&server, json!({"job": {"fail_chunk_once": true}})).await;
-    let id = create_job(&server, &leads("once", 7), None).await;
+    let id = server.insert_job(&leads("once", 7), None).await;
     let done = server.wait_job(&id).await;
     assert_eq!(done["status"], "COMPLETED", "{done}");
     assert_eq!(done["resource"][0]["file"]["added_count"], 7);
@@ -97,7 +84,7 @@ async fn a_slow_job_fault_holds_each_chunk_back(backend: Backend) {
     let (server, _) = start(backend, JOB_ENV).await;
     add_rule(&server, json!({"job": {"slow_ms": 150}, "times": 1})).await;
     let started = Instant::now();
-    let id = create_job(&server, &leads("slow", 4), None).await;
+    let id = server.insert_job(&leads("slow", 4), None).await;
     let done = server.wait_job(&id).await;
     assert_eq!(done["status"], "COMPLETED");
     assert!(started.elapsed() >= Duration::from_millis(300), "two chunks, 150 ms each: {:?}", started.elapsed());
@@ -131,7 +118,7 @@ async fn a_callback_answered_500_twice_is_delivered_on_the_third_attempt(backend
     let (server, _) = start(backend, CALLBACK_ENV).await;
     add_rule(&server, json!({"callback": {"status": 500}, "times": 2})).await;
     let (url, mut received) = crate::callback::receiver(vec![200]).await;
-    let id = create_job(&server, &leads("cb", 1), Some(&url)).await;
+    let id = server.insert_job(&leads("cb", 1), Some(&url)).await;
     let report = settled_callback(&server, &id).await;
     assert_eq!(report["state"], "delivered", "{report}");
     let attempts = report["attempts"].as_array().unwrap();
@@ -149,7 +136,7 @@ async fn a_callback_attempt_that_times_out_is_retried(backend: Backend) {
     let (server, _) = start(backend, CALLBACK_ENV).await;
     add_rule(&server, json!({"callback": {"timeout": true}, "times": 1})).await;
     let (url, mut received) = crate::callback::receiver(vec![200]).await;
-    let id = create_job(&server, &leads("late", 1), Some(&url)).await;
+    let id = server.insert_job(&leads("late", 1), Some(&url)).await;
     let report = settled_callback(&server, &id).await;
     assert_eq!(report["state"], "delivered", "{report}");
     let attempts = report["attempts"].as_array().unwrap();

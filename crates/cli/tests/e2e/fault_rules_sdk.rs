@@ -22,6 +22,7 @@ use std::process::Command;
 use serde_json::{json, Value};
 
 use crate::fault_rules::{start, Backend};
+use crate::harness::Server;
 use crate::sdk::{require_sdk, sdk_dir, Sdk};
 
 crate::on_both_backends!(
@@ -39,35 +40,42 @@ crate::on_both_backends!(
 /// Runs `faults.py --status STATUS` against a server with the test controls on; returns its
 /// `FAULT_RESULT` lines.
 async fn sdk_meets(backend: Backend, status: u16) -> Vec<Value> {
-    require_sdk(Sdk::Python);
     let (server, _) = start(backend, &[]).await;
+    let lines = fault_results(&server, "faults.py", &["--status", &status.to_string()]).await;
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    let after = &lines[3];
+    assert_eq!((&after["type"], &after["code"]), (&json!("SuccessResponse"), &json!("FILE_UPLOAD_SUCCESS")), "{after}");
+    lines
+}
+
+/// Runs the Python SDK script `script` (`faults.py`, `fault_jobs.py`) with `args` against
+/// `server`, asserts it exits 0, and returns its `FAULT_RESULT` lines.
+async fn fault_results(server: &Server, script: &str, args: &[&str]) -> Vec<Value> {
+    require_sdk(Sdk::Python);
     let work = tempfile::tempdir().expect("temp dir");
     let mut command = Command::new("python3");
     command
-        .arg(sdk_dir(Sdk::Python).join("faults.py"))
+        .arg(sdk_dir(Sdk::Python).join(script))
         .arg("--base")
         .arg(&server.base)
         .arg("--data-dir")
         .arg(&server.dir)
         .arg("--workdir")
         .arg(work.path())
-        .args(["--status", &status.to_string()])
-        .current_dir(work.path())
+        .args(args)
+        .current_dir(sdk_dir(Sdk::Python))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("NO_PROXY", "127.0.0.1,localhost")
         .env("no_proxy", "127.0.0.1,localhost");
-    let output = tokio::task::spawn_blocking(move || command.output()).await.unwrap().expect("python3 faults.py");
+    let output = tokio::task::spawn_blocking(move || command.output()).await.unwrap().expect("python3");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "faults.py --status {status} exited {}:\n{stdout}\n{stderr}", output.status);
-    let lines: Vec<Value> = stdout
+    assert!(output.status.success(), "{script} {args:?} exited {}:\n{stdout}\n{stderr}", output.status);
+    stdout
         .lines()
         .filter_map(|line| line.strip_prefix("FAULT_RESULT "))
         .map(|json| serde_json::from_str(json).expect("a FAULT_RESULT line is JSON"))
-        .collect();
-    assert_eq!(lines.len(), 4, "{stdout}");
-    let after = &lines[3];
-    assert_eq!((&after["type"], &after["code"]), (&json!("SuccessResponse"), &json!("FILE_UPLOAD_SUCCESS")), "{after}");
-    lines
+        .collect()
 }
 
 /// Asserts one call's outcome: the SDK's class, and Zoho's fields as the fault sent them.
@@ -113,36 +121,11 @@ async fn the_python_sdk_reads_a_401_as_its_api_exception(backend: Backend) {
 /// Runs `fault_jobs.py --rule RULE` against a server with the test controls on (and `env`);
 /// returns its `FAULT_RESULT` lines: the details calls, the final state, the callback report.
 async fn sdk_job_meets(backend: Backend, rule: Value, env: &[(&str, &str)]) -> (Vec<Value>, Value, Value) {
-    require_sdk(Sdk::Python);
     let (server, _) = start(backend, env).await;
-    let work = tempfile::tempdir().expect("temp dir");
-    let mut command = Command::new("python3");
-    command
-        .arg(sdk_dir(Sdk::Python).join("fault_jobs.py"))
-        .arg("--base")
-        .arg(&server.base)
-        .arg("--data-dir")
-        .arg(&server.dir)
-        .arg("--workdir")
-        .arg(work.path())
-        .arg("--rule")
-        .arg(rule.to_string())
-        .current_dir(sdk_dir(Sdk::Python))
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost");
-    let output = tokio::task::spawn_blocking(move || command.output()).await.unwrap().expect("python3 fault_jobs.py");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "fault_jobs.py --rule {rule} exited {}:\n{stdout}\n{stderr}", output.status);
-    let mut lines: Vec<Value> = stdout
-        .lines()
-        .filter_map(|line| line.strip_prefix("FAULT_RESULT "))
-        .map(|json| serde_json::from_str(json).expect("a FAULT_RESULT line is JSON"))
-        .collect();
+    let mut lines = fault_results(&server, "fault_jobs.py", &["--rule", &rule.to_string()]).await;
     let callback = lines.pop().expect("the callback report line");
     let last = lines.pop().expect("the final line");
-    assert_eq!((&callback["call"], &last["call"]), (&json!("callback report"), &json!("final")), "{stdout}");
+    assert_eq!((&callback["call"], &last["call"]), (&json!("callback report"), &json!("final")), "{lines:?}");
     for details in &lines {
         assert_eq!(
             (&details["type"], &details["http_status"]),

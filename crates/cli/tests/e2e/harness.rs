@@ -271,6 +271,25 @@ impl Server {
     }
 
     /// Posts a create-job body; returns status and body.
+    /// Uploads `csv` as `leads.csv` and creates an auto-mapped insert job of it into Leads (with a
+    /// callback to `callback` when given); returns the job's id.
+    pub async fn insert_job(&self, csv: &str, callback: Option<&str>) -> String {
+        self.insert_job_named("leads.csv", csv, callback).await
+    }
+
+    /// [`Server::insert_job`] with the CSV's name in the zip (it names the result file's entry).
+    pub async fn insert_job_named(&self, name: &str, csv: &str, callback: Option<&str>) -> String {
+        let file_id = self.upload_csv(name, csv).await;
+        let mut body =
+            json!({"operation": "insert", "resource": [{"type": "data", "module": "Leads", "file_id": file_id}]});
+        if let Some(url) = callback {
+            body["callback"] = json!({"url": url, "method": "post"});
+        }
+        let (status, created) = self.create_job(&body).await;
+        assert_eq!(status, 201, "{created}");
+        created["details"]["id"].as_str().unwrap().to_string()
+    }
+
     pub async fn create_job(&self, body: &Value) -> (u16, Value) {
         let response =
             self.auth(self.http.post(self.url("/crm/bulk/v2/write"))).json(body).send().await.expect("create");

@@ -30,15 +30,7 @@ pub fn inbox_url(server: &Server, name: &str) -> String {
 
 /// Uploads a one-row file and creates an insert job with `callback` (when given).
 pub async fn job_with_callback(server: &Server, callback: Option<&str>) -> String {
-    let file_id = server.upload_csv("leads.csv", "Last_Name,Company\nBoyle,Acme\n").await;
-    let mut body =
-        json!({"operation": "insert", "resource": [{"type": "data", "module": "Leads", "file_id": file_id}]});
-    if let Some(url) = callback {
-        body["callback"] = json!({"url": url, "method": "post"});
-    }
-    let (status, created) = server.create_job(&body).await;
-    assert_eq!(status, 201, "{created}");
-    created["details"]["id"].as_str().unwrap().to_string()
+    server.insert_job("Last_Name,Company\nBoyle,Acme\n", callback).await
 }
 
 /// The job's callback report once it has `attempts` attempts and is settled.

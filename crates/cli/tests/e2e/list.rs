@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::cancel::{cancel_and_wait, start_job, wait_cancelled, wait_running};
+use crate::cancel::{cancel_and_wait, wait_cancelled, wait_running};
 use crate::cli::{code, parse, stderr, stdout, Workspace};
 use crate::harness::{Server, TOKEN};
 
@@ -33,7 +33,7 @@ fn ids(body: &Value) -> Vec<String> {
 /// Four jobs, oldest first: a Leads insert with a skipped row, a Contacts upsert, a Leads insert,
 /// and a Leads insert cancelled while it ran.
 async fn four_jobs(server: &Server) -> Vec<String> {
-    let first = start_job(server, "Last_Name,Company,Email\nA,Acme,a@example.com\n,Acme,b@example.com\n", None).await;
+    let first = server.insert_job("Last_Name,Company,Email\nA,Acme,a@example.com\n,Acme,b@example.com\n", None).await;
     server.wait_job(&first).await;
     let file_id = server.upload_csv("contacts.csv", "Last_Name,Email\nC,c@example.com\n").await;
     let body = json!({"operation": "upsert", "resource": [{"type": "data", "module": "Contacts", "file_id": file_id, "find_by": "Email"}]});
@@ -41,9 +41,9 @@ async fn four_jobs(server: &Server) -> Vec<String> {
     assert_eq!(status, 201, "{created}");
     let second = created["details"]["id"].as_str().unwrap().to_string();
     server.wait_job(&second).await;
-    let third = start_job(server, "Last_Name,Company,Email\nD,Acme,d@example.com\n", None).await;
+    let third = server.insert_job("Last_Name,Company,Email\nD,Acme,d@example.com\n", None).await;
     server.wait_job(&third).await;
-    let fourth = start_job(server, &many_rows(30_000), None).await;
+    let fourth = server.insert_job(&many_rows(30_000), None).await;
     wait_running(server, &fourth).await;
     cancel_and_wait(server, &fourth).await;
     vec![first, second, third, fourth]
@@ -118,9 +118,9 @@ async fn jobs_are_listed_newest_first_filtered_paged_and_for_one_org_only() {
 async fn the_cli_lists_and_cancels_jobs() {
     let server = Server::start(&SLOW).await;
     let work = Workspace::new();
-    let done = start_job(&server, "Last_Name,Company,Email\nA,Acme,a@example.com\n", None).await;
+    let done = server.insert_job("Last_Name,Company,Email\nA,Acme,a@example.com\n", None).await;
     server.wait_job(&done).await;
-    let running = start_job(&server, &many_rows(30_000), None).await;
+    let running = server.insert_job(&many_rows(30_000), None).await;
     wait_running(&server, &running).await;
 
     let output = work.run(&server, &["jobs", "cancel", &running]);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::controls::{controls, SWITCH};
-use crate::harness::{zip_of, Server};
+use crate::harness::Server;
 
 /// `rows` leads named `Row 1` … with unique emails.
 pub fn leads(rows: usize) -> String {
@@ -17,17 +17,6 @@ pub fn leads(rows: usize) -> String {
         csv.push_str(&format!("Row {n},Co,row{n}@step.example\n"));
     }
     csv
-}
-
-/// Uploads `csv` and creates an insert of it; returns the job id.
-pub async fn insert_job(server: &Server, csv: &str) -> String {
-    let (status, uploaded) = server.upload_raw(zip_of(&[("leads.csv", csv.as_bytes())]), "leads.zip").await;
-    assert_eq!(status, 200, "{uploaded}");
-    let body = json!({"operation": "insert", "resource": [{"type": "data", "module": "Leads",
-        "file_id": uploaded["details"]["file_id"]}]});
-    let (status, created) = server.create_job(&body).await;
-    assert_eq!(status, 201, "{created}");
-    created["details"]["id"].as_str().unwrap().to_string()
 }
 
 /// Zoho's status of the job and its file's `(added_count, total_count)` (absent: `None`).
@@ -50,7 +39,7 @@ async fn a_paused_queue_is_stepped_one_chunk_at_a_time_with_exact_counts() {
     let client = controls(&server);
     let paused = client.pause_queue().await.expect("paused");
     assert_eq!((paused.paused, paused.running), (true, 0));
-    let id = insert_job(&server, &leads(5)).await;
+    let id = server.insert_job(&leads(5), None).await;
     assert_eq!(zoho_counts(&server.job(&id).await), ("ADDED".into(), None, None));
     let queue = client.queue().await.unwrap();
     assert_eq!((queue.paused, queue.queued, queue.running, queue.held), (true, 1, 0, 0));
@@ -92,7 +81,7 @@ async fn a_pause_stops_a_running_job_before_its_next_chunk_and_a_resume_finishes
     let client = controls(&server);
     // Each of the 100 chunks is held back 20 ms, so the job cannot finish before the pause.
     crate::fault_rules::add_rule(&server, json!({"job": {"slow_ms": 20}, "times": 1})).await;
-    let id = insert_job(&server, &leads(ROWS as usize)).await;
+    let id = server.insert_job(&leads(ROWS as usize), None).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     while zoho_counts(&server.job(&id).await).2.unwrap_or(0) == 0 {
         assert!(Instant::now() < deadline, "the job never started");
@@ -142,7 +131,7 @@ async fn bulkwrite_admin_moves_the_clock_and_steps_the_queue_of_the_running_serv
     assert_eq!(admin(&server, &["clock", "advance", "7d"])["offset_seconds"], 7 * 86_400);
     assert_eq!(admin(&server, &["clock", "reset"])["offset_seconds"], 0);
     assert_eq!(admin(&server, &["queue", "pause"])["paused"], true);
-    let id = insert_job(&server, &leads(3)).await;
+    let id = server.insert_job(&leads(3), None).await;
     assert_eq!(admin(&server, &["queue", "show"]), json!({"paused": true, "queued": 1, "running": 0, "held": 0}));
     let stepped = admin(&server, &["queue", "step", "--job", &id]);
     assert_eq!(
