@@ -7,6 +7,8 @@ mod beside;
 mod callbacks;
 mod export;
 mod floor;
+mod load;
+mod reads;
 mod summary;
 mod trip;
 
@@ -60,6 +62,21 @@ pub struct BenchArgs {
     /// Prints one JSON document (every run, medians, ratios) on stdout; progress goes to stderr.
     #[arg(long)]
     pub json: bool,
+    /// Measures the reads instead (issue 21): each size is loaded through a bulk write job, then
+    /// job details and the records list are driven by `--connections` keep-alive connections for
+    /// `--duration` seconds each, and every record is exported with Bulk Read.
+    #[arg(long, conflicts_with_all = ["runs", "upsert", "export", "floor"])]
+    pub reads: bool,
+    /// Concurrent keep-alive connections of `--reads`.
+    #[arg(long, default_value_t = 32, requires = "reads")]
+    pub connections: usize,
+    /// Seconds each `--reads` request stream runs.
+    #[arg(long, default_value_t = 10.0, requires = "reads")]
+    pub duration: f64,
+    /// Pages of 200 records one walk of the records list reads (following `page_token`) before
+    /// it starts again from the first page.
+    #[arg(long, default_value_t = 10, requires = "reads")]
+    pub list_pages: usize,
 }
 
 impl BenchArgs {
@@ -75,6 +92,12 @@ impl BenchArgs {
         }
         if self.rows.contains(&0) {
             bail!("--rows must be at least 1");
+        }
+        if self.connections == 0 || self.list_pages == 0 {
+            bail!("--connections and --list-pages must be at least 1");
+        }
+        if !(self.duration.is_finite() && self.duration > 0.0 && self.duration <= 3600.0) {
+            bail!("--duration must be more than 0 and at most 3600 seconds");
         }
         if self.export && (self.json || self.beside_floor()) {
             bail!("--export runs on the bench's own file and prints its own lines: leave out --json, --floor, --perf-dir and --file");
@@ -217,6 +240,18 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         let http = reqwest::Client::builder().no_proxy().build()?;
         let mut callbacks = CallbackReceiver::start().await?;
         let backend = if args.database_url.is_some() { "PostgreSQL" } else { "SQLite" };
+        if args.reads {
+            printer.line(format_args!(
+                "bulkwrite bench --reads on {backend}: rows {:?}, {} connections, {} s per request stream",
+                args.rows, args.connections, args.duration
+            ));
+            let sizes = reads::run(&args, &http, &mut callbacks, &printer).await?;
+            if args.json {
+                let document = reads::document(&backend.to_ascii_lowercase(), &args, &sizes);
+                out!("{}", serde_json::to_string_pretty(&document)?);
+            }
+            return Ok(());
+        }
         let mut sizes = Vec::new();
         let mut file_label = "bulkwrite bench's own file (lead{i}@…, in order)".to_string();
         let mut floor_binary = None;
@@ -340,53 +375,4 @@ async fn bench_size(
 }
 
 #[cfg(test)]
-mod tests {
-    use clap::Parser;
-
-    use super::BenchArgs;
-
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        bench: BenchArgs,
-    }
-
-    fn parse(args: &[&str]) -> Result<BenchArgs, String> {
-        let cli =
-            Cli::try_parse_from(std::iter::once("bench").chain(args.iter().copied())).map_err(|e| e.to_string())?;
-        cli.bench.check().map_err(|e| e.to_string())?;
-        Ok(cli.bench)
-    }
-
-    #[test]
-    fn the_defaults_are_three_runs_of_25000_rows_on_the_benchs_own_file() {
-        let args = parse(&[]).unwrap();
-        assert_eq!((args.rows.clone(), args.runs, args.upsert, args.json), (vec![25_000], 3, true, false));
-        assert!(!args.beside_floor());
-        assert_eq!(args.work_dir, std::path::Path::new("target/floor"));
-    }
-
-    #[test]
-    fn the_floor_runs_on_a_realistic_file_of_each_size() {
-        let args = parse(&["--perf-dir", "../shared/perf", "--rows", "25000,1000000", "--json"]).unwrap();
-        assert!(args.beside_floor() && args.json);
-        assert_eq!(args.rows, [25_000, 1_000_000]);
-        let args = parse(&["--floor", "/x/limits", "--file", "leads.csv", "--upsert", "false"]).unwrap();
-        assert!(args.beside_floor() && !args.upsert);
-    }
-
-    #[test]
-    fn what_cannot_be_measured_together_is_refused() {
-        let refused = |args: &[&str], says: &str| {
-            let error = parse(args).map(|_| ()).unwrap_err();
-            assert!(error.contains(says), "{args:?}: {error}");
-        };
-        refused(&["--floor", "/x/limits"], "--floor needs a realistic file");
-        refused(&["--file", "a.csv", "--rows", "1,2"], "--file is one size");
-        refused(&["--export", "--json"], "--export runs on the bench's own file");
-        refused(&["--export", "--perf-dir", "p"], "--export runs on the bench's own file");
-        refused(&["--runs", "0"], "--runs must be at least 1");
-        refused(&["--rows", "0"], "--rows must be at least 1");
-        refused(&["--rows", "ten"], "invalid value");
-    }
-}
+mod tests;

@@ -15,7 +15,7 @@ use super::{BenchArgs, Printer, ScratchDatabase};
 
 /// Columns the job leaves unmapped: `gen_leads.py`'s owners are the floor's 20 made-up user ids,
 /// unknown to a fresh server (its records then belong to the bench's user).
-const UNMAPPED: &[&str] = &["Owner"];
+pub(super) const UNMAPPED: &[&str] = &["Owner"];
 
 /// All runs of one file.
 pub async fn bench_file(

@@ -22,11 +22,18 @@ pub struct Exported {
     pub zip_bytes: u64,
 }
 
-/// Runs a Bulk Read of every Leads record over HTTP and downloads the zip to `out`.
-pub async fn bulk_read(http: &reqwest::Client, base: &str, token: &str, out: &Path) -> anyhow::Result<Exported> {
+/// Runs a Bulk Read of every Leads record (these `fields` of each) over HTTP and downloads the
+/// zip to `out`.
+pub async fn bulk_read(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    fields: &[&str],
+    out: &Path,
+) -> anyhow::Result<Exported> {
     let auth = format!("Zoho-oauthtoken {token}");
     let started = Instant::now();
-    let body = json!({"query": {"module": "Leads", "fields": GENERATED_COLUMNS}});
+    let body = json!({"query": {"module": "Leads", "fields": fields}});
     let created: Value = http
         .post(format!("{base}/crm/bulk/v2/read"))
         .header("Authorization", &auth)
@@ -167,7 +174,7 @@ pub async fn compare(
 ) -> anyhow::Result<()> {
     let org: i64 = org.parse().context("the org id")?;
     let scratch = tempfile::tempdir()?;
-    let read = bulk_read(http, base, token, &scratch.path().join("bulk-read.zip")).await?;
+    let read = bulk_read(http, base, token, GENERATED_COLUMNS, &scratch.path().join("bulk-read.zip")).await?;
     let by_hand = match database_url {
         Some(url) => by_hand_postgres(url, org, &scratch.path().join("by-hand.zip")).await?,
         None => by_hand_sqlite(&data_dir.join("bulkwrite.sqlite"), org, &scratch.path().join("by-hand.zip"))?,

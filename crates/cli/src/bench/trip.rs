@@ -63,6 +63,13 @@ impl ServerProcess {
         })
     }
 
+    /// Starts the server's peak resident memory (`VmHWM`) again from what it holds now (Linux's
+    /// `clear_refs` 5), so that the next `peak_rss_mib` is the peak of what ran since; `false`
+    /// where the kernel does not allow it (the peak then stays the peak since the start).
+    pub fn reset_peak_rss(&self) -> bool {
+        std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5").is_ok()
+    }
+
     /// Peak resident memory of the server process so far, in MiB.
     pub fn peak_rss_mib(&self) -> Option<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
@@ -103,6 +110,8 @@ const CALLBACK_PATIENCE: Duration = Duration::from_secs(1);
 
 /// Timings of one round trip, in milliseconds.
 pub struct Trip {
+    /// The bulk write job's id.
+    pub id: String,
     pub upload: f64,
     pub create: f64,
     pub run: f64,
@@ -193,6 +202,7 @@ pub async fn round_trip(
     };
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     Ok(Trip {
+        id,
         upload: ms(upload),
         create: ms(create - upload),
         run: ms(run - create),
