@@ -53,13 +53,13 @@ if [ "${WRK:-0}" = 1 ]; then
     trap 'kill $server; rm -rf "$dir"' EXIT
     until grep -q listening "$dir/out" 2>/dev/null; do sleep 0.1; done
     base=$(sed -n 's/^bulkwrite listening on //p' "$dir/out" | head -1)
-    printf 'Last_Name,Email\nWrk,wrk@example.com\n' > "$dir/leads.csv"
+    printf 'Last_Name,Email,Company\nWrk,wrk@example.com,Acme\n' > "$dir/leads.csv"
     (cd "$dir" && zip -q leads.zip leads.csv)
     auth="Authorization: Zoho-oauthtoken 1000.wrk.wrk"
     org=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["org_id"])' "$dir/bootstrap.json")
     file_id=$(curl -s -H "$auth" -H 'feature: bulk-write' -H "X-CRM-ORG: $org" -F "file=@$dir/leads.zip" "$base/crm/v2/upload" \
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["details"]["file_id"])')
-    job=$(curl -s -H "$auth" -H 'Content-Type: application/json' "$base/crm/bulk/v2/write" -d '{"operation":"insert","resource":[{"type":"data","module":"Leads","file_id":"'"$file_id"'","field_mappings":[{"api_name":"Last_Name","index":0},{"api_name":"Email","index":1}]}]}' \
+    job=$(curl -s -H "$auth" -H 'Content-Type: application/json' "$base/crm/bulk/v2/write" -d '{"operation":"insert","resource":[{"type":"data","module":"Leads","file_id":"'"$file_id"'","field_mappings":[{"api_name":"Last_Name","index":0},{"api_name":"Email","index":1},{"api_name":"Company","index":2}]}]}' \
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["details"]["id"])')
     wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "$auth" "$base/crm/bulk/v2/write/$job"
 fi
