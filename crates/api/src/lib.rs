@@ -248,6 +248,19 @@ pub fn router(state: AppState) -> Router {
         .route("/bulkwrite/v1/admin/orgs/{org}/layouts", post(routes::admin::add_layout))
         .route("/bulkwrite/v1/admin/orgs/{org}/schema", put(routes::admin::mirror_schema))
         .route(
+            "/bulkwrite/v1/admin/orgs/{org}/profiles",
+            get(routes::admin::profiles::list).post(routes::admin::profiles::create).put(routes::admin::profiles::mirror),
+        )
+        .route(
+            "/bulkwrite/v1/admin/orgs/{org}/profiles/{profile}/modules/{module}",
+            put(routes::admin::profiles::module),
+        )
+        .route(
+            "/bulkwrite/v1/admin/orgs/{org}/profiles/{profile}/fields/{module}/{field}",
+            put(routes::admin::profiles::field),
+        )
+        .route("/bulkwrite/v1/admin/orgs/{org}/users/{user}/profile", put(routes::admin::profiles::assign))
+        .route(
             "/bulkwrite/v1/orgs/{org}/credits",
             get(routes::credits::get_credits).put(routes::credits::put_credits).delete(routes::credits::delete_credits),
         )

@@ -221,6 +221,8 @@ struct ColumnPlan {
     target: Target,
     mandatory: bool,
     unique: Option<Field>,
+    /// The job creator's profile makes the field read-only or hides it.
+    denied: bool,
 }
 
 /// Maps rows of one resource. Owns what it needs, so it can move to a blocking thread.
@@ -275,6 +277,7 @@ impl RowMapper {
             };
             let mandatory = field.is_some_and(|f| f.system_mandatory || layout_mandatory.contains(&f.api_name));
             let unique = field.filter(|f| f.unique).cloned();
+            let denied = resource.denied_fields.iter().any(|name| name.eq_ignore_ascii_case(&mapping.api_name));
             plans.push(ColumnPlan {
                 api_name: mapping.api_name.clone(),
                 index,
@@ -283,6 +286,7 @@ impl RowMapper {
                 target,
                 mandatory,
                 unique,
+                denied,
             });
         }
         RowMapper {
@@ -326,7 +330,9 @@ impl RowMapper {
         for plan in &self.plans {
             let cell = plan.index.and_then(|i| record.get(i)).map(str::trim).unwrap_or("");
             let text = if cell.is_empty() { plan.default.as_deref().unwrap_or("") } else { cell };
-            if text.is_empty() {
+            if plan.denied {
+                self.map_denied(plan, text, &mut draft);
+            } else if text.is_empty() {
                 self.map_empty(plan, &mut draft);
             } else {
                 self.map_value(plan, text, &mut draft);
@@ -335,6 +341,24 @@ impl RowMapper {
         crate::activity::check_row(&self.module, &mut draft, |field| self.column_of(field));
         self.set_find_key(&mut draft);
         draft
+    }
+
+    /// A field the creator's profile may not edit: a value skips the row with `INVALID_DATA`
+    /// on the column (the closest of the result file's documented codes: Zoho documents no
+    /// field-permission row error); an empty cell leaves the field alone (it neither clears it
+    /// nor, unless the field is mandatory, fails the row).
+    fn map_denied(&self, plan: &ColumnPlan, text: &str, draft: &mut RowDraft) {
+        if text.is_empty() {
+            if plan.mandatory {
+                self.map_empty(plan, draft);
+            }
+            return;
+        }
+        draft.errors.push(
+            RowError::new(RowErrorCode::InvalidData, plan.column.clone())
+                .on(plan.api_name.clone(), text)
+                .because(format!("the job creator's profile may not edit field {}", plan.api_name)),
+        );
     }
 
     fn map_empty(&self, plan: &ColumnPlan, draft: &mut RowDraft) {

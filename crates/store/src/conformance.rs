@@ -240,6 +240,7 @@ pub(super) fn spec(callback: bool, operation: Operation, find_by: Option<&str>) 
             header: vec!["Last_Name".into(), "Email".into()],
             echo_columns: vec![0, 1],
             parent_link: None,
+            denied_fields: Vec::new(),
         }],
         dry_run: false,
     }

@@ -1,6 +1,8 @@
 //! `/bulkwrite/v1/admin/…`: administration behind the admin credential
 //! (`Authorization: Bearer <admin_key>`; the key is in `bootstrap.json`).
 
+pub mod profiles;
+
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;

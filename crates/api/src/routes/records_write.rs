@@ -34,13 +34,15 @@ const MAX_RECORDS: usize = 100;
 
 struct Target {
     module: Module,
+    /// The module's fields the caller's profile makes read-only or hides.
+    denied: Vec<String>,
     schema: OrgSchema,
     time_zone: chrono_tz::Tz,
     users: Vec<bulkwrite_store::User>,
 }
 
-/// The module `name` once the token's scopes and the caller's profile allow `actions` on it, in
-/// the schema as the profile sees it (hidden fields gone, read-only ones read only).
+/// The module `name` once the token's scopes and the caller's profile allow `actions` on it,
+/// with the fields the profile makes read-only or hides.
 async fn target(
     state: &AppState,
     auth: &Auth,
@@ -48,9 +50,8 @@ async fn target(
     operation: &str,
     actions: &[ModuleAction],
 ) -> Result<Target, ErrorResponse> {
-    let mut schema = state.store.org_schema(auth.0.org).await?;
+    let schema = state.store.org_schema(auth.0.org).await?;
     let perms = access::user_perms(state.store.as_ref(), auth.0.org, auth.0.user).await?;
-    access::restrict_schema(&mut schema, &perms);
     let module = schema
         .module(name)
         .filter(|m| m.bulk_write)
@@ -70,7 +71,8 @@ async fn target(
     let org = state.store.get_org(auth.0.org).await?;
     let time_zone = org.and_then(|o| o.time_zone.parse().ok()).unwrap_or(chrono_tz::UTC);
     let users = state.store.users(auth.0.org).await?;
-    Ok(Target { module, schema, time_zone, users })
+    let denied = access::denied_fields(&module, &perms);
+    Ok(Target { module, denied, schema, time_zone, users })
 }
 
 /// The `data` array of a body, and its `duplicate_check_fields`.
@@ -104,13 +106,20 @@ fn record_error(code: ErrorCode, message: &str, details: Value) -> Value {
 }
 
 /// The answer for a skipped row, from its first error group (Zoho reports one per record).
-fn skipped_answer(row: &ResultRow, index: usize, module: &Module) -> Value {
+fn skipped_answer(row: &ResultRow, index: usize, target: &Target) -> Value {
+    let module = &target.module;
     let first = row.errors.groups.first();
     let code = first.map_or(RowErrorCode::InvalidData, |group| group.code);
     let api_name = first.and_then(|group| group.columns.first()).cloned().unwrap_or_default();
     let path = format!("$.data[{index}].{api_name}");
     let named = json!({"api_name": api_name, "json_path": path});
+    let denied = target.denied.iter().any(|name| name.eq_ignore_ascii_case(&api_name));
     match code {
+        // A field the profile may not edit: Zoho documents no error of its own for it, so
+        // the closest documented one, without an expected type (the value's type is not it).
+        RowErrorCode::InvalidData if denied => {
+            record_error(ErrorCode::InvalidData, ErrorCode::InvalidData.default_message(), named)
+        }
         RowErrorCode::MandatoryNotFound => {
             record_error(ErrorCode::MandatoryNotFound, ErrorCode::MandatoryNotFound.default_message(), named)
         }
@@ -203,7 +212,8 @@ async fn write(
         full_name: u.full_name(),
         email: u.email.clone(),
     }));
-    let mapper = JsonMapper::new(target.module.clone(), operation, target.time_zone, directory, checks);
+    let mapper = JsonMapper::new(target.module.clone(), operation, target.time_zone, directory, checks)
+        .with_denied(target.denied.clone());
     let mut rows: Vec<RowDraft> = Vec::with_capacity(data.len());
     for (index, item) in data.iter().enumerate() {
         let mut object = item.as_object().cloned().unwrap_or_default();
@@ -233,7 +243,7 @@ async fn write(
     let mut successes = 0;
     for (index, row) in results.iter().enumerate() {
         if row.status == RowStatus::Skipped {
-            out.push(skipped_answer(row, index, &target.module));
+            out.push(skipped_answer(row, index, &target));
         } else {
             successes += 1;
             out.push(success_answer(state, auth, &target, row, operation).await?);

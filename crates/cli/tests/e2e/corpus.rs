@@ -9,6 +9,10 @@
 //!   "env": {"BULKWRITE_MAX_ROWS_PER_FILE": "3"},
 //!   "config": "config.toml",                 // a TOML file of the folder, passed as BULKWRITE_CONFIG
 //!   "setup": [{"job": {…}, "files": ["accounts.csv"]}],   // jobs that must complete first
+//!   "as": {"profile": "Sales", "modules": [{"module": "Leads", "actions": ["create"]}],
+//!          "fields": [{"module": "Leads", "field": "Phone", "access": "read_only"}]},
+//!                                            // the job (not the setup) is created by a user of a
+//!                                            // custom profile (a copy of Standard) denied those
 //!   "job": {…},                              // the create body; "{{file_id}}" is the upload's id
 //!   "files": ["input.csv"],                  // files of the folder zipped into one upload, by name
 //!   "expect": {
@@ -30,6 +34,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::harness::{zip_of, Server};
@@ -112,9 +117,50 @@ pub(crate) async fn result_files(server: &Server, job: &Value, ids: &mut IdNames
     files
 }
 
-async fn run_job(server: &Server, version: &str, body: &Value) -> (u16, Value) {
+/// `request` as the case's caller: the restricted user when the case has one, else the admin.
+pub(crate) fn as_caller(server: &Server, request: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::RequestBuilder {
+    match token {
+        Some(token) => request.header("Authorization", format!("Zoho-oauthtoken {token}")),
+        None => server.auth(request),
+    }
+}
+
+/// The case's `as`: a custom profile denied what it lists, made through the admin API, and an
+/// access token of a new user who has it.
+async fn restricted_caller(server: &Server, spec: &Value, name: &str) -> String {
+    let org = &server.org;
+    let profile = spec["profile"].as_str().expect("as.profile");
+    let (status, made) =
+        server.admin(Method::POST, &format!("/orgs/{org}/profiles"), json!({"name": profile, "from": "Standard"})).await;
+    assert_eq!(status, 201, "{name}: {made}");
+    for denied in spec["modules"].as_array().into_iter().flatten() {
+        let path = format!("/orgs/{org}/profiles/{profile}/modules/{}", denied["module"].as_str().unwrap());
+        let (status, answer) = server.admin(Method::PUT, &path, json!({"actions": denied["actions"]})).await;
+        assert_eq!(status, 200, "{name}: {answer}");
+    }
+    for field in spec["fields"].as_array().into_iter().flatten() {
+        let (module, api_name) = (field["module"].as_str().unwrap(), field["field"].as_str().unwrap());
+        let path = format!("/orgs/{org}/profiles/{profile}/fields/{module}/{api_name}");
+        let (status, answer) = server.admin(Method::PUT, &path, json!({"access": field["access"]})).await;
+        assert_eq!(status, 200, "{name}: {answer}");
+    }
+    let email = "restricted@example.com";
+    let (status, user) =
+        server.admin(Method::POST, &format!("/orgs/{org}/users"), json!({"email": email, "last_name": "Restricted"})).await;
+    assert_eq!(status, 201, "{name}: {user}");
+    let path = format!("/orgs/{org}/users/{email}/profile");
+    let (status, assigned) = server.admin(Method::PUT, &path, json!({"profile": profile})).await;
+    assert_eq!((status, assigned["profile"].as_str()), (200, Some(profile)), "{name}: {assigned}");
+    let scopes = "ZohoCRM.bulk.ALL,ZohoFiles.files.ALL,ZohoCRM.modules.ALL";
+    let body = json!({"scopes": scopes, "user_id": user["user_id"]});
+    let (status, minted) = server.admin(Method::POST, &format!("/orgs/{org}/tokens"), body).await;
+    assert_eq!(status, 201, "{name}: {minted}");
+    minted["access_token"].as_str().expect("access_token").to_string()
+}
+
+async fn run_job(server: &Server, version: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
     let url = server.url(&format!("/crm/bulk/{version}/write"));
-    let response = server.auth(server.http.post(url)).json(body).send().await.unwrap();
+    let response = as_caller(server, server.http.post(url), token).json(body).send().await.unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap())
 }
@@ -127,6 +173,8 @@ pub(crate) struct Prepared {
     pub version: String,
     pub ids: IdNames,
     pub file_id: String,
+    /// The restricted caller's access token (the case's `as`), else `None` (the admin).
+    pub token: Option<String>,
 }
 
 /// Runs one case folder.
@@ -153,22 +201,26 @@ pub(crate) async fn prepare(name: &str) -> Prepared {
 
     for (index, setup) in case["setup"].as_array().cloned().unwrap_or_default().iter().enumerate() {
         let file_id = upload(&server, &dir, &setup["files"]).await;
-        let (status, created) = run_job(&server, "v2", &with_file_id(&setup["job"], &file_id)).await;
+        let (status, created) = run_job(&server, "v2", &with_file_id(&setup["job"], &file_id), None).await;
         assert_eq!(status, 201, "{name}: setup {index}: {created}");
         let job = server.wait_job(created["details"]["id"].as_str().unwrap()).await;
         assert_eq!(job["status"], "COMPLETED", "{name}: setup {index}: {job}");
         result_files(&server, &job, &mut ids).await;
     }
 
+    let token = match case.get("as") {
+        Some(spec) => Some(restricted_caller(&server, spec, name).await),
+        None => None,
+    };
     let file_id = upload(&server, &dir, &case["files"]).await;
-    Prepared { server, dir, case, version, ids, file_id }
+    Prepared { server, dir, case, version, ids, file_id, token }
 }
 
 /// Creates the case's job and checks everything it expects; returns the job's result files
 /// (ids named), or `None` when the create call is refused as expected.
 pub(crate) async fn run_real(name: &str, prepared: Prepared) -> Option<Vec<(String, String)>> {
-    let Prepared { server, dir, case, version, mut ids, file_id } = prepared;
-    let (status, answer) = run_job(&server, &version, &with_file_id(&case["job"], &file_id)).await;
+    let Prepared { server, dir, case, version, mut ids, file_id, token } = prepared;
+    let (status, answer) = run_job(&server, &version, &with_file_id(&case["job"], &file_id), token.as_deref()).await;
     let expect = &case["expect"];
     assert_eq!(u64::from(status), expect["status"].as_u64().unwrap_or(201), "{name}: {answer}");
     if status != 201 {
@@ -358,6 +410,8 @@ corpus_cases!(
     owner_by_email,
     owner_by_id,
     parent_child_subform,
+    permissions_no_create_is_refused,
+    permissions_read_only_and_hidden_fields_skip_rows,
     picklist_new_value_is_added,
     quoted_delimiters_and_newlines,
     ragged_rows,

@@ -12,8 +12,8 @@ use crate::schema::{CustomFieldSpec, CustomModuleSpec, DataType, Field, Layout, 
 
 fn profiles() -> Vec<ProfileRef> {
     vec![
-        ProfileRef { name: "Administrator".into(), id: derived_id("profile:Administrator") },
-        ProfileRef { name: "Standard".into(), id: derived_id("profile:Standard") },
+        ProfileRef { name: "Administrator".into(), id: derived_id("profile:Administrator"), perms: Default::default() },
+        ProfileRef { name: "Standard".into(), id: derived_id("profile:Standard"), perms: Default::default() },
     ]
 }
 
