@@ -10,8 +10,7 @@ mod credits;
 mod mirror;
 mod profiles;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use bulkwrite_api::admin::{
