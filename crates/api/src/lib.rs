@@ -249,7 +249,9 @@ pub fn router(state: AppState) -> Router {
         .route("/bulkwrite/v1/admin/orgs/{org}/schema", put(routes::admin::mirror_schema))
         .route(
             "/bulkwrite/v1/admin/orgs/{org}/profiles",
-            get(routes::admin::profiles::list).post(routes::admin::profiles::create).put(routes::admin::profiles::mirror),
+            get(routes::admin::profiles::list)
+                .post(routes::admin::profiles::create)
+                .put(routes::admin::profiles::mirror),
         )
         .route(
             "/bulkwrite/v1/admin/orgs/{org}/profiles/{profile}/modules/{module}",

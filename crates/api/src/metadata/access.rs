@@ -5,10 +5,10 @@
 //! reporting to it, plus any other role a user names, reporting to `CEO`.
 
 use bulkwrite_core::ids::{OrgId, UserId};
+use bulkwrite_core::jobspec::{JobSpec, ID_FIELD};
 use bulkwrite_core::perms::{
     permission_name, with_built_ins, FieldAccess, ModuleAction, Profile, ProfilePerms, ADMINISTRATOR,
 };
-use bulkwrite_core::jobspec::{JobSpec, ID_FIELD};
 use bulkwrite_core::schema::settings::derived_id;
 use bulkwrite_core::schema::{Module, OrgSchema};
 use bulkwrite_store::{Org, Store, StoreResult, User};
@@ -219,7 +219,10 @@ mod tests {
     #[test]
     fn profiles_take_each_versions_shape() {
         let org = org();
-        let profiles = [Profile::built_in(ADMINISTRATOR), Profile { name: "Sales".into(), custom: true, perms: ProfilePerms::default() }];
+        let profiles = [
+            Profile::built_in(ADMINISTRATOR),
+            Profile { name: "Sales".into(), custom: true, perms: ProfilePerms::default() },
+        ];
         let v2 = render_profiles(&org, &profiles, ApiVersion::V2);
         assert_eq!((v2["profiles"][1]["category"].clone(), v2["profiles"][1].get("custom")), (json!(true), None));
         let v21 = render_profiles(&org, &profiles, ApiVersion::V2_1);

@@ -58,4 +58,3 @@ fn read_per_module(dir: &Path, kind: &str) -> anyhow::Result<BTreeMap<String, Va
     }
     Ok(out)
 }
-

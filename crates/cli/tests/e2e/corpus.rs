@@ -118,7 +118,11 @@ pub(crate) async fn result_files(server: &Server, job: &Value, ids: &mut IdNames
 }
 
 /// `request` as the case's caller: the restricted user when the case has one, else the admin.
-pub(crate) fn as_caller(server: &Server, request: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::RequestBuilder {
+pub(crate) fn as_caller(
+    server: &Server,
+    request: reqwest::RequestBuilder,
+    token: Option<&str>,
+) -> reqwest::RequestBuilder {
     match token {
         Some(token) => request.header("Authorization", format!("Zoho-oauthtoken {token}")),
         None => server.auth(request),
@@ -130,8 +134,9 @@ pub(crate) fn as_caller(server: &Server, request: reqwest::RequestBuilder, token
 async fn restricted_caller(server: &Server, spec: &Value, name: &str) -> String {
     let org = &server.org;
     let profile = spec["profile"].as_str().expect("as.profile");
-    let (status, made) =
-        server.admin(Method::POST, &format!("/orgs/{org}/profiles"), json!({"name": profile, "from": "Standard"})).await;
+    let (status, made) = server
+        .admin(Method::POST, &format!("/orgs/{org}/profiles"), json!({"name": profile, "from": "Standard"}))
+        .await;
     assert_eq!(status, 201, "{name}: {made}");
     for denied in spec["modules"].as_array().into_iter().flatten() {
         let path = format!("/orgs/{org}/profiles/{profile}/modules/{}", denied["module"].as_str().unwrap());
@@ -145,8 +150,9 @@ async fn restricted_caller(server: &Server, spec: &Value, name: &str) -> String 
         assert_eq!(status, 200, "{name}: {answer}");
     }
     let email = "restricted@example.com";
-    let (status, user) =
-        server.admin(Method::POST, &format!("/orgs/{org}/users"), json!({"email": email, "last_name": "Restricted"})).await;
+    let (status, user) = server
+        .admin(Method::POST, &format!("/orgs/{org}/users"), json!({"email": email, "last_name": "Restricted"}))
+        .await;
     assert_eq!(status, 201, "{name}: {user}");
     let path = format!("/orgs/{org}/users/{email}/profile");
     let (status, assigned) = server.admin(Method::PUT, &path, json!({"profile": profile})).await;

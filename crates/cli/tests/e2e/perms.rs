@@ -240,8 +240,9 @@ async fn a_mirrored_org_brings_its_profiles_and_the_admin_api_sets_them() {
     assert_eq!(changed["profiles"][2]["denied"]["modules"].get("Leads"), None, "{changed}");
     let (status, _) = send_as(&server, &token, Method::DELETE, "/crm/v2/Leads?ids=1", Value::Null).await;
     assert_ne!(status, 403, "delete given back");
-    let (status, made) =
-        server.admin(Method::POST, &format!("/orgs/{org}/profiles"), json!({"name": "Support", "from": "Sales Rep"})).await;
+    let (status, made) = server
+        .admin(Method::POST, &format!("/orgs/{org}/profiles"), json!({"name": "Support", "from": "Sales Rep"}))
+        .await;
     assert_eq!((status, &made["profiles"][3]["name"]), (201, &json!("Support")), "{made}");
 
     // Refusals are Zoho-shaped.
@@ -257,6 +258,7 @@ async fn a_mirrored_org_brings_its_profiles_and_the_admin_api_sets_them() {
     let (status, refused) =
         server.admin(Method::POST, &format!("/orgs/{org}/profiles"), json!({"name": "support"})).await;
     assert_eq!((status, &refused["code"]), (400, &json!("DUPLICATE_DATA")), "{refused}");
-    let unauthorized = server.http.get(server.url(&format!("/bulkwrite/v1/admin/orgs/{org}/profiles"))).send().await.unwrap();
+    let unauthorized =
+        server.http.get(server.url(&format!("/bulkwrite/v1/admin/orgs/{org}/profiles"))).send().await.unwrap();
     assert_eq!(unauthorized.status(), 401);
 }

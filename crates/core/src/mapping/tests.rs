@@ -216,7 +216,8 @@ fn a_field_the_profile_may_not_edit_fails_rows_that_give_it_a_value() {
     assert!(update.errors.is_empty());
     assert!(!update.values.contains_key("Phone"));
     // A default value is a value.
-    spec.mappings[5].default_value = Some(DefaultValue { value: Some(serde_json::json!("000")), ..DefaultValue::default() });
+    spec.mappings[5].default_value =
+        Some(DefaultValue { value: Some(serde_json::json!("000")), ..DefaultValue::default() });
     let defaulted = mapper(&spec, Operation::Update).map_row(4, &row(&["Smith", "a@b.co", "Acme", "", "", ""]));
     assert_eq!(defaulted.errors[0].column, "Tel");
 }

@@ -35,9 +35,11 @@ pub fn mirror_profiles(
     for (index, value) in listed.iter().enumerate() {
         let at = format!("settings/profiles: profiles[{index}]");
         let object = object(value, &at)?;
-        let name = text(object, "name")
-            .filter(|n| !n.trim().is_empty())
-            .ok_or_else(|| MirrorError::BadKey { at: at.clone(), key: "name", expected: "a non-empty string" })?;
+        let name = text(object, "name").filter(|n| !n.trim().is_empty()).ok_or_else(|| MirrorError::BadKey {
+            at: at.clone(),
+            key: "name",
+            expected: "a non-empty string",
+        })?;
         let custom = object.get("custom").and_then(Value::as_bool).unwrap_or(!is_built_in(&name));
         let id = id_text(object);
         if profiles.iter().any(|(_, p)| p.name.eq_ignore_ascii_case(&name)) {
@@ -50,8 +52,7 @@ pub fn mirror_profiles(
         for (index, value) in items(document, "profiles", &named)?.iter().enumerate() {
             let at = format!("{named}: profiles[{index}]");
             let object = object(value, &at)?;
-            let Some(profile) = find(&mut profiles, id_text(object).as_deref(), text(object, "name").as_deref())
-            else {
+            let Some(profile) = find(&mut profiles, id_text(object).as_deref(), text(object, "name").as_deref()) else {
                 continue;
             };
             let Some(permissions) = object.get("permissions_details").and_then(Value::as_array) else { continue };
@@ -119,7 +120,11 @@ fn access_of(entry: &Map<String, Value>) -> Option<FieldAccess> {
     FieldAccess::parse(entry.get("permission_type")?.as_str()?)
 }
 
-fn find<'a>(profiles: &'a mut [(Option<String>, Profile)], id: Option<&str>, name: Option<&str>) -> Option<&'a mut Profile> {
+fn find<'a>(
+    profiles: &'a mut [(Option<String>, Profile)],
+    id: Option<&str>,
+    name: Option<&str>,
+) -> Option<&'a mut Profile> {
     let by_id = id.and_then(|id| profiles.iter().position(|(known, _)| known.as_deref() == Some(id)));
     let index = by_id.or_else(|| {
         let name = name?;
@@ -161,8 +166,10 @@ mod tests {
     use super::*;
 
     fn field(api_name: &str, access: &[(&str, &str)]) -> Value {
-        let profiles: Vec<Value> =
-            access.iter().map(|(name, kind)| json!({"name": name, "id": format!("id-{name}"), "permission_type": kind})).collect();
+        let profiles: Vec<Value> = access
+            .iter()
+            .map(|(name, kind)| json!({"name": name, "id": format!("id-{name}"), "permission_type": kind}))
+            .collect();
         json!({"api_name": api_name, "profiles": profiles})
     }
 

@@ -113,8 +113,7 @@ pub async fn module(
     if actions.is_empty() {
         return Err(invalid("name at least one of view, create, edit, delete".into()));
     }
-    let profiles =
-        admin(&state).set_module_access(org_id(&org)?, &profile, &module, &actions, request.allow).await?;
+    let profiles = admin(&state).set_module_access(org_id(&org)?, &profile, &module, &actions, request.allow).await?;
     Ok(listed(StatusCode::OK, profiles))
 }
 
