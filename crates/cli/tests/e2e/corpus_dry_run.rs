@@ -8,7 +8,8 @@
 
 use serde_json::Value;
 
-use crate::corpus::{as_caller, prepare, result_files, run_real, with_file_id};
+use crate::corpus::{prepare, result_files, run_real, with_file_id};
+use crate::corpus_caller::as_caller;
 use crate::harness::Server;
 
 /// Runs one case folder as a dry run, then for real.

@@ -9,6 +9,7 @@ mod cli;
 mod controls;
 mod controls_pg;
 mod corpus;
+mod corpus_caller;
 mod corpus_dry_run;
 mod crash;
 mod credits;
