@@ -5,7 +5,9 @@
 mod credits;
 mod profiles;
 mod service;
+mod taxes;
 
+pub use taxes::TaxRequest;
 pub use service::{
     Admin, AdminError, CreatedClient, CreatedOrg, NewClientRequest, NewGrantRequest, NewLayoutRequest, NewOrgRequest,
     NewTokenRequest, NewUserRequest,

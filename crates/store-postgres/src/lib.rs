@@ -75,6 +75,7 @@ mod reads;
 mod records;
 mod results;
 mod retention;
+mod taxes;
 #[cfg(feature = "scratch")]
 pub mod scratch;
 mod statements;
