@@ -7,8 +7,8 @@ mod profiles;
 mod service;
 mod taxes;
 
-pub use taxes::TaxRequest;
 pub use service::{
     Admin, AdminError, CreatedClient, CreatedOrg, NewClientRequest, NewGrantRequest, NewLayoutRequest, NewOrgRequest,
     NewTokenRequest, NewUserRequest,
 };
+pub use taxes::TaxRequest;

@@ -333,7 +333,8 @@ mod tests {
         assert_eq!(first["Line_Tax"][0], json!({"name": "Sales Tax", "percentage": 10.0, "id": "11", "value": 9.0}));
         assert_eq!(first["Line_Tax"][1]["value"], json!(2.25));
         assert_eq!(rows[1].errors[0].column, "Line_Tax");
-        let record = json!({"Discount": 1.25, "Adjustment": 0.5, "$line_tax": [{"name": "Vat", "percentage": 5.0, "id": "12"}]});
+        let record =
+            json!({"Discount": 1.25, "Adjustment": 0.5, "$line_tax": [{"name": "Vat", "percentage": 5.0, "id": "12"}]});
         let lines = [first];
         let totals = record_totals(record.as_object().unwrap(), &lines);
         assert_eq!(totals["Sub_Total"], json!(101.25));

@@ -75,10 +75,10 @@ mod reads;
 mod records;
 mod results;
 mod retention;
-mod taxes;
 #[cfg(feature = "scratch")]
 pub mod scratch;
 mod statements;
+mod taxes;
 mod tls;
 mod undo;
 mod uploads;

@@ -36,8 +36,10 @@ impl TaxStore for SqliteStore {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
             let zgid = org.get() as i64;
-            let exists: Option<i64> =
-                tx.query_row("SELECT zgid FROM orgs WHERE zgid = ?1", [zgid], |row| row.get(0)).optional().map_err(db_error)?;
+            let exists: Option<i64> = tx
+                .query_row("SELECT zgid FROM orgs WHERE zgid = ?1", [zgid], |row| row.get(0))
+                .optional()
+                .map_err(db_error)?;
             if exists.is_none() {
                 return Err(StoreError::NotFound(format!("org {org}")));
             }

@@ -11,7 +11,9 @@ use super::{Admin, AdminError};
 /// A tax to set: its name and rate (percent).
 #[derive(Debug, Clone, Deserialize)]
 pub struct TaxRequest {
+    /// The name records and lines apply it by.
     pub name: String,
+    /// The rate, a percentage from 0 to 100.
     pub value: f64,
 }
 

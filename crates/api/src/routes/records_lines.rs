@@ -178,12 +178,22 @@ impl Inventory {
         for (line_index, item) in items.iter().enumerate() {
             let Some(object) = line_object(item, writer.version) else {
                 let line_path = format!("{path}[{line_index}]");
-                self.refuse(index, row, &self.field.clone(), answer(ErrorCode::InvalidData, &self.field.clone(), line_path));
+                self.refuse(
+                    index,
+                    row,
+                    &self.field.clone(),
+                    answer(ErrorCode::InvalidData, &self.field.clone(), line_path),
+                );
                 return Ok(None);
             };
             let operation = if object.contains_key("id") { Operation::Update } else { Operation::Insert };
-            let mapper =
-                JsonMapper::new(self.lines.clone(), operation, writer.time_zone, writer.users.clone(), Some(Vec::new()));
+            let mapper = JsonMapper::new(
+                self.lines.clone(),
+                operation,
+                writer.time_zone,
+                writer.users.clone(),
+                Some(Vec::new()),
+            );
             let mut draft = mapper.map_record(line_index, &object);
             draft.errors.retain(|error| error.column != "Parent_Id");
             if let Some(taxes) = object.get(LINE_TAXES) {
@@ -240,12 +250,7 @@ impl Inventory {
     }
 
     /// Stores the lines of each record written and computes its totals.
-    pub async fn finish(
-        &mut self,
-        state: &AppState,
-        auth: &Auth,
-        results: &[ResultRow],
-    ) -> Result<(), ErrorResponse> {
+    pub async fn finish(&mut self, state: &AppState, auth: &Auth, results: &[ResultRow]) -> Result<(), ErrorResponse> {
         for (index, result) in results.iter().enumerate() {
             let Some(id) = result.record_id.filter(|_| result.status != RowStatus::Skipped) else { continue };
             if let Some(lines) = self.given.get_mut(index).and_then(Option::take) {
@@ -326,7 +331,8 @@ impl Inventory {
                 row
             })
             .collect();
-        let default_layout = if module == self.lines.api_name { self.lines.default_layout().map(|l| l.id.clone()) } else { None };
+        let default_layout =
+            if module == self.lines.api_name { self.lines.default_layout().map(|l| l.id.clone()) } else { None };
         let write = RecordWrite {
             module: module.to_string(),
             operation,

@@ -219,8 +219,13 @@ async fn write(
         answers.add(&query, hits);
     }
     resolve_lookups(&mut rows, &target.schema, &answers);
-    let writer =
-        Writer { schema: &target.schema, time_zone: target.time_zone, users: directory, version: api_version, operation };
+    let writer = Writer {
+        schema: &target.schema,
+        time_zone: target.time_zone,
+        users: directory,
+        version: api_version,
+        operation,
+    };
     let mut inventory = Inventory::prepare(state, auth, &writer, (&target.module, &data), &mut rows).await?;
     let write = RecordWrite {
         module: target.module.api_name.clone(),

@@ -135,7 +135,10 @@ async fn quotes_take_their_lines_and_taxes_through_the_records_api() {
     assert_eq!(lines.len(), 2);
     assert_eq!((&lines[0]["Tax"], &lines[0]["Net_Total"]), (&json!(4.5), &json!(49.5)));
     assert_eq!(lines[0]["Line_Tax"][0]["value"], json!(4.5));
-    assert_eq!((&lines[1]["List_Price"], &lines[1]["Unit_Price"], &lines[1]["Line_Tax"]), (&json!(30.0), &json!(40.0), &json!([])));
+    assert_eq!(
+        (&lines[1]["List_Price"], &lines[1]["Unit_Price"], &lines[1]["Line_Tax"]),
+        (&json!(30.0), &json!(40.0), &json!([]))
+    );
     let first_line = lines[0]["id"].as_str().unwrap().to_string();
 
     // An update that gives lines replaces them: the named one is updated, the other deleted,
@@ -158,7 +161,10 @@ async fn quotes_take_their_lines_and_taxes_through_the_records_api() {
     // 2 × 12.5 − 5 = 20, + 10 % = 22; the valve at 40. Sub_Total 62, no record tax; 62 − 4.5 + 1.
     assert_eq!((&lines[0]["id"], &lines[0]["Net_Total"]), (&json!(first_line), &json!(22.0)));
     assert_eq!(lines[1]["Net_Total"], json!(40.0));
-    assert_eq!((&record["Sub_Total"], &record["Tax"], &record["Grand_Total"]), (&json!(62.0), &json!(0.0), &json!(58.5)));
+    assert_eq!(
+        (&record["Sub_Total"], &record["Tax"], &record["Grand_Total"]),
+        (&json!(62.0), &json!(0.0), &json!(58.5))
+    );
 }
 
 #[tokio::test]

@@ -81,8 +81,11 @@ pub fn render_org_taxes(taxes: &[OrgTax], version: ApiVersion) -> Value {
 /// (`name` or `percentage`) with its index.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaxRefusal {
+    /// The item at fault.
     pub index: usize,
+    /// Its key at fault: `name` or `percentage`.
     pub key: &'static str,
+    /// Why.
     pub reason: String,
 }
 
@@ -102,7 +105,8 @@ pub fn read_applied(value: &Value, org: &[OrgTax]) -> Result<Vec<Value>, TaxRefu
             return Err(refuse("name", "each tax is an object {name, percentage}".into()));
         };
         let name = object.get("name").and_then(Value::as_str).map(str::trim);
-        let id = object.get("id").and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string())));
+        let id =
+            object.get("id").and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string())));
         let found = match (name, id.as_deref()) {
             (Some(name), _) => org.iter().find(|t| t.name.eq_ignore_ascii_case(name)),
             (None, Some(id)) => org.iter().find(|t| t.id.to_string() == id),

@@ -12,7 +12,10 @@ pub async fn taxes_are_stored_per_org_in_order_and_replaced_by_name(store: Arc<d
     store.put_tax(ORG, 9002, "Vat", 5.0).await.unwrap();
     store.put_tax(ORG, 9003, "GST", 18.0).await.unwrap();
     let renamed = store.put_tax(ORG, 9004, "SALES TAX", 10.0).await.unwrap();
-    assert_eq!((renamed.id, renamed.name.as_str(), renamed.value, renamed.sequence_number), (9001, "SALES TAX", 10.0, 1));
+    assert_eq!(
+        (renamed.id, renamed.name.as_str(), renamed.value, renamed.sequence_number),
+        (9001, "SALES TAX", 10.0, 1)
+    );
     let listed: Vec<(u64, u32)> =
         store.org_taxes(ORG).await.unwrap().iter().map(|t| (t.id, t.sequence_number)).collect();
     assert_eq!(listed, [(9001, 1), (9002, 2), (9003, 3)], "a replaced tax keeps its id and place");
