@@ -191,3 +191,63 @@ async fn v2_writes_product_details_with_its_own_keys() {
     assert_eq!((&record["Sub_Total"], &record["Grand_Total"]), (&json!(24.0), &json!(24.0)));
     assert_eq!(record["$line_tax"], json!([]));
 }
+
+fn admin_cli(server: &Server, args: &[&str]) -> Value {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_bulkwrite"))
+        .arg("admin")
+        .arg("--data-dir")
+        .arg(&server.dir)
+        .args(args)
+        .output()
+        .expect("run bulkwrite admin");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{args:?}: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
+}
+
+#[tokio::test]
+async fn bulkwrite_admin_taxes_sets_what_the_taxes_api_lists() {
+    let server = Server::start(&[]).await;
+    let set = admin_cli(&server, &["taxes", "set", "--name", "GST", "--value", "18"]);
+    let id = set["taxes"][0]["id"].as_str().unwrap().to_string();
+    admin_cli(&server, &["taxes", "set", "--name", "Cess", "--value", "1.5"]);
+    let listed = admin_cli(&server, &["taxes", "list"]);
+    assert_eq!(listed["taxes"].as_array().unwrap().len(), 2, "{listed}");
+    let (status, v4) = server.get_json("/crm/v4/org/taxes").await;
+    assert_eq!(status, 200, "{v4}");
+    assert_eq!((&v4["taxes"][0]["name"], &v4["taxes"][0]["value"]), (&json!("GST"), &json!(18.0)));
+    assert_eq!(
+        (&v4["taxes"][1]["display_label"], &v4["taxes"][1]["sequence_number"]),
+        (&json!("Cess - 1.5 %"), &json!(2))
+    );
+    let left = admin_cli(&server, &["taxes", "delete", "--id", &id]);
+    assert_eq!(
+        left["taxes"],
+        json!([{"id": left["taxes"][0]["id"], "name": "Cess", "display_label": "Cess - 1.5 %", "value": 1.5, "sequence_number": 1}])
+    );
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_bulkwrite"))
+        .args(["admin", "--data-dir"])
+        .arg(&server.dir)
+        .args(["taxes", "set", "--name", "Bad", "--value", "-1"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "a negative rate is refused");
+}
+
+#[tokio::test]
+async fn an_upsert_writes_the_lines_of_the_record_it_inserts_or_replaces_them() {
+    let server = Server::start(&[]).await;
+    let (pump, valve) = products(&server).await;
+    let body = |product: &str, quantity: u32| json!({"data": [{"Subject": "INV-1", "Invoiced_Items": [{"Product_Name": {"id": product}, "Quantity": quantity}]}]});
+    let (status, inserted) = call(&server, Method::POST, "/crm/v3/Invoices/upsert", body(&pump, 2)).await;
+    assert_eq!((status, &inserted["data"][0]["action"]), (201, &json!("insert")), "{inserted}");
+    let id = inserted["data"][0]["details"]["id"].as_str().unwrap().to_string();
+    let (status, updated) = call(&server, Method::POST, "/crm/v3/Invoices/upsert", body(&valve, 3)).await;
+    assert_eq!((status, &updated["data"][0]["action"]), (201, &json!("update")), "{updated}");
+    let (_, got) = server.get_json(&format!("/crm/v3/Invoices/{id}")).await;
+    let record = &got["data"][0];
+    let lines = record["Invoiced_Items"].as_array().unwrap();
+    assert_eq!(lines.len(), 1, "the upsert's lines replace the stored ones: {record}");
+    assert_eq!((&lines[0]["Product_Name"]["name"], &lines[0]["Net_Total"]), (&json!("Valve"), &json!(120.0)));
+    assert_eq!(record["Grand_Total"], json!(120.0));
+}
