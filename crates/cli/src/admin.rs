@@ -9,6 +9,7 @@ mod inbox;
 mod credits;
 mod mirror;
 mod profiles;
+mod taxes;
 
 use std::path::PathBuf;
 
@@ -212,6 +213,9 @@ pub enum AdminCommand {
     /// Profiles and permissions: list, create, module, field, assign.
     #[command(subcommand)]
     Profiles(profiles::ProfilesCommand),
+    /// The org's taxes (applied by inventory records and lines): list, set, delete.
+    #[command(subcommand)]
+    Taxes(taxes::TaxesCommand),
 }
 
 fn print(value: &Value) {
@@ -365,6 +369,9 @@ async fn run_command(admin: &Admin, args: &AdminArgs, org: Option<OrgId>) -> any
         }
         AdminCommand::Profiles(command) => {
             print(&profiles::run(admin, org_of(args, org)?, command).await?);
+        }
+        AdminCommand::Taxes(command) => {
+            print(&taxes::run(admin, org_of(args, org)?, command).await?);
         }
         AdminCommand::Clock { .. }
         | AdminCommand::Queue { .. }

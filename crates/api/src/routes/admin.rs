@@ -55,7 +55,7 @@ impl FromRequestParts<AppState> for AdminAuth {
     }
 }
 
-fn admin(state: &AppState) -> Admin {
+pub(crate) fn admin(state: &AppState) -> Admin {
     Admin {
         store: state.store.clone(),
         ids: state.ids.clone(),

@@ -27,6 +27,7 @@ use crate::metadata::access;
 use crate::paths::{version, PathParams};
 use crate::record_render::RenderContext;
 use crate::response::json_response;
+use crate::routes::records_lines::{Inventory, Writer};
 use crate::AppState;
 
 /// Most records one call may carry.
@@ -195,7 +196,7 @@ fn status_of(successes: usize, total: usize, all_ok: StatusCode) -> StatusCode {
 async fn write(
     state: &AppState,
     auth: &Auth,
-    module_name: &str,
+    (module_name, api_version): (&str, ApiVersion),
     operation: Operation,
     bytes: &Bytes,
     path_id: Option<&str>,
@@ -212,7 +213,7 @@ async fn write(
         full_name: u.full_name(),
         email: u.email.clone(),
     }));
-    let mapper = JsonMapper::new(target.module.clone(), operation, target.time_zone, directory, checks)
+    let mapper = JsonMapper::new(target.module.clone(), operation, target.time_zone, directory.clone(), checks)
         .with_denied(target.denied.clone());
     let mut rows: Vec<RowDraft> = Vec::with_capacity(data.len());
     for (index, item) in data.iter().enumerate() {
@@ -228,6 +229,14 @@ async fn write(
         answers.add(&query, hits);
     }
     resolve_lookups(&mut rows, &target.schema, &answers);
+    let writer = Writer {
+        schema: &target.schema,
+        time_zone: target.time_zone,
+        users: directory,
+        version: api_version,
+        operation,
+    };
+    let mut inventory = Inventory::prepare(state, auth, &writer, (&target.module, &data), &mut rows).await?;
     let write = RecordWrite {
         module: target.module.api_name.clone(),
         operation,
@@ -239,10 +248,15 @@ async fn write(
         full_name: target.module.field("Full_Name").is_some_and(|f| f.read_only),
     };
     let results = state.store.write_records(auth.0.org, write).await?;
+    if let Some(inventory) = inventory.as_mut() {
+        inventory.finish(state, auth, &results).await?;
+    }
     let mut out = Vec::with_capacity(results.len());
     let mut successes = 0;
     for (index, row) in results.iter().enumerate() {
-        if row.status == RowStatus::Skipped {
+        if let Some(answer) = inventory.as_ref().and_then(|inventory| inventory.refused(index)) {
+            out.push(answer.clone());
+        } else if row.status == RowStatus::Skipped {
             out.push(skipped_answer(row, index, &target));
         } else {
             successes += 1;
@@ -260,8 +274,8 @@ pub async fn insert_records(
     auth: Auth,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    version(&path_version)?;
-    write(&state, &auth, &module, Operation::Insert, &bytes, None).await
+    let api_version = version(&path_version)?;
+    write(&state, &auth, (&module, api_version), Operation::Insert, &bytes, None).await
 }
 
 /// `PUT /crm/{v}/{module}`: each record names its `id`.
@@ -271,8 +285,8 @@ pub async fn update_records(
     auth: Auth,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    version(&path_version)?;
-    write(&state, &auth, &module, Operation::Update, &bytes, None).await
+    let api_version = version(&path_version)?;
+    write(&state, &auth, (&module, api_version), Operation::Update, &bytes, None).await
 }
 
 /// `PUT /crm/{v}/{module}/{id}`
@@ -282,8 +296,8 @@ pub async fn update_record(
     auth: Auth,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    version(&path_version)?;
-    write(&state, &auth, &module, Operation::Update, &bytes, Some(&id)).await
+    let api_version = version(&path_version)?;
+    write(&state, &auth, (&module, api_version), Operation::Update, &bytes, Some(&id)).await
 }
 
 /// `POST /crm/{v}/{module}/upsert` (`duplicate_check_fields` optional).
@@ -293,8 +307,8 @@ pub async fn upsert_records(
     auth: Auth,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    version(&path_version)?;
-    write(&state, &auth, &module, Operation::Upsert, &bytes, None).await
+    let api_version = version(&path_version)?;
+    write(&state, &auth, (&module, api_version), Operation::Upsert, &bytes, None).await
 }
 
 async fn delete(state: &AppState, auth: &Auth, module_name: &str, ids: Vec<String>) -> ApiResult<Response> {

@@ -8,7 +8,9 @@
 //!   "version": "v2",                         // path version of the create call (default v2)
 //!   "env": {"BULKWRITE_MAX_ROWS_PER_FILE": "3"},
 //!   "config": "config.toml",                 // a TOML file of the folder, passed as BULKWRITE_CONFIG
-//!   "setup": [{"job": {…}, "files": ["accounts.csv"]}],   // jobs that must complete first
+//!   "taxes": [{"name": "Vat", "value": 5}],   // the org's taxes, set through the admin API first
+//!   "setup": [{"job": {…}, "files": ["accounts.csv"]}],   // jobs that must complete first, or
+//!            {"records": {"module": "Quotes", "version": "v3", "data": [{…}]}}   // a records-API insert (`<id:N>` in it is that id)
 //!   "as": {"profile": "Sales", "modules": [{"module": "Leads", "actions": ["create"]}],
 //!          "fields": [{"module": "Leads", "field": "Phone", "access": "read_only"}]},
 //!                                            // the job (not the setup) is created by a user of a
@@ -158,7 +160,19 @@ pub(crate) async fn prepare(name: &str) -> Prepared {
     let version = case["version"].as_str().unwrap_or("v2").to_string();
     let mut ids = IdNames::default();
 
+    if let Some(taxes) = case.get("taxes") {
+        let path = format!("/orgs/{}/taxes", server.org);
+        let (status, answer) = server.admin(reqwest::Method::PUT, &path, json!({"taxes": taxes})).await;
+        assert_eq!(status, 200, "{name}: taxes: {answer}");
+        for tax in answer["taxes"].as_array().unwrap() {
+            ids.name(tax["id"].as_str().unwrap());
+        }
+    }
     for (index, setup) in case["setup"].as_array().cloned().unwrap_or_default().iter().enumerate() {
+        if let Some(records) = setup.get("records") {
+            insert_records(&server, records, &mut ids).await;
+            continue;
+        }
         let file_id = upload(&server, &dir, &setup["files"]).await;
         let (status, created) = run_job(&server, "v2", &with_file_id(&setup["job"], &file_id), None).await;
         assert_eq!(status, 201, "{name}: setup {index}: {created}");
@@ -173,6 +187,24 @@ pub(crate) async fn prepare(name: &str) -> Prepared {
     };
     let file_id = upload(&server, &dir, &case["files"]).await;
     Prepared { server, dir, case, version, ids, file_id, token }
+}
+
+/// A setup step through the records API: `<id:N>` in the body is the N-th id seen; the ids it
+/// creates are named next.
+async fn insert_records(server: &Server, records: &Value, ids: &mut IdNames) {
+    let mut text = serde_json::to_string(&records["data"]).unwrap();
+    for (id, n) in &ids.names {
+        text = text.replace(&format!("<id:{n}>"), id);
+    }
+    let path = format!("/crm/{}/{}", records["version"].as_str().unwrap_or("v3"), records["module"].as_str().unwrap());
+    let body = json!({"data": serde_json::from_str::<Value>(&text).unwrap()});
+    let response = server.auth(server.http.post(server.url(&path))).json(&body).send().await.unwrap();
+    let status = response.status().as_u16();
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(status, 201, "records setup: {answer}");
+    for record in answer["data"].as_array().unwrap() {
+        ids.name(record["details"]["id"].as_str().unwrap());
+    }
 }
 
 /// Creates the case's job and checks everything it expects; returns the job's result files
@@ -342,6 +374,7 @@ corpus_cases!(
     inventory_price_books_pricing_details,
     inventory_purchase_orders_need_a_vendor,
     inventory_quotes_line_items_totals,
+    inventory_record_taxes_in_totals,
     inventory_sales_orders_v2_product_details,
     inventory_standalone_line_items,
     inventory_task_related_to_a_quote,

@@ -28,6 +28,7 @@ mod harness;
 mod hostile;
 mod import;
 mod inbox;
+mod inventory_records;
 mod isolation;
 mod lint_api;
 mod list;
