@@ -117,7 +117,8 @@ impl Pool {
         let wal = Arc::new(WalSize { frames: AtomicI64::new(0), restart_bytes: wal_bytes });
         let writer = open_connection(path, settings.writer_cache_mib, wal_bytes)?;
         let writer = Writer::new(writer, settings.commit_every);
-        let writer = WriterHandle::start(writer, settings.idle_commit, Arc::clone(&wal)).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let writer = WriterHandle::start(writer, settings.idle_commit, Arc::clone(&wal))
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
         Ok(Arc::new(Pool {
             path: path.to_path_buf(),
             readers: Idle { idle: Mutex::new(idle), returned: Condvar::new() },
@@ -150,7 +151,9 @@ impl Pool {
             }
         });
         if let Err(error) = spawned {
-            eprintln!("bulkwrite: the SQLite checkpoint thread could not start ({error}); the WAL will grow until restart");
+            eprintln!(
+                "bulkwrite: the SQLite checkpoint thread could not start ({error}); the WAL will grow until restart"
+            );
         }
     }
 

@@ -20,7 +20,9 @@ fn settings(commit_every: u32, idle_commit: Duration) -> PoolSettings {
 }
 
 async fn write(pool: &Pool, commit: Commit, sql: &'static str) -> Result<(), StoreError> {
-    pool.writer().run(move |writer| writer.write(commit, |tx: &Connection| tx.execute_batch(sql).map_err(crate::db_error))).await
+    pool.writer()
+        .run(move |writer| writer.write(commit, |tx: &Connection| tx.execute_batch(sql).map_err(crate::db_error)))
+        .await
 }
 
 fn count(pool: &Arc<Pool>) -> i64 {
