@@ -117,7 +117,8 @@ pub struct ServeArgs {
     #[arg(long, env = "BULKWRITE_SQLITE_CACHE_MIB")]
     pub sqlite_cache_mib: Option<u32>,
     /// A job's chunks the SQLite writer commits together, in one transaction with their result
-    /// rows and checkpoint: a crash loses at most these, applied again on resume [default: 8].
+    /// rows and checkpoint: a crash loses at most these, applied again on resume; above 1, a job's
+    /// progress shows up to that many chunks late [default: 1].
     #[arg(long, env = "BULKWRITE_SQLITE_COMMIT_CHUNKS")]
     pub sqlite_commit_chunks: Option<u32>,
     /// Seconds a client has to send a whole request head, from when its connection starts waiting

@@ -138,7 +138,6 @@ impl OrgStore for SqliteStore {
             let json = serde_json::to_string(&schema).map_err(json_error)?;
             tx.execute("UPDATE orgs SET schema_json = ?1 WHERE zgid = ?2", params![json, org.get() as i64])
                 .map_err(db_error)?;
-            tx.commit().map_err(db_error)?;
             Ok(Ok(schema))
         })
         .await

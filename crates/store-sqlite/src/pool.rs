@@ -145,7 +145,7 @@ impl Pool {
             std::thread::sleep(every);
             let Some(pool) = weak.upgrade() else { return };
             if let Ok(conn) = pool.get() {
-                if let Ok((frames, _)) = checkpoint(&conn) {
+                if let Ok((false, frames, _)) = checkpoint(&conn) {
                     pool.wal.frames.store(frames, Ordering::Relaxed);
                 }
             }
@@ -197,16 +197,20 @@ impl WalSize {
         if pages.saturating_mul(PAGE_BYTES) < self.restart_bytes {
             return;
         }
-        if let Ok((frames, copied)) = checkpoint(writer) {
+        // Busy (the background checkpoint is running): the next call tries again.
+        if let Ok((false, frames, copied)) = checkpoint(writer) {
             // A WAL copied to its end restarts: count it as empty until the next checkpoint.
             self.frames.store(if frames == copied { 0 } else { frames }, Ordering::Relaxed);
         }
     }
 }
 
-/// A passive checkpoint: the frames in the WAL and how many of them the database file now holds.
-fn checkpoint(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
-    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| Ok((row.get(1)?, row.get(2)?)))
+/// A passive checkpoint: whether another checkpoint kept it from running, the frames in the WAL
+/// and how many of them the database file now holds.
+fn checkpoint(conn: &Connection) -> rusqlite::Result<(bool, i64, i64)> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+        Ok((row.get::<_, i64>(0)? != 0, row.get(1)?, row.get(2)?))
+    })
 }
 
 fn open_connection(path: &Path, cache_mib: u32, wal_bytes: i64) -> StoreResult<Connection> {
