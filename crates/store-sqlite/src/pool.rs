@@ -1,7 +1,6 @@
 //! A small pool of SQLite connections, used from blocking threads.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -23,9 +22,6 @@ const READER_CACHE_MIB: u32 = 4;
 /// background checkpoints left, so that its next transaction starts the WAL over from its
 /// beginning; and the size SQLite truncates the WAL file back to once it has started over.
 pub(crate) const WAL_RESTART_MIB: i64 = 64;
-
-/// The database's page size (SQLite's default, which the migrations keep).
-const PAGE_BYTES: i64 = 4096;
 
 /// How many connections a pool opens and how its writer works.
 #[derive(Debug, Clone, Copy)]
@@ -72,7 +68,6 @@ pub(crate) struct Pool {
     path: PathBuf,
     readers: Idle,
     writer: WriterHandle,
-    wal: Arc<WalSize>,
     checkpoint_every: Duration,
 }
 
@@ -114,16 +109,17 @@ impl Pool {
         for _ in 0..settings.readers {
             idle.push(open_connection(path, READER_CACHE_MIB, wal_bytes)?);
         }
-        let wal = Arc::new(WalSize { frames: AtomicI64::new(0), restart_bytes: wal_bytes });
+        let mut wal_path = path.as_os_str().to_owned();
+        wal_path.push("-wal");
+        let wal = Arc::new(WalSize { path: wal_path.into(), restart_bytes: wal_bytes as u64 });
         let writer = open_connection(path, settings.writer_cache_mib, wal_bytes)?;
         let writer = Writer::new(writer, settings.commit_every);
-        let writer = WriterHandle::start(writer, settings.idle_commit, Arc::clone(&wal))
-            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let writer =
+            WriterHandle::start(writer, settings.idle_commit, wal).map_err(|e| StoreError::Backend(Box::new(e)))?;
         Ok(Arc::new(Pool {
             path: path.to_path_buf(),
             readers: Idle { idle: Mutex::new(idle), returned: Condvar::new() },
             writer,
-            wal,
             checkpoint_every: settings.checkpoint_every,
         }))
     }
@@ -145,9 +141,7 @@ impl Pool {
             std::thread::sleep(every);
             let Some(pool) = weak.upgrade() else { return };
             if let Ok(conn) = pool.get() {
-                if let Ok((false, frames, _)) = checkpoint(&conn) {
-                    pool.wal.frames.store(frames, Ordering::Relaxed);
-                }
+                let _ = checkpoint(&conn);
             }
         });
         if let Err(error) = spawned {
@@ -178,39 +172,31 @@ fn poisoned() -> StoreError {
     StoreError::Corrupt("connection pool poisoned".into())
 }
 
-/// The WAL's size as the last checkpoint saw it.
+/// The WAL file, and the size past which the writer has it start over.
 pub(crate) struct WalSize {
-    /// Frames in the WAL when it was last checkpointed (by either side).
-    frames: AtomicI64,
-    /// WAL size past which the writer has the WAL start over.
-    restart_bytes: i64,
+    path: PathBuf,
+    restart_bytes: u64,
 }
 
 impl WalSize {
-    /// Called by the writer between two of its transactions: once the WAL has grown past
-    /// its restart size ([`WAL_RESTART_MIB`]), checkpoints the frames the background checkpoints have not copied
-    /// yet (few: they run every [`CHECKPOINT_EVERY`]). No other writer can commit meanwhile, so
-    /// the checkpoint copies the whole WAL, and the writer's next transaction starts it over
-    /// (unless a reader still reads an older snapshot; then the next call tries again).
+    /// Called by the writer between two of its transactions: once the WAL file has grown past
+    /// its restart size ([`WAL_RESTART_MIB`]), checkpoints the frames the background checkpoints
+    /// have not copied yet (few: they run every [`CHECKPOINT_EVERY`]). No other writer can
+    /// commit meanwhile, so the checkpoint copies the whole WAL, and the writer's next
+    /// transaction starts it over, `journal_size_limit` cutting the file back to the restart
+    /// size (unless a reader still reads an older snapshot, or the background checkpoint was
+    /// running: then the next call tries again).
     pub(crate) fn bound(&self, writer: &Connection) {
-        let pages = self.frames.load(Ordering::Relaxed);
-        if pages.saturating_mul(PAGE_BYTES) < self.restart_bytes {
-            return;
-        }
-        // Busy (the background checkpoint is running): the next call tries again.
-        if let Ok((false, frames, copied)) = checkpoint(writer) {
-            // A WAL copied to its end restarts: count it as empty until the next checkpoint.
-            self.frames.store(if frames == copied { 0 } else { frames }, Ordering::Relaxed);
+        let size = std::fs::metadata(&self.path).map(|meta| meta.len()).unwrap_or(0);
+        if size > self.restart_bytes {
+            let _ = checkpoint(writer);
         }
     }
 }
 
-/// A passive checkpoint: whether another checkpoint kept it from running, the frames in the WAL
-/// and how many of them the database file now holds.
-fn checkpoint(conn: &Connection) -> rusqlite::Result<(bool, i64, i64)> {
-    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-        Ok((row.get::<_, i64>(0)? != 0, row.get(1)?, row.get(2)?))
-    })
+/// A passive checkpoint: copies what no reader still needs of the WAL into the database file.
+fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
 }
 
 fn open_connection(path: &Path, cache_mib: u32, wal_bytes: i64) -> StoreResult<Connection> {
