@@ -4,9 +4,9 @@
 //! is applied once or not at all. Committing every chunk on its own costs: the pages a chunk
 //! dirties go to the WAL at every commit, and with keys spread over a unique index (emails
 //! begin with random names) nearly every chunk dirties nearly every leaf of the index again. So
-//! the writer commits every `commit_every` chunks instead, in one transaction: a crash loses the
-//! chunks since the last commit, and the job resumes from the checkpoint committed with them,
-//! applying nothing twice. Each chunk runs in a savepoint, so a failing one is undone alone and
+//! the writer can commit every `commit_every` chunks instead (`--sqlite-commit-chunks`; one by
+//! default, see [`COMMIT_CHUNKS`]), in one transaction: a crash loses the chunks since the last
+//! commit, and the job resumes from the checkpoint committed with them, applying nothing twice. Each chunk runs in a savepoint, so a failing one is undone alone and
 //! the chunks before it commit.
 //!
 //! Any other fenced write (a resource finished, the job completed, failed, released, …) joins
