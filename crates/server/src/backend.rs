@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use bulkwrite_store::{BlobStore, DirBlobStore, Store};
 use bulkwrite_store_postgres::{PgBlobStore, PgStore};
-use bulkwrite_store_sqlite::SqliteStore;
+use bulkwrite_store_sqlite::{SqliteSettings, SqliteStore};
 use bulkwrite_worker::Wakeup;
 
 use crate::config::Database;
@@ -22,12 +22,11 @@ pub struct Backend {
 }
 
 impl Backend {
-    /// Opens the store and the blobs; `sqlite_cache_mib` sizes the SQLite writer's page cache.
-    pub async fn open(database: &Database, data_dir: &Path, sqlite_cache_mib: u32) -> anyhow::Result<Backend> {
+    /// Opens the store and the blobs; `sqlite` tunes the SQLite store.
+    pub async fn open(database: &Database, data_dir: &Path, sqlite: SqliteSettings) -> anyhow::Result<Backend> {
         match database {
             Database::Sqlite(path) => {
-                let store =
-                    SqliteStore::open_with_cache(path, sqlite_cache_mib).await.context("opening the database")?;
+                let store = SqliteStore::open_with(path, sqlite).await.context("opening the database")?;
                 let blobs = DirBlobStore::open(data_dir).context("opening the blob directory")?;
                 Ok(Backend { store: Arc::new(store), blobs: Arc::new(blobs), postgres: None })
             }

@@ -116,6 +116,11 @@ pub struct ServeArgs {
     /// (each of the three readers has 4) [default: 40].
     #[arg(long, env = "BULKWRITE_SQLITE_CACHE_MIB")]
     pub sqlite_cache_mib: Option<u32>,
+    /// A job's chunks the SQLite writer commits together, in one transaction with their result
+    /// rows and checkpoint: a crash loses at most these, applied again on resume; above 1, a job's
+    /// progress shows up to that many chunks late [default: 1].
+    #[arg(long, env = "BULKWRITE_SQLITE_COMMIT_CHUNKS")]
+    pub sqlite_commit_chunks: Option<u32>,
     /// Seconds a client has to send a whole request head, from when its connection starts waiting
     /// for one: slow clients and idle keep-alive connections are closed after it [default: 10].
     #[arg(long, env = "BULKWRITE_HTTP_HEADER_TIMEOUT_SECONDS")]
@@ -263,8 +268,8 @@ pub struct Config {
     pub read_downloads_per_minute: u32,
     /// Records per committed part of an export.
     pub read_part_records: u32,
-    /// MiB of page cache of the SQLite writer connection.
-    pub sqlite_cache_mib: u32,
+    /// How the SQLite store is tuned (writer page cache, chunks per commit).
+    pub sqlite: bulkwrite_store_sqlite::SqliteSettings,
     /// Time a client has to send a request head (also the keep-alive idle bound).
     pub http_header_timeout: Duration,
     /// Client connections served at once.
@@ -443,7 +448,10 @@ impl Config {
                 .max(1),
             staging_grace: Duration::from_secs(settings.staging_grace_seconds.unwrap_or(3600).max(1)),
             read_part_records: settings.read_part_records.unwrap_or(bulkwrite_worker::PART_RECORDS).max(1),
-            sqlite_cache_mib: settings.sqlite_cache_mib.unwrap_or(bulkwrite_store_sqlite::WRITER_CACHE_MIB).max(1),
+            sqlite: bulkwrite_store_sqlite::SqliteSettings {
+                writer_cache_mib: settings.sqlite_cache_mib.unwrap_or(bulkwrite_store_sqlite::WRITER_CACHE_MIB).max(1),
+                commit_chunks: settings.sqlite_commit_chunks.unwrap_or(bulkwrite_store_sqlite::COMMIT_CHUNKS).max(1),
+            },
             read_page_records: settings
                 .read_page_records
                 .unwrap_or(bulkwrite_api::ApiConfig::default().read_page_records)

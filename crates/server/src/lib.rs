@@ -65,7 +65,7 @@ pub async fn open_admin(
             );
         }
     }
-    let store = Backend::open(&database, data_dir, bulkwrite_store_sqlite::WRITER_CACHE_MIB).await?.store;
+    let store = Backend::open(&database, data_dir, bulkwrite_store_sqlite::SqliteSettings::default()).await?.store;
     let record = store.bootstrap_record().await?;
     let base_url = std::fs::read(data_dir.join("bootstrap.json"))
         .ok()
@@ -91,7 +91,7 @@ pub async fn open_admin(
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
     let _lock = lock_data_dir(&config.data_dir)?;
-    let mut backend = Backend::open(&config.database, &config.data_dir, config.sqlite_cache_mib).await?;
+    let mut backend = Backend::open(&config.database, &config.data_dir, config.sqlite).await?;
     if let Some(switch) = &config.fault_disk_full_switch {
         tracing::warn!(switch = %switch.display(), "fault seam on: blob writes fail as on a full disk while the switch file exists");
         backend.blobs =

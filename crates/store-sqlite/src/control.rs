@@ -105,7 +105,7 @@ impl ControlStore for SqliteStore {
 
     async fn hold_job(&self, lease: &Lease) -> StoreResult<()> {
         let lease = lease.clone();
-        self.run(move |conn| {
+        self.write_now(move |conn| {
             conn.execute(
                 "UPDATE jobs SET lease_owner = NULL, lease_expires_at = ?1 WHERE id = ?2 AND lease_owner = ?3 AND state = 'running'",
                 params![HELD, lease.job.get() as i64, lease.owner],

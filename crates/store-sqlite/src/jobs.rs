@@ -8,6 +8,7 @@ use bulkwrite_store::*;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::job_row::{check_lease, read_job};
+use crate::writer::Commit;
 use crate::{db_error, json_error, ms, SqliteStore};
 
 #[async_trait]
@@ -66,7 +67,7 @@ impl JobStore for SqliteStore {
 
     async fn renew_lease(&self, lease: &Lease, until: Timestamp) -> StoreResult<()> {
         let lease = lease.clone();
-        self.run(move |conn| {
+        self.write_now(move |conn| {
             let changed = conn
                 .execute(
                     "UPDATE jobs SET lease_expires_at = ?1 WHERE id = ?2 AND lease_owner = ?3 AND state = 'running'",
@@ -83,7 +84,7 @@ impl JobStore for SqliteStore {
 
     async fn release_job(&self, lease: &Lease) -> StoreResult<()> {
         let lease = lease.clone();
-        self.run(move |conn| {
+        self.write_now(move |conn| {
             conn.execute(
                 "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
                 params![lease.job.get() as i64, lease.owner],
@@ -145,7 +146,9 @@ impl JobStore for SqliteStore {
 
     async fn apply_chunk(&self, lease: &Lease, chunk: ChunkWrite) -> StoreResult<ChunkOutcome> {
         let lease = lease.clone();
-        self.write_fenced(lease, move |tx, lease| crate::chunk::apply_chunk(tx, lease, chunk)).await
+        // A dry run's later chunks read what its earlier ones wrote from other connections.
+        let commit = if chunk.dry_run { Commit::Now } else { Commit::Batched };
+        self.write_fenced_as(lease, commit, move |tx, lease| crate::chunk::apply_chunk(tx, lease, chunk)).await
     }
 
     async fn dry_run_records(
@@ -250,18 +253,27 @@ impl JobStore for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Runs `work` in an immediate transaction after checking that `lease` still holds the job.
+    /// Runs `work` in an immediate transaction after checking that `lease` still holds the job,
+    /// and commits it (with any chunks the writer's transaction holds; see `writer`).
     pub(crate) async fn write_fenced<T, F>(&self, lease: Lease, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection, &Lease) -> StoreResult<T> + Send + 'static,
     {
-        self.run_writer(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
-            check_lease(&tx, &lease)?;
-            let value = work(&tx, &lease)?;
-            tx.commit().map_err(db_error)?;
-            Ok(value)
+        self.write_fenced_as(lease, Commit::Now, work).await
+    }
+
+    /// [`SqliteStore::write_fenced`], committed as `commit` says.
+    pub(crate) async fn write_fenced_as<T, F>(&self, lease: Lease, commit: Commit, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &Lease) -> StoreResult<T> + Send + 'static,
+    {
+        self.run_writer(move |writer| {
+            writer.write(commit, |tx| {
+                check_lease(tx, &lease)?;
+                work(tx, &lease)
+            })
         })
         .await
     }

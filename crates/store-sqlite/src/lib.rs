@@ -34,6 +34,7 @@ mod retention;
 mod taxes;
 mod undo;
 mod uploads;
+mod writer;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -42,7 +43,10 @@ use bulkwrite_store::ids::FIRST_ID;
 use bulkwrite_store::{StoreError, StoreResult};
 use rusqlite::Connection;
 
-use crate::pool::Pool;
+use crate::pool::{Pool, PoolSettings};
+use crate::writer::Writer;
+
+pub use crate::writer::COMMIT_CHUNKS;
 
 /// Reader connections kept open beside the writer, for polls, downloads and other calls.
 const READERS: usize = 3;
@@ -51,6 +55,21 @@ const READERS: usize = 3;
 /// through it, and the unique keys' index pages are what they probe and split.
 pub const WRITER_CACHE_MIB: u32 = 40;
 
+/// How the SQLite store is tuned (server settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqliteSettings {
+    /// MiB of page cache of the writer connection (`--sqlite-cache-mib`).
+    pub writer_cache_mib: u32,
+    /// A job's chunks committed together in one transaction (`--sqlite-commit-chunks`).
+    pub commit_chunks: u32,
+}
+
+impl Default for SqliteSettings {
+    fn default() -> SqliteSettings {
+        SqliteSettings { writer_cache_mib: WRITER_CACHE_MIB, commit_chunks: COMMIT_CHUNKS }
+    }
+}
+
 /// The SQLite store.
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -58,17 +77,16 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file and migrates it.
+    /// Opens (creating if needed) the database file and migrates it, with the default settings.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
-        SqliteStore::open_with_cache(path, WRITER_CACHE_MIB).await
+        SqliteStore::open_with(path, SqliteSettings::default()).await
     }
 
-    /// Opens the database file like [`SqliteStore::open`], the writer connection with
-    /// `writer_cache_mib` MiB of page cache.
-    pub async fn open_with_cache(path: &Path, writer_cache_mib: u32) -> StoreResult<SqliteStore> {
+    /// Opens the database file like [`SqliteStore::open`], tuned by `settings`.
+    pub async fn open_with(path: &Path, settings: SqliteSettings) -> StoreResult<SqliteStore> {
         let path = path.to_path_buf();
         let pool = tokio::task::spawn_blocking(move || -> StoreResult<Arc<Pool>> {
-            let pool = Pool::open(&path, READERS, writer_cache_mib)?;
+            let pool = Pool::open(&path, PoolSettings::of(READERS, settings.writer_cache_mib, settings.commit_chunks))?;
             let mut conn = pool.get()?;
             migrate::migrate(&mut conn, FIRST_ID)?;
             // Fold what migrating wrote into the database file now, not at the checkpointer's
@@ -103,19 +121,25 @@ impl SqliteStore {
         .map_err(join_error)?
     }
 
-    /// Runs `work` with the writer connection on a blocking thread (see `pool`).
+    /// Runs `work` on the writer, committed at once with whatever its open transaction holds.
+    /// The writes a running job waits for (its lease, its picklist values, its hold or release)
+    /// go here: on another connection a writer that never pauses between chunks could keep them
+    /// from the write lock past their busy timeout.
+    pub(crate) async fn write_now<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.run_writer(move |writer| writer.write(writer::Commit::Now, work)).await
+    }
+
+    /// Runs `work` with the writer, on its thread (see `writer`).
     pub(crate) async fn run_writer<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&mut Writer) -> StoreResult<T> + Send + 'static,
     {
-        let pool = Arc::clone(&self.pool);
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get_writer()?;
-            work(&mut conn)
-        })
-        .await
-        .map_err(join_error)?
+        self.pool.writer().run(work).await
     }
 }
 

@@ -125,8 +125,7 @@ impl OrgStore for SqliteStore {
     }
 
     async fn update_org_schema(&self, org: OrgId, change: SchemaChange) -> StoreResult<Result<OrgSchema, String>> {
-        self.run(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
+        self.write_now(move |tx| {
             let json: Option<String> = tx
                 .query_row("SELECT schema_json FROM orgs WHERE zgid = ?1", [org.get() as i64], |row| row.get(0))
                 .optional()
@@ -139,7 +138,6 @@ impl OrgStore for SqliteStore {
             let json = serde_json::to_string(&schema).map_err(json_error)?;
             tx.execute("UPDATE orgs SET schema_json = ?1 WHERE zgid = ?2", params![json, org.get() as i64])
                 .map_err(db_error)?;
-            tx.commit().map_err(db_error)?;
             Ok(Ok(schema))
         })
         .await
@@ -147,8 +145,7 @@ impl OrgStore for SqliteStore {
 
     async fn add_picklist_values(&self, org: OrgId, module: &str, field: &str, values: &[String]) -> StoreResult<()> {
         let (module, field, values) = (module.to_string(), field.to_string(), values.to_vec());
-        self.run(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
+        self.write_now(move |tx| {
             let json: Option<String> = tx
                 .query_row("SELECT schema_json FROM orgs WHERE zgid = ?1", [org.get() as i64], |row| row.get(0))
                 .optional()
@@ -160,7 +157,7 @@ impl OrgStore for SqliteStore {
                 tx.execute("UPDATE orgs SET schema_json = ?1 WHERE zgid = ?2", params![json, org.get() as i64])
                     .map_err(db_error)?;
             }
-            tx.commit().map_err(db_error)
+            Ok(())
         })
         .await
     }

@@ -7,6 +7,8 @@ use std::time::Duration;
 use bulkwrite_store::{StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags};
 
+use crate::writer::{Writer, WriterHandle, IDLE_COMMIT};
+
 /// How often the WAL is checkpointed into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
@@ -16,32 +18,62 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Page cache of each reader connection (polls, downloads, lists).
 const READER_CACHE_MIB: u32 = 4;
 
-/// Connections that a caller takes, and the one the fenced writes take.
+/// WAL size past which the writer, between two of its transactions, checkpoints what the
+/// background checkpoints left, so that its next transaction starts the WAL over from its
+/// beginning; and the size SQLite truncates the WAL file back to once it has started over.
+pub(crate) const WAL_RESTART_MIB: i64 = 64;
+
+/// How many connections a pool opens and how its writer works.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PoolSettings {
+    /// Reader connections beside the writer.
+    pub readers: usize,
+    pub writer_cache_mib: u32,
+    /// A job's chunks the writer commits together.
+    pub commit_every: u32,
+    /// WAL size past which the writer has the WAL start over ([`WAL_RESTART_MIB`]).
+    pub wal_restart_mib: i64,
+    /// How often the background thread checkpoints ([`CHECKPOINT_EVERY`]).
+    pub checkpoint_every: Duration,
+    /// How long the writer keeps a transaction open with no write coming ([`IDLE_COMMIT`]).
+    pub idle_commit: Duration,
+}
+
+impl PoolSettings {
+    /// The settings of a store: `readers` readers, the writer as the store's settings say.
+    pub(crate) fn of(readers: usize, writer_cache_mib: u32, commit_every: u32) -> PoolSettings {
+        PoolSettings {
+            readers,
+            writer_cache_mib,
+            commit_every,
+            wal_restart_mib: WAL_RESTART_MIB,
+            checkpoint_every: CHECKPOINT_EVERY,
+            idle_commit: IDLE_COMMIT,
+        }
+    }
+}
+
+/// Connections that a caller takes.
 struct Idle {
     idle: Mutex<Vec<Connection>>,
     returned: Condvar,
 }
 
-impl Idle {
-    fn new(connections: Vec<Connection>) -> Idle {
-        Idle { idle: Mutex::new(connections), returned: Condvar::new() }
-    }
-}
-
 /// Connections to one database file: readers for any call, and one writer kept for the job's
-/// fenced writes. SQLite drops a connection's whole page cache when another connection has
-/// written since its last transaction, so chunks that alternate between connections would each
-/// start cold; on the one writer they find the pages the chunk before them left.
+/// fenced writes, on a thread of its own (see `writer`). SQLite drops a connection's whole page
+/// cache when another connection has written since its last transaction, so chunks that
+/// alternate between connections would each start cold; on the one writer they find the pages
+/// the chunk before them left.
 pub(crate) struct Pool {
     path: PathBuf,
     readers: Idle,
-    writer: Idle,
+    writer: WriterHandle,
+    checkpoint_every: Duration,
 }
 
-/// A connection borrowed from the pool; goes back on drop.
+/// A reader connection borrowed from the pool; goes back on drop.
 pub(crate) struct Pooled {
     pool: Arc<Pool>,
-    writer: bool,
     conn: Option<Connection>,
 }
 
@@ -61,69 +93,113 @@ impl std::ops::DerefMut for Pooled {
 impl Drop for Pooled {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            let home = if self.writer { &self.pool.writer } else { &self.pool.readers };
-            if let Ok(mut idle) = home.idle.lock() {
+            if let Ok(mut idle) = self.pool.readers.idle.lock() {
                 idle.push(conn);
             }
-            home.returned.notify_one();
+            self.pool.readers.returned.notify_one();
         }
     }
 }
 
 impl Pool {
-    /// Opens `readers` reader connections and the writer, with `writer_cache_mib` of page cache.
-    pub(crate) fn open(path: &Path, readers: usize, writer_cache_mib: u32) -> StoreResult<Arc<Pool>> {
-        let mut idle = Vec::with_capacity(readers);
-        for _ in 0..readers {
-            idle.push(open_connection(path, READER_CACHE_MIB)?);
+    /// Opens the reader connections and the writer as `settings` say.
+    pub(crate) fn open(path: &Path, settings: PoolSettings) -> StoreResult<Arc<Pool>> {
+        let wal_bytes = settings.wal_restart_mib << 20;
+        let mut idle = Vec::with_capacity(settings.readers);
+        for _ in 0..settings.readers {
+            idle.push(open_connection(path, READER_CACHE_MIB, wal_bytes)?);
         }
-        let writer = open_connection(path, writer_cache_mib)?;
-        Ok(Arc::new(Pool { path: path.to_path_buf(), readers: Idle::new(idle), writer: Idle::new(vec![writer]) }))
+        let mut wal_path = path.as_os_str().to_owned();
+        wal_path.push("-wal");
+        let wal = Arc::new(WalSize { path: wal_path.into(), restart_bytes: wal_bytes as u64 });
+        let writer = open_connection(path, settings.writer_cache_mib, wal_bytes)?;
+        let writer = Writer::new(writer, settings.commit_every);
+        let writer =
+            WriterHandle::start(writer, settings.idle_commit, wal).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        Ok(Arc::new(Pool {
+            path: path.to_path_buf(),
+            readers: Idle { idle: Mutex::new(idle), returned: Condvar::new() },
+            writer,
+            checkpoint_every: settings.checkpoint_every,
+        }))
     }
 
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Checkpoints the WAL from a background thread, so commits never pay for it; the thread
-    /// ends when the pool is dropped.
+    /// Checkpoints the WAL from a background thread, so commits never pay for copying it; the
+    /// thread ends when the pool is dropped.
+    ///
+    /// A checkpoint beside a writer that keeps committing never catches up with it, and SQLite
+    /// starts the WAL over only when a checkpoint has copied all of it, so a long job would grow
+    /// the WAL (and its index) without bound: see [`WalSize::bound`] for the other half.
     pub(crate) fn start_checkpointer(self: &Arc<Pool>) {
         let weak = Arc::downgrade(self);
+        let every = self.checkpoint_every;
         let spawned = std::thread::Builder::new().name("sqlite-checkpoint".into()).spawn(move || loop {
-            std::thread::sleep(CHECKPOINT_EVERY);
+            std::thread::sleep(every);
             let Some(pool) = weak.upgrade() else { return };
             if let Ok(conn) = pool.get() {
-                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                let _ = checkpoint(&conn);
             }
         });
         if let Err(error) = spawned {
-            tracing_free_warning(&error);
+            eprintln!(
+                "bulkwrite: the SQLite checkpoint thread could not start ({error}); the WAL will grow until restart"
+            );
         }
     }
 
     /// A reader connection (it may write too, as any call does).
     pub(crate) fn get(self: &Arc<Pool>) -> StoreResult<Pooled> {
-        self.take(false)
-    }
-
-    /// The writer connection, once the write before has given it back.
-    pub(crate) fn get_writer(self: &Arc<Pool>) -> StoreResult<Pooled> {
-        self.take(true)
-    }
-
-    fn take(self: &Arc<Pool>, writer: bool) -> StoreResult<Pooled> {
-        let home = if writer { &self.writer } else { &self.readers };
-        let mut idle = home.idle.lock().map_err(|_| StoreError::Corrupt("connection pool poisoned".into()))?;
+        let mut idle = self.readers.idle.lock().map_err(|_| poisoned())?;
         loop {
             if let Some(conn) = idle.pop() {
-                return Ok(Pooled { pool: Arc::clone(self), writer, conn: Some(conn) });
+                return Ok(Pooled { pool: Arc::clone(self), conn: Some(conn) });
             }
-            idle = home.returned.wait(idle).map_err(|_| StoreError::Corrupt("connection pool poisoned".into()))?;
+            idle = self.readers.returned.wait(idle).map_err(|_| poisoned())?;
+        }
+    }
+
+    /// The writer's thread.
+    pub(crate) fn writer(&self) -> &WriterHandle {
+        &self.writer
+    }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Corrupt("connection pool poisoned".into())
+}
+
+/// The WAL file, and the size past which the writer has it start over.
+pub(crate) struct WalSize {
+    path: PathBuf,
+    restart_bytes: u64,
+}
+
+impl WalSize {
+    /// Called by the writer between two of its transactions: once the WAL file has grown past
+    /// its restart size ([`WAL_RESTART_MIB`]), checkpoints the frames the background checkpoints
+    /// have not copied yet (few: they run every [`CHECKPOINT_EVERY`]). No other writer can
+    /// commit meanwhile, so the checkpoint copies the whole WAL, and the writer's next
+    /// transaction starts it over, `journal_size_limit` cutting the file back to the restart
+    /// size (unless a reader still reads an older snapshot, or the background checkpoint was
+    /// running: then the next call tries again).
+    pub(crate) fn bound(&self, writer: &Connection) {
+        let size = std::fs::metadata(&self.path).map(|meta| meta.len()).unwrap_or(0);
+        if size > self.restart_bytes {
+            let _ = checkpoint(writer);
         }
     }
 }
 
-fn open_connection(path: &Path, cache_mib: u32) -> StoreResult<Connection> {
+/// A passive checkpoint: copies what no reader still needs of the WAL into the database file.
+fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+}
+
+fn open_connection(path: &Path, cache_mib: u32, wal_bytes: i64) -> StoreResult<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(crate::db_error)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(crate::db_error)?;
@@ -135,12 +211,9 @@ fn open_connection(path: &Path, cache_mib: u32) -> StoreResult<Connection> {
          PRAGMA wal_autocheckpoint = 0;",
     )
     .map_err(crate::db_error)?;
+    conn.pragma_update(None, "journal_size_limit", wal_bytes).map_err(crate::db_error)?;
     // A negative cache size is in KiB.
     conn.pragma_update(None, "cache_size", -i64::from(cache_mib) * 1024).map_err(crate::db_error)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
-}
-
-fn tracing_free_warning(error: &std::io::Error) {
-    eprintln!("bulkwrite: the SQLite checkpoint thread could not start ({error}); the WAL will grow until restart");
 }

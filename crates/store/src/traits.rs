@@ -177,7 +177,9 @@ pub trait JobStore: Send + Sync {
     /// Applies a chunk like [`JobStore::apply_chunk`] while the chunk before it (`order`) may
     /// still be in flight. A backend may start before that chunk commits, but must commit after
     /// it, and must refuse the chunk if it did not commit (the checkpoint check). Returns once
-    /// this chunk has committed or failed; dropping `order` then tells the chunk after.
+    /// this chunk has committed or failed (or, on a backend that commits several chunks in one
+    /// transaction, is applied in it: a later chunk or the job's next fenced write commits it);
+    /// dropping `order` then tells the chunk after.
     async fn apply_chunk_in_order(
         &self,
         lease: &Lease,

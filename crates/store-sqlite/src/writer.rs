@@ -1,0 +1,204 @@
+//! The writer connection and the transaction it may keep open across a job's chunks.
+//!
+//! Each chunk of a job commits its records with its result rows and its checkpoint, so a chunk
+//! is applied once or not at all. Committing every chunk on its own costs: the pages a chunk
+//! dirties go to the WAL at every commit, and with keys spread over a unique index (emails
+//! begin with random names) nearly every chunk dirties nearly every leaf of the index again. So
+//! the writer can commit every `commit_every` chunks instead (`--sqlite-commit-chunks`; one by
+//! default, see [`COMMIT_CHUNKS`]), in one transaction: a crash loses the chunks since the last
+//! commit, and the job resumes from the checkpoint committed with them, applying nothing twice. Each chunk runs in a savepoint, so a failing one is undone alone and
+//! the chunks before it commit.
+//!
+//! Any other fenced write (a resource finished, the job completed, failed, released, …) joins
+//! the open transaction and commits it, so the job's state never runs ahead of its chunks. A
+//! write on another connection waits (its busy timeout) for the writer's commit; so that it never
+//! waits for long, the writer commits a transaction left open once no write has come for
+//! [`IDLE_COMMIT`].
+//!
+//! The writer lives on a thread of its own, which runs the writes sent to it in order. Besides
+//! timing the idle commit, that keeps SQLite's allocations for the writer (its page cache is
+//! most of the process's memory) in one thread's malloc arena: run on whichever blocking thread
+//! was free, the cache, dropped and filled again whenever another connection writes, spread over
+//! many arenas, each keeping what it once held.
+
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bulkwrite_store::{StoreError, StoreResult};
+use rusqlite::Connection;
+
+use crate::db_error;
+use crate::pool::WalSize;
+
+/// How long the writer keeps a transaction open with no write coming.
+pub(crate) const IDLE_COMMIT: Duration = Duration::from_millis(20);
+
+/// Chunks committed together by default (`--sqlite-commit-chunks`): one, so that a chunk's
+/// progress is visible once `apply_chunk` returns, as the store's contract (and its conformance
+/// suite) says; more is an opt-in trade of that for fewer WAL writes.
+pub const COMMIT_CHUNKS: u32 = 1;
+
+/// Whether a write may leave its transaction open for the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Commit {
+    /// Commit now, with whatever the open transaction holds.
+    Now,
+    /// A job's chunk: commit once `commit_every` chunks are in the transaction.
+    Batched,
+}
+
+/// The one writer connection, with its open transaction if any.
+pub(crate) struct Writer {
+    conn: Connection,
+    commit_every: u32,
+    open: Option<Open>,
+}
+
+/// A transaction the writer holds open between writes.
+struct Open {
+    /// Chunks (and other writes) it holds.
+    writes: u32,
+}
+
+impl Writer {
+    pub(crate) fn new(conn: Connection, commit_every: u32) -> Writer {
+        Writer { conn, commit_every: commit_every.max(1), open: None }
+    }
+
+    pub(crate) fn is_open(&self) -> bool {
+        self.open.is_some()
+    }
+
+    /// Runs `work` in the writer's transaction (begun `IMMEDIATE` if none is open), in a savepoint
+    /// of its own: undone alone if it fails, the transaction then committed with what came before
+    /// it. Commits unless `commit` allows the transaction to stay open for more chunks.
+    pub(crate) fn write<T>(
+        &mut self,
+        commit: Commit,
+        work: impl FnOnce(&Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        if self.open.is_none() {
+            self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db_error)?;
+            self.open = Some(Open { writes: 0 });
+        }
+        if let Err(error) = self.conn.execute_batch("SAVEPOINT fenced") {
+            self.rollback();
+            return Err(db_error(error));
+        }
+        match work(&self.conn) {
+            Ok(value) => {
+                if let Err(error) = self.conn.execute_batch("RELEASE fenced") {
+                    self.rollback();
+                    return Err(db_error(error));
+                }
+                let open = self.open.as_mut().expect("a transaction is open");
+                open.writes += 1;
+                if commit == Commit::Now || open.writes >= self.commit_every {
+                    self.commit()?;
+                }
+                Ok(value)
+            }
+            Err(error) => {
+                if self.conn.is_autocommit() {
+                    // SQLite rolled the whole transaction back (an I/O error, a full disk).
+                    self.open = None;
+                } else if self.conn.execute_batch("ROLLBACK TO fenced; RELEASE fenced").is_err() {
+                    self.rollback();
+                } else {
+                    let _ = self.commit();
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Commits the open transaction, if any; rolls it back if the commit fails.
+    pub(crate) fn commit(&mut self) -> StoreResult<()> {
+        if self.open.take().is_none() {
+            return Ok(());
+        }
+        if let Err(error) = self.conn.execute_batch("COMMIT") {
+            if !self.conn.is_autocommit() {
+                let _ = self.conn.execute_batch("ROLLBACK");
+            }
+            return Err(db_error(error));
+        }
+        Ok(())
+    }
+
+    fn rollback(&mut self) {
+        self.open = None;
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+/// A write sent to the writer's thread.
+type Job = Box<dyn FnOnce(&mut Writer) + Send>;
+
+/// The writer's thread: runs the writes sent to it, one at a time, in the order sent; commits a
+/// transaction left open once no write has come for [`IDLE_COMMIT`]; ends (committing) when the
+/// handle is dropped.
+pub(crate) struct WriterHandle {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl WriterHandle {
+    pub(crate) fn start(mut writer: Writer, idle_commit: Duration, wal: Arc<WalSize>) -> std::io::Result<WriterHandle> {
+        let (sender, receiver) = mpsc::channel::<Job>();
+        std::thread::Builder::new().name("sqlite-writer".into()).spawn(move || loop {
+            let job = if writer.is_open() {
+                match receiver.recv_timeout(idle_commit) {
+                    Ok(job) => job,
+                    Err(RecvTimeoutError::Timeout) => {
+                        if let Err(error) = writer.commit() {
+                            eprintln!("bulkwrite: committing the SQLite writer's open transaction failed: {error}");
+                        }
+                        wal.bound(&writer.conn);
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => {
+                        let _ = writer.commit();
+                        return;
+                    }
+                }
+            } else {
+                match receiver.recv() {
+                    Ok(job) => job,
+                    Err(_) => return,
+                }
+            };
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut writer))).is_err() {
+                // The caller sees its answer dropped; what the transaction held is undone.
+                writer.rollback();
+            }
+            if !writer.is_open() {
+                wal.bound(&writer.conn);
+            }
+        })?;
+        Ok(WriterHandle { jobs: sender })
+    }
+
+    /// Runs `work` on the writer's thread and waits for its answer.
+    pub(crate) async fn run<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Writer) -> StoreResult<T> + Send + 'static,
+    {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |writer| {
+            let _ = answer.send(work(writer));
+        });
+        self.jobs.send(job).map_err(|_| stopped())?;
+        answered.await.map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Backend("the SQLite writer stopped in the middle of a write".into())
+}

@@ -1,0 +1,102 @@
+//! The writer's open transaction and the WAL it keeps bounded, on a pool of its own.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bulkwrite_store::StoreError;
+use rusqlite::Connection;
+
+use super::Commit;
+use crate::pool::{Pool, PoolSettings};
+
+fn pool(dir: &tempfile::TempDir, settings: PoolSettings) -> Arc<Pool> {
+    let pool = Pool::open(&dir.path().join("test.sqlite"), settings).expect("open the pool");
+    pool.start_checkpointer();
+    pool
+}
+
+fn settings(commit_every: u32, idle_commit: Duration) -> PoolSettings {
+    PoolSettings { idle_commit, ..PoolSettings::of(1, 4, commit_every) }
+}
+
+async fn write(pool: &Pool, commit: Commit, sql: &'static str) -> Result<(), StoreError> {
+    pool.writer()
+        .run(move |writer| writer.write(commit, |tx: &Connection| tx.execute_batch(sql).map_err(crate::db_error)))
+        .await
+}
+
+fn count(pool: &Arc<Pool>) -> i64 {
+    pool.get().unwrap().query_row("SELECT COUNT(*) FROM t", [], |row| row.get(0)).unwrap()
+}
+
+#[tokio::test]
+async fn chunks_commit_together_every_n() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = pool(&dir, settings(3, Duration::from_secs(600)));
+    write(&pool, Commit::Now, "CREATE TABLE t (x INTEGER)").await.unwrap();
+    write(&pool, Commit::Batched, "INSERT INTO t VALUES (1)").await.unwrap();
+    write(&pool, Commit::Batched, "INSERT INTO t VALUES (2)").await.unwrap();
+    assert_eq!(count(&pool), 0, "two chunks of three stay in the open transaction");
+    write(&pool, Commit::Batched, "INSERT INTO t VALUES (3)").await.unwrap();
+    assert_eq!(count(&pool), 3, "the third commits all three");
+    write(&pool, Commit::Batched, "INSERT INTO t VALUES (4)").await.unwrap();
+    assert_eq!(count(&pool), 3);
+    write(&pool, Commit::Now, "INSERT INTO t VALUES (5)").await.unwrap();
+    assert_eq!(count(&pool), 5, "any other write commits what the transaction holds");
+}
+
+#[tokio::test]
+async fn a_failing_chunk_is_undone_alone_and_the_ones_before_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = pool(&dir, settings(10, Duration::from_secs(600)));
+    write(&pool, Commit::Now, "CREATE TABLE t (x INTEGER UNIQUE)").await.unwrap();
+    write(&pool, Commit::Batched, "INSERT INTO t VALUES (1)").await.unwrap();
+    let failed = write(&pool, Commit::Batched, "INSERT INTO t VALUES (2); INSERT INTO t VALUES (1)").await;
+    assert!(matches!(failed, Err(StoreError::Conflict(_))), "{failed:?}");
+    let values: Vec<i64> = {
+        let conn = pool.get().unwrap();
+        let mut statement = conn.prepare("SELECT x FROM t ORDER BY x").unwrap();
+        statement.query_map([], |row| row.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    };
+    assert_eq!(values, [1], "the failed chunk's first insert is undone, the chunk before it committed");
+}
+
+#[tokio::test]
+async fn an_open_transaction_commits_once_no_write_comes() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = pool(&dir, settings(100, Duration::from_millis(20)));
+    write(&pool, Commit::Now, "CREATE TABLE t (x INTEGER)").await.unwrap();
+    write(&pool, Commit::Batched, "INSERT INTO t VALUES (1)").await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while count(&pool) == 0 {
+        assert!(Instant::now() < deadline, "the idle transaction never committed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Another connection's write waits for that commit rather than failing as busy.
+    pool.get().unwrap().execute_batch("INSERT INTO t VALUES (2)").unwrap();
+    write(&pool, Commit::Batched, "INSERT INTO t VALUES (3)").await.unwrap();
+    pool.get().unwrap().execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (4); COMMIT").unwrap();
+    assert_eq!(count(&pool), 4);
+}
+
+/// A writer that never stops committing keeps the WAL near its restart size: without the
+/// writer's own checkpoints the background ones never catch up and the WAL holds all it wrote.
+#[tokio::test]
+async fn the_wal_stays_bounded_under_a_writer_that_never_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = PoolSettings {
+        wal_restart_mib: 1,
+        checkpoint_every: Duration::from_millis(20),
+        ..settings(1, Duration::from_millis(20))
+    };
+    let pool = pool(&dir, settings);
+    write(&pool, Commit::Now, "CREATE TABLE t (x INTEGER PRIMARY KEY, b BLOB)").await.unwrap();
+    let wal = dir.path().join("test.sqlite-wal");
+    let mut largest = 0;
+    // 64 KiB a transaction, 40 MiB in all.
+    for _ in 0..640 {
+        write(&pool, Commit::Batched, "INSERT INTO t (b) VALUES (randomblob(65536))").await.unwrap();
+        largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+    }
+    assert!(largest < 6 << 20, "the WAL grew to {largest} bytes");
+}
