@@ -41,9 +41,20 @@ use crate::{pg_error, signed, PgStore};
 pub(crate) async fn apply_chunk(
     store: &PgStore,
     lease: &Lease,
-    mut chunk: ChunkWrite,
+    chunk: ChunkWrite,
     order: &mut ChunkOrder,
 ) -> StoreResult<ChunkOutcome> {
+    let (job, resource) = (lease.job, chunk.resource);
+    let applied = apply(store, lease, chunk, order).await;
+    if applied.is_err() {
+        // What this node remembers committing may not have lasted (a lost commit): the next
+        // chunk reads locked.
+        store.hints().forget_committed(job, resource);
+    }
+    applied
+}
+
+async fn apply(store: &PgStore, lease: &Lease, mut chunk: ChunkWrite, order: &mut ChunkOrder) -> StoreResult<ChunkOutcome> {
     if chunk.dry_run {
         return crate::dry_run::apply_dry_chunk(store, lease, chunk, order).await;
     }
@@ -81,6 +92,7 @@ pub(crate) async fn apply_chunk(
     order.previous_settled().await;
     record_progress(&tx, lease, &chunk, &plan, results_json).await?;
     tx.commit().await.map_err(write_error)?;
+    store.hints().note_committed(lease.job, chunk.resource, chunk.rows_done);
     let results = std::mem::take(&mut plan.results);
     let outcome = ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped, results };
     free_elsewhere(plan);
@@ -262,7 +274,7 @@ pub(crate) async fn plan_and_write(
         }
     }
     // Probes must see every key the chunk before wrote: they wait for it, or check what it wrote.
-    let (read, _lock) = read_for_plan(tx, (org, &write.module), input.operation, &input.rows, ahead, order).await?;
+    let read = read_for_plan(tx, (org, &write.module), input.operation, &input.rows, ahead, order).await?;
     let (existing, versions_read) = (read.existing, read.versions);
     let key_owners: HashMap<Key, RecordId> =
         existing.records.values().flat_map(|record| record.keys.iter().map(|key| (key.clone(), record.id))).collect();
@@ -276,10 +288,18 @@ pub(crate) async fn plan_and_write(
         ahead.publish(Touched::of_plan(&plan));
     }
     crate::chunk_write::insert_records(tx, &stamp, &plan).await?;
-    let versions = crate::chunk_write::update_records(tx, &stamp, &plan, &versions_read).await?;
-    if let Some(capture) = capture {
-        crate::chunk_write::insert_images(tx, capture, &plan, &before, &versions).await?;
-    }
+    // An update leaves each record one version past the one it was read at (or fails), so the
+    // before-images go out with the update (pipelined) rather than after it.
+    let left: HashMap<RecordId, i64> = versions_read.iter().map(|(id, version)| (*id, version + 1)).collect();
+    let updating = crate::chunk_write::update_records(tx, &stamp, &plan, &versions_read);
+    let images = async {
+        match capture {
+            Some(capture) => crate::chunk_write::insert_images(tx, capture, &plan, &before, &left).await,
+            None => Ok(()),
+        }
+    };
+    futures_util::future::try_join(updating, images).await?;
+    free_elsewhere(before);
     crate::chunk_write::delete_keys(tx, &stamp, &plan, &key_owners).await?;
     crate::chunk_write::insert_keys(tx, &stamp, &plan.key_inserts).await?.map_err(write_error)?;
     order.keys_written();

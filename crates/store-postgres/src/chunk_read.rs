@@ -78,11 +78,12 @@ pub(crate) struct Read {
 }
 
 /// What a chunk writes that a chunk read ahead of its commit may have read: every key it takes
-/// or frees, every record it creates or updates.
+/// or frees, every record it creates or updates; and the checkpoint it follows.
 #[derive(Debug, Default)]
 pub(crate) struct Touched {
     keys: HashSet<Key>,
     ids: HashSet<RecordId>,
+    follows: u64,
 }
 
 impl Touched {
@@ -97,7 +98,7 @@ impl Touched {
 
     /// What an optimistic insert writes: keys `key_inserts` and records `ids`.
     pub fn of_insert(key_inserts: &[(Key, RecordId)], ids: impl Iterator<Item = RecordId>) -> Touched {
-        Touched { keys: key_inserts.iter().map(|(key, _)| key.clone()).collect(), ids: ids.collect() }
+        Touched { keys: key_inserts.iter().map(|(key, _)| key.clone()).collect(), ids: ids.collect(), follows: 0 }
     }
 
     /// Whether `read` depended on anything this wrote.
@@ -108,7 +109,7 @@ impl Touched {
 
 /// Where a job's chunk stands, to publish what it writes for the chunk after it (see
 /// [`WriteHints::publish_touched`]).
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub(crate) struct Ahead<'a> {
     pub hints: &'a WriteHints,
     pub job: JobId,
@@ -121,14 +122,18 @@ pub(crate) struct Ahead<'a> {
 impl Ahead<'_> {
     /// Tells the chunk after this one what this one writes. Before `ChunkOrder::keys_written`.
     pub fn publish(&self, touched: Touched) {
+        let touched = Touched { follows: self.rows_done_before, ..touched };
         self.hints.publish_touched((self.job, self.resource, self.rows_done), touched);
     }
 }
 
 /// Reads for a chunk that looks records up. With `ahead` and the chunk before still in flight,
 /// reads without waiting for it, then waits for it to have written and checks what it wrote
-/// (see the module's comment); otherwise waits for it to settle and reads locked. Returns
-/// whether the read was ahead (unlocked).
+/// (see the module's comment); otherwise waits for it to settle and reads locked.
+///
+/// A read ahead stands only if every chunk before the one in flight had committed when it began
+/// (this node's last committed checkpoint was the one the chunk before follows): a caller may
+/// keep more than two chunks in flight, and the check covers only the chunk just before.
 pub(crate) async fn read_for_plan(
     tx: &Transaction<'_>,
     (org, module): (i64, &str),
@@ -136,18 +141,19 @@ pub(crate) async fn read_for_plan(
     rows: &[RowDraft],
     ahead: Option<Ahead<'_>>,
     order: &mut ChunkOrder,
-) -> StoreResult<(Read, Lock)> {
+) -> StoreResult<Read> {
     let in_flight = order.previous_settled().now_or_never().is_none();
     if let (Some(ahead), true) = (ahead, in_flight) {
+        let committed = ahead.hints.committed(ahead.job, ahead.resource);
         let read = read_existing(tx, (org, module), operation, rows, Lock::None).await?;
         order.previous_keys_written().await;
         let before = ahead.hints.take_touched((ahead.job, ahead.resource, ahead.rows_done_before));
-        if before.is_some_and(|touched| !touched.meets(&read)) {
-            return Ok((read, Lock::None));
+        if before.is_some_and(|touched| committed == Some(touched.follows) && !touched.meets(&read)) {
+            return Ok(read);
         }
     }
     order.previous_settled().await;
-    Ok((read_existing(tx, (org, module), operation, rows, Lock::Records).await?, Lock::Records))
+    read_existing(tx, (org, module), operation, rows, Lock::Records).await
 }
 
 /// The owners of the keys `rows` name, and for updates and upserts the records they may update

@@ -32,6 +32,8 @@ pub(crate) struct WriteHints {
     conflicted: Mutex<HashSet<JobId>>,
     /// What chunks in flight write, for the chunk after each.
     touched: Mutex<HashMap<ChunkAt, Touched>>,
+    /// The checkpoint each job's resource last committed on this node.
+    committed: Mutex<HashMap<(JobId, usize), u64>>,
 }
 
 impl WriteHints {
@@ -74,6 +76,25 @@ impl WriteHints {
             touched.clear();
         }
         touched.insert(at, written);
+    }
+
+    /// Remembers that a chunk of `job`'s resource committed, moving its checkpoint to `rows_done`.
+    pub(crate) fn note_committed(&self, job: JobId, resource: usize, rows_done: u64) {
+        let mut committed = self.committed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if committed.len() >= REMEMBERED_JOBS {
+            committed.clear();
+        }
+        committed.insert((job, resource), rows_done);
+    }
+
+    /// Forgets what `job`'s resource committed (one of its chunks failed).
+    pub(crate) fn forget_committed(&self, job: JobId, resource: usize) {
+        self.committed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&(job, resource));
+    }
+
+    /// The checkpoint `job`'s resource last committed on this node, if known.
+    pub(crate) fn committed(&self, job: JobId, resource: usize) -> Option<u64> {
+        self.committed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&(job, resource)).copied()
     }
 
     /// What the chunk that moved (or moves) its resource's checkpoint to `at` writes, if known.
