@@ -26,7 +26,7 @@ use bulkwrite_wire::Operation;
 use deadpool_postgres::Transaction;
 use tokio_postgres::types::ToSql;
 
-use crate::chunk_read::{read_for_plan, Ahead, Touched};
+use crate::chunk_read::read_for_plan;
 use crate::chunk_write::{encode_keys, encode_new_records, COPY_KEYS, COPY_RECORDS};
 use crate::copy::Sending;
 use crate::error::write_error;
@@ -41,20 +41,9 @@ use crate::{pg_error, signed, PgStore};
 pub(crate) async fn apply_chunk(
     store: &PgStore,
     lease: &Lease,
-    chunk: ChunkWrite,
+    mut chunk: ChunkWrite,
     order: &mut ChunkOrder,
 ) -> StoreResult<ChunkOutcome> {
-    let (job, resource) = (lease.job, chunk.resource);
-    let applied = apply(store, lease, chunk, order).await;
-    if applied.is_err() {
-        // What this node remembers committing may not have lasted (a lost commit): the next
-        // chunk reads locked.
-        store.hints().forget_committed(job, resource);
-    }
-    applied
-}
-
-async fn apply(store: &PgStore, lease: &Lease, mut chunk: ChunkWrite, order: &mut ChunkOrder) -> StoreResult<ChunkOutcome> {
     if chunk.dry_run {
         return crate::dry_run::apply_dry_chunk(store, lease, chunk, order).await;
     }
@@ -75,14 +64,7 @@ async fn apply(store: &PgStore, lease: &Lease, mut chunk: ChunkWrite, order: &mu
         resource: i32::try_from(chunk.resource).unwrap_or(i32::MAX),
         chunk_at: signed(chunk.rows_done_before),
     };
-    let ahead = Ahead {
-        hints: store.hints(),
-        job: lease.job,
-        resource: chunk.resource,
-        rows_done_before: chunk.rows_done_before,
-        rows_done: chunk.rows_done,
-    };
-    let how = How { probing, capture: Some(capture), ahead: Some(ahead) };
+    let how = How { probing, capture: Some(capture) };
     let written = plan_and_write(&tx, signed(lease.org.get()), write, first_id, how, order).await?;
     if written.met_existing_keys {
         store.hints().note_conflict(lease.job);
@@ -92,7 +74,6 @@ async fn apply(store: &PgStore, lease: &Lease, mut chunk: ChunkWrite, order: &mu
     order.previous_settled().await;
     record_progress(&tx, lease, &chunk, &plan, results_json).await?;
     tx.commit().await.map_err(write_error)?;
-    store.hints().note_committed(lease.job, chunk.resource, chunk.rows_done);
     let results = std::mem::take(&mut plan.results);
     let outcome = ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped, results };
     free_elsewhere(plan);
@@ -216,18 +197,16 @@ pub(crate) struct Capture {
     pub chunk_at: i64,
 }
 
-/// How a write plans: when it probes, where it keeps before-images, and (a job's chunk) where it
-/// publishes what it writes for the chunk after it, which may then read ahead of its commit.
-pub(crate) struct How<'a> {
+/// How a write plans: when it probes, and where it keeps before-images.
+pub(crate) struct How {
     pub probing: Probing,
     pub capture: Option<Capture>,
-    pub ahead: Option<Ahead<'a>>,
 }
 
-impl How<'_> {
-    /// A write outside jobs: probes first, keeps no before-images, reads locked.
-    pub fn alone() -> How<'static> {
-        How { probing: Probing::First, capture: None, ahead: None }
+impl How {
+    /// A write outside jobs: probes first, keeps no before-images.
+    pub fn alone() -> How {
+        How { probing: Probing::First, capture: None }
     }
 }
 
@@ -239,7 +218,7 @@ pub(crate) async fn plan_and_write(
     org: i64,
     mut write: RecordWrite,
     first_id: u64,
-    How { probing, capture, ahead }: How<'_>,
+    How { probing, capture }: How,
     order: &mut ChunkOrder,
 ) -> StoreResult<Written> {
     let id_count = write.new_id_count();
@@ -250,9 +229,6 @@ pub(crate) async fn plan_and_write(
     if probing == Probing::OnConflict && input.operation == Operation::Insert {
         let empty = ExistingState::default();
         let decisions = decide(&input, &empty, &mut new_ids());
-        if let Some(ahead) = &ahead {
-            ahead.publish(Touched::of_insert(&decisions.key_inserts, new_ids()));
-        }
         match write_optimistically(tx, &stamp, &decisions, &input, order).await? {
             Ok(records) => {
                 // The records went out from the rows in place: only the result rows are built,
@@ -273,8 +249,8 @@ pub(crate) async fn plan_and_write(
             Err(error) => return Err(write_error(error)),
         }
     }
-    // Probes must see every key the chunk before wrote: they wait for it, or check what it wrote.
-    let read = read_for_plan(tx, (org, &write.module), input.operation, &input.rows, ahead, order).await?;
+    // Probes must see every key the chunk before wrote.
+    let read = read_for_plan(tx, (org, &write.module), input.operation, &input.rows, order).await?;
     let (existing, versions_read) = (read.existing, read.versions);
     let key_owners: HashMap<Key, RecordId> =
         existing.records.values().flat_map(|record| record.keys.iter().map(|key| (key.clone(), record.id))).collect();
@@ -284,9 +260,6 @@ pub(crate) async fn plan_and_write(
         _ => HashMap::new(),
     };
     let plan = decide(&input, &existing, &mut new_ids()).build(input, existing);
-    if let Some(ahead) = &ahead {
-        ahead.publish(Touched::of_plan(&plan));
-    }
     crate::chunk_write::insert_records(tx, &stamp, &plan).await?;
     // An update leaves each record one version past the one it was read at (or fails), so the
     // before-images go out with the update (pipelined) rather than after it.

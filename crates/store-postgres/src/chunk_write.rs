@@ -96,8 +96,8 @@ fn new_record(rows: &mut CopyRows, stamp: &Stamp<'_>, new: &NewRecord<'_>, value
 /// Rewrites the records the plan updates, in one statement, bumping each one's version; returns
 /// the version each was left at. Each is found by a probe of the primary key (a `LIMIT 1`
 /// subquery, which the planner keeps as a probe even on a table it has no statistics for) and
-/// written only at the version it was read at (`read`): a record read without a lock (see
-/// `chunk_read`) and changed since fails the write as retryable. Records are written in id
+/// written only at the version it was read at (`read`, locked): a record changed since fails the
+/// write as retryable (a safeguard; the lock should make it impossible). Records are written in id
 /// order, so concurrent writers lock them in one order.
 pub(crate) async fn update_records(
     tx: &Transaction<'_>,
@@ -142,8 +142,12 @@ pub(crate) async fn update_records(
     let rows = tx.query(&statement, &params).await.map_err(write_error)?;
     if rows.len() != ids.len() {
         return Err(StoreError::Unavailable(
-            format!("{} of {} records changed while the chunk planned; planning again", ids.len() - rows.len(), ids.len())
-                .into(),
+            format!(
+                "{} of {} records changed while the chunk planned; planning again",
+                ids.len() - rows.len(),
+                ids.len()
+            )
+            .into(),
         ));
     }
     let mut versions = HashMap::with_capacity(rows.len());

@@ -1,15 +1,12 @@
-//! What a node keeps in memory to write chunks faster: record ids reserved ahead in blocks, the
-//! jobs whose inserts met existing keys (see `chunk`), and what each chunk in flight writes (see
-//! `chunk_read`). All are hints: losing them (a restart) only costs unused ids or one more careful
-//! chunk.
+//! What a node keeps in memory to write chunks faster: record ids reserved ahead in blocks, and
+//! the jobs whose inserts met existing keys (see `chunk`). Both are hints: losing them (a restart)
+//! only costs unused ids or one more careful chunk.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::Mutex;
 
 use bulkwrite_core::ids::JobId;
-
-use crate::chunk_read::Touched;
 
 /// Ids reserved from the shared counter at a time. A node that stops leaves the rest unused.
 pub(crate) const ID_BLOCK: u64 = 10_000;
@@ -17,23 +14,12 @@ pub(crate) const ID_BLOCK: u64 = 10_000;
 /// Jobs remembered as meeting existing keys; past this many the memory starts afresh.
 const REMEMBERED_JOBS: usize = 1024;
 
-/// Chunks whose writes are remembered for the chunk after them; past this many the memory
-/// starts afresh (each is taken by the chunk after it, so only abandoned runs leave any).
-const REMEMBERED_CHUNKS: usize = 256;
-
-/// A chunk by its job, resource and the checkpoint it moves to (which the chunk after it follows).
-pub(crate) type ChunkAt = (JobId, usize, u64);
-
 #[derive(Default)]
 pub(crate) struct WriteHints {
     /// Reserved record ids not handed out yet.
     ids: Mutex<Range<u64>>,
     /// Jobs whose inserts met keys that already existed: their chunks probe first.
     conflicted: Mutex<HashSet<JobId>>,
-    /// What chunks in flight write, for the chunk after each.
-    touched: Mutex<HashMap<ChunkAt, Touched>>,
-    /// The checkpoint each job's resource last committed on this node.
-    committed: Mutex<HashMap<(JobId, usize), u64>>,
 }
 
 impl WriteHints {
@@ -67,39 +53,6 @@ impl WriteHints {
             conflicted.clear();
         }
         conflicted.insert(job);
-    }
-
-    /// Remembers what the chunk that moves its resource's checkpoint to `at` writes.
-    pub(crate) fn publish_touched(&self, at: ChunkAt, written: Touched) {
-        let mut touched = self.touched.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if touched.len() >= REMEMBERED_CHUNKS {
-            touched.clear();
-        }
-        touched.insert(at, written);
-    }
-
-    /// Remembers that a chunk of `job`'s resource committed, moving its checkpoint to `rows_done`.
-    pub(crate) fn note_committed(&self, job: JobId, resource: usize, rows_done: u64) {
-        let mut committed = self.committed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if committed.len() >= REMEMBERED_JOBS {
-            committed.clear();
-        }
-        committed.insert((job, resource), rows_done);
-    }
-
-    /// Forgets what `job`'s resource committed (one of its chunks failed).
-    pub(crate) fn forget_committed(&self, job: JobId, resource: usize) {
-        self.committed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&(job, resource));
-    }
-
-    /// The checkpoint `job`'s resource last committed on this node, if known.
-    pub(crate) fn committed(&self, job: JobId, resource: usize) -> Option<u64> {
-        self.committed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&(job, resource)).copied()
-    }
-
-    /// What the chunk that moved (or moves) its resource's checkpoint to `at` writes, if known.
-    pub(crate) fn take_touched(&self, at: ChunkAt) -> Option<Touched> {
-        self.touched.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&at)
     }
 }
 

@@ -184,7 +184,8 @@ impl RecordStore for PgStore {
         let first_id = reserve_for(self, &write).await?;
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
-        let written = plan_and_write(&tx, signed(org.get()), write, first_id, How::alone(), &mut ChunkOrder::first()).await?;
+        let written =
+            plan_and_write(&tx, signed(org.get()), write, first_id, How::alone(), &mut ChunkOrder::first()).await?;
         tx.commit().await.map_err(write_error)?;
         Ok(written.plan.results)
     }
