@@ -5,8 +5,10 @@
 mod credits;
 mod profiles;
 mod service;
+mod taxes;
 
 pub use service::{
     Admin, AdminError, CreatedClient, CreatedOrg, NewClientRequest, NewGrantRequest, NewLayoutRequest, NewOrgRequest,
     NewTokenRequest, NewUserRequest,
 };
+pub use taxes::TaxRequest;

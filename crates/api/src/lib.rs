@@ -178,6 +178,8 @@ pub fn router(state: AppState) -> Router {
         .route("/crm/{version}/settings/profiles", get(routes::profiles::get_profiles))
         .route("/crm/{version}/settings/profiles/{profile_id}", get(routes::profiles::get_profile))
         .route("/crm/{version}/settings/roles", get(routes::profiles::get_roles))
+        .route("/crm/{version}/org/taxes", get(routes::taxes::get_taxes))
+        .route("/crm/{version}/org/taxes/{tax_id}", get(routes::taxes::get_tax))
         .route(
             "/crm/{version}/{module}",
             get(routes::records_read::list_records)
@@ -247,6 +249,26 @@ pub fn router(state: AppState) -> Router {
         .route("/bulkwrite/v1/admin/orgs/{org}/fields", post(routes::admin::add_field))
         .route("/bulkwrite/v1/admin/orgs/{org}/layouts", post(routes::admin::add_layout))
         .route("/bulkwrite/v1/admin/orgs/{org}/schema", put(routes::admin::mirror_schema))
+        .route(
+            "/bulkwrite/v1/admin/orgs/{org}/profiles",
+            get(routes::admin::profiles::list)
+                .post(routes::admin::profiles::create)
+                .put(routes::admin::profiles::mirror),
+        )
+        .route(
+            "/bulkwrite/v1/admin/orgs/{org}/profiles/{profile}/modules/{module}",
+            put(routes::admin::profiles::module),
+        )
+        .route(
+            "/bulkwrite/v1/admin/orgs/{org}/profiles/{profile}/fields/{module}/{field}",
+            put(routes::admin::profiles::field),
+        )
+        .route("/bulkwrite/v1/admin/orgs/{org}/users/{user}/profile", put(routes::admin::profiles::assign))
+        .route(
+            "/bulkwrite/v1/admin/orgs/{org}/taxes",
+            get(routes::admin_taxes::list_taxes).put(routes::admin_taxes::put_taxes),
+        )
+        .route("/bulkwrite/v1/admin/orgs/{org}/taxes/{tax_id}", delete(routes::admin_taxes::delete_tax))
         .route(
             "/bulkwrite/v1/orgs/{org}/credits",
             get(routes::credits::get_credits).put(routes::credits::put_credits).delete(routes::credits::delete_credits),

@@ -1,6 +1,7 @@
 //! One module per resource, handlers named after Zoho's operations.
 
 pub mod admin;
+pub mod admin_taxes;
 pub mod coql;
 pub mod credits;
 pub mod download;
@@ -17,10 +18,12 @@ pub mod observe;
 pub mod org_events;
 pub mod profiles;
 pub mod reads;
+pub mod records_lines;
 pub mod records_read;
 pub mod records_write;
 pub mod report;
 pub mod search;
+pub mod taxes;
 pub mod test_controls;
 pub mod undo;
 pub mod upload;

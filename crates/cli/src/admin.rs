@@ -7,17 +7,17 @@ mod faults;
 mod inbox;
 
 mod credits;
+mod mirror;
 mod profiles;
+mod taxes;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use bulkwrite_api::admin::{
     Admin, NewClientRequest, NewGrantRequest, NewLayoutRequest, NewOrgRequest, NewTokenRequest, NewUserRequest,
 };
 use bulkwrite_core::ids::OrgId;
-use bulkwrite_core::schema::settings::mirror_org;
 use bulkwrite_core::schema::{CustomFieldSpec, CustomModuleSpec, DataType, OrgSchema};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
@@ -203,7 +203,9 @@ pub enum AdminCommand {
     #[command(subcommand)]
     Faults(faults::FaultsCommand),
     /// Replaces the org's schema with a real Zoho org's metadata: DIR/modules.json,
-    /// DIR/fields/<Module>.json and DIR/layouts/<Module>.json (see examples/mirror).
+    /// DIR/fields/<Module>.json and DIR/layouts/<Module>.json (see examples/mirror); with
+    /// DIR/profiles.json (and DIR/profiles/<name>.json per profile), creates or updates the
+    /// org's profiles too.
     Mirror {
         #[arg(long)]
         dir: PathBuf,
@@ -211,6 +213,9 @@ pub enum AdminCommand {
     /// Profiles and permissions: list, create, module, field, assign.
     #[command(subcommand)]
     Profiles(profiles::ProfilesCommand),
+    /// The org's taxes (applied by inventory records and lines): list, set, delete.
+    #[command(subcommand)]
+    Taxes(taxes::TaxesCommand),
 }
 
 fn print(value: &Value) {
@@ -226,29 +231,6 @@ fn org_of(args: &AdminArgs, default: Option<OrgId>) -> anyhow::Result<OrgId> {
 
 fn summary(schema: &OrgSchema) -> Value {
     json!(schema.modules.iter().map(|m| json!({"api_name": m.api_name, "fields": m.fields.len()})).collect::<Vec<_>>())
-}
-
-fn read_json(path: &Path) -> anyhow::Result<Value> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))
-}
-
-/// `DIR/<kind>/<Module>.json` files by module name.
-fn read_per_module(dir: &Path, kind: &str) -> anyhow::Result<BTreeMap<String, Value>> {
-    let mut out = BTreeMap::new();
-    let folder = dir.join(kind);
-    if !folder.exists() {
-        return Ok(out);
-    }
-    for entry in std::fs::read_dir(&folder)? {
-        let path = entry?.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("json") {
-            continue;
-        }
-        let module = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
-        out.insert(module, read_json(&path)?);
-    }
-    Ok(out)
 }
 
 async fn run_command(admin: &Admin, args: &AdminArgs, org: Option<OrgId>) -> anyhow::Result<()> {
@@ -382,12 +364,14 @@ async fn run_command(admin: &Admin, args: &AdminArgs, org: Option<OrgId>) -> any
             faults::run(&service, org.transpose()?, command).await?;
         }
         AdminCommand::Mirror { dir } => {
-            let modules = read_json(&dir.join("modules.json"))?;
-            let schema = mirror_org(&modules, &read_per_module(&dir, "fields")?, &read_per_module(&dir, "layouts")?)?;
-            print(&summary(&admin.replace_schema(org_of(args, org)?, schema).await?));
+            let org = org_of(args, org)?;
+            print(&mirror::run(admin, org, &dir, summary).await?);
         }
         AdminCommand::Profiles(command) => {
             print(&profiles::run(admin, org_of(args, org)?, command).await?);
+        }
+        AdminCommand::Taxes(command) => {
+            print(&taxes::run(admin, org_of(args, org)?, command).await?);
         }
         AdminCommand::Clock { .. }
         | AdminCommand::Queue { .. }

@@ -8,9 +8,10 @@
 //! - `Net_Total` = `Total_After_Discount` + `Tax`
 //!
 //! and per record: `Sub_Total` = Σ `Net_Total` of its lines, `Grand_Total` = `Sub_Total` −
-//! `Discount` + `Tax` + `Adjustment`, where the record's `Tax` comes from record-level taxes
-//! (none are configured here, so it is 0) and `Discount` and `Adjustment` are the record's own.
-//! Amounts are rounded to the currency's two decimals.
+//! `Discount` + `Tax` + `Adjustment`, where the record's `Tax` comes from its record-level taxes
+//! (`$line_tax`, see [`tax`]) and `Discount` and `Adjustment` are the record's own. A line that
+//! names taxes (`Line_Tax`) gets its `Tax` from them instead of an amount. Amounts are rounded
+//! to the currency's two decimals.
 //!
 //! The rules a line must pass: a product that exists (the lookup), a quantity above zero, and
 //! no negative list price, discount or tax, nor a discount above the amount.
@@ -23,6 +24,10 @@ use serde_json::{Map, Value};
 use crate::ids::RecordId;
 use crate::mapping::RowDraft;
 use crate::result::{RowError, RowErrorCode};
+
+pub mod tax;
+
+use tax::{OrgTax, LINE_TAXES, RECORD_TAXES, V2_LINE_TAXES};
 
 /// Inventory modules and their line-item modules (v3+ names).
 pub const LINE_ITEM_MODULES: &[(&str, &str)] = &[
@@ -57,7 +62,7 @@ pub fn lookup_id(value: Option<&Value>) -> Option<RecordId> {
 }
 
 /// The line fields a row gives (the computed ones follow from them).
-pub const LINE_INPUT_FIELDS: &[&str] = &["Product_Name", "Quantity", "List_Price", "Discount", "Tax"];
+pub const LINE_INPUT_FIELDS: &[&str] = &["Product_Name", "Quantity", "List_Price", "Discount", "Tax", LINE_TAXES];
 
 /// Completes a row that updates a stored line with the line's stored inputs it does not give,
 /// so that its amounts are computed from the line as it will be.
@@ -104,6 +109,8 @@ pub struct Catalogue {
     pub unit_prices: HashMap<RecordId, Option<f64>>,
     /// Each named price book's `Pricing_Details`: `(from_range, to_range, discount %)`.
     pub ranges: HashMap<RecordId, Vec<(f64, f64, f64)>>,
+    /// The org's taxes, which a line's `Line_Tax` names.
+    pub taxes: Vec<OrgTax>,
 }
 
 impl Catalogue {
@@ -166,11 +173,36 @@ pub fn price_lines<S: BuildHasher>(rows: &mut [RowDraft], catalogue: &Catalogue,
         if tax < 0.0 {
             refuse("Tax", tax, "the tax of a line item cannot be negative");
         }
+        let line_taxes = match row.values.get(LINE_TAXES).map(|v| tax::read_applied(v, &catalogue.taxes)) {
+            None => None,
+            Some(Ok(applied)) => Some(applied),
+            Some(Err(refusal)) => {
+                errors.push(
+                    RowError::new(RowErrorCode::InvalidData, column(LINE_TAXES))
+                        .on(LINE_TAXES, format!("[{}].{}", refusal.index, refusal.key))
+                        .because(refusal.reason),
+                );
+                None
+            }
+        };
         if !errors.is_empty() {
             row.errors.extend(errors);
             continue;
         }
         let after_discount = total - discount;
+        // Named taxes give the line's tax; without them it is the amount the row gives.
+        let tax = match line_taxes {
+            Some(applied) if !applied.is_empty() => {
+                let (sum, with_values) = tax::apply(Some(&Value::Array(applied)), round2(after_discount));
+                row.values.insert(LINE_TAXES.into(), Value::Array(with_values));
+                sum
+            }
+            Some(_) => {
+                row.values.insert(LINE_TAXES.into(), Value::Array(Vec::new()));
+                tax
+            }
+            None => tax,
+        };
         row.values.insert("List_Price".into(), amount(list_price));
         row.values.insert("Discount".into(), amount(discount));
         row.values.insert("Tax".into(), amount(tax));
@@ -214,10 +246,14 @@ pub fn record_totals(record: &Map<String, Value>, lines: &[&Map<String, Value>])
     let sub_total: f64 = lines.iter().filter_map(|line| number(line.get("Net_Total"))).sum();
     let discount = number(record.get("Discount")).unwrap_or(0.0);
     let adjustment = number(record.get("Adjustment")).unwrap_or(0.0);
-    let tax = 0.0;
+    let sub_total = round2(sub_total);
+    let (tax, record_taxes) = tax::apply(record.get(RECORD_TAXES), round2(sub_total - discount));
     let mut totals = Map::new();
     totals.insert("Sub_Total".into(), amount(sub_total));
     totals.insert("Tax".into(), amount(tax));
+    if record.get(RECORD_TAXES).is_some_and(|v| !v.is_null()) {
+        totals.insert(RECORD_TAXES.into(), Value::Array(record_taxes));
+    }
     totals.insert("Grand_Total".into(), amount(sub_total - discount + tax + adjustment));
     totals
 }
@@ -237,6 +273,7 @@ pub fn v2_line(line: &Map<String, Value>) -> Map<String, Value> {
             "Net_Total" => "net_total",
             "Description" => "product_description",
             "Price_Book_Name" => "book",
+            LINE_TAXES => V2_LINE_TAXES,
             "Parent_Id" | "Sequence_Number" => continue,
             other => other,
         };
@@ -246,92 +283,4 @@ pub fn v2_line(line: &Map<String, Value>) -> Map<String, Value> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn line(values: Value) -> RowDraft {
-        let mut row = RowDraft::new(1, vec![]);
-        row.values = values.as_object().unwrap().clone();
-        row
-    }
-
-    #[test]
-    fn a_line_takes_the_product_price_and_computes_its_amounts() {
-        let product = RecordId::new(7);
-        let prices = Catalogue { unit_prices: HashMap::from([(product, Some(12.5))]), ..Catalogue::default() };
-        let mut rows = vec![
-            line(json!({"Product_Name": {"name": "Pump", "id": "7"}, "Quantity": 4.0, "Discount": 5.0, "Tax": 4.5})),
-            line(json!({"Product_Name": {"name": "Pump", "id": "7"}, "Quantity": 2.0, "List_Price": 10.0})),
-        ];
-        price_lines(&mut rows, &prices, &HashMap::new());
-        let first = &rows[0].values;
-        assert_eq!(first["List_Price"], json!(12.5));
-        assert_eq!(first["Unit_Price"], json!(12.5));
-        assert_eq!(first["Total"], json!(50.0));
-        assert_eq!(first["Total_After_Discount"], json!(45.0));
-        assert_eq!(first["Net_Total"], json!(49.5));
-        assert_eq!(rows[1].values["Net_Total"], json!(20.0));
-        let lines: Vec<&Map<String, Value>> = rows.iter().map(|r| &r.values).collect();
-        let record = json!({"Discount": 9.5, "Adjustment": 1.0});
-        let totals = record_totals(record.as_object().unwrap(), &lines);
-        assert_eq!(Value::Object(totals), json!({"Sub_Total": 69.5, "Tax": 0.0, "Grand_Total": 61.0}));
-    }
-
-    #[test]
-    fn a_price_book_range_gives_the_discount_of_a_line_without_one() {
-        let book = RecordId::new(9);
-        let catalogue = Catalogue {
-            ranges: HashMap::from([(book, vec![(1.0, 10.0, 0.0), (11.0, 100.0, 5.0)])]),
-            ..Catalogue::default()
-        };
-        let mut rows = vec![
-            line(json!({"Price_Book_Name": {"name": "Volume", "id": "9"}, "Quantity": 20.0, "List_Price": 10.0})),
-            line(
-                json!({"Price_Book_Name": {"name": "Volume", "id": "9"}, "Quantity": 20.0, "List_Price": 10.0, "Discount": 1.0}),
-            ),
-            line(json!({"Price_Book_Name": {"name": "Volume", "id": "9"}, "Quantity": 200.0, "List_Price": 1.0})),
-        ];
-        price_lines(&mut rows, &catalogue, &HashMap::<String, String>::new());
-        assert_eq!((&rows[0].values["Discount"], &rows[0].values["Net_Total"]), (&json!(10.0), &json!(190.0)));
-        assert_eq!(rows[1].values["Discount"], json!(1.0));
-        assert_eq!(rows[2].values["Discount"], json!(0.0));
-    }
-
-    #[test]
-    fn quantity_discount_and_negative_amounts_are_refused() {
-        let columns = HashMap::from([("Quantity".to_string(), "Qty".to_string())]);
-        let mut rows = vec![
-            line(json!({"Quantity": 0.0, "List_Price": 3.0})),
-            line(json!({"Quantity": 1.0, "List_Price": 3.0, "Discount": 4.0})),
-            line(json!({"Quantity": 1.0, "List_Price": -3.0})),
-        ];
-        price_lines(&mut rows, &Catalogue::default(), &columns);
-        assert_eq!(rows[0].errors[0].column, "Qty");
-        assert_eq!(rows[1].errors[0].column, "Discount");
-        assert_eq!(rows[2].errors[0].column, "List_Price");
-        assert!(rows.iter().all(|r| r.errors.len() == 1 && !r.values.contains_key("Total")));
-    }
-
-    #[test]
-    fn an_update_of_a_line_is_priced_with_its_stored_inputs() {
-        let mut row = line(json!({"Discount": 2.0}));
-        let stored =
-            json!({"Product_Name": {"name": "Pump", "id": "7"}, "Quantity": 3.0, "List_Price": 4.0, "Discount": 0.0});
-        fill_from_stored(&mut row, stored.as_object().unwrap());
-        let mut rows = vec![row];
-        price_lines(&mut rows, &Catalogue::default(), &HashMap::<String, String>::new());
-        assert_eq!((&rows[0].values["Total"], &rows[0].values["Net_Total"]), (&json!(12.0), &json!(10.0)));
-    }
-
-    #[test]
-    fn v2_names_the_keys_in_lower_case() {
-        let v3 =
-            json!({"Product_Name": {"name": "Pump", "id": "7"}, "Quantity": 2.0, "Net_Total": 20.0, "Parent_Id": {}});
-        let v2 = v2_line(v3.as_object().unwrap());
-        assert_eq!(
-            Value::Object(v2),
-            json!({"product": {"name": "Pump", "id": "7"}, "quantity": 2.0, "net_total": 20.0})
-        );
-    }
-}
+mod tests;

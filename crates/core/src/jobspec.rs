@@ -62,6 +62,11 @@ pub struct ResourceSpec {
     /// For a child resource: how its rows find their parent record.
     #[serde(default)]
     pub parent_link: Option<ParentLink>,
+    /// The mapped fields (API names) the job creator's profile makes read-only or hides, as
+    /// its profile was at creation: a row giving one a value is skipped with `INVALID_DATA`
+    /// on its column; a row leaving it empty passes and leaves it alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denied_fields: Vec<String>,
 }
 
 /// A child resource's link to the parent resource (the first one): the child's `field`, read

@@ -21,6 +21,8 @@ pub struct JsonMapper {
     users: UserDirectory,
     /// Upsert: the fields whose value finds an existing record, in order.
     duplicate_check_fields: Vec<String>,
+    /// The fields the caller's profile makes read-only or hides.
+    denied: Vec<String>,
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> RowError {
@@ -61,7 +63,20 @@ impl JsonMapper {
             .into_iter()
             .filter_map(|name| module.field(&name).map(|f| f.api_name.clone()))
             .collect();
-        JsonMapper { module, operation, time_zone, users, duplicate_check_fields }
+        JsonMapper { module, operation, time_zone, users, duplicate_check_fields, denied: Vec::new() }
+    }
+
+    /// The same mapper for a caller whose profile may not edit `denied` (API names): a record
+    /// giving one a value fails with `INVALID_DATA` on it; an empty value leaves it alone.
+    #[must_use]
+    pub fn with_denied(mut self, denied: Vec<String>) -> JsonMapper {
+        self.denied = denied;
+        self
+    }
+
+    /// Whether the caller's profile may not edit `field`.
+    pub fn is_denied(&self, field: &str) -> bool {
+        self.denied.iter().any(|name| name.eq_ignore_ascii_case(field))
     }
 
     /// Maps the `index`-th record of a request (row numbers start at 1).
@@ -79,6 +94,13 @@ impl JsonMapper {
             }
             let Some(field) = self.module.field(name) else { continue };
             if field.read_only || !field.data_type.is_importable() {
+                continue;
+            }
+            if self.is_denied(&field.api_name) {
+                if !(value.is_null() || value.as_str().is_some_and(|s| s.trim().is_empty())) {
+                    let reason = format!("the caller's profile may not edit field {}", field.api_name);
+                    draft.errors.push(invalid(&field.api_name, reason));
+                }
                 continue;
             }
             self.map_field(field, value, &mut draft);
@@ -278,5 +300,16 @@ mod tests {
         let upsert = map(Operation::Upsert, json!({"Last_Name": "B", "Email": "x@y.co"}));
         assert!(matches!(upsert.find_key, Some(FindKey::Unique { ref field, .. }) if field == "Email"));
         assert_eq!(upsert.missing_for_insert.len(), 1, "Company is needed only if it inserts");
+    }
+
+    #[test]
+    fn a_field_the_caller_may_not_edit_fails_the_record_only_when_given_a_value() {
+        let denied = mapper(Operation::Update).with_denied(vec!["Phone".into()]);
+        let given = denied.map_record(0, json!({"id": "5725767000000200001", "Phone": "555"}).as_object().unwrap());
+        assert_eq!(given.errors.len(), 1);
+        assert_eq!((given.errors[0].code, given.errors[0].column.as_str()), (RowErrorCode::InvalidData, "Phone"));
+        let cleared = denied.map_record(0, json!({"id": "5725767000000200001", "Phone": null}).as_object().unwrap());
+        assert!(cleared.errors.is_empty());
+        assert!(!cleared.values.contains_key("Phone"), "a null does not clear it either");
     }
 }

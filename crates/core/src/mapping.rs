@@ -14,49 +14,8 @@ use crate::jobspec::{ResourceSpec, ID_FIELD};
 use crate::result::{RowError, RowErrorCode};
 use crate::schema::{Converter, Field, Module};
 
-/// A user that records may be assigned to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserEntry {
-    /// The user's id.
-    pub id: UserId,
-    /// First and last name, as lookups display it.
-    pub full_name: String,
-    /// The user's email, which `find_by: "email"` matches (case-insensitive).
-    pub email: String,
-}
-
-/// The org's active users, by id and by email.
-#[derive(Debug, Clone, Default)]
-pub struct UserDirectory {
-    by_id: HashMap<UserId, UserEntry>,
-    by_email: HashMap<String, UserId>,
-}
-
-impl UserDirectory {
-    /// A directory of `users`.
-    pub fn new(users: impl IntoIterator<Item = UserEntry>) -> UserDirectory {
-        let mut directory = UserDirectory::default();
-        for user in users {
-            directory.by_email.insert(user.email.to_lowercase(), user.id);
-            directory.by_id.insert(user.id, user);
-        }
-        directory
-    }
-
-    /// The user with that id, if active in the org.
-    pub fn get(&self, id: UserId) -> Option<&UserEntry> {
-        self.by_id.get(&id)
-    }
-
-    /// A user by id (`find_by` absent or `id`) or by email (`find_by: "email"`).
-    pub fn resolve(&self, text: &str, by_email: bool) -> Option<&UserEntry> {
-        if by_email {
-            let id = self.by_email.get(&text.to_lowercase())?;
-            return self.by_id.get(id);
-        }
-        self.by_id.get(&UserId::parse(text)?)
-    }
-}
+mod users;
+pub use users::{UserDirectory, UserEntry};
 
 /// A unique value a row claims: no other record of the module may hold it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,6 +180,8 @@ struct ColumnPlan {
     target: Target,
     mandatory: bool,
     unique: Option<Field>,
+    /// The job creator's profile makes the field read-only or hides it.
+    denied: bool,
 }
 
 /// Maps rows of one resource. Owns what it needs, so it can move to a blocking thread.
@@ -275,6 +236,7 @@ impl RowMapper {
             };
             let mandatory = field.is_some_and(|f| f.system_mandatory || layout_mandatory.contains(&f.api_name));
             let unique = field.filter(|f| f.unique).cloned();
+            let denied = resource.denied_fields.iter().any(|name| name.eq_ignore_ascii_case(&mapping.api_name));
             plans.push(ColumnPlan {
                 api_name: mapping.api_name.clone(),
                 index,
@@ -283,6 +245,7 @@ impl RowMapper {
                 target,
                 mandatory,
                 unique,
+                denied,
             });
         }
         RowMapper {
@@ -326,7 +289,9 @@ impl RowMapper {
         for plan in &self.plans {
             let cell = plan.index.and_then(|i| record.get(i)).map(str::trim).unwrap_or("");
             let text = if cell.is_empty() { plan.default.as_deref().unwrap_or("") } else { cell };
-            if text.is_empty() {
+            if plan.denied {
+                self.map_denied(plan, text, &mut draft);
+            } else if text.is_empty() {
                 self.map_empty(plan, &mut draft);
             } else {
                 self.map_value(plan, text, &mut draft);
@@ -335,6 +300,24 @@ impl RowMapper {
         crate::activity::check_row(&self.module, &mut draft, |field| self.column_of(field));
         self.set_find_key(&mut draft);
         draft
+    }
+
+    /// A field the creator's profile may not edit: a value skips the row with `INVALID_DATA`
+    /// on the column (the closest of the result file's documented codes: Zoho documents no
+    /// field-permission row error); an empty cell leaves the field alone (it neither clears it
+    /// nor, unless the field is mandatory, fails the row).
+    fn map_denied(&self, plan: &ColumnPlan, text: &str, draft: &mut RowDraft) {
+        if text.is_empty() {
+            if plan.mandatory {
+                self.map_empty(plan, draft);
+            }
+            return;
+        }
+        draft.errors.push(
+            RowError::new(RowErrorCode::InvalidData, plan.column.clone())
+                .on(plan.api_name.clone(), text)
+                .because(format!("the job creator's profile may not edit field {}", plan.api_name)),
+        );
     }
 
     fn map_empty(&self, plan: &ColumnPlan, draft: &mut RowDraft) {

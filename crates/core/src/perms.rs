@@ -7,9 +7,13 @@
 //! permission" is recorded, so a module or field a profile never mentions is fully allowed (a
 //! module added later is allowed until someone restricts it, as in Zoho).
 
+mod mirror;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+pub use mirror::mirror_profiles;
 
 /// The built-in profile with every permission; it cannot be restricted.
 pub const ADMINISTRATOR: &str = "Administrator";
@@ -40,6 +44,11 @@ impl ModuleAction {
             ModuleAction::Edit => "Edit",
             ModuleAction::Delete => "Delete",
         }
+    }
+
+    /// Parses `view`, `create`, `edit` or `delete` (any case).
+    pub fn parse(word: &str) -> Option<ModuleAction> {
+        ModuleAction::ALL.into_iter().find(|a| a.word().eq_ignore_ascii_case(word.trim()))
     }
 
     /// Every action, in Zoho's order.
@@ -140,6 +149,16 @@ impl ProfilePerms {
             .unwrap_or(FieldAccess::ReadWrite)
     }
 
+    /// Whether the profile may write `field` of `module` (neither read-only nor hidden to it).
+    pub fn may_edit(&self, module: &str, field: &str) -> bool {
+        self.field(module, field) == FieldAccess::ReadWrite
+    }
+
+    /// The fields of `names` (API names) the profile may not write in `module`, in order.
+    pub fn denied_of<'a>(&self, module: &str, names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+        names.into_iter().filter(|name| !self.may_edit(module, name)).map(str::to_string).collect()
+    }
+
     /// Sets the permissions on `module` (every permission removes the entry).
     pub fn set_module(&mut self, module: &str, access: ModuleAccess) {
         self.modules.retain(|name, _| !name.eq_ignore_ascii_case(module));
@@ -225,6 +244,9 @@ mod tests {
         let mut perms = ProfilePerms::default();
         perms.set_module("Leads", ModuleAccess { create: false, ..ModuleAccess::FULL });
         perms.set_field("Leads", "Email", FieldAccess::ReadOnly);
+        perms.set_field("Leads", "Phone", FieldAccess::Hidden);
+        assert_eq!(perms.denied_of("Leads", ["Last_Name", "email", "Phone"]), ["email", "Phone"]);
+        perms.set_field("Leads", "Phone", FieldAccess::ReadWrite);
         assert!(!perms.allows("leads", ModuleAction::Create));
         assert!(perms.allows("Leads", ModuleAction::Edit));
         assert_eq!(perms.field("LEADS", "email"), FieldAccess::ReadOnly);

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0016_undo.sql"),
     include_str!("../migrations/0017_inbox.sql"),
     include_str!("../migrations/0018_perms.sql"),
+    include_str!("../migrations/0019_taxes.sql"),
 ];
 
 /// The advisory lock key of migrations (`bulkwrite` in ASCII, as an integer).

@@ -31,6 +31,7 @@ mod reads;
 mod records;
 mod results;
 mod retention;
+mod taxes;
 mod undo;
 mod uploads;
 

@@ -271,14 +271,16 @@ impl OrgStateStore for SqliteStore {
 mod tests {
     use super::STATE_TABLES;
 
-    /// Tables with an `org` or `job_id` column that are not org state: metadata and the
-    /// snapshots themselves, and the live concurrency slots (they lapse on their own).
+    /// Tables with an `org` or `job_id` column that are not org state: metadata (users,
+    /// profiles, the org's taxes), the snapshots themselves, and the live concurrency slots
+    /// (they lapse on their own).
     const NOT_STATE: &[&str] = &[
         "orgs",
         "users",
         "profiles",
         "oauth_clients",
         "org_credits",
+        "org_taxes",
         "api_calls",
         "snapshots",
         "snapshot_rows",

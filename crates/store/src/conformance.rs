@@ -108,7 +108,8 @@ macro_rules! conformance_tests {
             an_undo_deletes_what_the_job_added_restores_what_it_updated_and_keeps_later_changes,
             an_undo_settles_each_record_once_across_chunks_and_leases,
             undo_data_expires_with_the_result_but_not_under_an_undo,
-            profiles_are_stored_per_org_and_users_take_one
+            profiles_are_stored_per_org_and_users_take_one,
+            taxes_are_stored_per_org_in_order_and_replaced_by_name
         );
     };
     ($factory:expr) => {
@@ -133,6 +134,7 @@ mod query;
 mod reads;
 mod records;
 mod retention;
+mod taxes;
 mod undo;
 
 pub use aggregate::*;
@@ -152,6 +154,7 @@ pub use query::*;
 pub use reads::*;
 pub use records::*;
 pub use retention::*;
+pub use taxes::*;
 pub use undo::*;
 
 pub(super) const ORG: OrgId = OrgId::new_const(111_222_333);
@@ -241,6 +244,7 @@ pub(super) fn spec(callback: bool, operation: Operation, find_by: Option<&str>) 
             header: vec!["Last_Name".into(), "Email".into()],
             echo_columns: vec![0, 1],
             parent_link: None,
+            denied_fields: Vec::new(),
         }],
         dry_run: false,
     }

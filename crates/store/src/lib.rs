@@ -37,6 +37,7 @@ pub mod fault;
 pub mod fault_rules;
 pub mod ids;
 pub mod inbox;
+pub mod inventory;
 mod job_details;
 pub mod listing;
 pub mod model;
@@ -45,6 +46,7 @@ pub mod profiles;
 pub mod read;
 pub mod result_rows;
 pub mod staging;
+pub mod taxes;
 pub mod token;
 pub mod traits;
 pub mod undo;
@@ -69,5 +71,6 @@ pub use read::{
     module_gone, read_failure, DownloadVerdict, DownloadWindow, JobKind, NewReadJob, ReadJob, ReadOutcome, ReadPart,
     ReadStore,
 };
+pub use taxes::TaxStore;
 pub use traits::*;
 pub use undo::{NewUndoJob, UndoChunk, UndoCreation, UndoStore};

@@ -357,6 +357,7 @@ pub trait Store:
     + crate::org_state::OrgStateStore
     + crate::undo::UndoStore
     + crate::profiles::ProfileStore
+    + crate::taxes::TaxStore
     + Send
     + Sync
     + 'static
@@ -381,6 +382,7 @@ impl<T> Store for T where
         + crate::org_state::OrgStateStore
         + crate::undo::UndoStore
         + crate::profiles::ProfileStore
+        + crate::taxes::TaxStore
         + Send
         + Sync
         + 'static

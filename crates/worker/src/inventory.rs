@@ -7,15 +7,14 @@ use std::collections::HashMap;
 
 use bulkwrite_core::ids::RecordId;
 use bulkwrite_core::inventory::{
-    check_price_ranges, fill_from_stored, line_item_module, line_item_parent, line_price_books, line_products,
-    lookup_id, price_lines, price_range, record_totals, Catalogue,
+    check_price_ranges, fill_from_stored, line_item_module, line_item_parent, lookup_id, price_lines,
 };
 use bulkwrite_core::jobspec::ResourceSpec;
 use bulkwrite_core::mapping::{FindKey, RowDraft};
 use bulkwrite_core::schema::OrgSchema;
+use bulkwrite_store::inventory::{changed_totals, line_catalogue};
 use bulkwrite_store::{Job, RecordWrite};
 use bulkwrite_wire::Operation;
-use serde_json::Value;
 
 use crate::pipeline::{with_retries, Stop};
 use crate::WorkerContext;
@@ -60,16 +59,8 @@ pub(crate) async fn check_chunk(
             }
         }
     }
-    let mut catalogue = Catalogue::default();
-    for product in line_products(rows) {
-        let record = with_retries(|| ctx.store.get_record(job.org, "Products", product)).await?;
-        let price = record.and_then(|r| r.values.get("Unit_Price").and_then(Value::as_f64));
-        catalogue.unit_prices.insert(product, price);
-    }
-    for book in line_price_books(rows) {
-        let ranges = with_retries(|| ctx.store.child_records(job.org, "Pricing_Details", "Parent_Id", book)).await?;
-        catalogue.ranges.insert(book, ranges.iter().filter_map(|r| price_range(&r.values)).collect());
-    }
+    let lines: &[RowDraft] = rows;
+    let catalogue = with_retries(|| line_catalogue(ctx.store.as_ref(), job.org, lines)).await?;
     price_lines(rows, &catalogue, &columns(resource));
     Ok(())
 }
@@ -113,13 +104,8 @@ pub(crate) async fn update_totals(ctx: &WorkerContext, job: &Job, schema: &OrgSc
     parents.dedup();
     let mut rows = Vec::new();
     for id in parents {
-        let Some(record) = with_retries(|| ctx.store.get_record(job.org, &parent, id)).await? else { continue };
-        let children = with_retries(|| ctx.store.child_records(job.org, lines, "Parent_Id", id)).await?;
-        let line_values: Vec<_> = children.iter().map(|child| &child.values).collect();
-        let totals = record_totals(&record.values, &line_values);
-        if totals.iter().all(|(key, value)| record.values.get(key) == Some(value)) {
-            continue;
-        }
+        let changed = with_retries(|| changed_totals(ctx.store.as_ref(), job.org, (&parent, lines), id)).await?;
+        let Some(totals) = changed else { continue };
         let mut row = RowDraft::new(rows.len() as u64 + 1, Vec::new());
         row.values = totals;
         row.find_key = Some(FindKey::Id { id, column: "id".into() });

@@ -92,6 +92,7 @@ mod tests {
             header: vec!["Company".into(), "Last_Name".into(), "Email".into(), "Phone".into()],
             echo_columns: vec![1, 2, 0],
             parent_link: None,
+            denied_fields: Vec::new(),
         }
     }
 

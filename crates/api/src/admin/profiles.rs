@@ -96,6 +96,17 @@ impl Admin {
         Ok(json!({"user_id": found.id.to_string(), "email": found.email, "profile": name}))
     }
 
+    /// Stores a mirrored org's profiles (`bulkwrite_core::perms::mirror_profiles`): each
+    /// replaces the profile of its name, or is added; profiles the org has and the mirror does
+    /// not name are kept.
+    pub async fn put_profiles(&self, org: OrgId, profiles: Vec<Profile>) -> Result<Value, AdminError> {
+        for profile in profiles {
+            let custom = profile.custom && !is_built_in(&profile.name);
+            self.store.put_profile(org, Profile { custom, ..profile }).await?;
+        }
+        self.profiles(org).await
+    }
+
     /// The profile to change: any but the Administrator.
     async fn editable(&self, org: OrgId, name: &str) -> Result<Profile, AdminError> {
         if name.eq_ignore_ascii_case(ADMINISTRATOR) {

@@ -5,13 +5,14 @@
 //! reporting to it, plus any other role a user names, reporting to `CEO`.
 
 use bulkwrite_core::ids::{OrgId, UserId};
+use bulkwrite_core::jobspec::{JobSpec, ID_FIELD};
 use bulkwrite_core::perms::{
     permission_name, with_built_ins, FieldAccess, ModuleAction, Profile, ProfilePerms, ADMINISTRATOR,
 };
 use bulkwrite_core::schema::settings::derived_id;
 use bulkwrite_core::schema::{Module, OrgSchema};
 use bulkwrite_store::{Org, Store, StoreResult, User};
-use bulkwrite_wire::{ApiError, ErrorCode};
+use bulkwrite_wire::{ApiError, ApiVersion, ErrorCode, Operation};
 use serde_json::{json, Value};
 
 use super::{profile_id, role_id};
@@ -67,44 +68,60 @@ pub fn drop_hidden_everywhere(schema: &mut OrgSchema, perms: &ProfilePerms) {
     }
 }
 
-/// The schema as the profile sees it for writing: hidden fields gone, read-only ones read only
-/// (so mapping one is refused as mapping a system read-only field is).
-pub fn restrict_schema(schema: &mut OrgSchema, perms: &ProfilePerms) {
-    drop_hidden_everywhere(schema, perms);
-    for module in &mut schema.modules {
-        let name = module.api_name.clone();
-        for field in &mut module.fields {
-            if perms.field(&name, &field.api_name) == FieldAccess::ReadOnly {
-                field.read_only = true;
-            }
-        }
+/// Notes on each resource of a validated job the mapped fields the profile makes read-only or
+/// hides (`ResourceSpec::denied_fields`): rows giving them a value fail with `INVALID_DATA`.
+/// An update's `find_by` field only finds the record, so it is never denied.
+pub fn mark_denied(spec: &mut JobSpec, perms: &ProfilePerms) {
+    let update = spec.operation == Operation::Update;
+    for resource in &mut spec.resources {
+        let key = resource.find_by.clone().filter(|_| update);
+        let names = resource
+            .mappings
+            .iter()
+            .map(|m| m.api_name.as_str())
+            .filter(|name| *name != ID_FIELD && key.as_deref().is_none_or(|key| !key.eq_ignore_ascii_case(name)));
+        resource.denied_fields = perms.denied_of(&resource.module, names);
     }
 }
 
-/// One profile as the list answers it.
-fn render_profile(org: &Org, profile: &Profile) -> Value {
-    json!({
+/// The fields of `module` the profile makes read-only or hides (the records API answers a
+/// record giving one a value with `INVALID_DATA`).
+pub fn denied_fields(module: &Module, perms: &ProfilePerms) -> Vec<String> {
+    perms.denied_of(&module.api_name, module.fields.iter().map(|f| f.api_name.as_str()))
+}
+
+/// One profile as the list answers it, in `version`'s shape (Zoho's samples): v2 names
+/// custom profiles with `category`; v2.1 on with `custom`; v4 on adds `type`.
+fn render_profile(org: &Org, profile: &Profile, version: ApiVersion) -> Value {
+    let mut body = json!({
+        "display_label": profile.name,
         "created_time": null,
         "modified_time": null,
         "name": profile.name,
         "modified_by": null,
         "description": description(profile),
         "id": profile_id(org, &profile.name),
-        "category": false,
         "created_by": null,
-        "display_label": profile.name,
-        "custom": profile.custom,
-    })
+    });
+    if version == ApiVersion::V2 {
+        body["category"] = json!(profile.custom);
+    } else {
+        body["custom"] = json!(profile.custom);
+    }
+    if version >= ApiVersion::V4 {
+        body["type"] = json!("normal_profile");
+    }
+    body
 }
 
 /// `GET settings/profiles`.
-pub fn render_profiles(org: &Org, profiles: &[Profile]) -> Value {
-    json!({ "profiles": profiles.iter().map(|p| render_profile(org, p)).collect::<Vec<_>>() })
+pub fn render_profiles(org: &Org, profiles: &[Profile], version: ApiVersion) -> Value {
+    json!({ "profiles": profiles.iter().map(|p| render_profile(org, p, version)).collect::<Vec<_>>() })
 }
 
 /// `GET settings/profiles/{id}`: the profile with its module permissions (`permissions_details`,
 /// one entry per module and action, `enabled` as the profile has it).
-pub fn render_profile_details(org: &Org, schema: &OrgSchema, profile: &Profile) -> Value {
+pub fn render_profile_details(org: &Org, schema: &OrgSchema, profile: &Profile, version: ApiVersion) -> Value {
     let perms = profile.effective();
     let mut details = Vec::new();
     for module in &schema.modules {
@@ -119,7 +136,7 @@ pub fn render_profile_details(org: &Org, schema: &OrgSchema, profile: &Profile) 
             }));
         }
     }
-    let mut body = render_profile(org, profile);
+    let mut body = render_profile(org, profile, version);
     body["permissions_details"] = Value::Array(details);
     json!({ "profiles": [body] })
 }
@@ -135,24 +152,44 @@ fn role_names(users: &[User]) -> Vec<String> {
     names
 }
 
-/// `GET settings/roles`: the top role reports to no one, every other one to it.
-pub fn render_roles(org: &Org, users: &[User]) -> Value {
+/// Zoho's description of a default role (`None` for another).
+fn role_description(name: &str) -> Value {
+    match name {
+        "CEO" => json!("Users with this role have access to the data owned by all other users."),
+        "Manager" => json!("Users belonging to this role cannot see data for admin users."),
+        _ => Value::Null,
+    }
+}
+
+/// `GET settings/roles`: the top role reports to no one, every other one to it. In `version`'s
+/// shape (Zoho's samples and key lists): `admin_user` in v2 and v2.1 only; from v6 on the
+/// audit keys `created_by__s`, `modified_by__s`, `created_time__s`, `modified_time__s` (null:
+/// the default roles were made by no one).
+pub fn render_roles(org: &Org, users: &[User], version: ApiVersion) -> Value {
     let names = role_names(users);
     let top = &names[0];
     let roles: Vec<Value> = names
         .iter()
         .map(|name| {
             let is_top = name == top;
-            json!({
+            let mut role = json!({
                 "display_label": name,
                 "forecast_manager": null,
                 "share_with_peers": is_top,
                 "name": name,
-                "description": if is_top { json!("Users belonging to this role can see data of all users.") } else { Value::Null },
+                "description": role_description(name),
                 "id": role_id(org, name),
                 "reporting_to": if is_top { Value::Null } else { json!({"name": top, "id": role_id(org, top)}) },
-                "admin_user": is_top,
-            })
+            });
+            if version <= ApiVersion::V2_1 {
+                role["admin_user"] = json!(is_top);
+            }
+            if version >= ApiVersion::V6 {
+                for key in ["created_by__s", "modified_by__s", "created_time__s", "modified_time__s"] {
+                    role[key] = Value::Null;
+                }
+            }
+            role
         })
         .collect();
     json!({ "roles": roles })
@@ -166,12 +203,33 @@ mod tests {
     #[test]
     fn roles_are_ceo_then_manager_reporting_to_it() {
         let org = org();
-        let body = render_roles(&org, &[user(1, "Administrator", true), user(2, "Standard", true)]);
+        let users = [user(1, "Administrator", true), user(2, "Standard", true)];
+        let body = render_roles(&org, &users, ApiVersion::V2);
         let roles = body["roles"].as_array().unwrap();
         assert_eq!(roles.len(), 2);
         assert_eq!(roles[0]["name"], "CEO");
+        assert_eq!(roles[0]["admin_user"], true);
         assert_eq!(roles[0]["reporting_to"], Value::Null);
         assert_eq!(roles[1]["reporting_to"]["id"], roles[0]["id"]);
+        let v8 = render_roles(&org, &users, ApiVersion::V8);
+        assert!(v8["roles"][0].get("admin_user").is_none(), "{v8}");
+        assert_eq!(v8["roles"][0]["created_by__s"], Value::Null);
+    }
+
+    #[test]
+    fn profiles_take_each_versions_shape() {
+        let org = org();
+        let profiles = [
+            Profile::built_in(ADMINISTRATOR),
+            Profile { name: "Sales".into(), custom: true, perms: ProfilePerms::default() },
+        ];
+        let v2 = render_profiles(&org, &profiles, ApiVersion::V2);
+        assert_eq!((v2["profiles"][1]["category"].clone(), v2["profiles"][1].get("custom")), (json!(true), None));
+        let v21 = render_profiles(&org, &profiles, ApiVersion::V2_1);
+        assert_eq!((v21["profiles"][1]["custom"].clone(), v21["profiles"][1].get("type")), (json!(true), None));
+        let v8 = render_profiles(&org, &profiles, ApiVersion::V8);
+        assert_eq!(v8["profiles"][0]["type"], "normal_profile");
+        assert!(v8["profiles"][0].get("category").is_none());
     }
 
     #[test]

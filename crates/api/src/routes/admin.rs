@@ -1,6 +1,8 @@
 //! `/bulkwrite/v1/admin/…`: administration behind the admin credential
 //! (`Authorization: Bearer <admin_key>`; the key is in `bootstrap.json`).
 
+pub mod profiles;
+
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
@@ -53,7 +55,7 @@ impl FromRequestParts<AppState> for AdminAuth {
     }
 }
 
-fn admin(state: &AppState) -> Admin {
+pub(crate) fn admin(state: &AppState) -> Admin {
     Admin {
         store: state.store.clone(),
         ids: state.ids.clone(),

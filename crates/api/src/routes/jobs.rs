@@ -127,28 +127,31 @@ pub async fn get_job(
 /// What checking a create body found: the org's schema, the CSV entries of the uploads it
 /// names, and the validated job or the refusal a create call would answer with.
 pub(crate) struct CheckedRequest {
-    /// The org's schema, as validated against.
+    /// The org's schema, as validated against (every field: a field the caller's profile
+    /// makes read-only or hides may be mapped; its rows fail, see `access::mark_denied`).
     pub schema: OrgSchema,
+    /// The caller's profile's permissions.
+    pub perms: bulkwrite_core::perms::ProfilePerms,
     /// The CSV entries of the org's uploads the body names, by `file_id`.
     pub files: HashMap<String, Vec<CsvEntry>>,
     /// The job, or why a create call would refuse it (the first failure, in Zoho's order).
     pub spec: Result<JobSpec, ApiError>,
 }
 
-/// Checks a parsed create body as a create call does (the callback URL, then the org's schema as
-/// the caller's profile sees it, and uploads); only a storage failure is an error here.
+/// Checks a parsed create body as a create call does (the callback URL, then the org's schema
+/// and uploads; then notes the mapped fields the caller's profile may not edit); only a storage
+/// failure is an error here.
 pub(crate) async fn check_request(
     state: &AppState,
     auth: &Auth,
     request: &CreateJobRequest,
 ) -> Result<CheckedRequest, ErrorResponse> {
-    let mut schema = state.store.org_schema(auth.0.org).await?;
+    let schema = state.store.org_schema(auth.0.org).await?;
     let perms = crate::metadata::access::user_perms(state.store.as_ref(), auth.0.org, auth.0.user).await?;
-    crate::metadata::access::restrict_schema(&mut schema, &perms);
     let (files, expired_files) = uploaded_files(state, auth, request).await?;
     if let Some(callback) = &request.callback {
         if let Err(ErrorResponse(refusal)) = check_callback(state, &callback.url).await {
-            return Ok(CheckedRequest { schema, files, spec: Err(refusal) });
+            return Ok(CheckedRequest { schema, perms, files, spec: Err(refusal) });
         }
     }
     let ctx = ValidationContext {
@@ -157,8 +160,11 @@ pub(crate) async fn check_request(
         expired_files: &expired_files,
         limits: state.config.limits,
     };
-    let spec = validate(request, &ctx);
-    Ok(CheckedRequest { schema, files, spec })
+    let spec = validate(request, &ctx).map(|mut spec| {
+        crate::metadata::access::mark_denied(&mut spec, &perms);
+        spec
+    });
+    Ok(CheckedRequest { schema, perms, files, spec })
 }
 
 /// Refuses callback URLs that are not safe to call; a host that does not resolve yet is fine.

@@ -105,8 +105,11 @@ pub async fn lint_job(
         }
     };
     let checked = check_request(&state, &auth, &request).await?;
+    // Columns are matched to the fields the caller sees: hidden ones are not suggested.
+    let mut visible = checked.schema.clone();
+    crate::metadata::access::drop_hidden_everywhere(&mut visible, &checked.perms);
     let mut resources: Vec<ResourceLint> =
-        request.resource.iter().map(|resource| first_look(resource, &checked.schema, &checked.files)).collect();
+        request.resource.iter().map(|resource| first_look(resource, &visible, &checked.files)).collect();
     let spec = match checked.spec {
         Ok(spec) => spec,
         Err(refusal) => {

@@ -248,6 +248,9 @@ async fn org_metadata(state: &AppState, auth: &Auth) -> Result<Option<(OrgSchema
     let perms = crate::metadata::access::user_perms(state.store.as_ref(), auth.0.org, auth.0.user).await?;
     crate::metadata::access::drop_hidden_everywhere(&mut schema, &perms);
     let all = crate::metadata::access::org_profiles(state.store.as_ref(), auth.0.org, &users).await?;
-    let profiles = all.iter().map(|p| ProfileRef { name: p.name.clone(), id: profile_id(&org, &p.name) }).collect();
+    let profiles = all
+        .iter()
+        .map(|p| ProfileRef { name: p.name.clone(), id: profile_id(&org, &p.name), perms: p.effective() })
+        .collect();
     Ok(Some((schema, profiles)))
 }

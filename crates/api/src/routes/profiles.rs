@@ -23,12 +23,13 @@ pub async fn get_profiles(
     PathParams(path_version): PathParams<String>,
     auth: Auth,
 ) -> ApiResult<Response> {
+    let api_version = version(&path_version)?;
     let Some((org, users)) = org_and_users(&state, &auth, &path_version, "ZohoCRM.settings.profiles.READ").await?
     else {
         return Ok(no_content());
     };
     let profiles = org_profiles(state.store.as_ref(), auth.0.org, &users).await?;
-    Ok(json_response(StatusCode::OK, &render_profiles(&org, &profiles)))
+    Ok(json_response(StatusCode::OK, &render_profiles(&org, &profiles, api_version)))
 }
 
 /// `GET /crm/{v}/settings/profiles/{id}`: one profile with its `permissions_details`; an unknown
@@ -38,6 +39,7 @@ pub async fn get_profile(
     PathParams((path_version, id)): PathParams<(String, String)>,
     auth: Auth,
 ) -> ApiResult<Response> {
+    let api_version = version(&path_version)?;
     let Some((org, users)) = org_and_users(&state, &auth, &path_version, "ZohoCRM.settings.profiles.READ").await?
     else {
         return Ok(no_content());
@@ -49,7 +51,7 @@ pub async fn get_profile(
         ));
     };
     let schema = state.store.org_schema(auth.0.org).await?;
-    Ok(json_response(StatusCode::OK, &render_profile_details(&org, &schema, profile)))
+    Ok(json_response(StatusCode::OK, &render_profile_details(&org, &schema, profile, api_version)))
 }
 
 /// `GET /crm/{v}/settings/roles`
@@ -58,10 +60,11 @@ pub async fn get_roles(
     PathParams(path_version): PathParams<String>,
     auth: Auth,
 ) -> ApiResult<Response> {
+    let api_version = version(&path_version)?;
     let Some((org, users)) = org_and_users(&state, &auth, &path_version, "ZohoCRM.settings.roles.READ").await? else {
         return Ok(no_content());
     };
-    Ok(json_response(StatusCode::OK, &render_roles(&org, &users)))
+    Ok(json_response(StatusCode::OK, &render_roles(&org, &users, api_version)))
 }
 
 /// The checks every one of these reads makes (the version, the `scope`), then the caller's org

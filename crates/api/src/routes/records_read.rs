@@ -81,6 +81,7 @@ pub async fn get_record(
         return Ok(no_content());
     };
     let mut rendered = ctx.render(&record, None);
+    children::add_record_taxes(&module.api_name, &record, &mut rendered);
     children::add_children(&state, &auth, (&ctx, api_version), record.id, &mut rendered).await?;
     let page = RecordsPage { data: vec![rendered], info: None };
     Ok(json_response(StatusCode::OK, &page))

@@ -27,6 +27,7 @@ use crate::metadata::access;
 use crate::paths::{version, PathParams};
 use crate::record_render::RenderContext;
 use crate::response::json_response;
+use crate::routes::records_lines::{Inventory, Writer};
 use crate::AppState;
 
 /// Most records one call may carry.
@@ -34,13 +35,15 @@ const MAX_RECORDS: usize = 100;
 
 struct Target {
     module: Module,
+    /// The module's fields the caller's profile makes read-only or hides.
+    denied: Vec<String>,
     schema: OrgSchema,
     time_zone: chrono_tz::Tz,
     users: Vec<bulkwrite_store::User>,
 }
 
-/// The module `name` once the token's scopes and the caller's profile allow `actions` on it, in
-/// the schema as the profile sees it (hidden fields gone, read-only ones read only).
+/// The module `name` once the token's scopes and the caller's profile allow `actions` on it,
+/// with the fields the profile makes read-only or hides.
 async fn target(
     state: &AppState,
     auth: &Auth,
@@ -48,9 +51,8 @@ async fn target(
     operation: &str,
     actions: &[ModuleAction],
 ) -> Result<Target, ErrorResponse> {
-    let mut schema = state.store.org_schema(auth.0.org).await?;
+    let schema = state.store.org_schema(auth.0.org).await?;
     let perms = access::user_perms(state.store.as_ref(), auth.0.org, auth.0.user).await?;
-    access::restrict_schema(&mut schema, &perms);
     let module = schema
         .module(name)
         .filter(|m| m.bulk_write)
@@ -70,7 +72,8 @@ async fn target(
     let org = state.store.get_org(auth.0.org).await?;
     let time_zone = org.and_then(|o| o.time_zone.parse().ok()).unwrap_or(chrono_tz::UTC);
     let users = state.store.users(auth.0.org).await?;
-    Ok(Target { module, schema, time_zone, users })
+    let denied = access::denied_fields(&module, &perms);
+    Ok(Target { module, denied, schema, time_zone, users })
 }
 
 /// The `data` array of a body, and its `duplicate_check_fields`.
@@ -104,13 +107,20 @@ fn record_error(code: ErrorCode, message: &str, details: Value) -> Value {
 }
 
 /// The answer for a skipped row, from its first error group (Zoho reports one per record).
-fn skipped_answer(row: &ResultRow, index: usize, module: &Module) -> Value {
+fn skipped_answer(row: &ResultRow, index: usize, target: &Target) -> Value {
+    let module = &target.module;
     let first = row.errors.groups.first();
     let code = first.map_or(RowErrorCode::InvalidData, |group| group.code);
     let api_name = first.and_then(|group| group.columns.first()).cloned().unwrap_or_default();
     let path = format!("$.data[{index}].{api_name}");
     let named = json!({"api_name": api_name, "json_path": path});
+    let denied = target.denied.iter().any(|name| name.eq_ignore_ascii_case(&api_name));
     match code {
+        // A field the profile may not edit: Zoho documents no error of its own for it, so
+        // the closest documented one, without an expected type (the value's type is not it).
+        RowErrorCode::InvalidData if denied => {
+            record_error(ErrorCode::InvalidData, ErrorCode::InvalidData.default_message(), named)
+        }
         RowErrorCode::MandatoryNotFound => {
             record_error(ErrorCode::MandatoryNotFound, ErrorCode::MandatoryNotFound.default_message(), named)
         }
@@ -186,7 +196,7 @@ fn status_of(successes: usize, total: usize, all_ok: StatusCode) -> StatusCode {
 async fn write(
     state: &AppState,
     auth: &Auth,
-    module_name: &str,
+    (module_name, api_version): (&str, ApiVersion),
     operation: Operation,
     bytes: &Bytes,
     path_id: Option<&str>,
@@ -203,7 +213,8 @@ async fn write(
         full_name: u.full_name(),
         email: u.email.clone(),
     }));
-    let mapper = JsonMapper::new(target.module.clone(), operation, target.time_zone, directory, checks);
+    let mapper = JsonMapper::new(target.module.clone(), operation, target.time_zone, directory.clone(), checks)
+        .with_denied(target.denied.clone());
     let mut rows: Vec<RowDraft> = Vec::with_capacity(data.len());
     for (index, item) in data.iter().enumerate() {
         let mut object = item.as_object().cloned().unwrap_or_default();
@@ -218,6 +229,14 @@ async fn write(
         answers.add(&query, hits);
     }
     resolve_lookups(&mut rows, &target.schema, &answers);
+    let writer = Writer {
+        schema: &target.schema,
+        time_zone: target.time_zone,
+        users: directory,
+        version: api_version,
+        operation,
+    };
+    let mut inventory = Inventory::prepare(state, auth, &writer, (&target.module, &data), &mut rows).await?;
     let write = RecordWrite {
         module: target.module.api_name.clone(),
         operation,
@@ -229,11 +248,16 @@ async fn write(
         full_name: target.module.field("Full_Name").is_some_and(|f| f.read_only),
     };
     let results = state.store.write_records(auth.0.org, write).await?;
+    if let Some(inventory) = inventory.as_mut() {
+        inventory.finish(state, auth, &results).await?;
+    }
     let mut out = Vec::with_capacity(results.len());
     let mut successes = 0;
     for (index, row) in results.iter().enumerate() {
-        if row.status == RowStatus::Skipped {
-            out.push(skipped_answer(row, index, &target.module));
+        if let Some(answer) = inventory.as_ref().and_then(|inventory| inventory.refused(index)) {
+            out.push(answer.clone());
+        } else if row.status == RowStatus::Skipped {
+            out.push(skipped_answer(row, index, &target));
         } else {
             successes += 1;
             out.push(success_answer(state, auth, &target, row, operation).await?);
@@ -250,8 +274,8 @@ pub async fn insert_records(
     auth: Auth,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    version(&path_version)?;
-    write(&state, &auth, &module, Operation::Insert, &bytes, None).await
+    let api_version = version(&path_version)?;
+    write(&state, &auth, (&module, api_version), Operation::Insert, &bytes, None).await
 }
 
 /// `PUT /crm/{v}/{module}`: each record names its `id`.
@@ -261,8 +285,8 @@ pub async fn update_records(
     auth: Auth,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    version(&path_version)?;
-    write(&state, &auth, &module, Operation::Update, &bytes, None).await
+    let api_version = version(&path_version)?;
+    write(&state, &auth, (&module, api_version), Operation::Update, &bytes, None).await
 }
 
 /// `PUT /crm/{v}/{module}/{id}`
@@ -272,8 +296,8 @@ pub async fn update_record(
     auth: Auth,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    version(&path_version)?;
-    write(&state, &auth, &module, Operation::Update, &bytes, Some(&id)).await
+    let api_version = version(&path_version)?;
+    write(&state, &auth, (&module, api_version), Operation::Update, &bytes, Some(&id)).await
 }
 
 /// `POST /crm/{v}/{module}/upsert` (`duplicate_check_fields` optional).
@@ -283,8 +307,8 @@ pub async fn upsert_records(
     auth: Auth,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    version(&path_version)?;
-    write(&state, &auth, &module, Operation::Upsert, &bytes, None).await
+    let api_version = version(&path_version)?;
+    write(&state, &auth, (&module, api_version), Operation::Upsert, &bytes, None).await
 }
 
 async fn delete(state: &AppState, auth: &Auth, module_name: &str, ids: Vec<String>) -> ApiResult<Response> {

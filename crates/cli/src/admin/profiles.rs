@@ -1,6 +1,7 @@
 //! `bulkwrite admin profiles …`: lists the org's profiles, creates a custom one, allows or denies
 //! module permissions, makes fields read-only or hidden, and gives a user a profile, straight on
-//! the store (see `bulkwrite_core::perms`; README "Profiles and permissions").
+//! the store (see `bulkwrite_core::perms`; README "Profiles and permissions"). A running
+//! server offers the same over HTTP: `/bulkwrite/v1/admin/orgs/{org}/profiles…`.
 
 use anyhow::bail;
 use bulkwrite_api::admin::Admin;
@@ -57,13 +58,10 @@ pub enum ProfilesCommand {
 fn actions(text: &str) -> anyhow::Result<Vec<ModuleAction>> {
     let mut out = Vec::new();
     for word in text.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-        out.push(match word.to_ascii_lowercase().as_str() {
-            "view" => ModuleAction::View,
-            "create" => ModuleAction::Create,
-            "edit" => ModuleAction::Edit,
-            "delete" => ModuleAction::Delete,
-            other => bail!("'{other}' is not one of view, create, edit, delete"),
-        });
+        let Some(action) = ModuleAction::parse(word) else {
+            bail!("'{word}' is not one of view, create, edit, delete");
+        };
+        out.push(action);
     }
     if out.is_empty() {
         bail!("name at least one of view, create, edit, delete");

@@ -8,7 +8,13 @@
 //!   "version": "v2",                         // path version of the create call (default v2)
 //!   "env": {"BULKWRITE_MAX_ROWS_PER_FILE": "3"},
 //!   "config": "config.toml",                 // a TOML file of the folder, passed as BULKWRITE_CONFIG
-//!   "setup": [{"job": {…}, "files": ["accounts.csv"]}],   // jobs that must complete first
+//!   "taxes": [{"name": "Vat", "value": 5}],   // the org's taxes, set through the admin API first
+//!   "setup": [{"job": {…}, "files": ["accounts.csv"]}],   // jobs that must complete first, or
+//!            {"records": {"module": "Quotes", "version": "v3", "data": [{…}]}}   // a records-API insert (`<id:N>` in it is that id)
+//!   "as": {"profile": "Sales", "modules": [{"module": "Leads", "actions": ["create"]}],
+//!          "fields": [{"module": "Leads", "field": "Phone", "access": "read_only"}]},
+//!                                            // the job (not the setup) is created by a user of a
+//!                                            // custom profile (a copy of Standard) denied those
 //!   "job": {…},                              // the create body; "{{file_id}}" is the upload's id
 //!   "files": ["input.csv"],                  // files of the folder zipped into one upload, by name
 //!   "expect": {
@@ -32,6 +38,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+use crate::corpus_caller::{as_caller, restricted_caller};
 use crate::harness::{zip_of, Server};
 
 fn corpus_dir() -> PathBuf {
@@ -112,9 +119,9 @@ pub(crate) async fn result_files(server: &Server, job: &Value, ids: &mut IdNames
     files
 }
 
-async fn run_job(server: &Server, version: &str, body: &Value) -> (u16, Value) {
+async fn run_job(server: &Server, version: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
     let url = server.url(&format!("/crm/bulk/{version}/write"));
-    let response = server.auth(server.http.post(url)).json(body).send().await.unwrap();
+    let response = as_caller(server, server.http.post(url), token).json(body).send().await.unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap())
 }
@@ -127,6 +134,8 @@ pub(crate) struct Prepared {
     pub version: String,
     pub ids: IdNames,
     pub file_id: String,
+    /// The restricted caller's access token (the case's `as`), else `None` (the admin).
+    pub token: Option<String>,
 }
 
 /// Runs one case folder.
@@ -151,24 +160,58 @@ pub(crate) async fn prepare(name: &str) -> Prepared {
     let version = case["version"].as_str().unwrap_or("v2").to_string();
     let mut ids = IdNames::default();
 
+    if let Some(taxes) = case.get("taxes") {
+        let path = format!("/orgs/{}/taxes", server.org);
+        let (status, answer) = server.admin(reqwest::Method::PUT, &path, json!({"taxes": taxes})).await;
+        assert_eq!(status, 200, "{name}: taxes: {answer}");
+        for tax in answer["taxes"].as_array().unwrap() {
+            ids.name(tax["id"].as_str().unwrap());
+        }
+    }
     for (index, setup) in case["setup"].as_array().cloned().unwrap_or_default().iter().enumerate() {
+        if let Some(records) = setup.get("records") {
+            insert_records(&server, records, &mut ids).await;
+            continue;
+        }
         let file_id = upload(&server, &dir, &setup["files"]).await;
-        let (status, created) = run_job(&server, "v2", &with_file_id(&setup["job"], &file_id)).await;
+        let (status, created) = run_job(&server, "v2", &with_file_id(&setup["job"], &file_id), None).await;
         assert_eq!(status, 201, "{name}: setup {index}: {created}");
         let job = server.wait_job(created["details"]["id"].as_str().unwrap()).await;
         assert_eq!(job["status"], "COMPLETED", "{name}: setup {index}: {job}");
         result_files(&server, &job, &mut ids).await;
     }
 
+    let token = match case.get("as") {
+        Some(spec) => Some(restricted_caller(&server, spec, name).await),
+        None => None,
+    };
     let file_id = upload(&server, &dir, &case["files"]).await;
-    Prepared { server, dir, case, version, ids, file_id }
+    Prepared { server, dir, case, version, ids, file_id, token }
+}
+
+/// A setup step through the records API: `<id:N>` in the body is the N-th id seen; the ids it
+/// creates are named next.
+async fn insert_records(server: &Server, records: &Value, ids: &mut IdNames) {
+    let mut text = serde_json::to_string(&records["data"]).unwrap();
+    for (id, n) in &ids.names {
+        text = text.replace(&format!("<id:{n}>"), id);
+    }
+    let path = format!("/crm/{}/{}", records["version"].as_str().unwrap_or("v3"), records["module"].as_str().unwrap());
+    let body = json!({"data": serde_json::from_str::<Value>(&text).unwrap()});
+    let response = server.auth(server.http.post(server.url(&path))).json(&body).send().await.unwrap();
+    let status = response.status().as_u16();
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(status, 201, "records setup: {answer}");
+    for record in answer["data"].as_array().unwrap() {
+        ids.name(record["details"]["id"].as_str().unwrap());
+    }
 }
 
 /// Creates the case's job and checks everything it expects; returns the job's result files
 /// (ids named), or `None` when the create call is refused as expected.
 pub(crate) async fn run_real(name: &str, prepared: Prepared) -> Option<Vec<(String, String)>> {
-    let Prepared { server, dir, case, version, mut ids, file_id } = prepared;
-    let (status, answer) = run_job(&server, &version, &with_file_id(&case["job"], &file_id)).await;
+    let Prepared { server, dir, case, version, mut ids, file_id, token } = prepared;
+    let (status, answer) = run_job(&server, &version, &with_file_id(&case["job"], &file_id), token.as_deref()).await;
     let expect = &case["expect"];
     assert_eq!(u64::from(status), expect["status"].as_u64().unwrap_or(201), "{name}: {answer}");
     if status != 201 {
@@ -331,6 +374,7 @@ corpus_cases!(
     inventory_price_books_pricing_details,
     inventory_purchase_orders_need_a_vendor,
     inventory_quotes_line_items_totals,
+    inventory_record_taxes_in_totals,
     inventory_sales_orders_v2_product_details,
     inventory_standalone_line_items,
     inventory_task_related_to_a_quote,
@@ -358,6 +402,8 @@ corpus_cases!(
     owner_by_email,
     owner_by_id,
     parent_child_subform,
+    permissions_no_create_is_refused,
+    permissions_read_only_and_hidden_fields_skip_rows,
     picklist_new_value_is_added,
     quoted_delimiters_and_newlines,
     ragged_rows,

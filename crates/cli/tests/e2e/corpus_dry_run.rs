@@ -9,6 +9,7 @@
 use serde_json::Value;
 
 use crate::corpus::{prepare, result_files, run_real, with_file_id};
+use crate::corpus_caller::as_caller;
 use crate::harness::Server;
 
 /// Runs one case folder as a dry run, then for real.
@@ -18,7 +19,8 @@ pub async fn run_case(name: &str) {
     let expect = prepared.case["expect"].clone();
     let server = &prepared.server;
     let url = server.url(&format!("/bulkwrite/v1/dry-runs?version={}", prepared.version));
-    let response = server.auth(server.http.post(url)).json(&body).send().await.unwrap();
+    let request = as_caller(server, server.http.post(url), prepared.token.as_deref());
+    let response = request.json(&body).send().await.unwrap();
     let status = response.status().as_u16();
     let answer: Value = response.json().await.unwrap();
     assert_eq!(u64::from(status), expect["status"].as_u64().unwrap_or(201), "{name}: dry run: {answer}");

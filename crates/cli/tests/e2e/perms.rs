@@ -1,6 +1,7 @@
 //! Profiles and permissions through the real binary: `bulkwrite admin profiles` on the data
 //! directory, Zoho's profiles and roles APIs, `NO_PERMISSION` for a profile without create,
-//! hidden fields absent from reads and field metadata.
+//! rows giving a read-only or hidden field a value failing with `INVALID_DATA` (jobs and the
+//! records API), hidden fields absent from reads and field metadata.
 
 use std::process::Command;
 
@@ -69,7 +70,7 @@ async fn a_profile_without_create_is_refused_and_hidden_fields_are_absent() {
     assert_eq!(status, 200, "{body}");
     let names: Vec<&str> = body["profiles"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Administrator", "Standard"]);
-    assert_eq!(body["profiles"][0]["custom"], false);
+    assert_eq!(body["profiles"][0]["category"], false, "v2 names custom profiles with category");
     let (status, roles) = send_as(&server, &token, Method::GET, "/crm/v2/settings/roles", Value::Null).await;
     assert_eq!(status, 200, "{roles}");
     assert_eq!(roles["roles"][1]["reporting_to"]["name"], "CEO");
@@ -112,8 +113,8 @@ async fn a_profile_without_create_is_refused_and_hidden_fields_are_absent() {
     let (status, refused) = send_as(&server, &token, Method::POST, "/crm/v2/Leads", record).await;
     assert_eq!((status, &refused["code"]), (403, &json!("NO_PERMISSION")), "the records API too: {refused}");
 
-    // Create given back: a mapping of a field the profile makes read-only is refused as one of a
-    // read-only field.
+    // Create given back, Phone made read-only: the job is accepted; a row giving Phone a value is
+    // skipped with INVALID_DATA on its column, a row leaving it empty is added.
     admin(
         &server,
         &["profiles", "module", "--profile", "Sales", "--module", "Leads", "--actions", "create", "--allow"],
@@ -122,11 +123,27 @@ async fn a_profile_without_create_is_refused_and_hidden_fields_are_absent() {
         &server,
         &["profiles", "field", "--profile", "Sales", "--module", "Leads", "--field", "Phone", "--access", "read_only"],
     );
-    let mut with_phone = leads_body(&file_id);
+    let phones = server.upload_csv("phones.csv", "Name,Tel,Company\nRowOne,555-0100,Acme\nRowTwo,,Acme\n").await;
+    let mut with_phone = leads_body(&phones);
     with_phone["resource"][0]["field_mappings"][1] = json!({"api_name": "Phone", "index": 1});
-    let (status, refused) = send_as(&server, &token, Method::POST, "/crm/bulk/v2/write", with_phone).await;
-    assert_eq!((status, &refused["code"]), (400, &json!("INVALID_FIELD")), "{refused}");
-    assert_eq!(refused["message"], "invalid mapping. field Phone is read only.");
+    // Server-side lint says so before the job runs: one row of two would be skipped, on Tel.
+    let (status, linted) = send_as(&server, &token, Method::POST, "/bulkwrite/v1/lint", with_phone.clone()).await;
+    assert_eq!(status, 200, "{linted}");
+    let check = &linted["resources"][0]["check"];
+    assert_eq!((&linted["ok"], &check["rows_with_errors"]), (&json!(false), &json!(1)), "{linted}");
+    assert_eq!(check["problems"][0]["column"], "Tel", "{linted}");
+    let (status, created) = send_as(&server, &token, Method::POST, "/crm/bulk/v2/write", with_phone).await;
+    assert_eq!(status, 201, "a read-only field may be mapped: {created}");
+    let job = server.wait_job(created["details"]["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "COMPLETED", "{job}");
+    let (_, rows) = server.result_rows(&job).await;
+    let column = |name: &str| rows[0].iter().position(|h| h == name).unwrap_or_else(|| panic!("{name}: {rows:?}"));
+    let (state, errors) = (column("STATUS"), column("ERRORS"));
+    assert_eq!((rows[1][state].as_str(), rows[1][errors].as_str()), ("SKIPPED", "INVALID_DATA-Tel"), "{rows:?}");
+    assert_eq!((rows[2][state].as_str(), rows[2][errors].as_str()), ("ADDED", ""), "{rows:?}");
+    let (_, added) = server.get_json(&format!("/crm/v2/Leads/{}", rows[2][column("RECORD_ID")])).await;
+    assert_eq!(added["data"][0]["Last_Name"], "RowTwo", "{added}");
+    assert_eq!(added["data"][0]["Phone"], Value::Null);
 
     // The admin may: the job runs, and the Sales user reads the record without the hidden field.
     let (status, created) = server.create_job(&leads_body(&file_id)).await;
@@ -135,15 +152,113 @@ async fn a_profile_without_create_is_refused_and_hidden_fields_are_absent() {
     assert_eq!(job["status"], "COMPLETED", "{job}");
     let (status, records) = send_as(&server, &token, Method::GET, "/crm/v2/Leads", Value::Null).await;
     assert_eq!(status, 200, "{records}");
-    let lead = &records["data"][0];
-    assert_eq!(lead["Last_Name"], "Quist");
+    let quist = |list: &Value| list["data"].as_array().unwrap().iter().find(|l| l["Last_Name"] == "Quist").cloned();
+    let lead = quist(&records).expect("the admin's record");
     assert!(lead.get("Email").is_none(), "hidden from the Sales user: {lead}");
     let (_, mine) = server.get_json("/crm/v2/Leads").await;
-    assert_eq!(mine["data"][0]["Email"], "mara@example.com", "the admin sees it");
+    assert_eq!(quist(&mine).expect("Quist")["Email"], "mara@example.com", "the admin sees it");
     let (status, fields) =
         send_as(&server, &token, Method::GET, "/crm/v2/settings/fields?module=Leads", Value::Null).await;
     assert_eq!(status, 200);
     let api_names: Vec<&str> =
         fields["fields"].as_array().unwrap().iter().map(|f| f["api_name"].as_str().unwrap()).collect();
     assert!(api_names.contains(&"Last_Name") && !api_names.contains(&"Email"), "{api_names:?}");
+
+    // The records API answers each record that gives a read-only (Phone) or hidden (Email)
+    // field a value with INVALID_DATA naming it; one leaving them empty is added.
+    let records = json!({"data": [
+        {"Last_Name": "Tel", "Company": "Acme", "Phone": "555-0101"},
+        {"Last_Name": "Mail", "Company": "Acme", "Email": "mail@example.com"},
+        {"Last_Name": "Plain", "Company": "Acme", "Phone": ""}
+    ]});
+    let (status, answer) = send_as(&server, &token, Method::POST, "/crm/v2/Leads", records).await;
+    assert_eq!(status, 207, "{answer}");
+    assert_eq!(
+        answer["data"][0],
+        json!({"code": "INVALID_DATA", "message": "invalid data", "status": "error",
+               "details": {"api_name": "Phone", "json_path": "$.data[0].Phone"}})
+    );
+    assert_eq!(answer["data"][1]["details"]["api_name"], "Email", "{answer}");
+    assert_eq!(answer["data"][2]["code"], "SUCCESS", "{answer}");
+}
+
+/// A user of `profile` (given through the admin API) and an access token acting as them.
+async fn user_with_profile(server: &Server, email: &str, profile: &str) -> String {
+    let org = &server.org;
+    let (status, user) =
+        server.admin(Method::POST, &format!("/orgs/{org}/users"), json!({"email": email, "last_name": "Rep"})).await;
+    assert_eq!(status, 201, "{user}");
+    let (status, assigned) =
+        server.admin(Method::PUT, &format!("/orgs/{org}/users/{email}/profile"), json!({"profile": profile})).await;
+    assert_eq!((status, &assigned["profile"]), (200, &json!(profile)), "{assigned}");
+    let body = json!({"scopes": SCOPES, "user_id": user["user_id"]});
+    let (status, minted) = server.admin(Method::POST, &format!("/orgs/{org}/tokens"), body).await;
+    assert_eq!(status, 201, "{minted}");
+    minted["access_token"].as_str().expect("access_token").to_string()
+}
+
+#[tokio::test]
+async fn a_mirrored_org_brings_its_profiles_and_the_admin_api_sets_them() {
+    let server = Server::start(&[]).await;
+    let org = server.org.clone();
+    let export = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/mirror");
+    let mirrored = admin(&server, &["mirror", "--dir", export.to_str().unwrap()]);
+    let names: Vec<&str> =
+        mirrored["profiles"].as_array().expect("profiles").iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Administrator", "Standard", "Sales Rep"], "{mirrored}");
+    assert!(mirrored["modules"].as_array().is_some_and(|m| !m.is_empty()), "{mirrored}");
+
+    // The admin API lists what the mirror stored.
+    let (status, listed) = server.admin(Method::GET, &format!("/orgs/{org}/profiles"), Value::Null).await;
+    assert_eq!(status, 200, "{listed}");
+    let sales = &listed["profiles"][2];
+    assert_eq!((&sales["name"], &sales["custom"]), (&json!("Sales Rep"), &json!(true)), "{listed}");
+    assert_eq!(sales["denied"]["modules"]["Leads"]["delete"], false, "{sales}");
+    assert_eq!(sales["denied"]["fields"]["Leads"]["Phone"], "read_only", "{sales}");
+
+    // A Sales Rep: Annual_Revenue hidden, Phone read-only to it in the fields API, deleting
+    // Leads and creating Deals refused.
+    let token = user_with_profile(&server, "rep@example.com", "Sales Rep").await;
+    let (status, fields) =
+        send_as(&server, &token, Method::GET, "/crm/v2/settings/fields?module=Leads", Value::Null).await;
+    assert_eq!(status, 200, "{fields}");
+    let fields = fields["fields"].as_array().unwrap();
+    assert!(fields.iter().all(|f| f["api_name"] != "Annual_Revenue"), "hidden from the Sales Rep");
+    let phone = fields.iter().find(|f| f["api_name"] == "Phone").expect("Phone");
+    let rep = phone["profiles"].as_array().unwrap().iter().find(|p| p["name"] == "Sales Rep").expect("Sales Rep entry");
+    assert_eq!(rep["permission_type"], "read_only", "{phone}");
+    let (status, refused) = send_as(&server, &token, Method::DELETE, "/crm/v2/Leads?ids=1", Value::Null).await;
+    assert_eq!((status, &refused["details"]["permissions"]), (403, &json!(["Crm_Implied_Delete_Leads"])), "{refused}");
+
+    // The admin API changes them: deletes given back, Phone writable, a new profile.
+    let path = format!("/orgs/{org}/profiles/Sales Rep/modules/Leads");
+    let (status, changed) = server.admin(Method::PUT, &path, json!({"actions": ["delete"], "allow": true})).await;
+    assert_eq!(status, 200, "{changed}");
+    let path = format!("/orgs/{org}/profiles/Sales Rep/fields/Leads/Phone");
+    let (status, changed) = server.admin(Method::PUT, &path, json!({"access": "read_write"})).await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["profiles"][2]["denied"]["modules"].get("Leads"), None, "{changed}");
+    let (status, _) = send_as(&server, &token, Method::DELETE, "/crm/v2/Leads?ids=1", Value::Null).await;
+    assert_ne!(status, 403, "delete given back");
+    let (status, made) = server
+        .admin(Method::POST, &format!("/orgs/{org}/profiles"), json!({"name": "Support", "from": "Sales Rep"}))
+        .await;
+    assert_eq!((status, &made["profiles"][3]["name"]), (201, &json!("Support")), "{made}");
+
+    // Refusals are Zoho-shaped.
+    let path = format!("/orgs/{org}/profiles/Administrator/modules/Leads");
+    let (status, refused) = server.admin(Method::PUT, &path, json!({"actions": ["view"]})).await;
+    assert_eq!((status, &refused["code"]), (400, &json!("INVALID_DATA")), "{refused}");
+    let path = format!("/orgs/{org}/profiles/Support/fields/Leads/Phone");
+    let (status, refused) = server.admin(Method::PUT, &path, json!({"access": "sometimes"})).await;
+    assert_eq!((status, &refused["code"]), (400, &json!("INVALID_DATA")), "{refused}");
+    let path = format!("/orgs/{org}/profiles/Nobody/fields/Leads/Phone");
+    let (status, refused) = server.admin(Method::PUT, &path, json!({"access": "hidden"})).await;
+    assert_eq!(refused["code"], "RESOURCE_NOT_FOUND", "{status} {refused}");
+    let (status, refused) =
+        server.admin(Method::POST, &format!("/orgs/{org}/profiles"), json!({"name": "support"})).await;
+    assert_eq!((status, &refused["code"]), (400, &json!("DUPLICATE_DATA")), "{refused}");
+    let unauthorized =
+        server.http.get(server.url(&format!("/bulkwrite/v1/admin/orgs/{org}/profiles"))).send().await.unwrap();
+    assert_eq!(unauthorized.status(), 401);
 }

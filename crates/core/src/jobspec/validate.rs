@@ -210,6 +210,7 @@ fn build_resource(
         header: csv.header.clone(),
         echo_columns,
         parent_link: None,
+        denied_fields: Vec::new(),
     })
 }
 

@@ -53,6 +53,7 @@ fn leads_mapper(operation: Operation) -> RowMapper {
         effective_ignore_empty: false,
         echo_columns: vec![0, 1, 2],
         parent_link: None,
+        denied_fields: Vec::new(),
         mappings: vec![mapping("Last_Name", 0), mapping("Company", 1), mapping("Email", 2)],
         auto_mapped: false,
         header: header(&["Last_Name", "Company", "Email"]),

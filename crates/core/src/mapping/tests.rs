@@ -30,6 +30,7 @@ fn resource(mappings: Vec<FieldMapping>, header: &[&str], find_by: Option<&str>,
         effective_ignore_empty: ignore_empty,
         echo_columns: vec![0, 1, 2],
         parent_link: None,
+        denied_fields: Vec::new(),
         mappings,
         auto_mapped: false,
         header: header.iter().map(|h| h.to_string()).collect(),
@@ -194,4 +195,29 @@ fn owner_by_email() {
     spec.mappings[3].find_by = Some("email".into());
     let draft = mapper(&spec, Operation::Insert).map_row(1, &row(&["Smith", "", "Acme", "MARA@example.com", ""]));
     assert_eq!(draft.owner, Some(UserId::new(OWNER)));
+}
+
+#[test]
+fn a_field_the_profile_may_not_edit_fails_rows_that_give_it_a_value() {
+    let mut spec = leads_resource();
+    spec.mappings.push(mapping("Phone", 5));
+    spec.header.push("Tel".into());
+    spec.denied_fields = vec!["Phone".into()];
+    let given = mapper(&spec, Operation::Insert).map_row(1, &row(&["Smith", "a@b.co", "Acme", "", "", "555"]));
+    assert_eq!(given.errors.len(), 1);
+    assert_eq!(given.errors[0].code, RowErrorCode::InvalidData);
+    assert_eq!(given.errors[0].column, "Tel");
+    assert!(!given.values.contains_key("Phone"));
+    let empty = mapper(&spec, Operation::Insert).map_row(2, &row(&["Smith", "a@b.co", "Acme", "", "", ""]));
+    assert!(empty.errors.is_empty());
+    // An update without ignore_empty does not clear it either: clearing would edit it.
+    spec.find_by = Some("Email".into());
+    let update = mapper(&spec, Operation::Update).map_row(3, &row(&["Smith", "a@b.co", "Acme", "", "", ""]));
+    assert!(update.errors.is_empty());
+    assert!(!update.values.contains_key("Phone"));
+    // A default value is a value.
+    spec.mappings[5].default_value =
+        Some(DefaultValue { value: Some(serde_json::json!("000")), ..DefaultValue::default() });
+    let defaulted = mapper(&spec, Operation::Update).map_row(4, &row(&["Smith", "a@b.co", "Acme", "", "", ""]));
+    assert_eq!(defaulted.errors[0].column, "Tel");
 }

@@ -34,6 +34,7 @@ pub fn spec(callback: bool) -> JobSpec {
             header: vec!["Last_Name".into(), "Email".into()],
             echo_columns: vec![0, 1],
             parent_link: None,
+            denied_fields: Vec::new(),
         }],
         dry_run: false,
     }

@@ -4,9 +4,11 @@
 //! record).
 
 use bulkwrite_core::ids::RecordId;
-use bulkwrite_core::inventory::{line_item_parent, v2_line, V2_LINE_ITEMS_FIELD};
+use bulkwrite_core::inventory::tax::{LINE_TAXES, RECORD_TAXES};
+use bulkwrite_core::inventory::{line_item_module, line_item_parent, v2_line, V2_LINE_ITEMS_FIELD};
 use bulkwrite_core::schema::DataType;
 use bulkwrite_core::version::ApiVersion;
+use bulkwrite_store::StoredRecord;
 use serde_json::{Map, Value};
 
 use crate::auth::Auth;
@@ -51,8 +53,10 @@ pub(super) async fn add_children(
             .map(|(index, child)| {
                 let mut row = child_ctx.render(child, None);
                 if lines {
-                    // The lines' serial numbers, in the order they were written.
+                    // The lines' serial numbers, in the order they were written, and their taxes.
                     row.insert("Sequence_Number".to_string(), Value::from(index + 1));
+                    let taxes = child.values.get(LINE_TAXES).filter(|v| v.is_array()).cloned();
+                    row.insert(LINE_TAXES.to_string(), taxes.unwrap_or(Value::Array(Vec::new())));
                 }
                 if data_type != DataType::Subform {
                     // A link shows the related record (and its own id), not the record it hangs under.
@@ -69,4 +73,13 @@ pub(super) async fn add_children(
         }
     }
     Ok(())
+}
+
+/// An inventory record shows its record-level taxes (`$line_tax`, each with its amount in
+/// `value`), `[]` when it applies none.
+pub(super) fn add_record_taxes(module: &str, record: &StoredRecord, rendered: &mut Map<String, Value>) {
+    if line_item_module(module).is_some() {
+        let taxes = record.values.get(RECORD_TAXES).filter(|v| v.is_array()).cloned();
+        rendered.insert(RECORD_TAXES.to_string(), taxes.unwrap_or(Value::Array(Vec::new())));
+    }
 }

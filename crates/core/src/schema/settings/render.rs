@@ -19,6 +19,9 @@ pub struct ProfileRef {
     pub name: String,
     /// The profile's id, a 19-digit string.
     pub id: String,
+    /// What the profile is denied: its `permission_type` on each field (a field read-only by
+    /// nature is `read_only` to every profile).
+    pub perms: crate::perms::ProfilePerms,
 }
 
 /// A stable 19-digit id for `seed`: FNV-1a 64 folded into `1000000000000000000..=9999999999999999999`.
@@ -168,9 +171,14 @@ fn render_field(schema: &OrgSchema, module: &Module, field: &Field, profiles: &[
     } else {
         json!({})
     };
-    let permission = if writable { "read_write" } else { "read_only" };
+    let permission = |profile: &ProfileRef| match profile.perms.field(&module.api_name, &field.api_name) {
+        _ if !writable => "read_only",
+        crate::perms::FieldAccess::ReadWrite => "read_write",
+        crate::perms::FieldAccess::ReadOnly => "read_only",
+        crate::perms::FieldAccess::Hidden => "hidden",
+    };
     let profiles: Vec<Value> =
-        profiles.iter().map(|p| json!({"permission_type": permission, "name": p.name, "id": p.id})).collect();
+        profiles.iter().map(|p| json!({"permission_type": permission(p), "name": p.name, "id": p.id})).collect();
     let layouts: Vec<Value> =
         module.layouts.iter().map(|l| json!({"api_name": layout_api_name(l), "name": l.name, "id": l.id})).collect();
     let mut out = json!({

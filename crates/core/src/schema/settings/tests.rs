@@ -12,8 +12,16 @@ use crate::schema::{CustomFieldSpec, CustomModuleSpec, DataType, Field, Layout, 
 
 fn profiles() -> Vec<ProfileRef> {
     vec![
-        ProfileRef { name: "Administrator".into(), id: derived_id("profile:Administrator") },
-        ProfileRef { name: "Standard".into(), id: derived_id("profile:Standard") },
+        ProfileRef {
+            name: "Administrator".into(),
+            id: derived_id("profile:Administrator"),
+            perms: crate::perms::ProfilePerms::default(),
+        },
+        ProfileRef {
+            name: "Standard".into(),
+            id: derived_id("profile:Standard"),
+            perms: crate::perms::ProfilePerms::default(),
+        },
     ]
 }
 
