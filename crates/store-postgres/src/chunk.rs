@@ -17,46 +17,22 @@
 //!   of the last chunks is found as well; that commit flushes every chunk before it, so a
 //!   finished job's rows are on disk.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use bulkwrite_core::ids::{RecordId, UserId};
-use bulkwrite_core::mapping::RowDraft;
-use bulkwrite_core::plan::{decide, probes_for, ChunkPlan, Decisions, ExistingRecord, ExistingState, Key, PlanInput};
+use bulkwrite_core::ids::RecordId;
+use bulkwrite_core::plan::{decide, ChunkPlan, Decisions, ExistingState, Key, PlanInput};
 use bulkwrite_store::*;
 use bulkwrite_wire::Operation;
 use deadpool_postgres::Transaction;
-use serde_json::{Map, Value};
-use tokio_postgres::types::{Json, ToSql};
+use tokio_postgres::types::ToSql;
 
+use crate::chunk_read::read_for_plan;
 use crate::chunk_write::{encode_keys, encode_new_records, COPY_KEYS, COPY_RECORDS};
 use crate::copy::Sending;
 use crate::error::write_error;
 use crate::job_row::fence;
-use crate::statements::{execute, get, get_u64, query};
+use crate::statements::execute;
 use crate::{pg_error, signed, PgStore};
-
-// Lookups by many values go one value at a time through a unique index (`unnest` and a
-// `LATERAL` probe), never as `= ANY($n)` beside the `org`/`module` prefix: on a table that has
-// not been analysed yet (a new org's first import) the planner takes that prefix for selective,
-// scans all of the module's keys and filters them, which costs O(records) per chunk. `LIMIT 1`
-// and `FOR UPDATE` keep each probe a separate index lookup.
-
-/// Existing owners of `($4)` values of one key field.
-const PROBE_KEYS: &str = "SELECT v.value, k.record_id FROM unnest($4::text[]) AS v (value)
-     CROSS JOIN LATERAL (
-         SELECT record_id FROM record_keys WHERE org = $1 AND module = $2 AND field = $3 AND value = v.value LIMIT 1
-     ) AS k";
-
-/// The records `($3)` a chunk may update, locked in the (ascending) order given, so concurrent
-/// chunks updating the same records queue instead of overwriting each other, without deadlocks.
-const LOCK_RECORDS: &str = "SELECT r.id, r.owner, r.layout_id, r.data FROM unnest($3::int8[]) AS u (id)
-     CROSS JOIN LATERAL (
-         SELECT id, owner, layout_id, data FROM records WHERE id = u.id AND org = $1 AND module = $2 FOR UPDATE
-     ) AS r";
-
-/// The keys of records `($1)` (found above, within the org).
-const KEYS_OF_RECORDS: &str = "SELECT u.id, k.field, k.value FROM unnest($1::int8[]) AS u (id)
-     CROSS JOIN LATERAL (SELECT field, value FROM record_keys WHERE record_id = u.id OFFSET 0) AS k";
 
 /// Applies a chunk for the job `lease` holds, after the chunk before it in `order` (see
 /// `JobStore::apply_chunk_in_order`). Its unique keys go out once the chunk before has written
@@ -88,8 +64,8 @@ pub(crate) async fn apply_chunk(
         resource: i32::try_from(chunk.resource).unwrap_or(i32::MAX),
         chunk_at: signed(chunk.rows_done_before),
     };
-    let written =
-        plan_and_write(&tx, signed(lease.org.get()), write, first_id, (probing, Some(capture)), order).await?;
+    let how = How { probing, capture: Some(capture) };
+    let written = plan_and_write(&tx, signed(lease.org.get()), write, first_id, how, order).await?;
     if written.met_existing_keys {
         store.hints().note_conflict(lease.job);
     }
@@ -221,6 +197,19 @@ pub(crate) struct Capture {
     pub chunk_at: i64,
 }
 
+/// How a write plans: when it probes, and where it keeps before-images.
+pub(crate) struct How {
+    pub probing: Probing,
+    pub capture: Option<Capture>,
+}
+
+impl How {
+    /// A write outside jobs: probes first, keeps no before-images.
+    pub fn alone() -> How {
+        How { probing: Probing::First, capture: None }
+    }
+}
+
 /// Fetches what the rows name, plans them with core's rules and writes records and keys (and,
 /// with a capture, the before-images of the records it updates).
 /// `first_id` starts the ids reserved for the rows (see [`reserve_for`]).
@@ -229,7 +218,7 @@ pub(crate) async fn plan_and_write(
     org: i64,
     mut write: RecordWrite,
     first_id: u64,
-    (probing, capture): (Probing, Option<Capture>),
+    How { probing, capture }: How,
     order: &mut ChunkOrder,
 ) -> StoreResult<Written> {
     let id_count = write.new_id_count();
@@ -261,8 +250,8 @@ pub(crate) async fn plan_and_write(
         }
     }
     // Probes must see every key the chunk before wrote.
-    order.previous_settled().await;
-    let existing = fetch_existing(tx, org, &write.module, input.operation, &input.rows).await?;
+    let read = read_for_plan(tx, (org, &write.module), input.operation, &input.rows, order).await?;
+    let (existing, versions_read) = (read.existing, read.versions);
     let key_owners: HashMap<Key, RecordId> =
         existing.records.values().flat_map(|record| record.keys.iter().map(|key| (key.clone(), record.id))).collect();
     // Inserts update nothing: only an update or upsert keeps what it found.
@@ -272,10 +261,18 @@ pub(crate) async fn plan_and_write(
     };
     let plan = decide(&input, &existing, &mut new_ids()).build(input, existing);
     crate::chunk_write::insert_records(tx, &stamp, &plan).await?;
-    let versions = crate::chunk_write::update_records(tx, &stamp, &plan).await?;
-    if let Some(capture) = capture {
-        crate::chunk_write::insert_images(tx, capture, &plan, &before, &versions).await?;
-    }
+    // An update leaves each record one version past the one it was read at (or fails), so the
+    // before-images go out with the update (pipelined) rather than after it.
+    let left: HashMap<RecordId, i64> = versions_read.iter().map(|(id, version)| (*id, version + 1)).collect();
+    let updating = crate::chunk_write::update_records(tx, &stamp, &plan, &versions_read);
+    let images = async {
+        match capture {
+            Some(capture) => crate::chunk_write::insert_images(tx, capture, &plan, &before, &left).await,
+            None => Ok(()),
+        }
+    };
+    futures_util::future::try_join(updating, images).await?;
+    free_elsewhere(before);
     crate::chunk_write::delete_keys(tx, &stamp, &plan, &key_owners).await?;
     crate::chunk_write::insert_keys(tx, &stamp, &plan.key_inserts).await?.map_err(write_error)?;
     order.keys_written();
@@ -318,62 +315,4 @@ pub(crate) struct Stamp<'a> {
     pub module: &'a str,
     pub actor: i64,
     pub now: Timestamp,
-}
-
-pub(crate) async fn fetch_existing(
-    tx: &Transaction<'_>,
-    org: i64,
-    module: &str,
-    operation: Operation,
-    rows: &[RowDraft],
-) -> StoreResult<ExistingState> {
-    let probes = probes_for(rows);
-    let mut existing = ExistingState::default();
-    // One probe per field: the chunk's values travel as one array.
-    let mut by_field: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (field, value) in &probes.keys {
-        by_field.entry(field.as_str()).or_default().push(value.as_str());
-    }
-    for (field, values) in by_field {
-        let found = query(tx, PROBE_KEYS, &[&org, &module, &field, &values]).await?;
-        for row in &found {
-            let value: String = get(row, 0)?;
-            existing.keys.insert((field.to_string(), value), RecordId::new(get_u64(row, 1)?));
-        }
-    }
-    if operation == Operation::Insert {
-        return Ok(existing);
-    }
-    let mut wanted: Vec<i64> = probes.ids.iter().map(|id| signed(id.get())).collect();
-    wanted.extend(existing.keys.values().map(|id| signed(id.get())));
-    wanted.sort_unstable();
-    wanted.dedup();
-    if wanted.is_empty() {
-        return Ok(existing);
-    }
-    let found = query(tx, LOCK_RECORDS, &[&org, &module, &wanted]).await?;
-    for row in &found {
-        let id = RecordId::new(get_u64(row, 0)?);
-        let Json(values) = get::<Json<Map<String, Value>>>(row, 3)?;
-        let record = ExistingRecord {
-            id,
-            values,
-            owner: UserId::new(get_u64(row, 1)?),
-            layout_id: get(row, 2)?,
-            keys: Vec::new(),
-        };
-        existing.records.insert(id, record);
-    }
-    let ids: Vec<i64> = existing.records.keys().map(|id| signed(id.get())).collect();
-    let keys = query(tx, KEYS_OF_RECORDS, &[&ids]).await?;
-    for row in &keys {
-        let id = RecordId::new(get_u64(row, 0)?);
-        if let Some(record) = existing.records.get_mut(&id) {
-            record.keys.push((get(row, 1)?, get(row, 2)?));
-        }
-    }
-    for record in existing.records.values_mut() {
-        record.keys.sort();
-    }
-    Ok(existing)
 }

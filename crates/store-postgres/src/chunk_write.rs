@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use bulkwrite_core::ids::{RecordId, UserId};
 use bulkwrite_core::plan::{ChunkPlan, Decisions, Key, PlanInput};
-use bulkwrite_store::StoreResult;
+use bulkwrite_store::{StoreError, StoreResult};
 use deadpool_postgres::Transaction;
 use serde::Serialize;
 use tokio_postgres::types::{Json, ToSql, Type};
@@ -94,49 +94,62 @@ fn new_record(rows: &mut CopyRows, stamp: &Stamp<'_>, new: &NewRecord<'_>, value
 }
 
 /// Rewrites the records the plan updates, in one statement, bumping each one's version; returns
-/// the version each was left at. This transaction locked them, so
-/// their row addresses hold still; each is found by a probe of the primary key (a `LIMIT 1`
-/// subquery, which the planner keeps as a probe even on a table it has no statistics for).
+/// the version each was left at. Each is found by a probe of the primary key (a `LIMIT 1`
+/// subquery, which the planner keeps as a probe even on a table it has no statistics for) and
+/// written only at the version it was read at (`read`, locked): a record changed since fails the
+/// write as retryable (a safeguard; the lock should make it impossible). Records are written in id
+/// order, so concurrent writers lock them in one order.
 pub(crate) async fn update_records(
     tx: &Transaction<'_>,
     stamp: &Stamp<'_>,
     plan: &ChunkPlan,
+    read: &HashMap<RecordId, i64>,
 ) -> StoreResult<HashMap<RecordId, i64>> {
     if plan.updates.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut ids = Vec::with_capacity(plan.updates.len());
-    let mut owners = Vec::with_capacity(plan.updates.len());
-    let mut layouts = Vec::with_capacity(plan.updates.len());
-    let mut data = Vec::with_capacity(plan.updates.len());
-    let mut parents = Vec::with_capacity(plan.updates.len());
-    for record in &plan.updates {
+    let mut updates: Vec<&bulkwrite_core::plan::PlannedRecord> = plan.updates.iter().collect();
+    updates.sort_unstable_by_key(|record| record.id);
+    let mut ids = Vec::with_capacity(updates.len());
+    let mut owners = Vec::with_capacity(updates.len());
+    let mut layouts = Vec::with_capacity(updates.len());
+    let mut data = Vec::with_capacity(updates.len());
+    let mut parents = Vec::with_capacity(updates.len());
+    let mut versions = Vec::with_capacity(updates.len());
+    for record in updates {
         ids.push(signed(record.id.get()));
         owners.push(signed(record.owner.get()));
         layouts.push(record.layout_id.as_deref());
         data.push(Json(&record.values));
         parents.push(parent_id(&record.values));
+        versions.push(read.get(&record.id).copied());
     }
     let statement = tx
         .prepare_cached(
             "UPDATE records r
              SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data,
                  parent_id = u.parent_id, version = r.version + 1
-             FROM unnest($3::int8[], $4::int8[], $5::text[], $6::json[], $7::int8[])
-                 AS u (id, owner, layout_id, data, parent_id)
+             FROM unnest($3::int8[], $4::int8[], $5::text[], $6::json[], $7::int8[], $10::int8[])
+                 AS u (id, owner, layout_id, data, parent_id, version)
              CROSS JOIN LATERAL (SELECT ctid FROM records WHERE org = $8 AND module = $9 AND id = u.id LIMIT 1) AS at
-             WHERE r.ctid = at.ctid
+             WHERE r.ctid = at.ctid AND (u.version IS NULL OR r.version = u.version)
              RETURNING r.id, r.version",
         )
         .await
         .map_err(write_error)?;
-    let rows = tx
-        .query(
-            &statement,
-            &[&stamp.actor, &stamp.now, &ids, &owners, &layouts, &data, &parents, &stamp.org, &stamp.module],
-        )
-        .await
-        .map_err(write_error)?;
+    let params: [&(dyn ToSql + Sync); 10] =
+        [&stamp.actor, &stamp.now, &ids, &owners, &layouts, &data, &parents, &stamp.org, &stamp.module, &versions];
+    let rows = tx.query(&statement, &params).await.map_err(write_error)?;
+    if rows.len() != ids.len() {
+        return Err(StoreError::Unavailable(
+            format!(
+                "{} of {} records changed while the chunk planned; planning again",
+                ids.len() - rows.len(),
+                ids.len()
+            )
+            .into(),
+        ));
+    }
     let mut versions = HashMap::with_capacity(rows.len());
     for row in &rows {
         let id: i64 = row.try_get(0).map_err(write_error)?;

@@ -16,7 +16,8 @@ use deadpool_postgres::Transaction;
 use serde_json::{Map, Value};
 use tokio_postgres::types::Json;
 
-use crate::chunk::{fetch_existing, free_elsewhere, record_progress};
+use crate::chunk::{free_elsewhere, record_progress};
+use crate::chunk_read::fetch_existing;
 use crate::error::write_error;
 use crate::job_row::fence;
 use crate::statements::{execute, get, get_u64, query};

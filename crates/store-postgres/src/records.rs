@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use tokio_postgres::types::Json;
 use tokio_postgres::Row;
 
-use crate::chunk::{plan_and_write, reserve_for, Probing};
+use crate::chunk::{plan_and_write, reserve_for, How};
 use crate::error::write_error;
 use crate::statements::{execute, get, get_u64, query, query_one, query_opt};
 use crate::{pg_error, signed, PgStore};
@@ -185,8 +185,7 @@ impl RecordStore for PgStore {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
         let written =
-            plan_and_write(&tx, signed(org.get()), write, first_id, (Probing::First, None), &mut ChunkOrder::first())
-                .await?;
+            plan_and_write(&tx, signed(org.get()), write, first_id, How::alone(), &mut ChunkOrder::first()).await?;
         tx.commit().await.map_err(write_error)?;
         Ok(written.plan.results)
     }

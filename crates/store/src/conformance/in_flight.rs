@@ -1,9 +1,11 @@
 //! Chunks of one resource in flight together (`JobStore::apply_chunk_in_order`): they commit in
 //! order, catch duplicates between each other, never deadlock, and a chunk after one that did
-//! not commit is refused.
+//! not commit is refused; upserts in flight see what the chunk before them wrote.
 
 use std::sync::Arc;
 
+use bulkwrite_core::lookup::{LookupBy, LookupQuery};
+use bulkwrite_core::mapping::{FindKey, RowDraft};
 use bulkwrite_wire::Operation;
 
 use super::*;
@@ -72,6 +74,80 @@ pub async fn a_chunk_after_one_that_did_not_commit_is_refused(store: Arc<dyn Sto
     assert_eq!(store.count_records(ORG, "Leads").await.unwrap(), 0, "neither chunk left a record");
     assert!(all_rows(&store, job).await.is_empty());
     assert_eq!(store.get_job(ORG, job).await.unwrap().unwrap().resources[0].rows_done, 0);
+}
+
+/// Upsert chunks in flight together (a backend may read for the next chunk while the one before
+/// it is written): each sees the records the chunk before it updated and created, as if they ran
+/// one after the other, and a chunk that shares nothing with the one before is unaffected.
+pub async fn upsert_chunks_in_flight_see_what_the_chunk_before_wrote(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let seed = new_job(&store, 9700, ORG, spec(false, Operation::Insert, None)).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    store.start_resource(&lease, 0).await.unwrap();
+    let seeded = chunk(Operation::Insert, vec![row(1, "X", "x@x.co"), row(2, "Y", "y@x.co"), row(3, "Z", "z@x.co")], 3);
+    store.apply_chunk(&lease, seeded).await.unwrap();
+    store.complete_job(&lease, "results/x.zip", chrono::Utc::now()).await.unwrap();
+    assert_eq!(seed.get(), 9700);
+
+    let job = new_job(&store, 9701, ORG, spec(false, Operation::Upsert, Some("Email"))).await;
+    let (_, lease) = claim(&store, "w2").await.unwrap();
+    store.start_resource(&lease, 0).await.unwrap();
+    // Like the worker: one chunk committed, then two at a time, the second started while the
+    // first is written.
+    let first = chunk(Operation::Upsert, vec![by_email(1, "X1", "x@x.co"), by_email(2, "N1", "n@x.co")], 2);
+    let first = store.apply_chunk_in_order(&lease, first, ChunkOrder::first()).await;
+    let second = chunk(
+        Operation::Upsert,
+        vec![by_email(3, "X2", "x@x.co"), by_email(4, "N2", "n@x.co"), by_email(5, "M", "m@x.co")],
+        5,
+    );
+    // Shares m@x.co (which the chunk before creates) with it.
+    let third = chunk(Operation::Upsert, vec![by_email(6, "Y3", "y@x.co"), by_email(7, "M3", "m@x.co")], 7);
+    let (second, third) = apply_two(&store, &lease, second, third).await;
+    // Shares nothing with the chunk before (x@x.co was last written two chunks before).
+    let fourth = chunk(Operation::Upsert, vec![by_email(8, "Z4", "z@x.co")], 8);
+    let fifth = chunk(Operation::Upsert, vec![by_email(9, "X5", "x@x.co")], 9);
+    let (fourth, fifth) = apply_two(&store, &lease, fourth, fifth).await;
+    let counts = |outcome: StoreResult<ChunkOutcome>| {
+        let outcome = outcome.unwrap();
+        (outcome.added, outcome.updated, outcome.skipped)
+    };
+    assert_eq!(
+        [counts(first), counts(second), counts(third), counts(fourth), counts(fifth)],
+        [(1, 1, 0), (1, 2, 0), (0, 2, 0), (0, 1, 0), (0, 1, 0)]
+    );
+    assert_eq!(store.count_records(ORG, "Leads").await.unwrap(), 5, "x, y, z, n and m, each once");
+    let names = names_by_email(&store, &["x@x.co", "y@x.co", "z@x.co", "n@x.co", "m@x.co"]).await;
+    assert_eq!(names, ["X5", "Y3", "Z4", "N2", "M3"], "every chunk's update, in order");
+    let progress = store.get_job(ORG, job).await.unwrap().unwrap().resources[0];
+    assert_eq!((progress.rows_done, progress.added, progress.updated), (9, 2, 7));
+}
+
+/// A row that upserts by its Email.
+fn by_email(row_no: u64, name: &str, email: &str) -> RowDraft {
+    let mut draft = row(row_no, name, email);
+    let key = draft.unique_keys[0].clone();
+    draft.find_key = Some(FindKey::Unique { field: key.field, value: key.value, column: key.column });
+    draft
+}
+
+/// The `Last_Name` of the record holding each Email.
+async fn names_by_email(store: &Arc<dyn Store>, emails: &[&str]) -> Vec<String> {
+    let query = LookupQuery {
+        module: "Leads".into(),
+        field: "Email".into(),
+        by: LookupBy::UniqueKey,
+        values: emails.iter().map(|email| (*email).to_string()).collect(),
+        display_field: "Last_Name".into(),
+    };
+    let hits = store.find_records(ORG, &query).await.unwrap();
+    emails
+        .iter()
+        .map(|email| {
+            let hit = hits.iter().find(|(value, _)| value == email).map(|(_, hit)| hit.name.clone());
+            hit.flatten().unwrap_or_default()
+        })
+        .collect()
 }
 
 /// Applies `first` and `second` together, `second` after `first`.
