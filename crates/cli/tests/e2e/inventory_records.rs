@@ -192,26 +192,13 @@ async fn v2_writes_product_details_with_its_own_keys() {
     assert_eq!(record["$line_tax"], json!([]));
 }
 
-fn admin_cli(server: &Server, args: &[&str]) -> Value {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_bulkwrite"))
-        .arg("admin")
-        .arg("--data-dir")
-        .arg(&server.dir)
-        .args(args)
-        .output()
-        .expect("run bulkwrite admin");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{args:?}: {stdout}{}", String::from_utf8_lossy(&output.stderr));
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
-}
-
 #[tokio::test]
 async fn bulkwrite_admin_taxes_sets_what_the_taxes_api_lists() {
     let server = Server::start(&[]).await;
-    let set = admin_cli(&server, &["taxes", "set", "--name", "GST", "--value", "18"]);
+    let set = crate::perms::admin(&server, &["taxes", "set", "--name", "GST", "--value", "18"]);
     let id = set["taxes"][0]["id"].as_str().unwrap().to_string();
-    admin_cli(&server, &["taxes", "set", "--name", "Cess", "--value", "1.5"]);
-    let listed = admin_cli(&server, &["taxes", "list"]);
+    crate::perms::admin(&server, &["taxes", "set", "--name", "Cess", "--value", "1.5"]);
+    let listed = crate::perms::admin(&server, &["taxes", "list"]);
     assert_eq!(listed["taxes"].as_array().unwrap().len(), 2, "{listed}");
     let (status, v4) = server.get_json("/crm/v4/org/taxes").await;
     assert_eq!(status, 200, "{v4}");
@@ -220,7 +207,7 @@ async fn bulkwrite_admin_taxes_sets_what_the_taxes_api_lists() {
         (&v4["taxes"][1]["display_label"], &v4["taxes"][1]["sequence_number"]),
         (&json!("Cess - 1.5 %"), &json!(2))
     );
-    let left = admin_cli(&server, &["taxes", "delete", "--id", &id]);
+    let left = crate::perms::admin(&server, &["taxes", "delete", "--id", &id]);
     assert_eq!(
         left["taxes"],
         json!([{"id": left["taxes"][0]["id"], "name": "Cess", "display_label": "Cess - 1.5 %", "value": 1.5, "sequence_number": 1}])

@@ -14,7 +14,7 @@ use crate::isolation::send_as;
 const SCOPES: &str = "ZohoCRM.bulk.ALL,ZohoFiles.files.ALL,ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.users.ALL";
 
 /// `bulkwrite admin --data-dir DIR ARGS`: its JSON answer.
-fn admin(server: &Server, args: &[&str]) -> Value {
+pub(crate) fn admin(server: &Server, args: &[&str]) -> Value {
     let output = Command::new(env!("CARGO_BIN_EXE_bulkwrite"))
         .arg("admin")
         .arg("--data-dir")

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::{is_built_in, FieldAccess, ModuleAction, Profile, ProfilePerms, ADMINISTRATOR};
-use crate::schema::settings::MirrorError;
+use crate::schema::settings::{mirror_list as items, mirror_object as object, MirrorError};
 
 /// The profiles of `list` (the settings/profiles answer) with the module permissions of
 /// `details` (settings/profiles/{id} answers) and the field access of `fields_by_module`
@@ -131,19 +131,6 @@ fn find<'a>(
         profiles.iter().position(|(_, p)| p.name.eq_ignore_ascii_case(name))
     })?;
     Some(&mut profiles[index].1)
-}
-
-fn items<'a>(document: &'a Value, key: &'static str, name: &str) -> Result<&'a Vec<Value>, MirrorError> {
-    let found = match document {
-        Value::Array(items) => Some(items),
-        Value::Object(object) => object.get(key).and_then(Value::as_array),
-        _ => None,
-    };
-    found.ok_or_else(|| MirrorError::NotAList { document: name.to_string(), key })
-}
-
-fn object<'a>(value: &'a Value, at: &str) -> Result<&'a Map<String, Value>, MirrorError> {
-    value.as_object().ok_or_else(|| MirrorError::BadKey { at: at.to_string(), key: "(item)", expected: "an object" })
 }
 
 fn text(object: &Map<String, Value>, key: &str) -> Option<String> {

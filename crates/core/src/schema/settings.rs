@@ -9,6 +9,7 @@ mod render;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use read::{list as mirror_list, object as mirror_object};
 pub use read::{mirror_export_dir, mirror_org, MirrorError, NON_RECORD_MODULES};
 pub use render::{
     derived_id, layout_api_name, picklist_value_id, render_fields, render_layouts, render_modules, ProfileRef,

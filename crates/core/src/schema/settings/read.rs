@@ -415,7 +415,7 @@ fn default_display_field(module: &str, fields: &[Field]) -> String {
 }
 
 /// The array under `key`, or the document itself when it is an array.
-fn list<'a>(document: &'a Value, key: &'static str, name: &str) -> Result<&'a Vec<Value>, MirrorError> {
+pub(crate) fn list<'a>(document: &'a Value, key: &'static str, name: &str) -> Result<&'a Vec<Value>, MirrorError> {
     let found = match document {
         Value::Array(items) => Some(items),
         Value::Object(object) => object.get(key).and_then(Value::as_array),
@@ -424,7 +424,7 @@ fn list<'a>(document: &'a Value, key: &'static str, name: &str) -> Result<&'a Ve
     found.ok_or_else(|| MirrorError::NotAList { document: name.to_string(), key })
 }
 
-fn object<'a>(value: &'a Value, at: &str) -> Result<&'a Map<String, Value>, MirrorError> {
+pub(crate) fn object<'a>(value: &'a Value, at: &str) -> Result<&'a Map<String, Value>, MirrorError> {
     value.as_object().ok_or_else(|| MirrorError::BadKey { at: at.to_string(), key: "(item)", expected: "an object" })
 }
 
