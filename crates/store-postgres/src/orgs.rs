@@ -288,3 +288,13 @@ pub(crate) async fn reserve_ids<C: GenericClient>(client: &C, count: u64) -> Sto
     let next = get_u64(&row, 0)?;
     next.checked_sub(count).ok_or_else(|| StoreError::Corrupt(format!("id counter {next}")))
 }
+
+/// Locks the org's row for the rest of `tx` (so that writes of its per-org metadata, taxes or
+/// profiles, are serialized); `NotFound` when there is no such org.
+pub(crate) async fn lock_org<C: GenericClient>(tx: &C, org: OrgId) -> StoreResult<()> {
+    let zgid = signed(org.get());
+    match query_opt(tx, "SELECT zgid FROM orgs WHERE zgid = $1 FOR UPDATE", &[&zgid]).await? {
+        Some(_) => Ok(()),
+        None => Err(StoreError::NotFound(format!("org {org}"))),
+    }
+}

@@ -5,7 +5,7 @@ use bulkwrite_core::ids::{OrgId, UserId};
 use bulkwrite_core::perms::{Profile, ProfilePerms};
 use bulkwrite_store::*;
 
-use crate::statements::{execute, get, query, query_opt};
+use crate::statements::{execute, get, query};
 use crate::{pg_error, signed, PgStore};
 
 #[async_trait]
@@ -34,9 +34,7 @@ impl ProfileStore for PgStore {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
         let zgid = signed(org.get());
-        if query_opt(&tx, "SELECT zgid FROM orgs WHERE zgid = $1 FOR UPDATE", &[&zgid]).await?.is_none() {
-            return Err(StoreError::NotFound(format!("org {org}")));
-        }
+        crate::orgs::lock_org(&tx, org).await?;
         let updated = execute(
             &tx,
             "UPDATE profiles SET name = $2, custom = $3, perms_json = $4 WHERE org = $1 AND lower(name) = lower($2)",

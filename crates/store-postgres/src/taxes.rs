@@ -32,9 +32,7 @@ impl TaxStore for PgStore {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
         let zgid = signed(org.get());
-        if query_opt(&tx, "SELECT zgid FROM orgs WHERE zgid = $1 FOR UPDATE", &[&zgid]).await?.is_none() {
-            return Err(StoreError::NotFound(format!("org {org}")));
-        }
+        crate::orgs::lock_org(&tx, org).await?;
         let updated = execute(
             &tx,
             "UPDATE org_taxes SET name = $2, value = $3 WHERE org = $1 AND lower(name) = lower($2)",
