@@ -69,6 +69,8 @@ pub(crate) struct Pool {
     readers: Idle,
     writer: WriterHandle,
     checkpoint_every: Duration,
+    /// The jobs whose inserts probe their keys first (see `new_keys`).
+    pub(crate) new_keys: crate::new_keys::Hints,
 }
 
 /// A reader connection borrowed from the pool; goes back on drop.
@@ -121,6 +123,7 @@ impl Pool {
             readers: Idle { idle: Mutex::new(idle), returned: Condvar::new() },
             writer,
             checkpoint_every: settings.checkpoint_every,
+            new_keys: crate::new_keys::Hints::default(),
         }))
     }
 
