@@ -8,7 +8,7 @@ use bulkwrite_store::*;
 use bulkwrite_wire::Operation;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::batch::insert_many;
+use crate::batch::{insert_many, insert_many_ignoring};
 use crate::new_keys::{insert_unprobed, Attempt, Hints};
 use crate::orgs::reserve_ids;
 use crate::{db_error, json_error, ms};
@@ -141,7 +141,8 @@ pub(crate) fn plan_and_write(
     let now = ms(write.now);
     let actor = write.actor.get() as i64;
     let module = write.module.as_str();
-    insert_many(
+    // `OR IGNORE` and a count (see `insert_many_ignoring`): the ids are new and the keys probed.
+    let inserted = insert_many_ignoring(
         tx,
         "records (id, org, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data)",
         10,
@@ -159,6 +160,9 @@ pub(crate) fn plan_and_write(
             bind(&data_json(record)?).map_err(db_error)
         },
     )?;
+    if inserted < plan.inserts.len() {
+        return Err(StoreError::Conflict("a new record's id is taken".into()));
+    }
     let mut update = tx
         .prepare_cached(
             "UPDATE records SET owner = ?1, layout_id = ?2, modified_by = ?3, modified_at = ?4, data = ?5, version = version + 1
@@ -211,7 +215,7 @@ pub(crate) fn plan_and_write(
     for (field, value) in &plan.key_deletes {
         delete_key.execute(params![org, module, field, value]).map_err(db_error)?;
     }
-    insert_many(
+    let keys = insert_many_ignoring(
         tx,
         "record_keys (org, module, field, value, record_id)",
         5,
@@ -224,6 +228,9 @@ pub(crate) fn plan_and_write(
             bind(&(record.get() as i64)).map_err(db_error)
         },
     )?;
+    if keys < plan.key_inserts.len() {
+        return Err(StoreError::Conflict("a unique key the chunk probed as free is taken".into()));
+    }
     Ok(plan)
 }
 

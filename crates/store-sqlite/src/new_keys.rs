@@ -19,7 +19,7 @@ use bulkwrite_store::{RecordWrite, StoreError, StoreResult};
 use bulkwrite_wire::Operation;
 use rusqlite::Connection;
 
-use crate::batch::insert_many;
+use crate::batch::insert_many_ignoring;
 use crate::orgs::reserve_ids;
 use crate::{db_error, json_error, ms};
 
@@ -68,7 +68,7 @@ pub(crate) fn insert_unprobed(tx: &Connection, org: i64, mut write: RecordWrite)
     let mut new_ids = (first_id..first_id + id_count).map(RecordId::new);
     let decisions = decide(&input, &ExistingState::default(), &mut new_ids);
     let module = write.module.as_str();
-    let keys = insert_many(
+    let keys = insert_many_ignoring(
         tx,
         "record_keys (org, module, field, value, record_id)",
         5,
@@ -80,20 +80,17 @@ pub(crate) fn insert_unprobed(tx: &Connection, org: i64, mut write: RecordWrite)
             bind(value).map_err(db_error)?;
             bind(&(record.get() as i64)).map_err(db_error)
         },
-    );
-    match keys {
-        Ok(()) => {}
-        Err(StoreError::Conflict(_)) => {
-            tx.execute_batch("ROLLBACK TO new_keys; RELEASE new_keys").map_err(db_error)?;
-            write.rows = input.rows;
-            return Ok(Attempt::MetKeys(write));
-        }
-        Err(error) => return Err(error),
+    )?;
+    if keys < decisions.key_inserts.len() {
+        // A key exists (left out by `OR IGNORE`): plan again with probes.
+        tx.execute_batch("ROLLBACK TO new_keys; RELEASE new_keys").map_err(db_error)?;
+        write.rows = input.rows;
+        return Ok(Attempt::MetKeys(write));
     }
     let now = ms(write.now);
     let actor = write.actor.get() as i64;
     let records: Vec<_> = decisions.inserted(&input).collect();
-    insert_many(
+    let inserted = insert_many_ignoring(
         tx,
         "records (id, org, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data)",
         10,
@@ -111,6 +108,9 @@ pub(crate) fn insert_unprobed(tx: &Connection, org: i64, mut write: RecordWrite)
             bind(&serde_json::to_string(&record.values).map_err(json_error)?).map_err(db_error)
         },
     )?;
+    if inserted < records.len() {
+        return Err(StoreError::Conflict("a new record's id is taken".into()));
+    }
     drop(records);
     tx.execute_batch("RELEASE new_keys").map_err(db_error)?;
     let mut rows = input.rows;
