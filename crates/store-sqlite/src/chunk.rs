@@ -113,7 +113,8 @@ pub(crate) fn record_progress_at(
     if moved == 0 {
         return Err(StoreError::checkpoint_moved(index, before));
     }
-    let (added, updated, skipped, results) = (plan.added, plan.updated, plan.skipped, std::mem::take(&mut plan.results));
+    let (added, updated, skipped, results) =
+        (plan.added, plan.updated, plan.skipped, std::mem::take(&mut plan.results));
     // Its records and keys are freed off the writer's thread.
     crate::new_keys::free_elsewhere(plan);
     Ok(ChunkOutcome { added, updated, skipped, results })

@@ -145,3 +145,31 @@ type Garbage = Box<dyn Send>;
 
 /// Values waiting for the dropper at most.
 const WAITING: usize = 2;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_that_met_existing_keys_probes_first_and_others_do_not() {
+        let hints = Hints::default();
+        let (job, other) = (JobId::new(7), JobId::new(8));
+        assert!(hints.expects_new_keys(job));
+        hints.note_conflict(job);
+        assert!(!hints.expects_new_keys(job));
+        assert!(hints.expects_new_keys(other));
+    }
+
+    #[test]
+    fn what_is_freed_elsewhere_is_dropped() {
+        let value = std::sync::Arc::new(());
+        for _ in 0..10 {
+            free_elsewhere(std::sync::Arc::clone(&value));
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::sync::Arc::strong_count(&value) > 1 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(std::sync::Arc::strong_count(&value), 1);
+    }
+}
