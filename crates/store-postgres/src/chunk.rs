@@ -20,7 +20,7 @@
 use std::collections::HashMap;
 
 use bulkwrite_core::ids::RecordId;
-use bulkwrite_core::plan::{decide, ChunkPlan, Decisions, ExistingState, Key, PlanInput};
+use bulkwrite_core::plan::{decide, ChunkPlan, Decisions, ExistingRecord, ExistingState, Key, PlanInput};
 use bulkwrite_store::*;
 use bulkwrite_wire::Operation;
 use deadpool_postgres::Transaction;
@@ -260,13 +260,14 @@ pub(crate) async fn plan_and_write(
     }
     // Probes must see every key the chunk before wrote.
     let read = read_for_plan(tx, (org, &write.module), input.operation, &input.rows, order).await?;
-    let (existing, versions_read) = (read.existing, read.versions);
+    let (existing, versions_read, stored) = (read.existing, read.versions, read.stored);
     let key_owners: HashMap<Key, RecordId> =
         existing.records.values().flat_map(|record| record.keys.iter().map(|key| (key.clone(), record.id))).collect();
-    // Inserts update nothing: only an update or upsert keeps what it found.
-    let before = match capture {
-        Some(_) if !existing.records.is_empty() => existing.records.clone(),
-        _ => HashMap::new(),
+    // Inserts update nothing: only an update or upsert keeps what it found, all but the values
+    // (parsed again from `stored` for the before-images, while the database updates).
+    let before: HashMap<RecordId, ExistingRecord> = match capture {
+        Some(_) => existing.records.values().map(|record| (record.id, without_values(record))).collect(),
+        None => HashMap::new(),
     };
     let plan = decide(&input, &existing, &mut new_ids()).build(input, existing);
     crate::chunk_write::insert_records(tx, &stamp, &plan).await?;
@@ -276,7 +277,7 @@ pub(crate) async fn plan_and_write(
     let updating = crate::chunk_write::update_records(tx, &stamp, &plan, &versions_read);
     let images = async {
         match capture {
-            Some(capture) => crate::chunk_write::insert_images(tx, capture, &plan, &before, &left).await,
+            Some(capture) => crate::chunk_write::insert_images(tx, capture, &plan, (&before, &stored), &left).await,
             None => Ok(()),
         }
     };
@@ -287,11 +288,22 @@ pub(crate) async fn plan_and_write(
         }
     };
     futures_util::future::try_join3(updating, images, recording).await?;
-    free_elsewhere(before);
+    free_elsewhere((before, stored));
     crate::chunk_write::delete_keys(tx, &stamp, &plan, &key_owners).await?;
     crate::chunk_write::insert_keys(tx, &stamp, &plan.key_inserts).await?.map_err(write_error)?;
     order.keys_written();
     Ok(Written { plan, met_existing_keys, results_json: None, progress_recorded: progress.is_some() })
+}
+
+/// `record` without its values: what a before-image needs besides them.
+fn without_values(record: &ExistingRecord) -> ExistingRecord {
+    ExistingRecord {
+        id: record.id,
+        values: serde_json::Map::new(),
+        owner: record.owner,
+        layout_id: record.layout_id.clone(),
+        keys: record.keys.clone(),
+    }
 }
 
 /// An insert decided as if no key existed (`decisions`, against an empty state; the rows stay

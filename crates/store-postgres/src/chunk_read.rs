@@ -12,6 +12,7 @@ use bulkwrite_wire::Operation;
 use deadpool_postgres::Transaction;
 use serde_json::{Map, Value};
 use tokio_postgres::types::Json;
+use tokio_postgres::Row;
 
 use crate::signed;
 use crate::statements::{get, get_u64, query};
@@ -55,11 +56,32 @@ const READ_FOR_UPDATE: &str = "WITH probes AS (
      SELECT 2, l.id, k.field, k.value, NULL, NULL, NULL, NULL FROM locked AS l
      CROSS JOIN LATERAL (SELECT field, value FROM record_keys WHERE record_id = l.id OFFSET 0) AS k";
 
-/// What a chunk read: the state it plans against, and the version of each record in it.
+/// What a chunk read: the state it plans against, the version of each record in it, and the
+/// rows the records came from.
 #[derive(Default)]
 pub(crate) struct Read {
     pub existing: ExistingState,
     pub versions: HashMap<RecordId, i64>,
+    pub stored: StoredValues,
+}
+
+/// The records' values as read (JSON text in the rows), for a second, lazy parse. Planning
+/// moves the parsed values into the records it writes; the before-images need them again, and
+/// parsing them again while the database runs the `UPDATE` costs less, on the path each chunk
+/// waits for, than deep-copying every record before planning.
+#[derive(Default)]
+pub(crate) struct StoredValues {
+    rows: Vec<Row>,
+    at: HashMap<RecordId, usize>,
+}
+
+impl StoredValues {
+    /// The values of record `id` as read, parsed again.
+    pub fn values(&self, id: RecordId) -> StoreResult<Option<Map<String, Value>>> {
+        let Some(&index) = self.at.get(&id) else { return Ok(None) };
+        let Json(values) = get::<Json<Map<String, Value>>>(&self.rows[index], 6)?;
+        Ok(Some(values))
+    }
 }
 
 /// Reads for a chunk that looks records up, once the chunk before it (`order`) has settled.
@@ -101,7 +123,7 @@ pub(crate) async fn read_existing(
     }
     let found = query(tx, READ_FOR_UPDATE, &[&org, &module, &fields, &values, &ids]).await?;
     let mut keys = Vec::new();
-    for row in &found {
+    for (index, row) in found.iter().enumerate() {
         match get::<i32>(row, 0)? {
             0 => {
                 read.existing.keys.insert((get(row, 2)?, get(row, 3)?), RecordId::new(get_u64(row, 1)?));
@@ -113,6 +135,7 @@ pub(crate) async fn read_existing(
                 let record = ExistingRecord { id, values, owner, layout_id: get(row, 5)?, keys: Vec::new() };
                 read.existing.records.insert(id, record);
                 read.versions.insert(id, get(row, 7)?);
+                read.stored.at.insert(id, index);
             }
             _ => keys.push(row),
         }
@@ -126,6 +149,7 @@ pub(crate) async fn read_existing(
     for record in read.existing.records.values_mut() {
         record.keys.sort();
     }
+    read.stored.rows = found;
     Ok(read)
 }
 
