@@ -46,7 +46,8 @@ pub(crate) fn read_job_details(conn: &Connection, org: i64, job: i64) -> StoreRe
     let Some((raw, (zgid, id, company_name, time_zone, currency, created), creator)) = found else {
         return Ok(None);
     };
-    let org = Org { zgid: OrgId::new(zgid as u64), id, company_name, time_zone, currency, created_at: instant(created)? };
+    let org =
+        Org { zgid: OrgId::new(zgid as u64), id, company_name, time_zone, currency, created_at: instant(created)? };
     let creator_name = match creator {
         (Some(first), Some(last)) => Some(full_name(&first, &last)),
         _ => None,
