@@ -177,7 +177,7 @@ async fn read_part(
         load_related(ctx, job, &plan.columns, &records, &mut plan.facts).await?;
         match plan.spec.file_type {
             FileType::Csv => {
-                bytes.extend(render::csv_rows(&plan.columns, &records, &plan.facts).map_err(StoreError::Io)?)
+                bytes.extend(render::csv_rows(&plan.columns, &records, &plan.facts).map_err(StoreError::Io)?);
             }
             FileType::Ics => bytes.extend(render::ics_events(&records, &plan.facts)),
         }
