@@ -106,6 +106,11 @@ impl JobStore for PgStore {
         read_job(&conn, &row).await.map(Some)
     }
 
+    async fn get_job_details(&self, org: OrgId, job: JobId) -> StoreResult<Option<JobWithOrg>> {
+        let conn = self.conn().await?;
+        crate::job_row::read_job_details(&conn, org, job).await
+    }
+
     async fn claim_next_job(&self, claim: &Claim) -> StoreResult<Option<(Job, Lease)>> {
         let mut conn = self.conn().await?;
         end_stale_sessions(&conn, claim.now, &self.inner.node).await;
