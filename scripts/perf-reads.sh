@@ -7,6 +7,7 @@
 #   scripts/perf-reads.sh                              # 25,000 and 1,000,000 rows, both backends
 #   ROWS=25000 DURATION=3 scripts/perf-reads.sh        # a quick look
 #   DATABASE_URL= scripts/perf-reads.sh                # SQLite only
+#   BW=target/perfwork/bulkwrite.base WRK=1 ROWS=25000 scripts/perf-reads.sh   # another build, not rebuilt
 #
 # With WRK=1 (and wrk installed) job details are also driven by `wrk -t2 -c$CONNECTIONS` against a
 # server of the same build loaded by the bench's own generator, as a cross-check of the bench's
@@ -22,8 +23,10 @@ DATABASE_URL=${DATABASE_URL-postgres://postgres@127.0.0.1:5432/test?sslmode=disa
 OUT=${OUT:-docs/perf}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 
-cargo build --release -p bulkwrite-cli --features bench
-BW="$CARGO_TARGET_DIR/release/bulkwrite"
+if [ -z "${BW:-}" ]; then
+    cargo build --release -p bulkwrite-cli --features bench
+    BW="$CARGO_TARGET_DIR/release/bulkwrite"
+fi
 mkdir -p "$OUT"
 
 common=(bench --reads --perf-dir "$PERF_DIR" --rows "$ROWS" --connections "$CONNECTIONS" --duration "$DURATION" --json)

@@ -20,7 +20,7 @@
 use std::collections::HashMap;
 
 use bulkwrite_core::ids::RecordId;
-use bulkwrite_core::plan::{decide, ChunkPlan, Decisions, ExistingState, Key, PlanInput};
+use bulkwrite_core::plan::{decide, ChunkPlan, Decisions, ExistingRecord, ExistingState, Key, PlanInput};
 use bulkwrite_store::*;
 use bulkwrite_wire::Operation;
 use deadpool_postgres::Transaction;
@@ -64,15 +64,18 @@ pub(crate) async fn apply_chunk(
         resource: i32::try_from(chunk.resource).unwrap_or(i32::MAX),
         chunk_at: signed(chunk.rows_done_before),
     };
-    let how = How { probing, capture: Some(capture) };
+    let span = (chunk.resource, chunk.rows_done_before, chunk.rows_done);
+    let how = How { probing, capture: Some(capture), progress: Some((lease, span)) };
     let written = plan_and_write(&tx, signed(lease.org.get()), write, first_id, how, order).await?;
     if written.met_existing_keys {
         store.hints().note_conflict(lease.job);
     }
     let (mut plan, results_json) = (written.plan, written.results_json);
-    // The result rows and the checkpoint go out together (pipelined), then the commit.
-    order.previous_settled().await;
-    record_progress(&tx, lease, &chunk, &plan, results_json).await?;
+    if !written.progress_recorded {
+        // The result rows and the checkpoint go out together (pipelined), then the commit.
+        order.previous_settled().await;
+        record_progress_at(&tx, lease, span, &plan, results_json).await?;
+    }
     tx.commit().await.map_err(write_error)?;
     let results = std::mem::take(&mut plan.results);
     let outcome = ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped, results };
@@ -186,6 +189,8 @@ pub(crate) struct Written {
     /// The plan's result rows, encoded (`result_rows::encode`) while the database wrote the
     /// records; `None` when they were not (they are then encoded after).
     pub results_json: Option<String>,
+    /// The result rows and the checkpoint went out with the writes (see [`How::progress`]).
+    pub progress_recorded: bool,
 }
 
 /// Where a job's chunk keeps the before-images of the records it updates (see
@@ -197,16 +202,20 @@ pub(crate) struct Capture {
     pub chunk_at: i64,
 }
 
-/// How a write plans: when it probes, and where it keeps before-images.
-pub(crate) struct How {
+/// How a write plans: when it probes, where it keeps before-images, and the job's progress.
+pub(crate) struct How<'a> {
     pub probing: Probing,
     pub capture: Option<Capture>,
+    /// A job's chunk: its lease and span (resource, checkpoint before, after). A write that
+    /// looked records up has waited for the chunk before to settle, so its result rows and
+    /// checkpoint go out pipelined with its updates instead of a round trip after them.
+    pub progress: Option<(&'a Lease, (usize, u64, u64))>,
 }
 
-impl How {
+impl How<'_> {
     /// A write outside jobs: probes first, keeps no before-images.
-    pub fn alone() -> How {
-        How { probing: Probing::First, capture: None }
+    pub fn alone() -> How<'static> {
+        How { probing: Probing::First, capture: None, progress: None }
     }
 }
 
@@ -218,7 +227,7 @@ pub(crate) async fn plan_and_write(
     org: i64,
     mut write: RecordWrite,
     first_id: u64,
-    How { probing, capture }: How,
+    How { probing, capture, progress }: How<'_>,
     order: &mut ChunkOrder,
 ) -> StoreResult<Written> {
     let id_count = write.new_id_count();
@@ -240,7 +249,7 @@ pub(crate) async fn plan_and_write(
                 if let Some(records) = records {
                     records.finish().await.map_err(write_error)?;
                 }
-                return Ok(Written { plan, met_existing_keys, results_json });
+                return Ok(Written { plan, met_existing_keys, results_json, progress_recorded: false });
             }
             Err(error) if crate::error::is_unique_violation(&error) => {
                 tx.batch_execute("ROLLBACK TO SAVEPOINT new_keys").await.map_err(write_error)?;
@@ -251,13 +260,14 @@ pub(crate) async fn plan_and_write(
     }
     // Probes must see every key the chunk before wrote.
     let read = read_for_plan(tx, (org, &write.module), input.operation, &input.rows, order).await?;
-    let (existing, versions_read) = (read.existing, read.versions);
+    let (existing, versions_read, stored) = (read.existing, read.versions, read.stored);
     let key_owners: HashMap<Key, RecordId> =
         existing.records.values().flat_map(|record| record.keys.iter().map(|key| (key.clone(), record.id))).collect();
-    // Inserts update nothing: only an update or upsert keeps what it found.
-    let before = match capture {
-        Some(_) if !existing.records.is_empty() => existing.records.clone(),
-        _ => HashMap::new(),
+    // Inserts update nothing: only an update or upsert keeps what it found, all but the values
+    // (parsed again from `stored` for the before-images, while the database updates).
+    let before: HashMap<RecordId, ExistingRecord> = match capture {
+        Some(_) => existing.records.values().map(|record| (record.id, without_values(record))).collect(),
+        None => HashMap::new(),
     };
     let plan = decide(&input, &existing, &mut new_ids()).build(input, existing);
     crate::chunk_write::insert_records(tx, &stamp, &plan).await?;
@@ -267,16 +277,33 @@ pub(crate) async fn plan_and_write(
     let updating = crate::chunk_write::update_records(tx, &stamp, &plan, &versions_read);
     let images = async {
         match capture {
-            Some(capture) => crate::chunk_write::insert_images(tx, capture, &plan, &before, &left).await,
+            Some(capture) => crate::chunk_write::insert_images(tx, capture, &plan, (&before, &stored), &left).await,
             None => Ok(()),
         }
     };
-    futures_util::future::try_join(updating, images).await?;
-    free_elsewhere(before);
+    let recording = async {
+        match progress {
+            Some((lease, span)) => record_progress_at(tx, lease, span, &plan, None).await,
+            None => Ok(()),
+        }
+    };
+    futures_util::future::try_join3(updating, images, recording).await?;
+    free_elsewhere((before, stored));
     crate::chunk_write::delete_keys(tx, &stamp, &plan, &key_owners).await?;
     crate::chunk_write::insert_keys(tx, &stamp, &plan.key_inserts).await?.map_err(write_error)?;
     order.keys_written();
-    Ok(Written { plan, met_existing_keys, results_json: None })
+    Ok(Written { plan, met_existing_keys, results_json: None, progress_recorded: progress.is_some() })
+}
+
+/// `record` without its values: what a before-image needs besides them.
+fn without_values(record: &ExistingRecord) -> ExistingRecord {
+    ExistingRecord {
+        id: record.id,
+        values: serde_json::Map::new(),
+        owner: record.owner,
+        layout_id: record.layout_id.clone(),
+        keys: record.keys.clone(),
+    }
 }
 
 /// An insert decided as if no key existed (`decisions`, against an empty state; the rows stay

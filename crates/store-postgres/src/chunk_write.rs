@@ -5,13 +5,14 @@
 use std::collections::HashMap;
 
 use bulkwrite_core::ids::{RecordId, UserId};
-use bulkwrite_core::plan::{ChunkPlan, Decisions, Key, PlanInput};
+use bulkwrite_core::plan::{ChunkPlan, Decisions, ExistingRecord, Key, PlanInput};
 use bulkwrite_store::{StoreError, StoreResult};
 use deadpool_postgres::Transaction;
 use serde::Serialize;
 use tokio_postgres::types::{Json, ToSql, Type};
 
 use crate::chunk::Stamp;
+use crate::chunk_read::StoredValues;
 use crate::copy::CopyRows;
 use crate::error::write_error;
 use crate::signed;
@@ -160,12 +161,13 @@ pub(crate) async fn update_records(
 }
 
 /// Stores the before-image of every record the plan updated (see `bulkwrite_store::undo`),
-/// with the version the update left it at, in one statement.
+/// with the version the update left it at, in one statement. `before` holds the records as read
+/// but for their values, which `stored` parses again.
 pub(crate) async fn insert_images(
     tx: &Transaction<'_>,
     capture: crate::chunk::Capture,
     plan: &ChunkPlan,
-    before: &HashMap<RecordId, bulkwrite_core::plan::ExistingRecord>,
+    (before, stored): (&HashMap<RecordId, ExistingRecord>, &StoredValues),
     versions: &HashMap<RecordId, i64>,
 ) -> StoreResult<()> {
     let mut ids = Vec::with_capacity(plan.updates.len());
@@ -173,8 +175,10 @@ pub(crate) async fn insert_images(
     let mut images = Vec::with_capacity(plan.updates.len());
     for record in &plan.updates {
         let (Some(old), Some(version)) = (before.get(&record.id), versions.get(&record.id)) else { continue };
-        let keys = bulkwrite_store::undo::keys_after(old, &plan.key_deletes, &plan.key_inserts);
-        let image = bulkwrite_store::undo::before_image(old, record, &keys);
+        let Some(values) = stored.values(record.id)? else { continue };
+        let old = ExistingRecord { values, ..old.clone() };
+        let keys = bulkwrite_store::undo::keys_after(&old, &plan.key_deletes, &plan.key_inserts);
+        let image = bulkwrite_store::undo::before_image(&old, record, &keys);
         ids.push(signed(record.id.get()));
         kept.push(*version);
         images.push(serde_json::to_string(&image).map_err(|e| bulkwrite_store::StoreError::Corrupt(e.to_string()))?);

@@ -46,6 +46,42 @@ pub(crate) async fn read_job<C: GenericClient>(client: &C, row: &Row) -> StoreRe
     })
 }
 
+/// The org's job with its org and its creator's name, in one statement, and the job's
+/// resources (the job details answer runs them on every call).
+pub(crate) async fn read_job_details<C: GenericClient>(
+    client: &C,
+    org: OrgId,
+    job: JobId,
+) -> StoreResult<Option<JobWithOrg>> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let prefixed = |columns: &str, table: &str| -> String {
+            columns.split(',').map(|column| format!("{table}.{}", column.trim())).collect::<Vec<_>>().join(", ")
+        };
+        format!(
+            "SELECT {}, {}, u.first_name, u.last_name
+             FROM jobs j JOIN orgs o ON o.zgid = j.org
+             LEFT JOIN users u ON u.org = j.org AND u.id = j.created_by
+             WHERE j.id = $1 AND j.org = $2",
+            prefixed(JOB_COLUMNS, "j"),
+            prefixed(crate::orgs::ORG_COLUMNS, "o"),
+        )
+    });
+    let Some(row) = query_opt(client, &SQL, &[&signed(job.get()), &signed(org.get())]).await? else {
+        return Ok(None);
+    };
+    let org = crate::orgs::read_org_at(&row, JOB_COLUMN_COUNT)?;
+    let first: Option<String> = get(&row, JOB_COLUMN_COUNT + 6)?;
+    let last: Option<String> = get(&row, JOB_COLUMN_COUNT + 7)?;
+    let creator_name = match (first, last) {
+        (Some(first), Some(last)) => Some(full_name(&first, &last)),
+        _ => None,
+    };
+    Ok(Some(JobWithOrg { job: read_job(client, &row).await?, org, creator_name }))
+}
+
+/// How many columns [`JOB_COLUMNS`] names.
+const JOB_COLUMN_COUNT: usize = 17;
+
 /// A read job's request and outcome from `read_json` (`None` for a write job).
 fn read_spec(json: Option<String>) -> StoreResult<Option<bulkwrite_store::ReadJob>> {
     json.map(|text| serde_json::from_str(&text).map_err(json_error)).transpose()
@@ -87,5 +123,13 @@ pub(crate) async fn fence<C: GenericClient>(client: &C, lease: &Lease) -> StoreR
     match held {
         Some(_) => Ok(()),
         None => Err(StoreError::LeaseLost),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_column_count_matches_the_columns() {
+        assert_eq!(super::JOB_COLUMNS.split(',').count(), super::JOB_COLUMN_COUNT);
     }
 }

@@ -9,6 +9,7 @@ use deadpool_postgres::Transaction;
 
 use crate::job_row::{fence, read_job, JOB_COLUMNS};
 use crate::statements::{execute, get, query_one, query_opt};
+use crate::statistics;
 use crate::{json_error, pg_error, signed, PgStore, CALLBACKS_CHANNEL, JOBS_CHANNEL};
 
 /// The advisory lock key that serialises claims made under a per-org limit.
@@ -103,6 +104,11 @@ impl JobStore for PgStore {
             return Ok(None);
         };
         read_job(&conn, &row).await.map(Some)
+    }
+
+    async fn get_job_details(&self, org: OrgId, job: JobId) -> StoreResult<Option<JobWithOrg>> {
+        let conn = self.conn().await?;
+        crate::job_row::read_job_details(&conn, org, job).await
     }
 
     async fn claim_next_job(&self, claim: &Claim) -> StoreResult<Option<(Job, Lease)>> {
@@ -298,7 +304,21 @@ impl JobStore for PgStore {
         let Some(row) = row else { return Err(StoreError::LeaseLost) };
         crate::dry_run::forget_scratch(&tx, lease.job).await?;
         queue_callback(&tx, lease, &get::<String>(&row, 0)?, now).await?;
-        tx.commit().await.map_err(pg_error)
+        let added: i64 = get(
+            &query_one(
+                &tx,
+                "SELECT COALESCE(SUM(added), 0)::bigint FROM job_resources WHERE job_id = $1",
+                &[&signed(lease.job.get())],
+            )
+            .await?,
+            0,
+        )?;
+        let analyze = statistics::needs_analyze(&tx, added).await?;
+        tx.commit().await.map_err(pg_error)?;
+        if analyze {
+            statistics::analyze_records(&mut conn, added).await;
+        }
+        Ok(())
     }
 
     async fn fail_job(&self, lease: &Lease, error: &str, result_blob: Option<&str>, now: Timestamp) -> StoreResult<()> {

@@ -79,6 +79,7 @@ mod retention;
 #[cfg(feature = "scratch")]
 pub mod scratch;
 mod statements;
+mod statistics;
 mod taxes;
 mod tls;
 mod undo;

@@ -17,7 +17,7 @@ const BOOTSTRAP_KEY: &str = "bootstrap";
 /// The advisory lock key of the first start: nodes starting together bootstrap one at a time.
 const BOOTSTRAP_LOCK: i64 = 0x6277_626f_6f74_0000;
 
-const ORG_COLUMNS: &str = "zgid, id, company_name, time_zone, currency, created_at";
+pub(crate) const ORG_COLUMNS: &str = "zgid, id, company_name, time_zone, currency, created_at";
 const USER_COLUMNS: &str = "id, org, first_name, last_name, email, profile, role, active, created_at";
 
 #[async_trait]
@@ -244,13 +244,18 @@ async fn insert_user<C: GenericClient>(client: &C, user: &User) -> StoreResult<(
 }
 
 fn read_org(row: &Row) -> StoreResult<Org> {
+    read_org_at(row, 0)
+}
+
+/// An org from the [`ORG_COLUMNS`] of a row, from column `at` on.
+pub(crate) fn read_org_at(row: &Row, at: usize) -> StoreResult<Org> {
     Ok(Org {
-        zgid: OrgId::new(get_u64(row, 0)?),
-        id: get(row, 1)?,
-        company_name: get(row, 2)?,
-        time_zone: get(row, 3)?,
-        currency: get(row, 4)?,
-        created_at: get(row, 5)?,
+        zgid: OrgId::new(get_u64(row, at)?),
+        id: get(row, at + 1)?,
+        company_name: get(row, at + 2)?,
+        time_zone: get(row, at + 3)?,
+        currency: get(row, at + 4)?,
+        created_at: get(row, at + 5)?,
     })
 }
 

@@ -13,50 +13,97 @@ pub(crate) const JOB_COLUMNS: &str =
 
 pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlite::Params) -> StoreResult<Option<Job>> {
     let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE {where_clause}");
-    type Raw = (
-        i64,
-        i64,
-        i64,
-        String,
-        String,
-        String,
-        i64,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        i64,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<String>,
-        Option<i64>,
-    );
-    let raw: Option<Raw> = conn
-        .query_row(&sql, args, |row| {
-            Ok((
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-                row.get(5)?,
-                row.get(6)?,
-                row.get(7)?,
-                row.get(8)?,
-                row.get(9)?,
-                row.get(10)?,
-                row.get(11)?,
-                row.get(12)?,
-                row.get(13)?,
-                row.get(14)?,
-                row.get(15)?,
-                row.get(16)?,
-            ))
+    let mut statement = conn.prepare_cached(&sql).map_err(db_error)?;
+    let raw = statement.query_row(args, |row| raw_job(row, 0)).optional().map_err(db_error)?;
+    drop(statement);
+    raw.map(|raw| build_job(conn, raw)).transpose()
+}
+
+/// The org's job with its org and its creator's name, in one statement (cached on the
+/// connection: the job details answer runs it on every call), and the job's resources.
+pub(crate) fn read_job_details(conn: &Connection, org: i64, job: i64) -> StoreResult<Option<JobWithOrg>> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let columns: Vec<String> = JOB_COLUMNS.split(',').map(|column| format!("j.{}", column.trim())).collect();
+        format!(
+            "SELECT {}, o.zgid, o.id, o.company_name, o.time_zone, o.currency, o.created_at, u.first_name, u.last_name
+             FROM jobs j JOIN orgs o ON o.zgid = j.org
+             LEFT JOIN users u ON u.org = j.org AND u.id = j.created_by
+             WHERE j.id = ?1 AND j.org = ?2",
+            columns.join(", ")
+        )
+    });
+    let mut statement = conn.prepare_cached(&SQL).map_err(db_error)?;
+    let found = statement
+        .query_row(params![job, org], |row| {
+            let job = raw_job(row, 0)?;
+            let org: RawOrg = (row.get(17)?, row.get(18)?, row.get(19)?, row.get(20)?, row.get(21)?, row.get(22)?);
+            let creator: (Option<String>, Option<String>) = (row.get(23)?, row.get(24)?);
+            Ok((job, org, creator))
         })
         .optional()
         .map_err(db_error)?;
-    let Some((
+    drop(statement);
+    let Some((raw, (zgid, id, company_name, time_zone, currency, created), creator)) = found else {
+        return Ok(None);
+    };
+    let org =
+        Org { zgid: OrgId::new(zgid as u64), id, company_name, time_zone, currency, created_at: instant(created)? };
+    let creator_name = match creator {
+        (Some(first), Some(last)) => Some(full_name(&first, &last)),
+        _ => None,
+    };
+    Ok(Some(JobWithOrg { job: build_job(conn, raw)?, org, creator_name }))
+}
+
+/// An org's columns as [`read_job_details`] reads them.
+type RawOrg = (i64, String, String, String, String, i64);
+
+/// A job row's [`JOB_COLUMNS`], as read, from column `at` on.
+type RawJob = (
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+);
+
+fn raw_job(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<RawJob> {
+    Ok((
+        row.get(at)?,
+        row.get(at + 1)?,
+        row.get(at + 2)?,
+        row.get(at + 3)?,
+        row.get(at + 4)?,
+        row.get(at + 5)?,
+        row.get(at + 6)?,
+        row.get(at + 7)?,
+        row.get(at + 8)?,
+        row.get(at + 9)?,
+        row.get(at + 10)?,
+        row.get(at + 11)?,
+        row.get(at + 12)?,
+        row.get(at + 13)?,
+        row.get(at + 14)?,
+        row.get(at + 15)?,
+        row.get(at + 16)?,
+    ))
+}
+
+/// The job of a row read by [`raw_job`], with its resources.
+fn build_job(conn: &Connection, raw: RawJob) -> StoreResult<Job> {
+    let (
         id,
         org,
         created_by,
@@ -74,17 +121,14 @@ pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlit
         result_expired,
         read_json,
         undo_of,
-    )) = raw
-    else {
-        return Ok(None);
-    };
+    ) = raw;
     let state = JobState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("job state {state}")))?;
     let resources = read_resources(conn, id)?;
     let cancel = match (cancel_at, cancel_by) {
         (Some(at), Some(by)) => Some(CancelRequest { by: UserId::new(by as u64), at: instant(at)? }),
         _ => None,
     };
-    Ok(Some(Job {
+    Ok(Job {
         id: JobId::new(id as u64),
         org: OrgId::new(org as u64),
         created_by: UserId::new(created_by as u64),
@@ -102,7 +146,7 @@ pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlit
         result_expired_at: result_expired.map(instant).transpose()?,
         read: read_json.map(|text| serde_json::from_str(&text).map_err(json_error)).transpose()?,
         undo_of: undo_of.map(|id| JobId::new(id as u64)),
-    }))
+    })
 }
 
 fn read_resources(conn: &Connection, job: i64) -> StoreResult<Vec<ResourceProgress>> {

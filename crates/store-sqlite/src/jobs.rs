@@ -39,6 +39,10 @@ impl JobStore for SqliteStore {
         self.run(move |conn| read_job(conn, "id = ?1 AND org = ?2", params![job.get() as i64, org.get() as i64])).await
     }
 
+    async fn get_job_details(&self, org: OrgId, job: JobId) -> StoreResult<Option<JobWithOrg>> {
+        self.run(move |conn| crate::job_row::read_job_details(conn, org.get() as i64, job.get() as i64)).await
+    }
+
     async fn claim_next_job(&self, claim: &Claim) -> StoreResult<Option<(Job, Lease)>> {
         let claim = claim.clone();
         self.run(move |conn| {

@@ -4,7 +4,8 @@
 //! lock on the data directory), so at start every running job is requeued rather than waiting
 //! for its lease to expire.
 //!
-//! Calls run on blocking threads with a pooled connection; write transactions begin
+//! Calls run with a reader connection on the pool's reader threads (the job's fenced writes on
+//! its writer thread); write transactions begin
 //! `IMMEDIATE`, so the one writer SQLite allows is taken up front instead of on upgrade.
 
 mod aggregate;
@@ -107,19 +108,13 @@ impl SqliteStore {
         self.pool.path()
     }
 
-    /// Runs `work` with a pooled connection on a blocking thread.
+    /// Runs `work` with a reader connection on one of the pool's reader threads.
     pub(crate) async fn run<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
-        let pool = Arc::clone(&self.pool);
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
-            work(&mut conn)
-        })
-        .await
-        .map_err(join_error)?
+        self.pool.read(work).await
     }
 
     /// Runs `work` on the writer, committed at once with whatever its open transaction holds.

@@ -1,7 +1,7 @@
-//! A small pool of SQLite connections, used from blocking threads.
+//! A small pool of SQLite connections, used from threads of its own.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{mpsc, Arc, Condvar, Mutex, Weak};
 use std::time::Duration;
 
 use bulkwrite_store::{StoreError, StoreResult};
@@ -64,14 +64,25 @@ struct Idle {
 /// cache when another connection has written since its last transaction, so chunks that
 /// alternate between connections would each start cold; on the one writer they find the pages
 /// the chunk before them left.
+///
+/// The calls that take a reader ([`Pool::read`]) run on as many threads of the pool's own as it
+/// has readers, taking the calls in the order sent. On tokio's blocking threads instead, every
+/// call waiting for one of the few readers held a thread of its own: 32 concurrent requests grew
+/// that pool to ~180 threads, each keeping the allocator's pages of what it once read (the
+/// records list's peak RSS was 400 MiB at 25,000 records, see docs/PERFORMANCE.md, "Reads").
 pub(crate) struct Pool {
     path: PathBuf,
     readers: Idle,
+    /// Calls for the reader threads.
+    reads: mpsc::Sender<ReadJob>,
     writer: WriterHandle,
     checkpoint_every: Duration,
     /// The jobs whose inserts probe their keys first (see `new_keys`).
     pub(crate) new_keys: crate::new_keys::Hints,
 }
+
+/// A call sent to the reader threads: runs with the pool, takes a reader from it.
+type ReadJob = Box<dyn FnOnce(&Arc<Pool>) + Send>;
 
 /// A reader connection borrowed from the pool; goes back on drop.
 pub(crate) struct Pooled {
@@ -118,13 +129,39 @@ impl Pool {
         let writer = Writer::new(writer, settings.commit_every);
         let writer =
             WriterHandle::start(writer, settings.idle_commit, wal).map_err(|e| StoreError::Backend(Box::new(e)))?;
-        Ok(Arc::new(Pool {
+        let (reads, queued) = mpsc::channel::<ReadJob>();
+        let pool = Arc::new(Pool {
             path: path.to_path_buf(),
             readers: Idle { idle: Mutex::new(idle), returned: Condvar::new() },
+            reads,
             writer,
             checkpoint_every: settings.checkpoint_every,
             new_keys: crate::new_keys::Hints::default(),
-        }))
+        });
+        let queued = Arc::new(Mutex::new(queued));
+        for index in 0..settings.readers.max(1) {
+            let (weak, queued) = (Arc::downgrade(&pool), Arc::clone(&queued));
+            std::thread::Builder::new()
+                .name(format!("sqlite-reader-{index}"))
+                .spawn(move || run_reads(&weak, &queued))
+                .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        }
+        Ok(pool)
+    }
+
+    /// Runs `work` with a reader connection on one of the reader threads, and waits for its
+    /// answer.
+    pub(crate) async fn read<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: ReadJob = Box::new(move |pool| {
+            let _ = answer.send(pool.get().and_then(|mut conn| work(&mut conn)));
+        });
+        self.reads.send(job).map_err(|_| reader_stopped())?;
+        answered.await.map_err(|_| reader_stopped())?
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -169,6 +206,26 @@ impl Pool {
     pub(crate) fn writer(&self) -> &WriterHandle {
         &self.writer
     }
+}
+
+/// A reader thread: takes the calls sent to the pool, one at a time, until the pool is dropped.
+fn run_reads(pool: &Weak<Pool>, queued: &Mutex<mpsc::Receiver<ReadJob>>) {
+    loop {
+        let job = match queued.lock() {
+            Ok(queued) => match queued.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+            Err(_) => return,
+        };
+        let Some(pool) = pool.upgrade() else { return };
+        // A call that panics drops its answer (the caller sees the reader stop); the thread goes on.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&pool)));
+    }
+}
+
+fn reader_stopped() -> StoreError {
+    StoreError::Backend("the SQLite reader stopped in the middle of a call".into())
 }
 
 fn poisoned() -> StoreError {

@@ -39,6 +39,7 @@ macro_rules! conformance_tests {
             reserved_ids_never_overlap,
             uploads_are_scoped_by_org,
             jobs_are_scoped_by_org_and_claimed_in_order,
+            job_details_come_with_the_org_and_the_creators_name,
             a_busy_org_waits_while_others_run,
             a_lease_fences_every_write,
             an_expired_lease_is_taken_over,

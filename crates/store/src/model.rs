@@ -56,11 +56,16 @@ pub struct User {
 impl User {
     /// First and last name joined by a space, whichever are present.
     pub fn full_name(&self) -> String {
-        match (self.first_name.is_empty(), self.last_name.is_empty()) {
-            (true, _) => self.last_name.clone(),
-            (false, true) => self.first_name.clone(),
-            (false, false) => format!("{} {}", self.first_name, self.last_name),
-        }
+        full_name(&self.first_name, &self.last_name)
+    }
+}
+
+/// A user's first and last name joined by a space, whichever are present ([`User::full_name`]).
+pub fn full_name(first_name: &str, last_name: &str) -> String {
+    match (first_name.is_empty(), last_name.is_empty()) {
+        (true, _) => last_name.to_string(),
+        (false, true) => first_name.to_string(),
+        (false, false) => format!("{first_name} {last_name}"),
     }
 }
 
@@ -349,6 +354,18 @@ pub struct Job {
     pub read: Option<crate::read::ReadJob>,
     /// The job an undo job undoes; `None` for every other job.
     pub undo_of: Option<JobId>,
+}
+
+/// A job with what its details document shows besides it, read together
+/// ([`crate::JobStore::get_job_details`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobWithOrg {
+    /// The job.
+    pub job: Job,
+    /// Its org.
+    pub org: Org,
+    /// Its creator's full name ([`User::full_name`]); `None` when the user is gone.
+    pub creator_name: Option<String>,
 }
 
 impl Job {

@@ -143,6 +143,9 @@ pub trait JobStore: Send + Sync {
     async fn create_job(&self, job: NewJob) -> StoreResult<()>;
     /// The org's job with that id, or `None` (another org's job is `None` too).
     async fn get_job(&self, org: OrgId, job: JobId) -> StoreResult<Option<Job>>;
+    /// The org's job with that id, its org and its creator's name, in one read (the job
+    /// details answer, `GET /crm/bulk/{v}/write/{id}`); `None` like [`JobStore::get_job`].
+    async fn get_job_details(&self, org: OrgId, job: JobId) -> StoreResult<Option<JobWithOrg>>;
     /// Takes the oldest queued job, or a running one whose lease expired, of an org that runs
     /// fewer than `claim.max_running_per_org` jobs, and leases it to `claim.owner` for
     /// `claim.lease_for` from `claim.now`; a job asked to stop, or deferred until later, is not taken. Two

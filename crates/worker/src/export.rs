@@ -23,9 +23,13 @@ use crate::{RunLimit, RunOutcome, WorkerContext};
 use render::RenderFacts;
 pub(crate) use select::RecordFilter;
 
-/// Records per committed part unless configured: a part is read, rendered and held in memory at
-/// once (10,000 records of 30 fields are a few MiB).
+/// Records per committed part unless configured.
 pub const PART_RECORDS: u32 = 10_000;
+
+/// Records a part reads from the store at once: the part's rendered bytes grow batch by batch,
+/// and only one batch of records is held (as maps of values, 10,000 records were ~26 MiB: the
+/// export's peak RSS above what the server held, see docs/PERFORMANCE.md, "Reads").
+const READ_BATCH: u32 = 1_000;
 
 pub(crate) async fn run_read_job(
     ctx: &WorkerContext,
@@ -109,16 +113,8 @@ async fn export(
             return Err(Stop::Held);
         }
         let limit = (per_page - exported).min(u64::from(ctx.config.read_part_records.max(1))) as u32;
-        let records = with_retries(|| plan.filter.select(ctx, job, after, skip, limit)).await?;
+        let Some((bytes, count, last)) = read_part(ctx, job, &mut plan, after, skip, limit).await? else { break };
         skip = 0;
-        let Some(last) = records.last().map(|record| record.id.get()) else { break };
-        let count = records.len() as u64;
-        load_related(ctx, job, &plan.columns, &records, &mut plan.facts).await?;
-        let bytes = match plan.spec.file_type {
-            FileType::Csv => render::csv_rows(&plan.columns, &records, &plan.facts).map_err(StoreError::Io)?,
-            FileType::Ics => render::ics_events(&records, &plan.facts),
-        };
-        drop(records);
         let part = ReadPart {
             part_no: parts.len() as u32,
             blob_key: format!("reads/{}/{}/{owner}-{}.part", job.org, job.id, parts.len()),
@@ -158,6 +154,40 @@ async fn export(
         "export written"
     );
     Ok(())
+}
+
+/// The rendered bytes of the next part (up to `limit` records after `after`, skipping `skip`),
+/// its record count and its last record's id; `None` when no record is left. The records are
+/// read [`READ_BATCH`] at a time, each batch by id after the one before.
+async fn read_part(
+    ctx: &WorkerContext,
+    job: &Job,
+    plan: &mut Plan,
+    mut after: Option<u64>,
+    mut skip: u64,
+    limit: u32,
+) -> Result<Option<(Vec<u8>, u64, u64)>, Stop> {
+    let mut bytes = Vec::new();
+    let mut count: u64 = 0;
+    while count < u64::from(limit) {
+        let batch = (u64::from(limit) - count).min(u64::from(READ_BATCH)) as u32;
+        let records = with_retries(|| plan.filter.select(ctx, job, after, skip, batch)).await?;
+        skip = 0;
+        let Some(last) = records.last().map(|record| record.id.get()) else { break };
+        load_related(ctx, job, &plan.columns, &records, &mut plan.facts).await?;
+        match plan.spec.file_type {
+            FileType::Csv => {
+                bytes.extend(render::csv_rows(&plan.columns, &records, &plan.facts).map_err(StoreError::Io)?);
+            }
+            FileType::Ics => bytes.extend(render::ics_events(&records, &plan.facts)),
+        }
+        count += records.len() as u64;
+        after = Some(last);
+        if records.len() < batch as usize {
+            break;
+        }
+    }
+    Ok(after.filter(|_| count > 0).map(|last| (bytes, count, last)))
 }
 
 /// Reads the records the page's lookup columns point at into `facts` (one query per module).

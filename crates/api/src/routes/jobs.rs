@@ -112,15 +112,15 @@ pub async fn get_job(
     let not_found = || ErrorResponse(ApiError::new(ErrorCode::ResourceNotFound));
     let id = JobId::parse(&job_id).ok_or_else(not_found)?;
     // A read job is no bulk write job (it has its own path), nor is an undo (ours: /bulkwrite/v1/jobs/{id}).
-    let job = state
+    // One store read: the job with its org and its creator's name.
+    let found = state
         .store
-        .get_job(auth.0.org, id)
+        .get_job_details(auth.0.org, id)
         .await?
-        .filter(|job| job.kind() == bulkwrite_store::JobKind::Write)
+        .filter(|found| found.job.kind() == bulkwrite_store::JobKind::Write)
         .ok_or_else(not_found)?;
-    let org = state.store.get_org(auth.0.org).await?.ok_or_else(not_found)?;
-    let creator = state.store.get_user(job.org, job.created_by).await?.map(|u| u.full_name()).unwrap_or_default();
-    let details = job.details(&org, creator, &state.config.public_url, api_version);
+    let creator = found.creator_name.unwrap_or_default();
+    let details = found.job.details(&found.org, creator, &state.config.public_url, api_version);
     Ok(json_response(StatusCode::OK, &details))
 }
 

@@ -120,6 +120,15 @@ pub async fn list_records(
 
 /// The module `name` of the org, once the token may read its records.
 pub(crate) async fn readable_module(state: &AppState, auth: &Auth, name: &str) -> Result<Module, ErrorResponse> {
+    Ok(readable_module_and_perms(state, auth, name).await?.0)
+}
+
+/// [`readable_module`], with the caller's profile's permissions it was checked against.
+async fn readable_module_and_perms(
+    state: &AppState,
+    auth: &Auth,
+    name: &str,
+) -> Result<(Module, bulkwrite_core::perms::ProfilePerms), ErrorResponse> {
     let schema = state.store.org_schema(auth.0.org).await?;
     let invalid_module = || ErrorResponse(ApiError::new(ErrorCode::InvalidModule).detail("api_name", "module"));
     let module = schema.module(name).cloned().ok_or_else(invalid_module)?;
@@ -134,7 +143,7 @@ pub(crate) async fn readable_module(state: &AppState, auth: &Auth, name: &str) -
     if !perms.allows(&module.api_name, ModuleAction::View) {
         return Err(ErrorResponse(access::no_permission(ModuleAction::View, &module.api_name)));
     }
-    Ok(module)
+    Ok((module, perms))
 }
 
 pub(crate) async fn module_context(
@@ -142,11 +151,10 @@ pub(crate) async fn module_context(
     auth: &Auth,
     name: &str,
 ) -> Result<(Module, RenderContext), ErrorResponse> {
-    let module = readable_module(state, auth, name).await?;
+    let (module, perms) = readable_module_and_perms(state, auth, name).await?;
     let users = state.store.users(auth.0.org).await?.into_iter().map(|u| (u.id, u)).collect();
     let org = state.store.get_org(auth.0.org).await?;
     let time_zone = org.and_then(|o| o.time_zone.parse().ok()).unwrap_or(chrono_tz::UTC);
-    let perms = access::user_perms(state.store.as_ref(), auth.0.org, auth.0.user).await?;
     let mut shown = module.clone();
     access::drop_hidden(&mut shown, &perms);
     Ok((module, RenderContext { module: shown, users, time_zone }))

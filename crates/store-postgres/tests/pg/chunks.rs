@@ -227,3 +227,41 @@ async fn upgrade_from_version_1_keeps_subform_links() {
     let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap().count();
     assert_eq!(version.get::<_, i32>(0) as usize, migrations, "every migration applied");
 }
+
+/// A job that adds 10,000 records to a table the planner never measured refreshes its
+/// statistics once it completes (the records list was planned from guesses otherwise: see
+/// `statistics.rs`); a small job leaves them to autovacuum.
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_job_refreshes_the_planner_statistics() {
+    let url = database_url();
+    let (database, store) = fresh_pg_store(&url).await;
+    let client = admin(&database).await;
+    let analyzed = || async {
+        let sql = "SELECT c.reltuples::float8, s.analyze_count FROM pg_class c
+                   JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = 'records'::regclass";
+        let row = client.query_one(sql, &[]).await.unwrap();
+        (row.get::<_, f64>(0), row.get::<_, i64>(1))
+    };
+    let run = |id: u64, from: u64, rows: u64| {
+        let store = store.clone();
+        async move {
+            let lease = running_job(&store, id).await;
+            store.start_resource(&lease, 0).await.unwrap();
+            for start in (from..from + rows).step_by(2_000) {
+                let end = (start + 2_000).min(from + rows);
+                let drafts = (start..end).map(|n| lead(n - from + 1, &format!("stats{n}@example.com"))).collect();
+                let outcome = store.apply_chunk(&lease, chunk(drafts, end - from)).await.unwrap();
+                assert_eq!(outcome.added, end - start);
+            }
+            store.finish_resource(&lease, 0, rows).await.unwrap();
+            store.complete_job(&lease, "result", Utc::now()).await.unwrap();
+        }
+    };
+    run(7_001, 0, 500).await;
+    assert_eq!(analyzed().await, (-1.0, 0), "500 records leave the statistics to autovacuum");
+    run(7_002, 500, 10_000).await;
+    let (tuples, count) = analyzed().await;
+    assert_eq!(count, 1, "one ANALYZE after the job of 10,000 records");
+    assert_eq!(tuples, 10_500.0, "the table measured with every record");
+}

@@ -49,6 +49,34 @@ pub async fn jobs_are_scoped_by_org_and_claimed_in_order(store: Arc<dyn Store>) 
     assert!(claim(&store, "w3").await.is_none());
 }
 
+pub async fn job_details_come_with_the_org_and_the_creators_name(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let job = new_job(&store, 1500, ORG, spec(false, Operation::Insert, None)).await;
+    let found = store.get_job_details(ORG, job).await.unwrap().unwrap();
+    assert_eq!(found.job, store.get_job(ORG, job).await.unwrap().unwrap());
+    assert_eq!(found.org, store.get_org(ORG).await.unwrap().unwrap());
+    assert_eq!(found.creator_name.as_deref(), Some("Mara Quist"));
+    assert!(store.get_job_details(OTHER_ORG, job).await.unwrap().is_none(), "another org's job");
+    assert!(store.get_job_details(ORG, JobId::new(1501)).await.unwrap().is_none(), "no such job");
+    // A creator with a last name only; then a job whose creator is not a user of its org.
+    let solo = User { first_name: String::new(), last_name: "Solo".into(), ..user(OTHER_ADMIN, OTHER_ORG) };
+    store.create_org(org(OTHER_ORG), solo, bulkwrite_core::schema::standard::standard_schema()).await.unwrap();
+    let other = new_job(&store, 1502, OTHER_ORG, spec(false, Operation::Insert, None)).await;
+    let found = store.get_job_details(OTHER_ORG, other).await.unwrap().unwrap();
+    assert_eq!((found.org.zgid, found.creator_name.as_deref()), (OTHER_ORG, Some("Solo")));
+    let stranger = NewJob {
+        id: JobId::new(1503),
+        org: ORG,
+        created_by: OTHER_ADMIN,
+        api_version: "v2".into(),
+        spec: spec(false, Operation::Insert, None),
+        created_at: Utc::now(),
+    };
+    store.create_job(stranger).await.unwrap();
+    let found = store.get_job_details(ORG, JobId::new(1503)).await.unwrap().unwrap();
+    assert_eq!((found.job.created_by, found.creator_name), (OTHER_ADMIN, None));
+}
+
 pub async fn a_lease_fences_every_write(store: Arc<dyn Store>) {
     with_org(&store).await;
     let job = new_job(&store, 2000, ORG, spec(false, Operation::Insert, None)).await;

@@ -1,0 +1,50 @@
+//! Planner statistics after a large job. A job that adds many records to a table the planner
+//! has never measured (or measured when it was a tenth of its size) leaves PostgreSQL planning
+//! from guesses until autovacuum's next pass (a minute or more away): the records list of a
+//! freshly loaded org of 1,000,000 Leads was planned as a bitmap scan of every record and a sort,
+//! 1.1 s a page, where the ordered scan of `records_by_module` takes a millisecond. So the job
+//! that made the statistics wrong refreshes them once it has completed.
+
+use deadpool_postgres::GenericClient;
+
+use crate::statements::query_one;
+use crate::StoreResult;
+
+/// A job adding fewer records than this leaves the statistics to autovacuum.
+pub(crate) const ANALYZE_AFTER_ADDED: i64 = 10_000;
+
+/// How long the refresh waits for another session's `ANALYZE` (or autovacuum) of the table;
+/// past it, that session's statistics will do.
+const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '2s'";
+
+/// Whether a job that added `added` records should refresh `records`' statistics: it added
+/// enough, and the table was never analyzed or held fewer than ten times as many rows then.
+pub(crate) async fn needs_analyze(client: &impl GenericClient, added: i64) -> StoreResult<bool> {
+    if added < ANALYZE_AFTER_ADDED {
+        return Ok(false);
+    }
+    let row = query_one(client, "SELECT reltuples::float8 FROM pg_class WHERE oid = 'records'::regclass", &[]).await?;
+    let measured: f64 = crate::statements::get(&row, 0)?;
+    Ok(measured < 0.0 || (added as f64) * 10.0 >= measured)
+}
+
+/// Runs `ANALYZE records` in a transaction of its own. A failure is logged, never returned: the
+/// job it follows has already completed.
+pub(crate) async fn analyze_records(client: &mut deadpool_postgres::Client, added: i64) {
+    let started = std::time::Instant::now();
+    let outcome = async {
+        let tx = client.transaction().await?;
+        tx.batch_execute(LOCK_TIMEOUT).await?;
+        tx.batch_execute("ANALYZE records").await?;
+        tx.commit().await
+    }
+    .await;
+    match outcome {
+        Ok(()) => tracing::info!(
+            added,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "analyzed records after a large job"
+        ),
+        Err(error) => tracing::warn!(added, error = %error, "analyzing records after a large job failed"),
+    }
+}
