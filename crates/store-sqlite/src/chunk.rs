@@ -8,11 +8,19 @@ use bulkwrite_store::*;
 use bulkwrite_wire::Operation;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::batch::insert_many;
+use crate::batch::{insert_many, insert_many_ignoring};
+use crate::new_keys::{insert_unprobed, Attempt, Hints};
 use crate::orgs::reserve_ids;
 use crate::{db_error, json_error, ms};
 
-pub(crate) fn apply_chunk(tx: &Connection, lease: &Lease, mut chunk: ChunkWrite) -> StoreResult<ChunkOutcome> {
+/// An insert's chunk skips the key probes unless its job met existing keys before (see
+/// `new_keys`, whose `hints` remember those jobs).
+pub(crate) fn apply_chunk(
+    tx: &Connection,
+    lease: &Lease,
+    mut chunk: ChunkWrite,
+    hints: &Hints,
+) -> StoreResult<ChunkOutcome> {
     if chunk.dry_run {
         return crate::dry_run::apply_dry_chunk(tx, lease, chunk);
     }
@@ -21,7 +29,18 @@ pub(crate) fn apply_chunk(tx: &Connection, lease: &Lease, mut chunk: ChunkWrite)
         resource: chunk.resource as i64,
         chunk_at: chunk.rows_done_before as i64,
     };
-    let plan = plan_and_write(tx, lease.org.get() as i64, chunk.take_records(), Some(capture))?;
+    let org = lease.org.get() as i64;
+    let mut write = chunk.take_records();
+    if write.operation == Operation::Insert && hints.expects_new_keys(lease.job) {
+        match insert_unprobed(tx, org, write)? {
+            Attempt::Written(plan) => return record_progress(tx, lease, &chunk, plan),
+            Attempt::MetKeys(again) => {
+                hints.note_conflict(lease.job);
+                write = again;
+            }
+        }
+    }
+    let plan = plan_and_write(tx, org, write, Some(capture))?;
     record_progress(tx, lease, &chunk, plan)
 }
 
@@ -50,7 +69,7 @@ pub(crate) fn record_progress_at(
     tx: &Connection,
     lease: &Lease,
     (index, before, after): (usize, u64, u64),
-    plan: ChunkPlan,
+    mut plan: ChunkPlan,
 ) -> StoreResult<ChunkOutcome> {
     let job = lease.job.get() as i64;
     let resource = index as i64;
@@ -94,7 +113,11 @@ pub(crate) fn record_progress_at(
     if moved == 0 {
         return Err(StoreError::checkpoint_moved(index, before));
     }
-    Ok(ChunkOutcome { added: plan.added, updated: plan.updated, skipped: plan.skipped, results: plan.results })
+    let (added, updated, skipped, results) =
+        (plan.added, plan.updated, plan.skipped, std::mem::take(&mut plan.results));
+    // Its records and keys are freed off the writer's thread.
+    crate::new_keys::free_elsewhere(plan);
+    Ok(ChunkOutcome { added, updated, skipped, results })
 }
 
 /// Fetches what the rows name, plans them with core's rules and writes records and keys (and,
@@ -119,7 +142,8 @@ pub(crate) fn plan_and_write(
     let now = ms(write.now);
     let actor = write.actor.get() as i64;
     let module = write.module.as_str();
-    insert_many(
+    // `OR IGNORE` and a count (see `insert_many_ignoring`): the ids are new and the keys probed.
+    let inserted = insert_many_ignoring(
         tx,
         "records (id, org, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data)",
         10,
@@ -137,6 +161,9 @@ pub(crate) fn plan_and_write(
             bind(&data_json(record)?).map_err(db_error)
         },
     )?;
+    if inserted < plan.inserts.len() {
+        return Err(StoreError::Conflict("a new record's id is taken".into()));
+    }
     let mut update = tx
         .prepare_cached(
             "UPDATE records SET owner = ?1, layout_id = ?2, modified_by = ?3, modified_at = ?4, data = ?5, version = version + 1
@@ -189,7 +216,7 @@ pub(crate) fn plan_and_write(
     for (field, value) in &plan.key_deletes {
         delete_key.execute(params![org, module, field, value]).map_err(db_error)?;
     }
-    insert_many(
+    let keys = insert_many_ignoring(
         tx,
         "record_keys (org, module, field, value, record_id)",
         5,
@@ -202,6 +229,9 @@ pub(crate) fn plan_and_write(
             bind(&(record.get() as i64)).map_err(db_error)
         },
     )?;
+    if keys < plan.key_inserts.len() {
+        return Err(StoreError::Conflict("a unique key the chunk probed as free is taken".into()));
+    }
     Ok(plan)
 }
 

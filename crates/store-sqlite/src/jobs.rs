@@ -152,7 +152,11 @@ impl JobStore for SqliteStore {
         let lease = lease.clone();
         // A dry run's later chunks read what its earlier ones wrote from other connections.
         let commit = if chunk.dry_run { Commit::Now } else { Commit::Batched };
-        self.write_fenced_as(lease, commit, move |tx, lease| crate::chunk::apply_chunk(tx, lease, chunk)).await
+        let pool = std::sync::Arc::clone(&self.pool);
+        self.write_fenced_as(lease, commit, move |tx, lease| {
+            crate::chunk::apply_chunk(tx, lease, chunk, &pool.new_keys)
+        })
+        .await
     }
 
     async fn dry_run_records(

@@ -22,6 +22,7 @@ mod inbox;
 mod job_row;
 mod jobs;
 mod migrate;
+mod new_keys;
 mod oauth;
 mod org_state;
 mod orgs;

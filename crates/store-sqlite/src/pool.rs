@@ -77,6 +77,8 @@ pub(crate) struct Pool {
     reads: mpsc::Sender<ReadJob>,
     writer: WriterHandle,
     checkpoint_every: Duration,
+    /// The jobs whose inserts probe their keys first (see `new_keys`).
+    pub(crate) new_keys: crate::new_keys::Hints,
 }
 
 /// A call sent to the reader threads: runs with the pool, takes a reader from it.
@@ -134,6 +136,7 @@ impl Pool {
             reads,
             writer,
             checkpoint_every: settings.checkpoint_every,
+            new_keys: crate::new_keys::Hints::default(),
         });
         let queued = Arc::new(Mutex::new(queued));
         for index in 0..settings.readers.max(1) {

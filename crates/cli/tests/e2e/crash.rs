@@ -99,7 +99,7 @@ async fn check_complete(server: &Server, id: &str, valid: usize) {
 
 #[tokio::test]
 async fn a_job_killed_mid_way_completes_after_restart_exactly_once() {
-    let env = [("BULKWRITE_CHUNK_ROWS", "50")];
+    let env = [("BULKWRITE_CHUNK_ROWS", "10")];
     let mut server = Server::start(&env).await;
     let (csv, valid) = big_csv();
     let file_id = server.upload_csv("crash.csv", &csv).await;
