@@ -195,7 +195,7 @@ async fn what_cannot_be_undone_is_refused_in_a_sentence() {
 #[tokio::test]
 async fn an_undo_killed_mid_way_finishes_after_restart_exactly_once() {
     const ROWS: usize = 3000;
-    let mut server = Server::start(&[("BULKWRITE_CHUNK_ROWS", "50")]).await;
+    let mut server = Server::start(&[("BULKWRITE_CHUNK_ROWS", "10")]).await;
     let inserted = run_job(&server, "insert", &leads(ROWS)).await;
     let (status, queued) = undo(&server, inserted["id"].as_str().unwrap()).await;
     assert_eq!(status, 201, "{queued}");
