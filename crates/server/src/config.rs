@@ -14,15 +14,6 @@ use bulkwrite_core::schema::{CustomFieldSpec, CustomModuleSpec, DataType};
 use bulkwrite_worker::RetentionConfig;
 use serde::{Deserialize, Serialize};
 
-/// A job's chunks the SQLite writer commits together unless told otherwise
-/// (`--sqlite-commit-chunks`). The store's own default is one chunk a commit, which its
-/// conformance suite relies on (a chunk's progress visible once `apply_chunk` returns); the
-/// server trades that for a sixteenth of the commits: with keys at random places in a unique
-/// index nearly every commit rewrote nearly every leaf of it, and the 1,000,000-row insert took
-/// 25.8 s instead of 17.5 s (docs/PERFORMANCE.md). Progress shows up to 16 chunks (or 20 ms) late;
-/// a crash loses at most these, and the job applies them again on resume.
-pub const SQLITE_COMMIT_CHUNKS: u32 = 16;
-
 /// `bulkwrite serve` settings, from flags, `BULKWRITE_*` environment variables and the TOML file
 /// alike: one struct, so a setting is declared once. Flags and the environment (clap) win over the
 /// file; [`Config::resolve`] fills in the documented defaults. Keys of the TOML file are the field
@@ -127,7 +118,7 @@ pub struct ServeArgs {
     pub sqlite_cache_mib: Option<u32>,
     /// A job's chunks the SQLite writer commits together, in one transaction with their result
     /// rows and checkpoint: a crash loses at most these, applied again on resume; above 1, a job's
-    /// progress shows up to that many chunks late [default: 16].
+    /// progress shows up to that many chunks late [default: 1].
     #[arg(long, env = "BULKWRITE_SQLITE_COMMIT_CHUNKS")]
     pub sqlite_commit_chunks: Option<u32>,
     /// Seconds a client has to send a whole request head, from when its connection starts waiting
@@ -459,7 +450,7 @@ impl Config {
             read_part_records: settings.read_part_records.unwrap_or(bulkwrite_worker::PART_RECORDS).max(1),
             sqlite: bulkwrite_store_sqlite::SqliteSettings {
                 writer_cache_mib: settings.sqlite_cache_mib.unwrap_or(bulkwrite_store_sqlite::WRITER_CACHE_MIB).max(1),
-                commit_chunks: settings.sqlite_commit_chunks.unwrap_or(SQLITE_COMMIT_CHUNKS).max(1),
+                commit_chunks: settings.sqlite_commit_chunks.unwrap_or(bulkwrite_store_sqlite::COMMIT_CHUNKS).max(1),
             },
             read_page_records: settings
                 .read_page_records
