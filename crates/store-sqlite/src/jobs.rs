@@ -180,6 +180,10 @@ impl JobStore for SqliteStore {
         after: u64,
         limit: u32,
     ) -> StoreResult<Vec<ResultRow>> {
+        // With several chunks a commit (`--sqlite-commit-chunks`), the last chunks' result rows
+        // may sit in the writer's open transaction, where a reader cannot see them: commit it
+        // first, or a job failing mid-file would list rows it applied as never reached.
+        self.run_writer(|writer| writer.commit()).await?;
         self.run(move |conn| {
             let owned: bool = conn
                 .query_row(
