@@ -267,7 +267,19 @@ fn zip_broken_mid_file(rows: usize) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_job_that_fails_mid_file_lists_the_rows_it_never_reached_as_unprocessed() {
-    let server = Server::start(&[("BULKWRITE_CHUNK_ROWS", "500")]).await;
+    fails_mid_file(&[("BULKWRITE_CHUNK_ROWS", "500")]).await;
+}
+
+/// The same with SQLite committing 16 chunks a transaction: the chunks still open when the
+/// reader fails are committed before the result file is read, so none of their rows is listed
+/// as never reached (they were, once, all `UNPROCESSED`).
+#[tokio::test]
+async fn a_job_failing_mid_file_with_chunks_committed_together_lists_every_applied_row() {
+    fails_mid_file(&[("BULKWRITE_CHUNK_ROWS", "500"), ("BULKWRITE_SQLITE_COMMIT_CHUNKS", "16")]).await;
+}
+
+async fn fails_mid_file(env: &[(&str, &str)]) {
+    let server = Server::start(env).await;
     let (status, uploaded) = server.upload_raw(zip_broken_mid_file(6000), "broken.zip").await;
     assert_eq!(status, 200, "{uploaded}");
     let body = json!({"operation": "insert", "resource": [{"type": "data", "module": "Leads", "file_id": uploaded["details"]["file_id"]}]});
