@@ -49,7 +49,7 @@ pub(crate) async fn apply_chunk(
     }
     let write = chunk.take_records();
     let first_id = reserve_for(store, &write).await?;
-    let probing = if chunk.operation == Operation::Insert && store.hints().expects_new_keys(lease.job) {
+    let probing = if chunk.operation == Operation::Insert && store.hints().conflicts.expects_new_keys(lease.job) {
         Probing::OnConflict
     } else {
         Probing::First
@@ -68,7 +68,7 @@ pub(crate) async fn apply_chunk(
     let how = How { probing, capture: Some(capture), progress: Some((lease, span)) };
     let written = plan_and_write(&tx, signed(lease.org.get()), write, first_id, how, order).await?;
     if written.met_existing_keys {
-        store.hints().note_conflict(lease.job);
+        store.hints().conflicts.note_conflict(lease.job);
     }
     let (mut plan, results_json) = (written.plan, written.results_json);
     if !written.progress_recorded {

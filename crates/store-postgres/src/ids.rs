@@ -2,24 +2,20 @@
 //! the jobs whose inserts met existing keys (see `chunk`). Both are hints: losing them (a restart)
 //! only costs unused ids or one more careful chunk.
 
-use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::Mutex;
 
-use bulkwrite_core::ids::JobId;
+use bulkwrite_store::ConflictedJobs;
 
 /// Ids reserved from the shared counter at a time. A node that stops leaves the rest unused.
 pub(crate) const ID_BLOCK: u64 = 10_000;
-
-/// Jobs remembered as meeting existing keys; past this many the memory starts afresh.
-const REMEMBERED_JOBS: usize = 1024;
 
 #[derive(Default)]
 pub(crate) struct WriteHints {
     /// Reserved record ids not handed out yet.
     ids: Mutex<Range<u64>>,
     /// Jobs whose inserts met keys that already existed: their chunks probe first.
-    conflicted: Mutex<HashSet<JobId>>,
+    pub(crate) conflicts: ConflictedJobs,
 }
 
 impl WriteHints {
@@ -40,20 +36,6 @@ impl WriteHints {
         *ids = block.start + count..block.end;
         block.start
     }
-
-    /// Whether `job`'s inserts may skip the key probes.
-    pub(crate) fn expects_new_keys(&self, job: JobId) -> bool {
-        !self.conflicted.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(&job)
-    }
-
-    /// Remembers that `job` inserts keys that already exist.
-    pub(crate) fn note_conflict(&self, job: JobId) {
-        let mut conflicted = self.conflicted.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if conflicted.len() >= REMEMBERED_JOBS {
-            conflicted.clear();
-        }
-        conflicted.insert(job);
-    }
 }
 
 #[cfg(test)]
@@ -68,15 +50,5 @@ mod tests {
         assert_eq!(hints.take_ids(5), Some(104));
         assert_eq!(hints.take_ids(1), Some(109));
         assert_eq!(hints.take_ids(1), None);
-    }
-
-    #[test]
-    fn conflicts_are_remembered_per_job() {
-        let hints = WriteHints::default();
-        let (first, second) = (JobId::new(1), JobId::new(2));
-        assert!(hints.expects_new_keys(first));
-        hints.note_conflict(first);
-        assert!(!hints.expects_new_keys(first));
-        assert!(hints.expects_new_keys(second));
     }
 }

@@ -3,7 +3,7 @@
 
 use bulkwrite_core::ids::{RecordId, UserId};
 use bulkwrite_core::mapping::RowDraft;
-use bulkwrite_core::plan::{plan_chunk, probes_for, ChunkPlan, ExistingRecord, ExistingState, PlannedRecord};
+use bulkwrite_core::plan::{plan_chunk, probes_for, ChunkPlan, ExistingRecord, ExistingState, Key, PlannedRecord};
 use bulkwrite_store::*;
 use bulkwrite_wire::Operation;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -216,11 +216,21 @@ pub(crate) fn plan_and_write(
     for (field, value) in &plan.key_deletes {
         delete_key.execute(params![org, module, field, value]).map_err(db_error)?;
     }
-    let keys = insert_many_ignoring(
+    let keys = insert_keys(tx, org, module, &plan.key_inserts)?;
+    if keys < plan.key_inserts.len() {
+        return Err(StoreError::Conflict("a unique key the chunk probed as free is taken".into()));
+    }
+    Ok(plan)
+}
+
+/// Inserts a chunk's unique keys, leaving out (`OR IGNORE`) those another record holds; returns
+/// how many went in.
+pub(crate) fn insert_keys(tx: &Connection, org: i64, module: &str, keys: &[(Key, RecordId)]) -> StoreResult<usize> {
+    insert_many_ignoring(
         tx,
         "record_keys (org, module, field, value, record_id)",
         5,
-        &plan.key_inserts,
+        keys,
         |((field, value), record), bind| {
             bind(&org).map_err(db_error)?;
             bind(&module).map_err(db_error)?;
@@ -228,11 +238,7 @@ pub(crate) fn plan_and_write(
             bind(value).map_err(db_error)?;
             bind(&(record.get() as i64)).map_err(db_error)
         },
-    )?;
-    if keys < plan.key_inserts.len() {
-        return Err(StoreError::Conflict("a unique key the chunk probed as free is taken".into()));
-    }
-    Ok(plan)
+    )
 }
 
 fn data_json(record: &PlannedRecord) -> StoreResult<String> {

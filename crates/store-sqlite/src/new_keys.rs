@@ -9,45 +9,22 @@
 //! Profile of the 1,000,000-row insert before this (writer thread): probes 12%, the records'
 //! maps built, serialised and freed about 8%.
 
-use std::collections::HashSet;
 use std::sync::mpsc;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
-use bulkwrite_core::ids::{JobId, RecordId};
+use bulkwrite_core::ids::RecordId;
 use bulkwrite_core::plan::{decide, ChunkPlan, ExistingState};
 use bulkwrite_store::{RecordWrite, StoreError, StoreResult};
 use bulkwrite_wire::Operation;
 use rusqlite::Connection;
 
 use crate::batch::insert_many_ignoring;
+use crate::chunk::insert_keys;
 use crate::orgs::reserve_ids;
 use crate::{db_error, json_error, ms};
 
-/// Jobs remembered as meeting existing keys; past this many the memory starts afresh.
-const REMEMBERED_JOBS: usize = 1024;
-
-/// The jobs whose inserts met keys that already existed: their chunks probe first. A hint:
-/// losing it (a restart) costs one chunk's undone attempt.
-#[derive(Default)]
-pub(crate) struct Hints {
-    conflicted: Mutex<HashSet<JobId>>,
-}
-
-impl Hints {
-    /// Whether `job`'s inserts may skip the key probes.
-    pub(crate) fn expects_new_keys(&self, job: JobId) -> bool {
-        !self.conflicted.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(&job)
-    }
-
-    /// Remembers that `job` inserts keys that already exist.
-    pub(crate) fn note_conflict(&self, job: JobId) {
-        let mut conflicted = self.conflicted.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if conflicted.len() >= REMEMBERED_JOBS {
-            conflicted.clear();
-        }
-        conflicted.insert(job);
-    }
-}
+/// The jobs whose inserts met existing keys (shared with PostgreSQL's store).
+pub(crate) use bulkwrite_store::ConflictedJobs as Hints;
 
 /// What an insert without probes came to.
 pub(crate) enum Attempt {
@@ -68,19 +45,7 @@ pub(crate) fn insert_unprobed(tx: &Connection, org: i64, mut write: RecordWrite)
     let mut new_ids = (first_id..first_id + id_count).map(RecordId::new);
     let decisions = decide(&input, &ExistingState::default(), &mut new_ids);
     let module = write.module.as_str();
-    let keys = insert_many_ignoring(
-        tx,
-        "record_keys (org, module, field, value, record_id)",
-        5,
-        &decisions.key_inserts,
-        |((field, value), record), bind| {
-            bind(&org).map_err(db_error)?;
-            bind(&module).map_err(db_error)?;
-            bind(field).map_err(db_error)?;
-            bind(value).map_err(db_error)?;
-            bind(&(record.get() as i64)).map_err(db_error)
-        },
-    )?;
+    let keys = insert_keys(tx, org, module, &decisions.key_inserts)?;
     if keys < decisions.key_inserts.len() {
         // A key exists (left out by `OR IGNORE`): plan again with probes.
         tx.execute_batch("ROLLBACK TO new_keys; RELEASE new_keys").map_err(db_error)?;
@@ -149,16 +114,6 @@ const WAITING: usize = 2;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_job_that_met_existing_keys_probes_first_and_others_do_not() {
-        let hints = Hints::default();
-        let (job, other) = (JobId::new(7), JobId::new(8));
-        assert!(hints.expects_new_keys(job));
-        hints.note_conflict(job);
-        assert!(!hints.expects_new_keys(job));
-        assert!(hints.expects_new_keys(other));
-    }
 
     #[test]
     fn what_is_freed_elsewhere_is_dropped() {

@@ -39,6 +39,7 @@ pub mod ids;
 pub mod inbox;
 pub mod inventory;
 mod job_details;
+mod key_hints;
 pub mod listing;
 pub mod model;
 pub mod org_state;
@@ -63,6 +64,7 @@ pub use inbox::{
     CallbackExchange, CallbackRequest, CallbackResponse, InboxDelivery, InboxStore, ReplayOutcome,
     CALLBACK_RESPONSE_BODY_LIMIT,
 };
+pub use key_hints::ConflictedJobs;
 pub use listing::{CancelRequest, JobListQuery, JobPage, MAX_JOBS_PER_PAGE};
 pub use model::*;
 pub use org_state::{Keep, OrgStateStore, ResetSummary, SnapshotInfo};
