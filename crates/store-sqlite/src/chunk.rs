@@ -3,7 +3,9 @@
 
 use bulkwrite_core::ids::{RecordId, UserId};
 use bulkwrite_core::mapping::RowDraft;
-use bulkwrite_core::plan::{plan_chunk, probes_for, ChunkPlan, ExistingRecord, ExistingState, Key, PlannedRecord};
+use bulkwrite_core::plan::{
+    plan_chunk, probes_for, ChunkPlan, ExistingRecord, ExistingState, Key, NewRecordView, PlannedRecord,
+};
 use bulkwrite_store::*;
 use bulkwrite_wire::Operation;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -142,28 +144,7 @@ pub(crate) fn plan_and_write(
     let now = ms(write.now);
     let actor = write.actor.get() as i64;
     let module = write.module.as_str();
-    // `OR IGNORE` and a count (see `insert_many_ignoring`): the ids are new and the keys probed.
-    let inserted = insert_many_ignoring(
-        tx,
-        "records (id, org, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data)",
-        10,
-        &plan.inserts,
-        |record, bind| {
-            bind(&(record.id.get() as i64)).map_err(db_error)?;
-            bind(&org).map_err(db_error)?;
-            bind(&module).map_err(db_error)?;
-            bind(&(record.owner.get() as i64)).map_err(db_error)?;
-            bind(&record.layout_id).map_err(db_error)?;
-            bind(&actor).map_err(db_error)?;
-            bind(&actor).map_err(db_error)?;
-            bind(&now).map_err(db_error)?;
-            bind(&now).map_err(db_error)?;
-            bind(&data_json(record)?).map_err(db_error)
-        },
-    )?;
-    if inserted < plan.inserts.len() {
-        return Err(StoreError::Conflict("a new record's id is taken".into()));
-    }
+    insert_records(tx, org, module, actor, now, &plan.inserts)?;
     let mut update = tx
         .prepare_cached(
             "UPDATE records SET owner = ?1, layout_id = ?2, modified_by = ?3, modified_at = ?4, data = ?5, version = version + 1
@@ -179,7 +160,7 @@ pub(crate) fn plan_and_write(
                     record.layout_id,
                     actor,
                     now,
-                    data_json(record)?,
+                    record.data()?,
                     record.id.get() as i64,
                     org
                 ],
@@ -223,6 +204,60 @@ pub(crate) fn plan_and_write(
     Ok(plan)
 }
 
+/// A new record as the `records` table takes it: a planned one, or one read in place from its row.
+pub(crate) trait NewRecord {
+    fn columns(&self) -> (RecordId, UserId, Option<&str>);
+    fn data(&self) -> StoreResult<String>;
+}
+
+impl NewRecord for PlannedRecord {
+    fn columns(&self) -> (RecordId, UserId, Option<&str>) {
+        (self.id, self.owner, self.layout_id.as_deref())
+    }
+    fn data(&self) -> StoreResult<String> {
+        serde_json::to_string(&self.values).map_err(json_error)
+    }
+}
+
+impl NewRecord for NewRecordView<'_> {
+    fn columns(&self) -> (RecordId, UserId, Option<&str>) {
+        (self.id, self.owner, self.layout_id)
+    }
+    fn data(&self) -> StoreResult<String> {
+        serde_json::to_string(&self.values).map_err(json_error)
+    }
+}
+
+/// Inserts a chunk's new records. `OR IGNORE` and a count (see `insert_many_ignoring`): their
+/// ids are new, so one left out is a conflict.
+pub(crate) fn insert_records<T: NewRecord>(
+    tx: &Connection,
+    org: i64,
+    module: &str,
+    actor: i64,
+    now: i64,
+    records: &[T],
+) -> StoreResult<()> {
+    let columns = "records (id, org, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data)";
+    let inserted = insert_many_ignoring(tx, columns, 10, records, |record, bind| {
+        let (id, owner, layout_id) = record.columns();
+        bind(&(id.get() as i64)).map_err(db_error)?;
+        bind(&org).map_err(db_error)?;
+        bind(&module).map_err(db_error)?;
+        bind(&(owner.get() as i64)).map_err(db_error)?;
+        bind(&layout_id).map_err(db_error)?;
+        bind(&actor).map_err(db_error)?;
+        bind(&actor).map_err(db_error)?;
+        bind(&now).map_err(db_error)?;
+        bind(&now).map_err(db_error)?;
+        bind(&record.data()?).map_err(db_error)
+    })?;
+    if inserted < records.len() {
+        return Err(StoreError::Conflict("a new record's id is taken".into()));
+    }
+    Ok(())
+}
+
 /// Inserts a chunk's unique keys, leaving out (`OR IGNORE`) those another record holds; returns
 /// how many went in.
 pub(crate) fn insert_keys(tx: &Connection, org: i64, module: &str, keys: &[(Key, RecordId)]) -> StoreResult<usize> {
@@ -239,10 +274,6 @@ pub(crate) fn insert_keys(tx: &Connection, org: i64, module: &str, keys: &[(Key,
             bind(&(record.get() as i64)).map_err(db_error)
         },
     )
-}
-
-fn data_json(record: &PlannedRecord) -> StoreResult<String> {
-    serde_json::to_string(&record.values).map_err(json_error)
 }
 
 pub(crate) fn fetch_existing(

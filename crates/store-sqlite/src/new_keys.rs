@@ -14,14 +14,13 @@ use std::sync::OnceLock;
 
 use bulkwrite_core::ids::RecordId;
 use bulkwrite_core::plan::{decide, ChunkPlan, ExistingState};
-use bulkwrite_store::{RecordWrite, StoreError, StoreResult};
+use bulkwrite_store::{RecordWrite, StoreResult};
 use bulkwrite_wire::Operation;
 use rusqlite::Connection;
 
-use crate::batch::insert_many_ignoring;
-use crate::chunk::insert_keys;
+use crate::chunk::{insert_keys, insert_records};
 use crate::orgs::reserve_ids;
-use crate::{db_error, json_error, ms};
+use crate::{db_error, ms};
 
 /// The jobs whose inserts met existing keys (shared with PostgreSQL's store).
 pub(crate) use bulkwrite_store::ConflictedJobs as Hints;
@@ -55,27 +54,7 @@ pub(crate) fn insert_unprobed(tx: &Connection, org: i64, mut write: RecordWrite)
     let now = ms(write.now);
     let actor = write.actor.get() as i64;
     let records: Vec<_> = decisions.inserted(&input).collect();
-    let inserted = insert_many_ignoring(
-        tx,
-        "records (id, org, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data)",
-        10,
-        &records,
-        |record, bind| {
-            bind(&(record.id.get() as i64)).map_err(db_error)?;
-            bind(&org).map_err(db_error)?;
-            bind(&module).map_err(db_error)?;
-            bind(&(record.owner.get() as i64)).map_err(db_error)?;
-            bind(&record.layout_id).map_err(db_error)?;
-            bind(&actor).map_err(db_error)?;
-            bind(&actor).map_err(db_error)?;
-            bind(&now).map_err(db_error)?;
-            bind(&now).map_err(db_error)?;
-            bind(&serde_json::to_string(&record.values).map_err(json_error)?).map_err(db_error)
-        },
-    )?;
-    if inserted < records.len() {
-        return Err(StoreError::Conflict("a new record's id is taken".into()));
-    }
+    insert_records(tx, org, module, actor, now, &records)?;
     drop(records);
     tx.execute_batch("RELEASE new_keys").map_err(db_error)?;
     let mut rows = input.rows;
