@@ -5,6 +5,7 @@ use bulkwrite_core::state::{JobState, ResourceState};
 use bulkwrite_store::*;
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::orgs::{org_of, raw_org, ORG_COLUMNS};
 use crate::{db_error, instant, json_error};
 
 pub(crate) const JOB_COLUMNS: &str =
@@ -23,40 +24,39 @@ pub(crate) fn read_job(conn: &Connection, where_clause: &str, args: impl rusqlit
 /// connection: the job details answer runs it on every call), and the job's resources.
 pub(crate) fn read_job_details(conn: &Connection, org: i64, job: i64) -> StoreResult<Option<JobWithOrg>> {
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        let columns: Vec<String> = JOB_COLUMNS.split(',').map(|column| format!("j.{}", column.trim())).collect();
+        let prefixed = |columns: &str, table: &str| -> String {
+            columns.split(',').map(|column| format!("{table}.{}", column.trim())).collect::<Vec<_>>().join(", ")
+        };
         format!(
-            "SELECT {}, o.zgid, o.id, o.company_name, o.time_zone, o.currency, o.created_at, u.first_name, u.last_name
+            "SELECT {}, {}, u.first_name, u.last_name
              FROM jobs j JOIN orgs o ON o.zgid = j.org
              LEFT JOIN users u ON u.org = j.org AND u.id = j.created_by
              WHERE j.id = ?1 AND j.org = ?2",
-            columns.join(", ")
+            prefixed(JOB_COLUMNS, "j"),
+            prefixed(ORG_COLUMNS, "o"),
         )
     });
     let mut statement = conn.prepare_cached(&SQL).map_err(db_error)?;
     let found = statement
         .query_row(params![job, org], |row| {
             let job = raw_job(row, 0)?;
-            let org: RawOrg = (row.get(17)?, row.get(18)?, row.get(19)?, row.get(20)?, row.get(21)?, row.get(22)?);
+            let org = raw_org(row, 17)?;
             let creator: (Option<String>, Option<String>) = (row.get(23)?, row.get(24)?);
             Ok((job, org, creator))
         })
         .optional()
         .map_err(db_error)?;
     drop(statement);
-    let Some((raw, (zgid, id, company_name, time_zone, currency, created), creator)) = found else {
+    let Some((raw, org, creator)) = found else {
         return Ok(None);
     };
-    let org =
-        Org { zgid: OrgId::new(zgid as u64), id, company_name, time_zone, currency, created_at: instant(created)? };
+    let org = org_of(org)?;
     let creator_name = match creator {
         (Some(first), Some(last)) => Some(full_name(&first, &last)),
         _ => None,
     };
     Ok(Some(JobWithOrg { job: build_job(conn, raw)?, org, creator_name }))
 }
-
-/// An org's columns as [`read_job_details`] reads them.
-type RawOrg = (i64, String, String, String, String, i64);
 
 /// A job row's [`JOB_COLUMNS`], as read, from column `at` on.
 type RawJob = (

@@ -12,6 +12,22 @@ use crate::{db_error, instant, json_error, ms, SqliteStore};
 
 const BOOTSTRAP_KEY: &str = "bootstrap";
 
+/// An org's columns, in the order [`raw_org`] reads them.
+pub(crate) const ORG_COLUMNS: &str = "zgid, id, company_name, time_zone, currency, created_at";
+
+/// An org's [`ORG_COLUMNS`] as read.
+pub(crate) type RawOrg = (i64, String, String, String, String, i64);
+
+/// Reads [`ORG_COLUMNS`] from column `at` on.
+pub(crate) fn raw_org(row: &Row<'_>, at: usize) -> rusqlite::Result<RawOrg> {
+    Ok((row.get(at)?, row.get(at + 1)?, row.get(at + 2)?, row.get(at + 3)?, row.get(at + 4)?, row.get(at + 5)?))
+}
+
+/// The org of a row read by [`raw_org`].
+pub(crate) fn org_of((zgid, id, company_name, time_zone, currency, created): RawOrg) -> StoreResult<Org> {
+    Ok(Org { zgid: OrgId::new(zgid as u64), id, company_name, time_zone, currency, created_at: instant(created)? })
+}
+
 #[async_trait]
 impl OrgStore for SqliteStore {
     async fn bootstrap(
@@ -67,33 +83,9 @@ impl OrgStore for SqliteStore {
 
     async fn get_org(&self, org: OrgId) -> StoreResult<Option<Org>> {
         self.run(move |conn| {
-            conn.query_row(
-                "SELECT zgid, id, company_name, time_zone, currency, created_at FROM orgs WHERE zgid = ?1",
-                [org.get() as i64],
-                |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get(1)?,
-                        row.get(2)?,
-                        row.get(3)?,
-                        row.get(4)?,
-                        row.get::<_, i64>(5)?,
-                    ))
-                },
-            )
-            .optional()
-            .map_err(db_error)?
-            .map(|(zgid, id, company_name, time_zone, currency, created)| {
-                Ok(Org {
-                    zgid: OrgId::new(zgid as u64),
-                    id,
-                    company_name,
-                    time_zone,
-                    currency,
-                    created_at: instant(created)?,
-                })
-            })
-            .transpose()
+            let sql = format!("SELECT {ORG_COLUMNS} FROM orgs WHERE zgid = ?1");
+            let raw = conn.query_row(&sql, [org.get() as i64], |row| raw_org(row, 0)).optional().map_err(db_error)?;
+            raw.map(org_of).transpose()
         })
         .await
     }
@@ -179,20 +171,10 @@ impl OrgStore for SqliteStore {
 
     async fn orgs(&self) -> StoreResult<Vec<Org>> {
         self.run(|conn| {
-            let mut statement = conn
-                .prepare_cached("SELECT zgid, id, company_name, time_zone, currency, created_at FROM orgs ORDER BY created_at, zgid")
-                .map_err(db_error)?;
-            let rows = statement
-                .query_map([], |row| {
-                    Ok((row.get::<_, i64>(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get::<_, i64>(5)?))
-                })
-                .map_err(db_error)?;
-            let mut orgs = Vec::new();
-            for row in rows {
-                let (zgid, id, company_name, time_zone, currency, created) = row.map_err(db_error)?;
-                orgs.push(Org { zgid: OrgId::new(zgid as u64), id, company_name, time_zone, currency, created_at: instant(created)? });
-            }
-            Ok(orgs)
+            let sql = format!("SELECT {ORG_COLUMNS} FROM orgs ORDER BY created_at, zgid");
+            let mut statement = conn.prepare_cached(&sql).map_err(db_error)?;
+            let rows = statement.query_map([], |row| raw_org(row, 0)).map_err(db_error)?;
+            rows.map(|row| org_of(row.map_err(db_error)?)).collect()
         })
         .await
     }
