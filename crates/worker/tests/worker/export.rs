@@ -89,6 +89,22 @@ async fn an_export_writes_the_matching_records_id_first_and_pages() {
     assert_eq!(exported(&env, by_page).await.len(), 2, "the header and the fourth record");
 }
 
+/// A part larger than one read from the store (1,000 records) is read batch after batch, each
+/// after the last id of the one before: every record once, in id order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_read_in_several_batches_has_every_record_once_in_order() {
+    let env = Env::new().await;
+    with_leads(&env, 2_500).await;
+    let job = read_job(&env, 9_210, json!({"query": {"module": "Leads", "fields": ["Last_Name"]}}), 200_000).await;
+    let worker = env.worker(config(1000));
+    assert_eq!(worker.run_once(&no_shutdown()).await, Some((job, RunOutcome::Completed)));
+    let rows = exported(&env, job).await;
+    assert_eq!(rows.len(), 1 + 2_500, "a header and every record");
+    let ids: Vec<u64> = rows[1..].iter().map(|r| r[0].parse().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "every record once, in id order");
+    assert_eq!(outcome(&env.job(job).await).0, 2_500);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_export_is_resumed_after_its_last_part_with_every_record_once() {
     const ROWS: usize = 3000;
