@@ -13,6 +13,7 @@ macro_rules! out {
 }
 
 mod admin;
+mod allocator;
 /// `bulkwrite bench`: a developer's tool, built only with `--features bench`.
 #[cfg(feature = "bench")]
 mod bench;
@@ -26,11 +27,6 @@ mod jobs;
 mod lint;
 mod output;
 mod records;
-
-/// The import pipeline allocates many small values; mimalloc handles that far better than the
-/// system allocator (see docs/PERFORMANCE.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::process::ExitCode;
 
@@ -79,6 +75,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Serve(_)) {
+        allocator::settle_for_server();
+    }
     let output = Output::new(cli.json);
     match run(cli.command, output) {
         Ok(code) => ExitCode::from(code as u8),

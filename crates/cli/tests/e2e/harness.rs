@@ -116,6 +116,11 @@ impl Server {
         }
     }
 
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
     /// The server process's peak resident memory so far (`VmHWM` of `/proc/PID/status`), in MiB.
     pub fn peak_rss_mib(&self) -> u64 {
         let pid = self.child.as_ref().expect("running").id();

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `bulkwrite` binary on `127.0.0.1:0`, driven over HTTP.
 
 mod activities;
+mod allocator;
 mod bench_reads;
 mod browser;
 mod bulk_read;
