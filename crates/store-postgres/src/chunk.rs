@@ -260,7 +260,7 @@ pub(crate) async fn plan_and_write(
     }
     // Probes must see every key the chunk before wrote.
     let read = read_for_plan(tx, (org, &write.module), input.operation, &input.rows, order).await?;
-    let (existing, versions_read, stored) = (read.existing, read.versions, read.stored);
+    let (existing, versions_read, places, stored) = (read.existing, read.versions, read.places, read.stored);
     let key_owners: HashMap<Key, RecordId> =
         existing.records.values().flat_map(|record| record.keys.iter().map(|key| (key.clone(), record.id))).collect();
     // Inserts update nothing: only an update or upsert keeps what it found, all but the values
@@ -274,7 +274,7 @@ pub(crate) async fn plan_and_write(
     // An update leaves each record one version past the one it was read at (or fails), so the
     // before-images go out with the update (pipelined) rather than after it.
     let left: HashMap<RecordId, i64> = versions_read.iter().map(|(id, version)| (*id, version + 1)).collect();
-    let updating = crate::chunk_write::update_records(tx, &stamp, &plan, &versions_read);
+    let updating = crate::chunk_write::update_records(tx, &stamp, &plan, (&versions_read, &places));
     let images = async {
         match capture {
             Some(capture) => crate::chunk_write::insert_images(tx, capture, &plan, (&before, &stored), &left).await,
@@ -288,7 +288,7 @@ pub(crate) async fn plan_and_write(
         }
     };
     futures_util::future::try_join3(updating, images, recording).await?;
-    free_elsewhere((before, stored));
+    free_elsewhere((before, stored, places));
     crate::chunk_write::delete_keys(tx, &stamp, &plan, &key_owners).await?;
     crate::chunk_write::insert_keys(tx, &stamp, &plan.key_inserts).await?.map_err(write_error)?;
     order.keys_written();

@@ -95,20 +95,27 @@ fn new_record(rows: &mut CopyRows, stamp: &Stamp<'_>, new: &NewRecord<'_>, value
 }
 
 /// Rewrites the records the plan updates, in one statement, bumping each one's version; returns
-/// the version each was left at. Each is found by a probe of the primary key (a `LIMIT 1`
-/// subquery, which the planner keeps as a probe even on a table it has no statistics for) and
-/// written only at the version it was read at (`read`, locked): a record changed since fails the
-/// write as retryable (a safeguard; the lock should make it impossible). Records are written in id
-/// order, so concurrent writers lock them in one order.
+/// the version each was left at. Each is written only at the version it was read at (`read`,
+/// locked): a record changed since fails the write as retryable (a safeguard; the lock should
+/// make it impossible). Records are written in id order, so concurrent writers lock them in one
+/// order.
+///
+/// Each record is found at the place the locking read saw it (`read.places`, its `ctid`: a row
+/// locked by this transaction does not move until this transaction moves it), a TID scan
+/// instead of a descent of the primary key per record. A record without a known place (none
+/// today: every updated record was read locked) is found by a probe of the primary key (a
+/// `LIMIT 1` subquery, which the planner keeps as a probe even on a table it has no statistics
+/// for).
 pub(crate) async fn update_records(
     tx: &Transaction<'_>,
     stamp: &Stamp<'_>,
     plan: &ChunkPlan,
-    read: &HashMap<RecordId, i64>,
+    read: (&HashMap<RecordId, i64>, &HashMap<RecordId, String>),
 ) -> StoreResult<HashMap<RecordId, i64>> {
     if plan.updates.is_empty() {
         return Ok(HashMap::new());
     }
+    let (read_versions, read_places) = read;
     let mut updates: Vec<&bulkwrite_core::plan::PlannedRecord> = plan.updates.iter().collect();
     updates.sort_unstable_by_key(|record| record.id);
     let mut ids = Vec::with_capacity(updates.len());
@@ -117,30 +124,28 @@ pub(crate) async fn update_records(
     let mut data = Vec::with_capacity(updates.len());
     let mut parents = Vec::with_capacity(updates.len());
     let mut versions = Vec::with_capacity(updates.len());
+    let mut places = Vec::with_capacity(updates.len());
     for record in updates {
         ids.push(signed(record.id.get()));
         owners.push(signed(record.owner.get()));
         layouts.push(record.layout_id.as_deref());
         data.push(Json(&record.values));
         parents.push(parent_id(&record.values));
-        versions.push(read.get(&record.id).copied());
+        versions.push(read_versions.get(&record.id).copied());
+        places.push(read_places.get(&record.id).map(String::as_str));
     }
-    let statement = tx
-        .prepare_cached(
-            "UPDATE records r
-             SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data,
-                 parent_id = u.parent_id, version = r.version + 1
-             FROM unnest($3::int8[], $4::int8[], $5::text[], $6::json[], $7::int8[], $10::int8[])
-                 AS u (id, owner, layout_id, data, parent_id, version)
-             CROSS JOIN LATERAL (SELECT ctid FROM records WHERE org = $8 AND module = $9 AND id = u.id LIMIT 1) AS at
-             WHERE r.ctid = at.ctid AND (u.version IS NULL OR r.version = u.version)
-             RETURNING r.id, r.version",
-        )
-        .await
-        .map_err(write_error)?;
-    let params: [&(dyn ToSql + Sync); 10] =
-        [&stamp.actor, &stamp.now, &ids, &owners, &layouts, &data, &parents, &stamp.org, &stamp.module, &versions];
-    let rows = tx.query(&statement, &params).await.map_err(write_error)?;
+    let located = places.iter().all(Option::is_some) && versions.iter().all(Option::is_some);
+    let rows = if located {
+        let statement = tx.prepare_cached(UPDATE_AT_PLACES).await.map_err(write_error)?;
+        let params: [&(dyn ToSql + Sync); 9] =
+            [&stamp.actor, &stamp.now, &ids, &owners, &layouts, &data, &parents, &versions, &places];
+        tx.query(&statement, &params).await.map_err(write_error)?
+    } else {
+        let statement = tx.prepare_cached(UPDATE_BY_ID).await.map_err(write_error)?;
+        let params: [&(dyn ToSql + Sync); 10] =
+            [&stamp.actor, &stamp.now, &ids, &owners, &layouts, &data, &parents, &stamp.org, &stamp.module, &versions];
+        tx.query(&statement, &params).await.map_err(write_error)?
+    };
     if rows.len() != ids.len() {
         return Err(StoreError::Unavailable(
             format!(
@@ -159,6 +164,26 @@ pub(crate) async fn update_records(
     }
     Ok(versions)
 }
+
+/// [`update_records`] of records at known places (`$9`, `ctid`s as text) and versions (`$8`).
+const UPDATE_AT_PLACES: &str = "UPDATE records r
+     SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data,
+         parent_id = u.parent_id, version = r.version + 1
+     FROM unnest($3::int8[], $4::int8[], $5::text[], $6::json[], $7::int8[], $8::int8[], $9::text[]::tid[])
+         AS u (id, owner, layout_id, data, parent_id, version, place)
+     WHERE r.ctid = u.place AND r.id = u.id AND r.version = u.version
+     RETURNING r.id, r.version";
+
+/// [`update_records`] of records found by id (`$8`, `$9`: org and module), at the versions read
+/// (`$10`, or any version where none was).
+const UPDATE_BY_ID: &str = "UPDATE records r
+     SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data,
+         parent_id = u.parent_id, version = r.version + 1
+     FROM unnest($3::int8[], $4::int8[], $5::text[], $6::json[], $7::int8[], $10::int8[])
+         AS u (id, owner, layout_id, data, parent_id, version)
+     CROSS JOIN LATERAL (SELECT ctid FROM records WHERE org = $8 AND module = $9 AND id = u.id LIMIT 1) AS at
+     WHERE r.ctid = at.ctid AND (u.version IS NULL OR r.version = u.version)
+     RETURNING r.id, r.version";
 
 /// Stores the before-image of every record the plan updated (see `bulkwrite_store::undo`),
 /// with the version the update left it at, in one statement. `before` holds the records as read
