@@ -10,12 +10,13 @@ use bulkwrite_core::plan::{probes_for, ExistingRecord, ExistingState};
 use bulkwrite_store::{ChunkOrder, StoreResult};
 use bulkwrite_wire::Operation;
 use deadpool_postgres::Transaction;
+use futures_util::TryStreamExt;
 use serde_json::{Map, Value};
-use tokio_postgres::types::Json;
+use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::Row;
 
-use crate::signed;
 use crate::statements::{get, get_u64, query};
+use crate::{pg_error, signed};
 
 // Lookups by many values go one value at a time through a unique index (`unnest` and a
 // `LATERAL` probe), never as `= ANY($n)` beside the `org`/`module` prefix: on a table that has
@@ -126,30 +127,36 @@ pub(crate) async fn read_existing(
     if fields.is_empty() && ids.is_empty() {
         return Ok(read);
     }
-    let found = query(tx, READ_FOR_UPDATE, &[&org, &module, &fields, &values, &ids]).await?;
+    // The rows are decoded as they arrive: the records' JSON is parsed here while the database
+    // goes on locking and sending the next ones, instead of after the last one.
+    let statement = tx.prepare_cached(READ_FOR_UPDATE).await.map_err(pg_error)?;
+    let params: [&(dyn ToSql + Sync); 5] = [&org, &module, &fields, &values, &ids];
+    let stream = tx.query_raw(&statement, params).await.map_err(pg_error)?;
+    futures_util::pin_mut!(stream);
+    let mut found = Vec::new();
     let mut keys = Vec::new();
-    for (index, row) in found.iter().enumerate() {
-        match get::<i32>(row, 0)? {
+    while let Some(row) = stream.try_next().await.map_err(pg_error)? {
+        match get::<i32>(&row, 0)? {
             0 => {
-                read.existing.keys.insert((get(row, 2)?, get(row, 3)?), RecordId::new(get_u64(row, 1)?));
+                read.existing.keys.insert((get(&row, 2)?, get(&row, 3)?), RecordId::new(get_u64(&row, 1)?));
             }
             1 => {
-                let id = RecordId::new(get_u64(row, 1)?);
-                let Json(values) = get::<Json<Map<String, Value>>>(row, 6)?;
-                let owner = UserId::new(get_u64(row, 4)?);
-                let record = ExistingRecord { id, values, owner, layout_id: get(row, 5)?, keys: Vec::new() };
+                let id = RecordId::new(get_u64(&row, 1)?);
+                let Json(values) = get::<Json<Map<String, Value>>>(&row, 6)?;
+                let owner = UserId::new(get_u64(&row, 4)?);
+                let record = ExistingRecord { id, values, owner, layout_id: get(&row, 5)?, keys: Vec::new() };
                 read.existing.records.insert(id, record);
-                read.versions.insert(id, get(row, 7)?);
-                read.places.insert(id, get(row, 8)?);
-                read.stored.at.insert(id, index);
+                read.versions.insert(id, get(&row, 7)?);
+                read.places.insert(id, get(&row, 8)?);
+                read.stored.at.insert(id, found.len());
+                found.push(row);
             }
-            _ => keys.push(row),
+            _ => keys.push((RecordId::new(get_u64(&row, 1)?), (get(&row, 2)?, get(&row, 3)?))),
         }
     }
-    for row in keys {
-        let id = RecordId::new(get_u64(row, 1)?);
+    for (id, key) in keys {
         if let Some(record) = read.existing.records.get_mut(&id) {
-            record.keys.push((get(row, 2)?, get(row, 3)?));
+            record.keys.push(key);
         }
     }
     for record in read.existing.records.values_mut() {
