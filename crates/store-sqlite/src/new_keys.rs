@@ -1,8 +1,8 @@
 //! A job's insert chunks without key probes. A new import (the common case) meets no key that
-//! exists, so its chunk is planned as if none did and its keys are inserted first, in a
-//! savepoint: the unique index checks them with the one descent the insert makes anyway, instead
-//! of a probe of every key before it. Only if a key exists is the attempt undone (to the
-//! savepoint) and the chunk planned again with probes; the job's later chunks then probe first.
+//! exists, so its chunk is planned as if none did and its keys are inserted first: the unique
+//! index checks them with the one descent the insert makes anyway, instead of a probe of every
+//! key before it. Only if a key exists is the attempt taken back ([`take_back`]) and the chunk
+//! planned again with probes; the job's later chunks then probe first.
 //! The records are written from the rows in place ([`Decisions::inserted`]), never built into
 //! maps only to be serialised and freed, and the rows are freed on another thread.
 //!
@@ -38,7 +38,6 @@ pub(crate) enum Attempt {
 pub(crate) fn insert_unprobed(tx: &Connection, org: i64, mut write: RecordWrite) -> StoreResult<Attempt> {
     debug_assert_eq!(write.operation, Operation::Insert);
     let id_count = write.new_id_count();
-    tx.execute_batch("SAVEPOINT new_keys").map_err(db_error)?;
     let first_id = if id_count > 0 { reserve_ids(tx, id_count)? } else { 0 };
     let input = write.take_plan_input();
     let mut new_ids = (first_id..first_id + id_count).map(RecordId::new);
@@ -47,7 +46,7 @@ pub(crate) fn insert_unprobed(tx: &Connection, org: i64, mut write: RecordWrite)
     let keys = insert_keys(tx, org, module, &decisions.key_inserts)?;
     if keys < decisions.key_inserts.len() {
         // A key exists (left out by `OR IGNORE`): plan again with probes.
-        tx.execute_batch("ROLLBACK TO new_keys; RELEASE new_keys").map_err(db_error)?;
+        take_back(tx, first_id, id_count)?;
         write.rows = input.rows;
         return Ok(Attempt::MetKeys(write));
     }
@@ -56,11 +55,30 @@ pub(crate) fn insert_unprobed(tx: &Connection, org: i64, mut write: RecordWrite)
     let records: Vec<_> = decisions.inserted(&input).collect();
     insert_records(tx, org, module, actor, now, &records)?;
     drop(records);
-    tx.execute_batch("RELEASE new_keys").map_err(db_error)?;
     let mut rows = input.rows;
     let plan = decisions.into_results(&mut rows);
     free_elsewhere(rows);
     Ok(Attempt::Written(plan))
+}
+
+/// Takes back what an attempt that met a key wrote: the keys it inserted (only its new records,
+/// the ids `first_id..first_id + count` it reserved, hold them) and the reservation. Not a
+/// savepoint: that would copy every page the chunk changes into a journal of its own, on every
+/// chunk, for the rare one that meets a key.
+fn take_back(tx: &Connection, first_id: u64, count: u64) -> StoreResult<()> {
+    if count == 0 {
+        return Ok(());
+    }
+    let (first, end) = (first_id as i64, (first_id + count) as i64);
+    tx.prepare_cached("DELETE FROM record_keys WHERE record_id >= ?1 AND record_id < ?2")
+        .map_err(db_error)?
+        .execute([first, end])
+        .map_err(db_error)?;
+    tx.prepare_cached("UPDATE id_sequence SET next_id = ?1 WHERE singleton = 1 AND next_id = ?2")
+        .map_err(db_error)?
+        .execute([first, end])
+        .map_err(db_error)?;
+    Ok(())
 }
 
 /// Drops `value` on a thread of its own: freeing a chunk's rows costs about as much as encoding

@@ -8,8 +8,9 @@
 //! rows, the writer commits its chunks `commit_every` at a time (`--sqlite-commit-chunks`,
 //! [`COMMIT_CHUNKS`] by default), in one transaction: a crash loses the chunks since the last
 //! commit, and the job resumes from the checkpoint committed with them, applying nothing twice.
-//! Each chunk runs in a savepoint, so a failing one is undone alone and the chunks before it
-//! commit. A smaller file (and every test's) commits each chunk when it is applied, as before.
+//! A chunk joining an open transaction runs in a savepoint, so a failing one is undone alone and
+//! the chunks before it commit. A smaller file (and every test's) commits each chunk when it is
+//! applied, as before.
 
 //! Any other fenced write (a resource finished, the job completed, failed, released, …) joins
 //! the open transaction and commits it, so the job's state never runs ahead of its chunks. A
@@ -81,27 +82,34 @@ impl Writer {
         self.open.is_some()
     }
 
-    /// Runs `work` in the writer's transaction (begun `IMMEDIATE` if none is open), in a savepoint
-    /// of its own: undone alone if it fails, the transaction then committed with what came before
-    /// it. Commits unless `commit` allows the transaction to stay open for more chunks.
+    /// Runs `work` in the writer's transaction (begun `IMMEDIATE` if none is open): undone alone
+    /// if it fails, the transaction then committed with what came before it. Commits unless
+    /// `commit` allows the transaction to stay open for more chunks.
+    ///
+    /// Joining an open transaction, `work` runs in a savepoint of its own. Beginning one, it
+    /// needs none: undone, the transaction is rolled back whole, and it holds nothing else. A
+    /// savepoint costs: it copies every page the work changes into a journal of its own, which
+    /// was a tenth of the writer's time in the 1,000,000-row insert (docs/PERFORMANCE.md).
     pub(crate) fn write<T>(
         &mut self,
         commit: Commit,
         work: impl FnOnce(&Connection) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        if self.open.is_none() {
+        let fresh = self.open.is_none();
+        if fresh {
             self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db_error)?;
             self.open = Some(Open { writes: 0 });
-        }
-        if let Err(error) = self.conn.execute_batch("SAVEPOINT fenced") {
+        } else if let Err(error) = self.conn.execute_batch("SAVEPOINT fenced") {
             self.rollback();
             return Err(db_error(error));
         }
         match work(&self.conn) {
             Ok(value) => {
-                if let Err(error) = self.conn.execute_batch("RELEASE fenced") {
-                    self.rollback();
-                    return Err(db_error(error));
+                if !fresh {
+                    if let Err(error) = self.conn.execute_batch("RELEASE fenced") {
+                        self.rollback();
+                        return Err(db_error(error));
+                    }
                 }
                 let open = self.open.as_mut().expect("a transaction is open");
                 open.writes += 1;
@@ -113,9 +121,10 @@ impl Writer {
                 Ok(value)
             }
             Err(error) => {
-                if self.conn.is_autocommit() {
-                    // SQLite rolled the whole transaction back (an I/O error, a full disk).
-                    self.open = None;
+                if fresh || self.conn.is_autocommit() {
+                    // Nothing else in the transaction, or SQLite rolled it back whole (an I/O
+                    // error, a full disk).
+                    self.rollback();
                 } else if self.conn.execute_batch("ROLLBACK TO fenced; RELEASE fenced").is_err() {
                     self.rollback();
                 } else {

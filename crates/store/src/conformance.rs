@@ -51,6 +51,7 @@ macro_rules! conformance_tests {
             a_deferred_job_waits_and_its_budget_runs_out,
             chunks_write_records_results_and_checkpoints,
             duplicates_are_caught_across_chunks,
+            a_chunk_meeting_a_taken_key_adds_its_other_rows_once,
             updates_and_upserts_change_records_and_keys,
             completing_queues_one_callback,
             failing_marks_resources_and_queues_the_callback,

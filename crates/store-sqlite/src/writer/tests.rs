@@ -66,6 +66,24 @@ async fn a_resources_first_rows_commit_chunk_by_chunk_and_batching_starts_after_
 }
 
 #[tokio::test]
+async fn a_failing_write_that_began_the_transaction_leaves_nothing_and_the_next_one_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = pool(&dir, settings(10, Duration::from_secs(600)));
+    write(&pool, Commit::Now, "CREATE TABLE t (x INTEGER UNIQUE)").await.unwrap();
+    write(&pool, Commit::Now, "INSERT INTO t VALUES (1)").await.unwrap();
+    let failed = write(&pool, BATCHED, "INSERT INTO t VALUES (2); INSERT INTO t VALUES (1)").await;
+    assert!(matches!(failed, Err(StoreError::Conflict(_))), "{failed:?}");
+    write(&pool, BATCHED, "INSERT INTO t VALUES (3)").await.unwrap();
+    write(&pool, Commit::Now, "INSERT INTO t VALUES (4)").await.unwrap();
+    let values: Vec<i64> = {
+        let conn = pool.get().unwrap();
+        let mut statement = conn.prepare("SELECT x FROM t ORDER BY x").unwrap();
+        statement.query_map([], |row| row.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    };
+    assert_eq!(values, vec![1, 3, 4], "the failed write's first insert is undone with it");
+}
+
+#[tokio::test]
 async fn a_failing_chunk_is_undone_alone_and_the_ones_before_commit() {
     let dir = tempfile::tempdir().unwrap();
     let pool = pool(&dir, settings(10, Duration::from_secs(600)));

@@ -76,6 +76,39 @@ pub async fn duplicates_are_caught_across_chunks(store: Arc<dyn Store>) {
     assert_eq!(store.count_records(ORG, "Leads").await.unwrap(), 1);
 }
 
+/// A chunk that meets a key taken before it adds its other rows, each once: whatever the first
+/// try at the chunk wrote (a backend may insert its keys before it knows one is taken) leaves
+/// no trace, so the new row's key is its record's and nobody else's.
+pub async fn a_chunk_meeting_a_taken_key_adds_its_other_rows_once(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let job = new_job(&store, 6100, ORG, spec(false, Operation::Insert, None)).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    store.apply_chunk(&lease, chunk(Operation::Insert, vec![row(1, "A", "taken@x.co")], 1)).await.unwrap();
+    let outcome = store
+        .apply_chunk(
+            &lease,
+            chunk(
+                Operation::Insert,
+                vec![row(2, "B", "new@x.co"), row(3, "C", "taken@x.co"), row(4, "D", "other@x.co")],
+                4,
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!((outcome.added, outcome.skipped), (2, 1));
+    let rows = all_rows(&store, job).await;
+    assert_eq!(rows[1].status, RowStatus::Added);
+    assert_eq!(rows[2].errors.to_string(), "DUPLICATE_DATA-Email");
+    assert_eq!(rows[3].status, RowStatus::Added);
+    for row in [&rows[1], &rows[3]] {
+        let id = row.record_id.expect("an added row has its record");
+        assert!(store.get_record(ORG, "Leads", id).await.unwrap().is_some(), "record {id} exists");
+    }
+    assert_eq!(store.count_records(ORG, "Leads").await.unwrap(), 3);
+    let outcome = store.apply_chunk(&lease, chunk(Operation::Insert, vec![row(5, "E", "NEW@x.co")], 5)).await.unwrap();
+    assert_eq!(outcome.skipped, 1, "the added row's key is taken by its record");
+}
+
 pub async fn updates_and_upserts_change_records_and_keys(store: Arc<dyn Store>) {
     with_org(&store).await;
     let seed_job = new_job(&store, 7000, ORG, spec(false, Operation::Insert, None)).await;
