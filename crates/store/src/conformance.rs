@@ -52,6 +52,7 @@ macro_rules! conformance_tests {
             chunks_write_records_results_and_checkpoints,
             duplicates_are_caught_across_chunks,
             updates_and_upserts_change_records_and_keys,
+            an_upsert_row_may_update_what_its_own_chunk_added,
             completing_queues_one_callback,
             failing_marks_resources_and_queues_the_callback,
             callback_attempts_are_recorded_and_retried,
