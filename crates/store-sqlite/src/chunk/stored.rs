@@ -37,7 +37,11 @@ impl Stored {
     pub(crate) fn existing(&self, id: RecordId, values: bool) -> StoreResult<ExistingRecord> {
         Ok(ExistingRecord {
             id,
-            values: if values { serde_json::from_str(&self.data).map_err(json_error)? } else { Default::default() },
+            values: if values {
+                serde_json::from_str(&self.data).map_err(json_error)?
+            } else {
+                serde_json::Map::default()
+            },
             owner: self.owner,
             layout_id: self.layout_id.clone(),
             keys: self.keys.clone(),

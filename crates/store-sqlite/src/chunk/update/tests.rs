@@ -145,7 +145,7 @@ fn a_row_updating_a_record_the_chunk_inserts_is_left_to_the_planner() {
         echo: Vec::new(),
         status: RowStatus::Updated,
         record_id: Some(RecordId::new(99)),
-        errors: Default::default(),
+        errors: bulkwrite_core::result::ErrorsCell::default(),
         reasons: Vec::new(),
     };
     assert!(merges(&[inserted], &[result], &HashMap::new()).is_none());
