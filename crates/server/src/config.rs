@@ -117,10 +117,15 @@ pub struct ServeArgs {
     #[arg(long, env = "BULKWRITE_SQLITE_CACHE_MIB")]
     pub sqlite_cache_mib: Option<u32>,
     /// A job's chunks the SQLite writer commits together, in one transaction with their result
-    /// rows and checkpoint: a crash loses at most these, applied again on resume; above 1, a job's
-    /// progress shows up to that many chunks late [default: 1].
+    /// rows and checkpoint, once the job's file is past `--sqlite-batch-after-rows`: a crash loses
+    /// at most these, applied again on resume; the job's progress shows up to that many chunks
+    /// late. 1 commits every chunk alone [default: 16].
     #[arg(long, env = "BULKWRITE_SQLITE_COMMIT_CHUNKS")]
     pub sqlite_commit_chunks: Option<u32>,
+    /// Rows of a job's file whose chunks the SQLite writer commits one at a time, before
+    /// `--sqlite-commit-chunks` batches them [default: 100000].
+    #[arg(long, env = "BULKWRITE_SQLITE_BATCH_AFTER_ROWS")]
+    pub sqlite_batch_after_rows: Option<u64>,
     /// Seconds a client has to send a whole request head, from when its connection starts waiting
     /// for one: slow clients and idle keep-alive connections are closed after it [default: 10].
     #[arg(long, env = "BULKWRITE_HTTP_HEADER_TIMEOUT_SECONDS")]
@@ -451,6 +456,7 @@ impl Config {
             sqlite: bulkwrite_store_sqlite::SqliteSettings {
                 writer_cache_mib: settings.sqlite_cache_mib.unwrap_or(bulkwrite_store_sqlite::WRITER_CACHE_MIB).max(1),
                 commit_chunks: settings.sqlite_commit_chunks.unwrap_or(bulkwrite_store_sqlite::COMMIT_CHUNKS).max(1),
+                batch_after_rows: settings.sqlite_batch_after_rows.unwrap_or(bulkwrite_store_sqlite::BATCH_AFTER_ROWS),
             },
             read_page_records: settings
                 .read_page_records

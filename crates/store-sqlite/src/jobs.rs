@@ -151,7 +151,8 @@ impl JobStore for SqliteStore {
     async fn apply_chunk(&self, lease: &Lease, chunk: ChunkWrite) -> StoreResult<ChunkOutcome> {
         let lease = lease.clone();
         // A dry run's later chunks read what its earlier ones wrote from other connections.
-        let commit = if chunk.dry_run { Commit::Now } else { Commit::Batched };
+        let commit =
+            if chunk.dry_run { Commit::Now } else { Commit::Chunk { rows_done_before: chunk.rows_done_before } };
         let pool = std::sync::Arc::clone(&self.pool);
         self.write_fenced_as(lease, commit, move |tx, lease| {
             crate::chunk::apply_chunk(tx, lease, chunk, &pool.new_keys)

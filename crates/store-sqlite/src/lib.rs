@@ -48,7 +48,7 @@ use rusqlite::Connection;
 use crate::pool::{Pool, PoolSettings};
 use crate::writer::Writer;
 
-pub use crate::writer::COMMIT_CHUNKS;
+pub use crate::writer::{BATCH_AFTER_ROWS, COMMIT_CHUNKS};
 
 /// Reader connections kept open beside the writer, for polls, downloads and other calls.
 const READERS: usize = 3;
@@ -62,13 +62,19 @@ pub const WRITER_CACHE_MIB: u32 = 40;
 pub struct SqliteSettings {
     /// MiB of page cache of the writer connection (`--sqlite-cache-mib`).
     pub writer_cache_mib: u32,
-    /// A job's chunks committed together in one transaction (`--sqlite-commit-chunks`).
+    /// A job's chunks committed together in one transaction (`--sqlite-commit-chunks`)...
     pub commit_chunks: u32,
+    /// ...once its resource is past this many rows (`--sqlite-batch-after-rows`).
+    pub batch_after_rows: u64,
 }
 
 impl Default for SqliteSettings {
     fn default() -> SqliteSettings {
-        SqliteSettings { writer_cache_mib: WRITER_CACHE_MIB, commit_chunks: COMMIT_CHUNKS }
+        SqliteSettings {
+            writer_cache_mib: WRITER_CACHE_MIB,
+            commit_chunks: COMMIT_CHUNKS,
+            batch_after_rows: BATCH_AFTER_ROWS,
+        }
     }
 }
 
@@ -88,7 +94,7 @@ impl SqliteStore {
     pub async fn open_with(path: &Path, settings: SqliteSettings) -> StoreResult<SqliteStore> {
         let path = path.to_path_buf();
         let pool = tokio::task::spawn_blocking(move || -> StoreResult<Arc<Pool>> {
-            let pool = Pool::open(&path, PoolSettings::of(READERS, settings.writer_cache_mib, settings.commit_chunks))?;
+            let pool = Pool::open(&path, PoolSettings::of(READERS, settings))?;
             let mut conn = pool.get()?;
             migrate::migrate(&mut conn, FIRST_ID)?;
             // Fold what migrating wrote into the database file now, not at the checkpointer's

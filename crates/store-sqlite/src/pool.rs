@@ -8,6 +8,7 @@ use bulkwrite_store::{StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::writer::{Writer, WriterHandle, IDLE_COMMIT};
+use crate::SqliteSettings;
 
 /// How often the WAL is checkpointed into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
@@ -31,6 +32,8 @@ pub(crate) struct PoolSettings {
     pub writer_cache_mib: u32,
     /// A job's chunks the writer commits together.
     pub commit_every: u32,
+    /// Rows of a resource whose chunks the writer commits one at a time.
+    pub batch_after_rows: u64,
     /// WAL size past which the writer has the WAL start over ([`WAL_RESTART_MIB`]).
     pub wal_restart_mib: i64,
     /// How often the background thread checkpoints ([`CHECKPOINT_EVERY`]).
@@ -41,11 +44,12 @@ pub(crate) struct PoolSettings {
 
 impl PoolSettings {
     /// The settings of a store: `readers` readers, the writer as the store's settings say.
-    pub(crate) fn of(readers: usize, writer_cache_mib: u32, commit_every: u32) -> PoolSettings {
+    pub(crate) fn of(readers: usize, store: SqliteSettings) -> PoolSettings {
         PoolSettings {
             readers,
-            writer_cache_mib,
-            commit_every,
+            writer_cache_mib: store.writer_cache_mib,
+            commit_every: store.commit_chunks,
+            batch_after_rows: store.batch_after_rows,
             wal_restart_mib: WAL_RESTART_MIB,
             checkpoint_every: CHECKPOINT_EVERY,
             idle_commit: IDLE_COMMIT,
@@ -126,7 +130,7 @@ impl Pool {
         wal_path.push("-wal");
         let wal = Arc::new(WalSize { path: wal_path.into(), restart_bytes: wal_bytes as u64 });
         let writer = open_connection(path, settings.writer_cache_mib, wal_bytes)?;
-        let writer = Writer::new(writer, settings.commit_every);
+        let writer = Writer::new(writer, settings.commit_every, settings.batch_after_rows);
         let writer =
             WriterHandle::start(writer, settings.idle_commit, wal).map_err(|e| StoreError::Backend(Box::new(e)))?;
         let (reads, queued) = mpsc::channel::<ReadJob>();

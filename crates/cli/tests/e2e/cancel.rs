@@ -275,7 +275,12 @@ async fn a_job_that_fails_mid_file_lists_the_rows_it_never_reached_as_unprocesse
 /// as never reached (they were, once, all `UNPROCESSED`).
 #[tokio::test]
 async fn a_job_failing_mid_file_with_chunks_committed_together_lists_every_applied_row() {
-    fails_mid_file(&[("BULKWRITE_CHUNK_ROWS", "500"), ("BULKWRITE_SQLITE_COMMIT_CHUNKS", "16")]).await;
+    fails_mid_file(&[
+        ("BULKWRITE_CHUNK_ROWS", "500"),
+        ("BULKWRITE_SQLITE_COMMIT_CHUNKS", "16"),
+        ("BULKWRITE_SQLITE_BATCH_AFTER_ROWS", "0"),
+    ])
+    .await;
 }
 
 async fn fails_mid_file(env: &[(&str, &str)]) {

@@ -119,6 +119,42 @@ async fn a_job_killed_mid_way_completes_after_restart_exactly_once() {
     assert!(state["attempts"].as_u64().unwrap() >= 2, "{state}");
 }
 
+/// Killed while the SQLite writer holds several chunks in one open transaction (batching from
+/// the 100th row, 16 chunks a commit): the chunks in it are lost with their checkpoint and
+/// applied again on resume, each row once.
+#[tokio::test]
+async fn a_job_killed_with_chunks_in_an_open_transaction_completes_after_restart_exactly_once() {
+    let env = [
+        ("BULKWRITE_CHUNK_ROWS", "10"),
+        ("BULKWRITE_SQLITE_COMMIT_CHUNKS", "16"),
+        ("BULKWRITE_SQLITE_BATCH_AFTER_ROWS", "100"),
+    ];
+    let mut server = Server::start(&env).await;
+    let (csv, valid) = big_csv();
+    let file_id = server.upload_csv("crash.csv", &csv).await;
+    let (status, created) = server.create_job(&body(&file_id)).await;
+    assert_eq!(status, 201);
+    let id = created["details"]["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let done_before = loop {
+        let job = server.job(&id).await;
+        let total = job["resource"][0]["file"]["total_count"].as_u64().unwrap_or(0);
+        if total >= 500 {
+            assert_eq!(job["status"], "IN PROGRESS", "the job ran through before the kill: {job}");
+            break total;
+        }
+        assert!(Instant::now() < deadline, "the job never passed row 500: {job}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    server.kill();
+
+    let server = server.restart().await;
+    let resumed = server.job(&id).await;
+    let checkpoint = resumed["resource"][0]["file"]["total_count"].as_u64().unwrap_or(0);
+    assert!(checkpoint >= done_before, "committed progress survives the crash: {checkpoint} < {done_before}");
+    check_complete(&server, &id, valid).await;
+}
+
 #[tokio::test]
 async fn sigterm_checkpoints_the_job_and_exits_cleanly() {
     let env = [("BULKWRITE_CHUNK_ROWS", "50")];

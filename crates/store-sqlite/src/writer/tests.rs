@@ -16,8 +16,12 @@ fn pool(dir: &tempfile::TempDir, settings: PoolSettings) -> Arc<Pool> {
 }
 
 fn settings(commit_every: u32, idle_commit: Duration) -> PoolSettings {
-    PoolSettings { idle_commit, ..PoolSettings::of(1, 4, commit_every) }
+    let store = crate::SqliteSettings { writer_cache_mib: 4, commit_chunks: commit_every, batch_after_rows: 100 };
+    PoolSettings { idle_commit, ..PoolSettings::of(1, store) }
 }
+
+/// A chunk past the rows that commit alone (`batch_after_rows`, 100 here).
+const BATCHED: Commit = Commit::Chunk { rows_done_before: 100 };
 
 async fn write(pool: &Pool, commit: Commit, sql: &'static str) -> Result<(), StoreError> {
     pool.writer()
@@ -34,15 +38,31 @@ async fn chunks_commit_together_every_n() {
     let dir = tempfile::tempdir().unwrap();
     let pool = pool(&dir, settings(3, Duration::from_secs(600)));
     write(&pool, Commit::Now, "CREATE TABLE t (x INTEGER)").await.unwrap();
-    write(&pool, Commit::Batched, "INSERT INTO t VALUES (1)").await.unwrap();
-    write(&pool, Commit::Batched, "INSERT INTO t VALUES (2)").await.unwrap();
+    write(&pool, BATCHED, "INSERT INTO t VALUES (1)").await.unwrap();
+    write(&pool, BATCHED, "INSERT INTO t VALUES (2)").await.unwrap();
     assert_eq!(count(&pool), 0, "two chunks of three stay in the open transaction");
-    write(&pool, Commit::Batched, "INSERT INTO t VALUES (3)").await.unwrap();
+    write(&pool, BATCHED, "INSERT INTO t VALUES (3)").await.unwrap();
     assert_eq!(count(&pool), 3, "the third commits all three");
-    write(&pool, Commit::Batched, "INSERT INTO t VALUES (4)").await.unwrap();
+    write(&pool, BATCHED, "INSERT INTO t VALUES (4)").await.unwrap();
     assert_eq!(count(&pool), 3);
     write(&pool, Commit::Now, "INSERT INTO t VALUES (5)").await.unwrap();
     assert_eq!(count(&pool), 5, "any other write commits what the transaction holds");
+}
+
+#[tokio::test]
+async fn a_resources_first_rows_commit_chunk_by_chunk_and_batching_starts_after_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = pool(&dir, settings(3, Duration::from_secs(600)));
+    write(&pool, Commit::Now, "CREATE TABLE t (x INTEGER)").await.unwrap();
+    write(&pool, Commit::Chunk { rows_done_before: 0 }, "INSERT INTO t VALUES (1)").await.unwrap();
+    assert_eq!(count(&pool), 1, "a resource's first chunk commits when applied");
+    write(&pool, Commit::Chunk { rows_done_before: 99 }, "INSERT INTO t VALUES (2)").await.unwrap();
+    assert_eq!(count(&pool), 2, "so does every chunk before row 100");
+    write(&pool, Commit::Chunk { rows_done_before: 100 }, "INSERT INTO t VALUES (3)").await.unwrap();
+    write(&pool, Commit::Chunk { rows_done_before: 150 }, "INSERT INTO t VALUES (4)").await.unwrap();
+    assert_eq!(count(&pool), 2, "past row 100, chunks stay in the open transaction");
+    write(&pool, Commit::Chunk { rows_done_before: 0 }, "INSERT INTO t VALUES (5)").await.unwrap();
+    assert_eq!(count(&pool), 5, "another resource's first chunk commits them with it");
 }
 
 #[tokio::test]
@@ -50,8 +70,8 @@ async fn a_failing_chunk_is_undone_alone_and_the_ones_before_commit() {
     let dir = tempfile::tempdir().unwrap();
     let pool = pool(&dir, settings(10, Duration::from_secs(600)));
     write(&pool, Commit::Now, "CREATE TABLE t (x INTEGER UNIQUE)").await.unwrap();
-    write(&pool, Commit::Batched, "INSERT INTO t VALUES (1)").await.unwrap();
-    let failed = write(&pool, Commit::Batched, "INSERT INTO t VALUES (2); INSERT INTO t VALUES (1)").await;
+    write(&pool, BATCHED, "INSERT INTO t VALUES (1)").await.unwrap();
+    let failed = write(&pool, BATCHED, "INSERT INTO t VALUES (2); INSERT INTO t VALUES (1)").await;
     assert!(matches!(failed, Err(StoreError::Conflict(_))), "{failed:?}");
     let values: Vec<i64> = {
         let conn = pool.get().unwrap();
@@ -66,7 +86,7 @@ async fn an_open_transaction_commits_once_no_write_comes() {
     let dir = tempfile::tempdir().unwrap();
     let pool = pool(&dir, settings(100, Duration::from_millis(20)));
     write(&pool, Commit::Now, "CREATE TABLE t (x INTEGER)").await.unwrap();
-    write(&pool, Commit::Batched, "INSERT INTO t VALUES (1)").await.unwrap();
+    write(&pool, BATCHED, "INSERT INTO t VALUES (1)").await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while count(&pool) == 0 {
         assert!(Instant::now() < deadline, "the idle transaction never committed");
@@ -74,7 +94,7 @@ async fn an_open_transaction_commits_once_no_write_comes() {
     }
     // Another connection's write waits for that commit rather than failing as busy.
     pool.get().unwrap().execute_batch("INSERT INTO t VALUES (2)").unwrap();
-    write(&pool, Commit::Batched, "INSERT INTO t VALUES (3)").await.unwrap();
+    write(&pool, BATCHED, "INSERT INTO t VALUES (3)").await.unwrap();
     pool.get().unwrap().execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (4); COMMIT").unwrap();
     assert_eq!(count(&pool), 4);
 }
@@ -95,7 +115,7 @@ async fn the_wal_stays_bounded_under_a_writer_that_never_stops() {
     let mut largest = 0;
     // 64 KiB a transaction, 40 MiB in all.
     for _ in 0..640 {
-        write(&pool, Commit::Batched, "INSERT INTO t (b) VALUES (randomblob(65536))").await.unwrap();
+        write(&pool, BATCHED, "INSERT INTO t (b) VALUES (randomblob(65536))").await.unwrap();
         largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
     }
     assert!(largest < 6 << 20, "the WAL grew to {largest} bytes");
