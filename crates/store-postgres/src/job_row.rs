@@ -92,8 +92,9 @@ pub(crate) async fn read_job_details<C: GenericClient>(
         _ => None,
     };
     let at = JOB_COLUMN_COUNT + 8;
-    let (states, rows_done, added, updated, skipped): (Vec<String>, Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>) =
-        (get(&row, at)?, get(&row, at + 1)?, get(&row, at + 2)?, get(&row, at + 3)?, get(&row, at + 4)?);
+    let states: Vec<String> = get(&row, at)?;
+    let [rows_done, added, updated, skipped]: [Vec<i64>; 4] =
+        [get(&row, at + 1)?, get(&row, at + 2)?, get(&row, at + 3)?, get(&row, at + 4)?];
     let mut resources = Vec::with_capacity(states.len());
     for (index, state) in states.iter().enumerate() {
         let count = |column: &[i64], name: &str| -> StoreResult<u64> {
