@@ -544,8 +544,9 @@ fn set_full_name(values: &mut Map<String, Value>) {
     }
 }
 
-/// `First_Name Last_Name`, trimmed, or `None` when both are empty.
-fn full_name_of(values: &Map<String, Value>) -> Option<String> {
+/// `First_Name Last_Name`, trimmed, or `None` when both are empty (a store that merges rows
+/// into stored records without building their maps computes `Full_Name` with it).
+pub fn full_name_of(values: &Map<String, Value>) -> Option<String> {
     let part = |name: &str| values.get(name).and_then(Value::as_str).map(str::trim).unwrap_or("");
     let (first, last) = (part("First_Name"), part("Last_Name"));
     match (first.is_empty(), last.is_empty()) {

@@ -260,24 +260,25 @@ pub(crate) async fn plan_and_write(
     }
     // Probes must see every key the chunk before wrote.
     let read = read_for_plan(tx, (org, &write.module), input.operation, &input.rows, order).await?;
-    let (existing, versions_read, stored) = (read.existing, read.versions, read.stored);
-    let key_owners: HashMap<Key, RecordId> =
-        existing.records.values().flat_map(|record| record.keys.iter().map(|key| (key.clone(), record.id))).collect();
-    // Inserts update nothing: only an update or upsert keeps what it found, all but the values
-    // (parsed again from `stored` for the before-images, while the database updates).
-    let before: HashMap<RecordId, ExistingRecord> = match capture {
-        Some(_) => existing.records.values().map(|record| (record.id, without_values(record))).collect(),
-        None => HashMap::new(),
-    };
-    let plan = decide(&input, &existing, &mut new_ids()).build(input, existing);
+    let (mut existing, versions_read, places, stored) = (read.existing, read.versions, read.places, read.stored);
+    let decisions = decide(&input, &existing, &mut new_ids());
+    // What the before-images and the key deletes need of the records found, all but their
+    // values (parsed again from `stored` for the images): their keys are moved out, not copied,
+    // since `build` drops them, and the maps are made while the database updates, not before.
+    let found: Vec<ExistingRecord> = existing.records.values_mut().map(without_values).collect();
+    let plan = decisions.build(input, existing);
     crate::chunk_write::insert_records(tx, &stamp, &plan).await?;
     // An update leaves each record one version past the one it was read at (or fails), so the
     // before-images go out with the update (pipelined) rather than after it.
     let left: HashMap<RecordId, i64> = versions_read.iter().map(|(id, version)| (*id, version + 1)).collect();
-    let updating = crate::chunk_write::update_records(tx, &stamp, &plan, &versions_read);
+    let updating = crate::chunk_write::update_records(tx, &stamp, &plan, (&versions_read, &places));
     let images = async {
         match capture {
-            Some(capture) => crate::chunk_write::insert_images(tx, capture, &plan, (&before, &stored), &left).await,
+            Some(capture) => {
+                let before: HashMap<RecordId, &ExistingRecord> =
+                    found.iter().map(|record| (record.id, record)).collect();
+                crate::chunk_write::insert_images(tx, capture, &plan, (&before, &stored), &left).await
+            }
             None => Ok(()),
         }
     };
@@ -288,21 +289,26 @@ pub(crate) async fn plan_and_write(
         }
     };
     futures_util::future::try_join3(updating, images, recording).await?;
-    free_elsewhere((before, stored));
-    crate::chunk_write::delete_keys(tx, &stamp, &plan, &key_owners).await?;
+    free_elsewhere((stored, places));
+    if !plan.key_deletes.is_empty() {
+        let key_owners: HashMap<Key, RecordId> =
+            found.iter().flat_map(|record| record.keys.iter().map(|key| (key.clone(), record.id))).collect();
+        crate::chunk_write::delete_keys(tx, &stamp, &plan, &key_owners).await?;
+    }
     crate::chunk_write::insert_keys(tx, &stamp, &plan.key_inserts).await?.map_err(write_error)?;
     order.keys_written();
     Ok(Written { plan, met_existing_keys, results_json: None, progress_recorded: progress.is_some() })
 }
 
-/// `record` without its values: what a before-image needs besides them.
-fn without_values(record: &ExistingRecord) -> ExistingRecord {
+/// `record` without its values: what a before-image needs besides them. Its keys are moved
+/// out (planning has used them; building the plan does not).
+fn without_values(record: &mut ExistingRecord) -> ExistingRecord {
     ExistingRecord {
         id: record.id,
         values: serde_json::Map::new(),
         owner: record.owner,
         layout_id: record.layout_id.clone(),
-        keys: record.keys.clone(),
+        keys: std::mem::take(&mut record.keys),
     }
 }
 

@@ -10,12 +10,13 @@ use bulkwrite_core::plan::{probes_for, ExistingRecord, ExistingState};
 use bulkwrite_store::{ChunkOrder, StoreResult};
 use bulkwrite_wire::Operation;
 use deadpool_postgres::Transaction;
+use futures_util::TryStreamExt;
 use serde_json::{Map, Value};
-use tokio_postgres::types::Json;
+use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::Row;
 
-use crate::signed;
 use crate::statements::{get, get_u64, query};
+use crate::{pg_error, signed};
 
 // Lookups by many values go one value at a time through a unique index (`unnest` and a
 // `LATERAL` probe), never as `= ANY($n)` beside the `org`/`module` prefix: on a table that has
@@ -34,26 +35,29 @@ const PROBE_KEYS: &str = "SELECT v.field, v.value, k.record_id FROM unnest($3::t
 /// the records those keys and the ids `($5)` name (kind 1: id, owner, layout, data, version),
 /// locked in ascending id order, so concurrent chunks updating the same records queue instead of
 /// overwriting each other, without deadlocks; and those records' keys (kind 2: id, field, value).
+/// A locked record's row also carries its place in the table (`ctid`, as text): it stays put
+/// while the lock is held, so the chunk's `UPDATE` goes straight to it instead of descending
+/// the primary key again for every record.
 const READ_FOR_UPDATE: &str = "WITH probes AS (
          SELECT v.field, v.value, k.record_id FROM unnest($3::text[], $4::text[]) AS v (field, value)
          CROSS JOIN LATERAL (
              SELECT record_id FROM record_keys WHERE org = $1 AND module = $2 AND field = v.field AND value = v.value LIMIT 1
          ) AS k
      ), locked AS (
-         SELECT r.id, r.owner, r.layout_id, r.data, r.version
+         SELECT r.id, r.owner, r.layout_id, r.data, r.version, r.ctid
          FROM unnest(ARRAY(
              SELECT DISTINCT w.id FROM (SELECT record_id FROM probes UNION ALL SELECT unnest($5::int8[])) AS w (id)
              ORDER BY w.id
          )) AS u (id)
          CROSS JOIN LATERAL (
-             SELECT id, owner, layout_id, data, version FROM records WHERE id = u.id AND org = $1 AND module = $2 FOR UPDATE
+             SELECT id, owner, layout_id, data, version, ctid FROM records WHERE id = u.id AND org = $1 AND module = $2 FOR UPDATE
          ) AS r
      )
-     SELECT 0, record_id, field, value, NULL::int8, NULL::text, NULL::json, NULL::int8 FROM probes
+     SELECT 0, record_id, field, value, NULL::int8, NULL::text, NULL::json, NULL::int8, NULL::text FROM probes
      UNION ALL
-     SELECT 1, id, NULL, NULL, owner, layout_id, data, version FROM locked
+     SELECT 1, id, NULL, NULL, owner, layout_id, data, version, ctid::text FROM locked
      UNION ALL
-     SELECT 2, l.id, k.field, k.value, NULL, NULL, NULL, NULL FROM locked AS l
+     SELECT 2, l.id, k.field, k.value, NULL, NULL, NULL, NULL, NULL FROM locked AS l
      CROSS JOIN LATERAL (SELECT field, value FROM record_keys WHERE record_id = l.id OFFSET 0) AS k";
 
 /// What a chunk read: the state it plans against, the version of each record in it, and the
@@ -62,6 +66,8 @@ const READ_FOR_UPDATE: &str = "WITH probes AS (
 pub(crate) struct Read {
     pub existing: ExistingState,
     pub versions: HashMap<RecordId, i64>,
+    /// Where each locked record is in the table (its `ctid`, as text; see [`READ_FOR_UPDATE`]).
+    pub places: HashMap<RecordId, String>,
     pub stored: StoredValues,
 }
 
@@ -121,29 +127,36 @@ pub(crate) async fn read_existing(
     if fields.is_empty() && ids.is_empty() {
         return Ok(read);
     }
-    let found = query(tx, READ_FOR_UPDATE, &[&org, &module, &fields, &values, &ids]).await?;
+    // The rows are decoded as they arrive: the records' JSON is parsed here while the database
+    // goes on locking and sending the next ones, instead of after the last one.
+    let statement = tx.prepare_cached(READ_FOR_UPDATE).await.map_err(pg_error)?;
+    let params: [&(dyn ToSql + Sync); 5] = [&org, &module, &fields, &values, &ids];
+    let stream = tx.query_raw(&statement, params).await.map_err(pg_error)?;
+    futures_util::pin_mut!(stream);
+    let mut found = Vec::new();
     let mut keys = Vec::new();
-    for (index, row) in found.iter().enumerate() {
-        match get::<i32>(row, 0)? {
+    while let Some(row) = stream.try_next().await.map_err(pg_error)? {
+        match get::<i32>(&row, 0)? {
             0 => {
-                read.existing.keys.insert((get(row, 2)?, get(row, 3)?), RecordId::new(get_u64(row, 1)?));
+                read.existing.keys.insert((get(&row, 2)?, get(&row, 3)?), RecordId::new(get_u64(&row, 1)?));
             }
             1 => {
-                let id = RecordId::new(get_u64(row, 1)?);
-                let Json(values) = get::<Json<Map<String, Value>>>(row, 6)?;
-                let owner = UserId::new(get_u64(row, 4)?);
-                let record = ExistingRecord { id, values, owner, layout_id: get(row, 5)?, keys: Vec::new() };
+                let id = RecordId::new(get_u64(&row, 1)?);
+                let Json(values) = get::<Json<Map<String, Value>>>(&row, 6)?;
+                let owner = UserId::new(get_u64(&row, 4)?);
+                let record = ExistingRecord { id, values, owner, layout_id: get(&row, 5)?, keys: Vec::new() };
                 read.existing.records.insert(id, record);
-                read.versions.insert(id, get(row, 7)?);
-                read.stored.at.insert(id, index);
+                read.versions.insert(id, get(&row, 7)?);
+                read.places.insert(id, get(&row, 8)?);
+                read.stored.at.insert(id, found.len());
+                found.push(row);
             }
-            _ => keys.push(row),
+            _ => keys.push((RecordId::new(get_u64(&row, 1)?), (get(&row, 2)?, get(&row, 3)?))),
         }
     }
-    for row in keys {
-        let id = RecordId::new(get_u64(row, 1)?);
+    for (id, key) in keys {
         if let Some(record) = read.existing.records.get_mut(&id) {
-            record.keys.push((get(row, 2)?, get(row, 3)?));
+            record.keys.push(key);
         }
     }
     for record in read.existing.records.values_mut() {

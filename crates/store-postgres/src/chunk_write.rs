@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use bulkwrite_core::ids::{RecordId, UserId};
-use bulkwrite_core::plan::{ChunkPlan, Decisions, ExistingRecord, Key, PlanInput};
+use bulkwrite_core::plan::{ChunkPlan, Decisions, ExistingRecord, Key, PlanInput, PlannedRecord};
 use bulkwrite_store::{StoreError, StoreResult};
 use deadpool_postgres::Transaction;
 use serde::Serialize;
@@ -95,70 +95,152 @@ fn new_record(rows: &mut CopyRows, stamp: &Stamp<'_>, new: &NewRecord<'_>, value
 }
 
 /// Rewrites the records the plan updates, in one statement, bumping each one's version; returns
-/// the version each was left at. Each is found by a probe of the primary key (a `LIMIT 1`
-/// subquery, which the planner keeps as a probe even on a table it has no statistics for) and
-/// written only at the version it was read at (`read`, locked): a record changed since fails the
-/// write as retryable (a safeguard; the lock should make it impossible). Records are written in id
-/// order, so concurrent writers lock them in one order.
+/// the version each was left at. Each is written only at the version it was read at (`read`,
+/// locked): a record changed since fails the write as retryable (a safeguard; the lock should
+/// make it impossible). Records are written in id order, so concurrent writers lock them in one
+/// order.
+///
+/// Each record is found at the place the locking read saw it (`read.places`, its `ctid`: a row
+/// locked by this transaction does not move until this transaction moves it), a TID scan
+/// instead of a descent of the primary key per record. A record without a known place (none
+/// today: every updated record was read locked) is found by a probe of the primary key (a
+/// `LIMIT 1` subquery, which the planner keeps as a probe even on a table it has no statistics
+/// for).
 pub(crate) async fn update_records(
     tx: &Transaction<'_>,
     stamp: &Stamp<'_>,
     plan: &ChunkPlan,
-    read: &HashMap<RecordId, i64>,
+    read: (&HashMap<RecordId, i64>, &HashMap<RecordId, String>),
 ) -> StoreResult<HashMap<RecordId, i64>> {
     if plan.updates.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut updates: Vec<&bulkwrite_core::plan::PlannedRecord> = plan.updates.iter().collect();
+    let (read_versions, read_places) = read;
+    let mut updates: Vec<&PlannedRecord> = plan.updates.iter().collect();
     updates.sort_unstable_by_key(|record| record.id);
-    let mut ids = Vec::with_capacity(updates.len());
-    let mut owners = Vec::with_capacity(updates.len());
-    let mut layouts = Vec::with_capacity(updates.len());
-    let mut data = Vec::with_capacity(updates.len());
-    let mut parents = Vec::with_capacity(updates.len());
-    let mut versions = Vec::with_capacity(updates.len());
-    for record in updates {
-        ids.push(signed(record.id.get()));
-        owners.push(signed(record.owner.get()));
-        layouts.push(record.layout_id.as_deref());
-        data.push(Json(&record.values));
-        parents.push(parent_id(&record.values));
-        versions.push(read.get(&record.id).copied());
-    }
-    let statement = tx
-        .prepare_cached(
-            "UPDATE records r
-             SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data,
-                 parent_id = u.parent_id, version = r.version + 1
-             FROM unnest($3::int8[], $4::int8[], $5::text[], $6::json[], $7::int8[], $10::int8[])
-                 AS u (id, owner, layout_id, data, parent_id, version)
-             CROSS JOIN LATERAL (SELECT ctid FROM records WHERE org = $8 AND module = $9 AND id = u.id LIMIT 1) AS at
-             WHERE r.ctid = at.ctid AND (u.version IS NULL OR r.version = u.version)
-             RETURNING r.id, r.version",
-        )
-        .await
-        .map_err(write_error)?;
-    let params: [&(dyn ToSql + Sync); 10] =
-        [&stamp.actor, &stamp.now, &ids, &owners, &layouts, &data, &parents, &stamp.org, &stamp.module, &versions];
-    let rows = tx.query(&statement, &params).await.map_err(write_error)?;
-    if rows.len() != ids.len() {
+    let located =
+        updates.iter().all(|record| read_places.contains_key(&record.id) && read_versions.contains_key(&record.id));
+    let statement =
+        tx.prepare_cached(if located { UPDATE_AT_PLACES } else { UPDATE_BY_ID }).await.map_err(write_error)?;
+    // In parts, sent one after the other without waiting (pipelined): the database updates the
+    // first part's records while the next part's values are encoded.
+    let parts = updates.chunks(UPDATE_PART).map(|part| {
+        let columns = UpdateColumns::of(part, read_versions, read_places);
+        let statement = &statement;
+        async move {
+            let rows = if located {
+                let params: [&(dyn ToSql + Sync); 9] = [
+                    &stamp.actor,
+                    &stamp.now,
+                    &columns.ids,
+                    &columns.owners,
+                    &columns.layouts,
+                    &columns.data,
+                    &columns.parents,
+                    &columns.versions,
+                    &columns.places,
+                ];
+                tx.query(statement, &params).await
+            } else {
+                let params: [&(dyn ToSql + Sync); 10] = [
+                    &stamp.actor,
+                    &stamp.now,
+                    &columns.ids,
+                    &columns.owners,
+                    &columns.layouts,
+                    &columns.data,
+                    &columns.parents,
+                    &stamp.org,
+                    &stamp.module,
+                    &columns.versions,
+                ];
+                tx.query(statement, &params).await
+            };
+            rows.map_err(write_error)
+        }
+    });
+    let parts = futures_util::future::try_join_all(parts).await?;
+    let written: usize = parts.iter().map(Vec::len).sum();
+    if written != updates.len() {
         return Err(StoreError::Unavailable(
             format!(
                 "{} of {} records changed while the chunk planned; planning again",
-                ids.len() - rows.len(),
-                ids.len()
+                updates.len() - written,
+                updates.len()
             )
             .into(),
         ));
     }
-    let mut versions = HashMap::with_capacity(rows.len());
-    for row in &rows {
+    let mut versions = HashMap::with_capacity(written);
+    for row in parts.iter().flatten() {
         let id: i64 = row.try_get(0).map_err(write_error)?;
         let version: i64 = row.try_get(1).map_err(write_error)?;
         versions.insert(RecordId::new(id as u64), version);
     }
     Ok(versions)
 }
+
+/// Records per `UPDATE` statement of [`update_records`].
+const UPDATE_PART: usize = 500;
+
+/// The parameters of one part of [`update_records`], a column each.
+struct UpdateColumns<'a> {
+    ids: Vec<i64>,
+    owners: Vec<i64>,
+    layouts: Vec<Option<&'a str>>,
+    data: Vec<Json<&'a serde_json::Map<String, serde_json::Value>>>,
+    parents: Vec<Option<i64>>,
+    versions: Vec<Option<i64>>,
+    places: Vec<Option<&'a str>>,
+}
+
+impl<'a> UpdateColumns<'a> {
+    fn of(
+        part: &[&'a PlannedRecord],
+        read_versions: &HashMap<RecordId, i64>,
+        read_places: &'a HashMap<RecordId, String>,
+    ) -> UpdateColumns<'a> {
+        let mut columns = UpdateColumns {
+            ids: Vec::with_capacity(part.len()),
+            owners: Vec::with_capacity(part.len()),
+            layouts: Vec::with_capacity(part.len()),
+            data: Vec::with_capacity(part.len()),
+            parents: Vec::with_capacity(part.len()),
+            versions: Vec::with_capacity(part.len()),
+            places: Vec::with_capacity(part.len()),
+        };
+        for record in part {
+            columns.ids.push(signed(record.id.get()));
+            columns.owners.push(signed(record.owner.get()));
+            columns.layouts.push(record.layout_id.as_deref());
+            columns.data.push(Json(&record.values));
+            columns.parents.push(parent_id(&record.values));
+            columns.versions.push(read_versions.get(&record.id).copied());
+            columns.places.push(read_places.get(&record.id).map(String::as_str));
+        }
+        columns
+    }
+}
+
+/// [`update_records`] of records at known places (`$9`, `ctid`s as text) and versions (`$8`).
+const UPDATE_AT_PLACES: &str = "UPDATE records r
+     SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data,
+         parent_id = u.parent_id, version = r.version + 1
+     FROM unnest($3::int8[], $4::int8[], $5::text[], $6::json[], $7::int8[], $8::int8[], $9::text[]::tid[])
+         AS u (id, owner, layout_id, data, parent_id, version, place)
+     WHERE r.ctid = u.place AND r.id = u.id AND r.version = u.version
+     RETURNING r.id, r.version";
+
+/// [`update_records`] of records found by id (`$8`, `$9`: org and module), at the versions read
+/// (`$10`, or any version where none was).
+const UPDATE_BY_ID: &str = "UPDATE records r
+     SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data,
+         parent_id = u.parent_id, version = r.version + 1
+     FROM unnest($3::int8[], $4::int8[], $5::text[], $6::json[], $7::int8[], $10::int8[])
+         AS u (id, owner, layout_id, data, parent_id, version)
+     CROSS JOIN LATERAL (SELECT ctid FROM records WHERE org = $8 AND module = $9 AND id = u.id LIMIT 1) AS at
+     WHERE r.ctid = at.ctid AND (u.version IS NULL OR r.version = u.version)
+     RETURNING r.id, r.version";
 
 /// Stores the before-image of every record the plan updated (see `bulkwrite_store::undo`),
 /// with the version the update left it at, in one statement. `before` holds the records as read
@@ -167,7 +249,7 @@ pub(crate) async fn insert_images(
     tx: &Transaction<'_>,
     capture: crate::chunk::Capture,
     plan: &ChunkPlan,
-    (before, stored): (&HashMap<RecordId, ExistingRecord>, &StoredValues),
+    (before, stored): (&HashMap<RecordId, &ExistingRecord>, &StoredValues),
     versions: &HashMap<RecordId, i64>,
 ) -> StoreResult<()> {
     let mut ids = Vec::with_capacity(plan.updates.len());
@@ -176,7 +258,7 @@ pub(crate) async fn insert_images(
     for record in &plan.updates {
         let (Some(old), Some(version)) = (before.get(&record.id), versions.get(&record.id)) else { continue };
         let Some(values) = stored.values(record.id)? else { continue };
-        let old = ExistingRecord { values, ..old.clone() };
+        let old = ExistingRecord { values, ..(*old).clone() };
         let keys = bulkwrite_store::undo::keys_after(&old, &plan.key_deletes, &plan.key_inserts);
         let image = bulkwrite_store::undo::before_image(&old, record, &keys);
         ids.push(signed(record.id.get()));

@@ -16,6 +16,12 @@ pub(crate) const JOB_COLUMNS: &str = "id, org, created_by, api_version, spec_jso
 /// A job from a row of [`JOB_COLUMNS`], with its resources read by a second query.
 pub(crate) async fn read_job<C: GenericClient>(client: &C, row: &Row) -> StoreResult<Job> {
     let id = get_u64(row, 0)?;
+    job_from_row(row, read_resources(client, id).await?)
+}
+
+/// A job from a row of [`JOB_COLUMNS`] and its resources.
+fn job_from_row(row: &Row, resources: Vec<ResourceProgress>) -> StoreResult<Job> {
+    let id = get_u64(row, 0)?;
     let state: String = get(row, 5)?;
     let state = JobState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("job state {state}")))?;
     let spec: String = get(row, 4)?;
@@ -34,7 +40,7 @@ pub(crate) async fn read_job<C: GenericClient>(client: &C, row: &Row) -> StoreRe
         state,
         attempts: get_u32(row, 6)?,
         character_encoding: get(row, 7)?,
-        resources: read_resources(client, id).await?,
+        resources,
         result_blob: get(row, 8)?,
         error: get(row, 9)?,
         created_at: get(row, 10)?,
@@ -57,8 +63,17 @@ pub(crate) async fn read_job_details<C: GenericClient>(
         let prefixed = |columns: &str, table: &str| -> String {
             columns.split(',').map(|column| format!("{table}.{}", column.trim())).collect::<Vec<_>>().join(", ")
         };
+        // The resources come as one array per column, in the same round trip (a request for
+        // job details made three before: the job, its resources, and the auth).
+        let resources = RESOURCE_COLUMNS
+            .split(',')
+            .map(|column| {
+                format!("ARRAY(SELECT r.{} FROM job_resources r WHERE r.job_id = j.id ORDER BY r.idx)", column.trim())
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
         format!(
-            "SELECT {}, {}, u.first_name, u.last_name
+            "SELECT {}, {}, u.first_name, u.last_name, {resources}
              FROM jobs j JOIN orgs o ON o.zgid = j.org
              LEFT JOIN users u ON u.org = j.org AND u.id = j.created_by
              WHERE j.id = $1 AND j.org = $2",
@@ -76,7 +91,25 @@ pub(crate) async fn read_job_details<C: GenericClient>(
         (Some(first), Some(last)) => Some(full_name(&first, &last)),
         _ => None,
     };
-    Ok(Some(JobWithOrg { job: read_job(client, &row).await?, org, creator_name }))
+    let at = JOB_COLUMN_COUNT + 8;
+    let states: Vec<String> = get(&row, at)?;
+    let [rows_done, added, updated, skipped]: [Vec<i64>; 4] =
+        [get(&row, at + 1)?, get(&row, at + 2)?, get(&row, at + 3)?, get(&row, at + 4)?];
+    let mut resources = Vec::with_capacity(states.len());
+    for (index, state) in states.iter().enumerate() {
+        let count = |column: &[i64], name: &str| -> StoreResult<u64> {
+            let value = column.get(index).copied().ok_or_else(|| StoreError::Corrupt(format!("resource {name}")))?;
+            unsigned(value, name)
+        };
+        resources.push(ResourceProgress {
+            state: parse_resource_state(state)?,
+            rows_done: count(&rows_done, "rows_done")?,
+            added: count(&added, "added")?,
+            updated: count(&updated, "updated")?,
+            skipped: count(&skipped, "skipped")?,
+        });
+    }
+    Ok(Some(JobWithOrg { job: job_from_row(&row, resources)?, org, creator_name }))
 }
 
 /// How many columns [`JOB_COLUMNS`] names.
@@ -87,20 +120,19 @@ fn read_spec(json: Option<String>) -> StoreResult<Option<bulkwrite_store::ReadJo
     json.map(|text| serde_json::from_str(&text).map_err(json_error)).transpose()
 }
 
+/// A resource's columns, in the order [`read_resources`] reads them.
+const RESOURCE_COLUMNS: &str = "state, rows_done, added, updated, skipped";
+
 async fn read_resources<C: GenericClient>(client: &C, job: u64) -> StoreResult<Vec<ResourceProgress>> {
-    let rows = query(
-        client,
-        "SELECT state, rows_done, added, updated, skipped FROM job_resources WHERE job_id = $1 ORDER BY idx",
-        &[&signed(job)],
-    )
-    .await?;
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!("SELECT {RESOURCE_COLUMNS} FROM job_resources WHERE job_id = $1 ORDER BY idx")
+    });
+    let rows = query(client, &SQL, &[&signed(job)]).await?;
     let mut resources = Vec::with_capacity(rows.len());
     for row in &rows {
         let state: String = get(row, 0)?;
-        let state =
-            ResourceState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("resource state {state}")))?;
         resources.push(ResourceProgress {
-            state,
+            state: parse_resource_state(&state)?,
             rows_done: get_u64(row, 1)?,
             added: get_u64(row, 2)?,
             updated: get_u64(row, 3)?,
@@ -108,6 +140,10 @@ async fn read_resources<C: GenericClient>(client: &C, job: u64) -> StoreResult<V
         });
     }
     Ok(resources)
+}
+
+fn parse_resource_state(state: &str) -> StoreResult<ResourceState> {
+    ResourceState::parse(state).ok_or_else(|| StoreError::Corrupt(format!("resource state {state}")))
 }
 
 /// Fails with `LeaseLost` unless `lease` still holds its running job. Inside a transaction the

@@ -265,3 +265,50 @@ async fn a_large_job_refreshes_the_planner_statistics() {
     assert_eq!(count, 1, "one ANALYZE after the job of 10,000 records");
     assert_eq!(tuples, 10_500.0, "the table measured with every record");
 }
+
+/// An upsert chunk that updates more records than one `UPDATE` statement carries (they go out
+/// in pipelined parts, each record found at the place its locking read saw it) updates every
+/// one of them once, bumps each version once, and keeps one before-image each.
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upsert_chunk_larger_than_one_update_part_updates_every_record_once() {
+    const ROWS: u64 = 1_234;
+    let url = database_url();
+    let (database, store) = fresh_pg_store(&url).await;
+    let client = admin(&database).await;
+    let email = |n: u64| format!("part{n}@example.com");
+    let insert = running_job(&store, 8_001).await;
+    let added =
+        store.apply_chunk(&insert, chunk((1..=ROWS).map(|n| lead(n, &email(n))).collect(), ROWS)).await.unwrap();
+    assert_eq!(added.added, ROWS);
+    let rows = (1..=ROWS)
+        .map(|n| {
+            let mut row = lead(n, &email(n));
+            row.values.insert("Phone".into(), json!(format!("changed {n}")));
+            let key = row.unique_keys[0].clone();
+            row.find_key = Some(FindKey::Unique { field: key.field, value: key.value, column: key.column });
+            row
+        })
+        .collect();
+    let upsert = running_job(&store, 8_002).await;
+    let outcome =
+        store.apply_chunk(&upsert, ChunkWrite { operation: Operation::Upsert, ..chunk(rows, ROWS) }).await.unwrap();
+    assert_eq!((outcome.added, outcome.updated, outcome.skipped), (0, ROWS, 0));
+    let row = client
+        .query_one(
+            "SELECT count(*), count(*) FILTER (WHERE version = 2),
+                    count(*) FILTER (WHERE data ->> 'Phone' = 'changed ' || substr(data ->> 'Email', 5, length(data ->> 'Email') - 16))
+             FROM records",
+            &[],
+        )
+        .await
+        .unwrap();
+    let counts: (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!(counts, (ROWS as i64, ROWS as i64, ROWS as i64), "every record updated once, with its own row's values");
+    let images: i64 = client
+        .query_one("SELECT count(DISTINCT record_id) FROM undo_images WHERE job_id = 8002 AND version = 2", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(images, ROWS as i64, "one before-image per updated record, at the version the update left");
+}

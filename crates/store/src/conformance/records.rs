@@ -161,6 +161,40 @@ pub async fn updates_and_upserts_change_records_and_keys(store: Arc<dyn Store>) 
     assert_eq!(store.get_record(ORG, "Leads", id).await.unwrap().unwrap().values["Last_Name"], "Dup");
 }
 
+/// An upsert chunk whose later row finds a record an earlier row of the same chunk adds (the
+/// SQLite store merges updates into the stored records, and plans such a chunk with maps).
+pub async fn an_upsert_row_may_update_what_its_own_chunk_added(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    new_job(&store, 7100, ORG, spec(false, Operation::Insert, None)).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    store.apply_chunk(&lease, chunk(Operation::Insert, vec![row(1, "Old", "old@x.co")], 1)).await.unwrap();
+    store.complete_job(&lease, "r", Utc::now()).await.unwrap();
+
+    let job = new_job(&store, 7101, ORG, spec(false, Operation::Upsert, Some("Email"))).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    let find = |mut r: RowDraft| {
+        let key = r.unique_keys[0].clone();
+        r.find_key = Some(FindKey::Unique { field: key.field, value: key.value, column: key.column });
+        r
+    };
+    let rows =
+        vec![find(row(1, "First", "dup@x.co")), find(row(2, "Second", "dup@x.co")), find(row(3, "Up", "old@x.co"))];
+    let outcome = store.apply_chunk(&lease, chunk(Operation::Upsert, rows, 3)).await.unwrap();
+    assert_eq!((outcome.added, outcome.updated), (1, 2));
+    let rows = all_rows(&store, job).await;
+    assert_eq!(
+        rows.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [RowStatus::Added, RowStatus::Updated, RowStatus::Updated]
+    );
+    assert_eq!(rows[0].record_id, rows[1].record_id);
+    assert_eq!(rows[1].echo, ["Second", "dup@x.co"]);
+    let added = store.get_record(ORG, "Leads", rows[0].record_id.unwrap()).await.unwrap().unwrap();
+    assert_eq!((&added.values["Last_Name"], &added.values["Full_Name"]), (&json!("Second"), &json!("Second")));
+    let updated = store.get_record(ORG, "Leads", rows[2].record_id.unwrap()).await.unwrap().unwrap();
+    assert_eq!((&updated.values["Last_Name"], &updated.values["Full_Name"]), (&json!("Up"), &json!("Up")));
+    assert_eq!(store.count_records(ORG, "Leads").await.unwrap(), 2);
+}
+
 pub async fn records_page_and_sort(store: Arc<dyn Store>) {
     with_org(&store).await;
     new_job(&store, 11_000, ORG, spec(false, Operation::Insert, None)).await;

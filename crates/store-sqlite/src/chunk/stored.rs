@@ -1,0 +1,164 @@
+//! What a chunk's rows name, read in one statement per kind instead of two per record: the
+//! owners of the unique keys the rows probe (one statement per field), the records the rows
+//! find (one statement), and those records' keys (one statement). The records' data stays the
+//! stored JSON text: an update merges the rows into it (see `update`) without building the
+//! record's map.
+//!
+//! Profile of the 25,000-row upsert before this (writer thread): a record read with its keys by
+//! two statements each, 15%; its data parsed into a map, 8%, and that map cloned for the
+//! before-images, 8%.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bulkwrite_core::ids::{RecordId, UserId};
+use bulkwrite_core::mapping::RowDraft;
+use bulkwrite_core::plan::{probes_for, ExistingRecord, Key};
+use bulkwrite_store::StoreResult;
+use rusqlite::{params, Connection};
+
+use crate::{db_error, json_error};
+
+/// A record as stored, its data unparsed.
+#[derive(Debug)]
+pub(crate) struct Stored {
+    pub owner: UserId,
+    pub layout_id: Option<String>,
+    /// The record's values: a JSON object, as stored.
+    pub data: String,
+    /// Its version before the chunk.
+    pub version: i64,
+    /// Its unique keys.
+    pub keys: Vec<Key>,
+}
+
+impl Stored {
+    /// The record as the planner takes it. `values: false` leaves its values empty, for a
+    /// planner that decides on keys alone (`bulkwrite_core::plan::decide`).
+    pub(crate) fn existing(&self, id: RecordId, values: bool) -> StoreResult<ExistingRecord> {
+        Ok(ExistingRecord {
+            id,
+            values: if values {
+                serde_json::from_str(&self.data).map_err(json_error)?
+            } else {
+                serde_json::Map::default()
+            },
+            owner: self.owner,
+            layout_id: self.layout_id.clone(),
+            keys: self.keys.clone(),
+        })
+    }
+}
+
+/// What the rows name: the current owner of each key they probe, and (unless `keys_only`) the
+/// records they find, by the ids they give or by those keys.
+pub(crate) struct Named {
+    pub keys: HashMap<Key, RecordId>,
+    pub records: HashMap<RecordId, Stored>,
+}
+
+/// Reads what the rows name (see [`Named`]). An insert reads keys only.
+pub(crate) fn read_named(
+    tx: &Connection,
+    org: i64,
+    module: &str,
+    rows: &[RowDraft],
+    keys_only: bool,
+) -> StoreResult<Named> {
+    let probes = probes_for(rows);
+    let mut keys = HashMap::new();
+    // One probe per field: the chunk's values travel as one JSON array.
+    let mut by_field: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (field, value) in &probes.keys {
+        by_field.entry(field.as_str()).or_default().push(value.as_str());
+    }
+    let mut find_keys = tx
+        .prepare_cached(
+            "SELECT value, record_id FROM record_keys
+             WHERE org = ?1 AND module = ?2 AND field = ?3 AND value IN (SELECT value FROM json_each(?4))",
+        )
+        .map_err(db_error)?;
+    for (field, values) in by_field {
+        let array = serde_json::to_string(&values).map_err(json_error)?;
+        let found = find_keys
+            .query_map(params![org, module, field, array], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
+            .map_err(db_error)?;
+        for row in found {
+            let (value, id) = row.map_err(db_error)?;
+            keys.insert((field.to_string(), value), RecordId::new(id as u64));
+        }
+    }
+    if keys_only {
+        return Ok(Named { keys, records: HashMap::new() });
+    }
+    let mut wanted: Vec<RecordId> = probes.ids;
+    wanted.extend(keys.values().copied());
+    wanted.sort();
+    wanted.dedup();
+    let records = read_records(tx, org, module, &wanted)?;
+    Ok(Named { keys, records })
+}
+
+/// The records of `ids` that exist in the org's module, with their keys: two statements.
+pub(crate) fn read_records(
+    tx: &Connection,
+    org: i64,
+    module: &str,
+    ids: &[RecordId],
+) -> StoreResult<HashMap<RecordId, Stored>> {
+    let mut records = HashMap::with_capacity(ids.len());
+    if ids.is_empty() {
+        return Ok(records);
+    }
+    let array = id_array(ids);
+    let mut statement = tx
+        .prepare_cached(
+            "SELECT id, owner, layout_id, data, version FROM records
+             WHERE id IN (SELECT value FROM json_each(?1)) AND org = ?2 AND module = ?3",
+        )
+        .map_err(db_error)?;
+    let found = statement
+        .query_map(params![array, org, module], |row| {
+            let stored = Stored {
+                owner: UserId::new(row.get::<_, i64>(1)? as u64),
+                layout_id: row.get(2)?,
+                data: row.get(3)?,
+                version: row.get(4)?,
+                keys: Vec::new(),
+            };
+            Ok((RecordId::new(row.get::<_, i64>(0)? as u64), stored))
+        })
+        .map_err(db_error)?;
+    for row in found {
+        let (id, stored) = row.map_err(db_error)?;
+        records.insert(id, stored);
+    }
+    let mut statement = tx
+        .prepare_cached(
+            "SELECT record_id, field, value FROM record_keys WHERE record_id IN (SELECT value FROM json_each(?1))",
+        )
+        .map_err(db_error)?;
+    let found = statement
+        .query_map([array], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?)))
+        .map_err(db_error)?;
+    for row in found {
+        let (id, field, value) = row.map_err(db_error)?;
+        if let Some(record) = records.get_mut(&RecordId::new(id as u64)) {
+            record.keys.push((field, value));
+        }
+    }
+    Ok(records)
+}
+
+/// `[1,2,3]`: ids as one JSON array, for `json_each`.
+fn id_array(ids: &[RecordId]) -> String {
+    let mut text = String::with_capacity(ids.len() * 20 + 2);
+    text.push('[');
+    for (index, id) in ids.iter().enumerate() {
+        if index > 0 {
+            text.push(',');
+        }
+        text.push_str(&id.get().to_string());
+    }
+    text.push(']');
+    text
+}

@@ -1,0 +1,272 @@
+//! An update's records merged from their stored JSON text and the rows, without building their
+//! maps: each stored field the rows leave alone is copied as text, each field a row sets is
+//! written from the row, and the before-image (see `bulkwrite_store::undo`) takes the old value
+//! of the fields whose value changed. The same record, field for field, as
+//! `bulkwrite_core::plan::Decisions::build` merges it (a test compares the two).
+//!
+//! Profile of the 25,000-row upsert before this (writer thread): the stored records parsed into
+//! maps 8%, cloned for the before-images 8%, the rows merged into them 12%, the images compared
+//! field by field 8%.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+
+use bulkwrite_core::ids::{RecordId, UserId};
+use bulkwrite_core::mapping::RowDraft;
+use bulkwrite_core::result::{ResultRow, RowStatus};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use super::stored::Stored;
+use bulkwrite_store::StoreResult;
+
+use crate::json_error;
+
+/// A stored record and what the chunk's rows set on it.
+pub(crate) struct Merge<'a> {
+    pub id: RecordId,
+    pub stored: &'a Stored,
+    /// The rows' values, in the order first set (a later row's value replaces an earlier one's).
+    fields: Vec<(&'a str, &'a Value)>,
+    pub owner: UserId,
+    pub layout_id: Option<&'a str>,
+}
+
+/// A merged record: its new data, and what it changed of the stored one's values.
+pub(crate) struct Merged {
+    pub data: String,
+    /// Old values of the fields whose value changed or went away.
+    pub set: Map<String, Value>,
+    /// Fields that had no value before.
+    pub unset: Vec<String>,
+}
+
+/// The records the rows update, in the order first touched, with what the rows set on each;
+/// `None` when a row updates a record that is not stored (one the chunk itself inserts: the
+/// caller then plans the chunk with maps).
+pub(crate) fn merges<'a>(
+    rows: &'a [RowDraft],
+    results: &[ResultRow],
+    stored: &'a HashMap<RecordId, Stored>,
+) -> Option<Vec<Merge<'a>>> {
+    let mut merges: Vec<Merge<'a>> = Vec::new();
+    let mut index: HashMap<RecordId, usize> = HashMap::new();
+    for (row, result) in rows.iter().zip(results) {
+        if result.status != RowStatus::Updated {
+            continue;
+        }
+        let id = result.record_id?;
+        let record = stored.get(&id)?;
+        match index.get(&id) {
+            Some(&at) => merges[at].apply(row),
+            None => {
+                index.insert(id, merges.len());
+                merges.push(Merge {
+                    id,
+                    stored: record,
+                    fields: row.values.iter().map(|(field, value)| (field.as_str(), value)).collect(),
+                    owner: row.owner.unwrap_or(record.owner),
+                    layout_id: row.layout_id.as_deref().or(record.layout_id.as_deref()),
+                });
+            }
+        }
+    }
+    Some(merges)
+}
+
+impl<'a> Merge<'a> {
+    /// A later row on the same record.
+    fn apply(&mut self, row: &'a RowDraft) {
+        for (field, value) in &row.values {
+            match self.fields.iter_mut().find(|(known, _)| *known == field) {
+                Some(slot) => slot.1 = value,
+                None => self.fields.push((field.as_str(), value)),
+            }
+        }
+        if let Some(owner) = row.owner {
+            self.owner = owner;
+        }
+        if let Some(layout) = &row.layout_id {
+            self.layout_id = Some(layout.as_str());
+        }
+    }
+
+    fn set_value(&self, field: &str) -> Option<&'a Value> {
+        self.fields.iter().find(|(known, _)| *known == field).map(|(_, value)| *value)
+    }
+
+    /// The record's new data and what it changed. `full_name`: the module computes `Full_Name`
+    /// from `First_Name` and `Last_Name`.
+    pub(crate) fn merge(&self, full_name: bool) -> StoreResult<Merged> {
+        let old: Fields = serde_json::from_str(&self.stored.data).map_err(json_error)?;
+        let old = old.0;
+        let computed = if full_name { Some(self.full_name(&old)?) } else { None };
+        let mut out: Vec<u8> = Vec::with_capacity(self.stored.data.len() + 64);
+        let mut set = Map::new();
+        let mut unset = Vec::new();
+        out.push(b'{');
+        for (field, raw) in &old {
+            let field: &str = field;
+            let new = match (&computed, self.set_value(field)) {
+                (Some(computed), _) if field == "Full_Name" => computed.as_ref().map(New::Name),
+                (_, None) => Some(New::Raw(raw)),
+                (_, Some(value)) if value.is_null() => None,
+                (_, Some(value)) => Some(New::Value(value)),
+            };
+            let Some(new) = new else {
+                set.insert(field.to_string(), parse(raw)?);
+                continue;
+            };
+            let start = entry(&mut out, field)?;
+            new.write(&mut out)?;
+            if !new.same_as(&out[start..], raw)? {
+                set.insert(field.to_string(), parse(raw)?);
+            }
+        }
+        for (field, value) in &self.fields {
+            let computed_here = computed.is_some() && *field == "Full_Name";
+            if value.is_null() || computed_here || old.iter().any(|(known, _)| known == field) {
+                continue;
+            }
+            entry(&mut out, field)?;
+            serde_json::to_writer(&mut out, value).map_err(json_error)?;
+            unset.push(field.to_string());
+        }
+        if let Some(Some(name)) = &computed {
+            if !old.iter().any(|(known, _)| known == "Full_Name") {
+                entry(&mut out, "Full_Name")?;
+                serde_json::to_writer(&mut out, name).map_err(json_error)?;
+                unset.push("Full_Name".to_string());
+            }
+        }
+        out.push(b'}');
+        let data = String::from_utf8(out).map_err(|error| bulkwrite_store::StoreError::Corrupt(error.to_string()))?;
+        Ok(Merged { data, set, unset })
+    }
+
+    /// `Full_Name` of the merged record (see `bulkwrite_core::plan::full_name_of`).
+    fn full_name(&self, old: &[(Cow<'_, str>, &RawValue)]) -> StoreResult<Option<String>> {
+        let mut parts = Map::new();
+        for name in ["First_Name", "Last_Name"] {
+            let value = match self.set_value(name) {
+                Some(value) => value.clone(),
+                None => match old.iter().find(|(field, _)| field == name) {
+                    Some((_, raw)) => parse(raw)?,
+                    None => Value::Null,
+                },
+            };
+            parts.insert(name.to_string(), value);
+        }
+        Ok(bulkwrite_core::plan::full_name_of(&parts))
+    }
+}
+
+/// A merged field's new value.
+enum New<'a> {
+    /// The stored one, as stored.
+    Raw(&'a RawValue),
+    /// A row's.
+    Value(&'a Value),
+    /// The computed `Full_Name`.
+    Name(&'a String),
+}
+
+impl New<'_> {
+    fn write(&self, out: &mut Vec<u8>) -> StoreResult<()> {
+        match self {
+            New::Raw(raw) => {
+                out.extend_from_slice(raw.get().as_bytes());
+                Ok(())
+            }
+            New::Value(value) => serde_json::to_writer(out, value).map_err(json_error),
+            New::Name(name) => serde_json::to_writer(out, name).map_err(json_error),
+        }
+    }
+
+    /// Whether the value written as `written` equals the stored `raw` (as values, like the
+    /// before-image's comparison). The same text is the same value; the store writes values in
+    /// one canonical text, so a different text is a different value, except an object's keys
+    /// in another order: objects and arrays are compared as values.
+    fn same_as(&self, written: &[u8], raw: &RawValue) -> StoreResult<bool> {
+        let stored = raw.get();
+        if written == stored.as_bytes() {
+            return Ok(true);
+        }
+        match self {
+            New::Value(value) if stored.starts_with(['{', '[']) => Ok(parse(raw)? == **value),
+            _ => Ok(false),
+        }
+    }
+}
+
+/// Writes `,"field":` (no comma first); returns where the value will start.
+fn entry(out: &mut Vec<u8>, field: &str) -> StoreResult<usize> {
+    if out.len() > 1 {
+        out.push(b',');
+    }
+    serde_json::to_writer(&mut *out, field).map_err(json_error)?;
+    out.push(b':');
+    Ok(out.len())
+}
+
+fn parse(raw: &RawValue) -> StoreResult<Value> {
+    serde_json::from_str(raw.get()).map_err(json_error)
+}
+
+/// A stored record's fields in stored order, each value its text.
+struct Fields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Fields<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(FieldsVisitor)
+    }
+}
+
+struct FieldsVisitor;
+
+impl<'de> Visitor<'de> for FieldsVisitor {
+    type Value = Fields<'de>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a record's values (a JSON object)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(16));
+        while let Some(FieldName(name)) = map.next_key()? {
+            let value: &'de RawValue = map.next_value()?;
+            fields.push((name, value));
+        }
+        Ok(Fields(fields))
+    }
+}
+
+/// A field's name, borrowed from the stored text unless it had escapes.
+struct FieldName<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for FieldName<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+        impl<'de> Visitor<'de> for NameVisitor {
+            type Value = FieldName<'de>;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("a field name")
+            }
+            fn visit_borrowed_str<E>(self, name: &'de str) -> Result<Self::Value, E> {
+                Ok(FieldName(Cow::Borrowed(name)))
+            }
+            fn visit_str<E>(self, name: &str) -> Result<Self::Value, E> {
+                Ok(FieldName(Cow::Owned(name.to_string())))
+            }
+            fn visit_string<E>(self, name: String) -> Result<Self::Value, E> {
+                Ok(FieldName(Cow::Owned(name)))
+            }
+        }
+        deserializer.deserialize_str(NameVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests;
