@@ -128,34 +128,21 @@ pub(crate) async fn update_records(
         let columns = UpdateColumns::of(part, read_versions, read_places);
         let statement = &statement;
         async move {
-            let rows = if located {
-                let params: [&(dyn ToSql + Sync); 9] = [
-                    &stamp.actor,
-                    &stamp.now,
-                    &columns.ids,
-                    &columns.owners,
-                    &columns.layouts,
-                    &columns.data,
-                    &columns.parents,
-                    &columns.versions,
-                    &columns.places,
-                ];
-                tx.query(statement, &params).await
+            let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+                &stamp.actor,
+                &stamp.now,
+                &columns.ids,
+                &columns.owners,
+                &columns.layouts,
+                &columns.data,
+                &columns.parents,
+            ];
+            if located {
+                params.extend([&columns.versions as &(dyn ToSql + Sync), &columns.places]);
             } else {
-                let params: [&(dyn ToSql + Sync); 10] = [
-                    &stamp.actor,
-                    &stamp.now,
-                    &columns.ids,
-                    &columns.owners,
-                    &columns.layouts,
-                    &columns.data,
-                    &columns.parents,
-                    &stamp.org,
-                    &stamp.module,
-                    &columns.versions,
-                ];
-                tx.query(statement, &params).await
-            };
+                params.extend([&stamp.org as &(dyn ToSql + Sync), &stamp.module, &columns.versions]);
+            }
+            let rows = tx.query(statement, &params).await;
             rows.map_err(write_error)
         }
     });

@@ -18,7 +18,7 @@ use crate::new_keys::{insert_unprobed, Attempt, Hints};
 use crate::orgs::reserve_ids;
 use crate::{db_error, json_error, ms};
 
-mod stored;
+pub(crate) mod stored;
 mod update;
 
 /// An insert's chunk skips the key probes unless its job met existing keys before (see

@@ -66,10 +66,7 @@ pub(crate) fn apply_dry_chunk(tx: &Connection, lease: &Lease, mut chunk: ChunkWr
 /// The scratch state of the probed keys: where the run left each one it changed. One probe
 /// per field, the chunk's values as one JSON array (like `chunk::fetch_existing`).
 fn scratch_keys(tx: &Connection, job: i64, module: &str, keys: &[Key]) -> StoreResult<Vec<(Key, Option<RecordId>)>> {
-    let mut by_field: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
-    for (field, value) in keys {
-        by_field.entry(field.as_str()).or_default().push(value.as_str());
-    }
+    let by_field = crate::chunk::stored::values_by_field(keys);
     let mut statement = tx
         .prepare_cached(
             "SELECT value, record_id FROM dry_run_keys

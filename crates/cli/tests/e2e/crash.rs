@@ -71,6 +71,15 @@ pub(crate) async fn freeze_mid_way(server: &Server, id: &str) -> (WriteLock, u64
     (lock, total)
 }
 
+/// Uploads [`big_csv`] and starts its insert job: the job's id and the file's valid rows.
+async fn start_big_job(server: &Server) -> (String, usize) {
+    let (csv, valid) = big_csv();
+    let file_id = server.upload_csv("crash.csv", &csv).await;
+    let (status, created) = server.create_job(&body(&file_id)).await;
+    assert_eq!(status, 201, "{created}");
+    (created["details"]["id"].as_str().unwrap().to_string(), valid)
+}
+
 async fn check_complete(server: &Server, id: &str, valid: usize) {
     let job = server.wait_job(id).await;
     assert_eq!(job["status"], "COMPLETED", "{job}");
@@ -101,11 +110,7 @@ async fn check_complete(server: &Server, id: &str, valid: usize) {
 async fn a_job_killed_mid_way_completes_after_restart_exactly_once() {
     let env = [("BULKWRITE_CHUNK_ROWS", "10")];
     let mut server = Server::start(&env).await;
-    let (csv, valid) = big_csv();
-    let file_id = server.upload_csv("crash.csv", &csv).await;
-    let (status, created) = server.create_job(&body(&file_id)).await;
-    assert_eq!(status, 201);
-    let id = created["details"]["id"].as_str().unwrap().to_string();
+    let (id, valid) = start_big_job(&server).await;
     let (lock, done_before) = freeze_mid_way(&server, &id).await;
     server.kill();
     drop(lock);
@@ -130,11 +135,7 @@ async fn a_job_killed_with_chunks_in_an_open_transaction_completes_after_restart
         ("BULKWRITE_SQLITE_BATCH_AFTER_ROWS", "100"),
     ];
     let mut server = Server::start(&env).await;
-    let (csv, valid) = big_csv();
-    let file_id = server.upload_csv("crash.csv", &csv).await;
-    let (status, created) = server.create_job(&body(&file_id)).await;
-    assert_eq!(status, 201);
-    let id = created["details"]["id"].as_str().unwrap().to_string();
+    let (id, valid) = start_big_job(&server).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     let done_before = loop {
         let job = server.job(&id).await;
@@ -159,10 +160,7 @@ async fn a_job_killed_with_chunks_in_an_open_transaction_completes_after_restart
 async fn sigterm_checkpoints_the_job_and_exits_cleanly() {
     let env = [("BULKWRITE_CHUNK_ROWS", "50")];
     let mut server = Server::start(&env).await;
-    let (csv, valid) = big_csv();
-    let file_id = server.upload_csv("crash.csv", &csv).await;
-    let (_, created) = server.create_job(&body(&file_id)).await;
-    let id = created["details"]["id"].as_str().unwrap().to_string();
+    let (id, valid) = start_big_job(&server).await;
     let (lock, _) = freeze_mid_way(&server, &id).await;
     let started = Instant::now();
     server.signal("TERM");

@@ -67,10 +67,7 @@ pub(crate) fn read_named(
     let probes = probes_for(rows);
     let mut keys = HashMap::new();
     // One probe per field: the chunk's values travel as one JSON array.
-    let mut by_field: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (field, value) in &probes.keys {
-        by_field.entry(field.as_str()).or_default().push(value.as_str());
-    }
+    let by_field = values_by_field(&probes.keys);
     let mut find_keys = tx
         .prepare_cached(
             "SELECT value, record_id FROM record_keys
@@ -150,6 +147,15 @@ pub(crate) fn read_records(
 }
 
 /// `[1,2,3]`: ids as one JSON array, for `json_each`.
+/// Keys' values grouped by field, for one probe per field (the values travel as one JSON array).
+pub(crate) fn values_by_field<'a>(keys: impl IntoIterator<Item = &'a Key>) -> BTreeMap<&'a str, Vec<&'a str>> {
+    let mut by_field: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (field, value) in keys {
+        by_field.entry(field.as_str()).or_default().push(value.as_str());
+    }
+    by_field
+}
+
 fn id_array(ids: &[RecordId]) -> String {
     let mut text = String::with_capacity(ids.len() * 20 + 2);
     text.push('[');
