@@ -33,6 +33,13 @@ fn count(pool: &Arc<Pool>) -> i64 {
     pool.get().unwrap().query_row("SELECT COUNT(*) FROM t", [], |row| row.get(0)).unwrap()
 }
 
+/// What `t` holds, in order, as a reader sees it.
+fn values(pool: &Arc<Pool>) -> Vec<i64> {
+    let conn = pool.get().unwrap();
+    let mut statement = conn.prepare("SELECT x FROM t ORDER BY x").unwrap();
+    statement.query_map([], |row| row.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+}
+
 #[tokio::test]
 async fn chunks_commit_together_every_n() {
     let dir = tempfile::tempdir().unwrap();
@@ -75,11 +82,7 @@ async fn a_failing_write_that_began_the_transaction_leaves_nothing_and_the_next_
     assert!(matches!(failed, Err(StoreError::Conflict(_))), "{failed:?}");
     write(&pool, BATCHED, "INSERT INTO t VALUES (3)").await.unwrap();
     write(&pool, Commit::Now, "INSERT INTO t VALUES (4)").await.unwrap();
-    let values: Vec<i64> = {
-        let conn = pool.get().unwrap();
-        let mut statement = conn.prepare("SELECT x FROM t ORDER BY x").unwrap();
-        statement.query_map([], |row| row.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
-    };
+    let values = values(&pool);
     assert_eq!(values, vec![1, 3, 4], "the failed write's first insert is undone with it");
 }
 
@@ -91,11 +94,7 @@ async fn a_failing_chunk_is_undone_alone_and_the_ones_before_commit() {
     write(&pool, BATCHED, "INSERT INTO t VALUES (1)").await.unwrap();
     let failed = write(&pool, BATCHED, "INSERT INTO t VALUES (2); INSERT INTO t VALUES (1)").await;
     assert!(matches!(failed, Err(StoreError::Conflict(_))), "{failed:?}");
-    let values: Vec<i64> = {
-        let conn = pool.get().unwrap();
-        let mut statement = conn.prepare("SELECT x FROM t ORDER BY x").unwrap();
-        statement.query_map([], |row| row.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
-    };
+    let values = values(&pool);
     assert_eq!(values, [1], "the failed chunk's first insert is undone, the chunk before it committed");
 }
 
