@@ -158,27 +158,8 @@ pub(crate) fn plan_and_write(
             let records: Vec<_> = decisions.inserted(&input).collect();
             insert_records(tx, org, module, actor, now, &records)?;
             drop(records);
-            let mut images = Vec::new();
-            let mut update = Update::prepare(tx, org, actor, now)?;
-            for record in &merges {
-                let merged = record.merge(input.full_name)?;
-                let written = update.write(record.id, record.owner, record.layout_id, &merged.data)?;
-                if let (Some(version), Some(_)) = (written.then_some(record.stored.version + 1), capture) {
-                    let old = &existing.records[&record.id];
-                    let keys = bulkwrite_store::undo::keys_after(old, &plan.key_deletes, &plan.key_inserts);
-                    let after = PlannedRecord {
-                        id: record.id,
-                        values: Map::new(),
-                        owner: record.owner,
-                        layout_id: record.layout_id.map(str::to_string),
-                    };
-                    let mut image = bulkwrite_store::undo::before_image(old, &after, &keys);
-                    image.set = merged.set;
-                    image.unset = merged.unset;
-                    images.push((record.id, version, serde_json::to_string(&image).map_err(json_error)?));
-                }
-            }
-            drop((update, merges));
+            let images = write_merged(tx, (org, actor, now), &merges, input.full_name, &existing, &plan, capture)?;
+            drop(merges);
             insert_images(tx, capture, &images)?;
             write_keys(tx, org, module, &plan)?;
             crate::new_keys::free_elsewhere((input.rows, stored, existing));
@@ -215,6 +196,40 @@ pub(crate) fn plan_and_write(
     insert_images(tx, capture, &images)?;
     write_keys(tx, org, module, &plan)?;
     Ok(plan)
+}
+
+/// Writes the merged records (see `update`), returning their before-images (with `capture`):
+/// record, version written, image.
+fn write_merged(
+    tx: &Connection,
+    (org, actor, now): (i64, i64, i64),
+    merges: &[update::Merge<'_>],
+    full_name: bool,
+    existing: &ExistingState,
+    plan: &ChunkPlan,
+    capture: Option<Capture>,
+) -> StoreResult<Vec<(RecordId, i64, String)>> {
+    let mut images = Vec::new();
+    let mut update = Update::prepare(tx, org, actor, now)?;
+    for record in merges {
+        let merged = record.merge(full_name)?;
+        let written = update.write(record.id, record.owner, record.layout_id, &merged.data)?;
+        if let (Some(version), Some(_)) = (written.then_some(record.stored.version + 1), capture) {
+            let old = &existing.records[&record.id];
+            let keys = bulkwrite_store::undo::keys_after(old, &plan.key_deletes, &plan.key_inserts);
+            let after = PlannedRecord {
+                id: record.id,
+                values: Map::new(),
+                owner: record.owner,
+                layout_id: record.layout_id.map(str::to_string),
+            };
+            let mut image = bulkwrite_store::undo::before_image(old, &after, &keys);
+            image.set = merged.set;
+            image.unset = merged.unset;
+            images.push((record.id, version, serde_json::to_string(&image).map_err(json_error)?));
+        }
+    }
+    Ok(images)
 }
 
 /// The statement that writes an updated record (its version one up).

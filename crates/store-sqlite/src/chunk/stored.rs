@@ -146,7 +146,6 @@ pub(crate) fn read_records(
     Ok(records)
 }
 
-/// `[1,2,3]`: ids as one JSON array, for `json_each`.
 /// Keys' values grouped by field, for one probe per field (the values travel as one JSON array).
 pub(crate) fn values_by_field<'a>(keys: impl IntoIterator<Item = &'a Key>) -> BTreeMap<&'a str, Vec<&'a str>> {
     let mut by_field: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -156,6 +155,7 @@ pub(crate) fn values_by_field<'a>(keys: impl IntoIterator<Item = &'a Key>) -> BT
     by_field
 }
 
+/// `[1,2,3]`: ids as one JSON array, for `json_each`.
 fn id_array(ids: &[RecordId]) -> String {
     let mut text = String::with_capacity(ids.len() * 20 + 2);
     text.push('[');
