@@ -1,5 +1,6 @@
 //! `Authorization: Zoho-oauthtoken <t>` or `Bearer <t>` → the request's principal.
 
+mod cache;
 mod scope;
 
 use axum::extract::FromRequestParts;
@@ -9,6 +10,7 @@ use bulkwrite_store::token::hash_token;
 use bulkwrite_store::{Principal, TokenLookup};
 use bulkwrite_wire::{ApiError, ErrorCode};
 
+pub use cache::{PrincipalCache, DEFAULT_TOKEN_CACHE};
 pub use scope::{scope_covers, ALL_SCOPES, TEST_CONTROLS_SCOPE};
 
 use crate::error::ErrorResponse;
@@ -50,11 +52,53 @@ impl FromRequestParts<AppState> for Auth {
         let Some(token) = header.and_then(bearer) else {
             return Err(ErrorCode::AuthenticationFailure.into());
         };
-        match state.store.lookup_token(&hash_token(token), state.clock.now()).await? {
-            TokenLookup::Valid(principal) => Ok(Auth(principal)),
-            TokenLookup::Expired | TokenLookup::Unknown => Err(ErrorCode::InvalidToken.into()),
+        match principal(state, token).await? {
+            Some(principal) => Ok(Auth(principal)),
+            None => Err(ErrorCode::InvalidToken.into()),
         }
     }
+}
+
+/// The principal of a valid `token` (`None`: unknown or expired), kept a moment in the node's
+/// [`PrincipalCache`].
+pub(crate) async fn principal(state: &AppState, token: &str) -> Result<Option<Principal>, ErrorResponse> {
+    let hash = hash_token(token);
+    let now = state.clock.now();
+    let ticket = match state.principals.get(&hash, now) {
+        Ok(principal) => {
+            metrics::counter!(crate::observe::TOKEN_LOOKUPS, "source" => "cache").increment(1);
+            return Ok(Some(principal));
+        }
+        Err(ticket) => ticket,
+    };
+    metrics::counter!(crate::observe::TOKEN_LOOKUPS, "source" => "store").increment(1);
+    match state.store.lookup_token(&hash, now).await? {
+        TokenLookup::Valid(principal) => {
+            // A metered call's org setting is read afresh every time: `bulkwrite admin orgs
+            // credits` changes it in the database, beside the running server.
+            if crate::credits::plan_in_force(principal.credits, state.config.api_credits).is_none() {
+                state.principals.keep(ticket, &hash, &principal);
+            }
+            Ok(Some(principal))
+        }
+        TokenLookup::Expired | TokenLookup::Unknown => Ok(None),
+    }
+}
+
+/// Empties the node's [`PrincipalCache`] once a call that may have changed what a token means
+/// (any method but `GET`, `HEAD` and `OPTIONS`) has been answered.
+pub async fn forget_principals_after_changes(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::Method;
+    let reads = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let response = next.run(request).await;
+    if !reads {
+        state.principals.forget_all();
+    }
+    response
 }
 
 #[cfg(test)]

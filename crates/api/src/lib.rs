@@ -42,7 +42,7 @@ use tokio::sync::Notify;
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::compression::CompressionLayer;
 
-pub use auth::{scope_covers, ALL_SCOPES, TEST_CONTROLS_SCOPE};
+pub use auth::{scope_covers, PrincipalCache, ALL_SCOPES, DEFAULT_TOKEN_CACHE, TEST_CONTROLS_SCOPE};
 
 /// API settings.
 #[derive(Debug, Clone)]
@@ -95,9 +95,28 @@ impl Default for ApiConfig {
     }
 }
 
-/// What handlers share.
+/// What handlers share: one `Arc`, so that the clone axum makes for every layer and extractor
+/// of every request is one counter increment (cloning each of the parts' own `Arc`s was a tenth
+/// of the server's time on a stream of job polls, docs/PERFORMANCE.md).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+impl From<AppParts> for AppState {
+    fn from(parts: AppParts) -> AppState {
+        AppState(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct AppParts {
     /// Orgs, users, tokens, uploads, jobs and records.
     pub store: Arc<dyn Store>,
     /// Upload and result zips.
@@ -120,6 +139,8 @@ pub struct AppState {
     /// Runs a step of the queue and follows clock moves on this node's worker; `None` where no
     /// worker is wired (the stepping controls then refuse).
     pub driver: Option<Arc<dyn QueueDriver>>,
+    /// Recently seen tokens' principals (`--token-cache-ms`; see [`PrincipalCache`]).
+    pub principals: Arc<PrincipalCache>,
 }
 
 /// The HTTP surface of a worker-only node: `/healthz`, `/readyz` and `/metrics`, everything else
@@ -278,6 +299,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(routes::fallback::not_found)
         .method_not_allowed_fallback(routes::fallback::method_not_allowed)
         // Innermost: a faulted answer still gets the request id, the recorded headers and a count.
-        .layer(axum::middleware::from_fn_with_state(state.clone(), faults::inject::http_faults));
+        .layer(axum::middleware::from_fn_with_state(state.clone(), faults::inject::http_faults))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::forget_principals_after_changes));
     with_common_layers(router, hsts).with_state(state)
 }

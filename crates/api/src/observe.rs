@@ -36,6 +36,9 @@ pub const QUEUE_JOBS: &str = "bulkwrite_queue_jobs";
 pub const QUEUE_OLDEST_AGE: &str = "bulkwrite_queue_oldest_age_seconds";
 /// `bulkwrite_database_up`: 1 when the last scrape could read the queue, else 0.
 pub const DATABASE_UP: &str = "bulkwrite_database_up";
+/// `bulkwrite_token_lookups_total{source="cache"|"store"}`: access tokens resolved from the
+/// node's token cache or read from the store (`--token-cache-ms`).
+pub const TOKEN_LOOKUPS: &str = "bulkwrite_token_lookups_total";
 
 /// The `route` label of requests no route matched.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
@@ -69,6 +72,10 @@ pub fn describe_metrics() {
         QUEUE_OLDEST_AGE,
         metrics::Unit::Seconds,
         "Age of the oldest queued job at scrape time (0 when none waits)."
+    );
+    metrics::describe_counter!(
+        TOKEN_LOOKUPS,
+        "Access tokens resolved from the node's token cache or read from the store."
     );
     metrics::describe_gauge!(DATABASE_UP, "1 when the last scrape could read the queue from the database, else 0.");
 }

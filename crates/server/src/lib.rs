@@ -19,7 +19,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use bulkwrite_api::{ApiConfig, AppState};
+use bulkwrite_api::{ApiConfig, AppParts, AppState};
 use bulkwrite_store::ids::IdAllocator;
 use bulkwrite_worker::{
     watch_controls, CallbackConfig, CallbackDispatcher, ControlDriver, Sweeper, Wakeup, Worker, WorkerConfig,
@@ -162,7 +162,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .or_else(|| bootstrapped.record.extra.get("admin_key").and_then(|k| k.as_str()).map(str::to_string));
     let api_config = api_config(&config, &base_url, admin_key.as_deref());
     let hsts = api_config.hsts;
-    let state = AppState {
+    let state = AppState::from(AppParts {
         store,
         blobs,
         ids,
@@ -173,7 +173,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         events: bulkwrite_api::events::EventStreams::new(Arc::clone(&wakeup.changes), config.max_event_streams),
         controls,
         driver,
-    };
+        principals: Arc::new(bulkwrite_api::PrincipalCache::new(config.token_cache)),
+    });
     let app = if config.role.serves_api() { bulkwrite_api::router(state) } else { bulkwrite_api::health_router(state) };
     // Without TCP_NODELAY, small last segments of an answer wait for the peer's delayed ACK.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {

@@ -81,6 +81,7 @@ impl AuthStore for PgStore {
             scopes: scopes(&granted),
             client_id: get(&row, 4)?,
             credits,
+            expires_at,
         }))
     }
 

@@ -92,6 +92,7 @@ impl AuthStore for SqliteStore {
                 scopes: scopes(&granted),
                 client_id,
                 credits: OrgCredits::from_stored(metered, edition.as_deref(), users, addon)?,
+                expires_at: expires_at.map(crate::instant).transpose()?,
             }))
         })
         .await

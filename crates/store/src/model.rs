@@ -84,6 +84,9 @@ pub struct Principal {
     /// The org's own API-credits setting, read with the token so that metering costs no
     /// further query when it is off.
     pub credits: crate::credits::OrgCredits,
+    /// When the token expires (`None`: never), so that a principal kept a while (the API's
+    /// token cache) is still refused once its token expires.
+    pub expires_at: Option<Timestamp>,
 }
 
 /// An access token to store; only its hash is kept.

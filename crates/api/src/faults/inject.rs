@@ -18,8 +18,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bulkwrite_core::faults::{is_zoho_path, FaultAction, FaultKind};
 use bulkwrite_core::ids::OrgId;
-use bulkwrite_store::token::hash_token;
-use bulkwrite_store::TokenLookup;
 use bulkwrite_wire::faults::CREDITS_REMAINING_HEADER;
 use bulkwrite_wire::{ApiError, ErrorCode};
 use futures_util::StreamExt;
@@ -111,8 +109,7 @@ async fn decide(state: &AppState, method: &str, path: &str, headers: &HeaderMap)
 async fn request_org(state: &AppState, headers: &HeaderMap) -> Option<OrgId> {
     let token = headers.get(AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(crate::auth::bearer);
     if let Some(token) = token {
-        if let Ok(TokenLookup::Valid(principal)) = state.store.lookup_token(&hash_token(token), state.clock.now()).await
-        {
+        if let Ok(Some(principal)) = crate::auth::principal(state, token).await {
             return Some(principal.org);
         }
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
-use bulkwrite_api::{ApiConfig, AppState};
+use bulkwrite_api::{ApiConfig, AppParts, AppState};
 use bulkwrite_core::clock::ManualClock;
 use bulkwrite_core::ids::{OrgId, UserId};
 use bulkwrite_core::schema::standard::standard_schema;
@@ -160,7 +160,7 @@ impl Api {
         let mut events = bulkwrite_api::events::EventStreams::new(changes, MAX_EVENT_STREAMS);
         // No fallback re-reads: a stream moves only when a change is rung, as the tests do.
         events.fallback_poll = std::time::Duration::from_secs(3600);
-        let state = AppState {
+        let state = AppState::from(AppParts {
             store: Arc::clone(&store),
             blobs,
             ids,
@@ -171,7 +171,8 @@ impl Api {
             events: events.clone(),
             controls,
             driver: None,
-        };
+            principals: Arc::new(bulkwrite_api::PrincipalCache::new(bulkwrite_api::DEFAULT_TOKEN_CACHE)),
+        });
         Api { router: bulkwrite_api::router(state), store, dir, clock, events, _temp: temp }
     }
 

@@ -167,6 +167,8 @@ async fn revoking_a_refresh_token_ends_its_access_tokens_and_the_lifetime_is_con
 
     let (_, answer) = token_form(&server, &params).await;
     let fresh = answer["access_token"].as_str().unwrap().to_string();
+    // Used once, the token's principal is in the node's token cache; the revocation empties it.
+    assert_eq!(server.get_as(&fresh, "/crm/bulk/v2/write/1").await.0, 404);
     let revoke = server.http.post(server.url(&format!("/oauth/v2/token/revoke?token={refresh}"))).send().await.unwrap();
     assert_eq!(revoke.status(), 200);
     assert_eq!(revoke.json::<Value>().await.unwrap(), json!({"status": "success"}));

@@ -376,3 +376,40 @@ async fn readyz_and_the_admin_api_when_the_postgresql_database_is_gone() {
     let text = scrape(&server).await;
     assert_eq!(metric(&text, "bulkwrite_database_up", &[]), 0.0);
 }
+
+/// `bulkwrite_token_lookups_total` of `source` on a scraped page.
+fn token_lookups(text: &str, source: &str) -> f64 {
+    metric(text, "bulkwrite_token_lookups_total", &[("source", source)])
+}
+
+/// Polls `count` times with the bootstrap token; returns how many of the token lookups the
+/// node's cache and the store answered.
+async fn poll_and_count_lookups(server: &Server, count: usize) -> (f64, f64) {
+    let before = scrape(server).await;
+    for _ in 0..count {
+        assert_eq!(server.get_as(&server.boot("access_token"), "/crm/bulk/v2/write/1").await.0, 404);
+    }
+    let after = scrape(server).await;
+    let moved = |source| token_lookups(&after, source) - token_lookups(&before, source);
+    (moved("cache"), moved("store"))
+}
+
+#[tokio::test]
+async fn a_polling_client_reads_its_token_from_the_cache_until_a_change_empties_it() {
+    // A long lifetime, so that the counts do not depend on the machine's speed.
+    let server = Server::start(&[("BULKWRITE_TOKEN_CACHE_MS", "600000")]).await;
+    assert_eq!(poll_and_count_lookups(&server, 3).await, (2.0, 1.0), "the first poll reads the store");
+    assert_eq!(poll_and_count_lookups(&server, 2).await, (2.0, 0.0));
+    // Any call that may change what a token means empties the cache (here, a new token).
+    let (status, _) = server
+        .admin(reqwest::Method::POST, &format!("/orgs/{}/tokens", server.org), json!({"scopes": "ZohoCRM.bulk.ALL"}))
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(poll_and_count_lookups(&server, 2).await, (1.0, 1.0), "read again after the change");
+}
+
+#[tokio::test]
+async fn with_the_token_cache_off_every_call_reads_the_store() {
+    let server = Server::start(&[("BULKWRITE_TOKEN_CACHE_MS", "0")]).await;
+    assert_eq!(poll_and_count_lookups(&server, 3).await, (0.0, 3.0));
+}
