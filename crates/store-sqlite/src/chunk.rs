@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use bulkwrite_core::plan::{decide, plan_chunk, ChunkPlan, ExistingState, Key, NewRecordView, PlannedRecord};
 use bulkwrite_store::*;
 use bulkwrite_wire::Operation;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Map;
 
 use stored::{read_named, Named};
@@ -29,6 +29,9 @@ pub(crate) fn apply_chunk(
     mut chunk: ChunkWrite,
     hints: &Hints,
 ) -> StoreResult<ChunkOutcome> {
+    // Refused before it writes anything: the writer then keeps the chunks its transaction
+    // holds (see `writer`: a batched chunk has no savepoint of its own).
+    at_checkpoint(tx, lease, chunk.resource, chunk.rows_done_before)?;
     if chunk.dry_run {
         return crate::dry_run::apply_dry_chunk(tx, lease, chunk);
     }
@@ -50,6 +53,21 @@ pub(crate) fn apply_chunk(
     }
     let plan = plan_and_write(tx, org, write, Some(capture))?;
     record_progress(tx, lease, &chunk, plan)
+}
+
+/// Fails with [`StoreError::checkpoint_moved`] unless resource `index` of the lease's job is at
+/// checkpoint `before` (the chunk's result rows are stored with the same check).
+fn at_checkpoint(tx: &Connection, lease: &Lease, index: usize, before: u64) -> StoreResult<()> {
+    let stored: Option<i64> = tx
+        .prepare_cached("SELECT rows_done FROM job_resources WHERE job_id = ?1 AND idx = ?2")
+        .map_err(db_error)?
+        .query_row(params![lease.job.get() as i64, index as i64], |row| row.get(0))
+        .optional()
+        .map_err(db_error)?;
+    match stored {
+        Some(rows_done) if rows_done == before as i64 => Ok(()),
+        _ => Err(StoreError::checkpoint_moved(index, before)),
+    }
 }
 
 /// Where a job's chunk keeps the before-images of the records it updates (see

@@ -8,9 +8,14 @@
 //! rows, the writer commits its chunks `commit_every` at a time (`--sqlite-commit-chunks`,
 //! [`COMMIT_CHUNKS`] by default), in one transaction: a crash loses the chunks since the last
 //! commit, and the job resumes from the checkpoint committed with them, applying nothing twice.
-//! A chunk joining an open transaction runs in a savepoint, so a failing one is undone alone and
-//! the chunks before it commit. A smaller file (and every test's) commits each chunk when it is
-//! applied, as before.
+//! A batched chunk joining the open transaction runs without a savepoint (which copied every
+//! page it changed into a journal of its own: a tenth of the 1,000,000-row insert). A chunk is
+//! refused before it writes (lease, checkpoint), so one failing afterwards is rare (a full disk,
+//! an I/O error); it then rolls back the whole transaction, the chunks before it included, as a
+//! crash would: each of their jobs finds its checkpoint behind at its next chunk (or at the end
+//! of its resource), and resumes from it. A failing chunk that changed nothing leaves the chunks
+//! before it to commit. Any other write joining the transaction runs in a savepoint, undone
+//! alone if it fails. A smaller file (and every test's) commits each chunk when it is applied.
 
 //! Any other fenced write (a resource finished, the job completed, failed, released, …) joins
 //! the open transaction and commits it, so the job's state never runs ahead of its chunks. A
@@ -82,30 +87,37 @@ impl Writer {
         self.open.is_some()
     }
 
-    /// Runs `work` in the writer's transaction (begun `IMMEDIATE` if none is open): undone alone
-    /// if it fails, the transaction then committed with what came before it. Commits unless
-    /// `commit` allows the transaction to stay open for more chunks.
+    /// Runs `work` in the writer's transaction (begun `IMMEDIATE` if none is open). Commits
+    /// unless `commit` allows the transaction to stay open for more chunks.
     ///
-    /// Joining an open transaction, `work` runs in a savepoint of its own. Beginning one, it
-    /// needs none: undone, the transaction is rolled back whole, and it holds nothing else. A
-    /// savepoint costs: it copies every page the work changes into a journal of its own, which
-    /// was a tenth of the writer's time in the 1,000,000-row insert (docs/PERFORMANCE.md).
+    /// Beginning the transaction, `work` needs no savepoint: if it fails, the transaction is
+    /// rolled back whole, and it holds nothing else. A batched chunk joining it runs without one
+    /// too (see the module's comment): failing, it rolls the whole transaction back if it changed
+    /// anything, and otherwise leaves it to commit. Any other write joining it runs in a
+    /// savepoint, undone alone if it fails, the transaction then committed with what came before
+    /// it. A savepoint costs: it copies every page the work changes into a journal of its own
+    /// (docs/PERFORMANCE.md).
     pub(crate) fn write<T>(
         &mut self,
         commit: Commit,
         work: impl FnOnce(&Connection) -> StoreResult<T>,
     ) -> StoreResult<T> {
         let fresh = self.open.is_none();
+        let batched = matches!(commit, Commit::Chunk { rows_done_before } if rows_done_before >= self.batch_after_rows);
+        let savepoint = !fresh && !batched;
         if fresh {
             self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db_error)?;
             self.open = Some(Open { writes: 0 });
-        } else if let Err(error) = self.conn.execute_batch("SAVEPOINT fenced") {
-            self.rollback();
-            return Err(db_error(error));
+        } else if savepoint {
+            if let Err(error) = self.conn.execute_batch("SAVEPOINT fenced") {
+                self.rollback();
+                return Err(db_error(error));
+            }
         }
+        let changes_before = self.conn.total_changes();
         match work(&self.conn) {
             Ok(value) => {
-                if !fresh {
+                if savepoint {
                     if let Err(error) = self.conn.execute_batch("RELEASE fenced") {
                         self.rollback();
                         return Err(db_error(error));
@@ -113,8 +125,6 @@ impl Writer {
                 }
                 let open = self.open.as_mut().expect("a transaction is open");
                 open.writes += 1;
-                let batched =
-                    matches!(commit, Commit::Chunk { rows_done_before } if rows_done_before >= self.batch_after_rows);
                 if !batched || open.writes >= self.commit_every {
                     self.commit()?;
                 }
@@ -125,10 +135,17 @@ impl Writer {
                     // Nothing else in the transaction, or SQLite rolled it back whole (an I/O
                     // error, a full disk).
                     self.rollback();
-                } else if self.conn.execute_batch("ROLLBACK TO fenced; RELEASE fenced").is_err() {
-                    self.rollback();
-                } else {
+                } else if savepoint {
+                    if self.conn.execute_batch("ROLLBACK TO fenced; RELEASE fenced").is_err() {
+                        self.rollback();
+                    } else {
+                        let _ = self.commit();
+                    }
+                } else if self.conn.total_changes() == changes_before {
+                    // Refused before it wrote: the chunks before it are intact.
                     let _ = self.commit();
+                } else {
+                    self.rollback();
                 }
                 Err(error)
             }

@@ -87,15 +87,42 @@ async fn a_failing_write_that_began_the_transaction_leaves_nothing_and_the_next_
 }
 
 #[tokio::test]
-async fn a_failing_chunk_is_undone_alone_and_the_ones_before_commit() {
+async fn a_batched_chunk_failing_after_it_wrote_rolls_back_the_chunks_before_it_as_a_crash_would() {
     let dir = tempfile::tempdir().unwrap();
     let pool = pool(&dir, settings(10, Duration::from_secs(600)));
     write(&pool, Commit::Now, "CREATE TABLE t (x INTEGER UNIQUE)").await.unwrap();
     write(&pool, BATCHED, "INSERT INTO t VALUES (1)").await.unwrap();
     let failed = write(&pool, BATCHED, "INSERT INTO t VALUES (2); INSERT INTO t VALUES (1)").await;
     assert!(matches!(failed, Err(StoreError::Conflict(_))), "{failed:?}");
-    let values = values(&pool);
-    assert_eq!(values, [1], "the failed chunk's first insert is undone, the chunk before it committed");
+    assert!(values(&pool).is_empty(), "no savepoint: the whole transaction is rolled back");
+    write(&pool, BATCHED, "INSERT INTO t VALUES (3)").await.unwrap();
+    write(&pool, Commit::Now, "INSERT INTO t VALUES (4)").await.unwrap();
+    assert_eq!(values(&pool), [3, 4], "the writer goes on with a new transaction");
+}
+
+#[tokio::test]
+async fn a_batched_chunk_refused_before_it_wrote_leaves_the_chunks_before_it_to_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = pool(&dir, settings(10, Duration::from_secs(600)));
+    write(&pool, Commit::Now, "CREATE TABLE t (x INTEGER UNIQUE)").await.unwrap();
+    write(&pool, BATCHED, "INSERT INTO t VALUES (1)").await.unwrap();
+    let refused = pool
+        .writer()
+        .run(|writer| writer.write(BATCHED, |_: &Connection| Err::<(), _>(StoreError::checkpoint_moved(0, 5))))
+        .await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    assert_eq!(values(&pool), [1], "the chunk before it committed");
+}
+
+#[tokio::test]
+async fn any_other_write_failing_in_the_open_transaction_is_undone_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = pool(&dir, settings(10, Duration::from_secs(600)));
+    write(&pool, Commit::Now, "CREATE TABLE t (x INTEGER UNIQUE)").await.unwrap();
+    write(&pool, BATCHED, "INSERT INTO t VALUES (1)").await.unwrap();
+    let failed = write(&pool, Commit::Now, "INSERT INTO t VALUES (2); INSERT INTO t VALUES (1)").await;
+    assert!(matches!(failed, Err(StoreError::Conflict(_))), "{failed:?}");
+    assert_eq!(values(&pool), [1], "its first insert is undone (a savepoint), the chunk before it committed");
 }
 
 #[tokio::test]
