@@ -119,7 +119,7 @@ pub struct ServeArgs {
     /// A job's chunks the SQLite writer commits together, in one transaction with their result
     /// rows and checkpoint, once the job's file is past `--sqlite-batch-after-rows`: a crash loses
     /// at most these, applied again on resume; the job's progress shows up to that many chunks
-    /// late. 1 commits every chunk alone [default: 16].
+    /// late. 1 commits every chunk alone [default: 48].
     #[arg(long, env = "BULKWRITE_SQLITE_COMMIT_CHUNKS")]
     pub sqlite_commit_chunks: Option<u32>,
     /// Rows of a job's file whose chunks the SQLite writer commits one at a time, before

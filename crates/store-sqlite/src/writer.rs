@@ -44,9 +44,10 @@ pub(crate) const IDLE_COMMIT: Duration = Duration::from_millis(20);
 
 /// Chunks committed together by default (`--sqlite-commit-chunks`) once a resource is past
 /// [`BATCH_AFTER_ROWS`]: a job's progress then shows up to this many chunks late (or
-/// [`IDLE_COMMIT`], when no chunk comes). Measured on the 1,000,000-row insert: 64 gained
-/// nothing over 16 (docs/PERFORMANCE.md).
-pub const COMMIT_CHUNKS: u32 = 16;
+/// [`IDLE_COMMIT`], when no chunk comes). Measured on the 1,000,000-row insert once batched
+/// chunks had no savepoint: 14.6 s at 16, 13.6 s at 48, 13.4 s at 128 (docs/PERFORMANCE.md;
+/// with savepoints, 64 had gained nothing over 16).
+pub const COMMIT_CHUNKS: u32 = 48;
 
 /// Rows of a resource whose chunks commit one at a time, before batching starts
 /// (`--sqlite-batch-after-rows`): below it the unique index is small, a commit cheap, and a
