@@ -3,6 +3,7 @@
 
 use bulkwrite_core::ids::{RecordId, UserId};
 use bulkwrite_core::mapping::RowDraft;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use bulkwrite_core::plan::{decide, plan_chunk, ChunkPlan, ExistingState, Key, NewRecordView, PlannedRecord};
@@ -14,7 +15,7 @@ use serde_json::Map;
 use stored::{read_named, Named};
 
 use crate::batch::{insert_many, insert_many_ignoring};
-use crate::new_keys::{insert_unprobed, Attempt, Hints};
+use crate::new_keys::{insert_prepared, prepare, Attempt, Hints, Prepared};
 use crate::orgs::reserve_ids;
 use crate::{db_error, json_error, ms};
 
@@ -22,12 +23,14 @@ pub(crate) mod stored;
 mod update;
 
 /// An insert's chunk skips the key probes unless its job met existing keys before (see
-/// `new_keys`, whose `hints` remember those jobs).
+/// `new_keys`, whose `hints` remember those jobs); `prepared`, it was planned before (its
+/// records taken from `chunk`).
 pub(crate) fn apply_chunk(
     tx: &Connection,
     lease: &Lease,
     mut chunk: ChunkWrite,
     hints: &Hints,
+    prepared: Option<Prepared>,
 ) -> StoreResult<ChunkOutcome> {
     // Refused before it writes anything: the writer then keeps the chunks its transaction
     // holds (see `writer`: a batched chunk has no savepoint of its own).
@@ -41,17 +44,24 @@ pub(crate) fn apply_chunk(
         chunk_at: chunk.rows_done_before as i64,
     };
     let org = lease.org.get() as i64;
-    let mut write = chunk.take_records();
-    if write.operation == Operation::Insert && hints.expects_new_keys(lease.job) {
-        match insert_unprobed(tx, org, write)? {
-            Attempt::Written(plan) => return record_progress(tx, lease, &chunk, plan),
-            Attempt::MetKeys(again) => {
-                hints.note_conflict(lease.job);
-                write = again;
+    let prepared = match prepared {
+        Some(prepared) => prepared,
+        None => {
+            let write = chunk.take_records();
+            if write.operation != Operation::Insert || !hints.expects_new_keys(lease.job) {
+                let plan = plan_and_write(tx, org, write, Some(capture))?;
+                return record_progress(tx, lease, &chunk, plan);
             }
+            prepare(write)?
         }
-    }
-    let plan = plan_and_write(tx, org, write, Some(capture))?;
+    };
+    let plan = match insert_prepared(tx, org, prepared)? {
+        Attempt::Written(plan) => plan,
+        Attempt::MetKeys(write) => {
+            hints.note_conflict(lease.job);
+            plan_and_write(tx, org, write, Some(capture))?
+        }
+    };
     record_progress(tx, lease, &chunk, plan)
 }
 
@@ -319,15 +329,15 @@ fn write_keys(tx: &Connection, org: i64, module: &str, plan: &ChunkPlan) -> Stor
 /// A new record as the `records` table takes it: a planned one, or one read in place from its row.
 pub(crate) trait NewRecord {
     fn columns(&self) -> (RecordId, UserId, Option<&str>);
-    fn data(&self) -> StoreResult<String>;
+    fn data(&self) -> StoreResult<Cow<'_, str>>;
 }
 
 impl NewRecord for PlannedRecord {
     fn columns(&self) -> (RecordId, UserId, Option<&str>) {
         (self.id, self.owner, self.layout_id.as_deref())
     }
-    fn data(&self) -> StoreResult<String> {
-        serde_json::to_string(&self.values).map_err(json_error)
+    fn data(&self) -> StoreResult<Cow<'_, str>> {
+        serde_json::to_string(&self.values).map(Cow::Owned).map_err(json_error)
     }
 }
 
@@ -335,8 +345,8 @@ impl NewRecord for NewRecordView<'_> {
     fn columns(&self) -> (RecordId, UserId, Option<&str>) {
         (self.id, self.owner, self.layout_id)
     }
-    fn data(&self) -> StoreResult<String> {
-        serde_json::to_string(&self.values).map_err(json_error)
+    fn data(&self) -> StoreResult<Cow<'_, str>> {
+        serde_json::to_string(&self.values).map(Cow::Owned).map_err(json_error)
     }
 }
 
@@ -362,7 +372,7 @@ pub(crate) fn insert_records<T: NewRecord>(
         bind(&actor).map_err(db_error)?;
         bind(&now).map_err(db_error)?;
         bind(&now).map_err(db_error)?;
-        bind(&record.data()?).map_err(db_error)
+        bind(&record.data()?.as_ref()).map_err(db_error)
     })?;
     if inserted < records.len() {
         return Err(StoreError::Conflict("a new record's id is taken".into()));

@@ -149,15 +149,30 @@ impl JobStore for SqliteStore {
     }
 
     async fn apply_chunk(&self, lease: &Lease, chunk: ChunkWrite) -> StoreResult<ChunkOutcome> {
-        let lease = lease.clone();
-        // A dry run's later chunks read what its earlier ones wrote from other connections.
-        let commit =
-            if chunk.dry_run { Commit::Now } else { Commit::Chunk { rows_done_before: chunk.rows_done_before } };
-        let pool = std::sync::Arc::clone(&self.pool);
-        self.write_fenced_as(lease, commit, move |tx, lease| {
-            crate::chunk::apply_chunk(tx, lease, chunk, &pool.new_keys)
-        })
-        .await
+        self.apply_prepared(lease, chunk, None).await
+    }
+
+    /// An insert expected to meet no existing key is planned, and its records encoded, before
+    /// the chunk before it has settled: beside it, while the writer's thread applies it (see
+    /// `new_keys`).
+    async fn apply_chunk_in_order(
+        &self,
+        lease: &Lease,
+        mut chunk: ChunkWrite,
+        mut order: ChunkOrder,
+    ) -> StoreResult<ChunkOutcome> {
+        let unprobed = !chunk.dry_run
+            && chunk.operation == bulkwrite_wire::Operation::Insert
+            && self.pool.new_keys.expects_new_keys(lease.job);
+        let prepared = if unprobed {
+            let write = chunk.take_records();
+            let planned = tokio::task::spawn_blocking(move || crate::new_keys::prepare(write)).await;
+            Some(planned.map_err(|error| StoreError::Backend(error.into()))??)
+        } else {
+            None
+        };
+        order.previous_settled().await;
+        self.apply_prepared(lease, chunk, prepared).await
     }
 
     async fn dry_run_records(
@@ -266,6 +281,23 @@ impl JobStore for SqliteStore {
 }
 
 impl SqliteStore {
+    /// Applies `chunk` on the writer's thread, with its records `prepared` before when they were.
+    async fn apply_prepared(
+        &self,
+        lease: &Lease,
+        chunk: ChunkWrite,
+        prepared: Option<crate::new_keys::Prepared>,
+    ) -> StoreResult<ChunkOutcome> {
+        // A dry run's later chunks read what its earlier ones wrote from other connections.
+        let commit =
+            if chunk.dry_run { Commit::Now } else { Commit::Chunk { rows_done_before: chunk.rows_done_before } };
+        let pool = std::sync::Arc::clone(&self.pool);
+        self.write_fenced_as(lease.clone(), commit, move |tx, lease| {
+            crate::chunk::apply_chunk(tx, lease, chunk, &pool.new_keys, prepared)
+        })
+        .await
+    }
+
     /// Runs `work` in an immediate transaction after checking that `lease` still holds the job,
     /// and commits it (with any chunks the writer's transaction holds; see `writer`).
     pub(crate) async fn write_fenced<T, F>(&self, lease: Lease, work: F) -> StoreResult<T>

@@ -42,6 +42,13 @@ pub async fn chunks_in_flight_together_commit_in_order(store: Arc<dyn Store>) {
     let dup = "DUPLICATE_DATA-Email";
     assert_eq!(errors, ["", "", "", dup, "", dup, dup, ""]);
     assert_eq!(store.count_records(ORG, "Leads").await.unwrap(), 5, "each new Email stored once");
+    // Each ADDED row names the record its row wrote (a store may plan a chunk with ids of its own
+    // before it reserves the real ones).
+    for added in rows.iter().filter(|r| r.record_id.is_some()) {
+        let id = added.record_id.unwrap();
+        let record = store.get_record(ORG, "Leads", id).await.unwrap().expect("the ADDED row's record");
+        assert_eq!(record.values["Last_Name"], json!(added.echo[0]), "row {}", added.row_no);
+    }
     let progress = store.get_job(ORG, job).await.unwrap().unwrap().resources[0];
     assert_eq!((progress.rows_done, progress.added, progress.skipped), (8, 5, 3));
 
