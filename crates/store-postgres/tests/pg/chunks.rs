@@ -1,5 +1,6 @@
 //! Chunks against other writers, and how fast a chunk goes in.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bulkwrite_core::ids::UserId;
@@ -311,4 +312,27 @@ async fn an_upsert_chunk_larger_than_one_update_part_updates_every_record_once()
         .unwrap()
         .get(0);
     assert_eq!(images, ROWS as i64, "one before-image per updated record, at the version the update left");
+}
+
+/// The shared case of a chunk failing after it wrote: on PostgreSQL each chunk commits alone,
+/// so the failing one takes nothing else with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
+async fn a_chunk_failing_after_it_wrote_takes_only_itself_back() {
+    let (database, store) = fresh_pg_store(&database_url()).await;
+    admin(&database)
+        .await
+        .batch_execute(
+            "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS
+                 $$ BEGIN IF NEW.data->>'Last_Name' = 'BOOM' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$;
+             CREATE TRIGGER boom BEFORE INSERT ON records FOR EACH ROW EXECUTE FUNCTION boom();",
+        )
+        .await
+        .unwrap();
+    let stored =
+        bulkwrite_store::conformance::a_chunk_failing_after_it_wrote_leaves_its_job_to_resume_from_its_checkpoint(
+            Arc::new(store),
+        )
+        .await;
+    assert_eq!(stored, 2, "the chunk before the failing one stayed committed");
 }
