@@ -36,7 +36,7 @@ fn job_from_row(row: &Row, resources: Vec<ResourceProgress>) -> StoreResult<Job>
         org: OrgId::new(get_u64(row, 1)?),
         created_by: UserId::new(get_u64(row, 2)?),
         api_version: get(row, 3)?,
-        spec: serde_json::from_str(&spec).map_err(json_error)?,
+        spec: bulkwrite_store::spec_text::parse_spec(&spec)?,
         state,
         attempts: get_u32(row, 6)?,
         character_encoding: get(row, 7)?,

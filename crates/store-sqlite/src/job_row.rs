@@ -133,7 +133,7 @@ fn build_job(conn: &Connection, raw: RawJob) -> StoreResult<Job> {
         org: OrgId::new(org as u64),
         created_by: UserId::new(created_by as u64),
         api_version,
-        spec: serde_json::from_str(&spec).map_err(json_error)?,
+        spec: bulkwrite_store::spec_text::parse_spec(&spec)?,
         state,
         attempts: attempts as u32,
         character_encoding: encoding,

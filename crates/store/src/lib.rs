@@ -46,6 +46,7 @@ pub mod org_state;
 pub mod profiles;
 pub mod read;
 pub mod result_rows;
+pub mod spec_text;
 pub mod staging;
 pub mod taxes;
 pub mod token;
