@@ -14,10 +14,10 @@ use tokio_postgres::types::ToSql;
 use crate::statements::{execute, get};
 use crate::{pg_error, PgStore};
 
-/// Bytes per stored chunk. 1 MiB chunks cost up to 40 MiB of peak RSS at the end of a
-/// 1,000,000-row export (a 93 MiB file): the driver's buffer of each `INSERT`, allocated on one
-/// thread and freed on the connection's, stayed resident until the allocator caught up; 256 KiB
-/// chunks peak 74–81 MiB for the whole export against 126–137 (docs/PERFORMANCE.md).
+/// Bytes per stored chunk. With 1 MiB chunks a 1,000,000-row export (a 93 MiB file) peaked at
+/// 126–137 MiB, 25–40 of them gained while the file was stored (most likely the driver's 1 MiB
+/// message buffers, freed faster than the allocator returned them: with mimalloc purging at
+/// once the peak was 113–116); with 256 KiB chunks it peaks at 74–81 MiB (docs/PERFORMANCE.md).
 const CHUNK_BYTES: usize = 256 * 1024;
 
 /// Blobs kept in the database of a [`PgStore`], with a local directory for files being
