@@ -140,7 +140,7 @@ pub struct AppParts {
     /// worker is wired (the stepping controls then refuse).
     pub driver: Option<Arc<dyn QueueDriver>>,
     /// Recently seen tokens' principals (`--token-cache-ms`; see [`PrincipalCache`]).
-    pub principals: Arc<PrincipalCache>,
+    pub principals: PrincipalCache,
 }
 
 /// The HTTP surface of a worker-only node: `/healthz`, `/readyz` and `/metrics`, everything else

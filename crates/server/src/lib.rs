@@ -173,7 +173,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         events: bulkwrite_api::events::EventStreams::new(Arc::clone(&wakeup.changes), config.max_event_streams),
         controls,
         driver,
-        principals: Arc::new(bulkwrite_api::PrincipalCache::new(config.token_cache)),
+        principals: bulkwrite_api::PrincipalCache::new(config.token_cache),
     });
     let app = if config.role.serves_api() { bulkwrite_api::router(state) } else { bulkwrite_api::health_router(state) };
     // Without TCP_NODELAY, small last segments of an answer wait for the peer's delayed ACK.

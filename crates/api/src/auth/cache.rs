@@ -27,7 +27,7 @@ const MAX_ENTRIES: usize = 10_000;
 pub const DEFAULT_TOKEN_CACHE: Duration = Duration::from_millis(1000);
 
 /// Recently seen tokens' principals, by token hash.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PrincipalCache {
     lifetime: Duration,
     inner: Mutex<Inner>,

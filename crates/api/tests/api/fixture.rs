@@ -171,7 +171,7 @@ impl Api {
             events: events.clone(),
             controls,
             driver: None,
-            principals: Arc::new(bulkwrite_api::PrincipalCache::new(bulkwrite_api::DEFAULT_TOKEN_CACHE)),
+            principals: bulkwrite_api::PrincipalCache::new(bulkwrite_api::DEFAULT_TOKEN_CACHE),
         });
         Api { router: bulkwrite_api::router(state), store, dir, clock, events, _temp: temp }
     }
