@@ -15,7 +15,7 @@ use serde_json::Map;
 use stored::{read_named, Named};
 
 use crate::batch::{insert_many, insert_many_ignoring};
-use crate::new_keys::{insert_prepared, prepare, Attempt, Hints, Prepared};
+use crate::new_keys::{insert_prepared, prepare, unprobed, Attempt, Hints, Prepared};
 use crate::orgs::reserve_ids;
 use crate::{db_error, json_error, ms};
 
@@ -48,7 +48,7 @@ pub(crate) fn apply_chunk(
         Some(prepared) => prepared,
         None => {
             let write = chunk.take_records();
-            if write.operation != Operation::Insert || !hints.expects_new_keys(lease.job) {
+            if !unprobed(hints, lease.job, write.operation) {
                 let plan = plan_and_write(tx, org, write, Some(capture))?;
                 return record_progress(tx, lease, &chunk, plan);
             }

@@ -161,10 +161,7 @@ impl JobStore for SqliteStore {
         mut chunk: ChunkWrite,
         mut order: ChunkOrder,
     ) -> StoreResult<ChunkOutcome> {
-        let unprobed = !chunk.dry_run
-            && chunk.operation == bulkwrite_wire::Operation::Insert
-            && self.pool.new_keys.expects_new_keys(lease.job);
-        let prepared = if unprobed {
+        let prepared = if !chunk.dry_run && crate::new_keys::unprobed(&self.pool.new_keys, lease.job, chunk.operation) {
             let write = chunk.take_records();
             let planned = tokio::task::spawn_blocking(move || crate::new_keys::prepare(write)).await;
             Some(planned.map_err(|error| StoreError::Backend(error.into()))??)

@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use std::sync::mpsc;
 use std::sync::OnceLock;
 
-use bulkwrite_core::ids::{RecordId, UserId};
+use bulkwrite_core::ids::{JobId, RecordId, UserId};
 use bulkwrite_core::mapping::RowDraft;
 use bulkwrite_core::plan::{decide, ChunkPlan, Decisions, ExistingState, PlanInput};
 use bulkwrite_store::{RecordWrite, StoreResult};
@@ -39,6 +39,12 @@ pub(crate) enum Attempt {
     Written(ChunkPlan),
     /// A key exists: nothing was written; the write, rows intact, is to be planned with probes.
     MetKeys(RecordWrite),
+}
+
+/// Whether a chunk of `operation` of `job` goes without probes: an insert of a job that has met
+/// no existing key (see the module's comment).
+pub(crate) fn unprobed(hints: &Hints, job: JobId, operation: Operation) -> bool {
+    operation == Operation::Insert && hints.expects_new_keys(job)
 }
 
 /// An insert chunk planned as if none of its keys existed, with provisional ids `1..=n`, and
