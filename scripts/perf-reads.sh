@@ -10,8 +10,8 @@
 #   BW=target/perfwork/bulkwrite.base WRK=1 ROWS=25000 scripts/perf-reads.sh   # another build, not rebuilt
 #
 # With WRK=1 (and wrk installed) job details are also driven by `wrk -t2 -c$CONNECTIONS` against a
-# server of the same build loaded by the bench's own generator, as a cross-check of the bench's
-# own load generator.
+# server of the same build holding one job, on SQLite and (with DATABASE_URL) on a fresh PostgreSQL
+# database, as a cross-check of the bench's own load generator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +22,11 @@ PERF_DIR=${PERF_DIR:-../shared/perf}
 DATABASE_URL=${DATABASE_URL-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 OUT=${OUT:-docs/perf}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
+
+if [ "${WRK:-0}" = 1 ] && ! command -v wrk > /dev/null; then
+    echo "WRK=1 needs wrk (Debian: apt-get install wrk)" >&2
+    exit 1
+fi
 
 if [ -z "${BW:-}" ]; then
     cargo build --release -p bulkwrite-cli --features bench
@@ -48,12 +53,15 @@ for path in sys.argv[1:]:
               f' ({e["peak_rss_mib"] or 0:.0f} MiB)')
 EOF
 
-if [ "${WRK:-0}" = 1 ]; then
-    # A server of the same build, one job in it, and wrk against its job details.
+# wrk_details LABEL [DATABASE_URL]: a server of the same build (on that database, else on SQLite),
+# one job in it, and wrk against its job details.
+wrk_details() {
+    local label=$1 url=${2:-} dir server base auth org file_id job
     dir=$(mktemp -d)
-    BULKWRITE_BOOTSTRAP_TOKEN=1000.wrk.wrk "$BW" serve --listen 127.0.0.1:0 --data-dir "$dir" > "$dir/out" 2>/dev/null &
+    local store=(--data-dir "$dir")
+    [ -n "$url" ] && store+=(--database-url "$url")
+    BULKWRITE_BOOTSTRAP_TOKEN=1000.wrk.wrk "$BW" serve --listen 127.0.0.1:0 "${store[@]}" > "$dir/out" 2>/dev/null &
     server=$!
-    trap 'kill $server; rm -rf "$dir"' EXIT
     until grep -q listening "$dir/out" 2>/dev/null; do sleep 0.1; done
     base=$(sed -n 's/^bulkwrite listening on //p' "$dir/out" | head -1)
     printf 'Last_Name,Email,Company\nWrk,wrk@example.com,Acme\n' > "$dir/leads.csv"
@@ -64,5 +72,22 @@ if [ "${WRK:-0}" = 1 ]; then
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["details"]["file_id"])')
     job=$(curl -s -H "$auth" -H 'Content-Type: application/json' "$base/crm/bulk/v2/write" -d '{"operation":"insert","resource":[{"type":"data","module":"Leads","file_id":"'"$file_id"'","field_mappings":[{"api_name":"Last_Name","index":0},{"api_name":"Email","index":1},{"api_name":"Company","index":2}]}]}' \
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["details"]["id"])')
+    until curl -s -H "$auth" "$base/crm/bulk/v2/write/$job" | grep -q '"status":"COMPLETED"'; do sleep 0.1; done
+    echo "wrk on $label job details:"
     wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "$auth" "$base/crm/bulk/v2/write/$job"
+    kill "$server"
+    wait "$server" 2>/dev/null || true
+    rm -rf "$dir"
+}
+
+if [ "${WRK:-0}" = 1 ]; then
+    wrk_details SQLite
+    if [ -n "$DATABASE_URL" ]; then
+        # A fresh database beside the one DATABASE_URL names, dropped afterwards.
+        name="bw_wrk_$$"
+        fresh=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$DATABASE_URL" "$name")
+        psql -q "$DATABASE_URL" -c "CREATE DATABASE $name"
+        wrk_details PostgreSQL "$fresh"
+        psql -q "$DATABASE_URL" -c "DROP DATABASE $name"
+    fi
 fi
