@@ -56,7 +56,8 @@ EOF
 # wrk_details LABEL [DATABASE_URL]: a server of the same build (on that database, else on SQLite),
 # one job in it, and wrk against its job details.
 wrk_details() {
-    local label=$1 url=${2:-} dir server base auth org file_id job
+    local label=$1 url=${2:-} base auth org file_id job
+    # `dir` and `server` are global: the EXIT trap below stops the server if anything fails.
     dir=$(mktemp -d)
     local store=(--data-dir "$dir")
     [ -n "$url" ] && store+=(--database-url "$url")
@@ -75,19 +76,27 @@ wrk_details() {
     until curl -s -H "$auth" "$base/crm/bulk/v2/write/$job" | grep -q '"status":"COMPLETED"'; do sleep 0.1; done
     echo "wrk on $label job details:"
     wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "$auth" "$base/crm/bulk/v2/write/$job"
-    kill "$server"
-    wait "$server" 2>/dev/null || true
-    rm -rf "$dir"
+    stop_server
+}
+
+stop_server() {
+    if [ -n "${server:-}" ]; then
+        kill "$server" 2>/dev/null || true
+        wait "$server" 2>/dev/null || true
+        server=
+    fi
+    rm -rf "${dir:-}"
 }
 
 if [ "${WRK:-0}" = 1 ]; then
+    name=
+    trap 'stop_server; if [ -n "$name" ]; then psql -q "$DATABASE_URL" -c "DROP DATABASE IF EXISTS $name"; fi' EXIT
     wrk_details SQLite
     if [ -n "$DATABASE_URL" ]; then
-        # A fresh database beside the one DATABASE_URL names, dropped afterwards.
+        # A fresh database beside the one DATABASE_URL names, dropped on exit.
         name="bw_wrk_$$"
         fresh=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$DATABASE_URL" "$name")
         psql -q "$DATABASE_URL" -c "CREATE DATABASE $name"
         wrk_details PostgreSQL "$fresh"
-        psql -q "$DATABASE_URL" -c "DROP DATABASE $name"
     fi
 fi
