@@ -15,6 +15,7 @@ use serde_json::Map;
 use stored::{read_named, Named};
 
 use crate::batch::{insert_many, insert_many_ignoring};
+use crate::key_scopes::Scopes;
 use crate::new_keys::{insert_prepared, prepare, unprobed, Attempt, Hints, Prepared};
 use crate::orgs::reserve_ids;
 use crate::{db_error, json_error, ms};
@@ -314,7 +315,10 @@ fn insert_images(tx: &Connection, capture: Option<Capture>, images: &[(RecordId,
 /// Removes the keys the plan releases and inserts those it takes.
 fn write_keys(tx: &Connection, org: i64, module: &str, plan: &ChunkPlan) -> StoreResult<()> {
     let mut delete_key = tx
-        .prepare_cached("DELETE FROM record_keys WHERE org = ?1 AND module = ?2 AND field = ?3 AND value = ?4")
+        .prepare_cached(
+            "DELETE FROM unique_keys
+             WHERE scope = (SELECT id FROM key_scopes WHERE org = ?1 AND module = ?2 AND field = ?3) AND value = ?4",
+        )
         .map_err(db_error)?;
     for (field, value) in &plan.key_deletes {
         delete_key.execute(params![org, module, field, value]).map_err(db_error)?;
@@ -383,19 +387,16 @@ pub(crate) fn insert_records<T: NewRecord>(
 /// Inserts a chunk's unique keys, leaving out (`OR IGNORE`) those another record holds; returns
 /// how many went in.
 pub(crate) fn insert_keys(tx: &Connection, org: i64, module: &str, keys: &[(Key, RecordId)]) -> StoreResult<usize> {
-    insert_many_ignoring(
-        tx,
-        "record_keys (org, module, field, value, record_id)",
-        5,
-        keys,
-        |((field, value), record), bind| {
-            bind(&org).map_err(db_error)?;
-            bind(&module).map_err(db_error)?;
-            bind(field).map_err(db_error)?;
-            bind(value).map_err(db_error)?;
-            bind(&(record.get() as i64)).map_err(db_error)
-        },
-    )
+    let mut scopes = Scopes::new(org, module);
+    let scoped = keys
+        .iter()
+        .map(|((field, value), record)| Ok((scopes.get(tx, field)?, value.as_str(), record.get() as i64)))
+        .collect::<StoreResult<Vec<_>>>()?;
+    insert_many_ignoring(tx, "unique_keys (scope, value, record_id)", 3, &scoped, |(scope, value, record), bind| {
+        bind(scope).map_err(db_error)?;
+        bind(value).map_err(db_error)?;
+        bind(record).map_err(db_error)
+    })
 }
 
 /// What the rows name, with the records' maps (a dry run plans against them).

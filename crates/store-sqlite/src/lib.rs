@@ -21,6 +21,7 @@ mod health;
 mod inbox;
 mod job_row;
 mod jobs;
+mod key_scopes;
 mod migrate;
 mod new_keys;
 mod oauth;

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0016_inbox.sql"),
     include_str!("../migrations/0017_perms.sql"),
     include_str!("../migrations/0018_taxes.sql"),
+    include_str!("../migrations/0019_key_scopes.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection, first_id: u64) -> StoreResult<()> {

@@ -43,7 +43,7 @@ const STATE_TABLES: &[StateTable] = &[
     table("callback_attempts", "callback_id IN (SELECT id FROM callbacks WHERE org = ?1)"),
     table("callbacks", ORG_ROWS),
     table("jobs", ORG_ROWS),
-    table("record_keys", ORG_ROWS),
+    table("unique_keys", "scope IN (SELECT id FROM key_scopes WHERE org = ?1)"),
     table("records", ORG_ROWS),
     table("uploads", ORG_ROWS),
     table("inbox_deliveries", ORG_ROWS),
@@ -272,8 +272,8 @@ mod tests {
     use super::STATE_TABLES;
 
     /// Tables with an `org` or `job_id` column that are not org state: metadata (users,
-    /// profiles, the org's taxes), the snapshots themselves, and the live concurrency slots
-    /// (they lapse on their own).
+    /// profiles, the org's taxes, the key scopes whose ids a snapshot's keys name), the
+    /// snapshots themselves, and the live concurrency slots (they lapse on their own).
     const NOT_STATE: &[&str] = &[
         "orgs",
         "users",
@@ -285,6 +285,7 @@ mod tests {
         "snapshots",
         "snapshot_rows",
         "snapshot_blobs",
+        "key_scopes",
     ];
 
     /// A table a later migration adds with an org's or a job's rows must be listed in
@@ -310,6 +311,8 @@ mod tests {
         let missing: Vec<&String> =
             tables.iter().filter(|t| !listed.contains(&t.as_str()) && !NOT_STATE.contains(&t.as_str())).collect();
         assert!(missing.is_empty(), "tables neither in STATE_TABLES nor NOT_STATE: {missing:?}");
-        assert!(listed.iter().all(|t| tables.iter().any(|found| found == t) || *t == "callback_attempts"));
+        assert!(listed
+            .iter()
+            .all(|t| tables.iter().any(|found| found == t) || *t == "callback_attempts" || *t == "unique_keys"));
     }
 }

@@ -154,11 +154,8 @@ impl RecordStore for SqliteStore {
                     )
                     .map_err(db_error)?;
                 if gone > 0 {
-                    tx.execute(
-                        "DELETE FROM record_keys WHERE record_id = ?1 AND org = ?2",
-                        params![id.get() as i64, org.get() as i64],
-                    )
-                    .map_err(db_error)?;
+                    tx.execute("DELETE FROM unique_keys WHERE record_id = ?1", params![id.get() as i64])
+                        .map_err(db_error)?;
                     deleted.push(id);
                 }
             }
@@ -261,8 +258,9 @@ pub(crate) fn find_records(conn: &Connection, org: i64, query: &LookupQuery) -> 
             let values_json = serde_json::to_string(&query.values).map_err(json_error)?;
             let mut statement = conn
                 .prepare_cached(
-                    "SELECT k.value, r.id, json_extract(r.data, ?5) FROM record_keys k JOIN records r ON r.id = k.record_id
-                     WHERE k.org = ?1 AND k.module = ?2 AND k.field = ?3 AND k.value IN (SELECT value FROM json_each(?4))",
+                    "SELECT k.value, r.id, json_extract(r.data, ?5) FROM unique_keys k JOIN records r ON r.id = k.record_id
+                     WHERE k.scope = (SELECT id FROM key_scopes WHERE org = ?1 AND module = ?2 AND field = ?3)
+                       AND k.value IN (SELECT value FROM json_each(?4))",
                 )
                 .map_err(db_error)?;
             let rows = statement

@@ -10,6 +10,7 @@ use bulkwrite_store::undo::{decide, key_taken, outcome_of, undo_row, CurrentReco
 use bulkwrite_store::*;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+use crate::key_scopes::Scopes;
 use crate::{db_error, instant, json_error, ms, SqliteStore};
 
 #[async_trait]
@@ -114,8 +115,7 @@ fn settle(tx: &Connection, lease: &Lease, chunk: &UndoChunk, row: &ResultRow) ->
     let (status, reason) = match action {
         UndoAction::Delete => {
             tx.execute("DELETE FROM records WHERE id = ?1 AND org = ?2", params![record, org]).map_err(db_error)?;
-            tx.execute("DELETE FROM record_keys WHERE record_id = ?1 AND org = ?2", params![record, org])
-                .map_err(db_error)?;
+            tx.execute("DELETE FROM unique_keys WHERE record_id = ?1", params![record]).map_err(db_error)?;
             (RowStatus::Deleted, String::new())
         }
         UndoAction::Restore { values, owner, layout_id, keys } => {
@@ -157,7 +157,8 @@ fn restore_keys(
 ) -> StoreResult<Option<String>> {
     let mut holder_of = tx
         .prepare_cached(
-            "SELECT record_id FROM record_keys WHERE org = ?1 AND module = ?2 AND field = ?3 AND value = ?4",
+            "SELECT record_id FROM unique_keys
+             WHERE scope = (SELECT id FROM key_scopes WHERE org = ?1 AND module = ?2 AND field = ?3) AND value = ?4",
         )
         .map_err(db_error)?;
     for (field, value) in keys {
@@ -167,13 +168,12 @@ fn restore_keys(
             return Ok(Some(key_taken(id, field, RecordId::new(holder as u64))));
         }
     }
-    tx.execute("DELETE FROM record_keys WHERE record_id = ?1 AND org = ?2", params![id.get() as i64, org])
-        .map_err(db_error)?;
-    let mut insert = tx
-        .prepare_cached("INSERT INTO record_keys (org, module, field, value, record_id) VALUES (?1, ?2, ?3, ?4, ?5)")
-        .map_err(db_error)?;
+    tx.execute("DELETE FROM unique_keys WHERE record_id = ?1", params![id.get() as i64]).map_err(db_error)?;
+    let mut scopes = Scopes::new(org, module);
+    let mut insert =
+        tx.prepare_cached("INSERT INTO unique_keys (scope, value, record_id) VALUES (?1, ?2, ?3)").map_err(db_error)?;
     for (field, value) in keys {
-        insert.execute(params![org, module, field, value, id.get() as i64]).map_err(db_error)?;
+        insert.execute(params![scopes.get(tx, field)?, value, id.get() as i64]).map_err(db_error)?;
     }
     Ok(None)
 }

@@ -70,8 +70,9 @@ pub(crate) fn read_named(
     let by_field = values_by_field(&probes.keys);
     let mut find_keys = tx
         .prepare_cached(
-            "SELECT value, record_id FROM record_keys
-             WHERE org = ?1 AND module = ?2 AND field = ?3 AND value IN (SELECT value FROM json_each(?4))",
+            "SELECT value, record_id FROM unique_keys
+             WHERE scope = (SELECT id FROM key_scopes WHERE org = ?1 AND module = ?2 AND field = ?3)
+               AND value IN (SELECT value FROM json_each(?4))",
         )
         .map_err(db_error)?;
     for (field, values) in by_field {
@@ -131,7 +132,8 @@ pub(crate) fn read_records(
     }
     let mut statement = tx
         .prepare_cached(
-            "SELECT record_id, field, value FROM record_keys WHERE record_id IN (SELECT value FROM json_each(?1))",
+            "SELECT k.record_id, s.field, k.value FROM unique_keys k JOIN key_scopes s ON s.id = k.scope
+             WHERE k.record_id IN (SELECT value FROM json_each(?1))",
         )
         .map_err(db_error)?;
     let found = statement

@@ -1,8 +1,10 @@
-//! A database made before retention is upgraded in place: an upload that a job queued then
-//! still needs is kept, an unused old one expires.
+//! Databases made by earlier versions are upgraded in place: an upload that a job queued before
+//! retention still needs is kept, an unused old one expires; unique keys (and the keys of org
+//! snapshots) written before key scopes still hold their records.
 
-use bulkwrite_core::ids::FileId;
-use bulkwrite_store::{Expiry, RetentionStore, UploadStore};
+use bulkwrite_core::ids::{FileId, OrgId, RecordId};
+use bulkwrite_core::lookup::{LookupBy, LookupQuery};
+use bulkwrite_store::{Expiry, Keep, OrgStateStore, RecordStore, RetentionStore, UploadStore};
 use bulkwrite_store_sqlite::SqliteStore;
 use chrono::{Duration, Utc};
 
@@ -46,4 +48,104 @@ async fn uploads_of_jobs_queued_before_the_upgrade_are_kept() {
     assert_eq!(kept.expired_at, None, "the queued job's upload stays");
     let gone = store.get_upload(org, FileId::new(5_725_767_000_000_000_002)).await.unwrap().unwrap();
     assert!(gone.expired_at.is_some());
+}
+
+/// The migrations before key scopes (0019), as a database of that time applied them.
+const BEFORE_KEY_SCOPES: &[&str] = &[
+    include_str!("../../migrations/0001_init.sql"),
+    include_str!("../../migrations/0002_oauth.sql"),
+    include_str!("../../migrations/0003_cancel.sql"),
+    include_str!("../../migrations/0004_retention.sql"),
+    include_str!("../../migrations/0005_faults.sql"),
+    include_str!("../../migrations/0006_read_jobs.sql"),
+    include_str!("../../migrations/0007_row_reasons.sql"),
+    include_str!("../../migrations/0008_dry_run.sql"),
+    include_str!("../../migrations/0009_read_downloads.sql"),
+    include_str!("../../migrations/0011_test_controls.sql"),
+    include_str!("../../migrations/0012_fault_rules.sql"),
+    include_str!("../../migrations/0014_credits.sql"),
+    include_str!("../../migrations/0015_undo.sql"),
+    include_str!("../../migrations/0016_inbox.sql"),
+    include_str!("../../migrations/0017_perms.sql"),
+    include_str!("../../migrations/0018_taxes.sql"),
+];
+
+/// A `json_object(...)` of every column of `table`, as a snapshot stored its rows.
+fn row_json(conn: &rusqlite::Connection, table: &str) -> String {
+    let mut statement = conn.prepare(&format!("PRAGMA table_info({table})")).unwrap();
+    let names: Vec<String> = statement.query_map([], |row| row.get(1)).unwrap().map(Result::unwrap).collect();
+    let pairs: Vec<String> = names.iter().map(|name| format!("'{name}', \"{name}\"")).collect();
+    format!("json_object({})", pairs.join(", "))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_and_snapshot_keys_from_before_key_scopes_still_find_their_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bulkwrite.sqlite");
+    let (zylker, acme) = (5_725_767_000_000_000_101_i64, 5_725_767_000_000_000_102_i64);
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for sql in BEFORE_KEY_SCOPES {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(&format!(
+            "INSERT INTO id_sequence (singleton, next_id) VALUES (1, 5725767000000100000);
+             PRAGMA user_version = {};",
+            BEFORE_KEY_SCOPES.len()
+        ))
+        .unwrap();
+        for (id, name) in [(zylker, "Zylker"), (acme, "Acme")] {
+            conn.execute(
+                "INSERT INTO records (id, org, module, owner, created_by, modified_by, created_at, modified_at, data)
+                 VALUES (?1, ?2, 'Accounts', 1, 1, 1, 0, 0, json_object('Account_Name', ?3))",
+                rusqlite::params![id, ORG, name],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO record_keys (org, module, field, value, record_id) VALUES (?1, 'Accounts', 'Account_Name', ?2, ?3)",
+                rusqlite::params![ORG, name.to_lowercase(), id],
+            )
+            .unwrap();
+        }
+        // A snapshot taken then: both records and their keys, as rows of JSON.
+        for table in ["records", "record_keys"] {
+            conn.execute(
+                &format!(
+                    "INSERT INTO snapshot_rows (org, snapshot, tbl, row_json)
+                     SELECT ?1, 'before', '{table}', {} FROM {table} WHERE org = ?1",
+                    row_json(&conn, table)
+                ),
+                [ORG],
+            )
+            .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO snapshots (org, name, created_at, records, jobs, rows) VALUES (?1, 'before', 0, 2, 0, 4)",
+            [ORG],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).await.expect("upgrade");
+    let org = OrgId::new(ORG as u64);
+    let query = LookupQuery {
+        module: "Accounts".into(),
+        field: "Account_Name".into(),
+        by: LookupBy::UniqueKey,
+        values: vec!["zylker".into(), "acme".into()],
+        display_field: "Account_Name".into(),
+    };
+    let found = |hits: Vec<(String, bulkwrite_core::lookup::LookupHit)>| {
+        let mut found: Vec<(String, u64)> = hits.into_iter().map(|(value, hit)| (value, hit.id.get())).collect();
+        found.sort();
+        found
+    };
+    let both = vec![("acme".to_string(), acme as u64), ("zylker".to_string(), zylker as u64)];
+    assert_eq!(found(store.find_records(org, &query).await.unwrap()), both, "the keys written before");
+
+    let deleted = store.delete_records(org, "Accounts", &[RecordId::new(zylker as u64)]).await.unwrap();
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(found(store.find_records(org, &query).await.unwrap()), both[..1], "a deleted record's key goes");
+
+    store.restore_snapshot(org, "before", &Keep { token_hash: None }).await.unwrap().expect("the snapshot");
+    assert_eq!(found(store.find_records(org, &query).await.unwrap()), both, "the snapshot's keys restored");
 }
