@@ -31,6 +31,7 @@ use crate::chunk_write::{encode_keys, encode_new_records, COPY_KEYS, COPY_RECORD
 use crate::copy::Sending;
 use crate::error::write_error;
 use crate::job_row::fence;
+use crate::key_scopes::{self, Scopes};
 use crate::statements::execute;
 use crate::{pg_error, signed, PgStore};
 
@@ -55,6 +56,8 @@ pub(crate) async fn apply_chunk(
         Probing::First
     };
     let mut conn = store.conn().await?;
+    let fields = key_scopes::fields_of(&write.rows);
+    let scopes = store.key_scopes().scopes(&conn, signed(lease.org.get()), &write.module, &fields).await?;
     let tx = conn.transaction().await.map_err(pg_error)?;
     // A chunk's commit does not wait for its WAL to reach the disk (see the module's comment).
     let asynchronous = async { tx.batch_execute("SET LOCAL synchronous_commit = off").await.map_err(pg_error) };
@@ -66,7 +69,7 @@ pub(crate) async fn apply_chunk(
     };
     let span = (chunk.resource, chunk.rows_done_before, chunk.rows_done);
     let how = How { probing, capture: Some(capture), progress: Some((lease, span)) };
-    let written = plan_and_write(&tx, signed(lease.org.get()), write, first_id, how, order).await?;
+    let written = plan_and_write(&tx, signed(lease.org.get()), write, first_id, &scopes, how, order).await?;
     if written.met_existing_keys {
         store.hints().conflicts.note_conflict(lease.job);
     }
@@ -227,13 +230,14 @@ pub(crate) async fn plan_and_write(
     org: i64,
     mut write: RecordWrite,
     first_id: u64,
+    scopes: &Scopes,
     How { probing, capture, progress }: How<'_>,
     order: &mut ChunkOrder,
 ) -> StoreResult<Written> {
     let id_count = write.new_id_count();
     let new_ids = || (first_id..first_id + id_count).map(RecordId::new);
     let input = write.take_plan_input();
-    let stamp = Stamp { org, module: &write.module, actor: signed(write.actor.get()), now: write.now };
+    let stamp = Stamp { org, module: &write.module, scopes, actor: signed(write.actor.get()), now: write.now };
     let mut met_existing_keys = false;
     if probing == Probing::OnConflict && input.operation == Operation::Insert {
         let empty = ExistingState::default();
@@ -346,6 +350,8 @@ async fn write_optimistically(
 pub(crate) struct Stamp<'a> {
     pub org: i64,
     pub module: &'a str,
+    /// The scopes of the unique fields the rows name (see `key_scopes`).
+    pub scopes: &'a Scopes,
     pub actor: i64,
     pub now: Timestamp,
 }

@@ -27,7 +27,8 @@ use crate::{pg_error, signed};
 /// Existing owners of the keys `($3, $4)` (parallel arrays of fields and values).
 const PROBE_KEYS: &str = "SELECT v.field, v.value, k.record_id FROM unnest($3::text[], $4::text[]) AS v (field, value)
      CROSS JOIN LATERAL (
-         SELECT record_id FROM record_keys WHERE org = $1 AND module = $2 AND field = v.field AND value = v.value LIMIT 1
+         SELECT u.record_id FROM key_scopes s JOIN unique_keys u ON u.scope = s.id
+         WHERE s.org = $1 AND s.module = $2 AND s.field = v.field AND u.value = v.value LIMIT 1
      ) AS k";
 
 /// Everything an update or upsert reads, in one statement (one round trip, where three went one
@@ -41,7 +42,8 @@ const PROBE_KEYS: &str = "SELECT v.field, v.value, k.record_id FROM unnest($3::t
 const READ_FOR_UPDATE: &str = "WITH probes AS (
          SELECT v.field, v.value, k.record_id FROM unnest($3::text[], $4::text[]) AS v (field, value)
          CROSS JOIN LATERAL (
-             SELECT record_id FROM record_keys WHERE org = $1 AND module = $2 AND field = v.field AND value = v.value LIMIT 1
+             SELECT u.record_id FROM key_scopes s JOIN unique_keys u ON u.scope = s.id
+             WHERE s.org = $1 AND s.module = $2 AND s.field = v.field AND u.value = v.value LIMIT 1
          ) AS k
      ), locked AS (
          SELECT r.id, r.owner, r.layout_id, r.data, r.version, r.ctid
@@ -58,7 +60,9 @@ const READ_FOR_UPDATE: &str = "WITH probes AS (
      SELECT 1, id, NULL, NULL, owner, layout_id, data, version, ctid::text FROM locked
      UNION ALL
      SELECT 2, l.id, k.field, k.value, NULL, NULL, NULL, NULL, NULL FROM locked AS l
-     CROSS JOIN LATERAL (SELECT field, value FROM record_keys WHERE record_id = l.id OFFSET 0) AS k";
+     CROSS JOIN LATERAL (
+         SELECT s.field, u.value FROM unique_keys u JOIN key_scopes s ON s.id = u.scope WHERE u.record_id = l.id OFFSET 0
+     ) AS k";
 
 /// What a chunk read: the state it plans against, the version of each record in it, and the
 /// rows the records came from.

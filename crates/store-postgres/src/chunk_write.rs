@@ -24,7 +24,7 @@ pub(crate) const COPY_RECORDS: &str =
      FROM STDIN (FORMAT binary)";
 
 /// `COPY` of new keys.
-pub(crate) const COPY_KEYS: &str = "COPY record_keys (org, module, field, value, record_id) FROM STDIN (FORMAT binary)";
+pub(crate) const COPY_KEYS: &str = "COPY unique_keys (scope, value, record_id) FROM STDIN (FORMAT binary)";
 
 /// Inserts the plan's new records.
 pub(crate) async fn insert_records(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan: &ChunkPlan) -> StoreResult<()> {
@@ -67,8 +67,8 @@ const RECORD_COLUMNS: i16 = 11;
 /// A typical record's `COPY` row: its columns and some dozen fields of JSON.
 const RECORD_BYTES: usize = 640;
 
-/// A typical key's `COPY` row: org, module, field, a value of a few dozen bytes, record id.
-const KEY_BYTES: usize = 96;
+/// A typical key's `COPY` row: scope, a value of a few dozen bytes, record id.
+const KEY_BYTES: usize = 64;
 
 /// What a new record's row holds besides its values.
 struct NewRecord<'a> {
@@ -295,7 +295,8 @@ pub(crate) async fn delete_keys(
     }
     let statement = tx
         .prepare_cached(
-            "DELETE FROM record_keys WHERE org = $1 AND module = $2 AND field = $3 AND value = $4
+            "DELETE FROM unique_keys
+             WHERE scope = (SELECT id FROM key_scopes WHERE org = $1 AND module = $2 AND field = $3) AND value = $4
                AND ($5::int8 IS NULL OR record_id = $5)",
         )
         .await
@@ -329,12 +330,10 @@ pub(crate) async fn insert_keys(
 pub(crate) fn encode_keys(stamp: &Stamp<'_>, key_inserts: &[(Key, RecordId)]) -> StoreResult<CopyRows> {
     let mut keys: Vec<&(Key, RecordId)> = key_inserts.iter().collect();
     keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let mut rows = CopyRows::with_capacity(5, keys.len() * KEY_BYTES);
+    let mut rows = CopyRows::with_capacity(3, keys.len() * KEY_BYTES);
     for ((field, value), record) in keys {
         rows.row();
-        rows.int8(stamp.org);
-        rows.text(stamp.module)?;
-        rows.text(field)?;
+        rows.int8(stamp.scopes.of(field)?);
         rows.text(value)?;
         rows.int8(signed(record.get()));
     }

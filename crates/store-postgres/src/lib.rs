@@ -18,7 +18,7 @@
 //!   write commits, while lease renewals are not blocked;
 //! - a chunk (records, keys, result rows, counters, checkpoint) is one transaction under
 //!   `READ COMMITTED`; records it may update are locked `FOR UPDATE` in id order, and the unique
-//!   index on `record_keys` is the final arbiter between nodes. An insert planned without
+//!   index on `unique_keys` is the final arbiter between nodes. An insert planned without
 //!   looking (see `chunk::Probing`) that meets an existing key rolls back to a savepoint and is
 //!   planned again with lookups, in the same transaction. A chunk that did look and still meets
 //!   a key (another node inserted it after the lookup) rolls back and surfaces as
@@ -65,6 +65,7 @@ mod ids;
 mod inbox;
 mod job_row;
 mod jobs;
+mod key_scopes;
 mod listen;
 mod migrate;
 mod oauth;
@@ -128,6 +129,8 @@ struct Inner {
     node: String,
     /// Record ids reserved ahead and jobs known to meet existing keys.
     hints: ids::WriteHints,
+    /// The key scopes this node has seen.
+    scopes: key_scopes::ScopeCache,
 }
 
 impl PgStore {
@@ -157,7 +160,16 @@ impl PgStore {
         let mut conn = pool.get().await.map_err(pool_error)?;
         migrate::migrate(&mut conn, FIRST_ID).await?;
         drop(conn);
-        Ok(PgStore { inner: Arc::new(Inner { pool, config, tls, node, hints: ids::WriteHints::default() }) })
+        Ok(PgStore {
+            inner: Arc::new(Inner {
+                pool,
+                config,
+                tls,
+                node,
+                hints: ids::WriteHints::default(),
+                scopes: key_scopes::ScopeCache::default(),
+            }),
+        })
     }
 
     /// This node's identity, as recorded with its claims.
@@ -179,6 +191,10 @@ impl PgStore {
 
     pub(crate) fn hints(&self) -> &ids::WriteHints {
         &self.inner.hints
+    }
+
+    pub(crate) fn key_scopes(&self) -> &key_scopes::ScopeCache {
+        &self.inner.scopes
     }
 
     /// A pooled connection.

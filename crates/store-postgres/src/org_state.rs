@@ -46,9 +46,10 @@ const STATE_TABLES: &[StateTable] = &[
     table("callback_attempts", "callback_id IN (SELECT id FROM callbacks WHERE org = $1)"),
     table("callbacks", ORG_ROWS),
     table("jobs", ORG_ROWS),
-    // No index of record_keys starts with the org (writes stay cheaper); its keys are found
-    // through their records.
-    table("record_keys", "org = $1 AND record_id IN (SELECT id FROM records WHERE org = $1)"),
+    // No index of unique_keys starts with the org (writes stay cheaper); its keys are found
+    // through their records. Key scopes are not org state: never deleted, so the scope ids a
+    // snapshot's keys name stay theirs.
+    table("unique_keys", "record_id IN (SELECT id FROM records WHERE org = $1)"),
     table("records", ORG_ROWS),
     table("uploads", ORG_ROWS),
     table("inbox_deliveries", ORG_ROWS),

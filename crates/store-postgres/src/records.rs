@@ -15,6 +15,7 @@ use tokio_postgres::Row;
 
 use crate::chunk::{plan_and_write, reserve_for, How};
 use crate::error::write_error;
+use crate::key_scopes;
 use crate::statements::{execute, get, get_u64, query, query_one, query_opt};
 use crate::{pg_error, signed, PgStore};
 
@@ -141,8 +142,9 @@ impl RecordStore for PgStore {
                     &conn,
                     "SELECT v.value, r.id, r.data -> $5 FROM unnest($4::text[]) AS v (value)
                      CROSS JOIN LATERAL (
-                         SELECT record_id FROM record_keys
-                         WHERE org = $1 AND module = $2 AND field = $3 AND value = v.value LIMIT 1
+                         SELECT record_id FROM unique_keys
+                         WHERE scope = (SELECT id FROM key_scopes WHERE org = $1 AND module = $2 AND field = $3)
+                           AND value = v.value LIMIT 1
                      ) AS k
                      CROSS JOIN LATERAL (
                          SELECT id, data FROM records WHERE org = $1 AND module = $2 AND id = k.record_id LIMIT 1
@@ -183,9 +185,12 @@ impl RecordStore for PgStore {
     async fn write_records(&self, org: OrgId, write: RecordWrite) -> StoreResult<Vec<ResultRow>> {
         let first_id = reserve_for(self, &write).await?;
         let mut conn = self.conn().await?;
+        let org = signed(org.get());
+        let fields = key_scopes::fields_of(&write.rows);
+        let scopes = self.key_scopes().scopes(&conn, org, &write.module, &fields).await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
         let written =
-            plan_and_write(&tx, signed(org.get()), write, first_id, How::alone(), &mut ChunkOrder::first()).await?;
+            plan_and_write(&tx, org, write, first_id, &scopes, How::alone(), &mut ChunkOrder::first()).await?;
         tx.commit().await.map_err(write_error)?;
         Ok(written.plan.results)
     }
@@ -215,9 +220,9 @@ impl RecordStore for PgStore {
         // The ids are the org's records just deleted; their keys go by the record index.
         execute(
             &tx,
-            "DELETE FROM record_keys WHERE ctid = ANY(ARRAY(
+            "DELETE FROM unique_keys WHERE ctid = ANY(ARRAY(
                  SELECT k.ctid FROM unnest($1::int8[]) AS u (id)
-                 CROSS JOIN LATERAL (SELECT ctid FROM record_keys WHERE record_id = u.id OFFSET 0) AS k
+                 CROSS JOIN LATERAL (SELECT ctid FROM unique_keys WHERE record_id = u.id OFFSET 0) AS k
              ))",
             &[&gone_ids],
         )

@@ -17,6 +17,7 @@ use tokio_postgres::types::Json;
 
 use crate::job_row::fence;
 use crate::jobs::notify;
+use crate::key_scopes;
 use crate::statements::{execute, get, get_u64, query, query_opt};
 use crate::{json_error, pg_error, signed, PgStore, JOBS_CHANNEL};
 
@@ -130,7 +131,7 @@ async fn settle(
     let (status, reason) = match action {
         UndoAction::Delete => {
             execute(tx, "DELETE FROM records WHERE id = $1 AND org = $2", &[&record, &org]).await?;
-            execute(tx, "DELETE FROM record_keys WHERE record_id = $1 AND org = $2", &[&record, &org]).await?;
+            execute(tx, "DELETE FROM unique_keys WHERE record_id = $1", &[&record]).await?;
             (RowStatus::Deleted, String::new())
         }
         UndoAction::Restore { values, owner, layout_id, keys } => {
@@ -176,7 +177,8 @@ async fn restore_keys(
     for (field, value) in keys {
         let holder = query_opt(
             tx,
-            "SELECT record_id FROM record_keys WHERE org = $1 AND module = $2 AND field = $3 AND value = $4",
+            "SELECT record_id FROM unique_keys
+             WHERE scope = (SELECT id FROM key_scopes WHERE org = $1 AND module = $2 AND field = $3) AND value = $4",
             &[&org, &module, field, value],
         )
         .await?;
@@ -187,12 +189,14 @@ async fn restore_keys(
             }
         }
     }
-    execute(tx, "DELETE FROM record_keys WHERE record_id = $1 AND org = $2", &[&signed(id.get()), &org]).await?;
+    execute(tx, "DELETE FROM unique_keys WHERE record_id = $1", &[&signed(id.get())]).await?;
+    let fields: Vec<String> = keys.iter().map(|(field, _)| field.clone()).collect();
+    let scopes = key_scopes::ensure(tx, org, module, &fields).await?;
     for (field, value) in keys {
         execute(
             tx,
-            "INSERT INTO record_keys (org, module, field, value, record_id) VALUES ($1, $2, $3, $4, $5)",
-            &[&org, &module, field, value, &signed(id.get())],
+            "INSERT INTO unique_keys (scope, value, record_id) VALUES ($1, $2, $3)",
+            &[&scopes.of(field)?, value, &signed(id.get())],
         )
         .await?;
     }

@@ -2,7 +2,7 @@
 //! an insert job wrote. The records and keys of the first insert are copied out of the bench's
 //! database in PostgreSQL's binary format, then copied back in by this process, timed:
 //! - into a bare table shaped like `records` (its column defaults, no index, no key);
-//! - into fresh tables built like bulkwrite's `records` and `record_keys` (their indexes, the
+//! - into fresh tables built like bulkwrite's `records` and `unique_keys` (their indexes, the
 //!   unique keys' primary key among them), records and keys in one transaction, which is what a
 //!   hand-written loader of the same data into the same schema does.
 //!
@@ -31,7 +31,7 @@ pub struct Baseline {
 const RECORD_COLUMNS: &str =
     "id, org, module, owner, layout_id, created_by, modified_by, created_at, modified_at, data, parent_id";
 
-const KEY_COLUMNS: &str = "org, module, field, value, record_id";
+const KEY_COLUMNS: &str = "scope, value, record_id";
 
 impl Baseline {
     /// Copies out what the insert tagged `tag` wrote (the bench's emails end in
@@ -42,8 +42,9 @@ impl Baseline {
         // (a probe by `id` alone would scan the index), analysed so that the planner sizes them.
         client
             .batch_execute(&format!(
-                "CREATE TEMP TABLE baseline_written AS SELECT org, module, record_id AS id FROM record_keys
-                     WHERE field = 'Email' AND value LIKE '%@{tag}.example.com';
+                "CREATE TEMP TABLE baseline_written AS SELECT s.org, s.module, k.record_id AS id
+                     FROM unique_keys k JOIN key_scopes s ON s.id = k.scope
+                     WHERE s.field = 'Email' AND k.value LIKE '%@{tag}.example.com';
                  ANALYZE baseline_written;"
             ))
             .await?;
@@ -53,7 +54,7 @@ impl Baseline {
         );
         let (records, record_count) = copy_out(&client, &records).await?;
         let keys = format!(
-            "COPY (SELECT {KEY_COLUMNS} FROM record_keys WHERE record_id IN (SELECT id FROM baseline_written))
+            "COPY (SELECT {KEY_COLUMNS} FROM unique_keys WHERE record_id IN (SELECT id FROM baseline_written))
                  TO STDOUT (FORMAT binary)"
         );
         let (keys, key_count) = copy_out(&client, &keys).await?;
@@ -61,7 +62,7 @@ impl Baseline {
             .batch_execute(
                 "CREATE TABLE baseline_bare (LIKE records INCLUDING DEFAULTS);
                  CREATE TABLE baseline_records (LIKE records INCLUDING ALL);
-                 CREATE TABLE baseline_keys (LIKE record_keys INCLUDING ALL);",
+                 CREATE TABLE baseline_keys (LIKE unique_keys INCLUDING ALL);",
             )
             .await?;
         Ok(Baseline { client, records, keys, record_count, key_count, bare: Vec::new(), schema: Vec::new() })

@@ -56,10 +56,19 @@ async fn running_job(store: &PgStore, id: u64) -> Lease {
 /// Another node's transaction inserts `email` and has not committed yet.
 async fn uncommitted_key(database: &str, email: &str, record: i64) -> tokio_postgres::Client {
     let other = admin(database).await;
+    // The key's scope exists (committed), as once any chunk has written an Email.
+    other
+        .execute(
+            "INSERT INTO key_scopes (org, module, field) VALUES ($1, 'Leads', 'Email') ON CONFLICT DO NOTHING",
+            &[&(ORG as i64)],
+        )
+        .await
+        .unwrap();
     other.batch_execute("BEGIN").await.unwrap();
     other
         .execute(
-            "INSERT INTO record_keys (org, module, field, value, record_id) VALUES ($1, 'Leads', 'Email', $2, $3)",
+            "INSERT INTO unique_keys (scope, value, record_id)
+             SELECT id, $2, $3 FROM key_scopes WHERE org = $1 AND module = 'Leads' AND field = 'Email'",
             &[&(ORG as i64), &email, &record],
         )
         .await
@@ -124,6 +133,39 @@ async fn a_key_taken_by_another_node_mid_chunk_is_a_duplicate_or_retryable() {
     assert_eq!((retried.added, retried.skipped), (0, 1));
     let rows = store.result_rows(org, lease.job, 0, 2, 10).await.unwrap();
     assert_eq!(rows[0].errors.to_string(), "DUPLICATE_DATA-Email");
+}
+
+/// Two nodes write the first keys of a field at once: both make its scope, one row of it stands,
+/// and each node's later chunks see the other's keys under it.
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_making_a_key_scope_at_once_share_it() {
+    let url = database_url();
+    let (database, first) = fresh_pg_store(&url).await;
+    let second = PgStore::connect(&database).await.unwrap();
+    let (one, two) = (running_job(&first, 6_000).await, running_job(&second, 6_001).await);
+    let write = |store: &PgStore, lease: &Lease, n: u64| {
+        let (store, lease) = (store.clone(), lease.clone());
+        tokio::spawn(async move {
+            let rows = (1..=50).map(|row| lead(row, &format!("n{n}r{row}@x.co"))).collect();
+            store.apply_chunk(&lease, chunk(rows, 50)).await.map(|outcome| outcome.added)
+        })
+    };
+    let (a, b) = (write(&first, &one, 0), write(&second, &two, 1));
+    assert_eq!((a.await.unwrap().unwrap(), b.await.unwrap().unwrap()), (50, 50));
+    let client = admin(&database).await;
+    let scopes = client
+        .query_one(
+            "SELECT COUNT(*) FROM key_scopes WHERE org = $1 AND module = 'Leads' AND field = 'Email'",
+            &[&(ORG as i64)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(scopes.get::<_, i64>(0), 1);
+    // A key the second node wrote is taken for the first node's job.
+    let taken = first.apply_chunk(&one, chunk(vec![lead(51, "n1r1@x.co")], 51)).await;
+    let taken = taken.unwrap();
+    assert_eq!((taken.added, taken.skipped), (0, 1), "the other node's key, under the same scope");
 }
 
 /// `BULKWRITE_TEST_DATABASE_URL=… cargo nextest run -p bulkwrite-store-postgres --run-ignored
@@ -227,6 +269,86 @@ async fn upgrade_from_version_1_keeps_subform_links() {
     let version = client.query_one("SELECT MAX(version) FROM schema_migrations", &[]).await.unwrap();
     let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap().count();
     assert_eq!(version.get::<_, i32>(0) as usize, migrations, "every migration applied");
+}
+
+/// A database made before key scopes (migration 0020) is upgraded in place: its unique keys, and
+/// the keys of a snapshot taken then, still find their records.
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
+#[tokio::test]
+async fn upgrade_to_key_scopes_keeps_keys_and_snapshot_keys() {
+    use bulkwrite_core::ids::{OrgId, RecordId};
+    use bulkwrite_core::lookup::{LookupBy, LookupQuery};
+    use bulkwrite_store::{Keep, OrgStateStore};
+
+    let url = database_url();
+    let database_url = super::fresh_database(&url).await;
+    let client = admin(&database_url).await;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+    let mut before: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.file_name().unwrap().to_str().unwrap() < "0020")
+        .collect();
+    before.sort();
+    client
+        .batch_execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+        .await
+        .unwrap();
+    for (index, path) in before.iter().enumerate() {
+        client.batch_execute(&std::fs::read_to_string(path).unwrap()).await.unwrap();
+        client.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&(index as i32 + 1)]).await.unwrap();
+    }
+    assert_eq!(before.len(), 17, "the migrations before key scopes (numbers 0011 and 0014 are unused)");
+    let (zylker, acme) = (5_725_767_000_000_000_101_i64, 5_725_767_000_000_000_102_i64);
+    for (id, name) in [(zylker, "Zylker"), (acme, "Acme")] {
+        client
+            .execute(
+                "INSERT INTO records (id, org, module, owner, created_by, modified_by, created_at, modified_at, data)
+                 VALUES ($1, $2, 'Accounts', 1, 1, 1, now(), now(), json_build_object('Account_Name', $3::text))",
+                &[&id, &(ORG as i64), &name],
+            )
+            .await
+            .unwrap();
+        client
+            .execute(
+                "INSERT INTO record_keys (org, module, field, value, record_id) VALUES ($1, 'Accounts', 'Account_Name', $2, $3)",
+                &[&(ORG as i64), &name.to_lowercase(), &id],
+            )
+            .await
+            .unwrap();
+    }
+    // A snapshot taken then: both records and their keys, each row as JSON.
+    client
+        .batch_execute(&format!(
+            "INSERT INTO snapshot_rows (org, snapshot, tbl, row_data)
+                 SELECT {ORG}, 'before', 'records', to_json(r) FROM records r WHERE org = {ORG}
+                 UNION ALL SELECT {ORG}, 'before', 'record_keys', to_json(k) FROM record_keys k WHERE org = {ORG};
+             INSERT INTO snapshots (org, name, created_at, records, jobs, rows) VALUES ({ORG}, 'before', now(), 2, 0, 4);"
+        ))
+        .await
+        .unwrap();
+
+    let store = PgStore::connect(&database_url).await.expect("upgrade to the current version");
+    let org = OrgId::new(ORG);
+    let query = LookupQuery {
+        module: "Accounts".into(),
+        field: "Account_Name".into(),
+        by: LookupBy::UniqueKey,
+        values: vec!["zylker".into(), "acme".into()],
+        display_field: "Account_Name".into(),
+    };
+    let found = |hits: Vec<(String, bulkwrite_core::lookup::LookupHit)>| {
+        let mut found: Vec<(String, u64)> = hits.into_iter().map(|(value, hit)| (value, hit.id.get())).collect();
+        found.sort();
+        found
+    };
+    let both = vec![("acme".to_string(), acme as u64), ("zylker".to_string(), zylker as u64)];
+    assert_eq!(found(store.find_records(org, &query).await.unwrap()), both, "the keys written before");
+    let deleted = store.delete_records(org, "Accounts", &[RecordId::new(zylker as u64)]).await.unwrap();
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(found(store.find_records(org, &query).await.unwrap()), both[..1], "a deleted record's key goes");
+    store.restore_snapshot(org, "before", &Keep { token_hash: None }).await.unwrap().expect("the snapshot");
+    assert_eq!(found(store.find_records(org, &query).await.unwrap()), both, "the snapshot's keys restored");
 }
 
 /// A job that adds 10,000 records to a table the planner never measured refreshes its
