@@ -1,8 +1,7 @@
 -- Unique keys by scope: a key's org, module and field become one small integer (`key_scopes`),
 -- so the key index holds (scope, value) instead of the three names on every key; `value` is
--- compared byte for byte (`COLLATE "C"`: keys are only ever matched for equality, and a
--- deterministic collation's equality is byte equality anyway). A million random keys went in
--- 4.6 s before and 3.1 s after (docs/PERFORMANCE.md).
+-- compared byte for byte (`COLLATE "C"`, as before). A million random keys went into a table
+-- of the old shape in 3.6-3.8 s and into this one in 3.2-3.4 s (docs/PERFORMANCE.md).
 --
 -- Scopes are never deleted, not even by an org reset: a scope's id stays its own, so the keys
 -- a snapshot holds name the same scope when they are restored. A chunk makes the scopes it
