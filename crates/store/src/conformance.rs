@@ -139,6 +139,7 @@ mod records;
 mod retention;
 mod taxes;
 mod undo;
+mod upgrade;
 
 pub use aggregate::*;
 pub use cancel::*;
@@ -159,6 +160,7 @@ pub use records::*;
 pub use retention::*;
 pub use taxes::*;
 pub use undo::*;
+pub use upgrade::*;
 
 pub(super) const ORG: OrgId = OrgId::new_const(111_222_333);
 pub(super) const OTHER_ORG: OrgId = OrgId::new_const(444_555_666);

@@ -277,8 +277,7 @@ async fn upgrade_from_version_1_keeps_subform_links() {
 #[tokio::test]
 async fn upgrade_to_key_scopes_keeps_keys_and_snapshot_keys() {
     use bulkwrite_core::ids::{OrgId, RecordId};
-    use bulkwrite_core::lookup::{LookupBy, LookupQuery};
-    use bulkwrite_store::{Keep, OrgStateStore};
+    use bulkwrite_store::conformance;
 
     let url = database_url();
     let database_url = super::fresh_database(&url).await;
@@ -329,26 +328,8 @@ async fn upgrade_to_key_scopes_keeps_keys_and_snapshot_keys() {
         .unwrap();
 
     let store = PgStore::connect(&database_url).await.expect("upgrade to the current version");
-    let org = OrgId::new(ORG);
-    let query = LookupQuery {
-        module: "Accounts".into(),
-        field: "Account_Name".into(),
-        by: LookupBy::UniqueKey,
-        values: vec!["zylker".into(), "acme".into()],
-        display_field: "Account_Name".into(),
-    };
-    let found = |hits: Vec<(String, bulkwrite_core::lookup::LookupHit)>| {
-        let mut found: Vec<(String, u64)> = hits.into_iter().map(|(value, hit)| (value, hit.id.get())).collect();
-        found.sort();
-        found
-    };
-    let both = vec![("acme".to_string(), acme as u64), ("zylker".to_string(), zylker as u64)];
-    assert_eq!(found(store.find_records(org, &query).await.unwrap()), both, "the keys written before");
-    let deleted = store.delete_records(org, "Accounts", &[RecordId::new(zylker as u64)]).await.unwrap();
-    assert_eq!(deleted.len(), 1);
-    assert_eq!(found(store.find_records(org, &query).await.unwrap()), both[..1], "a deleted record's key goes");
-    store.restore_snapshot(org, "before", &Keep { token_hash: None }).await.unwrap().expect("the snapshot");
-    assert_eq!(found(store.find_records(org, &query).await.unwrap()), both, "the snapshot's keys restored");
+    let ids = (RecordId::new(zylker as u64), RecordId::new(acme as u64));
+    conformance::keys_written_before_the_upgrade_find_their_records(&store, OrgId::new(ORG), ids).await;
 }
 
 /// A job that adds 10,000 records to a table the planner never measured refreshes its

@@ -3,8 +3,7 @@
 //! snapshots) written before key scopes still hold their records.
 
 use bulkwrite_core::ids::{FileId, OrgId, RecordId};
-use bulkwrite_core::lookup::{LookupBy, LookupQuery};
-use bulkwrite_store::{Expiry, Keep, OrgStateStore, RecordStore, RetentionStore, UploadStore};
+use bulkwrite_store::{conformance, Expiry, RetentionStore, UploadStore};
 use bulkwrite_store_sqlite::SqliteStore;
 use chrono::{Duration, Utc};
 
@@ -126,26 +125,6 @@ async fn keys_and_snapshot_keys_from_before_key_scopes_still_find_their_records(
         .unwrap();
     }
     let store = SqliteStore::open(&path).await.expect("upgrade");
-    let org = OrgId::new(ORG as u64);
-    let query = LookupQuery {
-        module: "Accounts".into(),
-        field: "Account_Name".into(),
-        by: LookupBy::UniqueKey,
-        values: vec!["zylker".into(), "acme".into()],
-        display_field: "Account_Name".into(),
-    };
-    let found = |hits: Vec<(String, bulkwrite_core::lookup::LookupHit)>| {
-        let mut found: Vec<(String, u64)> = hits.into_iter().map(|(value, hit)| (value, hit.id.get())).collect();
-        found.sort();
-        found
-    };
-    let both = vec![("acme".to_string(), acme as u64), ("zylker".to_string(), zylker as u64)];
-    assert_eq!(found(store.find_records(org, &query).await.unwrap()), both, "the keys written before");
-
-    let deleted = store.delete_records(org, "Accounts", &[RecordId::new(zylker as u64)]).await.unwrap();
-    assert_eq!(deleted.len(), 1);
-    assert_eq!(found(store.find_records(org, &query).await.unwrap()), both[..1], "a deleted record's key goes");
-
-    store.restore_snapshot(org, "before", &Keep { token_hash: None }).await.unwrap().expect("the snapshot");
-    assert_eq!(found(store.find_records(org, &query).await.unwrap()), both, "the snapshot's keys restored");
+    let ids = (RecordId::new(zylker as u64), RecordId::new(acme as u64));
+    conformance::keys_written_before_the_upgrade_find_their_records(&store, OrgId::new(ORG as u64), ids).await;
 }
