@@ -60,12 +60,17 @@ async fn progress_moves_live_and_jobs_are_cancelled_from_their_pages_at_phone_wi
         ("BULKWRITE_CHUNK_ROWS", "20"),
         ("BULKWRITE_MAX_ROWS_PER_FILE", "100000"),
         ("BULKWRITE_MAX_RUNNING_PER_ORG", "1"),
+        // For the fault rule that paces the big job.
+        ("BULKWRITE_TEST_CONTROLS", "1"),
     ];
     let server = Server::start(&env).await;
     let browser = Browser::start(390, 844).await;
     sign_in(&browser, &server).await;
 
-    // A big import through the page: its job page follows it.
+    // A big import through the page: its job page follows it. Each of its chunks waits 10 ms (a
+    // fault rule), so it runs for 15 s at least whatever the machine: the steps below cancel it
+    // mid-way, and unpaced it once ended before them.
+    crate::fault_rules::add_rule(&server, serde_json::json!({"job": {"slow_ms": 10}, "times": 1})).await;
     let folder = tempfile::tempdir().unwrap();
     let csv = folder.path().join("big.csv");
     std::fs::write(&csv, many_rows(ROWS, "big")).unwrap();
@@ -116,7 +121,7 @@ async fn progress_moves_live_and_jobs_are_cancelled_from_their_pages_at_phone_wi
     browser.press_enter("#cancel").await;
     browser.wait("#state .badge.cancelled").await;
     let big_state = job_state(&server, &big).await;
-    assert_eq!(big_state["state"], "RUNNING", "the big job must outlast this step; make it larger: {big_state}");
+    assert_eq!(big_state["state"], "RUNNING", "the big job must outlast this step; slow its chunks more: {big_state}");
 
     // The big job's page moves past where it was held, and cancelling it stops it there.
     browser.client.goto(&server.url(&format!("/bulkwrite/ui/#/job/{big}"))).await.unwrap();
