@@ -3,6 +3,7 @@
 //! recorded, and reads that console back so a test can insist on no errors.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -33,7 +34,10 @@ impl Browser {
     pub async fn start(width: u32, height: u32) -> Browser {
         let port = free_port();
         let driver_bin = std::env::var("BULKWRITE_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        // A process group of its own, which the browser it starts joins: ending the group ends
+        // them all (see `end_driver`), even when the session could not be closed.
         let driver = Command::new(driver_bin)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -222,9 +226,17 @@ impl Browser {
         }
     }
 
-    /// Ends the session and the driver.
+    /// Ends the session, then the driver and its browser.
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
+        self.end_driver();
+    }
+
+    /// Kills the driver's process group (the driver and the Chromium it started): killing the
+    /// driver alone left the browser's processes running after every test.
+    fn end_driver(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -232,6 +244,6 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        self.end_driver();
     }
 }
