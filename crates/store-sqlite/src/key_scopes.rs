@@ -10,7 +10,7 @@ use crate::db_error;
 
 /// The scope of `org`'s `module.field`, made on first use. Never deleted (an org reset keeps
 /// it), so a scope's id stays its own for the keys a snapshot holds.
-pub(crate) fn scope_of(tx: &Connection, org: i64, module: &str, field: &str) -> StoreResult<i64> {
+fn scope_of(tx: &Connection, org: i64, module: &str, field: &str) -> StoreResult<i64> {
     let found = tx
         .prepare_cached("SELECT id FROM key_scopes WHERE org = ?1 AND module = ?2 AND field = ?3")
         .map_err(db_error)?

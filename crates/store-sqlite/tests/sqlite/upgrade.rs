@@ -49,25 +49,18 @@ async fn uploads_of_jobs_queued_before_the_upgrade_are_kept() {
     assert!(gone.expired_at.is_some());
 }
 
-/// The migrations before key scopes (0019), as a database of that time applied them.
-const BEFORE_KEY_SCOPES: &[&str] = &[
-    include_str!("../../migrations/0001_init.sql"),
-    include_str!("../../migrations/0002_oauth.sql"),
-    include_str!("../../migrations/0003_cancel.sql"),
-    include_str!("../../migrations/0004_retention.sql"),
-    include_str!("../../migrations/0005_faults.sql"),
-    include_str!("../../migrations/0006_read_jobs.sql"),
-    include_str!("../../migrations/0007_row_reasons.sql"),
-    include_str!("../../migrations/0008_dry_run.sql"),
-    include_str!("../../migrations/0009_read_downloads.sql"),
-    include_str!("../../migrations/0011_test_controls.sql"),
-    include_str!("../../migrations/0012_fault_rules.sql"),
-    include_str!("../../migrations/0014_credits.sql"),
-    include_str!("../../migrations/0015_undo.sql"),
-    include_str!("../../migrations/0016_inbox.sql"),
-    include_str!("../../migrations/0017_perms.sql"),
-    include_str!("../../migrations/0018_taxes.sql"),
-];
+/// The migrations before key scopes (0019), in order, as a database of that time applied them.
+fn before_key_scopes() -> Vec<String> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.file_name().unwrap().to_str().unwrap() < "0019")
+        .collect();
+    paths.sort();
+    assert_eq!(paths.len(), 16, "the migrations before key scopes (numbers 0010 and 0013 are unused)");
+    paths.iter().map(|path| std::fs::read_to_string(path).unwrap()).collect()
+}
 
 /// A `json_object(...)` of every column of `table`, as a snapshot stored its rows.
 fn row_json(conn: &rusqlite::Connection, table: &str) -> String {
@@ -84,13 +77,14 @@ async fn keys_and_snapshot_keys_from_before_key_scopes_still_find_their_records(
     let (zylker, acme) = (5_725_767_000_000_000_101_i64, 5_725_767_000_000_000_102_i64);
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        for sql in BEFORE_KEY_SCOPES {
+        let before = before_key_scopes();
+        for sql in &before {
             conn.execute_batch(sql).unwrap();
         }
         conn.execute_batch(&format!(
             "INSERT INTO id_sequence (singleton, next_id) VALUES (1, 5725767000000100000);
              PRAGMA user_version = {};",
-            BEFORE_KEY_SCOPES.len()
+            before.len()
         ))
         .unwrap();
         for (id, name) in [(zylker, "Zylker"), (acme, "Acme")] {
