@@ -49,9 +49,12 @@ fn answers(rows: &[Vec<String>]) -> Vec<Vec<String>> {
 
 #[tokio::test]
 async fn a_dry_run_killed_mid_way_answers_like_the_real_job_after_restart() {
-    let env = [("BULKWRITE_CHUNK_ROWS", "50")];
+    let env = [("BULKWRITE_CHUNK_ROWS", "50"), ("BULKWRITE_TEST_CONTROLS", "1")];
     let mut server = Server::start(&env).await;
     let file_id = server.upload_csv("dry.csv", &csv_with_duplicates()).await;
+    // Each chunk of the dry run waits 5 ms (a fault rule, kept when it resumes): 2 s at least,
+    // so it is still mid-way when frozen on any machine; unpaced it once ended first.
+    crate::fault_rules::add_rule(&server, serde_json::json!({"job": {"slow_ms": 5}, "times": 1})).await;
     let id = create_dry_run(&server, &body(&file_id, "insert")).await;
     let (lock, _) = freeze_mid_way(&server, &id).await;
     server.kill();
