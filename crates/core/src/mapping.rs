@@ -124,11 +124,11 @@ impl RowDraft {
 /// Normalises a unique value so that duplicates compare equal.
 pub fn normalize_key(field: &Field, value: &Value) -> String {
     let text = match value {
-        Value::String(text) => text.trim().to_string(),
-        other => other.to_string(),
+        Value::String(text) => std::borrow::Cow::Borrowed(text.trim()),
+        other => std::borrow::Cow::Owned(other.to_string()),
     };
     if field.unique_case_sensitive {
-        text
+        text.into_owned()
     } else {
         text.to_lowercase()
     }

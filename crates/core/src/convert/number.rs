@@ -42,6 +42,14 @@ impl Decimal {
 
 /// Whole numbers (`integer`): at most `limit` digits; within `i32` when `limit <= 10`, else `i64`.
 pub(super) fn integer(raw: &str, limit: usize) -> Result<Value, ConvertError> {
+    match plain_whole(raw, limit) {
+        Some(value) if limit > 10 || i32::try_from(value).is_ok() => Ok(Value::from(value)),
+        _ => any_integer(raw, limit),
+    }
+}
+
+/// [`integer`] of any cell, by way of a [`Decimal`].
+fn any_integer(raw: &str, limit: usize) -> Result<Value, ConvertError> {
     let number = read_whole(raw)?;
     let value = checked_i64(raw, &number, limit)?;
     if limit <= 10 && i32::try_from(value).is_err() {
@@ -52,8 +60,10 @@ pub(super) fn integer(raw: &str, limit: usize) -> Result<Value, ConvertError> {
 
 /// Long integers (`bigint`): at most `limit` digits, within `i64`, stored as a JSON string.
 pub(super) fn big_int(raw: &str, limit: usize) -> Result<Value, ConvertError> {
-    let number = read_whole(raw)?;
-    let value = checked_i64(raw, &number, limit)?;
+    let value = match plain_whole(raw, limit) {
+        Some(value) => value,
+        None => checked_i64(raw, &read_whole(raw)?, limit)?,
+    };
     Ok(Value::String(value.to_string()))
 }
 
@@ -64,6 +74,14 @@ pub(super) fn decimal(raw: &str, limit: usize, places: usize, percent: bool) -> 
         Some(rest) if percent => rest.trim_end(),
         _ => raw,
     };
+    match plain_decimal(body, limit, places) {
+        Some(number) => Ok(Value::Number(number)),
+        None => any_decimal(raw, body, limit, places),
+    }
+}
+
+/// [`decimal`] of any cell (`body` is `raw` without its `%`), by way of a [`Decimal`].
+fn any_decimal(raw: &str, body: &str, limit: usize, places: usize) -> Result<Value, ConvertError> {
     let Some(number) = parse_decimal(body, true) else {
         return Err(not_a_number(raw, "a number"));
     };
@@ -108,6 +126,43 @@ fn not_a_number(raw: &str, what: &str) -> ConvertError {
         return invalid(format!("{} uses scientific notation, which is not accepted", quoted(raw)));
     }
     invalid(format!("{} is not {what}", quoted(raw)))
+}
+
+/// The common cell, read without building a [`Decimal`]: `[+-]digits` within `limit` digits
+/// (leading zeros not counted) and within `i64`. `None` sends the cell the general way, which
+/// also words the errors.
+fn plain_whole(raw: &str, limit: usize) -> Option<i64> {
+    let digits = raw.strip_prefix(['+', '-']).unwrap_or(raw);
+    if digits.is_empty() || !all_digits(digits) || significant_digits(digits) > limit {
+        return None;
+    }
+    raw.parse().ok()
+}
+
+/// The common cell, read without building a [`Decimal`]: `[+-]digits[.digits]` (or `.digits`)
+/// with no more fraction digits than `places` (so nothing to round) and at most `limit` digits
+/// before the point. The same number as the general way: the float nearest the written
+/// decimal, and zero without a sign.
+fn plain_decimal(body: &str, limit: usize, places: usize) -> Option<Number> {
+    let unsigned = body.strip_prefix(['+', '-']).unwrap_or(body);
+    let (integer, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let plain = all_digits(integer)
+        && all_digits(fraction)
+        && fraction.len() <= places
+        && !(integer.is_empty() && fraction.is_empty())
+        && !(unsigned.contains('.') && fraction.is_empty())
+        && significant_digits(integer) <= limit;
+    if !plain {
+        return None;
+    }
+    let value: f64 = body.parse().ok()?;
+    // `-0.00` is zero, written without a sign, as the general way writes it.
+    Number::from_f64(if value == 0.0 { 0.0 } else { value })
+}
+
+/// Digits without leading zeros, zero counting as one.
+fn significant_digits(digits: &str) -> usize {
+    digits.trim_start_matches('0').len().max(1)
 }
 
 /// `[+-]digits[.digits]` with optional `,` grouping in threes; `.5` is allowed, `5.` is not.
@@ -191,7 +246,40 @@ fn increment(digits: &mut Vec<u8>) {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// Cells near the plain shape: signs, leading zeros, points, commas, stray characters.
+    fn cell() -> impl Strategy<Value = String> {
+        "[+-]?[0-9]{0,22}(\\.[0-9]{0,5})?[,.e%x]?[0-9]{0,3}"
+    }
+
+    proptest! {
+        /// The plain paths give what the general ones give, errors included.
+        #[test]
+        fn plain_cells_read_as_the_general_way_reads_them(raw in cell(), limit in 1usize..22, places in 0usize..4) {
+            prop_assert_eq!(integer(&raw, limit), any_integer(&raw, limit));
+            let general = read_whole(&raw).and_then(|n| checked_i64(&raw, &n, limit)).map(|v| Value::String(v.to_string()));
+            prop_assert_eq!(big_int(&raw, limit), general);
+            // Compared as written: `-0.0` and `0.0` are equal as floats, not as JSON.
+            let written = |v: Result<Value, ConvertError>| v.map(|v| v.to_string());
+            prop_assert_eq!(written(decimal(&raw, limit, places, false)), written(any_decimal(&raw, &raw, limit, places)));
+        }
+    }
+
+    #[test]
+    fn plain_cells_keep_their_edge_cases() {
+        assert_eq!(decimal("-0.00", 16, 2, false).map(|v| v.to_string()), Ok("0.0".to_string()));
+        assert_eq!(decimal("+007.50", 16, 2, false), Ok(serde_json::json!(7.5)));
+        assert_eq!(decimal(".5", 16, 2, false), Ok(serde_json::json!(0.5)));
+        assert!(decimal("5.", 16, 2, false).is_err());
+        assert_eq!(integer("-0", 9), Ok(serde_json::json!(0)));
+        assert_eq!(integer("+0012", 2), Ok(serde_json::json!(12)));
+        assert!(integer("123", 2).is_err());
+        assert!(integer("3000000000", 10).is_err(), "outside i32");
+        assert_eq!(big_int("3000000000", 19), Ok(Value::String("3000000000".into())));
+    }
 
     /// Sign, integer digits and fraction digits.
     type Parts<'a> = (bool, &'a str, &'a str);
