@@ -5,6 +5,7 @@
 mod baseline;
 mod beside;
 mod callbacks;
+mod cpu;
 mod export;
 mod floor;
 mod load;

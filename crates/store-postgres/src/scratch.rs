@@ -31,6 +31,20 @@ pub async fn drop(url: &str, name: &str) -> StoreResult<()> {
     client(url).await?.batch_execute(&sql).await.map_err(pg_error)
 }
 
+/// The server process ids of the sessions bulkwrite nodes hold on the database of `url` (their
+/// `application_name` is `bulkwrite-<node>`): what `bulkwrite bench` adds up the CPU time of.
+pub async fn node_session_pids(url: &str) -> StoreResult<Vec<u32>> {
+    let rows = client(url)
+        .await?
+        .query(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'bulkwrite-%'",
+            &[],
+        )
+        .await
+        .map_err(pg_error)?;
+    rows.iter().map(|row| row.try_get::<_, i32>(0).map(|pid| pid.unsigned_abs()).map_err(pg_error)).collect()
+}
+
 /// `url` with its database name replaced (the query, TLS options included, kept).
 pub fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {

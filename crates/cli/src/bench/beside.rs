@@ -82,20 +82,32 @@ async fn job_run(
         let server = ServerProcess::start(dir.path(), input.rows, database.as_ref().map(|d| d.url.as_str()))?;
         let insert = round_trip(http, &server, callbacks, zip.to_vec(), "insert", mappings).await?;
         printer.line(format_args!(
-            "run {run}: insert {:.1} ms (server job {:.0} ms; added {}, skipped {})",
-            insert.total, insert.server_job, insert.added, insert.skipped
+            "run {run}: insert {:.1} ms ({}; server job {:.0} ms; added {}, skipped {})",
+            insert.total,
+            insert.phases(),
+            insert.server_job,
+            insert.added,
+            insert.skipped
         ));
         size.skipped.push(insert.skipped);
         size.insert_ms.push(insert.total);
         size.insert_server_job_ms.push(insert.server_job);
+        size.insert_server_cpu_ms.extend(insert.server_cpu);
+        size.insert_database_cpu_ms.extend(insert.database_cpu);
         if args.upsert {
             let upsert = round_trip(http, &server, callbacks, zip.to_vec(), "upsert", mappings).await?;
             printer.line(format_args!(
-                "run {run}: upsert {:.1} ms (server job {:.0} ms; updated {}, skipped {})",
-                upsert.total, upsert.server_job, upsert.updated, upsert.skipped
+                "run {run}: upsert {:.1} ms ({}; server job {:.0} ms; updated {}, skipped {})",
+                upsert.total,
+                upsert.phases(),
+                upsert.server_job,
+                upsert.updated,
+                upsert.skipped
             ));
             size.upsert_ms.push(upsert.total);
             size.upsert_server_job_ms.push(upsert.server_job);
+            size.upsert_server_cpu_ms.extend(upsert.server_cpu);
+            size.upsert_database_cpu_ms.extend(upsert.database_cpu);
         }
         size.peak_rss_mib.extend(server.peak_rss_mib());
         anyhow::Ok(())

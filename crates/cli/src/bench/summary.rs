@@ -21,10 +21,17 @@ pub struct Size {
     pub insert_ms: Vec<f64>,
     /// The server's own creation-to-finish time of each insert.
     pub insert_server_job_ms: Vec<f64>,
+    /// CPU time the server used over each insert's round trip (`None` where `/proc` does not say).
+    pub insert_server_cpu_ms: Vec<f64>,
+    /// CPU time the server's PostgreSQL sessions used over each insert's round trip.
+    pub insert_database_cpu_ms: Vec<f64>,
     /// The upsert by Email over the inserted records, per run (empty with `--upsert false`).
     pub upsert_ms: Vec<f64>,
     /// The server's own time of each upsert.
     pub upsert_server_job_ms: Vec<f64>,
+    /// CPU time of the server over each upsert, and of its PostgreSQL sessions.
+    pub upsert_server_cpu_ms: Vec<f64>,
+    pub upsert_database_cpu_ms: Vec<f64>,
     /// The server process's peak RSS (`VmHWM`), per server started.
     pub peak_rss_mib: Vec<f64>,
     /// Rows each insert skipped (with their errors in the result file).
@@ -67,6 +74,10 @@ impl Size {
             "insert_ms": median(&self.insert_ms),
             "insert_server_job_ms": median(&self.insert_server_job_ms),
             "upsert_ms": median(&self.upsert_ms),
+            "insert_server_cpu_ms": median(&self.insert_server_cpu_ms),
+            "insert_database_cpu_ms": median(&self.insert_database_cpu_ms),
+            "upsert_server_cpu_ms": median(&self.upsert_server_cpu_ms),
+            "upsert_database_cpu_ms": median(&self.upsert_database_cpu_ms),
         });
         value["max_peak_rss_mib"] = json!(max(&self.peak_rss_mib));
         value["max_floor_peak_rss_mib"] = json!(max(&self.floor_peak_rss_mib));
@@ -105,6 +116,15 @@ impl Size {
         }
         if !self.upsert_ms.is_empty() {
             lines.push(format!("ratio   {:>8} rows  upsert / insert: {}", self.rows, times(self.upsert_to_insert())));
+        }
+        if !self.insert_server_cpu_ms.is_empty() {
+            let database = median(&self.insert_database_cpu_ms)
+                .map_or_else(String::new, |v| format!(", its PostgreSQL sessions {v:.0} ms"));
+            lines.push(format!(
+                "cpu     {:>8} rows  insert: server {}{database} (medians)",
+                self.rows,
+                ms(median(&self.insert_server_cpu_ms))
+            ));
         }
         lines
     }
@@ -158,8 +178,12 @@ mod tests {
             floor_peak_rss_mib: vec![20.0, 21.0, 22.0],
             insert_ms: vec![300.0, 260.0, 250.0],
             insert_server_job_ms: vec![280.0, 240.0, 230.0],
+            insert_server_cpu_ms: vec![200.0, 210.0, 190.0],
+            insert_database_cpu_ms: vec![],
             upsert_ms: vec![],
             upsert_server_job_ms: vec![],
+            upsert_server_cpu_ms: vec![],
+            upsert_database_cpu_ms: vec![],
             peak_rss_mib: vec![90.0, 99.5, 95.0],
             skipped: vec![0, 0, 0],
         };
@@ -173,6 +197,8 @@ mod tests {
         assert_eq!(size["median"]["floor_ms"], 125.0);
         assert_eq!(size["median"]["insert_ms"], 260.0);
         assert_eq!(size["median"]["upsert_ms"], Value::Null);
+        assert_eq!(size["median"]["insert_server_cpu_ms"], 200.0);
+        assert_eq!(size["median"]["insert_database_cpu_ms"], Value::Null, "SQLite has no sessions");
         assert_eq!(size["max_peak_rss_mib"], 99.5);
         assert_eq!(size["max_floor_peak_rss_mib"], 22.0);
         assert_eq!(size["ratio"]["insert_to_floor"], 2.0, "300/120, 260/130, 250/125");
@@ -188,5 +214,10 @@ mod tests {
         assert!(lines[0].starts_with("job          200 rows  median    10.0 ms"), "{lines:?}");
         assert!(lines[1].starts_with("floor        200 rows  median     5.0 ms"), "{lines:?}");
         assert!(lines[2].contains("insert round trip / floor: 2.00x (median of 1 paired runs)"), "{lines:?}");
+        assert_eq!(lines.len(), 3, "no CPU line without CPU figures");
+        size.insert_server_cpu_ms = vec![8.0];
+        size.insert_database_cpu_ms = vec![3.0];
+        let lines = size.lines();
+        assert!(lines[3].contains("insert: server 8.0 ms, its PostgreSQL sessions 3 ms"), "{lines:?}");
     }
 }

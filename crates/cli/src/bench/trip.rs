@@ -10,10 +10,13 @@ use anyhow::{bail, Context};
 use serde_json::{json, Value};
 
 use super::callbacks::CallbackReceiver;
+use super::cpu::CpuSnapshot;
 use super::TOKEN;
 
 pub struct ServerProcess {
     child: Child,
+    /// The database it runs on (`None`: the embedded SQLite).
+    pub database_url: Option<String>,
     pub base: String,
     pub org: String,
     pub user: String,
@@ -57,6 +60,7 @@ impl ServerProcess {
         let bootstrap: Value = serde_json::from_slice(&std::fs::read(dir.join("bootstrap.json"))?)?;
         Ok(ServerProcess {
             child,
+            database_url: database_url.map(str::to_string),
             base,
             org: bootstrap["org_id"].as_str().unwrap_or_default().to_string(),
             user: bootstrap["user_id"].as_str().unwrap_or_default().to_string(),
@@ -68,6 +72,11 @@ impl ServerProcess {
     /// where the kernel does not allow it (the peak then stays the peak since the start).
     pub fn reset_peak_rss(&self) -> bool {
         std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5").is_ok()
+    }
+
+    /// What the server and its database sessions have used of the CPU so far.
+    pub async fn cpu(&self) -> CpuSnapshot {
+        CpuSnapshot::take(self.child.id(), self.database_url.as_deref()).await
     }
 
     /// Peak resident memory of the server process so far, in MiB.
@@ -118,10 +127,31 @@ pub struct Trip {
     pub download: f64,
     pub total: f64,
     pub server_job: f64,
+    /// CPU time the server used over the round trip, and its PostgreSQL sessions (see `cpu`).
+    pub server_cpu: Option<f64>,
+    pub database_cpu: Option<f64>,
     /// The job's counts: rows that added, updated, or were skipped (with their errors).
     pub added: u64,
     pub updated: u64,
     pub skipped: u64,
+}
+
+impl Trip {
+    /// The round trip's parts, for the progress line: upload, create, run (to the callback and
+    /// the job's details), download.
+    pub fn phases(&self) -> String {
+        let mut phases = format!(
+            "upload {:.0}, create {:.0}, run {:.0}, download {:.0} ms",
+            self.upload, self.create, self.run, self.download
+        );
+        if let Some(server) = self.server_cpu {
+            phases += &format!("; CPU: server {server:.0} ms");
+        }
+        if let Some(database) = self.database_cpu {
+            phases += &format!(", PostgreSQL {database:.0} ms");
+        }
+        phases
+    }
 }
 
 pub async fn round_trip(
@@ -133,6 +163,7 @@ pub async fn round_trip(
     mappings: &[Value],
 ) -> anyhow::Result<Trip> {
     let auth = format!("Zoho-oauthtoken {TOKEN}");
+    let cpu_before = server.cpu().await;
     let started = Instant::now();
     let part = reqwest::multipart::Part::bytes(zip).file_name("bench.zip");
     let uploaded: Value = http
@@ -185,6 +216,7 @@ pub async fn round_trip(
         bail!("the result file is too small");
     }
     let total = started.elapsed();
+    let (server_cpu, database_cpu) = server.cpu().await.since(&cpu_before);
     let state: Value = http
         .get(format!("{}/bulkwrite/v1/jobs/{id}", server.base))
         .header("Authorization", &auth)
@@ -209,6 +241,8 @@ pub async fn round_trip(
         download: ms(total - run),
         total: ms(total),
         server_job,
+        server_cpu,
+        database_cpu,
         added,
         updated,
         skipped,

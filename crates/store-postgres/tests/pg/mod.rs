@@ -91,3 +91,16 @@ async fn nodes_starting_together_migrate_once() {
     let row = client.query_one("SELECT next_id FROM id_sequence", &[]).await.unwrap();
     assert_eq!(row.get::<_, i64>(0) as u64, bulkwrite_store::ids::FIRST_ID);
 }
+
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nodes_sessions_are_found_by_their_name_and_no_others() {
+    let url = database_url();
+    let (database, store) = fresh_pg_store(&url).await;
+    let other = admin(&database).await;
+    let other_pid: i32 = other.query_one("SELECT pg_backend_pid()", &[]).await.expect("own pid").get(0);
+    let pids = scratch::node_session_pids(&database).await.expect("list sessions");
+    assert!(!pids.is_empty(), "the store's pooled session after migrating");
+    assert!(!pids.contains(&other_pid.unsigned_abs()), "a session not of a node: {pids:?}");
+    drop(store);
+}
