@@ -271,6 +271,8 @@ pub(crate) async fn plan_and_write(
     // since `build` drops them, and the maps are made while the database updates, not before.
     let found: Vec<ExistingRecord> = existing.records.values_mut().map(without_values).collect();
     let plan = decisions.build(input, existing);
+    // The chunk after may read now, beside these writes (see `read_for_plan`).
+    order.planned(touched_by(&plan));
     crate::chunk_write::insert_records(tx, &stamp, &plan).await?;
     // An update leaves each record one version past the one it was read at (or fails), so the
     // before-images go out with the update (pipelined) rather than after it.
@@ -302,6 +304,14 @@ pub(crate) async fn plan_and_write(
     crate::chunk_write::insert_keys(tx, &stamp, &plan.key_inserts).await?.map_err(write_error)?;
     order.keys_written();
     Ok(Written { plan, met_existing_keys, results_json: None, progress_recorded: progress.is_some() })
+}
+
+/// What `plan` writes that the chunk after may have read as it was: the keys it frees and takes,
+/// and the records it creates and changes.
+fn touched_by(plan: &ChunkPlan) -> Touched {
+    let keys = plan.key_deletes.iter().chain(plan.key_inserts.iter().map(|(key, _)| key)).cloned().collect();
+    let records = plan.inserts.iter().chain(&plan.updates).map(|record| record.id).collect();
+    Touched { keys, records }
 }
 
 /// `record` without its values: what a before-image needs besides them. Its keys are moved

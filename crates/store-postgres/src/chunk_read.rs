@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use bulkwrite_core::ids::{RecordId, UserId};
 use bulkwrite_core::mapping::RowDraft;
-use bulkwrite_core::plan::{probes_for, ExistingRecord, ExistingState};
-use bulkwrite_store::{ChunkOrder, StoreResult};
+use bulkwrite_core::plan::{probes_for, ExistingRecord, ExistingState, Probes};
+use bulkwrite_store::{Before, ChunkOrder, StoreResult, Touched};
 use bulkwrite_wire::Operation;
 use deadpool_postgres::Transaction;
 use futures_util::TryStreamExt;
@@ -73,6 +73,8 @@ pub(crate) struct Read {
     /// Where each locked record is in the table (its `ctid`, as text; see [`READ_FOR_UPDATE`]).
     pub places: HashMap<RecordId, String>,
     pub stored: StoredValues,
+    /// What was looked up: the keys and ids the rows name.
+    pub probes: Probes,
 }
 
 /// The records' values as read (JSON text in the rows), for a second, lazy parse. Planning
@@ -94,7 +96,15 @@ impl StoredValues {
     }
 }
 
-/// Reads for a chunk that looks records up, once the chunk before it (`order`) has settled.
+/// Reads for a chunk that looks records up, as of once the chunk before it (`order`) has
+/// settled.
+///
+/// The reads start as soon as the chunk before has planned (its locks are taken and it reads no
+/// more), and run beside its writes; once it has settled, they are made again only if they may
+/// have seen what it changed: a key it took or freed, or a record it wrote, among what this
+/// chunk probed or found (a record it wrote and this chunk locks was waited for and read as it
+/// left it, but its keys came from before). Updates and upserts of a file whose rows name
+/// different records read once, while the chunk before writes, instead of after it.
 pub(crate) async fn read_for_plan(
     tx: &Transaction<'_>,
     (org, module): (i64, &str),
@@ -102,8 +112,26 @@ pub(crate) async fn read_for_plan(
     rows: &[RowDraft],
     order: &mut ChunkOrder,
 ) -> StoreResult<Read> {
-    order.previous_settled().await;
-    read_existing(tx, (org, module), operation, rows).await
+    order.previous_planned().await;
+    let read = read_existing(tx, (org, module), operation, rows).await?;
+    match order.previous_settled_touching().await {
+        Before::Nothing => Ok(read),
+        Before::Touched(touched) if !read.may_have_missed(&touched) => Ok(read),
+        before @ (Before::Touched(_) | Before::Unknown) => {
+            tracing::debug!(known = matches!(before, Before::Touched(_)), "read again after the chunk before wrote");
+            read_existing(tx, (org, module), operation, rows).await
+        }
+    }
+}
+
+impl Read {
+    /// Whether these reads may predate something `touched` (what the chunk before wrote).
+    fn may_have_missed(&self, touched: &Touched) -> bool {
+        let keys = self.probes.keys.iter().chain(self.existing.keys.keys());
+        let records = self.probes.ids.iter().chain(self.existing.records.keys()).chain(self.existing.keys.values());
+        keys.into_iter().any(|key| touched.keys.contains(key))
+            || records.into_iter().any(|id| touched.records.contains(id))
+    }
 }
 
 /// The owners of the keys `rows` name, and for updates and upserts the records they may update
@@ -120,16 +148,16 @@ pub(crate) async fn read_existing(
         probes.keys.iter().map(|(field, value)| (field.as_str(), value.as_str())).unzip();
     if operation == Operation::Insert {
         if fields.is_empty() {
-            return Ok(read);
+            return Ok(Read { probes, ..read });
         }
         for row in &query(tx, PROBE_KEYS, &[&org, &module, &fields, &values]).await? {
             read.existing.keys.insert((get(row, 0)?, get(row, 1)?), RecordId::new(get_u64(row, 2)?));
         }
-        return Ok(read);
+        return Ok(Read { probes, ..read });
     }
     let ids: Vec<i64> = probes.ids.iter().map(|id| signed(id.get())).collect();
     if fields.is_empty() && ids.is_empty() {
-        return Ok(read);
+        return Ok(Read { probes, ..read });
     }
     // The rows are decoded as they arrive: the records' JSON is parsed here while the database
     // goes on locking and sending the next ones, instead of after the last one.
@@ -167,7 +195,7 @@ pub(crate) async fn read_existing(
         record.keys.sort();
     }
     read.stored.rows = found;
-    Ok(read)
+    Ok(Read { probes, ..read })
 }
 
 /// [`read_existing`], locked, for a write that has only the state to keep (dry runs).

@@ -4,32 +4,73 @@
 //! on the chunk before it. A chunk whose order is dropped (committed, failed or abandoned) counts
 //! as settled, so a chunk never waits forever on one that went away.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use bulkwrite_core::ids::RecordId;
+use bulkwrite_core::plan::Key;
 use tokio::sync::watch;
 
 /// How far a chunk has gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Stage {
     Started,
+    /// It has read and planned: it holds the locks it reads under, and knows what it writes.
+    Planned,
     /// Its unique keys are written and final: it takes no other key lock before it settles.
     KeysWritten,
+}
+
+/// What a chunk tells the chunk after.
+#[derive(Debug, Clone)]
+struct Progress {
+    stage: Stage,
+    /// What it writes, once planned (see [`ChunkOrder::planned`]).
+    touched: Option<Arc<Touched>>,
+}
+
+/// What a planned chunk writes that a chunk reading beside it may have read as it was before:
+/// the unique keys it takes or frees, and the records it creates or changes.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Touched {
+    /// Keys taken or freed, as `(field, value)`.
+    pub keys: HashSet<Key>,
+    /// Records created or changed.
+    pub records: HashSet<RecordId>,
+}
+
+/// The chunk before, as found once it has settled (see [`ChunkOrder::previous_settled_touching`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Before {
+    /// There was none in flight: what was read is current.
+    Nothing,
+    /// It settled having said what it wrote.
+    Touched(Arc<Touched>),
+    /// It settled without saying (it wrote without planning first, or failed before): read
+    /// again to be sure.
+    Unknown,
 }
 
 /// A chunk's place in its resource's run of chunks.
 #[derive(Debug)]
 pub struct ChunkOrder {
-    previous: Option<watch::Receiver<Stage>>,
-    this: watch::Sender<Stage>,
+    previous: Option<watch::Receiver<Progress>>,
+    this: watch::Sender<Progress>,
+}
+
+fn started() -> watch::Sender<Progress> {
+    watch::channel(Progress { stage: Stage::Started, touched: None }).0
 }
 
 impl ChunkOrder {
     /// A chunk with none before it in flight.
     pub fn first() -> ChunkOrder {
-        ChunkOrder { previous: None, this: watch::channel(Stage::Started).0 }
+        ChunkOrder { previous: None, this: started() }
     }
 
     /// The order of the chunk after this one.
     pub fn next(&self) -> ChunkOrder {
-        ChunkOrder { previous: Some(self.this.subscribe()), this: watch::channel(Stage::Started).0 }
+        ChunkOrder { previous: Some(self.this.subscribe()), this: started() }
     }
 
     /// Hands out this order, to the chunk starting now, and becomes the order of the chunk after.
@@ -45,24 +86,50 @@ impl ChunkOrder {
         self.wait_for(Stage::KeysWritten).await;
     }
 
+    /// Waits until the chunk before has planned (or gone further, or settled): it has read, so
+    /// the records it locks are locked, and it reads nothing more that this chunk could lock.
+    /// Reads made now may predate its writes: [`ChunkOrder::previous_settled_touching`] says
+    /// whether they must be made again.
+    pub async fn previous_planned(&mut self) {
+        self.wait_for(Stage::Planned).await;
+    }
+
     /// Waits until the chunk before has committed or failed. Reads that must see its records,
     /// and the checkpoint, come after this.
     pub async fn previous_settled(&mut self) {
-        if let Some(previous) = &mut self.previous {
-            // The sender is dropped once the chunk settles; `wait_for` then returns an error.
-            let _ = previous.wait_for(|_| false).await;
-        }
+        self.previous_settled_touching().await;
+    }
+
+    /// [`ChunkOrder::previous_settled`], saying what the chunk before wrote, if it said.
+    pub async fn previous_settled_touching(&mut self) -> Before {
+        let Some(previous) = &mut self.previous else {
+            return Before::Nothing;
+        };
+        // The sender is dropped once the chunk settles; `wait_for` then returns an error, and
+        // the last progress it sent stays readable. (The receiver is let go only then, so a
+        // wait given up half-way waits again next time.)
+        let _ = previous.wait_for(|_| false).await;
+        let touched = previous.borrow().touched.clone();
         self.previous = None;
+        touched.map_or(Before::Unknown, Before::Touched)
+    }
+
+    /// Tells the chunk after that this one has planned, and what it writes.
+    pub fn planned(&self, touched: Touched) {
+        self.this.send_modify(|progress| {
+            progress.stage = progress.stage.max(Stage::Planned);
+            progress.touched = Some(Arc::new(touched));
+        });
     }
 
     /// Tells the chunk after that this one's unique keys are written and final.
     pub fn keys_written(&self) {
-        self.this.send_replace(Stage::KeysWritten);
+        self.this.send_modify(|progress| progress.stage = Stage::KeysWritten);
     }
 
     async fn wait_for(&mut self, stage: Stage) {
         if let Some(previous) = &mut self.previous {
-            let _ = previous.wait_for(|reached| *reached >= stage).await;
+            let _ = previous.wait_for(|reached| reached.stage >= stage).await;
         }
     }
 }
@@ -87,6 +154,36 @@ mod tests {
         drop(first);
         assert!(finishes(second.previous_settled()).await);
         assert!(finishes(second.previous_keys_written()).await, "a settled chunk has written");
+    }
+
+    #[tokio::test]
+    async fn a_planned_chunk_says_what_it_writes_once_settled() {
+        let first = ChunkOrder::first();
+        let mut second = first.next();
+        assert!(!finishes(second.previous_planned()).await, "the first has not planned");
+        let touched = Touched {
+            keys: HashSet::from([("Email".to_string(), "a@b.co".to_string())]),
+            records: HashSet::from([RecordId::new(7)]),
+        };
+        first.planned(touched.clone());
+        assert!(finishes(second.previous_planned()).await);
+        assert!(!finishes(second.previous_keys_written()).await, "planned is not yet written");
+        first.keys_written();
+        assert!(!finishes(second.previous_settled_touching()).await, "the first has not settled");
+        drop(first);
+        assert_eq!(second.previous_settled_touching().await, Before::Touched(Arc::new(touched)));
+        assert_eq!(second.previous_settled_touching().await, Before::Nothing, "settled once is settled");
+    }
+
+    #[tokio::test]
+    async fn a_chunk_that_settles_without_planning_is_unknown() {
+        let first = ChunkOrder::first();
+        let mut second = first.next();
+        first.keys_written();
+        assert!(finishes(second.previous_planned()).await, "written keys are past planning");
+        drop(first);
+        assert_eq!(second.previous_settled_touching().await, Before::Unknown);
+        assert_eq!(ChunkOrder::first().previous_settled_touching().await, Before::Nothing);
     }
 
     #[tokio::test]

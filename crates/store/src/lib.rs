@@ -54,7 +54,7 @@ pub mod traits;
 pub mod undo;
 
 pub use blob::{BlobStore, DirBlobStore, LocalBlob};
-pub use chunk_order::ChunkOrder;
+pub use chunk_order::{Before, ChunkOrder, Touched};
 pub use control::{
     ControlState, ControlStore, LiveControls, QueueDepth, QueueDriver, StepClaim, StepOutcome, StepTarget,
 };

@@ -14,9 +14,9 @@ use serde_json::{json, Map};
 use super::queue::create_job;
 use super::{admin, database_url, fresh_pg_store};
 
-const ORG: u64 = 111_222_333;
+pub(super) const ORG: u64 = 111_222_333;
 
-fn lead(row_no: u64, email: &str) -> RowDraft {
+pub(super) fn lead(row_no: u64, email: &str) -> RowDraft {
     let mut values = Map::new();
     values.insert("Last_Name".into(), json!(format!("Last {row_no}")));
     values.insert("First_Name".into(), json!(format!("First {row_no}")));
@@ -29,7 +29,7 @@ fn lead(row_no: u64, email: &str) -> RowDraft {
     RowDraft { values, unique_keys, ..RowDraft::new(row_no, vec![format!("Last {row_no}"), email.to_string()]) }
 }
 
-fn chunk(rows: Vec<RowDraft>, rows_done: u64) -> ChunkWrite {
+pub(super) fn chunk(rows: Vec<RowDraft>, rows_done: u64) -> ChunkWrite {
     ChunkWrite {
         rows_done_before: rows_done.saturating_sub(rows.len() as u64),
         resource: 0,
@@ -47,7 +47,7 @@ fn chunk(rows: Vec<RowDraft>, rows_done: u64) -> ChunkWrite {
     }
 }
 
-async fn running_job(store: &PgStore, id: u64) -> Lease {
+pub(super) async fn running_job(store: &PgStore, id: u64) -> Lease {
     create_job(store, id, ORG).await;
     let claim = bulkwrite_store::Claim::new("w1", Utc::now(), chrono::Duration::seconds(60));
     store.claim_next_job(&claim).await.unwrap().expect("claimed").1

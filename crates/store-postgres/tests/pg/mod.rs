@@ -2,6 +2,7 @@
 
 mod blobs;
 mod chunks;
+mod in_flight;
 mod queue;
 mod retention;
 mod tls;
