@@ -71,6 +71,13 @@ pub(crate) async fn freeze_mid_way(server: &Server, id: &str) -> (WriteLock, u64
     (lock, total)
 }
 
+/// Makes each chunk of the next job wait `ms` (a fault rule, kept when the job resumes), so that
+/// its 20,000 rows take two seconds at least and [`freeze_mid_way`] finds it mid-way on any
+/// machine: unpaced, a fast write path can end the job between the first rows seen and the lock.
+async fn pace(server: &Server, ms: u64) {
+    crate::fault_rules::add_rule(server, json!({"job": {"slow_ms": ms}, "times": 1})).await;
+}
+
 /// Uploads [`big_csv`] and starts its insert job: the job's id and the file's valid rows.
 async fn start_big_job(server: &Server) -> (String, usize) {
     let (csv, valid) = big_csv();
@@ -115,8 +122,9 @@ async fn check_complete(server: &Server, id: &str, valid: usize) {
 
 #[tokio::test]
 async fn a_job_killed_mid_way_completes_after_restart_exactly_once() {
-    let env = [("BULKWRITE_CHUNK_ROWS", "10")];
+    let env = [("BULKWRITE_CHUNK_ROWS", "10"), ("BULKWRITE_TEST_CONTROLS", "1")];
     let mut server = Server::start(&env).await;
+    pace(&server, 1).await;
     let (id, valid) = start_big_job(&server).await;
     let (lock, done_before) = freeze_mid_way(&server, &id).await;
     server.kill();
@@ -139,8 +147,10 @@ async fn a_job_killed_with_chunks_in_an_open_transaction_completes_after_restart
         ("BULKWRITE_CHUNK_ROWS", "10"),
         ("BULKWRITE_SQLITE_COMMIT_CHUNKS", "16"),
         ("BULKWRITE_SQLITE_BATCH_AFTER_ROWS", "100"),
+        ("BULKWRITE_TEST_CONTROLS", "1"),
     ];
     let mut server = Server::start(&env).await;
+    pace(&server, 1).await;
     let (id, valid) = start_big_job(&server).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     let done_before = loop {
@@ -163,8 +173,9 @@ async fn a_job_killed_with_chunks_in_an_open_transaction_completes_after_restart
 
 #[tokio::test]
 async fn sigterm_checkpoints_the_job_and_exits_cleanly() {
-    let env = [("BULKWRITE_CHUNK_ROWS", "50")];
+    let env = [("BULKWRITE_CHUNK_ROWS", "50"), ("BULKWRITE_TEST_CONTROLS", "1")];
     let mut server = Server::start(&env).await;
+    pace(&server, 5).await;
     let (id, valid) = start_big_job(&server).await;
     let (lock, _) = freeze_mid_way(&server, &id).await;
     let started = Instant::now();
