@@ -258,3 +258,35 @@ async fn job_details(http: &reqwest::Client, server: &ServerProcess, auth: &str,
 fn chrono_ms(text: &str) -> anyhow::Result<i64> {
     Ok(chrono::DateTime::parse_from_rfc3339(text)?.timestamp_millis())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Trip;
+
+    fn trip(server_cpu: Option<f64>, database_cpu: Option<f64>) -> Trip {
+        Trip {
+            id: "1".into(),
+            upload: 21.4,
+            create: 8.0,
+            run: 312.6,
+            download: 3.5,
+            total: 345.5,
+            server_job: 300.0,
+            server_cpu,
+            database_cpu,
+            added: 1,
+            updated: 0,
+            skipped: 0,
+        }
+    }
+
+    #[test]
+    fn the_phases_name_each_part_and_the_cpu_where_measured() {
+        assert_eq!(
+            trip(Some(240.0), Some(260.0)).phases(),
+            "upload 21, create 8, run 313, download 4 ms; CPU: server 240 ms, PostgreSQL 260 ms"
+        );
+        assert_eq!(trip(Some(240.0), None).phases(), "upload 21, create 8, run 313, download 4 ms; CPU: server 240 ms");
+        assert_eq!(trip(None, None).phases(), "upload 21, create 8, run 313, download 4 ms");
+    }
+}
