@@ -142,22 +142,21 @@ pub(crate) async fn read_existing(
     operation: Operation,
     rows: &[RowDraft],
 ) -> StoreResult<Read> {
-    let probes = probes_for(rows);
-    let mut read = Read::default();
+    let mut read = Read { probes: probes_for(rows), ..Read::default() };
     let (fields, values): (Vec<&str>, Vec<&str>) =
-        probes.keys.iter().map(|(field, value)| (field.as_str(), value.as_str())).unzip();
+        read.probes.keys.iter().map(|(field, value)| (field.as_str(), value.as_str())).unzip();
     if operation == Operation::Insert {
         if fields.is_empty() {
-            return Ok(Read { probes, ..read });
+            return Ok(read);
         }
         for row in &query(tx, PROBE_KEYS, &[&org, &module, &fields, &values]).await? {
             read.existing.keys.insert((get(row, 0)?, get(row, 1)?), RecordId::new(get_u64(row, 2)?));
         }
-        return Ok(Read { probes, ..read });
+        return Ok(read);
     }
-    let ids: Vec<i64> = probes.ids.iter().map(|id| signed(id.get())).collect();
+    let ids: Vec<i64> = read.probes.ids.iter().map(|id| signed(id.get())).collect();
     if fields.is_empty() && ids.is_empty() {
-        return Ok(Read { probes, ..read });
+        return Ok(read);
     }
     // The rows are decoded as they arrive: the records' JSON is parsed here while the database
     // goes on locking and sending the next ones, instead of after the last one.
@@ -195,7 +194,7 @@ pub(crate) async fn read_existing(
         record.keys.sort();
     }
     read.stored.rows = found;
-    Ok(Read { probes, ..read })
+    Ok(read)
 }
 
 /// [`read_existing`], locked, for a write that has only the state to keep (dry runs).

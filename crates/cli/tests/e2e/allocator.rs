@@ -1,10 +1,10 @@
 //! `bulkwrite serve` runs with mimalloc's purge delay set (see `crates/cli/src/allocator.rs`):
 //! without it, a second's worth of freed pages stayed resident, 20-40 MiB of the peak RSS.
 
+use crate::harness::Server;
+
 /// What `bulkwrite serve` sets (`SERVER_PURGE_DELAY_MS`).
 const SET: &str = "MIMALLOC_PURGE_DELAY=100";
-
-use crate::harness::Server;
 
 /// The environment the server process runs with now (after it started itself again).
 fn environment_of(server: &Server) -> Vec<String> {

@@ -17,7 +17,7 @@ struct Decimal {
 impl Decimal {
     /// Digits before the point, counting zero as one digit.
     fn integer_digits(&self) -> usize {
-        self.integer.len().max(1)
+        significant_digits(&self.integer)
     }
 
     fn is_zero(&self) -> bool {
