@@ -20,13 +20,14 @@
 use std::collections::HashMap;
 
 use bulkwrite_core::ids::RecordId;
-use bulkwrite_core::plan::{decide, ChunkPlan, Decisions, ExistingRecord, ExistingState, Key, PlanInput};
+use bulkwrite_core::plan::{decide, ChunkPlan, Decisions, ExistingState, Key, PlanInput};
 use bulkwrite_store::*;
 use bulkwrite_wire::Operation;
 use deadpool_postgres::Transaction;
 use tokio_postgres::types::ToSql;
 
-use crate::chunk_read::read_for_plan;
+use crate::chunk_plan::Writes;
+use crate::chunk_read::{read_for_plan, Read};
 use crate::chunk_write::{encode_keys, encode_new_records, COPY_KEYS, COPY_RECORDS};
 use crate::copy::Sending;
 use crate::error::write_error;
@@ -264,27 +265,19 @@ pub(crate) async fn plan_and_write(
     }
     // Probes must see every key the chunk before wrote.
     let read = read_for_plan(tx, (org, &write.module), input.operation, &input.rows, order).await?;
-    let (mut existing, versions_read, places, stored) = (read.existing, read.versions, read.places, read.stored);
+    let Read { existing, stored, places, .. } = read;
     let decisions = decide(&input, &existing, &mut new_ids());
-    // What the before-images and the key deletes need of the records found, all but their
-    // values (parsed again from `stored` for the images): their keys are moved out, not copied,
-    // since `build` drops them, and the maps are made while the database updates, not before.
-    let found: Vec<ExistingRecord> = existing.records.values_mut().map(without_values).collect();
-    let plan = decisions.build(input, existing);
+    let writes = Writes::plan(&stamp, decisions, input, existing, &stored, capture)?;
     // The chunk after may read now, beside these writes (see `read_for_plan`).
-    order.planned(touched_by(&plan));
-    crate::chunk_write::insert_records(tx, &stamp, &plan).await?;
+    order.planned(writes.touched);
+    let Writes { plan, new_records, mut rewrites, images, .. } = writes;
+    crate::chunk_write::insert_records(tx, new_records).await?;
     // An update leaves each record one version past the one it was read at (or fails), so the
     // before-images go out with the update (pipelined) rather than after it.
-    let left: HashMap<RecordId, i64> = versions_read.iter().map(|(id, version)| (*id, version + 1)).collect();
-    let updating = crate::chunk_write::update_records(tx, &stamp, &plan, (&versions_read, &places));
+    let updating = crate::chunk_write::update_records(tx, &stamp, &mut rewrites, (&stored, &places));
     let images = async {
         match capture {
-            Some(capture) => {
-                let before: HashMap<RecordId, &ExistingRecord> =
-                    found.iter().map(|record| (record.id, record)).collect();
-                crate::chunk_write::insert_images(tx, capture, &plan, (&before, &stored), &left).await
-            }
+            Some(capture) => crate::chunk_write::insert_images(tx, capture, &images).await,
             None => Ok(()),
         }
     };
@@ -295,35 +288,15 @@ pub(crate) async fn plan_and_write(
         }
     };
     futures_util::future::try_join3(updating, images, recording).await?;
-    free_elsewhere((stored, places));
     if !plan.key_deletes.is_empty() {
         let key_owners: HashMap<Key, RecordId> =
-            found.iter().flat_map(|record| record.keys.iter().map(|key| (key.clone(), record.id))).collect();
+            stored.iter().flat_map(|(id, record)| record.keys.iter().map(|key| (key.clone(), *id))).collect();
         crate::chunk_write::delete_keys(tx, &stamp, &plan, &key_owners).await?;
     }
+    free_elsewhere((stored, places, rewrites));
     crate::chunk_write::insert_keys(tx, &stamp, &plan.key_inserts).await?.map_err(write_error)?;
     order.keys_written();
     Ok(Written { plan, met_existing_keys, results_json: None, progress_recorded: progress.is_some() })
-}
-
-/// What `plan` writes that the chunk after may have read as it was: the keys it frees and takes,
-/// and the records it creates and changes.
-fn touched_by(plan: &ChunkPlan) -> Touched {
-    let keys = plan.key_deletes.iter().chain(plan.key_inserts.iter().map(|(key, _)| key)).cloned().collect();
-    let records = plan.inserts.iter().chain(&plan.updates).map(|record| record.id).collect();
-    Touched { keys, records }
-}
-
-/// `record` without its values: what a before-image needs besides them. Its keys are moved
-/// out (planning has used them; building the plan does not).
-fn without_values(record: &mut ExistingRecord) -> ExistingRecord {
-    ExistingRecord {
-        id: record.id,
-        values: serde_json::Map::new(),
-        owner: record.owner,
-        layout_id: record.layout_id.clone(),
-        keys: std::mem::take(&mut record.keys),
-    }
 }
 
 /// An insert decided as if no key existed (`decisions`, against an empty state; the rows stay

@@ -6,14 +6,13 @@ use std::collections::HashMap;
 
 use bulkwrite_core::ids::{RecordId, UserId};
 use bulkwrite_core::mapping::RowDraft;
-use bulkwrite_core::plan::{probes_for, ExistingRecord, ExistingState, Probes};
+use bulkwrite_core::plan::{probes_for, ExistingState, Probes};
+use bulkwrite_store::merge::StoredRecord;
 use bulkwrite_store::{Before, ChunkOrder, StoreResult, Touched};
 use bulkwrite_wire::Operation;
 use deadpool_postgres::Transaction;
 use futures_util::TryStreamExt;
-use serde_json::{Map, Value};
-use tokio_postgres::types::{Json, ToSql};
-use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 
 use crate::statements::{get, get_u64, query};
 use crate::{pg_error, signed};
@@ -36,6 +35,8 @@ const PROBE_KEYS: &str = "SELECT v.field, v.value, k.record_id FROM unnest($3::t
 /// the records those keys and the ids `($5)` name (kind 1: id, owner, layout, data, version),
 /// locked in ascending id order, so concurrent chunks updating the same records queue instead of
 /// overwriting each other, without deadlocks; and those records' keys (kind 2: id, field, value).
+/// A record's data comes as text (`json` is stored as its text, so the cast copies it): the
+/// chunk merges its rows into that text (`bulkwrite_store::merge`) instead of parsing it.
 /// A locked record's row also carries its place in the table (`ctid`, as text): it stays put
 /// while the lock is held, so the chunk's `UPDATE` goes straight to it instead of descending
 /// the primary key again for every record.
@@ -55,45 +56,27 @@ const READ_FOR_UPDATE: &str = "WITH probes AS (
              SELECT id, owner, layout_id, data, version, ctid FROM records WHERE id = u.id AND org = $1 AND module = $2 FOR UPDATE
          ) AS r
      )
-     SELECT 0, record_id, field, value, NULL::int8, NULL::text, NULL::json, NULL::int8, NULL::text FROM probes
+     SELECT 0, record_id, field, value, NULL::int8, NULL::text, NULL::text, NULL::int8, NULL::text FROM probes
      UNION ALL
-     SELECT 1, id, NULL, NULL, owner, layout_id, data, version, ctid::text FROM locked
+     SELECT 1, id, NULL, NULL, owner, layout_id, data::text, version, ctid::text FROM locked
      UNION ALL
      SELECT 2, l.id, k.field, k.value, NULL, NULL, NULL, NULL, NULL FROM locked AS l
      CROSS JOIN LATERAL (
          SELECT s.field, u.value FROM unique_keys u JOIN key_scopes s ON s.id = u.scope WHERE u.record_id = l.id OFFSET 0
      ) AS k";
 
-/// What a chunk read: the state it plans against, the version of each record in it, and the
-/// rows the records came from.
+/// What a chunk read: the state it plans against (its records without their values), the
+/// records as stored, and where each one is.
 #[derive(Default)]
 pub(crate) struct Read {
+    /// The keys' owners, and the records found with their keys but no values.
     pub existing: ExistingState,
-    pub versions: HashMap<RecordId, i64>,
+    /// The records found, their data unparsed, with the version each was read at.
+    pub stored: HashMap<RecordId, StoredRecord>,
     /// Where each locked record is in the table (its `ctid`, as text; see [`READ_FOR_UPDATE`]).
     pub places: HashMap<RecordId, String>,
-    pub stored: StoredValues,
     /// What was looked up: the keys and ids the rows name.
     pub probes: Probes,
-}
-
-/// The records' values as read (JSON text in the rows), for a second, lazy parse. Planning
-/// moves the parsed values into the records it writes; the before-images need them again, and
-/// parsing them again while the database runs the `UPDATE` costs less, on the path each chunk
-/// waits for, than deep-copying every record before planning.
-#[derive(Default)]
-pub(crate) struct StoredValues {
-    rows: Vec<Row>,
-    at: HashMap<RecordId, usize>,
-}
-
-impl StoredValues {
-    /// The values of record `id` as read, parsed again.
-    pub fn values(&self, id: RecordId) -> StoreResult<Option<Map<String, Value>>> {
-        let Some(&index) = self.at.get(&id) else { return Ok(None) };
-        let Json(values) = get::<Json<Map<String, Value>>>(&self.rows[index], 6)?;
-        Ok(Some(values))
-    }
 }
 
 /// Reads for a chunk that looks records up, as of once the chunk before it (`order`) has
@@ -164,7 +147,6 @@ pub(crate) async fn read_existing(
     let params: [&(dyn ToSql + Sync); 5] = [&org, &module, &fields, &values, &ids];
     let stream = tx.query_raw(&statement, params).await.map_err(pg_error)?;
     futures_util::pin_mut!(stream);
-    let mut found = Vec::new();
     let mut keys = Vec::new();
     while let Some(row) = stream.try_next().await.map_err(pg_error)? {
         match get::<i32>(&row, 0)? {
@@ -173,27 +155,28 @@ pub(crate) async fn read_existing(
             }
             1 => {
                 let id = RecordId::new(get_u64(&row, 1)?);
-                let Json(values) = get::<Json<Map<String, Value>>>(&row, 6)?;
-                let owner = UserId::new(get_u64(&row, 4)?);
-                let record = ExistingRecord { id, values, owner, layout_id: get(&row, 5)?, keys: Vec::new() };
-                read.existing.records.insert(id, record);
-                read.versions.insert(id, get(&row, 7)?);
+                let record = StoredRecord {
+                    owner: UserId::new(get_u64(&row, 4)?),
+                    layout_id: get(&row, 5)?,
+                    data: get(&row, 6)?,
+                    version: get(&row, 7)?,
+                    keys: Vec::new(),
+                };
+                read.stored.insert(id, record);
                 read.places.insert(id, get(&row, 8)?);
-                read.stored.at.insert(id, found.len());
-                found.push(row);
             }
             _ => keys.push((RecordId::new(get_u64(&row, 1)?), (get(&row, 2)?, get(&row, 3)?))),
         }
     }
     for (id, key) in keys {
-        if let Some(record) = read.existing.records.get_mut(&id) {
+        if let Some(record) = read.stored.get_mut(&id) {
             record.keys.push(key);
         }
     }
-    for record in read.existing.records.values_mut() {
+    for (id, record) in &mut read.stored {
         record.keys.sort();
+        read.existing.records.insert(*id, record.existing(*id, false)?);
     }
-    read.stored.rows = found;
     Ok(read)
 }
 
@@ -205,5 +188,9 @@ pub(crate) async fn fetch_existing(
     operation: Operation,
     rows: &[RowDraft],
 ) -> StoreResult<ExistingState> {
-    Ok(read_existing(tx, (org, module), operation, rows).await?.existing)
+    let Read { mut existing, stored, .. } = read_existing(tx, (org, module), operation, rows).await?;
+    for (id, record) in &stored {
+        existing.records.insert(*id, record.existing(*id, true)?);
+    }
+    Ok(existing)
 }

@@ -5,14 +5,15 @@
 use std::collections::HashMap;
 
 use bulkwrite_core::ids::{RecordId, UserId};
-use bulkwrite_core::plan::{ChunkPlan, Decisions, ExistingRecord, Key, PlanInput, PlannedRecord};
+use bulkwrite_core::plan::{ChunkPlan, Decisions, Key, PlanInput, PlannedRecord};
+use bulkwrite_store::merge::StoredRecord;
+use bulkwrite_store::undo::BeforeImage;
 use bulkwrite_store::{StoreError, StoreResult};
 use deadpool_postgres::Transaction;
 use serde::Serialize;
-use tokio_postgres::types::{Json, ToSql, Type};
+use tokio_postgres::types::{ToSql, Type};
 
 use crate::chunk::Stamp;
-use crate::chunk_read::StoredValues;
 use crate::copy::CopyRows;
 use crate::error::write_error;
 use crate::signed;
@@ -26,11 +27,16 @@ pub(crate) const COPY_RECORDS: &str =
 /// `COPY` of new keys.
 pub(crate) const COPY_KEYS: &str = "COPY unique_keys (scope, value, record_id) FROM STDIN (FORMAT binary)";
 
-/// Inserts the plan's new records.
-pub(crate) async fn insert_records(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan: &ChunkPlan) -> StoreResult<()> {
-    if plan.inserts.is_empty() {
-        return Ok(());
+/// Inserts the new records of `rows` (see [`encode_planned_records`], [`encode_new_records`]).
+pub(crate) async fn insert_records(tx: &Transaction<'_>, rows: CopyRows) -> StoreResult<()> {
+    if !rows.is_empty() {
+        rows.send(tx, COPY_RECORDS).await.map_err(write_error)?;
     }
+    Ok(())
+}
+
+/// The rows of a `COPY` of the plan's new records.
+pub(crate) fn encode_planned_records(stamp: &Stamp<'_>, plan: &ChunkPlan) -> StoreResult<CopyRows> {
     let mut rows = CopyRows::with_capacity(RECORD_COLUMNS, plan.inserts.len() * RECORD_BYTES);
     for record in &plan.inserts {
         let new = NewRecord {
@@ -41,8 +47,7 @@ pub(crate) async fn insert_records(tx: &Transaction<'_>, stamp: &Stamp<'_>, plan
         };
         new_record(&mut rows, stamp, &new, &record.values)?;
     }
-    rows.send(tx, COPY_RECORDS).await.map_err(write_error)?;
-    Ok(())
+    Ok(rows)
 }
 
 /// The rows of a `COPY` of the records `decisions` inserts, encoded from the input's rows in
@@ -94,13 +99,32 @@ fn new_record(rows: &mut CopyRows, stamp: &Stamp<'_>, new: &NewRecord<'_>, value
     Ok(())
 }
 
-/// Rewrites the records the plan updates, in one statement, bumping each one's version; returns
-/// the version each was left at. Each is written only at the version it was read at (`read`,
-/// locked): a record changed since fails the write as retryable (a safeguard; the lock should
-/// make it impossible). Records are written in id order, so concurrent writers lock them in one
-/// order.
+/// A record an update rewrites: its new columns and data (a JSON object's text).
+pub(crate) struct Rewrite {
+    pub id: RecordId,
+    pub owner: UserId,
+    pub layout_id: Option<String>,
+    pub data: String,
+}
+
+impl Rewrite {
+    /// A record the planner built (its values serialised).
+    pub(crate) fn of(record: &PlannedRecord) -> StoreResult<Rewrite> {
+        Ok(Rewrite {
+            id: record.id,
+            owner: record.owner,
+            layout_id: record.layout_id.clone(),
+            data: serde_json::to_string(&record.values).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        })
+    }
+}
+
+/// Rewrites `records` in one statement, bumping each one's version; returns the version each
+/// was left at. Each is written only at the version it was read at (`stored`, locked): a record
+/// changed since fails the write as retryable (a safeguard; the lock should make it impossible).
+/// Records are written in id order, so concurrent writers lock them in one order.
 ///
-/// Each record is found at the place the locking read saw it (`read.places`, its `ctid`: a row
+/// Each record is found at the place the locking read saw it (`places`, its `ctid`: a row
 /// locked by this transaction does not move until this transaction moves it), a TID scan
 /// instead of a descent of the primary key per record. A record without a known place (none
 /// today: every updated record was read locked) is found by a probe of the primary key (a
@@ -109,23 +133,21 @@ fn new_record(rows: &mut CopyRows, stamp: &Stamp<'_>, new: &NewRecord<'_>, value
 pub(crate) async fn update_records(
     tx: &Transaction<'_>,
     stamp: &Stamp<'_>,
-    plan: &ChunkPlan,
-    read: (&HashMap<RecordId, i64>, &HashMap<RecordId, String>),
-) -> StoreResult<HashMap<RecordId, i64>> {
-    if plan.updates.is_empty() {
-        return Ok(HashMap::new());
+    records: &mut [Rewrite],
+    read: (&HashMap<RecordId, StoredRecord>, &HashMap<RecordId, String>),
+) -> StoreResult<()> {
+    if records.is_empty() {
+        return Ok(());
     }
-    let (read_versions, read_places) = read;
-    let mut updates: Vec<&PlannedRecord> = plan.updates.iter().collect();
-    updates.sort_unstable_by_key(|record| record.id);
-    let located =
-        updates.iter().all(|record| read_places.contains_key(&record.id) && read_versions.contains_key(&record.id));
+    let (stored, places) = read;
+    records.sort_unstable_by_key(|record| record.id);
+    let located = records.iter().all(|record| places.contains_key(&record.id) && stored.contains_key(&record.id));
     let statement =
         tx.prepare_cached(if located { UPDATE_AT_PLACES } else { UPDATE_BY_ID }).await.map_err(write_error)?;
     // In parts, sent one after the other without waiting (pipelined): the database updates the
     // first part's records while the next part's values are encoded.
-    let parts = updates.chunks(UPDATE_PART).map(|part| {
-        let columns = UpdateColumns::of(part, read_versions, read_places);
+    let parts = records.chunks(UPDATE_PART).map(|part| {
+        let columns = UpdateColumns::of(part, stored, places);
         let statement = &statement;
         async move {
             let mut params: Vec<&(dyn ToSql + Sync)> = vec![
@@ -142,29 +164,21 @@ pub(crate) async fn update_records(
             } else {
                 params.extend([&stamp.org as &(dyn ToSql + Sync), &stamp.module, &columns.versions]);
             }
-            let rows = tx.query(statement, &params).await;
-            rows.map_err(write_error)
+            tx.execute(statement, &params).await.map_err(write_error)
         }
     });
-    let parts = futures_util::future::try_join_all(parts).await?;
-    let written: usize = parts.iter().map(Vec::len).sum();
-    if written != updates.len() {
+    let written: u64 = futures_util::future::try_join_all(parts).await?.into_iter().sum();
+    if written != records.len() as u64 {
         return Err(StoreError::Unavailable(
             format!(
                 "{} of {} records changed while the chunk planned; planning again",
-                updates.len() - written,
-                updates.len()
+                records.len() as u64 - written,
+                records.len()
             )
             .into(),
         ));
     }
-    let mut versions = HashMap::with_capacity(written);
-    for row in parts.iter().flatten() {
-        let id: i64 = row.try_get(0).map_err(write_error)?;
-        let version: i64 = row.try_get(1).map_err(write_error)?;
-        versions.insert(RecordId::new(id as u64), version);
-    }
-    Ok(versions)
+    Ok(())
 }
 
 /// Records per `UPDATE` statement of [`update_records`].
@@ -175,7 +189,7 @@ struct UpdateColumns<'a> {
     ids: Vec<i64>,
     owners: Vec<i64>,
     layouts: Vec<Option<&'a str>>,
-    data: Vec<Json<&'a serde_json::Map<String, serde_json::Value>>>,
+    data: Vec<&'a str>,
     parents: Vec<Option<i64>>,
     versions: Vec<Option<i64>>,
     places: Vec<Option<&'a str>>,
@@ -183,9 +197,9 @@ struct UpdateColumns<'a> {
 
 impl<'a> UpdateColumns<'a> {
     fn of(
-        part: &[&'a PlannedRecord],
-        read_versions: &HashMap<RecordId, i64>,
-        read_places: &'a HashMap<RecordId, String>,
+        part: &'a [Rewrite],
+        stored: &HashMap<RecordId, StoredRecord>,
+        places: &'a HashMap<RecordId, String>,
     ) -> UpdateColumns<'a> {
         let mut columns = UpdateColumns {
             ids: Vec::with_capacity(part.len()),
@@ -200,69 +214,75 @@ impl<'a> UpdateColumns<'a> {
             columns.ids.push(signed(record.id.get()));
             columns.owners.push(signed(record.owner.get()));
             columns.layouts.push(record.layout_id.as_deref());
-            columns.data.push(Json(&record.values));
-            columns.parents.push(parent_id(&record.values));
-            columns.versions.push(read_versions.get(&record.id).copied());
-            columns.places.push(read_places.get(&record.id).map(String::as_str));
+            columns.data.push(&record.data);
+            columns.parents.push(parent_id_in(&record.data));
+            columns.versions.push(stored.get(&record.id).map(|stored| stored.version));
+            columns.places.push(places.get(&record.id).map(String::as_str));
         }
         columns
     }
 }
 
 /// [`update_records`] of records at known places (`$9`, `ctid`s as text) and versions (`$8`).
+/// The data comes as text (`$6`) and is checked as JSON by the cast.
 const UPDATE_AT_PLACES: &str = "UPDATE records r
-     SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data,
+     SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data::json,
          parent_id = u.parent_id, version = r.version + 1
-     FROM unnest($3::int8[], $4::int8[], $5::text[], $6::json[], $7::int8[], $8::int8[], $9::text[]::tid[])
+     FROM unnest($3::int8[], $4::int8[], $5::text[], $6::text[], $7::int8[], $8::int8[], $9::text[]::tid[])
          AS u (id, owner, layout_id, data, parent_id, version, place)
-     WHERE r.ctid = u.place AND r.id = u.id AND r.version = u.version
-     RETURNING r.id, r.version";
+     WHERE r.ctid = u.place AND r.id = u.id AND r.version = u.version";
 
 /// [`update_records`] of records found by id (`$8`, `$9`: org and module), at the versions read
 /// (`$10`, or any version where none was).
 const UPDATE_BY_ID: &str = "UPDATE records r
-     SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data,
+     SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data::json,
          parent_id = u.parent_id, version = r.version + 1
-     FROM unnest($3::int8[], $4::int8[], $5::text[], $6::json[], $7::int8[], $10::int8[])
+     FROM unnest($3::int8[], $4::int8[], $5::text[], $6::text[], $7::int8[], $10::int8[])
          AS u (id, owner, layout_id, data, parent_id, version)
      CROSS JOIN LATERAL (SELECT ctid FROM records WHERE org = $8 AND module = $9 AND id = u.id LIMIT 1) AS at
-     WHERE r.ctid = at.ctid AND (u.version IS NULL OR r.version = u.version)
-     RETURNING r.id, r.version";
+     WHERE r.ctid = at.ctid AND (u.version IS NULL OR r.version = u.version)";
 
-/// Stores the before-image of every record the plan updated (see `bulkwrite_store::undo`),
-/// with the version the update left it at, in one statement. `before` holds the records as read
-/// but for their values, which `stored` parses again.
+/// Stores before-images (see `bulkwrite_store::undo`), each with the version its record was
+/// left at (`(record, version, image)`), in one statement.
 pub(crate) async fn insert_images(
     tx: &Transaction<'_>,
     capture: crate::chunk::Capture,
-    plan: &ChunkPlan,
-    (before, stored): (&HashMap<RecordId, &ExistingRecord>, &StoredValues),
-    versions: &HashMap<RecordId, i64>,
+    images: &[(RecordId, i64, BeforeImage)],
 ) -> StoreResult<()> {
-    let mut ids = Vec::with_capacity(plan.updates.len());
-    let mut kept = Vec::with_capacity(plan.updates.len());
-    let mut images = Vec::with_capacity(plan.updates.len());
-    for record in &plan.updates {
-        let (Some(old), Some(version)) = (before.get(&record.id), versions.get(&record.id)) else { continue };
-        let Some(values) = stored.values(record.id)? else { continue };
-        let old = ExistingRecord { values, ..(*old).clone() };
-        let keys = bulkwrite_store::undo::keys_after(&old, &plan.key_deletes, &plan.key_inserts);
-        let image = bulkwrite_store::undo::before_image(&old, record, &keys);
-        ids.push(signed(record.id.get()));
-        kept.push(*version);
-        images.push(serde_json::to_string(&image).map_err(|e| bulkwrite_store::StoreError::Corrupt(e.to_string()))?);
-    }
-    if ids.is_empty() {
+    if images.is_empty() {
         return Ok(());
+    }
+    let mut ids = Vec::with_capacity(images.len());
+    let mut kept = Vec::with_capacity(images.len());
+    let mut texts = Vec::with_capacity(images.len());
+    for (id, version, image) in images {
+        ids.push(signed(id.get()));
+        kept.push(*version);
+        texts.push(serde_json::to_string(image).map_err(|e| StoreError::Corrupt(e.to_string()))?);
     }
     tx.execute(
         "INSERT INTO undo_images (job_id, record_id, idx, first_row, version, image_json)
          SELECT $1, u.id, $2, $3, u.version, u.image FROM unnest($4::int8[], $5::int8[], $6::text[]) AS u (id, version, image)",
-        &[&capture.job, &capture.resource, &capture.chunk_at, &ids, &kept, &images],
+        &[&capture.job, &capture.resource, &capture.chunk_at, &ids, &kept, &texts],
     )
     .await
     .map_err(write_error)?;
     Ok(())
+}
+
+/// The `Parent_Id` of a record's data (a JSON object's text), read without building the
+/// record: only subform rows have one.
+fn parent_id_in(data: &str) -> Option<i64> {
+    #[derive(serde::Deserialize)]
+    struct Parent {
+        #[serde(rename = "Parent_Id")]
+        parent: Option<serde_json::Value>,
+    }
+    if !data.contains("\"Parent_Id\"") {
+        return None;
+    }
+    let Parent { parent } = serde_json::from_str(data).ok()?;
+    parent.as_ref().and_then(parent_id_of)
 }
 
 /// The id of a subform row's parent (`Parent_Id.id`), kept in its own indexed column so that

@@ -52,6 +52,7 @@ mod callbacks;
 mod cancel;
 mod changes;
 mod chunk;
+mod chunk_plan;
 mod chunk_read;
 mod chunk_write;
 mod control;

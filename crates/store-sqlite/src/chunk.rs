@@ -10,7 +10,6 @@ use bulkwrite_core::plan::{decide, plan_chunk, ChunkPlan, ExistingState, Key, Ne
 use bulkwrite_store::*;
 use bulkwrite_wire::Operation;
 use rusqlite::{params, Connection, OptionalExtension};
-use serde_json::Map;
 
 use stored::{read_named, Named};
 
@@ -21,7 +20,6 @@ use crate::orgs::reserve_ids;
 use crate::{db_error, json_error, ms};
 
 pub(crate) mod stored;
-mod update;
 
 /// An insert's chunk skips the key probes unless its job met existing keys before (see
 /// `new_keys`, whose `hints` remember those jobs); `prepared`, it was planned before (its
@@ -159,7 +157,7 @@ pub(crate) fn record_progress_at(
 
 /// Fetches what the rows name, plans them with core's rules and writes records and keys (and,
 /// with `capture`, the before-images of the records it updates). An update or upsert merges its
-/// rows into the stored records' text (see `update`); an insert, or a chunk that updates a record
+/// rows into the stored records' text (see `bulkwrite_store::merge`); an insert, or a chunk that updates a record
 /// it inserts itself, plans with the records' maps.
 pub(crate) fn plan_and_write(
     tx: &Connection,
@@ -183,7 +181,7 @@ pub(crate) fn plan_and_write(
     if !inserting {
         let decisions = decide(&input, &existing, &mut new_ids());
         let mut plan = decisions.clone().into_results(&mut input.rows);
-        if let Some(merges) = update::merges(&input.rows, &plan.results, &stored) {
+        if let Some(merges) = merge::merges(&input.rows, &plan.results, &stored) {
             let records: Vec<_> = decisions.inserted(&input).collect();
             insert_records(tx, org, module, actor, now, &records)?;
             drop(records);
@@ -227,12 +225,12 @@ pub(crate) fn plan_and_write(
     Ok(plan)
 }
 
-/// Writes the merged records (see `update`), returning their before-images (with `capture`):
+/// Writes the merged records (see `bulkwrite_store::merge`), returning their before-images (with `capture`):
 /// record, version written, image.
 fn write_merged(
     tx: &Connection,
     (org, actor, now): (i64, i64, i64),
-    merges: &[update::Merge<'_>],
+    merges: &[merge::Merge<'_>],
     full_name: bool,
     existing: &ExistingState,
     plan: &ChunkPlan,
@@ -244,17 +242,7 @@ fn write_merged(
         let merged = record.merge(full_name)?;
         let written = update.write(record.id, record.owner, record.layout_id, &merged.data)?;
         if let (Some(version), Some(_)) = (written.then_some(record.stored.version + 1), capture) {
-            let old = &existing.records[&record.id];
-            let keys = bulkwrite_store::undo::keys_after(old, &plan.key_deletes, &plan.key_inserts);
-            let after = PlannedRecord {
-                id: record.id,
-                values: Map::new(),
-                owner: record.owner,
-                layout_id: record.layout_id.map(str::to_string),
-            };
-            let mut image = bulkwrite_store::undo::before_image(old, &after, &keys);
-            image.set = merged.set;
-            image.unset = merged.unset;
+            let image = merged.before_image(&existing.records[&record.id], record, plan);
             images.push((record.id, version, serde_json::to_string(&image).map_err(json_error)?));
         }
     }

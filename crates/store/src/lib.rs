@@ -41,6 +41,7 @@ pub mod inventory;
 mod job_details;
 mod key_hints;
 pub mod listing;
+pub mod merge;
 pub mod model;
 pub mod org_state;
 pub mod profiles;

@@ -1,8 +1,8 @@
 //! What a chunk's rows name, read in one statement per kind instead of two per record: the
 //! owners of the unique keys the rows probe (one statement per field), the records the rows
 //! find (one statement), and those records' keys (one statement). The records' data stays the
-//! stored JSON text: an update merges the rows into it (see `update`) without building the
-//! record's map.
+//! stored JSON text: an update merges the rows into it (see `bulkwrite_store::merge`) without
+//! building the record's map.
 //!
 //! Profile of the 25,000-row upsert before this (writer thread): a record read with its keys by
 //! two statements each, 15%; its data parsed into a map, 8%, and that map cloned for the
@@ -12,48 +12,18 @@ use std::collections::{BTreeMap, HashMap};
 
 use bulkwrite_core::ids::{RecordId, UserId};
 use bulkwrite_core::mapping::RowDraft;
-use bulkwrite_core::plan::{probes_for, ExistingRecord, Key};
+use bulkwrite_core::plan::{probes_for, Key};
+use bulkwrite_store::merge::StoredRecord;
 use bulkwrite_store::StoreResult;
 use rusqlite::{params, Connection};
 
 use crate::{db_error, json_error};
 
-/// A record as stored, its data unparsed.
-#[derive(Debug)]
-pub(crate) struct Stored {
-    pub owner: UserId,
-    pub layout_id: Option<String>,
-    /// The record's values: a JSON object, as stored.
-    pub data: String,
-    /// Its version before the chunk.
-    pub version: i64,
-    /// Its unique keys.
-    pub keys: Vec<Key>,
-}
-
-impl Stored {
-    /// The record as the planner takes it. `values: false` leaves its values empty, for a
-    /// planner that decides on keys alone (`bulkwrite_core::plan::decide`).
-    pub(crate) fn existing(&self, id: RecordId, values: bool) -> StoreResult<ExistingRecord> {
-        Ok(ExistingRecord {
-            id,
-            values: if values {
-                serde_json::from_str(&self.data).map_err(json_error)?
-            } else {
-                serde_json::Map::default()
-            },
-            owner: self.owner,
-            layout_id: self.layout_id.clone(),
-            keys: self.keys.clone(),
-        })
-    }
-}
-
 /// What the rows name: the current owner of each key they probe, and (unless `keys_only`) the
 /// records they find, by the ids they give or by those keys.
 pub(crate) struct Named {
     pub keys: HashMap<Key, RecordId>,
-    pub records: HashMap<RecordId, Stored>,
+    pub records: HashMap<RecordId, StoredRecord>,
 }
 
 /// Reads what the rows name (see [`Named`]). An insert reads keys only.
@@ -102,7 +72,7 @@ pub(crate) fn read_records(
     org: i64,
     module: &str,
     ids: &[RecordId],
-) -> StoreResult<HashMap<RecordId, Stored>> {
+) -> StoreResult<HashMap<RecordId, StoredRecord>> {
     let mut records = HashMap::with_capacity(ids.len());
     if ids.is_empty() {
         return Ok(records);
@@ -116,7 +86,7 @@ pub(crate) fn read_records(
         .map_err(db_error)?;
     let found = statement
         .query_map(params![array, org, module], |row| {
-            let stored = Stored {
+            let stored = StoredRecord {
                 owner: UserId::new(row.get::<_, i64>(1)? as u64),
                 layout_id: row.get(2)?,
                 data: row.get(3)?,

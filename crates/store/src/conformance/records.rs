@@ -8,7 +8,7 @@ use bulkwrite_core::result::RowStatus;
 use bulkwrite_core::state::ResourceState;
 use bulkwrite_wire::Operation;
 use chrono::Utc;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::*;
 
@@ -300,6 +300,19 @@ pub async fn lookups_find_records_by_id_key_and_value(store: Arc<dyn Store>) {
     assert!(store.child_records(ORG, "Account_Phones", "Parent_Id", RecordId::new(1)).await.unwrap().is_empty());
     let children = store.child_records(ORG, "Account_Phones", "Parent_Id", zylker.id).await.unwrap();
     assert_eq!(children.len(), 3);
+
+    // An update that leaves the parent alone keeps the row under it.
+    let mut renumbered = row(8, "4", "");
+    renumbered.values.clear();
+    renumbered.values.insert("Number".into(), json!("4"));
+    renumbered.find_key = Some(FindKey::Id { id: orphan[0].id, column: "Id".into() });
+    let mut update = chunk(Operation::Update, vec![renumbered], 8);
+    update.module = "Account_Phones".into();
+    assert_eq!(store.apply_chunk(&lease, update).await.unwrap().updated, 1);
+    let children = store.child_records(ORG, "Account_Phones", "Parent_Id", zylker.id).await.unwrap();
+    let mut numbers: Vec<Value> = children.iter().map(|c| c.values["Number"].clone()).collect();
+    numbers.sort_by_key(ToString::to_string);
+    assert_eq!(numbers, [json!("1"), json!("2"), json!("4")]);
 }
 
 pub async fn deleting_records_frees_their_keys(store: Arc<dyn Store>) {

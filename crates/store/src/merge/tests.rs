@@ -1,5 +1,5 @@
 //! The merge from stored text gives the record and before-image that core's planner builds from
-//! maps (`plan_chunk`, `bulkwrite_store::undo::before_image`).
+//! maps (`plan_chunk`, `crate::undo::before_image`).
 
 use super::*;
 use bulkwrite_core::mapping::FindKey;
@@ -9,8 +9,8 @@ use serde_json::json;
 
 const ID: u64 = 7;
 
-fn stored(values: Value, owner: u64) -> Stored {
-    Stored {
+fn stored(values: Value, owner: u64) -> StoredRecord {
+    StoredRecord {
         owner: UserId::new(owner),
         layout_id: Some("L1".into()),
         data: serde_json::to_string(&values).unwrap(),
@@ -29,7 +29,7 @@ fn row(row_no: u64, values: Value) -> RowDraft {
 /// Merges `rows` into `stored` both ways; asserts the same record (and, with no field removed,
 /// the same field order: the planner's map moves its last field into a removed one's place) and
 /// the same before-image values.
-fn check(stored: &Stored, rows: Vec<RowDraft>, full_name: bool) -> Merged {
+fn check(stored: &StoredRecord, rows: Vec<RowDraft>, full_name: bool) -> Merged {
     let id = RecordId::new(ID);
     let old = ExistingRecord {
         id,
@@ -61,7 +61,7 @@ fn check(stored: &Stored, rows: Vec<RowDraft>, full_name: bool) -> Merged {
         let order = |map: &Map<String, Value>| map.keys().cloned().collect::<Vec<_>>();
         assert_eq!(order(&values), order(&built.values));
     }
-    let image = bulkwrite_store::undo::before_image(&old, built, &[]);
+    let image = crate::undo::before_image(&old, built, &[]);
     assert_eq!(merged.set, image.set);
     let (mut unset, mut expected) = (merged.unset.clone(), image.unset.clone());
     unset.sort();
@@ -70,8 +70,8 @@ fn check(stored: &Stored, rows: Vec<RowDraft>, full_name: bool) -> Merged {
     merged
 }
 
-fn stored_copy(stored: &Stored) -> Stored {
-    Stored {
+fn stored_copy(stored: &StoredRecord) -> StoredRecord {
+    StoredRecord {
         owner: stored.owner,
         layout_id: stored.layout_id.clone(),
         data: stored.data.clone(),
