@@ -63,7 +63,12 @@ impl Writes {
         for merge in &merges {
             let mut merged = merge.merge(input.full_name)?;
             let data = std::mem::take(&mut merged.data);
-            rewrites.push(Rewrite { id: merge.id, owner: merge.owner, layout_id: merge.layout_id.map(str::to_string), data });
+            rewrites.push(Rewrite {
+                id: merge.id,
+                owner: merge.owner,
+                layout_id: merge.layout_id.map(str::to_string),
+                data,
+            });
             if capture.is_some() {
                 if let Some(old) = existing.records.get(&merge.id) {
                     images.push((merge.id, merge.stored.version + 1, merged.before_image(old, merge, &plan)));

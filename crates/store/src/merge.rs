@@ -85,10 +85,10 @@ pub struct Merged {
 /// The records the rows update, in the order first touched, with what the rows set on each;
 /// `None` when a row updates a record that is not stored (one the chunk itself inserts: the
 /// caller then plans the chunk with maps).
-pub fn merges<'a>(
+pub fn merges<'a, S: std::hash::BuildHasher>(
     rows: &'a [RowDraft],
     results: &[ResultRow],
-    stored: &'a HashMap<RecordId, StoredRecord>,
+    stored: &'a HashMap<RecordId, StoredRecord, S>,
 ) -> Option<Vec<Merge<'a>>> {
     let mut merges: Vec<Merge<'a>> = Vec::new();
     let mut index: HashMap<RecordId, usize> = HashMap::new();
