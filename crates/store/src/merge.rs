@@ -141,7 +141,7 @@ impl<'a> Merge<'a> {
     pub fn merge(&self, full_name: bool) -> StoreResult<Merged> {
         let old: Fields = serde_json::from_str(&self.stored.data).map_err(json_error)?;
         let old = old.0;
-        let computed = if full_name { Some(self.full_name(&old)?) } else { None };
+        let computed = if full_name { Some(self.full_name(&old)) } else { None };
         let mut out: Vec<u8> = Vec::with_capacity(self.stored.data.len() + 64);
         let mut set = Map::new();
         let mut unset = Vec::new();
@@ -185,20 +185,16 @@ impl<'a> Merge<'a> {
         Ok(Merged { data, set, unset })
     }
 
-    /// `Full_Name` of the merged record (see `bulkwrite_core::plan::full_name_of`).
-    fn full_name(&self, old: &[(Cow<'_, str>, &RawValue)]) -> StoreResult<Option<String>> {
-        let mut parts = Map::new();
-        for name in ["First_Name", "Last_Name"] {
-            let value = match self.set_value(name) {
-                Some(value) => value.clone(),
-                None => match old.iter().find(|(field, _)| field == name) {
-                    Some((_, raw)) => parse(raw)?,
-                    None => Value::Null,
-                },
-            };
-            parts.insert(name.to_string(), value);
-        }
-        Ok(bulkwrite_core::plan::full_name_of(&parts))
+    /// `Full_Name` of the merged record (see `bulkwrite_core::plan::full_name_of`), from the
+    /// names' text: the rows' or, as stored, the record's.
+    fn full_name(&self, old: &[(Cow<'_, str>, &RawValue)]) -> Option<String> {
+        let part = |name: &str| -> Cow<'_, str> {
+            match self.set_value(name) {
+                Some(value) => Cow::Borrowed(value.as_str().unwrap_or("")),
+                None => old.iter().find(|(field, _)| field == name).map_or(Cow::Borrowed(""), |(_, raw)| text_of(raw)),
+            }
+        };
+        bulkwrite_core::plan::full_name_from(&part("First_Name"), &part("Last_Name"))
     }
 }
 
@@ -266,6 +262,18 @@ fn entry(out: &mut Vec<u8>, field: &str) -> StoreResult<usize> {
     serde_json::to_writer(&mut *out, field).map_err(json_error)?;
     out.push(b':');
     Ok(out.len())
+}
+
+/// A stored value's text when it is a string (borrowed unless it has escapes), else empty.
+fn text_of(raw: &RawValue) -> Cow<'_, str> {
+    let text = raw.get();
+    if !text.starts_with('"') {
+        return Cow::Borrowed("");
+    }
+    match serde_json::from_str::<&str>(text) {
+        Ok(borrowed) => Cow::Borrowed(borrowed),
+        Err(_) => serde_json::from_str::<String>(text).map_or(Cow::Borrowed(""), Cow::Owned),
+    }
 }
 
 fn parse(raw: &RawValue) -> StoreResult<Value> {
