@@ -157,8 +157,8 @@ pub(crate) fn record_progress_at(
 
 /// Fetches what the rows name, plans them with core's rules and writes records and keys (and,
 /// with `capture`, the before-images of the records it updates). An update or upsert merges its
-/// rows into the stored records' text (see `bulkwrite_store::merge`); an insert, or a chunk that updates a record
-/// it inserts itself, plans with the records' maps.
+/// rows into the stored records' text (see `bulkwrite_store::merge`); an insert, or a chunk that
+/// updates a record it inserts itself, plans with the records' maps.
 pub(crate) fn plan_and_write(
     tx: &Connection,
     org: i64,

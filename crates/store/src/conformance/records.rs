@@ -161,8 +161,8 @@ pub async fn updates_and_upserts_change_records_and_keys(store: Arc<dyn Store>) 
     assert_eq!(store.get_record(ORG, "Leads", id).await.unwrap().unwrap().values["Last_Name"], "Dup");
 }
 
-/// An upsert chunk whose later row finds a record an earlier row of the same chunk adds (the
-/// SQLite store merges updates into the stored records, and plans such a chunk with maps).
+/// An upsert chunk whose later row finds a record an earlier row of the same chunk adds (both
+/// stores merge updates into the stored records' text, and plan such a chunk with maps).
 pub async fn an_upsert_row_may_update_what_its_own_chunk_added(store: Arc<dyn Store>) {
     with_org(&store).await;
     new_job(&store, 7100, ORG, spec(false, Operation::Insert, None)).await;
