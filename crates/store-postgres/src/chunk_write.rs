@@ -119,9 +119,9 @@ impl Rewrite {
     }
 }
 
-/// Rewrites `records` in one statement, bumping each one's version; returns the version each
-/// was left at. Each is written only at the version it was read at (`stored`, locked): a record
-/// changed since fails the write as retryable (a safeguard; the lock should make it impossible).
+/// Rewrites `records` in one statement, bumping each one's version (to the one read, plus one).
+/// Each is written only at the version it was read at (`stored`, locked): a record changed since
+/// fails the write as retryable (a safeguard; the lock should make it impossible).
 /// Records are written in id order, so concurrent writers lock them in one order.
 ///
 /// Each record is found at the place the locking read saw it (`places`, its `ctid`: a row
