@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use bulkwrite_core::ids::RecordId;
 use bulkwrite_core::plan::{ChunkPlan, Decisions, ExistingState, PlanInput};
 use bulkwrite_store::merge::{merges, StoredRecord};
-use bulkwrite_store::undo::{before_image, keys_after, BeforeImage};
+use bulkwrite_store::undo::{chunk_image, BeforeImage};
 use bulkwrite_store::{StoreResult, Touched};
 use bulkwrite_wire::Operation;
 
@@ -105,8 +105,7 @@ impl Writes {
         for record in &plan.updates {
             rewrites.push(Rewrite::of(record)?);
             if let (Some(old), Some(read)) = (before.get(&record.id), stored.get(&record.id)) {
-                let keys = keys_after(old, &plan.key_deletes, &plan.key_inserts);
-                images.push((record.id, read.version + 1, before_image(old, record, &keys)));
+                images.push((record.id, read.version + 1, chunk_image(old, record, &plan)));
             }
         }
         let ids = plan.inserts.iter().chain(&plan.updates).map(|record| record.id).collect();

@@ -214,8 +214,7 @@ pub(crate) fn plan_and_write(
         let written = update.write(record.id, record.owner, record.layout_id.as_deref(), &data)?;
         let version = stored.get(&record.id).map(|stored| stored.version + 1).filter(|_| written);
         if let (Some(version), Some(old)) = (version, before.get(&record.id)) {
-            let keys = bulkwrite_store::undo::keys_after(old, &plan.key_deletes, &plan.key_inserts);
-            let image = bulkwrite_store::undo::before_image(old, record, &keys);
+            let image = bulkwrite_store::undo::chunk_image(old, record, &plan);
             images.push((record.id, version, serde_json::to_string(&image).map_err(json_error)?));
         }
     }

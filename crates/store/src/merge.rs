@@ -22,7 +22,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::undo::{before_image, keys_after, BeforeImage};
+use crate::undo::{chunk_image, BeforeImage};
 use crate::{StoreError, StoreResult};
 
 fn json_error(error: serde_json::Error) -> StoreError {
@@ -202,14 +202,13 @@ impl Merged {
     /// The before-image of the merged record `merge` (see [`crate::undo`]): `old` is the record
     /// as read (its values are not needed: the merge found what changed), `plan` the chunk's.
     pub fn before_image(self, old: &ExistingRecord, merge: &Merge<'_>, plan: &ChunkPlan) -> BeforeImage {
-        let keys = keys_after(old, &plan.key_deletes, &plan.key_inserts);
         let after = PlannedRecord {
             id: merge.id,
             values: Map::new(),
             owner: merge.owner,
             layout_id: merge.layout_id.map(str::to_string),
         };
-        let mut image = before_image(old, &after, &keys);
+        let mut image = chunk_image(old, &after, plan);
         image.set = self.set;
         image.unset = self.unset;
         image

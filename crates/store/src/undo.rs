@@ -23,7 +23,7 @@
 
 use async_trait::async_trait;
 use bulkwrite_core::ids::{JobId, OrgId, RecordId, UserId};
-use bulkwrite_core::plan::{ExistingRecord, Key, PlannedRecord};
+use bulkwrite_core::plan::{ChunkPlan, ExistingRecord, Key, PlannedRecord};
 use bulkwrite_core::result::{ErrorsCell, ResultRow, RowStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -165,9 +165,15 @@ pub fn before_image(before: &ExistingRecord, after: &PlannedRecord, after_keys: 
     image
 }
 
+/// The image of what the chunk `plan` changed of `before`, which it leaves as `after` (with the
+/// keys the plan leaves it).
+pub fn chunk_image(before: &ExistingRecord, after: &PlannedRecord, plan: &ChunkPlan) -> BeforeImage {
+    before_image(before, after, &keys_after(before, &plan.key_deletes, &plan.key_inserts))
+}
+
 /// The keys a record holds after a chunk: its keys before, less the ones the chunk freed, plus
 /// the ones it took.
-pub fn keys_after(before: &ExistingRecord, key_deletes: &[Key], key_inserts: &[(Key, RecordId)]) -> Vec<Key> {
+fn keys_after(before: &ExistingRecord, key_deletes: &[Key], key_inserts: &[(Key, RecordId)]) -> Vec<Key> {
     let mut keys: Vec<Key> = before.keys.iter().filter(|key| !key_deletes.contains(key)).cloned().collect();
     for (key, id) in key_inserts {
         if *id == before.id && !keys.contains(key) {
