@@ -1,5 +1,6 @@
 //! What only the embedded backend has: upgrades of an existing file, chunks batched in one
-//! transaction.
+//! transaction, the file's page size.
 
 mod batched;
+mod pages;
 mod upgrade;
