@@ -460,10 +460,7 @@ impl Decisions {
                 id: *id,
                 owner: row.owner.unwrap_or(input.default_owner),
                 layout_id: row.layout_id.as_deref().or(input.default_layout.as_deref()),
-                values: NewValues {
-                    values: &row.values,
-                    full_name: input.full_name.then(|| full_name_of(&row.values)),
-                },
+                values: NewValues { values: &row.values, full_name: input.full_name },
             }),
             _ => None,
         })
@@ -499,9 +496,10 @@ pub struct NewRecordView<'a> {
 /// serialising the built record's values, which a test checks.
 pub struct NewValues<'a> {
     values: &'a Map<String, Value>,
-    /// `Some` when the module has `Full_Name`: the computed value, `None` inside when empty.
-    #[allow(clippy::option_option)] // two distinct absences: no such field, and an empty value
-    full_name: Option<Option<String>>,
+    /// Whether the module has `Full_Name`: computed as the values are serialised (a view
+    /// that is never serialised, a store's second pass over the records for their ids say,
+    /// costs nothing).
+    full_name: bool,
 }
 
 impl NewValues<'_> {
@@ -515,28 +513,51 @@ impl serde::Serialize for NewValues<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(None)?;
+        let computed = self.full_name.then(|| FullName::of(self.values)).flatten();
         let mut full_name_written = false;
         for (field, value) in self.values {
             if value.is_null() {
                 continue;
             }
-            match &self.full_name {
+            if self.full_name && field == "Full_Name" {
                 // An existing `Full_Name` keeps its place and takes the computed value.
-                Some(computed) if field == "Full_Name" => {
-                    if let Some(computed) = computed {
-                        map.serialize_entry(field, computed)?;
-                    }
-                    full_name_written = true;
+                if let Some(computed) = &computed {
+                    map.serialize_entry(field, computed)?;
                 }
-                _ => map.serialize_entry(field, value)?,
+                full_name_written = true;
+            } else {
+                map.serialize_entry(field, value)?;
             }
         }
-        if let Some(Some(computed)) = &self.full_name {
-            if !full_name_written {
-                map.serialize_entry("Full_Name", computed)?;
-            }
+        if let (Some(computed), false) = (&computed, full_name_written) {
+            map.serialize_entry("Full_Name", computed)?;
         }
         map.end()
+    }
+}
+
+/// A computed `Full_Name`, serialised from the two names in place (see [`full_name_from`]).
+struct FullName<'a> {
+    first: &'a str,
+    last: &'a str,
+}
+
+impl<'a> FullName<'a> {
+    /// `None` when both names are empty.
+    fn of(values: &'a Map<String, Value>) -> Option<FullName<'a>> {
+        let part = |name: &str| values.get(name).and_then(Value::as_str).unwrap_or("").trim();
+        let (first, last) = (part("First_Name"), part("Last_Name"));
+        (!first.is_empty() || !last.is_empty()).then_some(FullName { first, last })
+    }
+}
+
+impl serde::Serialize for FullName<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match (self.first.is_empty(), self.last.is_empty()) {
+            (false, false) => serializer.collect_str(&format_args!("{} {}", self.first, self.last)),
+            (true, _) => serializer.serialize_str(self.last),
+            (false, true) => serializer.serialize_str(self.first),
+        }
     }
 }
 

@@ -216,6 +216,8 @@ fn new_values_serialise_as_the_built_record() {
         json!({"Full_Name": "stale", "Phone": "1", "Company": "C"}),
         json!({"Full_Name": null, "First_Name": " Ann ", "Company": "C"}),
         json!({"Company": "C"}),
+        // Escaped as any string: the computed name is written straight into the JSON.
+        json!({"First_Name": "Zo\u{eb} \"Z\"\t", "Last_Name": "O'Brien\\", "Full_Name": "stale"}),
     ];
     for full_name in [true, false] {
         for case in &cases {
