@@ -166,14 +166,15 @@ pub(crate) fn plan_and_write(
     capture: Option<Capture>,
 ) -> StoreResult<ChunkPlan> {
     let inserting = write.operation == Operation::Insert;
-    let Named { keys, records: stored } = read_named(tx, org, &write.module, &write.rows, inserting)?;
+    let Named { keys, records: mut stored } = read_named(tx, org, &write.module, &write.rows, inserting)?;
     let id_count = write.new_id_count();
     let first_id = if id_count > 0 { reserve_ids(tx, id_count)? } else { 0 };
     let new_ids = || (first_id..first_id + id_count).map(RecordId::new);
     let mut input = write.take_plan_input();
     let mut existing = ExistingState { keys, records: HashMap::with_capacity(stored.len()) };
-    for (id, record) in &stored {
-        existing.records.insert(*id, record.existing(*id, false)?);
+    // The records' keys move into the planner's view (the merge needs only their data).
+    for (id, record) in &mut stored {
+        existing.records.insert(*id, record.take_existing(*id));
     }
     let now = ms(write.now);
     let actor = write.actor.get() as i64;
@@ -196,7 +197,10 @@ pub(crate) fn plan_and_write(
         for (row, result) in input.rows.iter_mut().zip(&mut plan.results) {
             row.echo = std::mem::take(&mut result.echo);
         }
-        for (id, record) in &stored {
+        for (id, record) in &mut stored {
+            if let Some(view) = existing.records.get_mut(id) {
+                record.keys = std::mem::take(&mut view.keys);
+            }
             existing.records.insert(*id, record.existing(*id, true)?);
         }
     }

@@ -56,6 +56,18 @@ impl StoredRecord {
             keys: self.keys.clone(),
         })
     }
+
+    /// The record as a planner that decides on keys alone takes it (see [`StoredRecord::existing`]),
+    /// its keys moved out of `self`, which keeps them no more.
+    pub fn take_existing(&mut self, id: RecordId) -> ExistingRecord {
+        ExistingRecord {
+            id,
+            values: Map::new(),
+            owner: self.owner,
+            layout_id: self.layout_id.clone(),
+            keys: std::mem::take(&mut self.keys),
+        }
+    }
 }
 
 /// A stored record and what the chunk's rows set on it.
