@@ -536,7 +536,8 @@ impl serde::Serialize for NewValues<'_> {
     }
 }
 
-/// A computed `Full_Name`, serialised from the two names in place (see [`full_name_from`]).
+/// A computed `Full_Name`: `First_Name Last_Name`, trimmed, borrowed from the two names, and
+/// written (as text, or straight into JSON) without a `String` of its own.
 struct FullName<'a> {
     first: &'a str,
     last: &'a str,
@@ -544,20 +545,31 @@ struct FullName<'a> {
 
 impl<'a> FullName<'a> {
     /// `None` when both names are empty.
-    fn of(values: &'a Map<String, Value>) -> Option<FullName<'a>> {
-        let part = |name: &str| values.get(name).and_then(Value::as_str).unwrap_or("").trim();
-        let (first, last) = (part("First_Name"), part("Last_Name"));
+    fn from_parts(first: &'a str, last: &'a str) -> Option<FullName<'a>> {
+        let (first, last) = (first.trim(), last.trim());
         (!first.is_empty() || !last.is_empty()).then_some(FullName { first, last })
+    }
+
+    /// The name of a record's values (a name that is not a string is empty).
+    fn of(values: &'a Map<String, Value>) -> Option<FullName<'a>> {
+        let part = |name: &str| values.get(name).and_then(Value::as_str).unwrap_or("");
+        FullName::from_parts(part("First_Name"), part("Last_Name"))
+    }
+}
+
+impl std::fmt::Display for FullName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.first.is_empty(), self.last.is_empty()) {
+            (false, false) => write!(f, "{} {}", self.first, self.last),
+            (true, _) => f.write_str(self.last),
+            (false, true) => f.write_str(self.first),
+        }
     }
 }
 
 impl serde::Serialize for FullName<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match (self.first.is_empty(), self.last.is_empty()) {
-            (false, false) => serializer.collect_str(&format_args!("{} {}", self.first, self.last)),
-            (true, _) => serializer.serialize_str(self.last),
-            (false, true) => serializer.serialize_str(self.first),
-        }
+        serializer.collect_str(self)
     }
 }
 
@@ -577,19 +589,12 @@ fn set_full_name(values: &mut Map<String, Value>) {
 /// `First_Name Last_Name`, trimmed, or `None` when both are empty (a store that merges rows
 /// into stored records without building their maps computes `Full_Name` with it).
 pub fn full_name_of(values: &Map<String, Value>) -> Option<String> {
-    let part = |name: &str| values.get(name).and_then(Value::as_str).unwrap_or("");
-    full_name_from(part("First_Name"), part("Last_Name"))
+    FullName::of(values).map(|name| name.to_string())
 }
 
-/// [`full_name_of`] from the two names' text (a name that is not a string is empty).
+/// [`full_name_of`] from the two names' text.
 pub fn full_name_from(first: &str, last: &str) -> Option<String> {
-    let (first, last) = (first.trim(), last.trim());
-    match (first.is_empty(), last.is_empty()) {
-        (true, true) => None,
-        (false, true) => Some(first.to_string()),
-        (true, false) => Some(last.to_string()),
-        (false, false) => Some(format!("{first} {last}")),
-    }
+    FullName::from_parts(first, last).map(|name| name.to_string())
 }
 
 /// An error about the row's `find_by` key, naming its column and, where the key has one, its
