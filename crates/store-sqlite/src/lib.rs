@@ -55,8 +55,11 @@ pub use crate::writer::{BATCH_AFTER_ROWS, COMMIT_CHUNKS};
 const READERS: usize = 3;
 
 /// Page cache of the writer connection by default (`--sqlite-cache-mib`): the jobs' chunks write
-/// through it, and the unique keys' index pages are what they probe and split.
-pub const WRITER_CACHE_MIB: u32 = 40;
+/// through it, and the unique keys' index pages are what they probe and split. 32 rather than
+/// 40: the 1,000,000-row insert and upsert took as long (in turn, two rounds), and the server's
+/// peak RSS went from 122–132 MiB, past the 128 MiB bound in some runs, to 115–116 MiB
+/// (docs/PERFORMANCE.md).
+pub const WRITER_CACHE_MIB: u32 = 32;
 
 /// How the SQLite store is tuned (server settings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
