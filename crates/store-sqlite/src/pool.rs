@@ -130,8 +130,12 @@ impl Pool {
         }
         let mut wal_path = path.as_os_str().to_owned();
         wal_path.push("-wal");
-        let wal =
-            Arc::new(WalSize { path: wal_path.into(), restart_bytes: wal_bytes as u64, checkpointing: Mutex::new(()) });
+        let wal = Arc::new(WalSize {
+            path: wal_path.into(),
+            restart_bytes: wal_bytes as u64,
+            checkpointing: Mutex::new(()),
+            wanted: (Mutex::new(false), Condvar::new()),
+        });
         let writer = open_connection(path, settings.writer_cache_mib, wal_bytes)?;
         let writer = Writer::new(writer, settings.commit_every, settings.batch_after_rows);
         let writer = WriterHandle::start(writer, settings.idle_commit, Arc::clone(&wal))
@@ -185,8 +189,9 @@ impl Pool {
     pub(crate) fn start_checkpointer(self: &Arc<Pool>) {
         let weak = Arc::downgrade(self);
         let every = self.checkpoint_every;
+        let wal = Arc::clone(&self.wal);
         let spawned = std::thread::Builder::new().name("sqlite-checkpoint".into()).spawn(move || loop {
-            std::thread::sleep(every);
+            wal.wait_for_turn(every);
             let Some(pool) = weak.upgrade() else { return };
             if let Ok(conn) = pool.get() {
                 pool.wal.checkpoint(&conn);
@@ -247,22 +252,44 @@ pub(crate) struct WalSize {
     /// Held by whoever checkpoints: the writer's checkpoint, failing beside the background one,
     /// would leave frames uncopied and the WAL growing, so it waits for it instead.
     checkpointing: Mutex<()>,
+    /// Set, and the background thread woken, when the writer leaves it a checkpoint to make.
+    wanted: (Mutex<bool>, Condvar),
 }
 
 impl WalSize {
-    /// Called by the writer between two of its transactions: once the WAL file has grown past
-    /// its restart size ([`WAL_RESTART_MIB`]), checkpoints the frames the background checkpoints
-    /// have not copied yet (few: they run every [`CHECKPOINT_EVERY`]). No other writer can
-    /// commit meanwhile, so the checkpoint copies the whole WAL, and the writer's next
-    /// transaction starts it over, `journal_size_limit` cutting the file back to the restart
-    /// size (unless a reader still reads an older snapshot: then the next call tries again). A
-    /// background checkpoint running meanwhile is waited for: beside it, this one would fail
-    /// (under load, often enough for the WAL to grow past 20 times its bound in a test).
+    /// Called by the writer between two of its transactions. Once the WAL file has grown past
+    /// its restart size ([`WAL_RESTART_MIB`]), the background thread is woken to copy the
+    /// committed frames while the writer goes on; past twice that size, the writer checkpoints
+    /// what is left itself. No other writer can commit meanwhile, so that checkpoint copies the
+    /// whole WAL, and the writer's next transaction starts it over, `journal_size_limit`
+    /// cutting the file back to the restart size (unless a reader still reads an older
+    /// snapshot: then the next call tries again). A background checkpoint running meanwhile is
+    /// waited for: beside it, this one would fail (under load, often enough for the WAL to grow
+    /// past 20 times its bound in a test).
+    ///
+    /// A batched transaction's frames stay uncommitted, out of the background's reach, until it
+    /// ends; the writer copying every transaction's frames itself was about a seventh of its
+    /// thread in the 1,000,000-row insert, with the background thread idle. Now the background
+    /// copies about every other transaction's (docs/PERFORMANCE.md).
     pub(crate) fn bound(&self, writer: &Connection) {
         let size = std::fs::metadata(&self.path).map(|meta| meta.len()).unwrap_or(0);
-        if size > self.restart_bytes {
+        if size > 2 * self.restart_bytes {
             self.checkpoint(writer);
+        } else if size > self.restart_bytes {
+            let (wanted, woken) = &self.wanted;
+            *wanted.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = true;
+            woken.notify_one();
         }
+    }
+
+    /// The background thread's wait for its next checkpoint: `every`, or less if the writer
+    /// wants one.
+    fn wait_for_turn(&self, every: Duration) {
+        let (wanted, woken) = &self.wanted;
+        let guard = wanted.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (mut guard, _) =
+            woken.wait_timeout_while(guard, every, |wanted| !*wanted).unwrap_or_else(|poisoned| poisoned.into_inner());
+        *guard = false;
     }
 
     /// A passive checkpoint, one at a time: copies what no reader still needs of the WAL into

@@ -164,3 +164,30 @@ async fn the_wal_stays_bounded_under_a_writer_that_never_stops() {
     }
     assert!(largest < 6 << 20, "the WAL grew to {largest} bytes");
 }
+
+/// Past its restart size (but not twice it) the writer leaves the checkpoint to the background
+/// thread, woken at once (here it would otherwise sleep for ten minutes): the WAL starts over.
+#[tokio::test]
+async fn the_background_thread_is_woken_to_checkpoint_a_wal_past_its_restart_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = PoolSettings {
+        wal_restart_mib: 1,
+        checkpoint_every: Duration::from_secs(600),
+        ..settings(1, Duration::from_millis(20))
+    };
+    let pool = pool(&dir, settings);
+    write(&pool, Commit::Now, "CREATE TABLE t (x INTEGER PRIMARY KEY, b BLOB)").await.unwrap();
+    let wal = dir.path().join("test.sqlite-wal");
+    let size = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    write(&pool, Commit::Now, "INSERT INTO t (b) VALUES (randomblob(1572864))").await.unwrap();
+    let grown = size();
+    assert!(grown > 1 << 20 && grown < 2 << 20, "1.5 MiB written: {grown} bytes");
+    let started = Instant::now();
+    while size() > 1 << 20 {
+        // Small writes: past twice the restart size, the writer would have checkpointed itself.
+        assert!(size() < 2 << 20, "the WAL grew to {} bytes before it started over", size());
+        assert!(started.elapsed() < Duration::from_secs(20), "the WAL stayed at {} bytes", size());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        write(&pool, Commit::Now, "INSERT INTO t (b) VALUES (randomblob(16))").await.unwrap();
+    }
+}
