@@ -148,19 +148,12 @@ async fn an_open_transaction_commits_once_no_write_comes() {
 #[tokio::test]
 async fn the_wal_stays_bounded_under_a_writer_that_never_stops() {
     let dir = tempfile::tempdir().unwrap();
-    let settings = PoolSettings {
-        wal_restart_mib: 1,
-        checkpoint_every: Duration::from_millis(20),
-        ..settings(1, Duration::from_millis(20))
-    };
-    let pool = pool(&dir, settings);
-    write(&pool, Commit::Now, "CREATE TABLE t (x INTEGER PRIMARY KEY, b BLOB)").await.unwrap();
-    let wal = dir.path().join("test.sqlite-wal");
+    let (pool, wal_size) = blob_pool(&dir, Duration::from_millis(20)).await;
     let mut largest = 0;
     // 64 KiB a transaction, 40 MiB in all.
     for _ in 0..640 {
         write(&pool, BATCHED, "INSERT INTO t (b) VALUES (randomblob(65536))").await.unwrap();
-        largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+        largest = largest.max(wal_size());
     }
     assert!(largest < 6 << 20, "the WAL grew to {largest} bytes");
 }
@@ -170,15 +163,7 @@ async fn the_wal_stays_bounded_under_a_writer_that_never_stops() {
 #[tokio::test]
 async fn the_background_thread_is_woken_to_checkpoint_a_wal_past_its_restart_size() {
     let dir = tempfile::tempdir().unwrap();
-    let settings = PoolSettings {
-        wal_restart_mib: 1,
-        checkpoint_every: Duration::from_secs(600),
-        ..settings(1, Duration::from_millis(20))
-    };
-    let pool = pool(&dir, settings);
-    write(&pool, Commit::Now, "CREATE TABLE t (x INTEGER PRIMARY KEY, b BLOB)").await.unwrap();
-    let wal = dir.path().join("test.sqlite-wal");
-    let size = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    let (pool, size) = blob_pool(&dir, Duration::from_secs(600)).await;
     write(&pool, Commit::Now, "INSERT INTO t (b) VALUES (randomblob(1572864))").await.unwrap();
     let grown = size();
     assert!(grown > 1 << 20 && grown < 2 << 20, "1.5 MiB written: {grown} bytes");
@@ -190,4 +175,14 @@ async fn the_background_thread_is_woken_to_checkpoint_a_wal_past_its_restart_siz
         tokio::time::sleep(Duration::from_millis(50)).await;
         write(&pool, Commit::Now, "INSERT INTO t (b) VALUES (randomblob(16))").await.unwrap();
     }
+}
+
+/// A pool whose WAL starts over past 1 MiB, background checkpoints every `checkpoint_every`,
+/// with a table `t (x, b BLOB)`; and a reading of the WAL file's size.
+async fn blob_pool(dir: &tempfile::TempDir, checkpoint_every: Duration) -> (Arc<Pool>, impl Fn() -> u64) {
+    let settings = PoolSettings { wal_restart_mib: 1, checkpoint_every, ..settings(1, Duration::from_millis(20)) };
+    let pool = pool(dir, settings);
+    write(&pool, Commit::Now, "CREATE TABLE t (x INTEGER PRIMARY KEY, b BLOB)").await.unwrap();
+    let wal = dir.path().join("test.sqlite-wal");
+    (pool, move || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0))
 }
