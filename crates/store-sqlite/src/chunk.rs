@@ -15,6 +15,7 @@ use stored::{read_named, Named};
 
 use crate::batch::{insert_many, insert_many_ignoring};
 use crate::key_scopes::Scopes;
+use crate::key_slots;
 use crate::new_keys::{insert_prepared, prepare, unprobed, Attempt, Hints, Prepared};
 use crate::orgs::reserve_ids;
 use crate::{db_error, json_error, ms};
@@ -303,20 +304,15 @@ fn insert_images(tx: &Connection, capture: Option<Capture>, images: &[(RecordId,
     )
 }
 
-/// Removes the keys the plan releases and inserts those it takes.
+/// Removes the keys the plan releases and gives the records the keys it takes (which it
+/// probed as free).
 fn write_keys(tx: &Connection, org: i64, module: &str, plan: &ChunkPlan) -> StoreResult<()> {
-    let mut delete_key = tx
-        .prepare_cached(
-            "DELETE FROM unique_keys
-             WHERE scope = (SELECT id FROM key_scopes WHERE org = ?1 AND module = ?2 AND field = ?3) AND value = ?4",
-        )
-        .map_err(db_error)?;
+    let mut scopes = Scopes::new(org, module);
     for (field, value) in &plan.key_deletes {
-        delete_key.execute(params![org, module, field, value]).map_err(db_error)?;
+        key_slots::delete_value(tx, scopes.get(tx, field)?, value)?;
     }
-    let keys = insert_keys(tx, org, module, &plan.key_inserts)?;
-    if keys < plan.key_inserts.len() {
-        return Err(StoreError::Conflict("a unique key the chunk probed as free is taken".into()));
+    for ((field, value), record) in &plan.key_inserts {
+        key_slots::insert_free(tx, scopes.get(tx, field)?, value, record.get() as i64)?;
     }
     Ok(())
 }
@@ -375,17 +371,33 @@ pub(crate) fn insert_records<T: NewRecord>(
     Ok(())
 }
 
-/// Inserts a chunk's unique keys, leaving out (`OR IGNORE`) those another record holds; returns
-/// how many went in.
+/// Gives a chunk's new records their unique keys, unprobed: each key takes its home slot, and
+/// one whose home another key holds (the same value, most likely) is left out (`OR IGNORE`).
+/// Returns how many took their slot; when that is fewer than all, the caller takes the chunk's
+/// keys back ([`key_slots::delete_of_records`]) and plans again with probes.
 pub(crate) fn insert_keys(tx: &Connection, org: i64, module: &str, keys: &[(Key, RecordId)]) -> StoreResult<usize> {
     let mut scopes = Scopes::new(org, module);
-    let scoped = keys
+    let slotted = keys
         .iter()
-        .map(|((field, value), record)| Ok((scopes.get(tx, field)?, value.as_str(), record.get() as i64)))
+        .map(|((field, value), record)| {
+            Ok((record.get() as i64, scopes.get(tx, field)?, value.as_str(), key_slots::home_slot(value)))
+        })
         .collect::<StoreResult<Vec<_>>>()?;
-    insert_many_ignoring(tx, "unique_keys (scope, value, record_id)", 3, &scoped, |(scope, value, record), bind| {
+    insert_many(
+        tx,
+        "unique_keys (record_id, scope, value, slot)",
+        4,
+        &slotted,
+        |(record, scope, value, slot), bind| {
+            bind(record).map_err(db_error)?;
+            bind(scope).map_err(db_error)?;
+            bind(value).map_err(db_error)?;
+            bind(slot).map_err(db_error)
+        },
+    )?;
+    insert_many_ignoring(tx, "key_slots (scope, slot, record_id)", 3, &slotted, |(record, scope, _, slot), bind| {
         bind(scope).map_err(db_error)?;
-        bind(value).map_err(db_error)?;
+        bind(slot).map_err(db_error)?;
         bind(record).map_err(db_error)
     })
 }

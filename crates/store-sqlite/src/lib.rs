@@ -22,6 +22,7 @@ mod inbox;
 mod job_row;
 mod jobs;
 mod key_scopes;
+mod key_slots;
 mod migrate;
 mod new_keys;
 mod oauth;

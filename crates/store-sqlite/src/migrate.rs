@@ -21,7 +21,11 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0017_perms.sql"),
     include_str!("../migrations/0018_taxes.sql"),
     include_str!("../migrations/0019_key_scopes.sql"),
+    include_str!("../migrations/0020_key_slots.sql"),
 ];
+
+/// The migration whose keys get their slots in Rust once its statements have run.
+const KEY_SLOTS: usize = 17;
 
 pub(crate) fn migrate(conn: &mut Connection, first_id: u64) -> StoreResult<()> {
     let current: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(crate::db_error)?;
@@ -31,6 +35,9 @@ pub(crate) fn migrate(conn: &mut Connection, first_id: u64) -> StoreResult<()> {
         if index == 0 {
             tx.execute("INSERT INTO id_sequence (singleton, next_id) VALUES (1, ?1)", [first_id as i64])
                 .map_err(crate::db_error)?;
+        }
+        if index == KEY_SLOTS {
+            crate::key_slots::migrate(&tx)?;
         }
         tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1)).map_err(crate::db_error)?;
         tx.commit().map_err(crate::db_error)?;

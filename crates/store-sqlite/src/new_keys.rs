@@ -137,10 +137,7 @@ fn take_back(tx: &Connection, first_id: u64, count: u64) -> StoreResult<()> {
         return Ok(());
     }
     let (first, end) = (first_id as i64, (first_id + count) as i64);
-    tx.prepare_cached("DELETE FROM unique_keys WHERE record_id >= ?1 AND record_id < ?2")
-        .map_err(db_error)?
-        .execute([first, end])
-        .map_err(db_error)?;
+    crate::key_slots::delete_of_records(tx, first, end)?;
     tx.prepare_cached("UPDATE id_sequence SET next_id = ?1 WHERE singleton = 1 AND next_id = ?2")
         .map_err(db_error)?
         .execute([first, end])

@@ -13,6 +13,8 @@ use crate::{db_error, instant, ms, SqliteStore};
 const JOB_ROWS: &str = "job_id IN (SELECT id FROM jobs WHERE org = ?1)";
 /// The rows of the org (`?1`).
 const ORG_ROWS: &str = "org = ?1";
+/// The rows of the org's key scopes (`?1`).
+const ORG_SCOPES: &str = "scope IN (SELECT id FROM key_scopes WHERE org = ?1)";
 
 /// A table holding org state: its name, which rows are the org's (`?1`: the org), and which of
 /// those a reset keeps (`?2`: the hash of the caller's access token).
@@ -43,7 +45,7 @@ const STATE_TABLES: &[StateTable] = &[
     table("callback_attempts", "callback_id IN (SELECT id FROM callbacks WHERE org = ?1)"),
     table("callbacks", ORG_ROWS),
     table("jobs", ORG_ROWS),
-    table("unique_keys", "scope IN (SELECT id FROM key_scopes WHERE org = ?1)"),
+    table("unique_keys", ORG_SCOPES),
     table("records", ORG_ROWS),
     table("uploads", ORG_ROWS),
     table("inbox_deliveries", ORG_ROWS),
@@ -81,6 +83,8 @@ fn reset(tx: &Transaction<'_>, org: i64, keep: &Keep) -> StoreResult<ResetSummar
         params![org, ms(chrono::Utc::now())],
     )
     .map_err(db_error)?;
+    // The slots of the org's keys: an index of `unique_keys`, rebuilt from it at a restore.
+    tx.execute(&format!("DELETE FROM key_slots WHERE {ORG_SCOPES}"), [org]).map_err(db_error)?;
     let mut summary = ResetSummary::default();
     for table in STATE_TABLES {
         let deleted = match (table.kept, &keep.token_hash) {
@@ -230,6 +234,11 @@ impl OrgStateStore for SqliteStore {
                 )
                 .map_err(db_error)?;
             }
+            tx.execute(
+                &format!("INSERT INTO key_slots (scope, slot, record_id) SELECT scope, slot, record_id FROM unique_keys WHERE {ORG_SCOPES}"),
+                [org],
+            )
+            .map_err(db_error)?;
             tx.commit().map_err(db_error)?;
             Ok(Some(info))
         })

@@ -154,8 +154,7 @@ impl RecordStore for SqliteStore {
                     )
                     .map_err(db_error)?;
                 if gone > 0 {
-                    tx.execute("DELETE FROM unique_keys WHERE record_id = ?1", params![id.get() as i64])
-                        .map_err(db_error)?;
+                    crate::key_slots::delete_of_record(&tx, id.get() as i64)?;
                     deleted.push(id);
                 }
             }
@@ -255,14 +254,14 @@ pub(crate) fn find_records(conn: &Connection, org: i64, query: &LookupQuery) -> 
             }
         }
         LookupBy::UniqueKey => {
-            let values_json = serde_json::to_string(&query.values).map_err(json_error)?;
-            let mut statement = conn
-                .prepare_cached(
-                    "SELECT k.value, r.id, json_extract(r.data, ?5) FROM unique_keys k JOIN records r ON r.id = k.record_id
-                     WHERE k.scope = (SELECT id FROM key_scopes WHERE org = ?1 AND module = ?2 AND field = ?3)
-                       AND k.value IN (SELECT value FROM json_each(?4))",
-                )
-                .map_err(db_error)?;
+            let values: Vec<&str> = query.values.iter().map(String::as_str).collect();
+            let values_json = crate::key_slots::homes_json(&values)?;
+            let sql = format!(
+                "SELECT u.value, r.id, json_extract(r.data, ?5) FROM json_each(?4) j {}
+                 JOIN records r ON r.id = u.record_id",
+                crate::key_slots::held("(SELECT id FROM key_scopes WHERE org = ?1 AND module = ?2 AND field = ?3)")
+            );
+            let mut statement = conn.prepare_cached(&sql).map_err(db_error)?;
             let rows = statement
                 .query_map(params![org, query.module, query.field, values_json, display], |row| {
                     Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, SqlValue>(2)?))

@@ -11,6 +11,7 @@ use bulkwrite_store::*;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::key_scopes::Scopes;
+use crate::key_slots;
 use crate::{db_error, instant, json_error, ms, SqliteStore};
 
 #[async_trait]
@@ -115,7 +116,7 @@ fn settle(tx: &Connection, lease: &Lease, chunk: &UndoChunk, row: &ResultRow) ->
     let (status, reason) = match action {
         UndoAction::Delete => {
             tx.execute("DELETE FROM records WHERE id = ?1 AND org = ?2", params![record, org]).map_err(db_error)?;
-            tx.execute("DELETE FROM unique_keys WHERE record_id = ?1", params![record]).map_err(db_error)?;
+            key_slots::delete_of_record(tx, record)?;
             (RowStatus::Deleted, String::new())
         }
         UndoAction::Restore { values, owner, layout_id, keys } => {
@@ -155,25 +156,16 @@ fn restore_keys(
     id: RecordId,
     keys: &[(String, String)],
 ) -> StoreResult<Option<String>> {
-    let mut holder_of = tx
-        .prepare_cached(
-            "SELECT record_id FROM unique_keys
-             WHERE scope = (SELECT id FROM key_scopes WHERE org = ?1 AND module = ?2 AND field = ?3) AND value = ?4",
-        )
-        .map_err(db_error)?;
+    let mut scopes = Scopes::new(org, module);
     for (field, value) in keys {
-        let holder: Option<i64> =
-            holder_of.query_row(params![org, module, field, value], |row| row.get(0)).optional().map_err(db_error)?;
-        if let Some(holder) = holder.filter(|holder| *holder != id.get() as i64) {
+        let holder = key_slots::holder(tx, scopes.get(tx, field)?, value)?;
+        if let Some((holder, _)) = holder.filter(|(holder, _)| *holder != id.get() as i64) {
             return Ok(Some(key_taken(id, field, RecordId::new(holder as u64))));
         }
     }
-    tx.execute("DELETE FROM unique_keys WHERE record_id = ?1", params![id.get() as i64]).map_err(db_error)?;
-    let mut scopes = Scopes::new(org, module);
-    let mut insert =
-        tx.prepare_cached("INSERT INTO unique_keys (scope, value, record_id) VALUES (?1, ?2, ?3)").map_err(db_error)?;
+    key_slots::delete_of_record(tx, id.get() as i64)?;
     for (field, value) in keys {
-        insert.execute(params![scopes.get(tx, field)?, value, id.get() as i64]).map_err(db_error)?;
+        key_slots::insert_free(tx, scopes.get(tx, field)?, value, id.get() as i64)?;
     }
     Ok(None)
 }

@@ -17,7 +17,7 @@ use bulkwrite_store::merge::StoredRecord;
 use bulkwrite_store::StoreResult;
 use rusqlite::{params, Connection};
 
-use crate::{db_error, json_error};
+use crate::{db_error, key_slots};
 
 /// What the rows name: the current owner of each key they probe, and (unless `keys_only`) the
 /// records they find, by the ids they give or by those keys.
@@ -38,15 +38,13 @@ pub(crate) fn read_named(
     let mut keys = HashMap::new();
     // One probe per field: the chunk's values travel as one JSON array.
     let by_field = values_by_field(&probes.keys);
-    let mut find_keys = tx
-        .prepare_cached(
-            "SELECT value, record_id FROM unique_keys
-             WHERE scope = (SELECT id FROM key_scopes WHERE org = ?1 AND module = ?2 AND field = ?3)
-               AND value IN (SELECT value FROM json_each(?4))",
-        )
-        .map_err(db_error)?;
+    let sql = format!(
+        "SELECT u.value, u.record_id FROM json_each(?4) j {}",
+        key_slots::held("(SELECT id FROM key_scopes WHERE org = ?1 AND module = ?2 AND field = ?3)")
+    );
+    let mut find_keys = tx.prepare_cached(&sql).map_err(db_error)?;
     for (field, values) in by_field {
-        let array = serde_json::to_string(&values).map_err(json_error)?;
+        let array = key_slots::homes_json(&values)?;
         let found = find_keys
             .query_map(params![org, module, field, array], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
             .map_err(db_error)?;

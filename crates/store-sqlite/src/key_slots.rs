@@ -1,0 +1,291 @@
+//! Unique keys by slot (migration 0020). A key's value is found through a small integer, its
+//! slot, instead of through the text itself:
+//!
+//! - `key_slots (scope, slot, record_id)`, primary key `(scope, slot)`: the index a probe
+//!   searches. An entry is about half the size of a `(scope, value)` one and compares as two
+//!   integers, so the index of a 1,000,000-row module fits the writer's page cache, and a
+//!   chunk of keys landing at random places costs far less (docs/PERFORMANCE.md).
+//! - `unique_keys (record_id, scope, value, slot)`, primary key `(record_id, scope)`: each
+//!   record's keys, with their values as written, in the order of the records (a new record's
+//!   keys are appended).
+//!
+//! A value's slot is its home ([`home_slot`]: a hash of the value) or, when another value
+//! holds that home, one of the [`WINDOW`] slots after it: a probe reads the slots from home to
+//! home + `WINDOW` and keeps the one whose record holds the same value in `unique_keys`, so a
+//! key is exact whatever the hash does. Two values sharing a home is about a one-in-a-billion
+//! event at 100,000 keys; a window full of them cannot happen by chance, and cannot be forced
+//! without about 2^58 tries (the hash is SipHash over 62 bits).
+
+use bulkwrite_store::{StoreError, StoreResult};
+use rusqlite::{params, Connection, OptionalExtension};
+use siphasher::sip::SipHasher13;
+use std::hash::Hasher;
+
+use crate::db_error;
+
+/// Slots after its home a value may take when its home is taken.
+pub(crate) const WINDOW: i64 = 16;
+
+/// The hash's keys. Fixed: a slot is stored, and must come out the same in every process.
+const HASH_KEYS: (u64, u64) = (0x6275_6c6b_7772_6974, 0x6b65_795f_736c_6f74);
+
+/// [`home_slot`] of `ann@zylker.com`, pinned by a test: slots are stored.
+#[cfg(test)]
+const HOME_OF_ANN: i64 = 4_071_426_727_214_972_542;
+
+/// The first slot `value` may take: 62 bits of its hash, so that `home + WINDOW` never
+/// overflows.
+pub(crate) fn home_slot(value: &str) -> i64 {
+    #[cfg(test)]
+    if let Some(home) = tests::forced_home(value) {
+        return home;
+    }
+    let mut hasher = SipHasher13::new_with_keys(HASH_KEYS.0, HASH_KEYS.1);
+    hasher.write(value.as_bytes());
+    (hasher.finish() >> 2) as i64
+}
+
+/// `values` with their home slots, as the JSON array `[[home, value], …]` a probe of many values
+/// reads with `json_each` (see [`held`]).
+pub(crate) fn homes_json(values: &[&str]) -> StoreResult<String> {
+    let homes: Vec<(i64, &str)> = values.iter().map(|value| (home_slot(value), *value)).collect();
+    serde_json::to_string(&homes).map_err(crate::json_error)
+}
+
+/// The joins of a probe of many values, after `FROM json_each(…) j` of [`homes_json`]: `u` is
+/// a key whose value the array lists, held in the scope the caller's `{scope}` names.
+pub(crate) fn held(scope: &str) -> String {
+    format!(
+        "CROSS JOIN key_slots s ON s.scope = {scope} AND s.slot BETWEEN j.value ->> 0 AND (j.value ->> 0) + {WINDOW}
+         CROSS JOIN unique_keys u ON u.record_id = s.record_id AND u.scope = s.scope AND u.value = j.value ->> 1"
+    )
+}
+
+/// The record holding `value` in `scope`, as `(record_id, slot)`.
+pub(crate) fn holder(tx: &Connection, scope: i64, value: &str) -> StoreResult<Option<(i64, i64)>> {
+    tx.prepare_cached(
+        "SELECT u.record_id, u.slot FROM key_slots s
+         JOIN unique_keys u ON u.record_id = s.record_id AND u.scope = s.scope
+         WHERE s.scope = ?1 AND s.slot BETWEEN ?2 AND ?2 + ?3 AND u.value = ?4",
+    )
+    .map_err(db_error)?
+    .query_row(params![scope, home_slot(value), WINDOW, value], |row| Ok((row.get(0)?, row.get(1)?)))
+    .optional()
+    .map_err(db_error)
+}
+
+/// Gives `record` the key `value` in `scope`, which no record holds (the caller probed it): the
+/// first free slot of its window.
+pub(crate) fn insert_free(tx: &Connection, scope: i64, value: &str, record: i64) -> StoreResult<()> {
+    let home = home_slot(value);
+    let mut take = tx
+        .prepare_cached("INSERT OR IGNORE INTO key_slots (scope, slot, record_id) VALUES (?1, ?2, ?3)")
+        .map_err(db_error)?;
+    for slot in home..=home + WINDOW {
+        if take.execute(params![scope, slot, record]).map_err(db_error)? == 1 {
+            tx.prepare_cached("INSERT INTO unique_keys (record_id, scope, value, slot) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(db_error)?
+                .execute(params![record, scope, value, slot])
+                .map_err(db_error)?;
+            return Ok(());
+        }
+    }
+    Err(StoreError::Backend(format!("every slot of the unique key {value:?} is taken (scope {scope})").into()))
+}
+
+/// Removes the key `value` in `scope`, if a record holds it.
+pub(crate) fn delete_value(tx: &Connection, scope: i64, value: &str) -> StoreResult<()> {
+    if let Some((record, slot)) = holder(tx, scope, value)? {
+        tx.prepare_cached("DELETE FROM key_slots WHERE scope = ?1 AND slot = ?2")
+            .map_err(db_error)?
+            .execute(params![scope, slot])
+            .map_err(db_error)?;
+        tx.prepare_cached("DELETE FROM unique_keys WHERE record_id = ?1 AND scope = ?2")
+            .map_err(db_error)?
+            .execute(params![record, scope])
+            .map_err(db_error)?;
+    }
+    Ok(())
+}
+
+/// Removes every key of the records `first..end`.
+pub(crate) fn delete_of_records(tx: &Connection, first: i64, end: i64) -> StoreResult<()> {
+    tx.prepare_cached(
+        "DELETE FROM key_slots WHERE (scope, slot, record_id) IN
+             (SELECT scope, slot, record_id FROM unique_keys WHERE record_id >= ?1 AND record_id < ?2)",
+    )
+    .map_err(db_error)?
+    .execute([first, end])
+    .map_err(db_error)?;
+    tx.prepare_cached("DELETE FROM unique_keys WHERE record_id >= ?1 AND record_id < ?2")
+        .map_err(db_error)?
+        .execute([first, end])
+        .map_err(db_error)?;
+    Ok(())
+}
+
+/// Removes every key of `record`.
+pub(crate) fn delete_of_record(tx: &Connection, record: i64) -> StoreResult<()> {
+    delete_of_records(tx, record, record + 1)
+}
+
+/// Slots for the keys of a database migrated from `unique_keys (scope, value, record_id)`
+/// (migration 0020): the keys, then the keys the org snapshots hold, which get their slots in
+/// their rows.
+pub(crate) fn migrate(tx: &Connection) -> StoreResult<()> {
+    let keys: Vec<(i64, String, i64)> = {
+        let mut statement = tx
+            .prepare("SELECT scope, value, record_id FROM unique_keys_0019 ORDER BY scope, value")
+            .map_err(db_error)?;
+        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?))).map_err(db_error)?;
+        rows.collect::<Result<_, _>>().map_err(db_error)?
+    };
+    for (scope, value, record) in &keys {
+        insert_free(tx, *scope, value, *record)?;
+    }
+    tx.execute_batch("DROP TABLE unique_keys_0019").map_err(db_error)?;
+    let rows: Vec<(i64, i64, String, i64, String)> = {
+        let mut statement = tx
+            .prepare(
+                "SELECT rowid, org, snapshot, row_json ->> '$.scope', row_json ->> '$.value' FROM snapshot_rows
+                 WHERE tbl = 'unique_keys' ORDER BY org, snapshot, row_json ->> '$.scope', row_json ->> '$.value'",
+            )
+            .map_err(db_error)?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)))
+            .map_err(db_error)?;
+        rows.collect::<Result<_, _>>().map_err(db_error)?
+    };
+    let mut taken = std::collections::HashSet::new();
+    let mut snapshot = None;
+    for (rowid, org, name, scope, value) in rows {
+        if snapshot.as_ref() != Some(&(org, name.clone())) {
+            taken.clear();
+            snapshot = Some((org, name));
+        }
+        let home = home_slot(&value);
+        let slot = (home..=home + WINDOW)
+            .find(|slot| taken.insert((scope, *slot)))
+            .ok_or_else(|| StoreError::Backend(format!("every slot of the snapshot key {value:?} is taken").into()))?;
+        tx.execute(
+            "UPDATE snapshot_rows SET row_json = json_set(row_json, '$.slot', ?1) WHERE rowid = ?2",
+            [slot, rowid],
+        )
+        .map_err(db_error)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use bulkwrite_core::ids::RecordId;
+
+    /// In this crate's unit tests, a value `collide:…` has home slot 42, so that tests can make
+    /// values share a home.
+    pub(crate) fn forced_home(value: &str) -> Option<i64> {
+        value.starts_with("collide:").then_some(42)
+    }
+
+    /// A migrated database, and a connection of its own to it.
+    async fn migrated() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bulkwrite.sqlite");
+        drop(crate::SqliteStore::open(&path).await.unwrap());
+        let conn = Connection::open(&path).unwrap();
+        (dir, conn)
+    }
+
+    fn count(conn: &Connection, table: &str) -> i64 {
+        conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get(0)).unwrap()
+    }
+
+    /// `(value, record)` of the keys of scope 1 a probe of `values` finds, by the join reads use.
+    fn probe(conn: &Connection, values: &[&str]) -> Vec<(String, i64)> {
+        let sql = format!("SELECT u.value, u.record_id FROM json_each(?1) j {} ORDER BY u.value", held("1"));
+        let mut statement = conn.prepare(&sql).unwrap();
+        let rows = statement.query_map([homes_json(values).unwrap()], |row| Ok((row.get(0)?, row.get(1)?))).unwrap();
+        rows.map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn a_home_slot_is_stable_and_leaves_room_for_the_window() {
+        // Stored slots depend on it: a change of the hash would lose every key of a database.
+        assert_eq!(home_slot("ann@zylker.com"), HOME_OF_ANN);
+        assert_ne!(home_slot("ann@zylker.com"), home_slot("ann@zylker.co"));
+        assert!((0..=i64::MAX - WINDOW).contains(&home_slot("ann@zylker.com")));
+        assert!((0..=i64::MAX - WINDOW).contains(&home_slot("\u{10ffff}")));
+        assert_eq!(home_slot("collide:a"), home_slot("collide:b"));
+    }
+
+    #[tokio::test]
+    async fn values_sharing_a_home_take_the_slots_after_it_and_each_finds_its_own_record() {
+        let (_dir, conn) = migrated().await;
+        insert_free(&conn, 1, "collide:a", 101).unwrap();
+        insert_free(&conn, 1, "collide:b", 102).unwrap();
+        insert_free(&conn, 2, "collide:a", 201).unwrap();
+        assert_eq!(holder(&conn, 1, "collide:a").unwrap(), Some((101, 42)));
+        assert_eq!(holder(&conn, 1, "collide:b").unwrap(), Some((102, 43)));
+        assert_eq!(holder(&conn, 2, "collide:a").unwrap(), Some((201, 42)), "scopes have slots of their own");
+        assert_eq!(holder(&conn, 1, "collide:c").unwrap(), None, "a home held by other values");
+        assert_eq!(
+            probe(&conn, &["collide:b", "collide:c", "collide:a"]),
+            [("collide:a".to_string(), 101), ("collide:b".to_string(), 102)]
+        );
+
+        // A slot freed before another value's is passed over by probes, and taken again.
+        delete_value(&conn, 1, "collide:a").unwrap();
+        assert_eq!(holder(&conn, 1, "collide:a").unwrap(), None);
+        assert_eq!(holder(&conn, 1, "collide:b").unwrap(), Some((102, 43)));
+        insert_free(&conn, 1, "collide:c", 103).unwrap();
+        assert_eq!(holder(&conn, 1, "collide:c").unwrap(), Some((103, 42)));
+
+        // A full window is an error, never a key given twice or dropped.
+        for n in 0..WINDOW - 1 {
+            insert_free(&conn, 1, &format!("collide:{n}"), 300 + n).unwrap();
+        }
+        let full = insert_free(&conn, 1, "collide:one too many", 999).unwrap_err();
+        assert!(format!("{full:?}").contains("every slot"), "{full:?}");
+        assert_eq!(count(&conn, "key_slots"), count(&conn, "unique_keys"));
+
+        delete_of_record(&conn, 102).unwrap();
+        assert_eq!(holder(&conn, 1, "collide:b").unwrap(), None);
+        assert_eq!(count(&conn, "key_slots"), count(&conn, "unique_keys"));
+    }
+
+    /// A probe of many values reads each value's window, never every slot of the scope (as
+    /// SQLite plans a plain join of `json_each` and `key_slots`: a 1,000,000-row upsert then
+    /// never ended).
+    #[tokio::test]
+    async fn a_probe_of_many_values_searches_each_window() {
+        let (_dir, conn) = migrated().await;
+        let sql = format!("EXPLAIN QUERY PLAN SELECT u.value, u.record_id FROM json_each(?1) j {}", held("?2"));
+        let mut statement = conn.prepare(&sql).unwrap();
+        let plan: Vec<String> =
+            statement.query_map(params!["[]", 1], |row| row.get(3)).unwrap().map(Result::unwrap).collect();
+        assert_eq!(plan[0], "SCAN j VIRTUAL TABLE INDEX 1:", "{plan:?}");
+        assert!(plan.contains(&"SEARCH s USING PRIMARY KEY (scope=? AND slot>? AND slot<?)".to_string()), "{plan:?}");
+        assert!(plan.contains(&"SEARCH u USING PRIMARY KEY (record_id=? AND scope=?)".to_string()), "{plan:?}");
+    }
+
+    #[tokio::test]
+    async fn unprobed_keys_meeting_a_held_home_are_counted_and_taken_back_whole() {
+        let (_dir, conn) = migrated().await;
+        let scope = crate::key_scopes::Scopes::new(1, "Leads").get(&conn, "Email").unwrap();
+        insert_free(&conn, scope, "collide:held", 100).unwrap();
+        let keys = |values: &[(&str, u64)]| -> Vec<_> {
+            values.iter().map(|(value, id)| (("Email".to_string(), value.to_string()), RecordId::new(*id))).collect()
+        };
+        let fresh = keys(&[("ann@zylker.com", 200), ("bob@zylker.com", 201)]);
+        assert_eq!(crate::chunk::insert_keys(&conn, 1, "Leads", &fresh).unwrap(), 2);
+        assert_eq!(holder(&conn, scope, "bob@zylker.com").unwrap(), Some((201, home_slot("bob@zylker.com"))));
+
+        // Another value at a held home: left out, and the chunk's keys all taken back.
+        let meeting = keys(&[("cat@zylker.com", 300), ("collide:other", 301)]);
+        assert_eq!(crate::chunk::insert_keys(&conn, 1, "Leads", &meeting).unwrap(), 1);
+        delete_of_records(&conn, 300, 302).unwrap();
+        assert_eq!(holder(&conn, scope, "cat@zylker.com").unwrap(), None);
+        assert_eq!(holder(&conn, scope, "collide:held").unwrap(), Some((100, 42)), "the holder keeps its key");
+        assert_eq!((count(&conn, "key_slots"), count(&conn, "unique_keys")), (3, 3));
+    }
+}
