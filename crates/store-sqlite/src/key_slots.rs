@@ -52,12 +52,22 @@ pub(crate) fn homes_json(values: &[&str]) -> StoreResult<String> {
     serde_json::to_string(&homes).map_err(crate::json_error)
 }
 
-/// The joins of a probe of many values, after `FROM json_each(…) j` of [`homes_json`]: `u` is
-/// a key whose value the array lists, held in the scope the caller's `{scope}` names.
+/// The join of a probe of many values, after `FROM json_each(…) j` of [`homes_json`]: `s` is a
+/// slot of the window of a value the array lists (`j.value ->> 1`), in the scope the caller's
+/// `{scope}` names. The record it points at may hold another value that shares the home.
+/// `CROSS JOIN` keeps the array the outer loop: joined plainly, SQLite reads every slot of the
+/// scope for each value.
+pub(crate) fn slots(scope: &str) -> String {
+    format!(
+        "CROSS JOIN key_slots s ON s.scope = {scope} AND s.slot BETWEEN j.value ->> 0 AND (j.value ->> 0) + {WINDOW}"
+    )
+}
+
+/// [`slots`], then `u`: the key whose value is the one the array lists.
 pub(crate) fn held(scope: &str) -> String {
     format!(
-        "CROSS JOIN key_slots s ON s.scope = {scope} AND s.slot BETWEEN j.value ->> 0 AND (j.value ->> 0) + {WINDOW}
-         CROSS JOIN unique_keys u ON u.record_id = s.record_id AND u.scope = s.scope AND u.value = j.value ->> 1"
+        "{} CROSS JOIN unique_keys u ON u.record_id = s.record_id AND u.scope = s.scope AND u.value = j.value ->> 1",
+        slots(scope)
     )
 }
 
@@ -266,6 +276,38 @@ pub(crate) mod tests {
         assert_eq!(plan[0], "SCAN j VIRTUAL TABLE INDEX 1:", "{plan:?}");
         assert!(plan.contains(&"SEARCH s USING PRIMARY KEY (scope=? AND slot>? AND slot<?)".to_string()), "{plan:?}");
         assert!(plan.contains(&"SEARCH u USING PRIMARY KEY (record_id=? AND scope=?)".to_string()), "{plan:?}");
+    }
+
+    /// An upsert's probe reads the slots alone and keeps the records that hold the value.
+    #[tokio::test]
+    async fn a_value_is_found_by_its_record_not_by_a_record_sharing_its_home() {
+        let (_dir, conn) = migrated().await;
+        let scope = crate::key_scopes::Scopes::new(1, "Leads").get(&conn, "Email").unwrap();
+        for (id, email) in [(101, "collide:a"), (102, "collide:b")] {
+            conn.execute(
+                "INSERT INTO records (id, org, module, owner, created_by, modified_by, created_at, modified_at, data)
+                 VALUES (?1, 1, 'Leads', 1, 1, 1, 0, 0, json_object('Email', ?2))",
+                params![id, email],
+            )
+            .unwrap();
+            insert_free(&conn, scope, email, id).unwrap();
+        }
+        let finding = |row_no: u64, value: &str| {
+            let mut row = bulkwrite_core::mapping::RowDraft::new(row_no, Vec::new());
+            row.find_key = Some(bulkwrite_core::mapping::FindKey::Unique {
+                field: "Email".into(),
+                value: value.into(),
+                column: "Email".into(),
+            });
+            row
+        };
+        let rows = [finding(1, "collide:b"), finding(2, "collide:c")];
+        for keys_only in [false, true] {
+            let named = crate::chunk::stored::read_named(&conn, 1, "Leads", &rows, keys_only).unwrap();
+            let keys: Vec<_> = named.keys.into_iter().collect();
+            assert_eq!(keys, [(("Email".to_string(), "collide:b".to_string()), RecordId::new(102))], "{keys_only}");
+            assert_eq!(named.records.contains_key(&RecordId::new(102)), !keys_only);
+        }
     }
 
     #[tokio::test]

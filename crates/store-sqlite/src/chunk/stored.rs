@@ -35,33 +35,51 @@ pub(crate) fn read_named(
     keys_only: bool,
 ) -> StoreResult<Named> {
     let probes = probes_for(rows);
-    let mut keys = HashMap::new();
     // One probe per field: the chunk's values travel as one JSON array.
     let by_field = values_by_field(&probes.keys);
-    let sql = format!(
-        "SELECT u.value, u.record_id FROM json_each(?4) j {}",
-        key_slots::held("(SELECT id FROM key_scopes WHERE org = ?1 AND module = ?2 AND field = ?3)")
-    );
-    let mut find_keys = tx.prepare_cached(&sql).map_err(db_error)?;
-    for (field, values) in by_field {
-        let array = key_slots::homes_json(&values)?;
-        let found = find_keys
-            .query_map(params![org, module, field, array], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
-            .map_err(db_error)?;
-        for row in found {
-            let (value, id) = row.map_err(db_error)?;
-            keys.insert((field.to_string(), value), RecordId::new(id as u64));
-        }
-    }
+    let scope = "(SELECT id FROM key_scopes WHERE org = ?1 AND module = ?2 AND field = ?3)";
     if keys_only {
-        return Ok(Named { keys, records: HashMap::new() });
+        let sql = format!("SELECT u.value, u.record_id FROM json_each(?4) j {}", key_slots::held(scope));
+        let keys = probe(tx, &sql, org, module, &by_field)?;
+        return Ok(Named { keys: keys.into_iter().collect(), records: HashMap::new() });
     }
+    // The records are read with their keys, which say which of the records a value's slots
+    // point at holds it: the probe reads the slots alone.
+    let sql = format!("SELECT j.value ->> 1, s.record_id FROM json_each(?4) j {}", key_slots::slots(scope));
+    let candidates = probe(tx, &sql, org, module, &by_field)?;
     let mut wanted: Vec<RecordId> = probes.ids;
-    wanted.extend(keys.values().copied());
+    wanted.extend(candidates.iter().map(|(_, id)| *id));
     wanted.sort();
     wanted.dedup();
     let records = read_records(tx, org, module, &wanted)?;
+    let keys = candidates
+        .into_iter()
+        .filter(|(key, id)| records.get(id).is_some_and(|record| record.keys.contains(key)))
+        .collect();
     Ok(Named { keys, records })
+}
+
+/// Runs `sql`, a probe of each field's values, for `(key, record)` pairs.
+fn probe(
+    tx: &Connection,
+    sql: &str,
+    org: i64,
+    module: &str,
+    by_field: &BTreeMap<&str, Vec<&str>>,
+) -> StoreResult<Vec<(Key, RecordId)>> {
+    let mut statement = tx.prepare_cached(sql).map_err(db_error)?;
+    let mut found = Vec::new();
+    for (field, values) in by_field {
+        let array = key_slots::homes_json(values)?;
+        let rows = statement
+            .query_map(params![org, module, field, array], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
+            .map_err(db_error)?;
+        for row in rows {
+            let (value, id) = row.map_err(db_error)?;
+            found.push(((field.to_string(), value), RecordId::new(id as u64)));
+        }
+    }
+    Ok(found)
 }
 
 /// The records of `ids` that exist in the org's module, with their keys: two statements.
