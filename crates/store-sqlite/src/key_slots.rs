@@ -141,49 +141,63 @@ pub(crate) fn delete_of_record(tx: &Connection, record: i64) -> StoreResult<()> 
 
 /// Slots for the keys of a database migrated from `unique_keys (scope, value, record_id)`
 /// (migration 0020): the keys, then the keys the org snapshots hold, which get their slots in
-/// their rows.
+/// their rows. Both are read a row at a time (a large database's keys are never all in memory);
+/// a snapshot's slots are claimed in a scratch table, dropped at the end.
 pub(crate) fn migrate(tx: &Connection) -> StoreResult<()> {
-    let keys: Vec<(i64, String, i64)> = {
-        let mut statement = tx
-            .prepare("SELECT scope, value, record_id FROM unique_keys_0019 ORDER BY scope, value")
-            .map_err(db_error)?;
-        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?))).map_err(db_error)?;
-        rows.collect::<Result<_, _>>().map_err(db_error)?
-    };
-    for (scope, value, record) in &keys {
-        insert_free(tx, *scope, value, *record)?;
+    {
+        let mut keys = tx.prepare("SELECT scope, value, record_id FROM unique_keys_0019").map_err(db_error)?;
+        let mut rows = keys.query([]).map_err(db_error)?;
+        while let Some(row) = rows.next().map_err(db_error)? {
+            let (scope, value, record): (i64, String, i64) =
+                (row.get(0).map_err(db_error)?, row.get(1).map_err(db_error)?, row.get(2).map_err(db_error)?);
+            insert_free(tx, scope, &value, record)?;
+        }
     }
-    tx.execute_batch("DROP TABLE unique_keys_0019").map_err(db_error)?;
-    let rows: Vec<(i64, i64, String, i64, String)> = {
-        let mut statement = tx
+    tx.execute_batch(
+        "DROP TABLE unique_keys_0019;
+         CREATE TABLE snapshot_slots_0020 (
+             org INTEGER NOT NULL, snapshot TEXT NOT NULL, scope INTEGER NOT NULL, slot INTEGER NOT NULL,
+             PRIMARY KEY (org, snapshot, scope, slot)
+         ) WITHOUT ROWID;",
+    )
+    .map_err(db_error)?;
+    {
+        let mut keys = tx
             .prepare(
                 "SELECT rowid, org, snapshot, row_json ->> '$.scope', row_json ->> '$.value' FROM snapshot_rows
-                 WHERE tbl = 'unique_keys' ORDER BY org, snapshot, row_json ->> '$.scope', row_json ->> '$.value'",
+                 WHERE tbl = 'unique_keys' ORDER BY rowid",
             )
             .map_err(db_error)?;
-        let rows = statement
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)))
+        let mut claim = tx
+            .prepare("INSERT OR IGNORE INTO snapshot_slots_0020 (org, snapshot, scope, slot) VALUES (?1, ?2, ?3, ?4)")
             .map_err(db_error)?;
-        rows.collect::<Result<_, _>>().map_err(db_error)?
-    };
-    let mut taken = std::collections::HashSet::new();
-    let mut snapshot = None;
-    for (rowid, org, name, scope, value) in rows {
-        if snapshot.as_ref() != Some(&(org, name.clone())) {
-            taken.clear();
-            snapshot = Some((org, name));
+        let mut set = tx
+            .prepare("UPDATE snapshot_rows SET row_json = json_set(row_json, '$.slot', ?1) WHERE rowid = ?2")
+            .map_err(db_error)?;
+        let mut rows = keys.query([]).map_err(db_error)?;
+        while let Some(row) = rows.next().map_err(db_error)? {
+            let (rowid, org, snapshot, scope, value): (i64, i64, String, i64, String) = (
+                row.get(0).map_err(db_error)?,
+                row.get(1).map_err(db_error)?,
+                row.get(2).map_err(db_error)?,
+                row.get(3).map_err(db_error)?,
+                row.get(4).map_err(db_error)?,
+            );
+            let home = home_slot(&value);
+            let mut slot = None;
+            for candidate in home..=home + WINDOW {
+                if claim.execute(params![org, snapshot, scope, candidate]).map_err(db_error)? == 1 {
+                    slot = Some(candidate);
+                    break;
+                }
+            }
+            let slot = slot.ok_or_else(|| {
+                StoreError::Backend(format!("every slot of the snapshot key {value:?} is taken").into())
+            })?;
+            set.execute([slot, rowid]).map_err(db_error)?;
         }
-        let home = home_slot(&value);
-        let slot = (home..=home + WINDOW)
-            .find(|slot| taken.insert((scope, *slot)))
-            .ok_or_else(|| StoreError::Backend(format!("every slot of the snapshot key {value:?} is taken").into()))?;
-        tx.execute(
-            "UPDATE snapshot_rows SET row_json = json_set(row_json, '$.slot', ?1) WHERE rowid = ?2",
-            [slot, rowid],
-        )
-        .map_err(db_error)?;
     }
-    Ok(())
+    tx.execute_batch("DROP TABLE snapshot_slots_0020").map_err(db_error)
 }
 
 #[cfg(test)]
@@ -308,6 +322,51 @@ pub(crate) mod tests {
             assert_eq!(keys, [(("Email".to_string(), "collide:b".to_string()), RecordId::new(102))], "{keys_only}");
             assert_eq!(named.records.contains_key(&RecordId::new(102)), !keys_only);
         }
+    }
+
+    /// Keys and snapshot keys of a database made before slots, two of each sharing a home, get
+    /// slots of their own when the database is migrated.
+    #[test]
+    fn keys_from_before_slots_get_slots_of_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("bulkwrite.sqlite")).unwrap();
+        let before = &crate::migrate::MIGRATIONS[..crate::migrate::KEY_SLOTS];
+        for sql in before {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(&format!(
+            "INSERT INTO id_sequence (singleton, next_id) VALUES (1, 1000);
+             INSERT INTO unique_keys (scope, value, record_id) VALUES (1, 'collide:a', 101), (1, 'collide:b', 102), (1, 'ann@zylker.com', 103);
+             INSERT INTO snapshot_rows (org, snapshot, tbl, row_json) VALUES
+                 (7, 'before', 'unique_keys', json_object('scope', 1, 'value', 'collide:a', 'record_id', 101)),
+                 (7, 'before', 'unique_keys', json_object('scope', 1, 'value', 'collide:b', 'record_id', 102)),
+                 (7, 'other', 'unique_keys', json_object('scope', 1, 'value', 'collide:b', 'record_id', 102));
+             PRAGMA user_version = {};",
+            before.len()
+        ))
+        .unwrap();
+        crate::migrate::migrate(&mut conn, 1000).unwrap();
+        assert_eq!(holder(&conn, 1, "collide:a").unwrap(), Some((101, 42)));
+        assert_eq!(holder(&conn, 1, "collide:b").unwrap(), Some((102, 43)));
+        assert_eq!(holder(&conn, 1, "ann@zylker.com").unwrap(), Some((103, HOME_OF_ANN)));
+        let mut statement = conn
+            .prepare("SELECT snapshot, row_json ->> '$.value', row_json ->> '$.slot' FROM snapshot_rows ORDER BY rowid")
+            .unwrap();
+        let rows: Vec<(String, String, i64)> = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let expected = [("before", "collide:a", 42), ("before", "collide:b", 43), ("other", "collide:b", 42)];
+        assert_eq!(rows, expected.map(|(snapshot, value, slot)| (snapshot.to_string(), value.to_string(), slot)));
+        let tables: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('unique_keys_0019', 'snapshot_slots_0020')",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 0, "the scratch tables are gone");
     }
 
     #[tokio::test]

@@ -3,7 +3,7 @@
 use bulkwrite_store::StoreResult;
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_oauth.sql"),
     include_str!("../migrations/0003_cancel.sql"),
@@ -25,7 +25,7 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// The migration whose keys get their slots in Rust once its statements have run.
-const KEY_SLOTS: usize = 17;
+pub(crate) const KEY_SLOTS: usize = 17;
 
 pub(crate) fn migrate(conn: &mut Connection, first_id: u64) -> StoreResult<()> {
     let current: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(crate::db_error)?;
