@@ -75,15 +75,11 @@ pub(crate) fn held(scope: &str) -> String {
 
 /// The record holding `value` in `scope`, as `(record_id, slot)`.
 pub(crate) fn holder(tx: &Connection, scope: i64, value: &str) -> StoreResult<Option<(i64, i64)>> {
-    tx.prepare_cached(
-        "SELECT u.record_id, u.slot FROM key_slots s
-         JOIN unique_keys u ON u.record_id = s.record_id AND u.scope = s.scope
-         WHERE s.scope = ?1 AND s.slot BETWEEN ?2 AND ?2 + ?3 AND u.value = ?4",
-    )
-    .map_err(db_error)?
-    .query_row(params![scope, home_slot(value), WINDOW, value], |row| Ok((row.get(0)?, row.get(1)?)))
-    .optional()
-    .map_err(db_error)
+    tx.prepare_cached(&format!("SELECT u.record_id, u.slot FROM json_each(?2) j {}", held("?1")))
+        .map_err(db_error)?
+        .query_row(params![scope, homes_json(&[value])?], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()
+        .map_err(db_error)
 }
 
 /// Gives `record` the key `value` in `scope`, which no record holds (the caller probed it): the
