@@ -78,7 +78,7 @@ impl Writes {
         }
         drop(merges);
         crate::chunk::free_elsewhere((input.rows, existing));
-        let touched = touched_by(&plan, ids);
+        let touched = Touched::of(&plan, ids);
         Ok(Writes { plan, new_records, rewrites, images, touched })
     }
 
@@ -108,15 +108,8 @@ impl Writes {
                 images.push((record.id, read.version + 1, chunk_image(old, record, &plan)));
             }
         }
-        let ids = plan.inserts.iter().chain(&plan.updates).map(|record| record.id).collect();
-        let touched = touched_by(&plan, ids);
+        let ids: Vec<RecordId> = plan.inserts.iter().chain(&plan.updates).map(|record| record.id).collect();
+        let touched = Touched::of(&plan, ids);
         Ok(Writes { plan, new_records, rewrites, images, touched })
     }
-}
-
-/// What `plan` writes that the chunk after may have read as it was: the keys it frees and takes,
-/// and the records (`ids`) it creates and changes.
-fn touched_by(plan: &ChunkPlan, ids: Vec<RecordId>) -> Touched {
-    let keys = plan.key_deletes.iter().chain(plan.key_inserts.iter().map(|(key, _)| key)).cloned().collect();
-    Touched { keys, records: ids.into_iter().collect() }
 }

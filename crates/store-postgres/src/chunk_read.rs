@@ -8,7 +8,7 @@ use bulkwrite_core::ids::{RecordId, UserId};
 use bulkwrite_core::mapping::RowDraft;
 use bulkwrite_core::plan::{probes_for, ExistingState, Probes};
 use bulkwrite_store::merge::StoredRecord;
-use bulkwrite_store::{Before, ChunkOrder, StoreResult, Touched};
+use bulkwrite_store::{Before, ChunkOrder, StoreResult};
 use bulkwrite_wire::Operation;
 use deadpool_postgres::Transaction;
 use futures_util::TryStreamExt;
@@ -99,21 +99,11 @@ pub(crate) async fn read_for_plan(
     let read = read_existing(tx, (org, module), operation, rows).await?;
     match order.previous_settled_touching().await {
         Before::Nothing => Ok(read),
-        Before::Touched(touched) if !read.may_have_missed(&touched) => Ok(read),
+        Before::Touched(touched) if !touched.missed_by(&read.probes, &read.existing) => Ok(read),
         before @ (Before::Touched(_) | Before::Unknown) => {
             tracing::debug!(known = matches!(before, Before::Touched(_)), "read again after the chunk before wrote");
             read_existing(tx, (org, module), operation, rows).await
         }
-    }
-}
-
-impl Read {
-    /// Whether these reads may predate something `touched` (what the chunk before wrote).
-    fn may_have_missed(&self, touched: &Touched) -> bool {
-        let keys = self.probes.keys.iter().chain(self.existing.keys.keys());
-        let records = self.probes.ids.iter().chain(self.existing.records.keys()).chain(self.existing.keys.values());
-        keys.into_iter().any(|key| touched.keys.contains(key))
-            || records.into_iter().any(|id| touched.records.contains(id))
     }
 }
 

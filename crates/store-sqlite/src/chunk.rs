@@ -20,6 +20,7 @@ use crate::new_keys::{insert_prepared, prepare, unprobed, Attempt, Hints, Prepar
 use crate::orgs::reserve_ids;
 use crate::{db_error, json_error, ms};
 
+pub(crate) mod ahead;
 pub(crate) mod stored;
 
 /// An insert's chunk skips the key probes unless its job met existing keys before (see
@@ -97,15 +98,17 @@ pub(crate) fn record_progress(
     chunk: &ChunkWrite,
     plan: ChunkPlan,
 ) -> StoreResult<ChunkOutcome> {
-    record_progress_at(tx, lease, (chunk.resource, chunk.rows_done_before, chunk.rows_done), plan)
+    record_progress_at(tx, lease, (chunk.resource, chunk.rows_done_before, chunk.rows_done), plan, None)
 }
 
-/// [`record_progress`] of resource `resource` from checkpoint `before` to `after`.
+/// [`record_progress`] of resource `resource` from checkpoint `before` to `after`, with the plan's
+/// result rows already encoded when `results_json` holds them.
 pub(crate) fn record_progress_at(
     tx: &Connection,
     lease: &Lease,
     (index, before, after): (usize, u64, u64),
     mut plan: ChunkPlan,
+    results_json: Option<String>,
 ) -> StoreResult<ChunkOutcome> {
     let job = lease.job.get() as i64;
     let resource = index as i64;
@@ -119,7 +122,10 @@ pub(crate) fn record_progress_at(
             resource,
             first.row_no as i64,
             last.row_no as i64,
-            bulkwrite_store::result_rows::encode(&plan.results)?
+            match results_json {
+                Some(encoded) => encoded,
+                None => bulkwrite_store::result_rows::encode(&plan.results)?,
+            }
         ])
         .map_err(db_error)?;
         if let Some(reasons) = bulkwrite_store::result_rows::encode_reasons(&plan.results)? {
@@ -163,11 +169,22 @@ pub(crate) fn record_progress_at(
 pub(crate) fn plan_and_write(
     tx: &Connection,
     org: i64,
-    mut write: RecordWrite,
+    write: RecordWrite,
     capture: Option<Capture>,
 ) -> StoreResult<ChunkPlan> {
+    plan_and_write_noting(tx, org, write, capture, &mut Vec::new())
+}
+
+/// [`plan_and_write`], adding to `written` the records it creates or changes.
+pub(crate) fn plan_and_write_noting(
+    tx: &Connection,
+    org: i64,
+    mut write: RecordWrite,
+    capture: Option<Capture>,
+    written: &mut Vec<RecordId>,
+) -> StoreResult<ChunkPlan> {
     let inserting = write.operation == Operation::Insert;
-    let Named { keys, records: mut stored } = read_named(tx, org, &write.module, &write.rows, inserting)?;
+    let Named { keys, records: mut stored, .. } = read_named(tx, org, &write.module, &write.rows, inserting)?;
     let id_count = write.new_id_count();
     let first_id = if id_count > 0 { reserve_ids(tx, id_count)? } else { 0 };
     let new_ids = || (first_id..first_id + id_count).map(RecordId::new);
@@ -186,6 +203,7 @@ pub(crate) fn plan_and_write(
         if let Some(merges) = merge::merges(&input.rows, &plan.results, &stored) {
             let records: Vec<_> = decisions.inserted(&input).collect();
             insert_records(tx, org, module, actor, now, &records)?;
+            written.extend(records.iter().map(|record| record.id).chain(merges.iter().map(|merge| merge.id)));
             drop(records);
             let images = write_merged(tx, (org, actor, now), &merges, input.full_name, &existing, &plan, capture)?;
             drop(merges);
@@ -212,6 +230,7 @@ pub(crate) fn plan_and_write(
     };
     let plan = plan_chunk(input, existing, &mut new_ids());
     insert_records(tx, org, module, actor, now, &plan.inserts)?;
+    written.extend(plan.inserts.iter().chain(&plan.updates).map(|record| record.id));
     let mut update = Update::prepare(tx, org, actor, now)?;
     let mut images = Vec::new();
     for record in &plan.updates {
@@ -410,7 +429,7 @@ pub(crate) fn fetch_existing(
     operation: Operation,
     rows: &[RowDraft],
 ) -> StoreResult<ExistingState> {
-    let Named { keys, records } = read_named(tx, org, module, rows, operation == Operation::Insert)?;
+    let Named { keys, records, .. } = read_named(tx, org, module, rows, operation == Operation::Insert)?;
     let mut existing = ExistingState { keys, records: HashMap::with_capacity(records.len()) };
     for (id, record) in &records {
         existing.records.insert(*id, record.existing(*id, true)?);

@@ -154,13 +154,17 @@ impl JobStore for SqliteStore {
 
     /// An insert expected to meet no existing key is planned, and its records encoded, before
     /// the chunk before it has settled: beside it, while the writer's thread applies it (see
-    /// `new_keys`).
+    /// `new_keys`). An update or upsert reads on the writer's thread and plans off it (see
+    /// `chunk::ahead`).
     async fn apply_chunk_in_order(
         &self,
         lease: &Lease,
         mut chunk: ChunkWrite,
         mut order: ChunkOrder,
     ) -> StoreResult<ChunkOutcome> {
+        if !chunk.dry_run && chunk.operation != bulkwrite_wire::Operation::Insert {
+            return self.apply_ahead(lease, chunk, order).await;
+        }
         let prepared = if !chunk.dry_run && crate::new_keys::unprobed(&self.pool.new_keys, lease.job, chunk.operation) {
             let write = chunk.take_records();
             let planned = tokio::task::spawn_blocking(move || crate::new_keys::prepare(write)).await;

@@ -91,7 +91,7 @@ impl UndoStore for SqliteStore {
                 ..ChunkPlan::default()
             };
             let span = (chunk.resource, chunk.rows_done_before, chunk.rows_done);
-            crate::chunk::record_progress_at(tx, lease, span, plan)
+            crate::chunk::record_progress_at(tx, lease, span, plan, None)
         })
         .await
     }

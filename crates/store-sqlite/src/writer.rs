@@ -71,6 +71,28 @@ pub(crate) struct Writer {
     commit_every: u32,
     batch_after_rows: u64,
     open: Option<Open>,
+    /// Writes begun and rollbacks made: what was read at one epoch still holds at the same
+    /// epoch, unless another connection wrote (see [`Writer::mark`]).
+    epoch: u64,
+    /// The job chunk that made the last write (set by its caller, see [`Writer::note_chunk`]).
+    last_chunk: Option<ChunkMark>,
+}
+
+/// A job's chunk, as the writer remembers the last one it wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ChunkMark {
+    pub job: i64,
+    pub resource: usize,
+    /// Its resource's checkpoint after it.
+    pub rows_done: u64,
+}
+
+/// Where the writer's database stood at a read (see [`Writer::mark`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mark {
+    epoch: u64,
+    /// `PRAGMA data_version`: it moves when another connection commits.
+    data_version: i64,
 }
 
 /// A transaction the writer holds open between writes.
@@ -81,7 +103,7 @@ struct Open {
 
 impl Writer {
     pub(crate) fn new(conn: Connection, commit_every: u32, batch_after_rows: u64) -> Writer {
-        Writer { conn, commit_every: commit_every.max(1), batch_after_rows, open: None }
+        Writer { conn, commit_every: commit_every.max(1), batch_after_rows, open: None, epoch: 0, last_chunk: None }
     }
 
     pub(crate) fn is_open(&self) -> bool {
@@ -101,6 +123,56 @@ impl Writer {
     pub(crate) fn write<T>(
         &mut self,
         commit: Commit,
+        work: impl FnOnce(&Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        self.epoch += 1;
+        self.last_chunk = None;
+        self.run(commit, true, work)
+    }
+
+    /// [`Writer::write`] of work that changes nothing another write could have read (a chunk's
+    /// reads, with the record ids it reserves): it leaves the epoch as it was, and does not count
+    /// towards the chunks a transaction commits after.
+    pub(crate) fn write_neutral<T>(
+        &mut self,
+        commit: Commit,
+        work: impl FnOnce(&Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        self.run(commit, false, work)
+    }
+
+    /// Where the database stands now, for [`Writer::unchanged_since`].
+    pub(crate) fn mark(&self) -> StoreResult<Mark> {
+        Ok(Mark { epoch: self.epoch, data_version: self.data_version()? })
+    }
+
+    /// Whether what was read at `mark` still holds, but for the writes of job chunk `previous`:
+    /// no other write since, no rollback, no other connection's commit. Returns how many writes
+    /// came since (0, or 1 when it was `previous`'s), or `None` when anything else happened.
+    pub(crate) fn unchanged_since(&self, mark: &Mark, previous: ChunkMark) -> StoreResult<Option<u64>> {
+        if self.data_version()? != mark.data_version {
+            return Ok(None);
+        }
+        Ok(match self.epoch - mark.epoch {
+            0 => Some(0),
+            1 if self.last_chunk == Some(previous) => Some(1),
+            _ => None,
+        })
+    }
+
+    /// Remembers that the last write was job chunk `chunk` (call right after its write).
+    pub(crate) fn note_chunk(&mut self, chunk: ChunkMark) {
+        self.last_chunk = Some(chunk);
+    }
+
+    fn data_version(&self) -> StoreResult<i64> {
+        self.conn.query_row("PRAGMA data_version", [], |row| row.get(0)).map_err(db_error)
+    }
+
+    fn run<T>(
+        &mut self,
+        commit: Commit,
+        counted: bool,
         work: impl FnOnce(&Connection) -> StoreResult<T>,
     ) -> StoreResult<T> {
         let fresh = self.open.is_none();
@@ -125,7 +197,7 @@ impl Writer {
                     }
                 }
                 let open = self.open.as_mut().expect("a transaction is open");
-                open.writes += 1;
+                open.writes += u32::from(counted);
                 if !batched || open.writes >= self.commit_every {
                     self.commit()?;
                 }
@@ -168,6 +240,7 @@ impl Writer {
     }
 
     fn rollback(&mut self) {
+        self.epoch += 1;
         self.open = None;
         if !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use bulkwrite_core::ids::RecordId;
-use bulkwrite_core::plan::Key;
+use bulkwrite_core::plan::{ChunkPlan, ExistingState, Key, Probes};
 use tokio::sync::watch;
 
 /// How far a chunk has gone.
@@ -37,6 +37,23 @@ pub struct Touched {
     pub keys: HashSet<Key>,
     /// Records created or changed.
     pub records: HashSet<RecordId>,
+}
+
+impl Touched {
+    /// What `plan` writes that the chunk after may have read as it was: the keys it frees and
+    /// takes, and the records (`ids`) it creates and changes.
+    pub fn of(plan: &ChunkPlan, ids: impl IntoIterator<Item = RecordId>) -> Touched {
+        let keys = plan.key_deletes.iter().chain(plan.key_inserts.iter().map(|(key, _)| key)).cloned().collect();
+        Touched { keys, records: ids.into_iter().collect() }
+    }
+
+    /// Whether reads made before this was written may have missed it: the keys and ids the rows
+    /// looked up (`probes`), or what was found (`existing`: the keys' owners, the records).
+    pub fn missed_by(&self, probes: &Probes, existing: &ExistingState) -> bool {
+        let keys = probes.keys.iter().chain(existing.keys.keys());
+        let records = probes.ids.iter().chain(existing.records.keys()).chain(existing.keys.values());
+        keys.into_iter().any(|key| self.keys.contains(key)) || records.into_iter().any(|id| self.records.contains(id))
+    }
 }
 
 /// The chunk before, as found once it has settled (see [`ChunkOrder::previous_settled_touching`]).
@@ -137,6 +154,7 @@ impl ChunkOrder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
     use std::time::Duration;
 
     async fn finishes<F: std::future::Future>(future: F) -> bool {
@@ -184,6 +202,35 @@ mod tests {
         drop(first);
         assert_eq!(second.previous_settled_touching().await, Before::Unknown);
         assert_eq!(ChunkOrder::first().previous_settled_touching().await, Before::Nothing);
+    }
+
+    #[test]
+    fn reads_miss_what_touches_a_key_or_record_they_looked_up_or_found() {
+        use bulkwrite_core::plan::ExistingRecord;
+        let key = |value: &str| ("Email".to_string(), value.to_string());
+        let touched = Touched { keys: HashSet::from([key("a@b.co")]), records: HashSet::from([RecordId::new(7)]) };
+        let missed = |probes: Probes, existing: ExistingState| touched.missed_by(&probes, &existing);
+        let probes = |keys: &[&str], ids: &[u64]| Probes {
+            keys: keys.iter().map(|value| key(value)).collect(),
+            ids: ids.iter().map(|id| RecordId::new(*id)).collect(),
+        };
+        let record = |id: u64| ExistingRecord {
+            id: RecordId::new(id),
+            values: serde_json::Map::new(),
+            owner: bulkwrite_core::ids::UserId::new(1),
+            layout_id: None,
+            keys: Vec::new(),
+        };
+        assert!(!missed(probes(&["c@d.co"], &[8]), ExistingState::default()), "nothing shared");
+        assert!(
+            missed(probes(&["a@b.co"], &[]), ExistingState::default()),
+            "a key looked up and not found, taken since"
+        );
+        assert!(missed(probes(&[], &[7]), ExistingState::default()), "a record named by id");
+        let found = ExistingState { keys: HashMap::from([(key("c@d.co"), RecordId::new(7))]), records: HashMap::new() };
+        assert!(missed(probes(&["c@d.co"], &[]), found), "a key's owner, changed since");
+        let found = ExistingState { keys: HashMap::new(), records: HashMap::from([(RecordId::new(7), record(7))]) };
+        assert!(missed(probes(&[], &[]), found), "a record found");
     }
 
     #[tokio::test]

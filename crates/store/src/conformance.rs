@@ -47,6 +47,7 @@ macro_rules! conformance_tests {
             chunks_in_flight_together_commit_in_order,
             a_chunk_after_one_that_did_not_commit_is_refused,
             upsert_chunks_in_flight_see_what_the_chunk_before_wrote,
+            an_upsert_read_before_another_jobs_write_keeps_that_write,
             released_and_requeued_jobs_run_again,
             a_deferred_job_waits_and_its_budget_runs_out,
             chunks_write_records_results_and_checkpoints,

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bulkwrite_core::ids::{RecordId, UserId};
 use bulkwrite_core::mapping::RowDraft;
-use bulkwrite_core::plan::{probes_for, Key};
+use bulkwrite_core::plan::{probes_for, Key, Probes};
 use bulkwrite_store::merge::StoredRecord;
 use bulkwrite_store::StoreResult;
 use rusqlite::{params, Connection};
@@ -24,6 +24,29 @@ use crate::{db_error, key_slots};
 pub(crate) struct Named {
     pub keys: HashMap<Key, RecordId>,
     pub records: HashMap<RecordId, StoredRecord>,
+    /// What was looked up: the keys and ids the rows name.
+    pub probes: Probes,
+}
+
+/// What a chunk's rows look up, ready for the reads: the keys and ids they name, and each
+/// field's values as the JSON array a probe takes (see [`key_slots::homes_json`]). Needs no
+/// database, so can be made off the writer's thread.
+pub(crate) struct Lookups {
+    probes: Probes,
+    /// Each field, with its values' homes as one JSON array.
+    homes: Vec<(String, String)>,
+}
+
+impl Lookups {
+    pub(crate) fn of(rows: &[RowDraft]) -> StoreResult<Lookups> {
+        let probes = probes_for(rows);
+        // One probe per field: the chunk's values travel as one JSON array.
+        let homes = values_by_field(&probes.keys)
+            .into_iter()
+            .map(|(field, values)| Ok((field.to_string(), key_slots::homes_json(&values)?)))
+            .collect::<StoreResult<_>>()?;
+        Ok(Lookups { probes, homes })
+    }
 }
 
 /// Reads what the rows name (see [`Named`]). An insert reads keys only.
@@ -34,20 +57,29 @@ pub(crate) fn read_named(
     rows: &[RowDraft],
     keys_only: bool,
 ) -> StoreResult<Named> {
-    let probes = probes_for(rows);
-    // One probe per field: the chunk's values travel as one JSON array.
-    let by_field = values_by_field(&probes.keys);
+    read_looked_up(tx, org, module, Lookups::of(rows)?, keys_only)
+}
+
+/// [`read_named`] of lookups made before.
+pub(crate) fn read_looked_up(
+    tx: &Connection,
+    org: i64,
+    module: &str,
+    lookups: Lookups,
+    keys_only: bool,
+) -> StoreResult<Named> {
+    let Lookups { probes, homes } = lookups;
     let scope = "(SELECT id FROM key_scopes WHERE org = ?1 AND module = ?2 AND field = ?3)";
     if keys_only {
         let sql = format!("SELECT u.value, u.record_id FROM json_each(?4) j {}", key_slots::held(scope));
-        let keys = probe(tx, &sql, org, module, &by_field)?;
-        return Ok(Named { keys: keys.into_iter().collect(), records: HashMap::new() });
+        let keys = probe(tx, &sql, org, module, &homes)?.into_iter().collect();
+        return Ok(Named { keys, records: HashMap::new(), probes });
     }
     // The records are read with their keys, which say which of the records a value's slots
     // point at holds it: the probe reads the slots alone.
     let sql = format!("SELECT j.value ->> 1, s.record_id FROM json_each(?4) j {}", key_slots::slots(scope));
-    let candidates = probe(tx, &sql, org, module, &by_field)?;
-    let mut wanted: Vec<RecordId> = probes.ids;
+    let candidates = probe(tx, &sql, org, module, &homes)?;
+    let mut wanted: Vec<RecordId> = probes.ids.clone();
     wanted.extend(candidates.iter().map(|(_, id)| *id));
     wanted.sort();
     wanted.dedup();
@@ -56,27 +88,26 @@ pub(crate) fn read_named(
         .into_iter()
         .filter(|(key, id)| records.get(id).is_some_and(|record| record.keys.contains(key)))
         .collect();
-    Ok(Named { keys, records })
+    Ok(Named { keys, records, probes })
 }
 
-/// Runs `sql`, a probe of each field's values, for `(key, record)` pairs.
+/// Runs `sql`, a probe of each field's values (`homes`, see [`Lookups`]), for `(key, record)` pairs.
 fn probe(
     tx: &Connection,
     sql: &str,
     org: i64,
     module: &str,
-    by_field: &BTreeMap<&str, Vec<&str>>,
+    homes: &[(String, String)],
 ) -> StoreResult<Vec<(Key, RecordId)>> {
     let mut statement = tx.prepare_cached(sql).map_err(db_error)?;
     let mut found = Vec::new();
-    for (field, values) in by_field {
-        let array = key_slots::homes_json(values)?;
+    for (field, array) in homes {
         let rows = statement
             .query_map(params![org, module, field, array], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
             .map_err(db_error)?;
         for row in rows {
             let (value, id) = row.map_err(db_error)?;
-            found.push(((field.to_string(), value), RecordId::new(id as u64)));
+            found.push(((field.clone(), value), RecordId::new(id as u64)));
         }
     }
     Ok(found)

@@ -186,3 +186,72 @@ async fn blob_pool(dir: &tempfile::TempDir, checkpoint_every: Duration) -> (Arc<
     let wal = dir.path().join("test.sqlite-wal");
     (pool, move || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0))
 }
+
+/// What a chunk read at `mark` may still trust, as the writer answers it.
+async fn unchanged(pool: &Pool, mark: super::Mark, previous: super::ChunkMark) -> Option<u64> {
+    pool.writer().run(move |writer| writer.unchanged_since(&mark, previous)).await.unwrap()
+}
+
+/// A write of job 7's chunk that leaves its resource at `rows_done`.
+async fn chunk(pool: &Pool, rows_done: u64) -> Result<(), StoreError> {
+    pool.writer()
+        .run(move |writer| {
+            writer.write(BATCHED, |tx| tx.execute_batch("INSERT INTO t VALUES (1)").map_err(crate::db_error))?;
+            writer.note_chunk(super::ChunkMark { job: 7, resource: 0, rows_done });
+            Ok(())
+        })
+        .await
+}
+
+async fn mark(pool: &Pool) -> super::Mark {
+    pool.writer().run(|writer| writer.mark()).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_read_holds_until_a_write_other_than_the_chunk_befores_a_rollback_or_another_connections_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = pool(&dir, settings(48, Duration::from_secs(600)));
+    write(&pool, Commit::Now, "CREATE TABLE t (x INTEGER)").await.unwrap();
+    let previous = super::ChunkMark { job: 7, resource: 0, rows_done: 200 };
+
+    let read = mark(&pool).await;
+    pool.writer()
+        .run(|writer| writer.write_neutral(BATCHED, |tx| tx.execute_batch("SELECT 1").map_err(crate::db_error)))
+        .await
+        .unwrap();
+    assert_eq!(
+        unchanged(&pool, read, previous).await,
+        Some(0),
+        "a neutral turn (another chunk's read) changes nothing"
+    );
+    chunk(&pool, 200).await.unwrap();
+    assert_eq!(unchanged(&pool, read, previous).await, Some(1), "the chunk before wrote, and only it");
+    chunk(&pool, 300).await.unwrap();
+    assert_eq!(unchanged(&pool, read, previous).await, None, "two writes since");
+
+    let read = mark(&pool).await;
+    chunk(&pool, 100).await.unwrap();
+    assert_eq!(unchanged(&pool, read, previous).await, None, "another chunk wrote");
+
+    let read = mark(&pool).await;
+    write(&pool, BATCHED, "INSERT INTO t VALUES (2)").await.unwrap();
+    assert_eq!(unchanged(&pool, read, previous).await, None, "a write that is no chunk's");
+
+    let read = mark(&pool).await;
+    assert!(write(&pool, BATCHED, "INSERT INTO nowhere VALUES (1)").await.is_err());
+    assert_eq!(unchanged(&pool, read, previous).await, None, "a failed write");
+
+    write(&pool, Commit::Now, "INSERT INTO t VALUES (3)").await.unwrap();
+    let read = mark(&pool).await;
+    pool.get().unwrap().execute_batch("INSERT INTO t VALUES (4)").unwrap();
+    assert_eq!(unchanged(&pool, read, previous).await, None, "another connection committed");
+    let read = mark(&pool).await;
+    write(&pool, Commit::Now, "SELECT 1").await.unwrap();
+    let read_again = mark(&pool).await;
+    assert_eq!(
+        unchanged(&pool, read_again, previous).await,
+        Some(0),
+        "the writer's own commit is no other connection's"
+    );
+    assert_eq!(unchanged(&pool, read, previous).await, None, "but a write is one");
+}

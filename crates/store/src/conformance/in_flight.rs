@@ -130,6 +130,47 @@ pub async fn upsert_chunks_in_flight_see_what_the_chunk_before_wrote(store: Arc<
     assert_eq!((progress.rows_done, progress.added, progress.updated), (9, 2, 7));
 }
 
+/// An upsert chunk that read a record, then waited for the chunk before it, while another job
+/// changed another field of that record: its write keeps that change (a backend that reads
+/// before it writes either locks what it read, or reads again once it may have changed).
+pub async fn an_upsert_read_before_another_jobs_write_keeps_that_write(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    new_job(&store, 9800, ORG, spec(false, Operation::Insert, None)).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    store.start_resource(&lease, 0).await.unwrap();
+    let seeded = store.apply_chunk(&lease, chunk(Operation::Insert, vec![row(1, "X", "x@x.co")], 1)).await.unwrap();
+    let id = seeded.results[0].record_id.expect("the record seeded");
+    store.complete_job(&lease, "results/x.zip", chrono::Utc::now()).await.unwrap();
+
+    new_job(&store, 9801, ORG, spec(false, Operation::Upsert, Some("Email"))).await;
+    new_job(&store, 9802, ORG, spec(false, Operation::Upsert, Some("Email"))).await;
+    let (_, our_lease) = claim(&store, "w2").await.unwrap();
+    let (_, their_lease) = claim(&store, "w3").await.unwrap();
+    store.start_resource(&our_lease, 0).await.unwrap();
+    store.start_resource(&their_lease, 0).await.unwrap();
+    let mut their_row = by_email(1, "X", "x@x.co");
+    their_row.values.insert("First_Name".into(), json!("F"));
+    let theirs = chunk(Operation::Upsert, vec![their_row], 1);
+    // Our chunk follows one that settles only when told: it reads and plans, then waits.
+    let gate = ChunkOrder::first();
+    let ours = chunk(Operation::Upsert, vec![by_email(1, "A", "x@x.co")], 1);
+    let pause = || tokio::time::sleep(std::time::Duration::from_millis(300));
+    let (ours, theirs) = tokio::join!(store.apply_chunk_in_order(&our_lease, ours, gate.next()), async {
+        pause().await;
+        // Theirs writes first (or, where our read locked the record, waits for ours).
+        let (store, lease) = (Arc::clone(&store), their_lease.clone());
+        let theirs = tokio::spawn(async move { store.apply_chunk(&lease, theirs).await });
+        pause().await;
+        drop(gate);
+        theirs.await.expect("their chunk")
+    });
+    assert_eq!((ours.unwrap().updated, theirs.unwrap().updated), (1, 1));
+    let record = store.get_record(ORG, "Leads", id).await.unwrap().expect("the record");
+    assert_eq!(record.values["Last_Name"], json!("A"), "ours");
+    assert_eq!(record.values["First_Name"], json!("F"), "theirs, kept");
+    assert_eq!(store.count_records(ORG, "Leads").await.unwrap(), 1);
+}
+
 /// A row that upserts by its Email.
 fn by_email(row_no: u64, name: &str, email: &str) -> RowDraft {
     let mut draft = row(row_no, name, email);
