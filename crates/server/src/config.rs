@@ -432,6 +432,10 @@ impl Config {
         let time_zone = settings.time_zone.clone().unwrap_or_else(|| "UTC".to_string());
         let data_dir = settings.data_dir.clone().unwrap_or(default_dir);
         let database = database(settings.database_url.as_deref(), &data_dir)?;
+        let default_chunk_rows = match database {
+            Database::Sqlite(_) => bulkwrite_worker::DEFAULT_SQLITE_CHUNK_ROWS,
+            Database::Postgres(_) => bulkwrite_worker::DEFAULT_CHUNK_ROWS,
+        };
         let role = role(settings.role.as_deref())?;
         let log_format = log_format(settings.log_format.as_deref())?;
         time_zone.parse::<chrono_tz::Tz>().map_err(|_| anyhow::anyhow!("unknown time zone '{time_zone}'"))?;
@@ -451,7 +455,7 @@ impl Config {
             callback_policy,
             limits: limits(&settings),
             lease: Duration::from_secs(settings.lease_seconds.unwrap_or(30).max(1)),
-            chunk_rows: settings.chunk_rows.unwrap_or(bulkwrite_worker::DEFAULT_CHUNK_ROWS).max(1),
+            chunk_rows: settings.chunk_rows.unwrap_or(default_chunk_rows).max(1),
             chunk_bytes: settings.chunk_bytes.unwrap_or(bulkwrite_worker::DEFAULT_CHUNK_BYTES).max(1),
             callback_retry: Duration::from_millis(settings.callback_retry_ms.unwrap_or(2000)),
             callback_attempts: settings.callback_attempts.unwrap_or(5).max(1),
@@ -642,6 +646,16 @@ mod tests {
         let error = format!("{:#}", Config::resolve(&wrong).unwrap_err());
         assert!(error.contains("BULKWRITE_UPLOAD_RETENTION") && error.contains("soon"), "{error}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn chunks_default_to_1000_rows_on_sqlite_and_2000_on_postgresql() {
+        let base = ServeArgs { data_dir: Some(std::env::temp_dir().join("bulkwrite-none")), ..ServeArgs::default() };
+        assert_eq!(Config::resolve(&base).unwrap().chunk_rows, 1000);
+        let postgres = ServeArgs { database_url: Some("postgres://u@127.0.0.1/db".into()), ..base.clone() };
+        assert_eq!(Config::resolve(&postgres).unwrap().chunk_rows, 2000);
+        let set = ServeArgs { chunk_rows: Some(500), ..postgres };
+        assert_eq!(Config::resolve(&set).unwrap().chunk_rows, 500);
     }
 
     #[test]

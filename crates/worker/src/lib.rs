@@ -73,10 +73,16 @@ pub use export::PART_RECORDS;
 pub use heartbeat::CANCEL_POLL;
 pub use retention::{RetentionConfig, SweepReport, Sweeper, DEFAULT_RETENTION};
 
-/// Rows per committed chunk unless configured. Measured on two cores (docs/PERFORMANCE.md, fourth
-/// pass): 2,000-row chunks cut a 25,000-row insert by 10-15% against 500 on both backends, for about
-/// 30 MiB more peak memory; 5,000 gained nothing more.
+/// Rows per committed chunk on PostgreSQL unless configured. Measured on two cores
+/// (docs/PERFORMANCE.md, fourth pass): 2,000-row chunks cut a 25,000-row insert by 10-15% against
+/// 500, for about 30 MiB more peak memory; 5,000 gained nothing more; 1,000 lost 5–15%.
 pub const DEFAULT_CHUNK_ROWS: usize = 2000;
+
+/// Rows per committed chunk on SQLite unless configured: as fast as 2,000 there (a SQLite
+/// transaction holds 48 chunks past a file's first rows anyway), and 20–25 MiB less at the peak
+/// once an update's chunk is read and planned beside the chunk before's write (25,000 and
+/// 1,000,000 rows, in turn: 82–100 MiB against 107–122 MiB).
+pub const DEFAULT_SQLITE_CHUNK_ROWS: usize = 1000;
 
 /// Bytes of CSV records per committed chunk at most, whatever `chunk_rows` says: a chunk of wide
 /// rows closes early, so the chunks a job holds at once stay within a few times this.
