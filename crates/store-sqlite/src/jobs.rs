@@ -8,7 +8,7 @@ use bulkwrite_store::*;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::job_row::{check_lease, read_job};
-use crate::writer::Commit;
+use crate::writer::{Commit, Submitted};
 use crate::{db_error, json_error, ms, SqliteStore};
 
 #[async_trait]
@@ -172,8 +172,16 @@ impl JobStore for SqliteStore {
         } else {
             None
         };
-        order.previous_settled().await;
-        self.apply_prepared(lease, chunk, prepared).await
+        if chunk.dry_run {
+            order.previous_settled().await;
+            return self.apply_prepared(lease, chunk, prepared).await;
+        }
+        // The writer applies writes in the order they join its queue: this chunk joins once the
+        // one before has, without waiting for that one's answer.
+        order.previous_submitted().await;
+        let submitted = self.submit_prepared(lease, chunk, prepared)?;
+        order.submitted();
+        submitted.answer().await
     }
 
     async fn dry_run_records(
@@ -289,14 +297,27 @@ impl SqliteStore {
         chunk: ChunkWrite,
         prepared: Option<crate::new_keys::Prepared>,
     ) -> StoreResult<ChunkOutcome> {
+        self.submit_prepared(lease, chunk, prepared)?.answer().await
+    }
+
+    /// Queues [`SqliteStore::apply_prepared`]'s write for the writer's thread.
+    fn submit_prepared(
+        &self,
+        lease: &Lease,
+        chunk: ChunkWrite,
+        prepared: Option<crate::new_keys::Prepared>,
+    ) -> StoreResult<Submitted<ChunkOutcome>> {
         // A dry run's later chunks read what its earlier ones wrote from other connections.
         let commit =
             if chunk.dry_run { Commit::Now } else { Commit::Chunk { rows_done_before: chunk.rows_done_before } };
         let pool = std::sync::Arc::clone(&self.pool);
-        self.write_fenced_as(lease.clone(), commit, move |tx, lease| {
-            crate::chunk::apply_chunk(tx, lease, chunk, &pool.new_keys, prepared)
+        let lease = lease.clone();
+        self.pool.writer().submit(move |writer| {
+            writer.write(commit, |tx| {
+                check_lease(tx, &lease)?;
+                crate::chunk::apply_chunk(tx, &lease, chunk, &pool.new_keys, prepared)
+            })
         })
-        .await
     }
 
     /// Runs `work` in an immediate transaction after checking that `lease` still holds the job,

@@ -33,7 +33,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bulkwrite_store::{StoreError, StoreResult};
+use bulkwrite_store::{StoreError, StoreResult, Touched};
 use rusqlite::Connection;
 
 use crate::db_error;
@@ -74,8 +74,9 @@ pub(crate) struct Writer {
     /// Writes begun and rollbacks made: what was read at one epoch still holds at the same
     /// epoch, unless another connection wrote (see [`Writer::mark`]).
     epoch: u64,
-    /// The job chunk that made the last write (set by its caller, see [`Writer::note_chunk`]).
-    last_chunk: Option<ChunkMark>,
+    /// The job chunk that made the last write, with what it touched (set by its caller, see
+    /// [`Writer::note_chunk`]).
+    last_chunk: Option<(ChunkMark, Touched)>,
 }
 
 /// A job's chunk, as the writer remembers the last one it wrote.
@@ -85,6 +86,17 @@ pub(crate) struct ChunkMark {
     pub resource: usize,
     /// Its resource's checkpoint after it.
     pub rows_done: u64,
+}
+
+/// What changed since a read (see [`Writer::since`]).
+#[derive(Debug)]
+pub(crate) enum Since<'a> {
+    /// Nothing: no write, no rollback, no other connection's commit.
+    Nothing,
+    /// Only the chunk before's write, which touched this.
+    Previous(&'a Touched),
+    /// Anything else: what was read may be stale.
+    Other,
 }
 
 /// Where the writer's database stood at a read (see [`Writer::mark`]).
@@ -141,28 +153,28 @@ impl Writer {
         self.run(commit, false, work)
     }
 
-    /// Where the database stands now, for [`Writer::unchanged_since`].
+    /// Where the database stands now, for [`Writer::since`].
     pub(crate) fn mark(&self) -> StoreResult<Mark> {
         Ok(Mark { epoch: self.epoch, data_version: self.data_version()? })
     }
 
-    /// Whether what was read at `mark` still holds, but for the writes of job chunk `previous`:
-    /// no other write since, no rollback, no other connection's commit. Returns how many writes
-    /// came since (0, or 1 when it was `previous`'s), or `None` when anything else happened.
-    pub(crate) fn unchanged_since(&self, mark: &Mark, previous: ChunkMark) -> StoreResult<Option<u64>> {
+    /// What changed since `mark`, as far as a read made then is concerned (see [`Since`]);
+    /// `previous` is the job chunk whose write alone the reader can account for.
+    pub(crate) fn since(&self, mark: &Mark, previous: ChunkMark) -> StoreResult<Since<'_>> {
         if self.data_version()? != mark.data_version {
-            return Ok(None);
+            return Ok(Since::Other);
         }
-        Ok(match self.epoch - mark.epoch {
-            0 => Some(0),
-            1 if self.last_chunk == Some(previous) => Some(1),
-            _ => None,
+        Ok(match (self.epoch - mark.epoch, &self.last_chunk) {
+            (0, _) => Since::Nothing,
+            (1, Some((chunk, touched))) if *chunk == previous => Since::Previous(touched),
+            _ => Since::Other,
         })
     }
 
-    /// Remembers that the last write was job chunk `chunk` (call right after its write).
-    pub(crate) fn note_chunk(&mut self, chunk: ChunkMark) {
-        self.last_chunk = Some(chunk);
+    /// Remembers that the last write was job chunk `chunk`, which touched `touched` (call right
+    /// after its write).
+    pub(crate) fn note_chunk(&mut self, chunk: ChunkMark, touched: Touched) {
+        self.last_chunk = Some((chunk, touched));
     }
 
     fn data_version(&self) -> StoreResult<i64> {
@@ -303,12 +315,32 @@ impl WriterHandle {
         T: Send + 'static,
         F: FnOnce(&mut Writer) -> StoreResult<T> + Send + 'static,
     {
+        self.submit(work)?.answer().await
+    }
+
+    /// Queues `work` for the writer's thread, after every write queued before it, and returns
+    /// where its answer will come.
+    pub(crate) fn submit<T, F>(&self, work: F) -> StoreResult<Submitted<T>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Writer) -> StoreResult<T> + Send + 'static,
+    {
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |writer| {
             let _ = answer.send(work(writer));
         });
         self.jobs.send(job).map_err(|_| stopped())?;
-        answered.await.map_err(|_| stopped())?
+        Ok(Submitted(answered))
+    }
+}
+
+/// A write queued for the writer's thread (see [`WriterHandle::submit`]).
+pub(crate) struct Submitted<T>(tokio::sync::oneshot::Receiver<StoreResult<T>>);
+
+impl<T> Submitted<T> {
+    /// Waits for the write's answer.
+    pub(crate) async fn answer(self) -> StoreResult<T> {
+        self.0.await.map_err(|_| stopped())?
     }
 }
 

@@ -15,6 +15,9 @@ use tokio::sync::watch;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Stage {
     Started,
+    /// It is in a queue that applies chunks in the order they join it (SQLite's one writer):
+    /// a chunk joining after it is applied after it.
+    Submitted,
     /// It has read and planned: it holds the locks it reads under, and knows what it writes.
     Planned,
     /// Its unique keys are written and final: it takes no other key lock before it settles.
@@ -96,6 +99,18 @@ impl ChunkOrder {
         std::mem::replace(self, next)
     }
 
+    /// Waits until the chunk before has joined the queue that applies chunks in order (see
+    /// [`ChunkOrder::submitted`]), or gone further, or settled.
+    pub async fn previous_submitted(&mut self) {
+        self.wait_for(Stage::Submitted).await;
+    }
+
+    /// Tells the chunk after that this one has joined a queue that applies chunks in the order
+    /// they join it: the chunk after may join it now, and is applied after this one.
+    pub fn submitted(&self) {
+        self.this.send_modify(|progress| progress.stage = progress.stage.max(Stage::Submitted));
+    }
+
     /// Waits until the chunk before has written its unique keys (or settled). Keys written after
     /// that may wait on the chunk before (a value both hold) but never it on them, so the two
     /// cannot deadlock while the chunk before waits for its own predecessor.
@@ -172,6 +187,20 @@ mod tests {
         drop(first);
         assert!(finishes(second.previous_settled()).await);
         assert!(finishes(second.previous_keys_written()).await, "a settled chunk has written");
+    }
+
+    #[tokio::test]
+    async fn a_chunk_may_join_the_queue_once_the_one_before_has() {
+        let first = ChunkOrder::first();
+        let mut second = first.next();
+        assert!(!finishes(second.previous_submitted()).await, "the first has not joined");
+        first.submitted();
+        assert!(finishes(second.previous_submitted()).await);
+        assert!(!finishes(second.previous_settled()).await, "joined is not settled");
+        let third = second.next();
+        let mut fourth = third.next();
+        drop(third);
+        assert!(finishes(fourth.previous_submitted()).await, "a chunk gone counts as settled");
     }
 
     #[tokio::test]

@@ -10,14 +10,18 @@
 //!    next chunk's read, most often).
 //! 3. [`apply`]: it writes what it planned, if nothing it read can have changed since. The writer
 //!    knows: no write since the read, or only the chunk before's, whose writes (keys taken or
-//!    freed, records made or changed: [`Touched`]) meet nothing this chunk looked up or found;
-//!    no rollback; no other connection's commit. Otherwise it plans again on the writer, from
-//!    what is there now ([`plan_and_write`]), as every chunk did before.
+//!    freed, records made or changed: [`Touched`], noted on the writer) meet nothing this chunk
+//!    looked up or found; no rollback; no other connection's commit ([`Writer::since`]). Otherwise
+//!    it plans again on the writer, from what is there now ([`plan_and_write`]), as every chunk
+//!    did before. The write joins the writer's queue as soon as the chunk before's has (writes
+//!    are applied in the order they join), not once that one's answer is back.
 //!
 //! Both turns are the chunk's own: a chunk is applied once, with its result rows and
 //! checkpoint, or not at all, as before.
 //!
 //! [`Writer::mark`]: crate::writer::Writer::mark
+//! [`Writer::since`]: crate::writer::Writer::since
+//! [`plan_and_write`]: super::plan_and_write
 
 use std::collections::HashMap;
 use std::sync::{mpsc, OnceLock};
@@ -25,9 +29,7 @@ use std::sync::{mpsc, OnceLock};
 use bulkwrite_core::ids::{RecordId, UserId};
 use bulkwrite_core::plan::{decide, ChunkPlan, ExistingState, PlanInput, Probes};
 use bulkwrite_store::merge::merges;
-use bulkwrite_store::{
-    Before, ChunkOrder, ChunkOutcome, ChunkWrite, Lease, RecordWrite, StoreError, StoreResult, Touched,
-};
+use bulkwrite_store::{ChunkOrder, ChunkOutcome, ChunkWrite, Lease, RecordWrite, StoreError, StoreResult, Touched};
 use rusqlite::Connection;
 
 use super::{
@@ -37,7 +39,7 @@ use super::{
 use crate::chunk::stored::{read_looked_up, Lookups, Named};
 use crate::job_row::check_lease;
 use crate::orgs::reserve_ids;
-use crate::writer::{ChunkMark, Commit, Mark};
+use crate::writer::{ChunkMark, Commit, Mark, Since};
 use crate::{json_error, ms};
 
 /// What a chunk read on the writer's thread: its rows (intact), what they name, its ids.
@@ -172,10 +174,10 @@ impl Ahead {
         &self.mark
     }
 
-    /// Whether the chunk before's writes (`before`, the one write since the read) leave what
-    /// this chunk read as it was.
-    pub(crate) fn unmoved_by(&self, before: &Before) -> bool {
-        matches!(before, Before::Touched(touched) if !touched.missed_by(&self.probes, &self.existing))
+    /// Whether the chunk before's writes (what it `touched`, the one write since the read) leave
+    /// what this chunk read as it was.
+    pub(crate) fn unmoved_by(&self, touched: &Touched) -> bool {
+        !touched.missed_by(&self.probes, &self.existing)
     }
 
     /// The write, its rows as they came (to plan again on the writer).
@@ -253,33 +255,32 @@ impl crate::SqliteStore {
             })
             .await?;
         let planned = plan_elsewhere(read).await?;
-        let before = order.previous_settled_touching().await;
         let span = (chunk.resource, chunk.rows_done_before, chunk.rows_done);
         let capture = Capture { job, resource: chunk.resource as i64, chunk_at: chunk.rows_done_before as i64 };
         let previous = ChunkMark { job, resource: chunk.resource, rows_done: chunk.rows_done_before };
         let this = ChunkMark { job, resource: chunk.resource, rows_done: chunk.rows_done };
         let fenced = lease.clone();
-        let (outcome, touched) = self
-            .run_writer(move |writer| {
-                let planned = match planned {
-                    Planned::Ahead(ahead) => match writer.unchanged_since(ahead.mark(), previous)? {
-                        Some(0) => Ok(ahead),
-                        Some(_) if ahead.unmoved_by(&before) => Ok(ahead),
-                        _ => Err(ahead.into_write()),
-                    },
-                    Planned::OnWriter(write) => Err(write),
-                };
-                let applied = writer.write(commit, |tx| {
-                    check_lease(tx, &fenced)?;
-                    apply(tx, &fenced, span, planned, capture)
-                })?;
-                writer.note_chunk(this);
-                Ok(applied)
-            })
-            .await?;
-        // What the chunk after checks its reads against, if it read before this one wrote.
-        order.planned(touched);
-        Ok(outcome)
+        // The writer applies writes in the order they join its queue: this one joins after the
+        // chunk before's, and finds what that one touched on the writer (see `Writer::note_chunk`).
+        order.previous_submitted().await;
+        let submitted = self.pool.writer().submit(move |writer| {
+            let planned = match planned {
+                Planned::Ahead(ahead) => match writer.since(ahead.mark(), previous)? {
+                    Since::Nothing => Ok(ahead),
+                    Since::Previous(touched) if ahead.unmoved_by(touched) => Ok(ahead),
+                    Since::Previous(_) | Since::Other => Err(ahead.into_write()),
+                },
+                Planned::OnWriter(write) => Err(write),
+            };
+            let (outcome, touched) = writer.write(commit, |tx| {
+                check_lease(tx, &fenced)?;
+                apply(tx, &fenced, span, planned, capture)
+            })?;
+            writer.note_chunk(this, touched);
+            Ok(outcome)
+        })?;
+        order.submitted();
+        submitted.answer().await
     }
 }
 

@@ -187,9 +187,20 @@ async fn blob_pool(dir: &tempfile::TempDir, checkpoint_every: Duration) -> (Arc<
     (pool, move || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0))
 }
 
-/// What a chunk read at `mark` may still trust, as the writer answers it.
+/// What a chunk read at `mark` may still trust, as the writer answers it: writes since (0, or 1
+/// when only `previous` wrote), `None` when it may trust nothing.
 async fn unchanged(pool: &Pool, mark: super::Mark, previous: super::ChunkMark) -> Option<u64> {
-    pool.writer().run(move |writer| writer.unchanged_since(&mark, previous)).await.unwrap()
+    let since = pool.writer().run(move |writer| {
+        Ok(match writer.since(&mark, previous)? {
+            super::Since::Nothing => Some(0),
+            super::Since::Previous(touched) => {
+                assert_eq!(touched.records.len(), 1, "what the chunk before noted");
+                Some(1)
+            }
+            super::Since::Other => None,
+        })
+    });
+    since.await.unwrap()
 }
 
 /// A write of job 7's chunk that leaves its resource at `rows_done`.
@@ -197,7 +208,11 @@ async fn chunk(pool: &Pool, rows_done: u64) -> Result<(), StoreError> {
     pool.writer()
         .run(move |writer| {
             writer.write(BATCHED, |tx| tx.execute_batch("INSERT INTO t VALUES (1)").map_err(crate::db_error))?;
-            writer.note_chunk(super::ChunkMark { job: 7, resource: 0, rows_done });
+            let touched = bulkwrite_store::Touched {
+                records: [bulkwrite_core::ids::RecordId::new(rows_done)].into(),
+                ..Default::default()
+            };
+            writer.note_chunk(super::ChunkMark { job: 7, resource: 0, rows_done }, touched);
             Ok(())
         })
         .await
