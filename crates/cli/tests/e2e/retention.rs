@@ -120,7 +120,9 @@ fn sqlite_pages(dir: &Path, job: &str) -> (i64, i64, i64) {
 
 #[tokio::test]
 async fn files_expire_and_their_space_is_reused_on_sqlite() {
-    let server = Server::start(&RETENTION).await;
+    // Chunks of 2,000 rows: the second job's one chunk of result rows fits the pages the first
+    // job's three freed.
+    let server = Server::start(&[RETENTION[0], RETENTION[1], ("BULKWRITE_CHUNK_ROWS", "2000")]).await;
     let file_id = server.upload_csv("leads.csv", &skipped_rows_csv(6000, "a")).await;
     let upload_blob = blob_path(&server, "uploads", &file_id);
     assert!(upload_blob.exists(), "{}", upload_blob.display());
