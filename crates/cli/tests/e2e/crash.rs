@@ -120,6 +120,30 @@ async fn check_complete(server: &Server, id: &str, valid: usize) {
     assert_eq!(emails.len(), valid);
 }
 
+/// Chunks of 10 rows, batched from the 100th row, 16 chunks a commit: a kill past row 500 finds
+/// chunks in the SQLite writer's open transaction.
+const BATCHED: [(&str, &str); 4] = [
+    ("BULKWRITE_CHUNK_ROWS", "10"),
+    ("BULKWRITE_SQLITE_COMMIT_CHUNKS", "16"),
+    ("BULKWRITE_SQLITE_BATCH_AFTER_ROWS", "100"),
+    ("BULKWRITE_TEST_CONTROLS", "1"),
+];
+
+/// Waits until job `id` has applied 500 rows or more, still in progress; returns how many.
+async fn past_row_500(server: &Server, id: &str) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let job = server.job(id).await;
+        let total = job["resource"][0]["file"]["total_count"].as_u64().unwrap_or(0);
+        if total >= 500 {
+            assert_eq!(job["status"], "IN PROGRESS", "the job ran through before the kill: {job}");
+            return total;
+        }
+        assert!(Instant::now() < deadline, "the job never passed row 500: {job}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_job_killed_mid_way_completes_after_restart_exactly_once() {
     let env = [("BULKWRITE_CHUNK_ROWS", "10"), ("BULKWRITE_TEST_CONTROLS", "1")];
@@ -143,26 +167,10 @@ async fn a_job_killed_mid_way_completes_after_restart_exactly_once() {
 /// applied again on resume, each row once.
 #[tokio::test]
 async fn a_job_killed_with_chunks_in_an_open_transaction_completes_after_restart_exactly_once() {
-    let env = [
-        ("BULKWRITE_CHUNK_ROWS", "10"),
-        ("BULKWRITE_SQLITE_COMMIT_CHUNKS", "16"),
-        ("BULKWRITE_SQLITE_BATCH_AFTER_ROWS", "100"),
-        ("BULKWRITE_TEST_CONTROLS", "1"),
-    ];
-    let mut server = Server::start(&env).await;
+    let mut server = Server::start(&BATCHED).await;
     pace(&server, 1).await;
     let (id, valid) = start_big_job(&server).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let done_before = loop {
-        let job = server.job(&id).await;
-        let total = job["resource"][0]["file"]["total_count"].as_u64().unwrap_or(0);
-        if total >= 500 {
-            assert_eq!(job["status"], "IN PROGRESS", "the job ran through before the kill: {job}");
-            break total;
-        }
-        assert!(Instant::now() < deadline, "the job never passed row 500: {job}");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    };
+    let done_before = past_row_500(&server, &id).await;
     server.kill();
 
     let server = server.restart().await;
@@ -178,13 +186,7 @@ async fn a_job_killed_with_chunks_in_an_open_transaction_completes_after_restart
 /// applied twice would have turned some of those added rows into updated ones.
 #[tokio::test]
 async fn an_upsert_killed_with_chunks_in_an_open_transaction_completes_after_restart_exactly_once() {
-    let env = [
-        ("BULKWRITE_CHUNK_ROWS", "10"),
-        ("BULKWRITE_SQLITE_COMMIT_CHUNKS", "16"),
-        ("BULKWRITE_SQLITE_BATCH_AFTER_ROWS", "100"),
-        ("BULKWRITE_TEST_CONTROLS", "1"),
-    ];
-    let mut server = Server::start(&env).await;
+    let mut server = Server::start(&BATCHED).await;
     let (inserted, valid) = start_big_job(&server).await;
     assert_eq!(server.wait_job(&inserted).await["status"], "COMPLETED");
     let before: std::collections::HashMap<String, String> = server
@@ -207,17 +209,7 @@ async fn an_upsert_killed_with_chunks_in_an_open_transaction_completes_after_res
     let (status, created) = server.create_job(&body).await;
     assert_eq!(status, 201, "{created}");
     let id = created["details"]["id"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let done_before = loop {
-        let job = server.job(&id).await;
-        let total = job["resource"][0]["file"]["total_count"].as_u64().unwrap_or(0);
-        if total >= 500 {
-            assert_eq!(job["status"], "IN PROGRESS", "the job ran through before the kill: {job}");
-            break total;
-        }
-        assert!(Instant::now() < deadline, "the job never passed row 500: {job}");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    };
+    let done_before = past_row_500(&server, &id).await;
     server.kill();
 
     let server = server.restart().await;
