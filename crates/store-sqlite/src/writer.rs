@@ -71,8 +71,8 @@ pub(crate) struct Writer {
     commit_every: u32,
     batch_after_rows: u64,
     open: Option<Open>,
-    /// Writes begun and rollbacks made: what was read at one epoch still holds at the same
-    /// epoch, unless another connection wrote (see [`Writer::mark`]).
+    /// Writes begun, rollbacks and failed commits: what was read at one epoch still holds at the
+    /// same epoch, unless another connection wrote (see [`Writer::mark`]).
     epoch: u64,
     /// The job chunk that made the last write, with what it touched (set by its caller, see
     /// [`Writer::note_chunk`]).
@@ -243,6 +243,8 @@ impl Writer {
             return Ok(());
         }
         if let Err(error) = self.conn.execute_batch("COMMIT") {
+            // What the transaction held is gone: reads made in it are stale.
+            self.epoch += 1;
             if !self.conn.is_autocommit() {
                 let _ = self.conn.execute_batch("ROLLBACK");
             }
