@@ -6,12 +6,13 @@ use bulkwrite_core::mapping::RowDraft;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use bulkwrite_core::plan::{decide, plan_chunk, ChunkPlan, ExistingState, Key, NewRecordView, PlannedRecord};
+use bulkwrite_core::plan::{plan_chunk, ChunkPlan, ExistingState, Key, NewRecordView, PlannedRecord};
 use bulkwrite_store::*;
 use bulkwrite_wire::Operation;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use stored::{read_named, Named};
+use ahead::Planned;
+use stored::{read_named, Lookups, Named};
 
 use crate::batch::{insert_many, insert_many_ignoring};
 use crate::key_scopes::Scopes;
@@ -164,8 +165,9 @@ pub(crate) fn record_progress_at(
 
 /// Fetches what the rows name, plans them with core's rules and writes records and keys (and,
 /// with `capture`, the before-images of the records it updates). An update or upsert merges its
-/// rows into the stored records' text (see `bulkwrite_store::merge`); an insert, or a chunk that
-/// updates a record it inserts itself, plans with the records' maps.
+/// rows into the stored records' text (see `bulkwrite_store::merge`), as a chunk planned ahead
+/// does ([`ahead`]); an insert, or a chunk that updates a record it inserts itself, plans with
+/// the records' maps.
 pub(crate) fn plan_and_write(
     tx: &Connection,
     org: i64,
@@ -179,50 +181,47 @@ pub(crate) fn plan_and_write(
 pub(crate) fn plan_and_write_noting(
     tx: &Connection,
     org: i64,
-    mut write: RecordWrite,
+    write: RecordWrite,
     capture: Option<Capture>,
     written: &mut Vec<RecordId>,
 ) -> StoreResult<ChunkPlan> {
-    let inserting = write.operation == Operation::Insert;
-    let Named { keys, records: mut stored, .. } = read_named(tx, org, &write.module, &write.rows, inserting)?;
+    if write.operation == Operation::Insert {
+        // Inserts read keys only.
+        let named = read_named(tx, org, &write.module, &write.rows, true)?;
+        let id_count = write.new_id_count();
+        let first_id = if id_count > 0 { reserve_ids(tx, id_count)? } else { 0 };
+        return plan_with_maps(tx, org, ahead::Read { write, named, first_id }, capture, written);
+    }
+    let lookups = Lookups::of(&write.rows)?;
+    let read = ahead::read(tx, org, write, lookups)?;
+    match ahead::plan(read, capture.is_some())? {
+        Planned::Ahead(planned) => {
+            let (plan, _, touched) = planned.write(tx, org, capture)?;
+            written.extend(touched.records);
+            Ok(plan)
+        }
+        Planned::WithMaps(read) => plan_with_maps(tx, org, *read, capture, written),
+    }
+}
+
+/// Plans what was read with the records' maps (core's planner builds every record), and writes it.
+fn plan_with_maps(
+    tx: &Connection,
+    org: i64,
+    read: ahead::Read,
+    capture: Option<Capture>,
+    written: &mut Vec<RecordId>,
+) -> StoreResult<ChunkPlan> {
+    let ahead::Read { mut write, named, first_id } = read;
+    let Named { keys, records: stored, .. } = named;
     let id_count = write.new_id_count();
-    let first_id = if id_count > 0 { reserve_ids(tx, id_count)? } else { 0 };
     let new_ids = || (first_id..first_id + id_count).map(RecordId::new);
-    let mut input = write.take_plan_input();
+    let input = write.take_plan_input();
     let mut existing = ExistingState { keys, records: HashMap::with_capacity(stored.len()) };
-    // The records' keys move into the planner's view (the merge needs only their data).
-    for (id, record) in &mut stored {
-        existing.records.insert(*id, record.take_existing(*id));
+    for (id, record) in &stored {
+        existing.records.insert(*id, record.existing(*id, true)?);
     }
-    let now = ms(write.now);
-    let actor = write.actor.get() as i64;
-    let module = write.module.as_str();
-    if !inserting {
-        let decisions = decide(&input, &existing, &mut new_ids());
-        let mut plan = decisions.clone().into_results(&mut input.rows);
-        if let Some(merges) = merge::merges(&input.rows, &plan.results, &stored) {
-            let records: Vec<_> = decisions.inserted(&input).collect();
-            insert_records(tx, org, module, actor, now, &records)?;
-            written.extend(records.iter().map(|record| record.id).chain(merges.iter().map(|merge| merge.id)));
-            drop(records);
-            let images = write_merged(tx, (org, actor, now), &merges, input.full_name, &existing, &plan, capture)?;
-            drop(merges);
-            insert_images(tx, capture, &images)?;
-            write_keys(tx, org, module, &plan)?;
-            crate::new_keys::free_elsewhere((input.rows, stored, existing));
-            return Ok(plan);
-        }
-        // A row updates a record the chunk inserts: plan again, with the records' maps.
-        for (row, result) in input.rows.iter_mut().zip(&mut plan.results) {
-            row.echo = std::mem::take(&mut result.echo);
-        }
-        for (id, record) in &mut stored {
-            if let Some(view) = existing.records.get_mut(id) {
-                record.keys = std::mem::take(&mut view.keys);
-            }
-            existing.records.insert(*id, record.existing(*id, true)?);
-        }
-    }
+    let (now, actor, module) = (ms(write.now), write.actor.get() as i64, write.module.as_str());
     // Inserts update nothing: only an update or upsert keeps what it found.
     let before = match capture {
         Some(_) if !existing.records.is_empty() => existing.records.clone(),
@@ -246,30 +245,6 @@ pub(crate) fn plan_and_write_noting(
     insert_images(tx, capture, &images)?;
     write_keys(tx, org, module, &plan)?;
     Ok(plan)
-}
-
-/// Writes the merged records (see `bulkwrite_store::merge`), returning their before-images (with `capture`):
-/// record, version written, image.
-fn write_merged(
-    tx: &Connection,
-    (org, actor, now): (i64, i64, i64),
-    merges: &[merge::Merge<'_>],
-    full_name: bool,
-    existing: &ExistingState,
-    plan: &ChunkPlan,
-    capture: Option<Capture>,
-) -> StoreResult<Vec<(RecordId, i64, String)>> {
-    let mut images = Vec::new();
-    let mut update = Update::prepare(tx, org, actor, now)?;
-    for record in merges {
-        let merged = record.merge(full_name)?;
-        let written = update.write(record.id, record.owner, record.layout_id, &merged.data)?;
-        if let (Some(version), Some(_)) = (written.then_some(record.stored.version + 1), capture) {
-            let image = merged.before_image(&existing.records[&record.id], record, plan);
-            images.push((record.id, version, serde_json::to_string(&image).map_err(json_error)?));
-        }
-    }
-    Ok(images)
 }
 
 /// The statement that writes an updated record (its version one up).

@@ -39,32 +39,31 @@ use super::{
 use crate::chunk::stored::{read_looked_up, Lookups, Named};
 use crate::job_row::check_lease;
 use crate::orgs::reserve_ids;
-use crate::writer::{ChunkMark, Commit, Mark, Since};
+use crate::writer::{ChunkMark, Commit, Since};
 use crate::{json_error, ms};
 
-/// What a chunk read on the writer's thread: its rows (intact), what they name, its ids.
+/// What a chunk read: its rows (intact), what they name, the first of its ids.
 pub(crate) struct Read {
-    write: RecordWrite,
-    named: Named,
-    first_id: u64,
-    mark: Mark,
+    pub write: RecordWrite,
+    pub named: Named,
+    pub first_id: u64,
 }
 
 /// Reserves the chunk's record ids and reads what its rows name (`lookups`, made from its rows
-/// before); `mark` is where the writer stood. Changes nothing another write could have read (the
-/// ids are its own).
-pub(crate) fn read(tx: &Connection, org: i64, write: RecordWrite, lookups: Lookups, mark: Mark) -> StoreResult<Read> {
+/// before). Changes nothing another write could have read (the ids are its own).
+pub(crate) fn read(tx: &Connection, org: i64, write: RecordWrite, lookups: Lookups) -> StoreResult<Read> {
     let id_count = write.new_id_count();
     let first_id = if id_count > 0 { reserve_ids(tx, id_count)? } else { 0 };
     let named = read_looked_up(tx, org, &write.module, lookups, false)?;
-    Ok(Read { write, named, first_id, mark })
+    Ok(Read { write, named, first_id })
 }
 
-/// A chunk planned off the writer's thread, or left to plan on it.
+/// A chunk planned by merging its rows into the records' text, or left to plan with maps.
 pub(crate) enum Planned {
     Ahead(Box<Ahead>),
-    /// A row updates a record the chunk itself inserts: planned on the writer, with maps.
-    OnWriter(RecordWrite),
+    /// A row updates a record the chunk itself inserts: to plan with the records' maps, from
+    /// what it read (given back as read).
+    WithMaps(Box<Read>),
 }
 
 /// A chunk's writes, planned from what it read.
@@ -74,11 +73,11 @@ pub(crate) struct Ahead {
     input: PlanInput,
     probes: Probes,
     existing: ExistingState,
-    mark: Mark,
     plan: ChunkPlan,
     inserts: Vec<Encoded>,
     rewrites: Vec<Rewrite>,
-    results_json: String,
+    /// The result rows' JSON, when encoded ahead (see [`Planned::with_results_encoded`]).
+    results_json: Option<String>,
     touched: Touched,
 }
 
@@ -105,28 +104,33 @@ struct Rewrite {
     owner: UserId,
     layout_id: Option<String>,
     data: String,
-    image: (i64, String),
+    /// Its before-image, when kept: the version it leaves, the image's JSON.
+    image: Option<(i64, String)>,
 }
 
 /// Decides the rows against what was read, merges them into the records' text and encodes the
-/// before-images and result rows. Touches no database, so runs on any thread.
-pub(crate) fn plan(read: Read) -> StoreResult<Planned> {
-    let Read { mut write, named, first_id, mark } = read;
+/// new records, the result rows and (with `images`) the before-images. Touches no database, so
+/// runs on any thread.
+pub(crate) fn plan(read: Read, images: bool) -> StoreResult<Planned> {
+    let Read { mut write, named, first_id } = read;
     let Named { keys, records: mut stored, probes } = named;
     let id_count = write.new_id_count();
     let mut input = write.take_plan_input();
     let mut existing = ExistingState { keys, records: HashMap::with_capacity(stored.len()) };
+    // The records' keys move into the planner's view (the merge needs only their data).
     for (id, record) in &mut stored {
         existing.records.insert(*id, record.take_existing(*id));
     }
     let decisions = decide(&input, &existing, &mut (first_id..first_id + id_count).map(RecordId::new));
     let mut plan = decisions.clone().into_results(&mut input.rows);
     let Some(merges) = merges(&input.rows, &plan.results, &stored) else {
-        for (row, result) in input.rows.iter_mut().zip(&mut plan.results) {
-            row.echo = std::mem::take(&mut result.echo);
+        for (id, record) in &mut stored {
+            if let Some(view) = existing.records.get_mut(id) {
+                record.keys = std::mem::take(&mut view.keys);
+            }
         }
-        write.rows = input.rows;
-        return Ok(Planned::OnWriter(write));
+        let named = Named { keys: existing.keys, records: stored, probes };
+        return Ok(Planned::WithMaps(Box::new(Read { write: rows_back(write, input, &mut plan), named, first_id })));
     };
     let inserts = decisions
         .inserted(&input)
@@ -139,27 +143,31 @@ pub(crate) fn plan(read: Read) -> StoreResult<Planned> {
     for merge in &merges {
         let mut merged = merge.merge(input.full_name)?;
         let data = std::mem::take(&mut merged.data);
-        let image = merged.before_image(&existing.records[&merge.id], merge, &plan);
+        let image = if images {
+            let image = merged.before_image(&existing.records[&merge.id], merge, &plan);
+            Some((merge.stored.version + 1, serde_json::to_string(&image).map_err(json_error)?))
+        } else {
+            None
+        };
         rewrites.push(Rewrite {
             id: merge.id,
             owner: merge.owner,
             layout_id: merge.layout_id.map(str::to_string),
             data,
-            image: (merge.stored.version + 1, serde_json::to_string(&image).map_err(json_error)?),
+            image,
         });
     }
     drop(merges);
-    // Written from `rewrites` now; a chunk planned again on the writer reads them again.
+    // Written from `rewrites` now; a chunk planned again reads them again.
     crate::new_keys::free_elsewhere(stored);
     let touched =
         Touched::of(&plan, inserts.iter().map(|record| record.id).chain(rewrites.iter().map(|record| record.id)));
-    let results_json = bulkwrite_store::result_rows::encode(&plan.results)?;
+    let results_json = None;
     Ok(Planned::Ahead(Box::new(Ahead {
         write,
         input,
         probes,
         existing,
-        mark,
         plan,
         inserts,
         rewrites,
@@ -168,12 +176,27 @@ pub(crate) fn plan(read: Read) -> StoreResult<Planned> {
     })))
 }
 
-impl Ahead {
-    /// Where the writer stood when the chunk read.
-    pub(crate) fn mark(&self) -> &Mark {
-        &self.mark
+impl Planned {
+    /// This, with a plan's result rows encoded now (off the writer's thread) rather than as the
+    /// writer stores them.
+    fn with_results_encoded(mut self) -> StoreResult<Planned> {
+        if let Planned::Ahead(ahead) = &mut self {
+            ahead.results_json = Some(bulkwrite_store::result_rows::encode(&ahead.plan.results)?);
+        }
+        Ok(self)
     }
+}
 
+/// The write with its rows as they came: the rows' echo cells back from the result rows.
+fn rows_back(mut write: RecordWrite, mut input: PlanInput, plan: &mut ChunkPlan) -> RecordWrite {
+    for (row, result) in input.rows.iter_mut().zip(&mut plan.results) {
+        row.echo = std::mem::take(&mut result.echo);
+    }
+    write.rows = input.rows;
+    write
+}
+
+impl Ahead {
     /// Whether the chunk before's writes (what it `touched`, the one write since the read) leave
     /// what this chunk read as it was.
     pub(crate) fn unmoved_by(&self, touched: &Touched) -> bool {
@@ -182,12 +205,35 @@ impl Ahead {
 
     /// The write, its rows as they came (to plan again on the writer).
     pub(crate) fn into_write(self) -> RecordWrite {
-        let Ahead { mut write, mut input, mut plan, .. } = self;
-        for (row, result) in input.rows.iter_mut().zip(&mut plan.results) {
-            row.echo = std::mem::take(&mut result.echo);
+        let Ahead { write, input, mut plan, .. } = self;
+        rows_back(write, input, &mut plan)
+    }
+
+    /// Writes what was planned: the new records, the merged records, their before-images (with
+    /// `capture`) and the keys. Returns the plan, its result rows' JSON if encoded ahead, and what
+    /// it touched.
+    pub(crate) fn write(
+        self,
+        tx: &Connection,
+        org: i64,
+        capture: Option<Capture>,
+    ) -> StoreResult<(ChunkPlan, Option<String>, Touched)> {
+        let Ahead { write, input, existing, plan, inserts, rewrites, results_json, touched, .. } = self;
+        let (now, actor, module) = (ms(write.now), write.actor.get() as i64, write.module.as_str());
+        insert_records(tx, org, module, actor, now, &inserts)?;
+        let mut update = Update::prepare(tx, org, actor, now)?;
+        let mut images = Vec::with_capacity(rewrites.len());
+        for rewrite in rewrites {
+            let written = update.write(rewrite.id, rewrite.owner, rewrite.layout_id.as_deref(), &rewrite.data)?;
+            if let (true, Some((version, image))) = (written, rewrite.image) {
+                images.push((rewrite.id, version, image));
+            }
         }
-        write.rows = input.rows;
-        write
+        drop(update);
+        insert_images(tx, capture, &images)?;
+        write_keys(tx, org, module, &plan)?;
+        crate::new_keys::free_elsewhere((input, existing, inserts, images));
+        Ok((plan, results_json, touched))
     }
 }
 
@@ -204,31 +250,16 @@ pub(crate) fn apply(
     let (index, before, _) = span;
     at_checkpoint(tx, lease, index, before)?;
     let org = lease.org.get() as i64;
-    let mut ahead = match planned {
-        Ok(ahead) => ahead,
+    let (plan, results_json, touched) = match planned {
+        Ok(ahead) => ahead.write(tx, org, Some(capture))?,
         Err(write) => {
             let mut written = Vec::new();
             let plan = plan_and_write_noting(tx, org, write, Some(capture), &mut written)?;
             let touched = Touched::of(&plan, written);
-            return Ok((record_progress_at(tx, lease, span, plan, None)?, touched));
+            (plan, None, touched)
         }
     };
-    let touched = std::mem::take(&mut ahead.touched);
-    let Ahead { write, input, existing, plan, inserts, rewrites, results_json, .. } = *ahead;
-    let (now, actor, module) = (ms(write.now), write.actor.get() as i64, write.module.as_str());
-    insert_records(tx, org, module, actor, now, &inserts)?;
-    let mut update = Update::prepare(tx, org, actor, now)?;
-    let mut images = Vec::with_capacity(rewrites.len());
-    for rewrite in rewrites {
-        if update.write(rewrite.id, rewrite.owner, rewrite.layout_id.as_deref(), &rewrite.data)? {
-            images.push((rewrite.id, rewrite.image.0, rewrite.image.1));
-        }
-    }
-    drop(update);
-    insert_images(tx, Some(capture), &images)?;
-    write_keys(tx, org, module, &plan)?;
-    crate::new_keys::free_elsewhere((input, existing, inserts, images));
-    Ok((record_progress_at(tx, lease, span, plan, Some(results_json))?, touched))
+    Ok((record_progress_at(tx, lease, span, plan, results_json)?, touched))
 }
 
 impl crate::SqliteStore {
@@ -245,13 +276,14 @@ impl crate::SqliteStore {
         let (org, job) = (lease.org.get() as i64, lease.job.get() as i64);
         let fenced = lease.clone();
         let lookups = Lookups::of(&write.rows)?;
-        let read = self
+        let (mark, read) = self
             .run_writer(move |writer| {
                 let mark = writer.mark()?;
-                writer.write_neutral(commit, |tx| {
+                let read = writer.write_neutral(commit, |tx| {
                     check_lease(tx, &fenced)?;
-                    read(tx, org, write, lookups, mark)
-                })
+                    read(tx, org, write, lookups)
+                })?;
+                Ok((mark, read))
             })
             .await?;
         let planned = plan_elsewhere(read).await?;
@@ -265,12 +297,12 @@ impl crate::SqliteStore {
         order.previous_submitted().await;
         let submitted = self.pool.writer().submit(move |writer| {
             let planned = match planned {
-                Planned::Ahead(ahead) => match writer.since(ahead.mark(), previous)? {
+                Planned::Ahead(ahead) => match writer.since(&mark, previous)? {
                     Since::Nothing => Ok(ahead),
                     Since::Previous(touched) if ahead.unmoved_by(touched) => Ok(ahead),
                     Since::Previous(_) | Since::Other => Err(ahead.into_write()),
                 },
-                Planned::OnWriter(write) => Err(write),
+                Planned::WithMaps(read) => Err(read.write),
             };
             let (outcome, touched) = writer.write(commit, |tx| {
                 check_lease(tx, &fenced)?;
@@ -298,14 +330,16 @@ async fn plan_elsewhere(read: Read) -> StoreResult<Planned> {
         let spawned = std::thread::Builder::new().name("sqlite-plan".into()).spawn(move || {
             for (read, answer) in receiver {
                 // A panicking plan drops its answer (the chunk fails); the thread goes on.
-                if let Ok(planned) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| plan(read))) {
+                if let Ok(planned) =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| plan(read, true)?.with_results_encoded()))
+                {
                     let _ = answer.send(planned);
                 }
             }
         });
         spawned.ok().map(|_| sender)
     });
-    let Some(planner) = planner else { return plan(read) };
+    let Some(planner) = planner else { return plan(read, true)?.with_results_encoded() };
     let (answer, answered) = tokio::sync::oneshot::channel();
     planner.send((read, answer)).map_err(|_| StoreError::Backend("the SQLite planner's thread stopped".into()))?;
     answered.await.map_err(|_| StoreError::Backend("planning a chunk stopped in the middle".into()))?
