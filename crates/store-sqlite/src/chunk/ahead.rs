@@ -12,9 +12,10 @@
 //!    knows: no write since the read, or only the chunk before's, whose writes (keys taken or
 //!    freed, records made or changed: [`Touched`], noted on the writer) meet nothing this chunk
 //!    looked up or found; no rollback; no other connection's commit ([`Writer::since`]). Otherwise
-//!    it plans again on the writer, from what is there now ([`plan_and_write`]), as every chunk
-//!    did before. The write joins the writer's queue as soon as the chunk before's has (writes
-//!    are applied in the order they join), not once that one's answer is back.
+//!    it plans again on the writer, from what is there now ([`plan_and_write`]: the same read,
+//!    plan and write, in one turn). The write joins the writer's queue as soon as the chunk
+//!    before's has (writes are applied in the order they join), not once that one's answer is
+//!    back.
 //!
 //! Both turns are the chunk's own: a chunk is applied once, with its result rows and
 //! checkpoint, or not at all, as before.
