@@ -55,10 +55,12 @@ impl BlobStore for PgBlobStore {
     }
 
     /// Streams the staged file in, [`CHUNK_BYTES`] at a time, replacing any blob of that key in the same
-    /// transaction; the staged file is removed once the blob is committed.
+    /// transaction; the staged file is removed once the blob is committed. Up to [`IN_FLIGHT`]
+    /// chunks' inserts are sent before the first is answered (pipelined): the database stores one
+    /// while the next is read from the file and sent, instead of waiting for it.
     async fn put_file(&self, key: &str, staged: &Path) -> StoreResult<u64> {
         check_key(key)?;
-        let mut file = tokio::fs::File::open(staged).await?;
+        let file = tokio::fs::File::open(staged).await?;
         let mut conn = self.store.conn().await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
         // Writers of one key take turns, so a replacement never meets the other's chunks.
@@ -68,26 +70,17 @@ impl BlobStore for PgBlobStore {
             .prepare_cached("INSERT INTO blobs (key, chunk_no, bytes) VALUES ($1, $2, $3)")
             .await
             .map_err(pg_error)?;
-        let mut buffer = vec![0u8; CHUNK_BYTES];
-        let mut size: u64 = 0;
-        let mut chunk_no: i32 = 0;
-        loop {
-            let filled = fill(&mut file, &mut buffer).await?;
-            // An empty file is stored as one empty chunk, so it still exists.
-            if filled == 0 && chunk_no > 0 {
-                break;
-            }
-            let bytes = &buffer[..filled];
-            let params: [&(dyn ToSql + Sync); 3] = [&key, &chunk_no, &bytes];
-            tx.execute(&insert, &params).await.map_err(pg_error)?;
-            size += filled as u64;
-            chunk_no += 1;
-            if filled < CHUNK_BYTES {
-                break;
-            }
-        }
+        let (sending, insert) = (&tx, &insert);
+        let size = pieces(file)
+            .map_ok(|(chunk_no, bytes)| async move {
+                let params: [&(dyn ToSql + Sync); 3] = [&key, &chunk_no, &bytes.as_slice()];
+                sending.execute(insert, &params).await.map_err(pg_error)?;
+                Ok(bytes.len() as u64)
+            })
+            .try_buffered(IN_FLIGHT)
+            .try_fold(0u64, |size, stored| async move { Ok::<u64, StoreError>(size + stored) })
+            .await?;
         tx.commit().await.map_err(pg_error)?;
-        drop(file);
         tokio::fs::remove_file(staged).await?;
         Ok(size)
     }
@@ -130,6 +123,27 @@ impl BlobStore for PgBlobStore {
         execute(&tx, "DELETE FROM blobs WHERE key = $1", &[&key]).await?;
         tx.commit().await.map_err(pg_error)
     }
+}
+
+/// Chunks of a blob's [`put_file`](BlobStore::put_file) sent before the first is answered. Each
+/// holds a [`CHUNK_BYTES`] buffer, and the driver a copy of it while it is sent.
+const IN_FLIGHT: usize = 4;
+
+/// The file's chunks, numbered from 0, read one after another as they are asked for. An empty
+/// file is one empty chunk, so that it still exists.
+fn pieces(file: tokio::fs::File) -> impl futures_util::Stream<Item = StoreResult<(i32, Vec<u8>)>> {
+    futures_util::stream::try_unfold((file, 0i32, false), |(mut file, chunk_no, ended)| async move {
+        if ended {
+            return Ok(None);
+        }
+        let mut buffer = vec![0u8; CHUNK_BYTES];
+        let filled = fill(&mut file, &mut buffer).await?;
+        if filled == 0 && chunk_no > 0 {
+            return Ok(None);
+        }
+        buffer.truncate(filled);
+        Ok(Some(((chunk_no, buffer), (file, chunk_no + 1, filled < CHUNK_BYTES))))
+    })
 }
 
 /// Reads until `buffer` is full or the file ends; returns the bytes read.

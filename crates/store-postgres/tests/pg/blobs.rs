@@ -111,3 +111,26 @@ async fn a_blob_of_older_larger_chunks_reads_back_whole() {
     assert_eq!(read.len(), first.len() + last.len());
     assert!(read.starts_with(&first) && read.ends_with(&last));
 }
+
+/// A file of whole chunks, more than are sent at once, is stored as exactly those chunks, in
+/// order (no empty chunk after the last).
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blob_of_whole_chunks_is_stored_as_those_chunks_in_order() {
+    let url = database_url();
+    let (database_url, store) = fresh_pg_store(&url).await;
+    let staging = tempfile::tempdir().unwrap();
+    let blobs = PgBlobStore::new(&store, staging.path()).unwrap();
+    // Each chunk's bytes differ from every other's, so a chunk out of place shows.
+    let bytes: Vec<u8> = (0..(6 * 256 * 1024)).map(|i: u32| (i % 251) as u8 ^ (i / (256 * 1024)) as u8).collect();
+    assert_eq!(put(&blobs, "uploads/whole.zip", &bytes).await, bytes.len() as u64);
+    let client = super::admin(&database_url).await;
+    let rows = client
+        .query("SELECT chunk_no, length(bytes) FROM blobs WHERE key = 'uploads/whole.zip' ORDER BY chunk_no", &[])
+        .await
+        .unwrap();
+    let chunks: Vec<(i32, i32)> = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+    assert_eq!(chunks, (0..6).map(|n| (n, 256 * 1024)).collect::<Vec<_>>());
+    let local = blobs.local("uploads/whole.zip").await.unwrap();
+    assert_eq!(tokio::fs::read(local.path()).await.unwrap(), bytes);
+}
