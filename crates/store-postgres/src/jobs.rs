@@ -316,7 +316,8 @@ impl JobStore for PgStore {
         let analyze = statistics::needs_analyze(&tx, added).await?;
         tx.commit().await.map_err(pg_error)?;
         if analyze {
-            statistics::analyze_records(&mut conn, added).await;
+            // Beside the node's next job rather than before it: the queue does not wait for it.
+            tokio::spawn(async move { statistics::analyze_records(&mut conn, added).await });
         }
         Ok(())
     }
