@@ -29,23 +29,34 @@ pub(crate) struct Named {
 }
 
 /// What a chunk's rows look up, ready for the reads: the keys and ids they name, and each
-/// field's values as the JSON array a probe takes (see [`key_slots::homes_json`]). Needs no
-/// database, so can be made off the writer's thread.
+/// field's values with their homes (see [`key_slots::homes_in_order`]). Needs no database, so
+/// can be made off the writer's thread.
 pub(crate) struct Lookups {
     probes: Probes,
-    /// Each field, with its values' homes as one JSON array.
-    homes: Vec<(String, String)>,
+    /// One probe per field: the chunk's values travel as one array.
+    fields: Vec<FieldProbe>,
+}
+
+/// A field's values, probed together.
+struct FieldProbe {
+    field: String,
+    /// The values' homes, as the JSON array a probe reads.
+    homes: String,
+    /// The values, in the homes' order: a probe's row names its value by its place (`j.key`).
+    values: Vec<String>,
 }
 
 impl Lookups {
     pub(crate) fn of(rows: &[RowDraft]) -> StoreResult<Lookups> {
         let probes = probes_for(rows);
-        // One probe per field: the chunk's values travel as one JSON array.
-        let homes = values_by_field(&probes.keys)
+        let fields = values_by_field(&probes.keys)
             .into_iter()
-            .map(|(field, values)| Ok((field.to_string(), key_slots::homes_json(&values)?)))
+            .map(|(field, values)| {
+                let (homes, values) = key_slots::homes_in_order(&values)?;
+                Ok(FieldProbe { field: field.to_string(), homes, values })
+            })
             .collect::<StoreResult<_>>()?;
-        Ok(Lookups { probes, homes })
+        Ok(Lookups { probes, fields })
     }
 }
 
@@ -68,17 +79,22 @@ pub(crate) fn read_looked_up(
     lookups: Lookups,
     keys_only: bool,
 ) -> StoreResult<Named> {
-    let Lookups { probes, homes } = lookups;
+    let Lookups { probes, fields } = lookups;
     let scope = "(SELECT id FROM key_scopes WHERE org = ?1 AND module = ?2 AND field = ?3)";
     if keys_only {
-        let sql = format!("SELECT u.value, u.record_id FROM json_each(?4) j {}", key_slots::held(scope));
-        let keys = probe(tx, &sql, org, module, &homes)?.into_iter().collect();
+        // The keys of the records the slots point at, kept where they hold the value probed.
+        let sql = format!(
+            "SELECT j.key, s.record_id, u.value FROM json_each(?4) j {}
+             CROSS JOIN unique_keys u ON u.record_id = s.record_id AND u.scope = s.scope",
+            key_slots::slots(scope)
+        );
+        let keys = probe(tx, &sql, org, module, &fields, true)?.into_iter().collect();
         return Ok(Named { keys, records: HashMap::new(), probes });
     }
     // The records are read with their keys, which say which of the records a value's slots
     // point at holds it: the probe reads the slots alone.
-    let sql = format!("SELECT j.value ->> 1, s.record_id FROM json_each(?4) j {}", key_slots::slots(scope));
-    let candidates = probe(tx, &sql, org, module, &homes)?;
+    let sql = format!("SELECT j.key, s.record_id FROM json_each(?4) j {}", key_slots::slots(scope));
+    let candidates = probe(tx, &sql, org, module, &fields, false)?;
     let mut wanted: Vec<RecordId> = probes.ids.clone();
     wanted.extend(candidates.iter().map(|(_, id)| *id));
     wanted.sort();
@@ -91,23 +107,31 @@ pub(crate) fn read_looked_up(
     Ok(Named { keys, records, probes })
 }
 
-/// Runs `sql`, a probe of each field's values (`homes`, see [`Lookups`]), for `(key, record)` pairs.
+/// Runs `sql`, a probe of each field's values (see [`Lookups`]), for `(key, record)` pairs: a
+/// row names its value by its place in the field's array (column 0) and gives a record (column
+/// 1). With `checked`, column 2 is a value the record holds, and only rows where it is the one
+/// probed are kept.
 fn probe(
     tx: &Connection,
     sql: &str,
     org: i64,
     module: &str,
-    homes: &[(String, String)],
+    fields: &[FieldProbe],
+    checked: bool,
 ) -> StoreResult<Vec<(Key, RecordId)>> {
     let mut statement = tx.prepare_cached(sql).map_err(db_error)?;
     let mut found = Vec::new();
-    for (field, array) in homes {
-        let rows = statement
-            .query_map(params![org, module, field, array], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
-            .map_err(db_error)?;
-        for row in rows {
-            let (value, id) = row.map_err(db_error)?;
-            found.push(((field.clone(), value), RecordId::new(id as u64)));
+    for FieldProbe { field, homes, values } in fields {
+        let mut rows = statement.query(params![org, module, field, homes]).map_err(db_error)?;
+        while let Some(row) = rows.next().map_err(db_error)? {
+            let place: i64 = row.get(0).map_err(db_error)?;
+            let value = usize::try_from(place).ok().and_then(|place| values.get(place)).ok_or_else(|| {
+                bulkwrite_store::StoreError::Corrupt(format!("a key probe named value {place} of {}", values.len()))
+            })?;
+            if checked && row.get_ref(2).map_err(db_error)? != rusqlite::types::ValueRef::Text(value.as_bytes()) {
+                continue;
+            }
+            found.push(((field.clone(), value.clone()), RecordId::new(row.get::<_, i64>(1).map_err(db_error)? as u64)));
         }
     }
     Ok(found)
