@@ -137,6 +137,12 @@ fn probe(
     Ok(found)
 }
 
+/// The records whose ids a JSON array lists, in the org's module: each found by the table's own
+/// key, one descent a record. Written as `id IN (…) AND org = … AND module = …`, SQLite went
+/// through the index by module, then to the table: two descents a record.
+const RECORDS_BY_ID: &str = "SELECT r.id, r.owner, r.layout_id, r.data, r.version FROM json_each(?1) j
+     CROSS JOIN records r ON r.id = j.value WHERE r.org = ?2 AND r.module = ?3";
+
 /// The records of `ids` that exist in the org's module, with their keys: two statements.
 pub(crate) fn read_records(
     tx: &Connection,
@@ -149,12 +155,7 @@ pub(crate) fn read_records(
         return Ok(records);
     }
     let array = id_array(ids);
-    let mut statement = tx
-        .prepare_cached(
-            "SELECT id, owner, layout_id, data, version FROM records
-             WHERE id IN (SELECT value FROM json_each(?1)) AND org = ?2 AND module = ?3",
-        )
-        .map_err(db_error)?;
+    let mut statement = tx.prepare_cached(RECORDS_BY_ID).map_err(db_error)?;
     let found = statement
         .query_map(params![array, org, module], |row| {
             let stored = StoredRecord {
@@ -210,4 +211,21 @@ fn id_array(ids: &[RecordId]) -> String {
     }
     text.push(']');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn records_are_read_by_their_own_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bulkwrite.sqlite");
+        drop(crate::SqliteStore::open(&path).await.unwrap());
+        let conn = Connection::open(&path).unwrap();
+        let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {RECORDS_BY_ID}")).unwrap();
+        let plan: Vec<String> =
+            statement.query_map(params!["[]", 1, "Leads"], |row| row.get(3)).unwrap().map(Result::unwrap).collect();
+        assert_eq!(plan, ["SCAN j VIRTUAL TABLE INDEX 1:", "SEARCH r USING INTEGER PRIMARY KEY (rowid=?)"]);
+    }
 }
