@@ -2,10 +2,10 @@
 //! has never measured (or measured when it was a tenth of its size) leaves PostgreSQL planning
 //! from guesses until autovacuum's next pass (a minute or more away): the records list of a
 //! freshly loaded org of 1,000,000 Leads was planned as a bitmap scan of every record and a sort,
-//! 1.1 s a page, where the ordered scan of the index by module (now the primary key) takes a millisecond. So the job
-//! that made the statistics wrong refreshes them once it has completed, on a task of its own:
-//! the node's worker goes on to its next job meanwhile (a job queued just after a 25,000-row one
-//! waited some 30–40 ms of the `ANALYZE`'s 70–90 ms for it before).
+//! 1.1 s a page, where the ordered scan of the index by module (now the primary key) takes a
+//! millisecond. So the job that made the statistics wrong refreshes them once it has completed,
+//! on a task of its own: the node's worker goes on to its next job meanwhile (a job queued just
+//! after a 25,000-row one waited some 30–40 ms of the `ANALYZE`'s 70–90 ms for it before).
 
 use deadpool_postgres::GenericClient;
 

@@ -56,7 +56,7 @@ pub(crate) fn homes_json(values: &[&str]) -> StoreResult<String> {
 }
 
 /// `values`' home slots, as the JSON array `[home, …]` a probe of many values reads with
-/// `json_each` (see [`slots`]), in ascending order, with the values in the same order: a row of
+/// `json_each` (see [`probe_sql`]), in ascending order, with the values in the same order: a row of
 /// the probe names its value by its place in the array (`j.key`). The homes being plain numbers,
 /// nothing is parsed again for each value, where a probe by `[home, value]` pairs parsed each
 /// pair three times (1,000 values probed in 2.0 ms instead of 3.5, docs/PERFORMANCE.md).
@@ -68,11 +68,21 @@ pub(crate) fn homes_in_order(values: &[&str]) -> StoreResult<(String, Vec<String
     Ok((array, homes.into_iter().map(|(_, value)| value.to_string()).collect()))
 }
 
-/// The join of a probe of many values, after `FROM json_each(…) j` of [`homes_in_order`]: `s`
-/// is a slot of the window of the home `j.value`, in the scope the caller's `{scope}` names.
-/// The record it points at may hold another value that shares the home.
-pub(crate) fn slots(scope: &str) -> String {
-    window(scope, "j.value")
+/// A probe of many values, the JSON array of [`homes_in_order`] its fourth parameter, in the
+/// scope `{scope}` names: a row for each slot of a value's window, naming the value by its place
+/// in the array (`j.key`) and giving the record the slot points at (`s.record_id`), which may
+/// hold another value sharing the home. With `checked`, the row also gives the value that
+/// record holds in the scope (`u.value`), for the caller to compare.
+pub(crate) fn probe_sql(scope: &str, checked: bool) -> String {
+    let slots = window(scope, "j.value");
+    if checked {
+        format!(
+            "SELECT j.key, s.record_id, u.value FROM json_each(?4) j {slots}
+             CROSS JOIN unique_keys u ON u.record_id = s.record_id AND u.scope = s.scope"
+        )
+    } else {
+        format!("SELECT j.key, s.record_id FROM json_each(?4) j {slots}")
+    }
 }
 
 /// `s`, a slot of the window from `home` (an expression of `j`), in `{scope}`. `CROSS JOIN`
@@ -306,12 +316,8 @@ pub(crate) mod tests {
         let key = "SEARCH u USING PRIMARY KEY (record_id=? AND scope=?)".to_string();
         // By `[home, value]` pairs (one value's holder), and by homes alone (a chunk's probes).
         let pairs = plan_of(&format!("SELECT u.value, u.record_id FROM json_each(?1) j {}", held("?2")));
-        let homes = plan_of(&format!("SELECT j.key, s.record_id FROM json_each(?1) j {}", slots("?2")));
-        let checked = plan_of(&format!(
-            "SELECT j.key, s.record_id, u.value FROM json_each(?1) j {}
-             CROSS JOIN unique_keys u ON u.record_id = s.record_id AND u.scope = s.scope",
-            slots("?2")
-        ));
+        let homes = plan_of(&probe_sql("?2", false).replace("?4", "?1"));
+        let checked = plan_of(&probe_sql("?2", true).replace("?4", "?1"));
         for plan in [&pairs, &homes, &checked] {
             assert_eq!(plan[0], "SCAN j VIRTUAL TABLE INDEX 1:", "{plan:?}");
             assert!(plan.contains(&window), "{plan:?}");

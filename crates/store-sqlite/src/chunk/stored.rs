@@ -83,18 +83,12 @@ pub(crate) fn read_looked_up(
     let scope = "(SELECT id FROM key_scopes WHERE org = ?1 AND module = ?2 AND field = ?3)";
     if keys_only {
         // The keys of the records the slots point at, kept where they hold the value probed.
-        let sql = format!(
-            "SELECT j.key, s.record_id, u.value FROM json_each(?4) j {}
-             CROSS JOIN unique_keys u ON u.record_id = s.record_id AND u.scope = s.scope",
-            key_slots::slots(scope)
-        );
-        let keys = probe(tx, &sql, org, module, &fields, true)?.into_iter().collect();
-        return Ok(Named { keys, records: HashMap::new(), probes });
+        let keys = probe(tx, &key_slots::probe_sql(scope, true), org, module, &fields, true)?;
+        return Ok(Named { keys: keys.into_iter().collect(), records: HashMap::new(), probes });
     }
     // The records are read with their keys, which say which of the records a value's slots
     // point at holds it: the probe reads the slots alone.
-    let sql = format!("SELECT j.key, s.record_id FROM json_each(?4) j {}", key_slots::slots(scope));
-    let candidates = probe(tx, &sql, org, module, &fields, false)?;
+    let candidates = probe(tx, &key_slots::probe_sql(scope, false), org, module, &fields, false)?;
     let mut wanted: Vec<RecordId> = probes.ids.clone();
     wanted.extend(candidates.iter().map(|(_, id)| *id));
     wanted.sort();
@@ -107,10 +101,9 @@ pub(crate) fn read_looked_up(
     Ok(Named { keys, records, probes })
 }
 
-/// Runs `sql`, a probe of each field's values (see [`Lookups`]), for `(key, record)` pairs: a
-/// row names its value by its place in the field's array (column 0) and gives a record (column
-/// 1). With `checked`, column 2 is a value the record holds, and only rows where it is the one
-/// probed are kept.
+/// Runs `sql`, a [`key_slots::probe_sql`] (`checked` as given to it), for each field's values
+/// (see [`Lookups`]): the `(key, record)` pairs found. With `checked`, only rows whose record
+/// holds the value probed are kept.
 fn probe(
     tx: &Connection,
     sql: &str,
