@@ -83,12 +83,12 @@ pub(crate) fn read_looked_up(
     let scope = "(SELECT id FROM key_scopes WHERE org = ?1 AND module = ?2 AND field = ?3)";
     if keys_only {
         // The keys of the records the slots point at, kept where they hold the value probed.
-        let keys = probe(tx, &key_slots::probe_sql(scope, true), org, module, &fields, true)?;
+        let keys = probe(tx, scope, (org, module), &fields, true)?;
         return Ok(Named { keys: keys.into_iter().collect(), records: HashMap::new(), probes });
     }
     // The records are read with their keys, which say which of the records a value's slots
     // point at holds it: the probe reads the slots alone.
-    let candidates = probe(tx, &key_slots::probe_sql(scope, false), org, module, &fields, false)?;
+    let candidates = probe(tx, scope, (org, module), &fields, false)?;
     let mut wanted: Vec<RecordId> = probes.ids.clone();
     wanted.extend(candidates.iter().map(|(_, id)| *id));
     wanted.sort();
@@ -101,18 +101,17 @@ pub(crate) fn read_looked_up(
     Ok(Named { keys, records, probes })
 }
 
-/// Runs `sql`, a [`key_slots::probe_sql`] (`checked` as given to it), for each field's values
-/// (see [`Lookups`]): the `(key, record)` pairs found. With `checked`, only rows whose record
-/// holds the value probed are kept.
+/// Probes each field's values (see [`Lookups`]) in the scope `scope` names, by
+/// [`key_slots::probe_sql`]: the `(key, record)` pairs found. With `checked`, only records that
+/// hold the value probed are kept.
 fn probe(
     tx: &Connection,
-    sql: &str,
-    org: i64,
-    module: &str,
+    scope: &str,
+    (org, module): (i64, &str),
     fields: &[FieldProbe],
     checked: bool,
 ) -> StoreResult<Vec<(Key, RecordId)>> {
-    let mut statement = tx.prepare_cached(sql).map_err(db_error)?;
+    let mut statement = tx.prepare_cached(&key_slots::probe_sql(scope, checked)).map_err(db_error)?;
     let mut found = Vec::new();
     for FieldProbe { field, homes, values } in fields {
         let mut rows = statement.query(params![org, module, field, homes]).map_err(db_error)?;
