@@ -50,22 +50,27 @@ pub(crate) fn home_slot(value: &str) -> i64 {
 /// index from one end to the other (a 1,000,000-row upsert 6% faster than in the values' order).
 /// A chunk's probes use [`homes_in_order`] instead.
 pub(crate) fn homes_json(values: &[&str]) -> StoreResult<String> {
-    let mut homes: Vec<(i64, &str)> = values.iter().map(|value| (home_slot(value), *value)).collect();
-    homes.sort_unstable();
-    serde_json::to_string(&homes).map_err(crate::json_error)
+    serde_json::to_string(&sorted_homes(values)).map_err(crate::json_error)
 }
 
 /// `values`' home slots, as the JSON array `[home, …]` a probe of many values reads with
-/// `json_each` (see [`probe_sql`]), in ascending order, with the values in the same order: a row of
-/// the probe names its value by its place in the array (`j.key`). The homes being plain numbers,
-/// nothing is parsed again for each value, where a probe by `[home, value]` pairs parsed each
-/// pair three times (1,000 values probed in 2.0 ms instead of 3.5, docs/PERFORMANCE.md).
+/// `json_each` (see [`probe_sql`]), in ascending order, with the values in the same order: a
+/// row of the probe names its value by its place in the array (`j.key`). The homes being plain
+/// numbers, nothing is parsed again for each value, where a probe by `[home, value]` pairs
+/// parsed each pair three times (1,000 values probed in 2.0 ms instead of 3.5,
+/// docs/PERFORMANCE.md).
 pub(crate) fn homes_in_order(values: &[&str]) -> StoreResult<(String, Vec<String>)> {
-    let mut homes: Vec<(i64, &str)> = values.iter().map(|value| (home_slot(value), *value)).collect();
-    homes.sort_unstable();
+    let homes = sorted_homes(values);
     let array =
         serde_json::to_string(&homes.iter().map(|(home, _)| *home).collect::<Vec<_>>()).map_err(crate::json_error)?;
     Ok((array, homes.into_iter().map(|(_, value)| value.to_string()).collect()))
+}
+
+/// `values` with their home slots, in the order of the slots.
+fn sorted_homes<'a>(values: &[&'a str]) -> Vec<(i64, &'a str)> {
+    let mut homes: Vec<(i64, &str)> = values.iter().map(|value| (home_slot(value), *value)).collect();
+    homes.sort_unstable();
+    homes
 }
 
 /// A probe of many values, the JSON array of [`homes_in_order`] its fourth parameter, in the
@@ -308,16 +313,19 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn a_probe_of_many_values_searches_each_window() {
         let (_dir, conn) = migrated().await;
-        let plan_of = |sql: &str| -> Vec<String> {
+        let plan_of = |sql: &str, params: &[&dyn rusqlite::ToSql]| -> Vec<String> {
             let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-            statement.query_map(params!["[]", 1], |row| row.get(3)).unwrap().map(Result::unwrap).collect()
+            statement.query_map(params, |row| row.get(3)).unwrap().map(Result::unwrap).collect()
         };
         let window = "SEARCH s USING PRIMARY KEY (scope=? AND slot>? AND slot<?)".to_string();
         let key = "SEARCH u USING PRIMARY KEY (record_id=? AND scope=?)".to_string();
         // By `[home, value]` pairs (one value's holder), and by homes alone (a chunk's probes).
-        let pairs = plan_of(&format!("SELECT u.value, u.record_id FROM json_each(?1) j {}", held("?2")));
-        let homes = plan_of(&probe_sql("?2", false).replace("?4", "?1"));
-        let checked = plan_of(&probe_sql("?2", true).replace("?4", "?1"));
+        let pairs =
+            plan_of(&format!("SELECT u.value, u.record_id FROM json_each(?1) j {}", held("?2")), params!["[]", 1]);
+        // A chunk's probe: the scope (here `?1`) and, fourth, the homes.
+        let chunk_params = params![1, 0, 0, "[]"];
+        let homes = plan_of(&probe_sql("?1", false), chunk_params);
+        let checked = plan_of(&probe_sql("?1", true), chunk_params);
         for plan in [&pairs, &homes, &checked] {
             assert_eq!(plan[0], "SCAN j VIRTUAL TABLE INDEX 1:", "{plan:?}");
             assert!(plan.contains(&window), "{plan:?}");

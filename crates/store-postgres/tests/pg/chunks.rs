@@ -333,8 +333,8 @@ async fn upgrade_to_key_scopes_keeps_keys_and_snapshot_keys() {
 }
 
 /// A job that adds 10,000 records to a table the planner never measured refreshes its
-/// statistics once it completes, on a task of its own (the records list was
-/// planned from guesses otherwise: see `statistics.rs`); a small job leaves them to autovacuum.
+/// statistics once it completes, on a task of its own (the records list was planned from
+/// guesses otherwise: see `statistics.rs`); a small job leaves them to autovacuum.
 #[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_job_refreshes_the_planner_statistics() {

@@ -80,15 +80,14 @@ pub(crate) fn read_looked_up(
     keys_only: bool,
 ) -> StoreResult<Named> {
     let Lookups { probes, fields } = lookups;
-    let scope = "(SELECT id FROM key_scopes WHERE org = ?1 AND module = ?2 AND field = ?3)";
     if keys_only {
         // The keys of the records the slots point at, kept where they hold the value probed.
-        let keys = probe(tx, scope, (org, module), &fields, true)?;
+        let keys = probe(tx, (org, module), &fields, true)?;
         return Ok(Named { keys: keys.into_iter().collect(), records: HashMap::new(), probes });
     }
     // The records are read with their keys, which say which of the records a value's slots
     // point at holds it: the probe reads the slots alone.
-    let candidates = probe(tx, scope, (org, module), &fields, false)?;
+    let candidates = probe(tx, (org, module), &fields, false)?;
     let mut wanted: Vec<RecordId> = probes.ids.clone();
     wanted.extend(candidates.iter().map(|(_, id)| *id));
     wanted.sort();
@@ -101,16 +100,16 @@ pub(crate) fn read_looked_up(
     Ok(Named { keys, records, probes })
 }
 
-/// Probes each field's values (see [`Lookups`]) in the scope `scope` names, by
+/// Probes each field's values (see [`Lookups`]) in the org's module, by
 /// [`key_slots::probe_sql`]: the `(key, record)` pairs found. With `checked`, only records that
 /// hold the value probed are kept.
 fn probe(
     tx: &Connection,
-    scope: &str,
     (org, module): (i64, &str),
     fields: &[FieldProbe],
     checked: bool,
 ) -> StoreResult<Vec<(Key, RecordId)>> {
+    let scope = "(SELECT id FROM key_scopes WHERE org = ?1 AND module = ?2 AND field = ?3)";
     let mut statement = tx.prepare_cached(&key_slots::probe_sql(scope, checked)).map_err(db_error)?;
     let mut found = Vec::new();
     for FieldProbe { field, homes, values } in fields {
