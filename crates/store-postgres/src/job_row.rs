@@ -52,8 +52,13 @@ fn job_from_row(row: &Row, resources: Vec<ResourceProgress>) -> StoreResult<Job>
     })
 }
 
-/// The org's job with its org and its creator's name, in one statement, and the job's
-/// resources (the job details answer runs them on every call).
+/// The org's job with its org and its creator's name, and the job's resources, in one statement
+/// (the job details answer runs it on every call): a row for each resource, the job's columns
+/// repeated on each (a job without resources gives one row, its resource columns null).
+///
+/// The resources come as rows, in no order, and are put in order here: aggregated into arrays
+/// in the statement (`array_agg(… ORDER BY idx)`, one sort for each column), they took about a
+/// quarter of PostgreSQL's time for the statement (pgbench of both forms, docs/PERFORMANCE.md).
 pub(crate) async fn read_job_details<C: GenericClient>(
     client: &C,
     org: OrgId,
@@ -63,56 +68,37 @@ pub(crate) async fn read_job_details<C: GenericClient>(
         let prefixed = |columns: &str, table: &str| -> String {
             columns.split(',').map(|column| format!("{table}.{}", column.trim())).collect::<Vec<_>>().join(", ")
         };
-        // The resources come as one array per column, in the same round trip (a request for
-        // job details made three before: the job, its resources, and the auth), aggregated
-        // in one scan of the job's resources (an `ARRAY(…)` per column scanned them five times).
-        let columns: Vec<&str> = RESOURCE_COLUMNS.split(',').map(str::trim).collect();
-        let aggregated = columns
-            .iter()
-            .map(|column| format!("array_agg(r.{column} ORDER BY r.idx) AS {column}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let resources =
-            columns.iter().map(|column| format!("COALESCE(res.{column}, '{{}}')")).collect::<Vec<_>>().join(", ");
         format!(
-            "SELECT {}, {}, u.first_name, u.last_name, {resources}
+            "SELECT {}, {}, u.first_name, u.last_name, r.idx, {}
              FROM jobs j JOIN orgs o ON o.zgid = j.org
              LEFT JOIN users u ON u.org = j.org AND u.id = j.created_by
-             CROSS JOIN LATERAL (SELECT {aggregated} FROM job_resources r WHERE r.job_id = j.id) res
+             LEFT JOIN job_resources r ON r.job_id = j.id
              WHERE j.id = $1 AND j.org = $2",
             prefixed(JOB_COLUMNS, "j"),
             prefixed(crate::orgs::ORG_COLUMNS, "o"),
+            prefixed(RESOURCE_COLUMNS, "r"),
         )
     });
-    let Some(row) = query_opt(client, &SQL, &[&signed(job.get()), &signed(org.get())]).await? else {
+    let rows = query(client, &SQL, &[&signed(job.get()), &signed(org.get())]).await?;
+    let Some(row) = rows.first() else {
         return Ok(None);
     };
-    let org = crate::orgs::read_org_at(&row, JOB_COLUMN_COUNT)?;
-    let first: Option<String> = get(&row, JOB_COLUMN_COUNT + 6)?;
-    let last: Option<String> = get(&row, JOB_COLUMN_COUNT + 7)?;
+    let org = crate::orgs::read_org_at(row, JOB_COLUMN_COUNT)?;
+    let first: Option<String> = get(row, JOB_COLUMN_COUNT + 6)?;
+    let last: Option<String> = get(row, JOB_COLUMN_COUNT + 7)?;
     let creator_name = match (first, last) {
         (Some(first), Some(last)) => Some(full_name(&first, &last)),
         _ => None,
     };
     let at = JOB_COLUMN_COUNT + 8;
-    let states: Vec<String> = get(&row, at)?;
-    let [rows_done, added, updated, skipped]: [Vec<i64>; 4] =
-        [get(&row, at + 1)?, get(&row, at + 2)?, get(&row, at + 3)?, get(&row, at + 4)?];
-    let mut resources = Vec::with_capacity(states.len());
-    for (index, state) in states.iter().enumerate() {
-        let count = |column: &[i64], name: &str| -> StoreResult<u64> {
-            let value = column.get(index).copied().ok_or_else(|| StoreError::Corrupt(format!("resource {name}")))?;
-            unsigned(value, name)
-        };
-        resources.push(ResourceProgress {
-            state: parse_resource_state(state)?,
-            rows_done: count(&rows_done, "rows_done")?,
-            added: count(&added, "added")?,
-            updated: count(&updated, "updated")?,
-            skipped: count(&skipped, "skipped")?,
-        });
+    let mut resources = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let Some(index) = get::<Option<i32>>(row, at)? else { continue };
+        resources.push((index, resource_at(row, at + 1)?));
     }
-    Ok(Some(JobWithOrg { job: job_from_row(&row, resources)?, org, creator_name }))
+    resources.sort_unstable_by_key(|(index, _)| *index);
+    let resources = resources.into_iter().map(|(_, resource)| resource).collect();
+    Ok(Some(JobWithOrg { job: job_from_row(row, resources)?, org, creator_name }))
 }
 
 /// How many columns [`JOB_COLUMNS`] names.
@@ -131,18 +117,19 @@ async fn read_resources<C: GenericClient>(client: &C, job: u64) -> StoreResult<V
         format!("SELECT {RESOURCE_COLUMNS} FROM job_resources WHERE job_id = $1 ORDER BY idx")
     });
     let rows = query(client, &SQL, &[&signed(job)]).await?;
-    let mut resources = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let state: String = get(row, 0)?;
-        resources.push(ResourceProgress {
-            state: parse_resource_state(&state)?,
-            rows_done: get_u64(row, 1)?,
-            added: get_u64(row, 2)?,
-            updated: get_u64(row, 3)?,
-            skipped: get_u64(row, 4)?,
-        });
-    }
-    Ok(resources)
+    rows.iter().map(|row| resource_at(row, 0)).collect()
+}
+
+/// A resource's progress from the [`RESOURCE_COLUMNS`] of `row` from column `at` on.
+fn resource_at(row: &Row, at: usize) -> StoreResult<ResourceProgress> {
+    let state: String = get(row, at)?;
+    Ok(ResourceProgress {
+        state: parse_resource_state(&state)?,
+        rows_done: get_u64(row, at + 1)?,
+        added: get_u64(row, at + 2)?,
+        updated: get_u64(row, at + 3)?,
+        skipped: get_u64(row, at + 4)?,
+    })
 }
 
 fn parse_resource_state(state: &str) -> StoreResult<ResourceState> {

@@ -40,6 +40,7 @@ macro_rules! conformance_tests {
             uploads_are_scoped_by_org,
             jobs_are_scoped_by_org_and_claimed_in_order,
             job_details_come_with_the_org_and_the_creators_name,
+            job_details_give_every_resource_in_the_jobs_order,
             a_busy_org_waits_while_others_run,
             a_lease_fences_every_write,
             an_expired_lease_is_taken_over,

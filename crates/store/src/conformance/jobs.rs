@@ -77,6 +77,36 @@ pub async fn job_details_come_with_the_org_and_the_creators_name(store: Arc<dyn 
     assert_eq!((found.job.created_by, found.creator_name), (OTHER_ADMIN, None));
 }
 
+pub async fn job_details_give_every_resource_in_the_jobs_order(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let mut twelve = spec(false, Operation::Insert, None);
+    twelve.resources.extend(std::iter::repeat_n(twelve.resources[0].clone(), 11));
+    let job = new_job(&store, 1600, ORG, twelve).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    // Changed from the last resource to the first: a store keeping its resources in the order
+    // they were last written (as a table's rows may lie) would give them in another order.
+    let mut expected = vec![ResourceState::Pending; 12];
+    for index in (0..12).rev() {
+        if index % 3 == 2 {
+            continue;
+        }
+        store.start_resource(&lease, index).await.unwrap();
+        expected[index] = ResourceState::Running;
+        if index % 3 == 0 {
+            store.finish_resource(&lease, index, 0).await.unwrap();
+            expected[index] = ResourceState::Done;
+        }
+    }
+    let found = store.get_job_details(ORG, job).await.unwrap().unwrap();
+    assert_eq!(found.job.resources.iter().map(|r| r.state).collect::<Vec<_>>(), expected);
+    assert_eq!(found.job, store.get_job(ORG, job).await.unwrap().unwrap());
+    // A read job has no resources, and its details come all the same.
+    let read = super::reads::new_read_job(&store, 1601, false).await;
+    let found = store.get_job_details(ORG, read).await.unwrap().unwrap();
+    assert!(found.job.resources.is_empty());
+    assert_eq!((found.org.zgid, found.creator_name.as_deref()), (ORG, Some("Mara Quist")));
+}
+
 pub async fn a_lease_fences_every_write(store: Arc<dyn Store>) {
     with_org(&store).await;
     let job = new_job(&store, 2000, ORG, spec(false, Operation::Insert, None)).await;

@@ -27,7 +27,7 @@ fn read_spec(callback: bool) -> ReadSpec {
     }
 }
 
-async fn new_read_job(store: &Arc<dyn Store>, id: u64, callback: bool) -> JobId {
+pub(super) async fn new_read_job(store: &Arc<dyn Store>, id: u64, callback: bool) -> JobId {
     let id = JobId::new(id);
     let job = NewReadJob {
         id,
