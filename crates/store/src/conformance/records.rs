@@ -161,6 +161,39 @@ pub async fn updates_and_upserts_change_records_and_keys(store: Arc<dyn Store>) 
     assert_eq!(store.get_record(ORG, "Leads", id).await.unwrap().unwrap().values["Last_Name"], "Dup");
 }
 
+/// A record with keys in two fields, upserted by one with a new value in the other: the other's
+/// old value is free again and the new one taken. (The PostgreSQL store reads a found record's
+/// keys only when its probes did not find them all: here they found one of two.)
+pub async fn an_upsert_by_one_key_moves_the_records_other_key(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let with_code = |mut draft: RowDraft, code: &str| {
+        draft.values.insert("Code".into(), json!(code));
+        draft.unique_keys.push(UniqueKey { field: "Code".into(), value: code.into(), column: "Code".into() });
+        draft
+    };
+    new_job(&store, 7200, ORG, spec(false, Operation::Insert, None)).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    let first = vec![with_code(row(1, "Old", "old@x.co"), "c-1"), with_code(row(2, "Other", "other@x.co"), "c-9")];
+    store.apply_chunk(&lease, chunk(Operation::Insert, first, 2)).await.unwrap();
+    store.complete_job(&lease, "r", Utc::now()).await.unwrap();
+
+    new_job(&store, 7201, ORG, spec(false, Operation::Upsert, Some("Email"))).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    let mut moved = with_code(row(1, "New", "old@x.co"), "c-2");
+    let email = moved.unique_keys[0].clone();
+    moved.find_key = Some(FindKey::Unique { field: email.field, value: email.value, column: email.column });
+    let outcome = store.apply_chunk(&lease, chunk(Operation::Upsert, vec![moved], 1)).await.unwrap();
+    assert_eq!((outcome.added, outcome.updated), (0, 1));
+    store.complete_job(&lease, "r", Utc::now()).await.unwrap();
+
+    let check = new_job(&store, 7202, ORG, spec(false, Operation::Insert, None)).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    let reuse = vec![with_code(row(1, "Reuse", "reuse@x.co"), "c-1"), with_code(row(2, "Dup", "dup@x.co"), "c-2")];
+    store.apply_chunk(&lease, chunk(Operation::Insert, reuse, 2)).await.unwrap();
+    let rows = all_rows(&store, check).await;
+    assert_eq!(rows.iter().map(|r| r.status).collect::<Vec<_>>(), [RowStatus::Added, RowStatus::Skipped], "{rows:?}");
+}
+
 /// An upsert chunk whose later row finds a record an earlier row of the same chunk adds (both
 /// stores merge updates into the stored records' text, and plan such a chunk with maps).
 pub async fn an_upsert_row_may_update_what_its_own_chunk_added(store: Arc<dyn Store>) {
