@@ -58,7 +58,7 @@ fn job_from_row(row: &Row, resources: Vec<ResourceProgress>) -> StoreResult<Job>
 ///
 /// The resources come as rows, in no order, and are put in order here: aggregated into arrays
 /// in the statement (`array_agg(… ORDER BY idx)`, one sort for each column), they took about a
-/// quarter of PostgreSQL's time for the statement (pgbench of both forms, docs/PERFORMANCE.md).
+/// fifth of PostgreSQL's time for the statement (pgbench of both forms, docs/PERFORMANCE.md).
 pub(crate) async fn read_job_details<C: GenericClient>(
     client: &C,
     org: OrgId,

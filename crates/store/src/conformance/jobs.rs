@@ -83,8 +83,8 @@ pub async fn job_details_give_every_resource_in_the_jobs_order(store: Arc<dyn St
     twelve.resources.extend(std::iter::repeat_n(twelve.resources[0].clone(), 11));
     let job = new_job(&store, 1600, ORG, twelve).await;
     let (_, lease) = claim(&store, "w1").await.unwrap();
-    // Changed from the last resource to the first: a store keeping its resources in the order
-    // they were last written (as a table's rows may lie) would give them in another order.
+    // Changed from the last resource to the first: a store giving its resources in the order
+    // they were last written (as a table's rows may lie) may give them in another order.
     let mut expected = vec![ResourceState::Pending; 12];
     for index in (0..12).rev() {
         if index % 3 == 2 {
