@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bulkwrite_core::ids::{JobId, OrgId, UserId};
 use bulkwrite_core::jobspec::{JobSpec, ResourceSpec};
-use bulkwrite_core::mapping::{RowDraft, UniqueKey};
+use bulkwrite_core::mapping::{FindKey, RowDraft, UniqueKey};
 use bulkwrite_core::schema::standard::standard_schema;
 use bulkwrite_wire::{Callback, Operation};
 use chrono::{Duration, Utc};
@@ -291,6 +291,13 @@ pub(super) fn row(row_no: u64, name: &str, email: &str) -> RowDraft {
         unique_keys.push(UniqueKey { field: "Email".into(), value: email.to_lowercase(), column: "Email".into() });
     }
     RowDraft { values, unique_keys, ..RowDraft::new(row_no, vec![name.into(), email.into()]) }
+}
+
+/// `draft`, finding the record it updates by its first unique key (the Email of [`row`]).
+pub(super) fn found_by_email(mut draft: RowDraft) -> RowDraft {
+    let key = draft.unique_keys[0].clone();
+    draft.find_key = Some(FindKey::Unique { field: key.field, value: key.value, column: key.column });
+    draft
 }
 
 /// A chunk that follows the checkpoint `rows_done - rows.len()`.

@@ -3,19 +3,13 @@
 
 use std::sync::Arc;
 
-use bulkwrite_core::mapping::{FindKey, RowDraft};
+use bulkwrite_core::mapping::FindKey;
 use bulkwrite_core::result::{ResultRow, RowStatus};
 use bulkwrite_wire::Operation;
 use chrono::Utc;
 
 use super::*;
 use crate::dry_run::is_provisional;
-
-fn find(mut draft: RowDraft) -> RowDraft {
-    let key = draft.unique_keys[0].clone();
-    draft.find_key = Some(FindKey::Unique { field: key.field, value: key.value, column: key.column });
-    draft
-}
 
 /// Two upsert chunks over one stored record: updates of it, a key moved, a record the file adds
 /// and then updates, a duplicate inside the file.
@@ -26,12 +20,12 @@ fn upsert_chunks(stored: bulkwrite_core::ids::RecordId, dry_run: bool) -> Vec<Ch
     duplicate.find_key = None;
     let mut twin = row(8, "Twin again", "TWIN@x.co");
     twin.find_key = None;
-    let first = vec![find(row(1, "New", "old@x.co")), find(row(2, "Fresh", "new@x.co"))];
+    let first = vec![found_by_email(row(1, "New", "old@x.co")), found_by_email(row(2, "Fresh", "new@x.co"))];
     let second = vec![
         moved,
-        find(row(4, "Reuse", "old@x.co")),
-        find(row(5, "Dup", "moved@x.co")),
-        find(row(6, "Fresh again", "new@x.co")),
+        found_by_email(row(4, "Reuse", "old@x.co")),
+        found_by_email(row(5, "Dup", "moved@x.co")),
+        found_by_email(row(6, "Fresh again", "new@x.co")),
         duplicate,
         twin,
     ];

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use bulkwrite_core::lookup::{LookupBy, LookupQuery};
-use bulkwrite_core::mapping::{FindKey, RowDraft};
+use bulkwrite_core::mapping::RowDraft;
 use bulkwrite_wire::Operation;
 
 use super::*;
@@ -173,10 +173,7 @@ pub async fn an_upsert_read_before_another_jobs_write_keeps_that_write(store: Ar
 
 /// A row that upserts by its Email.
 fn by_email(row_no: u64, name: &str, email: &str) -> RowDraft {
-    let mut draft = row(row_no, name, email);
-    let key = draft.unique_keys[0].clone();
-    draft.find_key = Some(FindKey::Unique { field: key.field, value: key.value, column: key.column });
-    draft
+    found_by_email(row(row_no, name, email))
 }
 
 /// The `Last_Name` of the record holding each Email.

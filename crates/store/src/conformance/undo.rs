@@ -17,12 +17,6 @@ fn by_id(mut row: RowDraft, id: RecordId) -> RowDraft {
     row
 }
 
-fn by_email(mut row: RowDraft) -> RowDraft {
-    let key = row.unique_keys[0].clone();
-    row.find_key = Some(FindKey::Unique { field: key.field, value: key.value, column: key.column });
-    row
-}
-
 fn undo_of(id: u64, job: JobId) -> NewUndoJob {
     NewUndoJob { id: JobId::new(id), org: ORG, created_by: ADMIN, undo_of: job, created_at: Utc::now() }
 }
@@ -67,7 +61,7 @@ async fn two_jobs(store: &Arc<dyn Store>) -> (JobId, JobId, [RecordId; 2]) {
 
     let job = new_job(store, 8001, ORG, spec(false, Operation::Upsert, Some("Email"))).await;
     let (_, lease) = claim(store, "w1").await.unwrap();
-    let first = vec![by_id(row(1, "Avery2", "a2@x.co"), a), by_email(row(2, "Nova", "n@x.co"))];
+    let first = vec![by_id(row(1, "Avery2", "a2@x.co"), a), found_by_email(row(2, "Nova", "n@x.co"))];
     store.apply_chunk(&lease, chunk(Operation::Upsert, first, 2)).await.unwrap();
     let second = vec![by_id(row(3, "Avery3", "a2@x.co"), a), by_id(row(4, "Blake2", "b@x.co"), b)];
     store.apply_chunk(&lease, chunk(Operation::Upsert, second, 4)).await.unwrap();
