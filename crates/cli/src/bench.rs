@@ -8,6 +8,7 @@ mod callbacks;
 mod cpu;
 mod export;
 mod floor;
+mod keepalive;
 mod load;
 mod reads;
 mod summary;

@@ -1,12 +1,12 @@
 //! The load generator of `bulkwrite bench --reads`: N tasks, each on its own keep-alive connection
-//! (one `reqwest` pool sized for them), send one kind of request back to back for D seconds; every
-//! answer's latency lands in a bounded log-linear histogram (under 1% error, a few KiB whatever
-//! the request count).
+//! (see `keepalive`), send one kind of request back to back for D seconds; every answer's latency
+//! lands in a bounded log-linear histogram (under 1% error, a few KiB whatever the request count).
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use serde::Deserialize;
+
+use super::keepalive::{Connection, Endpoint};
 
 /// Linear buckets below this many microseconds; above, 64 buckets per power of two.
 const LINEAR: u64 = 128;
@@ -141,22 +141,20 @@ impl Tally {
 
 /// Runs `connections` loops of requests to `target` for `duration`, `auth` as the Authorization.
 pub async fn run(target: &Target, auth: &str, connections: usize, duration: Duration) -> anyhow::Result<Measured> {
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(connections)
-        .tcp_nodelay(true)
-        .build()
-        .context("the load generator's HTTP client")?;
+    let first = match target {
+        Target::Fixed(url) | Target::Pages { first: url, .. } => url,
+    };
+    let endpoint = Endpoint::of(first, auth)?;
     let started = Instant::now();
     let deadline = started + duration;
     let mut tasks = Vec::with_capacity(connections);
     for _ in 0..connections {
-        let (http, target, auth) = (http.clone(), target.clone(), auth.to_string());
-        tasks.push(tokio::spawn(async move { connection(&http, &target, &auth, deadline).await }));
+        let (endpoint, target) = (endpoint.clone(), target.clone());
+        tasks.push(tokio::spawn(async move { connection(endpoint, &target, deadline).await }));
     }
     let mut measured = Measured { connections, ..Measured::default() };
     for task in tasks {
-        let tally = task.await?;
+        let tally = task.await??;
         measured.latency.merge(&tally.latency);
         measured.requests += tally.requests;
         measured.errors += tally.errors;
@@ -170,25 +168,23 @@ pub async fn run(target: &Target, auth: &str, connections: usize, duration: Dura
 }
 
 /// One connection's loop: a request as soon as the last answer is read, until the deadline.
-async fn connection(http: &reqwest::Client, target: &Target, auth: &str, deadline: Instant) -> Tally {
+async fn connection(endpoint: Endpoint, target: &Target, deadline: Instant) -> anyhow::Result<Tally> {
     let mut tally = Tally::default();
+    let mut connection = Connection::new(endpoint.clone());
+    let first_url = match target {
+        Target::Fixed(url) | Target::Pages { first: url, .. } => url.as_str(),
+    };
+    // The same request each time, but for the records walk's pages past its first.
+    let first = endpoint.get(first_url)?;
     // The records walk: the token of the next page, and how many pages this walk has read.
     let mut next: Option<String> = None;
     let mut walked = 0;
     while Instant::now() < deadline {
-        let url = match (target, &next) {
-            (Target::Fixed(url), _) => url.clone(),
-            (Target::Pages { first, .. }, None) => first.clone(),
-            (Target::Pages { first, .. }, Some(token)) => format!("{first}&page_token={token}"),
-        };
+        let page_url = next.as_ref().map(|token| format!("{first_url}&page_token={token}"));
+        let url = page_url.as_deref().unwrap_or(first_url);
+        let request = page_url.as_deref().map(|url| endpoint.get(url)).transpose()?;
         let sent = Instant::now();
-        let answer = async {
-            let response = http.get(&url).header("Authorization", auth).send().await?;
-            let status = response.status();
-            let body = response.bytes().await?;
-            anyhow::Ok((status, body))
-        }
-        .await;
+        let answer = connection.send(request.as_deref().unwrap_or(&first)).await;
         let latency = sent.elapsed();
         let (status, body) = match answer {
             Ok(answer) => answer,
@@ -197,7 +193,7 @@ async fn connection(http: &reqwest::Client, target: &Target, auth: &str, deadlin
                 continue;
             }
         };
-        if status != reqwest::StatusCode::OK {
+        if status != 200 {
             tally.error(format!("{url}: {status} {}", String::from_utf8_lossy(&body[..body.len().min(300)])));
             next = None;
             continue;
@@ -205,7 +201,7 @@ async fn connection(http: &reqwest::Client, target: &Target, auth: &str, deadlin
         tally.latency.record(latency);
         tally.requests += 1;
         if let Target::Pages { pages, .. } = target {
-            match serde_json::from_slice::<Page>(&body) {
+            match serde_json::from_slice::<Page>(body) {
                 Ok(page) => {
                     tally.records += page.data.len() as u64;
                     walked += 1;
@@ -221,7 +217,7 @@ async fn connection(http: &reqwest::Client, target: &Target, auth: &str, deadlin
             }
         }
     }
-    tally
+    Ok(tally)
 }
 
 #[cfg(test)]
