@@ -55,6 +55,8 @@ pub struct Connection {
     buf: Vec<u8>,
     filled: usize,
     body: Vec<u8>,
+    /// Whether any of the current request's answer has been read.
+    answered: bool,
 }
 
 /// How an answer's body ends.
@@ -67,13 +69,21 @@ enum Framing {
 
 impl Connection {
     pub fn new(endpoint: Endpoint) -> Connection {
-        Connection { endpoint, stream: None, buf: vec![0; READ_SIZE], filled: 0, body: Vec::new() }
+        Connection { endpoint, stream: None, buf: vec![0; READ_SIZE], filled: 0, body: Vec::new(), answered: false }
     }
 
     /// Sends `request` and reads its answer: the status and the body. On any error the connection
-    /// is dropped, and the next request opens another.
+    /// is dropped, and the next request opens another. A kept-alive connection that fails before
+    /// any of the answer came (the server closed it while it was idle) is not an error: the
+    /// request goes again on a new one, as HTTP clients do with a `GET`.
     pub async fn send(&mut self, request: &[u8]) -> anyhow::Result<(u16, &[u8])> {
-        match self.exchange(request).await {
+        let reused = self.stream.is_some();
+        let mut result = self.exchange(request).await;
+        if reused && result.is_err() && !self.answered {
+            self.stream = None;
+            result = self.exchange(request).await;
+        }
+        match result {
             Ok((status, keep)) => {
                 if !keep {
                     self.stream = None;
@@ -88,6 +98,7 @@ impl Connection {
     }
 
     async fn exchange(&mut self, request: &[u8]) -> anyhow::Result<(u16, bool)> {
+        self.answered = false;
         if self.stream.is_none() {
             let stream = TcpStream::connect(&self.endpoint.address)
                 .await
@@ -128,6 +139,7 @@ impl Connection {
             bail!("the server closed the connection");
         }
         self.filled += read;
+        self.answered = true;
         Ok(())
     }
 
@@ -263,6 +275,34 @@ mod tests {
                 "GET /crm/bulk/v2/write/1?x=y HTTP/1.1\r\nHost: {host}\r\nAuthorization: Zoho-oauthtoken t\r\n\r\n"
             )
         );
+    }
+
+    #[tokio::test]
+    async fn a_request_on_a_connection_the_server_closed_while_idle_goes_again_on_a_new_one() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            for answer in [&b"first"[..], &b"second"[..]] {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut request = Vec::new();
+                while !request.ends_with(b"\r\n\r\n") {
+                    let mut byte = [0u8; 1];
+                    socket.read_exact(&mut byte).await.unwrap();
+                    request.push(byte[0]);
+                }
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", answer.len());
+                socket.write_all(head.as_bytes()).await.unwrap();
+                socket.write_all(answer).await.unwrap();
+                // The connection is closed here, kept alive as far as the client knows.
+            }
+        });
+        let endpoint = Endpoint::of(&base, "a").unwrap();
+        let mut connection = Connection::new(endpoint.clone());
+        let request = endpoint.get(&base).unwrap();
+        assert_eq!(connection.send(&request).await.unwrap(), (200, &b"first"[..]));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert_eq!(connection.send(&request).await.unwrap(), (200, &b"second"[..]));
+        server.await.unwrap();
     }
 
     #[tokio::test]
