@@ -63,23 +63,21 @@ fn bind_one(statement: &mut Statement<'_>, index: usize, value: &dyn ToSql) -> r
     statement.raw_bind_parameter(index, value)
 }
 
+/// The statement's text, its parameters anonymous (`?`: SQLite numbers them in order). Made for
+/// every batch, so copied together from one row's text: numbering each parameter (`?1`, …)
+/// formatted a number per value, 4% of the SQLite writer's time in the 1,000,000-row insert.
 fn statement_text(verb: &str, table_and_columns: &str, column_count: usize, row_count: usize) -> String {
-    let mut sql = format!("{verb} {table_and_columns} VALUES ");
-    let mut number = 0;
-    for row in 0..row_count {
-        if row > 0 {
+    let row = format!("({})", vec!["?"; column_count].join(", "));
+    let mut sql = String::with_capacity(verb.len() + table_and_columns.len() + 9 + row_count * (row.len() + 2));
+    sql.push_str(verb);
+    sql.push(' ');
+    sql.push_str(table_and_columns);
+    sql.push_str(" VALUES ");
+    for at in 0..row_count {
+        if at > 0 {
             sql.push_str(", ");
         }
-        sql.push('(');
-        for column in 0..column_count {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            number += 1;
-            sql.push('?');
-            sql.push_str(&number.to_string());
-        }
-        sql.push(')');
+        sql.push_str(&row);
     }
     sql
 }
@@ -89,7 +87,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn statement_text_numbers_every_parameter() {
-        assert_eq!(statement_text("INSERT INTO", "t (a, b)", 2, 2), "INSERT INTO t (a, b) VALUES (?1, ?2), (?3, ?4)");
+    fn statement_text_has_a_parameter_for_every_value() {
+        assert_eq!(statement_text("INSERT INTO", "t (a, b)", 2, 2), "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)");
+    }
+
+    #[test]
+    fn anonymous_parameters_take_the_values_in_order() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (a INTEGER, b TEXT)").unwrap();
+        let rows: Vec<(i64, String)> = (0..150).map(|n| (n, format!("v{n}"))).collect();
+        insert_many(&conn, "t (a, b)", 2, &rows, |(a, b), bind| {
+            bind(a).map_err(db_error)?;
+            bind(b).map_err(db_error)
+        })
+        .unwrap();
+        let mut statement = conn.prepare("SELECT a, b FROM t ORDER BY a").unwrap();
+        let read: Vec<(i64, String)> =
+            statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?))).unwrap().map(Result::unwrap).collect();
+        assert_eq!(read, rows);
     }
 }
