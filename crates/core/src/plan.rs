@@ -380,7 +380,7 @@ impl Decisions {
         let mut results = Vec::with_capacity(input.rows.len());
         let outcomes = std::mem::take(&mut self.outcomes);
         for (mut row, outcome) in input.rows.into_iter().zip(outcomes) {
-            results.push(result_row(&mut row, &outcome));
+            results.push(result_row(row.row_no, std::mem::take(&mut row.echo), &outcome));
             match outcome {
                 Outcome::Insert(id) => {
                     let mut values = row.values;
@@ -433,9 +433,18 @@ impl Decisions {
     pub fn into_results(self, rows: &mut [RowDraft]) -> ChunkPlan {
         let mut results = Vec::with_capacity(rows.len());
         for (row, outcome) in rows.iter_mut().zip(&self.outcomes) {
-            results.push(result_row(row, outcome));
+            results.push(result_row(row.row_no, std::mem::take(&mut row.echo), outcome));
         }
         self.into_plan(results)
+    }
+
+    /// The result rows [`Decisions::into_results`] will give, read from the rows in place
+    /// (their echo cells copied), for a store to encode before it writes.
+    pub fn results(&self, rows: &[RowDraft]) -> Vec<ResultRow> {
+        rows.iter()
+            .zip(&self.outcomes)
+            .map(|(row, outcome)| result_row(row.row_no, row.echo.clone(), outcome))
+            .collect()
     }
 
     /// A plan of these decisions' keys and counts with `results`, and no records yet.
@@ -467,8 +476,8 @@ impl Decisions {
     }
 }
 
-/// The result row of a decided row; its echo cells move out of the row.
-fn result_row(row: &mut RowDraft, outcome: &Outcome) -> ResultRow {
+/// The result row of a decided row, with its echo cells.
+fn result_row(row_no: u64, echo: Vec<String>, outcome: &Outcome) -> ResultRow {
     let (status, record_id, errors, reasons) = match outcome {
         Outcome::Insert(id) => (RowStatus::Added, Some(*id), ErrorsCell::default(), Vec::new()),
         Outcome::Update(id) => (RowStatus::Updated, Some(*id), ErrorsCell::default(), Vec::new()),
@@ -476,7 +485,7 @@ fn result_row(row: &mut RowDraft, outcome: &Outcome) -> ResultRow {
             (RowStatus::Skipped, None, errors_cell(errors), errors.iter().map(RowError::to_report).collect())
         }
     };
-    ResultRow { row_no: row.row_no, echo: std::mem::take(&mut row.echo), status, record_id, errors, reasons }
+    ResultRow { row_no, echo, status, record_id, errors, reasons }
 }
 
 /// A record a row inserts, as [`Decisions::build`] will leave it, borrowed from the row.

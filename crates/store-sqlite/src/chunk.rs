@@ -58,7 +58,10 @@ pub(crate) fn apply_chunk(
         }
     };
     let plan = match insert_prepared(tx, org, prepared)? {
-        Attempt::Written(plan) => plan,
+        Attempt::Written(plan, results_json) => {
+            let span = (chunk.resource, chunk.rows_done_before, chunk.rows_done);
+            return record_progress_at(tx, lease, span, plan, Some(results_json));
+        }
         Attempt::MetKeys(write) => {
             hints.note_conflict(lease.job);
             plan_and_write(tx, org, write, Some(capture))?
@@ -139,9 +142,12 @@ pub(crate) fn record_progress_at(
         }
     }
     let moved = tx
-        .execute(
+        .prepare_cached(
             "UPDATE job_resources SET rows_done = ?1, added = added + ?2, updated = updated + ?3, skipped = skipped + ?4
              WHERE job_id = ?5 AND idx = ?6 AND rows_done = ?7",
+        )
+        .map_err(db_error)?
+        .execute(
             params![
                 after as i64,
                 plan.added as i64,

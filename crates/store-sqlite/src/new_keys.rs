@@ -22,6 +22,7 @@ use std::sync::OnceLock;
 use bulkwrite_core::ids::{JobId, RecordId, UserId};
 use bulkwrite_core::mapping::RowDraft;
 use bulkwrite_core::plan::{decide, ChunkPlan, Decisions, ExistingState, PlanInput};
+use bulkwrite_store::result_rows::{encode_apart, EncodedApart};
 use bulkwrite_store::{RecordWrite, StoreResult};
 use bulkwrite_wire::Operation;
 use rusqlite::Connection;
@@ -35,8 +36,9 @@ pub(crate) use bulkwrite_store::ConflictedJobs as Hints;
 
 /// What an insert without probes came to.
 pub(crate) enum Attempt {
-    /// Written: the plan's result rows, counts and keys (no records: they went out from the rows).
-    Written(ChunkPlan),
+    /// Written: the plan's result rows, counts and keys (no records: they went out from the rows),
+    /// and the result rows' stored text.
+    Written(ChunkPlan, String),
     /// A key exists: nothing was written; the write, rows intact, is to be planned with probes.
     MetKeys(RecordWrite),
 }
@@ -58,6 +60,8 @@ pub(crate) struct Prepared {
     id_count: u64,
     /// The JSON text of each record the chunk inserts, in [`Decisions::inserted`] order.
     data: Vec<String>,
+    /// The result rows' stored text, but for their ids.
+    results: EncodedApart,
 }
 
 /// Plans an insert chunk as if none of its keys existed and encodes its records; touches no
@@ -68,13 +72,14 @@ pub(crate) fn prepare(mut write: RecordWrite) -> StoreResult<Prepared> {
     let input = write.take_plan_input();
     let decisions = decide(&input, &ExistingState::default(), &mut (1..=id_count).map(RecordId::new));
     let data = decisions.inserted(&input).map(|record| record.data().map(String::from)).collect::<StoreResult<_>>()?;
-    Ok(Prepared { write, input, decisions, id_count, data })
+    let results = encode_apart(&decisions.results(&input.rows))?;
+    Ok(Prepared { write, input, decisions, id_count, data, results })
 }
 
 /// Writes a [`prepare`]d chunk on its reserved ids. Runs in the caller's transaction; on
 /// [`Attempt::MetKeys`] it has left no trace in it.
 pub(crate) fn insert_prepared(tx: &Connection, org: i64, prepared: Prepared) -> StoreResult<Attempt> {
-    let Prepared { mut write, input, mut decisions, id_count, data } = prepared;
+    let Prepared { mut write, input, mut decisions, id_count, data, results } = prepared;
     let first_id = if id_count > 0 { reserve_ids(tx, id_count)? } else { 0 };
     let reserved = |id: RecordId| RecordId::new(first_id + id.get() - 1);
     for (_, id) in &mut decisions.key_inserts {
@@ -107,8 +112,9 @@ pub(crate) fn insert_prepared(tx: &Connection, org: i64, prepared: Prepared) -> 
     for id in plan.results.iter_mut().filter_map(|row| row.record_id.as_mut()) {
         *id = reserved(*id);
     }
+    let results = results.with_ids(|id| reserved(RecordId::new(id)).get())?;
     free_elsewhere((rows, data));
-    Ok(Attempt::Written(plan))
+    Ok(Attempt::Written(plan, results))
 }
 
 /// A new record whose JSON [`prepare`] encoded.
