@@ -9,8 +9,9 @@
 //! Such a chunk is planned, and its records and result rows encoded, before the writer takes it
 //! ([`prepare`]), with provisional ids `1..=n`: on a thread of the runtime's, beside the chunk
 //! before it, which the writer's thread is applying. The writer then reserves the ids, maps the
-//! provisional ones onto them (into the result rows' text too) and writes ([`insert_prepared`]). The planning and the records'
-//! JSON were about a sixth of the writer's thread in the 1,000,000-row insert.
+//! provisional ones onto them (into the result rows' text too) and writes
+//! ([`insert_prepared`]). The planning and the records' JSON were about a sixth of the writer's
+//! thread in the 1,000,000-row insert.
 //!
 //! Profile of the 1,000,000-row insert before this (writer thread): probes 12%, the records'
 //! maps built, serialised and freed about 8%.
