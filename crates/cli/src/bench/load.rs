@@ -110,6 +110,15 @@ pub enum Target {
     Pages { first: String, pages: usize },
 }
 
+impl Target {
+    /// The URL of the first request.
+    fn first_url(&self) -> &str {
+        match self {
+            Target::Fixed(url) | Target::Pages { first: url, .. } => url,
+        }
+    }
+}
+
 /// The part of a records page the walk reads.
 #[derive(Deserialize)]
 struct Page {
@@ -141,10 +150,7 @@ impl Tally {
 
 /// Runs `connections` loops of requests to `target` for `duration`, `auth` as the Authorization.
 pub async fn run(target: &Target, auth: &str, connections: usize, duration: Duration) -> anyhow::Result<Measured> {
-    let first = match target {
-        Target::Fixed(url) | Target::Pages { first: url, .. } => url,
-    };
-    let endpoint = Endpoint::of(first, auth)?;
+    let endpoint = Endpoint::of(target.first_url(), auth)?;
     let started = Instant::now();
     let deadline = started + duration;
     let mut tasks = Vec::with_capacity(connections);
@@ -171,9 +177,7 @@ pub async fn run(target: &Target, auth: &str, connections: usize, duration: Dura
 async fn connection(endpoint: Endpoint, target: &Target, deadline: Instant) -> anyhow::Result<Tally> {
     let mut tally = Tally::default();
     let mut connection = Connection::new(endpoint.clone());
-    let first_url = match target {
-        Target::Fixed(url) | Target::Pages { first: url, .. } => url.as_str(),
-    };
+    let first_url = target.first_url();
     // The same request each time, but for the records walk's pages past its first.
     let first = endpoint.get(first_url)?;
     // The records walk: the token of the next page, and how many pages this walk has read.
