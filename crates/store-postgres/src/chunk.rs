@@ -152,11 +152,15 @@ pub(crate) async fn record_progress_at(
          WHERE job_id = $5 AND idx = $6 AND rows_done = $7",
         &progress_params,
     );
-    let (_, moved) = futures_util::future::try_join(results, progress).await?;
-    if moved == 0 {
-        return Err(StoreError::checkpoint_moved(index, before_rows));
+    // Both go out before either answers, so which fails first depends on which statement was
+    // prepared on this connection. A chunk that does not follow the checkpoint is refused as
+    // such either way: the update moves nothing, or the result rows are already stored (a
+    // replay), which fails the insert and with it every statement after it in the transaction.
+    let (moved, written) = futures_util::future::join(progress, results).await;
+    match (moved, written) {
+        (Ok(0), _) | (_, Err(StoreError::Conflict(_))) => Err(StoreError::checkpoint_moved(index, before_rows)),
+        (moved, written) => moved.and(written).map(drop),
     }
-    Ok(())
 }
 
 /// Drops `value` on a blocking thread. Freeing a chunk's rows or records costs about as much as

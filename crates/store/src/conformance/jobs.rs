@@ -155,7 +155,8 @@ pub async fn a_chunk_must_follow_the_stored_checkpoint(store: Arc<dyn Store>) {
     let gap = chunk(Operation::Insert, vec![row(4, "D", "d@x.co")], 4);
     let replay = chunk(Operation::Insert, vec![row(1, "A", "a2@x.co")], 1);
     for refused in [gap, replay] {
-        assert!(matches!(store.apply_chunk(&lease, refused).await, Err(StoreError::Conflict(_))));
+        let result = store.apply_chunk(&lease, refused).await;
+        assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
     }
     assert_eq!(store.count_records(ORG, "Leads").await.unwrap(), 1, "the refused chunks wrote no record");
     assert_eq!(all_rows(&store, job).await.len(), 1, "nor a result row");
