@@ -163,10 +163,13 @@ pub(crate) async fn record_progress_at(
     }
 }
 
-/// Drops `value` on a blocking thread. Freeing a chunk's rows or records costs about as much as
-/// encoding them: another thread does it while the next chunk goes on.
+/// Drops `value` on another thread: freeing a chunk's rows or records costs about as much as
+/// encoding them, so it is done while the next chunk goes on. It goes back to the reader that
+/// made the rows, if one runs (`bulkwrite_store::freeing`), or else to a blocking thread.
 pub(crate) fn free_elsewhere<T: Send + 'static>(value: T) {
-    drop(tokio::task::spawn_blocking(move || drop(value)));
+    if let Err(value) = bulkwrite_store::freeing::give_back(value) {
+        drop(tokio::task::spawn_blocking(move || drop(value)));
+    }
 }
 
 /// Reserves an id for every row that may insert (none for updates); returns the first.

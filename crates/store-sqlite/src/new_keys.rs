@@ -152,11 +152,15 @@ fn take_back(tx: &Connection, first_id: u64, count: u64) -> StoreResult<()> {
     Ok(())
 }
 
-/// Drops `value` on a thread of its own: freeing a chunk's rows costs about as much as encoding
-/// them, and the writer's thread is the one every chunk waits for. At most [`WAITING`] values
-/// wait to be freed (then the sender waits), so memory stays bounded; a dropper that cannot
-/// start leaves the freeing to the caller.
+/// Drops `value` off the writer's thread: freeing a chunk's rows costs about as much as encoding
+/// them, and the writer's thread is the one every chunk waits for. It goes back to the reader
+/// that made the rows, if one runs (`bulkwrite_store::freeing`), or else to a thread of its
+/// own. At most [`WAITING`] values wait for that one (then the sender waits), so memory stays
+/// bounded; a dropper that cannot start leaves the freeing to the caller.
 pub(crate) fn free_elsewhere<T: Send + 'static>(value: T) {
+    let Err(value) = bulkwrite_store::freeing::give_back(value) else {
+        return;
+    };
     static DROPPER: OnceLock<Option<mpsc::SyncSender<Garbage>>> = OnceLock::new();
     let dropper = DROPPER.get_or_init(|| {
         let (sender, receiver) = mpsc::sync_channel::<Garbage>(WAITING);

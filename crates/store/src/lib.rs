@@ -35,6 +35,7 @@ pub mod dry_run;
 pub mod error;
 pub mod fault;
 pub mod fault_rules;
+pub mod freeing;
 pub mod ids;
 pub mod inbox;
 pub mod inventory;

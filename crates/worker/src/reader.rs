@@ -63,6 +63,8 @@ fn read(plan: &ReadPlan, sender: &mpsc::Sender<ReaderMessage>) -> Result<(), Str
     if sender.blocking_send(ReaderMessage::Encoding(rows.encoding_name().to_string())).is_err() {
         return Ok(());
     }
+    // The store gives the rows back once written, to be freed where they were made.
+    let freeing = bulkwrite_store::freeing::FreeingThread::start();
     let mut record = csv::StringRecord::new();
     let mut chunk = Vec::with_capacity(plan.chunk_rows);
     let mut chunk_bytes = 0usize;
@@ -81,6 +83,7 @@ fn read(plan: &ReadPlan, sender: &mpsc::Sender<ReaderMessage>) -> Result<(), Str
         if chunk.len() >= plan.chunk_rows || chunk_bytes >= plan.chunk_bytes {
             let full = std::mem::replace(&mut chunk, Vec::with_capacity(plan.chunk_rows));
             chunk_bytes = 0;
+            freeing.free_returned();
             if sender.blocking_send(ReaderMessage::Chunk { rows: full, rows_done: row_no }).is_err() {
                 return Ok(());
             }
