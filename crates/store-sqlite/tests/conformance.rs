@@ -7,9 +7,11 @@ use std::sync::Arc;
 use bulkwrite_store::Store;
 use bulkwrite_store_sqlite::SqliteStore;
 
-async fn fresh_store() -> Arc<dyn Store> {
-    let dir = tempfile::tempdir().expect("temp dir").keep();
-    Arc::new(SqliteStore::open(&dir.join("bulkwrite.sqlite")).await.expect("open store"))
+/// A store in a temporary directory, removed when the case ends.
+async fn fresh_store() -> (Arc<dyn Store>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(&dir.path().join("bulkwrite.sqlite")).await.expect("open store");
+    (Arc::new(store), dir)
 }
 
 bulkwrite_store::conformance_tests!(fresh_store());
@@ -35,6 +37,7 @@ async fn ping_fails_while_the_database_file_is_gone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a timing, not a check: run on purpose"]
 async fn snapshot_timings() {
-    let report = bulkwrite_store::conformance::time_reset_and_snapshots(fresh_store().await).await;
+    let (store, _dir) = fresh_store().await;
+    let report = bulkwrite_store::conformance::time_reset_and_snapshots(store).await;
     eprintln!("SQLite, 10,000 records:\n{report}");
 }

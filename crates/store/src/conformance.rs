@@ -1,6 +1,6 @@
 //! The conformance suite: what every backend must do, written once. A backend's test binary
 //! calls [`conformance_tests!`](crate::conformance_tests) with an async expression that yields a
-//! fresh, empty store; the macro makes one test per case.
+//! fresh, empty store (a [`Fixture`]); the macro makes one test per case.
 
 use std::sync::Arc;
 
@@ -15,6 +15,24 @@ use serde_json::{json, Map};
 use crate::token::hash_token;
 use crate::*;
 
+/// What a case runs on: the store, alone or with what must last until the case ends (an
+/// embedded store's temporary directory, removed when the case drops it).
+pub trait Fixture {
+    fn store(&self) -> Arc<dyn Store>;
+}
+
+impl Fixture for Arc<dyn Store> {
+    fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(self)
+    }
+}
+
+impl<Kept> Fixture for (Arc<dyn Store>, Kept) {
+    fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.0)
+    }
+}
+
 /// Makes one `#[tokio::test]` per conformance case for the store that `$factory` yields.
 /// Attributes in brackets before the factory go on every test, e.g.
 /// `conformance_tests!([#[cfg_attr(not(pg_tests), ignore = "…")]] factory())` for a backend that
@@ -28,8 +46,9 @@ macro_rules! conformance_tests {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         $(#[$attribute])*
         async fn $case() {
-            let store = $factory.await;
-            $crate::conformance::$case(store).await;
+            let fixture = $factory.await;
+            $crate::conformance::$case($crate::conformance::Fixture::store(&fixture)).await;
+            drop(fixture);
         }
     };
     ([$(#[$attribute:meta])*] $factory:expr) => {
