@@ -8,17 +8,9 @@ use bulkwrite_core::result::{ErrorsCell, ReportError, ResultRow, RowStatus};
 
 use crate::{StoreError, StoreResult};
 
-/// `[row_no, status, record_id, errors, echo]`, borrowed for encoding.
-type RowRef<'a> = (u64, RowStatus, Option<u64>, &'a ErrorsCell, &'a [String]);
-
-/// Encodes a chunk's result rows as `[[row_no, status, record_id, errors, [echo cells]], …]`,
-/// serialised in place (tuples are JSON arrays): no cell is copied on the way.
+/// Encodes a chunk's result rows as `[[row_no, status, record_id, errors, [echo cells]], …]`.
 pub fn encode(rows: &[ResultRow]) -> StoreResult<String> {
-    let items: Vec<RowRef<'_>> = rows
-        .iter()
-        .map(|row| (row.row_no, row.status, row.record_id.map(RecordId::get), &row.errors, &row.echo[..]))
-        .collect();
-    serde_json::to_string(&items).map_err(|e| StoreError::Corrupt(e.to_string()))
+    String::from_utf8(write_rows(rows, true)?.text).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// A chunk's result rows encoded before their record ids are final: [`encode`]'s text with
@@ -34,6 +26,12 @@ pub struct EncodedApart {
 
 /// [`encode`] of `rows`, their record ids left apart (see [`EncodedApart`]).
 pub fn encode_apart(rows: &[ResultRow]) -> StoreResult<EncodedApart> {
+    write_rows(rows, false)
+}
+
+/// The one writer of the stored form: each row's record id written in place (`with_ids`), or
+/// `null` with its place and id kept apart (then `ids` lists them).
+fn write_rows(rows: &[ResultRow], with_ids: bool) -> StoreResult<EncodedApart> {
     let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
     let mut text = Vec::with_capacity(2 + rows.len() * 64);
     let mut ids = Vec::new();
@@ -47,10 +45,15 @@ pub fn encode_apart(rows: &[ResultRow]) -> StoreResult<EncodedApart> {
         text.push(b',');
         serde_json::to_writer(&mut text, &row.status).map_err(corrupt)?;
         text.push(b',');
-        if let Some(id) = row.record_id {
-            ids.push((text.len(), id.get()));
+        match row.record_id {
+            Some(id) if with_ids => serde_json::to_writer(&mut text, &id.get()).map_err(corrupt)?,
+            Some(id) => {
+                ids.push((text.len(), id.get()));
+                text.extend_from_slice(b"null");
+            }
+            None => text.extend_from_slice(b"null"),
         }
-        text.extend_from_slice(b"null,");
+        text.push(b',');
         serde_json::to_writer(&mut text, &row.errors).map_err(corrupt)?;
         text.push(b',');
         serde_json::to_writer(&mut text, &row.echo).map_err(corrupt)?;
