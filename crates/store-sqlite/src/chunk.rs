@@ -52,22 +52,19 @@ pub(crate) fn apply_chunk(
             let write = chunk.take_records();
             if !unprobed(hints, lease.job, write.operation) {
                 let plan = plan_and_write(tx, org, write, Some(capture))?;
-                return record_progress(tx, lease, &chunk, plan);
+                return record_progress(tx, lease, &chunk, plan, None);
             }
             prepare(write)?
         }
     };
-    let plan = match insert_prepared(tx, org, prepared)? {
-        Attempt::Written(plan, results_json) => {
-            let span = (chunk.resource, chunk.rows_done_before, chunk.rows_done);
-            return record_progress_at(tx, lease, span, plan, Some(results_json));
-        }
+    let (plan, results_json) = match insert_prepared(tx, org, prepared)? {
+        Attempt::Written(plan, results_json) => (plan, Some(results_json)),
         Attempt::MetKeys(write) => {
             hints.note_conflict(lease.job);
-            plan_and_write(tx, org, write, Some(capture))?
+            (plan_and_write(tx, org, write, Some(capture))?, None)
         }
     };
-    record_progress(tx, lease, &chunk, plan)
+    record_progress(tx, lease, &chunk, plan, results_json)
 }
 
 /// Fails with [`StoreError::checkpoint_moved`] unless resource `index` of the lease's job is at
@@ -94,15 +91,17 @@ pub(crate) struct Capture {
     pub chunk_at: i64,
 }
 
-/// Stores a planned chunk's result rows and moves its resource's counters and checkpoint,
-/// refusing the chunk unless the stored checkpoint is the one it follows.
+/// Stores a planned chunk's result rows (`results_json` when already encoded) and moves its
+/// resource's counters and checkpoint, refusing the chunk unless the stored checkpoint is the one
+/// it follows.
 pub(crate) fn record_progress(
     tx: &Connection,
     lease: &Lease,
     chunk: &ChunkWrite,
     plan: ChunkPlan,
+    results_json: Option<String>,
 ) -> StoreResult<ChunkOutcome> {
-    record_progress_at(tx, lease, (chunk.resource, chunk.rows_done_before, chunk.rows_done), plan, None)
+    record_progress_at(tx, lease, (chunk.resource, chunk.rows_done_before, chunk.rows_done), plan, results_json)
 }
 
 /// [`record_progress`] of resource `resource` from checkpoint `before` to `after`, with the plan's

@@ -60,7 +60,7 @@ pub(crate) fn apply_dry_chunk(tx: &Connection, lease: &Lease, mut chunk: ChunkWr
             ])
             .map_err(db_error)?;
     }
-    record_progress(tx, lease, &chunk, plan)
+    record_progress(tx, lease, &chunk, plan, None)
 }
 
 /// The scratch state of the probed keys: where the run left each one it changed. One probe
