@@ -101,7 +101,7 @@ mod tests {
 
     fn row(values: Value) -> RowDraft {
         let mut draft = RowDraft::new(1, Vec::new());
-        draft.values = values.as_object().unwrap().clone();
+        draft.values = values.as_object().unwrap().clone().into();
         draft
     }
 

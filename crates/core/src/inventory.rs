@@ -68,7 +68,7 @@ pub const LINE_INPUT_FIELDS: &[&str] = &["Product_Name", "Quantity", "List_Price
 /// so that its amounts are computed from the line as it will be.
 pub fn fill_from_stored(row: &mut RowDraft, stored: &Map<String, Value>) {
     for field in LINE_INPUT_FIELDS {
-        if !row.values.contains_key(*field) {
+        if !row.values.contains_key(field) {
             if let Some(value) = stored.get(*field).filter(|v| !v.is_null()) {
                 row.values.insert((*field).to_string(), value.clone());
             }
@@ -194,22 +194,22 @@ pub fn price_lines<S: BuildHasher>(rows: &mut [RowDraft], catalogue: &Catalogue,
         let tax = match line_taxes {
             Some(applied) if !applied.is_empty() => {
                 let (sum, with_values) = tax::apply(Some(&Value::Array(applied)), round2(after_discount));
-                row.values.insert(LINE_TAXES.into(), Value::Array(with_values));
+                row.values.insert(LINE_TAXES, Value::Array(with_values));
                 sum
             }
             Some(_) => {
-                row.values.insert(LINE_TAXES.into(), Value::Array(Vec::new()));
+                row.values.insert(LINE_TAXES, Value::Array(Vec::new()));
                 tax
             }
             None => tax,
         };
-        row.values.insert("List_Price".into(), amount(list_price));
-        row.values.insert("Discount".into(), amount(discount));
-        row.values.insert("Tax".into(), amount(tax));
-        row.values.insert("Unit_Price".into(), unit_price.map(amount).unwrap_or(Value::Null));
-        row.values.insert("Total".into(), amount(total));
-        row.values.insert("Total_After_Discount".into(), amount(after_discount));
-        row.values.insert("Net_Total".into(), amount(after_discount + tax));
+        row.values.insert("List_Price", amount(list_price));
+        row.values.insert("Discount", amount(discount));
+        row.values.insert("Tax", amount(tax));
+        row.values.insert("Unit_Price", unit_price.map(amount).unwrap_or(Value::Null));
+        row.values.insert("Total", amount(total));
+        row.values.insert("Total_After_Discount", amount(after_discount));
+        row.values.insert("Net_Total", amount(after_discount + tax));
     }
 }
 

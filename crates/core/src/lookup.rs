@@ -151,7 +151,7 @@ mod tests {
         RowDraft {
             row_no: 1,
             echo: vec![],
-            values: serde_json::Map::new(),
+            values: crate::mapping::RowValues::new(),
             owner: None,
             layout_id: None,
             errors: vec![],

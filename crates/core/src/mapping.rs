@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use bulkwrite_wire::Operation;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::convert::{convert_value, ConvertError, ConvertOptions, NumberFormat};
 use crate::datefmt::JavaDateFormat;
@@ -15,7 +15,9 @@ use crate::result::{RowError, RowErrorCode};
 use crate::schema::{Converter, Field, Module};
 
 mod users;
+mod values;
 pub use users::{UserDirectory, UserEntry};
+pub use values::{FieldName, RowValues};
 
 /// A unique value a row claims: no other record of the module may hold it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +84,7 @@ pub struct RowDraft {
     /// Cells echoed into the result file.
     pub echo: Vec<String>,
     /// Field values to write; `Value::Null` clears a field on update.
-    pub values: Map<String, Value>,
+    pub values: RowValues,
     /// The record's owner, when the row names one.
     pub owner: Option<UserId>,
     /// The record's layout, when the row names one.
@@ -108,7 +110,7 @@ impl RowDraft {
         RowDraft {
             row_no,
             echo,
-            values: Map::new(),
+            values: RowValues::new(),
             owner: None,
             layout_id: None,
             errors: Vec::new(),
@@ -174,6 +176,8 @@ enum Target {
 #[derive(Debug, Clone)]
 struct ColumnPlan {
     api_name: String,
+    /// `api_name`, shared by the rows' values.
+    field_name: FieldName,
     index: Option<usize>,
     column: String,
     default: Option<String>,
@@ -189,6 +193,8 @@ struct ColumnPlan {
 pub struct RowMapper {
     module: String,
     plans: Vec<ColumnPlan>,
+    /// No two plans map the same field: a row's values are appended without a scan.
+    distinct_fields: bool,
     echo_columns: Vec<usize>,
     header_len: usize,
     last_column: String,
@@ -239,6 +245,7 @@ impl RowMapper {
             let denied = resource.denied_fields.iter().any(|name| name.eq_ignore_ascii_case(&mapping.api_name));
             plans.push(ColumnPlan {
                 api_name: mapping.api_name.clone(),
+                field_name: FieldName::from(mapping.api_name.as_str()),
                 index,
                 column,
                 default,
@@ -248,9 +255,15 @@ impl RowMapper {
                 denied,
             });
         }
+        let distinct_fields = {
+            let mut names: Vec<&str> = plans.iter().map(|plan| plan.api_name.as_str()).collect();
+            names.sort_unstable();
+            names.windows(2).all(|pair| pair[0] != pair[1])
+        };
         RowMapper {
             module: module.api_name.clone(),
             plans,
+            distinct_fields,
             echo_columns: resource.echo_columns.iter().map(|i| *i as usize).collect(),
             header_len: resource.header.len(),
             last_column: resource.header.last().cloned().unwrap_or_default(),
@@ -280,7 +293,7 @@ impl RowMapper {
     pub fn map_row(&self, row_no: u64, record: &csv::StringRecord) -> RowDraft {
         let mut draft = self.unmapped_row(row_no, record);
         // Every mapped column, and `Full_Name` that inserts add: the map never grows.
-        draft.values = Map::with_capacity(self.plans.len() + 1);
+        draft.values = RowValues::with_capacity(self.plans.len() + 1);
         if record.len() > self.header_len {
             let reason = format!("the row has {} cells but the header has {}", record.len(), self.header_len);
             draft.errors.push(RowError::new(RowErrorCode::InvalidData, self.last_column.clone()).because(reason));
@@ -341,7 +354,7 @@ impl RowMapper {
                 Target::Scalar { .. } | Target::Lookup { .. } | Target::UserLookup { .. } | Target::ParentLink { .. }
             )
         {
-            draft.values.insert(plan.api_name.clone(), Value::Null);
+            self.set(plan, Value::Null, draft);
         }
     }
 
@@ -376,7 +389,7 @@ impl RowMapper {
                                 column: plan.column.clone(),
                             });
                         }
-                        draft.values.insert(plan.api_name.clone(), value);
+                        self.set(plan, value, draft);
                     }
                     Err(error) => {
                         let reason = match error {
@@ -397,7 +410,7 @@ impl RowMapper {
             Target::UserLookup { by_email } => match self.users.resolve(text, *by_email) {
                 Some(user) => {
                     let value = serde_json::json!({"name": user.full_name, "id": user.id.to_string()});
-                    draft.values.insert(plan.api_name.clone(), value);
+                    self.set(plan, value, draft);
                 }
                 None => draft.errors.push(invalid(format!("'{text}' is not an active user of the org"))),
             },
@@ -435,6 +448,15 @@ impl RowMapper {
                 value: text.to_string(),
                 column: plan.column.clone(),
             }),
+        }
+    }
+
+    /// Sets the plan's field in the row, which sets each plan's field once.
+    fn set(&self, plan: &ColumnPlan, value: Value, draft: &mut RowDraft) {
+        if self.distinct_fields {
+            draft.values.push_unset(plan.field_name.clone(), value);
+        } else {
+            draft.values.insert(plan.field_name.clone(), value);
         }
     }
 

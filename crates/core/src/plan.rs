@@ -11,7 +11,7 @@ use bulkwrite_wire::Operation;
 use serde_json::{Map, Value};
 
 use crate::ids::{RecordId, UserId};
-use crate::mapping::{FindKey, RowDraft};
+use crate::mapping::{FindKey, RowDraft, RowValues};
 use crate::result::{errors_cell, ErrorsCell, ResultRow, RowError, RowErrorCode, RowStatus};
 
 /// A unique key: `(field, normalised value)`.
@@ -160,11 +160,19 @@ struct Working<'a> {
     touched: bool,
 }
 
+/// The planner's maps, hashed with foldhash instead of SipHash: every row looks its keys up
+/// and sets them, and SipHash was about 4% of the runtime's CPU in a 1,000,000-row insert
+/// (docs/PERFORMANCE.md). Seeded at random like SipHash's, and holding one chunk's keys at most.
+type FastMap<K, V> = HashMap<K, V, FastHasher>;
+type FastHasher = foldhash::fast::RandomState;
+
 struct Planner<'a> {
     operation: Operation,
     /// Current owner of every key the chunk has seen, by field then value.
-    owners: HashMap<&'a str, HashMap<&'a str, Option<RecordId>>>,
-    records: HashMap<RecordId, Working<'a>>,
+    owners: FastMap<&'a str, FastMap<&'a str, Option<RecordId>>>,
+    records: FastMap<RecordId, Working<'a>>,
+    /// How many keys a field's map of owners makes room for at once.
+    keys_per_field: usize,
     decisions: Decisions,
 }
 
@@ -179,8 +187,9 @@ pub fn decide(input: &PlanInput, existing: &ExistingState, new_ids: &mut dyn Ite
     let rows = &input.rows;
     let mut planner = Planner {
         operation: input.operation,
-        owners: HashMap::new(),
-        records: HashMap::with_capacity(existing.records.len() + rows.len()),
+        owners: FastMap::default(),
+        records: FastMap::with_capacity_and_hasher(existing.records.len() + rows.len(), FastHasher::default()),
+        keys_per_field: existing.keys.len() + rows.len(),
         decisions: Decisions {
             outcomes: Vec::with_capacity(rows.len()),
             order: Vec::with_capacity(rows.len()),
@@ -211,7 +220,11 @@ pub fn decide(input: &PlanInput, existing: &ExistingState, new_ids: &mut dyn Ite
 
 impl<'a> Planner<'a> {
     fn set_owner(&mut self, field: &'a str, value: &'a str, owner: Option<RecordId>) {
-        self.owners.entry(field).or_default().insert(value, owner);
+        let room = self.keys_per_field;
+        self.owners
+            .entry(field)
+            .or_insert_with(|| FastMap::with_capacity_and_hasher(room, FastHasher::default()))
+            .insert(value, owner);
     }
 
     fn load(&mut self, record: &'a ExistingRecord) {
@@ -385,6 +398,7 @@ impl Decisions {
                 Outcome::Insert(id) => {
                     let mut values = row.values;
                     values.retain(|_, v| !v.is_null());
+                    let values = values.into_map();
                     let owner = row.owner.unwrap_or(input.default_owner);
                     let layout_id = row.layout_id.or_else(|| input.default_layout.clone());
                     records.insert(id, PlannedRecord { id, values, owner, layout_id });
@@ -393,9 +407,9 @@ impl Decisions {
                     if let Some(record) = records.get_mut(&id) {
                         for (field, value) in row.values {
                             if value.is_null() {
-                                record.values.remove(&field);
+                                record.values.shift_remove(&*field);
                             } else {
-                                record.values.insert(field, value);
+                                record.values.insert(field.to_string(), value);
                             }
                         }
                         if let Some(owner) = row.owner {
@@ -504,7 +518,7 @@ pub struct NewRecordView<'a> {
 /// `Full_Name` computed when the module has it), serialised from the row in place. Equal to
 /// serialising the built record's values, which a test checks.
 pub struct NewValues<'a> {
-    values: &'a Map<String, Value>,
+    values: &'a RowValues,
     /// Whether the module has `Full_Name`: computed as the values are serialised (a view
     /// that is never serialised, a store's second pass over the records for their ids say,
     /// costs nothing).
@@ -522,7 +536,7 @@ impl serde::Serialize for NewValues<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(None)?;
-        let computed = self.full_name.then(|| FullName::of(self.values)).flatten();
+        let computed = self.full_name.then(|| FullName::of_row(self.values)).flatten();
         let mut full_name_written = false;
         for (field, value) in self.values {
             if value.is_null() {
@@ -561,6 +575,12 @@ impl<'a> FullName<'a> {
 
     /// The name of a record's values (a name that is not a string is empty).
     fn of(values: &'a Map<String, Value>) -> Option<FullName<'a>> {
+        let part = |name: &str| values.get(name).and_then(Value::as_str).unwrap_or("");
+        FullName::from_parts(part("First_Name"), part("Last_Name"))
+    }
+
+    /// [`FullName::of`] a row's values.
+    fn of_row(values: &'a RowValues) -> Option<FullName<'a>> {
         let part = |name: &str| values.get(name).and_then(Value::as_str).unwrap_or("");
         FullName::from_parts(part("First_Name"), part("Last_Name"))
     }

@@ -309,7 +309,7 @@ pub(super) fn row(row_no: u64, name: &str, email: &str) -> RowDraft {
         values.insert("Email".into(), json!(email));
         unique_keys.push(UniqueKey { field: "Email".into(), value: email.to_lowercase(), column: "Email".into() });
     }
-    RowDraft { values, unique_keys, ..RowDraft::new(row_no, vec![name.into(), email.into()]) }
+    RowDraft { values: values.into(), unique_keys, ..RowDraft::new(row_no, vec![name.into(), email.into()]) }
 }
 
 /// `draft`, finding the record it updates by its first unique key (the Email of [`row`]).

@@ -117,7 +117,7 @@ pub fn merges<'a, S: std::hash::BuildHasher>(
                 merges.push(Merge {
                     id,
                     stored: record,
-                    fields: row.values.iter().map(|(field, value)| (field.as_str(), value)).collect(),
+                    fields: row.values.iter().collect(),
                     owner: row.owner.unwrap_or(record.owner),
                     layout_id: row.layout_id.as_deref().or(record.layout_id.as_deref()),
                 });
@@ -133,7 +133,7 @@ impl<'a> Merge<'a> {
         for (field, value) in &row.values {
             match self.fields.iter_mut().find(|(known, _)| *known == field) {
                 Some(slot) => slot.1 = value,
-                None => self.fields.push((field.as_str(), value)),
+                None => self.fields.push((field, value)),
             }
         }
         if let Some(owner) = row.owner {

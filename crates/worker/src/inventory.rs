@@ -107,7 +107,7 @@ pub(crate) async fn update_totals(ctx: &WorkerContext, job: &Job, schema: &OrgSc
         let changed = with_retries(|| changed_totals(ctx.store.as_ref(), job.org, (&parent, lines), id)).await?;
         let Some(totals) = changed else { continue };
         let mut row = RowDraft::new(rows.len() as u64 + 1, Vec::new());
-        row.values = totals;
+        row.values = totals.into();
         row.find_key = Some(FindKey::Id { id, column: "id".into() });
         rows.push(row);
         if rows.len() == WRITE_BATCH {

@@ -135,7 +135,7 @@ impl Inventory {
         let Some(given) = item.get(RECORD_TAXES) else { return };
         match read_applied(given, taxes) {
             Ok(applied) => {
-                row.values.insert(RECORD_TAXES.into(), Value::Array(applied));
+                row.values.insert(RECORD_TAXES, Value::Array(applied));
             }
             Err(refusal) => {
                 let path = format!("$.data[{index}].{RECORD_TAXES}[{}].{}", refusal.index, refusal.key);
@@ -197,7 +197,7 @@ impl Inventory {
             let mut draft = mapper.map_record(line_index, &object);
             draft.errors.retain(|error| error.column != "Parent_Id");
             if let Some(taxes) = object.get(LINE_TAXES) {
-                draft.values.insert(LINE_TAXES.into(), taxes.clone());
+                draft.values.insert(LINE_TAXES, taxes.clone());
             }
             if let Some(FindKey::Id { id, .. }) = &draft.find_key {
                 let stored = state.store.get_record(auth.0.org, &self.lines.api_name, *id).await?;
@@ -259,7 +259,7 @@ impl Inventory {
             let parent = (self.parent.as_str(), self.lines.api_name.as_str());
             if let Some(totals) = changed_totals(state.store.as_ref(), auth.0.org, parent, id).await? {
                 let mut row = RowDraft::new(1, Vec::new());
-                row.values = totals;
+                row.values = totals.into();
                 row.find_key = Some(FindKey::Id { id, column: "id".into() });
                 self.write(state, auth, &self.parent.clone(), Operation::Update, vec![row]).await?;
             }
@@ -301,7 +301,7 @@ impl Inventory {
         let inserts: Vec<RowDraft> = inserts
             .into_iter()
             .map(|mut line| {
-                line.values.insert("Parent_Id".into(), json!({"name": name, "id": id.to_string()}));
+                line.values.insert("Parent_Id", json!({"name": name, "id": id.to_string()}));
                 line
             })
             .collect();

@@ -5,7 +5,7 @@ use serde_json::json;
 
 fn line(values: Value) -> RowDraft {
     let mut row = RowDraft::new(1, vec![]);
-    row.values = values.as_object().unwrap().clone();
+    row.values = values.as_object().unwrap().clone().into();
     row
 }
 
@@ -25,7 +25,8 @@ fn a_line_takes_the_product_price_and_computes_its_amounts() {
     assert_eq!(first["Total_After_Discount"], json!(45.0));
     assert_eq!(first["Net_Total"], json!(49.5));
     assert_eq!(rows[1].values["Net_Total"], json!(20.0));
-    let lines: Vec<&Map<String, Value>> = rows.iter().map(|r| &r.values).collect();
+    let stored: Vec<Map<String, Value>> = rows.iter().map(|r| r.values.clone().into_map()).collect();
+    let lines: Vec<&Map<String, Value>> = stored.iter().collect();
     let record = json!({"Discount": 9.5, "Adjustment": 1.0});
     let totals = record_totals(record.as_object().unwrap(), &lines);
     assert_eq!(Value::Object(totals), json!({"Sub_Total": 69.5, "Tax": 0.0, "Grand_Total": 61.0}));
@@ -51,7 +52,8 @@ fn line_taxes_give_the_line_tax_and_record_taxes_the_record_tax() {
     assert_eq!(rows[1].errors[0].column, "Line_Tax");
     let record =
         json!({"Discount": 1.25, "Adjustment": 0.5, "$line_tax": [{"name": "Vat", "percentage": 5.0, "id": "12"}]});
-    let lines = [first];
+    let first = first.clone().into_map();
+    let lines = [&first];
     let totals = record_totals(record.as_object().unwrap(), &lines);
     assert_eq!(totals["Sub_Total"], json!(101.25));
     assert_eq!(totals["Tax"], json!(5.0));

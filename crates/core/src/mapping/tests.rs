@@ -221,3 +221,23 @@ fn a_field_the_profile_may_not_edit_fails_rows_that_give_it_a_value() {
     let defaulted = mapper(&spec, Operation::Update).map_row(4, &row(&["Smith", "a@b.co", "Acme", "", "", ""]));
     assert_eq!(defaulted.errors[0].column, "Tel");
 }
+
+#[test]
+fn a_field_mapped_twice_holds_the_later_columns_value_in_the_first_ones_place() {
+    let resource = resource(
+        vec![mapping("Last_Name", 0), mapping("Company", 1), mapping("Last_Name", 2)],
+        &["Name", "Org", "Other name"],
+        None,
+        false,
+    );
+    let draft = mapper(&resource, Operation::Insert).map_row(1, &row(&["Boyle", "Zylker", "Okafor"]));
+    assert!(draft.errors.is_empty(), "{:?}", draft.errors);
+    let fields: Vec<(&str, &Value)> = draft.values.iter().collect();
+    assert_eq!(fields, [("Last_Name", &Value::from("Okafor")), ("Company", &Value::from("Zylker"))]);
+
+    assert!(!mapper(&resource, Operation::Insert).distinct_fields);
+    assert!(
+        mapper(&leads_resource(), Operation::Insert).distinct_fields,
+        "distinct fields are appended without a scan"
+    );
+}

@@ -26,7 +26,11 @@ pub(super) fn lead(row_no: u64, email: &str) -> RowDraft {
     values.insert("Lead_Source".into(), json!("Web Download"));
     values.insert("Annual_Revenue".into(), json!(row_no as f64 * 12.5));
     let unique_keys = vec![UniqueKey { field: "Email".into(), value: email.to_lowercase(), column: "Email".into() }];
-    RowDraft { values, unique_keys, ..RowDraft::new(row_no, vec![format!("Last {row_no}"), email.to_string()]) }
+    RowDraft {
+        values: values.into(),
+        unique_keys,
+        ..RowDraft::new(row_no, vec![format!("Last {row_no}"), email.to_string()])
+    }
 }
 
 pub(super) fn chunk(rows: Vec<RowDraft>, rows_done: u64) -> ChunkWrite {
@@ -396,7 +400,7 @@ async fn an_upsert_chunk_larger_than_one_update_part_updates_every_record_once()
     let rows = (1..=ROWS)
         .map(|n| {
             let mut row = lead(n, &email(n));
-            row.values.insert("Phone".into(), json!(format!("changed {n}")));
+            row.values.insert("Phone", json!(format!("changed {n}")));
             let key = row.unique_keys[0].clone();
             row.find_key = Some(FindKey::Unique { field: key.field, value: key.value, column: key.column });
             row

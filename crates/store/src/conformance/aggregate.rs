@@ -21,7 +21,7 @@ async fn write(store: &Arc<dyn Store>, module: &str, rows: Vec<Value>) -> Vec<Re
         .enumerate()
         .map(|(index, values)| {
             let Value::Object(values) = values else { panic!("an object") };
-            RowDraft { values, owner: Some(ADMIN), ..RowDraft::new(index as u64 + 1, Vec::new()) }
+            RowDraft { values: values.into(), owner: Some(ADMIN), ..RowDraft::new(index as u64 + 1, Vec::new()) }
         })
         .collect();
     let write = RecordWrite {

@@ -149,7 +149,7 @@ pub async fn an_upsert_read_before_another_jobs_write_keeps_that_write(store: Ar
     store.start_resource(&our_lease, 0).await.unwrap();
     store.start_resource(&their_lease, 0).await.unwrap();
     let mut their_row = by_email(1, "X", "x@x.co");
-    their_row.values.insert("First_Name".into(), json!("F"));
+    their_row.values.insert("First_Name", json!("F"));
     let theirs = chunk(Operation::Upsert, vec![their_row], 1);
     // Our chunk follows one that settles only when told: it reads and plans, then waits.
     let gate = ChunkOrder::first();

@@ -37,7 +37,7 @@ fn module() -> Module {
 
 fn draft(row_no: u64, values: Value, owner: UserId) -> RowDraft {
     let Value::Object(values) = values else { panic!("an object") };
-    RowDraft { values, owner: Some(owner), ..RowDraft::new(row_no, Vec::new()) }
+    RowDraft { values: values.into(), owner: Some(owner), ..RowDraft::new(row_no, Vec::new()) }
 }
 
 async fn write(store: &Arc<dyn Store>, org: OrgId, module: &str, row: RowDraft, now: DateTime<Utc>) -> RecordId {

@@ -166,7 +166,7 @@ pub async fn updates_and_upserts_change_records_and_keys(store: Arc<dyn Store>) 
 pub async fn an_upsert_by_one_key_moves_the_records_other_key(store: Arc<dyn Store>) {
     with_org(&store).await;
     let with_code = |mut draft: RowDraft, code: &str| {
-        draft.values.insert("Code".into(), json!(code));
+        draft.values.insert("Code", json!(code));
         draft.unique_keys.push(UniqueKey { field: "Code".into(), value: code.into(), column: "Code".into() });
         draft
     };
@@ -264,8 +264,8 @@ pub async fn lookups_find_records_by_id_key_and_value(store: Arc<dyn Store>) {
     let account = |row_no: u64, name: &str, site: &str| {
         let mut draft = row(row_no, name, "");
         draft.values.clear();
-        draft.values.insert("Account_Name".into(), json!(name));
-        draft.values.insert("Account_Site".into(), json!(site));
+        draft.values.insert("Account_Name", json!(name));
+        draft.values.insert("Account_Site", json!(site));
         draft.unique_keys =
             vec![UniqueKey { field: "Account_Name".into(), value: name.to_lowercase(), column: "Name".into() }];
         draft
@@ -302,8 +302,8 @@ pub async fn lookups_find_records_by_id_key_and_value(store: Arc<dyn Store>) {
     let phone = |row_no: u64, parent: RecordId, number: &str| {
         let mut draft = row(row_no, number, "");
         draft.values.clear();
-        draft.values.insert("Parent_Id".into(), json!({"name": "Zylker", "id": parent.to_string()}));
-        draft.values.insert("Number".into(), json!(number));
+        draft.values.insert("Parent_Id", json!({"name": "Zylker", "id": parent.to_string()}));
+        draft.values.insert("Number", json!(number));
         draft
     };
     let mut phones = chunk(
@@ -332,7 +332,7 @@ pub async fn lookups_find_records_by_id_key_and_value(store: Arc<dyn Store>) {
     // An update that leaves the parent alone keeps the row under it.
     let mut renumbered = row(8, "4", "");
     renumbered.values.clear();
-    renumbered.values.insert("Number".into(), json!("4"));
+    renumbered.values.insert("Number", json!("4"));
     renumbered.find_key = Some(FindKey::Id { id: orphan[0].id, column: "Id".into() });
     let mut update = chunk(Operation::Update, vec![renumbered], 8);
     update.module = "Account_Phones".into();

@@ -21,7 +21,7 @@ fn stored(values: Value, owner: u64) -> StoredRecord {
 
 fn row(row_no: u64, values: Value) -> RowDraft {
     let mut row = RowDraft::new(row_no, vec![format!("cell {row_no}")]);
-    row.values = values.as_object().unwrap().clone();
+    row.values = values.as_object().unwrap().clone().into();
     row.find_key = Some(FindKey::Id { id: RecordId::new(ID), column: "id".into() });
     row
 }
@@ -38,7 +38,7 @@ fn check(stored: &StoredRecord, rows: Vec<RowDraft>, full_name: bool) -> Merged 
         layout_id: stored.layout_id.clone(),
         keys: Vec::new(),
     };
-    let removes = rows.iter().any(|row| row.values.values().any(Value::is_null));
+    let removes = rows.iter().any(|row| row.values.iter().any(|(_, value)| value.is_null()));
     let input = PlanInput {
         operation: Operation::Update,
         rows: rows.clone(),

@@ -176,8 +176,8 @@ async fn a_calendar_module_exports_as_ics() {
     });
     env.store.update_org_schema(ORG, add_events).await.unwrap().unwrap();
     let mut draft = bulkwrite_core::mapping::RowDraft::new(1, Vec::new());
-    draft.values.insert("Last_Name".into(), json!("Standup"));
-    draft.values.insert("Event_Title".into(), json!("Standup, daily"));
+    draft.values.insert("Last_Name", json!("Standup"));
+    draft.values.insert("Event_Title", json!("Standup, daily"));
     let write = bulkwrite_store::RecordWrite {
         module: "Events".into(),
         // The worker names no wire type; the operation is read from its JSON word.

@@ -21,7 +21,7 @@ async fn an_undo_deletes_the_added_records_in_chunks_and_keeps_a_changed_one() {
     let changed = RecordId::parse(&rows[3][3]).expect("the third row's record");
     // The third record is renamed through the records API after the job.
     let mut rename = RowDraft::new(1, Vec::new());
-    rename.values.insert("Last_Name".into(), serde_json::json!("Renamed"));
+    rename.values.insert("Last_Name", serde_json::json!("Renamed"));
     rename.find_key = Some(FindKey::Id { id: changed, column: "id".into() });
     let write = RecordWrite {
         module: "Leads".into(),
