@@ -407,7 +407,7 @@ impl Decisions {
                     if let Some(record) = records.get_mut(&id) {
                         for (field, value) in row.values {
                             if value.is_null() {
-                                record.values.shift_remove(&*field);
+                                record.values.remove(&*field);
                             } else {
                                 record.values.insert(field.to_string(), value);
                             }
