@@ -89,7 +89,8 @@ fn same_text(a: &str, b: &str) -> bool {
 }
 
 fn check_length(raw: &str, limit: usize, what: &str) -> Result<(), ConvertError> {
-    if raw.chars().count() > limit {
+    // A text has no more characters than bytes: most are counted by their length alone.
+    if raw.len() > limit && raw.chars().count() > limit {
         return Err(invalid(format!("{what} longer than {limit} characters")));
     }
     Ok(())
@@ -136,10 +137,9 @@ fn is_label(label: &str) -> bool {
 
 /// Digits and separators, optionally followed by an extension (`x12`, `ext 12`, `ext.12`).
 fn is_phone(value: &str) -> bool {
-    let lower = value.to_ascii_lowercase();
-    let (number, extension) = match lower.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(at) => lower.split_at(at),
-        None => (lower.as_str(), ""),
+    let (number, extension) = match value.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(at) => value.split_at(at),
+        None => (value, ""),
     };
     if !number.chars().any(|c| c.is_ascii_digit()) {
         return false;
@@ -150,7 +150,10 @@ fn is_phone(value: &str) -> bool {
     extension.is_empty() || is_extension(extension)
 }
 
+/// An extension, its letters in either case.
 fn is_extension(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let text = lower.as_str();
     let rest = text.strip_prefix("ext.").or_else(|| text.strip_prefix("ext")).or_else(|| text.strip_prefix('x'));
     let Some(rest) = rest else {
         return false;

@@ -15,11 +15,12 @@ pub struct UserEntry {
     pub email: String,
 }
 
-/// The org's active users, by id and by email.
+/// The org's active users, by id and by email. Every row that names an owner looks it up:
+/// hashed with foldhash, not SipHash (the org's own user ids and emails, no one else's keys).
 #[derive(Debug, Clone, Default)]
 pub struct UserDirectory {
-    by_id: HashMap<UserId, UserEntry>,
-    by_email: HashMap<String, UserId>,
+    by_id: HashMap<UserId, UserEntry, foldhash::fast::RandomState>,
+    by_email: HashMap<String, UserId, foldhash::fast::RandomState>,
 }
 
 impl UserDirectory {
