@@ -333,6 +333,12 @@ fn two_digit_years_follow_the_java_window() {
 fn public_parse_uses_the_current_year() {
     let parsed = compile("yyyy-MM-dd").parse("2024-03-05");
     assert_eq!(parsed.map(|p| p.date), Some(date(2024, 3, 5)));
+    // Two digits place the year around this one, whether the pattern says `yy` or `y`.
+    let this_year = chrono::Datelike::year(&chrono::Utc::now());
+    for pattern in ["yy-MM-dd", "y-MM-dd"] {
+        let parsed = compile(pattern).parse("95-03-05");
+        assert_eq!(parsed.map(|p| p.date), Some(date(two_digit_year(95, this_year), 3, 5)), "{pattern}");
+    }
 }
 
 proptest! {
