@@ -32,6 +32,9 @@ fn invalid(column: String, field: &str, value: &str, reason: impl Into<String>) 
 
 /// Polymorphic lookups (no related module) take the module the row's `$se_module` names.
 fn polymorphic_lookups(draft: &mut RowDraft) {
+    if draft.lookups.iter().all(|lookup| !lookup.module.is_empty()) {
+        return;
+    }
     let named = draft.values.get(SE_MODULE).and_then(Value::as_str).map(str::to_string);
     let mut errors = Vec::new();
     draft.lookups.retain_mut(|lookup| {
