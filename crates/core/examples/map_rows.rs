@@ -1,6 +1,7 @@
-//! Maps a Leads CSV (`gen_leads.py`'s columns) as an insert job's reader does, and writes each
-//! row's values as a record's JSON, on one thread, with nothing else running: the per-row work
-//! of the runtime's threads, timed without the noise of a whole job (docs/PERFORMANCE.md).
+//! Maps a Leads CSV (`gen_leads.py`'s columns) as an insert job's reader does, plans each chunk
+//! as an insert into an empty module, and writes each new record's JSON and the chunk's result
+//! rows, on one thread, with nothing else running: the per-row work of the runtime's threads,
+//! timed without the noise of a whole job (docs/PERFORMANCE.md).
 //!
 //! ```sh
 //! python3 ../shared/perf/gen_leads.py 100000 target/floor/leads_100k.csv --seed 42
@@ -11,9 +12,10 @@
 
 use std::time::Instant;
 
-use bulkwrite_core::ids::UserId;
+use bulkwrite_core::ids::{RecordId, UserId};
 use bulkwrite_core::jobspec::ResourceSpec;
 use bulkwrite_core::mapping::{RowMapper, UserDirectory, UserEntry};
+use bulkwrite_core::plan::{decide, ExistingState, PlanInput};
 use bulkwrite_core::schema::standard::standard_schema;
 use bulkwrite_core::schema::CustomFieldSpec;
 use bulkwrite_wire::{FieldMapping, Operation};
@@ -91,16 +93,27 @@ fn main() {
             let first = chunk_no * CHUNK_ROWS;
             let rows: Vec<_> =
                 chunk.iter().enumerate().map(|(at, record)| mapper.map_row((first + at + 1) as u64, record)).collect();
-            for row in &rows {
-                failed += usize::from(!row.errors.is_empty());
-                serde_json::to_writer(&mut json, &row.values).expect("JSON into memory");
+            let input = PlanInput {
+                operation: Operation::Insert,
+                rows,
+                default_owner: UserId::new(1),
+                default_layout: None,
+                full_name: true,
+            };
+            let mut ids = (1..).map(RecordId::new);
+            let decisions = decide(&input, &ExistingState::default(), &mut ids);
+            for record in decisions.inserted(&input) {
+                serde_json::to_writer(&mut json, &record.values).expect("JSON into memory");
             }
+            let results = decisions.results(&input.rows);
+            failed += results.iter().filter(|row| !row.errors.is_empty()).count();
+            drop((results, input));
         }
         bytes = json.len();
         best = best.min(started.elapsed().as_secs_f64());
     }
     println!(
-        "{} rows mapped and written as JSON ({bytes} bytes, {failed} rows with errors): best of {PASSES} {:.1} ms, {:.2} µs a row",
+        "{} rows mapped, planned and written as JSON ({bytes} bytes, {failed} rows with errors): best of {PASSES} {:.1} ms, {:.2} µs a row",
         records.len(),
         best * 1e3,
         best * 1e6 / records.len().max(1) as f64
