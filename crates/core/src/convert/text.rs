@@ -111,7 +111,8 @@ fn is_local_part(local: &str) -> bool {
     if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
         return false;
     }
-    local.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || LOCAL_PART_SPECIALS.contains(c))
+    // Byte by byte: every allowed character is ASCII.
+    local.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || LOCAL_PART_SPECIALS.as_bytes().contains(&b))
 }
 
 /// Dot-separated host labels, at least two, the last one of 2 or more letters.
@@ -119,12 +120,16 @@ fn is_domain(domain: &str) -> bool {
     if domain.len() > 253 {
         return false;
     }
-    let labels: Vec<&str> = domain.split('.').collect();
-    if labels.len() < 2 || !labels.iter().all(|label| is_label(label)) {
-        return false;
+    let mut labels = 0;
+    let mut top = "";
+    for label in domain.split('.') {
+        if !is_label(label) {
+            return false;
+        }
+        labels += 1;
+        top = label;
     }
-    let top = labels.last().copied().unwrap_or("");
-    top.len() >= 2 && top.chars().all(|c| c.is_ascii_alphabetic())
+    labels >= 2 && top.len() >= 2 && top.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
 /// A host label: letters, digits and hyphens, not starting or ending with a hyphen.
@@ -132,7 +137,7 @@ fn is_label(label: &str) -> bool {
     if label.is_empty() || label.len() > 63 || label.starts_with('-') || label.ends_with('-') {
         return false;
     }
-    label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 /// Digits and separators, optionally followed by an extension (`x12`, `ext 12`, `ext.12`).
