@@ -165,9 +165,18 @@ fn probes_list_keys_and_ids_once() {
     let mut a = by_email(draft(1, "a@x.co", "A"));
     let b = by_email(draft(2, "a@x.co", "B"));
     a.find_key = Some(FindKey::Id { id: RecordId::new(9), column: "id".into() });
-    let probes = probes_for(&[a, b]);
+    let probes = probes_for(&[a.clone(), b.clone()]);
     assert_eq!(probes.keys, [("Email".to_string(), "a@x.co".to_string())]);
     assert_eq!(probes.ids, [RecordId::new(9)]);
+
+    // In order, by field then value, and ids ascending, whatever the rows' order.
+    let mut c = by_email(draft(3, "c@x.co", "C"));
+    c.find_key = Some(FindKey::Id { id: RecordId::new(3), column: "id".into() });
+    let d = by_email(draft(4, "b@x.co", "D"));
+    let probes = probes_for(&[c, a, d, b]);
+    let keys: Vec<(&str, &str)> = probes.keys.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();
+    assert_eq!(keys, [("Email", "a@x.co"), ("Email", "b@x.co"), ("Email", "c@x.co")]);
+    assert_eq!(probes.ids, [RecordId::new(3), RecordId::new(9)]);
 }
 
 #[test]
