@@ -48,7 +48,7 @@ impl RowValues {
 
     /// The value of `field`, if set.
     pub fn get(&self, field: &str) -> Option<&Value> {
-        self.entries.iter().find(|(name, _)| &**name == field).map(|(_, value)| value)
+        self.position(field).map(|at| &self.entries[at].1)
     }
 
     /// Whether `field` is set.
@@ -91,7 +91,7 @@ impl RowValues {
 
     /// `(field, value)` in order.
     pub fn iter(&self) -> Iter<'_> {
-        self.entries.iter().map(|(name, value)| (&**name, value))
+        Iter(self.entries.iter())
     }
 
     /// The values as a JSON object, in the same order.
@@ -105,8 +105,19 @@ impl RowValues {
 }
 
 /// [`RowValues::iter`]: `(field, value)` in order.
-pub type Iter<'a> =
-    std::iter::Map<std::slice::Iter<'a, (FieldName, Value)>, fn(&'a (FieldName, Value)) -> (&'a str, &'a Value)>;
+pub struct Iter<'a>(std::slice::Iter<'a, (FieldName, Value)>);
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a str, &'a Value);
+
+    fn next(&mut self) -> Option<(&'a str, &'a Value)> {
+        self.0.next().map(|(name, value)| (&**name, value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
 
 impl<'a> IntoIterator for &'a RowValues {
     type Item = (&'a str, &'a Value);
