@@ -36,3 +36,7 @@ pub mod schema;
 pub mod state;
 pub mod version;
 pub mod zipfile;
+
+/// The hasher of maps that rows fill and read on the hot path (the planner's, the owner lookups):
+/// foldhash, seeded at random as std's SipHash is, and several times cheaper on short keys.
+pub(crate) type FastHasher = foldhash::fast::RandomState;

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use crate::ids::{RecordId, UserId};
 use crate::mapping::{FindKey, RowDraft, RowValues};
 use crate::result::{errors_cell, ErrorsCell, ResultRow, RowError, RowErrorCode, RowStatus};
+use crate::FastHasher;
 
 /// A unique key: `(field, normalised value)`.
 pub type Key = (String, String);
@@ -160,11 +161,10 @@ struct Working<'a> {
     touched: bool,
 }
 
-/// The planner's maps, hashed with foldhash instead of SipHash: every row looks its keys up
-/// and sets them, and SipHash was about 4% of the runtime's CPU in a 1,000,000-row insert
-/// (docs/PERFORMANCE.md). Seeded at random like SipHash's, and holding one chunk's keys at most.
+/// The planner's maps, hashed with [`FastHasher`]: every row looks its keys up and sets them,
+/// and SipHash was about 4% of the runtime's CPU in a 1,000,000-row insert (docs/PERFORMANCE.md).
+/// They hold one chunk's keys at most.
 type FastMap<K, V> = HashMap<K, V, FastHasher>;
-type FastHasher = foldhash::fast::RandomState;
 
 struct Planner<'a> {
     operation: Operation,
@@ -536,7 +536,7 @@ impl serde::Serialize for NewValues<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(None)?;
-        let computed = self.full_name.then(|| FullName::of_row(self.values)).flatten();
+        let computed = self.full_name.then(|| FullName::of(|field| self.values.get(field))).flatten();
         let mut full_name_written = false;
         for (field, value) in self.values {
             if value.is_null() {
@@ -573,15 +573,10 @@ impl<'a> FullName<'a> {
         (!first.is_empty() || !last.is_empty()).then_some(FullName { first, last })
     }
 
-    /// The name of a record's values (a name that is not a string is empty).
-    fn of(values: &'a Map<String, Value>) -> Option<FullName<'a>> {
-        let part = |name: &str| values.get(name).and_then(Value::as_str).unwrap_or("");
-        FullName::from_parts(part("First_Name"), part("Last_Name"))
-    }
-
-    /// [`FullName::of`] a row's values.
-    fn of_row(values: &'a RowValues) -> Option<FullName<'a>> {
-        let part = |name: &str| values.get(name).and_then(Value::as_str).unwrap_or("");
+    /// The name of values that `get` reads by field, a record's or a row's (a name that is not a
+    /// string is empty).
+    fn of(get: impl Fn(&str) -> Option<&'a Value>) -> Option<FullName<'a>> {
+        let part = |name: &str| get(name).and_then(Value::as_str).unwrap_or("");
         FullName::from_parts(part("First_Name"), part("Last_Name"))
     }
 }
@@ -618,7 +613,7 @@ fn set_full_name(values: &mut Map<String, Value>) {
 /// `First_Name Last_Name`, trimmed, or `None` when both are empty (a store that merges rows
 /// into stored records without building their maps computes `Full_Name` with it).
 pub fn full_name_of(values: &Map<String, Value>) -> Option<String> {
-    FullName::of(values).map(|name| name.to_string())
+    FullName::of(|field| values.get(field)).map(|name| name.to_string())
 }
 
 /// [`full_name_of`] from the two names' text.

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use crate::ids::UserId;
+use crate::FastHasher;
 
 /// A user that records may be assigned to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,12 +16,12 @@ pub struct UserEntry {
     pub email: String,
 }
 
-/// The org's active users, by id and by email. Every row that names an owner looks it up:
-/// hashed with foldhash, not SipHash (the org's own user ids and emails, no one else's keys).
+/// The org's active users, by id and by email. Every row that names an owner looks it up, so
+/// the maps hash with `crate::FastHasher`.
 #[derive(Debug, Clone, Default)]
 pub struct UserDirectory {
-    by_id: HashMap<UserId, UserEntry, foldhash::fast::RandomState>,
-    by_email: HashMap<String, UserId, foldhash::fast::RandomState>,
+    by_id: HashMap<UserId, UserEntry, FastHasher>,
+    by_email: HashMap<String, UserId, FastHasher>,
 }
 
 impl UserDirectory {
