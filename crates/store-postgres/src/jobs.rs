@@ -317,7 +317,7 @@ impl JobStore for PgStore {
         tx.commit().await.map_err(pg_error)?;
         if analyze {
             // Beside the node's next job rather than before it: the queue does not wait for it.
-            tokio::spawn(async move { statistics::analyze_records(&mut conn, added).await });
+            tokio::spawn(async move { statistics::analyze_grown_tables(&mut conn, added).await });
         }
         Ok(())
     }

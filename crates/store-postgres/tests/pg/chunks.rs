@@ -337,7 +337,7 @@ async fn upgrade_to_key_scopes_keeps_keys_and_snapshot_keys() {
 }
 
 /// A job that adds 10,000 records to a table the planner never measured refreshes its
-/// statistics once it completes, on a task of its own (the records list was planned from
+/// statistics, and its keys', once it completes, on a task of its own (the records list was planned from
 /// guesses otherwise: see `statistics.rs`); a small job leaves them to autovacuum.
 #[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -345,12 +345,16 @@ async fn a_large_job_refreshes_the_planner_statistics() {
     let url = database_url();
     let (database, store) = fresh_pg_store(&url).await;
     let client = admin(&database).await;
-    let analyzed = || async {
-        let sql = "SELECT c.reltuples::float8, s.analyze_count FROM pg_class c
-                   JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = 'records'::regclass";
-        let row = client.query_one(sql, &[]).await.unwrap();
-        (row.get::<_, f64>(0), row.get::<_, i64>(1))
+    let analyzed_table = |table: &'static str| {
+        let client = &client;
+        async move {
+            let sql = "SELECT c.reltuples::float8, s.analyze_count FROM pg_class c
+                       JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = $1::text::regclass";
+            let row = client.query_one(sql, &[&table]).await.unwrap();
+            (row.get::<_, f64>(0), row.get::<_, i64>(1))
+        }
     };
+    let analyzed = || analyzed_table("records");
     let run = |id: u64, from: u64, rows: u64| {
         let store = store.clone();
         async move {
@@ -368,6 +372,7 @@ async fn a_large_job_refreshes_the_planner_statistics() {
     };
     run(7_001, 0, 500).await;
     assert_eq!(analyzed().await, (-1.0, 0), "500 records leave the statistics to autovacuum");
+    assert_eq!(analyzed_table("unique_keys").await, (-1.0, 0), "and their keys'");
     run(7_002, 500, 10_000).await;
     // The refresh runs beside whatever the node does next, once the job has completed.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -380,6 +385,8 @@ async fn a_large_job_refreshes_the_planner_statistics() {
     };
     assert_eq!(count, 1, "one ANALYZE after the job of 10,000 records");
     assert_eq!(tuples, 10_500.0, "the table measured with every record");
+    // The keys are analyzed too, before the records: the next upsert probes them.
+    assert_eq!(analyzed_table("unique_keys").await, (10_500.0, 1), "the keys measured with every key, once");
 }
 
 /// An upsert chunk that updates more records than one `UPDATE` statement carries (they go out
