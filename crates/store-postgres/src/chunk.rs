@@ -281,7 +281,7 @@ pub(crate) async fn plan_and_write(
     crate::chunk_write::insert_records(tx, new_records).await?;
     // An update leaves each record one version past the one it was read at (or fails), so the
     // before-images go out with the update (pipelined) rather than after it.
-    let updating = crate::chunk_write::update_records(tx, &stamp, &mut rewrites, (&stored, &places));
+    let updating = crate::chunk_write::update_records(tx, &stamp, &mut rewrites, (&stored, &places), &plan);
     let images = async {
         match capture {
             Some(capture) => crate::chunk_write::insert_images(tx, capture, &images).await,

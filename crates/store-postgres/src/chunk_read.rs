@@ -14,6 +14,7 @@ use deadpool_postgres::Transaction;
 use futures_util::TryStreamExt;
 use tokio_postgres::types::ToSql;
 
+use crate::record_keys;
 use crate::statements::{get, get_u64, query};
 use crate::{pg_error, signed};
 
@@ -34,7 +35,8 @@ const PROBE_KEYS: &str = "SELECT v.field, v.value, k.record_id FROM unnest($3::t
 /// after the other): the owners of the keys `($3, $4)` (rows of kind 0: field, value, record id);
 /// the records those keys and the ids `($5)` name (kind 1: id, owner, layout, data, version),
 /// locked in ascending id order, so concurrent chunks updating the same records queue instead of
-/// overwriting each other, without deadlocks; and those records' keys (kind 2: id, field, value).
+/// overwriting each other, without deadlocks, each with its keys (`records.keys`, see
+/// `record_keys`).
 /// A record's data comes as text (`json` is stored as its text, so the cast copies it): the
 /// chunk merges its rows into that text (`bulkwrite_store::merge`) instead of parsing it.
 /// A locked record's row also carries its place in the table (`ctid`, as text): it stays put
@@ -47,23 +49,18 @@ const READ_FOR_UPDATE: &str = "WITH probes AS (
              WHERE s.org = $1 AND s.module = $2 AND s.field = v.field AND u.value = v.value LIMIT 1
          ) AS k
      ), locked AS (
-         SELECT r.id, r.owner, r.layout_id, r.data, r.version, r.ctid
+         SELECT r.id, r.owner, r.layout_id, r.data, r.version, r.ctid, r.keys
          FROM unnest(ARRAY(
              SELECT DISTINCT w.id FROM (SELECT record_id FROM probes UNION ALL SELECT unnest($5::int8[])) AS w (id)
              ORDER BY w.id
          )) AS u (id)
          CROSS JOIN LATERAL (
-             SELECT id, owner, layout_id, data, version, ctid FROM records WHERE id = u.id AND org = $1 AND module = $2 FOR UPDATE
+             SELECT id, owner, layout_id, data, version, ctid, keys FROM records WHERE id = u.id AND org = $1 AND module = $2 FOR UPDATE
          ) AS r
      )
-     SELECT 0, record_id, field, value, NULL::int8, NULL::text, NULL::text, NULL::int8, NULL::text FROM probes
+     SELECT 0, record_id, field, value, NULL::int8, NULL::text, NULL::text, NULL::int8, NULL::text, NULL::text FROM probes
      UNION ALL
-     SELECT 1, id, NULL, NULL, owner, layout_id, data::text, version, ctid::text FROM locked
-     UNION ALL
-     SELECT 2, l.id, k.field, k.value, NULL, NULL, NULL, NULL, NULL FROM locked AS l
-     CROSS JOIN LATERAL (
-         SELECT s.field, u.value FROM unique_keys u JOIN key_scopes s ON s.id = u.scope WHERE u.record_id = l.id OFFSET 0
-     ) AS k";
+     SELECT 1, id, NULL, NULL, owner, layout_id, data::text, version, ctid::text, keys FROM locked";
 
 /// What a chunk read: the state it plans against (its records without their values), the
 /// records as stored, and where each one is.
@@ -137,34 +134,26 @@ pub(crate) async fn read_existing(
     let params: [&(dyn ToSql + Sync); 5] = [&org, &module, &fields, &values, &ids];
     let stream = tx.query_raw(&statement, params).await.map_err(pg_error)?;
     futures_util::pin_mut!(stream);
-    let mut keys = Vec::new();
     while let Some(row) = stream.try_next().await.map_err(pg_error)? {
         match get::<i32>(&row, 0)? {
             0 => {
                 read.existing.keys.insert((get(&row, 2)?, get(&row, 3)?), RecordId::new(get_u64(&row, 1)?));
             }
-            1 => {
+            _ => {
                 let id = RecordId::new(get_u64(&row, 1)?);
                 let record = StoredRecord {
                     owner: UserId::new(get_u64(&row, 4)?),
                     layout_id: get(&row, 5)?,
                     data: get(&row, 6)?,
                     version: get(&row, 7)?,
-                    keys: Vec::new(),
+                    keys: record_keys::decode(get::<Option<&str>>(&row, 9)?)?,
                 };
                 read.stored.insert(id, record);
                 read.places.insert(id, get(&row, 8)?);
             }
-            _ => keys.push((RecordId::new(get_u64(&row, 1)?), (get(&row, 2)?, get(&row, 3)?))),
         }
     }
-    for (id, key) in keys {
-        if let Some(record) = read.stored.get_mut(&id) {
-            record.keys.push(key);
-        }
-    }
-    for (id, record) in &mut read.stored {
-        record.keys.sort();
+    for (id, record) in &read.stored {
         read.existing.records.insert(*id, record.existing(*id, false)?);
     }
     Ok(read)

@@ -16,12 +16,13 @@ use tokio_postgres::types::{ToSql, Type};
 use crate::chunk::Stamp;
 use crate::copy::CopyRows;
 use crate::error::write_error;
+use crate::record_keys::{self, Changes};
 use crate::signed;
 
 /// `COPY` of new records.
 pub(crate) const COPY_RECORDS: &str =
     "COPY records (id, org, module, owner, layout_id, created_by, modified_by, created_at,
-     modified_at, data, parent_id)
+     modified_at, data, parent_id, keys)
      FROM STDIN (FORMAT binary)";
 
 /// `COPY` of new keys.
@@ -38,12 +39,17 @@ pub(crate) async fn insert_records(tx: &Transaction<'_>, rows: CopyRows) -> Stor
 /// The rows of a `COPY` of the plan's new records.
 pub(crate) fn encode_planned_records(stamp: &Stamp<'_>, plan: &ChunkPlan) -> StoreResult<CopyRows> {
     let mut rows = CopyRows::with_capacity(RECORD_COLUMNS, plan.inserts.len() * RECORD_BYTES);
+    let added = record_keys::Added::of(&plan.key_inserts);
+    let mut keys = Vec::new();
     for record in &plan.inserts {
+        keys.clear();
+        keys.extend(added.of_record(record.id));
         let new = NewRecord {
             id: record.id,
             owner: record.owner,
             layout_id: record.layout_id.as_deref(),
             parent_id: parent_id(&record.values),
+            keys: &keys,
         };
         new_record(&mut rows, stamp, &new, &record.values)?;
     }
@@ -55,19 +61,24 @@ pub(crate) fn encode_planned_records(stamp: &Stamp<'_>, plan: &ChunkPlan) -> Sto
 /// keys are checked. Only for inserts: an upsert may update what it inserts.
 pub(crate) fn encode_new_records(stamp: &Stamp<'_>, decisions: &Decisions, input: &PlanInput) -> StoreResult<CopyRows> {
     let mut rows = CopyRows::with_capacity(RECORD_COLUMNS, input.rows.len() * RECORD_BYTES);
+    let added = record_keys::Added::of(&decisions.key_inserts);
+    let mut keys = Vec::new();
     for view in decisions.inserted(input) {
+        keys.clear();
+        keys.extend(added.of_record(view.id));
         let new = NewRecord {
             id: view.id,
             owner: view.owner,
             layout_id: view.layout_id,
             parent_id: view.values.get("Parent_Id").and_then(parent_id_of),
+            keys: &keys,
         };
         new_record(&mut rows, stamp, &new, &view.values)?;
     }
     Ok(rows)
 }
 
-const RECORD_COLUMNS: i16 = 11;
+const RECORD_COLUMNS: i16 = 12;
 
 /// A typical record's `COPY` row: its columns and some dozen fields of JSON.
 const RECORD_BYTES: usize = 640;
@@ -81,6 +92,8 @@ struct NewRecord<'a> {
     owner: UserId,
     layout_id: Option<&'a str>,
     parent_id: Option<i64>,
+    /// The keys it takes (see `record_keys`).
+    keys: &'a [(&'a str, &'a str)],
 }
 
 fn new_record(rows: &mut CopyRows, stamp: &Stamp<'_>, new: &NewRecord<'_>, values: &impl Serialize) -> StoreResult<()> {
@@ -96,7 +109,7 @@ fn new_record(rows: &mut CopyRows, stamp: &Stamp<'_>, new: &NewRecord<'_>, value
     rows.value(&stamp.now, &Type::TIMESTAMPTZ)?;
     rows.json(values)?;
     rows.opt_int8(new.parent_id);
-    Ok(())
+    record_keys::copy(rows, new.keys)
 }
 
 /// A record an update rewrites: its new columns and data (a JSON object's text).
@@ -135,6 +148,7 @@ pub(crate) async fn update_records(
     stamp: &Stamp<'_>,
     records: &mut [Rewrite],
     read: (&HashMap<RecordId, StoredRecord>, &HashMap<RecordId, String>),
+    plan: &ChunkPlan,
 ) -> StoreResult<()> {
     if records.is_empty() {
         return Ok(());
@@ -146,10 +160,12 @@ pub(crate) async fn update_records(
         tx.prepare_cached(if located { UPDATE_AT_PLACES } else { UPDATE_BY_ID }).await.map_err(write_error)?;
     // In parts, sent one after the other without waiting (pipelined): the database updates the
     // first part's records while the next part's values are encoded.
+    let changes = Changes::of(&plan.key_deletes, &plan.key_inserts);
     let parts = records.chunks(UPDATE_PART).map(|part| {
-        let columns = UpdateColumns::of(part, stored, places);
+        let columns = UpdateColumns::of(part, stored, places, &changes);
         let statement = &statement;
         async move {
+            let columns = columns?;
             let mut params: Vec<&(dyn ToSql + Sync)> = vec![
                 &stamp.actor,
                 &stamp.now,
@@ -164,6 +180,7 @@ pub(crate) async fn update_records(
             } else {
                 params.extend([&stamp.org as &(dyn ToSql + Sync), &stamp.module, &columns.versions]);
             }
+            params.extend([&columns.rekeyed as &(dyn ToSql + Sync), &columns.keys]);
             tx.execute(statement, &params).await.map_err(write_error)
         }
     });
@@ -193,14 +210,18 @@ struct UpdateColumns<'a> {
     parents: Vec<Option<i64>>,
     versions: Vec<Option<i64>>,
     places: Vec<Option<&'a str>>,
+    /// Whether the plan changes the record's keys, and what they are then (see `record_keys`).
+    rekeyed: Vec<bool>,
+    keys: Vec<Option<String>>,
 }
 
 impl<'a> UpdateColumns<'a> {
     fn of(
         part: &'a [Rewrite],
-        stored: &HashMap<RecordId, StoredRecord>,
+        stored: &'a HashMap<RecordId, StoredRecord>,
         places: &'a HashMap<RecordId, String>,
-    ) -> UpdateColumns<'a> {
+        changes: &Changes<'a>,
+    ) -> StoreResult<UpdateColumns<'a>> {
         let mut columns = UpdateColumns {
             ids: Vec::with_capacity(part.len()),
             owners: Vec::with_capacity(part.len()),
@@ -209,6 +230,8 @@ impl<'a> UpdateColumns<'a> {
             parents: Vec::with_capacity(part.len()),
             versions: Vec::with_capacity(part.len()),
             places: Vec::with_capacity(part.len()),
+            rekeyed: Vec::with_capacity(part.len()),
+            keys: Vec::with_capacity(part.len()),
         };
         for record in part {
             columns.ids.push(signed(record.id.get()));
@@ -218,27 +241,36 @@ impl<'a> UpdateColumns<'a> {
             columns.parents.push(parent_id_in(&record.data));
             columns.versions.push(stored.get(&record.id).map(|stored| stored.version));
             columns.places.push(places.get(&record.id).map(String::as_str));
+            let keys = changes.after(record.id, stored.get(&record.id));
+            columns.rekeyed.push(keys.is_some());
+            columns.keys.push(match keys {
+                Some(keys) => record_keys::encode(&keys)?,
+                None => None,
+            });
         }
-        columns
+        Ok(columns)
     }
 }
 
 /// [`update_records`] of records at known places (`$9`, `ctid`s as text) and versions (`$8`).
-/// The data comes as text (`$6`) and is checked as JSON by the cast.
+/// The data comes as text (`$6`) and is checked as JSON by the cast; a record's keys (`$11`)
+/// replace its stored ones where the plan changes them (`$10`).
 const UPDATE_AT_PLACES: &str = "UPDATE records r
      SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data::json,
-         parent_id = u.parent_id, version = r.version + 1
-     FROM unnest($3::int8[], $4::int8[], $5::text[], $6::text[], $7::int8[], $8::int8[], $9::text[]::tid[])
-         AS u (id, owner, layout_id, data, parent_id, version, place)
+         parent_id = u.parent_id, version = r.version + 1, keys = CASE WHEN u.rekeyed THEN u.keys ELSE r.keys END
+     FROM unnest($3::int8[], $4::int8[], $5::text[], $6::text[], $7::int8[], $8::int8[], $9::text[]::tid[],
+                 $10::bool[], $11::text[])
+         AS u (id, owner, layout_id, data, parent_id, version, place, rekeyed, keys)
      WHERE r.ctid = u.place AND r.id = u.id AND r.version = u.version";
 
 /// [`update_records`] of records found by id (`$8`, `$9`: org and module), at the versions read
-/// (`$10`, or any version where none was).
+/// (`$10`, or any version where none was), with their keys as in [`UPDATE_AT_PLACES`] (`$11`,
+/// `$12`).
 const UPDATE_BY_ID: &str = "UPDATE records r
      SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data::json,
-         parent_id = u.parent_id, version = r.version + 1
-     FROM unnest($3::int8[], $4::int8[], $5::text[], $6::text[], $7::int8[], $10::int8[])
-         AS u (id, owner, layout_id, data, parent_id, version)
+         parent_id = u.parent_id, version = r.version + 1, keys = CASE WHEN u.rekeyed THEN u.keys ELSE r.keys END
+     FROM unnest($3::int8[], $4::int8[], $5::text[], $6::text[], $7::int8[], $10::int8[], $11::bool[], $12::text[])
+         AS u (id, owner, layout_id, data, parent_id, version, rekeyed, keys)
      CROSS JOIN LATERAL (SELECT ctid FROM records WHERE org = $8 AND module = $9 AND id = u.id LIMIT 1) AS at
      WHERE r.ctid = at.ctid AND (u.version IS NULL OR r.version = u.version)";
 

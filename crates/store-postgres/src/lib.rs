@@ -75,6 +75,7 @@ mod orgs;
 mod profiles;
 mod query;
 mod reads;
+mod record_keys;
 mod records;
 mod results;
 mod retention;

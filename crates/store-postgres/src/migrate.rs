@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0018_perms.sql"),
     include_str!("../migrations/0019_taxes.sql"),
     include_str!("../migrations/0020_key_scopes.sql"),
+    include_str!("../migrations/0021_record_keys.sql"),
 ];
 
 /// The advisory lock key of migrations (`bulkwrite` in ASCII, as an integer).

@@ -46,10 +46,10 @@ const STATE_TABLES: &[StateTable] = &[
     table("callback_attempts", "callback_id IN (SELECT id FROM callbacks WHERE org = $1)"),
     table("callbacks", ORG_ROWS),
     table("jobs", ORG_ROWS),
-    // No index of unique_keys starts with the org (writes stay cheaper); its keys are found
-    // through their records. Key scopes are not org state: never deleted, so the scope ids a
-    // snapshot's keys name stay theirs.
-    table("unique_keys", "record_id IN (SELECT id FROM records WHERE org = $1)"),
+    // The org's keys are those of its scopes (the keys' primary key starts with the scope). Key
+    // scopes are not org state: never deleted, so the scope ids a snapshot's keys name stay
+    // theirs.
+    table("unique_keys", "scope IN (SELECT id FROM key_scopes WHERE org = $1)"),
     table("records", ORG_ROWS),
     table("uploads", ORG_ROWS),
     table("inbox_deliveries", ORG_ROWS),
@@ -64,6 +64,18 @@ const STATE_TABLES: &[StateTable] = &[
     },
     StateTable { name: "access_tokens", rows: ORG_ROWS, kept: Some("token_hash = $2") },
 ];
+
+/// A snapshot taken before records held their keys (migration 0021) restores its records
+/// without them: each one's `keys` is made again from the keys restored with it (`$1`: the org).
+const KEYS_OF_OLDER_SNAPSHOTS: &str = "UPDATE records r SET keys = k.keys
+     FROM (
+         SELECT u.record_id,
+                json_agg(json_build_array(s.field, u.value) ORDER BY s.field COLLATE \"C\", u.value COLLATE \"C\")::text AS keys
+         FROM key_scopes s JOIN unique_keys u ON u.scope = s.id
+         WHERE s.org = $1
+         GROUP BY u.record_id
+     ) AS k
+     WHERE r.id = k.record_id AND r.org = $1 AND r.keys IS NULL";
 
 /// The blob keys the org's live rows name (`$1`: the org), as column `key_`.
 const BLOB_KEYS: &str = "SELECT blob_key AS key_ FROM uploads WHERE org = $1 AND expired_at IS NULL
@@ -218,6 +230,7 @@ impl OrgStateStore for PgStore {
             );
             tx.execute(&sql, &[&org, &name]).await.map_err(pg_error)?;
         }
+        execute(&tx, KEYS_OF_OLDER_SNAPSHOTS, &[&org]).await?;
         // Restored queued jobs and pending callbacks are due: wake every node.
         notify(&tx, JOBS_CHANNEL).await?;
         notify(&tx, CALLBACKS_CHANNEL).await?;

@@ -208,25 +208,18 @@ impl RecordStore for PgStore {
             "DELETE FROM records WHERE ctid = ANY(ARRAY(
                  SELECT r.ctid FROM unnest($3::int8[]) AS u (id)
                  CROSS JOIN LATERAL (SELECT ctid FROM records WHERE org = $1 AND module = $2 AND id = u.id LIMIT 1) AS r
-             )) RETURNING id",
+             )) RETURNING id, keys",
             &[&org, &module, &wanted],
         )
         .await?;
         let mut gone = HashSet::with_capacity(rows.len());
+        let mut held = Vec::with_capacity(rows.len());
         for row in &rows {
             gone.insert(get_u64(row, 0)?);
+            held.push((get::<i64>(row, 0)?, get::<Option<String>>(row, 1)?));
         }
-        let gone_ids: Vec<i64> = gone.iter().map(|id| signed(*id)).collect();
-        // The ids are the org's records just deleted; their keys go by the record index.
-        execute(
-            &tx,
-            "DELETE FROM unique_keys WHERE ctid = ANY(ARRAY(
-                 SELECT k.ctid FROM unnest($1::int8[]) AS u (id)
-                 CROSS JOIN LATERAL (SELECT ctid FROM unique_keys WHERE record_id = u.id OFFSET 0) AS k
-             ))",
-            &[&gone_ids],
-        )
-        .await?;
+        // The records' keys go with them, found by the keys each one held.
+        crate::record_keys::free(&tx, (org, module), &held).await?;
         tx.commit().await.map_err(pg_error)?;
         // The ids that existed, in the order asked, each once.
         let mut deleted = Vec::with_capacity(gone.len());

@@ -17,9 +17,9 @@ use tokio_postgres::types::Json;
 
 use crate::job_row::fence;
 use crate::jobs::notify;
-use crate::key_scopes;
 use crate::statements::{execute, get, get_u64, query, query_opt};
 use crate::{json_error, pg_error, signed, PgStore, JOBS_CHANNEL};
+use crate::{key_scopes, record_keys};
 
 #[async_trait]
 impl UndoStore for PgStore {
@@ -130,8 +130,11 @@ async fn settle(
     let action = decide(id, row.status == RowStatus::Added, &images, current.as_ref());
     let (status, reason) = match action {
         UndoAction::Delete => {
-            execute(tx, "DELETE FROM records WHERE id = $1 AND org = $2", &[&record, &org]).await?;
-            execute(tx, "DELETE FROM unique_keys WHERE record_id = $1", &[&record]).await?;
+            let gone = query_opt(tx, "DELETE FROM records WHERE id = $1 AND org = $2 RETURNING keys", &[&record, &org])
+                .await?;
+            if let Some(gone) = gone {
+                record_keys::free(tx, (org, module), &[(record, get(&gone, 0)?)]).await?;
+            }
             (RowStatus::Deleted, String::new())
         }
         UndoAction::Restore { values, owner, layout_id, keys } => {
@@ -189,17 +192,26 @@ async fn restore_keys(
             }
         }
     }
-    execute(tx, "DELETE FROM unique_keys WHERE record_id = $1", &[&signed(id.get())]).await?;
+    let record = signed(id.get());
+    let held = query_opt(tx, "SELECT keys FROM records WHERE id = $1 AND org = $2", &[&record, &org]).await?;
+    if let Some(held) = held {
+        record_keys::free(tx, (org, module), &[(record, get(&held, 0)?)]).await?;
+    }
     let fields: Vec<String> = keys.iter().map(|(field, _)| field.clone()).collect();
     let scopes = key_scopes::ensure(tx, org, module, &fields).await?;
     for (field, value) in keys {
         execute(
             tx,
             "INSERT INTO unique_keys (scope, value, record_id) VALUES ($1, $2, $3)",
-            &[&scopes.of(field)?, value, &signed(id.get())],
+            &[&scopes.of(field)?, value, &record],
         )
         .await?;
     }
+    let mut restored: record_keys::KeyRefs<'_> =
+        keys.iter().map(|(field, value)| (field.as_str(), value.as_str())).collect();
+    restored.sort_unstable();
+    let restored = record_keys::encode(&restored)?;
+    execute(tx, "UPDATE records SET keys = $3 WHERE id = $1 AND org = $2", &[&record, &org, &restored]).await?;
     Ok(None)
 }
 

@@ -9,7 +9,7 @@ mod pg;
 
 bulkwrite_store::conformance_tests!(
     [#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]]
-    pg::fresh_store(pg::database_url())
+    pg::checked_store(pg::database_url())
 );
 
 /// Prints how long a snapshot, a reset and a restore of an org of 10,000 records take (quoted

@@ -26,6 +26,44 @@ pub fn database_url() -> String {
         .expect("this test needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")
 }
 
+/// A store on a new, empty database, for the shared conformance cases: when the case ends
+/// (without a failure of its own), every record's `keys` must be the keys `unique_keys` gives it,
+/// and every key's record must exist (see [`KeysInStep`]).
+pub async fn checked_store(url: String) -> (Arc<dyn Store>, KeysInStep) {
+    let (database_url, store) = fresh_pg_store(&url).await;
+    (Arc::new(store), KeysInStep(database_url))
+}
+
+/// Checks, when dropped, that the database's records and unique keys agree (migration 0021 keeps
+/// a record's keys beside it: every write that changes one changes the other).
+pub struct KeysInStep(String);
+
+/// Records whose `keys` are not the keys `unique_keys` gives them, and keys whose record is gone.
+const KEYS_OUT_OF_STEP: &str = "SELECT
+     (SELECT count(*) FROM records r WHERE r.keys::jsonb IS DISTINCT FROM (
+          SELECT jsonb_agg(jsonb_build_array(s.field, u.value) ORDER BY s.field COLLATE \"C\", u.value COLLATE \"C\")
+          FROM unique_keys u JOIN key_scopes s ON s.id = u.scope WHERE u.record_id = r.id)),
+     (SELECT count(*) FROM unique_keys u WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.id = u.record_id))";
+
+impl Drop for KeysInStep {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let url = self.0.clone();
+        let counts = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            runtime.block_on(async {
+                let row = admin(&url).await.query_one(KEYS_OUT_OF_STEP, &[]).await.expect("check the keys");
+                (row.get::<_, i64>(0), row.get::<_, i64>(1))
+            })
+        })
+        .join()
+        .expect("the keys' check");
+        assert_eq!(counts, (0, 0), "records whose keys differ from unique_keys', and keys without a record");
+    }
+}
+
 /// A store on a new, empty database.
 pub async fn fresh_store(url: String) -> Arc<dyn Store> {
     Arc::new(fresh_pg_store(&url).await.1)
