@@ -244,7 +244,7 @@ impl<'a> UpdateColumns<'a> {
             let keys = changes.after(record.id, stored.get(&record.id));
             columns.rekeyed.push(keys.is_some());
             columns.keys.push(match keys {
-                Some(keys) => record_keys::encode(&keys)?,
+                Some(keys) => record_keys::encode(keys)?,
                 None => None,
             });
         }

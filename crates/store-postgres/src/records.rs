@@ -215,8 +215,9 @@ impl RecordStore for PgStore {
         let mut gone = HashSet::with_capacity(rows.len());
         let mut held = Vec::with_capacity(rows.len());
         for row in &rows {
-            gone.insert(get_u64(row, 0)?);
-            held.push((get::<i64>(row, 0)?, get::<Option<String>>(row, 1)?));
+            let id = get_u64(row, 0)?;
+            gone.insert(id);
+            held.push((signed(id), get::<Option<String>>(row, 1)?));
         }
         // The records' keys go with them, found by the keys each one held.
         crate::record_keys::free(&tx, (org, module), &held).await?;

@@ -207,10 +207,7 @@ async fn restore_keys(
         )
         .await?;
     }
-    let mut restored: record_keys::KeyRefs<'_> =
-        keys.iter().map(|(field, value)| (field.as_str(), value.as_str())).collect();
-    restored.sort_unstable();
-    let restored = record_keys::encode(&restored)?;
+    let restored = record_keys::encode(keys.iter().map(|(field, value)| (field.as_str(), value.as_str())).collect())?;
     execute(tx, "UPDATE records SET keys = $3 WHERE id = $1 AND org = $2", &[&record, &org, &restored]).await?;
     Ok(None)
 }
