@@ -40,7 +40,7 @@ pub(crate) async fn free(
     execute(tx, FREE_KEYS, &[&org, &module, &ids, &keys]).await.map(drop)
 }
 
-/// A record's keys, borrowed, in byte order.
+/// A record's keys, borrowed (`encode` puts them in byte order).
 pub(crate) type KeyRefs<'a> = Vec<(&'a str, &'a str)>;
 
 /// The keys stored in `records.keys` (`None`: NULL, no keys), in byte order.
