@@ -12,8 +12,9 @@ which is what the bench's `upsert / insert` is held against (docs/PERFORMANCE.md
     FLOOR=target/floor/build/release/limits ROWS=25000,1000000 RUNS=3 scripts/update-floor.py
 
 ROWS, RUNS, FLOOR, PERF_DIR (for gen_leads.py), WORK (files, default target/floor) and
-DATABASE_URL (a PostgreSQL server; empty for SQLite only) as for scripts/perf.sh. Each run on
-PostgreSQL uses a scratch database it creates and drops; psql must be on the PATH.
+DATABASE_URL (a PostgreSQL server; empty for SQLite only) as for scripts/perf.sh; BACKENDS
+(`sqlite,postgresql`) picks either. Each run on PostgreSQL uses a scratch database it creates
+and drops; psql must be on the PATH.
 """
 
 import csv
@@ -33,6 +34,7 @@ RUNS = int(os.environ.get("RUNS", "3"))
 PERF_DIR = os.environ.get("PERF_DIR", "../shared/perf")
 WORK = os.environ.get("WORK", "target/floor")
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+BACKENDS = os.environ.get("BACKENDS", "sqlite,postgresql").split(",")
 
 COLUMNS = ["last_name", "first_name", "email", "company", "phone", "mobile", "lead_source",
            "annual_revenue", "no_of_employees", "date_3", "owner", "description"]
@@ -130,8 +132,10 @@ def sqlite_run(rows):
 
 
 def main():
-    backends = [("SQLite", sqlite_run)]
-    if DATABASE_URL:
+    backends = []
+    if "sqlite" in BACKENDS:
+        backends.append(("SQLite", sqlite_run))
+    if "postgresql" in BACKENDS and DATABASE_URL:
         backends.append(("PostgreSQL", postgres_run))
     print("backend     rows       floor insert  stage    update   update / insert")
     for label, run in backends:
