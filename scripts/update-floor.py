@@ -11,10 +11,11 @@ which is what the bench's `upsert / insert` is held against (docs/PERFORMANCE.md
 
     FLOOR=target/floor/build/release/limits ROWS=25000,1000000 RUNS=3 scripts/update-floor.py
 
-ROWS, RUNS, FLOOR, PERF_DIR (for gen_leads.py), WORK (files, default target/floor) and
-DATABASE_URL (a PostgreSQL server; empty for SQLite only) as for scripts/perf.sh; BACKENDS
-(`sqlite,postgresql`) picks either. Each run on PostgreSQL uses a scratch database it creates
-and drops; psql must be on the PATH.
+FLOOR is the floor's binary; without it the floor is built from PERF_DIR/floor (cargo) into
+WORK/build. ROWS, RUNS, PERF_DIR (for gen_leads.py and the floor), WORK (files, default
+target/floor) and DATABASE_URL (a PostgreSQL server; empty for SQLite only) as for
+scripts/perf.sh; BACKENDS (`sqlite,postgresql`) picks either. Each run on PostgreSQL uses a
+scratch database it creates and drops; psql must be on the PATH.
 """
 
 import csv
@@ -28,13 +29,15 @@ import time
 import urllib.parse
 import zipfile
 
-FLOOR = os.environ.get("FLOOR", "target/floor/build/release/limits")
+FLOOR = os.environ.get("FLOOR")
 ROWS = [int(n) for n in os.environ.get("ROWS", "25000,1000000").split(",")]
 RUNS = int(os.environ.get("RUNS", "3"))
 PERF_DIR = os.environ.get("PERF_DIR", "../shared/perf")
 WORK = os.environ.get("WORK", "target/floor")
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 BACKENDS = os.environ.get("BACKENDS", "sqlite,postgresql").split(",")
+
+LIMITS = None  # the floor's binary, once found or built (see `built_floor`)
 
 COLUMNS = ["last_name", "first_name", "email", "company", "phone", "mobile", "lead_source",
            "annual_revenue", "no_of_employees", "date_3", "owner", "description"]
@@ -52,6 +55,17 @@ SQLITE_UPDATE = """UPDATE leads SET last_name = r.last_name, first_name = r.firs
     FROM leads_raw r WHERE leads.email = r.email"""
 
 
+def built_floor():
+    """The floor's binary: FLOOR, or built from PERF_DIR/floor into WORK/build (as the bench does)."""
+    if FLOOR:
+        if not os.path.exists(FLOOR):
+            sys.exit(f"FLOOR={FLOOR}: no such file (leave FLOOR unset to build the floor from {PERF_DIR}/floor)")
+        return FLOOR
+    subprocess.run(["cargo", "build", "--release", "--manifest-path", os.path.join(PERF_DIR, "floor", "Cargo.toml"),
+                    "--target-dir", os.path.join(WORK, "build")], check=True)
+    return os.path.join(WORK, "build", "release", "limits")
+
+
 def files(rows):
     """The gen_leads.py file of `rows` rows (seed 42) and its zip, made if missing."""
     csv_path = os.path.join(WORK, f"leads_{rows}_seed42.csv")
@@ -67,7 +81,7 @@ def files(rows):
 
 def floor(*args):
     """Runs the floor; its `secs=` (the whole job: inflate, parse, validate, store, result zip)."""
-    out = subprocess.run([FLOOR, *args], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([LIMITS, *args], check=True, capture_output=True, text=True).stdout
     fields = dict(part.split("=", 1) for part in out.split() if "=" in part)
     return float(fields["secs"])
 
@@ -132,6 +146,8 @@ def sqlite_run(rows):
 
 
 def main():
+    global LIMITS
+    LIMITS = built_floor()
     backends = []
     if "sqlite" in BACKENDS:
         backends.append(("SQLite", sqlite_run))
