@@ -6,8 +6,8 @@ transaction, and nothing else. This adds the other half of an upsert by Email ov
 that insert made, with nothing around it either: the same file staged into a scratch table, then
 one `UPDATE … FROM` that finds every row's record by its Email (an index probe each, the way a
 job's chunks find theirs) and rewrites it. No locks, no before-images, no result rows, no HTTP.
-The ratio `update / insert` is the least an upsert can cost beside an insert on that database,
-which is what the bench's `upsert / insert` is held against (docs/PERFORMANCE.md).
+The ratio `update / insert` is the database's own share of an upsert beside an insert: the
+yardstick docs/PERFORMANCE.md holds the bench's `upsert / insert` against.
 
     FLOOR=target/floor/build/release/limits ROWS=25000,1000000 RUNS=3 scripts/update-floor.py
 
@@ -36,8 +36,6 @@ PERF_DIR = os.environ.get("PERF_DIR", "../shared/perf")
 WORK = os.environ.get("WORK", "target/floor")
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 BACKENDS = os.environ.get("BACKENDS", "sqlite,postgresql").split(",")
-
-LIMITS = None  # the floor's binary, once found or built (see `built_floor`)
 
 COLUMNS = ["last_name", "first_name", "email", "company", "phone", "mobile", "lead_source",
            "annual_revenue", "no_of_employees", "date_3", "owner", "description"]
@@ -79,9 +77,9 @@ def files(rows):
     return csv_path, zip_path
 
 
-def floor(*args):
+def floor(limits, *args):
     """Runs the floor; its `secs=` (the whole job: inflate, parse, validate, store, result zip)."""
-    out = subprocess.run([LIMITS, *args], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([limits, *args], check=True, capture_output=True, text=True).stdout
     fields = dict(part.split("=", 1) for part in out.split() if "=" in part)
     return float(fields["secs"])
 
@@ -95,16 +93,16 @@ def psql(url, *commands):
     return [float(line.split()[1]) / 1000 for line in out.splitlines() if line.startswith("Time:")]
 
 
-def postgres_run(rows):
+def postgres_run(limits, rows):
     csv_path, zip_path = files(rows)
     parts = urllib.parse.urlsplit(DATABASE_URL)
     name = f"zz_update_floor_{os.getpid()}"
     url = urllib.parse.urlunsplit(parts._replace(path="/" + name, query=""))
     psql(DATABASE_URL, f"CREATE DATABASE {name}")
     try:
-        floor("pg-reset", url, "--unique", "before")
+        floor(limits, "pg-reset", url, "--unique", "before")
         with tempfile.TemporaryDirectory() as scratch:
-            insert = floor("e2e", zip_path, f"pg-copy:{url}", os.path.join(scratch, "out.zip"),
+            insert = floor(limits, "e2e", zip_path, f"pg-copy:{url}", os.path.join(scratch, "out.zip"),
                            "--threads", "2", "--level", "1", "--unique", "none")
         times = psql(url,
                      f"\\copy leads_raw FROM '{csv_path}' CSV HEADER",
@@ -118,11 +116,11 @@ def postgres_run(rows):
         psql(DATABASE_URL, f"DROP DATABASE IF EXISTS {name}")
 
 
-def sqlite_run(rows):
+def sqlite_run(limits, rows):
     csv_path, zip_path = files(rows)
     with tempfile.TemporaryDirectory() as scratch:
         db = os.path.join(scratch, "floor.db")
-        insert = floor("e2e", zip_path, f"sqlite:{db}", os.path.join(scratch, "out.zip"),
+        insert = floor(limits, "e2e", zip_path, f"sqlite:{db}", os.path.join(scratch, "out.zip"),
                        "--threads", "2", "--level", "1", "--unique", "before")
         conn = sqlite3.connect(db, isolation_level=None)
         conn.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
@@ -146,8 +144,7 @@ def sqlite_run(rows):
 
 
 def main():
-    global LIMITS
-    LIMITS = built_floor()
+    limits = built_floor()
     backends = []
     if "sqlite" in BACKENDS:
         backends.append(("SQLite", sqlite_run))
@@ -158,7 +155,7 @@ def main():
         for rows in ROWS:
             results = []
             for _ in range(RUNS):
-                insert, stage, update = run(rows)
+                insert, stage, update = run(limits, rows)
                 results.append((insert, stage, update))
                 print(f"{label:<11} {rows:<10} {insert:>8.3f} s  {stage:>6.3f} s {update:>7.3f} s  "
                       f"{update / insert:.2f}x", flush=True)
