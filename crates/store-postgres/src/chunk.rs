@@ -27,7 +27,7 @@ use deadpool_postgres::Transaction;
 use tokio_postgres::types::ToSql;
 
 use crate::chunk_plan::Writes;
-use crate::chunk_read::{read_for_plan, Read};
+use crate::chunk_read::{read_for_plan, Locking, Read};
 use crate::chunk_write::{encode_keys, encode_new_records, COPY_KEYS, COPY_RECORDS};
 use crate::copy::Sending;
 use crate::error::write_error;
@@ -51,7 +51,7 @@ pub(crate) async fn apply_chunk(
     }
     let write = chunk.take_records();
     let first_id = reserve_for(store, &write).await?;
-    let probing = if chunk.operation == Operation::Insert && store.hints().conflicts.expects_new_keys(lease.job) {
+    let probing = if chunk.operation == Operation::Insert && !store.hints().conflicts.is_marked(lease.job) {
         Probing::OnConflict
     } else {
         Probing::First
@@ -69,10 +69,19 @@ pub(crate) async fn apply_chunk(
         chunk_at: signed(chunk.rows_done_before),
     };
     let span = (chunk.resource, chunk.rows_done_before, chunk.rows_done);
-    let how = How { probing, capture: Some(capture), progress: Some((lease, span)) };
-    let written = plan_and_write(&tx, signed(lease.org.get()), write, first_id, &scopes, how, order).await?;
+    // A job's chunks read records without locking them until one meets another writer (see
+    // `Locking`); from then on, its retry and the job's later chunks lock them.
+    let locking = if store.hints().contended.is_marked(lease.job) { Locking::Locked } else { Locking::Optimistic };
+    let how = How { probing, locking, capture: Some(capture), progress: Some((lease, span)) };
+    let written = plan_and_write(&tx, signed(lease.org.get()), write, first_id, &scopes, how, order)
+        .await
+        .inspect_err(|error| {
+            if error.is_retryable() {
+                store.hints().contended.mark(lease.job);
+            }
+        })?;
     if written.met_existing_keys {
-        store.hints().conflicts.note_conflict(lease.job);
+        store.hints().conflicts.mark(lease.job);
     }
     let (mut plan, results_json) = (written.plan, written.results_json);
     if !written.progress_recorded {
@@ -213,9 +222,11 @@ pub(crate) struct Capture {
     pub chunk_at: i64,
 }
 
-/// How a write plans: when it probes, where it keeps before-images, and the job's progress.
+/// How a write plans: when it probes, whether it locks what it reads, where it keeps
+/// before-images, and the job's progress.
 pub(crate) struct How<'a> {
     pub probing: Probing,
+    pub locking: Locking,
     pub capture: Option<Capture>,
     /// A job's chunk: its lease and span (resource, checkpoint before, after). A write that
     /// looked records up has waited for the chunk before to settle, so its result rows and
@@ -224,9 +235,10 @@ pub(crate) struct How<'a> {
 }
 
 impl How<'_> {
-    /// A write outside jobs: probes first, keeps no before-images.
+    /// A write outside jobs: probes first, locks what it reads (it answers at once, so it waits
+    /// for other writers instead of failing for them), keeps no before-images.
     pub fn alone() -> How<'static> {
-        How { probing: Probing::First, capture: None, progress: None }
+        How { probing: Probing::First, locking: Locking::Locked, capture: None, progress: None }
     }
 }
 
@@ -239,7 +251,7 @@ pub(crate) async fn plan_and_write(
     mut write: RecordWrite,
     first_id: u64,
     scopes: &Scopes,
-    How { probing, capture, progress }: How<'_>,
+    How { probing, locking, capture, progress }: How<'_>,
     order: &mut ChunkOrder,
 ) -> StoreResult<Written> {
     let id_count = write.new_id_count();
@@ -271,7 +283,7 @@ pub(crate) async fn plan_and_write(
         }
     }
     // Probes must see every key the chunk before wrote.
-    let read = read_for_plan(tx, (org, &write.module), input.operation, &input.rows, order).await?;
+    let read = read_for_plan(tx, (org, &write.module), (input.operation, locking), &input.rows, order).await?;
     let Read { existing, stored, places, .. } = read;
     let decisions = decide(&input, &existing, &mut new_ids());
     let writes = Writes::plan(&stamp, decisions, input, existing, &stored, capture)?;

@@ -1,5 +1,5 @@
 //! What a chunk reads before it plans: the owners of the keys its rows name, and the records it
-//! may update (locked) with their keys and versions. Reads wait until the chunk before has
+//! may update (locked, or as committed) with their keys and versions. Reads wait until the chunk before has
 //! settled, so they see what it wrote.
 
 use std::collections::HashMap;
@@ -33,34 +33,69 @@ const PROBE_KEYS: &str = "SELECT v.field, v.value, k.record_id FROM unnest($3::t
 
 /// Everything an update or upsert reads, in one statement (one round trip, where three went one
 /// after the other): the owners of the keys `($3, $4)` (rows of kind 0: field, value, record id);
-/// the records those keys and the ids `($5)` name (kind 1: id, owner, layout, data, version),
-/// locked in ascending id order, so concurrent chunks updating the same records queue instead of
-/// overwriting each other, without deadlocks, each with its keys (`records.keys`, see
-/// `record_keys`).
+/// the records those keys and the ids `($5)` name (kind 1: id, owner, layout, data, version), in
+/// ascending id order, each with its keys (`records.keys`, see `record_keys`). `$lock` is
+/// `FOR UPDATE` or `LIMIT 1` (see [`Locking`]; either keeps the lookup a probe of the primary
+/// key, see above): locked in id order, concurrent writers of the same records queue instead of
+/// overwriting each other, without deadlocks.
 /// A record's data comes as text (`json` is stored as its text, so the cast copies it): the
 /// chunk merges its rows into that text (`bulkwrite_store::merge`) instead of parsing it.
-/// A locked record's row also carries its place in the table (`ctid`, as text): it stays put
-/// while the lock is held, so the chunk's `UPDATE` goes straight to it instead of descending
-/// the primary key again for every record.
-const READ_FOR_UPDATE: &str = "WITH probes AS (
+/// A record's row also carries its place in the table (`ctid`, as text): the chunk's `UPDATE`
+/// goes straight to it instead of descending the primary key again for every record. A record
+/// locked stays there while the lock is held; one read as committed may have moved since, and
+/// is then not found there, which fails the write as a record changed since it was read.
+macro_rules! read_sql {
+    ($lock:literal) => {
+        concat!(
+            "WITH probes AS (
          SELECT v.field, v.value, k.record_id FROM unnest($3::text[], $4::text[]) AS v (field, value)
          CROSS JOIN LATERAL (
              SELECT u.record_id FROM key_scopes s JOIN unique_keys u ON u.scope = s.id
              WHERE s.org = $1 AND s.module = $2 AND s.field = v.field AND u.value = v.value LIMIT 1
          ) AS k
-     ), locked AS (
+     ), found AS (
          SELECT r.id, r.owner, r.layout_id, r.data, r.version, r.ctid, r.keys
          FROM unnest(ARRAY(
              SELECT DISTINCT w.id FROM (SELECT record_id FROM probes UNION ALL SELECT unnest($5::int8[])) AS w (id)
              ORDER BY w.id
          )) AS u (id)
          CROSS JOIN LATERAL (
-             SELECT id, owner, layout_id, data, version, ctid, keys FROM records WHERE id = u.id AND org = $1 AND module = $2 FOR UPDATE
+             SELECT id, owner, layout_id, data, version, ctid, keys FROM records WHERE id = u.id AND org = $1 AND module = $2 ",
+            $lock,
+            "
          ) AS r
      )
      SELECT 0, record_id, field, value, NULL::int8, NULL::text, NULL::text, NULL::int8, NULL::text, NULL::text FROM probes
      UNION ALL
-     SELECT 1, id, NULL, NULL, owner, layout_id, data::text, version, ctid::text, keys FROM locked";
+     SELECT 1, id, NULL, NULL, owner, layout_id, data::text, version, ctid::text, keys FROM found"
+        )
+    };
+}
+
+/// [`read_sql`], the records locked.
+const READ_LOCKED: &str = read_sql!("FOR UPDATE");
+
+/// [`read_sql`], the records as committed.
+const READ_COMMITTED: &str = read_sql!("LIMIT 1");
+
+/// Whether a write's read locks the records it may update.
+///
+/// Either way, every record is rewritten only at the version it was read at (see
+/// `chunk_write::update_records`), and every key goes in through the unique index, so nothing
+/// another writer changed in between is overwritten; what differs is who waits and who starts
+/// again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Locking {
+    /// `FOR UPDATE`: the read waits for a writer of the same records to commit, and nobody else
+    /// changes them until this write commits. For writes that answer at once (the records API,
+    /// dry runs), and for the chunks of a job that met another writer.
+    Locked,
+    /// As committed, without locks: a record changed between the read and the write fails the
+    /// write as retryable, and the chunk is made again (then locked). For a job's chunks: a
+    /// lock costs PostgreSQL a write to the record's page and its WAL, for every record, and
+    /// other writers of the same records are rare.
+    Optimistic,
+}
 
 /// What a chunk read: the state it plans against (its records without their values), the
 /// records as stored, and where each one is.
@@ -70,7 +105,7 @@ pub(crate) struct Read {
     pub existing: ExistingState,
     /// The records found, their data unparsed, with the version each was read at.
     pub stored: HashMap<RecordId, StoredRecord>,
-    /// Where each locked record is in the table (its `ctid`, as text; see [`READ_FOR_UPDATE`]).
+    /// Where each record found is in the table (its `ctid`, as text; see [`read_sql`]).
     pub places: HashMap<RecordId, String>,
     /// What was looked up: the keys and ids the rows name.
     pub probes: Probes,
@@ -88,28 +123,28 @@ pub(crate) struct Read {
 pub(crate) async fn read_for_plan(
     tx: &Transaction<'_>,
     (org, module): (i64, &str),
-    operation: Operation,
+    (operation, locking): (Operation, Locking),
     rows: &[RowDraft],
     order: &mut ChunkOrder,
 ) -> StoreResult<Read> {
     order.previous_planned().await;
-    let read = read_existing(tx, (org, module), operation, rows).await?;
+    let read = read_existing(tx, (org, module), (operation, locking), rows).await?;
     match order.previous_settled_touching().await {
         Before::Nothing => Ok(read),
         Before::Touched(touched) if !touched.missed_by(&read.probes, &read.existing) => Ok(read),
         before @ (Before::Touched(_) | Before::Unknown) => {
             tracing::debug!(known = matches!(before, Before::Touched(_)), "read again after the chunk before wrote");
-            read_existing(tx, (org, module), operation, rows).await
+            read_existing(tx, (org, module), (operation, locking), rows).await
         }
     }
 }
 
 /// The owners of the keys `rows` name, and for updates and upserts the records they may update
-/// (locked) with their keys and versions.
+/// (locked or not, see [`Locking`]) with their keys and versions.
 pub(crate) async fn read_existing(
     tx: &Transaction<'_>,
     (org, module): (i64, &str),
-    operation: Operation,
+    (operation, locking): (Operation, Locking),
     rows: &[RowDraft],
 ) -> StoreResult<Read> {
     let mut read = Read { probes: probes_for(rows), ..Read::default() };
@@ -130,7 +165,11 @@ pub(crate) async fn read_existing(
     }
     // The rows are decoded as they arrive: the records' JSON is parsed here while the database
     // goes on locking and sending the next ones, instead of after the last one.
-    let statement = tx.prepare_cached(READ_FOR_UPDATE).await.map_err(pg_error)?;
+    let sql = match locking {
+        Locking::Locked => READ_LOCKED,
+        Locking::Optimistic => READ_COMMITTED,
+    };
+    let statement = tx.prepare_cached(sql).await.map_err(pg_error)?;
     let params: [&(dyn ToSql + Sync); 5] = [&org, &module, &fields, &values, &ids];
     let stream = tx.query_raw(&statement, params).await.map_err(pg_error)?;
     futures_util::pin_mut!(stream);
@@ -167,7 +206,8 @@ pub(crate) async fn fetch_existing(
     operation: Operation,
     rows: &[RowDraft],
 ) -> StoreResult<ExistingState> {
-    let Read { mut existing, stored, .. } = read_existing(tx, (org, module), operation, rows).await?;
+    let Read { mut existing, stored, .. } =
+        read_existing(tx, (org, module), (operation, Locking::Locked), rows).await?;
     for (id, record) in &stored {
         existing.records.insert(*id, record.existing(*id, true)?);
     }

@@ -133,16 +133,18 @@ impl Rewrite {
 }
 
 /// Rewrites `records` in one statement, bumping each one's version (to the one read, plus one).
-/// Each is written only at the version it was read at (`stored`, locked): a record changed since
-/// fails the write as retryable (a safeguard; the lock should make it impossible).
-/// Records are written in id order, so concurrent writers lock them in one order.
+/// Each is written only at the version it was read at (`stored`): a record changed since fails
+/// the write as retryable, and the chunk is planned again. Read locked, none can have changed (a
+/// safeguard); read as committed, this is what keeps another writer's change from being
+/// overwritten (see `chunk_read::Locking`). Records are written in id order, so concurrent
+/// writers lock them in one order.
 ///
-/// Each record is found at the place the locking read saw it (`places`, its `ctid`: a row
-/// locked by this transaction does not move until this transaction moves it), a TID scan
-/// instead of a descent of the primary key per record. A record without a known place (none
-/// today: every updated record was read locked) is found by a probe of the primary key (a
-/// `LIMIT 1` subquery, which the planner keeps as a probe even on a table it has no statistics
-/// for).
+/// Each record is found at the place the read saw it (`places`, its `ctid`), a TID scan instead
+/// of a descent of the primary key per record: a row locked by this transaction does not move
+/// until this transaction moves it, and a row that moved since an unlocked read was changed, so
+/// is not written either way. A record without a known place (none today: every updated record
+/// was read first) is found by a probe of the primary key (a `LIMIT 1` subquery, which the
+/// planner keeps as a probe even on a table it has no statistics for).
 pub(crate) async fn update_records(
     tx: &Transaction<'_>,
     stamp: &Stamp<'_>,

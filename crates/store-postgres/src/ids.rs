@@ -1,11 +1,12 @@
-//! What a node keeps in memory to write chunks faster: record ids reserved ahead in blocks, and
-//! the jobs whose inserts met existing keys (see `chunk`). Both are hints: losing them (a restart)
-//! only costs unused ids or one more careful chunk.
+//! What a node keeps in memory to write chunks faster: record ids reserved ahead in blocks, the
+//! jobs whose inserts met existing keys, and the jobs whose chunks met another writer (see
+//! `chunk`). All are hints: losing them (a restart) only costs unused ids or one more careful
+//! chunk.
 
 use std::ops::Range;
 use std::sync::Mutex;
 
-use bulkwrite_store::ConflictedJobs;
+use bulkwrite_store::MarkedJobs;
 
 /// Ids reserved from the shared counter at a time. A node that stops leaves the rest unused.
 pub(crate) const ID_BLOCK: u64 = 10_000;
@@ -15,7 +16,10 @@ pub(crate) struct WriteHints {
     /// Reserved record ids not handed out yet.
     ids: Mutex<Range<u64>>,
     /// Jobs whose inserts met keys that already existed: their chunks probe first.
-    pub(crate) conflicts: ConflictedJobs,
+    pub(crate) conflicts: MarkedJobs,
+    /// Jobs whose chunks failed in a way another writer can cause (a record changed since it
+    /// was read, a key taken meanwhile, a deadlock): their chunks lock what they read.
+    pub(crate) contended: MarkedJobs,
 }
 
 impl WriteHints {

@@ -5,8 +5,8 @@
 //! nodes ([`PgStore::listen`]) and the blobs kept in the database ([`PgBlobStore`]). Must not:
 //! hold a transaction across anything but database calls (no HTTP, no file parsing), or keep
 //! state in memory that another node would need: every node must be able to stop at any time.
-//! (What it does keep, record ids reserved ahead and the jobs whose inserts met existing keys,
-//! are hints whose loss costs unused ids or one slower chunk.)
+//! (What it does keep, record ids reserved ahead and the jobs whose inserts met existing keys or
+//! whose chunks met another writer, are hints whose loss costs unused ids or one slower chunk.)
 //!
 //! Invariants, besides those of `bulkwrite_store`:
 //! - a claim is one transaction with `FOR UPDATE SKIP LOCKED`, so concurrent claimers on any
@@ -17,8 +17,11 @@
 //!   transaction locks the job row (`FOR KEY SHARE`), so a takeover claim skips the job until the
 //!   write commits, while lease renewals are not blocked;
 //! - a chunk (records, keys, result rows, counters, checkpoint) is one transaction under
-//!   `READ COMMITTED`; records it may update are locked `FOR UPDATE` in id order, and the unique
-//!   index on `unique_keys` is the final arbiter between nodes. An insert planned without
+//!   `READ COMMITTED`. It reads the records it may update as committed, and writes each only
+//!   at the version it read (see `chunk_read::Locking`): one changed meanwhile fails the chunk
+//!   as [`StoreError::Unavailable`], and the chunk, retried, and the job's later chunks lock the
+//!   records they read (`FOR UPDATE`, in id order), as the records API and dry runs always do.
+//!   The unique index on `unique_keys` is the final arbiter between nodes. An insert planned without
 //!   looking (see `chunk::Probing`) that meets an existing key rolls back to a savepoint and is
 //!   planned again with lookups, in the same transaction. A chunk that did look and still meets
 //!   a key (another node inserted it after the lookup) rolls back and surfaces as

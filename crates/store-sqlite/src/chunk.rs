@@ -60,7 +60,7 @@ pub(crate) fn apply_chunk(
     let (plan, results_json) = match insert_prepared(tx, org, prepared)? {
         Attempt::Written(plan, results_json) => (plan, Some(results_json)),
         Attempt::MetKeys(write) => {
-            hints.note_conflict(lease.job);
+            hints.mark(lease.job);
             (plan_and_write(tx, org, write, Some(capture))?, None)
         }
     };

@@ -33,7 +33,7 @@ use crate::orgs::reserve_ids;
 use crate::{db_error, ms};
 
 /// The jobs whose inserts met existing keys (shared with PostgreSQL's store).
-pub(crate) use bulkwrite_store::ConflictedJobs as Hints;
+pub(crate) use bulkwrite_store::MarkedJobs as Hints;
 
 /// What an insert without probes came to.
 pub(crate) enum Attempt {
@@ -47,7 +47,7 @@ pub(crate) enum Attempt {
 /// Whether a chunk of `operation` of `job` goes without probes: an insert of a job that has met
 /// no existing key (see the module's comment).
 pub(crate) fn unprobed(hints: &Hints, job: JobId, operation: Operation) -> bool {
-    operation == Operation::Insert && hints.expects_new_keys(job)
+    operation == Operation::Insert && !hints.is_marked(job)
 }
 
 /// An insert chunk planned as if none of its keys existed, with provisional ids `1..=n`, and

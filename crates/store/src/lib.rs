@@ -40,7 +40,7 @@ pub mod ids;
 pub mod inbox;
 pub mod inventory;
 mod job_details;
-mod key_hints;
+mod job_marks;
 pub mod listing;
 pub mod merge;
 pub mod model;
@@ -67,7 +67,7 @@ pub use inbox::{
     CallbackExchange, CallbackRequest, CallbackResponse, InboxDelivery, InboxStore, ReplayOutcome,
     CALLBACK_RESPONSE_BODY_LIMIT,
 };
-pub use key_hints::ConflictedJobs;
+pub use job_marks::MarkedJobs;
 pub use listing::{CancelRequest, JobListQuery, JobPage, MAX_JOBS_PER_PAGE};
 pub use model::*;
 pub use org_state::{Keep, OrgStateStore, ResetSummary, SnapshotInfo};

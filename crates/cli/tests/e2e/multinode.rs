@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use bulkwrite_store_postgres::scratch;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::harness::{zip_of, Server};
 
@@ -139,4 +139,53 @@ async fn a_node_killed_mid_job_is_replaced_and_every_row_lands_once_in_order() {
     }
     let (_, count) = other.get_json("/crm/v2.1/Leads/actions/count").await;
     assert_eq!(count["count"], json!(ROWS - BROKEN), "every valid row stored exactly once (killed at {before_kill})");
+}
+
+/// Two nodes upsert the same records by Email at once, each job setting a field of its own. A
+/// chunk reads its records without locking them; one that meets the other job's write to a record
+/// it read is made again, so both jobs complete with every row `UPDATED`, and every record keeps
+/// both jobs' fields.
+#[tokio::test]
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
+async fn two_nodes_upserting_the_same_records_at_once_lose_neither_jobs_writes() {
+    let database = fresh_database().await;
+    const ROWS: usize = 5_000;
+    let settings = [("BULKWRITE_CHUNK_ROWS", "200")];
+    let first = node(&database, "all", &settings).await;
+    let second = node(&database, "all", &settings).await;
+    let file = |column: &str, value: &str| {
+        let mut csv = format!("Last_Name,Company,Email{column}\n");
+        for i in 1..=ROWS {
+            csv.push_str(&format!("Row {i},Co,row{i}@race.example{value}\n"));
+        }
+        csv
+    };
+    let seeded = first.wait_job(&first.insert_job(&file("", ""), None).await).await;
+    assert_eq!(seeded["resource"][0]["file"]["added_count"], json!(ROWS), "{seeded}");
+
+    let phones = first.upload_csv("phones.csv", &file(",Phone", ",555 0100")).await;
+    let notes = second.upload_csv("notes.csv", &file(",Description", ",from the second job")).await;
+    let (by_first, by_second) = tokio::join!(upsert_by_email(&first, phones), upsert_by_email(&second, notes));
+    let (by_first, by_second) = tokio::join!(first.wait_job(&by_first), second.wait_job(&by_second));
+    for done in [&by_first, &by_second] {
+        assert_eq!(done["status"], "COMPLETED", "{done}");
+        let file = &done["resource"][0]["file"];
+        assert_eq!((file["updated_count"].as_u64(), file["added_count"].as_u64()), (Some(ROWS as u64), Some(0)));
+    }
+    let records = first.all_records("Leads", "Email,Phone,Description").await;
+    assert_eq!(records.len(), ROWS);
+    let lost: Vec<&Value> = records
+        .iter()
+        .filter(|record| record["Phone"] != "555 0100" || record["Description"] != "from the second job")
+        .collect();
+    assert!(lost.is_empty(), "{} records lost a job's write, as {:?}", lost.len(), lost.first());
+}
+
+/// Creates an upsert of Leads by Email from the uploaded `file_id`; returns the job's id.
+async fn upsert_by_email(server: &Server, file_id: String) -> String {
+    let body = json!({"operation": "upsert",
+        "resource": [{"type": "data", "module": "Leads", "file_id": file_id, "find_by": "Email"}]});
+    let (status, created) = server.create_job(&body).await;
+    assert_eq!(status, 201, "{created}");
+    created["details"]["id"].as_str().unwrap().to_string()
 }

@@ -83,3 +83,90 @@ async fn a_chunk_that_read_before_the_one_before_wrote_reads_again() {
     let progress = store.get_job(org, lease.job).await.unwrap().unwrap().resources[0];
     assert_eq!((progress.rows_done, progress.added, progress.updated), (4, 1, 3));
 }
+
+/// Waits until one session of `database` waits on a lock with a statement starting `statement`;
+/// fails if `chunk` finishes first.
+async fn wait_for_lock_wait<T>(database: &str, statement: &str, chunk: &tokio::task::JoinHandle<T>) {
+    let watcher = admin(database).await;
+    let waiting = "SELECT count(*) FROM pg_stat_activity
+                   WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $1";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let pattern = format!("{statement}%");
+    while watcher.query_one(waiting, &[&pattern]).await.unwrap().get::<_, i64>(0) != 1 {
+        assert!(!chunk.is_finished(), "the chunk finished instead of waiting in `{statement}`");
+        assert!(Instant::now() < deadline, "the chunk never waited in `{statement}`");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Another writer's transaction changes x@x.co's Description (and version) and holds it.
+async fn other_writer_changes(database: &str, description: &str) -> tokio_postgres::Client {
+    let holder = admin(database).await;
+    holder.batch_execute("BEGIN").await.unwrap();
+    let changed = holder
+        .execute(
+            "UPDATE records SET data = (data::jsonb || jsonb_build_object('Description', $1::text))::json,
+                                version = version + 1
+             WHERE module = 'Leads' AND data::jsonb ->> 'Email' = 'x@x.co'",
+            &[&description],
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed, 1);
+    holder
+}
+
+/// A job's chunk reads the records it updates without locking them. Another writer changes
+/// x@x.co after the chunk read it: the chunk's update, held behind that writer, must not
+/// overwrite the change with what it read. It fails as retryable and, made again, updates the
+/// record as the other writer left it. From then on the job's chunks lock what they read, so the
+/// next one waits in its read instead.
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_changed_after_a_chunk_read_it_is_not_overwritten() {
+    let url = database_url();
+    let (database, store) = fresh_pg_store(&url).await;
+    let org = OrgId::new(ORG);
+    let seed = running_job(&store, 9_101).await;
+    store.apply_chunk(&seed, chunk(vec![lead(1, "x@x.co")], 1)).await.unwrap();
+    let lease = running_job(&store, 9_102).await;
+    let renamed = |row_no, last: &str| {
+        let mut row = by_email(row_no, "x@x.co");
+        row.values.insert("Last_Name", serde_json::json!(last));
+        row
+    };
+
+    // The chunk reads x@x.co as committed, then waits in its update behind the other writer.
+    let holder = other_writer_changes(&database, "from the other writer").await;
+    let (writer, held) = (store.clone(), lease.clone());
+    let first = tokio::spawn(async move { writer.apply_chunk(&held, upsert(vec![renamed(1, "Renamed")], 1)).await });
+    wait_for_lock_wait(&database, "UPDATE records r", &first).await;
+    holder.batch_execute("COMMIT").await.unwrap();
+    let error = first.await.unwrap().expect_err("the record changed after the chunk read it");
+    assert!(error.is_retryable(), "{error:?}");
+
+    // Made again, as the worker retries it: it reads the record as the other writer left it.
+    let again = store.apply_chunk(&lease, upsert(vec![renamed(1, "Renamed")], 1)).await.unwrap();
+    assert_eq!((again.added, again.updated), (0, 1));
+    let stored = "SELECT data::jsonb ->> 'Last_Name', data::jsonb ->> 'Description', version FROM records
+                  WHERE module = 'Leads' AND data::jsonb ->> 'Email' = 'x@x.co'";
+    let row = admin(&database).await.query_one(stored, &[]).await.unwrap();
+    let (last, description, version): (String, String, i64) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!((last.as_str(), description.as_str()), ("Renamed", "from the other writer"));
+
+    // The job met another writer: its next chunk locks x@x.co in its read, and waits there.
+    let holder = other_writer_changes(&database, "changed again").await;
+    let (writer, held) = (store.clone(), lease.clone());
+    let next =
+        tokio::spawn(async move { writer.apply_chunk(&held, upsert(vec![renamed(2, "Renamed again")], 2)).await });
+    wait_for_lock_wait(&database, "WITH probes", &next).await;
+    holder.batch_execute("COMMIT").await.unwrap();
+    let next = next.await.unwrap().expect("a locked read waits for the other writer instead of failing");
+    assert_eq!((next.added, next.updated), (0, 1));
+    let row = admin(&database).await.query_one(stored, &[]).await.unwrap();
+    assert_eq!(
+        (row.get::<_, String>(0).as_str(), row.get::<_, String>(1).as_str(), row.get::<_, i64>(2)),
+        ("Renamed again", "changed again", version + 2)
+    );
+    assert_eq!(store.count_records(org, "Leads").await.unwrap(), 1);
+}
