@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0019_taxes.sql"),
     include_str!("../migrations/0020_key_scopes.sql"),
     include_str!("../migrations/0021_record_keys.sql"),
+    include_str!("../migrations/0022_records_fillfactor.sql"),
 ];
 
 /// The advisory lock key of migrations (`bulkwrite` in ASCII, as an integer).

@@ -440,6 +440,41 @@ async fn an_upsert_chunk_larger_than_one_update_part_updates_every_record_once()
     assert_eq!(images, ROWS as i64, "one before-image per updated record, at the version the update left");
 }
 
+/// Records' pages are inserted half full (`fillfactor`), so an upsert writes each record's new
+/// version on the record's own page (a heap-only update, with no new index entry): every record
+/// is on the page it was inserted on afterwards. On full pages the new versions go to others.
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upsert_writes_each_records_new_version_on_its_own_page() {
+    const ROWS: u64 = 2_000;
+    let (database, store) = fresh_pg_store(&database_url()).await;
+    let client = admin(&database).await;
+    let email = |n: u64| format!("page{n}@example.com");
+    let insert = running_job(&store, 8_101).await;
+    store.apply_chunk(&insert, chunk((1..=ROWS).map(|n| lead(n, &email(n))).collect(), ROWS)).await.unwrap();
+    let pages = "SELECT id, (ctid::text::point)[0]::int8 FROM records ORDER BY id";
+    let before: Vec<(i64, i64)> =
+        client.query(pages, &[]).await.unwrap().iter().map(|row| (row.get(0), row.get(1))).collect();
+    let rows = (1..=ROWS)
+        .map(|n| {
+            let mut row = lead(n, &email(n));
+            row.values.insert("Phone", json!(format!("+44 20 {n:07}")));
+            let key = row.unique_keys[0].clone();
+            row.find_key = Some(FindKey::Unique { field: key.field, value: key.value, column: key.column });
+            row
+        })
+        .collect();
+    let upsert = running_job(&store, 8_102).await;
+    let outcome =
+        store.apply_chunk(&upsert, ChunkWrite { operation: Operation::Upsert, ..chunk(rows, ROWS) }).await.unwrap();
+    assert_eq!(outcome.updated, ROWS);
+    let after: Vec<(i64, i64)> =
+        client.query(pages, &[]).await.unwrap().iter().map(|row| (row.get(0), row.get(1))).collect();
+    assert_eq!(after.len(), ROWS as usize);
+    let moved = before.iter().zip(&after).filter(|(before, after)| before != after).count();
+    assert_eq!(moved, 0, "records whose new version went to another page");
+}
+
 /// The shared case of a chunk failing after it wrote: on PostgreSQL each chunk commits alone,
 /// so the failing one takes nothing else with it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
