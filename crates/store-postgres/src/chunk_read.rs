@@ -1,6 +1,6 @@
 //! What a chunk reads before it plans: the owners of the keys its rows name, and the records it
-//! may update (locked, or as committed) with their keys and versions. Reads wait until the chunk before has
-//! settled, so they see what it wrote.
+//! may update (locked, or as committed) with their keys and versions. Reads wait until the chunk
+//! before has settled, so they see what it wrote.
 
 use std::collections::HashMap;
 
