@@ -33,6 +33,19 @@ pub(super) fn lead(row_no: u64, email: &str) -> RowDraft {
     }
 }
 
+/// A row that upserts by its Email.
+pub(super) fn by_email(row_no: u64, email: &str) -> RowDraft {
+    let mut row = lead(row_no, email);
+    let key = row.unique_keys[0].clone();
+    row.find_key = Some(FindKey::Unique { field: key.field, value: key.value, column: key.column });
+    row
+}
+
+/// An upsert chunk of `rows`.
+pub(super) fn upsert(rows: Vec<RowDraft>, rows_done: u64) -> ChunkWrite {
+    ChunkWrite { operation: Operation::Upsert, ..chunk(rows, rows_done) }
+}
+
 pub(super) fn chunk(rows: Vec<RowDraft>, rows_done: u64) -> ChunkWrite {
     ChunkWrite {
         rows_done_before: rows_done.saturating_sub(rows.len() as u64),
@@ -210,14 +223,8 @@ async fn apply_chunk_timing() {
     let mut chunks = Vec::new();
     for start in (1..=ROWS).step_by(CHUNK as usize) {
         let end = (start + CHUNK - 1).min(ROWS);
-        let mut rows = Vec::new();
-        for n in start..=end {
-            let mut row = lead(n, &format!("lead{n}@example.com"));
-            let key = row.unique_keys[0].clone();
-            row.find_key = Some(FindKey::Unique { field: key.field, value: key.value, column: key.column });
-            rows.push(row);
-        }
-        chunks.push(ChunkWrite { operation: Operation::Upsert, ..chunk(rows, end) });
+        let rows = (start..=end).map(|n| by_email(n, &format!("lead{n}@example.com"))).collect();
+        chunks.push(upsert(rows, end));
     }
     let upsert_lease = running_job(&store, 6_001).await;
     time_chunks(&store, &upsert_lease, "upsert (all updates)", chunks).await;
@@ -410,16 +417,13 @@ async fn an_upsert_chunk_larger_than_one_update_part_updates_every_record_once()
     assert_eq!(added.added, ROWS);
     let rows = (1..=ROWS)
         .map(|n| {
-            let mut row = lead(n, &email(n));
+            let mut row = by_email(n, &email(n));
             row.values.insert("Phone", json!(format!("changed {n}")));
-            let key = row.unique_keys[0].clone();
-            row.find_key = Some(FindKey::Unique { field: key.field, value: key.value, column: key.column });
             row
         })
         .collect();
-    let upsert = running_job(&store, 8_002).await;
-    let outcome =
-        store.apply_chunk(&upsert, ChunkWrite { operation: Operation::Upsert, ..chunk(rows, ROWS) }).await.unwrap();
+    let upsert_job = running_job(&store, 8_002).await;
+    let outcome = store.apply_chunk(&upsert_job, upsert(rows, ROWS)).await.unwrap();
     assert_eq!((outcome.added, outcome.updated, outcome.skipped), (0, ROWS, 0));
     let row = client
         .query_one(
@@ -457,16 +461,13 @@ async fn an_upsert_writes_each_records_new_version_on_its_own_page() {
         client.query(pages, &[]).await.unwrap().iter().map(|row| (row.get(0), row.get(1))).collect();
     let rows = (1..=ROWS)
         .map(|n| {
-            let mut row = lead(n, &email(n));
+            let mut row = by_email(n, &email(n));
             row.values.insert("Phone", json!(format!("+44 20 {n:07}")));
-            let key = row.unique_keys[0].clone();
-            row.find_key = Some(FindKey::Unique { field: key.field, value: key.value, column: key.column });
             row
         })
         .collect();
-    let upsert = running_job(&store, 8_102).await;
-    let outcome =
-        store.apply_chunk(&upsert, ChunkWrite { operation: Operation::Upsert, ..chunk(rows, ROWS) }).await.unwrap();
+    let upsert_job = running_job(&store, 8_102).await;
+    let outcome = store.apply_chunk(&upsert_job, upsert(rows, ROWS)).await.unwrap();
     assert_eq!(outcome.updated, ROWS);
     let after: Vec<(i64, i64)> =
         client.query(pages, &[]).await.unwrap().iter().map(|row| (row.get(0), row.get(1))).collect();

@@ -1,27 +1,14 @@
-//! Two upsert chunks in flight: the second reads while the first writes, and reads again when
-//! what it read may predate the first's writes.
+//! Upsert chunks beside other writers: two chunks of a job in flight, the second reading while
+//! the first writes, and reading again when what it read may predate the first's writes; a
+//! record another writer changes after a chunk read it.
 
 use std::time::{Duration, Instant};
 
 use bulkwrite_core::ids::OrgId;
-use bulkwrite_core::mapping::{FindKey, RowDraft};
-use bulkwrite_store::{ChunkOrder, ChunkWrite, JobStore, RecordStore};
-use bulkwrite_wire::Operation;
+use bulkwrite_store::{ChunkOrder, JobStore, RecordStore};
 
-use super::chunks::{chunk, lead, running_job, ORG};
+use super::chunks::{by_email, chunk, lead, running_job, upsert, ORG};
 use super::{admin, database_url, fresh_pg_store};
-
-/// A row that upserts by its Email.
-fn by_email(row_no: u64, email: &str) -> RowDraft {
-    let mut row = lead(row_no, email);
-    let key = row.unique_keys[0].clone();
-    row.find_key = Some(FindKey::Unique { field: key.field, value: key.value, column: key.column });
-    row
-}
-
-fn upsert(rows: Vec<RowDraft>, rows_done: u64) -> ChunkWrite {
-    ChunkWrite { operation: Operation::Upsert, ..chunk(rows, rows_done) }
-}
 
 /// The first chunk creates m@x.co and is held before it commits (another session holds its
 /// job's progress row); the second, which upserts m@x.co too, reads meanwhile, before m@x.co
