@@ -69,8 +69,9 @@ pub(crate) async fn apply_chunk(
         chunk_at: signed(chunk.rows_done_before),
     };
     let span = (chunk.resource, chunk.rows_done_before, chunk.rows_done);
-    // A job's chunks read records without locking them until one meets another writer (see
-    // `Locking`); from then on, its retry and the job's later chunks lock them.
+    // A job's chunks read records without locking them until one fails as retryable, most
+    // often for another writer of the same records (see `Locking`); from then on, its retry and
+    // the job's later chunks lock them.
     let locking = if store.hints().contended.is_marked(lease.job) { Locking::Locked } else { Locking::Optimistic };
     let how = How { probing, locking, capture: Some(capture), progress: Some((lease, span)) };
     let written = plan_and_write(&tx, signed(lease.org.get()), write, first_id, &scopes, how, order)

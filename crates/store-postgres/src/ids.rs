@@ -17,8 +17,9 @@ pub(crate) struct WriteHints {
     ids: Mutex<Range<u64>>,
     /// Jobs whose inserts met keys that already existed: their chunks probe first.
     pub(crate) conflicts: MarkedJobs,
-    /// Jobs whose chunks failed in a way another writer can cause (a record changed since it
-    /// was read, a key taken meanwhile, a deadlock): their chunks lock what they read.
+    /// Jobs with a chunk that failed as retryable, most often because of another writer (a
+    /// record changed since it was read, a key taken meanwhile, a deadlock), else a lost
+    /// connection or the like: their chunks lock what they read.
     pub(crate) contended: MarkedJobs,
 }
 
