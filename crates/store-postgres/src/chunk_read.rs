@@ -36,8 +36,8 @@ const PROBE_KEYS: &str = "SELECT v.field, v.value, k.record_id FROM unnest($3::t
 /// the records those keys and the ids `($5)` name (kind 1: id, owner, layout, data, version), in
 /// ascending id order, each with its keys (`records.keys`, see `record_keys`). `$lock` is
 /// `FOR UPDATE` or `LIMIT 1` (see [`Locking`]; either keeps the lookup a probe of the primary
-/// key, see above): locked in id order, concurrent writers of the same records queue instead of
-/// overwriting each other, without deadlocks.
+/// key, see above). Locked, the records are taken in id order, so concurrent writers of the same
+/// records queue instead of overwriting each other, without deadlocks.
 /// A record's data comes as text (`json` is stored as its text, so the cast copies it): the
 /// chunk merges its rows into that text (`bulkwrite_store::merge`) instead of parsing it.
 /// A record's row also carries its place in the table (`ctid`, as text): the chunk's `UPDATE`
@@ -88,7 +88,7 @@ const READ_COMMITTED: &str = read_sql!("LIMIT 1");
 pub(crate) enum Locking {
     /// `FOR UPDATE`: the read waits for a writer of the same records to commit, and nobody else
     /// changes them until this write commits. For writes that answer at once (the records API,
-    /// dry runs), and for the chunks of a job that met another writer.
+    /// dry runs), and for the chunks of a job with a chunk that failed as retryable.
     Locked,
     /// As committed, without locks: a record changed between the read and the write fails the
     /// write as retryable, and the chunk is made again (then locked). For a job's chunks: a

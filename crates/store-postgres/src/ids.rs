@@ -1,5 +1,5 @@
 //! What a node keeps in memory to write chunks faster: record ids reserved ahead in blocks, the
-//! jobs whose inserts met existing keys, and the jobs whose chunks met another writer (see
+//! jobs whose inserts met existing keys, and the jobs whose chunks failed as retryable (see
 //! `chunk`). All are hints: losing them (a restart) only costs unused ids or one more careful
 //! chunk.
 

@@ -6,7 +6,7 @@
 //! hold a transaction across anything but database calls (no HTTP, no file parsing), or keep
 //! state in memory that another node would need: every node must be able to stop at any time.
 //! (What it does keep, record ids reserved ahead and the jobs whose inserts met existing keys or
-//! whose chunks met another writer, are hints whose loss costs unused ids or one slower chunk.)
+//! whose chunks failed as retryable, are hints whose loss costs unused ids or one slower chunk.)
 //!
 //! Invariants, besides those of `bulkwrite_store`:
 //! - a claim is one transaction with `FOR UPDATE SKIP LOCKED`, so concurrent claimers on any
@@ -21,10 +21,10 @@
 //!   at the version it read (see `chunk_read::Locking`): one changed meanwhile fails the chunk
 //!   as [`StoreError::Unavailable`], and the chunk, retried, and the job's later chunks lock the
 //!   records they read (`FOR UPDATE`, in id order), as the records API and dry runs always do.
-//!   The unique index on `unique_keys` is the final arbiter between nodes. An insert planned without
-//!   looking (see `chunk::Probing`) that meets an existing key rolls back to a savepoint and is
-//!   planned again with lookups, in the same transaction. A chunk that did look and still meets
-//!   a key (another node inserted it after the lookup) rolls back and surfaces as
+//!   The unique index on `unique_keys` is the final arbiter between nodes. An insert planned
+//!   without looking (see `chunk::Probing`) that meets an existing key rolls back to a savepoint
+//!   and is planned again with lookups, in the same transaction. A chunk that did look and still
+//!   meets a key (another node inserted it after the lookup) rolls back and surfaces as
 //!   [`StoreError::Unavailable`]: nothing was written, and the retried chunk (or the job resumed
 //!   from its checkpoint) sees the other node's key and reports the row as `DUPLICATE_DATA`.
 //!   Elsewhere a unique violation is a [`StoreError::Conflict`] (a used email, a used job id);
