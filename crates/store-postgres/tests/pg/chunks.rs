@@ -41,6 +41,17 @@ pub(super) fn by_email(row_no: u64, email: &str) -> RowDraft {
     row
 }
 
+/// Rows 1 to `rows` that upsert the records of `email(n)`, each setting Phone to `phone(n)`.
+fn phones_by_email(rows: u64, email: impl Fn(u64) -> String, phone: impl Fn(u64) -> String) -> Vec<RowDraft> {
+    (1..=rows)
+        .map(|n| {
+            let mut row = by_email(n, &email(n));
+            row.values.insert("Phone", json!(phone(n)));
+            row
+        })
+        .collect()
+}
+
 /// An upsert chunk of `rows`.
 pub(super) fn upsert(rows: Vec<RowDraft>, rows_done: u64) -> ChunkWrite {
     ChunkWrite { operation: Operation::Upsert, ..chunk(rows, rows_done) }
@@ -415,13 +426,7 @@ async fn an_upsert_chunk_larger_than_one_update_part_updates_every_record_once()
     let added =
         store.apply_chunk(&insert, chunk((1..=ROWS).map(|n| lead(n, &email(n))).collect(), ROWS)).await.unwrap();
     assert_eq!(added.added, ROWS);
-    let rows = (1..=ROWS)
-        .map(|n| {
-            let mut row = by_email(n, &email(n));
-            row.values.insert("Phone", json!(format!("changed {n}")));
-            row
-        })
-        .collect();
+    let rows = phones_by_email(ROWS, email, |n| format!("changed {n}"));
     let upsert_job = running_job(&store, 8_002).await;
     let outcome = store.apply_chunk(&upsert_job, upsert(rows, ROWS)).await.unwrap();
     assert_eq!((outcome.added, outcome.updated, outcome.skipped), (0, ROWS, 0));
@@ -459,13 +464,7 @@ async fn an_upsert_writes_each_records_new_version_on_its_own_page() {
     let pages = "SELECT id, (ctid::text::point)[0]::int8 FROM records ORDER BY id";
     let before: Vec<(i64, i64)> =
         client.query(pages, &[]).await.unwrap().iter().map(|row| (row.get(0), row.get(1))).collect();
-    let rows = (1..=ROWS)
-        .map(|n| {
-            let mut row = by_email(n, &email(n));
-            row.values.insert("Phone", json!(format!("+44 20 {n:07}")));
-            row
-        })
-        .collect();
+    let rows = phones_by_email(ROWS, email, |n| format!("+44 20 {n:07}"));
     let upsert_job = running_job(&store, 8_102).await;
     let outcome = store.apply_chunk(&upsert_job, upsert(rows, ROWS)).await.unwrap();
     assert_eq!(outcome.updated, ROWS);
