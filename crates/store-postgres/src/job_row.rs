@@ -1,5 +1,7 @@
 //! A job read back from its row (with its resources), and the lease fence on that row.
 
+use std::collections::HashMap;
+
 use bulkwrite_core::ids::{JobId, OrgId, UserId};
 use bulkwrite_core::state::{JobState, ResourceState};
 use bulkwrite_store::*;
@@ -52,37 +54,67 @@ fn job_from_row(row: &Row, resources: Vec<ResourceProgress>) -> StoreResult<Job>
     })
 }
 
-/// The org's job with its org and its creator's name, and the job's resources, in one statement
-/// (the job details answer runs it on every call): a row for each resource, the job's columns
-/// repeated on each (a job without resources gives one row, its resource columns null).
+/// The jobs of `ids` with their orgs and their creators' names, and their resources, in one
+/// statement (`details.rs` runs it for the job details reads waiting together): a row for each
+/// resource, the job's columns repeated on each (a job without resources gives one row, its
+/// resource columns null). Each job comes with its org's id, for the caller to check against
+/// the org that asks, and on its own: one job that cannot be read fails only its own reads.
 ///
 /// The resources come as rows, in no order, and are put in order here: aggregated into arrays
 /// in the statement (`array_agg(… ORDER BY idx)`, one sort for each column), they took about a
 /// fifth of PostgreSQL's time for the statement (pgbench of both forms, docs/PERFORMANCE.md).
-pub(crate) async fn read_job_details<C: GenericClient>(
+pub(crate) async fn read_jobs_details<C: GenericClient>(
     client: &C,
-    org: OrgId,
-    job: JobId,
-) -> StoreResult<Option<JobWithOrg>> {
-    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        let prefixed = |columns: &str, table: &str| -> String {
-            columns.split(',').map(|column| format!("{table}.{}", column.trim())).collect::<Vec<_>>().join(", ")
-        };
-        format!(
-            "SELECT {}, {}, u.first_name, u.last_name, r.idx, {}
-             FROM jobs j JOIN orgs o ON o.zgid = j.org
-             LEFT JOIN users u ON u.org = j.org AND u.id = j.created_by
-             LEFT JOIN job_resources r ON r.job_id = j.id
-             WHERE j.id = $1 AND j.org = $2",
-            prefixed(JOB_COLUMNS, "j"),
-            prefixed(crate::orgs::ORG_COLUMNS, "o"),
-            prefixed(RESOURCE_COLUMNS, "r"),
-        )
-    });
-    let rows = query(client, &SQL, &[&signed(job.get()), &signed(org.get())]).await?;
-    let Some(row) = rows.first() else {
-        return Ok(None);
+    ids: &[i64],
+) -> StoreResult<HashMap<u64, JobDetails>> {
+    // One job (a lone poll) is looked up by `= $1`: PostgreSQL plans that statement once and
+    // keeps the plan. By `= ANY($1)` it plans every run afresh (its plan for an array of any
+    // length costs more than one for the array given), which under load many reads share.
+    static ONE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| details_sql("j.id = $1"));
+    static MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| details_sql("j.id = ANY($1)"));
+    let rows = match ids {
+        [id] => query(client, &ONE, &[id]).await?,
+        _ => query(client, &MANY, &[&ids]).await?,
     };
+    let mut by_job: HashMap<u64, Vec<&Row>> = HashMap::with_capacity(ids.len());
+    for row in &rows {
+        by_job.entry(get_u64(row, 0)?).or_default().push(row);
+    }
+    by_job
+        .into_iter()
+        .map(|(id, rows)| {
+            Ok((id, JobDetails { org: OrgId::new(get_u64(rows[0], 1)?), read: details_from_rows(&rows) }))
+        })
+        .collect()
+}
+
+/// A job's details as [`read_jobs_details`] read them: its org's id, and the job with its org
+/// and its creator's name, or why they could not be read.
+pub(crate) struct JobDetails {
+    pub(crate) org: OrgId,
+    pub(crate) read: StoreResult<JobWithOrg>,
+}
+
+/// The statement of [`read_jobs_details`] for the jobs that `condition` picks.
+fn details_sql(condition: &str) -> String {
+    let prefixed = |columns: &str, table: &str| -> String {
+        columns.split(',').map(|column| format!("{table}.{}", column.trim())).collect::<Vec<_>>().join(", ")
+    };
+    format!(
+        "SELECT {}, {}, u.first_name, u.last_name, r.idx, {}
+         FROM jobs j JOIN orgs o ON o.zgid = j.org
+         LEFT JOIN users u ON u.org = j.org AND u.id = j.created_by
+         LEFT JOIN job_resources r ON r.job_id = j.id
+         WHERE {condition}",
+        prefixed(JOB_COLUMNS, "j"),
+        prefixed(crate::orgs::ORG_COLUMNS, "o"),
+        prefixed(RESOURCE_COLUMNS, "r"),
+    )
+}
+
+/// A job's details from its rows of [`read_jobs_details`] (at least one).
+fn details_from_rows(rows: &[&Row]) -> StoreResult<JobWithOrg> {
+    let row = rows[0];
     let org = crate::orgs::read_org_at(row, JOB_COLUMN_COUNT)?;
     let first: Option<String> = get(row, JOB_COLUMN_COUNT + 6)?;
     let last: Option<String> = get(row, JOB_COLUMN_COUNT + 7)?;
@@ -92,13 +124,13 @@ pub(crate) async fn read_job_details<C: GenericClient>(
     };
     let at = JOB_COLUMN_COUNT + 8;
     let mut resources = Vec::with_capacity(rows.len());
-    for row in &rows {
+    for row in rows {
         let Some(index) = get::<Option<i32>>(row, at)? else { continue };
         resources.push((index, resource_at(row, at + 1)?));
     }
     resources.sort_unstable_by_key(|(index, _)| *index);
     let resources = resources.into_iter().map(|(_, resource)| resource).collect();
-    Ok(Some(JobWithOrg { job: job_from_row(row, resources)?, org, creator_name }))
+    Ok(JobWithOrg { job: job_from_row(row, resources)?, org, creator_name })
 }
 
 /// How many columns [`JOB_COLUMNS`] names.

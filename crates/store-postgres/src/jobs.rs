@@ -107,8 +107,7 @@ impl JobStore for PgStore {
     }
 
     async fn get_job_details(&self, org: OrgId, job: JobId) -> StoreResult<Option<JobWithOrg>> {
-        let conn = self.conn().await?;
-        crate::job_row::read_job_details(&conn, org, job).await
+        self.read_details(org, job).await
     }
 
     async fn claim_next_job(&self, claim: &Claim) -> StoreResult<Option<(Job, Lease)>> {

@@ -61,6 +61,7 @@ mod chunk_write;
 mod control;
 mod copy;
 mod credits;
+mod details;
 mod dry_run;
 mod error;
 mod faults;
@@ -136,6 +137,8 @@ struct Inner {
     hints: ids::WriteHints,
     /// The key scopes this node has seen.
     scopes: key_scopes::ScopeCache,
+    /// Job details reads waiting to be read together.
+    details: details::DetailsQueue,
 }
 
 impl PgStore {
@@ -173,6 +176,7 @@ impl PgStore {
                 node,
                 hints: ids::WriteHints::default(),
                 scopes: key_scopes::ScopeCache::default(),
+                details: details::DetailsQueue::default(),
             }),
         })
     }

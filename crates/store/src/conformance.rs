@@ -60,6 +60,7 @@ macro_rules! conformance_tests {
             jobs_are_scoped_by_org_and_claimed_in_order,
             job_details_come_with_the_org_and_the_creators_name,
             job_details_give_every_resource_in_the_jobs_order,
+            job_details_read_at_once_each_give_their_own_job,
             a_busy_org_waits_while_others_run,
             a_lease_fences_every_write,
             an_expired_lease_is_taken_over,

@@ -2,6 +2,7 @@
 
 mod blobs;
 mod chunks;
+mod details;
 mod in_flight;
 mod queue;
 mod retention;

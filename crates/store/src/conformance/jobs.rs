@@ -107,6 +107,53 @@ pub async fn job_details_give_every_resource_in_the_jobs_order(store: Arc<dyn St
     assert_eq!((found.org.zgid, found.creator_name.as_deref()), (ORG, Some("Mara Quist")));
 }
 
+/// Many job details read at once (as polling clients do) each give their own job: of the org
+/// that asks, with its own resources, and none for another org's job or a job that is not there.
+/// A store that reads them together (PostgreSQL) must still give each read its own answer.
+pub async fn job_details_read_at_once_each_give_their_own_job(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let ola = User { first_name: "Ola".into(), last_name: "Nordmann".into(), ..user(OTHER_ADMIN, OTHER_ORG) };
+    store.create_org(org(OTHER_ORG), ola, bulkwrite_core::schema::standard::standard_schema()).await.unwrap();
+    let mut expected = Vec::new();
+    for n in 0..24u64 {
+        let zgid = if n % 2 == 0 { ORG } else { OTHER_ORG };
+        let mut job_spec = spec(false, Operation::Insert, None);
+        job_spec.resources.extend(std::iter::repeat_n(job_spec.resources[0].clone(), (n % 3) as usize));
+        let job = new_job(&store, 1700 + n, zgid, job_spec).await;
+        expected.push((job, zgid, store.get_job(zgid, job).await.unwrap().unwrap()));
+    }
+    let mut reads = tokio::task::JoinSet::new();
+    for turn in 0..240u64 {
+        let store = Arc::clone(&store);
+        // Every third read asks as the other org; two ids of each 26 are no job's.
+        let job = JobId::new(1700 + turn % 26);
+        let asks = match (turn % 3, turn % 2) {
+            (0, 0) => OTHER_ORG,
+            (0, _) => ORG,
+            (_, 0) => ORG,
+            _ => OTHER_ORG,
+        };
+        reads.spawn(async move { (job, asks, store.get_job_details(asks, job).await.unwrap()) });
+    }
+    let mut answered = 0;
+    while let Some(read) = reads.join_next().await {
+        let (job, asks, found) = read.unwrap();
+        let owned = expected.iter().find(|(id, zgid, _)| *id == job && *zgid == asks);
+        match (owned, found) {
+            (Some((_, zgid, stored)), Some(found)) => {
+                assert_eq!(&found.job, stored, "job {job:?}");
+                assert_eq!(found.org.zgid, *zgid);
+                let creator = if *zgid == ORG { "Mara Quist" } else { "Ola Nordmann" };
+                assert_eq!(found.creator_name.as_deref(), Some(creator));
+            }
+            (None, None) => {}
+            (owned, found) => panic!("job {job:?} asked by {asks:?}: owned {}, found {found:?}", owned.is_some()),
+        }
+        answered += 1;
+    }
+    assert_eq!(answered, 240);
+}
+
 pub async fn a_lease_fences_every_write(store: Arc<dyn Store>) {
     with_org(&store).await;
     let job = new_job(&store, 2000, ORG, spec(false, Operation::Insert, None)).await;
