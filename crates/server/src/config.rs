@@ -260,8 +260,10 @@ pub struct Config {
     pub limits: Limits,
     /// How long a worker's claim on a job lasts without renewal.
     pub lease: Duration,
-    /// Rows per committed chunk.
+    /// Rows per committed chunk of an update or upsert job.
     pub chunk_rows: usize,
+    /// Rows per committed chunk of an insert job.
+    pub insert_chunk_rows: usize,
     /// Bytes of CSV records per committed chunk at most.
     pub chunk_bytes: usize,
     /// First callback retry delay (doubling after).
@@ -432,9 +434,13 @@ impl Config {
         let time_zone = settings.time_zone.clone().unwrap_or_else(|| "UTC".to_string());
         let data_dir = settings.data_dir.clone().unwrap_or(default_dir);
         let database = database(settings.database_url.as_deref(), &data_dir)?;
-        let default_chunk_rows = match database {
-            Database::Sqlite(_) => bulkwrite_worker::DEFAULT_SQLITE_CHUNK_ROWS,
-            Database::Postgres(_) => bulkwrite_worker::DEFAULT_CHUNK_ROWS,
+        let (default_chunk_rows, default_insert_chunk_rows) = match database {
+            Database::Sqlite(_) => {
+                (bulkwrite_worker::DEFAULT_SQLITE_CHUNK_ROWS, bulkwrite_worker::DEFAULT_SQLITE_CHUNK_ROWS)
+            }
+            Database::Postgres(_) => {
+                (bulkwrite_worker::DEFAULT_CHUNK_ROWS, bulkwrite_worker::DEFAULT_INSERT_CHUNK_ROWS)
+            }
         };
         let role = role(settings.role.as_deref())?;
         let log_format = log_format(settings.log_format.as_deref())?;
@@ -456,6 +462,7 @@ impl Config {
             limits: limits(&settings),
             lease: Duration::from_secs(settings.lease_seconds.unwrap_or(30).max(1)),
             chunk_rows: settings.chunk_rows.unwrap_or(default_chunk_rows).max(1),
+            insert_chunk_rows: settings.chunk_rows.unwrap_or(default_insert_chunk_rows).max(1),
             chunk_bytes: settings.chunk_bytes.unwrap_or(bulkwrite_worker::DEFAULT_CHUNK_BYTES).max(1),
             callback_retry: Duration::from_millis(settings.callback_retry_ms.unwrap_or(2000)),
             callback_attempts: settings.callback_attempts.unwrap_or(5).max(1),
@@ -649,13 +656,14 @@ mod tests {
     }
 
     #[test]
-    fn chunks_default_to_1000_rows_on_sqlite_and_2000_on_postgresql() {
+    fn chunks_default_to_1000_rows_on_sqlite_and_4000_or_2000_on_postgresql() {
+        let rows = |config: Config| (config.insert_chunk_rows, config.chunk_rows);
         let base = ServeArgs { data_dir: Some(std::env::temp_dir().join("bulkwrite-none")), ..ServeArgs::default() };
-        assert_eq!(Config::resolve(&base).unwrap().chunk_rows, 1000);
+        assert_eq!(rows(Config::resolve(&base).unwrap()), (1000, 1000));
         let postgres = ServeArgs { database_url: Some("postgres://u@127.0.0.1/db".into()), ..base.clone() };
-        assert_eq!(Config::resolve(&postgres).unwrap().chunk_rows, 2000);
+        assert_eq!(rows(Config::resolve(&postgres).unwrap()), (4000, 2000));
         let set = ServeArgs { chunk_rows: Some(500), ..postgres };
-        assert_eq!(Config::resolve(&set).unwrap().chunk_rows, 500);
+        assert_eq!(rows(Config::resolve(&set).unwrap()), (500, 500));
     }
 
     #[test]

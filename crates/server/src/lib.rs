@@ -263,6 +263,7 @@ fn worker_config(config: &Config, base_url: &str) -> WorkerConfig {
         node_id: format!("{}-{}", hostname(), std::process::id()),
         lease_duration: config.lease,
         chunk_rows: config.chunk_rows,
+        insert_chunk_rows: config.insert_chunk_rows,
         chunk_bytes: config.chunk_bytes,
         limits: config.limits,
         idle_poll: std::time::Duration::from_secs(1),

@@ -78,6 +78,16 @@ pub use retention::{RetentionConfig, SweepReport, Sweeper, DEFAULT_RETENTION};
 /// 500, for about 30 MiB more peak memory; 5,000 gained nothing more; 1,000 lost 5–15%.
 pub const DEFAULT_CHUNK_ROWS: usize = 2000;
 
+/// Rows per committed chunk of an insert job on PostgreSQL unless configured. Each chunk's
+/// `COPY`s cost PostgreSQL something whatever their size (PostgreSQL 15's resource owner alone
+/// about 1.8 ms a `COPY` of keys), and a 1,000,000-row insert spent 1.5–1.7 s less of
+/// PostgreSQL's CPU in 5,000-row chunks than in 2,000-row ones. At 4,000 the insert took 10.5 /
+/// 10.5 s against 11.0 / 12.1 s (25,000 rows: 321 / 331 ms against 393 / 364 ms), for a peak RSS
+/// of 106–113 MiB against 75–84 MiB. Updates and upserts hold more for each row (what they
+/// read, the before-images): in 3,500-row chunks one peaked at 119 MiB, in 5,000-row chunks at
+/// 154 MiB, so they keep [`DEFAULT_CHUNK_ROWS`] (docs/PERFORMANCE.md).
+pub const DEFAULT_INSERT_CHUNK_ROWS: usize = 4000;
+
 /// Rows per committed chunk on SQLite unless configured: as fast as 2,000 there (a SQLite
 /// transaction holds 48 chunks past a file's first rows anyway), and 20–25 MiB less at the peak
 /// once an update's chunk is read and planned beside the chunk before's write (25,000 and
@@ -98,8 +108,11 @@ pub struct WorkerConfig {
     pub node_id: String,
     /// How long a claim holds a job without renewal; a dead worker's job is taken over after it.
     pub lease_duration: Duration,
-    /// Rows per committed chunk: bigger is faster, smaller shows progress sooner.
+    /// Rows per committed chunk of an update or upsert job: bigger is faster, smaller shows
+    /// progress sooner and holds less memory.
     pub chunk_rows: usize,
+    /// Rows per committed chunk of an insert job.
+    pub insert_chunk_rows: usize,
     /// Bytes of CSV records per committed chunk at most (memory per chunk, whatever the rows).
     pub chunk_bytes: usize,
     /// The bounds on what a file may make a job read: rows (then `LIMIT_EXCEEDED`, then the
@@ -162,6 +175,7 @@ impl Default for WorkerConfig {
             node_id: "node".to_string(),
             lease_duration: Duration::from_secs(30),
             chunk_rows: DEFAULT_CHUNK_ROWS,
+            insert_chunk_rows: DEFAULT_INSERT_CHUNK_ROWS,
             chunk_bytes: DEFAULT_CHUNK_BYTES,
             limits: Limits::default(),
             idle_poll: Duration::from_secs(1),

@@ -192,7 +192,11 @@ async fn run_resource(
         max_columns: ctx.config.limits.max_columns.max(resource.header.len()),
         limits: ctx.config.limits,
         skip_rows: rows_done,
-        chunk_rows: ctx.config.chunk_rows.max(1),
+        chunk_rows: match job.spec.operation {
+            bulkwrite_wire::Operation::Insert => ctx.config.insert_chunk_rows,
+            _ => ctx.config.chunk_rows,
+        }
+        .max(1),
         chunk_bytes: ctx.config.chunk_bytes.max(1),
         limit_column: resource.echo_headers().into_iter().next().unwrap_or_else(|| resource.module.clone()),
         // Zoho: a subform or line-item child CSV (linked by `Parent_Id`, where a linking

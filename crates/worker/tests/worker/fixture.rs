@@ -262,6 +262,7 @@ pub fn config(chunk_rows: usize) -> WorkerConfig {
     WorkerConfig {
         node_id: "test".into(),
         chunk_rows,
+        insert_chunk_rows: chunk_rows,
         lease_duration: Duration::from_secs(30),
         ..WorkerConfig::default()
     }

@@ -1,6 +1,7 @@
 //! The test controls' time and stepping in the worker: a step runs exactly one chunk and holds
 //! the job in progress; a job meets the pause before its next chunk; what the worker writes as a
-//! time follows the test clock while leases do not; the sweeper sweeps when the clock moves.
+//! time follows the test clock while leases do not; the sweeper sweeps when the clock moves; a
+//! step shows that inserts and upserts run in chunks of their own sizes.
 
 use std::sync::Arc;
 
@@ -113,4 +114,35 @@ async fn times_the_worker_writes_follow_the_test_clock_and_the_sweeper_follows_i
     let expired = env.job(job).await;
     assert!(expired.result_expired_at.is_some(), "swept at once when the clock moved");
     assert!(env.store.get_upload(ORG, file).await.unwrap().unwrap().expired_at.is_some());
+}
+
+/// An insert job runs in chunks of `insert_chunk_rows`, an upsert in chunks of `chunk_rows`
+/// (PostgreSQL's defaults differ: 4,000 and 2,000); a step shows each chunk's size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inserts_and_upserts_run_in_chunks_of_their_own_size() {
+    let env = Env::new().await;
+    let csv = "Last_Name,Company,Email\nA,Acme,a@x.co\nB,Acme,b@x.co\nC,Acme,c@x.co\nD,Acme,d@x.co\nE,Acme,e@x.co\n";
+    let file_id = env.upload(7851, &zip_of(&[("leads.csv", csv.as_bytes())])).await;
+    let body = |operation: &str| {
+        let mut resource =
+            serde_json::json!({"type": "data", "module": {"api_name": "Leads"}, "file_id": file_id.to_string()});
+        if operation == "upsert" {
+            resource["find_by"] = "Email".into();
+        }
+        serde_json::json!({"operation": operation, "resource": [resource]})
+    };
+    let paused = controls(ControlState { clock_offset_seconds: 0, queue_paused: true });
+    env.store.set_queue_paused(true).await.unwrap();
+    let config = bulkwrite_worker::WorkerConfig { insert_chunk_rows: 3, ..config(2) };
+    let worker = Worker::new(env.context_with(config, Arc::clone(&paused)));
+    let insert = env.create_job(7852, body("insert")).await;
+    let step = |job| StepTarget { job: Some(job), org: Some(ORG) };
+    assert_eq!(
+        counts(&stepped(worker.step(step(insert), &no_shutdown()).await.unwrap())),
+        (ResourceState::Running, 3, 3)
+    );
+    assert_eq!(stepped(worker.step(step(insert), &no_shutdown()).await.unwrap()).state, JobState::Succeeded);
+    let upsert = env.create_job(7853, body("upsert")).await;
+    let first = stepped(worker.step(step(upsert), &no_shutdown()).await.unwrap());
+    assert_eq!((first.resources[0].rows_done, first.resources[0].updated), (2, 2), "an upsert's chunk");
 }
