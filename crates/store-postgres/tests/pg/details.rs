@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use bulkwrite_core::ids::{JobId, OrgId, UserId};
-use bulkwrite_store::{JobStore, Org, OrgStore, StoreError, User};
+use bulkwrite_store::{JobStore, JobWithOrg, Org, OrgStore, StoreError, StoreResult, User};
 use bulkwrite_store_postgres::PgStore;
 use chrono::Utc;
 
@@ -22,9 +22,7 @@ const WAITING: &str = "SELECT count(*) FROM pg_stat_activity
 async fn job_details_reads_behind_a_lock_hold_two_sessions_and_all_come_back() {
     let (database, store) = store_with_jobs().await;
     let org = OrgId::new(ORG);
-    // Another session holds the job's resources: every read of job details waits for it.
-    let holder = admin(&database).await;
-    holder.batch_execute("BEGIN; LOCK TABLE job_resources IN ACCESS EXCLUSIVE MODE").await.unwrap();
+    let holder = lock_job_resources(&database).await;
     let mut reads = tokio::task::JoinSet::new();
     for turn in 0..100u64 {
         let store = store.clone();
@@ -51,14 +49,9 @@ async fn job_details_reads_behind_a_lock_hold_two_sessions_and_all_come_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_queued_behind_a_dropped_request_still_come_back() {
     let (database, store) = store_with_jobs().await;
-    let org = OrgId::new(ORG);
-    let holder = admin(&database).await;
-    holder.batch_execute("BEGIN; LOCK TABLE job_resources IN ACCESS EXCLUSIVE MODE").await.unwrap();
+    let holder = lock_job_resources(&database).await;
     let watcher = admin(&database).await;
-    let read = |job: u64| {
-        let store = store.clone();
-        tokio::spawn(async move { store.get_job_details(org, JobId::new(job)).await })
-    };
+    let read = |job: u64| spawn_read(&store, job);
     let first = read(1);
     wait_for_sessions(&watcher, 1).await;
     let second = read(2);
@@ -80,15 +73,10 @@ async fn reads_queued_behind_a_dropped_request_still_come_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_that_cannot_be_read_fails_only_its_own_reads() {
     let (database, store) = store_with_jobs().await;
-    let org = OrgId::new(ORG);
-    let holder = admin(&database).await;
-    holder.execute("UPDATE jobs SET state = 'no such state' WHERE id = 1", &[]).await.unwrap();
-    holder.batch_execute("BEGIN; LOCK TABLE job_resources IN ACCESS EXCLUSIVE MODE").await.unwrap();
+    admin(&database).await.execute("UPDATE jobs SET state = 'no such state' WHERE id = 1", &[]).await.unwrap();
+    let holder = lock_job_resources(&database).await;
     let watcher = admin(&database).await;
-    let read = |job: u64| {
-        let store = store.clone();
-        tokio::spawn(async move { store.get_job_details(org, JobId::new(job)).await })
-    };
+    let read = |job: u64| spawn_read(&store, job);
     let (first, second) = (read(2), read(3));
     wait_for_sessions(&watcher, 2).await;
     // These three wait together, and go in one statement once the two before are answered.
@@ -133,6 +121,20 @@ async fn store_with_jobs() -> (String, PgStore) {
         create_job(&store, id, ORG).await;
     }
     (database, store)
+}
+
+/// Another session holds the jobs' resources, until it commits: every read of job details
+/// waits for it.
+async fn lock_job_resources(database: &str) -> tokio_postgres::Client {
+    let holder = admin(database).await;
+    holder.batch_execute("BEGIN; LOCK TABLE job_resources IN ACCESS EXCLUSIVE MODE").await.unwrap();
+    holder
+}
+
+/// Reads job `job`'s details on a task of its own.
+fn spawn_read(store: &PgStore, job: u64) -> tokio::task::JoinHandle<StoreResult<Option<JobWithOrg>>> {
+    let store = store.clone();
+    tokio::spawn(async move { store.get_job_details(OrgId::new(ORG), JobId::new(job)).await })
 }
 
 /// Waits until `count` sessions of the node wait on a lock.
