@@ -127,12 +127,8 @@ pub async fn job_details_read_at_once_each_give_their_own_job(store: Arc<dyn Sto
         let store = Arc::clone(&store);
         // Every third read asks as the other org; two ids of each 26 are no job's.
         let job = JobId::new(1700 + turn % 26);
-        let asks = match (turn % 3, turn % 2) {
-            (0, 0) => OTHER_ORG,
-            (0, _) => ORG,
-            (_, 0) => ORG,
-            _ => OTHER_ORG,
-        };
+        let (owner, other) = if turn % 2 == 0 { (ORG, OTHER_ORG) } else { (OTHER_ORG, ORG) };
+        let asks = if turn % 3 == 0 { other } else { owner };
         reads.spawn(async move { (job, asks, store.get_job_details(asks, job).await.unwrap()) });
     }
     let mut answered = 0;
