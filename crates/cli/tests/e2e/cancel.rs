@@ -131,7 +131,9 @@ async fn a_queued_job_is_cancelled_at_once_while_its_org_is_busy_and_its_callbac
     let (callback_url, mut received) = crate::callback::receiver(vec![200]).await;
     let env = [SLOW[0], SLOW[1], ("BULKWRITE_MAX_RUNNING_PER_ORG", "1"), ("BULKWRITE_CALLBACK_ALLOW", "127.0.0.1")];
     let server = Server::start(&env).await;
-    let busy = server.insert_job(&many_rows(ROWS), None).await;
+    // The file's most rows: the busy job must outlast everything below, cancels noticed within
+    // `CANCEL_POLL` included (30,000 rows took 0.8 s on a fast machine).
+    let busy = server.insert_job(&many_rows(100_000), None).await;
     wait_running(&server, &busy).await;
     let waiting = server.insert_job(&many_rows(5), Some(&callback_url)).await;
     assert_eq!(server.job(&waiting).await["status"], "ADDED", "the org's one slot is taken");
