@@ -18,7 +18,7 @@ fn value_expr(sql: &mut Sql, column: &Column) -> String {
     match (column, column.kind()) {
         (Column::Data { api_name, .. }, ValueKind::Text | ValueKind::MultiSelect) => {
             let key = sql.arg(api_name.clone());
-            format!("((data ->> {key}::text) COLLATE \"C\")")
+            format!("((data::json ->> {key}::text) COLLATE \"C\")")
         }
         (_, ValueKind::Reference) => format!("(({})::text)", scalar(sql, column)),
         _ => scalar(sql, column),

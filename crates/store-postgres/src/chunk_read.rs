@@ -67,7 +67,7 @@ macro_rules! read_sql {
      )
      SELECT 0, record_id, field, value, NULL::int8, NULL::text, NULL::text, NULL::int8, NULL::text, NULL::text FROM probes
      UNION ALL
-     SELECT 1, id, NULL, NULL, owner, layout_id, data::text, version, ctid::text, keys FROM found"
+     SELECT 1, id, NULL, NULL, owner, layout_id, data, version, ctid::text, keys FROM found"
         )
     };
 }

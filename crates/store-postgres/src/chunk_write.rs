@@ -255,10 +255,10 @@ impl<'a> UpdateColumns<'a> {
 }
 
 /// [`update_records`] of records at known places (`$9`, `ctid`s as text) and versions (`$8`).
-/// The data comes as text (`$6`) and is checked as JSON by the cast; a record's keys (`$11`)
+/// The data comes as JSON text (`$6`), written as it is (migration 23); a record's keys (`$11`)
 /// replace its stored ones where the plan changes them (`$10`).
 const UPDATE_AT_PLACES: &str = "UPDATE records r
-     SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data::json,
+     SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data,
          parent_id = u.parent_id, version = r.version + 1, keys = CASE WHEN u.rekeyed THEN u.keys ELSE r.keys END
      FROM unnest($3::int8[], $4::int8[], $5::text[], $6::text[], $7::int8[], $8::int8[], $9::text[]::tid[],
                  $10::bool[], $11::text[])
@@ -269,7 +269,7 @@ const UPDATE_AT_PLACES: &str = "UPDATE records r
 /// (`$10`, or any version where none was), with their keys as in [`UPDATE_AT_PLACES`] (`$11`,
 /// `$12`).
 const UPDATE_BY_ID: &str = "UPDATE records r
-     SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data::json,
+     SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data,
          parent_id = u.parent_id, version = r.version + 1, keys = CASE WHEN u.rekeyed THEN u.keys ELSE r.keys END
      FROM unnest($3::int8[], $4::int8[], $5::text[], $6::text[], $7::int8[], $10::int8[], $11::bool[], $12::text[])
          AS u (id, owner, layout_id, data, parent_id, version, rekeyed, keys)

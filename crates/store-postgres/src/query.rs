@@ -1,6 +1,7 @@
-//! A [`Select`] as PostgreSQL SQL over the `data` JSON column: every operand and field name
-//! bound as a parameter, comparisons typed by the column's kind (see `bulkwrite_core::query`),
-//! text folded for ASCII letters only and sorted byte-wise, as the SQLite backend does.
+//! A [`Select`] as PostgreSQL SQL over the `data` column (JSON text, read as `data::json`): every
+//! operand and field name bound as a parameter, comparisons typed by the column's kind (see
+//! `bulkwrite_core::query`), text folded for ASCII letters only and sorted byte-wise, as the
+//! SQLite backend does.
 
 use bulkwrite_core::query::{
     Column, Comparator, Comparison, Direction, Filter, Operand, Select, SystemColumn, ValueKind,
@@ -84,7 +85,7 @@ fn related(sql: &mut Sql, lookup: &str, module: &str, inner: &Filter) -> String 
     let module = sql.arg(module.to_string());
     let condition = filter(sql, inner);
     format!(
-        "COALESCE(((data -> {key}::text) ->> 'id') IN \
+        "COALESCE(((data::json -> {key}::text) ->> 'id') IN \
          (SELECT id::text FROM records WHERE org = $1 AND module = {module}::text AND {condition}), FALSE)"
     )
 }
@@ -113,8 +114,8 @@ pub(crate) fn scalar(sql: &mut Sql, column: &Column) -> String {
         Column::Data { api_name, kind } => (api_name.clone(), *kind),
     };
     let key = sql.arg(name);
-    let json = format!("(data -> {key}::text)");
-    let text = format!("(data ->> {key}::text)");
+    let json = format!("(data::json -> {key}::text)");
+    let text = format!("(data::json ->> {key}::text)");
     match kind {
         ValueKind::Reference => format!("({json} ->> 'id')"),
         ValueKind::Text | ValueKind::MultiSelect => format!("translate({text}, {FOLD})"),
@@ -155,7 +156,7 @@ fn compare(sql: &mut Sql, comparison: &Comparison) -> String {
     }
     if comparison.column.kind() == ValueKind::MultiSelect {
         let key = sql.arg(comparison.column.api_name().to_string());
-        let json = format!("(data -> {key}::text)");
+        let json = format!("(data::json -> {key}::text)");
         let condition = condition(sql, &format!("translate(e.v, {FOLD})"), comparison, false);
         return format!(
             "EXISTS (SELECT 1 FROM json_array_elements_text(CASE WHEN json_typeof({json}) = 'array' THEN {json} END) \
@@ -184,7 +185,7 @@ fn reference_by_name(sql: &mut Sql, comparison: &Comparison) -> Option<String> {
         parts.push(condition(sql, &expr, &Comparison { operands: ids, ..comparison.clone() }, false));
     }
     let key = sql.arg(api_name.clone());
-    let expr = format!("translate((data -> {key}::text) ->> 'name', {FOLD})");
+    let expr = format!("translate((data::json -> {key}::text) ->> 'name', {FOLD})");
     parts.push(condition(sql, &expr, &Comparison { operands: names, ..comparison.clone() }, false));
     Some(format!("COALESCE(({}), FALSE)", parts.join(" OR ")))
 }
@@ -220,7 +221,7 @@ fn condition(sql: &mut Sql, expr: &str, comparison: &Comparison, system_id: bool
 fn is_empty(sql: &mut Sql, column: &Column) -> String {
     let Column::Data { api_name, .. } = column else { return "FALSE".to_string() };
     let key = sql.arg(api_name.clone());
-    let json = format!("(data -> {key}::text)");
+    let json = format!("(data::json -> {key}::text)");
     format!(
         "(CASE json_typeof({json}) WHEN 'null' THEN TRUE WHEN 'string' THEN ({json} #>> '{{}}') = '' \
          WHEN 'array' THEN json_array_length({json}) = 0 ELSE {json} IS NULL END)"

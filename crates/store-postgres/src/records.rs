@@ -9,14 +9,13 @@ use bulkwrite_core::query::aggregate::{Aggregate, Cell};
 use bulkwrite_core::query::{Filter, Select};
 use bulkwrite_core::result::ResultRow;
 use bulkwrite_store::*;
-use serde_json::{Map, Value};
-use tokio_postgres::types::Json;
+use serde_json::Value;
 use tokio_postgres::Row;
 
 use crate::chunk::{plan_and_write, reserve_for, How};
 use crate::error::write_error;
 use crate::key_scopes;
-use crate::statements::{execute, get, get_u64, query, query_one, query_opt};
+use crate::statements::{execute, get, get_data, get_u64, query, query_one, query_opt};
 use crate::{pg_error, signed, PgStore};
 
 /// Locks the records `($3)` of one module, each found by its primary key.
@@ -126,7 +125,7 @@ impl RecordStore for PgStore {
                     &conn,
                     "SELECT r.id, r.name FROM unnest($3::int8[]) AS u (id)
                      CROSS JOIN LATERAL (
-                         SELECT id, data -> $4 AS name FROM records WHERE id = u.id AND org = $1 AND module = $2 LIMIT 1
+                         SELECT id, data::json -> $4 AS name FROM records WHERE id = u.id AND org = $1 AND module = $2 LIMIT 1
                      ) AS r",
                     &[&org, &module, &ids, &display],
                 )
@@ -140,7 +139,7 @@ impl RecordStore for PgStore {
             LookupBy::UniqueKey => {
                 let rows = query(
                     &conn,
-                    "SELECT v.value, r.id, r.data -> $5 FROM unnest($4::text[]) AS v (value)
+                    "SELECT v.value, r.id, r.data::json -> $5 FROM unnest($4::text[]) AS v (value)
                      CROSS JOIN LATERAL (
                          SELECT record_id FROM unique_keys
                          WHERE scope = (SELECT id FROM key_scopes WHERE org = $1 AND module = $2 AND field = $3)
@@ -164,7 +163,7 @@ impl RecordStore for PgStore {
                 let wanted: HashSet<&str> = query_spec.values.iter().map(String::as_str).collect();
                 let rows = query(
                     &conn,
-                    "SELECT id, data -> $3, data -> $4 FROM records WHERE org = $1 AND module = $2",
+                    "SELECT id, data::json -> $3, data::json -> $4 FROM records WHERE org = $1 AND module = $2",
                     &[&org, &module, &field, &display],
                 )
                 .await?;
@@ -252,7 +251,7 @@ impl RecordStore for PgStore {
             // The field name is letters, digits and `_`, so it can be written into the statement.
             let sql = format!(
                 "SELECT {RECORD_COLUMNS} FROM records
-                 WHERE org = $1 AND module = $2 AND (data -> '{link_field}') ->> 'id' = $3 ORDER BY id"
+                 WHERE org = $1 AND module = $2 AND (data::json -> '{link_field}') ->> 'id' = $3 ORDER BY id"
             );
             query(&conn, &sql, &[&org, &module, &parent.to_string()]).await?
         };
@@ -265,7 +264,7 @@ impl RecordStore for PgStore {
 }
 
 fn read_record(row: &Row) -> StoreResult<StoredRecord> {
-    let Json(values) = get::<Json<Map<String, Value>>>(row, 8)?;
+    let values = get_data(row, 8)?;
     Ok(StoredRecord {
         id: RecordId::new(get_u64(row, 0)?),
         module: get(row, 1)?,

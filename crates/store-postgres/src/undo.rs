@@ -12,12 +12,10 @@ use bulkwrite_core::result::{ResultRow, RowStatus};
 use bulkwrite_store::undo::{decide, key_taken, outcome_of, undo_row, CurrentRecord, StoredImage, UndoAction};
 use bulkwrite_store::*;
 use deadpool_postgres::Transaction;
-use serde_json::{Map, Value};
-use tokio_postgres::types::Json;
 
 use crate::job_row::fence;
 use crate::jobs::notify;
-use crate::statements::{execute, get, get_u64, query, query_opt};
+use crate::statements::{execute, get, get_data, get_u64, query, query_opt};
 use crate::{json_error, pg_error, signed, PgStore, JOBS_CHANNEL};
 use crate::{key_scopes, record_keys};
 
@@ -154,7 +152,7 @@ async fn settle(
                     &layout_id,
                     &signed(chunk.actor.get()),
                     &chunk.now,
-                    &Json(&values),
+                    &serde_json::to_string(&values).map_err(json_error)?,
                     &parent,
                     &record,
                     &org,
@@ -241,7 +239,7 @@ async fn current_record(
     )
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let Json(values) = get::<Json<Map<String, Value>>>(&row, 4)?;
+    let values = get_data(&row, 4)?;
     Ok(Some(CurrentRecord {
         version: get(&row, 0)?,
         modified_at: get(&row, 1)?,

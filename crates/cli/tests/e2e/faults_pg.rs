@@ -394,7 +394,7 @@ async fn a_database_that_refuses_connections_for_a_while_is_waited_for_and_the_j
     let (client, connection) = tokio_postgres::connect(&database, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
     let stored = client
-        .query_one("SELECT count(*), count(DISTINCT data ->> 'Email') FROM records WHERE module = 'Leads'", &[])
+        .query_one("SELECT count(*), count(DISTINCT data::json ->> 'Email') FROM records WHERE module = 'Leads'", &[])
         .await
         .unwrap();
     let (all, distinct): (i64, i64) = (stored.get(0), stored.get(1));

@@ -433,7 +433,7 @@ async fn an_upsert_chunk_larger_than_one_update_part_updates_every_record_once()
     let row = client
         .query_one(
             "SELECT count(*), count(*) FILTER (WHERE version = 2),
-                    count(*) FILTER (WHERE data ->> 'Phone' = 'changed ' || substr(data ->> 'Email', 5, length(data ->> 'Email') - 16))
+                    count(*) FILTER (WHERE data::json ->> 'Phone' = 'changed ' || substr(data::json ->> 'Email', 5, length(data::json ->> 'Email') - 16))
              FROM records",
             &[],
         )
@@ -485,7 +485,7 @@ async fn a_chunk_failing_after_it_wrote_takes_only_itself_back() {
         .await
         .batch_execute(
             "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS
-                 $$ BEGIN IF NEW.data->>'Last_Name' = 'BOOM' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$;
+                 $$ BEGIN IF NEW.data::json->>'Last_Name' = 'BOOM' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$;
              CREATE TRIGGER boom BEFORE INSERT ON records FOR EACH ROW EXECUTE FUNCTION boom();",
         )
         .await

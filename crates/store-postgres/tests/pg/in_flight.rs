@@ -92,7 +92,7 @@ async fn other_writer_changes(database: &str, description: &str) -> tokio_postgr
     holder.batch_execute("BEGIN").await.unwrap();
     let changed = holder
         .execute(
-            "UPDATE records SET data = (data::jsonb || jsonb_build_object('Description', $1::text))::json,
+            "UPDATE records SET data = (data::jsonb || jsonb_build_object('Description', $1::text))::text,
                                 version = version + 1
              WHERE module = 'Leads' AND data::jsonb ->> 'Email' = 'x@x.co'",
             &[&description],

@@ -33,4 +33,11 @@ pub async fn keys_written_before_the_upgrade_find_their_records(
     assert_eq!(found(store.find_records(org, &query).await.unwrap()), both[..1], "a deleted record's key goes");
     store.restore_snapshot(org, "before", &Keep { token_hash: None }).await.unwrap().expect("the snapshot");
     assert_eq!(found(store.find_records(org, &query).await.unwrap()), both, "the snapshot's keys restored");
+    // The records' values too, whatever shape the old schema stored them in.
+    let mut names: Vec<Option<String>> =
+        store.find_records(org, &query).await.unwrap().into_iter().map(|(_, hit)| hit.name).collect();
+    names.sort();
+    assert_eq!(names, [Some("Acme".to_string()), Some("Zylker".to_string())], "each name read by its key");
+    let restored = store.get_record(org, "Accounts", zylker).await.unwrap().expect("the restored record");
+    assert_eq!(restored.values.get("Account_Name"), Some(&serde_json::json!("Zylker")), "its values restored");
 }

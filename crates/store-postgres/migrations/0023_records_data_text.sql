@@ -1,0 +1,11 @@
+-- A record's values as the text of a JSON object (`text`), no longer `json`. PostgreSQL checks a
+-- `json` value by parsing it whenever one is written: a `COPY` of new records or an update
+-- parsed every record once more, after the server had built it (`json_recv`, `json_in`: about a
+-- tenth of PostgreSQL's time in an insert job). Only the server writes this column, always from
+-- a JSON object it serialised itself. A `json` value is kept as its text either way, so the
+-- table holds the same bytes.
+--
+-- Statements that read a field cast the column (`data::json -> 'Email'`); a statement that reads
+-- whole records reads the text and the server parses it, as it did. Snapshots taken before hold
+-- a record's data as a JSON object; restoring one writes that object's text (`json_populate_record`).
+ALTER TABLE records ALTER COLUMN data TYPE TEXT USING data::text;
