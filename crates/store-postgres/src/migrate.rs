@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0021_record_keys.sql"),
     include_str!("../migrations/0022_records_fillfactor.sql"),
     include_str!("../migrations/0023_records_data_text.sql"),
+    include_str!("../migrations/0024_records_statistics.sql"),
 ];
 
 /// The advisory lock key of migrations (`bulkwrite` in ASCII, as an integer).

@@ -409,6 +409,11 @@ async fn a_large_job_refreshes_the_planner_statistics() {
     assert_eq!(tuples, 10_500.0, "the table measured with every record");
     // The keys are analyzed too, before the records: the next upsert probes them.
     assert_eq!(analyzed_table("unique_keys").await, (10_500.0, 1), "the keys measured with every key, once");
+    // Every column of the records but their values and keys, which nothing plans by.
+    let measured = "SELECT attname::text FROM pg_stats WHERE tablename = 'records' ORDER BY attname";
+    let measured: Vec<String> = client.query(measured, &[]).await.unwrap().iter().map(|row| row.get(0)).collect();
+    assert!(measured.iter().any(|column| column == "id"), "{measured:?}");
+    assert!(!measured.iter().any(|column| column == "data" || column == "keys"), "{measured:?}");
 }
 
 /// An upsert chunk that updates more records than one `UPDATE` statement carries (they go out
