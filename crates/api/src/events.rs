@@ -49,6 +49,16 @@ impl EventStreams {
         }
     }
 
+    /// Tells this node, and through the store the other nodes, that `job` was asked to stop:
+    /// the node running it stops it at once, and the streams re-read it. A failed announcement
+    /// is logged: the node running the job then sees the request at its next look for one.
+    pub(crate) async fn announce_cancel(&self, store: &dyn Store, job: JobId) {
+        self.changes.cancel_requested(job);
+        if let Err(error) = store.announce_cancel_request(job).await {
+            tracing::debug!(job = %job, %error, "announcing a cancel request to other nodes failed");
+        }
+    }
+
     /// A slot for one more stream, held while it is open; `None` when all are taken.
     pub(crate) fn open_slot(&self) -> Option<OwnedSemaphorePermit> {
         Arc::clone(&self.slots).try_acquire_owned().ok()

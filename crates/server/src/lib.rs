@@ -267,6 +267,7 @@ fn worker_config(config: &Config, base_url: &str) -> WorkerConfig {
         chunk_bytes: config.chunk_bytes,
         limits: config.limits,
         idle_poll: std::time::Duration::from_secs(1),
+        cancel_poll: bulkwrite_worker::CANCEL_POLL,
         max_running_per_org: config.max_running_per_org,
         public_url: base_url.to_string(),
         callbacks: CallbackConfig {

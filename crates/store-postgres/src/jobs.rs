@@ -7,6 +7,7 @@ use bulkwrite_core::result::ResultRow;
 use bulkwrite_store::*;
 use deadpool_postgres::Transaction;
 
+use crate::changes::CANCEL_PREFIX;
 use crate::job_row::{fence, read_job, JOB_COLUMNS};
 use crate::statements::{execute, get, query_one, query_opt};
 use crate::statistics;
@@ -362,7 +363,11 @@ impl JobStore for PgStore {
     }
 
     async fn announce_job_change(&self, job: JobId) -> StoreResult<()> {
-        crate::changes::announce(self, job).await
+        crate::changes::announce(self, &job.to_string()).await
+    }
+
+    async fn announce_cancel_request(&self, job: JobId) -> StoreResult<()> {
+        crate::changes::announce(self, &format!("{CANCEL_PREFIX}{job}")).await
     }
 }
 

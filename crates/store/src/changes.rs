@@ -1,8 +1,10 @@
-//! Wake-ups for whoever follows a job's progress (the events stream): a node-local broadcast
-//! of "this job changed" that the worker rings after each state change and chunk commit, and
-//! that a backend shared by several nodes (PostgreSQL) also rings when another node announces a
-//! change (`JobStore::announce_job_change`). A wake-up carries no data: a follower re-reads the
-//! job, so a lost or coalesced wake-up only delays it until the next one or its slow poll.
+//! Wake-ups for whoever follows a job's progress (the events stream) or runs it: a node-local
+//! broadcast of "this job changed" that the worker rings after each state change and chunk
+//! commit, and the API when a job is asked to stop; a backend shared by several nodes
+//! (PostgreSQL) also rings it when another node announces a change
+//! (`JobStore::announce_job_change`, `JobStore::announce_cancel_request`). A wake-up carries no
+//! data: a follower re-reads the job, so a lost or coalesced wake-up only delays it until the
+//! next one or its slow poll.
 
 use bulkwrite_core::ids::JobId;
 use tokio::sync::{broadcast, watch};
@@ -16,6 +18,9 @@ const BACKLOG: usize = 1024;
 pub enum JobChange {
     /// This job's state or counts changed.
     Job(JobId),
+    /// This job was asked to stop: a change of it too, and the node running it stops it at
+    /// once instead of at its next look for a request.
+    Cancel(JobId),
     /// Any job may have changed.
     Any,
 }
@@ -24,7 +29,7 @@ impl JobChange {
     /// Whether a follower of `job` should re-read it.
     pub fn concerns(self, job: JobId) -> bool {
         match self {
-            JobChange::Job(changed) => changed == job,
+            JobChange::Job(changed) | JobChange::Cancel(changed) => changed == job,
             JobChange::Any => true,
         }
     }
@@ -54,6 +59,12 @@ impl JobChanges {
     pub fn job_changed(&self, job: JobId) {
         // No follower is not an error.
         let _ = self.sender.send(JobChange::Job(job));
+    }
+
+    /// Tells this node's followers, and the run of `job` if this node has it, that `job` was
+    /// asked to stop.
+    pub fn cancel_requested(&self, job: JobId) {
+        let _ = self.sender.send(JobChange::Cancel(job));
     }
 
     /// Tells this node's followers that any job may have changed.

@@ -242,6 +242,14 @@ pub trait JobStore: Send + Sync {
         let _ = job;
         Ok(())
     }
+    /// Tells the other nodes sharing this store that `job` was asked to stop (after the request
+    /// committed), so that the node running it stops it at once and their events streams
+    /// re-read it ([`crate::changes::JobChange::Cancel`]). As [`JobStore::announce_job_change`],
+    /// nothing on a single-node backend.
+    async fn announce_cancel_request(&self, job: JobId) -> StoreResult<()> {
+        let _ = job;
+        Ok(())
+    }
 }
 
 /// Records.

@@ -1,5 +1,6 @@
 //! Lease renewal beside a running job. A lost lease raises a flag the pipeline checks before
-//! every write; a cancel request (recorded by any node) raises another, checked at each chunk;
+//! every write; a cancel request (recorded by any node, looked for when one is announced and
+//! every [`CANCEL_POLL`] besides) raises another, checked at each chunk;
 //! and the run's limit (the test controls' pause, or a step's one chunk) is asked before each.
 //! Leases are renewed on the system's time, never the test controls' clock.
 
@@ -7,12 +8,16 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bulkwrite_core::ids::JobId;
+use bulkwrite_store::changes::{JobChange, JobChanges};
 use bulkwrite_store::{Lease, LiveControls, Store, StoreError};
+use tokio::sync::broadcast::{error::RecvError, Receiver};
 
 use crate::{RunLimit, WorkerContext};
 
-/// How often the job's cancel request is looked for: a cancel on any node is noticed within
-/// this long (plus the chunk in hand).
+/// How often the job's cancel request is looked for when none is announced (the default of
+/// `WorkerConfig::cancel_poll`): a request whose announcement was lost (a node's listening
+/// connection down) is still noticed within this long, plus the chunk in hand.
 pub const CANCEL_POLL: Duration = Duration::from_millis(400);
 
 /// Renews a lease every third of its duration, and polls for a cancel request, until dropped.
@@ -30,6 +35,8 @@ struct Beat {
     store: Arc<dyn Store>,
     lease: Lease,
     duration: Duration,
+    cancel_poll: Duration,
+    requests: CancelRequests,
     lost: Arc<AtomicBool>,
     cancelled: Arc<AtomicBool>,
 }
@@ -42,6 +49,8 @@ impl Heartbeat {
             store: Arc::clone(&ctx.store),
             lease: lease.clone(),
             duration: ctx.config.lease_duration,
+            cancel_poll: ctx.config.cancel_poll,
+            requests: CancelRequests::new(&ctx.wakeup.changes, Some(lease.job)),
             lost: Arc::clone(&lost),
             cancelled: Arc::clone(&cancelled),
         };
@@ -82,17 +91,25 @@ impl Heartbeat {
 }
 
 impl Beat {
-    async fn run(self) {
+    async fn run(mut self) {
         let period = (self.duration / 3).max(Duration::from_millis(50));
-        let tick = period.min(CANCEL_POLL);
+        let tick = period.min(self.cancel_poll.max(Duration::from_millis(1)));
         let mut renewed = Instant::now();
+        let mut next_tick = tokio::time::Instant::now() + tick;
         loop {
-            tokio::time::sleep(tick).await;
-            if renewed.elapsed() + tick / 2 >= period {
-                if !self.renew().await {
-                    return;
+            // An announced request is looked for at once; the ticks keep their pace meanwhile.
+            let announced = tokio::select! {
+                () = tokio::time::sleep_until(next_tick) => false,
+                () = self.requests.next() => true,
+            };
+            if !announced {
+                next_tick = tokio::time::Instant::now() + tick;
+                if renewed.elapsed() + tick / 2 >= period {
+                    if !self.renew().await {
+                        return;
+                    }
+                    renewed = Instant::now();
                 }
-                renewed = Instant::now();
             }
             if !self.cancelled.load(Ordering::SeqCst) {
                 match self.store.cancel_requested(&self.lease).await {
@@ -129,5 +146,33 @@ impl Beat {
 impl Drop for Heartbeat {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// Cancel requests announced on the node's job changes ([`JobChange::Cancel`]): of one job, or
+/// of any (`None`). A reconnect or a lag, after which announcements may have been missed, counts
+/// as one: the caller then looks in the store, which alone says whether a job is asked to stop.
+pub(crate) struct CancelRequests {
+    changes: Option<Receiver<JobChange>>,
+    job: Option<JobId>,
+}
+
+impl CancelRequests {
+    pub(crate) fn new(changes: &JobChanges, job: Option<JobId>) -> CancelRequests {
+        CancelRequests { changes: Some(changes.subscribe()), job }
+    }
+
+    /// Resolves at the next announcement that may concern the job; never once the node's
+    /// changes are gone (the caller's poll is left).
+    pub(crate) async fn next(&mut self) {
+        loop {
+            let Some(changes) = self.changes.as_mut() else { return std::future::pending().await };
+            match changes.recv().await {
+                Ok(JobChange::Cancel(job)) if self.job.is_none_or(|wanted| wanted == job) => return,
+                Ok(JobChange::Any) | Err(RecvError::Lagged(_)) => return,
+                Ok(JobChange::Job(_) | JobChange::Cancel(_)) => {}
+                Err(RecvError::Closed) => self.changes = None,
+            }
+        }
     }
 }

@@ -17,8 +17,8 @@
 //! - every line logged about a job is in its `job` span (a delivery's in its `callback` span),
 //!   which carries the job and org ids; metrics are counted in [`observe`].
 //! - a job asked to stop (cancel) stops at its next chunk once its heartbeat sees the request
-//!   (polled every [`CANCEL_POLL`]); the chunks in flight settle first, so committed rows keep
-//!   their result rows. A queued job asked to stop is cancelled by the finaliser beside the
+//!   (announced, else polled every [`CANCEL_POLL`]); the chunks in flight settle first, so
+//!   committed rows keep their result rows. A queued job asked to stop is cancelled by the finaliser beside the
 //!   worker, without waiting for a slot. A cancelled or failed job's result file lists the rows
 //!   it never reached as `UNPROCESSED`, read again from the upload within the reader's bound.
 //! - the retention sweeper deletes a blob only after the transaction that expired its file
@@ -122,6 +122,10 @@ pub struct WorkerConfig {
     pub limits: Limits,
     /// How often an idle worker looks for work when nothing wakes it.
     pub idle_poll: Duration,
+    /// How often a running job, and the finaliser of queued ones, look for a cancel request
+    /// when nothing wakes them: a request made through a node's API wakes them at once, on
+    /// PostgreSQL on every node ([`CANCEL_POLL`] by default).
+    pub cancel_poll: Duration,
     /// Jobs of one org that run at once across every worker on the database.
     pub max_running_per_org: u32,
     /// Base of absolute URLs (`result.download_url` in callback bodies).
@@ -181,6 +185,7 @@ impl Default for WorkerConfig {
             chunk_bytes: DEFAULT_CHUNK_BYTES,
             limits: Limits::default(),
             idle_poll: Duration::from_secs(1),
+            cancel_poll: CANCEL_POLL,
             max_running_per_org: 10,
             public_url: "http://127.0.0.1:8080".to_string(),
             callbacks: CallbackConfig {
@@ -367,8 +372,9 @@ impl Worker {
     }
 
     /// Runs jobs until `shutdown` turns true; the job in hand is checkpointed and released.
-    /// Beside them, jobs asked to stop while queued are cancelled within [`CANCEL_POLL`]
-    /// (about half a second), whether or not a job is running.
+    /// Beside them, jobs asked to stop while queued are cancelled as soon as the request is
+    /// announced ([`JobChange::Cancel`](bulkwrite_store::changes::JobChange::Cancel)), else
+    /// within [`WorkerConfig::cancel_poll`], whether or not a job is running.
     pub async fn run(&self, shutdown: watch::Receiver<bool>) {
         let finaliser = Worker { ctx: self.ctx.clone(), claims: std::sync::atomic::AtomicU64::new(0) };
         let finaliser_shutdown = shutdown.clone();
@@ -377,8 +383,10 @@ impl Worker {
         let _ = finalising.await;
     }
 
-    /// The finaliser's loop: cancels queued jobs asked to stop, polling every [`CANCEL_POLL`].
+    /// The finaliser's loop: cancels queued jobs asked to stop, when a request is announced or
+    /// every [`WorkerConfig::cancel_poll`].
     async fn finalise_cancelled(&self, mut shutdown: watch::Receiver<bool>) {
+        let mut requests = heartbeat::CancelRequests::new(&self.ctx.wakeup.changes, None);
         loop {
             if *shutdown.borrow() {
                 return;
@@ -387,7 +395,8 @@ impl Worker {
                 continue;
             }
             tokio::select! {
-                () = tokio::time::sleep(CANCEL_POLL) => {}
+                () = tokio::time::sleep(self.ctx.config.cancel_poll) => {}
+                () = requests.next() => {}
                 _ = shutdown.changed() => {}
             }
         }

@@ -118,6 +118,7 @@ pub async fn cancel_job(
     if job.state.is_final() {
         return Err(already_finished(&job));
     }
+    state.events.announce_cancel(state.store.as_ref(), id).await;
     let deadline = tokio::time::Instant::now() + CANCEL_WAIT;
     let mut current = job;
     while !current.state.is_final() && tokio::time::Instant::now() < deadline {

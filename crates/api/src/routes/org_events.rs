@@ -228,7 +228,7 @@ impl OrgFollow {
             let mut change = first;
             loop {
                 match change {
-                    JobChange::Job(id) => {
+                    JobChange::Job(id) | JobChange::Cancel(id) => {
                         ids.insert(id);
                     }
                     JobChange::Any => return Wake::Resync,

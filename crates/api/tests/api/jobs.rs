@@ -180,3 +180,30 @@ async fn the_report_is_scoped_to_the_org_refuses_bad_parameters_and_says_when_th
     let gone = "the uploaded file of this job has expired; the report re-reads it and cannot be made";
     assert_error(&api.get(&path, FULL).await, 404, "RESOURCE_NOT_FOUND", gone, json!({}));
 }
+
+/// A cancel request is announced on the node's job changes (`JobChange::Cancel`) as soon as it
+/// is recorded, so that the node running the job stops it at once, without waiting for its
+/// heartbeat's next look (no worker here: the answer would wait for one, so the call is
+/// dropped once the announcement is heard).
+#[tokio::test]
+async fn a_cancel_request_is_announced_on_the_nodes_job_changes() {
+    let api = Api::new().await;
+    let file_id = api.upload_csv("leads.csv", LEADS_CSV).await;
+    let created = api.create_job(FULL, &insert_body(&file_id)).await;
+    let id = created.json()["details"]["id"].as_str().unwrap().to_string();
+    let job = JobId::parse(&id).unwrap();
+    let mut changes = api.events.changes.subscribe();
+    let router = api.router.clone();
+    let call = tokio::spawn(async move {
+        let request = axum::http::Request::post(format!("/bulkwrite/v1/jobs/{id}/cancel"))
+            .header("authorization", format!("Zoho-oauthtoken {FULL}"))
+            .body(Body::empty())
+            .unwrap();
+        tower::ServiceExt::oneshot(router, request).await
+    });
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(30), changes.recv()).await;
+    call.abort();
+    let heard = heard.expect("an announcement before the answer's wait").unwrap();
+    assert_eq!(heard, bulkwrite_store::changes::JobChange::Cancel(job));
+    assert!(api.store.get_job(ORG, job).await.unwrap().unwrap().cancel.is_some(), "recorded first");
+}

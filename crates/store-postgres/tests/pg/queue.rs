@@ -152,6 +152,9 @@ async fn notifications_wake_listeners_on_other_nodes() {
     let announced =
         tokio::time::timeout(wait, followed.recv()).await.expect("an announced change reaches the other node");
     assert_eq!(announced.unwrap(), bulkwrite_store::changes::JobChange::Job(JobId::new(4_999)));
+    first.announce_cancel_request(JobId::new(4_998)).await.unwrap();
+    let asked = tokio::time::timeout(wait, followed.recv()).await.expect("a cancel request reaches the other node");
+    assert_eq!(asked.unwrap(), bulkwrite_store::changes::JobChange::Cancel(JobId::new(4_998)));
 
     create_job(&first, 4_000, 444_000_000).await;
     tokio::time::timeout(wait, jobs.notified()).await.expect("a new job wakes the workers");
