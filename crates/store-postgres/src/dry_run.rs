@@ -57,6 +57,23 @@ pub(crate) async fn apply_dry_chunk(
     Ok(outcome)
 }
 
+/// Where the run `$1` left the keys (`$3`, `$4`) of module `$2` it changed: a probe of the
+/// scratch keys' primary key per key (see the crate's note on lookups). As a join, on a table
+/// not analyzed since the run began, PostgreSQL read all the run's keys for every chunk.
+const SCRATCH_KEYS: &str =
+    "SELECT p.field, p.value, k.record_id FROM unnest($3::text[], $4::text[]) AS p (field, value)
+     CROSS JOIN LATERAL (
+         SELECT record_id FROM dry_run_keys
+         WHERE job_id = $1 AND module = $2 AND field = p.field AND value = p.value LIMIT 1
+     ) AS k";
+
+/// The records `$3` of module `$2` the run `$1` wrote, a probe per id.
+const SCRATCH_RECORDS: &str = "SELECT r.id, r.owner, r.layout_id, r.data, r.keys FROM unnest($3::int8[]) AS u (id)
+     CROSS JOIN LATERAL (
+         SELECT id, owner, layout_id, data, keys FROM dry_run_records
+         WHERE job_id = $1 AND id = u.id AND module = $2 LIMIT 1
+     ) AS r";
+
 /// The scratch state of the probed keys: where the run left each one it changed.
 async fn scratch_keys(
     tx: &Transaction<'_>,
@@ -69,13 +86,7 @@ async fn scratch_keys(
     }
     let fields: Vec<&str> = keys.iter().map(|(field, _)| field.as_str()).collect();
     let values: Vec<&str> = keys.iter().map(|(_, value)| value.as_str()).collect();
-    let rows = query(
-        tx,
-        "SELECT p.field, p.value, k.record_id FROM unnest($3::text[], $4::text[]) AS p (field, value)
-         JOIN dry_run_keys k ON k.job_id = $1 AND k.module = $2 AND k.field = p.field AND k.value = p.value",
-        &[&job, &module, &fields, &values],
-    )
-    .await?;
+    let rows = query(tx, SCRATCH_KEYS, &[&job, &module, &fields, &values]).await?;
     let mut found = Vec::with_capacity(rows.len());
     for row in &rows {
         let record: Option<i64> = get(row, 2)?;
@@ -95,12 +106,7 @@ async fn scratch_records(
         return Ok(Vec::new());
     }
     let ids: Vec<i64> = ids.iter().map(|id| signed(id.get())).collect();
-    let rows = query(
-        tx,
-        "SELECT id, owner, layout_id, data, keys FROM dry_run_records WHERE job_id = $1 AND module = $2 AND id = ANY($3::int8[])",
-        &[&job, &module, &ids],
-    )
-    .await?;
+    let rows = query(tx, SCRATCH_RECORDS, &[&job, &module, &ids]).await?;
     rows.iter().map(read_scratch).collect()
 }
 
@@ -173,4 +179,59 @@ pub(crate) async fn forget_scratch(tx: &Transaction<'_>, job: JobId) -> StoreRes
     execute(tx, "DELETE FROM dry_run_keys WHERE job_id = $1", &[&job]).await?;
     execute(tx, "DELETE FROM dry_run_records WHERE job_id = $1", &[&job]).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan_checks::Fresh;
+
+    const JOB: i64 = 5_725_767_000_000_100_009;
+    const WRITTEN: i64 = 100_000;
+
+    /// A dry run that wrote 100,000 keys and records, on tables the planner has never measured
+    /// (as in the middle of the run): a chunk's lookups of 2,000 keys and records find theirs
+    /// by a probe each, and read only the rows they find, not the run's whole scratch state.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
+    async fn a_chunks_lookups_in_the_scratch_state_probe_each_key_and_record() {
+        let fresh = Fresh::new("dryrun").await;
+        let conn = fresh.store.conn().await.unwrap();
+        conn.execute(
+            "INSERT INTO dry_run_keys (job_id, module, field, value, record_id)
+             SELECT $1, 'Leads', 'Email', 'l' || i || '@x.example', i FROM generate_series(1, $2::int8) AS i",
+            &[&JOB, &WRITTEN],
+        )
+        .await
+        .unwrap();
+        conn.execute(
+            "INSERT INTO dry_run_records (job_id, id, module, owner, layout_id, data, keys)
+             SELECT $1, i, 'Leads', 1, NULL, json_build_object('Last_Name', 'L' || i), '[]' FROM generate_series(1, $2::int8) AS i",
+            &[&JOB, &WRITTEN],
+        )
+        .await
+        .unwrap();
+        let fields: Vec<&str> = vec!["Email"; 2_000];
+        let values: Vec<String> = (99_001..=101_000).map(|i| format!("l{i}@x.example")).collect();
+        let ids: Vec<i64> = (99_001..=101_000).collect();
+        let module = "Leads";
+
+        let tx_conn = &mut fresh.store.conn().await.unwrap();
+        let tx = tx_conn.transaction().await.unwrap();
+        let keys: Vec<Key> = fields.iter().zip(&values).map(|(f, v)| (f.to_string(), v.clone())).collect();
+        let found = scratch_keys(&tx, JOB, module, &keys).await.unwrap();
+        assert_eq!(found.len(), 1_000, "the keys the run wrote, and no others");
+        assert!(found.iter().all(|((_, value), id)| *value == format!("l{}@x.example", id.unwrap().get())));
+        let wanted: Vec<RecordId> = ids.iter().map(|&id| RecordId::new(id as u64)).collect();
+        assert_eq!(scratch_records(&tx, JOB, module, &wanted).await.unwrap().len(), 1_000);
+        tx.rollback().await.unwrap();
+
+        // A probe reads the row it finds; a scan of the run's state reads all 100,000.
+        let keys = fresh.most_rows_a_scan_read("dry_run_keys", SCRATCH_KEYS, &[&JOB, &module, &fields, &values]).await;
+        assert!(keys <= 1, "{keys} keys one scan read");
+        let records = fresh.most_rows_a_scan_read("dry_run_records", SCRATCH_RECORDS, &[&JOB, &module, &ids]).await;
+        assert!(records <= 1, "{records} records one scan read");
+        drop(conn);
+        fresh.drop().await;
+    }
 }

@@ -76,6 +76,8 @@ mod migrate;
 mod oauth;
 mod org_state;
 mod orgs;
+#[cfg(test)]
+mod plan_checks;
 mod profiles;
 mod query;
 mod reads;
