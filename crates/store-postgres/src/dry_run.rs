@@ -196,7 +196,7 @@ mod tests {
     #[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
     async fn a_chunks_lookups_in_the_scratch_state_probe_each_key_and_record() {
         let fresh = Fresh::new("dryrun").await;
-        let conn = fresh.store.conn().await.unwrap();
+        let mut conn = fresh.store.conn().await.unwrap();
         conn.execute(
             "INSERT INTO dry_run_keys (job_id, module, field, value, record_id)
              SELECT $1, 'Leads', 'Email', 'l' || i || '@x.example', i FROM generate_series(1, $2::int8) AS i",
@@ -216,8 +216,7 @@ mod tests {
         let ids: Vec<i64> = (99_001..=101_000).collect();
         let module = "Leads";
 
-        let tx_conn = &mut fresh.store.conn().await.unwrap();
-        let tx = tx_conn.transaction().await.unwrap();
+        let tx = conn.transaction().await.unwrap();
         let keys: Vec<Key> = fields.iter().zip(&values).map(|(f, v)| (f.to_string(), v.clone())).collect();
         let found = scratch_keys(&tx, JOB, module, &keys).await.unwrap();
         assert_eq!(found.len(), 1_000, "the keys the run wrote, and no others");

@@ -88,15 +88,11 @@ mod tests {
             let reasons = bulkwrite_store::result_rows::encode_reasons(&row).unwrap().unwrap();
             client
                 .execute(
-                    "INSERT INTO job_results (job_id, idx, first_row, last_row, rows_json) VALUES ($1, 0, $2, $2, $3)",
-                    &[&JOB, &first, &rows],
-                )
-                .await
-                .unwrap();
-            client
-                .execute(
-                    "INSERT INTO job_row_reasons (job_id, idx, first_row, reasons_json) VALUES ($1, 0, $2, $3)",
-                    &[&JOB, &first, &reasons],
+                    "WITH result AS (
+                         INSERT INTO job_results (job_id, idx, first_row, last_row, rows_json) VALUES ($1, 0, $2, $2, $3)
+                     )
+                     INSERT INTO job_row_reasons (job_id, idx, first_row, reasons_json) VALUES ($1, 0, $2, $4)",
+                    &[&JOB, &first, &rows, &reasons],
                 )
                 .await
                 .unwrap();

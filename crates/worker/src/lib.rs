@@ -18,9 +18,10 @@
 //!   which carries the job and org ids; metrics are counted in [`observe`].
 //! - a job asked to stop (cancel) stops at its next chunk once its heartbeat sees the request
 //!   (announced, else polled every [`CANCEL_POLL`]); the chunks in flight settle first, so
-//!   committed rows keep their result rows. A queued job asked to stop is cancelled by the finaliser beside the
-//!   worker, without waiting for a slot. A cancelled or failed job's result file lists the rows
-//!   it never reached as `UNPROCESSED`, read again from the upload within the reader's bound.
+//!   committed rows keep their result rows. A queued job asked to stop is cancelled by the
+//!   finaliser beside the worker, without waiting for a slot. A cancelled or failed job's result
+//!   file lists the rows it never reached as `UNPROCESSED`, read again from the upload within
+//!   the reader's bound.
 //! - the retention sweeper deletes a blob only after the transaction that expired its file
 //!   committed, and never an upload an unfinished job names.
 //! - fault rules of the test controls (`faults`) are read only when the switch is on: a job's
