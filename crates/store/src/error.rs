@@ -57,13 +57,14 @@ impl StoreError {
         false
     }
 
-    /// The cause named for people: "disk full", "database unreachable", or the error itself.
+    /// The cause named for people: "disk full", "database busy or unreachable", or the error
+    /// itself. What the database or the connection said is [`StoreError::last_said`].
     pub fn named_cause(&self) -> String {
         if self.is_disk_full() {
             return "disk full".to_string();
         }
         if self.is_retryable() {
-            return "database unreachable".to_string();
+            return "database busy or unreachable".to_string();
         }
         let mut text = self.to_string();
         let mut cause = std::error::Error::source(self);
@@ -73,6 +74,16 @@ impl StoreError {
             cause = error.source();
         }
         text
+    }
+
+    /// The innermost error's message: what the database or the system said last (a statement
+    /// timeout, a deadlock, a refused connection, no space left), under the store's own words.
+    pub fn last_said(&self) -> String {
+        let mut innermost: &(dyn std::error::Error + 'static) = self;
+        while let Some(cause) = innermost.source() {
+            innermost = cause;
+        }
+        innermost.to_string()
     }
 
     /// A chunk, or a resource's finish, did not follow the resource's stored checkpoint
@@ -87,3 +98,26 @@ impl StoreError {
 
 /// What every store call returns.
 pub type StoreResult<T> = Result<T, StoreError>;
+
+#[cfg(test)]
+mod tests {
+    use super::StoreError;
+
+    /// A driver's error over the database's own message, as `tokio-postgres` gives them.
+    #[derive(Debug, thiserror::Error)]
+    #[error("db error")]
+    struct Driver(#[source] std::io::Error);
+
+    #[test]
+    fn a_retryable_failure_is_named_and_says_what_the_database_said_last() {
+        let said = std::io::Error::other("ERROR: canceling statement due to statement timeout");
+        let error = StoreError::Unavailable(Box::new(Driver(said)));
+        assert_eq!(error.named_cause(), "database busy or unreachable");
+        assert_eq!(error.last_said(), "ERROR: canceling statement due to statement timeout");
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        assert_eq!(StoreError::Unavailable(Box::new(refused)).last_said(), "Connection refused");
+        let permanent = StoreError::Corrupt("column 3".into());
+        assert_eq!(permanent.named_cause(), "stored data is corrupt: column 3");
+        assert_eq!(permanent.last_said(), "stored data is corrupt: column 3");
+    }
+}

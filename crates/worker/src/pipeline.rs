@@ -451,7 +451,7 @@ pub(crate) async fn record_failure(
 /// rather than being released with no reason and claimed again at once.
 pub(crate) async fn defer(ctx: &WorkerContext, job: &Job, lease: &Lease, error: &StoreError) -> RunOutcome {
     let config = &ctx.config.transient;
-    let cause = error.named_cause();
+    let (cause, said) = (error.named_cause(), error.last_said());
     let doublings = job.attempts.saturating_sub(1).min(20);
     let full = config.base.saturating_mul(1u32 << doublings).min(config.cap);
     let wait = full.mul_f64(0.5 + rand::random::<f64>() * 0.5);
@@ -463,7 +463,7 @@ pub(crate) async fn defer(ctx: &WorkerContext, job: &Job, lease: &Lease, error: 
         bulkwrite_store::Deferral {
             now,
             run_at,
-            reason: format!("{cause}; waiting to retry at {} ({error})", run_at.to_rfc3339()),
+            reason: format!("{cause}; waiting to retry at {} ({said})", run_at.to_rfc3339()),
             give_up_before: now - budget,
         }
     };
@@ -481,11 +481,11 @@ pub(crate) async fn defer(ctx: &WorkerContext, job: &Job, lease: &Lease, error: 
     };
     match deferred {
         Ok(true) => {
-            tracing::warn!(job = %job.id, %cause, wait_ms = wait.as_millis() as u64, "job waits after a transient failure");
+            tracing::warn!(job = %job.id, %cause, %said, wait_ms = wait.as_millis() as u64, "job waits after a transient failure");
             RunOutcome::Released
         }
         Ok(false) => {
-            let reason = format!("{cause} for longer than {} s: {error}", config.budget.as_secs());
+            let reason = format!("{cause} for longer than {} s: {said}", config.budget.as_secs());
             fail(ctx, job, lease, &reason).await
         }
         Err(Stop::LeaseLost) => RunOutcome::LeaseLost,
