@@ -58,7 +58,11 @@ pub(crate) async fn analyze_grown_tables(client: &mut deadpool_postgres::Client,
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "analyzed a table after a large job"
             ),
-            Err(error) => tracing::warn!(table, added, error = %error, "analyzing a table after a large job failed"),
+            Err(error) => {
+                // The driver's own words are "db error"; the database's say why.
+                let said = error.as_db_error().map_or_else(|| error.to_string(), |db| db.message().to_string());
+                tracing::warn!(table, added, error = %said, "analyzing a table after a large job failed");
+            }
         }
     }
 }
