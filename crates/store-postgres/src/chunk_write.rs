@@ -255,7 +255,7 @@ impl<'a> UpdateColumns<'a> {
 }
 
 /// [`update_records`] of records at known places (`$9`, `ctid`s as text) and versions (`$8`).
-/// The data comes as JSON text (`$6`), written as it is (migration 23); a record's keys (`$11`)
+/// The data comes as JSON text (`$6`), written as it is (migration 0023); a record's keys (`$11`)
 /// replace its stored ones where the plan changes them (`$10`).
 const UPDATE_AT_PLACES: &str = "UPDATE records r
      SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data,

@@ -51,7 +51,7 @@ pub(crate) fn get_u32(row: &Row, index: usize) -> StoreResult<u32> {
     u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("stored count {value}")))
 }
 
-/// A record's values: the JSON object text of its `data` column (see migration 23).
+/// A record's values: the JSON object text of its `data` column (see migration 0023).
 pub(crate) fn get_data(row: &Row, index: usize) -> StoreResult<serde_json::Map<String, serde_json::Value>> {
     serde_json::from_str(get::<&str>(row, index)?).map_err(|e| StoreError::Corrupt(format!("record data: {e}")))
 }

@@ -6,7 +6,7 @@
 //! millisecond. So the job that made the statistics wrong refreshes them once it has completed,
 //! on a task of its own: the node's worker goes on to its next job meanwhile (a job queued just
 //! after a 25,000-row one waited some 30–40 ms of the `ANALYZE`'s 70–90 ms for it before).
-//! The records' values and keys are left out of it (migration 22): nothing plans by them.
+//! The records' values and keys are left out of it (migration 0024): nothing plans by them.
 
 use deadpool_postgres::GenericClient;
 
