@@ -59,8 +59,8 @@ pub(crate) async fn analyze_grown_tables(client: &mut deadpool_postgres::Client,
                 "analyzed a table after a large job"
             ),
             Err(error) => {
-                // The driver's own words are "db error"; the database's say why.
-                let said = error.as_db_error().map_or_else(|| error.to_string(), |db| db.message().to_string());
+                // In the database's words (the driver's own are "db error").
+                let said = crate::pg_error(error).last_said();
                 tracing::warn!(table, added, error = %said, "analyzing a table after a large job failed");
             }
         }
