@@ -41,16 +41,10 @@ impl From<StoreError> for ErrorResponse {
 
 /// Logs a storage failure with its chain of causes.
 pub(crate) fn log_store_failure(error: &StoreError) {
-    let mut causes = Vec::new();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        causes.push(cause.to_string());
-        source = cause.source();
-    }
     if error.is_retryable() {
-        tracing::warn!(error = %error, causes = ?causes, "storage unavailable; answered INTERNAL_ERROR");
+        tracing::warn!(error = %error.with_causes(), "storage unavailable; answered INTERNAL_ERROR");
     } else {
-        tracing::error!(error = %error, causes = ?causes, "storage failed; answered INTERNAL_ERROR");
+        tracing::error!(error = %error.with_causes(), "storage failed; answered INTERNAL_ERROR");
     }
 }
 

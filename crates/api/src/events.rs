@@ -45,7 +45,7 @@ impl EventStreams {
     pub(crate) async fn announce(&self, store: &dyn Store, job: JobId) {
         self.changes.job_changed(job);
         if let Err(error) = store.announce_job_change(job).await {
-            tracing::debug!(job = %job, %error, "announcing a job change to other nodes failed");
+            tracing::debug!(job = %job, error = %error.with_causes(), "announcing a job change to other nodes failed");
         }
     }
 
@@ -55,7 +55,7 @@ impl EventStreams {
     pub(crate) async fn announce_cancel(&self, store: &dyn Store, job: JobId) {
         self.changes.cancel_requested(job);
         if let Err(error) = store.announce_cancel_request(job).await {
-            tracing::debug!(job = %job, %error, "announcing a cancel request to other nodes failed");
+            tracing::debug!(job = %job, error = %error.with_causes(), "announcing a cancel request to other nodes failed");
         }
     }
 

@@ -103,7 +103,7 @@ pub(crate) async fn refresh_queue_gauges(store: &dyn HealthStore, now: chrono::D
             metrics::gauge!(DATABASE_UP).set(1.0);
         }
         Err(error) => {
-            tracing::warn!(error = %error, cause = ?std::error::Error::source(&error), "metrics: reading the queue failed");
+            tracing::warn!(error = %error.with_causes(), "metrics: reading the queue failed");
             metrics::gauge!(DATABASE_UP).set(0.0);
         }
     }

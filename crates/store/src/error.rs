@@ -66,14 +66,14 @@ impl StoreError {
         if self.is_retryable() {
             return "database busy or unreachable".to_string();
         }
-        let mut text = self.to_string();
-        let mut cause = std::error::Error::source(self);
-        while let Some(error) = cause {
-            text.push_str(": ");
-            text.push_str(&error.to_string());
-            cause = error.source();
-        }
-        text
+        self.with_causes().to_string()
+    }
+
+    /// The error with every cause under it, for logs: `storage backend failed: db error: ERROR:
+    /// relation "records" does not exist`, where the error alone says `storage backend failed`.
+    /// (A job's reason, which an org's users read, names the cause instead: [`Self::named_cause`].)
+    pub fn with_causes(&self) -> WithCauses<'_> {
+        WithCauses(self)
     }
 
     /// The innermost error's message: what the database or the system said last (a statement
@@ -93,6 +93,21 @@ impl StoreError {
         StoreError::Conflict(format!(
             "resource {resource} is no longer at checkpoint {expected}; the job resumes from its stored checkpoint"
         ))
+    }
+}
+
+/// A [`StoreError`] shown with its causes (see [`StoreError::with_causes`]).
+pub struct WithCauses<'a>(&'a StoreError);
+
+impl std::fmt::Display for WithCauses<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = std::error::Error::source(self.0);
+        while let Some(error) = cause {
+            write!(f, ": {error}")?;
+            cause = error.source();
+        }
+        Ok(())
     }
 }
 
@@ -116,6 +131,10 @@ mod tests {
         assert_eq!(error.last_said(), "ERROR: canceling statement due to statement timeout");
         let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
         assert_eq!(StoreError::Unavailable(Box::new(refused)).last_said(), "Connection refused");
+        assert_eq!(
+            error.with_causes().to_string(),
+            "the database is busy or unreachable: db error: ERROR: canceling statement due to statement timeout"
+        );
         let permanent = StoreError::Corrupt("column 3".into());
         assert_eq!(permanent.named_cause(), "stored data is corrupt: column 3");
         assert_eq!(permanent.last_said(), "stored data is corrupt: column 3");

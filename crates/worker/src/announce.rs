@@ -25,7 +25,7 @@ impl Announcer {
     pub(crate) async fn job_changed(&self, job: JobId) {
         self.changes.job_changed(job);
         if let Err(error) = self.store.announce_job_change(job).await {
-            tracing::debug!(job = %job, %error, "announcing a job change to other nodes failed");
+            tracing::debug!(job = %job, error = %error.with_causes(), "announcing a job change to other nodes failed");
         }
     }
 }

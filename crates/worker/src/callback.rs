@@ -164,7 +164,7 @@ impl Inner {
         match self.ctx.store.claim_callbacks(&claim).await {
             Ok(due) => due,
             Err(error) => {
-                tracing::warn!(error = %error, "claiming callbacks failed");
+                tracing::warn!(error = %error.with_causes(), "claiming callbacks failed");
                 Vec::new()
             }
         }
@@ -174,7 +174,7 @@ impl Inner {
     async fn defer(&self, delivery: &CallbackDelivery) {
         let wait = chrono::Duration::from_std(self.ctx.config.idle_poll).unwrap_or(chrono::Duration::seconds(1));
         if let Err(error) = self.ctx.store.defer_callback(delivery, &self.owner, self.ctx.now() + wait).await {
-            tracing::warn!(error = %error, job = %delivery.job, "deferring a callback failed; its lease will expire");
+            tracing::warn!(error = %error.with_causes(), job = %delivery.job, "deferring a callback failed; its lease will expire");
         }
     }
 
@@ -224,7 +224,7 @@ impl Inner {
             _ => None,
         };
         if let Err(error) = self.ctx.store.record_callback_attempt(delivery, attempt, outcome).await {
-            tracing::warn!(error = %error, "recording a callback attempt failed");
+            tracing::warn!(error = %error.with_causes(), "recording a callback attempt failed");
         }
         retry_at
     }

@@ -26,7 +26,7 @@ pub(crate) async fn cancel(ctx: &WorkerContext, job: &Job, lease: &Lease) -> Run
         None => None,
         Some(Ok(key)) => Some(key),
         Some(Err(error)) => {
-            tracing::warn!(job = %job.id, %error, "writing the cancelled job's result file failed");
+            tracing::warn!(job = %job.id, error = %error.with_causes(), "writing the cancelled job's result file failed");
             None
         }
     };
@@ -60,7 +60,7 @@ pub(crate) async fn finalise_one(ctx: &WorkerContext, owner: &str) -> Option<(bu
     let claimed = match ctx.store.claim_cancelled_job(&claim).await {
         Ok(claimed) => claimed,
         Err(error) => {
-            tracing::warn!(%error, "looking for cancelled jobs failed");
+            tracing::warn!(error = %error.with_causes(), "looking for cancelled jobs failed");
             return None;
         }
     };

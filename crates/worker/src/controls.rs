@@ -35,7 +35,9 @@ pub async fn watch_controls(
         }
         match store.control_state().await {
             Ok(state) => apply(&controls, &wakeup, state),
-            Err(error) => tracing::warn!(%error, "reading the test controls failed; retried shortly"),
+            Err(error) => {
+                tracing::warn!(error = %error.with_causes(), "reading the test controls failed; retried shortly");
+            }
         }
         tokio::select! {
             () = tokio::time::sleep(CONTROLS_POLL) => {}
@@ -84,7 +86,9 @@ impl QueueDriver for ControlDriver {
     async fn clock_moved(&self) {
         match self.sweeper.sweep_now().await {
             Ok(report) => tracing::info!(?report, "test controls: swept after the clock moved"),
-            Err(error) => tracing::warn!(%error, "sweeping after the clock moved failed; the next pass retries"),
+            Err(error) => {
+                tracing::warn!(error = %error.with_causes(), "sweeping after the clock moved failed; the next pass retries");
+            }
         }
         self.wakeup.callbacks.notify_one();
     }

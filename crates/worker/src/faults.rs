@@ -99,7 +99,7 @@ pub(crate) async fn callback_fault(ctx: &WorkerContext, org: OrgId) -> Option<(u
     let rules = match ctx.store.live_faults(FaultKind::Callback).await {
         Ok(rules) => rules,
         Err(error) => {
-            tracing::warn!(%error, "reading the callback fault rules failed; the attempt goes on unfaulted");
+            tracing::warn!(error = %error.with_causes(), "reading the callback fault rules failed; the attempt goes on unfaulted");
             return None;
         }
     };
@@ -111,7 +111,9 @@ pub(crate) async fn callback_fault(ctx: &WorkerContext, org: OrgId) -> Option<(u
         match ctx.store.fire_fault(rule.id).await {
             Ok(true) => return Some((rule.id, fault)),
             Ok(false) => {}
-            Err(error) => tracing::warn!(fault = rule.id, %error, "firing a callback fault rule failed; it is skipped"),
+            Err(error) => {
+                tracing::warn!(fault = rule.id, error = %error.with_causes(), "firing a callback fault rule failed; it is skipped");
+            }
         }
     }
     None

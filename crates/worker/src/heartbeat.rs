@@ -118,7 +118,9 @@ impl Beat {
                         self.cancelled.store(true, Ordering::SeqCst);
                     }
                     Ok(false) => {}
-                    Err(error) => tracing::warn!(job = %self.lease.job, %error, "reading the cancel flag failed"),
+                    Err(error) => {
+                        tracing::warn!(job = %self.lease.job, error = %error.with_causes(), "reading the cancel flag failed");
+                    }
                 }
             }
         }
@@ -136,7 +138,7 @@ impl Beat {
                 false
             }
             Err(error) => {
-                tracing::warn!(job = %self.lease.job, error = %error, "renewing the lease failed; retrying");
+                tracing::warn!(job = %self.lease.job, error = %error.with_causes(), "renewing the lease failed; retrying");
                 true
             }
         }

@@ -287,7 +287,7 @@ impl Worker {
         let claimed = match self.ctx.store.claim_next_job(&claim).await {
             Ok(claimed) => claimed,
             Err(error) => {
-                tracing::warn!(error = %error, "claiming a job failed");
+                tracing::warn!(error = %error.with_causes(), "claiming a job failed");
                 return None;
             }
         };

@@ -60,7 +60,7 @@ pub(crate) async fn record_run_end(ctx: &WorkerContext, org: OrgId, id: JobId, o
     match ctx.store.get_job(org, id).await {
         Ok(Some(job)) => record_finished_job(&job, state),
         Ok(None) => tracing::warn!("metrics: the finished job is gone"),
-        Err(error) => tracing::warn!(error = %error, "metrics: reading the finished job failed"),
+        Err(error) => tracing::warn!(error = %error.with_causes(), "metrics: reading the finished job failed"),
     }
 }
 

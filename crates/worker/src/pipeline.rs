@@ -106,7 +106,7 @@ fn start_result_stream(ctx: &WorkerContext, job: &Job) -> Option<ResultStream> {
         return None;
     }
     ResultStream::start(ctx)
-        .inspect_err(|error| tracing::warn!(job = %job.id, %error, "the result file will be written at the end"))
+        .inspect_err(|error| tracing::warn!(job = %job.id, error = %error.with_causes(), "the result file will be written at the end"))
         .ok()
 }
 
@@ -387,7 +387,7 @@ async fn finish(ctx: &WorkerContext, job: &Job, lease: &Lease, results: Option<R
         Some(results) => match results.finish(ctx, job).await {
             Ok(key) => Ok(key),
             Err(error) => {
-                tracing::warn!(job = %job.id, %error, "the streamed result file failed; writing it from the stored rows");
+                tracing::warn!(job = %job.id, error = %error.with_causes(), "the streamed result file failed; writing it from the stored rows");
                 write_result_file(ctx, job).await
             }
         },
@@ -409,7 +409,7 @@ pub(crate) async fn complete(
     let key = match written {
         Ok(key) => key,
         Err(error) => {
-            tracing::warn!(job = %job.id, error = %error, "writing the result file failed");
+            tracing::warn!(job = %job.id, error = %error.with_causes(), "writing the result file failed");
             return defer(ctx, job, lease, &error).await;
         }
     };
@@ -472,7 +472,7 @@ pub(crate) async fn defer(ctx: &WorkerContext, job: &Job, lease: &Lease, error: 
     let deferred = loop {
         match ctx.store.defer_job(lease, &deferral()).await {
             Err(failure) if failure.is_retryable() && std::time::Instant::now() + delay < deadline => {
-                tracing::warn!(job = %job.id, %cause, error = %failure, "giving the job back failed; retrying");
+                tracing::warn!(job = %job.id, %cause, error = %failure.with_causes(), "giving the job back failed; retrying");
                 tokio::time::sleep(delay + Duration::from_millis(rand::random::<u64>() % 100)).await;
                 delay = (delay * 2).min(Duration::from_secs(2));
             }
@@ -515,12 +515,12 @@ pub(crate) async fn release(ctx: &WorkerContext, lease: &Lease) -> RunOutcome {
         match ctx.store.release_job(lease).await {
             Ok(()) => break,
             Err(error) if error.is_retryable() && std::time::Instant::now() + delay < deadline => {
-                tracing::warn!(job = %lease.job, error = %error, "releasing the job failed; retrying");
+                tracing::warn!(job = %lease.job, error = %error.with_causes(), "releasing the job failed; retrying");
                 tokio::time::sleep(delay + Duration::from_millis(rand::random::<u64>() % 100)).await;
                 delay = (delay * 2).min(Duration::from_secs(2));
             }
             Err(error) => {
-                tracing::warn!(job = %lease.job, error = %error, "releasing the job failed; its lease will expire");
+                tracing::warn!(job = %lease.job, error = %error.with_causes(), "releasing the job failed; its lease will expire");
                 break;
             }
         }

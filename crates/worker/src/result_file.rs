@@ -108,7 +108,7 @@ async fn upload_of(
     ctx.blobs
         .local(&upload.blob_key)
         .await
-        .inspect_err(|error| tracing::warn!(job = %job.id, %error, "the upload is gone; no UNPROCESSED rows"))
+        .inspect_err(|error| tracing::warn!(job = %job.id, error = %error.with_causes(), "the upload is gone; no UNPROCESSED rows"))
         .ok()
 }
 

@@ -120,7 +120,7 @@ impl Sweeper {
                 }
                 Ok(_) => {}
                 Err(error) => {
-                    tracing::warn!(%error, cause = ?std::error::Error::source(&error), "retention sweep failed");
+                    tracing::warn!(error = %error.with_causes(), "retention sweep failed");
                 }
             }
             let moved = async {
@@ -148,7 +148,7 @@ impl Sweeper {
                 match self.blobs.delete(key).await {
                     Ok(()) => done.push(key.clone()),
                     Err(error) => {
-                        tracing::warn!(key = %key, %error, "retention: deleting a blob failed; retried later");
+                        tracing::warn!(key = %key, error = %error.with_causes(), "retention: deleting a blob failed; retried later");
                     }
                 }
             }

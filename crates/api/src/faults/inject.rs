@@ -72,7 +72,7 @@ async fn decide(state: &AppState, method: &str, path: &str, headers: &HeaderMap)
     let rules = match state.store.live_faults(FaultKind::Http).await {
         Ok(rules) => rules,
         Err(error) => {
-            tracing::warn!(%error, "reading the fault rules failed; the request goes on unfaulted");
+            tracing::warn!(error = %error.with_causes(), "reading the fault rules failed; the request goes on unfaulted");
             return decision;
         }
     };
@@ -91,7 +91,7 @@ async fn decide(state: &AppState, method: &str, path: &str, headers: &HeaderMap)
             Ok(true) => {}
             Ok(false) => continue,
             Err(error) => {
-                tracing::warn!(fault = fault.id, %error, "firing a fault rule failed; it is skipped");
+                tracing::warn!(fault = fault.id, error = %error.with_causes(), "firing a fault rule failed; it is skipped");
                 continue;
             }
         }

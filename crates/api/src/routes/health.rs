@@ -12,7 +12,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
     match state.store.bootstrap_record().await {
         Ok(_) => json_response(StatusCode::OK, &json!({"status": "ok"})),
         Err(error) => {
-            tracing::warn!(error = %error, "health check: store unavailable");
+            tracing::warn!(error = %error.with_causes(), "health check: store unavailable");
             json_response(StatusCode::SERVICE_UNAVAILABLE, &json!({"status": "unavailable"}))
         }
     }

@@ -105,7 +105,7 @@ pub async fn get_report(
                 Err(error) => {
                     // The body is cut short with an error: the client sees a failed transfer,
                     // never a report that looks whole.
-                    tracing::warn!(job = %id, error = %error, "report: reading result rows failed");
+                    tracing::warn!(job = %id, error = %error.with_causes(), "report: reading result rows failed");
                     let _ = page_tx.send(Err(error.to_string())).await;
                     return;
                 }

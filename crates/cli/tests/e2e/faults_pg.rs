@@ -406,6 +406,11 @@ async fn a_database_that_refuses_connections_for_a_while_is_waited_for_and_the_j
         reason.as_deref().is_some_and(|r| r.starts_with("database busy or unreachable")) || logged,
         "the wait was put down to the database (error {reason:?}); resumed {resumed:?} after it came back"
     );
+    // The log lines of the outage give the failure's causes under the store's own words: what
+    // the driver or the connection said, not only "the database is busy or unreachable".
+    let causes =
+        server.stderr.lock().unwrap().iter().any(|line| line.contains("the database is busy or unreachable: "));
+    assert!(causes, "no log line of the outage names its causes");
     eprintln!("outage at row {before}: /readyz 503 after {unready:?}, resumed {resumed:?} after, reason {reason:?}");
 }
 
