@@ -31,7 +31,7 @@ pub async fn get_metrics(State(state): State<AppState>) -> Response {
 pub async fn ready(State(state): State<AppState>) -> Response {
     let failure = match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
         Ok(Ok(())) => return json_response(StatusCode::OK, &json!({"status": "ready"})),
-        Ok(Err(error)) => format!("{error}: {:?}", std::error::Error::source(&error)),
+        Ok(Err(error)) => error.with_causes().to_string(),
         Err(_) => format!("no answer within {READY_TIMEOUT:?}"),
     };
     tracing::warn!(reason = %failure, "readiness: the database is unreachable");
