@@ -530,6 +530,24 @@ impl NewValues<'_> {
     pub fn get(&self, field: &str) -> Option<&Value> {
         self.values.get(field).filter(|value| !value.is_null())
     }
+
+    /// Their JSON text as serialising them writes it, when the values were frozen into it
+    /// ([`freeze_for_insert`]) by the same `Full_Name` rule and have not changed since.
+    pub fn written(&self) -> Option<&str> {
+        self.values.frozen_text(self.full_name)
+    }
+}
+
+/// Freezes the values of a row an insert will write into the JSON text it stores
+/// ([`NewValues`], by the `full_name` rule): a reader calls it as it maps each row of an
+/// insert. The values are written while they are warm, on the reader's thread, and freed there
+/// at once; the store copies the text a chunk or two later. A 1,000,000-row PostgreSQL insert
+/// took 7% less time, the server 15% less CPU and 18 MiB less memory at its peak
+/// (docs/PERFORMANCE.md). Reads of the values still answer (see [`RowValues`]).
+pub fn freeze_for_insert(values: &mut RowValues, full_name: bool) {
+    if let Ok(text) = serde_json::to_string(&NewValues { values, full_name }) {
+        values.freeze(full_name, text);
+    }
 }
 
 impl serde::Serialize for NewValues<'_> {

@@ -10,7 +10,6 @@ use bulkwrite_store::merge::StoredRecord;
 use bulkwrite_store::undo::BeforeImage;
 use bulkwrite_store::{StoreError, StoreResult};
 use deadpool_postgres::Transaction;
-use serde::Serialize;
 use tokio_postgres::types::{ToSql, Type};
 
 use crate::chunk::Stamp;
@@ -51,7 +50,7 @@ pub(crate) fn encode_planned_records(stamp: &Stamp<'_>, plan: &ChunkPlan) -> Sto
             parent_id: parent_id(&record.values),
             keys: &keys,
         };
-        new_record(&mut rows, stamp, &new, &record.values)?;
+        new_record(&mut rows, stamp, &new, |rows| rows.json(&record.values))?;
     }
     Ok(rows)
 }
@@ -73,7 +72,11 @@ pub(crate) fn encode_new_records(stamp: &Stamp<'_>, decisions: &Decisions, input
             parent_id: view.values.get("Parent_Id").and_then(parent_id_of),
             keys: &keys,
         };
-        new_record(&mut rows, stamp, &new, &view.values)?;
+        // The text the values were frozen into as the row was mapped, if they were.
+        new_record(&mut rows, stamp, &new, |rows| match view.values.written() {
+            Some(text) => rows.text(text),
+            None => rows.json(&view.values),
+        })?;
     }
     Ok(rows)
 }
@@ -96,7 +99,13 @@ struct NewRecord<'a> {
     keys: &'a [(&'a str, &'a str)],
 }
 
-fn new_record(rows: &mut CopyRows, stamp: &Stamp<'_>, new: &NewRecord<'_>, values: &impl Serialize) -> StoreResult<()> {
+/// A new record's row; `values` writes its values' JSON.
+fn new_record(
+    rows: &mut CopyRows,
+    stamp: &Stamp<'_>,
+    new: &NewRecord<'_>,
+    values: impl FnOnce(&mut CopyRows) -> StoreResult<()>,
+) -> StoreResult<()> {
     rows.row();
     rows.int8(signed(new.id.get()));
     rows.int8(stamp.org);
@@ -107,7 +116,7 @@ fn new_record(rows: &mut CopyRows, stamp: &Stamp<'_>, new: &NewRecord<'_>, value
     rows.int8(stamp.actor);
     rows.value(&stamp.now, &Type::TIMESTAMPTZ)?;
     rows.value(&stamp.now, &Type::TIMESTAMPTZ)?;
-    rows.json(values)?;
+    values(rows)?;
     rows.opt_int8(new.parent_id);
     record_keys::copy(rows, new.keys)
 }

@@ -336,7 +336,11 @@ impl NewRecord for NewRecordView<'_> {
         (self.id, self.owner, self.layout_id)
     }
     fn data(&self) -> StoreResult<Cow<'_, str>> {
-        serde_json::to_string(&self.values).map(Cow::Owned).map_err(json_error)
+        // The text the values were frozen into as the row was mapped, if they were.
+        match self.values.written() {
+            Some(text) => Ok(Cow::Borrowed(text)),
+            None => serde_json::to_string(&self.values).map(Cow::Owned).map_err(json_error),
+        }
     }
 }
 

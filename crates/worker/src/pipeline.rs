@@ -185,6 +185,7 @@ async fn run_resource(
         let keys = load_parent_keys(ctx, job, parent, link).await?;
         mapper = mapper.with_parent_keys(std::sync::Arc::new(keys));
     }
+    let full_name = module.field("Full_Name").is_some_and(|field| field.read_only);
     let plan = ReadPlan {
         zip_path: blob.path().to_path_buf(),
         csv_name: resource.csv_name.clone(),
@@ -198,6 +199,8 @@ async fn run_resource(
         }
         .max(1),
         chunk_bytes: ctx.config.chunk_bytes.max(1),
+        freeze_values: (job.spec.operation == bulkwrite_wire::Operation::Insert && !job.spec.dry_run)
+            .then_some(full_name),
         limit_column: resource.echo_headers().into_iter().next().unwrap_or_else(|| resource.module.clone()),
         // Zoho: a subform or line-item child CSV (linked by `Parent_Id`, where a linking
         // module's is its lookup field) holds at most 200 rows.
@@ -207,7 +210,6 @@ async fn run_resource(
     let (sender, mut receiver) = mpsc::channel(READ_AHEAD);
     let reader = tokio::task::spawn_blocking(move || read_chunks(plan, sender));
     let default_layout = module.default_layout().map(|layout| layout.id.clone());
-    let full_name = module.field("Full_Name").is_some_and(|field| field.read_only);
     let started = std::time::Instant::now();
     let mut waiting = Duration::ZERO;
     let mut rows_applied = 0usize;

@@ -44,6 +44,9 @@ pub(crate) struct ReadPlan {
     /// A subform or line-item child CSV: its rows are bounded by `max_child_rows`.
     pub child: bool,
     pub mapper: RowMapper,
+    /// An insert's rows: their values are frozen into the text the insert writes as each row
+    /// is mapped, by this `Full_Name` rule (see `bulkwrite_core::plan::freeze_for_insert`).
+    pub freeze_values: Option<bool>,
 }
 
 /// Reads and maps the whole CSV, sending chunks until the receiver goes away.
@@ -79,7 +82,12 @@ fn read(plan: &ReadPlan, sender: &mpsc::Sender<ReaderMessage>) -> Result<(), Str
             continue;
         }
         chunk_bytes += record.as_byte_record().as_slice().len();
-        chunk.push(map_row(plan, row_no, &record));
+        let mut row = map_row(plan, row_no, &record);
+        // Not rows skipped already, nor rows whose lookups will set values.
+        if let (Some(full_name), true) = (plan.freeze_values, row.errors.is_empty() && row.lookups.is_empty()) {
+            bulkwrite_core::plan::freeze_for_insert(&mut row.values, full_name);
+        }
+        chunk.push(row);
         if chunk.len() >= plan.chunk_rows || chunk_bytes >= plan.chunk_bytes {
             let full = std::mem::replace(&mut chunk, Vec::with_capacity(plan.chunk_rows));
             chunk_bytes = 0;

@@ -7,7 +7,7 @@
 //! 1,000,000-row insert (docs/PERFORMANCE.md). A row holds a few dozen fields at most, set once
 //! each and read whole, so a list is all it needs: the mapper appends, a lookup scans.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -16,9 +16,58 @@ pub type FieldName = Arc<str>;
 
 /// Field values in the order they were set; setting a field again replaces its value in place
 /// (as a `serde_json::Map` with `preserve_order` does).
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// An insert's values can be frozen into the JSON text the insert writes ([`Self::freeze`],
+/// see `plan::freeze_for_insert`): the list is freed at once, where the row was mapped, and the
+/// store copies the text. Frozen values still read as they were (less their nulls, with
+/// `Full_Name` as the text has it): a read parses the text once (a field the text does not
+/// name is known absent without it), and a change thaws them first.
+#[derive(Clone, Debug, Default)]
 pub struct RowValues {
     entries: Vec<(FieldName, Value)>,
+    frozen: Option<Frozen>,
+}
+
+/// Values frozen into their insert's text.
+#[derive(Clone, Debug)]
+struct Frozen {
+    /// The `Full_Name` rule the text was written by.
+    full_name: bool,
+    text: String,
+    /// The entries read back from the text, once something reads them.
+    thawed: OnceLock<Vec<(FieldName, Value)>>,
+}
+
+impl Frozen {
+    fn entries(&self) -> &[(FieldName, Value)] {
+        self.thawed.get_or_init(|| parse_entries(&self.text))
+    }
+
+    /// Whether the text may name `field` (`"field":` occurs in it); a name that JSON would
+    /// escape is always looked for in the entries.
+    fn may_name(&self, field: &str) -> bool {
+        if !field.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'$') {
+            return true;
+        }
+        self.text
+            .match_indices(field)
+            .any(|(at, _)| self.text[..at].ends_with('"') && self.text[at + field.len()..].starts_with("\":"))
+    }
+}
+
+/// The entries of a JSON object's text, in order (the text was written from entries, so it
+/// parses; if it did not, there would be none).
+fn parse_entries(text: &str) -> Vec<(FieldName, Value)> {
+    serde_json::from_str::<Map<String, Value>>(text)
+        .map(|map| map.into_iter().map(|(name, value)| (FieldName::from(name), value)).collect())
+        .unwrap_or_default()
+}
+
+/// Equal values, frozen or not.
+impl PartialEq for RowValues {
+    fn eq(&self, other: &RowValues) -> bool {
+        self.entries() == other.entries()
+    }
 }
 
 impl RowValues {
@@ -29,26 +78,58 @@ impl RowValues {
 
     /// No values, with room for `capacity` fields.
     pub fn with_capacity(capacity: usize) -> RowValues {
-        RowValues { entries: Vec::with_capacity(capacity) }
+        RowValues { entries: Vec::with_capacity(capacity), frozen: None }
+    }
+
+    /// Frees the entries and keeps `text` instead: their JSON as an insert writes it, by the
+    /// `full_name` rule (see the type's comment).
+    pub(crate) fn freeze(&mut self, full_name: bool, text: String) {
+        self.entries = Vec::new();
+        self.frozen = Some(Frozen { full_name, text, thawed: OnceLock::new() });
+    }
+
+    /// The text of frozen values, if they were frozen by the `full_name` rule.
+    pub(crate) fn frozen_text(&self, full_name: bool) -> Option<&str> {
+        self.frozen.as_ref().filter(|frozen| frozen.full_name == full_name).map(|frozen| frozen.text.as_str())
+    }
+
+    fn entries(&self) -> &[(FieldName, Value)] {
+        match &self.frozen {
+            Some(frozen) => frozen.entries(),
+            None => &self.entries,
+        }
+    }
+
+    /// Makes frozen values a list again, before a change.
+    fn thaw(&mut self) {
+        if let Some(frozen) = self.frozen.take() {
+            self.entries = match frozen.thawed.into_inner() {
+                Some(entries) => entries,
+                None => parse_entries(&frozen.text),
+            };
+        }
     }
 
     /// How many fields are set.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries().len()
     }
 
     /// Whether no field is set.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries().is_empty()
     }
 
     fn position(&self, field: &str) -> Option<usize> {
-        self.entries.iter().position(|(name, _)| &**name == field)
+        if self.frozen.as_ref().is_some_and(|frozen| !frozen.may_name(field)) {
+            return None;
+        }
+        self.entries().iter().position(|(name, _)| &**name == field)
     }
 
     /// The value of `field`, if set.
     pub fn get(&self, field: &str) -> Option<&Value> {
-        self.position(field).map(|at| &self.entries[at].1)
+        self.position(field).map(|at| &self.entries()[at].1)
     }
 
     /// Whether `field` is set.
@@ -58,6 +139,7 @@ impl RowValues {
 
     /// Sets `field`, in place if it is set already (returning the value it had), else last.
     pub fn insert(&mut self, field: impl AsRef<str> + Into<FieldName>, value: Value) -> Option<Value> {
+        self.thaw();
         match self.position(field.as_ref()) {
             Some(at) => Some(std::mem::replace(&mut self.entries[at].1, value)),
             None => {
@@ -71,31 +153,36 @@ impl RowValues {
     /// distinct fields): no scan.
     pub(crate) fn push_unset(&mut self, field: FieldName, value: Value) {
         debug_assert!(!self.contains_key(&field), "{field} is set already");
+        self.thaw();
         self.entries.push((field, value));
     }
 
     /// Unsets `field`, keeping the others in their order.
     pub fn remove(&mut self, field: &str) -> Option<Value> {
+        self.thaw();
         self.position(field).map(|at| self.entries.remove(at).1)
     }
 
     /// Unsets every field.
     pub fn clear(&mut self) {
+        self.frozen = None;
         self.entries.clear();
     }
 
     /// Keeps the fields `keep` accepts, in their order.
     pub fn retain(&mut self, mut keep: impl FnMut(&str, &Value) -> bool) {
+        self.thaw();
         self.entries.retain(|(name, value)| keep(name, value));
     }
 
     /// `(field, value)` in order.
     pub fn iter(&self) -> Iter<'_> {
-        Iter(self.entries.iter())
+        Iter(self.entries().iter())
     }
 
     /// The values as a JSON object, in the same order.
-    pub fn into_map(self) -> Map<String, Value> {
+    pub fn into_map(mut self) -> Map<String, Value> {
+        self.thaw();
         let mut map = Map::with_capacity(self.entries.len());
         for (name, value) in self.entries {
             map.insert(name.to_string(), value);
@@ -132,14 +219,18 @@ impl IntoIterator for RowValues {
     type Item = (FieldName, Value);
     type IntoIter = std::vec::IntoIter<(FieldName, Value)>;
 
-    fn into_iter(self) -> Self::IntoIter {
+    fn into_iter(mut self) -> Self::IntoIter {
+        self.thaw();
         self.entries.into_iter()
     }
 }
 
 impl From<Map<String, Value>> for RowValues {
     fn from(map: Map<String, Value>) -> RowValues {
-        RowValues { entries: map.into_iter().map(|(name, value)| (FieldName::from(name), value)).collect() }
+        RowValues {
+            entries: map.into_iter().map(|(name, value)| (FieldName::from(name), value)).collect(),
+            frozen: None,
+        }
     }
 }
 
@@ -205,5 +296,54 @@ mod tests {
     #[should_panic(expected = "no value for Email")]
     fn indexing_an_unset_field_panics_as_a_json_object_does() {
         let _ = &RowValues::new()["Email"];
+    }
+
+    fn frozen(value: Value) -> RowValues {
+        let mut values = RowValues::from(object(value));
+        let text = serde_json::to_string(&values).unwrap();
+        values.freeze(true, text);
+        values
+    }
+
+    #[test]
+    fn frozen_values_read_as_they_were_and_thaw_before_a_change() {
+        let original = json!({"Last_Name": "Boyle", "Description": "says \"Email\": no", "Owner": {"id": "7"}});
+        let values = frozen(original.clone());
+        assert!(values.entries.is_empty(), "the list is freed");
+        assert_eq!(values.frozen_text(true), Some(serde_json::to_string(&original).unwrap().as_str()));
+        assert_eq!(values.frozen_text(false), None, "written by the other rule");
+        assert_eq!(values.get("Last_Name"), Some(&json!("Boyle")));
+        assert_eq!(values.get("Owner"), Some(&json!({"id": "7"})));
+        // Absent, known without parsing; absent although a value's text names it.
+        assert_eq!(values.get("Email"), None);
+        assert!(values.frozen.as_ref().unwrap().thawed.get().is_some(), "the text was read once");
+        assert!(!frozen(original.clone()).contains_key("Phone"));
+        assert!(
+            frozen(original.clone()).frozen.as_ref().unwrap().thawed.get().is_none(),
+            "no parse for an absent name"
+        );
+        assert_eq!(values.len(), 3);
+        let fields: Vec<&str> = values.iter().map(|(field, _)| field).collect();
+        assert_eq!(fields, ["Last_Name", "Description", "Owner"]);
+        assert_eq!(values, RowValues::from(object(original.clone())), "equal to the values unfrozen");
+        assert_eq!(frozen(original.clone()).into_map(), object(original.clone()));
+        let entries: Vec<(FieldName, Value)> = frozen(original.clone()).into_iter().collect();
+        assert_eq!(entries.len(), 3);
+
+        // A change thaws them: the others stay, in order, and the text is gone.
+        let mut changed = frozen(original.clone());
+        changed.insert("Phone", json!("1"));
+        assert_eq!(changed.frozen_text(true), None);
+        let fields: Vec<&str> = changed.iter().map(|(field, _)| field).collect();
+        assert_eq!(fields, ["Last_Name", "Description", "Owner", "Phone"]);
+        let mut removed = frozen(original.clone());
+        assert_eq!(removed.remove("Owner"), Some(json!({"id": "7"})));
+        assert_eq!((removed.len(), removed.frozen_text(true)), (2, None));
+        let mut retained = frozen(original.clone());
+        retained.retain(|field, _| field == "Last_Name");
+        assert_eq!(retained.into_map(), object(json!({"Last_Name": "Boyle"})));
+        let mut cleared = frozen(original);
+        cleared.clear();
+        assert!(cleared.is_empty() && cleared.frozen_text(true).is_none());
     }
 }

@@ -250,6 +250,45 @@ fn new_values_serialise_as_the_built_record() {
 }
 
 #[test]
+fn values_frozen_for_an_insert_write_and_build_as_the_values_themselves() {
+    let cases = [
+        json!({"Last_Name": "Quist", "First_Name": "Mara", "Email": null, "Phone": "1"}),
+        json!({"Full_Name": "stale", "Last_Name": "Quist", "Phone": "1"}),
+        json!({"First_Name": "Zo\u{eb} \"Z\"\t", "Last_Name": "O'Brien\\", "Parent_Id": {"id": "12"}}),
+    ];
+    for full_name in [true, false] {
+        for case in &cases {
+            let mut row = draft(1, "", "x");
+            row.values = case.as_object().unwrap().clone().into();
+            let plain = PlanInput {
+                operation: Operation::Insert,
+                rows: vec![row.clone()],
+                default_owner: OWNER,
+                default_layout: None,
+                full_name,
+            };
+            crate::plan::freeze_for_insert(&mut row.values, full_name);
+            let frozen = PlanInput { rows: vec![row], ..plain.clone() };
+            let decisions = decide(&plain, &ExistingState::default(), &mut ids());
+            let unfrozen = decisions.inserted(&plain).next().unwrap();
+            let view = decisions.inserted(&frozen).next().unwrap();
+            let text = serde_json::to_string(&unfrozen.values).unwrap();
+            assert_eq!(view.values.written(), Some(text.as_str()), "{case} {full_name}");
+            assert_eq!(unfrozen.values.written(), None);
+            assert_eq!(view.values.get("Parent_Id"), unfrozen.values.get("Parent_Id"));
+            // Written by the other rule, the text is not theirs (a job's rule never changes).
+            let other = PlanInput { full_name: !full_name, ..frozen.clone() };
+            assert_eq!(decisions.inserted(&other).next().unwrap().values.written(), None);
+            // A plan built from them (an insert that met existing keys is planned again) holds
+            // the same record.
+            let built = decisions.clone().build(frozen, ExistingState::default());
+            let expected = decisions.build(plain, ExistingState::default());
+            assert_eq!(built.inserts[0].values, expected.inserts[0].values, "{case} {full_name}");
+        }
+    }
+}
+
+#[test]
 fn results_alone_match_the_built_plan() {
     // An optimistic insert writes its records from the rows in place and builds only the results.
     let mut invalid = draft(3, "c@x.co", "C");
