@@ -542,7 +542,7 @@ impl NewValues<'_> {
 /// ([`NewValues`], by the `full_name` rule): a reader calls it as it maps each row of an
 /// insert. The values are written while they are warm, on the reader's thread, and freed there
 /// at once; the store copies the text a chunk or two later. A 1,000,000-row PostgreSQL insert
-/// took 7% less time, the server 15% less CPU and 18 MiB less memory at its peak
+/// took 5–7% less time, the server 11–15% less CPU and 13–18 MiB less memory at its peak
 /// (docs/PERFORMANCE.md). Reads of the values still answer (see [`RowValues`]).
 pub fn freeze_for_insert(values: &mut RowValues, full_name: bool) {
     if let Ok(text) = serde_json::to_string(&NewValues { values, full_name }) {
