@@ -217,6 +217,13 @@ fn an_upsert_that_inserts_then_updates_one_record_writes_it_once() {
     assert_eq!(plan.key_inserts.len(), 1);
 }
 
+/// An insert of one row holding `values`, by the `full_name` rule.
+fn insert_of(values: &serde_json::Value, full_name: bool) -> PlanInput {
+    let mut row = draft(1, "", "x");
+    row.values = values.as_object().unwrap().clone().into();
+    PlanInput { operation: Operation::Insert, rows: vec![row], default_owner: OWNER, default_layout: None, full_name }
+}
+
 #[test]
 fn new_values_serialise_as_the_built_record() {
     let cases = [
@@ -230,15 +237,7 @@ fn new_values_serialise_as_the_built_record() {
     ];
     for full_name in [true, false] {
         for case in &cases {
-            let mut row = draft(1, "", "x");
-            row.values = case.as_object().unwrap().clone().into();
-            let input = PlanInput {
-                operation: Operation::Insert,
-                rows: vec![row],
-                default_owner: OWNER,
-                default_layout: None,
-                full_name,
-            };
+            let input = insert_of(case, full_name);
             let decisions = decide(&input, &ExistingState::default(), &mut ids());
             let view = decisions.inserted(&input).next().unwrap();
             assert_eq!(view.id, RecordId::new(100));
@@ -258,15 +257,8 @@ fn values_frozen_for_an_insert_write_and_build_as_the_values_themselves() {
     ];
     for full_name in [true, false] {
         for case in &cases {
-            let mut row = draft(1, "", "x");
-            row.values = case.as_object().unwrap().clone().into();
-            let plain = PlanInput {
-                operation: Operation::Insert,
-                rows: vec![row.clone()],
-                default_owner: OWNER,
-                default_layout: None,
-                full_name,
-            };
+            let plain = insert_of(case, full_name);
+            let mut row = plain.rows[0].clone();
             crate::plan::freeze_for_insert(&mut row.values, full_name);
             let frozen = PlanInput { rows: vec![row], ..plain.clone() };
             let decisions = decide(&plain, &ExistingState::default(), &mut ids());
