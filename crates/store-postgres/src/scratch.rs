@@ -45,6 +45,18 @@ pub async fn node_session_pids(url: &str) -> StoreResult<Vec<u32>> {
     rows.iter().map(|row| row.try_get::<_, i32>(0).map(|pid| pid.unsigned_abs()).map_err(pg_error)).collect()
 }
 
+/// Where the write-ahead log of the PostgreSQL server behind `url` stands, in bytes from its
+/// start: what a piece of work wrote to it is the difference of two readings. The log is the
+/// whole server's, every database's, so the difference counts whatever else wrote meanwhile.
+pub async fn wal_position(url: &str) -> StoreResult<u64> {
+    let row = client(url)
+        .await?
+        .query_one("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::int8", &[])
+        .await
+        .map_err(pg_error)?;
+    Ok(row.try_get::<_, i64>(0).map_err(pg_error)?.unsigned_abs())
+}
+
 /// `url` with its database name replaced (the query, TLS options included, kept).
 pub fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {

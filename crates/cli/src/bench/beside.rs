@@ -8,6 +8,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::callbacks::CallbackReceiver;
+use super::cpu::{wal_mib, wal_position};
 use super::floor::{self, InputFile};
 use super::summary::Size;
 use super::trip::{mappings_for, round_trip, ServerProcess};
@@ -39,14 +40,25 @@ pub async fn bench_file(
             if let Some(binary) = floor_binary {
                 let scratch = tempfile::tempdir()?;
                 let url = floor_database.as_ref().map(|d| d.url.clone());
+                let wal_before = match &url {
+                    Some(url) => wal_position(url).await,
+                    None => None,
+                };
                 let measured = tokio::task::spawn_blocking({
                     let (binary, zip, dir) = (binary.to_path_buf(), input.zip.clone(), scratch.path().to_path_buf());
+                    let url = url.clone();
                     move || floor::run(&binary, &zip, &dir, url.as_deref())
                 })
                 .await??;
-                printer.line(format_args!("run {run}: floor {:.1} ms", measured.ms));
+                let wal = match &url {
+                    Some(url) => wal_mib(wal_before, wal_position(url).await),
+                    None => None,
+                };
+                let wal_line = wal.map_or_else(String::new, |wal| format!(" (WAL {wal:.0} MiB)"));
+                printer.line(format_args!("run {run}: floor {:.1} ms{wal_line}", measured.ms));
                 size.floor_ms.push(measured.ms);
                 size.floor_peak_rss_mib.extend(measured.peak_rss_mib);
+                size.floor_wal_mib.extend(wal);
             }
             job_run(args, input, &zip, &mappings, http, callbacks, printer, run, &mut size).await?;
         }
@@ -94,6 +106,7 @@ async fn job_run(
         size.insert_server_job_ms.push(insert.server_job);
         size.insert_server_cpu_ms.extend(insert.server_cpu);
         size.insert_database_cpu_ms.extend(insert.database_cpu);
+        size.insert_wal_mib.extend(insert.wal_mib);
         if args.upsert {
             let upsert = round_trip(http, &server, callbacks, zip.to_vec(), "upsert", mappings).await?;
             printer.line(format_args!(
@@ -108,6 +121,7 @@ async fn job_run(
             size.upsert_server_job_ms.push(upsert.server_job);
             size.upsert_server_cpu_ms.extend(upsert.server_cpu);
             size.upsert_database_cpu_ms.extend(upsert.database_cpu);
+            size.upsert_wal_mib.extend(upsert.wal_mib);
         }
         size.peak_rss_mib.extend(server.peak_rss_mib());
         anyhow::Ok(())

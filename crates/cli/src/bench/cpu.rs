@@ -1,6 +1,7 @@
 //! CPU time of the processes a round trip keeps busy: the server and, on PostgreSQL, the
 //! database's sessions of the server (a process each). On a shared machine CPU time is steadier
-//! than wall time, and beside it says whether a job was short of CPU or waiting.
+//! than wall time, and beside it says whether a job was short of CPU or waiting. On PostgreSQL,
+//! also the write-ahead log written meanwhile: what the records cost in bytes, beside the floor's.
 
 use std::collections::HashMap;
 
@@ -27,16 +28,41 @@ fn stat_cpu_ms(stat: &str) -> Option<f64> {
     Some((user + system) * 1000.0 / TICKS_PER_SECOND)
 }
 
-/// The CPU time used so far by the server and by its database sessions.
+/// The CPU time used so far by the server and by its database sessions, and where the
+/// database's write-ahead log stands.
 pub struct CpuSnapshot {
     server: Option<f64>,
     /// Each session's server process → its CPU time; `None` off PostgreSQL, or when the
     /// database runs elsewhere (its processes are not in this machine's `/proc`).
     sessions: Option<HashMap<u32, f64>>,
+    /// The log's position in bytes (see [`wal_position`]); `None` off PostgreSQL.
+    wal: Option<u64>,
+}
+
+/// What a round trip used: CPU time of the server and of its sessions (ms), WAL (MiB).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Used {
+    pub server_cpu: Option<f64>,
+    pub database_cpu: Option<f64>,
+    pub wal_mib: Option<f64>,
+}
+
+/// The write-ahead log's position on the PostgreSQL server of `url`, in bytes; `None` where it
+/// cannot be read. The log is the whole server's: two readings around a piece of work measure it
+/// only while nothing else writes.
+pub async fn wal_position(url: &str) -> Option<u64> {
+    bulkwrite_store_postgres::scratch::wal_position(url).await.ok()
+}
+
+/// MiB of log between two positions.
+pub fn wal_mib(before: Option<u64>, after: Option<u64>) -> Option<f64> {
+    let (before, after) = before.zip(after)?;
+    Some(after.saturating_sub(before) as f64 / (1024.0 * 1024.0))
 }
 
 impl CpuSnapshot {
-    /// Reads the server's CPU time and, given its database's URL, its sessions'.
+    /// Reads the server's CPU time and, given its database's URL, its sessions' and the log's
+    /// position.
     pub async fn take(server_pid: u32, database_url: Option<&str>) -> CpuSnapshot {
         let sessions = match database_url {
             Some(url) => match bulkwrite_store_postgres::scratch::node_session_pids(url).await {
@@ -49,19 +75,24 @@ impl CpuSnapshot {
             },
             None => None,
         };
-        CpuSnapshot { server: process_cpu_ms(server_pid), sessions }
+        let wal = match database_url {
+            Some(url) => wal_position(url).await,
+            None => None,
+        };
+        CpuSnapshot { server: process_cpu_ms(server_pid), sessions, wal }
     }
 
-    /// The server's CPU time since `before`, and its sessions' (a session opened since counts
-    /// whole; one closed since is lost, which the pool's long-lived sessions rarely are).
-    pub fn since(&self, before: &CpuSnapshot) -> (Option<f64>, Option<f64>) {
+    /// The server's CPU time since `before`, its sessions' (a session opened since counts
+    /// whole; one closed since is lost, which the pool's long-lived sessions rarely are), and
+    /// the log written.
+    pub fn since(&self, before: &CpuSnapshot) -> Used {
         let server = self.server.zip(before.server).map(|(now, then)| now - then);
         let sessions = self
             .sessions
             .as_ref()
             .zip(before.sessions.as_ref())
             .map(|(now, then)| now.iter().map(|(pid, ms)| ms - then.get(pid).copied().unwrap_or(0.0)).sum::<f64>());
-        (server, sessions)
+        Used { server_cpu: server, database_cpu: sessions, wal_mib: wal_mib(before.wal, self.wal) }
     }
 }
 
@@ -85,10 +116,17 @@ mod tests {
 
     #[test]
     fn sessions_opened_since_count_whole() {
-        let before = CpuSnapshot { server: Some(100.0), sessions: Some(HashMap::from([(1, 50.0)])) };
-        let after = CpuSnapshot { server: Some(180.0), sessions: Some(HashMap::from([(1, 70.0), (2, 5.0)])) };
-        assert_eq!(after.since(&before), (Some(80.0), Some(25.0)));
-        let off = CpuSnapshot { server: Some(150.0), sessions: None };
-        assert_eq!(off.since(&before), (Some(50.0), None), "no sessions read: no database figure");
+        let before =
+            CpuSnapshot { server: Some(100.0), sessions: Some(HashMap::from([(1, 50.0)])), wal: Some(1 << 20) };
+        let after = CpuSnapshot {
+            server: Some(180.0),
+            sessions: Some(HashMap::from([(1, 70.0), (2, 5.0)])),
+            wal: Some(5 << 19),
+        };
+        let used = after.since(&before);
+        assert_eq!(used, Used { server_cpu: Some(80.0), database_cpu: Some(25.0), wal_mib: Some(1.5) });
+        let off = CpuSnapshot { server: Some(150.0), sessions: None, wal: None };
+        let used = off.since(&before);
+        assert_eq!(used, Used { server_cpu: Some(50.0), database_cpu: None, wal_mib: None }, "no database figures");
     }
 }

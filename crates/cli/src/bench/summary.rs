@@ -17,6 +17,8 @@ pub struct Size {
     pub floor_ms: Vec<f64>,
     /// The floor process's peak RSS per run (sampled).
     pub floor_peak_rss_mib: Vec<f64>,
+    /// MiB of PostgreSQL's write-ahead log the floor wrote per run (see `cpu::wal_position`).
+    pub floor_wal_mib: Vec<f64>,
     /// The insert's HTTP round trip per run.
     pub insert_ms: Vec<f64>,
     /// The server's own creation-to-finish time of each insert.
@@ -25,6 +27,8 @@ pub struct Size {
     pub insert_server_cpu_ms: Vec<f64>,
     /// CPU time the server's PostgreSQL sessions used over each insert's round trip.
     pub insert_database_cpu_ms: Vec<f64>,
+    /// MiB of PostgreSQL's write-ahead log written over each insert's round trip.
+    pub insert_wal_mib: Vec<f64>,
     /// The upsert by Email over the inserted records, per run (empty with `--upsert false`).
     pub upsert_ms: Vec<f64>,
     /// The server's own time of each upsert.
@@ -32,6 +36,8 @@ pub struct Size {
     /// CPU time of the server over each upsert, and of its PostgreSQL sessions.
     pub upsert_server_cpu_ms: Vec<f64>,
     pub upsert_database_cpu_ms: Vec<f64>,
+    /// MiB of write-ahead log over each upsert.
+    pub upsert_wal_mib: Vec<f64>,
     /// The server process's peak RSS (`VmHWM`), per server started.
     pub peak_rss_mib: Vec<f64>,
     /// Rows each insert skipped (with their errors in the result file).
@@ -78,6 +84,9 @@ impl Size {
             "insert_database_cpu_ms": median(&self.insert_database_cpu_ms),
             "upsert_server_cpu_ms": median(&self.upsert_server_cpu_ms),
             "upsert_database_cpu_ms": median(&self.upsert_database_cpu_ms),
+            "floor_wal_mib": median(&self.floor_wal_mib),
+            "insert_wal_mib": median(&self.insert_wal_mib),
+            "upsert_wal_mib": median(&self.upsert_wal_mib),
         });
         value["max_peak_rss_mib"] = json!(max(&self.peak_rss_mib));
         value["max_floor_peak_rss_mib"] = json!(max(&self.floor_peak_rss_mib));
@@ -125,6 +134,18 @@ impl Size {
                 self.rows,
                 ms(median(&self.insert_server_cpu_ms))
             ));
+        }
+        if !self.insert_wal_mib.is_empty() {
+            let of = |name: &str, values: &[f64]| median(values).map(|v| format!("{name} {v:.0} MiB"));
+            let parts: Vec<String> = [
+                of("insert", &self.insert_wal_mib),
+                of("upsert", &self.upsert_wal_mib),
+                of("floor", &self.floor_wal_mib),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            lines.push(format!("wal     {:>8} rows  {} (medians)", self.rows, parts.join(", ")));
         }
         lines
     }
@@ -176,14 +197,17 @@ mod tests {
             rows: 25_000,
             floor_ms: vec![120.0, 130.0, 125.0],
             floor_peak_rss_mib: vec![20.0, 21.0, 22.0],
+            floor_wal_mib: vec![],
             insert_ms: vec![300.0, 260.0, 250.0],
             insert_server_job_ms: vec![280.0, 240.0, 230.0],
             insert_server_cpu_ms: vec![200.0, 210.0, 190.0],
             insert_database_cpu_ms: vec![],
+            insert_wal_mib: vec![],
             upsert_ms: vec![],
             upsert_server_job_ms: vec![],
             upsert_server_cpu_ms: vec![],
             upsert_database_cpu_ms: vec![],
+            upsert_wal_mib: vec![],
             peak_rss_mib: vec![90.0, 99.5, 95.0],
             skipped: vec![0, 0, 0],
         };
@@ -199,6 +223,7 @@ mod tests {
         assert_eq!(size["median"]["upsert_ms"], Value::Null);
         assert_eq!(size["median"]["insert_server_cpu_ms"], 200.0);
         assert_eq!(size["median"]["insert_database_cpu_ms"], Value::Null, "SQLite has no sessions");
+        assert_eq!(size["median"]["insert_wal_mib"], Value::Null, "nor a write-ahead log of PostgreSQL");
         assert_eq!(size["max_peak_rss_mib"], 99.5);
         assert_eq!(size["max_floor_peak_rss_mib"], 22.0);
         assert_eq!(size["ratio"]["insert_to_floor"], 2.0, "300/120, 260/130, 250/125");
@@ -219,5 +244,10 @@ mod tests {
         size.insert_database_cpu_ms = vec![3.0];
         let lines = size.lines();
         assert!(lines[3].contains("insert: server 8.0 ms, its PostgreSQL sessions 3 ms"), "{lines:?}");
+        assert_eq!(lines.len(), 4, "no log line without log figures");
+        size.insert_wal_mib = vec![700.0, 650.0, 690.0];
+        size.floor_wal_mib = vec![300.0, 310.0, 305.0];
+        let lines = size.lines();
+        assert_eq!(lines[4], "wal          200 rows  insert 690 MiB, floor 305 MiB (medians)");
     }
 }

@@ -130,6 +130,8 @@ pub struct Trip {
     /// CPU time the server used over the round trip, and its PostgreSQL sessions (see `cpu`).
     pub server_cpu: Option<f64>,
     pub database_cpu: Option<f64>,
+    /// MiB of PostgreSQL's write-ahead log written over the round trip (see `cpu::wal_position`).
+    pub wal_mib: Option<f64>,
     /// The job's counts: rows that added, updated, or were skipped (with their errors).
     pub added: u64,
     pub updated: u64,
@@ -149,6 +151,9 @@ impl Trip {
         }
         if let Some(database) = self.database_cpu {
             phases += &format!(", PostgreSQL {database:.0} ms");
+        }
+        if let Some(wal) = self.wal_mib {
+            phases += &format!("; WAL {wal:.0} MiB");
         }
         phases
     }
@@ -216,7 +221,7 @@ pub async fn round_trip(
         bail!("the result file is too small");
     }
     let total = started.elapsed();
-    let (server_cpu, database_cpu) = server.cpu().await.since(&cpu_before);
+    let used = server.cpu().await.since(&cpu_before);
     let state: Value = http
         .get(format!("{}/bulkwrite/v1/jobs/{id}", server.base))
         .header("Authorization", &auth)
@@ -241,8 +246,9 @@ pub async fn round_trip(
         download: ms(total - run),
         total: ms(total),
         server_job,
-        server_cpu,
-        database_cpu,
+        server_cpu: used.server_cpu,
+        database_cpu: used.database_cpu,
+        wal_mib: used.wal_mib,
         added,
         updated,
         skipped,
@@ -263,7 +269,7 @@ fn chrono_ms(text: &str) -> anyhow::Result<i64> {
 mod tests {
     use super::Trip;
 
-    fn trip(server_cpu: Option<f64>, database_cpu: Option<f64>) -> Trip {
+    fn trip(server_cpu: Option<f64>, database_cpu: Option<f64>, wal_mib: Option<f64>) -> Trip {
         Trip {
             id: "1".into(),
             upload: 21.4,
@@ -274,6 +280,7 @@ mod tests {
             server_job: 300.0,
             server_cpu,
             database_cpu,
+            wal_mib,
             added: 1,
             updated: 0,
             skipped: 0,
@@ -281,12 +288,15 @@ mod tests {
     }
 
     #[test]
-    fn the_phases_name_each_part_and_the_cpu_where_measured() {
+    fn the_phases_name_each_part_and_the_cpu_and_log_where_measured() {
         assert_eq!(
-            trip(Some(240.0), Some(260.0)).phases(),
-            "upload 21, create 8, run 313, download 4 ms; CPU: server 240 ms, PostgreSQL 260 ms"
+            trip(Some(240.0), Some(260.0), Some(41.6)).phases(),
+            "upload 21, create 8, run 313, download 4 ms; CPU: server 240 ms, PostgreSQL 260 ms; WAL 42 MiB"
         );
-        assert_eq!(trip(Some(240.0), None).phases(), "upload 21, create 8, run 313, download 4 ms; CPU: server 240 ms");
-        assert_eq!(trip(None, None).phases(), "upload 21, create 8, run 313, download 4 ms");
+        assert_eq!(
+            trip(Some(240.0), None, None).phases(),
+            "upload 21, create 8, run 313, download 4 ms; CPU: server 240 ms"
+        );
+        assert_eq!(trip(None, None, None).phases(), "upload 21, create 8, run 313, download 4 ms");
     }
 }
