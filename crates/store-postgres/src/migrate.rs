@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0022_records_fillfactor.sql"),
     include_str!("../migrations/0023_records_data_text.sql"),
     include_str!("../migrations/0024_records_statistics.sql"),
+    include_str!("../migrations/0025_records_column_order.sql"),
 ];
 
 /// The advisory lock key of migrations (`bulkwrite` in ASCII, as an integer).

@@ -480,6 +480,37 @@ async fn an_upsert_writes_each_records_new_version_on_its_own_page() {
     assert_eq!(moved, 0, "records whose new version went to another page");
 }
 
+/// An update whose new version stays on the record's page is logged as the bytes between what
+/// the new row shares with the old at its start and at its end (migration 0025): the columns
+/// every update changes come right after the key, the values last, so an update that leaves
+/// the values alone logs a few dozen bytes. With the values in the middle, as they were, or
+/// the version after them, every update logged the values whole.
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_keep_what_updates_change_first_and_their_values_last() {
+    let (database, _store) = fresh_pg_store(&database_url()).await;
+    let client = admin(&database).await;
+    let columns: Vec<(String, i16)> = client
+        .query(
+            "SELECT attname::text, attlen FROM pg_attribute
+             WHERE attrelid = 'records'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    let at = |name: &str| columns.iter().position(|(column, _)| column == name).unwrap();
+    let first_of_varying_width = columns.iter().skip(3).position(|(_, len)| *len < 0).map(|i| i + 3);
+    assert_eq!(columns[..3].iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>(), ["id", "org", "module"]);
+    for changed in ["version", "modified_at", "modified_by"] {
+        assert!(Some(at(changed)) < first_of_varying_width, "{changed} before the text columns: {columns:?}");
+        assert!(at(changed) < 6, "{changed} right after the key: {columns:?}");
+    }
+    assert_eq!(at("data"), columns.len() - 1, "the values last: {columns:?}");
+}
+
 /// The shared case of a chunk failing after it wrote: on PostgreSQL each chunk commits alone,
 /// so the failing one takes nothing else with it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
