@@ -84,7 +84,7 @@ fn read(plan: &ReadPlan, sender: &mpsc::Sender<ReaderMessage>) -> Result<(), Str
         chunk_bytes += record.as_byte_record().as_slice().len();
         let mut row = map_row(plan, row_no, &record);
         // Not rows skipped already, nor rows whose lookups will set values.
-        if let (Some(full_name), true) = (plan.freeze_values, row.errors.is_empty() && row.lookups.is_empty()) {
+        if let Some(full_name) = plan.freeze_values.filter(|_| row.errors.is_empty() && row.lookups.is_empty()) {
             bulkwrite_core::plan::freeze_for_insert(&mut row.values, full_name);
         }
         chunk.push(row);

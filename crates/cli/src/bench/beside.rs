@@ -40,20 +40,14 @@ pub async fn bench_file(
             if let Some(binary) = floor_binary {
                 let scratch = tempfile::tempdir()?;
                 let url = floor_database.as_ref().map(|d| d.url.clone());
-                let wal_before = match &url {
-                    Some(url) => wal_position(url).await,
-                    None => None,
-                };
+                let wal_before = wal_position(url.as_deref()).await;
                 let measured = tokio::task::spawn_blocking({
                     let (binary, zip, dir) = (binary.to_path_buf(), input.zip.clone(), scratch.path().to_path_buf());
                     let url = url.clone();
                     move || floor::run(&binary, &zip, &dir, url.as_deref())
                 })
                 .await??;
-                let wal = match &url {
-                    Some(url) => wal_mib(wal_before, wal_position(url).await),
-                    None => None,
-                };
+                let wal = wal_mib(wal_before, wal_position(url.as_deref()).await);
                 let wal_line = wal.map_or_else(String::new, |wal| format!(" (WAL {wal:.0} MiB)"));
                 printer.line(format_args!("run {run}: floor {:.1} ms{wal_line}", measured.ms));
                 size.floor_ms.push(measured.ms);

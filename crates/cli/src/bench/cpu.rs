@@ -47,11 +47,11 @@ pub struct Used {
     pub wal_mib: Option<f64>,
 }
 
-/// The write-ahead log's position on the PostgreSQL server of `url`, in bytes; `None` where it
-/// cannot be read. The log is the whole server's: two readings around a piece of work measure it
-/// only while nothing else writes.
-pub async fn wal_position(url: &str) -> Option<u64> {
-    bulkwrite_store_postgres::scratch::wal_position(url).await.ok()
+/// The write-ahead log's position on the PostgreSQL server of `url`, in bytes; `None` off
+/// PostgreSQL or where it cannot be read. The log is the whole server's: two readings around a
+/// piece of work measure it only while nothing else writes.
+pub async fn wal_position(url: Option<&str>) -> Option<u64> {
+    bulkwrite_store_postgres::scratch::wal_position(url?).await.ok()
 }
 
 /// MiB of log between two positions.
@@ -75,11 +75,7 @@ impl CpuSnapshot {
             },
             None => None,
         };
-        let wal = match database_url {
-            Some(url) => wal_position(url).await,
-            None => None,
-        };
-        CpuSnapshot { server: process_cpu_ms(server_pid), sessions, wal }
+        CpuSnapshot { server: process_cpu_ms(server_pid), sessions, wal: wal_position(database_url).await }
     }
 
     /// The server's CPU time since `before`, its sessions' (a session opened since counts
