@@ -475,6 +475,11 @@ impl Decisions {
         }
     }
 
+    /// The records the decisions write, new and existing, in the order first touched.
+    pub fn written(&self) -> impl Iterator<Item = RecordId> + '_ {
+        self.order.iter().map(|(id, _)| *id)
+    }
+
     /// The records the rows insert, in row order, read from the rows in place: what
     /// [`Decisions::build`] will move into `inserts`, available before it does.
     pub fn inserted<'a>(&'a self, input: &'a PlanInput) -> impl Iterator<Item = NewRecordView<'a>> + 'a {

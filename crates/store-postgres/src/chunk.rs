@@ -287,10 +287,11 @@ pub(crate) async fn plan_and_write(
     let read = read_for_plan(tx, (org, &write.module), (input.operation, locking), &input.rows, order).await?;
     let Read { existing, stored, places, .. } = read;
     let decisions = decide(&input, &existing, &mut new_ids());
-    let writes = Writes::plan(&stamp, decisions, input, existing, &stored, capture)?;
-    // The chunk after may read now, beside these writes (see `read_for_plan`).
-    order.planned(writes.touched);
-    let Writes { plan, new_records, mut rewrites, images, .. } = writes;
+    // The chunk after may read now, beside this one's building and writing of its records (see
+    // `read_for_plan`): what they are is decided.
+    order.planned(Touched::decided(&decisions));
+    let Writes { plan, new_records, mut rewrites, images } =
+        Writes::plan(&stamp, decisions, input, existing, &stored, capture)?;
     crate::chunk_write::insert_records(tx, new_records).await?;
     // An update leaves each record one version past the one it was read at (or fails), so the
     // before-images go out with the update (pipelined) rather than after it.

@@ -13,7 +13,7 @@ use bulkwrite_core::ids::RecordId;
 use bulkwrite_core::plan::{ChunkPlan, Decisions, ExistingState, PlanInput};
 use bulkwrite_store::merge::{merges, StoredRecord};
 use bulkwrite_store::undo::{chunk_image, BeforeImage};
-use bulkwrite_store::{StoreResult, Touched};
+use bulkwrite_store::StoreResult;
 use bulkwrite_wire::Operation;
 
 use crate::chunk::{Capture, Stamp};
@@ -30,8 +30,6 @@ pub(crate) struct Writes {
     pub rewrites: Vec<Rewrite>,
     /// Their before-images (with a capture), each with the version its record is left at.
     pub images: Vec<(RecordId, i64, BeforeImage)>,
-    /// What the chunk after may have read as it was (see `ChunkOrder::planned`).
-    pub touched: Touched,
 }
 
 impl Writes {
@@ -57,7 +55,6 @@ impl Writes {
             return Writes::built(stamp, decisions, input, existing, stored, capture);
         };
         let new_records = encode_new_records(stamp, &decisions, &input)?;
-        let mut ids: Vec<RecordId> = decisions.inserted(&input).map(|record| record.id).collect();
         let mut rewrites = Vec::with_capacity(merges.len());
         let mut images = Vec::new();
         for merge in &merges {
@@ -74,12 +71,10 @@ impl Writes {
                     images.push((merge.id, merge.stored.version + 1, merged.before_image(old, merge, &plan)));
                 }
             }
-            ids.push(merge.id);
         }
         drop(merges);
         crate::chunk::free_elsewhere((input.rows, existing));
-        let touched = Touched::of(&plan, ids);
-        Ok(Writes { plan, new_records, rewrites, images, touched })
+        Ok(Writes { plan, new_records, rewrites, images })
     }
 
     /// Plans with the records' maps, parsing the records found.
@@ -108,8 +103,6 @@ impl Writes {
                 images.push((record.id, read.version + 1, chunk_image(old, record, &plan)));
             }
         }
-        let ids: Vec<RecordId> = plan.inserts.iter().chain(&plan.updates).map(|record| record.id).collect();
-        let touched = Touched::of(&plan, ids);
-        Ok(Writes { plan, new_records, rewrites, images, touched })
+        Ok(Writes { plan, new_records, rewrites, images })
     }
 }

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use bulkwrite_core::ids::RecordId;
-use bulkwrite_core::plan::{ChunkPlan, ExistingState, Key, Probes};
+use bulkwrite_core::plan::{ChunkPlan, Decisions, ExistingState, Key, Probes};
 use tokio::sync::watch;
 
 /// How far a chunk has gone.
@@ -48,6 +48,15 @@ impl Touched {
     pub fn of(plan: &ChunkPlan, ids: impl IntoIterator<Item = RecordId>) -> Touched {
         let keys = plan.key_deletes.iter().chain(plan.key_inserts.iter().map(|(key, _)| key)).cloned().collect();
         Touched { keys, records: ids.into_iter().collect() }
+    }
+
+    /// What `decisions` write (see [`Touched::of`]), known before their records are built: a
+    /// chunk says it has planned as soon as it has decided, and builds its records and
+    /// before-images while the chunk after reads.
+    pub fn decided(decisions: &Decisions) -> Touched {
+        let keys =
+            decisions.key_deletes.iter().chain(decisions.key_inserts.iter().map(|(key, _)| key)).cloned().collect();
+        Touched { keys, records: decisions.written().collect() }
     }
 
     /// Whether reads made before this was written may have missed it: the keys and ids the rows
@@ -260,6 +269,54 @@ mod tests {
         assert!(missed(probes(&["c@d.co"], &[]), found), "a key's owner, changed since");
         let found = ExistingState { keys: HashMap::new(), records: HashMap::from([(RecordId::new(7), record(7))]) };
         assert!(missed(probes(&[], &[]), found), "a record found");
+    }
+
+    #[test]
+    fn what_a_chunk_decided_is_what_its_built_plan_writes() {
+        use bulkwrite_core::ids::UserId;
+        use bulkwrite_core::mapping::{FindKey, RowDraft, UniqueKey};
+        use bulkwrite_core::plan::{decide, ExistingRecord, PlanInput};
+        use bulkwrite_wire::Operation;
+        let key = |value: &str| ("Email".to_string(), value.to_string());
+        let row = |row_no: u64, find: &str, email: &str| {
+            let mut row = RowDraft::new(row_no, vec![email.to_string()]);
+            row.values = serde_json::json!({ "Email": email }).as_object().unwrap().clone().into();
+            row.unique_keys = vec![UniqueKey { field: "Email".into(), value: email.into(), column: "Email".into() }];
+            let (field, value, column) = ("Email".into(), find.into(), "Email".into());
+            row.find_key = Some(FindKey::Unique { field, value, column });
+            row
+        };
+        // An upsert: a new record, a record found by its key that takes another, a row skipped
+        // for a key another row of the chunk took.
+        let input = PlanInput {
+            operation: Operation::Upsert,
+            rows: vec![
+                row(1, "new@x.co", "new@x.co"),
+                row(2, "old@x.co", "moved@x.co"),
+                row(3, "new@x.co", "moved@x.co"),
+            ],
+            default_owner: UserId::new(1),
+            default_layout: None,
+            full_name: false,
+        };
+        let stored = ExistingRecord {
+            id: RecordId::new(7),
+            values: serde_json::Map::new(),
+            owner: UserId::new(1),
+            layout_id: None,
+            keys: vec![key("old@x.co")],
+        };
+        let existing = ExistingState {
+            keys: HashMap::from([(key("old@x.co"), RecordId::new(7))]),
+            records: HashMap::from([(RecordId::new(7), stored)]),
+        };
+        let decisions = decide(&input, &existing, &mut (100..).map(RecordId::new));
+        let decided = Touched::decided(&decisions);
+        let plan = decisions.build(input, existing);
+        let written = plan.inserts.iter().chain(&plan.updates).map(|record| record.id);
+        assert_eq!(decided, Touched::of(&plan, written));
+        assert_eq!(decided.records, HashSet::from([RecordId::new(100), RecordId::new(7)]));
+        assert!(decided.keys.contains(&key("old@x.co")) && decided.keys.contains(&key("moved@x.co")));
     }
 
     #[tokio::test]
