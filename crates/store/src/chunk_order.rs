@@ -46,17 +46,17 @@ impl Touched {
     /// What `plan` writes that the chunk after may have read as it was: the keys it frees and
     /// takes, and the records (`ids`) it creates and changes.
     pub fn of(plan: &ChunkPlan, ids: impl IntoIterator<Item = RecordId>) -> Touched {
-        let keys = plan.key_deletes.iter().chain(plan.key_inserts.iter().map(|(key, _)| key)).cloned().collect();
-        Touched { keys, records: ids.into_iter().collect() }
+        Touched { keys: keys_of(&plan.key_deletes, &plan.key_inserts), records: ids.into_iter().collect() }
     }
 
     /// What `decisions` write (see [`Touched::of`]), known before their records are built: a
     /// chunk says it has planned as soon as it has decided, and builds its records and
     /// before-images while the chunk after reads.
     pub fn decided(decisions: &Decisions) -> Touched {
-        let keys =
-            decisions.key_deletes.iter().chain(decisions.key_inserts.iter().map(|(key, _)| key)).cloned().collect();
-        Touched { keys, records: decisions.written().collect() }
+        Touched {
+            keys: keys_of(&decisions.key_deletes, &decisions.key_inserts),
+            records: decisions.written().collect(),
+        }
     }
 
     /// Whether reads made before this was written may have missed it: the keys and ids the rows
@@ -66,6 +66,11 @@ impl Touched {
         let records = probes.ids.iter().chain(existing.records.keys()).chain(existing.keys.values());
         keys.into_iter().any(|key| self.keys.contains(key)) || records.into_iter().any(|id| self.records.contains(id))
     }
+}
+
+/// The keys a chunk frees and takes.
+fn keys_of(deletes: &[Key], inserts: &[(Key, RecordId)]) -> HashSet<Key> {
+    deletes.iter().chain(inserts.iter().map(|(key, _)| key)).cloned().collect()
 }
 
 /// The chunk before, as found once it has settled (see [`ChunkOrder::previous_settled_touching`]).
@@ -276,6 +281,7 @@ mod tests {
         use bulkwrite_core::ids::UserId;
         use bulkwrite_core::mapping::{FindKey, RowDraft, UniqueKey};
         use bulkwrite_core::plan::{decide, ExistingRecord, PlanInput};
+        use bulkwrite_core::result::RowStatus;
         use bulkwrite_wire::Operation;
         let key = |value: &str| ("Email".to_string(), value.to_string());
         let row = |row_no: u64, find: &str, email: &str| {
@@ -313,6 +319,8 @@ mod tests {
         let decisions = decide(&input, &existing, &mut (100..).map(RecordId::new));
         let decided = Touched::decided(&decisions);
         let plan = decisions.build(input, existing);
+        let statuses: Vec<_> = plan.results.iter().map(|result| result.status).collect();
+        assert_eq!(statuses, [RowStatus::Added, RowStatus::Updated, RowStatus::Skipped]);
         let written = plan.inserts.iter().chain(&plan.updates).map(|record| record.id);
         assert_eq!(decided, Touched::of(&plan, written));
         assert_eq!(decided.records, HashSet::from([RecordId::new(100), RecordId::new(7)]));
