@@ -286,7 +286,8 @@ const UPDATE_BY_ID: &str = "UPDATE records r
      WHERE r.ctid = at.ctid AND (u.version IS NULL OR r.version = u.version)";
 
 /// Stores before-images (see `bulkwrite_store::undo`), each with the version its record was
-/// left at (`(record, version, image)`), in one statement.
+/// left at (`(record, version, image)`), as the chunk's one row of `undo_chunk_images`
+/// (migration 0026; an undo moves them into rows of their own, see `undo::unpack_images`).
 pub(crate) async fn insert_images(
     tx: &Transaction<'_>,
     capture: crate::chunk::Capture,
@@ -295,23 +296,33 @@ pub(crate) async fn insert_images(
     if images.is_empty() {
         return Ok(());
     }
-    let mut ids = Vec::with_capacity(images.len());
-    let mut kept = Vec::with_capacity(images.len());
-    let mut texts = Vec::with_capacity(images.len());
-    for (id, version, image) in images {
-        ids.push(signed(id.get()));
-        kept.push(*version);
-        texts.push(serde_json::to_string(image).map_err(|e| StoreError::Corrupt(e.to_string()))?);
-    }
+    let text = images_json(images)?;
     tx.execute(
-        "INSERT INTO undo_images (job_id, record_id, idx, first_row, version, image_json)
-         SELECT $1, u.id, $2, $3, u.version, u.image FROM unnest($4::int8[], $5::int8[], $6::text[]) AS u (id, version, image)",
-        &[&capture.job, &capture.resource, &capture.chunk_at, &ids, &kept, &texts],
+        "INSERT INTO undo_chunk_images (job_id, idx, first_row, images_json) VALUES ($1, $2, $3, $4)",
+        &[&capture.job, &capture.resource, &capture.chunk_at, &text],
     )
     .await
     .map_err(write_error)?;
     Ok(())
 }
+
+/// A chunk's before-images as one JSON array, `[record id, version left, image]` each.
+fn images_json(images: &[(RecordId, i64, BeforeImage)]) -> StoreResult<String> {
+    let mut out = Vec::with_capacity(images.len() * IMAGE_BYTES);
+    out.push(b'[');
+    for (at, (id, version, image)) in images.iter().enumerate() {
+        if at > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, &(signed(id.get()), version, image))
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    }
+    out.push(b']');
+    String::from_utf8(out).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// A typical before-image's element: the ids, and an image of a field or two.
+const IMAGE_BYTES: usize = 64;
 
 /// The `Parent_Id` of a record's data (a JSON object's text), read without building the
 /// record: only subform rows have one.

@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0023_records_data_text.sql"),
     include_str!("../migrations/0024_records_statistics.sql"),
     include_str!("../migrations/0025_records_column_order.sql"),
+    include_str!("../migrations/0026_undo_chunk_images.sql"),
 ];
 
 /// The advisory lock key of migrations (`bulkwrite` in ASCII, as an integer).

@@ -42,6 +42,7 @@ const STATE_TABLES: &[StateTable] = &[
     table("fault_checked_jobs", JOB_ROWS),
     table("fault_job_hits", JOB_ROWS),
     table("undo_images", JOB_ROWS),
+    table("undo_chunk_images", JOB_ROWS),
     table("undo_settled", JOB_ROWS),
     table("callback_attempts", "callback_id IN (SELECT id FROM callbacks WHERE org = $1)"),
     table("callbacks", ORG_ROWS),

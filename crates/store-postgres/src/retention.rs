@@ -136,6 +136,7 @@ impl RetentionStore for PgStore {
         // What an undo of the job would need goes with its result rows (an undo in flight keeps
         // the job from expiring, above).
         execute(&tx, "DELETE FROM undo_images WHERE job_id = ANY($1)", &[&jobs]).await?;
+        execute(&tx, "DELETE FROM undo_chunk_images WHERE job_id = ANY($1)", &[&jobs]).await?;
         execute(&tx, "DELETE FROM undo_settled WHERE job_id = ANY($1)", &[&jobs]).await?;
         // Parts left by an export that ended before this sweep knew to forget them.
         crate::cancel::forget_read_parts(&tx, &jobs, expiry.now).await?;

@@ -83,6 +83,7 @@ impl UndoStore for PgStore {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(pg_error)?;
         fence(&tx, lease).await?;
+        unpack_images(&tx, signed(chunk.undo_of.get())).await?;
         let mut results = Vec::with_capacity(chunk.rows.len());
         for row in &chunk.rows {
             if let Some(result) = settle(&tx, lease, &chunk, row).await? {
@@ -208,6 +209,22 @@ async fn restore_keys(
     let restored = record_keys::encode(keys.iter().map(|(field, value)| (field.as_str(), value.as_str())).collect())?;
     execute(tx, "UPDATE records SET keys = $3 WHERE id = $1 AND org = $2", &[&record, &org, &restored]).await?;
     Ok(None)
+}
+
+/// Moves the before-images the undone job's chunks kept (a row a chunk, migration 0026) into
+/// `undo_images`, a row a record, where [`images_of`] finds a record's. The undo's first chunk
+/// moves them all, in its own transaction; the chunks after it find none to move.
+async fn unpack_images(tx: &Transaction<'_>, job: i64) -> StoreResult<()> {
+    execute(
+        tx,
+        "WITH packed AS (DELETE FROM undo_chunk_images WHERE job_id = $1 RETURNING idx, first_row, images_json)
+         INSERT INTO undo_images (job_id, record_id, idx, first_row, version, image_json)
+         SELECT $1, (e ->> 0)::int8, p.idx, p.first_row, (e ->> 1)::int8, (e -> 2)::text
+         FROM packed p CROSS JOIN LATERAL json_array_elements(p.images_json::json) AS e",
+        &[&job],
+    )
+    .await?;
+    Ok(())
 }
 
 async fn images_of(tx: &Transaction<'_>, job: i64, record: i64) -> StoreResult<Vec<StoredImage>> {

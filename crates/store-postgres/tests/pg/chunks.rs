@@ -3,9 +3,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bulkwrite_core::ids::UserId;
+use bulkwrite_core::ids::{JobId, OrgId, UserId};
 use bulkwrite_core::mapping::{FindKey, RowDraft, UniqueKey};
-use bulkwrite_store::{ChunkWrite, JobStore, Lease, RecordStore, StoreError};
+use bulkwrite_core::result::ResultRow;
+use bulkwrite_store::undo::{NewUndoJob, UndoChunk, UndoCreation};
+use bulkwrite_store::{ChunkWrite, JobStore, Lease, RecordStore, StoreError, UndoStore};
 use bulkwrite_store_postgres::PgStore;
 use bulkwrite_wire::Operation;
 use chrono::Utc;
@@ -447,11 +449,88 @@ async fn an_upsert_chunk_larger_than_one_update_part_updates_every_record_once()
     let counts: (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
     assert_eq!(counts, (ROWS as i64, ROWS as i64, ROWS as i64), "every record updated once, with its own row's values");
     let images: i64 = client
-        .query_one("SELECT count(DISTINCT record_id) FROM undo_images WHERE job_id = 8002 AND version = 2", &[])
+        .query_one(
+            "SELECT count(DISTINCT e ->> 0) FROM undo_chunk_images c CROSS JOIN LATERAL json_array_elements(c.images_json::json) e
+             WHERE c.job_id = 8002 AND (e ->> 1)::int8 = 2",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
     assert_eq!(images, ROWS as i64, "one before-image per updated record, at the version the update left");
+}
+
+/// A job's chunk keeps the before-images of the records it updates as one row; the undo's first
+/// chunk moves the job's images into rows of their own (the chunks after it find none to move),
+/// and the undo restores every record from them.
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undo_unpacks_the_before_images_its_job_kept_a_chunk_at_a_time() {
+    const ROWS: u64 = 30;
+    let (database, store) = fresh_pg_store(&database_url()).await;
+    let client = admin(&database).await;
+    let email = |n: u64| format!("undo{n}@example.com");
+    let insert = running_job(&store, 8_301).await;
+    store.apply_chunk(&insert, chunk((1..=ROWS).map(|n| lead(n, &email(n))).collect(), ROWS)).await.unwrap();
+    finish(&store, &insert, ROWS).await;
+    let job = running_job(&store, 8_302).await;
+    let mut first = phones_by_email(ROWS, email, |n| format!("changed {n}"));
+    let second = first.split_off(10);
+    store.apply_chunk(&job, upsert(first, 10)).await.unwrap();
+    store.apply_chunk(&job, upsert(second, ROWS)).await.unwrap();
+    finish(&store, &job, ROWS).await;
+    let images = || async {
+        let row = client
+            .query_one(
+                "SELECT (SELECT count(*) FROM undo_chunk_images WHERE job_id = 8302),
+                        (SELECT count(*) FROM undo_images WHERE job_id = 8302)",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get::<_, i64>(0), row.get::<_, i64>(1))
+    };
+    assert_eq!(images().await, (2, 0), "a row a chunk");
+
+    let undo = NewUndoJob {
+        id: JobId::new(8_303),
+        org: OrgId::new(ORG),
+        created_by: UserId::new(5_725_767_000_000_000_101),
+        undo_of: JobId::new(8_302),
+        created_at: Utc::now(),
+    };
+    assert_eq!(store.create_undo_job(undo).await.unwrap(), UndoCreation::Created);
+    let claim = bulkwrite_store::Claim::new("w1", Utc::now(), chrono::Duration::seconds(60));
+    let (_, lease) = store.claim_next_job(&claim).await.unwrap().expect("the undo");
+    let original = store.result_rows(OrgId::new(ORG), JobId::new(8_302), 0, 0, 100).await.unwrap();
+    let undo_chunk = |rows: &[ResultRow], before: u64, after: u64| UndoChunk {
+        undo_of: JobId::new(8_302),
+        resource: 0,
+        module: "Leads".into(),
+        rows: rows.to_vec(),
+        rows_done_before: before,
+        rows_done: after,
+        actor: UserId::new(5_725_767_000_000_000_101),
+        now: Utc::now(),
+    };
+    let restored = store.apply_undo_chunk(&lease, undo_chunk(&original[..5], 0, 5)).await.unwrap();
+    assert_eq!(restored.updated, 5);
+    assert_eq!(images().await, (0, ROWS as i64), "moved by the undo's first chunk, a row a record");
+    let restored = store.apply_undo_chunk(&lease, undo_chunk(&original[5..], 5, ROWS)).await.unwrap();
+    assert_eq!(restored.updated, ROWS - 5);
+    assert_eq!(images().await, (0, ROWS as i64));
+    let changed: i64 = client
+        .query_one("SELECT count(*) FROM records WHERE data::json ->> 'Phone' LIKE 'changed %'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(changed, 0, "every record has its Phone back");
+}
+
+/// Ends `lease`'s job after its one resource's `rows`.
+async fn finish(store: &PgStore, lease: &Lease, rows: u64) {
+    store.finish_resource(lease, 0, rows).await.unwrap();
+    store.complete_job(lease, "r", Utc::now()).await.unwrap();
 }
 
 /// Records' pages are inserted half full (`fillfactor`), so an upsert writes each record's new
