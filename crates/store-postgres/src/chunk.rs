@@ -287,8 +287,8 @@ pub(crate) async fn plan_and_write(
     let read = read_for_plan(tx, (org, &write.module), (input.operation, locking), &input.rows, order).await?;
     let Read { existing, stored, places, .. } = read;
     let decisions = decide(&input, &existing, &mut new_ids());
-    // The chunk after may read now, beside this one's building and writing of its records (see
-    // `read_for_plan`): what they are is decided.
+    // What this chunk writes is decided: the chunk after checks the reads it made beside this one
+    // against it once this one settles, and may start a locked read now (see `read_for_plan`).
     order.planned(Touched::decided(&decisions));
     let Writes { plan, new_records, mut rewrites, images } =
         Writes::plan(&stamp, decisions, input, existing, &stored, capture)?;

@@ -114,12 +114,15 @@ pub(crate) struct Read {
 /// Reads for a chunk that looks records up, as of once the chunk before it (`order`) has
 /// settled.
 ///
-/// The reads start as soon as the chunk before has planned (its locks are taken and it reads no
-/// more), and run beside its writes; once it has settled, they are made again only if they may
-/// have seen what it changed: a key it took or freed, or a record it wrote, among what this
-/// chunk probed or found (a record it wrote and this chunk locks was waited for and read as it
-/// left it, but its keys came from before). Updates and upserts of a file whose rows name
-/// different records read once, while the chunk before writes, instead of after it.
+/// Unlocked reads ([`Locking::Optimistic`], a job's chunks) start at once, beside everything
+/// the chunk before does, its own read included: they wait for nothing and nobody waits for
+/// them. Locked reads start once the chunk before has planned (its locks are taken and it reads
+/// no more), and run beside its writes. Either way, once the chunk before has settled, the reads
+/// are made again only if they may have seen what it changed: a key it took or freed, or a
+/// record it wrote, among what this chunk probed or found (a record it wrote and this chunk
+/// locks was waited for and read as it left it, but its keys came from before). Updates and
+/// upserts of a file whose rows name different records read once, while the chunk before reads
+/// and writes, instead of after it.
 pub(crate) async fn read_for_plan(
     tx: &Transaction<'_>,
     (org, module): (i64, &str),
@@ -127,7 +130,9 @@ pub(crate) async fn read_for_plan(
     rows: &[RowDraft],
     order: &mut ChunkOrder,
 ) -> StoreResult<Read> {
-    order.previous_planned().await;
+    if locking == Locking::Locked {
+        order.previous_planned().await;
+    }
     let read = read_existing(tx, (org, module), (operation, locking), rows).await?;
     match order.previous_settled_touching().await {
         Before::Nothing => Ok(read),
