@@ -11,6 +11,12 @@ yardstick docs/PERFORMANCE.md holds the bench's `upsert / insert` against.
 
     FLOOR=target/floor/build/release/limits ROWS=25000,1000000 RUNS=3 scripts/update-floor.py
 
+On PostgreSQL the floor's table is rewritten with FILLFACTOR (default 50, as bulkwrite's
+`records`: half of each page left free, so that a record's new version goes on its own page, a
+heap-only update with no new index entry) before the `UPDATE`, untimed; FILLFACTOR=100 updates
+the table as the floor's `COPY` filled it (each new version on another page, a new index entry
+each: about twice as long).
+
 FLOOR is the floor's binary; without it the floor is built from PERF_DIR/floor (cargo) into
 WORK/build. ROWS, RUNS, PERF_DIR (for gen_leads.py and the floor), WORK (files, default
 target/floor) and DATABASE_URL (a PostgreSQL server; empty for SQLite only) as for
@@ -36,6 +42,7 @@ PERF_DIR = os.environ.get("PERF_DIR", "../shared/perf")
 WORK = os.environ.get("WORK", "target/floor")
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 BACKENDS = os.environ.get("BACKENDS", "sqlite,postgresql").split(",")
+FILLFACTOR = int(os.environ.get("FILLFACTOR", "50"))
 
 COLUMNS = ["last_name", "first_name", "email", "company", "phone", "mobile", "lead_source",
            "annual_revenue", "no_of_employees", "date_3", "owner", "description"]
@@ -104,8 +111,11 @@ def postgres_run(limits, rows):
         with tempfile.TemporaryDirectory() as scratch:
             insert = floor(limits, "e2e", zip_path, f"pg-copy:{url}", os.path.join(scratch, "out.zip"),
                            "--threads", "2", "--level", "1", "--unique", "none")
+        refill = []
+        if FILLFACTOR != 100:
+            refill = [f"ALTER TABLE leads SET (fillfactor = {FILLFACTOR})", "VACUUM FULL leads"]
         times = psql(url,
-                     f"\\copy leads_raw FROM '{csv_path}' CSV HEADER",
+                     f"\\copy leads_raw FROM '{csv_path}' CSV HEADER", *refill,
                      "ANALYZE leads_raw", "ANALYZE leads", "CHECKPOINT",
                      # One index probe a row, as a job's chunks do (a hash join of the whole
                      # table is no cheaper here: 18.6 s against 13.3 s at 1,000,000 rows).
@@ -150,7 +160,8 @@ def main():
         backends.append(("SQLite", sqlite_run))
     if "postgresql" in BACKENDS and DATABASE_URL:
         backends.append(("PostgreSQL", postgres_run))
-    print("backend     rows       floor insert  stage    update   update / insert")
+    print(f"backend     rows       floor insert  stage    update   update / insert"
+          f"   (PostgreSQL's table: fillfactor {FILLFACTOR})")
     for label, run in backends:
         for rows in ROWS:
             results = []
