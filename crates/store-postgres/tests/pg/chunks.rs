@@ -7,7 +7,7 @@ use bulkwrite_core::ids::{JobId, OrgId, UserId};
 use bulkwrite_core::mapping::{FindKey, RowDraft, UniqueKey};
 use bulkwrite_core::result::ResultRow;
 use bulkwrite_store::undo::{NewUndoJob, UndoChunk, UndoCreation};
-use bulkwrite_store::{ChunkWrite, JobStore, Lease, RecordStore, StoreError, UndoStore};
+use bulkwrite_store::{ChunkWrite, JobStore, Lease, RecordStore, RetentionStore, StoreError, UndoStore};
 use bulkwrite_store_postgres::PgStore;
 use bulkwrite_wire::Operation;
 use chrono::Utc;
@@ -466,30 +466,11 @@ async fn an_upsert_chunk_larger_than_one_update_part_updates_every_record_once()
 #[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_undo_unpacks_the_before_images_its_job_kept_a_chunk_at_a_time() {
-    const ROWS: u64 = 30;
+    const ROWS: u64 = UPSERTED_ROWS;
     let (database, store) = fresh_pg_store(&database_url()).await;
     let client = admin(&database).await;
-    let email = |n: u64| format!("undo{n}@example.com");
-    let insert = running_job(&store, 8_301).await;
-    store.apply_chunk(&insert, chunk((1..=ROWS).map(|n| lead(n, &email(n))).collect(), ROWS)).await.unwrap();
-    finish(&store, &insert, ROWS).await;
-    let job = running_job(&store, 8_302).await;
-    let mut first = phones_by_email(ROWS, email, |n| format!("changed {n}"));
-    let second = first.split_off(10);
-    store.apply_chunk(&job, upsert(first, 10)).await.unwrap();
-    store.apply_chunk(&job, upsert(second, ROWS)).await.unwrap();
-    finish(&store, &job, ROWS).await;
-    let images = || async {
-        let row = client
-            .query_one(
-                "SELECT (SELECT count(*) FROM undo_chunk_images WHERE job_id = 8302),
-                        (SELECT count(*) FROM undo_images WHERE job_id = 8302)",
-                &[],
-            )
-            .await
-            .unwrap();
-        (row.get::<_, i64>(0), row.get::<_, i64>(1))
-    };
+    upsert_in_two_chunks(&store).await;
+    let images = || images_of_job(&client, 8_302);
     assert_eq!(images().await, (2, 0), "a row a chunk");
 
     let undo = NewUndoJob {
@@ -525,6 +506,53 @@ async fn an_undo_unpacks_the_before_images_its_job_kept_a_chunk_at_a_time() {
         .unwrap()
         .get(0);
     assert_eq!(changed, 0, "every record has its Phone back");
+}
+
+/// A job's packed before-images go with its result rows when they expire.
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jobs_packed_before_images_expire_with_its_result() {
+    let (database, store) = fresh_pg_store(&database_url()).await;
+    let client = admin(&database).await;
+    upsert_in_two_chunks(&store).await;
+    assert_eq!(images_of_job(&client, 8_302).await, (2, 0));
+    let now = Utc::now();
+    let sweep = bulkwrite_store::Expiry { now, older_than: now + chrono::Duration::days(1), limit: 10 };
+    assert_eq!(store.expire_results(&sweep).await.unwrap(), 2, "both jobs' results");
+    assert_eq!(images_of_job(&client, 8_302).await, (0, 0));
+}
+
+/// Rows of [`upsert_in_two_chunks`].
+const UPSERTED_ROWS: u64 = 30;
+
+/// Job 8301 inserts [`UPSERTED_ROWS`] Leads; job 8302 upserts each by its Email (a new Phone),
+/// in two chunks. Both finish.
+async fn upsert_in_two_chunks(store: &PgStore) {
+    const ROWS: u64 = UPSERTED_ROWS;
+    let email = |n: u64| format!("undo{n}@example.com");
+    let insert = running_job(store, 8_301).await;
+    store.apply_chunk(&insert, chunk((1..=ROWS).map(|n| lead(n, &email(n))).collect(), ROWS)).await.unwrap();
+    finish(store, &insert, ROWS).await;
+    let job = running_job(store, 8_302).await;
+    let mut first = phones_by_email(ROWS, email, |n| format!("changed {n}"));
+    let second = first.split_off(10);
+    store.apply_chunk(&job, upsert(first, 10)).await.unwrap();
+    store.apply_chunk(&job, upsert(second, ROWS)).await.unwrap();
+    finish(store, &job, ROWS).await;
+}
+
+/// Job `job`'s before-images: rows of `undo_chunk_images` (a chunk each), of `undo_images` (a
+/// record each).
+async fn images_of_job(client: &tokio_postgres::Client, job: i64) -> (i64, i64) {
+    let row = client
+        .query_one(
+            "SELECT (SELECT count(*) FROM undo_chunk_images WHERE job_id = $1),
+                    (SELECT count(*) FROM undo_images WHERE job_id = $1)",
+            &[&job],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
 }
 
 /// Ends `lease`'s job after its one resource's `rows`.
