@@ -130,6 +130,8 @@ pub(crate) async fn read_for_plan(
     rows: &[RowDraft],
     order: &mut ChunkOrder,
 ) -> StoreResult<Read> {
+    // With three chunks in flight (inserts), the first may still be writing: reads wait for it.
+    order.earlier_settled().await;
     if locking == Locking::Locked {
         order.previous_planned().await;
     }

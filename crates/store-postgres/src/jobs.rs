@@ -5,6 +5,7 @@ use bulkwrite_core::ids::{JobId, OrgId};
 use bulkwrite_core::jobspec::JobSpec;
 use bulkwrite_core::result::ResultRow;
 use bulkwrite_store::*;
+use bulkwrite_wire::Operation;
 use deadpool_postgres::Transaction;
 
 use crate::changes::CANCEL_PREFIX;
@@ -250,6 +251,18 @@ impl JobStore for PgStore {
         mut order: ChunkOrder,
     ) -> StoreResult<ChunkOutcome> {
         crate::chunk::apply_chunk(self, lease, chunk, &mut order).await
+    }
+
+    /// Three for an insert: its chunks' `COPY`s and commits keep both cores busier with a third
+    /// chunk going out while two commit (docs/PERFORMANCE.md); a chunk that reads waits for the
+    /// first of them to settle (`chunk_read::read_for_plan`). Two for the rest: an update or
+    /// upsert is short of CPU, not of overlap, and holds what it read for each chunk.
+    fn chunks_in_flight(&self, operation: Operation, dry_run: bool) -> usize {
+        if operation == Operation::Insert && !dry_run {
+            3
+        } else {
+            2
+        }
     }
 
     async fn dry_run_records(

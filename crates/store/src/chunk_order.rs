@@ -1,7 +1,9 @@
-//! Two chunks of one job in flight at once, in order (see `JobStore::apply_chunk_in_order`).
+//! Chunks of one job in flight at once, in order (see `JobStore::apply_chunk_in_order`): two, or
+//! three where the backend takes them (`JobStore::chunks_in_flight`).
 //!
 //! Each chunk holds a [`ChunkOrder`]: it tells the chunk after it how far it has gone, and waits
-//! on the chunk before it. A chunk whose order is dropped (committed, failed or abandoned) counts
+//! on the chunk before it (and, before reading, on the one before that: see
+//! [`ChunkOrder::earlier_settled`]). A chunk whose order is dropped (committed, failed or abandoned) counts
 //! as settled, so a chunk never waits forever on one that went away.
 
 use std::collections::HashSet;
@@ -89,6 +91,9 @@ pub enum Before {
 #[derive(Debug)]
 pub struct ChunkOrder {
     previous: Option<watch::Receiver<Progress>>,
+    /// The chunk before the one before, which may still be in flight where a backend takes three
+    /// chunks at once (see `JobStore::chunks_in_flight`).
+    earlier: Option<watch::Receiver<Progress>>,
     this: watch::Sender<Progress>,
 }
 
@@ -99,12 +104,12 @@ fn started() -> watch::Sender<Progress> {
 impl ChunkOrder {
     /// A chunk with none before it in flight.
     pub fn first() -> ChunkOrder {
-        ChunkOrder { previous: None, this: started() }
+        ChunkOrder { previous: None, earlier: None, this: started() }
     }
 
     /// The order of the chunk after this one.
     pub fn next(&self) -> ChunkOrder {
-        ChunkOrder { previous: Some(self.this.subscribe()), this: started() }
+        ChunkOrder { previous: Some(self.this.subscribe()), earlier: self.previous.clone(), this: started() }
     }
 
     /// Hands out this order, to the chunk starting now, and becomes the order of the chunk after.
@@ -138,6 +143,16 @@ impl ChunkOrder {
     /// whether they must be made again.
     pub async fn previous_planned(&mut self) {
         self.wait_for(Stage::Planned).await;
+    }
+
+    /// Waits until the chunk before the one before has committed or failed, if it is in flight:
+    /// then only the chunk before may still write what this one reads, and
+    /// [`ChunkOrder::previous_settled_touching`] says whether it did. Reads wait for this first.
+    pub async fn earlier_settled(&mut self) {
+        if let Some(earlier) = &mut self.earlier {
+            let _ = earlier.wait_for(|_| false).await;
+        }
+        self.earlier = None;
     }
 
     /// Waits until the chunk before has committed or failed. Reads that must see its records,

@@ -17,6 +17,7 @@ use bulkwrite_core::lookup::{LookupHit, LookupQuery};
 use bulkwrite_core::query::aggregate::{Aggregate, Cell};
 use bulkwrite_core::query::{Filter, Select};
 use bulkwrite_core::schema::OrgSchema;
+use bulkwrite_wire::Operation;
 
 use crate::chunk_order::ChunkOrder;
 #[cfg(doc)]
@@ -177,9 +178,10 @@ pub trait JobStore: Send + Sync {
     /// after a lost one; a unique key another writer holds fails the rows that need it, not the
     /// chunk.
     async fn apply_chunk(&self, lease: &Lease, chunk: ChunkWrite) -> StoreResult<ChunkOutcome>;
-    /// Applies a chunk like [`JobStore::apply_chunk`] while the chunk before it (`order`) may
-    /// still be in flight. A backend may start before that chunk commits, but must commit after
-    /// it, and must refuse the chunk if it did not commit (the checkpoint check). Returns once
+    /// Applies a chunk like [`JobStore::apply_chunk`] while the chunks before it (`order`) may
+    /// still be in flight (see [`JobStore::chunks_in_flight`]). A backend may start before they
+    /// commit, but must commit after them, and must refuse the chunk if the one before did not
+    /// commit (the checkpoint check). Returns once
     /// this chunk has committed or failed (or, on a backend that commits several chunks in one
     /// transaction, is applied in it: a later chunk or the job's next fenced write commits it);
     /// dropping `order` then tells the chunk after.
@@ -191,6 +193,13 @@ pub trait JobStore: Send + Sync {
     ) -> StoreResult<ChunkOutcome> {
         order.previous_settled().await;
         self.apply_chunk(lease, chunk).await
+    }
+    /// How many chunks of a resource the worker keeps in flight at once, through
+    /// [`JobStore::apply_chunk_in_order`], for a job of `operation` (`dry_run`: a dry run's). Two
+    /// unless the backend takes more.
+    fn chunks_in_flight(&self, operation: Operation, dry_run: bool) -> usize {
+        let _ = (operation, dry_run);
+        2
     }
     /// Every record of `module` the dry run `lease` holds has written so far, as it left them
     /// (see [`crate::dry_run`]); empty for a job that is not a dry run.

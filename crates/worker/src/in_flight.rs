@@ -1,8 +1,9 @@
-//! The chunk being committed while the next one starts: at most two chunks of a resource are in
-//! flight, in order (see `JobStore::apply_chunk_in_order`). Whatever happens, the run settles
+//! The chunks being committed while the next one starts: at most as many chunks of a resource
+//! in flight as the store takes (`JobStore::chunks_in_flight`: two, three for a PostgreSQL
+//! insert), in order (see `JobStore::apply_chunk_in_order`). Whatever happens, the run settles
 //! its chunks before it gives up the lease.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use bulkwrite_store::{ChunkOrder, ChunkOutcome, ChunkWrite, Lease, Store, StoreError, StoreResult};
@@ -28,15 +29,20 @@ pub(crate) struct InFlight {
     announcer: Announcer,
     /// The order of the next chunk to start.
     order: ChunkOrder,
-    pending: Option<Pending>,
+    /// The chunks in flight, oldest first.
+    pending: VecDeque<Pending>,
+    /// How many may be in flight at once (at least one).
+    depth: usize,
 }
 
 impl InFlight {
-    pub(crate) fn new(announcer: Announcer, store: Arc<dyn Store>, lease: Lease) -> InFlight {
-        InFlight { store, lease, announcer, order: ChunkOrder::first(), pending: None }
+    pub(crate) fn new(announcer: Announcer, store: Arc<dyn Store>, lease: Lease, depth: usize) -> InFlight {
+        let depth = depth.max(1);
+        InFlight { store, lease, announcer, order: ChunkOrder::first(), pending: VecDeque::new(), depth }
     }
 
-    /// Starts applying `chunk` beside the chunk in flight, then waits for that one to settle.
+    /// Starts applying `chunk` beside the chunks in flight; once as many are in flight as may be,
+    /// waits for the oldest to settle.
     pub(crate) async fn start(&mut self, chunk: ChunkWrite, new_values: NewValues) -> StoreResult<Option<Settled>> {
         let order = self.order.advance();
         let (store, lease, announcer) = (Arc::clone(&self.store), self.lease.clone(), self.announcer.clone());
@@ -47,12 +53,27 @@ impl InFlight {
             }
             applied
         });
-        settle(self.pending.replace((task, new_values))).await
+        self.pending.push_back((task, new_values));
+        if self.pending.len() < self.depth {
+            return Ok(None);
+        }
+        settle(self.pending.pop_front()).await
     }
 
-    /// Waits for the chunk still in flight, if any.
-    pub(crate) async fn settle(&mut self) -> StoreResult<Option<Settled>> {
-        settle(self.pending.take()).await
+    /// Waits for every chunk still in flight, oldest first: what each did, or the first failure
+    /// (the chunks after a failed one are settled all the same, and refused by their store).
+    pub(crate) async fn settle_all(&mut self) -> StoreResult<Vec<Settled>> {
+        let mut settled = Vec::with_capacity(self.pending.len());
+        let mut failure = None;
+        while let Some(pending) = self.pending.pop_front() {
+            match settle(Some(pending)).await {
+                Ok(done) => settled.extend(done),
+                Err(error) => {
+                    failure.get_or_insert(error);
+                }
+            }
+        }
+        failure.map_or(Ok(settled), Err)
     }
 }
 

@@ -9,8 +9,9 @@
 //! - a chunk is applied only while this worker holds the job's lease; a lost lease stops the job
 //!   at once and nothing more is written for it;
 //! - a resumed job continues after the last committed checkpoint, so no row is applied twice;
-//! - at most two chunks of a resource are in flight, and the run settles both before it stops
-//!   for any reason (see `in_flight`);
+//! - at most as many chunks of a resource are in flight as the store takes (two, three for a
+//!   PostgreSQL insert), and the run settles them all before it stops for any reason (see
+//!   `in_flight`);
 //! - CPU-bound work (unzip, CSV, conversion, result zip) runs on blocking threads;
 //! - callbacks are delivered after the job's final state is committed, never inside a
 //!   transaction, and every attempt is recorded;

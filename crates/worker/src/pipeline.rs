@@ -214,8 +214,10 @@ async fn run_resource(
     let mut waiting = Duration::ZERO;
     let mut rows_applied = 0usize;
     let mut checkpoint = rows_done;
-    // Each chunk starts while the one before it commits; the run settles both before it returns.
-    let mut in_flight = InFlight::new(ctx.announcer(), std::sync::Arc::clone(&ctx.store), lease.clone());
+    // Each chunk starts while the ones before it commit; the run settles them all before it
+    // returns.
+    let depth = ctx.store.chunks_in_flight(job.spec.operation, job.spec.dry_run);
+    let mut in_flight = InFlight::new(ctx.announcer(), std::sync::Arc::clone(&ctx.store), lease.clone(), depth);
     let applied = async {
         while let Some(message) = receiver.recv().await {
             if heartbeat.is_lost() {
@@ -282,11 +284,13 @@ async fn run_resource(
         Ok(())
     }
     .await;
-    let settled = in_flight.settle().await;
+    let settled = in_flight.settle_all().await;
     drop(receiver);
     let _ = reader.await;
     applied?;
-    after_commit(ctx, job, (&resource.module, results, faults), settled?).await?;
+    for settled in settled? {
+        after_commit(ctx, job, (&resource.module, results, faults), Some(settled)).await?;
+    }
     let elapsed = started.elapsed();
     tracing::info!(
         job = %job.id,

@@ -71,6 +71,60 @@ async fn a_chunk_that_read_before_the_one_before_wrote_reads_again() {
     assert_eq!((progress.rows_done, progress.added, progress.updated), (4, 1, 3));
 }
 
+/// Three chunks in flight (as PostgreSQL takes an insert's): the first creates m@x.co and is held
+/// before it commits; the second shares nothing with it; the third upserts m@x.co. The third must
+/// not read before the first has settled (it checks its reads against the chunk before only),
+/// so it updates the record the first made instead of making a second one (or failing on the
+/// key) once the first commits.
+#[cfg_attr(not(pg_tests), ignore = "needs PostgreSQL: set BULKWRITE_TEST_DATABASE_URL")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_third_chunk_in_flight_reads_after_the_first_has_settled() {
+    let url = database_url();
+    let (database, store) = fresh_pg_store(&url).await;
+    let org = OrgId::new(ORG);
+    let seed = running_job(&store, 9_101).await;
+    store.apply_chunk(&seed, chunk(vec![lead(1, "x@x.co")], 1)).await.unwrap();
+    let lease = running_job(&store, 9_102).await;
+
+    let holder = admin(&database).await;
+    holder.batch_execute("BEGIN").await.unwrap();
+    holder
+        .execute("SELECT 1 FROM job_resources WHERE job_id = $1 FOR UPDATE", &[&(lease.job.get() as i64)])
+        .await
+        .unwrap();
+    let first_order = ChunkOrder::first();
+    let second_order = first_order.next();
+    let third_order = second_order.next();
+    let rows = [
+        (vec![by_email(1, "x@x.co"), by_email(2, "m@x.co")], 2, first_order),
+        (vec![by_email(3, "z@x.co")], 3, second_order),
+        (vec![by_email(4, "m@x.co")], 4, third_order),
+    ];
+    let chunks: Vec<_> = rows
+        .into_iter()
+        .map(|(rows, done, order)| {
+            let (writer, held) = (store.clone(), lease.clone());
+            tokio::spawn(async move { writer.apply_chunk_in_order(&held, upsert(rows, done), order).await })
+        })
+        .collect();
+
+    // The first waits on the progress row; give the others time to run ahead of it.
+    wait_for_lock_wait(&database, "UPDATE job_resources", &chunks[0]).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(chunks.iter().all(|chunk| !chunk.is_finished()), "nothing commits before the first");
+    holder.batch_execute("COMMIT").await.unwrap();
+
+    let mut outcomes = Vec::new();
+    for chunk in chunks {
+        outcomes.push(chunk.await.unwrap().expect("each chunk commits"));
+    }
+    let counts: Vec<(u64, u64)> = outcomes.iter().map(|outcome| (outcome.added, outcome.updated)).collect();
+    assert_eq!(counts, [(1, 1), (1, 0), (0, 1)], "the third updates the m@x.co the first made");
+    assert_eq!(store.count_records(org, "Leads").await.unwrap(), 3, "x, m and z, each once");
+    let progress = store.get_job(org, lease.job).await.unwrap().unwrap().resources[0];
+    assert_eq!((progress.rows_done, progress.added, progress.updated), (4, 2, 2));
+}
+
 /// Waits until one session of `database` waits on a lock with a statement starting `statement`;
 /// fails if `chunk` finishes first.
 async fn wait_for_lock_wait<T>(database: &str, statement: &str, chunk: &tokio::task::JoinHandle<T>) {

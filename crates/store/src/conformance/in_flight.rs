@@ -10,7 +10,8 @@ use bulkwrite_wire::Operation;
 
 use super::*;
 
-/// Three chunks in flight at once (the worker keeps two), duplicates between each of them.
+/// Three chunks in flight at once (as the worker keeps a PostgreSQL insert's), duplicates between
+/// each of them.
 pub async fn chunks_in_flight_together_commit_in_order(store: Arc<dyn Store>) {
     with_org(&store).await;
     let job = new_job(&store, 9500, ORG, spec(false, Operation::Insert, None)).await;
