@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use bulkwrite_core::ids::OrgId;
-use bulkwrite_store::{ChunkOrder, JobStore, RecordStore};
+use bulkwrite_store::{ChunkOrder, JobStore, Lease, RecordStore};
 
 use super::chunks::{by_email, chunk, lead, running_job, upsert, ORG};
 use super::{admin, database_url, fresh_pg_store};
@@ -24,12 +24,7 @@ async fn a_chunk_that_read_before_the_one_before_wrote_reads_again() {
     store.apply_chunk(&seed, chunk(vec![lead(1, "x@x.co"), lead(2, "y@x.co")], 2)).await.unwrap();
     let lease = running_job(&store, 9_002).await;
 
-    let holder = admin(&database).await;
-    holder.batch_execute("BEGIN").await.unwrap();
-    holder
-        .execute("SELECT 1 FROM job_resources WHERE job_id = $1 FOR UPDATE", &[&(lease.job.get() as i64)])
-        .await
-        .unwrap();
+    let holder = hold_progress(&database, &lease).await;
     let first_order = ChunkOrder::first();
     let second_order = first_order.next();
     let (writer, held) = (store.clone(), lease.clone());
@@ -86,12 +81,7 @@ async fn a_third_chunk_in_flight_reads_after_the_first_has_settled() {
     store.apply_chunk(&seed, chunk(vec![lead(1, "x@x.co")], 1)).await.unwrap();
     let lease = running_job(&store, 9_102).await;
 
-    let holder = admin(&database).await;
-    holder.batch_execute("BEGIN").await.unwrap();
-    holder
-        .execute("SELECT 1 FROM job_resources WHERE job_id = $1 FOR UPDATE", &[&(lease.job.get() as i64)])
-        .await
-        .unwrap();
+    let holder = hold_progress(&database, &lease).await;
     let first_order = ChunkOrder::first();
     let second_order = first_order.next();
     let third_order = second_order.next();
@@ -123,6 +113,18 @@ async fn a_third_chunk_in_flight_reads_after_the_first_has_settled() {
     assert_eq!(store.count_records(org, "Leads").await.unwrap(), 3, "x, m and z, each once");
     let progress = store.get_job(org, lease.job).await.unwrap().unwrap().resources[0];
     assert_eq!((progress.rows_done, progress.added, progress.updated), (4, 2, 2));
+}
+
+/// Another session holds the job's progress row (in a transaction it leaves open): a chunk of
+/// the job then waits before it commits, until that session commits.
+async fn hold_progress(database: &str, lease: &Lease) -> tokio_postgres::Client {
+    let holder = admin(database).await;
+    holder.batch_execute("BEGIN").await.unwrap();
+    holder
+        .execute("SELECT 1 FROM job_resources WHERE job_id = $1 FOR UPDATE", &[&(lease.job.get() as i64)])
+        .await
+        .unwrap();
+    holder
 }
 
 /// Waits until one session of `database` waits on a lock with a statement starting `statement`;
