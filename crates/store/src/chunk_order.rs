@@ -3,8 +3,8 @@
 //!
 //! Each chunk holds a [`ChunkOrder`]: it tells the chunk after it how far it has gone, and waits
 //! on the chunk before it (and, before reading, on the one before that: see
-//! [`ChunkOrder::earlier_settled`]). A chunk whose order is dropped (committed, failed or abandoned) counts
-//! as settled, so a chunk never waits forever on one that went away.
+//! [`ChunkOrder::earlier_settled`]). A chunk whose order is dropped (committed, failed or
+//! abandoned) counts as settled, so a chunk never waits forever on one that went away.
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -181,10 +181,9 @@ pub trait JobStore: Send + Sync {
     /// Applies a chunk like [`JobStore::apply_chunk`] while the chunks before it (`order`) may
     /// still be in flight (see [`JobStore::chunks_in_flight`]). A backend may start before they
     /// commit, but must commit after them, and must refuse the chunk if the one before did not
-    /// commit (the checkpoint check). Returns once
-    /// this chunk has committed or failed (or, on a backend that commits several chunks in one
-    /// transaction, is applied in it: a later chunk or the job's next fenced write commits it);
-    /// dropping `order` then tells the chunk after.
+    /// commit (the checkpoint check). Returns once this chunk has committed or failed (or, on a
+    /// backend that commits several chunks in one transaction, is applied in it: a later chunk or
+    /// the job's next fenced write commits it); dropping `order` then tells the chunk after.
     async fn apply_chunk_in_order(
         &self,
         lease: &Lease,
