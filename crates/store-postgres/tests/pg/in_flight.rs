@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use bulkwrite_core::ids::OrgId;
 use bulkwrite_store::{ChunkOrder, JobStore, Lease, RecordStore};
+use bulkwrite_store_postgres::PgStore;
 
 use super::chunks::{by_email, chunk, lead, running_job, upsert, ORG};
 use super::{admin, database_url, fresh_pg_store};
@@ -77,9 +78,7 @@ async fn a_third_chunk_in_flight_reads_after_the_first_has_settled() {
     let url = database_url();
     let (database, store) = fresh_pg_store(&url).await;
     let org = OrgId::new(ORG);
-    let seed = running_job(&store, 9_101).await;
-    store.apply_chunk(&seed, chunk(vec![lead(1, "x@x.co")], 1)).await.unwrap();
-    let lease = running_job(&store, 9_102).await;
+    let lease = running_after_x(&store).await;
 
     let holder = hold_progress(&database, &lease).await;
     let first_order = ChunkOrder::first();
@@ -113,6 +112,13 @@ async fn a_third_chunk_in_flight_reads_after_the_first_has_settled() {
     assert_eq!(store.count_records(org, "Leads").await.unwrap(), 3, "x, m and z, each once");
     let progress = store.get_job(org, lease.job).await.unwrap().unwrap().resources[0];
     assert_eq!((progress.rows_done, progress.added, progress.updated), (4, 2, 2));
+}
+
+/// Job 9101 stores x@x.co; job 9102 is then claimed, and its lease returned.
+async fn running_after_x(store: &PgStore) -> Lease {
+    let seed = running_job(store, 9_101).await;
+    store.apply_chunk(&seed, chunk(vec![lead(1, "x@x.co")], 1)).await.unwrap();
+    running_job(store, 9_102).await
 }
 
 /// Another session holds the job's progress row (in a transaction it leaves open): a chunk of
@@ -170,9 +176,7 @@ async fn a_record_changed_after_a_chunk_read_it_is_not_overwritten() {
     let url = database_url();
     let (database, store) = fresh_pg_store(&url).await;
     let org = OrgId::new(ORG);
-    let seed = running_job(&store, 9_101).await;
-    store.apply_chunk(&seed, chunk(vec![lead(1, "x@x.co")], 1)).await.unwrap();
-    let lease = running_job(&store, 9_102).await;
+    let lease = running_after_x(&store).await;
     let renamed = |row_no, last: &str| {
         let mut row = by_email(row_no, "x@x.co");
         row.values.insert("Last_Name", serde_json::json!(last));
