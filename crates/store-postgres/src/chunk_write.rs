@@ -121,12 +121,13 @@ fn new_record(
     record_keys::copy(rows, new.keys)
 }
 
-/// A record an update rewrites: its new columns and data (a JSON object's text).
+/// A record an update rewrites: its new columns and data (a JSON object's text; `None` keeps
+/// the stored text, see `bulkwrite_store::merge::Merged`).
 pub(crate) struct Rewrite {
     pub id: RecordId,
     pub owner: UserId,
     pub layout_id: Option<String>,
-    pub data: String,
+    pub data: Option<String>,
 }
 
 impl Rewrite {
@@ -136,7 +137,7 @@ impl Rewrite {
             id: record.id,
             owner: record.owner,
             layout_id: record.layout_id.clone(),
-            data: serde_json::to_string(&record.values).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            data: Some(serde_json::to_string(&record.values).map_err(|e| StoreError::Corrupt(e.to_string()))?),
         })
     }
 }
@@ -217,7 +218,7 @@ struct UpdateColumns<'a> {
     ids: Vec<i64>,
     owners: Vec<i64>,
     layouts: Vec<Option<&'a str>>,
-    data: Vec<&'a str>,
+    data: Vec<Option<&'a str>>,
     parents: Vec<Option<i64>>,
     versions: Vec<Option<i64>>,
     places: Vec<Option<&'a str>>,
@@ -248,8 +249,8 @@ impl<'a> UpdateColumns<'a> {
             columns.ids.push(signed(record.id.get()));
             columns.owners.push(signed(record.owner.get()));
             columns.layouts.push(record.layout_id.as_deref());
-            columns.data.push(&record.data);
-            columns.parents.push(parent_id_in(&record.data));
+            columns.data.push(record.data.as_deref());
+            columns.parents.push(record.data.as_deref().and_then(parent_id_in));
             columns.versions.push(stored.get(&record.id).map(|stored| stored.version));
             columns.places.push(places.get(&record.id).map(String::as_str));
             let keys = changes.after(record.id, stored.get(&record.id));
@@ -264,22 +265,25 @@ impl<'a> UpdateColumns<'a> {
 }
 
 /// [`update_records`] of records at known places (`$9`, `ctid`s as text) and versions (`$8`).
-/// The data comes as JSON text (`$6`), written as it is (migration 0023); a record's keys (`$11`)
-/// replace its stored ones where the plan changes them (`$10`).
+/// The data comes as JSON text (`$6`), written as it is (migration 0023), or NULL where the
+/// record keeps its stored data (and with it its `parent_id`); a record's keys (`$11`) replace
+/// its stored ones where the plan changes them (`$10`).
 const UPDATE_AT_PLACES: &str = "UPDATE records r
-     SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data,
-         parent_id = u.parent_id, version = r.version + 1, keys = CASE WHEN u.rekeyed THEN u.keys ELSE r.keys END
+     SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2,
+         data = COALESCE(u.data, r.data),
+         parent_id = CASE WHEN u.data IS NULL THEN r.parent_id ELSE u.parent_id END, version = r.version + 1, keys = CASE WHEN u.rekeyed THEN u.keys ELSE r.keys END
      FROM unnest($3::int8[], $4::int8[], $5::text[], $6::text[], $7::int8[], $8::int8[], $9::text[]::tid[],
                  $10::bool[], $11::text[])
          AS u (id, owner, layout_id, data, parent_id, version, place, rekeyed, keys)
      WHERE r.ctid = u.place AND r.id = u.id AND r.version = u.version";
 
 /// [`update_records`] of records found by id (`$8`, `$9`: org and module), at the versions read
-/// (`$10`, or any version where none was), with their keys as in [`UPDATE_AT_PLACES`] (`$11`,
-/// `$12`).
+/// (`$10`, or any version where none was), with their data and keys as in [`UPDATE_AT_PLACES`]
+/// (`$11`, `$12`).
 const UPDATE_BY_ID: &str = "UPDATE records r
-     SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2, data = u.data,
-         parent_id = u.parent_id, version = r.version + 1, keys = CASE WHEN u.rekeyed THEN u.keys ELSE r.keys END
+     SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2,
+         data = COALESCE(u.data, r.data),
+         parent_id = CASE WHEN u.data IS NULL THEN r.parent_id ELSE u.parent_id END, version = r.version + 1, keys = CASE WHEN u.rekeyed THEN u.keys ELSE r.keys END
      FROM unnest($3::int8[], $4::int8[], $5::text[], $6::text[], $7::int8[], $10::int8[], $11::bool[], $12::text[])
          AS u (id, owner, layout_id, data, parent_id, version, rekeyed, keys)
      CROSS JOIN LATERAL (SELECT ctid FROM records WHERE org = $8 AND module = $9 AND id = u.id LIMIT 1) AS at

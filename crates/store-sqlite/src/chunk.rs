@@ -239,7 +239,7 @@ fn plan_with_maps(
     let mut images = Vec::new();
     for record in &plan.updates {
         let data = record.data()?;
-        let written = update.write(record.id, record.owner, record.layout_id.as_deref(), &data)?;
+        let written = update.write(record.id, record.owner, record.layout_id.as_deref(), Some(&data))?;
         let version = stored.get(&record.id).map(|stored| stored.version + 1).filter(|_| written);
         if let (Some(version), Some(old)) = (version, before.get(&record.id)) {
             let image = bulkwrite_store::undo::chunk_image(old, record, &plan);
@@ -267,15 +267,17 @@ impl<'conn> Update<'conn> {
         // with the record, plus one.
         let statement = tx
             .prepare_cached(
-                "UPDATE records SET owner = ?1, layout_id = ?2, modified_by = ?3, modified_at = ?4, data = ?5, version = version + 1
+                "UPDATE records SET owner = ?1, layout_id = ?2, modified_by = ?3, modified_at = ?4,
+                 data = COALESCE(?5, data), version = version + 1
                  WHERE id = ?6 AND org = ?7",
             )
             .map_err(db_error)?;
         Ok(Update { statement, org, actor, now })
     }
 
-    /// Whether the record was there to write.
-    fn write(&mut self, id: RecordId, owner: UserId, layout_id: Option<&str>, data: &str) -> StoreResult<bool> {
+    /// Whether the record was there to write. `data: None` keeps its stored data (see
+    /// `bulkwrite_store::merge::Merged`).
+    fn write(&mut self, id: RecordId, owner: UserId, layout_id: Option<&str>, data: Option<&str>) -> StoreResult<bool> {
         let changed = self
             .statement
             .execute(params![owner.get() as i64, layout_id, self.actor, self.now, data, id.get() as i64, self.org])

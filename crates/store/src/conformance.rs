@@ -75,6 +75,7 @@ macro_rules! conformance_tests {
             duplicates_are_caught_across_chunks,
             a_chunk_meeting_a_taken_key_adds_its_other_rows_once,
             updates_and_upserts_change_records_and_keys,
+            an_upsert_of_the_values_a_record_has_still_writes_it,
             an_upsert_by_one_key_moves_the_records_other_key,
             an_upsert_row_may_update_what_its_own_chunk_added,
             completing_queues_one_callback,

@@ -155,11 +155,11 @@ pub fn before_image(before: &ExistingRecord, after: &PlannedRecord, after_keys: 
     if before.layout_id != after.layout_id {
         image.layout_id = Some(before.layout_id.clone());
     }
-    let mut old_keys = before.keys.clone();
-    old_keys.sort();
-    let mut new_keys = after_keys.to_vec();
-    new_keys.sort();
-    if old_keys != new_keys {
+    // A record's keys are a set: the same when as many and each of one is in the other.
+    let same_keys = before.keys.len() == after_keys.len() && before.keys.iter().all(|key| after_keys.contains(key));
+    if !same_keys {
+        let mut old_keys = before.keys.clone();
+        old_keys.sort();
         image.keys = Some(old_keys);
     }
     image
@@ -168,7 +168,12 @@ pub fn before_image(before: &ExistingRecord, after: &PlannedRecord, after_keys: 
 /// The image of what the chunk `plan` changed of `before`, which it leaves as `after` (with the
 /// keys the plan leaves it).
 pub fn chunk_image(before: &ExistingRecord, after: &PlannedRecord, plan: &ChunkPlan) -> BeforeImage {
-    before_image(before, after, &keys_after(before, &plan.key_deletes, &plan.key_inserts))
+    let frees = plan.key_deletes.iter().any(|key| before.keys.contains(key));
+    if frees || plan.key_inserts.iter().any(|(_, id)| *id == before.id) {
+        before_image(before, after, &keys_after(before, &plan.key_deletes, &plan.key_inserts))
+    } else {
+        before_image(before, after, &before.keys)
+    }
 }
 
 /// The keys a record holds after a chunk: its keys before, less the ones the chunk freed, plus

@@ -104,7 +104,8 @@ struct Rewrite {
     id: RecordId,
     owner: UserId,
     layout_id: Option<String>,
-    data: String,
+    /// Its new data; `None` keeps the stored data (see `bulkwrite_store::merge::Merged`).
+    data: Option<String>,
     /// Its before-image, when kept: the version it leaves, the image's JSON.
     image: Option<(i64, String)>,
 }
@@ -225,7 +226,8 @@ impl Ahead {
         let mut update = Update::prepare(tx, org, actor, now)?;
         let mut images = Vec::with_capacity(rewrites.len());
         for rewrite in rewrites {
-            let written = update.write(rewrite.id, rewrite.owner, rewrite.layout_id.as_deref(), &rewrite.data)?;
+            let written =
+                update.write(rewrite.id, rewrite.owner, rewrite.layout_id.as_deref(), rewrite.data.as_deref())?;
             if let (true, Some((version, image))) = (written, rewrite.image) {
                 images.push((rewrite.id, version, image));
             }

@@ -160,6 +160,35 @@ pub async fn updates_and_upserts_change_records_and_keys(store: Arc<dyn Store>) 
     assert_eq!(store.get_record(ORG, "Leads", id).await.unwrap().unwrap().values["Last_Name"], "Dup");
 }
 
+/// An upsert of the values a record already has (a file imported again) still writes it: its
+/// result is `UPDATED`, its modified time and author move, its values stay (a store that keeps
+/// the stored text when no value changes, see `crate::merge::Merged`).
+pub async fn an_upsert_of_the_values_a_record_has_still_writes_it(store: Arc<dyn Store>) {
+    with_org(&store).await;
+    let seed_job = new_job(&store, 7300, ORG, spec(false, Operation::Insert, None)).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    let seed = vec![row(1, "Same", "same@x.co"), row(2, "Other", "other@x.co")];
+    store.apply_chunk(&lease, chunk(Operation::Insert, seed, 2)).await.unwrap();
+    store.complete_job(&lease, "r", Utc::now()).await.unwrap();
+    let ids = all_rows(&store, seed_job).await.iter().map(|r| r.record_id.unwrap()).collect::<Vec<_>>();
+    let before = store.get_record(ORG, "Leads", ids[0]).await.unwrap().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+
+    let again = new_job(&store, 7301, ORG, spec(false, Operation::Upsert, Some("Email"))).await;
+    let (_, lease) = claim(&store, "w1").await.unwrap();
+    let rows = vec![found_by_email(row(1, "Same", "same@x.co")), found_by_email(row(2, "Changed", "other@x.co"))];
+    let outcome = store.apply_chunk(&lease, chunk(Operation::Upsert, rows, 2)).await.unwrap();
+    assert_eq!((outcome.added, outcome.updated, outcome.skipped), (0, 2, 0));
+    let results = all_rows(&store, again).await;
+    assert_eq!(results.iter().map(|r| r.status).collect::<Vec<_>>(), [RowStatus::Updated, RowStatus::Updated]);
+    let after = store.get_record(ORG, "Leads", ids[0]).await.unwrap().unwrap();
+    assert_eq!(after.values, before.values);
+    assert!(after.modified_at > before.modified_at, "{:?} then {:?}", before.modified_at, after.modified_at);
+    assert_eq!(after.created_at, before.created_at);
+    let other = store.get_record(ORG, "Leads", ids[1]).await.unwrap().unwrap();
+    assert_eq!(other.values["Last_Name"], "Changed", "beside it, a changed record is written as merged");
+}
+
 /// A record with keys in two fields, upserted by one with a new value in the other: the other's
 /// old value is free again and the new one taken: the record's keys in fields its probes did not
 /// name are read too (a store taking a found record's keys as the probes found them fails it).
@@ -341,6 +370,17 @@ pub async fn lookups_find_records_by_id_key_and_value(store: Arc<dyn Store>) {
     let mut numbers: Vec<Value> = children.iter().map(|c| c.values["Number"].clone()).collect();
     numbers.sort_by_key(ToString::to_string);
     assert_eq!(numbers, [json!("1"), json!("2"), json!("4")]);
+
+    // An update that changes no value (its record keeps its stored text) keeps it there too.
+    let mut same = row(9, "4", "");
+    same.values.clear();
+    same.values.insert("Number", json!("4"));
+    same.find_key = Some(FindKey::Id { id: orphan[0].id, column: "Id".into() });
+    let mut update = chunk(Operation::Update, vec![same], 9);
+    update.module = "Account_Phones".into();
+    assert_eq!(store.apply_chunk(&lease, update).await.unwrap().updated, 1);
+    let children = store.child_records(ORG, "Account_Phones", "Parent_Id", zylker.id).await.unwrap();
+    assert_eq!(children.len(), 3);
 }
 
 pub async fn deleting_records_frees_their_keys(store: Arc<dyn Store>) {

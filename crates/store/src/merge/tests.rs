@@ -55,8 +55,12 @@ fn check(stored: &StoredRecord, rows: Vec<RowDraft>, full_name: bool) -> Merged 
     assert_eq!(merges[0].owner, built.owner);
     assert_eq!(merges[0].layout_id, built.layout_id.as_deref());
     let merged = merges[0].merge(full_name).unwrap();
-    let values: Map<String, Value> = serde_json::from_str(&merged.data).unwrap();
-    assert_eq!(values, built.values, "merged {}", merged.data);
+    let text = merged.data.as_deref().unwrap_or(&stored.data);
+    let values: Map<String, Value> = serde_json::from_str(text).unwrap();
+    assert_eq!(values, built.values, "merged {text}");
+    if merged.data.is_none() {
+        assert_eq!(values, old.values, "kept as stored: no value changed");
+    }
     if !removes {
         let order = |map: &Map<String, Value>| map.keys().cloned().collect::<Vec<_>>();
         assert_eq!(order(&values), order(&built.values));
@@ -86,7 +90,38 @@ fn the_same_values_again_change_nothing() {
     let merged =
         check(&record, vec![row(1, json!({"Email": "a@x.co", "Last_Name": "Roe", "Annual_Revenue": 1.5}))], false);
     assert!(merged.set.is_empty() && merged.unset.is_empty());
-    assert_eq!(merged.data, record.data, "untouched fields keep their text and place");
+    assert_eq!(merged.data, None, "the stored text is kept");
+    let quoted = stored(json!({"Q": "say \"hi\"\tnow", "Tag": "a\\b"}), 5);
+    let merged = check(&quoted, vec![row(1, json!({"Q": "say \"hi\"\tnow", "Tag": "a\\b"}))], false);
+    assert_eq!(merged.data, None, "strings with escapes, written as stored");
+    let named = stored(json!({"First_Name": "Ann", "Last_Name": "Roe", "Full_Name": "Ann Roe"}), 5);
+    let merged = check(&named, vec![row(1, json!({"Last_Name": "Roe", "Full_Name": "X"}))], true);
+    assert_eq!(merged.data, None, "Full_Name is computed, and is the one stored");
+}
+
+#[test]
+fn a_value_that_writes_another_text_is_written() {
+    let record = stored(json!({"Last_Name": "Roe", "No": 12, "Tag": "a\\nb"}), 5);
+    // A field set to null, a new field, another number's text, a string whose escape differs.
+    for values in [
+        json!({"Last_Name": null}),
+        json!({"Phone": "1"}),
+        json!({"No": 12.0}),
+        json!({"Tag": "a\nb"}),
+        json!({"Tag": "a\\nb", "Last_Name": "Doe"}),
+    ] {
+        let merged = check(&record, vec![row(1, values.clone())], false);
+        assert!(merged.data.is_some(), "{values} changes the text");
+    }
+    let merged = check(&record, vec![row(1, json!({"Tag": "a\\nb", "Gone": null}))], false);
+    assert_eq!(merged.data, None, "an escaped string written as stored, a null on no value");
+    // A newline is stored as `\n`: a row's backslash and `n` are those bytes, not that value.
+    let newline = stored(json!({"Tag": "a\nb"}), 5);
+    let merged = check(&newline, vec![row(1, json!({"Tag": "a\\nb"}))], false);
+    assert!(merged.data.is_some());
+    let named = stored(json!({"First_Name": "Ann", "Last_Name": "Roe"}), 5);
+    let merged = check(&named, vec![row(1, json!({"Last_Name": "Roe"}))], true);
+    assert!(merged.data.is_some(), "Full_Name computed where none was stored");
 }
 
 #[test]
