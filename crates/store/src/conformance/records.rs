@@ -359,26 +359,23 @@ pub async fn lookups_find_records_by_id_key_and_value(store: Arc<dyn Store>) {
     assert_eq!(children.len(), 3);
 
     // An update that leaves the parent alone keeps the row under it.
-    let mut renumbered = row(8, "4", "");
-    renumbered.values.clear();
-    renumbered.values.insert("Number", json!("4"));
-    renumbered.find_key = Some(FindKey::Id { id: orphan[0].id, column: "Id".into() });
-    let mut update = chunk(Operation::Update, vec![renumbered], 8);
-    update.module = "Account_Phones".into();
-    assert_eq!(store.apply_chunk(&lease, update).await.unwrap().updated, 1);
+    let renumber = |row_no: u64, number: &str| {
+        let mut draft = row(row_no, number, "");
+        draft.values.clear();
+        draft.values.insert("Number", json!(number));
+        draft.find_key = Some(FindKey::Id { id: orphan[0].id, column: "Id".into() });
+        let mut update = chunk(Operation::Update, vec![draft], row_no);
+        update.module = "Account_Phones".into();
+        update
+    };
+    assert_eq!(store.apply_chunk(&lease, renumber(8, "4")).await.unwrap().updated, 1);
     let children = store.child_records(ORG, "Account_Phones", "Parent_Id", zylker.id).await.unwrap();
     let mut numbers: Vec<Value> = children.iter().map(|c| c.values["Number"].clone()).collect();
     numbers.sort_by_key(ToString::to_string);
     assert_eq!(numbers, [json!("1"), json!("2"), json!("4")]);
 
     // An update that changes no value (its record keeps its stored text) keeps it there too.
-    let mut same = row(9, "4", "");
-    same.values.clear();
-    same.values.insert("Number", json!("4"));
-    same.find_key = Some(FindKey::Id { id: orphan[0].id, column: "Id".into() });
-    let mut update = chunk(Operation::Update, vec![same], 9);
-    update.module = "Account_Phones".into();
-    assert_eq!(store.apply_chunk(&lease, update).await.unwrap().updated, 1);
+    assert_eq!(store.apply_chunk(&lease, renumber(9, "4")).await.unwrap().updated, 1);
     let children = store.child_records(ORG, "Account_Phones", "Parent_Id", zylker.id).await.unwrap();
     assert_eq!(children.len(), 3);
 }
