@@ -155,6 +155,15 @@ pub(crate) async fn read_existing(
     rows: &[RowDraft],
 ) -> StoreResult<Read> {
     let mut read = Read { probes: probes_for(rows), ..Read::default() };
+    // Sized for what the probes may find up front: growing them a record at a time rehashed
+    // every map several times a chunk (4% of the server's CPU in a 1,000,000-row upsert).
+    read.existing.keys.reserve(read.probes.keys.len());
+    if operation != Operation::Insert {
+        let found = read.probes.keys.len() + read.probes.ids.len();
+        read.stored.reserve(found);
+        read.places.reserve(found);
+        read.existing.records.reserve(found);
+    }
     let (fields, values): (Vec<&str>, Vec<&str>) =
         read.probes.keys.iter().map(|(field, value)| (field.as_str(), value.as_str())).unzip();
     if operation == Operation::Insert {
