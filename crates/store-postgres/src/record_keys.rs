@@ -46,10 +46,22 @@ pub(crate) type KeyRefs<'a> = Vec<(&'a str, &'a str)>;
 /// The keys stored in `records.keys` (`None`: NULL, no keys), in byte order.
 pub(crate) fn decode(text: Option<&str>) -> StoreResult<Vec<Key>> {
     let Some(text) = text else { return Ok(Vec::new()) };
+    if let Some(key) = one_plain_key(text) {
+        return Ok(vec![key]);
+    }
     let mut keys: Vec<Key> =
         serde_json::from_str(text).map_err(|error| StoreError::Corrupt(format!("a record's keys: {error}")))?;
     keys.sort();
     Ok(keys)
+}
+
+/// The key of `[["field","value"]]`, as [`encode`] writes a record's one key, when neither part
+/// has anything JSON escapes; `None` for anything else (parsed as JSON then). Most records hold
+/// one key: parsing it as JSON was 3% of the server's CPU in a 1,000,000-row upsert.
+fn one_plain_key(text: &str) -> Option<Key> {
+    let (field, value) = text.strip_prefix("[[\"")?.strip_suffix("\"]]")?.split_once("\",\"")?;
+    let plain = |part: &str| part.bytes().all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\');
+    (plain(field) && plain(value)).then(|| (field.to_string(), value.to_string()))
 }
 
 /// `keys` as `records.keys` holds them, in byte order (`None` for none).
@@ -150,6 +162,25 @@ mod tests {
             [key("Code", "c"), key("Email", "b@x")]
         );
         assert!(matches!(decode(Some("[1]")), Err(StoreError::Corrupt(_))));
+    }
+
+    #[test]
+    fn one_key_is_read_as_json_reads_it() {
+        for text in [
+            r#"[["Email","a@x.co"]]"#,
+            r#"[["Email","a\"b@x.co"]]"#,
+            r#"[["Email","a\\b"]]"#,
+            r#"[["Email","\u00e9"]]"#,
+            r#"[["Email","é,\",\"x"]]"#,
+            r#"[["Email",""]]"#,
+        ] {
+            let json: Vec<Key> = serde_json::from_str(text).unwrap();
+            assert_eq!(decode(Some(text)).unwrap(), json, "{text}");
+        }
+        assert_eq!(one_plain_key(r#"[["Email","a@x.co"]]"#), Some(key("Email", "a@x.co")));
+        assert_eq!(one_plain_key(r#"[["Email","a\"b"]]"#), None, "an escape: read as JSON");
+        assert_eq!(one_plain_key("[[\"Email\",\"a\tb\"]]"), None, "a raw tab is not JSON");
+        assert!(matches!(decode(Some(r#"[["Email","a","b"]]"#)), Err(StoreError::Corrupt(_))));
     }
 
     #[test]
