@@ -271,7 +271,8 @@ impl<'a> UpdateColumns<'a> {
 const UPDATE_AT_PLACES: &str = "UPDATE records r
      SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2,
          data = COALESCE(u.data, r.data),
-         parent_id = CASE WHEN u.data IS NULL THEN r.parent_id ELSE u.parent_id END, version = r.version + 1, keys = CASE WHEN u.rekeyed THEN u.keys ELSE r.keys END
+         parent_id = CASE WHEN u.data IS NULL THEN r.parent_id ELSE u.parent_id END,
+         version = r.version + 1, keys = CASE WHEN u.rekeyed THEN u.keys ELSE r.keys END
      FROM unnest($3::int8[], $4::int8[], $5::text[], $6::text[], $7::int8[], $8::int8[], $9::text[]::tid[],
                  $10::bool[], $11::text[])
          AS u (id, owner, layout_id, data, parent_id, version, place, rekeyed, keys)
@@ -283,7 +284,8 @@ const UPDATE_AT_PLACES: &str = "UPDATE records r
 const UPDATE_BY_ID: &str = "UPDATE records r
      SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2,
          data = COALESCE(u.data, r.data),
-         parent_id = CASE WHEN u.data IS NULL THEN r.parent_id ELSE u.parent_id END, version = r.version + 1, keys = CASE WHEN u.rekeyed THEN u.keys ELSE r.keys END
+         parent_id = CASE WHEN u.data IS NULL THEN r.parent_id ELSE u.parent_id END,
+         version = r.version + 1, keys = CASE WHEN u.rekeyed THEN u.keys ELSE r.keys END
      FROM unnest($3::int8[], $4::int8[], $5::text[], $6::text[], $7::int8[], $10::int8[], $11::bool[], $12::text[])
          AS u (id, owner, layout_id, data, parent_id, version, rekeyed, keys)
      CROSS JOIN LATERAL (SELECT ctid FROM records WHERE org = $8 AND module = $9 AND id = u.id LIMIT 1) AS at
