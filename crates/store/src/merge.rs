@@ -321,7 +321,7 @@ fn same_text(new: &New<'_>, raw: &RawValue, scratch: &mut Vec<u8>) -> StoreResul
         if quoted && &stored[1..stored.len() - 1] == text {
             return Ok(!text.contains(&b'\\'));
         }
-        if text.iter().copied().all(plain_byte) {
+        if needs_no_escape(text) {
             return Ok(false);
         }
     }
@@ -333,7 +333,7 @@ fn same_text(new: &New<'_>, raw: &RawValue, scratch: &mut Vec<u8>) -> StoreResul
 /// `text` as a JSON string, as serde_json writes it: between quotes, copied when nothing in it
 /// needs an escape.
 fn write_str(out: &mut Vec<u8>, text: &str) -> StoreResult<()> {
-    if plain(text) {
+    if needs_no_escape(text.as_bytes()) {
         out.reserve(text.len() + 2);
         out.push(b'"');
         out.extend_from_slice(text.as_bytes());
@@ -344,13 +344,10 @@ fn write_str(out: &mut Vec<u8>, text: &str) -> StoreResult<()> {
     }
 }
 
-/// Whether `text` has nothing a JSON string escapes (quotes, backslashes, control characters).
-fn plain(text: &str) -> bool {
-    text.bytes().all(plain_byte)
-}
-
-fn plain_byte(byte: u8) -> bool {
-    byte >= 0x20 && byte != b'"' && byte != b'\\'
+/// Whether `text` has nothing a JSON string escapes (quotes, backslashes, control characters):
+/// its JSON text is then its bytes between quotes, as serde_json writes it.
+pub fn needs_no_escape(text: &[u8]) -> bool {
+    text.iter().all(|&byte| byte >= 0x20 && byte != b'"' && byte != b'\\')
 }
 
 /// A stored value's text when it is a string (borrowed unless it has escapes), else empty.
