@@ -284,7 +284,7 @@ pub(crate) async fn plan_and_write(
         }
     }
     // Probes must see every key the chunk before wrote.
-    let read = read_for_plan(tx, (org, &write.module), (input.operation, locking), &input.rows, order).await?;
+    let read = read_for_plan(tx, (org, &write.module, scopes), (input.operation, locking), &input.rows, order).await?;
     let Read { existing, stored, places, .. } = read;
     let decisions = decide(&input, &existing, &mut new_ids());
     // What this chunk writes is decided: the chunk after checks the reads it made beside this one

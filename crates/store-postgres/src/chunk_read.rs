@@ -6,16 +6,17 @@ use std::collections::HashMap;
 
 use bulkwrite_core::ids::{RecordId, UserId};
 use bulkwrite_core::mapping::RowDraft;
-use bulkwrite_core::plan::{probes_for, ExistingState, Probes};
+use bulkwrite_core::plan::{probes_for, ExistingState, Key, Probes};
 use bulkwrite_store::merge::StoredRecord;
-use bulkwrite_store::{Before, ChunkOrder, StoreResult};
+use bulkwrite_store::{Before, ChunkOrder, StoreError, StoreResult};
 use bulkwrite_wire::Operation;
 use deadpool_postgres::Transaction;
 use futures_util::TryStreamExt;
 use tokio_postgres::types::ToSql;
 
+use crate::key_scopes::Scopes;
 use crate::record_keys;
-use crate::statements::{get, get_u64, query};
+use crate::statements::{get, get_u64, query, Tid};
 use crate::{pg_error, signed};
 
 // Lookups by many values go one value at a time through a unique index (`unnest` and a
@@ -24,39 +25,41 @@ use crate::{pg_error, signed};
 // scans all of the module's keys and filters them, which costs O(records) per chunk. `LIMIT 1`
 // and `FOR UPDATE` keep each probe a separate index lookup.
 
-/// Existing owners of the keys `($3, $4)` (parallel arrays of fields and values).
-const PROBE_KEYS: &str = "SELECT v.field, v.value, k.record_id FROM unnest($3::text[], $4::text[]) AS v (field, value)
+/// Existing owners of the keys `($1, $2)` (parallel arrays of scopes and values, see
+/// `key_scopes`), each owner with its key's number in `$3`: the chunk knows its keys, so they
+/// are not sent back.
+const PROBE_KEYS: &str =
+    "SELECT v.n, k.record_id FROM unnest($1::int8[], $2::text[], $3::int4[]) AS v (scope, value, n)
      CROSS JOIN LATERAL (
-         SELECT u.record_id FROM key_scopes s JOIN unique_keys u ON u.scope = s.id
-         WHERE s.org = $1 AND s.module = $2 AND s.field = v.field AND u.value = v.value LIMIT 1
+         SELECT u.record_id FROM unique_keys u WHERE u.scope = v.scope AND u.value = v.value LIMIT 1
      ) AS k";
 
 /// Everything an update or upsert reads, in one statement (one round trip, where three went one
-/// after the other): the owners of the keys `($3, $4)` (rows of kind 0: field, value, record id);
-/// the records those keys and the ids `($5)` name (kind 1: id, owner, layout, data, version), in
-/// ascending id order, each with its keys (`records.keys`, see `record_keys`). `$lock` is
+/// after the other): the owners of the keys `($3, $4)` as in [`PROBE_KEYS`] (rows of kind 0:
+/// record id, the key's number from `$5`); the records those keys and the ids `($6)` name (kind
+/// 1: id, owner, layout, data, version, place, keys), in ascending id order, each with its keys
+/// (`records.keys`, see `record_keys`). `$1` and `$2` are the org and module. `$lock` is
 /// `FOR UPDATE` or `LIMIT 1` (see [`Locking`]; either keeps the lookup a probe of the primary
 /// key, see above). Locked, the records are taken in id order, so concurrent writers of the same
 /// records queue instead of overwriting each other, without deadlocks.
 /// A record's data comes as text (`json` is stored as its text, so the cast copies it): the
 /// chunk merges its rows into that text (`bulkwrite_store::merge`) instead of parsing it.
-/// A record's row also carries its place in the table (`ctid`, as text): the chunk's `UPDATE`
-/// goes straight to it instead of descending the primary key again for every record. A record
-/// locked stays there while the lock is held; one read as committed may have moved since, and
-/// is then not found there, which fails the write as a record changed since it was read.
+/// A record's row also carries its place in the table (`ctid`, see [`Tid`]): the chunk's
+/// `UPDATE` goes straight to it instead of descending the primary key again for every record. A
+/// record locked stays there while the lock is held; one read as committed may have moved since,
+/// and is then not found there, which fails the write as a record changed since it was read.
 macro_rules! read_sql {
     ($lock:literal) => {
         concat!(
             "WITH probes AS (
-         SELECT v.field, v.value, k.record_id FROM unnest($3::text[], $4::text[]) AS v (field, value)
+         SELECT v.n, k.record_id FROM unnest($3::int8[], $4::text[], $5::int4[]) AS v (scope, value, n)
          CROSS JOIN LATERAL (
-             SELECT u.record_id FROM key_scopes s JOIN unique_keys u ON u.scope = s.id
-             WHERE s.org = $1 AND s.module = $2 AND s.field = v.field AND u.value = v.value LIMIT 1
+             SELECT u.record_id FROM unique_keys u WHERE u.scope = v.scope AND u.value = v.value LIMIT 1
          ) AS k
      ), found AS (
          SELECT r.id, r.owner, r.layout_id, r.data, r.version, r.ctid, r.keys
          FROM unnest(ARRAY(
-             SELECT DISTINCT w.id FROM (SELECT record_id FROM probes UNION ALL SELECT unnest($5::int8[])) AS w (id)
+             SELECT DISTINCT w.id FROM (SELECT record_id FROM probes UNION ALL SELECT unnest($6::int8[])) AS w (id)
              ORDER BY w.id
          )) AS u (id)
          CROSS JOIN LATERAL (
@@ -65,9 +68,9 @@ macro_rules! read_sql {
             "
          ) AS r
      )
-     SELECT 0, record_id, field, value, NULL::int8, NULL::text, NULL::text, NULL::int8, NULL::text, NULL::text FROM probes
+     SELECT 0, record_id, n, NULL::int8, NULL::text, NULL::text, NULL::int8, NULL::tid, NULL::text FROM probes
      UNION ALL
-     SELECT 1, id, NULL, NULL, owner, layout_id, data, version, ctid::text, keys FROM found"
+     SELECT 1, id, NULL, owner, layout_id, data, version, ctid, keys FROM found"
         )
     };
 }
@@ -105,8 +108,8 @@ pub(crate) struct Read {
     pub existing: ExistingState,
     /// The records found, their data unparsed, with the version each was read at.
     pub stored: HashMap<RecordId, StoredRecord>,
-    /// Where each record found is in the table (its `ctid`, as text; see [`read_sql`]).
-    pub places: HashMap<RecordId, String>,
+    /// Where each record found is in the table (its `ctid`; see [`read_sql`]).
+    pub places: HashMap<RecordId, Tid>,
     /// What was looked up: the keys and ids the rows name.
     pub probes: Probes,
 }
@@ -125,7 +128,7 @@ pub(crate) struct Read {
 /// and writes, instead of after it.
 pub(crate) async fn read_for_plan(
     tx: &Transaction<'_>,
-    (org, module): (i64, &str),
+    (org, module, scopes): (i64, &str, &Scopes),
     (operation, locking): (Operation, Locking),
     rows: &[RowDraft],
     order: &mut ChunkOrder,
@@ -135,22 +138,23 @@ pub(crate) async fn read_for_plan(
     if locking == Locking::Locked {
         order.previous_planned().await;
     }
-    let read = read_existing(tx, (org, module), (operation, locking), rows).await?;
+    let read = read_existing(tx, (org, module, scopes), (operation, locking), rows).await?;
     match order.previous_settled_touching().await {
         Before::Nothing => Ok(read),
         Before::Touched(touched) if !touched.missed_by(&read.probes, &read.existing) => Ok(read),
         before @ (Before::Touched(_) | Before::Unknown) => {
             tracing::debug!(known = matches!(before, Before::Touched(_)), "read again after the chunk before wrote");
-            read_existing(tx, (org, module), (operation, locking), rows).await
+            read_existing(tx, (org, module, scopes), (operation, locking), rows).await
         }
     }
 }
 
 /// The owners of the keys `rows` name, and for updates and upserts the records they may update
-/// (locked or not, see [`Locking`]) with their keys and versions.
+/// (locked or not, see [`Locking`]) with their keys and versions. A key of a field without a
+/// scope in `scopes` has no owner (no key of the field was ever stored).
 pub(crate) async fn read_existing(
     tx: &Transaction<'_>,
-    (org, module): (i64, &str),
+    (org, module, scopes): (i64, &str, &Scopes),
     (operation, locking): (Operation, Locking),
     rows: &[RowDraft],
 ) -> StoreResult<Read> {
@@ -164,19 +168,20 @@ pub(crate) async fn read_existing(
         read.places.reserve(found);
         read.existing.records.reserve(found);
     }
-    let (fields, values): (Vec<&str>, Vec<&str>) =
-        read.probes.keys.iter().map(|(field, value)| (field.as_str(), value.as_str())).unzip();
+    let probed = Probed::of(&read.probes, scopes);
     if operation == Operation::Insert {
-        if fields.is_empty() {
+        if probed.numbers.is_empty() {
             return Ok(read);
         }
-        for row in &query(tx, PROBE_KEYS, &[&org, &module, &fields, &values]).await? {
-            read.existing.keys.insert((get(row, 0)?, get(row, 1)?), RecordId::new(get_u64(row, 2)?));
+        let params: [&(dyn ToSql + Sync); 3] = [&probed.scopes, &probed.values, &probed.numbers];
+        for row in &query(tx, PROBE_KEYS, &params).await? {
+            let key = probed.key(&read.probes, get(row, 0)?)?;
+            read.existing.keys.insert(key.clone(), RecordId::new(get_u64(row, 1)?));
         }
         return Ok(read);
     }
     let ids: Vec<i64> = read.probes.ids.iter().map(|id| signed(id.get())).collect();
-    if fields.is_empty() && ids.is_empty() {
+    if probed.numbers.is_empty() && ids.is_empty() {
         return Ok(read);
     }
     // The rows are decoded as they arrive: the records' JSON is parsed here while the database
@@ -186,25 +191,26 @@ pub(crate) async fn read_existing(
         Locking::Optimistic => READ_COMMITTED,
     };
     let statement = tx.prepare_cached(sql).await.map_err(pg_error)?;
-    let params: [&(dyn ToSql + Sync); 5] = [&org, &module, &fields, &values, &ids];
+    let params: [&(dyn ToSql + Sync); 6] = [&org, &module, &probed.scopes, &probed.values, &probed.numbers, &ids];
     let stream = tx.query_raw(&statement, params).await.map_err(pg_error)?;
     futures_util::pin_mut!(stream);
     while let Some(row) = stream.try_next().await.map_err(pg_error)? {
         match get::<i32>(&row, 0)? {
             0 => {
-                read.existing.keys.insert((get(&row, 2)?, get(&row, 3)?), RecordId::new(get_u64(&row, 1)?));
+                let key = probed.key(&read.probes, get(&row, 2)?)?;
+                read.existing.keys.insert(key.clone(), RecordId::new(get_u64(&row, 1)?));
             }
             _ => {
                 let id = RecordId::new(get_u64(&row, 1)?);
                 let record = StoredRecord {
-                    owner: UserId::new(get_u64(&row, 4)?),
-                    layout_id: get(&row, 5)?,
-                    data: get(&row, 6)?,
-                    version: get(&row, 7)?,
-                    keys: record_keys::decode(get::<Option<&str>>(&row, 9)?)?,
+                    owner: UserId::new(get_u64(&row, 3)?),
+                    layout_id: get(&row, 4)?,
+                    data: get(&row, 5)?,
+                    version: get(&row, 6)?,
+                    keys: record_keys::decode(get::<Option<&str>>(&row, 8)?)?,
                 };
                 read.stored.insert(id, record);
-                read.places.insert(id, get(&row, 8)?);
+                read.places.insert(id, get(&row, 7)?);
             }
         }
     }
@@ -214,16 +220,49 @@ pub(crate) async fn read_existing(
     Ok(read)
 }
 
+/// The keys a read probes, as the statements' parallel arrays: each key's scope, its value and
+/// its number (its place in [`Probes::keys`]), which the owners found come back with.
+struct Probed<'a> {
+    scopes: Vec<i64>,
+    values: Vec<&'a str>,
+    numbers: Vec<i32>,
+}
+
+impl<'a> Probed<'a> {
+    fn of(probes: &'a Probes, scopes: &Scopes) -> Probed<'a> {
+        let mut probed = Probed {
+            scopes: Vec::with_capacity(probes.keys.len()),
+            values: Vec::with_capacity(probes.keys.len()),
+            numbers: Vec::with_capacity(probes.keys.len()),
+        };
+        for (number, (field, value)) in probes.keys.iter().enumerate() {
+            if let (Some(scope), Ok(number)) = (scopes.get(field), i32::try_from(number)) {
+                probed.scopes.push(scope);
+                probed.values.push(value);
+                probed.numbers.push(number);
+            }
+        }
+        probed
+    }
+
+    /// The key numbered `number`, as a row the database sent back names it.
+    fn key<'p>(&self, probes: &'p Probes, number: i32) -> StoreResult<&'p Key> {
+        usize::try_from(number)
+            .ok()
+            .and_then(|at| probes.keys.get(at))
+            .ok_or_else(|| StoreError::Corrupt(format!("a probe came back as key {number} of {}", probes.keys.len())))
+    }
+}
+
 /// [`read_existing`], locked, for a write that has only the state to keep (dry runs).
 pub(crate) async fn fetch_existing(
     tx: &Transaction<'_>,
-    org: i64,
-    module: &str,
+    (org, module, scopes): (i64, &str, &Scopes),
     operation: Operation,
     rows: &[RowDraft],
 ) -> StoreResult<ExistingState> {
     let Read { mut existing, stored, .. } =
-        read_existing(tx, (org, module), (operation, Locking::Locked), rows).await?;
+        read_existing(tx, (org, module, scopes), (operation, Locking::Locked), rows).await?;
     for (id, record) in &stored {
         existing.records.insert(*id, record.existing(*id, true)?);
     }

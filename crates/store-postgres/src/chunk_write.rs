@@ -17,6 +17,7 @@ use crate::copy::CopyRows;
 use crate::error::write_error;
 use crate::record_keys::{self, Changes};
 use crate::signed;
+use crate::statements::Tid;
 
 /// `COPY` of new records.
 pub(crate) const COPY_RECORDS: &str =
@@ -159,7 +160,7 @@ pub(crate) async fn update_records(
     tx: &Transaction<'_>,
     stamp: &Stamp<'_>,
     records: &mut [Rewrite],
-    read: (&HashMap<RecordId, StoredRecord>, &HashMap<RecordId, String>),
+    read: (&HashMap<RecordId, StoredRecord>, &HashMap<RecordId, Tid>),
     plan: &ChunkPlan,
 ) -> StoreResult<()> {
     if records.is_empty() {
@@ -221,7 +222,7 @@ struct UpdateColumns<'a> {
     data: Vec<Option<&'a str>>,
     parents: Vec<Option<i64>>,
     versions: Vec<Option<i64>>,
-    places: Vec<Option<&'a str>>,
+    places: Vec<Option<Tid>>,
     /// Whether the plan changes the record's keys, and what they are then (see `record_keys`).
     rekeyed: Vec<bool>,
     keys: Vec<Option<String>>,
@@ -231,7 +232,7 @@ impl<'a> UpdateColumns<'a> {
     fn of(
         part: &'a [Rewrite],
         stored: &'a HashMap<RecordId, StoredRecord>,
-        places: &'a HashMap<RecordId, String>,
+        places: &'a HashMap<RecordId, Tid>,
         changes: &Changes<'a>,
     ) -> StoreResult<UpdateColumns<'a>> {
         let mut columns = UpdateColumns {
@@ -252,7 +253,7 @@ impl<'a> UpdateColumns<'a> {
             columns.data.push(record.data.as_deref());
             columns.parents.push(record.data.as_deref().and_then(parent_id_in));
             columns.versions.push(stored.get(&record.id).map(|stored| stored.version));
-            columns.places.push(places.get(&record.id).map(String::as_str));
+            columns.places.push(places.get(&record.id).copied());
             let keys = changes.after(record.id, stored.get(&record.id));
             columns.rekeyed.push(keys.is_some());
             columns.keys.push(match keys {
@@ -264,7 +265,7 @@ impl<'a> UpdateColumns<'a> {
     }
 }
 
-/// [`update_records`] of records at known places (`$9`, `ctid`s as text) and versions (`$8`).
+/// [`update_records`] of records at known places (`$9`, `ctid`s) and versions (`$8`).
 /// The data comes as JSON text (`$6`), written as it is (migration 0023), or NULL where the
 /// record keeps its stored data (and with it its `parent_id`); a record's keys (`$11`) replace
 /// its stored ones where the plan changes them (`$10`).
@@ -273,7 +274,7 @@ const UPDATE_AT_PLACES: &str = "UPDATE records r
          data = COALESCE(u.data, r.data),
          parent_id = CASE WHEN u.data IS NULL THEN r.parent_id ELSE u.parent_id END,
          version = r.version + 1, keys = CASE WHEN u.rekeyed THEN u.keys ELSE r.keys END
-     FROM unnest($3::int8[], $4::int8[], $5::text[], $6::text[], $7::int8[], $8::int8[], $9::text[]::tid[],
+     FROM unnest($3::int8[], $4::int8[], $5::text[], $6::text[], $7::int8[], $8::int8[], $9::tid[],
                  $10::bool[], $11::text[])
          AS u (id, owner, layout_id, data, parent_id, version, place, rekeyed, keys)
      WHERE r.ctid = u.place AND r.id = u.id AND r.version = u.version";

@@ -38,7 +38,8 @@ pub(crate) async fn apply_dry_chunk(
     let mut conn = store.conn().await?;
     let tx = conn.transaction().await.map_err(pg_error)?;
     fence(&tx, lease).await?;
-    let mut existing = fetch_existing(&tx, org, &module, write.operation, &write.rows).await?;
+    let scopes = crate::key_scopes::existing(&tx, org, &module, &crate::key_scopes::fields_of(&write.rows)).await?;
+    let mut existing = fetch_existing(&tx, (org, &module, &scopes), write.operation, &write.rows).await?;
     let probes = probes_for(&write.rows);
     overlay_keys(&mut existing, scratch_keys(&tx, job, &module, &probes.keys).await?);
     if write.operation != Operation::Insert {

@@ -1,7 +1,8 @@
 //! Key scopes (migration 0020): a unique key's org, module and field as one integer, the first
-//! column of the key index `unique_keys (scope, value)`. Statements that only read keys name
-//! their scope through `key_scopes` in SQL. A write learns the scopes of its rows' fields
-//! before its transaction ([`ScopeCache::scopes`]): a scope is made on its own and committed
+//! column of the key index `unique_keys (scope, value)`. A write learns the scopes of its rows'
+//! fields before its transaction ([`ScopeCache::scopes`]) and probes keys by scope id (a join of
+//! `key_scopes` per key cost a fifth of each probe); other statements that only read keys name
+//! their scope through `key_scopes` in SQL. A scope is made on its own and committed
 //! at once, so chunks in flight together never wait on each other's new scope, and a scope once
 //! committed is never deleted or changed, so a node keeps the ids it has seen.
 
@@ -33,11 +34,12 @@ pub(crate) struct Scopes(Vec<(String, i64)>);
 impl Scopes {
     /// The scope of `field`, which [`ensure`] made.
     pub(crate) fn of(&self, field: &str) -> StoreResult<i64> {
-        self.0
-            .iter()
-            .find(|(known, _)| known == field)
-            .map(|(_, id)| *id)
-            .ok_or_else(|| StoreError::Backend(format!("no key scope was made for field '{field}'").into()))
+        self.get(field).ok_or_else(|| StoreError::Backend(format!("no key scope was made for field '{field}'").into()))
+    }
+
+    /// The scope of `field`, if it has one among these.
+    pub(crate) fn get(&self, field: &str) -> Option<i64> {
+        self.0.iter().find(|(known, _)| known == field).map(|(_, id)| *id)
     }
 }
 
@@ -97,11 +99,7 @@ pub(crate) async fn ensure<C: GenericClient>(
         return Ok(Scopes::default());
     }
     for _ in 0..3 {
-        let rows = query(client, ENSURE, &[&org, &module, &fields]).await?;
-        let mut scopes = Vec::with_capacity(rows.len());
-        for row in &rows {
-            scopes.push((get::<String>(row, 1)?, get::<i64>(row, 0)?));
-        }
+        let scopes = scopes_in(&query(client, ENSURE, &[&org, &module, &fields]).await?)?;
         if fields.iter().all(|field| scopes.iter().any(|(known, _)| known == field)) {
             return Ok(Scopes(scopes));
         }
@@ -109,7 +107,30 @@ pub(crate) async fn ensure<C: GenericClient>(
     Err(StoreError::Backend(format!("the key scopes of {module} ({}) could not be made", fields.join(", ")).into()))
 }
 
-/// The unique fields `rows` give values of, each once: the scopes a write of them needs.
+/// The scopes of those of `fields` that exist, made by nobody: for a write that stores no key
+/// (a dry run). A key of a field without a scope has no owner.
+pub(crate) async fn existing<C: GenericClient>(
+    client: &C,
+    org: i64,
+    module: &str,
+    fields: &[String],
+) -> StoreResult<Scopes> {
+    if fields.is_empty() {
+        return Ok(Scopes::default());
+    }
+    Ok(Scopes(scopes_in(&query(client, EXISTING, &[&org, &module, &fields]).await?)?))
+}
+
+/// Rows of `(id, field)` as scopes.
+fn scopes_in(rows: &[tokio_postgres::Row]) -> StoreResult<Vec<(String, i64)>> {
+    rows.iter().map(|row| Ok((get::<String>(row, 1)?, get::<i64>(row, 0)?))).collect()
+}
+
+/// The scopes of the fields `$3` of org `$1`'s module `$2` that exist.
+const EXISTING: &str = "SELECT id, field FROM key_scopes WHERE org = $1 AND module = $2 AND field = ANY($3::text[])";
+
+/// The unique fields `rows` give values of, each once: the scopes a write of them needs, and
+/// its probes (a row's find key is one of its unique keys, see `RowMapper`).
 pub(crate) fn fields_of(rows: &[RowDraft]) -> Vec<String> {
     let mut fields: Vec<String> = Vec::new();
     for key in rows.iter().flat_map(|row| &row.unique_keys) {
