@@ -175,7 +175,7 @@ pub(crate) async fn read_existing(
         }
         let params: [&(dyn ToSql + Sync); 3] = [&probed.scopes, &probed.values, &probed.numbers];
         for row in &query(tx, PROBE_KEYS, &params).await? {
-            let key = probed.key(&read.probes, get(row, 0)?)?;
+            let key = numbered(&read.probes, get(row, 0)?)?;
             read.existing.keys.insert(key.clone(), RecordId::new(get_u64(row, 1)?));
         }
         return Ok(read);
@@ -197,7 +197,7 @@ pub(crate) async fn read_existing(
     while let Some(row) = stream.try_next().await.map_err(pg_error)? {
         match get::<i32>(&row, 0)? {
             0 => {
-                let key = probed.key(&read.probes, get(&row, 2)?)?;
+                let key = numbered(&read.probes, get(&row, 2)?)?;
                 read.existing.keys.insert(key.clone(), RecordId::new(get_u64(&row, 1)?));
             }
             _ => {
@@ -244,14 +244,14 @@ impl<'a> Probed<'a> {
         }
         probed
     }
+}
 
-    /// The key numbered `number`, as a row the database sent back names it.
-    fn key<'p>(&self, probes: &'p Probes, number: i32) -> StoreResult<&'p Key> {
-        usize::try_from(number)
-            .ok()
-            .and_then(|at| probes.keys.get(at))
-            .ok_or_else(|| StoreError::Corrupt(format!("a probe came back as key {number} of {}", probes.keys.len())))
-    }
+/// The key numbered `number` (see [`Probed`]), as a row the database sent back names it.
+fn numbered(probes: &Probes, number: i32) -> StoreResult<&Key> {
+    usize::try_from(number)
+        .ok()
+        .and_then(|at| probes.keys.get(at))
+        .ok_or_else(|| StoreError::Corrupt(format!("a probe came back as key {number} of {}", probes.keys.len())))
 }
 
 /// [`read_existing`], locked, for a write that has only the state to keep (dry runs).

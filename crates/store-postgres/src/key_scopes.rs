@@ -115,9 +115,6 @@ pub(crate) async fn existing<C: GenericClient>(
     module: &str,
     fields: &[String],
 ) -> StoreResult<Scopes> {
-    if fields.is_empty() {
-        return Ok(Scopes::default());
-    }
     Ok(Scopes(scopes_in(&query(client, EXISTING, &[&org, &module, &fields]).await?)?))
 }
 
