@@ -93,3 +93,20 @@ impl ToSql for Tid {
 
     tokio_postgres::types::to_sql_checked!();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tid_is_its_block_and_offset_big_endian() {
+        let raw = [0, 1, 0, 2, 0, 7];
+        let tid = Tid::from_sql(&Type::TID, &raw).unwrap();
+        assert_eq!(tid, Tid { block: 65_538, offset: 7 });
+        let mut out = bytes::BytesMut::new();
+        tid.to_sql(&Type::TID, &mut out).unwrap();
+        assert_eq!(&out[..], &raw);
+        assert!(Tid::from_sql(&Type::TID, &raw[..5]).is_err(), "five bytes are no tid");
+        assert!(<Tid as ToSql>::accepts(&Type::TID) && !<Tid as ToSql>::accepts(&Type::TEXT));
+    }
+}
