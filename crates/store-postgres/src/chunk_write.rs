@@ -265,32 +265,44 @@ impl<'a> UpdateColumns<'a> {
     }
 }
 
-/// [`update_records`] of records at known places (`$9`, `ctid`s) and versions (`$8`).
-/// The data comes as JSON text (`$6`), written as it is (migration 0023), or NULL where the
-/// record keeps its stored data (and with it its `parent_id`); a record's keys (`$11`) replace
-/// its stored ones where the plan changes them (`$10`).
-const UPDATE_AT_PLACES: &str = "UPDATE records r
+/// The `SET` of [`UPDATE_AT_PLACES`] and [`UPDATE_BY_ID`]: `$1` and `$2` the actor and the time,
+/// `u` the record's row of parameters. The data comes as JSON text, written as it is (migration
+/// 0023), or NULL where the record keeps its stored data (and with it its `parent_id`); a
+/// record's keys replace its stored ones where the plan changes them (`u.rekeyed`).
+macro_rules! update_set {
+    () => {
+        "
      SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2,
          data = COALESCE(u.data, r.data),
          parent_id = CASE WHEN u.data IS NULL THEN r.parent_id ELSE u.parent_id END,
-         version = r.version + 1, keys = CASE WHEN u.rekeyed THEN u.keys ELSE r.keys END
+         version = r.version + 1, keys = CASE WHEN u.rekeyed THEN u.keys ELSE r.keys END"
+    };
+}
+
+/// [`update_records`] of records at known places (`$9`, `ctid`s) and versions (`$8`), with
+/// their data (`$6`) and keys (`$11`, where `$10`) as `update_set!` writes them.
+const UPDATE_AT_PLACES: &str = concat!(
+    "UPDATE records r",
+    update_set!(),
+    "
      FROM unnest($3::int8[], $4::int8[], $5::text[], $6::text[], $7::int8[], $8::int8[], $9::tid[],
                  $10::bool[], $11::text[])
          AS u (id, owner, layout_id, data, parent_id, version, place, rekeyed, keys)
-     WHERE r.ctid = u.place AND r.id = u.id AND r.version = u.version";
+     WHERE r.ctid = u.place AND r.id = u.id AND r.version = u.version"
+);
 
 /// [`update_records`] of records found by id (`$8`, `$9`: org and module), at the versions read
 /// (`$10`, or any version where none was), with their data and keys as in [`UPDATE_AT_PLACES`]
 /// (`$11`, `$12`).
-const UPDATE_BY_ID: &str = "UPDATE records r
-     SET owner = u.owner, layout_id = u.layout_id, modified_by = $1, modified_at = $2,
-         data = COALESCE(u.data, r.data),
-         parent_id = CASE WHEN u.data IS NULL THEN r.parent_id ELSE u.parent_id END,
-         version = r.version + 1, keys = CASE WHEN u.rekeyed THEN u.keys ELSE r.keys END
+const UPDATE_BY_ID: &str = concat!(
+    "UPDATE records r",
+    update_set!(),
+    "
      FROM unnest($3::int8[], $4::int8[], $5::text[], $6::text[], $7::int8[], $10::int8[], $11::bool[], $12::text[])
          AS u (id, owner, layout_id, data, parent_id, version, rekeyed, keys)
      CROSS JOIN LATERAL (SELECT ctid FROM records WHERE org = $8 AND module = $9 AND id = u.id LIMIT 1) AS at
-     WHERE r.ctid = at.ctid AND (u.version IS NULL OR r.version = u.version)";
+     WHERE r.ctid = at.ctid AND (u.version IS NULL OR r.version = u.version)"
+);
 
 /// Stores before-images (see `bulkwrite_store::undo`), each with the version its record was
 /// left at (`(record, version, image)`), as the chunk's one row of `undo_chunk_images`
